@@ -35,6 +35,12 @@ contract SLAManager is Ownable2Step, ReentrancyGuard, EIP712 {
     uint64 public constant SEED_DELAY = 2;
     /// @notice Layers per job, bounding the gas of one submission.
     uint256 public constant MAX_LAYERS = 32;
+    /// @notice Gas given to each verifier call. Groth16Verifier needs about 217k; the rest is headroom.
+    /// @dev The manager refuses to call a verifier with less (InsufficientGasForVerification), so a
+    ///      submission that is short of gas reverts instead of reading an out-of-gas verifier as an
+    ///      invalid proof. Without this, eth_estimateGas would find the cheaper slash path: the
+    ///      lowest gas at which the call "succeeds" is one where the verifier runs out of gas.
+    uint256 public constant VERIFIER_GAS = 300_000;
     /// @notice Denominator of basis-point parameters.
     uint16 public constant BPS = 10_000;
 
@@ -138,6 +144,8 @@ contract SLAManager is Ownable2Step, ReentrancyGuard, EIP712 {
     error OutputsMismatch(bytes32 given, bytes32 expected);
     /// @notice The receipt signature does not recover to the provider's node key.
     error BadReceiptSignature(address recovered, address nodeKey);
+    /// @notice Too little gas left to give a verifier its VERIFIER_GAS.
+    error InsufficientGasForVerification(uint256 gasLeft, uint256 needed);
     /// @notice Nothing to withdraw.
     error NothingToWithdraw(address account);
     /// @notice A basis-point parameter is out of range.
@@ -550,9 +558,13 @@ contract SLAManager is Ownable2Step, ReentrancyGuard, EIP712 {
             layer.epilogue
         ];
         address verifier = shapes.verifierOf(layer.shapeId);
-        // A verifier that reverts counts as a rejection (registered verifiers return false instead).
-        // Only the provider can submit, so starving the call of gas only slashes the submitter.
-        try IGroth16Verifier(verifier).verifyProof(proof, input) returns (bool ok) {
+        // The call must receive all of VERIFIER_GAS: with 63/64 forwarding that needs a little more
+        // left here. Short of it, revert (the submission failed) rather than slash.
+        uint256 needed = VERIFIER_GAS + VERIFIER_GAS / 63 + 5_000;
+        if (gasleft() < needed) revert InsufficientGasForVerification(gasleft(), needed);
+        // A verifier that reverts or exhausts VERIFIER_GAS counts as a rejection (registered
+        // verifiers return false instead).
+        try IGroth16Verifier(verifier).verifyProof{gas: VERIFIER_GAS}(proof, input) returns (bool ok) {
             return ok;
         } catch {
             return false;

@@ -151,3 +151,25 @@ contract EndToEndTest is Fixture {
         vm.snapshotGasLastCall("Settlement", "submitProof_2layers_seedFixed");
     }
 }
+
+/// @notice A submission short of gas must revert, never slash: otherwise gas estimation would
+///         settle on the cheaper slash path.
+contract GasStarvationTest is EndToEndTest {
+    function test_starvedSubmissionRevertsInsteadOfSlashing() public {
+        JobSpec memory spec = _spec();
+        (uint256 jobId, uint256[] memory roots) = postCommitted(spec);
+        uint256 seed = advanceToSeed(jobId);
+        uint256[8][] memory proofs = _proofFor(spec, roots, seed);
+        bytes memory sig = signReceipt(jobId, spec, roots, proofs);
+        vm.prank(provider);
+        (bool ok, bytes memory ret) = address(manager).call{gas: 250_000}(
+            abi.encodeCall(SLAManager.submitProof, (jobId, spec, roots, ATTESTATION, proofs, sig))
+        );
+        assertFalse(ok);
+        assertEq(bytes4(ret), SLAManager.InsufficientGasForVerification.selector);
+        assertEq(uint8(manager.getJob(jobId).state), uint8(JobState.Committed));
+        // With enough gas the same submission settles.
+        vm.prank(provider);
+        assertTrue(manager.submitProof(jobId, spec, roots, ATTESTATION, proofs, sig));
+    }
+}
