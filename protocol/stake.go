@@ -6,54 +6,68 @@ import (
 	"math/big"
 )
 
-// StakeScale is the 18-decimal fixed-point unit of the stake computation (§11).
+// StakeScale (W) is the 18-decimal fixed-point unit of the stake computation (§11).
 var StakeScale = big.NewInt(1e18)
 
-// DetectionProbability returns 1-(1-f0)^k as a float, for display only; RequiredStake is the
-// normative computation.
+// DetectionProbability returns 1-(1-f0)^k as a float, for display only; DetectionFixed and
+// RequiredStake are the normative computation.
 func DetectionProbability(f0Bps uint32, k uint16) float64 {
-	f := float64(f0Bps) / 10000
-	if f > 1 {
-		f = 1
-	}
+	f := min(float64(f0Bps)/10000, 1)
 	return 1 - math.Pow(1-f, float64(k))
 }
 
-// DetectionFixed returns p = q - (q - f0*1e14)^k in 18-decimal fixed point, with each of the k
-// multiplications floored, exactly as the contract computes it (§11).
-func DetectionFixed(k uint16, f0Bps uint32) (*big.Int, error) {
-	if f0Bps > 10000 {
-		return nil, fmt.Errorf("%w: detection floor %d bps above 10000", ErrStake, f0Bps)
+func ceilDiv(a, b *big.Int) *big.Int {
+	q, r := new(big.Int).QuoRem(a, b, new(big.Int))
+	if r.Sign() != 0 {
+		q.Add(q, big.NewInt(1))
 	}
-	q := StakeScale
-	x := new(big.Int).Sub(q, new(big.Int).Mul(big.NewInt(int64(f0Bps)), big.NewInt(1e14)))
-	pow := new(big.Int).Set(q)
-	for range k {
-		pow.Mul(pow, x)
-		pow.Quo(pow, q)
-	}
-	return new(big.Int).Sub(q, pow), nil
+	return q
 }
 
-// RequiredStake returns max(price, ceil(price*(q-p)/p)) with p = DetectionFixed(k, f0Bps) (§11).
-// It fails when p is 0 (k = 0, f0 = 0, or (1-f0)^k rounds to 1), where no stake deters cheating.
-func RequiredStake(price *big.Int, k uint16, f0Bps uint32) (*big.Int, error) {
-	if price == nil || price.Sign() < 0 {
-		return nil, fmt.Errorf("%w: price %v is negative", ErrStake, price)
+// MissFixed returns (1-f0)^k in 18-decimal fixed point by square-and-multiply over the 16 bits of
+// k, every product rounded up, exactly as StakeMath.sol computes it (§11).
+func MissFixed(k uint16, f0Bps uint32) (*big.Int, error) {
+	if f0Bps == 0 || f0Bps >= 10000 || k == 0 {
+		return nil, fmt.Errorf("%w: detection undefined for f0 = %d bps, k = %d (need 0 < f0 < 10000, k > 0)", ErrStake, f0Bps, k)
 	}
-	p, err := DetectionFixed(k, f0Bps)
+	W := StakeScale
+	q := new(big.Int).Sub(W, new(big.Int).Mul(big.NewInt(int64(f0Bps)), big.NewInt(1e14)))
+	miss := new(big.Int).Set(W)
+	for bit := 15; bit >= 0; bit-- {
+		miss = ceilDiv(new(big.Int).Mul(miss, miss), W)
+		if (k>>bit)&1 == 1 {
+			miss = ceilDiv(new(big.Int).Mul(miss, q), W)
+		}
+	}
+	return miss, nil
+}
+
+// DetectionFixed returns p = W - MissFixed(k, f0), the detection probability rounded down.
+func DetectionFixed(k uint16, f0Bps uint32) (*big.Int, error) {
+	miss, err := MissFixed(k, f0Bps)
 	if err != nil {
 		return nil, err
 	}
-	if p.Sign() == 0 {
-		return nil, fmt.Errorf("%w: detection probability is 0 (k=%d, f0=%d bps)", ErrStake, k, f0Bps)
+	return miss.Sub(StakeScale, miss), nil
+}
+
+// RequiredStake returns max(price, ceil(price * miss / p)) (§11), bit for bit as the contract.
+// It fails where the contract reverts: f0 outside (0, 10000) bps or k = 0.
+func RequiredStake(price *big.Int, k uint16, f0Bps uint32) (*big.Int, error) {
+	if err := checkUint256("price", price); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrStake, err)
 	}
-	num := new(big.Int).Mul(price, new(big.Int).Sub(StakeScale, p))
-	num.Add(num, p)
-	num.Sub(num, big.NewInt(1))
-	s := num.Quo(num, p)
+	miss, err := MissFixed(k, f0Bps)
+	if err != nil {
+		return nil, err
+	}
+	p := new(big.Int).Sub(StakeScale, miss)
+	s := ceilDiv(new(big.Int).Mul(price, miss), p)
 	if s.Cmp(price) < 0 {
 		s.Set(price)
+	}
+	if s.BitLen() > 256 {
+		return nil, fmt.Errorf("%w: stake for price %s overflows uint256", ErrStake, price)
 	}
 	return s, nil
 }
