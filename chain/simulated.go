@@ -1,0 +1,134 @@
+package chain
+
+import (
+	"context"
+	"math/big"
+	"sync"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/ethclient/simulated"
+)
+
+// MinePolicy says when a simulated chain mines blocks.
+type MinePolicy int
+
+const (
+	// MineOnSend mines a block right after every transaction is sent.
+	MineOnSend MinePolicy = iota
+	// MineOnInterval mines a block every SimOptions.Interval.
+	MineOnInterval
+	// MineManually mines only on Simulated.Mine.
+	MineManually
+)
+
+// SimOptions configures NewSimulated.
+type SimOptions struct {
+	Policy   MinePolicy
+	Interval time.Duration // for MineOnInterval; default 100ms
+	// Balance given to every funded account (default 10^24 wei).
+	Balance *big.Int
+}
+
+// Simulated is an in-process go-ethereum chain with a mining policy. Blocks
+// matter to Probity beyond inclusion: the challenge seed is the hash of a block
+// mined after the commit, so tests and demos must keep the chain moving.
+type Simulated struct {
+	backend *simulated.Backend
+	client  *simClient
+
+	mu   sync.Mutex // serialises Commit between the miner goroutine and callers
+	stop chan struct{}
+	done chan struct{}
+}
+
+// NewSimulated starts a chain with funded accounts.
+func NewSimulated(opts SimOptions, funded ...common.Address) *Simulated {
+	bal := opts.Balance
+	if bal == nil {
+		bal = new(big.Int).Exp(big.NewInt(10), big.NewInt(24), nil)
+	}
+	alloc := types.GenesisAlloc{}
+	for _, a := range funded {
+		alloc[a] = types.Account{Balance: new(big.Int).Set(bal)}
+	}
+	s := &Simulated{backend: simulated.NewBackend(alloc)}
+	s.client = &simClient{Client: s.backend.Client(), sim: s, mineOnSend: opts.Policy == MineOnSend}
+	if opts.Policy == MineOnInterval {
+		iv := opts.Interval
+		if iv <= 0 {
+			iv = 100 * time.Millisecond
+		}
+		s.stop, s.done = make(chan struct{}), make(chan struct{})
+		go s.mineEvery(iv)
+	}
+	return s
+}
+
+// Client returns the chain as a Backend.
+func (s *Simulated) Client() Backend { return s.client }
+
+// Mine mines n blocks and returns the last block's hash.
+func (s *Simulated) Mine(n int) common.Hash {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var h common.Hash
+	for i := 0; i < n; i++ {
+		h = s.backend.Commit()
+	}
+	return h
+}
+
+// AdjustTime moves the clock of the next block forward by d and mines it, so
+// that deadlines (block.timestamp) can be passed without waiting.
+func (s *Simulated) AdjustTime(d time.Duration) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.backend.AdjustTime(d); err != nil {
+		return err
+	}
+	s.backend.Commit()
+	return nil
+}
+
+// Close stops the miner and the chain.
+func (s *Simulated) Close() error {
+	if s.stop != nil {
+		close(s.stop)
+		<-s.done
+		s.stop = nil
+	}
+	return s.backend.Close()
+}
+
+func (s *Simulated) mineEvery(iv time.Duration) {
+	defer close(s.done)
+	t := time.NewTicker(iv)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			s.Mine(1)
+		}
+	}
+}
+
+// simClient mines after each sent transaction when asked to.
+type simClient struct {
+	simulated.Client
+	sim        *Simulated
+	mineOnSend bool
+}
+
+func (c *simClient) SendTransaction(ctx context.Context, tx *types.Transaction) error {
+	if err := c.Client.SendTransaction(ctx, tx); err != nil {
+		return err
+	}
+	if c.mineOnSend {
+		c.sim.Mine(1)
+	}
+	return nil
+}

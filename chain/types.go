@@ -1,0 +1,84 @@
+package chain
+
+import (
+	"math/big"
+
+	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/probitylabs/probity/contracts/bindings"
+)
+
+// Contract struct types, re-exported so that callers need not import the bindings.
+type (
+	// JobSpec is the job a buyer posts (spec §6.1).
+	JobSpec = bindings.JobSpec
+	// Layer is one layer of a JobSpec.
+	Layer = bindings.Layer
+	// Job is the manager's stored record of a job.
+	Job = bindings.Job
+	// Receipt is the EIP-712 struct a node key signs (spec §8.2).
+	Receipt = bindings.Receipt
+	// Shape is a ShapeRegistry entry.
+	Shape = bindings.Shape
+	// Provider is a ProviderRegistry account.
+	Provider = bindings.Provider
+)
+
+// Manager events, re-exported.
+type (
+	JobPosted     = bindings.SLAManagerJobPosted
+	JobCancelled  = bindings.SLAManagerJobCancelled
+	JobLocked     = bindings.SLAManagerJobLocked
+	JobCommitted  = bindings.SLAManagerJobCommitted
+	SeedFixed     = bindings.SLAManagerSeedFixed
+	JobSettled    = bindings.SLAManagerJobSettled
+	ProofRejected = bindings.SLAManagerProofRejected
+	JobSlashed    = bindings.SLAManagerJobSlashed
+	Credited      = bindings.SLAManagerCredited
+	Withdrawn     = bindings.SLAManagerWithdrawn
+)
+
+// JobState mirrors the contract's enum (spec §10).
+type JobState uint8
+
+// Job states, in the contract's order.
+const (
+	StateNone JobState = iota
+	StateOpen
+	StateLocked
+	StateCommitted
+	StateSettled
+	StateSlashed
+	StateCancelled
+)
+
+var stateNames = [...]string{"None", "Open", "Locked", "Committed", "Settled", "Slashed", "Cancelled"}
+
+func (s JobState) String() string {
+	if int(s) < len(stateNames) {
+		return stateNames[s]
+	}
+	return "JobState(" + big.NewInt(int64(s)).String() + ")"
+}
+
+// Proof is a Groth16 proof in the 8-word Solidity layout of spec §7.
+type Proof [8]*big.Int
+
+// VerifyingKey is a Groth16 verifying key for five public inputs, G2 points in
+// EIP-197 word order (x.a1, x.a0, y.a1, y.a0), as the Groth16Verifier constructor
+// takes it.
+type VerifyingKey struct {
+	Alpha [2]*big.Int
+	Beta  [4]*big.Int
+	Gamma [4]*big.Int
+	Delta [4]*big.Int
+	IC    [12]*big.Int
+}
+
+// Addresses locates a deployment.
+type Addresses struct {
+	Token     common.Address `json:"token"`
+	Providers common.Address `json:"providers"`
+	Shapes    common.Address `json:"shapes"`
+	Manager   common.Address `json:"manager"`
+}
