@@ -13,7 +13,7 @@ import {ShapeLibrary} from "../src/types/Shape.sol";
 /// @notice A whole job through the real Groth16Verifier (no mock): the key and proofs come from
 ///         SyntheticGroth16, so the proof is valid exactly for the public inputs the manager
 ///         rebuilds. Also pins the gas of one single-layer settlement.
-contract EndToEndTest is Fixture {
+abstract contract EndToEndBase is Fixture {
     Groth16Verifier internal real;
     bytes32 internal shapeReal;
 
@@ -41,6 +41,9 @@ contract EndToEndTest is Fixture {
         );
     }
 
+}
+
+contract EndToEndTest is EndToEndBase {
     function test_realVerifier_settles_andGas() public {
         JobSpec memory spec = _spec();
         uint256 jobId = postLocked(spec);
@@ -154,7 +157,7 @@ contract EndToEndTest is Fixture {
 
 /// @notice A submission short of gas must revert, never slash: otherwise gas estimation would
 ///         settle on the cheaper slash path.
-contract GasStarvationTest is EndToEndTest {
+contract GasStarvationTest is EndToEndBase {
     function test_starvedSubmissionRevertsInsteadOfSlashing() public {
         JobSpec memory spec = _spec();
         (uint256 jobId, uint256[] memory roots) = postCommitted(spec);
