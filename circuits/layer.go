@@ -121,7 +121,7 @@ func (c *LayerCircuit) Define(api frontend.API) error {
 // selectByte returns byte j (0 <= j < n, given by its bits) of a packed row of n bytes. Only
 // the element holding it is unpacked: the others are bound by the leaf hash alone.
 func selectByte(api frontend.API, elems []frontend.Variable, jBits []frontend.Variable, n int) frontend.Variable {
-	j := bits.FromBinary(api, jBits, bits.WithUnconstrainedInputs())
+	j := gadgets.FromBits(api, jBits)
 	if len(elems) == 1 {
 		return selector.Mux(api, j, gadgets.UnpackElement(api, elems[0], n)...)
 	}

@@ -108,3 +108,11 @@ func CeilLog2(n uint64) int { return ceilLog2(n) }
 
 // DivModHint exposes the (quotient, remainder) hint for circuits built on these gadgets.
 func DivModHint() solver.Hint { return divModHint }
+
+// FromBits recomposes boolean-constrained bits (least significant first); no bits is 0.
+func FromBits(api frontend.API, b []frontend.Variable) frontend.Variable {
+	if len(b) == 0 {
+		return 0
+	}
+	return bits.FromBinary(api, b, bits.WithUnconstrainedInputs())
+}

@@ -86,7 +86,7 @@ func AssertRequant(api frontend.API, e *Epilogue, acc, out frontend.Variable) {
 	api.AssertIsBoolean(hi)
 	api.AssertIsBoolean(lw)
 	api.AssertIsEqual(api.Mul(hi, lw), 0)
-	a := api.Mul(hi, api.Sub(y, 127)) // >= 0 when hi
+	a := api.Mul(hi, api.Sub(y, 127))  // >= 0 when hi
 	b := api.Mul(lw, api.Sub(e.Lo, y)) // >= 0 when lw
 	bits.ToBinary(api, api.Add(a, b), bits.WithNbDigits(64))
 	api.AssertIsEqual(out, api.Add(api.Sub(y, a), b))
