@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.30;
+
+import {Test} from "./utils/Test.sol";
+import {Groth16Verifier} from "../src/Groth16Verifier.sol";
+import {ShapeLibrary} from "../src/types/Shape.sol";
+import {GnarkVerifierTiny} from "./vectors/GnarkVerifierTiny.sol";
+
+/// @notice Groth16Verifier against gnark's own exported verifier on real proofs of the tiny
+///         shape (contracts/test/vectors/groth16_tiny.json, made by internal/cmd/genverifier):
+///         both accept every good proof, both reject every mangled one.
+contract Groth16CrossCheckTest is Test {
+    uint256 internal constant R = 21888242871839275222246405745257275088548364400416034343698204186575808495617;
+
+    string internal json;
+    Groth16Verifier internal ours;
+    GnarkVerifierTiny internal gnark;
+    uint256 internal numProofs;
+
+    function setUp() public {
+        json = vm.readFile(string.concat(vm.projectRoot(), "/contracts/test/vectors/groth16_tiny.json"));
+        uint256[] memory a = vm.parseJsonUintArray(json, ".vkWords.alpha");
+        uint256[] memory b = vm.parseJsonUintArray(json, ".vkWords.beta");
+        uint256[] memory g = vm.parseJsonUintArray(json, ".vkWords.gamma");
+        uint256[] memory d = vm.parseJsonUintArray(json, ".vkWords.delta");
+        uint256[] memory ic = vm.parseJsonUintArray(json, ".vkWords.ic");
+        assertEq(ic.length, 12);
+        uint256[12] memory icw;
+        for (uint256 i = 0; i < 12; ++i) {
+            icw[i] = ic[i];
+        }
+        ours = new Groth16Verifier([a[0], a[1]], [b[0], b[1], b[2], b[3]], [g[0], g[1], g[2], g[3]], [d[0], d[1], d[2], d[3]], icw);
+        gnark = new GnarkVerifierTiny();
+        while (vm.keyExistsJson(json, string.concat(".proofs[", vm.toString(numProofs), "]"))) {
+            numProofs++;
+        }
+        assertGt(numProofs, 0, "no proofs in the vector");
+    }
+
+    function _case(uint256 i) internal view returns (uint256[8] memory proof, uint256[5] memory input) {
+        string memory p = string.concat(".proofs[", vm.toString(i), "]");
+        uint256[] memory w = vm.parseJsonUintArray(json, string.concat(p, ".proofWords"));
+        uint256[] memory x = vm.parseJsonUintArray(json, string.concat(p, ".publicInputs"));
+        assertEq(w.length, 8);
+        assertEq(x.length, 5);
+        for (uint256 j = 0; j < 8; ++j) {
+            proof[j] = w[j];
+        }
+        for (uint256 j = 0; j < 5; ++j) {
+            input[j] = x[j];
+        }
+        assertEq(abi.encodePacked(proof), vm.parseJsonBytes(json, string.concat(p, ".proof")), "proof bytes != words");
+    }
+
+    /// @dev gnark's verifier forwards all gas to a failing precompile, which burns it: cap it.
+    function _gnarkAccepts(uint256[8] memory proof, uint256[5] memory input) internal view returns (bool) {
+        try gnark.verifyProof{gas: 1_000_000}(abi.encodePacked(proof), input) {
+            return true;
+        } catch {
+            return false;
+        }
+    }
+
+    function test_vectorShapeIdMatchesSpec() public view {
+        assertEq(
+            vm.parseJsonBytes32(json, ".shapeId"),
+            ShapeLibrary.id(
+                uint32(vm.parseJsonUint(json, ".K")),
+                uint32(vm.parseJsonUint(json, ".N")),
+                uint8(vm.parseJsonUint(json, ".D")),
+                uint16(vm.parseJsonUint(json, ".k"))
+            )
+        );
+    }
+
+    function test_bothAcceptGoodProofs() public view {
+        for (uint256 i = 0; i < numProofs; ++i) {
+            (uint256[8] memory proof, uint256[5] memory input) = _case(i);
+            assertTrue(ours.verifyProof(proof, input), "ours rejected a good proof");
+            assertTrue(_gnarkAccepts(proof, input), "gnark rejected a good proof");
+        }
+    }
+
+    function test_bothRejectEveryMangledWord() public view {
+        for (uint256 i = 0; i < numProofs; ++i) {
+            (uint256[8] memory proof, uint256[5] memory input) = _case(i);
+            for (uint256 w = 0; w < 8; ++w) {
+                uint256[8] memory bad = proof;
+                bad[w] ^= 1;
+                assertFalse(ours.verifyProof(bad, input), "ours accepted a flipped proof word");
+                assertFalse(_gnarkAccepts(bad, input), "gnark accepted a flipped proof word");
+            }
+            for (uint256 j = 0; j < 5; ++j) {
+                uint256[5] memory bad = input;
+                bad[j] ^= 1;
+                assertFalse(ours.verifyProof(proof, bad), "ours accepted a flipped input");
+                assertFalse(_gnarkAccepts(proof, bad), "gnark accepted a flipped input");
+                // input + R is the same field element: both must refuse the unreduced form.
+                bad = input;
+                if (input[j] <= type(uint256).max - R) {
+                    bad[j] = input[j] + R;
+                    assertFalse(ours.verifyProof(proof, bad), "ours accepted an input >= R");
+                    assertFalse(_gnarkAccepts(proof, bad), "gnark accepted an input >= R");
+                }
+            }
+            // Proofs are not interchangeable between statements.
+            (, uint256[5] memory other) = _case((i + 1) % numProofs);
+            if (numProofs > 1) {
+                assertFalse(ours.verifyProof(proof, other));
+                assertFalse(_gnarkAccepts(proof, other));
+            }
+        }
+    }
+
+    function testFuzz_bothAgreeOnMangledProofs(uint256 which, uint8 word, uint256 delta) public view {
+        (uint256[8] memory proof, uint256[5] memory input) = _case(which % numProofs);
+        delta = bound(delta, 1, type(uint256).max);
+        proof[word % 8] ^= delta;
+        bool a = ours.verifyProof(proof, input);
+        assertEq(a, _gnarkAccepts(proof, input), "verifiers disagree");
+        assertFalse(a);
+    }
+
+    function test_gas_realProof() public {
+        (uint256[8] memory proof, uint256[5] memory input) = _case(0);
+        bool ok = ours.verifyProof(proof, input);
+        uint256 g = vm.snapshotGasLastCall("Groth16Verifier", "verifyProof_tinyVector");
+        assertTrue(ok);
+        assertLe(g, 230_000, "verification gas over target");
+        gnark.verifyProof(abi.encodePacked(proof), input);
+        vm.snapshotGasLastCall("Groth16Verifier", "gnarkExported_verifyProof_tinyVector");
+    }
+}
