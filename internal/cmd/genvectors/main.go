@@ -25,31 +25,16 @@ import (
 	"github.com/probitylabs/probity/tensor"
 )
 
+//go:generate go run . -dir ../../../testdata/vectors
+
 const generatedBy = "go run ./internal/cmd/genvectors"
 
 func main() {
 	dir := flag.String("dir", "testdata/vectors", "output directory")
 	check := flag.Bool("check", false, "compare with the files in -dir instead of writing them")
 	flag.Parse()
-	files := map[string]any{
-		"poseidon2.json":      poseidonVectors(),
-		"commitments.json":    commitmentVectors(),
-		"samples.json":        sampleVectors(),
-		"epilogue.json":       epilogueVectors(),
-		"jobspec_eip712.json": jobSpecVectors(),
-		"seed.json":           seedVectors(),
-		"stake.json":          stakeVectors(),
-	}
 	failed := false
-	for name, v := range files {
-		var buf bytes.Buffer
-		enc := json.NewEncoder(&buf)
-		enc.SetEscapeHTML(false)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(v); err != nil {
-			fatal(err)
-		}
-		b := buf.Bytes()
+	for name, b := range generate() {
 		path := filepath.Join(*dir, name)
 		if *check {
 			old, err := os.ReadFile(path)
@@ -67,6 +52,31 @@ func main() {
 		fmt.Fprintf(os.Stderr, "genvectors: hint: run %s and review the diff\n", generatedBy)
 		os.Exit(1)
 	}
+}
+
+// generate returns every vector file's content by name.
+func generate() map[string][]byte {
+	files := map[string]any{
+		"poseidon2.json":      poseidonVectors(),
+		"commitments.json":    commitmentVectors(),
+		"samples.json":        sampleVectors(),
+		"epilogue.json":       epilogueVectors(),
+		"jobspec_eip712.json": jobSpecVectors(),
+		"seed.json":           seedVectors(),
+		"stake.json":          stakeVectors(),
+	}
+	out := map[string][]byte{}
+	for name, v := range files {
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(v); err != nil {
+			fatal(err)
+		}
+		out[name] = buf.Bytes()
+	}
+	return out
 }
 
 func fatal(err error) {

@@ -1,0 +1,209 @@
+package protocol
+
+import (
+	"encoding/json"
+	"math/big"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
+)
+
+func loadVectors(t *testing.T, name string, v any) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "testdata", "vectors", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+}
+
+func bigDec(t *testing.T, s string) *big.Int {
+	t.Helper()
+	x, ok := new(big.Int).SetString(s, 10)
+	if !ok {
+		t.Fatalf("bad integer %q", s)
+	}
+	return x
+}
+
+func h32(t *testing.T, s string) [32]byte {
+	t.Helper()
+	b, err := hexutil.Decode(s)
+	if err != nil || len(b) != 32 {
+		t.Fatalf("bad bytes32 %q", s)
+	}
+	return [32]byte(b)
+}
+
+func TestJobSpecVectors(t *testing.T) {
+	var v struct {
+		Shapes []struct {
+			K, N    uint32
+			D       uint8
+			Kk      uint16 `json:"k"`
+			ShapeID string `json:"shapeId"`
+		} `json:"shapes"`
+		Types   map[string]string `json:"types"`
+		JobSpec struct {
+			InputRoot string              `json:"inputRoot"`
+			Rows      uint32              `json:"rows"`
+			Layers    []map[string]string `json:"layers"`
+		} `json:"jobSpec"`
+		LayerHashes []string          `json:"layerHashes"`
+		StructHash  string            `json:"structHash"`
+		Domain      map[string]string `json:"domain"`
+		DomainSep   string            `json:"domainSeparator"`
+		Digest      string            `json:"digest"`
+	}
+	loadVectors(t, "jobspec_eip712.json", &v)
+	for _, s := range v.Shapes {
+		if got := ShapeID(s.K, s.N, s.D, s.Kk); got != h32(t, s.ShapeID) {
+			t.Errorf("shape %+v: id %x", s, got)
+		}
+	}
+	if v.Types["JobSpec"] != JobSpecType || v.Types["Layer"] != LayerType || v.Types["EIP712Domain"] != DomainType {
+		t.Errorf("type strings differ: %v", v.Types)
+	}
+	js := JobSpec{InputRoot: bigDec(t, v.JobSpec.InputRoot), Rows: v.JobSpec.Rows}
+	for i, l := range v.JobSpec.Layers {
+		ly := Layer{ShapeID: h32(t, l["shapeId"]), WeightsRoot: bigDec(t, l["weightsRoot"]), Epilogue: bigDec(t, l["epilogue"])}
+		if got := ly.Hash(); got != h32(t, v.LayerHashes[i]) {
+			t.Errorf("layer %d hash %x", i, got)
+		}
+		js.Layers = append(js.Layers, ly)
+	}
+	if err := js.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if got := js.Hash(); got != h32(t, v.StructHash) {
+		t.Errorf("struct hash %x, vector %s", got, v.StructHash)
+	}
+	d := Domain{ChainID: bigDec(t, v.Domain["chainId"]), Contract: common.HexToAddress(v.Domain["verifyingContract"])}
+	if got := d.Separator(); got != h32(t, v.DomainSep) {
+		t.Errorf("domain separator %x", got)
+	}
+	if got := TypedDigest(d.Separator(), js.Hash()); got != h32(t, v.Digest) {
+		t.Errorf("digest %x", got)
+	}
+}
+
+func TestSeedVectors(t *testing.T) {
+	var v struct {
+		SeedDelay     int `json:"seedDelay"`
+		OutputsDigest []struct {
+			OutputRoots       []string `json:"outputRoots"`
+			AttestationDigest string   `json:"attestationDigest"`
+			Encoded           string   `json:"encoded"`
+			OutputsDigest     string   `json:"outputsDigest"`
+		} `json:"outputsDigest"`
+		Seed []struct {
+			ChainID, Manager, JobID, OutputsDigest, BlockHash, Seed string
+			LayerSeeds                                              []string
+		} `json:"seed"`
+	}
+	loadVectors(t, "seed.json", &v)
+	if v.SeedDelay != SeedDelay {
+		t.Errorf("seedDelay %d", v.SeedDelay)
+	}
+	for i, c := range v.OutputsDigest {
+		var roots []*big.Int
+		for _, r := range c.OutputRoots {
+			roots = append(roots, bigDec(t, r))
+		}
+		att := h32(t, c.AttestationDigest)
+		if got := hexutil.Encode(EncodeOutputs(roots, att)); got != c.Encoded {
+			t.Errorf("case %d: encoding %s", i, got)
+		}
+		if got := OutputsDigest(roots, att); got != h32(t, c.OutputsDigest) {
+			t.Errorf("case %d: digest %x", i, got)
+		}
+	}
+	for i, c := range v.Seed {
+		s := Seed(bigDec(t, c.ChainID), common.HexToAddress(c.Manager), bigDec(t, c.JobID), h32(t, c.OutputsDigest), h32(t, c.BlockHash))
+		if s.Cmp(bigDec(t, c.Seed)) != 0 {
+			t.Errorf("case %d: seed %s", i, s)
+		}
+		for l, want := range c.LayerSeeds {
+			if got := LayerSeed(s, uint32(l)); got.Cmp(bigDec(t, want)) != 0 {
+				t.Errorf("case %d layer %d: %s", i, l, got)
+			}
+		}
+	}
+}
+
+func TestStakeVectors(t *testing.T) {
+	var v struct {
+		Cases []struct {
+			Price     string `json:"price"`
+			K         uint16 `json:"k"`
+			F0        uint32 `json:"f0Bps"`
+			Expect    string `json:"expect"`
+			Detection string `json:"detection"`
+			Stake     string `json:"stake"`
+		} `json:"cases"`
+	}
+	loadVectors(t, "stake.json", &v)
+	for i, c := range v.Cases {
+		s, err := RequiredStake(bigDec(t, c.Price), c.K, c.F0)
+		switch c.Expect {
+		case "revert":
+			if err == nil {
+				t.Errorf("case %d: want an error, got %s", i, s)
+			}
+		case "ok":
+			if err != nil || s.Cmp(bigDec(t, c.Stake)) != 0 {
+				t.Errorf("case %d: stake %v (%v), want %s", i, s, err, c.Stake)
+			}
+			if p, _ := DetectionFixed(c.K, c.F0); p.Cmp(bigDec(t, c.Detection)) != 0 {
+				t.Errorf("case %d: detection %s", i, p)
+			}
+		default:
+			t.Fatalf("case %d: unknown expect %q", i, c.Expect)
+		}
+	}
+}
+
+type epilogueJSON struct {
+	Multiplier uint32 `json:"multiplier"`
+	Shift      uint8  `json:"shift"`
+	ZeroPoint  int8   `json:"zeroPoint"`
+	ReLU       bool   `json:"relu"`
+}
+
+func (e epilogueJSON) E() Epilogue { return Epilogue(e) }
+
+func TestEpilogueVectors(t *testing.T) {
+	var v struct {
+		Words []struct {
+			Epilogue epilogueJSON `json:"epilogue"`
+			Word     string       `json:"word"`
+		} `json:"words"`
+		Apply []struct {
+			Epilogue epilogueJSON `json:"epilogue"`
+			Acc      int32        `json:"acc"`
+			Out      int8         `json:"out"`
+		} `json:"apply"`
+	}
+	loadVectors(t, "epilogue.json", &v)
+	for i, c := range v.Words {
+		if got := c.Epilogue.E().Word(); got.String() != c.Word {
+			t.Errorf("word %d: %s, want %s", i, got, c.Word)
+		}
+		if e, err := ParseEpilogueWord(bigDec(t, c.Word)); err != nil || e != c.Epilogue.E() {
+			t.Errorf("word %d: parse %+v %v", i, e, err)
+		}
+	}
+	for i, c := range v.Apply {
+		if got := c.Epilogue.E().Apply(c.Acc); got != c.Out {
+			t.Errorf("apply %d: %d, want %d", i, got, c.Out)
+		}
+		if got := applyRef(c.Epilogue.E(), int64(c.Acc)); got != c.Out {
+			t.Errorf("apply %d: reference %d, want %d", i, got, c.Out)
+		}
+	}
+}
