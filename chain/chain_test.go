@@ -29,6 +29,7 @@ type env struct {
 	gov, buyer, provider, keeper *chain.Client
 	nodeKey                      *ecdsa.PrivateKey
 	shape                        [32]byte
+	k                            uint16 // samples of shape
 }
 
 func key(t *testing.T) *ecdsa.PrivateKey {
@@ -70,7 +71,7 @@ func setup(t *testing.T) *env {
 	e := &env{t: t, ctx: ctx, sim: sim, gov: client(govK), buyer: client(buyerK), provider: client(provK), keeper: client(keeperK), nodeKey: nodeK}
 
 	verifier := must[common.Address](t)(e.gov.DeployVerifier(ctx, syntheticVK()))
-	e.shape = must[[32]byte](t)(e.gov.RegisterShape(ctx, verifier, 16, 4, 3, 2))
+	e.shape, e.k = must[[32]byte](t)(e.gov.RegisterShape(ctx, verifier, 16, 4, 3, 2)), 2
 	for _, c := range []*chain.Client{e.buyer, e.provider} {
 		if _, err := e.gov.Mint(ctx, c.Address(), tokens(1_000_000)); err != nil {
 			t.Fatal(err)
@@ -117,7 +118,7 @@ func (e *env) lockedAndCommitted() (*big.Int, []*big.Int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := must[*big.Int](t)(e.provider.RequiredStake(e.ctx, tokens(1000), 2))
+	want := must[*big.Int](t)(e.provider.RequiredStake(e.ctx, tokens(1000), e.k))
 	if locked.Stake.Cmp(want) != 0 {
 		t.Fatalf("locked stake %v, want %v", locked.Stake, want)
 	}
@@ -148,7 +149,7 @@ func (e *env) submission(jobID *big.Int, roots []*big.Int, seed *big.Int, proof 
 	proofs := []chain.Proof{proof}
 	digest := must[[32]byte](t)(e.provider.ReceiptDigest(e.ctx, chain.Receipt{
 		JobId: jobID, Provider: e.provider.Address(), SpecHash: must[[32]byte](t)(e.provider.SpecHash(e.ctx, spec)),
-		OutputRoots: roots, AttestationDigest: [32]byte{1}, Seed: seed, K: 2, ProofsHash: chain.ProofsHash(proofs),
+		OutputRoots: roots, AttestationDigest: [32]byte{1}, Seed: seed, K: e.k, ProofsHash: chain.ProofsHash(proofs),
 	}))
 	sig := must[[]byte](t)(chain.SignDigest(e.nodeKey, digest))
 	return chain.Submission{Spec: spec, OutputRoots: roots, AttestationDigest: [32]byte{1}, Proofs: proofs, Signature: sig}

@@ -412,3 +412,14 @@ func findEvent[T any](rcpt *types.Receipt, addr common.Address, unpack func(*typ
 	var zero T
 	return nil, fmt.Errorf("%w: %T in transaction %s", ErrWrongEvent, zero, rcpt.TxHash)
 }
+
+// VerifyProof asks a Groth16Verifier whether proof verifies for the five public
+// inputs (a view call; no transaction).
+func (c *Client) VerifyProof(ctx context.Context, verifier common.Address, proof Proof, inputs [5]*big.Int) (bool, error) {
+	v := bindings.NewGroth16Verifier()
+	out, err := c.call(ctx, v.Instance(c.backend, verifier), v.PackVerifyProof(proof, inputs))
+	if err != nil {
+		return false, err
+	}
+	return v.UnpackVerifyProof(out)
+}
