@@ -1,0 +1,72 @@
+package chain_test
+
+import (
+	"context"
+	"math/big"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/ethclient"
+
+	"github.com/probitylabs/probity/chain"
+	"github.com/probitylabs/probity/internal/testenv"
+)
+
+// anvil's first default account (public test key).
+const anvilKey0 = "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+
+// TestDeployOnAnvil deploys from the committed bytecode to a real node over
+// JSON-RPC and checks a revert comes back typed through the node's error data.
+func TestDeployOnAnvil(t *testing.T) {
+	url := testenv.StartAnvil(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	ec, err := ethclient.DialContext(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ec.Close()
+	key, err := crypto.HexToECDSA(anvilKey0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := chain.Deploy(ctx, ec, key, chain.DeployParams{UnbondingDelay: 60})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := chain.NewClient(ctx, ec, d.Addresses, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bal, err := c.TokenBalance(ctx, c.Address())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bal.Cmp(new(big.Int).Exp(big.NewInt(10), big.NewInt(27), nil)) != 0 {
+		t.Fatalf("deployer balance %v", bal)
+	}
+	v, err := c.DeployVerifier(ctx, syntheticVK())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.RegisterShape(ctx, v, 16, 4, 3, 2); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.RegisterShape(ctx, v, 16, 4, 3, 2)
+	if !chain.IsRevert(err, "ShapeAlreadyRegistered") {
+		t.Fatalf("second registration: %v, want ShapeAlreadyRegistered", err)
+	}
+	if _, _, err := c.Cancel(ctx, big.NewInt(1)); !chain.IsRevert(err, "WrongState") {
+		t.Fatalf("cancel of unknown job: %v, want WrongState", err)
+	}
+	ok, err := c.VerifyProof(ctx, v, syntheticProof([5]*big.Int{big.NewInt(1), big.NewInt(2), big.NewInt(3), big.NewInt(4), big.NewInt(5)}),
+		[5]*big.Int{big.NewInt(1), big.NewInt(2), big.NewInt(3), big.NewInt(4), big.NewInt(5)})
+	if err != nil || !ok {
+		t.Fatalf("verifyProof on anvil: %v, %v", ok, err)
+	}
+	if d.Manager.Address() == (common.Address{}) {
+		t.Fatal("no manager address")
+	}
+}
