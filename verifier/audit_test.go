@@ -1,4 +1,4 @@
-package verifier
+package verifier_test
 
 import (
 	"bytes"
@@ -15,6 +15,7 @@ import (
 
 	"github.com/probitylabs/probity/receipt"
 	"github.com/probitylabs/probity/tensor"
+	. "github.com/probitylabs/probity/verifier"
 )
 
 var ctx = context.Background()
@@ -31,7 +32,7 @@ func mustAudit(t *testing.T, rc *receipt.Receipt, p Policy, o Options) *Report {
 func TestGoodReceiptPasses(t *testing.T) {
 	f := getFixture(t)
 	o := f.opts()
-	o.Tensors = f.tensors
+	o.Tensors = f.Tensors
 	r := mustAudit(t, f.rc(t), f.policy(), o)
 	if !r.OK() {
 		t.Fatalf("good receipt failed: %v", r.Err())
@@ -57,7 +58,7 @@ func TestZeroPolicyRefused(t *testing.T) {
 	if _, err := Audit(ctx, f.rc(t), Policy{}, f.opts()); !errors.Is(err, ErrNoPolicy) {
 		t.Fatalf("zero policy: %v", err)
 	}
-	if _, err := AuditJSON(ctx, f.receipt, Policy{}, f.opts()); !errors.Is(err, ErrNoPolicy) {
+	if _, err := AuditJSON(ctx, f.Receipt, Policy{}, f.opts()); !errors.Is(err, ErrNoPolicy) {
 		t.Fatalf("zero policy: %v", err)
 	}
 	if _, err := ReadPolicy(bytes.NewReader([]byte(`{}`))); !errors.Is(err, ErrNoPolicy) {
@@ -121,7 +122,7 @@ func TestTamperedFields(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			rc := f.rc(t)
 			c.edit(rc)
-			if err := rc.Sign(f.nodeKey); err != nil {
+			if err := rc.Sign(f.NodeKey); err != nil {
 				t.Fatal(err)
 			}
 			r := mustAudit(t, rc, f.policy(), f.opts())
@@ -208,7 +209,7 @@ func TestNoKeys(t *testing.T) {
 	if r := mustAudit(t, f.rc(t), f.policy(), o); !errors.Is(r.Err(), ErrNoKey) {
 		t.Fatalf("no keys: %v", r.Err())
 	}
-	o.Keys = &CacheKeys{Cache: f.cache}
+	o.Keys = &CacheKeys{Cache: f.Cache}
 	o.Keys.(*CacheKeys).Cache.Dir = t.TempDir()
 	if r := mustAudit(t, f.rc(t), f.policy(), o); !errors.Is(r.Err(), ErrNoKey) {
 		t.Fatalf("empty cache: %v", r.Err())
@@ -222,7 +223,7 @@ func TestKeyFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.keys.VK.WriteTo(fh); err != nil {
+	if _, err := f.Keys.VK.WriteTo(fh); err != nil {
 		t.Fatal(err)
 	}
 	fh.Close()
@@ -232,12 +233,12 @@ func TestKeyFile(t *testing.T) {
 		t.Fatalf("key file: %v", r.Err())
 	}
 	// A key of another circuit (a fresh setup of the same shape) rejects the proof.
-	other, err := f.cache.Regenerate(f.keys.Shape)
+	other, err := f.Cache.Regenerate(f.Keys.Shape)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func() { _ = f.cache.Store(f.keys) }()
-	o.Keys = &CacheKeys{Cache: f.cache}
+	defer func() { _ = f.Cache.Store(f.Keys) }()
+	o.Keys = &CacheKeys{Cache: f.Cache}
 	if r := mustAudit(t, f.rc(t), f.policy(), o); !errors.Is(r.Err(), ErrProof) {
 		t.Fatalf("foreign key (%p): %v", other, r.Err())
 	}
@@ -271,7 +272,7 @@ func TestTensors(t *testing.T) {
 	f := getFixture(t)
 	o := f.opts()
 	// With output files only the samples are recomputed.
-	tf := *f.tensors
+	tf := *f.Tensors
 	tf.Outputs = []string{filepath.Join(filepath.Dir(tf.Input), OutputFileName(0))}
 	o.Tensors = &tf
 	if r := mustAudit(t, f.rc(t), f.policy(), o); !r.OK() {
@@ -296,13 +297,13 @@ func TestTensors(t *testing.T) {
 		t.Fatalf("tampered output: %v", r.Err())
 	}
 	// Another input file is caught.
-	x, _ := tensor.LoadActivations(f.tensors.Input)
+	x, _ := tensor.LoadActivations(f.Tensors.Input)
 	x.Data[3] ^= 4
 	badIn := filepath.Join(t.TempDir(), "in.safetensors")
 	if err := tensor.SaveActivations(badIn, x); err != nil {
 		t.Fatal(err)
 	}
-	o.Tensors = &TensorFiles{Input: badIn, Model: f.tensors.Model}
+	o.Tensors = &TensorFiles{Input: badIn, Model: f.Tensors.Model}
 	if r := mustAudit(t, f.rc(t), f.policy(), o); !errors.Is(r.Err(), ErrTensors) {
 		t.Fatalf("tampered input: %v", r.Err())
 	}
@@ -313,7 +314,7 @@ func TestTensors(t *testing.T) {
 // only the chain can confirm: the on-chain check compares it) are free offline.
 func TestTamperedBytes(t *testing.T) {
 	f := getFixture(t)
-	doc := f.receipt
+	doc := f.Receipt
 	stride := 1
 	if testing.Short() {
 		stride = 13
@@ -355,7 +356,7 @@ func TestTamperedBytes(t *testing.T) {
 func TestAuditDir(t *testing.T) {
 	f := getFixture(t)
 	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "a.json"), f.receipt, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "a.json"), f.Receipt, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	rc := f.rc(t)
@@ -392,7 +393,7 @@ func BenchmarkAudit(b *testing.B) {
 	o, p := f.opts(), f.policy()
 	b.ReportAllocs()
 	for b.Loop() {
-		r, err := AuditJSON(ctx, f.receipt, p, o)
+		r, err := AuditJSON(ctx, f.Receipt, p, o)
 		if err != nil || !r.OK() {
 			b.Fatal(err, r.Err())
 		}

@@ -1,0 +1,231 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/big"
+	"os"
+	"strings"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/ethclient"
+
+	"github.com/probitylabs/probity/chain"
+	"github.com/probitylabs/probity/verifier"
+)
+
+func init() {
+	register("verify", "audit receipts offline under a policy (a file or a directory of *.json)", runVerify)
+}
+
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, ",") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: probity verify [flags] RECEIPT.json|DIR\n\nExit status: 0 all passed, 1 a receipt failed, 2 usage, 3 could not run.\n\nFlags:")
+		fs.PrintDefaults()
+	}
+	var (
+		asJSON     = fs.Bool("json", false, "print the reports as JSON")
+		policyFile = fs.String("policy", "", "policy `file` (JSON; flags below override it); default: the default policy")
+		requireCC  = fs.Bool("require-cc", false, "accept only verified confidential-computing attestation")
+		allowNone  = fs.Bool("allow-no-attestation", false, `accept attestation mode "none" (no GPU evidence)`)
+		unsafeAll  = fs.Bool("unsafe-accept-all", false, "check cryptography only: any chain, contract, attestation, k")
+		minK       = fs.Uint("min-k", 0, "least samples per layer")
+		minDet     = fs.Uint("min-detection-bps", 0, "least detection probability, basis points")
+		chainID    = fs.String("chain-id", "", "expected chain id (refuse receipts from other chains)")
+		contract   = fs.String("contract", "", "expected SLA manager `address`")
+		vkFile     = fs.String("vk", "", "verifying key `file` (gnark binary) for every layer; default: the circuits key cache")
+		tensors    = fs.String("tensors", "", "`dir` with input.safetensors, model.safetensors[, output.L.safetensors]: recompute the samples")
+		rpc        = fs.String("rpc", "", "RPC `url`: cross-check the job on chain (needs --deployment)")
+		deployment = fs.String("deployment", "", "deployment addresses `file` (JSON: token, providers, shapes, manager) for --rpc")
+		workers    = fs.Int("workers", 0, "parallel audits in directory mode (0: one per CPU)")
+	)
+	var allowGPU stringList
+	fs.Var(&allowGPU, "allow-gpu", "accepted GPU `name` (repeatable)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return usageError{err.Error()}
+	}
+	if fs.NArg() != 1 {
+		return usageError{"verify takes one receipt file or directory"}
+	}
+	target := fs.Arg(0)
+
+	policy := verifier.DefaultPolicy()
+	switch {
+	case *unsafeAll && *policyFile != "":
+		return usageError{"--unsafe-accept-all and --policy exclude each other"}
+	case *unsafeAll:
+		policy = verifier.PolicyUnsafeAcceptAll()
+	case *policyFile != "":
+		p, err := verifier.LoadPolicy(*policyFile)
+		if err != nil {
+			return withHint(err, "a policy file is JSON, e.g. {\"expectedChainId\": 1, \"minK\": 8, \"requireCC\": true}")
+		}
+		policy = p
+	}
+	policy.RequireCC = policy.RequireCC || *requireCC
+	policy.AllowNoAttestation = policy.AllowNoAttestation || *allowNone
+	policy.AllowedGPUModels = append(policy.AllowedGPUModels, allowGPU...)
+	if *minK > 0 {
+		if *minK > 65535 {
+			return usageError{"--min-k above 65535"}
+		}
+		policy.MinK = uint16(*minK)
+	}
+	if *minDet > 0 {
+		if *minDet > 10000 {
+			return usageError{"--min-detection-bps above 10000"}
+		}
+		policy.MinDetectionBps = uint32(*minDet)
+	}
+	if *chainID != "" {
+		id, ok := new(big.Int).SetString(*chainID, 10)
+		if !ok || id.Sign() <= 0 {
+			return usageError{fmt.Sprintf("--chain-id %q is not a positive decimal integer", *chainID)}
+		}
+		policy.ExpectedChainID = id
+	}
+	if *contract != "" {
+		if !common.IsHexAddress(*contract) {
+			return usageError{fmt.Sprintf("--contract %q is not an address", *contract)}
+		}
+		a := common.HexToAddress(*contract)
+		policy.ExpectedContract = &a
+	}
+
+	var opts verifier.Options
+	if *vkFile != "" {
+		opts.Keys = &verifier.KeyFile{Path: *vkFile}
+	} else {
+		keys, err := verifier.DefaultCacheKeys()
+		if err != nil {
+			return withHint(err, "pass --vk FILE")
+		}
+		opts.Keys = keys
+	}
+	if *tensors != "" {
+		tf, err := verifier.TensorDir(*tensors)
+		if err != nil {
+			return err
+		}
+		opts.Tensors = tf
+	}
+	if *rpc != "" {
+		if *deployment == "" {
+			return usageError{"--rpc needs --deployment FILE (the deployment's addresses)"}
+		}
+		view, err := dialChainView(ctx, *rpc, *deployment)
+		if err != nil {
+			return withHint(err, "check that the RPC answers and the deployment file matches it")
+		}
+		opts.Chain = view
+	}
+
+	info, err := os.Stat(target)
+	if err != nil {
+		return err
+	}
+	if info.IsDir() {
+		s, err := verifier.AuditDir(ctx, target, policy, opts, *workers)
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			if err := writeJSON(stdout, s); err != nil {
+				return err
+			}
+		} else {
+			for _, r := range s.Reports {
+				printReport(stdout, r)
+			}
+			fmt.Fprintf(stdout, "%d passed, %d failed\n", s.Passed, s.Failed)
+		}
+		if !s.OK() {
+			return failedError{fmt.Errorf("%d of %d receipts failed", s.Failed, len(s.Reports))}
+		}
+		return nil
+	}
+	r, err := verifier.AuditFile(ctx, target, policy, opts)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		if err := writeJSON(stdout, r); err != nil {
+			return err
+		}
+	} else {
+		printReport(stdout, r)
+	}
+	if !r.OK() {
+		return failedError{fmt.Errorf("%s failed verification", target)}
+	}
+	return nil
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func printReport(w io.Writer, r *verifier.Report) {
+	title := r.Source
+	if r.JobID != "" {
+		title += fmt.Sprintf(" (job %s, chain %s, contract %s)", r.JobID, r.ChainID, r.Contract)
+	}
+	fmt.Fprintln(w, strings.TrimSpace(title))
+	for _, c := range r.Checks {
+		switch c.Status {
+		case verifier.Pass:
+			fmt.Fprintf(w, "  ✓ %-14s %s\n", c.Name, c.Detail)
+		case verifier.Fail:
+			fmt.Fprintf(w, "  ✗ %-14s %v\n", c.Name, c.Err)
+		default:
+			fmt.Fprintf(w, "  - %-14s skipped: %s\n", c.Name, c.Detail)
+		}
+	}
+	verdict := "PASS"
+	if !r.OK() {
+		verdict = "FAIL"
+	}
+	fmt.Fprintf(w, "  %s in %v\n", verdict, r.Elapsed.Round(1000))
+}
+
+func dialChainView(ctx context.Context, url, deploymentFile string) (verifier.ChainView, error) {
+	raw, err := os.ReadFile(deploymentFile)
+	if err != nil {
+		return nil, err
+	}
+	var addrs chain.Addresses
+	if err := json.Unmarshal(raw, &addrs); err != nil {
+		return nil, fmt.Errorf("deployment file %s: %w", deploymentFile, err)
+	}
+	ec, err := ethclient.DialContext(ctx, url)
+	if err != nil {
+		return nil, fmt.Errorf("dialing %s: %w", url, err)
+	}
+	// Reads only: an ephemeral key satisfies the client's sender and never signs.
+	key, err := crypto.GenerateKey()
+	if err != nil {
+		return nil, err
+	}
+	c, err := chain.NewClient(ctx, ec, addrs, key)
+	if err != nil {
+		return nil, err
+	}
+	return verifier.NewChainView(ec, c), nil
+}

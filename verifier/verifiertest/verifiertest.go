@@ -1,0 +1,154 @@
+// Package verifiertest builds real Probity receipts for tests: one job on the catalogue's tiny
+// shape, proved with the circuits package (a real Groth16 proof under a development key), signed
+// by a fixed node key, with the tensor files it was computed from. Tests of the verifier, the
+// CLI and the SDK share it.
+package verifiertest
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/big"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
+
+	"github.com/probitylabs/probity/circuits"
+	"github.com/probitylabs/probity/protocol"
+	"github.com/probitylabs/probity/receipt"
+	"github.com/probitylabs/probity/tensor"
+	"github.com/probitylabs/probity/verifier"
+)
+
+// Fixture is one proved, signed single-layer job on the tiny shape.
+type Fixture struct {
+	Keys      *circuits.Keys
+	Cache     circuits.Cache // holds the tiny shape's keys
+	NodeKey   *ecdsa.PrivateKey
+	Receipt   []byte // canonical JSON
+	Tensors   *verifier.TensorFiles
+	TensorDir string
+	ChainID   *big.Int
+	Contract  common.Address
+}
+
+// Build proves the job with keys set up in dir/keys and writes its tensors to dir/tensors.
+func Build(dir string) (*Fixture, error) {
+	tiny, err := circuits.Lookup("tiny")
+	if err != nil {
+		return nil, err
+	}
+	f := &Fixture{
+		Cache:    circuits.Cache{Dir: filepath.Join(dir, "keys")},
+		ChainID:  big.NewInt(31337),
+		Contract: common.HexToAddress("0x5fbdb2315678afecb367f032d93f642f64180aa3"),
+	}
+	if err := os.MkdirAll(f.Cache.Dir, 0o755); err != nil {
+		return nil, err
+	}
+	if f.Keys, err = f.Cache.Setup(tiny); err != nil {
+		return nil, err
+	}
+	if f.NodeKey, err = crypto.HexToECDSA("8f2a55949038a9610f50fb23b5883af3b4ecb3c3bb792cbcefbd1542c692be63"); err != nil {
+		return nil, err
+	}
+	seed := new(big.Int).Mod(crypto.Keccak256Hash([]byte("fixture seed")).Big(), protocol.R)
+	in, err := circuits.RandomInputs(tiny, 5, rand.New(rand.NewPCG(1, 2)), protocol.LayerSeed(seed, 0), true)
+	if err != nil {
+		return nil, err
+	}
+	proof, err := circuits.Prove(f.Keys, in)
+	if err != nil {
+		return nil, err
+	}
+	pi := proof.PublicInputs
+	record := json.RawMessage(`{"version":"probity.attestation.v0","mode":"none"}`)
+	rc := &receipt.Receipt{
+		Version:  receipt.Version,
+		ChainID:  receipt.NewUint(f.ChainID),
+		Contract: f.Contract,
+		JobID:    receipt.NewUint(big.NewInt(1)),
+		Provider: common.HexToAddress("0x70997970c51812dc3a010c7d01b50e0d17dc79c8"),
+		Job: receipt.Job{
+			InputRoot: receipt.MustWord(pi[0]),
+			Rows:      5,
+			Layers:    []receipt.Layer{{ShapeID: tiny.ID(), WeightsRoot: receipt.MustWord(pi[1]), Epilogue: receipt.MustWord(pi[4])}},
+		},
+		OutputRoots:       []receipt.Word{receipt.MustWord(pi[2])},
+		AttestationDigest: RecordDigest(record),
+		SeedBlock:         9,
+		Seed:              receipt.MustWord(seed),
+		K:                 tiny.Kn,
+		Detection:         receipt.Detection{FloorBps: 1000, ProbabilityBps: 1900},
+		Proofs: []receipt.Proof{{
+			Layer: 0, ShapeID: tiny.ID(), Proof: proof.Solidity[:],
+			PublicInputs: [5]receipt.Word{receipt.MustWord(pi[0]), receipt.MustWord(pi[1]), receipt.MustWord(pi[2]), receipt.MustWord(pi[3]), receipt.MustWord(pi[4])},
+		}},
+		Attestation: record,
+		Timings:     receipt.Timings{ExecuteMs: 1, CommitMs: 1, ProveMs: 100, SubmitMs: 1},
+	}
+	rc.SpecHash = receipt.Word(rc.JobSpec().Hash())
+	if err := rc.Sign(f.NodeKey); err != nil {
+		return nil, err
+	}
+	if f.Receipt, err = rc.MarshalIndent(); err != nil {
+		return nil, err
+	}
+	tdir := filepath.Join(dir, "tensors")
+	if err := os.MkdirAll(tdir, 0o755); err != nil {
+		return nil, err
+	}
+	if err := tensor.SaveActivations(filepath.Join(tdir, verifier.InputFileName), in.Input); err != nil {
+		return nil, err
+	}
+	if err := tensor.SaveModel(filepath.Join(tdir, verifier.ModelFileName), tensor.Model{Layers: []tensor.Layer{in.Layer}}); err != nil {
+		return nil, err
+	}
+	if err := tensor.SaveActivations(filepath.Join(tdir, verifier.OutputFileName(0)), in.Output); err != nil {
+		return nil, err
+	}
+	f.TensorDir = tdir
+	f.Tensors = &verifier.TensorFiles{Input: filepath.Join(tdir, verifier.InputFileName), Model: filepath.Join(tdir, verifier.ModelFileName)}
+	return f, nil
+}
+
+// RecordVerifier is a test double for the attestation package's record verifier: it binds the
+// record by keccak256 of its compact JSON and reads its "mode" and "gpu". The real record
+// format and digest are the attestation package's (spec §9); this double only lets the
+// verifier's own logic be tested.
+type RecordVerifier struct{}
+
+// RecordDigest is the double's record digest.
+func RecordDigest(record []byte) receipt.Word {
+	var c bytes.Buffer
+	_ = json.Compact(&c, record)
+	return receipt.Word(crypto.Keccak256Hash(c.Bytes()))
+}
+
+// VerifyRecord implements verifier.AttestationVerifier.
+func (RecordVerifier) VerifyRecord(_ context.Context, rc *receipt.Receipt) (verifier.AttestationFacts, error) {
+	if d := RecordDigest(rc.Attestation); d != rc.AttestationDigest {
+		return verifier.AttestationFacts{}, fmt.Errorf("record digest %s, receipt binds %s", d, rc.AttestationDigest)
+	}
+	var rec struct {
+		Mode string `json:"mode"`
+		GPU  string `json:"gpu"`
+	}
+	if err := json.Unmarshal(rc.Attestation, &rec); err != nil {
+		return verifier.AttestationFacts{}, err
+	}
+	if rec.Mode == "" {
+		return verifier.AttestationFacts{}, errors.New("record has no mode")
+	}
+	f := verifier.AttestationFacts{Mode: rec.Mode}
+	if rec.GPU != "" {
+		f.GPUModels = []string{rec.GPU}
+	}
+	return f, nil
+}
