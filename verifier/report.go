@@ -107,8 +107,10 @@ func (r *Report) Check(name string) *Check {
 	return nil
 }
 
-func (r *Report) pass(name, detail string) { r.Checks = append(r.Checks, Check{name, Pass, detail, nil}) }
-func (r *Report) skip(name, why string)    { r.Checks = append(r.Checks, Check{name, Skip, why, nil}) }
+func (r *Report) pass(name, detail string) {
+	r.Checks = append(r.Checks, Check{name, Pass, detail, nil})
+}
+func (r *Report) skip(name, why string) { r.Checks = append(r.Checks, Check{name, Skip, why, nil}) }
 
 // fail records err, wrapped so that errors.Is(err, class) holds.
 func (r *Report) fail(name string, class, err error) {

@@ -179,4 +179,3 @@ func checkSamples(rc *receipt.Receipt, l int, s circuits.Shape, in *tensor.Int8,
 	}
 	return int(s.Kn), nil
 }
-
