@@ -80,21 +80,43 @@ func Linear(a *Int8, l Layer) (*Int8, error) {
 		wg.Add(1)
 		go func(start, end int) {
 			defer wg.Done()
-			for i := start; i < end; i++ {
-				row := a.Data[i*K : (i+1)*K : (i+1)*K]
-				orow := out.Data[i*N : (i+1)*N]
-				for j := range N {
-					acc := int64(b[j]) + dot(row, w[j*K:(j+1)*K:(j+1)*K])
-					if acc < math.MinInt32 || acc > math.MaxInt32 {
-						mu.Lock()
-						if firstErr == nil || i < firstErr.Row || (i == firstErr.Row && j < firstErr.Col) {
-							firstErr = &OverflowError{Row: i, Col: j, Acc: acc}
+			// Tile the columns so a block of weight rows stays in cache across the rows.
+			jb := max(1, (256<<10)/max(K, 1))
+			var local *OverflowError
+			for j0 := 0; j0 < N; j0 += jb {
+				j1 := min(j0+jb, N)
+				for i := start; i < end; i++ {
+					row := a.Data[i*K : (i+1)*K : (i+1)*K]
+					orow := out.Data[i*N : (i+1)*N]
+					var accs [4]int64
+					for j := j0; j < j1; j += 4 {
+						n := min(4, j1-j)
+						if n == 4 {
+							accs[0], accs[1], accs[2], accs[3] = dot4(row, w[j*K:(j+1)*K], w[(j+1)*K:(j+2)*K], w[(j+2)*K:(j+3)*K], w[(j+3)*K:(j+4)*K])
+						} else {
+							for c := range n {
+								accs[c] = dot(row, w[(j+c)*K:(j+c+1)*K:(j+c+1)*K])
+							}
 						}
-						mu.Unlock()
-						return
+						for c := range n {
+							acc := int64(b[j+c]) + accs[c]
+							if acc < math.MinInt32 || acc > math.MaxInt32 {
+								if local == nil || i < local.Row || (i == local.Row && j+c < local.Col) {
+									local = &OverflowError{Row: i, Col: j + c, Acc: acc}
+								}
+								break
+							}
+							orow[j+c] = ep.Apply(int32(acc))
+						}
 					}
-					orow[j] = ep.Apply(int32(acc))
 				}
+			}
+			if local != nil {
+				mu.Lock()
+				if firstErr == nil || local.Row < firstErr.Row || (local.Row == firstErr.Row && local.Col < firstErr.Col) {
+					firstErr = local
+				}
+				mu.Unlock()
 			}
 		}(start, end)
 	}
@@ -128,4 +150,27 @@ func dot(x, y []int8) int64 {
 		x, y = x[n:], y[n:]
 	}
 	return total
+}
+
+// dot4 computes four dot products of x with y0..y3 at once, loading each x value once. The
+// int32 lanes hold at most 2^16 terms of magnitude 2^14 per block, as in dot.
+func dot4(x, y0, y1, y2, y3 []int8) (r0, r1, r2, r3 int64) {
+	n := len(x)
+	y0, y1, y2, y3 = y0[:n], y1[:n], y2[:n], y3[:n]
+	for lo := 0; lo < n; lo += 1 << 16 {
+		hi := min(n, lo+1<<16)
+		var s0, s1, s2, s3 int32
+		for i := lo; i < hi; i++ {
+			v := int32(x[i])
+			s0 += v * int32(y0[i])
+			s1 += v * int32(y1[i])
+			s2 += v * int32(y2[i])
+			s3 += v * int32(y3[i])
+		}
+		r0 += int64(s0)
+		r1 += int64(s1)
+		r2 += int64(s2)
+		r3 += int64(s3)
+	}
+	return
 }
