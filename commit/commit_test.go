@@ -294,3 +294,48 @@ func BenchmarkHashPermutation(b *testing.B) {
 		Permute(&st)
 	}
 }
+
+// FuzzVerifyOpening feeds arbitrary leaves and siblings to the verifier: it must never panic,
+// and must accept only the honest opening.
+func FuzzVerifyOpening(f *testing.F) {
+	x := tensor.RandomInput(4, 3, 40)
+	tr, err := CommitActivations(x, 2)
+	if err != nil {
+		f.Fatal(err)
+	}
+	root := tr.Root()
+	o, _ := tr.Open(1)
+	enc := func(o *Opening) []byte {
+		var b []byte
+		for _, e := range append(append([]fr.Element(nil), o.Leaf...), o.Siblings...) {
+			bs := e.Bytes()
+			b = append(b, bs[:]...)
+		}
+		return b
+	}
+	f.Add(1, enc(o))
+	f.Add(0, []byte{1, 2, 3})
+	f.Fuzz(func(t *testing.T, idx int, data []byte) {
+		var elems []fr.Element
+		for len(data) >= 32 {
+			var e fr.Element
+			e.SetBytes(data[:32])
+			elems = append(elems, e)
+			data = data[32:]
+		}
+		n := min(2, len(elems))
+		cand := &Opening{Index: idx, Leaf: elems[:n], Siblings: elems[n:]}
+		err := VerifyOpening(root, KindActivations, 3, 40, 2, cand)
+		if err == nil {
+			honest, _ := tr.Open(idx)
+			for i := range honest.Leaf {
+				if !honest.Leaf[i].Equal(&cand.Leaf[i]) {
+					t.Fatalf("forged leaf accepted at index %d", idx)
+				}
+			}
+		}
+		for _, kind := range []int{KindActivations, KindLayer} {
+			UnpackLeaf(kind, 40, elems)
+		}
+	})
+}

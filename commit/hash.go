@@ -44,11 +44,7 @@ func Permute(state *[3]fr.Element) {
 // tag*2^64 + len(xs), so domains and lengths are separated.
 func Hash(tag uint64, xs ...fr.Element) fr.Element {
 	var st [3]fr.Element
-	var cap big.Int
-	cap.SetUint64(tag)
-	cap.Lsh(&cap, 64)
-	cap.Add(&cap, new(big.Int).SetUint64(uint64(len(xs))))
-	st[0].SetBigInt(&cap)
+	st[0] = capacity(tag, len(xs))
 	if len(xs) == 0 {
 		Permute(&st)
 		return st[1]
@@ -63,6 +59,22 @@ func Hash(tag uint64, xs ...fr.Element) fr.Element {
 	return st[1]
 }
 
+var two64 = func() fr.Element {
+	var e fr.Element
+	e.SetBigInt(new(big.Int).Lsh(big.NewInt(1), 64))
+	return e
+}()
+
+// capacity returns tag*2^64 + n, the initial capacity element of the sponge.
+func capacity(tag uint64, n int) fr.Element {
+	var c, l fr.Element
+	c.SetUint64(tag)
+	c.Mul(&c, &two64)
+	l.SetUint64(uint64(n))
+	c.Add(&c, &l)
+	return c
+}
+
 // Node is S(NODE; l, r).
 func Node(l, r fr.Element) fr.Element {
 	var st [3]fr.Element
@@ -73,11 +85,7 @@ func Node(l, r fr.Element) fr.Element {
 	return st[1]
 }
 
-var nodeCap = func() fr.Element {
-	var e fr.Element
-	e.SetBigInt(new(big.Int).Add(new(big.Int).Lsh(new(big.Int).SetUint64(TagNode), 64), big.NewInt(2)))
-	return e
-}()
+var nodeCap = capacity(TagNode, 2)
 
 // ErrNotField reports an integer that is not a canonical field element.
 var ErrNotField = errors.New("not a field element")
