@@ -166,3 +166,27 @@ func FuzzRead(f *testing.F) {
 		}
 	})
 }
+
+// TestUpstreamFixture reads the byte string of the reference implementation's own
+// deserialization test (huggingface/safetensors, tensor.rs), and checks that our writer emits
+// what the reference serializer emits for the same tensor: the same JSON key order and the
+// header padded with spaces to a multiple of 8.
+func TestUpstreamFixture(t *testing.T) {
+	upstream := []byte("<\x00\x00\x00\x00\x00\x00\x00{\"test\":{\"dtype\":\"I32\",\"shape\":[2,2],\"data_offsets\":[0,16]}}" + strings.Repeat("\x00", 16))
+	f, err := Read(bytes.NewReader(upstream))
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, err := f.Int32("test")
+	if err != nil || len(x.Data) != 4 || x.Shape[0] != 2 || x.Shape[1] != 2 {
+		t.Fatalf("%+v %v", x, err)
+	}
+	var buf bytes.Buffer
+	if err := Write(&buf, map[string]any{"test": x}, nil); err != nil {
+		t.Fatal(err)
+	}
+	want := []byte("@\x00\x00\x00\x00\x00\x00\x00{\"test\":{\"dtype\":\"I32\",\"shape\":[2,2],\"data_offsets\":[0,16]}}    " + strings.Repeat("\x00", 16))
+	if !bytes.Equal(buf.Bytes(), want) {
+		t.Fatalf("writer output\n%q\nwant\n%q", buf.Bytes(), want)
+	}
+}
