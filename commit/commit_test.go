@@ -339,3 +339,21 @@ func FuzzVerifyOpening(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkCommitFile1024x4096(b *testing.B) {
+	x := tensor.RandomInput(1, 1024, 4096)
+	path := filepath.Join(b.TempDir(), "x.safetensors")
+	if err := tensor.SaveActivations(path, x); err != nil {
+		b.Fatal(err)
+	}
+	old := StreamBudget
+	StreamBudget = 1 << 20 // force streaming in 256-row chunks
+	defer func() { StreamBudget = old }()
+	b.SetBytes(int64(len(x.Data)))
+	b.ResetTimer()
+	for range b.N {
+		if _, err := CommitActivationsFile(path, "x", 10); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

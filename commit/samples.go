@@ -1,6 +1,8 @@
 package commit
 
 import (
+	"fmt"
+
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 )
 
@@ -11,8 +13,8 @@ type Sample struct{ I, J int }
 // seed (§6.3): h = S(SAMPLE; seed_l, s), i = (h mod 2^64) mod M, j = ((h >> 64) mod 2^64) mod N.
 // M and N must be positive.
 func Samples(seedL fr.Element, k int, M, N int) []Sample {
-	if M <= 0 || N <= 0 {
-		panic("commit: Samples needs positive M and N")
+	if M <= 0 || N <= 0 || k < 0 {
+		panic(fmt.Sprintf("commit: Samples needs positive M, N and k >= 0, have M=%d N=%d k=%d", M, N, k))
 	}
 	out := make([]Sample, k)
 	for s := range k {
