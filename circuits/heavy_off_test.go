@@ -1,0 +1,5 @@
+//go:build !heavy
+
+package circuits
+
+const heavyTests = false

@@ -1,0 +1,6 @@
+//go:build heavy
+
+package circuits
+
+// heavyTests enables the large shapes in tests (go test -tags heavy).
+const heavyTests = true
