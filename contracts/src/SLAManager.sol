@@ -152,6 +152,8 @@ contract SLAManager is Ownable2Step, ReentrancyGuard, EIP712 {
     error BadBps(uint16 bps);
     /// @notice The token delivered a different amount than transferred.
     error TransferAmountMismatch(uint256 expected, uint256 received);
+    /// @notice The escrow token is not the registry's stake token (slashed stake could not be paid out).
+    error TokenMismatch(address escrowToken, address stakeToken);
 
     /// @param token_ The escrow token; must be the registry's stake token.
     /// @param providers_ The provider registry.
@@ -161,6 +163,8 @@ contract SLAManager is Ownable2Step, ReentrancyGuard, EIP712 {
         Ownable(owner_)
         EIP712("Probity", "0")
     {
+        address stakeToken = address(providers_.token());
+        if (stakeToken != address(token_)) revert TokenMismatch(address(token_), stakeToken);
         token = token_;
         providers = providers_;
         shapes = shapes_;

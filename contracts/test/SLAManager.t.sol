@@ -11,6 +11,7 @@ import {Layer} from "../src/types/Layer.sol";
 import {Receipt} from "../src/types/Receipt.sol";
 import {ShapeLibrary} from "../src/types/Shape.sol";
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 
 /// @notice Every path and every revert of the SLA state machine (spec §10), with the verifier
 ///         mocked: these tests are about the state machine, not about proofs.
@@ -723,6 +724,11 @@ contract SLAManagerTest is Fixture {
         assertEq(manager.detectionFloorBps(), 2000);
         assertEq(manager.bountyBps(), 0);
         assertEq(manager.SEED_DELAY(), 2);
+    }
+
+    function test_constructor_rejectsTokenMismatch() public {
+        vm.expectRevert(abi.encodeWithSelector(SLAManager.TokenMismatch.selector, address(7), address(token)));
+        new SLAManager(IERC20(address(7)), providers, shapes, gov);
     }
 
     function test_domainSeparator_isProbityV0() public view {
