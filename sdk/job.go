@@ -1,0 +1,277 @@
+package sdk
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/big"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/probitylabs/probity/chain"
+	"github.com/probitylabs/probity/circuits"
+	"github.com/probitylabs/probity/commit"
+	"github.com/probitylabs/probity/protocol"
+	"github.com/probitylabs/probity/tensor"
+)
+
+// ManifestVersion is the version of the job manifest of spec §6.1.
+const ManifestVersion = "probity.manifest.v0"
+
+// Manifest is the job manifest a job's inputURI names (spec §6.1).
+type Manifest struct {
+	Version string `json:"version"`
+	Input   string `json:"input"`
+	Model   string `json:"model"`
+}
+
+// JobRequest describes a job to post.
+type JobRequest struct {
+	InputFile string // activation file: tensor "x", int8 [M, K] (spec §3.1)
+	ModelFile string // model file: layers.{l}.weight/bias plus epilogue metadata
+	// Exactly one of PublishDir and ManifestURI: PublishDir is a directory into which PostJob
+	// copies both files and writes manifest.json (the job's URI is then file://.../manifest.json);
+	// ManifestURI names a manifest the buyer already published elsewhere (e.g. https).
+	PublishDir  string
+	ManifestURI string
+	// Shapes names one catalogue shape per layer (circuits.Catalogue), e.g. "demo-64".
+	Shapes []string
+	Price  *big.Int // escrowed, in token units
+	// Windows; zero values take the defaults (lock 1 h, execute 1 h, prove 1 h).
+	LockWindow  time.Duration // from now until the last moment a provider may lock
+	ExecWindow  time.Duration // from lock to the commit deadline
+	ProveWindow time.Duration // from commit to the proof deadline
+}
+
+// Job is a posted job.
+type Job struct {
+	ID          *big.Int
+	SpecHash    [32]byte
+	Spec        chain.JobSpec
+	ManifestURI string
+	Price       *big.Int
+}
+
+// BuildSpec computes the JobSpec of an input and a model for the named shapes: the input
+// commitment at the shapes' rows depth, each layer's parameter commitment and epilogue word,
+// after checking that the files fit the shapes (K, N, D chained, M <= 2^D).
+func BuildSpec(inputFile, modelFile string, shapes []string) (chain.JobSpec, error) {
+	x, err := tensor.LoadActivations(inputFile)
+	if err != nil {
+		return chain.JobSpec{}, fmt.Errorf("%w: input: %w", ErrJobRequest, err)
+	}
+	model, err := tensor.LoadModel(modelFile)
+	if err != nil {
+		return chain.JobSpec{}, fmt.Errorf("%w: model: %w", ErrJobRequest, err)
+	}
+	if len(shapes) != len(model.Layers) {
+		return chain.JobSpec{}, fmt.Errorf("%w: %d shapes for %d layers", ErrJobRequest, len(shapes), len(model.Layers))
+	}
+	M, K0, err := x.Matrix()
+	if err != nil {
+		return chain.JobSpec{}, fmt.Errorf("%w: input: %w", ErrJobRequest, err)
+	}
+	var spec chain.JobSpec
+	var D uint8
+	for l, name := range shapes {
+		s, err := circuits.Lookup(name)
+		if err != nil {
+			return chain.JobSpec{}, fmt.Errorf("%w: layer %d: %w", ErrJobRequest, l, err)
+		}
+		K, N, err := model.Layers[l].Dims()
+		if err != nil {
+			return chain.JobSpec{}, fmt.Errorf("%w: layer %d: %w", ErrJobRequest, l, err)
+		}
+		if l == 0 {
+			D = s.D
+			if K != K0 {
+				return chain.JobSpec{}, fmt.Errorf("%w: input has %d columns, layer 0 takes %d", ErrJobRequest, K0, K)
+			}
+			if M > 1<<D {
+				return chain.JobSpec{}, fmt.Errorf("%w: %d rows exceed shape %s's 2^%d", ErrJobRequest, M, s.Name, D)
+			}
+		}
+		if s.D != D || uint32(K) != s.K || uint32(N) != s.N {
+			return chain.JobSpec{}, fmt.Errorf("%w: layer %d is %dx%d, shape %s", ErrJobRequest, l, K, N, s)
+		}
+		t, err := commit.CommitLayer(model.Layers[l].Weight, model.Layers[l].Bias)
+		if err != nil {
+			return chain.JobSpec{}, fmt.Errorf("%w: layer %d: %w", ErrJobRequest, l, err)
+		}
+		spec.Layers = append(spec.Layers, chain.Layer{
+			ShapeId: s.ID(), WeightsRoot: commit.ToBig(t.Root()), Epilogue: model.Layers[l].Epilogue.Word(),
+		})
+	}
+	t, err := commit.CommitActivations(x, int(D))
+	if err != nil {
+		return chain.JobSpec{}, fmt.Errorf("%w: input: %w", ErrJobRequest, err)
+	}
+	spec.InputRoot = commit.ToBig(t.Root())
+	spec.Rows = uint32(M)
+	return spec, nil
+}
+
+// SpecHash is the EIP-712 hash of a spec, as the contract stores it.
+func SpecHash(spec chain.JobSpec) [32]byte {
+	p := protocol.JobSpec{InputRoot: spec.InputRoot, Rows: spec.Rows}
+	for _, l := range spec.Layers {
+		p.Layers = append(p.Layers, protocol.Layer{ShapeID: l.ShapeId, WeightsRoot: l.WeightsRoot, Epilogue: l.Epilogue})
+	}
+	return p.Hash()
+}
+
+// PostJob builds the spec from the files, publishes them with a manifest (PublishDir), approves
+// the manager for the price, and posts the job with its escrow.
+func (c *Client) PostJob(ctx context.Context, req JobRequest) (*Job, error) {
+	if req.Price == nil || req.Price.Sign() <= 0 {
+		return nil, fmt.Errorf("%w: price must be positive", ErrJobRequest)
+	}
+	if (req.PublishDir == "") == (req.ManifestURI == "") {
+		return nil, fmt.Errorf("%w: give exactly one of PublishDir and ManifestURI", ErrJobRequest)
+	}
+	spec, err := BuildSpec(req.InputFile, req.ModelFile, req.Shapes)
+	if err != nil {
+		return nil, err
+	}
+	uri := req.ManifestURI
+	if req.PublishDir != "" {
+		if uri, err = Publish(req.PublishDir, req.InputFile, req.ModelFile); err != nil {
+			return nil, err
+		}
+	}
+	lockW, execW, proveW := orDefault(req.LockWindow), orDefault(req.ExecWindow), orDefault(req.ProveWindow)
+	now, err := c.chainTime(ctx)
+	if err != nil {
+		return nil, err
+	}
+	mgr := c.Addresses().Manager
+	if _, err := c.chain.Approve(ctx, mgr, req.Price); err != nil {
+		return nil, fmt.Errorf("sdk: approving the escrow: %w", decodeError(err))
+	}
+	ev, _, err := c.chain.PostJob(ctx, chain.PostJobParams{
+		Spec: spec, Price: req.Price, LockBy: now + uint64(lockW.Seconds()),
+		ExecWindow: uint32(execW.Seconds()), ProveWindow: uint32(proveW.Seconds()), InputURI: uri,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sdk: posting the job: %w", decodeError(err))
+	}
+	return &Job{ID: ev.JobId, SpecHash: ev.SpecHash, Spec: spec, ManifestURI: uri, Price: ev.Price}, nil
+}
+
+func orDefault(d time.Duration) time.Duration {
+	if d <= 0 {
+		return time.Hour
+	}
+	return d
+}
+
+// chainTime is the latest block's timestamp: deadlines are in chain time, which a simulated
+// chain may have moved away from the wall clock.
+func (c *Client) chainTime(ctx context.Context) (uint64, error) {
+	h, err := c.backend.HeaderByNumber(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("sdk: latest block: %w", err)
+	}
+	return h.Time, nil
+}
+
+// Publish copies the input and model into dir and writes dir/manifest.json (spec §6.1, URIs
+// relative to the manifest). It returns the manifest's file:// URI, which providers read and
+// next to which they write receipts/<jobId>.json (spec §8.3).
+func Publish(dir, inputFile, modelFile string) (string, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(filepath.Join(abs, "receipts"), 0o755); err != nil {
+		return "", fmt.Errorf("sdk: publish: %w", err)
+	}
+	for _, f := range [][2]string{{inputFile, "input.safetensors"}, {modelFile, "model.safetensors"}} {
+		if err := copyFile(f[0], filepath.Join(abs, f[1])); err != nil {
+			return "", fmt.Errorf("sdk: publish: %w", err)
+		}
+	}
+	m, _ := json.MarshalIndent(Manifest{Version: ManifestVersion, Input: "input.safetensors", Model: "model.safetensors"}, "", "  ")
+	path := filepath.Join(abs, "manifest.json")
+	if err := os.WriteFile(path, append(m, '\n'), 0o644); err != nil {
+		return "", fmt.Errorf("sdk: publish: %w", err)
+	}
+	return (&url.URL{Scheme: "file", Path: filepath.ToSlash(path)}).String(), nil
+}
+
+func copyFile(src, dst string) error {
+	if s, d := filepath.Clean(src), filepath.Clean(dst); s == d {
+		return nil
+	}
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.Create(dst)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+// Cancel cancels an open job; the escrow is credited back (collect it with Withdraw).
+func (c *Client) Cancel(ctx context.Context, jobID *big.Int) error {
+	if _, _, err := c.chain.Cancel(ctx, jobID); err != nil {
+		return fmt.Errorf("sdk: cancel job %s: %w", jobID, decodeError(err))
+	}
+	return nil
+}
+
+// Credit is the client's credited balance: refunds, slashed stake, payments, bounties.
+func (c *Client) Credit(ctx context.Context) (*big.Int, error) {
+	v, err := c.chain.CreditOf(ctx, c.Address())
+	if err != nil {
+		return nil, fmt.Errorf("sdk: credit: %w", decodeError(err))
+	}
+	return v, nil
+}
+
+// Withdraw pays out the client's credited balance and returns the amount.
+func (c *Client) Withdraw(ctx context.Context) (*big.Int, error) {
+	ev, _, err := c.chain.Withdraw(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("sdk: withdraw: %w", decodeError(err))
+	}
+	return ev.Amount, nil
+}
+
+// Stake is a provider's registry account.
+type Stake struct {
+	NodeKey   common.Address
+	Free      *big.Int
+	Reserved  *big.Int // backing locked jobs
+	Unbonding *big.Int
+}
+
+// ProviderStake reads a provider's stake and node key.
+func (c *Client) ProviderStake(ctx context.Context, provider common.Address) (Stake, error) {
+	p, err := c.chain.ProviderOf(ctx, provider)
+	if err != nil {
+		return Stake{}, fmt.Errorf("sdk: provider %s: %w", provider.Hex(), decodeError(err))
+	}
+	return Stake{NodeKey: p.NodeKey, Free: p.Free, Reserved: p.Reserved, Unbonding: p.Unbonding}, nil
+}
+
+// JobState reads a job's state.
+func (c *Client) JobState(ctx context.Context, jobID *big.Int) (chain.JobState, error) {
+	j, err := c.chain.GetJob(ctx, jobID)
+	if err != nil {
+		return 0, fmt.Errorf("sdk: job %s: %w", jobID, decodeError(err))
+	}
+	return chain.JobState(j.State), nil
+}

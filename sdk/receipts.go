@@ -1,0 +1,175 @@
+package sdk
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math/big"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/probitylabs/probity/receipt"
+)
+
+// ReceiptURL is where the receipt of jobID lives (spec §8.3): receipts/<jobId>.json resolved
+// against the job's manifest URI.
+func ReceiptURL(manifestURI string, jobID *big.Int) (*url.URL, error) {
+	base, err := url.Parse(manifestURI)
+	if err != nil {
+		return nil, fmt.Errorf("sdk: manifest URI %q: %w", manifestURI, err)
+	}
+	switch base.Scheme {
+	case "file", "http", "https":
+	default:
+		return nil, fmt.Errorf("sdk: manifest URI %q: scheme must be file, http or https", manifestURI)
+	}
+	return base.ResolveReference(&url.URL{Path: "receipts/" + jobID.String() + ".json"}), nil
+}
+
+// FetchReceipt reads the receipt document of jobID from next to its manifest. It returns an
+// error wrapping ErrNoReceipt while the provider has not published it.
+func FetchReceipt(ctx context.Context, manifestURI string, jobID *big.Int) ([]byte, error) {
+	u, err := ReceiptURL(manifestURI, jobID)
+	if err != nil {
+		return nil, err
+	}
+	if u.Scheme == "file" {
+		b, err := os.ReadFile(filepath.FromSlash(u.Path))
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%w: %s", ErrNoReceipt, u)
+		}
+		if err == nil && len(b) > receipt.MaxSize {
+			return nil, fmt.Errorf("sdk: %s larger than %d bytes", u, receipt.MaxSize)
+		}
+		return b, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("sdk: fetching %s: %w", u, err)
+	}
+	defer resp.Body.Close()
+	switch {
+	case resp.StatusCode == http.StatusNotFound:
+		return nil, fmt.Errorf("%w: %s", ErrNoReceipt, u)
+	case resp.StatusCode != http.StatusOK:
+		return nil, fmt.Errorf("sdk: fetching %s: %s", u, resp.Status)
+	}
+	return io.ReadAll(io.LimitReader(resp.Body, receipt.MaxSize+1))
+}
+
+// PublishReceipt is the provider's side of spec §8.3: it writes the receipt to
+// receipts/<jobId>.json next to the job's manifest (a file, or an HTTP PUT).
+func PublishReceipt(ctx context.Context, manifestURI string, rc *receipt.Receipt) error {
+	u, err := ReceiptURL(manifestURI, rc.JobID.Big())
+	if err != nil {
+		return err
+	}
+	doc, err := rc.MarshalIndent()
+	if err != nil {
+		return err
+	}
+	if u.Scheme == "file" {
+		path := filepath.FromSlash(u.Path)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return fmt.Errorf("sdk: publishing the receipt: %w", err)
+		}
+		// Write then rename, so a buyer polling the path never reads half a document.
+		tmp := path + ".tmp"
+		if err := os.WriteFile(tmp, doc, 0o644); err != nil {
+			return fmt.Errorf("sdk: publishing the receipt: %w", err)
+		}
+		return os.Rename(tmp, path)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, u.String(), bytes.NewReader(doc))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("sdk: publishing the receipt to %s: %w", u, err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("sdk: publishing the receipt to %s: %s", u, resp.Status)
+	}
+	return nil
+}
+
+// WaitReceipt waits until the job settles, then fetches its receipt from next to the job's
+// manifest and authenticates it against the chain: its EIP-712 digest must equal the
+// receiptDigest of JobSettled, and it must name this chain, manager and job. It fails with
+// ErrJobSlashed or ErrJobCancelled when the job ends otherwise. Audit the returned receipt
+// with the verifier package for proofs and attestation under your policy.
+func (c *Client) WaitReceipt(ctx context.Context, jobID *big.Int) (*receipt.Receipt, error) {
+	var posted *Posted
+	var settled *Settled
+	for ev := range c.Watch(ctx, jobID) {
+		switch e := ev.(type) {
+		case Posted:
+			posted = &e
+		case Settled:
+			settled = &e
+		case Slashed:
+			return nil, fmt.Errorf("%w: job %s, stake %s of provider %s", ErrJobSlashed, jobID, e.Stake, e.Provider.Hex())
+		case Cancelled:
+			return nil, fmt.Errorf("%w: job %s", ErrJobCancelled, jobID)
+		case WatchError:
+			return nil, e.Err
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if posted == nil || settled == nil {
+		return nil, fmt.Errorf("sdk: job %s: no JobPosted/JobSettled events from block %d", jobID, c.FromBlock)
+	}
+	chainID, err := c.ChainID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for {
+		doc, err := FetchReceipt(ctx, posted.InputURI, jobID)
+		if err == nil {
+			return c.authenticate(doc, chainID, jobID, settled)
+		}
+		if !errors.Is(err, ErrNoReceipt) {
+			return nil, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%w (job %s settled; waiting for the provider to publish): %w", ErrNoReceipt, jobID, ctx.Err())
+		case <-time.After(c.PollInterval):
+		}
+	}
+}
+
+func (c *Client) authenticate(doc []byte, chainID, jobID *big.Int, settled *Settled) (*receipt.Receipt, error) {
+	rc, err := receipt.Parse(doc)
+	if err != nil {
+		return nil, fmt.Errorf("sdk: receipt of job %s: %w", jobID, err)
+	}
+	switch {
+	case rc.ChainID.Big().Cmp(chainID) != 0 || rc.Contract != c.Addresses().Manager || rc.JobID.Big().Cmp(jobID) != 0:
+		return nil, fmt.Errorf("%w: it names chain %s, manager %s, job %s", ErrReceiptDigest, rc.ChainID, rc.Contract.Hex(), rc.JobID)
+	case rc.Digest() != settled.ReceiptDigest:
+		return nil, fmt.Errorf("%w: digest %s, JobSettled says 0x%x", ErrReceiptDigest, rc.Digest().Hex(), settled.ReceiptDigest)
+	}
+	// The contract recovered the node key from this digest, so the document's signature
+	// must recover to the same key; check it rather than assume the document's nodeKey.
+	if err := rc.VerifySignature(); err != nil {
+		return nil, fmt.Errorf("sdk: receipt of job %s: %w", jobID, err)
+	}
+	return rc, nil
+}
+
