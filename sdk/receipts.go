@@ -172,4 +172,3 @@ func (c *Client) authenticate(doc []byte, chainID, jobID *big.Int, settled *Sett
 	}
 	return rc, nil
 }
-
