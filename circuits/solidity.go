@@ -6,6 +6,7 @@ import (
 	"math/big"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254"
+	"github.com/consensys/gnark-crypto/ecc/bn254/fp"
 	"github.com/consensys/gnark/backend/groth16"
 	groth16bn254 "github.com/consensys/gnark/backend/groth16/bn254"
 )
@@ -72,4 +73,73 @@ func ExportSolidity(vk groth16.VerifyingKey, w io.Writer) error {
 		return fmt.Errorf("exporting solidity verifier: %w", err)
 	}
 	return nil
+}
+
+// VerifyingKeyFromWords rebuilds a verifying key from the contract's constructor words, so an
+// auditor holding only the on-chain key can verify proofs offline. The result verifies
+// proofs but does not serialize faithfully: G1.Beta and G1.Delta, which verification does not
+// use, are not part of the words.
+func VerifyingKeyFromWords(w *VKWords) (groth16.VerifyingKey, error) {
+	if w == nil {
+		return nil, fmt.Errorf("verifying key words: nil")
+	}
+	vk := new(groth16bn254.VerifyingKey)
+	var err error
+	if vk.G1.Alpha, err = toG1(w.Alpha); err != nil {
+		return nil, fmt.Errorf("verifying key words: alpha: %w", err)
+	}
+	if vk.G2.Beta, err = toG2(w.Beta); err != nil {
+		return nil, fmt.Errorf("verifying key words: beta: %w", err)
+	}
+	if vk.G2.Gamma, err = toG2(w.Gamma); err != nil {
+		return nil, fmt.Errorf("verifying key words: gamma: %w", err)
+	}
+	if vk.G2.Delta, err = toG2(w.Delta); err != nil {
+		return nil, fmt.Errorf("verifying key words: delta: %w", err)
+	}
+	vk.G1.K = make([]bn254.G1Affine, 6)
+	for i := range vk.G1.K {
+		if vk.G1.K[i], err = toG1([2]*big.Int{w.IC[2*i], w.IC[2*i+1]}); err != nil {
+			return nil, fmt.Errorf("verifying key words: IC_%d: %w", i, err)
+		}
+	}
+	if err := vk.Precompute(); err != nil {
+		return nil, fmt.Errorf("verifying key words: %w", err)
+	}
+	return vk, nil
+}
+
+func setFp(dst *fp.Element, x *big.Int) error {
+	if x == nil || x.Sign() < 0 || x.Cmp(fp.Modulus()) >= 0 {
+		return fmt.Errorf("coordinate %v not below P", x)
+	}
+	dst.SetBigInt(x)
+	return nil
+}
+
+func toG1(xy [2]*big.Int) (bn254.G1Affine, error) {
+	var p bn254.G1Affine
+	if err := setFp(&p.X, xy[0]); err != nil {
+		return p, err
+	}
+	if err := setFp(&p.Y, xy[1]); err != nil {
+		return p, err
+	}
+	if !p.IsOnCurve() || !p.IsInSubGroup() {
+		return p, fmt.Errorf("not a G1 point")
+	}
+	return p, nil
+}
+
+func toG2(w [4]*big.Int) (bn254.G2Affine, error) {
+	var p bn254.G2Affine
+	for i, dst := range []*fp.Element{&p.X.A1, &p.X.A0, &p.Y.A1, &p.Y.A0} {
+		if err := setFp(dst, w[i]); err != nil {
+			return p, err
+		}
+	}
+	if !p.IsOnCurve() || !p.IsInSubGroup() {
+		return p, fmt.Errorf("not a G2 point")
+	}
+	return p, nil
 }
