@@ -240,6 +240,11 @@ func (a *audit) detection() {
 			rc.K, rc.Detection.FloorBps, bps, rc.Detection.ProbabilityBps))
 		return
 	}
+	if p.ExpectedFloorBps != 0 && rc.Detection.FloorBps != p.ExpectedFloorBps {
+		a.r.fail(CheckDetection, ErrPolicy, fmt.Errorf("receipt states a detection floor of %d bps, the deployment's is %d",
+			rc.Detection.FloorBps, p.ExpectedFloorBps))
+		return
+	}
 	if rc.K < p.MinK {
 		a.r.fail(CheckDetection, ErrPolicy, fmt.Errorf("k = %d, policy requires at least %d", rc.K, p.MinK))
 		return

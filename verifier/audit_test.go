@@ -187,6 +187,7 @@ func TestPolicy(t *testing.T) {
 	}{
 		{"min k", func(p *Policy) { p.MinK = 8 }},
 		{"min detection", func(p *Policy) { p.MinDetectionBps = 5000 }},
+		{"floor", func(p *Policy) { p.ExpectedFloorBps = 500 }},
 		{"no attestation refused", func(p *Policy) { p.AllowNoAttestation = false }},
 		{"require cc", func(p *Policy) { p.RequireCC = true }},
 		{"gpu models", func(p *Policy) { p.AllowedGPUModels = []string{"NVIDIA H100 80GB HBM3"} }},

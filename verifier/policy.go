@@ -35,6 +35,10 @@ type Policy struct {
 	MinK uint16 `json:"minK,omitempty"`
 	// MinDetectionBps is the least detection probability (basis points) at the stated floor.
 	MinDetectionBps uint32 `json:"minDetectionBps,omitempty"`
+	// ExpectedFloorBps, when set, is the deployment's detection floor f0 (spec §11). The floor
+	// a receipt states is not signed, and a higher floor claims a higher probability, so
+	// MinDetectionBps means little unless the floor is pinned here or checked on chain.
+	ExpectedFloorBps uint32 `json:"expectedFloorBps,omitempty"`
 
 	unsafeAcceptAll bool
 }

@@ -43,6 +43,7 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		unsafeAll  = fs.Bool("unsafe-accept-all", false, "check cryptography only: any chain, contract, attestation, k")
 		minK       = fs.Uint("min-k", 0, "least samples per layer")
 		minDet     = fs.Uint("min-detection-bps", 0, "least detection probability, basis points")
+		floorBps   = fs.Uint("floor-bps", 0, "the deployment's detection floor, basis points (receipts must state it)")
 		chainID    = fs.String("chain-id", "", "expected chain id (refuse receipts from other chains)")
 		contract   = fs.String("contract", "", "expected SLA manager `address`")
 		vkFile     = fs.String("vk", "", "verifying key `file` (gnark binary) for every layer; default: the circuits key cache")
@@ -91,6 +92,12 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return usageError{"--min-detection-bps above 10000"}
 		}
 		policy.MinDetectionBps = uint32(*minDet)
+	}
+	if *floorBps > 0 {
+		if *floorBps >= 10000 {
+			return usageError{"--floor-bps must be below 10000"}
+		}
+		policy.ExpectedFloorBps = uint32(*floorBps)
 	}
 	if *chainID != "" {
 		id, ok := new(big.Int).SetString(*chainID, 10)
