@@ -6,8 +6,8 @@ import (
 
 	"github.com/consensys/gnark-crypto/ecc"
 	"github.com/consensys/gnark/frontend"
-	"github.com/consensys/gnark/test"
 	"github.com/consensys/gnark/std/math/bits"
+	"github.com/consensys/gnark/test"
 
 	"github.com/probitylabs/probity/circuits/gadgets"
 	"github.com/probitylabs/probity/commit"
