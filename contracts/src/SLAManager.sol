@@ -558,6 +558,8 @@ contract SLAManager is Ownable2Step, ReentrancyGuard, EIP712 {
             l == 0 ? spec.inputRoot : outputRoots[l - 1],
             layer.weightsRoot,
             outputRoots[l],
+            // l < MAX_LAYERS = 32, so the cast cannot truncate.
+            // forge-lint: disable-next-line(unsafe-typecast)
             layerSeed(seed, uint32(l)),
             layer.epilogue
         ];
