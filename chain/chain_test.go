@@ -357,3 +357,29 @@ func TestIntervalMining(t *testing.T) {
 	}
 	t.Fatal("interval miner did not advance the chain")
 }
+
+func TestWatchJobPosted(t *testing.T) {
+	e := setup(t)
+	sink := make(chan *chain.JobPosted, 4)
+	sub, err := e.keeper.WatchJobPosted(e.ctx, sink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Unsubscribe()
+	posted, _, err := e.buyer.PostJob(e.ctx, chain.PostJobParams{
+		Spec: e.spec(), Price: tokens(3), LockBy: e.now() + 3600, ExecWindow: 60, ProveWindow: 60, InputURI: "ipfs://w",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case ev := <-sink:
+		if ev.JobId.Cmp(posted.JobId) != 0 || ev.Buyer != e.buyer.Address() || ev.Price.Cmp(tokens(3)) != 0 {
+			t.Fatalf("watched %+v, posted %+v", ev, posted)
+		}
+	case err := <-sub.Err():
+		t.Fatal(err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("no JobPosted event delivered")
+	}
+}
