@@ -401,3 +401,45 @@ func BenchmarkAudit(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "receipts/s")
 }
+
+// BenchmarkVerifyProof isolates the Groth16 verification of one layer.
+func BenchmarkVerifyProof(b *testing.B) {
+	f := getFixture(b)
+	rc, err := receipt.Parse(f.Receipt)
+	if err != nil {
+		b.Fatal(err)
+	}
+	vk, err := (&CacheKeys{Cache: f.Cache}).VerifyingKey(rc.Proofs[0].ShapeID)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if err := VerifyProof(vk, rc.Proofs[0].Proof, rc.Proofs[0].PublicInputs); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// FuzzAuditJSON: no document panics the auditor, and none but the original passes.
+func FuzzAuditJSON(fz *testing.F) {
+	f := getFixture(fz)
+	fz.Add(f.Receipt)
+	fz.Add([]byte(`{}`))
+	fz.Add(bytes.Replace(f.Receipt, []byte(`"k": 2`), []byte(`"k": 3`), 1))
+	fz.Fuzz(func(t *testing.T, doc []byte) {
+		r, err := AuditJSON(ctx, doc, f.policy(), f.opts())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.OK() {
+			rc, err := receipt.Parse(doc)
+			if err != nil {
+				t.Fatalf("passed but does not parse: %v", err)
+			}
+			orig, _ := receipt.Parse(f.Receipt)
+			if rc.Digest() != orig.Digest() {
+				t.Fatalf("a different signed receipt passed:\n%s", doc)
+			}
+		}
+	})
+}
