@@ -214,7 +214,7 @@ func (a *audit) detection() {
 	rc, p := a.rc, a.policy
 	kmin := uint16(0)
 	known := true
-	for l, ly := range rc.Job.Layers {
+	for _, ly := range rc.Job.Layers {
 		s, err := circuits.ByID(ly.ShapeID)
 		if err != nil {
 			known = false
@@ -223,7 +223,6 @@ func (a *audit) detection() {
 		if kmin == 0 || s.Kn < kmin {
 			kmin = s.Kn
 		}
-		_ = l
 	}
 	if known && kmin != rc.K {
 		a.r.fail(CheckDetection, ErrDetection, fmt.Errorf("k = %d, the layers' shapes give min k = %d", rc.K, kmin))
