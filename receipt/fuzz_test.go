@@ -2,8 +2,11 @@ package receipt
 
 import (
 	"bytes"
+	"encoding/json"
 	"testing"
 )
+
+func compactJSON(dst *bytes.Buffer, src []byte) error { return json.Compact(dst, src) }
 
 // FuzzParse: no input panics the decoder, and whatever it accepts is a fixed point of
 // encode-then-parse, so parse-then-encode gives the canonical input back.

@@ -291,5 +291,3 @@ func (rc *Receipt) MarshalIndent() ([]byte, error) {
 	}
 	return buf.Bytes(), nil
 }
-
-func compactJSON(dst *bytes.Buffer, src []byte) error { return json.Compact(dst, src) }
