@@ -137,3 +137,32 @@ func BenchmarkFullVsSampledDemo64(b *testing.B) {
 	b.ReportMetric(setup.Seconds(), "setup_s")
 	b.ReportMetric(maxRSSMB(), "peakRSS_MB")
 }
+
+// benchProveCached measures proving alone, with keys from the default key cache (the first
+// run pays the setup once). Run with -benchtime=3x on a quiet machine.
+func benchProveCached(b *testing.B, name string, M int) {
+	s, _ := Lookup(name)
+	keys, err := Setup(s)
+	if err != nil {
+		b.Fatal(err)
+	}
+	in, err := RandomInputs(s, M, rand.New(rand.NewPCG(1, 1)), big.NewInt(77), true)
+	if err != nil {
+		b.Fatal(err)
+	}
+	w, err := BuildWitness(in)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for range b.N {
+		if _, err := ProveWitness(keys, w); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(maxRSSMB(), "peakRSS_MB")
+}
+
+func BenchmarkProveCachedDemo64(b *testing.B) { benchProveCached(b, "demo-64", 16) }
+func BenchmarkProveCachedMLP256(b *testing.B) { benchProveCached(b, "mlp-256", 1024) }
