@@ -153,6 +153,11 @@ func (c Cache) store(k *Keys) error {
 	if err := os.WriteFile(filepath.Join(tmp, "checksums"), []byte(sums.String()), 0o644); err != nil {
 		return fmt.Errorf("key cache: %w", err)
 	}
+	// Callers hold the lock, so whatever sits at the entry path is a leftover (say, a
+	// directory without its checksums file) and not another writer's work.
+	if err := os.RemoveAll(c.EntryDir(k.Shape)); err != nil {
+		return fmt.Errorf("key cache: %w", err)
+	}
 	if err := os.Rename(tmp, c.EntryDir(k.Shape)); err != nil {
 		return fmt.Errorf("key cache: installing entry: %w", err)
 	}

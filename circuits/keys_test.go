@@ -59,6 +59,16 @@ func TestKeyCache(t *testing.T) {
 	if _, err := c.Load(s); !errors.Is(err, ErrCacheCorrupt) {
 		t.Fatalf("missing vk: got %v", err)
 	}
+
+	// An entry without its checksums file (an interrupted copy) counts as absent and is
+	// replaced by a fresh setup.
+	os.Remove(filepath.Join(c.EntryDir(s), "checksums"))
+	if _, err := c.Setup(s); err != nil {
+		t.Fatalf("entry without checksums: %v", err)
+	}
+	if _, err := c.Load(s); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // Concurrent first uses produce one consistent entry.
