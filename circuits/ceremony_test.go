@@ -20,7 +20,7 @@ func readers(bs ...[]byte) []io.Reader {
 func TestCeremonyTwoContributors(t *testing.T) {
 	if !heavyTests {
 		// Phase-1 verification over a 2^14 domain takes minutes on two cores.
-		t.Skip("ceremony on tiny takes ~4 min on 2 cores: go test -tags heavy")
+		t.Skip("ceremony on tiny takes 2 to 4 min on 2 cores: go test -tags heavy")
 	}
 	c, err := NewCeremony(tinyShape())
 	if err != nil {
