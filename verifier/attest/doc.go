@@ -1,0 +1,18 @@
+// Package attest verifies the attestation part of a Probity receipt offline (specs/protocol.md
+// §9): the NVML claims a provider made and, on confidential-computing GPUs, the report the GPU
+// signed.
+//
+// The report NVML returns is an SPDM 1.1 GET_MEASUREMENTS exchange: the 37-byte request with the
+// verifier's nonce, then the response with the measurement blocks, the GPU's own nonce, NVIDIA's
+// opaque-data TLVs (driver and VBIOS versions, FWID, ...) and an ECDSA P-384 signature over
+// SHA-384 of request and response. Checking it means: the signature verifies with the leaf key
+// of the certificate chain; the chain leads to NVIDIA's device identity root pinned in this
+// package (the chain's own last certificate is never trusted); the request nonce is the one the
+// job binds (attestation.Nonce); the FWID in the leaf certificate equals the report's; the driver
+// and VBIOS versions match what NVML claimed; optionally, the measurements match golden values
+// from RIM files. Every step is a named check in the Result, passed, failed or skipped with its
+// reason, and a verifier refuses to run without an explicit Policy.
+//
+// The logic follows NVIDIA's nvtrust local GPU verifier; the parser checks every length before it
+// slices or allocates, since reports come from untrusted providers.
+package attest

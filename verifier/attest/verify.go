@@ -1,0 +1,288 @@
+package attest
+
+import (
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/probitylabs/probity/attestation"
+)
+
+// Errors of the policy and claim checks; chain, signature, FWID, measurement and parse errors
+// are declared next to their code.
+var (
+	ErrNoPolicy        = errors.New("attestation verification needs a policy")
+	ErrNonce           = errors.New("attestation nonce is not the job's")
+	ErrDriverMismatch  = errors.New("driver version in the report differs from the NVML claim")
+	ErrVBIOSMismatch   = errors.New("VBIOS version in the report differs from the NVML claim")
+	ErrCCRequired      = errors.New("policy requires a confidential-computing attestation")
+	ErrModelNotAllowed = errors.New("GPU model not allowed by the policy")
+	ErrDevTools        = errors.New("confidential computing is in devtools mode")
+	ErrMalformedRecord = errors.New("malformed attestation record")
+)
+
+// Status of one check.
+type Status string
+
+const (
+	Passed  Status = "passed"
+	Failed  Status = "failed"
+	Skipped Status = "skipped"
+)
+
+// Check names, in the order Verify runs them.
+const (
+	CheckRecord       = "record"
+	CheckMode         = "mode"
+	CheckModel        = "model"
+	CheckDevTools     = "cc.devtools"
+	CheckReportParse  = "report.parse"
+	CheckChain        = "chain"
+	CheckSignature    = "signature"
+	CheckNonce        = "nonce"
+	CheckFWID         = "fwid"
+	CheckDriver       = "driver"
+	CheckVBIOS        = "vbios"
+	CheckMeasurements = "measurements"
+	CheckRIMSignature = "rim.signature"
+)
+
+// Check is one named verification step; Err is set when it failed, Reason when it was skipped.
+type Check struct {
+	Name   string
+	Status Status
+	Err    error
+	Reason string
+}
+
+// Result lists every check.
+type Result struct {
+	Checks []Check
+	Report *Report // parsed CC report, nil when there was none or it did not parse
+}
+
+// OK says whether no check failed.
+func (r *Result) OK() bool { return r.Err() == nil }
+
+// Err joins the errors of failed checks (nil when none failed).
+func (r *Result) Err() error {
+	var errs []error
+	for _, c := range r.Checks {
+		if c.Status == Failed {
+			errs = append(errs, fmt.Errorf("%s: %w", c.Name, c.Err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Get returns the check with the given name.
+func (r *Result) Get(name string) (Check, bool) {
+	for _, c := range r.Checks {
+		if c.Name == name {
+			return c, true
+		}
+	}
+	return Check{}, false
+}
+
+func (r *Result) pass(name string) { r.Checks = append(r.Checks, Check{Name: name, Status: Passed}) }
+func (r *Result) fail(name string, err error) {
+	r.Checks = append(r.Checks, Check{Name: name, Status: Failed, Err: err})
+}
+func (r *Result) skip(name, reason string) {
+	r.Checks = append(r.Checks, Check{Name: name, Status: Skipped, Reason: reason})
+}
+func (r *Result) check(name string, err error) {
+	if err != nil {
+		r.fail(name, err)
+	} else {
+		r.pass(name)
+	}
+}
+
+// Policy says what an auditor accepts. There is no default: pass a Policy value built on
+// purpose, or PolicyUnsafeAcceptAll.
+type Policy struct {
+	// RequireCC rejects records without a verified CC report (modes none and nvml).
+	RequireCC bool
+	// RequireNVML rejects mode none.
+	RequireNVML bool
+	// AllowedModels lists accepted NVML device names ("NVIDIA H100 80GB HBM3"); empty: any.
+	AllowedModels []string
+	// AllowDevTools accepts CC reports from GPUs in devtools mode (not confidential).
+	AllowDevTools bool
+	// RIMs are SWID RIM files (driver and VBIOS) whose golden measurements the report must
+	// match; none skips the measurement check. Their XML signatures are not verified.
+	RIMs [][]byte
+	// Roots overrides the pinned NVIDIA Device Identity CA (tests only).
+	Roots []*x509.Certificate
+	// At is the time certificates must be valid at; zero means now.
+	At time.Time
+}
+
+// PolicyUnsafeAcceptAll accepts every mode and model and compares no measurements. Checks of a
+// CC report that is present still run and must pass.
+var PolicyUnsafeAcceptAll = &Policy{AllowDevTools: true}
+
+// Evidence is a CC report to verify on its own, with the NVML claims to cross-check (optional).
+type Evidence struct {
+	Report    []byte
+	CertChain []byte
+	Nonce     [32]byte              // the nonce the verifier expects (attestation.Nonce for the job)
+	Claims    *attestation.Identity // NVML identity to cross-check driver and VBIOS; nil skips
+}
+
+// VerifyRecord checks an attestation record under a policy; nonce is the job's
+// attestation.Nonce, recomputed by the caller from chain data, never taken from the record.
+func VerifyRecord(rec *attestation.Record, nonce [32]byte, p *Policy) (*Result, error) {
+	if p == nil {
+		return nil, ErrNoPolicy
+	}
+	res := &Result{}
+	if rec == nil {
+		res.fail(CheckRecord, fmt.Errorf("%w: nil", ErrMalformedRecord))
+		return res, nil
+	}
+	if err := rec.Validate(); err != nil {
+		res.fail(CheckRecord, fmt.Errorf("%w: %w", ErrMalformedRecord, err))
+		return res, nil
+	}
+	res.pass(CheckRecord)
+	switch {
+	case p.RequireCC && rec.Mode != attestation.ModeNVMLCC:
+		res.fail(CheckMode, fmt.Errorf("%w: mode %s", ErrCCRequired, rec.Mode))
+	case p.RequireNVML && rec.Mode == attestation.ModeNone:
+		res.fail(CheckMode, fmt.Errorf("%w: mode none", ErrCCRequired))
+	default:
+		res.pass(CheckMode)
+	}
+	if rec.Identity == nil || len(p.AllowedModels) == 0 {
+		res.skip(CheckModel, "policy allows any model")
+	} else if slices.Contains(p.AllowedModels, rec.Identity.Name) {
+		res.pass(CheckModel)
+	} else {
+		res.fail(CheckModel, fmt.Errorf("%w: %q", ErrModelNotAllowed, rec.Identity.Name))
+	}
+	if rec.Mode != attestation.ModeNVMLCC {
+		res.skip(CheckReportParse, "no CC report (mode "+string(rec.Mode)+")")
+		return res, nil
+	}
+	if rec.CC.DevToolsMode && !p.AllowDevTools {
+		res.fail(CheckDevTools, ErrDevTools)
+	} else {
+		res.pass(CheckDevTools)
+	}
+	if [32]byte(rec.CC.Nonce) != nonce {
+		// The report's own request nonce is checked below; this catches a record whose stated
+		// nonce disagrees with the job even if the report were swapped for a matching one.
+		res.fail(CheckNonce+".record", fmt.Errorf("%w: record states %x, job binds %x", ErrNonce, rec.CC.Nonce, nonce))
+	}
+	verifyReport(res, Evidence{Report: rec.CC.Report, CertChain: rec.CC.CertChain, Nonce: nonce, Claims: rec.Identity}, p)
+	return res, nil
+}
+
+// VerifyReport checks a CC report and certificate chain on their own.
+func VerifyReport(ev Evidence, p *Policy) (*Result, error) {
+	if p == nil {
+		return nil, ErrNoPolicy
+	}
+	res := &Result{}
+	verifyReport(res, ev, p)
+	return res, nil
+}
+
+func verifyReport(res *Result, ev Evidence, p *Policy) {
+	rep, err := ParseReport(ev.Report)
+	if err != nil {
+		res.fail(CheckReportParse, err)
+		return
+	}
+	res.Report = rep
+	res.pass(CheckReportParse)
+
+	at := p.At
+	if at.IsZero() {
+		at = time.Now()
+	}
+	roots := p.Roots
+	if len(roots) == 0 {
+		roots = []*x509.Certificate{NVIDIADeviceRoot()}
+	}
+	certs, err := ParseCertChain(ev.CertChain)
+	if err == nil {
+		err = VerifyChain(certs, roots, at)
+	}
+	res.check(CheckChain, err)
+	if certs == nil {
+		res.skip(CheckSignature, "no certificate to verify with")
+	} else {
+		res.check(CheckSignature, VerifySignature(rep, certs[0]))
+	}
+	if rep.Request.Nonce != ev.Nonce {
+		res.fail(CheckNonce, fmt.Errorf("%w: report requested %x, job binds %x", ErrNonce, rep.Request.Nonce, ev.Nonce))
+	} else {
+		res.pass(CheckNonce)
+	}
+	// FWID: nvtrust skips the comparison when the report carries none (older firmware).
+	repFWID, hasRep := rep.Opaque(OpaqueFWID)
+	switch {
+	case !hasRep:
+		res.skip(CheckFWID, "report has no FWID entry")
+	case certs == nil:
+		res.skip(CheckFWID, "no leaf certificate")
+	default:
+		certFWID, ok, err := LeafFWID(certs[0])
+		switch {
+		case err != nil:
+			res.fail(CheckFWID, err)
+		case !ok:
+			res.fail(CheckFWID, fmt.Errorf("%w: report has an FWID, leaf certificate none", ErrFWID))
+		case string(certFWID) != string(repFWID):
+			res.fail(CheckFWID, fmt.Errorf("%w: report %x, certificate %x", ErrFWID, repFWID, certFWID))
+		default:
+			res.pass(CheckFWID)
+		}
+	}
+	drv, hasDrv := rep.DriverVersion()
+	vb, hasVB := rep.VBIOSVersion()
+	switch {
+	case ev.Claims == nil:
+		res.skip(CheckDriver, "no NVML claims to compare")
+		res.skip(CheckVBIOS, "no NVML claims to compare")
+	default:
+		switch {
+		case !hasDrv:
+			res.fail(CheckDriver, fmt.Errorf("%w: report has no driver version", ErrDriverMismatch))
+		case drv != ev.Claims.DriverVersion:
+			res.fail(CheckDriver, fmt.Errorf("%w: report %q, NVML %q", ErrDriverMismatch, drv, ev.Claims.DriverVersion))
+		default:
+			res.pass(CheckDriver)
+		}
+		switch {
+		case !hasVB:
+			res.fail(CheckVBIOS, fmt.Errorf("%w: report has no VBIOS version", ErrVBIOSMismatch))
+		case !strings.EqualFold(vb, ev.Claims.VBIOSVersion):
+			res.fail(CheckVBIOS, fmt.Errorf("%w: report %q, NVML %q", ErrVBIOSMismatch, vb, ev.Claims.VBIOSVersion))
+		default:
+			res.pass(CheckVBIOS)
+		}
+	}
+	if len(p.RIMs) == 0 {
+		res.skip(CheckMeasurements, "policy supplies no RIMs")
+		return
+	}
+	rims := make([]*RIM, 0, len(p.RIMs))
+	for i, b := range p.RIMs {
+		rim, err := ParseRIM(b)
+		if err != nil {
+			res.fail(CheckMeasurements, fmt.Errorf("RIM %d: %w", i, err))
+			return
+		}
+		rims = append(rims, rim)
+	}
+	res.check(CheckMeasurements, CompareMeasurements(rep, rims))
+	res.skip(CheckRIMSignature, "RIM XML signatures are not verified; the RIMs are trusted as supplied by the policy")
+}
