@@ -1,0 +1,5 @@
+package gpu_test
+
+import "math/big"
+
+func bigOne() *big.Int { return big.NewInt(1) }
