@@ -70,6 +70,9 @@ func Parse(b []byte) (*Record, error) {
 	dec.DisallowUnknownFields()
 	var r Record
 	if err := dec.Decode(&r); err != nil {
+		if errors.Is(err, errHex) {
+			return nil, hexFieldErr(b, err)
+		}
 		return nil, decodeErr(err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
@@ -105,6 +108,26 @@ func decodeErr(err error) error {
 	}
 	if msg := err.Error(); strings.HasPrefix(msg, "json: unknown field ") {
 		return &FieldError{strings.Trim(strings.TrimPrefix(msg, "json: unknown field "), `"`), errors.New("unknown field")}
+	}
+	return fmt.Errorf("%w: %w", ErrInvalid, err)
+}
+
+// hexFieldErr names the hex field that failed: encoding/json reports text-unmarshaler errors
+// without their path, and only cc has hex fields.
+func hexFieldErr(b []byte, err error) error {
+	var probe struct {
+		CC map[string]json.RawMessage `json:"cc"`
+	}
+	if json.Unmarshal(b, &probe) == nil {
+		for _, name := range []string{"nonce", "report", "certChain"} {
+			var s string
+			if raw, ok := probe.CC[name]; ok && json.Unmarshal(raw, &s) == nil {
+				var h Hex
+				if e := h.UnmarshalText([]byte(s)); e != nil {
+					return &FieldError{"cc." + name, e}
+				}
+			}
+		}
 	}
 	return fmt.Errorf("%w: %w", ErrInvalid, err)
 }

@@ -130,21 +130,23 @@ func (h Hex) MarshalText() ([]byte, error) {
 // UnmarshalText accepts only the canonical spelling.
 func (h *Hex) UnmarshalText(b []byte) error {
 	if len(b) < 2 || b[0] != '0' || b[1] != 'x' {
-		return errors.New("hex must start with 0x")
+		return fmt.Errorf("%w: must start with 0x", errHex)
 	}
 	b = b[2:]
 	for _, c := range b {
 		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
-			return fmt.Errorf("hex has character %q (lower-case hex only)", c)
+			return fmt.Errorf("%w: character %q (lower-case hex only)", errHex, c)
 		}
 	}
 	if len(b)%2 != 0 {
-		return errors.New("hex has an odd number of digits")
+		return fmt.Errorf("%w: odd number of digits", errHex)
 	}
 	*h = make([]byte, len(b)/2)
 	_, err := hex.Decode(*h, b)
 	return err
 }
+
+var errHex = errors.New("bad hex")
 
 // ErrInvalid is wrapped by every validation and parse error.
 var ErrInvalid = errors.New("invalid attestation record")
