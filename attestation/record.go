@@ -54,9 +54,9 @@ type Identity struct {
 	DriverVersion     string `json:"driverVersion"`
 	CUDADriverVersion uint32 `json:"cudaDriverVersion"` // NVML's integer form: 12080 is CUDA 12.8
 	VBIOSVersion      string `json:"vbiosVersion"`
-	ECCMode           string `json:"eccMode"`         // "enabled", "disabled", or "" when unsupported
-	MIGMode           string `json:"migMode"`         // likewise
-	PersistenceMode   string `json:"persistenceMode"` // likewise
+	ECCMode           string `json:"eccMode"`           // "enabled", "disabled", or "" when unsupported
+	MIGMode           string `json:"migMode"`           // likewise
+	PersistenceMode   string `json:"persistenceMode"`   // likewise
 	ComputeCapability string `json:"computeCapability"` // "major.minor", e.g. "9.0"
 }
 
@@ -69,18 +69,18 @@ type PCI struct {
 
 // Telemetry summarises NVML samples taken over the job window.
 type Telemetry struct {
-	StartMs            uint64     `json:"startMs"` // unix milliseconds
-	EndMs              uint64     `json:"endMs"`
-	Samples            uint32     `json:"samples"`
-	UtilGPU            MinAvgMax  `json:"utilGpu"` // percent
-	UtilMem            MinAvgMax  `json:"utilMem"` // percent
-	MemoryUsedMaxBytes uint64     `json:"memoryUsedMaxBytes"`
-	SMClockMHz         AvgMax     `json:"smClockMHz"`
-	MemClockMHz        AvgMax     `json:"memClockMHz"`
-	PowerMw            AvgMax     `json:"powerMw"`
-	EnergyMj           uint64     `json:"energyMj"`        // total-energy counter at end minus at start
-	ThrottleReasons    uint64     `json:"throttleReasons"` // OR of every sample's clock event reasons
-	Processes          []Process  `json:"processes,omitempty"`
+	StartMs            uint64    `json:"startMs"` // unix milliseconds
+	EndMs              uint64    `json:"endMs"`
+	Samples            uint32    `json:"samples"`
+	UtilGPU            MinAvgMax `json:"utilGpu"` // percent
+	UtilMem            MinAvgMax `json:"utilMem"` // percent
+	MemoryUsedMaxBytes uint64    `json:"memoryUsedMaxBytes"`
+	SMClockMHz         AvgMax    `json:"smClockMHz"`
+	MemClockMHz        AvgMax    `json:"memClockMHz"`
+	PowerMw            AvgMax    `json:"powerMw"`
+	EnergyMj           uint64    `json:"energyMj"`        // total-energy counter at end minus at start
+	ThrottleReasons    uint64    `json:"throttleReasons"` // OR of every sample's clock event reasons
+	Processes          []Process `json:"processes,omitempty"`
 }
 
 // MinAvgMax is a summary of integer samples; Avg is floor(sum / count).
