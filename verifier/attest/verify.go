@@ -43,6 +43,7 @@ const (
 	CheckChain        = "chain"
 	CheckSignature    = "signature"
 	CheckNonce        = "nonce"
+	CheckRecordNonce  = "nonce.record" // cc.nonce in the record vs the job
 	CheckFWID         = "fwid"
 	CheckDriver       = "driver"
 	CheckVBIOS        = "vbios"
@@ -178,7 +179,7 @@ func VerifyRecord(rec *attestation.Record, nonce [32]byte, p *Policy) (*Result, 
 	if [32]byte(rec.CC.Nonce) != nonce {
 		// The report's own request nonce is checked below; this catches a record whose stated
 		// nonce disagrees with the job even if the report were swapped for a matching one.
-		res.fail(CheckNonce+".record", fmt.Errorf("%w: record states %x, job binds %x", ErrNonce, rec.CC.Nonce, nonce))
+		res.fail(CheckRecordNonce, fmt.Errorf("%w: record states %x, job binds %x", ErrNonce, rec.CC.Nonce, nonce))
 	}
 	verifyReport(res, Evidence{Report: rec.CC.Report, CertChain: rec.CC.CertChain, Nonce: nonce, Claims: rec.Identity}, p)
 	return res, nil
