@@ -1,0 +1,220 @@
+package prover
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/probitylabs/probity/tensor"
+)
+
+// ErrExecutor matches every executor failure.
+var ErrExecutor = errors.New("executor failed")
+
+// ExecRequest is one job's computation: the activation file, the model file and the
+// directory the outputs go to, one file per layer (OutputPath).
+type ExecRequest struct {
+	InputPath string
+	ModelPath string
+	OutDir    string
+	Layers    int
+	// OnProcess is told the PID of every process the executor starts, for the GPU's
+	// per-process accounting. May be nil.
+	OnProcess func(pid int)
+}
+
+// Executor computes a job. Outputs must be bit exact (spec §3.2): there is no tolerance.
+type Executor interface {
+	Execute(ctx context.Context, req ExecRequest) error
+}
+
+// OutputPath is where layer l's output goes: OUT/layer-<l>.safetensors holding the I8
+// tensor "y" of shape [M, N_l].
+func OutputPath(outDir string, l int) string {
+	return filepath.Join(outDir, fmt.Sprintf("layer-%d.safetensors", l))
+}
+
+// SaveOutput writes a layer output file.
+func SaveOutput(path string, y *tensor.Int8) error {
+	var buf bytes.Buffer
+	if err := tensor.Write(&buf, map[string]any{"y": y}, nil); err != nil {
+		return err
+	}
+	return writeAtomic(path, buf.Bytes())
+}
+
+// LoadOutput reads a layer output file and checks it is a matrix.
+func LoadOutput(path string) (*tensor.Int8, error) {
+	f, err := tensor.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	y, err := f.Int8("y")
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if _, _, err := y.Matrix(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return y, nil
+}
+
+// ReferenceExecutor runs the model in process with the Go int8 kernels of tensor (CPU).
+type ReferenceExecutor struct {
+	// Falsify, when above 0, corrupts that fraction of every layer's output elements
+	// (demonstrations and tests of cheating detection only).
+	Falsify     float64
+	FalsifySeed uint64
+}
+
+// Execute implements Executor.
+func (e ReferenceExecutor) Execute(ctx context.Context, req ExecRequest) error {
+	return RunReference(ctx, req.InputPath, req.ModelPath, req.OutDir, e.Falsify, e.FalsifySeed)
+}
+
+// RunReference computes every layer of the model on the input and writes one output
+// file per layer. With falsify > 0 it corrupts that fraction of each layer's outputs
+// before the next layer reads them, as a consistent cheater would.
+func RunReference(ctx context.Context, inputPath, modelPath, outDir string, falsify float64, seed uint64) error {
+	if falsify < 0 || falsify > 1 {
+		return fmt.Errorf("%w: falsify fraction %v is not in [0, 1]", ErrExecutor, falsify)
+	}
+	x, err := tensor.LoadActivations(inputPath)
+	if err != nil {
+		return fmt.Errorf("%w: input: %v", ErrExecutor, err)
+	}
+	m, err := tensor.LoadModel(modelPath)
+	if err != nil {
+		return fmt.Errorf("%w: model: %v", ErrExecutor, err)
+	}
+	if err := os.MkdirAll(outDir, 0o755); err != nil {
+		return fmt.Errorf("%w: %v", ErrExecutor, err)
+	}
+	rng := rand.New(rand.NewPCG(seed, 0x70726f6269747921))
+	for l, layer := range m.Layers {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		y, err := tensor.Linear(x, layer)
+		if err != nil {
+			return fmt.Errorf("%w: layer %d: %v", ErrExecutor, l, err)
+		}
+		if falsify > 0 {
+			Falsify(y, falsify, rng)
+		}
+		if err := SaveOutput(OutputPath(outDir, l), y); err != nil {
+			return fmt.Errorf("%w: layer %d: %v", ErrExecutor, l, err)
+		}
+		x = y
+	}
+	return nil
+}
+
+// Falsify changes round(fraction * len) distinct elements of y (each by one step, so the
+// value is certainly different). It exists to demonstrate that sampling catches cheats.
+func Falsify(y *tensor.Int8, fraction float64, rng *rand.Rand) int {
+	n := int(fraction*float64(len(y.Data)) + 0.5)
+	if fraction > 0 && n == 0 {
+		n = 1
+	}
+	for _, i := range rng.Perm(len(y.Data))[:n] {
+		if y.Data[i] == 127 {
+			y.Data[i] = 126
+		} else {
+			y.Data[i]++
+		}
+	}
+	return n
+}
+
+// CommandExecutor runs an external program (a PyTorch/CUDA script, `probity exec`, ...).
+// In Args the placeholders {input}, {model}, {out} and {layers} are replaced; the same
+// values are in the environment as PROBITY_INPUT, PROBITY_MODEL, PROBITY_OUT and
+// PROBITY_LAYERS. The program writes OutputPath(out, l) for every layer and exits 0.
+type CommandExecutor struct {
+	Args    []string
+	Timeout time.Duration
+	Env     []string // extra KEY=VALUE pairs
+}
+
+// stderrTail keeps the last bytes a child wrote to stderr, for the error message.
+type stderrTail struct {
+	mu  sync.Mutex
+	buf []byte
+}
+
+const stderrKeep = 4096
+
+func (t *stderrTail) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf = append(t.buf, p...)
+	if len(t.buf) > stderrKeep {
+		t.buf = t.buf[len(t.buf)-stderrKeep:]
+	}
+	return len(p), nil
+}
+
+func (t *stderrTail) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return strings.TrimSpace(string(t.buf))
+}
+
+// Execute implements Executor.
+func (e CommandExecutor) Execute(ctx context.Context, req ExecRequest) error {
+	if len(e.Args) == 0 {
+		return fmt.Errorf("%w: no command configured", ErrExecutor)
+	}
+	if err := os.MkdirAll(req.OutDir, 0o755); err != nil {
+		return fmt.Errorf("%w: %v", ErrExecutor, err)
+	}
+	repl := strings.NewReplacer("{input}", req.InputPath, "{model}", req.ModelPath, "{out}", req.OutDir,
+		"{layers}", strconv.Itoa(req.Layers))
+	args := make([]string, len(e.Args))
+	for i, a := range e.Args {
+		args[i] = repl.Replace(a)
+	}
+	if e.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, e.Timeout)
+		defer cancel()
+	}
+	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+	cmd.Env = append(append(os.Environ(), e.Env...),
+		"PROBITY_INPUT="+req.InputPath, "PROBITY_MODEL="+req.ModelPath, "PROBITY_OUT="+req.OutDir,
+		"PROBITY_LAYERS="+strconv.Itoa(req.Layers))
+	var tail stderrTail
+	cmd.Stderr = &tail
+	cmd.Stdout = &tail // stdout is diagnostic too; outputs travel as files
+	cmd.WaitDelay = 5 * time.Second
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("%w: starting %s: %v", ErrExecutor, args[0], err)
+	}
+	if req.OnProcess != nil {
+		req.OnProcess(cmd.Process.Pid)
+	}
+	err := cmd.Wait()
+	if err != nil {
+		if ctx.Err() == context.DeadlineExceeded {
+			return fmt.Errorf("%w: %s timed out after %v: %s", ErrExecutor, args[0], time.Since(start).Round(time.Millisecond), tail.String())
+		}
+		return fmt.Errorf("%w: %s: %v: %s", ErrExecutor, args[0], err, tail.String())
+	}
+	for l := 0; l < req.Layers; l++ {
+		if _, err := os.Stat(OutputPath(req.OutDir, l)); err != nil {
+			return fmt.Errorf("%w: %s exited 0 but wrote no output for layer %d: %v", ErrExecutor, args[0], l, err)
+		}
+	}
+	return nil
+}
