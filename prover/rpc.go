@@ -30,6 +30,9 @@ func Transient(err error) bool {
 	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, ethereum.NotFound) {
 		return false
 	}
+	if strings.Contains(err.Error(), "transaction indexing is in progress") {
+		return true // a node still indexing after a restart answers this for receipts
+	}
 	var he rpc.HTTPError
 	if errors.As(err, &he) {
 		return he.StatusCode >= 500 || he.StatusCode == 429
