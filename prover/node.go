@@ -87,6 +87,7 @@ type Node struct {
 
 	mu       sync.Mutex
 	active   map[string]bool
+	atRisk   map[string]*big.Int
 	keyCache map[[32]byte]*circuits.Keys
 	keyMu    sync.Mutex
 	sem      chan struct{}
@@ -128,7 +129,7 @@ func New(ctx context.Context, o Options) (*Node, error) {
 		return nil, err
 	}
 	n := &Node{cfg: cfg, hook: o.Hook, progress: o.Progress, grace: o.ShutdownGrace,
-		active: map[string]bool{}, keyCache: map[[32]byte]*circuits.Keys{}, served: map[[32]byte]circuits.Shape{}}
+		active: map[string]bool{}, atRisk: map[string]*big.Int{}, keyCache: map[[32]byte]*circuits.Keys{}, served: map[[32]byte]circuits.Shape{}}
 	if n.grace <= 0 {
 		n.grace = 30 * time.Second
 	}
@@ -281,6 +282,7 @@ func (n *Node) Run(ctx context.Context) error {
 		"chainId", n.chainID, "manager", n.cfg.Deployment.Manager, "journal", len(recs))
 	for _, r := range recs {
 		n.countStep(r.Step, 1)
+		n.trackStake(r)
 		if !r.Step.Terminal() {
 			n.log.Info("resuming job", "job", r.JobID, "step", r.Step)
 			n.start(ctx, jobCtx, r)
@@ -293,6 +295,24 @@ func (n *Node) Run(ctx context.Context) error {
 		return nil
 	}
 	return err
+}
+
+// trackStake keeps the stake-at-risk gauge equal to the stake reserved by the jobs
+// this node holds between lock and settlement.
+func (n *Node) trackStake(r *Record) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	stake, ok := new(big.Int).SetString(r.Stake, 10)
+	if ok && !r.Step.Before(StepLocked) && r.Step.Before(StepSettled) {
+		n.atRisk[r.JobID] = stake
+	} else {
+		delete(n.atRisk, r.JobID)
+	}
+	sum := new(big.Int)
+	for _, v := range n.atRisk {
+		sum.Add(sum, v)
+	}
+	n.metrics.StakeAtRisk.Set(tokens(sum))
 }
 
 func (n *Node) countStep(s Step, d float64) { n.metrics.Jobs.WithLabelValues(string(s)).Add(d) }
@@ -521,7 +541,13 @@ func (n *Node) runJob(stop, work context.Context, r *Record) {
 			return
 		}
 		*r = cp
+		n.trackStake(r)
 		if prev != r.Step {
+			if r.Step == StepSettled {
+				if price, ok := new(big.Int).SetString(r.Price, 10); ok {
+					n.metrics.Earned.Add(tokens(price))
+				}
+			}
 			n.countStep(prev, -1)
 			n.countStep(r.Step, 1)
 			n.metrics.Transitions.WithLabelValues(string(r.Step)).Inc()
@@ -562,10 +588,7 @@ func (n *Node) sync(r *Record, job chain.Job) (bool, error) {
 			break
 		}
 		if r.Step.Before(StepLocked) {
-			if r.InputPath == "" {
-				// Locked but the files were never journaled: fetch again from the Locked step.
-				r.Step = StepLocked
-			}
+			// Locked before the journal knew: execute fetches the files if it has none.
 			r.Step, r.CommitBy, r.Stake = StepLocked, job.CommitBy, job.Stake.String()
 		}
 		if st == chain.StateLocked {
@@ -573,7 +596,6 @@ func (n *Node) sync(r *Record, job chain.Job) (bool, error) {
 		}
 		if st == chain.StateSlashed {
 			r.Step, r.Reason = StepSlashed, "slashed on chain"
-			n.metrics.StakeAtRisk.Sub(tokens(job.Stake))
 			break
 		}
 		if r.Step.Before(StepCommitted) {
@@ -594,8 +616,6 @@ func (n *Node) sync(r *Record, job chain.Job) (bool, error) {
 				return false, permanent{errors.New("the chain says Settled but no proofs are journaled")}
 			}
 			r.Step = StepSettled
-			n.metrics.StakeAtRisk.Sub(tokens(job.Stake))
-			n.metrics.Earned.Add(tokens(job.Price))
 		}
 	}
 	return r.Step != old, nil
@@ -680,7 +700,6 @@ func (n *Node) lock(ctx context.Context, r *Record, log *slog.Logger) (Step, err
 	}
 	n.gas(r, "lock", rc)
 	r.CommitBy, r.Stake = ev.CommitBy, ev.Stake.String()
-	n.metrics.StakeAtRisk.Add(tokens(ev.Stake))
 	log.Info("locked", "stake", ev.Stake, "commitBy", ev.CommitBy)
 	return StepLocked, nil
 }
@@ -894,20 +913,12 @@ func (n *Node) submit(ctx context.Context, r *Record, log *slog.Logger) (Step, e
 	d := time.Since(t0)
 	n.metrics.StepSeconds.WithLabelValues("submit").Observe(d.Seconds())
 	r.timing("submitMs", d)
-	stake, _ := new(big.Int).SetString(r.Stake, 10)
-	if stake != nil {
-		n.metrics.StakeAtRisk.Sub(tokens(stake))
-	}
 	if res.Settled == nil {
 		r.Reason = fmt.Sprintf("proof rejected: %+v", res.Rejected)
 		return StepSlashed, nil
 	}
 	if res.Settled.ReceiptDigest != rc.Digest() {
 		log.Warn("settled receipt digest differs from ours", "chain", common.Hash(res.Settled.ReceiptDigest), "ours", rc.Digest())
-	}
-	price, _ := new(big.Int).SetString(r.Price, 10)
-	if price != nil {
-		n.metrics.Earned.Add(tokens(price))
 	}
 	rc.Timings.SubmitMs = uint64(d.Milliseconds())
 	if err := writeReceipt(r.ReceiptPath, rc); err != nil {

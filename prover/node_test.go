@@ -6,6 +6,7 @@ import (
 	"io"
 	"math/big"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -144,7 +145,11 @@ func TestRefuseMismatchedFiles(t *testing.T) {
 	start := w.head(t, ctx)
 	job := w.post(t, ctx, big.NewInt(1e17))
 	// The buyer's server hands out another model than the one posted.
-	pub := strings.TrimPrefix(filepath.Dir(job.ManifestURI), "file://")
+	mu, err := url.Parse(job.ManifestURI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := filepath.Dir(mu.Path)
 	other := t.TempDir()
 	_, mf := writeFiles(t, other, 99, 5, 16, 4)
 	b, _ := os.ReadFile(mf)

@@ -1,0 +1,242 @@
+package prover_test
+
+import (
+	"context"
+	"errors"
+	"math/big"
+	"net"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/probitylabs/probity/chain"
+	"github.com/probitylabs/probity/prover"
+)
+
+// TestCrashAtEveryStep kills the node at every step, in the worst window: after the
+// step's chain action, before the journal records it. A new node on the same data
+// directory must reconcile with the chain, finish the job and get paid, never slashed.
+func TestCrashAtEveryStep(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	w := newWorld(t, ctx)
+	steps := []prover.Step{prover.StepFetched, prover.StepLocked, prover.StepExecuted, prover.StepCommitted,
+		prover.StepSeeded, prover.StepProved, prover.StepSettled, prover.StepDone}
+	for _, crashAt := range steps {
+		t.Run(string(crashAt), func(t *testing.T) {
+			start := w.head(t, ctx)
+			job := w.post(t, ctx, big.NewInt(1e17))
+			dir := t.TempDir()
+			nctx, ncancel := context.WithCancel(ctx)
+			crashed := false
+			n1 := w.node(t, nctx, w.config(dir, start), func(o *prover.Options) {
+				o.Hook = func(id *big.Int, s prover.Step) error {
+					if id.Cmp(job.ID) == 0 && s == crashAt {
+						crashed = true
+						ncancel() // the process dies here
+						return prover.ErrAbort
+					}
+					return nil
+				}
+			})
+			rec := runUntil(t, nctx, n1, job.ID, time.Minute)
+			ncancel()
+			if !crashed {
+				t.Fatalf("never reached %s (at %s: %s)", crashAt, rec.Step, rec.Reason)
+			}
+			if rec.Step == crashAt {
+				t.Fatalf("journal already at %s: the hook ran after the write", crashAt)
+			}
+			n2 := w.node(t, ctx, w.config(dir, start), nil)
+			rec = runUntil(t, ctx, n2, job.ID, time.Minute)
+			if rec.Step != prover.StepDone {
+				t.Fatalf("after restart at %s: %s (%s)", crashAt, rec.Step, rec.Reason)
+			}
+			if st, _ := w.buyer.JobState(ctx, job.ID); st != chain.StateSettled {
+				t.Fatalf("chain state %v", st)
+			}
+		})
+	}
+	st, err := w.buyer.ProviderStake(ctx, w.prov.Address())
+	if err != nil || st.Reserved.Sign() != 0 {
+		t.Fatalf("stake after all jobs: %+v %v", st, err)
+	}
+}
+
+// flaky is an RPC endpoint that goes away while down is set (connection refused on
+// every call), as a restarting node does.
+type flaky struct {
+	chain.Backend
+	down  atomic.Bool
+	fails atomic.Int64
+}
+
+func (f *flaky) err() error {
+	if f.down.Load() {
+		f.fails.Add(1)
+		return &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}
+	}
+	return nil
+}
+
+func (f *flaky) CallContract(ctx context.Context, m ethereum.CallMsg, n *big.Int) ([]byte, error) {
+	if err := f.err(); err != nil {
+		return nil, err
+	}
+	return f.Backend.CallContract(ctx, m, n)
+}
+
+func (f *flaky) BlockNumber(ctx context.Context) (uint64, error) {
+	if err := f.err(); err != nil {
+		return 0, err
+	}
+	return f.Backend.BlockNumber(ctx)
+}
+
+func (f *flaky) HeaderByNumber(ctx context.Context, n *big.Int) (*types.Header, error) {
+	if err := f.err(); err != nil {
+		return nil, err
+	}
+	return f.Backend.HeaderByNumber(ctx, n)
+}
+
+func (f *flaky) FilterLogs(ctx context.Context, q ethereum.FilterQuery) ([]types.Log, error) {
+	if err := f.err(); err != nil {
+		return nil, err
+	}
+	return f.Backend.FilterLogs(ctx, q)
+}
+
+func (f *flaky) EstimateGas(ctx context.Context, m ethereum.CallMsg) (uint64, error) {
+	if err := f.err(); err != nil {
+		return 0, err
+	}
+	return f.Backend.EstimateGas(ctx, m)
+}
+
+func (f *flaky) SendTransaction(ctx context.Context, tx *types.Transaction) error {
+	if err := f.err(); err != nil {
+		return err
+	}
+	return f.Backend.SendTransaction(ctx, tx)
+}
+
+func (f *flaky) TransactionReceipt(ctx context.Context, h common.Hash) (*types.Receipt, error) {
+	if err := f.err(); err != nil {
+		return nil, err
+	}
+	return f.Backend.TransactionReceipt(ctx, h)
+}
+
+func (f *flaky) PendingNonceAt(ctx context.Context, a common.Address) (uint64, error) {
+	if err := f.err(); err != nil {
+		return 0, err
+	}
+	return f.Backend.PendingNonceAt(ctx, a)
+}
+
+// TestRPCOutage takes the endpoint down for a while at several points of a job: the
+// node retries with backoff and finishes.
+func TestRPCOutage(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	w := newWorld(t, ctx)
+	start := w.head(t, ctx)
+	job := w.post(t, ctx, big.NewInt(1e17))
+	fb := &flaky{Backend: w.backend}
+	outage := func() {
+		fb.down.Store(true)
+		time.AfterFunc(400*time.Millisecond, func() { fb.down.Store(false) })
+	}
+	n := w.node(t, ctx, w.config(t.TempDir(), start), func(o *prover.Options) {
+		o.Backend = fb
+		o.Hook = func(_ *big.Int, s prover.Step) error {
+			switch s {
+			case prover.StepFetched, prover.StepExecuted, prover.StepSeeded, prover.StepProved:
+				outage()
+			}
+			return nil
+		}
+	})
+	rec := runUntil(t, ctx, n, job.ID, 2*time.Minute)
+	if rec.Step != prover.StepDone {
+		t.Fatalf("job ended at %s: %s", rec.Step, rec.Reason)
+	}
+	if fb.fails.Load() == 0 {
+		t.Fatal("the outage never hit a call")
+	}
+	var retries float64
+	for _, op := range []string{"eth_call", "eth_estimateGas", "eth_blockNumber", "eth_getBlockByNumber", "eth_getTransactionReceipt", "eth_getTransactionCount", "eth_sendRawTransaction", "eth_getLogs"} {
+		retries += testutil.ToFloat64(n.Metrics().RPCRetries.WithLabelValues(op))
+	}
+	if retries == 0 {
+		t.Fatal("no retries counted")
+	}
+	t.Logf("%d failed calls, %v retries", fb.fails.Load(), retries)
+}
+
+// dropper loses the first transaction it is asked to send, as a node whose mempool
+// evicted it would: only a replacement gets it mined.
+type dropper struct {
+	chain.Backend
+	dropped atomic.Bool
+}
+
+func (d *dropper) SendTransaction(ctx context.Context, tx *types.Transaction) error {
+	if d.dropped.CompareAndSwap(false, true) {
+		return nil
+	}
+	return d.Backend.SendTransaction(ctx, tx)
+}
+
+// TestStuckTransactionReplaced: an unmined transaction is replaced by one with the same
+// nonce and higher fees, and the caller waiting on the first hash gets the receipt.
+func TestStuckTransactionReplaced(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	w := newWorld(t, ctx)
+	var replaced atomic.Int64
+	rb := prover.NewResilientBackend(&dropper{Backend: w.backend}, w.sim.Accounts[0],
+		prover.RetryPolicy{Retries: 3, Min: time.Millisecond, Max: 10 * time.Millisecond}, 200*time.Millisecond, 20)
+	rb.OnReplace = func(uint64, common.Hash, common.Hash) { replaced.Add(1) }
+	c, err := chain.NewClient(ctx, rb, w.sim.Addresses, w.sim.Accounts[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := c.Approve(ctx, w.sim.Addresses.Manager, big.NewInt(12345))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if replaced.Load() == 0 {
+		t.Fatal("no replacement sent")
+	}
+	if rc.Status != types.ReceiptStatusSuccessful {
+		t.Fatalf("receipt status %d", rc.Status)
+	}
+}
+
+// TestTransient pins which failures are retried.
+func TestTransient(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		want bool
+	}{
+		{&net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}, true},
+		{syscall.ECONNRESET, true},
+		{errors.New("transaction indexing is in progress"), true},
+		{ethereum.NotFound, false},
+		{context.Canceled, false},
+		{&chain.RevertError{Name: "WrongState"}, false},
+		{errors.New("execution reverted"), false},
+	} {
+		if got := prover.Transient(c.err); got != c.want {
+			t.Errorf("Transient(%v) = %v, want %v", c.err, got, c.want)
+		}
+	}
+}
