@@ -38,11 +38,11 @@ const (
 	StepSettled   Step = "settled"   // JobSettled
 	StepDone      Step = "done"      // receipt published, payment withdrawn (as configured)
 
-	StepRefused   Step = "refused"   // files did not match the spec, never locked
-	StepLost      Step = "lost"      // another provider locked it, or it was cancelled
-	StepExpired   Step = "expired"   // a deadline passed before we could act
-	StepSlashed   Step = "slashed"   // the job ended slashed
-	StepFailed    Step = "failed"    // an unrecoverable error (e.g. outputs fail their own proof)
+	StepRefused Step = "refused" // files did not match the spec, never locked
+	StepLost    Step = "lost"    // another provider locked it, or it was cancelled
+	StepExpired Step = "expired" // a deadline passed before we could act
+	StepSlashed Step = "slashed" // the job ended slashed
+	StepFailed  Step = "failed"  // an unrecoverable error (e.g. outputs fail their own proof)
 )
 
 var stepOrder = map[Step]int{
