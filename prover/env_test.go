@@ -94,7 +94,7 @@ type world struct {
 	interval time.Duration
 }
 
-func newWorld(t *testing.T, ctx context.Context, shapes ...string) *world {
+func newWorld(t testing.TB, ctx context.Context, shapes ...string) *world {
 	t.Helper()
 	// Blocks come on an interval too, as on a real chain: the node waits for the seed
 	// block instead of mining it.
@@ -154,7 +154,7 @@ func newWorld(t *testing.T, ctx context.Context, shapes ...string) *world {
 }
 
 // writeFiles writes an input of rows x K and a model with the given layer widths.
-func writeFiles(t *testing.T, dir string, seed uint64, rows int, dims ...int) (string, string) {
+func writeFiles(t testing.TB, dir string, seed uint64, rows int, dims ...int) (string, string) {
 	t.Helper()
 	in, mf := filepath.Join(dir, "x.safetensors"), filepath.Join(dir, "m.safetensors")
 	if err := tensor.SaveActivations(in, tensor.RandomInput(seed, rows, dims[0])); err != nil {
@@ -171,7 +171,7 @@ func writeFiles(t *testing.T, dir string, seed uint64, rows int, dims ...int) (s
 }
 
 // post posts a tiny job (5 rows, 16 -> 4) and returns it.
-func (w *world) post(t *testing.T, ctx context.Context, price *big.Int) *sdk.Job {
+func (w *world) post(t testing.TB, ctx context.Context, price *big.Int) *sdk.Job {
 	t.Helper()
 	dir := t.TempDir()
 	in, mf := writeFiles(t, dir, 7, 5, 16, 4)
@@ -183,7 +183,7 @@ func (w *world) post(t *testing.T, ctx context.Context, price *big.Int) *sdk.Job
 	return job
 }
 
-func (w *world) head(t *testing.T, ctx context.Context) uint64 {
+func (w *world) head(t testing.TB, ctx context.Context) uint64 {
 	t.Helper()
 	h, err := w.backend.BlockNumber(ctx)
 	if err != nil {
@@ -208,14 +208,14 @@ func (w *world) config(dataDir string, startBlock uint64) prover.Config {
 	return c
 }
 
-func testLogger(t *testing.T) *slog.Logger {
+func testLogger(t testing.TB) *slog.Logger {
 	if testing.Verbose() {
 		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }
 
-func (w *world) node(t *testing.T, ctx context.Context, cfg prover.Config, mod func(*prover.Options)) *prover.Node {
+func (w *world) node(t testing.TB, ctx context.Context, cfg prover.Config, mod func(*prover.Options)) *prover.Node {
 	t.Helper()
 	o := prover.Options{Config: cfg, Backend: w.backend, ProviderKey: w.provKey, NodeKey: w.nodeKey,
 		Keys: sharedKeys, Logger: testLogger(t), ShutdownGrace: 10 * time.Second}
@@ -230,7 +230,7 @@ func (w *world) node(t *testing.T, ctx context.Context, cfg prover.Config, mod f
 }
 
 // runUntil runs n until the job's journal record is terminal, and returns the record.
-func runUntil(t *testing.T, ctx context.Context, n *prover.Node, jobID *big.Int, limit time.Duration) *prover.Record {
+func runUntil(t testing.TB, ctx context.Context, n *prover.Node, jobID *big.Int, limit time.Duration) *prover.Record {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
