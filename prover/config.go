@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math/big"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -487,5 +488,5 @@ func (c Config) receiptsDir() string {
 	if c.ReceiptsDir != "" {
 		return c.ReceiptsDir
 	}
-	return c.DataDir + "/receipts"
+	return filepath.Join(c.DataDir, "receipts")
 }

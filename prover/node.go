@@ -505,13 +505,18 @@ func (n *Node) runJob(stop, work context.Context, r *Record) {
 		}
 		prev := r.Step
 		cp := *r
-		next, err := n.step(work, &cp, resumed, log)
+		ctx := work
+		if r.Step == StepCommitted {
+			// Waiting for the seed block loses nothing when interrupted: stop at once.
+			ctx = stop
+		}
+		next, err := n.step(ctx, &cp, resumed, log)
 		if err != nil {
 			var perm permanent
 			if errors.As(err, &perm) {
 				cp.Step, cp.Reason = StepFailed, err.Error()
 				log.Error("job failed", "step", prev, "err", err)
-			} else if work.Err() != nil {
+			} else if ctx.Err() != nil {
 				log.Info("step interrupted by shutdown; will redo", "step", prev)
 				return
 			} else {
@@ -790,7 +795,7 @@ func (n *Node) execute(ctx context.Context, r *Record, log *slog.Logger) (Step, 
 		return r.Step, permanent{err}
 	}
 	r.OutputPaths, r.Attestation, r.AttestationDigest = paths, canon, dig
-	r.OutputRoots = r.OutputRoots[:0]
+	r.OutputRoots = nil
 	for _, x := range roots {
 		r.OutputRoots = append(r.OutputRoots, bigHex(x))
 	}

@@ -125,7 +125,7 @@ func (n *Node) prove(ctx context.Context, r *Record, resumed bool, log *slog.Log
 	seed := hexBig(r.Seed)
 	x := files.Input
 	proofs := make([]receipt.Proof, len(r.Layers))
-	r.Proofs = r.Proofs[:0]
+	r.Proofs = nil
 	t0 := time.Now()
 	kmin := uint16(0)
 	for l, s := range files.Shapes {
