@@ -149,3 +149,22 @@ func FuzzConfigFile(f *testing.F) {
 		}
 	})
 }
+
+func TestRunCLICheckConfig(t *testing.T) {
+	var out strings.Builder
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	fv := prover.BindFlags(fs)
+	fs.Parse([]string{"--log-format", "json"})
+	err := prover.RunCLI(t.Context(), prover.CLI{ConfigPath: "testdata/config.example.json", Flags: fv, Stdout: &out, Stderr: &out, CheckConfig: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), `"format": "json"`) || !strings.Contains(out.String(), `"txStuckAfter": "2m0s"`) {
+		t.Fatalf("effective config:\n%s", out.String())
+	}
+	err = prover.RunCLI(t.Context(), prover.CLI{ConfigPath: "testdata/config.example.json", Environ: []string{"PROBITY_GPU=sometimes"}, Stdout: &out, Stderr: &out})
+	var ce *prover.ConfigError
+	if !errors.As(err, &ce) || ce.Field != "gpu.mode" {
+		t.Fatalf("bad env through the CLI: %v", err)
+	}
+}
