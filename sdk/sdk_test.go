@@ -3,7 +3,6 @@ package sdk_test
 import (
 	"context"
 	"crypto/ecdsa"
-	"encoding/json"
 	"errors"
 	"math/big"
 	"os"
@@ -97,8 +96,7 @@ func (p *provider) serve(t *testing.T, ctx context.Context, sim *sdk.Simulated, 
 		t.Fatal(err)
 	}
 	outRoot := commit.ToBig(tree.Root())
-	record := json.RawMessage(`{"version":"probity.attestation.v0","mode":"none"}`)
-	attDigest := verifiertest.RecordDigest(record)
+	attDigest := verifiertest.RecordDigest(verifiertest.NoneRecord)
 	if _, _, err := ch.Commit(ctx, job.ID, []*big.Int{outRoot}, attDigest); err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +125,7 @@ func (p *provider) serve(t *testing.T, ctx context.Context, sim *sdk.Simulated, 
 		SpecHash: job.SpecHash, OutputRoots: []receipt.Word{receipt.MustWord(outRoot)}, AttestationDigest: attDigest,
 		SeedBlock: jobRec.SeedBlock, Seed: receipt.MustWord(fixed.Seed), K: keys.Shape.Kn,
 		Detection:   receipt.Detection{FloorBps: 1000, ProbabilityBps: uint32(new(big.Int).Quo(det, big.NewInt(1e14)).Uint64())},
-		Attestation: record,
+		Attestation: verifiertest.NoneRecord,
 	}
 	var pi [5]receipt.Word
 	for i, v := range proof.PublicInputs {
@@ -253,7 +251,6 @@ func TestEndToEnd(t *testing.T) {
 	pol.ExpectedContract = &mgr
 	rep, err := verifier.Audit(ctx, rc, pol, verifier.Options{
 		Keys:        keyMapOf(t, keys),
-		Attestation: verifiertest.RecordVerifier{},
 		Chain:       verifier.NewChainView(sim.Chain.Client(), buyer.Chain()),
 	})
 	if err != nil || !rep.OK() {

@@ -59,7 +59,7 @@ func (f fixture) rc(t testing.TB) *receipt.Receipt {
 }
 
 func (f fixture) opts() Options {
-	return Options{Keys: &CacheKeys{Cache: f.Cache}, Attestation: verifiertest.RecordVerifier{}}
+	return Options{Keys: &CacheKeys{Cache: f.Cache}}
 }
 
 func (f fixture) policy() Policy {

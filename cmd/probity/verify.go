@@ -17,6 +17,7 @@ import (
 
 	"github.com/probitylabs/probity/chain"
 	"github.com/probitylabs/probity/verifier"
+	"github.com/probitylabs/probity/verifier/attest"
 )
 
 func init() {
@@ -40,7 +41,7 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		policyFile = fs.String("policy", "", "policy `file` (JSON; flags below override it); default: the default policy")
 		requireCC  = fs.Bool("require-cc", false, "accept only verified confidential-computing attestation")
 		allowNone  = fs.Bool("allow-no-attestation", false, `accept attestation mode "none" (no GPU evidence)`)
-		unsafeAll  = fs.Bool("unsafe-accept-all", false, "check cryptography only: any chain, contract, attestation, k")
+		unsafeAll  = fs.Bool("unsafe-accept-all", false, "check cryptography and bindings only: any chain, contract, attestation mode, k")
 		minK       = fs.Uint("min-k", 0, "least samples per layer")
 		minDet     = fs.Uint("min-detection-bps", 0, "least detection probability, basis points")
 		floorBps   = fs.Uint("floor-bps", 0, "the deployment's detection floor, basis points (receipts must state it)")
@@ -52,8 +53,10 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		deployment = fs.String("deployment", "", "deployment addresses `file` (JSON: token, providers, shapes, manager) for --rpc")
 		workers    = fs.Int("workers", 0, "parallel audits in directory mode (0: one per CPU)")
 	)
-	var allowGPU stringList
+	var allowGPU, rims stringList
 	fs.Var(&allowGPU, "allow-gpu", "accepted GPU `name` (repeatable)")
+	fs.Var(&rims, "rim", "NVIDIA RIM `file` (driver or VBIOS, repeatable): CC measurements must match its golden values")
+	allowDevTools := fs.Bool("allow-devtools", false, "accept CC reports from GPUs in devtools (non-confidential) mode")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -114,7 +117,19 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		policy.ExpectedContract = &a
 	}
 
-	var opts verifier.Options
+	opts := verifier.Options{}
+	records := verifier.Records{AllowDevTools: *allowDevTools}
+	for _, path := range rims {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if _, err := attest.ParseRIM(b); err != nil {
+			return fmt.Errorf("--rim %s: %w", path, err)
+		}
+		records.RIMs = append(records.RIMs, b)
+	}
+	opts.Attestation = records
 	if *vkFile != "" {
 		opts.Keys = &verifier.KeyFile{Path: *vkFile}
 	} else {

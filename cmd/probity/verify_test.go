@@ -77,6 +77,16 @@ func TestVerifyAndInspect(t *testing.T) {
 	if code != exitFailed || !strings.Contains(out, "✗ replay") {
 		t.Fatalf("other chain: exit %d\n%s", code, out)
 	}
+	// The default policy with GPU evidence waived accepts it; RIM files are parsed up front.
+	code, out, _ = runCLI(t, "verify", "--vk", vk, "--allow-no-attestation", "--rim", "../../testdata/nvidia/rims/Driver_RIM_test_no_gpu.swidtag", good)
+	if code != exitOK || !strings.Contains(out, "✓ attestation") {
+		t.Fatalf("no attestation allowed: exit %d\n%s", code, out)
+	}
+	notRIM := filepath.Join(dir, "not-a-rim.xml")
+	_ = os.WriteFile(notRIM, []byte("<html/>"), 0o644)
+	if code, _, errs = runCLI(t, "verify", "--vk", vk, "--rim", notRIM, good); code != exitInternal || !strings.Contains(errs, "not-a-rim.xml") {
+		t.Fatalf("bad RIM: exit %d\n%s", code, errs)
+	}
 	for _, args := range [][]string{
 		{"verify"},
 		{"verify", "--min-k", "x", good},

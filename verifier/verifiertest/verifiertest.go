@@ -5,12 +5,8 @@
 package verifiertest
 
 import (
-	"bytes"
-	"context"
 	"crypto/ecdsa"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"math/big"
 	"math/rand/v2"
 	"os"
@@ -19,6 +15,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 
+	"github.com/probitylabs/probity/attestation"
 	"github.com/probitylabs/probity/circuits"
 	"github.com/probitylabs/probity/protocol"
 	"github.com/probitylabs/probity/receipt"
@@ -68,7 +65,7 @@ func Build(dir string) (*Fixture, error) {
 		return nil, err
 	}
 	pi := proof.PublicInputs
-	record := json.RawMessage(`{"version":"probity.attestation.v0","mode":"none"}`)
+	record := NoneRecord
 	rc := &receipt.Receipt{
 		Version:  receipt.Version,
 		ChainID:  receipt.NewUint(f.ChainID),
@@ -118,37 +115,19 @@ func Build(dir string) (*Fixture, error) {
 	return f, nil
 }
 
-// RecordVerifier is a test double for the attestation package's record verifier: it binds the
-// record by keccak256 of its compact JSON and reads its "mode" and "gpu". The real record
-// format and digest are the attestation package's (spec §9); this double only lets the
-// verifier's own logic be tested.
-type RecordVerifier struct{}
+// NoneRecord is the attestation record of a job run without a GPU (spec §9, mode "none").
+var NoneRecord = json.RawMessage(`{"version":"probity.attestation.v0","mode":"none"}`)
 
-// RecordDigest is the double's record digest.
+// RecordDigest is the spec §9 digest of a canonical attestation record; it panics on a
+// record that does not parse, which in a test fixture is a bug in the test.
 func RecordDigest(record []byte) receipt.Word {
-	var c bytes.Buffer
-	_ = json.Compact(&c, record)
-	return receipt.Word(crypto.Keccak256Hash(c.Bytes()))
-}
-
-// VerifyRecord implements verifier.AttestationVerifier.
-func (RecordVerifier) VerifyRecord(_ context.Context, rc *receipt.Receipt) (verifier.AttestationFacts, error) {
-	if d := RecordDigest(rc.Attestation); d != rc.AttestationDigest {
-		return verifier.AttestationFacts{}, fmt.Errorf("record digest %s, receipt binds %s", d, rc.AttestationDigest)
+	rec, err := attestation.Parse(record)
+	if err != nil {
+		panic("verifiertest: " + err.Error())
 	}
-	var rec struct {
-		Mode string `json:"mode"`
-		GPU  string `json:"gpu"`
+	d, err := rec.Digest()
+	if err != nil {
+		panic("verifiertest: " + err.Error())
 	}
-	if err := json.Unmarshal(rc.Attestation, &rec); err != nil {
-		return verifier.AttestationFacts{}, err
-	}
-	if rec.Mode == "" {
-		return verifier.AttestationFacts{}, errors.New("record has no mode")
-	}
-	f := verifier.AttestationFacts{Mode: rec.Mode}
-	if rec.GPU != "" {
-		f.GPUModels = []string{rec.GPU}
-	}
-	return f, nil
+	return receipt.Word(d)
 }

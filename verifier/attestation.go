@@ -1,0 +1,103 @@
+package verifier
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/probitylabs/probity/attestation"
+	"github.com/probitylabs/probity/receipt"
+	"github.com/probitylabs/probity/verifier/attest"
+)
+
+// Records is the AttestationVerifier for spec §9 records, and the one Audit uses when
+// Options.Attestation is nil. It parses the record strictly, checks that its digest is the
+// receipt's attestationDigest (the value the provider signed and committed on chain),
+// recomputes the CC nonce from the receipt's chain id, contract, job id and output roots
+// (never from the record), and in mode nvml+cc verifies the GPU's report: SPDM signature,
+// certificate chain to NVIDIA's pinned root, nonce, FWID, driver and VBIOS against the NVML
+// claims and, when RIMs are given, the measurements.
+//
+// Which modes and models are acceptable is the audit Policy's business (RequireCC,
+// AllowNoAttestation, AllowedGPUModels), so Records itself accepts every mode.
+type Records struct {
+	// RIMs are SWID reference integrity manifests (driver and VBIOS) whose golden
+	// measurements a CC report must match; none skips that check.
+	RIMs [][]byte
+	// AllowDevTools accepts CC reports from GPUs in devtools mode (not confidential).
+	AllowDevTools bool
+	// Roots replaces NVIDIA's pinned Device Identity CA (tests only).
+	Roots []*x509.Certificate
+	// At is when certificates must be valid; zero means now.
+	At time.Time
+}
+
+// VerifyRecord implements AttestationVerifier.
+func (v Records) VerifyRecord(ctx context.Context, rc *receipt.Receipt) (AttestationFacts, error) {
+	if err := ctx.Err(); err != nil {
+		return AttestationFacts{}, err
+	}
+	if len(rc.Attestation) == 0 {
+		return AttestationFacts{}, errors.New("receipt carries no attestation record")
+	}
+	rec, err := attestation.Parse(rc.Attestation)
+	if err != nil {
+		return AttestationFacts{}, err
+	}
+	dig, err := rec.Digest()
+	if err != nil {
+		return AttestationFacts{}, err
+	}
+	if receipt.Word(dig) != rc.AttestationDigest {
+		return AttestationFacts{}, fmt.Errorf("record digest %s differs from the receipt's attestationDigest %s",
+			receipt.Word(dig), rc.AttestationDigest)
+	}
+	if rc.ChainID == nil || rc.JobID == nil {
+		return AttestationFacts{}, errors.New("receipt has no chain id or job id to bind the nonce to")
+	}
+	nonce := attestation.Nonce(rc.ChainID.Big(), rc.Contract, rc.JobID.Big(),
+		attestation.NonceOutputsDigest(rc.OutputRootsBig()))
+	res, err := attest.VerifyRecord(rec, nonce, &attest.Policy{
+		AllowDevTools: v.AllowDevTools, RIMs: v.RIMs, Roots: v.Roots, At: v.At,
+	})
+	if err != nil {
+		return AttestationFacts{}, err
+	}
+	if err := res.Err(); err != nil {
+		return AttestationFacts{}, err
+	}
+	facts := AttestationFacts{Mode: factsMode(rec.Mode)}
+	if rec.Identity != nil && rec.Identity.Name != "" {
+		facts.GPUModels = []string{rec.Identity.Name}
+	}
+	if rec.Mode == attestation.ModeNVMLCC {
+		facts.CCVerified = true
+		facts.Detail = "CC report verified (" + passedChecks(res) + ")"
+	}
+	if rec.Identity != nil {
+		d := fmt.Sprintf("%s, driver %s, VBIOS %s", rec.Identity.Name, rec.Identity.DriverVersion, rec.Identity.VBIOSVersion)
+		facts.Detail = strings.TrimPrefix(facts.Detail+"; "+d, "; ")
+	}
+	return facts, nil
+}
+
+// factsMode maps a record mode to the audit's mode names ("none", "nvml", "cc").
+func factsMode(m attestation.Mode) string {
+	if m == attestation.ModeNVMLCC {
+		return "cc"
+	}
+	return string(m)
+}
+
+func passedChecks(res *attest.Result) string {
+	var names []string
+	for _, c := range res.Checks {
+		if c.Status == attest.Passed {
+			names = append(names, c.Name)
+		}
+	}
+	return strings.Join(names, ", ")
+}

@@ -1,0 +1,123 @@
+package verifier_test
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/probitylabs/probity/attestation"
+	"github.com/probitylabs/probity/prover/gpu"
+	"github.com/probitylabs/probity/receipt"
+	. "github.com/probitylabs/probity/verifier"
+	"github.com/probitylabs/probity/verifier/attest"
+)
+
+// recordFrom collects an attestation record from a recorded H100 (NVML replayed from the
+// fixture), over nonce when the device has CC on.
+func recordFrom(t *testing.T, fixture string, nonce *[32]byte) *attestation.Record {
+	t.Helper()
+	b, err := os.ReadFile("../testdata/gpu/" + fixture)
+	require.NoError(t, err)
+	fx, err := gpu.ParseFixture(b)
+	require.NoError(t, err)
+	c, err := gpu.OpenLib(gpu.Replay(fx), 0)
+	require.NoError(t, err)
+	defer c.Close()
+	s := c.NewSampler(time.Millisecond)
+	require.NoError(t, s.Start(context.Background()))
+	time.Sleep(3 * time.Millisecond)
+	sum, err := s.Stop()
+	require.NoError(t, err)
+	rec, err := c.BuildRecord(gpu.RecordOptions{Telemetry: sum, PIDs: []uint32{1}, Nonce: nonce, RequireCC: nonce != nil})
+	require.NoError(t, err)
+	return rec
+}
+
+// withRecord returns the fixture receipt carrying rec, bound by its digest and re-signed by
+// the node key, as an honest provider with that GPU would have produced it.
+func withRecord(t *testing.T, f fixture, rec *attestation.Record) *receipt.Receipt {
+	t.Helper()
+	rc := f.rc(t)
+	canon, err := rec.Canonical()
+	require.NoError(t, err)
+	dig, err := rec.Digest()
+	require.NoError(t, err)
+	rc.Attestation, rc.AttestationDigest = canon, receipt.Word(dig)
+	require.NoError(t, rc.Sign(f.NodeKey))
+	return rc
+}
+
+func TestAttestationNVMLRecord(t *testing.T) {
+	f := getFixture(t)
+	rc := withRecord(t, f, recordFrom(t, "h100-sxm-cc-off.json", nil))
+	pol := f.policy()
+	pol.AllowNoAttestation = false
+
+	r := mustAudit(t, rc, pol, f.opts())
+	require.NoError(t, r.Err())
+	require.Contains(t, r.Check(CheckAttestation).Detail, "mode nvml")
+	require.Contains(t, r.Check(CheckAttestation).Detail, "NVIDIA H100 80GB HBM3")
+
+	allowed := pol
+	allowed.AllowedGPUModels = []string{"NVIDIA H100 80GB HBM3"}
+	require.NoError(t, mustAudit(t, rc, allowed, f.opts()).Err())
+
+	other := pol
+	other.AllowedGPUModels = []string{"NVIDIA H200"}
+	require.ErrorIs(t, mustAudit(t, rc, other, f.opts()).Err(), ErrPolicy)
+
+	cc := pol
+	cc.RequireCC = true
+	require.ErrorIs(t, mustAudit(t, rc, cc, f.opts()).Err(), ErrPolicy)
+
+	// A record edited after signing no longer matches the signed digest.
+	edited := withRecord(t, f, recordFrom(t, "h100-sxm-cc-off.json", nil))
+	edited.Attestation = []byte(string(edited.Attestation[:len(edited.Attestation)-1]) + `,"unsupported":["identity.serial"]}`)
+	require.ErrorIs(t, mustAudit(t, edited, pol, f.opts()).Err(), ErrAttestation)
+}
+
+// TestAttestationCCReportReplay: a genuine H100 CC report (NVIDIA's sample, over NVIDIA's
+// nonce) copied into a receipt is refused, because the nonce the auditor derives from the
+// receipt's chain, contract, job and output roots is not the one the GPU signed. The
+// accepting path of the same evidence under its own nonce is tested in prover/gpu.
+func TestAttestationCCReportReplay(t *testing.T) {
+	f := getFixture(t)
+	b, err := os.ReadFile("../testdata/gpu/h100-sxm-cc-on.json")
+	require.NoError(t, err)
+	fx, err := gpu.ParseFixture(b)
+	require.NoError(t, err)
+	nonce := [32]byte(fx.RecordNonce)
+	rc := withRecord(t, f, recordFrom(t, "h100-sxm-cc-on.json", &nonce))
+
+	v := Records{At: time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)}
+	_, err = v.VerifyRecord(context.Background(), rc)
+	require.ErrorIs(t, err, attest.ErrNonce)
+
+	opts := f.opts()
+	opts.Attestation = v
+	r := mustAudit(t, rc, f.policy(), opts)
+	require.ErrorIs(t, r.Err(), ErrAttestation)
+	require.Contains(t, r.Check(CheckAttestation).Err.Error(), "nonce")
+}
+
+func TestAttestationRecordMalformed(t *testing.T) {
+	f := getFixture(t)
+	for name, doc := range map[string]string{
+		"unknown mode":  `{"version":"probity.attestation.v0","mode":"tpm"}`,
+		"wrong version": `{"version":"probity.attestation.v9","mode":"none"}`,
+		"not canonical": `{"mode":"none","version":"probity.attestation.v0"}`,
+		"nvml no id":    `{"version":"probity.attestation.v0","mode":"nvml"}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			rc := f.rc(t)
+			rc.Attestation = []byte(doc)
+			require.NoError(t, rc.Sign(f.NodeKey))
+			_, err := Records{}.VerifyRecord(context.Background(), rc)
+			require.Error(t, err)
+			require.ErrorIs(t, mustAudit(t, rc, f.policy(), f.opts()).Err(), ErrAttestation)
+		})
+	}
+}
