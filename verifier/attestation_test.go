@@ -2,6 +2,7 @@ package verifier_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"testing"
 	"time"
@@ -17,7 +18,7 @@ import (
 
 // recordFrom collects an attestation record from a recorded H100 (NVML replayed from the
 // fixture), over nonce when the device has CC on.
-func recordFrom(t *testing.T, fixture string, nonce *[32]byte) *attestation.Record {
+func recordFrom(t testing.TB, fixture string, nonce *[32]byte) *attestation.Record {
 	t.Helper()
 	b, err := os.ReadFile("../testdata/gpu/" + fixture)
 	require.NoError(t, err)
@@ -38,7 +39,7 @@ func recordFrom(t *testing.T, fixture string, nonce *[32]byte) *attestation.Reco
 
 // withRecord returns the fixture receipt carrying rec, bound by its digest and re-signed by
 // the node key, as an honest provider with that GPU would have produced it.
-func withRecord(t *testing.T, f fixture, rec *attestation.Record) *receipt.Receipt {
+func withRecord(t testing.TB, f fixture, rec *attestation.Record) *receipt.Receipt {
 	t.Helper()
 	rc := f.rc(t)
 	canon, err := rec.Canonical()
@@ -120,4 +121,30 @@ func TestAttestationRecordMalformed(t *testing.T) {
 			require.ErrorIs(t, mustAudit(t, rc, f.policy(), f.opts()).Err(), ErrAttestation)
 		})
 	}
+}
+
+// BenchmarkAuditCC audits a receipt carrying a full H100 CC record (report, 5-certificate
+// chain): every check of BenchmarkAudit plus the SPDM parse, the P-384 signature, the chain to
+// the pinned root, FWID, driver and VBIOS. The report's nonce is NVIDIA's, so the audit ends in
+// a nonce failure, but every check still runs: the cost is that of an accepted receipt.
+func BenchmarkAuditCC(b *testing.B) {
+	f := getFixture(b)
+	raw, err := os.ReadFile("../testdata/gpu/h100-sxm-cc-on.json")
+	require.NoError(b, err)
+	fx, err := gpu.ParseFixture(raw)
+	require.NoError(b, err)
+	nonce := [32]byte(fx.RecordNonce)
+	rc := withRecord(b, f, recordFrom(b, "h100-sxm-cc-on.json", &nonce))
+	doc, err := rc.MarshalIndent()
+	require.NoError(b, err)
+	o, p := f.opts(), f.policy()
+	o.Attestation = Records{At: time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)}
+	b.ReportAllocs()
+	for b.Loop() {
+		r, err := AuditJSON(context.Background(), doc, p, o)
+		if err != nil || !errors.Is(r.Err(), ErrAttestation) {
+			b.Fatal(err, r.Err())
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "receipts/s")
 }
