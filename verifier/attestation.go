@@ -33,7 +33,14 @@ type Records struct {
 	Roots []*x509.Certificate
 	// At is when certificates must be valid; zero means now.
 	At time.Time
+	// Chains, when set, shares verified certificate chains between verifications: a chain's
+	// six signatures are most of a CC record's cost and a provider's GPU sends the same
+	// chain with every receipt. Audit's default Records uses a process-wide cache.
+	Chains *attest.ChainCache
 }
+
+// defaultChains backs the Records that Audit uses when Options.Attestation is nil.
+var defaultChains = &attest.ChainCache{}
 
 // VerifyRecord implements AttestationVerifier.
 func (v Records) VerifyRecord(ctx context.Context, rc *receipt.Receipt) (AttestationFacts, error) {
@@ -61,7 +68,7 @@ func (v Records) VerifyRecord(ctx context.Context, rc *receipt.Receipt) (Attesta
 	nonce := attestation.Nonce(rc.ChainID.Big(), rc.Contract, rc.JobID.Big(),
 		attestation.NonceOutputsDigest(rc.OutputRootsBig()))
 	res, err := attest.VerifyRecord(rec, nonce, &attest.Policy{
-		AllowDevTools: v.AllowDevTools, RIMs: v.RIMs, Roots: v.Roots, At: v.At,
+		AllowDevTools: v.AllowDevTools, RIMs: v.RIMs, Roots: v.Roots, At: v.At, ChainCache: v.Chains,
 	})
 	if err != nil {
 		return AttestationFacts{}, err

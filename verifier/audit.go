@@ -18,7 +18,8 @@ type Options struct {
 	// Keys supplies verifying keys. Without keys the proofs check fails (never a silent pass).
 	Keys Keys
 	// Attestation verifies the attestation record (digest binding, nonce, CC report); nil
-	// means Records{} (spec §9 records, NVIDIA's pinned root, no RIMs).
+	// means Records{} (spec §9 records, NVIDIA's pinned root, no RIMs) with a
+	// process-wide cache of verified certificate chains.
 	Attestation AttestationVerifier
 	// Tensors, when set, recomputes the sampled elements from the job's files.
 	Tensors *TensorFiles
@@ -260,7 +261,7 @@ func (a *audit) attestation(ctx context.Context) {
 	rc, p := a.rc, a.policy
 	v := a.opts.Attestation
 	if v == nil {
-		v = Records{}
+		v = Records{Chains: defaultChains}
 	}
 	facts, err := v.VerifyRecord(ctx, rc)
 	if err != nil {

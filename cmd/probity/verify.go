@@ -118,7 +118,7 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 
 	opts := verifier.Options{}
-	records := verifier.Records{AllowDevTools: *allowDevTools}
+	records := verifier.Records{AllowDevTools: *allowDevTools, Chains: &attest.ChainCache{}}
 	for _, path := range rims {
 		b, err := os.ReadFile(path)
 		if err != nil {

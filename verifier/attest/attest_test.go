@@ -519,3 +519,39 @@ func BenchmarkVerifyReport(b *testing.B) {
 		}
 	}
 }
+
+// TestChainCache: a cached chain answers like an uncached one, for the valid case, an
+// expired time, another pinned root and a tampered chain (none of which may be served from a
+// success cached earlier).
+func TestChainCache(t *testing.T) {
+	s := samples[1]
+	good := Evidence{Report: readHexFile(t, s.report), CertChain: readFile(t, s.chain), Nonce: nonce32(t, s.nonce), Claims: &attestation.Identity{DriverVersion: s.driver, VBIOSVersion: s.vbios}}
+	cache := &ChainCache{}
+	p := &Policy{At: sampleAt, ChainCache: cache}
+	for i := range 2 {
+		res, err := VerifyReport(good, p)
+		if err != nil || !res.OK() {
+			t.Fatalf("run %d: %v %v", i, err, res.Err())
+		}
+	}
+	if len(cache.good) != 1 {
+		t.Fatalf("cache holds %d chains, want 1", len(cache.good))
+	}
+	check := func(name string, ev Evidence, pol *Policy) {
+		t.Helper()
+		res, _ := VerifyReport(ev, pol)
+		c, _ := res.Get(CheckChain)
+		if c.Status != Failed || !errors.Is(c.Err, ErrChain) {
+			t.Errorf("%s: chain check %+v, want ErrChain", name, c)
+		}
+	}
+	check("expired at, cached chain", good, &Policy{At: time.Date(2019, 1, 1, 0, 0, 0, 0, time.UTC), ChainCache: cache})
+	other, _ := ParseCertChain(readFile(t, "roots/verifier_RIM_root.pem"))
+	check("other root, cached chain", good, &Policy{At: sampleAt, Roots: other, ChainCache: cache})
+	tampered := good
+	tampered.CertChain = bytes.Replace(bytes.Clone(good.CertChain), []byte("MII"), []byte("MIJ"), 1)
+	check("tampered chain", tampered, p)
+	if len(cache.good) != 1 {
+		t.Fatalf("a failure was cached: %d chains", len(cache.good))
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
+	"crypto/sha256"
 	"crypto/sha512"
 	_ "embed"
 	"encoding/asn1"
@@ -234,4 +235,62 @@ func VerifySignature(r *Report, leaf *x509.Certificate) error {
 		return ErrSignature
 	}
 	return nil
+}
+
+// ChainCache remembers certificate chains that verified, so that auditing many receipts from
+// the same GPUs checks each chain's signatures once. A hit still checks every certificate's
+// validity period at the requested time; failures are never cached. Safe for concurrent use;
+// the zero value is ready. It holds at most chainCacheSize chains and is emptied when full.
+type ChainCache struct {
+	mu   sync.Mutex
+	good map[[32]byte][]*x509.Certificate
+}
+
+const chainCacheSize = 4096
+
+func chainKey(chain []byte, roots []*x509.Certificate) [32]byte {
+	h := sha256.New()
+	for _, r := range roots {
+		h.Write(r.Raw)
+	}
+	h.Write([]byte{0})
+	h.Write(chain)
+	return [32]byte(h.Sum(nil))
+}
+
+// verify is VerifyChain over the encoded chain, answered from the cache when it can be.
+func (c *ChainCache) verify(chain []byte, roots []*x509.Certificate, at time.Time) ([]*x509.Certificate, error) {
+	if c == nil {
+		certs, err := ParseCertChain(chain)
+		if err == nil {
+			err = VerifyChain(certs, roots, at)
+		}
+		return certs, err
+	}
+	key := chainKey(chain, roots)
+	c.mu.Lock()
+	certs, ok := c.good[key]
+	c.mu.Unlock()
+	if ok {
+		for i, cert := range certs {
+			if at.Before(cert.NotBefore) || at.After(cert.NotAfter) {
+				return certs, fmt.Errorf("%w: certificate %d (%s) is not valid at %s (valid %s to %s)", ErrChain, i,
+					cert.Subject.CommonName, at.Format(time.RFC3339), cert.NotBefore.Format(time.RFC3339), cert.NotAfter.Format(time.RFC3339))
+			}
+		}
+		return certs, nil
+	}
+	certs, err := ParseCertChain(chain)
+	if err == nil {
+		err = VerifyChain(certs, roots, at)
+	}
+	if err == nil {
+		c.mu.Lock()
+		if c.good == nil || len(c.good) >= chainCacheSize {
+			c.good = map[[32]byte][]*x509.Certificate{}
+		}
+		c.good[key] = certs
+		c.mu.Unlock()
+	}
+	return certs, err
 }

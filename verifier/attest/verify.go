@@ -122,6 +122,9 @@ type Policy struct {
 	Roots []*x509.Certificate
 	// At is the time certificates must be valid at; zero means now.
 	At time.Time
+	// ChainCache, when set, lets verifications share the signature checks of chains they
+	// have already verified (an auditor reading many receipts from the same GPUs).
+	ChainCache *ChainCache
 }
 
 // PolicyUnsafeAcceptAll accepts every mode and model and compares no measurements. Checks of a
@@ -212,10 +215,7 @@ func verifyReport(res *Result, ev Evidence, p *Policy) {
 	if len(roots) == 0 {
 		roots = []*x509.Certificate{NVIDIADeviceRoot()}
 	}
-	certs, err := ParseCertChain(ev.CertChain)
-	if err == nil {
-		err = VerifyChain(certs, roots, at)
-	}
+	certs, err := p.ChainCache.verify(ev.CertChain, roots, at)
 	res.check(CheckChain, err)
 	if certs == nil {
 		res.skip(CheckSignature, "no certificate to verify with")
