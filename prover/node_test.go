@@ -14,13 +14,17 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/crypto"
+	groth16bn254 "github.com/consensys/gnark/backend/groth16/bn254"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/stretchr/testify/require"
 
 	"github.com/probitylabs/probity/attestation"
 	"github.com/probitylabs/probity/chain"
+	"github.com/probitylabs/probity/circuits"
 	"github.com/probitylabs/probity/prover"
 	"github.com/probitylabs/probity/receipt"
 	"github.com/probitylabs/probity/sdk"
+	"github.com/probitylabs/probity/verifier"
 )
 
 func tokenBalance(t *testing.T, ctx context.Context, c *sdk.Client) *big.Int {
@@ -92,6 +96,23 @@ func TestLifecycle(t *testing.T) {
 	if got.Digest() != rc.Digest() {
 		t.Fatal("published receipt differs from the recorded one")
 	}
+	// An auditor pinned to this deployment accepts it, on-chain cross-check included.
+	tiny, err := circuits.Lookup("tiny")
+	require.NoError(t, err)
+	keys, err := sharedKeys.Setup(tiny)
+	require.NoError(t, err)
+	pol := verifier.DefaultPolicy()
+	pol.AllowNoAttestation = true
+	pol.ExpectedChainID, _ = w.buyer.ChainID(ctx)
+	mgr := w.sim.Addresses.Manager
+	pol.ExpectedContract = &mgr
+	rep, err := verifier.Audit(ctx, got, pol, verifier.Options{
+		Keys:  verifier.KeyMap{keys.Shape.ID(): keys.VK.(*groth16bn254.VerifyingKey)},
+		Chain: verifier.NewChainView(w.backend, w.buyer.Chain()),
+	})
+	require.NoError(t, err)
+	require.NoError(t, rep.Err())
+	require.Equal(t, verifier.Pass, rep.Check(verifier.CheckOnChain).Status)
 	for _, step := range []string{"lock", "commit", "fixSeed", "submitProof"} {
 		if _, ok := rec.Txs[step]; !ok && step != "fixSeed" {
 			t.Errorf("no %s transaction journaled: %v", step, rec.Txs)
