@@ -13,6 +13,8 @@ import (
 	"os/signal"
 	"sort"
 	"syscall"
+
+	gnarklog "github.com/consensys/gnark/logger"
 )
 
 // Exit statuses scripts can rely on.
@@ -57,6 +59,11 @@ func (e failedError) Unwrap() error { return e.err }
 func withHint(err error, hint string) error { return hintError{err: err, hint: hint} }
 
 func main() {
+	// gnark logs every proof and verification at debug level to stdout through a global
+	// logger (muted only inside `go test`). Stdout carries command results such as
+	// `verify --json`, and the node logs through slog per its config; the commands report
+	// their own timings, so gnark's lines are dropped.
+	gnarklog.Disable()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
