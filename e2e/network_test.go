@@ -1,11 +1,15 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
+	"encoding/json"
 	"math/big"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -181,7 +185,8 @@ func TestNetworkThreeProviders(t *testing.T) {
 	j1 := jobOf(job1.ID)
 	require.Equal(t, chain.StateSettled, chain.JobState(j1.State))
 	require.Equal(t, honest.addr(), j1.Provider)
-	t.Logf("honest job settled and withdrawn in %v", time.Since(tp).Round(time.Millisecond))
+	auditCLI(t, ctx, bin, receiptPath(jobsDir, job1), anvilURL, addrs, keys)
+	t.Logf("honest job settled, withdrawn and audited in %v", time.Since(tp).Round(time.Millisecond))
 
 	// 2. The cheater commits falsified outputs, fails its own proof and is slashed after
 	// the proof deadline by a third party, who earns the bounty.
@@ -247,7 +252,8 @@ func TestNetworkThreeProviders(t *testing.T) {
 	crashyNode.waitStep(ctx, job3.ID, prover.StepDone, time.Minute)
 	crashyNode.stop()
 	require.Equal(t, chain.StateSettled, chain.JobState(jobOf(job3.ID).State))
-	t.Logf("crashed provider resumed and settled in %v", time.Since(tp).Round(time.Millisecond))
+	auditCLI(t, ctx, bin, receiptPath(jobsDir, job3), anvilURL, addrs, keys)
+	t.Logf("crashed provider resumed, settled and was audited in %v", time.Since(tp).Round(time.Millisecond))
 	mine.off()
 
 	// Each node journaled exactly the one job it was meant to take.
@@ -335,4 +341,45 @@ func referenceOutput(t *testing.T, inputPath, modelPath string) *tensor.Int8 {
 	y, err := tensor.Linear(x, m.Layers[0])
 	require.NoError(t, err)
 	return y
+}
+
+// receiptPath is where the provider published job's receipt: receipts/<id>.json next
+// to the manifest post wrote (spec §8.3).
+func receiptPath(jobsDir string, job *sdk.Job) string {
+	return filepath.Join(jobsDir, job.ID.String(), "pub", "receipts", job.ID.String()+".json")
+}
+
+// auditCLI runs `probity verify --json` on a published receipt, as a buyer would: the
+// proofs against the registered verifying key, the job cross-checked on chain over RPC,
+// this chain and manager required, no GPU evidence (the nodes run with gpu.mode none).
+// stdout must be exactly the JSON report, and the report must pass.
+func auditCLI(t *testing.T, ctx context.Context, bin, receiptFile, rpcURL string, addrs sdk.Addresses, keys *circuits.Keys) {
+	t.Helper()
+	dir := t.TempDir()
+	vk := filepath.Join(dir, "tiny.vk")
+	f, err := os.Create(vk)
+	require.NoError(t, err)
+	_, err = keys.VK.WriteTo(f)
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+	dep := filepath.Join(dir, "deployment.json")
+	b, err := json.Marshal(addrs)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(dep, b, 0o644))
+	cmd := exec.CommandContext(ctx, bin, "verify", "--json", "--vk", vk, "--allow-no-attestation",
+		"--chain-id", big.NewInt(testenv.AnvilChainID).String(), "--contract", addrs.Manager.Hex(),
+		"--rpc", rpcURL, "--deployment", dep, receiptFile)
+	cmd.Env = childEnv()
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err = cmd.Run()
+	require.NoError(t, err, "probity verify %s\nstdout:\n%s\nstderr:\n%s", receiptFile, stdout.String(), stderr.String())
+	var rep struct {
+		OK bool `json:"ok"`
+	}
+	out := stdout.String()
+	dec := json.NewDecoder(strings.NewReader(out))
+	require.NoError(t, dec.Decode(&rep), "probity verify --json stdout is not one JSON report:\n%q", out)
+	require.True(t, rep.OK, "report: %s", out)
+	require.False(t, dec.More(), "probity verify --json printed more than the report:\n%q", out)
 }
