@@ -15,7 +15,7 @@ import (
 )
 
 // anvil's first default account (public test key).
-const anvilKey0 = "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+var anvilKey0 = testenv.AnvilDevKeys[0]
 
 // TestDeployOnAnvil deploys from the committed bytecode to a real node over
 // JSON-RPC and checks a revert comes back typed through the node's error data.

@@ -27,10 +27,10 @@ import (
 )
 
 // Anvil's well-known development keys (accounts 0, 1, 2 of its default mnemonic).
-const (
-	anvilGov   = "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
-	anvilBuyer = "59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
-	anvilProv  = "5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a"
+var (
+	anvilGov   = testenv.AnvilDevKeys[0]
+	anvilBuyer = testenv.AnvilDevKeys[1]
+	anvilProv  = testenv.AnvilDevKeys[2]
 )
 
 // TestLifecycleAnvil runs the whole job against a real anvil process over JSON-RPC, with
