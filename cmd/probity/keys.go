@@ -1,0 +1,410 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/big"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/consensys/gnark/backend/groth16"
+	"github.com/consensys/gnark/logger"
+
+	"github.com/probitylabs/probity/circuits"
+	"github.com/probitylabs/probity/verifier"
+)
+
+// Commands over the circuits package's catalogue and key cache: shapes, setup, vk and
+// export-verifier. Ceremony keys reach the same cache through `probity ceremony finalize
+// --install` (ceremony.go).
+
+func init() {
+	register("shapes", "list the circuit shape catalogue and which keys are cached", runShapes)
+	register("setup", "development key setup into the key cache (NOT for production)", runSetup)
+	register("vk", "print a shape's verifying key as Groth16Verifier constructor words", runVK)
+	register("export-verifier", "write gnark's Solidity verifier for a shape's keys", runExportVerifier)
+}
+
+// devKeysWarning is printed by every command that creates development keys.
+const devKeysWarning = "probity: warning: development keys: the machine that ran this setup knew its randomness " +
+	"(the toxic waste), so whoever had it can forge proofs. Never use them in production: deployments " +
+	"run `probity ceremony` and install its keys."
+
+// parseFlags parses args and turns flag errors into usage errors; done is true after -h.
+func parseFlags(fs *flag.FlagSet, args []string) (done bool, err error) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return true, nil
+		}
+		return false, usageError{err.Error()}
+	}
+	return false, nil
+}
+
+// quietGnark silences gnark's logger, which writes compile and setup progress to stdout and
+// would corrupt output meant for files and pipes (Solidity source, JSON).
+func quietGnark() { logger.Disable() }
+
+// keyCache is the cache at dir, or the default one ($XDG_CACHE_HOME/probity/keys).
+func keyCache(dir string) (circuits.Cache, error) {
+	if dir != "" {
+		return circuits.Cache{Dir: dir}, nil
+	}
+	return circuits.DefaultCache()
+}
+
+// lookupShape resolves a catalogue name; an unknown name is a usage error listing the known ones.
+func lookupShape(flagName, name string) (circuits.Shape, error) {
+	if name == "" {
+		return circuits.Shape{}, usageError{fmt.Sprintf("--%s is required (see `probity shapes`)", flagName)}
+	}
+	s, err := circuits.Lookup(name)
+	if err != nil {
+		return circuits.Shape{}, usageError{fmt.Sprintf("--%s: %v", flagName, err)}
+	}
+	return s, nil
+}
+
+// cached reports whether the cache has a complete entry for s (its checksums file is written
+// last, when the entry is renamed into place). It does not read the keys.
+func cached(c circuits.Cache, s circuits.Shape) bool {
+	_, err := os.Stat(filepath.Join(c.EntryDir(s), "checksums"))
+	return err == nil
+}
+
+type shapeRow struct {
+	Name        string `json:"name"`
+	ID          string `json:"id"`
+	K           uint32 `json:"K"`
+	N           uint32 `json:"N"`
+	D           uint8  `json:"D"`
+	Samples     uint16 `json:"k"`
+	Constraints int    `json:"constraints,omitempty"`
+	KeysCached  bool   `json:"keysCached"`
+	KeyDir      string `json:"keyDir"`
+}
+
+func runShapes(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("shapes", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: probity shapes [--json] [--count] [--dir DIR]\n\n"+
+			"Lists the circuit catalogue (specs/protocol.md §5): name, shape id, input width K, output\n"+
+			"width N, rows depth D (M <= 2^D), samples k, and whether keys are in the key cache.\n\nFlags:")
+		fs.PrintDefaults()
+	}
+	asJSON := fs.Bool("json", false, "print JSON")
+	count := fs.Bool("count", false, "compile every circuit to count its constraints (llm-4096: ~35 s and 3.3 GB)")
+	dir := fs.String("dir", "", "key cache `dir` (default $XDG_CACHE_HOME/probity/keys)")
+	if done, err := parseFlags(fs, args); done || err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+	}
+	cache, err := keyCache(*dir)
+	if err != nil {
+		return err
+	}
+	quietGnark()
+	var rows []shapeRow
+	for _, s := range circuits.Catalogue() {
+		r := shapeRow{Name: s.Name, ID: s.IDHex(), K: s.K, N: s.N, D: s.D, Samples: s.Kn,
+			KeysCached: cached(cache, s), KeyDir: cache.EntryDir(s)}
+		if *count {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			ccs, err := circuits.Compile(s)
+			if err != nil {
+				return err
+			}
+			r.Constraints = ccs.GetNbConstraints()
+		}
+		rows = append(rows, r)
+	}
+	if *asJSON {
+		return writeJSON(stdout, rows)
+	}
+	fmt.Fprintf(stdout, "%-10s %6s %6s %3s %4s %12s  %-6s  %s\n", "NAME", "K", "N", "D", "k", "CONSTRAINTS", "KEYS", "SHAPE ID")
+	for _, r := range rows {
+		cons, keys := "-", "-"
+		if r.Constraints > 0 {
+			cons = fmt.Sprint(r.Constraints)
+		}
+		if r.KeysCached {
+			keys = "cached"
+		}
+		fmt.Fprintf(stdout, "%-10s %6d %6d %3d %4d %12s  %-6s  %s\n", r.Name, r.K, r.N, r.D, r.Samples, cons, keys, r.ID)
+	}
+	fmt.Fprintf(stdout, "key cache: %s\n", cache.Dir)
+	if !*count {
+		fmt.Fprintln(stdout, "constraints: run with --count to compile the circuits")
+	}
+	return nil
+}
+
+func runSetup(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("setup", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: probity setup --shape NAME|--all [--dir DIR] [--regenerate]\n\n"+
+			"Runs a single-party Groth16 setup for each shape whose keys are not cached yet and prints\n"+
+			"the entry's files with their sha256. These are DEVELOPMENT keys: this machine knew the\n"+
+			"setup randomness, so they must never secure real stakes (use `probity ceremony`).\n\nFlags:")
+		fs.PrintDefaults()
+	}
+	shape := fs.String("shape", "", "catalogue shape `name`")
+	all := fs.Bool("all", false, "every catalogue shape (llm-4096 needs tens of GB and a long time)")
+	dir := fs.String("dir", "", "key cache `dir` (default $XDG_CACHE_HOME/probity/keys)")
+	regen := fs.Bool("regenerate", false, "replace existing (or corrupt) entries with fresh keys")
+	if done, err := parseFlags(fs, args); done || err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+	}
+	var shapes []circuits.Shape
+	switch {
+	case *all && *shape != "":
+		return usageError{"--shape and --all exclude each other"}
+	case *all:
+		shapes = circuits.Catalogue()
+	default:
+		s, err := lookupShape("shape", *shape)
+		if err != nil {
+			return err
+		}
+		shapes = []circuits.Shape{s}
+	}
+	cache, err := keyCache(*dir)
+	if err != nil {
+		return err
+	}
+	quietGnark()
+	warned := false
+	for _, s := range shapes {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		fresh := *regen || !cached(cache, s)
+		if fresh && !warned {
+			fmt.Fprintln(stderr, devKeysWarning)
+			warned = true
+		}
+		start := time.Now()
+		var err error
+		if *regen {
+			_, err = cache.Regenerate(s)
+		} else {
+			_, err = cache.Setup(s)
+		}
+		if errors.Is(err, circuits.ErrCacheCorrupt) {
+			return withHint(err, fmt.Sprintf("`probity setup --shape %s --regenerate` replaces the entry", s.Name))
+		}
+		if err != nil {
+			return err
+		}
+		how := "already cached (checksums verified)"
+		if fresh {
+			how = fmt.Sprintf("generated in %v", time.Since(start).Round(time.Millisecond))
+		}
+		fmt.Fprintf(stdout, "%s %s: %s\n", s, s.IDHex(), how)
+		if err := printChecksums(stdout, cache.EntryDir(s)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// printChecksums prints a cache entry's files with the sha256 its checksums file records
+// (Cache.Setup has just verified them against the files).
+func printChecksums(w io.Writer, entry string) error {
+	b, err := os.ReadFile(filepath.Join(entry, "checksums"))
+	if err != nil {
+		return err
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		f := strings.Fields(line)
+		if len(f) != 2 {
+			return fmt.Errorf("%s: malformed line %q", filepath.Join(entry, "checksums"), line)
+		}
+		fmt.Fprintf(w, "  sha256 %s  %s\n", f[0], filepath.Join(entry, f[1]))
+	}
+	return nil
+}
+
+// verifyingKey reads --vk FILE, or the shape's key from the cache (whose checksums are
+// checked). A missing entry is reported with how to create one.
+func verifyingKey(shapeName, vkFile, dir string) (groth16.VerifyingKey, string, error) {
+	if vkFile != "" {
+		if shapeName != "" {
+			return nil, "", usageError{"--shape and --vk exclude each other"}
+		}
+		vk, err := verifier.ReadVerifyingKeyFile(vkFile)
+		if err != nil {
+			return nil, "", err
+		}
+		return vk, vkFile, nil
+	}
+	s, err := lookupShape("shape", shapeName)
+	if err != nil {
+		return nil, "", err
+	}
+	cache, err := keyCache(dir)
+	if err != nil {
+		return nil, "", err
+	}
+	keys, err := cache.Load(s)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return nil, "", withHint(fmt.Errorf("no keys for %s in %s", s, cache.Dir),
+			fmt.Sprintf("`probity setup --shape %s` creates development keys; `probity ceremony finalize --install` installs ceremony keys", s.Name))
+	case errors.Is(err, circuits.ErrCacheCorrupt):
+		return nil, "", withHint(err, fmt.Sprintf("`probity setup --shape %s --regenerate` replaces the entry with development keys", s.Name))
+	case err != nil:
+		return nil, "", err
+	}
+	return keys.VK, cache.EntryDir(s), nil
+}
+
+func runVK(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("vk", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: probity vk --shape NAME [--dir DIR] [--json] | --vk FILE\n\n"+
+			"Prints the verifying key as the 26 constructor words of contracts/src/Groth16Verifier.sol:\n"+
+			"alpha (x, y), beta, gamma, delta (G2 as x.a1, x.a0, y.a1, y.a0) and IC_0..IC_5, in decimal.\n"+
+			"The last line is the five constructor arguments as forge/cast take them.\n\nFlags:")
+		fs.PrintDefaults()
+	}
+	shape := fs.String("shape", "", "catalogue shape `name` (keys from the key cache)")
+	vkFile := fs.String("vk", "", "verifying key `file` (gnark binary, e.g. from `probity ceremony finalize`)")
+	dir := fs.String("dir", "", "key cache `dir` (default $XDG_CACHE_HOME/probity/keys)")
+	asJSON := fs.Bool("json", false, "print JSON: {alpha, beta, gamma, delta, ic, flat} as decimal strings")
+	if done, err := parseFlags(fs, args); done || err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+	}
+	quietGnark()
+	vk, from, err := verifyingKey(*shape, *vkFile, *dir)
+	if err != nil {
+		return err
+	}
+	w, err := circuits.VerifyingKeyWords(vk)
+	if err != nil {
+		return fmt.Errorf("%s: %w", from, err)
+	}
+	if *asJSON {
+		return writeJSON(stdout, map[string][]string{
+			"alpha": dec(w.Alpha[:]), "beta": dec(w.Beta[:]), "gamma": dec(w.Gamma[:]),
+			"delta": dec(w.Delta[:]), "ic": dec(w.IC[:]), "flat": dec(w.Flat()),
+		})
+	}
+	fmt.Fprintf(stdout, "# verifying key from %s\n", from)
+	for _, g := range []struct {
+		name  string
+		words []*big.Int
+	}{{"alpha", w.Alpha[:]}, {"beta", w.Beta[:]}, {"gamma", w.Gamma[:]}, {"delta", w.Delta[:]}, {"ic", w.IC[:]}} {
+		for i, x := range g.words {
+			fmt.Fprintf(stdout, "%-5s[%2d] %s\n", g.name, i, x)
+		}
+	}
+	fmt.Fprintf(stdout, "[%s] [%s] [%s] [%s] [%s]\n", strings.Join(dec(w.Alpha[:]), ","), strings.Join(dec(w.Beta[:]), ","),
+		strings.Join(dec(w.Gamma[:]), ","), strings.Join(dec(w.Delta[:]), ","), strings.Join(dec(w.IC[:]), ","))
+	return nil
+}
+
+func dec(xs []*big.Int) []string {
+	out := make([]string, len(xs))
+	for i, x := range xs {
+		out[i] = x.String()
+	}
+	return out
+}
+
+func runExportVerifier(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("export-verifier", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: probity export-verifier --shape NAME [--dir DIR] | --vk FILE [--out FILE]\n\n"+
+			"Writes gnark's Solidity verifier (contract Verifier) with the key compiled in. Probity's\n"+
+			"contracts use Groth16Verifier with the key as constructor words instead (`probity vk`);\n"+
+			"this export is for cross-checking and for deployments that want gnark's contract.\n\nFlags:")
+		fs.PrintDefaults()
+	}
+	shape := fs.String("shape", "", "catalogue shape `name` (keys from the key cache)")
+	vkFile := fs.String("vk", "", "verifying key `file` (gnark binary)")
+	dir := fs.String("dir", "", "key cache `dir` (default $XDG_CACHE_HOME/probity/keys)")
+	out := fs.String("out", "", "output `file` (default stdout)")
+	if done, err := parseFlags(fs, args); done || err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+	}
+	quietGnark()
+	vk, from, err := verifyingKey(*shape, *vkFile, *dir)
+	if err != nil {
+		return err
+	}
+	if *out == "" {
+		return circuits.ExportSolidity(vk, stdout)
+	}
+	sum, err := writeNew(*out, false, func(w io.Writer) error { return circuits.ExportSolidity(vk, w) })
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %s (sha256 %s) from %s\n", *out, sum, from)
+	return nil
+}
+
+// writeNew writes a file through a temporary file in the same directory renamed into place,
+// so an interrupted command leaves no half-written file under the final name, and returns
+// its sha256 (hex). With noClobber it refuses to replace an existing file: a ceremony
+// transcript is evidence, and silently overwriting one would lose it.
+func writeNew(path string, noClobber bool, write func(io.Writer) error) (string, error) {
+	if noClobber {
+		if _, err := os.Stat(path); err == nil {
+			return "", withHint(fmt.Errorf("%s already exists", path), "choose another name, or delete it first")
+		}
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return "", err
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), ".probity-tmp-")
+	if err != nil {
+		return "", err
+	}
+	defer os.Remove(f.Name()) // a no-op after the rename
+	h := sha256.New()
+	bw := bufio.NewWriterSize(io.MultiWriter(f, h), 1<<20)
+	if err := write(bw); err != nil {
+		f.Close()
+		return "", err
+	}
+	if err := bw.Flush(); err != nil {
+		f.Close()
+		return "", err
+	}
+	if err := f.Close(); err != nil {
+		return "", err
+	}
+	if err := os.Chmod(f.Name(), 0o644); err != nil {
+		return "", err
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
