@@ -3,47 +3,85 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 
+	"github.com/probitylabs/probity/attestation"
 	"github.com/probitylabs/probity/circuits"
 	"github.com/probitylabs/probity/protocol"
 	"github.com/probitylabs/probity/receipt"
+	"github.com/probitylabs/probity/verifier/attest"
 )
 
 func init() {
-	register("inspect", "print a receipt or attestation record readably (auto-detected)", runInspect)
+	register("inspect", "print a receipt, attestation record, NVIDIA report or cert chain readably (auto-detected)", runInspect)
 }
 
 func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("inspect", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: probity inspect FILE\n\nFILE is a receipt (probity.receipt.v0) or an attestation record (JSON).")
+		fmt.Fprintln(stderr, "Usage: probity inspect [--cert-chain FILE] FILE\n\n"+
+			"FILE is a receipt (probity.receipt.v0), an attestation record (JSON; in mode nvml+cc its\n"+
+			"report and certificate chain are decoded), a raw NVIDIA attestation report (SPDM\n"+
+			"GET_MEASUREMENTS request and response as NVML returns them, binary or hex) or a PEM\n"+
+			"certificate chain.\n\nFlags:")
+		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return usageError{err.Error()}
+	chainFile := fs.String("cert-chain", "", "certificate chain `file` (PEM or DER, leaf first): print its subjects and check the report's signature under its leaf key")
+	if done, err := parseFlags(fs, args); done || err != nil {
+		return err
 	}
 	if fs.NArg() != 1 {
 		return usageError{"inspect takes one file"}
 	}
-	data, err := os.ReadFile(fs.Arg(0))
+	path := fs.Arg(0)
+	var chain []*x509.Certificate
+	if *chainFile != "" {
+		b, err := os.ReadFile(*chainFile)
+		if err != nil {
+			return err
+		}
+		if chain, err = attest.ParseCertChain(b); err != nil {
+			return fmt.Errorf("--cert-chain %s: %w", *chainFile, err)
+		}
+	}
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return err
+	}
+	if raw, ok, err := rawReport(data); ok {
+		r, perr := attest.ParseReport(raw)
+		if err == nil {
+			err = perr
+		}
+		if err != nil {
+			return withHint(fmt.Errorf("%s: %w", path, err), "the file starts like an NVIDIA attestation report (SPDM 1.1 GET_MEASUREMENTS) but is damaged or truncated")
+		}
+		if chain != nil {
+			printChain(stdout, "", *chainFile, chain)
+		}
+		printSPDMReport(stdout, "", r, chain)
+		return nil
+	}
+	if isPEMChain(data) {
+		certs, err := attest.ParseCertChain(data)
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		printChain(stdout, "", path, certs)
+		return nil
 	}
 	var head struct {
 		Version string `json:"version"`
 	}
 	if json.Unmarshal(data, &head) != nil {
-		return withHint(fmt.Errorf("%s is not JSON", fs.Arg(0)),
-			"raw NVIDIA attestation reports are decoded by the attestation verifier, not yet wired into inspect")
+		return withHint(fmt.Errorf("%s is not JSON, an NVIDIA attestation report or a PEM certificate chain", path),
+			"inspect reads receipts and attestation records (JSON), raw SPDM reports (binary or hex) and PEM chains")
 	}
 	switch head.Version {
 	case receipt.Version:
@@ -51,10 +89,18 @@ func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		if err != nil {
 			return err
 		}
-		printReceipt(stdout, rc)
+		return printReceipt(stdout, rc, chain)
+	case attestation.Version:
+		var rec attestation.Record
+		if err := json.Unmarshal(data, &rec); err != nil {
+			return fmt.Errorf("%s: attestation record: %w", path, err)
+		}
+		if err := printRecord(stdout, "", &rec, len(data), chain); err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
 		return nil
 	default:
-		// An attestation record or another Probity document: print it indented, as is.
+		// Another Probity document: print it indented, as is.
 		var out bytes.Buffer
 		if err := json.Indent(&out, data, "", "  "); err != nil {
 			return err
@@ -71,7 +117,7 @@ func orUnknown(v string) string {
 	return v
 }
 
-func printReceipt(w io.Writer, rc *receipt.Receipt) {
+func printReceipt(w io.Writer, rc *receipt.Receipt, chain []*x509.Certificate) error {
 	sig := "valid"
 	if err := rc.VerifySignature(); err != nil {
 		sig = err.Error()
@@ -105,8 +151,14 @@ func printReceipt(w io.Writer, rc *receipt.Receipt) {
 	fmt.Fprintf(w, "  proofs     %d x %d bytes, proofsHash %s\n", len(rc.Proofs), receipt.ProofSize, rc.ProofsHash().Hex())
 	fmt.Fprintf(w, "  timings    execute %d ms, commit %d ms, prove %d ms, submit %d ms (advisory)\n",
 		rc.Timings.ExecuteMs, rc.Timings.CommitMs, rc.Timings.ProveMs, rc.Timings.SubmitMs)
+	var rec attestation.Record
+	if json.Unmarshal(rc.Attestation, &rec) == nil {
+		fmt.Fprintln(w, "  attestation")
+		return printRecord(w, "  ", &rec, len(rc.Attestation), chain)
+	}
 	var att bytes.Buffer
 	if json.Indent(&att, rc.Attestation, "  ", "  ") == nil {
-		fmt.Fprintf(w, "  attestation\n  %s\n", att.String())
+		fmt.Fprintf(w, "  attestation (not a readable record)\n  %s\n", att.String())
 	}
+	return nil
 }

@@ -96,7 +96,7 @@ func runShapes(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs := flag.NewFlagSet("shapes", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: probity shapes [--json] [--count] [--dir DIR]\n\n"+
+		fmt.Fprintln(stderr, "Usage: probity shapes [--shape NAME] [--json] [--count] [--dir DIR]\n\n"+
 			"Lists the circuit catalogue (specs/protocol.md §5): name, shape id, input width K, output\n"+
 			"width N, rows depth D (M <= 2^D), samples k, and whether keys are in the key cache.\n\nFlags:")
 		fs.PrintDefaults()
@@ -104,11 +104,20 @@ func runShapes(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	asJSON := fs.Bool("json", false, "print JSON")
 	count := fs.Bool("count", false, "compile every circuit to count its constraints (llm-4096: ~35 s and 3.3 GB)")
 	dir := fs.String("dir", "", "key cache `dir` (default $XDG_CACHE_HOME/probity/keys)")
+	only := fs.String("shape", "", "list only the shape with this `name`")
 	if done, err := parseFlags(fs, args); done || err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+	}
+	shapes := circuits.Catalogue()
+	if *only != "" {
+		s, err := lookupShape("shape", *only)
+		if err != nil {
+			return err
+		}
+		shapes = []circuits.Shape{s}
 	}
 	cache, err := keyCache(*dir)
 	if err != nil {
@@ -116,7 +125,7 @@ func runShapes(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	quietGnark()
 	var rows []shapeRow
-	for _, s := range circuits.Catalogue() {
+	for _, s := range shapes {
 		r := shapeRow{Name: s.Name, ID: s.IDHex(), K: s.K, N: s.N, D: s.D, Samples: s.Kn,
 			KeysCached: cached(cache, s), KeyDir: cache.EntryDir(s)}
 		if *count {
