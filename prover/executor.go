@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -197,6 +198,15 @@ func (e CommandExecutor) Execute(ctx context.Context, req ExecRequest) error {
 	cmd.Stderr = &tail
 	cmd.Stdout = &tail // stdout is diagnostic too; outputs travel as files
 	cmd.WaitDelay = 5 * time.Second
+	// A node that dies without running its shutdown (SIGKILL, OOM kill, crash) must not
+	// leave the executor running: the restarted node executes the job again into the same
+	// directory, and an orphan would hold the GPU and rewrite the outputs under it.
+	// dieWithParent asks the kernel to kill the child then. On Linux that signal follows
+	// the thread that started the child, and the Go runtime ends a thread when a goroutine
+	// locked to it exits, so this goroutine keeps its thread until the child is reaped.
+	dieWithParent(cmd)
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("%w: starting %s: %v", ErrExecutor, args[0], err)
