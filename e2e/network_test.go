@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -49,9 +50,11 @@ func (p party) addr() common.Address { return p.c.Address() }
 //   - cheater: a command executor running `probity exec --falsify 1`; the node commits
 //     the falsified outputs, cannot prove its own sampled elements and gives up; after
 //     the proof deadline a third account slashes the job and earns the bounty.
-//   - crashy: SIGKILLed right after its commit is mined and journaled (block production
-//     is paused so it is provably stuck there), restarted with the same config and data
-//     directory; it resumes from the journal, proves what it committed and gets paid.
+//   - crashy: SIGKILLed twice, each time restarted with the same config and data
+//     directory: while its executor runs (the executor must die with it), and right
+//     after its commit is mined and journaled (block production is paused so it is
+//     provably stuck there); it resumes from the journal, proves what it committed and
+//     gets paid.
 //
 // A job cannot name its provider (SLAManager.lock takes the first staked caller), so
 // exactly one provider process runs whenever a job is posted, and each starts scanning
@@ -230,14 +233,39 @@ func TestNetworkThreeProviders(t *testing.T) {
 	require.Equal(t, bounty, got)
 	t.Logf("cheater slashed (stake %v, bounty %v) in %v", stake2, bounty, time.Since(tp).Round(time.Millisecond))
 
-	// 3. Crash after commit: with block production paused the node cannot get past the
-	// seed wait, so the SIGKILL lands exactly between "committed" and "seeded".
+	// 3. Two crashes of one node. Its executor is `probity exec` behind a shell that, on
+	// its first run only, records its pid and hangs; the node is SIGKILLed while it
+	// hangs (journal: locked), and the executor must die with the node rather than run on
+	// as an orphan next to the one the restarted node starts. The restarted node executes
+	// and commits; with block production paused it cannot get past the seed wait, so the
+	// second SIGKILL lands exactly between "committed" and "seeded". The third start
+	// resumes from the journal, proves what was committed and gets paid.
 	tp = time.Now()
 	mine.off()
-	crashyNode := provider("crashy", crashy, reference)
+	crashyNode := provider("crashy", crashy, prover.ExecutorConfig{Kind: "command", Timeout: prover.Duration(time.Minute),
+		Command: []string{"sh", "-c", hangOnceScript, "executor", bin, "{input}", "{model}", "{out}"}})
 	crashyNode.start(ctx)
 	price3 := tokens(3)
 	job3 := post(3, price3)
+	pidFile := filepath.Join(crashyNode.dataDir, "work", job3.ID.String(), "out.pid")
+	var execPID int
+	crashyNode.waitFor(ctx, time.Minute, "the executor's pid file", func() bool {
+		b, err := os.ReadFile(pidFile)
+		if err != nil || !bytes.HasSuffix(b, []byte("\n")) {
+			return false
+		}
+		execPID, err = strconv.Atoi(strings.TrimSpace(string(b)))
+		require.NoError(t, err)
+		return true
+	})
+	require.Equal(t, prover.StepLocked, crashyNode.record(job3.ID).Step)
+	require.True(t, processAlive(execPID), "executor %d is not running", execPID)
+	crashyNode.kill()
+	requireProcessGone(t, execPID, 10*time.Second)
+	require.Equal(t, chain.StateLocked, chain.JobState(jobOf(job3.ID).State))
+
+	crashyNode.start(ctx)
+	require.Contains(t, crashyNode.log(), "resuming job")
 	crashyNode.waitStep(ctx, job3.ID, prover.StepCommitted, time.Minute)
 	crashyNode.kill()
 	j3 := jobOf(job3.ID)
@@ -245,6 +273,7 @@ func TestNetworkThreeProviders(t *testing.T) {
 	require.Equal(t, crashy.addr(), j3.Provider)
 	require.False(t, j3.SeedFixed)
 	require.Equal(t, prover.StepCommitted, crashyNode.record(job3.ID).Step, "journal after SIGKILL")
+
 	crashyNode.start(ctx)
 	require.Contains(t, crashyNode.log(), "resuming job")
 	mine.on()
@@ -253,7 +282,7 @@ func TestNetworkThreeProviders(t *testing.T) {
 	crashyNode.stop()
 	require.Equal(t, chain.StateSettled, chain.JobState(jobOf(job3.ID).State))
 	auditCLI(t, ctx, bin, receiptPath(jobsDir, job3), anvilURL, addrs, keys)
-	t.Logf("crashed provider resumed, settled and was audited in %v", time.Since(tp).Round(time.Millisecond))
+	t.Logf("twice crashed provider resumed, settled and was audited in %v", time.Since(tp).Round(time.Millisecond))
 	mine.off()
 
 	// Each node journaled exactly the one job it was meant to take.

@@ -210,3 +210,37 @@ func writeKey(t *testing.T, path, hexKey string) {
 	t.Helper()
 	require.NoError(t, os.WriteFile(path, []byte("0x"+hexKey+"\n"), 0o600))
 }
+
+// hangOnceScript is a command executor for `sh -c SCRIPT executor PROBITY IN MODEL OUT`:
+// it writes its pid to OUT.pid, and on its first run for a job becomes a long sleep (the
+// node is killed meanwhile); later runs are `probity exec`.
+const hangOnceScript = `echo $$ > "$4.pid.tmp" && mv "$4.pid.tmp" "$4.pid"
+if [ ! -e "$4.hung" ]; then : > "$4.hung"; exec sleep 120; fi
+exec "$1" exec --input "$2" --model "$3" --out "$4"`
+
+// processAlive reports whether pid is a live process (a zombie waiting to be reaped by
+// whoever inherited it counts as dead).
+func processAlive(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return syscall.Kill(pid, 0) == nil // no procfs: signal 0 probes existence
+	}
+	// The state follows the parenthesised command name: "pid (comm) S ...".
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
+}
+
+// requireProcessGone waits until pid has exited; if it has not within limit, it kills
+// it (it was orphaned by the test's own node) and fails.
+func requireProcessGone(t *testing.T, pid int, limit time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for processAlive(pid) {
+		if time.Now().After(deadline) {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+			t.Fatalf("process %d outlived the node that started it by %v", pid, limit)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
