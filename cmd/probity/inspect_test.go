@@ -1,0 +1,165 @@
+package main
+
+import (
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/probitylabs/probity/attestation"
+)
+
+const nvidiaDir = "../../testdata/nvidia"
+
+// NVIDIA's published reports (testdata/nvidia/PROVENANCE.md) with what the report itself says.
+var nvidiaSamples = []struct {
+	report, chain, nonce, driver, vbios string
+}{
+	{"hopper-2023/attestationReport.txt", "hopper-2023/gpuAkCertChain.txt", "4cff7f5380ead8fad8ec2c531c110aca4302a88f603792801a8ca29ee151af2e", "545.00", "96.00.5e.00.01"},
+	{"hopper-2025/hopperAttestationReport.txt", "hopper-2025/hopperCertChain.txt", "931d8dd0add203ac3d8b4fbde75e115278eefcdceac5b87671a748f32364dfcb", "550.90.07", "96.00.9f.00.01"},
+	{"hopper-535/hopperAttestationReport.txt", "hopper-535/hopperCertChain.txt", "27a328247bf7935c993341cf587be6f05986ccce4fe7ba2c54100bd616a58f66", "535.86.09", "96.00.5e.00.01"},
+	{"expected/testdata_hopperAttestationReport.txt", "expected/testdata_hopperCertChain.txt", "5bb22e377702d4e1e8215a903ba094826b9ac7f731dee1fe8102958bf2840aca", "580.159.03", "96.00.74.00.20"},
+}
+
+func readNvidiaHex(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(nvidiaDir, path))
+	require.NoError(t, err)
+	raw, err := hex.DecodeString(strings.TrimSpace(string(b)))
+	require.NoError(t, err)
+	return raw
+}
+
+func TestInspectNvidiaReports(t *testing.T) {
+	dir := t.TempDir()
+	for _, s := range nvidiaSamples {
+		hexPath := filepath.Join(nvidiaDir, s.report)
+		code, out, errs := runCLI(t, "inspect", hexPath)
+		require.Equal(t, exitOK, code, "%s: %s", s.report, errs)
+		assert.Contains(t, out, "NVIDIA attestation report: SPDM 1.1 GET_MEASUREMENTS exchange", s.report)
+		assert.Contains(t, out, "nonce 0x"+s.nonce, s.report)
+		assert.Contains(t, out, "driver    "+s.driver, s.report)
+		assert.Contains(t, out, "VBIOS     "+s.vbios, s.report)
+		assert.Contains(t, out, "64 blocks", s.report)
+		assert.Contains(t, out, "PROJECT                \"1010\"", s.report)
+		assert.NotContains(t, out, "signature under", "no chain, no signature check")
+
+		// The same bytes as a binary file read the same.
+		bin := filepath.Join(dir, filepath.Base(filepath.Dir(s.report))+".bin")
+		require.NoError(t, os.WriteFile(bin, readNvidiaHex(t, s.report), 0o644))
+		code, outBin, errs := runCLI(t, "inspect", bin)
+		require.Equal(t, exitOK, code, errs)
+		assert.Equal(t, out, outBin, s.report)
+
+		// With the GPU's chain: subjects, signature, FWID.
+		code, out, errs = runCLI(t, "inspect", "--cert-chain", filepath.Join(nvidiaDir, s.chain), hexPath)
+		require.Equal(t, exitOK, code, "%s: %s", s.report, errs)
+		assert.Contains(t, out, "certificates, leaf first", s.report)
+		assert.Contains(t, out, "CN=NVIDIA Device Identity CA", s.report)
+		assert.Contains(t, out, "signature under the chain's leaf key: verifies", s.report)
+	}
+	code, out, _ := runCLI(t, "inspect", "--cert-chain", filepath.Join(nvidiaDir, "hopper-2025/hopperCertChain.txt"), filepath.Join(nvidiaDir, "hopper-2025/hopperAttestationReport.txt"))
+	require.Equal(t, exitOK, code)
+	assert.Contains(t, out, "[0] subject SERIALNUMBER=53C22BA15E5D68088282DA074ED9FB37AA585771,CN=GH100 A01 GSP FMC LF")
+	assert.Contains(t, out, "FWID: report and leaf certificate agree")
+	assert.Contains(t, out, "all-zero values: 1, 9, 11, 13-21, 24-25, 29, 42-64")
+
+	// Inspect shows, it does not accept: a report under another GPU's chain says so.
+	code, out, _ = runCLI(t, "inspect", "--cert-chain", filepath.Join(nvidiaDir, "hopper-535/hopperCertChain.txt"),
+		filepath.Join(nvidiaDir, "negative/hopperAttestationReportInvalidSignature.txt"))
+	require.Equal(t, exitOK, code)
+	assert.Contains(t, out, "driver    560.00")
+	assert.Contains(t, out, "signature under the chain's leaf key: attestation report signature does not verify")
+	assert.Contains(t, out, "differs from the leaf certificate's")
+
+	// A chain on its own.
+	code, out, _ = runCLI(t, "inspect", filepath.Join(nvidiaDir, "hopper-535/hopperCertChain.txt"))
+	require.Equal(t, exitOK, code)
+	assert.Contains(t, out, "5 certificates, leaf first")
+	assert.Contains(t, out, "[4] subject CN=NVIDIA Device Identity CA,O=NVIDIA")
+}
+
+func TestInspectDamagedReports(t *testing.T) {
+	dir := t.TempDir()
+	raw := readNvidiaHex(t, "hopper-535/hopperAttestationReport.txt")
+	for _, c := range []struct {
+		name string
+		data []byte
+		want string
+	}{
+		{"truncated.bin", raw[:1500], "measurement record length 3520 exceeds the 1455 bytes left"},
+		{"short-signature.bin", raw[:len(raw)-1], "95 bytes after the opaque data, want a 96-byte signature"},
+		{"trailing.bin", append(append([]byte(nil), raw...), 0), "97 bytes after the opaque data"},
+		{"truncated.txt", []byte(hex.EncodeToString(raw)[:3001]), "hex text: encoding/hex: odd length hex string"},
+		{"truncated-even.txt", []byte(hex.EncodeToString(raw[:40])), "response header truncated"},
+	} {
+		p := filepath.Join(dir, c.name)
+		require.NoError(t, os.WriteFile(p, c.data, 0o644))
+		code, out, errs := runCLI(t, "inspect", p)
+		assert.Equal(t, exitInternal, code, c.name)
+		assert.Empty(t, out, c.name)
+		assert.Contains(t, errs, "probity: error: "+p+": malformed attestation report: "+c.want, c.name)
+		assert.Contains(t, errs, "damaged or truncated", c.name)
+	}
+	notAnything := filepath.Join(dir, "notes.txt")
+	require.NoError(t, os.WriteFile(notAnything, []byte("hello"), 0o644))
+	code, _, errs := runCLI(t, "inspect", notAnything)
+	assert.Equal(t, exitInternal, code)
+	assert.Contains(t, errs, notAnything+" is not JSON, an NVIDIA attestation report or a PEM certificate chain")
+	code, _, errs = runCLI(t, "inspect", "--cert-chain", notAnything, filepath.Join(nvidiaDir, "hopper-535/hopperAttestationReport.txt"))
+	assert.Equal(t, exitInternal, code)
+	assert.Contains(t, errs, "--cert-chain "+notAnything)
+}
+
+// An attestation record in mode nvml+cc: the record is printed without its hex blobs, which
+// are decoded instead.
+func TestInspectCCRecord(t *testing.T) {
+	s := nvidiaSamples[1]
+	nonce, err := hex.DecodeString(s.nonce)
+	require.NoError(t, err)
+	chain, err := os.ReadFile(filepath.Join(nvidiaDir, s.chain))
+	require.NoError(t, err)
+	rec := &attestation.Record{
+		Version: attestation.Version, Mode: attestation.ModeNVMLCC,
+		Identity: &attestation.Identity{Name: "NVIDIA H100 80GB HBM3", DriverVersion: s.driver, VBIOSVersion: "96.00.9F.00.01"},
+		CC:       &attestation.CC{Enabled: true, Ready: true, Nonce: nonce, Report: readNvidiaHex(t, s.report), CertChain: chain},
+	}
+	doc, err := rec.Canonical()
+	require.NoError(t, err)
+	dir := t.TempDir()
+	p := filepath.Join(dir, "record.json")
+	require.NoError(t, os.WriteFile(p, doc, 0o644))
+	code, out, errs := runCLI(t, "inspect", p)
+	require.Equal(t, exitOK, code, errs)
+	assert.Contains(t, out, "Attestation record probity.attestation.v0, mode nvml+cc")
+	assert.Contains(t, out, `"name": "NVIDIA H100 80GB HBM3"`)
+	assert.Contains(t, out, "cc.report (4117 bytes) and cc.certChain")
+	assert.NotContains(t, out, hex.EncodeToString(rec.CC.Report[:64]), "the report is decoded, not dumped")
+	assert.Contains(t, out, "Certificate chain from cc.certChain: 5 certificates")
+	assert.Contains(t, out, "nonce 0x"+s.nonce)
+	assert.Contains(t, out, "driver    550.90.07")
+	assert.Contains(t, out, "signature under the chain's leaf key: verifies")
+	assert.NotContains(t, out, "differs from cc.nonce")
+
+	// A record whose nonce is not the report's says so.
+	rec.CC.Nonce = make([]byte, 32)
+	doc, err = rec.Canonical()
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(p, doc, 0o644))
+	code, out, errs = runCLI(t, "inspect", p)
+	require.Equal(t, exitOK, code, errs)
+	assert.Contains(t, out, "the report's request nonce differs from cc.nonce 0x0000")
+
+	// A record with a cut report fails and says where.
+	rec.CC.Report = rec.CC.Report[:100]
+	doc, err = rec.Canonical()
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(p, doc, 0o644))
+	code, _, errs = runCLI(t, "inspect", p)
+	assert.Equal(t, exitInternal, code)
+	assert.Contains(t, errs, p+": cc.report: malformed attestation report")
+}
