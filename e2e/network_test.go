@@ -45,8 +45,9 @@ func (p party) addr() common.Address { return p.c.Address() }
 // process, the contracts deployed to it, three provider nodes as separate `probity
 // prover` processes and the sdk as the buyer.
 //
-//   - honest: the reference executor; its job settles, the buyer authenticates the
-//     receipt, the node withdraws its pay.
+//   - honest: the reference executor; its job settles, the node withdraws its pay, the
+//     buyer authenticates the published receipt (sdk.WaitReceipt) and audits it with
+//     `probity verify --json --rpc`.
 //   - cheater: a command executor running `probity exec --falsify 1`; the node commits
 //     the falsified outputs, cannot prove its own sampled elements and gives up; after
 //     the proof deadline a third account slashes the job and earns the bounty.
@@ -115,7 +116,7 @@ func TestNetworkThreeProviders(t *testing.T) {
 	t.Logf("anvil, contracts, tiny keys and three staked providers ready after %v", time.Since(t0).Round(time.Millisecond))
 
 	root := t.TempDir()
-	provider := func(name string, p party, exec prover.ExecutorConfig) *providerProc {
+	provider := func(name string, p party, ex prover.ExecutorConfig) *providerProc {
 		dir := filepath.Join(root, name)
 		require.NoError(t, os.MkdirAll(dir, 0o755))
 		keyFile := filepath.Join(dir, "provider.key")
@@ -131,7 +132,7 @@ func TestNetworkThreeProviders(t *testing.T) {
 		cfg.Shapes = []string{"tiny"}
 		cfg.StartBlock = head // jobs posted before this node existed are not its business
 		cfg.PollInterval = prover.Duration(100 * time.Millisecond)
-		cfg.Executor = exec
+		cfg.Executor = ex
 		cfg.GPU.Mode = "none"
 		cfg.Fetch.AllowFile = true
 		cfg.Fetch.Timeout = prover.Duration(10 * time.Second)
@@ -154,10 +155,18 @@ func TestNetworkThreeProviders(t *testing.T) {
 		m, err := tensor.RandomModel(n, int(tiny.K), int(tiny.N))
 		require.NoError(t, err)
 		require.NoError(t, tensor.SaveModel(mf, m))
-		job, err := buyer.c.PostJob(ctx, sdk.JobRequest{InputFile: in, ModelFile: mf, PublishDir: filepath.Join(dir, "pub"),
+		// The buyer publishes the files with a manifest (file://, next to which the
+		// provider delivers the receipt) and posts the job naming it.
+		manifest, err := sdk.Publish(filepath.Join(dir, "pub"), in, mf)
+		require.NoError(t, err)
+		spec, err := sdk.BuildSpec(in, mf, []string{"tiny"})
+		require.NoError(t, err)
+		job, err := buyer.c.PostJob(ctx, sdk.JobRequest{InputFile: in, ModelFile: mf, ManifestURI: manifest,
 			Shapes: []string{"tiny"}, Price: price,
 			LockWindow: 10 * time.Minute, ExecWindow: 10 * time.Minute, ProveWindow: 10 * time.Minute})
 		require.NoError(t, err)
+		require.Equal(t, sdk.SpecHash(spec), job.SpecHash, "posted spec hash")
+		require.Equal(t, manifest, job.ManifestURI)
 		return job
 	}
 	jobOf := func(id *big.Int) chain.Job {
