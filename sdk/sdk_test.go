@@ -250,8 +250,8 @@ func TestEndToEnd(t *testing.T) {
 	mgr := sim.Addresses.Manager
 	pol.ExpectedContract = &mgr
 	rep, err := verifier.Audit(ctx, rc, pol, verifier.Options{
-		Keys:        keyMapOf(t, keys),
-		Chain:       verifier.NewChainView(sim.Chain.Client(), buyer.Chain()),
+		Keys:  keyMapOf(t, keys),
+		Chain: verifier.NewChainView(sim.Chain.Client(), buyer.Chain()),
 	})
 	if err != nil || !rep.OK() {
 		t.Fatalf("audit: %v %v", err, rep.Err())
