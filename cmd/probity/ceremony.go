@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"flag"
@@ -71,13 +72,26 @@ func runCeremony(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			fmt.Fprintf(stderr, "Usage: probity ceremony %s %s\n\n%s.\n\nFlags:\n", a.name, a.args, a.summary)
 			fs.PrintDefaults()
 		}
-		return a.run(ctx, fs, args[1:], stdout, stderr)
+		return runAction(ctx, a, fs, args[1:], stdout, stderr)
 	}
 	names := make([]string, len(ceremonyActions))
 	for i, a := range ceremonyActions {
 		names[i] = a.name
 	}
 	return usageError{fmt.Sprintf("unknown ceremony action %q (known: %s)", args[0], strings.Join(names, ", "))}
+}
+
+// runAction runs one action. gnark's mpcsetup panics on some inconsistent inputs, notably SRS
+// commons sealed for a smaller circuit ("Number of constraints is larger than expected"); such
+// a file is bad input, reported as an error rather than a crash.
+func runAction(ctx context.Context, a ceremonyAction, fs *flag.FlagSet, args []string, stdout, stderr io.Writer) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = withHint(fmt.Errorf("ceremony %s: %w: inconsistent input files: %v", a.name, circuits.ErrCeremony, r),
+				"check that every file, --commons included, belongs to this shape's ceremony")
+		}
+	}()
+	return a.run(ctx, fs, args, stdout, stderr)
 }
 
 // newCeremony compiles the shape's circuit (fast for the catalogue's small shapes).
@@ -135,10 +149,19 @@ func withFiles(paths []string, fn func([]io.Reader) error) error {
 // blame turns a transcript failure into one naming the first bad contribution. The package
 // checks contributions in order and stops at the first failure, so whether a prefix of the
 // transcript verifies is monotone and a binary search over prefixes finds the culprit in
-// log2(n) extra checks, paid only when the transcript has already failed.
-func blame(files []string, full error, check func(prefix []string) error) error {
+// log2(n) extra checks, paid only when the transcript has already failed. full is the error
+// of check(files) when checked is true; otherwise it came from another operation (sealing,
+// finalizing) whose failure may not be the transcript's, which is then checked whole first.
+func blame(files []string, full error, checked bool, check func(prefix []string) error) error {
 	if !errors.Is(full, circuits.ErrCeremony) || len(files) == 0 {
 		return full
+	}
+	if !checked {
+		err := check(files)
+		if err == nil {
+			return full
+		}
+		full = err
 	}
 	lo, hi, errHi := 0, len(files)-1, full
 	for lo < hi {
@@ -152,14 +175,28 @@ func blame(files []string, full error, check func(prefix []string) error) error 
 	return fmt.Errorf("%s (contribution %d of %d) does not verify: %w", files[lo], lo+1, len(files), errHi)
 }
 
+// maxDomain is gnark's largest BN254 FFT domain; a commons file claiming more is malformed.
+const maxDomain = 1 << 28
+
 // checkCommons reads the SRS commons the way the package does, so that a bad commons file is
-// reported as such rather than blamed on the first contribution.
+// reported as such rather than blamed on the first contribution. Its leading domain size is
+// checked first: gnark allocates whatever it says before reading the points.
 func checkCommons(path string) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
+	var size [8]byte
+	if _, err := io.ReadFull(f, size[:]); err != nil {
+		return fmt.Errorf("commons %s: %w: %w", path, circuits.ErrCeremony, err)
+	}
+	if n := binary.BigEndian.Uint64(size[:]); n == 0 || n&(n-1) != 0 || n > maxDomain {
+		return fmt.Errorf("commons %s: %w: domain size %d is not a power of two up to 2^28", path, circuits.ErrCeremony, n)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
 	var srs mpcsetup.SrsCommons
 	if _, err := srs.ReadFrom(f); err != nil {
 		return fmt.Errorf("commons %s: %w: %w", path, circuits.ErrCeremony, err)
@@ -248,7 +285,7 @@ func ceremonyVerifyPhase1(ctx context.Context, fs *flag.FlagSet, args []string, 
 		return withFiles(paths, func(rs []io.Reader) error { return c.VerifyPhase1(rs...) })
 	}
 	if err := check(files); err != nil {
-		if err = blame(files, err, check); errors.Is(err, circuits.ErrCeremony) {
+		if err = blame(files, err, true, check); errors.Is(err, circuits.ErrCeremony) {
 			return failedError{err}
 		}
 		return err
@@ -298,7 +335,7 @@ func ceremonySealPhase1(ctx context.Context, fs *flag.FlagSet, args []string, st
 		check := func(paths []string) error {
 			return withFiles(paths, func(rs []io.Reader) error { return c.VerifyPhase1(rs...) })
 		}
-		return blame(files, err, check)
+		return blame(files, err, false, check)
 	}
 	fmt.Fprintf(stdout, "phase 1 of %s sealed with beacon 0x%x after %d contributions\n  %s (SRS commons)  sha256 %s\n  %s (initial phase-2 state)  sha256 %s\n",
 		c.Shape, beacon, len(files), *commonsOut, commonsSum, *out, phase2Sum)
@@ -336,7 +373,7 @@ func ceremonyVerify(ctx context.Context, fs *flag.FlagSet, args []string, stdout
 	}
 	check := phase2Check(c, *commons)
 	if err := check(files); err != nil {
-		if err = blame(files, err, check); errors.Is(err, circuits.ErrCeremony) {
+		if err = blame(files, err, true, check); errors.Is(err, circuits.ErrCeremony) {
 			return failedError{err}
 		}
 		return err
@@ -385,7 +422,7 @@ func ceremonyFinalize(ctx context.Context, fs *flag.FlagSet, args []string, stdo
 		return err
 	})
 	if err != nil {
-		return blame(files, err, phase2Check(c, *commons))
+		return blame(files, err, false, phase2Check(c, *commons))
 	}
 	pkPath, vkPath := filepath.Join(*outDir, "pk"), filepath.Join(*outDir, "vk")
 	pkSum, err := writeNew(pkPath, true, func(w io.Writer) error { _, err := keys.PK.WriteRawTo(w); return err })

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"bytes"
+	"errors"
+	"fmt"
 	"math/big"
 	"math/rand/v2"
 	"os"
@@ -8,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/consensys/gnark/backend/groth16/bn254/mpcsetup"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -66,6 +70,11 @@ func TestCeremonyErrors(t *testing.T) {
 	code, _, errs = runCLI(t, "ceremony", "verify", "--shape", "tiny", "--commons", ceremonyFile(t, dir, "bad-commons", []byte("xx")), p10)
 	assert.Equal(t, exitInternal, code)
 	assert.Contains(t, errs, "commons "+filepath.Join(dir, "bad-commons"))
+	// A commons file claiming a huge domain is refused before anything allocates it.
+	huge := ceremonyFile(t, dir, "huge-commons", []byte{0, 0, 1, 0, 0, 0, 0, 0, 1, 2, 3})
+	code, _, errs = runCLI(t, "ceremony", "finalize", "--shape", "tiny", "--beacon", "01", "--commons", huge, "--out-dir", dir, p10)
+	assert.Equal(t, exitInternal, code)
+	assert.Contains(t, errs, "commons "+huge+": ceremony: domain size 1099511627776 is not a power of two up to 2^28")
 	code, _, errs = runCLI(t, "ceremony", "verify-phase1", "--shape", "tiny", filepath.Join(dir, "missing"))
 	assert.Equal(t, exitInternal, code)
 	assert.Contains(t, errs, "missing: no such file")
@@ -143,6 +152,16 @@ func TestCeremonyThroughCLI(t *testing.T) {
 	assert.Contains(t, out, "from 1 phase-2 contributions")
 	assert.Contains(t, out, "installed in the key cache")
 
+	// Commons sealed for a smaller circuit make gnark panic; the CLI reports bad input instead.
+	var small bytes.Buffer
+	srs, err := mpcsetup.VerifyPhase1(1<<10, []byte("beacon"))
+	require.NoError(t, err)
+	_, err = srs.WriteTo(&small)
+	require.NoError(t, err)
+	code, _, errs = runCLI(t, "ceremony", "verify", "--shape", "tiny", "--commons", ceremonyFile(t, dir, "small-commons", small.Bytes()), f("p2.1"))
+	assert.Equal(t, exitInternal, code)
+	assert.Contains(t, errs, "ceremony verify: ceremony: inconsistent input files: Number of constraints is larger than expected")
+
 	tiny, _ := circuits.Lookup("tiny")
 	keys, err := cache.Load(tiny)
 	require.NoError(t, err)
@@ -164,4 +183,32 @@ func TestCeremonyThroughCLI(t *testing.T) {
 	code, _, errs = runCLI(t, "ceremony", "contribute", "--shape", "tiny", "--in", f("p2.0"), "--out", f("p2.1"))
 	assert.Equal(t, exitInternal, code)
 	assert.Contains(t, errs, f("p2.1")+" already exists")
+}
+
+// The prefix search names the first bad file for every position and transcript length, and
+// leaves an error that is not the transcript's alone.
+func TestBlame(t *testing.T) {
+	for n := 1; n <= 7; n++ {
+		files := make([]string, n)
+		for i := range files {
+			files[i] = fmt.Sprintf("c%d", i)
+		}
+		for bad := 0; bad < n; bad++ {
+			calls := 0
+			check := func(prefix []string) error {
+				calls++
+				if len(prefix) > bad {
+					return fmt.Errorf("%w: contribution %d", circuits.ErrCeremony, bad)
+				}
+				return nil
+			}
+			err := blame(files, check(files), true, check)
+			assert.EqualError(t, err, fmt.Sprintf("c%d (contribution %d of %d) does not verify: ceremony: contribution %d", bad, bad+1, n, bad))
+			assert.LessOrEqual(t, calls, 1+3, "binary search over at most 7 prefixes")
+		}
+	}
+	sealErr := fmt.Errorf("%w: writing commons: disk full", circuits.ErrCeremony)
+	assert.Equal(t, sealErr, blame([]string{"a", "b"}, sealErr, false, func([]string) error { return nil }))
+	ioErr := errors.New("read a: input/output error")
+	assert.Equal(t, ioErr, blame([]string{"a"}, ioErr, true, nil))
 }

@@ -153,7 +153,6 @@ func printReceipt(w io.Writer, rc *receipt.Receipt, chain []*x509.Certificate) e
 		rc.Timings.ExecuteMs, rc.Timings.CommitMs, rc.Timings.ProveMs, rc.Timings.SubmitMs)
 	var rec attestation.Record
 	if json.Unmarshal(rc.Attestation, &rec) == nil {
-		fmt.Fprintln(w, "  attestation")
 		return printRecord(w, "  ", &rec, len(rc.Attestation), chain)
 	}
 	var att bytes.Buffer
