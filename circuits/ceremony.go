@@ -3,6 +3,7 @@ package circuits
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -22,6 +23,9 @@ const ceremonyMagic = "probity/mpc/v0\n"
 const (
 	Phase1 byte = 1 // powers of tau, circuit independent (only its size matters)
 	Phase2 byte = 2 // circuit specific
+	// PhaseCommons marks the SRS commons SealPhase1 writes: phase 1's sealed output, the
+	// input of Verify and Finalize.
+	PhaseCommons byte = 3
 )
 
 // Ceremony runs gnark's two-phase Groth16 MPC (backend/groth16/bn254/mpcsetup) for one
@@ -73,7 +77,7 @@ func (c *Ceremony) readHeader(r io.Reader) (byte, error) {
 	if !bytes.Equal(h[len(ceremonyMagic)+1:], id[:]) {
 		return 0, fmt.Errorf("%w: file is for shape 0x%x, this ceremony is %s", ErrCeremony, h[len(ceremonyMagic)+1:], c.Shape)
 	}
-	if phase != Phase1 && phase != Phase2 {
+	if phase != Phase1 && phase != Phase2 && phase != PhaseCommons {
 		return 0, fmt.Errorf("%w: unknown phase %d", ErrCeremony, phase)
 	}
 	return phase, nil
@@ -169,6 +173,9 @@ func (c *Ceremony) SealPhase1(beacon []byte, commons, phase2 io.Writer, contribs
 		return fmt.Errorf("%w: phase 1: %w", ErrCeremony, err)
 	}
 	cw := bufio.NewWriter(commons)
+	if err := c.writeHeader(cw, PhaseCommons); err != nil {
+		return err
+	}
 	if _, err := srs.WriteTo(cw); err != nil {
 		return fmt.Errorf("%w: %w", ErrCeremony, err)
 	}
@@ -188,9 +195,9 @@ func (c *Ceremony) SealPhase1(beacon []byte, commons, phase2 io.Writer, contribs
 }
 
 func (c *Ceremony) phase2(beacon []byte, commons io.Reader, contribs []io.Reader) (*Keys, error) {
-	var srs mpcsetup.SrsCommons
-	if _, err := srs.ReadFrom(bufio.NewReader(commons)); err != nil {
-		return nil, fmt.Errorf("%w: commons: %w", ErrCeremony, err)
+	srs, err := c.readCommons(commons)
+	if err != nil {
+		return nil, err
 	}
 	if len(contribs) == 0 {
 		return nil, fmt.Errorf("%w: phase 2 has no contribution", ErrCeremony)
@@ -208,11 +215,44 @@ func (c *Ceremony) phase2(beacon []byte, commons io.Reader, contribs []io.Reader
 			return nil, fmt.Errorf("%w: phase 2 contribution %d: %w", ErrCeremony, i, err)
 		}
 	}
-	pk, vk, err := mpcsetup.VerifyPhase2(c.ccs, &srs, beacon, ps...)
+	pk, vk, err := mpcsetup.VerifyPhase2(c.ccs, srs, beacon, ps...)
 	if err != nil {
 		return nil, fmt.Errorf("%w: phase 2: %w", ErrCeremony, err)
 	}
 	return &Keys{Shape: c.Shape, CCS: c.ccs, PK: pk, VK: vk}, nil
+}
+
+// readCommons reads SRS commons written by SealPhase1 for this shape. The domain size is
+// checked before gnark reads the points: it allocates whatever size the file states, and
+// panics on commons of a smaller circuit.
+func (c *Ceremony) readCommons(r io.Reader) (*mpcsetup.SrsCommons, error) {
+	br := bufio.NewReader(r)
+	phase, err := c.readHeader(br)
+	if err != nil {
+		return nil, fmt.Errorf("commons: %w", err)
+	}
+	if phase != PhaseCommons {
+		return nil, fmt.Errorf("%w: commons: file is a phase %d state, not SRS commons", ErrCeremony, phase)
+	}
+	size, err := br.Peek(8)
+	if err != nil {
+		return nil, fmt.Errorf("%w: commons: %w", ErrCeremony, err)
+	}
+	if n := binary.BigEndian.Uint64(size); n != c.domain() {
+		return nil, fmt.Errorf("%w: commons: domain size %d, this shape's circuit needs %d", ErrCeremony, n, c.domain())
+	}
+	var srs mpcsetup.SrsCommons
+	if _, err := srs.ReadFrom(br); err != nil {
+		return nil, fmt.Errorf("%w: commons: %w", ErrCeremony, err)
+	}
+	return &srs, nil
+}
+
+// CheckCommons reads SRS commons on their own, so that a bad commons file is reported as
+// such rather than blamed on a contribution.
+func (c *Ceremony) CheckCommons(r io.Reader) error {
+	_, err := c.readCommons(r)
+	return err
 }
 
 // Verify checks a phase-2 transcript against the sealed phase-1 commons.

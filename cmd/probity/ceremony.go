@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"flag"
@@ -12,7 +11,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/consensys/gnark/backend/groth16/bn254/mpcsetup"
 
 	"github.com/probitylabs/probity/circuits"
 )
@@ -175,31 +173,16 @@ func blame(files []string, full error, checked bool, check func(prefix []string)
 	return fmt.Errorf("%s (contribution %d of %d) does not verify: %w", files[lo], lo+1, len(files), errHi)
 }
 
-// maxDomain is gnark's largest BN254 FFT domain; a commons file claiming more is malformed.
-const maxDomain = 1 << 28
-
-// checkCommons reads the SRS commons the way the package does, so that a bad commons file is
-// reported as such rather than blamed on the first contribution. Its leading domain size is
-// checked first: gnark allocates whatever it says before reading the points.
-func checkCommons(path string) error {
+// checkCommons reads the SRS commons on their own, so that a bad commons file is reported as
+// such rather than blamed on the first contribution.
+func checkCommons(c *circuits.Ceremony, path string) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	var size [8]byte
-	if _, err := io.ReadFull(f, size[:]); err != nil {
-		return fmt.Errorf("commons %s: %w: %w", path, circuits.ErrCeremony, err)
-	}
-	if n := binary.BigEndian.Uint64(size[:]); n == 0 || n&(n-1) != 0 || n > maxDomain {
-		return fmt.Errorf("commons %s: %w: domain size %d is not a power of two up to 2^28", path, circuits.ErrCeremony, n)
-	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return err
-	}
-	var srs mpcsetup.SrsCommons
-	if _, err := srs.ReadFrom(f); err != nil {
-		return fmt.Errorf("commons %s: %w: %w", path, circuits.ErrCeremony, err)
+	if err := c.CheckCommons(f); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
 	}
 	return nil
 }
@@ -368,7 +351,7 @@ func ceremonyVerify(ctx context.Context, fs *flag.FlagSet, args []string, stdout
 	if err != nil {
 		return err
 	}
-	if err := checkCommons(*commons); err != nil {
+	if err := checkCommons(c, *commons); err != nil {
 		return err
 	}
 	check := phase2Check(c, *commons)
@@ -412,7 +395,7 @@ func ceremonyFinalize(ctx context.Context, fs *flag.FlagSet, args []string, stdo
 	if err != nil {
 		return err
 	}
-	if err := checkCommons(*commons); err != nil {
+	if err := checkCommons(c, *commons); err != nil {
 		return err
 	}
 	var keys *circuits.Keys

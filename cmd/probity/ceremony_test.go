@@ -69,12 +69,16 @@ func TestCeremonyErrors(t *testing.T) {
 	assert.Contains(t, errs, p10+" (contribution 1 of 1) does not verify: ceremony: phase 1: failed to verify contribution to τ")
 	code, _, errs = runCLI(t, "ceremony", "verify", "--shape", "tiny", "--commons", ceremonyFile(t, dir, "bad-commons", []byte("xx")), p10)
 	assert.Equal(t, exitInternal, code)
-	assert.Contains(t, errs, "commons "+filepath.Join(dir, "bad-commons"))
+	assert.Contains(t, errs, filepath.Join(dir, "bad-commons")+": commons: ceremony: reading header")
 	// A commons file claiming a huge domain is refused before anything allocates it.
-	huge := ceremonyFile(t, dir, "huge-commons", []byte{0, 0, 1, 0, 0, 0, 0, 0, 1, 2, 3})
+	huge := ceremonyFile(t, dir, "huge-commons", append(commonsHeader(t, "tiny"), 0, 0, 1, 0, 0, 0, 0, 0, 1, 2, 3))
 	code, _, errs = runCLI(t, "ceremony", "finalize", "--shape", "tiny", "--beacon", "01", "--commons", huge, "--out-dir", dir, p10)
 	assert.Equal(t, exitInternal, code)
-	assert.Contains(t, errs, "commons "+huge+": ceremony: domain size 1099511627776 is not a power of two up to 2^28")
+	assert.Contains(t, errs, huge+": ceremony: commons: domain size 1099511627776, this shape's circuit needs 16384")
+	// A phase state passed as commons names what it is.
+	code, _, errs = runCLI(t, "ceremony", "verify", "--shape", "tiny", "--commons", p10, p10)
+	assert.Equal(t, exitInternal, code)
+	assert.Contains(t, errs, p10+": ceremony: commons: file is a phase 1 state, not SRS commons")
 	code, _, errs = runCLI(t, "ceremony", "verify-phase1", "--shape", "tiny", filepath.Join(dir, "missing"))
 	assert.Equal(t, exitInternal, code)
 	assert.Contains(t, errs, "missing: no such file")
@@ -152,15 +156,15 @@ func TestCeremonyThroughCLI(t *testing.T) {
 	assert.Contains(t, out, "from 1 phase-2 contributions")
 	assert.Contains(t, out, "installed in the key cache")
 
-	// Commons sealed for a smaller circuit make gnark panic; the CLI reports bad input instead.
-	var small bytes.Buffer
+	// Commons sealed for a smaller circuit would make gnark panic; their size is refused first.
+	small := bytes.NewBuffer(commonsHeader(t, "tiny"))
 	srs, err := mpcsetup.VerifyPhase1(1<<10, []byte("beacon"))
 	require.NoError(t, err)
-	_, err = srs.WriteTo(&small)
+	_, err = srs.WriteTo(small)
 	require.NoError(t, err)
 	code, _, errs = runCLI(t, "ceremony", "verify", "--shape", "tiny", "--commons", ceremonyFile(t, dir, "small-commons", small.Bytes()), f("p2.1"))
 	assert.Equal(t, exitInternal, code)
-	assert.Contains(t, errs, "ceremony verify: ceremony: inconsistent input files: Number of constraints is larger than expected")
+	assert.Contains(t, errs, "small-commons: ceremony: commons: domain size 1024, this shape's circuit needs 16384")
 
 	tiny, _ := circuits.Lookup("tiny")
 	keys, err := cache.Load(tiny)
@@ -211,4 +215,14 @@ func TestBlame(t *testing.T) {
 	assert.Equal(t, sealErr, blame([]string{"a", "b"}, sealErr, false, func([]string) error { return nil }))
 	ioErr := errors.New("read a: input/output error")
 	assert.Equal(t, ioErr, blame([]string{"a"}, ioErr, true, nil))
+}
+
+// commonsHeader is the header circuits.Ceremony writes in front of SRS commons: magic, phase
+// 3, shape id.
+func commonsHeader(t *testing.T, shape string) []byte {
+	t.Helper()
+	s, err := circuits.Lookup(shape)
+	require.NoError(t, err)
+	id := s.ID()
+	return append(append([]byte("probity/mpc/v0\n"), circuits.PhaseCommons), id[:]...)
 }
