@@ -31,7 +31,7 @@ endef
 
 help:
 	@echo "make deps       install the pinned toolchain (npm ci when stale, go mod download)"
-	@echo "make test       deps, go vet, go test -short (tools required), forge test  [what CI runs]"
+	@echo "make test       deps, gofmt check, go vet, go test -short (tools required), forge test  [what CI runs]"
 	@echo "make test-heavy go test -tags heavy (big circuits and setups; slow)"
 	@echo "make demo       end-to-end demo on an in-process chain"
 	@echo "make bench      Go benchmarks (BENCH=regexp to filter)"
@@ -49,9 +49,7 @@ deps: $(NODE_STAMP)
 	$(GO) mod download
 	@printf '%s\n' "forge: $$($(FORGE) --version | head -1)" "solc:  $$(tools/solc/solc-wrapper --version | tail -1)"
 
-test: deps
-	$(call banner,"go vet ./...")
-	$(GO) vet ./...
+test: deps lint
 	$(call banner,"go test -short ./...")
 	PROBITY_REQUIRE_TOOLS=1 $(GO) test -short -timeout $(GO_TEST_TIMEOUT) ./...
 	$(call banner,"forge test")
