@@ -228,13 +228,9 @@ func printReport(w io.Writer, r *verifier.Report) {
 }
 
 func dialChainView(ctx context.Context, url, deploymentFile string) (verifier.ChainView, error) {
-	raw, err := os.ReadFile(deploymentFile)
+	addrs, err := loadDeployment(deploymentFile)
 	if err != nil {
 		return nil, err
-	}
-	var addrs chain.Addresses
-	if err := json.Unmarshal(raw, &addrs); err != nil {
-		return nil, fmt.Errorf("deployment file %s: %w", deploymentFile, err)
 	}
 	ec, err := ethclient.DialContext(ctx, url)
 	if err != nil {

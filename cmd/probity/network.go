@@ -1,0 +1,269 @@
+package main
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/big"
+	"os"
+	"strings"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/ethclient"
+
+	"github.com/probitylabs/probity/chain"
+	"github.com/probitylabs/probity/prover"
+	"github.com/probitylabs/probity/sdk"
+)
+
+// Shared plumbing of the commands that act on a deployment (deploy, shape, mint, stake,
+// unbond, post, job, slash, withdraw, balance): the --rpc/--key/--deployment flags, token
+// amounts, and the mapping of contract reverts to exit status 1.
+
+// keyFileEnv names the environment variable read when --key is not given.
+const keyFileEnv = "PROBITY_KEY_FILE"
+
+const (
+	defaultRPC        = "http://127.0.0.1:8545"
+	defaultDeployment = "deployment.json"
+)
+
+// tokenDecimals is the token's decimals: amounts on the command line are decimal token units.
+const tokenDecimals = 18
+
+const amountHelp = "decimal token `amount` (18 decimals: 10, 0.5, 0.000001)"
+
+// netFlags are the flags every chain command takes.
+type netFlags struct {
+	rpc, key, deployment *string
+}
+
+func addNetFlags(fs *flag.FlagSet, withDeployment bool) *netFlags {
+	n := &netFlags{
+		rpc: fs.String("rpc", defaultRPC, "EVM JSON-RPC `url`"),
+		key: fs.String("key", "", "`file` with the account's secp256k1 key, hex (default $"+keyFileEnv+")"),
+	}
+	if withDeployment {
+		n.deployment = fs.String("deployment", defaultDeployment,
+			"deployment addresses `file` (JSON: token, providers, shapes, manager), as written by `probity deploy`")
+	}
+	return n
+}
+
+// newCommandFlags returns a flag set whose -h prints synopsis, then the flags.
+func newCommandFlags(name, synopsis string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: probity %s\n\nExit status: 0 done, 1 the chain refused (a revert, named), 2 usage, 3 could not run.\n\nFlags:\n", synopsis)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// signingKey reads --key (or $PROBITY_KEY_FILE). Commands that only read the chain pass
+// required=false and get an ephemeral key that never signs.
+func (n *netFlags) signingKey(required bool) (*ecdsa.PrivateKey, error) {
+	path := *n.key
+	if path == "" {
+		path = os.Getenv(keyFileEnv)
+	}
+	if path == "" {
+		if required {
+			return nil, usageError{"--key FILE (or $" + keyFileEnv + ") is required: the account that sends the transactions"}
+		}
+		return crypto.GenerateKey()
+	}
+	k, err := prover.ReadKeyFile(path)
+	if err != nil {
+		return nil, withHint(fmt.Errorf("key file: %w", err), "a key file holds one secp256k1 private key in hex (64 digits, 0x optional)")
+	}
+	return k, nil
+}
+
+// loadDeployment reads a deployment file: the JSON object of chain.Addresses, the same as the
+// "deployment" section of the prover's config.
+func loadDeployment(path string) (chain.Addresses, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return chain.Addresses{}, withHint(fmt.Errorf("deployment file: %w", err),
+			"`probity deploy --out FILE` writes one; pass it with --deployment FILE")
+	}
+	var a chain.Addresses
+	if err := json.Unmarshal(raw, &a); err != nil {
+		return chain.Addresses{}, fmt.Errorf("deployment file %s: %w", path, err)
+	}
+	for _, f := range []struct {
+		name string
+		addr common.Address
+	}{{"token", a.Token}, {"providers", a.Providers}, {"shapes", a.Shapes}, {"manager", a.Manager}} {
+		if f.addr == (common.Address{}) {
+			return chain.Addresses{}, fmt.Errorf("deployment file %s: no %q address", path, f.name)
+		}
+	}
+	return a, nil
+}
+
+// dial connects to the RPC and checks that it answers.
+func dial(ctx context.Context, url string) (*ethclient.Client, error) {
+	ec, err := ethclient.DialContext(ctx, url)
+	if err == nil {
+		_, err = ec.ChainID(ctx)
+	}
+	if err != nil {
+		return nil, withHint(fmt.Errorf("RPC %s: %w", url, err), "is a node running there? For a local chain run `anvil`; pass --rpc URL")
+	}
+	return ec, nil
+}
+
+// connect acts on the deployment as the --key account (an ephemeral one when !keyRequired).
+// It checks that the manager has code, so a deployment file from another chain (or from an
+// anvil since restarted) is reported as such rather than as undecodable call results.
+func (n *netFlags) connect(ctx context.Context, keyRequired bool) (*sdk.Client, error) {
+	key, err := n.signingKey(keyRequired)
+	if err != nil {
+		return nil, err
+	}
+	addrs, err := loadDeployment(*n.deployment)
+	if err != nil {
+		return nil, err
+	}
+	ec, err := dial(ctx, *n.rpc)
+	if err != nil {
+		return nil, err
+	}
+	code, err := ec.CodeAt(ctx, addrs.Manager, nil)
+	if err != nil {
+		return nil, fmt.Errorf("RPC %s: %w", *n.rpc, err)
+	}
+	if len(code) == 0 {
+		return nil, withHint(fmt.Errorf("no contract at the manager address %s of %s on %s", addrs.Manager.Hex(), *n.deployment, *n.rpc),
+			"the deployment file belongs to another chain (a restarted anvil starts empty): run `probity deploy` again")
+	}
+	return sdk.NewClient(ctx, ec, key, addrs)
+}
+
+// fromChain marks contract reverts as the chain's "no" (exit 1) and makes sure the message
+// names the contract's custom error; every other error stays a failure to run (exit 3).
+func fromChain(err error) error {
+	if err == nil || !errors.Is(err, chain.ErrReverted) {
+		return err
+	}
+	var re *chain.RevertError
+	if errors.As(err, &re) && re.Name != "" && !strings.Contains(err.Error(), re.Name) {
+		err = fmt.Errorf("%w (reverted with %s)", err, re.Name)
+	}
+	return failedError{err}
+}
+
+// parseAmount reads a decimal token amount ("10", "0.5") into base units (18 decimals). Zero
+// and negative amounts are usage errors: no command has a use for them.
+func parseAmount(flagName, s string) (*big.Int, error) {
+	bad := func(why string) error {
+		return usageError{fmt.Sprintf("--%s %q: %s (decimal token units with up to %d decimals, e.g. 10 or 0.5)", flagName, s, why, tokenDecimals)}
+	}
+	if s == "" {
+		return nil, usageError{fmt.Sprintf("--%s is required (decimal token units, e.g. 10 or 0.5)", flagName)}
+	}
+	whole, frac, _ := strings.Cut(s, ".")
+	if whole == "" && frac == "" || strings.Trim(whole+frac, "0123456789") != "" {
+		return nil, bad("not a decimal number")
+	}
+	if len(frac) > tokenDecimals {
+		return nil, bad("more decimals than the token has")
+	}
+	v, _ := new(big.Int).SetString("0"+whole+frac+strings.Repeat("0", tokenDecimals-len(frac)), 10)
+	if v.Sign() == 0 {
+		return nil, bad("must be positive")
+	}
+	return v, nil
+}
+
+// formatAmount writes base units as decimal token units ("10", "0.5").
+func formatAmount(v *big.Int) string {
+	if v == nil {
+		return "0"
+	}
+	neg := v.Sign() < 0
+	s := new(big.Int).Abs(v).String()
+	if len(s) <= tokenDecimals {
+		s = strings.Repeat("0", tokenDecimals-len(s)+1) + s
+	}
+	whole, frac := s[:len(s)-tokenDecimals], strings.TrimRight(s[len(s)-tokenDecimals:], "0")
+	if frac != "" {
+		whole += "." + frac
+	}
+	if neg {
+		whole = "-" + whole
+	}
+	return whole
+}
+
+// keyAddress is the account of a key.
+func keyAddress(k *ecdsa.PrivateKey) string { return crypto.PubkeyToAddress(k.PublicKey).Hex() }
+
+// parseAddress reads a hex address flag or argument.
+func parseAddress(what, s string) (common.Address, error) {
+	if !common.IsHexAddress(s) {
+		return common.Address{}, usageError{fmt.Sprintf("%s %q is not a hex address", what, s)}
+	}
+	return common.HexToAddress(s), nil
+}
+
+// parseInterspersed parses flags that may come before or after positional arguments
+// (`job status 7 --json`): the flag package stops at the first positional one.
+func parseInterspersed(fs *flag.FlagSet, args []string) (done bool, pos []string, err error) {
+	for {
+		if done, err = parseFlags(fs, args); done || err != nil {
+			return done, nil, err
+		}
+		if fs.NArg() == 0 {
+			return false, pos, nil
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}
+
+// jobIDArg reads the one positional job id.
+func jobIDArg(pos []string) (*big.Int, error) {
+	if len(pos) != 1 {
+		return nil, usageError{fmt.Sprintf("expected one job ID (decimal), got %d arguments", len(pos))}
+	}
+	id, ok := new(big.Int).SetString(pos[0], 10)
+	if !ok || id.Sign() <= 0 {
+		return nil, usageError{fmt.Sprintf("job ID %q is not a positive decimal integer", pos[0])}
+	}
+	return id, nil
+}
+
+// noArgs rejects positional arguments.
+func noArgs(pos []string) error {
+	if len(pos) > 0 {
+		return usageError{fmt.Sprintf("unexpected argument %q", pos[0])}
+	}
+	return nil
+}
+
+// subcommands dispatches `probity NAME SUB ...` to the sub's function.
+func subcommands(name string, subs map[string]func(ctx context.Context, args []string, stdout, stderr io.Writer) error, order ...string) func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+		if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
+			fmt.Fprintf(stderr, "Usage: probity %s {%s} [flags]; `probity %s SUB -h` for each\n", name, strings.Join(order, "|"), name)
+			if len(args) == 0 {
+				return usageError{fmt.Sprintf("%s needs a subcommand: %s", name, strings.Join(order, ", "))}
+			}
+			return nil
+		}
+		run, ok := subs[args[0]]
+		if !ok {
+			return usageError{fmt.Sprintf("unknown %s subcommand %q (known: %s)", name, args[0], strings.Join(order, ", "))}
+		}
+		return run(ctx, args[1:], stdout, stderr)
+	}
+}

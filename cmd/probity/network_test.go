@@ -1,0 +1,257 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/probitylabs/probity/chain"
+	"github.com/probitylabs/probity/internal/testenv"
+	"github.com/probitylabs/probity/tensor"
+)
+
+// writeKey writes one of anvil's development keys as a key file and returns its path and address.
+func writeKey(t *testing.T, dir string, i int) (string, string) {
+	t.Helper()
+	path := filepath.Join(dir, "key"+string(rune('0'+i)))
+	require.NoError(t, os.WriteFile(path, []byte("0x"+testenv.AnvilDevKeys[i]+"\n"), 0o600))
+	k, err := crypto.HexToECDSA(testenv.AnvilDevKeys[i])
+	require.NoError(t, err)
+	return path, crypto.PubkeyToAddress(k.PublicKey).Hex()
+}
+
+// A network by hand on a real anvil, through the CLI: deploy, register the tiny shape from a
+// key cache, mint, stake, post, status, cancel, withdraw; reverts come back as exit 1 naming
+// the contract's error.
+func TestNetworkByHand(t *testing.T) {
+	rpc := testenv.StartAnvil(t)
+	dir := t.TempDir()
+	gov, _ := writeKey(t, dir, 0)
+	prov, provAddr := writeKey(t, dir, 1)
+	buyer, buyerAddr := writeKey(t, dir, 2)
+	dep := filepath.Join(dir, "deployment.json")
+	keys := filepath.Join(dir, "keys")
+	net := func(args ...string) []string { return append(args, "--rpc", rpc, "--deployment", dep) }
+
+	code, out, errs := runCLI(t, "deploy", "--rpc", rpc, "--key", gov, "--out", dep)
+	require.Equal(t, exitOK, code, errs)
+	addrs, err := loadDeployment(dep)
+	require.NoError(t, err)
+	assert.Contains(t, out, addrs.Manager.Hex())
+	before, err := os.ReadFile(dep)
+	require.NoError(t, err)
+	code, _, errs = runCLI(t, "deploy", "--rpc", rpc, "--key", gov, "--out", dep)
+	assert.Equal(t, exitInternal, code)
+	assert.Contains(t, errs, dep+" already exists")
+	after, _ := os.ReadFile(dep)
+	assert.Equal(t, before, after, "deploy must not clobber a deployment file")
+
+	// Keys from a temporary cache; a missing entry names the way out.
+	code, _, errs = runCLI(t, net("shape", "register", "--shape", "tiny", "--keys-dir", keys, "--key", gov)...)
+	assert.Equal(t, exitInternal, code)
+	assert.Contains(t, errs, "probity setup --shape tiny")
+	code, _, errs = runCLI(t, "setup", "--shape", "tiny", "--dir", keys)
+	require.Equal(t, exitOK, code, errs)
+	code, out, errs = runCLI(t, net("shape", "register", "--shape", "tiny", "--keys-dir", keys, "--key", gov)...)
+	require.Equal(t, exitOK, code, errs)
+	assert.Contains(t, out, "registered tiny")
+	code, _, errs = runCLI(t, net("shape", "register", "--shape", "tiny", "--keys-dir", keys, "--key", gov)...)
+	assert.Equal(t, exitFailed, code)
+	assert.Contains(t, errs, "ShapeAlreadyRegistered")
+
+	code, out, errs = runCLI(t, net("mint", "--to", provAddr, "--amount", "1000", "--key", gov)...)
+	require.Equal(t, exitOK, code, errs)
+	assert.Contains(t, out, "balance 1000")
+	code, _, errs = runCLI(t, net("mint", "--to", buyerAddr, "--amount", "100.5", "--key", gov)...)
+	require.Equal(t, exitOK, code, errs)
+	// Only the token's owner mints: OpenZeppelin's error, decoded.
+	code, _, errs = runCLI(t, net("mint", "--to", buyerAddr, "--amount", "1", "--key", buyer)...)
+	assert.Equal(t, exitFailed, code)
+	assert.Contains(t, errs, "OwnableUnauthorizedAccount")
+
+	code, out, errs = runCLI(t, net("stake", "--amount", "100", "--key", prov)...)
+	require.Equal(t, exitOK, code, errs)
+	assert.Contains(t, out, "registered with node key "+provAddr)
+	t.Setenv(keyFileEnv, prov) // the key from the environment
+	code, out, errs = runCLI(t, net("stake", "--amount", "0.25")...)
+	require.Equal(t, exitOK, code, errs)
+	assert.Contains(t, out, "added 0.25; free stake 100.25")
+	code, _, errs = runCLI(t, net("unbond", "--amount", "1000")...)
+	assert.Equal(t, exitFailed, code)
+	assert.Contains(t, errs, "InsufficientFreeStake")
+	code, out, errs = runCLI(t, net("unbond", "--amount", "0.25")...)
+	require.Equal(t, exitOK, code, errs)
+	assert.Contains(t, out, "unbonding 0.25 (free 100)")
+	code, _, errs = runCLI(t, net("unbond", "--withdraw")...)
+	assert.Equal(t, exitFailed, code)
+	assert.Contains(t, errs, "UnbondingNotReady")
+	code, out, errs = runCLI(t, net("balance", "--json")...)
+	require.Equal(t, exitOK, code, errs)
+	var bal balanceReport
+	require.NoError(t, json.Unmarshal([]byte(out), &bal), out)
+	assert.Equal(t, balanceReport{Account: bal.Account, Token: "899.75", Credit: "0", Stake: &stakeReport{
+		NodeKey: bal.Account, Free: "100", Reserved: "0", Unbonding: "0.25", UnbondReadyAt: bal.Stake.UnbondReadyAt}}, bal)
+	assert.Equal(t, provAddr, bal.Account.Hex())
+	t.Setenv(keyFileEnv, "")
+
+	// A tiny job: 5 rows, 16 -> 4.
+	in, mf := filepath.Join(dir, "x.safetensors"), filepath.Join(dir, "m.safetensors")
+	require.NoError(t, tensor.SaveActivations(in, tensor.RandomInput(3, 5, 16)))
+	m, err := tensor.RandomModel(3, 16, 4)
+	require.NoError(t, err)
+	require.NoError(t, tensor.SaveModel(mf, m))
+	code, out, errs = runCLI(t, net("post", "--input", in, "--model", mf, "--shapes", "tiny", "--price", "2.5",
+		"--publish-dir", filepath.Join(dir, "pub"), "--key", buyer, "--json")...)
+	require.Equal(t, exitOK, code, errs)
+	var posted postReport
+	require.NoError(t, json.Unmarshal([]byte(out), &posted), out)
+	assert.Equal(t, "1", posted.JobID)
+	assert.Equal(t, "2.5", posted.Price)
+	assert.EqualValues(t, 2, posted.Kmin)
+	assert.NotEqual(t, "0", posted.RequiredStake)
+	assert.True(t, strings.HasPrefix(posted.ManifestURI, "file://"), posted.ManifestURI)
+	assert.FileExists(t, filepath.Join(dir, "pub", "manifest.json"))
+
+	code, out, errs = runCLI(t, net("job", "status", "1", "--json")...)
+	require.Equal(t, exitOK, code, errs)
+	var st jobReport
+	require.NoError(t, json.Unmarshal([]byte(out), &st), out)
+	assert.Equal(t, "Open", st.State)
+	assert.Equal(t, buyerAddr, st.Buyer.Hex())
+	assert.Equal(t, posted.SpecHash, st.SpecHash)
+	assert.Equal(t, posted.ManifestURI, st.InputURI)
+	assert.Nil(t, st.Provider)
+	code, out, errs = runCLI(t, net("job", "status", "1")...)
+	require.Equal(t, exitOK, code, errs)
+	assert.Contains(t, out, "state          Open")
+	code, _, errs = runCLI(t, net("job", "status", "9")...)
+	assert.Equal(t, exitFailed, code)
+	assert.Contains(t, errs, "job 9 does not exist")
+
+	// Slashing an open job and cancelling someone else's are the contract's no.
+	code, _, errs = runCLI(t, net("slash", "1", "--key", prov)...)
+	assert.Equal(t, exitFailed, code)
+	assert.Contains(t, errs, "WrongState")
+	code, _, errs = runCLI(t, net("job", "cancel", "1", "--key", prov)...)
+	assert.Equal(t, exitFailed, code)
+	assert.Contains(t, errs, "Unauthorized")
+	code, out, errs = runCLI(t, net("job", "cancel", "1", "--key", buyer)...)
+	require.Equal(t, exitOK, code, errs)
+	assert.Contains(t, out, "now 2.5")
+	code, _, errs = runCLI(t, net("job", "cancel", "1", "--key", buyer)...)
+	assert.Equal(t, exitFailed, code)
+	assert.Contains(t, errs, "job 1 is Cancelled")
+	assert.Contains(t, errs, "reverted with WrongState")
+	code, _, errs = runCLI(t, net("job", "wait", "1")...)
+	assert.Equal(t, exitFailed, code)
+	assert.Contains(t, errs, "job was cancelled")
+
+	code, out, errs = runCLI(t, net("withdraw", "--key", buyer)...)
+	require.Equal(t, exitOK, code, errs)
+	assert.Contains(t, out, "withdrew 2.5")
+	code, out, errs = runCLI(t, net("balance", buyerAddr)...)
+	require.Equal(t, exitOK, code, errs)
+	assert.Contains(t, out, "token     100.5\ncredit    0\nstake     not a registered provider")
+	code, _, errs = runCLI(t, net("withdraw", "--key", buyer)...)
+	assert.Equal(t, exitFailed, code)
+	assert.Contains(t, errs, "NothingToWithdraw")
+
+	code, out, errs = runCLI(t, net("shape", "retire", "--shape", "tiny", "--key", gov)...)
+	require.Equal(t, exitOK, code, errs)
+	assert.Contains(t, out, "retired tiny")
+	code, _, errs = runCLI(t, net("post", "--input", in, "--model", mf, "--shapes", "tiny", "--price", "1",
+		"--publish-dir", filepath.Join(dir, "pub2"), "--key", buyer)...)
+	assert.Equal(t, exitFailed, code)
+	assert.Contains(t, errs, "ShapeNotActive")
+
+	// A deployment file from another chain, and a node that is not there: could not run.
+	other := filepath.Join(dir, "other.json")
+	require.NoError(t, writeJSONFile(other, chain.Addresses{Token: addrs.Manager, Providers: addrs.Manager,
+		Shapes: addrs.Manager, Manager: common.HexToAddress("0x000000000000000000000000000000000000dEaD")}))
+	code, _, errs = runCLI(t, "balance", buyerAddr, "--rpc", rpc, "--deployment", other)
+	assert.Equal(t, exitInternal, code)
+	assert.Contains(t, errs, "no contract at the manager address")
+	code, _, errs = runCLI(t, "balance", buyerAddr, "--rpc", "http://127.0.0.1:1", "--deployment", dep)
+	assert.Equal(t, exitInternal, code)
+	assert.Contains(t, errs, "is a node running there?")
+}
+
+func writeJSONFile(path string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, b, 0o644)
+}
+
+func TestNetworkUsage(t *testing.T) {
+	dir := t.TempDir()
+	key, _ := writeKey(t, dir, 0)
+	missing := filepath.Join(dir, "missing.json")
+	for _, args := range [][]string{
+		{"stake"},
+		{"stake", "--amount", "0", "--key", key},
+		{"stake", "--amount", "-1", "--key", key},
+		{"stake", "--amount", "1e18", "--key", key},
+		{"stake", "--amount", "0.1234567890123456789", "--key", key},
+		{"stake", "--amount", "1", "--node-key-address", "0x12", "--key", key},
+		{"stake", "--amount", "1"}, // no key
+		{"unbond", "--key", key},
+		{"unbond", "--amount", "1", "--withdraw", "--key", key},
+		{"mint", "--amount", "1", "--key", key},
+		{"mint", "--to", "nope", "--amount", "1", "--key", key},
+		{"post", "--model", "m", "--shapes", "tiny", "--price", "1", "--publish-dir", dir},
+		{"post", "--input", "x", "--model", "m", "--shapes", "tiny,huge", "--price", "1", "--publish-dir", dir},
+		{"post", "--input", "x", "--model", "m", "--shapes", "tiny", "--price", "1"},
+		{"post", "--input", "x", "--model", "m", "--shapes", "tiny", "--price", "1", "--publish-dir", dir, "--manifest-uri", "https://x"},
+		{"job"},
+		{"job", "bogus"},
+		{"job", "status"},
+		{"job", "status", "1", "2"},
+		{"job", "status", "x1"},
+		{"job", "cancel", "0"},
+		{"job", "wait", "1", "--poll", "0s"},
+		{"shape"},
+		{"shape", "register"},
+		{"shape", "retire", "--shape", "huge"},
+		{"balance", "0x1", "--deployment", missing},
+		{"balance", "a", "b"},
+		{"deploy", "extra"},
+		{"slash"},
+		{"withdraw", "--bogus"},
+	} {
+		code, _, errs := runCLI(t, args...)
+		assert.Equal(t, exitUsage, code, "%v: %s", args, errs)
+		assert.Contains(t, errs, "probity: error:", "%v", args)
+	}
+	code, _, errs := runCLI(t, "balance", "--deployment", missing, "--key", key)
+	assert.Equal(t, exitInternal, code)
+	assert.Contains(t, errs, "probity deploy --out FILE")
+	code, _, errs = runCLI(t, "stake", "--amount", "1", "--key", filepath.Join(dir, "nokey"))
+	assert.Equal(t, exitInternal, code)
+	assert.Contains(t, errs, "nokey")
+	code, _, _ = runCLI(t, "post", "-h")
+	assert.Equal(t, exitOK, code)
+}
+
+func TestAmounts(t *testing.T) {
+	for in, want := range map[string]string{"10": "10", "0.5": "0.5", ".5": "0.5", "1.": "1", "007.250": "7.25",
+		"0.000000000000000001": "0.000000000000000001", "1000000000": "1000000000"} {
+		v, err := parseAmount("amount", in)
+		require.NoError(t, err, in)
+		assert.Equal(t, want, formatAmount(v), in)
+	}
+	v, _ := parseAmount("amount", "2.5")
+	assert.Equal(t, "2500000000000000000", v.String())
+	for _, in := range []string{"", ".", "0", "0.0", "-1", "1e3", "1,5", "0x10", " 1", "1.0000000000000000001"} {
+		_, err := parseAmount("amount", in)
+		assert.Error(t, err, in)
+	}
+}
