@@ -7,13 +7,17 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/probitylabs/probity/chain"
+	"github.com/probitylabs/probity/circuits"
 	"github.com/probitylabs/probity/sdk"
+	"github.com/probitylabs/probity/tensor"
 )
 
 // Buyer commands: post a job, follow it, cancel it; and slash (anyone).
@@ -347,5 +351,66 @@ func runSlash(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	fmt.Fprintf(stdout, "slashed job %s: provider %s lost %s; bounty %s credited to %s\n", id, ev.Provider.Hex(),
 		formatAmount(ev.Stake), formatAmount(ev.Bounty), ev.Caller.Hex())
+	return nil
+}
+
+func init() {
+	register("random-job", "write a random input and model for catalogue shapes (to try a network)", runRandomJob)
+}
+
+func runRandomJob(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newCommandFlags("random-job", "random-job --shapes S[,S...] --out DIR [--rows M] [--seed N]\n\n"+
+		"Writes DIR/input.safetensors (M random int8 rows) and DIR/model.safetensors (random\n"+
+		"weights, calibrated epilogues), one layer per shape, ready for `probity post`.", stderr)
+	shapes := fs.String("shapes", "", "catalogue shape per layer, comma-separated (e.g. demo-64,demo-64)")
+	out := fs.String("out", "", "output `dir`")
+	rows := fs.Int("rows", 0, "input rows M (default: the first shape's 2^D)")
+	seed := fs.Uint64("seed", 1, "random `seed`")
+	done, pos, err := parseInterspersed(fs, args)
+	if done || err != nil {
+		return err
+	}
+	if err := noArgs(pos); err != nil {
+		return err
+	}
+	if *shapes == "" || *out == "" {
+		return usageError{"--shapes and --out are required"}
+	}
+	var dims []int
+	var first circuits.Shape
+	for l, name := range strings.Split(*shapes, ",") {
+		s, err := lookupShape("shapes", strings.TrimSpace(name))
+		if err != nil {
+			return err
+		}
+		if l == 0 {
+			first, dims = s, []int{int(s.K)}
+		} else if int(s.K) != dims[len(dims)-1] || s.D != first.D {
+			return usageError{fmt.Sprintf("--shapes: layer %d (%s) does not follow %s (K must equal the previous N, D the same)", l, s, first)}
+		}
+		dims = append(dims, int(s.N))
+	}
+	m := *rows
+	if m == 0 {
+		m = 1 << first.D
+	}
+	if m < 1 || m > 1<<first.D {
+		return usageError{fmt.Sprintf("--rows %d: shape %s takes 1 to %d rows", m, first.Name, 1<<first.D)}
+	}
+	model, err := tensor.RandomModel(*seed, dims...)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(*out, 0o755); err != nil {
+		return err
+	}
+	in, mf := filepath.Join(*out, "input.safetensors"), filepath.Join(*out, "model.safetensors")
+	if err := tensor.SaveActivations(in, tensor.RandomInput(*seed, m, dims[0])); err != nil {
+		return err
+	}
+	if err := tensor.SaveModel(mf, model); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %s (%d x %d) and %s (%d layers)\n", in, m, dims[0], mf, len(dims)-1)
 	return nil
 }

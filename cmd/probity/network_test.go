@@ -102,11 +102,12 @@ func TestNetworkByHand(t *testing.T) {
 	t.Setenv(keyFileEnv, "")
 
 	// A tiny job: 5 rows, 16 -> 4.
-	in, mf := filepath.Join(dir, "x.safetensors"), filepath.Join(dir, "m.safetensors")
-	require.NoError(t, tensor.SaveActivations(in, tensor.RandomInput(3, 5, 16)))
-	m, err := tensor.RandomModel(3, 16, 4)
+	code, out, errs = runCLI(t, "random-job", "--shapes", "tiny", "--rows", "5", "--seed", "3", "--out", filepath.Join(dir, "job"))
+	require.Equal(t, exitOK, code, errs)
+	in, mf := filepath.Join(dir, "job", "input.safetensors"), filepath.Join(dir, "job", "model.safetensors")
+	x, err := tensor.LoadActivations(in)
 	require.NoError(t, err)
-	require.NoError(t, tensor.SaveModel(mf, m))
+	assert.Equal(t, []int{5, 16}, x.Shape)
 	code, out, errs = runCLI(t, net("post", "--input", in, "--model", mf, "--shapes", "tiny", "--price", "2.5",
 		"--publish-dir", filepath.Join(dir, "pub"), "--key", buyer, "--json")...)
 	require.Equal(t, exitOK, code, errs)
@@ -226,6 +227,9 @@ func TestNetworkUsage(t *testing.T) {
 		{"deploy", "extra"},
 		{"slash"},
 		{"withdraw", "--bogus"},
+		{"random-job", "--shapes", "tiny"},
+		{"random-job", "--shapes", "tiny,demo-64", "--out", dir},
+		{"random-job", "--shapes", "tiny", "--rows", "9", "--out", dir},
 	} {
 		code, _, errs := runCLI(t, args...)
 		assert.Equal(t, exitUsage, code, "%v: %s", args, errs)
