@@ -1,7 +1,11 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
+	"io"
+	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,11 +13,15 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
+	gethrpc "github.com/ethereum/go-ethereum/rpc"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/probitylabs/probity/chain"
+	"github.com/probitylabs/probity/circuits"
 	"github.com/probitylabs/probity/internal/testenv"
+	"github.com/probitylabs/probity/prover"
+	"github.com/probitylabs/probity/sdk"
 	"github.com/probitylabs/probity/tensor"
 )
 
@@ -31,7 +39,9 @@ func writeKey(t *testing.T, dir string, i int) (string, string) {
 // key cache, mint, stake, post, status, cancel, withdraw; reverts come back as exit 1 naming
 // the contract's error.
 func TestNetworkByHand(t *testing.T) {
-	rpc := testenv.StartAnvil(t)
+	// Interval mining on top of automine: the challenge seed is a block mined after the
+	// commit, which a chain that mines only on transactions would never produce.
+	rpc := testenv.StartAnvil(t, "--block-time", "1", "--mixed-mining")
 	dir := t.TempDir()
 	gov, _ := writeKey(t, dir, 0)
 	prov, provAddr := writeKey(t, dir, 1)
@@ -164,11 +174,75 @@ func TestNetworkByHand(t *testing.T) {
 	assert.Equal(t, exitFailed, code)
 	assert.Contains(t, errs, "NothingToWithdraw")
 
+	// A provider node (in-process, through `probity prover`) serves the next job; the buyer's
+	// `job wait` authenticates the receipt and `verify --rpc` audits it against the chain.
+	cfg := filepath.Join(dir, "prover.json")
+	require.NoError(t, writeJSONFile(cfg, map[string]any{
+		"rpcUrl": rpc, "deployment": addrs, "providerKeyFile": prov, "dataDir": filepath.Join(dir, "prover-data"),
+		"keysDir": keys, "shapes": []string{"tiny"}, "pollInterval": "100ms", "gpu": map[string]any{"mode": "none"},
+		"fetch": map[string]any{"allowFile": true}, "log": map[string]any{"level": "warn"},
+	}))
+	proverCtx, stopProver := context.WithCancel(context.Background())
+	proverDone := make(chan int, 1)
+	var proverLog bytes.Buffer
+	go func() { proverDone <- run(proverCtx, []string{"prover", "--config", cfg}, io.Discard, &proverLog) }()
+	code, out, errs = runCLI(t, net("post", "--input", in, "--model", mf, "--shapes", "tiny", "--price", "1",
+		"--publish-dir", filepath.Join(dir, "pub2"), "--key", buyer)...)
+	require.Equal(t, exitOK, code, errs)
+	assert.Contains(t, out, "job            2\n")
+	rcFile := filepath.Join(dir, "receipt.json")
+	code, out, errs = runCLI(t, net("job", "wait", "2", "--out", rcFile, "--timeout", "60s", "--poll", "100ms")...)
+	stopProver()
+	assert.Equal(t, exitOK, <-proverDone, proverLog.String())
+	require.Equal(t, exitOK, code, errs+proverLog.String())
+	assert.Contains(t, out, "job 2 settled; receipt digest")
+	code, out, errs = runCLI(t, net("job", "status", "2", "--json")...)
+	require.Equal(t, exitOK, code, errs)
+	require.NoError(t, json.Unmarshal([]byte(out), &st), out)
+	assert.Equal(t, "Settled", st.State)
+	assert.Equal(t, provAddr, st.Provider.Hex())
+	assert.Len(t, st.OutputRoots, 1)
+	assert.NotEmpty(t, st.Seed)
+	assert.NotEmpty(t, st.ReceiptDigest)
+	assert.Contains(t, out, st.ReceiptDigest)
+	code, out, errs = runCLI(t, "verify", "--allow-no-attestation", "--vk", filepath.Join(keyEntry(t, keys, "tiny"), "vk"),
+		"--rpc", rpc, "--deployment", dep, rcFile)
+	require.Equal(t, exitOK, code, out+errs)
+	assert.Contains(t, out, "job settled on chain")
+
+	// A provider that locks and never commits is slashed once the commit deadline passed.
+	code, _, errs = runCLI(t, net("post", "--input", in, "--model", mf, "--shapes", "tiny", "--price", "1",
+		"--publish-dir", filepath.Join(dir, "pub3"), "--exec-window", "10s", "--key", buyer)...)
+	require.Equal(t, exitOK, code, errs)
+	pk, err := prover.ReadKeyFile(prov)
+	require.NoError(t, err)
+	pc, err := sdk.Connect(context.Background(), rpc, pk, addrs)
+	require.NoError(t, err)
+	_, _, err = pc.Chain().Lock(context.Background(), big.NewInt(3))
+	require.NoError(t, err)
+	code, _, errs = runCLI(t, net("slash", "3", "--key", buyer)...)
+	assert.Equal(t, exitFailed, code)
+	assert.Contains(t, errs, "DeadlineNotPassed")
+	rc, err := gethrpc.Dial(rpc)
+	require.NoError(t, err)
+	require.NoError(t, rc.Call(nil, "evm_increaseTime", 60))
+	require.NoError(t, rc.Call(nil, "evm_mine"))
+	rc.Close()
+	code, out, errs = runCLI(t, net("slash", "3", "--key", buyer)...)
+	require.Equal(t, exitOK, code, errs)
+	assert.Contains(t, out, "slashed job 3: provider "+provAddr+" lost ")
+	code, out, errs = runCLI(t, net("job", "status", "3")...)
+	require.Equal(t, exitOK, code, errs)
+	assert.Contains(t, out, "state          Slashed")
+	code, _, errs = runCLI(t, net("job", "wait", "3")...)
+	assert.Equal(t, exitFailed, code)
+	assert.Contains(t, errs, "job was slashed")
+
 	code, out, errs = runCLI(t, net("shape", "retire", "--shape", "tiny", "--key", gov)...)
 	require.Equal(t, exitOK, code, errs)
 	assert.Contains(t, out, "retired tiny")
 	code, _, errs = runCLI(t, net("post", "--input", in, "--model", mf, "--shapes", "tiny", "--price", "1",
-		"--publish-dir", filepath.Join(dir, "pub2"), "--key", buyer)...)
+		"--publish-dir", filepath.Join(dir, "pub4"), "--key", buyer)...)
 	assert.Equal(t, exitFailed, code)
 	assert.Contains(t, errs, "ShapeNotActive")
 
@@ -182,6 +256,13 @@ func TestNetworkByHand(t *testing.T) {
 	code, _, errs = runCLI(t, "balance", buyerAddr, "--rpc", "http://127.0.0.1:1", "--deployment", dep)
 	assert.Equal(t, exitInternal, code)
 	assert.Contains(t, errs, "is a node running there?")
+}
+
+// keyEntry is the key cache entry of a catalogue shape under dir.
+func keyEntry(t *testing.T, dir, name string) string {
+	s, err := circuits.Lookup(name)
+	require.NoError(t, err)
+	return circuits.Cache{Dir: dir}.EntryDir(s)
 }
 
 func writeJSONFile(path string, v any) error {
