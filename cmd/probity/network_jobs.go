@@ -272,6 +272,12 @@ func runJobWait(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	c.PollInterval = *poll
+	// A job that does not exist emits nothing: waiting for it would never end.
+	if j, err := c.Chain().GetJob(ctx, id); err != nil {
+		return fromChain(err)
+	} else if chain.JobState(j.State) == chain.StateNone {
+		return failedError{fmt.Errorf("job %s does not exist on this deployment (manager %s)", id, c.Addresses().Manager.Hex())}
+	}
 	if *timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, *timeout)

@@ -227,7 +227,7 @@ func TestNetworkByHand(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, rc.Call(nil, "evm_increaseTime", 60))
 	require.NoError(t, rc.Call(nil, "evm_mine"))
-	rc.Close()
+	defer rc.Close()
 	code, out, errs = runCLI(t, net("slash", "3", "--key", buyer)...)
 	require.Equal(t, exitOK, code, errs)
 	assert.Contains(t, out, "slashed job 3: provider "+provAddr+" lost ")
@@ -237,6 +237,16 @@ func TestNetworkByHand(t *testing.T) {
 	code, _, errs = runCLI(t, net("job", "wait", "3")...)
 	assert.Equal(t, exitFailed, code)
 	assert.Contains(t, errs, "job was slashed")
+	code, _, errs = runCLI(t, net("job", "wait", "9")...)
+	assert.Equal(t, exitFailed, code)
+	assert.Contains(t, errs, "job 9 does not exist")
+
+	// The unbonding stake is paid out once the deployment's delay (7 days) has passed.
+	require.NoError(t, rc.Call(nil, "evm_increaseTime", 8*24*3600))
+	require.NoError(t, rc.Call(nil, "evm_mine"))
+	code, out, errs = runCLI(t, net("unbond", "--withdraw", "--key", prov)...)
+	require.Equal(t, exitOK, code, errs)
+	assert.Contains(t, out, "withdrew 0.25 unbonded stake to "+provAddr)
 
 	code, out, errs = runCLI(t, net("shape", "retire", "--shape", "tiny", "--key", gov)...)
 	require.Equal(t, exitOK, code, errs)
