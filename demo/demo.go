@@ -57,6 +57,9 @@ type Gas struct {
 	FixSeed     uint64 `json:"fixSeed,omitempty"`
 	SubmitProof uint64 `json:"submitProof,omitempty"`
 	Slash       uint64 `json:"slash,omitempty"`
+	// Settlement is what the provider spends to get paid: lock, commit, fixSeed and
+	// submitProof (honest job only).
+	Settlement uint64 `json:"settlement,omitempty"`
 	// Total is the sum of the above: the job's whole on-chain life, posting included.
 	Total uint64 `json:"total"`
 }
@@ -279,10 +282,25 @@ func (r *run) play(ctx context.Context) error {
 	if err := r.slashAct(ctx, cheat, silent); err != nil {
 		return err
 	}
+	r.printf("\nGas per job, from the buyer's view of each job's events\n")
 	for _, j := range []*sdk.Job{honest, cheat, silent} {
 		if err := r.jobGas(ctx, j); err != nil {
 			return err
 		}
+		g := r.sum.Job(roleOfJob(r.sum, j.ID)).Gas
+		line := fmt.Sprintf("  job %s: postJob %d, lock %d", j.ID, g.PostJob, g.Lock)
+		for _, x := range []struct {
+			name string
+			v    uint64
+		}{{"commit", g.Commit}, {"fixSeed", g.FixSeed}, {"submitProof", g.SubmitProof}, {"slash", g.Slash}} {
+			if x.v > 0 {
+				line += fmt.Sprintf(", %s %d", x.name, x.v)
+			}
+		}
+		if g.SubmitProof > 0 {
+			line += fmt.Sprintf("; settlement (lock to submitProof) %d", g.Settlement)
+		}
+		r.printf("%s; total %d\n", line, g.Total)
 	}
 	if err := r.settleAccounts(ctx, before); err != nil {
 		return err
@@ -759,6 +777,9 @@ func (r *run) jobGas(ctx context.Context, job *sdk.Job) error {
 		js.Gas.Total += rc.GasUsed
 	}
 	js.Outcome = final
+	if final == "Settled" {
+		js.Gas.Settlement = js.Gas.Lock + js.Gas.Commit + js.Gas.FixSeed + js.Gas.SubmitProof
+	}
 	want := "Slashed"
 	if js.Role == RoleHonest {
 		want = "Settled"
