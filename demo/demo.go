@@ -77,8 +77,8 @@ type Job struct {
 	Stake      string `json:"stake"`            // reserved at lock
 	Bounty     string `json:"bounty,omitempty"` // paid to the slasher
 	Gas        Gas    `json:"gas"`
-	// Honest job: proving time (all layers, and the mean per layer), the receipt's file and
-	// its stated detection bound.
+	// Honest job: proving time (all layers, and the mean per layer), the receipt's file
+	// (when Options.Keep is set) and its stated detection bound.
 	ProveMs         uint64  `json:"proveMs,omitempty"`
 	ProveMsPerLayer float64 `json:"proveMsPerLayer,omitempty"`
 	Receipt         string  `json:"receipt,omitempty"`
@@ -241,6 +241,12 @@ func Run(ctx context.Context, o Options, out io.Writer) (*Summary, error) {
 		r.sim.Close()
 	}
 	r.sum.ElapsedMs = uint64(time.Since(t0).Milliseconds())
+	if o.Keep == "" {
+		// The temporary directory is gone: name no file in it.
+		for i := range r.sum.Jobs {
+			r.sum.Jobs[i].Receipt = ""
+		}
+	}
 	if err != nil {
 		return r.sum, err
 	}

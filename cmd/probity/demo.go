@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/probitylabs/probity/circuits"
 	"github.com/probitylabs/probity/demo"
 )
 
@@ -30,6 +31,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		keep    = fs.String("keep", "", "keep the job files, node data and receipts in `dir`")
 		verbose = fs.Bool("v", false, "show the prover nodes' logs on stderr")
 		shape   = fs.String("shape", "demo-64", "catalogue `shape` of the layers (tiny: one small layer, fastest)")
+		keysDir = fs.String("keys", "", "circuit key cache `dir` (default: the user cache, where `probity keys` puts them)")
 		falsify = fs.Float64("falsify", 0.5, "`fraction` of each layer's outputs the cheating node corrupts, in (0, 1]")
 	)
 	if err := fs.Parse(args); err != nil {
@@ -44,7 +46,13 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *falsify <= 0 || *falsify > 1 {
 		return usageError{fmt.Sprintf("--falsify %v is not in (0, 1]", *falsify)}
 	}
+	if _, err := circuits.Lookup(*shape); err != nil {
+		return usageError{err.Error()}
+	}
 	o := demo.Options{Shape: *shape, Falsify: *falsify, Keep: *keep}
+	if *keysDir != "" {
+		o.Keys = &circuits.Cache{Dir: *keysDir}
+	}
 	if *verbose {
 		o.Logs = stderr
 	}
