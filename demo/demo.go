@@ -11,6 +11,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -403,7 +404,7 @@ func (r *run) stake(ctx context.Context) error {
 		}
 		r.provs = append(r.provs, p)
 	}
-	r.printf("  3 providers staked %s tokens each and registered node keys\n", tokens(stake))
+	r.printf("  3 providers staked %s each and registered node keys\n", amount(stake))
 	return nil
 }
 
@@ -546,8 +547,8 @@ func (r *run) honestAct(ctx context.Context, in, model string) (*sdk.Job, error)
 	if err != nil {
 		return nil, err
 	}
-	r.printf("  buyer posted job %s: %d-layer int8 MLP %s, %d rows, price %s tokens, manifest %s\n",
-		job.ID, r.layers, r.dims(), r.rows, tokens(job.Price), job.ManifestURI)
+	r.printf("  buyer posted job %s: %d-layer int8 MLP %s, %d rows, price %s, manifest %s\n",
+		job.ID, r.layers, r.dims(), r.rows, amount(job.Price), job.ManifestURI)
 	wctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
 	rc, err := r.buyer.WaitReceipt(wctx, job.ID)
@@ -580,9 +581,9 @@ func (r *run) honestAct(ctx context.Context, in, model string) (*sdk.Job, error)
 	}
 	r.sum.Jobs = append(r.sum.Jobs, j)
 	r.printf("  node locked (stake %s), executed, committed, fixed the seed, proved %d layers in %.2f s (%.2f s per layer)\n",
-		tokens(bigOf(rec.Stake)), r.layers, float64(j.ProveMs)/1000, j.ProveMsPerLayer/1000)
-	r.printf("  proofs verified on chain: job %s settled, provider paid %s tokens; the buyer fetched and authenticated the receipt\n",
-		job.ID, tokens(job.Price))
+		amount(bigOf(rec.Stake)), r.layers, float64(j.ProveMs)/1000, j.ProveMsPerLayer/1000)
+	r.printf("  proofs verified on chain: job %s settled, provider paid %s; the buyer fetched and authenticated the receipt\n",
+		job.ID, amount(job.Price))
 	r.printf("  receipt: k=%d samples per layer, detection >= %s if >= %s of a layer's outputs were falsified\n",
 		rc.K, pct(float64(rc.Detection.ProbabilityBps)/1e4), pct(float64(rc.Detection.FloorBps)/1e4))
 	return job, nd.stop()
@@ -628,8 +629,12 @@ func (r *run) falsifyingAct(ctx context.Context, in, model string) (*sdk.Job, er
 	r.sum.Jobs = append(r.sum.Jobs, Job{ID: job.ID.String(), Role: RoleFalsifying, Provider: p.client.Address(), NodeStep: string(rec.Step),
 		NodeReason: rec.Reason, Price: job.Price.String(), Stake: rec.Stake, Falsified: f, CatchProbability: catch})
 	r.printf("  node locked (stake %s) and committed falsified outputs; the seed picked %d elements per layer\n",
-		tokens(bigOf(rec.Stake)), r.shape.Kn)
-	r.printf("  no proof exists for a falsified sample, so the node gave up (%s)\n", firstLine(rec.Reason, 90))
+		amount(bigOf(rec.Stake)), r.shape.Kn)
+	reason := rec.Reason
+	if i := strings.Index(reason, ": prove:"); i > 0 {
+		reason = reason[:i] // the circuit's detail (which sample, which values) is in the summary
+	}
+	r.printf("  no proof exists for a falsified sample, so the node gave up (%s)\n", firstLine(reason, 90))
 	r.printf("  chance that %d samples per layer over %d layers catch a %s falsification: 1-(1-%.2f)^%d = %s\n",
 		r.shape.Kn, r.layers, pct(f), f, int(r.shape.Kn)*r.layers, pct(catch))
 	return job, nil
@@ -683,7 +688,7 @@ func (r *run) silentAct(ctx context.Context, in, model string) (*sdk.Job, error)
 	}
 	r.sum.Jobs = append(r.sum.Jobs, Job{ID: job.ID.String(), Role: RoleSilent, Provider: p.client.Address(), NodeStep: step,
 		NodeReason: errSilent.Error(), Price: job.Price.String(), Stake: locked.Stake.String()})
-	r.printf("  node locked it (stake %s, commit deadline %s) and stopped\n", tokens(locked.Stake), time.Unix(int64(locked.CommitBy), 0).UTC().Format(time.TimeOnly))
+	r.printf("  node locked it (stake %s, commit deadline %s) and stopped\n", amount(locked.Stake), time.Unix(int64(locked.CommitBy), 0).UTC().Format(time.TimeOnly))
 	return job, nil
 }
 

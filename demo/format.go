@@ -71,3 +71,11 @@ func firstLine(s string, n int) string {
 	}
 	return s
 }
+
+// amount formats base units as "1 token" or "4.2631 tokens".
+func amount(v *big.Int) string {
+	if s := tokens(v); s != "1" {
+		return s + " tokens"
+	}
+	return "1 token"
+}

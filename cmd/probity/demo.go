@@ -31,7 +31,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		keep    = fs.String("keep", "", "keep the job files, node data and receipts in `dir`")
 		verbose = fs.Bool("v", false, "show the prover nodes' logs on stderr")
 		shape   = fs.String("shape", "demo-64", "catalogue `shape` of the layers (tiny: one small layer, fastest)")
-		keysDir = fs.String("keys", "", "circuit key cache `dir` (default: the user cache, where `probity keys` puts them)")
+		keysDir = fs.String("keys", "", "circuit key cache `dir` (default: the user cache, as for probity setup)")
 		falsify = fs.Float64("falsify", 0.5, "`fraction` of each layer's outputs the cheating node corrupts, in (0, 1]")
 	)
 	if err := fs.Parse(args); err != nil {
