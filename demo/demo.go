@@ -20,6 +20,7 @@ import (
 
 	"github.com/probitylabs/probity/chain"
 	"github.com/probitylabs/probity/circuits"
+	"github.com/probitylabs/probity/protocol"
 	"github.com/probitylabs/probity/prover"
 	"github.com/probitylabs/probity/sdk"
 	"github.com/probitylabs/probity/tensor"
@@ -593,7 +594,8 @@ func (r *run) honestAct(ctx context.Context, in, model string) (*sdk.Job, error)
 func (r *run) falsifyingAct(ctx context.Context, in, model string) (*sdk.Job, error) {
 	p := r.provs[1]
 	f := r.o.Falsify
-	catch := 1 - math.Pow(1-f, float64(int(r.shape.Kn)*r.layers))
+	// Each layer's k samples are independent chances to hit a corrupted element.
+	catch := protocol.DetectionProbability(uint32(math.Round(f*10000)), r.shape.Kn*uint16(r.layers))
 	r.printf("\nAct 2: a provider that falsifies %s of every layer's outputs (%s)\n", pct(f), short(p.client.Address()))
 	nd, err := r.startNode(ctx, p, prover.ReferenceExecutor{Falsify: f, FalsifySeed: 7}, nil)
 	if err != nil {
