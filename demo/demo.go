@@ -484,9 +484,9 @@ func (nd *node) stop() error {
 	return nd.err
 }
 
-// waitStep waits until the node's journal holds the job at a terminal step (or at one of
-// want), and returns the record.
-func (nd *node) waitStep(ctx context.Context, jobID *big.Int, limit time.Duration, want ...prover.Step) (*prover.Record, error) {
+// waitStep waits until the node's journal holds the job at a terminal step and returns the
+// record.
+func (nd *node) waitStep(ctx context.Context, jobID *big.Int, limit time.Duration) (*prover.Record, error) {
 	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 	t := time.NewTicker(20 * time.Millisecond)
@@ -495,11 +495,6 @@ func (nd *node) waitStep(ctx context.Context, jobID *big.Int, limit time.Duratio
 		if rec, err := nd.n.Journal().Load(jobID.String()); err == nil {
 			if rec.Step.Terminal() {
 				return rec, nil
-			}
-			for _, w := range want {
-				if rec.Step == w {
-					return rec, nil
-				}
 			}
 		}
 		select {
