@@ -8,7 +8,9 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/eth/ethconfig"
 	"github.com/ethereum/go-ethereum/ethclient/simulated"
+	"github.com/ethereum/go-ethereum/node"
 )
 
 // MinePolicy says when a simulated chain mines blocks.
@@ -53,7 +55,7 @@ func NewSimulated(opts SimOptions, funded ...common.Address) *Simulated {
 	for _, a := range funded {
 		alloc[a] = types.Account{Balance: new(big.Int).Set(bal)}
 	}
-	s := &Simulated{backend: simulated.NewBackend(alloc)}
+	s := &Simulated{backend: simulated.NewBackend(alloc, pragueRules)}
 	s.client = &simClient{Client: s.backend.Client(), sim: s, mineOnSend: opts.Policy == MineOnSend}
 	if opts.Policy == MineOnInterval {
 		iv := opts.Interval
@@ -64,6 +66,16 @@ func NewSimulated(opts SimOptions, funded ...common.Address) *Simulated {
 		go s.mineEvery(iv)
 	}
 	return s
+}
+
+// pragueRules runs the simulated chain on the Prague rules, the EVM version the contracts are
+// compiled for (foundry.toml) and the one anvil and forge measure gas under. go-ethereum's
+// simulated backend otherwise enables every fork it knows, including unreleased ones with
+// another gas schedule, and gas figures from the demo would not match any real chain.
+func pragueRules(_ *node.Config, eth *ethconfig.Config) {
+	cfg := *eth.Genesis.Config
+	cfg.OsakaTime, cfg.BogotaTime = nil, nil
+	eth.Genesis.Config = &cfg
 }
 
 // Client returns the chain as a Backend.
