@@ -1,7 +1,11 @@
 package chain
 
 import (
+	"bytes"
+	"encoding/json"
+	"fmt"
 	"math/big"
+	"os"
 
 	"github.com/ethereum/go-ethereum/common"
 
@@ -81,4 +85,36 @@ type Addresses struct {
 	Providers common.Address `json:"providers"`
 	Shapes    common.Address `json:"shapes"`
 	Manager   common.Address `json:"manager"`
+}
+
+// Validate names the first address that is missing.
+func (a Addresses) Validate() error {
+	for _, f := range []struct {
+		name string
+		addr common.Address
+	}{{"token", a.Token}, {"providers", a.Providers}, {"shapes", a.Shapes}, {"manager", a.Manager}} {
+		if f.addr == (common.Address{}) {
+			return fmt.Errorf("no %q address", f.name)
+		}
+	}
+	return nil
+}
+
+// ReadAddresses reads a deployment file: the JSON object of Addresses that `probity deploy`
+// writes, every address present. Unknown fields are errors.
+func ReadAddresses(path string) (Addresses, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return Addresses{}, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	var a Addresses
+	if err := dec.Decode(&a); err != nil {
+		return Addresses{}, fmt.Errorf("deployment file %s: %w", path, err)
+	}
+	if err := a.Validate(); err != nil {
+		return Addresses{}, fmt.Errorf("deployment file %s: %w", path, err)
+	}
+	return a, nil
 }

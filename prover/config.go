@@ -65,6 +65,9 @@ type Config struct {
 	RPCURL string `json:"rpcUrl"`
 	// Deployment locates the Probity contracts.
 	Deployment chain.Addresses `json:"deployment"`
+	// DeploymentFile, instead of Deployment, names a deployment file as `probity deploy`
+	// writes it (chain.ReadAddresses); the two exclude each other.
+	DeploymentFile string `json:"deploymentFile,omitempty"`
 	// ProviderKeyFile holds the provider account's secp256k1 key (hex, one line).
 	ProviderKeyFile string `json:"providerKeyFile"`
 	// NodeKeyFile holds the node key that signs receipts; empty means the provider key.
@@ -229,6 +232,7 @@ func integer[T int | int64 | uint32 | uint64](p func(*Config) *T) func(*Config, 
 func Settings() []Setting {
 	return []Setting{
 		{"rpc-url", "rpcUrl", "EVM JSON-RPC endpoint", str(func(c *Config) *string { return &c.RPCURL })},
+		{"deployment-file", "deploymentFile", "deployment file (JSON addresses, as `probity deploy` writes it) instead of the four addresses", str(func(c *Config) *string { return &c.DeploymentFile })},
 		{"manager", "deployment.manager", "SLA manager address", addr(func(c *Config) *common.Address { return &c.Deployment.Manager })},
 		{"providers", "deployment.providers", "provider registry address", addr(func(c *Config) *common.Address { return &c.Deployment.Providers })},
 		{"shapes-registry", "deployment.shapes", "shape registry address", addr(func(c *Config) *common.Address { return &c.Deployment.Shapes })},
@@ -335,6 +339,16 @@ func LoadConfig(path string, environ []string, fs *FlagSet) (Config, error) {
 				}
 			}
 		}
+	}
+	if c.DeploymentFile != "" {
+		if c.Deployment != (chain.Addresses{}) {
+			return c, &ConfigError{Field: "deploymentFile", Err: errors.New("set either deploymentFile or the deployment addresses, not both")}
+		}
+		a, err := chain.ReadAddresses(c.DeploymentFile)
+		if err != nil {
+			return c, &ConfigError{Field: "deploymentFile", Err: err}
+		}
+		c.Deployment = a
 	}
 	return c, c.Validate()
 }

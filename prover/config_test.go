@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/probitylabs/probity/prover"
 )
 
@@ -166,5 +168,45 @@ func TestRunCLICheckConfig(t *testing.T) {
 	var ce *prover.ConfigError
 	if !errors.As(err, &ce) || ce.Field != "gpu.mode" {
 		t.Fatalf("bad env through the CLI: %v", err)
+	}
+}
+
+// TestConfigDeploymentFile: the addresses can come from a deployment file as `probity deploy`
+// writes it, never from both places at once.
+func TestConfigDeploymentFile(t *testing.T) {
+	dir := t.TempDir()
+	dep := filepath.Join(dir, "deployment.json")
+	require.NoError(t, os.WriteFile(dep, []byte(`{"token":"0x0000000000000000000000000000000000000001","providers":"0x0000000000000000000000000000000000000002",
+		"shapes":"0x0000000000000000000000000000000000000003","manager":"0x0000000000000000000000000000000000000004"}`), 0o644))
+	write := func(name, doc string) string {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(p, []byte(doc), 0o644))
+		return p
+	}
+	good := write("good.json", `{"rpcUrl":"http://x","providerKeyFile":"k","deploymentFile":"`+dep+`"}`)
+	c, err := prover.LoadConfig(good, nil, nil)
+	require.NoError(t, err)
+	require.Equal(t, "0x0000000000000000000000000000000000000004", strings.ToLower(c.Deployment.Manager.Hex()))
+	require.Equal(t, "0x0000000000000000000000000000000000000003", strings.ToLower(c.Deployment.Shapes.Hex()))
+
+	// From the environment, with the rest of the config from flags.
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	fv := prover.BindFlags(fs)
+	require.NoError(t, fs.Parse([]string{"--rpc-url", "http://x", "--provider-key-file", "k"}))
+	c, err = prover.LoadConfig("", []string{"PROBITY_DEPLOYMENT_FILE=" + dep}, fv)
+	require.NoError(t, err)
+	require.Equal(t, "0x0000000000000000000000000000000000000002", strings.ToLower(c.Deployment.Providers.Hex()))
+
+	partial := write("partial.json", `{"token":"0x0000000000000000000000000000000000000001","manager":"0x0000000000000000000000000000000000000004"}`)
+	for name, tc := range map[string]struct{ doc, want string }{
+		"both":    {`{"rpcUrl":"http://x","providerKeyFile":"k","deploymentFile":"` + dep + `","deployment":{"manager":"0x0000000000000000000000000000000000000009"}}`, "not both"},
+		"missing": {`{"rpcUrl":"http://x","providerKeyFile":"k","deploymentFile":"` + filepath.Join(dir, "nope.json") + `"}`, "no such file"},
+		"partial": {`{"rpcUrl":"http://x","providerKeyFile":"k","deploymentFile":"` + partial + `"}`, `no "providers" address`},
+	} {
+		_, err := prover.LoadConfig(write("config-"+name+".json", tc.doc), nil, nil)
+		var ce *prover.ConfigError
+		require.ErrorAs(t, err, &ce, name)
+		require.Equal(t, "deploymentFile", ce.Field, name)
+		require.ErrorContains(t, err, tc.want, name)
 	}
 }

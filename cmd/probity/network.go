@@ -3,11 +3,11 @@ package main
 import (
 	"context"
 	"crypto/ecdsa"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	iofs "io/fs"
 	"math/big"
 	"os"
 	"strings"
@@ -86,27 +86,15 @@ func (n *netFlags) signingKey(required bool) (*ecdsa.PrivateKey, error) {
 	return k, nil
 }
 
-// loadDeployment reads a deployment file: the JSON object of chain.Addresses, the same as the
-// "deployment" section of the prover's config.
+// loadDeployment reads a deployment file (chain.ReadAddresses): the JSON object of
+// chain.Addresses, the same as the "deployment" section of the prover's config.
 func loadDeployment(path string) (chain.Addresses, error) {
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return chain.Addresses{}, withHint(fmt.Errorf("deployment file: %w", err),
+	a, err := chain.ReadAddresses(path)
+	if errors.Is(err, iofs.ErrNotExist) {
+		return a, withHint(fmt.Errorf("deployment file: %w", err),
 			"`probity deploy --out FILE` writes one; pass it with --deployment FILE")
 	}
-	var a chain.Addresses
-	if err := json.Unmarshal(raw, &a); err != nil {
-		return chain.Addresses{}, fmt.Errorf("deployment file %s: %w", path, err)
-	}
-	for _, f := range []struct {
-		name string
-		addr common.Address
-	}{{"token", a.Token}, {"providers", a.Providers}, {"shapes", a.Shapes}, {"manager", a.Manager}} {
-		if f.addr == (common.Address{}) {
-			return chain.Addresses{}, fmt.Errorf("deployment file %s: no %q address", path, f.name)
-		}
-	}
-	return a, nil
+	return a, err
 }
 
 // dial connects to the RPC and checks that it answers.
