@@ -5,6 +5,8 @@ import (
 	"errors"
 	"math/big"
 	"net"
+	"os"
+	"path/filepath"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -13,7 +15,9 @@ import (
 	"github.com/ethereum/go-ethereum"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/stretchr/testify/require"
 
 	"github.com/probitylabs/probity/chain"
 	"github.com/probitylabs/probity/prover"
@@ -239,4 +243,82 @@ func TestTransient(t *testing.T) {
 			t.Errorf("Transient(%v) = %v, want %v", c.err, got, c.want)
 		}
 	}
+}
+
+// TestPendingTransactionSurvivesRestart: a transaction that was never mined when the node
+// died (its waiter gone with the process) is recorded in PendingDir; the next run restores
+// it, finds it stuck and replaces it, so the key's later nonces are not held back.
+func TestPendingTransactionSurvivesRestart(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	w := newWorld(t, ctx)
+	pending := t.TempDir()
+	pol := prover.RetryPolicy{Retries: 3, Min: time.Millisecond, Max: 10 * time.Millisecond}
+	key := w.sim.Accounts[0]
+	from := crypto.PubkeyToAddress(key.PublicKey)
+	nonce0, err := w.backend.PendingNonceAt(ctx, from)
+	require.NoError(t, err)
+
+	// Run 1: the send is lost and the process "dies" while waiting for the receipt.
+	rb1 := prover.NewResilientBackend(&dropper{Backend: w.backend}, key, pol, time.Hour, 20)
+	rb1.PendingDir = pending
+	c1, err := chain.NewClient(ctx, rb1, w.sim.Addresses, key)
+	require.NoError(t, err)
+	crashCtx, crash := context.WithTimeout(ctx, 300*time.Millisecond)
+	_, err = c1.Approve(crashCtx, w.sim.Addresses.Manager, big.NewInt(777))
+	crash()
+	require.Error(t, err)
+	files, err := os.ReadDir(pending)
+	require.NoError(t, err)
+	require.Len(t, files, 1, "the unmined transaction is on disk")
+	staleName := files[0].Name()
+	stale, err := os.ReadFile(filepath.Join(pending, staleName))
+	require.NoError(t, err)
+
+	// Run 2: restored, re-sent (lost again here), then replaced once stuck, and mined.
+	rb2 := prover.NewResilientBackend(&dropper{Backend: w.backend}, key, pol, 100*time.Millisecond, 20)
+	rb2.PendingDir = pending
+	replaced := make(chan common.Hash, 4)
+	rb2.OnReplace = func(_ uint64, _, h common.Hash) { replaced <- h }
+	n, err := rb2.Restore(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	go rb2.Pump(ctx, 20*time.Millisecond)
+	var h common.Hash
+	select {
+	case h = <-replaced:
+	case <-ctx.Done():
+		t.Fatal("restored transaction never replaced")
+	}
+	require.Eventually(t, func() bool {
+		rc, err := w.backend.TransactionReceipt(ctx, h)
+		return err == nil && rc.Status == types.ReceiptStatusSuccessful
+	}, 20*time.Second, 20*time.Millisecond)
+	require.Eventually(t, func() bool {
+		files, _ := os.ReadDir(pending)
+		return len(files) == 0
+	}, 5*time.Second, 20*time.Millisecond, "a mined group leaves PendingDir")
+	next, err := w.backend.PendingNonceAt(ctx, from)
+	require.NoError(t, err)
+	require.Equal(t, nonce0+1, next)
+
+	// A third run finds nothing to restore; a file whose nonce was used by another
+	// transaction (here the original, its replacement mined) is dropped.
+	rb3 := prover.NewResilientBackend(w.backend, key, pol, time.Hour, 20)
+	rb3.PendingDir = pending
+	n, err = rb3.Restore(ctx)
+	require.NoError(t, err)
+	require.Zero(t, n)
+	require.NoError(t, os.WriteFile(filepath.Join(pending, staleName), stale, 0o600))
+	n, err = rb3.Restore(ctx)
+	require.NoError(t, err)
+	require.Zero(t, n)
+	files, err = os.ReadDir(pending)
+	require.NoError(t, err)
+	require.Empty(t, files)
+
+	// A damaged file is an error that names it, not a silent loss.
+	require.NoError(t, os.WriteFile(filepath.Join(pending, staleName), stale[:10], 0o600))
+	_, err = rb3.Restore(ctx)
+	require.ErrorContains(t, err, staleName)
 }

@@ -178,6 +178,8 @@ func New(ctx context.Context, o Options) (*Node, error) {
 		n.metrics.TxReplaced.Inc()
 		n.log.Warn("replaced stuck transaction", "nonce", nonce, "old", old, "new", new)
 	}
+	n.backend.PendingDir = filepath.Join(cfg.DataDir, "pending")
+	n.backend.OnStoreError = func(err error) { n.log.Error("pending transaction store", "err", err) }
 	c, err := chain.NewClient(ctx, n.backend, cfg.Deployment, provKey)
 	if err != nil {
 		return nil, err
@@ -274,6 +276,18 @@ func (n *Node) Run(ctx context.Context) error {
 			stopJobs()
 		}
 	}()
+	// Transactions a previous run left unmined are tracked again before any job step sends
+	// a new one: a stuck one would otherwise hold back every later nonce of the key.
+	restored, err := n.backend.Restore(ctx)
+	if err != nil {
+		return fmt.Errorf("restoring pending transactions: %w", err)
+	}
+	if restored > 0 {
+		n.log.Info("tracking transactions left pending", "count", restored)
+	}
+	if st := n.cfg.RPC.TxStuckAfter.D(); st > 0 {
+		go n.backend.Pump(jobCtx, max(st/4, 50*time.Millisecond))
+	}
 	recs, err := n.journal.All()
 	if err != nil {
 		return err

@@ -4,11 +4,15 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"errors"
+	"fmt"
 	"io"
+	"io/fs"
 	"math/big"
 	"math/rand/v2"
 	"net"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -109,6 +113,13 @@ type ResilientBackend struct {
 	BumpPercent int
 	// OnReplace is told about every replacement. May be nil.
 	OnReplace func(nonce uint64, old, new common.Hash)
+	// PendingDir, when set, keeps the newest transaction of every unmined group on disk as
+	// PendingDir/<nonce>.tx, so that a restarted node goes on replacing what a crash left
+	// stuck (Restore, Pump). Without it a stuck transaction sent before a crash blocks every
+	// later nonce of the key until it is mined.
+	PendingDir string
+	// OnStoreError is told when PendingDir cannot be written. May be nil.
+	OnStoreError func(err error)
 
 	mu      sync.Mutex
 	groups  map[common.Hash]*txGroup
@@ -198,9 +209,11 @@ func (r *ResilientBackend) SendTransaction(ctx context.Context, tx *types.Transa
 	}
 	if r.Key != nil && r.StuckAfter > 0 {
 		if from, serr := types.Sender(types.LatestSignerForChainID(tx.ChainId()), tx); serr == nil && from == crypto.PubkeyToAddress(r.Key.PublicKey) {
+			g := &txGroup{nonce: tx.Nonce(), txs: []*types.Transaction{tx}, lastSent: time.Now()}
 			r.mu.Lock()
-			r.groups[tx.Hash()] = &txGroup{nonce: tx.Nonce(), txs: []*types.Transaction{tx}, lastSent: time.Now()}
+			r.groups[tx.Hash()] = g
 			r.mu.Unlock()
+			r.store(g.nonce, tx)
 		}
 	}
 	return nil
@@ -242,9 +255,123 @@ func (r *ResilientBackend) TransactionReceipt(ctx context.Context, h common.Hash
 
 func (r *ResilientBackend) forget(g *txGroup) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	for _, tx := range g.txs {
 		delete(r.groups, tx.Hash())
+	}
+	r.mu.Unlock()
+	r.unstore(g.nonce)
+}
+
+func (r *ResilientBackend) pendingPath(nonce uint64) string {
+	return filepath.Join(r.PendingDir, fmt.Sprintf("%020d.tx", nonce))
+}
+
+// store records tx as the newest of its nonce's group.
+func (r *ResilientBackend) store(nonce uint64, tx *types.Transaction) {
+	if r.PendingDir == "" {
+		return
+	}
+	b, err := tx.MarshalBinary()
+	if err == nil {
+		err = os.MkdirAll(r.PendingDir, 0o700)
+	}
+	if err == nil {
+		err = writeAtomic(r.pendingPath(nonce), b)
+	}
+	if err != nil && r.OnStoreError != nil {
+		r.OnStoreError(fmt.Errorf("recording pending transaction %s: %w", tx.Hash(), err))
+	}
+}
+
+func (r *ResilientBackend) unstore(nonce uint64) {
+	if r.PendingDir == "" {
+		return
+	}
+	if err := os.Remove(r.pendingPath(nonce)); err != nil && !errors.Is(err, fs.ErrNotExist) && r.OnStoreError != nil {
+		r.OnStoreError(err)
+	}
+}
+
+// Restore reads the transactions a previous run left unmined in PendingDir and tracks them
+// again: one already mined, or whose nonce another transaction used, is dropped; the rest
+// are sent again (a node that restarted may have lost them) and, being as old as their
+// file, replaced by Pump once StuckAfter has passed. It returns how many it tracks.
+func (r *ResilientBackend) Restore(ctx context.Context) (int, error) {
+	if r.PendingDir == "" {
+		return 0, nil
+	}
+	entries, err := os.ReadDir(r.PendingDir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, e := range entries {
+		if !strings.HasSuffix(e.Name(), ".tx") {
+			continue
+		}
+		path := filepath.Join(r.PendingDir, e.Name())
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return n, err
+		}
+		tx := new(types.Transaction)
+		if err := tx.UnmarshalBinary(b); err != nil {
+			return n, fmt.Errorf("pending transaction %s: %w", path, err)
+		}
+		if path != r.pendingPath(tx.Nonce()) {
+			return n, fmt.Errorf("pending transaction %s holds nonce %d", path, tx.Nonce())
+		}
+		rc, err := retry(ctx, r.Policy, "eth_getTransactionReceipt", func() (*types.Receipt, error) {
+			return r.Backend.TransactionReceipt(ctx, tx.Hash())
+		})
+		switch {
+		case err == nil && rc != nil:
+			r.unstore(tx.Nonce())
+			continue
+		case err != nil && !errors.Is(err, ethereum.NotFound):
+			return n, err
+		}
+		if err := r.Backend.SendTransaction(ctx, tx); err != nil && strings.Contains(strings.ToLower(err.Error()), "nonce too low") {
+			r.unstore(tx.Nonce()) // another transaction of this nonce was mined
+			continue
+		}
+		sent := time.Now()
+		if info, err := e.Info(); err == nil {
+			sent = info.ModTime()
+		}
+		r.mu.Lock()
+		r.groups[tx.Hash()] = &txGroup{nonce: tx.Nonce(), txs: []*types.Transaction{tx}, lastSent: sent}
+		r.mu.Unlock()
+		n++
+	}
+	return n, nil
+}
+
+// Pump checks every tracked group each interval until ctx ends: a mined one is forgotten, a
+// stuck one replaced. Callers waiting on a receipt do the same for their own transaction;
+// Pump covers transactions nobody waits on any more (restored after a crash, or abandoned
+// by a cancelled step) that would otherwise block the key's later nonces.
+func (r *ResilientBackend) Pump(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		r.mu.Lock()
+		firsts := map[*txGroup]common.Hash{}
+		for _, g := range r.groups {
+			firsts[g] = g.txs[0].Hash()
+		}
+		r.mu.Unlock()
+		for _, h := range firsts {
+			_, _ = r.TransactionReceipt(ctx, h)
+		}
 	}
 }
 
@@ -295,6 +422,7 @@ func (r *ResilientBackend) replace(ctx context.Context, g *txGroup) {
 	g.txs = append(g.txs, signed)
 	r.groups[signed.Hash()] = g
 	r.mu.Unlock()
+	r.store(g.nonce, signed)
 	if r.OnReplace != nil {
 		r.OnReplace(g.nonce, last.Hash(), signed.Hash())
 	}
