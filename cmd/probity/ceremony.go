@@ -97,7 +97,6 @@ func newCeremony(shape string) (*circuits.Ceremony, error) {
 	if err != nil {
 		return nil, err
 	}
-	quietGnark()
 	return circuits.NewCeremony(s)
 }
 

@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/consensys/gnark/backend/groth16"
-	"github.com/consensys/gnark/logger"
 
 	"github.com/probitylabs/probity/circuits"
 	"github.com/probitylabs/probity/verifier"
@@ -48,10 +47,6 @@ func parseFlags(fs *flag.FlagSet, args []string) (done bool, err error) {
 	}
 	return false, nil
 }
-
-// quietGnark silences gnark's logger, which writes compile and setup progress to stdout and
-// would corrupt output meant for files and pipes (Solidity source, JSON).
-func quietGnark() { logger.Disable() }
 
 // keyCache is the cache at dir, or the default one ($XDG_CACHE_HOME/probity/keys).
 func keyCache(dir string) (circuits.Cache, error) {
@@ -123,7 +118,6 @@ func runShapes(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	quietGnark()
 	var rows []shapeRow
 	for _, s := range shapes {
 		r := shapeRow{Name: s.Name, ID: s.IDHex(), K: s.K, N: s.N, D: s.D, Samples: s.Kn,
@@ -198,7 +192,6 @@ func runSetup(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	quietGnark()
 	warned := false
 	for _, s := range shapes {
 		if err := ctx.Err(); err != nil {
@@ -305,7 +298,6 @@ func runVK(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
 	}
-	quietGnark()
 	vk, from, err := verifyingKey(*shape, *vkFile, *dir)
 	if err != nil {
 		return err
@@ -362,7 +354,6 @@ func runExportVerifier(ctx context.Context, args []string, stdout, stderr io.Wri
 	if fs.NArg() > 0 {
 		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
 	}
-	quietGnark()
 	vk, from, err := verifyingKey(*shape, *vkFile, *dir)
 	if err != nil {
 		return err

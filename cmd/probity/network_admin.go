@@ -89,7 +89,6 @@ func runShapeRegister(ctx context.Context, args []string, stdout, stderr io.Writ
 	if err != nil {
 		return err
 	}
-	quietGnark()
 	var vk groth16.VerifyingKey
 	if *vkFile != "" {
 		if *dir != "" {
