@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -34,20 +33,17 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		keysDir = fs.String("keys", "", "circuit key cache `dir` (default: the user cache, as for probity setup)")
 		falsify = fs.Float64("falsify", 0.5, "`fraction` of each layer's outputs the cheating node corrupts, in (0, 1]")
 	)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return usageError{err.Error()}
+	if done, err := parseFlags(fs, args); done || err != nil {
+		return err
 	}
-	if fs.NArg() != 0 {
-		return usageError{fmt.Sprintf("demo takes no arguments, got %q", fs.Args())}
+	if err := noArgs(fs.Args()); err != nil {
+		return err
 	}
 	if *falsify <= 0 || *falsify > 1 {
 		return usageError{fmt.Sprintf("--falsify %v is not in (0, 1]", *falsify)}
 	}
-	if _, err := circuits.Lookup(*shape); err != nil {
-		return usageError{err.Error()}
+	if _, err := lookupShape("shape", *shape); err != nil {
+		return err
 	}
 	o := demo.Options{Shape: *shape, Falsify: *falsify, Keep: *keep}
 	if *keysDir != "" {
@@ -62,9 +58,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	sum, err := demo.Run(ctx, o, out)
 	if *asJSON && sum != nil {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if jerr := enc.Encode(sum); jerr != nil && err == nil {
+		if jerr := writeJSON(stdout, sum); jerr != nil && err == nil {
 			err = jerr
 		}
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -29,11 +28,8 @@ func runExec(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	out := fs.String("out", "", "output `dir`")
 	falsify := fs.Float64("falsify", 0, "DELIBERATELY CORRUPT this `fraction` of every layer's outputs: for demonstrations and tests of cheating detection only; a node running this is caught and slashed")
 	seed := fs.Uint64("falsify-seed", 1, "`seed` choosing which outputs --falsify corrupts")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return usageError{err.Error()}
+	if done, err := parseFlags(fs, args); done || err != nil {
+		return err
 	}
 	switch {
 	case *input == "":

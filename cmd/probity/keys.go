@@ -103,8 +103,8 @@ func runShapes(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if done, err := parseFlags(fs, args); done || err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+	if err := noArgs(fs.Args()); err != nil {
+		return err
 	}
 	shapes := circuits.Catalogue()
 	if *only != "" {
@@ -172,8 +172,8 @@ func runSetup(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if done, err := parseFlags(fs, args); done || err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+	if err := noArgs(fs.Args()); err != nil {
+		return err
 	}
 	var shapes []circuits.Shape
 	switch {
@@ -295,8 +295,8 @@ func runVK(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if done, err := parseFlags(fs, args); done || err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+	if err := noArgs(fs.Args()); err != nil {
+		return err
 	}
 	vk, from, err := verifyingKey(*shape, *vkFile, *dir)
 	if err != nil {
@@ -351,8 +351,8 @@ func runExportVerifier(ctx context.Context, args []string, stdout, stderr io.Wri
 	if done, err := parseFlags(fs, args); done || err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+	if err := noArgs(fs.Args()); err != nil {
+		return err
 	}
 	vk, from, err := verifyingKey(*shape, *vkFile, *dir)
 	if err != nil {

@@ -28,14 +28,11 @@ func runProver(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	configPath := fs.String("config", "", "JSON config `file`")
 	check := fs.Bool("check-config", false, "print the effective configuration and exit")
 	flags := prover.BindFlags(fs)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return usageError{err.Error()}
+	if done, err := parseFlags(fs, args); done || err != nil {
+		return err
 	}
-	if fs.NArg() > 0 {
-		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+	if err := noArgs(fs.Args()); err != nil {
+		return err
 	}
 	err := prover.RunCLI(ctx, prover.CLI{ConfigPath: *configPath, Flags: flags, Environ: os.Environ(),
 		Stdout: stdout, Stderr: stderr, CheckConfig: *check})

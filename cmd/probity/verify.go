@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -57,11 +56,8 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.Var(&allowGPU, "allow-gpu", "accepted GPU `name` (repeatable)")
 	fs.Var(&rims, "rim", "NVIDIA RIM `file` (driver or VBIOS, repeatable): CC measurements must match its golden values")
 	allowDevTools := fs.Bool("allow-devtools", false, "accept CC reports from GPUs in devtools (non-confidential) mode")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return usageError{err.Error()}
+	if done, err := parseFlags(fs, args); done || err != nil {
+		return err
 	}
 	if fs.NArg() != 1 {
 		return usageError{"verify takes one receipt file or directory"}
