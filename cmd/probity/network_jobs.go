@@ -175,12 +175,9 @@ func runJobStatus(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
-	j, err := c.Chain().GetJob(ctx, id)
+	j, err := existingJob(ctx, c, id)
 	if err != nil {
-		return fromChain(err)
-	}
-	if chain.JobState(j.State) == chain.StateNone {
-		return failedError{fmt.Errorf("job %s does not exist on this deployment (manager %s)", id, c.Addresses().Manager.Hex())}
+		return err
 	}
 	evs, err := c.Events(ctx, id)
 	if err != nil {
@@ -246,6 +243,19 @@ func runJobStatus(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	return nil
 }
 
+// existingJob reads a job's record. The manager answers for any id, with an all-zero record
+// (state None) for one never posted; that is the chain's "no" (exit 1), named as such.
+func existingJob(ctx context.Context, c *sdk.Client, id *big.Int) (chain.Job, error) {
+	j, err := c.Chain().GetJob(ctx, id)
+	if err != nil {
+		return j, fromChain(err)
+	}
+	if chain.JobState(j.State) == chain.StateNone {
+		return j, failedError{fmt.Errorf("job %s does not exist on this deployment (manager %s)", id, c.Addresses().Manager.Hex())}
+	}
+	return j, nil
+}
+
 func runJobWait(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newCommandFlags("job wait", "job wait ID [--out FILE] [--timeout D] [--rpc URL] [--deployment FILE]\n\n"+
 		"Waits until the job settles, fetches the provider's receipt from next to the job's manifest\n"+
@@ -273,10 +283,8 @@ func runJobWait(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	c.PollInterval = *poll
 	// A job that does not exist emits nothing: waiting for it would never end.
-	if j, err := c.Chain().GetJob(ctx, id); err != nil {
-		return fromChain(err)
-	} else if chain.JobState(j.State) == chain.StateNone {
-		return failedError{fmt.Errorf("job %s does not exist on this deployment (manager %s)", id, c.Addresses().Manager.Hex())}
+	if _, err := existingJob(ctx, c, id); err != nil {
+		return err
 	}
 	if *timeout > 0 {
 		var cancel context.CancelFunc
