@@ -79,13 +79,13 @@ func runPost(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	case *lockWindow < time.Second || *execWindow < time.Second || *proveWindow < time.Second:
 		return usageError{"--lock-window, --exec-window and --prove-window must be at least 1s"}
 	}
-	var names []string
-	for _, s := range strings.Split(*shapes, ",") {
-		s = strings.TrimSpace(s)
-		if _, err := lookupShape("shapes", s); err != nil {
-			return err
-		}
-		names = append(names, s)
+	layers, err := shapeList(*shapes)
+	if err != nil {
+		return err
+	}
+	names := make([]string, len(layers))
+	for l, s := range layers {
+		names[l] = s.Name
 	}
 	p, err := parseAmount("price", *price)
 	if err != nil {
@@ -390,17 +390,16 @@ func runRandomJob(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if *shapes == "" || *out == "" {
 		return usageError{"--shapes and --out are required"}
 	}
-	var dims []int
-	var first circuits.Shape
-	for l, name := range strings.Split(*shapes, ",") {
-		s, err := lookupShape("shapes", strings.TrimSpace(name))
-		if err != nil {
-			return err
-		}
-		if l == 0 {
-			first, dims = s, []int{int(s.K)}
-		} else if int(s.K) != dims[len(dims)-1] || s.D != first.D {
-			return usageError{fmt.Sprintf("--shapes: layer %d (%s) does not follow %s (K must equal the previous N, D the same)", l, s, first)}
+	layers, err := shapeList(*shapes)
+	if err != nil {
+		return err
+	}
+	first := layers[0]
+	dims := []int{int(first.K)}
+	for l, s := range layers {
+		if l > 0 && (s.K != layers[l-1].N || s.D != first.D) {
+			return usageError{fmt.Sprintf("--shapes: layer %d (%s) does not follow layer %d (%s): K must equal the previous N, and D the first layer's",
+				l, s, l-1, layers[l-1])}
 		}
 		dims = append(dims, int(s.N))
 	}
@@ -427,4 +426,17 @@ func runRandomJob(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	fmt.Fprintf(stdout, "wrote %s (%d x %d) and %s (%d layers)\n", in, m, dims[0], mf, len(dims)-1)
 	return nil
+}
+
+// shapeList reads --shapes, a comma-separated list of catalogue shapes, one per layer.
+func shapeList(list string) ([]circuits.Shape, error) {
+	var out []circuits.Shape
+	for _, name := range strings.Split(list, ",") {
+		s, err := lookupShape("shapes", strings.TrimSpace(name))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
 }
