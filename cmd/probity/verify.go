@@ -12,7 +12,6 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
-	"github.com/ethereum/go-ethereum/ethclient"
 
 	"github.com/probitylabs/probity/chain"
 	"github.com/probitylabs/probity/verifier"
@@ -228,9 +227,9 @@ func dialChainView(ctx context.Context, url, deploymentFile string) (verifier.Ch
 	if err != nil {
 		return nil, err
 	}
-	ec, err := ethclient.DialContext(ctx, url)
+	ec, err := dial(ctx, url)
 	if err != nil {
-		return nil, fmt.Errorf("dialing %s: %w", url, err)
+		return nil, err
 	}
 	// Reads only: an ephemeral key satisfies the client's sender and never signs.
 	key, err := crypto.GenerateKey()

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/probitylabs/probity/chain"
 	"github.com/probitylabs/probity/receipt"
 	"github.com/probitylabs/probity/verifier/verifiertest"
 )
@@ -98,6 +99,15 @@ func TestVerifyAndInspect(t *testing.T) {
 		if code, _, errs := runCLI(t, args...); code != exitUsage || !strings.Contains(errs, "probity: error:") {
 			t.Errorf("%v: exit %d, want %d\n%s", args, code, exitUsage, errs)
 		}
+	}
+	// An RPC that does not answer means the audit could not run: exit 3, not a failed receipt.
+	dep := filepath.Join(dir, "deployment.json")
+	if err := writeJSONFile(dep, chain.Addresses{Token: f.Contract, Providers: f.Contract, Shapes: f.Contract, Manager: f.Contract}); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errs := runCLI(t, append(unsafe, "--rpc", "http://127.0.0.1:1", "--deployment", dep, good)...); code != exitInternal ||
+		!strings.Contains(errs, "RPC http://127.0.0.1:1") {
+		t.Errorf("unreachable RPC: exit %d, want %d\n%s%s", code, exitInternal, out, errs)
 	}
 	if code, _, _ := runCLI(t, append(unsafe, filepath.Join(dir, "missing.json"))...); code != exitInternal {
 		t.Errorf("missing file: exit %d, want %d", code, exitInternal)
