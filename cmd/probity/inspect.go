@@ -87,7 +87,7 @@ func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	case receipt.Version:
 		rc, err := receipt.Parse(data)
 		if err != nil {
-			return err
+			return fmt.Errorf("%s: %w", path, err)
 		}
 		return printReceipt(stdout, rc, chain)
 	case attestation.Version:

@@ -125,6 +125,11 @@ func TestVerifyAndInspect(t *testing.T) {
 	if code, out, _ = runCLI(t, "inspect", rec); code != exitOK || !strings.Contains(out, `"mode": "none"`) {
 		t.Fatalf("inspect record: exit %d\n%s", code, out)
 	}
+	damaged := filepath.Join(dir, "damaged.json")
+	_ = os.WriteFile(damaged, []byte(`{"version":"probity.receipt.v0","jobId":"x"}`), 0o644)
+	if code, _, errs := runCLI(t, "inspect", damaged); code != exitInternal || !strings.Contains(errs, damaged+": malformed receipt") {
+		t.Fatalf("inspect damaged receipt: exit %d\n%s", code, errs)
+	}
 	if code, _, _ = runCLI(t, "inspect"); code != exitUsage {
 		t.Fatalf("inspect without file: exit %d", code)
 	}
