@@ -396,12 +396,8 @@ func (r *run) stake(ctx context.Context) error {
 		if p.nodeKey, err = crypto.GenerateKey(); err != nil {
 			return err
 		}
-		ch := p.client.Chain()
-		if _, err := ch.Approve(ctx, r.sim.Addresses.Providers, stake); err != nil {
-			return fmt.Errorf("demo: %s provider: approving stake: %w", role, err)
-		}
-		if _, err := ch.Register(ctx, crypto.PubkeyToAddress(p.nodeKey.PublicKey), stake); err != nil {
-			return fmt.Errorf("demo: %s provider: registering: %w", role, err)
+		if _, err := p.client.Stake(ctx, crypto.PubkeyToAddress(p.nodeKey.PublicKey), stake); err != nil {
+			return fmt.Errorf("demo: %s provider: %w", role, err)
 		}
 		r.provs = append(r.provs, p)
 	}
