@@ -739,16 +739,19 @@ func roleOfJob(s *Summary, id *big.Int) string {
 	return ""
 }
 
-// jobGas reads the job's events and the gas of the transactions that emitted them.
+// jobGas reads the job's events (all on chain by now: every job has ended) and the gas of the
+// transactions that emitted them.
 func (r *run) jobGas(ctx context.Context, job *sdk.Job) error {
 	js := r.sum.Job(roleOfJob(r.sum, job.ID))
-	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
 	c := *r.buyer
 	c.FromBlock = 0
+	evs, err := c.Events(ctx, job.ID)
+	if err != nil {
+		return fmt.Errorf("demo: events of job %s: %w", job.ID, err)
+	}
 	seen := map[common.Hash]bool{}
 	final := ""
-	for ev := range c.Watch(wctx, job.ID) {
+	for _, ev := range evs {
 		var slot *uint64
 		switch ev.(type) {
 		case sdk.Posted:
@@ -763,8 +766,6 @@ func (r *run) jobGas(ctx context.Context, job *sdk.Job) error {
 			slot, final = &js.Gas.SubmitProof, "Settled"
 		case sdk.Slashed:
 			slot, final = &js.Gas.Slash, "Slashed"
-		case sdk.WatchError:
-			return ev.(sdk.WatchError).Err
 		default:
 			continue
 		}
