@@ -339,17 +339,18 @@ func (r *run) setup(ctx context.Context) error {
 	r.printf("  chain %s: token %s, registry %s, SLA manager %s\n", chainID, short(r.sim.Addresses.Token),
 		short(r.sim.Addresses.Providers), short(r.sim.Addresses.Manager))
 
-	_, loadErr := r.keys.cache.Load(r.shape)
-	r.sum.KeysCached = loadErr == nil
-	if !r.sum.KeysCached {
-		r.printf("  building %s development keys into %s (once; later runs load them)...\n", r.shape.Name, r.keys.cache.Dir)
-	}
 	t := time.Now()
-	keys, err := r.keys.Setup(r.shape)
+	keys, err := r.keys.cache.Load(r.shape)
+	r.sum.KeysCached = err == nil
+	if errors.Is(err, os.ErrNotExist) {
+		r.printf("  building %s development keys into %s (once; later runs load them)...\n", r.shape.Name, r.keys.cache.Dir)
+		keys, err = r.keys.cache.Setup(r.shape)
+	}
 	if err != nil {
 		return fmt.Errorf("demo: circuit keys: %w", err)
 	}
 	r.sum.KeysMs = uint64(time.Since(t).Milliseconds())
+	r.keys.keys[r.shape.Name] = keys // the nodes, started later, take them from here
 	if _, err := gov.RegisterShape(ctx, r.shape, keys.VK); err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
