@@ -295,7 +295,7 @@ func (r *run) play(ctx context.Context) error {
 		if err := r.jobGas(ctx, j); err != nil {
 			return err
 		}
-		g := r.sum.Job(roleOfJob(r.sum, j.ID)).Gas
+		g := r.sum.jobByID(j.ID).Gas
 		line := fmt.Sprintf("  job %s: postJob %d, lock %d", j.ID, g.PostJob, g.Lock)
 		for _, x := range []struct {
 			name string
@@ -720,7 +720,7 @@ func (r *run) slashAct(ctx context.Context, cheat, silent *sdk.Job) error {
 		if err != nil {
 			return fmt.Errorf("%w: slashing job %s: %w", ErrUnexpected, j.ID, err)
 		}
-		js := r.sum.Job(roleOfJob(r.sum, j.ID))
+		js := r.sum.jobByID(j.ID)
 		js.Bounty = ev.Bounty.String()
 		if ev.Stake.String() != js.Stake {
 			return fmt.Errorf("%w: job %s slashed %s, but %s was reserved", ErrUnexpected, j.ID, ev.Stake, js.Stake)
@@ -731,19 +731,20 @@ func (r *run) slashAct(ctx context.Context, cheat, silent *sdk.Job) error {
 	return nil
 }
 
-func roleOfJob(s *Summary, id *big.Int) string {
-	for _, j := range s.Jobs {
-		if j.ID == id.String() {
-			return j.Role
+// jobByID returns the summary of the job with on-chain id, or nil.
+func (s *Summary) jobByID(id *big.Int) *Job {
+	for i := range s.Jobs {
+		if s.Jobs[i].ID == id.String() {
+			return &s.Jobs[i]
 		}
 	}
-	return ""
+	return nil
 }
 
 // jobGas reads the job's events (all on chain by now: every job has ended) and the gas of the
 // transactions that emitted them.
 func (r *run) jobGas(ctx context.Context, job *sdk.Job) error {
-	js := r.sum.Job(roleOfJob(r.sum, job.ID))
+	js := r.sum.jobByID(job.ID)
 	c := *r.buyer
 	c.FromBlock = 0
 	evs, err := c.Events(ctx, job.ID)
