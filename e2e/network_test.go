@@ -112,10 +112,9 @@ func TestNetworkThreeProviders(t *testing.T) {
 	for _, p := range []party{honest, cheater, crashy} {
 		_, err = gov.c.Chain().Transfer(ctx, p.addr(), provFunds)
 		require.NoError(t, err)
-		_, err = p.c.Chain().Approve(ctx, addrs.Providers, stake)
+		registered, err := p.c.Stake(ctx, p.addr(), stake) // node key = provider key
 		require.NoError(t, err)
-		_, err = p.c.Chain().Register(ctx, p.addr(), stake) // node key = provider key
-		require.NoError(t, err)
+		require.True(t, registered)
 	}
 	t.Logf("anvil, contracts, tiny keys and three staked providers ready after %v", time.Since(t0).Round(time.Millisecond))
 
