@@ -171,6 +171,27 @@ func blame(files []string, full error, checked bool, check func(prefix []string)
 	return fmt.Errorf("%s (contribution %d of %d) does not verify: %w", files[lo], lo+1, len(files), errHi)
 }
 
+// verifyTranscript checks a phase's contributions in order. A transcript that does not verify
+// is the answer "no" (exit 1), naming the first contribution that breaks it; a file that
+// cannot be read is a failure to run.
+func verifyTranscript(files []string, check func(prefix []string) error) error {
+	err := check(files)
+	if err == nil {
+		return nil
+	}
+	if err = blame(files, err, true, check); errors.Is(err, circuits.ErrCeremony) {
+		return failedError{err}
+	}
+	return err
+}
+
+// phase1Check verifies a phase-1 transcript prefix.
+func phase1Check(c *circuits.Ceremony) func([]string) error {
+	return func(paths []string) error {
+		return withFiles(paths, func(rs []io.Reader) error { return c.VerifyPhase1(rs...) })
+	}
+}
+
 // checkCommons reads the SRS commons on their own, so that a bad commons file is reported as
 // such rather than blamed on the first contribution.
 func checkCommons(c *circuits.Ceremony, path string) error {
@@ -262,13 +283,7 @@ func ceremonyVerifyPhase1(ctx context.Context, fs *flag.FlagSet, args []string, 
 	if err != nil {
 		return err
 	}
-	check := func(paths []string) error {
-		return withFiles(paths, func(rs []io.Reader) error { return c.VerifyPhase1(rs...) })
-	}
-	if err := check(files); err != nil {
-		if err = blame(files, err, true, check); errors.Is(err, circuits.ErrCeremony) {
-			return failedError{err}
-		}
+	if err := verifyTranscript(files, phase1Check(c)); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "phase 1 of %s: %d contributions verify\n", c.Shape, len(files))
@@ -313,10 +328,7 @@ func ceremonySealPhase1(ctx context.Context, fs *flag.FlagSet, args []string, st
 		return werr
 	})
 	if err != nil {
-		check := func(paths []string) error {
-			return withFiles(paths, func(rs []io.Reader) error { return c.VerifyPhase1(rs...) })
-		}
-		return blame(files, err, false, check)
+		return blame(files, err, false, phase1Check(c))
 	}
 	fmt.Fprintf(stdout, "phase 1 of %s sealed with beacon 0x%x after %d contributions\n  %s (SRS commons)  sha256 %s\n  %s (initial phase-2 state)  sha256 %s\n",
 		c.Shape, beacon, len(files), *commonsOut, commonsSum, *out, phase2Sum)
@@ -352,11 +364,7 @@ func ceremonyVerify(ctx context.Context, fs *flag.FlagSet, args []string, stdout
 	if err := checkCommons(c, *commons); err != nil {
 		return err
 	}
-	check := phase2Check(c, *commons)
-	if err := check(files); err != nil {
-		if err = blame(files, err, true, check); errors.Is(err, circuits.ErrCeremony) {
-			return failedError{err}
-		}
+	if err := verifyTranscript(files, phase2Check(c, *commons)); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "phase 2 of %s: %d contributions verify\n", c.Shape, len(files))
