@@ -63,12 +63,7 @@ func runCeremony(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		if a.name != args[0] {
 			continue
 		}
-		fs := flag.NewFlagSet("ceremony "+a.name, flag.ContinueOnError)
-		fs.SetOutput(stderr)
-		fs.Usage = func() {
-			fmt.Fprintf(stderr, "Usage: probity ceremony %s %s\n\n%s.\n\nFlags:\n", a.name, a.args, a.summary)
-			fs.PrintDefaults()
-		}
+		fs := newFlags("ceremony "+a.name, fmt.Sprintf("ceremony %s %s\n\n%s.", a.name, a.args, a.summary), stderr)
 		return runAction(ctx, a, fs, args[1:], stdout, stderr)
 	}
 	names := make([]string, len(ceremonyActions))

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 
@@ -16,15 +15,10 @@ func init() {
 }
 
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: probity demo [flags]\n\n"+
-			"Runs Probity end to end on an in-process chain with three real prover nodes (honest,\n"+
-			"falsifying, silent) and checks that every act turns out as the protocol says.\n\n"+
-			"Exit status: 0 every act as expected, 1 an act did not turn out as expected, 2 usage, 3 could not run.\n\nFlags:")
-		fs.PrintDefaults()
-	}
+	fs := newFlags("demo", "demo [flags]\n\n"+
+		"Runs Probity end to end on an in-process chain with three real prover nodes (honest,\n"+
+		"falsifying, silent) and checks that every act turns out as the protocol says.\n\n"+
+		"Exit status: 0 every act as expected, 1 an act did not turn out as expected, 2 usage, 3 could not run.", stderr)
 	var (
 		asJSON  = fs.Bool("json", false, "print the summary as JSON instead of the narration")
 		keep    = fs.String("keep", "", "keep the job files, node data and receipts in `dir`")

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 
@@ -14,15 +13,10 @@ func init() {
 }
 
 func runExec(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("exec", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: probity exec --input X.safetensors --model M.safetensors --out DIR\n\n"+
-			"Writes DIR/layer-<l>.safetensors (tensor \"y\", int8) for every layer, exactly as the\n"+
-			"prover's command executor expects, so it can serve as its command:\n"+
-			"  probity prover --executor command --exec-command 'probity exec --input {input} --model {model} --out {out}'\n\nFlags:")
-		fs.PrintDefaults()
-	}
+	fs := newFlags("exec", "exec --input X.safetensors --model M.safetensors --out DIR\n\n"+
+		"Writes DIR/layer-<l>.safetensors (tensor \"y\", int8) for every layer, exactly as the\n"+
+		"prover's command executor expects, so it can serve as its command:\n"+
+		"  probity prover --executor command --exec-command 'probity exec --input {input} --model {model} --out {out}'", stderr)
 	input := fs.String("input", "", "activation `file` (tensor \"x\", int8 [M, K])")
 	model := fs.String("model", "", "model `file` (layers.{l}.weight/bias and epilogue metadata)")
 	out := fs.String("out", "", "output `dir`")

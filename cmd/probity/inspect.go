@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -22,16 +21,11 @@ func init() {
 }
 
 func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("inspect", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: probity inspect [--cert-chain FILE] FILE\n\n"+
-			"FILE is a receipt (probity.receipt.v0), an attestation record (JSON; in mode nvml+cc its\n"+
-			"report and certificate chain are decoded), a raw NVIDIA attestation report (SPDM\n"+
-			"GET_MEASUREMENTS request and response as NVML returns them, binary or hex) or a PEM\n"+
-			"certificate chain.\n\nFlags:")
-		fs.PrintDefaults()
-	}
+	fs := newFlags("inspect", "inspect [--cert-chain FILE] FILE\n\n"+
+		"FILE is a receipt (probity.receipt.v0), an attestation record (JSON; in mode nvml+cc its\n"+
+		"report and certificate chain are decoded), a raw NVIDIA attestation report (SPDM\n"+
+		"GET_MEASUREMENTS request and response as NVML returns them, binary or hex) or a PEM\n"+
+		"certificate chain.", stderr)
 	chainFile := fs.String("cert-chain", "", "certificate chain `file` (PEM or DER, leaf first): print its subjects and check the report's signature under its leaf key")
 	if done, err := parseFlags(fs, args); done || err != nil {
 		return err

@@ -37,6 +37,18 @@ const devKeysWarning = "probity: warning: development keys: the machine that ran
 	"(the toxic waste), so whoever had it can forge proofs. Never use them in production: deployments " +
 	"run `probity ceremony` and install its keys."
 
+// newFlags returns the flag set of `probity name`, whose -h (and a flag error) prints
+// "Usage: probity " and usage (the synopsis, then what the command does), then the flags.
+func newFlags(name, usage string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: probity %s\n\nFlags:\n", usage)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
 // parseFlags parses args and turns flag errors into usage errors; done is true after -h.
 func parseFlags(fs *flag.FlagSet, args []string) (done bool, err error) {
 	if err := fs.Parse(args); err != nil {
@@ -88,14 +100,9 @@ type shapeRow struct {
 }
 
 func runShapes(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("shapes", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: probity shapes [--shape NAME] [--json] [--count] [--dir DIR]\n\n"+
-			"Lists the circuit catalogue (specs/protocol.md §5): name, shape id, input width K, output\n"+
-			"width N, rows depth D (M <= 2^D), samples k, and whether keys are in the key cache.\n\nFlags:")
-		fs.PrintDefaults()
-	}
+	fs := newFlags("shapes", "shapes [--shape NAME] [--json] [--count] [--dir DIR]\n\n"+
+		"Lists the circuit catalogue (specs/protocol.md §5): name, shape id, input width K, output\n"+
+		"width N, rows depth D (M <= 2^D), samples k, and whether keys are in the key cache.", stderr)
 	asJSON := fs.Bool("json", false, "print JSON")
 	count := fs.Bool("count", false, "compile every circuit to count its constraints (llm-4096: ~35 s and 3.3 GB)")
 	dir := fs.String("dir", "", "key cache `dir` (default $XDG_CACHE_HOME/probity/keys)")
@@ -156,15 +163,10 @@ func runShapes(ctx context.Context, args []string, stdout, stderr io.Writer) err
 }
 
 func runSetup(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("setup", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: probity setup --shape NAME|--all [--dir DIR] [--regenerate]\n\n"+
-			"Runs a single-party Groth16 setup for each shape whose keys are not cached yet and prints\n"+
-			"the entry's files with their sha256. These are DEVELOPMENT keys: this machine knew the\n"+
-			"setup randomness, so they must never secure real stakes (use `probity ceremony`).\n\nFlags:")
-		fs.PrintDefaults()
-	}
+	fs := newFlags("setup", "setup --shape NAME|--all [--dir DIR] [--regenerate]\n\n"+
+		"Runs a single-party Groth16 setup for each shape whose keys are not cached yet and prints\n"+
+		"the entry's files with their sha256. These are DEVELOPMENT keys: this machine knew the\n"+
+		"setup randomness, so they must never secure real stakes (use `probity ceremony`).", stderr)
 	shape := fs.String("shape", "", "catalogue shape `name`")
 	all := fs.Bool("all", false, "every catalogue shape (llm-4096 needs tens of GB and a long time)")
 	dir := fs.String("dir", "", "key cache `dir` (default $XDG_CACHE_HOME/probity/keys)")
@@ -279,15 +281,10 @@ func verifyingKey(shapeName, vkFile, dir string) (groth16.VerifyingKey, string, 
 }
 
 func runVK(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("vk", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: probity vk --shape NAME [--dir DIR] [--json] | --vk FILE\n\n"+
-			"Prints the verifying key as the 26 constructor words of contracts/src/Groth16Verifier.sol:\n"+
-			"alpha (x, y), beta, gamma, delta (G2 as x.a1, x.a0, y.a1, y.a0) and IC_0..IC_5, in decimal.\n"+
-			"The last line is the five constructor arguments as forge/cast take them.\n\nFlags:")
-		fs.PrintDefaults()
-	}
+	fs := newFlags("vk", "vk --shape NAME [--dir DIR] [--json] | --vk FILE\n\n"+
+		"Prints the verifying key as the 26 constructor words of contracts/src/Groth16Verifier.sol:\n"+
+		"alpha (x, y), beta, gamma, delta (G2 as x.a1, x.a0, y.a1, y.a0) and IC_0..IC_5, in decimal.\n"+
+		"The last line is the five constructor arguments as forge/cast take them.", stderr)
 	shape := fs.String("shape", "", "catalogue shape `name` (keys from the key cache)")
 	vkFile := fs.String("vk", "", "verifying key `file` (gnark binary, e.g. from `probity ceremony finalize`)")
 	dir := fs.String("dir", "", "key cache `dir` (default $XDG_CACHE_HOME/probity/keys)")
@@ -335,15 +332,10 @@ func dec(xs []*big.Int) []string {
 }
 
 func runExportVerifier(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("export-verifier", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: probity export-verifier --shape NAME [--dir DIR] | --vk FILE [--out FILE]\n\n"+
-			"Writes gnark's Solidity verifier (contract Verifier) with the key compiled in. Probity's\n"+
-			"contracts use Groth16Verifier with the key as constructor words instead (`probity vk`);\n"+
-			"this export is for cross-checking and for deployments that want gnark's contract.\n\nFlags:")
-		fs.PrintDefaults()
-	}
+	fs := newFlags("export-verifier", "export-verifier --shape NAME [--dir DIR] | --vk FILE [--out FILE]\n\n"+
+		"Writes gnark's Solidity verifier (contract Verifier) with the key compiled in. Probity's\n"+
+		"contracts use Groth16Verifier with the key as constructor words instead (`probity vk`);\n"+
+		"this export is for cross-checking and for deployments that want gnark's contract.", stderr)
 	shape := fs.String("shape", "", "catalogue shape `name` (keys from the key cache)")
 	vkFile := fs.String("vk", "", "verifying key `file` (gnark binary)")
 	dir := fs.String("dir", "", "key cache `dir` (default $XDG_CACHE_HOME/probity/keys)")

@@ -57,13 +57,7 @@ func addNetFlags(fs *flag.FlagSet, withDeployment bool) *netFlags {
 
 // newCommandFlags returns a flag set whose -h prints synopsis, then the flags.
 func newCommandFlags(name, synopsis string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: probity %s\n\nExit status: 0 done, 1 the chain refused (a revert, named), 2 usage, 3 could not run.\n\nFlags:\n", synopsis)
-		fs.PrintDefaults()
-	}
-	return fs
+	return newFlags(name, synopsis+"\n\nExit status: 0 done, 1 the chain refused (a revert, named), 2 usage, 3 could not run.", stderr)
 }
 
 // signingKey reads --key (or $PROBITY_KEY_FILE). Commands that only read the chain pass

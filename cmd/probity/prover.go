@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
-	"fmt"
 	"io"
 	"os"
 
@@ -16,15 +14,10 @@ func init() {
 }
 
 func runProver(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("prover", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: probity prover [--config FILE] [flags]\n\n"+
-			"Every setting comes from, in order of precedence: a flag, the environment variable\n"+
-			"named below, the JSON config file, the default (see docs/prover.md).\n"+
-			"SIGINT/SIGTERM stop the node after the current step of each job is journaled.\n\nFlags:")
-		fs.PrintDefaults()
-	}
+	fs := newFlags("prover", "prover [--config FILE] [flags]\n\n"+
+		"Every setting comes from, in order of precedence: a flag, the environment variable\n"+
+		"named below, the JSON config file, the default (see docs/prover.md).\n"+
+		"SIGINT/SIGTERM stop the node after the current step of each job is journaled.", stderr)
 	configPath := fs.String("config", "", "JSON config `file`")
 	check := fs.Bool("check-config", false, "print the effective configuration and exit")
 	flags := prover.BindFlags(fs)

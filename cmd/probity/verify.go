@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"math/big"
@@ -28,12 +27,7 @@ func (s *stringList) String() string     { return strings.Join(*s, ",") }
 func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 
 func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: probity verify [flags] RECEIPT.json|DIR\n\nExit status: 0 all passed, 1 a receipt failed, 2 usage, 3 could not run.\n\nFlags:")
-		fs.PrintDefaults()
-	}
+	fs := newFlags("verify", "verify [flags] RECEIPT.json|DIR\n\nExit status: 0 all passed, 1 a receipt failed, 2 usage, 3 could not run.", stderr)
 	var (
 		asJSON     = fs.Bool("json", false, "print the reports as JSON")
 		policyFile = fs.String("policy", "", "policy `file` (JSON; flags below override it); default: the default policy")
