@@ -9,7 +9,6 @@ import (
 	"os"
 	"strings"
 
-	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/probitylabs/probity/chain"
@@ -99,10 +98,10 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		policy.ExpectedChainID = id
 	}
 	if *contract != "" {
-		if !common.IsHexAddress(*contract) {
-			return usageError{fmt.Sprintf("--contract %q is not an address", *contract)}
+		a, err := parseAddress("--contract", *contract)
+		if err != nil {
+			return err
 		}
-		a := common.HexToAddress(*contract)
 		policy.ExpectedContract = &a
 	}
 
