@@ -74,7 +74,12 @@ func (n *netFlags) signingKey(required bool) (*ecdsa.PrivateKey, error) {
 		return crypto.GenerateKey()
 	}
 	k, err := prover.ReadKeyFile(path)
-	if err != nil {
+	var unreadable *iofs.PathError
+	switch {
+	case errors.As(err, &unreadable):
+		// Missing or unreadable: the error names the file and why; the format is not the problem.
+		return nil, fmt.Errorf("key file: %w", err)
+	case err != nil:
 		return nil, withHint(fmt.Errorf("key file: %w", err), "a key file holds one secp256k1 private key in hex (64 digits, 0x optional)")
 	}
 	return k, nil
