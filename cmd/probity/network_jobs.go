@@ -158,11 +158,12 @@ type slashReportJSON struct {
 }
 
 func runJobStatus(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newCommandFlags("job status", "job status ID [--json] [--rpc URL] [--deployment FILE]\n\n"+
+	fs := newCommandFlags("job status", "job status ID [--json] [--from-block N] [--rpc URL] [--deployment FILE]\n\n"+
 		"Prints the job's state, buyer, provider, price, locked stake, deadlines (chain time),\n"+
 		"seed, spec hash, manifest URI, committed output roots and the settled receipt digest.", stderr)
 	n := addNetFlags(fs, true)
 	asJSON := fs.Bool("json", false, "print JSON")
+	fromBlock := fs.Uint64("from-block", 0, "first `block` searched for the job's events (at or before the one that posted it)")
 	done, pos, err := parseInterspersed(fs, args)
 	if done || err != nil {
 		return err
@@ -175,6 +176,7 @@ func runJobStatus(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
+	c.FromBlock = *fromBlock
 	j, err := existingJob(ctx, c, id)
 	if err != nil {
 		return err
@@ -257,7 +259,7 @@ func existingJob(ctx context.Context, c *sdk.Client, id *big.Int) (chain.Job, er
 }
 
 func runJobWait(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newCommandFlags("job wait", "job wait ID [--out FILE] [--timeout D] [--rpc URL] [--deployment FILE]\n\n"+
+	fs := newCommandFlags("job wait", "job wait ID [--out FILE] [--timeout D] [--from-block N] [--rpc URL] [--deployment FILE]\n\n"+
 		"Waits until the job settles, fetches the provider's receipt from next to the job's manifest\n"+
 		"and authenticates it against the chain (its EIP-712 digest must be the one JobSettled\n"+
 		"carries). Exit 1 when the job ends slashed or cancelled, or the receipt does not match.\n"+
@@ -266,6 +268,7 @@ func runJobWait(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	out := fs.String("out", "", "write the receipt to `file`")
 	timeout := fs.Duration("timeout", 0, "give up after this long (0: wait until interrupted)")
 	poll := fs.Duration("poll", time.Second, "how often to poll the chain and the receipt location")
+	fromBlock := fs.Uint64("from-block", 0, "first `block` searched for the job's events (at or before the one that posted it)")
 	done, pos, err := parseInterspersed(fs, args)
 	if done || err != nil {
 		return err
@@ -281,7 +284,7 @@ func runJobWait(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	c.PollInterval = *poll
+	c.PollInterval, c.FromBlock = *poll, *fromBlock
 	// A job that does not exist emits nothing: waiting for it would never end.
 	if _, err := existingJob(ctx, c, id); err != nil {
 		return err

@@ -142,6 +142,13 @@ func TestNetworkByHand(t *testing.T) {
 	code, out, errs = runCLI(t, net("job", "status", "1")...)
 	require.Equal(t, exitOK, code, errs)
 	assert.Contains(t, out, "state          Open")
+	// Searching from a later start block (at or before the post) finds the same job.
+	code, out, errs = runCLI(t, net("job", "status", "1", "--from-block", "1", "--json")...)
+	require.Equal(t, exitOK, code, errs)
+	var from jobReport
+	require.NoError(t, json.Unmarshal([]byte(out), &from), out)
+	assert.Equal(t, st.SpecHash, from.SpecHash)
+	assert.Equal(t, st.InputURI, from.InputURI)
 	code, _, errs = runCLI(t, net("job", "status", "9")...)
 	assert.Equal(t, exitFailed, code)
 	assert.Contains(t, errs, "job 9 does not exist")
