@@ -260,31 +260,27 @@ func chainKey(chain []byte, roots []*x509.Certificate) [32]byte {
 
 // verify is VerifyChain over the encoded chain, answered from the cache when it can be.
 func (c *ChainCache) verify(chain []byte, roots []*x509.Certificate, at time.Time) ([]*x509.Certificate, error) {
-	if c == nil {
-		certs, err := ParseCertChain(chain)
-		if err == nil {
-			err = VerifyChain(certs, roots, at)
-		}
-		return certs, err
-	}
-	key := chainKey(chain, roots)
-	c.mu.Lock()
-	certs, ok := c.good[key]
-	c.mu.Unlock()
-	if ok {
-		for i, cert := range certs {
-			if at.Before(cert.NotBefore) || at.After(cert.NotAfter) {
-				return certs, fmt.Errorf("%w: certificate %d (%s) is not valid at %s (valid %s to %s)", ErrChain, i,
-					cert.Subject.CommonName, at.Format(time.RFC3339), cert.NotBefore.Format(time.RFC3339), cert.NotAfter.Format(time.RFC3339))
+	var key [32]byte
+	if c != nil {
+		key = chainKey(chain, roots)
+		c.mu.Lock()
+		certs, ok := c.good[key]
+		c.mu.Unlock()
+		if ok {
+			for i, cert := range certs {
+				if at.Before(cert.NotBefore) || at.After(cert.NotAfter) {
+					return certs, fmt.Errorf("%w: certificate %d (%s) is not valid at %s (valid %s to %s)", ErrChain, i,
+						cert.Subject.CommonName, at.Format(time.RFC3339), cert.NotBefore.Format(time.RFC3339), cert.NotAfter.Format(time.RFC3339))
+				}
 			}
+			return certs, nil
 		}
-		return certs, nil
 	}
 	certs, err := ParseCertChain(chain)
 	if err == nil {
 		err = VerifyChain(certs, roots, at)
 	}
-	if err == nil {
+	if err == nil && c != nil {
 		c.mu.Lock()
 		if c.good == nil || len(c.good) >= chainCacheSize {
 			c.good = map[[32]byte][]*x509.Certificate{}
