@@ -18,7 +18,8 @@ import (
 // receipt's attestationDigest (the value the provider signed and committed on chain),
 // recomputes the CC nonce from the receipt's chain id, contract, job id and output roots
 // (never from the record), and in mode nvml+cc verifies the GPU's report: SPDM signature,
-// certificate chain to NVIDIA's pinned root, nonce, FWID, driver and VBIOS against the NVML
+// certificate chain to NVIDIA's pinned root, the chip identity the chain names (NVML's device
+// name and architecture must agree with it), nonce, FWID, driver and VBIOS against the NVML
 // claims and, when RIMs are given, the measurements.
 //
 // Which modes and models are acceptable is the audit Policy's business (RequireCC,
@@ -81,8 +82,13 @@ func (v Records) VerifyRecord(ctx context.Context, rc *receipt.Receipt) (Attesta
 		facts.GPUModels = []string{rec.Identity.Name}
 	}
 	if rec.Mode == attestation.ModeNVMLCC {
+		// attest.VerifyRecord failed the record unless NVML's name agrees with the chip that
+		// signed the evidence, so in this mode GPUModels is backed by the signature.
 		facts.CCVerified = true
 		facts.Detail = "CC report verified (" + passedChecks(res) + ")"
+		if res.Device != nil {
+			facts.Detail += "; signed chip " + res.Device.Chip.Name + " (device " + res.Device.UEID + ")"
+		}
 	}
 	if rec.Identity != nil {
 		d := fmt.Sprintf("%s, driver %s, VBIOS %s", rec.Identity.Name, rec.Identity.DriverVersion, rec.Identity.VBIOSVersion)

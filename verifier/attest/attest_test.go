@@ -63,13 +63,18 @@ var samples = []struct {
 	{"expected", "expected/testdata_hopperAttestationReport.txt", "expected/testdata_hopperCertChain.txt", "5bb22e377702d4e1e8215a903ba094826b9ac7f731dee1fe8102958bf2840aca", "580.159.03", "96.00.74.00.20", Passed},
 }
 
+// h100Claims is what NVML says on the H100s of the samples.
+func h100Claims(driver, vbios string) *attestation.Identity {
+	return &attestation.Identity{Name: "NVIDIA H100 80GB HBM3", Architecture: "hopper", DriverVersion: driver, VBIOSVersion: vbios}
+}
+
 func TestSamplesVerify(t *testing.T) {
 	p := &Policy{At: sampleAt}
 	for _, s := range samples {
 		t.Run(s.name, func(t *testing.T) {
 			ev := Evidence{
 				Report: readHexFile(t, s.report), CertChain: readFile(t, s.chain), Nonce: nonce32(t, s.nonce),
-				Claims: &attestation.Identity{DriverVersion: s.driver, VBIOSVersion: s.vbios},
+				Claims: h100Claims(s.driver, s.vbios),
 			}
 			res, err := VerifyReport(ev, p)
 			if err != nil {
@@ -78,10 +83,13 @@ func TestSamplesVerify(t *testing.T) {
 			if !res.OK() {
 				t.Fatalf("%v\n%+v", res.Err(), res.Checks)
 			}
-			for _, name := range []string{CheckReportParse, CheckChain, CheckSignature, CheckNonce, CheckDriver, CheckVBIOS} {
+			for _, name := range []string{CheckReportParse, CheckChain, CheckDevice, CheckModelClaims, CheckSignature, CheckNonce, CheckDriver, CheckVBIOS} {
 				if c, _ := res.Get(name); c.Status != Passed {
 					t.Errorf("%s: %s %s", name, c.Status, c.Reason)
 				}
+			}
+			if res.Device == nil || res.Device.Chip.Name != "GH100" || len(res.Device.UEID) != 16 {
+				t.Errorf("signed device identity %+v", res.Device)
 			}
 			if c, _ := res.Get(CheckFWID); s.fwid != "" && c.Status != s.fwid {
 				t.Errorf("fwid: %s, want %s (%s)", c.Status, s.fwid, c.Reason)
@@ -124,7 +132,7 @@ func TestTampering(t *testing.T) {
 	s := samples[1]
 	rep := readHexFile(t, s.report)
 	chain := readFile(t, s.chain)
-	good := Evidence{Report: rep, CertChain: chain, Nonce: nonce32(t, s.nonce), Claims: &attestation.Identity{DriverVersion: s.driver, VBIOSVersion: s.vbios}}
+	good := Evidence{Report: rep, CertChain: chain, Nonce: nonce32(t, s.nonce), Claims: h100Claims(s.driver, s.vbios)}
 	p := &Policy{At: sampleAt}
 	run := func(name string, ev Evidence, pol *Policy, check string, want error) {
 		t.Run(name, func(t *testing.T) {
@@ -152,11 +160,20 @@ func TestTampering(t *testing.T) {
 	ev.Report = flip(len(rep) - 1)
 	run("signature bit", ev, p, CheckSignature, ErrSignature)
 	ev = good
-	ev.Claims = &attestation.Identity{DriverVersion: "550.90.08", VBIOSVersion: s.vbios}
+	ev.Claims = h100Claims("550.90.08", s.vbios)
 	run("driver claim", ev, p, CheckDriver, ErrDriverMismatch)
 	ev = good
-	ev.Claims = &attestation.Identity{DriverVersion: s.driver, VBIOSVersion: "96.00.9F.00.02"}
+	ev.Claims = h100Claims(s.driver, "96.00.9F.00.02")
 	run("vbios claim", ev, p, CheckVBIOS, ErrVBIOSMismatch)
+	ev = good
+	ev.Claims = &attestation.Identity{Name: "NVIDIA B200", Architecture: "blackwell", DriverVersion: s.driver, VBIOSVersion: s.vbios}
+	run("model claim", ev, p, CheckModelClaims, ErrModelClaim)
+	ev = good
+	ev.Claims = &attestation.Identity{Name: "NVIDIA H100 80GB HBM3", Architecture: "blackwell", DriverVersion: s.driver, VBIOSVersion: s.vbios}
+	run("architecture claim", ev, p, CheckModelClaims, ErrModelClaim)
+	ev = good
+	ev.Claims = &attestation.Identity{Name: "Probity Accelerator 9000", Architecture: "hopper", DriverVersion: s.driver, VBIOSVersion: s.vbios}
+	run("unknown product", ev, p, CheckModelClaims, ErrModelClaim)
 	ev = good
 	ev.CertChain = readFile(t, samples[2].chain) // another GPU's chain
 	run("other GPU's chain", ev, p, CheckSignature, ErrSignature)
@@ -398,7 +415,7 @@ func ccRecord(t *testing.T) (*attestation.Record, [32]byte) {
 	n := nonce32(t, s.nonce)
 	return &attestation.Record{
 		Version: attestation.Version, Mode: attestation.ModeNVMLCC,
-		Identity: &attestation.Identity{Name: "NVIDIA H100 80GB HBM3", DriverVersion: s.driver, VBIOSVersion: s.vbios},
+		Identity: h100Claims(s.driver, s.vbios),
 		CC:       &attestation.CC{Enabled: true, Ready: true, Nonce: n[:], Report: readHexFile(t, s.report), CertChain: readFile(t, s.chain)},
 	}, n
 }
@@ -422,6 +439,14 @@ func TestVerifyRecord(t *testing.T) {
 	res, _ = VerifyRecord(rec, n, &Policy{At: sampleAt, AllowedModels: []string{"NVIDIA B200"}})
 	if !errors.Is(res.Err(), ErrModelNotAllowed) {
 		t.Fatalf("model: %v", res.Err())
+	}
+	res, _ = VerifyRecord(rec, n, &Policy{At: sampleAt, AllowedChips: []string{"GH100"}})
+	if !res.OK() {
+		t.Fatalf("GH100-only policy, GH100 evidence: %v", res.Err())
+	}
+	res, _ = VerifyRecord(rec, n, &Policy{At: sampleAt, AllowedChips: []string{"GB100"}})
+	if c, _ := res.Get(CheckModel); c.Status != Failed || !errors.Is(c.Err, ErrModelNotAllowed) {
+		t.Fatalf("GB100-only policy, GH100 evidence: %+v", c)
 	}
 	other := n
 	other[5] ^= 1
@@ -510,7 +535,7 @@ func FuzzParseCertChain(f *testing.F) {
 
 func BenchmarkVerifyReport(b *testing.B) {
 	s := samples[1]
-	ev := Evidence{Report: readHexFile(b, s.report), CertChain: readFile(b, s.chain), Nonce: nonce32(b, s.nonce), Claims: &attestation.Identity{DriverVersion: s.driver, VBIOSVersion: s.vbios}}
+	ev := Evidence{Report: readHexFile(b, s.report), CertChain: readFile(b, s.chain), Nonce: nonce32(b, s.nonce), Claims: h100Claims(s.driver, s.vbios)}
 	p := &Policy{At: sampleAt}
 	for b.Loop() {
 		res, err := VerifyReport(ev, p)
@@ -525,7 +550,7 @@ func BenchmarkVerifyReport(b *testing.B) {
 // success cached earlier).
 func TestChainCache(t *testing.T) {
 	s := samples[1]
-	good := Evidence{Report: readHexFile(t, s.report), CertChain: readFile(t, s.chain), Nonce: nonce32(t, s.nonce), Claims: &attestation.Identity{DriverVersion: s.driver, VBIOSVersion: s.vbios}}
+	good := Evidence{Report: readHexFile(t, s.report), CertChain: readFile(t, s.chain), Nonce: nonce32(t, s.nonce), Claims: h100Claims(s.driver, s.vbios)}
 	cache := &ChainCache{}
 	p := &Policy{At: sampleAt, ChainCache: cache}
 	for i := range 2 {
@@ -553,5 +578,59 @@ func TestChainCache(t *testing.T) {
 	check("tampered chain", tampered, p)
 	if len(cache.good) != 1 {
 		t.Fatalf("a failure was cached: %d chains", len(cache.good))
+	}
+}
+
+// TestModelFromSignedEvidence: H100 evidence whose NVML claims say "NVIDIA B200" must not
+// satisfy a B200-only policy, and the record fails even under a policy allowing any model.
+func TestModelFromSignedEvidence(t *testing.T) {
+	rec, n := ccRecord(t)
+	rec.Identity.Name, rec.Identity.Architecture = "NVIDIA B200", "blackwell"
+	res, err := VerifyRecord(rec, n, &Policy{At: sampleAt, RequireCC: true, AllowedModels: []string{"NVIDIA B200"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := res.Get(CheckModel); c.Status != Failed || !errors.Is(c.Err, ErrModelNotAllowed) || !errors.Is(c.Err, ErrModelClaim) {
+		t.Fatalf("B200-only policy accepted H100 evidence: %+v", c)
+	}
+	res, _ = VerifyRecord(rec, n, &Policy{At: sampleAt})
+	if c, _ := res.Get(CheckModelClaims); c.Status != Failed || !errors.Is(c.Err, ErrModelClaim) {
+		t.Fatalf("NVML claim of a B200 over H100 evidence: %+v", c)
+	}
+	if !strings.Contains(res.Err().Error(), "GH100") {
+		t.Errorf("error does not name the signed chip: %v", res.Err())
+	}
+	// Without CC evidence a chip policy cannot be met.
+	nvml := &attestation.Record{Version: attestation.Version, Mode: attestation.ModeNVML, Identity: h100Claims("550.90.07", "96.00.9F.00.01")}
+	res, _ = VerifyRecord(nvml, n, &Policy{AllowedChips: []string{"GH100"}})
+	if c, _ := res.Get(CheckModel); c.Status != Failed {
+		t.Fatalf("chip policy met by NVML claims: %+v", c)
+	}
+}
+
+func TestIdentifyDevice(t *testing.T) {
+	for _, s := range samples {
+		certs, err := ParseCertChain(readFile(t, s.chain))
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, err := IdentifyDevice(certs)
+		if err != nil || id.Chip.Name != "GH100" || id.Chip.Kind != KindGPU || id.UEID == "" {
+			t.Errorf("%s: %+v %v", s.name, id, err)
+		}
+	}
+	certs, _ := ParseCertChain(readFile(t, samples[1].chain))
+	// A chain whose device certificate and provisioner CA disagree is refused.
+	if _, err := IdentifyDevice([]*x509Cert{certs[0], certs[1], certs[3]}); !errors.Is(err, ErrChipIdentity) {
+		t.Fatalf("mismatched issuer: %v", err)
+	}
+	if _, err := IdentifyDevice(certs[:2]); !errors.Is(err, ErrChipIdentity) {
+		t.Fatalf("short chain: %v", err)
+	}
+	if c, ok := ChipForProduct("NVIDIA H100 80GB HBM3"); !ok || c.Name != "GH100" {
+		t.Fatal("H100 product")
+	}
+	if c, ok := ChipForProduct("NVIDIA B200"); !ok || c.Name != "GB100" {
+		t.Fatal("B200 product")
 	}
 }

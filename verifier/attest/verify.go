@@ -37,7 +37,9 @@ const (
 const (
 	CheckRecord       = "record"
 	CheckMode         = "mode"
-	CheckModel        = "model"
+	CheckDevice       = "device"       // chip identity from the verified chain
+	CheckModelClaims  = "model.claims" // NVML's name and architecture agree with the signed chip
+	CheckModel        = "model"        // the policy's allowed models and chips
 	CheckDevTools     = "cc.devtools"
 	CheckReportParse  = "report.parse"
 	CheckChain        = "chain"
@@ -63,6 +65,9 @@ type Check struct {
 type Result struct {
 	Checks []Check
 	Report *Report // parsed CC report, nil when there was none or it did not parse
+	// Device is the chip identity read from the verified certificate chain; nil when the
+	// chain did not verify or there was no CC report.
+	Device *DeviceIdentity
 }
 
 // OK says whether no check failed.
@@ -112,7 +117,12 @@ type Policy struct {
 	// RequireNVML rejects mode none.
 	RequireNVML bool
 	// AllowedModels lists accepted NVML device names ("NVIDIA H100 80GB HBM3"); empty: any.
+	// In mode nvml+cc a name counts only when it agrees with the chip that signed the
+	// evidence (check model.claims); in mode nvml it is the provider's unsigned word.
 	AllowedModels []string
+	// AllowedChips lists accepted chips as NVIDIA's certificates name them ("GH100");
+	// empty: any. Only signed evidence can satisfy it, so it fails outside mode nvml+cc.
+	AllowedChips []string
 	// AllowDevTools accepts CC reports from GPUs in devtools mode (not confidential).
 	AllowDevTools bool
 	// RIMs are SWID RIM files (driver and VBIOS) whose golden measurements the report must
@@ -136,7 +146,7 @@ type Evidence struct {
 	Report    []byte
 	CertChain []byte
 	Nonce     [32]byte              // the nonce the verifier expects (attestation.Nonce for the job)
-	Claims    *attestation.Identity // NVML identity to cross-check driver and VBIOS; nil skips
+	Claims    *attestation.Identity // NVML identity to cross-check name, architecture, driver and VBIOS; nil skips
 }
 
 // VerifyRecord checks an attestation record under a policy; nonce is the job's
@@ -163,14 +173,8 @@ func VerifyRecord(rec *attestation.Record, nonce [32]byte, p *Policy) (*Result, 
 	default:
 		res.pass(CheckMode)
 	}
-	if rec.Identity == nil || len(p.AllowedModels) == 0 {
-		res.skip(CheckModel, "policy allows any model")
-	} else if slices.Contains(p.AllowedModels, rec.Identity.Name) {
-		res.pass(CheckModel)
-	} else {
-		res.fail(CheckModel, fmt.Errorf("%w: %q", ErrModelNotAllowed, rec.Identity.Name))
-	}
 	if rec.Mode != attestation.ModeNVMLCC {
+		checkModelPolicy(res, rec.Identity, nil, p)
 		res.skip(CheckReportParse, "no CC report (mode "+string(rec.Mode)+")")
 		return res, nil
 	}
@@ -185,7 +189,43 @@ func VerifyRecord(rec *attestation.Record, nonce [32]byte, p *Policy) (*Result, 
 		res.fail(CheckRecordNonce, fmt.Errorf("%w: record states %x, job binds %x", ErrNonce, rec.CC.Nonce, nonce))
 	}
 	verifyReport(res, Evidence{Report: rec.CC.Report, CertChain: rec.CC.CertChain, Nonce: nonce, Claims: rec.Identity}, p)
+	checkModelPolicy(res, rec.Identity, res.Device, p)
 	return res, nil
+}
+
+// checkModelPolicy applies AllowedModels and AllowedChips. dev is the signed identity (nil
+// without verified CC evidence); with it, the NVML name is trusted only because model.claims
+// tied it to the signed chip.
+func checkModelPolicy(res *Result, id *attestation.Identity, dev *DeviceIdentity, p *Policy) {
+	if len(p.AllowedModels) == 0 && len(p.AllowedChips) == 0 {
+		res.skip(CheckModel, "policy allows any model")
+		return
+	}
+	if len(p.AllowedChips) > 0 {
+		if dev == nil {
+			res.fail(CheckModel, fmt.Errorf("%w: policy allows chips %v, and no verified CC evidence names the chip", ErrModelNotAllowed, p.AllowedChips))
+			return
+		}
+		if !slices.Contains(p.AllowedChips, dev.Chip.Name) {
+			res.fail(CheckModel, fmt.Errorf("%w: signed chip %s, policy allows %v", ErrModelNotAllowed, dev.Chip.Name, p.AllowedChips))
+			return
+		}
+	}
+	if len(p.AllowedModels) > 0 {
+		if c, ok := res.Get(CheckModelClaims); ok && c.Status == Failed {
+			res.fail(CheckModel, fmt.Errorf("%w: the NVML name is not backed by the signed evidence: %w", ErrModelNotAllowed, c.Err))
+			return
+		}
+		if id == nil || !slices.Contains(p.AllowedModels, id.Name) {
+			name := ""
+			if id != nil {
+				name = id.Name
+			}
+			res.fail(CheckModel, fmt.Errorf("%w: %q, policy allows %v", ErrModelNotAllowed, name, p.AllowedModels))
+			return
+		}
+	}
+	res.pass(CheckModel)
 }
 
 // VerifyReport checks a CC report and certificate chain on their own.
@@ -217,6 +257,30 @@ func verifyReport(res *Result, ev Evidence, p *Policy) {
 	}
 	certs, err := p.ChainCache.verify(ev.CertChain, roots, at)
 	res.check(CheckChain, err)
+	switch {
+	case err != nil:
+		res.skip(CheckDevice, "chain did not verify")
+		if ev.Claims != nil {
+			res.skip(CheckModelClaims, "chain did not verify")
+		}
+	default:
+		id, err := IdentifyDevice(certs)
+		if err == nil && id.Chip.Kind != KindGPU {
+			err = fmt.Errorf("%w: the chain is a %s's (%s)", ErrNotGPU, id.Chip.Kind, id.Chip.Name)
+		}
+		res.check(CheckDevice, err)
+		if err == nil {
+			res.Device = &id
+			if ev.Claims != nil {
+				res.check(CheckModelClaims, checkClaimsAgree(id, ev.Claims.Name, ev.Claims.Architecture))
+			}
+		} else if ev.Claims != nil {
+			res.skip(CheckModelClaims, "no device identity")
+		}
+	}
+	if ev.Claims == nil {
+		res.skip(CheckModelClaims, "no NVML claims to compare")
+	}
 	if certs == nil {
 		res.skip(CheckSignature, "no certificate to verify with")
 	} else {
