@@ -25,9 +25,15 @@ import (
 // Which modes and models are acceptable is the audit Policy's business (RequireCC,
 // AllowNoAttestation, AllowedGPUModels), so Records itself accepts every mode.
 type Records struct {
-	// RIMs are SWID reference integrity manifests (driver and VBIOS) whose golden
-	// measurements a CC report must match; none skips that check.
+	// RIMs are NVIDIA's signed reference integrity manifests, one driver and one VBIOS RIM,
+	// authenticated (XML signature, chain to NVIDIA's pinned RIM root at At) and bound to the
+	// report (chip, driver and VBIOS versions) before its measurements are compared with
+	// their golden values; none skips that check unless RequireRIMs.
 	RIMs [][]byte
+	// RequireRIMs fails CC records when no RIMs are given.
+	RequireRIMs bool
+	// AllowUnsignedRIMsUnsafe accepts RIMs whose signature or chain does not verify.
+	AllowUnsignedRIMsUnsafe bool
 	// AllowDevTools accepts CC reports from GPUs in devtools mode (not confidential).
 	AllowDevTools bool
 	// Roots replaces NVIDIA's pinned Device Identity CA (tests only).
@@ -69,7 +75,8 @@ func (v Records) VerifyRecord(ctx context.Context, rc *receipt.Receipt) (Attesta
 	nonce := attestation.Nonce(rc.ChainID.Big(), rc.Contract, rc.JobID.Big(),
 		attestation.NonceOutputsDigest(rc.OutputRootsBig()))
 	res, err := attest.VerifyRecord(rec, nonce, &attest.Policy{
-		AllowDevTools: v.AllowDevTools, RIMs: v.RIMs, Roots: v.Roots, At: v.At, ChainCache: v.Chains,
+		AllowDevTools: v.AllowDevTools, RIMs: v.RIMs, RequireRIMs: v.RequireRIMs, AllowUnsignedRIMsUnsafe: v.AllowUnsignedRIMsUnsafe,
+		Roots: v.Roots, At: v.At, ChainCache: v.Chains,
 	})
 	if err != nil {
 		return AttestationFacts{}, err

@@ -379,8 +379,10 @@ func TestRIMs(t *testing.T) {
 	if c, _ := res.Get(CheckMeasurements); c.Status != Passed {
 		t.Fatalf("%+v", c)
 	}
-	if c, _ := res.Get(CheckRIMSignature); c.Status != Skipped {
-		t.Fatal("RIM signature check not reported as skipped")
+	for _, name := range []string{"rim.driver.signature", "rim.driver.chain", "rim.driver.version", "rim.driver.product", "rim.vbios.signature", "rim.vbios.chain", "rim.vbios.version", "rim.vbios.product", CheckRIMSet} {
+		if c, _ := res.Get(name); c.Status != Passed {
+			t.Errorf("%s: %+v", name, c)
+		}
 	}
 	res, _ = VerifyReport(ev, &Policy{At: sampleAt, RIMs: [][]byte{drv, vbProd}})
 	c, _ := res.Get(CheckMeasurements)
@@ -396,7 +398,7 @@ func TestRIMs(t *testing.T) {
 		t.Fatalf("empty RIM: %v", err)
 	}
 	res, _ = VerifyReport(ev, &Policy{At: sampleAt, RIMs: [][]byte{[]byte("<x")}})
-	if c, _ := res.Get(CheckMeasurements); c.Status != Failed || !errors.Is(c.Err, ErrMalformedRIM) {
+	if c, _ := res.Get(CheckRIMParse); c.Status != Failed || !errors.Is(c.Err, ErrMalformedRIM) {
 		t.Fatalf("bad RIM: %+v", c)
 	}
 }

@@ -2,12 +2,17 @@ package attest
 
 import (
 	"bytes"
+	"crypto/x509"
+	_ "embed"
 	"encoding/hex"
 	"encoding/xml"
 	"errors"
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
+
+	"github.com/probitylabs/probity/verifier/attest/xmldsig"
 )
 
 // ErrMalformedRIM wraps RIM parse errors; ErrMeasurement reports a runtime measurement that
@@ -20,13 +25,45 @@ var (
 // MaxRIMSize bounds a RIM file.
 const MaxRIMSize = 1 << 20
 
-// RIM is a TCG reference integrity manifest (SWID tag) with golden measurements. Its XML
-// signature is not verified by this package.
+// RIM is a TCG reference integrity manifest (SWID tag) with golden measurements. ParseRIM
+// reads one without judging it; VerifyRIM also checks its XML signature and certificate chain.
 type RIM struct {
 	Name         string // SoftwareIdentity name, e.g. GH100
 	TagID        string
 	Version      string // Meta colloquialVersion: VBIOS or driver version
+	Product      string // Meta product: the chip, "GH100", "LS10"
+	Edition      string // Meta edition: "GPU" or "SWITCH"
 	Measurements []GoldenMeasurement
+	// Certificates is the signer's chain from KeyInfo, leaf first (VerifyRIM only).
+	Certificates []*x509.Certificate
+}
+
+// RIMKind says which firmware a RIM describes.
+type RIMKind string
+
+const (
+	RIMDriver RIMKind = "driver"
+	RIMVBIOS  RIMKind = "vbios" // the GPU VBIOS, or an NVSwitch's BIOS
+)
+
+// Kind tells a driver RIM from a VBIOS RIM by its version's spelling, the only thing in the
+// document that differs: a VBIOS version is five two-digit hex groups ("96.00.5E.00.01"),
+// a driver version decimal ("550.144.03"). A RIM put in the wrong class cannot pass: each
+// class's version is bound to a different field of the signed report.
+func (r *RIM) Kind() RIMKind {
+	parts := strings.Split(r.Version, ".")
+	if len(parts) == 5 {
+		hexPairs := true
+		for _, p := range parts {
+			if _, err := hex.DecodeString(p); err != nil || len(p) != 2 {
+				hexPairs = false
+			}
+		}
+		if hexPairs {
+			return RIMVBIOS
+		}
+	}
+	return RIMDriver
 }
 
 // GoldenMeasurement is one RIM Resource: index is 0-based, so it matches measurement block
@@ -44,6 +81,8 @@ type swidXML struct {
 	TagID   string   `xml:"tagId,attr"`
 	Meta    struct {
 		ColloquialVersion string `xml:"colloquialVersion,attr"`
+		Product           string `xml:"product,attr"`
+		Edition           string `xml:"edition,attr"`
 	} `xml:"Meta"`
 	Resources []struct {
 		Type         string     `xml:"type,attr"`
@@ -66,7 +105,10 @@ func ParseRIM(b []byte) (*RIM, error) {
 	if err := d.Decode(&x); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrMalformedRIM, err)
 	}
-	r := &RIM{Name: x.Name, TagID: x.TagID, Version: x.Meta.ColloquialVersion}
+	r := &RIM{Name: x.Name, TagID: x.TagID, Version: x.Meta.ColloquialVersion, Product: x.Meta.Product, Edition: x.Meta.Edition}
+	if r.Version == "" {
+		return nil, fmt.Errorf("%w: no Meta colloquialVersion", ErrMalformedRIM)
+	}
 	seen := map[int]bool{}
 	for i, res := range x.Resources {
 		if res.Type != "Measurement" {
@@ -111,6 +153,49 @@ func ParseRIM(b []byte) (*RIM, error) {
 	if len(r.Measurements) == 0 {
 		return nil, fmt.Errorf("%w: no measurements", ErrMalformedRIM)
 	}
+	return r, nil
+}
+
+// Errors of the RIM authentication and binding checks.
+var (
+	ErrRIMSignature = errors.New("RIM signature does not verify")
+	ErrRIMChain     = errors.New("RIM certificate chain does not verify to the pinned NVIDIA RIM root")
+	ErrRIMVersion   = errors.New("RIM is for another firmware version than the report's")
+	ErrRIMProduct   = errors.New("RIM is for another chip than the one that signed the report")
+	ErrRIMSet       = errors.New("policy RIMs are not one driver RIM and one VBIOS RIM")
+)
+
+// nvidiaRIMRootPEM is NVIDIA's CoRIM signing root, the root of every RIM signer chain
+// (testdata/nvidia/rims-signed/rim_root.crt; testdata/nvidia/PROVENANCE.md).
+//
+//go:embed roots/nvidia_rim_root.pem
+var nvidiaRIMRootPEM []byte
+
+// NVIDIARIMRoot returns the pinned NVIDIA RIM root. Callers must not modify it.
+var NVIDIARIMRoot = sync.OnceValue(func() *x509.Certificate {
+	c, err := ParseCertChain(nvidiaRIMRootPEM)
+	if err != nil || len(c) != 1 {
+		panic("attest: embedded NVIDIA RIM root does not parse")
+	}
+	return c[0]
+})
+
+// VerifyRIM checks a RIM's enveloped XML signature and reads the golden values from the bytes
+// the signature covers (never from the file as given). It does not verify the chain: callers
+// run VerifyChain on Certificates, so that the signature and the chain are reported apart.
+func VerifyRIM(b []byte) (*RIM, error) {
+	if len(b) > MaxRIMSize {
+		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrMalformedRIM, len(b), MaxRIMSize)
+	}
+	signed, err := xmldsig.Verify(b)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrRIMSignature, err)
+	}
+	r, err := ParseRIM(signed.Content)
+	if err != nil {
+		return nil, err
+	}
+	r.Certificates = signed.Certificates
 	return r, nil
 }
 

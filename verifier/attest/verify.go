@@ -50,7 +50,6 @@ const (
 	CheckDriver       = "driver"
 	CheckVBIOS        = "vbios"
 	CheckMeasurements = "measurements"
-	CheckRIMSignature = "rim.signature"
 )
 
 // Check is one named verification step; Err is set when it failed, Reason when it was skipped.
@@ -125,9 +124,18 @@ type Policy struct {
 	AllowedChips []string
 	// AllowDevTools accepts CC reports from GPUs in devtools mode (not confidential).
 	AllowDevTools bool
-	// RIMs are SWID RIM files (driver and VBIOS) whose golden measurements the report must
-	// match; none skips the measurement check. Their XML signatures are not verified.
+	// RIMs are NVIDIA's signed SWID RIM files, one driver and one VBIOS RIM, whose golden
+	// measurements the report must match. Each must carry a valid XML signature by a chain to
+	// NVIDIA's pinned RIM root valid at At, be for the report's chip and its exact driver or
+	// VBIOS version. None skips the measurement checks unless RequireRIMs.
 	RIMs [][]byte
+	// RequireRIMs fails a CC report when the policy gives no RIMs.
+	RequireRIMs bool
+	// AllowUnsignedRIMsUnsafe reports RIM signature and chain failures as skipped (golden
+	// values then come from the file as given). For NVIDIA test RIMs and forensics only.
+	AllowUnsignedRIMsUnsafe bool
+	// RIMRoots overrides the pinned NVIDIA RIM root (tests only).
+	RIMRoots []*x509.Certificate
 	// Roots overrides the pinned NVIDIA Device Identity CA (tests only).
 	Roots []*x509.Certificate
 	// At is the time certificates must be valid at; zero means now.
@@ -335,19 +343,5 @@ func verifyReport(res *Result, ev Evidence, p *Policy) {
 			res.pass(CheckVBIOS)
 		}
 	}
-	if len(p.RIMs) == 0 {
-		res.skip(CheckMeasurements, "policy supplies no RIMs")
-		return
-	}
-	rims := make([]*RIM, 0, len(p.RIMs))
-	for i, b := range p.RIMs {
-		rim, err := ParseRIM(b)
-		if err != nil {
-			res.fail(CheckMeasurements, fmt.Errorf("RIM %d: %w", i, err))
-			return
-		}
-		rims = append(rims, rim)
-	}
-	res.check(CheckMeasurements, CompareMeasurements(rep, rims))
-	res.skip(CheckRIMSignature, "RIM XML signatures are not verified; the RIMs are trusted as supplied by the policy")
+	checkRIMs(res, rep, KindGPU, res.Device, vb, hasVB, p, at)
 }
