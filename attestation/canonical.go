@@ -128,6 +128,15 @@ func hexFieldErr(b []byte, err error) error {
 				}
 			}
 		}
+		var list []string
+		if raw, ok := probe.CC["ocsp"]; ok && json.Unmarshal(raw, &list) == nil {
+			for i, s := range list {
+				var h Hex
+				if e := h.UnmarshalText([]byte(s)); e != nil {
+					return &FieldError{fmt.Sprintf("cc.ocsp[%d]", i), e}
+				}
+			}
+		}
 	}
 	return fmt.Errorf("%w: %w", ErrInvalid, err)
 }

@@ -1,6 +1,7 @@
 package attestation
 
 import (
+	"bytes"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -114,7 +115,15 @@ type CC struct {
 	Nonce        Hex  `json:"nonce,omitempty"`
 	Report       Hex  `json:"report,omitempty"`    // SPDM GET_MEASUREMENTS request || response
 	CertChain    Hex  `json:"certChain,omitempty"` // PEM or DER certificates, leaf first
+	// OCSP are DER OCSP responses the provider fetched at job time for the certificates of
+	// the device chain and of the RIM chains, so that an auditor can check revocation
+	// offline. Sorted ascending by bytes, unique, at most MaxOCSPResponses.
+	OCSP []Hex `json:"ocsp,omitempty"`
 }
+
+// MaxOCSPResponses bounds cc.ocsp: a GPU chain needs 3 and each RIM chain 3, and a record
+// describes one device.
+const MaxOCSPResponses = 16
 
 // Hex is a byte string spelled in JSON as "0x" followed by lower-case hex.
 type Hex []byte
@@ -206,6 +215,22 @@ func (r *Record) Validate() error {
 			return fieldErr("cc.report", "missing in mode nvml+cc")
 		case len(r.CC.CertChain) == 0:
 			return fieldErr("cc.certChain", "missing in mode nvml+cc")
+		}
+	}
+	if r.CC != nil && len(r.CC.OCSP) > 0 {
+		if r.Mode != ModeNVMLCC {
+			return fieldErr("cc.ocsp", "present in mode %s", r.Mode)
+		}
+		if len(r.CC.OCSP) > MaxOCSPResponses {
+			return fieldErr("cc.ocsp", "%d responses, limit %d", len(r.CC.OCSP), MaxOCSPResponses)
+		}
+		for i, o := range r.CC.OCSP {
+			if len(o) == 0 {
+				return fieldErr(fmt.Sprintf("cc.ocsp[%d]", i), "empty")
+			}
+			if i > 0 && bytes.Compare(r.CC.OCSP[i-1], o) >= 0 {
+				return fieldErr("cc.ocsp", "not sorted ascending by bytes or not unique (entry %d)", i)
+			}
 		}
 	}
 	if r.Mode == ModeNVML && r.CC != nil {

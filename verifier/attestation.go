@@ -34,6 +34,10 @@ type Records struct {
 	RequireRIMs bool
 	// AllowUnsignedRIMsUnsafe accepts RIMs whose signature or chain does not verify.
 	AllowUnsignedRIMsUnsafe bool
+	// AllowMissingOCSPUnsafe accepts CC records that staple no OCSP response for some
+	// certificate of the device or RIM chains (revocation unchecked); stapled responses
+	// must still verify and say good, "on hold" counting as revoked.
+	AllowMissingOCSPUnsafe bool
 	// AllowDevTools accepts CC reports from GPUs in devtools mode (not confidential).
 	AllowDevTools bool
 	// Roots replaces NVIDIA's pinned Device Identity CA (tests only).
@@ -76,7 +80,7 @@ func (v Records) VerifyRecord(ctx context.Context, rc *receipt.Receipt) (Attesta
 		attestation.NonceOutputsDigest(rc.OutputRootsBig()))
 	res, err := attest.VerifyRecord(rec, nonce, &attest.Policy{
 		AllowDevTools: v.AllowDevTools, RIMs: v.RIMs, RequireRIMs: v.RequireRIMs, AllowUnsignedRIMsUnsafe: v.AllowUnsignedRIMsUnsafe,
-		Roots: v.Roots, At: v.At, ChainCache: v.Chains,
+		AllowMissingOCSPUnsafe: v.AllowMissingOCSPUnsafe, Roots: v.Roots, At: v.At, ChainCache: v.Chains,
 	})
 	if err != nil {
 		return AttestationFacts{}, err

@@ -49,6 +49,7 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.Var(&rims, "rim", "NVIDIA RIM `file` (one driver and one VBIOS RIM): its signature and chain to NVIDIA's RIM root are verified, its version bound to the report, and CC measurements must match its golden values")
 	requireRIMs := fs.Bool("require-rims", false, "fail CC records unless --rim gives their driver and VBIOS RIMs")
 	unsignedRIMs := fs.Bool("unsigned-rims-unsafe", false, "accept RIMs whose XML signature or certificate chain does not verify (NVIDIA test RIMs, forensics)")
+	noOCSP := fs.Bool("no-ocsp-unsafe", false, "accept CC records without stapled OCSP responses (revocation unchecked; stapled ones must still say good)")
 	allowDevTools := fs.Bool("allow-devtools", false, "accept CC reports from GPUs in devtools (non-confidential) mode")
 	if done, err := parseFlags(fs, args); done || err != nil {
 		return err
@@ -108,7 +109,7 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 
 	opts := verifier.Options{}
-	records := verifier.Records{AllowDevTools: *allowDevTools, RequireRIMs: *requireRIMs, AllowUnsignedRIMsUnsafe: *unsignedRIMs, Chains: &attest.ChainCache{}}
+	records := verifier.Records{AllowDevTools: *allowDevTools, RequireRIMs: *requireRIMs, AllowUnsignedRIMsUnsafe: *unsignedRIMs, AllowMissingOCSPUnsafe: *noOCSP, Chains: &attest.ChainCache{}}
 	for _, path := range rims {
 		b, err := os.ReadFile(path)
 		if err != nil {

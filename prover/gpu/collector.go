@@ -312,6 +312,10 @@ type RecordOptions struct {
 	Nonce *[32]byte
 	// RequireCC fails instead of falling back to mode nvml when no report can be had.
 	RequireCC bool
+	// OCSP are the DER OCSP responses the provider fetched at job time for the device chain
+	// and the RIM signers' chains (StapleRequests says what to ask); in mode nvml+cc they are
+	// stapled into cc.ocsp so that auditors check revocation offline. Ignored otherwise.
+	OCSP [][]byte
 }
 
 // BuildRecord assembles the attestation record of the device.
@@ -360,6 +364,9 @@ func (c *Collector) BuildRecord(o RecordOptions) (*attestation.Record, error) {
 		}
 		rec.Mode = attestation.ModeNVMLCC
 		rec.CC.Nonce, rec.CC.Report, rec.CC.CertChain = append([]byte(nil), o.Nonce[:]...), report, chain
+		if err := staple(rec, o.OCSP); err != nil {
+			return nil, err
+		}
 	case o.RequireCC && o.Nonce == nil:
 		return nil, errors.New("gpu: a CC report needs the job nonce")
 	case o.RequireCC:

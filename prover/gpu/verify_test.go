@@ -51,7 +51,8 @@ func TestCollectedRecordVerifies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pol := &attest.Policy{RequireCC: true, AllowedModels: []string{"NVIDIA H100 80GB HBM3"}, At: time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)}
+	// NVIDIA's sample has no OCSP responses to staple (they are fetched online at job time).
+	pol := &attest.Policy{RequireCC: true, AllowedModels: []string{"NVIDIA H100 80GB HBM3"}, At: time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC), AllowMissingOCSPUnsafe: true}
 	res, err := attest.VerifyRecord(back, nonce, pol)
 	if err != nil {
 		t.Fatal(err)
@@ -75,5 +76,43 @@ func TestCollectedRecordVerifies(t *testing.T) {
 	res, _ = attest.VerifyRecord(back, nonce, pol)
 	if !errors.Is(res.Err(), attest.ErrDriverMismatch) {
 		t.Fatalf("driver claim: %v", res.Err())
+	}
+}
+
+// TestStaple: the provider's OCSP requests cover the device chain from the device certificate
+// up (not the leaf, not the root), and responses land in cc.ocsp sorted and unique.
+func TestStaple(t *testing.T) {
+	b, err := os.ReadFile("../../testdata/gpu/h100-sxm-cc-on.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := gpu.ParseFixture(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reqs, err := gpu.StapleRequests(f.CertChain.Value, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(reqs) != 3 || reqs[0].Subject != "GH100 A01 GSP BROM" || len(reqs[0].DER) == 0 {
+		t.Fatalf("%d requests: %+v", len(reqs), reqs)
+	}
+	c, err := gpu.OpenLib(gpu.Replay(f), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nonce := [32]byte(f.RecordNonce)
+	rec, err := c.BuildRecord(gpu.RecordOptions{Nonce: &nonce, RequireCC: true, OCSP: [][]byte{{3}, {1}, {3}, {2}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.CC.OCSP) != 3 || rec.CC.OCSP[0][0] != 1 || rec.CC.OCSP[2][0] != 3 {
+		t.Fatalf("cc.ocsp %x", rec.CC.OCSP)
+	}
+	if err := rec.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.BuildRecord(gpu.RecordOptions{Nonce: &nonce, RequireCC: true, OCSP: [][]byte{{}}}); err == nil {
+		t.Fatal("empty OCSP response stapled")
 	}
 }

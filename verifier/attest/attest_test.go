@@ -48,6 +48,10 @@ func nonce32(t testing.TB, s string) (n [32]byte) {
 	return [32]byte(b)
 }
 
+// NVIDIA's samples come without OCSP responses (NVIDIA's verifiers fetch them online), so
+// tests on them run with AllowMissingOCSPUnsafe; revocation is tested with a test CA
+// (revocation_test.go).
+
 // sampleAt is a date when every sample certificate is valid.
 var sampleAt = time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
 
@@ -69,7 +73,7 @@ func h100Claims(driver, vbios string) *attestation.Identity {
 }
 
 func TestSamplesVerify(t *testing.T) {
-	p := &Policy{At: sampleAt}
+	p := &Policy{At: sampleAt, AllowMissingOCSPUnsafe: true}
 	for _, s := range samples {
 		t.Run(s.name, func(t *testing.T) {
 			ev := Evidence{
@@ -102,7 +106,7 @@ func TestSamplesVerify(t *testing.T) {
 }
 
 func TestNegatives(t *testing.T) {
-	p := &Policy{At: sampleAt}
+	p := &Policy{At: sampleAt, AllowMissingOCSPUnsafe: true}
 	s := samples[2]
 	t.Run("invalid signature", func(t *testing.T) {
 		// A report from another GPU checked against hopper-535's chain.
@@ -133,7 +137,7 @@ func TestTampering(t *testing.T) {
 	rep := readHexFile(t, s.report)
 	chain := readFile(t, s.chain)
 	good := Evidence{Report: rep, CertChain: chain, Nonce: nonce32(t, s.nonce), Claims: h100Claims(s.driver, s.vbios)}
-	p := &Policy{At: sampleAt}
+	p := &Policy{At: sampleAt, AllowMissingOCSPUnsafe: true}
 	run := func(name string, ev Evidence, pol *Policy, check string, want error) {
 		t.Run(name, func(t *testing.T) {
 			res, err := VerifyReport(ev, pol)
@@ -180,7 +184,7 @@ func TestTampering(t *testing.T) {
 	run("expired at", good, &Policy{At: time.Date(2019, 1, 1, 0, 0, 0, 0, time.UTC)}, CheckChain, ErrChain)
 	// A chain that ends at its own self-made root is not trusted: pin another root.
 	other, _ := ParseCertChain(readFile(t, "roots/verifier_RIM_root.pem"))
-	run("other root pinned", good, &Policy{At: sampleAt, Roots: other}, CheckChain, ErrChain)
+	run("other root pinned", good, &Policy{At: sampleAt, AllowMissingOCSPUnsafe: true, Roots: other}, CheckChain, ErrChain)
 	// FWID: the report's FWID entry is changed (signature fails too, FWID must still be caught).
 	r, _ := ParseReport(rep)
 	fw, _ := r.Opaque(OpaqueFWID)
@@ -372,7 +376,7 @@ func TestRIMs(t *testing.T) {
 	vbTest := readFile(t, "rims/1010_0200_882_96005E0001_test_no_gpu.swidtag")
 	vbProd := readFile(t, "rims/1010_0200_882_96005E0001_PROD.swidtag")
 	ev := Evidence{Report: rep, CertChain: readFile(t, samples[0].chain), Nonce: nonce32(t, samples[0].nonce)}
-	res, _ := VerifyReport(ev, &Policy{At: sampleAt, RIMs: [][]byte{drv, vbTest}})
+	res, _ := VerifyReport(ev, &Policy{At: sampleAt, AllowMissingOCSPUnsafe: true, RIMs: [][]byte{drv, vbTest}})
 	if !res.OK() {
 		t.Fatal(res.Err())
 	}
@@ -384,7 +388,7 @@ func TestRIMs(t *testing.T) {
 			t.Errorf("%s: %+v", name, c)
 		}
 	}
-	res, _ = VerifyReport(ev, &Policy{At: sampleAt, RIMs: [][]byte{drv, vbProd}})
+	res, _ = VerifyReport(ev, &Policy{At: sampleAt, AllowMissingOCSPUnsafe: true, RIMs: [][]byte{drv, vbProd}})
 	c, _ := res.Get(CheckMeasurements)
 	if c.Status != Failed || !errors.Is(c.Err, ErrMeasurement) {
 		t.Fatalf("PROD RIM: %+v", c)
@@ -397,7 +401,7 @@ func TestRIMs(t *testing.T) {
 	if _, err := ParseRIM([]byte("<SoftwareIdentity><Payload></Payload></SoftwareIdentity>")); !errors.Is(err, ErrMalformedRIM) {
 		t.Fatalf("empty RIM: %v", err)
 	}
-	res, _ = VerifyReport(ev, &Policy{At: sampleAt, RIMs: [][]byte{[]byte("<x")}})
+	res, _ = VerifyReport(ev, &Policy{At: sampleAt, AllowMissingOCSPUnsafe: true, RIMs: [][]byte{[]byte("<x")}})
 	if c, _ := res.Get(CheckRIMParse); c.Status != Failed || !errors.Is(c.Err, ErrMalformedRIM) {
 		t.Fatalf("bad RIM: %+v", c)
 	}
@@ -424,7 +428,7 @@ func ccRecord(t *testing.T) (*attestation.Record, [32]byte) {
 
 func TestVerifyRecord(t *testing.T) {
 	rec, n := ccRecord(t)
-	strict := &Policy{At: sampleAt, RequireCC: true, AllowedModels: []string{"NVIDIA H100 80GB HBM3"}}
+	strict := &Policy{At: sampleAt, AllowMissingOCSPUnsafe: true, RequireCC: true, AllowedModels: []string{"NVIDIA H100 80GB HBM3"}}
 	res, err := VerifyRecord(rec, n, strict)
 	if err != nil || !res.OK() {
 		t.Fatalf("%v %v", err, res.Err())
@@ -438,15 +442,15 @@ func TestVerifyRecord(t *testing.T) {
 	if !res.OK() {
 		t.Fatalf("mode none under PolicyUnsafeAcceptAll: %v", res.Err())
 	}
-	res, _ = VerifyRecord(rec, n, &Policy{At: sampleAt, AllowedModels: []string{"NVIDIA B200"}})
+	res, _ = VerifyRecord(rec, n, &Policy{At: sampleAt, AllowMissingOCSPUnsafe: true, AllowedModels: []string{"NVIDIA B200"}})
 	if !errors.Is(res.Err(), ErrModelNotAllowed) {
 		t.Fatalf("model: %v", res.Err())
 	}
-	res, _ = VerifyRecord(rec, n, &Policy{At: sampleAt, AllowedChips: []string{"GH100"}})
+	res, _ = VerifyRecord(rec, n, &Policy{At: sampleAt, AllowMissingOCSPUnsafe: true, AllowedChips: []string{"GH100"}})
 	if !res.OK() {
 		t.Fatalf("GH100-only policy, GH100 evidence: %v", res.Err())
 	}
-	res, _ = VerifyRecord(rec, n, &Policy{At: sampleAt, AllowedChips: []string{"GB100"}})
+	res, _ = VerifyRecord(rec, n, &Policy{At: sampleAt, AllowMissingOCSPUnsafe: true, AllowedChips: []string{"GB100"}})
 	if c, _ := res.Get(CheckModel); c.Status != Failed || !errors.Is(c.Err, ErrModelNotAllowed) {
 		t.Fatalf("GB100-only policy, GH100 evidence: %+v", c)
 	}
@@ -538,7 +542,7 @@ func FuzzParseCertChain(f *testing.F) {
 func BenchmarkVerifyReport(b *testing.B) {
 	s := samples[1]
 	ev := Evidence{Report: readHexFile(b, s.report), CertChain: readFile(b, s.chain), Nonce: nonce32(b, s.nonce), Claims: h100Claims(s.driver, s.vbios)}
-	p := &Policy{At: sampleAt}
+	p := &Policy{At: sampleAt, AllowMissingOCSPUnsafe: true}
 	for b.Loop() {
 		res, err := VerifyReport(ev, p)
 		if err != nil || !res.OK() {
@@ -554,7 +558,7 @@ func TestChainCache(t *testing.T) {
 	s := samples[1]
 	good := Evidence{Report: readHexFile(t, s.report), CertChain: readFile(t, s.chain), Nonce: nonce32(t, s.nonce), Claims: h100Claims(s.driver, s.vbios)}
 	cache := &ChainCache{}
-	p := &Policy{At: sampleAt, ChainCache: cache}
+	p := &Policy{At: sampleAt, AllowMissingOCSPUnsafe: true, ChainCache: cache}
 	for i := range 2 {
 		res, err := VerifyReport(good, p)
 		if err != nil || !res.OK() {
@@ -572,9 +576,9 @@ func TestChainCache(t *testing.T) {
 			t.Errorf("%s: chain check %+v, want ErrChain", name, c)
 		}
 	}
-	check("expired at, cached chain", good, &Policy{At: time.Date(2019, 1, 1, 0, 0, 0, 0, time.UTC), ChainCache: cache})
+	check("expired at, cached chain", good, &Policy{At: time.Date(2019, 1, 1, 0, 0, 0, 0, time.UTC), AllowMissingOCSPUnsafe: true, ChainCache: cache})
 	other, _ := ParseCertChain(readFile(t, "roots/verifier_RIM_root.pem"))
-	check("other root, cached chain", good, &Policy{At: sampleAt, Roots: other, ChainCache: cache})
+	check("other root, cached chain", good, &Policy{At: sampleAt, AllowMissingOCSPUnsafe: true, Roots: other, ChainCache: cache})
 	tampered := good
 	tampered.CertChain = bytes.Replace(bytes.Clone(good.CertChain), []byte("MII"), []byte("MIJ"), 1)
 	check("tampered chain", tampered, p)
@@ -588,14 +592,14 @@ func TestChainCache(t *testing.T) {
 func TestModelFromSignedEvidence(t *testing.T) {
 	rec, n := ccRecord(t)
 	rec.Identity.Name, rec.Identity.Architecture = "NVIDIA B200", "blackwell"
-	res, err := VerifyRecord(rec, n, &Policy{At: sampleAt, RequireCC: true, AllowedModels: []string{"NVIDIA B200"}})
+	res, err := VerifyRecord(rec, n, &Policy{At: sampleAt, AllowMissingOCSPUnsafe: true, RequireCC: true, AllowedModels: []string{"NVIDIA B200"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c, _ := res.Get(CheckModel); c.Status != Failed || !errors.Is(c.Err, ErrModelNotAllowed) || !errors.Is(c.Err, ErrModelClaim) {
 		t.Fatalf("B200-only policy accepted H100 evidence: %+v", c)
 	}
-	res, _ = VerifyRecord(rec, n, &Policy{At: sampleAt})
+	res, _ = VerifyRecord(rec, n, &Policy{At: sampleAt, AllowMissingOCSPUnsafe: true})
 	if c, _ := res.Get(CheckModelClaims); c.Status != Failed || !errors.Is(c.Err, ErrModelClaim) {
 		t.Fatalf("NVML claim of a B200 over H100 evidence: %+v", c)
 	}

@@ -37,7 +37,7 @@ const (
 
 func TestRIMsAuthenticatedAndBound(t *testing.T) {
 	// hopper-2023 with its own signed RIMs: every check passes.
-	res := rimResult(t, 0, &Policy{At: sampleAt}, driverRIM2023, vbiosRIM2023)
+	res := rimResult(t, 0, &Policy{At: sampleAt, AllowMissingOCSPUnsafe: true}, driverRIM2023, vbiosRIM2023)
 	if !res.OK() {
 		t.Fatal(res.Err())
 	}
@@ -46,17 +46,17 @@ func TestRIMsAuthenticatedAndBound(t *testing.T) {
 	t.Run("expired RIM signer", func(t *testing.T) {
 		// The test RIMs' signing certificates expired on 2025-06-22.
 		at := time.Date(2025, 7, 1, 0, 0, 0, 0, time.UTC)
-		res := rimResult(t, 0, &Policy{At: at, Roots: nil}, driverRIM2023, vbiosRIM2023)
+		res := rimResult(t, 0, &Policy{At: at, AllowMissingOCSPUnsafe: true, Roots: nil}, driverRIM2023, vbiosRIM2023)
 		wantCheck(t, res, "rim.driver.chain", Failed, ErrRIMChain)
 		wantCheck(t, res, "rim.vbios.chain", Failed, ErrRIMChain)
 	})
 	t.Run("broken signature", func(t *testing.T) {
-		res := rimResult(t, 1, &Policy{At: sampleAt}, "rims-signed/incorrect_signature_driver_rim.xml")
+		res := rimResult(t, 1, &Policy{At: sampleAt, AllowMissingOCSPUnsafe: true}, "rims-signed/incorrect_signature_driver_rim.xml")
 		wantCheck(t, res, "rim.driver.signature", Failed, ErrRIMSignature)
 		wantCheck(t, res, "rim.driver.chain", Skipped, nil)
 	})
 	t.Run("broken chain", func(t *testing.T) {
-		res := rimResult(t, 1, &Policy{At: sampleAt}, "rims-signed/incorrect_cert_chain_driver_rim.xml")
+		res := rimResult(t, 1, &Policy{At: sampleAt, AllowMissingOCSPUnsafe: true}, "rims-signed/incorrect_cert_chain_driver_rim.xml")
 		// Despite its file name it is a GB100 VBIOS RIM (version 97.00.83.00.09), signed under
 		// NVIDIA's debug-only root; the chain, chip and version are each caught.
 		wantCheck(t, res, "rim.vbios.signature", Passed, nil)
@@ -66,13 +66,13 @@ func TestRIMsAuthenticatedAndBound(t *testing.T) {
 	})
 	t.Run("genuine RIM, wrong root pinned", func(t *testing.T) {
 		wrong, _ := ParseCertChain(readFile(t, "rims-signed/incorrect_rim_root.crt"))
-		res := rimResult(t, 1, &Policy{At: sampleAt, RIMRoots: wrong}, driverRIM550)
+		res := rimResult(t, 1, &Policy{At: sampleAt, AllowMissingOCSPUnsafe: true, RIMRoots: wrong}, driverRIM550)
 		wantCheck(t, res, "rim.driver.signature", Passed, nil)
 		wantCheck(t, res, "rim.driver.chain", Failed, ErrRIMChain)
 	})
 	t.Run("driver RIM for another version", func(t *testing.T) {
 		// A genuine 550.144.03 RIM against a report from driver 550.90.07.
-		res := rimResult(t, 1, &Policy{At: sampleAt}, driverRIM550)
+		res := rimResult(t, 1, &Policy{At: sampleAt, AllowMissingOCSPUnsafe: true}, driverRIM550)
 		wantCheck(t, res, "rim.driver.signature", Passed, nil)
 		wantCheck(t, res, "rim.driver.chain", Passed, nil)
 		wantCheck(t, res, "rim.driver.product", Passed, nil)
@@ -81,12 +81,12 @@ func TestRIMsAuthenticatedAndBound(t *testing.T) {
 	})
 	t.Run("VBIOS RIM for another VBIOS", func(t *testing.T) {
 		// hopper-2025 runs VBIOS 96.00.9f.00.01; the RIM is for 96.00.5E.00.01.
-		res := rimResult(t, 1, &Policy{At: sampleAt}, "rims-signed/NV_GPU_VBIOS_1010_0200_882_96005E0001_measurement_mismatch.xml", driverRIM550)
+		res := rimResult(t, 1, &Policy{At: sampleAt, AllowMissingOCSPUnsafe: true}, "rims-signed/NV_GPU_VBIOS_1010_0200_882_96005E0001_measurement_mismatch.xml", driverRIM550)
 		wantCheck(t, res, "rim.vbios.signature", Passed, nil)
 		wantCheck(t, res, "rim.vbios.version", Failed, ErrRIMVersion)
 	})
 	t.Run("altered measurements for hopper-535", func(t *testing.T) {
-		res := rimResult(t, 2, &Policy{At: sampleAt}, "rims-signed/NV_GPU_DRIVER_GH100_535.86.09_measurement_mismatch.xml", "rims-signed/NV_GPU_VBIOS_1010_0200_882_96005E0001_measurement_mismatch.xml")
+		res := rimResult(t, 2, &Policy{At: sampleAt, AllowMissingOCSPUnsafe: true}, "rims-signed/NV_GPU_DRIVER_GH100_535.86.09_measurement_mismatch.xml", "rims-signed/NV_GPU_VBIOS_1010_0200_882_96005E0001_measurement_mismatch.xml")
 		wantCheck(t, res, "rim.driver.version", Passed, nil)
 		wantCheck(t, res, "rim.vbios.version", Passed, nil)
 		wantCheck(t, res, CheckMeasurements, Failed, ErrMeasurement)
@@ -98,18 +98,18 @@ func TestRIMsAuthenticatedAndBound(t *testing.T) {
 		wantCheck(t, res, "rim.vbios.product", Failed, ErrRIMProduct)
 	})
 	t.Run("two driver RIMs", func(t *testing.T) {
-		res := rimResult(t, 0, &Policy{At: sampleAt}, driverRIM2023, driverRIM2023, vbiosRIM2023)
+		res := rimResult(t, 0, &Policy{At: sampleAt, AllowMissingOCSPUnsafe: true}, driverRIM2023, driverRIM2023, vbiosRIM2023)
 		wantCheck(t, res, CheckRIMSet, Failed, ErrRIMSet)
 	})
 	t.Run("required", func(t *testing.T) {
-		res := rimResult(t, 0, &Policy{At: sampleAt, RequireRIMs: true})
+		res := rimResult(t, 0, &Policy{At: sampleAt, AllowMissingOCSPUnsafe: true, RequireRIMs: true})
 		wantCheck(t, res, CheckRIMSet, Failed, ErrRIMSet)
 		wantCheck(t, res, CheckMeasurements, Failed, ErrRIMSet)
-		res = rimResult(t, 0, &Policy{At: sampleAt})
+		res = rimResult(t, 0, &Policy{At: sampleAt, AllowMissingOCSPUnsafe: true})
 		wantCheck(t, res, CheckMeasurements, Skipped, nil)
 	})
 	t.Run("unsigned opt-out", func(t *testing.T) {
-		res := rimResult(t, 1, &Policy{At: sampleAt, AllowUnsignedRIMsUnsafe: true}, "rims-signed/incorrect_signature_driver_rim.xml")
+		res := rimResult(t, 1, &Policy{At: sampleAt, AllowMissingOCSPUnsafe: true, AllowUnsignedRIMsUnsafe: true}, "rims-signed/incorrect_signature_driver_rim.xml")
 		wantCheck(t, res, "rim.driver.signature", Skipped, nil)
 	})
 }

@@ -31,7 +31,7 @@ func chipKey(s string) string { return strings.ToUpper(strings.ReplaceAll(s, "_"
 // checkRIMs authenticates the policy's RIMs, binds them to the report and compares the
 // measurements. kind is the device kind the evidence is for; dev is the signed identity (nil
 // when the chain did not verify), vbios the report's VBIOS or BIOS version.
-func checkRIMs(res *Result, rep *Report, kind DeviceKind, dev *DeviceIdentity, vbios string, hasVBIOS bool, p *Policy, at time.Time) {
+func checkRIMs(res *Result, rep *Report, kind DeviceKind, dev *DeviceIdentity, vbios string, hasVBIOS bool, staples [][]byte, p *Policy, at time.Time) {
 	if len(p.RIMs) == 0 {
 		if p.RequireRIMs {
 			res.fail(CheckRIMSet, fmt.Errorf("%w: the policy requires RIMs and supplies none", ErrRIMSet))
@@ -64,13 +64,21 @@ func checkRIMs(res *Result, rep *Report, kind DeviceKind, dev *DeviceIdentity, v
 		case err == nil:
 			rim = signed // read what the signature covers
 			res.pass(name("signature"))
-			res.check(name("chain"), rimChain(signed.Certificates, roots, at))
+			cerr := rimChain(signed.Certificates, roots, at)
+			res.check(name("chain"), cerr)
+			if cerr != nil {
+				res.skip(name("revocation"), "chain did not verify")
+			} else {
+				revocationCheck(res, name("revocation"), CheckRevocation(signed.Certificates, 0, roots, staples, at), p.AllowMissingOCSPUnsafe)
+			}
 		case p.AllowUnsignedRIMsUnsafe:
 			res.skip(name("signature"), fmt.Sprintf("policy AllowUnsignedRIMsUnsafe (%v)", err))
 			res.skip(name("chain"), "policy AllowUnsignedRIMsUnsafe")
+			res.skip(name("revocation"), "policy AllowUnsignedRIMsUnsafe")
 		default:
 			res.fail(name("signature"), err)
 			res.skip(name("chain"), "signature did not verify")
+			res.skip(name("revocation"), "signature did not verify")
 		}
 		byKind[k] = rim
 		var want string

@@ -35,21 +35,22 @@ const (
 
 // Check names, in the order Verify runs them.
 const (
-	CheckRecord       = "record"
-	CheckMode         = "mode"
-	CheckDevice       = "device"       // chip identity from the verified chain
-	CheckModelClaims  = "model.claims" // NVML's name and architecture agree with the signed chip
-	CheckModel        = "model"        // the policy's allowed models and chips
-	CheckDevTools     = "cc.devtools"
-	CheckReportParse  = "report.parse"
-	CheckChain        = "chain"
-	CheckSignature    = "signature"
-	CheckNonce        = "nonce"
-	CheckRecordNonce  = "nonce.record" // cc.nonce in the record vs the job
-	CheckFWID         = "fwid"
-	CheckDriver       = "driver"
-	CheckVBIOS        = "vbios"
-	CheckMeasurements = "measurements"
+	CheckRecord           = "record"
+	CheckMode             = "mode"
+	CheckDevice           = "device"       // chip identity from the verified chain
+	CheckModelClaims      = "model.claims" // NVML's name and architecture agree with the signed chip
+	CheckModel            = "model"        // the policy's allowed models and chips
+	CheckDevTools         = "cc.devtools"
+	CheckReportParse      = "report.parse"
+	CheckChain            = "chain"
+	CheckSignature        = "signature"
+	CheckDeviceRevocation = "revocation" // stapled OCSP for the device chain
+	CheckNonce            = "nonce"
+	CheckRecordNonce      = "nonce.record" // cc.nonce in the record vs the job
+	CheckFWID             = "fwid"
+	CheckDriver           = "driver"
+	CheckVBIOS            = "vbios"
+	CheckMeasurements     = "measurements"
 )
 
 // Check is one named verification step; Err is set when it failed, Reason when it was skipped.
@@ -134,6 +135,10 @@ type Policy struct {
 	// AllowUnsignedRIMsUnsafe reports RIM signature and chain failures as skipped (golden
 	// values then come from the file as given). For NVIDIA test RIMs and forensics only.
 	AllowUnsignedRIMsUnsafe bool
+	// AllowMissingOCSPUnsafe accepts device and RIM chains for whose certificates the record
+	// staples no OCSP response (revocation then goes unchecked). Staples that are present
+	// must still verify and say good.
+	AllowMissingOCSPUnsafe bool
 	// RIMRoots overrides the pinned NVIDIA RIM root (tests only).
 	RIMRoots []*x509.Certificate
 	// Roots overrides the pinned NVIDIA Device Identity CA (tests only).
@@ -147,7 +152,7 @@ type Policy struct {
 
 // PolicyUnsafeAcceptAll accepts every mode and model and compares no measurements. Checks of a
 // CC report that is present still run and must pass.
-var PolicyUnsafeAcceptAll = &Policy{AllowDevTools: true}
+var PolicyUnsafeAcceptAll = &Policy{AllowDevTools: true, AllowMissingOCSPUnsafe: true}
 
 // Evidence is a CC report to verify on its own, with the NVML claims to cross-check (optional).
 type Evidence struct {
@@ -155,6 +160,7 @@ type Evidence struct {
 	CertChain []byte
 	Nonce     [32]byte              // the nonce the verifier expects (attestation.Nonce for the job)
 	Claims    *attestation.Identity // NVML identity to cross-check name, architecture, driver and VBIOS; nil skips
+	OCSP      [][]byte              // stapled DER OCSP responses for the device and RIM chains
 }
 
 // VerifyRecord checks an attestation record under a policy; nonce is the job's
@@ -196,7 +202,11 @@ func VerifyRecord(rec *attestation.Record, nonce [32]byte, p *Policy) (*Result, 
 		// nonce disagrees with the job even if the report were swapped for a matching one.
 		res.fail(CheckRecordNonce, fmt.Errorf("%w: record states %x, job binds %x", ErrNonce, rec.CC.Nonce, nonce))
 	}
-	verifyReport(res, Evidence{Report: rec.CC.Report, CertChain: rec.CC.CertChain, Nonce: nonce, Claims: rec.Identity}, p)
+	staples := make([][]byte, len(rec.CC.OCSP))
+	for i, o := range rec.CC.OCSP {
+		staples[i] = o
+	}
+	verifyReport(res, Evidence{Report: rec.CC.Report, CertChain: rec.CC.CertChain, Nonce: nonce, Claims: rec.Identity, OCSP: staples}, p)
 	checkModelPolicy(res, rec.Identity, res.Device, p)
 	return res, nil
 }
@@ -265,6 +275,13 @@ func verifyReport(res *Result, ev Evidence, p *Policy) {
 	}
 	certs, err := p.ChainCache.verify(ev.CertChain, roots, at)
 	res.check(CheckChain, err)
+	if err != nil {
+		res.skip(CheckDeviceRevocation, "chain did not verify")
+	} else {
+		// The leaf is made by the GPU at boot and has no OCSP status; NVIDIA checks from the
+		// device certificate up.
+		revocationCheck(res, CheckDeviceRevocation, CheckRevocation(certs, 1, roots, ev.OCSP, at), p.AllowMissingOCSPUnsafe)
+	}
 	switch {
 	case err != nil:
 		res.skip(CheckDevice, "chain did not verify")
@@ -343,5 +360,5 @@ func verifyReport(res *Result, ev Evidence, p *Policy) {
 			res.pass(CheckVBIOS)
 		}
 	}
-	checkRIMs(res, rep, KindGPU, res.Device, vb, hasVB, p, at)
+	checkRIMs(res, rep, KindGPU, res.Device, vb, hasVB, ev.OCSP, p, at)
 }
