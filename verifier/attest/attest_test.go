@@ -640,3 +640,48 @@ func TestIdentifyDevice(t *testing.T) {
 		t.Fatal("B200 product")
 	}
 }
+
+func TestOpaqueFeatures(t *testing.T) {
+	// NVIDIA's 580 sample states opaque-data version 1 and FEATURE_FLAG SPT; the older
+	// samples state neither.
+	res := rimResult(t, 3, &Policy{At: sampleAt, AllowMissingOCSPUnsafe: true, AllowedModes: []string{ModeSPT}})
+	wantCheck(t, res, CheckOpaqueVersion, Passed, nil)
+	wantCheck(t, res, CheckFeatures, Passed, nil)
+	if res.Features == nil || res.Features.OpaqueVersion != 1 || res.Features.Mode != ModeSPT || !res.Features.HasProtectedPCIeState {
+		t.Fatalf("features %+v", res.Features)
+	}
+	res = rimResult(t, 3, &Policy{At: sampleAt, AllowMissingOCSPUnsafe: true, AllowedModes: []string{ModePPCIE}})
+	wantCheck(t, res, CheckFeatures, Failed, ErrFeature)
+	res = rimResult(t, 1, &Policy{At: sampleAt, AllowMissingOCSPUnsafe: true, AllowedModes: []string{ModeSPT}})
+	wantCheck(t, res, CheckFeatures, Failed, ErrFeature) // legacy firmware states no mode
+	if res.Features.Mode != ModeLegacy {
+		t.Fatalf("mode %s", res.Features.Mode)
+	}
+
+	// An unknown version or mode is refused (the signature fails too, being edited; the
+	// opaque check must catch it by itself).
+	r, _ := ParseReport(readHexFile(t, samples[3].report))
+	for i, f := range r.Response.Opaque {
+		switch f.Type {
+		case OpaqueOpaqueDataVersion:
+			r.Response.Opaque[i].Value = []byte{2, 0}
+		}
+	}
+	if _, err := r.Features(); !errors.Is(err, ErrOpaqueVersion) {
+		t.Fatalf("version 2: %v", err)
+	}
+	r, _ = ParseReport(readHexFile(t, samples[3].report))
+	for i, f := range r.Response.Opaque {
+		if f.Type == OpaqueFeatureFlag {
+			r.Response.Opaque[i].Value = []byte{7, 0}
+		}
+	}
+	if _, err := r.Features(); !errors.Is(err, ErrOpaqueVersion) {
+		t.Fatalf("feature flag 7: %v", err)
+	}
+	for _, ty := range []uint16{OpaqueSysEnableStatus, OpaqueOpaqueDataVersion, OpaqueChipInfo, OpaqueFeatureFlag} {
+		if OpaqueNames[ty] == "" {
+			t.Errorf("opaque type %d unnamed", ty)
+		}
+	}
+}

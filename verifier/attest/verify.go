@@ -68,6 +68,8 @@ type Result struct {
 	// Device is the chip identity read from the verified certificate chain; nil when the
 	// chain did not verify or there was no CC report.
 	Device *DeviceIdentity
+	// Features are the signed opaque-data claims (mode, versions); nil when not read.
+	Features *Features
 }
 
 // OK says whether no check failed.
@@ -135,6 +137,10 @@ type Policy struct {
 	// AllowUnsignedRIMsUnsafe reports RIM signature and chain failures as skipped (golden
 	// values then come from the file as given). For NVIDIA test RIMs and forensics only.
 	AllowUnsignedRIMsUnsafe bool
+	// AllowedModes lists the signed multi-GPU modes accepted (ModeSPT, ModeMPT, ModePPCIE,
+	// ModeLegacy for firmware that states none); empty: any. Reports in an opaque-data
+	// layout this verifier does not know always fail.
+	AllowedModes []string
 	// AllowMissingOCSPUnsafe accepts device and RIM chains for whose certificates the record
 	// staples no OCSP response (revocation then goes unchecked). Staples that are present
 	// must still verify and say good.
@@ -336,6 +342,7 @@ func verifyReport(res *Result, ev Evidence, p *Policy) {
 			res.pass(CheckFWID)
 		}
 	}
+	checkFeatures(res, rep, p)
 	drv, hasDrv := rep.DriverVersion()
 	vb, hasVB := rep.VBIOSVersion()
 	switch {
