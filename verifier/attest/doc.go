@@ -9,9 +9,13 @@
 // of the certificate chain; the chain leads to NVIDIA's device identity root pinned in this
 // package (the chain's own last certificate is never trusted); the request nonce is the one the
 // job binds (attestation.Nonce); the FWID in the leaf certificate equals the report's; the driver
-// and VBIOS versions match what NVML claimed; optionally, the measurements match golden values
-// from RIM files. Every step is a named check in the Result, passed, failed or skipped with its
-// reason, and a verifier refuses to run without an explicit Policy.
+// and VBIOS versions match what NVML claimed. What a policy judges comes from what NVIDIA and the
+// GPU signed: the chip named by the verified chain (NVML's name must agree with it), the
+// certificates' revocation status from OCSP responses the provider stapled (checked offline at
+// the policy's time), the opaque-data mode, and golden measurements from RIMs whose XML
+// signature (package xmldsig) and chain to NVIDIA's pinned RIM root verify and whose chip and
+// versions are the report's. Every step is a named check in the Result, passed, failed or
+// skipped with its reason, and a verifier refuses to run without an explicit Policy.
 //
 // The logic follows NVIDIA's nvtrust local GPU verifier; the parser checks every length before it
 // slices or allocates, since reports come from untrusted providers.
