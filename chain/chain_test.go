@@ -135,16 +135,19 @@ func (e *env) lockedAndCommitted() (*big.Int, []*big.Int) {
 
 // fixSeed mines past the seed block and fixes the seed.
 func (e *env) fixSeed(jobID *big.Int) *big.Int {
-	seed, err := e.keeper.FixSeedWhenReady(e.ctx, jobID, 0)
+	fixed, err := e.keeper.FixSeedWhenReady(e.ctx, jobID, 0)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	// A second call finds the seed already fixed and returns it.
-	again, err := e.buyer.FixSeedWhenReady(e.ctx, jobID, 0)
-	if err != nil || again.Cmp(seed) != 0 {
-		e.t.Fatalf("second FixSeedWhenReady: %v, %v (want %v)", again, err, seed)
+	if fixed.ProveBy == 0 {
+		e.t.Fatal("fixed seed without a proof deadline")
 	}
-	return seed
+	// A second call finds the seed already fixed and returns it, with the same deadline.
+	again, err := e.buyer.FixSeedWhenReady(e.ctx, jobID, 0)
+	if err != nil || again.Seed.Cmp(fixed.Seed) != 0 || again.ProveBy != fixed.ProveBy {
+		e.t.Fatalf("second FixSeedWhenReady: %v, %v (want %v)", again, err, fixed)
+	}
+	return fixed.Seed
 }
 
 func (e *env) submission(jobID *big.Int, roots []*big.Int, seed *big.Int, proof chain.Proof) chain.Submission {

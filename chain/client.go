@@ -116,6 +116,11 @@ func (c *Client) WithdrawUnbonded(ctx context.Context) (*types.Receipt, error) {
 	return c.sender.Transact(ctx, c.d.Providers, c.providers.PackWithdrawUnbonded())
 }
 
+// WithdrawUnbondedTo pays the client's unbonded stake to another address.
+func (c *Client) WithdrawUnbondedTo(ctx context.Context, to common.Address) (*types.Receipt, error) {
+	return c.sender.Transact(ctx, c.d.Providers, c.providers.PackWithdrawUnbondedTo(to))
+}
+
 // ProviderOf returns a provider's registry account.
 func (c *Client) ProviderOf(ctx context.Context, provider common.Address) (Provider, error) {
 	out, err := c.call(ctx, c.d.Providers, c.providers.PackProviderOf(provider))
@@ -174,15 +179,18 @@ type PostJobParams struct {
 	Price       *big.Int
 	LockBy      uint64 // unix seconds
 	ExecWindow  uint32 // seconds from lock to the commit deadline
-	ProveWindow uint32 // seconds from commit to the proof deadline
-	InputURI    string
+	ProveWindow uint32 // seconds from the seed being fixed to the proof deadline
+	// SeedCommitment is protocol.SeedCommitment(secret) of the buyer's seed secret, revealed with
+	// RevealSeed once the job is committed; zero posts without buyer entropy (spec §6.2).
+	SeedCommitment [32]byte
+	InputURI       string
 }
 
 // PostJob posts a job (approve the manager for the price first) and returns
 // the JobPosted event, whose JobId names the job.
 func (c *Client) PostJob(ctx context.Context, p PostJobParams) (*JobPosted, *types.Receipt, error) {
 	rcpt, err := c.sender.Transact(ctx, c.d.Manager,
-		c.manager.PackPostJob(p.Spec, p.Price, p.LockBy, p.ExecWindow, p.ProveWindow, p.InputURI))
+		c.manager.PackPostJob(p.Spec, p.Price, p.LockBy, p.ExecWindow, p.ProveWindow, p.SeedCommitment, p.InputURI))
 	if err != nil {
 		return nil, rcpt, err
 	}
@@ -220,13 +228,35 @@ func (c *Client) Commit(ctx context.Context, jobID *big.Int, outputRoots []*big.
 	return ev, rcpt, err
 }
 
-// FixSeed fixes a committed job's seed (anyone; needs block > seedBlock).
+// FixSeed fixes a committed job's seed without the buyer's secret (anyone; needs
+// block > seedBlock, and > seedBlock + RevealBlocks for a job with a seed commitment).
 func (c *Client) FixSeed(ctx context.Context, jobID *big.Int) (*SeedFixed, *types.Receipt, error) {
 	rcpt, err := c.sender.Transact(ctx, c.d.Manager, c.manager.PackFixSeed(jobID))
 	if err != nil {
 		return nil, rcpt, err
 	}
 	ev, err := findEvent(rcpt, c.d.Manager.Address(), c.manager.UnpackSeedFixedEvent)
+	return ev, rcpt, err
+}
+
+// RevealSeed fixes a committed job's seed with the buyer's secret (spec §6.2).
+func (c *Client) RevealSeed(ctx context.Context, jobID *big.Int, secret [32]byte) (*SeedFixed, *types.Receipt, error) {
+	rcpt, err := c.sender.Transact(ctx, c.d.Manager, c.manager.PackRevealSeed(jobID, secret))
+	if err != nil {
+		return nil, rcpt, err
+	}
+	ev, err := findEvent(rcpt, c.d.Manager.Address(), c.manager.UnpackSeedFixedEvent)
+	return ev, rcpt, err
+}
+
+// Abandon gives a locked, uncommitted job back (its provider only), paying the
+// job's abandonment fee instead of being slashed at the commit deadline.
+func (c *Client) Abandon(ctx context.Context, jobID *big.Int) (*JobAbandoned, *types.Receipt, error) {
+	rcpt, err := c.sender.Transact(ctx, c.d.Manager, c.manager.PackAbandon(jobID))
+	if err != nil {
+		return nil, rcpt, err
+	}
+	ev, err := findEvent(rcpt, c.d.Manager.Address(), c.manager.UnpackJobAbandonedEvent)
 	return ev, rcpt, err
 }
 
@@ -286,7 +316,12 @@ func (c *Client) Slash(ctx context.Context, jobID *big.Int) (*JobSlashed, *types
 
 // Withdraw pays out the client's credited balance.
 func (c *Client) Withdraw(ctx context.Context) (*Withdrawn, *types.Receipt, error) {
-	rcpt, err := c.sender.Transact(ctx, c.d.Manager, c.manager.PackWithdraw())
+	return c.WithdrawTo(ctx, c.Address())
+}
+
+// WithdrawTo pays the client's credited balance to another address.
+func (c *Client) WithdrawTo(ctx context.Context, to common.Address) (*Withdrawn, *types.Receipt, error) {
+	rcpt, err := c.sender.Transact(ctx, c.d.Manager, c.manager.PackWithdrawTo(to))
 	if err != nil {
 		return nil, rcpt, err
 	}
@@ -297,6 +332,32 @@ func (c *Client) Withdraw(ctx context.Context) (*Withdrawn, *types.Receipt, erro
 // SetBountyBps sets the deadline-slash bounty (governance only).
 func (c *Client) SetBountyBps(ctx context.Context, bps uint16) (*types.Receipt, error) {
 	return c.sender.Transact(ctx, c.d.Manager, c.manager.PackSetBountyBps(bps))
+}
+
+// SetAbandonBps sets the abandonment fee (governance only).
+func (c *Client) SetAbandonBps(ctx context.Context, bps uint16) (*types.Receipt, error) {
+	return c.sender.Transact(ctx, c.d.Manager, c.manager.PackSetAbandonBps(bps))
+}
+
+// SetMinWindows sets the shortest windows a job may be posted with (governance only).
+func (c *Client) SetMinWindows(ctx context.Context, execWindow, proveWindow uint32) (*types.Receipt, error) {
+	return c.sender.Transact(ctx, c.d.Manager, c.manager.PackSetMinWindows(execWindow, proveWindow))
+}
+
+// MinWindows returns the governance minimum execWindow and proveWindow in seconds.
+func (c *Client) MinWindows(ctx context.Context) (execWindow, proveWindow uint32, err error) {
+	out, err := c.call(ctx, c.d.Manager, c.manager.PackMinExecWindow())
+	if err != nil {
+		return 0, 0, err
+	}
+	if execWindow, err = c.manager.UnpackMinExecWindow(out); err != nil {
+		return 0, 0, err
+	}
+	if out, err = c.call(ctx, c.d.Manager, c.manager.PackMinProveWindow()); err != nil {
+		return 0, 0, err
+	}
+	proveWindow, err = c.manager.UnpackMinProveWindow(out)
+	return execWindow, proveWindow, err
 }
 
 // SetDetectionFloorBps sets the detection floor f0 (governance only).
@@ -411,6 +472,20 @@ func findEvent[T any](rcpt *types.Receipt, addr common.Address, unpack func(*typ
 	}
 	var zero T
 	return nil, fmt.Errorf("%w: %T in transaction %s", ErrWrongEvent, zero, rcpt.TxHash)
+}
+
+// VerifierKey reads the verifying key a deployed Groth16Verifier holds.
+func (c *Client) VerifierKey(ctx context.Context, verifier common.Address) (VerifyingKey, error) {
+	v := bindings.NewGroth16Verifier()
+	out, err := c.call(ctx, v.Instance(c.backend, verifier), v.PackVerifyingKey())
+	if err != nil {
+		return VerifyingKey{}, err
+	}
+	vk, err := v.UnpackVerifyingKey(out)
+	if err != nil {
+		return VerifyingKey{}, err
+	}
+	return VerifyingKey{Alpha: vk.Alpha, Beta: vk.Beta, Gamma: vk.Gamma, Delta: vk.Delta, IC: vk.Ic}, nil
 }
 
 // VerifyProof asks a Groth16Verifier whether proof verifies for the five public

@@ -104,11 +104,9 @@ func deployContract(ctx context.Context, s *Sender, md *bind.MetaData, input []b
 // DeployVerifier deploys a Groth16Verifier for vk (one bytecode for every
 // shape; the key goes in as constructor arguments).
 func DeployVerifier(ctx context.Context, s *Sender, vk VerifyingKey) (common.Address, error) {
-	for _, group := range [][]*big.Int{vk.Alpha[:], vk.Beta[:], vk.Gamma[:], vk.Delta[:], vk.IC[:]} {
-		for _, w := range group {
-			if w == nil || w.Sign() < 0 || w.BitLen() > 256 {
-				return common.Address{}, fmt.Errorf("chain: verifying key word %v is not a uint256", w)
-			}
+	for _, w := range vk.words() {
+		if w == nil || w.Sign() < 0 || w.BitLen() > 256 {
+			return common.Address{}, fmt.Errorf("chain: verifying key word %v is not a uint256", w)
 		}
 	}
 	input := bindings.NewGroth16Verifier().PackConstructor(vk.Alpha, vk.Beta, vk.Gamma, vk.Delta, vk.IC)

@@ -35,6 +35,7 @@ type (
 	JobLocked     = bindings.SLAManagerJobLocked
 	JobCommitted  = bindings.SLAManagerJobCommitted
 	SeedFixed     = bindings.SLAManagerSeedFixed
+	JobAbandoned  = bindings.SLAManagerJobAbandoned
 	JobSettled    = bindings.SLAManagerJobSettled
 	ProofRejected = bindings.SLAManagerProofRejected
 	JobSlashed    = bindings.SLAManagerJobSlashed
@@ -77,6 +78,25 @@ type VerifyingKey struct {
 	Gamma [4]*big.Int
 	Delta [4]*big.Int
 	IC    [12]*big.Int
+}
+
+// Equal reports whether two keys have the same words.
+func (vk VerifyingKey) Equal(o VerifyingKey) bool {
+	a, b := vk.words(), o.words()
+	for i := range a {
+		if (a[i] == nil) != (b[i] == nil) || (a[i] != nil && a[i].Cmp(b[i]) != 0) {
+			return false
+		}
+	}
+	return true
+}
+
+func (vk VerifyingKey) words() []*big.Int {
+	var w []*big.Int
+	for _, g := range [][]*big.Int{vk.Alpha[:], vk.Beta[:], vk.Gamma[:], vk.Delta[:], vk.IC[:]} {
+		w = append(w, g...)
+	}
+	return w
 }
 
 // Addresses locates a deployment.

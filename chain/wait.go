@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math/big"
 	"time"
+
+	"github.com/probitylabs/probity/protocol"
 )
 
 // blockMiner is implemented by simulated backends that can produce blocks on
@@ -40,36 +42,64 @@ func (c *Client) WaitForBlock(ctx context.Context, n uint64, interval time.Durat
 	}
 }
 
-// FixSeedWhenReady waits until the job's seed block is in the past and fixes
-// the seed (spec §6.2). If someone else fixed it first, it returns that seed.
-func (c *Client) FixSeedWhenReady(ctx context.Context, jobID *big.Int, interval time.Duration) (*big.Int, error) {
-	job, err := c.GetJob(ctx, jobID)
-	if err != nil {
-		return nil, err
+// FixSeedWhenReady waits until the job's seed can be fixed and fixes it (spec
+// §6.2): at once after the seed block for a job without a seed commitment;
+// otherwise it waits for the buyer's reveal and fixes the seed without it once
+// RevealBlocks have passed. If someone else fixed it first, it returns that seed.
+// On a simulated chain it mines one block per interval while it waits, so that the
+// reveal window passes in bounded time.
+func (c *Client) FixSeedWhenReady(ctx context.Context, jobID *big.Int, interval time.Duration) (*SeedFixed, error) {
+	if interval <= 0 {
+		interval = time.Second
 	}
-	if JobState(job.State) != StateCommitted {
-		return nil, fmt.Errorf("chain: job %v is %v, not Committed", jobID, JobState(job.State))
-	}
-	if job.SeedFixed {
-		return job.Seed, nil
-	}
-	// fixSeed needs block.number > seedBlock; gas estimation runs on the head, so the head
-	// itself must be past the seed block.
-	if err := c.WaitForBlock(ctx, job.SeedBlock+1, interval); err != nil {
-		return nil, err
-	}
-	ev, _, err := c.FixSeed(ctx, jobID)
-	if err != nil {
-		if IsRevert(err, "SeedAlreadyFixed") {
-			job, gerr := c.GetJob(ctx, jobID)
-			if gerr != nil {
-				return nil, gerr
-			}
-			return job.Seed, nil
+	for {
+		job, err := c.GetJob(ctx, jobID)
+		if err != nil {
+			return nil, err
 		}
-		return nil, err
+		if job.SeedFixed {
+			return &SeedFixed{JobId: jobID, Seed: job.Seed, ProveBy: job.ProveBy}, nil
+		}
+		if JobState(job.State) != StateCommitted {
+			return nil, fmt.Errorf("chain: job %v is %v, not Committed", jobID, JobState(job.State))
+		}
+		// fixSeed needs block.number > seedBlock (+ RevealBlocks with a commitment); gas
+		// estimation runs on the head, so the head itself must be past that block.
+		ready := job.SeedBlock + 1
+		if job.SeedCommitment != ([32]byte{}) {
+			ready += protocol.RevealBlocks
+		}
+		head, err := c.backend.BlockNumber(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("chain: reading block number: %w", err)
+		}
+		if head >= ready {
+			ev, _, err := c.FixSeed(ctx, jobID)
+			if err == nil {
+				return ev, nil
+			}
+			if !IsRevert(err, "SeedAlreadyFixed") {
+				return nil, err
+			}
+			continue // the buyer's reveal (or another caller) came first
+		}
+		if head < job.SeedBlock+1 {
+			if err := c.WaitForBlock(ctx, job.SeedBlock+1, interval); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("chain: waiting for the seed of job %v: %w", jobID, ctx.Err())
+		case <-time.After(interval):
+		}
+		if m, ok := c.backend.(blockMiner); ok {
+			if err := m.mineTo(ctx, head+1); err != nil {
+				return nil, err
+			}
+		}
 	}
-	return ev.Seed, nil
 }
 
 func (c *simClient) mineTo(ctx context.Context, n uint64) error {

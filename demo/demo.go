@@ -53,14 +53,17 @@ type Options struct {
 
 // Gas is the gas used by a job's transactions, by contract function.
 type Gas struct {
-	PostJob     uint64 `json:"postJob"`
-	Lock        uint64 `json:"lock"`
-	Commit      uint64 `json:"commit,omitempty"`
+	PostJob uint64 `json:"postJob"`
+	Lock    uint64 `json:"lock"`
+	Commit  uint64 `json:"commit,omitempty"`
+	// RevealSeed is the buyer's reveal of its seed secret; FixSeed a seed fixed without it
+	// (by the provider, once the reveal window passed). A job has one or the other.
+	RevealSeed  uint64 `json:"revealSeed,omitempty"`
 	FixSeed     uint64 `json:"fixSeed,omitempty"`
 	SubmitProof uint64 `json:"submitProof,omitempty"`
 	Slash       uint64 `json:"slash,omitempty"`
-	// Settlement is what the provider spends to get paid: lock, commit, fixSeed and
-	// submitProof (honest job only).
+	// Settlement is what the provider spends to get paid: lock, commit, fixSeed (when it
+	// had to) and submitProof (honest job only).
 	Settlement uint64 `json:"settlement,omitempty"`
 	// Total is the sum of the above: the job's whole on-chain life, posting included.
 	Total uint64 `json:"total"`
@@ -72,6 +75,9 @@ type Job struct {
 	Role     string         `json:"role"` // "honest", "falsifying" or "silent"
 	Provider common.Address `json:"provider"`
 	Outcome  string         `json:"outcome"` // the final on-chain state: "Settled" or "Slashed"
+	// Seed says how the challenge seed was fixed: SeedRevealed (the buyer's secret mixed in)
+	// or SeedFallback; empty for a job that never committed.
+	Seed string `json:"seed,omitempty"`
 	// NodeStep and NodeReason are where the provider's node left the job (its journal).
 	NodeStep   string `json:"nodeStep"`
 	NodeReason string `json:"nodeReason,omitempty"`
@@ -147,6 +153,12 @@ const (
 	RoleHonest     = "honest"
 	RoleFalsifying = "falsifying"
 	RoleSilent     = "silent"
+)
+
+// How a job's seed was fixed (Job.Seed).
+const (
+	SeedRevealed = "revealed by buyer"
+	SeedFallback = "fixed without the buyer's secret"
 )
 
 // errSilent is the silent node's hook error: it stops the job right after the lock.
@@ -300,7 +312,7 @@ func (r *run) play(ctx context.Context) error {
 		for _, x := range []struct {
 			name string
 			v    uint64
-		}{{"commit", g.Commit}, {"fixSeed", g.FixSeed}, {"submitProof", g.SubmitProof}, {"slash", g.Slash}} {
+		}{{"commit", g.Commit}, {"revealSeed", g.RevealSeed}, {"fixSeed", g.FixSeed}, {"submitProof", g.SubmitProof}, {"slash", g.Slash}} {
 			if x.v > 0 {
 				line += fmt.Sprintf(", %s %d", x.name, x.v)
 			}
@@ -572,9 +584,12 @@ func (r *run) honestAct(ctx context.Context, in, model string) (*sdk.Job, error)
 	if sum, n := proveSeconds(nd.n); n > 0 {
 		j.ProveMsPerLayer = sum * 1000 / float64(n)
 	}
+	if j.Seed, err = r.seedOf(ctx, job.ID); err != nil {
+		return nil, err
+	}
 	r.sum.Jobs = append(r.sum.Jobs, j)
-	r.printf("  node locked (stake %s), executed, committed, fixed the seed, proved %d layers in %.2f s (%.2f s per layer)\n",
-		amount(bigOf(rec.Stake)), r.layers, float64(j.ProveMs)/1000, j.ProveMsPerLayer/1000)
+	r.printf("  node locked (stake %s), executed and committed; seed: %s; proved %d layers in %.2f s (%.2f s per layer)\n",
+		amount(bigOf(rec.Stake)), j.Seed, r.layers, float64(j.ProveMs)/1000, j.ProveMsPerLayer/1000)
 	r.printf("  proofs verified on chain: job %s settled, provider paid %s; the buyer fetched and authenticated the receipt\n",
 		job.ID, amount(job.Price))
 	r.printf("  receipt: k=%d samples per layer, detection >= %s if >= %s of a layer's outputs were falsified\n",
@@ -599,12 +614,23 @@ func (r *run) falsifyingAct(ctx context.Context, in, model string) (*sdk.Job, er
 		return nil, err
 	}
 	r.printf("  buyer posted job %s\n", job.ID)
+	// The buyer is not waiting for a receipt here, so it reveals its secret by itself.
+	revealed := make(chan error, 1)
+	rctx, stopReveal := context.WithTimeout(ctx, 5*time.Minute)
+	defer stopReveal()
+	go func() {
+		_, err := r.buyer.RevealSeedWhenReady(rctx, job.ID, job.SeedSecret)
+		revealed <- err
+	}()
 	rec, err := nd.waitStep(ctx, job.ID, 5*time.Minute)
 	if err != nil {
 		return nil, err
 	}
 	if err := nd.stop(); err != nil {
 		return nil, err
+	}
+	if err := <-revealed; err != nil {
+		return nil, fmt.Errorf("demo: the buyer's reveal of job %s: %w", job.ID, err)
 	}
 	if rec.Step != prover.StepFailed {
 		// With probability (1-f)^(k·layers) no sample hits a falsified element, the proofs exist
@@ -620,10 +646,14 @@ func (r *run) falsifyingAct(ctx context.Context, in, model string) (*sdk.Job, er
 	if st != chain.StateCommitted {
 		return nil, fmt.Errorf("%w: falsified job %s is %s on chain, want Committed", ErrUnexpected, job.ID, st)
 	}
+	seed, err := r.seedOf(ctx, job.ID)
+	if err != nil {
+		return nil, err
+	}
 	r.sum.Jobs = append(r.sum.Jobs, Job{ID: job.ID.String(), Role: RoleFalsifying, Provider: p.client.Address(), NodeStep: string(rec.Step),
-		NodeReason: rec.Reason, Price: job.Price.String(), Stake: rec.Stake, Falsified: f, CatchProbability: catch})
-	r.printf("  node locked (stake %s) and committed falsified outputs; the seed picked %d elements per layer\n",
-		amount(bigOf(rec.Stake)), r.shape.Kn)
+		NodeReason: rec.Reason, Price: job.Price.String(), Stake: rec.Stake, Seed: seed, Falsified: f, CatchProbability: catch})
+	r.printf("  node locked (stake %s) and committed falsified outputs; seed: %s, after the commit; it picked %d elements per layer\n",
+		amount(bigOf(rec.Stake)), seed, r.shape.Kn)
 	reason := rec.Reason
 	if i := strings.Index(reason, ": prove:"); i > 0 {
 		reason = reason[:i] // the circuit's detail (which sample, which values) is in the summary
@@ -755,7 +785,7 @@ func (r *run) jobGas(ctx context.Context, job *sdk.Job) error {
 	final := ""
 	for _, ev := range evs {
 		var slot *uint64
-		switch ev.(type) {
+		switch e := ev.(type) {
 		case sdk.Posted:
 			slot = &js.Gas.PostJob
 		case sdk.Locked:
@@ -764,6 +794,9 @@ func (r *run) jobGas(ctx context.Context, job *sdk.Job) error {
 			slot = &js.Gas.Commit
 		case sdk.SeedFixed:
 			slot = &js.Gas.FixSeed
+			if e.Revealed {
+				slot = &js.Gas.RevealSeed
+			}
 		case sdk.Settled:
 			slot, final = &js.Gas.SubmitProof, "Settled"
 		case sdk.Slashed:
@@ -795,6 +828,24 @@ func (r *run) jobGas(ctx context.Context, job *sdk.Job) error {
 		return fmt.Errorf("%w: %s job %s ended %q, want %s", ErrUnexpected, js.Role, job.ID, final, want)
 	}
 	return nil
+}
+
+// seedOf says how the job's seed was fixed. The buyer posts every job with a seed secret and
+// reveals it, so a seed fixed without it is a self-check failure.
+func (r *run) seedOf(ctx context.Context, jobID *big.Int) (string, error) {
+	evs, err := r.buyer.Events(ctx, jobID)
+	if err != nil {
+		return "", fmt.Errorf("demo: events of job %s: %w", jobID, err)
+	}
+	for _, ev := range evs {
+		if sf, ok := ev.(sdk.SeedFixed); ok {
+			if !sf.Revealed {
+				return SeedFallback, fmt.Errorf("%w: the seed of job %s was %s", ErrUnexpected, jobID, SeedFallback)
+			}
+			return SeedRevealed, nil
+		}
+	}
+	return "", fmt.Errorf("%w: job %s has no SeedFixed event", ErrUnexpected, jobID)
 }
 
 // tokenHolders are the accounts whose balances the demo accounts for.

@@ -53,18 +53,23 @@ func checkSummary(t *testing.T, sum *demo.Summary, shape circuits.Shape, layers 
 	assert.Equal(t, uint32(1000), honest.DetectionFloorBps)
 	assert.Positive(t, honest.DetectionBps)
 	g := honest.Gas
-	for name, v := range map[string]uint64{"postJob": g.PostJob, "lock": g.Lock, "commit": g.Commit, "fixSeed": g.FixSeed, "submitProof": g.SubmitProof} {
+	for name, v := range map[string]uint64{"postJob": g.PostJob, "lock": g.Lock, "commit": g.Commit, "revealSeed": g.RevealSeed, "submitProof": g.SubmitProof} {
 		assert.Positive(t, v, name)
 	}
+	// The buyer revealed its secret, so the provider never had to fix the seed itself.
+	assert.Equal(t, demo.SeedRevealed, honest.Seed)
+	assert.Zero(t, g.FixSeed)
 	assert.Zero(t, g.Slash)
-	assert.Equal(t, g.Lock+g.Commit+g.FixSeed+g.SubmitProof, g.Settlement)
-	assert.Equal(t, g.PostJob+g.Settlement, g.Total)
+	assert.Equal(t, g.Lock+g.Commit+g.SubmitProof, g.Settlement)
+	assert.Equal(t, g.PostJob+g.RevealSeed+g.Settlement, g.Total)
 
 	// Falsifying: committed, could not prove its own samples, slashed at the proof deadline.
 	assert.Equal(t, "Slashed", cheat.Outcome)
 	assert.Equal(t, "failed", cheat.NodeStep)
 	assert.Contains(t, cheat.NodeReason, "fails its sample")
 	assert.Positive(t, cheat.Gas.Commit)
+	assert.Equal(t, demo.SeedRevealed, cheat.Seed)
+	assert.Positive(t, cheat.Gas.RevealSeed)
 	assert.Positive(t, cheat.Gas.Slash)
 	assert.Zero(t, cheat.Gas.SubmitProof)
 	assert.Greater(t, cheat.CatchProbability, 0.0)
@@ -73,6 +78,7 @@ func checkSummary(t *testing.T, sum *demo.Summary, shape circuits.Shape, layers 
 	assert.Equal(t, "Slashed", silent.Outcome)
 	assert.Positive(t, silent.Gas.Lock)
 	assert.Zero(t, silent.Gas.Commit)
+	assert.Empty(t, silent.Seed)
 	assert.Positive(t, silent.Gas.Slash)
 
 	// Money: the balances sum to the same; the buyer paid the honest price and got the
@@ -146,7 +152,8 @@ func TestDemoTiny(t *testing.T) {
 	assert.FileExists(t, filepath.Join(keep, "jobs", "1-honest", "manifest.json"))
 	assert.Equal(t, filepath.Join(keep, "receipts", "1.json"), sum.Job(demo.RoleHonest).Receipt)
 	assert.FileExists(t, sum.Job(demo.RoleHonest).Receipt)
-	for _, act := range []string{"Act 1", "Act 2", "Act 3", "Act 4", "Act 5", "Act 6", "verdict: valid", "All acts turned out"} {
+	for _, act := range []string{"Act 1", "Act 2", "Act 3", "Act 4", "Act 5", "Act 6", "seed: revealed by buyer", "revealSeed",
+		"verdict: valid", "All acts turned out"} {
 		assert.Contains(t, out.String(), act)
 	}
 

@@ -177,6 +177,23 @@ func TestNetworkThreeProviders(t *testing.T) {
 		require.NoError(t, err)
 		return j
 	}
+	// requireRevealed checks that the job's seed was fixed by the buyer's reveal: the seed
+	// mixes in the secret the buyer committed to, not the seed block's hash alone.
+	requireRevealed := func(job *sdk.Job) {
+		t.Helper()
+		require.NotEqual(t, [32]byte{}, job.SeedSecret, "PostJob drew a seed secret")
+		evs, err := buyer.c.Events(ctx, job.ID)
+		require.NoError(t, err)
+		for _, e := range evs {
+			if sf, ok := e.(sdk.SeedFixed); ok {
+				require.True(t, sf.Revealed, "job %s: seed fixed without the buyer's secret", job.ID)
+				return
+			}
+		}
+		t.Fatalf("job %s: no SeedFixed event", job.ID)
+	}
+	// waitReceipt is the buyer's wait, which also reveals the seed secret once the job is
+	// committed.
 	waitReceipt := func(job *sdk.Job, p party) {
 		t.Helper()
 		wctx, wcancel := context.WithTimeout(ctx, time.Minute)
@@ -185,6 +202,7 @@ func TestNetworkThreeProviders(t *testing.T) {
 		require.NoError(t, err, "receipt of job %s", job.ID)
 		require.Equal(t, p.addr(), rcpt.Provider)
 		require.Zero(t, rcpt.JobID.Big().Cmp(job.ID))
+		requireRevealed(job)
 	}
 	mine.on()
 
@@ -210,7 +228,15 @@ func TestNetworkThreeProviders(t *testing.T) {
 	cheaterNode.start(ctx)
 	price2 := tokens(2)
 	job2 := post(2, price2)
+	// The buyer does not wait for a receipt here, so it reveals by itself.
+	revealed2 := make(chan error, 1)
+	go func() {
+		_, err := buyer.c.RevealSeedWhenReady(ctx, job2.ID, job2.SeedSecret)
+		revealed2 <- err
+	}()
 	rec2 := cheaterNode.waitStep(ctx, job2.ID, prover.StepFailed, time.Minute)
+	require.NoError(t, <-revealed2, "the buyer's reveal of job 2")
+	requireRevealed(job2)
 	require.Contains(t, rec2.Reason, "fails its sample")
 	// Every element the executor wrote differs from the true output.
 	falsified, err := prover.LoadOutput(rec2.OutputPaths[0])
@@ -224,6 +250,7 @@ func TestNetworkThreeProviders(t *testing.T) {
 	j2 := jobOf(job2.ID)
 	require.Equal(t, chain.StateCommitted, chain.JobState(j2.State), "the cheater committed and then gave up")
 	require.Equal(t, cheater.addr(), j2.Provider)
+	require.NotZero(t, j2.ProveBy, "the proof deadline is set when the seed is fixed")
 	_, _, err = slasher.c.Chain().Slash(ctx, job2.ID)
 	require.True(t, chain.IsRevert(err, "DeadlineNotPassed"), "slash before the proof deadline: %v", err)
 	advancePast(t, ctx, rc, ec, j2.ProveBy)
@@ -289,6 +316,7 @@ func TestNetworkThreeProviders(t *testing.T) {
 	require.Equal(t, chain.StateCommitted, chain.JobState(j3.State))
 	require.Equal(t, crashy.addr(), j3.Provider)
 	require.False(t, j3.SeedFixed)
+	require.Zero(t, j3.ProveBy, "no proof deadline before the seed is fixed")
 	require.Equal(t, prover.StepCommitted, crashyNode.record(job3.ID).Step, "journal after SIGKILL")
 
 	crashyNode.start(ctx)

@@ -215,9 +215,13 @@ func writeKey(t *testing.T, path, hexKey string) {
 
 // hangOnceScript is a command executor for `sh -c SCRIPT executor PROBITY IN MODEL OUT`:
 // it writes its pid to OUT.pid, and on its first run for a job becomes a long sleep (the
-// node is killed meanwhile); later runs are `probity exec`.
-const hangOnceScript = `echo $$ > "$4.pid.tmp" && mv "$4.pid.tmp" "$4.pid"
+// node is killed meanwhile); later runs are `probity exec`. The node's own self-tests
+// (PROBITY_SELFTEST=1, at start-up and before a lock) run straight through: hanging one
+// would keep the node from ever locking the job.
+const hangOnceScript = `if [ "$PROBITY_SELFTEST" != 1 ]; then
+echo $$ > "$4.pid.tmp" && mv "$4.pid.tmp" "$4.pid"
 if [ ! -e "$4.hung" ]; then : > "$4.hung"; exec sleep 120; fi
+fi
 exec "$1" exec --input "$2" --model "$3" --out "$4"`
 
 // processAlive reports whether pid is a live process (a zombie waiting to be reaped by

@@ -13,6 +13,14 @@ var R, _ = new(big.Int).SetString("218882428718392752222464057452572750885483644
 // seeds the challenge (§6.2).
 const SeedDelay = 2
 
+// RevealBlocks is the number of blocks after the seed block during which only the buyer's
+// reveal can fix the seed of a job posted with a seed commitment (§6.2).
+const RevealBlocks = 32
+
+// SeedHorizon is how many blocks after the seed block the seed can still be fixed
+// (blockhash reaches back 256 blocks); past it the job is slashable at once (§6.2).
+const SeedHorizon = 256
+
 // Sentinel errors; typed details are wrapped around them.
 var (
 	ErrEpilogue   = errors.New("invalid epilogue")

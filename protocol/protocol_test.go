@@ -225,15 +225,22 @@ func TestSeedEncoding(t *testing.T) {
 	mgr := common.HexToAddress("0x00000000000000000000000000000000000000aa")
 	od := crypto.Keccak256Hash([]byte("o"))
 	bh := crypto.Keccak256Hash([]byte("b"))
-	packed := append([]byte("probity/seed/v0"), common.LeftPadBytes(big.NewInt(31337).Bytes(), 32)...)
+	secret := crypto.Keccak256Hash([]byte("buyer secret"))
+	packed := append([]byte("probity/seed/v1"), common.LeftPadBytes(big.NewInt(31337).Bytes(), 32)...)
 	packed = append(packed, mgr[:]...)
 	packed = append(packed, common.LeftPadBytes(big.NewInt(9).Bytes(), 32)...)
 	packed = append(packed, od[:]...)
 	packed = append(packed, bh[:]...)
-	want := new(big.Int).Mod(new(big.Int).SetBytes(crypto.Keccak256(packed)), R)
-	s := Seed(big.NewInt(31337), mgr, big.NewInt(9), od, bh)
+	want := new(big.Int).Mod(new(big.Int).SetBytes(crypto.Keccak256(packed, secret[:])), R)
+	s := Seed(big.NewInt(31337), mgr, big.NewInt(9), od, bh, secret)
 	if s.Cmp(want) != 0 {
 		t.Fatalf("seed %s, want %s", s, want)
+	}
+	if Seed(big.NewInt(31337), mgr, big.NewInt(9), od, bh, [32]byte{}).Cmp(s) == 0 {
+		t.Fatal("the buyer's secret does not change the seed")
+	}
+	if c := SeedCommitment(secret); c != crypto.Keccak256Hash(secret[:]) {
+		t.Fatalf("seed commitment %x is not keccak256(abi.encode(secret))", c)
 	}
 	ls := LayerSeed(s, 1)
 	wantL := new(big.Int).Mod(new(big.Int).SetBytes(crypto.Keccak256(common.LeftPadBytes(s.Bytes(), 32), []byte{0, 0, 0, 1})), R)

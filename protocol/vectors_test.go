@@ -95,6 +95,8 @@ func TestJobSpecVectors(t *testing.T) {
 func TestSeedVectors(t *testing.T) {
 	var v struct {
 		SeedDelay     int `json:"seedDelay"`
+		RevealBlocks  int `json:"revealBlocks"`
+		SeedHorizon   int `json:"seedHorizon"`
 		OutputsDigest []struct {
 			OutputRoots       []string `json:"outputRoots"`
 			AttestationDigest string   `json:"attestationDigest"`
@@ -102,13 +104,13 @@ func TestSeedVectors(t *testing.T) {
 			OutputsDigest     string   `json:"outputsDigest"`
 		} `json:"outputsDigest"`
 		Seed []struct {
-			ChainID, Manager, JobID, OutputsDigest, BlockHash, Seed string
-			LayerSeeds                                              []string
+			ChainID, Manager, JobID, OutputsDigest, BlockHash, Secret, SeedCommitment, Seed string
+			LayerSeeds                                                                      []string
 		} `json:"seed"`
 	}
 	loadVectors(t, "seed.json", &v)
-	if v.SeedDelay != SeedDelay {
-		t.Errorf("seedDelay %d", v.SeedDelay)
+	if v.SeedDelay != SeedDelay || v.RevealBlocks != RevealBlocks || v.SeedHorizon != SeedHorizon {
+		t.Errorf("seedDelay %d, revealBlocks %d, seedHorizon %d", v.SeedDelay, v.RevealBlocks, v.SeedHorizon)
 	}
 	for i, c := range v.OutputsDigest {
 		var roots []*big.Int
@@ -124,7 +126,11 @@ func TestSeedVectors(t *testing.T) {
 		}
 	}
 	for i, c := range v.Seed {
-		s := Seed(bigDec(t, c.ChainID), common.HexToAddress(c.Manager), bigDec(t, c.JobID), h32(t, c.OutputsDigest), h32(t, c.BlockHash))
+		secret := h32(t, c.Secret)
+		if got := SeedCommitment(secret); got != h32(t, c.SeedCommitment) {
+			t.Errorf("case %d: seed commitment %x", i, got)
+		}
+		s := Seed(bigDec(t, c.ChainID), common.HexToAddress(c.Manager), bigDec(t, c.JobID), h32(t, c.OutputsDigest), h32(t, c.BlockHash), secret)
 		if s.Cmp(bigDec(t, c.Seed)) != 0 {
 			t.Errorf("case %d: seed %s", i, s)
 		}

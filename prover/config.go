@@ -98,6 +98,7 @@ type Config struct {
 	PublishReceipts bool `json:"publishReceipts"`
 
 	Executor ExecutorConfig `json:"executor"`
+	Safety   SafetyConfig   `json:"safety"`
 	GPU      GPUConfig      `json:"gpu"`
 	Fetch    FetchConfig    `json:"fetch"`
 	RPC      RPCConfig      `json:"rpc"`
@@ -115,6 +116,22 @@ type ExecutorConfig struct {
 	Command []string `json:"command,omitempty"`
 	// Timeout bounds one execution.
 	Timeout Duration `json:"timeout"`
+}
+
+// SafetyConfig sizes the checks that keep an honest node from being slashed: it locks a job
+// only if each window holds WindowFactor times the node's measured time for the step, plus
+// TxBlocks block times and WindowMargin.
+type SafetyConfig struct {
+	WindowFactor float64  `json:"windowFactor"`
+	WindowMargin Duration `json:"windowMargin"`
+	TxBlocks     int      `json:"txBlocks"`
+	// BlockTime overrides the block time measured from the last 32 headers.
+	BlockTime Duration `json:"blockTime,omitempty"`
+	// SelfTestEvery re-runs the executor self-test before a lock when the last one is older.
+	SelfTestEvery Duration `json:"selfTestEvery"`
+	// MaxExecAttempts is how many failed executions of a locked job the node retries before
+	// it abandons the job (cheaper than a slash at the commit deadline).
+	MaxExecAttempts int `json:"maxExecAttempts"`
 }
 
 // GPUConfig chooses the attestation source.
@@ -167,8 +184,10 @@ func DefaultConfig() Config {
 		Withdraw:          true,
 		PublishReceipts:   true,
 		Executor:          ExecutorConfig{Kind: "reference", Timeout: Duration(30 * time.Minute)},
-		GPU:               GPUConfig{Mode: "auto", Interval: Duration(100 * time.Millisecond)},
-		Fetch:             FetchConfig{MaxManifestBytes: 1 << 20, MaxFileBytes: 4 << 30, Timeout: Duration(5 * time.Minute)},
+		Safety: SafetyConfig{WindowFactor: 2, WindowMargin: Duration(30 * time.Second), TxBlocks: 3,
+			SelfTestEvery: Duration(10 * time.Minute), MaxExecAttempts: 3},
+		GPU:   GPUConfig{Mode: "auto", Interval: Duration(100 * time.Millisecond)},
+		Fetch: FetchConfig{MaxManifestBytes: 1 << 20, MaxFileBytes: 4 << 30, Timeout: Duration(5 * time.Minute)},
 		RPC: RPCConfig{Retries: 8, BackoffMin: Duration(200 * time.Millisecond), BackoffMax: Duration(15 * time.Second),
 			TxStuckAfter: Duration(2 * time.Minute), FeeBumpPercent: 20},
 		Log: LogConfig{Format: "text", Level: "info"},
@@ -265,6 +284,17 @@ func Settings() []Setting {
 			return nil
 		}},
 		{"exec-timeout", "executor.timeout", "execution timeout", dur(func(c *Config) *Duration { return &c.Executor.Timeout })},
+		{"window-factor", "safety.windowFactor", "lock only jobs whose windows hold this many times the measured step time", func(c *Config, v string) error {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				return fmt.Errorf("%q is not a number", v)
+			}
+			c.Safety.WindowFactor = f
+			return nil
+		}},
+		{"window-margin", "safety.windowMargin", "time added to every window check", dur(func(c *Config) *Duration { return &c.Safety.WindowMargin })},
+		{"block-time", "safety.blockTime", "block time for window checks (default: measured)", dur(func(c *Config) *Duration { return &c.Safety.BlockTime })},
+		{"max-exec-attempts", "safety.maxExecAttempts", "failed executions of a locked job before it is abandoned", integer(func(c *Config) *int { return &c.Safety.MaxExecAttempts })},
 		{"gpu", "gpu.mode", "auto, none or require", str(func(c *Config) *string { return &c.GPU.Mode })},
 		{"gpu-index", "gpu.index", "NVML device index", integer(func(c *Config) *int { return &c.GPU.Index })},
 		{"gpu-interval", "gpu.interval", "telemetry sampling period", dur(func(c *Config) *Duration { return &c.GPU.Interval })},
@@ -444,6 +474,21 @@ func (c Config) validateRest() error {
 	}
 	if c.Executor.Timeout <= 0 {
 		return bad("executor.timeout", "must be positive")
+	}
+	if c.Safety.WindowFactor < 1 {
+		return bad("safety.windowFactor", "%g is below 1: the node would lock jobs it cannot finish in time", c.Safety.WindowFactor)
+	}
+	if c.Safety.WindowMargin < 0 || c.Safety.BlockTime < 0 {
+		return bad("safety", "windowMargin and blockTime must not be negative")
+	}
+	if c.Safety.TxBlocks < 1 {
+		return bad("safety.txBlocks", "must be at least 1")
+	}
+	if c.Safety.SelfTestEvery <= 0 {
+		return bad("safety.selfTestEvery", "must be positive")
+	}
+	if c.Safety.MaxExecAttempts < 1 {
+		return bad("safety.maxExecAttempts", "must be at least 1")
 	}
 	switch c.GPU.Mode {
 	case "auto", "none", "require":

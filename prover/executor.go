@@ -31,6 +31,10 @@ type ExecRequest struct {
 	// OnProcess is told the PID of every process the executor starts, for the GPU's
 	// per-process accounting. May be nil.
 	OnProcess func(pid int)
+	// SelfTest marks the node's synthetic self-test jobs (PROBITY_SELFTEST=1 for a command).
+	// An honest executor ignores it; the demonstration cheaters use it to behave while
+	// tested, as a real cheater could, since synthetic jobs are recognisable.
+	SelfTest bool
 }
 
 // Executor computes a job. Outputs must be bit exact (spec §3.2): there is no tolerance.
@@ -79,7 +83,11 @@ type ReferenceExecutor struct {
 
 // Execute implements Executor.
 func (e ReferenceExecutor) Execute(ctx context.Context, req ExecRequest) error {
-	return RunReference(ctx, req.InputPath, req.ModelPath, req.OutDir, e.Falsify, e.FalsifySeed)
+	falsify := e.Falsify
+	if req.SelfTest {
+		falsify = 0
+	}
+	return RunReference(ctx, req.InputPath, req.ModelPath, req.OutDir, falsify, e.FalsifySeed)
 }
 
 // RunReference computes every layer of the model on the input and writes one output
@@ -140,7 +148,8 @@ func Falsify(y *tensor.Int8, fraction float64, rng *rand.Rand) int {
 // CommandExecutor runs an external program (a PyTorch/CUDA script, `probity exec`, ...).
 // In Args the placeholders {input}, {model}, {out} and {layers} are replaced; the same
 // values are in the environment as PROBITY_INPUT, PROBITY_MODEL, PROBITY_OUT and
-// PROBITY_LAYERS. The program writes OutputPath(out, l) for every layer and exits 0.
+// PROBITY_LAYERS, and PROBITY_SELFTEST=1 marks the node's self-test jobs. The program writes
+// OutputPath(out, l) for every layer and exits 0.
 type CommandExecutor struct {
 	Args    []string
 	Timeout time.Duration
@@ -194,6 +203,9 @@ func (e CommandExecutor) Execute(ctx context.Context, req ExecRequest) error {
 	cmd.Env = append(append(os.Environ(), e.Env...),
 		"PROBITY_INPUT="+req.InputPath, "PROBITY_MODEL="+req.ModelPath, "PROBITY_OUT="+req.OutDir,
 		"PROBITY_LAYERS="+strconv.Itoa(req.Layers))
+	if req.SelfTest {
+		cmd.Env = append(cmd.Env, "PROBITY_SELFTEST=1")
+	}
 	var tail stderrTail
 	cmd.Stderr = &tail
 	cmd.Stdout = &tail // stdout is diagnostic too; outputs travel as files

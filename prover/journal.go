@@ -43,6 +43,9 @@ const (
 	StepExpired Step = "expired" // a deadline passed before we could act
 	StepSlashed Step = "slashed" // the job ended slashed
 	StepFailed  Step = "failed"  // an unrecoverable error (e.g. outputs fail their own proof)
+	// StepAbandoned: given back with abandon() before committing (the executor kept failing),
+	// for the job's abandonment fee instead of the stake.
+	StepAbandoned Step = "abandoned"
 )
 
 var stepOrder = map[Step]int{
@@ -53,7 +56,7 @@ var stepOrder = map[Step]int{
 // Terminal reports whether nothing more happens to a job at this step.
 func (s Step) Terminal() bool {
 	switch s {
-	case StepDone, StepRefused, StepLost, StepExpired, StepSlashed, StepFailed:
+	case StepDone, StepRefused, StepLost, StepExpired, StepSlashed, StepFailed, StepAbandoned:
 		return true
 	}
 	return false
@@ -87,8 +90,11 @@ type Record struct {
 	LockBy      uint64         `json:"lockBy"`
 	ExecWindow  uint32         `json:"execWindow"`
 	ProveWindow uint32         `json:"proveWindow"`
-	InputURI    string         `json:"inputUri"`
-	PostedBlock uint64         `json:"postedBlock"`
+	// SeedCommitment is the buyer's seed commitment (zero: none); with one, the seed comes
+	// from the buyer's reveal or, after the reveal window, from fixSeed (spec §6.2).
+	SeedCommitment common.Hash `json:"seedCommitment,omitempty"`
+	InputURI       string      `json:"inputUri"`
+	PostedBlock    uint64      `json:"postedBlock"`
 
 	// Fetched.
 	InputPath string `json:"inputPath,omitempty"`
@@ -97,6 +103,9 @@ type Record struct {
 	// Locked.
 	Stake    string `json:"stake,omitempty"`
 	CommitBy uint64 `json:"commitBy,omitempty"`
+	// ExecFailures counts failed executions since the lock; past Safety.MaxExecAttempts the
+	// node abandons the job.
+	ExecFailures int `json:"execFailures,omitempty"`
 
 	// Executed.
 	OutputPaths       []string        `json:"outputPaths,omitempty"`
@@ -104,7 +113,8 @@ type Record struct {
 	Attestation       json.RawMessage `json:"attestation,omitempty"` // canonical record
 	AttestationDigest common.Hash     `json:"attestationDigest,omitempty"`
 
-	// Committed / seeded.
+	// Committed / seeded. ProveBy is set once the seed is fixed on chain; zero while the
+	// node derived the seed itself and submitProof will fix it.
 	SeedBlock uint64 `json:"seedBlock,omitempty"`
 	ProveBy   uint64 `json:"proveBy,omitempty"`
 	Seed      string `json:"seed,omitempty"`

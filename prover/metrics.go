@@ -27,6 +27,10 @@ type Metrics struct {
 	Earned       prometheus.Counter
 	RPCRetries   *prometheus.CounterVec
 	TxReplaced   prometheus.Counter
+	// ExecutorFailures counts failed executions and failed self-tests.
+	ExecutorFailures prometheus.Counter
+	// SharedKey is 1 once another node was seen locking jobs with this provider key.
+	SharedKey prometheus.Gauge
 }
 
 // NewMetrics registers the node's metrics on a fresh registry.
@@ -51,9 +55,13 @@ func NewMetrics() *Metrics {
 		RPCRetries: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "probity_prover_rpc_retries_total", Help: "Retried RPC calls."},
 			[]string{"op"}),
 		TxReplaced: prometheus.NewCounter(prometheus.CounterOpts{Name: "probity_prover_tx_replaced_total", Help: "Stuck transactions replaced with higher fees."}),
+		ExecutorFailures: prometheus.NewCounter(prometheus.CounterOpts{Name: "probity_prover_executor_failures_total",
+			Help: "Failed executions of locked jobs and failed executor self-tests."}),
+		SharedKey: prometheus.NewGauge(prometheus.GaugeOpts{Name: "probity_prover_shared_provider_key",
+			Help: "1 when another node locks jobs with this provider key (the node then takes no new jobs)."}),
 	}
 	m.Registry.MustRegister(m.Jobs, m.Transitions, m.Refused, m.StepSeconds, m.ProveSeconds, m.GasUsed, m.GasSpentWei,
-		m.StakeAtRisk, m.Earned, m.RPCRetries, m.TxReplaced,
+		m.StakeAtRisk, m.Earned, m.RPCRetries, m.TxReplaced, m.ExecutorFailures, m.SharedKey,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
 }

@@ -92,6 +92,13 @@ type Node struct {
 	keyMu    sync.Mutex
 	sem      chan struct{}
 	wg       sync.WaitGroup
+
+	// Guarded by mu: what the last self-test measured, whether an execution failed since,
+	// and why the node stopped taking jobs (another node uses its provider key).
+	est        *estimates
+	execFailed bool
+	sharedKey  error
+	keysOK     map[[32]byte]bool // shapes whose local key equals the chain's
 }
 
 // ReadKeyFile reads a hex secp256k1 key (with or without 0x) from path.
@@ -129,7 +136,7 @@ func New(ctx context.Context, o Options) (*Node, error) {
 		return nil, err
 	}
 	n := &Node{cfg: cfg, hook: o.Hook, progress: o.Progress, grace: o.ShutdownGrace,
-		active: map[string]bool{}, atRisk: map[string]*big.Int{}, keyCache: map[[32]byte]*circuits.Keys{}, served: map[[32]byte]circuits.Shape{}}
+		active: map[string]bool{}, atRisk: map[string]*big.Int{}, keyCache: map[[32]byte]*circuits.Keys{}, served: map[[32]byte]circuits.Shape{}, keysOK: map[[32]byte]bool{}}
 	if n.grace <= 0 {
 		n.grace = 30 * time.Second
 	}
@@ -255,6 +262,11 @@ func (n *Node) Journal() *Journal { return n.journal }
 // ends. On shutdown it lets each job finish the step it is in (up to the grace period)
 // and returns once every job goroutine has journaled and stopped.
 func (n *Node) Run(ctx context.Context) error {
+	unlock, err := lockDataDir(n.cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	if n.cfg.MetricsAddr != "" {
 		addr, err := n.metrics.Serve(ctx, n.cfg.MetricsAddr)
 		if err != nil {
@@ -287,6 +299,15 @@ func (n *Node) Run(ctx context.Context) error {
 	}
 	if st := n.cfg.RPC.TxStuckAfter.D(); st > 0 {
 		go n.backend.Pump(jobCtx, max(st/4, 50*time.Millisecond))
+	}
+	// Before anything can be locked: the chain must accept this node's proofs, and its
+	// executor and prover must work (spec §10: an honest provider is never slashed).
+	if err := n.CheckKeys(ctx); err != nil {
+		return err
+	}
+	if err := n.SelfTest(ctx); err != nil {
+		n.metrics.ExecutorFailures.Inc()
+		return err
 	}
 	recs, err := n.journal.All()
 	if err != nil {
@@ -407,6 +428,19 @@ func (n *Node) watch(ctx, jobCtx context.Context) error {
 				n.log.Warn("scanning JobPosted", "from", next, "to", end, "err", ferr)
 				break
 			}
+			locks, lerr := n.c.FilterJobLocked(ctx, chain.EventRange{Start: next, End: &end})
+			if lerr != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				n.log.Warn("scanning JobLocked", "from", next, "to", end, "err", lerr)
+				break
+			}
+			for _, ev := range locks {
+				if n.foreignLock(ev) {
+					n.noteForeignLock(ev)
+				}
+			}
 			for _, ev := range evs {
 				n.consider(ctx, jobCtx, ev)
 			}
@@ -433,6 +467,13 @@ func (n *Node) consider(ctx, jobCtx context.Context, ev *chain.JobPosted) {
 	id := ev.JobId.String()
 	if _, err := n.journal.Load(id); err == nil {
 		return // already known (taken, refused or done)
+	}
+	n.mu.Lock()
+	shared := n.sharedKey
+	n.mu.Unlock()
+	if shared != nil {
+		n.refuse(ev.JobId, "shared-key", "err", shared)
+		return
 	}
 	kmin := uint16(0)
 	for l, ly := range ev.Spec.Layers {
@@ -478,7 +519,7 @@ func (n *Node) consider(ctx, jobCtx context.Context, ev *chain.JobPosted) {
 	}
 	r := &Record{JobID: id, Step: StepAccepted, Buyer: ev.Buyer, SpecHash: ev.SpecHash, InputRoot: bigHex(ev.Spec.InputRoot),
 		Rows: ev.Spec.Rows, Price: ev.Price.String(), LockBy: ev.LockBy, ExecWindow: ev.ExecWindow, ProveWindow: ev.ProveWindow,
-		InputURI: ev.InputURI, PostedBlock: ev.Raw.BlockNumber}
+		SeedCommitment: ev.SeedCommitment, InputURI: ev.InputURI, PostedBlock: ev.Raw.BlockNumber}
 	for _, ly := range ev.Spec.Layers {
 		r.Layers = append(r.Layers, LayerSpec{ShapeID: ly.ShapeId, WeightsRoot: bigHex(ly.WeightsRoot), Epilogue: bigHex(ly.Epilogue)})
 	}
@@ -534,6 +575,15 @@ func (n *Node) runJob(stop, work context.Context, r *Record) {
 				log.Info("step interrupted by shutdown; will redo", "step", prev)
 				return
 			} else {
+				if cp.ExecFailures != r.ExecFailures {
+					// The failure count outlives the retry (and a restart): it decides when
+					// the job is abandoned.
+					r.ExecFailures = cp.ExecFailures
+					if err := n.journal.Save(r); err != nil {
+						log.Error("journal write failed; stopping job", "err", err)
+						return
+					}
+				}
 				attempt++
 				wait := min(n.cfg.PollInterval.D()*time.Duration(1<<min(attempt, 5)), 30*time.Second)
 				log.Warn("step failed; retrying", "step", prev, "attempt", attempt, "in", wait, "err", err)
@@ -570,7 +620,13 @@ func (n *Node) runJob(stop, work context.Context, r *Record) {
 			n.countStep(prev, -1)
 			n.countStep(r.Step, 1)
 			n.metrics.Transitions.WithLabelValues(string(r.Step)).Inc()
-			log.Info("job step", "step", r.Step, "reason", r.Reason)
+			switch r.Step {
+			case StepSlashed, StepFailed, StepAbandoned:
+				// Losing events: an operator must see them (and why) without debug logs.
+				log.Error("job step", "step", r.Step, "reason", r.Reason)
+			default:
+				log.Info("job step", "step", r.Step, "reason", r.Reason)
+			}
 		}
 	}
 }
@@ -596,10 +652,20 @@ func (n *Node) sync(r *Record, job chain.Job) (bool, error) {
 	old := r.Step
 	switch st {
 	case chain.StateOpen:
+		if r.Step == StepLocked || r.Step == StepExecuted {
+			// Only this node's abandon reopens a job it locked: the abandon was mined
+			// before the journal recorded it.
+			r.Step, r.Reason = StepAbandoned, "abandoned (the chain says Open again)"
+			break
+		}
 		if !r.Step.Before(StepLocked) {
 			return false, permanent{fmt.Errorf("journal says %s but the chain says Open", r.Step)}
 		}
 	case chain.StateCancelled:
+		if r.Step == StepLocked || r.Step == StepExecuted {
+			r.Step, r.Reason = StepAbandoned, "abandoned (escrow refunded)"
+			break
+		}
 		r.Step, r.Reason = StepLost, "cancelled by the buyer"
 	case chain.StateLocked, chain.StateCommitted, chain.StateSettled, chain.StateSlashed:
 		if job.Provider != me {
@@ -625,10 +691,14 @@ func (n *Node) sync(r *Record, job chain.Job) (bool, error) {
 			if got := outputsDigest(r.Roots(), att); got != job.OutputsDigest {
 				return false, permanent{fmt.Errorf("committed outputsDigest %x differs from the journaled outputs %x", job.OutputsDigest, got)}
 			}
-			r.Step, r.SeedBlock, r.ProveBy = StepCommitted, job.SeedBlock, job.ProveBy
+			r.Step, r.SeedBlock = StepCommitted, job.SeedBlock
 		}
 		if job.SeedFixed && r.Step == StepCommitted {
-			r.Step, r.Seed = StepSeeded, bigHex(job.Seed)
+			r.Step, r.Seed, r.ProveBy = StepSeeded, bigHex(job.Seed), job.ProveBy
+		}
+		if job.SeedFixed && r.ProveBy != job.ProveBy {
+			// Fixed on chain after the node derived it itself (submitProof or anyone's fixSeed).
+			r.ProveBy = job.ProveBy
 		}
 		if st == chain.StateSettled && r.Step.Before(StepSettled) {
 			if r.Step != StepProved {
@@ -687,8 +757,17 @@ func (n *Node) fetch(ctx context.Context, r *Record, log *slog.Logger) (Step, er
 		r.Reason = err.Error()
 		return StepRefused, nil
 	}
-	if _, err := CheckJobFiles(r.Spec(), in, model); err != nil {
+	files, err := CheckJobFiles(r.Spec(), in, model)
+	if err != nil {
 		n.refuse(r.ID(), "files", "err", err)
+		r.Reason = err.Error()
+		return StepRefused, nil
+	}
+	if err := n.preflight(ctx, r, files); err != nil {
+		if ctx.Err() != nil {
+			return r.Step, ctx.Err()
+		}
+		n.refuse(r.ID(), preflightReason(err), "err", err)
 		r.Reason = err.Error()
 		return StepRefused, nil
 	}
@@ -772,7 +851,10 @@ func (n *Node) execute(ctx context.Context, r *Record, log *slog.Logger) (Step, 
 		summary = s
 	}
 	if err != nil {
-		return r.Step, err
+		if ctx.Err() != nil {
+			return r.Step, err
+		}
+		return n.executionFailed(ctx, r, err, log)
 	}
 	files, err := CheckJobFiles(r.Spec(), r.InputPath, r.ModelPath)
 	if err != nil {
@@ -877,18 +959,21 @@ func (n *Node) commit(ctx context.Context, r *Record, resumed bool, log *slog.Lo
 	d := time.Since(t0)
 	n.metrics.StepSeconds.WithLabelValues("commit").Observe(d.Seconds())
 	r.timing("commitMs", d)
-	r.SeedBlock, r.ProveBy = ev.SeedBlock, ev.ProveBy
-	log.Info("committed", "seedBlock", ev.SeedBlock, "proveBy", ev.ProveBy)
+	r.SeedBlock = ev.SeedBlock
+	log.Info("committed", "seedBlock", ev.SeedBlock)
 	return StepCommitted, nil
 }
 
+// seed learns the challenge seed. The proof clock starts when the seed is fixed on chain, so
+// fixing it is what the node normally does; only a job without a buyer seed commitment can
+// have its seed derived locally (cfg.FixSeed false) and fixed by submitProof itself.
 func (n *Node) seed(ctx context.Context, r *Record) (Step, error) {
-	if n.cfg.FixSeed {
-		s, err := n.c.FixSeedWhenReady(ctx, r.ID(), n.cfg.PollInterval.D())
+	if n.cfg.FixSeed || r.SeedCommitment != (common.Hash{}) {
+		ev, err := n.c.FixSeedWhenReady(ctx, r.ID(), n.cfg.PollInterval.D())
 		if err != nil {
 			return r.Step, err
 		}
-		r.Seed = bigHex(s)
+		r.Seed, r.ProveBy = bigHex(ev.Seed), ev.ProveBy
 		return StepSeeded, nil
 	}
 	if err := n.c.WaitForBlock(ctx, r.SeedBlock+1, n.cfg.PollInterval.D()); err != nil {
@@ -900,11 +985,12 @@ func (n *Node) seed(ctx context.Context, r *Record) (Step, error) {
 	}
 	dig := outputsDigest(r.Roots(), common.Hash(r.AttestationDigest))
 	r.Seed = bigHex(seedOf(n.chainID, n.cfg.Deployment.Manager, r.ID(), dig, h.Hash()))
+	r.ProveBy = 0
 	return StepSeeded, nil
 }
 
 func (n *Node) submit(ctx context.Context, r *Record, log *slog.Logger) (Step, error) {
-	if now, err := n.chainTime(ctx); err == nil && now > r.ProveBy {
+	if n.proofDeadlinePassed(ctx, r) {
 		r.Reason = "prove deadline passed"
 		return StepExpired, nil
 	}
@@ -933,7 +1019,9 @@ func (n *Node) submit(ctx context.Context, r *Record, log *slog.Logger) (Step, e
 	n.metrics.StepSeconds.WithLabelValues("submit").Observe(d.Seconds())
 	r.timing("submitMs", d)
 	if res.Settled == nil {
-		r.Reason = fmt.Sprintf("proof rejected: %+v", res.Rejected)
+		r.Reason = fmt.Sprintf("the contract rejected the proof of layer %v and slashed stake %v", res.Rejected.Layer, res.Slashed.Stake)
+		log.Error("slashed: proof rejected", "layer", res.Rejected.Layer, "stake", res.Slashed.Stake,
+			"hint", "the local keys or outputs do not match what the chain verifies; check the keys with the node's start-up check")
 		return StepSlashed, nil
 	}
 	if res.Settled.ReceiptDigest != rc.Digest() {

@@ -34,8 +34,22 @@ func outputsDigest(roots []*big.Int, att common.Hash) common.Hash {
 	return protocol.OutputsDigest(roots, att)
 }
 
+// seedOf is the seed of a job posted without a seed commitment, which submitProof fixes
+// with a zero secret (spec §6.2).
 func seedOf(chainID *big.Int, manager common.Address, id *big.Int, outputsDigest, blockHash common.Hash) *big.Int {
-	return protocol.Seed(chainID, manager, id, outputsDigest, blockHash)
+	return protocol.Seed(chainID, manager, id, outputsDigest, blockHash, [32]byte{})
+}
+
+// proofDeadlinePassed reports whether the job can no longer be proved: past proveBy once the
+// seed is fixed on chain, or past the seed horizon while the node derived the seed itself
+// (then submitProof fixes it, and the proof clock starts with the submission).
+func (n *Node) proofDeadlinePassed(ctx context.Context, r *Record) bool {
+	if r.ProveBy != 0 {
+		now, err := n.chainTime(ctx)
+		return err == nil && now > r.ProveBy
+	}
+	head, err := n.backend.BlockNumber(ctx)
+	return err == nil && head > r.SeedBlock+protocol.SeedHorizon
 }
 
 // keysFor returns a shape's keys, loading or building them once per node.
@@ -108,7 +122,7 @@ func (p *progressLine) end() {
 }
 
 func (n *Node) prove(ctx context.Context, r *Record, resumed bool, log *slog.Logger) (Step, error) {
-	if now, err := n.chainTime(ctx); err == nil && now > r.ProveBy {
+	if n.proofDeadlinePassed(ctx, r) {
 		r.Reason = "prove deadline passed before proving"
 		return StepExpired, nil
 	}
@@ -121,6 +135,9 @@ func (n *Node) prove(ctx context.Context, r *Record, resumed bool, log *slog.Log
 	}
 	if err != nil {
 		return r.Step, permanent{fmt.Errorf("committed outputs unusable: %w", err)}
+	}
+	if err := n.fixSeedIfHorizonNear(ctx, r, files); err != nil {
+		return r.Step, err
 	}
 	seed := hexBig(r.Seed)
 	x := files.Input

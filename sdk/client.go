@@ -29,6 +29,7 @@ type Client struct {
 	// FromBlock is the first block searched for a job's events (default 0). Set it to the
 	// deployment block on long-lived chains.
 	FromBlock uint64
+	secrets   *secretStore // seed secrets to reveal, shared by copies of the client
 }
 
 // Connect dials an EVM RPC endpoint and acts as key on the deployment at addrs.
@@ -49,7 +50,7 @@ func NewClient(ctx context.Context, backend chain.Backend, key *ecdsa.PrivateKey
 	if err != nil {
 		return nil, fmt.Errorf("sdk: %w", err)
 	}
-	return &Client{chain: c, backend: backend, PollInterval: 500 * time.Millisecond}, nil
+	return &Client{chain: c, backend: backend, PollInterval: 500 * time.Millisecond, secrets: &secretStore{}}, nil
 }
 
 // Address is the client's account.
@@ -60,6 +61,15 @@ func (c *Client) Chain() *chain.Client { return c.chain }
 
 // Addresses of the deployment.
 func (c *Client) Addresses() Addresses { return c.chain.Addresses() }
+
+// BlockNumber is the number of the chain's latest block.
+func (c *Client) BlockNumber(ctx context.Context) (uint64, error) {
+	n, err := c.backend.BlockNumber(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("sdk: block number: %w", err)
+	}
+	return n, nil
+}
 
 // ChainID of the connected chain.
 func (c *Client) ChainID(ctx context.Context) (*big.Int, error) { return c.backend.ChainID(ctx) }

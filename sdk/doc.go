@@ -22,6 +22,14 @@
 // the contract pays only when the proofs verify, and slashes the provider's stake to the buyer
 // when they do not or a deadline passes.
 //
+// Seed secret (spec §6.2): PostJob draws a random secret and posts its commitment with the job
+// (Job.SeedSecret; persist it if the process may restart). Once the provider has committed
+// and the seed block is mined, WaitReceipt reveals it (or call RevealSeed), so that the seed
+// depends on something neither the provider nor the producer of the seed block knew. A buyer
+// that does not reveal within protocol.RevealBlocks blocks only delays the job: anyone may
+// then fix the seed without the secret. JobRequest.NoSeedCommitment opts out, for a weaker
+// seed.
+//
 // Receipts (spec §8.3): the provider writes the receipt document to receipts/<jobId>.json
 // next to the job manifest. Transport is untrusted: WaitReceipt accepts a document only when
 // its EIP-712 digest equals the receiptDigest that the contract emitted in JobSettled, and the

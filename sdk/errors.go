@@ -90,6 +90,89 @@ func (e *NothingToWithdrawError) Error() string {
 }
 func (e *NothingToWithdrawError) Unwrap() error { return e.cause }
 
+// WindowTooShortError is WindowTooShort(execWindow, proveWindow, minExecWindow,
+// minProveWindow): a window is below the deployment's governance minimum, which exists so that
+// no job can be posted that an honest provider could not meet. PostJob returns it, wrapped in
+// ErrJobRequest and without a revert, when it sees the windows are short before sending.
+type WindowTooShortError struct {
+	ExecWindow, ProveWindow       uint32 // seconds, as posted
+	MinExecWindow, MinProveWindow uint32 // seconds, the deployment's minimums
+	cause                         *chain.RevertError
+}
+
+func (e *WindowTooShortError) Error() string {
+	return fmt.Sprintf("windows too short: exec %ds, prove %ds; the deployment requires at least %ds and %ds",
+		e.ExecWindow, e.ProveWindow, e.MinExecWindow, e.MinProveWindow)
+}
+func (e *WindowTooShortError) Unwrap() error {
+	if e.cause == nil {
+		return nil // found by PostJob's check, not a revert
+	}
+	return e.cause
+}
+
+// RevealPendingError is RevealPending(jobId, until, blockNumber): the job has a seed
+// commitment, so until block Until only the buyer's RevealSeed can fix its seed.
+type RevealPendingError struct {
+	JobID       *big.Int
+	Until       uint64
+	BlockNumber *big.Int
+	cause       *chain.RevertError
+}
+
+func (e *RevealPendingError) Error() string {
+	return fmt.Sprintf("job %s: only the buyer's reveal can fix the seed until block %d (now %s)", e.JobID, e.Until, e.BlockNumber)
+}
+func (e *RevealPendingError) Unwrap() error { return e.cause }
+
+// BadRevealError is BadReveal(jobId, commitment): the job was posted without a seed commitment
+// (Commitment is zero), or the secret does not hash to it.
+type BadRevealError struct {
+	JobID      *big.Int
+	Commitment [32]byte
+	cause      *chain.RevertError
+}
+
+func (e *BadRevealError) Error() string {
+	if e.Commitment == ([32]byte{}) {
+		return fmt.Sprintf("job %s was posted without a seed commitment: there is nothing to reveal", e.JobID)
+	}
+	return fmt.Sprintf("job %s: the secret does not hash to the seed commitment 0x%x", e.JobID, e.Commitment)
+}
+func (e *BadRevealError) Unwrap() error { return e.cause }
+
+// SeedAlreadyFixedError is SeedAlreadyFixed(jobId): a reveal or fixSeed came after the seed
+// was fixed (by the buyer's reveal, the fallback, or the provider's submission).
+type SeedAlreadyFixedError struct {
+	JobID *big.Int
+	cause *chain.RevertError
+}
+
+func (e *SeedAlreadyFixedError) Error() string {
+	return fmt.Sprintf("job %s: the seed is already fixed", e.JobID)
+}
+func (e *SeedAlreadyFixedError) Unwrap() error { return e.cause }
+
+// SeedUnavailableError is SeedUnavailable(jobId, seedBlock, blockNumber): the seed block is
+// not mined yet, or is more than protocol.SeedHorizon blocks old so its hash is gone.
+type SeedUnavailableError struct {
+	JobID       *big.Int
+	SeedBlock   uint64
+	BlockNumber *big.Int
+	cause       *chain.RevertError
+}
+
+func (e *SeedUnavailableError) Error() string {
+	return fmt.Sprintf("job %s: seed block %d is not usable at block %s", e.JobID, e.SeedBlock, e.BlockNumber)
+}
+func (e *SeedUnavailableError) Unwrap() error { return e.cause }
+
+// ZeroRecipientError is ZeroRecipient(): a withdrawal to the zero address.
+type ZeroRecipientError struct{ cause *chain.RevertError }
+
+func (e *ZeroRecipientError) Error() string { return "cannot withdraw to the zero address" }
+func (e *ZeroRecipientError) Unwrap() error { return e.cause }
+
 // decodeError turns the contract's custom errors into the typed errors above; other reverts
 // stay *chain.RevertError (Name and Args), which every typed error also unwraps to.
 func decodeError(err error) error {
@@ -107,6 +190,7 @@ func decodeError(err error) error {
 	bigArg := func(i int) *big.Int { v, _ := arg(i).(*big.Int); return v }
 	addrArg := func(i int) common.Address { v, _ := arg(i).(common.Address); return v }
 	u64Arg := func(i int) uint64 { v, _ := arg(i).(uint64); return v }
+	u32Arg := func(i int) uint32 { v, _ := arg(i).(uint32); return v }
 	switch re.Name {
 	case "WrongState":
 		s, _ := arg(1).(uint8)
@@ -122,6 +206,19 @@ func decodeError(err error) error {
 		return &ShapeNotActiveError{Layer: bigArg(0), ShapeID: id, cause: re}
 	case "NothingToWithdraw":
 		return &NothingToWithdrawError{Account: addrArg(0), cause: re}
+	case "WindowTooShort":
+		return &WindowTooShortError{ExecWindow: u32Arg(0), ProveWindow: u32Arg(1), MinExecWindow: u32Arg(2), MinProveWindow: u32Arg(3), cause: re}
+	case "RevealPending":
+		return &RevealPendingError{JobID: bigArg(0), Until: u64Arg(1), BlockNumber: bigArg(2), cause: re}
+	case "BadReveal":
+		c, _ := arg(1).([32]byte)
+		return &BadRevealError{JobID: bigArg(0), Commitment: c, cause: re}
+	case "SeedAlreadyFixed":
+		return &SeedAlreadyFixedError{JobID: bigArg(0), cause: re}
+	case "SeedUnavailable":
+		return &SeedUnavailableError{JobID: bigArg(0), SeedBlock: u64Arg(1), BlockNumber: bigArg(2), cause: re}
+	case "ZeroRecipient":
+		return &ZeroRecipientError{cause: re}
 	}
 	return err
 }

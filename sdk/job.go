@@ -42,10 +42,19 @@ type JobRequest struct {
 	// Shapes names one catalogue shape per layer (circuits.Catalogue), e.g. "demo-64".
 	Shapes []string
 	Price  *big.Int // escrowed, in token units
-	// Windows; zero values take the defaults (lock 1 h, execute 1 h, prove 1 h).
+	// Windows; zero values take the defaults (lock 1 h, execute 1 h, prove 1 h). The execute
+	// and prove windows must be at least the deployment's minimums (chain.Client.MinWindows).
 	LockWindow  time.Duration // from now until the last moment a provider may lock
 	ExecWindow  time.Duration // from lock to the commit deadline
-	ProveWindow time.Duration // from commit to the proof deadline
+	ProveWindow time.Duration // from the seed being fixed to the proof deadline
+	// SeedSecret, when set, is the buyer's seed secret to commit to; by default PostJob draws
+	// a fresh one from crypto/rand. Set it to persist the secret before the job exists.
+	SeedSecret *[32]byte
+	// NoSeedCommitment posts without a seed secret. The seed then depends on the seed block's
+	// hash alone, which whoever produces that block (an L2 sequencer, a validator, or someone
+	// paying one) can choose among candidates: a weaker seed (spec §12). Use it only where
+	// the buyer cannot reveal, e.g. a buyer that is not online after posting.
+	NoSeedCommitment bool
 }
 
 // Job is a posted job.
@@ -55,6 +64,12 @@ type Job struct {
 	Spec        chain.JobSpec
 	ManifestURI string
 	Price       *big.Int
+	// SeedSecret is the buyer's seed secret (zero when posted with NoSeedCommitment). The
+	// client that posted the job reveals it in WaitReceipt; a dApp that may restart before
+	// the job is committed must persist it and give it back with SetSeedSecret or RevealSeed.
+	// Keep it from providers until the job is committed: a provider that knows it early can
+	// bias the seed as if there were no secret.
+	SeedSecret [32]byte
 }
 
 // BuildSpec computes the JobSpec of an input and a model for the named shapes: the input
@@ -144,7 +159,36 @@ func (c *Client) PostJob(ctx context.Context, req JobRequest) (*Job, error) {
 			return nil, err
 		}
 	}
+	if req.NoSeedCommitment && req.SeedSecret != nil {
+		return nil, fmt.Errorf("%w: SeedSecret and NoSeedCommitment exclude each other", ErrJobRequest)
+	}
 	lockW, execW, proveW := orDefault(req.LockWindow), orDefault(req.ExecWindow), orDefault(req.ProveWindow)
+	// Check the minimums here: the contract would refuse too, but only after the approval
+	// transaction was paid for.
+	minExec, minProve, err := c.chain.MinWindows(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("sdk: reading the minimum windows: %w", decodeError(err))
+	}
+	if uint32(execW.Seconds()) < minExec || uint32(proveW.Seconds()) < minProve {
+		return nil, fmt.Errorf("%w: %w", ErrJobRequest, &WindowTooShortError{ExecWindow: uint32(execW.Seconds()),
+			ProveWindow: uint32(proveW.Seconds()), MinExecWindow: minExec, MinProveWindow: minProve})
+	}
+	var secret, commitment [32]byte
+	switch {
+	case req.SeedSecret != nil:
+		secret = *req.SeedSecret
+	case !req.NoSeedCommitment:
+		if secret, err = NewSeedSecret(); err != nil {
+			return nil, err
+		}
+	}
+	if !req.NoSeedCommitment {
+		if secret == ([32]byte{}) {
+			// The contract reads a zero commitment as "none"; a zero secret is no secret.
+			return nil, fmt.Errorf("%w: the seed secret is zero", ErrJobRequest)
+		}
+		commitment = protocol.SeedCommitment(secret)
+	}
 	now, err := c.chainTime(ctx)
 	if err != nil {
 		return nil, err
@@ -155,12 +199,15 @@ func (c *Client) PostJob(ctx context.Context, req JobRequest) (*Job, error) {
 	}
 	ev, _, err := c.chain.PostJob(ctx, chain.PostJobParams{
 		Spec: spec, Price: req.Price, LockBy: now + uint64(lockW.Seconds()),
-		ExecWindow: uint32(execW.Seconds()), ProveWindow: uint32(proveW.Seconds()), InputURI: uri,
+		ExecWindow: uint32(execW.Seconds()), ProveWindow: uint32(proveW.Seconds()), SeedCommitment: commitment, InputURI: uri,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("sdk: posting the job: %w", decodeError(err))
 	}
-	return &Job{ID: ev.JobId, SpecHash: ev.SpecHash, Spec: spec, ManifestURI: uri, Price: ev.Price}, nil
+	if commitment != ([32]byte{}) {
+		c.SetSeedSecret(ev.JobId, secret)
+	}
+	return &Job{ID: ev.JobId, SpecHash: ev.SpecHash, Spec: spec, ManifestURI: uri, Price: ev.Price, SeedSecret: secret}, nil
 }
 
 func orDefault(d time.Duration) time.Duration {
@@ -243,7 +290,13 @@ func (c *Client) Credit(ctx context.Context) (*big.Int, error) {
 
 // Withdraw pays out the client's credited balance and returns the amount.
 func (c *Client) Withdraw(ctx context.Context) (*big.Int, error) {
-	ev, _, err := c.chain.Withdraw(ctx)
+	return c.WithdrawTo(ctx, c.Address())
+}
+
+// WithdrawTo pays the client's credited balance (escrow refunds, payments, slashed stake and
+// bounties) to another address, e.g. a cold wallet, and returns the amount.
+func (c *Client) WithdrawTo(ctx context.Context, to common.Address) (*big.Int, error) {
+	ev, _, err := c.chain.WithdrawTo(ctx, to)
 	if err != nil {
 		return nil, fmt.Errorf("sdk: withdraw: %w", decodeError(err))
 	}

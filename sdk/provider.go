@@ -55,6 +55,18 @@ func (c *Client) Slash(ctx context.Context, jobID *big.Int) (*Slashed, error) {
 	return &Slashed{info(jobID, ev.Raw), ev.Provider, ev.Caller, ev.Stake, ev.Bounty}, nil
 }
 
+// Abandon gives a job the client locked back before its commit deadline, for a provider that
+// finds it cannot deliver: the job's abandonment fee (a share of the reserved stake fixed at
+// lock) goes to the buyer and the rest of the stake is freed, which costs less than being
+// slashed at the deadline. The job reopens for other providers while its lock deadline allows.
+func (c *Client) Abandon(ctx context.Context, jobID *big.Int) (*Abandoned, error) {
+	ev, _, err := c.chain.Abandon(ctx, jobID)
+	if err != nil {
+		return nil, fmt.Errorf("sdk: abandon job %s: %w", jobID, decodeError(err))
+	}
+	return &Abandoned{info(jobID, ev.Raw), ev.Provider, ev.Fee, ev.Reopened}, nil
+}
+
 // Events returns the job's events so far (from FromBlock to the latest block), in chain order,
 // without waiting: the one-shot counterpart of Watch. A cancelled job's history ends with
 // Cancelled.

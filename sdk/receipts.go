@@ -111,13 +111,60 @@ func PublishReceipt(ctx context.Context, manifestURI string, rc *receipt.Receipt
 // receiptDigest of JobSettled, and it must name this chain, manager and job. It fails with
 // ErrJobSlashed or ErrJobCancelled when the job ends otherwise. Audit the returned receipt
 // with the verifier package for proofs and attestation under your policy.
+//
+// When the client holds the job's seed secret (PostJob, SetSeedSecret), WaitReceipt reveals
+// it as soon as the job is committed and its seed block mined; a seed someone else fixed
+// first is no error. A reveal the contract refuses otherwise (a wrong secret) ends the wait
+// with that error, since the job then runs on the weaker seed without it.
 func (c *Client) WaitReceipt(ctx context.Context, jobID *big.Int) (*receipt.Receipt, error) {
 	var posted *Posted
 	var settled *Settled
-	for ev := range c.Watch(ctx, jobID) {
+	secret, haveSecret := c.SeedSecret(jobID)
+	// revealAt is the seed block of a committed job whose seed the client still has to
+	// reveal; the reveal is retried on every tick until that block is mined.
+	var revealAt *uint64
+	tick := time.NewTicker(c.PollInterval)
+	defer tick.Stop()
+	reveal := func() error {
+		if revealAt == nil {
+			return nil
+		}
+		_, done, err := c.tryReveal(ctx, jobID, *revealAt, secret)
+		if done {
+			revealAt = nil
+		}
+		return err
+	}
+	wctx, stop := context.WithCancel(ctx)
+	defer stop()
+	evs := c.Watch(wctx, jobID)
+watch:
+	for {
+		var ev Event
+		select {
+		case e, ok := <-evs:
+			if !ok {
+				break watch
+			}
+			ev = e
+		case <-tick.C:
+			if err := reveal(); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		switch e := ev.(type) {
 		case Posted:
 			posted = &e
+		case Committed:
+			if haveSecret {
+				revealAt = &e.SeedBlock
+				if err := reveal(); err != nil {
+					return nil, err
+				}
+			}
+		case SeedFixed:
+			revealAt = nil
 		case Settled:
 			settled = &e
 		case Slashed:

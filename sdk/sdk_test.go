@@ -100,8 +100,10 @@ func (p *provider) serve(t *testing.T, ctx context.Context, sim *sdk.Simulated, 
 	if _, _, err := ch.Commit(ctx, job.ID, []*big.Int{outRoot}, attDigest); err != nil {
 		t.Fatal(err)
 	}
-	sim.Chain.Mine(protocol.SeedDelay + 1)
-	fixed, _, err := ch.FixSeed(ctx, job.ID)
+	// The buyer's WaitReceipt reveals the seed secret; a provider falls back to fixing the
+	// seed without it once the reveal window has passed. On the simulated chain this mines a
+	// block per 100 ms: the buyer's 20 ms polls reveal well within the 32 blocks.
+	fixed, err := ch.FixSeedWhenReady(ctx, job.ID, 100*time.Millisecond)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -243,6 +245,17 @@ func TestEndToEnd(t *testing.T) {
 	if rc.Digest() != signed.Digest() {
 		t.Fatal("buyer got another receipt than the provider signed")
 	}
+	// WaitReceipt revealed the buyer's secret, and the seed mixes it in (spec §6.2).
+	if job.SeedSecret == ([32]byte{}) {
+		t.Fatal("PostJob drew no seed secret")
+	}
+	evs, err := buyer.Events(ctx, job.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sf := evs[3].(sdk.SeedFixed); !sf.Revealed || sf.Seed.Cmp(expectedSeed(t, ctx, sim, job.ID, job.SeedSecret)) != 0 {
+		t.Fatalf("seed fixed %+v, want revealed with the buyer's secret", sf)
+	}
 	// The buyer audits it, including the on-chain cross-check.
 	pol := verifier.DefaultPolicy()
 	pol.AllowNoAttestation = true
@@ -340,6 +353,8 @@ func typeName(e sdk.Event) string {
 		return "Slashed"
 	case sdk.Cancelled:
 		return "Cancelled"
+	case sdk.Abandoned:
+		return "Abandoned"
 	case sdk.WatchError:
 		return "WatchError: " + e.(sdk.WatchError).Err.Error()
 	}

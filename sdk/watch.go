@@ -46,19 +46,33 @@ type Locked struct {
 	CommitBy uint64
 }
 
-// Committed: the provider committed its output roots and attestation digest.
+// Committed: the provider committed its output roots and attestation digest. The seed comes
+// from the hash of SeedBlock (and the buyer's secret, once revealed); the proof deadline is
+// set only when the seed is fixed (SeedFixed.ProveBy).
 type Committed struct {
 	EventInfo
 	OutputRoots       []*big.Int
 	AttestationDigest [32]byte
 	SeedBlock         uint64
-	ProveBy           uint64
 }
 
-// SeedFixed: the challenge seed was fixed from a later block hash.
+// SeedFixed: the challenge seed was fixed from the seed block's hash, with the buyer's secret
+// when Revealed; the provider must prove by ProveBy (chain time).
 type SeedFixed struct {
 	EventInfo
-	Seed *big.Int
+	Seed     *big.Int
+	ProveBy  uint64
+	Revealed bool
+}
+
+// Abandoned: the provider gave the locked job back before committing and paid Fee of its
+// stake to the buyer. The job reopened for other providers (Reopened) or, past its lock
+// deadline, was cancelled with the escrow credited back to the buyer.
+type Abandoned struct {
+	EventInfo
+	Provider common.Address
+	Fee      *big.Int
+	Reopened bool
 }
 
 // Settled: every proof verified and the provider was paid. ReceiptDigest is the EIP-712
@@ -179,7 +193,7 @@ func (c *Client) jobEvents(ctx context.Context, jobID *big.Int, r chain.EventRan
 	}
 	for _, e := range committed {
 		if is(e.JobId) {
-			evs = append(evs, Committed{info(jobID, e.Raw), e.OutputRoots, e.AttestationDigest, e.SeedBlock, e.ProveBy})
+			evs = append(evs, Committed{info(jobID, e.Raw), e.OutputRoots, e.AttestationDigest, e.SeedBlock})
 		}
 	}
 	seeds, err := c.chain.FilterSeedFixed(ctx, r)
@@ -188,7 +202,16 @@ func (c *Client) jobEvents(ctx context.Context, jobID *big.Int, r chain.EventRan
 	}
 	for _, e := range seeds {
 		if is(e.JobId) {
-			evs = append(evs, SeedFixed{info(jobID, e.Raw), e.Seed})
+			evs = append(evs, SeedFixed{info(jobID, e.Raw), e.Seed, e.ProveBy, e.Revealed})
+		}
+	}
+	abandoned, err := c.chain.FilterJobAbandoned(ctx, r)
+	if err != nil {
+		return nil, fmt.Errorf("sdk: JobAbandoned logs: %w", err)
+	}
+	for _, e := range abandoned {
+		if is(e.JobId) {
+			evs = append(evs, Abandoned{info(jobID, e.Raw), e.Provider, e.Fee, e.Reopened})
 		}
 	}
 	settled, err := c.chain.FilterJobSettled(ctx, r)

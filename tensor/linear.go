@@ -13,13 +13,17 @@ import (
 // ErrOverflow reports an accumulator outside the int32 range (§3.2).
 var ErrOverflow = errors.New("int32 accumulator overflow")
 
-// OverflowError names the output element whose accumulator left [-2^31, 2^31).
+// OverflowError names the output element whose accumulator left [-2^31, 2^31); Row -1
+// means a column whose accumulator some int8 input would take out of range (CheckNoOverflow).
 type OverflowError struct {
 	Row, Col int
 	Acc      int64
 }
 
 func (e *OverflowError) Error() string {
+	if e.Row < 0 {
+		return fmt.Sprintf("%v possible in column %d: an int8 input can reach acc = %d", ErrOverflow, e.Col, e.Acc)
+	}
 	return fmt.Sprintf("%v at row %d, column %d: acc = %d", ErrOverflow, e.Row, e.Col, e.Acc)
 }
 
@@ -173,4 +177,44 @@ func dot4(x, y0, y1, y2, y3 []int8) (r0, r1, r2, r3 int64) {
 		r3 += int64(s3)
 	}
 	return
+}
+
+// AccumulatorRange returns, for output column j, the least and greatest accumulator
+// b_j + Σ_k W[j,k]·x_k over every int8 input x: a positive weight reaches its extremes at
+// x = 127 and x = -128, a negative one the other way round. If every column's range lies in
+// the int32 range, Linear cannot overflow whatever the input (the static half of the
+// computability check of spec §10).
+func (l Layer) AccumulatorRange(j int) (lo, hi int64) {
+	_, K, _ := l.Weight.Matrix()
+	lo, hi = int64(l.Bias.Data[j]), int64(l.Bias.Data[j])
+	for _, w := range l.Weight.Data[j*K : (j+1)*K] {
+		if w >= 0 {
+			hi += 127 * int64(w)
+			lo -= 128 * int64(w)
+		} else {
+			hi -= 128 * int64(w)
+			lo += 127 * int64(w)
+		}
+	}
+	return lo, hi
+}
+
+// CheckNoOverflow reports the first output column whose accumulator can leave the int32
+// range for some int8 input, as an *OverflowError with Row -1 and the violating extreme.
+// nil means Linear(x, l) is defined for every x.
+func (l Layer) CheckNoOverflow() error {
+	_, N, err := l.Dims()
+	if err != nil {
+		return err
+	}
+	for j := range N {
+		lo, hi := l.AccumulatorRange(j)
+		if lo < math.MinInt32 {
+			return &OverflowError{Row: -1, Col: j, Acc: lo}
+		}
+		if hi > math.MaxInt32 {
+			return &OverflowError{Row: -1, Col: j, Acc: hi}
+		}
+	}
+	return nil
 }

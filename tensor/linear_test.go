@@ -2,6 +2,7 @@ package tensor
 
 import (
 	"errors"
+	"math"
 	"math/big"
 	"path/filepath"
 	"testing"
@@ -184,3 +185,41 @@ func benchmarkLinear(b *testing.B, M, K, N int) {
 
 func BenchmarkLinear256(b *testing.B)  { benchmarkLinear(b, 256, 256, 256) }
 func BenchmarkLinear4096(b *testing.B) { benchmarkLinear(b, 64, 4096, 4096) }
+
+// CheckNoOverflow is exact at the int32 edge: a column whose extreme accumulator is
+// 2^31 - 1 passes, one more fails, and the reported extreme is what Linear computes on the
+// extreme input.
+func TestCheckNoOverflowEdge(t *testing.T) {
+	w := NewInt8(1, 4)
+	copy(w.Data, []int8{100, -100, 7, 0})
+	b := NewInt32(1)
+	// hi = b + 127*107 + 128*100
+	hi := int64(127*107 + 128*100)
+	b.Data[0] = int32(math.MaxInt32 - hi)
+	l := Layer{Weight: w, Bias: b, Epilogue: protocol.Epilogue{Multiplier: 1 << 30, Shift: 31}}
+	if err := l.CheckNoOverflow(); err != nil {
+		t.Fatalf("at the edge: %v", err)
+	}
+	x := NewInt8(1, 4)
+	copy(x.Data, []int8{127, -128, 127, 0})
+	if _, err := Linear(x, l); err != nil {
+		t.Fatalf("the extreme input overflows although the bound passed: %v", err)
+	}
+	b.Data[0]++
+	var oe *OverflowError
+	if err := l.CheckNoOverflow(); !errors.As(err, &oe) || oe.Row != -1 || oe.Col != 0 || oe.Acc != math.MaxInt32+1 {
+		t.Fatalf("one past the edge: %v", err)
+	}
+	if _, err := Linear(x, l); !errors.Is(err, ErrOverflow) {
+		t.Fatalf("Linear on the extreme input: %v, want overflow", err)
+	}
+	// The low side: negative weights at x = 127, positive at -128.
+	b.Data[0] = int32(math.MinInt32 + 128*107 + 127*100)
+	if err := l.CheckNoOverflow(); err != nil {
+		t.Fatalf("at the low edge: %v", err)
+	}
+	b.Data[0]--
+	if err := l.CheckNoOverflow(); !errors.As(err, &oe) || oe.Acc != math.MinInt32-1 {
+		t.Fatalf("one below the low edge: %v", err)
+	}
+}

@@ -66,13 +66,14 @@ func runStake(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 }
 
 func runUnbond(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newCommandFlags("unbond", "unbond --amount X | --withdraw  --key FILE [--rpc URL] [--deployment FILE]\n\n"+
+	fs := newCommandFlags("unbond", "unbond --amount X | --withdraw [--to ADDR]  --key FILE [--rpc URL] [--deployment FILE]\n\n"+
 		"--amount moves X of the free stake to unbonding, where it stays slashable for the\n"+
 		"deployment's unbonding delay (each request restarts the delay for the whole amount);\n"+
-		"--withdraw then pays the unbonded stake out.", stderr)
+		"--withdraw then pays the unbonded stake out, to the account or to --to.", stderr)
 	n := addNetFlags(fs, true)
 	amount := fs.String("amount", "", amountHelp)
 	withdraw := fs.Bool("withdraw", false, "pay out the unbonded stake (after the delay)")
+	toFlag := fs.String("to", "", "with --withdraw: pay to this `address` instead of the account (e.g. a cold wallet)")
 	done, pos, err := parseInterspersed(fs, args)
 	if done || err != nil {
 		return err
@@ -82,6 +83,13 @@ func runUnbond(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	if (*amount == "") == !*withdraw {
 		return usageError{"give exactly one of --amount X and --withdraw"}
+	}
+	if *toFlag != "" && !*withdraw {
+		return usageError{"--to goes with --withdraw"}
+	}
+	to, err := recipient(*toFlag)
+	if err != nil {
+		return err
 	}
 	var v *big.Int
 	if !*withdraw {
@@ -98,10 +106,13 @@ func runUnbond(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if err != nil {
 			return fromChain(err)
 		}
-		if _, err := c.Chain().WithdrawUnbonded(ctx); err != nil {
+		if to == nil {
+			to = ptr(c.Address())
+		}
+		if _, err := c.Chain().WithdrawUnbondedTo(ctx, *to); err != nil {
 			return fromChain(fmt.Errorf("withdraw unbonded stake: %w", err))
 		}
-		fmt.Fprintf(stdout, "withdrew %s unbonded stake to %s\n", formatAmount(before.Unbonding), c.Address().Hex())
+		fmt.Fprintf(stdout, "withdrew %s unbonded stake to %s\n", formatAmount(before.Unbonding), to.Hex())
 		return nil
 	}
 	if _, err := c.Chain().RequestUnbond(ctx, v); err != nil {
@@ -117,10 +128,11 @@ func runUnbond(ctx context.Context, args []string, stdout, stderr io.Writer) err
 }
 
 func runWithdraw(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newCommandFlags("withdraw", "withdraw --key FILE [--rpc URL] [--deployment FILE]\n\n"+
-		"Pays out the account's credit at the SLA manager: cancelled escrow, payments for settled\n"+
-		"jobs, slashed stake and slashing bounties are credited there first.", stderr)
+	fs := newCommandFlags("withdraw", "withdraw [--to ADDR] --key FILE [--rpc URL] [--deployment FILE]\n\n"+
+		"Pays out the account's credit at the SLA manager, to the account or to --to: cancelled\n"+
+		"escrow, payments for settled jobs, slashed stake and slashing bounties are credited first.", stderr)
 	n := addNetFlags(fs, true)
+	toFlag := fs.String("to", "", "pay to this `address` instead of the account (e.g. a cold wallet)")
 	done, pos, err := parseInterspersed(fs, args)
 	if done || err != nil {
 		return err
@@ -128,17 +140,42 @@ func runWithdraw(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err := noArgs(pos); err != nil {
 		return err
 	}
+	to, err := recipient(*toFlag)
+	if err != nil {
+		return err
+	}
 	c, err := n.connect(ctx, true)
 	if err != nil {
 		return err
 	}
-	v, err := c.Withdraw(ctx)
+	if to == nil {
+		to = ptr(c.Address())
+	}
+	v, err := c.WithdrawTo(ctx, *to)
 	if err != nil {
 		return fromChain(err)
 	}
-	fmt.Fprintf(stdout, "withdrew %s to %s\n", formatAmount(v), c.Address().Hex())
+	fmt.Fprintf(stdout, "withdrew %s to %s\n", formatAmount(v), to.Hex())
 	return nil
 }
+
+// recipient reads --to: nil when not given. The zero address is refused here, as the
+// contracts would refuse it (tokens sent there are gone).
+func recipient(s string) (*common.Address, error) {
+	if s == "" {
+		return nil, nil
+	}
+	a, err := parseAddress("--to", s)
+	if err != nil {
+		return nil, err
+	}
+	if a == (common.Address{}) {
+		return nil, usageError{"--to is the zero address: tokens sent there are lost"}
+	}
+	return &a, nil
+}
+
+func ptr[T any](v T) *T { return &v }
 
 // balanceReport is `balance --json`; amounts are decimal token units.
 type balanceReport struct {

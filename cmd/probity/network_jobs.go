@@ -16,6 +16,7 @@ import (
 
 	"github.com/probitylabs/probity/chain"
 	"github.com/probitylabs/probity/circuits"
+	"github.com/probitylabs/probity/protocol"
 	"github.com/probitylabs/probity/sdk"
 	"github.com/probitylabs/probity/tensor"
 )
@@ -24,9 +25,10 @@ import (
 
 func init() {
 	register("post", "buyer: publish a job's files, escrow the price and post the job", runPost)
-	register("job", "a job's state (status), its receipt (wait), or cancel it", subcommands("job",
-		map[string]func(context.Context, []string, io.Writer, io.Writer) error{"status": runJobStatus, "wait": runJobWait, "cancel": runJobCancel},
-		"status", "wait", "cancel"))
+	register("job", "a job's state (status), its receipt (wait), reveal its seed secret, or cancel it", subcommands("job",
+		map[string]func(context.Context, []string, io.Writer, io.Writer) error{"status": runJobStatus, "wait": runJobWait,
+			"reveal": runJobReveal, "cancel": runJobCancel},
+		"status", "wait", "reveal", "cancel"))
 	register("slash", "slash a job whose commit or proof deadline passed (anyone; earns the bounty)", runSlash)
 }
 
@@ -39,16 +41,24 @@ type postReport struct {
 	Kmin                 uint16 `json:"kmin"`
 	RequiredStake        string `json:"requiredStake"`
 	DetectionProbability string `json:"detectionProbability"`
+	// SeedSecretFile holds the buyer's seed secret; empty with --no-seed-secret.
+	SeedSecretFile string `json:"seedSecretFile,omitempty"`
 }
 
 func runPost(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newCommandFlags("post", "post --input X.safetensors --model M.safetensors --shapes S[,S...] --price X\n"+
-		"       (--publish-dir DIR | --manifest-uri URI) --key FILE [--rpc URL] [--deployment FILE]\n\n"+
+		"       (--publish-dir DIR | --manifest-uri URI) [--seed-secret-file FILE | --no-seed-secret]\n"+
+		"       --key FILE [--rpc URL] [--deployment FILE]\n\n"+
 		"Commits the input and every layer's parameters, publishes both files with a manifest\n"+
 		"(--publish-dir: a file:// URI providers with fetch.allowFile read; --manifest-uri: a\n"+
 		"manifest already published, e.g. over https), approves and escrows --price and posts the\n"+
 		"job. Prints the job id, the spec hash, the stake a provider must lock and the chance that\n"+
-		"the sampled proofs catch a provider who falsified the deployment's floor fraction.", stderr)
+		"the sampled proofs catch a provider who falsified the deployment's floor fraction.\n\n"+
+		"The job commits to a random seed secret, written before posting to --seed-secret-file\n"+
+		"(default DIR"+seedSecretSuffix+", beside the published directory: keep it from providers).\n"+
+		"`probity job wait` reveals it once the job is committed, so that nobody, not even the\n"+
+		"producer of the seed block, can choose the challenge seed. --no-seed-secret posts without\n"+
+		"one: the seed then rests on a block hash alone, which its producer can bias.", stderr)
 	n := addNetFlags(fs, true)
 	input := fs.String("input", "", "activation `file` (tensor \"x\", int8 [M, K])")
 	model := fs.String("model", "", "model `file` (layers.{l}.weight/bias and epilogue metadata)")
@@ -57,8 +67,10 @@ func runPost(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	publishDir := fs.String("publish-dir", "", "`dir` to publish the files and manifest.json into")
 	manifestURI := fs.String("manifest-uri", "", "`uri` of a manifest published elsewhere")
 	lockWindow := fs.Duration("lock-window", time.Hour, "from now until the last moment a provider may lock")
-	execWindow := fs.Duration("exec-window", time.Hour, "from lock to the commit deadline")
-	proveWindow := fs.Duration("prove-window", time.Hour, "from commit to the proof deadline")
+	execWindow := fs.Duration("exec-window", time.Hour, "from lock to the commit deadline (at least the deployment's minimum, `probity params show`)")
+	proveWindow := fs.Duration("prove-window", time.Hour, "from the seed being fixed to the proof deadline (at least the deployment's minimum)")
+	secretFile := fs.String("seed-secret-file", "", "`file` to write the job's seed secret to, mode 0600 (default: DIR"+seedSecretSuffix+")")
+	noSecret := fs.Bool("no-seed-secret", false, "post without a seed secret (a weaker seed: the seed block's producer can bias it)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	done, pos, err := parseInterspersed(fs, args)
 	if done || err != nil {
@@ -78,6 +90,13 @@ func runPost(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return usageError{"give exactly one of --publish-dir DIR and --manifest-uri URI"}
 	case *lockWindow < time.Second || *execWindow < time.Second || *proveWindow < time.Second:
 		return usageError{"--lock-window, --exec-window and --prove-window must be at least 1s"}
+	case *noSecret && *secretFile != "":
+		return usageError{"--seed-secret-file and --no-seed-secret exclude each other"}
+	case !*noSecret && *secretFile == "" && *manifestURI != "":
+		return usageError{"--manifest-uri needs --seed-secret-file FILE (where to keep the job's seed secret), or --no-seed-secret"}
+	}
+	if !*noSecret && *secretFile == "" {
+		*secretFile = defaultSeedSecretFile(*publishDir)
 	}
 	layers, err := shapeList(*shapes)
 	if err != nil {
@@ -95,9 +114,29 @@ func runPost(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	job, err := c.PostJob(ctx, sdk.JobRequest{InputFile: *input, ModelFile: *model, PublishDir: *publishDir,
-		ManifestURI: *manifestURI, Shapes: names, Price: p, LockWindow: *lockWindow, ExecWindow: *execWindow, ProveWindow: *proveWindow})
+	req := sdk.JobRequest{InputFile: *input, ModelFile: *model, PublishDir: *publishDir, ManifestURI: *manifestURI,
+		Shapes: names, Price: p, LockWindow: *lockWindow, ExecWindow: *execWindow, ProveWindow: *proveWindow, NoSeedCommitment: *noSecret}
+	if !*noSecret {
+		// The secret is on disk before the job exists: a post that dies after the transaction
+		// must not lose the only copy.
+		secret, err := sdk.NewSeedSecret()
+		if err != nil {
+			return err
+		}
+		if err := writeSeedSecret(*secretFile, secret); err != nil {
+			return err
+		}
+		req.SeedSecret = &secret
+	}
+	job, err := c.PostJob(ctx, req)
 	if err != nil {
+		if !*noSecret {
+			os.Remove(*secretFile) // nothing committed to it
+		}
+		var short *sdk.WindowTooShortError
+		if errors.As(err, &short) {
+			return failedError{withHint(err, "`probity params show` prints the deployment's minimum windows")}
+		}
 		return fromChain(err)
 	}
 	rec, err := c.Chain().GetJob(ctx, job.ID)
@@ -114,12 +153,20 @@ func runPost(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	r := postReport{JobID: job.ID.String(), SpecHash: "0x" + hex.EncodeToString(job.SpecHash[:]), ManifestURI: job.ManifestURI,
 		Price: formatAmount(job.Price), Kmin: rec.Kmin, RequiredStake: formatAmount(stake), DetectionProbability: formatAmount(det)}
+	if !*noSecret {
+		r.SeedSecretFile = *secretFile
+	}
 	if *asJSON {
 		return writeJSON(stdout, r)
 	}
 	fmt.Fprintf(stdout, "job            %s\nspec hash      %s\nmanifest       %s\nprice          %s (escrowed)\n"+
 		"required stake %s (k = %d samples per layer)\ndetection      %s (chance a provider falsifying the floor fraction is caught)\n",
 		r.JobID, r.SpecHash, r.ManifestURI, r.Price, r.RequiredStake, r.Kmin, percent(det))
+	if r.SeedSecretFile != "" {
+		fmt.Fprintf(stdout, "seed secret    %s (keep it from providers; `probity job wait %s` reveals it once committed)\n", r.SeedSecretFile, r.JobID)
+	} else {
+		fmt.Fprintln(stdout, "seed secret    none (--no-seed-secret: the seed rests on a block hash alone)")
+	}
 	return nil
 }
 
@@ -131,24 +178,30 @@ func percent(p *big.Int) string {
 
 // jobReport is `job status --json`: the manager's record plus what the job's events add.
 type jobReport struct {
-	ID            string           `json:"id"`
-	State         string           `json:"state"`
-	Buyer         common.Address   `json:"buyer"`
-	Provider      *common.Address  `json:"provider,omitempty"`
-	Price         string           `json:"price"`
-	Stake         string           `json:"stake"`
-	Kmin          uint16           `json:"kmin"`
-	Layers        uint8            `json:"layers"`
-	LockBy        uint64           `json:"lockBy"`
-	CommitBy      uint64           `json:"commitBy,omitempty"`
-	ProveBy       uint64           `json:"proveBy,omitempty"`
-	SeedBlock     uint64           `json:"seedBlock,omitempty"`
-	Seed          string           `json:"seed,omitempty"`
-	SpecHash      string           `json:"specHash"`
-	InputURI      string           `json:"inputUri,omitempty"`
-	OutputRoots   []string         `json:"outputRoots,omitempty"`
-	ReceiptDigest string           `json:"receiptDigest,omitempty"`
-	Slashed       *slashReportJSON `json:"slashed,omitempty"`
+	ID        string          `json:"id"`
+	State     string          `json:"state"`
+	Buyer     common.Address  `json:"buyer"`
+	Provider  *common.Address `json:"provider,omitempty"`
+	Price     string          `json:"price"`
+	Stake     string          `json:"stake"`
+	Kmin      uint16          `json:"kmin"`
+	Layers    uint8           `json:"layers"`
+	LockBy    uint64          `json:"lockBy"`
+	CommitBy  uint64          `json:"commitBy,omitempty"`
+	ProveBy   uint64          `json:"proveBy,omitempty"`
+	SeedBlock uint64          `json:"seedBlock,omitempty"`
+	Seed      string          `json:"seed,omitempty"`
+	// SeedCommitment is the buyer's commitment to a seed secret (absent: none); SeedRevealed,
+	// once the seed is fixed, whether with that secret; RevealUntil, while the seed waits for
+	// the reveal, the last block in which only the secret can fix it.
+	SeedCommitment string           `json:"seedCommitment,omitempty"`
+	SeedRevealed   *bool            `json:"seedRevealed,omitempty"`
+	RevealUntil    uint64           `json:"revealUntil,omitempty"`
+	SpecHash       string           `json:"specHash"`
+	InputURI       string           `json:"inputUri,omitempty"`
+	OutputRoots    []string         `json:"outputRoots,omitempty"`
+	ReceiptDigest  string           `json:"receiptDigest,omitempty"`
+	Slashed        *slashReportJSON `json:"slashed,omitempty"`
 }
 
 type slashReportJSON struct {
@@ -194,8 +247,22 @@ func runJobStatus(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if j.SeedFixed {
 		r.Seed = j.Seed.String()
 	}
+	if j.SeedCommitment != ([32]byte{}) {
+		r.SeedCommitment = "0x" + hex.EncodeToString(j.SeedCommitment[:])
+	}
+	var head uint64
+	if chain.JobState(j.State) == chain.StateCommitted && !j.SeedFixed {
+		if head, err = c.BlockNumber(ctx); err != nil {
+			return err
+		}
+		if r.SeedCommitment != "" {
+			r.RevealUntil = j.SeedBlock + protocol.RevealBlocks
+		}
+	}
 	for _, ev := range evs {
 		switch e := ev.(type) {
+		case sdk.SeedFixed:
+			r.SeedRevealed = &e.Revealed
 		case sdk.Posted:
 			r.InputURI = e.InputURI
 		case sdk.Committed:
@@ -224,12 +291,25 @@ func runJobStatus(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	row("layers", fmt.Sprint(r.Layers))
 	row("lock by", unixTime(r.LockBy))
 	row("commit by", unixTime(r.CommitBy))
-	row("prove by", unixTime(r.ProveBy))
+	// The proof deadline is set when the seed is fixed, not at commit.
+	if r.ProveBy != 0 {
+		row("prove by", unixTime(r.ProveBy))
+	}
 	if r.SeedBlock != 0 {
 		row("seed block", fmt.Sprint(r.SeedBlock))
 	}
-	if r.Seed != "" {
+	switch {
+	case r.Seed != "":
 		row("seed", r.Seed)
+		if r.SeedRevealed != nil {
+			row("seed source", seedSource(*r.SeedRevealed, j.SeedCommitment))
+		}
+	case r.RevealUntil != 0 && head <= r.RevealUntil:
+		row("seed", fmt.Sprintf("waiting for reveal until block %d (now %d)", r.RevealUntil, head))
+	case r.RevealUntil != 0:
+		row("seed", fmt.Sprintf("not revealed by block %d; anyone may now fix it without the secret", r.RevealUntil))
+	case r.SeedBlock != 0 && chain.JobState(j.State) == chain.StateCommitted:
+		row("seed", fmt.Sprintf("not fixed yet (fixable once block %d is mined; posted without a seed secret)", r.SeedBlock))
 	}
 	row("spec hash", r.SpecHash)
 	row("manifest", r.InputURI)
@@ -243,6 +323,14 @@ func runJobStatus(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		row("slashed", fmt.Sprintf("%s to the buyer, bounty %s to %s", s.Stake, s.Bounty, s.Caller.Hex()))
 	}
 	return nil
+}
+
+// orNone names a looked-at path, or says none was.
+func orNone(path string) string {
+	if path == "" {
+		return "the manifest is not a local file; pass --seed-secret-file"
+	}
+	return "looked at " + path
 }
 
 // existingJob reads a job's record. The manager answers for any id, with an all-zero record
@@ -259,12 +347,17 @@ func existingJob(ctx context.Context, c *sdk.Client, id *big.Int) (chain.Job, er
 }
 
 func runJobWait(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newCommandFlags("job wait", "job wait ID [--out FILE] [--timeout D] [--from-block N] [--rpc URL] [--deployment FILE]\n\n"+
+	fs := newCommandFlags("job wait", "job wait ID [--out FILE] [--seed-secret-file FILE] [--timeout D] [--from-block N] [--key FILE]\n"+
+		"       [--rpc URL] [--deployment FILE]\n\n"+
 		"Waits until the job settles, fetches the provider's receipt from next to the job's manifest\n"+
 		"and authenticates it against the chain (its EIP-712 digest must be the one JobSettled\n"+
 		"carries). Exit 1 when the job ends slashed or cancelled, or the receipt does not match.\n"+
-		"Audit the receipt further with `probity verify`.", stderr)
+		"Audit the receipt further with `probity verify`.\n\n"+
+		"With the job's seed secret (--seed-secret-file, or the file `probity post` wrote beside\n"+
+		"the published directory) and --key, it reveals the secret as soon as the job is committed\n"+
+		"and its seed block mined (the same as `probity job reveal`).", stderr)
 	n := addNetFlags(fs, true)
+	secretFile := fs.String("seed-secret-file", "", "`file` with the job's seed secret to reveal (default: beside the job's published directory)")
 	out := fs.String("out", "", "write the receipt to `file`")
 	timeout := fs.Duration("timeout", 0, "give up after this long (0: wait until interrupted)")
 	poll := fs.Duration("poll", time.Second, "how often to poll the chain and the receipt location")
@@ -280,14 +373,32 @@ func runJobWait(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if *poll <= 0 || *timeout < 0 {
 		return usageError{"--poll must be positive and --timeout not negative"}
 	}
+	// A key is needed only to reveal; a buyer's key file is usually at hand ($PROBITY_KEY_FILE).
+	haveKey := *n.key != "" || os.Getenv(keyFileEnv) != ""
 	c, err := n.connect(ctx, false)
 	if err != nil {
 		return err
 	}
 	c.PollInterval, c.FromBlock = *poll, *fromBlock
 	// A job that does not exist emits nothing: waiting for it would never end.
-	if _, err := existingJob(ctx, c, id); err != nil {
+	j, err := existingJob(ctx, c, id)
+	if err != nil {
 		return err
+	}
+	if !j.SeedFixed {
+		secret, found, where, err := jobSecret(ctx, c, id, j, *secretFile)
+		switch {
+		case err != nil:
+			return err
+		case found && haveKey:
+			c.SetSeedSecret(id, secret)
+			fmt.Fprintf(stderr, "probity: revealing the seed secret from %s once job %s is committed\n", where, id)
+		case found:
+			fmt.Fprintf(stderr, "probity: not revealing the seed secret from %s: pass --key FILE to send the reveal\n", where)
+		case j.SeedCommitment != ([32]byte{}):
+			fmt.Fprintf(stderr, "probity: no seed secret for job %s (%s); its seed will be fixed without it %d blocks after the seed block\n",
+				id, orNone(where), protocol.RevealBlocks)
+		}
 	}
 	if *timeout > 0 {
 		var cancel context.CancelFunc
@@ -304,6 +415,13 @@ func runJobWait(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return fromChain(err)
 	}
 	fmt.Fprintf(stdout, "job %s settled; receipt digest %s authenticated (node key %s)\n", id, rc.Digest().Hex(), rc.NodeKey.Hex())
+	if evs, err := c.Events(ctx, id); err == nil {
+		for _, e := range evs {
+			if sf, ok := e.(sdk.SeedFixed); ok {
+				fmt.Fprintf(stdout, "seed: %s\n", seedSource(sf.Revealed, j.SeedCommitment))
+			}
+		}
+	}
 	if *out != "" {
 		doc, err := rc.MarshalIndent()
 		if err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"math/big"
@@ -20,6 +21,7 @@ import (
 	"github.com/probitylabs/probity/chain"
 	"github.com/probitylabs/probity/circuits"
 	"github.com/probitylabs/probity/internal/testenv"
+	"github.com/probitylabs/probity/protocol"
 	"github.com/probitylabs/probity/prover"
 	"github.com/probitylabs/probity/sdk"
 	"github.com/probitylabs/probity/tensor"
@@ -43,7 +45,7 @@ func TestNetworkByHand(t *testing.T) {
 	// commit, which a chain that mines only on transactions would never produce.
 	rpc := testenv.StartAnvil(t, "--block-time", "1", "--mixed-mining")
 	dir := t.TempDir()
-	gov, _ := writeKey(t, dir, 0)
+	gov, govAddr := writeKey(t, dir, 0)
 	prov, provAddr := writeKey(t, dir, 1)
 	buyer, buyerAddr := writeKey(t, dir, 2)
 	dep := filepath.Join(dir, "deployment.json")
@@ -129,6 +131,12 @@ func TestNetworkByHand(t *testing.T) {
 	assert.NotEqual(t, "0", posted.RequiredStake)
 	assert.True(t, strings.HasPrefix(posted.ManifestURI, "file://"), posted.ManifestURI)
 	assert.FileExists(t, filepath.Join(dir, "pub", "manifest.json"))
+	// The seed secret sits beside the published directory, owner-only, and is the one the
+	// job committed to.
+	assert.Equal(t, filepath.Join(dir, "pub.seed-secret"), posted.SeedSecretFile)
+	fi, err := os.Stat(posted.SeedSecretFile)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
 
 	code, out, errs = runCLI(t, net("job", "status", "1", "--json")...)
 	require.Equal(t, exitOK, code, errs)
@@ -139,9 +147,14 @@ func TestNetworkByHand(t *testing.T) {
 	assert.Equal(t, posted.SpecHash, st.SpecHash)
 	assert.Equal(t, posted.ManifestURI, st.InputURI)
 	assert.Nil(t, st.Provider)
+	secret, err := readSeedSecret(posted.SeedSecretFile)
+	require.NoError(t, err)
+	commitment := protocol.SeedCommitment(secret)
+	assert.Equal(t, "0x"+hex.EncodeToString(commitment[:]), st.SeedCommitment)
 	code, out, errs = runCLI(t, net("job", "status", "1")...)
 	require.Equal(t, exitOK, code, errs)
 	assert.Contains(t, out, "state          Open")
+	assert.NotContains(t, out, "prove by", "no proof deadline before the seed is fixed")
 	// Searching from a later start block (at or before the post) finds the same job.
 	code, out, errs = runCLI(t, net("job", "status", "1", "--from-block", "1", "--json")...)
 	require.Equal(t, exitOK, code, errs)
@@ -197,12 +210,16 @@ func TestNetworkByHand(t *testing.T) {
 		"--publish-dir", filepath.Join(dir, "pub2"), "--key", buyer)...)
 	require.Equal(t, exitOK, code, errs)
 	assert.Contains(t, out, "job            2\n")
+	assert.Contains(t, out, "seed secret    "+filepath.Join(dir, "pub2.seed-secret"))
 	rcFile := filepath.Join(dir, "receipt.json")
-	code, out, errs = runCLI(t, net("job", "wait", "2", "--out", rcFile, "--timeout", "60s", "--poll", "100ms")...)
+	// The buyer's wait finds the secret beside pub2 and reveals it once the node committed.
+	code, out, errs = runCLI(t, net("job", "wait", "2", "--out", rcFile, "--timeout", "60s", "--poll", "100ms", "--key", buyer)...)
 	stopProver()
 	assert.Equal(t, exitOK, <-proverDone, proverLog.String())
 	require.Equal(t, exitOK, code, errs+proverLog.String())
 	assert.Contains(t, out, "job 2 settled; receipt digest")
+	assert.Contains(t, out, "seed: revealed by buyer")
+	assert.Contains(t, errs, "revealing the seed secret from "+filepath.Join(dir, "pub2.seed-secret"))
 	code, out, errs = runCLI(t, net("job", "status", "2", "--json")...)
 	require.Equal(t, exitOK, code, errs)
 	require.NoError(t, json.Unmarshal([]byte(out), &st), out)
@@ -210,6 +227,9 @@ func TestNetworkByHand(t *testing.T) {
 	assert.Equal(t, provAddr, st.Provider.Hex())
 	assert.Len(t, st.OutputRoots, 1)
 	assert.NotEmpty(t, st.Seed)
+	require.NotNil(t, st.SeedRevealed)
+	assert.True(t, *st.SeedRevealed)
+	assert.NotZero(t, st.ProveBy)
 	assert.NotEmpty(t, st.ReceiptDigest)
 	assert.Contains(t, out, st.ReceiptDigest)
 	code, out, errs = runCLI(t, "verify", "--allow-no-attestation", "--vk", filepath.Join(keyEntry(t, keys, "tiny"), "vk"),
@@ -219,7 +239,7 @@ func TestNetworkByHand(t *testing.T) {
 
 	// A provider that locks and never commits is slashed once the commit deadline passed.
 	code, _, errs = runCLI(t, net("post", "--input", in, "--model", mf, "--shapes", "tiny", "--price", "1",
-		"--publish-dir", filepath.Join(dir, "pub3"), "--exec-window", "10s", "--key", buyer)...)
+		"--publish-dir", filepath.Join(dir, "pub3"), "--exec-window", "60s", "--key", buyer)...)
 	require.Equal(t, exitOK, code, errs)
 	pk, err := prover.ReadKeyFile(prov)
 	require.NoError(t, err)
@@ -232,7 +252,7 @@ func TestNetworkByHand(t *testing.T) {
 	assert.Contains(t, errs, "DeadlineNotPassed")
 	rc, err := gethrpc.Dial(rpc)
 	require.NoError(t, err)
-	require.NoError(t, rc.Call(nil, "evm_increaseTime", 60))
+	require.NoError(t, rc.Call(nil, "evm_increaseTime", 120))
 	require.NoError(t, rc.Call(nil, "evm_mine"))
 	defer rc.Close()
 	code, out, errs = runCLI(t, net("slash", "3", "--key", buyer)...)
@@ -247,13 +267,70 @@ func TestNetworkByHand(t *testing.T) {
 	code, _, errs = runCLI(t, net("job", "wait", "9")...)
 	assert.Equal(t, exitFailed, code)
 	assert.Contains(t, errs, "job 9 does not exist")
+	// The slashed stake and the bounty are the buyer's credit; it goes to another address.
+	code, out, errs = runCLI(t, net("withdraw", "--to", govAddr, "--key", buyer)...)
+	require.Equal(t, exitOK, code, errs)
+	assert.Contains(t, out, " to "+govAddr)
+
+	// A committed job waits for the buyer's reveal: no proof deadline yet; `job reveal` fixes
+	// the seed with the secret and starts the proof window.
+	code, _, errs = runCLI(t, net("post", "--input", in, "--model", mf, "--shapes", "tiny", "--price", "1",
+		"--publish-dir", filepath.Join(dir, "pub-reveal"), "--key", buyer)...)
+	require.Equal(t, exitOK, code, errs)
+	_, _, err = pc.Chain().Lock(context.Background(), big.NewInt(4))
+	require.NoError(t, err)
+	_, _, err = pc.Chain().Commit(context.Background(), big.NewInt(4), []*big.Int{big.NewInt(42)}, [32]byte{1})
+	require.NoError(t, err)
+	code, out, errs = runCLI(t, net("job", "status", "4")...)
+	require.Equal(t, exitOK, code, errs)
+	assert.Contains(t, out, "state          Committed")
+	assert.Regexp(t, `seed +waiting for reveal until block \d+`, out)
+	assert.NotContains(t, out, "prove by")
+	code, _, errs = runCLI(t, net("job", "reveal", "4", "--seed-secret-file", posted.SeedSecretFile, "--key", buyer)...)
+	assert.Equal(t, exitInternal, code)
+	assert.Contains(t, errs, "does not hold the seed secret of job 4")
+	code, out, errs = runCLI(t, net("job", "reveal", "4", "--key", buyer, "--poll", "100ms", "--timeout", "30s")...)
+	require.Equal(t, exitOK, code, errs)
+	assert.Contains(t, out, "seed of job 4 revealed by buyer at block")
+	code, out, errs = runCLI(t, net("job", "status", "4")...)
+	require.Equal(t, exitOK, code, errs)
+	assert.Contains(t, out, "seed source    revealed by buyer")
+	assert.Contains(t, out, "prove by")
+	code, out, errs = runCLI(t, net("job", "reveal", "4", "--key", buyer)...)
+	require.Equal(t, exitOK, code, errs)
+	assert.Contains(t, out, "the seed of job 4 was already revealed by buyer at block")
+
+	// Governance parameters: shown to anyone, set by the owner only; a post below the new
+	// minimum is refused before any transaction.
+	code, out, errs = runCLI(t, net("params", "show", "--json")...)
+	require.Equal(t, exitOK, code, errs)
+	var params paramsReport
+	require.NoError(t, json.Unmarshal([]byte(out), &params), out)
+	assert.Equal(t, paramsReport{Manager: addrs.Manager.Hex(), DetectionFloorBps: 1000, BountyBps: 500, AbandonBps: 1000,
+		MinExecWindow: 60, MinProveWindow: 60}, params)
+	code, _, errs = runCLI(t, net("params", "set", "--abandon-bps", "200", "--key", buyer)...)
+	assert.Equal(t, exitFailed, code)
+	assert.Contains(t, errs, "OwnableUnauthorizedAccount")
+	code, out, errs = runCLI(t, net("params", "set", "--min-prove-window", "2m", "--abandon-bps", "200", "--key", gov)...)
+	require.Equal(t, exitOK, code, errs)
+	assert.Contains(t, out, "abandonment fee    200 bps (2.00%)")
+	assert.Contains(t, out, "min exec window    1m0s\nmin prove window   2m0s")
+	code, _, errs = runCLI(t, net("params", "set", "--bounty-bps", "5000", "--key", gov)...)
+	assert.Equal(t, exitFailed, code)
+	assert.Contains(t, errs, "BadBps")
+	code, _, errs = runCLI(t, net("post", "--input", in, "--model", mf, "--shapes", "tiny", "--price", "1",
+		"--publish-dir", filepath.Join(dir, "pub-short"), "--prove-window", "90s", "--key", buyer)...)
+	assert.Equal(t, exitFailed, code)
+	assert.Contains(t, errs, "the deployment requires at least 60s and 120s")
+	assert.Contains(t, errs, "hint: `probity params show`")
+	assert.NoFileExists(t, filepath.Join(dir, "pub-short.seed-secret"), "a failed post leaves no secret behind")
 
 	// The unbonding stake is paid out once the deployment's delay (7 days) has passed.
 	require.NoError(t, rc.Call(nil, "evm_increaseTime", 8*24*3600))
 	require.NoError(t, rc.Call(nil, "evm_mine"))
-	code, out, errs = runCLI(t, net("unbond", "--withdraw", "--key", prov)...)
+	code, out, errs = runCLI(t, net("unbond", "--withdraw", "--to", buyerAddr, "--key", prov)...)
 	require.Equal(t, exitOK, code, errs)
-	assert.Contains(t, out, "withdrew 0.25 unbonded stake to "+provAddr)
+	assert.Contains(t, out, "withdrew 0.25 unbonded stake to "+buyerAddr)
 
 	code, out, errs = runCLI(t, net("shape", "retire", "--shape", "tiny", "--key", gov)...)
 	require.Equal(t, exitOK, code, errs)
@@ -310,6 +387,17 @@ func TestNetworkUsage(t *testing.T) {
 		{"post", "--input", "x", "--model", "m", "--shapes", "tiny,huge", "--price", "1", "--publish-dir", dir},
 		{"post", "--input", "x", "--model", "m", "--shapes", "tiny", "--price", "1"},
 		{"post", "--input", "x", "--model", "m", "--shapes", "tiny", "--price", "1", "--publish-dir", dir, "--manifest-uri", "https://x"},
+		{"post", "--input", "x", "--model", "m", "--shapes", "tiny", "--price", "1", "--manifest-uri", "https://x"}, // where does the secret go?
+		{"post", "--input", "x", "--model", "m", "--shapes", "tiny", "--price", "1", "--publish-dir", dir, "--no-seed-secret", "--seed-secret-file", "s"},
+		{"job", "reveal"},
+		{"job", "reveal", "1", "--poll", "0s"},
+		{"withdraw", "--to", "nope"},
+		{"withdraw", "--to", "0x0000000000000000000000000000000000000000", "--key", key},
+		{"unbond", "--amount", "1", "--to", "0x0000000000000000000000000000000000000001", "--key", key},
+		{"params"},
+		{"params", "set", "--key", key},
+		{"params", "set", "--min-exec-window", "1500ms", "--key", key},
+		{"params", "set", "--bounty-bps", "10001", "--key", key},
 		{"job"},
 		{"job", "bogus"},
 		{"job", "status"},
@@ -363,4 +451,36 @@ func TestAmounts(t *testing.T) {
 		_, err := parseAmount("amount", in)
 		assert.Error(t, err, in)
 	}
+}
+
+// The seed secret file: owner-only, never replaced, read back; its default sits beside the
+// published directory, which a file:// manifest locates.
+func TestSeedSecretFile(t *testing.T) {
+	dir := t.TempDir()
+	path := defaultSeedSecretFile(filepath.Join(dir, "jobs", "7") + "/")
+	assert.Equal(t, filepath.Join(dir, "jobs", "7.seed-secret"), path)
+	assert.Equal(t, path, seedSecretFileOf("file://"+filepath.ToSlash(filepath.Join(dir, "jobs", "7", "manifest.json"))))
+	assert.Empty(t, seedSecretFileOf("https://example.org/jobs/7/manifest.json"))
+
+	secret := [32]byte{0: 1, 31: 0xfe}
+	require.NoError(t, writeSeedSecret(path, secret))
+	fi, err := os.Stat(path)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
+	got, err := readSeedSecret(path)
+	require.NoError(t, err)
+	assert.Equal(t, secret, got)
+	err = writeSeedSecret(path, [32]byte{2})
+	assert.ErrorContains(t, err, "already exists")
+	got, _ = readSeedSecret(path)
+	assert.Equal(t, secret, got, "an existing secret is never replaced")
+
+	for name, content := range map[string]string{"short": "0x1234\n", "not hex": strings.Repeat("zz", 32), "empty": ""} {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(p, []byte(content), 0o600))
+		_, err := readSeedSecret(p)
+		assert.ErrorContains(t, err, "not 32 bytes in hex", name)
+	}
+	_, err = readSeedSecret(filepath.Join(dir, "missing"))
+	assert.ErrorContains(t, err, "no such file")
 }

@@ -121,9 +121,25 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		records.RIMs = append(records.RIMs, b)
 	}
 	opts.Attestation = records
-	if *vkFile != "" {
+	var keyView verifier.KeyView
+	if *rpc != "" {
+		if *deployment == "" {
+			return usageError{"--rpc needs --deployment FILE (the deployment's addresses)"}
+		}
+		view, c, err := dialChainView(ctx, *rpc, *deployment)
+		if err != nil {
+			return withHint(err, "check that the RPC answers and the deployment file matches it")
+		}
+		opts.Chain, keyView = view, c
+	}
+	switch {
+	case *vkFile != "":
 		opts.Keys = &verifier.KeyFile{Path: *vkFile}
-	} else {
+	case keyView != nil:
+		// Against a chain, proofs are checked with the key its verifier holds, never with a
+		// local cache that may hold another setup's keys.
+		opts.Keys = &verifier.ChainKeys{Ctx: ctx, View: keyView}
+	default:
 		keys, err := verifier.DefaultCacheKeys()
 		if err != nil {
 			return withHint(err, "pass --vk FILE")
@@ -136,16 +152,6 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return err
 		}
 		opts.Tensors = tf
-	}
-	if *rpc != "" {
-		if *deployment == "" {
-			return usageError{"--rpc needs --deployment FILE (the deployment's addresses)"}
-		}
-		view, err := dialChainView(ctx, *rpc, *deployment)
-		if err != nil {
-			return withHint(err, "check that the RPC answers and the deployment file matches it")
-		}
-		opts.Chain = view
 	}
 
 	info, err := os.Stat(target)
@@ -218,23 +224,23 @@ func printReport(w io.Writer, r *verifier.Report) {
 	fmt.Fprintf(w, "  %s in %v\n", verdict, r.Elapsed.Round(1000))
 }
 
-func dialChainView(ctx context.Context, url, deploymentFile string) (verifier.ChainView, error) {
+func dialChainView(ctx context.Context, url, deploymentFile string) (verifier.ChainView, *chain.Client, error) {
 	addrs, err := loadDeployment(deploymentFile)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	ec, err := dial(ctx, url)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	// Reads only: an ephemeral key satisfies the client's sender and never signs.
 	key, err := crypto.GenerateKey()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	c, err := chain.NewClient(ctx, ec, addrs, key)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return verifier.NewChainView(ec, c), nil
+	return verifier.NewChainView(ec, c), c, nil
 }

@@ -29,23 +29,26 @@ var (
 
 // Job is an auto generated low-level Go binding around an user-defined struct.
 type Job struct {
-	Buyer         common.Address
-	State         uint8
-	Kmin          uint16
-	NumLayers     uint8
-	SeedFixed     bool
-	LockBy        uint64
-	Provider      common.Address
-	ExecWindow    uint32
-	ProveWindow   uint32
-	CommitBy      uint64
-	ProveBy       uint64
-	SeedBlock     uint64
-	Price         *big.Int
-	Stake         *big.Int
-	SpecHash      [32]byte
-	OutputsDigest [32]byte
-	Seed          *big.Int
+	Buyer          common.Address
+	State          uint8
+	Kmin           uint16
+	NumLayers      uint8
+	SeedFixed      bool
+	LockBy         uint64
+	Provider       common.Address
+	ExecWindow     uint32
+	ProveWindow    uint32
+	BountyBps      uint16
+	AbandonBps     uint16
+	CommitBy       uint64
+	ProveBy        uint64
+	SeedBlock      uint64
+	Price          *big.Int
+	Stake          *big.Int
+	SpecHash       [32]byte
+	OutputsDigest  [32]byte
+	Seed           *big.Int
+	SeedCommitment [32]byte
 }
 
 // JobSpec is an auto generated low-level Go binding around an user-defined struct.
@@ -1081,9 +1084,9 @@ func (groth16Verifier *Groth16Verifier) UnpackVerifyingKeyCoordinateOutOfRangeEr
 
 // ProviderRegistryMetaData contains all meta data concerning the ProviderRegistry contract.
 var ProviderRegistryMetaData = bind.MetaData{
-	ABI: "[{\"type\":\"constructor\",\"inputs\":[{\"name\":\"token_\",\"type\":\"address\",\"internalType\":\"contractIERC20\"},{\"name\":\"unbondingDelay_\",\"type\":\"uint64\",\"internalType\":\"uint64\"},{\"name\":\"owner_\",\"type\":\"address\",\"internalType\":\"address\"}],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"acceptOwnership\",\"inputs\":[],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"addStake\",\"inputs\":[{\"name\":\"amount\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"freeStake\",\"inputs\":[{\"name\":\"provider\",\"type\":\"address\",\"internalType\":\"address\"}],\"outputs\":[{\"name\":\"\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"isRegistered\",\"inputs\":[{\"name\":\"account\",\"type\":\"address\",\"internalType\":\"address\"}],\"outputs\":[{\"name\":\"\",\"type\":\"bool\",\"internalType\":\"bool\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"manager\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"address\",\"internalType\":\"address\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"nodeKeyOf\",\"inputs\":[{\"name\":\"provider\",\"type\":\"address\",\"internalType\":\"address\"}],\"outputs\":[{\"name\":\"\",\"type\":\"address\",\"internalType\":\"address\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"owner\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"address\",\"internalType\":\"address\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"pendingOwner\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"address\",\"internalType\":\"address\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"providerOf\",\"inputs\":[{\"name\":\"provider\",\"type\":\"address\",\"internalType\":\"address\"}],\"outputs\":[{\"name\":\"\",\"type\":\"tuple\",\"internalType\":\"structProvider\",\"components\":[{\"name\":\"nodeKey\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"unbondReadyAt\",\"type\":\"uint64\",\"internalType\":\"uint64\"},{\"name\":\"free\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"reserved\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"unbonding\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"register\",\"inputs\":[{\"name\":\"nodeKey\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"amount\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"release\",\"inputs\":[{\"name\":\"provider\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"amount\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"renounceOwnership\",\"inputs\":[],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"requestUnbond\",\"inputs\":[{\"name\":\"amount\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"reserve\",\"inputs\":[{\"name\":\"provider\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"amount\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"reservedStake\",\"inputs\":[{\"name\":\"provider\",\"type\":\"address\",\"internalType\":\"address\"}],\"outputs\":[{\"name\":\"\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"rotateNodeKey\",\"inputs\":[{\"name\":\"newKey\",\"type\":\"address\",\"internalType\":\"address\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"setManager\",\"inputs\":[{\"name\":\"manager_\",\"type\":\"address\",\"internalType\":\"address\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"slash\",\"inputs\":[{\"name\":\"provider\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"amount\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"token\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"address\",\"internalType\":\"contractIERC20\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"totalStaked\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"transferOwnership\",\"inputs\":[{\"name\":\"newOwner\",\"type\":\"address\",\"internalType\":\"address\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"unbondingDelay\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint64\",\"internalType\":\"uint64\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"withdrawUnbonded\",\"inputs\":[],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"event\",\"name\":\"ManagerSet\",\"inputs\":[{\"name\":\"manager\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"NodeKeyRotated\",\"inputs\":[{\"name\":\"provider\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"oldKey\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"newKey\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"OwnershipTransferStarted\",\"inputs\":[{\"name\":\"previousOwner\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"newOwner\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"OwnershipTransferred\",\"inputs\":[{\"name\":\"previousOwner\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"newOwner\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"ProviderRegistered\",\"inputs\":[{\"name\":\"provider\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"nodeKey\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"amount\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"StakeAdded\",\"inputs\":[{\"name\":\"provider\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"amount\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"},{\"name\":\"free\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"StakeReleased\",\"inputs\":[{\"name\":\"provider\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"jobId\",\"type\":\"uint256\",\"indexed\":true,\"internalType\":\"uint256\"},{\"name\":\"amount\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"StakeReserved\",\"inputs\":[{\"name\":\"provider\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"jobId\",\"type\":\"uint256\",\"indexed\":true,\"internalType\":\"uint256\"},{\"name\":\"amount\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"StakeSlashed\",\"inputs\":[{\"name\":\"provider\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"jobId\",\"type\":\"uint256\",\"indexed\":true,\"internalType\":\"uint256\"},{\"name\":\"amount\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"UnbondRequested\",\"inputs\":[{\"name\":\"provider\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"amount\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"},{\"name\":\"unbonding\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"},{\"name\":\"readyAt\",\"type\":\"uint64\",\"indexed\":false,\"internalType\":\"uint64\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"UnbondedWithdrawn\",\"inputs\":[{\"name\":\"provider\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"amount\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"}],\"anonymous\":false},{\"type\":\"error\",\"name\":\"AlreadyRegistered\",\"inputs\":[{\"name\":\"provider\",\"type\":\"address\",\"internalType\":\"address\"}]},{\"type\":\"error\",\"name\":\"InsufficientFreeStake\",\"inputs\":[{\"name\":\"provider\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"free\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"needed\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"type\":\"error\",\"name\":\"InsufficientReservedStake\",\"inputs\":[{\"name\":\"provider\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"reserved\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"needed\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"type\":\"error\",\"name\":\"ManagerAlreadySet\",\"inputs\":[{\"name\":\"manager\",\"type\":\"address\",\"internalType\":\"address\"}]},{\"type\":\"error\",\"name\":\"NotManager\",\"inputs\":[{\"name\":\"caller\",\"type\":\"address\",\"internalType\":\"address\"}]},{\"type\":\"error\",\"name\":\"NotRegistered\",\"inputs\":[{\"name\":\"account\",\"type\":\"address\",\"internalType\":\"address\"}]},{\"type\":\"error\",\"name\":\"NothingUnbonding\",\"inputs\":[{\"name\":\"provider\",\"type\":\"address\",\"internalType\":\"address\"}]},{\"type\":\"error\",\"name\":\"OwnableInvalidOwner\",\"inputs\":[{\"name\":\"owner\",\"type\":\"address\",\"internalType\":\"address\"}]},{\"type\":\"error\",\"name\":\"OwnableUnauthorizedAccount\",\"inputs\":[{\"name\":\"account\",\"type\":\"address\",\"internalType\":\"address\"}]},{\"type\":\"error\",\"name\":\"ReentrancyGuardReentrantCall\",\"inputs\":[]},{\"type\":\"error\",\"name\":\"SafeERC20FailedOperation\",\"inputs\":[{\"name\":\"token\",\"type\":\"address\",\"internalType\":\"address\"}]},{\"type\":\"error\",\"name\":\"TransferAmountMismatch\",\"inputs\":[{\"name\":\"expected\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"received\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"type\":\"error\",\"name\":\"UnbondingNotReady\",\"inputs\":[{\"name\":\"provider\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"readyAt\",\"type\":\"uint64\",\"internalType\":\"uint64\"},{\"name\":\"nowTs\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"type\":\"error\",\"name\":\"ZeroAddress\",\"inputs\":[]},{\"type\":\"error\",\"name\":\"ZeroAmount\",\"inputs\":[]}]",
+	ABI: "[{\"type\":\"constructor\",\"inputs\":[{\"name\":\"token_\",\"type\":\"address\",\"internalType\":\"contractIERC20\"},{\"name\":\"unbondingDelay_\",\"type\":\"uint64\",\"internalType\":\"uint64\"},{\"name\":\"owner_\",\"type\":\"address\",\"internalType\":\"address\"}],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"acceptOwnership\",\"inputs\":[],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"addStake\",\"inputs\":[{\"name\":\"amount\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"creditOf\",\"inputs\":[{\"name\":\"account\",\"type\":\"address\",\"internalType\":\"address\"}],\"outputs\":[{\"name\":\"\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"freeStake\",\"inputs\":[{\"name\":\"provider\",\"type\":\"address\",\"internalType\":\"address\"}],\"outputs\":[{\"name\":\"\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"isRegistered\",\"inputs\":[{\"name\":\"account\",\"type\":\"address\",\"internalType\":\"address\"}],\"outputs\":[{\"name\":\"\",\"type\":\"bool\",\"internalType\":\"bool\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"manager\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"address\",\"internalType\":\"address\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"nodeKeyOf\",\"inputs\":[{\"name\":\"provider\",\"type\":\"address\",\"internalType\":\"address\"}],\"outputs\":[{\"name\":\"\",\"type\":\"address\",\"internalType\":\"address\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"owner\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"address\",\"internalType\":\"address\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"payCredit\",\"inputs\":[{\"name\":\"account\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"to\",\"type\":\"address\",\"internalType\":\"address\"}],\"outputs\":[{\"name\":\"amount\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"pendingOwner\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"address\",\"internalType\":\"address\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"providerOf\",\"inputs\":[{\"name\":\"provider\",\"type\":\"address\",\"internalType\":\"address\"}],\"outputs\":[{\"name\":\"\",\"type\":\"tuple\",\"internalType\":\"structProvider\",\"components\":[{\"name\":\"nodeKey\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"unbondReadyAt\",\"type\":\"uint64\",\"internalType\":\"uint64\"},{\"name\":\"free\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"reserved\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"unbonding\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"register\",\"inputs\":[{\"name\":\"nodeKey\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"amount\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"release\",\"inputs\":[{\"name\":\"provider\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"amount\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"renounceOwnership\",\"inputs\":[],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"requestUnbond\",\"inputs\":[{\"name\":\"amount\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"reserve\",\"inputs\":[{\"name\":\"provider\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"amount\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"reservedStake\",\"inputs\":[{\"name\":\"provider\",\"type\":\"address\",\"internalType\":\"address\"}],\"outputs\":[{\"name\":\"\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"rotateNodeKey\",\"inputs\":[{\"name\":\"newKey\",\"type\":\"address\",\"internalType\":\"address\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"setManager\",\"inputs\":[{\"name\":\"manager_\",\"type\":\"address\",\"internalType\":\"address\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"slash\",\"inputs\":[{\"name\":\"provider\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"amount\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"to\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"bountyTo\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"bounty\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"token\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"address\",\"internalType\":\"contractIERC20\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"totalCredits\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"totalStaked\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"transferOwnership\",\"inputs\":[{\"name\":\"newOwner\",\"type\":\"address\",\"internalType\":\"address\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"unbondingDelay\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint64\",\"internalType\":\"uint64\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"withdrawUnbonded\",\"inputs\":[],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"withdrawUnbondedTo\",\"inputs\":[{\"name\":\"to\",\"type\":\"address\",\"internalType\":\"address\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"event\",\"name\":\"CreditPaid\",\"inputs\":[{\"name\":\"account\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"to\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"amount\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"ManagerSet\",\"inputs\":[{\"name\":\"manager\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"NodeKeyRotated\",\"inputs\":[{\"name\":\"provider\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"oldKey\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"newKey\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"OwnershipTransferStarted\",\"inputs\":[{\"name\":\"previousOwner\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"newOwner\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"OwnershipTransferred\",\"inputs\":[{\"name\":\"previousOwner\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"newOwner\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"ProviderRegistered\",\"inputs\":[{\"name\":\"provider\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"nodeKey\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"amount\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"StakeAdded\",\"inputs\":[{\"name\":\"provider\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"amount\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"},{\"name\":\"free\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"StakeReleased\",\"inputs\":[{\"name\":\"provider\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"jobId\",\"type\":\"uint256\",\"indexed\":true,\"internalType\":\"uint256\"},{\"name\":\"amount\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"StakeReserved\",\"inputs\":[{\"name\":\"provider\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"jobId\",\"type\":\"uint256\",\"indexed\":true,\"internalType\":\"uint256\"},{\"name\":\"amount\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"StakeSlashed\",\"inputs\":[{\"name\":\"provider\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"jobId\",\"type\":\"uint256\",\"indexed\":true,\"internalType\":\"uint256\"},{\"name\":\"amount\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"},{\"name\":\"to\",\"type\":\"address\",\"indexed\":false,\"internalType\":\"address\"},{\"name\":\"bountyTo\",\"type\":\"address\",\"indexed\":false,\"internalType\":\"address\"},{\"name\":\"bounty\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"UnbondRequested\",\"inputs\":[{\"name\":\"provider\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"amount\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"},{\"name\":\"unbonding\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"},{\"name\":\"readyAt\",\"type\":\"uint64\",\"indexed\":false,\"internalType\":\"uint64\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"UnbondedWithdrawn\",\"inputs\":[{\"name\":\"provider\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"amount\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"}],\"anonymous\":false},{\"type\":\"error\",\"name\":\"AlreadyRegistered\",\"inputs\":[{\"name\":\"provider\",\"type\":\"address\",\"internalType\":\"address\"}]},{\"type\":\"error\",\"name\":\"InsufficientFreeStake\",\"inputs\":[{\"name\":\"provider\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"free\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"needed\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"type\":\"error\",\"name\":\"InsufficientReservedStake\",\"inputs\":[{\"name\":\"provider\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"reserved\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"needed\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"type\":\"error\",\"name\":\"ManagerAlreadySet\",\"inputs\":[{\"name\":\"manager\",\"type\":\"address\",\"internalType\":\"address\"}]},{\"type\":\"error\",\"name\":\"NotManager\",\"inputs\":[{\"name\":\"caller\",\"type\":\"address\",\"internalType\":\"address\"}]},{\"type\":\"error\",\"name\":\"NotRegistered\",\"inputs\":[{\"name\":\"account\",\"type\":\"address\",\"internalType\":\"address\"}]},{\"type\":\"error\",\"name\":\"NothingUnbonding\",\"inputs\":[{\"name\":\"provider\",\"type\":\"address\",\"internalType\":\"address\"}]},{\"type\":\"error\",\"name\":\"OwnableInvalidOwner\",\"inputs\":[{\"name\":\"owner\",\"type\":\"address\",\"internalType\":\"address\"}]},{\"type\":\"error\",\"name\":\"OwnableUnauthorizedAccount\",\"inputs\":[{\"name\":\"account\",\"type\":\"address\",\"internalType\":\"address\"}]},{\"type\":\"error\",\"name\":\"ReentrancyGuardReentrantCall\",\"inputs\":[]},{\"type\":\"error\",\"name\":\"SafeERC20FailedOperation\",\"inputs\":[{\"name\":\"token\",\"type\":\"address\",\"internalType\":\"address\"}]},{\"type\":\"error\",\"name\":\"TransferAmountMismatch\",\"inputs\":[{\"name\":\"expected\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"received\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"type\":\"error\",\"name\":\"UnbondingNotReady\",\"inputs\":[{\"name\":\"provider\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"readyAt\",\"type\":\"uint64\",\"internalType\":\"uint64\"},{\"name\":\"nowTs\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"type\":\"error\",\"name\":\"ZeroAddress\",\"inputs\":[]},{\"type\":\"error\",\"name\":\"ZeroAmount\",\"inputs\":[]}]",
 	ID:  "ProviderRegistry",
-	Bin: "0x60c060405234801561000f575f5ffd5b506040516113fb3803806113fb83398101604081905261002e91610131565b806001600160a01b03811661005c57604051631e4fbdf760e01b81525f600482015260240160405180910390fd5b610065816100b2565b5060016002556001600160a01b0383166100925760405163d92e233d60e01b815260040160405180910390fd5b506001600160a01b039091166080526001600160401b031660a052610186565b600180546001600160a01b03191690556100cb816100ce565b50565b5f80546001600160a01b038381166001600160a01b0319831681178455604051919092169283917f8be0079c531659141344cd1fd0a4f28419497f9722a3daafe3b4186f6b6457e09190a35050565b6001600160a01b03811681146100cb575f5ffd5b5f5f5f60608486031215610143575f5ffd5b835161014e8161011d565b60208501519093506001600160401b038116811461016a575f5ffd5b604085015190925061017b8161011d565b809150509250925092565b60805160a05161122a6101d15f395f818161032e015261053c01525f81816103e3015281816107cc015281816108d101528181610de701528181610e670152610eb0015261122a5ff3fe608060405234801561000f575f5ffd5b5060043610610148575f3560e01c80638da5cb5b116100bf578063e30c397811610079578063e30c397814610369578063eb4f16b51461037a578063f297be661461038d578063f2fde38b146103a0578063fa6739c1146103b3578063fc0c546a146103de575f5ffd5b80638da5cb5b146102a35780639e29dd36146102b3578063c3c5a547146102c6578063d0ebdbe714610303578063d9e63c7414610316578063db7dd35a14610329575f5ffd5b80636d705ebb116101105780636d705ebb1461025c5780636e373bef1461026f57806370f81f6c14610277578063715018a61461028a57806379ba509714610292578063817b1cd21461029a575f5ffd5b806321338b381461014c5780633f1bfa01146101b8578063481c6a75146101f15780634cfb92df1461021c57806354f63b1414610247575b5f5ffd5b61015f61015a366004611103565b610405565b6040516101af919081516001600160a01b0316815260208083015167ffffffffffffffff169082015260408083015190820152606080830151908201526080918201519181019190915260a00190565b60405180910390f35b6101e36101c6366004611103565b6001600160a01b03165f9081526005602052604090206002015490565b6040519081526020016101af565b600354610204906001600160a01b031681565b6040516001600160a01b0390911681526020016101af565b61020461022a366004611103565b6001600160a01b039081165f908152600560205260409020541690565b61025a610255366004611123565b6104ac565b005b61025a61026a36600461113a565b6105db565b61025a6106da565b61025a610285366004611162565b610801565b61025a610908565b61025a610919565b6101e360045481565b5f546001600160a01b0316610204565b61025a6102c1366004611162565b61095d565b6102f36102d4366004611103565b6001600160a01b039081165f9081526005602052604090205416151590565b60405190151581526020016101af565b61025a610311366004611103565b610a31565b61025a610324366004611103565b610ae2565b6103507f000000000000000000000000000000000000000000000000000000000000000081565b60405167ffffffffffffffff90911681526020016101af565b6001546001600160a01b0316610204565b61025a610388366004611123565b610b66565b61025a61039b366004611162565b610c24565b61025a6103ae366004611103565b610cee565b6101e36103c1366004611103565b6001600160a01b03165f9081526005602052604090206001015490565b6102047f000000000000000000000000000000000000000000000000000000000000000081565b6104456040518060a001604052805f6001600160a01b031681526020015f67ffffffffffffffff1681526020015f81526020015f81526020015f81525090565b506001600160a01b039081165f90815260056020908152604091829020825160a08101845281549485168152600160a01b90940467ffffffffffffffff16918401919091526001810154918301919091526002810154606083015260030154608082015290565b805f036104cc57604051631f2a200560e01b815260040160405180910390fd5b5f6104d633610d5e565b9050818160010154101561050f57600181015460405163738cfa4560e01b81526105069133918590600401611192565b60405180910390fd5b60018101805483900390556003810180548391905f906105309084906111c7565b909155505f90506105617f0000000000000000000000000000000000000000000000000000000000000000426111e0565b825467ffffffffffffffff60a01b1916600160a01b67ffffffffffffffff8316908102919091178455600384015460408051878152602081019290925281019190915290915033907f8ffb1c1bbc9352c50a3e49053178f14880746fdfa0b27fa14c4ac392e3cdc3849060600160405180910390a2505050565b6105e3610da8565b6001600160a01b03821661060a5760405163d92e233d60e01b815260040160405180910390fd5b335f90815260056020526040902080546001600160a01b031615610643576040516345ed80e960e01b8152336004820152602401610506565b80546001600160a01b0319166001600160a01b03841617815560018101829055600480548391905f906106779084906111c7565b90915550506040518281526001600160a01b0384169033907fdb7cfa53074453c602d926fe0d71f2a1785fafff940a1e9304c36df6189ca34c9060200160405180910390a381156106cb576106cb82610dd0565b506106d66001600255565b5050565b6106e2610da8565b5f6106ec33610d5e565b60038101549091505f81900361071757604051632fdeeafd60e21b8152336004820152602401610506565b8154600160a01b900467ffffffffffffffff1642101561076b5781546040516319b419cb60e21b8152336004820152600160a01b90910467ffffffffffffffff166024820152426044820152606401610506565b5f82600301819055508060045f8282546107859190611200565b909155505060405181815233907fcbc44d4d5c56c5819511ea9e51bb72727a8fcdd6aa5f808e86422b70710bc3e89060200160405180910390a26107f36001600160a01b037f0000000000000000000000000000000000000000000000000000000000000000163383610f4f565b50506107ff6001600255565b565b6003546001600160a01b0316331461082e57604051632a19e83360e01b8152336004820152602401610506565b610836610da8565b5f61084084610d5e565b90508181600201541015610870576002810154604051632f9ad7c160e21b81526105069186918590600401611192565b600281018054839003905560048054839003905560405182815283906001600160a01b038616907fdf265bfb52299e38254430e6ece4cdeb6f81588779612f5fcb3ed971a10a972b9060200160405180910390a36108f86001600160a01b037f0000000000000000000000000000000000000000000000000000000000000000163384610f4f565b506109036001600255565b505050565b610910610fae565b6107ff5f610fda565b60015433906001600160a01b031681146109515760405163118cdaa760e01b81526001600160a01b0382166004820152602401610506565b61095a81610fda565b50565b6003546001600160a01b0316331461098a57604051632a19e83360e01b8152336004820152602401610506565b5f61099484610d5e565b905081816001015410156109c457600181015460405163738cfa4560e01b81526105069186918590600401611192565b60018101805483900390556002810180548391905f906109e59084906111c7565b909155505060405182815283906001600160a01b038616907f653144eb05f166cb17c1cd7e723a63b1c2270130599484f24495911b8523167b906020015b60405180910390a350505050565b610a39610fae565b6003546001600160a01b031615610a72576003546040516317490dbf60e31b81526001600160a01b039091166004820152602401610506565b6001600160a01b038116610a995760405163d92e233d60e01b815260040160405180910390fd5b600380546001600160a01b0319166001600160a01b0383169081179091556040517f60a0f5b9f9e81e98216071b85826681c796256fe3d1354ecb675580fba64fa69905f90a250565b6001600160a01b038116610b095760405163d92e233d60e01b815260040160405180910390fd5b5f610b1333610d5e565b80546001600160a01b038481166001600160a01b0319831681178455604051939450911691829033907fa1ee916662a4d93288599b2ae8834af84206ebd04865e74a486fe575cfa1efcc905f90a4505050565b610b6e610da8565b805f03610b8e57604051631f2a200560e01b815260040160405180910390fd5b5f610b9833610d5e565b905081816001015f828254610bad91906111c7565b925050819055508160045f828254610bc591906111c7565b9091555050600181015460405133917f270d6dd254edd1d985c81cf7861b8f28fb06b6d719df04d90464034d4341244091610c0891868252602082015260400190565b60405180910390a2610c1982610dd0565b5061095a6001600255565b6003546001600160a01b03163314610c5157604051632a19e83360e01b8152336004820152602401610506565b5f610c5b84610d5e565b90508181600201541015610c8b576002810154604051632f9ad7c160e21b81526105069186918590600401611192565b60028101805483900390556001810180548391905f90610cac9084906111c7565b909155505060405182815283906001600160a01b038616907ff19d8b33ae9c98771c986a9786b7607e5feae223396359256d996805cdb5be0a90602001610a23565b610cf6610fae565b600180546001600160a01b0383166001600160a01b03199091168117909155610d265f546001600160a01b031690565b6001600160a01b03167f38d16b8cac22d99fc7c124b9cd0de2d3fa1faef420bfe791d8c362d765e2270060405160405180910390a350565b6001600160a01b038082165f9081526005602052604090208054909116610da35760405163bfc6c33760e01b81526001600160a01b0383166004820152602401610506565b919050565b6002805403610dca57604051633ee5aeb560e01b815260040160405180910390fd5b60028055565b6040516370a0823160e01b81523060048201525f907f00000000000000000000000000000000000000000000000000000000000000006001600160a01b0316906370a0823190602401602060405180830381865afa158015610e34573d5f5f3e3d5ffd5b505050506040513d601f19601f82011682018060405250810190610e589190611213565b9050610e8f6001600160a01b037f000000000000000000000000000000000000000000000000000000000000000016333085610ff3565b6040516370a0823160e01b81523060048201525f9082906001600160a01b037f000000000000000000000000000000000000000000000000000000000000000016906370a0823190602401602060405180830381865afa158015610ef5573d5f5f3e3d5ffd5b505050506040513d601f19601f82011682018060405250810190610f199190611213565b610f239190611200565b905082811461090357604051632daa6d9560e21b81526004810184905260248101829052604401610506565b6040516001600160a01b0383811660248301526044820183905261090391859182169063a9059cbb906064015b604051602081830303815290604052915060e01b6020820180516001600160e01b038381831617835250505050611032565b5f546001600160a01b031633146107ff5760405163118cdaa760e01b8152336004820152602401610506565b600180546001600160a01b031916905561095a8161109e565b6040516001600160a01b03848116602483015283811660448301526064820183905261102c9186918216906323b872dd90608401610f7c565b50505050565b5f5f60205f8451602086015f885af180611051576040513d5f823e3d81fd5b50505f513d91508115611068578060011415611075565b6001600160a01b0384163b155b1561102c57604051635274afe760e01b81526001600160a01b0385166004820152602401610506565b5f80546001600160a01b038381166001600160a01b0319831681178455604051919092169283917f8be0079c531659141344cd1fd0a4f28419497f9722a3daafe3b4186f6b6457e09190a35050565b80356001600160a01b0381168114610da3575f5ffd5b5f60208284031215611113575f5ffd5b61111c826110ed565b9392505050565b5f60208284031215611133575f5ffd5b5035919050565b5f5f6040838503121561114b575f5ffd5b611154836110ed565b946020939093013593505050565b5f5f5f60608486031215611174575f5ffd5b61117d846110ed565b95602085013595506040909401359392505050565b6001600160a01b039390931683526020830191909152604082015260600190565b634e487b7160e01b5f52601160045260245ffd5b808201808211156111da576111da6111b3565b92915050565b67ffffffffffffffff81811683821601908111156111da576111da6111b3565b818103818111156111da576111da6111b3565b5f60208284031215611223575f5ffd5b505191905056",
+	Bin: "0x60c060405234801561000f575f5ffd5b506040516116f13803806116f183398101604081905261002e91610131565b806001600160a01b03811661005c57604051631e4fbdf760e01b81525f600482015260240160405180910390fd5b610065816100b2565b5060016002556001600160a01b0383166100925760405163d92e233d60e01b815260040160405180910390fd5b506001600160a01b039091166080526001600160401b031660a052610186565b600180546001600160a01b03191690556100cb816100ce565b50565b5f80546001600160a01b038381166001600160a01b0319831681178455604051919092169283917f8be0079c531659141344cd1fd0a4f28419497f9722a3daafe3b4186f6b6457e09190a35050565b6001600160a01b03811681146100cb575f5ffd5b5f5f5f60608486031215610143575f5ffd5b835161014e8161011d565b60208501519093506001600160401b038116811461016a575f5ffd5b604085015190925061017b8161011d565b809150509250925092565b60805160a0516115206101d15f395f81816103cb01526105ec01525f818161049301528181610b4401528181610f9001528181611050015281816110d0015261111901526115205ff3fe608060405234801561000f575f5ffd5b50600436106101a1575f3560e01c80639e29dd36116100f3578063e30c397811610093578063f2fde38b1161006e578063f2fde38b1461043d578063f633149714610450578063fa6739c114610463578063fc0c546a1461048e575f5ffd5b8063e30c397814610406578063eb4f16b514610417578063f297be661461042a575f5ffd5b8063c3c5a547116100ce578063c3c5a54714610363578063d0ebdbe7146103a0578063d9e63c74146103b3578063db7dd35a146103c6575f5ffd5b80639e29dd3614610334578063b46f282514610347578063b5bd3eb91461035a575f5ffd5b80636d705ebb1161015e578063758072501161013957806375807250146102eb57806379ba509714610313578063817b1cd21461031b5780638da5cb5b14610324575f5ffd5b80636d705ebb146102c85780636e373bef146102db578063715018a6146102e3575f5ffd5b806321338b38146101a55780633f1bfa0114610211578063481c6a751461024a5780634cfb92df1461027557806354f63b14146102a057806367d4013d146102b5575b5f5ffd5b6101b86101b3366004611371565b6104b5565b604051610208919081516001600160a01b0316815260208083015167ffffffffffffffff169082015260408083015190820152606080830151908201526080918201519181019190915260a00190565b60405180910390f35b61023c61021f366004611371565b6001600160a01b03165f9081526006602052604090206002015490565b604051908152602001610208565b60035461025d906001600160a01b031681565b6040516001600160a01b039091168152602001610208565b61025d610283366004611371565b6001600160a01b039081165f908152600660205260409020541690565b6102b36102ae366004611391565b61055c565b005b6102b36102c33660046113a8565b61068b565b6102b36102d6366004611405565b6107f8565b6102b36108f7565b6102b3610902565b61023c6102f9366004611371565b6001600160a01b03165f9081526007602052604090205490565b6102b3610913565b61023c60045481565b5f546001600160a01b031661025d565b6102b361034236600461142d565b610957565b6102b3610355366004611371565b610a2b565b61023c60055481565b610390610371366004611371565b6001600160a01b039081165f9081526006602052604090205416151590565b6040519015158152602001610208565b6102b36103ae366004611371565b610b77565b6102b36103c1366004611371565b610c28565b6103ed7f000000000000000000000000000000000000000000000000000000000000000081565b60405167ffffffffffffffff9091168152602001610208565b6001546001600160a01b031661025d565b6102b3610425366004611391565b610cac565b6102b361043836600461142d565b610d6a565b6102b361044b366004611371565b610e34565b61023c61045e36600461145d565b610ea4565b61023c610471366004611371565b6001600160a01b03165f9081526006602052604090206001015490565b61025d7f000000000000000000000000000000000000000000000000000000000000000081565b6104f56040518060a001604052805f6001600160a01b031681526020015f67ffffffffffffffff1681526020015f81526020015f81526020015f81525090565b506001600160a01b039081165f90815260066020908152604091829020825160a08101845281549485168152600160a01b90940467ffffffffffffffff16918401919091526001810154918301919091526002810154606083015260030154608082015290565b805f0361057c57604051631f2a200560e01b815260040160405180910390fd5b5f61058633610fc7565b905081816001015410156105bf57600181015460405163738cfa4560e01b81526105b6913391859060040161148e565b60405180910390fd5b60018101805483900390556003810180548391905f906105e09084906114c3565b909155505f90506106117f0000000000000000000000000000000000000000000000000000000000000000426114d6565b825467ffffffffffffffff60a01b1916600160a01b67ffffffffffffffff8316908102919091178455600384015460408051878152602081019290925281019190915290915033907f8ffb1c1bbc9352c50a3e49053178f14880746fdfa0b27fa14c4ac392e3cdc3849060600160405180910390a2505050565b6003546001600160a01b031633146106b857604051632a19e83360e01b81523360048201526024016105b6565b5f6106c287610fc7565b905084816002015410156106f2576002810154604051632f9ad7c160e21b81526105b6918991889060040161148e565b8482111561071957868583604051632f9ad7c160e21b81526004016105b69392919061148e565b6002810180548690039055600480548690039055600580548691905f906107419084906114c3565b90915550506001600160a01b0384165f90815260076020526040902080548387030190558115610798576001600160a01b0383165f90815260076020526040812080548492906107929084906114c3565b90915550505b604080518681526001600160a01b0386811660208301528581168284015260608201859052915188928a16917fe12324bf3c59e04c94912f24341f452f7e77d1828b74d39e96ebcbac78453d9a919081900360800190a350505050505050565b610800611011565b6001600160a01b0382166108275760405163d92e233d60e01b815260040160405180910390fd5b335f90815260066020526040902080546001600160a01b031615610860576040516345ed80e960e01b81523360048201526024016105b6565b80546001600160a01b0319166001600160a01b03841617815560018101829055600480548391905f906108949084906114c3565b90915550506040518281526001600160a01b0384169033907fdb7cfa53074453c602d926fe0d71f2a1785fafff940a1e9304c36df6189ca34c9060200160405180910390a381156108e8576108e882611039565b506108f36001600255565b5050565b61090033610a2b565b565b61090a6111bd565b6109005f6111e9565b60015433906001600160a01b0316811461094b5760405163118cdaa760e01b81526001600160a01b03821660048201526024016105b6565b610954816111e9565b50565b6003546001600160a01b0316331461098457604051632a19e83360e01b81523360048201526024016105b6565b5f61098e84610fc7565b905081816001015410156109be57600181015460405163738cfa4560e01b81526105b6918691859060040161148e565b60018101805483900390556002810180548391905f906109df9084906114c3565b909155505060405182815283906001600160a01b038616907f653144eb05f166cb17c1cd7e723a63b1c2270130599484f24495911b8523167b906020015b60405180910390a350505050565b610a33611011565b6001600160a01b038116610a5a5760405163d92e233d60e01b815260040160405180910390fd5b5f610a6433610fc7565b60038101549091505f819003610a8f57604051632fdeeafd60e21b81523360048201526024016105b6565b8154600160a01b900467ffffffffffffffff16421015610ae35781546040516319b419cb60e21b8152336004820152600160a01b90910467ffffffffffffffff1660248201524260448201526064016105b6565b5f82600301819055508060045f828254610afd91906114f6565b909155505060405181815233907fcbc44d4d5c56c5819511ea9e51bb72727a8fcdd6aa5f808e86422b70710bc3e89060200160405180910390a2610b6b6001600160a01b037f0000000000000000000000000000000000000000000000000000000000000000168483611202565b50506109546001600255565b610b7f6111bd565b6003546001600160a01b031615610bb8576003546040516317490dbf60e31b81526001600160a01b0390911660048201526024016105b6565b6001600160a01b038116610bdf5760405163d92e233d60e01b815260040160405180910390fd5b600380546001600160a01b0319166001600160a01b0383169081179091556040517f60a0f5b9f9e81e98216071b85826681c796256fe3d1354ecb675580fba64fa69905f90a250565b6001600160a01b038116610c4f5760405163d92e233d60e01b815260040160405180910390fd5b5f610c5933610fc7565b80546001600160a01b038481166001600160a01b0319831681178455604051939450911691829033907fa1ee916662a4d93288599b2ae8834af84206ebd04865e74a486fe575cfa1efcc905f90a4505050565b610cb4611011565b805f03610cd457604051631f2a200560e01b815260040160405180910390fd5b5f610cde33610fc7565b905081816001015f828254610cf391906114c3565b925050819055508160045f828254610d0b91906114c3565b9091555050600181015460405133917f270d6dd254edd1d985c81cf7861b8f28fb06b6d719df04d90464034d4341244091610d4e91868252602082015260400190565b60405180910390a2610d5f82611039565b506109546001600255565b6003546001600160a01b03163314610d9757604051632a19e83360e01b81523360048201526024016105b6565b5f610da184610fc7565b90508181600201541015610dd1576002810154604051632f9ad7c160e21b81526105b6918691859060040161148e565b60028101805483900390556001810180548391905f90610df29084906114c3565b909155505060405182815283906001600160a01b038616907ff19d8b33ae9c98771c986a9786b7607e5feae223396359256d996805cdb5be0a90602001610a1d565b610e3c6111bd565b600180546001600160a01b0383166001600160a01b03199091168117909155610e6c5f546001600160a01b031690565b6001600160a01b03167f38d16b8cac22d99fc7c124b9cd0de2d3fa1faef420bfe791d8c362d765e2270060405160405180910390a350565b6003545f906001600160a01b03163314610ed357604051632a19e83360e01b81523360048201526024016105b6565b610edb611011565b506001600160a01b0382165f9081526007602052604081205490819003610f0357505f610fb7565b6001600160a01b0383165f90815260076020526040812081905560058054839290610f2f9084906114f6565b92505081905550816001600160a01b0316836001600160a01b03167fbc4946324cef849eab7fba7a0f0c7942ae7998b25077091165c16d0594d33b2d83604051610f7b91815260200190565b60405180910390a3610fb76001600160a01b037f0000000000000000000000000000000000000000000000000000000000000000168383611202565b610fc16001600255565b92915050565b6001600160a01b038082165f908152600660205260409020805490911661100c5760405163bfc6c33760e01b81526001600160a01b03831660048201526024016105b6565b919050565b600280540361103357604051633ee5aeb560e01b815260040160405180910390fd5b60028055565b6040516370a0823160e01b81523060048201525f907f00000000000000000000000000000000000000000000000000000000000000006001600160a01b0316906370a0823190602401602060405180830381865afa15801561109d573d5f5f3e3d5ffd5b505050506040513d601f19601f820116820180604052508101906110c19190611509565b90506110f86001600160a01b037f000000000000000000000000000000000000000000000000000000000000000016333085611261565b6040516370a0823160e01b81523060048201525f9082906001600160a01b037f000000000000000000000000000000000000000000000000000000000000000016906370a0823190602401602060405180830381865afa15801561115e573d5f5f3e3d5ffd5b505050506040513d601f19601f820116820180604052508101906111829190611509565b61118c91906114f6565b90508281146111b857604051632daa6d9560e21b815260048101849052602481018290526044016105b6565b505050565b5f546001600160a01b031633146109005760405163118cdaa760e01b81523360048201526024016105b6565b600180546001600160a01b0319169055610954816112a0565b6040516001600160a01b038381166024830152604482018390526111b891859182169063a9059cbb906064015b604051602081830303815290604052915060e01b6020820180516001600160e01b0383818316178352505050506112ef565b6040516001600160a01b03848116602483015283811660448301526064820183905261129a9186918216906323b872dd9060840161122f565b50505050565b5f80546001600160a01b038381166001600160a01b0319831681178455604051919092169283917f8be0079c531659141344cd1fd0a4f28419497f9722a3daafe3b4186f6b6457e09190a35050565b5f5f60205f8451602086015f885af18061130e576040513d5f823e3d81fd5b50505f513d91508115611325578060011415611332565b6001600160a01b0384163b155b1561129a57604051635274afe760e01b81526001600160a01b03851660048201526024016105b6565b80356001600160a01b038116811461100c575f5ffd5b5f60208284031215611381575f5ffd5b61138a8261135b565b9392505050565b5f602082840312156113a1575f5ffd5b5035919050565b5f5f5f5f5f5f60c087890312156113bd575f5ffd5b6113c68761135b565b955060208701359450604087013593506113e26060880161135b565b92506113f06080880161135b565b9598949750929591949360a090920135925050565b5f5f60408385031215611416575f5ffd5b61141f8361135b565b946020939093013593505050565b5f5f5f6060848603121561143f575f5ffd5b6114488461135b565b95602085013595506040909401359392505050565b5f5f6040838503121561146e575f5ffd5b6114778361135b565b91506114856020840161135b565b90509250929050565b6001600160a01b039390931683526020830191909152604082015260600190565b634e487b7160e01b5f52601160045260245ffd5b80820180821115610fc157610fc16114af565b67ffffffffffffffff8181168382160190811115610fc157610fc16114af565b81810381811115610fc157610fc16114af565b5f60208284031215611519575f5ffd5b505191905056",
 }
 
 // ProviderRegistry is an auto generated Go binding around an Ethereum contract.
@@ -1165,6 +1168,41 @@ func (providerRegistry *ProviderRegistry) PackAddStake(amount *big.Int) []byte {
 // Solidity: function addStake(uint256 amount) returns()
 func (providerRegistry *ProviderRegistry) TryPackAddStake(amount *big.Int) ([]byte, error) {
 	return providerRegistry.abi.Pack("addStake", amount)
+}
+
+// PackCreditOf is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x75807250.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function creditOf(address account) view returns(uint256)
+func (providerRegistry *ProviderRegistry) PackCreditOf(account common.Address) []byte {
+	enc, err := providerRegistry.abi.Pack("creditOf", account)
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackCreditOf is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x75807250.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function creditOf(address account) view returns(uint256)
+func (providerRegistry *ProviderRegistry) TryPackCreditOf(account common.Address) ([]byte, error) {
+	return providerRegistry.abi.Pack("creditOf", account)
+}
+
+// UnpackCreditOf is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0x75807250.
+//
+// Solidity: function creditOf(address account) view returns(uint256)
+func (providerRegistry *ProviderRegistry) UnpackCreditOf(data []byte) (*big.Int, error) {
+	out, err := providerRegistry.abi.Unpack("creditOf", data)
+	if err != nil {
+		return new(big.Int), err
+	}
+	out0 := abi.ConvertType(out[0], new(big.Int)).(*big.Int)
+	return out0, nil
 }
 
 // PackFreeStake is the Go binding used to pack the parameters required for calling
@@ -1339,6 +1377,41 @@ func (providerRegistry *ProviderRegistry) UnpackOwner(data []byte) (common.Addre
 		return *new(common.Address), err
 	}
 	out0 := *abi.ConvertType(out[0], new(common.Address)).(*common.Address)
+	return out0, nil
+}
+
+// PackPayCredit is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xf6331497.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function payCredit(address account, address to) returns(uint256 amount)
+func (providerRegistry *ProviderRegistry) PackPayCredit(account common.Address, to common.Address) []byte {
+	enc, err := providerRegistry.abi.Pack("payCredit", account, to)
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackPayCredit is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xf6331497.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function payCredit(address account, address to) returns(uint256 amount)
+func (providerRegistry *ProviderRegistry) TryPackPayCredit(account common.Address, to common.Address) ([]byte, error) {
+	return providerRegistry.abi.Pack("payCredit", account, to)
+}
+
+// UnpackPayCredit is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0xf6331497.
+//
+// Solidity: function payCredit(address account, address to) returns(uint256 amount)
+func (providerRegistry *ProviderRegistry) UnpackPayCredit(data []byte) (*big.Int, error) {
+	out, err := providerRegistry.abi.Unpack("payCredit", data)
+	if err != nil {
+		return new(big.Int), err
+	}
+	out0 := abi.ConvertType(out[0], new(big.Int)).(*big.Int)
 	return out0, nil
 }
 
@@ -1602,12 +1675,12 @@ func (providerRegistry *ProviderRegistry) TryPackSetManager(manager common.Addre
 }
 
 // PackSlash is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0x70f81f6c.  This method will panic if any
+// the contract method with ID 0x67d4013d.  This method will panic if any
 // invalid/nil inputs are passed.
 //
-// Solidity: function slash(address provider, uint256 jobId, uint256 amount) returns()
-func (providerRegistry *ProviderRegistry) PackSlash(provider common.Address, jobId *big.Int, amount *big.Int) []byte {
-	enc, err := providerRegistry.abi.Pack("slash", provider, jobId, amount)
+// Solidity: function slash(address provider, uint256 jobId, uint256 amount, address to, address bountyTo, uint256 bounty) returns()
+func (providerRegistry *ProviderRegistry) PackSlash(provider common.Address, jobId *big.Int, amount *big.Int, to common.Address, bountyTo common.Address, bounty *big.Int) []byte {
+	enc, err := providerRegistry.abi.Pack("slash", provider, jobId, amount, to, bountyTo, bounty)
 	if err != nil {
 		panic(err)
 	}
@@ -1615,12 +1688,12 @@ func (providerRegistry *ProviderRegistry) PackSlash(provider common.Address, job
 }
 
 // TryPackSlash is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0x70f81f6c.  This method will return an error
+// the contract method with ID 0x67d4013d.  This method will return an error
 // if any inputs are invalid/nil.
 //
-// Solidity: function slash(address provider, uint256 jobId, uint256 amount) returns()
-func (providerRegistry *ProviderRegistry) TryPackSlash(provider common.Address, jobId *big.Int, amount *big.Int) ([]byte, error) {
-	return providerRegistry.abi.Pack("slash", provider, jobId, amount)
+// Solidity: function slash(address provider, uint256 jobId, uint256 amount, address to, address bountyTo, uint256 bounty) returns()
+func (providerRegistry *ProviderRegistry) TryPackSlash(provider common.Address, jobId *big.Int, amount *big.Int, to common.Address, bountyTo common.Address, bounty *big.Int) ([]byte, error) {
+	return providerRegistry.abi.Pack("slash", provider, jobId, amount, to, bountyTo, bounty)
 }
 
 // PackToken is the Go binding used to pack the parameters required for calling
@@ -1655,6 +1728,41 @@ func (providerRegistry *ProviderRegistry) UnpackToken(data []byte) (common.Addre
 		return *new(common.Address), err
 	}
 	out0 := *abi.ConvertType(out[0], new(common.Address)).(*common.Address)
+	return out0, nil
+}
+
+// PackTotalCredits is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xb5bd3eb9.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function totalCredits() view returns(uint256)
+func (providerRegistry *ProviderRegistry) PackTotalCredits() []byte {
+	enc, err := providerRegistry.abi.Pack("totalCredits")
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackTotalCredits is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xb5bd3eb9.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function totalCredits() view returns(uint256)
+func (providerRegistry *ProviderRegistry) TryPackTotalCredits() ([]byte, error) {
+	return providerRegistry.abi.Pack("totalCredits")
+}
+
+// UnpackTotalCredits is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0xb5bd3eb9.
+//
+// Solidity: function totalCredits() view returns(uint256)
+func (providerRegistry *ProviderRegistry) UnpackTotalCredits(data []byte) (*big.Int, error) {
+	out, err := providerRegistry.abi.Unpack("totalCredits", data)
+	if err != nil {
+		return new(big.Int), err
+	}
+	out0 := abi.ConvertType(out[0], new(big.Int)).(*big.Int)
 	return out0, nil
 }
 
@@ -1770,6 +1878,74 @@ func (providerRegistry *ProviderRegistry) PackWithdrawUnbonded() []byte {
 // Solidity: function withdrawUnbonded() returns()
 func (providerRegistry *ProviderRegistry) TryPackWithdrawUnbonded() ([]byte, error) {
 	return providerRegistry.abi.Pack("withdrawUnbonded")
+}
+
+// PackWithdrawUnbondedTo is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xb46f2825.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function withdrawUnbondedTo(address to) returns()
+func (providerRegistry *ProviderRegistry) PackWithdrawUnbondedTo(to common.Address) []byte {
+	enc, err := providerRegistry.abi.Pack("withdrawUnbondedTo", to)
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackWithdrawUnbondedTo is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xb46f2825.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function withdrawUnbondedTo(address to) returns()
+func (providerRegistry *ProviderRegistry) TryPackWithdrawUnbondedTo(to common.Address) ([]byte, error) {
+	return providerRegistry.abi.Pack("withdrawUnbondedTo", to)
+}
+
+// ProviderRegistryCreditPaid represents a CreditPaid event raised by the ProviderRegistry contract.
+type ProviderRegistryCreditPaid struct {
+	Account common.Address
+	To      common.Address
+	Amount  *big.Int
+	Raw     *types.Log // Blockchain specific contextual infos
+}
+
+const ProviderRegistryCreditPaidEventName = "CreditPaid"
+
+// ContractEventName returns the user-defined event name.
+func (ProviderRegistryCreditPaid) ContractEventName() string {
+	return ProviderRegistryCreditPaidEventName
+}
+
+// UnpackCreditPaidEvent is the Go binding that unpacks the event data emitted
+// by contract.
+//
+// Solidity: event CreditPaid(address indexed account, address indexed to, uint256 amount)
+func (providerRegistry *ProviderRegistry) UnpackCreditPaidEvent(log *types.Log) (*ProviderRegistryCreditPaid, error) {
+	event := "CreditPaid"
+	if len(log.Topics) == 0 {
+		return nil, bind.ErrNoEventSignature
+	}
+	if log.Topics[0] != providerRegistry.abi.Events[event].ID {
+		return nil, bind.ErrEventSignatureMismatch
+	}
+	out := new(ProviderRegistryCreditPaid)
+	if len(log.Data) > 0 {
+		if err := providerRegistry.abi.UnpackIntoInterface(out, event, log.Data); err != nil {
+			return nil, err
+		}
+	}
+	var indexed abi.Arguments
+	for _, arg := range providerRegistry.abi.Events[event].Inputs {
+		if arg.Indexed {
+			indexed = append(indexed, arg)
+		}
+	}
+	if err := abi.ParseTopics(out, indexed, log.Topics[1:]); err != nil {
+		return nil, err
+	}
+	out.Raw = log
+	return out, nil
 }
 
 // ProviderRegistryManagerSet represents a ManagerSet event raised by the ProviderRegistry contract.
@@ -2141,6 +2317,9 @@ type ProviderRegistryStakeSlashed struct {
 	Provider common.Address
 	JobId    *big.Int
 	Amount   *big.Int
+	To       common.Address
+	BountyTo common.Address
+	Bounty   *big.Int
 	Raw      *types.Log // Blockchain specific contextual infos
 }
 
@@ -2154,7 +2333,7 @@ func (ProviderRegistryStakeSlashed) ContractEventName() string {
 // UnpackStakeSlashedEvent is the Go binding that unpacks the event data emitted
 // by contract.
 //
-// Solidity: event StakeSlashed(address indexed provider, uint256 indexed jobId, uint256 amount)
+// Solidity: event StakeSlashed(address indexed provider, uint256 indexed jobId, uint256 amount, address to, address bountyTo, uint256 bounty)
 func (providerRegistry *ProviderRegistry) UnpackStakeSlashedEvent(log *types.Log) (*ProviderRegistryStakeSlashed, error) {
 	event := "StakeSlashed"
 	if len(log.Topics) == 0 {
@@ -2691,9 +2870,9 @@ func (providerRegistry *ProviderRegistry) UnpackZeroAmountError(raw []byte) (*Pr
 
 // SLAManagerMetaData contains all meta data concerning the SLAManager contract.
 var SLAManagerMetaData = bind.MetaData{
-	ABI: "[{\"type\":\"constructor\",\"inputs\":[{\"name\":\"token_\",\"type\":\"address\",\"internalType\":\"contractIERC20\"},{\"name\":\"providers_\",\"type\":\"address\",\"internalType\":\"contractProviderRegistry\"},{\"name\":\"shapes_\",\"type\":\"address\",\"internalType\":\"contractShapeRegistry\"},{\"name\":\"owner_\",\"type\":\"address\",\"internalType\":\"address\"}],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"BPS\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint16\",\"internalType\":\"uint16\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"MAX_LAYERS\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"R\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"SEED_DELAY\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint64\",\"internalType\":\"uint64\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"VERIFIER_GAS\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"acceptOwnership\",\"inputs\":[],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"bountyBps\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint16\",\"internalType\":\"uint16\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"cancel\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"commit\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"outputRoots\",\"type\":\"uint256[]\",\"internalType\":\"uint256[]\"},{\"name\":\"attestationDigest\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"creditOf\",\"inputs\":[{\"name\":\"account\",\"type\":\"address\",\"internalType\":\"address\"}],\"outputs\":[{\"name\":\"\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"detectionFloorBps\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint16\",\"internalType\":\"uint16\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"detectionProbability\",\"inputs\":[{\"name\":\"k\",\"type\":\"uint16\",\"internalType\":\"uint16\"}],\"outputs\":[{\"name\":\"\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"domainSeparator\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"eip712Domain\",\"inputs\":[],\"outputs\":[{\"name\":\"fields\",\"type\":\"bytes1\",\"internalType\":\"bytes1\"},{\"name\":\"name\",\"type\":\"string\",\"internalType\":\"string\"},{\"name\":\"version\",\"type\":\"string\",\"internalType\":\"string\"},{\"name\":\"chainId\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"verifyingContract\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"salt\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"extensions\",\"type\":\"uint256[]\",\"internalType\":\"uint256[]\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"fixSeed\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"getJob\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"outputs\":[{\"name\":\"\",\"type\":\"tuple\",\"internalType\":\"structJob\",\"components\":[{\"name\":\"buyer\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"state\",\"type\":\"uint8\",\"internalType\":\"enumJobState\"},{\"name\":\"kmin\",\"type\":\"uint16\",\"internalType\":\"uint16\"},{\"name\":\"numLayers\",\"type\":\"uint8\",\"internalType\":\"uint8\"},{\"name\":\"seedFixed\",\"type\":\"bool\",\"internalType\":\"bool\"},{\"name\":\"lockBy\",\"type\":\"uint64\",\"internalType\":\"uint64\"},{\"name\":\"provider\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"execWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"proveWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"commitBy\",\"type\":\"uint64\",\"internalType\":\"uint64\"},{\"name\":\"proveBy\",\"type\":\"uint64\",\"internalType\":\"uint64\"},{\"name\":\"seedBlock\",\"type\":\"uint64\",\"internalType\":\"uint64\"},{\"name\":\"price\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"stake\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"specHash\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"outputsDigest\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"seed\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"jobCount\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"layerSeed\",\"inputs\":[{\"name\":\"seed\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"layer\",\"type\":\"uint32\",\"internalType\":\"uint32\"}],\"outputs\":[{\"name\":\"\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"pure\"},{\"type\":\"function\",\"name\":\"lock\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"outputsDigestOf\",\"inputs\":[{\"name\":\"outputRoots\",\"type\":\"uint256[]\",\"internalType\":\"uint256[]\"},{\"name\":\"attestationDigest\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}],\"outputs\":[{\"name\":\"\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}],\"stateMutability\":\"pure\"},{\"type\":\"function\",\"name\":\"owner\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"address\",\"internalType\":\"address\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"pendingOwner\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"address\",\"internalType\":\"address\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"postJob\",\"inputs\":[{\"name\":\"spec\",\"type\":\"tuple\",\"internalType\":\"structJobSpec\",\"components\":[{\"name\":\"inputRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"rows\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"layers\",\"type\":\"tuple[]\",\"internalType\":\"structLayer[]\",\"components\":[{\"name\":\"shapeId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"weightsRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"epilogue\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]}]},{\"name\":\"price\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"lockBy\",\"type\":\"uint64\",\"internalType\":\"uint64\"},{\"name\":\"execWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"proveWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"inputURI\",\"type\":\"string\",\"internalType\":\"string\"}],\"outputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"providers\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"address\",\"internalType\":\"contractProviderRegistry\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"receiptDigest\",\"inputs\":[{\"name\":\"receipt\",\"type\":\"tuple\",\"internalType\":\"structReceipt\",\"components\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"provider\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"specHash\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"outputRoots\",\"type\":\"uint256[]\",\"internalType\":\"uint256[]\"},{\"name\":\"attestationDigest\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"seed\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"k\",\"type\":\"uint16\",\"internalType\":\"uint16\"},{\"name\":\"proofsHash\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}]}],\"outputs\":[{\"name\":\"\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"renounceOwnership\",\"inputs\":[],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"requiredStake\",\"inputs\":[{\"name\":\"price\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"k\",\"type\":\"uint16\",\"internalType\":\"uint16\"}],\"outputs\":[{\"name\":\"\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"setBountyBps\",\"inputs\":[{\"name\":\"bps\",\"type\":\"uint16\",\"internalType\":\"uint16\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"setDetectionFloorBps\",\"inputs\":[{\"name\":\"bps\",\"type\":\"uint16\",\"internalType\":\"uint16\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"shapes\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"address\",\"internalType\":\"contractShapeRegistry\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"slash\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"specHashOf\",\"inputs\":[{\"name\":\"spec\",\"type\":\"tuple\",\"internalType\":\"structJobSpec\",\"components\":[{\"name\":\"inputRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"rows\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"layers\",\"type\":\"tuple[]\",\"internalType\":\"structLayer[]\",\"components\":[{\"name\":\"shapeId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"weightsRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"epilogue\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]}]}],\"outputs\":[{\"name\":\"\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}],\"stateMutability\":\"pure\"},{\"type\":\"function\",\"name\":\"submitProof\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"spec\",\"type\":\"tuple\",\"internalType\":\"structJobSpec\",\"components\":[{\"name\":\"inputRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"rows\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"layers\",\"type\":\"tuple[]\",\"internalType\":\"structLayer[]\",\"components\":[{\"name\":\"shapeId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"weightsRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"epilogue\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]}]},{\"name\":\"outputRoots\",\"type\":\"uint256[]\",\"internalType\":\"uint256[]\"},{\"name\":\"attestationDigest\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"proofs\",\"type\":\"uint256[8][]\",\"internalType\":\"uint256[8][]\"},{\"name\":\"signature\",\"type\":\"bytes\",\"internalType\":\"bytes\"}],\"outputs\":[{\"name\":\"settled\",\"type\":\"bool\",\"internalType\":\"bool\"}],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"token\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"address\",\"internalType\":\"contractIERC20\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"totalCredits\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"totalEscrow\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"transferOwnership\",\"inputs\":[{\"name\":\"newOwner\",\"type\":\"address\",\"internalType\":\"address\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"withdraw\",\"inputs\":[],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"event\",\"name\":\"BountySet\",\"inputs\":[{\"name\":\"bps\",\"type\":\"uint16\",\"indexed\":false,\"internalType\":\"uint16\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"Credited\",\"inputs\":[{\"name\":\"account\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"amount\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"DetectionFloorSet\",\"inputs\":[{\"name\":\"bps\",\"type\":\"uint16\",\"indexed\":false,\"internalType\":\"uint16\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"EIP712DomainChanged\",\"inputs\":[],\"anonymous\":false},{\"type\":\"event\",\"name\":\"JobCancelled\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"indexed\":true,\"internalType\":\"uint256\"},{\"name\":\"buyer\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"JobCommitted\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"indexed\":true,\"internalType\":\"uint256\"},{\"name\":\"outputRoots\",\"type\":\"uint256[]\",\"indexed\":false,\"internalType\":\"uint256[]\"},{\"name\":\"attestationDigest\",\"type\":\"bytes32\",\"indexed\":false,\"internalType\":\"bytes32\"},{\"name\":\"seedBlock\",\"type\":\"uint64\",\"indexed\":false,\"internalType\":\"uint64\"},{\"name\":\"proveBy\",\"type\":\"uint64\",\"indexed\":false,\"internalType\":\"uint64\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"JobLocked\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"indexed\":true,\"internalType\":\"uint256\"},{\"name\":\"provider\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"stake\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"},{\"name\":\"commitBy\",\"type\":\"uint64\",\"indexed\":false,\"internalType\":\"uint64\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"JobPosted\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"indexed\":true,\"internalType\":\"uint256\"},{\"name\":\"buyer\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"specHash\",\"type\":\"bytes32\",\"indexed\":true,\"internalType\":\"bytes32\"},{\"name\":\"price\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"},{\"name\":\"lockBy\",\"type\":\"uint64\",\"indexed\":false,\"internalType\":\"uint64\"},{\"name\":\"execWindow\",\"type\":\"uint32\",\"indexed\":false,\"internalType\":\"uint32\"},{\"name\":\"proveWindow\",\"type\":\"uint32\",\"indexed\":false,\"internalType\":\"uint32\"},{\"name\":\"spec\",\"type\":\"tuple\",\"indexed\":false,\"internalType\":\"structJobSpec\",\"components\":[{\"name\":\"inputRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"rows\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"layers\",\"type\":\"tuple[]\",\"internalType\":\"structLayer[]\",\"components\":[{\"name\":\"shapeId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"weightsRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"epilogue\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]}]},{\"name\":\"inputURI\",\"type\":\"string\",\"indexed\":false,\"internalType\":\"string\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"JobSettled\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"indexed\":true,\"internalType\":\"uint256\"},{\"name\":\"provider\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"price\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"},{\"name\":\"receiptDigest\",\"type\":\"bytes32\",\"indexed\":false,\"internalType\":\"bytes32\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"JobSlashed\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"indexed\":true,\"internalType\":\"uint256\"},{\"name\":\"provider\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"caller\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"stake\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"},{\"name\":\"bounty\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"OwnershipTransferStarted\",\"inputs\":[{\"name\":\"previousOwner\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"newOwner\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"OwnershipTransferred\",\"inputs\":[{\"name\":\"previousOwner\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"newOwner\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"ProofRejected\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"indexed\":true,\"internalType\":\"uint256\"},{\"name\":\"layer\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"SeedFixed\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"indexed\":true,\"internalType\":\"uint256\"},{\"name\":\"seed\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"Withdrawn\",\"inputs\":[{\"name\":\"account\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"amount\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"}],\"anonymous\":false},{\"type\":\"error\",\"name\":\"BadBps\",\"inputs\":[{\"name\":\"bps\",\"type\":\"uint16\",\"internalType\":\"uint16\"}]},{\"type\":\"error\",\"name\":\"BadEpilogue\",\"inputs\":[{\"name\":\"layer\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"epilogue\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"type\":\"error\",\"name\":\"BadLayerCount\",\"inputs\":[{\"name\":\"count\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"type\":\"error\",\"name\":\"BadReceiptSignature\",\"inputs\":[{\"name\":\"recovered\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"nodeKey\",\"type\":\"address\",\"internalType\":\"address\"}]},{\"type\":\"error\",\"name\":\"BadRows\",\"inputs\":[{\"name\":\"rows\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"depth\",\"type\":\"uint8\",\"internalType\":\"uint8\"}]},{\"type\":\"error\",\"name\":\"BadTerms\",\"inputs\":[{\"name\":\"price\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"lockBy\",\"type\":\"uint64\",\"internalType\":\"uint64\"},{\"name\":\"execWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"proveWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"}]},{\"type\":\"error\",\"name\":\"DeadlineNotPassed\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"deadline\",\"type\":\"uint64\",\"internalType\":\"uint64\"}]},{\"type\":\"error\",\"name\":\"DeadlinePassed\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"deadline\",\"type\":\"uint64\",\"internalType\":\"uint64\"}]},{\"type\":\"error\",\"name\":\"DepthMismatch\",\"inputs\":[{\"name\":\"layer\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"depth\",\"type\":\"uint8\",\"internalType\":\"uint8\"},{\"name\":\"expected\",\"type\":\"uint8\",\"internalType\":\"uint8\"}]},{\"type\":\"error\",\"name\":\"DetectionUndefined\",\"inputs\":[{\"name\":\"floorBps\",\"type\":\"uint16\",\"internalType\":\"uint16\"},{\"name\":\"k\",\"type\":\"uint16\",\"internalType\":\"uint16\"}]},{\"type\":\"error\",\"name\":\"InsufficientGasForVerification\",\"inputs\":[{\"name\":\"gasLeft\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"needed\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"type\":\"error\",\"name\":\"InsufficientStake\",\"inputs\":[{\"name\":\"provider\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"free\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"required\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"type\":\"error\",\"name\":\"InvalidShortString\",\"inputs\":[]},{\"type\":\"error\",\"name\":\"LengthMismatch\",\"inputs\":[{\"name\":\"given\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"expected\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"type\":\"error\",\"name\":\"NotFieldElement\",\"inputs\":[{\"name\":\"value\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"type\":\"error\",\"name\":\"NothingToWithdraw\",\"inputs\":[{\"name\":\"account\",\"type\":\"address\",\"internalType\":\"address\"}]},{\"type\":\"error\",\"name\":\"OutputsMismatch\",\"inputs\":[{\"name\":\"given\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"expected\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}]},{\"type\":\"error\",\"name\":\"OwnableInvalidOwner\",\"inputs\":[{\"name\":\"owner\",\"type\":\"address\",\"internalType\":\"address\"}]},{\"type\":\"error\",\"name\":\"OwnableUnauthorizedAccount\",\"inputs\":[{\"name\":\"account\",\"type\":\"address\",\"internalType\":\"address\"}]},{\"type\":\"error\",\"name\":\"ProviderNotRegistered\",\"inputs\":[{\"name\":\"caller\",\"type\":\"address\",\"internalType\":\"address\"}]},{\"type\":\"error\",\"name\":\"ReentrancyGuardReentrantCall\",\"inputs\":[]},{\"type\":\"error\",\"name\":\"SafeERC20FailedOperation\",\"inputs\":[{\"name\":\"token\",\"type\":\"address\",\"internalType\":\"address\"}]},{\"type\":\"error\",\"name\":\"SeedAlreadyFixed\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"type\":\"error\",\"name\":\"SeedUnavailable\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"seedBlock\",\"type\":\"uint64\",\"internalType\":\"uint64\"},{\"name\":\"blockNumber\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"type\":\"error\",\"name\":\"ShapeNotActive\",\"inputs\":[{\"name\":\"layer\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"shapeId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}]},{\"type\":\"error\",\"name\":\"SpecMismatch\",\"inputs\":[{\"name\":\"given\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"expected\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}]},{\"type\":\"error\",\"name\":\"StringTooLong\",\"inputs\":[{\"name\":\"str\",\"type\":\"string\",\"internalType\":\"string\"}]},{\"type\":\"error\",\"name\":\"TokenMismatch\",\"inputs\":[{\"name\":\"escrowToken\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"stakeToken\",\"type\":\"address\",\"internalType\":\"address\"}]},{\"type\":\"error\",\"name\":\"TransferAmountMismatch\",\"inputs\":[{\"name\":\"expected\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"received\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"type\":\"error\",\"name\":\"Unauthorized\",\"inputs\":[{\"name\":\"caller\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"expected\",\"type\":\"address\",\"internalType\":\"address\"}]},{\"type\":\"error\",\"name\":\"WidthMismatch\",\"inputs\":[{\"name\":\"layer\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"K\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"previousN\",\"type\":\"uint32\",\"internalType\":\"uint32\"}]},{\"type\":\"error\",\"name\":\"WrongState\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"state\",\"type\":\"uint8\",\"internalType\":\"enumJobState\"}]}]",
+	ABI: "[{\"type\":\"constructor\",\"inputs\":[{\"name\":\"token_\",\"type\":\"address\",\"internalType\":\"contractIERC20\"},{\"name\":\"providers_\",\"type\":\"address\",\"internalType\":\"contractProviderRegistry\"},{\"name\":\"shapes_\",\"type\":\"address\",\"internalType\":\"contractShapeRegistry\"},{\"name\":\"owner_\",\"type\":\"address\",\"internalType\":\"address\"}],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"BPS\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint16\",\"internalType\":\"uint16\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"MAX_ABANDON_BPS\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint16\",\"internalType\":\"uint16\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"MAX_BOUNTY_BPS\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint16\",\"internalType\":\"uint16\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"MAX_LAYERS\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"MAX_MIN_WINDOW\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint32\",\"internalType\":\"uint32\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"R\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"REVEAL_BLOCKS\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint64\",\"internalType\":\"uint64\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"SEED_DELAY\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint64\",\"internalType\":\"uint64\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"SEED_HORIZON\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint64\",\"internalType\":\"uint64\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"VERIFIER_GAS\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"abandon\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"abandonBps\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint16\",\"internalType\":\"uint16\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"acceptOwnership\",\"inputs\":[],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"bountyBps\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint16\",\"internalType\":\"uint16\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"cancel\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"commit\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"outputRoots\",\"type\":\"uint256[]\",\"internalType\":\"uint256[]\"},{\"name\":\"attestationDigest\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"creditOf\",\"inputs\":[{\"name\":\"account\",\"type\":\"address\",\"internalType\":\"address\"}],\"outputs\":[{\"name\":\"\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"detectionFloorBps\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint16\",\"internalType\":\"uint16\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"detectionProbability\",\"inputs\":[{\"name\":\"k\",\"type\":\"uint16\",\"internalType\":\"uint16\"}],\"outputs\":[{\"name\":\"\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"domainSeparator\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"eip712Domain\",\"inputs\":[],\"outputs\":[{\"name\":\"fields\",\"type\":\"bytes1\",\"internalType\":\"bytes1\"},{\"name\":\"name\",\"type\":\"string\",\"internalType\":\"string\"},{\"name\":\"version\",\"type\":\"string\",\"internalType\":\"string\"},{\"name\":\"chainId\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"verifyingContract\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"salt\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"extensions\",\"type\":\"uint256[]\",\"internalType\":\"uint256[]\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"fixSeed\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"getJob\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"outputs\":[{\"name\":\"\",\"type\":\"tuple\",\"internalType\":\"structJob\",\"components\":[{\"name\":\"buyer\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"state\",\"type\":\"uint8\",\"internalType\":\"enumJobState\"},{\"name\":\"kmin\",\"type\":\"uint16\",\"internalType\":\"uint16\"},{\"name\":\"numLayers\",\"type\":\"uint8\",\"internalType\":\"uint8\"},{\"name\":\"seedFixed\",\"type\":\"bool\",\"internalType\":\"bool\"},{\"name\":\"lockBy\",\"type\":\"uint64\",\"internalType\":\"uint64\"},{\"name\":\"provider\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"execWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"proveWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"bountyBps\",\"type\":\"uint16\",\"internalType\":\"uint16\"},{\"name\":\"abandonBps\",\"type\":\"uint16\",\"internalType\":\"uint16\"},{\"name\":\"commitBy\",\"type\":\"uint64\",\"internalType\":\"uint64\"},{\"name\":\"proveBy\",\"type\":\"uint64\",\"internalType\":\"uint64\"},{\"name\":\"seedBlock\",\"type\":\"uint64\",\"internalType\":\"uint64\"},{\"name\":\"price\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"stake\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"specHash\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"outputsDigest\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"seed\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"seedCommitment\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}]}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"jobCount\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"layerSeed\",\"inputs\":[{\"name\":\"seed\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"layer\",\"type\":\"uint32\",\"internalType\":\"uint32\"}],\"outputs\":[{\"name\":\"\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"pure\"},{\"type\":\"function\",\"name\":\"lock\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"minExecWindow\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint32\",\"internalType\":\"uint32\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"minProveWindow\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint32\",\"internalType\":\"uint32\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"outputsDigestOf\",\"inputs\":[{\"name\":\"outputRoots\",\"type\":\"uint256[]\",\"internalType\":\"uint256[]\"},{\"name\":\"attestationDigest\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}],\"outputs\":[{\"name\":\"\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}],\"stateMutability\":\"pure\"},{\"type\":\"function\",\"name\":\"owner\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"address\",\"internalType\":\"address\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"pendingOwner\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"address\",\"internalType\":\"address\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"postJob\",\"inputs\":[{\"name\":\"spec\",\"type\":\"tuple\",\"internalType\":\"structJobSpec\",\"components\":[{\"name\":\"inputRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"rows\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"layers\",\"type\":\"tuple[]\",\"internalType\":\"structLayer[]\",\"components\":[{\"name\":\"shapeId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"weightsRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"epilogue\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]}]},{\"name\":\"price\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"lockBy\",\"type\":\"uint64\",\"internalType\":\"uint64\"},{\"name\":\"execWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"proveWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"seedCommitment\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"inputURI\",\"type\":\"string\",\"internalType\":\"string\"}],\"outputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"providers\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"address\",\"internalType\":\"contractProviderRegistry\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"receiptDigest\",\"inputs\":[{\"name\":\"receipt\",\"type\":\"tuple\",\"internalType\":\"structReceipt\",\"components\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"provider\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"specHash\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"outputRoots\",\"type\":\"uint256[]\",\"internalType\":\"uint256[]\"},{\"name\":\"attestationDigest\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"seed\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"k\",\"type\":\"uint16\",\"internalType\":\"uint16\"},{\"name\":\"proofsHash\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}]}],\"outputs\":[{\"name\":\"\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"renounceOwnership\",\"inputs\":[],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"requiredStake\",\"inputs\":[{\"name\":\"price\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"k\",\"type\":\"uint16\",\"internalType\":\"uint16\"}],\"outputs\":[{\"name\":\"\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"revealSeed\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"secret\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"setAbandonBps\",\"inputs\":[{\"name\":\"bps\",\"type\":\"uint16\",\"internalType\":\"uint16\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"setBountyBps\",\"inputs\":[{\"name\":\"bps\",\"type\":\"uint16\",\"internalType\":\"uint16\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"setDetectionFloorBps\",\"inputs\":[{\"name\":\"bps\",\"type\":\"uint16\",\"internalType\":\"uint16\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"setMinWindows\",\"inputs\":[{\"name\":\"execWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"proveWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"shapes\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"address\",\"internalType\":\"contractShapeRegistry\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"slash\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"specHashOf\",\"inputs\":[{\"name\":\"spec\",\"type\":\"tuple\",\"internalType\":\"structJobSpec\",\"components\":[{\"name\":\"inputRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"rows\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"layers\",\"type\":\"tuple[]\",\"internalType\":\"structLayer[]\",\"components\":[{\"name\":\"shapeId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"weightsRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"epilogue\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]}]}],\"outputs\":[{\"name\":\"\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}],\"stateMutability\":\"pure\"},{\"type\":\"function\",\"name\":\"submitProof\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"spec\",\"type\":\"tuple\",\"internalType\":\"structJobSpec\",\"components\":[{\"name\":\"inputRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"rows\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"layers\",\"type\":\"tuple[]\",\"internalType\":\"structLayer[]\",\"components\":[{\"name\":\"shapeId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"weightsRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"epilogue\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]}]},{\"name\":\"outputRoots\",\"type\":\"uint256[]\",\"internalType\":\"uint256[]\"},{\"name\":\"attestationDigest\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"proofs\",\"type\":\"uint256[8][]\",\"internalType\":\"uint256[8][]\"},{\"name\":\"signature\",\"type\":\"bytes\",\"internalType\":\"bytes\"}],\"outputs\":[{\"name\":\"settled\",\"type\":\"bool\",\"internalType\":\"bool\"}],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"token\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"address\",\"internalType\":\"contractIERC20\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"totalCredits\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"totalEscrow\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"transferOwnership\",\"inputs\":[{\"name\":\"newOwner\",\"type\":\"address\",\"internalType\":\"address\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"withdraw\",\"inputs\":[],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"withdrawTo\",\"inputs\":[{\"name\":\"to\",\"type\":\"address\",\"internalType\":\"address\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"event\",\"name\":\"AbandonFeeSet\",\"inputs\":[{\"name\":\"bps\",\"type\":\"uint16\",\"indexed\":false,\"internalType\":\"uint16\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"BountySet\",\"inputs\":[{\"name\":\"bps\",\"type\":\"uint16\",\"indexed\":false,\"internalType\":\"uint16\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"Credited\",\"inputs\":[{\"name\":\"account\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"amount\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"DetectionFloorSet\",\"inputs\":[{\"name\":\"bps\",\"type\":\"uint16\",\"indexed\":false,\"internalType\":\"uint16\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"EIP712DomainChanged\",\"inputs\":[],\"anonymous\":false},{\"type\":\"event\",\"name\":\"JobAbandoned\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"indexed\":true,\"internalType\":\"uint256\"},{\"name\":\"provider\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"fee\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"},{\"name\":\"reopened\",\"type\":\"bool\",\"indexed\":false,\"internalType\":\"bool\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"JobCancelled\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"indexed\":true,\"internalType\":\"uint256\"},{\"name\":\"buyer\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"JobCommitted\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"indexed\":true,\"internalType\":\"uint256\"},{\"name\":\"outputRoots\",\"type\":\"uint256[]\",\"indexed\":false,\"internalType\":\"uint256[]\"},{\"name\":\"attestationDigest\",\"type\":\"bytes32\",\"indexed\":false,\"internalType\":\"bytes32\"},{\"name\":\"seedBlock\",\"type\":\"uint64\",\"indexed\":false,\"internalType\":\"uint64\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"JobLocked\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"indexed\":true,\"internalType\":\"uint256\"},{\"name\":\"provider\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"stake\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"},{\"name\":\"commitBy\",\"type\":\"uint64\",\"indexed\":false,\"internalType\":\"uint64\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"JobPosted\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"indexed\":true,\"internalType\":\"uint256\"},{\"name\":\"buyer\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"specHash\",\"type\":\"bytes32\",\"indexed\":true,\"internalType\":\"bytes32\"},{\"name\":\"price\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"},{\"name\":\"lockBy\",\"type\":\"uint64\",\"indexed\":false,\"internalType\":\"uint64\"},{\"name\":\"execWindow\",\"type\":\"uint32\",\"indexed\":false,\"internalType\":\"uint32\"},{\"name\":\"proveWindow\",\"type\":\"uint32\",\"indexed\":false,\"internalType\":\"uint32\"},{\"name\":\"seedCommitment\",\"type\":\"bytes32\",\"indexed\":false,\"internalType\":\"bytes32\"},{\"name\":\"spec\",\"type\":\"tuple\",\"indexed\":false,\"internalType\":\"structJobSpec\",\"components\":[{\"name\":\"inputRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"rows\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"layers\",\"type\":\"tuple[]\",\"internalType\":\"structLayer[]\",\"components\":[{\"name\":\"shapeId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"weightsRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"epilogue\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]}]},{\"name\":\"inputURI\",\"type\":\"string\",\"indexed\":false,\"internalType\":\"string\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"JobSettled\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"indexed\":true,\"internalType\":\"uint256\"},{\"name\":\"provider\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"price\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"},{\"name\":\"receiptDigest\",\"type\":\"bytes32\",\"indexed\":false,\"internalType\":\"bytes32\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"JobSlashed\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"indexed\":true,\"internalType\":\"uint256\"},{\"name\":\"provider\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"caller\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"stake\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"},{\"name\":\"bounty\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"MinWindowsSet\",\"inputs\":[{\"name\":\"execWindow\",\"type\":\"uint32\",\"indexed\":false,\"internalType\":\"uint32\"},{\"name\":\"proveWindow\",\"type\":\"uint32\",\"indexed\":false,\"internalType\":\"uint32\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"OwnershipTransferStarted\",\"inputs\":[{\"name\":\"previousOwner\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"newOwner\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"OwnershipTransferred\",\"inputs\":[{\"name\":\"previousOwner\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"newOwner\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"ProofRejected\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"indexed\":true,\"internalType\":\"uint256\"},{\"name\":\"layer\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"SeedFixed\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"indexed\":true,\"internalType\":\"uint256\"},{\"name\":\"seed\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"},{\"name\":\"proveBy\",\"type\":\"uint64\",\"indexed\":false,\"internalType\":\"uint64\"},{\"name\":\"revealed\",\"type\":\"bool\",\"indexed\":false,\"internalType\":\"bool\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"Withdrawn\",\"inputs\":[{\"name\":\"account\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"to\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"amount\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"}],\"anonymous\":false},{\"type\":\"error\",\"name\":\"BadBps\",\"inputs\":[{\"name\":\"bps\",\"type\":\"uint16\",\"internalType\":\"uint16\"}]},{\"type\":\"error\",\"name\":\"BadEpilogue\",\"inputs\":[{\"name\":\"layer\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"epilogue\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"type\":\"error\",\"name\":\"BadLayerCount\",\"inputs\":[{\"name\":\"count\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"type\":\"error\",\"name\":\"BadReceiptSignature\",\"inputs\":[{\"name\":\"recovered\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"nodeKey\",\"type\":\"address\",\"internalType\":\"address\"}]},{\"type\":\"error\",\"name\":\"BadReveal\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"commitment\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}]},{\"type\":\"error\",\"name\":\"BadRows\",\"inputs\":[{\"name\":\"rows\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"depth\",\"type\":\"uint8\",\"internalType\":\"uint8\"}]},{\"type\":\"error\",\"name\":\"BadTerms\",\"inputs\":[{\"name\":\"price\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"lockBy\",\"type\":\"uint64\",\"internalType\":\"uint64\"}]},{\"type\":\"error\",\"name\":\"BadWindow\",\"inputs\":[{\"name\":\"window\",\"type\":\"uint32\",\"internalType\":\"uint32\"}]},{\"type\":\"error\",\"name\":\"DeadlineNotPassed\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"deadline\",\"type\":\"uint64\",\"internalType\":\"uint64\"}]},{\"type\":\"error\",\"name\":\"DeadlinePassed\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"deadline\",\"type\":\"uint64\",\"internalType\":\"uint64\"}]},{\"type\":\"error\",\"name\":\"DepthMismatch\",\"inputs\":[{\"name\":\"layer\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"depth\",\"type\":\"uint8\",\"internalType\":\"uint8\"},{\"name\":\"expected\",\"type\":\"uint8\",\"internalType\":\"uint8\"}]},{\"type\":\"error\",\"name\":\"DetectionUndefined\",\"inputs\":[{\"name\":\"floorBps\",\"type\":\"uint16\",\"internalType\":\"uint16\"},{\"name\":\"k\",\"type\":\"uint16\",\"internalType\":\"uint16\"}]},{\"type\":\"error\",\"name\":\"InsufficientGasForVerification\",\"inputs\":[{\"name\":\"gasLeft\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"needed\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"type\":\"error\",\"name\":\"InsufficientStake\",\"inputs\":[{\"name\":\"provider\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"free\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"required\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"type\":\"error\",\"name\":\"InvalidShortString\",\"inputs\":[]},{\"type\":\"error\",\"name\":\"LengthMismatch\",\"inputs\":[{\"name\":\"given\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"expected\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"type\":\"error\",\"name\":\"NotFieldElement\",\"inputs\":[{\"name\":\"value\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"type\":\"error\",\"name\":\"NothingToWithdraw\",\"inputs\":[{\"name\":\"account\",\"type\":\"address\",\"internalType\":\"address\"}]},{\"type\":\"error\",\"name\":\"OutputsMismatch\",\"inputs\":[{\"name\":\"given\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"expected\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}]},{\"type\":\"error\",\"name\":\"OwnableInvalidOwner\",\"inputs\":[{\"name\":\"owner\",\"type\":\"address\",\"internalType\":\"address\"}]},{\"type\":\"error\",\"name\":\"OwnableUnauthorizedAccount\",\"inputs\":[{\"name\":\"account\",\"type\":\"address\",\"internalType\":\"address\"}]},{\"type\":\"error\",\"name\":\"ProviderNotRegistered\",\"inputs\":[{\"name\":\"caller\",\"type\":\"address\",\"internalType\":\"address\"}]},{\"type\":\"error\",\"name\":\"ReentrancyGuardReentrantCall\",\"inputs\":[]},{\"type\":\"error\",\"name\":\"RevealPending\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"until\",\"type\":\"uint64\",\"internalType\":\"uint64\"},{\"name\":\"blockNumber\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"type\":\"error\",\"name\":\"SafeERC20FailedOperation\",\"inputs\":[{\"name\":\"token\",\"type\":\"address\",\"internalType\":\"address\"}]},{\"type\":\"error\",\"name\":\"SeedAlreadyFixed\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"type\":\"error\",\"name\":\"SeedUnavailable\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"seedBlock\",\"type\":\"uint64\",\"internalType\":\"uint64\"},{\"name\":\"blockNumber\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"type\":\"error\",\"name\":\"ShapeNotActive\",\"inputs\":[{\"name\":\"layer\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"shapeId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}]},{\"type\":\"error\",\"name\":\"SpecMismatch\",\"inputs\":[{\"name\":\"given\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"expected\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}]},{\"type\":\"error\",\"name\":\"StringTooLong\",\"inputs\":[{\"name\":\"str\",\"type\":\"string\",\"internalType\":\"string\"}]},{\"type\":\"error\",\"name\":\"TokenMismatch\",\"inputs\":[{\"name\":\"escrowToken\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"stakeToken\",\"type\":\"address\",\"internalType\":\"address\"}]},{\"type\":\"error\",\"name\":\"TransferAmountMismatch\",\"inputs\":[{\"name\":\"expected\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"received\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"type\":\"error\",\"name\":\"Unauthorized\",\"inputs\":[{\"name\":\"caller\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"expected\",\"type\":\"address\",\"internalType\":\"address\"}]},{\"type\":\"error\",\"name\":\"WidthMismatch\",\"inputs\":[{\"name\":\"layer\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"K\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"previousN\",\"type\":\"uint32\",\"internalType\":\"uint32\"}]},{\"type\":\"error\",\"name\":\"WindowTooShort\",\"inputs\":[{\"name\":\"execWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"proveWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"minExecWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"minProveWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"}]},{\"type\":\"error\",\"name\":\"WrongState\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"state\",\"type\":\"uint8\",\"internalType\":\"enumJobState\"}]},{\"type\":\"error\",\"name\":\"ZeroRecipient\",\"inputs\":[]}]",
 	ID:  "SLAManager",
-	Bin: "0x6101c06040526005805463ffffffff19166301f403e8179055348015610023575f5ffd5b506040516147db3803806147db83398101604081905261004291610327565b604080518082018252600781526650726f6269747960c81b602080830191909152825180840190935260018352600360fc1b9083015290826001600160a01b0381166100a857604051631e4fbdf760e01b81525f60048201526024015b60405180910390fd5b6100b181610239565b5060016002556100c2826003610255565b610120526100d1816004610255565b61014052815160208084019190912060e052815190820120610100524660a05261015d60e05161010051604080517f8b73c3c69bb8fe3d512ecc4cf759cc79239f7b179b0ffacaa9a75d522b39400f60208201529081019290925260608201524660808201523060a08201525f9060c00160405160208183030381529060405280519060200120905090565b60805250503060c05260408051637e062a3560e11b815290515f916001600160a01b0386169163fc0c546a916004808201926020929091908290030181865afa1580156101ac573d5f5f3e3d5ffd5b505050506040513d601f19601f820116820180604052508101906101d09190610383565b9050846001600160a01b0316816001600160a01b0316146102175760405163f902523f60e01b81526001600160a01b0380871660048301528216602482015260440161009f565b50506001600160a01b039283166101605290821661018052166101a05261054f565b600180546001600160a01b031916905561025281610287565b50565b5f60208351101561027057610269836102d6565b9050610281565b8161027b848261043d565b5060ff90505b92915050565b5f80546001600160a01b038381166001600160a01b0319831681178455604051919092169283917f8be0079c531659141344cd1fd0a4f28419497f9722a3daafe3b4186f6b6457e09190a35050565b5f5f829050601f81511115610300578260405163305a27a960e01b815260040161009f91906104f7565b805161030b8261052c565b179392505050565b6001600160a01b0381168114610252575f5ffd5b5f5f5f5f6080858703121561033a575f5ffd5b845161034581610313565b602086015190945061035681610313565b604086015190935061036781610313565b606086015190925061037881610313565b939692955090935050565b5f60208284031215610393575f5ffd5b815161039e81610313565b9392505050565b634e487b7160e01b5f52604160045260245ffd5b600181811c908216806103cd57607f821691505b6020821081036103eb57634e487b7160e01b5f52602260045260245ffd5b50919050565b601f82111561043857805f5260205f20601f840160051c810160208510156104165750805b601f840160051c820191505b81811015610435575f8155600101610422565b50505b505050565b81516001600160401b03811115610456576104566103a5565b61046a8161046484546103b9565b846103f1565b6020601f82116001811461049c575f83156104855750848201515b5f19600385901b1c1916600184901b178455610435565b5f84815260208120601f198516915b828110156104cb57878501518255602094850194600190920191016104ab565b50848210156104e857868401515f19600387901b60f8161c191681555b50505050600190811b01905550565b602081525f82518060208401528060208501604085015e5f604082850101526040601f19601f83011684010191505092915050565b805160208083015191908110156103eb575f1960209190910360031b1b16919050565b60805160a05160c05160e05161010051610120516101405161016051610180516101a0516141bb6106205f395f8181610280015281816121910152612ade01525f8181610509015281816111fb01528181611524015281816115fd0152818161177901528181611ddf01526128f001525f81816105300152818161074201528181610ebd01528181610f3d01528181610f8601528181611d540152611e6601525f61261801525f6125eb01525f612d1f01525f612cf701525f612c5201525f612c7c01525f612ca601526141bb5ff3fe608060405234801561000f575f5ffd5b5060043610610229575f3560e01c80637a8075751161012a578063b5bd3eb9116100b4578063e4ccb97a11610079578063e4ccb97a146104d6578063f2fde38b146104e9578063f698da25146104fc578063f8401fe614610504578063fc0c546a1461052b575f5ffd5b8063b5bd3eb914610481578063bf22c4571461048a578063c829b0e3146104aa578063dd467064146104b2578063e30c3978146104c5575f5ffd5b80638344e26a116100fa5780638344e26a1461041757806384b0196e1461042a578063866e0956146104455780638da5cb5b14610468578063a3d8984414610478575f5ffd5b80637a807575146103d05780637bd41456146103e35780637f78efaf146103f657806381d16f7e14610409575f5ffd5b8063415307cc116101b6578063715018a61161017b578063715018a614610372578063746c16621461037a578063758072501461038d57806379ba5097146103b557806379f372d4146103bd575f5ffd5b8063415307cc1461032457806345bc4d10146103385780634980e1be1461034b5780634c5d8a0f1461035f578063658f1c2b14610368575f5ffd5b8063249d39e9116101fc578063249d39e9146102ba5780632ef3dbf5146102d65780633ccfd60b146102f65780633f965bff146102fe57806340e58ee514610311575f5ffd5b80630843c1a71461022d5780630dd3bd761461025357806317eeb9f614610268578063184f96541461027b575b5f5ffd5b61024061023b36600461331c565b610552565b6040519081526020015b60405180910390f35b610266610261366004613353565b610572565b005b610266610276366004613389565b610610565b6102a27f000000000000000000000000000000000000000000000000000000000000000081565b6040516001600160a01b03909116815260200161024a565b6102c361271081565b60405161ffff909116815260200161024a565b6102de600281565b6040516001600160401b03909116815260200161024a565b61026661069e565b61024061030c3660046133b5565b610776565b61026661031f366004613353565b6107d7565b6005546102c39062010000900461ffff1681565b610266610346366004613353565b610901565b6102405f51602061419b5f395f51905f5281565b61024060065481565b610240620493e081565b610266610a3d565b61024061038836600461342a565b610a4e565b61024061039b366004613490565b6001600160a01b03165f908152600a602052604090205490565b610266610a83565b6102666103cb366004613389565b610ac4565b6102406103de3660046134c1565b610b47565b6102666103f13660046134f2565b610b51565b610240610404366004613540565b610de9565b6005546102c39061ffff1681565b6102406104253660046135a0565b610dfe565b61043261103d565b60405161024a9796959493929190613681565b610458610453366004613757565b61107f565b604051901515815260200161024a565b5f546001600160a01b03166102a2565b61024060075481565b61024060085481565b61049d610498366004613353565b611299565b60405161024a9190613864565b610240602081565b6102666104c0366004613353565b611467565b6001546001600160a01b03166102a2565b6102406104e4366004613389565b6117ed565b6102666104f7366004613490565b611800565b610240611870565b6102a27f000000000000000000000000000000000000000000000000000000000000000081565b6102a27f000000000000000000000000000000000000000000000000000000000000000081565b5f61056c61056761056284613acd565b61187e565b611968565b92915050565b5f81815260096020526040902060038154600160a01b900460ff16600681111561059e5761059e613830565b146105d557805460405163800b061560e01b81526105cc918491600160a01b90910460ff1690600401613b65565b60405180910390fd5b8054600160c01b900460ff16156106025760405163681a98bb60e11b8152600481018390526024016105cc565b61060c8282611994565b5050565b610618611af1565b61ffff8116158061062f575061271061ffff821610155b156106535760405163f9c3ae8f60e01b815261ffff821660048201526024016105cc565b6005805461ffff191661ffff83169081179091556040519081527ff4b5c2f9f644abb947e6aa68cc4a778ec81d3dc1270a6945d1837a96ae9582b9906020015b60405180910390a150565b6106a6611b1d565b335f908152600a6020526040812054908190036106d857604051636e34ee0b60e11b81523360048201526024016105cc565b335f908152600a60205260408120819055600880548392906106fb908490613b8d565b909155505060405181815233907f7084f5476618d8e60b11ef0d7d3f06914655adb8793e28ff7f018d4c76d505d59060200160405180910390a26107696001600160a01b037f0000000000000000000000000000000000000000000000000000000000000000163383611b45565b506107746001600255565b565b5f5f51602061419b5f395f51905f5283836040516020016107ae92919091825260e01b6001600160e01b031916602082015260240190565b604051602081830303815290604052805190602001205f1c6107d09190613bb4565b9392505050565b6107df611b1d565b5f81815260096020526040902060018154600160a01b900460ff16600681111561080b5761080b613830565b1461083957805460405163800b061560e01b81526105cc918491600160a01b90910460ff1690600401613b65565b80546001600160a01b0316331461087757805460405163295a81c160e01b81523360048201526001600160a01b0390911660248201526044016105cc565b8054600360a11b60ff60a01b1982161782556040516001600160a01b039091169083907ff1ab0865975dad5c69ae8e4baaf13114c875728afa7cc86368534c22a631d0b0905f90a3806003015460075f8282546108d49190613b8d565b9091555050805460038201546108f3916001600160a01b031690611ba9565b506108fe6001600255565b50565b610909611b1d565b5f81815260096020526040902060028154600160a01b900460ff16600681111561093557610935613830565b0361099357600281015464010000000090046001600160401b0316421161098e57600281015460405163ec63058960e01b8152600481018490526401000000009091046001600160401b031660248201526044016105cc565b610a32565b60038154600160a01b900460ff1660068111156109b2576109b2613830565b03610a09576002810154600160601b90046001600160401b0316421161098e57600281015460405163ec63058960e01b815260048101849052600160601b9091046001600160401b031660248201526044016105cc565b805460405163800b061560e01b81526105cc918491600160a01b90910460ff1690600401613b65565b6108f3828233611c2f565b610a45611af1565b6107745f611f10565b5f838383604051602001610a6493929190613bf7565b6040516020818303038152906040528051906020012090509392505050565b60015433906001600160a01b03168114610abb5760405163118cdaa760e01b81526001600160a01b03821660048201526024016105cc565b6108fe81611f10565b610acc611af1565b61271061ffff82161115610af95760405163f9c3ae8f60e01b815261ffff821660048201526024016105cc565b6005805463ffff000019166201000061ffff8416908102919091179091556040519081527f8e1301407b963add274e76aa85f6e6b9aa9271db2d10af6e3a0ad5f663d0382d90602001610693565b5f61056c82611f29565b5f84815260096020526040902060028154600160a01b900460ff166006811115610b7d57610b7d613830565b14610bab57805460405163800b061560e01b81526105cc918791600160a01b90910460ff1690600401613b65565b6001810154600160401b90046001600160a01b03163314610bfc57600181015460405163295a81c160e01b8152336004820152600160401b9091046001600160a01b031660248201526044016105cc565b600281015464010000000090046001600160401b0316421115610c515760028101546040516337851a4160e11b8152600481018790526401000000009091046001600160401b031660248201526044016105cc565b8054600160b81b900460ff168314610c915780546040516355c5b3e360e11b815260048101859052600160b81b90910460ff1660248201526044016105cc565b5f5b83811015610d04575f51602061419b5f395f51905f52858583818110610cbb57610cbb613c1a565b9050602002013510610cfc57848482818110610cd957610cd9613c1a565b9050602002013560405163a5808ecf60e01b81526004016105cc91815260200190565b600101610c93565b505f610d11600243613c2e565b60028301549091505f90610d2b9063ffffffff1642613c2e565b835460ff60a01b1916600360a01b1784559050610d49868686610a4e565b60068401556002830180546001600160401b03838116600160601b0267ffffffffffffffff60601b19918616600160a01b02919091166fffffffffffffffffffffffffffffffff60601b199092169190911717905560405187907f7e0dd442905c2cd91ddcc6aad9b8e6c9bc455fdf2d499b6cfe24f16f91695e5b90610dd89089908990899088908890613c4d565b60405180910390a250505050505050565b6005545f906107d090849061ffff168461207c565b5f610e07611b1d565b861580610e1c575042866001600160401b0316105b80610e2b575063ffffffff8516155b80610e3a575063ffffffff8416155b15610e7e5760405163c6e7a88f60e01b8152600481018890526001600160401b038716602482015263ffffffff8087166044830152851660648201526084016105cc565b5f610e88896120c6565b9050610e98898989898986612401565b9150610ea6828a868661250b565b6040516370a0823160e01b81523060048201525f907f00000000000000000000000000000000000000000000000000000000000000006001600160a01b0316906370a0823190602401602060405180830381865afa158015610f0a573d5f5f3e3d5ffd5b505050506040513d601f19601f82011682018060405250810190610f2e9190613c87565b9050610f656001600160a01b037f00000000000000000000000000000000000000000000000000000000000000001633308c6125a5565b6040516370a0823160e01b81523060048201525f9082906001600160a01b037f000000000000000000000000000000000000000000000000000000000000000016906370a0823190602401602060405180830381865afa158015610fcb573d5f5f3e3d5ffd5b505050506040513d601f19601f82011682018060405250810190610fef9190613c87565b610ff99190613b8d565b905089811461102557604051632daa6d9560e21b8152600481018b9052602481018290526044016105cc565b5050506110326001600255565b979650505050505050565b5f6060805f5f5f606061104e6125e4565b611056612611565b604080515f80825260208201909252600f60f81b9b939a50919850469750309650945092509050565b5f611088611b1d565b5f6110978b8b8b8b8b8a61263e565b90505f6110b18c838c8c8c6110ac8d8d61280e565b612823565b60018301549091506110d590600160401b90046001600160a01b03168287876128cf565b5f5b86811015611165576111098c8c8c8487600701548d8d888181106110fd576110fd613c1a565b90506101000201612a10565b61115d578c7fbfee9b073f1be2bff2ca24ddad5f690169b822a5629f77c6b932b0ad5fe9d8e18260405161113f91815260200190565b60405180910390a26111528d845f611c2f565b5f9350505050611282565b6001016110d7565b50815460ff60a01b1916600160a21b1782556003820154600780545f9061118d908490613b8d565b9091555050600182015460038301546040805191825260208201849052600160401b9092046001600160a01b03169182918f917f95ff9ce0e0e767bdd8a54c651fcde71fa1e4f879ccf89e930fb6ffaddd84f9eb910160405180910390a36111f9818460030154611ba9565b7f00000000000000000000000000000000000000000000000000000000000000006001600160a01b031663f297be66828f86600401546040518463ffffffff1660e01b815260040161124d93929190613c9e565b5f604051808303815f87803b158015611264575f5ffd5b505af1158015611276573d5f5f3e3d5ffd5b50505050600193505050505b61128c6001600255565b9998505050505050505050565b60408051610220810182525f80825260208201819052918101829052606081018290526080810182905260a0810182905260c0810182905260e08101829052610100810182905261012081018290526101408101829052610160810182905261018081018290526101a081018290526101c081018290526101e081018290526102008101919091525f828152600960209081526040918290208251610220810190935280546001600160a01b03811684529091830190600160a01b900460ff16600681111561136a5761136a613830565b600681111561137b5761137b613830565b8152815461ffff600160a81b820416602083015260ff600160b81b820481166040840152600160c01b909104161515606082015260018201546001600160401b0380821660808401526001600160a01b03600160401b83041660a084015263ffffffff600160e01b909204821660c0840152600284015491821660e084015264010000000082048116610100840152600160601b82048116610120840152600160a01b909104166101408201526003820154610160820152600482015461018082015260058201546101a082015260068201546101c08201526007909101546101e09091015292915050565b61146f611b1d565b5f81815260096020526040902060018154600160a01b900460ff16600681111561149b5761149b613830565b146114c957805460405163800b061560e01b81526105cc918491600160a01b90910460ff1690600401613b65565b60018101546001600160401b031642111561150f5760018101546040516337851a4160e11b8152600481018490526001600160401b0390911660248201526044016105cc565b60405163c3c5a54760e01b81523360048201527f00000000000000000000000000000000000000000000000000000000000000006001600160a01b03169063c3c5a54790602401602060405180830381865afa158015611571573d5f5f3e3d5ffd5b505050506040513d601f19601f820116820180604052508101906115959190613cbf565b6115b457604051631196593d60e11b81523360048201526024016105cc565b600381015460055482545f926115db92909161ffff91821691600160a81b9091041661207c565b60405163fa6739c160e01b81523360048201529091505f906001600160a01b037f0000000000000000000000000000000000000000000000000000000000000000169063fa6739c190602401602060405180830381865afa158015611642573d5f5f3e3d5ffd5b505050506040513d601f19601f820116820180604052508101906116669190613c87565b90508181101561168f5733818360405163936d426d60e01b81526004016105cc93929190613c9e565b60018301545f906116ad90600160e01b900463ffffffff1642613c2e565b8454909150600290859060ff60a01b1916600160a01b83021790555060018401805468010000000000000000600160e01b03191633600160401b810291909117909155600485018490556002850180546bffffffffffffffff0000000019166401000000006001600160401b0385169081029190911790915560408051868152602081019290925287917f717351e4c870c282c62ffb091a9bc13513f03387b1a22c6ed1cfb6e24c3bfb89910160405180910390a3604051634f14ee9b60e11b81526001600160a01b037f00000000000000000000000000000000000000000000000000000000000000001690639e29dd36906117b290339089908890600401613c9e565b5f604051808303815f87803b1580156117c9575f5ffd5b505af11580156117db573d5f5f3e3d5ffd5b50505050505050506108fe6001600255565b6005545f9061056c9061ffff1683612c29565b611808611af1565b600180546001600160a01b0383166001600160a01b031990911681179091556118385f546001600160a01b031690565b6001600160a01b03167f38d16b8cac22d99fc7c124b9cd0de2d3fa1faef420bfe791d8c362d765e2270060405160405180910390a350565b5f611879612c46565b905090565b5f6040518060c001604052806091815260200161410a6091913980519060200120825f01518360200151846040015185606001516040516020016118c29190613cde565b6040516020818303038152906040528051906020012086608001518760a001518860c001518960e0015160405160200161194b9998979695949392919098895260208901979097526001600160a01b039590951660408801526060870193909352608086019190915260a085015260c084015261ffff1660e08301526101008201526101200190565b604051602081830303815290604052805190602001209050919050565b5f61056c611974612c46565b8360405161190160f01b8152600281019290925260228201526042902090565b6002810154600160a01b90046001600160401b031643811015806119cb57506119c86001600160401b038216610100613d13565b43115b15611a015760405163d857630360e01b8152600481018490526001600160401b03821660248201524360448201526064016105cc565b60068201546040516e070726f626974792f736565642f763608c1b602082015246602f8201526bffffffffffffffffffffffff193060601b16604f8201526063810185905260838101919091526001600160401b0382164060a38201525f905f51602061419b5f395f51905f529060c301604051602081830303815290604052805190602001205f1c611a949190613bb4565b60078401819055835460ff60c01b1916600160c01b17845560405190915084907fb51ea1aa09f2af0d891f6c2b94158d7693e8fee6caffb9f8a78c736b88b68d4890611ae39084815260200190565b60405180910390a250505050565b5f546001600160a01b031633146107745760405163118cdaa760e01b81523360048201526024016105cc565b6002805403611b3f57604051633ee5aeb560e01b815260040160405180910390fd5b60028055565b6040516001600160a01b03838116602483015260448201839052611ba491859182169063a9059cbb906064015b604051602081830303815290604052915060e01b6020820180516001600160e01b038381831617835250505050612d6f565b505050565b6001600160a01b0382165f908152600a602052604081208054839290611bd0908490613d13565b925050819055508060085f828254611be89190613d13565b90915550506040518181526001600160a01b038316907f9c9e0cdb1670e88302408e5b941dc636f63a3293204694bb68910fcf3d9305f39060200160405180910390a25050565b60048201545f6001600160a01b03831615611c6e5760055461271090611c5f9062010000900461ffff1684613d26565b611c699190613d3d565b611c70565b5f5b60018501548554600560a01b60ff60a01b198216178755600387015460078054949550600160401b9093046001600160a01b039081169492169290915f90611cb9908490613b8d565b909155505060408051858152602081018590526001600160a01b0380881692908516918a917fa5d5758502534998e067857abd0e02c68923f724b641eb8b4e1ad05363d59e21910160405180910390a4611d2d8184868960030154611d1e9190613d13565b611d289190613b8d565b611ba9565b8215611d3d57611d3d8584611ba9565b6040516370a0823160e01b81523060048201525f907f00000000000000000000000000000000000000000000000000000000000000006001600160a01b0316906370a0823190602401602060405180830381865afa158015611da1573d5f5f3e3d5ffd5b505050506040513d601f19601f82011682018060405250810190611dc59190613c87565b604051631c3e07db60e21b81529091506001600160a01b037f000000000000000000000000000000000000000000000000000000000000000016906370f81f6c90611e189086908c908a90600401613c9e565b5f604051808303815f87803b158015611e2f575f5ffd5b505af1158015611e41573d5f5f3e3d5ffd5b50506040516370a0823160e01b81523060048201525f92508391506001600160a01b037f000000000000000000000000000000000000000000000000000000000000000016906370a0823190602401602060405180830381865afa158015611eab573d5f5f3e3d5ffd5b505050506040513d601f19601f82011682018060405250810190611ecf9190613c87565b611ed99190613b8d565b9050858114611f0557604051632daa6d9560e21b815260048101879052602481018290526044016105cc565b505050505050505050565b600180546001600160a01b03191690556108fe81612ddb565b5f80611f386040840184613d50565b905090505f816001600160401b03811115611f5557611f556139c9565b604051908082528060200260200182016040528015611f7e578160200160208202803683370190505b5090505f5b82811015611fdb57611fb6611f9b6040870187613d50565b83818110611fab57611fab613c1a565b905060600201612e2a565b828281518110611fc857611fc8613c1a565b6020908102919091010152600101611f83565b506040518060a001604052806070815260200161405f607091398051602091820120908535906120119060408801908801613d94565b836040516020016120229190613cde565b60408051601f1981840301815282825280516020918201209083019590955281019290925263ffffffff166060820152608081019190915260a0016040516020818303038152906040528051906020012092505050919050565b5f5f6120888484612e77565b90505f61209d82670de0b6b3a7640000613b8d565b90505f6120ad8784846001612f55565b90508681116120bc5786611032565b9695505050505050565b5f806120d56040840184613d50565b9150508015806120e55750602081115b156121065760405163760f26f360e01b8152600481018290526024016105cc565b5f51602061419b5f395f51905f528335106121375760405163a5808ecf60e01b8152833560048201526024016105cc565b61ffff91505f80805b838110156123f857366121566040880188613d50565b8381811061216657612166613c1a565b6040516308744d4d60e21b81526060909102929092018035600484015292505f916001600160a01b037f00000000000000000000000000000000000000000000000000000000000000001691506321d135349060240160c060405180830381865afa1580156121d7573d5f5f3e3d5ffd5b505050506040513d601f19601f820116820180604052508101906121fb9190613dc8565b905060018160a00151600281111561221557612215613830565b1461223d57604051630200404b60e51b815260048101849052823560248201526044016105cc565b825f036122cc576060810151945061225b6040890160208a01613d94565b63ffffffff1615806122875750600160ff86161b61227f60408a0160208b01613d94565b63ffffffff16115b156122c75761229c6040890160208a01613d94565b604051636ae8036d60e01b815263ffffffff909116600482015260ff861660248201526044016105cc565b61235d565b8460ff16816060015160ff1614612310576060810151604051638d9ce53d60e01b81526004810185905260ff918216602482015290861660448201526064016105cc565b8363ffffffff16816020015163ffffffff161461235d576020810151604051638ee6a9f760e01b81526004810185905263ffffffff918216602482015290851660448201526064016105cc565b806040015193505f51602061419b5f395f51905f5282602001351061239b5760405163a5808ecf60e01b8152602083013560048201526024016105cc565b6123a88260400135612fa0565b6123d25760408051630c820d4f60e31b8152600481018590529083013560248201526044016105cc565b8661ffff16816080015161ffff1610156123ee57806080015196505b5050600101612140565b50505050919050565b5f60065f815461241090613e56565b91829055505f818152600960205260409081902080543360ff60a01b19166001600160a81b031990911617600160a01b1761ffff60a81b1916600160a81b61ffff87160217815591925061246690890189613d50565b825460ff909116600160b81b0260ff60b81b199091161782555060018101805463ffffffff808816600160e01b0268010000000000000000600160e01b039092166001600160401b038a16179190911790915560028201805491861663ffffffff19909216919091179055600381018790556124e188611f29565b81600501819055508660075f8282546124fa9190613d13565b909155509198975050505050505050565b5f8481526009602052604090819020600581015481546003830154600184015460028501549551949593946001600160a01b03909316938a937f45e88a3785860edb28d19c2a0cdd5d001afd6dc88a3e61c210a0444893505b07936125969390926001600160401b03821692600160e01b90920463ffffffff908116929116908d908d908d90613edf565b60405180910390a45050505050565b6040516001600160a01b0384811660248301528381166044830152606482018390526125de9186918216906323b872dd90608401611b72565b50505050565b60606118797f00000000000000000000000000000000000000000000000000000000000000006003612ff5565b60606118797f00000000000000000000000000000000000000000000000000000000000000006004612ff5565b5f86815260096020526040902060038154600160a01b900460ff16600681111561266a5761266a613830565b1461269857805460405163800b061560e01b81526105cc918991600160a01b90910460ff1690600401613b65565b6001810154600160401b90046001600160a01b031633146126e957600181015460405163295a81c160e01b8152336004820152600160401b9091046001600160a01b031660248201526044016105cc565b6002810154600160601b90046001600160401b031642111561273c5760028101546040516337851a4160e11b815260048101899052600160601b9091046001600160401b031660248201526044016105cc565b5f61274687611f29565b90508160050154811461277c576005820154604051631a0917c360e01b81526105cc918391600401918252602082015260400190565b5f612788878787610a4e565b9050826006015481146127be57600683015460405163e643498360e01b81526105cc918391600401918252602082015260400190565b8386146127e8576040516355c5b3e360e11b815260048101859052602481018790526044016105cc565b8254600160c01b900460ff16612802576128028984611994565b50509695505050505050565b5f610100820260405181858237209392505050565b5f6110326105676040518061010001604052808a81526020018960010160089054906101000a90046001600160a01b03166001600160a01b03168152602001896005015481526020018888808060200260200160405190810160405280939291908181526020018383602002808284375f920191909152505050908252506020810187905260078a015460408201528954600160a81b900461ffff16606082015260800185905261187e565b604051634cfb92df60e01b81526001600160a01b0385811660048301525f917f000000000000000000000000000000000000000000000000000000000000000090911690634cfb92df90602401602060405180830381865afa158015612937573d5f5f3e3d5ffd5b505050506040513d601f19601f8201168201806040525081019061295b9190613fb4565b90505f5f61299e8686868080601f0160208091040260200160405190810160405280939291908181526020018383808284375f9201919091525061309e92505050565b5090925090505f8160038111156129b7576129b7613830565b1415806129d65750826001600160a01b0316826001600160a01b031614155b15612a0757604051637199036360e11b81526001600160a01b038084166004830152841660248201526044016105cc565b50505050505050565b5f36612a1f6040890189613d50565b86818110612a2f57612a2f613c1a565b90506060020190505f6040518060a00160405280875f14612a72578989612a5760018b613b8d565b818110612a6657612a66613c1a565b90506020020135612a75565b8a355b815260200183602001358152602001898989818110612a9657612a96613c1a565b905060200201358152602001612aac8789610776565b815260408085013560209092019190915251632916acad60e01b8152833560048201529091505f906001600160a01b037f00000000000000000000000000000000000000000000000000000000000000001690632916acad90602401602060405180830381865afa158015612b23573d5f5f3e3d5ffd5b505050506040513d601f19601f82011682018060405250810190612b479190613fb4565b90505f612b58603f620493e0613d3d565b612b6590620493e0613d13565b612b7190611388613d13565b9050805a1015612ba0575a6040516303bbb5bd60e51b81526004810191909152602481018290526044016105cc565b604051631503eccd60e11b81526001600160a01b03831690632a07d99a90620493e090612bd3908a908890600401613fcf565b6020604051808303818786fa93505050508015612c0d575060408051601f3d908101601f19168201909252612c0a91810190613cbf565b60015b612c1d575f9450505050506120bc565b94506120bc9350505050565b5f612c348383612e77565b6107d090670de0b6b3a7640000613b8d565b5f306001600160a01b037f000000000000000000000000000000000000000000000000000000000000000016148015612c9e57507f000000000000000000000000000000000000000000000000000000000000000046145b15612cc857507f000000000000000000000000000000000000000000000000000000000000000090565b611879604080517f8b73c3c69bb8fe3d512ecc4cf759cc79239f7b179b0ffacaa9a75d522b39400f60208201527f0000000000000000000000000000000000000000000000000000000000000000918101919091527f000000000000000000000000000000000000000000000000000000000000000060608201524660808201523060a08201525f9060c00160405160208183030381529060405280519060200120905090565b5f5f60205f8451602086015f885af180612d8e576040513d5f823e3d81fd5b50505f513d91508115612da5578060011415612db2565b6001600160a01b0384163b155b156125de57604051635274afe760e01b81526001600160a01b03851660048201526024016105cc565b5f80546001600160a01b038381166001600160a01b0319831681178455604051919092169283917f8be0079c531659141344cd1fd0a4f28419497f9722a3daafe3b4186f6b6457e09190a35050565b5f6040518060600160405280603b81526020016140cf603b91398051602091820120604080518084019290925284358282015291840135606082015290830135608082015260a00161194b565b5f61ffff83161580612e8f57506127108361ffff1610155b80612e9c575061ffff8216155b15612ec857604051637c485dcd60e01b815261ffff8085166004830152831660248201526044016105cc565b5f612edd61ffff8516655af3107a4000613d26565b612eef90670de0b6b3a7640000613b8d565b670de0b6b3a76400009250905060105b8015612f4d575f1901612f1d8380670de0b6b3a76400006001612f55565b9250600161ffff8516821c81169003612f4857612f458383670de0b6b3a76400006001612f55565b92505b612eff565b505092915050565b5f612f82612f62836130e7565b8015612f7d57505f8480612f7857612f78613ba0565b868809115b151590565b612f8d868686613113565b612f979190613d13565b95945050505050565b5f603182901c15612fb257505f919050565b63ffffffff821660ff602084901c168115801590612fd35750638000000082105b8015612fe0575060018110155b8015612fed5750603e8111155b949350505050565b606060ff831461300f57613008836131c3565b905061056c565b81805461301b9061400b565b80601f01602080910402602001604051908101604052809291908181526020018280546130479061400b565b80156130925780601f1061306957610100808354040283529160200191613092565b820191905f5260205f20905b81548152906001019060200180831161307557829003601f168201915b5050505050905061056c565b5f5f5f83516041036130d5576020840151604085015160608601515f1a6130c788828585613200565b9550955095505050506130e0565b505081515f91506002905b9250925092565b5f60028260038111156130fc576130fc613830565b613106919061403d565b60ff166001149050919050565b5f5f5f61312086866132c8565b91509150815f036131445783818161313a5761313a613ba0565b04925050506107d0565b81841161315b5761315b60038515026011186132e4565b5f848688095f868103871696879004966002600389028118808a02820302808a02820302808a02820302808a02820302808a02820302808a02909103029181900381900460010185841190960395909502919093039390930492909217029150509392505050565b60605f6131cf836132f5565b6040805160208082528183019092529192505f91906020820181803683375050509182525060208101929092525090565b5f80807f7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a084111561323957505f915060039050826132be565b604080515f808252602082018084528a905260ff891692820192909252606081018790526080810186905260019060a0016020604051602081039080840390855afa15801561328a573d5f5f3e3d5ffd5b5050604051601f1901519150506001600160a01b0381166132b557505f9250600191508290506132be565b92505f91508190505b9450945094915050565b5f805f1983850993909202808410938190039390930393915050565b634e487b715f52806020526024601cfd5b5f60ff8216601f81111561056c57604051632cd44ac360e21b815260040160405180910390fd5b5f6020828403121561332c575f5ffd5b81356001600160401b03811115613341575f5ffd5b820161010081850312156107d0575f5ffd5b5f60208284031215613363575f5ffd5b5035919050565b61ffff811681146108fe575f5ffd5b80356133848161336a565b919050565b5f60208284031215613399575f5ffd5b81356107d08161336a565b63ffffffff811681146108fe575f5ffd5b5f5f604083850312156133c6575f5ffd5b8235915060208301356133d8816133a4565b809150509250929050565b5f5f83601f8401126133f3575f5ffd5b5081356001600160401b03811115613409575f5ffd5b6020830191508360208260051b8501011115613423575f5ffd5b9250929050565b5f5f5f6040848603121561343c575f5ffd5b83356001600160401b03811115613451575f5ffd5b61345d868287016133e3565b909790965060209590950135949350505050565b6001600160a01b03811681146108fe575f5ffd5b803561338481613471565b5f602082840312156134a0575f5ffd5b81356107d081613471565b5f606082840312156134bb575f5ffd5b50919050565b5f602082840312156134d1575f5ffd5b81356001600160401b038111156134e6575f5ffd5b612fed848285016134ab565b5f5f5f5f60608587031215613505575f5ffd5b8435935060208501356001600160401b03811115613521575f5ffd5b61352d878288016133e3565b9598909750949560400135949350505050565b5f5f60408385031215613551575f5ffd5b8235915060208301356133d88161336a565b5f5f83601f840112613573575f5ffd5b5081356001600160401b03811115613589575f5ffd5b602083019150836020828501011115613423575f5ffd5b5f5f5f5f5f5f5f60c0888a0312156135b6575f5ffd5b87356001600160401b038111156135cb575f5ffd5b6135d78a828b016134ab565b9750506020880135955060408801356001600160401b03811681146135fa575f5ffd5b9450606088013561360a816133a4565b9350608088013561361a816133a4565b925060a08801356001600160401b03811115613634575f5ffd5b6136408a828b01613563565b989b979a50959850939692959293505050565b5f81518084528060208401602086015e5f602082860101526020601f19601f83011685010191505092915050565b60ff60f81b8816815260e060208201525f61369f60e0830189613653565b82810360408401526136b18189613653565b606084018890526001600160a01b038716608085015260a0840186905283810360c0850152845180825260208087019350909101905f5b818110156137065783518352602093840193909201916001016136e8565b50909b9a5050505050505050505050565b5f5f83601f840112613727575f5ffd5b5081356001600160401b0381111561373d575f5ffd5b6020830191508360208260081b8501011115613423575f5ffd5b5f5f5f5f5f5f5f5f5f60c08a8c03121561376f575f5ffd5b8935985060208a01356001600160401b0381111561378b575f5ffd5b6137978c828d016134ab565b98505060408a01356001600160401b038111156137b2575f5ffd5b6137be8c828d016133e3565b90985096505060608a0135945060808a01356001600160401b038111156137e3575f5ffd5b6137ef8c828d01613717565b90955093505060a08a01356001600160401b0381111561380d575f5ffd5b6138198c828d01613563565b915080935050809150509295985092959850929598565b634e487b7160e01b5f52602160045260245ffd5b6007811061386057634e487b7160e01b5f52602160045260245ffd5b9052565b81516001600160a01b03168152610220810160208301516138886020840182613844565b50604083015161389e604084018261ffff169052565b5060608301516138b3606084018260ff169052565b5060808301516138c7608084018215159052565b5060a08301516138e260a08401826001600160401b03169052565b5060c08301516138fd60c08401826001600160a01b03169052565b5060e083015161391560e084018263ffffffff169052565b5061010083015161392f61010084018263ffffffff169052565b5061012083015161394c6101208401826001600160401b03169052565b506101408301516139696101408401826001600160401b03169052565b506101608301516139866101608401826001600160401b03169052565b506101808301516101808301526101a08301516101a08301526101c08301516101c08301526101e08301516101e083015261020083015161020083015292915050565b634e487b7160e01b5f52604160045260245ffd5b60405161010081016001600160401b0381118282101715613a0057613a006139c9565b60405290565b60405160c081016001600160401b0381118282101715613a0057613a006139c9565b604051601f8201601f191681016001600160401b0381118282101715613a5057613a506139c9565b604052919050565b5f82601f830112613a67575f5ffd5b81356001600160401b03811115613a8057613a806139c9565b8060051b613a9060208201613a28565b91825260208185018101929081019086841115613aab575f5ffd5b6020860192505b838310156120bc578235825260209283019290910190613ab2565b5f6101008236031215613ade575f5ffd5b613ae66139dd565b82358152613af660208401613485565b60208201526040838101359082015260608301356001600160401b03811115613b1d575f5ffd5b613b2936828601613a58565b6060830152506080838101359082015260a08084013590820152613b4f60c08401613379565b60c082015260e092830135928101929092525090565b828152604081016107d06020830184613844565b634e487b7160e01b5f52601160045260245ffd5b8181038181111561056c5761056c613b79565b634e487b7160e01b5f52601260045260245ffd5b5f82613bc257613bc2613ba0565b500690565b8183525f6001600160fb1b03831115613bde575f5ffd5b8260051b80836020870137939093016020019392505050565b604081525f613c0a604083018587613bc7565b9050826020830152949350505050565b634e487b7160e01b5f52603260045260245ffd5b6001600160401b03818116838216019081111561056c5761056c613b79565b608081525f613c60608083018789613bc7565b6020830195909552506001600160401b039283166040820152911660609091015292915050565b5f60208284031215613c97575f5ffd5b5051919050565b6001600160a01b039390931683526020830191909152604082015260600190565b5f60208284031215613ccf575f5ffd5b815180151581146107d0575f5ffd5b81515f90829060208501835b82811015613d08578151845260209384019390910190600101613cea565b509195945050505050565b8082018082111561056c5761056c613b79565b808202811582820484141761056c5761056c613b79565b5f82613d4b57613d4b613ba0565b500490565b5f5f8335601e19843603018112613d65575f5ffd5b8301803591506001600160401b03821115613d7e575f5ffd5b6020019150606081023603821315613423575f5ffd5b5f60208284031215613da4575f5ffd5b81356107d0816133a4565b80516133848161336a565b805160038110613384575f5ffd5b5f60c0828403128015613dd9575f5ffd5b50613de2613a06565b8251613ded81613471565b81526020830151613dfd816133a4565b60208201526040830151613e10816133a4565b6040820152606083015160ff81168114613e28575f5ffd5b6060820152613e3960808401613daf565b6080820152613e4a60a08401613dba565b60a08201529392505050565b5f60018201613e6757613e67613b79565b5060010190565b8183526020830192505f815f5b84811015613ead5781358652602080830135908701526040808301359087015260609586019590910190600101613e7b565b5093949350505050565b81835281816020850137505f828201602090810191909152601f909101601f19169091010190565b8781526001600160401b038716602082015263ffffffff8616604082015263ffffffff8516606082015260c060808201525f5f853590508060c0840152506020850135613f2b816133a4565b63ffffffff1660e0830152604085013536869003601e19018112613f4d575f5ffd5b85016020810190356001600160401b03811115613f68575f5ffd5b606081023603821315613f79575f5ffd5b6060610100850152613f9061012085018284613e6e565b91505082810360a0840152613fa6818587613eb7565b9a9950505050505050505050565b5f60208284031215613fc4575f5ffd5b81516107d081613471565b6101a081016101008483376101008201835f5b6005811015614001578151835260209283019290910190600101613fe2565b5050509392505050565b600181811c9082168061401f57607f821691505b6020821081036134bb57634e487b7160e01b5f52602260045260245ffd5b5f60ff83168061404f5761404f613ba0565b8060ff8416069150509291505056fe4a6f62537065632875696e7432353620696e707574526f6f742c75696e74333220726f77732c4c617965725b5d206c6179657273294c61796572286279746573333220736861706549642c75696e743235362077656967687473526f6f742c75696e74323536206570696c6f677565294c61796572286279746573333220736861706549642c75696e743235362077656967687473526f6f742c75696e74323536206570696c6f67756529526563656970742875696e74323536206a6f6249642c616464726573732070726f76696465722c627974657333322073706563486173682c75696e743235365b5d206f7574707574526f6f74732c62797465733332206174746573746174696f6e4469676573742c75696e7432353620736565642c75696e743136206b2c627974657333322070726f6f6673486173682930644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000001",
+	Bin: "0x6101c0604052600580546001600160701b0319166a3c0000003c03e801f403e817905534801561002d575f5ffd5b506040516152b33803806152b383398101604081905261004c91610331565b604080518082018252600781526650726f6269747960c81b602080830191909152825180840190935260018352600360fc1b9083015290826001600160a01b0381166100b257604051631e4fbdf760e01b81525f60048201526024015b60405180910390fd5b6100bb81610243565b5060016002556100cc82600361025f565b610120526100db81600461025f565b61014052815160208084019190912060e052815190820120610100524660a05261016760e05161010051604080517f8b73c3c69bb8fe3d512ecc4cf759cc79239f7b179b0ffacaa9a75d522b39400f60208201529081019290925260608201524660808201523060a08201525f9060c00160405160208183030381529060405280519060200120905090565b60805250503060c05260408051637e062a3560e11b815290515f916001600160a01b0386169163fc0c546a916004808201926020929091908290030181865afa1580156101b6573d5f5f3e3d5ffd5b505050506040513d601f19601f820116820180604052508101906101da919061038d565b9050846001600160a01b0316816001600160a01b0316146102215760405163f902523f60e01b81526001600160a01b038087166004830152821660248201526044016100a9565b50506001600160a01b039283166101605290821661018052166101a052610559565b600180546001600160a01b031916905561025c81610291565b50565b5f60208351101561027a57610273836102e0565b905061028b565b816102858482610447565b5060ff90505b92915050565b5f80546001600160a01b038381166001600160a01b0319831681178455604051919092169283917f8be0079c531659141344cd1fd0a4f28419497f9722a3daafe3b4186f6b6457e09190a35050565b5f5f829050601f8151111561030a578260405163305a27a960e01b81526004016100a99190610501565b805161031582610536565b179392505050565b6001600160a01b038116811461025c575f5ffd5b5f5f5f5f60808587031215610344575f5ffd5b845161034f8161031d565b60208601519094506103608161031d565b60408601519093506103718161031d565b60608601519092506103828161031d565b939692955090935050565b5f6020828403121561039d575f5ffd5b81516103a88161031d565b9392505050565b634e487b7160e01b5f52604160045260245ffd5b600181811c908216806103d757607f821691505b6020821081036103f557634e487b7160e01b5f52602260045260245ffd5b50919050565b601f82111561044257805f5260205f20601f840160051c810160208510156104205750805b601f840160051c820191505b8181101561043f575f815560010161042c565b50505b505050565b81516001600160401b03811115610460576104606103af565b6104748161046e84546103c3565b846103fb565b6020601f8211600181146104a6575f831561048f5750848201515b5f19600385901b1c1916600184901b17845561043f565b5f84815260208120601f198516915b828110156104d557878501518255602094850194600190920191016104b5565b50848210156104f257868401515f19600387901b60f8161c191681555b50505050600190811b01905550565b602081525f82518060208401528060208501604085015e5f604082850101526040601f19601f83011684010191505092915050565b805160208083015191908110156103f5575f1960209190910360031b1b16919050565b60805160a05160c05160e05161010051610120516101405161016051610180516101a051614c7461063f5f395f818161033c0152818161276b015261331001525f818161068201528181610e8b01528181610ff6015281816110c401528181611653015281816119bb01528181611aa601528181611c5301528181611f0101528181611f800152818161262b015261312201525f81816106bc01528181610c1401528181610c9401528181610cdd0152610fa401525f612e2901525f612dfc01525f61355101525f61352901525f61348401525f6134ae01525f6134d80152614c745ff3fe608060405234801561000f575f5ffd5b50600436106102e5575f3560e01c806379ba509711610195578063c829b0e3116100e4578063e6ae3e121161009e578063f698da2511610079578063f698da2514610675578063f8401fe61461067d578063fa77ffeb146106a4578063fc0c546a146106b7575f5ffd5b8063e6ae3e1214610646578063e810b9fe14610659578063f2fde38b14610662575f5ffd5b8063c829b0e3146105eb578063dd467064146105f3578063e0d217f214610606578063e30c397814610619578063e4ccb97a1461062a578063e5a4ffc51461063d575f5ffd5b806384b0196e1161014f5780638da5cb5b1161012a5780638da5cb5b146105a9578063a3d89844146105b9578063b5bd3eb9146105c2578063bf22c457146105cb575f5ffd5b806384b0196e14610554578063866e09561461056f57806386dee14c14610592575f5ffd5b806379ba5097146104f257806379f372d4146104fa5780637a8075751461050d5780637bd41456146105205780637f78efaf1461053357806381d16f7e14610546575f5ffd5b80634980e1be1161025157806367ec4a9b1161020b57806372b0d90c116101e657806372b0d90c146104b1578063746c1662146104c457806375807250146104d7578063793ab7d0146104ea575f5ffd5b806367ec4a9b1461047c5780636cebe57714610492578063715018a6146104a9575f5ffd5b80634980e1be146104265780634c5d8a0f1461043a5780635cc8f3e2146104435780635dbfe4161461044c578063607d18d31461045f578063658f1c2b14610472575f5ffd5b80632ef3dbf5116102a25780632ef3dbf5146103b15780633ccfd60b146103d15780633f965bff146103d957806340e58ee5146103ec578063415307cc146103ff57806345bc4d1014610413575f5ffd5b80630843c1a7146102e95780630dd3bd761461030f57806317eeb9f614610324578063184f965414610337578063249d39e9146103765780632e5fbeda14610392575b5f5ffd5b6102fc6102f7366004613d06565b6106de565b6040519081526020015b60405180910390f35b61032261031d366004613d3d565b6106fe565b005b610322610332366004613d6e565b610713565b61035e7f000000000000000000000000000000000000000000000000000000000000000081565b6040516001600160a01b039091168152602001610306565b61037f61271081565b60405161ffff9091168152602001610306565b61039c62278d0081565b60405163ffffffff9091168152602001610306565b6103b9600281565b6040516001600160401b039091168152602001610306565b6103226107a6565b6102fc6103e7366004613da5565b6107b1565b6103226103fa366004613d3d565b610812565b60055461037f9062010000900461ffff1681565b610322610421366004613d3d565b610939565b6102fc5f516020614c545f395f51905f5281565b6102fc60065481565b6103b961010081565b6102fc61045a366004613e2d565b610ae9565b61032261046d366004613d6e565b610d95565b6102fc620493e081565b60055461037f90640100000000900461ffff1681565b60055461039c90600160501b900463ffffffff1681565b610322610e1c565b6103226104bf366004613f04565b610e2d565b6102fc6104d2366004613f5f565b61106e565b6102fc6104e5366004613f04565b6110a3565b6103b9602081565b610322611151565b610322610508366004613d6e565b611192565b6102fc61051b366004613fa6565b611215565b61032261052e366004613fd7565b61121f565b6102fc610541366004614025565b61146a565b60055461037f9061ffff1681565b61055c611495565b6040516103069796959493929190614076565b61058261057d36600461414c565b6114d7565b6040519015158152602001610306565b60055461039c90600160301b900463ffffffff1681565b5f546001600160a01b031661035e565b6102fc60075481565b6102fc60085481565b6105de6105d9366004613d3d565b6116f1565b6040516103069190614259565b6102fc602081565b610322610601366004613d3d565b6118fe565b610322610614366004613d3d565b611cc8565b6001546001600160a01b031661035e565b6102fc610638366004613d6e565b61200d565b61037f6107d081565b6103226106543660046143fa565b612020565b61037f61138881565b610322610670366004613f04565b61212a565b6102fc61219a565b61035e7f000000000000000000000000000000000000000000000000000000000000000081565b6103226106b2366004614426565b6121a8565b61035e7f000000000000000000000000000000000000000000000000000000000000000081565b5f6106f86106f36106ee8461454a565b61222a565b612314565b92915050565b6107108161070b83612340565b6123cc565b50565b61071b61244e565b61ffff81161580610732575061271061ffff821610155b1561075b5760405163f9c3ae8f60e01b815261ffff821660048201526024015b60405180910390fd5b6005805461ffff191661ffff83169081179091556040519081527ff4b5c2f9f644abb947e6aa68cc4a778ec81d3dc1270a6945d1837a96ae9582b9906020015b60405180910390a150565b6107af33610e2d565b565b5f5f516020614c545f395f51905f5283836040516020016107e992919091825260e01b6001600160e01b031916602082015260240190565b604051602081830303815290604052805190602001205f1c61080b91906145f6565b9392505050565b61081a61247a565b5f81815260096020526040902060018154600160a01b900460ff16600681111561084657610846614225565b1461087457805460405163800b061560e01b8152610752918491600160a01b90910460ff1690600401614609565b80546001600160a01b031633146108b257805460405163295a81c160e01b81523360048201526001600160a01b039091166024820152604401610752565b8054600360a11b60ff60a01b1982161782556040516001600160a01b039091169083907ff1ab0865975dad5c69ae8e4baaf13114c875728afa7cc86368534c22a631d0b0905f90a3806003015460075f82825461090f9190614631565b90915550508054600382015461092e916001600160a01b0316906124a2565b506107106001600255565b61094161247a565b5f81815260096020526040902060028154600160a01b900460ff16600681111561096d5761096d614225565b036109c9576002810154600160401b90046001600160401b031642116109c457600281015460405163ec63058960e01b815260048101849052600160401b9091046001600160401b03166024820152604401610752565b610ade565b60038154600160a01b900460ff1660068111156109e8576109e8614225565b03610ab5578054600160c01b900460ff1615610a50576002810154600160801b90046001600160401b031642116109c457600281015460405163ec63058960e01b815260048101849052600160801b9091046001600160401b03166024820152604401610752565b6002810154610a729061010090600160c01b90046001600160401b0316614644565b43116109c457600281015460405163d857630360e01b815260048101849052600160c01b9091046001600160401b03166024820152436044820152606401610752565b805460405163800b061560e01b8152610752918491600160a01b90910460ff1690600401614609565b61092e828233612528565b5f610af261247a565b871580610b07575042876001600160401b0316105b15610b375760405163579b72cd60e01b8152600481018990526001600160401b0388166024820152604401610752565b60055463ffffffff600160301b90910481169087161080610b6a575060055463ffffffff600160501b9091048116908616105b15610bba576005546040516320c369d960e01b815263ffffffff80891660048301528088166024830152600160301b830481166044830152600160501b9092049091166064820152608401610752565b5f610bc48a6126a0565b9050610bd48a8a8a8a8a866129db565b91508415610bf0575f8281526009602052604090206008018590555b610bfd828b878787612ae5565b6040516370a0823160e01b81523060048201525f907f00000000000000000000000000000000000000000000000000000000000000006001600160a01b0316906370a0823190602401602060405180830381865afa158015610c61573d5f5f3e3d5ffd5b505050506040513d601f19601f82011682018060405250810190610c859190614657565b9050610cbc6001600160a01b037f00000000000000000000000000000000000000000000000000000000000000001633308d612b82565b6040516370a0823160e01b81523060048201525f9082906001600160a01b037f000000000000000000000000000000000000000000000000000000000000000016906370a0823190602401602060405180830381865afa158015610d22573d5f5f3e3d5ffd5b505050506040513d601f19601f82011682018060405250810190610d469190614657565b610d509190614631565b90508a8114610d7c57604051632daa6d9560e21b8152600481018c905260248101829052604401610752565b505050610d896001600255565b98975050505050505050565b610d9d61244e565b61138861ffff82161115610dca5760405163f9c3ae8f60e01b815261ffff82166004820152602401610752565b6005805465ffff00000000191664010000000061ffff8416908102919091179091556040519081527f059e938863bbad11f096957c5970e1c9d14210e38265313b2f3d602f916dcd889060200161079b565b610e2461244e565b6107af5f612be9565b610e3561247a565b6001600160a01b038116610e5c5760405163d27b444360e01b815260040160405180910390fd5b335f818152600a6020526040808220549051630758072560e41b81526004810193909352916001600160a01b037f00000000000000000000000000000000000000000000000000000000000000001690637580725090602401602060405180830381865afa158015610ed0573d5f5f3e3d5ffd5b505050506040513d601f19601f82011682018060405250810190610ef49190614657565b905081158015610f02575080155b15610f2257604051636e34ee0b60e11b8152336004820152602401610752565b335f908152600a6020526040812081905560088054849290610f45908490614631565b90915550506001600160a01b038316337fd1c19fbcd4551a5edfb66d43d2e337c04837afda3482b42bdf569a8fccdae5fb610f808486614644565b60405190815260200160405180910390a38115610fcb57610fcb6001600160a01b037f0000000000000000000000000000000000000000000000000000000000000000168484612c02565b80156110625760405163f633149760e01b81523360048201526001600160a01b0384811660248301527f0000000000000000000000000000000000000000000000000000000000000000169063f6331497906044016020604051808303815f875af115801561103c573d5f5f3e3d5ffd5b505050506040513d601f19601f820116820180604052508101906110609190614657565b505b50506107106001600255565b5f8383836040516020016110849392919061469e565b6040516020818303038152906040528051906020012090509392505050565b604051630758072560e41b81526001600160a01b0382811660048301525f917f000000000000000000000000000000000000000000000000000000000000000090911690637580725090602401602060405180830381865afa15801561110b573d5f5f3e3d5ffd5b505050506040513d601f19601f8201168201806040525081019061112f9190614657565b6001600160a01b0383165f908152600a60205260409020546106f89190614644565b60015433906001600160a01b031681146111895760405163118cdaa760e01b81526001600160a01b0382166004820152602401610752565b61071081612be9565b61119a61244e565b6107d061ffff821611156111c75760405163f9c3ae8f60e01b815261ffff82166004820152602401610752565b6005805463ffff000019166201000061ffff8416908102919091179091556040519081527f8e1301407b963add274e76aa85f6e6b9aa9271db2d10af6e3a0ad5f663d0382d9060200161079b565b5f6106f882612c38565b5f84815260096020526040902060028154600160a01b900460ff16600681111561124b5761124b614225565b1461127957805460405163800b061560e01b8152610752918791600160a01b90910460ff1690600401614609565b6001810154600160401b90046001600160a01b031633146112ca57600181015460405163295a81c160e01b8152336004820152600160401b9091046001600160a01b03166024820152604401610752565b6002810154600160401b90046001600160401b031642111561131d5760028101546040516337851a4160e11b815260048101879052600160401b9091046001600160401b03166024820152604401610752565b8054600160b81b900460ff16831461135d5780546040516355c5b3e360e11b815260048101859052600160b81b90910460ff166024820152604401610752565b5f5b838110156113d0575f516020614c545f395f51905f52858583818110611387576113876146c1565b90506020020135106113c8578484828181106113a5576113a56146c1565b9050602002013560405163a5808ecf60e01b815260040161075291815260200190565b60010161135f565b505f6113dd6002436146d5565b825460ff60a01b1916600360a01b17835590506113fb85858561106e565b60068301556002820180546001600160c01b0316600160c01b6001600160401b0384160217905560405186907ffad6e93544b948156ef4acb449a2beb280123297e97a8a0aea24444cd3506ea79061145a9088908890889087906146f4565b60405180910390a2505050505050565b6005545f9061080b9061148390859061ffff1685612d8b565b60055462010000900461ffff16612dd8565b5f6060805f5f5f60606114a6612df5565b6114ae612e22565b604080515f80825260208201909252600f60f81b9b939a50919850469750309650945092509050565b5f6114e061247a565b5f6114ef8b8b8b8b8b8a612e4f565b90505f6115098c838c8c8c6115048d8d613033565b613048565b600183015490915061152d90600160401b90046001600160a01b0316828787613101565b5f5b868110156115bd576115618c8c8c8487600701548d8d88818110611555576115556146c1565b90506101000201613242565b6115b5578c7fbfee9b073f1be2bff2ca24ddad5f690169b822a5629f77c6b932b0ad5fe9d8e18260405161159791815260200190565b60405180910390a26115aa8d845f612528565b5f93505050506116da565b60010161152f565b50815460ff60a01b1916600160a21b1782556003820154600780545f906115e5908490614631565b9091555050600182015460038301546040805191825260208201849052600160401b9092046001600160a01b03169182918f917f95ff9ce0e0e767bdd8a54c651fcde71fa1e4f879ccf89e930fb6ffaddd84f9eb910160405180910390a36116518184600301546124a2565b7f00000000000000000000000000000000000000000000000000000000000000006001600160a01b031663f297be66828f86600401546040518463ffffffff1660e01b81526004016116a593929190614727565b5f604051808303815f87803b1580156116bc575f5ffd5b505af11580156116ce573d5f5f3e3d5ffd5b50505050600193505050505b6116e46001600255565b9998505050505050505050565b60408051610280810182525f80825260208201819052918101829052606081018290526080810182905260a0810182905260c0810182905260e08101829052610100810182905261012081018290526101408101829052610160810182905261018081018290526101a081018290526101c081018290526101e081018290526102008101829052610220810182905261024081018290526102608101919091525f828152600960209081526040918290208251610280810190935280546001600160a01b03811684529091830190600160a01b900460ff1660068111156117da576117da614225565b60068111156117eb576117eb614225565b81528154600160a81b810461ffff9081166020840152600160b81b820460ff9081166040850152600160c01b92839004161515606084015260018401546001600160401b038082166080860152600160401b8083046001600160a01b031660a0870152600160e01b90920463ffffffff90811660c0870152600287015490811660e087015264010000000081048416610100870152600160301b81049093166101208601529082048116610140850152600160801b820481166101608501529190041661018082015260038201546101a082015260048201546101c082015260058201546101e0820152600682015461020082015260078201546102208201526008909101546102409091015292915050565b61190661247a565b5f81815260096020526040902060018154600160a01b900460ff16600681111561193257611932614225565b1461196057805460405163800b061560e01b8152610752918491600160a01b90910460ff1690600401614609565b60018101546001600160401b03164211156119a65760018101546040516337851a4160e11b8152600481018490526001600160401b039091166024820152604401610752565b60405163c3c5a54760e01b81523360048201527f00000000000000000000000000000000000000000000000000000000000000006001600160a01b03169063c3c5a54790602401602060405180830381865afa158015611a08573d5f5f3e3d5ffd5b505050506040513d601f19601f82011682018060405250810190611a2c9190614748565b611a4b57604051631196593d60e11b8152336004820152602401610752565b6005546003820154825461ffff6201000084048116935f93611a8493611a7e939192821691600160a81b90910416612d8b565b83612dd8565b60405163fa6739c160e01b81523360048201529091505f906001600160a01b037f0000000000000000000000000000000000000000000000000000000000000000169063fa6739c190602401602060405180830381865afa158015611aeb573d5f5f3e3d5ffd5b505050506040513d601f19601f82011682018060405250810190611b0f9190614657565b905081811015611b385733818360405163936d426d60e01b815260040161075293929190614727565b60018401545f90611b5690600160e01b900463ffffffff16426146d5565b8554909150600290869060ff60a01b1916600160a01b830217905550600185018054600160401b600160e01b03191633600160401b81810292909217909255600487018590556002870180546fffffffffffffffff0000ffff0000000019166001600160401b03851692830265ffff0000000019161764010000000061ffff89811682029290921780845560055467ffff00000000000019909116919004909116600160301b0217905560408051868152602081019290925288917f717351e4c870c282c62ffb091a9bc13513f03387b1a22c6ed1cfb6e24c3bfb89910160405180910390a3604051634f14ee9b60e11b81526001600160a01b037f00000000000000000000000000000000000000000000000000000000000000001690639e29dd3690611c8c9033908a908890600401614727565b5f604051808303815f87803b158015611ca3575f5ffd5b505af1158015611cb5573d5f5f3e3d5ffd5b5050505050505050506107106001600255565b611cd061247a565b5f81815260096020526040902060028154600160a01b900460ff166006811115611cfc57611cfc614225565b14611d2a57805460405163800b061560e01b8152610752918491600160a01b90910460ff1690600401614609565b6001810154600160401b90046001600160a01b0316338114611d705760405163295a81c160e01b81523360048201526001600160a01b0382166024820152604401610752565b6002820154600160401b90046001600160401b0316421115611dc35760028201546040516337851a4160e11b815260048101859052600160401b9091046001600160401b03166024820152604401610752565b600482015460028301545f9061271090611de890600160301b900461ffff1684614767565b611df2919061477e565b8454600186018054600160401b600160e01b031981169091555f60048801556002870180546fffffffffffffffffffffffff00000000191690559192506001600160a01b0316906001600160401b03164211801590611e6157855460ff60a01b1916600160a01b178655611e9d565b855460ff60a01b1916600360a11b1786556003860154600780545f90611e88908490614631565b92505081905550611e9d8287600301546124a2565b6040805184815282151560208201526001600160a01b0387169189917f95e4cad7d88cb16431c78fe44532d5f5a172e963221c7d1ad67a7a9e99220adb910160405180910390a38215611f6e576040516367d4013d60e01b81526001600160a01b037f000000000000000000000000000000000000000000000000000000000000000016906367d4013d90611f409088908b90889088905f908190600401614791565b5f604051808303815f87803b158015611f57575f5ffd5b505af1158015611f69573d5f5f3e3d5ffd5b505050505b82841115611ffd576001600160a01b037f00000000000000000000000000000000000000000000000000000000000000001663f297be668689611fb18789614631565b6040518463ffffffff1660e01b8152600401611fcf93929190614727565b5f604051808303815f87803b158015611fe6575f5ffd5b505af1158015611ff8573d5f5f3e3d5ffd5b505050505b5050505050506107106001600255565b6005545f906106f89061ffff168361345b565b61202861244e565b63ffffffff82161580612043575062278d0063ffffffff8316115b1561206957604051638045cecd60e01b815263ffffffff83166004820152602401610752565b63ffffffff81161580612084575062278d0063ffffffff8216115b156120aa57604051638045cecd60e01b815263ffffffff82166004820152602401610752565b600580546dffffffffffffffff0000000000001916600160301b63ffffffff85811691820263ffffffff60501b191692909217600160501b928516928302179092556040805192835260208301919091527fbb70c17b020097a12d36d0ad2361769461fe2738fd804c0dbc3fd586f8840d4b910160405180910390a15050565b61213261244e565b600180546001600160a01b0383166001600160a01b031990911681179091556121625f546001600160a01b031690565b6001600160a01b03167f38d16b8cac22d99fc7c124b9cd0de2d3fa1faef420bfe791d8c362d765e2270060405160405180910390a350565b5f6121a3613478565b905090565b5f6121b283612340565b60088101549091508015806121ef575080836040516020016121d691815260200190565b6040516020818303038152906040528051906020012014155b1561221757604051634a54875d60e11b81526004810185905260248101829052604401610752565b61222484838560016135a1565b50505050565b5f6040518060c0016040528060918152602001614bc36091913980519060200120825f015183602001518460400151856060015160405160200161226e91906147cc565b6040516020818303038152906040528051906020012086608001518760a001518860c001518960e001516040516020016122f79998979695949392919098895260208901979097526001600160a01b039590951660408801526060870193909352608086019190915260a085015260c084015261ffff1660e08301526101008201526101200190565b604051602081830303815290604052805190602001209050919050565b5f6106f8612320613478565b8360405161190160f01b8152600281019290925260228201526042902090565b5f81815260096020526040902060038154600160a01b900460ff16600681111561236c5761236c614225565b1461239a57805460405163800b061560e01b8152610752918491600160a01b90910460ff1690600401614609565b8054600160c01b900460ff16156123c75760405163681a98bb60e11b815260048101839052602401610752565b919050565b60088101541561243e5760028101545f906123f990602090600160c01b90046001600160401b03166146d5565b9050806001600160401b0316431161243c57604051634a3888f760e01b8152600481018490526001600160401b0382166024820152436044820152606401610752565b505b61244a82825f806135a1565b5050565b5f546001600160a01b031633146107af5760405163118cdaa760e01b8152336004820152602401610752565b600280540361249c57604051633ee5aeb560e01b815260040160405180910390fd5b60028055565b6001600160a01b0382165f908152600a6020526040812080548392906124c9908490614644565b925050819055508060085f8282546124e19190614644565b90915550506040518181526001600160a01b038316907f9c9e0cdb1670e88302408e5b941dc636f63a3293204694bb68910fcf3d9305f39060200160405180910390a25050565b60048201545f6001600160a01b0383161561256b5760028401546127109061255c90640100000000900461ffff1684614767565b612566919061477e565b61256d565b5f5b60018501548554600560a01b60ff60a01b198216178755600387015460078054949550600160401b9093046001600160a01b039081169492169290915f906125b6908490614631565b909155505060408051858152602081018590526001600160a01b0380881692908516918a917fa5d5758502534998e067857abd0e02c68923f724b641eb8b4e1ad05363d59e21910160405180910390a46126148187600301546124a2565b6040516367d4013d60e01b81526001600160a01b037f000000000000000000000000000000000000000000000000000000000000000016906367d4013d9061266a9085908b90899087908c908b90600401614791565b5f604051808303815f87803b158015612681575f5ffd5b505af1158015612693573d5f5f3e3d5ffd5b5050505050505050505050565b5f806126af6040840184614801565b9150508015806126bf5750602081115b156126e05760405163760f26f360e01b815260048101829052602401610752565b5f516020614c545f395f51905f528335106127115760405163a5808ecf60e01b815283356004820152602401610752565b61ffff91505f80805b838110156129d257366127306040880188614801565b83818110612740576127406146c1565b6040516308744d4d60e21b81526060909102929092018035600484015292505f916001600160a01b037f00000000000000000000000000000000000000000000000000000000000000001691506321d135349060240160c060405180830381865afa1580156127b1573d5f5f3e3d5ffd5b505050506040513d601f19601f820116820180604052508101906127d5919061485e565b905060018160a0015160028111156127ef576127ef614225565b1461281757604051630200404b60e51b81526004810184905282356024820152604401610752565b825f036128a657606081015194506128356040890160208a016148ec565b63ffffffff1615806128615750600160ff86161b61285960408a0160208b016148ec565b63ffffffff16115b156128a1576128766040890160208a016148ec565b604051636ae8036d60e01b815263ffffffff909116600482015260ff86166024820152604401610752565b612937565b8460ff16816060015160ff16146128ea576060810151604051638d9ce53d60e01b81526004810185905260ff91821660248201529086166044820152606401610752565b8363ffffffff16816020015163ffffffff1614612937576020810151604051638ee6a9f760e01b81526004810185905263ffffffff91821660248201529085166044820152606401610752565b806040015193505f516020614c545f395f51905f528260200135106129755760405163a5808ecf60e01b815260208301356004820152602401610752565b6129828260400135613759565b6129ac5760408051630c820d4f60e31b815260048101859052908301356024820152604401610752565b8661ffff16816080015161ffff1610156129c857806080015196505b505060010161271a565b50505050919050565b5f60065f81546129ea90614907565b91829055505f818152600960205260409081902080543360ff60a01b19166001600160a81b031990911617600160a01b1761ffff60a81b1916600160a81b61ffff871602178155919250612a4090890189614801565b825460ff909116600160b81b0260ff60b81b199091161782555060018101805463ffffffff808816600160e01b0268010000000000000000600160e01b039092166001600160401b038a16179190911790915560028201805491861663ffffffff1990921691909117905560038101879055612abb88612c38565b81600501819055508660075f828254612ad49190614644565b909155509198975050505050505050565b5f8581526009602052604090819020600581015481546003830154600184015460028501549551949593946001600160a01b03909316938b937f834f776653fe0880fe5baa887003b54737bd730dbdb7fbcb747124078be4397993612b729390926001600160401b03821692600160e01b90920463ffffffff908116929116908d908f908e908e90614990565b60405180910390a4505050505050565b6040516001600160a01b0384811660248301528381166044830152606482018390526122249186918216906323b872dd906084015b604051602081830303815290604052915060e01b6020820180516001600160e01b0383818316178352505050506137ae565b600180546001600160a01b03191690556107108161381a565b6040516001600160a01b03838116602483015260448201839052612c3391859182169063a9059cbb90606401612bb7565b505050565b5f80612c476040840184614801565b905090505f816001600160401b03811115612c6457612c64614446565b604051908082528060200260200182016040528015612c8d578160200160208202803683370190505b5090505f5b82811015612cea57612cc5612caa6040870187614801565b83818110612cba57612cba6146c1565b905060600201613869565b828281518110612cd757612cd76146c1565b6020908102919091010152600101612c92565b506040518060a0016040528060708152602001614b1860709139805160209182012090853590612d2090604088019088016148ec565b83604051602001612d3191906147cc565b60408051601f1981840301815282825280516020918201209083019590955281019290925263ffffffff166060820152608081019190915260a0016040516020818303038152906040528051906020012092505050919050565b5f5f612d9784846138b6565b90505f612dac82670de0b6b3a7640000614631565b90505f612dbc8784846001613994565b9050868111612dcb5786612dcd565b805b979650505050505050565b5f61080b83612710612dee61ffff861682614631565b6001613994565b60606121a37f000000000000000000000000000000000000000000000000000000000000000060036139df565b60606121a37f000000000000000000000000000000000000000000000000000000000000000060046139df565b5f86815260096020526040902060038154600160a01b900460ff166006811115612e7b57612e7b614225565b14612ea957805460405163800b061560e01b8152610752918991600160a01b90910460ff1690600401614609565b6001810154600160401b90046001600160a01b03163314612efa57600181015460405163295a81c160e01b8152336004820152600160401b9091046001600160a01b03166024820152604401610752565b8054600160c01b900460ff168015612f2557506002810154600160801b90046001600160401b031642115b15612f615760028101546040516337851a4160e11b815260048101899052600160801b9091046001600160401b03166024820152604401610752565b5f612f6b87612c38565b905081600501548114612fa1576005820154604051631a0917c360e01b8152610752918391600401918252602082015260400190565b5f612fad87878761106e565b905082600601548114612fe357600683015460405163e643498360e01b8152610752918391600401918252602082015260400190565b83861461300d576040516355c5b3e360e11b81526004810185905260248101879052604401610752565b8254600160c01b900460ff166130275761302789846123cc565b50509695505050505050565b5f610100820260405181858237209392505050565b5f6130f46106f36040518061010001604052808a81526020018960010160089054906101000a90046001600160a01b03166001600160a01b03168152602001896005015481526020018888808060200260200160405190810160405280939291908181526020018383602002808284375f920191909152505050908252506020810187905260078a015460408201528954600160a81b900461ffff16606082015260800185905261222a565b90505b9695505050505050565b604051634cfb92df60e01b81526001600160a01b0385811660048301525f917f000000000000000000000000000000000000000000000000000000000000000090911690634cfb92df90602401602060405180830381865afa158015613169573d5f5f3e3d5ffd5b505050506040513d601f19601f8201168201806040525081019061318d9190614a6d565b90505f5f6131d08686868080601f0160208091040260200160405190810160405280939291908181526020018383808284375f92019190915250613a8892505050565b5090925090505f8160038111156131e9576131e9614225565b1415806132085750826001600160a01b0316826001600160a01b031614155b1561323957604051637199036360e11b81526001600160a01b03808416600483015284166024820152604401610752565b50505050505050565b5f366132516040890189614801565b86818110613261576132616146c1565b90506060020190505f6040518060a00160405280875f146132a457898961328960018b614631565b818110613298576132986146c1565b905060200201356132a7565b8a355b8152602001836020013581526020018989898181106132c8576132c86146c1565b9050602002013581526020016132de87896107b1565b815260408085013560209092019190915251632916acad60e01b8152833560048201529091505f906001600160a01b037f00000000000000000000000000000000000000000000000000000000000000001690632916acad90602401602060405180830381865afa158015613355573d5f5f3e3d5ffd5b505050506040513d601f19601f820116820180604052508101906133799190614a6d565b90505f61338a603f620493e061477e565b61339790620493e0614644565b6133a390611388614644565b9050805a10156133d2575a6040516303bbb5bd60e51b8152600481019190915260248101829052604401610752565b604051631503eccd60e11b81526001600160a01b03831690632a07d99a90620493e090613405908a908890600401614a88565b6020604051808303818786fa9350505050801561343f575060408051601f3d908101601f1916820190925261343c91810190614748565b60015b61344f575f9450505050506130f7565b94506130f79350505050565b5f61346683836138b6565b61080b90670de0b6b3a7640000614631565b5f306001600160a01b037f0000000000000000000000000000000000000000000000000000000000000000161480156134d057507f000000000000000000000000000000000000000000000000000000000000000046145b156134fa57507f000000000000000000000000000000000000000000000000000000000000000090565b6121a3604080517f8b73c3c69bb8fe3d512ecc4cf759cc79239f7b179b0ffacaa9a75d522b39400f60208201527f0000000000000000000000000000000000000000000000000000000000000000918101919091527f000000000000000000000000000000000000000000000000000000000000000060608201524660808201523060a08201525f9060c00160405160208183030381529060405280519060200120905090565b6002830154600160c01b90046001600160401b031643811015806135d857506135d56101006001600160401b038316614644565b43115b1561360e5760405163d857630360e01b8152600481018690526001600160401b0382166024820152436044820152606401610752565b60068401546040516e70726f626974792f736565642f763160881b602082015246602f8201526bffffffffffffffffffffffff193060601b16604f8201526063810187905260838101919091526001600160401b0382164060a382015260c381018490525f905f516020614c545f395f51905f529060e301604051602081830303815290604052805190602001205f1c6136a891906145f6565b60028601549091505f906136c29063ffffffff16426146d5565b60078701839055865460ff60c01b1916600160c01b1787556002870180546001600160401b038316600160801b810267ffffffffffffffff60801b19909216919091179091556040805185815260208101929092528615159082015290915087907fd7eeb3c4291dd13c1659b187286afd48107bbf13790a30bcca8f276b351f6c669060600160405180910390a250505050505050565b5f603182901c1561376b57505f919050565b63ffffffff821660ff602084901c16811580159061378c5750638000000082105b8015613799575060018110155b80156137a65750603e8111155b949350505050565b5f5f60205f8451602086015f885af1806137cd576040513d5f823e3d81fd5b50505f513d915081156137e45780600114156137f1565b6001600160a01b0384163b155b1561222457604051635274afe760e01b81526001600160a01b0385166004820152602401610752565b5f80546001600160a01b038381166001600160a01b0319831681178455604051919092169283917f8be0079c531659141344cd1fd0a4f28419497f9722a3daafe3b4186f6b6457e09190a35050565b5f6040518060600160405280603b8152602001614b88603b91398051602091820120604080518084019290925284358282015291840135606082015290830135608082015260a0016122f7565b5f61ffff831615806138ce57506127108361ffff1610155b806138db575061ffff8216155b1561390757604051637c485dcd60e01b815261ffff808516600483015283166024820152604401610752565b5f61391c61ffff8516655af3107a4000614767565b61392e90670de0b6b3a7640000614631565b670de0b6b3a76400009250905060105b801561398c575f190161395c8380670de0b6b3a76400006001613994565b9250600161ffff8516821c81169003613987576139848383670de0b6b3a76400006001613994565b92505b61393e565b505092915050565b5f6139c16139a183613ad1565b80156139bc57505f84806139b7576139b76145e2565b868809115b151590565b6139cc868686613afd565b6139d69190614644565b95945050505050565b606060ff83146139f9576139f283613bad565b90506106f8565b818054613a0590614ac4565b80601f0160208091040260200160405190810160405280929190818152602001828054613a3190614ac4565b8015613a7c5780601f10613a5357610100808354040283529160200191613a7c565b820191905f5260205f20905b815481529060010190602001808311613a5f57829003601f168201915b505050505090506106f8565b5f5f5f8351604103613abf576020840151604085015160608601515f1a613ab188828585613bea565b955095509550505050613aca565b505081515f91506002905b9250925092565b5f6002826003811115613ae657613ae6614225565b613af09190614af6565b60ff166001149050919050565b5f5f5f613b0a8686613cb2565b91509150815f03613b2e57838181613b2457613b246145e2565b049250505061080b565b818411613b4557613b456003851502601118613cce565b5f848688095f868103871696879004966002600389028118808a02820302808a02820302808a02820302808a02820302808a02820302808a02909103029181900381900460010185841190960395909502919093039390930492909217029150509392505050565b60605f613bb983613cdf565b6040805160208082528183019092529192505f91906020820181803683375050509182525060208101929092525090565b5f80807f7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0841115613c2357505f91506003905082613ca8565b604080515f808252602082018084528a905260ff891692820192909252606081018790526080810186905260019060a0016020604051602081039080840390855afa158015613c74573d5f5f3e3d5ffd5b5050604051601f1901519150506001600160a01b038116613c9f57505f925060019150829050613ca8565b92505f91508190505b9450945094915050565b5f805f1983850993909202808410938190039390930393915050565b634e487b715f52806020526024601cfd5b5f60ff8216601f8111156106f857604051632cd44ac360e21b815260040160405180910390fd5b5f60208284031215613d16575f5ffd5b81356001600160401b03811115613d2b575f5ffd5b8201610100818503121561080b575f5ffd5b5f60208284031215613d4d575f5ffd5b5035919050565b61ffff81168114610710575f5ffd5b80356123c781613d54565b5f60208284031215613d7e575f5ffd5b813561080b81613d54565b63ffffffff81168114610710575f5ffd5b80356123c781613d89565b5f5f60408385031215613db6575f5ffd5b823591506020830135613dc881613d89565b809150509250929050565b5f60608284031215613de3575f5ffd5b50919050565b5f5f83601f840112613df9575f5ffd5b5081356001600160401b03811115613e0f575f5ffd5b602083019150836020828501011115613e26575f5ffd5b9250929050565b5f5f5f5f5f5f5f5f60e0898b031215613e44575f5ffd5b88356001600160401b03811115613e59575f5ffd5b613e658b828c01613dd3565b9850506020890135965060408901356001600160401b0381168114613e88575f5ffd5b9550613e9660608a01613d9a565b9450613ea460808a01613d9a565b935060a0890135925060c08901356001600160401b03811115613ec5575f5ffd5b613ed18b828c01613de9565b999c989b5096995094979396929594505050565b6001600160a01b0381168114610710575f5ffd5b80356123c781613ee5565b5f60208284031215613f14575f5ffd5b813561080b81613ee5565b5f5f83601f840112613f2f575f5ffd5b5081356001600160401b03811115613f45575f5ffd5b6020830191508360208260051b8501011115613e26575f5ffd5b5f5f5f60408486031215613f71575f5ffd5b83356001600160401b03811115613f86575f5ffd5b613f9286828701613f1f565b909790965060209590950135949350505050565b5f60208284031215613fb6575f5ffd5b81356001600160401b03811115613fcb575f5ffd5b6137a684828501613dd3565b5f5f5f5f60608587031215613fea575f5ffd5b8435935060208501356001600160401b03811115614006575f5ffd5b61401287828801613f1f565b9598909750949560400135949350505050565b5f5f60408385031215614036575f5ffd5b823591506020830135613dc881613d54565b5f81518084528060208401602086015e5f602082860101526020601f19601f83011685010191505092915050565b60ff60f81b8816815260e060208201525f61409460e0830189614048565b82810360408401526140a68189614048565b606084018890526001600160a01b038716608085015260a0840186905283810360c0850152845180825260208087019350909101905f5b818110156140fb5783518352602093840193909201916001016140dd565b50909b9a5050505050505050505050565b5f5f83601f84011261411c575f5ffd5b5081356001600160401b03811115614132575f5ffd5b6020830191508360208260081b8501011115613e26575f5ffd5b5f5f5f5f5f5f5f5f5f60c08a8c031215614164575f5ffd5b8935985060208a01356001600160401b03811115614180575f5ffd5b61418c8c828d01613dd3565b98505060408a01356001600160401b038111156141a7575f5ffd5b6141b38c828d01613f1f565b90985096505060608a0135945060808a01356001600160401b038111156141d8575f5ffd5b6141e48c828d0161410c565b90955093505060a08a01356001600160401b03811115614202575f5ffd5b61420e8c828d01613de9565b915080935050809150509295985092959850929598565b634e487b7160e01b5f52602160045260245ffd5b6007811061425557634e487b7160e01b5f52602160045260245ffd5b9052565b81516001600160a01b031681526102808101602083015161427d6020840182614239565b506040830151614293604084018261ffff169052565b5060608301516142a8606084018260ff169052565b5060808301516142bc608084018215159052565b5060a08301516142d760a08401826001600160401b03169052565b5060c08301516142f260c08401826001600160a01b03169052565b5060e083015161430a60e084018263ffffffff169052565b5061010083015161432461010084018263ffffffff169052565b5061012083015161433c61012084018261ffff169052565b5061014083015161435461014084018261ffff169052565b506101608301516143716101608401826001600160401b03169052565b5061018083015161438e6101808401826001600160401b03169052565b506101a08301516143ab6101a08401826001600160401b03169052565b506101c08301516101c08301526101e08301516101e083015261020083015161020083015261022083015161022083015261024083015161024083015261026083015161026083015292915050565b5f5f6040838503121561440b575f5ffd5b823561441681613d89565b91506020830135613dc881613d89565b5f5f60408385031215614437575f5ffd5b50508035926020909101359150565b634e487b7160e01b5f52604160045260245ffd5b60405161010081016001600160401b038111828210171561447d5761447d614446565b60405290565b60405160c081016001600160401b038111828210171561447d5761447d614446565b604051601f8201601f191681016001600160401b03811182821017156144cd576144cd614446565b604052919050565b5f82601f8301126144e4575f5ffd5b81356001600160401b038111156144fd576144fd614446565b8060051b61450d602082016144a5565b91825260208185018101929081019086841115614528575f5ffd5b6020860192505b838310156130f757823582526020928301929091019061452f565b5f610100823603121561455b575f5ffd5b61456361445a565b8235815261457360208401613ef9565b60208201526040838101359082015260608301356001600160401b0381111561459a575f5ffd5b6145a6368286016144d5565b6060830152506080838101359082015260a080840135908201526145cc60c08401613d63565b60c082015260e092830135928101929092525090565b634e487b7160e01b5f52601260045260245ffd5b5f82614604576146046145e2565b500690565b8281526040810161080b6020830184614239565b634e487b7160e01b5f52601160045260245ffd5b818103818111156106f8576106f861461d565b808201808211156106f8576106f861461d565b5f60208284031215614667575f5ffd5b5051919050565b8183525f6001600160fb1b03831115614685575f5ffd5b8260051b80836020870137939093016020019392505050565b604081525f6146b160408301858761466e565b9050826020830152949350505050565b634e487b7160e01b5f52603260045260245ffd5b6001600160401b0381811683821601908111156106f8576106f861461d565b606081525f61470760608301868861466e565b90508360208301526001600160401b038316604083015295945050505050565b6001600160a01b039390931683526020830191909152604082015260600190565b5f60208284031215614758575f5ffd5b8151801515811461080b575f5ffd5b80820281158282048414176106f8576106f861461d565b5f8261478c5761478c6145e2565b500490565b6001600160a01b039687168152602081019590955260408501939093529084166060840152909216608082015260a081019190915260c00190565b81515f90829060208501835b828110156147f65781518452602093840193909101906001016147d8565b509195945050505050565b5f5f8335601e19843603018112614816575f5ffd5b8301803591506001600160401b0382111561482f575f5ffd5b6020019150606081023603821315613e26575f5ffd5b80516123c781613d54565b8051600381106123c7575f5ffd5b5f60c082840312801561486f575f5ffd5b50614878614483565b825161488381613ee5565b8152602083015161489381613d89565b602082015260408301516148a681613d89565b6040820152606083015160ff811681146148be575f5ffd5b60608201526148cf60808401614845565b60808201526148e060a08401614850565b60a08201529392505050565b5f602082840312156148fc575f5ffd5b813561080b81613d89565b5f600182016149185761491861461d565b5060010190565b8183526020830192505f815f5b8481101561495e578135865260208083013590870152604080830135908701526060958601959091019060010161492c565b5093949350505050565b81835281816020850137505f828201602090810191909152601f909101601f19169091010190565b8881526001600160401b038816602082015263ffffffff8716604082015263ffffffff8616606082015284608082015260e060a08201525f5f853590508060e08401525060208501356149e281613d89565b63ffffffff16610100830152604085013536869003601e19018112614a05575f5ffd5b85016020810190356001600160401b03811115614a20575f5ffd5b606081023603821315614a31575f5ffd5b6060610120850152614a486101408501828461491f565b91505082810360c0840152614a5e818587614968565b9b9a5050505050505050505050565b5f60208284031215614a7d575f5ffd5b815161080b81613ee5565b6101a081016101008483376101008201835f5b6005811015614aba578151835260209283019290910190600101614a9b565b5050509392505050565b600181811c90821680614ad857607f821691505b602082108103613de357634e487b7160e01b5f52602260045260245ffd5b5f60ff831680614b0857614b086145e2565b8060ff8416069150509291505056fe4a6f62537065632875696e7432353620696e707574526f6f742c75696e74333220726f77732c4c617965725b5d206c6179657273294c61796572286279746573333220736861706549642c75696e743235362077656967687473526f6f742c75696e74323536206570696c6f677565294c61796572286279746573333220736861706549642c75696e743235362077656967687473526f6f742c75696e74323536206570696c6f67756529526563656970742875696e74323536206a6f6249642c616464726573732070726f76696465722c627974657333322073706563486173682c75696e743235365b5d206f7574707574526f6f74732c62797465733332206174746573746174696f6e4469676573742c75696e7432353620736565642c75696e743136206b2c627974657333322070726f6f6673486173682930644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000001",
 }
 
 // SLAManager is an auto generated Go binding around an Ethereum contract.
@@ -2768,6 +2947,76 @@ func (sLAManager *SLAManager) UnpackBPS(data []byte) (uint16, error) {
 	return out0, nil
 }
 
+// PackMAXABANDONBPS is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xe810b9fe.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function MAX_ABANDON_BPS() view returns(uint16)
+func (sLAManager *SLAManager) PackMAXABANDONBPS() []byte {
+	enc, err := sLAManager.abi.Pack("MAX_ABANDON_BPS")
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackMAXABANDONBPS is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xe810b9fe.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function MAX_ABANDON_BPS() view returns(uint16)
+func (sLAManager *SLAManager) TryPackMAXABANDONBPS() ([]byte, error) {
+	return sLAManager.abi.Pack("MAX_ABANDON_BPS")
+}
+
+// UnpackMAXABANDONBPS is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0xe810b9fe.
+//
+// Solidity: function MAX_ABANDON_BPS() view returns(uint16)
+func (sLAManager *SLAManager) UnpackMAXABANDONBPS(data []byte) (uint16, error) {
+	out, err := sLAManager.abi.Unpack("MAX_ABANDON_BPS", data)
+	if err != nil {
+		return *new(uint16), err
+	}
+	out0 := *abi.ConvertType(out[0], new(uint16)).(*uint16)
+	return out0, nil
+}
+
+// PackMAXBOUNTYBPS is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xe5a4ffc5.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function MAX_BOUNTY_BPS() view returns(uint16)
+func (sLAManager *SLAManager) PackMAXBOUNTYBPS() []byte {
+	enc, err := sLAManager.abi.Pack("MAX_BOUNTY_BPS")
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackMAXBOUNTYBPS is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xe5a4ffc5.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function MAX_BOUNTY_BPS() view returns(uint16)
+func (sLAManager *SLAManager) TryPackMAXBOUNTYBPS() ([]byte, error) {
+	return sLAManager.abi.Pack("MAX_BOUNTY_BPS")
+}
+
+// UnpackMAXBOUNTYBPS is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0xe5a4ffc5.
+//
+// Solidity: function MAX_BOUNTY_BPS() view returns(uint16)
+func (sLAManager *SLAManager) UnpackMAXBOUNTYBPS(data []byte) (uint16, error) {
+	out, err := sLAManager.abi.Unpack("MAX_BOUNTY_BPS", data)
+	if err != nil {
+		return *new(uint16), err
+	}
+	out0 := *abi.ConvertType(out[0], new(uint16)).(*uint16)
+	return out0, nil
+}
+
 // PackMAXLAYERS is the Go binding used to pack the parameters required for calling
 // the contract method with ID 0xc829b0e3.  This method will panic if any
 // invalid/nil inputs are passed.
@@ -2800,6 +3049,41 @@ func (sLAManager *SLAManager) UnpackMAXLAYERS(data []byte) (*big.Int, error) {
 		return new(big.Int), err
 	}
 	out0 := abi.ConvertType(out[0], new(big.Int)).(*big.Int)
+	return out0, nil
+}
+
+// PackMAXMINWINDOW is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x2e5fbeda.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function MAX_MIN_WINDOW() view returns(uint32)
+func (sLAManager *SLAManager) PackMAXMINWINDOW() []byte {
+	enc, err := sLAManager.abi.Pack("MAX_MIN_WINDOW")
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackMAXMINWINDOW is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x2e5fbeda.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function MAX_MIN_WINDOW() view returns(uint32)
+func (sLAManager *SLAManager) TryPackMAXMINWINDOW() ([]byte, error) {
+	return sLAManager.abi.Pack("MAX_MIN_WINDOW")
+}
+
+// UnpackMAXMINWINDOW is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0x2e5fbeda.
+//
+// Solidity: function MAX_MIN_WINDOW() view returns(uint32)
+func (sLAManager *SLAManager) UnpackMAXMINWINDOW(data []byte) (uint32, error) {
+	out, err := sLAManager.abi.Unpack("MAX_MIN_WINDOW", data)
+	if err != nil {
+		return *new(uint32), err
+	}
+	out0 := *abi.ConvertType(out[0], new(uint32)).(*uint32)
 	return out0, nil
 }
 
@@ -2838,6 +3122,41 @@ func (sLAManager *SLAManager) UnpackR(data []byte) (*big.Int, error) {
 	return out0, nil
 }
 
+// PackREVEALBLOCKS is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x793ab7d0.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function REVEAL_BLOCKS() view returns(uint64)
+func (sLAManager *SLAManager) PackREVEALBLOCKS() []byte {
+	enc, err := sLAManager.abi.Pack("REVEAL_BLOCKS")
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackREVEALBLOCKS is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x793ab7d0.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function REVEAL_BLOCKS() view returns(uint64)
+func (sLAManager *SLAManager) TryPackREVEALBLOCKS() ([]byte, error) {
+	return sLAManager.abi.Pack("REVEAL_BLOCKS")
+}
+
+// UnpackREVEALBLOCKS is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0x793ab7d0.
+//
+// Solidity: function REVEAL_BLOCKS() view returns(uint64)
+func (sLAManager *SLAManager) UnpackREVEALBLOCKS(data []byte) (uint64, error) {
+	out, err := sLAManager.abi.Unpack("REVEAL_BLOCKS", data)
+	if err != nil {
+		return *new(uint64), err
+	}
+	out0 := *abi.ConvertType(out[0], new(uint64)).(*uint64)
+	return out0, nil
+}
+
 // PackSEEDDELAY is the Go binding used to pack the parameters required for calling
 // the contract method with ID 0x2ef3dbf5.  This method will panic if any
 // invalid/nil inputs are passed.
@@ -2866,6 +3185,41 @@ func (sLAManager *SLAManager) TryPackSEEDDELAY() ([]byte, error) {
 // Solidity: function SEED_DELAY() view returns(uint64)
 func (sLAManager *SLAManager) UnpackSEEDDELAY(data []byte) (uint64, error) {
 	out, err := sLAManager.abi.Unpack("SEED_DELAY", data)
+	if err != nil {
+		return *new(uint64), err
+	}
+	out0 := *abi.ConvertType(out[0], new(uint64)).(*uint64)
+	return out0, nil
+}
+
+// PackSEEDHORIZON is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x5cc8f3e2.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function SEED_HORIZON() view returns(uint64)
+func (sLAManager *SLAManager) PackSEEDHORIZON() []byte {
+	enc, err := sLAManager.abi.Pack("SEED_HORIZON")
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackSEEDHORIZON is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x5cc8f3e2.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function SEED_HORIZON() view returns(uint64)
+func (sLAManager *SLAManager) TryPackSEEDHORIZON() ([]byte, error) {
+	return sLAManager.abi.Pack("SEED_HORIZON")
+}
+
+// UnpackSEEDHORIZON is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0x5cc8f3e2.
+//
+// Solidity: function SEED_HORIZON() view returns(uint64)
+func (sLAManager *SLAManager) UnpackSEEDHORIZON(data []byte) (uint64, error) {
+	out, err := sLAManager.abi.Unpack("SEED_HORIZON", data)
 	if err != nil {
 		return *new(uint64), err
 	}
@@ -2905,6 +3259,63 @@ func (sLAManager *SLAManager) UnpackVERIFIERGAS(data []byte) (*big.Int, error) {
 		return new(big.Int), err
 	}
 	out0 := abi.ConvertType(out[0], new(big.Int)).(*big.Int)
+	return out0, nil
+}
+
+// PackAbandon is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xe0d217f2.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function abandon(uint256 jobId) returns()
+func (sLAManager *SLAManager) PackAbandon(jobId *big.Int) []byte {
+	enc, err := sLAManager.abi.Pack("abandon", jobId)
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackAbandon is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xe0d217f2.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function abandon(uint256 jobId) returns()
+func (sLAManager *SLAManager) TryPackAbandon(jobId *big.Int) ([]byte, error) {
+	return sLAManager.abi.Pack("abandon", jobId)
+}
+
+// PackAbandonBps is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x67ec4a9b.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function abandonBps() view returns(uint16)
+func (sLAManager *SLAManager) PackAbandonBps() []byte {
+	enc, err := sLAManager.abi.Pack("abandonBps")
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackAbandonBps is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x67ec4a9b.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function abandonBps() view returns(uint16)
+func (sLAManager *SLAManager) TryPackAbandonBps() ([]byte, error) {
+	return sLAManager.abi.Pack("abandonBps")
+}
+
+// UnpackAbandonBps is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0x67ec4a9b.
+//
+// Solidity: function abandonBps() view returns(uint16)
+func (sLAManager *SLAManager) UnpackAbandonBps(data []byte) (uint16, error) {
+	out, err := sLAManager.abi.Unpack("abandonBps", data)
+	if err != nil {
+		return *new(uint16), err
+	}
+	out0 := *abi.ConvertType(out[0], new(uint16)).(*uint16)
 	return out0, nil
 }
 
@@ -3229,7 +3640,7 @@ func (sLAManager *SLAManager) TryPackFixSeed(jobId *big.Int) ([]byte, error) {
 // the contract method with ID 0xbf22c457.  This method will panic if any
 // invalid/nil inputs are passed.
 //
-// Solidity: function getJob(uint256 jobId) view returns((address,uint8,uint16,uint8,bool,uint64,address,uint32,uint32,uint64,uint64,uint64,uint256,uint256,bytes32,bytes32,uint256))
+// Solidity: function getJob(uint256 jobId) view returns((address,uint8,uint16,uint8,bool,uint64,address,uint32,uint32,uint16,uint16,uint64,uint64,uint64,uint256,uint256,bytes32,bytes32,uint256,bytes32))
 func (sLAManager *SLAManager) PackGetJob(jobId *big.Int) []byte {
 	enc, err := sLAManager.abi.Pack("getJob", jobId)
 	if err != nil {
@@ -3242,7 +3653,7 @@ func (sLAManager *SLAManager) PackGetJob(jobId *big.Int) []byte {
 // the contract method with ID 0xbf22c457.  This method will return an error
 // if any inputs are invalid/nil.
 //
-// Solidity: function getJob(uint256 jobId) view returns((address,uint8,uint16,uint8,bool,uint64,address,uint32,uint32,uint64,uint64,uint64,uint256,uint256,bytes32,bytes32,uint256))
+// Solidity: function getJob(uint256 jobId) view returns((address,uint8,uint16,uint8,bool,uint64,address,uint32,uint32,uint16,uint16,uint64,uint64,uint64,uint256,uint256,bytes32,bytes32,uint256,bytes32))
 func (sLAManager *SLAManager) TryPackGetJob(jobId *big.Int) ([]byte, error) {
 	return sLAManager.abi.Pack("getJob", jobId)
 }
@@ -3250,7 +3661,7 @@ func (sLAManager *SLAManager) TryPackGetJob(jobId *big.Int) ([]byte, error) {
 // UnpackGetJob is the Go binding that unpacks the parameters returned
 // from invoking the contract method with ID 0xbf22c457.
 //
-// Solidity: function getJob(uint256 jobId) view returns((address,uint8,uint16,uint8,bool,uint64,address,uint32,uint32,uint64,uint64,uint64,uint256,uint256,bytes32,bytes32,uint256))
+// Solidity: function getJob(uint256 jobId) view returns((address,uint8,uint16,uint8,bool,uint64,address,uint32,uint32,uint16,uint16,uint64,uint64,uint64,uint256,uint256,bytes32,bytes32,uint256,bytes32))
 func (sLAManager *SLAManager) UnpackGetJob(data []byte) (Job, error) {
 	out, err := sLAManager.abi.Unpack("getJob", data)
 	if err != nil {
@@ -3350,6 +3761,76 @@ func (sLAManager *SLAManager) PackLock(jobId *big.Int) []byte {
 // Solidity: function lock(uint256 jobId) returns()
 func (sLAManager *SLAManager) TryPackLock(jobId *big.Int) ([]byte, error) {
 	return sLAManager.abi.Pack("lock", jobId)
+}
+
+// PackMinExecWindow is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x86dee14c.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function minExecWindow() view returns(uint32)
+func (sLAManager *SLAManager) PackMinExecWindow() []byte {
+	enc, err := sLAManager.abi.Pack("minExecWindow")
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackMinExecWindow is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x86dee14c.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function minExecWindow() view returns(uint32)
+func (sLAManager *SLAManager) TryPackMinExecWindow() ([]byte, error) {
+	return sLAManager.abi.Pack("minExecWindow")
+}
+
+// UnpackMinExecWindow is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0x86dee14c.
+//
+// Solidity: function minExecWindow() view returns(uint32)
+func (sLAManager *SLAManager) UnpackMinExecWindow(data []byte) (uint32, error) {
+	out, err := sLAManager.abi.Unpack("minExecWindow", data)
+	if err != nil {
+		return *new(uint32), err
+	}
+	out0 := *abi.ConvertType(out[0], new(uint32)).(*uint32)
+	return out0, nil
+}
+
+// PackMinProveWindow is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x6cebe577.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function minProveWindow() view returns(uint32)
+func (sLAManager *SLAManager) PackMinProveWindow() []byte {
+	enc, err := sLAManager.abi.Pack("minProveWindow")
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackMinProveWindow is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x6cebe577.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function minProveWindow() view returns(uint32)
+func (sLAManager *SLAManager) TryPackMinProveWindow() ([]byte, error) {
+	return sLAManager.abi.Pack("minProveWindow")
+}
+
+// UnpackMinProveWindow is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0x6cebe577.
+//
+// Solidity: function minProveWindow() view returns(uint32)
+func (sLAManager *SLAManager) UnpackMinProveWindow(data []byte) (uint32, error) {
+	out, err := sLAManager.abi.Unpack("minProveWindow", data)
+	if err != nil {
+		return *new(uint32), err
+	}
+	out0 := *abi.ConvertType(out[0], new(uint32)).(*uint32)
+	return out0, nil
 }
 
 // PackOutputsDigestOf is the Go binding used to pack the parameters required for calling
@@ -3458,12 +3939,12 @@ func (sLAManager *SLAManager) UnpackPendingOwner(data []byte) (common.Address, e
 }
 
 // PackPostJob is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0x8344e26a.  This method will panic if any
+// the contract method with ID 0x5dbfe416.  This method will panic if any
 // invalid/nil inputs are passed.
 //
-// Solidity: function postJob((uint256,uint32,(bytes32,uint256,uint256)[]) spec, uint256 price, uint64 lockBy, uint32 execWindow, uint32 proveWindow, string inputURI) returns(uint256 jobId)
-func (sLAManager *SLAManager) PackPostJob(spec JobSpec, price *big.Int, lockBy uint64, execWindow uint32, proveWindow uint32, inputURI string) []byte {
-	enc, err := sLAManager.abi.Pack("postJob", spec, price, lockBy, execWindow, proveWindow, inputURI)
+// Solidity: function postJob((uint256,uint32,(bytes32,uint256,uint256)[]) spec, uint256 price, uint64 lockBy, uint32 execWindow, uint32 proveWindow, bytes32 seedCommitment, string inputURI) returns(uint256 jobId)
+func (sLAManager *SLAManager) PackPostJob(spec JobSpec, price *big.Int, lockBy uint64, execWindow uint32, proveWindow uint32, seedCommitment [32]byte, inputURI string) []byte {
+	enc, err := sLAManager.abi.Pack("postJob", spec, price, lockBy, execWindow, proveWindow, seedCommitment, inputURI)
 	if err != nil {
 		panic(err)
 	}
@@ -3471,18 +3952,18 @@ func (sLAManager *SLAManager) PackPostJob(spec JobSpec, price *big.Int, lockBy u
 }
 
 // TryPackPostJob is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0x8344e26a.  This method will return an error
+// the contract method with ID 0x5dbfe416.  This method will return an error
 // if any inputs are invalid/nil.
 //
-// Solidity: function postJob((uint256,uint32,(bytes32,uint256,uint256)[]) spec, uint256 price, uint64 lockBy, uint32 execWindow, uint32 proveWindow, string inputURI) returns(uint256 jobId)
-func (sLAManager *SLAManager) TryPackPostJob(spec JobSpec, price *big.Int, lockBy uint64, execWindow uint32, proveWindow uint32, inputURI string) ([]byte, error) {
-	return sLAManager.abi.Pack("postJob", spec, price, lockBy, execWindow, proveWindow, inputURI)
+// Solidity: function postJob((uint256,uint32,(bytes32,uint256,uint256)[]) spec, uint256 price, uint64 lockBy, uint32 execWindow, uint32 proveWindow, bytes32 seedCommitment, string inputURI) returns(uint256 jobId)
+func (sLAManager *SLAManager) TryPackPostJob(spec JobSpec, price *big.Int, lockBy uint64, execWindow uint32, proveWindow uint32, seedCommitment [32]byte, inputURI string) ([]byte, error) {
+	return sLAManager.abi.Pack("postJob", spec, price, lockBy, execWindow, proveWindow, seedCommitment, inputURI)
 }
 
 // UnpackPostJob is the Go binding that unpacks the parameters returned
-// from invoking the contract method with ID 0x8344e26a.
+// from invoking the contract method with ID 0x5dbfe416.
 //
-// Solidity: function postJob((uint256,uint32,(bytes32,uint256,uint256)[]) spec, uint256 price, uint64 lockBy, uint32 execWindow, uint32 proveWindow, string inputURI) returns(uint256 jobId)
+// Solidity: function postJob((uint256,uint32,(bytes32,uint256,uint256)[]) spec, uint256 price, uint64 lockBy, uint32 execWindow, uint32 proveWindow, bytes32 seedCommitment, string inputURI) returns(uint256 jobId)
 func (sLAManager *SLAManager) UnpackPostJob(data []byte) (*big.Int, error) {
 	out, err := sLAManager.abi.Unpack("postJob", data)
 	if err != nil {
@@ -3619,6 +4100,50 @@ func (sLAManager *SLAManager) UnpackRequiredStake(data []byte) (*big.Int, error)
 	return out0, nil
 }
 
+// PackRevealSeed is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xfa77ffeb.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function revealSeed(uint256 jobId, bytes32 secret) returns()
+func (sLAManager *SLAManager) PackRevealSeed(jobId *big.Int, secret [32]byte) []byte {
+	enc, err := sLAManager.abi.Pack("revealSeed", jobId, secret)
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackRevealSeed is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xfa77ffeb.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function revealSeed(uint256 jobId, bytes32 secret) returns()
+func (sLAManager *SLAManager) TryPackRevealSeed(jobId *big.Int, secret [32]byte) ([]byte, error) {
+	return sLAManager.abi.Pack("revealSeed", jobId, secret)
+}
+
+// PackSetAbandonBps is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x607d18d3.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function setAbandonBps(uint16 bps) returns()
+func (sLAManager *SLAManager) PackSetAbandonBps(bps uint16) []byte {
+	enc, err := sLAManager.abi.Pack("setAbandonBps", bps)
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackSetAbandonBps is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x607d18d3.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function setAbandonBps(uint16 bps) returns()
+func (sLAManager *SLAManager) TryPackSetAbandonBps(bps uint16) ([]byte, error) {
+	return sLAManager.abi.Pack("setAbandonBps", bps)
+}
+
 // PackSetBountyBps is the Go binding used to pack the parameters required for calling
 // the contract method with ID 0x79f372d4.  This method will panic if any
 // invalid/nil inputs are passed.
@@ -3661,6 +4186,28 @@ func (sLAManager *SLAManager) PackSetDetectionFloorBps(bps uint16) []byte {
 // Solidity: function setDetectionFloorBps(uint16 bps) returns()
 func (sLAManager *SLAManager) TryPackSetDetectionFloorBps(bps uint16) ([]byte, error) {
 	return sLAManager.abi.Pack("setDetectionFloorBps", bps)
+}
+
+// PackSetMinWindows is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xe6ae3e12.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function setMinWindows(uint32 execWindow, uint32 proveWindow) returns()
+func (sLAManager *SLAManager) PackSetMinWindows(execWindow uint32, proveWindow uint32) []byte {
+	enc, err := sLAManager.abi.Pack("setMinWindows", execWindow, proveWindow)
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackSetMinWindows is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xe6ae3e12.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function setMinWindows(uint32 execWindow, uint32 proveWindow) returns()
+func (sLAManager *SLAManager) TryPackSetMinWindows(execWindow uint32, proveWindow uint32) ([]byte, error) {
+	return sLAManager.abi.Pack("setMinWindows", execWindow, proveWindow)
 }
 
 // PackShapes is the Go binding used to pack the parameters required for calling
@@ -3939,6 +4486,72 @@ func (sLAManager *SLAManager) TryPackWithdraw() ([]byte, error) {
 	return sLAManager.abi.Pack("withdraw")
 }
 
+// PackWithdrawTo is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x72b0d90c.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function withdrawTo(address to) returns()
+func (sLAManager *SLAManager) PackWithdrawTo(to common.Address) []byte {
+	enc, err := sLAManager.abi.Pack("withdrawTo", to)
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackWithdrawTo is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x72b0d90c.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function withdrawTo(address to) returns()
+func (sLAManager *SLAManager) TryPackWithdrawTo(to common.Address) ([]byte, error) {
+	return sLAManager.abi.Pack("withdrawTo", to)
+}
+
+// SLAManagerAbandonFeeSet represents a AbandonFeeSet event raised by the SLAManager contract.
+type SLAManagerAbandonFeeSet struct {
+	Bps uint16
+	Raw *types.Log // Blockchain specific contextual infos
+}
+
+const SLAManagerAbandonFeeSetEventName = "AbandonFeeSet"
+
+// ContractEventName returns the user-defined event name.
+func (SLAManagerAbandonFeeSet) ContractEventName() string {
+	return SLAManagerAbandonFeeSetEventName
+}
+
+// UnpackAbandonFeeSetEvent is the Go binding that unpacks the event data emitted
+// by contract.
+//
+// Solidity: event AbandonFeeSet(uint16 bps)
+func (sLAManager *SLAManager) UnpackAbandonFeeSetEvent(log *types.Log) (*SLAManagerAbandonFeeSet, error) {
+	event := "AbandonFeeSet"
+	if len(log.Topics) == 0 {
+		return nil, bind.ErrNoEventSignature
+	}
+	if log.Topics[0] != sLAManager.abi.Events[event].ID {
+		return nil, bind.ErrEventSignatureMismatch
+	}
+	out := new(SLAManagerAbandonFeeSet)
+	if len(log.Data) > 0 {
+		if err := sLAManager.abi.UnpackIntoInterface(out, event, log.Data); err != nil {
+			return nil, err
+		}
+	}
+	var indexed abi.Arguments
+	for _, arg := range sLAManager.abi.Events[event].Inputs {
+		if arg.Indexed {
+			indexed = append(indexed, arg)
+		}
+	}
+	if err := abi.ParseTopics(out, indexed, log.Topics[1:]); err != nil {
+		return nil, err
+	}
+	out.Raw = log
+	return out, nil
+}
+
 // SLAManagerBountySet represents a BountySet event raised by the SLAManager contract.
 type SLAManagerBountySet struct {
 	Bps uint16
@@ -4115,6 +4728,53 @@ func (sLAManager *SLAManager) UnpackEIP712DomainChangedEvent(log *types.Log) (*S
 	return out, nil
 }
 
+// SLAManagerJobAbandoned represents a JobAbandoned event raised by the SLAManager contract.
+type SLAManagerJobAbandoned struct {
+	JobId    *big.Int
+	Provider common.Address
+	Fee      *big.Int
+	Reopened bool
+	Raw      *types.Log // Blockchain specific contextual infos
+}
+
+const SLAManagerJobAbandonedEventName = "JobAbandoned"
+
+// ContractEventName returns the user-defined event name.
+func (SLAManagerJobAbandoned) ContractEventName() string {
+	return SLAManagerJobAbandonedEventName
+}
+
+// UnpackJobAbandonedEvent is the Go binding that unpacks the event data emitted
+// by contract.
+//
+// Solidity: event JobAbandoned(uint256 indexed jobId, address indexed provider, uint256 fee, bool reopened)
+func (sLAManager *SLAManager) UnpackJobAbandonedEvent(log *types.Log) (*SLAManagerJobAbandoned, error) {
+	event := "JobAbandoned"
+	if len(log.Topics) == 0 {
+		return nil, bind.ErrNoEventSignature
+	}
+	if log.Topics[0] != sLAManager.abi.Events[event].ID {
+		return nil, bind.ErrEventSignatureMismatch
+	}
+	out := new(SLAManagerJobAbandoned)
+	if len(log.Data) > 0 {
+		if err := sLAManager.abi.UnpackIntoInterface(out, event, log.Data); err != nil {
+			return nil, err
+		}
+	}
+	var indexed abi.Arguments
+	for _, arg := range sLAManager.abi.Events[event].Inputs {
+		if arg.Indexed {
+			indexed = append(indexed, arg)
+		}
+	}
+	if err := abi.ParseTopics(out, indexed, log.Topics[1:]); err != nil {
+		return nil, err
+	}
+	out.Raw = log
+	return out, nil
+}
+
 // SLAManagerJobCancelled represents a JobCancelled event raised by the SLAManager contract.
 type SLAManagerJobCancelled struct {
 	JobId *big.Int
@@ -4166,7 +4826,6 @@ type SLAManagerJobCommitted struct {
 	OutputRoots       []*big.Int
 	AttestationDigest [32]byte
 	SeedBlock         uint64
-	ProveBy           uint64
 	Raw               *types.Log // Blockchain specific contextual infos
 }
 
@@ -4180,7 +4839,7 @@ func (SLAManagerJobCommitted) ContractEventName() string {
 // UnpackJobCommittedEvent is the Go binding that unpacks the event data emitted
 // by contract.
 //
-// Solidity: event JobCommitted(uint256 indexed jobId, uint256[] outputRoots, bytes32 attestationDigest, uint64 seedBlock, uint64 proveBy)
+// Solidity: event JobCommitted(uint256 indexed jobId, uint256[] outputRoots, bytes32 attestationDigest, uint64 seedBlock)
 func (sLAManager *SLAManager) UnpackJobCommittedEvent(log *types.Log) (*SLAManagerJobCommitted, error) {
 	event := "JobCommitted"
 	if len(log.Topics) == 0 {
@@ -4257,16 +4916,17 @@ func (sLAManager *SLAManager) UnpackJobLockedEvent(log *types.Log) (*SLAManagerJ
 
 // SLAManagerJobPosted represents a JobPosted event raised by the SLAManager contract.
 type SLAManagerJobPosted struct {
-	JobId       *big.Int
-	Buyer       common.Address
-	SpecHash    [32]byte
-	Price       *big.Int
-	LockBy      uint64
-	ExecWindow  uint32
-	ProveWindow uint32
-	Spec        JobSpec
-	InputURI    string
-	Raw         *types.Log // Blockchain specific contextual infos
+	JobId          *big.Int
+	Buyer          common.Address
+	SpecHash       [32]byte
+	Price          *big.Int
+	LockBy         uint64
+	ExecWindow     uint32
+	ProveWindow    uint32
+	SeedCommitment [32]byte
+	Spec           JobSpec
+	InputURI       string
+	Raw            *types.Log // Blockchain specific contextual infos
 }
 
 const SLAManagerJobPostedEventName = "JobPosted"
@@ -4279,7 +4939,7 @@ func (SLAManagerJobPosted) ContractEventName() string {
 // UnpackJobPostedEvent is the Go binding that unpacks the event data emitted
 // by contract.
 //
-// Solidity: event JobPosted(uint256 indexed jobId, address indexed buyer, bytes32 indexed specHash, uint256 price, uint64 lockBy, uint32 execWindow, uint32 proveWindow, (uint256,uint32,(bytes32,uint256,uint256)[]) spec, string inputURI)
+// Solidity: event JobPosted(uint256 indexed jobId, address indexed buyer, bytes32 indexed specHash, uint256 price, uint64 lockBy, uint32 execWindow, uint32 proveWindow, bytes32 seedCommitment, (uint256,uint32,(bytes32,uint256,uint256)[]) spec, string inputURI)
 func (sLAManager *SLAManager) UnpackJobPostedEvent(log *types.Log) (*SLAManagerJobPosted, error) {
 	event := "JobPosted"
 	if len(log.Topics) == 0 {
@@ -4384,6 +5044,51 @@ func (sLAManager *SLAManager) UnpackJobSlashedEvent(log *types.Log) (*SLAManager
 		return nil, bind.ErrEventSignatureMismatch
 	}
 	out := new(SLAManagerJobSlashed)
+	if len(log.Data) > 0 {
+		if err := sLAManager.abi.UnpackIntoInterface(out, event, log.Data); err != nil {
+			return nil, err
+		}
+	}
+	var indexed abi.Arguments
+	for _, arg := range sLAManager.abi.Events[event].Inputs {
+		if arg.Indexed {
+			indexed = append(indexed, arg)
+		}
+	}
+	if err := abi.ParseTopics(out, indexed, log.Topics[1:]); err != nil {
+		return nil, err
+	}
+	out.Raw = log
+	return out, nil
+}
+
+// SLAManagerMinWindowsSet represents a MinWindowsSet event raised by the SLAManager contract.
+type SLAManagerMinWindowsSet struct {
+	ExecWindow  uint32
+	ProveWindow uint32
+	Raw         *types.Log // Blockchain specific contextual infos
+}
+
+const SLAManagerMinWindowsSetEventName = "MinWindowsSet"
+
+// ContractEventName returns the user-defined event name.
+func (SLAManagerMinWindowsSet) ContractEventName() string {
+	return SLAManagerMinWindowsSetEventName
+}
+
+// UnpackMinWindowsSetEvent is the Go binding that unpacks the event data emitted
+// by contract.
+//
+// Solidity: event MinWindowsSet(uint32 execWindow, uint32 proveWindow)
+func (sLAManager *SLAManager) UnpackMinWindowsSetEvent(log *types.Log) (*SLAManagerMinWindowsSet, error) {
+	event := "MinWindowsSet"
+	if len(log.Topics) == 0 {
+		return nil, bind.ErrNoEventSignature
+	}
+	if log.Topics[0] != sLAManager.abi.Events[event].ID {
+		return nil, bind.ErrEventSignatureMismatch
+	}
+	out := new(SLAManagerMinWindowsSet)
 	if len(log.Data) > 0 {
 		if err := sLAManager.abi.UnpackIntoInterface(out, event, log.Data); err != nil {
 			return nil, err
@@ -4539,9 +5244,11 @@ func (sLAManager *SLAManager) UnpackProofRejectedEvent(log *types.Log) (*SLAMana
 
 // SLAManagerSeedFixed represents a SeedFixed event raised by the SLAManager contract.
 type SLAManagerSeedFixed struct {
-	JobId *big.Int
-	Seed  *big.Int
-	Raw   *types.Log // Blockchain specific contextual infos
+	JobId    *big.Int
+	Seed     *big.Int
+	ProveBy  uint64
+	Revealed bool
+	Raw      *types.Log // Blockchain specific contextual infos
 }
 
 const SLAManagerSeedFixedEventName = "SeedFixed"
@@ -4554,7 +5261,7 @@ func (SLAManagerSeedFixed) ContractEventName() string {
 // UnpackSeedFixedEvent is the Go binding that unpacks the event data emitted
 // by contract.
 //
-// Solidity: event SeedFixed(uint256 indexed jobId, uint256 seed)
+// Solidity: event SeedFixed(uint256 indexed jobId, uint256 seed, uint64 proveBy, bool revealed)
 func (sLAManager *SLAManager) UnpackSeedFixedEvent(log *types.Log) (*SLAManagerSeedFixed, error) {
 	event := "SeedFixed"
 	if len(log.Topics) == 0 {
@@ -4585,6 +5292,7 @@ func (sLAManager *SLAManager) UnpackSeedFixedEvent(log *types.Log) (*SLAManagerS
 // SLAManagerWithdrawn represents a Withdrawn event raised by the SLAManager contract.
 type SLAManagerWithdrawn struct {
 	Account common.Address
+	To      common.Address
 	Amount  *big.Int
 	Raw     *types.Log // Blockchain specific contextual infos
 }
@@ -4599,7 +5307,7 @@ func (SLAManagerWithdrawn) ContractEventName() string {
 // UnpackWithdrawnEvent is the Go binding that unpacks the event data emitted
 // by contract.
 //
-// Solidity: event Withdrawn(address indexed account, uint256 amount)
+// Solidity: event Withdrawn(address indexed account, address indexed to, uint256 amount)
 func (sLAManager *SLAManager) UnpackWithdrawnEvent(log *types.Log) (*SLAManagerWithdrawn, error) {
 	event := "Withdrawn"
 	if len(log.Topics) == 0 {
@@ -4642,11 +5350,17 @@ func (sLAManager *SLAManager) UnpackError(raw []byte) (any, error) {
 	if bytes.Equal(raw[:4], sLAManager.abi.Errors["BadReceiptSignature"].ID.Bytes()[:4]) {
 		return sLAManager.UnpackBadReceiptSignatureError(raw[4:])
 	}
+	if bytes.Equal(raw[:4], sLAManager.abi.Errors["BadReveal"].ID.Bytes()[:4]) {
+		return sLAManager.UnpackBadRevealError(raw[4:])
+	}
 	if bytes.Equal(raw[:4], sLAManager.abi.Errors["BadRows"].ID.Bytes()[:4]) {
 		return sLAManager.UnpackBadRowsError(raw[4:])
 	}
 	if bytes.Equal(raw[:4], sLAManager.abi.Errors["BadTerms"].ID.Bytes()[:4]) {
 		return sLAManager.UnpackBadTermsError(raw[4:])
+	}
+	if bytes.Equal(raw[:4], sLAManager.abi.Errors["BadWindow"].ID.Bytes()[:4]) {
+		return sLAManager.UnpackBadWindowError(raw[4:])
 	}
 	if bytes.Equal(raw[:4], sLAManager.abi.Errors["DeadlineNotPassed"].ID.Bytes()[:4]) {
 		return sLAManager.UnpackDeadlineNotPassedError(raw[4:])
@@ -4693,6 +5407,9 @@ func (sLAManager *SLAManager) UnpackError(raw []byte) (any, error) {
 	if bytes.Equal(raw[:4], sLAManager.abi.Errors["ReentrancyGuardReentrantCall"].ID.Bytes()[:4]) {
 		return sLAManager.UnpackReentrancyGuardReentrantCallError(raw[4:])
 	}
+	if bytes.Equal(raw[:4], sLAManager.abi.Errors["RevealPending"].ID.Bytes()[:4]) {
+		return sLAManager.UnpackRevealPendingError(raw[4:])
+	}
 	if bytes.Equal(raw[:4], sLAManager.abi.Errors["SafeERC20FailedOperation"].ID.Bytes()[:4]) {
 		return sLAManager.UnpackSafeERC20FailedOperationError(raw[4:])
 	}
@@ -4723,8 +5440,14 @@ func (sLAManager *SLAManager) UnpackError(raw []byte) (any, error) {
 	if bytes.Equal(raw[:4], sLAManager.abi.Errors["WidthMismatch"].ID.Bytes()[:4]) {
 		return sLAManager.UnpackWidthMismatchError(raw[4:])
 	}
+	if bytes.Equal(raw[:4], sLAManager.abi.Errors["WindowTooShort"].ID.Bytes()[:4]) {
+		return sLAManager.UnpackWindowTooShortError(raw[4:])
+	}
 	if bytes.Equal(raw[:4], sLAManager.abi.Errors["WrongState"].ID.Bytes()[:4]) {
 		return sLAManager.UnpackWrongStateError(raw[4:])
+	}
+	if bytes.Equal(raw[:4], sLAManager.abi.Errors["ZeroRecipient"].ID.Bytes()[:4]) {
+		return sLAManager.UnpackZeroRecipientError(raw[4:])
 	}
 	return nil, errors.New("Unknown error")
 }
@@ -4827,6 +5550,31 @@ func (sLAManager *SLAManager) UnpackBadReceiptSignatureError(raw []byte) (*SLAMa
 	return out, nil
 }
 
+// SLAManagerBadReveal represents a BadReveal error raised by the SLAManager contract.
+type SLAManagerBadReveal struct {
+	JobId      *big.Int
+	Commitment [32]byte
+}
+
+// ErrorID returns the hash of canonical representation of the error's signature.
+//
+// Solidity: error BadReveal(uint256 jobId, bytes32 commitment)
+func SLAManagerBadRevealErrorID() common.Hash {
+	return common.HexToHash("0x94a90ebae7c2000783ef5176141c43542c90f53f4a58c4a999a6502d7b6b215f")
+}
+
+// UnpackBadRevealError is the Go binding used to decode the provided
+// error data into the corresponding Go error struct.
+//
+// Solidity: error BadReveal(uint256 jobId, bytes32 commitment)
+func (sLAManager *SLAManager) UnpackBadRevealError(raw []byte) (*SLAManagerBadReveal, error) {
+	out := new(SLAManagerBadReveal)
+	if err := sLAManager.abi.UnpackIntoInterface(out, "BadReveal", raw); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // SLAManagerBadRows represents a BadRows error raised by the SLAManager contract.
 type SLAManagerBadRows struct {
 	Rows  uint32
@@ -4854,26 +5602,48 @@ func (sLAManager *SLAManager) UnpackBadRowsError(raw []byte) (*SLAManagerBadRows
 
 // SLAManagerBadTerms represents a BadTerms error raised by the SLAManager contract.
 type SLAManagerBadTerms struct {
-	Price       *big.Int
-	LockBy      uint64
-	ExecWindow  uint32
-	ProveWindow uint32
+	Price  *big.Int
+	LockBy uint64
 }
 
 // ErrorID returns the hash of canonical representation of the error's signature.
 //
-// Solidity: error BadTerms(uint256 price, uint64 lockBy, uint32 execWindow, uint32 proveWindow)
+// Solidity: error BadTerms(uint256 price, uint64 lockBy)
 func SLAManagerBadTermsErrorID() common.Hash {
-	return common.HexToHash("0xc6e7a88f0d7f4fd254a1a6e08397fcd9db4b3a803370ebcd4725469fe49d7e7e")
+	return common.HexToHash("0x579b72cdd93c83ee14804385d631f33f6718e64ab2c9a081ade47fbe48bc534b")
 }
 
 // UnpackBadTermsError is the Go binding used to decode the provided
 // error data into the corresponding Go error struct.
 //
-// Solidity: error BadTerms(uint256 price, uint64 lockBy, uint32 execWindow, uint32 proveWindow)
+// Solidity: error BadTerms(uint256 price, uint64 lockBy)
 func (sLAManager *SLAManager) UnpackBadTermsError(raw []byte) (*SLAManagerBadTerms, error) {
 	out := new(SLAManagerBadTerms)
 	if err := sLAManager.abi.UnpackIntoInterface(out, "BadTerms", raw); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// SLAManagerBadWindow represents a BadWindow error raised by the SLAManager contract.
+type SLAManagerBadWindow struct {
+	Window uint32
+}
+
+// ErrorID returns the hash of canonical representation of the error's signature.
+//
+// Solidity: error BadWindow(uint32 window)
+func SLAManagerBadWindowErrorID() common.Hash {
+	return common.HexToHash("0x8045cecd2f23448e72da579be45a3d9a4080a180e7d2e185ad42d5d37337ce67")
+}
+
+// UnpackBadWindowError is the Go binding used to decode the provided
+// error data into the corresponding Go error struct.
+//
+// Solidity: error BadWindow(uint32 window)
+func (sLAManager *SLAManager) UnpackBadWindowError(raw []byte) (*SLAManagerBadWindow, error) {
+	out := new(SLAManagerBadWindow)
+	if err := sLAManager.abi.UnpackIntoInterface(out, "BadWindow", raw); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -5247,6 +6017,32 @@ func (sLAManager *SLAManager) UnpackReentrancyGuardReentrantCallError(raw []byte
 	return out, nil
 }
 
+// SLAManagerRevealPending represents a RevealPending error raised by the SLAManager contract.
+type SLAManagerRevealPending struct {
+	JobId       *big.Int
+	Until       uint64
+	BlockNumber *big.Int
+}
+
+// ErrorID returns the hash of canonical representation of the error's signature.
+//
+// Solidity: error RevealPending(uint256 jobId, uint64 until, uint256 blockNumber)
+func SLAManagerRevealPendingErrorID() common.Hash {
+	return common.HexToHash("0x4a3888f709bb6055d09e4e2d2630cf169f96204db5a6458cf9e26c1ee15e8eda")
+}
+
+// UnpackRevealPendingError is the Go binding used to decode the provided
+// error data into the corresponding Go error struct.
+//
+// Solidity: error RevealPending(uint256 jobId, uint64 until, uint256 blockNumber)
+func (sLAManager *SLAManager) UnpackRevealPendingError(raw []byte) (*SLAManagerRevealPending, error) {
+	out := new(SLAManagerRevealPending)
+	if err := sLAManager.abi.UnpackIntoInterface(out, "RevealPending", raw); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // SLAManagerSafeERC20FailedOperation represents a SafeERC20FailedOperation error raised by the SLAManager contract.
 type SLAManagerSafeERC20FailedOperation struct {
 	Token common.Address
@@ -5496,6 +6292,33 @@ func (sLAManager *SLAManager) UnpackWidthMismatchError(raw []byte) (*SLAManagerW
 	return out, nil
 }
 
+// SLAManagerWindowTooShort represents a WindowTooShort error raised by the SLAManager contract.
+type SLAManagerWindowTooShort struct {
+	ExecWindow     uint32
+	ProveWindow    uint32
+	MinExecWindow  uint32
+	MinProveWindow uint32
+}
+
+// ErrorID returns the hash of canonical representation of the error's signature.
+//
+// Solidity: error WindowTooShort(uint32 execWindow, uint32 proveWindow, uint32 minExecWindow, uint32 minProveWindow)
+func SLAManagerWindowTooShortErrorID() common.Hash {
+	return common.HexToHash("0x20c369d9f3a509494fd82a2f5e0226ffc7e30eafaa7353833df131528c8b72e1")
+}
+
+// UnpackWindowTooShortError is the Go binding used to decode the provided
+// error data into the corresponding Go error struct.
+//
+// Solidity: error WindowTooShort(uint32 execWindow, uint32 proveWindow, uint32 minExecWindow, uint32 minProveWindow)
+func (sLAManager *SLAManager) UnpackWindowTooShortError(raw []byte) (*SLAManagerWindowTooShort, error) {
+	out := new(SLAManagerWindowTooShort)
+	if err := sLAManager.abi.UnpackIntoInterface(out, "WindowTooShort", raw); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // SLAManagerWrongState represents a WrongState error raised by the SLAManager contract.
 type SLAManagerWrongState struct {
 	JobId *big.Int
@@ -5516,6 +6339,29 @@ func SLAManagerWrongStateErrorID() common.Hash {
 func (sLAManager *SLAManager) UnpackWrongStateError(raw []byte) (*SLAManagerWrongState, error) {
 	out := new(SLAManagerWrongState)
 	if err := sLAManager.abi.UnpackIntoInterface(out, "WrongState", raw); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// SLAManagerZeroRecipient represents a ZeroRecipient error raised by the SLAManager contract.
+type SLAManagerZeroRecipient struct {
+}
+
+// ErrorID returns the hash of canonical representation of the error's signature.
+//
+// Solidity: error ZeroRecipient()
+func SLAManagerZeroRecipientErrorID() common.Hash {
+	return common.HexToHash("0xd27b44434400f41bccba90cdfad4d72c6c290b6d2304333570252b0a1dc90ded")
+}
+
+// UnpackZeroRecipientError is the Go binding used to decode the provided
+// error data into the corresponding Go error struct.
+//
+// Solidity: error ZeroRecipient()
+func (sLAManager *SLAManager) UnpackZeroRecipientError(raw []byte) (*SLAManagerZeroRecipient, error) {
+	out := new(SLAManagerZeroRecipient)
+	if err := sLAManager.abi.UnpackIntoInterface(out, "ZeroRecipient", raw); err != nil {
 		return nil, err
 	}
 	return out, nil

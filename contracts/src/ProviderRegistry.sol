@@ -11,7 +11,9 @@ import {Provider} from "./types/Provider.sol";
 /// @notice Holds providers' ERC-20 stake and node keys (spec §2, §11). Stake is free, reserved
 ///         for a locked job, or unbonding. Only the SLA manager reserves, releases and slashes;
 ///         a slash can only take reserved stake, and reserved stake cannot be unbonded, so a
-///         provider cannot run away from a job it holds.
+///         provider cannot run away from a job it holds. Slashed stake stays here as credits of
+///         the buyer and the bounty taker, paid out through the manager's withdraw: no token
+///         moves between the two contracts, so their accounting cannot drift from their balances.
 contract ProviderRegistry is Ownable2Step, ReentrancyGuard {
     using SafeERC20 for IERC20;
 
@@ -21,10 +23,13 @@ contract ProviderRegistry is Ownable2Step, ReentrancyGuard {
     uint64 public immutable unbondingDelay;
     /// @notice The SLA manager, set once by the owner.
     address public manager;
-    /// @notice Sum of free, reserved and unbonding stake over all providers (what this contract holds).
+    /// @notice Sum of free, reserved and unbonding stake over all providers.
     uint256 public totalStaked;
+    /// @notice Sum of slashed stake credited to accounts and not yet paid out.
+    uint256 public totalCredits;
 
     mapping(address provider => Provider) private _providers;
+    mapping(address account => uint256) private _credits;
 
     /// @notice A provider registered with a node key and an initial stake.
     event ProviderRegistered(address indexed provider, address indexed nodeKey, uint256 amount);
@@ -40,8 +45,12 @@ contract ProviderRegistry is Ownable2Step, ReentrancyGuard {
     event StakeReserved(address indexed provider, uint256 indexed jobId, uint256 amount);
     /// @notice Reserved stake returned to free stake.
     event StakeReleased(address indexed provider, uint256 indexed jobId, uint256 amount);
-    /// @notice Reserved stake was slashed and sent to the manager for distribution.
-    event StakeSlashed(address indexed provider, uint256 indexed jobId, uint256 amount);
+    /// @notice Reserved stake was slashed: `amount - bounty` credited to `to`, `bounty` to `bountyTo`.
+    event StakeSlashed(
+        address indexed provider, uint256 indexed jobId, uint256 amount, address to, address bountyTo, uint256 bounty
+    );
+    /// @notice Slashed-stake credit was paid out to `to`.
+    event CreditPaid(address indexed account, address indexed to, uint256 amount);
     /// @notice The SLA manager was set.
     event ManagerSet(address indexed manager);
 
@@ -144,7 +153,14 @@ contract ProviderRegistry is Ownable2Step, ReentrancyGuard {
     }
 
     /// @notice Pays the caller its unbonded stake once the delay has passed.
-    function withdrawUnbonded() external nonReentrant {
+    function withdrawUnbonded() external {
+        withdrawUnbondedTo(msg.sender);
+    }
+
+    /// @notice Pays the caller's unbonded stake to `to` once the delay has passed.
+    /// @param to The recipient.
+    function withdrawUnbondedTo(address to) public nonReentrant {
+        if (to == address(0)) revert ZeroAddress();
         Provider storage p = _requireProvider(msg.sender);
         uint256 amount = p.unbonding;
         if (amount == 0) revert NothingUnbonding(msg.sender);
@@ -154,7 +170,7 @@ contract ProviderRegistry is Ownable2Step, ReentrancyGuard {
         p.unbonding = 0;
         totalStaked -= amount;
         emit UnbondedWithdrawn(msg.sender, amount);
-        token.safeTransfer(msg.sender, amount);
+        token.safeTransfer(to, amount);
     }
 
     /// @notice Reserves free stake for a job.
@@ -187,20 +203,51 @@ contract ProviderRegistry is Ownable2Step, ReentrancyGuard {
         emit StakeReleased(provider, jobId, amount);
     }
 
-    /// @notice Takes reserved stake and sends it to the manager, which credits buyer and bounty.
+    /// @notice Takes reserved stake and credits it: `bounty` to `bountyTo`, the rest to `to`.
     /// @param provider The provider.
     /// @param jobId The job.
     /// @param amount Stake to slash.
-    function slash(address provider, uint256 jobId, uint256 amount) external onlyManager nonReentrant {
+    /// @param to Receives amount - bounty (the buyer).
+    /// @param bountyTo Receives the bounty (ignored when bounty is zero).
+    /// @param bounty Part of amount for bountyTo; at most amount.
+    function slash(address provider, uint256 jobId, uint256 amount, address to, address bountyTo, uint256 bounty)
+        external
+        onlyManager
+    {
         Provider storage p = _requireProvider(provider);
         if (p.reserved < amount) revert InsufficientReservedStake(provider, p.reserved, amount);
+        if (bounty > amount) revert InsufficientReservedStake(provider, amount, bounty);
         // p.reserved >= amount was checked just above; totalStaked >= p.reserved always.
         unchecked {
             p.reserved -= amount;
             totalStaked -= amount;
         }
-        emit StakeSlashed(provider, jobId, amount);
-        token.safeTransfer(msg.sender, amount);
+        totalCredits += amount;
+        // bounty <= amount was checked above.
+        unchecked {
+            _credits[to] += amount - bounty;
+        }
+        if (bounty > 0) _credits[bountyTo] += bounty;
+        emit StakeSlashed(provider, jobId, amount, to, bountyTo, bounty);
+    }
+
+    /// @notice Pays `account`'s slashed-stake credit to `to` (the manager's withdraw).
+    /// @param account The credited account.
+    /// @param to The recipient.
+    /// @return amount What was paid.
+    function payCredit(address account, address to) external onlyManager nonReentrant returns (uint256 amount) {
+        amount = _credits[account];
+        if (amount == 0) return 0;
+        _credits[account] = 0;
+        totalCredits -= amount;
+        emit CreditPaid(account, to, amount);
+        token.safeTransfer(to, amount);
+    }
+
+    /// @notice Slashed stake credited to `account`, paid out by the manager's withdraw.
+    /// @param account The account.
+    function creditOf(address account) external view returns (uint256) {
+        return _credits[account];
     }
 
     /// @notice A provider's full account.

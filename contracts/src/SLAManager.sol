@@ -21,10 +21,13 @@ import {Shape, ShapeStatus} from "./types/Shape.sol";
 /// @title SLAManager
 /// @notice The SLA state machine of spec §10: a buyer escrows a price for a job, a staked
 ///         provider locks it, commits every output root, the chain fixes a seed from a later
-///         block hash, and the provider proves k sampled outputs per layer. A valid proof pays
-///         the provider; an invalid proof or a missed deadline slashes the reserved stake to the
-///         buyer (plus a bounty for whoever triggers a deadline slash). Public inputs are always
-///         rebuilt from state, never taken from the caller. Payouts are pulled with {withdraw}.
+///         block hash mixed with the buyer's revealed secret, and the provider proves k sampled
+///         outputs per layer. A valid proof pays the provider; an invalid proof or a missed
+///         deadline slashes the reserved stake to the buyer (plus a bounty for whoever triggers
+///         a deadline slash). Every deadline leaves room for the step that must follow it: the
+///         proof window runs from the seed being fixed, governance sets minimum windows, and the
+///         rates a provider can lose by are fixed at lock. Public inputs are always rebuilt from
+///         state, never taken from the caller. Payouts are pulled with {withdraw}.
 contract SLAManager is Ownable2Step, ReentrancyGuard, EIP712 {
     using SafeERC20 for IERC20;
     using JobSpecLibrary for JobSpec;
@@ -33,6 +36,19 @@ contract SLAManager is Ownable2Step, ReentrancyGuard, EIP712 {
     uint256 public constant R = 21888242871839275222246405745257275088548364400416034343698204186575808495617;
     /// @notice Blocks between commit and the block whose hash seeds the challenge (spec §6.2).
     uint64 public constant SEED_DELAY = 2;
+    /// @notice Blocks after the seed block during which only the buyer's reveal can fix the seed
+    ///         of a job posted with a seed commitment; after them anyone may fix it without.
+    uint64 public constant REVEAL_BLOCKS = 32;
+    /// @notice blockhash reaches back 256 blocks: a seed not fixed by seedBlock + SEED_HORIZON
+    ///         can never be, and the job is slashable at once (spec §6.2).
+    uint64 public constant SEED_HORIZON = 256;
+    /// @notice Upper bound of bountyBps: the bounty is paid out of the stake, so a cap keeps
+    ///         the stake gross-up (StakeMath.grossStake) bounded.
+    uint16 public constant MAX_BOUNTY_BPS = 2_000;
+    /// @notice Upper bound of abandonBps.
+    uint16 public constant MAX_ABANDON_BPS = 5_000;
+    /// @notice Upper bound of the governance window minimums (30 days).
+    uint32 public constant MAX_MIN_WINDOW = 30 days;
     /// @notice Layers per job, bounding the gas of one submission.
     uint256 public constant MAX_LAYERS = 32;
     /// @notice Gas given to each verifier call. Groth16Verifier needs about 217k; the rest is headroom.
@@ -53,8 +69,15 @@ contract SLAManager is Ownable2Step, ReentrancyGuard, EIP712 {
 
     /// @notice Detection floor f0 in basis points (spec §11).
     uint16 public detectionFloorBps = 1000;
-    /// @notice Share of slashed stake paid to whoever triggers a deadline slash.
+    /// @notice Share of slashed stake paid to whoever triggers a deadline slash (fixed per job at lock).
     uint16 public bountyBps = 500;
+    /// @notice Share of the reserved stake a provider pays the buyer when it abandons a locked
+    ///         job before committing (fixed per job at lock).
+    uint16 public abandonBps = 1_000;
+    /// @notice Shortest execWindow a job may be posted with, in seconds; at least a block time.
+    uint32 public minExecWindow = 60;
+    /// @notice Shortest proveWindow a job may be posted with, in seconds.
+    uint32 public minProveWindow = 60;
     /// @notice Id of the last posted job (ids start at 1).
     uint256 public jobCount;
     /// @notice Sum of the prices of jobs not yet ended.
@@ -74,6 +97,7 @@ contract SLAManager is Ownable2Step, ReentrancyGuard, EIP712 {
         uint64 lockBy,
         uint32 execWindow,
         uint32 proveWindow,
+        bytes32 seedCommitment,
         JobSpec spec,
         string inputURI
     );
@@ -82,11 +106,12 @@ contract SLAManager is Ownable2Step, ReentrancyGuard, EIP712 {
     /// @notice A provider locked a job and reserved stake for it.
     event JobLocked(uint256 indexed jobId, address indexed provider, uint256 stake, uint64 commitBy);
     /// @notice The provider committed its output roots and attestation digest.
-    event JobCommitted(
-        uint256 indexed jobId, uint256[] outputRoots, bytes32 attestationDigest, uint64 seedBlock, uint64 proveBy
-    );
-    /// @notice The challenge seed was fixed.
-    event SeedFixed(uint256 indexed jobId, uint256 seed);
+    event JobCommitted(uint256 indexed jobId, uint256[] outputRoots, bytes32 attestationDigest, uint64 seedBlock);
+    /// @notice The challenge seed was fixed (`revealed`: with the buyer's secret); the proof is due by `proveBy`.
+    event SeedFixed(uint256 indexed jobId, uint256 seed, uint64 proveBy, bool revealed);
+    /// @notice The provider gave a locked job back before committing: `fee` of its stake went to
+    ///         the buyer, the rest was released; the job was reopened or, past lockBy, refunded.
+    event JobAbandoned(uint256 indexed jobId, address indexed provider, uint256 fee, bool reopened);
     /// @notice Every layer proof verified; the price was credited to the provider.
     event JobSettled(uint256 indexed jobId, address indexed provider, uint256 price, bytes32 receiptDigest);
     /// @notice A layer proof failed verification; the job is slashed in the same call.
@@ -97,12 +122,16 @@ contract SLAManager is Ownable2Step, ReentrancyGuard, EIP712 {
     );
     /// @notice An account was credited (pull payment pending).
     event Credited(address indexed account, uint256 amount);
-    /// @notice An account withdrew its credited balance.
-    event Withdrawn(address indexed account, uint256 amount);
+    /// @notice An account withdrew its credited balance to `to`.
+    event Withdrawn(address indexed account, address indexed to, uint256 amount);
     /// @notice Governance changed the detection floor.
     event DetectionFloorSet(uint16 bps);
     /// @notice Governance changed the bounty share.
     event BountySet(uint16 bps);
+    /// @notice Governance changed the abandonment fee.
+    event AbandonFeeSet(uint16 bps);
+    /// @notice Governance changed the minimum windows.
+    event MinWindowsSet(uint32 execWindow, uint32 proveWindow);
 
     /// @notice The job is not in the state the call needs.
     error WrongState(uint256 jobId, JobState state);
@@ -126,8 +155,12 @@ contract SLAManager is Ownable2Step, ReentrancyGuard, EIP712 {
     error BadEpilogue(uint256 layer, uint256 epilogue);
     /// @notice A value that must be a field element is not below R.
     error NotFieldElement(uint256 value);
-    /// @notice Zero price, a lock deadline in the past, or a zero window.
-    error BadTerms(uint256 price, uint64 lockBy, uint32 execWindow, uint32 proveWindow);
+    /// @notice Zero price or a lock deadline in the past.
+    error BadTerms(uint256 price, uint64 lockBy);
+    /// @notice A window is shorter than the governance minimum (no honest provider could meet it).
+    error WindowTooShort(uint32 execWindow, uint32 proveWindow, uint32 minExecWindow, uint32 minProveWindow);
+    /// @notice A window minimum is zero or above MAX_MIN_WINDOW.
+    error BadWindow(uint32 window);
     /// @notice The deadline of this step has passed.
     error DeadlinePassed(uint256 jobId, uint64 deadline);
     /// @notice The deadline that allows a slash has not passed.
@@ -138,6 +171,10 @@ contract SLAManager is Ownable2Step, ReentrancyGuard, EIP712 {
     error SeedUnavailable(uint256 jobId, uint64 seedBlock, uint256 blockNumber);
     /// @notice The seed is already fixed.
     error SeedAlreadyFixed(uint256 jobId);
+    /// @notice Only the buyer's reveal can fix the seed until `until` (block number).
+    error RevealPending(uint256 jobId, uint64 until, uint256 blockNumber);
+    /// @notice The job was posted without a seed commitment, or the secret does not hash to it.
+    error BadReveal(uint256 jobId, bytes32 commitment);
     /// @notice The spec calldata does not hash to the stored spec hash.
     error SpecMismatch(bytes32 given, bytes32 expected);
     /// @notice The output roots and attestation digest do not hash to the committed digest.
@@ -148,6 +185,8 @@ contract SLAManager is Ownable2Step, ReentrancyGuard, EIP712 {
     error InsufficientGasForVerification(uint256 gasLeft, uint256 needed);
     /// @notice Nothing to withdraw.
     error NothingToWithdraw(address account);
+    /// @notice A withdrawal to the zero address.
+    error ZeroRecipient();
     /// @notice A basis-point parameter is out of range.
     error BadBps(uint16 bps);
     /// @notice The token delivered a different amount than transferred.
@@ -178,7 +217,9 @@ contract SLAManager is Ownable2Step, ReentrancyGuard, EIP712 {
     /// @param price Escrowed payment, paid to the provider on a valid proof.
     /// @param lockBy Last timestamp at which a provider may lock.
     /// @param execWindow Seconds from lock to the commit deadline.
-    /// @param proveWindow Seconds from commit to the proof deadline.
+    /// @param proveWindow Seconds from the seed being fixed to the proof deadline.
+    /// @param seedCommitment keccak256(abi.encode(bytes32 secret)) of the buyer's seed secret, revealed
+    ///        with {revealSeed} after the commit; zero posts the job without buyer entropy (spec §6.2).
     /// @param inputURI Where providers fetch the input and model (spec: job manifest).
     /// @return jobId The new job's id.
     function postJob(
@@ -187,14 +228,17 @@ contract SLAManager is Ownable2Step, ReentrancyGuard, EIP712 {
         uint64 lockBy,
         uint32 execWindow,
         uint32 proveWindow,
+        bytes32 seedCommitment,
         string calldata inputURI
     ) external nonReentrant returns (uint256 jobId) {
-        if (price == 0 || lockBy < block.timestamp || execWindow == 0 || proveWindow == 0) {
-            revert BadTerms(price, lockBy, execWindow, proveWindow);
+        if (price == 0 || lockBy < block.timestamp) revert BadTerms(price, lockBy);
+        if (execWindow < minExecWindow || proveWindow < minProveWindow) {
+            revert WindowTooShort(execWindow, proveWindow, minExecWindow, minProveWindow);
         }
         uint16 kmin = _validateSpec(spec);
         jobId = _createJob(spec, price, lockBy, execWindow, proveWindow, kmin);
-        _emitPosted(jobId, spec, inputURI);
+        if (seedCommitment != bytes32(0)) _jobs[jobId].seedCommitment = seedCommitment;
+        _emitPosted(jobId, spec, seedCommitment, inputURI);
 
         uint256 before = token.balanceOf(address(this));
         token.safeTransferFrom(msg.sender, address(this), price);
@@ -216,14 +260,16 @@ contract SLAManager is Ownable2Step, ReentrancyGuard, EIP712 {
 
     // ---------------------------------------------------------------- provider
 
-    /// @notice Locks an open job for the caller and reserves requiredStake(price, kmin) of its free stake.
+    /// @notice Locks an open job for the caller and reserves requiredStake(price, kmin) of its
+    ///         free stake; the bounty and abandonment rates of this moment become the job's.
     /// @param jobId The job.
     function lock(uint256 jobId) external nonReentrant {
         Job storage job = _jobs[jobId];
         if (job.state != JobState.Open) revert WrongState(jobId, job.state);
         if (block.timestamp > job.lockBy) revert DeadlinePassed(jobId, job.lockBy);
         if (!providers.isRegistered(msg.sender)) revert ProviderNotRegistered(msg.sender);
-        uint256 stake = StakeMath.requiredStake(job.price, detectionFloorBps, job.kmin);
+        uint16 bounty = bountyBps;
+        uint256 stake = StakeMath.grossStake(StakeMath.requiredStake(job.price, detectionFloorBps, job.kmin), bounty);
         uint256 free = providers.freeStake(msg.sender);
         if (free < stake) revert InsufficientStake(msg.sender, free, stake);
 
@@ -232,12 +278,15 @@ contract SLAManager is Ownable2Step, ReentrancyGuard, EIP712 {
         job.provider = msg.sender;
         job.stake = stake;
         job.commitBy = commitBy;
+        job.bountyBps = bounty;
+        job.abandonBps = abandonBps;
         emit JobLocked(jobId, msg.sender, stake, commitBy);
         providers.reserve(msg.sender, jobId, stake);
     }
 
     /// @notice Commits every layer's output root and the attestation digest; the seed block is
-    ///         fixed SEED_DELAY blocks ahead, so the seed cannot be known now.
+    ///         fixed SEED_DELAY blocks ahead, so the seed cannot be known now. The proof deadline
+    ///         is set only when the seed is fixed.
     /// @param jobId The job.
     /// @param outputRoots One output commitment per layer.
     /// @param attestationDigest Digest of the attestation record (spec §9).
@@ -251,25 +300,36 @@ contract SLAManager is Ownable2Step, ReentrancyGuard, EIP712 {
             if (outputRoots[i] >= R) revert NotFieldElement(outputRoots[i]);
         }
         uint64 seedBlock = uint64(block.number) + SEED_DELAY;
-        uint64 proveBy = uint64(block.timestamp) + job.proveWindow;
         job.state = JobState.Committed;
         job.outputsDigest = outputsDigestOf(outputRoots, attestationDigest);
         job.seedBlock = seedBlock;
-        job.proveBy = proveBy;
-        emit JobCommitted(jobId, outputRoots, attestationDigest, seedBlock, proveBy);
+        emit JobCommitted(jobId, outputRoots, attestationDigest, seedBlock);
     }
 
-    /// @notice Fixes the challenge seed from blockhash(seedBlock) (spec §6.2). Anyone may call.
+    /// @notice Fixes the challenge seed from blockhash(seedBlock) and the buyer's secret
+    ///         (spec §6.2). Anyone holding the secret may call once the seed block is mined.
+    /// @param jobId The job.
+    /// @param secret The preimage of the job's seed commitment.
+    function revealSeed(uint256 jobId, bytes32 secret) external {
+        Job storage job = _committedUnseeded(jobId);
+        bytes32 commitment = job.seedCommitment;
+        if (commitment == bytes32(0) || keccak256(abi.encode(secret)) != commitment) {
+            revert BadReveal(jobId, commitment);
+        }
+        _fixSeed(jobId, job, secret, true);
+    }
+
+    /// @notice Fixes the challenge seed without the buyer's secret (spec §6.2). Anyone may call:
+    ///         at once for a job posted without a seed commitment, otherwise only after
+    ///         REVEAL_BLOCKS blocks passed unrevealed.
     /// @param jobId The job.
     function fixSeed(uint256 jobId) external {
-        Job storage job = _jobs[jobId];
-        if (job.state != JobState.Committed) revert WrongState(jobId, job.state);
-        if (job.seedFixed) revert SeedAlreadyFixed(jobId);
-        _fixSeed(jobId, job);
+        _fixSeedFallback(jobId, _committedUnseeded(jobId));
     }
 
     /// @notice Submits one proof per layer with the node key's signed receipt. The public inputs
-    ///         are rebuilt from the stored spec hash, the committed digest and the seed. All valid:
+    ///         are rebuilt from the stored spec hash, the committed digest and the seed (fixed here
+    ///         when nobody has and {fixSeed} would allow it). All valid:
     ///         the price is credited to the provider and the stake released. Any invalid proof:
     ///         the job is slashed (no bounty) and the call succeeds, so the slash sticks.
     /// @param jobId The job.
@@ -311,29 +371,77 @@ contract SLAManager is Ownable2Step, ReentrancyGuard, EIP712 {
 
     // ---------------------------------------------------------------- anyone
 
-    /// @notice Slashes a job whose commit or proof deadline passed: the bounty share of the
-    ///         reserved stake to the caller, the rest and the escrow to the buyer.
+    /// @notice Slashes a job whose commit or proof deadline passed, or whose seed can no longer
+    ///         be fixed: the job's bounty share of the reserved stake to the caller, the rest and
+    ///         the escrow to the buyer.
     /// @param jobId The job.
     function slash(uint256 jobId) external nonReentrant {
         Job storage job = _jobs[jobId];
         if (job.state == JobState.Locked) {
             if (block.timestamp <= job.commitBy) revert DeadlineNotPassed(jobId, job.commitBy);
         } else if (job.state == JobState.Committed) {
-            if (block.timestamp <= job.proveBy) revert DeadlineNotPassed(jobId, job.proveBy);
+            if (job.seedFixed) {
+                if (block.timestamp <= job.proveBy) revert DeadlineNotPassed(jobId, job.proveBy);
+            } else if (block.number <= uint256(job.seedBlock) + SEED_HORIZON) {
+                // The provider can still fix the seed: the proof clock has not started.
+                revert SeedUnavailable(jobId, job.seedBlock, block.number);
+            }
         } else {
             revert WrongState(jobId, job.state);
         }
         _slash(jobId, job, msg.sender);
     }
 
-    /// @notice Pays out the caller's credited balance.
-    function withdraw() external nonReentrant {
+    /// @notice Gives a locked job back before committing, for a provider that finds it cannot
+    ///         deliver (a failing executor): cheaper than being slashed at commitBy. The job's
+    ///         abandonBps share of the stake goes to the buyer, the rest is released; the job
+    ///         reopens for other providers while lockBy allows, else its escrow is refunded.
+    /// @param jobId The job.
+    function abandon(uint256 jobId) external nonReentrant {
+        Job storage job = _jobs[jobId];
+        if (job.state != JobState.Locked) revert WrongState(jobId, job.state);
+        address provider = job.provider;
+        if (msg.sender != provider) revert Unauthorized(msg.sender, provider);
+        if (block.timestamp > job.commitBy) revert DeadlinePassed(jobId, job.commitBy);
+        uint256 stake = job.stake;
+        uint256 fee = (stake * job.abandonBps) / BPS;
+        address buyer = job.buyer;
+        bool reopened = block.timestamp <= job.lockBy;
+        job.provider = address(0);
+        job.stake = 0;
+        job.commitBy = 0;
+        job.bountyBps = 0;
+        job.abandonBps = 0;
+        if (reopened) {
+            job.state = JobState.Open;
+        } else {
+            job.state = JobState.Cancelled;
+            totalEscrow -= job.price;
+            _credit(buyer, job.price);
+        }
+        emit JobAbandoned(jobId, provider, fee, reopened);
+        if (fee > 0) providers.slash(provider, jobId, fee, buyer, address(0), 0);
+        if (stake > fee) providers.release(provider, jobId, stake - fee);
+    }
+
+    /// @notice Pays out the caller's credited balance (escrow refunds, payments and slashed
+    ///         stake shares) to the caller.
+    function withdraw() external {
+        withdrawTo(msg.sender);
+    }
+
+    /// @notice Pays out the caller's credited balance to `to`.
+    /// @param to The recipient.
+    function withdrawTo(address to) public nonReentrant {
+        if (to == address(0)) revert ZeroRecipient();
         uint256 amount = _credits[msg.sender];
-        if (amount == 0) revert NothingToWithdraw(msg.sender);
+        uint256 staked = providers.creditOf(msg.sender);
+        if (amount == 0 && staked == 0) revert NothingToWithdraw(msg.sender);
         _credits[msg.sender] = 0;
         totalCredits -= amount;
-        emit Withdrawn(msg.sender, amount);
-        token.safeTransfer(msg.sender, amount);
+        emit Withdrawn(msg.sender, to, amount + staked);
+        if (amount > 0) token.safeTransfer(to, amount);
+        if (staked > 0) providers.payCredit(msg.sender, to);
     }
 
     // ---------------------------------------------------------------- governance
@@ -346,12 +454,34 @@ contract SLAManager is Ownable2Step, ReentrancyGuard, EIP712 {
         emit DetectionFloorSet(bps);
     }
 
-    /// @notice Sets the bounty share of deadline slashes (basis points, at most 10000).
+    /// @notice Sets the bounty share of deadline slashes (basis points, at most MAX_BOUNTY_BPS);
+    ///         applies to jobs locked from now on.
     /// @param bps The new share.
     function setBountyBps(uint16 bps) external onlyOwner {
-        if (bps > BPS) revert BadBps(bps);
+        if (bps > MAX_BOUNTY_BPS) revert BadBps(bps);
         bountyBps = bps;
         emit BountySet(bps);
+    }
+
+    /// @notice Sets the abandonment fee (basis points of the stake, at most MAX_ABANDON_BPS);
+    ///         applies to jobs locked from now on.
+    /// @param bps The new fee.
+    function setAbandonBps(uint16 bps) external onlyOwner {
+        if (bps > MAX_ABANDON_BPS) revert BadBps(bps);
+        abandonBps = bps;
+        emit AbandonFeeSet(bps);
+    }
+
+    /// @notice Sets the shortest windows a job may be posted with (seconds, 1..MAX_MIN_WINDOW);
+    ///         jobs posted earlier keep theirs.
+    /// @param execWindow Minimum execWindow; should exceed the chain's block time.
+    /// @param proveWindow Minimum proveWindow.
+    function setMinWindows(uint32 execWindow, uint32 proveWindow) external onlyOwner {
+        if (execWindow == 0 || execWindow > MAX_MIN_WINDOW) revert BadWindow(execWindow);
+        if (proveWindow == 0 || proveWindow > MAX_MIN_WINDOW) revert BadWindow(proveWindow);
+        minExecWindow = execWindow;
+        minProveWindow = proveWindow;
+        emit MinWindowsSet(execWindow, proveWindow);
     }
 
     // ---------------------------------------------------------------- views
@@ -362,17 +492,19 @@ contract SLAManager is Ownable2Step, ReentrancyGuard, EIP712 {
         return _jobs[jobId];
     }
 
-    /// @notice The caller-independent credited balance of `account`.
+    /// @notice What {withdraw} would pay `account`: credits here plus slashed-stake shares
+    ///         held by the registry.
     /// @param account The account.
     function creditOf(address account) external view returns (uint256) {
-        return _credits[account];
+        return _credits[account] + providers.creditOf(account);
     }
 
-    /// @notice The stake a job of `price` with `k` samples per layer requires now (spec §11).
+    /// @notice The stake {lock} would reserve now for a job of `price` with `k` samples per
+    ///         layer: the detection bound of spec §11 grossed up so that it holds net of the bounty.
     /// @param price The price.
     /// @param k The minimum samples over the job's layers.
     function requiredStake(uint256 price, uint16 k) external view returns (uint256) {
-        return StakeMath.requiredStake(price, detectionFloorBps, k);
+        return StakeMath.grossStake(StakeMath.requiredStake(price, detectionFloorBps, k), bountyBps);
     }
 
     /// @notice p(f0, k) in 18-decimal fixed point, rounded down (spec §11).
@@ -436,10 +568,21 @@ contract SLAManager is Ownable2Step, ReentrancyGuard, EIP712 {
         totalEscrow += price;
     }
 
-    function _emitPosted(uint256 jobId, JobSpec calldata spec, string calldata inputURI) private {
+    function _emitPosted(uint256 jobId, JobSpec calldata spec, bytes32 seedCommitment, string calldata inputURI)
+        private
+    {
         Job storage job = _jobs[jobId];
         emit JobPosted(
-            jobId, job.buyer, job.specHash, job.price, job.lockBy, job.execWindow, job.proveWindow, spec, inputURI
+            jobId,
+            job.buyer,
+            job.specHash,
+            job.price,
+            job.lockBy,
+            job.execWindow,
+            job.proveWindow,
+            seedCommitment,
+            spec,
+            inputURI
         );
     }
 
@@ -489,13 +632,13 @@ contract SLAManager is Ownable2Step, ReentrancyGuard, EIP712 {
         job = _jobs[jobId];
         if (job.state != JobState.Committed) revert WrongState(jobId, job.state);
         if (msg.sender != job.provider) revert Unauthorized(msg.sender, job.provider);
-        if (block.timestamp > job.proveBy) revert DeadlinePassed(jobId, job.proveBy);
+        if (job.seedFixed && block.timestamp > job.proveBy) revert DeadlinePassed(jobId, job.proveBy);
         bytes32 specHash = spec.hash();
         if (specHash != job.specHash) revert SpecMismatch(specHash, job.specHash);
         bytes32 digest = outputsDigestOf(outputRoots, attestationDigest);
         if (digest != job.outputsDigest) revert OutputsMismatch(digest, job.outputsDigest);
         if (numProofs != outputRoots.length) revert LengthMismatch(numProofs, outputRoots.length);
-        if (!job.seedFixed) _fixSeed(jobId, job);
+        if (!job.seedFixed) _fixSeedFallback(jobId, job);
     }
 
     /// @dev The EIP-712 digest of the Receipt the contract expects for this job (spec §8.2).
@@ -529,21 +672,46 @@ contract SLAManager is Ownable2Step, ReentrancyGuard, EIP712 {
         if (rerr != ECDSA.RecoverError.NoError || signer != nodeKey) revert BadReceiptSignature(signer, nodeKey);
     }
 
-    function _fixSeed(uint256 jobId, Job storage job) private {
+    function _committedUnseeded(uint256 jobId) private view returns (Job storage job) {
+        job = _jobs[jobId];
+        if (job.state != JobState.Committed) revert WrongState(jobId, job.state);
+        if (job.seedFixed) revert SeedAlreadyFixed(jobId);
+    }
+
+    /// @dev The seed without the buyer's secret: only once the reveal window has passed.
+    function _fixSeedFallback(uint256 jobId, Job storage job) private {
+        if (job.seedCommitment != bytes32(0)) {
+            uint64 until = job.seedBlock + REVEAL_BLOCKS;
+            if (block.number <= until) revert RevealPending(jobId, until, block.number);
+        }
+        _fixSeed(jobId, job, bytes32(0), false);
+    }
+
+    /// @dev Spec §6.2. The proof clock starts here, so however long the seed took to become
+    ///      fixable, the provider has all of proveWindow to prove.
+    function _fixSeed(uint256 jobId, Job storage job, bytes32 secret, bool revealed) private {
         uint64 seedBlock = job.seedBlock;
-        if (block.number <= seedBlock || block.number > uint256(seedBlock) + 256) {
+        if (block.number <= seedBlock || block.number > uint256(seedBlock) + SEED_HORIZON) {
             revert SeedUnavailable(jobId, seedBlock, block.number);
         }
         uint256 seed = uint256(
             keccak256(
                 abi.encodePacked(
-                    "probity/seed/v0", block.chainid, address(this), jobId, job.outputsDigest, blockhash(seedBlock)
+                    "probity/seed/v1",
+                    block.chainid,
+                    address(this),
+                    jobId,
+                    job.outputsDigest,
+                    blockhash(seedBlock),
+                    secret
                 )
             )
         ) % R;
+        uint64 proveBy = uint64(block.timestamp) + job.proveWindow;
         job.seed = seed;
         job.seedFixed = true;
-        emit SeedFixed(jobId, seed);
+        job.proveBy = proveBy;
+        emit SeedFixed(jobId, seed, proveBy, revealed);
     }
 
     function _verifyLayer(
@@ -577,20 +745,18 @@ contract SLAManager is Ownable2Step, ReentrancyGuard, EIP712 {
         }
     }
 
+    /// @dev The stake never leaves the registry: it credits the buyer and the bounty there, so a
+    ///      token that starts charging transfer fees cannot make a slash revert (spec §10).
     function _slash(uint256 jobId, Job storage job, address caller) private {
         uint256 stake = job.stake;
-        uint256 bounty = caller == address(0) ? 0 : (stake * bountyBps) / BPS;
+        uint256 bounty = caller == address(0) ? 0 : (stake * job.bountyBps) / BPS;
         address provider = job.provider;
         address buyer = job.buyer;
         job.state = JobState.Slashed;
         totalEscrow -= job.price;
         emit JobSlashed(jobId, provider, caller, stake, bounty);
-        _credit(buyer, job.price + stake - bounty);
-        if (bounty > 0) _credit(caller, bounty);
-        uint256 before = token.balanceOf(address(this));
-        providers.slash(provider, jobId, stake);
-        uint256 received = token.balanceOf(address(this)) - before;
-        if (received != stake) revert TransferAmountMismatch(stake, received);
+        _credit(buyer, job.price);
+        providers.slash(provider, jobId, stake, buyer, caller, bounty);
     }
 
     function _credit(address account, uint256 amount) private {

@@ -43,7 +43,26 @@ abstract contract EndToEndBase is Fixture {
 
 }
 
+/// @dev A call that writes a slot: under `forge test --isolate` it is its own transaction, so the
+///      caller sees the 21k base fee in its gas.
+contract GasProbe {
+    uint256 internal touched;
+
+    function touch() external {
+        touched = 1;
+    }
+}
+
 contract EndToEndTest is EndToEndBase {
+    /// @dev Whether top-level calls run as separate transactions (`--isolate`): the gas targets
+    ///      differ between call gas and transaction gas.
+    function _isolated() internal returns (bool) {
+        GasProbe probe = new GasProbe();
+        uint256 g = gasleft();
+        probe.touch();
+        return g - gasleft() >= 21_000;
+    }
+
     function test_realVerifier_settles_andGas() public {
         JobSpec memory spec = _spec();
         uint256 jobId = postLocked(spec);
@@ -55,19 +74,7 @@ contract EndToEndTest is EndToEndBase {
 
         vm.roll(manager.getJob(jobId).seedBlock + 1);
         // The seed block hash is what the manager mixes in; compute the seed the way it will.
-        bytes32 od = manager.getJob(jobId).outputsDigest;
-        uint256 seed = uint256(
-            keccak256(
-                abi.encodePacked(
-                    "probity/seed/v0",
-                    block.chainid,
-                    address(manager),
-                    jobId,
-                    od,
-                    blockhash(manager.getJob(jobId).seedBlock)
-                )
-            )
-        ) % R;
+        uint256 seed = expectedSeed(jobId, bytes32(0));
         uint256[8][] memory proofs = _proofFor(spec, roots, seed);
         bytes memory sig;
         {
@@ -86,7 +93,14 @@ contract EndToEndTest is EndToEndBase {
         manager.withdraw();
         uint256 gWithdraw = vm.snapshotGasLastCall("Settlement", "withdraw");
         vm.snapshotValue("Settlement", "commit+submitProof+withdraw", gCommit + gSubmit + gWithdraw);
-        assertLe(gCommit + gSubmit + gWithdraw, 350_000, "settlement gas over target");
+        if (_isolated()) {
+            // Three transactions (`forge test --isolate`): 63k of base fees, calldata and cold
+            // slots on top of the call gas. No target of its own; pinned above the measured
+            // 464,231 so that a regression shows.
+            assertLe(gCommit + gSubmit + gWithdraw, 475_000, "settlement transaction gas over budget");
+        } else {
+            assertLe(gCommit + gSubmit + gWithdraw, 350_000, "settlement gas over target");
+        }
     }
 
     function test_realVerifier_submitFixesSeed_gas() public {
@@ -97,18 +111,7 @@ contract EndToEndTest is EndToEndBase {
         manager.commit(jobId, roots, ATTESTATION);
         uint64 sb = manager.getJob(jobId).seedBlock;
         vm.roll(sb + 1);
-        uint256 seed = uint256(
-            keccak256(
-                abi.encodePacked(
-                    "probity/seed/v0",
-                    block.chainid,
-                    address(manager),
-                    jobId,
-                    manager.getJob(jobId).outputsDigest,
-                    blockhash(sb)
-                )
-            )
-        ) % R;
+        uint256 seed = expectedSeed(jobId, bytes32(0));
         uint256[8][] memory proofs = _proofFor(spec, roots, seed);
         // Sign over the seed the submission will fix.
         bytes memory sig;

@@ -39,23 +39,23 @@ contract SLAManagerTest is Fixture {
         JobSpec memory spec = oneLayerSpec();
         uint64 lockBy = uint64(block.timestamp + 10);
         vm.expectEmit(address(manager));
-        emit SLAManager.JobPosted(1, buyer, manager.specHashOf(spec), PRICE, lockBy, EXEC, PROVE, spec, "ipfs://a");
+        emit SLAManager.JobPosted(1, buyer, manager.specHashOf(spec), PRICE, lockBy, EXEC, PROVE, bytes32(0), spec, "ipfs://a");
         vm.prank(buyer);
-        manager.postJob(spec, PRICE, lockBy, EXEC, PROVE, "ipfs://a");
+        manager.postJob(spec, PRICE, lockBy, EXEC, PROVE, bytes32(0), "ipfs://a");
     }
 
     function test_postJob_revertsOnBadTerms() public {
         JobSpec memory spec = oneLayerSpec();
         uint64 lockBy = uint64(block.timestamp);
         vm.startPrank(buyer);
-        vm.expectRevert(abi.encodeWithSelector(SLAManager.BadTerms.selector, 0, lockBy, EXEC, PROVE));
-        manager.postJob(spec, 0, lockBy, EXEC, PROVE, "");
-        vm.expectRevert(abi.encodeWithSelector(SLAManager.BadTerms.selector, PRICE, lockBy - 1, EXEC, PROVE));
-        manager.postJob(spec, PRICE, lockBy - 1, EXEC, PROVE, "");
-        vm.expectRevert(abi.encodeWithSelector(SLAManager.BadTerms.selector, PRICE, lockBy, 0, PROVE));
-        manager.postJob(spec, PRICE, lockBy, 0, PROVE, "");
-        vm.expectRevert(abi.encodeWithSelector(SLAManager.BadTerms.selector, PRICE, lockBy, EXEC, 0));
-        manager.postJob(spec, PRICE, lockBy, EXEC, 0, "");
+        vm.expectRevert(abi.encodeWithSelector(SLAManager.BadTerms.selector, 0, lockBy));
+        manager.postJob(spec, 0, lockBy, EXEC, PROVE, bytes32(0), "");
+        vm.expectRevert(abi.encodeWithSelector(SLAManager.BadTerms.selector, PRICE, lockBy - 1));
+        manager.postJob(spec, PRICE, lockBy - 1, EXEC, PROVE, bytes32(0), "");
+        vm.expectRevert(abi.encodeWithSelector(SLAManager.WindowTooShort.selector, 0, PROVE, 60, 60));
+        manager.postJob(spec, PRICE, lockBy, 0, PROVE, bytes32(0), "");
+        vm.expectRevert(abi.encodeWithSelector(SLAManager.WindowTooShort.selector, EXEC, 0, 60, 60));
+        manager.postJob(spec, PRICE, lockBy, EXEC, 0, bytes32(0), "");
         vm.stopPrank();
     }
 
@@ -151,7 +151,7 @@ contract SLAManagerTest is Fixture {
 
     function _post(JobSpec memory spec) private returns (uint256) {
         vm.prank(buyer);
-        return manager.postJob(spec, PRICE, uint64(block.timestamp + 1), EXEC, PROVE, "");
+        return manager.postJob(spec, PRICE, uint64(block.timestamp + 1), EXEC, PROVE, bytes32(0), "");
     }
 
     // ============================================================ cancel
@@ -236,12 +236,17 @@ contract SLAManagerTest is Fixture {
     // ============================================================ stake math (spec §11)
 
     function test_requiredStake_concrete() public view {
-        // f0 = 10%, k = 2: miss = 0.81, p = 0.19, stake = ceil(P * 0.81 / 0.19).
+        // f0 = 10%, k = 2: miss = 0.81, p = 0.19, net stake = ceil(P * 0.81 / 0.19).
         assertEq(manager.detectionProbability(2), 0.19e18);
-        assertEq(manager.requiredStake(19, 2), 81);
-        assertEq(manager.requiredStake(1, 2), 5); // ceil(0.81/0.19) = ceil(4.26)
-        // k = 32: miss = 0.9^32 rounded up; stake below the price, so the price floors it.
-        assertEq(manager.requiredStake(PRICE, 32), PRICE * 0.0343368382029251e18 / (1e18 - 0.0343368382029251e18) > PRICE ? 0 : PRICE);
+        assertEq(StakeMath.requiredStake(19, 1000, 2), 81);
+        assertEq(StakeMath.requiredStake(1, 1000, 2), 5); // ceil(0.81/0.19) = ceil(4.26)
+        // What lock reserves is grossed up by the 5% bounty: ceil(81 / 0.95) = ceil(85.26).
+        assertEq(manager.requiredStake(19, 2), 86);
+        assertEq(manager.requiredStake(1, 2), 6); // ceil(5 / 0.95) = ceil(5.26)
+        // k = 32: miss = 0.9^32 rounded up; the net stake is below the price, so the price floors
+        // it, and the gross-up applies to that floor: ceil(P / 0.95).
+        assertEq(StakeMath.requiredStake(PRICE, 1000, 32), PRICE);
+        assertEq(manager.requiredStake(PRICE, 32), (PRICE * 10_000 + 9_499) / 9_500);
     }
 
     function testFuzz_requiredStake_coversExpectedGain(uint128 price, uint16 k, uint16 floorBps) public pure {
@@ -265,16 +270,17 @@ contract SLAManagerTest is Fixture {
         uint256 jobId = postLocked(twoLayerSpec());
         uint256[] memory roots = rootsFor(2);
         uint64 seedBlock = uint64(block.number) + 2;
-        uint64 proveBy = uint64(block.timestamp) + PROVE;
         vm.expectEmit(address(manager));
-        emit SLAManager.JobCommitted(jobId, roots, ATTESTATION, seedBlock, proveBy);
+        emit SLAManager.JobCommitted(jobId, roots, ATTESTATION, seedBlock);
         vm.prank(provider);
         manager.commit(jobId, roots, ATTESTATION);
         Job memory j = manager.getJob(jobId);
         assertEq(uint8(j.state), uint8(JobState.Committed));
         assertEq(j.outputsDigest, keccak256(abi.encode(roots, ATTESTATION)));
         assertEq(j.seedBlock, seedBlock);
-        assertEq(j.proveBy, proveBy);
+        // The proof clock starts when the seed is fixed, not at the commit (issue 11).
+        assertEq(j.proveBy, 0);
+        assertFalse(j.seedFixed);
     }
 
     function test_commit_reverts() public {
@@ -319,11 +325,11 @@ contract SLAManagerTest is Fixture {
         vm.setBlockhash(j.seedBlock, bh);
         uint256 want = uint256(
             keccak256(
-                abi.encodePacked("probity/seed/v0", block.chainid, address(manager), jobId, j.outputsDigest, bh)
+                abi.encodePacked("probity/seed/v1", block.chainid, address(manager), jobId, j.outputsDigest, bh, bytes32(0))
             )
         ) % R;
         vm.expectEmit(address(manager));
-        emit SLAManager.SeedFixed(jobId, want);
+        emit SLAManager.SeedFixed(jobId, want, uint64(block.timestamp) + PROVE, false);
         vm.prank(keeper);
         manager.fixSeed(jobId);
         assertEq(manager.getJob(jobId).seed, want);
@@ -360,7 +366,7 @@ contract SLAManagerTest is Fixture {
         (uint256 jobId, uint256[] memory roots) = postCommitted(spec);
         advanceToSeed(jobId);
         uint256[8][] memory proofs = proofsFor(2);
-        uint256 stake = manager.getJob(jobId).stake;
+        assertEq(providers.reservedStake(provider), manager.getJob(jobId).stake);
         bytes32 rd = digestOf(receiptFor(jobId, spec, roots, proofs), domainSeparator());
         vm.expectEmit(address(manager));
         emit SLAManager.JobSettled(jobId, provider, PRICE, rd);
@@ -370,11 +376,10 @@ contract SLAManagerTest is Fixture {
         assertEq(providers.reservedStake(provider), 0);
         assertEq(providers.freeStake(provider), 100_000e18);
         assertEq(manager.totalEscrow(), 0);
-        stake;
 
         uint256 before = token.balanceOf(provider);
         vm.expectEmit(address(manager));
-        emit SLAManager.Withdrawn(provider, PRICE);
+        emit SLAManager.Withdrawn(provider, provider, PRICE);
         vm.prank(provider);
         manager.withdraw();
         assertEq(token.balanceOf(provider), before + PRICE);
@@ -406,17 +411,13 @@ contract SLAManagerTest is Fixture {
         (uint256 jobId, uint256[] memory roots) = postCommitted(spec);
         Job memory j = manager.getJob(jobId);
         vm.roll(j.seedBlock + 5);
-        uint256 seed = uint256(
-            keccak256(
-                abi.encodePacked(
-                    "probity/seed/v0", block.chainid, address(manager), jobId, j.outputsDigest, blockhash(j.seedBlock)
-                )
-            )
-        ) % R;
+        uint256 seed = expectedSeed(jobId, bytes32(0));
         uint256[8][] memory proofs = proofsFor(1);
         Receipt memory r = receiptFor(jobId, spec, roots, proofs);
         r.seed = seed;
         bytes memory sig = signDigest(nodeKeyPk, digestOf(r, domainSeparator()));
+        vm.expectEmit(address(manager));
+        emit SLAManager.SeedFixed(jobId, seed, uint64(block.timestamp) + PROVE, false);
         vm.prank(provider);
         assertTrue(manager.submitProof(jobId, spec, roots, ATTESTATION, proofs, sig));
         assertEq(manager.getJob(jobId).seed, seed);
@@ -435,7 +436,11 @@ contract SLAManagerTest is Fixture {
         assertEq(manager.creditOf(buyer), PRICE + stake);
         assertEq(manager.creditOf(provider), 0);
         assertEq(providers.reservedStake(provider), 0);
-        assertEq(token.balanceOf(address(manager)), PRICE + stake);
+        // The escrow stays in the manager and the stake in the registry, credited there to the buyer.
+        assertEq(token.balanceOf(address(manager)), PRICE);
+        assertEq(providers.creditOf(buyer), stake);
+        assertEq(providers.totalCredits(), stake);
+        assertEq(token.balanceOf(address(providers)), providers.totalStaked() + stake);
     }
 
     function test_submitProof_revertingVerifierCountsAsInvalid() public {
@@ -653,6 +658,7 @@ contract SLAManagerTest is Fixture {
 
     function test_slash_afterProveDeadline() public {
         (uint256 jobId,) = postCommitted(oneLayerSpec());
+        advanceToSeed(jobId);
         Job memory j = manager.getJob(jobId);
         vm.warp(j.proveBy);
         vm.expectRevert(abi.encodeWithSelector(SLAManager.DeadlineNotPassed.selector, jobId, j.proveBy));
@@ -666,7 +672,7 @@ contract SLAManagerTest is Fixture {
     }
 
     function testFuzz_slash_onlyAfterDeadline(uint32 dt, uint16 bountyBps) public {
-        bountyBps = uint16(bound(bountyBps, 0, 10_000));
+        bountyBps = uint16(bound(bountyBps, 0, manager.MAX_BOUNTY_BPS()));
         vm.prank(gov);
         manager.setBountyBps(bountyBps);
         uint256 jobId = postLocked(oneLayerSpec());
@@ -679,6 +685,7 @@ contract SLAManagerTest is Fixture {
             vm.prank(keeper);
             manager.slash(jobId);
             uint256 bounty = j.stake * bountyBps / 10_000;
+            assertEq(j.bountyBps, bountyBps);
             assertEq(manager.creditOf(keeper), bounty);
             assertEq(manager.creditOf(buyer), PRICE + j.stake - bounty);
         }
@@ -707,9 +714,31 @@ contract SLAManagerTest is Fixture {
         vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, buyer));
         vm.prank(buyer);
         manager.setDetectionFloorBps(1);
+        vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, buyer));
+        vm.prank(buyer);
+        manager.setAbandonBps(1);
+        vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, buyer));
+        vm.prank(buyer);
+        manager.setMinWindows(60, 60);
         vm.startPrank(gov);
-        vm.expectRevert(abi.encodeWithSelector(SLAManager.BadBps.selector, 10_001));
-        manager.setBountyBps(10_001);
+        vm.expectRevert(abi.encodeWithSelector(SLAManager.BadBps.selector, 2_001));
+        manager.setBountyBps(2_001);
+        vm.expectRevert(abi.encodeWithSelector(SLAManager.BadBps.selector, 5_001));
+        manager.setAbandonBps(5_001);
+        vm.expectRevert(abi.encodeWithSelector(SLAManager.BadWindow.selector, 0));
+        manager.setMinWindows(0, 60);
+        vm.expectRevert(abi.encodeWithSelector(SLAManager.BadWindow.selector, 0));
+        manager.setMinWindows(60, 0);
+        vm.expectRevert(abi.encodeWithSelector(SLAManager.BadWindow.selector, 30 days + 1));
+        manager.setMinWindows(30 days + 1, 60);
+        vm.expectRevert(abi.encodeWithSelector(SLAManager.BadWindow.selector, 30 days + 1));
+        manager.setMinWindows(60, 30 days + 1);
+        vm.expectEmit(address(manager));
+        emit SLAManager.AbandonFeeSet(5_000);
+        manager.setAbandonBps(5_000);
+        vm.expectEmit(address(manager));
+        emit SLAManager.MinWindowsSet(30 days, 1);
+        manager.setMinWindows(30 days, 1);
         vm.expectRevert(abi.encodeWithSelector(SLAManager.BadBps.selector, 0));
         manager.setDetectionFloorBps(0);
         vm.expectRevert(abi.encodeWithSelector(SLAManager.BadBps.selector, 10_000));
@@ -723,7 +752,12 @@ contract SLAManagerTest is Fixture {
         vm.stopPrank();
         assertEq(manager.detectionFloorBps(), 2000);
         assertEq(manager.bountyBps(), 0);
+        assertEq(manager.abandonBps(), 5_000);
+        assertEq(manager.minExecWindow(), 30 days);
+        assertEq(manager.minProveWindow(), 1);
         assertEq(manager.SEED_DELAY(), 2);
+        assertEq(manager.REVEAL_BLOCKS(), 32);
+        assertEq(manager.SEED_HORIZON(), 256);
     }
 
     function test_constructor_rejectsTokenMismatch() public {
@@ -737,10 +771,12 @@ contract SLAManagerTest is Fixture {
 
     function test_registry_onlyManagerMovesStake() public {
         vm.expectRevert(abi.encodeWithSelector(ProviderRegistry.NotManager.selector, address(this)));
-        providers.slash(provider, 1, 1);
+        providers.slash(provider, 1, 1, provider, address(0), 0);
         vm.expectRevert(abi.encodeWithSelector(ProviderRegistry.NotManager.selector, address(this)));
         providers.reserve(provider, 1, 1);
         vm.expectRevert(abi.encodeWithSelector(ProviderRegistry.NotManager.selector, address(this)));
         providers.release(provider, 1, 1);
+        vm.expectRevert(abi.encodeWithSelector(ProviderRegistry.NotManager.selector, address(this)));
+        providers.payCredit(buyer, address(this));
     }
 }

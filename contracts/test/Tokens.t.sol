@@ -48,7 +48,7 @@ contract MaliciousTokenTest is Test {
         JobSpec memory spec = _spec(shapeId);
         uint64 lockBy = uint64(block.timestamp + 1);
         vm.expectRevert(abi.encodeWithSelector(SLAManager.TransferAmountMismatch.selector, 100e18, 99e18));
-        manager.postJob(spec, 100e18, lockBy, 10, 10, "");
+        manager.postJob(spec, 100e18, lockBy, 60, 60, bytes32(0), "");
         vm.stopPrank();
         assertEq(fot.balanceOf(address(manager)), 0);
     }
@@ -64,7 +64,7 @@ contract MaliciousTokenTest is Test {
         rt.mint(buyer, 100e18);
         vm.startPrank(buyer);
         rt.approve(address(manager), type(uint256).max);
-        manager.postJob(_spec(shapeId), 100e18, uint64(block.timestamp + 1), 10, 10, "");
+        manager.postJob(_spec(shapeId), 100e18, uint64(block.timestamp + 1), 60, 60, bytes32(0), "");
         vm.stopPrank();
         attacker.cancel(jobId);
 
@@ -89,7 +89,7 @@ contract MaliciousTokenTest is Test {
         // During the escrow pull the token calls cancel(1) on the job being posted.
         rt.arm(address(manager), abi.encodeWithSelector(SLAManager.cancel.selector, 1));
         vm.prank(buyer);
-        manager.postJob(_spec(shapeId), 100e18, uint64(block.timestamp + 1), 10, 10, "");
+        manager.postJob(_spec(shapeId), 100e18, uint64(block.timestamp + 1), 60, 60, bytes32(0), "");
         assertFalse(rt.lastCallSucceeded());
         assertEq(
             rt.lastRevertData(), abi.encodeWithSelector(ReentrancyGuard.ReentrancyGuardReentrantCall.selector)

@@ -6,6 +6,7 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {ProviderRegistry} from "../src/ProviderRegistry.sol";
 import {ShapeRegistry} from "../src/ShapeRegistry.sol";
 import {SLAManager} from "../src/SLAManager.sol";
+import {Job} from "../src/types/Job.sol";
 import {Receipt, ReceiptLibrary} from "../src/types/Receipt.sol";
 import {StakeMath} from "../src/libraries/StakeMath.sol";
 import {JobSpec, JobSpecLibrary} from "../src/types/JobSpec.sol";
@@ -122,7 +123,7 @@ contract StakeHarness {
     }
 }
 
-/// @notice Outputs digest and seeds (spec §6.2) against testdata/vectors/seed.json.
+/// @notice Outputs digest, seed commitments and seeds (spec §6.2) against testdata/vectors/seed.json.
 contract SeedVectorsTest is Test {
     uint256 internal constant R = 21888242871839275222246405745257275088548364400416034343698204186575808495617;
 
@@ -130,6 +131,8 @@ contract SeedVectorsTest is Test {
         string memory json = vm.readFile(string.concat(vm.projectRoot(), "/testdata/vectors/seed.json"));
         SLAManager m = bareManager();
         assertEq(vm.parseJsonUint(json, ".seedDelay"), m.SEED_DELAY());
+        assertEq(vm.parseJsonUint(json, ".revealBlocks"), m.REVEAL_BLOCKS());
+        assertEq(vm.parseJsonUint(json, ".seedHorizon"), m.SEED_HORIZON());
         uint256 n;
         while (vm.keyExistsJson(json, string.concat(".outputsDigest[", vm.toString(n), "]"))) {
             string memory c = string.concat(".outputsDigest[", vm.toString(n), "]");
@@ -141,20 +144,25 @@ contract SeedVectorsTest is Test {
         }
         assertGt(n, 0);
         n = 0;
+        uint256 withSecret;
         while (vm.keyExistsJson(json, string.concat(".seed[", vm.toString(n), "]"))) {
             string memory c = string.concat(".seed[", vm.toString(n), "]");
             uint256 seed = vm.parseJsonUint(json, string.concat(c, ".seed"));
-            // The manager's _fixSeed expression, with the vector's chain, address, job and block hash;
-            // SLAManagerTest.test_fixSeed_derivesFromLaterBlockHash ties the contract to it.
+            bytes32 secret = vm.parseJsonBytes32(json, string.concat(c, ".secret"));
+            if (secret != bytes32(0)) withSecret++;
+            assertEq(keccak256(abi.encode(secret)), vm.parseJsonBytes32(json, string.concat(c, ".seedCommitment")), c);
+            // The manager's _fixSeed expression, with the vector's chain, address, job, block hash
+            // and secret; test_seedVector_managerFixesIt ties the contract itself to the vectors.
             uint256 got = uint256(
                 keccak256(
                     abi.encodePacked(
-                        "probity/seed/v0",
+                        "probity/seed/v1",
                         vm.parseJsonUint(json, string.concat(c, ".chainId")),
                         vm.parseJsonAddress(json, string.concat(c, ".manager")),
                         vm.parseJsonUint(json, string.concat(c, ".jobId")),
                         vm.parseJsonBytes32(json, string.concat(c, ".outputsDigest")),
-                        vm.parseJsonBytes32(json, string.concat(c, ".blockHash"))
+                        vm.parseJsonBytes32(json, string.concat(c, ".blockHash")),
+                        secret
                     )
                 )
             ) % R;
@@ -165,33 +173,58 @@ contract SeedVectorsTest is Test {
             }
             n++;
         }
+        assertGt(withSecret, 0, "no vector with a buyer secret");
+        assertGt(n, withSecret, "no vector without a buyer secret");
+    }
+
+    /// @dev The seed the manager itself fixes for every vector, at the vector's chain id, address
+    ///      and job id: the job's outputs digest, seed commitment and the seed block hash are
+    ///      planted with store/setBlockhash. A vector with a secret goes through revealSeed, one
+    ///      without through fixSeed.
+    function test_seedVector_managerFixesIt() public {
+        string memory json = vm.readFile(string.concat(vm.projectRoot(), "/testdata/vectors/seed.json"));
+        bytes memory code = address(bareManager()).code;
+        uint256 n;
+        while (vm.keyExistsJson(json, string.concat(".seed[", vm.toString(n), "]"))) {
+            _managerFixes(json, string.concat(".seed[", vm.toString(n), "]"), code);
+            n++;
+        }
         assertGt(n, 0);
     }
 
-    /// @dev The seed the manager itself fixes, at the first vector's chain id, address and job id:
-    ///      the job's outputs digest and the seed block hash are planted with store/setBlockhash.
-    function test_seedVector_managerFixesIt() public {
-        string memory json = vm.readFile(string.concat(vm.projectRoot(), "/testdata/vectors/seed.json"));
-        vm.chainId(vm.parseJsonUint(json, ".seed[0].chainId"));
-        assertEq(vm.parseJsonUint(json, ".seed[0].jobId"), 1);
-        address at = vm.parseJsonAddress(json, ".seed[0].manager");
-        SLAManager m = bareManager();
-        vm.etch(at, address(m).code);
-        // Job 1 in state Committed with the vector's outputs digest and seed block 100.
-        // Storage: _jobs is the mapping after owner, pendingOwner, guard status, name/version
+    function _managerFixes(string memory json, string memory c, bytes memory code) internal {
+        uint256 snap = vm.snapshotState();
+        vm.chainId(vm.parseJsonUint(json, string.concat(c, ".chainId")));
+        uint256 jobId = vm.parseJsonUint(json, string.concat(c, ".jobId"));
+        address at = vm.parseJsonAddress(json, string.concat(c, ".manager"));
+        bytes32 secret = vm.parseJsonBytes32(json, string.concat(c, ".secret"));
+        vm.etch(at, code);
+        // Job `jobId` in state Committed with the vector's outputs digest and seed block 100.
+        // Storage: _jobs is a mapping after owner, pendingOwner, guard status, name/version
         // fallbacks, params, jobCount, totalEscrow, totalCredits; find it by probing.
-        bytes32 base = _jobSlot(at, 1);
-        vm.store(at, base, bytes32(uint256(JobStateCommitted) << 160));
-        // Slot 2 packs proveWindow (32 bits), commitBy, proveBy, seedBlock (64 each); the
-        // assertions below confirm the planted values read back through getJob.
-        vm.store(at, bytes32(uint256(base) + 2), bytes32(uint256(100) << 160)); // seedBlock
-        vm.store(at, bytes32(uint256(base) + 6), vm.parseJsonBytes32(json, ".seed[0].outputsDigest"));
+        bytes32 base = _jobSlot(at, jobId);
+        // Slot 0 is full after seedFixed, so lockBy opens slot 1 and slot 2 packs proveWindow,
+        // bountyBps, abandonBps, commitBy, proveBy, seedBlock (from the low end: seedBlock at
+        // bit 192); slot 6 is the outputs digest and slot 8 the seed commitment. The reads below
+        // confirm the layout.
+        vm.store(at, bytes32(uint256(base) + 2), bytes32(uint256(100) << 192)); // seedBlock
+        vm.store(at, bytes32(uint256(base) + 6), vm.parseJsonBytes32(json, string.concat(c, ".outputsDigest")));
+        if (secret != bytes32(0)) {
+            vm.store(at, bytes32(uint256(base) + 8), vm.parseJsonBytes32(json, string.concat(c, ".seedCommitment")));
+        }
         vm.roll(101);
-        vm.setBlockhash(100, vm.parseJsonBytes32(json, ".seed[0].blockHash"));
-        assertEq(SLAManager(at).getJob(1).seedBlock, 100, "planted seedBlock");
-        assertEq(SLAManager(at).getJob(1).outputsDigest, vm.parseJsonBytes32(json, ".seed[0].outputsDigest"));
-        SLAManager(at).fixSeed(1);
-        assertEq(SLAManager(at).getJob(1).seed, vm.parseJsonUint(json, ".seed[0].seed"));
+        vm.setBlockhash(100, vm.parseJsonBytes32(json, string.concat(c, ".blockHash")));
+        Job memory j = SLAManager(at).getJob(jobId);
+        assertEq(j.seedBlock, 100, "planted seedBlock");
+        assertEq(j.outputsDigest, vm.parseJsonBytes32(json, string.concat(c, ".outputsDigest")));
+        if (secret != bytes32(0)) {
+            assertEq(j.seedCommitment, vm.parseJsonBytes32(json, string.concat(c, ".seedCommitment")));
+            SLAManager(at).revealSeed(jobId, secret);
+        } else {
+            SLAManager(at).fixSeed(jobId);
+        }
+        assertEq(SLAManager(at).getJob(jobId).seed, vm.parseJsonUint(json, string.concat(c, ".seed")), c);
+        vm.revertToState(snap);
     }
 
     uint8 internal constant JobStateCommitted = 3;

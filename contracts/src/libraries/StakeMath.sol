@@ -46,4 +46,13 @@ library StakeMath {
         uint256 s = Math.mulDiv(price, miss, p, Math.Rounding.Ceil);
         return s > price ? s : price;
     }
+
+    /// @notice The stake to reserve so that `net` remains after a bounty of `bountyBps` is
+    ///         paid out of it: ceil(net * 10000 / (10000 - bountyBps)). A cheater that triggers
+    ///         its own slash from another address recovers the bounty, so the bound must hold
+    ///         net of it (spec §11).
+    /// @dev bountyBps < 10000 is the caller's invariant (SLAManager caps it at MAX_BOUNTY_BPS).
+    function grossStake(uint256 net, uint16 bountyBps) internal pure returns (uint256) {
+        return Math.mulDiv(net, 10_000, 10_000 - uint256(bountyBps), Math.Rounding.Ceil);
+    }
 }

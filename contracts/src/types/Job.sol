@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.30;
 
-/// @notice States of the SLA state machine (spec §10). Settled, Slashed and Cancelled are final.
+/// @notice The states of spec §10. Settled, Slashed and Cancelled are final.
 enum JobState {
     None,
     Open,
@@ -12,21 +12,24 @@ enum JobState {
     Cancelled
 }
 
-/// @notice What the SLA manager stores per job. The spec itself lives in calldata and events;
-///         only its EIP-712 hash is kept, and calldata is checked against it when fields are needed.
+/// @notice A job as the SLA manager stores it (spec §10). Rates that decide what a provider
+///         can lose (`bountyBps`, `abandonBps`) are copied in at lock, so governance changes
+///         never reach a job already locked.
 struct Job {
-    // slot 0
+    // slot 0 (buyer..seedFixed: 25 bytes; lockBy does not fit and opens slot 1)
     address buyer;
     JobState state;
     uint16 kmin;
     uint8 numLayers;
     bool seedFixed;
     uint64 lockBy;
-    // slot 1
+    // slot 1 (lockBy, provider, execWindow)
     address provider;
     uint32 execWindow;
+    // slot 2 (proveWindow..seedBlock: 32 bytes)
     uint32 proveWindow;
-    // slot 2
+    uint16 bountyBps;
+    uint16 abandonBps;
     uint64 commitBy;
     uint64 proveBy;
     uint64 seedBlock;
@@ -36,4 +39,5 @@ struct Job {
     bytes32 specHash;
     bytes32 outputsDigest;
     uint256 seed;
+    bytes32 seedCommitment;
 }

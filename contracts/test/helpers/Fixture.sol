@@ -7,6 +7,7 @@ import {DevToken} from "../../src/dev/DevToken.sol";
 import {ProviderRegistry} from "../../src/ProviderRegistry.sol";
 import {ShapeRegistry} from "../../src/ShapeRegistry.sol";
 import {SLAManager} from "../../src/SLAManager.sol";
+import {Job} from "../../src/types/Job.sol";
 import {JobSpec} from "../../src/types/JobSpec.sol";
 import {Layer} from "../../src/types/Layer.sol";
 import {Receipt, ReceiptLibrary} from "../../src/types/Receipt.sol";
@@ -106,7 +107,7 @@ abstract contract Fixture is Test {
 
     function post(JobSpec memory spec) internal returns (uint256 jobId) {
         vm.prank(buyer);
-        jobId = manager.postJob(spec, PRICE, uint64(block.timestamp + 1 hours), EXEC, PROVE, "ipfs://job");
+        jobId = manager.postJob(spec, PRICE, uint64(block.timestamp + 1 hours), EXEC, PROVE, bytes32(0), "ipfs://job");
     }
 
     function postLocked(JobSpec memory spec) internal returns (uint256 jobId) {
@@ -123,6 +124,25 @@ abstract contract Fixture is Test {
     }
 
     bytes32 internal constant ATTESTATION = keccak256("attestation");
+
+    /// @dev The seed _fixSeed derives now (spec §6.2, v1): `secret` is the buyer's revealed
+    ///      secret, or zero for a seed fixed without it. Computed here independently of the manager.
+    function expectedSeed(uint256 jobId, bytes32 secret) internal view returns (uint256) {
+        Job memory j = manager.getJob(jobId);
+        return uint256(
+            keccak256(
+                abi.encodePacked(
+                    "probity/seed/v1",
+                    block.chainid,
+                    address(manager),
+                    jobId,
+                    j.outputsDigest,
+                    blockhash(j.seedBlock),
+                    secret
+                )
+            )
+        ) % R;
+    }
 
     /// @dev Moves past the seed block and fixes the seed.
     function advanceToSeed(uint256 jobId) internal returns (uint256 seed) {

@@ -53,3 +53,34 @@ contract ReentrantToken is ERC20 {
         }
     }
 }
+
+/// @notice TEST ONLY. A token that behaves until its fee is switched on, then burns `feeBps` of
+///         every transfer between two accounts: the receiver gets less, the sender pays the
+///         full amount. Models a token that upgrades to fee-on-transfer after jobs were locked.
+contract SwitchableFeeToken is ERC20 {
+    /// @notice Share of each transfer burned, in basis points (0 = off).
+    uint16 public feeBps;
+    /// @notice Sum of all fees burned, so tests can check conservation of supply + burned.
+    uint256 public burned;
+
+    constructor() ERC20("Switch", "SWF") {}
+
+    function mint(address to, uint256 amount) external {
+        _mint(to, amount);
+    }
+
+    function setFeeBps(uint16 bps) external {
+        require(bps <= 10_000, "fee > 100%");
+        feeBps = bps;
+    }
+
+    function _update(address from, address to, uint256 value) internal override {
+        if (feeBps != 0 && from != address(0) && to != address(0)) {
+            uint256 fee = (value * feeBps) / 10_000;
+            burned += fee;
+            super._update(from, address(0), fee);
+            value -= fee;
+        }
+        super._update(from, to, value);
+    }
+}

@@ -19,7 +19,7 @@ contract ReentrantReceiver {
     }
 
     function post(JobSpec calldata spec, uint256 price, uint64 lockBy) external returns (uint256) {
-        return manager.postJob(spec, price, lockBy, 100, 100, "ipfs://x");
+        return manager.postJob(spec, price, lockBy, 100, 100, bytes32(0), "ipfs://x");
     }
 
     function cancel(uint256 jobId) external {

@@ -182,6 +182,13 @@ contract HarnessTest is Test {
         escrow.withdraw(1);
         assertGt(vm.stopSnapshotGas(), 0);
         assertEq(vm.envOr("PROBITY_HARNESS_UNSET_VARIABLE", uint256(42)), 42);
+        vm.setEnv("PROBITY_HARNESS_SET_VARIABLE", "43");
+        assertEq(vm.envOr("PROBITY_HARNESS_SET_VARIABLE", uint256(0)), 43);
+        assertEq(vm.parseTomlUint("[a]\nn = 7\n", ".a.n"), 7);
+        // fs_permissions allow writing only the invariant reach snapshots.
+        try vm.writeFile(string.concat(vm.projectRoot(), "/contracts/snapshots/harness-not-allowed.txt"), "x") {
+            revert("writeFile outside fs_permissions succeeded");
+        } catch {}
         assertTrue(vm.exists(string.concat(vm.projectRoot(), "/foundry.toml")));
         string memory json = '{"a":{"n":7,"h":"0x0000000000000000000000000000000000000000000000000000000000000001"}}';
         assertEq(vm.parseJsonUint(json, ".a.n"), 7);

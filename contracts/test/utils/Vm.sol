@@ -81,7 +81,8 @@ interface Vm {
     function pauseGasMetering() external;
     function resumeGasMetering() external;
 
-    // ---- environment and files (reads only; see fs_permissions) ----
+    // ---- environment and files (reads; writes only where fs_permissions allow) ----
+    function setEnv(string calldata name, string calldata value) external;
     function envOr(string calldata name, bool defaultValue) external view returns (bool value);
     function envOr(string calldata name, uint256 defaultValue) external view returns (uint256 value);
     function envOr(string calldata name, string calldata defaultValue) external view returns (string memory value);
@@ -89,6 +90,7 @@ interface Vm {
     function readFile(string calldata path) external view returns (string memory data);
     function readFileBinary(string calldata path) external view returns (bytes memory data);
     function exists(string calldata path) external view returns (bool result);
+    function writeFile(string calldata path, string calldata data) external;
 
     // ---- JSON (test vectors) ----
     function parseJsonUint(string calldata json, string calldata key) external pure returns (uint256);
@@ -103,6 +105,9 @@ interface Vm {
     function parseJsonString(string calldata json, string calldata key) external pure returns (string memory);
     function parseJsonBool(string calldata json, string calldata key) external pure returns (bool);
     function keyExistsJson(string calldata json, string calldata key) external view returns (bool);
+
+    // ---- TOML (foundry.toml) ----
+    function parseTomlUint(string calldata toml, string calldata key) external pure returns (uint256);
 
     // ---- formatting ----
     function toString(address value) external pure returns (string memory);

@@ -245,7 +245,7 @@ type sampleVector struct {
 func sampleVectors() any {
 	var vs []sampleVector
 	seed := protocol.Seed(big.NewInt(31337), common.HexToAddress("0x5FbDB2315678afecb367f032d93F642f64180aa3"), big.NewInt(1),
-		crypto.Keccak256Hash([]byte("outputs")), crypto.Keccak256Hash([]byte("block")))
+		crypto.Keccak256Hash([]byte("outputs")), crypto.Keccak256Hash([]byte("block")), common.Hash{})
 	for _, c := range []struct{ l, k, M, N int }{{0, 2, 3, 4}, {1, 8, 16, 64}, {0, 8, 1, 1}, {2, 32, 1000, 4096}} {
 		s := must(commit.FromBig(protocol.LayerSeed(seed, uint32(c.l))))
 		v := sampleVector{SeedL: dec(s), K: c.k, M: c.M, N: c.N}
@@ -443,23 +443,36 @@ func seedVectors() any {
 	}
 	var seeds []map[string]any
 	for _, c := range []struct {
-		chain int64
-		mgr   string
-		job   int64
-	}{{31337, "0x5FbDB2315678afecb367f032d93F642f64180aa3", 1}, {1, "0x00000000000000000000000000000000000000ff", 1 << 40}} {
+		chain  int64
+		mgr    string
+		job    int64
+		secret string // "" for a seed fixed without the buyer's secret
+	}{
+		{31337, "0x5FbDB2315678afecb367f032d93F642f64180aa3", 1, ""},
+		{31337, "0x5FbDB2315678afecb367f032d93F642f64180aa3", 1, "buyer secret"},
+		{1, "0x00000000000000000000000000000000000000ff", 1 << 40, ""},
+	} {
 		od := protocol.OutputsDigest([]*big.Int{big.NewInt(c.job)}, att)
 		bh := crypto.Keccak256Hash([]byte(fmt.Sprint("block", c.job)))
-		s := protocol.Seed(big.NewInt(c.chain), common.HexToAddress(c.mgr), big.NewInt(c.job), od, bh)
+		var secret common.Hash
+		if c.secret != "" {
+			secret = crypto.Keccak256Hash([]byte(c.secret))
+		}
+		commitment := protocol.SeedCommitment(secret)
+		s := protocol.Seed(big.NewInt(c.chain), common.HexToAddress(c.mgr), big.NewInt(c.job), od, bh, secret)
 		var ls []string
 		for l := range uint32(3) {
 			ls = append(ls, protocol.LayerSeed(s, l).String())
 		}
 		seeds = append(seeds, map[string]any{"chainId": fmt.Sprint(c.chain), "manager": common.HexToAddress(c.mgr).Hex(), "jobId": fmt.Sprint(c.job),
-			"outputsDigest": hexb(od[:]), "blockHash": bh.Hex(), "seed": s.String(), "layerSeeds": ls})
+			"outputsDigest": hexb(od[:]), "blockHash": bh.Hex(), "secret": secret.Hex(), "seedCommitment": hexb(commitment[:]),
+			"seed": s.String(), "layerSeeds": ls})
 	}
 	return map[string]any{
 		"generatedBy":   generatedBy,
-		"description":   "outputsDigest = keccak256(abi.encode(uint256[], bytes32)), seed and per-layer seeds (§6.2); layerSeeds[l] for l = 0, 1, 2",
+		"description":   "outputsDigest = keccak256(abi.encode(uint256[], bytes32)), seed (secret zero: fixed without the buyer's reveal), seedCommitment = keccak256(abi.encode(bytes32 secret)) and per-layer seeds (§6.2); layerSeeds[l] for l = 0, 1, 2",
+		"revealBlocks":  protocol.RevealBlocks,
+		"seedHorizon":   protocol.SeedHorizon,
 		"seedDelay":     protocol.SeedDelay,
 		"outputsDigest": outs,
 		"seed":          seeds,
