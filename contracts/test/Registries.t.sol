@@ -151,6 +151,40 @@ contract ProviderRegistryTest is Test {
         assertEq(reg.reservedStake(alice), 0);
     }
 
+    /// @dev Slashed stake is credited inside the registry (no transfer), split between the
+    ///      recipient and the bounty taker, and paid out only through the manager.
+    function test_slashCreditsAndPayCredit() public {
+        vm.prank(alice);
+        reg.register(key, 100e18);
+        address buyer = makeAddr("buyer");
+        address taker = makeAddr("taker");
+        address sink = makeAddr("sink");
+        vm.startPrank(mgr);
+        reg.reserve(alice, 1, 40e18);
+        vm.expectRevert(abi.encodeWithSelector(ProviderRegistry.InsufficientReservedStake.selector, alice, 40e18, 41e18));
+        reg.slash(alice, 1, 40e18, buyer, taker, 41e18);
+        uint256 held = token.balanceOf(address(reg));
+        vm.expectEmit(address(reg));
+        emit ProviderRegistry.StakeSlashed(alice, 1, 40e18, buyer, taker, 4e18);
+        reg.slash(alice, 1, 40e18, buyer, taker, 4e18);
+        assertEq(token.balanceOf(address(reg)), held, "a slash moves no tokens");
+        assertEq(reg.creditOf(buyer), 36e18);
+        assertEq(reg.creditOf(taker), 4e18);
+        assertEq(reg.totalCredits(), 40e18);
+        assertEq(reg.totalStaked(), 60e18);
+        vm.expectEmit(address(reg));
+        emit ProviderRegistry.CreditPaid(buyer, sink, 36e18);
+        assertEq(reg.payCredit(buyer, sink), 36e18);
+        assertEq(reg.payCredit(buyer, sink), 0, "nothing left to pay");
+        vm.stopPrank();
+        assertEq(token.balanceOf(sink), 36e18);
+        assertEq(reg.totalCredits(), 4e18);
+        assertEq(token.balanceOf(address(reg)), reg.totalStaked() + reg.totalCredits());
+        vm.expectRevert(abi.encodeWithSelector(ProviderRegistry.NotManager.selector, taker));
+        vm.prank(taker);
+        reg.payCredit(taker, taker);
+    }
+
     function test_setManager_once() public {
         ProviderRegistry r2 = new ProviderRegistry(IERC20(address(token)), 1, gov);
         vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, alice));
