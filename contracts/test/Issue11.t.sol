@@ -57,9 +57,7 @@ contract Issue11Test is Fixture {
         uint64 lockBy = uint64(block.timestamp + 1);
         vm.prank(buyer);
         if (exec < minExec || prove < minProve) {
-            vm.expectRevert(
-                abi.encodeWithSelector(SLAManager.WindowTooShort.selector, exec, prove, minExec, minProve)
-            );
+            vm.expectRevert(abi.encodeWithSelector(SLAManager.WindowTooShort.selector, exec, prove, minExec, minProve));
             manager.postJob(spec, PRICE, lockBy, exec, prove, bytes32(0), "");
         } else {
             uint256 jobId = manager.postJob(spec, PRICE, lockBy, exec, prove, bytes32(0), "");
@@ -171,9 +169,7 @@ contract Issue11Test is Fixture {
         manager.slash(jobId);
 
         vm.roll(horizon + 1);
-        vm.expectRevert(
-            abi.encodeWithSelector(SLAManager.SeedUnavailable.selector, jobId, j.seedBlock, horizon + 1)
-        );
+        vm.expectRevert(abi.encodeWithSelector(SLAManager.SeedUnavailable.selector, jobId, j.seedBlock, horizon + 1));
         manager.fixSeed(jobId);
         uint256 bounty = j.stake * 500 / 10_000;
         vm.expectEmit(address(manager));
@@ -330,7 +326,16 @@ contract Issue11Test is Fixture {
         bytes32 commitment = keccak256(abi.encode(SECRET));
         vm.expectEmit(address(manager));
         emit SLAManager.JobPosted(
-            manager.jobCount() + 1, buyer, manager.specHashOf(spec), PRICE, uint64(block.timestamp + 1 hours), EXEC, PROVE, commitment, spec, "x"
+            manager.jobCount() + 1,
+            buyer,
+            manager.specHashOf(spec),
+            PRICE,
+            uint64(block.timestamp + 1 hours),
+            EXEC,
+            PROVE,
+            commitment,
+            spec,
+            "x"
         );
         vm.prank(buyer);
         jobId = manager.postJob(spec, PRICE, uint64(block.timestamp + 1 hours), EXEC, PROVE, commitment, "x");
@@ -680,9 +685,7 @@ contract Issue11Test is Fixture {
         vm.prank(buyer);
         m.withdrawTo(sink);
         // Two transfers, each burning 1% on the way: the sink gets what the token delivers.
-        assertEq(
-            t.balanceOf(sink), fromManager - fromManager / 100 + fromRegistry - fromRegistry / 100, "delivered"
-        );
+        assertEq(t.balanceOf(sink), fromManager - fromManager / 100 + fromRegistry - fromRegistry / 100, "delivered");
         vm.prank(provider);
         m.withdraw();
         vm.prank(keeper);
@@ -693,9 +696,7 @@ contract Issue11Test is Fixture {
         assertEq(reg.totalStaked(), 100_000e18 - stake - stake / 10);
         // New escrow and stake are refused while the fee is on: the contracts cannot receive less
         // than they would account for.
-        vm.expectRevert(
-            abi.encodeWithSelector(SLAManager.TransferAmountMismatch.selector, PRICE, PRICE - PRICE / 100)
-        );
+        vm.expectRevert(abi.encodeWithSelector(SLAManager.TransferAmountMismatch.selector, PRICE, PRICE - PRICE / 100));
         vm.prank(buyer);
         m.postJob(oneLayerSpec(), PRICE, uint64(block.timestamp + 1 hours), EXEC, PROVE, bytes32(0), "");
     }

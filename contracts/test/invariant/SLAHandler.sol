@@ -394,9 +394,10 @@ contract SLAHandler is Test {
             uint256 jobId = lockedJobs[(seed % n + i) % n];
             Job memory j = manager.getJob(jobId);
             if (block.timestamp > j.commitBy) continue;
-            // Half the planned abandonments wait, so some come after lockBy (refund, not reopen).
+            // Most planned abandonments wait for lockBy to pass, so both ends are seen: a refund
+            // (after lockBy) and a reopened job (before it).
             bool cheaterPlan = j.provider == provs[CHEATER] && ghost[jobId].plan == Plan.Abandon
-                && (_rand(seed, "abandon now") % 2 == 0 || block.timestamp > j.lockBy);
+                && (_rand(seed, "abandon now") % 4 == 0 || block.timestamp > j.lockBy);
             if (!cheaterPlan && !(honestToo && j.provider == provs[HONEST])) continue;
             _abandon(jobId, j);
             return;
@@ -472,8 +473,7 @@ contract SLAHandler is Test {
         Job memory j = manager.getJob(jobId);
         if (early) {
             uint64 until = j.seedBlock + manager.REVEAL_BLOCKS();
-            bytes memory want =
-                abi.encodeWithSelector(SLAManager.RevealPending.selector, jobId, until, block.number);
+            bytes memory want = abi.encodeWithSelector(SLAManager.RevealPending.selector, jobId, until, block.number);
             vm.prank(keeper);
             try manager.fixSeed(jobId) {
                 _violation("the seed was fixed without the secret during the reveal window");
@@ -700,8 +700,9 @@ contract SLAHandler is Test {
         for (uint256 i = 0; i < committed.length; ++i) {
             Job memory j = manager.getJob(committed[i]);
             if (j.provider != h) continue;
-            if (_can(committed[i], j, _SUBMITTABLE_HONEST)) _submit(committed[i], HONEST, true, 0);
-            else if (j.seedFixed || block.number > uint256(j.seedBlock) + manager.SEED_HORIZON()) {
+            if (_can(committed[i], j, _SUBMITTABLE_HONEST)) {
+                _submit(committed[i], HONEST, true, 0);
+            } else if (j.seedFixed || block.number > uint256(j.seedBlock) + manager.SEED_HORIZON()) {
                 _violation("the honest node missed its proof deadline");
             }
         }
@@ -788,9 +789,7 @@ contract SLAHandler is Test {
         if (feeOn) _count(Reached.EndedWhileFeeOn);
     }
 
-    function _slash(uint256 jobId, Job memory j, address caller, bool ok, bytes memory want, Reached cause)
-        internal
-    {
+    function _slash(uint256 jobId, Job memory j, address caller, bool ok, bytes memory want, Reached cause) internal {
         uint256 buyerBefore = manager.creditOf(j.buyer);
         uint256 callerBefore = manager.creditOf(caller);
         vm.prank(caller);
@@ -892,11 +891,13 @@ contract SLAHandler is Test {
     function _slashable(uint256 jobId, Job memory j) internal view returns (bool, bytes memory, Reached) {
         if (j.state == JobState.Locked) {
             if (block.timestamp > j.commitBy) return (true, "", Reached.SlashedCommitMissed);
-            return (false, abi.encodeWithSelector(SLAManager.DeadlineNotPassed.selector, jobId, j.commitBy), Reached.Calls);
+            return
+                (false, abi.encodeWithSelector(SLAManager.DeadlineNotPassed.selector, jobId, j.commitBy), Reached.Calls);
         }
         if (j.seedFixed) {
             if (block.timestamp > j.proveBy) return (true, "", Reached.SlashedProveMissed);
-            return (false, abi.encodeWithSelector(SLAManager.DeadlineNotPassed.selector, jobId, j.proveBy), Reached.Calls);
+            return
+                (false, abi.encodeWithSelector(SLAManager.DeadlineNotPassed.selector, jobId, j.proveBy), Reached.Calls);
         }
         if (block.number > uint256(j.seedBlock) + manager.SEED_HORIZON()) {
             return (true, "", Reached.SlashedSeedExpired);
@@ -1019,16 +1020,10 @@ contract SLAHandler is Test {
     function _seedOf(uint256 jobId, Job memory j, bytes32 secret) internal view returns (uint256) {
         return uint256(
             keccak256(
-                abi.encodePacked(
-                    "probity/seed/v1",
-                    block.chainid,
-                    address(manager),
-                    jobId,
-                    j.outputsDigest,
-                    blockhash(j.seedBlock),
-                    secret
-                )
-            )
+            abi.encodePacked(
+            "probity/seed/v1", block.chainid, address(manager), jobId, j.outputsDigest, blockhash(j.seedBlock), secret
+        )
+        )
         ) % R;
     }
 

@@ -198,7 +198,8 @@ abstract contract SLAReachBase is SLAInvariantBase {
 
     function _reachSuffix() internal pure virtual returns (string memory);
 
-    function _assertReach(uint256[34] memory total) internal pure virtual;
+    /// @dev `total` over the runs so far; `end`: the default campaign's last run.
+    function _assertReach(uint256[34] memory total, bool end) internal pure virtual;
 
     /// @dev Solvency, supply, per-provider stake, absorbing final states and seeds, and the
     ///      on-the-spot checks (honest never slashed, cheater loses the net bound, exact slash
@@ -236,7 +237,9 @@ abstract contract SLAReachBase is SLAInvariantBase {
                 string.concat(vm.projectRoot(), "/contracts/snapshots/invariant-reach", _reachSuffix(), ".json"), json
             );
         }
-        if (total[0] >= REACH_CALLS) _assertReach(total);
+        // The issue's floor holds from 10,000 calls on; rarer paths are asserted once the
+        // default campaign's runs are complete (in heavy, after as many, deeper, runs).
+        if (total[0] >= REACH_CALLS) _assertReach(total, runs == vm.parseTomlUint(toml, ".invariant.runs"));
     }
 }
 
@@ -252,12 +255,13 @@ contract SLAInvariantTest is SLAReachBase {
         return "";
     }
 
-    function _assertReach(uint256[34] memory t) internal pure override {
+    function _assertReach(uint256[34] memory t, bool end) internal pure override {
         assertGe(t[uint256(SLAHandler.Reached.Settled)], 100, "settlements");
         uint256 slashes = t[uint256(SLAHandler.Reached.SlashedInvalidProof)]
             + t[uint256(SLAHandler.Reached.SlashedCommitMissed)] + t[uint256(SLAHandler.Reached.SlashedProveMissed)]
             + t[uint256(SLAHandler.Reached.SlashedSeedExpired)];
         assertGe(slashes, 100, "slashes");
+        if (!end) return;
         // Every outcome and path, at least once (the fee ones need the hostile token).
         string[34] memory names = _names();
         for (uint256 i = 0; i < uint256(SLAHandler.Reached.FeeSwitched); ++i) {
@@ -268,12 +272,39 @@ contract SLAInvariantTest is SLAReachBase {
     function _names() private pure returns (string[34] memory n) {
         // Same order as SLAHandler.Reached; a pure copy so the assertion can name what is missing.
         n = [
-            "calls", "posted", "postedMultiLayer", "postedWithCommitment", "windowTooShortRefused", "cancelled",
-            "locked", "committed", "settled", "settledMultiLayer", "settledHonest", "slashedInvalidProof",
-            "slashedCommitMissed", "slashedProveMissed", "slashedSeedExpired", "selfSlashed", "slashRefused",
-            "abandonedReopened", "abandonedRefunded", "revealed", "badRevealRefused", "revealPendingRefused",
-            "seedFallbackFixSeed", "seedFallbackSubmit", "gasCappedReverted", "gasCappedSettled", "keyRotated",
-            "governanceChanged", "withdrawn", "withdrawnTo", "unbondedWithdrawn", "feeSwitched", "endedWhileFeeOn",
+            "calls",
+            "posted",
+            "postedMultiLayer",
+            "postedWithCommitment",
+            "windowTooShortRefused",
+            "cancelled",
+            "locked",
+            "committed",
+            "settled",
+            "settledMultiLayer",
+            "settledHonest",
+            "slashedInvalidProof",
+            "slashedCommitMissed",
+            "slashedProveMissed",
+            "slashedSeedExpired",
+            "selfSlashed",
+            "slashRefused",
+            "abandonedReopened",
+            "abandonedRefunded",
+            "revealed",
+            "badRevealRefused",
+            "revealPendingRefused",
+            "seedFallbackFixSeed",
+            "seedFallbackSubmit",
+            "gasCappedReverted",
+            "gasCappedSettled",
+            "keyRotated",
+            "governanceChanged",
+            "withdrawn",
+            "withdrawnTo",
+            "unbondedWithdrawn",
+            "feeSwitched",
+            "endedWhileFeeOn",
             "feeRefusedDeposit"
         ];
     }
@@ -295,7 +326,7 @@ contract SLAHostileTokenInvariantTest is SLAReachBase {
         return "-hostile-token";
     }
 
-    function _assertReach(uint256[34] memory t) internal pure override {
+    function _assertReach(uint256[34] memory t, bool) internal pure override {
         assertGt(t[uint256(SLAHandler.Reached.FeeSwitched)], 0, "fee never switched");
         assertGe(t[uint256(SLAHandler.Reached.EndedWhileFeeOn)], 20, "jobs ended while the fee was on");
         assertGt(t[uint256(SLAHandler.Reached.FeeRefusedDeposit)], 0, "no deposit refused under the fee");
