@@ -27,7 +27,7 @@ define banner
 	@printf '\n==> %s\n' $(1)
 endef
 
-.PHONY: help deps test test-go test-forge test-heavy demo bench generate snapshot snapshot-check lint clean
+.PHONY: help deps test test-go test-forge test-heavy demo bench generate snapshot snapshot-reach snapshot-check lint clean
 
 help:
 	@echo "make deps       install the pinned toolchain (npm ci when stale, go mod download)"
@@ -37,6 +37,7 @@ help:
 	@echo "make bench      Go benchmarks (BENCH=regexp to filter)"
 	@echo "make generate   go generate ./... (contract bindings, vectors)"
 	@echo "make snapshot   forge gas snapshot into contracts/snapshots"
+	@echo "make snapshot-reach  invariant reach counts into contracts/snapshots"
 	@echo "make lint       gofmt check and go vet"
 
 $(NODE_STAMP): package.json package-lock.json
@@ -78,6 +79,11 @@ generate: deps
 snapshot: deps
 	$(call banner,"forge snapshot")
 	$(FORGE) snapshot --snap contracts/snapshots/forge.gas-snapshot
+
+# The invariant campaigns' reach (settlements, slashes by cause, ...) into contracts/snapshots.
+snapshot-reach: deps
+	$(call banner,"forge test (invariant reach snapshots)")
+	PROBITY_WRITE_REACH=true $(FORGE) test --match-path 'contracts/test/invariant/*'
 
 snapshot-check: deps
 	$(FORGE) snapshot --check contracts/snapshots/forge.gas-snapshot
