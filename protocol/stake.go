@@ -71,3 +71,23 @@ func RequiredStake(price *big.Int, k uint16, f0Bps uint32) (*big.Int, error) {
 	}
 	return s, nil
 }
+
+// MaxBountyBps mirrors SLAManager.MAX_BOUNTY_BPS.
+const MaxBountyBps = 2000
+
+// GrossStake returns ceil(net * 10000 / (10000 - bountyBps)) (§11): the stake lock reserves so
+// that net remains after the bounty is paid out of it, bit for bit as StakeMath.grossStake.
+// bountyBps must be at most MaxBountyBps, as the contract enforces.
+func GrossStake(net *big.Int, bountyBps uint32) (*big.Int, error) {
+	if err := checkUint256("net stake", net); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrStake, err)
+	}
+	if bountyBps > MaxBountyBps {
+		return nil, fmt.Errorf("%w: bounty %d bps above the cap %d", ErrStake, bountyBps, MaxBountyBps)
+	}
+	s := ceilDiv(new(big.Int).Mul(net, big.NewInt(10000)), big.NewInt(int64(10000-bountyBps)))
+	if s.BitLen() > 256 {
+		return nil, fmt.Errorf("%w: gross stake for %s overflows uint256", ErrStake, net)
+	}
+	return s, nil
+}

@@ -152,8 +152,29 @@ func TestStakeVectors(t *testing.T) {
 			Detection string `json:"detection"`
 			Stake     string `json:"stake"`
 		} `json:"cases"`
+		Gross []struct {
+			Net, GrossStake, Bounty string
+			BountyBps               uint32 `json:"bountyBps"`
+		} `json:"grossStake"`
 	}
 	loadVectors(t, "stake.json", &v)
+	if len(v.Gross) == 0 {
+		t.Fatal("no grossStake vectors")
+	}
+	for i, c := range v.Gross {
+		g, err := GrossStake(bigDec(t, c.Net), c.BountyBps)
+		if err != nil || g.Cmp(bigDec(t, c.GrossStake)) != 0 {
+			t.Errorf("gross case %d: %v (%v), want %s", i, g, err, c.GrossStake)
+			continue
+		}
+		// The promise of §11: what remains after the bounty is at least the net bound.
+		if left := new(big.Int).Sub(g, bigDec(t, c.Bounty)); left.Cmp(bigDec(t, c.Net)) < 0 {
+			t.Errorf("gross case %d: %s left after the bounty, below the net %s", i, left, c.Net)
+		}
+	}
+	if _, err := GrossStake(big.NewInt(1), MaxBountyBps+1); err == nil {
+		t.Error("a bounty above the cap was accepted")
+	}
 	for i, c := range v.Cases {
 		s, err := RequiredStake(bigDec(t, c.Price), c.K, c.F0)
 		switch c.Expect {

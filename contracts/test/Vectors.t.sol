@@ -111,9 +111,32 @@ contract StakeVectorsTest is Test {
         }
         assertGt(n, 10);
     }
+
+    /// @dev grossStake (what lock reserves) and the bounty taken out of it, bit for bit.
+    function test_grossStakeVector() public {
+        string memory json = vm.readFile(string.concat(vm.projectRoot(), "/testdata/vectors/stake.json"));
+        StakeHarness h = new StakeHarness();
+        uint256 n;
+        while (vm.keyExistsJson(json, string.concat(".grossStake[", vm.toString(n), "]"))) {
+            string memory c = string.concat(".grossStake[", vm.toString(n), "]");
+            uint256 net = vm.parseJsonUint(json, string.concat(c, ".net"));
+            uint16 bps = uint16(vm.parseJsonUint(json, string.concat(c, ".bountyBps")));
+            uint256 gross = h.grossStake(net, bps);
+            assertEq(gross, vm.parseJsonUint(json, string.concat(c, ".grossStake")), c);
+            uint256 bounty = (gross * bps) / 10_000;
+            assertEq(bounty, vm.parseJsonUint(json, string.concat(c, ".bounty")), c);
+            assertGe(gross - bounty, net, c);
+            n++;
+        }
+        assertGt(n, 5);
+    }
 }
 
 contract StakeHarness {
+    function grossStake(uint256 net, uint16 bountyBps) external pure returns (uint256) {
+        return StakeMath.grossStake(net, bountyBps);
+    }
+
     function requiredStake(uint256 price, uint16 f0, uint16 k) external pure returns (uint256) {
         return StakeMath.requiredStake(price, f0, k);
     }

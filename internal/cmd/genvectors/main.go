@@ -505,9 +505,24 @@ func stakeVectors() any {
 		}
 		cases = append(cases, v)
 	}
+	var gross []map[string]any
+	for _, c := range []struct {
+		net    *big.Int
+		bounty uint32
+	}{
+		{eth, 0}, {eth, 500}, {eth, 2000}, {big.NewInt(1), 500}, {big.NewInt(19), 500}, {big.NewInt(1000003), 1999},
+		{new(big.Int).Lsh(big.NewInt(1), 200), 2000},
+	} {
+		g := must(protocol.GrossStake(c.net, c.bounty))
+		bounty := new(big.Int).Div(new(big.Int).Mul(g, big.NewInt(int64(c.bounty))), big.NewInt(10000))
+		gross = append(gross, map[string]any{"expect": "ok", "net": c.net.String(), "bountyBps": c.bounty,
+			"grossStake": g.String(), "bounty": bounty.String()})
+	}
 	return map[string]any{
 		"generatedBy": generatedBy,
-		"description": "requiredStake(price, k, f0Bps) and the fixed-point detection p (18 decimals) of §11; expect revert where f0 is outside (0, 10000) or k = 0",
+		"description": "requiredStake(price, k, f0Bps) and the fixed-point detection p (18 decimals) of §11; expect revert where f0 is outside (0, 10000) or k = 0. " +
+			"grossStake(net, bountyBps) = ceil(net * 10000 / (10000 - bountyBps)), what lock reserves, and bounty = floor(grossStake * bountyBps / 10000); grossStake - bounty >= net",
 		"cases":       cases,
+		"grossStake":  gross,
 	}
 }
