@@ -49,6 +49,8 @@ contract ProviderRegistry is Ownable2Step, ReentrancyGuard {
     event StakeSlashed(
         address indexed provider, uint256 indexed jobId, uint256 amount, address to, address bountyTo, uint256 bounty
     );
+    /// @notice Reserved stake was forfeited to `to` as the fee of an abandoned job (not a slash).
+    event StakeForfeited(address indexed provider, uint256 indexed jobId, uint256 amount, address to);
     /// @notice Slashed-stake credit was paid out to `to`.
     event CreditPaid(address indexed account, address indexed to, uint256 amount);
     /// @notice The SLA manager was set.
@@ -214,21 +216,38 @@ contract ProviderRegistry is Ownable2Step, ReentrancyGuard {
         external
         onlyManager
     {
-        Provider storage p = _requireProvider(provider);
-        if (p.reserved < amount) revert InsufficientReservedStake(provider, p.reserved, amount);
         if (bounty > amount) revert InsufficientReservedStake(provider, amount, bounty);
-        // p.reserved >= amount was checked just above; totalStaked >= p.reserved always.
-        unchecked {
-            p.reserved -= amount;
-            totalStaked -= amount;
-        }
-        totalCredits += amount;
+        _takeReserved(provider, amount);
         // bounty <= amount was checked above.
         unchecked {
             _credits[to] += amount - bounty;
         }
         if (bounty > 0) _credits[bountyTo] += bounty;
         emit StakeSlashed(provider, jobId, amount, to, bountyTo, bounty);
+    }
+
+    /// @notice Takes reserved stake and credits it to `to`: the fee of an abandoned job, which
+    ///         indexers must not count as a slash.
+    /// @param provider The provider.
+    /// @param jobId The job.
+    /// @param amount Stake forfeited.
+    /// @param to Receives it (the buyer).
+    function forfeit(address provider, uint256 jobId, uint256 amount, address to) external onlyManager {
+        _takeReserved(provider, amount);
+        _credits[to] += amount;
+        emit StakeForfeited(provider, jobId, amount, to);
+    }
+
+    /// @dev Moves `amount` of the provider's reserved stake out of the stake totals into credits.
+    function _takeReserved(address provider, uint256 amount) private {
+        Provider storage p = _requireProvider(provider);
+        if (p.reserved < amount) revert InsufficientReservedStake(provider, p.reserved, amount);
+        // p.reserved >= amount was checked just above; totalStaked >= p.reserved always.
+        unchecked {
+            p.reserved -= amount;
+            totalStaked -= amount;
+        }
+        totalCredits += amount;
     }
 
     /// @notice Pays `account`'s slashed-stake credit to `to` (the manager's withdraw).

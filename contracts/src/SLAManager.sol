@@ -420,7 +420,7 @@ contract SLAManager is Ownable2Step, ReentrancyGuard, EIP712 {
             _credit(buyer, job.price);
         }
         emit JobAbandoned(jobId, provider, fee, reopened);
-        if (fee > 0) providers.slash(provider, jobId, fee, buyer, address(0), 0);
+        if (fee > 0) providers.forfeit(provider, jobId, fee, buyer);
         if (stake > fee) providers.release(provider, jobId, stake - fee);
     }
 

@@ -464,7 +464,7 @@ contract Issue11Test is Fixture {
         vm.expectEmit(address(manager));
         emit SLAManager.JobAbandoned(jobId, provider, fee, true);
         vm.expectEmit(address(providers));
-        emit ProviderRegistry.StakeSlashed(provider, jobId, fee, buyer, address(0), 0);
+        emit ProviderRegistry.StakeForfeited(provider, jobId, fee, buyer);
         vm.expectEmit(address(providers));
         emit ProviderRegistry.StakeReleased(provider, jobId, j.stake - fee);
         vm.prank(provider);

@@ -151,6 +151,31 @@ contract ProviderRegistryTest is Test {
         assertEq(reg.reservedStake(alice), 0);
     }
 
+    /// @dev An abandonment fee leaves reserved stake as a credit of the buyer, like a slash, but
+    ///      under its own event, and only the manager can take it.
+    function test_forfeitCreditsWithoutSlashEvent() public {
+        vm.prank(alice);
+        reg.register(key, 100e18);
+        address buyer = makeAddr("buyer");
+        vm.startPrank(mgr);
+        reg.reserve(alice, 1, 40e18);
+        vm.expectRevert(abi.encodeWithSelector(ProviderRegistry.InsufficientReservedStake.selector, alice, 40e18, 41e18));
+        reg.forfeit(alice, 1, 41e18, buyer);
+        uint256 held = token.balanceOf(address(reg));
+        vm.expectEmit(address(reg));
+        emit ProviderRegistry.StakeForfeited(alice, 1, 4e18, buyer);
+        reg.forfeit(alice, 1, 4e18, buyer);
+        vm.stopPrank();
+        assertEq(token.balanceOf(address(reg)), held, "a forfeit moves no tokens");
+        assertEq(reg.creditOf(buyer), 4e18);
+        assertEq(reg.reservedStake(alice), 36e18);
+        assertEq(reg.totalStaked(), 96e18);
+        assertEq(token.balanceOf(address(reg)), reg.totalStaked() + reg.totalCredits());
+        vm.expectRevert(abi.encodeWithSelector(ProviderRegistry.NotManager.selector, buyer));
+        vm.prank(buyer);
+        reg.forfeit(alice, 1, 1, buyer);
+    }
+
     /// @dev Slashed stake is credited inside the registry (no transfer), split between the
     ///      recipient and the bounty taker, and paid out only through the manager.
     function test_slashCreditsAndPayCredit() public {
