@@ -304,3 +304,45 @@ func TestDataDirLockedBySecondNode(t *testing.T) {
 		t.Fatalf("second node on the same data dir: %v, want ErrDataDirLocked", err)
 	}
 }
+
+// A node that derives the seed itself (fixSeed false) fixes it on chain before proving when
+// proving might outlast the seed horizon: past seedBlock + 256 the seed could never be fixed
+// and the job would be slashable. Far from the horizon it leaves the fixing to submitProof.
+func TestSelfDerivedSeedFixedBeforeHorizon(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		margin time.Duration
+		early  bool
+	}{{"far", time.Second, false}, {"near", time.Hour, true}} {
+		t.Run(c.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			w := newWorld(t, ctx)
+			start := w.head(t, ctx)
+			dir := t.TempDir()
+			in, mf := writeFiles(t, dir, 7, 5, 16, 4)
+			job, err := w.buyer.PostJob(ctx, sdk.JobRequest{InputFile: in, ModelFile: mf, PublishDir: filepath.Join(dir, "pub"),
+				Shapes: []string{"tiny"}, Price: big.NewInt(10), NoSeedCommitment: true, ExecWindow: 2 * time.Hour, ProveWindow: 2 * time.Hour})
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg := w.config(t.TempDir(), start)
+			cfg.FixSeed = false
+			cfg.Safety.WindowMargin = prover.Duration(c.margin)
+			cfg.Safety.BlockTime = prover.Duration(time.Second)
+			rec := runUntil(t, ctx, w.node(t, ctx, cfg, nil), job.ID, time.Minute)
+			if rec.Step != prover.StepDone {
+				t.Fatalf("step %s (%s), want done", rec.Step, rec.Reason)
+			}
+			_, sentFixSeed := rec.Txs["fixSeed"]
+			seeds, err := w.buyer.Chain().FilterSeedFixed(ctx, chain.EventRange{Start: start})
+			if err != nil || len(seeds) != 1 {
+				t.Fatalf("SeedFixed events: %v, %v", len(seeds), err)
+			}
+			fixedBySubmit := seeds[0].Raw.TxHash == rec.Txs["submitProof"]
+			if c.early == fixedBySubmit {
+				t.Fatalf("seed fixed by submitProof: %v, want %v (fixSeed tx journaled: %v)", fixedBySubmit, !c.early, sentFixSeed)
+			}
+		})
+	}
+}
