@@ -13,6 +13,46 @@ import {Layer} from "../../src/types/Layer.sol";
 import {Receipt, ReceiptLibrary} from "../../src/types/Receipt.sol";
 import {SwitchableFeeToken} from "../mocks/MaliciousTokens.sol";
 
+/// @notice The names of SLAHandler.Reached, in its order (reach snapshots and assertions).
+function reachedNamesOf() pure returns (string[34] memory) {
+    return [
+        "calls",
+        "posted",
+        "postedMultiLayer",
+        "postedWithCommitment",
+        "windowTooShortRefused",
+        "cancelled",
+        "locked",
+        "committed",
+        "settled",
+        "settledMultiLayer",
+        "settledHonest",
+        "slashedInvalidProof",
+        "slashedCommitMissed",
+        "slashedProveMissed",
+        "slashedSeedExpired",
+        "selfSlashed",
+        "slashRefused",
+        "abandonedReopened",
+        "abandonedRefunded",
+        "revealed",
+        "badRevealRefused",
+        "revealPendingRefused",
+        "seedFallbackFixSeed",
+        "seedFallbackSubmit",
+        "gasCappedReverted",
+        "gasCappedSettled",
+        "keyRotated",
+        "governanceChanged",
+        "withdrawn",
+        "withdrawnTo",
+        "unbondedWithdrawn",
+        "feeSwitched",
+        "endedWhileFeeOn",
+        "feeRefusedDeposit"
+    ];
+}
+
 /// @notice TEST ONLY. A synthetic verifier that accepts exactly the designated proofs (first word
 ///         even), so a handler can submit valid and invalid proofs through one registered
 ///         verifier. It burns BURN gas like a real pairing check does, so a submission short of
@@ -621,42 +661,7 @@ contract SLAHandler is Test {
     }
 
     function reachedNames() external pure returns (string[REACHED] memory) {
-        return [
-            "calls",
-            "posted",
-            "postedMultiLayer",
-            "postedWithCommitment",
-            "windowTooShortRefused",
-            "cancelled",
-            "locked",
-            "committed",
-            "settled",
-            "settledMultiLayer",
-            "settledHonest",
-            "slashedInvalidProof",
-            "slashedCommitMissed",
-            "slashedProveMissed",
-            "slashedSeedExpired",
-            "selfSlashed",
-            "slashRefused",
-            "abandonedReopened",
-            "abandonedRefunded",
-            "revealed",
-            "badRevealRefused",
-            "revealPendingRefused",
-            "seedFallbackFixSeed",
-            "seedFallbackSubmit",
-            "gasCappedReverted",
-            "gasCappedSettled",
-            "keyRotated",
-            "governanceChanged",
-            "withdrawn",
-            "withdrawnTo",
-            "unbondedWithdrawn",
-            "feeSwitched",
-            "endedWhileFeeOn",
-            "feeRefusedDeposit"
-        ];
+        return reachedNamesOf();
     }
 
     function settlements() public view returns (uint256) {

@@ -10,7 +10,7 @@ import {SLAManager} from "../../src/SLAManager.sol";
 import {Job, JobState} from "../../src/types/Job.sol";
 import {ShapeLibrary} from "../../src/types/Shape.sol";
 import {SwitchableFeeToken} from "../mocks/MaliciousTokens.sol";
-import {SLAHandler, ParityVerifier} from "./SLAHandler.sol";
+import {SLAHandler, ParityVerifier, reachedNamesOf} from "./SLAHandler.sol";
 
 /// @notice A deployed protocol with the handler as the only fuzz target, and the invariants of
 ///         issue 11 as internal checks so every invariant contract can run the ones it needs.
@@ -265,50 +265,10 @@ contract SLAInvariantTest is SLAReachBase {
         assertGe(slashes, 100, "slashes");
         if (!end) return;
         // Every outcome and path, at least once (the fee ones need the hostile token).
-        string[34] memory names = _names();
+        string[34] memory names = reachedNamesOf();
         for (uint256 i = 0; i < uint256(SLAHandler.Reached.FeeSwitched); ++i) {
             assertGt(t[i], 0, string.concat("never reached: ", names[i]));
         }
-    }
-
-    function _names() private pure returns (string[34] memory n) {
-        // Same order as SLAHandler.Reached; a pure copy so the assertion can name what is missing.
-        n = [
-            "calls",
-            "posted",
-            "postedMultiLayer",
-            "postedWithCommitment",
-            "windowTooShortRefused",
-            "cancelled",
-            "locked",
-            "committed",
-            "settled",
-            "settledMultiLayer",
-            "settledHonest",
-            "slashedInvalidProof",
-            "slashedCommitMissed",
-            "slashedProveMissed",
-            "slashedSeedExpired",
-            "selfSlashed",
-            "slashRefused",
-            "abandonedReopened",
-            "abandonedRefunded",
-            "revealed",
-            "badRevealRefused",
-            "revealPendingRefused",
-            "seedFallbackFixSeed",
-            "seedFallbackSubmit",
-            "gasCappedReverted",
-            "gasCappedSettled",
-            "keyRotated",
-            "governanceChanged",
-            "withdrawn",
-            "withdrawnTo",
-            "unbondedWithdrawn",
-            "feeSwitched",
-            "endedWhileFeeOn",
-            "feeRefusedDeposit"
-        ];
     }
 }
 
