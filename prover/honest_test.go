@@ -50,12 +50,18 @@ func runUntilRefused(t *testing.T, ctx context.Context, w *world, n *prover.Node
 	if got := testutil.ToFloat64(n.Metrics().Refused.WithLabelValues(reason)); got != 1 {
 		t.Fatalf("refused{%s} = %v, want 1", reason, got)
 	}
-	j, err := w.buyer.Chain().GetJob(ctx, job.ID)
+	w.requireState(t, ctx, job.ID, chain.StateOpen)
+}
+
+// requireState fails unless the job is in state on chain.
+func (w *world) requireState(t testing.TB, ctx context.Context, jobID *big.Int, state chain.JobState) {
+	t.Helper()
+	j, err := w.buyer.Chain().GetJob(ctx, jobID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if chain.JobState(j.State) != chain.StateOpen {
-		t.Fatalf("job is %v on chain, want Open (never locked)", chain.JobState(j.State))
+	if got := chain.JobState(j.State); got != state {
+		t.Fatalf("job %v is %v on chain, want %v", jobID, got, state)
 	}
 }
 
@@ -214,13 +220,7 @@ func TestFailingExecutorAbandonsInsteadOfSlash(t *testing.T) {
 	if rec.Step != prover.StepAbandoned || rec.ExecFailures != 2 {
 		t.Fatalf("step %s after %d failures (%s), want abandoned after 2", rec.Step, rec.ExecFailures, rec.Reason)
 	}
-	j, err := w.buyer.Chain().GetJob(ctx, job.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if chain.JobState(j.State) != chain.StateOpen {
-		t.Fatalf("job is %v, want Open again", chain.JobState(j.State))
-	}
+	w.requireState(t, ctx, job.ID, chain.StateOpen) // reopened for other providers
 	after, err := w.prov.Chain().ProviderOf(ctx, w.prov.Address())
 	if err != nil {
 		t.Fatal(err)
@@ -269,13 +269,7 @@ func TestSharedProviderKeyStopsTakingJobs(t *testing.T) {
 	if testutil.ToFloat64(n.Metrics().SharedKey) != 1 {
 		t.Fatal("shared-key gauge not set")
 	}
-	j, err := w.buyer.Chain().GetJob(ctx, second.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if chain.JobState(j.State) != chain.StateOpen {
-		t.Fatalf("second job is %v, want Open", chain.JobState(j.State))
-	}
+	w.requireState(t, ctx, second.ID, chain.StateOpen)
 }
 
 // Two node processes on one data directory would run every job twice: the second stops.
