@@ -64,6 +64,7 @@ func generate() map[string][]byte {
 		"jobspec_eip712.json": jobSpecVectors(),
 		"seed.json":           seedVectors(),
 		"stake.json":          stakeVectors(),
+		"ops.json":            opsVectors(),
 	}
 	out := map[string][]byte{}
 	for name, v := range files {
@@ -522,7 +523,7 @@ func stakeVectors() any {
 		"generatedBy": generatedBy,
 		"description": "requiredStake(price, k, f0Bps) and the fixed-point detection p (18 decimals) of §11; expect revert where f0 is outside (0, 10000) or k = 0. " +
 			"grossStake(net, bountyBps) = ceil(net * 10000 / (10000 - bountyBps)), what lock reserves, and bounty = floor(grossStake * bountyBps / 10000); grossStake - bounty >= net",
-		"cases":       cases,
-		"grossStake":  gross,
+		"cases":      cases,
+		"grossStake": gross,
 	}
 }
