@@ -137,6 +137,23 @@ func hexFieldErr(b []byte, err error) error {
 				}
 			}
 		}
+		for _, name := range []string{"gpus", "switches"} {
+			var devs []map[string]string
+			raw, ok := probe.CC[name]
+			if !ok || json.Unmarshal(raw, &devs) != nil {
+				continue
+			}
+			for i, d := range devs {
+				for _, f := range []string{"report", "certChain"} {
+					var h Hex
+					if s, ok := d[f]; ok {
+						if e := h.UnmarshalText([]byte(s)); e != nil {
+							return &FieldError{fmt.Sprintf("cc.%s[%d].%s", name, i, f), e}
+						}
+					}
+				}
+			}
+		}
 	}
 	return fmt.Errorf("%w: %w", ErrInvalid, err)
 }

@@ -119,11 +119,36 @@ type CC struct {
 	// the device chain and of the RIM chains, so that an auditor can check revocation
 	// offline. Sorted ascending by bytes, unique, at most MaxOCSPResponses.
 	OCSP []Hex `json:"ocsp,omitempty"`
+	// GPUs and Switches carry the evidence of the other devices of a multi-GPU system (an
+	// HGX node in protected-PCIe mode attests its GPUs and NVSwitches together, over one
+	// nonce): every GPU that ran the job besides the one identity and report describe, and
+	// the NVSwitches joining them. Mode nvml+cc only; each list at most MaxSystemDevices.
+	GPUs     []DeviceEvidence `json:"gpus,omitempty"`
+	Switches []DeviceEvidence `json:"switches,omitempty"`
 }
 
-// MaxOCSPResponses bounds cc.ocsp: a GPU chain needs 3 and each RIM chain 3, and a record
-// describes one device.
-const MaxOCSPResponses = 16
+// DeviceEvidence is one device's signed report over the record's nonce and its certificate
+// chain, as cc.report and cc.certChain are for the first GPU.
+type DeviceEvidence struct {
+	Report    Hex `json:"report"`    // SPDM GET_MEASUREMENTS request || response
+	CertChain Hex `json:"certChain"` // PEM or DER certificates, leaf first
+}
+
+// MaxOCSPResponses bounds cc.ocsp for a one-GPU record: a GPU chain needs 3 and each RIM
+// chain 3. Each device in cc.gpus and cc.switches adds OCSPPerDevice (its own device
+// certificate and, for a chip not yet present, its provisioner CAs).
+const (
+	MaxOCSPResponses = 16
+	OCSPPerDevice    = 4
+)
+
+// MaxSystemDevices bounds cc.gpus and cc.switches each: an HGX node has 8 GPUs and 4
+// NVSwitches; the bound leaves room for larger systems and keeps a record under
+// MaxRecordSize.
+const MaxSystemDevices = 16
+
+// MaxOCSP is the bound on len(cc.ocsp) for this CC section.
+func (c *CC) MaxOCSP() int { return MaxOCSPResponses + OCSPPerDevice*(len(c.GPUs)+len(c.Switches)) }
 
 // Hex is a byte string spelled in JSON as "0x" followed by lower-case hex.
 type Hex []byte
@@ -221,8 +246,8 @@ func (r *Record) Validate() error {
 		if r.Mode != ModeNVMLCC {
 			return fieldErr("cc.ocsp", "present in mode %s", r.Mode)
 		}
-		if len(r.CC.OCSP) > MaxOCSPResponses {
-			return fieldErr("cc.ocsp", "%d responses, limit %d", len(r.CC.OCSP), MaxOCSPResponses)
+		if len(r.CC.OCSP) > r.CC.MaxOCSP() {
+			return fieldErr("cc.ocsp", "%d responses, limit %d", len(r.CC.OCSP), r.CC.MaxOCSP())
 		}
 		for i, o := range r.CC.OCSP {
 			if len(o) == 0 {
@@ -231,6 +256,11 @@ func (r *Record) Validate() error {
 			if i > 0 && bytes.Compare(r.CC.OCSP[i-1], o) >= 0 {
 				return fieldErr("cc.ocsp", "not sorted ascending by bytes or not unique (entry %d)", i)
 			}
+		}
+	}
+	if r.CC != nil {
+		if err := r.CC.validateSystem(r.Mode); err != nil {
+			return err
 		}
 	}
 	if r.Mode == ModeNVML && r.CC != nil {
@@ -296,6 +326,44 @@ func (r *Record) Validate() error {
 	for i := 1; i < len(r.Unsupported); i++ {
 		if r.Unsupported[i] == r.Unsupported[i-1] {
 			return fieldErr("unsupported", "duplicate %q", r.Unsupported[i])
+		}
+	}
+	return nil
+}
+
+// validateSystem checks cc.gpus and cc.switches: mode nvml+cc only, bounded, every entry
+// complete, and no report given twice (one device's evidence repeated would count as two
+// devices in a topology check).
+func (c *CC) validateSystem(mode Mode) error {
+	if len(c.GPUs) == 0 && len(c.Switches) == 0 {
+		return nil
+	}
+	if mode != ModeNVMLCC {
+		if len(c.GPUs) > 0 {
+			return fieldErr("cc.gpus", "present in mode %s", mode)
+		}
+		return fieldErr("cc.switches", "present in mode %s", mode)
+	}
+	seen := map[string]string{string(c.Report): "cc.report"}
+	for _, list := range []struct {
+		name    string
+		entries []DeviceEvidence
+	}{{"cc.gpus", c.GPUs}, {"cc.switches", c.Switches}} {
+		if len(list.entries) > MaxSystemDevices {
+			return fieldErr(list.name, "%d devices, limit %d", len(list.entries), MaxSystemDevices)
+		}
+		for i, d := range list.entries {
+			field := fmt.Sprintf("%s[%d]", list.name, i)
+			switch {
+			case len(d.Report) == 0:
+				return fieldErr(field+".report", "missing")
+			case len(d.CertChain) == 0:
+				return fieldErr(field+".certChain", "missing")
+			}
+			if prev, ok := seen[string(d.Report)]; ok {
+				return fieldErr(field+".report", "the same report as %s", prev)
+			}
+			seen[string(d.Report)] = field + ".report"
 		}
 	}
 	return nil

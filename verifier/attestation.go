@@ -30,8 +30,14 @@ type Records struct {
 	// report (chip, driver and VBIOS versions) before its measurements are compared with
 	// their golden values; none skips that check unless RequireRIMs.
 	RIMs [][]byte
-	// RequireRIMs fails CC records when no RIMs are given.
+	// SwitchRIMs are NVIDIA's signed NVSwitch BIOS RIMs, for the switches of multi-GPU records.
+	SwitchRIMs [][]byte
+	// RequireRIMs fails CC records when no RIMs are given (and NVSwitch evidence when no
+	// SwitchRIMs are).
 	RequireRIMs bool
+	// Topology, when set, requires a protected-PCIe multi-GPU record: every GPU in mode
+	// ppcie, the GPU and NVSwitch counts given, wired as NVIDIA's ppcie verifier requires.
+	Topology *attest.TopologyPolicy
 	// AllowUnsignedRIMsUnsafe accepts RIMs whose signature or chain does not verify.
 	AllowUnsignedRIMsUnsafe bool
 	// AllowMissingOCSPUnsafe accepts CC records that staple no OCSP response for some
@@ -79,7 +85,7 @@ func (v Records) VerifyRecord(ctx context.Context, rc *receipt.Receipt) (Attesta
 	nonce := attestation.Nonce(rc.ChainID.Big(), rc.Contract, rc.JobID.Big(),
 		attestation.NonceOutputsDigest(rc.OutputRootsBig()))
 	res, err := attest.VerifyRecord(rec, nonce, &attest.Policy{
-		AllowDevTools: v.AllowDevTools, RIMs: v.RIMs, RequireRIMs: v.RequireRIMs, AllowUnsignedRIMsUnsafe: v.AllowUnsignedRIMsUnsafe,
+		AllowDevTools: v.AllowDevTools, RIMs: v.RIMs, SwitchRIMs: v.SwitchRIMs, Topology: v.Topology, RequireRIMs: v.RequireRIMs, AllowUnsignedRIMsUnsafe: v.AllowUnsignedRIMsUnsafe,
 		AllowMissingOCSPUnsafe: v.AllowMissingOCSPUnsafe, Roots: v.Roots, At: v.At, ChainCache: v.Chains,
 	})
 	if err != nil {
@@ -99,6 +105,9 @@ func (v Records) VerifyRecord(ctx context.Context, rc *receipt.Receipt) (Attesta
 		facts.Detail = "CC report verified (" + passedChecks(res) + ")"
 		if res.Device != nil {
 			facts.Detail += "; signed chip " + res.Device.Chip.Name + " (device " + res.Device.UEID + ")"
+		}
+		if n := len(rec.CC.GPUs) + len(rec.CC.Switches); n > 0 {
+			facts.Detail += fmt.Sprintf("; system of %d GPUs and %d NVSwitches verified", 1+len(rec.CC.GPUs), len(rec.CC.Switches))
 		}
 	}
 	if rec.Identity != nil {

@@ -155,3 +155,31 @@ func benchAudit(b *testing.B, doc []byte, p Policy, o Options) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "receipts/s")
 }
+
+// TestAttestationTopologyPolicy: Records passes a protected-PCIe requirement to the record's
+// verification. NVIDIA's 4 PPCIE H100s (attested over NVIDIA's nonce, so the nonce check fails
+// whatever the policy) fall short of an 8-GPU HGX only when Records requires one.
+func TestAttestationTopologyPolicy(t *testing.T) {
+	f := getFixture(t)
+	b, err := os.ReadFile("../testdata/nvidia/serialized/multi_gpu_hopper.json")
+	require.NoError(t, err)
+	gpus, err := attest.ParseSerializedEvidence(b)
+	require.NoError(t, err)
+	rec := &attestation.Record{Version: attestation.Version, Mode: attestation.ModeNVMLCC,
+		Identity: &attestation.Identity{Name: "NVIDIA H100 80GB HBM3", Architecture: "hopper", DriverVersion: "590.12", VBIOSVersion: "96.00.a5.00.01"},
+		CC:       &attestation.CC{Enabled: true, Ready: true, Nonce: gpus[0].Nonce[:], Report: gpus[0].Report, CertChain: gpus[0].CertChain}}
+	for _, g := range gpus[1:] {
+		rec.CC.GPUs = append(rec.CC.GPUs, attestation.DeviceEvidence{Report: g.Report, CertChain: g.CertChain})
+	}
+	rc := withRecord(t, f, rec)
+	at := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
+	_, err = Records{At: at, AllowMissingOCSPUnsafe: true}.VerifyRecord(context.Background(), rc)
+	require.ErrorIs(t, err, attest.ErrNonce)
+	require.NotErrorIs(t, err, attest.ErrTopology)
+	require.Contains(t, err.Error(), "gpus[2].nonce")
+
+	_, err = Records{At: at, AllowMissingOCSPUnsafe: true, Topology: &attest.TopologyPolicy{}}.VerifyRecord(context.Background(), rc)
+	require.ErrorIs(t, err, attest.ErrTopology)
+	require.Contains(t, err.Error(), "topology.gpus: ")
+	require.Contains(t, err.Error(), "4 GPUs, want 8")
+}

@@ -17,15 +17,16 @@ import (
 )
 
 func init() {
-	register("inspect", "print a receipt, attestation record, NVIDIA report or cert chain readably (auto-detected)", runInspect)
+	register("inspect", "print a receipt, attestation record, NVIDIA report, serialized evidence or cert chain readably (auto-detected)", runInspect)
 }
 
 func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("inspect", "inspect [--cert-chain FILE] FILE\n\n"+
 		"FILE is a receipt (probity.receipt.v0), an attestation record (JSON; in mode nvml+cc its\n"+
 		"report and certificate chain are decoded), a raw NVIDIA attestation report (SPDM\n"+
-		"GET_MEASUREMENTS request and response as NVML returns them, binary or hex) or a PEM\n"+
-		"certificate chain.", stderr)
+		"GET_MEASUREMENTS request and response as NVML returns them, binary or hex), NVIDIA's\n"+
+		"serialized evidence JSON (an array of {arch, nonce, evidence, certificate}, GPUs and\n"+
+		"NVSwitches) or a PEM certificate chain.", stderr)
 	chainFile := fs.String("cert-chain", "", "certificate chain `file` (PEM or DER, leaf first): print its subjects and check the report's signature under its leaf key")
 	if done, err := parseFlags(fs, args); done || err != nil {
 		return err
@@ -70,12 +71,19 @@ func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		printChain(stdout, "", path, certs)
 		return nil
 	}
+	if attest.LooksSerialized(data) {
+		evs, err := attest.ParseSerializedEvidence(data)
+		if err != nil {
+			return withHint(fmt.Errorf("%s: %w", path, err), "a JSON array is read as NVIDIA's serialized evidence: objects with arch (HOPPER, BLACKWELL or LS10), nonce (hex), evidence and certificate (base64)")
+		}
+		return printSerialized(stdout, path, evs)
+	}
 	var head struct {
 		Version string `json:"version"`
 	}
 	if json.Unmarshal(data, &head) != nil {
 		return withHint(fmt.Errorf("%s is not JSON, an NVIDIA attestation report or a PEM certificate chain", path),
-			"inspect reads receipts and attestation records (JSON), raw SPDM reports (binary or hex) and PEM chains")
+			"inspect reads receipts and attestation records (JSON), NVIDIA's serialized evidence (JSON array), raw SPDM reports (binary or hex) and PEM chains")
 	}
 	switch head.Version {
 	case receipt.Version:

@@ -63,11 +63,45 @@ func printable(s string) bool {
 	return true
 }
 
-func opaqueValue(r *attest.Report, f attest.OpaqueField) string {
+// reportKind is the kind of device a report is from: the chip the chain names when there is
+// one (not verified here), else the report's shape.
+func reportKind(r *attest.Report, chain []*x509.Certificate) (attest.DeviceKind, *attest.Chip) {
+	if len(chain) > 0 {
+		if id, err := attest.IdentifyDevice(chain); err == nil {
+			return id.Chip.Kind, &id.Chip
+		}
+	}
+	if r.CheckKind(attest.KindSwitch) == nil {
+		return attest.KindSwitch, nil
+	}
+	return attest.KindGPU, nil
+}
+
+func pdiValues(pdis []attest.PDI) string {
+	words := make([]string, len(pdis))
+	for i, p := range pdis {
+		words[i] = p.String()
+	}
+	return strings.Join(words, " ")
+}
+
+func opaqueValue(r *attest.Report, kind attest.DeviceKind, f attest.OpaqueField) string {
 	switch {
 	case f.Type == attest.OpaqueVBIOSVersion:
-		if v, ok := r.VBIOSVersion(); ok {
+		if v, ok := r.BIOSVersion(kind); ok {
 			return v
+		}
+	case kind == attest.KindGPU && f.Type == attest.OpaqueSwitchPDI:
+		if pdis, ok, err := r.SwitchPDIs(); ok && err == nil {
+			return fmt.Sprintf("%d links, switch PDIs %s", len(pdis), pdiValues(pdis))
+		}
+	case kind == attest.KindSwitch && f.Type == attest.SwitchOpaqueGPUPDIs:
+		if pdis, ok, err := r.GPUPDIs(); ok && err == nil {
+			return fmt.Sprintf("GPU PDIs %s; ports 0x%x", pdiValues(pdis), f.Value[len(pdis)*attest.PDISize:])
+		}
+	case f.Type == attest.OpaqueFeatureFlag:
+		if ft, err := r.Features(); err == nil {
+			return fmt.Sprintf("%s (0x%x)", ft.Mode, f.Value)
 		}
 	case f.Type == attest.OpaqueMsrsCnt:
 		if c, ok := r.MeasurementCounts(); ok {
@@ -100,10 +134,12 @@ func printSPDMReport(w io.Writer, indent string, r *attest.Report, chain []*x509
 	p("  response  SPDM %d.%d MEASUREMENTS, %d blocks in %d bytes, param1 0x%02x, param2 0x%02x",
 		s.SPDMVersion>>4, s.SPDMVersion&0xf, s.NumberOfBlocks, s.MeasurementRecordLength, s.Param1, s.Param2)
 	p("            responder nonce 0x%x", s.Nonce)
+	kind, chip := reportKind(r, chain)
+	p("  device    %s", kind)
 	if v, ok := r.DriverVersion(); ok {
 		p("  driver    %s", v)
 	}
-	if v, ok := r.VBIOSVersion(); ok {
+	if v, ok := r.BIOSVersion(kind); ok {
 		p("  VBIOS     %s", v)
 	}
 	p("  measurement blocks (index, DMTF value type, value)")
@@ -121,11 +157,11 @@ func printSPDMReport(w io.Writer, indent string, r *attest.Report, chain []*x509
 	}
 	p("  opaque data, %d bytes, %d fields", s.OpaqueLength, len(s.Opaque))
 	for _, f := range s.Opaque {
-		name := attest.OpaqueNames[f.Type]
+		name := attest.OpaqueName(kind, f.Type)
 		if name == "" {
-			name = fmt.Sprintf("type %d", f.Type)
+			name = fmt.Sprintf("type %d (unnamed)", f.Type)
 		}
-		p("    %-22s %s", name, opaqueValue(r, f))
+		p("    %-22s %s", name, opaqueValue(r, kind, f))
 	}
 	p("  signature ECDSA P-384 r||s 0x%x", s.Signature)
 	if len(chain) == 0 {
@@ -136,8 +172,12 @@ func printSPDMReport(w io.Writer, indent string, r *attest.Report, chain []*x509
 	} else {
 		p("  signature under the chain's leaf key: verifies")
 	}
-	leafFWID, ok, err := attest.LeafFWID(chain[0])
 	reportFWID, rok := r.Opaque(attest.OpaqueFWID)
+	if chip == nil {
+		p("  FWID: not compared (the chain names no chip this verifier knows, so no FWID layout)")
+		return
+	}
+	leafFWID, ok, err := attest.LeafFWID(chain[0], *chip)
 	switch {
 	case err != nil:
 		p("  FWID: %v", err)
@@ -177,10 +217,27 @@ func printChain(w io.Writer, indent, source string, certs []*x509.Certificate) {
 func printRecord(w io.Writer, indent string, rec *attestation.Record, size int, extraChain []*x509.Certificate) error {
 	view := *rec
 	var report, chainBytes []byte
+	var devices []struct {
+		name string
+		ev   attestation.DeviceEvidence
+	}
 	if rec.CC != nil {
 		cc := *rec.CC
 		report, chainBytes = cc.Report, cc.CertChain
 		cc.Report, cc.CertChain = nil, nil
+		for i, d := range cc.GPUs {
+			devices = append(devices, struct {
+				name string
+				ev   attestation.DeviceEvidence
+			}{fmt.Sprintf("cc.gpus[%d]", i), d})
+		}
+		for i, d := range cc.Switches {
+			devices = append(devices, struct {
+				name string
+				ev   attestation.DeviceEvidence
+			}{fmt.Sprintf("cc.switches[%d]", i), d})
+		}
+		cc.GPUs, cc.Switches = nil, nil
 		view.CC = &cc
 	}
 	body, err := json.MarshalIndent(&view, indent, "  ")
@@ -209,6 +266,48 @@ func printRecord(w io.Writer, indent string, rec *attestation.Record, size int, 
 		printSPDMReport(w, indent, r, chain)
 		if !bytes.Equal(rec.CC.Nonce, r.Request.Nonce[:]) {
 			fmt.Fprintf(w, "%s  the report's request nonce differs from cc.nonce 0x%x\n", indent, []byte(rec.CC.Nonce))
+		}
+	}
+	if len(devices) > 0 {
+		fmt.Fprintf(w, "%s%d more devices of the system (cc.gpus, cc.switches) decoded below\n", indent, len(devices))
+	}
+	for _, d := range devices {
+		if err := printDevice(w, indent, d.name, d.name+".certChain", d.ev.Report, d.ev.CertChain); err != nil {
+			return err
+		}
+		if r, err := attest.ParseReport(d.ev.Report); err == nil && !bytes.Equal(rec.CC.Nonce, r.Request.Nonce[:]) {
+			fmt.Fprintf(w, "%s  %s's request nonce differs from cc.nonce 0x%x\n", indent, d.name, []byte(rec.CC.Nonce))
+		}
+	}
+	return nil
+}
+
+// printDevice prints one device's chain and report, as a record's or serialized evidence's.
+func printDevice(w io.Writer, indent, title, name string, report, chainBytes []byte) error {
+	fmt.Fprintf(w, "%s%s\n", indent, title)
+	certs, err := attest.ParseCertChain(chainBytes)
+	if err != nil {
+		return fmt.Errorf("%s certificate chain: %w", name, err)
+	}
+	printChain(w, indent+"  ", name, certs)
+	r, err := attest.ParseReport(report)
+	if err != nil {
+		return fmt.Errorf("%s report: %w", name, err)
+	}
+	printSPDMReport(w, indent+"  ", r, certs)
+	return nil
+}
+
+// printSerialized prints NVIDIA's serialized evidence, every device's chain and report.
+func printSerialized(w io.Writer, path string, evs []attest.SerializedEvidence) error {
+	fmt.Fprintf(w, "NVIDIA serialized evidence from %s: %d devices (signatures checked under each chain's leaf; `probity verify` judges the evidence)\n", path, len(evs))
+	for i, e := range evs {
+		title := fmt.Sprintf("[%d] arch %s (%s), nonce 0x%x", i, e.Arch, e.Kind, e.Nonce)
+		if err := printDevice(w, "", title, fmt.Sprintf("entry %d's certificate", i), e.Report, e.CertChain); err != nil {
+			return fmt.Errorf("entry %d: %w", i, err)
+		}
+		if r, err := attest.ParseReport(e.Report); err == nil && r.Request.Nonce != e.Nonce {
+			fmt.Fprintf(w, "  the report's request nonce differs from the entry's nonce\n")
 		}
 	}
 	return nil

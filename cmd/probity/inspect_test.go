@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/probitylabs/probity/attestation"
+	"github.com/probitylabs/probity/verifier/attest"
 )
 
 const nvidiaDir = "../../testdata/nvidia"
@@ -162,4 +163,112 @@ func TestInspectCCRecord(t *testing.T) {
 	code, _, errs = runCLI(t, "inspect", p)
 	assert.Equal(t, exitInternal, code)
 	assert.Contains(t, errs, p+": cc.report: malformed attestation report")
+}
+
+// NVIDIA's serialized evidence: every device's chain and report, every opaque field named by
+// its device kind (a switch's 22 is DEVICE_PDI, a GPU's SWITCH_PDI).
+func TestInspectSerializedEvidence(t *testing.T) {
+	code, out, errs := runCLI(t, "inspect", filepath.Join(nvidiaDir, "serialized/multi_gpu_hopper.json"))
+	require.Equal(t, exitOK, code, errs)
+	assert.Contains(t, out, "NVIDIA serialized evidence from")
+	assert.Contains(t, out, "4 devices")
+	assert.Equal(t, 4, strings.Count(out, "arch HOPPER (gpu), nonce 0xe97b23a1718095a0e9e35edca810768c70a6a5a389b705e753b197912bc11576"))
+	assert.Equal(t, 4, strings.Count(out, "signature under the chain's leaf key: verifies"))
+	assert.Equal(t, 4, strings.Count(out, "FWID: report and leaf certificate agree"))
+	assert.Contains(t, out, "SWITCH_PDI             18 links, switch PDIs 3a53b743d811e977")
+	assert.Contains(t, out, "FEATURE_FLAG           ppcie (0x0200)")
+	assert.Contains(t, out, "PROTECTED_PCIE_STATUS  0xaa")
+	assert.NotContains(t, out, "(unnamed)")
+
+	code, out, errs = runCLI(t, "inspect", filepath.Join(nvidiaDir, "serialized/switch_evidence_ls10.json"))
+	require.Equal(t, exitOK, code, errs)
+	assert.Contains(t, out, "arch LS10 (nvswitch)")
+	assert.Contains(t, out, "device    nvswitch")
+	assert.Contains(t, out, "VBIOS     96.10.55.00.01")
+	assert.NotContains(t, out, "driver ")
+	for _, name := range []string{"DEVICE_PDI             0x203eb31ad9ed0008", "SWITCH_GPU_PDIS        GPU PDIs 40b9c6b3d748fd90", "DISABLED_PORTS", "SWITCH_POSITION_ID", "SWITCH_LOCK_STATUS", "MSRSCNT"} {
+		assert.Contains(t, out, name)
+	}
+	assert.NotContains(t, out, "(unnamed)")
+	assert.Contains(t, out, "signature under the chain's leaf key: verifies")
+
+	// The raw switch report with its chain reads as a switch's too.
+	code, out, errs = runCLI(t, "inspect", "--cert-chain", filepath.Join(nvidiaDir, "switch/switchCertChain.txt"), filepath.Join(nvidiaDir, "switch/switchAttestationReport.txt"))
+	require.Equal(t, exitOK, code, errs)
+	assert.Contains(t, out, "DEVICE_PDI             0x203eb31ad9ed0008")
+	assert.Contains(t, out, "signature under the chain's leaf key: verifies")
+
+	dir := t.TempDir()
+	for name, doc := range map[string]string{
+		"bad-arch.json":   `[{"arch":"AMPERE","nonce":"00","evidence":"AA==","certificate":"AA=="}]`,
+		"bad-base64.json": `[{"arch":"HOPPER","nonce":"` + strings.Repeat("ab", 32) + `","evidence":"not base64!","certificate":"AA=="}]`,
+	} {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(p, []byte(doc), 0o644))
+		code, out, errs := runCLI(t, "inspect", p)
+		assert.Equal(t, exitInternal, code, name)
+		assert.Empty(t, out, name)
+		assert.Contains(t, errs, "probity: error: "+p+": malformed NVIDIA serialized evidence: entry 0", name)
+		assert.Contains(t, errs, "probity: hint: a JSON array is read as NVIDIA's serialized evidence", name)
+	}
+}
+
+// A record of a multi-GPU system: cc.gpus and cc.switches are decoded like cc.report.
+func TestInspectSystemRecord(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(nvidiaDir, "serialized/multi_gpu_hopper.json"))
+	require.NoError(t, err)
+	gpus, err := attest.ParseSerializedEvidence(b)
+	require.NoError(t, err)
+	rec := &attestation.Record{
+		Version: attestation.Version, Mode: attestation.ModeNVMLCC,
+		Identity: &attestation.Identity{Name: "NVIDIA H100 80GB HBM3", DriverVersion: "590.12", VBIOSVersion: "96.00.a5.00.01"},
+		CC:       &attestation.CC{Enabled: true, Ready: true, Nonce: gpus[0].Nonce[:], Report: gpus[0].Report, CertChain: gpus[0].CertChain},
+	}
+	for _, g := range gpus[1:] {
+		rec.CC.GPUs = append(rec.CC.GPUs, attestation.DeviceEvidence{Report: g.Report, CertChain: g.CertChain})
+	}
+	rec.CC.Switches = []attestation.DeviceEvidence{{Report: readNvidiaHex(t, "switch/switchAttestationReport.txt")}}
+	rec.CC.Switches[0].CertChain, err = os.ReadFile(filepath.Join(nvidiaDir, "switch/switchCertChain.txt"))
+	require.NoError(t, err)
+	doc, err := rec.Canonical()
+	require.NoError(t, err)
+	p := filepath.Join(t.TempDir(), "record.json")
+	require.NoError(t, os.WriteFile(p, doc, 0o644))
+	code, out, errs := runCLI(t, "inspect", p)
+	require.Equal(t, exitOK, code, errs)
+	assert.Contains(t, out, "4 more devices of the system (cc.gpus, cc.switches) decoded below")
+	for _, name := range []string{"cc.gpus[0]", "cc.gpus[2]", "cc.switches[0]"} {
+		assert.Contains(t, out, "Certificate chain from "+name+".certChain: 5 certificates")
+	}
+	assert.Equal(t, 5, strings.Count(out, "signature under the chain's leaf key: verifies"))
+	assert.Contains(t, out, "cc.switches[0]'s request nonce differs from cc.nonce")
+	assert.NotContains(t, out, hex.EncodeToString(rec.CC.GPUs[0].Report[:64]), "reports are decoded, not dumped")
+}
+
+// FuzzInspectInput: whatever the file, inspect answers with output or an error, never a panic,
+// and a report it parses it also prints.
+func FuzzInspectInput(f *testing.F) {
+	for _, p := range []string{"hopper-535/hopperAttestationReport.txt", "switch/switchAttestationReport.txt", "serialized/switch_evidence_ls10.json"} {
+		b, err := os.ReadFile(filepath.Join(nvidiaDir, p))
+		require.NoError(f, err)
+		f.Add(b)
+	}
+	f.Add([]byte("11e0zz"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if raw, ok, err := rawReport(data); ok && err == nil {
+			if r, err := attest.ParseReport(raw); err == nil {
+				var out strings.Builder
+				printSPDMReport(&out, "", r, nil)
+				if !strings.Contains(out.String(), "opaque data") {
+					t.Fatal("parsed report printed without its opaque data")
+				}
+			}
+		}
+		if attest.LooksSerialized(data) {
+			if evs, err := attest.ParseSerializedEvidence(data); err == nil {
+				var out strings.Builder
+				_ = printSerialized(&out, "fuzz", evs)
+			}
+		}
+	})
 }

@@ -243,7 +243,8 @@ func TestEmbeddedRootIsTestdataRoot(t *testing.T) {
 
 func TestLeafFWIDMatchesHopper2025(t *testing.T) {
 	certs, _ := ParseCertChain(readFile(t, samples[1].chain))
-	fw, ok, err := LeafFWID(certs[0])
+	gh100, _ := ChipByName("GH100")
+	fw, ok, err := LeafFWID(certs[0], gh100)
 	if err != nil || !ok || len(fw) != FWIDSize {
 		t.Fatalf("fwid %x %v %v", fw, ok, err)
 	}
@@ -534,7 +535,12 @@ func FuzzParseCertChain(f *testing.F) {
 		certs, err := ParseCertChain(b)
 		if err == nil {
 			_ = VerifyChain(certs, []*x509Cert{NVIDIADeviceRoot()}, sampleAt)
-			LeafFWID(certs[0])
+			IdentifyDevice(certs)
+			for _, c := range Chips {
+				if _, _, err := LeafFWID(certs[0], c); err != nil && !errors.Is(err, ErrFWID) {
+					t.Fatalf("FWID error %v does not wrap ErrFWID", err)
+				}
+			}
 		}
 	})
 }

@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
-	"strings"
 	"sync"
 	"time"
 
@@ -157,11 +156,11 @@ func diceless(oids []asn1.ObjectIdentifier) []asn1.ObjectIdentifier {
 // FWIDSize is the SHA-384 FWID length.
 const FWIDSize = 48
 
-// LeafFWID extracts the firmware id from the leaf certificate. Hopper (GH100) puts it as the last
-// 48 bytes of the TCG DICE TcbInfo extension 2.23.133.5.4.1, as nvtrust reads it; Blackwell
-// carries a DICE TcbInfo structure (in 2.23.133.5.4.1.1, or in 2.23.133.5.4.1 itself) whose
-// fwids[0].digest is the FWID. ok is false when the certificate has no FWID.
-func LeafFWID(leaf *x509.Certificate) (fwid []byte, ok bool, err error) {
+// LeafFWID extracts the firmware id from the leaf certificate of a chip, in the layout of the
+// chip's architecture (Chip.FWID; the chip comes from IdentifyDevice on the verified chain). A
+// DICE TcbInfo in 2.23.133.5.4.1.1 is read as such on every chip. ok is false when the
+// certificate has no FWID.
+func LeafFWID(leaf *x509.Certificate, chip Chip) (fwid []byte, ok bool, err error) {
 	var tcb, tcbFWID []byte
 	for _, e := range leaf.Extensions {
 		switch {
@@ -178,18 +177,18 @@ func LeafFWID(leaf *x509.Certificate) (fwid []byte, ok bool, err error) {
 	if tcb == nil {
 		return nil, false, nil
 	}
-	if isHopper(leaf) {
+	switch chip.FWID {
+	case FWIDTcbInfoTail:
 		if len(tcb) < FWIDSize {
 			return nil, false, fmt.Errorf("%w: TcbInfo extension is %d bytes", ErrFWID, len(tcb))
 		}
 		return tcb[len(tcb)-FWIDSize:], true, nil
+	case FWIDDiceTcbInfo:
+		f, err := tcbInfoFWID(tcb)
+		return f, err == nil, err
+	default:
+		return nil, false, fmt.Errorf("%w: no FWID layout known for chip %q", ErrFWID, chip.Name)
 	}
-	f, err := tcbInfoFWID(tcb)
-	return f, err == nil, err
-}
-
-func isHopper(c *x509.Certificate) bool {
-	return strings.HasPrefix(c.Subject.CommonName, "GH100") || strings.HasPrefix(c.Issuer.CommonName, "GH100")
 }
 
 // tcbInfoFWID reads fwids[0].digest from a DICE TcbInfo:

@@ -42,14 +42,30 @@ type Chip struct {
 	Kind         DeviceKind
 	Architecture string
 	Products     []string
+	// FWID is where the chip's leaf certificate carries its firmware id. It is a property
+	// of the architecture the verified chain names, never guessed from a certificate's
+	// name: an NVSwitch chain also holds an "NVIDIA GH100 Identity" CA.
+	FWID FWIDLayout
 }
+
+// FWIDLayout says how a leaf certificate encodes the FWID.
+type FWIDLayout int
+
+const (
+	// FWIDTcbInfoTail: the last 48 bytes of the TcbInfo extension 2.23.133.5.4.1, as
+	// nvtrust reads Hopper GPUs and LS_10 NVSwitches.
+	FWIDTcbInfoTail FWIDLayout = iota + 1
+	// FWIDDiceTcbInfo: fwids[0].digest of a DICE TcbInfo structure in 2.23.133.5.4.1.1
+	// or 2.23.133.5.4.1 (Blackwell).
+	FWIDDiceTcbInfo
+)
 
 // Chips lists the chips whose evidence this package verifies. A chain naming another chip is
 // refused rather than guessed at: the FWID layout and the opaque fields depend on the chip.
 var Chips = []Chip{
-	{Name: "GH100", Kind: KindGPU, Architecture: "hopper", Products: []string{"H100", "H800", "H200", "H20", "GH200"}},
-	{Name: "GB100", Kind: KindGPU, Architecture: "blackwell", Products: []string{"B100", "B200", "GB200"}},
-	{Name: "LS_10", Kind: KindSwitch, Architecture: "nvswitch"},
+	{Name: "GH100", Kind: KindGPU, Architecture: "hopper", Products: []string{"H100", "H800", "H200", "H20", "GH200"}, FWID: FWIDTcbInfoTail},
+	{Name: "GB100", Kind: KindGPU, Architecture: "blackwell", Products: []string{"B100", "B200", "GB200"}, FWID: FWIDDiceTcbInfo},
+	{Name: "LS_10", Kind: KindSwitch, Architecture: "nvswitch", FWID: FWIDTcbInfoTail},
 }
 
 // ChipByName returns the known chip with that certificate name.
@@ -83,6 +99,10 @@ type DeviceIdentity struct {
 	// UEID is the device's unique id from the leaf's subject alternative name, upper-case hex
 	// as NVIDIA writes it; empty when the leaf has none.
 	UEID string
+	// DeviceCertificate is the DER of the device (BROM) certificate, which NVIDIA's
+	// provisioning CA issued to this one chip: two pieces of evidence with the same one come
+	// from the same device.
+	DeviceCertificate []byte
 }
 
 var oidNVIDIADeviceName = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 412, 274, 1}
@@ -107,7 +127,7 @@ func IdentifyDevice(certs []*x509.Certificate) (DeviceIdentity, error) {
 	if leaf := strings.Fields(certs[0].Subject.CommonName); len(leaf) == 0 || leaf[0] != name {
 		return DeviceIdentity{}, fmt.Errorf("%w: leaf %q, device certificate %s", ErrChipIdentity, certs[0].Subject.CommonName, name)
 	}
-	id := DeviceIdentity{}
+	id := DeviceIdentity{DeviceCertificate: certs[1].Raw}
 	san, err := leafDeviceName(certs[0])
 	if err != nil {
 		return DeviceIdentity{}, err

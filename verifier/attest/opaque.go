@@ -100,8 +100,9 @@ func (r *Report) Features() (Features, error) {
 	return f, nil
 }
 
-// checkFeatures runs opaque.version and opaque.features.
-func checkFeatures(res *Result, rep *Report, p *Policy) {
+// checkFeatures runs opaque.version and opaque.features. The mode is a GPU's claim; an
+// NVSwitch states none, and its PPCIE membership is judged by the topology checks.
+func checkFeatures(res *Result, rep *Report, kind DeviceKind, p *Policy) {
 	f, err := rep.Features()
 	res.check(CheckOpaqueVersion, err)
 	if err != nil {
@@ -110,6 +111,8 @@ func checkFeatures(res *Result, rep *Report, p *Policy) {
 	}
 	res.Features = &f
 	switch {
+	case kind == KindSwitch:
+		res.skip(CheckFeatures, "an NVSwitch states no operating mode")
 	case len(p.AllowedModes) == 0:
 		res.skip(CheckFeatures, "policy allows any mode (report: "+f.Mode+")")
 	case slices.Contains(p.AllowedModes, f.Mode):

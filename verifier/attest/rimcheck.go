@@ -30,9 +30,10 @@ func chipKey(s string) string { return strings.ToUpper(strings.ReplaceAll(s, "_"
 
 // checkRIMs authenticates the policy's RIMs, binds them to the report and compares the
 // measurements. kind is the device kind the evidence is for; dev is the signed identity (nil
-// when the chain did not verify), vbios the report's VBIOS or BIOS version.
-func checkRIMs(res *Result, rep *Report, kind DeviceKind, dev *DeviceIdentity, vbios string, hasVBIOS bool, staples [][]byte, p *Policy, at time.Time) {
-	if len(p.RIMs) == 0 {
+// when the chain did not verify), vbios the report's VBIOS or BIOS version, policyRIMs the
+// policy's RIMs for that kind (Policy.RIMs for GPUs, Policy.SwitchRIMs for NVSwitches).
+func checkRIMs(res *Result, rep *Report, kind DeviceKind, dev *DeviceIdentity, vbios string, hasVBIOS bool, staples [][]byte, policyRIMs [][]byte, p *Policy, at time.Time) {
+	if len(policyRIMs) == 0 {
 		if p.RequireRIMs {
 			res.fail(CheckRIMSet, fmt.Errorf("%w: the policy requires RIMs and supplies none", ErrRIMSet))
 			res.fail(CheckMeasurements, fmt.Errorf("%w: no golden values to compare", ErrRIMSet))
@@ -47,7 +48,7 @@ func checkRIMs(res *Result, rep *Report, kind DeviceKind, dev *DeviceIdentity, v
 	}
 	byKind := map[RIMKind]*RIM{}
 	var setErrs []string
-	for i, b := range p.RIMs {
+	for i, b := range policyRIMs {
 		rim, err := ParseRIM(b)
 		if err != nil {
 			res.fail(CheckRIMParse, fmt.Errorf("RIM %d: %w", i, err))

@@ -70,6 +70,9 @@ type Result struct {
 	Device *DeviceIdentity
 	// Features are the signed opaque-data claims (mode, versions); nil when not read.
 	Features *Features
+	// System is what was read from cc.gpus and cc.switches, in that order (their checks are
+	// named gpus[i].<check> and switches[i].<check>).
+	System []SystemDevice
 }
 
 // OK says whether no check failed.
@@ -132,8 +135,17 @@ type Policy struct {
 	// NVIDIA's pinned RIM root valid at At, be for the report's chip and its exact driver or
 	// VBIOS version. None skips the measurement checks unless RequireRIMs.
 	RIMs [][]byte
-	// RequireRIMs fails a CC report when the policy gives no RIMs.
+	// SwitchRIMs are NVIDIA's signed NVSwitch BIOS RIMs, one, for the switches of a
+	// multi-GPU record (cc.switches); bound and compared as RIMs are for GPUs.
+	SwitchRIMs [][]byte
+	// RequireRIMs fails a CC report when the policy gives no RIMs (and an NVSwitch report
+	// when it gives no SwitchRIMs).
 	RequireRIMs bool
+	// Topology, when set, requires a protected-PCIe multi-GPU system: the record's GPUs
+	// (cc.report and cc.gpus) all signed mode ppcie, as many GPUs and NVSwitches as it says,
+	// wired as NVIDIA's ppcie verifier requires (checks topology.*). A record that carries
+	// NVSwitches is checked for the same wiring, at its own counts, without it.
+	Topology *TopologyPolicy
 	// AllowUnsignedRIMsUnsafe reports RIM signature and chain failures as skipped (golden
 	// values then come from the file as given). For NVIDIA test RIMs and forensics only.
 	AllowUnsignedRIMsUnsafe bool
@@ -196,6 +208,9 @@ func VerifyRecord(rec *attestation.Record, nonce [32]byte, p *Policy) (*Result, 
 	if rec.Mode != attestation.ModeNVMLCC {
 		checkModelPolicy(res, rec.Identity, nil, p)
 		res.skip(CheckReportParse, "no CC report (mode "+string(rec.Mode)+")")
+		if p.Topology != nil {
+			res.fail(CheckTopologyMode, fmt.Errorf("%w: the policy requires a protected-PCIe system, the record is mode %s", ErrTopology, rec.Mode))
+		}
 		return res, nil
 	}
 	if rec.CC.DevToolsMode && !p.AllowDevTools {
@@ -214,6 +229,7 @@ func VerifyRecord(rec *attestation.Record, nonce [32]byte, p *Policy) (*Result, 
 	}
 	verifyReport(res, Evidence{Report: rec.CC.Report, CertChain: rec.CC.CertChain, Nonce: nonce, Claims: rec.Identity, OCSP: staples}, p)
 	checkModelPolicy(res, rec.Identity, res.Device, p)
+	verifySystem(res, rec.CC, nonce, staples, p)
 	return res, nil
 }
 
@@ -262,7 +278,23 @@ func VerifyReport(ev Evidence, p *Policy) (*Result, error) {
 	return res, nil
 }
 
-func verifyReport(res *Result, ev Evidence, p *Policy) {
+// VerifySwitchReport checks an NVSwitch's report and certificate chain on their own, with
+// the policy's SwitchRIMs. Evidence.Claims is not used (NVML does not describe switches).
+func VerifySwitchReport(ev Evidence, p *Policy) (*Result, error) {
+	if p == nil {
+		return nil, ErrNoPolicy
+	}
+	res := &Result{}
+	ev.Claims = nil
+	verifyDevice(res, KindSwitch, ev, p, p.SwitchRIMs)
+	return res, nil
+}
+
+func verifyReport(res *Result, ev Evidence, p *Policy) { verifyDevice(res, KindGPU, ev, p, p.RIMs) }
+
+// verifyDevice checks one device's report and chain as evidence from a device of kind want;
+// rims are the policy's RIMs for that kind. It fills res.Report, res.Device and res.Features.
+func verifyDevice(res *Result, want DeviceKind, ev Evidence, p *Policy, rims [][]byte) {
 	rep, err := ParseReport(ev.Report)
 	if err != nil {
 		res.fail(CheckReportParse, err)
@@ -279,25 +311,35 @@ func verifyReport(res *Result, ev Evidence, p *Policy) {
 	if len(roots) == 0 {
 		roots = []*x509.Certificate{NVIDIADeviceRoot()}
 	}
-	certs, err := p.ChainCache.verify(ev.CertChain, roots, at)
-	res.check(CheckChain, err)
-	if err != nil {
+	certs, chainErr := p.ChainCache.verify(ev.CertChain, roots, at)
+	res.check(CheckChain, chainErr)
+	if chainErr != nil {
 		res.skip(CheckDeviceRevocation, "chain did not verify")
 	} else {
-		// The leaf is made by the GPU at boot and has no OCSP status; NVIDIA checks from the
-		// device certificate up.
+		// The leaf is made by the device at boot and has no OCSP status; NVIDIA checks from
+		// the device certificate up.
 		revocationCheck(res, CheckDeviceRevocation, CheckRevocation(certs, 1, roots, ev.OCSP, at), p.AllowMissingOCSPUnsafe)
 	}
+	// chip is the architecture the verified chain names; the FWID layout and the report's
+	// shape are read by it. A chain of the wrong kind fails device but still names its chip.
+	var chip *Chip
 	switch {
-	case err != nil:
+	case chainErr != nil:
 		res.skip(CheckDevice, "chain did not verify")
 		if ev.Claims != nil {
 			res.skip(CheckModelClaims, "chain did not verify")
 		}
 	default:
 		id, err := IdentifyDevice(certs)
-		if err == nil && id.Chip.Kind != KindGPU {
-			err = fmt.Errorf("%w: the chain is a %s's (%s)", ErrNotGPU, id.Chip.Kind, id.Chip.Name)
+		if err == nil {
+			chip = &id.Chip
+			if id.Chip.Kind != want {
+				kindErr := ErrNotGPU
+				if want == KindSwitch {
+					kindErr = ErrNotSwitch
+				}
+				err = fmt.Errorf("%w: the chain is a %s's (%s)", kindErr, id.Chip.Kind, id.Chip.Name)
+			}
 		}
 		res.check(CheckDevice, err)
 		if err == nil {
@@ -312,6 +354,9 @@ func verifyReport(res *Result, ev Evidence, p *Policy) {
 	if ev.Claims == nil {
 		res.skip(CheckModelClaims, "no NVML claims to compare")
 	}
+	// The report is read as the kind the policy expects here; when the chain names another
+	// kind, device failed already and the shape check fails too.
+	res.check(CheckReportKind, rep.CheckKind(want))
 	if certs == nil {
 		res.skip(CheckSignature, "no certificate to verify with")
 	} else {
@@ -322,15 +367,18 @@ func verifyReport(res *Result, ev Evidence, p *Policy) {
 	} else {
 		res.pass(CheckNonce)
 	}
-	// FWID: nvtrust skips the comparison when the report carries none (older firmware).
+	// FWID: nvtrust skips the comparison when the report carries none (older firmware and
+	// NVSwitches).
 	repFWID, hasRep := rep.Opaque(OpaqueFWID)
 	switch {
 	case !hasRep:
 		res.skip(CheckFWID, "report has no FWID entry")
 	case certs == nil:
 		res.skip(CheckFWID, "no leaf certificate")
+	case chip == nil:
+		res.skip(CheckFWID, "no chip identity to choose the certificate's FWID layout by")
 	default:
-		certFWID, ok, err := LeafFWID(certs[0])
+		certFWID, ok, err := LeafFWID(certs[0], *chip)
 		switch {
 		case err != nil:
 			res.fail(CheckFWID, err)
@@ -342,14 +390,14 @@ func verifyReport(res *Result, ev Evidence, p *Policy) {
 			res.pass(CheckFWID)
 		}
 	}
-	checkFeatures(res, rep, p)
-	drv, hasDrv := rep.DriverVersion()
-	vb, hasVB := rep.VBIOSVersion()
+	checkFeatures(res, rep, want, p)
+	vb, hasVB := rep.BIOSVersion(want)
 	switch {
 	case ev.Claims == nil:
 		res.skip(CheckDriver, "no NVML claims to compare")
 		res.skip(CheckVBIOS, "no NVML claims to compare")
 	default:
+		drv, hasDrv := rep.DriverVersion()
 		switch {
 		case !hasDrv:
 			res.fail(CheckDriver, fmt.Errorf("%w: report has no driver version", ErrDriverMismatch))
@@ -367,5 +415,5 @@ func verifyReport(res *Result, ev Evidence, p *Policy) {
 			res.pass(CheckVBIOS)
 		}
 	}
-	checkRIMs(res, rep, KindGPU, res.Device, vb, hasVB, ev.OCSP, p, at)
+	checkRIMs(res, rep, want, res.Device, vb, hasVB, ev.OCSP, rims, p, at)
 }
