@@ -17,6 +17,12 @@
 // versions are the report's. Every step is a named check in the Result, passed, failed or
 // skipped with its reason, and a verifier refuses to run without an explicit Policy.
 //
+// A multi-GPU record (an HGX node in protected-PCIe mode) also carries the other GPUs' and the
+// NVSwitches' evidence. Each device is checked as the kind of chip its verified chain names,
+// never as the kind its report claims to be; then the system as a whole: no device twice, one
+// driver, and the topology NVIDIA's ppcie verifier requires (system.go). NVIDIA's serialized
+// evidence JSON is read by ParseSerializedEvidence.
+//
 // The logic follows NVIDIA's nvtrust local GPU verifier; the parser checks every length before it
 // slices or allocates, since reports come from untrusted providers.
 package attest
