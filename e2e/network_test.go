@@ -27,6 +27,7 @@ import (
 	"github.com/probitylabs/probity/chain"
 	"github.com/probitylabs/probity/circuits"
 	"github.com/probitylabs/probity/internal/testenv"
+	"github.com/probitylabs/probity/jobs"
 	"github.com/probitylabs/probity/prover"
 	"github.com/probitylabs/probity/sdk"
 	"github.com/probitylabs/probity/tensor"
@@ -239,7 +240,7 @@ func TestNetworkThreeProviders(t *testing.T) {
 	requireRevealed(job2)
 	require.Contains(t, rec2.Reason, "fails its sample")
 	// Every element the executor wrote differs from the true output.
-	falsified, err := prover.LoadOutput(rec2.OutputPaths[0])
+	falsified, err := jobs.LoadOutput(rec2.OutputPaths[0])
 	require.NoError(t, err)
 	truth := referenceOutput(t, rec2.InputPath, rec2.ModelPath)
 	require.Equal(t, len(truth.Data), len(falsified.Data))

@@ -1,20 +1,19 @@
 package prover
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/probitylabs/probity/jobs"
 	"github.com/probitylabs/probity/tensor"
 )
 
@@ -22,7 +21,7 @@ import (
 var ErrExecutor = errors.New("executor failed")
 
 // ExecRequest is one job's computation: the activation file, the model file and the
-// directory the outputs go to, one file per layer (OutputPath).
+// directory the outputs go to, one file per layer (jobs.OutputPath).
 type ExecRequest struct {
 	InputPath string
 	ModelPath string
@@ -40,37 +39,6 @@ type ExecRequest struct {
 // Executor computes a job. Outputs must be bit exact (spec §3.2): there is no tolerance.
 type Executor interface {
 	Execute(ctx context.Context, req ExecRequest) error
-}
-
-// OutputPath is where layer l's output goes: OUT/layer-<l>.safetensors holding the I8
-// tensor "y" of shape [M, N_l].
-func OutputPath(outDir string, l int) string {
-	return filepath.Join(outDir, fmt.Sprintf("layer-%d.safetensors", l))
-}
-
-// SaveOutput writes a layer output file.
-func SaveOutput(path string, y *tensor.Int8) error {
-	var buf bytes.Buffer
-	if err := tensor.Write(&buf, map[string]any{"y": y}, nil); err != nil {
-		return err
-	}
-	return writeAtomic(path, buf.Bytes())
-}
-
-// LoadOutput reads a layer output file and checks it is a matrix.
-func LoadOutput(path string) (*tensor.Int8, error) {
-	f, err := tensor.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	y, err := f.Int8("y")
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if _, _, err := y.Matrix(); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return y, nil
 }
 
 // ReferenceExecutor runs the model in process with the Go int8 kernels of tensor (CPU).
@@ -120,7 +88,7 @@ func RunReference(ctx context.Context, inputPath, modelPath, outDir string, fals
 		if falsify > 0 {
 			Falsify(y, falsify, rng)
 		}
-		if err := SaveOutput(OutputPath(outDir, l), y); err != nil {
+		if err := jobs.SaveOutput(jobs.OutputPath(outDir, l), y); err != nil {
 			return fmt.Errorf("%w: layer %d: %v", ErrExecutor, l, err)
 		}
 		x = y
@@ -149,7 +117,7 @@ func Falsify(y *tensor.Int8, fraction float64, rng *rand.Rand) int {
 // In Args the placeholders {input}, {model}, {out} and {layers} are replaced; the same
 // values are in the environment as PROBITY_INPUT, PROBITY_MODEL, PROBITY_OUT and
 // PROBITY_LAYERS, and PROBITY_SELFTEST=1 marks the node's self-test jobs. The program writes
-// OutputPath(out, l) for every layer and exits 0.
+// jobs.OutputPath(out, l) (tensor "y") for every layer and exits 0.
 type CommandExecutor struct {
 	Args    []string
 	Timeout time.Duration
@@ -234,7 +202,7 @@ func (e CommandExecutor) Execute(ctx context.Context, req ExecRequest) error {
 		return fmt.Errorf("%w: %s: %v: %s", ErrExecutor, args[0], err, tail.String())
 	}
 	for l := 0; l < req.Layers; l++ {
-		if _, err := os.Stat(OutputPath(req.OutDir, l)); err != nil {
+		if _, err := os.Stat(jobs.OutputPath(req.OutDir, l)); err != nil {
 			return fmt.Errorf("%w: %s exited 0 but wrote no output for layer %d: %v", ErrExecutor, args[0], l, err)
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/probitylabs/probity/chain"
+	"github.com/probitylabs/probity/jobs"
 	"github.com/probitylabs/probity/prover"
 	"github.com/probitylabs/probity/tensor"
 )
@@ -41,7 +42,7 @@ func TestReferenceExecutor(t *testing.T) {
 		t.Fatal(err)
 	}
 	for l, want := range reference(t, in, mf) {
-		got, err := prover.LoadOutput(prover.OutputPath(out, l))
+		got, err := jobs.LoadOutput(jobs.OutputPath(out, l))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -53,7 +54,7 @@ func TestReferenceExecutor(t *testing.T) {
 	if err := prover.RunReference(context.Background(), in, mf, out, 0.25, 9); err != nil {
 		t.Fatal(err)
 	}
-	got, _ := prover.LoadOutput(prover.OutputPath(out, 0))
+	got, _ := jobs.LoadOutput(jobs.OutputPath(out, 0))
 	want := reference(t, in, mf)[0]
 	diff := 0
 	for i := range got.Data {
@@ -105,7 +106,7 @@ func TestCommandExecutor(t *testing.T) {
 	if pid == 0 || pid == os.Getpid() {
 		t.Fatalf("child pid %d not reported", pid)
 	}
-	got, err := prover.LoadOutput(prover.OutputPath(out, 0))
+	got, err := jobs.LoadOutput(jobs.OutputPath(out, 0))
 	if err != nil || !got.Equal(reference(t, in, mf)[0]) {
 		t.Fatalf("command output differs: %v", err)
 	}

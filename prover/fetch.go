@@ -1,9 +1,7 @@
 package prover
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,17 +9,14 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/probitylabs/probity/chain"
 	"github.com/probitylabs/probity/circuits"
 	"github.com/probitylabs/probity/commit"
+	"github.com/probitylabs/probity/jobs"
 	"github.com/probitylabs/probity/tensor"
 )
-
-// ManifestVersion is the job manifest version of spec §6.1.
-const ManifestVersion = "probity.manifest.v0"
 
 // ErrFetch matches failures to fetch a manifest or a job file.
 var ErrFetch = errors.New("fetching job files")
@@ -40,13 +35,6 @@ func (e *MismatchError) Error() string {
 }
 
 func (e *MismatchError) Unwrap() error { return ErrMismatch }
-
-// Manifest is the job manifest a job's inputURI names.
-type Manifest struct {
-	Version string `json:"version"`
-	Input   string `json:"input"`
-	Model   string `json:"model"`
-}
 
 // Fetcher downloads manifests and job files within size and time limits.
 type Fetcher struct {
@@ -111,28 +99,8 @@ func (f *Fetcher) get(ctx context.Context, u *url.URL, limit int64) ([]byte, err
 	return b, nil
 }
 
-// ParseManifest decodes a manifest strictly.
-func ParseManifest(b []byte) (*Manifest, error) {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	var m Manifest
-	if err := dec.Decode(&m); err != nil {
-		return nil, fmt.Errorf("%w: manifest: %v", ErrFetch, err)
-	}
-	if dec.More() {
-		return nil, fmt.Errorf("%w: manifest: trailing data", ErrFetch)
-	}
-	if m.Version != ManifestVersion {
-		return nil, fmt.Errorf("%w: manifest version %q, want %q", ErrFetch, m.Version, ManifestVersion)
-	}
-	if m.Input == "" || m.Model == "" {
-		return nil, fmt.Errorf("%w: manifest needs input and model", ErrFetch)
-	}
-	return &m, nil
-}
-
-// FetchJob downloads the manifest at manifestURI and the files it names into dir
-// (input.safetensors, model.safetensors) and returns their paths.
+// FetchJob downloads the manifest at manifestURI and the files it names into the job
+// directory dir (jobs.Dir: input.safetensors, model.safetensors) and returns their paths.
 func (f *Fetcher) FetchJob(ctx context.Context, manifestURI, dir string) (inputPath, modelPath string, err error) {
 	base, err := url.Parse(manifestURI)
 	if err != nil {
@@ -142,17 +110,15 @@ func (f *Fetcher) FetchJob(ctx context.Context, manifestURI, dir string) (inputP
 	if err != nil {
 		return "", "", err
 	}
-	m, err := ParseManifest(mb)
+	m, err := jobs.ParseManifest(mb)
 	if err != nil {
-		return "", "", err
+		return "", "", fmt.Errorf("%w: %w", ErrFetch, err)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", "", err
 	}
-	for _, it := range []struct{ ref, dst string }{
-		{m.Input, filepath.Join(dir, "input.safetensors")},
-		{m.Model, filepath.Join(dir, "model.safetensors")},
-	} {
+	d := jobs.Dir(dir)
+	for _, it := range []struct{ ref, dst string }{{m.Input, d.Input()}, {m.Model, d.Model()}} {
 		ref, err := url.Parse(it.ref)
 		if err != nil {
 			return "", "", fmt.Errorf("%w: manifest URI %q: %v", ErrFetch, it.ref, err)
@@ -166,7 +132,7 @@ func (f *Fetcher) FetchJob(ctx context.Context, manifestURI, dir string) (inputP
 			return "", "", err
 		}
 	}
-	return filepath.Join(dir, "input.safetensors"), filepath.Join(dir, "model.safetensors"), nil
+	return d.Input(), d.Model(), nil
 }
 
 // JobFiles are a job's tensors, loaded and checked against the spec.
@@ -243,37 +209,10 @@ func CheckJobFiles(spec chain.JobSpec, inputPath, modelPath string) (*JobFiles, 
 	return &JobFiles{Input: x, Model: m, Shapes: shapes}, nil
 }
 
-// publishReceipt delivers an encoded receipt at receipts/<jobId>.json next to the
-// manifest (spec §8.3): a file written then renamed, or an HTTP PUT.
+// publishReceipt delivers an encoded receipt next to the manifest (jobs.PublishReceipt),
+// within the fetch timeout.
 func (f *Fetcher) publishReceipt(ctx context.Context, manifestURI string, jobID *big.Int, doc []byte) error {
-	base, err := url.Parse(manifestURI)
-	if err != nil {
-		return err
-	}
-	u := base.ResolveReference(&url.URL{Path: "receipts/" + jobID.String() + ".json"})
-	switch u.Scheme {
-	case "file":
-		if err := os.MkdirAll(filepath.Dir(u.Path), 0o755); err != nil {
-			return err
-		}
-		return writeAtomic(u.Path, doc)
-	case "http", "https":
-		ctx, cancel := context.WithTimeout(ctx, f.Timeout)
-		defer cancel()
-		req, err := http.NewRequestWithContext(ctx, http.MethodPut, u.String(), bytes.NewReader(doc))
-		if err != nil {
-			return err
-		}
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := f.client().Do(req)
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode/100 != 2 {
-			return fmt.Errorf("PUT %s: %s", u.Redacted(), resp.Status)
-		}
-		return nil
-	}
-	return fmt.Errorf("cannot publish to scheme %q", u.Scheme)
+	ctx, cancel := context.WithTimeout(ctx, f.Timeout)
+	defer cancel()
+	return jobs.PublishReceipt(ctx, f.client(), manifestURI, jobID, doc)
 }

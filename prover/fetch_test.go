@@ -123,24 +123,6 @@ func TestCheckJobFilesMismatch(t *testing.T) {
 	}
 }
 
-func FuzzParseManifest(f *testing.F) {
-	f.Add([]byte(`{"version":"probity.manifest.v0","input":"x.safetensors","model":"m.safetensors"}`))
-	f.Add([]byte(`{"version":"probity.manifest.v0","input":"https://h/x","model":"file:///m","extra":1}`))
-	f.Add([]byte(`{"version":"v1"}`))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		m, err := prover.ParseManifest(b)
-		if err != nil {
-			if !errors.Is(err, prover.ErrFetch) {
-				t.Fatalf("error outside ErrFetch: %v", err)
-			}
-			return
-		}
-		if m.Version != prover.ManifestVersion || m.Input == "" || m.Model == "" {
-			t.Fatalf("accepted an incomplete manifest: %+v", m)
-		}
-	})
-}
-
 func TestJournal(t *testing.T) {
 	j, err := prover.OpenJournal(t.TempDir())
 	if err != nil {

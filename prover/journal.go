@@ -14,6 +14,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/probitylabs/probity/chain"
+	"github.com/probitylabs/probity/internal/atomicfile"
 )
 
 // JournalVersion is the version of the journal record format; a node refuses records
@@ -255,33 +256,5 @@ func (j *Journal) All() ([]*Record, error) {
 	return out, nil
 }
 
-// writeAtomic replaces path with data so that readers and crashes see the old or the
-// new content, never a mix.
-func writeAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // no-op after the rename
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync() // the rename is durable only once the directory is
-		d.Close()
-	}
-	return nil
-}
+// writeAtomic is atomicfile.Write: journal records, cursors and outputs survive crashes whole.
+func writeAtomic(path string, data []byte) error { return atomicfile.Write(path, data) }

@@ -25,6 +25,7 @@ import (
 	"github.com/probitylabs/probity/attestation"
 	"github.com/probitylabs/probity/chain"
 	"github.com/probitylabs/probity/circuits"
+	"github.com/probitylabs/probity/jobs"
 	"github.com/probitylabs/probity/prover/gpu"
 )
 
@@ -822,7 +823,7 @@ func (n *Node) execute(ctx context.Context, r *Record, log *slog.Logger) (Step, 
 		}
 		r.InputPath, r.ModelPath = in, model
 	}
-	outDir := filepath.Join(n.workDir(r), "out")
+	outDir := jobs.Dir(n.workDir(r)).Outputs()
 	var sampler *gpu.Sampler
 	if n.gpu != nil {
 		sampler = n.gpu.NewSampler(n.cfg.GPU.Interval.D())
@@ -862,7 +863,7 @@ func (n *Node) execute(ctx context.Context, r *Record, log *slog.Logger) (Step, 
 	}
 	paths := make([]string, len(r.Layers))
 	for l := range paths {
-		paths[l] = OutputPath(outDir, l)
+		paths[l] = jobs.OutputPath(outDir, l)
 	}
 	roots, err := commitOutputs(files, paths)
 	if err != nil {
@@ -906,7 +907,7 @@ func commitOutputs(files *JobFiles, paths []string) ([]*big.Int, error) {
 	M := files.Input.Rows()
 	D := int(files.Shapes[0].D)
 	for l, p := range paths {
-		y, err := LoadOutput(p)
+		y, err := jobs.LoadOutput(p)
 		if err != nil {
 			return nil, fmt.Errorf("layer %d: %w", l, err)
 		}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/probitylabs/probity/chain"
 	"github.com/probitylabs/probity/circuits"
+	"github.com/probitylabs/probity/jobs"
 	"github.com/probitylabs/probity/protocol"
 	"github.com/probitylabs/probity/tensor"
 )
@@ -207,7 +208,7 @@ func (n *Node) selfTestExec(ctx context.Context, dir string, s circuits.Shape, r
 		return fail("executor: %v", err)
 	}
 	took := time.Since(t0)
-	got, err := LoadOutput(OutputPath(out, 0))
+	got, err := jobs.LoadOutput(jobs.OutputPath(out, 0))
 	if err != nil {
 		return fail("executor output: %v", err)
 	}

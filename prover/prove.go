@@ -17,6 +17,7 @@ import (
 
 	"github.com/probitylabs/probity/circuits"
 	"github.com/probitylabs/probity/commit"
+	"github.com/probitylabs/probity/jobs"
 	"github.com/probitylabs/probity/protocol"
 	"github.com/probitylabs/probity/receipt"
 	"github.com/probitylabs/probity/tensor"
@@ -156,7 +157,7 @@ func (n *Node) prove(ctx context.Context, r *Record, resumed bool, log *slog.Log
 		if err != nil {
 			return r.Step, err
 		}
-		y, err := LoadOutput(r.OutputPaths[l])
+		y, err := jobs.LoadOutput(r.OutputPaths[l])
 		if err != nil {
 			return r.Step, permanent{err}
 		}

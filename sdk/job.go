@@ -2,13 +2,8 @@ package sdk
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"math/big"
-	"net/url"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -16,19 +11,10 @@ import (
 	"github.com/probitylabs/probity/chain"
 	"github.com/probitylabs/probity/circuits"
 	"github.com/probitylabs/probity/commit"
+	"github.com/probitylabs/probity/jobs"
 	"github.com/probitylabs/probity/protocol"
 	"github.com/probitylabs/probity/tensor"
 )
-
-// ManifestVersion is the version of the job manifest of spec §6.1.
-const ManifestVersion = "probity.manifest.v0"
-
-// Manifest is the job manifest a job's inputURI names (spec §6.1).
-type Manifest struct {
-	Version string `json:"version"`
-	Input   string `json:"input"`
-	Model   string `json:"model"`
-}
 
 // JobRequest describes a job to post.
 type JobRequest struct {
@@ -227,48 +213,14 @@ func (c *Client) chainTime(ctx context.Context) (uint64, error) {
 	return h.Time, nil
 }
 
-// Publish copies the input and model into dir and writes dir/manifest.json (spec §6.1, URIs
-// relative to the manifest). It returns the manifest's file:// URI, which providers read and
-// next to which they write receipts/<jobId>.json (spec §8.3).
+// Publish lays out a job directory for providers (jobs.Publish) and returns its manifest's
+// file:// URI, which providers read and next to which they write receipts/<jobId>.json.
 func Publish(dir, inputFile, modelFile string) (string, error) {
-	abs, err := filepath.Abs(dir)
+	uri, err := jobs.Publish(dir, inputFile, modelFile)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("sdk: %w", err)
 	}
-	if err := os.MkdirAll(filepath.Join(abs, "receipts"), 0o755); err != nil {
-		return "", fmt.Errorf("sdk: publish: %w", err)
-	}
-	for _, f := range [][2]string{{inputFile, "input.safetensors"}, {modelFile, "model.safetensors"}} {
-		if err := copyFile(f[0], filepath.Join(abs, f[1])); err != nil {
-			return "", fmt.Errorf("sdk: publish: %w", err)
-		}
-	}
-	m, _ := json.MarshalIndent(Manifest{Version: ManifestVersion, Input: "input.safetensors", Model: "model.safetensors"}, "", "  ")
-	path := filepath.Join(abs, "manifest.json")
-	if err := os.WriteFile(path, append(m, '\n'), 0o644); err != nil {
-		return "", fmt.Errorf("sdk: publish: %w", err)
-	}
-	return (&url.URL{Scheme: "file", Path: filepath.ToSlash(path)}).String(), nil
-}
-
-func copyFile(src, dst string) error {
-	if s, d := filepath.Clean(src), filepath.Clean(dst); s == d {
-		return nil
-	}
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.Create(dst)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
+	return uri, nil
 }
 
 // Cancel cancels an open job; the escrow is credited back (collect it with Withdraw).

@@ -1,7 +1,6 @@
 package sdk
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,33 +8,18 @@ import (
 	"io/fs"
 	"math/big"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"time"
 
+	"github.com/probitylabs/probity/jobs"
 	"github.com/probitylabs/probity/receipt"
 )
-
-// ReceiptURL is where the receipt of jobID lives (spec §8.3): receipts/<jobId>.json resolved
-// against the job's manifest URI.
-func ReceiptURL(manifestURI string, jobID *big.Int) (*url.URL, error) {
-	base, err := url.Parse(manifestURI)
-	if err != nil {
-		return nil, fmt.Errorf("sdk: manifest URI %q: %w", manifestURI, err)
-	}
-	switch base.Scheme {
-	case "file", "http", "https":
-	default:
-		return nil, fmt.Errorf("sdk: manifest URI %q: scheme must be file, http or https", manifestURI)
-	}
-	return base.ResolveReference(&url.URL{Path: "receipts/" + jobID.String() + ".json"}), nil
-}
 
 // FetchReceipt reads the receipt document of jobID from next to its manifest. It returns an
 // error wrapping ErrNoReceipt while the provider has not published it.
 func FetchReceipt(ctx context.Context, manifestURI string, jobID *big.Int) ([]byte, error) {
-	u, err := ReceiptURL(manifestURI, jobID)
+	u, err := jobs.ReceiptURL(manifestURI, jobID)
 	if err != nil {
 		return nil, err
 	}
@@ -70,38 +54,12 @@ func FetchReceipt(ctx context.Context, manifestURI string, jobID *big.Int) ([]by
 // PublishReceipt is the provider's side of spec §8.3: it writes the receipt to
 // receipts/<jobId>.json next to the job's manifest (a file, or an HTTP PUT).
 func PublishReceipt(ctx context.Context, manifestURI string, rc *receipt.Receipt) error {
-	u, err := ReceiptURL(manifestURI, rc.JobID.Big())
-	if err != nil {
-		return err
-	}
 	doc, err := rc.MarshalIndent()
 	if err != nil {
 		return err
 	}
-	if u.Scheme == "file" {
-		path := filepath.FromSlash(u.Path)
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			return fmt.Errorf("sdk: publishing the receipt: %w", err)
-		}
-		// Write then rename, so a buyer polling the path never reads half a document.
-		tmp := path + ".tmp"
-		if err := os.WriteFile(tmp, doc, 0o644); err != nil {
-			return fmt.Errorf("sdk: publishing the receipt: %w", err)
-		}
-		return os.Rename(tmp, path)
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, u.String(), bytes.NewReader(doc))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("sdk: publishing the receipt to %s: %w", u, err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("sdk: publishing the receipt to %s: %s", u, resp.Status)
+	if err := jobs.PublishReceipt(ctx, nil, manifestURI, rc.JobID.Big(), doc); err != nil {
+		return fmt.Errorf("sdk: %w", err)
 	}
 	return nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/probitylabs/probity/chain"
 	"github.com/probitylabs/probity/circuits"
 	"github.com/probitylabs/probity/commit"
+	"github.com/probitylabs/probity/jobs"
 	"github.com/probitylabs/probity/protocol"
 	"github.com/probitylabs/probity/receipt"
 	"github.com/probitylabs/probity/sdk"
@@ -314,7 +315,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 
 	// A tampered receipt file is refused by WaitReceipt's digest check.
-	u, _ := sdk.ReceiptURL(job.ManifestURI, job.ID)
+	u, _ := jobs.ReceiptURL(job.ManifestURI, job.ID)
 	tampered := *rc
 	tampered.Timings.ProveMs = 1 // unsigned: digest unchanged, still authentic
 	tampered.SeedBlock++         // unsigned too
@@ -385,10 +386,10 @@ func TestPostJobRejects(t *testing.T) {
 	if _, err := c.PostJob(ctx, sdk.JobRequest{InputFile: in, ModelFile: mf, PublishDir: dir, Shapes: []string{"tiny"}}); !errors.Is(err, sdk.ErrJobRequest) {
 		t.Errorf("no price: %v", err)
 	}
-	if _, err := sdk.ReceiptURL("ftp://x/manifest.json", big.NewInt(1)); err == nil {
+	if _, err := jobs.ReceiptURL("ftp://x/manifest.json", big.NewInt(1)); err == nil {
 		t.Error("ftp manifest accepted")
 	}
-	u, err := sdk.ReceiptURL("https://example.org/jobs/7/manifest.json", big.NewInt(7))
+	u, err := jobs.ReceiptURL("https://example.org/jobs/7/manifest.json", big.NewInt(7))
 	if err != nil || u.String() != "https://example.org/jobs/7/receipts/7.json" {
 		t.Errorf("receipt URL %v, %v", u, err)
 	}

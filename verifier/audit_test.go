@@ -13,6 +13,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 
+	"github.com/probitylabs/probity/jobs"
 	"github.com/probitylabs/probity/receipt"
 	"github.com/probitylabs/probity/tensor"
 	. "github.com/probitylabs/probity/verifier"
@@ -267,7 +268,7 @@ func TestTensors(t *testing.T) {
 	o := f.opts()
 	// With output files only the samples are recomputed.
 	tf := *f.Tensors
-	tf.Outputs = []string{filepath.Join(filepath.Dir(tf.Input), OutputFileName(0))}
+	tf.Outputs = []string{jobs.Dir(filepath.Dir(tf.Input)).Output(0)}
 	o.Tensors = &tf
 	if r := mustAudit(t, f.rc(t), f.policy(), o); !r.OK() {
 		t.Fatalf("output files: %v", r.Err())
@@ -277,13 +278,13 @@ func TestTensors(t *testing.T) {
 		t.Fatalf("TensorDir: %+v, %v", dirFiles, err)
 	}
 	// A changed output element is caught, by the root (and would be by a sample).
-	out, err := tensor.LoadActivations(tf.Outputs[0])
+	out, err := jobs.LoadOutput(tf.Outputs[0])
 	if err != nil {
 		t.Fatal(err)
 	}
 	out.Data[0] ^= 1
 	bad := filepath.Join(t.TempDir(), "out.safetensors")
-	if err := tensor.SaveActivations(bad, out); err != nil {
+	if err := jobs.SaveOutput(bad, out); err != nil {
 		t.Fatal(err)
 	}
 	tf.Outputs = []string{bad}

@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"path/filepath"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 
 	"github.com/probitylabs/probity/circuits"
 	"github.com/probitylabs/probity/commit"
+	"github.com/probitylabs/probity/jobs"
 	"github.com/probitylabs/probity/receipt"
 	"github.com/probitylabs/probity/tensor"
 )
@@ -19,37 +19,24 @@ import (
 type TensorFiles struct {
 	Input string // activation file (tensor "x", spec §3.1)
 	Model string // model file (spec §3.1)
-	// Outputs, when given, are layer l's output activation files. Without them the model is
+	// Outputs, when given, are layer l's output files (jobs.OutputPath). Without them the model is
 	// run, which checks every element; with them only the k sampled elements per layer are
 	// recomputed, as the circuit does, which stays cheap for big layers.
 	Outputs []string
 }
 
-// Tensor file names in a directory: input.safetensors, model.safetensors and, optionally,
-// output.0.safetensors, output.1.safetensors, ...
-const (
-	InputFileName = "input.safetensors"
-	ModelFileName = "model.safetensors"
-)
-
-// OutputFileName is the name of layer l's output file in a tensor directory.
-func OutputFileName(l int) string { return fmt.Sprintf("output.%d.safetensors", l) }
-
-// TensorDir returns the TensorFiles of a directory laid out with the names above.
+// TensorDir returns the TensorFiles of a job directory laid out as package jobs says: the
+// directory a buyer published (input and model) and a provider's work directory, whose
+// out/layer-<l>.safetensors are what its executor wrote.
 func TensorDir(dir string) (*TensorFiles, error) {
-	tf := &TensorFiles{Input: filepath.Join(dir, InputFileName), Model: filepath.Join(dir, ModelFileName)}
+	d := jobs.Dir(dir)
+	tf := &TensorFiles{Input: d.Input(), Model: d.Model()}
 	for _, p := range []string{tf.Input, tf.Model} {
 		if _, err := os.Stat(p); err != nil {
 			return nil, fmt.Errorf("tensor directory: %w", err)
 		}
 	}
-	for l := 0; ; l++ {
-		p := filepath.Join(dir, OutputFileName(l))
-		if _, err := os.Stat(p); err != nil {
-			break
-		}
-		tf.Outputs = append(tf.Outputs, p)
-	}
+	tf.Outputs = d.OutputPaths()
 	return tf, nil
 }
 
@@ -115,7 +102,7 @@ func checkTensors(rc *receipt.Receipt, tf *TensorFiles) (string, error) {
 		var out *tensor.Int8
 		if outs != nil {
 			out = outs[l]
-		} else if out, err = tensor.LoadActivations(tf.Outputs[l]); err != nil {
+		} else if out, err = jobs.LoadOutput(tf.Outputs[l]); err != nil {
 			return "", err
 		}
 		if err := compareRoot(fmt.Sprintf("outputRoots[%d]", l), rc.OutputRoots[l], func() (*commit.Tree, error) {

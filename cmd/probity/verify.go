@@ -39,7 +39,7 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		chainID    = fs.String("chain-id", "", "expected chain id (refuse receipts from other chains)")
 		contract   = fs.String("contract", "", "expected SLA manager `address`")
 		vkFile     = fs.String("vk", "", "verifying key `file` (gnark binary) for every layer; default: the circuits key cache")
-		tensors    = fs.String("tensors", "", "`dir` with input.safetensors, model.safetensors[, output.L.safetensors]: recompute the samples")
+		tensors    = fs.String("tensors", "", "job `dir` with input.safetensors, model.safetensors[, out/layer-L.safetensors] (a published job or a provider's work dir): recompute the samples")
 		rpc        = fs.String("rpc", "", "RPC `url`: cross-check the job on chain (needs --deployment)")
 		deployment = fs.String("deployment", "", "deployment addresses `file` (JSON: token, providers, shapes, manager) for --rpc")
 		workers    = fs.Int("workers", 0, "parallel audits in directory mode (0: one per CPU)")

@@ -54,6 +54,19 @@ func TestVerifyAndInspect(t *testing.T) {
 	if code != exitOK || !strings.Contains(out, "✓ proofs") || !strings.Contains(out, "✓ tensors") {
 		t.Fatalf("good receipt: exit %d\n%s%s", code, out, errs)
 	}
+	// What `probity exec` writes into a job directory is what `verify --tensors` reads: the
+	// executor's outputs replace the fixture's and only the samples are recomputed.
+	if err := os.RemoveAll(filepath.Join(f.TensorDir, "out")); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errs := runCLI(t, "exec", "--input", filepath.Join(f.TensorDir, "input.safetensors"),
+		"--model", filepath.Join(f.TensorDir, "model.safetensors"), "--out", filepath.Join(f.TensorDir, "out")); code != exitOK {
+		t.Fatalf("exec: exit %d: %s", code, errs)
+	}
+	code, out, errs = runCLI(t, append(unsafe, "--tensors", f.TensorDir, good)...)
+	if code != exitOK || !strings.Contains(out, "✓ tensors") || !strings.Contains(out, "sampled elements recomputed") {
+		t.Fatalf("exec outputs: exit %d\n%s%s", code, out, errs)
+	}
 	code, out, _ = runCLI(t, append(unsafe, "--json", good)...)
 	var rep struct {
 		OK bool `json:"ok"`

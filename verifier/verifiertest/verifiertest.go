@@ -17,6 +17,7 @@ import (
 
 	"github.com/probitylabs/probity/attestation"
 	"github.com/probitylabs/probity/circuits"
+	"github.com/probitylabs/probity/jobs"
 	"github.com/probitylabs/probity/protocol"
 	"github.com/probitylabs/probity/receipt"
 	"github.com/probitylabs/probity/tensor"
@@ -101,17 +102,21 @@ func Build(dir string) (*Fixture, error) {
 	if err := os.MkdirAll(tdir, 0o755); err != nil {
 		return nil, err
 	}
-	if err := tensor.SaveActivations(filepath.Join(tdir, verifier.InputFileName), in.Input); err != nil {
+	d := jobs.Dir(tdir)
+	if err := os.MkdirAll(d.Outputs(), 0o755); err != nil {
 		return nil, err
 	}
-	if err := tensor.SaveModel(filepath.Join(tdir, verifier.ModelFileName), tensor.Model{Layers: []tensor.Layer{in.Layer}}); err != nil {
+	if err := tensor.SaveActivations(d.Input(), in.Input); err != nil {
 		return nil, err
 	}
-	if err := tensor.SaveActivations(filepath.Join(tdir, verifier.OutputFileName(0)), in.Output); err != nil {
+	if err := tensor.SaveModel(d.Model(), tensor.Model{Layers: []tensor.Layer{in.Layer}}); err != nil {
+		return nil, err
+	}
+	if err := jobs.SaveOutput(d.Output(0), in.Output); err != nil {
 		return nil, err
 	}
 	f.TensorDir = tdir
-	f.Tensors = &verifier.TensorFiles{Input: filepath.Join(tdir, verifier.InputFileName), Model: filepath.Join(tdir, verifier.ModelFileName)}
+	f.Tensors = &verifier.TensorFiles{Input: d.Input(), Model: d.Model()}
 	return f, nil
 }
 
