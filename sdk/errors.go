@@ -125,6 +125,33 @@ func (e *RevealPendingError) Error() string {
 }
 func (e *RevealPendingError) Unwrap() error { return e.cause }
 
+// RevealClosedError is RevealClosed(jobId, until, blockNumber): the reveal window ended at
+// block Until; the seed is fixed without the secret from now on (spec §6.2), so a buyer that
+// sees this has nothing left to do for the seed.
+type RevealClosedError struct {
+	JobID       *big.Int
+	Until       uint64
+	BlockNumber *big.Int
+	cause       *chain.RevertError
+}
+
+func (e *RevealClosedError) Error() string {
+	return fmt.Sprintf("job %s: the reveal window closed at block %d (now %s); the seed is fixed without the secret", e.JobID, e.Until, e.BlockNumber)
+}
+func (e *RevealClosedError) Unwrap() error { return e.cause }
+
+// SeedCommitmentReusedError is SeedCommitmentReused(commitment): this buyer already posted a
+// job committed to the same secret. Draw a fresh secret for every job (NewSeedSecret).
+type SeedCommitmentReusedError struct {
+	Commitment [32]byte
+	cause      *chain.RevertError
+}
+
+func (e *SeedCommitmentReusedError) Error() string {
+	return fmt.Sprintf("seed commitment 0x%x was used for an earlier job: draw a fresh secret for every job", e.Commitment)
+}
+func (e *SeedCommitmentReusedError) Unwrap() error { return e.cause }
+
 // BadRevealError is BadReveal(jobId, commitment): the job was posted without a seed commitment
 // (Commitment is zero), or the secret does not hash to it.
 type BadRevealError struct {
@@ -215,6 +242,11 @@ func decodeError(err error) error {
 		return &BadRevealError{JobID: bigArg(0), Commitment: c, cause: re}
 	case "SeedAlreadyFixed":
 		return &SeedAlreadyFixedError{JobID: bigArg(0), cause: re}
+	case "RevealClosed":
+		return &RevealClosedError{JobID: bigArg(0), Until: u64Arg(1), BlockNumber: bigArg(2), cause: re}
+	case "SeedCommitmentReused":
+		c, _ := arg(0).([32]byte)
+		return &SeedCommitmentReusedError{Commitment: c, cause: re}
 	case "SeedUnavailable":
 		return &SeedUnavailableError{JobID: bigArg(0), SeedBlock: u64Arg(1), BlockNumber: bigArg(2), cause: re}
 	case "ZeroRecipient":

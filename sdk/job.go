@@ -34,7 +34,9 @@ type JobRequest struct {
 	ExecWindow  time.Duration // from lock to the commit deadline
 	ProveWindow time.Duration // from the seed being fixed to the proof deadline
 	// SeedSecret, when set, is the buyer's seed secret to commit to; by default PostJob draws
-	// a fresh one from crypto/rand. Set it to persist the secret before the job exists.
+	// a fresh one from crypto/rand. Set it to persist the secret before the job exists. It
+	// MUST be fresh for every job (NewSeedSecret): a secret revealed once is public, and the
+	// contract refuses a buyer's second job committed to it (*SeedCommitmentReusedError).
 	SeedSecret *[32]byte
 	// NoSeedCommitment posts without a seed secret. The seed then depends on the seed block's
 	// hash alone, which whoever produces that block (an L2 sequencer, a validator, or someone

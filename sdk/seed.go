@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/probitylabs/probity/chain"
+	"github.com/probitylabs/probity/protocol"
 )
 
 // The buyer's side of the seed (spec §6.2): a job posted with a seed commitment gets its
@@ -63,8 +64,9 @@ func (c *Client) SeedSecret(jobID *big.Int) ([32]byte, bool) {
 }
 
 // RevealSeed fixes a committed job's seed with the buyer's secret. It needs the seed block
-// mined; it fails with *SeedAlreadyFixedError when the seed is fixed already and with
-// *BadRevealError when secret is not the job's. Anyone holding the secret may call it.
+// mined and at most protocol.RevealBlocks blocks old; it fails with *SeedAlreadyFixedError
+// when the seed is fixed already, *RevealClosedError after the window and *BadRevealError
+// when secret is not the job's. Anyone holding the secret may call it.
 func (c *Client) RevealSeed(ctx context.Context, jobID *big.Int, secret [32]byte) (*SeedFixed, error) {
 	ev, _, err := c.chain.RevealSeed(ctx, jobID, secret)
 	if err != nil {
@@ -123,9 +125,14 @@ func (c *Client) tryReveal(ctx context.Context, jobID *big.Int, seedBlock uint64
 	if head <= seedBlock {
 		return nil, false, nil
 	}
+	// Past the reveal window only the fallback fixes the seed: wait for it (not done).
+	if head > seedBlock+protocol.RevealBlocks {
+		return nil, false, nil
+	}
 	ev, err = c.RevealSeed(ctx, jobID, secret)
 	var fixed *SeedAlreadyFixedError
 	var ws *WrongStateError
+	var closed *RevealClosedError
 	switch {
 	case err == nil:
 		return ev, true, nil
@@ -133,6 +140,8 @@ func (c *Client) tryReveal(ctx context.Context, jobID *big.Int, seedBlock uint64
 		// Another caller (the fallback after RevealBlocks, a submission) fixed the seed, or
 		// the job ended, between the read and the reveal.
 		return nil, true, nil
+	case errors.As(err, &closed):
+		return nil, false, nil // the window closed between the read and the reveal
 	}
 	return nil, false, err
 }

@@ -266,3 +266,58 @@ func TestWithdrawTo(t *testing.T) {
 	require.NoError(t, err)
 	assert.Zero(t, credit.Sign())
 }
+
+// Past the reveal window the buyer's reveal is refused (a cheater could otherwise choose
+// between the fallback seed and a late reveal), and waiting to reveal ends with the fallback
+// seed once someone fixes it.
+func TestLateRevealClosed(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	f := newSeedFixture(t, ctx)
+	job := f.postCommitted(t, ctx, "late", sdk.JobRequest{})
+	rec, err := f.buyer.Chain().GetJob(ctx, job.ID)
+	require.NoError(t, err)
+	f.sim.Chain.Mine(int(rec.SeedBlock + protocol.RevealBlocks + 1 - f.head(t, ctx)))
+	_, err = f.buyer.RevealSeed(ctx, job.ID, job.SeedSecret)
+	var closed *sdk.RevealClosedError
+	require.True(t, errors.As(err, &closed), "%v", err)
+	assert.Equal(t, rec.SeedBlock+protocol.RevealBlocks, closed.Until)
+
+	done := make(chan *sdk.SeedFixed, 1)
+	go func() {
+		got, err := f.buyer.RevealSeedWhenReady(ctx, job.ID, job.SeedSecret)
+		assert.NoError(t, err)
+		done <- got
+	}()
+	fixed, _, err := f.prov.Chain().FixSeed(ctx, job.ID)
+	require.NoError(t, err)
+	got := <-done
+	require.NotNil(t, got)
+	assert.False(t, got.Revealed)
+	assert.Equal(t, fixed.Seed, got.Seed)
+}
+
+// A buyer's second job committed to a secret it already used is refused with a typed error.
+func TestReusedSeedSecretRefused(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	f := newSeedFixture(t, ctx)
+	secret, err := sdk.NewSeedSecret()
+	require.NoError(t, err)
+	req := sdk.JobRequest{InputFile: f.in, ModelFile: f.mf, Shapes: []string{"tiny"}, Price: big.NewInt(1e18), SeedSecret: &secret}
+	req.PublishDir = filepath.Join(f.dir, "first")
+	_, err = f.buyer.PostJob(ctx, req)
+	require.NoError(t, err)
+	req.PublishDir = filepath.Join(f.dir, "second")
+	_, err = f.buyer.PostJob(ctx, req)
+	var reused *sdk.SeedCommitmentReusedError
+	require.True(t, errors.As(err, &reused), "%v", err)
+	assert.Equal(t, protocol.SeedCommitment(secret), reused.Commitment)
+}
+
+func (f *seedFixture) head(t *testing.T, ctx context.Context) uint64 {
+	t.Helper()
+	h, err := f.sim.Chain.Client().BlockNumber(ctx)
+	require.NoError(t, err)
+	return h
+}

@@ -44,10 +44,12 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		deployment = fs.String("deployment", "", "deployment addresses `file` (JSON: token, providers, shapes, manager) for --rpc")
 		workers    = fs.Int("workers", 0, "parallel audits in directory mode (0: one per CPU)")
 	)
-	var allowGPU, rims stringList
+	var allowGPU, rims, switchRIMs stringList
 	fs.Var(&allowGPU, "allow-gpu", "accepted GPU `name` (repeatable)")
 	fs.Var(&rims, "rim", "NVIDIA RIM `file` (one driver and one VBIOS RIM): its signature and chain to NVIDIA's RIM root are verified, its version bound to the report, and CC measurements must match its golden values")
-	requireRIMs := fs.Bool("require-rims", false, "fail CC records unless --rim gives their driver and VBIOS RIMs")
+	fs.Var(&switchRIMs, "switch-rim", "NVIDIA NVSwitch BIOS RIM `file` for the switches of multi-GPU records (repeatable), checked as --rim is")
+	requireRIMs := fs.Bool("require-rims", false, "fail CC records unless --rim gives their driver and VBIOS RIMs (and --switch-rim the switches')")
+	topology := fs.String("topology", "", "require a protected-PCIe multi-GPU system of `GPUSxSWITCHES` (e.g. 8x4, NVIDIA's HGX), wired as NVIDIA's ppcie verifier checks")
 	unsignedRIMs := fs.Bool("unsigned-rims-unsafe", false, "accept RIMs whose XML signature or certificate chain does not verify (NVIDIA test RIMs, forensics)")
 	noOCSP := fs.Bool("no-ocsp-unsafe", false, "accept CC records without stapled OCSP responses (revocation unchecked; stapled ones must still say good)")
 	allowDevTools := fs.Bool("allow-devtools", false, "accept CC reports from GPUs in devtools (non-confidential) mode")
@@ -110,15 +112,28 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 	opts := verifier.Options{}
 	records := verifier.Records{AllowDevTools: *allowDevTools, RequireRIMs: *requireRIMs, AllowUnsignedRIMsUnsafe: *unsignedRIMs, AllowMissingOCSPUnsafe: *noOCSP, Chains: &attest.ChainCache{}}
-	for _, path := range rims {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return err
+	for _, set := range []struct {
+		flag  string
+		paths stringList
+		dst   *[][]byte
+	}{{"--rim", rims, &records.RIMs}, {"--switch-rim", switchRIMs, &records.SwitchRIMs}} {
+		for _, path := range set.paths {
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			if _, err := attest.ParseRIM(b); err != nil {
+				return fmt.Errorf("%s %s: %w", set.flag, path, err)
+			}
+			*set.dst = append(*set.dst, b)
 		}
-		if _, err := attest.ParseRIM(b); err != nil {
-			return fmt.Errorf("--rim %s: %w", path, err)
+	}
+	if *topology != "" {
+		var g, sw int
+		if n, err := fmt.Sscanf(*topology, "%dx%d", &g, &sw); err != nil || n != 2 || g < 1 || sw < 1 || fmt.Sprintf("%dx%d", g, sw) != *topology {
+			return usageError{fmt.Sprintf("--topology %q is not GPUSxSWITCHES, e.g. 8x4", *topology)}
 		}
-		records.RIMs = append(records.RIMs, b)
+		records.Topology = &attest.TopologyPolicy{GPUs: g, Switches: sw}
 	}
 	opts.Attestation = records
 	var keyView verifier.KeyView

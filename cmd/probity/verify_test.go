@@ -96,6 +96,17 @@ func TestVerifyAndInspect(t *testing.T) {
 	if code != exitOK || !strings.Contains(out, "✓ attestation") {
 		t.Fatalf("no attestation allowed: exit %d\n%s", code, out)
 	}
+	// Switch RIMs are parsed up front too; a receipt without switches and no --topology is unaffected.
+	code, out, _ = runCLI(t, "verify", "--vk", vk, "--allow-no-attestation",
+		"--switch-rim", "../../testdata/nvidia/switch/switchVBIOSRim_NV_SWITCH_BIOS_5612_0002_890_9610550001.xml", good)
+	if code != exitOK || !strings.Contains(out, "✓ attestation") {
+		t.Fatalf("switch RIM given: exit %d\n%s", code, out)
+	}
+	// --topology requires a multi-GPU CC record: a receipt attesting no GPU fails it.
+	code, out, _ = runCLI(t, "verify", "--vk", vk, "--allow-no-attestation", "--topology", "8x4", good)
+	if code != exitFailed || !strings.Contains(out, "✗ attestation") {
+		t.Fatalf("--topology on a receipt without a system: exit %d\n%s", code, out)
+	}
 	notRIM := filepath.Join(dir, "not-a-rim.xml")
 	_ = os.WriteFile(notRIM, []byte("<html/>"), 0o644)
 	if code, _, errs = runCLI(t, "verify", "--vk", vk, "--rim", notRIM, good); code != exitInternal || !strings.Contains(errs, "not-a-rim.xml") {
@@ -108,6 +119,9 @@ func TestVerifyAndInspect(t *testing.T) {
 		{"verify", "--contract", "0x12", good},
 		{"verify", "--rpc", "http://127.0.0.1:1", good},
 		{"verify", "--unsafe-accept-all", "--policy", "p.json", good},
+		{"verify", "--topology", "8", good},
+		{"verify", "--topology", "8x0", good},
+		{"verify", "--topology", "08x4", good},
 	} {
 		if code, _, errs := runCLI(t, args...); code != exitUsage || !strings.Contains(errs, "probity: error:") {
 			t.Errorf("%v: exit %d, want %d\n%s", args, code, exitUsage, errs)

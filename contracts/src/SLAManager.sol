@@ -7,6 +7,7 @@ import {Ownable, Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 
 import {IGroth16Verifier} from "./interfaces/IGroth16Verifier.sol";
 import {ProviderRegistry} from "./ProviderRegistry.sol";
@@ -47,6 +48,9 @@ contract SLAManager is Ownable2Step, ReentrancyGuard, EIP712 {
     uint16 public constant MAX_BOUNTY_BPS = 2_000;
     /// @notice Upper bound of abandonBps.
     uint16 public constant MAX_ABANDON_BPS = 5_000;
+    /// @notice Lower bound of abandonBps: holding a buyer's job for execWindow and giving it back
+    ///         must cost something, or locking becomes free griefing.
+    uint16 public constant MIN_ABANDON_BPS = 100;
     /// @notice Upper bound of the governance window minimums (30 days).
     uint32 public constant MAX_MIN_WINDOW = 30 days;
     /// @notice Layers per job, bounding the gas of one submission.
@@ -74,7 +78,8 @@ contract SLAManager is Ownable2Step, ReentrancyGuard, EIP712 {
     /// @notice Share of the reserved stake a provider pays the buyer when it abandons a locked
     ///         job before committing (fixed per job at lock).
     uint16 public abandonBps = 1_000;
-    /// @notice Shortest execWindow a job may be posted with, in seconds; at least a block time.
+    /// @notice Shortest execWindow a job may be posted with, in seconds. Governance should keep
+    ///         it above a few block times of the chain (the contract cannot measure them).
     uint32 public minExecWindow = 60;
     /// @notice Shortest proveWindow a job may be posted with, in seconds.
     uint32 public minProveWindow = 60;
@@ -86,6 +91,10 @@ contract SLAManager is Ownable2Step, ReentrancyGuard, EIP712 {
     uint256 public totalCredits;
 
     mapping(uint256 jobId => Job) private _jobs;
+    /// @dev keccak256(abi.encode(buyer, seedCommitment)) of every commitment posted: a secret
+    ///      revealed for one job is public, so a second job committed to it would let its
+    ///      provider know both seed candidates (spec §6.2).
+    mapping(bytes32 key => bool) private _commitmentUsed;
     mapping(address account => uint256) private _credits;
 
     /// @notice A buyer posted a job and escrowed its price.
@@ -175,6 +184,10 @@ contract SLAManager is Ownable2Step, ReentrancyGuard, EIP712 {
     error RevealPending(uint256 jobId, uint64 until, uint256 blockNumber);
     /// @notice The job was posted without a seed commitment, or the secret does not hash to it.
     error BadReveal(uint256 jobId, bytes32 commitment);
+    /// @notice The reveal window ended at block `until`; the seed is now fixed without the secret.
+    error RevealClosed(uint256 jobId, uint64 until, uint256 blockNumber);
+    /// @notice The buyer already posted a job with this seed commitment (draw a fresh secret per job).
+    error SeedCommitmentReused(bytes32 commitment);
     /// @notice The spec calldata does not hash to the stored spec hash.
     error SpecMismatch(bytes32 given, bytes32 expected);
     /// @notice The output roots and attestation digest do not hash to the committed digest.
@@ -237,7 +250,12 @@ contract SLAManager is Ownable2Step, ReentrancyGuard, EIP712 {
         }
         uint16 kmin = _validateSpec(spec);
         jobId = _createJob(spec, price, lockBy, execWindow, proveWindow, kmin);
-        if (seedCommitment != bytes32(0)) _jobs[jobId].seedCommitment = seedCommitment;
+        if (seedCommitment != bytes32(0)) {
+            bytes32 key = keccak256(abi.encode(msg.sender, seedCommitment));
+            if (_commitmentUsed[key]) revert SeedCommitmentReused(seedCommitment);
+            _commitmentUsed[key] = true;
+            _jobs[jobId].seedCommitment = seedCommitment;
+        }
         _emitPosted(jobId, spec, seedCommitment, inputURI);
 
         uint256 before = token.balanceOf(address(this));
@@ -307,7 +325,9 @@ contract SLAManager is Ownable2Step, ReentrancyGuard, EIP712 {
     }
 
     /// @notice Fixes the challenge seed from blockhash(seedBlock) and the buyer's secret
-    ///         (spec §6.2). Anyone holding the secret may call once the seed block is mined.
+    ///         (spec §6.2). Anyone holding the secret may call once the seed block is mined and
+    ///         until REVEAL_BLOCKS blocks after it; after that only the fallback fixes the seed,
+    ///         so that at no block are two seeds available to anyone but the buyer.
     /// @param jobId The job.
     /// @param secret The preimage of the job's seed commitment.
     function revealSeed(uint256 jobId, bytes32 secret) external {
@@ -316,6 +336,8 @@ contract SLAManager is Ownable2Step, ReentrancyGuard, EIP712 {
         if (commitment == bytes32(0) || keccak256(abi.encode(secret)) != commitment) {
             revert BadReveal(jobId, commitment);
         }
+        uint64 until = job.seedBlock + REVEAL_BLOCKS;
+        if (block.number > until) revert RevealClosed(jobId, until, block.number);
         _fixSeed(jobId, job, secret, true);
     }
 
@@ -404,7 +426,8 @@ contract SLAManager is Ownable2Step, ReentrancyGuard, EIP712 {
         if (msg.sender != provider) revert Unauthorized(msg.sender, provider);
         if (block.timestamp > job.commitBy) revert DeadlinePassed(jobId, job.commitBy);
         uint256 stake = job.stake;
-        uint256 fee = (stake * job.abandonBps) / BPS;
+        // mulDiv: a stake near 2^256 / BPS must not make the job impossible to end.
+        uint256 fee = Math.mulDiv(stake, job.abandonBps, BPS);
         address buyer = job.buyer;
         bool reopened = block.timestamp <= job.lockBy;
         job.provider = address(0);
@@ -463,11 +486,11 @@ contract SLAManager is Ownable2Step, ReentrancyGuard, EIP712 {
         emit BountySet(bps);
     }
 
-    /// @notice Sets the abandonment fee (basis points of the stake, at most MAX_ABANDON_BPS);
-    ///         applies to jobs locked from now on.
+    /// @notice Sets the abandonment fee (basis points of the stake, MIN_ABANDON_BPS to
+    ///         MAX_ABANDON_BPS); applies to jobs locked from now on.
     /// @param bps The new fee.
     function setAbandonBps(uint16 bps) external onlyOwner {
-        if (bps > MAX_ABANDON_BPS) revert BadBps(bps);
+        if (bps < MIN_ABANDON_BPS || bps > MAX_ABANDON_BPS) revert BadBps(bps);
         abandonBps = bps;
         emit AbandonFeeSet(bps);
     }
@@ -749,7 +772,7 @@ contract SLAManager is Ownable2Step, ReentrancyGuard, EIP712 {
     ///      token that starts charging transfer fees cannot make a slash revert (spec §10).
     function _slash(uint256 jobId, Job storage job, address caller) private {
         uint256 stake = job.stake;
-        uint256 bounty = caller == address(0) ? 0 : (stake * job.bountyBps) / BPS;
+        uint256 bounty = caller == address(0) ? 0 : Math.mulDiv(stake, job.bountyBps, BPS);
         address provider = job.provider;
         address buyer = job.buyer;
         job.state = JobState.Slashed;

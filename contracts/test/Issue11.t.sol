@@ -439,13 +439,15 @@ contract Issue11Test is Fixture {
         vm.prank(provider);
         manager.commit(jobId, rootsFor(1), ATTESTATION);
         uint64 sb = manager.getJob(jobId).seedBlock;
-        vm.roll(sb + manager.REVEAL_BLOCKS() + 1);
-        vm.setBlockhash(sb, blockHash);
         uint256 snap = vm.snapshotState();
+        vm.roll(sb + 1);
+        vm.setBlockhash(sb, blockHash);
         manager.revealSeed(jobId, secret);
         uint256 revealed = manager.getJob(jobId).seed;
         assertEq(revealed, expectedSeed(jobId, secret));
         vm.revertToState(snap);
+        vm.roll(sb + manager.REVEAL_BLOCKS() + 1);
+        vm.setBlockhash(sb, blockHash);
         manager.fixSeed(jobId);
         uint256 fallback_ = manager.getJob(jobId).seed;
         assertEq(fallback_, expectedSeed(jobId, bytes32(0)));
@@ -535,7 +537,7 @@ contract Issue11Test is Fixture {
     }
 
     function testFuzz_honest_abandon(uint16 abandonBps, uint32 dt, uint32 execWindow) public {
-        abandonBps = uint16(bound(abandonBps, 0, manager.MAX_ABANDON_BPS()));
+        abandonBps = uint16(bound(abandonBps, manager.MIN_ABANDON_BPS(), manager.MAX_ABANDON_BPS()));
         execWindow = uint32(bound(execWindow, 60, 4 hours));
         vm.prank(gov);
         manager.setAbandonBps(abandonBps);
@@ -741,4 +743,89 @@ contract Issue11Test is Fixture {
         assertEq(t.balanceOf(address(m)), m.totalEscrow() + m.totalCredits(), "manager balance");
         assertEq(t.balanceOf(address(reg)), reg.totalStaked() + reg.totalCredits(), "registry balance");
     }
+
+    // ============================================================ review findings
+
+    /// @dev Once the reveal window has passed, only the fallback fixes the seed. Before this rule
+    ///      a cheater whose buyer revealed late chose between the fallback seed (known from
+    ///      seedBlock + 1) and the late reveal: two draws, breaking the §11 bound.
+    function test_cheater_lateRevealRefused() public {
+        bytes32 secret = keccak256("late");
+        vm.prank(buyer);
+        uint256 jobId = manager.postJob(
+            oneLayerSpec(), PRICE, uint64(block.timestamp + 1 hours), EXEC, PROVE, keccak256(abi.encode(secret)), ""
+        );
+        vm.prank(provider);
+        manager.lock(jobId);
+        vm.prank(provider);
+        manager.commit(jobId, rootsFor(1), ATTESTATION);
+        uint64 until = manager.getJob(jobId).seedBlock + manager.REVEAL_BLOCKS();
+        vm.roll(until + 1);
+        vm.expectRevert(abi.encodeWithSelector(SLAManager.RevealClosed.selector, jobId, until, until + 1));
+        vm.prank(buyer);
+        manager.revealSeed(jobId, secret);
+        manager.fixSeed(jobId);
+        assertEq(manager.getJob(jobId).seed, expectedSeed(jobId, bytes32(0)));
+    }
+
+    /// @dev A secret revealed for one job is public: the same buyer may not commit to it again
+    ///      (another job's provider would know both its seed candidates). Another buyer's post of
+    ///      the same commitment does not block this buyer (no front-running grief).
+    function test_cheater_reusedCommitmentRefused() public {
+        bytes32 c = keccak256(abi.encode(keccak256("reused")));
+        uint64 lockBy = uint64(block.timestamp + 1 hours);
+        address other = makeAddr("other");
+        vm.prank(gov);
+        token.mint(other, PRICE);
+        vm.startPrank(other);
+        token.approve(address(manager), PRICE);
+        manager.postJob(oneLayerSpec(), PRICE, lockBy, EXEC, PROVE, c, "");
+        vm.stopPrank();
+        vm.startPrank(buyer);
+        manager.postJob(oneLayerSpec(), PRICE, lockBy, EXEC, PROVE, c, "");
+        vm.expectRevert(abi.encodeWithSelector(SLAManager.SeedCommitmentReused.selector, c));
+        manager.postJob(oneLayerSpec(), PRICE, lockBy, EXEC, PROVE, c, "");
+        vm.stopPrank();
+    }
+
+    /// @dev The abandonment fee has a floor: holding a job and giving it back is never free.
+    function test_honest_abandonFeeFloor() public {
+        uint16 floor = manager.MIN_ABANDON_BPS();
+        vm.startPrank(gov);
+        vm.expectRevert(abi.encodeWithSelector(SLAManager.BadBps.selector, floor - 1));
+        manager.setAbandonBps(floor - 1);
+        manager.setAbandonBps(floor);
+        vm.stopPrank();
+        assertEq(manager.abandonBps(), floor);
+    }
+
+
+    /// @dev A stake near 2^256 / 10000 once made `stake * bps` overflow in slash and abandon, so a
+    ///      locked job could never end; both now compute the share with mulDiv.
+    function test_cheater_hugeStakeStillSlashable() public {
+        uint256 p = 1e74;
+        vm.startPrank(gov);
+        token.mint(buyer, p);
+        token.mint(provider, 5e74);
+        vm.stopPrank();
+        vm.prank(provider);
+        providers.addStake(5e74);
+        vm.prank(buyer);
+        uint256 jobId = manager.postJob(oneLayerSpec(), p, uint64(block.timestamp + 1 hours), EXEC, PROVE, bytes32(0), "");
+        vm.prank(provider);
+        manager.lock(jobId);
+        Job memory j = manager.getJob(jobId);
+        assertGt(j.stake, type(uint256).max / 10_000, "stake large enough to overflow stake * bps");
+        uint256 snap = vm.snapshotState();
+        vm.prank(provider);
+        manager.abandon(jobId);
+        assertEq(manager.creditOf(buyer), (j.stake / 10_000) * j.abandonBps + ((j.stake % 10_000) * j.abandonBps) / 10_000);
+        vm.revertToState(snap);
+        vm.warp(j.commitBy + 1);
+        vm.prank(keeper);
+        manager.slash(jobId);
+        assertEq(uint8(manager.getJob(jobId).state), uint8(JobState.Slashed));
+        assertEq(manager.creditOf(buyer) + manager.creditOf(keeper), p + j.stake);
+    }
+
 }

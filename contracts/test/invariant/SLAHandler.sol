@@ -323,6 +323,19 @@ contract SLAHandler is Test {
             }
             return;
         }
+        if (block.number > uint256(j.seedBlock) + manager.REVEAL_BLOCKS()) {
+            // Past the reveal window only the fallback fixes the seed: a late reveal must be
+            // refused, or a cheater could choose between two seeds.
+            vm.prank(j.buyer);
+            try manager.revealSeed(jobId, secret) {
+                _violation("a late reveal fixed the seed");
+            } catch (bytes memory err) {
+                uint64 until = j.seedBlock + manager.REVEAL_BLOCKS();
+                bytes memory closed = abi.encodeWithSelector(SLAManager.RevealClosed.selector, jobId, until, block.number);
+                if (keccak256(err) != keccak256(closed)) _violation("late reveal refused with the wrong error");
+            }
+            return;
+        }
         uint256 want = _seedOf(jobId, j, secret);
         vm.prank(j.buyer);
         manager.revealSeed(jobId, secret);
@@ -597,7 +610,7 @@ contract SLAHandler is Test {
         uint256 k = kind % 4;
         if (k == 0) manager.setBountyBps(uint16(bound(value, 0, manager.MAX_BOUNTY_BPS())));
         else if (k == 1) manager.setDetectionFloorBps(uint16(bound(value, 500, 5_000)));
-        else if (k == 2) manager.setAbandonBps(uint16(bound(value, 0, manager.MAX_ABANDON_BPS())));
+        else if (k == 2) manager.setAbandonBps(uint16(bound(value, manager.MIN_ABANDON_BPS(), manager.MAX_ABANDON_BPS())));
         else manager.setMinWindows(uint32(bound(value, 1, 300)), uint32(bound(value >> 32, 1, 300)));
         vm.stopPrank();
         _count(Reached.GovernanceChanged);
