@@ -64,20 +64,20 @@ type Job struct {
 // commitment at the shapes' rows depth, each layer's parameter commitment and epilogue word,
 // after checking that the files fit the shapes (K, N, D chained, M <= 2^D).
 func BuildSpec(inputFile, modelFile string, shapes []string) (chain.JobSpec, error) {
-	x, err := tensor.LoadActivations(inputFile)
+	// The input is only read in row chunks (commit.CommitActivationsFile): an input larger
+	// than memory must not need to fit in it to be posted.
+	rr, err := tensor.OpenRows(inputFile, "x")
 	if err != nil {
 		return chain.JobSpec{}, fmt.Errorf("%w: input: %w", ErrJobRequest, err)
 	}
+	M, K0 := rr.Rows, rr.Cols
+	rr.Close()
 	model, err := tensor.LoadModel(modelFile)
 	if err != nil {
 		return chain.JobSpec{}, fmt.Errorf("%w: model: %w", ErrJobRequest, err)
 	}
 	if len(shapes) != len(model.Layers) {
 		return chain.JobSpec{}, fmt.Errorf("%w: %d shapes for %d layers", ErrJobRequest, len(shapes), len(model.Layers))
-	}
-	M, K0, err := x.Matrix()
-	if err != nil {
-		return chain.JobSpec{}, fmt.Errorf("%w: input: %w", ErrJobRequest, err)
 	}
 	var spec chain.JobSpec
 	var D uint8
@@ -110,7 +110,7 @@ func BuildSpec(inputFile, modelFile string, shapes []string) (chain.JobSpec, err
 			ShapeId: s.ID(), WeightsRoot: commit.ToBig(t.Root()), Epilogue: model.Layers[l].Epilogue.Word(),
 		})
 	}
-	t, err := commit.CommitActivations(x, int(D))
+	t, err := commit.CommitActivationsFile(inputFile, "x", int(D))
 	if err != nil {
 		return chain.JobSpec{}, fmt.Errorf("%w: input: %w", ErrJobRequest, err)
 	}
