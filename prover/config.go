@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"math/big"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -144,6 +145,23 @@ type GPUConfig struct {
 	Interval Duration `json:"interval"`
 	// RequireCC refuses to commit without a GPU-signed CC report.
 	RequireCC bool `json:"requireCC"`
+	// OCSPURL, when set, is the OCSP responder asked instead of the ones the certificates
+	// name (NVIDIA's service, or an operator's cache in front of it).
+	OCSPURL string `json:"ocspUrl,omitempty"`
+	// RequireOCSP refuses to lock or commit when a certificate of the GPU's chain has no good
+	// OCSP response to staple; unset, it follows RequireCC (auditors fail CC records without
+	// staples, so a node that promises CC must not commit one).
+	RequireOCSP *bool `json:"requireOCSP,omitempty"`
+	// OCSPTimeout bounds one OCSP request.
+	OCSPTimeout Duration `json:"ocspTimeout"`
+}
+
+// requireOCSP is gpu.requireOCSP with its default.
+func (g GPUConfig) requireOCSP() bool {
+	if g.RequireOCSP != nil {
+		return *g.RequireOCSP
+	}
+	return g.RequireCC
 }
 
 // FetchConfig bounds what a job may make the node download.
@@ -186,7 +204,7 @@ func DefaultConfig() Config {
 		Executor:          ExecutorConfig{Kind: "reference", Timeout: Duration(30 * time.Minute)},
 		Safety: SafetyConfig{WindowFactor: 2, WindowMargin: Duration(30 * time.Second), TxBlocks: 3,
 			SelfTestEvery: Duration(10 * time.Minute), MaxExecAttempts: 3},
-		GPU:   GPUConfig{Mode: "auto", Interval: Duration(100 * time.Millisecond)},
+		GPU:   GPUConfig{Mode: "auto", Interval: Duration(100 * time.Millisecond), OCSPTimeout: Duration(10 * time.Second)},
 		Fetch: FetchConfig{MaxManifestBytes: 1 << 20, MaxFileBytes: 4 << 30, Timeout: Duration(5 * time.Minute)},
 		RPC: RPCConfig{Retries: 8, BackoffMin: Duration(200 * time.Millisecond), BackoffMax: Duration(15 * time.Second),
 			TxStuckAfter: Duration(2 * time.Minute), FeeBumpPercent: 20},
@@ -299,6 +317,16 @@ func Settings() []Setting {
 		{"gpu-index", "gpu.index", "NVML device index", integer(func(c *Config) *int { return &c.GPU.Index })},
 		{"gpu-interval", "gpu.interval", "telemetry sampling period", dur(func(c *Config) *Duration { return &c.GPU.Interval })},
 		{"require-cc", "gpu.requireCC", "refuse to commit without a CC report", boolean(func(c *Config) *bool { return &c.GPU.RequireCC })},
+		{"ocsp-url", "gpu.ocspUrl", "OCSP responder asked instead of the certificates' own (NVIDIA's service or a cache)", str(func(c *Config) *string { return &c.GPU.OCSPURL })},
+		{"require-ocsp", "gpu.requireOCSP", "refuse to lock or commit without good OCSP responses for the GPU's chain (default: gpu.requireCC)", func(c *Config, v string) error {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return fmt.Errorf("%q is not a boolean", v)
+			}
+			c.GPU.RequireOCSP = &b
+			return nil
+		}},
+		{"ocsp-timeout", "gpu.ocspTimeout", "timeout of one OCSP request", dur(func(c *Config) *Duration { return &c.GPU.OCSPTimeout })},
 		{"fetch-timeout", "fetch.timeout", "timeout of one download", dur(func(c *Config) *Duration { return &c.Fetch.Timeout })},
 		{"max-file-bytes", "fetch.maxFileBytes", "largest input or model file", integer(func(c *Config) *int64 { return &c.Fetch.MaxFileBytes })},
 		{"allow-file-uris", "fetch.allowFile", "accept file:// manifests and files", boolean(func(c *Config) *bool { return &c.Fetch.AllowFile })},
@@ -500,6 +528,14 @@ func (c Config) validateRest() error {
 	}
 	if c.GPU.Index < 0 {
 		return bad("gpu.index", "must not be negative")
+	}
+	if c.GPU.OCSPTimeout <= 0 {
+		return bad("gpu.ocspTimeout", "must be positive")
+	}
+	if c.GPU.OCSPURL != "" {
+		if u, err := url.Parse(c.GPU.OCSPURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return bad("gpu.ocspUrl", "%q is not an http(s) URL", c.GPU.OCSPURL)
+		}
 	}
 	if c.GPU.Interval <= 0 {
 		return bad("gpu.interval", "must be positive")

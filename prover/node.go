@@ -79,6 +79,7 @@ type Node struct {
 	exec     Executor
 	keys     KeySource
 	gpu      *gpu.Collector
+	ocsp     *nodeOCSP
 	log      *slog.Logger
 	metrics  *Metrics
 	hook     Hook
@@ -246,6 +247,7 @@ func New(ctx context.Context, o Options) (*Node, error) {
 			n.gpu = g
 		}
 	}
+	n.ocsp = newNodeOCSP(cfg, n.metrics, o.HTTPClient, n.log)
 	n.sem = make(chan struct{}, cfg.Concurrency)
 	return n, nil
 }
@@ -877,8 +879,13 @@ func (n *Node) execute(ctx context.Context, r *Record, log *slog.Logger) (Step, 
 	if n.gpu != nil {
 		nonce := n.nonceFor(r.ID(), roots)
 		pidMu.Lock()
-		rec, err = n.gpu.BuildRecord(gpu.RecordOptions{Telemetry: summary, PIDs: pids, Nonce: &nonce, RequireCC: n.cfg.GPU.RequireCC})
+		rec, err = n.gpu.BuildRecord(gpu.RecordOptions{Telemetry: summary, PIDs: pids, Nonce: &nonce, RequireCC: n.cfg.GPU.RequireCC,
+			Staple: func(chain []byte) ([][]byte, error) { return n.ocsp.staples(ctx, chain, log) }})
 		pidMu.Unlock()
+		if errors.Is(err, ErrGPURevoked) {
+			// No receipt from this GPU would pass an audit: give the job back for the fee.
+			return n.abandon(ctx, r, "attestation record: "+err.Error())
+		}
 		if err != nil {
 			return r.Step, fmt.Errorf("attestation record: %w", err)
 		}

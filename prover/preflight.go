@@ -262,6 +262,9 @@ func (n *Node) preflight(ctx context.Context, r *Record, files *JobFiles) error 
 			return err
 		}
 	}
+	if err := n.checkGPURevocation(ctx, n.log.With("job", r.JobID)); err != nil {
+		return err
+	}
 	if err := checkComputable(files); err != nil {
 		return err
 	}
@@ -387,6 +390,10 @@ func preflightReason(err error) string {
 		return "executor"
 	case errors.Is(err, ErrKeyMismatch):
 		return "keys"
+	case errors.Is(err, ErrGPURevoked):
+		return "revoked"
+	case errors.Is(err, ErrNoStaple):
+		return "ocsp"
 	}
 	return "preflight"
 }

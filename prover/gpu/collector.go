@@ -3,6 +3,7 @@ package gpu
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -266,15 +267,27 @@ func (c *Collector) CCEvidence(nonce [32]byte) (report, certChain []byte, err er
 	if rep.AttestationReportSize == 0 || int(rep.AttestationReportSize) > len(rep.AttestationReport) {
 		return nil, nil, fmt.Errorf("gpu: attestation report size %d out of range", rep.AttestationReportSize)
 	}
+	chain, err := c.CertChain()
+	if err != nil {
+		return nil, nil, err
+	}
+	return append([]byte(nil), rep.AttestationReport[:rep.AttestationReportSize]...), chain, nil
+}
+
+// CertChain reads the GPU's attestation certificate chain without asking for a report: the
+// provider checks its revocation before it locks a job (a revoked GPU would fail every audit).
+func (c *Collector) CertChain() ([]byte, error) {
 	cert, ret := c.dev.GetConfComputeGpuCertificate()
 	if ret != nvml.SUCCESS {
-		return nil, nil, &NVMLError{"GetConfComputeGpuCertificate", ret}
+		if unsupported(ret) {
+			return nil, fmt.Errorf("%w: %w", ErrCCOff, &NVMLError{"GetConfComputeGpuCertificate", ret})
+		}
+		return nil, &NVMLError{"GetConfComputeGpuCertificate", ret}
 	}
 	if cert.AttestationCertChainSize == 0 || int(cert.AttestationCertChainSize) > len(cert.AttestationCertChain) {
-		return nil, nil, fmt.Errorf("gpu: attestation certificate chain size %d out of range", cert.AttestationCertChainSize)
+		return nil, fmt.Errorf("gpu: attestation certificate chain size %d out of range", cert.AttestationCertChainSize)
 	}
-	return append([]byte(nil), rep.AttestationReport[:rep.AttestationReportSize]...),
-		append([]byte(nil), cert.AttestationCertChain[:cert.AttestationCertChainSize]...), nil
+	return append([]byte(nil), cert.AttestationCertChain[:cert.AttestationCertChainSize]...), nil
 }
 
 // Accounting reads NVML's per-process accounting for pids. ok is false when accounting mode is
@@ -316,6 +329,11 @@ type RecordOptions struct {
 	// and the RIM signers' chains (StapleRequests says what to ask); in mode nvml+cc they are
 	// stapled into cc.ocsp so that auditors check revocation offline. Ignored otherwise.
 	OCSP [][]byte
+	// Staple, when set, is called in mode nvml+cc with the certificate chain the GPU returned
+	// with its report; the responses it returns are stapled with OCSP. It fetches (or takes
+	// from a cache) the responses for exactly the chain that signed the report, and its error
+	// (a revoked certificate, or none fetched where they are required) fails the record.
+	Staple func(certChain []byte) ([][]byte, error)
 }
 
 // BuildRecord assembles the attestation record of the device.
@@ -364,7 +382,15 @@ func (c *Collector) BuildRecord(o RecordOptions) (*attestation.Record, error) {
 		}
 		rec.Mode = attestation.ModeNVMLCC
 		rec.CC.Nonce, rec.CC.Report, rec.CC.CertChain = append([]byte(nil), o.Nonce[:]...), report, chain
-		if err := staple(rec, o.OCSP); err != nil {
+		responses := o.OCSP
+		if o.Staple != nil {
+			fetched, err := o.Staple(chain)
+			if err != nil {
+				return nil, err
+			}
+			responses = append(slices.Clone(responses), fetched...)
+		}
+		if err := staple(rec, responses); err != nil {
 			return nil, err
 		}
 	case o.RequireCC && o.Nonce == nil:

@@ -4,66 +4,60 @@ import (
 	"bytes"
 	"crypto"
 	"crypto/x509"
-	"encoding/pem"
 	"fmt"
 	"slices"
 
 	"golang.org/x/crypto/ocsp"
 
 	"github.com/probitylabs/probity/attestation"
+	"github.com/probitylabs/probity/verifier/attest"
 )
 
-// parseChain reads NVML's chain, PEM blocks or concatenated DER. (verifier/attest has the
-// strict parser auditors use; the provider only needs the certificates to ask about, and
-// prover does not import verifier.)
-func parseChain(b []byte) ([]*x509.Certificate, error) {
-	if !bytes.Contains(b, []byte("-----BEGIN")) {
-		return x509.ParseCertificates(b)
-	}
-	var certs []*x509.Certificate
-	for {
-		var blk *pem.Block
-		if blk, b = pem.Decode(b); blk == nil {
-			break
-		}
-		c, err := x509.ParseCertificate(blk.Bytes)
-		if err != nil {
-			return nil, fmt.Errorf("gpu: certificate %d: %w", len(certs), err)
-		}
-		certs = append(certs, c)
-	}
-	return certs, nil
-}
-
-// StapleRequest is one OCSP request the provider sends at job time (to Server, NVIDIA's
-// responder named in the certificate, or the one it is configured with) so that the response
-// can be stapled into the record: auditors check revocation offline, from the record alone.
+// StapleRequest is one OCSP request the provider sends at job time (to one of Servers,
+// the responders named in the certificate, or the one it is configured with) so that the
+// response can be stapled into the record: auditors check revocation offline, from the record
+// alone.
 type StapleRequest struct {
 	Subject string   // the certificate's common name, for logs
 	Servers []string // the certificate's OCSP responders (authority information access)
 	DER     []byte   // the request, for an HTTP POST with Content-Type application/ocsp-request
+	// Cert and Issuer are the certificate asked about and its issuer, which the response
+	// must verify under (attest.CheckStaple).
+	Cert, Issuer *x509.Certificate
 }
 
 // StapleRequests lists the OCSP requests for a certificate chain, leaf first: every
 // certificate from index first up to the self-signed root, each asked of its issuer (the next
+// certificate, or for a chain that ends below its root the one of roots that signed the last
 // certificate). first is 1 for a GPU's device chain (its leaf is made at boot and has no OCSP
-// status) and 0 for a RIM signer's chain, as NVIDIA's verifiers ask.
-func StapleRequests(chain []byte, first int) ([]StapleRequest, error) {
-	certs, err := parseChain(chain)
+// status) and 0 for a RIM signer's chain, as NVIDIA's verifiers ask. The chain is parsed by
+// the auditors' parser (attest.ParseCertChain), and the certificates asked about are those
+// attest.CheckRevocation wants a staple for.
+func StapleRequests(chain []byte, first int, roots ...*x509.Certificate) ([]StapleRequest, error) {
+	certs, err := attest.ParseCertChain(chain)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("gpu: %w", err)
 	}
+	return CertStapleRequests(certs, first, roots...)
+}
+
+// CertStapleRequests is StapleRequests over parsed certificates (a RIM's signing chain).
+func CertStapleRequests(certs []*x509.Certificate, first int, roots ...*x509.Certificate) ([]StapleRequest, error) {
 	var out []StapleRequest
-	for i := first; i+1 < len(certs); i++ {
+	for i := first; i < len(certs); i++ {
 		c := certs[i]
-		if bytes.Equal(c.RawIssuer, c.RawSubject) {
-			break
+		if attest.IsSelfSigned(c) {
+			break // the root is pinned by the auditor, not revocable by OCSP
 		}
-		der, err := ocsp.CreateRequest(c, certs[i+1], &ocsp.RequestOptions{Hash: crypto.SHA384})
+		issuer := attest.IssuerOf(certs, i, roots)
+		if issuer == nil {
+			return nil, fmt.Errorf("gpu: certificate %d (%s): no issuer in the chain or among the roots to ask OCSP about it", i, c.Subject.CommonName)
+		}
+		der, err := ocsp.CreateRequest(c, issuer, &ocsp.RequestOptions{Hash: crypto.SHA384})
 		if err != nil {
 			return nil, fmt.Errorf("gpu: OCSP request for certificate %d (%s): %w", i, c.Subject.CommonName, err)
 		}
-		out = append(out, StapleRequest{Subject: c.Subject.CommonName, Servers: c.OCSPServer, DER: der})
+		out = append(out, StapleRequest{Subject: c.Subject.CommonName, Servers: c.OCSPServer, DER: der, Cert: c, Issuer: issuer})
 	}
 	return out, nil
 }

@@ -1,6 +1,7 @@
 package gpu_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -114,5 +115,18 @@ func TestStaple(t *testing.T) {
 	}
 	if _, err := c.BuildRecord(gpu.RecordOptions{Nonce: &nonce, RequireCC: true, OCSP: [][]byte{{}}}); err == nil {
 		t.Fatal("empty OCSP response stapled")
+	}
+	// RecordOptions.Staple is asked about exactly the chain that came with the report, and its
+	// error (a revoked certificate) fails the record.
+	var asked []byte
+	rec, err = c.BuildRecord(gpu.RecordOptions{Nonce: &nonce, RequireCC: true, OCSP: [][]byte{{1}},
+		Staple: func(chain []byte) ([][]byte, error) { asked = chain; return [][]byte{{4}}, nil }})
+	if err != nil || !bytes.Equal(asked, f.CertChain.Value) || len(rec.CC.OCSP) != 2 {
+		t.Fatalf("staple callback: %v, asked %d bytes, cc.ocsp %x", err, len(asked), rec.CC.OCSP)
+	}
+	revoked := errors.New("revoked")
+	if _, err := c.BuildRecord(gpu.RecordOptions{Nonce: &nonce, RequireCC: true,
+		Staple: func([]byte) ([][]byte, error) { return nil, revoked }}); !errors.Is(err, revoked) {
+		t.Fatalf("staple error: %v", err)
 	}
 }

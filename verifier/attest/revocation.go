@@ -82,6 +82,23 @@ func CheckRevocation(certs []*x509.Certificate, first int, roots []*x509.Certifi
 	return errors.Join(errs...)
 }
 
+// CheckStaple checks one OCSP response about certificate c issued by issuer at time at, as
+// CheckRevocation checks each staple: it must be about c, verify under issuer (directly or
+// through a delegated OCSP signer), be valid at at and say good. The provider runs it on
+// what it fetched before stapling, so that it staples only what auditors accept.
+func CheckStaple(c, issuer *x509.Certificate, der []byte, at time.Time) error {
+	return checkOne(c, issuer, [][]byte{der}, at)
+}
+
+// IssuerOf is the issuer of certificate i of a chain (leaf first): the next certificate, or
+// for the last one the root among roots that signed it (nil when none did).
+func IssuerOf(certs []*x509.Certificate, i int, roots []*x509.Certificate) *x509.Certificate {
+	return issuerOf(certs, i, roots)
+}
+
+// IsSelfSigned reports whether c is a root: its own issuer, signed by its own key.
+func IsSelfSigned(c *x509.Certificate) bool { return isSelfSigned(c) }
+
 func isSelfSigned(c *x509.Certificate) bool {
 	return bytes.Equal(c.RawIssuer, c.RawSubject) && c.CheckSignatureFrom(c) == nil
 }

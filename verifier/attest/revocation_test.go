@@ -1,82 +1,32 @@
 package attest
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/sha512"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/asn1"
-	"encoding/pem"
 	"errors"
-	"math/big"
 	"strings"
 	"testing"
 	"time"
 
-	"golang.org/x/crypto/cryptobyte"
-	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 	"golang.org/x/crypto/ocsp"
 
 	"github.com/probitylabs/probity/attestation"
+	"github.com/probitylabs/probity/verifier/attest/attesttest"
 )
 
-// A test CA stands in for NVIDIA's: NVIDIA publishes no revoked or held certificate with an
-// OCSP response, so those cases are built here.
+// The test CA, device chains and OCSP responses come from attesttest, which the provider's
+// stapling tests share: NVIDIA publishes no revoked or held certificate with an OCSP response.
 
-type testCert struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-}
-
-var serial int64 = 1000
+type testCert = attesttest.Cert
 
 func issue(t testing.TB, cn string, parent *testCert, ca bool, mod func(*x509.Certificate)) *testCert {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	serial++
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: cn, Organization: []string{"Probity test CA"}},
-		NotBefore: time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC), NotAfter: time.Date(2040, 1, 1, 0, 0, 0, 0, time.UTC),
-		BasicConstraintsValid: true, IsCA: ca, KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-	}
-	if mod != nil {
-		mod(tmpl)
-	}
-	signer, parentCert := key, tmpl
-	if parent != nil {
-		signer, parentCert = parent.key, parent.cert
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, parentCert, &key.PublicKey, signer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &testCert{c, key}
+	return attesttest.Issue(t, cn, parent, ca, mod)
 }
 
 // staple is an OCSP response about c signed by its issuer (or a delegated responder).
 func staple(t testing.TB, c, issuer, responder *testCert, status, reason int, thisUpdate, nextUpdate time.Time) []byte {
 	t.Helper()
-	tmpl := ocsp.Response{Status: status, SerialNumber: c.cert.SerialNumber, ThisUpdate: thisUpdate, NextUpdate: nextUpdate,
-		RevokedAt: thisUpdate.Add(-time.Hour), RevocationReason: reason}
-	signer := issuer
-	if responder != nil {
-		signer = responder
-		tmpl.Certificate = responder.cert
-	}
-	der, err := ocsp.CreateResponse(issuer.cert, signer.cert, tmpl, signer.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return der
+	return attesttest.Staple(t, c, issuer, responder, status, reason, thisUpdate, nextUpdate)
 }
 
 var (
@@ -89,8 +39,8 @@ func TestCheckRevocation(t *testing.T) {
 	root := issue(t, "Test Root", nil, true, nil)
 	inter := issue(t, "Test Intermediate", root, true, nil)
 	leaf := issue(t, "Test Leaf", inter, false, nil)
-	chain := []*x509.Certificate{leaf.cert, inter.cert, root.cert}
-	roots := []*x509.Certificate{root.cert}
+	chain := []*x509.Certificate{leaf.Cert, inter.Cert, root.Cert}
+	roots := []*x509.Certificate{root.Cert}
 	good := func(c, iss *testCert) []byte { return staple(t, c, iss, nil, ocsp.Good, 0, thisUpdate, nextUpdate) }
 	okResponder := issue(t, "Test OCSP responder", inter, false, func(c *x509.Certificate) { c.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageOCSPSigning} })
 	badResponder := issue(t, "Test not a responder", inter, false, nil)
@@ -155,44 +105,10 @@ type testGPU struct {
 	chain                 []byte
 }
 
-func deviceNameSAN(t testing.TB, name string) []byte {
-	var b cryptobyte.Builder
-	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		b.AddASN1(cbasn1.Tag(0).ContextSpecific().Constructed(), func(b *cryptobyte.Builder) {
-			b.AddASN1ObjectIdentifier(oidNVIDIADeviceName)
-			b.AddASN1(cbasn1.Tag(0).ContextSpecific().Constructed(), func(b *cryptobyte.Builder) {
-				b.AddASN1(cbasn1.UTF8String, func(b *cryptobyte.Builder) { b.AddBytes([]byte(name)) })
-			})
-		})
-	})
-	out, err := b.Bytes()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
 func newTestGPU(t *testing.T) *testGPU {
-	g := &testGPU{}
-	g.root = issue(t, "Probity Test Device Identity CA", nil, true, nil)
-	g.ica = issue(t, "NVIDIA GH100 Provisioner ICA 1", g.root, true, nil)
-	g.brom = issue(t, "GH100 A01 GSP BROM", g.ica, true, nil)
-	g.leaf = issue(t, "GH100 A01 GSP FMC LF", g.brom, false, func(c *x509.Certificate) {
-		c.ExtraExtensions = []pkix.Extension{{Id: asn1.ObjectIdentifier{2, 5, 29, 17}, Value: deviceNameSAN(t, "NVIDIA:GH100:0123456789ABCDEF")}}
-	})
-	rep := readHexFile(t, samples[0].report)
-	h := sha512.Sum384(rep[:len(rep)-SignatureSize])
-	r, s, err := ecdsa.Sign(rand.Reader, g.leaf.key, h[:])
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.FillBytes(rep[len(rep)-96 : len(rep)-48])
-	s.FillBytes(rep[len(rep)-48:])
-	g.report = rep
-	for _, c := range []*testCert{g.leaf, g.brom, g.ica, g.root} {
-		g.chain = append(g.chain, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.cert.Raw})...)
-	}
-	return g
+	d := attesttest.NewDevice(t, "")
+	return &testGPU{root: d.Root, ica: d.ICA, brom: d.BROM, leaf: d.Leaf, chain: d.Chain,
+		report: attesttest.SignReport(t, readHexFile(t, samples[0].report), d.Leaf.Key, nil)}
 }
 
 func (g *testGPU) record(t *testing.T, staples ...[]byte) (*attestation.Record, [32]byte) {
@@ -220,8 +136,14 @@ func (g *testGPU) record(t *testing.T, staples ...[]byte) (*attestation.Record, 
 // VerifyRecord: the device certificate on hold fails the record; missing staples fail it
 // unless the policy says AllowMissingOCSPUnsafe.
 func TestStapledRevocationInRecord(t *testing.T) {
+	if !attesttest.OIDNVIDIADeviceName.Equal(oidNVIDIADeviceName) {
+		t.Fatal("attesttest names devices under another OID than the verifier reads")
+	}
+	if !attesttest.OIDTCBInfo.Equal(oidTCBInfo) {
+		t.Fatal("attesttest puts the FWID under another OID than the verifier reads")
+	}
 	g := newTestGPU(t)
-	p := &Policy{At: stapleAt, Roots: []*x509.Certificate{g.root.cert}, RequireCC: true, AllowedChips: []string{"GH100"}}
+	p := &Policy{At: stapleAt, Roots: []*x509.Certificate{g.root.Cert}, RequireCC: true, AllowedChips: []string{"GH100"}}
 	good := func(c, iss *testCert) []byte { return staple(t, c, iss, nil, ocsp.Good, 0, thisUpdate, nextUpdate) }
 
 	rec, n := g.record(t, good(g.brom, g.ica), good(g.ica, g.root))
@@ -267,8 +189,8 @@ func FuzzParseStaple(f *testing.F) {
 		}
 		// Whatever the bytes, checking them never passes a certificate they do not vouch for
 		// under its issuer.
-		if err := CheckRevocation([]*x509.Certificate{leaf.cert}, 0, []*x509.Certificate{root.cert}, [][]byte{b}, stapleAt); err == nil {
-			r, perr := ocsp.ParseResponseForCert(b, leaf.cert, root.cert)
+		if err := CheckRevocation([]*x509.Certificate{leaf.Cert}, 0, []*x509.Certificate{root.Cert}, [][]byte{b}, stapleAt); err == nil {
+			r, perr := ocsp.ParseResponseForCert(b, leaf.Cert, root.Cert)
 			if perr != nil || r.Status != ocsp.Good {
 				t.Fatalf("accepted a staple that does not say good: %v", perr)
 			}

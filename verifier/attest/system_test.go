@@ -337,7 +337,7 @@ func newHGX(t testing.TB) *hgx {
 		leaf := issue(t, chip+" A01 "+stage+" FMC LF", brom, false, nil)
 		var pem []byte
 		for _, c := range []*testCert{leaf, brom, ica} {
-			pem = append(pem, pemCert(c.cert)...)
+			pem = append(pem, pemCert(c.Cert)...)
 		}
 		var pdi PDI
 		if _, err := rand.Read(pdi[:]); err != nil {
@@ -408,7 +408,7 @@ func (h *hgx) gpuReport(t testing.TB, d testDevice, mode uint16, switches []PDI)
 			links = append(links, p[PDISize-1-j])
 		}
 	}
-	return spdmReport(t, d.leaf.key, h.nonce, []opaqueTLV{
+	return spdmReport(t, d.leaf.Key, h.nonce, []opaqueTLV{
 		{OpaqueDriverVersion, []byte("590.12\x00")}, {OpaqueVBIOSVersion, testVBIOS},
 		{OpaqueOpaqueDataVersion, []byte{1, 0}}, {OpaqueFeatureFlag, binary.LittleEndian.AppendUint16(nil, mode)},
 		{OpaqueSwitchPDI, links},
@@ -421,7 +421,7 @@ func (h *hgx) switchReport(t testing.TB, d testDevice, gpus []PDI) []byte {
 		list = append(list, p[:]...)
 	}
 	list = append(list, bytes.Repeat([]byte{0xff}, 64)...) // port ids follow the PDIs
-	return spdmReport(t, d.leaf.key, h.nonce, []opaqueTLV{
+	return spdmReport(t, d.leaf.Key, h.nonce, []opaqueTLV{
 		{OpaqueVBIOSVersion, []byte("96.10.55.00.01\x00\x00")}, {SwitchOpaqueDevicePDI, d.pdi[:]},
 		{SwitchOpaqueGPUPDIs, list},
 	})
@@ -462,7 +462,7 @@ func TestHGXTopology(t *testing.T) {
 	ppcie := func(int) uint16 { return 2 }
 	allSwitches := func(int) []PDI { return h.pdis(h.switches) }
 	allGPUs := func(int) []PDI { return h.pdis(h.gpus) }
-	policy := &Policy{At: sampleAt, AllowMissingOCSPUnsafe: true, Roots: []*x509.Certificate{h.root.cert}, Topology: &TopologyPolicy{}, AllowedModes: []string{ModePPCIE}}
+	policy := &Policy{At: sampleAt, AllowMissingOCSPUnsafe: true, Roots: []*x509.Certificate{h.root.Cert}, Topology: &TopologyPolicy{}, AllowedModes: []string{ModePPCIE}}
 
 	rec := h.record(t, ppcie, allSwitches, allGPUs)
 	res, err := VerifyRecord(rec, h.nonce, policy)
@@ -546,7 +546,7 @@ func TestHGXTopology(t *testing.T) {
 		{"a GPU with another driver", func() *attestation.Record {
 			rec := h.record(t, ppcie, allSwitches, allGPUs)
 			d := h.gpus[4]
-			rep := spdmReport(t, d.leaf.key, h.nonce, []opaqueTLV{{OpaqueDriverVersion, []byte("580.00\x00")}, {OpaqueVBIOSVersion, testVBIOS}})
+			rep := spdmReport(t, d.leaf.Key, h.nonce, []opaqueTLV{{OpaqueDriverVersion, []byte("580.00\x00")}, {OpaqueVBIOSVersion, testVBIOS}})
 			rec.CC.GPUs[3] = attestation.DeviceEvidence{Report: rep, CertChain: d.chain}
 			return rec
 		}, CheckSystemDriver, ErrSystemDriver},
