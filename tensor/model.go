@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -124,20 +125,49 @@ func ModelFromFile(f *File) (Model, error) {
 		}
 		m.Layers = append(m.Layers, Layer{Weight: w, Bias: b, Epilogue: e})
 	}
+	// Every tensor was found under its layer name and there are 2L of them, so no other tensor
+	// exists. Metadata under "layers." must be exactly the 4L epilogue keys: "layers.01.shift"
+	// or "layers.0.scale" would otherwise pass unread. Other keys ("format") are not ours.
 	for k := range f.Metadata {
 		if !strings.HasPrefix(k, "layers.") {
 			continue
 		}
 		rest := strings.TrimPrefix(k, "layers.")
-		idx, _, _ := strings.Cut(rest, ".")
-		if n, err := strconv.Atoi(idx); err != nil || n >= L {
-			return Model{}, fmt.Errorf("%w: metadata %q names no layer", ErrModel, k)
+		idx, field, _ := strings.Cut(rest, ".")
+		if _, err := parseMetaInt(idx, 0, int64(L)-1); err != nil || !slices.Contains(epilogueFields, field) {
+			return Model{}, fmt.Errorf("%w: metadata %q names no epilogue field of a layer 0..%d", ErrModel, k, L-1)
 		}
 	}
 	if err := m.Validate(); err != nil {
 		return Model{}, err
 	}
 	return m, nil
+}
+
+// epilogueFields are the metadata fields of one layer (§3.1).
+var epilogueFields = []string{"multiplier", "shift", "zero_point", "relu"}
+
+// ErrMetaInt reports a metadata integer outside the grammar of §3.1.
+var ErrMetaInt = errors.New("metadata integer not canonical decimal in range")
+
+// parseMetaInt reads a metadata integer by the one grammar of §3.1: "0", or an optional "-"
+// and a digit 1-9 followed by digits 0-9 (no "+", leading zeros, "-0", spaces, underscores or
+// other digits), whose value is in [lo, hi]. strconv alone accepts "+5", "007" and "-0".
+func parseMetaInt(s string, lo, hi int64) (int64, error) {
+	digits := strings.TrimPrefix(s, "-")
+	neg := len(digits) != len(s)
+	ok := digits != "" && len(digits) <= 18 && (digits == "0" && !neg || digits[0] >= '1' && digits[0] <= '9')
+	for i := 0; ok && i < len(digits); i++ {
+		ok = digits[i] >= '0' && digits[i] <= '9'
+	}
+	if !ok {
+		return 0, fmt.Errorf("%w: %q", ErrMetaInt, s)
+	}
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || v < lo || v > hi {
+		return 0, fmt.Errorf("%w: %q not in [%d, %d]", ErrMetaInt, s, lo, hi)
+	}
+	return v, nil
 }
 
 func parseEpilogueMeta(md map[string]string, l int) (protocol.Epilogue, error) {
@@ -153,23 +183,23 @@ func parseEpilogueMeta(md map[string]string, l int) (protocol.Epilogue, error) {
 	if err != nil {
 		return e, err
 	}
-	m, err := strconv.ParseUint(s, 10, 32)
+	m, err := parseMetaInt(s, 1, 1<<31-1)
 	if err != nil {
-		return e, fmt.Errorf("multiplier %q: %w", s, err)
+		return e, fmt.Errorf("multiplier: %w", err)
 	}
 	if s, err = get("shift"); err != nil {
 		return e, err
 	}
-	sh, err := strconv.ParseUint(s, 10, 8)
+	sh, err := parseMetaInt(s, 1, 62)
 	if err != nil {
-		return e, fmt.Errorf("shift %q: %w", s, err)
+		return e, fmt.Errorf("shift: %w", err)
 	}
 	if s, err = get("zero_point"); err != nil {
 		return e, err
 	}
-	z, err := strconv.ParseInt(s, 10, 8)
+	z, err := parseMetaInt(s, -128, 127)
 	if err != nil {
-		return e, fmt.Errorf("zero_point %q: %w", s, err)
+		return e, fmt.Errorf("zero_point: %w", err)
 	}
 	if s, err = get("relu"); err != nil {
 		return e, err
@@ -195,7 +225,8 @@ func SaveActivations(path string, x *Int8) error {
 	return b.WriteFile(path)
 }
 
-// LoadActivations reads the tensor "x" of an activation file and checks it is a matrix.
+// LoadActivations reads the tensor "x" of an activation file, which holds no other tensor, and
+// checks it is a matrix.
 func LoadActivations(path string) (*Int8, error) {
 	f, err := ReadFile(path)
 	if err != nil {
@@ -204,6 +235,9 @@ func LoadActivations(path string) (*Int8, error) {
 	x, err := f.Int8("x")
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if len(f.Tensors) != 1 {
+		return nil, fmt.Errorf("%s: %w: %d tensors, an activation file holds only \"x\"", path, ErrExtraTensors, len(f.Tensors))
 	}
 	if _, _, err := x.Matrix(); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)

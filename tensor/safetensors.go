@@ -25,6 +25,9 @@ var (
 	ErrDuplicate      = errors.New("duplicate tensor name")
 	ErrTruncated      = errors.New("safetensors file truncated")
 	ErrNotFound       = errors.New("tensor not found")
+	// ErrExtraTensors reports a file holding tensors its kind does not have (§3.1): an
+	// activation file holds exactly one tensor.
+	ErrExtraTensors = errors.New("unexpected tensors in file")
 )
 
 // Dtypes of the safetensors format and their element sizes. Probity reads and writes I8 and
@@ -130,8 +133,8 @@ func parseHeader(raw []byte) (*Header, error) {
 			return nil, fmt.Errorf("%w: value of %q: %v", ErrHeader, name, err)
 		}
 		if name == "__metadata__" {
-			if err := json.Unmarshal(val, &h.Metadata); err != nil {
-				return nil, fmt.Errorf("%w: __metadata__ must map strings to strings: %v", ErrHeader, err)
+			if h.Metadata, err = parseMetadata(val); err != nil {
+				return nil, err
 			}
 			continue
 		}
@@ -194,6 +197,43 @@ func parseHeader(raw []byte) (*Header, error) {
 	}
 	h.DataLen = at
 	return h, nil
+}
+
+// parseMetadata reads the __metadata__ object: strings to strings, each key once. A duplicate
+// key is refused like a duplicate tensor name, since readers that keep the first and readers
+// that keep the last would see different epilogues.
+func parseMetadata(raw []byte) (map[string]string, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, fmt.Errorf("%w: __metadata__ must map strings to strings", ErrHeader)
+	}
+	md := map[string]string{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, fmt.Errorf("%w: __metadata__: %v", ErrHeader, err)
+		}
+		key, ok := tok.(string)
+		if !ok {
+			return nil, fmt.Errorf("%w: __metadata__ key is not a string", ErrHeader)
+		}
+		if _, dup := md[key]; dup {
+			return nil, fmt.Errorf("%w: metadata key %q", ErrDuplicate, key)
+		}
+		tok, err = dec.Token()
+		if err != nil {
+			return nil, fmt.Errorf("%w: __metadata__ %q: %v", ErrHeader, key, err)
+		}
+		v, ok := tok.(string)
+		if !ok {
+			return nil, fmt.Errorf("%w: __metadata__ %q must be a string", ErrHeader, key)
+		}
+		md[key] = v
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, fmt.Errorf("%w: __metadata__: %v", ErrHeader, err)
+	}
+	return md, nil
 }
 
 // File is a safetensors file held in memory.
@@ -438,7 +478,8 @@ type RowReader struct {
 	base       int64
 }
 
-// OpenRows opens the 2-D I8 tensor name in the safetensors file at path.
+// OpenRows opens the 2-D I8 tensor name in the activation file at path, which must hold that
+// tensor alone (§3.1).
 func OpenRows(path, name string) (*RowReader, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -462,6 +503,10 @@ func OpenRows(path, name string) (*RowReader, error) {
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if len(h.Tensors) != 1 {
+		f.Close()
+		return nil, fmt.Errorf("%s: %w: %d tensors, an activation file holds only %q", path, ErrExtraTensors, len(h.Tensors), name)
 	}
 	if t.DType != "I8" {
 		f.Close()

@@ -65,6 +65,11 @@ func generate() map[string][]byte {
 		"seed.json":           seedVectors(),
 		"stake.json":          stakeVectors(),
 		"ops.json":            opsVectors(),
+		"receipt.json":        receiptVectors(),
+		"modelfile.json":      modelFileVectors(),
+		"metadata.json":       metadataVectors(),
+		"contracts.json":      contractVectors(),
+		"audit.json":          auditVectors(),
 	}
 	out := map[string][]byte{}
 	for name, v := range files {
@@ -148,6 +153,7 @@ func poseidonVectors() any {
 		"parameters":  map[string]int{"width": commit.Width, "fullRounds": commit.FullRounds, "partialRounds": commit.PartialRounds},
 		"permutation": perms,
 		"sponge":      sponges,
+		"constants":   poseidonConstants(),
 	}
 }
 
