@@ -65,6 +65,7 @@ func generate() map[string][]byte {
 		"seed.json":           seedVectors(),
 		"stake.json":          stakeVectors(),
 		"ops.json":            opsVectors(),
+		"model.json":          modelVectors(),
 		"receipt.json":        receiptVectors(),
 		"modelfile.json":      modelFileVectors(),
 		"metadata.json":       metadataVectors(),

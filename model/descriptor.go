@@ -1,0 +1,233 @@
+package model
+
+import (
+	"fmt"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+
+	"github.com/probitylabs/probity/commit"
+	"github.com/probitylabs/probity/tensor"
+)
+
+// DescriptorWidth is the number of words of every op descriptor (specs/model.md §3): the
+// widest kind, softmax, needs 7 header words, the mask flag and 18 table words. One width for
+// all kinds lets a circuit hash any descriptor with the same 13 permutations.
+const DescriptorWidth = 26
+
+// Domain tags of the model's sponge calls, beside protocol.md §4.1's 1..4 (16..31 are kept
+// for the model so the two tables cannot collide).
+const (
+	TagModelOp uint64 = 16 // an op descriptor leaf
+	TagModel   uint64 = 17 // the model root
+)
+
+// Parameter tensor kinds, beside commit.KindActivations (1) and commit.KindLayer (2), bound
+// into a parameter tensor's shape root (specs/model.md §4).
+const (
+	KindTable   = 3 // an int8 parameter matrix committed by rows: the embed table
+	KindColumns = 4 // int32 per-column parameters: norm gamma and beta
+)
+
+// ModelVersion is word 0 of the model root's preimage.
+const ModelVersion = 1
+
+// expPerWord is the number of 16-bit exp-table entries packed into one descriptor word.
+const expPerWord = 15
+
+func u64(v uint64) fr.Element {
+	var e fr.Element
+	e.SetUint64(v)
+	return e
+}
+
+func i8w(v int8) fr.Element { return u64(uint64(int64(v) + 128)) }
+
+func boolw(b bool) fr.Element {
+	if b {
+		return u64(1)
+	}
+	return u64(0)
+}
+
+// Descriptors validates the model and returns every op's descriptor, in op order.
+func (m *Model) Descriptors() ([][]fr.Element, error) {
+	shapes, err := m.Shapes()
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]fr.Element, len(m.Ops))
+	for i := range m.Ops {
+		out[i] = descriptor(&m.Ops[i], i, shapes)
+	}
+	return out, nil
+}
+
+// Descriptor validates the model and returns op i's descriptor.
+func (m *Model) Descriptor(i int) ([]fr.Element, error) {
+	if i < 0 || i >= len(m.Ops) {
+		return nil, fmt.Errorf("descriptor: op %d not in [0, %d)", i, len(m.Ops))
+	}
+	shapes, err := m.Shapes()
+	if err != nil {
+		return nil, err
+	}
+	return descriptor(&m.Ops[i], i, shapes), nil
+}
+
+// descriptor is §3's layout for a validated op: header words 0..6, then the kind's parameters
+// from word 7, and zeros to DescriptorWidth.
+func descriptor(op *Op, i int, shapes []Shape) []fr.Element {
+	d := make([]fr.Element, DescriptorWidth)
+	d[0] = u64(uint64(op.Kind))
+	d[1] = u64(uint64(i + 1))
+	d[2] = u64(uint64(shapes[i+1].Width))
+	for k, id := range op.In {
+		d[3+2*k] = u64(uint64(id))
+		d[4+2*k] = u64(uint64(shapes[id].Width))
+	}
+	p := d[7:]
+	switch op.Kind {
+	case KindEmbed:
+		p[0] = u64(uint64(op.Weight.Shape[0]))
+		p[1] = ParamRoot(op)
+	case KindLinear:
+		p[0] = epilogueWord(op)
+		p[1] = ParamRoot(op)
+	case KindMatmul:
+		p[0] = epilogueWord(op)
+		p[1], p[2], p[3] = i8w(op.ZeroA), i8w(op.ZeroB), boolw(op.TransB)
+	case KindSoftmax:
+		p[0] = boolw(op.Causal)
+		for q := range (256 + expPerWord - 1) / expPerWord {
+			var w fr.Element
+			for r := expPerWord - 1; r >= 0; r-- {
+				// Horner in 2^16: entry 15q+r is bits [16r, 16r+16) of word q.
+				w.Mul(&w, &two16)
+				if k := q*expPerWord + r; k < 256 {
+					e := u64(uint64(op.Exp[k]))
+					w.Add(&w, &e)
+				}
+			}
+			p[1+q] = w
+		}
+	case KindLayerNorm, KindRMSNorm:
+		p[0], p[1], p[2] = u64(uint64(op.Shift)), u64(uint64(op.Eps)), ParamRoot(op)
+		if op.Kind == KindRMSNorm {
+			p[3] = i8w(op.ZeroX)
+		}
+	case KindLUT:
+		copy(p, commit.PackRow(op.Weight.Data))
+	case KindAdd:
+		p[0], p[1], p[2], p[3] = i8w(op.ZeroA), i8w(op.ZeroB), u64(uint64(op.MulA)), u64(uint64(op.MulB))
+		p[4], p[5] = u64(uint64(op.Shift)), i8w(op.ZeroOut)
+	case KindMul:
+		p[0], p[1], p[2] = i8w(op.ZeroA), i8w(op.ZeroB), u64(uint64(op.Mul))
+		p[3], p[4] = u64(uint64(op.Shift)), i8w(op.ZeroOut)
+	case KindSlice:
+		p[0] = u64(uint64(op.Offset))
+	}
+	return d
+}
+
+var two16 = u64(1 << 16)
+
+func epilogueWord(op *Op) fr.Element {
+	var e fr.Element
+	e.SetBigInt(op.Epilogue.Word())
+	return e
+}
+
+// ParamRoot returns the shape-bound root of the op's parameter tensor (specs/model.md §4):
+// kind 2 for linear (W and b, as v0), kind 3 for the embed table, kind 4 for norm gamma and
+// beta. Other kinds have no parameter tensor and get the zero element. The op must be valid.
+func ParamRoot(op *Op) fr.Element {
+	switch op.Kind {
+	case KindLinear:
+		t, err := commit.CommitLayer(op.Weight, op.Bias)
+		if err != nil {
+			panic(fmt.Sprintf("model: ParamRoot of an invalid linear op: %v", err))
+		}
+		return t.Root()
+	case KindEmbed:
+		V, D := op.Weight.Shape[0], op.Weight.Shape[1]
+		leaves := make([]fr.Element, V)
+		for v := range V {
+			leaves[v] = commit.Hash(commit.TagLeaf, commit.PackRow(op.Weight.Data[v*D:(v+1)*D])...)
+		}
+		depth := commit.LayerDepth(V)
+		return commit.ShapeRoot(KindTable, V, D, depth, merkle(leaves, depth))
+	case KindLayerNorm, KindRMSNorm:
+		N := op.Gamma.Shape[0]
+		leaves := make([]fr.Element, N)
+		for j := range N {
+			leaves[j] = commit.Hash(commit.TagLeaf, commit.BiasElement(op.Gamma.Data[j]), commit.BiasElement(op.Beta.Data[j]))
+		}
+		depth := commit.LayerDepth(N)
+		return commit.ShapeRoot(KindColumns, N, 2, depth, merkle(leaves, depth))
+	}
+	return fr.Element{}
+}
+
+// merkle is protocol.md §4.3's tree over leaf hashes: 2^depth leaves, missing ones 0,
+// node(l, r) = S(NODE; l, r). A missing right subtree is the precomputed all-padding root.
+func merkle(level []fr.Element, depth int) fr.Element {
+	if len(level) == 0 {
+		return commit.ZeroSubtree(depth)
+	}
+	for h := 1; h <= depth; h++ {
+		next := make([]fr.Element, (len(level)+1)/2)
+		for k := range next {
+			r := commit.ZeroSubtree(h - 1)
+			if 2*k+1 < len(level) {
+				r = level[2*k+1]
+			}
+			next[k] = commit.Node(level[2*k], r)
+		}
+		level = next
+	}
+	return level[0]
+}
+
+// OpLeaf is S(MODEL_OP; descriptor).
+func OpLeaf(desc []fr.Element) fr.Element { return commit.Hash(TagModelOp, desc...) }
+
+// Root validates the model and returns its model root (specs/model.md §4):
+// S(MODEL; version, input dtype, input width, L, d, T) over the op tree of depth
+// d = ceil(log2 L) whose leaf i is S(MODEL_OP; descriptor of op i).
+func (m *Model) Root() (fr.Element, error) {
+	descs, err := m.Descriptors()
+	if err != nil {
+		return fr.Element{}, err
+	}
+	leaves := make([]fr.Element, len(descs))
+	for i, d := range descs {
+		leaves[i] = OpLeaf(d)
+	}
+	depth := commit.LayerDepth(len(leaves))
+	return commit.Hash(TagModel, u64(ModelVersion), u64(uint64(m.Input.DType)), u64(uint64(m.Input.Width)),
+		u64(uint64(len(leaves))), u64(uint64(depth)), merkle(leaves, depth)), nil
+}
+
+// paramTensors lists the op's parameter tensors under their file names (specs/model.md §5).
+func (op *Op) paramTensors() []namedTensor {
+	switch op.Kind {
+	case KindEmbed, KindLUT:
+		return []namedTensor{{"table", op.Weight}}
+	case KindLinear:
+		return []namedTensor{{"weight", op.Weight}, {"bias", op.Bias}}
+	case KindSoftmax:
+		t := &tensor.Int32{Shape: []int{256}, Data: make([]int32, 256)}
+		if op.Exp != nil {
+			copy(t.Data, op.Exp[:])
+		}
+		return []namedTensor{{"table", t}}
+	case KindLayerNorm, KindRMSNorm:
+		return []namedTensor{{"gamma", op.Gamma}, {"beta", op.Beta}}
+	}
+	return nil
+}
+
+type namedTensor struct {
+	name string
+	t    any // *tensor.Int8 or *tensor.Int32
+}
