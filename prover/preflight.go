@@ -137,7 +137,22 @@ func (e *estimates) exec(macs int64) time.Duration {
 // uses, and fails with ErrSelfTest when anything differs or fails: a node that cannot compute
 // or prove must not lock jobs.
 func (n *Node) SelfTest(ctx context.Context) error {
+	return n.selfTest(ctx, true)
+}
+
+// selfTest runs the executor half of the self-test and, with prove, the proving half. The
+// re-test before a lock runs only the executor: proving a layer of a large shape takes long
+// enough that a competitor would lock the job meanwhile, and the proving estimates are kept
+// current by every real proof instead (noteProveTime).
+func (n *Node) selfTest(ctx context.Context, prove bool) error {
 	est := &estimates{prove: map[[32]byte]time.Duration{}}
+	n.mu.Lock()
+	if n.est != nil {
+		for id, d := range n.est.prove {
+			est.prove[id] = d
+		}
+	}
+	n.mu.Unlock()
 	dir := filepath.Join(n.cfg.DataDir, "selftest")
 	defer os.RemoveAll(dir)
 	var fixed time.Duration
@@ -159,6 +174,9 @@ func (n *Node) SelfTest(ctx context.Context) error {
 		if ops > 0 && large.took > small.took {
 			perOp = max(perOp, float64(large.took-small.took)/float64(ops))
 		}
+		if !prove {
+			continue
+		}
 		d, err := n.selfTestProve(s, large.inputs)
 		if err != nil {
 			return err
@@ -172,6 +190,24 @@ func (n *Node) SelfTest(ctx context.Context) error {
 	n.execFailed = false
 	n.mu.Unlock()
 	return nil
+}
+
+// noteProveTime keeps a shape's proving estimate at what the last real proof took, so the
+// window check follows the machine (a slower GPU host, a loaded CPU) without re-proving.
+func (n *Node) noteProveTime(s circuits.Shape, d time.Duration) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.est == nil {
+		return
+	}
+	// Copy on write: preflights read the estimates they got without holding mu.
+	next := *n.est
+	next.prove = make(map[[32]byte]time.Duration, len(n.est.prove))
+	for id, p := range n.est.prove {
+		next.prove[id] = p
+	}
+	next.prove[s.ID()] = d
+	n.est = &next
 }
 
 type execResult struct {
@@ -249,7 +285,7 @@ func (n *Node) preflight(ctx context.Context, r *Record, files *JobFiles) error 
 	est, failed := n.est, n.execFailed
 	n.mu.Unlock()
 	if est == nil || failed || time.Since(est.at) > n.cfg.Safety.SelfTestEvery.D() {
-		if err := n.SelfTest(ctx); err != nil {
+		if err := n.selfTest(ctx, est == nil); err != nil {
 			n.metrics.ExecutorFailures.Inc()
 			return err
 		}

@@ -180,6 +180,7 @@ func (n *Node) prove(ctx context.Context, r *Record, resumed bool, log *slog.Log
 			return r.Step, fmt.Errorf("proving layer %d: %w", l, err)
 		}
 		n.metrics.ProveSeconds.WithLabelValues(s.Name).Observe(time.Since(tl).Seconds())
+		n.noteProveTime(s, time.Since(tl))
 		var pi [receipt.NumPublicInputs]receipt.Word
 		for i, v := range pf.PublicInputs {
 			pi[i] = receipt.MustWord(v)
