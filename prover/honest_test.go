@@ -340,3 +340,42 @@ func TestSelfDerivedSeedFixedBeforeHorizon(t *testing.T) {
 		})
 	}
 }
+
+// A node never makes keys of its own: with nothing installed for a registered shape it
+// refuses to start, names the directory it looked in, and leaves it empty.
+func TestNoInstalledKeysRefusesToStart(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	w := newWorld(t, ctx)
+	cfg := w.config(t.TempDir(), w.head(t, ctx))
+	cfg.KeysDir = t.TempDir()
+	n := w.node(t, ctx, cfg, func(o *prover.Options) { o.Keys = nil })
+	err := n.Run(ctx)
+	if !errors.Is(err, prover.ErrNoKeys) || !strings.Contains(err.Error(), cfg.KeysDir) {
+		t.Fatalf("Run: %v, want ErrNoKeys naming %s", err, cfg.KeysDir)
+	}
+	if entries, _ := os.ReadDir(cfg.KeysDir); len(entries) != 0 {
+		t.Fatalf("the node wrote %d entries into its key directory", len(entries))
+	}
+}
+
+// A node started on a fresh data directory rescans blocks with this provider's old, settled
+// jobs: they are history, not another node, and new jobs are still taken.
+func TestFreshDataDirIgnoresEndedLocks(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	w := newWorld(t, ctx)
+	start := w.head(t, ctx)
+	first := w.post(t, ctx, big.NewInt(10))
+	if rec := runUntil(t, ctx, w.node(t, ctx, w.config(t.TempDir(), start), nil), first.ID, time.Minute); rec.Step != prover.StepDone {
+		t.Fatalf("first job: %s (%s)", rec.Step, rec.Reason)
+	}
+	second := w.post(t, ctx, big.NewInt(10))
+	n := w.node(t, ctx, w.config(t.TempDir(), start), nil)
+	if rec := runUntil(t, ctx, n, second.ID, time.Minute); rec.Step != prover.StepDone {
+		t.Fatalf("second job on a fresh data dir: %s (%s)", rec.Step, rec.Reason)
+	}
+	if testutil.ToFloat64(n.Metrics().SharedKey) != 0 {
+		t.Fatal("an ended job of this provider was taken for another node's lock")
+	}
+}

@@ -233,7 +233,9 @@ func New(ctx context.Context, o Options) (*Node, error) {
 				return nil, err
 			}
 		}
-		n.keys = cache
+		// Load only: a node that made its own keys would prove with keys no registered
+		// verifier accepts (spec §10.2).
+		n.keys = installedKeys{cache}
 	}
 	n.gpu = o.GPU
 	if n.gpu == nil && cfg.GPU.Mode != "none" {
@@ -440,7 +442,7 @@ func (n *Node) watch(ctx, jobCtx context.Context) error {
 				break
 			}
 			for _, ev := range locks {
-				if n.foreignLock(ev) {
+				if n.foreignLock(ctx, ev) {
 					n.noteForeignLock(ev)
 				}
 			}

@@ -40,7 +40,22 @@ var (
 	ErrSharedKey = errors.New("provider key shared with another node")
 	// ErrDataDirLocked: another node process holds the data directory.
 	ErrDataDirLocked = errors.New("data directory in use by another node")
+	// ErrNoKeys: the key directory holds no keys for a served shape.
+	ErrNoKeys = errors.New("no keys installed for the shape")
 )
+
+// installedKeys serves a node's keys from its key directory and never generates any.
+type installedKeys struct{ cache circuits.Cache }
+
+func (k installedKeys) Setup(s circuits.Shape) (*circuits.Keys, error) {
+	keys, err := k.cache.Load(s)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%w: shape %s: nothing at %s; install the keys the shape was registered with "+
+			"(its ceremony output, or the registering machine's cache entry, copied as that directory; see docs/prover.md, Keys)",
+			ErrNoKeys, s.Name, k.cache.EntryDir(s))
+	}
+	return keys, err
+}
 
 // CheckKeys compares, for every served shape registered on chain, the verifying key of the
 // local proving keys with the key of the verifier the chain's ShapeRegistry names for the
@@ -102,8 +117,8 @@ func (n *Node) checkShapeKey(ctx context.Context, s circuits.Shape) error {
 }
 
 func (n *Node) keysDir() string {
-	if c, ok := n.keys.(circuits.Cache); ok {
-		return c.Dir
+	if c, ok := n.keys.(installedKeys); ok {
+		return c.cache.Dir
 	}
 	return "the node's key source"
 }
@@ -385,16 +400,24 @@ func (n *Node) blockTime(ctx context.Context) (time.Duration, error) {
 
 // foreignLock reports a lock by this provider account that this node did not take: a job it
 // never journaled, or one it had decided not to run. Only another node with the same
-// provider key does that (the node journals a job before it locks it).
-func (n *Node) foreignLock(ev *chain.JobLocked) bool {
+// provider key does that (the node journals a job before it locks it). Jobs that have ended
+// are history, not a rival: a node started on a fresh data directory rescans old blocks.
+func (n *Node) foreignLock(ctx context.Context, ev *chain.JobLocked) bool {
 	if ev.Provider != n.c.Address() {
 		return false
 	}
-	r, err := n.journal.Load(ev.JobId.String())
-	if err != nil {
-		return true
+	if r, err := n.journal.Load(ev.JobId.String()); err == nil && r.Step != StepRefused && r.Step != StepLost {
+		return false
 	}
-	return r.Step == StepRefused || r.Step == StepLost
+	j, err := n.c.GetJob(ctx, ev.JobId)
+	if err != nil {
+		return false // unknown: the next scan of a later lock decides
+	}
+	switch chain.JobState(j.State) {
+	case chain.StateLocked, chain.StateCommitted:
+		return j.Provider == ev.Provider
+	}
+	return false
 }
 
 // noteForeignLock stops the node taking new jobs once another node is seen using its key:
@@ -411,7 +434,8 @@ func (n *Node) noteForeignLock(ev *chain.JobLocked) {
 	if first {
 		n.log.Error("another node uses this provider key; taking no new jobs (jobs already locked by this node continue)",
 			"job", ev.JobId, "tx", ev.Raw.TxHash,
-			"hint", "run one node per provider key; one node serves several GPUs (concurrency), or register another provider account per node")
+			"hint", "run one node per provider key; one node serves several GPUs (concurrency), or register another provider account per node; "+
+				"if this node's data directory was lost while the job was in flight, finish or let that job expire, then restart")
 	}
 }
 
@@ -424,7 +448,7 @@ func preflightReason(err error) string {
 		return "uncomputable"
 	case errors.Is(err, ErrSelfTest):
 		return "executor"
-	case errors.Is(err, ErrKeyMismatch):
+	case errors.Is(err, ErrKeyMismatch), errors.Is(err, ErrNoKeys):
 		return "keys"
 	case errors.Is(err, ErrGPURevoked):
 		return "revoked"

@@ -71,8 +71,14 @@ func (n *Node) keysFor(s circuits.Shape) (*circuits.Keys, error) {
 // WarmKeys loads (or builds) the keys of every served shape, so the first job does not
 // pay for a setup inside its deadlines.
 func (n *Node) WarmKeys() error {
-	for _, s := range n.served {
-		if _, err := n.keysFor(s); err != nil {
+	for _, s := range n.servedShapes() {
+		_, err := n.keysFor(s)
+		if errors.Is(err, ErrNoKeys) {
+			// Checked against the chain at start (CheckKeys) and before a job of the shape.
+			n.log.Warn("no keys installed for a served shape; its jobs are refused until they are", "shape", s.Name, "err", err)
+			continue
+		}
+		if err != nil {
 			return err
 		}
 	}

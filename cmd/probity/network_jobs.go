@@ -163,7 +163,7 @@ func runPost(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		"required stake %s (k = %d samples per layer)\ndetection      %s (chance a provider falsifying the floor fraction is caught)\n",
 		r.JobID, r.SpecHash, r.ManifestURI, r.Price, r.RequiredStake, r.Kmin, percent(det))
 	if r.SeedSecretFile != "" {
-		fmt.Fprintf(stdout, "seed secret    %s (keep it from providers; `probity job wait %s` reveals it once committed)\n", r.SeedSecretFile, r.JobID)
+		fmt.Fprintf(stdout, "seed secret    %s (keep it from providers; `probity job wait %s --key KEYFILE` reveals it once committed, or `probity job reveal %s --key KEYFILE`)\n", r.SeedSecretFile, r.JobID, r.JobID)
 	} else {
 		fmt.Fprintln(stdout, "seed secret    none (--no-seed-secret: the seed rests on a block hash alone)")
 	}
