@@ -146,6 +146,21 @@ func (e *estimates) exec(macs int64) time.Duration {
 	return e.execFixed + time.Duration(e.execPerOp*float64(macs))
 }
 
+// jobMACs is the multiply-accumulates of a job: what execution time scales with.
+func jobMACs(rows int, shapes []circuits.Shape) int64 {
+	var macs int64
+	for _, s := range shapes {
+		macs += int64(rows) * int64(s.K) * int64(s.N)
+	}
+	return macs
+}
+
+// need is how long a window must be for work that ends in txBlocks transaction blocks:
+// the safety factor times the work, the blocks, and the margin.
+func (sf SafetyConfig) need(work, blockTime time.Duration, txBlocks int) time.Duration {
+	return time.Duration(sf.WindowFactor*float64(work)) + time.Duration(txBlocks)*blockTime + sf.WindowMargin.D()
+}
+
 // SelfTest runs the configured executor on synthetic jobs of each served shape at two sizes,
 // compares every output bit for bit with the reference kernels, proves one layer with the
 // shape's keys and verifies the proof. It records the measured times, which the window check
@@ -347,10 +362,9 @@ func checkComputable(files *JobFiles) error {
 // step, scaled by the safety factor, plus the blocks a transaction needs and a margin. The
 // proof window runs from the seed being fixed (§10), so it must hold proving and submission.
 func (n *Node) checkWindows(ctx context.Context, r *Record, files *JobFiles, est *estimates) error {
-	var macs int64
+	macs := jobMACs(files.Input.Rows(), files.Shapes)
 	var prove time.Duration
 	for l, s := range files.Shapes {
-		macs += int64(files.Input.Rows()) * int64(s.K) * int64(s.N)
 		p, ok := est.prove[s.ID()]
 		if !ok {
 			return fmt.Errorf("%w: layer %d: shape %s has no measured proving time", ErrWindowTooShort, l, s.Name)
@@ -362,10 +376,7 @@ func (n *Node) checkWindows(ctx context.Context, r *Record, files *JobFiles, est
 		return err
 	}
 	sf := n.cfg.Safety
-	need := func(work time.Duration) time.Duration {
-		return time.Duration(sf.WindowFactor*float64(work)) + time.Duration(sf.TxBlocks)*bt + sf.WindowMargin.D()
-	}
-	needExec, needProve := need(est.exec(macs)), need(prove)
+	needExec, needProve := sf.need(est.exec(macs), bt, sf.TxBlocks), sf.need(prove, bt, sf.TxBlocks)
 	if have := time.Duration(r.ExecWindow) * time.Second; have < needExec {
 		return fmt.Errorf("%w: execWindow %v, this node needs %v (execute about %v, x%g, + %d blocks of %v, + %v)",
 			ErrWindowTooShort, have, needExec.Round(time.Second), est.exec(macs).Round(time.Millisecond), sf.WindowFactor, sf.TxBlocks, bt, sf.WindowMargin.D())
@@ -473,18 +484,18 @@ func (n *Node) executionFailed(ctx context.Context, r *Record, err error, log in
 	log.Error("execution failed", "attempt", r.ExecFailures, "of", n.cfg.Safety.MaxExecAttempts, "err", err)
 	timeLeft := true
 	if now, terr := n.chainTime(ctx); terr == nil && est != nil {
-		files, ferr := CheckJobFiles(r.Spec(), r.InputPath, r.ModelPath)
-		if ferr == nil {
-			var macs int64
-			for _, s := range files.Shapes {
-				macs += int64(files.Input.Rows()) * int64(s.K) * int64(s.N)
+		// The posted spec names the shapes and rows: no need to reload the job's files.
+		shapes := make([]circuits.Shape, 0, len(r.Layers))
+		for _, l := range r.Layers {
+			if s, serr := circuits.ByID(l.ShapeID); serr == nil {
+				shapes = append(shapes, s)
 			}
-			// Another run, its commit and, failing that, the abandon must all land by commitBy.
-			bt, _ := n.blockTime(ctx)
-			need := time.Duration(n.cfg.Safety.WindowFactor*float64(est.exec(macs))) +
-				time.Duration(2*n.cfg.Safety.TxBlocks)*bt + n.cfg.Safety.WindowMargin.D()
-			timeLeft = now+uint64(need.Seconds()) < r.CommitBy
 		}
+		// Another run, its commit and, failing that, the abandon must all land by commitBy.
+		bt, _ := n.blockTime(ctx)
+		sf := n.cfg.Safety
+		need := sf.need(est.exec(jobMACs(int(r.Rows), shapes)), bt, 2*sf.TxBlocks)
+		timeLeft = now+uint64(need.Seconds()) < r.CommitBy
 	}
 	if r.ExecFailures < n.cfg.Safety.MaxExecAttempts && timeLeft {
 		return r.Step, err // retried with backoff by runJob
@@ -535,8 +546,7 @@ func (n *Node) fixSeedIfHorizonNear(ctx context.Context, r *Record, files *JobFi
 	if err != nil {
 		return err
 	}
-	sf := n.cfg.Safety
-	need := time.Duration(sf.WindowFactor*float64(prove)) + time.Duration(sf.TxBlocks)*bt + sf.WindowMargin.D()
+	need := n.cfg.Safety.need(prove, bt, n.cfg.Safety.TxBlocks)
 	horizon := r.SeedBlock + protocol.SeedHorizon
 	if head < horizon && time.Duration(horizon-head)*max(bt, time.Second) > need {
 		return nil
