@@ -24,8 +24,9 @@ const (
 // Parameter tensor kinds, beside commit.KindActivations (1) and commit.KindLayer (2), bound
 // into a parameter tensor's shape root (specs/model.md §4).
 const (
-	KindTable   = 3 // an int8 parameter matrix committed by rows: the embed table
+	KindTable   = 3 // an int8 parameter matrix committed by rows: the embed and position tables
 	KindColumns = 4 // int32 per-column parameters: norm gamma and beta
+	KindWeights = 5 // a linear op's W rows with each column's bias and multiplier
 )
 
 // ModelVersion is word 0 of the model root's preimage.
@@ -87,7 +88,7 @@ func descriptor(op *Op, i int, shapes []Shape) []fr.Element {
 	}
 	p := d[7:]
 	switch op.Kind {
-	case KindEmbed:
+	case KindEmbed, KindPosition:
 		p[0] = u64(uint64(op.Weight.Shape[0]))
 		p[1] = ParamRoot(op)
 	case KindLinear:
@@ -95,7 +96,7 @@ func descriptor(op *Op, i int, shapes []Shape) []fr.Element {
 		p[1] = ParamRoot(op)
 	case KindMatmul:
 		p[0] = epilogueWord(op)
-		p[1], p[2], p[3] = i8w(op.ZeroA), i8w(op.ZeroB), boolw(op.TransB)
+		p[1], p[2], p[3], p[4] = i8w(op.ZeroA), i8w(op.ZeroB), boolw(op.TransB), boolw(op.Causal)
 	case KindSoftmax:
 		p[0] = boolw(op.Causal)
 		for q := range (256 + expPerWord - 1) / expPerWord {
@@ -138,17 +139,20 @@ func epilogueWord(op *Op) fr.Element {
 }
 
 // ParamRoot returns the shape-bound root of the op's parameter tensor (specs/model.md §4):
-// kind 2 for linear (W and b, as v0), kind 3 for the embed table, kind 4 for norm gamma and
-// beta. Other kinds have no parameter tensor and get the zero element. The op must be valid.
+// kind 5 for linear (W's rows with b and the multipliers), kind 3 for the embed and position
+// tables, kind 4 for norm gamma and beta. Other kinds have no parameter tensor and get the
+// zero element. The op must be valid.
 func ParamRoot(op *Op) fr.Element {
 	switch op.Kind {
 	case KindLinear:
-		t, err := commit.CommitLayer(op.Weight, op.Bias)
-		if err != nil {
-			panic(fmt.Sprintf("model: ParamRoot of an invalid linear op: %v", err))
+		N, K := op.Weight.Shape[0], op.Weight.Shape[1]
+		leaves := make([]fr.Element, N)
+		for j := range N {
+			leaves[j] = commit.Hash(commit.TagLeaf, LinearLeaf(op.Weight.Data[j*K:(j+1)*K], op.Bias.Data[j], op.Scales.Data[j])...)
 		}
-		return t.Root()
-	case KindEmbed:
+		depth := commit.LayerDepth(N)
+		return commit.ShapeRoot(KindWeights, N, K, depth, merkle(leaves, depth))
+	case KindEmbed, KindPosition:
 		V, D := op.Weight.Shape[0], op.Weight.Shape[1]
 		leaves := make([]fr.Element, V)
 		for v := range V {
@@ -166,6 +170,12 @@ func ParamRoot(op *Op) fr.Element {
 		return commit.ShapeRoot(KindColumns, N, 2, depth, merkle(leaves, depth))
 	}
 	return fr.Element{}
+}
+
+// LinearLeaf is the preimage of a linear op's column-j leaf (specs/model.md §4):
+// pack(W[j]), b[j] + 2^31, m[j]; one sample of column j opens exactly this.
+func LinearLeaf(w []int8, b, m int32) []fr.Element {
+	return append(commit.PackRow(w), commit.BiasElement(b), u64(uint64(m)))
 }
 
 // merkle is protocol.md §4.3's tree over leaf hashes: 2^depth leaves, missing ones 0,
@@ -211,10 +221,10 @@ func (m *Model) Root() (fr.Element, error) {
 // paramTensors lists the op's parameter tensors under their file names (specs/model.md §5).
 func (op *Op) paramTensors() []namedTensor {
 	switch op.Kind {
-	case KindEmbed, KindLUT:
+	case KindEmbed, KindLUT, KindPosition:
 		return []namedTensor{{"table", op.Weight}}
 	case KindLinear:
-		return []namedTensor{{"weight", op.Weight}, {"bias", op.Bias}}
+		return []namedTensor{{"weight", op.Weight}, {"bias", op.Bias}, {"multiplier", op.Scales}}
 	case KindSoftmax:
 		t := &tensor.Int32{Shape: []int{256}, Data: make([]int32, 256)}
 		if op.Exp != nil {

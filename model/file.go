@@ -43,12 +43,15 @@ func boolf(key string, p func(op *Op) *bool) field {
 	return field{key, false, 0, 1, func(op *Op) any { return p(op) }}
 }
 
-var epilogueFields = []field{
-	u32f("multiplier", func(op *Op) *uint32 { return &op.Epilogue.Multiplier }),
+// linearFields are linear's shared epilogue fields; its multipliers are a tensor (one per
+// column), matmul's single one is epilogueFields' first.
+var linearFields = []field{
 	u8f("shift", func(op *Op) *uint8 { return &op.Epilogue.Shift }),
 	i8f("zero_point", func(op *Op) *int8 { return &op.Epilogue.ZeroPoint }),
 	boolf("relu", func(op *Op) *bool { return &op.Epilogue.ReLU }),
 }
+
+var epilogueFields = append([]field{u32f("multiplier", func(op *Op) *uint32 { return &op.Epilogue.Multiplier })}, linearFields...)
 
 var (
 	zeroA   = i8f("zero_a", func(op *Op) *int8 { return &op.ZeroA })
@@ -62,9 +65,10 @@ var (
 func (k Kind) fields() []field {
 	switch k {
 	case KindLinear:
-		return epilogueFields
+		return linearFields
 	case KindMatmul:
-		return append([]field{zeroA, zeroB, boolf("trans_b", func(op *Op) *bool { return &op.TransB })}, epilogueFields...)
+		return append([]field{zeroA, zeroB, boolf("trans_b", func(op *Op) *bool { return &op.TransB }),
+			boolf("causal", func(op *Op) *bool { return &op.Causal })}, epilogueFields...)
 	case KindSoftmax:
 		return []field{boolf("causal", func(op *Op) *bool { return &op.Causal })}
 	case KindLayerNorm:
@@ -88,10 +92,10 @@ func (k Kind) fields() []field {
 // paramNames lists each kind's parameter tensors and dtypes in the file.
 func (k Kind) paramNames() map[string]string {
 	switch k {
-	case KindEmbed, KindLUT:
+	case KindEmbed, KindLUT, KindPosition:
 		return map[string]string{"table": "I8"}
 	case KindLinear:
-		return map[string]string{"weight": "I8", "bias": "I32"}
+		return map[string]string{"weight": "I8", "bias": "I32", "multiplier": "I32"}
 	case KindSoftmax:
 		return map[string]string{"table": "I32"}
 	case KindLayerNorm, KindRMSNorm:
@@ -428,6 +432,8 @@ func (op *Op) setParam(f *tensor.File, name, dtype, key string) error {
 	switch name {
 	case "bias":
 		op.Bias = t
+	case "multiplier":
+		op.Scales = t
 	case "gamma":
 		op.Gamma = t
 	case "beta":

@@ -9,18 +9,19 @@ import (
 	"github.com/probitylabs/probity/tensor"
 )
 
-// DecoderConfig sizes a GPT-2-style decoder (specs/model.md §8).
+// DecoderConfig sizes a GPT-2-style decoder (specs/model.md §8). Context is the position
+// table's rows, the longest sequence the model takes.
 type DecoderConfig struct {
-	Vocab, Width, Heads, Blocks int
+	Vocab, Context, Width, Heads, Blocks int
 }
 
-// Decoder returns the graph of specs/model.md §8: token embedding, Blocks pre-LN transformer
+// Decoder returns the graph of specs/model.md §8: token and position embeddings, Blocks pre-LN transformer
 // blocks (layernorm, one qkv linear, per-head slices, causal attention, concat, output linear,
 // residual add, layernorm, MLP with a GELU table, residual add), a final layernorm and the
 // logits linear. Parameter tensors are zero and the scalars are placeholders in range (unit
 // gamma, GELU and exp tables for scale 1/16); the importer or a test sets the real values.
 func Decoder(c DecoderConfig) (*Model, error) {
-	if c.Vocab < 1 || c.Heads < 1 || c.Blocks < 0 || c.Width < c.Heads || c.Width%c.Heads != 0 {
+	if c.Vocab < 1 || c.Context < 1 || c.Heads < 1 || c.Blocks < 0 || c.Width < c.Heads || c.Width%c.Heads != 0 {
 		return nil, fmt.Errorf("decoder: bad config %+v", c)
 	}
 	d, dh := c.Width, c.Width/c.Heads
@@ -31,7 +32,12 @@ func Decoder(c DecoderConfig) (*Model, error) {
 	}
 	epi := protocol.Epilogue{Multiplier: 1 << 30, Shift: 38}
 	linear := func(name string, in, n, k int) int {
-		return add(Op{Kind: KindLinear, Name: name, In: []int{in}, Weight: tensor.NewInt8(n, k), Bias: tensor.NewInt32(n), Epilogue: epi})
+		ms := tensor.NewInt32(n)
+		for j := range ms.Data {
+			ms.Data[j] = 1 << 30
+		}
+		return add(Op{Kind: KindLinear, Name: name, In: []int{in}, Weight: tensor.NewInt8(n, k), Bias: tensor.NewInt32(n),
+			Scales: ms, Epilogue: protocol.Epilogue{Shift: 38}})
 	}
 	layernorm := func(name string, in int) int {
 		g := tensor.NewInt32(d)
@@ -43,7 +49,9 @@ func Decoder(c DecoderConfig) (*Model, error) {
 	resid := func(name string, a, b int) int {
 		return add(Op{Kind: KindAdd, Name: name, In: []int{a, b}, MulA: 1 << 30, MulB: 1 << 30, Shift: 30})
 	}
-	x := add(Op{Kind: KindEmbed, Name: "wte", In: []int{0}, Weight: tensor.NewInt8(c.Vocab, d)})
+	wte := add(Op{Kind: KindEmbed, Name: "wte", In: []int{0}, Weight: tensor.NewInt8(c.Vocab, d)})
+	wpe := add(Op{Kind: KindPosition, Name: "wpe", In: []int{0}, Weight: tensor.NewInt8(c.Context, d)})
+	x := resid("embed", wte, wpe)
 	exp, gelu := ExpTableFor(1.0/16), GELUTable(1.0/16, 1.0/16)
 	for b := range c.Blocks {
 		p := fmt.Sprintf("h%d_", b)
@@ -56,11 +64,11 @@ func Decoder(c DecoderConfig) (*Model, error) {
 				return add(Op{Kind: KindSlice, Name: q + name, In: []int{qkv}, Offset: part*d + hd*dh, Width: dh})
 			}
 			qi, ki, vi := sl("q", 0), sl("k", 1), sl("v", 2)
-			s := add(Op{Kind: KindMatmul, Name: q + "scores", In: []int{qi, ki}, TransB: true, Epilogue: epi})
+			s := add(Op{Kind: KindMatmul, Name: q + "scores", In: []int{qi, ki}, TransB: true, Causal: true, Epilogue: epi})
 			e := exp // each op owns its table, so setting one never changes another
 			pr := add(Op{Kind: KindSoftmax, Name: q + "probs", In: []int{s}, Exp: &e, Causal: true})
 			// Softmax codes have zero point -128 (specs/ops.md §4).
-			heads[hd] = add(Op{Kind: KindMatmul, Name: q + "attn", In: []int{pr, vi}, ZeroA: -128, Epilogue: epi})
+			heads[hd] = add(Op{Kind: KindMatmul, Name: q + "attn", In: []int{pr, vi}, ZeroA: -128, Causal: true, Epilogue: epi})
 		}
 		o := heads[0]
 		for hd := 1; hd < c.Heads; hd++ {

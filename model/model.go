@@ -28,17 +28,19 @@ const (
 	KindArgmax    Kind = 10
 	KindSlice     Kind = 11
 	KindConcat    Kind = 12
+	KindPosition  Kind = 13
 )
 
 var kindNames = map[Kind]string{
 	KindEmbed: "embed", KindLinear: "linear", KindMatmul: "matmul", KindSoftmax: "softmax",
 	KindLayerNorm: "layernorm", KindRMSNorm: "rmsnorm", KindLUT: "lut", KindAdd: "add",
 	KindMul: "mul", KindArgmax: "argmax", KindSlice: "slice", KindConcat: "concat",
+	KindPosition: "position",
 }
 
 // Kinds lists every kind in value order.
 var Kinds = []Kind{KindEmbed, KindLinear, KindMatmul, KindSoftmax, KindLayerNorm, KindRMSNorm,
-	KindLUT, KindAdd, KindMul, KindArgmax, KindSlice, KindConcat}
+	KindLUT, KindAdd, KindMul, KindArgmax, KindSlice, KindConcat, KindPosition}
 
 func (k Kind) String() string {
 	if n, ok := kindNames[k]; ok {
@@ -103,18 +105,19 @@ type Op struct {
 	Name string // the result tensor's name
 	In   []int  // operand tensor ids, len = Kind.Arity()
 
-	Weight   *tensor.Int8      // linear W [N, K]; embed table [V, D]; lut table [256]
+	Weight   *tensor.Int8      // linear W [N, K]; embed table [V, D]; position table [P, D]; lut table [256]
 	Bias     *tensor.Int32     // linear b [N]
+	Scales   *tensor.Int32     // linear per-column multipliers m [N], each in [1, 2^31)
 	Gamma    *tensor.Int32     // layernorm, rmsnorm [N]
 	Beta     *tensor.Int32     // layernorm, rmsnorm [N]
 	Exp      *ops.ExpTable     // softmax
-	Epilogue protocol.Epilogue // linear, matmul
+	Epilogue protocol.Epilogue // matmul; linear's shift, zero point and relu (its multiplier is 0: Scales has them)
 
 	ZeroA, ZeroB int8   // matmul, add, mul
 	ZeroOut      int8   // add, mul
 	ZeroX        int8   // rmsnorm
 	TransB       bool   // matmul
-	Causal       bool   // softmax
+	Causal       bool   // matmul, softmax
 	MulA, MulB   uint32 // add
 	Mul          uint32 // mul
 	Shift        uint8  // layernorm, rmsnorm, add, mul
@@ -289,6 +292,9 @@ func (op *Op) check(i int, shapes []Shape) (Shape, error) {
 		}
 		return Shape{I8, op.Weight.Shape[1]}, nil
 	}
+	if op.Kind == KindPosition { // reads only A's row count, so A may be of either dtype
+		return Shape{I8, op.Weight.Shape[1]}, nil
+	}
 	if err := wantI8(a, "A"); err != nil {
 		return Shape{}, err
 	}
@@ -318,6 +324,9 @@ func (op *Op) check(i int, shapes []Shape) (Shape, error) {
 	case KindSoftmax:
 		if a.Width != Seq && a.Width > 1<<16 {
 			return shapeErr("row width %d above 2^16", a.Width)
+		}
+		if op.Causal && a.Width != Seq { // the mask is over key positions, so rows are T wide
+			return shapeErr("causal softmax over rows of constant width %d, want T", a.Width)
 		}
 		return a, nil
 	case KindLayerNorm, KindRMSNorm:
@@ -361,17 +370,17 @@ func widthString(w int) string {
 // uses reports which optional fields a kind carries; checkUnused refuses any other field that
 // is set, so an Op has one representation.
 type uses struct {
-	weight, bias, norm, exp, epi, za, zb, zo, zx, transB, causal, mulAB, mul, shift, eps, slice bool
+	weight, bias, scales, norm, exp, epi, za, zb, zo, zx, transB, causal, mulAB, mul, shift, eps, slice bool
 }
 
 func (k Kind) uses() uses {
 	switch k {
-	case KindEmbed, KindLUT:
+	case KindEmbed, KindLUT, KindPosition:
 		return uses{weight: true}
 	case KindLinear:
-		return uses{weight: true, bias: true, epi: true}
+		return uses{weight: true, bias: true, scales: true, epi: true}
 	case KindMatmul:
-		return uses{epi: true, za: true, zb: true, transB: true}
+		return uses{epi: true, za: true, zb: true, transB: true, causal: true}
 	case KindSoftmax:
 		return uses{exp: true, causal: true}
 	case KindLayerNorm:
@@ -394,7 +403,7 @@ func (op *Op) checkUnused(i int) error {
 		used, set bool
 		name      string
 	}{
-		{u.weight, op.Weight != nil, "weight"}, {u.bias, op.Bias != nil, "bias"},
+		{u.weight, op.Weight != nil, "weight"}, {u.bias, op.Bias != nil, "bias"}, {u.scales, op.Scales != nil, "multipliers"},
 		{u.norm, op.Gamma != nil || op.Beta != nil, "gamma/beta"}, {u.exp, op.Exp != nil, "exp table"},
 		{u.epi, op.Epilogue != (protocol.Epilogue{}), "epilogue"}, {u.za, op.ZeroA != 0, "zero_a"},
 		{u.zb, op.ZeroB != 0, "zero_b"}, {u.zo, op.ZeroOut != 0, "zero_out"}, {u.zx, op.ZeroX != 0, "zero_x"},
@@ -440,7 +449,7 @@ func (op *Op) checkParams(i int) error {
 		return nil
 	}
 	switch op.Kind {
-	case KindEmbed:
+	case KindEmbed, KindPosition:
 		return matrix(op.Weight, "table")
 	case KindLinear:
 		if err := matrix(op.Weight, "weight"); err != nil {
@@ -449,7 +458,18 @@ func (op *Op) checkParams(i int) error {
 		if err := vector(op.Bias, op.Weight.Shape[0], "bias"); err != nil {
 			return err
 		}
-		return epi()
+		if err := vector(op.Scales, op.Weight.Shape[0], "multiplier"); err != nil {
+			return err
+		}
+		for j, m := range op.Scales.Data {
+			if m < 1 {
+				return opErr(i, ErrParam, "multiplier[%d] %d not in [1, 2^31)", j, m)
+			}
+		}
+		if op.Epilogue.Multiplier != 0 {
+			return opErr(i, ErrParam, "linear's epilogue has no multiplier (the multiplier tensor has them)")
+		}
+		return inRange(i, "shift", int64(op.Epilogue.Shift), 1, 62)
 	case KindMatmul:
 		return epi()
 	case KindSoftmax:

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
@@ -49,15 +50,15 @@ func randomDecoder(t testing.TB, c DecoderConfig, seed uint64) *Model {
 // checks every trace tensor against the graph's static shape, and that the file round trip
 // keeps the model root.
 func TestDecoderTrace(t *testing.T) {
-	m := randomDecoder(t, DecoderConfig{Vocab: 32, Width: 16, Heads: 2, Blocks: 2}, 7)
+	m := randomDecoder(t, DecoderConfig{Vocab: 32, Context: 16, Width: 16, Heads: 2, Blocks: 2}, 7)
 	shapes, err := m.Shapes()
 	if err != nil {
 		t.Fatal(err)
 	}
-	// 1 embed + 2 blocks of 22 ops (2 layernorms, 4 linears, 6 slices, 4 matmuls, 2 softmax,
+	// 2 embeddings and their add + 2 blocks of 22 ops (2 layernorms, 4 linears, 6 slices, 4 matmuls, 2 softmax,
 	// 1 concat, 1 lut, 2 adds) + final layernorm + logits.
-	if len(m.Ops) != 47 {
-		t.Fatalf("%d ops, want 47", len(m.Ops))
+	if len(m.Ops) != 49 {
+		t.Fatalf("%d ops, want 49", len(m.Ops))
 	}
 	const T = 6
 	ids := tensor.NewInt32(T)
@@ -84,14 +85,14 @@ func TestDecoderTrace(t *testing.T) {
 		} else if v.I32 == nil {
 			t.Fatalf("tensor %d: want I32", id)
 		}
-		if got := v.Shape(); !equalInts(got, want) {
+		if got := v.Shape(); !slices.Equal(got, want) {
 			t.Errorf("tensor %d: shape %v, graph says %v", id, got, want)
 		}
 	}
 	if !seenSeq {
 		t.Error("no tensor of width T: the attention scores are missing")
 	}
-	if got := tr.Output().Shape(); !equalInts(got, []int{T, 32}) {
+	if got := tr.Output().Shape(); !slices.Equal(got, []int{T, 32}) {
 		t.Errorf("logits are %v, want [%d, 32]", got, T)
 	}
 	// Causality: the first row of every head's probabilities puts all mass on key 0.
@@ -139,7 +140,7 @@ func i8bytes(x []int8) []byte {
 
 // TestRootBindsEveryOp flips one parameter or scalar of each op and expects a new root.
 func TestRootBindsEveryOp(t *testing.T) {
-	m := randomDecoder(t, DecoderConfig{Vocab: 8, Width: 4, Heads: 2, Blocks: 1}, 3)
+	m := randomDecoder(t, DecoderConfig{Vocab: 8, Context: 8, Width: 4, Heads: 2, Blocks: 1}, 3)
 	base, err := m.Root()
 	if err != nil {
 		t.Fatal(err)
@@ -148,9 +149,12 @@ func TestRootBindsEveryOp(t *testing.T) {
 		op := &m.Ops[i]
 		undo := func() {}
 		switch op.Kind {
-		case KindEmbed, KindLinear, KindLUT:
+		case KindEmbed, KindPosition, KindLUT:
 			op.Weight.Data[0] ^= 1
 			undo = func() { op.Weight.Data[0] ^= 1 }
+		case KindLinear: // a column's multiplier, which only the parameter root holds
+			op.Scales.Data[len(op.Scales.Data)-1]--
+			undo = func() { op.Scales.Data[len(op.Scales.Data)-1]++ }
 		case KindLayerNorm:
 			op.Beta.Data[len(op.Beta.Data)-1]++
 			undo = func() { op.Beta.Data[len(op.Beta.Data)-1]-- }
@@ -162,8 +166,8 @@ func TestRootBindsEveryOp(t *testing.T) {
 			op.Offset += d
 			undo = func() { op.Offset -= d }
 		case KindMatmul:
-			op.ZeroB++
-			undo = func() { op.ZeroB-- }
+			op.Causal = !op.Causal
+			undo = func() { op.Causal = !op.Causal }
 		case KindSoftmax:
 			op.Exp[255]++
 			undo = func() { op.Exp[255]-- }
@@ -190,9 +194,8 @@ func TestRootBindsEveryOp(t *testing.T) {
 	}
 }
 
-// TestParamRootsAgreeWithCommit pins model's own tree (used for kinds 3 and 4) to package
-// commit's: the embed table's tree is an activation tree of depth ceil(log2 V), and the
-// linear root is commit.CommitLayer's.
+// TestParamRootsAgreeWithCommit pins model's own tree (used for kinds 3, 4 and 5) to package
+// commit's: the embed table's tree is an activation tree of depth ceil(log2 V).
 func TestParamRootsAgreeWithCommit(t *testing.T) {
 	for _, V := range []int{1, 2, 3, 5, 8, 9} {
 		E := tensor.NewInt8(V, 40)

@@ -1,6 +1,7 @@
 package model
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/probitylabs/probity/ops"
@@ -31,14 +32,13 @@ type Trace struct {
 // Output is the last op's result.
 func (t *Trace) Output() Value { return t.Tensors[len(t.Tensors)-1] }
 
+// ErrContext reports a sequence longer than a position table (the model's context length).
+var ErrContext = errors.New("sequence longer than the model's context")
+
 // Run validates m and executes it on input (I32 [T] token ids or I8 [T, w], as m.Input says)
 // with the reference ops, returning every intermediate tensor. Runtime failures (an embed id
 // outside the vocabulary, an accumulator overflow) are the ops' errors, wrapped with the op.
 func Run(m *Model, input Value) (*Trace, error) {
-	shapes, err := m.Shapes()
-	if err != nil {
-		return nil, err
-	}
 	var T int
 	switch m.Input.DType {
 	case I32:
@@ -51,29 +51,102 @@ func Run(m *Model, input Value) (*Trace, error) {
 			return nil, fmt.Errorf("run: input: %w: want I8 [T, %d]", tensor.ErrShape, m.Input.Width)
 		}
 		T = input.I8.Shape[0]
+	default:
+		return nil, m.Validate()
+	}
+	p, err := NewPass(m, T)
+	if err != nil {
+		return nil, err
+	}
+	if input.I32 != nil {
+		copy(p.tensors[0].I32.Data, input.I32.Data)
+	} else {
+		copy(p.tensors[0].I8.Data, input.I8.Data)
+	}
+	if err := p.Extend(T); err != nil {
+		return nil, err
+	}
+	return p.Trace(), nil
+}
+
+// Pass is one forward pass over T rows, computed in row blocks: a generation job computes the
+// prompt's rows (prefill) and then one row per decode step. Every tensor is a T-row buffer
+// and rows [0, Rows()) of all of them are final. Because every op of a causal model (IsCausal)
+// reads for row i only rows <= i of its operands, the rows computed block by block are bit
+// for bit those of one pass over all T rows (specs/trace.md §2); the keys and values of
+// earlier rows, kept in their tensors, are the KV cache.
+type Pass struct {
+	m       *Model
+	shapes  []Shape
+	T, rows int
+	tensors []Value
+}
+
+// NewPass validates m and allocates the buffers of a T-row pass; the caller writes the
+// input's rows (Input) before each Extend.
+func NewPass(m *Model, T int) (*Pass, error) {
+	shapes, err := m.Shapes()
+	if err != nil {
+		return nil, err
 	}
 	if T < 1 {
 		return nil, fmt.Errorf("run: input: %w: T = 0", tensor.ErrShape)
 	}
-	tr := &Trace{T: T, Tensors: make([]Value, 1, len(m.Ops)+1)}
-	tr.Tensors[0] = input
-	for i := range m.Ops {
-		v, err := runOp(&m.Ops[i], tr.Tensors)
-		if err != nil {
-			return nil, fmt.Errorf("run: op %d (%s %s): %w", i, m.Ops[i].Kind, m.Ops[i].Name, err)
+	p := &Pass{m: m, shapes: shapes, T: T, tensors: make([]Value, len(shapes))}
+	for id, s := range shapes {
+		if s.DType == I32 {
+			p.tensors[id] = Value{I32: tensor.NewInt32(T)}
+		} else {
+			p.tensors[id] = Value{I8: tensor.NewInt8(T, widthOr(s.Width, T))}
 		}
-		// The reference ops check their own shapes; this catches a graph whose static shapes
-		// (the descriptors) and the executed shapes could disagree.
-		want := []int{T}
-		if s := shapes[i+1]; s.DType == I8 {
-			want = append(want, widthOr(s.Width, T))
-		}
-		if got := v.Shape(); !equalInts(got, want) {
-			return nil, fmt.Errorf("run: op %d: result shape %v, graph says %v", i, got, want)
-		}
-		tr.Tensors = append(tr.Tensors, v)
 	}
-	return tr, nil
+	return p, nil
+}
+
+// Input is tensor 0's buffer: write rows [Rows(), hi) before Extend(hi).
+func (p *Pass) Input() Value { return p.tensors[0] }
+
+// Rows is the number of rows computed so far.
+func (p *Pass) Rows() int { return p.rows }
+
+// Tensor returns tensor id's buffer (rows past Rows() are not computed yet).
+func (p *Pass) Tensor(id int) Value { return p.tensors[id] }
+
+// Trace returns the pass's tensors as a trace (complete once Rows() == T).
+func (p *Pass) Trace() *Trace { return &Trace{T: p.T, Tensors: p.tensors} }
+
+// IsCausal reports whether row i of every tensor depends only on rows <= i of the input:
+// true when every matmul is causal (every other op is row-local or, like softmax, reads only
+// its own row).
+func (m *Model) IsCausal() bool {
+	for i := range m.Ops {
+		if m.Ops[i].Kind == KindMatmul && !m.Ops[i].Causal {
+			return false
+		}
+	}
+	return true
+}
+
+// Extend computes rows [Rows(), hi) of every tensor, op by op. A model that is not causal can
+// only be computed in one block (hi = T from row 0).
+func (p *Pass) Extend(hi int) error {
+	lo := p.rows
+	if hi < lo || hi > p.T {
+		return fmt.Errorf("run: rows [%d, %d) of a %d-row pass", lo, hi, p.T)
+	}
+	if (lo > 0 || hi < p.T) && !p.m.IsCausal() {
+		return fmt.Errorf("run: rows [%d, %d): a model with a non-causal matmul runs all %d rows at once", lo, hi, p.T)
+	}
+	if lo == hi {
+		return nil
+	}
+	for i := range p.m.Ops {
+		if err := p.runOp(i, lo, hi); err != nil {
+			return fmt.Errorf("run: op %d (%s %s): %w", i, p.m.Ops[i].Kind, p.m.Ops[i].Name, err)
+		}
+	}
+	p.rows = hi
+	return nil
 }
 
 func widthOr(w, T int) int {
@@ -83,57 +156,136 @@ func widthOr(w, T int) int {
 	return w
 }
 
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
+// rowsOf is a view of rows [lo, hi) of an I8 buffer (no copy).
+func rowsOf(x *tensor.Int8, lo, hi int) *tensor.Int8 {
+	w := x.Shape[1]
+	return &tensor.Int8{Shape: []int{hi - lo, w}, Data: x.Data[lo*w : hi*w]}
 }
 
-func runOp(op *Op, ts []Value) (Value, error) {
-	a := ts[op.In[0]]
+// block copies rows [lo, hi), columns [0, cols) of an I8 buffer.
+func block(x *tensor.Int8, lo, hi, cols int) *tensor.Int8 {
+	w := x.Shape[1]
+	out := tensor.NewInt8(hi-lo, cols)
+	for i := lo; i < hi; i++ {
+		copy(out.Data[(i-lo)*cols:(i-lo+1)*cols], x.Data[i*w:i*w+cols])
+	}
+	return out
+}
+
+// put writes res ([hi-lo, c]) into rows [lo, hi), columns [0, c) of dst, and fill into the
+// rest of those rows (the masked columns of a block computed over the visible prefix).
+func put(dst, res *tensor.Int8, lo int, fill int8) {
+	w, c := dst.Shape[1], res.Shape[1]
+	for r := range res.Shape[0] {
+		row := dst.Data[(lo+r)*w : (lo+r+1)*w]
+		copy(row, res.Data[r*c:(r+1)*c])
+		for j := c; j < w; j++ {
+			row[j] = fill
+		}
+	}
+}
+
+// shiftErr moves a block-relative element error to the pass's row numbering.
+func shiftErr(err error, lo int) error {
+	var oe *tensor.OverflowError
+	if errors.As(err, &oe) && oe.Row >= 0 {
+		return &tensor.OverflowError{Row: oe.Row + lo, Col: oe.Col, Acc: oe.Acc}
+	}
+	var te *ops.TokenError
+	if errors.As(err, &te) {
+		return &ops.TokenError{Pos: te.Pos + lo, ID: te.ID, Vocab: te.Vocab}
+	}
+	return err
+}
+
+// runOp computes rows [lo, hi) of op i's result.
+func (p *Pass) runOp(i, lo, hi int) error {
+	op := &p.m.Ops[i]
+	dst := p.tensors[i+1]
+	a := p.tensors[op.In[0]]
 	var b Value
 	if len(op.In) == 2 {
-		b = ts[op.In[1]]
+		b = p.tensors[op.In[1]]
 	}
-	var out *tensor.Int8
+	var res *tensor.Int8
 	var err error
+	// masked: the block covers only the hi visible columns; the rest of its rows get fill.
+	masked, fill := false, int8(0)
 	switch op.Kind {
 	case KindEmbed:
-		out, err = ops.Embed(op.Weight, a.I32)
+		ids := &tensor.Int32{Shape: []int{hi - lo}, Data: a.I32.Data[lo:hi]}
+		res, err = ops.Embed(op.Weight, ids)
+	case KindPosition:
+		P, D := op.Weight.Shape[0], op.Weight.Shape[1]
+		if hi > P {
+			return fmt.Errorf("%w: row %d, the position table has %d rows", ErrContext, max(lo, P), P)
+		}
+		res = &tensor.Int8{Shape: []int{hi - lo, D}, Data: op.Weight.Data[lo*D : hi*D]}
 	case KindLinear:
-		out, err = ops.Linear(a.I8, op.Weight, op.Bias, op.Epilogue)
+		res, err = ops.Linear(rowsOf(a.I8, lo, hi), op.Weight, op.Bias, op.LinearParams())
 	case KindMatmul:
-		out, err = ops.Matmul(a.I8, b.I8, ops.MatmulParams{ZeroA: op.ZeroA, ZeroB: op.ZeroB, TransB: op.TransB, Epilogue: op.Epilogue})
+		mp := ops.MatmulParams{ZeroA: op.ZeroA, ZeroB: op.ZeroB, TransB: op.TransB, Causal: op.Causal, Epilogue: op.Epilogue}
+		switch {
+		case !op.Causal: // whole pass in one block (Extend): every row of B is there
+			res, err = ops.Matmul(rowsOf(a.I8, lo, hi), b.I8, mp)
+		case op.TransB: // scores over the hi visible keys; j >= hi is masked: epi(0)
+			res, err = ops.Matmul(rowsOf(a.I8, lo, hi), rowsOf(b.I8, 0, hi), mp)
+			masked, fill = true, op.Epilogue.Apply(0)
+		default: // P·V over the hi visible rows of V; A's columns past hi are masked terms
+			res, err = ops.Matmul(block(a.I8, lo, hi, hi), rowsOf(b.I8, 0, hi), mp)
+		}
 	case KindSoftmax:
-		out, err = ops.Softmax(a.I8, ops.SoftmaxParams{Table: *op.Exp, Causal: op.Causal})
-	case KindLayerNorm, KindRMSNorm:
-		p := ops.NormParams{Gamma: op.Gamma, Beta: op.Beta, Shift: op.Shift, Eps: op.Eps, ZeroX: op.ZeroX}
-		if op.Kind == KindLayerNorm {
-			out, err = ops.LayerNorm(a.I8, p)
+		sp := ops.SoftmaxParams{Table: *op.Exp, Causal: op.Causal}
+		if op.Causal { // width T (Validate): keys past hi are masked, probability 0
+			res, err = ops.Softmax(block(a.I8, lo, hi, hi), sp)
+			masked, fill = true, -128
 		} else {
-			out, err = ops.RMSNorm(a.I8, p)
+			res, err = ops.Softmax(rowsOf(a.I8, lo, hi), sp)
+		}
+	case KindLayerNorm, KindRMSNorm:
+		np := ops.NormParams{Gamma: op.Gamma, Beta: op.Beta, Shift: op.Shift, Eps: op.Eps, ZeroX: op.ZeroX}
+		if op.Kind == KindLayerNorm {
+			res, err = ops.LayerNorm(rowsOf(a.I8, lo, hi), np)
+		} else {
+			res, err = ops.RMSNorm(rowsOf(a.I8, lo, hi), np)
 		}
 	case KindLUT:
-		out, err = ops.LUT(a.I8, op.Weight.Data)
+		res, err = ops.LUT(rowsOf(a.I8, lo, hi), op.Weight.Data)
 	case KindAdd:
-		out, err = ops.Add(a.I8, b.I8, ops.AddParams{ZeroA: op.ZeroA, ZeroB: op.ZeroB, MulA: op.MulA, MulB: op.MulB, Shift: op.Shift, ZeroOut: op.ZeroOut})
+		res, err = ops.Add(rowsOf(a.I8, lo, hi), rowsOf(b.I8, lo, hi), ops.AddParams{ZeroA: op.ZeroA, ZeroB: op.ZeroB, MulA: op.MulA, MulB: op.MulB, Shift: op.Shift, ZeroOut: op.ZeroOut})
 	case KindMul:
-		out, err = ops.Mul(a.I8, b.I8, ops.MulParams{ZeroA: op.ZeroA, ZeroB: op.ZeroB, Mul: op.Mul, Shift: op.Shift, ZeroOut: op.ZeroOut})
+		res, err = ops.Mul(rowsOf(a.I8, lo, hi), rowsOf(b.I8, lo, hi), ops.MulParams{ZeroA: op.ZeroA, ZeroB: op.ZeroB, Mul: op.Mul, Shift: op.Shift, ZeroOut: op.ZeroOut})
 	case KindArgmax:
-		ids, err := ops.Argmax(a.I8)
-		return Value{I32: ids}, err
+		ids, err := ops.Argmax(rowsOf(a.I8, lo, hi))
+		if err != nil {
+			return err
+		}
+		copy(dst.I32.Data[lo:hi], ids.Data)
+		return nil
 	case KindSlice:
-		out = sliceCols(a.I8, op.Offset, op.Width)
+		res = sliceCols(rowsOf(a.I8, lo, hi), op.Offset, op.Width)
 	case KindConcat:
-		out = concatCols(a.I8, b.I8)
+		res = concatCols(rowsOf(a.I8, lo, hi), rowsOf(b.I8, lo, hi))
 	}
-	return Value{I8: out}, err
+	if err != nil {
+		return shiftErr(err, lo)
+	}
+	// The reference ops check their own shapes; this catches a graph whose static shapes
+	// (the descriptors) and the executed shapes could disagree.
+	if w := dst.I8.Shape[1]; res.Shape[0] != hi-lo || (!masked && res.Shape[1] != w) || (masked && res.Shape[1] != hi) {
+		return fmt.Errorf("result block %v, the graph says [%d, %d]", res.Shape, hi-lo, dst.I8.Shape[1])
+	}
+	put(dst.I8, res, lo, fill)
+	return nil
+}
+
+// LinearParams is the linear op's per-column requantization.
+func (op *Op) LinearParams() ops.LinearParams {
+	ms := make([]uint32, len(op.Scales.Data))
+	for j, m := range op.Scales.Data {
+		ms[j] = uint32(m)
+	}
+	return ops.LinearParams{Multipliers: ms, Shift: op.Epilogue.Shift, ZeroPoint: op.Epilogue.ZeroPoint, ReLU: op.Epilogue.ReLU}
 }
 
 // sliceCols is specs/model.md §2's slice: columns [off, off+w) of every row.

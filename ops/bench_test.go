@@ -23,10 +23,14 @@ func BenchmarkLinear(b *testing.B) {
 	rng := &SplitMix64{State: 10}
 	a, w := randInt8(rng, benchT, benchD), randInt8(rng, benchFF, benchD)
 	bias := tensor.NewInt32(benchFF)
-	ep := protocol.Epilogue{Multiplier: 1 << 20, Shift: 40}
+	ms := make([]uint32, benchFF)
+	for j := range ms {
+		ms[j] = 1<<20 + uint32(j)
+	}
+	p := LinearParams{Multipliers: ms, Shift: 40}
 	b.ResetTimer()
 	for range b.N {
-		if _, err := Linear(a, w, bias, ep); err != nil {
+		if _, err := Linear(a, w, bias, p); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -8,10 +8,39 @@ import (
 	"github.com/probitylabs/probity/tensor"
 )
 
-// Linear is specs/ops.md §2, which is protocol.md §3.2 unchanged: out = epi(A·Wᵀ + b) with W
-// [N, K]. It is tensor.Linear, so v0 layers and v1 linear ops share one kernel.
-func Linear(a *tensor.Int8, w *tensor.Int8, b *tensor.Int32, ep protocol.Epilogue) (*tensor.Int8, error) {
-	out, err := tensor.Linear(a, tensor.Layer{Weight: w, Bias: b, Epilogue: ep})
+// LinearParams are linear's requantization (specs/ops.md §2): one multiplier per output column
+// (so each column's weights may have their own scale) and a shared shift, zero point and ReLU.
+type LinearParams struct {
+	Multipliers []uint32
+	Shift       uint8
+	ZeroPoint   int8
+	ReLU        bool
+}
+
+// Epilogue is column j's epilogue (m[j], s, z, relu).
+func (p LinearParams) Epilogue(j int) protocol.Epilogue {
+	return protocol.Epilogue{Multiplier: p.Multipliers[j], Shift: p.Shift, ZeroPoint: p.ZeroPoint, ReLU: p.ReLU}
+}
+
+// Linear is specs/ops.md §2: out[i][j] = epi_j(b[j] + A[i]·W[j]) with W [N, K] and column j's
+// epilogue (m[j], s, z, relu). Parameters are checked before any element is computed; the
+// kernel is tensor's, shared with v0 layers (which are the case of equal multipliers).
+func Linear(a *tensor.Int8, w *tensor.Int8, b *tensor.Int32, p LinearParams) (*tensor.Int8, error) {
+	if w == nil || len(w.Shape) != 2 || w.Check() != nil {
+		return nil, fmt.Errorf("linear: %w: weight must be a matrix", tensor.ErrShape)
+	}
+	N := w.Shape[0]
+	if len(p.Multipliers) != N {
+		return nil, fmt.Errorf("linear: %w: %d multipliers for %d columns", tensor.ErrShape, len(p.Multipliers), N)
+	}
+	eps := make([]protocol.Epilogue, N)
+	for j := range N {
+		eps[j] = p.Epilogue(j)
+		if err := eps[j].Validate(); err != nil {
+			return nil, fmt.Errorf("linear: column %d: %w", j, err)
+		}
+	}
+	out, err := tensor.LinearApply(a, w, b, func(j int, acc int32) int8 { return eps[j].Apply(acc) })
 	if err != nil {
 		return nil, fmt.Errorf("linear: %w", err)
 	}
@@ -22,7 +51,12 @@ func Linear(a *tensor.Int8, w *tensor.Int8, b *tensor.Int32, ep protocol.Epilogu
 type MatmulParams struct {
 	ZeroA, ZeroB int8
 	// TransB says B is stored [N, K] (as K in Q·Kᵀ); otherwise it is [K, N] (as V in P·V).
-	TransB   bool
+	TransB bool
+	// Causal masks the future (§3): with TransB, output (i, j) for j > i + N - M is epi(0);
+	// without, the sum of row i stops at t = i + K - M. Either way row i reads only the
+	// operands' rows it may see, which is what makes a decoder's trace equal to its KV-cached
+	// decode steps.
+	Causal   bool
 	Epilogue protocol.Epilogue
 }
 
@@ -30,7 +64,8 @@ type MatmulParams struct {
 // 255² = 65025 in magnitude, and 2^15 of them stay below 2^31.
 const maxMatmulBlock = 1 << 15
 
-// Matmul is specs/ops.md §3: out[i][j] = epi(Σ_t (A[i][t]-za)(Bt[j][t]-zb)). Both operands are
+// Matmul is specs/ops.md §3: out[i][j] = epi(Σ_t (A[i][t]-za)(Bt[j][t]-zb)), causally masked
+// when p.Causal. Both operands are
 // centered once into int16 with B in [N, K] order, so every output is a contiguous dot product
 // (the layout tensor.Linear uses); rows are split across cores. The first accumulator outside
 // int32, in row-major order, is returned as a *tensor.OverflowError.
@@ -71,8 +106,18 @@ func Matmul(a, b *tensor.Int8, p MatmulParams) (*tensor.Int8, error) {
 	err = forRows(M, func(lo, hi int) error {
 		for i := lo; i < hi; i++ {
 			row := ac[i*K : (i+1)*K]
-			for j := range N {
-				acc := dot16(row, bt[j*K:(j+1)*K])
+			kEnd, jEnd := K, N // causal: terms t < kEnd, unmasked outputs j < jEnd
+			if p.Causal && p.TransB {
+				jEnd = min(N, max(0, i+N-M+1))
+			} else if p.Causal {
+				kEnd = min(K, max(0, i+K-M+1))
+			}
+			zero := p.Epilogue.Apply(0)
+			for j := jEnd; j < N; j++ {
+				out.Data[i*N+j] = zero
+			}
+			for j := range jEnd {
+				acc := dot16(row[:kEnd], bt[j*K:j*K+kEnd])
 				if acc < math.MinInt32 || acc > math.MaxInt32 {
 					return fmt.Errorf("matmul: %w", &tensor.OverflowError{Row: i, Col: j, Acc: acc})
 				}

@@ -73,7 +73,8 @@ func TestIsqrt(t *testing.T) {
 	check(1<<63 - 1<<20)
 }
 
-// TestLinearIsTensorLinear: the op is v0's layer function, so both give the same bits.
+// TestLinearIsTensorLinear: with equal multipliers the op is v0's layer function, so both give
+// the same bits; with per-column multipliers, column j is v0's layer with multiplier m[j].
 func TestLinearIsTensorLinear(t *testing.T) {
 	rng := &SplitMix64{State: 1}
 	a, w := randInt8(rng, 7, 33), randInt8(rng, 9, 33)
@@ -82,7 +83,11 @@ func TestLinearIsTensorLinear(t *testing.T) {
 		b.Data[i] = int32(rng.Next()%20001) - 10000
 	}
 	ep := protocol.Epilogue{Multiplier: 12345, Shift: 22, ZeroPoint: -3}
-	got, err := Linear(a, w, b, ep)
+	same := LinearParams{Multipliers: make([]uint32, 9), Shift: 22, ZeroPoint: -3}
+	for j := range same.Multipliers {
+		same.Multipliers[j] = 12345
+	}
+	got, err := Linear(a, w, b, same)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,36 +95,69 @@ func TestLinearIsTensorLinear(t *testing.T) {
 	if err != nil || !got.Equal(want) {
 		t.Fatalf("ops.Linear differs from tensor.Linear (%v)", err)
 	}
-}
-
-// TestMatmulMatchesNaive compares the int16 kernel with the definition on both layouts and
-// with nonzero zero points, across row counts that split unevenly over cores.
-func TestMatmulMatchesNaive(t *testing.T) {
-	rng := &SplitMix64{State: 2}
-	for _, transB := range []bool{false, true} {
-		M, K, N := 13, 70, 5
-		a := randInt8(rng, M, K)
-		b := randInt8(rng, K, N)
-		if transB {
-			b = randInt8(rng, N, K)
-		}
-		p := MatmulParams{ZeroA: -128, ZeroB: 17, TransB: transB, Epilogue: protocol.Epilogue{Multiplier: 1 << 20, Shift: 40, ZeroPoint: 2}}
-		got, err := Matmul(a, b, p)
+	per := LinearParams{Multipliers: make([]uint32, 9), Shift: 22, ZeroPoint: -3}
+	for j := range per.Multipliers {
+		per.Multipliers[j] = 1000 + 777*uint32(j)
+	}
+	got, err = Linear(a, w, b, per)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for j, m := range per.Multipliers {
+		ej := ep
+		ej.Multiplier = m
+		col, err := tensor.Linear(a, tensor.Layer{Weight: w, Bias: b, Epilogue: ej})
 		if err != nil {
 			t.Fatal(err)
 		}
-		for i := range M {
-			for j := range N {
-				var acc int64
-				for k := range K {
-					bv := b.Data[k*N+j]
-					if transB {
-						bv = b.Data[j*K+k]
+		for i := range 7 {
+			if got.Data[i*9+j] != col.Data[i*9+j] {
+				t.Fatalf("row %d column %d: %d, want %d (multiplier %d)", i, j, got.Data[i*9+j], col.Data[i*9+j], m)
+			}
+		}
+	}
+}
+
+// TestMatmulMatchesNaive compares the int16 kernel with the definition on both layouts, with
+// nonzero zero points, causal or not, across row counts that split unevenly over cores (with
+// fewer rows than keys, so the causal mask has a KV-cache offset).
+func TestMatmulMatchesNaive(t *testing.T) {
+	rng := &SplitMix64{State: 2}
+	for _, causal := range []bool{false, true} {
+		for _, transB := range []bool{false, true} {
+			M, K, N := 13, 70, 5
+			if causal && transB {
+				N = 20 // 13 queries over 20 keys
+			}
+			a := randInt8(rng, M, K)
+			b := randInt8(rng, K, N)
+			if transB {
+				b = randInt8(rng, N, K)
+			}
+			p := MatmulParams{ZeroA: -128, ZeroB: 17, TransB: transB, Causal: causal, Epilogue: protocol.Epilogue{Multiplier: 1 << 20, Shift: 40, ZeroPoint: 2}}
+			got, err := Matmul(a, b, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range M {
+				for j := range N {
+					var acc int64
+					for k := range K {
+						if causal && !transB && k > i+K-M {
+							continue // a masked term
+						}
+						bv := b.Data[k*N+j]
+						if transB {
+							bv = b.Data[j*K+k]
+						}
+						acc += (int64(a.Data[i*K+k]) + 128) * (int64(bv) - 17)
 					}
-					acc += (int64(a.Data[i*K+k]) + 128) * (int64(bv) - 17)
-				}
-				if want := p.Epilogue.Apply(int32(acc)); got.Data[i*N+j] != want {
-					t.Fatalf("transB %v (%d, %d): got %d, want %d", transB, i, j, got.Data[i*N+j], want)
+					if causal && transB && j > i+N-M {
+						acc = 0 // a masked output
+					}
+					if want := p.Epilogue.Apply(int32(acc)); got.Data[i*N+j] != want {
+						t.Fatalf("causal %v transB %v (%d, %d): got %d, want %d", causal, transB, i, j, got.Data[i*N+j], want)
+					}
 				}
 			}
 		}

@@ -58,9 +58,27 @@ func (l Layer) Dims() (K, N int, err error) {
 // all cores. Each dot product is accumulated in int64, which cannot overflow for K < 2^48, and
 // then checked against the int32 range the protocol fixes.
 func Linear(a *Int8, l Layer) (*Int8, error) {
-	K, N, err := l.Dims()
-	if err != nil {
+	if _, _, err := l.Dims(); err != nil {
 		return nil, err
+	}
+	ep := l.Epilogue
+	return LinearApply(a, l.Weight, l.Bias, func(_ int, acc int32) int8 { return ep.Apply(acc) })
+}
+
+// LinearApply computes out[i][j] = apply(j, b[j] + A[i]·W[j]) for W [N, K] and b [N]: Linear's
+// kernel with the requantization left to the caller (v1's linear requantizes each column with
+// its own multiplier). Rows are split across all cores; the first accumulator outside int32,
+// in row-major order, is returned as an *OverflowError.
+func LinearApply(a *Int8, wt *Int8, bias *Int32, apply func(j int, acc int32) int8) (*Int8, error) {
+	if wt == nil || bias == nil {
+		return nil, fmt.Errorf("%w: linear without weight or bias", ErrShape)
+	}
+	N, K, err := wt.Matrix()
+	if err != nil {
+		return nil, fmt.Errorf("weight: %w", err)
+	}
+	if len(bias.Shape) != 1 || bias.Shape[0] != N || len(bias.Data) != N {
+		return nil, fmt.Errorf("%w: bias shape %v does not match weight rows %d", ErrShape, bias.Shape, N)
 	}
 	M, Ka, err := a.Matrix()
 	if err != nil {
@@ -70,7 +88,7 @@ func Linear(a *Int8, l Layer) (*Int8, error) {
 		return nil, fmt.Errorf("%w: input has %d columns, layer expects K = %d", ErrShape, Ka, K)
 	}
 	out := NewInt8(M, N)
-	w, b, ep := l.Weight.Data, l.Bias.Data, l.Epilogue
+	w, b := wt.Data, bias.Data
 
 	workers := min(runtime.GOMAXPROCS(0), max(M, 1))
 	var (
@@ -110,7 +128,7 @@ func Linear(a *Int8, l Layer) (*Int8, error) {
 								}
 								break
 							}
-							orow[j+c] = ep.Apply(int32(acc))
+							orow[j+c] = apply(j+c, int32(acc))
 						}
 					}
 				}

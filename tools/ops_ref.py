@@ -93,14 +93,21 @@ def first_overflow(acc):
 # ---- ops ------------------------------------------------------------------------------------
 
 def op_linear(p, x):
-    check_epilogue(p["epilogue"])
     w, b = matrix(x["w"]), tensor(x["b"], "I32")
     a = matrix(x["a"])
+    ms = p["multipliers"]
+    if len(ms) != w.shape[0]:
+        fail("shape")
+    if any(not (1 <= m < 2**31) for m in ms) or not (1 <= p["shift"] <= 62):
+        fail("param")
     if b.ndim != 1 or b.shape[0] != w.shape[0] or a.shape[1] != w.shape[1]:
         fail("shape")
     acc = a @ w.T + b  # |terms| <= 2^14: exact in int64
     first_overflow(acc)
-    return epilogue(acc, p["epilogue"]), "I8"
+    # Column j's epilogue has multiplier m[j]: broadcast over rows.
+    e = {"multiplier": np.array(ms, dtype=np.int64), "shift": p["shift"],
+         "zeroPoint": p["zeroPoint"], "relu": p["relu"]}
+    return epilogue(acc, e), "I8"
 
 
 def op_matmul(p, x):
@@ -109,7 +116,18 @@ def op_matmul(p, x):
     bt = b if p["transB"] else b.T  # [N, K]
     if bt.shape[1] != a.shape[1]:
         fail("shape")
-    acc = (a - p["zeroA"]) @ (bt - p["zeroB"]).T
+    M, K = a.shape
+    N = bt.shape[0]
+    ac, bc = a - p["zeroA"], bt - p["zeroB"]
+    if p["causal"] and not p["transB"]:
+        # Row i sums only t <= i + K - M: zero the masked terms of A.
+        t = np.arange(K)[None, :]
+        ac = np.where(t <= np.arange(M)[:, None] + K - M, ac, 0)
+    acc = ac @ bc.T
+    if p["causal"] and p["transB"]:
+        # Output (i, j) with j > i + N - M is epi(0): never computed, so it cannot overflow.
+        j = np.arange(N)[None, :]
+        acc = np.where(j <= np.arange(M)[:, None] + N - M, acc, 0)
     first_overflow(acc)
     return epilogue(acc, p["epilogue"]), "I8"
 

@@ -60,12 +60,16 @@ func (e Epilogue) proto() protocol.Epilogue {
 // The parameters of each op, in the order they appear in the file.
 type (
 	LinearParams struct {
-		Epilogue Epilogue `json:"epilogue"`
+		Multipliers []uint32 `json:"multipliers"`
+		Shift       uint8    `json:"shift"`
+		ZeroPoint   int8     `json:"zeroPoint"`
+		ReLU        bool     `json:"relu"`
 	}
 	MatmulParams struct {
 		ZeroA    int8     `json:"zeroA"`
 		ZeroB    int8     `json:"zeroB"`
 		TransB   bool     `json:"transB"`
+		Causal   bool     `json:"causal"`
 		Epilogue Epilogue `json:"epilogue"`
 	}
 	// Table is an exp table; its entries are int64 so a vector can hold out-of-range ones.
@@ -236,14 +240,14 @@ func run(c *Case) (res *Tensor, opErr, err error) {
 		if err = errors.Join(err, bad); err != nil {
 			return nil, nil, err
 		}
-		return wrap8(ops.Linear(a, w, b, p.Epilogue.proto()))
+		return wrap8(ops.Linear(a, w, b, ops.LinearParams(p)))
 	case "matmul":
 		p, err := decode[MatmulParams](c)
 		a, b := i8("a"), i8("b")
 		if err = errors.Join(err, bad); err != nil {
 			return nil, nil, err
 		}
-		return wrap8(ops.Matmul(a, b, ops.MatmulParams{ZeroA: p.ZeroA, ZeroB: p.ZeroB, TransB: p.TransB, Epilogue: p.Epilogue.proto()}))
+		return wrap8(ops.Matmul(a, b, ops.MatmulParams{ZeroA: p.ZeroA, ZeroB: p.ZeroB, TransB: p.TransB, Causal: p.Causal, Epilogue: p.Epilogue.proto()}))
 	case "softmax":
 		p, err := decode[SoftmaxParams](c)
 		x := i8("x")

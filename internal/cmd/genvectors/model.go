@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/probitylabs/probity/model"
@@ -57,10 +58,11 @@ func (g *modelGen) fill(m *model.Model) {
 	for i := range m.Ops {
 		op := &m.Ops[i]
 		switch op.Kind {
-		case model.KindEmbed, model.KindLinear:
+		case model.KindEmbed, model.KindPosition, model.KindLinear:
 			op.Weight = g.i8(op.Weight.Shape...)
 			if op.Bias != nil {
 				op.Bias = g.i32(-4096, 4096, op.Bias.Shape...)
+				op.Scales = g.scales(op.Bias.Shape[0])
 			}
 		case model.KindLayerNorm, model.KindRMSNorm:
 			op.Gamma = g.i32(1<<10, 1<<13, op.Gamma.Shape...)
@@ -119,6 +121,12 @@ func edit(b []byte, f func(md map[string]string, ts map[string]any)) []byte {
 
 func epi() protocol.Epilogue { return protocol.Epilogue{Multiplier: 1 << 30, Shift: 36, ZeroPoint: -3} }
 
+// linEpi is a linear op's shared epilogue (its multipliers are per column, in the tensor).
+func linEpi() protocol.Epilogue { return protocol.Epilogue{Shift: 36, ZeroPoint: -3} }
+
+// scales are n per-column multipliers drawn from the stream in [2^29, 2^30].
+func (g *modelGen) scales(n int) *tensor.Int32 { return g.i32(1<<29, 1<<30, n) }
+
 func in8(w int) model.Input { return model.Input{Name: "x", DType: model.I8, Width: w} }
 
 // singles are one small graph per op kind.
@@ -134,10 +142,10 @@ func (g *modelGen) singles() map[model.Kind]*model.Model {
 	}
 	return map[model.Kind]*model.Model{
 		model.KindEmbed:  one(model.Input{Name: "ids", DType: model.I32, Width: 1}, model.Op{Kind: model.KindEmbed, Weight: g.i8(5, 40)}),
-		model.KindLinear: one(in8(33), model.Op{Kind: model.KindLinear, Weight: g.i8(3, 33), Bias: g.i32(-1000, 1000, 3), Epilogue: epi()}),
-		model.KindMatmul: one(in8(6), model.Op{Kind: model.KindMatmul, ZeroA: 2, ZeroB: -5, TransB: true,
+		model.KindLinear: one(in8(33), model.Op{Kind: model.KindLinear, Weight: g.i8(3, 33), Bias: g.i32(-1000, 1000, 3), Scales: g.scales(3), Epilogue: linEpi()}),
+		model.KindMatmul: one(in8(6), model.Op{Kind: model.KindMatmul, ZeroA: 2, ZeroB: -5, TransB: true, Causal: true,
 			Epilogue: protocol.Epilogue{Multiplier: 1 << 29, Shift: 40, ZeroPoint: 7, ReLU: true}}),
-		model.KindSoftmax:   one(in8(4), model.Op{Kind: model.KindSoftmax, Exp: &exp, Causal: true}),
+		model.KindSoftmax:   one(in8(4), model.Op{Kind: model.KindSoftmax, Exp: &exp}),
 		model.KindLayerNorm: one(in8(7), model.Op{Kind: model.KindLayerNorm, Gamma: g.i32(1, 1<<14, 7), Beta: g.i32(-128, 127, 7), Shift: 14, Eps: 1000}),
 		model.KindRMSNorm:   one(in8(7), model.Op{Kind: model.KindRMSNorm, Gamma: g.i32(1, 1<<14, 7), Beta: g.i32(-128, 127, 7), Shift: 13, Eps: 1 << 46, ZeroX: -9}),
 		model.KindLUT:       one(in8(9), model.Op{Kind: model.KindLUT, Weight: lut}),
@@ -146,6 +154,7 @@ func (g *modelGen) singles() map[model.Kind]*model.Model {
 		model.KindArgmax:    one(in8(10), model.Op{Kind: model.KindArgmax}),
 		model.KindSlice:     one(in8(10), model.Op{Kind: model.KindSlice, Offset: 3, Width: 7}),
 		model.KindConcat:    one(in8(2), model.Op{Kind: model.KindConcat}),
+		model.KindPosition:  one(in8(3), model.Op{Kind: model.KindPosition, Weight: g.i8(12, 5)}),
 	}
 }
 
@@ -155,7 +164,7 @@ func modelVectors() any {
 	for _, k := range model.Kinds {
 		g.valid(k.String(), "one "+k.String()+" op", singles[k])
 	}
-	decoder, err := model.Decoder(model.DecoderConfig{Vocab: 16, Width: 8, Heads: 2, Blocks: 2})
+	decoder, err := model.Decoder(model.DecoderConfig{Vocab: 16, Context: 8, Width: 8, Heads: 2, Blocks: 2})
 	if err != nil {
 		fatal(err)
 	}
@@ -164,9 +173,9 @@ func modelVectors() any {
 	lin := g.valid("linear-chain", "linear then lut then linear: the file every edit below starts from", &model.Model{
 		Input: in8(4),
 		Ops: []model.Op{
-			{Kind: model.KindLinear, Name: "h", In: []int{0}, Weight: g.i8(6, 4), Bias: g.i32(-50, 50, 6), Epilogue: epi()},
+			{Kind: model.KindLinear, Name: "h", In: []int{0}, Weight: g.i8(6, 4), Bias: g.i32(-50, 50, 6), Scales: g.scales(6), Epilogue: linEpi()},
 			{Kind: model.KindLUT, Name: "g", In: []int{1}, Weight: g.i8(256)},
-			{Kind: model.KindLinear, Name: "y", In: []int{2}, Weight: g.i8(2, 6), Bias: g.i32(-50, 50, 2), Epilogue: epi()},
+			{Kind: model.KindLinear, Name: "y", In: []int{2}, Weight: g.i8(2, 6), Bias: g.i32(-50, 50, 2), Scales: g.scales(2), Epilogue: linEpi()},
 		},
 	})
 	set := func(k, v string) func(md map[string]string, ts map[string]any) {
@@ -199,11 +208,11 @@ func modelVectors() any {
 	// integer: the one grammar.
 	for _, c := range []struct{ name, key, v string }{
 		{"integer-leading-zero", "ops.0.shift", "036"},
-		{"integer-plus", "ops.0.multiplier", "+1073741824"},
+		{"integer-plus", "ops.0.shift", "+36"},
 		{"integer-minus-zero", "ops.0.zero_point", "-0"},
 		{"integer-sign-on-unsigned", "ops.0.shift", "-36"},
 		{"integer-space", "ops.0.shift", " 36"},
-		{"integer-hex", "ops.0.multiplier", "0x40000000"},
+		{"integer-hex", "ops.0.shift", "0x24"},
 		{"integer-empty", "input.width", ""},
 	} {
 		g.invalid(c.name, fmt.Sprintf("%s = %q", c.key, c.v), "integer", edit(lin, set(c.key, c.v)))
@@ -228,7 +237,16 @@ func modelVectors() any {
 	g.invalid("shape-param-dtype", "lut table stored as I32", "shape", edit(lin, func(_ map[string]string, ts map[string]any) {
 		ts["ops.1.table"] = tensor.NewInt32(256)
 	}))
-	g.invalid("param-multiplier", "epilogue multiplier 2^31", "param", edit(lin, set("ops.0.multiplier", "2147483648")))
+	g.invalid("param-multiplier", "column 3's multiplier -2^31 (multipliers are in [1, 2^31))", "param", edit(lin, func(_ map[string]string, ts map[string]any) {
+		ts["ops.0.multiplier"].(*tensor.Int32).Data[3] = math.MinInt32
+	}))
+	g.invalid("param-multiplier-zero", "column 0's multiplier 0", "param", edit(lin, func(_ map[string]string, ts map[string]any) {
+		ts["ops.0.multiplier"].(*tensor.Int32).Data[0] = 0
+	}))
+	g.invalid("shape-multiplier", "5 multipliers for 6 columns", "shape", edit(lin, func(_ map[string]string, ts map[string]any) {
+		ts["ops.0.multiplier"] = tensor.NewInt32(5)
+	}))
+	g.invalid("layout-linear-scalar-multiplier", "a linear op with a scalar multiplier key", "layout", edit(lin, set("ops.0.multiplier", "1073741824")))
 	g.invalid("param-shift", "epilogue shift 63", "param", edit(lin, set("ops.0.shift", "63")))
 	g.invalid("param-relu", "relu 2", "param", edit(lin, set("ops.0.relu", "2")))
 	g.invalid("param-too-large", "shift beyond every integer type", "param", edit(lin, set("ops.0.shift", "99999999999999999999")))
@@ -243,6 +261,9 @@ func modelVectors() any {
 	badAdd := singles[model.KindAdd]
 	badAdd.Ops[0].Shift = 0
 	g.invalidModel("param-add-shift", "add shift 0", "param", badAdd)
+	causalExp := model.ExpTableFor(0.05)
+	causalSM := &model.Model{Input: in8(4), Ops: []model.Op{{Kind: model.KindSoftmax, Name: "y", In: []int{0}, Exp: &causalExp, Causal: true}}}
+	g.invalidModel("shape-softmax-causal", "causal softmax over rows of constant width 4 (the mask is over T key positions)", "shape", causalSM)
 	badSlice := singles[model.KindSlice]
 	badSlice.Ops[0].Offset = 4
 	g.invalidModel("shape-slice", "columns [4, 11) of a 10-wide tensor", "shape", badSlice)

@@ -98,19 +98,28 @@ func opsVectors() any {
 		return opsvec.Epilogue{Multiplier: m, Shift: s, ZeroPoint: z, ReLU: relu}
 	}
 
+	// lin gives every one of n columns the multiplier m (the v0 case); per-column cases are
+	// at the end, so adding them drew nothing from the stream before.
+	lin := func(n int, m uint32, s uint8, z int8, relu bool) opsvec.LinearParams {
+		ms := make([]uint32, n)
+		for j := range ms {
+			ms[j] = m
+		}
+		return opsvec.LinearParams{Multipliers: ms, Shift: s, ZeroPoint: z, ReLU: relu}
+	}
 	// linear (§2)
-	g.add("linear", "random 3x8 by 4x8 with bias", opsvec.LinearParams{Epilogue: ep(13981, 22, 0, false)},
+	g.add("linear", "random 3x8 by 4x8 with bias", lin(4, 13981, 22, 0, false),
 		in("a", g.i8(3, 8), "w", g.i8(4, 8), "b", g.i32(-5000, 5000, 4)))
-	g.add("linear", "relu with zero point -128, saturating both ends", opsvec.LinearParams{Epilogue: ep(1<<20, 20, -128, true)},
+	g.add("linear", "relu with zero point -128, saturating both ends", lin(3, 1<<20, 20, -128, true),
 		in("a", g.i8(2, 8), "w", g.i8(3, 8), "b", i32of([]int{3}, 0, 200, -200)))
 	g.add("linear", "accumulator exactly 2^31-1 is valid; 2^31 at row 1, column 1 overflows",
-		opsvec.LinearParams{Epilogue: ep(1, 31, 0, false)},
+		lin(2, 1, 31, 0, false),
 		in("a", i8of([]int{2, 1}, 0, 1), "w", i8of([]int{2, 1}, 0, 1), "b", i32of([]int{2}, math.MaxInt32-1, math.MaxInt32)))
-	g.add("linear", "accumulator -2^31 - 1 at row 0, column 0", opsvec.LinearParams{Epilogue: ep(1, 1, 0, false)},
+	g.add("linear", "accumulator -2^31 - 1 at row 0, column 0", lin(1, 1, 1, 0, false),
 		in("a", i8of([]int{1, 1}, 1), "w", i8of([]int{1, 1}, -1), "b", i32of([]int{1}, math.MinInt32)))
-	g.add("linear", "input K 8, weight K 7", opsvec.LinearParams{Epilogue: ep(1, 1, 0, false)},
+	g.add("linear", "input K 8, weight K 7", lin(3, 1, 1, 0, false),
 		in("a", g.i8(2, 8), "w", g.i8(3, 7), "b", g.i32(0, 0, 3)))
-	g.add("linear", "multiplier 0", opsvec.LinearParams{Epilogue: ep(0, 1, 0, false)},
+	g.add("linear", "multiplier 0", lin(3, 0, 1, 0, false),
 		in("a", g.i8(2, 8), "w", g.i8(3, 8), "b", g.i32(0, 0, 3)))
 
 	// matmul (§3)
@@ -243,6 +252,27 @@ func opsVectors() any {
 		in("x", i8of([]int{2, 6}, 0, 8, 1, 8, 2, 3, 127, -128, 126, 127, 0, 0)))
 	g.add("sample", "k 0", opsvec.SampleParams{Table: st, K: 0, Seed: seed(1)}, in("x", g.i8(1, 4)))
 	g.add("sample", "k above N", opsvec.SampleParams{Table: st, K: 5, Seed: seed(1)}, in("x", g.i8(1, 4)))
+
+	// Per-column linear multipliers (§2): each column its own scale.
+	g.add("linear", "per-column multipliers, one of them 2^31-1", opsvec.LinearParams{Multipliers: []uint32{1 << 20, 3 << 18, math.MaxInt32, 12345}, Shift: 24, ZeroPoint: -3},
+		in("a", g.i8(3, 8), "w", g.i8(4, 8), "b", g.i32(-5000, 5000, 4)))
+	g.add("linear", "three multipliers for four columns", opsvec.LinearParams{Multipliers: []uint32{1, 1, 1}, Shift: 1},
+		in("a", g.i8(2, 8), "w", g.i8(4, 8), "b", g.i32(0, 0, 4)))
+	g.add("linear", "column 2's multiplier 2^31", opsvec.LinearParams{Multipliers: []uint32{1, 1, 1 << 31}, Shift: 1},
+		in("a", g.i8(2, 8), "w", g.i8(3, 8), "b", g.i32(0, 0, 3)))
+
+	// Causal matmul (§3): scores Q·Kᵀ with the future masked to epi(0), and P·V summing only
+	// the visible rows; square and with a KV-cache offset.
+	g.add("matmul", "causal Q·Kᵀ 4x4: j > i is epi(0) = zero point 5", opsvec.MatmulParams{TransB: true, Causal: true, Epilogue: ep(1<<24, 32, 5, false)},
+		in("a", g.i8(4, 3), "b", g.i8(4, 3)))
+	g.add("matmul", "causal Q·Kᵀ, 2 queries over 5 keys (offset 3)", opsvec.MatmulParams{ZeroA: 1, ZeroB: -1, TransB: true, Causal: true, Epilogue: ep(1<<24, 32, 0, false)},
+		in("a", g.i8(2, 3), "b", g.i8(5, 3)))
+	g.add("matmul", "causal P·V 3x3: row i sums t <= i", opsvec.MatmulParams{ZeroA: -128, ZeroB: 2, Causal: true, Epilogue: ep(1<<24, 32, 0, false)},
+		in("a", g.i8(3, 3), "b", g.i8(3, 4)))
+	g.add("matmul", "causal P·V, 2 rows over 4 (offset 2); a masked overflow is not computed", opsvec.MatmulParams{Causal: true, Epilogue: ep(1, 1, 0, false)},
+		in("a", i8of([]int{2, 4}, 1, 1, 1, 127, 1, 1, 1, 1), "b", i8of([]int{4, 1}, 1, 1, 1, 127)))
+	g.add("matmul", "causal Q·Kᵀ with more queries than keys: rows 0 and 1 fully masked", opsvec.MatmulParams{TransB: true, Causal: true, Epilogue: ep(1<<24, 32, -7, false)},
+		in("a", g.i8(3, 2), "b", g.i8(1, 2)))
 
 	return map[string]any{
 		"generatedBy": generatedBy,
