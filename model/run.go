@@ -3,6 +3,7 @@ package model
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/probitylabs/probity/ops"
 	"github.com/probitylabs/probity/tensor"
@@ -141,11 +142,82 @@ func (p *Pass) Extend(hi int) error {
 		return nil
 	}
 	for i := range p.m.Ops {
-		if err := p.runOp(i, lo, hi); err != nil {
+		b, err := p.compute(i, lo, hi)
+		if err != nil {
 			return fmt.Errorf("run: op %d (%s %s): %w", i, p.m.Ops[i].Kind, p.m.Ops[i].Name, err)
+		}
+		if b.ids != nil {
+			copy(p.tensors[i+1].I32.Data[lo:hi], b.ids)
+		} else {
+			put(p.tensors[i+1].I8, b.res, lo, b.fill)
 		}
 	}
 	p.rows = hi
+	return nil
+}
+
+// Over returns the pass of a complete trace of m (for instance an executor's), so that its
+// rows can be rechecked with CheckRows. It checks every tensor's shape against the graph.
+func Over(m *Model, tr *Trace) (*Pass, error) {
+	shapes, err := m.Shapes()
+	if err != nil {
+		return nil, err
+	}
+	if tr.T < 1 || len(tr.Tensors) != len(shapes) {
+		return nil, fmt.Errorf("trace: %d tensors of %d rows, the model has %d", len(tr.Tensors), tr.T, len(shapes))
+	}
+	for id, s := range shapes {
+		v := tr.Tensors[id]
+		ok := false
+		if s.DType == I32 {
+			ok = v.I32 != nil && v.I8 == nil && v.I32.Check() == nil && slices.Equal(v.I32.Shape, []int{tr.T})
+		} else {
+			ok = v.I8 != nil && v.I32 == nil && v.I8.Check() == nil && slices.Equal(v.I8.Shape, []int{tr.T, widthOr(s.Width, tr.T)})
+		}
+		if !ok {
+			return nil, fmt.Errorf("trace: tensor %d: %w: want %v of width %s", id, tensor.ErrShape, s.DType, widthString(s.Width))
+		}
+	}
+	return &Pass{m: m, shapes: shapes, T: tr.T, rows: tr.T, tensors: tr.Tensors}, nil
+}
+
+// ErrMismatch reports a trace row that its op, recomputed from the trace's own operands, does
+// not give.
+var ErrMismatch = errors.New("trace row differs from its recomputation")
+
+// CheckRows recomputes rows [lo, hi) of op i's result from the pass's operand tensors with
+// the reference ops and compares them, masked columns included, with the stored rows: the
+// recomputation path by which a node checks an executor and an auditor a trace. Rows of a
+// causal model may be checked anywhere; a non-causal model's only as all T rows.
+func (p *Pass) CheckRows(i, lo, hi int) error {
+	if i < 0 || i >= len(p.m.Ops) || lo < 0 || hi > p.rows || lo >= hi {
+		return fmt.Errorf("check: op %d rows [%d, %d) of a %d-row trace", i, lo, hi, p.rows)
+	}
+	if (lo > 0 || hi < p.T) && !p.m.IsCausal() {
+		return fmt.Errorf("check: rows [%d, %d): a model with a non-causal matmul is checked on all %d rows", lo, hi, p.T)
+	}
+	op := &p.m.Ops[i]
+	b, err := p.compute(i, lo, hi)
+	if err != nil {
+		return fmt.Errorf("check: op %d (%s %s): %w", i, op.Kind, op.Name, err)
+	}
+	have := p.tensors[i+1]
+	if b.ids != nil {
+		for r, v := range b.ids {
+			if have.I32.Data[lo+r] != v {
+				return fmt.Errorf("%w: op %d (%s %s) row %d: %d, recomputed %d", ErrMismatch, i, op.Kind, op.Name, lo+r, have.I32.Data[lo+r], v)
+			}
+		}
+		return nil
+	}
+	w := have.I8.Shape[1]
+	want := tensor.NewInt8(hi-lo, w)
+	put(want, b.res, 0, b.fill)
+	for k, v := range want.Data {
+		if have.I8.Data[lo*w+k] != v {
+			return fmt.Errorf("%w: op %d (%s %s) row %d column %d: %d, recomputed %d", ErrMismatch, i, op.Kind, op.Name, lo+k/w, k%w, have.I8.Data[lo*w+k], v)
+		}
+	}
 	return nil
 }
 
@@ -198,8 +270,17 @@ func shiftErr(err error, lo int) error {
 	return err
 }
 
-// runOp computes rows [lo, hi) of op i's result.
-func (p *Pass) runOp(i, lo, hi int) error {
+// rowBlock is rows [lo, hi) of an op's result: ids for an I32 result; otherwise res, which
+// for a masked block covers only the hi visible columns (the rest of each row is fill).
+type rowBlock struct {
+	ids    []int32
+	res    *tensor.Int8
+	masked bool
+	fill   int8
+}
+
+// compute computes rows [lo, hi) of op i's result from rows of its operands.
+func (p *Pass) compute(i, lo, hi int) (rowBlock, error) {
 	op := &p.m.Ops[i]
 	dst := p.tensors[i+1]
 	a := p.tensors[op.In[0]]
@@ -218,7 +299,7 @@ func (p *Pass) runOp(i, lo, hi int) error {
 	case KindPosition:
 		P, D := op.Weight.Shape[0], op.Weight.Shape[1]
 		if hi > P {
-			return fmt.Errorf("%w: row %d, the position table has %d rows", ErrContext, max(lo, P), P)
+			return rowBlock{}, fmt.Errorf("%w: row %d, the position table has %d rows", ErrContext, max(lo, P), P)
 		}
 		res = &tensor.Int8{Shape: []int{hi - lo, D}, Data: op.Weight.Data[lo*D : hi*D]}
 	case KindLinear:
@@ -258,25 +339,23 @@ func (p *Pass) runOp(i, lo, hi int) error {
 	case KindArgmax:
 		ids, err := ops.Argmax(rowsOf(a.I8, lo, hi))
 		if err != nil {
-			return err
+			return rowBlock{}, err
 		}
-		copy(dst.I32.Data[lo:hi], ids.Data)
-		return nil
+		return rowBlock{ids: ids.Data}, nil
 	case KindSlice:
 		res = sliceCols(rowsOf(a.I8, lo, hi), op.Offset, op.Width)
 	case KindConcat:
 		res = concatCols(rowsOf(a.I8, lo, hi), rowsOf(b.I8, lo, hi))
 	}
 	if err != nil {
-		return shiftErr(err, lo)
+		return rowBlock{}, shiftErr(err, lo)
 	}
 	// The reference ops check their own shapes; this catches a graph whose static shapes
 	// (the descriptors) and the executed shapes could disagree.
 	if w := dst.I8.Shape[1]; res.Shape[0] != hi-lo || (!masked && res.Shape[1] != w) || (masked && res.Shape[1] != hi) {
-		return fmt.Errorf("result block %v, the graph says [%d, %d]", res.Shape, hi-lo, dst.I8.Shape[1])
+		return rowBlock{}, fmt.Errorf("result block %v, the graph says [%d, %d]", res.Shape, hi-lo, dst.I8.Shape[1])
 	}
-	put(dst.I8, res, lo, fill)
-	return nil
+	return rowBlock{res: res, masked: masked, fill: fill}, nil
 }
 
 // LinearParams is the linear op's per-column requantization.
