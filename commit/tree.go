@@ -196,6 +196,17 @@ func parallel(n, grain int, f func(lo, hi int)) {
 	wg.Wait()
 }
 
+// Merkle is §4.3's tree root over leaf hashes: 2^depth leaves, the missing ones padding (0),
+// node(l, r) = S(NODE; l, r). Model and trace commitments build their trees with it.
+func Merkle(leaves []fr.Element, depth int) fr.Element {
+	if len(leaves) == 0 {
+		return zeros[depth]
+	}
+	t := &Tree{depth: depth}
+	t.build(leaves)
+	return t.TreeRoot()
+}
+
 // build computes the inner levels from the leaves; a missing right sibling is a padding subtree.
 func (t *Tree) build(leaves []fr.Element) {
 	t.levels = make([][]fr.Element, t.depth+1)

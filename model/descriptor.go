@@ -151,7 +151,7 @@ func ParamRoot(op *Op) fr.Element {
 			leaves[j] = commit.Hash(commit.TagLeaf, LinearLeaf(op.Weight.Data[j*K:(j+1)*K], op.Bias.Data[j], op.Scales.Data[j])...)
 		}
 		depth := commit.LayerDepth(N)
-		return commit.ShapeRoot(KindWeights, N, K, depth, merkle(leaves, depth))
+		return commit.ShapeRoot(KindWeights, N, K, depth, commit.Merkle(leaves, depth))
 	case KindEmbed, KindPosition:
 		V, D := op.Weight.Shape[0], op.Weight.Shape[1]
 		leaves := make([]fr.Element, V)
@@ -159,7 +159,7 @@ func ParamRoot(op *Op) fr.Element {
 			leaves[v] = commit.Hash(commit.TagLeaf, commit.PackRow(op.Weight.Data[v*D:(v+1)*D])...)
 		}
 		depth := commit.LayerDepth(V)
-		return commit.ShapeRoot(KindTable, V, D, depth, merkle(leaves, depth))
+		return commit.ShapeRoot(KindTable, V, D, depth, commit.Merkle(leaves, depth))
 	case KindLayerNorm, KindRMSNorm:
 		N := op.Gamma.Shape[0]
 		leaves := make([]fr.Element, N)
@@ -167,7 +167,7 @@ func ParamRoot(op *Op) fr.Element {
 			leaves[j] = commit.Hash(commit.TagLeaf, commit.BiasElement(op.Gamma.Data[j]), commit.BiasElement(op.Beta.Data[j]))
 		}
 		depth := commit.LayerDepth(N)
-		return commit.ShapeRoot(KindColumns, N, 2, depth, merkle(leaves, depth))
+		return commit.ShapeRoot(KindColumns, N, 2, depth, commit.Merkle(leaves, depth))
 	}
 	return fr.Element{}
 }
@@ -176,26 +176,6 @@ func ParamRoot(op *Op) fr.Element {
 // pack(W[j]), b[j] + 2^31, m[j]; one sample of column j opens exactly this.
 func LinearLeaf(w []int8, b, m int32) []fr.Element {
 	return append(commit.PackRow(w), commit.BiasElement(b), u64(uint64(m)))
-}
-
-// merkle is protocol.md §4.3's tree over leaf hashes: 2^depth leaves, missing ones 0,
-// node(l, r) = S(NODE; l, r). A missing right subtree is the precomputed all-padding root.
-func merkle(level []fr.Element, depth int) fr.Element {
-	if len(level) == 0 {
-		return commit.ZeroSubtree(depth)
-	}
-	for h := 1; h <= depth; h++ {
-		next := make([]fr.Element, (len(level)+1)/2)
-		for k := range next {
-			r := commit.ZeroSubtree(h - 1)
-			if 2*k+1 < len(level) {
-				r = level[2*k+1]
-			}
-			next[k] = commit.Node(level[2*k], r)
-		}
-		level = next
-	}
-	return level[0]
 }
 
 // OpLeaf is S(MODEL_OP; descriptor).
@@ -215,7 +195,7 @@ func (m *Model) Root() (fr.Element, error) {
 	}
 	depth := commit.LayerDepth(len(leaves))
 	return commit.Hash(TagModel, u64(ModelVersion), u64(uint64(m.Input.DType)), u64(uint64(m.Input.Width)),
-		u64(uint64(len(leaves))), u64(uint64(depth)), merkle(leaves, depth)), nil
+		u64(uint64(len(leaves))), u64(uint64(depth)), commit.Merkle(leaves, depth)), nil
 }
 
 // paramTensors lists the op's parameter tensors under their file names (specs/model.md §5).

@@ -1,0 +1,189 @@
+package jobs
+
+import (
+	"fmt"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+
+	"github.com/probitylabs/probity/commit"
+	"github.com/probitylabs/probity/model"
+	"github.com/probitylabs/probity/tensor"
+)
+
+// Domain tags of specs/trace.md (32..47 are the trace's).
+const (
+	TagTraceTensor uint64 = 32
+	TagTrace       uint64 = 33
+	TagResult      uint64 = 34
+)
+
+// KindIDs is the commitment kind of an I32 [T] trace tensor (token ids, argmax results),
+// beside commit's 1, 2 and model's 3..5.
+const KindIDs = 6
+
+// TraceVersion is word 0 of the trace root's preimage.
+const TraceVersion = 1
+
+func u64(v uint64) fr.Element {
+	var e fr.Element
+	e.SetUint64(v)
+	return e
+}
+
+// TensorRoots are one trace tensor's commitments (specs/trace.md §5): by rows, and by
+// columns for the values operand of a P·V matmul (zero otherwise).
+type TensorRoots struct {
+	Row, Col fr.Element
+}
+
+// columnRead marks the tensors that are operand B of a matmul with transB = 0: a sample of
+// an output column reads one of their columns, so the trace commits them by columns too.
+func columnRead(m *model.Model) map[int]bool {
+	cols := map[int]bool{}
+	for i := range m.Ops {
+		if op := &m.Ops[i]; op.Kind == model.KindMatmul && !op.TransB {
+			cols[op.In[1]] = true
+		}
+	}
+	return cols
+}
+
+// CommitTrace returns every tensor's roots, indexed by tensor id.
+func CommitTrace(m *model.Model, tr *model.Trace) ([]TensorRoots, error) {
+	if _, err := model.Over(m, tr); err != nil {
+		return nil, err
+	}
+	depth := commit.LayerDepth(tr.T)
+	cols := columnRead(m)
+	roots := make([]TensorRoots, len(tr.Tensors))
+	for id, v := range tr.Tensors {
+		if v.I32 != nil {
+			leaves := make([]fr.Element, tr.T)
+			for i, x := range v.I32.Data {
+				leaves[i] = commit.Hash(commit.TagLeaf, commit.BiasElement(x))
+			}
+			roots[id].Row = commit.ShapeRoot(KindIDs, tr.T, 1, depth, commit.Merkle(leaves, depth))
+			continue
+		}
+		t, err := commit.CommitActivations(v.I8, depth)
+		if err != nil {
+			return nil, fmt.Errorf("trace tensor %d: %w", id, err)
+		}
+		roots[id].Row = t.Root()
+		if cols[id] {
+			bt := transpose(v.I8)
+			ct, err := commit.CommitActivations(bt, commit.LayerDepth(bt.Shape[0]))
+			if err != nil {
+				return nil, fmt.Errorf("trace tensor %d columns: %w", id, err)
+			}
+			roots[id].Col = ct.Root()
+		}
+	}
+	return roots, nil
+}
+
+func transpose(x *tensor.Int8) *tensor.Int8 {
+	M, N := x.Shape[0], x.Shape[1]
+	out := tensor.NewInt8(N, M)
+	for i := range M {
+		for j := range N {
+			out.Data[j*M+i] = x.Data[i*N+j]
+		}
+	}
+	return out
+}
+
+// TraceRoot is specs/trace.md §5's S(TRACE; 1, model root, P, T, L+1, d, R) over the tensor
+// leaves S(TRACE_TENSOR; t, row root, column root).
+func TraceRoot(modelRoot fr.Element, P int, T int, roots []TensorRoots) fr.Element {
+	leaves := make([]fr.Element, len(roots))
+	for t, r := range roots {
+		leaves[t] = commit.Hash(TagTraceTensor, u64(uint64(t)), r.Row, r.Col)
+	}
+	d := commit.LayerDepth(len(leaves))
+	return commit.Hash(TagTrace, u64(TraceVersion), modelRoot, u64(uint64(P)), u64(uint64(T)),
+		u64(uint64(len(leaves))), u64(uint64(d)), commit.Merkle(leaves, d))
+}
+
+// tokensPerWord is the result digest's packing: ten 24-bit token ids per field element.
+const tokensPerWord = 10
+
+// ResultDigest is specs/trace.md §4's S(RESULT; n, w_0, ..., w_{c-1}), ten 24-bit tokens per
+// word, little-endian. Token ids must be in [0, 2^24).
+func ResultDigest(tokens []int32) (fr.Element, error) {
+	words := []fr.Element{u64(uint64(len(tokens)))}
+	for q := 0; q*tokensPerWord < len(tokens); q++ {
+		var w, shift fr.Element
+		shift.SetUint64(1 << 24)
+		for r := tokensPerWord - 1; r >= 0; r-- {
+			w.Mul(&w, &shift)
+			if k := q*tokensPerWord + r; k < len(tokens) {
+				if tokens[k] < 0 || tokens[k] >= 1<<24 {
+					return fr.Element{}, fmt.Errorf("result: token %d at %d is not in [0, 2^24)", tokens[k], k)
+				}
+				e := u64(uint64(tokens[k]))
+				w.Add(&w, &e)
+			}
+		}
+		words = append(words, w)
+	}
+	return commit.Hash(TagResult, words...), nil
+}
+
+// CheckTrace is the node's and the auditor's check of a trace another implementation
+// computed (specs/trace.md §7): the shapes, the input (the prompt followed by the tokens), the
+// tokens (the selection over the logits rows), and the rows of every op at the rows chosen by
+// pick (recomputed from the trace's own operands with the reference ops). pick(i, T) returns
+// the rows to recheck for op i; nil rechecks every row.
+func CheckTrace(m *model.Model, j *GenJob, tr *model.Trace, tokens []int32, pick func(op, T int) []int) error {
+	V, err := j.Check(m)
+	if err != nil {
+		return err
+	}
+	P, T := len(j.Prompt), j.Rows()
+	if tr.T != T {
+		return fmt.Errorf("trace: %d rows, the job has %d", tr.T, T)
+	}
+	p, err := model.Over(m, tr)
+	if err != nil {
+		return err
+	}
+	if len(tokens) != j.New {
+		return fmt.Errorf("result: %d tokens, the job asks for %d", len(tokens), j.New)
+	}
+	ids := tr.Tensors[0].I32.Data
+	for t := range T {
+		want := j.Prompt[min(t, P-1)]
+		if t >= P {
+			want = tokens[t-P]
+		}
+		if ids[t] != want {
+			return fmt.Errorf("%w: input row %d is %d, the prompt and tokens give %d", model.ErrMismatch, t, ids[t], want)
+		}
+	}
+	logits := tr.Output().I8
+	for s := range j.New {
+		r := P - 1 + s
+		g, err := j.selectRow(logits.Data[r*V:(r+1)*V], s)
+		if err != nil {
+			return err
+		}
+		if g != tokens[s] {
+			return fmt.Errorf("%w: token %d is %d, the selection over logits row %d gives %d", model.ErrMismatch, s, tokens[s], r, g)
+		}
+	}
+	for i := range m.Ops {
+		if pick == nil {
+			if err := p.CheckRows(i, 0, T); err != nil {
+				return err
+			}
+			continue
+		}
+		for _, r := range pick(i, T) {
+			if err := p.CheckRows(i, r, r+1); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
