@@ -10,9 +10,9 @@ import (
 )
 
 // DecoderConfig sizes a GPT-2-style decoder (specs/model.md §8). Context is the position
-// table's rows, the longest sequence the model takes.
+// table's rows, the longest sequence the model takes; Inner is the MLP's width (0: 4·Width).
 type DecoderConfig struct {
-	Vocab, Context, Width, Heads, Blocks int
+	Vocab, Context, Width, Heads, Blocks, Inner int
 }
 
 // Decoder returns the graph of specs/model.md §8: token and position embeddings, Blocks pre-LN transformer
@@ -21,10 +21,14 @@ type DecoderConfig struct {
 // logits linear. Parameter tensors are zero and the scalars are placeholders in range (unit
 // gamma, GELU and exp tables for scale 1/16); the importer or a test sets the real values.
 func Decoder(c DecoderConfig) (*Model, error) {
-	if c.Vocab < 1 || c.Context < 1 || c.Heads < 1 || c.Blocks < 0 || c.Width < c.Heads || c.Width%c.Heads != 0 {
+	if c.Vocab < 1 || c.Context < 1 || c.Heads < 1 || c.Inner < 0 || c.Blocks < 0 || c.Width < c.Heads || c.Width%c.Heads != 0 {
 		return nil, fmt.Errorf("decoder: bad config %+v", c)
 	}
 	d, dh := c.Width, c.Width/c.Heads
+	inner := c.Inner
+	if inner == 0 {
+		inner = 4 * d
+	}
 	m := &Model{Input: Input{Name: "ids", DType: I32, Width: 1}}
 	add := func(op Op) int {
 		m.Ops = append(m.Ops, op)
@@ -77,9 +81,9 @@ func Decoder(c DecoderConfig) (*Model, error) {
 		a := linear(p+"attn_c_proj", o, d, d)
 		x1 := resid(p+"resid_attn", x, a)
 		h2 := layernorm(p+"ln_2", x1)
-		u := linear(p+"mlp_c_fc", h2, 4*d, d)
+		u := linear(p+"mlp_c_fc", h2, inner, d)
 		g := add(Op{Kind: KindLUT, Name: p + "mlp_gelu", In: []int{u}, Weight: &tensor.Int8{Shape: []int{256}, Data: append([]int8(nil), gelu[:]...)}})
-		mo := linear(p+"mlp_c_proj", g, d, 4*d)
+		mo := linear(p+"mlp_c_proj", g, d, inner)
 		x = resid(p+"resid_mlp", x1, mo)
 	}
 	x = layernorm("ln_f", x)
