@@ -239,3 +239,64 @@ func ParseTrace(m *model.Model, b []byte) (*model.Trace, error) {
 	}
 	return tr, nil
 }
+
+// Generated is a checked generation: the tokens, their result digest, and the trace's roots.
+type Generated struct {
+	Trace        *model.Trace
+	Tokens       []int32
+	Roots        []TensorRoots
+	TraceRoot    fr.Element
+	ResultDigest fr.Element
+}
+
+// Verify checks a trace and result file computed by someone else for job j of model m (the
+// node checking its executor, a buyer or auditor checking a delivery): both files' rules, the
+// trace against the job and the tokens (CheckTrace, with pick choosing the recomputed rows),
+// and returns the commitments the receipt states.
+func Verify(m *model.Model, j *GenJob, traceFile, resultFile []byte, pick func(op, T int) []int) (*Generated, error) {
+	tr, err := ParseTrace(m, traceFile)
+	if err != nil {
+		return nil, err
+	}
+	tokens, err := ParseResult(resultFile)
+	if err != nil {
+		return nil, err
+	}
+	if err := CheckTrace(m, j, tr, tokens, pick); err != nil {
+		return nil, err
+	}
+	return Commit(m, j, tr, tokens)
+}
+
+// Commit computes a trace's roots, its trace root and the result digest.
+func Commit(m *model.Model, j *GenJob, tr *model.Trace, tokens []int32) (*Generated, error) {
+	roots, err := CommitTrace(m, tr)
+	if err != nil {
+		return nil, err
+	}
+	d, err := ResultDigest(tokens)
+	if err != nil {
+		return nil, err
+	}
+	return &Generated{Trace: tr, Tokens: tokens, Roots: roots, TraceRoot: TraceRoot(j.ModelRoot, len(j.Prompt), tr.T, roots), ResultDigest: d}, nil
+}
+
+// RandomRows returns a pick for CheckTrace that rechecks k rows of every op drawn from rng
+// (all rows when T <= k): a lazy or broken executor is caught with the probability that its
+// wrong rows are drawn, from a randomness it cannot predict.
+func RandomRows(k int, next func(n int) int) func(op, T int) []int {
+	return func(_, T int) []int {
+		if T <= k {
+			rows := make([]int, T)
+			for r := range rows {
+				rows[r] = r
+			}
+			return rows
+		}
+		rows := make([]int, k)
+		for i := range rows {
+			rows[i] = next(T)
+		}
+		return rows
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/probitylabs/probity/internal/testenv"
 	"github.com/probitylabs/probity/ops/opsvec"
 )
 
@@ -57,26 +58,10 @@ func TestVectors(t *testing.T) {
 	}
 }
 
-// requireNumPyEnv is set by .ci/run, which installs python3-numpy: there a missing NumPy is a
-// failure, not a skip, so CI cannot pass without the cross-check.
-const requireNumPyEnv = "PROBITY_REQUIRE_NUMPY"
-
 // TestNumPyReference runs the independent NumPy implementation (tools/ops_ref.py), which must
 // reproduce ops.json byte for byte from specs/ops.md alone.
 func TestNumPyReference(t *testing.T) {
-	py := "/usr/bin/python3"
-	missing := func(msg string) {
-		if os.Getenv(requireNumPyEnv) == "1" {
-			t.Fatalf("%s; %s=1 requires it", msg, requireNumPyEnv)
-		}
-		t.Skip(msg + "; skipping the NumPy cross-check of specs/ops.md (apt-get install -y python3-numpy)")
-	}
-	if _, err := os.Stat(py); err != nil {
-		missing("tools/ops_ref.py needs Debian's /usr/bin/python3")
-	}
-	if err := exec.Command(py, "-c", "import numpy").Run(); err != nil {
-		missing("python3-numpy is not installed")
-	}
+	py := testenv.NumPy(t)
 	cmd := exec.Command(py, filepath.Join("..", "tools", "ops_ref.py"), vectorsPath)
 	out, err := cmd.CombinedOutput()
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -21,10 +22,13 @@ import (
 var ErrExecutor = errors.New("executor failed")
 
 // ExecRequest is one job's computation: the activation file, the model file and the
-// directory the outputs go to, one file per layer (jobs.OutputPath).
+// directory the outputs go to, one file per layer (jobs.OutputPath); or, for a generation job
+// (JobPath set), the model file, the job file and the directory that receives the trace and
+// result files (specs/trace.md §7).
 type ExecRequest struct {
 	InputPath string
 	ModelPath string
+	JobPath   string // a generation job (v1); InputPath and Layers are then unused
 	OutDir    string
 	Layers    int
 	// OnProcess is told the PID of every process the executor starts, for the GPU's
@@ -54,6 +58,9 @@ func (e ReferenceExecutor) Execute(ctx context.Context, req ExecRequest) error {
 	falsify := e.Falsify
 	if req.SelfTest {
 		falsify = 0
+	}
+	if req.JobPath != "" {
+		return RunGenerationReference(ctx, req.ModelPath, req.JobPath, req.OutDir, falsify, e.FalsifySeed)
 	}
 	return RunReference(ctx, req.InputPath, req.ModelPath, req.OutDir, falsify, e.FalsifySeed)
 }
@@ -114,10 +121,11 @@ func Falsify(y *tensor.Int8, fraction float64, rng *rand.Rand) int {
 }
 
 // CommandExecutor runs an external program (a PyTorch/CUDA script, `probity exec`, ...).
-// In Args the placeholders {input}, {model}, {out} and {layers} are replaced; the same
-// values are in the environment as PROBITY_INPUT, PROBITY_MODEL, PROBITY_OUT and
-// PROBITY_LAYERS, and PROBITY_SELFTEST=1 marks the node's self-test jobs. The program writes
-// jobs.OutputPath(out, l) (tensor "y") for every layer and exits 0.
+// In Args the placeholders {input}, {model}, {job}, {out} and {layers} are replaced; the same
+// values are in the environment as PROBITY_INPUT, PROBITY_MODEL, PROBITY_JOB, PROBITY_OUT and
+// PROBITY_LAYERS, and PROBITY_SELFTEST=1 marks the node's self-test jobs. For a layer job the
+// program writes jobs.OutputPath(out, l) (tensor "y") for every layer; for a generation job
+// out/trace.safetensors and out/result.safetensors (specs/trace.md §7); and exits 0.
 type CommandExecutor struct {
 	Args    []string
 	Timeout time.Duration
@@ -156,8 +164,8 @@ func (e CommandExecutor) Execute(ctx context.Context, req ExecRequest) error {
 	if err := os.MkdirAll(req.OutDir, 0o755); err != nil {
 		return fmt.Errorf("%w: %v", ErrExecutor, err)
 	}
-	repl := strings.NewReplacer("{input}", req.InputPath, "{model}", req.ModelPath, "{out}", req.OutDir,
-		"{layers}", strconv.Itoa(req.Layers))
+	repl := strings.NewReplacer("{input}", req.InputPath, "{model}", req.ModelPath, "{job}", req.JobPath,
+		"{out}", req.OutDir, "{layers}", strconv.Itoa(req.Layers))
 	args := make([]string, len(e.Args))
 	for i, a := range e.Args {
 		args[i] = repl.Replace(a)
@@ -170,7 +178,7 @@ func (e CommandExecutor) Execute(ctx context.Context, req ExecRequest) error {
 	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
 	cmd.Env = append(append(os.Environ(), e.Env...),
 		"PROBITY_INPUT="+req.InputPath, "PROBITY_MODEL="+req.ModelPath, "PROBITY_OUT="+req.OutDir,
-		"PROBITY_LAYERS="+strconv.Itoa(req.Layers))
+		"PROBITY_LAYERS="+strconv.Itoa(req.Layers), "PROBITY_JOB="+req.JobPath)
 	if req.SelfTest {
 		cmd.Env = append(cmd.Env, "PROBITY_SELFTEST=1")
 	}
@@ -200,6 +208,14 @@ func (e CommandExecutor) Execute(ctx context.Context, req ExecRequest) error {
 			return fmt.Errorf("%w: %s timed out after %v: %s", ErrExecutor, args[0], time.Since(start).Round(time.Millisecond), tail.String())
 		}
 		return fmt.Errorf("%w: %s: %v: %s", ErrExecutor, args[0], err, tail.String())
+	}
+	if req.JobPath != "" {
+		for _, f := range []string{jobs.TraceFile, jobs.ResultFile} {
+			if _, err := os.Stat(filepath.Join(req.OutDir, f)); err != nil {
+				return fmt.Errorf("%w: %s exited 0 but wrote no %s: %v", ErrExecutor, args[0], f, err)
+			}
+		}
+		return nil
 	}
 	for l := 0; l < req.Layers; l++ {
 		if _, err := os.Stat(jobs.OutputPath(req.OutDir, l)); err != nil {

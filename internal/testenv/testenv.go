@@ -277,3 +277,27 @@ var AnvilDevKeys = [10]string{
 	"dbda1821b80551c9d65939329250298aa3472ba22feea921c0cf5d620ea67b97",
 	"2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6",
 }
+
+// RequireNumPyEnv, set to 1 (as CI does), turns a missing NumPy into a failure instead of a
+// skip, so the cross-checks against the independent NumPy implementations cannot silently stop.
+const RequireNumPyEnv = "PROBITY_REQUIRE_NUMPY"
+
+// NumPy returns Debian's /usr/bin/python3 when it imports numpy (the second implementations in
+// tools/ need it), and skips the test otherwise (fails with PROBITY_REQUIRE_NUMPY=1).
+func NumPy(t testing.TB) string {
+	t.Helper()
+	const py = "/usr/bin/python3"
+	missing := func(msg string) {
+		if os.Getenv(RequireNumPyEnv) == "1" {
+			t.Fatalf("%s; %s=1 requires it", msg, RequireNumPyEnv)
+		}
+		t.Skip(msg + "; skipping the NumPy cross-check (apt-get install -y python3-numpy)")
+	}
+	if _, err := os.Stat(py); err != nil {
+		missing("the NumPy references need Debian's /usr/bin/python3")
+	}
+	if err := exec.Command(py, "-c", "import numpy").Run(); err != nil {
+		missing("python3-numpy is not installed")
+	}
+	return py
+}

@@ -1,0 +1,232 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/probitylabs/probity/convert"
+	"github.com/probitylabs/probity/jobs"
+	"github.com/probitylabs/probity/model"
+	"github.com/probitylabs/probity/prover"
+	"github.com/probitylabs/probity/tensor"
+)
+
+func init() {
+	register("model", "import a Hugging Face GPT-2 checkpoint as an integer model (and report its agreement)", subcommands("model",
+		map[string]func(context.Context, []string, io.Writer, io.Writer) error{"import": runModelImport}, "import"))
+	register("generate", "run a generation job locally (reference or command executor), check it and print the text", runGenerate)
+}
+
+// readTokens reads calibration or held-out tokens: the bytes of a text file for a byte-level
+// vocabulary (256 entries), or the I32 tensor "ids" of a safetensors file for any vocabulary.
+func readTokens(path string, vocab int) ([]int32, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if strings.HasSuffix(path, ".safetensors") {
+		f, err := tensor.Read(strings.NewReader(string(b)))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		t, err := f.Int32("ids")
+		if err != nil || len(t.Shape) != 1 {
+			return nil, fmt.Errorf("%s: want an I32 tensor \"ids\" [n] (%v)", path, err)
+		}
+		for i, id := range t.Data {
+			if id < 0 || int(id) >= vocab {
+				return nil, fmt.Errorf("%s: token %d at %d outside the vocabulary [0, %d)", path, id, i, vocab)
+			}
+		}
+		return t.Data, nil
+	}
+	if vocab != 256 {
+		return nil, withHint(fmt.Errorf("%s: text is read as bytes, but this vocabulary has %d entries", path, vocab),
+			"tokenize the text with the checkpoint's tokenizer and pass the ids as a .safetensors file with an I32 tensor \"ids\"")
+	}
+	ids := make([]int32, len(b))
+	for i, c := range b {
+		ids[i] = int32(c)
+	}
+	return ids, nil
+}
+
+func runModelImport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("model import", "model import --checkpoint DIR --calibration FILE --heldout FILE --out MODEL.safetensors\n\n"+
+		"Converts a float GPT-2 checkpoint in the Hugging Face layout (DIR/config.json and\n"+
+		"DIR/model.safetensors; F32, F16 or BF16) into a Probity integer model (specs/model.md):\n"+
+		"per-column weight scales, activation scales calibrated on the calibration tokens, softmax\n"+
+		"and GELU tables. It then measures the integer model against the float one on the held-out\n"+
+		"tokens (next-token top-1 agreement and cross-entropy) and prints the figures. Token files are\n"+
+		"text (its bytes, for a byte-level vocabulary of 256) or .safetensors with an I32 tensor \"ids\".", stderr)
+	ckpt := fs.String("checkpoint", "", "Hugging Face checkpoint `dir` (config.json, model.safetensors)")
+	calib := fs.String("calibration", "", "calibration token `file`")
+	held := fs.String("heldout", "", "held-out token `file` for the agreement figures")
+	out := fs.String("out", "", "integer model `file` to write")
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	if done, err := parseFlags(fs, args); done || err != nil {
+		return err
+	}
+	switch {
+	case *ckpt == "":
+		return usageError{"--checkpoint is required"}
+	case *calib == "":
+		return usageError{"--calibration is required"}
+	case *held == "":
+		return usageError{"--heldout is required"}
+	case *out == "":
+		return usageError{"--out is required"}
+	}
+	start := time.Now()
+	g, err := convert.Load(*ckpt)
+	if err != nil {
+		return err
+	}
+	cal, err := readTokens(*calib, g.Vocab)
+	if err != nil {
+		return err
+	}
+	ho, err := readTokens(*held, g.Vocab)
+	if err != nil {
+		return err
+	}
+	st, err := convert.Calibrate(g, convert.Windows(cal, g.Positions))
+	if err != nil {
+		return err
+	}
+	m, logitScale, err := convert.Quantize(g, st)
+	if err != nil {
+		return err
+	}
+	a, err := convert.Agree(g, m, logitScale, convert.Windows(ho, g.Positions))
+	if err != nil {
+		return err
+	}
+	root, err := m.Root()
+	if err != nil {
+		return err
+	}
+	if err := model.WriteFile(*out, m); err != nil {
+		return err
+	}
+	if *asJSON {
+		return json.NewEncoder(stdout).Encode(map[string]any{
+			"model": *out, "modelRoot": root.String(), "ops": len(m.Ops), "logitScale": logitScale,
+			"calibrationTokens": len(cal), "agreement": a, "seconds": time.Since(start).Seconds(),
+		})
+	}
+	fmt.Fprintf(stdout, "checkpoint  %s: GPT-2, vocab %d, context %d, width %d, %d heads, %d blocks\n",
+		*ckpt, g.Vocab, g.Positions, g.Width, g.Heads, g.Layers)
+	fmt.Fprintf(stdout, "calibrated  on %d tokens; held out %d tokens\n", len(cal), len(ho))
+	fmt.Fprintf(stdout, "agreement   %s\n", a)
+	fmt.Fprintf(stdout, "logit scale %.6g (for `probity generate --logit-scale` with --temperature)\n", logitScale)
+	fmt.Fprintf(stdout, "wrote       %s: %d ops, model root %s (%v)\n", *out, len(m.Ops), root.String(), time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+func runGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("generate", "generate --model MODEL.safetensors (--prompt TEXT | --prompt-ids 1,2,3) --new N --out DIR\n\n"+
+		"Writes the generation job (DIR/job.safetensors), runs it on the executor (the Go reference\n"+
+		"by default, or --exec-command, run as `CMD... MODEL JOB OUTDIR` per specs/trace.md §7),\n"+
+		"checks the executor's trace and result as a node does, and prints the tokens (as text for\n"+
+		"a byte-level model), the trace root and the result digest. Selection is argmax unless\n"+
+		"--temperature is given (then top-k sampling with --top-k, --seed and the model's --logit-scale).", stderr)
+	modelPath := fs.String("model", "", "integer model `file`")
+	prompt := fs.String("prompt", "", "prompt `text` (byte-level models)")
+	promptIDs := fs.String("prompt-ids", "", "prompt token `ids`, comma-separated")
+	n := fs.Int("new", 32, "`number` of tokens to generate")
+	out := fs.String("out", "", "job `dir` for job.safetensors, trace.safetensors and result.safetensors")
+	temp := fs.Float64("temperature", 0, "sampling `temperature` (0: argmax)")
+	topK := fs.Int("top-k", 40, "sample among the `k` largest logits")
+	seed := fs.Uint64("seed", 1, "sampling `seed` (the buyer's; part of the job)")
+	logitScale := fs.Float64("logit-scale", 0, "the model's logit `scale`, as `probity model import` prints it (needed with --temperature)")
+	execCmd := fs.String("exec-command", "", "executor `command` (split on spaces; model, job and output dir are appended)")
+	if done, err := parseFlags(fs, args); done || err != nil {
+		return err
+	}
+	switch {
+	case *modelPath == "":
+		return usageError{"--model is required"}
+	case *out == "":
+		return usageError{"--out is required"}
+	case (*prompt == "") == (*promptIDs == ""):
+		return usageError{"give one of --prompt and --prompt-ids"}
+	case *temp < 0 || (*temp > 0 && *logitScale <= 0):
+		return usageError{"--temperature needs a positive value and --logit-scale"}
+	}
+	m, err := model.ReadFile(*modelPath)
+	if err != nil {
+		return err
+	}
+	root, err := m.Root()
+	if err != nil {
+		return err
+	}
+	j := &jobs.GenJob{ModelRoot: root, New: *n}
+	if *prompt != "" {
+		for _, c := range []byte(*prompt) {
+			j.Prompt = append(j.Prompt, int32(c))
+		}
+	} else {
+		for _, s := range strings.Split(*promptIDs, ",") {
+			v, err := strconv.ParseInt(strings.TrimSpace(s), 10, 32)
+			if err != nil {
+				return usageError{fmt.Sprintf("--prompt-ids: %q is not a token id", s)}
+			}
+			j.Prompt = append(j.Prompt, int32(v))
+		}
+	}
+	if *temp > 0 {
+		j.Select = jobs.Selection{Sample: true, Table: model.ExpTableFor(*logitScale / *temp), K: *topK, Seed: *seed}
+	}
+	V, err := j.Check(m)
+	if err != nil {
+		return err
+	}
+	jb, err := jobs.EncodeJob(j)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(*out, 0o755); err != nil {
+		return err
+	}
+	jobPath := filepath.Join(*out, jobs.JobFile)
+	if err := os.WriteFile(jobPath, jb, 0o644); err != nil {
+		return err
+	}
+	var ex prover.Executor = prover.ReferenceExecutor{}
+	if *execCmd != "" {
+		ex = prover.CommandExecutor{Args: append(strings.Fields(*execCmd), "{model}", "{job}", "{out}")}
+	}
+	start := time.Now()
+	g, err := prover.Generate(ctx, ex, *modelPath, jobPath, *out)
+	if err != nil {
+		return err
+	}
+	el := time.Since(start)
+	if V == 256 {
+		text := make([]byte, len(g.Tokens))
+		for i, t := range g.Tokens {
+			text[i] = byte(t)
+		}
+		if utf8.Valid(text) {
+			fmt.Fprintf(stdout, "%s%s\n", *prompt, text)
+		} else {
+			fmt.Fprintf(stdout, "%q\n", string(text))
+		}
+	} else {
+		fmt.Fprintf(stdout, "tokens        %v\n", g.Tokens)
+	}
+	fmt.Fprintf(stdout, "trace root    %s (%d rows, %d tensors)\n", g.TraceRoot.String(), g.Trace.T, len(g.Roots))
+	fmt.Fprintf(stdout, "result digest %s\n", g.ResultDigest.String())
+	fmt.Fprintf(stdout, "generated     %d tokens in %v (%.1f tokens/s, executor and checks)\n", len(g.Tokens), el.Round(time.Millisecond), float64(len(g.Tokens))/el.Seconds())
+	return nil
+}
