@@ -17,7 +17,7 @@ import (
 )
 
 func init() {
-	register("inspect", "print a receipt, attestation record, NVIDIA report, serialized evidence or cert chain readably (auto-detected)", runInspect)
+	register("inspect", "print a receipt, attestation record, NVIDIA report, serialized evidence, cert chain, model, job or tensor file readably (auto-detected)", runInspect)
 }
 
 func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -26,7 +26,8 @@ func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		"report and certificate chain are decoded), a raw NVIDIA attestation report (SPDM\n"+
 		"GET_MEASUREMENTS request and response as NVML returns them, binary or hex), NVIDIA's\n"+
 		"serialized evidence JSON (an array of {arch, nonce, evidence, certificate}, GPUs and\n"+
-		"NVSwitches) or a PEM certificate chain.", stderr)
+		"NVSwitches), a PEM certificate chain, or a safetensors file: an integer model (model/v1),\n"+
+		"a generation job (job/v1), or any tensor file (trace, result, activations, checkpoint).", stderr)
 	chainFile := fs.String("cert-chain", "", "certificate chain `file` (PEM or DER, leaf first): print its subjects and check the report's signature under its leaf key")
 	if done, err := parseFlags(fs, args); done || err != nil {
 		return err
@@ -48,6 +49,9 @@ func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return err
+	}
+	if looksSafetensors(data) {
+		return printSafetensors(stdout, path, data)
 	}
 	if raw, ok, err := rawReport(data); ok {
 		r, perr := attest.ParseReport(raw)

@@ -66,6 +66,7 @@ func generate() map[string][]byte {
 		"stake.json":          stakeVectors(),
 		"ops.json":            opsVectors(),
 		"model.json":          modelVectors(),
+		"trace.json":          traceVectors(),
 		"receipt.json":        receiptVectors(),
 		"modelfile.json":      modelFileVectors(),
 		"metadata.json":       metadataVectors(),
