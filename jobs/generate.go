@@ -136,6 +136,11 @@ func Generate(m *model.Model, j *GenJob) (*model.Trace, []int32, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	return generate(m, j, V)
+}
+
+// generate runs a checked job.
+func generate(m *model.Model, j *GenJob, V int) (*model.Trace, []int32, error) {
 	P, T := len(j.Prompt), j.Rows()
 	p, err := model.NewPass(m, T)
 	if err != nil {

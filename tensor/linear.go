@@ -90,57 +90,64 @@ func LinearApply(a *Int8, wt *Int8, bias *Int32, apply func(j int, acc int32) in
 	out := NewInt8(M, N)
 	w, b := wt.Data, bias.Data
 
-	workers := min(runtime.GOMAXPROCS(0), max(M, 1))
+	// Work is split into blocks of rows and columns, one per core: by rows when there are
+	// enough of them, by columns when there are few (a decode step computes one row).
+	workers := runtime.GOMAXPROCS(0)
+	rowParts := min(workers, max(M, 1))
+	colParts := max(1, min(workers/rowParts, N))
 	var (
 		wg       sync.WaitGroup
 		mu       sync.Mutex
 		firstErr *OverflowError
 	)
-	chunk := (M + workers - 1) / max(workers, 1)
-	for start := 0; start < M; start += chunk {
-		end := min(start+chunk, M)
-		wg.Add(1)
-		go func(start, end int) {
-			defer wg.Done()
-			// Tile the columns so a block of weight rows stays in cache across the rows.
-			jb := max(1, (256<<10)/max(K, 1))
-			var local *OverflowError
-			for j0 := 0; j0 < N; j0 += jb {
-				j1 := min(j0+jb, N)
-				for i := start; i < end; i++ {
-					row := a.Data[i*K : (i+1)*K : (i+1)*K]
-					orow := out.Data[i*N : (i+1)*N]
-					var accs [4]int64
-					for j := j0; j < j1; j += 4 {
-						n := min(4, j1-j)
-						if n == 4 {
-							accs[0], accs[1], accs[2], accs[3] = dot4(row, w[j*K:(j+1)*K], w[(j+1)*K:(j+2)*K], w[(j+2)*K:(j+3)*K], w[(j+3)*K:(j+4)*K])
-						} else {
-							for c := range n {
-								accs[c] = dot(row, w[(j+c)*K:(j+c+1)*K:(j+c+1)*K])
-							}
-						}
-						for c := range n {
-							acc := int64(b[j+c]) + accs[c]
-							if acc < math.MinInt32 || acc > math.MaxInt32 {
-								if local == nil || i < local.Row || (i == local.Row && j+c < local.Col) {
-									local = &OverflowError{Row: i, Col: j + c, Acc: acc}
+	rchunk := (M + rowParts - 1) / rowParts
+	cchunk := (N + colParts - 1) / colParts
+	for start := 0; start < M; start += rchunk {
+		for c0 := 0; c0 < N; c0 += cchunk {
+			end, c1 := min(start+rchunk, M), min(c0+cchunk, N)
+			wg.Add(1)
+			go func(start, end, c0, c1 int) {
+				defer wg.Done()
+				// Tile the columns so a block of weight rows stays in cache across the rows.
+				jb := max(1, (256<<10)/max(K, 1))
+				var local *OverflowError
+				for j0 := c0; j0 < c1; j0 += jb {
+					j1 := min(j0+jb, c1)
+					for i := start; i < end; i++ {
+						row := a.Data[i*K : (i+1)*K : (i+1)*K]
+						orow := out.Data[i*N : (i+1)*N]
+						var accs [4]int64
+						for j := j0; j < j1; j += 4 {
+							n := min(4, j1-j)
+							if n == 4 {
+								accs[0], accs[1], accs[2], accs[3] = dot4(row, w[j*K:(j+1)*K], w[(j+1)*K:(j+2)*K], w[(j+2)*K:(j+3)*K], w[(j+3)*K:(j+4)*K])
+							} else {
+								for c := range n {
+									accs[c] = dot(row, w[(j+c)*K:(j+c+1)*K:(j+c+1)*K])
 								}
-								break
 							}
-							orow[j+c] = apply(j+c, int32(acc))
+							for c := range n {
+								acc := int64(b[j+c]) + accs[c]
+								if acc < math.MinInt32 || acc > math.MaxInt32 {
+									if local == nil || i < local.Row || (i == local.Row && j+c < local.Col) {
+										local = &OverflowError{Row: i, Col: j + c, Acc: acc}
+									}
+									break
+								}
+								orow[j+c] = apply(j+c, int32(acc))
+							}
 						}
 					}
 				}
-			}
-			if local != nil {
-				mu.Lock()
-				if firstErr == nil || local.Row < firstErr.Row || (local.Row == firstErr.Row && local.Col < firstErr.Col) {
-					firstErr = local
+				if local != nil {
+					mu.Lock()
+					if firstErr == nil || local.Row < firstErr.Row || (local.Row == firstErr.Row && local.Col < firstErr.Col) {
+						firstErr = local
+					}
+					mu.Unlock()
 				}
-				mu.Unlock()
-			}
-		}(start, end)
+			}(start, end, c0, c1)
+		}
 	}
 	wg.Wait()
 	if firstErr != nil {
