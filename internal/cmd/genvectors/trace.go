@@ -74,7 +74,6 @@ func traceVectors() any {
 	invalid("k-above-vocab", "sample k 17 of 16 logits", "invalid", edit(func(j *jobs.GenJob) { j.Select.K = 17 }))
 	invalid("exp-table", "sample table E[0] = 2^15 - 1", "invalid", edit(func(j *jobs.GenJob) { j.Select.Table[0] = ops.ExpOne - 1 }))
 	invalid("no-new", "new = 0", "invalid", edit(func(j *jobs.GenJob) { j.New = 0 }))
-	invalid("other-model", "model root of another model", "invalid", edit(func(j *jobs.GenJob) { j.ModelRoot.SetUint64(7) }))
 	invalid("trailing-byte", "a job file with one byte after the last tensor", "file", append(must(jobs.EncodeJob(argmax)), 0))
 	return map[string]any{
 		"generatedBy": generatedBy,
