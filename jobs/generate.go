@@ -60,7 +60,7 @@ func (j *GenJob) Check(m *model.Model) (V int, err error) {
 		return 0, invalid("the model's input is %v, a generation model takes I32 token ids", m.Input.DType)
 	}
 	if !m.IsCausal() {
-		return 0, invalid("the model has a non-causal matmul, so its rows cannot be generated one step at a time")
+		return 0, invalid("the model is not causal (specs/trace.md §1), so its rows cannot be generated one step at a time")
 	}
 	out := shapes[len(shapes)-1]
 	if out.DType != model.I8 || out.Width == model.Seq {
@@ -93,7 +93,7 @@ func (j *GenJob) Check(m *model.Model) (V int, err error) {
 			}
 		case op.Kind == model.KindPosition:
 			if ctx := op.Weight.Shape[0]; j.Rows() > ctx {
-				return 0, invalid("prompt %d + %d new tokens needs %d positions, the model's context is %d", P, j.New, j.Rows()+1, ctx)
+				return 0, invalid("prompt %d + %d new tokens is a trace of %d rows, the model's context is %d", P, j.New, j.Rows(), ctx)
 			}
 		}
 	}

@@ -116,13 +116,32 @@ func (p *Pass) Tensor(id int) Value { return p.tensors[id] }
 // Trace returns the pass's tensors as a trace (complete once Rows() == T).
 func (p *Pass) Trace() *Trace { return &Trace{T: p.T, Tensors: p.tensors} }
 
-// IsCausal reports whether row i of every tensor depends only on rows <= i of the input:
-// true when every matmul is causal (every other op is row-local or, like softmax, reads only
-// its own row).
+// IsCausal reports whether row i of every tensor depends only on rows <= i of the input,
+// whatever the sequence length (specs/trace.md §1): every matmul is causal, every softmax over
+// rows of width T is causal, and no argmax or transB matmul reads a tensor of width T. (A
+// width-T row holds fixed values at its masked columns; an op that reads across such a row,
+// other than a causal softmax, would depend on how many there are, that is on T.)
 func (m *Model) IsCausal() bool {
+	shapes, err := m.Shapes()
+	if err != nil {
+		return false
+	}
 	for i := range m.Ops {
-		if m.Ops[i].Kind == KindMatmul && !m.Ops[i].Causal {
-			return false
+		op := &m.Ops[i]
+		seqIn := shapes[op.In[0]].Width == Seq && shapes[op.In[0]].DType == I8
+		switch op.Kind {
+		case KindMatmul:
+			if !op.Causal || (op.TransB && seqIn) {
+				return false
+			}
+		case KindSoftmax:
+			if seqIn && !op.Causal {
+				return false
+			}
+		case KindArgmax:
+			if seqIn {
+				return false
+			}
 		}
 	}
 	return true
