@@ -196,6 +196,13 @@ func parallel(n, grain int, f func(lo, hi int)) {
 	wg.Wait()
 }
 
+// Uint is the field element of a small unsigned integer (a kind, count, width or tag word).
+func Uint(v uint64) fr.Element {
+	var e fr.Element
+	e.SetUint64(v)
+	return e
+}
+
 // Merkle is §4.3's tree root over leaf hashes: 2^depth leaves, the missing ones padding (0),
 // node(l, r) = S(NODE; l, r). Model and trace commitments build their trees with it.
 func Merkle(leaves []fr.Element, depth int) fr.Element {

@@ -3,6 +3,7 @@ package jobs
 import (
 	"errors"
 	"fmt"
+	"unicode/utf8"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 
@@ -163,4 +164,27 @@ func generate(m *model.Model, j *GenJob, V int) (*model.Trace, []int32, error) {
 		}
 	}
 	return p.Trace(), tokens, nil
+}
+
+// ByteTokens is text as the token ids of a byte-level model (a vocabulary of 256: token id =
+// byte), the tokenization of the shipped models and of `probity generate --prompt`.
+func ByteTokens(b []byte) []int32 {
+	ids := make([]int32, len(b))
+	for i, c := range b {
+		ids[i] = int32(c)
+	}
+	return ids
+}
+
+// ByteText is the inverse of ByteTokens for ids in [0, 256); ok is false when an id is
+// outside that range or the bytes are not UTF-8.
+func ByteText(tokens []int32) (text string, ok bool) {
+	b := make([]byte, len(tokens))
+	for i, t := range tokens {
+		if t < 0 || t > 255 {
+			return "", false
+		}
+		b[i] = byte(t)
+	}
+	return string(b), utf8.Valid(b)
 }

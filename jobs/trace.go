@@ -24,12 +24,6 @@ const KindIDs = 6
 // TraceVersion is word 0 of the trace root's preimage.
 const TraceVersion = 1
 
-func u64(v uint64) fr.Element {
-	var e fr.Element
-	e.SetUint64(v)
-	return e
-}
-
 // TensorRoots are one trace tensor's commitments (specs/trace.md §5): by rows, and by
 // columns for the values operand of a P·V matmul (zero otherwise).
 type TensorRoots struct {
@@ -98,11 +92,11 @@ func transpose(x *tensor.Int8) *tensor.Int8 {
 func TraceRoot(modelRoot fr.Element, P int, T int, roots []TensorRoots) fr.Element {
 	leaves := make([]fr.Element, len(roots))
 	for t, r := range roots {
-		leaves[t] = commit.Hash(TagTraceTensor, u64(uint64(t)), r.Row, r.Col)
+		leaves[t] = commit.Hash(TagTraceTensor, commit.Uint(uint64(t)), r.Row, r.Col)
 	}
 	d := commit.LayerDepth(len(leaves))
-	return commit.Hash(TagTrace, u64(TraceVersion), modelRoot, u64(uint64(P)), u64(uint64(T)),
-		u64(uint64(len(leaves))), u64(uint64(d)), commit.Merkle(leaves, d))
+	return commit.Hash(TagTrace, commit.Uint(TraceVersion), modelRoot, commit.Uint(uint64(P)), commit.Uint(uint64(T)),
+		commit.Uint(uint64(len(leaves))), commit.Uint(uint64(d)), commit.Merkle(leaves, d))
 }
 
 // tokensPerWord is the result digest's packing: ten 24-bit token ids per field element.
@@ -111,7 +105,7 @@ const tokensPerWord = 10
 // ResultDigest is specs/trace.md §4's S(RESULT; n, w_0, ..., w_{c-1}), ten 24-bit tokens per
 // word, little-endian. Token ids must be in [0, 2^24).
 func ResultDigest(tokens []int32) (fr.Element, error) {
-	words := []fr.Element{u64(uint64(len(tokens)))}
+	words := []fr.Element{commit.Uint(uint64(len(tokens)))}
 	for q := 0; q*tokensPerWord < len(tokens); q++ {
 		var w, shift fr.Element
 		shift.SetUint64(1 << 24)
@@ -121,7 +115,7 @@ func ResultDigest(tokens []int32) (fr.Element, error) {
 				if tokens[k] < 0 || tokens[k] >= 1<<24 {
 					return fr.Element{}, fmt.Errorf("result: token %d at %d is not in [0, 2^24)", tokens[k], k)
 				}
-				e := u64(uint64(tokens[k]))
+				e := commit.Uint(uint64(tokens[k]))
 				w.Add(&w, &e)
 			}
 		}

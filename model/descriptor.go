@@ -35,19 +35,13 @@ const ModelVersion = 1
 // expPerWord is the number of 16-bit exp-table entries packed into one descriptor word.
 const expPerWord = 15
 
-func u64(v uint64) fr.Element {
-	var e fr.Element
-	e.SetUint64(v)
-	return e
-}
-
-func i8w(v int8) fr.Element { return u64(uint64(int64(v) + 128)) }
+func i8w(v int8) fr.Element { return commit.Uint(uint64(int64(v) + 128)) }
 
 func boolw(b bool) fr.Element {
 	if b {
-		return u64(1)
+		return commit.Uint(1)
 	}
-	return u64(0)
+	return commit.Uint(0)
 }
 
 // Descriptors validates the model and returns every op's descriptor, in op order.
@@ -79,17 +73,17 @@ func (m *Model) Descriptor(i int) ([]fr.Element, error) {
 // from word 7, and zeros to DescriptorWidth.
 func descriptor(op *Op, i int, shapes []Shape) []fr.Element {
 	d := make([]fr.Element, DescriptorWidth)
-	d[0] = u64(uint64(op.Kind))
-	d[1] = u64(uint64(i + 1))
-	d[2] = u64(uint64(shapes[i+1].Width))
+	d[0] = commit.Uint(uint64(op.Kind))
+	d[1] = commit.Uint(uint64(i + 1))
+	d[2] = commit.Uint(uint64(shapes[i+1].Width))
 	for k, id := range op.In {
-		d[3+2*k] = u64(uint64(id))
-		d[4+2*k] = u64(uint64(shapes[id].Width))
+		d[3+2*k] = commit.Uint(uint64(id))
+		d[4+2*k] = commit.Uint(uint64(shapes[id].Width))
 	}
 	p := d[7:]
 	switch op.Kind {
 	case KindEmbed, KindPosition:
-		p[0] = u64(uint64(op.Weight.Shape[0]))
+		p[0] = commit.Uint(uint64(op.Weight.Shape[0]))
 		p[1] = ParamRoot(op)
 	case KindLinear:
 		p[0] = epilogueWord(op)
@@ -105,32 +99,32 @@ func descriptor(op *Op, i int, shapes []Shape) []fr.Element {
 				// Horner in 2^16: entry 15q+r is bits [16r, 16r+16) of word q.
 				w.Mul(&w, &two16)
 				if k := q*expPerWord + r; k < 256 {
-					e := u64(uint64(op.Exp[k]))
+					e := commit.Uint(uint64(op.Exp[k]))
 					w.Add(&w, &e)
 				}
 			}
 			p[1+q] = w
 		}
 	case KindLayerNorm, KindRMSNorm:
-		p[0], p[1], p[2] = u64(uint64(op.Shift)), u64(uint64(op.Eps)), ParamRoot(op)
+		p[0], p[1], p[2] = commit.Uint(uint64(op.Shift)), commit.Uint(uint64(op.Eps)), ParamRoot(op)
 		if op.Kind == KindRMSNorm {
 			p[3] = i8w(op.ZeroX)
 		}
 	case KindLUT:
 		copy(p, commit.PackRow(op.Weight.Data))
 	case KindAdd:
-		p[0], p[1], p[2], p[3] = i8w(op.ZeroA), i8w(op.ZeroB), u64(uint64(op.MulA)), u64(uint64(op.MulB))
-		p[4], p[5] = u64(uint64(op.Shift)), i8w(op.ZeroOut)
+		p[0], p[1], p[2], p[3] = i8w(op.ZeroA), i8w(op.ZeroB), commit.Uint(uint64(op.MulA)), commit.Uint(uint64(op.MulB))
+		p[4], p[5] = commit.Uint(uint64(op.Shift)), i8w(op.ZeroOut)
 	case KindMul:
-		p[0], p[1], p[2] = i8w(op.ZeroA), i8w(op.ZeroB), u64(uint64(op.Mul))
-		p[3], p[4] = u64(uint64(op.Shift)), i8w(op.ZeroOut)
+		p[0], p[1], p[2] = i8w(op.ZeroA), i8w(op.ZeroB), commit.Uint(uint64(op.Mul))
+		p[3], p[4] = commit.Uint(uint64(op.Shift)), i8w(op.ZeroOut)
 	case KindSlice:
-		p[0] = u64(uint64(op.Offset))
+		p[0] = commit.Uint(uint64(op.Offset))
 	}
 	return d
 }
 
-var two16 = u64(1 << 16)
+var two16 = commit.Uint(1 << 16)
 
 func epilogueWord(op *Op) fr.Element {
 	var e fr.Element
@@ -175,7 +169,7 @@ func ParamRoot(op *Op) fr.Element {
 // LinearLeaf is the preimage of a linear op's column-j leaf (specs/model.md §4):
 // pack(W[j]), b[j] + 2^31, m[j]; one sample of column j opens exactly this.
 func LinearLeaf(w []int8, b, m int32) []fr.Element {
-	return append(commit.PackRow(w), commit.BiasElement(b), u64(uint64(m)))
+	return append(commit.PackRow(w), commit.BiasElement(b), commit.Uint(uint64(m)))
 }
 
 // OpLeaf is S(MODEL_OP; descriptor).
@@ -194,8 +188,8 @@ func (m *Model) Root() (fr.Element, error) {
 		leaves[i] = OpLeaf(d)
 	}
 	depth := commit.LayerDepth(len(leaves))
-	return commit.Hash(TagModel, u64(ModelVersion), u64(uint64(m.Input.DType)), u64(uint64(m.Input.Width)),
-		u64(uint64(len(leaves))), u64(uint64(depth)), commit.Merkle(leaves, depth)), nil
+	return commit.Hash(TagModel, commit.Uint(ModelVersion), commit.Uint(uint64(m.Input.DType)), commit.Uint(uint64(m.Input.Width)),
+		commit.Uint(uint64(len(leaves))), commit.Uint(uint64(depth)), commit.Merkle(leaves, depth)), nil
 }
 
 // paramTensors lists the op's parameter tensors under their file names (specs/model.md §5).

@@ -5,7 +5,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"unicode/utf8"
 
 	"github.com/probitylabs/probity/jobs"
 	"github.com/probitylabs/probity/model"
@@ -25,26 +24,17 @@ type Generation struct {
 // for other vocabularies, or bytes that are not UTF-8, it is the tokens quoted.
 func (g *Generation) Text() string {
 	if g.vocab == 256 {
-		b := make([]byte, len(g.Tokens))
-		for i, t := range g.Tokens {
-			b[i] = byte(t)
+		if s, ok := jobs.ByteText(g.Tokens); ok {
+			return s
 		}
-		if utf8.Valid(b) {
-			return string(b)
-		}
-		return fmt.Sprintf("%q", b)
+		s, _ := jobs.ByteText(g.Tokens)
+		return fmt.Sprintf("%q", s)
 	}
 	return fmt.Sprint(g.Tokens)
 }
 
 // BytePrompt is a text prompt for a byte-level model: one token per byte.
-func BytePrompt(s string) []int32 {
-	ids := make([]int32, len(s))
-	for i := range len(s) {
-		ids[i] = int32(s[i])
-	}
-	return ids
-}
+func BytePrompt(s string) []int32 { return jobs.ByteTokens([]byte(s)) }
 
 // NewGeneration writes the generation job for the model file (its root, the prompt, n new
 // tokens, the selection) to dir/job.safetensors, after checking it against the model, so a

@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/probitylabs/probity/convert"
 	"github.com/probitylabs/probity/jobs"
@@ -52,11 +51,7 @@ func readTokens(path string, vocab int) ([]int32, error) {
 		return nil, withHint(fmt.Errorf("%s: text is read as bytes, but this vocabulary has %d entries", path, vocab),
 			"tokenize the text with the checkpoint's tokenizer and pass the ids as a .safetensors file with an I32 tensor \"ids\"")
 	}
-	ids := make([]int32, len(b))
-	for i, c := range b {
-		ids[i] = int32(c)
-	}
-	return ids, nil
+	return jobs.ByteTokens(b), nil
 }
 
 func runModelImport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -172,9 +167,7 @@ func runGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	j := &jobs.GenJob{ModelRoot: root, New: *n}
 	if *prompt != "" {
-		for _, c := range []byte(*prompt) {
-			j.Prompt = append(j.Prompt, int32(c))
-		}
+		j.Prompt = jobs.ByteTokens([]byte(*prompt))
 	} else {
 		for _, s := range strings.Split(*promptIDs, ",") {
 			v, err := strconv.ParseInt(strings.TrimSpace(s), 10, 32)
@@ -212,16 +205,10 @@ func runGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	el := time.Since(start)
-	if V == 256 {
-		text := make([]byte, len(g.Tokens))
-		for i, t := range g.Tokens {
-			text[i] = byte(t)
-		}
-		if utf8.Valid(text) {
-			fmt.Fprintf(stdout, "%s%s\n", *prompt, text)
-		} else {
-			fmt.Fprintf(stdout, "%q\n", string(text))
-		}
+	if text, ok := jobs.ByteText(g.Tokens); V == 256 && ok {
+		fmt.Fprintf(stdout, "%s%s\n", *prompt, text)
+	} else if V == 256 {
+		fmt.Fprintf(stdout, "%q\n", text)
 	} else {
 		fmt.Fprintf(stdout, "tokens        %v\n", g.Tokens)
 	}
