@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -111,6 +112,12 @@ func Load(dir string) (*GPT2, error) {
 		if !slices.Equal(s, shape) {
 			errs = append(errs, ckptErr("tensor %s has shape %v, config.json implies %v", full, s, shape))
 			return nil
+		}
+		for i, v := range data {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				errs = append(errs, ckptErr("tensor %s element %d is %v", full, i, v))
+				return nil
+			}
 		}
 		return data
 	}

@@ -26,6 +26,11 @@ func Calibrate(g *GPT2, windows [][]int32) (Stats, error) {
 			return nil, fmt.Errorf("calibrate: %w", err)
 		}
 	}
+	for name, v := range st {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil, fmt.Errorf("calibrate: activation %s reached %v in the float model", name, v)
+		}
+	}
 	return st, nil
 }
 
@@ -116,6 +121,15 @@ func setLinear(op *model.Op, N, K int, w func(j, k int) float64, bias []float32,
 				return fmt.Errorf("%s: bias of column %d is %v in accumulator units, outside int32", op.Name, j, b)
 			}
 			op.Bias.Data[j] = int32(b)
+		}
+		// The largest accumulator any int8 input can reach must fit int32 (specs/ops.md §2),
+		// so the converted op can never overflow at run time.
+		bound := math.Abs(float64(op.Bias.Data[j]))
+		for k := range K {
+			bound += 128 * math.Abs(float64(op.Weight.Data[j*K+k]))
+		}
+		if bound > math.MaxInt32 {
+			return fmt.Errorf("%s: column %d can reach an accumulator of %.0f, outside int32", op.Name, j, bound)
 		}
 		ratios[j] = sIn * sw / sOut(j)
 	}

@@ -81,6 +81,14 @@ func (j *GenJob) Check(m *model.Model) (V int, err error) {
 	for i := range m.Ops {
 		op := &m.Ops[i]
 		switch {
+		case op.Kind == model.KindSoftmax && shapes[op.In[0]].Width == model.Seq && j.Rows() > 1<<16:
+			return 0, invalid("a trace of %d rows, but op %d (%s) takes softmax rows of at most 2^16", j.Rows(), i, op.Name)
+		case op.Kind == model.KindEmbed && op.In[0] > 0:
+			// Ids computed by an argmax are columns of its operand: the table must hold them all.
+			src := &m.Ops[op.In[0]-1]
+			if w := shapes[src.In[0]].Width; w == model.Seq || w > op.Weight.Shape[0] {
+				return 0, invalid("op %d (%s) embeds ids of up to %s columns into a table of %d rows", i, op.Name, widthText(w), op.Weight.Shape[0])
+			}
 		case op.Kind == model.KindEmbed && op.In[0] == 0:
 			Vin := op.Weight.Shape[0]
 			for t, id := range j.Prompt {
@@ -105,8 +113,18 @@ func (j *GenJob) Check(m *model.Model) (V int, err error) {
 		if j.Select.K < 1 || j.Select.K > V {
 			return 0, invalid("sample k = %d not in [1, %d]", j.Select.K, V)
 		}
+		if V > 1<<16 {
+			return 0, invalid("sampling needs logits rows of at most 2^16, the model has %d", V)
+		}
 	}
 	return V, nil
+}
+
+func widthText(w int) string {
+	if w == model.Seq {
+		return "T"
+	}
+	return fmt.Sprint(w)
 }
 
 // splitmixGamma is SplitMix64's increment (specs/ops.md §11): the stream's state after s

@@ -186,7 +186,11 @@ func TestTraceRootBindsEveryTensor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	base := TraceRoot(j.ModelRoot, len(j.Prompt), tr.T, roots)
+	jd, err := j.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := TraceRoot(jd, tr.T, roots)
 	cols := 0
 	for _, r := range roots {
 		if !r.Col.IsZero() {
@@ -212,12 +216,35 @@ func TestTraceRootBindsEveryTensor(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := TraceRoot(j.ModelRoot, len(j.Prompt), tr.T, r2); got.Equal(&base) {
+		if got := TraceRoot(jd, tr.T, r2); got.Equal(&base) {
 			t.Fatalf("tensor %d: change not bound by the trace root", id)
 		}
 	}
-	if got := TraceRoot(j.ModelRoot, len(j.Prompt)+1, tr.T, roots); got.Equal(&base) {
-		t.Error("P not bound")
+}
+
+// TestJobDigestBindsTheJob: every field that decides the tokens changes the job digest, so a
+// trace root names one job (the seed decides the last token, which is in no trace tensor).
+func TestJobDigestBindsTheJob(t *testing.T) {
+	m := testModel(t)
+	base, err := testJob(t, m, true).Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, edit := range map[string]func(j *GenJob){
+		"model":  func(j *GenJob) { j.ModelRoot.SetUint64(3) },
+		"prompt": func(j *GenJob) { j.Prompt[4]++ },
+		"length": func(j *GenJob) { j.Prompt = append(j.Prompt, 0) },
+		"new":    func(j *GenJob) { j.New++ },
+		"seed":   func(j *GenJob) { j.Select.Seed++ },
+		"k":      func(j *GenJob) { j.Select.K++ },
+		"table":  func(j *GenJob) { j.Select.Table[255]++ },
+		"argmax": func(j *GenJob) { j.Select = Selection{} },
+	} {
+		j := testJob(t, m, true)
+		edit(j)
+		if d, err := j.Digest(); err != nil || d.Equal(&base) {
+			t.Errorf("%s: not bound by the job digest (%v)", name, err)
+		}
 	}
 }
 

@@ -245,6 +245,7 @@ type Generated struct {
 	Trace        *model.Trace
 	Tokens       []int32
 	Roots        []TensorRoots
+	JobDigest    fr.Element
 	TraceRoot    fr.Element
 	ResultDigest fr.Element
 }
@@ -278,7 +279,11 @@ func Commit(m *model.Model, j *GenJob, tr *model.Trace, tokens []int32) (*Genera
 	if err != nil {
 		return nil, err
 	}
-	return &Generated{Trace: tr, Tokens: tokens, Roots: roots, TraceRoot: TraceRoot(j.ModelRoot, len(j.Prompt), tr.T, roots), ResultDigest: d}, nil
+	jd, err := j.Digest()
+	if err != nil {
+		return nil, err
+	}
+	return &Generated{Trace: tr, Tokens: tokens, Roots: roots, JobDigest: jd, TraceRoot: TraceRoot(jd, tr.T, roots), ResultDigest: d}, nil
 }
 
 // RandomRows returns a pick for CheckTrace that rechecks k rows of every op drawn from rng

@@ -15,6 +15,7 @@ const (
 	TagTraceTensor uint64 = 32
 	TagTrace       uint64 = 33
 	TagResult      uint64 = 34
+	TagJob         uint64 = 35
 )
 
 // KindIDs is the commitment kind of an I32 [T] trace tensor (token ids, argmax results),
@@ -87,16 +88,59 @@ func transpose(x *tensor.Int8) *tensor.Int8 {
 	return out
 }
 
-// TraceRoot is specs/trace.md §5's S(TRACE; 1, model root, P, T, L+1, d, R) over the tensor
+// TraceRoot is specs/trace.md §5's S(TRACE; 1, job digest, T, L+1, d, R) over the tensor
 // leaves S(TRACE_TENSOR; t, row root, column root).
-func TraceRoot(modelRoot fr.Element, P int, T int, roots []TensorRoots) fr.Element {
+func TraceRoot(jobDigest fr.Element, T int, roots []TensorRoots) fr.Element {
 	leaves := make([]fr.Element, len(roots))
 	for t, r := range roots {
 		leaves[t] = commit.Hash(TagTraceTensor, commit.Uint(uint64(t)), r.Row, r.Col)
 	}
 	d := commit.LayerDepth(len(leaves))
-	return commit.Hash(TagTrace, commit.Uint(TraceVersion), modelRoot, commit.Uint(uint64(P)), commit.Uint(uint64(T)),
+	return commit.Hash(TagTrace, commit.Uint(TraceVersion), jobDigest, commit.Uint(uint64(T)),
 		commit.Uint(uint64(len(leaves))), commit.Uint(uint64(d)), commit.Merkle(leaves, d))
+}
+
+// Digest is the job digest of specs/trace.md §1.3: S(JOB; 1, model root, n, select, k, seed,
+// 18 exp-table words, P, prompt words), ten 24-bit ids per prompt word and the table packed as
+// a softmax descriptor's (model.md §3); argmax jobs have k, seed and the table words 0. It
+// binds everything that decides the tokens, so a trace root (and a receipt) names one job.
+func (j *GenJob) Digest() (fr.Element, error) {
+	w := []fr.Element{commit.Uint(1), j.ModelRoot, commit.Uint(uint64(j.New))}
+	if j.Select.Sample {
+		w = append(w, commit.Uint(1), commit.Uint(uint64(j.Select.K)), commit.Uint(j.Select.Seed))
+		w = append(w, packWords(j.Select.Table[:], 15, 16)...)
+	} else {
+		w = append(w, commit.Uint(0), commit.Uint(0), commit.Uint(0))
+		w = append(w, make([]fr.Element, 18)...)
+	}
+	for t, id := range j.Prompt {
+		if id < 0 || id >= 1<<24 {
+			return fr.Element{}, fmt.Errorf("job digest: prompt id %d at %d is not in [0, 2^24)", id, t)
+		}
+	}
+	w = append(w, commit.Uint(uint64(len(j.Prompt))))
+	w = append(w, packWords(j.Prompt, tokensPerWord, 24)...)
+	return commit.Hash(TagJob, w...), nil
+}
+
+// packWords packs non-negative values of at most bits bits, per values to a word,
+// little-endian (the first value in the low bits).
+func packWords(vs []int32, per int, bits uint) []fr.Element {
+	var shift fr.Element
+	shift.SetUint64(1 << bits)
+	var out []fr.Element
+	for q := 0; q*per < len(vs); q++ {
+		var w fr.Element
+		for r := per - 1; r >= 0; r-- {
+			w.Mul(&w, &shift)
+			if k := q*per + r; k < len(vs) {
+				e := commit.Uint(uint64(vs[k]))
+				w.Add(&w, &e)
+			}
+		}
+		out = append(out, w)
+	}
+	return out
 }
 
 // tokensPerWord is the result digest's packing: ten 24-bit token ids per field element.
@@ -105,22 +149,12 @@ const tokensPerWord = 10
 // ResultDigest is specs/trace.md §4's S(RESULT; n, w_0, ..., w_{c-1}), ten 24-bit tokens per
 // word, little-endian. Token ids must be in [0, 2^24).
 func ResultDigest(tokens []int32) (fr.Element, error) {
-	words := []fr.Element{commit.Uint(uint64(len(tokens)))}
-	for q := 0; q*tokensPerWord < len(tokens); q++ {
-		var w, shift fr.Element
-		shift.SetUint64(1 << 24)
-		for r := tokensPerWord - 1; r >= 0; r-- {
-			w.Mul(&w, &shift)
-			if k := q*tokensPerWord + r; k < len(tokens) {
-				if tokens[k] < 0 || tokens[k] >= 1<<24 {
-					return fr.Element{}, fmt.Errorf("result: token %d at %d is not in [0, 2^24)", tokens[k], k)
-				}
-				e := commit.Uint(uint64(tokens[k]))
-				w.Add(&w, &e)
-			}
+	for k, t := range tokens {
+		if t < 0 || t >= 1<<24 {
+			return fr.Element{}, fmt.Errorf("result: token %d at %d is not in [0, 2^24)", t, k)
 		}
-		words = append(words, w)
 	}
+	words := append([]fr.Element{commit.Uint(uint64(len(tokens)))}, packWords(tokens, tokensPerWord, 24)...)
 	return commit.Hash(TagResult, words...), nil
 }
 

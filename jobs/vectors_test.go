@@ -21,7 +21,7 @@ type traceVector struct {
 	Name, Note, Model, Job, Expect, Trace, Result string
 	Tokens                                        []int32
 	RowRoots, ColumnRoots                         []string
-	TraceRoot, ResultDigest                       string
+	JobDigest, TraceRoot, ResultDigest            string
 }
 
 func loadTraceVectors(t testing.TB) []traceVector {
@@ -77,7 +77,7 @@ func TestTraceVectors(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", c.Name, err)
 		}
-		if g.TraceRoot.String() != c.TraceRoot || g.ResultDigest.String() != c.ResultDigest {
+		if g.JobDigest.String() != c.JobDigest || g.TraceRoot.String() != c.TraceRoot || g.ResultDigest.String() != c.ResultDigest {
 			t.Errorf("%s: trace root or result digest differs", c.Name)
 		}
 		for id, r := range g.Roots {

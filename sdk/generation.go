@@ -2,7 +2,6 @@ package sdk
 
 import (
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 
@@ -62,44 +61,33 @@ func NewGeneration(modelPath string, prompt []int32, n int, sel jobs.Selection, 
 	return j, os.WriteFile(filepath.Join(dir, jobs.JobFile), b, 0o644)
 }
 
-// ReceiveGeneration reads a delivered generation (dir/job.safetensors, trace.safetensors and
-// result.safetensors) for the model file and checks it before the dApp uses it: the files'
-// rules, the tokens against the trace's logits and input, and checkRows rows of every op
-// recomputed from the trace (all rows when checkRows <= 0), drawn from the buyer's own
-// randomness. Its roots are what the provider's receipt must state.
-func ReceiveGeneration(modelPath, dir string, checkRows int) (*Generation, error) {
+// ReceiveGeneration checks a delivered generation before the dApp uses it: the trace and
+// result files in dir (trace.safetensors, result.safetensors) against the buyer's own job and
+// model file (never a job or model from the delivery, which the provider wrote). It checks both
+// files' rules, the input rows and every token against the trace's logits, and recomputes every
+// row of every op from the trace with the reference ops: one falsified row can change a token,
+// so a sampled recheck would not protect the buyer (specs/trace.md §7). Its roots are what the
+// provider's receipt must state.
+func ReceiveGeneration(modelPath string, job *jobs.GenJob, dir string) (*Generation, error) {
 	m, err := model.ReadFile(modelPath)
 	if err != nil {
 		return nil, err
 	}
-	read := func(name string) ([]byte, error) { return os.ReadFile(filepath.Join(dir, name)) }
-	jb, err := read(jobs.JobFile)
+	V, err := job.Check(m)
 	if err != nil {
 		return nil, err
 	}
-	j, err := jobs.ParseJob(jb)
+	tb, err := os.ReadFile(filepath.Join(dir, jobs.TraceFile))
 	if err != nil {
 		return nil, err
 	}
-	V, err := j.Check(m)
+	rb, err := os.ReadFile(filepath.Join(dir, jobs.ResultFile))
 	if err != nil {
 		return nil, err
 	}
-	tb, err := read(jobs.TraceFile)
-	if err != nil {
-		return nil, err
-	}
-	rb, err := read(jobs.ResultFile)
-	if err != nil {
-		return nil, err
-	}
-	var pick func(op, T int) []int
-	if checkRows > 0 {
-		pick = jobs.RandomRows(checkRows, rand.IntN)
-	}
-	g, err := jobs.Verify(m, j, tb, rb, pick)
+	g, err := jobs.Verify(m, job, tb, rb, nil)
 	if err != nil {
 		return nil, fmt.Errorf("delivered generation in %s: %w", dir, err)
 	}
-	return &Generation{Job: j, Tokens: g.Tokens, TraceRoot: g.TraceRoot.String(), ResultDigest: g.ResultDigest.String(), vocab: V}, nil
+	return &Generation{Job: job, Tokens: g.Tokens, TraceRoot: g.TraceRoot.String(), ResultDigest: g.ResultDigest.String(), vocab: V}, nil
 }

@@ -25,6 +25,7 @@ type traceCase struct {
 	Tokens       []int32  `json:"tokens,omitempty"`
 	RowRoots     []string `json:"rowRoots,omitempty"`
 	ColumnRoots  []string `json:"columnRoots,omitempty"`
+	JobDigest    string   `json:"jobDigest,omitempty"`
 	TraceRoot    string   `json:"traceRoot,omitempty"`
 	ResultDigest string   `json:"resultDigest,omitempty"`
 }
@@ -46,7 +47,7 @@ func traceVectors() any {
 		g := must(jobs.Commit(m, j, tr, tokens))
 		c := traceCase{Name: name, Note: note, Model: hexb(mb), Job: hexb(jb), Expect: "ok",
 			Trace: hexb(must(jobs.EncodeTrace(m, tr))), Result: hexb(must(jobs.EncodeResult(tokens))), Tokens: tokens,
-			TraceRoot: dec(g.TraceRoot), ResultDigest: dec(g.ResultDigest)}
+			JobDigest: dec(g.JobDigest), TraceRoot: dec(g.TraceRoot), ResultDigest: dec(g.ResultDigest)}
 		for _, r := range g.Roots {
 			c.RowRoots, c.ColumnRoots = append(c.RowRoots, dec(r.Row)), append(c.ColumnRoots, dec(r.Col))
 		}
@@ -77,7 +78,7 @@ func traceVectors() any {
 	invalid("trailing-byte", "a job file with one byte after the last tensor", "file", append(must(jobs.EncodeJob(argmax)), 0))
 	return map[string]any{
 		"generatedBy": generatedBy,
-		"description": "generation jobs of specs/trace.md: model, job, trace and result files (hex), expect (ok, invalid, file), the generated tokens, every tensor's row and column roots, the trace root and the result digest; tools/model_ref.py writes the trace and result byte for byte",
+		"description": "generation jobs of specs/trace.md: model, job, trace and result files (hex), expect (ok, invalid, file), the generated tokens, every tensor's row and column roots, the job digest, the trace root and the result digest; tools/model_ref.py writes the trace and result byte for byte",
 		"cases":       cases,
 	}
 }
