@@ -132,10 +132,12 @@ type Summary struct {
 	// Balances: buyer, the three providers, and the two contracts holding stake and escrow.
 	Balances []Balance `json:"balances"`
 	// Conserved says that the token balances above sum to the same before and after.
-	Conserved bool   `json:"conserved"`
-	Audit     Audit  `json:"audit"`
-	Dir       string `json:"dir,omitempty"` // kept files (Options.Keep)
-	ElapsedMs uint64 `json:"elapsedMs"`
+	Conserved bool  `json:"conserved"`
+	Audit     Audit `json:"audit"`
+	// Generation is the text act: a prompt to the shipped model, checked by the buyer.
+	Generation Generation `json:"generation"`
+	Dir        string     `json:"dir,omitempty"` // kept files (Options.Keep)
+	ElapsedMs  uint64     `json:"elapsedMs"`
 }
 
 // Job returns the summary of the job played by role, or nil.
@@ -325,7 +327,10 @@ func (r *run) play(ctx context.Context) error {
 	if err := r.settleAccounts(ctx, before); err != nil {
 		return err
 	}
-	return r.auditAct(ctx)
+	if err := r.auditAct(ctx); err != nil {
+		return err
+	}
+	return r.generateAct(ctx)
 }
 
 // setup starts the chain, deploys, and registers the shape.

@@ -127,12 +127,22 @@ func checkSummary(t *testing.T, sum *demo.Summary, shape circuits.Shape, layers 
 		}
 	}
 
+	// Text: the shipped model generated the asked number of tokens, the buyer's recomputation
+	// accepted them with their roots, and refused the falsified delivery.
+	gen := sum.Generation
+	assert.Equal(t, 48, gen.Tokens)
+	assert.Len(t, gen.Text, 48, "a byte-level model: one byte per token")
+	assert.NotEmpty(t, gen.TraceRoot)
+	assert.NotEmpty(t, gen.ResultDigest)
+	assert.True(t, gen.CheatRefused)
+
 	b, err := json.Marshal(sum)
 	require.NoError(t, err)
 	var back map[string]any
 	require.NoError(t, json.Unmarshal(b, &back))
 	assert.Contains(t, back, "jobs")
 	assert.Contains(t, back, "audit")
+	assert.Contains(t, back, "generation")
 }
 
 // TestDemoTiny is the quick variant: one tiny layer, keys built into a fresh cache, every

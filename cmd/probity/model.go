@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"github.com/probitylabs/probity/jobs"
 	"github.com/probitylabs/probity/model"
 	"github.com/probitylabs/probity/prover"
+	"github.com/probitylabs/probity/sdk"
 	"github.com/probitylabs/probity/tensor"
 )
 
@@ -22,6 +24,48 @@ func init() {
 	register("model", "import a Hugging Face GPT-2 checkpoint as an integer model (and report its agreement)", subcommands("model",
 		map[string]func(context.Context, []string, io.Writer, io.Writer) error{"import": runModelImport}, "import"))
 	register("generate", "run a generation job locally (reference or command executor), check it and print the text", runGenerate)
+	register("check-generation", "audit a delivered generation (trace and result) against your model and job, by full recomputation", runCheckGeneration)
+}
+
+func runCheckGeneration(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("check-generation", "check-generation --model MODEL.safetensors --job JOB.safetensors DIR\n\n"+
+		"Checks DIR/trace.safetensors and DIR/result.safetensors against your own model and job\n"+
+		"files (never ones from DIR): both files' rules, the input rows and every token against the\n"+
+		"trace's logits, and every row of every op recomputed with the reference ops. Prints the\n"+
+		"tokens (text for a byte-level model), the trace root and the result digest.\n"+
+		"Exit status: 0 the delivery checks, 1 it does not, 2 usage, 3 could not run.", stderr)
+	modelPath := fs.String("model", "", "your integer model `file`")
+	jobPath := fs.String("job", "", "your generation job `file`")
+	if done, err := parseFlags(fs, args); done || err != nil {
+		return err
+	}
+	switch {
+	case *modelPath == "":
+		return usageError{"--model is required"}
+	case *jobPath == "":
+		return usageError{"--job is required"}
+	case fs.NArg() != 1:
+		return usageError{"check-generation takes the delivery directory"}
+	}
+	jb, err := os.ReadFile(*jobPath)
+	if err != nil {
+		return err
+	}
+	j, err := jobs.ParseJob(jb)
+	if err != nil {
+		return fmt.Errorf("%s: %w", *jobPath, err)
+	}
+	g, err := sdk.ReceiveGeneration(*modelPath, j, fs.Arg(0))
+	if errors.Is(err, model.ErrMismatch) || errors.Is(err, jobs.ErrFile) {
+		return failedError{err}
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "ok: %d tokens, every row of every op recomputed\n", len(g.Tokens))
+	fmt.Fprintf(stdout, "text          %s\n", g.Text())
+	fmt.Fprintf(stdout, "trace root    %s\nresult digest %s\n", g.TraceRoot, g.ResultDigest)
+	return nil
 }
 
 // readTokens reads calibration or held-out tokens: the bytes of a text file for a byte-level

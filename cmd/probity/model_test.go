@@ -47,6 +47,20 @@ func TestModelImportGenerateInspect(t *testing.T) {
 		assert.Contains(t, stdout, f.want, f.path)
 	}
 
+	// The auditor's check of the delivery, against the buyer's own model and job; a delivery
+	// with a changed token fails with exit status 1.
+	jobFile := filepath.Join(dir, "job", "job.safetensors")
+	code, stdout, stderr = runCLI(t, "check-generation", "--model", out, "--job", jobFile, filepath.Join(dir, "job"))
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stdout, "every row of every op recomputed")
+	res := filepath.Join(dir, "job", "result.safetensors")
+	rb, err := os.ReadFile(res)
+	require.NoError(t, err)
+	rb[len(rb)-4] ^= 1 // the last token's low byte
+	require.NoError(t, os.WriteFile(res, rb, 0o644))
+	code, _, stderr = runCLI(t, "check-generation", "--model", out, "--job", jobFile, filepath.Join(dir, "job"))
+	assert.Equal(t, exitFailed, code, stderr)
+
 	if _, err := os.Stat("/usr/bin/python3"); err == nil {
 		code, text2, stderr := runCLI(t, "generate", "--model", out, "--prompt", "And God said", "--new", "24", "--out", filepath.Join(dir, "job2"),
 			"--exec-command", "/usr/bin/python3 ../../tools/model_ref.py")
