@@ -56,8 +56,8 @@ func (m *Matrix) Row(i int) []float32 { return m.Data[i*m.Cols : (i+1)*m.Cols] }
 // Block is one transformer block's parameters, in the checkpoint's own layout: Conv1D weights
 // are [in, out] (x·W + b).
 type Block struct {
-	LN1W, LN1B, LN2W, LN2B []float32
-	Attn, AttnProj, FC, Proj  Matrix // [d, 3d], [d, d], [d, 4d], [4d, d]
+	LN1W, LN1B, LN2W, LN2B       []float32
+	Attn, AttnProj, FC, Proj     Matrix // [d, 3d], [d, d], [d, 4d], [4d, d]
 	AttnB, AttnProjB, FCB, ProjB []float32
 }
 
