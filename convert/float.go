@@ -3,7 +3,9 @@ package convert
 import (
 	"fmt"
 	"math"
+	"runtime"
 	"strings"
+	"sync"
 )
 
 // Stats are the largest magnitudes each activation of the float model reached, by the
@@ -112,12 +114,12 @@ func (g *GPT2) Forward(ids []int32, stats Stats) ([][]float64, error) {
 	hf := layerNorm(x, g.LNFW, g.LNFB, g.Epsilon)
 	see("ln_f", hf)
 	logits := make([][]float64, T)
-	for t := range T {
+	rows(T, func(t int) {
 		logits[t] = make([]float64, g.Vocab)
 		for v := range g.Vocab {
-			logits[t][v] = dot(hf[t], f64(g.WTE.Row(v)))
+			logits[t][v] = dot32(hf[t], g.WTE.Row(v))
 		}
-	}
+	})
 	see("logits", logits)
 	return logits, nil
 }
@@ -157,12 +159,12 @@ func addRows(a, b [][]float64) [][]float64 {
 	return out
 }
 
-// affine is x·W + b with W in Conv1D layout [in, out].
+// affine is x·W + b with W in Conv1D layout [in, out], rows split across cores.
 func affine(x [][]float64, w *Matrix, b []float32) [][]float64 {
 	out := make([][]float64, len(x))
-	for i, r := range x {
+	rows(len(x), func(i int) {
 		o := f64(b)
-		for k, xv := range r {
+		for k, xv := range x[i] {
 			if xv == 0 {
 				continue
 			}
@@ -172,8 +174,33 @@ func affine(x [][]float64, w *Matrix, b []float32) [][]float64 {
 			}
 		}
 		out[i] = o
-	}
+	})
 	return out
+}
+
+// rows runs f(i) for i in [0, n) on all cores; each i is computed by one goroutine in the same
+// order of operations, so the result does not depend on the split.
+func rows(n int, f func(i int)) {
+	workers := min(runtime.GOMAXPROCS(0), n)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < n; i += workers {
+				f(i)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+func dot32(a []float64, b []float32) float64 {
+	var s float64
+	for i := range a {
+		s += a[i] * float64(b[i])
+	}
+	return s
 }
 
 func layerNorm(x [][]float64, w, b []float32, eps float64) [][]float64 {

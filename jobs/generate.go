@@ -206,3 +206,27 @@ func ByteText(tokens []int32) (text string, ok bool) {
 	}
 	return string(b), utf8.Valid(b)
 }
+
+// TraceBytes is the memory the trace of job j on model m takes: every tensor's T rows
+// (width-T tensors T×T bytes, I32 tensors 4 bytes a row). The reference executor keeps it
+// all (the trace is committed whole), so a node compares it with its memory before it takes
+// the job. The model must be valid.
+func (j *GenJob) TraceBytes(m *model.Model) (int64, error) {
+	shapes, err := m.Shapes()
+	if err != nil {
+		return 0, err
+	}
+	T := int64(max(j.Rows(), 1))
+	var n int64
+	for _, s := range shapes {
+		switch {
+		case s.DType == model.I32:
+			n += 4 * T
+		case s.Width == model.Seq:
+			n += T * T
+		default:
+			n += T * int64(s.Width)
+		}
+	}
+	return n, nil
+}

@@ -2,6 +2,7 @@ package prover
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -55,8 +56,17 @@ func writeGeneration(m *model.Model, tr *model.Trace, tokens []int32, outDir str
 	return nil
 }
 
+// MaxTraceBytes bounds the trace a node computes in memory (jobs.GenJob.TraceBytes): a job
+// above it is refused before anything runs, so a buyer cannot exhaust the node's memory with a
+// valid but enormous job. 8 GiB by default; a node with more memory may raise it.
+var MaxTraceBytes int64 = 8 << 30
+
+// ErrTooLarge reports a generation job whose trace would not fit MaxTraceBytes.
+var ErrTooLarge = errors.New("generation trace larger than this node takes")
+
 // LoadGeneration reads a model file and a generation job file and checks the job against the
-// model (specs/trace.md §1): what a node does before it takes the job.
+// model (specs/trace.md §1) and the node's memory (MaxTraceBytes): what a node does before it
+// takes the job.
 func LoadGeneration(modelPath, jobPath string) (*model.Model, *jobs.GenJob, error) {
 	m, err := model.ReadFile(modelPath)
 	if err != nil {
@@ -72,6 +82,9 @@ func LoadGeneration(modelPath, jobPath string) (*model.Model, *jobs.GenJob, erro
 	}
 	if _, err := j.Check(m); err != nil {
 		return nil, nil, fmt.Errorf("job %s: %w", jobPath, err)
+	}
+	if n, err := j.TraceBytes(m); err != nil || n > MaxTraceBytes {
+		return nil, nil, fmt.Errorf("job %s: %w: %d bytes, at most %d (%v)", jobPath, ErrTooLarge, n, MaxTraceBytes, err)
 	}
 	return m, j, nil
 }

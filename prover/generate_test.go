@@ -91,3 +91,20 @@ func TestGenerateRefusesMissingOutputs(t *testing.T) {
 		t.Fatalf("%v, want ErrExecutor", err)
 	}
 }
+
+// TestGenerateRefusesTraceAboveMemory: a valid job whose trace exceeds MaxTraceBytes is
+// refused before the executor runs.
+func TestGenerateRefusesTraceAboveMemory(t *testing.T) {
+	modelPath, jobPath := genJobFiles(t)
+	old := MaxTraceBytes
+	MaxTraceBytes = 1 << 10
+	defer func() { MaxTraceBytes = old }()
+	out := t.TempDir()
+	_, err := Generate(context.Background(), CommandExecutor{Args: []string{"sh", "-c", "touch {out}/ran"}}, modelPath, jobPath, out)
+	if !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("%v, want ErrTooLarge", err)
+	}
+	if _, err := os.Stat(filepath.Join(out, "ran")); err == nil {
+		t.Fatal("the executor ran for a job the node refused")
+	}
+}
