@@ -102,7 +102,7 @@ func (j *GenJob) Check(m *model.Model) (V int, err error) {
 			}
 		case op.Kind == model.KindPosition:
 			if ctx := op.Weight.Shape[0]; j.Rows() > ctx {
-				return 0, invalid("prompt %d + %d new tokens is a trace of %d rows, the model's context is %d", P, j.New, j.Rows(), ctx)
+				return 0, invalid("prompt %d + %d new tokens is a trace of %d rows, the model's context is %d (at most %d new tokens after this prompt)", P, j.New, j.Rows(), ctx, max(0, ctx-P+1))
 			}
 		}
 	}

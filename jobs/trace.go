@@ -170,7 +170,7 @@ func CheckTrace(m *model.Model, j *GenJob, tr *model.Trace, tokens []int32, pick
 	}
 	P, T := len(j.Prompt), j.Rows()
 	if tr.T != T {
-		return fmt.Errorf("trace: %d rows, the job has %d", tr.T, T)
+		return fmt.Errorf("%w: the trace has %d rows, the job %d (a delivery for another job?)", model.ErrMismatch, tr.T, T)
 	}
 	p, err := model.Over(m, tr)
 	if err != nil {
@@ -186,7 +186,7 @@ func CheckTrace(m *model.Model, j *GenJob, tr *model.Trace, tokens []int32, pick
 			want = tokens[t-P]
 		}
 		if ids[t] != want {
-			return fmt.Errorf("%w: input row %d is %d, the prompt and tokens give %d", model.ErrMismatch, t, ids[t], want)
+			return fmt.Errorf("%w: input row %d is %d, the prompt and tokens give %d (a delivery for another job?)", model.ErrMismatch, t, ids[t], want)
 		}
 	}
 	logits := tr.Output().I8

@@ -16,6 +16,10 @@ import (
 //go:embed kjv-gpt2.safetensors
 var KJVFile []byte
 
+// KJVLogitScale is the real value of one logit code of KJVFile (what `probity model import`
+// prints), for sampling with a temperature: `probity generate --temperature T --logit-scale`.
+const KJVLogitScale = 0.235454
+
 // KJV parses KJVFile.
 func KJV() (*model.Model, error) { return model.Parse(KJVFile) }
 

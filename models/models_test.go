@@ -2,6 +2,7 @@ package models
 
 import (
 	"bytes"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -43,6 +44,9 @@ func TestKJVIsTheImport(t *testing.T) {
 	m, ls, err := convert.Quantize(g, st)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if math.Abs(ls-KJVLogitScale) > 5e-7 {
+		t.Errorf("logit scale %v, KJVLogitScale says %v", ls, KJVLogitScale)
 	}
 	b, err := model.Encode(m)
 	if err != nil {

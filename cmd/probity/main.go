@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"sort"
+	"strings"
 	"syscall"
 
 	gnarklog "github.com/consensys/gnark/logger"
@@ -96,7 +97,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var f failedError
 	switch {
 	case errors.As(err, &u):
-		fmt.Fprintf(stderr, "probity: hint: run `probity %s -h` for usage\n", args[0])
+		name := args[0]
+		if len(args) > 1 && !strings.HasPrefix(args[1], "-") && subcommandOf(args[0], args[1]) {
+			name += " " + args[1] // a subcommand's own flags
+		}
+		fmt.Fprintf(stderr, "probity: hint: run `probity %s -h` for usage\n", name)
 		return exitUsage
 	case errors.As(err, &f):
 		return exitFailed
@@ -104,6 +109,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitInternal
 	}
 }
+
+// subcommandOf reports whether sub is a subcommand of name (registered with subcommands).
+func subcommandOf(name, sub string) bool {
+	return subcommandNames[name][sub]
+}
+
+// subcommandNames lists each command's subcommands, filled by subcommands().
+var subcommandNames = map[string]map[string]bool{}
 
 func printUsage(w io.Writer) {
 	fmt.Fprintln(w, "Probity: verifiable GPU compute.\n\nUsage: probity <command> [flags]\n\nCommands:")

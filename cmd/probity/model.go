@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"github.com/probitylabs/probity/convert"
 	"github.com/probitylabs/probity/jobs"
 	"github.com/probitylabs/probity/model"
+	"github.com/probitylabs/probity/models"
 	"github.com/probitylabs/probity/prover"
 	"github.com/probitylabs/probity/sdk"
 	"github.com/probitylabs/probity/tensor"
@@ -56,6 +58,10 @@ func runCheckGeneration(ctx context.Context, args []string, stdout, stderr io.Wr
 		return fmt.Errorf("%s: %w", *jobPath, err)
 	}
 	g, err := sdk.ReceiveGeneration(*modelPath, j, fs.Arg(0))
+	var pe *os.PathError
+	if errors.As(err, &pe) && errors.Is(err, os.ErrNotExist) && filepath.Dir(pe.Path) == filepath.Clean(fs.Arg(0)) {
+		return failedError{fmt.Errorf("the delivery in %s is incomplete: no %s", fs.Arg(0), filepath.Base(pe.Path))}
+	}
 	if errors.Is(err, model.ErrMismatch) || errors.Is(err, jobs.ErrFile) {
 		return failedError{err}
 	}
@@ -63,7 +69,11 @@ func runCheckGeneration(ctx context.Context, args []string, stdout, stderr io.Wr
 		return err
 	}
 	fmt.Fprintf(stdout, "ok: %d tokens, every row of every op recomputed\n", len(g.Tokens))
-	fmt.Fprintf(stdout, "text          %s\n", g.Text())
+	if text, ok := jobs.ByteText(append(append([]int32(nil), j.Prompt...), g.Tokens...)); ok && plainText(text) {
+		fmt.Fprintf(stdout, "text          %s\n", text)
+	} else {
+		fmt.Fprintf(stdout, "tokens        %v\n", g.Tokens)
+	}
 	fmt.Fprintf(stdout, "trace root    %s\nresult digest %s\n", g.TraceRoot, g.ResultDigest)
 	return nil
 }
@@ -81,8 +91,11 @@ func readTokens(path string, vocab int) ([]int32, error) {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
 		t, err := f.Int32("ids")
-		if err != nil || len(t.Shape) != 1 {
-			return nil, fmt.Errorf("%s: want an I32 tensor \"ids\" [n] (%v)", path, err)
+		if err != nil {
+			return nil, fmt.Errorf("%s: want an I32 tensor \"ids\" [n]: %w", path, err)
+		}
+		if len(t.Shape) != 1 {
+			return nil, fmt.Errorf("%s: tensor \"ids\" has shape %v, want [n]", path, t.Shape)
 		}
 		for i, id := range t.Data {
 			if id < 0 || int(id) >= vocab {
@@ -123,9 +136,18 @@ func runModelImport(ctx context.Context, args []string, stdout, stderr io.Writer
 		return usageError{"--heldout is required"}
 	case *out == "":
 		return usageError{"--out is required"}
+	case fs.NArg() > 0:
+		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+	}
+	// Fail before the work, not after it, when the output cannot be written.
+	if st, err := os.Stat(filepath.Dir(*out)); err != nil || !st.IsDir() {
+		return fmt.Errorf("--out %s: the directory %s does not exist", *out, filepath.Dir(*out))
 	}
 	start := time.Now()
 	g, err := convert.Load(*ckpt)
+	if errors.Is(err, os.ErrNotExist) {
+		return withHint(err, "--checkpoint is a Hugging Face save_pretrained directory with config.json and model.safetensors (a pytorch_model.bin-only checkpoint must be saved as safetensors first)")
+	}
 	if err != nil {
 		return err
 	}
@@ -136,6 +158,10 @@ func runModelImport(ctx context.Context, args []string, stdout, stderr io.Writer
 	ho, err := readTokens(*held, g.Vocab)
 	if err != nil {
 		return err
+	}
+	const fewTokens = 1024
+	if len(cal) < fewTokens || len(ho) < fewTokens {
+		fmt.Fprintf(stderr, "probity: warning: %d calibration and %d held-out tokens: scales and agreement figures from fewer than %d tokens are unreliable\n", len(cal), len(ho), fewTokens)
 	}
 	st, err := convert.Calibrate(g, convert.Windows(cal, g.Positions))
 	if err != nil {
@@ -159,7 +185,8 @@ func runModelImport(ctx context.Context, args []string, stdout, stderr io.Writer
 	if *asJSON {
 		return json.NewEncoder(stdout).Encode(map[string]any{
 			"model": *out, "modelRoot": root.String(), "ops": len(m.Ops), "logitScale": logitScale,
-			"calibrationTokens": len(cal), "agreement": a, "seconds": time.Since(start).Seconds(),
+			"calibrationTokens": len(cal), "heldoutTokens": len(ho), "agreement": a, "seconds": time.Since(start).Seconds(),
+			"checkpoint": map[string]any{"dir": *ckpt, "vocab": g.Vocab, "context": g.Positions, "width": g.Width, "heads": g.Heads, "blocks": g.Layers},
 		})
 	}
 	fmt.Fprintf(stdout, "checkpoint  %s: GPT-2, vocab %d, context %d, width %d, %d heads, %d blocks\n",
@@ -198,10 +225,29 @@ func runGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return usageError{"--out is required"}
 	case (*prompt == "") == (*promptIDs == ""):
 		return usageError{"give one of --prompt and --prompt-ids"}
-	case *temp < 0 || (*temp > 0 && *logitScale <= 0):
-		return usageError{"--temperature needs a positive value and --logit-scale"}
+	case *temp < 0:
+		return usageError{"--temperature must be positive (0 or absent: argmax)"}
+	case *temp > 0 && *logitScale <= 0:
+		return withHint(usageError{"--temperature needs --logit-scale"},
+			fmt.Sprintf("`probity model import` prints the model's logit scale; the shipped models/kjv-gpt2.safetensors has %v", models.KJVLogitScale))
+	case fs.NArg() > 0:
+		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+	}
+	if *temp == 0 {
+		var stray []string
+		fs.Visit(func(f *flag.Flag) {
+			if f.Name == "top-k" || f.Name == "seed" || f.Name == "logit-scale" {
+				stray = append(stray, "--"+f.Name)
+			}
+		})
+		if len(stray) > 0 {
+			return usageError{fmt.Sprintf("%s: sampling flags, which need --temperature", strings.Join(stray, ", "))}
+		}
 	}
 	m, err := model.ReadFile(*modelPath)
+	if errors.Is(err, model.ErrLayout) {
+		return withHint(err, "--model is a Probity integer model; convert a Hugging Face checkpoint with `probity model import` first")
+	}
 	if err != nil {
 		return err
 	}
@@ -225,6 +271,11 @@ func runGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		j.Select = jobs.Selection{Sample: true, Table: model.ExpTableFor(*logitScale / *temp), K: *topK, Seed: *seed}
 	}
 	V, err := j.Check(m)
+	if errors.Is(err, jobs.ErrInvalidJob) {
+		// The job is what the flags asked for: a usage error, named in flag terms.
+		msg := strings.Replace(err.Error(), "sample k", "--top-k", 1)
+		return usageError{msg}
+	}
 	if err != nil {
 		return err
 	}
@@ -249,8 +300,8 @@ func runGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	el := time.Since(start)
-	if text, ok := jobs.ByteText(g.Tokens); V == 256 && ok {
-		fmt.Fprintf(stdout, "%s%s\n", *prompt, text)
+	if text, ok := jobs.ByteText(append(append([]int32(nil), j.Prompt...), g.Tokens...)); V == 256 && ok && plainText(text) {
+		fmt.Fprintf(stdout, "%s\n", text) // the prompt and its continuation
 	} else if V == 256 {
 		fmt.Fprintf(stdout, "%q\n", text)
 	} else {
@@ -258,6 +309,18 @@ func runGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	fmt.Fprintf(stdout, "trace root    %s (%d rows, %d tensors)\n", g.TraceRoot.String(), g.Trace.T, len(g.Roots))
 	fmt.Fprintf(stdout, "result digest %s\n", g.ResultDigest.String())
-	fmt.Fprintf(stdout, "generated     %d tokens in %v (%.1f tokens/s, executor and checks)\n", len(g.Tokens), el.Round(time.Millisecond), float64(len(g.Tokens))/el.Seconds())
+	fmt.Fprintf(stdout, "generated     %d tokens in %v (%.1f tokens/s, executor and checks; the node rechecks %d rows of every op, `probity check-generation` all of them)\n",
+		len(g.Tokens), el.Round(time.Millisecond), float64(len(g.Tokens))/el.Seconds(), prover.GenerationChecks)
 	return nil
+}
+
+// plainText is true for text without control characters other than newline and tab, so it is
+// printed as is; anything else is quoted.
+func plainText(s string) bool {
+	for _, r := range s {
+		if (r < 0x20 && r != '\n' && r != '\t') || r == 0x7f {
+			return false
+		}
+	}
+	return true
 }

@@ -239,6 +239,10 @@ func noArgs(pos []string) error {
 
 // subcommands dispatches `probity NAME SUB ...` to the sub's function.
 func subcommands(name string, subs map[string]func(ctx context.Context, args []string, stdout, stderr io.Writer) error, order ...string) func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	subcommandNames[name] = map[string]bool{}
+	for s := range subs {
+		subcommandNames[name][s] = true
+	}
 	return func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
 			fmt.Fprintf(stderr, "Usage: probity %s {%s} [flags]; `probity %s SUB -h` for each\n", name, strings.Join(order, "|"), name)
