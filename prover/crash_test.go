@@ -27,7 +27,9 @@ import (
 // step's chain action, before the journal records it. A new node on the same data
 // directory must reconcile with the chain, finish the job and get paid, never slashed.
 func TestCrashAtEveryStep(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	// Generous limits: the first node's start-up self-test proves a layer, which takes over a
+	// minute when the 2 cores are shared with other test packages (go test -p 2).
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	w := newWorld(t, ctx)
 	steps := []prover.Step{prover.StepFetched, prover.StepLocked, prover.StepExecuted, prover.StepCommitted,
@@ -49,7 +51,7 @@ func TestCrashAtEveryStep(t *testing.T) {
 					return nil
 				}
 			})
-			rec := runUntil(t, nctx, n1, job.ID, time.Minute)
+			rec := runUntil(t, nctx, n1, job.ID, 3*time.Minute)
 			ncancel()
 			if !crashed {
 				t.Fatalf("never reached %s (at %s: %s)", crashAt, rec.Step, rec.Reason)
@@ -58,7 +60,7 @@ func TestCrashAtEveryStep(t *testing.T) {
 				t.Fatalf("journal already at %s: the hook ran after the write", crashAt)
 			}
 			n2 := w.node(t, ctx, w.config(dir, start), nil)
-			rec = runUntil(t, ctx, n2, job.ID, time.Minute)
+			rec = runUntil(t, ctx, n2, job.ID, 3*time.Minute)
 			if rec.Step != prover.StepDone {
 				t.Fatalf("after restart at %s: %s (%s)", crashAt, rec.Step, rec.Reason)
 			}
