@@ -105,8 +105,8 @@ func Load(dir string) (*GPT2, error) {
 		full := prefix + name
 		used[full] = true
 		s, data, err := f.Float(full)
-		if err != nil {
-			errs = append(errs, ckptErr("tensor %s: %v", full, err))
+		if err != nil { // the error names the tensor
+			errs = append(errs, ckptErr("%v", err))
 			return nil
 		}
 		if !slices.Equal(s, shape) {

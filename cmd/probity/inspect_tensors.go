@@ -43,8 +43,16 @@ func printSafetensors(w io.Writer, path string, data []byte) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}
-		fmt.Fprintf(w, "Generation job %s (%s)\n  model root %s\n  prompt     %d tokens %v\n  new        %d tokens\n",
-			path, jobs.JobFormat, j.ModelRoot.String(), len(j.Prompt), clip(j.Prompt, 16), j.New)
+		d, err := j.Digest()
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		fmt.Fprintf(w, "Generation job %s (%s)\n  job digest %s\n  model root %s\n  prompt     %d tokens %v\n",
+			path, jobs.JobFormat, d.String(), j.ModelRoot.String(), len(j.Prompt), clip(j.Prompt, 16))
+		if text, ok := jobs.ByteText(j.Prompt); ok && plainText(text) {
+			fmt.Fprintf(w, "             as bytes: %q\n", text)
+		}
+		fmt.Fprintf(w, "  new        %d tokens\n", j.New)
 		if j.Select.Sample {
 			fmt.Fprintf(w, "  select     sample: top-k %d, seed %d, exp table E[1] = %d\n", j.Select.K, j.Select.Seed, j.Select.Table[1])
 		} else {
@@ -107,6 +115,14 @@ func printModel(w io.Writer, path string, m *model.Model) error {
 	fmt.Fprintf(w, "  kinds      %s\n", strings.Join(kinds, ", "))
 	out := shapes[len(shapes)-1]
 	fmt.Fprintf(w, "  output     %s %v width %s\n", m.Ops[len(m.Ops)-1].Name, out.DType, widthName(out.Width))
+	for i := range m.Ops {
+		switch op := &m.Ops[i]; {
+		case op.Kind == model.KindEmbed && op.In[0] == 0:
+			fmt.Fprintf(w, "  vocabulary %d (%s)\n", op.Weight.Shape[0], op.Name)
+		case op.Kind == model.KindPosition:
+			fmt.Fprintf(w, "  context    %d positions (%s)\n", op.Weight.Shape[0], op.Name)
+		}
+	}
 	return nil
 }
 
