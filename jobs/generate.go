@@ -44,11 +44,27 @@ func invalid(format string, args ...any) error {
 // Rows is the trace's row count T = P + n - 1.
 func (j *GenJob) Rows() int { return len(j.Prompt) + j.New - 1 }
 
+// Checked is a job checked against its model (GenJob.Check). The executor and the checks of a
+// trace take it, so the model root, which hashes every parameter, is computed once per job and
+// no trace is checked against a job that was not.
+type Checked struct {
+	Model *model.Model
+	Job   *GenJob
+	Vocab int // V, the logits' width
+}
+
 // Check validates the job against its model (specs/trace.md §1): the model's root, I32 input,
 // causal graph, I8 logits as last result, prompt ids inside every embed table, T within every
-// position table, and the selection's parameters. It returns the vocabulary V (the logits'
-// width).
-func (j *GenJob) Check(m *model.Model) (V int, err error) {
+// position table, and the selection's parameters.
+func (j *GenJob) Check(m *model.Model) (*Checked, error) {
+	V, err := j.check(m)
+	if err != nil {
+		return nil, err
+	}
+	return &Checked{Model: m, Job: j, Vocab: V}, nil
+}
+
+func (j *GenJob) check(m *model.Model) (V int, err error) {
 	root, err := m.Root()
 	if err != nil {
 		return 0, err
@@ -87,7 +103,7 @@ func (j *GenJob) Check(m *model.Model) (V int, err error) {
 			// Ids computed by an argmax are columns of its operand: the table must hold them all.
 			src := &m.Ops[op.In[0]-1]
 			if w := shapes[src.In[0]].Width; w == model.Seq || w > op.Weight.Shape[0] {
-				return 0, invalid("op %d (%s) embeds ids of up to %s columns into a table of %d rows", i, op.Name, widthText(w), op.Weight.Shape[0])
+				return 0, invalid("op %d (%s) embeds ids of up to %s columns into a table of %d rows", i, op.Name, model.WidthString(w), op.Weight.Shape[0])
 			}
 		case op.Kind == model.KindEmbed && op.In[0] == 0:
 			Vin := op.Weight.Shape[0]
@@ -120,13 +136,6 @@ func (j *GenJob) Check(m *model.Model) (V int, err error) {
 	return V, nil
 }
 
-func widthText(w int) string {
-	if w == model.Seq {
-		return "T"
-	}
-	return fmt.Sprint(w)
-}
-
 // splitmixGamma is SplitMix64's increment (specs/ops.md §11): the stream's state after s
 // draws is seed + s·gamma, so decode step s samples with that as its seed.
 const splitmixGamma = 0x9e3779b97f4a7c15
@@ -147,19 +156,20 @@ func (j *GenJob) selectRow(row []int8, s int) (int32, error) {
 	return ids.Data[0], nil
 }
 
-// Generate is the reference executor of a generation job (specs/trace.md §2): the prefill
-// computes the prompt's rows, and each decode step one more row with the KV cache (the
-// earlier rows of every tensor, kept in the pass). It returns the trace and the tokens.
+// Generate checks job j against model m and runs it (Checked.Generate).
 func Generate(m *model.Model, j *GenJob) (*model.Trace, []int32, error) {
-	V, err := j.Check(m)
+	c, err := j.Check(m)
 	if err != nil {
 		return nil, nil, err
 	}
-	return generate(m, j, V)
+	return c.Generate()
 }
 
-// generate runs a checked job.
-func generate(m *model.Model, j *GenJob, V int) (*model.Trace, []int32, error) {
+// Generate is the reference executor of a generation job (specs/trace.md §2): the prefill
+// computes the prompt's rows, and each decode step one more row with the KV cache (the
+// earlier rows of every tensor, kept in the pass). It returns the trace and the tokens.
+func (c *Checked) Generate() (*model.Trace, []int32, error) {
+	m, j, V := c.Model, c.Job, c.Vocab
 	P, T := len(j.Prompt), j.Rows()
 	p, err := model.NewPass(m, T)
 	if err != nil {

@@ -17,6 +17,15 @@ func testModel(t testing.TB) *model.Model {
 	return m
 }
 
+func mustCheck(t testing.TB, m *model.Model, j *GenJob) *Checked {
+	t.Helper()
+	c, err := j.Check(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 func testJob(t testing.TB, m *model.Model, sample bool) *GenJob {
 	t.Helper()
 	root, err := m.Root()
@@ -51,7 +60,7 @@ func TestGenerateEqualsOnePass(t *testing.T) {
 				t.Fatalf("sample %v: tensor %d differs from one pass", sample, id)
 			}
 		}
-		if err := CheckTrace(m, j, tr, tokens, nil); err != nil {
+		if err := mustCheck(t, m, j).CheckTrace(tr, tokens, nil); err != nil {
 			t.Fatalf("sample %v: %v", sample, err)
 		}
 		distinct := map[int32]bool{}
@@ -89,14 +98,14 @@ func TestCheckTraceCatchesTampering(t *testing.T) {
 		}
 		k := (id * 7919) % len(v.I8.Data)
 		v.I8.Data[k] ^= 1
-		err := CheckTrace(m, j, tr, tokens, every)
+		err := mustCheck(t, m, j).CheckTrace(tr, tokens, every)
 		v.I8.Data[k] ^= 1
 		if !errors.Is(err, model.ErrMismatch) {
 			t.Fatalf("tensor %d (%s) element %d flipped: %v, want ErrMismatch", id, m.Ops[id-1].Name, k, err)
 		}
 	}
 	tokens[3] = (tokens[3] + 1) % 40
-	if err := CheckTrace(m, j, tr, tokens, every); !errors.Is(err, model.ErrMismatch) {
+	if err := mustCheck(t, m, j).CheckTrace(tr, tokens, every); !errors.Is(err, model.ErrMismatch) {
 		t.Fatalf("changed token: %v", err)
 	}
 }
@@ -160,7 +169,7 @@ func TestGenFilesRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := CheckTrace(m, back, tr2, tokens, nil); err != nil {
+		if err := mustCheck(t, m, back).CheckTrace(tr2, tokens, nil); err != nil {
 			t.Fatal(err)
 		}
 		rb, err := EncodeResult(tokens)

@@ -250,12 +250,12 @@ type Generated struct {
 	ResultDigest fr.Element
 }
 
-// Verify checks a trace and result file computed by someone else for job j of model m (the
-// node checking its executor, a buyer or auditor checking a delivery): both files' rules, the
-// trace against the job and the tokens (CheckTrace, with pick choosing the recomputed rows),
-// and returns the commitments the receipt states.
-func Verify(m *model.Model, j *GenJob, traceFile, resultFile []byte, pick func(op, T int) []int) (*Generated, error) {
-	tr, err := ParseTrace(m, traceFile)
+// Verify checks a trace and result file computed by someone else for the job (the node
+// checking its executor, a buyer or auditor checking a delivery): both files' rules, the trace
+// against the job and the tokens (CheckTrace, with pick choosing the recomputed rows), and
+// returns the commitments the receipt states.
+func (c *Checked) Verify(traceFile, resultFile []byte, pick func(op, T int) []int) (*Generated, error) {
+	tr, err := ParseTrace(c.Model, traceFile)
 	if err != nil {
 		return nil, err
 	}
@@ -263,15 +263,15 @@ func Verify(m *model.Model, j *GenJob, traceFile, resultFile []byte, pick func(o
 	if err != nil {
 		return nil, err
 	}
-	if err := CheckTrace(m, j, tr, tokens, pick); err != nil {
+	if err := c.CheckTrace(tr, tokens, pick); err != nil {
 		return nil, err
 	}
-	return Commit(m, j, tr, tokens)
+	return c.Commit(tr, tokens)
 }
 
 // Commit computes a trace's roots, its trace root and the result digest.
-func Commit(m *model.Model, j *GenJob, tr *model.Trace, tokens []int32) (*Generated, error) {
-	roots, err := CommitTrace(m, tr)
+func (c *Checked) Commit(tr *model.Trace, tokens []int32) (*Generated, error) {
+	roots, err := CommitTrace(c.Model, tr)
 	if err != nil {
 		return nil, err
 	}
@@ -279,7 +279,7 @@ func Commit(m *model.Model, j *GenJob, tr *model.Trace, tokens []int32) (*Genera
 	if err != nil {
 		return nil, err
 	}
-	jd, err := j.Digest()
+	jd, err := c.Job.Digest()
 	if err != nil {
 		return nil, err
 	}

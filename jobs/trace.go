@@ -163,11 +163,8 @@ func ResultDigest(tokens []int32) (fr.Element, error) {
 // tokens (the selection over the logits rows), and the rows of every op at the rows chosen by
 // pick (recomputed from the trace's own operands with the reference ops). pick(i, T) returns
 // the rows to recheck for op i; nil rechecks every row.
-func CheckTrace(m *model.Model, j *GenJob, tr *model.Trace, tokens []int32, pick func(op, T int) []int) error {
-	V, err := j.Check(m)
-	if err != nil {
-		return err
-	}
+func (c *Checked) CheckTrace(tr *model.Trace, tokens []int32, pick func(op, T int) []int) error {
+	m, j, V := c.Model, c.Job, c.Vocab
 	P, T := len(j.Prompt), j.Rows()
 	if tr.T != T {
 		return fmt.Errorf("%w: the trace has %d rows, the job %d (a delivery for another job?)", model.ErrMismatch, tr.T, T)

@@ -73,7 +73,7 @@ func TestTraceVectors(t *testing.T) {
 		if hexutil.Encode(tb) != c.Trace || hexutil.Encode(rb) != c.Result {
 			t.Errorf("%s: trace or result file differs from the vector", c.Name)
 		}
-		g, err := Verify(m, j, tb, rb, nil)
+		g, err := mustCheck(t, m, j).Verify(tb, rb, nil)
 		if err != nil {
 			t.Fatalf("%s: %v", c.Name, err)
 		}

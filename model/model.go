@@ -306,19 +306,19 @@ func (op *Op) check(i int, shapes []Shape) (Shape, error) {
 	switch op.Kind {
 	case KindLinear:
 		if a.Width != op.Weight.Shape[1] {
-			return shapeErr("A width %s, weight is %v", widthString(a.Width), op.Weight.Shape)
+			return shapeErr("A width %s, weight is %v", WidthString(a.Width), op.Weight.Shape)
 		}
 		return Shape{I8, op.Weight.Shape[0]}, nil
 	case KindMatmul:
 		if op.TransB { // B [N, K] with N = T rows: A [T, K]·Bᵀ is [T, T]
 			if a.Width != b.Width {
-				return shapeErr("A width %s, B width %s (transB)", widthString(a.Width), widthString(b.Width))
+				return shapeErr("A width %s, B width %s (transB)", WidthString(a.Width), WidthString(b.Width))
 			}
 			return Shape{I8, Seq}, nil
 		}
 		// B [K, N] with K = T rows: A must be [T, T].
 		if a.Width != Seq {
-			return shapeErr("A width %s, B has T rows", widthString(a.Width))
+			return shapeErr("A width %s, B has T rows", WidthString(a.Width))
 		}
 		return Shape{I8, b.Width}, nil
 	case KindSoftmax:
@@ -331,7 +331,7 @@ func (op *Op) check(i int, shapes []Shape) (Shape, error) {
 		return a, nil
 	case KindLayerNorm, KindRMSNorm:
 		if a.Width == Seq || a.Width > 1<<15 {
-			return shapeErr("row width %s not a constant in [1, 2^15]", widthString(a.Width))
+			return shapeErr("row width %s not a constant in [1, 2^15]", WidthString(a.Width))
 		}
 		if op.Gamma.Shape[0] != a.Width {
 			return shapeErr("gamma and beta are [%d], rows are %d wide", op.Gamma.Shape[0], a.Width)
@@ -341,26 +341,27 @@ func (op *Op) check(i int, shapes []Shape) (Shape, error) {
 		return a, nil
 	case KindAdd, KindMul:
 		if a.Width != b.Width {
-			return shapeErr("A width %s, B width %s", widthString(a.Width), widthString(b.Width))
+			return shapeErr("A width %s, B width %s", WidthString(a.Width), WidthString(b.Width))
 		}
 		return a, nil
 	case KindArgmax:
 		return Shape{I32, 1}, nil
 	case KindSlice:
 		if a.Width == Seq || op.Offset+op.Width > a.Width {
-			return shapeErr("columns [%d, %d) of a tensor %s wide", op.Offset, op.Offset+op.Width, widthString(a.Width))
+			return shapeErr("columns [%d, %d) of a tensor %s wide", op.Offset, op.Offset+op.Width, WidthString(a.Width))
 		}
 		return Shape{I8, op.Width}, nil
 	case KindConcat:
 		if a.Width == Seq || b.Width == Seq || a.Width+b.Width > MaxWidth {
-			return shapeErr("widths %s + %s", widthString(a.Width), widthString(b.Width))
+			return shapeErr("widths %s + %s", WidthString(a.Width), WidthString(b.Width))
 		}
 		return Shape{I8, a.Width + b.Width}, nil
 	}
 	panic("unreachable: kind checked above")
 }
 
-func widthString(w int) string {
+// WidthString spells a width: "T" for Seq, else the number.
+func WidthString(w int) string {
 	if w == Seq {
 		return "T"
 	}

@@ -79,6 +79,7 @@ func Run(m *Model, input Value) (*Trace, error) {
 type Pass struct {
 	m       *Model
 	shapes  []Shape
+	causal  bool // isCausal, fixed with the model: Extend and CheckRows ask it per block
 	T, rows int
 	tensors []Value
 }
@@ -93,7 +94,7 @@ func NewPass(m *Model, T int) (*Pass, error) {
 	if T < 1 {
 		return nil, fmt.Errorf("run: input: %w: T = 0", tensor.ErrShape)
 	}
-	p := &Pass{m: m, shapes: shapes, T: T, tensors: make([]Value, len(shapes))}
+	p := &Pass{m: m, shapes: shapes, causal: m.isCausal(shapes), T: T, tensors: make([]Value, len(shapes))}
 	for id, s := range shapes {
 		if s.DType == I32 {
 			p.tensors[id] = Value{I32: tensor.NewInt32(T)}
@@ -123,9 +124,10 @@ func (p *Pass) Trace() *Trace { return &Trace{T: p.T, Tensors: p.tensors} }
 // other than a causal softmax, would depend on how many there are, that is on T.)
 func (m *Model) IsCausal() bool {
 	shapes, err := m.Shapes()
-	if err != nil {
-		return false
-	}
+	return err == nil && m.isCausal(shapes)
+}
+
+func (m *Model) isCausal(shapes []Shape) bool {
 	for i := range m.Ops {
 		op := &m.Ops[i]
 		seqIn := shapes[op.In[0]].Width == Seq && shapes[op.In[0]].DType == I8
@@ -154,8 +156,8 @@ func (p *Pass) Extend(hi int) error {
 	if hi < lo || hi > p.T {
 		return fmt.Errorf("run: rows [%d, %d) of a %d-row pass", lo, hi, p.T)
 	}
-	if (lo > 0 || hi < p.T) && !p.m.IsCausal() {
-		return fmt.Errorf("run: rows [%d, %d): a model with a non-causal matmul runs all %d rows at once", lo, hi, p.T)
+	if (lo > 0 || hi < p.T) && !p.causal {
+		return fmt.Errorf("run: rows [%d, %d): a model that is not causal runs all %d rows at once", lo, hi, p.T)
 	}
 	if lo == hi {
 		return nil
@@ -194,10 +196,10 @@ func Over(m *Model, tr *Trace) (*Pass, error) {
 			ok = v.I8 != nil && v.I32 == nil && v.I8.Check() == nil && slices.Equal(v.I8.Shape, []int{tr.T, widthOr(s.Width, tr.T)})
 		}
 		if !ok {
-			return nil, fmt.Errorf("trace: tensor %d: %w: want %v of width %s", id, tensor.ErrShape, s.DType, widthString(s.Width))
+			return nil, fmt.Errorf("trace: tensor %d: %w: want %v of width %s", id, tensor.ErrShape, s.DType, WidthString(s.Width))
 		}
 	}
-	return &Pass{m: m, shapes: shapes, T: tr.T, rows: tr.T, tensors: tr.Tensors}, nil
+	return &Pass{m: m, shapes: shapes, causal: m.isCausal(shapes), T: tr.T, rows: tr.T, tensors: tr.Tensors}, nil
 }
 
 // ErrMismatch reports a trace row that its op, recomputed from the trace's own operands, does
@@ -212,8 +214,8 @@ func (p *Pass) CheckRows(i, lo, hi int) error {
 	if i < 0 || i >= len(p.m.Ops) || lo < 0 || hi > p.rows || lo >= hi {
 		return fmt.Errorf("check: op %d rows [%d, %d) of a %d-row trace", i, lo, hi, p.rows)
 	}
-	if (lo > 0 || hi < p.T) && !p.m.IsCausal() {
-		return fmt.Errorf("check: rows [%d, %d): a model with a non-causal matmul is checked on all %d rows", lo, hi, p.T)
+	if (lo > 0 || hi < p.T) && !p.causal {
+		return fmt.Errorf("check: rows [%d, %d): a model that is not causal is checked on all %d rows", lo, hi, p.T)
 	}
 	op := &p.m.Ops[i]
 	b, err := p.compute(i, lo, hi)
@@ -292,10 +294,9 @@ func shiftErr(err error, lo int) error {
 // rowBlock is rows [lo, hi) of an op's result: ids for an I32 result; otherwise res, which
 // for a masked block covers only the hi visible columns (the rest of each row is fill).
 type rowBlock struct {
-	ids    []int32
-	res    *tensor.Int8
-	masked bool
-	fill   int8
+	ids  []int32
+	res  *tensor.Int8
+	fill int8
 }
 
 // compute computes rows [lo, hi) of op i's result from rows of its operands.
@@ -374,7 +375,7 @@ func (p *Pass) compute(i, lo, hi int) (rowBlock, error) {
 	if w := dst.I8.Shape[1]; res.Shape[0] != hi-lo || (!masked && res.Shape[1] != w) || (masked && res.Shape[1] != hi) {
 		return rowBlock{}, fmt.Errorf("result block %v, the graph says [%d, %d]", res.Shape, hi-lo, dst.I8.Shape[1])
 	}
-	return rowBlock{res: res, masked: masked, fill: fill}, nil
+	return rowBlock{res: res, fill: fill}, nil
 }
 
 // LinearParams is the linear op's per-column requantization.

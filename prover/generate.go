@@ -18,21 +18,21 @@ import (
 // With falsify > 0 it corrupts that fraction of the logits after the tokens are chosen, as a
 // cheater who hands over made-up logits would (demonstrations and tests only).
 func RunGenerationReference(ctx context.Context, modelPath, jobPath, outDir string, falsify float64, seed uint64) error {
-	m, j, err := LoadGeneration(modelPath, jobPath)
+	c, err := LoadGeneration(modelPath, jobPath)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrExecutor, err)
 	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	tr, tokens, err := jobs.Generate(m, j)
+	tr, tokens, err := c.Generate()
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrExecutor, err)
 	}
 	if falsify > 0 {
 		Falsify(tr.Output().I8, falsify, rand.New(rand.NewPCG(seed, 0x70726f6269747921)))
 	}
-	return writeGeneration(m, tr, tokens, outDir)
+	return writeGeneration(c.Model, tr, tokens, outDir)
 }
 
 func writeGeneration(m *model.Model, tr *model.Trace, tokens []int32, outDir string) error {
@@ -67,26 +67,27 @@ var ErrTooLarge = errors.New("generation trace larger than this node takes")
 // LoadGeneration reads a model file and a generation job file and checks the job against the
 // model (specs/trace.md §1) and the node's memory (MaxTraceBytes): what a node does before it
 // takes the job.
-func LoadGeneration(modelPath, jobPath string) (*model.Model, *jobs.GenJob, error) {
+func LoadGeneration(modelPath, jobPath string) (*jobs.Checked, error) {
 	m, err := model.ReadFile(modelPath)
 	if err != nil {
-		return nil, nil, fmt.Errorf("model %s: %w", modelPath, err)
+		return nil, fmt.Errorf("model %s: %w", modelPath, err)
 	}
 	b, err := os.ReadFile(jobPath)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	j, err := jobs.ParseJob(b)
 	if err != nil {
-		return nil, nil, fmt.Errorf("job %s: %w", jobPath, err)
+		return nil, fmt.Errorf("job %s: %w", jobPath, err)
 	}
-	if _, err := j.Check(m); err != nil {
-		return nil, nil, fmt.Errorf("job %s: %w", jobPath, err)
+	c, err := j.Check(m)
+	if err != nil {
+		return nil, fmt.Errorf("job %s: %w", jobPath, err)
 	}
 	if n, err := j.TraceBytes(m); err != nil || n > MaxTraceBytes {
-		return nil, nil, fmt.Errorf("job %s: %w: %d bytes, at most %d (%v)", jobPath, ErrTooLarge, n, MaxTraceBytes, err)
+		return nil, fmt.Errorf("job %s: %w: %d bytes, at most %d (%v)", jobPath, ErrTooLarge, n, MaxTraceBytes, err)
 	}
-	return m, j, nil
+	return c, nil
 }
 
 // GenerationChecks is the number of rows of every op the node recomputes from an
@@ -98,7 +99,7 @@ const GenerationChecks = 4
 // recomputes GenerationChecks rows of every op (drawn from the node's own randomness) from
 // the trace's operands with the reference ops, before it computes the commitments.
 func Generate(ctx context.Context, ex Executor, modelPath, jobPath, outDir string) (*jobs.Generated, error) {
-	m, j, err := LoadGeneration(modelPath, jobPath)
+	c, err := LoadGeneration(modelPath, jobPath)
 	if err != nil {
 		return nil, err
 	}
@@ -113,7 +114,7 @@ func Generate(ctx context.Context, ex Executor, modelPath, jobPath, outDir strin
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrExecutor, err)
 	}
-	g, err := jobs.Verify(m, j, tb, rb, jobs.RandomRows(GenerationChecks, rand.IntN))
+	g, err := c.Verify(tb, rb, jobs.RandomRows(GenerationChecks, rand.IntN))
 	if err != nil {
 		return nil, fmt.Errorf("%w: its output does not check: %w", ErrExecutor, err)
 	}

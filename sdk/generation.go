@@ -23,10 +23,10 @@ type Generation struct {
 // for other vocabularies, or bytes that are not UTF-8, it is the tokens quoted.
 func (g *Generation) Text() string {
 	if g.vocab == 256 {
-		if s, ok := jobs.ByteText(g.Tokens); ok {
+		s, ok := jobs.ByteText(g.Tokens)
+		if ok {
 			return s
 		}
-		s, _ := jobs.ByteText(g.Tokens)
 		return fmt.Sprintf("%q", s)
 	}
 	return fmt.Sprint(g.Tokens)
@@ -73,7 +73,7 @@ func ReceiveGeneration(modelPath string, job *jobs.GenJob, dir string) (*Generat
 	if err != nil {
 		return nil, err
 	}
-	V, err := job.Check(m)
+	c, err := job.Check(m)
 	if err != nil {
 		return nil, err
 	}
@@ -85,9 +85,9 @@ func ReceiveGeneration(modelPath string, job *jobs.GenJob, dir string) (*Generat
 	if err != nil {
 		return nil, err
 	}
-	g, err := jobs.Verify(m, job, tb, rb, nil)
+	g, err := c.Verify(tb, rb, nil)
 	if err != nil {
 		return nil, fmt.Errorf("delivered generation in %s: %w", dir, err)
 	}
-	return &Generation{Job: job, Tokens: g.Tokens, TraceRoot: g.TraceRoot.String(), ResultDigest: g.ResultDigest.String(), vocab: V}, nil
+	return &Generation{Job: job, Tokens: g.Tokens, TraceRoot: g.TraceRoot.String(), ResultDigest: g.ResultDigest.String(), vocab: c.Vocab}, nil
 }

@@ -98,10 +98,8 @@ func printModel(w io.Writer, path string, m *model.Model) error {
 	params := 0
 	for i := range m.Ops {
 		counts[m.Ops[i].Kind]++
-		for _, t := range []*tensor.Int8{m.Ops[i].Weight} {
-			if t != nil {
-				params += len(t.Data)
-			}
+		if w := m.Ops[i].Weight; w != nil {
+			params += len(w.Data)
 		}
 	}
 	fmt.Fprintf(w, "Model %s (%s)\n  model root %s\n  input      %s %v width %d\n  ops        %d, %d int8 parameters, causal %v\n",
@@ -114,7 +112,7 @@ func printModel(w io.Writer, path string, m *model.Model) error {
 	}
 	fmt.Fprintf(w, "  kinds      %s\n", strings.Join(kinds, ", "))
 	out := shapes[len(shapes)-1]
-	fmt.Fprintf(w, "  output     %s %v width %s\n", m.Ops[len(m.Ops)-1].Name, out.DType, widthName(out.Width))
+	fmt.Fprintf(w, "  output     %s %v width %s\n", m.Ops[len(m.Ops)-1].Name, out.DType, model.WidthString(out.Width))
 	for i := range m.Ops {
 		switch op := &m.Ops[i]; {
 		case op.Kind == model.KindEmbed && op.In[0] == 0:
@@ -124,11 +122,4 @@ func printModel(w io.Writer, path string, m *model.Model) error {
 		}
 	}
 	return nil
-}
-
-func widthName(w int) string {
-	if w == model.Seq {
-		return "T"
-	}
-	return fmt.Sprint(w)
 }

@@ -270,7 +270,7 @@ func runGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if *temp > 0 {
 		j.Select = jobs.Selection{Sample: true, Table: model.ExpTableFor(*logitScale / *temp), K: *topK, Seed: *seed}
 	}
-	V, err := j.Check(m)
+	c, err := j.Check(m)
 	if errors.Is(err, jobs.ErrInvalidJob) {
 		// The job is what the flags asked for: a usage error, named in flag terms.
 		msg := strings.Replace(err.Error(), "sample k", "--top-k", 1)
@@ -300,9 +300,9 @@ func runGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	el := time.Since(start)
-	if text, ok := jobs.ByteText(append(append([]int32(nil), j.Prompt...), g.Tokens...)); V == 256 && ok && plainText(text) {
+	if text, ok := jobs.ByteText(append(append([]int32(nil), j.Prompt...), g.Tokens...)); c.Vocab == 256 && ok && plainText(text) {
 		fmt.Fprintf(stdout, "%s\n", text) // the prompt and its continuation
-	} else if V == 256 {
+	} else if c.Vocab == 256 {
 		fmt.Fprintf(stdout, "%q\n", text)
 	} else {
 		fmt.Fprintf(stdout, "tokens        %v\n", g.Tokens)

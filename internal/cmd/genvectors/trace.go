@@ -40,11 +40,12 @@ func traceVectors() any {
 	var cases []traceCase
 	valid := func(name, note string, j *jobs.GenJob) {
 		jb := must(jobs.EncodeJob(j))
-		tr, tokens, err := jobs.Generate(m, j)
+		ck := must(j.Check(m))
+		tr, tokens, err := ck.Generate()
 		if err != nil {
 			fatal(err)
 		}
-		g := must(jobs.Commit(m, j, tr, tokens))
+		g := must(ck.Commit(tr, tokens))
 		c := traceCase{Name: name, Note: note, Model: hexb(mb), Job: hexb(jb), Expect: "ok",
 			Trace: hexb(must(jobs.EncodeTrace(m, tr))), Result: hexb(must(jobs.EncodeResult(tokens))), Tokens: tokens,
 			JobDigest: dec(g.JobDigest), TraceRoot: dec(g.TraceRoot), ResultDigest: dec(g.ResultDigest)}
