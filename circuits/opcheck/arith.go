@@ -1,0 +1,115 @@
+package opcheck
+
+import (
+	"errors"
+	"math/big"
+
+	"github.com/consensys/gnark/frontend"
+	"github.com/consensys/gnark/std/math/bits"
+)
+
+// Shift is a range-checked shift s in [1, 62] with 2^s computed from its bits.
+type Shift struct {
+	S    frontend.Variable
+	Pow  frontend.Variable // 2^s
+	Half frontend.Variable // 2^(s-1)
+	inv  frontend.Variable // 2^(62-s): r < 2^s iff r*2^(62-s) < 2^62
+}
+
+// NewShift checks s in [1, 62] and computes 2^s with five multiplications (no lookup).
+func NewShift(api frontend.API, s frontend.Variable) *Shift {
+	sb := bits.ToBinary(api, s, bits.WithNbDigits(6))
+	api.AssertIsDifferent(s, 0)
+	api.AssertIsDifferent(s, 63)
+	var pow frontend.Variable = 1
+	for i, b := range sb {
+		f := api.Add(1, api.Mul(b, new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), 1<<i), big.NewInt(1))))
+		pow = api.Mul(pow, f)
+	}
+	inv2 := new(big.Int).ModInverse(big.NewInt(2), api.Compiler().Field())
+	return &Shift{S: s, Pow: pow, Half: api.Mul(pow, inv2), inv: api.Div(new(big.Int).Lsh(big.NewInt(1), 62), pow)}
+}
+
+// RoundShift returns rshr(v, s) = floor((v + 2^(s-1)) / 2^s) (ops.md §1) for a signed v with
+// |v| < 2^vBits, vBits <= 120. q + 2^vBits in [0, 2^(vBits+1)) and r in [0, 2^s) make
+// q*2^s + r = v + 2^(s-1) exact over the integers, so q is the floor.
+func RoundShift(api frontend.API, v frontend.Variable, sh *Shift, vBits int) frontend.Variable {
+	if vBits > 120 {
+		panic("opcheck: RoundShift bound too large")
+	}
+	w := api.Add(v, sh.Half)
+	qr, err := api.Compiler().NewHint(floorDivHint, 2, w, sh.Pow)
+	if err != nil {
+		panic(err)
+	}
+	q, r := qr[0], qr[1]
+	bits.ToBinary(api, api.Add(q, new(big.Int).Lsh(big.NewInt(1), uint(vBits))), bits.WithNbDigits(vBits+1))
+	bits.ToBinary(api, r, bits.WithNbDigits(62))
+	bits.ToBinary(api, api.Mul(r, sh.inv), bits.WithNbDigits(62))
+	api.AssertIsEqual(w, api.Add(api.Mul(q, sh.Pow), r))
+	return q
+}
+
+// AssertClamp8 checks out = clamp8(y) + 128 (ops.md §1) for a byte out (the caller has
+// range-checked it to [0, 256)) and a signed y with |y| < 2^64. The prover says which branch
+// applies; the circuit checks the branch's inequality and the branch's value.
+func AssertClamp8(api frontend.API, y, out frontend.Variable) {
+	sel, err := api.Compiler().NewHint(clamp8Hint, 2, y)
+	if err != nil {
+		panic(err)
+	}
+	hi, lo := sel[0], sel[1]
+	api.AssertIsBoolean(hi)
+	api.AssertIsBoolean(lo)
+	api.AssertIsEqual(api.Mul(hi, lo), 0)
+	a := api.Mul(hi, api.Sub(y, 127))  // >= 0 when hi
+	b := api.Mul(lo, api.Sub(-128, y)) // >= 0 when lo
+	bits.ToBinary(api, api.Add(a, b), bits.WithNbDigits(65))
+	// In the middle branch out - 128 = y, and a byte out makes y in [-128, 127].
+	api.AssertIsEqual(api.Sub(out, 128), api.Add(api.Sub(y, a), b))
+}
+
+// signed reads a field element as an integer in (-R/2, R/2).
+func signed(field, x *big.Int) *big.Int {
+	v := new(big.Int).Set(x)
+	if v.Cmp(new(big.Int).Rsh(field, 1)) > 0 {
+		v.Sub(v, field)
+	}
+	return v
+}
+
+// floorDivHint returns (floor(v / p), v mod p) for a signed v and p > 0.
+func floorDivHint(field *big.Int, in, out []*big.Int) error {
+	if len(in) != 2 || len(out) != 2 {
+		return errors.New("floorDivHint: want 2 inputs and 2 outputs")
+	}
+	if in[1].Sign() == 0 {
+		out[0].SetUint64(0)
+		out[1].SetUint64(0)
+		return nil
+	}
+	v := signed(field, in[0])
+	q, r := new(big.Int), new(big.Int)
+	q.DivMod(v, in[1], r)
+	out[0].Mod(q, field)
+	out[1].Set(r)
+	return nil
+}
+
+// clamp8Hint returns (y >= 127, y <= -128) as bits.
+func clamp8Hint(field *big.Int, in, out []*big.Int) error {
+	if len(in) != 1 || len(out) != 2 {
+		return errors.New("clamp8Hint: want 1 input and 2 outputs")
+	}
+	y := signed(field, in[0])
+	out[0].SetUint64(0)
+	out[1].SetUint64(0)
+	if y.Cmp(big.NewInt(127)) >= 0 {
+		out[0].SetUint64(1)
+	} else if y.Cmp(big.NewInt(-128)) <= 0 {
+		out[1].SetUint64(1)
+	}
+	return nil
+}
+
+var _ = register(floorDivHint, clamp8Hint)
