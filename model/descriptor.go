@@ -10,9 +10,17 @@ import (
 )
 
 // DescriptorWidth is the number of words of every op descriptor (specs/model.md §3): the
-// widest kind, softmax, needs 7 header words, the mask flag and 18 table words. One width for
-// all kinds lets a circuit hash any descriptor with the same 13 permutations.
-const DescriptorWidth = 26
+// widest kind, softmax, needs 7 header words, the mask flag and 18 table words, and the last
+// word is the op's rank among the ops of its kind. One width for all kinds lets a circuit hash
+// any descriptor with the same 14 permutations.
+const DescriptorWidth = 27
+
+// rankWord is the descriptor word holding the op's rank within its kind: a circuit slot that
+// samples "the r-th op of kind k" opens any op leaf and checks d_0 = k and this word = r.
+const rankWord = DescriptorWidth - 1
+
+// NumKinds is the number of op kinds (1..NumKinds); the model root counts the ops of each.
+const NumKinds = 13
 
 // Domain tags of the model's sponge calls, beside protocol.md §4.1's 1..4 (16..31 are kept
 // for the model so the two tables cannot collide).
@@ -51,10 +59,33 @@ func (m *Model) Descriptors() ([][]fr.Element, error) {
 		return nil, err
 	}
 	out := make([][]fr.Element, len(m.Ops))
+	var ranks [NumKinds + 1]int
 	for i := range m.Ops {
-		out[i] = descriptor(&m.Ops[i], i, shapes)
+		k := m.Ops[i].Kind
+		out[i] = descriptor(&m.Ops[i], i, shapes, ranks[k])
+		ranks[k]++
 	}
 	return out, nil
+}
+
+// KindCounts returns n_k, the number of ops of each kind k = 1..NumKinds (index 0 unused).
+func (m *Model) KindCounts() [NumKinds + 1]int {
+	var n [NumKinds + 1]int
+	for i := range m.Ops {
+		n[m.Ops[i].Kind]++
+	}
+	return n
+}
+
+// Rank returns op i's rank among the ops of its kind (descriptor word 26).
+func (m *Model) Rank(i int) int {
+	r := 0
+	for t := range i {
+		if m.Ops[t].Kind == m.Ops[i].Kind {
+			r++
+		}
+	}
+	return r
 }
 
 // Descriptor validates the model and returns op i's descriptor.
@@ -66,13 +97,14 @@ func (m *Model) Descriptor(i int) ([]fr.Element, error) {
 	if err != nil {
 		return nil, err
 	}
-	return descriptor(&m.Ops[i], i, shapes), nil
+	return descriptor(&m.Ops[i], i, shapes, m.Rank(i)), nil
 }
 
 // descriptor is §3's layout for a validated op: header words 0..6, then the kind's parameters
-// from word 7, and zeros to DescriptorWidth.
-func descriptor(op *Op, i int, shapes []Shape) []fr.Element {
+// from word 7, zeros, and the rank in the last word.
+func descriptor(op *Op, i int, shapes []Shape, rank int) []fr.Element {
 	d := make([]fr.Element, DescriptorWidth)
+	d[rankWord] = commit.Uint(uint64(rank))
 	d[0] = commit.Uint(uint64(op.Kind))
 	d[1] = commit.Uint(uint64(i + 1))
 	d[2] = commit.Uint(uint64(shapes[i+1].Width))
@@ -176,8 +208,9 @@ func LinearLeaf(w []int8, b, m int32) []fr.Element {
 func OpLeaf(desc []fr.Element) fr.Element { return commit.Hash(TagModelOp, desc...) }
 
 // Root validates the model and returns its model root (specs/model.md §4):
-// S(MODEL; version, input dtype, input width, L, d, T) over the op tree of depth
-// d = ceil(log2 L) whose leaf i is S(MODEL_OP; descriptor of op i).
+// S(MODEL; version, input dtype, input width, L, d, T, n_1..n_13) over the op tree of depth
+// d = ceil(log2 L) whose leaf i is S(MODEL_OP; descriptor of op i), with n_k the number of
+// ops of kind k (a circuit derives "the r-th op of kind k" from them).
 func (m *Model) Root() (fr.Element, error) {
 	descs, err := m.Descriptors()
 	if err != nil {
@@ -188,8 +221,13 @@ func (m *Model) Root() (fr.Element, error) {
 		leaves[i] = OpLeaf(d)
 	}
 	depth := commit.LayerDepth(len(leaves))
-	return commit.Hash(TagModel, commit.Uint(ModelVersion), commit.Uint(uint64(m.Input.DType)), commit.Uint(uint64(m.Input.Width)),
-		commit.Uint(uint64(len(leaves))), commit.Uint(uint64(depth)), commit.Merkle(leaves, depth)), nil
+	pre := []fr.Element{commit.Uint(ModelVersion), commit.Uint(uint64(m.Input.DType)), commit.Uint(uint64(m.Input.Width)),
+		commit.Uint(uint64(len(leaves))), commit.Uint(uint64(depth)), commit.Merkle(leaves, depth)}
+	n := m.KindCounts()
+	for k := 1; k <= NumKinds; k++ {
+		pre = append(pre, commit.Uint(uint64(n[k])))
+	}
+	return commit.Hash(TagModel, pre...), nil
 }
 
 // paramTensors lists the op's parameter tensors under their file names (specs/model.md §5).

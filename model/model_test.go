@@ -355,3 +355,38 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// Each descriptor's last word is its rank within its kind, ranks run 0..n_k-1 in op order,
+// and the counts the root binds are the kinds' sizes.
+func TestDescriptorRanks(t *testing.T) {
+	m := randomDecoder(t, DecoderConfig{Vocab: 8, Context: 8, Width: 4, Heads: 2, Blocks: 2}, 5)
+	descs, err := m.Descriptors()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := m.KindCounts()
+	var next [NumKinds + 1]int
+	total := 0
+	for i, d := range descs {
+		k := m.Ops[i].Kind
+		if got := d[rankWord]; got != commit.Uint(uint64(next[k])) {
+			t.Fatalf("op %d (%s): rank word %s, want %d", i, k, got.String(), next[k])
+		}
+		if m.Rank(i) != next[k] {
+			t.Fatalf("op %d: Rank %d, want %d", i, m.Rank(i), next[k])
+		}
+		next[k]++
+	}
+	for k := 1; k <= NumKinds; k++ {
+		if next[k] != n[k] {
+			t.Fatalf("kind %d: %d ops, KindCounts says %d", k, next[k], n[k])
+		}
+		total += n[k]
+	}
+	if total != len(m.Ops) || n[KindSoftmax] != 2*2 || n[KindPosition] != 1 {
+		t.Fatalf("counts %v for %d ops", n, len(m.Ops))
+	}
+	if NumKinds != int(KindPosition) {
+		t.Fatal("NumKinds is not the last kind")
+	}
+}
