@@ -209,9 +209,30 @@ func Merkle(leaves []fr.Element, depth int) fr.Element {
 	if len(leaves) == 0 {
 		return zeros[depth]
 	}
-	t := &Tree{depth: depth}
+	return NewLeafTree(leaves, depth).TreeRoot()
+}
+
+// NewLeafTree is the tree of Merkle over the given leaf hashes, kept so that paths can be
+// opened (Siblings): the model's op tree and a trace's tensor tree.
+func NewLeafTree(leaves []fr.Element, depth int) *Tree {
+	t := &Tree{depth: depth, rows: len(leaves)}
 	t.build(leaves)
-	return t.TreeRoot()
+	return t
+}
+
+// Siblings returns the path of leaf i, from the leaf upwards.
+func (t *Tree) Siblings(i int) []fr.Element {
+	sib := make([]fr.Element, t.depth)
+	idx := i
+	for h := 0; h < t.depth; h++ {
+		if s := idx ^ 1; s < len(t.levels[h]) {
+			sib[h] = t.levels[h][s]
+		} else {
+			sib[h] = zeros[h]
+		}
+		idx >>= 1
+	}
+	return sib
 }
 
 // build computes the inner levels from the leaves; a missing right sibling is a padding subtree.
@@ -243,18 +264,7 @@ func (t *Tree) Open(i int) (*Opening, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open row %d: %w", i, err)
 	}
-	sib := make([]fr.Element, t.depth)
-	idx := i
-	for h := 0; h < t.depth; h++ {
-		s := idx ^ 1
-		if s < len(t.levels[h]) {
-			sib[h] = t.levels[h][s]
-		} else {
-			sib[h] = zeros[h]
-		}
-		idx >>= 1
-	}
-	return &Opening{Index: i, Leaf: leaf, Siblings: sib}, nil
+	return &Opening{Index: i, Leaf: leaf, Siblings: t.Siblings(i)}, nil
 }
 
 // LeafWidth returns the number of field elements in a leaf of the given kind and row width.
