@@ -143,6 +143,10 @@ func packWords(vs []int32, per int, bits uint) []fr.Element {
 	return out
 }
 
+// IDWords packs token ids ten to a word as the job and result digests do (specs/trace.md §1.3,
+// §4); the universal circuit takes these words as its witness.
+func IDWords(ids []int32) []fr.Element { return packWords(ids, tokensPerWord, 24) }
+
 // tokensPerWord is the result digest's packing: ten 24-bit token ids per field element.
 const tokensPerWord = 10
 

@@ -169,33 +169,42 @@ func epilogueWord(op *Op) fr.Element {
 // tables, kind 4 for norm gamma and beta. Other kinds have no parameter tensor and get the
 // zero element. The op must be valid.
 func ParamRoot(op *Op) fr.Element {
+	p := ParamTensor(op)
+	if p == nil {
+		return fr.Element{}
+	}
+	depth := commit.LayerDepth(p.Rows)
+	leaves := make([]fr.Element, p.Rows)
+	for j := range leaves {
+		leaves[j] = commit.Hash(commit.TagLeaf, p.Leaf(j)...)
+	}
+	return commit.ShapeRoot(p.Kind, p.Rows, p.Cols, depth, commit.Merkle(leaves, depth))
+}
+
+// Params is an op's committed parameter tensor (specs/model.md §4): its kind, shape and the
+// preimage of each leaf.
+type Params struct {
+	Kind, Rows, Cols int
+	Leaf             func(j int) []fr.Element
+}
+
+// ParamTensor returns the op's parameter tensor, or nil for kinds without one.
+func ParamTensor(op *Op) *Params {
 	switch op.Kind {
 	case KindLinear:
 		N, K := op.Weight.Shape[0], op.Weight.Shape[1]
-		leaves := make([]fr.Element, N)
-		for j := range N {
-			leaves[j] = commit.Hash(commit.TagLeaf, LinearLeaf(op.Weight.Data[j*K:(j+1)*K], op.Bias.Data[j], op.Scales.Data[j])...)
-		}
-		depth := commit.LayerDepth(N)
-		return commit.ShapeRoot(KindWeights, N, K, depth, commit.Merkle(leaves, depth))
+		return &Params{KindWeights, N, K, func(j int) []fr.Element {
+			return LinearLeaf(op.Weight.Data[j*K:(j+1)*K], op.Bias.Data[j], op.Scales.Data[j])
+		}}
 	case KindEmbed, KindPosition:
 		V, D := op.Weight.Shape[0], op.Weight.Shape[1]
-		leaves := make([]fr.Element, V)
-		for v := range V {
-			leaves[v] = commit.Hash(commit.TagLeaf, commit.PackRow(op.Weight.Data[v*D:(v+1)*D])...)
-		}
-		depth := commit.LayerDepth(V)
-		return commit.ShapeRoot(KindTable, V, D, depth, commit.Merkle(leaves, depth))
+		return &Params{KindTable, V, D, func(v int) []fr.Element { return commit.PackRow(op.Weight.Data[v*D : (v+1)*D]) }}
 	case KindLayerNorm, KindRMSNorm:
-		N := op.Gamma.Shape[0]
-		leaves := make([]fr.Element, N)
-		for j := range N {
-			leaves[j] = commit.Hash(commit.TagLeaf, commit.BiasElement(op.Gamma.Data[j]), commit.BiasElement(op.Beta.Data[j]))
-		}
-		depth := commit.LayerDepth(N)
-		return commit.ShapeRoot(KindColumns, N, 2, depth, commit.Merkle(leaves, depth))
+		return &Params{KindColumns, op.Gamma.Shape[0], 2, func(j int) []fr.Element {
+			return []fr.Element{commit.BiasElement(op.Gamma.Data[j]), commit.BiasElement(op.Beta.Data[j])}
+		}}
 	}
-	return fr.Element{}
+	return nil
 }
 
 // LinearLeaf is the preimage of a linear op's column-j leaf (specs/model.md §4):

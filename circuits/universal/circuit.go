@@ -1,0 +1,236 @@
+package universal
+
+import (
+	"github.com/consensys/gnark/frontend"
+	"github.com/consensys/gnark/std/math/bits"
+
+	"github.com/probitylabs/probity/circuits/gadgets"
+	"github.com/probitylabs/probity/circuits/opcheck"
+	"github.com/probitylabs/probity/jobs"
+	"github.com/probitylabs/probity/model"
+)
+
+const (
+	tagModel   = model.TagModel
+	tagModelOp = model.TagModelOp
+	expWords   = 18 // softmax-packed exp-table words of the job digest (trace.md §1.3)
+)
+
+// Circuit is the universal sampled statement of specs/circuit.md for one class. The public
+// inputs are, in this order, the model root, the job digest, the trace root, the result digest
+// and the challenge seed; everything else is private and bound to them through their
+// preimages.
+type Circuit struct {
+	ModelRoot    frontend.Variable `gnark:",public"`
+	JobDigest    frontend.Variable `gnark:",public"`
+	TraceRoot    frontend.Variable `gnark:",public"`
+	ResultDigest frontend.Variable `gnark:",public"`
+	Seed         frontend.Variable `gnark:",public"`
+
+	// model root preimage (model.md §4)
+	InDType, InWidth, L, ModelDepth, ModelTree frontend.Variable
+	Counts                                     []frontend.Variable // n_1..n_13
+	// job digest preimage (trace.md §1.3)
+	New, Sel, K, SampleSeed frontend.Variable
+	Exp                     []frontend.Variable // 18 words
+	P                       frontend.Variable
+	PromptWords             []frontend.Variable
+	// trace root preimage (trace.md §5) and the result (trace.md §4)
+	T, TraceTree frontend.Variable
+	ResultWords  []frontend.Variable
+	// the last op's descriptor: the logits' width
+	Last descOpen
+
+	Ops     [][]opSlot // by kind, 1..13 (index 0 unused)
+	Inputs  []inputSlot
+	Selects []selectSlot
+
+	class *Class
+}
+
+// inputSlot opens one row of the input tensor.
+type inputSlot struct {
+	Input tensorOpen
+	Row   rowOpen
+}
+
+// selectSlot opens one row of the logits.
+type selectSlot struct {
+	Logits tensorOpen
+	Row    rowOpen
+}
+
+// New allocates the circuit (or an assignment) of a class.
+func New(cl *Class) *Circuit {
+	c := &Circuit{class: cl,
+		Counts:      make([]frontend.Variable, model.NumKinds),
+		Exp:         make([]frontend.Variable, expWords),
+		PromptWords: make([]frontend.Variable, cl.promptWords()),
+		ResultWords: make([]frontend.Variable, cl.promptWords()),
+		Last:        newDesc(cl),
+		Ops:         make([][]opSlot, model.NumKinds+1),
+	}
+	for k := 1; k <= model.NumKinds; k++ {
+		for range cl.Slots[k] {
+			c.Ops[k] = append(c.Ops[k], newOpSlot(cl, model.Kind(k)))
+		}
+	}
+	for range cl.Slots[FamilyInput] {
+		c.Inputs = append(c.Inputs, inputSlot{newTensor(cl), newRow(1, cl.RowDepth)})
+	}
+	for range cl.Slots[FamilySelect] {
+		c.Selects = append(c.Selects, selectSlot{newTensor(cl), newRow(cl.Elems, cl.RowDepth)})
+	}
+	return c
+}
+
+func newTensor(cl *Class) tensorOpen {
+	return tensorOpen{Path: make([]frontend.Variable, cl.OpDepth)}
+}
+
+func newRow(elems, depth int) rowOpen {
+	return rowOpen{Elems: make([]frontend.Variable, elems), Path: make([]frontend.Variable, depth)}
+}
+
+func newDesc(cl *Class) descOpen {
+	return descOpen{Desc: make([]frontend.Variable, model.DescriptorWidth), Path: make([]frontend.Variable, cl.OpDepth)}
+}
+
+// Define implements frontend.Circuit.
+func (c *Circuit) Define(api frontend.API) error {
+	cl := c.class
+	sp, err := gadgets.NewSponge(api)
+	if err != nil {
+		return err
+	}
+	s := &stmt{api: api, sp: sp, cl: cl, T: c.T, modelTree: c.ModelTree, dM: c.ModelDepth, traceTree: c.TraceTree}
+	s.widthBits = bitLen(cl.Width())
+	s.colDepth = s.widthBits
+
+	// The model root binds the op tree, its depth and the per-kind counts (model.md §4).
+	pre := []frontend.Variable{model.ModelVersion, c.InDType, c.InWidth, c.L, c.ModelDepth, c.ModelTree}
+	api.AssertIsEqual(c.ModelRoot, sp.Hash(tagModel, append(pre, c.Counts...)...))
+	api.AssertIsEqual(c.InDType, 1) // a generation job's input is token ids
+
+	// The job digest binds the prompt, n and the selection (trace.md §1.3). Only argmax jobs
+	// are proved by this version of the circuit (circuit.md §5).
+	prompt, pMask := s.ids(c.PromptWords, c.P)
+	jw := append([]frontend.Variable{jobs.TraceVersion, c.ModelRoot, c.New, c.Sel, c.K, c.SampleSeed}, c.Exp...)
+	jw = append(jw, c.P)
+	jm := ones(len(jw))
+	api.AssertIsEqual(c.JobDigest, sp.VarHash(jobs.TagJob, append(jw, c.PromptWords...), append(jm, pMask...)))
+	api.AssertIsEqual(c.Sel, 0)
+
+	// The trace has T = P + n - 1 rows and L + 1 tensors, each tree of the canonical depth.
+	api.AssertIsEqual(c.T, api.Sub(api.Add(c.P, c.New), 1))
+	s.dT, _ = ceilLog2(api, c.T, cl.RowDepth)
+	tensors := api.Add(c.L, 1)
+	s.dTr, _ = ceilLog2(api, tensors, cl.OpDepth)
+	api.AssertIsEqual(c.TraceRoot, sp.Hash(jobs.TagTrace, jobs.TraceVersion, c.JobDigest, c.T, tensors, s.dTr, c.TraceTree))
+
+	// The result: n tokens, canonical (trace.md §4).
+	tokens, rMask := s.ids(c.ResultWords, c.New)
+	api.AssertIsEqual(c.ResultDigest, sp.VarHash(jobs.TagResult, append([]frontend.Variable{c.New}, c.ResultWords...), append(ones(1), rMask...)))
+
+	// The logits are the last op's result; its descriptor gives their width.
+	s.openAnyDesc(c.Last.Index, &c.Last)
+	api.AssertIsEqual(c.Last.Index, api.Sub(c.L, 1))
+	vocab := c.Last.Desc[2]
+
+	for si := range c.Inputs {
+		c.input(s, si, prompt, tokens)
+	}
+	for si := range c.Selects {
+		c.selectToken(s, si, tokens, vocab)
+	}
+	for k := 1; k <= model.NumKinds; k++ {
+		for si := range c.Ops[k] {
+			c.opSlot(s, model.Kind(k), si)
+		}
+	}
+	return nil
+}
+
+// ids decomposes words of ten 24-bit ids (trace.md §1.3, §4) and checks that exactly the first
+// n ids may be nonzero, so the words are the canonical packing of n ids. It returns the ids and
+// the mask of the ceil(n/10) words.
+func (s *stmt) ids(words []frontend.Variable, n frontend.Variable) ([]frontend.Variable, []frontend.Variable) {
+	api := s.api
+	in := opcheck.Prefix(api, n, 10*len(words))
+	var ids []frontend.Variable
+	for _, w := range words {
+		b := bits.ToBinary(api, w, bits.WithNbDigits(240))
+		for r := range 10 {
+			ids = append(ids, bits.FromBinary(api, b[24*r:24*r+24], bits.WithUnconstrainedInputs()))
+		}
+	}
+	for t, id := range ids {
+		api.AssertIsEqual(api.Mul(id, api.Sub(1, in[t])), 0)
+	}
+	mask := make([]frontend.Variable, len(words))
+	for q := range words {
+		mask[q] = in[10*q]
+	}
+	return ids, mask
+}
+
+// slotBits returns the canonical bits of h = S(SLOT; seed, f, s), whose four words the
+// slot reduces (circuit.md §3).
+func (s *stmt) slotBits(seed frontend.Variable, f, si int) []frontend.Variable {
+	h := s.sp.Hash(TagSlot, seed, f, si)
+	return bits.ToBinary(s.api, h) // all 254 bits, with the h < r check
+}
+
+func word(b []frontend.Variable, q int) []frontend.Variable { return b[64*q : min(64*q+64, len(b))] }
+
+// input checks row r of the input tensor: a prompt id for r < P, else generated token r - P
+// (trace.md §2).
+func (c *Circuit) input(s *stmt, si int, prompt, tokens []frontend.Variable) {
+	api, cl := s.api, s.cl
+	sl := &c.Inputs[si]
+	hb := s.slotBits(c.Seed, FamilyInput, si)
+	rb := gadgets.ModVar(api, word(hb, 1), c.T, cl.RowDepth)
+	r := gadgets.FromBits(api, rb)
+	s.openTensor(1, 0, &sl.Input)
+	v := s.openID(1, sl.Input.Row, rb, &sl.Row)
+	inPrompt := less(api, r, c.P, cl.RowDepth+1)
+	want := api.Select(inPrompt, opcheck.Pick(api, prompt, r), opcheck.Pick(api, tokens, api.Select(inPrompt, 0, api.Sub(r, c.P))))
+	api.AssertIsEqual(v, want)
+}
+
+// selectToken checks generated token q against logits row P - 1 + q (trace.md §3, argmax).
+func (c *Circuit) selectToken(s *stmt, si int, tokens []frontend.Variable, vocab frontend.Variable) {
+	api, cl := s.api, s.cl
+	sl := &c.Selects[si]
+	hb := s.slotBits(c.Seed, FamilySelect, si)
+	qb := gadgets.ModVar(api, word(hb, 1), c.New, cl.RowDepth)
+	q := gadgets.FromBits(api, qb)
+	row := api.Sub(api.Add(c.P, q), 1)
+	s.openTensor(1, c.L, &sl.Logits)
+	x := s.openRow(1, sl.Logits.Row, toBits(api, row, cl.RowDepth), vocab, &sl.Row)
+	opcheck.Argmax(api, x, opcheck.Pick(api, tokens, q))
+}
+
+func ones(n int) []frontend.Variable {
+	o := make([]frontend.Variable, n)
+	for i := range o {
+		o[i] = 1
+	}
+	return o
+}
+
+// bitLen is the number of bits of n-1 ... i.e. ceil(log2 n) for n >= 1.
+func bitLen(n int) int {
+	d := 0
+	for 1<<d < n {
+		d++
+	}
+	return d
+}
+
+// openAnyDesc checks descriptor o against the op tree at index idx, whatever its kind.
+func (s *stmt) openAnyDesc(idx frontend.Variable, o *descOpen) {
+	leaf := s.sp.Hash(tagModelOp, o.Desc...)
+	ib := toBits(s.api, idx, s.cl.OpDepth)
+	s.api.AssertIsEqual(s.modelTree, gadgets.VarMerkleRoot(s.api, s.sp, leaf, ib, o.Path, s.dM))
+}

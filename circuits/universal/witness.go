@@ -1,0 +1,336 @@
+package universal
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/consensys/gnark/frontend"
+
+	"github.com/probitylabs/probity/commit"
+	"github.com/probitylabs/probity/jobs"
+	"github.com/probitylabs/probity/model"
+	"github.com/probitylabs/probity/tensor"
+)
+
+// ErrClass reports a job that does not fit a class's limits.
+var ErrClass = errors.New("job does not fit the class")
+
+// Statement is what one proof is about: a checked generation job, its trace and tokens, and
+// the challenge seed.
+type Statement struct {
+	Model  *model.Model
+	Job    *jobs.GenJob
+	Trace  *model.Trace
+	Tokens []int32
+	Seed   fr.Element
+}
+
+// Public returns the five public inputs in circuit order: model root, job digest, trace root,
+// result digest, seed.
+func (st *Statement) Public() ([5]fr.Element, error) {
+	src, err := newSource(st.Model, st.Trace)
+	if err != nil {
+		return [5]fr.Element{}, err
+	}
+	jd, err := st.Job.Digest()
+	if err != nil {
+		return [5]fr.Element{}, err
+	}
+	rd, err := jobs.ResultDigest(st.Tokens)
+	if err != nil {
+		return [5]fr.Element{}, err
+	}
+	return [5]fr.Element{src.modelRoot, jd, jobs.TraceRoot(jd, st.Trace.T, src.roots), rd, st.Seed}, nil
+}
+
+// Fits reports whether the job's model and trace are within the class's limits, naming the
+// first limit exceeded.
+func (cl *Class) Fits(m *model.Model, T int, j *jobs.GenJob) error {
+	if j.Select.Sample {
+		return fmt.Errorf("%w: %s proves argmax jobs only (circuit.md §5)", ErrClass, cl.Name)
+	}
+	if T > cl.MaxRows() {
+		return fmt.Errorf("%w: %d rows, %s takes at most %d", ErrClass, T, cl.Name, cl.MaxRows())
+	}
+	if len(m.Ops)+1 > 1<<cl.OpDepth {
+		return fmt.Errorf("%w: %d ops, %s takes at most %d", ErrClass, len(m.Ops), cl.Name, 1<<cl.OpDepth-1)
+	}
+	shapes, err := m.Shapes()
+	if err != nil {
+		return err
+	}
+	for id, sh := range shapes {
+		w := sh.Width
+		if w == 0 {
+			w = T
+		}
+		if w > cl.Width() {
+			return fmt.Errorf("%w: tensor %d has width %d, %s takes at most %d", ErrClass, id, w, cl.Name, cl.Width())
+		}
+	}
+	for i := range m.Ops {
+		if p := model.ParamTensor(&m.Ops[i]); p != nil && p.Rows > 1<<cl.ParamDepth {
+			return fmt.Errorf("%w: op %d's parameters have %d rows, %s takes at most %d", ErrClass, i, p.Rows, cl.Name, 1<<cl.ParamDepth)
+		}
+	}
+	return nil
+}
+
+// source is one model and trace with every tree a slot opens, built once.
+type source struct {
+	m         *model.Model
+	tr        *model.Trace
+	descs     [][]fr.Element
+	opTree    *commit.Tree
+	modelRoot fr.Element
+	counts    [model.NumKinds + 1]int
+	roots     []jobs.TensorRoots
+	tensors   *commit.Tree
+	dT        int
+	rows      map[int]*commit.Tree // by tensor id
+	cols      map[int]*commit.Tree
+	params    map[int]*commit.Tree // by op index
+}
+
+func newSource(m *model.Model, tr *model.Trace) (*source, error) {
+	descs, err := m.Descriptors()
+	if err != nil {
+		return nil, err
+	}
+	root, err := m.Root()
+	if err != nil {
+		return nil, err
+	}
+	roots, err := jobs.CommitTrace(m, tr)
+	if err != nil {
+		return nil, err
+	}
+	leaves := make([]fr.Element, len(descs))
+	for i, d := range descs {
+		leaves[i] = model.OpLeaf(d)
+	}
+	tl := make([]fr.Element, len(roots))
+	for t, r := range roots {
+		tl[t] = commit.Hash(jobs.TagTraceTensor, commit.Uint(uint64(t)), r.Row, r.Col)
+	}
+	return &source{m: m, tr: tr, descs: descs, modelRoot: root, counts: m.KindCounts(), roots: roots,
+		opTree:  commit.NewLeafTree(leaves, commit.LayerDepth(len(leaves))),
+		tensors: commit.NewLeafTree(tl, commit.LayerDepth(len(tl))),
+		dT:      commit.LayerDepth(tr.T),
+		rows:    map[int]*commit.Tree{}, cols: map[int]*commit.Tree{}, params: map[int]*commit.Tree{}}, nil
+}
+
+// rowTree returns tensor id's row tree (I8 by rows, or I32 ids).
+func (s *source) rowTree(id int) (*commit.Tree, error) {
+	if t, ok := s.rows[id]; ok {
+		return t, nil
+	}
+	v := s.tr.Tensors[id]
+	var t *commit.Tree
+	if v.I32 != nil {
+		leaves := make([]fr.Element, s.tr.T)
+		for i, x := range v.I32.Data {
+			leaves[i] = commit.Hash(commit.TagLeaf, commit.BiasElement(x))
+		}
+		t = commit.NewLeafTree(leaves, s.dT)
+	} else {
+		var err error
+		if t, err = commit.CommitActivations(v.I8, s.dT); err != nil {
+			return nil, err
+		}
+	}
+	s.rows[id] = t
+	return t, nil
+}
+
+func (s *source) colTree(id int) (*commit.Tree, error) {
+	if t, ok := s.cols[id]; ok {
+		return t, nil
+	}
+	x := s.tr.Tensors[id].I8
+	M, N := x.Shape[0], x.Shape[1]
+	bt := tensor.NewInt8(N, M)
+	for i := range M {
+		for j := range N {
+			bt.Data[j*M+i] = x.Data[i*N+j]
+		}
+	}
+	t, err := commit.CommitActivations(bt, commit.LayerDepth(N))
+	if err != nil {
+		return nil, err
+	}
+	s.cols[id] = t
+	return t, nil
+}
+
+func (s *source) paramTree(op int) *commit.Tree {
+	if t, ok := s.params[op]; ok {
+		return t
+	}
+	p := model.ParamTensor(&s.m.Ops[op])
+	leaves := make([]fr.Element, p.Rows)
+	for j := range leaves {
+		leaves[j] = commit.Hash(commit.TagLeaf, p.Leaf(j)...)
+	}
+	t := commit.NewLeafTree(leaves, commit.LayerDepth(p.Rows))
+	s.params[op] = t
+	return t
+}
+
+// opOfRank returns the index of the r-th op of kind k.
+func (s *source) opOfRank(k model.Kind, r int) int {
+	for i := range s.m.Ops {
+		if s.m.Ops[i].Kind == k {
+			if r == 0 {
+				return i
+			}
+			r--
+		}
+	}
+	return -1
+}
+
+func (s *source) width(code int) int {
+	if code == 0 {
+		return s.tr.T
+	}
+	return code
+}
+
+// Assign builds the full assignment of class cl for a statement. The job must have been
+// checked (jobs.GenJob.Check) and the trace and tokens must be the job's (jobs.Checked.
+// CheckTrace): Assign does not recheck them, and a wrong trace gives an unsatisfiable witness.
+func Assign(cl *Class, st *Statement) (*Circuit, error) {
+	m, tr := st.Model, st.Trace
+	if err := cl.Fits(m, tr.T, st.Job); err != nil {
+		return nil, err
+	}
+	src, err := newSource(m, tr)
+	if err != nil {
+		return nil, err
+	}
+	pub, err := st.Public()
+	if err != nil {
+		return nil, err
+	}
+	c := New(cl)
+	c.ModelRoot, c.JobDigest, c.TraceRoot, c.ResultDigest, c.Seed = pub[0], pub[1], pub[2], pub[3], pub[4]
+	c.InDType, c.InWidth, c.L = int(m.Input.DType), m.Input.Width, len(m.Ops)
+	c.ModelDepth, c.ModelTree = src.opTree.Depth(), src.opTree.TreeRoot()
+	for k := 1; k <= model.NumKinds; k++ {
+		c.Counts[k-1] = src.counts[k]
+	}
+	j := st.Job
+	c.New, c.Sel, c.K, c.SampleSeed, c.P = j.New, 0, 0, 0, len(j.Prompt)
+	for q := range c.Exp {
+		c.Exp[q] = 0
+	}
+	fillWords(c.PromptWords, jobs.IDWords(j.Prompt))
+	fillWords(c.ResultWords, jobs.IDWords(st.Tokens))
+	c.T, c.TraceTree = tr.T, src.tensors.TreeRoot()
+	last := len(m.Ops) - 1
+	c.Last = descAt(cl, src, last)
+
+	for si := range c.Inputs {
+		r := drawRow(st.Seed, FamilyInput, si, tr.T)
+		sl := &c.Inputs[si]
+		sl.Input = tensorAt(cl, src, 0)
+		if sl.Row, err = rowAt(cl, src, 0, r, cl.RowDepth); err != nil {
+			return nil, err
+		}
+	}
+	for si := range c.Selects {
+		q := drawRow(st.Seed, FamilySelect, si, j.New)
+		sl := &c.Selects[si]
+		sl.Logits = tensorAt(cl, src, len(m.Ops))
+		if sl.Row, err = rowAt(cl, src, len(m.Ops), len(j.Prompt)-1+q, cl.RowDepth); err != nil {
+			return nil, err
+		}
+	}
+	var dummy *source
+	for k := 1; k <= model.NumKinds; k++ {
+		from := src
+		if src.counts[k] == 0 {
+			if dummy == nil {
+				if dummy, err = dummySource(tr.T); err != nil {
+					return nil, err
+				}
+			}
+			from = dummy
+		}
+		for si := range c.Ops[k] {
+			if c.Ops[k][si], err = fillOpSlot(cl, from, model.Kind(k), si, st.Seed, src.counts[k]); err != nil {
+				return nil, fmt.Errorf("slot %s/%d: %w", model.Kind(k), si, err)
+			}
+		}
+	}
+	return c, nil
+}
+
+func fillWords(dst []frontend.Variable, w []fr.Element) {
+	for q := range dst {
+		dst[q] = 0
+		if q < len(w) {
+			dst[q] = w[q]
+		}
+	}
+}
+
+// path pads siblings with zeros to a capacity (levels above a tree's depth are unused).
+func path(sib []fr.Element, n int) []frontend.Variable {
+	out := make([]frontend.Variable, n)
+	for h := range out {
+		out[h] = 0
+		if h < len(sib) {
+			out[h] = sib[h]
+		}
+	}
+	return out
+}
+
+func descAt(cl *Class, s *source, i int) descOpen {
+	d := descOpen{Index: i, Desc: make([]frontend.Variable, model.DescriptorWidth), Path: path(s.opTree.Siblings(i), cl.OpDepth)}
+	for w := range d.Desc {
+		d.Desc[w] = s.descs[i][w]
+	}
+	return d
+}
+
+func tensorAt(cl *Class, s *source, id int) tensorOpen {
+	return tensorOpen{Row: s.roots[id].Row, Col: s.roots[id].Col, Path: path(s.tensors.Siblings(id), cl.OpDepth)}
+}
+
+// rowAt opens row i of tensor id by rows: an I32 row is its one element v + 2^31, an I8 row
+// its packed elements padded with zeros to the class's capacity.
+func rowAt(cl *Class, s *source, id, i, depth int) (rowOpen, error) {
+	t, err := s.rowTree(id)
+	if err != nil {
+		return rowOpen{}, err
+	}
+	if v := s.tr.Tensors[id].I32; v != nil {
+		return leafOpen([]fr.Element{commit.BiasElement(v.Data[i])}, 1, t.Siblings(i), depth), nil
+	}
+	return treeLeaf(t, i, cl.Elems, depth)
+}
+
+// treeLeaf opens leaf i of a committed tensor's tree.
+func treeLeaf(t *commit.Tree, i, elems, depth int) (rowOpen, error) {
+	o, err := t.Open(i)
+	if err != nil {
+		return rowOpen{}, err
+	}
+	return leafOpen(o.Leaf, elems, o.Siblings, depth), nil
+}
+
+// leafOpen is a rowOpen of elems elements (the leaf's, then zeros) and depth siblings.
+func leafOpen(leaf []fr.Element, elems int, sib []fr.Element, depth int) rowOpen {
+	r := rowOpen{Elems: make([]frontend.Variable, elems), Path: path(sib, depth)}
+	for e := range r.Elems {
+		r.Elems[e] = 0
+		if e < len(leaf) {
+			r.Elems[e] = leaf[e]
+		}
+	}
+	return r
+}
