@@ -106,7 +106,7 @@ func (c *Circuit) opSlot(s *stmt, k model.Kind, si int) {
 		// Row i of the result is table row ids[i] (ops.md §9): the two leaves are one hash.
 		id := s.openID(on, a.Row, ib, &sl.Rows[0])
 		leaf := s.openRowHash(on, out.Row, ib, wOut, &sl.Rows[1])
-		idBits := toBits(api, id, cl.ParamDepth) // id >= 0
+		idBits := toBits(api, id, cl.ParamDepth)                  // id >= 0
 		nonNeg(api, api.Sub(api.Sub(d[7], 1), id), cl.ParamDepth) // id < V
 		s.paramRoot(on, d[8], model.KindTable, d[7], wOut, leaf, idBits, &sl.Param[0])
 	case model.KindPosition:
