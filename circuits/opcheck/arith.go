@@ -31,8 +31,12 @@ func NewShift(api frontend.API, s frontend.Variable) *Shift {
 }
 
 // RoundShift returns rshr(v, s) = floor((v + 2^(s-1)) / 2^s) (ops.md §1) for a signed v with
-// |v| < 2^vBits, vBits <= 120. q + 2^vBits in [0, 2^(vBits+1)) and r in [0, 2^s) make
-// q*2^s + r = v + 2^(s-1) exact over the integers, so q is the floor.
+// |v| < 2^vBits, vBits <= 120 (the caller's bound). The circuit checks q + 2^vBits in
+// [0, 2^(vBits+1)), T = r*2^(62-s) in [0, 2^62) and w = q*2^s + r for w = v + 2^(s-1).
+// Multiplying the last by 2^(62-s) gives w*2^(62-s) = q*2^62 + T in the field, where both
+// sides are integers below 2^184 in absolute value, so it holds over the integers and
+// q = floor(w*2^(62-s) / 2^62) = floor(w / 2^s). No separate range check on r is needed:
+// r = T / 2^(62-s) is then the integer remainder, in [0, 2^s).
 func RoundShift(api frontend.API, v frontend.Variable, sh *Shift, vBits int) frontend.Variable {
 	if vBits > 120 {
 		panic("opcheck: RoundShift bound too large")
@@ -44,16 +48,24 @@ func RoundShift(api frontend.API, v frontend.Variable, sh *Shift, vBits int) fro
 	}
 	q, r := qr[0], qr[1]
 	bits.ToBinary(api, api.Add(q, new(big.Int).Lsh(big.NewInt(1), uint(vBits))), bits.WithNbDigits(vBits+1))
-	bits.ToBinary(api, r, bits.WithNbDigits(62))
 	bits.ToBinary(api, api.Mul(r, sh.inv), bits.WithNbDigits(62))
 	api.AssertIsEqual(w, api.Add(api.Mul(q, sh.Pow), r))
 	return q
 }
 
 // AssertClamp8 checks out = clamp8(y) + 128 (ops.md §1) for a byte out (the caller has
-// range-checked it to [0, 256)) and a signed y with |y| < 2^64. The prover says which branch
-// applies; the circuit checks the branch's inequality and the branch's value.
+// range-checked it to [0, 256)) and a signed y with |y| < 2^64: AssertClamp8Bits with 64.
 func AssertClamp8(api frontend.API, y, out frontend.Variable) {
+	AssertClamp8Bits(api, y, out, 64)
+}
+
+// AssertClamp8Bits is AssertClamp8 for a signed y the caller bounds by |y| < 2^yBits,
+// yBits <= 120; a tighter bound is a cheaper range check (yBits + 1 constraints). The prover
+// says which branch applies; the circuit checks the branch's inequality and the branch's value.
+func AssertClamp8Bits(api frontend.API, y, out frontend.Variable, yBits int) {
+	if yBits < 8 || yBits > 120 {
+		panic("opcheck: AssertClamp8Bits bound out of [8, 120]")
+	}
 	sel, err := api.Compiler().NewHint(clamp8Hint, 2, y)
 	if err != nil {
 		panic(err)
@@ -61,10 +73,11 @@ func AssertClamp8(api frontend.API, y, out frontend.Variable) {
 	hi, lo := sel[0], sel[1]
 	api.AssertIsBoolean(hi)
 	api.AssertIsBoolean(lo)
-	api.AssertIsEqual(api.Mul(hi, lo), 0)
-	a := api.Mul(hi, api.Sub(y, 127))  // >= 0 when hi
-	b := api.Mul(lo, api.Sub(-128, y)) // >= 0 when lo
-	bits.ToBinary(api, api.Add(a, b), bits.WithNbDigits(65))
+	a := api.Mul(hi, api.Sub(y, 127))  // in [0, 2^yBits) when hi, since y < 2^yBits
+	b := api.Mul(lo, api.Sub(-128, y)) // in [0, 2^yBits) when lo, since y > -2^yBits
+	// A false inequality makes a or b negative, far above 2^yBits in the field. hi = lo = 1
+	// needs no constraint of its own: then a + b = -255.
+	bits.ToBinary(api, api.Add(a, b), bits.WithNbDigits(yBits))
 	// In the middle branch out - 128 = y, and a byte out makes y in [-128, 127].
 	api.AssertIsEqual(api.Sub(out, 128), api.Add(api.Sub(y, a), b))
 }
