@@ -37,13 +37,13 @@ const (
 //
 // Verify and VerifyPhase1 let anyone check a transcript; Finalize verifies before it derives keys.
 type Ceremony struct {
-	Shape Shape
-	ccs   *cs.R1CS
+	Target Target // a layer shape or a universal class
+	ccs    *cs.R1CS
 }
 
-// NewCeremony compiles the shape's circuit.
-func NewCeremony(s Shape) (*Ceremony, error) {
-	ccs, err := Compile(s)
+// NewCeremony compiles the target's circuit.
+func NewCeremony(s Target) (*Ceremony, error) {
+	ccs, err := s.Compile()
 	if err != nil {
 		return nil, err
 	}
@@ -51,7 +51,7 @@ func NewCeremony(s Shape) (*Ceremony, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: not a BN254 R1CS", ErrCeremony)
 	}
-	return &Ceremony{Shape: s, ccs: r}, nil
+	return &Ceremony{Target: s, ccs: r}, nil
 }
 
 func (c *Ceremony) domain() uint64 {
@@ -59,7 +59,7 @@ func (c *Ceremony) domain() uint64 {
 }
 
 func (c *Ceremony) writeHeader(w io.Writer, phase byte) error {
-	id := c.Shape.ID()
+	id := c.Target.ID()
 	_, err := w.Write(append(append([]byte(ceremonyMagic), phase), id[:]...))
 	return err
 }
@@ -73,9 +73,9 @@ func (c *Ceremony) readHeader(r io.Reader) (byte, error) {
 		return 0, fmt.Errorf("%w: not a probity ceremony file", ErrCeremony)
 	}
 	phase := h[len(ceremonyMagic)]
-	id := c.Shape.ID()
+	id := c.Target.ID()
 	if !bytes.Equal(h[len(ceremonyMagic)+1:], id[:]) {
-		return 0, fmt.Errorf("%w: file is for shape 0x%x, this ceremony is %s", ErrCeremony, h[len(ceremonyMagic)+1:], c.Shape)
+		return 0, fmt.Errorf("%w: file is for shape 0x%x, this ceremony is %s", ErrCeremony, h[len(ceremonyMagic)+1:], c.Target)
 	}
 	if phase != Phase1 && phase != Phase2 && phase != PhaseCommons {
 		return 0, fmt.Errorf("%w: unknown phase %d", ErrCeremony, phase)
@@ -219,7 +219,7 @@ func (c *Ceremony) phase2(beacon []byte, commons io.Reader, contribs []io.Reader
 	if err != nil {
 		return nil, fmt.Errorf("%w: phase 2: %w", ErrCeremony, err)
 	}
-	return &Keys{Shape: c.Shape, CCS: c.ccs, PK: pk, VK: vk}, nil
+	return newKeys(c.Target, c.ccs, pk, vk), nil
 }
 
 // readCommons reads SRS commons written by SealPhase1 for this shape. The domain size is

@@ -93,9 +93,9 @@ func TestCeremonyTwoContributors(t *testing.T) {
 }
 
 func TestCeremonyRejectsForeignFiles(t *testing.T) {
-	c := &Ceremony{Shape: tinyShape()}
+	c := &Ceremony{Target: tinyShape()}
 	other, _ := Lookup("demo-64")
-	o := &Ceremony{Shape: other}
+	o := &Ceremony{Target: other}
 	var hdr bytes.Buffer
 	if err := o.writeHeader(&hdr, Phase1); err != nil {
 		t.Fatal(err)

@@ -18,6 +18,15 @@ func Compile(s Shape) (constraint.ConstraintSystem, error) {
 	return compileCircuit(NewLayerCircuit(s), s.String())
 }
 
+// Compile is Compile(s): a Shape is a key-cache Target.
+func (s Shape) Compile() (constraint.ConstraintSystem, error) { return Compile(s) }
+
+// CompilePlain compiles any circuit to R1CS over BN254 and checks that it carries no Pedersen
+// commitment, so its verifier is contracts/src/Groth16Verifier.sol's plain pairing check.
+func CompilePlain(c frontend.Circuit, name string) (constraint.ConstraintSystem, error) {
+	return compileCircuit(c, name)
+}
+
 func compileCircuit(c frontend.Circuit, name string) (constraint.ConstraintSystem, error) {
 	ccs, err := frontend.Compile(ecc.BN254.ScalarField(), r1cs.NewBuilder, c)
 	if err != nil {

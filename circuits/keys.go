@@ -20,12 +20,29 @@ import (
 // ErrCacheCorrupt reports a key cache entry whose files do not match their checksums.
 var ErrCacheCorrupt = errors.New("key cache entry is corrupt")
 
-// Keys are the compiled circuit and Groth16 keys of one shape.
+// Target is a circuit that the key cache, the ceremony and the verifier export serve: a v0
+// layer Shape or a universal class (package circuits/universal).
+type Target interface {
+	ID() [32]byte
+	String() string
+	Compile() (constraint.ConstraintSystem, error)
+}
+
+// Keys are the compiled circuit and Groth16 keys of one target.
 type Keys struct {
-	Shape Shape
-	CCS   constraint.ConstraintSystem
-	PK    groth16.ProvingKey
-	VK    groth16.VerifyingKey
+	Target Target
+	Shape  Shape // the target when it is a layer shape (v0 callers), else zero
+	CCS    constraint.ConstraintSystem
+	PK     groth16.ProvingKey
+	VK     groth16.VerifyingKey
+}
+
+func newKeys(t Target, ccs constraint.ConstraintSystem, pk groth16.ProvingKey, vk groth16.VerifyingKey) *Keys {
+	k := &Keys{Target: t, CCS: ccs, PK: pk, VK: vk}
+	if s, ok := t.(Shape); ok {
+		k.Shape = s
+	}
+	return k
 }
 
 // Cache is an on-disk key cache: one directory per shape id holding ccs, pk, vk and a
@@ -55,8 +72,8 @@ func Setup(s Shape) (*Keys, error) {
 }
 
 // DevSetup compiles the circuit and runs a fresh single-party setup, without any cache.
-func DevSetup(s Shape) (*Keys, error) {
-	ccs, err := Compile(s)
+func DevSetup(s Target) (*Keys, error) {
+	ccs, err := s.Compile()
 	if err != nil {
 		return nil, err
 	}
@@ -64,20 +81,23 @@ func DevSetup(s Shape) (*Keys, error) {
 	if err != nil {
 		return nil, fmt.Errorf("setup %s: %w", s, err)
 	}
-	return &Keys{Shape: s, CCS: ccs, PK: pk, VK: vk}, nil
+	return newKeys(s, ccs, pk, vk), nil
 }
 
-// EntryDir is the directory of a shape's entry.
-func (c Cache) EntryDir(s Shape) string {
+// EntryDir is the directory of a target's entry.
+func (c Cache) EntryDir(s Target) string {
 	id := s.ID()
 	return filepath.Join(c.Dir, hex.EncodeToString(id[:]))
 }
 
 // Setup loads the shape's keys, or generates and stores them when the entry does not exist.
-// A corrupt entry is an error (wrapping ErrCacheCorrupt) rather than silently replaced:
+func (c Cache) Setup(s Shape) (*Keys, error) { return c.SetupTarget(s) }
+
+// SetupTarget loads the target's keys, or generates and stores them when the entry does not
+// exist. A corrupt entry is an error (wrapping ErrCacheCorrupt) rather than silently replaced:
 // Regenerate replaces it.
-func (c Cache) Setup(s Shape) (*Keys, error) {
-	if k, err := c.Load(s); err == nil || !errors.Is(err, os.ErrNotExist) {
+func (c Cache) SetupTarget(s Target) (*Keys, error) {
+	if k, err := c.LoadTarget(s); err == nil || !errors.Is(err, os.ErrNotExist) {
 		return k, err
 	}
 	unlock, err := c.lock()
@@ -86,7 +106,7 @@ func (c Cache) Setup(s Shape) (*Keys, error) {
 	}
 	defer unlock()
 	// Another process may have finished the setup while we waited for the lock.
-	if k, err := c.Load(s); err == nil || !errors.Is(err, os.ErrNotExist) {
+	if k, err := c.LoadTarget(s); err == nil || !errors.Is(err, os.ErrNotExist) {
 		return k, err
 	}
 	k, err := DevSetup(s)
@@ -99,8 +119,8 @@ func (c Cache) Setup(s Shape) (*Keys, error) {
 	return k, nil
 }
 
-// Regenerate deletes the shape's entry and runs a fresh setup.
-func (c Cache) Regenerate(s Shape) (*Keys, error) {
+// Regenerate deletes the target's entry and runs a fresh setup.
+func (c Cache) Regenerate(s Target) (*Keys, error) {
 	unlock, err := c.lock()
 	if err != nil {
 		return nil, err
@@ -110,7 +130,7 @@ func (c Cache) Regenerate(s Shape) (*Keys, error) {
 		return nil, fmt.Errorf("key cache: removing %s: %w", c.EntryDir(s), err)
 	}
 	unlock()
-	return c.Setup(s)
+	return c.SetupTarget(s)
 }
 
 // Store writes keys (e.g. from a ceremony) into the cache, replacing any entry.
@@ -120,7 +140,7 @@ func (c Cache) Store(k *Keys) error {
 		return err
 	}
 	defer unlock()
-	if err := os.RemoveAll(c.EntryDir(k.Shape)); err != nil {
+	if err := os.RemoveAll(c.EntryDir(k.Target)); err != nil {
 		return fmt.Errorf("key cache: %w", err)
 	}
 	return c.store(k)
@@ -155,10 +175,10 @@ func (c Cache) store(k *Keys) error {
 	}
 	// Callers hold the lock, so whatever sits at the entry path is a leftover (say, a
 	// directory without its checksums file) and not another writer's work.
-	if err := os.RemoveAll(c.EntryDir(k.Shape)); err != nil {
+	if err := os.RemoveAll(c.EntryDir(k.Target)); err != nil {
 		return fmt.Errorf("key cache: %w", err)
 	}
-	if err := os.Rename(tmp, c.EntryDir(k.Shape)); err != nil {
+	if err := os.Rename(tmp, c.EntryDir(k.Target)); err != nil {
 		return fmt.Errorf("key cache: installing entry: %w", err)
 	}
 	return nil
@@ -186,9 +206,12 @@ func writeFile(path string, wt func(io.Writer) (int64, error)) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), f.Close()
 }
 
-// Load reads and checks a shape's entry. A missing entry wraps os.ErrNotExist; a file that
-// does not match its checksum wraps ErrCacheCorrupt.
-func (c Cache) Load(s Shape) (*Keys, error) {
+// Load reads and checks a shape's entry.
+func (c Cache) Load(s Shape) (*Keys, error) { return c.LoadTarget(s) }
+
+// LoadTarget reads and checks a target's entry. A missing entry wraps os.ErrNotExist; a file
+// that does not match its checksum wraps ErrCacheCorrupt.
+func (c Cache) LoadTarget(s Target) (*Keys, error) {
 	dir := c.EntryDir(s)
 	sums, err := os.ReadFile(filepath.Join(dir, "checksums"))
 	if err != nil {
@@ -217,7 +240,7 @@ func (c Cache) Load(s Shape) (*Keys, error) {
 		}
 		data[name] = b
 	}
-	k := &Keys{Shape: s, CCS: groth16.NewCS(ecc.BN254), PK: groth16.NewProvingKey(ecc.BN254), VK: groth16.NewVerifyingKey(ecc.BN254)}
+	k := newKeys(s, groth16.NewCS(ecc.BN254), groth16.NewProvingKey(ecc.BN254), groth16.NewVerifyingKey(ecc.BN254))
 	if _, err := k.CCS.ReadFrom(bytes.NewReader(data["ccs"])); err != nil {
 		return nil, c.corrupt(s, "ccs", "%v", err)
 	}
@@ -231,7 +254,7 @@ func (c Cache) Load(s Shape) (*Keys, error) {
 	return k, nil
 }
 
-func (c Cache) corrupt(s Shape, file, format string, args ...any) error {
+func (c Cache) corrupt(s Target, file, format string, args ...any) error {
 	return fmt.Errorf("%w: %s: %s: %s (delete %s or regenerate the keys)",
 		ErrCacheCorrupt, s, file, fmt.Sprintf(format, args...), c.EntryDir(s))
 }

@@ -3,6 +3,11 @@ package universal
 import (
 	"fmt"
 
+	"github.com/consensys/gnark/constraint"
+	"github.com/ethereum/go-ethereum/crypto"
+
+	"github.com/probitylabs/probity/circuits"
+
 	"github.com/probitylabs/probity/model"
 )
 
@@ -42,9 +47,9 @@ func (c *Class) MaxRows() int { return 1 << c.RowDepth }
 // 24-bit ids per word (specs/trace.md §1.3, §4) for up to MaxRows ids.
 func (c *Class) promptWords() int { return (c.MaxRows() + 9) / 10 }
 
-// ID names the class and its limits, so a key cache entry, a ceremony and a verifier are tied to
-// exactly one circuit.
-func (c *Class) ID() string {
+// String names the class and its limits, so a key cache entry, a ceremony and a verifier are
+// tied to exactly one circuit.
+func (c *Class) String() string {
 	s := fmt.Sprintf("universal-%s-e%d-r%d-o%d-p%d-s", c.Name, c.Elems, c.RowDepth, c.OpDepth, c.ParamDepth)
 	for f := 1; f <= numFamilies; f++ {
 		s += fmt.Sprintf("%d.", c.Slots[f])
@@ -79,3 +84,11 @@ func GPT2Small() *Class {
 
 // Classes lists the catalogue.
 func Classes() []*Class { return []*Class{Small(), GPT2Small()} }
+
+// ID is keccak256 of String(): the class's key-cache entry and its on-chain verifier name.
+func (c *Class) ID() [32]byte { return crypto.Keccak256Hash([]byte(c.String())) }
+
+// Compile compiles the class's circuit (a circuits.Target).
+func (c *Class) Compile() (constraint.ConstraintSystem, error) {
+	return circuits.CompilePlain(New(c), c.String())
+}

@@ -11,7 +11,11 @@ import (
 // not bound) and holds this model's op of that kind, so the slot's semantic checks are
 // satisfied without gating each constraint (opcheck's doc). rows is the job's T: width-T
 // tensors take the job's width.
-func dummyModel(rows int) *model.Model {
+func dummyModel(rows int) *model.Model { return allKinds(rows, 1) }
+
+// allKinds builds the dummy graph with an embed table of vocab rows (tests append logits to
+// make it a generation model with every op kind).
+func allKinds(rows, vocab int) *model.Model {
 	const w = 4
 	m := &model.Model{Input: model.Input{Name: "ids", DType: model.I32, Width: 1}}
 	add := func(op model.Op) int {
@@ -28,7 +32,7 @@ func dummyModel(rows int) *model.Model {
 	epi := protocol.Epilogue{Multiplier: 1 << 30, Shift: 38}
 	exp := model.ExpTableFor(1.0 / 16)
 	lut := &tensor.Int8{Shape: []int{256}, Data: make([]int8, 256)}
-	e := add(model.Op{Kind: model.KindEmbed, Name: "e", In: []int{0}, Weight: tensor.NewInt8(1, w)})
+	e := add(model.Op{Kind: model.KindEmbed, Name: "e", In: []int{0}, Weight: tensor.NewInt8(vocab, w)})
 	p := add(model.Op{Kind: model.KindPosition, Name: "p", In: []int{0}, Weight: tensor.NewInt8(rows, w)})
 	x := add(model.Op{Kind: model.KindAdd, Name: "x", In: []int{e, p}, MulA: 1 << 30, MulB: 1 << 30, Shift: 30})
 	ln := add(model.Op{Kind: model.KindLayerNorm, Name: "ln", In: []int{x}, Gamma: ones(w, 1<<12), Beta: tensor.NewInt32(w), Shift: 12, Eps: 1})

@@ -228,7 +228,7 @@ func ceremonyInit(ctx context.Context, fs *flag.FlagSet, args []string, stdout, 
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%s: initial phase-1 state for %s\n  sha256 %s\n", *out, c.Shape, sum)
+	fmt.Fprintf(stdout, "%s: initial phase-1 state for %s\n  sha256 %s\n", *out, c.Target, sum)
 	return nil
 }
 
@@ -261,7 +261,7 @@ func ceremonyContribute(ctx context.Context, fs *flag.FlagSet, args []string, st
 		}
 		return err
 	}
-	fmt.Fprintf(stdout, "%s: contribution to %s (the randomness was discarded with this process)\n  sha256 %s\n", *out, c.Shape, sum)
+	fmt.Fprintf(stdout, "%s: contribution to %s (the randomness was discarded with this process)\n  sha256 %s\n", *out, c.Target, sum)
 	return nil
 }
 
@@ -281,7 +281,7 @@ func ceremonyVerifyPhase1(ctx context.Context, fs *flag.FlagSet, args []string, 
 	if err := verifyTranscript(files, phase1Check(c)); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "phase 1 of %s: %d contributions verify\n", c.Shape, len(files))
+	fmt.Fprintf(stdout, "phase 1 of %s: %d contributions verify\n", c.Target, len(files))
 	return nil
 }
 
@@ -326,7 +326,7 @@ func ceremonySealPhase1(ctx context.Context, fs *flag.FlagSet, args []string, st
 		return blame(files, err, false, phase1Check(c))
 	}
 	fmt.Fprintf(stdout, "phase 1 of %s sealed with beacon 0x%x after %d contributions\n  %s (SRS commons)  sha256 %s\n  %s (initial phase-2 state)  sha256 %s\n",
-		c.Shape, beacon, len(files), *commonsOut, commonsSum, *out, phase2Sum)
+		c.Target, beacon, len(files), *commonsOut, commonsSum, *out, phase2Sum)
 	return nil
 }
 
@@ -362,7 +362,7 @@ func ceremonyVerify(ctx context.Context, fs *flag.FlagSet, args []string, stdout
 	if err := verifyTranscript(files, phase2Check(c, *commons)); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "phase 2 of %s: %d contributions verify\n", c.Shape, len(files))
+	fmt.Fprintf(stdout, "phase 2 of %s: %d contributions verify\n", c.Target, len(files))
 	return nil
 }
 
@@ -418,7 +418,7 @@ func ceremonyFinalize(ctx context.Context, fs *flag.FlagSet, args []string, stdo
 		return err
 	}
 	fmt.Fprintf(stdout, "keys for %s from %d phase-2 contributions, beacon 0x%x\n  sha256 %s  %s\n  sha256 %s  %s\n",
-		c.Shape, len(files), beacon, pkSum, pkPath, vkSum, vkPath)
+		c.Target, len(files), beacon, pkSum, pkPath, vkSum, vkPath)
 	if !*install {
 		return nil
 	}
@@ -430,5 +430,5 @@ func ceremonyFinalize(ctx context.Context, fs *flag.FlagSet, args []string, stdo
 		return err
 	}
 	fmt.Fprintf(stdout, "installed in the key cache:\n")
-	return printChecksums(stdout, cache.EntryDir(c.Shape))
+	return printChecksums(stdout, cache.EntryDir(c.Target))
 }

@@ -1,0 +1,89 @@
+package universal
+
+import (
+	"errors"
+	"fmt"
+	"math/big"
+
+	"github.com/consensys/gnark-crypto/ecc"
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/consensys/gnark/backend/groth16"
+	"github.com/consensys/gnark/frontend"
+
+	"github.com/probitylabs/probity/circuits"
+	"github.com/probitylabs/probity/commit"
+)
+
+// ErrProof reports a proof that does not verify.
+var ErrProof = errors.New("universal proof does not verify")
+
+// Proof is one job's proof with its public inputs (circuit order) and its 256-byte Solidity
+// encoding (contracts/src/Groth16Verifier.sol).
+type Proof struct {
+	Groth16  groth16.Proof
+	Public   [5]fr.Element
+	Solidity [circuits.ProofSize]byte
+}
+
+// Setup returns the class's development keys from the default cache, generating them on
+// first use (single-party setup: for development; deployments use a ceremony).
+func Setup(cl *Class) (*circuits.Keys, error) {
+	c, err := circuits.DefaultCache()
+	if err != nil {
+		return nil, err
+	}
+	return c.SetupTarget(cl)
+}
+
+// Prove proves a statement with the class's keys. It builds the witness from the statement
+// (Assign) and reports a job that does not fit the class as ErrClass.
+func Prove(keys *circuits.Keys, st *Statement) (*Proof, error) {
+	cl, ok := keys.Target.(*Class)
+	if !ok {
+		return nil, fmt.Errorf("prove: keys are for %s, not a universal class", keys.Target)
+	}
+	a, err := Assign(cl, st)
+	if err != nil {
+		return nil, err
+	}
+	w, err := frontend.NewWitness(a, ecc.BN254.ScalarField())
+	if err != nil {
+		return nil, fmt.Errorf("prove %s: witness: %w", cl, err)
+	}
+	pr, err := groth16.Prove(keys.CCS, keys.PK, w)
+	if err != nil {
+		return nil, fmt.Errorf("prove %s: %w", cl, err)
+	}
+	sol, err := circuits.MarshalSolidity(pr)
+	if err != nil {
+		return nil, err
+	}
+	pub, err := st.Public()
+	if err != nil {
+		return nil, err
+	}
+	return &Proof{Groth16: pr, Public: pub, Solidity: sol}, nil
+}
+
+// Verify checks a proof against a class's verifying key and the five public inputs: model
+// root, job digest, trace root, result digest, seed.
+func Verify(vk groth16.VerifyingKey, proof groth16.Proof, public [5]fr.Element) error {
+	a := &Circuit{ModelRoot: public[0], JobDigest: public[1], TraceRoot: public[2], ResultDigest: public[3], Seed: public[4]}
+	pw, err := frontend.NewWitness(a, ecc.BN254.ScalarField(), frontend.PublicOnly())
+	if err != nil {
+		return fmt.Errorf("verify: public witness: %w", err)
+	}
+	if err := groth16.Verify(proof, vk, pw); err != nil {
+		return fmt.Errorf("%w: %w", ErrProof, err)
+	}
+	return nil
+}
+
+// PublicWords returns the public inputs as the integers the Solidity verifier takes.
+func PublicWords(public [5]fr.Element) [5]*big.Int {
+	var w [5]*big.Int
+	for i := range w {
+		w[i] = commit.ToBig(public[i])
+	}
+	return w
+}
