@@ -43,6 +43,9 @@ func (c *Class) Width() int { return 31 * c.Elems }
 // MaxRows is 2^RowDepth, the longest trace (prompt plus generated tokens, less one).
 func (c *Class) MaxRows() int { return 1 << c.RowDepth }
 
+// softmaxWidth bounds softmax rows: width-T rows (attention) have at most MaxRows values.
+func (c *Class) softmaxWidth() int { return min(c.Width(), c.MaxRows()) }
+
 // promptWords is the capacity of the job digest's prompt words and of the result words: ten
 // 24-bit ids per word (specs/trace.md §1.3, §4) for up to MaxRows ids.
 func (c *Class) promptWords() int { return (c.MaxRows() + 9) / 10 }

@@ -123,7 +123,14 @@ func (c *Circuit) opSlot(s *stmt, k model.Kind, si int) {
 		y := s.openRow(on, out.Row, ib, wOut, &sl.Rows[1])
 		causal := d[7]
 		api.AssertIsBoolean(causal)
-		vis := opcheck.Prefix(api, api.Select(causal, api.Add(i, 1), x.Width), cl.Width())
+		// A softmax row has at most 2^RowDepth values (circuit.md §2): its 256-entry lookups
+		// then cost per row value, not per capacity value.
+		n := cl.softmaxWidth()
+		if n < len(x.B) {
+			api.AssertIsEqual(x.In[n], 0)
+			x = opcheck.Row{B: x.B[:n], In: x.In[:n], Width: x.Width}
+		}
+		vis := opcheck.Prefix(api, api.Select(causal, api.Add(i, 1), x.Width), n)
 		opcheck.Softmax(api, x, vis, opcheck.SoftmaxTable(api, d[8:8+expWords]), j, opcheck.Pick(api, y.B, j))
 	case model.KindLayerNorm, model.KindRMSNorm:
 		x := s.openRow(on, a.Row, ib, s.width(d[4]), &sl.Rows[0])

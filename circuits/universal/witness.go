@@ -70,6 +70,9 @@ func (cl *Class) Fits(m *model.Model, T int, j *jobs.GenJob) error {
 		}
 	}
 	for i := range m.Ops {
+		if w := shapes[m.Ops[i].In[0]].Width; m.Ops[i].Kind == model.KindSoftmax && w != 0 && w > cl.softmaxWidth() {
+			return fmt.Errorf("%w: softmax op %d has rows of %d, %s takes at most %d", ErrClass, i, w, cl.Name, cl.softmaxWidth())
+		}
 		if p := model.ParamTensor(&m.Ops[i]); p != nil && p.Rows > 1<<cl.ParamDepth {
 			return fmt.Errorf("%w: op %d's parameters have %d rows, %s takes at most %d", ErrClass, i, p.Rows, cl.Name, 1<<cl.ParamDepth)
 		}

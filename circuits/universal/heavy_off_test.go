@@ -1,0 +1,5 @@
+//go:build !heavy
+
+package universal
+
+const heavyTests = false
