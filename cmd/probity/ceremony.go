@@ -86,9 +86,9 @@ func runAction(ctx context.Context, a ceremonyAction, fs *flag.FlagSet, args []s
 	return a.run(ctx, fs, args, stdout, stderr)
 }
 
-// newCeremony compiles the shape's circuit (fast for the catalogue's small shapes).
+// newCeremony compiles the shape's or class's circuit (fast for the catalogue's small shapes).
 func newCeremony(shape string) (*circuits.Ceremony, error) {
-	s, err := lookupShape("shape", shape)
+	s, err := lookupTarget("shape", shape)
 	if err != nil {
 		return nil, err
 	}
@@ -209,7 +209,7 @@ func needFiles(fs *flag.FlagSet, phase int) ([]string, error) {
 }
 
 func ceremonyInit(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stderr io.Writer) error {
-	shape := fs.String("shape", "", "catalogue shape `name`")
+	shape := fs.String("shape", "", "catalogue shape or universal class `name`")
 	out := fs.String("out", "", "output `file` (the initial phase-1 state)")
 	if done, err := parseFlags(fs, args); done || err != nil {
 		return err
@@ -233,7 +233,7 @@ func ceremonyInit(ctx context.Context, fs *flag.FlagSet, args []string, stdout, 
 }
 
 func ceremonyContribute(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stderr io.Writer) error {
-	shape := fs.String("shape", "", "catalogue shape `name`")
+	shape := fs.String("shape", "", "catalogue shape or universal class `name`")
 	in := fs.String("in", "", "latest state `file` (init, seal-phase1 or contribute output)")
 	out := fs.String("out", "", "output `file` (your contribution; publish its sha256)")
 	if done, err := parseFlags(fs, args); done || err != nil {
@@ -266,7 +266,7 @@ func ceremonyContribute(ctx context.Context, fs *flag.FlagSet, args []string, st
 }
 
 func ceremonyVerifyPhase1(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stderr io.Writer) error {
-	shape := fs.String("shape", "", "catalogue shape `name`")
+	shape := fs.String("shape", "", "catalogue shape or universal class `name`")
 	if done, err := parseFlags(fs, args); done || err != nil {
 		return err
 	}
@@ -286,7 +286,7 @@ func ceremonyVerifyPhase1(ctx context.Context, fs *flag.FlagSet, args []string, 
 }
 
 func ceremonySealPhase1(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stderr io.Writer) error {
-	shape := fs.String("shape", "", "catalogue shape `name`")
+	shape := fs.String("shape", "", "catalogue shape or universal class `name`")
 	beaconHex := fs.String("beacon", "", "public random beacon, `hex`")
 	commonsOut := fs.String("commons-out", "", "output `file` for the SRS commons (needed by verify and finalize)")
 	out := fs.String("out", "", "output `file` for the initial phase-2 state")
@@ -340,7 +340,7 @@ func phase2Check(c *circuits.Ceremony, commons string) func([]string) error {
 }
 
 func ceremonyVerify(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stderr io.Writer) error {
-	shape := fs.String("shape", "", "catalogue shape `name`")
+	shape := fs.String("shape", "", "catalogue shape or universal class `name`")
 	commons := fs.String("commons", "", "SRS commons `file` (from seal-phase1)")
 	if done, err := parseFlags(fs, args); done || err != nil {
 		return err
@@ -367,7 +367,7 @@ func ceremonyVerify(ctx context.Context, fs *flag.FlagSet, args []string, stdout
 }
 
 func ceremonyFinalize(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stderr io.Writer) error {
-	shape := fs.String("shape", "", "catalogue shape `name`")
+	shape := fs.String("shape", "", "catalogue shape or universal class `name`")
 	beaconHex := fs.String("beacon", "", "public random beacon, `hex`")
 	commons := fs.String("commons", "", "SRS commons `file` (from seal-phase1)")
 	outDir := fs.String("out-dir", "", "output `dir` for pk (gnark raw encoding) and vk (gnark binary, as `probity verify --vk` reads it)")

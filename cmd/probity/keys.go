@@ -18,6 +18,7 @@ import (
 	"github.com/consensys/gnark/backend/groth16"
 
 	"github.com/probitylabs/probity/circuits"
+	"github.com/probitylabs/probity/circuits/universal"
 	"github.com/probitylabs/probity/verifier"
 )
 
@@ -80,9 +81,38 @@ func lookupShape(flagName, name string) (circuits.Shape, error) {
 	return s, nil
 }
 
+// lookupTarget resolves a catalogue shape or a universal class (specs/circuit.md §2) by name:
+// the key cache, the ceremony and the verifier export serve both.
+func lookupTarget(flagName, name string) (circuits.Target, error) {
+	for _, c := range universal.Classes() {
+		if c.Name == name {
+			return c, nil
+		}
+	}
+	s, err := lookupShape(flagName, name)
+	if err != nil {
+		names := []string{}
+		for _, c := range universal.Classes() {
+			names = append(names, c.Name)
+		}
+		return nil, usageError{fmt.Sprintf("%v (universal classes: %s)", err, strings.Join(names, ", "))}
+	}
+	return s, nil
+}
+
+// targetName is the name `--shape` takes for t.
+func targetName(t circuits.Target) string {
+	if c, ok := t.(*universal.Class); ok {
+		return c.Name
+	}
+	return t.(circuits.Shape).Name
+}
+
+func idHex(t circuits.Target) string { id := t.ID(); return "0x" + hex.EncodeToString(id[:]) }
+
 // cached reports whether the cache has a complete entry for s (its checksums file is written
 // last, when the entry is renamed into place). It does not read the keys.
-func cached(c circuits.Cache, s circuits.Shape) bool {
+func cached(c circuits.Cache, s circuits.Target) bool {
 	_, err := os.Stat(filepath.Join(c.EntryDir(s), "checksums"))
 	return err == nil
 }
@@ -164,10 +194,11 @@ func runShapes(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 func runSetup(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("setup", "setup --shape NAME|--all [--dir DIR] [--regenerate]\n\n"+
-		"Runs a single-party Groth16 setup for each shape whose keys are not cached yet and prints\n"+
+		"Runs a single-party Groth16 setup for each shape or universal class (`small`, `gpt2-small`)\n"+
+		"whose keys are not cached yet and prints\n"+
 		"the entry's files with their sha256. These are DEVELOPMENT keys: this machine knew the\n"+
 		"setup randomness, so they must never secure real stakes (use `probity ceremony`).", stderr)
-	shape := fs.String("shape", "", "catalogue shape `name`")
+	shape := fs.String("shape", "", "catalogue shape or universal class `name`")
 	all := fs.Bool("all", false, "every catalogue shape (llm-4096 needs tens of GB and a long time)")
 	dir := fs.String("dir", "", "key cache `dir` (default $XDG_CACHE_HOME/probity/keys)")
 	regen := fs.Bool("regenerate", false, "replace existing (or corrupt) entries with fresh keys")
@@ -177,18 +208,20 @@ func runSetup(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := noArgs(fs.Args()); err != nil {
 		return err
 	}
-	var shapes []circuits.Shape
+	var shapes []circuits.Target
 	switch {
 	case *all && *shape != "":
 		return usageError{"--shape and --all exclude each other"}
 	case *all:
-		shapes = circuits.Catalogue()
+		for _, s := range circuits.Catalogue() {
+			shapes = append(shapes, s)
+		}
 	default:
-		s, err := lookupShape("shape", *shape)
+		s, err := lookupTarget("shape", *shape)
 		if err != nil {
 			return err
 		}
-		shapes = []circuits.Shape{s}
+		shapes = []circuits.Target{s}
 	}
 	cache, err := keyCache(*dir)
 	if err != nil {
@@ -209,10 +242,10 @@ func runSetup(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if *regen {
 			_, err = cache.Regenerate(s)
 		} else {
-			_, err = cache.Setup(s)
+			_, err = cache.SetupTarget(s)
 		}
 		if errors.Is(err, circuits.ErrCacheCorrupt) {
-			return withHint(err, fmt.Sprintf("`probity setup --shape %s --regenerate` replaces the entry", s.Name))
+			return withHint(err, fmt.Sprintf("`probity setup --shape %s --regenerate` replaces the entry", targetName(s)))
 		}
 		if err != nil {
 			return err
@@ -221,7 +254,7 @@ func runSetup(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if fresh {
 			how = fmt.Sprintf("generated in %v", time.Since(start).Round(time.Millisecond))
 		}
-		fmt.Fprintf(stdout, "%s %s: %s\n", s, s.IDHex(), how)
+		fmt.Fprintf(stdout, "%s %s: %s\n", s, idHex(s), how)
 		if err := printChecksums(stdout, cache.EntryDir(s)); err != nil {
 			return err
 		}
@@ -259,7 +292,7 @@ func verifyingKey(shapeName, vkFile, dir string) (groth16.VerifyingKey, string, 
 		}
 		return vk, vkFile, nil
 	}
-	s, err := lookupShape("shape", shapeName)
+	s, err := lookupTarget("shape", shapeName)
 	if err != nil {
 		return nil, "", err
 	}
@@ -267,13 +300,13 @@ func verifyingKey(shapeName, vkFile, dir string) (groth16.VerifyingKey, string, 
 	if err != nil {
 		return nil, "", err
 	}
-	keys, err := cache.Load(s)
+	keys, err := cache.LoadTarget(s)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 		return nil, "", withHint(fmt.Errorf("no keys for %s in %s", s, cache.Dir),
-			fmt.Sprintf("`probity setup --shape %s` creates development keys; `probity ceremony finalize --install` installs ceremony keys", s.Name))
+			fmt.Sprintf("`probity setup --shape %s` creates development keys; `probity ceremony finalize --install` installs ceremony keys", targetName(s)))
 	case errors.Is(err, circuits.ErrCacheCorrupt):
-		return nil, "", withHint(err, fmt.Sprintf("`probity setup --shape %s --regenerate` replaces the entry with development keys", s.Name))
+		return nil, "", withHint(err, fmt.Sprintf("`probity setup --shape %s --regenerate` replaces the entry with development keys", targetName(s)))
 	case err != nil:
 		return nil, "", err
 	}
@@ -285,7 +318,7 @@ func runVK(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		"Prints the verifying key as the 26 constructor words of contracts/src/Groth16Verifier.sol:\n"+
 		"alpha (x, y), beta, gamma, delta (G2 as x.a1, x.a0, y.a1, y.a0) and IC_0..IC_5, in decimal.\n"+
 		"The last line is the five constructor arguments as forge/cast take them.", stderr)
-	shape := fs.String("shape", "", "catalogue shape `name` (keys from the key cache)")
+	shape := fs.String("shape", "", "catalogue shape or universal class `name` (keys from the key cache)")
 	vkFile := fs.String("vk", "", "verifying key `file` (gnark binary, e.g. from `probity ceremony finalize`)")
 	dir := fs.String("dir", "", "key cache `dir` (default $XDG_CACHE_HOME/probity/keys)")
 	asJSON := fs.Bool("json", false, "print JSON: {alpha, beta, gamma, delta, ic, flat} as decimal strings")
@@ -336,7 +369,7 @@ func runExportVerifier(ctx context.Context, args []string, stdout, stderr io.Wri
 		"Writes gnark's Solidity verifier (contract Verifier) with the key compiled in. Probity's\n"+
 		"contracts use Groth16Verifier with the key as constructor words instead (`probity vk`);\n"+
 		"this export is for cross-checking and for deployments that want gnark's contract.", stderr)
-	shape := fs.String("shape", "", "catalogue shape `name` (keys from the key cache)")
+	shape := fs.String("shape", "", "catalogue shape or universal class `name` (keys from the key cache)")
 	vkFile := fs.String("vk", "", "verifying key `file` (gnark binary)")
 	dir := fs.String("dir", "", "key cache `dir` (default $XDG_CACHE_HOME/probity/keys)")
 	out := fs.String("out", "", "output `file` (default stdout)")

@@ -24,6 +24,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/consensys/gnark/logger"
 
@@ -213,10 +214,12 @@ func runClass(outDir, className string) error {
 	if cl == nil {
 		return fmt.Errorf("no universal class %q", className)
 	}
+	start := time.Now()
 	keys, err := universal.Setup(cl)
 	if err != nil {
 		return err
 	}
+	fmt.Fprintf(os.Stderr, "genverifier: %s keys in %s (%d constraints)\n", cl, time.Since(start).Round(time.Second), keys.CCS.GetNbConstraints())
 	label := "universal-" + cl.Name
 	vf, src, err := header(keys, label, "Groth16 proofs of the universal sampled statement (specs/circuit.md §1) for generation jobs of the shipped model under a development key; public inputs are model root, job digest, trace root, result digest, seed.")
 	if err != nil {
@@ -241,10 +244,12 @@ func runClass(outDir, className string) error {
 			return err
 		}
 		st := &universal.Statement{Model: m, Job: j, Trace: tr, Tokens: tokens, Seed: commit.Uint(c.seed)}
+		start := time.Now()
 		p, err := universal.Prove(keys, st)
 		if err != nil {
 			return fmt.Errorf("case %s: %w", c.name, err)
 		}
+		fmt.Fprintf(os.Stderr, "genverifier: %s proved in %s\n", c.name, time.Since(start).Round(time.Millisecond))
 		if err := universal.Verify(keys.VK, p.Groth16, p.Public); err != nil {
 			return fmt.Errorf("case %s: %w", c.name, err)
 		}
