@@ -50,10 +50,15 @@ func (c *Class) softmaxWidth() int { return min(c.Width(), c.MaxRows()) }
 // 24-bit ids per word (specs/trace.md §1.3, §4) for up to MaxRows ids.
 func (c *Class) promptWords() int { return (c.MaxRows() + 9) / 10 }
 
-// String names the class and its limits, so a key cache entry, a ceremony and a verifier are
-// tied to exactly one circuit.
+// CircuitVersion is part of every class's identifier: a change to the statement's constraints
+// changes it (TestConstraintCounts refuses new counts under the old version), so keys cached or
+// registered for one version are never used with another's circuit.
+const CircuitVersion = 1
+
+// String names the class, the circuit version and the limits, so a key cache entry, a
+// ceremony and a verifier are tied to exactly one circuit.
 func (c *Class) String() string {
-	s := fmt.Sprintf("universal-%s-e%d-r%d-o%d-p%d-s", c.Name, c.Elems, c.RowDepth, c.OpDepth, c.ParamDepth)
+	s := fmt.Sprintf("universal-v%d-%s-e%d-r%d-o%d-p%d-s", CircuitVersion, c.Name, c.Elems, c.RowDepth, c.OpDepth, c.ParamDepth)
 	for f := 1; f <= numFamilies; f++ {
 		s += fmt.Sprintf("%d.", c.Slots[f])
 	}

@@ -88,7 +88,30 @@ func (c *Circuit) opSlot(s *stmt, k model.Kind, si int) {
 	wOut := s.width(d[2])
 	jb := gadgets.ModVar(api, word(hb, 2), wOut, s.widthBits)
 	j := gadgets.FromBits(api, jb)
+	var tieBits []frontend.Variable
+	if k == model.KindMatmul {
+		tieBits = gadgets.ModVar(api, word(hb, 3), c.T, cl.RowDepth)
+	}
+	s.checkOp(k, sl, d, on, el{ib, i, jb, j, wOut, tieBits})
+}
 
+// el is the element a slot checks: row i and column j with their bits, and the tie row of a
+// P·V slot (circuit.md §4).
+type el struct {
+	ib      []frontend.Variable
+	i       frontend.Variable
+	jb      []frontend.Variable
+	j       frontend.Variable
+	wOut    frontend.Variable // the result's width (T for width T)
+	tieBits []frontend.Variable
+}
+
+// checkOp opens the tensors and rows an op of kind k reads and writes at element e and
+// asserts its semantics; d is the op's descriptor (already bound to the model by the caller
+// when on = 1).
+func (s *stmt) checkOp(k model.Kind, sl *opSlot, d []frontend.Variable, on frontend.Variable, e el) {
+	api, cl := s.api, s.cl
+	ib, i, jb, j, wOut := e.ib, e.i, e.jb, e.j, e.wOut
 	out := &sl.Tensors[len(sl.Tensors)-1]
 	s.openTensor(on, d[1], out)
 	a := &sl.Tensors[0]
@@ -115,9 +138,9 @@ func (c *Circuit) opSlot(s *stmt, k model.Kind, si int) {
 		nonNeg(api, api.Sub(api.Sub(d[7], 1), i), cl.ParamDepth) // i < P
 		s.paramRoot(on, d[8], model.KindTable, d[7], wOut, leaf, padBits(ib, cl.ParamDepth), &sl.Param[0])
 	case model.KindLinear:
-		c.linear(s, on, sl, ib, i, jb, j, wOut)
+		s.linear(on, sl, d, ib, jb, j, wOut)
 	case model.KindMatmul:
-		c.matmul(s, on, sl, ib, i, jb, j, wOut, hb)
+		s.matmul(on, sl, d, ib, i, jb, j, wOut, e.tieBits)
 	case model.KindSoftmax:
 		x := s.openRow(on, a.Row, ib, s.width(d[4]), &sl.Rows[0])
 		y := s.openRow(on, out.Row, ib, wOut, &sl.Rows[1])
@@ -193,9 +216,8 @@ func (s *stmt) paramRoot(on, root frontend.Variable, kind int, rows, cols, leaf 
 }
 
 // linear checks out[i][j] = epi_j(b[j] + sum_t A[i][t] W[j][t]) (ops.md §2).
-func (c *Circuit) linear(s *stmt, on frontend.Variable, sl *opSlot, ib []frontend.Variable, i frontend.Variable, jb []frontend.Variable, j, wOut frontend.Variable) {
+func (s *stmt) linear(on frontend.Variable, sl *opSlot, d, ib, jb []frontend.Variable, j, wOut frontend.Variable) {
 	api, cl := s.api, s.cl
-	d := sl.Op.Desc
 	a, out := &sl.Tensors[0], &sl.Tensors[1]
 	K := s.width(d[4])
 	x := s.openRow(on, a.Row, ib, K, &sl.Rows[0])
@@ -239,15 +261,13 @@ func (c *Circuit) linear(s *stmt, on frontend.Variable, sl *opSlot, ib []fronten
 	}
 	nonNeg(api, api.Add(acc, two31), 32) // int32, else the op fails (ops.md §2)
 	gadgets.AssertRequant(api, gadgets.UnpackEpilogue(api, api.Add(d[7], mult)), acc, api.Sub(opcheck.Pick(api, y.B, j), 128))
-	_ = i
 }
 
 // matmul checks out[i][j] = epi(sum_{t in S(i)} (A[i][t] - za)(Bt[j][t] - zb)) (ops.md §3). B
 // is read by rows (transB: row j) or by columns (row j of the committed Bᵀ, whose agreement with
 // B's rows is checked at one drawn row: circuit.md §4).
-func (c *Circuit) matmul(s *stmt, on frontend.Variable, sl *opSlot, ib []frontend.Variable, i frontend.Variable, jb []frontend.Variable, j, wOut frontend.Variable, hb []frontend.Variable) {
+func (s *stmt) matmul(on frontend.Variable, sl *opSlot, d, ib []frontend.Variable, i frontend.Variable, jb []frontend.Variable, j, wOut frontend.Variable, tieBits []frontend.Variable) {
 	api, cl := s.api, s.cl
-	d := sl.Op.Desc
 	a, b, out := &sl.Tensors[0], &sl.Tensors[1], &sl.Tensors[2]
 	transB, causal := d[10], d[11]
 	api.AssertIsBoolean(transB)
@@ -256,7 +276,6 @@ func (c *Circuit) matmul(s *stmt, on frontend.Variable, sl *opSlot, ib []fronten
 	y := s.openRow(on, out.Row, ib, wOut, &sl.Rows[3])
 
 	// B by rows: row j with transB, else the tie row.
-	tieBits := gadgets.ModVar(api, word(hb, 3), s.T, cl.RowDepth)
 	tie := gadgets.FromBits(api, tieBits)
 	rb := make([]frontend.Variable, cl.RowDepth)
 	jp := padBits(jb, max(cl.RowDepth, len(jb)))
