@@ -1092,3 +1092,113 @@ func TestAttackTraceTreeDepth(t *testing.T) {
 		t.Fatal("accepted")
 	}
 }
+
+// opDraws is every value an OpDepth-bit decomposition takes besides the op slots' ranks: the
+// last op's index, the input and logits tensors, and per op slot its op index and the ids
+// of the tensors it opens.
+func opDraws(cl *Class, src *source, seed fr.Element) map[int]bool {
+	L := len(src.m.Ops)
+	v := map[int]bool{L - 1: true, 0: true, L: true}
+	for k := 1; k <= model.NumKinds; k++ {
+		if src.counts[k] == 0 {
+			continue // a dummy slot: the dummy model's small indices
+		}
+		for si := range cl.Slots[k] {
+			u := src.opOfRank(model.Kind(k), mod(slotWords(seed, k, si)[0], src.counts[k]))
+			v[u], v[u+1] = true, true
+			if model.Kind(k) != model.KindPosition {
+				for _, id := range src.m.Ops[u].In {
+					v[id] = true
+				}
+			}
+		}
+	}
+	return v
+}
+
+// Two leaves for one tensor: the trace tree holds the falsified lut result at its position
+// and, in a padding position, a leaf naming the same tensor with the honest result's roots,
+// which the lut slot opens: the tensor id's decomposition lies.
+func TestAttackTensorEquivocation(t *testing.T) {
+	cl := attackClass()
+	ccs := compiledAttack(t)
+	base := tinyStatement(t, 7)
+	m, T := base.Model, base.Trace.T
+	honest, err := newSource(m, base.Trace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const lut = 22
+	if m.Ops[lut].Kind != model.KindLUT {
+		t.Fatal("unexpected test model")
+	}
+	id := lut + 1
+	out := base.Trace.Tensors[id].I8
+	W := out.Shape[1]
+	var i, j int
+	seed := findSeed(t, func(seed fr.Element) bool {
+		x := slotWords(seed, int(model.KindLUT), 0)
+		i, j = mod(x[1], T), mod(x[2], W)
+		v := opDraws(cl, honest, seed)
+		// only the lut slot opens tensor 23 (it also opens 22, its input, and names op 22)
+		return !v[id] || countReaders(cl, honest, seed, id) == 1
+	})
+	tr := cloneTrace(base.Trace)
+	y := &tr.Tensors[id].I8.Data[i*W+j]
+	if *y == 127 {
+		*y--
+	} else {
+		*y++
+	}
+	st := &Statement{Model: m, Job: base.Job, Trace: tr, Tokens: base.Tokens, Seed: seed}
+	src, err := newSource(m, tr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tl := make([]fr.Element, len(src.roots)+1)
+	for k, r := range src.roots {
+		tl[k] = commit.Hash(jobs.TagTraceTensor, commit.Uint(uint64(k)), r.Row, r.Col)
+	}
+	fake := len(src.roots) // a padding position of the tree of depth 5
+	tl[fake] = commit.Hash(jobs.TagTraceTensor, commit.Uint(uint64(id)), honest.roots[id].Row, honest.roots[id].Col)
+	src.tensors = commit.NewLeafTree(tl, bitLen(len(src.roots)))
+	a := assignSrc(t, cl, st, src)
+	sl := &a.Ops[model.KindLUT][0]
+	sl.Tensors[1] = tensorOpen{Row: honest.roots[id].Row, Col: honest.roots[id].Col, Path: path(src.tensors.Siblings(fake), cl.OpDepth)}
+	if sl.Rows[1], err = rowAt(cl, honest, id, i, cl.RowDepth); err != nil {
+		t.Fatal(err)
+	}
+	if solveCompiled(t, ccs, a, lyingBits(t, cl.OpDepth, big.NewInt(int64(id)), big.NewInt(int64(fake)))) == nil {
+		t.Fatal("accepted")
+	}
+}
+
+// countReaders is the number of op slots that decompose the value id as an op index or a
+// tensor id.
+func countReaders(cl *Class, src *source, seed fr.Element, id int) int {
+	n := 0
+	L := len(src.m.Ops)
+	for _, x := range []int{L - 1, 0, L} {
+		if x == id {
+			n++
+		}
+	}
+	for k := 1; k <= model.NumKinds; k++ {
+		if src.counts[k] == 0 {
+			continue
+		}
+		for si := range cl.Slots[k] {
+			u := src.opOfRank(model.Kind(k), mod(slotWords(seed, k, si)[0], src.counts[k]))
+			hit := u == id || u+1 == id
+			if model.Kind(k) != model.KindPosition {
+				for _, in := range src.m.Ops[u].In {
+					hit = hit || in == id
+				}
+			}
+			if hit {
+				n++
+			}
+		}
+	}
+	return n
+}

@@ -16,11 +16,21 @@ func fillOpSlot(cl *Class, s *source, k model.Kind, si int, seed fr.Element, n i
 	if u < 0 {
 		return opSlot{}, fmt.Errorf("no op of kind %s", k)
 	}
-	op := &s.m.Ops[u]
 	T := s.tr.T
 	wOut := s.width(int(s.descs[u][2].Uint64()))
-	i, j, tie := mod(x[1], T), mod(x[2], wOut), mod(x[3], T)
+	return fillAt(cl, s, k, element{u: u, i: mod(x[1], T), j: mod(x[2], wOut), tie: mod(x[3], T)})
+}
 
+// element is what a slot checks: op u's result at (i, j), and the tie row of a P·V slot.
+type element struct{ u, i, j, tie int }
+
+// fillAt assigns a slot of kind k that checks element e of source s.
+func fillAt(cl *Class, s *source, k model.Kind, e element) (opSlot, error) {
+	u, i, j, tie := e.u, e.i, e.j, e.tie
+	if u < 0 {
+		return opSlot{}, fmt.Errorf("no op of kind %s", k)
+	}
+	op := &s.m.Ops[u]
 	sl := newOpSlot(cl, k)
 	sl.Op = descAt(cl, s, u)
 	ids := append(append([]int{}, op.In...), u+1)

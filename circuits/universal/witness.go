@@ -50,6 +50,11 @@ func (cl *Class) Fits(m *model.Model, T int, j *jobs.GenJob) error {
 	if j.Select.Sample {
 		return fmt.Errorf("%w: %s proves argmax jobs only (circuit.md §5)", ErrClass, cl.Name)
 	}
+	return cl.fitsModel(m, T)
+}
+
+// fitsModel checks the model's and the trace's limits (Fits without the job's selection).
+func (cl *Class) fitsModel(m *model.Model, T int) error {
 	if T > cl.MaxRows() {
 		return fmt.Errorf("%w: %d rows, %s takes at most %d", ErrClass, T, cl.Name, cl.MaxRows())
 	}
