@@ -58,11 +58,8 @@ func Prove(keys *circuits.Keys, st *Statement) (*Proof, error) {
 	if err != nil {
 		return nil, err
 	}
-	pub, err := st.Public()
-	if err != nil {
-		return nil, err
-	}
-	return &Proof{Groth16: pr, Public: pub, Solidity: sol}, nil
+	return &Proof{Groth16: pr, Public: [5]fr.Element{a.ModelRoot.(fr.Element), a.JobDigest.(fr.Element), a.TraceRoot.(fr.Element),
+		a.ResultDigest.(fr.Element), a.Seed.(fr.Element)}, Solidity: sol}, nil
 }
 
 // Verify checks a proof against a class's verifying key and the five public inputs: model

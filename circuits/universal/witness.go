@@ -33,6 +33,10 @@ func (st *Statement) Public() ([5]fr.Element, error) {
 	if err != nil {
 		return [5]fr.Element{}, err
 	}
+	return st.public(src)
+}
+
+func (st *Statement) public(src *source) ([5]fr.Element, error) {
 	jd, err := st.Job.Digest()
 	if err != nil {
 		return [5]fr.Element{}, err
@@ -218,7 +222,7 @@ func Assign(cl *Class, st *Statement) (*Circuit, error) {
 	if err != nil {
 		return nil, err
 	}
-	pub, err := st.Public()
+	pub, err := st.public(src)
 	if err != nil {
 		return nil, err
 	}
