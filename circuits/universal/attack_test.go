@@ -974,17 +974,29 @@ func TestAttackDepths(t *testing.T) {
 		}
 	})
 
-	// The P·V matmul's value tensor committed by columns in a tree of depth 1 over its first
-	// two columns (of 4): the drawn column is one of them.
+	// The P·V matmul's value tensor (6 columns: heads of width 6) committed by columns in a
+	// tree of depth 2 over its first four columns: the drawn column is one of them. No other
+	// tree of this model, nor of the dummy slots (rmsnorm, argmax), has 6 rows.
 	t.Run("column tree one level short", func(t *testing.T) {
-		base := tinyStatement(t, 7)
+		mm, err := modeltest.Decoder(model.DecoderConfig{Vocab: 16, Context: 16, Width: 12, Heads: 2, Blocks: 1}, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		base := genStatement(t, mm, []int32{3, 1, 4, 1, 5}, 4, 7)
 		m, T := base.Model, base.Trace.T
+		var mms []int
+		for u := range m.Ops {
+			if m.Ops[u].Kind == model.KindMatmul {
+				mms = append(mms, u)
+			}
+		}
+		const keep = 4
 		var u, j int
 		seed := findSeed(t, func(seed fr.Element) bool {
 			x := slotWords(seed, int(model.KindMatmul), 0)
-			r := mod(x[0], 4)
-			u, j = []int{8, 10, 14, 16}[r], mod(x[2], 4)
-			return (r == 1 || r == 3) && j < 2
+			u = mms[mod(x[0], len(mms))]
+			j = mod(x[2], int(base.Trace.Tensors[u+1].I8.Shape[1]))
+			return !m.Ops[u].TransB && j < keep
 		})
 		op := &m.Ops[u]
 		if op.Kind != model.KindMatmul || op.TransB {
@@ -998,21 +1010,24 @@ func TestAttackDepths(t *testing.T) {
 		}
 		B := base.Trace.Tensors[op.In[1]].I8
 		wB := B.Shape[1]
-		bt := tensor.NewInt8(2, T)
-		for c := range 2 {
+		bt := tensor.NewInt8(keep, T)
+		for c := range keep {
 			for r := range T {
 				bt.Data[c*T+r] = B.Data[r*wB+c]
 			}
 		}
-		ct, err := commit.CommitActivations(bt, 1)
+		ct, err := commit.CommitActivations(bt, 2)
 		if err != nil {
 			t.Fatal(err)
 		}
 		src.cols[op.In[1]] = ct
-		src.roots[op.In[1]].Col = commit.ShapeRoot(kindActivations, wB, T, 1, ct.TreeRoot())
+		src.roots[op.In[1]].Col = commit.ShapeRoot(kindActivations, wB, T, 2, ct.TreeRoot())
 		retree(src, bitLen(len(src.roots)))
 		a := assignSrc(t, cl, &st, src)
-		if solveCompiled(t, ccs, a, lyingDepth(int64(wB), 1)) == nil {
+		if wB != 6 {
+			t.Fatalf("value tensor of width %d", wB)
+		}
+		if solveCompiled(t, ccs, a, lyingDepth(int64(wB), 2)) == nil {
 			t.Fatal("accepted")
 		}
 	})
