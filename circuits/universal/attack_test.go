@@ -1108,32 +1108,11 @@ func TestAttackTraceTreeDepth(t *testing.T) {
 	}
 }
 
-// opDraws is every value an OpDepth-bit decomposition takes besides the op slots' ranks: the
-// last op's index, the input and logits tensors, and per op slot its op index and the ids
-// of the tensors it opens.
-func opDraws(cl *Class, src *source, seed fr.Element) map[int]bool {
-	L := len(src.m.Ops)
-	v := map[int]bool{L - 1: true, 0: true, L: true}
-	for k := 1; k <= model.NumKinds; k++ {
-		if src.counts[k] == 0 {
-			continue // a dummy slot: the dummy model's small indices
-		}
-		for si := range cl.Slots[k] {
-			u := src.opOfRank(model.Kind(k), mod(slotWords(seed, k, si)[0], src.counts[k]))
-			v[u], v[u+1] = true, true
-			if model.Kind(k) != model.KindPosition {
-				for _, id := range src.m.Ops[u].In {
-					v[id] = true
-				}
-			}
-		}
-	}
-	return v
-}
-
-// Two leaves for one tensor: the trace tree holds the falsified lut result at its position
-// and, in a padding position, a leaf naming the same tensor with the honest result's roots,
-// which the lut slot opens: the tensor id's decomposition lies.
+// Two leaves for one tensor: the trace tree holds the falsified concat result at its
+// position and, in a padding position, a leaf naming the same tensor with the honest result's
+// roots, which the concat slot opens: the tensor id's decomposition lies. (Tensor 18: no
+// other OpDepth-bit decomposition of this seed takes that value, nor do the 5-bit slack
+// checks of the 8-wide table rows, 23 and 7.)
 func TestAttackTensorEquivocation(t *testing.T) {
 	cl := attackClass()
 	ccs := compiledAttack(t)
@@ -1143,20 +1122,18 @@ func TestAttackTensorEquivocation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const lut = 22
-	if m.Ops[lut].Kind != model.KindLUT {
+	const cc = 17
+	if m.Ops[cc].Kind != model.KindConcat {
 		t.Fatal("unexpected test model")
 	}
-	id := lut + 1
+	id := cc + 1
 	out := base.Trace.Tensors[id].I8
 	W := out.Shape[1]
 	var i, j int
 	seed := findSeed(t, func(seed fr.Element) bool {
-		x := slotWords(seed, int(model.KindLUT), 0)
+		x := slotWords(seed, int(model.KindConcat), 0)
 		i, j = mod(x[1], T), mod(x[2], W)
-		v := opDraws(cl, honest, seed)
-		// only the lut slot opens tensor 23 (it also opens 22, its input, and names op 22)
-		return !v[id] || countReaders(cl, honest, seed, id) == 1
+		return countReaders(cl, honest, seed, id) == 1 // the concat slot alone
 	})
 	tr := cloneTrace(base.Trace)
 	y := &tr.Tensors[id].I8.Data[i*W+j]
@@ -1178,9 +1155,9 @@ func TestAttackTensorEquivocation(t *testing.T) {
 	tl[fake] = commit.Hash(jobs.TagTraceTensor, commit.Uint(uint64(id)), honest.roots[id].Row, honest.roots[id].Col)
 	src.tensors = commit.NewLeafTree(tl, bitLen(len(src.roots)))
 	a := assignSrc(t, cl, st, src)
-	sl := &a.Ops[model.KindLUT][0]
-	sl.Tensors[1] = tensorOpen{Row: honest.roots[id].Row, Col: honest.roots[id].Col, Path: path(src.tensors.Siblings(fake), cl.OpDepth)}
-	if sl.Rows[1], err = rowAt(cl, honest, id, i, cl.RowDepth); err != nil {
+	sl := &a.Ops[model.KindConcat][0]
+	sl.Tensors[2] = tensorOpen{Row: honest.roots[id].Row, Col: honest.roots[id].Col, Path: path(src.tensors.Siblings(fake), cl.OpDepth)}
+	if sl.Rows[2], err = rowAt(cl, honest, id, i, cl.RowDepth); err != nil {
 		t.Fatal(err)
 	}
 	if solveCompiled(t, ccs, a, lyingBits(t, cl.OpDepth, big.NewInt(int64(id)), big.NewInt(int64(fake)))) == nil {
@@ -1216,4 +1193,83 @@ func countReaders(cl *Class, src *source, seed fr.Element, id int) int {
 		}
 	}
 	return n
+}
+
+// Lies against the targeted mode (targeted.go): another model or trace under the public
+// roots, and an answer about another element than the one named (the row's or the column's
+// decomposition lies).
+func TestAttackTargeted(t *testing.T) {
+	cl := testClass()
+	st := everyKindStatement(t, 11)
+	m, tr := st.Model, st.Trace
+	jd, err := st.Job.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const u = 2 // the add x = e + p
+	if m.Ops[u].Kind != model.KindAdd {
+		t.Fatal("unexpected test model")
+	}
+	assign := func(t *testing.T, m *model.Model, tr *model.Trace, ch Challenge) *Targeted {
+		a, err := AssignTargeted(cl, m, tr, jd, ch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	isSolvedT := func(a *Targeted) error { return test.IsSolved(NewTargeted(cl), a, ecc.BN254.ScalarField()) }
+	ch := Challenge{Op: u, Row: 3, Col: 1}
+	if err := isSolvedT(assign(t, m, tr, ch)); err != nil {
+		t.Fatal(err)
+	}
+	t.Run("another model under the named root", func(t *testing.T) {
+		o := everyKindStatement(t, 12) // other random parameters
+		a := assign(t, o.Model, o.Trace, ch)
+		a.ModelRoot = assign(t, m, tr, ch).ModelRoot
+		if isSolvedT(a) == nil {
+			t.Fatal("accepted")
+		}
+	})
+	t.Run("another trace under the named root", func(t *testing.T) {
+		o := everyKindStatement(t, 12)
+		a := assign(t, m, tr, ch)
+		a.TraceRoot = jobs.TraceRoot(jd, o.Trace.T, mustRoots(t, o))
+		if isSolvedT(a) == nil {
+			t.Fatal("accepted")
+		}
+	})
+	ccs, err := frontend.Compile(ecc.BN254.ScalarField(), r1cs.NewBuilder, NewTargeted(cl))
+	if err != nil {
+		t.Fatal(err)
+	}
+	solveT := func(a *Targeted, opts ...solver.Option) error {
+		w, err := frontend.NewWitness(a, ecc.BN254.ScalarField())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ccs.IsSolved(w, opts...)
+	}
+	t.Run("answer about another row", func(t *testing.T) {
+		a := assign(t, m, tr, Challenge{Op: u, Row: 5, Col: ch.Col})
+		a.Row = ch.Row
+		if solveT(a, lyingBits(t, cl.RowDepth, big.NewInt(int64(ch.Row)), big.NewInt(5))) == nil {
+			t.Fatal("accepted")
+		}
+	})
+	t.Run("answer about another column", func(t *testing.T) {
+		a := assign(t, m, tr, Challenge{Op: u, Row: ch.Row, Col: 2})
+		a.Col = ch.Col
+		if solveT(a, lyingBits(t, bitLen(cl.Width()), big.NewInt(int64(ch.Col)), big.NewInt(2))) == nil {
+			t.Fatal("accepted")
+		}
+	})
+}
+
+func mustRoots(t *testing.T, st *Statement) []jobs.TensorRoots {
+	t.Helper()
+	r, err := jobs.CommitTrace(st.Model, st.Trace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
