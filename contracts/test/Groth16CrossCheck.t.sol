@@ -5,20 +5,38 @@ import {Test} from "./utils/Test.sol";
 import {Groth16Verifier} from "../src/Groth16Verifier.sol";
 import {ShapeLibrary} from "../src/types/Shape.sol";
 import {GnarkVerifierTiny} from "./vectors/GnarkVerifierTiny.sol";
+import {GnarkVerifierUniversalSmall} from "./vectors/GnarkVerifierUniversalSmall.sol";
 
-/// @notice Groth16Verifier against gnark's own exported verifier on real proofs of the tiny
-///         shape (contracts/test/vectors/groth16_tiny.json, made by internal/cmd/genverifier):
-///         both accept every good proof, both reject every mangled one.
-contract Groth16CrossCheckTest is Test {
+/// @notice Groth16Verifier against gnark's own exported verifier on real proofs (vectors made by
+///         internal/cmd/genverifier): both accept every good proof, both reject every mangled
+///         one. Each vector gets a subclass: the v0 tiny layer shape, and the universal small
+///         class proving generation jobs of the shipped model (specs/circuit.md).
+/// @notice The interface of gnark's exported verifier (it reverts on a bad proof).
+interface IGnarkVerifier {
+    function verifyProof(bytes calldata proof, uint256[5] calldata input) external view;
+}
+
+abstract contract Groth16CrossCheckBase is Test {
     uint256 internal constant R = 21888242871839275222246405745257275088548364400416034343698204186575808495617;
 
     string internal json;
     Groth16Verifier internal ours;
-    GnarkVerifierTiny internal gnark;
     uint256 internal numProofs;
 
+    /// @dev The vector file under contracts/test/vectors.
+    function _vector() internal pure virtual returns (string memory);
+
+    /// @dev gnark's exported verifier for the vector's key.
+    IGnarkVerifier internal gnark;
+
+    /// @dev Deploys gnark's exported verifier for the vector's key.
+    function _deployGnark() internal virtual returns (IGnarkVerifier);
+
+    /// @dev The name of the gas snapshot entries.
+    function _gasName() internal pure virtual returns (string memory);
+
     function setUp() public {
-        json = vm.readFile(string.concat(vm.projectRoot(), "/contracts/test/vectors/groth16_tiny.json"));
+        json = vm.readFile(string.concat(vm.projectRoot(), "/contracts/test/vectors/", _vector()));
         uint256[] memory a = vm.parseJsonUintArray(json, ".vkWords.alpha");
         uint256[] memory b = vm.parseJsonUintArray(json, ".vkWords.beta");
         uint256[] memory g = vm.parseJsonUintArray(json, ".vkWords.gamma");
@@ -29,8 +47,10 @@ contract Groth16CrossCheckTest is Test {
         for (uint256 i = 0; i < 12; ++i) {
             icw[i] = ic[i];
         }
-        ours = new Groth16Verifier([a[0], a[1]], [b[0], b[1], b[2], b[3]], [g[0], g[1], g[2], g[3]], [d[0], d[1], d[2], d[3]], icw);
-        gnark = new GnarkVerifierTiny();
+        ours = new Groth16Verifier(
+            [a[0], a[1]], [b[0], b[1], b[2], b[3]], [g[0], g[1], g[2], g[3]], [d[0], d[1], d[2], d[3]], icw
+        );
+        gnark = _deployGnark();
         while (vm.keyExistsJson(json, string.concat(".proofs[", vm.toString(numProofs), "]"))) {
             numProofs++;
         }
@@ -59,18 +79,6 @@ contract Groth16CrossCheckTest is Test {
         } catch {
             return false;
         }
-    }
-
-    function test_vectorShapeIdMatchesSpec() public view {
-        assertEq(
-            vm.parseJsonBytes32(json, ".shapeId"),
-            ShapeLibrary.id(
-                uint32(vm.parseJsonUint(json, ".K")),
-                uint32(vm.parseJsonUint(json, ".N")),
-                uint8(vm.parseJsonUint(json, ".D")),
-                uint16(vm.parseJsonUint(json, ".k"))
-            )
-        );
     }
 
     function test_bothAcceptGoodProofs() public view {
@@ -124,10 +132,62 @@ contract Groth16CrossCheckTest is Test {
     function test_gas_realProof() public {
         (uint256[8] memory proof, uint256[5] memory input) = _case(0);
         bool ok = ours.verifyProof(proof, input);
-        uint256 g = vm.snapshotGasLastCall("Groth16Verifier", "verifyProof_tinyVector");
+        uint256 g = vm.snapshotGasLastCall("Groth16Verifier", string.concat("verifyProof_", _gasName()));
         assertTrue(ok);
         assertLe(g, 230_000, "verification gas over target");
         gnark.verifyProof(abi.encodePacked(proof), input);
-        vm.snapshotGasLastCall("Groth16Verifier", "gnarkExported_verifyProof_tinyVector");
+        vm.snapshotGasLastCall("Groth16Verifier", string.concat("gnarkExported_verifyProof_", _gasName()));
+    }
+}
+
+contract Groth16CrossCheckTest is Groth16CrossCheckBase {
+    function _vector() internal pure override returns (string memory) {
+        return "groth16_tiny.json";
+    }
+
+    function _deployGnark() internal override returns (IGnarkVerifier) {
+        return IGnarkVerifier(address(new GnarkVerifierTiny()));
+    }
+
+    function _gasName() internal pure override returns (string memory) {
+        return "tinyVector";
+    }
+
+    function test_vectorShapeIdMatchesSpec() public view {
+        assertEq(
+            vm.parseJsonBytes32(json, ".shapeId"),
+            ShapeLibrary.id(
+                uint32(vm.parseJsonUint(json, ".K")),
+                uint32(vm.parseJsonUint(json, ".N")),
+                uint8(vm.parseJsonUint(json, ".D")),
+                uint16(vm.parseJsonUint(json, ".k"))
+            )
+        );
+    }
+}
+
+/// @notice The universal small class: one proof per generation job of the shipped model, public
+///         inputs model root, job digest, trace root, result digest and seed.
+contract Groth16UniversalCrossCheckTest is Groth16CrossCheckBase {
+    function _vector() internal pure override returns (string memory) {
+        return "groth16_universal_small.json";
+    }
+
+    function _deployGnark() internal override returns (IGnarkVerifier) {
+        return IGnarkVerifier(address(new GnarkVerifierUniversalSmall()));
+    }
+
+    function _gasName() internal pure override returns (string memory) {
+        return "universalSmall";
+    }
+
+    /// @dev Every proof of the vector is of one model (the shipped one): one verifier serves it.
+    function test_oneModelManyJobs() public view {
+        (, uint256[5] memory first) = _case(0);
+        for (uint256 i = 1; i < numProofs; ++i) {
+            (, uint256[5] memory input) = _case(i);
+            assertEq(input[0], first[0], "model root differs");
+            assertTrue(input[1] != first[1], "same job digest");
+        }
     }
 }
