@@ -1273,3 +1273,107 @@ func mustRoots(t *testing.T, st *Statement) []jobs.TensorRoots {
 	}
 	return r
 }
+
+// assignTargetedSrc is AssignTargeted for a patched source (the public trace root recomputed
+// with the trace tree's depth d).
+func assignTargetedSrc(t *testing.T, cl *Class, src *source, jd fr.Element, ch Challenge, d int) *Targeted {
+	t.Helper()
+	m, tr := src.m, src.tr
+	c := NewTargeted(cl)
+	c.ModelRoot = src.modelRoot
+	c.Op, c.Row, c.Col = ch.Op, ch.Row, ch.Col
+	c.InDType, c.InWidth, c.L = int(m.Input.DType), m.Input.Width, len(m.Ops)
+	c.ModelDepth, c.ModelTree = src.opTree.Depth(), src.opTree.TreeRoot()
+	for q := 1; q <= model.NumKinds; q++ {
+		c.Counts[q-1] = src.counts[q]
+	}
+	c.JobDigest, c.T, c.TraceTree = jd, tr.T, src.tensors.TreeRoot()
+	u := commit.Uint
+	c.TraceRoot = commit.Hash(jobs.TagTrace, u(jobs.TraceVersion), jd, u(uint64(tr.T)), u(uint64(len(m.Ops)+1)), u(uint64(d)), src.tensors.TreeRoot())
+	c.Target = descAt(cl, src, ch.Op)
+	dummy, err := dummySource(tr.T)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := m.Ops[ch.Op].Kind
+	for q := 1; q <= model.NumKinds; q++ {
+		from, at := dummy, element{u: dummy.opOfRank(model.Kind(q), 0)}
+		if model.Kind(q) == k {
+			from, at = src, element{u: ch.Op, i: ch.Row, j: ch.Col, tie: ch.Row}
+		}
+		if c.Slots[q-1], err = fillAt(cl, from, model.Kind(q), at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return c
+}
+
+// The targeted mode's trees at a non-canonical depth, as TestAttackDepths and
+// TestAttackTraceTreeDepth do for the sampled circuit: every row tree one level deeper (the
+// named op is a position op, so that the dummy position table, of T rows, is not in a slot),
+// and the trace tree one level deeper.
+func TestAttackTargetedDepths(t *testing.T) {
+	cl := testClass()
+	ccs, err := frontend.Compile(ecc.BN254.ScalarField(), r1cs.NewBuilder, NewTargeted(cl))
+	if err != nil {
+		t.Fatal(err)
+	}
+	solveT := func(a *Targeted, opts ...solver.Option) error {
+		w, err := frontend.NewWitness(a, ecc.BN254.ScalarField())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ccs.IsSolved(w, opts...)
+	}
+	st := everyKindRows(t, 11, 8) // T = 7, 16 tensors, a position table of 8 rows
+	jd, err := st.Job.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const pos = 1
+	if st.Model.Ops[pos].Kind != model.KindPosition {
+		t.Fatal("unexpected test model")
+	}
+	ch := Challenge{Op: pos, Row: 2, Col: 1}
+	T := st.Trace.T
+	t.Run("row trees one level deeper", func(t *testing.T) {
+		src, err := newSource(st.Model, st.Trace)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := solveT(assignTargetedSrc(t, cl, src, jd, ch, bitLen(len(src.roots)))); err != nil {
+			t.Fatalf("honest refused: %v", err)
+		}
+		src.rows = map[int]*commit.Tree{} // rebuilt at the deeper depth
+		src.dT = bitLen(T) + 1
+		for id, v := range st.Trace.Tensors {
+			rt, err := src.rowTree(id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v.I32 != nil {
+				src.roots[id].Row = commit.ShapeRoot(kindIDs, T, 1, src.dT, rt.TreeRoot())
+			} else {
+				src.roots[id].Row = rt.Root()
+			}
+		}
+		retree(src, bitLen(len(src.roots)))
+		a := assignTargetedSrc(t, cl, src, jd, ch, bitLen(len(src.roots)))
+		if solveT(a, lyingDepth(int64(T), int64(src.dT))) == nil {
+			t.Fatal("accepted")
+		}
+	})
+	t.Run("trace tree one level deeper", func(t *testing.T) {
+		src, err := newSource(st.Model, st.Trace)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := len(src.roots)
+		d := bitLen(n) + 1
+		retree(src, d)
+		a := assignTargetedSrc(t, cl, src, jd, ch, d)
+		if solveT(a, lyingDepth(int64(n), int64(d))) == nil {
+			t.Fatal("accepted")
+		}
+	})
+}
