@@ -12,6 +12,7 @@ import (
 
 	"github.com/probitylabs/probity/circuits"
 	"github.com/probitylabs/probity/commit"
+	"github.com/probitylabs/probity/model"
 )
 
 // ErrProof reports a proof that does not verify.
@@ -35,12 +36,17 @@ func Setup(cl *Class) (*circuits.Keys, error) {
 	return c.SetupTarget(cl)
 }
 
-// Prove proves a statement with the class's keys. It builds the witness from the statement
-// (Assign) and reports a job that does not fit the class as ErrClass.
+// Prove proves a statement with the class's keys. It checks the statement natively first
+// (Check), so a wrong trace is reported by the op and row at fault rather than as an
+// unsatisfied constraint, then builds the witness (Assign); a job that does not fit the class
+// is ErrClass.
 func Prove(keys *circuits.Keys, st *Statement) (*Proof, error) {
 	cl, ok := keys.Target.(*Class)
 	if !ok {
 		return nil, fmt.Errorf("prove: keys are for %s, not a universal class", keys.Target)
+	}
+	if err := st.Check(cl); err != nil {
+		return nil, fmt.Errorf("prove: %w", err)
 	}
 	a, err := Assign(cl, st)
 	if err != nil {
@@ -83,4 +89,49 @@ func PublicWords(public [5]fr.Element) [5]*big.Int {
 		w[i] = commit.ToBig(public[i])
 	}
 	return w
+}
+
+// Check verifies natively what the class's circuit will check for this statement: the job
+// against the model, the input rows and every token (trace.md §2, §3), and the whole row of
+// each op a slot draws, recomputed with the reference ops (model.Pass.CheckRows). It names the
+// first op and row at fault.
+func (st *Statement) Check(cl *Class) error {
+	if err := cl.Fits(st.Model, st.Trace.T, st.Job); err != nil {
+		return err
+	}
+	checked, err := st.Job.Check(st.Model)
+	if err != nil {
+		return err
+	}
+	counts := st.Model.KindCounts()
+	rows := map[int][]int{}
+	for k := 1; k <= model.NumKinds; k++ {
+		for si := range cl.Slots[k] {
+			if counts[k] == 0 {
+				continue
+			}
+			x := slotWords(st.Seed, k, si)
+			u := rankedOp(st.Model, model.Kind(k), mod(x[0], counts[k]))
+			rows[u] = append(rows[u], mod(x[1], st.Trace.T))
+		}
+	}
+	return checked.CheckTrace(st.Trace, st.Tokens, func(op, _ int) []int {
+		if r, ok := rows[op]; ok {
+			return r
+		}
+		return []int{} // a non-nil empty list: no row of this op is sampled
+	})
+}
+
+// rankedOp is the index of the r-th op of kind k.
+func rankedOp(m *model.Model, k model.Kind, r int) int {
+	for i := range m.Ops {
+		if m.Ops[i].Kind == k {
+			if r == 0 {
+				return i
+			}
+			r--
+		}
+	}
+	return -1
 }

@@ -1,8 +1,10 @@
 package universal
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/probitylabs/probity/commit"
@@ -121,4 +123,21 @@ func drawnElement(t *testing.T, st *Statement, k model.Kind, si int) (u, i, j in
 	u = src.opOfRank(k, mod(x[0], src.counts[k]))
 	w := src.width(int(src.descs[u][2].Uint64()))
 	return u, mod(x[1], st.Trace.T), mod(x[2], w)
+}
+
+// Check, which Prove runs first, names the op and row at fault for a falsified sampled
+// element, and passes on the honest statement.
+func TestCheckNamesTheFault(t *testing.T) {
+	cl := testClass()
+	st := everyKindStatement(t, 11)
+	if err := st.Check(cl); err != nil {
+		t.Fatal(err)
+	}
+	u, i, j := drawnElement(t, st, model.KindSoftmax, 0)
+	x := &st.Trace.Tensors[u+1].I8.Data[i*st.Trace.Tensors[u+1].I8.Shape[1]+j]
+	*x ^= 1
+	err := st.Check(cl)
+	if !errors.Is(err, model.ErrMismatch) || !strings.Contains(err.Error(), fmt.Sprintf("op %d (softmax", u)) {
+		t.Fatalf("falsified softmax element: %v", err)
+	}
 }

@@ -191,17 +191,7 @@ func (s *source) paramTree(op int) *commit.Tree {
 }
 
 // opOfRank returns the index of the r-th op of kind k.
-func (s *source) opOfRank(k model.Kind, r int) int {
-	for i := range s.m.Ops {
-		if s.m.Ops[i].Kind == k {
-			if r == 0 {
-				return i
-			}
-			r--
-		}
-	}
-	return -1
-}
+func (s *source) opOfRank(k model.Kind, r int) int { return rankedOp(s.m, k, r) }
 
 func (s *source) width(code int) int {
 	if code == 0 {
