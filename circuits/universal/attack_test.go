@@ -1256,10 +1256,47 @@ func TestAttackTargeted(t *testing.T) {
 			t.Fatal("accepted")
 		}
 	})
+	// The logits linear's element (3, c) falsified to column c' 's value, answered with
+	// column c' 's parameter row: the column's decomposition lies. Every row Pick decomposes
+	// the same column into as many bits, so the lie is told once, to the first decomposition
+	// of c (the slot's own, in Define's order: the test engine runs Define sequentially).
 	t.Run("answer about another column", func(t *testing.T) {
-		a := assign(t, m, tr, Challenge{Op: u, Row: ch.Row, Col: 2})
-		a.Col = ch.Col
-		if solveT(a, lyingBits(t, bitLen(cl.Width()), big.NewInt(int64(ch.Col)), big.NewInt(2))) == nil {
+		lin := len(m.Ops) - 1
+		if m.Ops[lin].Kind != model.KindLinear {
+			t.Fatal("unexpected test model")
+		}
+		y := tr.Tensors[lin+1].I8
+		W := y.Shape[1]
+		row := ch.Row
+		c, c2 := 1, -1
+		for k := range W {
+			if k != c && y.Data[row*W+k] != y.Data[row*W+c] {
+				c2 = k
+				break
+			}
+		}
+		if c2 < 0 {
+			t.Fatal("a constant logits row")
+		}
+		ft := cloneTrace(tr)
+		ft.Tensors[lin+1].I8.Data[row*W+c] = y.Data[row*W+c2]
+		a := assign(t, m, ft, Challenge{Op: lin, Row: row, Col: c2})
+		a.Col = c
+		nb := nBits(t)
+		told := false
+		lie := test.WithReplacementHint(solver.GetHintID(nb), func(f *big.Int, in, out []*big.Int) error {
+			if err := nb(f, in, out); err != nil {
+				return err
+			}
+			if !told && len(out) == bitLen(cl.Width()) && in[0].Cmp(big.NewInt(int64(c))) == 0 {
+				told = true
+				for i := range out {
+					out[i].SetUint64(uint64(c2>>i) & 1)
+				}
+			}
+			return nil
+		})
+		if test.IsSolved(NewTargeted(cl), a, ecc.BN254.ScalarField(), lie) == nil {
 			t.Fatal("accepted")
 		}
 	})
