@@ -1300,6 +1300,30 @@ func TestAttackTargeted(t *testing.T) {
 			t.Fatal("accepted")
 		}
 	})
+	// An answer about column w of the embed result (4 columns), which does not exist: the
+	// comparison j < w's decomposition (of j - w + 2^7, 8 bits) lies, told once as above (zero
+	// points are 8-bit decompositions of 128 too).
+	t.Run("answer about a column past the width", func(t *testing.T) {
+		a := assign(t, m, tr, Challenge{Op: 0, Row: 1, Col: 3})
+		a.Col = 4
+		nb := nBits(t)
+		told := false
+		lie := test.WithReplacementHint(solver.GetHintID(nb), func(f *big.Int, in, out []*big.Int) error {
+			if err := nb(f, in, out); err != nil {
+				return err
+			}
+			if !told && len(out) == bitLen(cl.Width())+2 && in[0].Cmp(big.NewInt(128)) == 0 {
+				told = true
+				for i := range out {
+					out[i].SetUint64(0)
+				}
+			}
+			return nil
+		})
+		if test.IsSolved(NewTargeted(cl), a, ecc.BN254.ScalarField(), lie) == nil {
+			t.Fatal("accepted")
+		}
+	})
 }
 
 func mustRoots(t *testing.T, st *Statement) []jobs.TensorRoots {
