@@ -60,8 +60,11 @@ type selectSlot struct {
 	Row    rowOpen
 }
 
-// New allocates the circuit (or an assignment) of a class.
+// New allocates the circuit (or an assignment) of a class; the class must be valid.
 func New(cl *Class) *Circuit {
+	if err := cl.Validate(); err != nil {
+		panic(err)
+	}
 	c := &Circuit{class: cl,
 		Counts:      make([]frontend.Variable, model.NumKinds),
 		Exp:         make([]frontend.Variable, expWords),

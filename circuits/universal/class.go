@@ -37,6 +37,26 @@ type Class struct {
 	Slots [numFamilies + 1]int
 }
 
+// Validate checks the invariants the circuit relies on: a row index fits the parameter trees
+// (position tables are indexed by row) and the column comparisons (the causal mask compares a
+// row with a column in widthBits bits), and every capacity is positive.
+func (c *Class) Validate() error {
+	switch {
+	case c.Elems < 1 || c.RowDepth < 1 || c.OpDepth < 1 || c.ParamDepth < 1:
+		return fmt.Errorf("class %s: capacities must be positive", c.Name)
+	case c.RowDepth > c.ParamDepth:
+		return fmt.Errorf("class %s: RowDepth %d > ParamDepth %d", c.Name, c.RowDepth, c.ParamDepth)
+	case c.RowDepth > bitLen(c.Width()):
+		return fmt.Errorf("class %s: 2^RowDepth rows exceed the %d-value row capacity's bits", c.Name, c.Width())
+	}
+	for f, n := range c.Slots {
+		if n < 0 || (f == 0 && n != 0) {
+			return fmt.Errorf("class %s: bad slot count %d for family %d", c.Name, n, f)
+		}
+	}
+	return nil
+}
+
 // Width is the row capacity in values.
 func (c *Class) Width() int { return 31 * c.Elems }
 

@@ -199,7 +199,9 @@ func (s *stmt) checkOp(k model.Kind, sl *opSlot, d []frontend.Variable, on front
 	}
 }
 
-// padBits extends index bits with zeros to n bits.
+// padBits extends index bits with zeros to n bits, or keeps the low n: callers pass a column
+// j < w_out <= 2^n of a parameter tree (its depth ceil(log2 rows) <= n is enforced by
+// ceilLog2 in paramRoot), so any dropped bit is already zero.
 func padBits(b []frontend.Variable, n int) []frontend.Variable {
 	out := append([]frontend.Variable{}, b...)
 	for len(out) < n {

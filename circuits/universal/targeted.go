@@ -37,6 +37,9 @@ type Targeted struct {
 
 // NewTargeted allocates the targeted circuit (or an assignment) of a class.
 func NewTargeted(cl *Class) *Targeted {
+	if err := cl.Validate(); err != nil {
+		panic(err)
+	}
 	c := &Targeted{class: cl, Counts: make([]frontend.Variable, model.NumKinds), Target: newDesc(cl)}
 	for k := 1; k <= model.NumKinds; k++ {
 		c.Slots = append(c.Slots, newOpSlot(cl, model.Kind(k)))

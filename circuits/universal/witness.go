@@ -59,6 +59,9 @@ func (cl *Class) Fits(m *model.Model, T int, j *jobs.GenJob) error {
 
 // fitsModel checks the model's and the trace's limits (Fits without the job's selection).
 func (cl *Class) fitsModel(m *model.Model, T int) error {
+	if err := cl.Validate(); err != nil {
+		return err
+	}
 	if T > cl.MaxRows() {
 		return fmt.Errorf("%w: %d rows, %s takes at most %d", ErrClass, T, cl.Name, cl.MaxRows())
 	}
