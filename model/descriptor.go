@@ -225,6 +225,12 @@ func (m *Model) Root() (fr.Element, error) {
 	if err != nil {
 		return fr.Element{}, err
 	}
+	return m.RootOf(descs), nil
+}
+
+// RootOf is Root from descriptors already computed (m.Descriptors()), so a caller that needs
+// both hashes the parameters once.
+func (m *Model) RootOf(descs [][]fr.Element) fr.Element {
 	leaves := make([]fr.Element, len(descs))
 	for i, d := range descs {
 		leaves[i] = OpLeaf(d)
@@ -236,7 +242,7 @@ func (m *Model) Root() (fr.Element, error) {
 	for k := 1; k <= NumKinds; k++ {
 		pre = append(pre, commit.Uint(uint64(n[k])))
 	}
-	return commit.Hash(TagModel, pre...), nil
+	return commit.Hash(TagModel, pre...)
 }
 
 // paramTensors lists the op's parameter tensors under their file names (specs/model.md §5).

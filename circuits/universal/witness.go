@@ -113,10 +113,7 @@ func newSource(m *model.Model, tr *model.Trace) (*source, error) {
 	if err != nil {
 		return nil, err
 	}
-	root, err := m.Root()
-	if err != nil {
-		return nil, err
-	}
+	root := m.RootOf(descs)
 	roots, err := jobs.CommitTrace(m, tr)
 	if err != nil {
 		return nil, err
