@@ -109,6 +109,12 @@ func CeilLog2(n uint64) int { return ceilLog2(n) }
 // DivModHint exposes the (quotient, remainder) hint for circuits built on these gadgets.
 func DivModHint() solver.Hint { return divModHint }
 
+// FloorDivHint exposes the signed floor-division hint (floor(v / p), v mod p) for p > 0.
+func FloorDivHint() solver.Hint { return floorDivHint }
+
+// Signed reads a field element as an integer in (-R/2, R/2), as the hints do.
+func Signed(field, x *big.Int) *big.Int { return signed(field, x) }
+
 // FromBits recomposes boolean-constrained bits (least significant first); no bits is 0.
 func FromBits(api frontend.API, b []frontend.Variable) frontend.Variable {
 	if len(b) == 0 {

@@ -7,7 +7,6 @@ import (
 	"github.com/consensys/gnark/frontend"
 	"github.com/consensys/gnark/std/math/bits"
 
-	"github.com/probitylabs/probity/circuits/opcheck"
 	"github.com/probitylabs/probity/commit"
 )
 
@@ -22,7 +21,18 @@ func (c *varHashCircuit) Define(api frontend.API) error {
 	if err != nil {
 		return err
 	}
-	in := opcheck.Prefix(api, c.N, len(c.Xs))
+	// The prefix mask of N, as callers build it (opcheck.Prefix): boolean, non-increasing,
+	// summing to N.
+	in := make([]frontend.Variable, len(c.Xs))
+	var sum frontend.Variable = 0
+	for t := range in {
+		in[t] = api.Select(api.IsZero(api.Sub(c.N, t)), 0, 1)
+		if t > 0 {
+			in[t] = api.Mul(in[t], in[t-1])
+		}
+		sum = api.Add(sum, in[t])
+	}
+	api.AssertIsEqual(sum, c.N)
 	api.AssertIsEqual(c.Out, sp.VarHash(7, c.Xs, in))
 	return nil
 }

@@ -6,6 +6,8 @@ import (
 
 	"github.com/consensys/gnark/frontend"
 	"github.com/consensys/gnark/std/math/bits"
+
+	"github.com/probitylabs/probity/circuits/gadgets"
 )
 
 // Shift is a range-checked shift s in [1, 62] with 2^s computed from its bits.
@@ -82,39 +84,16 @@ func AssertClamp8Bits(api frontend.API, y, out frontend.Variable, yBits int) {
 	api.AssertIsEqual(api.Sub(out, 128), api.Add(api.Sub(y, a), b))
 }
 
-// signed reads a field element as an integer in (-R/2, R/2).
-func signed(field, x *big.Int) *big.Int {
-	v := new(big.Int).Set(x)
-	if v.Cmp(new(big.Int).Rsh(field, 1)) > 0 {
-		v.Sub(v, field)
-	}
-	return v
-}
-
-// floorDivHint returns (floor(v / p), v mod p) for a signed v and p > 0.
-func floorDivHint(field *big.Int, in, out []*big.Int) error {
-	if len(in) != 2 || len(out) != 2 {
-		return errors.New("floorDivHint: want 2 inputs and 2 outputs")
-	}
-	if in[1].Sign() == 0 {
-		out[0].SetUint64(0)
-		out[1].SetUint64(0)
-		return nil
-	}
-	v := signed(field, in[0])
-	q, r := new(big.Int), new(big.Int)
-	q.DivMod(v, in[1], r)
-	out[0].Mod(q, field)
-	out[1].Set(r)
-	return nil
-}
+// floorDivHint is the gadgets' signed floor division (floor(v / p), v mod p) for p > 0; the
+// gadgets package registers it.
+var floorDivHint = gadgets.FloorDivHint()
 
 // clamp8Hint returns (y >= 127, y <= -128) as bits.
 func clamp8Hint(field *big.Int, in, out []*big.Int) error {
 	if len(in) != 1 || len(out) != 2 {
 		return errors.New("clamp8Hint: want 1 input and 2 outputs")
 	}
-	y := signed(field, in[0])
+	y := gadgets.Signed(field, in[0])
 	out[0].SetUint64(0)
 	out[1].SetUint64(0)
 	if y.Cmp(big.NewInt(127)) >= 0 {
@@ -125,4 +104,4 @@ func clamp8Hint(field *big.Int, in, out []*big.Int) error {
 	return nil
 }
 
-var _ = register(floorDivHint, clamp8Hint)
+var _ = register(clamp8Hint)

@@ -21,8 +21,8 @@ func register(hs ...solver.Hint) bool {
 }
 
 // GetHints returns every hint the gadgets of this package use (already registered with the
-// solver when the package is loaded).
-func GetHints() []solver.Hint { return hints }
+// solver when the package is loaded), floorDivHint from package gadgets included.
+func GetHints() []solver.Hint { return append([]solver.Hint{floorDivHint}, hints...) }
 
 var _ = register(prefixHint)
 

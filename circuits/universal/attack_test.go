@@ -8,7 +8,6 @@ package universal
 
 import (
 	"math/big"
-	"math/rand/v2"
 	"sync"
 	"testing"
 
@@ -1031,53 +1030,6 @@ func TestAttackDepths(t *testing.T) {
 			t.Fatal("accepted")
 		}
 	})
-}
-
-// everyKindRows is everyKindStatement (tamper_test.go) with a position table of the given rows.
-func everyKindRows(t testing.TB, seed uint64, rows int) *Statement {
-	t.Helper()
-	const vocab, T = 6, 7
-	m := allKinds(rows, vocab)
-	r := rand.New(rand.NewPCG(seed, 3))
-	for i := range m.Ops {
-		op := &m.Ops[i]
-		if op.Weight != nil {
-			for k := range op.Weight.Data {
-				op.Weight.Data[k] = int8(r.IntN(200) - 100)
-			}
-		}
-		if op.Bias != nil {
-			for k := range op.Bias.Data {
-				op.Bias.Data[k] = int32(r.IntN(2001) - 1000)
-			}
-		}
-		if op.Kind == model.KindLinear {
-			for k := range op.Scales.Data {
-				op.Scales.Data[k] = int32(1<<30 + r.IntN(1<<29))
-			}
-		}
-	}
-	last := len(m.Ops) // the P·V result
-	ms := tensor.NewInt32(vocab)
-	for k := range ms.Data {
-		ms.Data[k] = 1 << 31 / 3
-	}
-	w := tensor.NewInt8(vocab, 4)
-	for k := range w.Data {
-		w.Data[k] = int8(r.IntN(255) - 127)
-	}
-	m.Ops = append(m.Ops, model.Op{Kind: model.KindLinear, Name: "logits", In: []int{last - 1}, Weight: w,
-		Bias: tensor.NewInt32(vocab), Scales: ms, Epilogue: m.Ops[5].Epilogue})
-	root, err := m.Root()
-	if err != nil {
-		t.Fatal(err)
-	}
-	j := &jobs.GenJob{ModelRoot: root, Prompt: []int32{1, 2, 3}, New: T - 2}
-	tr, tokens, err := jobs.Generate(m, j)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &Statement{Model: m, Job: j, Trace: tr, Tokens: tokens, Seed: commit.Uint(seed)}
 }
 
 // The trace tree (of the L + 1 = 16 tensor leaves) one level deeper than ceil(log2 16), under

@@ -102,34 +102,24 @@ func newDesc(cl *Class) descOpen {
 // Define implements frontend.Circuit.
 func (c *Circuit) Define(api frontend.API) error {
 	cl := c.class
-	sp, err := gadgets.NewSponge(api)
+	s, err := newStmt(api, cl, modelVars{c.ModelRoot, c.InDType, c.InWidth, c.L, c.ModelDepth, c.ModelTree, c.Counts},
+		traceVars{c.TraceRoot, c.JobDigest, c.T, c.TraceTree})
 	if err != nil {
 		return err
 	}
-	s := &stmt{api: api, sp: sp, cl: cl, T: c.T, modelTree: c.ModelTree, dM: c.ModelDepth, traceTree: c.TraceTree}
-	s.widthBits = bitLen(cl.Width())
-	s.colDepth = s.widthBits
-
-	// The model root binds the op tree, its depth and the per-kind counts (model.md §4).
-	pre := []frontend.Variable{model.ModelVersion, c.InDType, c.InWidth, c.L, c.ModelDepth, c.ModelTree}
-	api.AssertIsEqual(c.ModelRoot, sp.Hash(tagModel, append(pre, c.Counts...)...))
+	sp := s.sp
 	api.AssertIsEqual(c.InDType, 1) // a generation job's input is token ids
 
 	// The job digest binds the prompt, n and the selection (trace.md §1.3). Only argmax jobs
-	// are proved by this version of the circuit (circuit.md §5).
+	// are proved by this version of the circuit (circuit.md §6).
 	prompt, pMask := s.ids(c.PromptWords, c.P)
 	jw := append([]frontend.Variable{jobs.TraceVersion, c.ModelRoot, c.New, c.Sel, c.K, c.SampleSeed}, c.Exp...)
 	jw = append(jw, c.P)
 	jm := ones(len(jw))
 	api.AssertIsEqual(c.JobDigest, sp.VarHash(jobs.TagJob, append(jw, c.PromptWords...), append(jm, pMask...)))
 	api.AssertIsEqual(c.Sel, 0)
-
-	// The trace has T = P + n - 1 rows and L + 1 tensors, each tree of the canonical depth.
+	// The job's rows: T = P + n - 1.
 	api.AssertIsEqual(c.T, api.Sub(api.Add(c.P, c.New), 1))
-	s.dT, _ = ceilLog2(api, c.T, cl.RowDepth)
-	tensors := api.Add(c.L, 1)
-	s.dTr, _ = ceilLog2(api, tensors, cl.OpDepth)
-	api.AssertIsEqual(c.TraceRoot, sp.Hash(jobs.TagTrace, jobs.TraceVersion, c.JobDigest, c.T, tensors, s.dTr, c.TraceTree))
 
 	// The result: n tokens, canonical (trace.md §4).
 	tokens, rMask := s.ids(c.ResultWords, c.New)
@@ -152,6 +142,34 @@ func (c *Circuit) Define(api frontend.API) error {
 		}
 	}
 	return nil
+}
+
+// modelVars is the model root's preimage (model.md §4), traceVars the trace root's (trace.md §5).
+type (
+	modelVars struct {
+		root, dtype, width, L, depth, tree frontend.Variable
+		counts                             []frontend.Variable
+	}
+	traceVars struct{ root, jobDigest, T, tree frontend.Variable }
+)
+
+// newStmt checks the preimages both statements share, the model root and the trace root (its
+// L + 1 tensors, and every tree of the canonical depth), and returns the slots' context.
+func newStmt(api frontend.API, cl *Class, m modelVars, t traceVars) (*stmt, error) {
+	sp, err := gadgets.NewSponge(api)
+	if err != nil {
+		return nil, err
+	}
+	s := &stmt{api: api, sp: sp, cl: cl, T: t.T, modelTree: m.tree, dM: m.depth, traceTree: t.tree}
+	s.widthBits = bitLen(cl.Width())
+	s.colDepth = s.widthBits
+	pre := []frontend.Variable{model.ModelVersion, m.dtype, m.width, m.L, m.depth, m.tree}
+	api.AssertIsEqual(m.root, sp.Hash(tagModel, append(pre, m.counts...)...))
+	s.dT, _ = ceilLog2(api, t.T, cl.RowDepth)
+	tensors := api.Add(m.L, 1)
+	s.dTr, _ = ceilLog2(api, tensors, cl.OpDepth)
+	api.AssertIsEqual(t.root, sp.Hash(jobs.TagTrace, jobs.TraceVersion, t.jobDigest, t.T, tensors, s.dTr, t.tree))
+	return s, nil
 }
 
 // ids decomposes words of ten 24-bit ids (trace.md §1.3, §4) and checks that exactly the first

@@ -72,8 +72,10 @@ func (c *Class) promptWords() int { return (c.MaxRows() + 9) / 10 }
 
 // CircuitVersion is part of every class's identifier: a change to the statement's constraints
 // changes it (TestConstraintCounts refuses new counts under the old version), so keys cached or
-// registered for one version are never used with another's circuit.
-const CircuitVersion = 1
+// registered for one version are never used with another's circuit. Version 2 checks the
+// shared model-root and trace-root preimages first and takes the floor-division hint from
+// package gadgets (the same constraints, another constraint system).
+const CircuitVersion = 2
 
 // String names the class, the circuit version and the limits, so a key cache entry, a
 // ceremony and a verifier are tied to exactly one circuit.

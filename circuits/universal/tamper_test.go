@@ -15,10 +15,13 @@ import (
 
 // everyKindStatement is a generation job of a model with every op kind (the dummy graph with
 // random parameters and a logits linear), so that no slot of the class is off.
-func everyKindStatement(t testing.TB, seed uint64) *Statement {
+func everyKindStatement(t testing.TB, seed uint64) *Statement { return everyKindRows(t, seed, 16) }
+
+// everyKindRows is everyKindStatement with a position table of the given rows.
+func everyKindRows(t testing.TB, seed uint64, rows int) *Statement {
 	t.Helper()
 	const vocab, T = 6, 7
-	m := allKinds(16, vocab)
+	m := allKinds(rows, vocab)
 	r := rand.New(rand.NewPCG(seed, 3))
 	for i := range m.Ops {
 		op := &m.Ops[i]

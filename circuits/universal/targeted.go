@@ -9,7 +9,6 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/probitylabs/probity/circuits"
-	"github.com/probitylabs/probity/circuits/gadgets"
 	"github.com/probitylabs/probity/jobs"
 	"github.com/probitylabs/probity/model"
 )
@@ -50,19 +49,11 @@ func NewTargeted(cl *Class) *Targeted {
 // Define implements frontend.Circuit.
 func (c *Targeted) Define(api frontend.API) error {
 	cl := c.class
-	sp, err := gadgets.NewSponge(api)
+	s, err := newStmt(api, cl, modelVars{c.ModelRoot, c.InDType, c.InWidth, c.L, c.ModelDepth, c.ModelTree, c.Counts},
+		traceVars{c.TraceRoot, c.JobDigest, c.T, c.TraceTree})
 	if err != nil {
 		return err
 	}
-	s := &stmt{api: api, sp: sp, cl: cl, T: c.T, modelTree: c.ModelTree, dM: c.ModelDepth, traceTree: c.TraceTree}
-	s.widthBits = bitLen(cl.Width())
-	s.colDepth = s.widthBits
-	pre := []frontend.Variable{model.ModelVersion, c.InDType, c.InWidth, c.L, c.ModelDepth, c.ModelTree}
-	api.AssertIsEqual(c.ModelRoot, sp.Hash(tagModel, append(pre, c.Counts...)...))
-	s.dT, _ = ceilLog2(api, c.T, cl.RowDepth)
-	tensors := api.Add(c.L, 1)
-	s.dTr, _ = ceilLog2(api, tensors, cl.OpDepth)
-	api.AssertIsEqual(c.TraceRoot, sp.Hash(jobs.TagTrace, jobs.TraceVersion, c.JobDigest, c.T, tensors, s.dTr, c.TraceTree))
 
 	// The named op's descriptor, from the model; its kind turns exactly one slot on.
 	s.openAnyDesc(c.Op, &c.Target)
