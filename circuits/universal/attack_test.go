@@ -187,7 +187,7 @@ func TestAttackStatementBinding(t *testing.T) {
 			reseal(t, a, keepModel|keepJob)
 			return a
 		}},
-		// A sampling job proved as an argmax one (circuit.md §5: argmax jobs only).
+		// A sampling job proved as an argmax one (circuit.md §6: argmax jobs only).
 		{"a sampling job", func(t *testing.T) *Circuit {
 			a := assigned(t, base)
 			a.Sel = 1

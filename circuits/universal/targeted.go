@@ -13,7 +13,7 @@ import (
 	"github.com/probitylabs/probity/model"
 )
 
-// Targeted is the targeted mode of a class (specs/circuit.md §6): a proof that one named
+// Targeted is the targeted mode of a class (specs/circuit.md §5): a proof that one named
 // element (op u, row i, column j) of a committed trace is what its op computes. Its public
 // inputs are the model root, the trace root, u, i and j; it has one slot per op kind, of which
 // exactly the kind of op u is on. A watcher who finds a wrong element names it, and the

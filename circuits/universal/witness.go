@@ -52,7 +52,7 @@ func (st *Statement) public(src *source) ([5]fr.Element, error) {
 // first limit exceeded.
 func (cl *Class) Fits(m *model.Model, T int, j *jobs.GenJob) error {
 	if j.Select.Sample {
-		return fmt.Errorf("%w: %s proves argmax jobs only (circuit.md §5)", ErrClass, cl.Name)
+		return fmt.Errorf("%w: %s proves argmax jobs only (circuit.md §6)", ErrClass, cl.Name)
 	}
 	return cl.fitsModel(m, T)
 }
