@@ -81,6 +81,12 @@ func (cl *Class) fitsModel(m *model.Model, T int) error {
 			return fmt.Errorf("%w: tensor %d has width %d, %s takes at most %d", ErrClass, id, w, cl.Name, cl.Width())
 		}
 	}
+	counts := m.KindCounts()
+	for k := 1; k <= model.NumKinds; k++ {
+		if counts[k] > 0 && cl.Slots[k] == 0 {
+			return fmt.Errorf("%w: the model has %d %s ops and %s no %s slot to check them", ErrClass, counts[k], model.Kind(k), cl.Name, model.Kind(k))
+		}
+	}
 	for i := range m.Ops {
 		if w := shapes[m.Ops[i].In[0]].Width; m.Ops[i].Kind == model.KindSoftmax && w != 0 && w > cl.softmaxWidth() {
 			return fmt.Errorf("%w: softmax op %d has rows of %d, %s takes at most %d", ErrClass, i, w, cl.Name, cl.softmaxWidth())
