@@ -51,14 +51,9 @@ func runClasses(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			Ops: 1<<c.OpDepth - 1, ParamRows: 1 << c.ParamDepth, Slots: c.Slots[1:],
 			KeysCached: cached(cache, c), KeyDir: cache.EntryDir(c)}
 		if *count {
-			if err := ctx.Err(); err != nil {
+			if r.Constraints, err = countConstraints(ctx, c); err != nil {
 				return err
 			}
-			ccs, err := c.Compile()
-			if err != nil {
-				return err
-			}
-			r.Constraints = ccs.GetNbConstraints()
 		}
 		rows = append(rows, r)
 	}
@@ -67,13 +62,7 @@ func runClasses(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	fmt.Fprintf(stdout, "%-11s %6s %5s %5s %7s %12s  %-6s  %s\n", "NAME", "WIDTH", "ROWS", "OPS", "PARAMS", "CONSTRAINTS", "KEYS", "CLASS ID")
 	for _, r := range rows {
-		cons, keys := "-", "-"
-		if r.Constraints > 0 {
-			cons = fmt.Sprint(r.Constraints)
-		}
-		if r.KeysCached {
-			keys = "cached"
-		}
+		cons, keys := cacheCells(r.Constraints, r.KeysCached)
 		fmt.Fprintf(stdout, "%-11s %6d %5d %5d %7d %12s  %-6s  %s\n", r.Name, r.Width, r.Rows, r.Ops, r.ParamRows, cons, keys, r.ID)
 	}
 	return nil

@@ -110,6 +110,30 @@ func targetName(t circuits.Target) string {
 
 func idHex(t circuits.Target) string { id := t.ID(); return "0x" + hex.EncodeToString(id[:]) }
 
+// countConstraints compiles a target (--count) and returns its constraint count.
+func countConstraints(ctx context.Context, t circuits.Target) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	ccs, err := t.Compile()
+	if err != nil {
+		return 0, err
+	}
+	return ccs.GetNbConstraints(), nil
+}
+
+// cacheCells are a listing's CONSTRAINTS and KEYS cells ("-" for unknown or not cached).
+func cacheCells(constraints int, keysCached bool) (cons, keys string) {
+	cons, keys = "-", "-"
+	if constraints > 0 {
+		cons = fmt.Sprint(constraints)
+	}
+	if keysCached {
+		keys = "cached"
+	}
+	return cons, keys
+}
+
 // cached reports whether the cache has a complete entry for s (its checksums file is written
 // last, when the entry is renamed into place). It does not read the keys.
 func cached(c circuits.Cache, s circuits.Target) bool {
@@ -160,14 +184,9 @@ func runShapes(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		r := shapeRow{Name: s.Name, ID: s.IDHex(), K: s.K, N: s.N, D: s.D, Samples: s.Kn,
 			KeysCached: cached(cache, s), KeyDir: cache.EntryDir(s)}
 		if *count {
-			if err := ctx.Err(); err != nil {
+			if r.Constraints, err = countConstraints(ctx, s); err != nil {
 				return err
 			}
-			ccs, err := circuits.Compile(s)
-			if err != nil {
-				return err
-			}
-			r.Constraints = ccs.GetNbConstraints()
 		}
 		rows = append(rows, r)
 	}
@@ -176,13 +195,7 @@ func runShapes(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	fmt.Fprintf(stdout, "%-10s %6s %6s %3s %4s %12s  %-6s  %s\n", "NAME", "K", "N", "D", "k", "CONSTRAINTS", "KEYS", "SHAPE ID")
 	for _, r := range rows {
-		cons, keys := "-", "-"
-		if r.Constraints > 0 {
-			cons = fmt.Sprint(r.Constraints)
-		}
-		if r.KeysCached {
-			keys = "cached"
-		}
+		cons, keys := cacheCells(r.Constraints, r.KeysCached)
 		fmt.Fprintf(stdout, "%-10s %6d %6d %3d %4d %12s  %-6s  %s\n", r.Name, r.K, r.N, r.D, r.Samples, cons, keys, r.ID)
 	}
 	fmt.Fprintf(stdout, "key cache: %s\n", cache.Dir)
