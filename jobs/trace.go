@@ -43,38 +43,61 @@ func columnRead(m *model.Model) map[int]bool {
 	return cols
 }
 
+// TensorTrees are one trace tensor's committed trees with their roots: by rows, and by columns
+// for the values operand of a P·V matmul (Col nil otherwise). The universal circuit's witness
+// opens rows from them.
+type TensorTrees struct {
+	Row, Col *commit.Tree
+	Roots    TensorRoots
+}
+
 // CommitTrace returns every tensor's roots, indexed by tensor id.
 func CommitTrace(m *model.Model, tr *model.Trace) ([]TensorRoots, error) {
+	trees, err := CommitTraceTrees(m, tr)
+	if err != nil {
+		return nil, err
+	}
+	roots := make([]TensorRoots, len(trees))
+	for id, t := range trees {
+		roots[id] = t.Roots
+	}
+	return roots, nil
+}
+
+// CommitTraceTrees commits every trace tensor (specs/trace.md §5) and keeps the trees.
+func CommitTraceTrees(m *model.Model, tr *model.Trace) ([]TensorTrees, error) {
 	if _, err := model.Over(m, tr); err != nil {
 		return nil, err
 	}
 	depth := commit.LayerDepth(tr.T)
 	cols := columnRead(m)
-	roots := make([]TensorRoots, len(tr.Tensors))
+	trees := make([]TensorTrees, len(tr.Tensors))
 	for id, v := range tr.Tensors {
 		if v.I32 != nil {
 			leaves := make([]fr.Element, tr.T)
 			for i, x := range v.I32.Data {
 				leaves[i] = commit.Hash(commit.TagLeaf, commit.BiasElement(x))
 			}
-			roots[id].Row = commit.ShapeRoot(KindIDs, tr.T, 1, depth, commit.Merkle(leaves, depth))
+			t := commit.NewLeafTree(leaves, depth)
+			trees[id].Row = t
+			trees[id].Roots.Row = commit.ShapeRoot(KindIDs, tr.T, 1, depth, t.TreeRoot())
 			continue
 		}
 		t, err := commit.CommitActivations(v.I8, depth)
 		if err != nil {
 			return nil, fmt.Errorf("trace tensor %d: %w", id, err)
 		}
-		roots[id].Row = t.Root()
+		trees[id].Row, trees[id].Roots.Row = t, t.Root()
 		if cols[id] {
 			bt := transpose(v.I8)
 			ct, err := commit.CommitActivations(bt, commit.LayerDepth(bt.Shape[0]))
 			if err != nil {
 				return nil, fmt.Errorf("trace tensor %d columns: %w", id, err)
 			}
-			roots[id].Col = ct.Root()
+			trees[id].Col, trees[id].Roots.Col = ct, ct.Root()
 		}
 	}
-	return roots, nil
+	return trees, nil
 }
 
 func transpose(x *tensor.Int8) *tensor.Int8 {
@@ -88,13 +111,19 @@ func transpose(x *tensor.Int8) *tensor.Int8 {
 	return out
 }
 
-// TraceRoot is specs/trace.md §5's S(TRACE; 1, job digest, T, L+1, d, R) over the tensor
-// leaves S(TRACE_TENSOR; t, row root, column root).
-func TraceRoot(jobDigest fr.Element, T int, roots []TensorRoots) fr.Element {
+// TensorLeaves are the trace tree's leaves S(TRACE_TENSOR; t, row root, column root).
+func TensorLeaves(roots []TensorRoots) []fr.Element {
 	leaves := make([]fr.Element, len(roots))
 	for t, r := range roots {
 		leaves[t] = commit.Hash(TagTraceTensor, commit.Uint(uint64(t)), r.Row, r.Col)
 	}
+	return leaves
+}
+
+// TraceRoot is specs/trace.md §5's S(TRACE; 1, job digest, T, L+1, d, R) over the tensor
+// leaves S(TRACE_TENSOR; t, row root, column root).
+func TraceRoot(jobDigest fr.Element, T int, roots []TensorRoots) fr.Element {
+	leaves := TensorLeaves(roots)
 	d := commit.LayerDepth(len(leaves))
 	return commit.Hash(TagTrace, commit.Uint(TraceVersion), jobDigest, commit.Uint(uint64(T)),
 		commit.Uint(uint64(len(leaves))), commit.Uint(uint64(d)), commit.Merkle(leaves, d))

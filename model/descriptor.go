@@ -77,6 +77,20 @@ func (m *Model) KindCounts() [NumKinds + 1]int {
 	return n
 }
 
+// OpOfRank returns the index of the r-th op of kind k (the op whose descriptor word 26 is r),
+// or -1.
+func (m *Model) OpOfRank(k Kind, r int) int {
+	for i := range m.Ops {
+		if m.Ops[i].Kind == k {
+			if r == 0 {
+				return i
+			}
+			r--
+		}
+	}
+	return -1
+}
+
 // Rank returns op i's rank among the ops of its kind (descriptor word 26).
 func (m *Model) Rank(i int) int {
 	r := 0
@@ -174,11 +188,16 @@ func ParamRoot(op *Op) fr.Element {
 		return fr.Element{}
 	}
 	depth := commit.LayerDepth(p.Rows)
+	return commit.ShapeRoot(p.Kind, p.Rows, p.Cols, depth, commit.Merkle(p.Leaves(), depth))
+}
+
+// Leaves are the parameter tree's leaf hashes S(LEAF; preimage of leaf j).
+func (p *Params) Leaves() []fr.Element {
 	leaves := make([]fr.Element, p.Rows)
 	for j := range leaves {
 		leaves[j] = commit.Hash(commit.TagLeaf, p.Leaf(j)...)
 	}
-	return commit.ShapeRoot(p.Kind, p.Rows, p.Cols, depth, commit.Merkle(leaves, depth))
+	return leaves
 }
 
 // Params is an op's committed parameter tensor (specs/model.md §4): its kind, shape and the
@@ -213,6 +232,15 @@ func LinearLeaf(w []int8, b, m int32) []fr.Element {
 	return append(commit.PackRow(w), commit.BiasElement(b), commit.Uint(uint64(m)))
 }
 
+// OpLeaves are the op tree's leaves, one per descriptor.
+func OpLeaves(descs [][]fr.Element) []fr.Element {
+	leaves := make([]fr.Element, len(descs))
+	for i, d := range descs {
+		leaves[i] = OpLeaf(d)
+	}
+	return leaves
+}
+
 // OpLeaf is S(MODEL_OP; descriptor).
 func OpLeaf(desc []fr.Element) fr.Element { return commit.Hash(TagModelOp, desc...) }
 
@@ -231,10 +259,7 @@ func (m *Model) Root() (fr.Element, error) {
 // RootOf is Root from descriptors already computed (m.Descriptors()), so a caller that needs
 // both hashes the parameters once.
 func (m *Model) RootOf(descs [][]fr.Element) fr.Element {
-	leaves := make([]fr.Element, len(descs))
-	for i, d := range descs {
-		leaves[i] = OpLeaf(d)
-	}
+	leaves := OpLeaves(descs)
 	depth := commit.LayerDepth(len(leaves))
 	pre := []fr.Element{commit.Uint(ModelVersion), commit.Uint(uint64(m.Input.DType)), commit.Uint(uint64(m.Input.Width)),
 		commit.Uint(uint64(len(leaves))), commit.Uint(uint64(depth)), commit.Merkle(leaves, depth)}

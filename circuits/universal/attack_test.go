@@ -435,13 +435,36 @@ func assignSrc(t *testing.T, cl *Class, st *Statement, src *source) *Circuit {
 // tensor tree.
 func recommit(t *testing.T, src *source, id int, x *tensor.Int8) {
 	t.Helper()
-	rt, err := commit.CommitActivations(x, src.dT)
+	rt, err := commit.CommitActivations(x, commit.LayerDepth(src.tr.T))
 	if err != nil {
 		t.Fatal(err)
 	}
-	src.rows[id] = rt
+	src.trees[id].Row = rt
 	src.roots[id].Row = rt.Root()
 	retree(src, commit.LayerDepth(len(src.roots)))
+}
+
+// deepenRows rebuilds every tensor's row tree in src at the given depth, with its root.
+func deepenRows(t *testing.T, src *source, depth int) {
+	t.Helper()
+	T := src.tr.T
+	for id, v := range src.tr.Tensors {
+		if v.I32 != nil {
+			leaves := make([]fr.Element, T)
+			for i, x := range v.I32.Data {
+				leaves[i] = commit.Hash(commit.TagLeaf, commit.BiasElement(x))
+			}
+			rt := commit.NewLeafTree(leaves, depth)
+			src.trees[id].Row = rt
+			src.roots[id].Row = commit.ShapeRoot(kindIDs, T, 1, depth, rt.TreeRoot())
+			continue
+		}
+		rt, err := commit.CommitActivations(v.I8, depth)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src.trees[id].Row, src.roots[id].Row = rt, rt.Root()
+	}
 }
 
 // retree rebuilds the tensor tree over src.roots at the given depth.
@@ -954,21 +977,11 @@ func TestAttackDepths(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		src.dT = bitLen(T) + 1
-		for id, v := range st.Trace.Tensors {
-			rt, err := src.rowTree(id)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if v.I32 != nil {
-				src.roots[id].Row = commit.ShapeRoot(kindIDs, T, 1, src.dT, rt.TreeRoot())
-			} else {
-				src.roots[id].Row = rt.Root()
-			}
-		}
+		deeper := bitLen(T) + 1
+		deepenRows(t, src, deeper)
 		retree(src, bitLen(len(src.roots)))
 		a := assignSrc(t, cl, st, src)
-		if solveCompiled(t, ccs, a, lyingDepth(int64(T), int64(src.dT))) == nil {
+		if solveCompiled(t, ccs, a, lyingDepth(int64(T), int64(deeper))) == nil {
 			t.Fatal("accepted")
 		}
 	})
@@ -1019,7 +1032,7 @@ func TestAttackDepths(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		src.cols[op.In[1]] = ct
+		src.trees[op.In[1]].Col = ct
 		src.roots[op.In[1]].Col = commit.ShapeRoot(kindActivations, wB, T, 2, ct.TreeRoot())
 		retree(src, bitLen(len(src.roots)))
 		a := assignSrc(t, cl, &st, src)
@@ -1357,22 +1370,11 @@ func TestAttackTargetedDepths(t *testing.T) {
 		if err := solveT(assignTargetedSrc(t, cl, src, jd, ch, bitLen(len(src.roots)))); err != nil {
 			t.Fatalf("honest refused: %v", err)
 		}
-		src.rows = map[int]*commit.Tree{} // rebuilt at the deeper depth
-		src.dT = bitLen(T) + 1
-		for id, v := range st.Trace.Tensors {
-			rt, err := src.rowTree(id)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if v.I32 != nil {
-				src.roots[id].Row = commit.ShapeRoot(kindIDs, T, 1, src.dT, rt.TreeRoot())
-			} else {
-				src.roots[id].Row = rt.Root()
-			}
-		}
+		deeper := bitLen(T) + 1 // every row tree rebuilt at the deeper depth
+		deepenRows(t, src, deeper)
 		retree(src, bitLen(len(src.roots)))
 		a := assignTargetedSrc(t, cl, src, jd, ch, bitLen(len(src.roots)))
-		if solveT(a, lyingDepth(int64(T), int64(src.dT))) == nil {
+		if solveT(a, lyingDepth(int64(T), int64(deeper))) == nil {
 			t.Fatal("accepted")
 		}
 	})

@@ -111,7 +111,7 @@ func (st *Statement) Check(cl *Class) error {
 				continue
 			}
 			x := slotWords(st.Seed, k, si)
-			u := rankedOp(st.Model, model.Kind(k), mod(x[0], counts[k]))
+			u := st.Model.OpOfRank(model.Kind(k), mod(x[0], counts[k]))
 			rows[u] = append(rows[u], mod(x[1], st.Trace.T))
 		}
 	}
@@ -121,17 +121,4 @@ func (st *Statement) Check(cl *Class) error {
 		}
 		return []int{} // a non-nil empty list: no row of this op is sampled
 	})
-}
-
-// rankedOp is the index of the r-th op of kind k.
-func rankedOp(m *model.Model, k model.Kind, r int) int {
-	for i := range m.Ops {
-		if m.Ops[i].Kind == k {
-			if r == 0 {
-				return i
-			}
-			r--
-		}
-	}
-	return -1
 }

@@ -10,7 +10,6 @@ import (
 	"github.com/probitylabs/probity/commit"
 	"github.com/probitylabs/probity/jobs"
 	"github.com/probitylabs/probity/model"
-	"github.com/probitylabs/probity/tensor"
 )
 
 // ErrClass reports a job that does not fit a class's limits.
@@ -108,9 +107,7 @@ type source struct {
 	counts    [model.NumKinds + 1]int
 	roots     []jobs.TensorRoots
 	tensors   *commit.Tree
-	dT        int
-	rows      map[int]*commit.Tree // by tensor id
-	cols      map[int]*commit.Tree
+	trees     []jobs.TensorTrees   // by tensor id
 	params    map[int]*commit.Tree // by op index
 }
 
@@ -119,67 +116,28 @@ func newSource(m *model.Model, tr *model.Trace) (*source, error) {
 	if err != nil {
 		return nil, err
 	}
-	root := m.RootOf(descs)
-	roots, err := jobs.CommitTrace(m, tr)
+	trees, err := jobs.CommitTraceTrees(m, tr)
 	if err != nil {
 		return nil, err
 	}
-	leaves := make([]fr.Element, len(descs))
-	for i, d := range descs {
-		leaves[i] = model.OpLeaf(d)
+	roots := make([]jobs.TensorRoots, len(trees))
+	for t := range trees {
+		roots[t] = trees[t].Roots
 	}
-	tl := make([]fr.Element, len(roots))
-	for t, r := range roots {
-		tl[t] = commit.Hash(jobs.TagTraceTensor, commit.Uint(uint64(t)), r.Row, r.Col)
-	}
-	return &source{m: m, tr: tr, descs: descs, modelRoot: root, counts: m.KindCounts(), roots: roots,
+	leaves := model.OpLeaves(descs)
+	tl := jobs.TensorLeaves(roots)
+	return &source{m: m, tr: tr, descs: descs, modelRoot: m.RootOf(descs), counts: m.KindCounts(), roots: roots, trees: trees,
 		opTree:  commit.NewLeafTree(leaves, commit.LayerDepth(len(leaves))),
 		tensors: commit.NewLeafTree(tl, commit.LayerDepth(len(tl))),
-		dT:      commit.LayerDepth(tr.T),
-		rows:    map[int]*commit.Tree{}, cols: map[int]*commit.Tree{}, params: map[int]*commit.Tree{}}, nil
+		params:  map[int]*commit.Tree{}}, nil
 }
 
-// rowTree returns tensor id's row tree (I8 by rows, or I32 ids).
-func (s *source) rowTree(id int) (*commit.Tree, error) {
-	if t, ok := s.rows[id]; ok {
-		return t, nil
-	}
-	v := s.tr.Tensors[id]
-	var t *commit.Tree
-	if v.I32 != nil {
-		leaves := make([]fr.Element, s.tr.T)
-		for i, x := range v.I32.Data {
-			leaves[i] = commit.Hash(commit.TagLeaf, commit.BiasElement(x))
-		}
-		t = commit.NewLeafTree(leaves, s.dT)
-	} else {
-		var err error
-		if t, err = commit.CommitActivations(v.I8, s.dT); err != nil {
-			return nil, err
-		}
-	}
-	s.rows[id] = t
-	return t, nil
-}
-
+// colTree returns the column tree of tensor id, which a P·V matmul reads by columns.
 func (s *source) colTree(id int) (*commit.Tree, error) {
-	if t, ok := s.cols[id]; ok {
+	if t := s.trees[id].Col; t != nil {
 		return t, nil
 	}
-	x := s.tr.Tensors[id].I8
-	M, N := x.Shape[0], x.Shape[1]
-	bt := tensor.NewInt8(N, M)
-	for i := range M {
-		for j := range N {
-			bt.Data[j*M+i] = x.Data[i*N+j]
-		}
-	}
-	t, err := commit.CommitActivations(bt, commit.LayerDepth(N))
-	if err != nil {
-		return nil, err
-	}
-	s.cols[id] = t
-	return t, nil
+	return nil, fmt.Errorf("trace tensor %d has no column commitment", id)
 }
 
 func (s *source) paramTree(op int) *commit.Tree {
@@ -187,17 +145,13 @@ func (s *source) paramTree(op int) *commit.Tree {
 		return t
 	}
 	p := model.ParamTensor(&s.m.Ops[op])
-	leaves := make([]fr.Element, p.Rows)
-	for j := range leaves {
-		leaves[j] = commit.Hash(commit.TagLeaf, p.Leaf(j)...)
-	}
-	t := commit.NewLeafTree(leaves, commit.LayerDepth(p.Rows))
+	t := commit.NewLeafTree(p.Leaves(), commit.LayerDepth(p.Rows))
 	s.params[op] = t
 	return t
 }
 
 // opOfRank returns the index of the r-th op of kind k.
-func (s *source) opOfRank(k model.Kind, r int) int { return rankedOp(s.m, k, r) }
+func (s *source) opOfRank(k model.Kind, r int) int { return s.m.OpOfRank(k, r) }
 
 func (s *source) width(code int) int {
 	if code == 0 {
@@ -312,10 +266,7 @@ func tensorAt(cl *Class, s *source, id int) tensorOpen {
 // rowAt opens row i of tensor id by rows: an I32 row is its one element v + 2^31, an I8 row
 // its packed elements padded with zeros to the class's capacity.
 func rowAt(cl *Class, s *source, id, i, depth int) (rowOpen, error) {
-	t, err := s.rowTree(id)
-	if err != nil {
-		return rowOpen{}, err
-	}
+	t := s.trees[id].Row
 	if v := s.tr.Tensors[id].I32; v != nil {
 		return leafOpen([]fr.Element{commit.BiasElement(v.Data[i])}, 1, t.Siblings(i), depth), nil
 	}
