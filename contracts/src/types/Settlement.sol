@@ -1,0 +1,105 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.30;
+
+import {Request} from "./Request.sol";
+
+/// @notice The states of specs/settlement.md §3. Settled, Slashed and Cancelled are final.
+enum JobState {
+    None,
+    Open,
+    Locked,
+    Committed,
+    Proved,
+    Settled,
+    Slashed,
+    Cancelled
+}
+
+/// @notice A job as the SLA manager stores it: two slots from lock on, a third at commit and a
+///         fourth only when the seed is fixed before the submission. Everything else is in the
+///         request, whose digest is the job id. Rates that decide what a provider can lose are
+///         copied in at lock, so governance changes never reach a locked job.
+struct Job {
+    // slot 0
+    address provider;
+    JobState state;
+    /// @dev FLAG_COMMITMENT: the request has a seed commitment; FLAG_SEED: `seed` is fixed.
+    uint8 flags;
+    uint40 seedBlock;
+    /// @dev Locked: commitBy. Committed: proveBy (0 while the seed waits for the buyer's reveal).
+    ///      Proved: the end of the challenge window.
+    uint40 deadline;
+    // slot 1
+    uint96 price;
+    uint96 stake;
+    uint32 proveWindow;
+    uint16 bountyBps;
+    uint16 abandonBps;
+    // slot 2: keccak256(abi.encode(traceRoot, attestationDigest))
+    bytes32 commitment;
+    // slot 3
+    uint256 seed;
+}
+
+/// @notice One job's proof with everything the manager rebuilds its public inputs from
+///         (settlement.md §5).
+struct Submission {
+    Request request;
+    /// @notice The committed trace root (specs/trace.md §5).
+    uint256 traceRoot;
+    /// @notice The committed attestation digest.
+    bytes32 attestationDigest;
+    /// @notice The generated tokens, packed ten per word (specs/trace.md §4).
+    uint256[] result;
+    /// @notice The Groth16 proof of the universal statement (specs/circuit.md §1).
+    uint256[8] proof;
+    /// @notice The node key's 65-byte EIP-712 signature over the {Receipt}.
+    bytes signature;
+}
+
+/// @notice The EIP-712 struct a provider's node key signs for a v1 job (settlement.md §6).
+struct Receipt {
+    uint256 jobId;
+    address provider;
+    uint256 modelRoot;
+    uint256 jobDigest;
+    uint256 traceRoot;
+    bytes32 attestationDigest;
+    uint256 seed;
+    uint256 resultDigest;
+    bytes32 proofHash;
+}
+
+/// @notice EIP-712 hashing of {Receipt}.
+library ReceiptLibrary {
+    string internal constant RECEIPT_TYPE =
+        "Receipt(uint256 jobId,address provider,uint256 modelRoot,uint256 jobDigest,uint256 traceRoot,bytes32 attestationDigest,uint256 seed,uint256 resultDigest,bytes32 proofHash)";
+    bytes32 internal constant RECEIPT_TYPEHASH = keccak256(bytes(RECEIPT_TYPE));
+
+    /// @notice EIP-712 hashStruct(Receipt).
+    function hash(Receipt memory r) internal pure returns (bytes32) {
+        return keccak256(
+            abi.encode(
+                RECEIPT_TYPEHASH,
+                r.jobId,
+                r.provider,
+                r.modelRoot,
+                r.jobDigest,
+                r.traceRoot,
+                r.attestationDigest,
+                r.seed,
+                r.resultDigest,
+                r.proofHash
+            )
+        );
+    }
+
+    /// @notice keccak256 of the proof's 256-byte encoding.
+    function proofHash(uint256[8] calldata proof) internal pure returns (bytes32 h) {
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            calldatacopy(ptr, proof, 0x100)
+            h := keccak256(ptr, 0x100)
+        }
+    }
+}

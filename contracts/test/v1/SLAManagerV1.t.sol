@@ -1,0 +1,466 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.30;
+
+import {FixtureV1} from "./FixtureV1.sol";
+import {SLAManagerV1} from "../../src/SLAManagerV1.sol";
+import {ClassRegistry, ClassStatus} from "../../src/ClassRegistry.sol";
+import {ProviderRegistry} from "../../src/ProviderRegistry.sol";
+import {ResultDigest} from "../../src/libraries/ResultDigest.sol";
+import {Request} from "../../src/types/Request.sol";
+import {Job, JobState, Submission} from "../../src/types/Settlement.sol";
+import {Vm} from "../utils/Vm.sol";
+
+/// @notice The v1 state machine (specs/settlement.md) with real pairing checks: every path from
+///         request to settlement or slash, what each call refuses, and that the result on chain
+///         is bound to the proof.
+contract SLAManagerV1Test is FixtureV1 {
+    // ------------------------------------------------------------ happy paths
+
+    function test_postLockCommitSubmit_settlesAtOnce() public {
+        Request memory r = request();
+        uint256 jobId = post(r);
+        assertEq(uint256(state(jobId)), uint256(JobState.Open));
+        assertEq(token.balanceOf(address(manager)), PRICE);
+        vm.prank(provider);
+        manager.lock(r);
+        assertEq(uint256(state(jobId)), uint256(JobState.Locked));
+        uint256 stake = manager.getJob(jobId).stake;
+        assertEq(stake, manager.requiredStake(PRICE, 1));
+        assertEq(providers.reservedStake(provider), stake);
+        commit(jobId);
+        toSeed(jobId);
+        Submission memory s = submission(r);
+        vm.recordLogs();
+        assertTrue(submit(s));
+        assertEq(uint256(state(jobId)), uint256(JobState.Settled));
+        assertEq(manager.balanceOf(provider), PRICE);
+        assertEq(providers.reservedStake(provider), 0);
+        // The result is on chain, bound to the proof, and unpacks to the tokens.
+        uint256[] memory onChain = _provedResult(vm.getRecordedLogs(), jobId);
+        assertEq(ResultDigest.unpack(TOKENS, onChain), tokensFor(TOKENS, jobId));
+
+        uint256 before = token.balanceOf(provider);
+        vm.prank(provider);
+        manager.withdraw();
+        assertEq(token.balanceOf(provider) - before, PRICE);
+    }
+
+    function test_signedRequest_lockedInOneCall() public {
+        Request memory r = request();
+        uint256 jobId = lockSigned(r);
+        assertEq(jobId, manager.jobIdOf(r));
+        assertEq(uint256(state(jobId)), uint256(JobState.Locked));
+        assertEq(token.balanceOf(address(manager)), PRICE);
+        commit(jobId);
+        toSeed(jobId);
+        assertTrue(submit(submission(r)));
+        assertEq(uint256(state(jobId)), uint256(JobState.Settled));
+    }
+
+    function test_signedRequest_escrowFromDeposit() public {
+        vm.prank(buyer);
+        manager.deposit(PRICE * 2);
+        uint256 before = token.balanceOf(buyer);
+        lockSigned(request());
+        assertEq(token.balanceOf(buyer), before, "escrow came from the deposit");
+        assertEq(manager.balanceOf(buyer), PRICE);
+    }
+
+    function test_signedRequest_replayAndForgery() public {
+        Request memory r = request();
+        bytes memory sig = signRequest(r);
+        vm.prank(provider);
+        uint256 jobId = manager.lockRequest(r, sig);
+        vm.prank(provider);
+        vm.expectRevert(abi.encodeWithSelector(SLAManagerV1.WrongState.selector, jobId, JobState.Locked));
+        manager.lockRequest(r, sig);
+
+        Request memory other = request();
+        uint256 otherId = manager.jobIdOf(other);
+        other.price = PRICE * 2; // not what the buyer signed
+        vm.prank(provider);
+        vm.expectRevert(
+            abi.encodeWithSelector(SLAManagerV1.BadRequestSignature.selector, manager.jobIdOf(other), buyer)
+        );
+        manager.lockRequest(other, sig);
+        assertTrue(otherId != manager.jobIdOf(other));
+    }
+
+    function test_buyerRevokesSignedRequest() public {
+        Request memory r = request();
+        bytes memory sig = signRequest(r);
+        vm.prank(buyer);
+        manager.cancel(r);
+        vm.prank(provider);
+        vm.expectRevert(
+            abi.encodeWithSelector(SLAManagerV1.WrongState.selector, manager.jobIdOf(r), JobState.Cancelled)
+        );
+        manager.lockRequest(r, sig);
+    }
+
+    function test_challengeWindow_paysAfterIt() public {
+        Request memory r = request();
+        r.challengeWindow = 1 hours;
+        uint256 jobId = lockedCommitted(r);
+        toSeed(jobId);
+        assertTrue(submit(submission(r)));
+        assertEq(uint256(state(jobId)), uint256(JobState.Proved));
+        assertEq(manager.balanceOf(provider), 0);
+        uint256[] memory ids = new uint256[](1);
+        ids[0] = jobId;
+        assertEq(manager.finalize(ids), 0, "not before the window ends");
+        vm.warp(block.timestamp + 1 hours + 1);
+        uint256 before = token.balanceOf(provider);
+        vm.prank(provider);
+        assertEq(manager.collect(ids, provider), 1);
+        assertEq(uint256(state(jobId)), uint256(JobState.Settled));
+        assertEq(token.balanceOf(provider) - before, PRICE);
+    }
+
+    function test_revealedSeed() public {
+        bytes32 secret = keccak256("buyer secret");
+        Request memory r = requestWithSecret(secret);
+        uint256 jobId = lockedCommitted(r);
+        assertEq(manager.getJob(jobId).deadline, 0, "no proof clock before the seed");
+        toSeed(jobId);
+        // Inside the reveal window the fallback is refused, in a submission too.
+        vm.expectRevert();
+        manager.fixSeed(jobId);
+        vm.prank(keeper);
+        manager.revealSeed(r, secret);
+        Job memory j = manager.getJob(jobId);
+        assertEq(j.deadline, block.timestamp + PROVE);
+        assertTrue(submit(submission(r)));
+        assertEq(uint256(state(jobId)), uint256(JobState.Settled));
+    }
+
+    function test_unrevealedSeed_fallsBackInsideSubmission() public {
+        Request memory r = requestWithSecret(keccak256("kept"));
+        uint256 jobId = lockedCommitted(r);
+        toSeed(jobId);
+        Submission memory early = submission(r); // seedOf already gives the fallback value
+        vm.prank(provider);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                SLAManagerV1.RevealPending.selector,
+                jobId,
+                uint64(manager.getJob(jobId).seedBlock) + 32,
+                block.number
+            )
+        );
+        manager.submit(early);
+        vm.roll(uint256(manager.getJob(jobId).seedBlock) + 33);
+        assertTrue(submit(submission(r)));
+    }
+
+    // ------------------------------------------------------------ the proof decides
+
+    function test_invalidProof_slashesWithoutBounty() public {
+        Request memory r = request();
+        uint256 jobId = lockedCommitted(r);
+        uint256 stake = manager.getJob(jobId).stake;
+        toSeed(jobId);
+        assertFalse(submit(badSubmission(r)));
+        assertEq(uint256(state(jobId)), uint256(JobState.Slashed));
+        assertEq(manager.balanceOf(buyer), PRICE + stake);
+        assertEq(manager.balanceOf(provider), 0);
+    }
+
+    function test_resultIsBoundToTheProof() public {
+        Request memory r = request();
+        uint256 jobId = lockedCommitted(r);
+        toSeed(jobId);
+        Submission memory s = submission(r);
+        // Other tokens with the proof of the real ones: the rebuilt result digest differs.
+        uint256[] memory t = tokensFor(TOKENS, jobId);
+        t[7] = (t[7] + 1) % 50_257;
+        s.result = ResultDigest.pack(t);
+        s.signature = signReceipt(jobId, s, manager.seedOf(jobId), hasher.resultDigest(TOKENS, s.result));
+        assertFalse(submit(s));
+        assertEq(uint256(state(jobId)), uint256(JobState.Slashed));
+    }
+
+    function test_malformedResultReverts() public {
+        Request memory r = request();
+        uint256 jobId = lockedCommitted(r);
+        toSeed(jobId);
+        Submission memory s = submission(r);
+        s.result = new uint256[](1);
+        vm.prank(provider);
+        vm.expectRevert(abi.encodeWithSelector(ResultDigest.BadResultLength.selector, 1, TOKENS));
+        manager.submit(s);
+        assertEq(uint256(state(jobId)), uint256(JobState.Committed));
+    }
+
+    function test_submissionChecksCommitmentSignatureAndCaller() public {
+        Request memory r = request();
+        uint256 jobId = lockedCommitted(r);
+        toSeed(jobId);
+        Submission memory s = submission(r);
+
+        Submission memory wrongRoot = submission(r);
+        wrongRoot.traceRoot += 1;
+        vm.prank(provider);
+        vm.expectRevert();
+        manager.submit(wrongRoot);
+
+        Submission memory wrongSig = submission(r);
+        wrongSig.signature = signDigest(buyerPk, keccak256("x"));
+        vm.prank(provider);
+        vm.expectRevert();
+        manager.submit(wrongSig);
+
+        vm.prank(keeper);
+        vm.expectRevert(abi.encodeWithSelector(SLAManagerV1.Unauthorized.selector, keeper, provider));
+        manager.submit(s);
+
+        assertEq(uint256(state(jobId)), uint256(JobState.Committed));
+        assertTrue(submit(s));
+    }
+
+    function test_starvedSubmissionReverts() public {
+        Request memory r = request();
+        uint256 jobId = lockedCommitted(r);
+        toSeed(jobId);
+        Submission memory s = submission(r);
+        vm.prank(provider);
+        (bool ok,) = address(manager).call{gas: 200_000}(abi.encodeCall(SLAManagerV1.submit, (s)));
+        assertFalse(ok);
+        assertEq(uint256(state(jobId)), uint256(JobState.Committed), "short of gas is not a slash");
+    }
+
+    // ------------------------------------------------------------ deadlines
+
+    function test_slash_missedCommit_paysBounty() public {
+        Request memory r = request();
+        uint256 jobId = lockSigned(r);
+        uint256 stake = manager.getJob(jobId).stake;
+        vm.prank(keeper);
+        vm.expectRevert();
+        manager.slash(r);
+        vm.warp(block.timestamp + EXEC + 1);
+        vm.prank(keeper);
+        manager.slash(r);
+        uint256 bounty = stake * 500 / 10_000;
+        assertEq(manager.balanceOf(keeper), bounty);
+        assertEq(manager.balanceOf(buyer), PRICE + stake - bounty);
+    }
+
+    function test_slash_missedProof() public {
+        Request memory r = request();
+        uint256 jobId = lockedCommitted(r);
+        toSeed(jobId);
+        vm.warp(block.timestamp + PROVE + 1);
+        Submission memory s = submission(r);
+        vm.prank(provider);
+        vm.expectRevert();
+        manager.submit(s);
+        vm.prank(keeper);
+        manager.slash(r);
+        assertEq(uint256(state(jobId)), uint256(JobState.Slashed));
+    }
+
+    function test_slash_expiredSeed() public {
+        Request memory r = requestWithSecret(keccak256("never revealed"));
+        uint256 jobId = lockedCommitted(r);
+        uint256 seedBlock = manager.getJob(jobId).seedBlock;
+        vm.roll(seedBlock + 256);
+        vm.prank(keeper);
+        vm.expectRevert(abi.encodeWithSelector(SLAManagerV1.SeedUnavailable.selector, jobId, seedBlock, seedBlock + 256));
+        manager.slash(r);
+        vm.roll(seedBlock + 257);
+        vm.prank(keeper);
+        manager.slash(r);
+        assertEq(uint256(state(jobId)), uint256(JobState.Slashed));
+    }
+
+    function test_fixSeedStartsClockForLongProofs() public {
+        Request memory r = requestWithSecret(keccak256("kept"));
+        uint256 jobId = lockedCommitted(r);
+        vm.roll(uint256(manager.getJob(jobId).seedBlock) + 33);
+        manager.fixSeed(jobId);
+        uint256 proveBy = manager.getJob(jobId).deadline;
+        assertEq(proveBy, block.timestamp + PROVE);
+        // Far past the blockhash horizon, the stored seed still proves.
+        vm.roll(block.number + 1000);
+        vm.warp(block.timestamp + PROVE - 1);
+        assertTrue(submit(submission(r)));
+    }
+
+    function test_abandon_reopensThenRefunds() public {
+        Request memory r = request();
+        r.lockBy = uint64(block.timestamp + EXEC / 2);
+        uint256 jobId = lockSigned(r);
+        uint256 stake = manager.getJob(jobId).stake;
+        vm.prank(provider);
+        manager.abandon(r);
+        assertEq(uint256(state(jobId)), uint256(JobState.Open));
+        assertEq(manager.balanceOf(buyer), stake / 10);
+        vm.prank(provider);
+        manager.lock(r);
+        vm.warp(r.lockBy + 1);
+        vm.prank(provider);
+        manager.abandon(r);
+        assertEq(uint256(state(jobId)), uint256(JobState.Cancelled));
+        assertEq(manager.balanceOf(buyer), 2 * (stake / 10) + PRICE);
+    }
+
+    // ------------------------------------------------------------ terms and classes
+
+    function test_termsRefused() public {
+        Request memory r = request();
+        r.price = 0;
+        vm.prank(buyer);
+        vm.expectRevert(abi.encodeWithSelector(SLAManagerV1.BadTerms.selector, 0, r.lockBy, TOKENS));
+        manager.post(r, "");
+        r = request();
+        r.newTokens = 0;
+        vm.prank(buyer);
+        vm.expectRevert(abi.encodeWithSelector(SLAManagerV1.BadTerms.selector, PRICE, r.lockBy, 0));
+        manager.post(r, "");
+        r = request();
+        r.proveWindow = 59;
+        vm.prank(buyer);
+        vm.expectRevert(abi.encodeWithSelector(SLAManagerV1.BadWindows.selector, EXEC, 59, 0));
+        manager.post(r, "");
+        r = request();
+        r.modelRoot = R;
+        vm.prank(buyer);
+        vm.expectRevert(abi.encodeWithSelector(SLAManagerV1.NotFieldElement.selector, R));
+        manager.post(r, "");
+        r = request();
+        r.classId = keccak256("unknown");
+        vm.prank(buyer);
+        vm.expectRevert(abi.encodeWithSelector(SLAManagerV1.ClassNotActive.selector, r.classId, ClassStatus.None));
+        manager.post(r, "");
+        r = request();
+        vm.prank(keeper);
+        vm.expectRevert(abi.encodeWithSelector(SLAManagerV1.Unauthorized.selector, keeper, buyer));
+        manager.post(r, "");
+    }
+
+    function test_modelCatalogueMustAgree() public {
+        vm.prank(gov);
+        bytes32 other = classes.registerClass("other-class", address(verifier), 2);
+        vm.prank(keeper);
+        classes.registerModel(0x1111, other, "file:///models/x");
+        Request memory r = request();
+        vm.prank(buyer);
+        vm.expectRevert(abi.encodeWithSelector(SLAManagerV1.ModelClassMismatch.selector, 0x1111, classId, other));
+        manager.post(r, "");
+        r.classId = other;
+        post(r);
+    }
+
+    function test_retiredClass_stopsNewJobsNotJobsInFlight() public {
+        Request memory inFlight = request();
+        uint256 jobId = lockedCommitted(inFlight);
+        Request memory open = request();
+        post(open);
+        vm.prank(gov);
+        classes.retire(classId);
+        vm.prank(buyer);
+        vm.expectRevert(abi.encodeWithSelector(SLAManagerV1.ClassNotActive.selector, classId, ClassStatus.Retired));
+        manager.post(request(), "");
+        vm.prank(provider);
+        vm.expectRevert(abi.encodeWithSelector(SLAManagerV1.ClassNotActive.selector, classId, ClassStatus.Retired));
+        manager.lock(open);
+        toSeed(jobId);
+        assertTrue(submit(submission(inFlight)));
+        vm.prank(buyer);
+        manager.cancel(open);
+    }
+
+    // ------------------------------------------------------------ batches
+
+    function test_batch_allValid() public {
+        (Request[] memory rs, uint256[] memory ids) = _committedJobs(8);
+        Submission[] memory subs = new Submission[](8);
+        for (uint256 i = 0; i < 8; ++i) {
+            subs[i] = submission(rs[i]);
+        }
+        vm.prank(provider);
+        (uint256 proved, uint256 slashed) = manager.submitBatch(subs);
+        assertEq(proved, 8);
+        assertEq(slashed, 0);
+        for (uint256 i = 0; i < 8; ++i) {
+            assertEq(uint256(state(ids[i])), uint256(JobState.Settled));
+        }
+        assertEq(manager.balanceOf(provider), uint256(PRICE) * 8);
+    }
+
+    function test_batch_invalidMemberSlashedAloneValidOnesSettle() public {
+        (Request[] memory rs, uint256[] memory ids) = _committedJobs(4);
+        Submission[] memory subs = new Submission[](4);
+        for (uint256 i = 0; i < 4; ++i) {
+            subs[i] = i == 2 ? badSubmission(rs[i]) : submission(rs[i]);
+        }
+        vm.prank(provider);
+        (uint256 proved, uint256 slashed) = manager.submitBatch(subs);
+        assertEq(proved, 3);
+        assertEq(slashed, 1);
+        for (uint256 i = 0; i < 4; ++i) {
+            assertEq(uint256(state(ids[i])), uint256(i == 2 ? JobState.Slashed : JobState.Settled));
+        }
+    }
+
+    function test_batch_skipsMembersThatMovedOn_andDuplicates() public {
+        (Request[] memory rs, uint256[] memory ids) = _committedJobs(3);
+        Submission[] memory subs = new Submission[](4);
+        subs[0] = submission(rs[0]); // settled before the batch lands: skipped
+        assertTrue(submit(subs[0]));
+        subs[1] = submission(rs[1]);
+        subs[2] = submission(rs[1]); // the same job twice: concluded once
+        subs[3] = submission(rs[2]);
+        vm.prank(provider);
+        (uint256 proved, uint256 slashed) = manager.submitBatch(subs);
+        assertEq(proved, 2);
+        assertEq(slashed, 0);
+        assertEq(uint256(state(ids[1])), uint256(JobState.Settled));
+        assertEq(uint256(state(ids[2])), uint256(JobState.Settled));
+        assertEq(manager.balanceOf(provider), uint256(PRICE) * 3);
+    }
+
+    function test_batch_refusesMixedClassesAndBadSizes() public {
+        vm.prank(gov);
+        bytes32 other = classes.registerClass("other-class", address(verifier), 1);
+        Request memory a = request();
+        Request memory b = request();
+        b.classId = other;
+        lockedCommitted(a);
+        uint256 idB = lockedCommitted(b);
+        toSeed(idB);
+        Submission[] memory subs = new Submission[](2);
+        subs[0] = submission(a);
+        subs[1] = submission(b);
+        vm.prank(provider);
+        vm.expectRevert(abi.encodeWithSelector(SLAManagerV1.ClassMismatch.selector, 1, other, classId));
+        manager.submitBatch(subs);
+        vm.prank(provider);
+        vm.expectRevert(abi.encodeWithSelector(SLAManagerV1.BadBatch.selector, 0));
+        manager.submitBatch(new Submission[](0));
+    }
+
+    // ------------------------------------------------------------ helpers
+
+    function _committedJobs(uint256 n) internal returns (Request[] memory rs, uint256[] memory ids) {
+        rs = new Request[](n);
+        ids = new uint256[](n);
+        for (uint256 i = 0; i < n; ++i) {
+            rs[i] = request();
+            ids[i] = lockedCommitted(rs[i]);
+        }
+        toSeed(ids[n - 1]);
+    }
+
+    function _provedResult(Vm.Log[] memory logs, uint256 jobId) internal pure returns (uint256[] memory) {
+        bytes32 topic = SLAManagerV1.JobProved.selector;
+        for (uint256 i = 0; i < logs.length; ++i) {
+            if (logs[i].topics[0] == topic && uint256(logs[i].topics[1]) == jobId) {
+                (,, uint256[] memory result,,) = abi.decode(logs[i].data, (uint256, uint256, uint256[], bytes32, uint64));
+                return result;
+            }
+        }
+        revert("no JobProved");
+    }
+}
