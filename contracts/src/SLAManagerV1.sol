@@ -4,7 +4,7 @@ pragma solidity 0.8.30;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {Ownable, Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
-import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
@@ -16,7 +16,7 @@ import {ProviderRegistry} from "./ProviderRegistry.sol";
 import {StakeMath} from "./libraries/StakeMath.sol";
 import {IResultHasher} from "./interfaces/IResultHasher.sol";
 import {Request, RequestLibrary} from "./types/Request.sol";
-import {Job, JobState, Submission, Receipt, ReceiptLibrary} from "./types/Settlement.sol";
+import {Job, JobState, Terms, Submission, Receipt, ReceiptLibrary} from "./types/Settlement.sol";
 
 /// @title SLAManagerV1
 /// @notice The v1 SLA state machine (specs/settlement.md): a buyer's request for a generation
@@ -28,7 +28,7 @@ import {Job, JobState, Submission, Receipt, ReceiptLibrary} from "./types/Settle
 ///         invalid proof or a missed deadline slashes the reserved stake to the buyer. Public
 ///         inputs are rebuilt from the request, the commitment and the seed, never taken from
 ///         the caller; every balance is pulled with {withdraw}.
-contract SLAManagerV1 is Ownable2Step, ReentrancyGuard, EIP712 {
+contract SLAManagerV1 is Ownable2Step, ReentrancyGuardTransient, EIP712 {
     using SafeERC20 for IERC20;
 
     /// @notice BN254 scalar field order: every public input is below it.
@@ -177,8 +177,6 @@ contract SLAManagerV1 is Ownable2Step, ReentrancyGuard, EIP712 {
     error RevealClosed(uint256 jobId, uint64 until, uint256 blockNumber);
     /// @notice The trace root and attestation digest do not hash to the commitment.
     error CommitmentMismatch(uint256 jobId, bytes32 given, bytes32 committed);
-    /// @notice The receipt signature does not recover to the provider's node key.
-    error BadReceiptSignature(address recovered, address nodeKey);
     /// @notice Too little gas left to give the verifier its budget.
     error InsufficientGasForVerification(uint256 gasLeft, uint256 needed);
     /// @notice A batch is empty, above MAX_BATCH, or the arrays differ in length.
@@ -243,7 +241,7 @@ contract SLAManagerV1 is Ownable2Step, ReentrancyGuard, EIP712 {
         _checkTerms(req);
         _activeClass(req);
         job.state = JobState.Open;
-        job.price = req.price;
+        job.terms.price = req.price;
         emit JobPosted(jobId, req.buyer, req.classId, req, inputURI);
         _collect(req.buyer, req.price);
     }
@@ -257,9 +255,11 @@ contract SLAManagerV1 is Ownable2Step, ReentrancyGuard, EIP712 {
         Job storage job = _jobs[jobId];
         JobState state = job.state;
         if (state != JobState.Open && state != JobState.None) revert WrongState(jobId, state);
+        uint256 price = job.terms.price;
         job.state = JobState.Cancelled;
+        delete job.terms;
         emit JobCancelled(jobId, req.buyer);
-        if (state == JobState.Open) _credit(req.buyer, job.price);
+        if (state == JobState.Open) _credit(req.buyer, price);
     }
 
     /// @notice Adds to the caller's balance, from which requests are escrowed.
@@ -279,7 +279,7 @@ contract SLAManagerV1 is Ownable2Step, ReentrancyGuard, EIP712 {
     /// @param signature The buyer's EIP-712 signature over it (ECDSA, or ERC-1271 for a contract buyer).
     /// @return jobId The request's digest.
     function lockRequest(Request calldata req, bytes calldata signature)
-        external
+        public
         nonReentrant
         returns (uint256 jobId)
     {
@@ -294,6 +294,21 @@ contract SLAManagerV1 is Ownable2Step, ReentrancyGuard, EIP712 {
         emit JobPosted(jobId, req.buyer, req.classId, req, "");
         _lock(jobId, job, req, minSlots);
         _collect(req.buyer, req.price);
+    }
+
+    /// @notice {lockRequest} and {commit} in one call, for a provider that ran the job before
+    ///         locking it (it risks the work if another provider locks first).
+    /// @param req The request.
+    /// @param signature The buyer's signature over it.
+    /// @param traceRoot The trace root.
+    /// @param attestationDigest Digest of the attestation record.
+    /// @return jobId The request's digest.
+    function lockAndCommit(Request calldata req, bytes calldata signature, uint256 traceRoot, bytes32 attestationDigest)
+        external
+        returns (uint256 jobId)
+    {
+        jobId = lockRequest(req, signature);
+        _commit(jobId, traceRoot, attestationDigest);
     }
 
     /// @notice Locks an open job for the caller and reserves its stake; the rates of this
@@ -318,17 +333,16 @@ contract SLAManagerV1 is Ownable2Step, ReentrancyGuard, EIP712 {
         address provider = job.provider;
         if (msg.sender != provider) revert Unauthorized(msg.sender, provider);
         if (block.timestamp > job.deadline) revert DeadlinePassed(jobId, job.deadline);
-        uint256 stake = job.stake;
-        uint256 fee = Math.mulDiv(stake, job.abandonBps, BPS);
+        uint256 stake = job.terms.stake;
+        uint256 fee = Math.mulDiv(stake, job.terms.abandonBps, BPS);
         bool reopened = block.timestamp <= req.lockBy;
+        uint96 price = job.terms.price;
         job.provider = address(0);
         job.deadline = 0;
-        job.stake = 0;
-        job.bountyBps = 0;
-        job.abandonBps = 0;
         job.state = reopened ? JobState.Open : JobState.Cancelled;
+        job.terms = Terms({price: reopened ? price : 0, stake: 0, proveWindow: 0, bountyBps: 0, abandonBps: 0});
         emit JobAbandoned(jobId, provider, fee, reopened);
-        if (!reopened) _credit(req.buyer, job.price);
+        if (!reopened) _credit(req.buyer, price);
         if (fee > 0) providers.forfeit(provider, jobId, fee, req.buyer);
         if (stake > fee) providers.release(provider, jobId, stake - fee);
     }
@@ -554,6 +568,14 @@ contract SLAManagerV1 is Ownable2Step, ReentrancyGuard, EIP712 {
         return _domainSeparatorV4();
     }
 
+    /// @notice Whether `signature` is the provider's current node key over `receipt`.
+    function verifyReceipt(Receipt calldata receipt, bytes calldata signature) external view returns (bool) {
+        (address signer, ECDSA.RecoverError rerr,) =
+            ECDSA.tryRecover(_hashTypedDataV4(ReceiptLibrary.hash(receipt)), signature);
+        return rerr == ECDSA.RecoverError.NoError && signer != address(0)
+            && signer == providers.nodeKeyOf(receipt.provider);
+    }
+
     /// @notice The EIP-712 digest a node key signs for `receipt`.
     function receiptDigest(Receipt calldata receipt) external view returns (bytes32) {
         return _hashTypedDataV4(ReceiptLibrary.hash(receipt));
@@ -592,13 +614,15 @@ contract SLAManagerV1 is Ownable2Step, ReentrancyGuard, EIP712 {
         job.state = JobState.Locked;
         job.flags = req.seedCommitment != bytes32(0) ? FLAG_COMMITMENT : 0;
         job.deadline = uint40(commitBy);
-        job.price = req.price;
         // stake <= type(uint96).max was checked above.
         // forge-lint: disable-next-line(unsafe-typecast)
-        job.stake = uint96(stake);
-        job.proveWindow = req.proveWindow;
-        job.bountyBps = bounty;
-        job.abandonBps = abandonBps;
+        job.terms = Terms({
+            price: req.price,
+            stake: uint96(stake),
+            proveWindow: req.proveWindow,
+            bountyBps: bounty,
+            abandonBps: abandonBps
+        });
         emit JobLocked(jobId, msg.sender, stake, commitBy);
         providers.reserve(msg.sender, jobId, stake);
     }
@@ -610,7 +634,7 @@ contract SLAManagerV1 is Ownable2Step, ReentrancyGuard, EIP712 {
         if (block.timestamp > job.deadline) revert DeadlinePassed(jobId, job.deadline);
         if (traceRoot >= R) revert NotFieldElement(traceRoot);
         uint64 seedBlock = uint64(block.number) + SEED_DELAY;
-        uint64 proveBy = job.flags & FLAG_COMMITMENT != 0 ? 0 : uint64(block.timestamp) + job.proveWindow;
+        uint64 proveBy = job.flags & FLAG_COMMITMENT != 0 ? 0 : uint64(block.timestamp) + job.terms.proveWindow;
         job.state = JobState.Committed;
         job.seedBlock = uint40(seedBlock);
         job.deadline = uint40(proveBy);
@@ -651,7 +675,7 @@ contract SLAManagerV1 is Ownable2Step, ReentrancyGuard, EIP712 {
         uint256 seed = _deriveSeed(jobId, job, secret);
         uint64 proveBy = job.deadline;
         if (job.flags & FLAG_COMMITMENT != 0) {
-            proveBy = uint64(block.timestamp) + job.proveWindow;
+            proveBy = uint64(block.timestamp) + job.terms.proveWindow;
             job.deadline = uint40(proveBy);
         }
         job.seed = seed;
@@ -683,7 +707,9 @@ contract SLAManagerV1 is Ownable2Step, ReentrancyGuard, EIP712 {
         }
     }
 
-    /// @dev The checks that revert even in a batch: the caller's own data.
+    /// @dev The checks that revert even in a batch: the caller's own data. The receipt's
+    ///      signature is not checked here (settlement.md §6): the caller is the provider, and the
+    ///      signed document is for auditors, who check it offline or with {verifyReceipt}.
     function _prepare(uint256 jobId, Job storage job, Submission calldata s) private view returns (Prepared memory p) {
         address provider = job.provider;
         if (msg.sender != provider) revert Unauthorized(msg.sender, provider);
@@ -709,9 +735,6 @@ contract SLAManagerV1 is Ownable2Step, ReentrancyGuard, EIP712 {
                 })
             )
         );
-        address nodeKey = providers.nodeKeyOf(provider);
-        (address signer, ECDSA.RecoverError rerr,) = ECDSA.tryRecover(p.receiptDigest, s.signature);
-        if (rerr != ECDSA.RecoverError.NoError || signer != nodeKey) revert BadReceiptSignature(signer, nodeKey);
     }
 
     /// @dev Steps 1 and 2 of settlement.md §5 for every member; skipped members keep jobId 0.
@@ -813,22 +836,31 @@ contract SLAManagerV1 is Ownable2Step, ReentrancyGuard, EIP712 {
 
     function _settle(uint256 jobId, Job storage job) private {
         address provider = job.provider;
-        uint256 price = job.price;
+        Terms memory t = job.terms;
         job.state = JobState.Settled;
-        emit JobSettled(jobId, provider, price);
-        _balances[provider] += price;
-        providers.release(provider, jobId, job.stake);
+        _clear(job);
+        emit JobSettled(jobId, provider, t.price);
+        _balances[provider] += t.price;
+        providers.release(provider, jobId, t.stake);
+    }
+
+    /// @dev A final job needs only its first slot; clearing the others refunds their gas.
+    function _clear(Job storage job) private {
+        delete job.terms;
+        delete job.commitment;
+        if (job.flags & FLAG_SEED != 0) delete job.seed;
     }
 
     /// @dev The stake never leaves the registry: it credits the buyer and the bounty there.
     function _slash(uint256 jobId, Job storage job, address buyer, address caller) private {
-        uint256 stake = job.stake;
-        uint256 bounty = caller == address(0) ? 0 : Math.mulDiv(stake, job.bountyBps, BPS);
+        Terms memory t = job.terms;
+        uint256 bounty = caller == address(0) ? 0 : Math.mulDiv(t.stake, t.bountyBps, BPS);
         address provider = job.provider;
         job.state = JobState.Slashed;
-        emit JobSlashed(jobId, provider, caller, stake, bounty);
-        _balances[buyer] += job.price;
-        providers.slash(provider, jobId, stake, buyer, caller, bounty);
+        _clear(job);
+        emit JobSlashed(jobId, provider, caller, t.stake, bounty);
+        _balances[buyer] += t.price;
+        providers.slash(provider, jobId, t.stake, buyer, caller, bounty);
     }
 
     function _credit(address account, uint256 amount) private {

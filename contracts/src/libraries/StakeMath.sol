@@ -23,7 +23,16 @@ library StakeMath {
         if (floorBps == 0 || floorBps >= 10_000 || k == 0) revert DetectionUndefined(floorBps, k);
         uint256 q = WAD - uint256(floorBps) * 1e14;
         miss = WAD;
-        for (uint256 bit = 16; bit > 0;) {
+        // Squaring WAD with ceiling division gives WAD exactly, so the rounds above k's highest
+        // set bit change nothing: start at it (bit for bit the normative loop, cheaper).
+        uint256 bit = 16;
+        while ((k >> (bit - 1)) == 0) {
+            // k > 0 was checked above, so some bit is set and bit never reaches 0 here.
+            unchecked {
+                --bit;
+            }
+        }
+        for (; bit > 0;) {
             // bit counts down from 16 to 1 and is never decremented below 1 inside the loop.
             unchecked {
                 --bit;

@@ -15,10 +15,20 @@ enum JobState {
     Cancelled
 }
 
+/// @notice What a locked job pays and can lose, fixed at lock (one slot).
+struct Terms {
+    uint96 price;
+    uint96 stake;
+    uint32 proveWindow;
+    uint16 bountyBps;
+    uint16 abandonBps;
+}
+
 /// @notice A job as the SLA manager stores it: two slots from lock on, a third at commit and a
 ///         fourth only when the seed is fixed before the submission. Everything else is in the
 ///         request, whose digest is the job id. Rates that decide what a provider can lose are
-///         copied in at lock, so governance changes never reach a locked job.
+///         copied in at lock, so governance changes never reach a locked job. A final
+///         state keeps only the first slot (provider and state: the id can never be reused).
 struct Job {
     // slot 0
     address provider;
@@ -30,11 +40,7 @@ struct Job {
     ///      Proved: the end of the challenge window.
     uint40 deadline;
     // slot 1
-    uint96 price;
-    uint96 stake;
-    uint32 proveWindow;
-    uint16 bountyBps;
-    uint16 abandonBps;
+    Terms terms;
     // slot 2: keccak256(abi.encode(traceRoot, attestationDigest))
     bytes32 commitment;
     // slot 3
@@ -53,11 +59,10 @@ struct Submission {
     uint256[] result;
     /// @notice The Groth16 proof of the universal statement (specs/circuit.md §1).
     uint256[8] proof;
-    /// @notice The node key's 65-byte EIP-712 signature over the {Receipt}.
-    bytes signature;
 }
 
-/// @notice The EIP-712 struct a provider's node key signs for a v1 job (settlement.md §6).
+/// @notice The EIP-712 struct a provider's node key signs for a v1 job (settlement.md §6); the
+///         manager emits its digest with the proof and checks a signature on request ({verifyReceipt}).
 struct Receipt {
     uint256 jobId;
     address provider;

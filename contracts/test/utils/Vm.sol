@@ -71,6 +71,16 @@ interface Vm {
     function revertToState(uint256 snapshotId) external returns (bool success);
 
     // ---- gas snapshots (written under foundry.toml `snapshots`) ----
+    /// @notice Gas of the last call (forge-std's layout).
+    struct Gas {
+        uint64 gasLimit;
+        uint64 gasTotalUsed;
+        uint64 gasMemoryUsed;
+        int64 gasRefunded;
+        uint64 gasRemaining;
+    }
+
+    function lastCallGas() external view returns (Gas memory gas);
     function snapshotGasLastCall(string calldata name) external returns (uint256 gasUsed);
     function snapshotGasLastCall(string calldata group, string calldata name) external returns (uint256 gasUsed);
     function startSnapshotGas(string calldata name) external;

@@ -155,7 +155,7 @@ abstract contract FixtureV1 is Test {
     }
 
     /// @notice An honest submission: the seed the manager will use, the public inputs it will
-    ///         rebuild, a valid proof of them and the node key's receipt signature.
+    ///         rebuild and a valid proof of them.
     function submission(Request memory r) internal view returns (Submission memory s) {
         uint256 jobId = manager.jobIdOf(r);
         s.request = r;
@@ -165,15 +165,15 @@ abstract contract FixtureV1 is Test {
         uint256 seed = manager.seedOf(jobId);
         uint256 rd = hasher.resultDigest(r.newTokens, s.result);
         s.proof = SyntheticGroth16.prove([r.modelRoot, r.jobDigest, s.traceRoot, rd, seed]);
-        s.signature = signReceipt(jobId, s, seed, rd);
     }
 
-    function signReceipt(uint256 jobId, Submission memory s, uint256 seed, uint256 rd)
+    /// @notice The receipt a node key signs for an honest submission.
+    function receiptOf(uint256 jobId, Submission memory s, uint256 seed, uint256 rd)
         internal
         view
-        returns (bytes memory)
+        returns (Receipt memory rc)
     {
-        Receipt memory rc = Receipt({
+        rc = Receipt({
             jobId: jobId,
             provider: provider,
             modelRoot: s.request.modelRoot,
@@ -184,7 +184,6 @@ abstract contract FixtureV1 is Test {
             resultDigest: rd,
             proofHash: keccak256(abi.encodePacked(s.proof))
         });
-        return signDigest(nodeKeyPk, manager.receiptDigest(rc));
     }
 
     /// @notice A submission whose proof is valid for other public inputs (a wrong seed).
@@ -193,7 +192,6 @@ abstract contract FixtureV1 is Test {
         uint256 jobId = manager.jobIdOf(r);
         uint256 rd = hasher.resultDigest(r.newTokens, s.result);
         s.proof = SyntheticGroth16.prove([r.modelRoot, r.jobDigest, s.traceRoot, rd, manager.seedOf(jobId) ^ 1]);
-        s.signature = signReceipt(jobId, s, manager.seedOf(jobId), rd);
     }
 
     function submit(Submission memory s) internal returns (bool) {
@@ -203,15 +201,5 @@ abstract contract FixtureV1 is Test {
 
     function state(uint256 jobId) internal view returns (JobState) {
         return manager.getJob(jobId).state;
-    }
-
-    /// @notice Gas of a transaction carrying `data` whose execution used `execution`: the
-    ///         21,000 intrinsic gas plus EIP-2028 calldata (4 per zero byte, 16 per other) plus
-    ///         execution. Pre-Prague floor pricing (EIP-7623) does not bind for these calls.
-    function txGas(bytes memory data, uint256 execution) internal pure returns (uint256 g) {
-        g = 21_000 + execution;
-        for (uint256 i = 0; i < data.length; ++i) {
-            g += data[i] == 0 ? 4 : 16;
-        }
     }
 }

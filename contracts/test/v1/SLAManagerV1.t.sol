@@ -7,7 +7,7 @@ import {ClassRegistry, ClassStatus} from "../../src/ClassRegistry.sol";
 import {ProviderRegistry} from "../../src/ProviderRegistry.sol";
 import {ResultDigest} from "../../src/libraries/ResultDigest.sol";
 import {Request} from "../../src/types/Request.sol";
-import {Job, JobState, Submission} from "../../src/types/Settlement.sol";
+import {Job, JobState, Submission, Receipt} from "../../src/types/Settlement.sol";
 import {Vm} from "../utils/Vm.sol";
 
 /// @notice The v1 state machine (specs/settlement.md) with real pairing checks: every path from
@@ -24,7 +24,7 @@ contract SLAManagerV1Test is FixtureV1 {
         vm.prank(provider);
         manager.lock(r);
         assertEq(uint256(state(jobId)), uint256(JobState.Locked));
-        uint256 stake = manager.getJob(jobId).stake;
+        uint256 stake = manager.getJob(jobId).terms.stake;
         assertEq(stake, manager.requiredStake(PRICE, 1));
         assertEq(providers.reservedStake(provider), stake);
         commit(jobId);
@@ -158,7 +158,7 @@ contract SLAManagerV1Test is FixtureV1 {
     function test_invalidProof_slashesWithoutBounty() public {
         Request memory r = request();
         uint256 jobId = lockedCommitted(r);
-        uint256 stake = manager.getJob(jobId).stake;
+        uint256 stake = manager.getJob(jobId).terms.stake;
         toSeed(jobId);
         assertFalse(submit(badSubmission(r)));
         assertEq(uint256(state(jobId)), uint256(JobState.Slashed));
@@ -175,7 +175,6 @@ contract SLAManagerV1Test is FixtureV1 {
         uint256[] memory t = tokensFor(TOKENS, jobId);
         t[7] = (t[7] + 1) % 50_257;
         s.result = ResultDigest.pack(t);
-        s.signature = signReceipt(jobId, s, manager.seedOf(jobId), hasher.resultDigest(TOKENS, s.result));
         assertFalse(submit(s));
         assertEq(uint256(state(jobId)), uint256(JobState.Slashed));
     }
@@ -192,7 +191,35 @@ contract SLAManagerV1Test is FixtureV1 {
         assertEq(uint256(state(jobId)), uint256(JobState.Committed));
     }
 
-    function test_submissionChecksCommitmentSignatureAndCaller() public {
+    function test_receiptSignatureCheckableByTheContract() public {
+        Request memory r = request();
+        uint256 jobId = lockedCommitted(r);
+        toSeed(jobId);
+        Submission memory s = submission(r);
+        uint256 seed = manager.seedOf(jobId);
+        Receipt memory rc = receiptOf(jobId, s, seed, hasher.resultDigest(TOKENS, s.result));
+        bytes memory sig = signDigest(nodeKeyPk, manager.receiptDigest(rc));
+        assertTrue(manager.verifyReceipt(rc, sig));
+        assertFalse(manager.verifyReceipt(rc, signDigest(buyerPk, manager.receiptDigest(rc))), "not the node key");
+        rc.seed ^= 1;
+        assertFalse(manager.verifyReceipt(rc, sig), "another receipt");
+        // The digest emitted with the proof is the one the node key signs.
+        vm.recordLogs();
+        assertTrue(submit(s));
+        rc.seed = seed;
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        bool found;
+        for (uint256 i = 0; i < logs.length; ++i) {
+            if (logs[i].topics[0] == SLAManagerV1.JobProved.selector) {
+                (,,, bytes32 digest,) = abi.decode(logs[i].data, (uint256, uint256, uint256[], bytes32, uint64));
+                assertEq(digest, manager.receiptDigest(rc));
+                found = true;
+            }
+        }
+        assertTrue(found);
+    }
+
+    function test_submissionChecksCommitmentAndCaller() public {
         Request memory r = request();
         uint256 jobId = lockedCommitted(r);
         toSeed(jobId);
@@ -203,12 +230,6 @@ contract SLAManagerV1Test is FixtureV1 {
         vm.prank(provider);
         vm.expectRevert();
         manager.submit(wrongRoot);
-
-        Submission memory wrongSig = submission(r);
-        wrongSig.signature = signDigest(buyerPk, keccak256("x"));
-        vm.prank(provider);
-        vm.expectRevert();
-        manager.submit(wrongSig);
 
         vm.prank(keeper);
         vm.expectRevert(abi.encodeWithSelector(SLAManagerV1.Unauthorized.selector, keeper, provider));
@@ -234,7 +255,7 @@ contract SLAManagerV1Test is FixtureV1 {
     function test_slash_missedCommit_paysBounty() public {
         Request memory r = request();
         uint256 jobId = lockSigned(r);
-        uint256 stake = manager.getJob(jobId).stake;
+        uint256 stake = manager.getJob(jobId).terms.stake;
         vm.prank(keeper);
         vm.expectRevert();
         manager.slash(r);
@@ -291,7 +312,7 @@ contract SLAManagerV1Test is FixtureV1 {
         Request memory r = request();
         r.lockBy = uint64(block.timestamp + EXEC / 2);
         uint256 jobId = lockSigned(r);
-        uint256 stake = manager.getJob(jobId).stake;
+        uint256 stake = manager.getJob(jobId).terms.stake;
         vm.prank(provider);
         manager.abandon(r);
         assertEq(uint256(state(jobId)), uint256(JobState.Open));
