@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.30;
 
-import {IGroth16Verifier} from "./interfaces/IGroth16Verifier.sol";
+import {IGroth16Verifier, IGroth16BatchVerifier} from "./interfaces/IGroth16Verifier.sol";
 
 /// @title Groth16Verifier
 /// @notice One Groth16/BN254 verifier for every circuit shape with five public inputs. The
@@ -15,7 +15,9 @@ import {IGroth16Verifier} from "./interfaces/IGroth16Verifier.sol";
 ///      points off the curve or outside the subgroup (the precompiles refuse them). Each
 ///      precompile call gets exactly its EIP-1108 price in gas, so a refused point burns that
 ///      and nothing more, and the caller keeps enough gas to act on the answer.
-contract Groth16Verifier is IGroth16Verifier {
+///      {verifyBatch} checks up to MAX_BATCH proofs under the same key with one pairing call
+///      (specs/circuit.md, "Batch verification"); its soundness argument is at the function.
+contract Groth16Verifier is IGroth16BatchVerifier {
     /// @notice The BN254 scalar field order R (public inputs must be below it).
     uint256 internal constant R = 21888242871839275222246405745257275088548364400416034343698204186575808495617;
     /// @notice The BN254 base field order P.
@@ -24,6 +26,26 @@ contract Groth16Verifier is IGroth16Verifier {
     uint256 private constant EC_ADD_GAS = 150;
     uint256 private constant EC_MUL_GAS = 6000;
     uint256 private constant PAIRING_GAS = 45_000 + 4 * 34_000;
+    uint256 private constant PAIRING_BASE_GAS = 45_000;
+    uint256 private constant PAIRING_PER_PAIR_GAS = 34_000;
+
+    /// @notice The most proofs {verifyBatch} takes in one call; a larger batch is refused (false).
+    /// @dev Bounds the memory, the transcript and the pairing allowance (45,000 + 34,000 * 67 =
+    ///      2.32M gas at 64), so one batch fits comfortably in a block.
+    uint256 public constant MAX_BATCH = 64;
+
+    /// @dev The domain tag that opens every batch transcript (specs/circuit.md).
+    bytes24 private constant BATCH_TAG = "probity/groth16-batch/v1";
+
+    /// @dev keccak256 of the 26 verifying-key words in constructor order, hashed into every batch
+    ///      transcript so the scalars are bound to the key they are used under.
+    bytes32 private immutable VK_DIGEST;
+
+    /// @dev P and R for the batch code, read as immutables (PUSH32 placeholders). Used as
+    ///      literals there, the constants occur often enough that the optimizer encodes every
+    ///      occurrence, verifyProof's too, as a CODECOPY from data, which cost verifyProof 406 gas.
+    uint256 private immutable P_BATCH = P;
+    uint256 private immutable R_BATCH = R;
 
     /// @notice A verifying-key coordinate was not below P.
     error VerifyingKeyCoordinateOutOfRange(uint256 index, uint256 value);
@@ -84,6 +106,7 @@ contract Groth16Verifier is IGroth16Verifier {
         for (uint256 i = 0; i < 26; ++i) {
             if (all[i] >= P) revert VerifyingKeyCoordinateOutOfRange(i, all[i]);
         }
+        VK_DIGEST = keccak256(abi.encodePacked(all));
         (ALPHA_X, ALPHA_Y) = (alpha[0], alpha[1]);
         (BETA_X1, BETA_X0, BETA_Y1, BETA_Y0) = (beta[0], beta[1], beta[2], beta[3]);
         (GAMMA_X1, GAMMA_X0, GAMMA_Y1, GAMMA_Y0) = (gamma[0], gamma[1], gamma[2], gamma[3]);
@@ -167,6 +190,248 @@ contract Groth16Verifier is IGroth16Verifier {
             result := mload(out)
         }
         return ok && result == 1;
+    }
+
+    /// @inheritdoc IGroth16BatchVerifier
+    /// @dev With scalars r_0 = 1 and r_i (i >= 1) from the transcript, checks
+    ///        prod_i e(-(r_i A_i), B_i) * e(s alpha, beta) * e(sum_i r_i L_i, gamma)
+    ///          * e(sum_i r_i C_i, delta) == 1,   s = sum_i r_i,
+    ///      with sum_i r_i L_i = s IC_0 + sum_j (sum_i r_i x_ij) IC_{j+1} (scalars summed mod R:
+    ///      seven ecMul for the key terms whatever n), n + 3 pairs in one ecPairing call.
+    ///      Soundness: every point reaching the pairing is in a group of prime order R (G1 has
+    ///      cofactor 1; the precompile refuses G2 points outside the subgroup), so member i's
+    ///      equation is E_i = g^(e_i) in GT and the batch checks sum_i r_i e_i = 0 mod R. All
+    ///      members valid: every e_i = 0 and the batch passes. Some member k invalid: if k = 0
+    ///      is the only one, the sum is e_0 != 0 and the batch fails (hence r_0 = 1 is safe and
+    ///      saves two ecMul); otherwise, fixing every other scalar, exactly one value of r_k
+    ///      passes, and r_k is a keccak output the submitter sees only after fixing the whole
+    ///      batch (the transcript hashes the key digest and every proof and input word). So a
+    ///      bad batch passes with probability at most 12 / 2^256 (about 2.3 / R, the mod-R and
+    ///      0 -> 1 bias included) per attempt, whatever n. r_i = 0 is mapped to 1 so that no
+    ///      member is ever dropped from the check.
+    function verifyBatch(uint256[8][] calldata proofs, uint256[5][] calldata inputs) external view returns (bool) {
+        uint256 n = proofs.length;
+        if (n == 0 || n > MAX_BATCH || inputs.length != n) return false;
+        // Range checks over the raw words, before any precompile is called (both arrays are
+        // contiguous in calldata: their element types are static). Unrolled per member: a loop
+        // iteration costs ~100 gas, an unrolled word ~20.
+        uint256 p = P_BATCH;
+        uint256 r = R_BATCH;
+        bool inRange;
+        assembly ("memory-safe") {
+            let bad := 0
+            for { let i := 0 } lt(i, n) { i := add(i, 1) } {
+                let q := add(proofs.offset, mul(i, 0x100))
+                let x := add(inputs.offset, mul(i, 0xa0))
+                bad := or(bad, iszero(lt(calldataload(q), p)))
+                bad := or(bad, iszero(lt(calldataload(add(q, 0x20)), p)))
+                bad := or(bad, iszero(lt(calldataload(add(q, 0x40)), p)))
+                bad := or(bad, iszero(lt(calldataload(add(q, 0x60)), p)))
+                bad := or(bad, iszero(lt(calldataload(add(q, 0x80)), p)))
+                bad := or(bad, iszero(lt(calldataload(add(q, 0xa0)), p)))
+                bad := or(bad, iszero(lt(calldataload(add(q, 0xc0)), p)))
+                bad := or(bad, iszero(lt(calldataload(add(q, 0xe0)), p)))
+                bad := or(bad, iszero(lt(calldataload(x), r)))
+                bad := or(bad, iszero(lt(calldataload(add(x, 0x20)), r)))
+                bad := or(bad, iszero(lt(calldataload(add(x, 0x40)), r)))
+                bad := or(bad, iszero(lt(calldataload(add(x, 0x60)), r)))
+                bad := or(bad, iszero(lt(calldataload(add(x, 0x80)), r)))
+            }
+            inRange := iszero(bad)
+        }
+        if (!inRange) return false;
+        // A batch of one needs no randomness (r_0 = 1): skip the transcript.
+        bytes32 t = n == 1 ? bytes32(0) : _batchTranscript(proofs, inputs);
+
+        // The pairing input: n member pairs, then (s alpha, beta), (sum r_i L_i, gamma) and
+        // (sum r_i C_i, delta); acc holds s = sum_i r_i and sum_i r_i x_ij, all mod R.
+        uint256[] memory w = new uint256[](6 * (n + 3));
+        uint256[6] memory acc;
+        if (!_combineMembers(proofs, inputs, t, w, acc)) return false;
+        if (!_addKeyTerms(w, 6 * n, acc)) return false;
+
+        bool ok;
+        uint256 result;
+        // n <= MAX_BATCH: the gas and the length are small products, nothing overflows.
+        uint256 pairingGas = PAIRING_BASE_GAS + PAIRING_PER_PAIR_GAS * (n + 3);
+        uint256 len = 192 * (n + 3);
+        assembly ("memory-safe") {
+            let out := mload(0x40)
+            ok := staticcall(pairingGas, 0x08, add(w, 0x20), len, out, 0x20)
+            result := mload(out)
+        }
+        return ok && result == 1;
+    }
+
+    /// @dev The member part of the pairing input (see _addMembers), A_0 negated.
+    function _combineMembers(
+        uint256[8][] calldata proofs,
+        uint256[5][] calldata inputs,
+        bytes32 t,
+        uint256[] memory w,
+        uint256[6] memory acc
+    ) internal view returns (bool) {
+        uint256 po;
+        uint256 io;
+        assembly ("memory-safe") {
+            po := proofs.offset
+            io := inputs.offset
+        }
+        if (!_addMembers(po, io, proofs.length, t, w, acc, R_BATCH)) return false;
+        // -A_0 (r_0 = 1: no ecMul negated it); A_0.y < P was range-checked, and the point at
+        // infinity (0, 0) is its own negation.
+        if (w[1] != 0) w[1] = P_BATCH - w[1];
+        return true;
+    }
+
+    /// @dev Adds the n members at calldata offsets po (proofs) and io (inputs): writes each pair
+    ///      (-(r_i A_i), B_i) at w[6i..6i+5], sum_i r_i C_i at w[6n+12], w[6n+13], and s = sum_i r_i,
+    ///      sum_i r_i x_ij into acc[0], acc[1 + j]; rr is R. -(r_i A_i) is (R - r_i) A_i, one ecMul.
+    ///      Member 0 has r_0 = 1 and needs no ecMul: its pair holds A_0 itself, which the caller
+    ///      negates. In assembly: the same loop in Solidity costs ~4.6k gas a member over its
+    ///      precompiles.
+    function _addMembers(
+        uint256 po,
+        uint256 io,
+        uint256 n,
+        bytes32 t,
+        uint256[] memory w,
+        uint256[6] memory acc,
+        uint256 rr
+    ) private view returns (bool ok) {
+        assembly ("memory-safe") {
+            let cp := add(add(w, 0x20), add(mul(n, 192), 384)) // the C accumulator: w[6n+12]
+            let m := mload(0x40) // precompile scratch, past everything allocated
+            ok := 1
+            for { let i := 0 } lt(i, n) { i := add(i, 1) } {
+                let pr := add(po, mul(i, 0x100))
+                let r := 1
+                if i {
+                    // r_i = keccak256(t || uint256(i)) mod R, with 0 mapped to 1
+                    mstore(0x00, t)
+                    mstore(0x20, i)
+                    r := mod(keccak256(0x00, 0x40), rr)
+                    if iszero(r) { r := 1 }
+                }
+                let x := add(io, mul(i, 0xa0))
+                mstore(acc, addmod(mload(acc), r, rr))
+                mstore(add(acc, 0x20), addmod(mload(add(acc, 0x20)), mulmod(r, calldataload(x), rr), rr))
+                mstore(add(acc, 0x40), addmod(mload(add(acc, 0x40)), mulmod(r, calldataload(add(x, 0x20)), rr), rr))
+                mstore(add(acc, 0x60), addmod(mload(add(acc, 0x60)), mulmod(r, calldataload(add(x, 0x40)), rr), rr))
+                mstore(add(acc, 0x80), addmod(mload(add(acc, 0x80)), mulmod(r, calldataload(add(x, 0x60)), rr), rr))
+                mstore(add(acc, 0xa0), addmod(mload(add(acc, 0xa0)), mulmod(r, calldataload(add(x, 0x80)), rr), rr))
+                let o := add(add(w, 0x20), mul(i, 192))
+                switch i
+                case 0 {
+                    calldatacopy(o, pr, 0x40) // A
+                    calldatacopy(cp, add(pr, 0xc0), 0x40) // C
+                }
+                default {
+                    calldatacopy(m, pr, 0x40)
+                    mstore(add(m, 0x40), sub(rr, r)) // 1 <= r < R: R - r is -r mod R, nonzero
+                    if iszero(staticcall(EC_MUL_GAS, 0x07, m, 0x60, o, 0x40)) {
+                        ok := 0
+                        break
+                    }
+                    calldatacopy(m, add(pr, 0xc0), 0x40)
+                    mstore(add(m, 0x40), r)
+                    if iszero(staticcall(EC_MUL_GAS, 0x07, m, 0x60, add(m, 0x40), 0x40)) {
+                        ok := 0
+                        break
+                    }
+                    mstore(m, mload(cp))
+                    mstore(add(m, 0x20), mload(add(cp, 0x20)))
+                    if iszero(staticcall(EC_ADD_GAS, 0x06, m, 0x80, cp, 0x40)) {
+                        ok := 0
+                        break
+                    }
+                }
+                calldatacopy(add(o, 0x40), add(pr, 0x40), 0x80) // B
+            }
+        }
+    }
+
+    /// @dev Writes the key pairs from w[o]: (s alpha, beta), (s IC_0 + sum_j acc[j+1] IC_{j+1},
+    ///      gamma) and delta next to the C accumulator already at w[o+12], w[o+13]. Its helpers
+    ///      are its own, not verifyProof's _mulAdd: sharing that made the optimizer stop inlining
+    ///      it and cost verifyProof 406 gas.
+    function _addKeyTerms(uint256[] memory w, uint256 o, uint256[6] memory acc) private view returns (bool) {
+        uint256 p;
+        assembly ("memory-safe") {
+            p := add(add(w, 0x20), mul(o, 0x20))
+        }
+        uint256 s = acc[0];
+        if (!_setMul(p, ALPHA_X, ALPHA_Y, s)) return false;
+        (w[o + 2], w[o + 3], w[o + 4], w[o + 5]) = (BETA_X1, BETA_X0, BETA_Y1, BETA_Y0);
+        uint256 l = p + 0xc0; // w[o+6], w[o+7]
+        if (!_setMul(l, IC0_X, IC0_Y, s)) return false;
+        if (!_addMul(l, IC1_X, IC1_Y, acc[1])) return false;
+        if (!_addMul(l, IC2_X, IC2_Y, acc[2])) return false;
+        if (!_addMul(l, IC3_X, IC3_Y, acc[3])) return false;
+        if (!_addMul(l, IC4_X, IC4_Y, acc[4])) return false;
+        if (!_addMul(l, IC5_X, IC5_Y, acc[5])) return false;
+        (w[o + 8], w[o + 9], w[o + 10], w[o + 11]) = (GAMMA_X1, GAMMA_X0, GAMMA_Y1, GAMMA_Y0);
+        (w[o + 14], w[o + 15], w[o + 16], w[o + 17]) = (DELTA_X1, DELTA_X0, DELTA_Y1, DELTA_Y0);
+        return true;
+    }
+
+    /// @dev Memory [at, at + 64) := s * (px, py); no ecMul when s = 1 (a batch of one).
+    function _setMul(uint256 at, uint256 px, uint256 py, uint256 s) private view returns (bool ok) {
+        assembly ("memory-safe") {
+            switch eq(s, 1)
+            case 1 {
+                mstore(at, px)
+                mstore(add(at, 0x20), py)
+                ok := 1
+            }
+            default {
+                let m := mload(0x40)
+                mstore(m, px)
+                mstore(add(m, 0x20), py)
+                mstore(add(m, 0x40), s)
+                ok := staticcall(EC_MUL_GAS, 0x07, m, 0x60, at, 0x40)
+            }
+        }
+    }
+
+    /// @dev Memory [at, at + 64) += s * (px, py).
+    function _addMul(uint256 at, uint256 px, uint256 py, uint256 s) private view returns (bool ok) {
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            mstore(m, px)
+            mstore(add(m, 0x20), py)
+            mstore(add(m, 0x40), s)
+            ok := staticcall(EC_MUL_GAS, 0x07, m, 0x60, add(m, 0x40), 0x40)
+            if ok {
+                mstore(m, mload(at))
+                mstore(add(m, 0x20), mload(add(at, 0x20)))
+                ok := staticcall(EC_ADD_GAS, 0x06, m, 0x80, at, 0x40)
+            }
+        }
+    }
+
+    /// @dev t = keccak256(BATCH_TAG (24 bytes) || VK_DIGEST || uint256(n) || the 8n proof words
+    ///      in batch order || the 5n input words in batch order), words 32-byte big-endian.
+    ///      The calldata arrays are contiguous (static element types), so both copy at once.
+    function _batchTranscript(uint256[8][] calldata proofs, uint256[5][] calldata inputs)
+        internal
+        view
+        returns (bytes32 t)
+    {
+        bytes24 tag = BATCH_TAG;
+        bytes32 vk = VK_DIGEST;
+        uint256 n = proofs.length;
+        // Scratch memory past the free pointer, not kept: n <= MAX_BATCH bounds it (26.7 KB).
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            mstore(m, tag)
+            mstore(add(m, 24), vk)
+            mstore(add(m, 56), n)
+            let pl := mul(n, 256)
+            calldatacopy(add(m, 88), proofs.offset, pl)
+            calldatacopy(add(add(m, 88), pl), inputs.offset, mul(n, 160))
+            t := keccak256(m, add(88, mul(n, 416)))
+        }
     }
 
     /// @dev (x, y) + s * (px, py), false when a precompile refuses its input.
