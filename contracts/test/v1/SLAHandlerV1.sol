@@ -1,0 +1,1474 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.30;
+
+import {Test} from "../utils/Test.sol";
+import {Vm} from "../utils/Vm.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {ProviderRegistry} from "../../src/ProviderRegistry.sol";
+import {SLAManagerV1} from "../../src/SLAManagerV1.sol";
+import {IResultHasher} from "../../src/interfaces/IResultHasher.sol";
+import {ResultDigest} from "../../src/libraries/ResultDigest.sol";
+import {Request} from "../../src/types/Request.sol";
+import {JobState, Submission} from "../../src/types/Settlement.sol";
+import {SyntheticGroth16} from "../helpers/SyntheticGroth16.sol";
+
+/// @notice The names of SLAHandlerV1.Reached, in its order (reach logs and assertions).
+function reachedNamesV1() pure returns (string[39] memory) {
+    return [
+        "calls",
+        "posted",
+        "signed",
+        "escrowFromBalance",
+        "lockedOpen",
+        "lockedSigned",
+        "lockedAndCommitted",
+        "committed",
+        "committedMany",
+        "revealed",
+        "seedFixed",
+        "settledSingle",
+        "provedSingle",
+        "settledBatch",
+        "provedBatch",
+        "finalized",
+        "collected",
+        "slashedInvalidSingle",
+        "slashedInvalidBatch",
+        "slashedCommitMissed",
+        "slashedProofMissed",
+        "slashedSeedExpired",
+        "skippedBatchMember",
+        "abandonedReopened",
+        "abandonedRefunded",
+        "cancelled",
+        "revoked",
+        "deposited",
+        "withdrawn",
+        "horizonPassed",
+        "driven",
+        "lockRefused",
+        "commitRefused",
+        "submitRefused",
+        "seedRefused",
+        "slashRefused",
+        "abandonRefused",
+        "withdrawRefused",
+        "cancelRefused"
+    ];
+}
+
+/// @notice The only fuzz target of the v1 invariant suite (SLAInvariantV1.t.sol). It owns the
+///         actors (two buyers with signing keys, two staked providers with node keys, a keeper)
+///         and drives every SLAManagerV1 call with bounded arguments. Each action picks its job
+///         from the jobs whose state it needs, guards the preconditions of the calls that must
+///         succeed and try/catches the ones that must fail, checking the exact error.
+///
+///         Beside the contracts it keeps a model (the ghost): every job's state, provider,
+///         stake (requiredStake at the lock), deadlines and seed, computed from the request and
+///         the moment of each call, never read back from the job the manager stores; and every
+///         account's manager balance and registry credit. The invariants compare the contracts against the model after every call. A
+///         job leaves a live state only through a transition the model predicts: in particular
+///         a slash needs an invalid proof submitted in that call or a deadline the model says
+///         has passed, so a job its provider drives honestly within its deadlines is never
+///         slashed. What the model cannot see afterwards (a balance delta at the moment of a
+///         slash, a batch's return values and skip events) is checked on the spot and recorded
+///         as a violation.
+contract SLAHandlerV1 is Test {
+    uint256 internal constant R = 21888242871839275222246405745257275088548364400416034343698204186575808495617;
+    /// @notice Jobs a run creates at most; later creating actions drive an existing job instead.
+    uint256 public constant MAX_JOBS = 48;
+    uint256 public constant MAX_PRICE = 10_000e18;
+    uint256 internal constant MODEL_ROOT = 0x1111;
+    uint256 internal constant VOCAB = 50_257;
+    uint64 internal constant REVEAL_BLOCKS = 32;
+    uint64 internal constant SEED_HORIZON = 256;
+    uint256 internal constant BPS = 10_000;
+    /// @dev settlement.md §2: the request's EIP-712 type and domain, spelled out here rather
+    ///      than taken from the contracts so that the job id is checked against the spec.
+    bytes32 internal constant REQUEST_TYPEHASH = keccak256(
+        "Request(address buyer,bytes32 classId,uint256 modelRoot,uint256 jobDigest,uint32 newTokens,uint96 price,uint64 lockBy,uint32 execWindow,uint32 proveWindow,uint32 challengeWindow,bytes32 seedCommitment,uint256 salt)"
+    );
+    bytes32 internal constant DOMAIN_TYPEHASH =
+        keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
+
+    IERC20 public immutable token;
+    ProviderRegistry public immutable providers;
+    SLAManagerV1 public immutable manager;
+    IResultHasher public immutable hasher;
+    bytes32 public immutable classId;
+    uint16 public immutable minSlots;
+
+    address[2] public buyers;
+    uint256[2] internal buyerPks;
+    address[2] public provs;
+    address public keeper;
+    /// @notice Where some withdrawals go (not an actor of the protocol).
+    address public sink;
+
+    // ---------------------------------------------------------------- the model
+
+    /// @notice Why the model expects a job to be slashed (None: it must not be).
+    enum Cause {
+        None,
+        InvalidProof,
+        CommitMissed,
+        ProofMissed,
+        SeedExpired
+    }
+
+    struct Ghost {
+        JobState state;
+        /// @dev Created by the buyer's signature (None until a provider locks it).
+        bool signed;
+        /// @dev An invalid proof was submitted for the job.
+        bool cheated;
+        bool seedFixed;
+        /// @dev Times the provider was credited the price.
+        uint8 paid;
+        Cause cause;
+        address provider;
+        uint96 stake;
+        uint16 bountyBps;
+        uint16 abandonBps;
+        uint64 commitBy;
+        uint64 seedBlock;
+        /// @dev 0 while a commitment job waits for its seed.
+        uint64 proveBy;
+        uint64 payableAt;
+        bytes32 secret;
+        uint256 seed;
+    }
+
+    uint256[] public jobIds;
+    mapping(uint256 jobId => Request) internal _req;
+    mapping(uint256 jobId => Ghost) internal _ghost;
+    uint256 internal nonce;
+
+    /// @notice The manager balance (without registry credits) the model expects per account.
+    mapping(address => uint256) public gBal;
+    /// @notice The registry credit (slashed stake, abandonment fees) the model expects.
+    mapping(address => uint256) public gCredit;
+    /// @notice A provider's free + reserved stake, and the reserved part, per the model.
+    mapping(address => uint256) public gStake;
+    mapping(address => uint256) public gReserved;
+    /// @notice Deposited to, and withdrawn from, an account's manager balance (credits apart).
+    mapping(address => uint256) public depositedInternal;
+    mapping(address => uint256) public withdrawnInternal;
+
+    string[] internal _violations;
+
+    // ---------------------------------------------------------------- reach
+
+    enum Reached {
+        Calls,
+        Posted,
+        Signed,
+        EscrowFromBalance,
+        LockedOpen,
+        LockedSigned,
+        LockedAndCommitted,
+        Committed,
+        CommittedMany,
+        Revealed,
+        SeedFixed,
+        SettledSingle,
+        ProvedSingle,
+        SettledBatch,
+        ProvedBatch,
+        Finalized,
+        Collected,
+        SlashedInvalidSingle,
+        SlashedInvalidBatch,
+        SlashedCommitMissed,
+        SlashedProofMissed,
+        SlashedSeedExpired,
+        SkippedBatchMember,
+        AbandonedReopened,
+        AbandonedRefunded,
+        Cancelled,
+        Revoked,
+        Deposited,
+        Withdrawn,
+        HorizonPassed,
+        Driven,
+        LockRefused,
+        CommitRefused,
+        SubmitRefused,
+        SeedRefused,
+        SlashRefused,
+        AbandonRefused,
+        WithdrawRefused,
+        CancelRefused
+    }
+
+    uint256 internal constant REACHED = 39;
+    uint256[REACHED] internal _reached;
+
+    // ---------------------------------------------------------------- picking jobs
+
+    uint8 internal constant P_PENDING = 0; // signed, not yet locked
+    uint8 internal constant P_OPEN = 1;
+    uint8 internal constant P_OPEN_LOCKABLE = 2;
+    uint8 internal constant P_LOCKED = 3;
+    uint8 internal constant P_LOCKED_LIVE = 4; // now <= commitBy
+    uint8 internal constant P_COMMITTED = 5;
+    uint8 internal constant P_READY = 6; // a submission passes its timing checks now
+    uint8 internal constant P_UNSEEDED = 7;
+    uint8 internal constant P_UNSEEDED_COMMITMENT = 8;
+    uint8 internal constant P_REVEALABLE = 9;
+    uint8 internal constant P_FIXABLE = 10;
+    uint8 internal constant P_PROVED = 11;
+    uint8 internal constant P_SLASHABLE = 12;
+    uint8 internal constant P_CANCELLABLE = 13; // open or pending
+    uint8 internal constant P_FINAL = 14;
+    uint8 internal constant P_ANY = 15;
+    uint8 internal constant P_CONCLUDED_OF = 16; // no longer Committed, locked by provider `arg`
+    uint8 internal constant P_NOT_READY_OF = 17; // Committed to provider `arg`, not submittable now
+    uint8 internal constant P_NOT_CANCELLABLE = 18; // exists, neither open nor pending
+    uint8 internal constant P_PENDING_LIVE = 19; // signed, not yet locked, lockBy not passed
+
+    constructor(
+        IERC20 token_,
+        ProviderRegistry providers_,
+        SLAManagerV1 manager_,
+        IResultHasher hasher_,
+        bytes32 classId_,
+        uint16 minSlots_
+    ) {
+        token = token_;
+        providers = providers_;
+        manager = manager_;
+        hasher = hasher_;
+        classId = classId_;
+        minSlots = minSlots_;
+        require(uint256(type(Reached).max) + 1 == REACHED, "REACHED out of date");
+        for (uint256 i = 0; i < 2; ++i) {
+            (buyers[i], buyerPks[i]) = makeAddrAndKey(string.concat("v1-buyer-", vm.toString(i)));
+            provs[i] = makeAddr(string.concat("v1-provider-", vm.toString(i)));
+        }
+        keeper = makeAddr("v1-keeper");
+        sink = makeAddr("v1-sink");
+    }
+
+    /// @notice Called by the test once it has funded the actors: approvals, and both providers
+    ///         registered with a node key and `stake`.
+    function init(uint256 stake) external {
+        for (uint256 i = 0; i < 2; ++i) {
+            vm.prank(buyers[i]);
+            token.approve(address(manager), type(uint256).max);
+            (address nodeKey,) = makeAddrAndKey(string.concat("v1-node-", vm.toString(i)));
+            vm.startPrank(provs[i]);
+            token.approve(address(providers), type(uint256).max);
+            providers.register(nodeKey, stake);
+            vm.stopPrank();
+            gStake[provs[i]] = stake;
+        }
+        vm.prank(keeper);
+        token.approve(address(manager), type(uint256).max);
+    }
+
+    // ================================================================ buyer actions
+
+    /// @notice A buyer posts a new request (escrow from its deposit when it covers the price).
+    function post(uint256 who, uint256 price, uint256 terms, bool commitment) external {
+        _count(Reached.Calls);
+        if (jobIds.length >= MAX_JOBS) return _drive(terms);
+        _post(_newRequest(who, price, terms, commitment));
+    }
+
+    /// @notice A buyer signs a request off chain (the job exists once a provider locks it).
+    function sign(uint256 who, uint256 price, uint256 terms, bool commitment) external {
+        _count(Reached.Calls);
+        if (jobIds.length >= MAX_JOBS) return _drive(terms);
+        _newSigned(who, price, terms, commitment);
+    }
+
+    /// @notice The buyer cancels an open job or revokes a signed request; with `probe` it tries
+    ///         a job that is neither and must be refused.
+    function cancel(uint256 seed, bool probe) external {
+        _count(Reached.Calls);
+        if (probe) {
+            (bool any, uint256 jobId) = _pick(seed, P_NOT_CANCELLABLE, 0);
+            if (!any) return;
+            Request memory q = _req[jobId];
+            vm.prank(q.buyer);
+            try manager.cancel(q) {
+                _violation("cancel accepted a job that was neither open nor unposted");
+            } catch (bytes memory err) {
+                _expect(err, _wrongState(jobId, _ghost[jobId].state), "cancel refused with the wrong error");
+                _count(Reached.CancelRefused);
+            }
+            return;
+        }
+        (bool found, uint256 id) = _pick(seed, P_CANCELLABLE, 0);
+        if (found) _cancel(id);
+    }
+
+    /// @notice A buyer or the keeper adds to its manager balance.
+    function deposit(uint256 who, uint256 amount) external {
+        _count(Reached.Calls);
+        address a = who % 3 == 2 ? keeper : buyers[who % 3];
+        amount = bound(amount, 1, 20_000e18);
+        vm.prank(a);
+        manager.deposit(amount);
+        gBal[a] += amount;
+        depositedInternal[a] += amount;
+        _count(Reached.Deposited);
+    }
+
+    /// @notice Reveals a buyer's secret; tries a wrong secret, an early or a late reveal too.
+    function reveal(uint256 seed, bool wrong) external {
+        _count(Reached.Calls);
+        (bool found, uint256 id) = _pick(seed, wrong ? P_UNSEEDED_COMMITMENT : P_REVEALABLE, 0);
+        if (!found) (found, id) = _pick(seed, P_UNSEEDED_COMMITMENT, 0);
+        if (!found) return;
+        Ghost storage g = _ghost[id];
+        Request memory q = _req[id];
+        uint64 until = g.seedBlock + REVEAL_BLOCKS;
+        bytes memory want;
+        bytes32 secret = g.secret;
+        if (wrong) {
+            secret = keccak256(abi.encode(secret, seed));
+            want = abi.encodeWithSelector(SLAManagerV1.BadReveal.selector, id, q.seedCommitment);
+        } else if (block.number > until) {
+            want = abi.encodeWithSelector(SLAManagerV1.RevealClosed.selector, id, until, block.number);
+        } else if (block.number <= g.seedBlock) {
+            want = abi.encodeWithSelector(SLAManagerV1.SeedUnavailable.selector, id, g.seedBlock, block.number);
+        } else {
+            return _reveal(id);
+        }
+        vm.prank(keeper);
+        try manager.revealSeed(q, secret) {
+            _violation("a reveal was accepted that must be refused");
+        } catch (bytes memory err) {
+            _expect(err, want, "reveal refused with the wrong error");
+            _count(Reached.SeedRefused);
+        }
+    }
+
+    // ================================================================ provider actions
+
+    /// @notice A provider locks a signed request (one the buyer signed earlier, else a fresh
+    ///         one). One in eight times the signature is the other buyer's and must be refused;
+    ///         a request whose lockBy passed must be refused too.
+    function lockSigned(uint256 seed, uint256 who, uint256 probe) external {
+        _count(Reached.Calls);
+        (bool found, uint256 id) = _pick(seed, P_PENDING_LIVE, 0);
+        // One in eight times a request whose lockBy passed, which must be refused.
+        if (!found && probe % 8 == 2) (found, id) = _pick(seed, P_PENDING, 0);
+        if (!found) {
+            if (jobIds.length >= MAX_JOBS) return _drive(seed);
+            id = _newSigned(seed, seed >> 128, seed >> 16, (seed >> 8) & 1 == 1);
+        }
+        _lockSigned(id, provs[who % 2], probe, false);
+    }
+
+    /// @notice lockAndCommit of a signed request, for a provider that ran the job first.
+    function lockAndCommit(uint256 seed, uint256 who) external {
+        _count(Reached.Calls);
+        (bool found, uint256 id) = _pick(seed, P_PENDING_LIVE, 0);
+        if (!found) {
+            if (jobIds.length >= MAX_JOBS) return _drive(seed);
+            id = _newSigned(seed, seed >> 128, seed >> 16, (seed >> 8) & 1 == 1);
+        }
+        _lockSigned(id, provs[who % 2], 0, true);
+    }
+
+    /// @notice A provider locks an open job; one whose lockBy passed must be refused.
+    function lock(uint256 seed, uint256 who) external {
+        _count(Reached.Calls);
+        (bool found, uint256 id) = _pick(seed, P_OPEN_LOCKABLE, 0);
+        if (found) {
+            _lockOpen(id, provs[who % 2]);
+            return;
+        }
+        (found, id) = _pick(seed, P_OPEN, 0);
+        if (!found) return;
+        Request memory q = _req[id];
+        vm.prank(provs[who % 2]);
+        try manager.lock(q) {
+            _violation("a job was locked after its lockBy");
+        } catch (bytes memory err) {
+            _expect(
+                err,
+                abi.encodeWithSelector(SLAManagerV1.DeadlinePassed.selector, id, q.lockBy),
+                "late lock refused with the wrong error"
+            );
+            _count(Reached.LockRefused);
+        }
+    }
+
+    /// @notice The provider commits a locked job (with `many`, up to three of its jobs in one
+    ///         commitMany); past commitBy the commit must be refused.
+    function commit(uint256 seed, bool many) external {
+        _count(Reached.Calls);
+        (bool found, uint256 id) = _pick(seed, P_LOCKED_LIVE, 0);
+        if (!found) {
+            (found, id) = _pick(seed, P_LOCKED, 0);
+            if (!found) return;
+            Ghost storage g = _ghost[id];
+            vm.prank(g.provider);
+            try manager.commit(id, traceRootOf(id), attestationOf(id)) {
+                _violation("a commit past commitBy was accepted");
+            } catch (bytes memory err) {
+                _expect(
+                    err,
+                    abi.encodeWithSelector(SLAManagerV1.DeadlinePassed.selector, id, g.commitBy),
+                    "late commit refused with the wrong error"
+                );
+                _count(Reached.CommitRefused);
+            }
+            return;
+        }
+        if (many) _commitMany(id);
+        else _commit(id);
+    }
+
+    /// @notice The provider submits a valid proof alone; a job that cannot be submitted now
+    ///         (reveal pending, seed not mined or expired, deadline passed) must be refused.
+    function submit(uint256 seed) external {
+        _count(Reached.Calls);
+        (bool found, uint256 id) = _pick(seed, P_READY, 2);
+        if (found) return _submitValid(id);
+        (found, id) = _pick(seed, P_COMMITTED, 0);
+        if (!found) return;
+        Submission memory s = _submission(id, 0);
+        vm.prank(_ghost[id].provider);
+        try manager.submit(s) {
+            _violation("a submission was accepted outside its timing");
+        } catch (bytes memory err) {
+            _expect(err, _timing(id), "untimely submission refused with the wrong error");
+            _count(Reached.SubmitRefused);
+        }
+    }
+
+    /// @notice The provider cheats: an invalid proof (wrong seed, other tokens than proved, a
+    ///         malformed point), which must slash the job in the same call, without bounty.
+    function cheat(uint256 seed, uint256 flaw) external {
+        _count(Reached.Calls);
+        (bool found, uint256 id) = _pick(seed, P_READY, 2);
+        if (!found) return;
+        Ghost storage g = _ghost[id];
+        Request memory q = _req[id];
+        address p = g.provider;
+        Submission memory s = _submission(id, uint8(1 + flaw % 3));
+        uint256 buyerBefore = manager.balanceOf(q.buyer);
+        uint256 reservedBefore = providers.reservedStake(p);
+        uint256 freeBefore = providers.freeStake(p);
+        vm.prank(p);
+        bool ok = manager.submit(s);
+        if (ok) _violation("an invalid proof was accepted");
+        if (manager.getJob(id).state != JobState.Slashed) {
+            _violation("an invalid proof did not slash in the same call");
+        }
+        if (manager.balanceOf(q.buyer) != buyerBefore + q.price + g.stake) {
+            _violation("buyer of a rejected proof not paid price + stake");
+        }
+        if (reservedBefore - providers.reservedStake(p) != g.stake || providers.freeStake(p) != freeBefore) {
+            _violation("a rejected proof took other than the job's stake");
+        }
+        g.cheated = true;
+        _slashModel(id, Cause.InvalidProof, address(0), 0);
+        _count(Reached.SlashedInvalidSingle);
+    }
+
+    /// @notice A provider submits 2 to 9 members in one batch: 2-6 of its submittable jobs,
+    ///         valid or invalid, and sometimes a job that already concluded, a job named twice or
+    ///         one not submittable now (all three skipped). Valid members proceed, invalid ones
+    ///         are slashed, skipped ones are left as they were.
+    function submitBatch(uint256 seed, uint256 who, uint256 mask, uint256 extras) external {
+        _count(Reached.Calls);
+        uint256 pi = who % 2;
+        uint256[] memory ids = new uint256[](9);
+        uint8[] memory flaws = new uint8[](9);
+        uint256 m = _gatherReady(seed, provs[pi], 2 + seed % 5, ids);
+        if (m == 0) return;
+        bool allValid = mask % 3 == 0;
+        for (uint256 k = 0; k < m; ++k) {
+            uint256 r = uint256(keccak256(abi.encode(mask, k)));
+            if (!allValid && r % 3 == 0) flaws[k] = uint8(1 + (r >> 8) % 3);
+        }
+        bool found;
+        uint256 x;
+        if (extras & 1 != 0 || m == 1) {
+            (found, x) = _pick(extras >> 8, P_CONCLUDED_OF, pi);
+            if (found) ids[m++] = x;
+        }
+        if (extras & 2 != 0 || m == 1) {
+            ids[m] = ids[0];
+            flaws[m] = (extras >> 3) & 1 == 0 ? 0 : 1;
+            ++m;
+        }
+        if (extras & 4 != 0) {
+            (found, x) = _pick(extras >> 16, P_NOT_READY_OF, pi);
+            if (found) ids[m++] = x;
+        }
+        // The extras go anywhere in the batch, not only at its end.
+        uint256 j = (extras >> 32) % m;
+        (ids[j], ids[m - 1]) = (ids[m - 1], ids[j]);
+        (flaws[j], flaws[m - 1]) = (flaws[m - 1], flaws[j]);
+        _runBatch(provs[pi], ids, flaws, m);
+    }
+
+    /// @notice The provider gives a locked job back before commitBy (reopened before lockBy,
+    ///         refunded after it); past commitBy it must be refused.
+    function abandon(uint256 seed) external {
+        _count(Reached.Calls);
+        (bool found, uint256 id) = _pick(seed, P_LOCKED_LIVE, 0);
+        if (found) return _abandon(id);
+        (found, id) = _pick(seed, P_LOCKED, 0);
+        if (!found) return;
+        Ghost storage g = _ghost[id];
+        vm.prank(g.provider);
+        try manager.abandon(_req[id]) {
+            _violation("an abandon past commitBy was accepted");
+        } catch (bytes memory err) {
+            _expect(
+                err,
+                abi.encodeWithSelector(SLAManagerV1.DeadlinePassed.selector, id, g.commitBy),
+                "late abandon refused with the wrong error"
+            );
+            _count(Reached.AbandonRefused);
+        }
+    }
+
+    // ================================================================ anyone
+
+    /// @notice Fixes a seed without the secret where allowed; otherwise tries and must be
+    ///         refused (reveal window still open, seed block not mined or expired).
+    function fixSeed(uint256 seed) external {
+        _count(Reached.Calls);
+        (bool found, uint256 id) = _pick(seed, P_FIXABLE, 0);
+        if (found) return _fixSeed(id);
+        (found, id) = _pick(seed, P_UNSEEDED, 0);
+        if (!found) return;
+        Ghost storage g = _ghost[id];
+        bytes memory want;
+        if (_req[id].seedCommitment != bytes32(0) && block.number <= g.seedBlock + REVEAL_BLOCKS) {
+            want = abi.encodeWithSelector(
+                SLAManagerV1.RevealPending.selector, id, g.seedBlock + REVEAL_BLOCKS, block.number
+            );
+        } else {
+            want = abi.encodeWithSelector(SLAManagerV1.SeedUnavailable.selector, id, g.seedBlock, block.number);
+        }
+        vm.prank(keeper);
+        try manager.fixSeed(id) {
+            _violation("fixSeed accepted where it must be refused");
+        } catch (bytes memory err) {
+            _expect(err, want, "fixSeed refused with the wrong error");
+            _count(Reached.SeedRefused);
+        }
+    }
+
+    /// @notice The keeper (or, with `byProvider`, the provider that does not hold the job: a
+    ///         third party either way) slashes a job past a deadline; when none is slashable it
+    ///         tries any job, which must be refused with the exact error.
+    function slash(uint256 seed, bool byProvider) external {
+        _count(Reached.Calls);
+        (bool found, uint256 id) = _pick(seed, P_SLASHABLE, 0);
+        if (found) {
+            address p = _ghost[id].provider;
+            _slashCall(id, byProvider ? (p == provs[0] ? provs[1] : provs[0]) : keeper);
+            return;
+        }
+        (found, id) = _pick(seed, P_ANY, 0);
+        if (!found) return;
+        (, bytes memory want,) = _slashable(id);
+        vm.prank(keeper);
+        try manager.slash(_req[id]) {
+            _violation("a job was slashed that the model says is not slashable");
+        } catch (bytes memory err) {
+            _expect(err, want, "slash refused with the wrong error");
+            _count(Reached.SlashRefused);
+        }
+    }
+
+    /// @notice Pays Proved jobs whose window ended: up to four Proved jobs, sometimes one named
+    ///         twice and a job already final, by anyone; with `useCollect` a provider collects
+    ///         (finalize, then its whole balance).
+    function finalize(uint256 seed, uint256 who, bool useCollect) external {
+        _count(Reached.Calls);
+        uint256[] memory ids = new uint256[](6);
+        uint256 m;
+        uint256 n = jobIds.length;
+        for (uint256 i = 0; i < n && m < 4; ++i) {
+            uint256 id = jobIds[(seed % n + i) % n];
+            if (_ghost[id].state == JobState.Proved) ids[m++] = id;
+        }
+        if (m == 0) return;
+        if ((seed >> 128) & 1 == 1) ids[m++] = ids[0];
+        if ((seed >> 129) & 1 == 1) {
+            (bool found, uint256 x) = _pick(seed >> 130, P_FINAL, 0);
+            if (found) ids[m++] = x;
+        }
+        assembly ("memory-safe") {
+            mstore(ids, m)
+        }
+        address caller = _actor(who);
+        _finalize(ids, caller, useCollect && (caller == provs[0] || caller == provs[1]));
+    }
+
+    /// @notice Any actor withdraws its balance and credit (to itself or to the sink); with
+    ///         nothing owed it must be refused.
+    function withdraw(uint256 who, bool toSink) external {
+        _count(Reached.Calls);
+        address a = _actor(who);
+        uint256 owed = manager.balanceOf(a);
+        if (owed == 0) {
+            vm.prank(a);
+            try manager.withdraw() {
+                _violation("an empty withdrawal was accepted");
+            } catch (bytes memory err) {
+                _expect(
+                    err,
+                    abi.encodeWithSelector(SLAManagerV1.NothingToWithdraw.selector, a),
+                    "empty withdrawal refused with the wrong error"
+                );
+                _count(Reached.WithdrawRefused);
+            }
+            return;
+        }
+        _withdraw(a, toSink ? sink : a);
+    }
+
+    /// @notice Time and blocks pass: mostly minutes and a few blocks, one in eight times up to
+    ///         two hours, one in sixteen times past the 256-block seed horizon.
+    function warp(uint256 dt, uint256 blocks) external {
+        _count(Reached.Calls);
+        dt = dt % 8 == 0 ? (dt >> 3) % 2 hours : (dt >> 3) % 10 minutes;
+        if (blocks % 16 == 0) {
+            blocks = SEED_HORIZON + 3 + (blocks >> 4) % 64; // past seedBlock + 256 of a commit now
+            _count(Reached.HorizonPassed);
+        } else {
+            blocks = (blocks >> 4) % 25;
+        }
+        vm.warp(block.timestamp + dt);
+        vm.roll(block.number + blocks);
+    }
+
+    /// @notice Moves one random job that is not final one honest step forward (lock, commit,
+    ///         wait for the seed block, reveal, submit a valid proof, wait for the window and
+    ///         finalize; a job past its deadline is slashed, an unlockable one cancelled), or
+    ///         posts a job when none is live.
+    function drive(uint256 seed) external {
+        _count(Reached.Calls);
+        _drive(seed);
+    }
+
+    // ================================================================ views for the invariants
+
+    function jobCount() external view returns (uint256) {
+        return jobIds.length;
+    }
+
+    function ghostOf(uint256 jobId) external view returns (Ghost memory) {
+        return _ghost[jobId];
+    }
+
+    struct JobView {
+        uint256 id;
+        uint96 price;
+        Ghost ghost;
+    }
+
+    /// @notice Every job's id, price and model in one call (the invariants read it after every call).
+    function jobsView() external view returns (JobView[] memory v) {
+        v = new JobView[](jobIds.length);
+        for (uint256 i = 0; i < v.length; ++i) {
+            uint256 id = jobIds[i];
+            v[i] = JobView({id: id, price: _req[id].price, ghost: _ghost[id]});
+        }
+    }
+
+    /// @notice Every account that can hold a manager balance or a registry credit.
+    function accounts() external view returns (address[5] memory) {
+        return [buyers[0], buyers[1], provs[0], provs[1], keeper];
+    }
+
+    function violations() external view returns (string[] memory) {
+        return _violations;
+    }
+
+    function reached(Reached what) external view returns (uint256) {
+        return _reached[uint256(what)];
+    }
+
+    function reachedAll() external view returns (uint256[REACHED] memory) {
+        return _reached;
+    }
+
+    function settlements() external view returns (uint256) {
+        return _reached[uint256(Reached.SettledSingle)] + _reached[uint256(Reached.SettledBatch)]
+            + _reached[uint256(Reached.Finalized)];
+    }
+
+    function slashes() external view returns (uint256) {
+        return _reached[uint256(Reached.SlashedInvalidSingle)] + _reached[uint256(Reached.SlashedInvalidBatch)]
+            + _reached[uint256(Reached.SlashedCommitMissed)] + _reached[uint256(Reached.SlashedProofMissed)]
+            + _reached[uint256(Reached.SlashedSeedExpired)];
+    }
+
+    /// @notice Request terms for the deterministic test, in the layout `_newRequest` decodes:
+    ///         lockIn < 7200 s, 60 <= windows < 3660 s, challenge 0 or 1..1800 s, 1..40 tokens.
+    function encodeTerms(uint256 lockIn, uint256 exec, uint256 prove, uint256 challenge, uint256 tokens)
+        external
+        pure
+        returns (uint256)
+    {
+        require(lockIn < 2 hours && exec >= 60 && exec < 60 + 1 hours && prove >= 60 && prove < 60 + 1 hours);
+        require(challenge <= 30 minutes && tokens >= 1 && tokens <= 40);
+        uint256 c = challenge == 0 ? 0 : 1 | ((challenge - 1) << 1);
+        return lockIn | ((exec - 60) << 16) | ((prove - 60) << 32) | (c << 48) | ((tokens - 1) << 72);
+    }
+
+    /// @notice The commitment a provider makes for a job (a fixed function of the id).
+    function traceRootOf(uint256 jobId) public pure returns (uint256) {
+        return uint256(keccak256(abi.encode("trace", jobId))) % R;
+    }
+
+    function attestationOf(uint256 jobId) public pure returns (bytes32) {
+        return keccak256(abi.encode("attestation", jobId));
+    }
+
+    // ================================================================ steps
+
+    function _newRequest(uint256 who, uint256 price, uint256 terms, bool commitment) internal returns (uint256 id) {
+        uint256 k = ++nonce;
+        Request memory q;
+        q.buyer = buyers[who % 2];
+        q.classId = classId;
+        q.modelRoot = MODEL_ROOT;
+        q.jobDigest = uint256(keccak256(abi.encode("job", k))) % R;
+        q.newTokens = uint32(1 + ((terms >> 72) & 0xff) % 40);
+        q.price = uint96(bound(price, 1, MAX_PRICE));
+        q.lockBy = uint64(block.timestamp + (terms & 0xffff) % 2 hours);
+        q.execWindow = uint32(60 + ((terms >> 16) & 0xffff) % 1 hours);
+        q.proveWindow = uint32(60 + ((terms >> 32) & 0xffff) % 1 hours);
+        q.challengeWindow = (terms >> 48) & 1 == 0 ? 0 : uint32(1 + ((terms >> 49) & 0xffff) % 30 minutes);
+        bytes32 secret;
+        if (commitment) {
+            secret = keccak256(abi.encode("secret", k));
+            q.seedCommitment = keccak256(abi.encode(secret));
+        }
+        q.salt = k;
+        id = _jobIdOf(q);
+        _req[id] = q;
+        _ghost[id].secret = secret;
+        jobIds.push(id);
+    }
+
+    function _newSigned(uint256 who, uint256 price, uint256 terms, bool commitment) internal returns (uint256 id) {
+        id = _newRequest(who, price, terms, commitment);
+        _ghost[id].signed = true;
+        _count(Reached.Signed);
+    }
+
+    function _post(uint256 id) internal {
+        Request memory q = _req[id];
+        bool fromBalance = gBal[q.buyer] >= q.price;
+        vm.prank(q.buyer);
+        uint256 got = manager.post(q, "ipfs://job");
+        if (got != id) _violation("post returned an id other than the request's EIP-712 digest");
+        _escrow(q.buyer, q.price, fromBalance);
+        _setState(id, JobState.Open);
+        _count(Reached.Posted);
+    }
+
+    function _cancel(uint256 id) internal {
+        Request memory q = _req[id];
+        JobState s = _ghost[id].state;
+        uint256 before = manager.balanceOf(q.buyer);
+        vm.prank(q.buyer);
+        manager.cancel(q);
+        if (s == JobState.Open) {
+            if (manager.balanceOf(q.buyer) != before + q.price) _violation("cancel did not refund the escrow");
+            gBal[q.buyer] += q.price;
+            _count(Reached.Cancelled);
+        } else {
+            if (manager.balanceOf(q.buyer) != before) _violation("revoking a signed request moved money");
+            _count(Reached.Revoked);
+        }
+        _setState(id, JobState.Cancelled);
+    }
+
+    /// @return acted False only when the provider lacks the free stake (nothing was called).
+    function _lockSigned(uint256 id, address p, uint256 probe, bool andCommit) internal returns (bool acted) {
+        Request memory q = _req[id];
+        bytes memory want;
+        if (probe % 8 == 1) {
+            want = abi.encodeWithSelector(SLAManagerV1.BadRequestSignature.selector, id, q.buyer);
+        } else if (block.timestamp > q.lockBy) {
+            want = abi.encodeWithSelector(SLAManagerV1.BadTerms.selector, q.price, q.lockBy, q.newTokens);
+        }
+        if (want.length != 0) {
+            _lockRefused(id, p, probe % 8 == 1, want);
+            return true;
+        }
+        if (providers.freeStake(p) < manager.requiredStake(q.price, minSlots)) return false;
+        bool fromBalance = gBal[q.buyer] >= q.price;
+        bytes memory sig = _signature(_buyerPk(q.buyer, false), id);
+        vm.prank(p);
+        uint256 got =
+            andCommit ? manager.lockAndCommit(q, sig, traceRootOf(id), attestationOf(id)) : manager.lockRequest(q, sig);
+        if (got != id) _violation("lockRequest returned an id other than the request's EIP-712 digest");
+        _escrow(q.buyer, q.price, fromBalance);
+        _lockModel(id, p);
+        if (andCommit) {
+            _commitModel(id);
+            _count(Reached.LockedAndCommitted);
+        } else {
+            _count(Reached.LockedSigned);
+        }
+        return true;
+    }
+
+    /// @dev lockRequest with the other buyer's signature (`forged`) or past lockBy: refused.
+    function _lockRefused(uint256 id, address p, bool forged, bytes memory want) internal {
+        Request memory q = _req[id];
+        bytes memory sig = _signature(_buyerPk(q.buyer, forged), id);
+        vm.prank(p);
+        try manager.lockRequest(q, sig) {
+            _violation("lockRequest accepted a forged or expired request");
+        } catch (bytes memory err) {
+            _expect(err, want, "lockRequest refused with the wrong error");
+            _count(Reached.LockRefused);
+        }
+    }
+
+    function _buyerPk(address buyer, bool other) internal view returns (uint256) {
+        return buyerPks[(buyer == buyers[0]) == other ? 1 : 0];
+    }
+
+    function _lockOpen(uint256 id, address p) internal returns (bool) {
+        Request memory q = _req[id];
+        if (providers.freeStake(p) < manager.requiredStake(q.price, minSlots)) return false;
+        vm.prank(p);
+        manager.lock(q);
+        _lockModel(id, p);
+        _count(Reached.LockedOpen);
+        return true;
+    }
+
+    function _commit(uint256 id) internal {
+        vm.prank(_ghost[id].provider);
+        manager.commit(id, traceRootOf(id), attestationOf(id));
+        _commitModel(id);
+    }
+
+    /// @dev commitMany of up to three committable jobs of `first`'s provider.
+    function _commitMany(uint256 first) internal {
+        address p = _ghost[first].provider;
+        uint256[] memory ids = new uint256[](3);
+        ids[0] = first;
+        uint256 m = 1;
+        for (uint256 i = 0; i < jobIds.length && m < 3; ++i) {
+            uint256 id = jobIds[i];
+            if (id != first && _is(id, P_LOCKED_LIVE, 0) && _ghost[id].provider == p) ids[m++] = id;
+        }
+        uint256[] memory roots = new uint256[](m);
+        bytes32[] memory atts = new bytes32[](m);
+        assembly ("memory-safe") {
+            mstore(ids, m)
+        }
+        for (uint256 k = 0; k < m; ++k) {
+            roots[k] = traceRootOf(ids[k]);
+            atts[k] = attestationOf(ids[k]);
+        }
+        vm.prank(p);
+        manager.commitMany(ids, roots, atts);
+        for (uint256 k = 0; k < m; ++k) {
+            _commitModel(ids[k]);
+        }
+        if (m > 1) _count(Reached.CommittedMany);
+    }
+
+    function _reveal(uint256 id) internal {
+        Ghost storage g = _ghost[id];
+        Request memory q = _req[id];
+        uint256 want = _seedNow(id, g.secret);
+        vm.prank(q.buyer);
+        manager.revealSeed(q, g.secret);
+        g.seedFixed = true;
+        g.seed = want;
+        g.proveBy = uint64(block.timestamp) + q.proveWindow;
+        _count(Reached.Revealed);
+    }
+
+    function _fixSeed(uint256 id) internal {
+        Ghost storage g = _ghost[id];
+        uint256 want = _seedNow(id, bytes32(0));
+        vm.prank(keeper);
+        manager.fixSeed(id);
+        g.seedFixed = true;
+        g.seed = want;
+        // A commitment job starts its proof clock here; without one it started at the commit.
+        if (_req[id].seedCommitment != bytes32(0)) g.proveBy = uint64(block.timestamp) + _req[id].proveWindow;
+        _count(Reached.SeedFixed);
+    }
+
+    function _submitValid(uint256 id) internal {
+        Ghost storage g = _ghost[id];
+        address p = g.provider;
+        Submission memory s = _submission(id, 0);
+        uint256 modelSeed = g.seedFixed ? g.seed : _seedNow(id, bytes32(0));
+        if (manager.seedOf(id) != modelSeed) _violation("the seed differs from settlement.md section 4");
+        uint256 before = manager.balanceOf(p);
+        vm.prank(p);
+        bool ok = manager.submit(s);
+        if (!ok) _violation("a valid, timely proof was rejected: an honest provider slashed");
+        _proved(id, Reached.SettledSingle, Reached.ProvedSingle);
+        uint256 paid = _req[id].challengeWindow == 0 ? _req[id].price : 0;
+        if (manager.balanceOf(p) != before + paid) _violation("a valid proof paid other than the price once");
+    }
+
+    /// @dev The model of a valid proof: settled at once with a zero window, else Proved until
+    ///      the window ends.
+    function _proved(uint256 id, Reached settled, Reached proved) internal {
+        uint32 window = _req[id].challengeWindow;
+        if (window == 0) {
+            _settleModel(id);
+            _count(settled);
+        } else {
+            _ghost[id].payableAt = uint64(block.timestamp) + window;
+            _setState(id, JobState.Proved);
+            _count(proved);
+        }
+    }
+
+    function _abandon(uint256 id) internal {
+        Ghost storage g = _ghost[id];
+        Request memory q = _req[id];
+        address p = g.provider;
+        uint256 fee = Math.mulDiv(g.stake, g.abandonBps, BPS);
+        bool reopened = block.timestamp <= q.lockBy;
+        uint256 buyerBefore = manager.balanceOf(q.buyer);
+        uint256 freeBefore = providers.freeStake(p);
+        vm.prank(p);
+        manager.abandon(q);
+        if (manager.balanceOf(q.buyer) != buyerBefore + fee + (reopened ? 0 : q.price)) {
+            _violation("abandon paid the buyer other than the fee (and the refund)");
+        }
+        if (providers.freeStake(p) != freeBefore + g.stake - fee) {
+            _violation("abandon released other than stake - fee");
+        }
+        gCredit[q.buyer] += fee;
+        gStake[p] -= fee;
+        gReserved[p] -= g.stake;
+        g.provider = address(0);
+        g.stake = 0;
+        g.commitBy = 0;
+        if (reopened) {
+            _setState(id, JobState.Open);
+            _count(Reached.AbandonedReopened);
+        } else {
+            gBal[q.buyer] += q.price;
+            _setState(id, JobState.Cancelled);
+            _count(Reached.AbandonedRefunded);
+        }
+    }
+
+    /// @dev A deadline slash by a third party, with balance deltas checked at once: the buyer
+    ///      gets price + stake - bounty, the caller the bounty, the provider loses the stake.
+    function _slashCall(uint256 id, address caller) internal {
+        Ghost storage g = _ghost[id];
+        Request memory q = _req[id];
+        (bool ok,, Cause cause) = _slashable(id);
+        if (!ok) _violation("slash step on a job the model says is not slashable");
+        uint256 bounty = Math.mulDiv(g.stake, g.bountyBps, BPS);
+        uint256 buyerBefore = manager.balanceOf(q.buyer);
+        uint256 callerBefore = manager.balanceOf(caller);
+        uint256 reservedBefore = providers.reservedStake(g.provider);
+        vm.prank(caller);
+        manager.slash(q);
+        if (manager.balanceOf(q.buyer) != buyerBefore + q.price + g.stake - bounty) {
+            _violation("buyer of a slashed job not paid price + stake - bounty");
+        }
+        if (manager.balanceOf(caller) != callerBefore + bounty) _violation("slasher not paid exactly the bounty");
+        if (reservedBefore - providers.reservedStake(g.provider) != g.stake) {
+            _violation("slash took other than the stake");
+        }
+        _slashModel(id, cause, caller, bounty);
+        if (cause == Cause.CommitMissed) _count(Reached.SlashedCommitMissed);
+        else if (cause == Cause.ProofMissed) _count(Reached.SlashedProofMissed);
+        else _count(Reached.SlashedSeedExpired);
+    }
+
+    function _finalize(uint256[] memory ids, address caller, bool useCollect) internal {
+        uint256 m = ids.length;
+        bool[] memory pays = new bool[](m);
+        uint256 expect;
+        uint256 earned; // what caller is credited by these settlements
+        for (uint256 k = 0; k < m; ++k) {
+            Ghost storage g = _ghost[ids[k]];
+            if (g.state != JobState.Proved || block.timestamp <= g.payableAt) continue;
+            bool dup;
+            for (uint256 i = 0; i < k; ++i) {
+                if (ids[i] == ids[k]) dup = true;
+            }
+            if (dup) continue;
+            pays[k] = true;
+            ++expect;
+            if (g.provider == caller) earned += _req[ids[k]].price;
+        }
+        uint256 owed = manager.balanceOf(caller) + earned;
+        uint256 paid;
+        if (useCollect && owed > 0) {
+            uint256 before = token.balanceOf(caller);
+            uint256 internalOwed = owed - providers.creditOf(caller);
+            vm.prank(caller);
+            paid = manager.collect(ids, caller);
+            if (token.balanceOf(caller) != before + owed) _violation("collect paid other than the balance owed");
+            _settleAll(ids, pays);
+            gBal[caller] = 0;
+            gCredit[caller] = 0;
+            withdrawnInternal[caller] += internalOwed;
+            if (expect > 0) _count(Reached.Collected);
+            _count(Reached.Withdrawn);
+        } else {
+            vm.prank(caller);
+            paid = manager.finalize(ids);
+            _settleAll(ids, pays);
+        }
+        if (paid != expect) _violation("finalize paid another number of jobs than ended their window");
+    }
+
+    function _settleAll(uint256[] memory ids, bool[] memory pays) internal {
+        for (uint256 k = 0; k < ids.length; ++k) {
+            if (!pays[k]) continue;
+            _settleModel(ids[k]);
+            _count(Reached.Finalized);
+        }
+    }
+
+    function _withdraw(address a, address to) internal {
+        uint256 owed = manager.balanceOf(a);
+        uint256 internalOwed = owed - providers.creditOf(a);
+        uint256 before = token.balanceOf(to);
+        vm.prank(a);
+        if (to == a) manager.withdraw();
+        else manager.withdrawTo(to);
+        if (token.balanceOf(to) != before + owed) _violation("withdraw delivered other than the balance owed");
+        if (manager.balanceOf(a) != 0) _violation("withdraw left a balance");
+        gBal[a] = 0;
+        gCredit[a] = 0;
+        withdrawnInternal[a] += internalOwed;
+        _count(Reached.Withdrawn);
+    }
+
+    function _drive(uint256 seed) internal {
+        uint256 n = jobIds.length;
+        for (uint256 i = 0; i < n; ++i) {
+            if (_step(jobIds[(seed % n + i) % n], seed >> 8)) {
+                _count(Reached.Driven);
+                return;
+            }
+        }
+        if (n < MAX_JOBS) {
+            _post(_newRequest(seed, seed >> 128, seed >> 16, (seed >> 1) & 1 == 1));
+            _count(Reached.Driven);
+        }
+    }
+
+    /// @dev One honest step of one job; false when the job needs none (final, or nothing the
+    ///      honest parties would do now).
+    function _step(uint256 id, uint256 r) internal returns (bool) {
+        Ghost storage g = _ghost[id];
+        JobState s = g.state;
+        Request memory q = _req[id];
+        if (s == JobState.None || s == JobState.Open) {
+            if (block.timestamp > q.lockBy) {
+                _cancel(id);
+                return true;
+            }
+            if (s == JobState.Open) return _lockOpen(id, provs[r % 2]);
+            return _lockSigned(id, provs[r % 2], 0, (r >> 1) & 1 == 1);
+        }
+        if (s == JobState.Locked) {
+            if (block.timestamp > g.commitBy) _slashCall(id, keeper);
+            else _commit(id);
+            return true;
+        }
+        if (s == JobState.Committed) {
+            (bool slashable,,) = _slashable(id);
+            if (slashable) {
+                _slashCall(id, keeper);
+            } else if (!g.seedFixed && block.number <= g.seedBlock) {
+                vm.roll(uint256(g.seedBlock) + 1);
+            } else if (!g.seedFixed && q.seedCommitment != bytes32(0) && block.number <= g.seedBlock + REVEAL_BLOCKS) {
+                _reveal(id);
+            } else {
+                _submitValid(id);
+            }
+            return true;
+        }
+        if (s == JobState.Proved) {
+            if (block.timestamp <= g.payableAt) {
+                // Waiting out a long window would push every other job past its deadlines.
+                if (g.payableAt - block.timestamp >= 10 minutes) return false;
+                vm.warp(uint256(g.payableAt) + 1);
+            }
+            uint256[] memory ids = new uint256[](1);
+            ids[0] = id;
+            _finalize(ids, keeper, false);
+            return true;
+        }
+        return false;
+    }
+
+    // ---------------------------------------------------------------- batches
+
+    /// @dev Up to `size` submittable jobs of `p`, from a random start.
+    function _gatherReady(uint256 seed, address p, uint256 size, uint256[] memory ids)
+        internal
+        view
+        returns (uint256 m)
+    {
+        uint256 n = jobIds.length;
+        for (uint256 i = 0; i < n && m < size; ++i) {
+            uint256 id = jobIds[(seed % n + i) % n];
+            if (_ghost[id].provider == p && _is(id, P_READY, 2)) ids[m++] = id;
+        }
+    }
+
+    struct BatchExpect {
+        uint8[] outcome; // 0 skipped, 1 proved, 2 slashed
+        bytes[] skips; // SubmissionSkipped reasons in emission order
+        uint256 nSkips;
+        uint256 proved;
+        uint256 slashed;
+        int256[2] buyerDelta;
+        uint256 providerDelta;
+    }
+
+    function _runBatch(address p, uint256[] memory ids, uint8[] memory flaws, uint256 m) internal {
+        Submission[] memory subs = new Submission[](m);
+        for (uint256 k = 0; k < m; ++k) {
+            subs[k] = _submission(ids[k], flaws[k]);
+        }
+        BatchExpect memory e = _expectBatch(ids, flaws, m);
+        uint256[2] memory buyerBefore = [manager.balanceOf(buyers[0]), manager.balanceOf(buyers[1])];
+        uint256 providerBefore = manager.balanceOf(p);
+        vm.recordLogs();
+        vm.prank(p);
+        (uint256 proved, uint256 slashed) = manager.submitBatch(subs);
+        _checkSkips(vm.getRecordedLogs(), e);
+        if (proved != e.proved || slashed != e.slashed) _violation("submitBatch returned other counts than expected");
+        for (uint256 b = 0; b < 2; ++b) {
+            if (int256(manager.balanceOf(buyers[b])) - int256(buyerBefore[b]) != e.buyerDelta[b]) {
+                _violation("buyers of invalid batch members not paid price + stake each");
+            }
+        }
+        if (manager.balanceOf(p) != providerBefore + e.providerDelta) _violation("a batch paid other than the prices");
+        for (uint256 k = 0; k < m; ++k) {
+            uint256 id = ids[k];
+            JobState actual = manager.getJob(id).state;
+            if (e.outcome[k] == 1) {
+                if (actual == JobState.Slashed) _violation("a valid batch member was slashed");
+                _proved(id, Reached.SettledBatch, Reached.ProvedBatch);
+            } else if (e.outcome[k] == 2) {
+                if (actual != JobState.Slashed) _violation("an invalid batch member was not slashed in the call");
+                _ghost[id].cheated = true;
+                _slashModel(id, Cause.InvalidProof, address(0), 0);
+                _count(Reached.SlashedInvalidBatch);
+            } else {
+                _count(Reached.SkippedBatchMember);
+            }
+        }
+    }
+
+    /// @dev settlement.md §5 on the model: members failing the timing checks (or not
+    ///      Committed) are skipped while the batch is prepared, a job named twice concludes at
+    ///      its first live occurrence and is skipped after, the rest are decided by their proof.
+    function _expectBatch(uint256[] memory ids, uint8[] memory flaws, uint256 m)
+        internal
+        view
+        returns (BatchExpect memory e)
+    {
+        e.outcome = new uint8[](m);
+        e.skips = new bytes[](m);
+        bool[] memory live = new bool[](m);
+        for (uint256 k = 0; k < m; ++k) {
+            bytes memory reason = _timing(ids[k]);
+            if (reason.length != 0) e.skips[e.nSkips++] = reason;
+            else live[k] = true;
+        }
+        for (uint256 k = 0; k < m; ++k) {
+            if (!live[k]) continue;
+            uint256 first = k;
+            for (uint256 i = 0; i < k; ++i) {
+                if (ids[i] == ids[k] && live[i]) {
+                    first = i;
+                    break;
+                }
+            }
+            if (first != k) {
+                // Skipped at conclusion: the job moved on at its first occurrence.
+                JobState after_ = e.outcome[first] == 2
+                    ? JobState.Slashed
+                    : (_req[ids[k]].challengeWindow == 0 ? JobState.Settled : JobState.Proved);
+                e.skips[e.nSkips++] = _wrongState(ids[k], after_);
+                continue;
+            }
+            Request memory q = _req[ids[k]];
+            uint256 b = q.buyer == buyers[0] ? 0 : 1;
+            if (flaws[k] == 0) {
+                e.outcome[k] = 1;
+                ++e.proved;
+                if (q.challengeWindow == 0) e.providerDelta += q.price;
+            } else {
+                e.outcome[k] = 2;
+                ++e.slashed;
+                e.buyerDelta[b] += int256(uint256(q.price) + _ghost[ids[k]].stake);
+            }
+        }
+    }
+
+    function _checkSkips(Vm.Log[] memory logs, BatchExpect memory e) internal {
+        uint256 seen;
+        for (uint256 i = 0; i < logs.length; ++i) {
+            if (logs[i].topics[0] != SLAManagerV1.SubmissionSkipped.selector) continue;
+            bytes memory reason = abi.decode(logs[i].data, (bytes));
+            if (seen >= e.nSkips || keccak256(reason) != keccak256(e.skips[seen])) {
+                _violation("a batch skipped another member, or for another reason, than expected");
+                return;
+            }
+            ++seen;
+        }
+        if (seen != e.nSkips) _violation("a batch skipped fewer members than expected");
+    }
+
+    // ---------------------------------------------------------------- the model's transitions
+
+    function _escrow(address buyer, uint256 price, bool fromBalance) internal {
+        if (fromBalance) {
+            gBal[buyer] -= price;
+            _count(Reached.EscrowFromBalance);
+        }
+    }
+
+    function _lockModel(uint256 id, address p) internal {
+        Ghost storage g = _ghost[id];
+        Request memory q = _req[id];
+        g.provider = p;
+        g.stake = uint96(manager.requiredStake(q.price, minSlots));
+        g.bountyBps = manager.bountyBps();
+        g.abandonBps = manager.abandonBps();
+        g.commitBy = uint64(block.timestamp) + q.execWindow;
+        gReserved[p] += g.stake;
+        _setState(id, JobState.Locked);
+    }
+
+    function _commitModel(uint256 id) internal {
+        Ghost storage g = _ghost[id];
+        Request memory q = _req[id];
+        g.seedBlock = uint64(block.number) + 2;
+        g.proveBy = q.seedCommitment != bytes32(0) ? 0 : uint64(block.timestamp) + q.proveWindow;
+        _setState(id, JobState.Committed);
+        _count(Reached.Committed);
+    }
+
+    function _settleModel(uint256 id) internal {
+        Ghost storage g = _ghost[id];
+        if (g.paid != 0) _violation("the model would pay a job twice");
+        g.paid += 1;
+        gBal[g.provider] += _req[id].price;
+        gReserved[g.provider] -= g.stake;
+        _setState(id, JobState.Settled);
+    }
+
+    function _slashModel(uint256 id, Cause cause, address caller, uint256 bounty) internal {
+        Ghost storage g = _ghost[id];
+        Request memory q = _req[id];
+        g.cause = cause;
+        gBal[q.buyer] += q.price;
+        gCredit[q.buyer] += g.stake - bounty;
+        if (bounty > 0) gCredit[caller] += bounty;
+        gStake[g.provider] -= g.stake;
+        gReserved[g.provider] -= g.stake;
+        _setState(id, JobState.Slashed);
+    }
+
+    /// @dev Settled, Slashed and Cancelled are final: the model never leaves them.
+    function _setState(uint256 id, JobState s) internal {
+        JobState from = _ghost[id].state;
+        if (from == JobState.Settled || from == JobState.Slashed || from == JobState.Cancelled) {
+            _violation("the model left a final state");
+        }
+        _ghost[id].state = s;
+    }
+
+    // ---------------------------------------------------------------- what the model says now
+
+    /// @dev The error a submission of `id` reverts with now ("" when it passes the timing
+    ///      checks), from the model's seed block and deadline.
+    function _timing(uint256 id) internal view returns (bytes memory) {
+        Ghost storage g = _ghost[id];
+        if (g.state != JobState.Committed) return _wrongState(id, g.state);
+        uint64 sb = g.seedBlock;
+        if (!g.seedFixed) {
+            if (_req[id].seedCommitment != bytes32(0) && block.number <= sb + REVEAL_BLOCKS) {
+                return abi.encodeWithSelector(SLAManagerV1.RevealPending.selector, id, sb + REVEAL_BLOCKS, block.number);
+            }
+            if (block.number <= sb || block.number > sb + SEED_HORIZON) {
+                return abi.encodeWithSelector(SLAManagerV1.SeedUnavailable.selector, id, sb, block.number);
+            }
+        }
+        if (g.proveBy != 0 && block.timestamp > g.proveBy) {
+            return abi.encodeWithSelector(SLAManagerV1.DeadlinePassed.selector, id, g.proveBy);
+        }
+        return "";
+    }
+
+    /// @dev Whether a deadline slash is allowed now, and else the error it must revert with.
+    function _slashable(uint256 id) internal view returns (bool, bytes memory, Cause) {
+        Ghost storage g = _ghost[id];
+        if (g.state == JobState.Locked) {
+            if (block.timestamp > g.commitBy) return (true, "", Cause.CommitMissed);
+            return (false, abi.encodeWithSelector(SLAManagerV1.DeadlineNotPassed.selector, id, g.commitBy), Cause.None);
+        }
+        if (g.state == JobState.Committed) {
+            if (g.proveBy != 0 && block.timestamp > g.proveBy) return (true, "", Cause.ProofMissed);
+            if (!g.seedFixed && block.number > g.seedBlock + SEED_HORIZON) return (true, "", Cause.SeedExpired);
+            if (g.proveBy != 0) {
+                return
+                    (false, abi.encodeWithSelector(SLAManagerV1.DeadlineNotPassed.selector, id, g.proveBy), Cause.None);
+            }
+            return (
+                false,
+                abi.encodeWithSelector(SLAManagerV1.SeedUnavailable.selector, id, g.seedBlock, block.number),
+                Cause.None
+            );
+        }
+        return (false, _wrongState(id, g.state), Cause.None);
+    }
+
+    /// @dev settlement.md §4, from the spec's formula and the model's commitment and seed block.
+    function _seedNow(uint256 id, bytes32 secret) internal view returns (uint256) {
+        bytes32 commitment = keccak256(abi.encode(traceRootOf(id), attestationOf(id)));
+        return uint256(
+            keccak256(
+            abi.encodePacked(
+            "probity/seed/v2", block.chainid, address(manager), id, commitment, blockhash(_ghost[id].seedBlock), secret
+        )
+        )
+        ) % R;
+    }
+
+    /// @dev The job's submission: honest (flaw 0), or a proof for another seed (1), other tokens
+    ///      than the proof's (2), a malformed proof point (3).
+    function _submission(uint256 id, uint8 flaw) internal view returns (Submission memory s) {
+        Request memory q = _req[id];
+        Ghost storage g = _ghost[id];
+        s.request = q;
+        s.traceRoot = traceRootOf(id);
+        s.attestationDigest = attestationOf(id);
+        uint256[] memory t = new uint256[](q.newTokens);
+        for (uint256 i = 0; i < t.length; ++i) {
+            t[i] = uint256(keccak256(abi.encode(id, i))) % VOCAB;
+        }
+        s.result = ResultDigest.pack(t);
+        uint256 seed = g.seedFixed ? g.seed : _seedNow(id, bytes32(0));
+        uint256 rd = hasher.resultDigest(q.newTokens, s.result);
+        if (flaw == 1) seed = addmod(seed, 1, R);
+        s.proof = SyntheticGroth16.prove([q.modelRoot, q.jobDigest, s.traceRoot, rd, seed]);
+        if (flaw == 2) {
+            t[0] = (t[0] + 1) % VOCAB;
+            s.result = ResultDigest.pack(t);
+        } else if (flaw == 3) {
+            s.proof[0] ^= 1;
+        }
+    }
+
+    // ---------------------------------------------------------------- picking
+
+    function _pick(uint256 seed, uint8 kind, uint256 arg) internal view returns (bool, uint256) {
+        uint256 n = jobIds.length;
+        if (n == 0) return (false, 0);
+        uint256 start = seed % n;
+        for (uint256 i = 0; i < n; ++i) {
+            uint256 id = jobIds[(start + i) % n];
+            if (_is(id, kind, arg)) return (true, id);
+        }
+        return (false, 0);
+    }
+
+    function _is(uint256 id, uint8 kind, uint256 arg) internal view returns (bool) {
+        Ghost storage g = _ghost[id];
+        JobState s = g.state;
+        if (kind == P_PENDING) return s == JobState.None && g.signed;
+        if (kind == P_PENDING_LIVE) return s == JobState.None && g.signed && block.timestamp <= _req[id].lockBy;
+        if (kind == P_OPEN) return s == JobState.Open;
+        if (kind == P_OPEN_LOCKABLE) return s == JobState.Open && block.timestamp <= _req[id].lockBy;
+        if (kind == P_LOCKED) return s == JobState.Locked;
+        if (kind == P_LOCKED_LIVE) return s == JobState.Locked && block.timestamp <= g.commitBy;
+        if (kind == P_COMMITTED) return s == JobState.Committed;
+        if (kind == P_READY) return s == JobState.Committed && _timing(id).length == 0;
+        if (kind == P_UNSEEDED) return s == JobState.Committed && !g.seedFixed;
+        bool commitment = _req[id].seedCommitment != bytes32(0);
+        if (kind == P_UNSEEDED_COMMITMENT) return s == JobState.Committed && !g.seedFixed && commitment;
+        if (kind == P_REVEALABLE) {
+            return s == JobState.Committed && !g.seedFixed && commitment && block.number > g.seedBlock
+                && block.number <= g.seedBlock + REVEAL_BLOCKS;
+        }
+        if (kind == P_FIXABLE) {
+            return s == JobState.Committed && !g.seedFixed
+                && block.number > g.seedBlock + (commitment ? REVEAL_BLOCKS : 0)
+                && block.number <= g.seedBlock + SEED_HORIZON;
+        }
+        if (kind == P_PROVED) return s == JobState.Proved;
+        if (kind == P_SLASHABLE) {
+            (bool ok,,) = _slashable(id);
+            return ok;
+        }
+        if (kind == P_CANCELLABLE) return s == JobState.Open || (s == JobState.None && g.signed);
+        if (kind == P_FINAL) return s == JobState.Settled || s == JobState.Slashed || s == JobState.Cancelled;
+        if (kind == P_ANY) return true;
+        if (kind == P_CONCLUDED_OF) {
+            return g.provider == provs[arg] && (s == JobState.Proved || s == JobState.Settled || s == JobState.Slashed);
+        }
+        if (kind == P_NOT_READY_OF) {
+            return g.provider == provs[arg] && s == JobState.Committed && _timing(id).length != 0;
+        }
+        if (kind == P_NOT_CANCELLABLE) return s != JobState.None && s != JobState.Open;
+        return false;
+    }
+
+    // ---------------------------------------------------------------- small helpers
+
+    /// @dev The job id as settlement.md §2 defines it: the request's EIP-712 digest.
+    function _jobIdOf(Request memory q) internal view returns (uint256) {
+        bytes32 domain = keccak256(
+            abi.encode(DOMAIN_TYPEHASH, keccak256("Probity"), keccak256("1"), block.chainid, address(manager))
+        );
+        return uint256(keccak256(abi.encodePacked("\x19\x01", domain, keccak256(abi.encode(REQUEST_TYPEHASH, q)))));
+    }
+
+    function _signature(uint256 pk, uint256 id) internal pure returns (bytes memory) {
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(pk, bytes32(id));
+        return abi.encodePacked(r, s, v);
+    }
+
+    function _wrongState(uint256 id, JobState s) internal pure returns (bytes memory) {
+        return abi.encodeWithSelector(SLAManagerV1.WrongState.selector, id, s);
+    }
+
+    function _actor(uint256 who) internal view returns (address) {
+        uint256 k = who % 5;
+        if (k < 2) return buyers[k];
+        if (k < 4) return provs[k - 2];
+        return keeper;
+    }
+
+    function _expect(bytes memory err, bytes memory want, string memory what) internal {
+        if (keccak256(err) != keccak256(want)) _violation(what);
+    }
+
+    function _count(Reached what) internal {
+        ++_reached[uint256(what)];
+    }
+
+    function _violation(string memory what) internal {
+        _violations.push(what);
+    }
+}

@@ -1,0 +1,474 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.30;
+
+import {Test} from "../utils/Test.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {DevToken} from "../../src/dev/DevToken.sol";
+import {ProviderRegistry} from "../../src/ProviderRegistry.sol";
+import {ClassRegistry} from "../../src/ClassRegistry.sol";
+import {ResultHasher} from "../../src/ResultHasher.sol";
+import {SLAManagerV1} from "../../src/SLAManagerV1.sol";
+import {Job, JobState} from "../../src/types/Settlement.sol";
+import {SyntheticGroth16} from "../helpers/SyntheticGroth16.sol";
+import {SLAHandlerV1, reachedNamesV1} from "./SLAHandlerV1.sol";
+
+/// @notice The v1 protocol (real Groth16 verifier under SyntheticGroth16's key, so every proof
+///         is a real pairing check) with SLAHandlerV1 as the only fuzz target, and the
+///         invariants of the v1 state machine (specs/settlement.md) as internal checks.
+abstract contract SLAInvariantV1Base is Test {
+    uint256 internal constant MINTED = 100_000_000e18;
+    uint256 internal constant STAKE = 10_000_000e18;
+    uint16 internal constant MIN_SLOTS = 4;
+
+    DevToken internal token;
+    ProviderRegistry internal providers;
+    ClassRegistry internal classes;
+    SLAManagerV1 internal manager;
+    SLAHandlerV1 internal handler;
+    uint256 internal supply;
+
+    function setUp() public virtual {
+        vm.warp(1_800_000_000);
+        vm.roll(1_000);
+        address gov = makeAddr("gov");
+        token = new DevToken(gov, 0);
+        providers = new ProviderRegistry(IERC20(address(token)), 7 days, gov);
+        classes = new ClassRegistry(gov);
+        ResultHasher hasher = new ResultHasher();
+        manager = new SLAManagerV1(IERC20(address(token)), providers, classes, hasher, gov);
+        vm.startPrank(gov);
+        providers.setManager(address(manager));
+        bytes32 classId = classes.registerClass("universal-v1-invariant", address(SyntheticGroth16.deploy()), MIN_SLOTS);
+        handler = new SLAHandlerV1(IERC20(address(token)), providers, manager, hasher, classId, MIN_SLOTS);
+        address[5] memory a = handler.accounts();
+        for (uint256 i = 0; i < a.length; ++i) {
+            token.mint(a[i], MINTED);
+        }
+        vm.stopPrank();
+        supply = token.totalSupply();
+        handler.init(STAKE);
+
+        targetContract(address(handler));
+        targetSelector(FuzzSelector({addr: address(handler), selectors: _actions()}));
+    }
+
+    function _actions() internal pure returns (bytes4[] memory a) {
+        a = new bytes4[](19);
+        a[0] = SLAHandlerV1.post.selector;
+        a[1] = SLAHandlerV1.sign.selector;
+        a[2] = SLAHandlerV1.cancel.selector;
+        a[3] = SLAHandlerV1.deposit.selector;
+        a[4] = SLAHandlerV1.reveal.selector;
+        a[5] = SLAHandlerV1.lockSigned.selector;
+        a[6] = SLAHandlerV1.lockAndCommit.selector;
+        a[7] = SLAHandlerV1.lock.selector;
+        a[8] = SLAHandlerV1.commit.selector;
+        a[9] = SLAHandlerV1.submit.selector;
+        a[10] = SLAHandlerV1.cheat.selector;
+        a[11] = SLAHandlerV1.submitBatch.selector;
+        a[12] = SLAHandlerV1.abandon.selector;
+        a[13] = SLAHandlerV1.fixSeed.selector;
+        a[14] = SLAHandlerV1.slash.selector;
+        a[15] = SLAHandlerV1.finalize.selector;
+        a[16] = SLAHandlerV1.withdraw.selector;
+        a[17] = SLAHandlerV1.warp.selector;
+        a[18] = SLAHandlerV1.drive.selector;
+    }
+
+    // ================================================================ the invariants
+
+    /// @dev 1. Funds conservation. The manager holds exactly its accounts' balances (what
+    ///      withdraw pays less the registry credit) plus the escrowed price of every job not
+    ///      final; the registry holds exactly its stake and credits; every credit is an
+    ///      actor's; no token is created or lost; and each balance, credit and stake is the one
+    ///      the model computed from the calls.
+    function _checkFunds(SLAHandlerV1.JobView[] memory v, Job[] memory jobs) internal view {
+        address[5] memory a = handler.accounts();
+        uint256 balances;
+        uint256 credits;
+        for (uint256 i = 0; i < a.length; ++i) {
+            uint256 credit = providers.creditOf(a[i]);
+            uint256 own = manager.balanceOf(a[i]) - credit;
+            assertEq(own, handler.gBal(a[i]), "a manager balance differs from the model");
+            assertEq(credit, handler.gCredit(a[i]), "a registry credit differs from the model");
+            balances += own;
+            credits += credit;
+        }
+        uint256 escrow;
+        for (uint256 i = 0; i < v.length; ++i) {
+            JobState s = jobs[i].state;
+            if (s == JobState.Open || s == JobState.Locked || s == JobState.Committed || s == JobState.Proved) {
+                escrow += v[i].price;
+            }
+        }
+        assertEq(token.balanceOf(address(manager)), balances + escrow, "manager balance != balances + escrow");
+        assertEq(
+            token.balanceOf(address(providers)),
+            providers.totalStaked() + providers.totalCredits(),
+            "registry balance != stake + credits"
+        );
+        assertEq(credits, providers.totalCredits(), "registry credits not all owned by actors");
+        assertEq(token.totalSupply(), supply, "supply changed");
+        uint256 held =
+            token.balanceOf(address(manager)) + token.balanceOf(address(providers)) + token.balanceOf(handler.sink());
+        for (uint256 i = 0; i < a.length; ++i) {
+            held += token.balanceOf(a[i]);
+        }
+        assertEq(held, supply, "tokens outside the actors and the contracts");
+        uint256 staked;
+        for (uint256 i = 0; i < 2; ++i) {
+            address p = a[2 + i];
+            uint256 free = providers.freeStake(p);
+            uint256 reserved = providers.reservedStake(p);
+            assertEq(free + reserved, handler.gStake(p), "provider stake differs from the model");
+            assertEq(reserved, handler.gReserved(p), "reserved stake != stakes of the provider's live jobs");
+            staked += free + reserved + providers.providerOf(p).unbonding;
+        }
+        assertEq(staked, providers.totalStaked(), "totalStaked != sum over providers");
+    }
+
+    /// @dev 2 and 4 over every job. Its state is the model's (so final states never change,
+    ///      and no job is slashed, settled or reopened unless the model predicted it); a live
+    ///      job's provider, stake, deadline, seed block and stored seed are the model's; a
+    ///      Slashed job has a cause the model saw (an invalid proof submitted for it, or a
+    ///      deadline the model computed had passed), so an honestly driven job never is; a
+    ///      Settled job was credited exactly once, any other job never.
+    function _checkJobs(SLAHandlerV1.JobView[] memory v, Job[] memory jobs) internal view {
+        address[5] memory a = handler.accounts();
+        uint256[2] memory settledPrices;
+        for (uint256 i = 0; i < v.length; ++i) {
+            Job memory j = jobs[i];
+            SLAHandlerV1.Ghost memory g = v[i].ghost;
+            assertEq(uint256(j.state), uint256(g.state), "job state differs from the model");
+            if (j.state == JobState.Locked || j.state == JobState.Committed || j.state == JobState.Proved) {
+                assertEq(j.provider, g.provider, "provider differs from the model");
+                assertEq(j.terms.stake, g.stake, "stake differs from the model");
+                assertEq(j.terms.price, v[i].price, "price differs from the request");
+            }
+            if (j.state == JobState.Locked) assertEq(j.deadline, g.commitBy, "commitBy differs from the model");
+            if (j.state == JobState.Committed) {
+                assertEq(j.seedBlock, g.seedBlock, "seed block differs from the model");
+                assertEq(j.deadline, g.proveBy, "proveBy differs from the model");
+                assertEq(j.flags & 2 != 0, g.seedFixed, "seed fixed differs from the model");
+                if (g.seedFixed) assertEq(j.seed, g.seed, "stored seed differs from settlement.md section 4");
+            }
+            if (j.state == JobState.Proved) assertEq(j.deadline, g.payableAt, "payableAt differs from the model");
+            if (j.state == JobState.Slashed) {
+                assertTrue(g.cause != SLAHandlerV1.Cause.None, "a job was slashed without a cause");
+                assertEq(g.cause == SLAHandlerV1.Cause.InvalidProof, g.cheated, "proof slash without an invalid proof");
+            } else {
+                assertTrue(g.cause == SLAHandlerV1.Cause.None, "a cause recorded for a job not slashed");
+            }
+            if (j.state == JobState.Settled) {
+                assertEq(g.paid, 1, "a settled job was credited other than once");
+                settledPrices[g.provider == a[2] ? 0 : 1] += v[i].price;
+            } else {
+                assertEq(g.paid, 0, "a job not settled was credited");
+            }
+        }
+        // 4, measured on the contract: what each provider was credited by the manager (its
+        // balance now, plus what it withdrew, less what it deposited) is the sum of the prices
+        // of its Settled jobs.
+        for (uint256 i = 0; i < 2; ++i) {
+            address p = a[2 + i];
+            uint256 credited = manager.balanceOf(p) - providers.creditOf(p) + handler.withdrawnInternal(p)
+                - handler.depositedInternal(p);
+            assertEq(credited, settledPrices[i], "a provider was credited other than its settled prices");
+        }
+    }
+
+    /// @dev 2 and 3 on the spot (see SLAHandlerV1): an invalid proof slashes in the same call,
+    ///      single or batch; a valid batch member is never slashed; the buyer of a slashed job
+    ///      gets price + stake - bounty; refusals carry the exact error.
+    function _checkNoViolation() internal view {
+        string[] memory v = handler.violations();
+        if (v.length > 0) fail(string.concat(vm.toString(v.length), " violation(s), first: ", v[0]));
+    }
+
+    function _checkAll() internal view {
+        _checkNoViolation();
+        SLAHandlerV1.JobView[] memory v = handler.jobsView();
+        Job[] memory jobs = new Job[](v.length);
+        for (uint256 i = 0; i < v.length; ++i) {
+            jobs[i] = manager.getJob(v[i].id);
+        }
+        _checkFunds(v, jobs);
+        _checkJobs(v, jobs);
+    }
+}
+
+/// @notice The campaign: random sequences of every v1 action, every invariant after every call.
+///         One invariant function on purpose: forge runs one campaign per invariant function,
+///         all from the same seed, so several would replay the same calls.
+contract SLAInvariantV1Test is SLAInvariantV1Base {
+    /// @dev Conservation of funds and stake, the model's states and fields for every job,
+    ///      honest jobs never slashed, invalid proofs always slashed at once, exact slash
+    ///      payouts, no job paid twice, final states final.
+    function invariant_v1() public view {
+        _checkAll();
+    }
+
+    /// @dev forge calls this after every run, on that run's state. A full run (the default
+    ///      depth or deeper; shrinking replays are shorter) must have settled and slashed a
+    ///      job. The totals over the campaign live in the process environment (each run has a
+    ///      fresh state); once the default campaign's runs are done every outcome must have
+    ///      been reached.
+    function afterInvariant() public {
+        uint256[39] memory run = handler.reachedAll();
+        string memory toml = vm.readFile(string.concat(vm.projectRoot(), "/foundry.toml"));
+        if (run[0] >= vm.parseTomlUint(toml, ".invariant.depth")) {
+            assertGt(handler.settlements(), 0, "a full run settled no job");
+            assertGt(handler.slashes(), 0, "a full run slashed no job");
+        }
+        string memory prefix = "PROBITY_V1_REACH_";
+        // forge replays the last run once more for its traces: the same counts twice in a row
+        // are that replay, not a new run.
+        string memory digest = vm.toString(keccak256(abi.encode(run)));
+        if (keccak256(bytes(vm.envOr(string.concat(prefix, "last"), string("")))) == keccak256(bytes(digest))) return;
+        vm.setEnv(string.concat(prefix, "last"), digest);
+        uint256 runs = vm.envOr(string.concat(prefix, "runs"), uint256(0)) + 1;
+        vm.setEnv(string.concat(prefix, "runs"), vm.toString(runs));
+        string[39] memory names = reachedNamesV1();
+        uint256[39] memory total;
+        string memory json = string.concat('{"runs": ', vm.toString(runs));
+        for (uint256 i = 0; i < names.length; ++i) {
+            string memory key = string.concat(prefix, names[i]);
+            total[i] = vm.envOr(key, uint256(0)) + run[i];
+            vm.setEnv(key, vm.toString(total[i]));
+            json = string.concat(json, ', "', names[i], '": ', vm.toString(total[i]));
+        }
+        if (runs != vm.parseTomlUint(toml, ".invariant.runs")) return;
+        for (uint256 i = 0; i < names.length; ++i) {
+            assertGt(total[i], 0, string.concat("never reached: ", names[i]));
+        }
+        // forge shows no logs of a passing invariant test: on request the campaign fails at its
+        // end with the totals as the reason (PROBITY_V1_REACH_REPORT=true, with
+        // FOUNDRY_INVARIANT_SHRINK_RUN_LIMIT=0 so that forge does not shrink the last run).
+        if (vm.envOr("PROBITY_V1_REACH_REPORT", false)) revert(string.concat("v1 invariant reach: ", json, "}"));
+    }
+}
+
+/// @notice Every handler action in a fixed sequence, each outcome's counter asserted: every
+///         outcome the campaign counts is reachable, and the invariants hold along the way.
+contract SLAHandlerV1SmokeTest is SLAInvariantV1Base {
+    uint256 internal constant P0 = 0;
+    uint256 internal constant P1 = 1;
+
+    function _last() internal view returns (uint256) {
+        return handler.jobCount() - 1;
+    }
+
+    function _r(SLAHandlerV1.Reached what) internal view returns (uint256) {
+        return handler.reached(what);
+    }
+
+    function _terms(uint256 lockIn, uint256 exec, uint256 prove, uint256 challenge) internal view returns (uint256) {
+        return handler.encodeTerms(lockIn, exec, prove, challenge, 12);
+    }
+
+    /// @dev Posts a job and has provider `p` lock and commit it; returns its index.
+    function _committed(uint256 terms, bool commitment, uint256 p) internal returns (uint256 i) {
+        handler.post(0, 100e18, terms, commitment);
+        i = _last();
+        handler.lock(i, p);
+        handler.commit(i, false);
+    }
+
+    /// @dev handler.warp's encoding: `secs` seconds (below two hours) and `blocks` (below 25).
+    function _pass(uint256 secs, uint256 blocks) internal {
+        handler.warp(secs < 10 minutes ? (secs << 3) | 1 : secs << 3, (blocks << 4) | 1);
+    }
+
+    function test_handlerReachesEveryOutcome() public {
+        uint256 quick = _terms(1 hours, 1 hours, 1 hours, 0);
+        uint256 windowed = _terms(1 hours, 1 hours, 1 hours, 10 minutes);
+
+        // Post, lock, commit, wait for the seed block, a valid proof settles at once.
+        handler.post(0, 100e18, quick, false);
+        assertEq(_r(SLAHandlerV1.Reached.Posted), 1, "posted");
+        handler.lock(_last(), P0);
+        assertEq(_r(SLAHandlerV1.Reached.LockedOpen), 1, "locked open");
+        handler.commit(_last(), false);
+        assertEq(_r(SLAHandlerV1.Reached.Committed), 1, "committed");
+        handler.submit(_last()); // seed block not mined yet
+        assertEq(_r(SLAHandlerV1.Reached.SubmitRefused), 1, "early submission refused");
+        _pass(0, 3);
+        handler.submit(_last());
+        assertEq(_r(SLAHandlerV1.Reached.SettledSingle), 1, "settled single");
+        _checkAll();
+
+        // A challenge window: Proved, then finalized once it ends; then collected.
+        uint256 w = _committed(windowed, false, P0);
+        _pass(0, 3);
+        handler.submit(w);
+        assertEq(_r(SLAHandlerV1.Reached.ProvedSingle), 1, "proved single");
+        _pass(10 minutes + 1, 1);
+        handler.finalize(w, 0, false);
+        assertEq(_r(SLAHandlerV1.Reached.Finalized), 1, "finalized");
+        w = _committed(windowed, false, P1);
+        _pass(0, 3);
+        handler.submit(w);
+        _pass(10 minutes + 1, 1);
+        handler.finalize(w, 3, true); // who 3: provider 1 collects
+        assertEq(_r(SLAHandlerV1.Reached.Collected), 1, "collected");
+        _checkAll();
+
+        // The provider cheats alone: slashed in the same call.
+        w = _committed(quick, false, P1);
+        _pass(0, 3);
+        handler.cheat(w, 0);
+        assertEq(_r(SLAHandlerV1.Reached.SlashedInvalidSingle), 1, "slashed invalid single");
+
+        // A batch of provider 0: valid, invalid (windowed) and valid members, and provider 0's
+        // first job, settled long ago (skipped).
+        uint256 first = _committed(quick, false, P0);
+        _committed(windowed, false, P0);
+        _committed(quick, false, P0);
+        _pass(0, 3);
+        handler.submitBatch(first, P0, _mixedMask(), 1);
+        assertEq(_r(SLAHandlerV1.Reached.SettledBatch), 2, "settled in batch");
+        assertEq(_r(SLAHandlerV1.Reached.SlashedInvalidBatch), 1, "slashed invalid in batch");
+        assertEq(_r(SLAHandlerV1.Reached.SkippedBatchMember), 1, "skipped batch member");
+        _checkAll();
+        // All valid (the aggregate check passes), windowed.
+        first = _committed(windowed, false, P1);
+        _committed(windowed, false, P1);
+        _pass(0, 3);
+        handler.submitBatch(first, P1, 0, 0);
+        assertEq(_r(SLAHandlerV1.Reached.ProvedBatch), 2, "proved in batch");
+        _checkAll();
+
+        // Signed requests: a forged signature, locked, locked and committed at once, revoked.
+        handler.sign(1, 50e18, quick, false);
+        assertEq(_r(SLAHandlerV1.Reached.Signed), 1, "signed");
+        uint256 signed = _last();
+        handler.lockSigned(signed, P0, 1); // probe 1: the other buyer's signature
+        assertEq(_r(SLAHandlerV1.Reached.LockRefused), 1, "forged signature refused");
+        handler.lockSigned(signed, P0, 0);
+        assertEq(_r(SLAHandlerV1.Reached.LockedSigned), 1, "locked signed");
+        handler.commit(signed, false);
+        handler.sign(0, 50e18, quick, true);
+        uint256 both = _last();
+        handler.lockAndCommit(both, P1);
+        assertEq(_r(SLAHandlerV1.Reached.LockedAndCommitted), 1, "lock and commit");
+        handler.sign(1, 50e18, quick, false);
+        handler.cancel(_last(), false);
+        assertEq(_r(SLAHandlerV1.Reached.Revoked), 1, "revoked");
+        handler.cancel(both, true); // committed: not cancellable
+        assertEq(_r(SLAHandlerV1.Reached.CancelRefused), 1, "cancel refused");
+        _pass(0, 3);
+        handler.reveal(both, false);
+        assertEq(_r(SLAHandlerV1.Reached.Revealed), 1, "revealed");
+        handler.submit(signed);
+        handler.submit(both);
+        assertEq(_r(SLAHandlerV1.Reached.SettledSingle), 3, "signed jobs settled");
+        _checkAll();
+
+        // Seeds: fixSeed during the reveal window, a wrong secret, a reveal; the fallback.
+        w = _committed(quick, true, P0);
+        handler.fixSeed(w);
+        assertEq(_r(SLAHandlerV1.Reached.SeedRefused), 1, "early fixSeed refused");
+        _pass(0, 3);
+        handler.reveal(w, true);
+        assertEq(_r(SLAHandlerV1.Reached.SeedRefused), 2, "wrong secret refused");
+        handler.reveal(w, false);
+        handler.submit(w);
+        assertEq(_r(SLAHandlerV1.Reached.SettledSingle), 4, "revealed job settled");
+        w = _committed(quick, true, P1);
+        _pass(0, 20);
+        _pass(0, 20);
+        handler.fixSeed(w);
+        assertEq(_r(SLAHandlerV1.Reached.SeedFixed), 1, "seed fixed");
+        handler.submit(w);
+        assertEq(_r(SLAHandlerV1.Reached.SettledSingle), 5, "fixed-seed job settled");
+        _checkAll();
+
+        // Abandon: reopened before lockBy (then cancelled), refunded after it (lockBy 60 s).
+        handler.post(0, 100e18, quick, false);
+        handler.lock(_last(), P1);
+        handler.abandon(_last());
+        assertEq(_r(SLAHandlerV1.Reached.AbandonedReopened), 1, "abandoned, reopened");
+        handler.cancel(_last(), false);
+        assertEq(_r(SLAHandlerV1.Reached.Cancelled), 1, "cancelled");
+        handler.post(1, 100e18, _terms(60, 1 hours, 1 hours, 0), false);
+        handler.lock(_last(), P1);
+        _pass(61, 1);
+        handler.abandon(_last());
+        assertEq(_r(SLAHandlerV1.Reached.AbandonedRefunded), 1, "abandoned, refunded");
+        // A late lock refused, then the buyer cancels.
+        handler.post(0, 100e18, _terms(0, 1 hours, 1 hours, 0), false);
+        _pass(1, 1);
+        handler.lock(_last(), P0);
+        assertEq(_r(SLAHandlerV1.Reached.LockRefused), 2, "late lock refused");
+        handler.cancel(_last(), false);
+        assertEq(_r(SLAHandlerV1.Reached.Cancelled), 2, "cancelled late");
+        _checkAll();
+
+        // Deadlines: an early slash refused; commit missed (a late commit and a late abandon
+        // refused first); proof missed, slashed by the other provider; seed expired.
+        handler.post(0, 100e18, _terms(1 hours, 60, 60, 0), false);
+        uint256 late = _last();
+        handler.lock(late, P0);
+        handler.slash(late, false);
+        assertEq(_r(SLAHandlerV1.Reached.SlashRefused), 1, "early slash refused");
+        _pass(61, 1);
+        handler.commit(late, false);
+        assertEq(_r(SLAHandlerV1.Reached.CommitRefused), 1, "late commit refused");
+        handler.abandon(late);
+        assertEq(_r(SLAHandlerV1.Reached.AbandonRefused), 1, "late abandon refused");
+        handler.slash(late, false);
+        assertEq(_r(SLAHandlerV1.Reached.SlashedCommitMissed), 1, "slashed, commit missed");
+        w = _committed(_terms(1 hours, 1 hours, 60, 0), false, P1);
+        _pass(61, 3);
+        handler.slash(w, true);
+        assertEq(_r(SLAHandlerV1.Reached.SlashedProofMissed), 1, "slashed, proof missed");
+        w = _committed(quick, true, P0);
+        handler.warp(1, 0); // blocks % 16 == 0: past the seed horizon
+        assertEq(_r(SLAHandlerV1.Reached.HorizonPassed), 1, "horizon passed");
+        handler.slash(w, false);
+        assertEq(_r(SLAHandlerV1.Reached.SlashedSeedExpired), 1, "slashed, seed expired");
+        _checkAll();
+
+        // commitMany, deposits, escrow from the deposit, withdrawals, drive.
+        handler.post(0, 100e18, quick, false);
+        handler.lock(_last(), P0);
+        handler.post(0, 100e18, quick, false);
+        handler.lock(_last(), P0);
+        handler.commit(_last() - 1, true);
+        assertEq(_r(SLAHandlerV1.Reached.CommittedMany), 1, "commitMany");
+        handler.deposit(0, 1_000e18);
+        assertEq(_r(SLAHandlerV1.Reached.Deposited), 1, "deposited");
+        uint256 fromBalance = _r(SLAHandlerV1.Reached.EscrowFromBalance);
+        handler.post(0, 100e18, quick, false);
+        assertEq(_r(SLAHandlerV1.Reached.EscrowFromBalance), fromBalance + 1, "escrow from the deposit");
+        handler.withdraw(0, false);
+        handler.withdraw(2, true);
+        assertEq(_r(SLAHandlerV1.Reached.Withdrawn), 3, "withdrawn (and collected once)");
+        handler.withdraw(0, false);
+        assertEq(_r(SLAHandlerV1.Reached.WithdrawRefused), 1, "empty withdrawal refused");
+        for (uint256 i = 0; i < 8; ++i) {
+            handler.drive(i);
+        }
+        assertEq(_r(SLAHandlerV1.Reached.Driven), 8, "driven");
+        _checkAll();
+
+        // Every counter moved.
+        uint256[39] memory all = handler.reachedAll();
+        string[39] memory names = reachedNamesV1();
+        for (uint256 i = 0; i < names.length; ++i) {
+            assertGt(all[i], 0, string.concat("never reached: ", names[i]));
+        }
+    }
+
+    /// @dev A submitBatch mask, not all valid (mask % 3 != 0), whose first three members are
+    ///      drawn valid, invalid, valid by the handler.
+    function _mixedMask() internal pure returns (uint256 mask) {
+        for (mask = 1;; ++mask) {
+            if (mask % 3 == 0) continue;
+            bool valid0 = uint256(keccak256(abi.encode(mask, uint256(0)))) % 3 != 0;
+            bool bad1 = uint256(keccak256(abi.encode(mask, uint256(1)))) % 3 == 0;
+            bool valid2 = uint256(keccak256(abi.encode(mask, uint256(2)))) % 3 != 0;
+            if (valid0 && bad1 && valid2) return mask;
+        }
+    }
+}
