@@ -72,6 +72,8 @@ contract ProviderRegistry is Ownable2Step, ReentrancyGuard {
     error InsufficientFreeStake(address provider, uint256 free, uint256 needed);
     /// @notice Less reserved stake than the operation moves.
     error InsufficientReservedStake(address provider, uint256 reserved, uint256 needed);
+    /// @notice The provider's free and reserved stake would exceed 2^128 - 1.
+    error StakeTooLarge(address provider, uint256 amount);
     /// @notice Nothing is unbonding.
     error NothingUnbonding(address provider);
     /// @notice The unbonding delay has not passed.
@@ -109,8 +111,11 @@ contract ProviderRegistry is Ownable2Step, ReentrancyGuard {
         if (nodeKey == address(0)) revert ZeroAddress();
         Provider storage p = _providers[msg.sender];
         if (p.nodeKey != address(0)) revert AlreadyRegistered(msg.sender);
+        if (amount > type(uint128).max) revert StakeTooLarge(msg.sender, amount);
         p.nodeKey = nodeKey;
-        p.free = amount;
+        // amount <= type(uint128).max was checked above.
+        // forge-lint: disable-next-line(unsafe-typecast)
+        p.free = uint128(amount);
         totalStaked += amount;
         emit ProviderRegistered(msg.sender, nodeKey, amount);
         if (amount > 0) _pull(amount);
@@ -131,7 +136,11 @@ contract ProviderRegistry is Ownable2Step, ReentrancyGuard {
     function addStake(uint256 amount) external nonReentrant {
         if (amount == 0) revert ZeroAmount();
         Provider storage p = _requireProvider(msg.sender);
-        p.free += amount;
+        // free + reserved <= type(uint128).max always holds, so the subtraction cannot underflow.
+        if (amount > type(uint128).max - uint256(p.free) - p.reserved) revert StakeTooLarge(msg.sender, amount);
+        // The check above keeps free + reserved within 128 bits.
+        // forge-lint: disable-next-line(unsafe-typecast)
+        p.free += uint128(amount);
         totalStaked += amount;
         emit StakeAdded(msg.sender, amount, p.free);
         _pull(amount);
@@ -144,9 +153,10 @@ contract ProviderRegistry is Ownable2Step, ReentrancyGuard {
         if (amount == 0) revert ZeroAmount();
         Provider storage p = _requireProvider(msg.sender);
         if (p.free < amount) revert InsufficientFreeStake(msg.sender, p.free, amount);
-        // p.free >= amount was checked just above.
+        // p.free >= amount was checked just above, so the cast cannot truncate.
         unchecked {
-            p.free -= amount;
+            // forge-lint: disable-next-line(unsafe-typecast)
+            p.free -= uint128(amount);
         }
         p.unbonding += amount;
         uint64 readyAt = uint64(block.timestamp) + unbondingDelay;
@@ -182,11 +192,14 @@ contract ProviderRegistry is Ownable2Step, ReentrancyGuard {
     function reserve(address provider, uint256 jobId, uint256 amount) external onlyManager {
         Provider storage p = _requireProvider(provider);
         if (p.free < amount) revert InsufficientFreeStake(provider, p.free, amount);
-        // p.free >= amount was checked just above.
+        // p.free >= amount was checked just above, so the cast cannot truncate, and the sum
+        // free + reserved is unchanged.
         unchecked {
-            p.free -= amount;
+            // forge-lint: disable-next-line(unsafe-typecast)
+            p.free -= uint128(amount);
+            // forge-lint: disable-next-line(unsafe-typecast)
+            p.reserved += uint128(amount);
         }
-        p.reserved += amount;
         emit StakeReserved(provider, jobId, amount);
     }
 
@@ -197,11 +210,14 @@ contract ProviderRegistry is Ownable2Step, ReentrancyGuard {
     function release(address provider, uint256 jobId, uint256 amount) external onlyManager {
         Provider storage p = _requireProvider(provider);
         if (p.reserved < amount) revert InsufficientReservedStake(provider, p.reserved, amount);
-        // p.reserved >= amount was checked just above.
+        // p.reserved >= amount was checked just above, so the cast cannot truncate, and the sum
+        // free + reserved is unchanged.
         unchecked {
-            p.reserved -= amount;
+            // forge-lint: disable-next-line(unsafe-typecast)
+            p.reserved -= uint128(amount);
+            // forge-lint: disable-next-line(unsafe-typecast)
+            p.free += uint128(amount);
         }
-        p.free += amount;
         emit StakeReleased(provider, jobId, amount);
     }
 
@@ -244,7 +260,8 @@ contract ProviderRegistry is Ownable2Step, ReentrancyGuard {
         if (p.reserved < amount) revert InsufficientReservedStake(provider, p.reserved, amount);
         // p.reserved >= amount was checked just above; totalStaked >= p.reserved always.
         unchecked {
-            p.reserved -= amount;
+            // forge-lint: disable-next-line(unsafe-typecast)
+            p.reserved -= uint128(amount);
             totalStaked -= amount;
         }
         totalCredits += amount;

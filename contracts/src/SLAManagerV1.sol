@@ -296,6 +296,21 @@ contract SLAManagerV1 is Ownable2Step, ReentrancyGuardTransient, EIP712 {
         _collect(req.buyer, req.price);
     }
 
+    /// @notice {lockRequest} for several signed requests in one transaction (a provider taking a
+    ///         batch of jobs). All or nothing: any refused request reverts the call.
+    /// @return jobIds The requests' digests.
+    function lockRequests(Request[] calldata reqs, bytes[] calldata signatures)
+        external
+        returns (uint256[] memory jobIds)
+    {
+        uint256 n = reqs.length;
+        if (n == 0 || n > MAX_BATCH || signatures.length != n) revert BadBatch(n);
+        jobIds = new uint256[](n);
+        for (uint256 i = 0; i < n; ++i) {
+            jobIds[i] = lockRequest(reqs[i], signatures[i]);
+        }
+    }
+
     /// @notice {lockRequest} and {commit} in one call, for a provider that ran the job before
     ///         locking it (it risks the work if another provider locks first).
     /// @param req The request.
@@ -517,8 +532,9 @@ contract SLAManagerV1 is Ownable2Step, ReentrancyGuardTransient, EIP712 {
         emit AbandonFeeSet(bps);
     }
 
-    /// @notice Sets the shortest windows a request may carry (1..MAX_WINDOW seconds); requests
-    ///         locked or posted later.
+    /// @notice Sets the shortest windows a request may carry (1..MAX_WINDOW seconds): they apply
+    ///         to jobs created later (`post`, `lockRequest`); an Open job keeps the terms it was
+    ///         posted with, and a provider that locks it judges its windows itself.
     function setMinWindows(uint32 execWindow, uint32 proveWindow) external onlyOwner {
         if (execWindow == 0 || execWindow > MAX_WINDOW) revert BadParameter(execWindow);
         if (proveWindow == 0 || proveWindow > MAX_WINDOW) revert BadParameter(proveWindow);

@@ -109,26 +109,36 @@ contract GasV1Test is FixtureV1 {
         assertEq(uint256(state(jobId)), uint256(JobState.Settled));
     }
 
-    /// @notice 16 jobs of one class: 16 lockRequest, one commitMany, one submitBatch.
+    /// @notice 16 jobs of one class: one lockRequests, one commitMany, one submitBatch.
     function test_gas_batchOf16() public {
-        _batch(16);
+        _batch(16, "");
     }
 
     function test_gas_batchOf4() public {
-        _batch(4);
+        _batch(4, "");
     }
 
-    function _batch(uint256 n) internal {
+    /// @notice The same with the buyer's escrow deposited beforehand (a dApp that posts many
+    ///         requests) on a deployment in use.
+    function test_gas_batchOf16_deposited() public {
+        _inUse();
+        vm.prank(buyer);
+        manager.deposit(uint256(PRICE) * 16);
+        _batch(16, ".deposited");
+    }
+
+    function _batch(uint256 n, string memory variant) internal {
         Request[] memory rs = new Request[](n);
         uint256[] memory ids = new uint256[](n);
-        uint256 locks;
+        bytes[] memory sigs = new bytes[](n);
         for (uint256 i = 0; i < n; ++i) {
             rs[i] = request();
-            bytes memory sig = signRequest(rs[i]);
-            vm.prank(provider);
-            ids[i] = manager.lockRequest(rs[i], sig);
-            locks += vm.lastCallGas().gasTotalUsed;
+            sigs[i] = signRequest(rs[i]);
         }
+        vm.prank(provider);
+        ids = manager.lockRequests(rs, sigs);
+        string memory tag = string.concat(".", vm.toString(n), variant);
+        uint256 locks = _record(string.concat("lockRequests", tag));
         uint256[] memory roots = new uint256[](n);
         bytes32[] memory atts = new bytes32[](n);
         for (uint256 i = 0; i < n; ++i) {
@@ -137,7 +147,6 @@ contract GasV1Test is FixtureV1 {
         }
         vm.prank(provider);
         manager.commitMany(ids, roots, atts);
-        string memory tag = string.concat(".", vm.toString(n));
         uint256 commits = _record(string.concat("commitMany", tag));
         toSeed(ids[n - 1]);
         Submission[] memory subs = new Submission[](n);
@@ -148,8 +157,12 @@ contract GasV1Test is FixtureV1 {
         (uint256 proved,) = manager.submitBatch(subs);
         assertEq(proved, n);
         uint256 proofs = _record(string.concat("submitBatch", tag));
+        _perJob(tag, n, proofs, locks + commits + proofs);
+    }
+
+    function _perJob(string memory tag, uint256 n, uint256 proofs, uint256 total) internal {
         vm.snapshotValue(GROUP, string.concat("batch", tag, ".proofPerJob"), proofs / n);
-        vm.snapshotValue(GROUP, string.concat("batch", tag, ".perJob"), (locks + commits + proofs) / n);
+        vm.snapshotValue(GROUP, string.concat("batch", tag, ".perJob"), total / n);
     }
 
     function _commit(uint256 jobId, string memory name) internal returns (uint256) {
