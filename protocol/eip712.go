@@ -83,11 +83,13 @@ type Domain struct {
 	Contract common.Address
 }
 
-// Separator returns the EIP-712 domain separator.
-func (d Domain) Separator() [32]byte {
+// Separator returns the EIP-712 domain separator of a v0 manager.
+func (d Domain) Separator() [32]byte { return d.separator(DomainVersion) }
+
+func (d Domain) separator(version string) [32]byte {
 	return crypto.Keccak256Hash(DomainTypeHash[:],
 		crypto.Keccak256([]byte(DomainName)),
-		crypto.Keccak256([]byte(DomainVersion)),
+		crypto.Keccak256([]byte(version)),
 		word(d.ChainID),
 		common.LeftPadBytes(d.Contract[:], 32))
 }

@@ -72,6 +72,7 @@ func generate() map[string][]byte {
 		"metadata.json":       metadataVectors(),
 		"contracts.json":      contractVectors(),
 		"audit.json":          auditVectors(),
+		"settlement.json":     settlementVectors(),
 	}
 	out := map[string][]byte{}
 	for name, v := range files {
