@@ -1,0 +1,265 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.30;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {FixtureV1} from "./FixtureV1.sol";
+import {SLAManagerV1} from "../../src/SLAManagerV1.sol";
+import {ProviderRegistry} from "../../src/ProviderRegistry.sol";
+import {StakeMath} from "../../src/libraries/StakeMath.sol";
+import {Request} from "../../src/types/Request.sol";
+import {Job, JobState, Submission} from "../../src/types/Settlement.sol";
+import {SwitchableFeeToken} from "../mocks/MaliciousTokens.sol";
+
+/// @notice The honest-provider promises (protocol.md §10.2, settlement.md) moved to v1: every
+///         window leaves room for the step after it, the proof clock runs from the seed, the
+///         seed is one draw, rates are fixed at lock, cheaters lose at least the bound net of
+///         any bounty they collect themselves, and a token that starts charging fees freezes
+///         nothing.
+contract HonestProviderV1Test is FixtureV1 {
+    address internal cheaterAlt = makeAddr("cheaterAlt");
+    address internal sink = makeAddr("sink");
+
+    // ------------------------------------------------------------ windows
+
+    function testFuzz_honest_windowsBelowMinimumRefused(uint32 minExec, uint32 minProve, uint32 exec, uint32 prove)
+        public
+    {
+        minExec = uint32(bound(minExec, 1, 30 days));
+        minProve = uint32(bound(minProve, 1, 30 days));
+        vm.prank(gov);
+        manager.setMinWindows(minExec, minProve);
+        Request memory r = request();
+        r.execWindow = uint32(bound(exec, 0, 30 days));
+        r.proveWindow = uint32(bound(prove, 0, 30 days));
+        bool ok = r.execWindow >= minExec && r.proveWindow >= minProve;
+        bytes memory sig = signRequest(r);
+        if (!ok) {
+            vm.expectRevert(abi.encodeWithSelector(SLAManagerV1.BadWindows.selector, r.execWindow, r.proveWindow, 0));
+        }
+        vm.prank(provider);
+        manager.lockRequest(r, sig);
+    }
+
+    function test_honest_minWindowChangeKeepsPostedJobs() public {
+        Request memory r = request();
+        uint256 jobId = post(r);
+        vm.prank(gov);
+        manager.setMinWindows(2 hours, 2 hours);
+        vm.prank(provider);
+        manager.lock(r);
+        assertEq(manager.getJob(jobId).deadline, block.timestamp + EXEC, "the posted window, not the new minimum");
+    }
+
+    /// @notice With a seed commitment the proof clock starts when the seed is fixed, however late.
+    function testFuzz_honest_proveWindowRunsFromTheSeed(uint16 blocksLate, uint32 secondsLate) public {
+        bytes32 secret = keccak256("s");
+        Request memory r = requestWithSecret(secret);
+        uint256 jobId = lockedCommitted(r);
+        uint256 seedBlock = manager.getJob(jobId).seedBlock;
+        vm.roll(seedBlock + 1 + bound(blocksLate, 0, 31));
+        vm.warp(block.timestamp + bound(secondsLate, 0, 30 days));
+        manager.revealSeed(r, secret);
+        assertEq(manager.getJob(jobId).deadline, block.timestamp + PROVE);
+        vm.warp(block.timestamp + PROVE);
+        assertTrue(submit(submission(r)), "on time at the last second");
+    }
+
+    /// @notice Without a commitment the clock runs from the commit; the seed needs nobody and the
+    ///         whole window is there to prove, up to the last second.
+    function testFuzz_honest_seedlessJobProvesUntilItsDeadline(uint32 proveAfter) public {
+        Request memory r = request();
+        uint256 jobId = lockedCommitted(r);
+        uint256 proveBy = manager.getJob(jobId).deadline;
+        assertEq(proveBy, block.timestamp + PROVE);
+        vm.roll(block.number + 3);
+        vm.warp(block.timestamp + bound(proveAfter, 0, PROVE));
+        assertTrue(submit(submission(r)));
+        assertEq(uint256(state(jobId)), uint256(JobState.Settled));
+    }
+
+    // ------------------------------------------------------------ the seed is one draw
+
+    function test_cheater_onlyTheSecretFixesTheSeedDuringTheRevealWindow() public {
+        bytes32 secret = keccak256("s");
+        Request memory r = requestWithSecret(secret);
+        uint256 jobId = lockedCommitted(r);
+        uint64 seedBlock = manager.getJob(jobId).seedBlock;
+        for (uint256 b = seedBlock + 1; b <= seedBlock + 32; b += 7) {
+            vm.roll(b);
+            vm.expectRevert(abi.encodeWithSelector(SLAManagerV1.RevealPending.selector, jobId, seedBlock + 32, b));
+            manager.fixSeed(jobId);
+        }
+        vm.roll(seedBlock + 33);
+        vm.expectRevert(abi.encodeWithSelector(SLAManagerV1.RevealClosed.selector, jobId, seedBlock + 32, seedBlock + 33));
+        manager.revealSeed(r, secret);
+        manager.fixSeed(jobId);
+        assertTrue(manager.getJob(jobId).flags & 2 != 0, "fixed without the secret");
+    }
+
+    function testFuzz_cheater_badSecretRefused(bytes32 guess) public {
+        bytes32 secret = keccak256("s");
+        vm.assume(guess != secret);
+        Request memory r = requestWithSecret(secret);
+        uint256 jobId = lockedCommitted(r);
+        toSeed(jobId);
+        vm.expectRevert(abi.encodeWithSelector(SLAManagerV1.BadReveal.selector, jobId, r.seedCommitment));
+        manager.revealSeed(r, guess);
+    }
+
+    function testFuzz_cheater_seedExpiry(uint16 blocksAfter) public {
+        Request memory r = requestWithSecret(keccak256("never"));
+        uint256 jobId = lockedCommitted(r);
+        uint256 seedBlock = manager.getJob(jobId).seedBlock;
+        uint256 at = seedBlock + bound(blocksAfter, 1, 600);
+        vm.roll(at);
+        vm.prank(keeper);
+        if (at <= seedBlock + 256) {
+            vm.expectRevert(abi.encodeWithSelector(SLAManagerV1.SeedUnavailable.selector, jobId, seedBlock, at));
+        }
+        manager.slash(r);
+    }
+
+    // ------------------------------------------------------------ what a cheater loses
+
+    function testFuzz_cheater_selfSlashLosesNetStake(uint96 price, uint16 bountyBps, uint16 floorBps) public {
+        price = uint96(bound(price, 1, 5_000e18));
+        bountyBps = uint16(bound(bountyBps, 0, manager.MAX_BOUNTY_BPS()));
+        floorBps = uint16(bound(floorBps, 1000, 9999));
+        vm.startPrank(gov);
+        manager.setBountyBps(bountyBps);
+        manager.setDetectionFloorBps(floorBps);
+        vm.stopPrank();
+        Request memory r = request();
+        r.price = price;
+        uint256 held = _cheaterHoldings();
+        uint256 buyerBefore = manager.balanceOf(buyer);
+        uint256 jobId = lockSigned(r);
+        Job memory j = manager.getJob(jobId);
+        assertEq(j.terms.stake, manager.requiredStake(price, 1), "lock reserves the view's amount");
+        vm.warp(uint256(j.deadline) + 1);
+        vm.prank(cheaterAlt);
+        manager.slash(r);
+        assertGe(held - _cheaterHoldings(), StakeMath.requiredStake(price, floorBps, 1), "kept part of the bound");
+        uint256 bounty = manager.balanceOf(cheaterAlt);
+        assertEq(bounty, uint256(j.terms.stake) * bountyBps / 10_000);
+        assertEq(manager.balanceOf(buyer) - buyerBefore, uint256(price) + j.terms.stake - bounty);
+    }
+
+    function testFuzz_cheater_ratesFixedAtLock(uint16 bountyAtLock, uint16 bountyLater, uint16 abandonLater) public {
+        bountyAtLock = uint16(bound(bountyAtLock, 0, 2_000));
+        vm.prank(gov);
+        manager.setBountyBps(bountyAtLock);
+        Request memory r = request();
+        uint256 jobId = lockSigned(r);
+        Job memory j = manager.getJob(jobId);
+        vm.startPrank(gov);
+        manager.setBountyBps(uint16(bound(bountyLater, 0, 2_000)));
+        manager.setAbandonBps(uint16(bound(abandonLater, 100, 5_000)));
+        manager.setDetectionFloorBps(9_000);
+        vm.stopPrank();
+        Job memory after_ = manager.getJob(jobId);
+        assertEq(after_.terms.bountyBps, bountyAtLock);
+        assertEq(after_.terms.abandonBps, j.terms.abandonBps);
+        assertEq(after_.terms.stake, j.terms.stake);
+        vm.warp(uint256(j.deadline) + 1);
+        vm.prank(keeper);
+        manager.slash(r);
+        assertEq(manager.balanceOf(keeper), uint256(j.terms.stake) * bountyAtLock / 10_000);
+    }
+
+    function testFuzz_honest_abandon(uint16 abandonBps, uint32 dt) public {
+        abandonBps = uint16(bound(abandonBps, 100, 5_000));
+        vm.prank(gov);
+        manager.setAbandonBps(abandonBps);
+        Request memory r = request();
+        r.lockBy = uint64(block.timestamp + EXEC / 2);
+        uint256 jobId = lockSigned(r);
+        uint256 stake = manager.getJob(jobId).terms.stake;
+        uint256 freeBefore = providers.freeStake(provider);
+        vm.warp(block.timestamp + bound(dt, 0, EXEC));
+        bool reopens = block.timestamp <= r.lockBy;
+        vm.prank(provider);
+        manager.abandon(r);
+        uint256 fee = stake * abandonBps / 10_000;
+        assertEq(providers.freeStake(provider) - freeBefore, stake - fee, "the rest released");
+        assertEq(providers.reservedStake(provider), 0);
+        assertEq(manager.balanceOf(buyer), fee + (reopens ? 0 : PRICE));
+        assertEq(uint256(state(jobId)), uint256(reopens ? JobState.Open : JobState.Cancelled));
+    }
+
+    // ------------------------------------------------------------ money
+
+    function test_honest_withdrawToAnotherAddressAndZeroRefused() public {
+        Request memory r = request();
+        uint256 jobId = lockedCommitted(r);
+        toSeed(jobId);
+        assertTrue(submit(submission(r)));
+        vm.prank(provider);
+        vm.expectRevert(SLAManagerV1.ZeroValue.selector);
+        manager.withdrawTo(address(0));
+        vm.prank(provider);
+        manager.withdrawTo(sink);
+        assertEq(token.balanceOf(sink), PRICE);
+        vm.prank(provider);
+        vm.expectRevert(abi.encodeWithSelector(SLAManagerV1.NothingToWithdraw.selector, provider));
+        manager.withdraw();
+    }
+
+    /// @notice A token that starts charging transfer fees after jobs are escrowed cannot make a
+    ///         settlement, an abandonment or a slash revert: none of them moves a token.
+    function test_honest_feeTurnedOnLaterFreezesNothing() public {
+        SwitchableFeeToken t = new SwitchableFeeToken();
+        ProviderRegistry reg = new ProviderRegistry(IERC20(address(t)), UNBONDING, gov);
+        SLAManagerV1 m = new SLAManagerV1(IERC20(address(t)), reg, classes, hasher, gov);
+        vm.prank(gov);
+        reg.setManager(address(m));
+        manager = m; // the fixture's helpers sign and submit against this manager
+        providers = reg;
+        t.mint(buyer, 10_000e18);
+        t.mint(provider, 1_000_000e18);
+        vm.prank(buyer);
+        t.approve(address(m), type(uint256).max);
+        vm.startPrank(provider);
+        t.approve(address(reg), type(uint256).max);
+        reg.register(nodeKey, 1_000_000e18);
+        vm.stopPrank();
+
+        Request[3] memory rs;
+        uint256[3] memory ids;
+        for (uint256 i = 0; i < 3; ++i) {
+            rs[i] = request();
+            ids[i] = lockSigned(rs[i]);
+        }
+        uint256 stake = m.getJob(ids[0]).terms.stake;
+        t.setFeeBps(100);
+
+        commit(ids[0]);
+        toSeed(ids[0]);
+        assertTrue(submit(submission(rs[0])));
+        vm.prank(provider);
+        m.abandon(rs[1]);
+        vm.warp(uint256(m.getJob(ids[2]).deadline) + 1);
+        vm.prank(keeper);
+        m.slash(rs[2]);
+
+        assertEq(t.balanceOf(address(m)), PRICE * 3, "escrow intact");
+        assertEq(m.balanceOf(buyer), PRICE + stake / 10 + stake - stake * 500 / 10_000);
+        vm.prank(buyer);
+        m.withdrawTo(sink);
+        vm.prank(provider);
+        m.withdraw();
+        vm.prank(keeper);
+        m.withdraw();
+        assertEq(reg.totalCredits(), 0);
+        // New escrow is refused while the fee is on: the manager cannot receive less than it credits.
+        Request memory r = request();
+        vm.prank(buyer);
+        vm.expectRevert();
+        m.post(r, "");
+    }
+
+    function _cheaterHoldings() internal view returns (uint256) {
+        return providers.freeStake(provider) + providers.reservedStake(provider) + manager.balanceOf(provider)
+            + manager.balanceOf(cheaterAlt);
+    }
+}
