@@ -13,4 +13,14 @@
 // chain with a mining policy: the challenge seed of spec §6.2 needs blocks mined
 // after the commit, so a simulated chain either mines after every transaction,
 // on an interval, or when the caller asks (Simulated.Mine).
+//
+// Market is the client of the v1 settlement (specs/settlement.md: SLAManagerV1,
+// ClassRegistry, ResultHasher; bindings in contracts/bindingsv1), deployed by
+// DeployV1. A buyer signs a request (SignRequest over its job id, the request's
+// EIP-712 digest) and a provider locks, commits and submits it; one proof settles a
+// job, alone or in a batch. Each transaction returns a typed result with its gas and
+// the events it emitted, decoded: the tokens a JobProved carries, the per-member
+// outcome of a batch, a skipped member's reason as a RevertError. The v1 types
+// whose plain names v0 holds here carry a V1 suffix (RequestV1, JobV1, ReceiptV1,
+// JobPostedV1, ...), which they drop when v0 and Client are deleted.
 package chain

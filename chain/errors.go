@@ -12,6 +12,7 @@ import (
 	"github.com/ethereum/go-ethereum/core/types"
 
 	"github.com/probitylabs/probity/contracts/bindings"
+	"github.com/probitylabs/probity/contracts/bindingsv1"
 )
 
 // ErrReverted matches every failed contract call or transaction.
@@ -21,7 +22,8 @@ var ErrReverted = errors.New("chain: reverted")
 var ErrWrongEvent = errors.New("chain: expected event not in receipt")
 
 // RevertError is a revert with its data decoded against the Probity contracts'
-// custom errors (and OpenZeppelin's, which they inherit).
+// custom errors, v0 and v1 (and OpenZeppelin's, which they inherit; and the
+// ResultDigest library's, which SLAManagerV1 passes on from its ResultHasher).
 type RevertError struct {
 	// Name is the custom error's name, e.g. "WrongState"; empty when the data
 	// matched no known error.
@@ -30,12 +32,16 @@ type RevertError struct {
 	Args []any
 	// Data is the raw revert data.
 	Data []byte
-	// Cause is the node's error.
+	// Cause is the node's error; nil for revert data that did not come from a
+	// node error (DecodeRevertData, e.g. a SubmissionSkipped reason).
 	Cause error
 }
 
 func (e *RevertError) Error() string {
 	if e.Name == "" {
+		if e.Cause == nil {
+			return fmt.Sprintf("chain: reverted (data 0x%x)", e.Data)
+		}
 		return fmt.Sprintf("chain: reverted (data 0x%x): %v", e.Data, e.Cause)
 	}
 	args := make([]string, len(e.Args))
@@ -75,6 +81,7 @@ var knownErrors = func() map[[4]byte]abi.Error {
 	for _, md := range []*bind.MetaData{
 		&bindings.SLAManagerMetaData, &bindings.ProviderRegistryMetaData, &bindings.ShapeRegistryMetaData,
 		&bindings.Groth16VerifierMetaData, &bindings.DevTokenMetaData,
+		&bindingsv1.SLAManagerV1MetaData, &bindingsv1.ClassRegistryMetaData, &bindingsv1.ResultHasherMetaData,
 	} {
 		parsed, err := md.ParseABI()
 		if err != nil {
@@ -96,7 +103,15 @@ func decodeRevert(err error) error {
 	if !ok {
 		return fmt.Errorf("chain: %w", err)
 	}
-	re := &RevertError{Data: data, Cause: err}
+	re := DecodeRevertData(data)
+	re.Cause = err
+	return re
+}
+
+// DecodeRevertData decodes revert data (a selector and ABI-encoded arguments) against
+// the contracts' custom errors. Data that matches none comes back with an empty Name.
+func DecodeRevertData(data []byte) *RevertError {
+	re := &RevertError{Data: data}
 	if len(data) >= 4 {
 		var id [4]byte
 		copy(id[:], data[:4])

@@ -24,7 +24,7 @@ func TestBindingsUpToDate(t *testing.T) {
 	if err := bindgen.Build(forge, root, out, filepath.Join(tmp, "cache")); err != nil {
 		t.Fatal(err)
 	}
-	got, err := bindgen.Generate(out, "bindings")
+	got, err := bindgen.Generate(out, "bindings", bindgen.Contracts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +38,13 @@ func TestBindingsUpToDate(t *testing.T) {
 }
 
 func TestGenerateRejectsMissingArtifact(t *testing.T) {
-	if _, err := bindgen.Generate(t.TempDir(), "bindings"); err == nil {
+	if _, err := bindgen.Generate(t.TempDir(), "bindings", bindgen.Contracts); err == nil {
 		t.Fatal("Generate succeeded without artifacts")
+	}
+}
+
+func TestGenerateRejectsEmptyList(t *testing.T) {
+	if _, err := bindgen.Generate(t.TempDir(), "bindings", nil); err == nil {
+		t.Fatal("Generate succeeded without contracts")
 	}
 }

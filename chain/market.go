@@ -1,0 +1,760 @@
+package chain
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"fmt"
+	"math/big"
+	"time"
+
+	"github.com/ethereum/go-ethereum/accounts/abi/bind/v2"
+	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/probitylabs/probity/contracts/bindings"
+	"github.com/probitylabs/probity/contracts/bindingsv1"
+)
+
+// Market acts on one v1 deployment (specs/settlement.md) as one account: buyer,
+// provider, keeper or governance, depending on the key. Every transaction returns
+// a typed result embedding Tx (receipt, gas, decoded events); reverts come back
+// as *RevertError naming the contract's custom error, as with Client.
+type Market struct {
+	backend Backend
+	sender  *Sender
+	d       *DeploymentV1
+	dec     *eventDecoder
+
+	manager   *bindingsv1.SLAManagerV1
+	classes   *bindingsv1.ClassRegistry
+	hasher    *bindingsv1.ResultHasher
+	providers *bindings.ProviderRegistry
+	token     *bindings.DevToken
+}
+
+// NewMarket returns a v1 client for the deployment at addrs, sending from key.
+func NewMarket(ctx context.Context, backend Backend, addrs AddressesV1, key *ecdsa.PrivateKey) (*Market, error) {
+	if err := addrs.Validate(); err != nil {
+		return nil, fmt.Errorf("chain: v1 deployment: %w", err)
+	}
+	s, err := NewSender(ctx, backend, key)
+	if err != nil {
+		return nil, err
+	}
+	m := &Market{
+		backend:   backend,
+		sender:    s,
+		d:         BindV1(backend, addrs),
+		manager:   bindingsv1.NewSLAManagerV1(),
+		classes:   bindingsv1.NewClassRegistry(),
+		hasher:    bindingsv1.NewResultHasher(),
+		providers: bindings.NewProviderRegistry(),
+		token:     bindings.NewDevToken(),
+	}
+	m.dec = &eventDecoder{manager: addrs.Manager, classes: addrs.Classes, m: m.manager, c: m.classes}
+	return m, nil
+}
+
+// Address is the client's account.
+func (m *Market) Address() common.Address { return m.sender.From() }
+
+// Sender is the client's transaction sender.
+func (m *Market) Sender() *Sender { return m.sender }
+
+// Addresses of the deployment.
+func (m *Market) Addresses() AddressesV1 { return m.d.AddressesV1 }
+
+// JobID is the job id of req, computed locally (JobIDV1 with the sender's chain and
+// the deployment's manager); it equals JobIDOf without a round trip.
+func (m *Market) JobID(req RequestV1) (*big.Int, error) {
+	return JobIDV1(m.sender.ChainID(), m.d.AddressesV1.Manager, req)
+}
+
+// SignRequest signs a request's job id (its EIP-712 digest, from JobID, JobIDV1 or
+// JobIDOf) with the buyer's key, as lockRequest checks it.
+func SignRequest(key *ecdsa.PrivateKey, jobID *big.Int) ([]byte, error) {
+	if jobID == nil || jobID.Sign() < 0 || jobID.BitLen() > 256 {
+		return nil, fmt.Errorf("chain: job id %v is not a 32-byte digest", jobID)
+	}
+	var digest [32]byte
+	jobID.FillBytes(digest[:])
+	return SignDigest(key, digest)
+}
+
+// WaitForBlock returns once the head is at least n; a simulated chain mines the
+// blocks (see Client.WaitForBlock). A seed is derivable once the head passes the
+// commit's SeedBlock (settlement.md §4).
+func (m *Market) WaitForBlock(ctx context.Context, n uint64, interval time.Duration) error {
+	// Client's implementation needs nothing but the backend.
+	return (&Client{backend: m.backend}).WaitForBlock(ctx, n, interval)
+}
+
+func (m *Market) transact(ctx context.Context, bc *bind.BoundContract, data []byte) (*Tx, error) {
+	rcpt, err := m.sender.Transact(ctx, bc, data)
+	if err != nil {
+		return nil, err
+	}
+	tx := m.dec.tx(rcpt)
+	return &tx, nil
+}
+
+func (m *Market) call(ctx context.Context, bc *bind.BoundContract, data []byte) ([]byte, error) {
+	out, err := bc.CallRaw(&bind.CallOpts{Context: ctx, From: m.Address()}, data)
+	if err != nil {
+		return nil, decodeRevert(err)
+	}
+	return out, nil
+}
+
+// one returns the only event of a kind the call must emit exactly once.
+func one[T any](tx *Tx, evs []*T) (*T, error) {
+	if len(evs) != 1 {
+		var zero T
+		return nil, fmt.Errorf("%w: %d %T in transaction %s, want 1", ErrWrongEvent, len(evs), zero, tx.Receipt.TxHash)
+	}
+	return evs[0], nil
+}
+
+// ---------------------------------------------------------------- classes
+
+// ClassResult is a registered class.
+type ClassResult struct {
+	Tx
+	ClassID    [32]byte
+	Registered *ClassRegistered
+}
+
+// RegisterClass registers a width class and its verifier (governance only) and
+// returns its id, keccak256(name); minSlots is the k of the stake bound.
+func (m *Market) RegisterClass(ctx context.Context, name string, verifier common.Address, minSlots uint16) (*ClassResult, error) {
+	tx, err := m.transact(ctx, m.d.Classes, m.classes.PackRegisterClass(name, verifier, minSlots))
+	if err != nil {
+		return nil, err
+	}
+	ev, err := one(tx, tx.Events.ClassRegistered)
+	if err != nil {
+		return nil, err
+	}
+	return &ClassResult{Tx: *tx, ClassID: ev.ClassId, Registered: ev}, nil
+}
+
+// RetireClass tombstones a class (governance only): no new job may use it.
+func (m *Market) RetireClass(ctx context.Context, classID [32]byte) (*Tx, error) {
+	return m.transact(ctx, m.d.Classes, m.classes.PackRetire(classID))
+}
+
+// RegisterModel catalogues a model root under an active class (anyone, once per root).
+func (m *Market) RegisterModel(ctx context.Context, modelRoot *big.Int, classID [32]byte, uri string) (*Tx, error) {
+	return m.transact(ctx, m.d.Classes, m.classes.PackRegisterModel(modelRoot, classID, uri))
+}
+
+// DeployVerifier deploys a Groth16Verifier for vk from the client's account (the
+// v0 verifier contract; it also implements verifyBatch).
+func (m *Market) DeployVerifier(ctx context.Context, vk VerifyingKey) (common.Address, error) {
+	return DeployVerifier(ctx, m.sender, vk)
+}
+
+// ClassOf returns a class's registry entry (status None when unknown).
+func (m *Market) ClassOf(ctx context.Context, classID [32]byte) (Class, error) {
+	out, err := m.call(ctx, m.d.Classes, m.classes.PackClassOf(classID))
+	if err != nil {
+		return Class{}, err
+	}
+	return m.classes.UnpackClassOf(out)
+}
+
+// ModelOf returns a model's catalogue entry (class zero when not catalogued).
+func (m *Market) ModelOf(ctx context.Context, modelRoot *big.Int) (ModelEntry, error) {
+	out, err := m.call(ctx, m.d.Classes, m.classes.PackModelOf(modelRoot))
+	if err != nil {
+		return ModelEntry{}, err
+	}
+	return m.classes.UnpackModelOf(out)
+}
+
+// ---------------------------------------------------------------- buyer
+
+// PostResult is a job posted by its buyer.
+type PostResult struct {
+	Tx
+	JobID  *big.Int
+	Posted *JobPostedV1
+}
+
+// Post posts the client's request for any provider to lock and escrows its price
+// (from the client's manager balance when it covers it, else by transferFrom:
+// approve the manager first).
+func (m *Market) Post(ctx context.Context, req RequestV1, inputURI string) (*PostResult, error) {
+	tx, err := m.transact(ctx, m.d.Manager, m.manager.PackPost(req, inputURI))
+	if err != nil {
+		return nil, err
+	}
+	ev, err := one(tx, tx.Events.Posted)
+	if err != nil {
+		return nil, err
+	}
+	return &PostResult{Tx: *tx, JobID: ev.JobId, Posted: ev}, nil
+}
+
+// CancelResult is a cancelled job or revoked request.
+type CancelResult struct {
+	Tx
+	Cancelled *JobCancelledV1
+}
+
+// Cancel cancels the client's open job (escrow credited back) or revokes a signed
+// request nobody has locked yet.
+func (m *Market) Cancel(ctx context.Context, req RequestV1) (*CancelResult, error) {
+	tx, err := m.transact(ctx, m.d.Manager, m.manager.PackCancel(req))
+	if err != nil {
+		return nil, err
+	}
+	ev, err := one(tx, tx.Events.Cancelled)
+	if err != nil {
+		return nil, err
+	}
+	return &CancelResult{Tx: *tx, Cancelled: ev}, nil
+}
+
+// DepositResult is a deposit to the client's escrow balance.
+type DepositResult struct {
+	Tx
+	Deposited *DepositedV1
+}
+
+// Deposit adds amount to the client's manager balance, from which requests are
+// escrowed (approve the manager first).
+func (m *Market) Deposit(ctx context.Context, amount *big.Int) (*DepositResult, error) {
+	tx, err := m.transact(ctx, m.d.Manager, m.manager.PackDeposit(amount))
+	if err != nil {
+		return nil, err
+	}
+	ev, err := one(tx, tx.Events.Deposited)
+	if err != nil {
+		return nil, err
+	}
+	return &DepositResult{Tx: *tx, Deposited: ev}, nil
+}
+
+// RevealSeed fixes a committed job's seed with the buyer's secret (anyone holding
+// it; settlement.md §4). The proof clock starts now.
+func (m *Market) RevealSeed(ctx context.Context, req RequestV1, secret [32]byte) (*SeedResult, error) {
+	return m.seed(ctx, m.manager.PackRevealSeed(req, secret))
+}
+
+// ---------------------------------------------------------------- provider
+
+// LockResult is a locked job. Posted is set when the lock created the job (a
+// signed request), Committed by LockAndCommit.
+type LockResult struct {
+	Tx
+	JobID     *big.Int
+	Posted    *JobPostedV1
+	Locked    *JobLockedV1
+	Committed *JobCommittedV1
+}
+
+func (m *Market) lock(ctx context.Context, data []byte, posts, commits bool) (*LockResult, error) {
+	tx, err := m.transact(ctx, m.d.Manager, data)
+	if err != nil {
+		return nil, err
+	}
+	r := &LockResult{Tx: *tx}
+	if r.Locked, err = one(tx, tx.Events.Locked); err != nil {
+		return nil, err
+	}
+	r.JobID = r.Locked.JobId
+	if posts {
+		if r.Posted, err = one(tx, tx.Events.Posted); err != nil {
+			return nil, err
+		}
+	}
+	if commits {
+		if r.Committed, err = one(tx, tx.Events.Committed); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+// Lock locks an open job for the client (a registered provider) and reserves its stake.
+func (m *Market) Lock(ctx context.Context, req RequestV1) (*LockResult, error) {
+	return m.lock(ctx, m.manager.PackLock(req), false, false)
+}
+
+// LockRequest creates and locks, in one call, a job from a request its buyer signed
+// off chain (SignRequest); the escrow comes from the buyer.
+func (m *Market) LockRequest(ctx context.Context, req RequestV1, signature []byte) (*LockResult, error) {
+	return m.lock(ctx, m.manager.PackLockRequest(req, signature), true, false)
+}
+
+// LockAndCommit is LockRequest and Commit in one call, for a provider that ran the
+// job before locking it.
+func (m *Market) LockAndCommit(ctx context.Context, req RequestV1, signature []byte, traceRoot *big.Int, attestationDigest [32]byte) (*LockResult, error) {
+	return m.lock(ctx, m.manager.PackLockAndCommit(req, signature, traceRoot, attestationDigest), true, true)
+}
+
+// LockRequestsResult is a batch of signed requests locked in one transaction.
+type LockRequestsResult struct {
+	Tx
+	JobIDs []*big.Int
+	// Locked holds the JobLocked events in request order (Tx.Events.Posted the JobPosted ones).
+	Locked []*JobLockedV1
+}
+
+// LockRequests locks several signed requests in one transaction, all or nothing.
+func (m *Market) LockRequests(ctx context.Context, reqs []RequestV1, signatures [][]byte) (*LockRequestsResult, error) {
+	tx, err := m.transact(ctx, m.d.Manager, m.manager.PackLockRequests(reqs, signatures))
+	if err != nil {
+		return nil, err
+	}
+	if len(tx.Events.Locked) != len(reqs) || len(tx.Events.Posted) != len(reqs) {
+		return nil, fmt.Errorf("%w: %d JobLocked and %d JobPosted for %d requests in transaction %s",
+			ErrWrongEvent, len(tx.Events.Locked), len(tx.Events.Posted), len(reqs), tx.Receipt.TxHash)
+	}
+	r := &LockRequestsResult{Tx: *tx, Locked: tx.Events.Locked}
+	for _, l := range tx.Events.Locked {
+		r.JobIDs = append(r.JobIDs, l.JobId)
+	}
+	return r, nil
+}
+
+// AbandonResult is a locked job given back.
+type AbandonResult struct {
+	Tx
+	Abandoned *JobAbandonedV1
+}
+
+// Abandon gives a locked, uncommitted job back (its provider only), paying the
+// job's abandonment fee; the job reopens while its lockBy allows.
+func (m *Market) Abandon(ctx context.Context, req RequestV1) (*AbandonResult, error) {
+	tx, err := m.transact(ctx, m.d.Manager, m.manager.PackAbandon(req))
+	if err != nil {
+		return nil, err
+	}
+	ev, err := one(tx, tx.Events.Abandoned)
+	if err != nil {
+		return nil, err
+	}
+	return &AbandonResult{Tx: *tx, Abandoned: ev}, nil
+}
+
+// CommitResult is a committed job. Committed.SeedBlock is the block whose hash seeds
+// the sampling; Committed.ProveBy is zero while the seed waits for the buyer's reveal.
+type CommitResult struct {
+	Tx
+	Committed *JobCommittedV1
+}
+
+// Commit commits the trace root and attestation digest of a job the client locked.
+func (m *Market) Commit(ctx context.Context, jobID, traceRoot *big.Int, attestationDigest [32]byte) (*CommitResult, error) {
+	tx, err := m.transact(ctx, m.d.Manager, m.manager.PackCommit(jobID, traceRoot, attestationDigest))
+	if err != nil {
+		return nil, err
+	}
+	ev, err := one(tx, tx.Events.Committed)
+	if err != nil {
+		return nil, err
+	}
+	return &CommitResult{Tx: *tx, Committed: ev}, nil
+}
+
+// CommitManyResult is several jobs committed in one transaction.
+type CommitManyResult struct {
+	Tx
+	// Committed holds the JobCommitted events in the order of the job ids.
+	Committed []*JobCommittedV1
+}
+
+// CommitMany commits several of the client's jobs in one transaction; the three
+// slices are parallel.
+func (m *Market) CommitMany(ctx context.Context, jobIDs, traceRoots []*big.Int, attestationDigests [][32]byte) (*CommitManyResult, error) {
+	tx, err := m.transact(ctx, m.d.Manager, m.manager.PackCommitMany(jobIDs, traceRoots, attestationDigests))
+	if err != nil {
+		return nil, err
+	}
+	if len(tx.Events.Committed) != len(jobIDs) {
+		return nil, fmt.Errorf("%w: %d JobCommitted for %d jobs in transaction %s", ErrWrongEvent, len(tx.Events.Committed), len(jobIDs), tx.Receipt.TxHash)
+	}
+	return &CommitManyResult{Tx: *tx, Committed: tx.Events.Committed}, nil
+}
+
+// SeedResult is a seed fixed and stored before the submission.
+type SeedResult struct {
+	Tx
+	Fixed *SeedFixedV1
+}
+
+// FixSeed fixes and stores a committed job's seed without the buyer's secret
+// (anyone): at once after the seed block without a seed commitment, else once the
+// reveal window passed. A submission derives the seed itself, so this is only
+// needed when the proof will not be mined within SEED_HORIZON blocks of the seed block.
+func (m *Market) FixSeed(ctx context.Context, jobID *big.Int) (*SeedResult, error) {
+	return m.seed(ctx, m.manager.PackFixSeed(jobID))
+}
+
+func (m *Market) seed(ctx context.Context, data []byte) (*SeedResult, error) {
+	tx, err := m.transact(ctx, m.d.Manager, data)
+	if err != nil {
+		return nil, err
+	}
+	ev, err := one(tx, tx.Events.SeedFixed)
+	if err != nil {
+		return nil, err
+	}
+	return &SeedResult{Tx: *tx, Fixed: ev}, nil
+}
+
+// SubmitResultV1 is how a single submission ended: proved (and settled with a zero
+// challenge window) or slashed. A single submission is never skipped: it reverts.
+type SubmitResultV1 struct {
+	Tx
+	JobOutcome
+}
+
+// Submit submits one job's proof and result (its provider only). An invalid proof
+// slashes the job and the call succeeds: check Outcome.
+func (m *Market) Submit(ctx context.Context, s SubmissionV1) (*SubmitResultV1, error) {
+	id, err := m.JobID(s.Request)
+	if err != nil {
+		return nil, err
+	}
+	tx, err := m.transact(ctx, m.d.Manager, m.manager.PackSubmit(s))
+	if err != nil {
+		return nil, err
+	}
+	outs, err := outcomes(tx.Events, []*big.Int{id}, []RequestV1{s.Request})
+	if err != nil {
+		return nil, err
+	}
+	return &SubmitResultV1{Tx: *tx, JobOutcome: outs[0]}, nil
+}
+
+// BatchResult is how every member of a batch ended, in submission order.
+type BatchResult struct {
+	Tx
+	Jobs                     []JobOutcome
+	Proved, Slashed, Skipped int
+}
+
+// SubmitBatch submits the proofs of several jobs of one class (at most MAX_BATCH)
+// with one aggregated pairing check. A member whose job moved on, whose deadline
+// passed or whose seed is not derivable is skipped; an invalid member is slashed
+// without costing the valid ones.
+func (m *Market) SubmitBatch(ctx context.Context, subs []SubmissionV1) (*BatchResult, error) {
+	ids := make([]*big.Int, len(subs))
+	reqs := make([]RequestV1, len(subs))
+	for i, s := range subs {
+		id, err := m.JobID(s.Request)
+		if err != nil {
+			return nil, fmt.Errorf("submission %d: %w", i, err)
+		}
+		ids[i], reqs[i] = id, s.Request
+	}
+	tx, err := m.transact(ctx, m.d.Manager, m.manager.PackSubmitBatch(subs))
+	if err != nil {
+		return nil, err
+	}
+	outs, err := outcomes(tx.Events, ids, reqs)
+	if err != nil {
+		return nil, err
+	}
+	r := &BatchResult{Tx: *tx, Jobs: outs}
+	for _, o := range outs {
+		switch o.Outcome {
+		case OutcomeProved:
+			r.Proved++
+		case OutcomeSlashed:
+			r.Slashed++
+		case OutcomeSkipped:
+			r.Skipped++
+		}
+	}
+	return r, nil
+}
+
+// ---------------------------------------------------------------- anyone
+
+// SettleResult is what Finalize and Collect paid.
+type SettleResult struct {
+	Tx
+	// Settled holds a JobSettled event per job paid; jobs not yet payable are passed over.
+	Settled []*JobSettledV1
+	// Withdrawn is the payout of Collect (nil for Finalize).
+	Withdrawn *WithdrawnV1
+}
+
+// Finalize pays the proved jobs whose challenge window ended (anyone).
+func (m *Market) Finalize(ctx context.Context, jobIDs []*big.Int) (*SettleResult, error) {
+	tx, err := m.transact(ctx, m.d.Manager, m.manager.PackFinalize(jobIDs))
+	if err != nil {
+		return nil, err
+	}
+	return &SettleResult{Tx: *tx, Settled: tx.Events.Settled}, nil
+}
+
+// Collect finalizes jobIDs and pays the client's balance to to, in one transaction.
+func (m *Market) Collect(ctx context.Context, jobIDs []*big.Int, to common.Address) (*SettleResult, error) {
+	tx, err := m.transact(ctx, m.d.Manager, m.manager.PackCollect(jobIDs, to))
+	if err != nil {
+		return nil, err
+	}
+	w, err := one(tx, tx.Events.Withdrawn)
+	if err != nil {
+		return nil, err
+	}
+	return &SettleResult{Tx: *tx, Settled: tx.Events.Settled, Withdrawn: w}, nil
+}
+
+// SlashResult is a deadline slash.
+type SlashResult struct {
+	Tx
+	Slashed *JobSlashedV1
+}
+
+// Slash slashes a job whose commit or proof deadline passed, or whose seed can no
+// longer be derived; the job's bounty is credited to the client.
+func (m *Market) Slash(ctx context.Context, req RequestV1) (*SlashResult, error) {
+	tx, err := m.transact(ctx, m.d.Manager, m.manager.PackSlash(req))
+	if err != nil {
+		return nil, err
+	}
+	ev, err := one(tx, tx.Events.Slashed)
+	if err != nil {
+		return nil, err
+	}
+	return &SlashResult{Tx: *tx, Slashed: ev}, nil
+}
+
+// WithdrawResult is a payout of the client's balance.
+type WithdrawResult struct {
+	Tx
+	Withdrawn *WithdrawnV1
+}
+
+// Withdraw pays out the client's balance: refunds, payments and slashed-stake credit.
+func (m *Market) Withdraw(ctx context.Context) (*WithdrawResult, error) {
+	return m.WithdrawTo(ctx, m.Address())
+}
+
+// WithdrawTo pays the client's balance to another address.
+func (m *Market) WithdrawTo(ctx context.Context, to common.Address) (*WithdrawResult, error) {
+	tx, err := m.transact(ctx, m.d.Manager, m.manager.PackWithdrawTo(to))
+	if err != nil {
+		return nil, err
+	}
+	ev, err := one(tx, tx.Events.Withdrawn)
+	if err != nil {
+		return nil, err
+	}
+	return &WithdrawResult{Tx: *tx, Withdrawn: ev}, nil
+}
+
+// ---------------------------------------------------------------- governance
+
+// SetDetectionFloorBps sets the detection floor f0 (governance only; jobs locked later).
+func (m *Market) SetDetectionFloorBps(ctx context.Context, bps uint16) (*Tx, error) {
+	return m.transact(ctx, m.d.Manager, m.manager.PackSetDetectionFloorBps(bps))
+}
+
+// SetBountyBps sets the deadline-slash bounty (governance only; jobs locked later).
+func (m *Market) SetBountyBps(ctx context.Context, bps uint16) (*Tx, error) {
+	return m.transact(ctx, m.d.Manager, m.manager.PackSetBountyBps(bps))
+}
+
+// SetAbandonBps sets the abandonment fee (governance only; jobs locked later).
+func (m *Market) SetAbandonBps(ctx context.Context, bps uint16) (*Tx, error) {
+	return m.transact(ctx, m.d.Manager, m.manager.PackSetAbandonBps(bps))
+}
+
+// SetMinWindows sets the shortest windows a request may carry (governance only;
+// jobs created later).
+func (m *Market) SetMinWindows(ctx context.Context, execWindow, proveWindow uint32) (*Tx, error) {
+	return m.transact(ctx, m.d.Manager, m.manager.PackSetMinWindows(execWindow, proveWindow))
+}
+
+// Params reads the manager's governance parameters.
+func (m *Market) Params(ctx context.Context) (Params, error) {
+	var p Params
+	for _, f := range []struct {
+		data   []byte
+		unpack func([]byte) (uint16, error)
+		dst    *uint16
+	}{
+		{m.manager.PackDetectionFloorBps(), m.manager.UnpackDetectionFloorBps, &p.DetectionFloorBps},
+		{m.manager.PackBountyBps(), m.manager.UnpackBountyBps, &p.BountyBps},
+		{m.manager.PackAbandonBps(), m.manager.UnpackAbandonBps, &p.AbandonBps},
+	} {
+		out, err := m.call(ctx, m.d.Manager, f.data)
+		if err != nil {
+			return p, err
+		}
+		if *f.dst, err = f.unpack(out); err != nil {
+			return p, err
+		}
+	}
+	for _, f := range []struct {
+		data   []byte
+		unpack func([]byte) (uint32, error)
+		dst    *uint32
+	}{
+		{m.manager.PackMinExecWindow(), m.manager.UnpackMinExecWindow, &p.MinExecWindow},
+		{m.manager.PackMinProveWindow(), m.manager.UnpackMinProveWindow, &p.MinProveWindow},
+	} {
+		out, err := m.call(ctx, m.d.Manager, f.data)
+		if err != nil {
+			return p, err
+		}
+		if *f.dst, err = f.unpack(out); err != nil {
+			return p, err
+		}
+	}
+	return p, nil
+}
+
+// ---------------------------------------------------------------- views
+
+// GetJob returns the manager's record of a job (state None when unknown).
+func (m *Market) GetJob(ctx context.Context, jobID *big.Int) (JobV1, error) {
+	out, err := m.call(ctx, m.d.Manager, m.manager.PackGetJob(jobID))
+	if err != nil {
+		return JobV1{}, err
+	}
+	return m.manager.UnpackGetJob(out)
+}
+
+// JobState returns a job's state.
+func (m *Market) JobState(ctx context.Context, jobID *big.Int) (JobStateV1, error) {
+	j, err := m.GetJob(ctx, jobID)
+	return JobStateV1(j.State), err
+}
+
+// JobIDOf asks the manager for the job id of req (JobID computes it locally).
+func (m *Market) JobIDOf(ctx context.Context, req RequestV1) (*big.Int, error) {
+	out, err := m.call(ctx, m.d.Manager, m.manager.PackJobIdOf(req))
+	if err != nil {
+		return nil, err
+	}
+	return m.manager.UnpackJobIdOf(out)
+}
+
+// SeedOf returns the seed a submission would use now: the stored one, else the one
+// derived without the secret (reverts SeedUnavailable when none is derivable at the head).
+func (m *Market) SeedOf(ctx context.Context, jobID *big.Int) (*big.Int, error) {
+	out, err := m.call(ctx, m.d.Manager, m.manager.PackSeedOf(jobID))
+	if err != nil {
+		return nil, err
+	}
+	return m.manager.UnpackSeedOf(out)
+}
+
+// BalanceOf returns what Withdraw would pay account (manager balance plus
+// slashed-stake credit in the registry).
+func (m *Market) BalanceOf(ctx context.Context, account common.Address) (*big.Int, error) {
+	out, err := m.call(ctx, m.d.Manager, m.manager.PackBalanceOf(account))
+	if err != nil {
+		return nil, err
+	}
+	return m.manager.UnpackBalanceOf(out)
+}
+
+// RequiredStake returns the stake a lock would reserve now for price in a class of
+// minSlots (settlement.md §7).
+func (m *Market) RequiredStake(ctx context.Context, price *big.Int, minSlots uint16) (*big.Int, error) {
+	out, err := m.call(ctx, m.d.Manager, m.manager.PackRequiredStake(price, minSlots))
+	if err != nil {
+		return nil, err
+	}
+	return m.manager.UnpackRequiredStake(out)
+}
+
+// DetectionProbability returns p(f0, k) in 18-decimal fixed point.
+func (m *Market) DetectionProbability(ctx context.Context, k uint16) (*big.Int, error) {
+	out, err := m.call(ctx, m.d.Manager, m.manager.PackDetectionProbability(k))
+	if err != nil {
+		return nil, err
+	}
+	return m.manager.UnpackDetectionProbability(out)
+}
+
+// ReceiptDigest returns the EIP-712 digest a node key signs for rc, as the manager
+// computes it (and emits it in JobProved).
+func (m *Market) ReceiptDigest(ctx context.Context, rc ReceiptV1) ([32]byte, error) {
+	out, err := m.call(ctx, m.d.Manager, m.manager.PackReceiptDigest(rc))
+	if err != nil {
+		return [32]byte{}, err
+	}
+	return m.manager.UnpackReceiptDigest(out)
+}
+
+// VerifyReceipt asks the manager whether signature is the provider's current node
+// key over rc.
+func (m *Market) VerifyReceipt(ctx context.Context, rc ReceiptV1, signature []byte) (bool, error) {
+	out, err := m.call(ctx, m.d.Manager, m.manager.PackVerifyReceipt(rc, signature))
+	if err != nil {
+		return false, err
+	}
+	return m.manager.UnpackVerifyReceipt(out)
+}
+
+// DomainSeparator returns the manager's EIP-712 domain separator (name "Probity",
+// version "1").
+func (m *Market) DomainSeparator(ctx context.Context) ([32]byte, error) {
+	out, err := m.call(ctx, m.d.Manager, m.manager.PackDomainSeparator())
+	if err != nil {
+		return [32]byte{}, err
+	}
+	return m.manager.UnpackDomainSeparator(out)
+}
+
+// ResultDigest returns S(RESULT; n, words) (specs/trace.md §4) as the deployment's
+// ResultHasher computes it for a submission: public input 3 of the proof. It
+// reverts (BadResultLength, NonCanonicalResultWord) on words the manager refuses.
+func (m *Market) ResultDigest(ctx context.Context, n uint32, words []*big.Int) (*big.Int, error) {
+	out, err := m.call(ctx, m.d.Hasher, m.hasher.PackResultDigest(new(big.Int).SetUint64(uint64(n)), words))
+	if err != nil {
+		return nil, err
+	}
+	return m.hasher.UnpackResultDigest(out)
+}
+
+// ---------------------------------------------------------------- token and stake
+
+// Approve lets spender (the manager for escrow, the registry for stake) pull amount
+// of the token from the client's account.
+func (m *Market) Approve(ctx context.Context, spender common.Address, amount *big.Int) (*Tx, error) {
+	return m.transact(ctx, m.d.Token, m.token.PackApprove(spender, amount))
+}
+
+// Mint mints DevTokens (the client must be the token's owner).
+func (m *Market) Mint(ctx context.Context, to common.Address, amount *big.Int) (*Tx, error) {
+	return m.transact(ctx, m.d.Token, m.token.PackMint(to, amount))
+}
+
+// TokenBalance returns account's token balance.
+func (m *Market) TokenBalance(ctx context.Context, account common.Address) (*big.Int, error) {
+	out, err := m.call(ctx, m.d.Token, m.token.PackBalanceOf(account))
+	if err != nil {
+		return nil, err
+	}
+	return m.token.UnpackBalanceOf(out)
+}
+
+// Register registers the client as a provider with nodeKey and pulls stake
+// (approve the registry first).
+func (m *Market) Register(ctx context.Context, nodeKey common.Address, stake *big.Int) (*Tx, error) {
+	return m.transact(ctx, m.d.Providers, m.providers.PackRegister(nodeKey, stake))
+}
+
+// AddStake adds to the client's free stake.
+func (m *Market) AddStake(ctx context.Context, amount *big.Int) (*Tx, error) {
+	return m.transact(ctx, m.d.Providers, m.providers.PackAddStake(amount))
+}
+
+// ProviderOf returns a provider's registry account (free, reserved, unbonding stake).
+func (m *Market) ProviderOf(ctx context.Context, provider common.Address) (Provider, error) {
+	out, err := m.call(ctx, m.d.Providers, m.providers.PackProviderOf(provider))
+	if err != nil {
+		return Provider{}, err
+	}
+	return m.providers.UnpackProviderOf(out)
+}

@@ -1,0 +1,100 @@
+package chain
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"fmt"
+	"math/big"
+
+	"github.com/ethereum/go-ethereum/accounts/abi/bind/v2"
+	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/probitylabs/probity/contracts/bindings"
+	"github.com/probitylabs/probity/contracts/bindingsv1"
+)
+
+// DeploymentV1 is a deployed, wired v1 stack (specs/settlement.md). The deployer
+// is governance of the registries and the manager.
+type DeploymentV1 struct {
+	AddressesV1
+	Token     *bind.BoundContract
+	Providers *bind.BoundContract
+	Classes   *bind.BoundContract
+	Hasher    *bind.BoundContract
+	Manager   *bind.BoundContract
+	// GasUsed is the gas of each deployment transaction, by contract name (and
+	// "setManager" for the registry's wiring).
+	GasUsed map[string]uint64
+}
+
+// DeployV1 deploys the token (unless params.Token is set), a ProviderRegistry, the
+// ClassRegistry, the ResultHasher and SLAManagerV1 from the committed bytecode,
+// and points the registry at the manager. The registry is always a new one: its
+// manager is set once, so v0 and v1 cannot share one.
+func DeployV1(ctx context.Context, backend Backend, deployerKey *ecdsa.PrivateKey, params DeployParams) (*DeploymentV1, error) {
+	s, err := NewSender(ctx, backend, deployerKey)
+	if err != nil {
+		return nil, err
+	}
+	me := s.From()
+	gas := map[string]uint64{}
+	deploy := func(name string, md *bind.MetaData, input []byte) (common.Address, error) {
+		if len(md.Bin) < 3 {
+			return common.Address{}, fmt.Errorf("deploying %s: %w", name, errNoBytecode)
+		}
+		addr, rcpt, err := s.Deploy(ctx, common.FromHex(md.Bin), input)
+		if err != nil {
+			return common.Address{}, fmt.Errorf("deploying %s: %w", name, err)
+		}
+		gas[name] = rcpt.GasUsed
+		return addr, nil
+	}
+	var a AddressesV1
+	if params.Token != (common.Address{}) {
+		a.Token = params.Token
+	} else {
+		supply := params.InitialSupply
+		if supply == nil {
+			supply = new(big.Int).Exp(big.NewInt(10), big.NewInt(27), nil)
+		}
+		if a.Token, err = deploy("DevToken", &bindings.DevTokenMetaData, bindings.NewDevToken().PackConstructor(me, supply)); err != nil {
+			return nil, err
+		}
+	}
+	pr := bindings.NewProviderRegistry()
+	if a.Providers, err = deploy("ProviderRegistry", &bindings.ProviderRegistryMetaData,
+		pr.PackConstructor(a.Token, params.UnbondingDelay, me)); err != nil {
+		return nil, err
+	}
+	if a.Classes, err = deploy("ClassRegistry", &bindingsv1.ClassRegistryMetaData,
+		bindingsv1.NewClassRegistry().PackConstructor(me)); err != nil {
+		return nil, err
+	}
+	if a.Hasher, err = deploy("ResultHasher", &bindingsv1.ResultHasherMetaData, nil); err != nil {
+		return nil, err
+	}
+	if a.Manager, err = deploy("SLAManagerV1", &bindingsv1.SLAManagerV1MetaData,
+		bindingsv1.NewSLAManagerV1().PackConstructor(a.Token, a.Providers, a.Classes, a.Hasher, me)); err != nil {
+		return nil, err
+	}
+	rcpt, err := s.Transact(ctx, pr.Instance(backend, a.Providers), pr.PackSetManager(a.Manager))
+	if err != nil {
+		return nil, fmt.Errorf("setting the registry's manager: %w", err)
+	}
+	gas["setManager"] = rcpt.GasUsed
+	d := BindV1(backend, a)
+	d.GasUsed = gas
+	return d, nil
+}
+
+// BindV1 returns the bound contracts of an existing v1 deployment.
+func BindV1(backend Backend, a AddressesV1) *DeploymentV1 {
+	return &DeploymentV1{
+		AddressesV1: a,
+		Token:       bindings.NewDevToken().Instance(backend, a.Token),
+		Providers:   bindings.NewProviderRegistry().Instance(backend, a.Providers),
+		Classes:     bindingsv1.NewClassRegistry().Instance(backend, a.Classes),
+		Hasher:      bindingsv1.NewResultHasher().Instance(backend, a.Hasher),
+		Manager:     bindingsv1.NewSLAManagerV1().Instance(backend, a.Manager),
+	}
+}
