@@ -95,10 +95,11 @@ func (d Domain) JobID(r Request) *big.Int {
 	return new(big.Int).SetBytes(h[:])
 }
 
-// Commitment is keccak256(abi.encode(uint256 traceRoot, bytes32 attestationDigest)), what a v1
-// commit stores (settlement.md §3).
-func Commitment(traceRoot *big.Int, attestationDigest [32]byte) [32]byte {
-	return crypto.Keccak256Hash(word(traceRoot), attestationDigest[:])
+// Commitment is keccak256(abi.encode(address provider, uint256 stake, uint256 traceRoot, bytes32
+// attestationDigest)), what a v1 commit stores in place of the provider and its stake
+// (settlement.md §3), and what the seed is derived from.
+func Commitment(provider common.Address, stake, traceRoot *big.Int, attestationDigest [32]byte) [32]byte {
+	return crypto.Keccak256Hash(common.LeftPadBytes(provider[:], 32), word(stake), word(traceRoot), attestationDigest[:])
 }
 
 // SeedV2 derives a v1 job's seed (settlement.md §4): keccak256(abi.encodePacked("probity/seed/v2",

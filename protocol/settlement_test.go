@@ -25,6 +25,7 @@ func TestSettlementVectors(t *testing.T) {
 				LockBy                                                            uint64
 			} `json:"request"`
 			RequestHash, JobID, TraceRoot, AttestationDigest, Commitment string
+			Provider, Stake                                              string
 			BlockHash, Secret, Seed, ResultDigest, ReceiptDigest         string
 			Tokens                                                       []uint32
 			ResultWords                                                  []string
@@ -61,7 +62,7 @@ func TestSettlementVectors(t *testing.T) {
 			t.Errorf("case %d: job id %v", i, jobID)
 		}
 		traceRoot := bigDec(t, c.TraceRoot)
-		com := Commitment(traceRoot, h32(t, c.AttestationDigest))
+		com := Commitment(common.HexToAddress(c.Provider), bigDec(t, c.Stake), traceRoot, h32(t, c.AttestationDigest))
 		if com != h32(t, c.Commitment) {
 			t.Errorf("case %d: commitment %x", i, com)
 		}

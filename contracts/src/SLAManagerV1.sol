@@ -16,7 +16,7 @@ import {ProviderRegistry} from "./ProviderRegistry.sol";
 import {StakeMath} from "./libraries/StakeMath.sol";
 import {IResultHasher} from "./interfaces/IResultHasher.sol";
 import {Request, RequestLibrary} from "./types/Request.sol";
-import {Job, JobState, Terms, Submission, Receipt, ReceiptLibrary} from "./types/Settlement.sol";
+import {Job, JobState, Commitment, Submission, Receipt, ReceiptLibrary} from "./types/Settlement.sol";
 
 /// @title SLAManagerV1
 /// @notice The v1 SLA state machine (specs/settlement.md): a buyer's request for a generation
@@ -105,9 +105,16 @@ contract SLAManagerV1 is Ownable2Step, ReentrancyGuardTransient, EIP712 {
     ///         job reopened or, past lockBy, was refunded.
     event JobAbandoned(uint256 indexed jobId, address indexed provider, uint256 fee, bool reopened);
     /// @notice The provider committed the trace root and attestation digest. `proveBy` is zero
-    ///         while the seed waits for the buyer's reveal.
+    ///         while the seed waits for the buyer's reveal. Its provider, stake, trace root and
+    ///         attestation digest are the {Commitment} later calls open.
     event JobCommitted(
-        uint256 indexed jobId, uint256 traceRoot, bytes32 attestationDigest, uint64 seedBlock, uint64 proveBy
+        uint256 indexed jobId,
+        address indexed provider,
+        uint256 stake,
+        uint256 traceRoot,
+        bytes32 attestationDigest,
+        uint64 seedBlock,
+        uint64 proveBy
     );
     /// @notice The seed was fixed and stored before the submission (`revealed`: with the buyer's secret).
     event SeedFixed(uint256 indexed jobId, uint256 seed, uint64 proveBy, bool revealed);
@@ -201,6 +208,7 @@ contract SLAManagerV1 is Ownable2Step, ReentrancyGuardTransient, EIP712 {
         uint256 resultDigest;
         bytes32 receiptDigest;
         uint256[5] input;
+        uint256 stake;
     }
 
     /// @param token_ The escrow token; must be the registry's stake token.
@@ -241,7 +249,7 @@ contract SLAManagerV1 is Ownable2Step, ReentrancyGuardTransient, EIP712 {
         _checkTerms(req);
         _activeClass(req);
         job.state = JobState.Open;
-        job.terms.price = req.price;
+        job.price = req.price;
         emit JobPosted(jobId, req.buyer, req.classId, req, inputURI);
         _collect(req.buyer, req.price);
     }
@@ -255,9 +263,9 @@ contract SLAManagerV1 is Ownable2Step, ReentrancyGuardTransient, EIP712 {
         Job storage job = _jobs[jobId];
         JobState state = job.state;
         if (state != JobState.Open && state != JobState.None) revert WrongState(jobId, state);
-        uint256 price = job.terms.price;
+        uint256 price = job.price;
         job.state = JobState.Cancelled;
-        delete job.terms;
+        job.price = 0;
         emit JobCancelled(jobId, req.buyer);
         if (state == JobState.Open) _credit(req.buyer, price);
     }
@@ -345,17 +353,21 @@ contract SLAManagerV1 is Ownable2Step, ReentrancyGuardTransient, EIP712 {
         uint256 jobId = jobIdOf(req);
         Job storage job = _jobs[jobId];
         if (job.state != JobState.Locked) revert WrongState(jobId, job.state);
-        address provider = job.provider;
+        (address provider, uint256 stake) = _unpackHolder(job.holder);
         if (msg.sender != provider) revert Unauthorized(msg.sender, provider);
         if (block.timestamp > job.deadline) revert DeadlinePassed(jobId, job.deadline);
-        uint256 stake = job.terms.stake;
-        uint256 fee = Math.mulDiv(stake, job.terms.abandonBps, BPS);
+        uint256 fee = Math.mulDiv(stake, job.abandonBps, BPS);
         bool reopened = block.timestamp <= req.lockBy;
-        uint96 price = job.terms.price;
-        job.provider = address(0);
+        uint96 price = job.price;
+        // Back to what post left: the state and, while the job is open, its price.
+        job.flags = 0;
         job.deadline = 0;
+        job.proveWindow = 0;
+        job.bountyBps = 0;
+        job.abandonBps = 0;
         job.state = reopened ? JobState.Open : JobState.Cancelled;
-        job.terms = Terms({price: reopened ? price : 0, stake: 0, proveWindow: 0, bountyBps: 0, abandonBps: 0});
+        job.price = reopened ? price : 0;
+        job.holder = 0;
         emit JobAbandoned(jobId, provider, fee, reopened);
         if (!reopened) _credit(req.buyer, price);
         if (fee > 0) providers.forfeit(provider, jobId, fee, req.buyer);
@@ -461,7 +473,8 @@ contract SLAManagerV1 is Ownable2Step, ReentrancyGuardTransient, EIP712 {
         for (uint256 i = 0; i < jobIds.length; ++i) {
             Job storage job = _jobs[jobIds[i]];
             if (job.state != JobState.Proved || block.timestamp <= job.deadline) continue;
-            _settle(jobIds[i], job);
+            (address provider, uint256 stake) = _unpackHolder(job.holder);
+            _settle(jobIds[i], job, provider, stake);
             ++paid;
         }
     }
@@ -470,12 +483,17 @@ contract SLAManagerV1 is Ownable2Step, ReentrancyGuardTransient, EIP712 {
     ///         be derived: the job's bounty share of the stake to the caller, the rest and the
     ///         escrow to the buyer.
     /// @param req The request.
-    function slash(Request calldata req) external nonReentrant {
+    /// @param c For a committed job, its commitment (JobCommitted carries it); ignored while
+    ///        the job is Locked.
+    function slash(Request calldata req, Commitment calldata c) external nonReentrant {
         uint256 jobId = jobIdOf(req);
         Job storage job = _jobs[jobId];
         JobState state = job.state;
+        address provider;
+        uint256 stake;
         if (state == JobState.Locked) {
             if (block.timestamp <= job.deadline) revert DeadlineNotPassed(jobId, job.deadline);
+            (provider, stake) = _unpackHolder(job.holder);
         } else if (state == JobState.Committed) {
             bool expired = job.flags & FLAG_SEED == 0 && block.number > uint256(job.seedBlock) + SEED_HORIZON;
             bool late = job.deadline != 0 && block.timestamp > job.deadline;
@@ -483,10 +501,12 @@ contract SLAManagerV1 is Ownable2Step, ReentrancyGuardTransient, EIP712 {
                 if (job.deadline != 0) revert DeadlineNotPassed(jobId, job.deadline);
                 revert SeedUnavailable(jobId, job.seedBlock, block.number);
             }
+            _openCommitment(jobId, job, c);
+            (provider, stake) = (c.provider, c.stake);
         } else {
             revert WrongState(jobId, state);
         }
-        _slash(jobId, job, req.buyer, msg.sender);
+        _slash(jobId, job, req.buyer, provider, stake, msg.sender);
     }
 
     /// @notice Pays out the caller's balance (refunds, payments, slashed-stake shares).
@@ -550,9 +570,23 @@ contract SLAManagerV1 is Ownable2Step, ReentrancyGuardTransient, EIP712 {
         return uint256(_hashTypedDataV4(RequestLibrary.hash(req)));
     }
 
-    /// @notice The stored job.
+    /// @notice The stored job (`holder` is the provider and stake while Locked or Proved, the
+    ///         commitment while Committed).
     function getJob(uint256 jobId) external view returns (Job memory) {
         return _jobs[jobId];
+    }
+
+    /// @notice The provider and stake of a Locked or Proved job (zero otherwise: a committed
+    ///         job's are in its commitment and in JobCommitted).
+    function holderOf(uint256 jobId) external view returns (address provider, uint256 stake) {
+        Job storage job = _jobs[jobId];
+        if (job.state == JobState.Locked || job.state == JobState.Proved) return _unpackHolder(job.holder);
+    }
+
+    /// @notice What commit stores: keccak256(abi.encode(provider, uint256 stake, traceRoot,
+    ///         attestationDigest)).
+    function commitmentOf(Commitment calldata c) public pure returns (bytes32) {
+        return keccak256(abi.encode(c.provider, uint256(c.stake), c.traceRoot, c.attestationDigest));
     }
 
     /// @notice What {withdraw} would pay `account`.
@@ -626,19 +660,14 @@ contract SLAManagerV1 is Ownable2Step, ReentrancyGuardTransient, EIP712 {
         uint256 stake = StakeMath.grossStake(StakeMath.requiredStake(req.price, detectionFloorBps, minSlots), bounty);
         if (stake > type(uint96).max) revert StakeTooLarge(stake);
         uint64 commitBy = uint64(block.timestamp) + req.execWindow;
-        job.provider = msg.sender;
         job.state = JobState.Locked;
         job.flags = req.seedCommitment != bytes32(0) ? FLAG_COMMITMENT : 0;
         job.deadline = uint40(commitBy);
-        // stake <= type(uint96).max was checked above.
-        // forge-lint: disable-next-line(unsafe-typecast)
-        job.terms = Terms({
-            price: req.price,
-            stake: uint96(stake),
-            proveWindow: req.proveWindow,
-            bountyBps: bounty,
-            abandonBps: abandonBps
-        });
+        job.proveWindow = req.proveWindow;
+        job.bountyBps = bounty;
+        job.abandonBps = abandonBps;
+        job.price = req.price;
+        job.holder = _packHolder(msg.sender, stake);
         emit JobLocked(jobId, msg.sender, stake, commitBy);
         providers.reserve(msg.sender, jobId, stake);
     }
@@ -646,16 +675,33 @@ contract SLAManagerV1 is Ownable2Step, ReentrancyGuardTransient, EIP712 {
     function _commit(uint256 jobId, uint256 traceRoot, bytes32 attestationDigest) private {
         Job storage job = _jobs[jobId];
         if (job.state != JobState.Locked) revert WrongState(jobId, job.state);
-        if (msg.sender != job.provider) revert Unauthorized(msg.sender, job.provider);
+        (address provider, uint256 stake) = _unpackHolder(job.holder);
+        if (msg.sender != provider) revert Unauthorized(msg.sender, provider);
         if (block.timestamp > job.deadline) revert DeadlinePassed(jobId, job.deadline);
         if (traceRoot >= R) revert NotFieldElement(traceRoot);
         uint64 seedBlock = uint64(block.number) + SEED_DELAY;
-        uint64 proveBy = job.flags & FLAG_COMMITMENT != 0 ? 0 : uint64(block.timestamp) + job.terms.proveWindow;
+        uint64 proveBy = job.flags & FLAG_COMMITMENT != 0 ? 0 : uint64(block.timestamp) + job.proveWindow;
         job.state = JobState.Committed;
         job.seedBlock = uint40(seedBlock);
         job.deadline = uint40(proveBy);
-        job.commitment = keccak256(abi.encode(traceRoot, attestationDigest));
-        emit JobCommitted(jobId, traceRoot, attestationDigest, seedBlock, proveBy);
+        // The holder slot becomes the commitment: no new slot, and later calls open it.
+        job.holder = keccak256(abi.encode(provider, stake, traceRoot, attestationDigest));
+        emit JobCommitted(jobId, provider, stake, traceRoot, attestationDigest, seedBlock, proveBy);
+    }
+
+    /// @dev Requires `c` to open the commitment of a Committed job.
+    function _openCommitment(uint256 jobId, Job storage job, Commitment calldata c) private view {
+        bytes32 given = commitmentOf(c);
+        if (given != job.holder) revert CommitmentMismatch(jobId, given, job.holder);
+    }
+
+    function _packHolder(address provider, uint256 stake) private pure returns (bytes32) {
+        return bytes32((uint256(uint160(provider)) << 96) | stake);
+    }
+
+    function _unpackHolder(bytes32 holder) private pure returns (address provider, uint256 stake) {
+        provider = address(uint160(uint256(holder) >> 96));
+        stake = uint256(holder) & type(uint96).max;
     }
 
     function _unseeded(uint256 jobId) private view returns (Job storage job) {
@@ -678,7 +724,7 @@ contract SLAManagerV1 is Ownable2Step, ReentrancyGuardTransient, EIP712 {
                     block.chainid,
                     address(this),
                     jobId,
-                    job.commitment,
+                    job.holder,
                     blockhash(seedBlock),
                     secret
                 )
@@ -691,7 +737,7 @@ contract SLAManagerV1 is Ownable2Step, ReentrancyGuardTransient, EIP712 {
         uint256 seed = _deriveSeed(jobId, job, secret);
         uint64 proveBy = job.deadline;
         if (job.flags & FLAG_COMMITMENT != 0) {
-            proveBy = uint64(block.timestamp) + job.terms.proveWindow;
+            proveBy = uint64(block.timestamp) + job.proveWindow;
             job.deadline = uint40(proveBy);
         }
         job.seed = seed;
@@ -727,15 +773,16 @@ contract SLAManagerV1 is Ownable2Step, ReentrancyGuardTransient, EIP712 {
     ///      signature is not checked here (settlement.md §6): the caller is the provider, and the
     ///      signed document is for auditors, who check it offline or with {verifyReceipt}.
     function _prepare(uint256 jobId, Job storage job, Submission calldata s) private view returns (Prepared memory p) {
-        address provider = job.provider;
+        Commitment calldata c = s.commitment;
+        address provider = c.provider;
         if (msg.sender != provider) revert Unauthorized(msg.sender, provider);
-        bytes32 given = keccak256(abi.encode(s.traceRoot, s.attestationDigest));
-        if (given != job.commitment) revert CommitmentMismatch(jobId, given, job.commitment);
+        _openCommitment(jobId, job, c);
         Request calldata req = s.request;
         p.jobId = jobId;
+        p.stake = c.stake;
         p.seed = job.flags & FLAG_SEED != 0 ? job.seed : _deriveSeed(jobId, job, bytes32(0));
         p.resultDigest = hasher.resultDigest(req.newTokens, s.result);
-        p.input = [req.modelRoot, req.jobDigest, s.traceRoot, p.resultDigest, p.seed];
+        p.input = [req.modelRoot, req.jobDigest, c.traceRoot, p.resultDigest, p.seed];
         p.receiptDigest = _hashTypedDataV4(
             ReceiptLibrary.hash(
                 Receipt({
@@ -743,8 +790,8 @@ contract SLAManagerV1 is Ownable2Step, ReentrancyGuardTransient, EIP712 {
                     provider: provider,
                     modelRoot: req.modelRoot,
                     jobDigest: req.jobDigest,
-                    traceRoot: s.traceRoot,
-                    attestationDigest: s.attestationDigest,
+                    traceRoot: c.traceRoot,
+                    attestationDigest: c.attestationDigest,
                     seed: p.seed,
                     resultDigest: p.resultDigest,
                     proofHash: ReceiptLibrary.proofHash(s.proof)
@@ -834,49 +881,58 @@ contract SLAManagerV1 is Ownable2Step, ReentrancyGuardTransient, EIP712 {
 
     /// @dev The outcome of a verified (or rejected) submission.
     function _conclude(Job storage job, Submission calldata s, Prepared memory p, bool valid) private {
+        address provider = s.commitment.provider;
         if (!valid) {
             emit ProofRejected(p.jobId);
-            _slash(p.jobId, job, s.request.buyer, address(0));
+            _slash(p.jobId, job, s.request.buyer, provider, p.stake, address(0));
             return;
         }
         uint32 window = s.request.challengeWindow;
         uint64 payableAt = uint64(block.timestamp) + window;
-        emit JobProved(p.jobId, job.provider, p.seed, p.resultDigest, s.result, p.receiptDigest, payableAt);
+        emit JobProved(p.jobId, provider, p.seed, p.resultDigest, s.result, p.receiptDigest, payableAt);
         if (window == 0) {
-            _settle(p.jobId, job);
+            _settle(p.jobId, job, provider, p.stake);
         } else {
             job.state = JobState.Proved;
             job.deadline = uint40(payableAt);
+            job.holder = _packHolder(provider, p.stake);
         }
     }
 
-    function _settle(uint256 jobId, Job storage job) private {
-        address provider = job.provider;
-        Terms memory t = job.terms;
+    function _settle(uint256 jobId, Job storage job, address provider, uint256 stake) private {
+        uint256 price = job.price;
         job.state = JobState.Settled;
         _clear(job);
-        emit JobSettled(jobId, provider, t.price);
-        _balances[provider] += t.price;
-        providers.release(provider, jobId, t.stake);
+        emit JobSettled(jobId, provider, price);
+        _balances[provider] += price;
+        providers.release(provider, jobId, stake);
     }
 
-    /// @dev A final job needs only its first slot; clearing the others refunds their gas.
+    /// @dev A final job needs only its state; clearing the rest refunds gas.
     function _clear(Job storage job) private {
-        delete job.terms;
-        delete job.commitment;
-        if (job.flags & FLAG_SEED != 0) delete job.seed;
+        bool seeded = job.flags & FLAG_SEED != 0;
+        job.flags = 0;
+        job.seedBlock = 0;
+        job.deadline = 0;
+        job.proveWindow = 0;
+        job.bountyBps = 0;
+        job.abandonBps = 0;
+        job.price = 0;
+        job.holder = 0;
+        if (seeded) job.seed = 0;
     }
 
     /// @dev The stake never leaves the registry: it credits the buyer and the bounty there.
-    function _slash(uint256 jobId, Job storage job, address buyer, address caller) private {
-        Terms memory t = job.terms;
-        uint256 bounty = caller == address(0) ? 0 : Math.mulDiv(t.stake, t.bountyBps, BPS);
-        address provider = job.provider;
+    function _slash(uint256 jobId, Job storage job, address buyer, address provider, uint256 stake, address caller)
+        private
+    {
+        uint256 bounty = caller == address(0) ? 0 : Math.mulDiv(stake, job.bountyBps, BPS);
+        uint256 price = job.price;
         job.state = JobState.Slashed;
         _clear(job);
-        emit JobSlashed(jobId, provider, caller, t.stake, bounty);
-        _balances[buyer] += t.price;
-        providers.slash(provider, jobId, t.stake, buyer, caller, bounty);
+        emit JobSlashed(jobId, provider, caller, stake, bounty);
+        _balances[buyer] += price;
+        providers.slash(provider, jobId, stake, buyer, caller, bounty);
     }
 
     function _credit(address account, uint256 amount) private {

@@ -15,23 +15,15 @@ enum JobState {
     Cancelled
 }
 
-/// @notice What a locked job pays and can lose, fixed at lock (one slot).
-struct Terms {
-    uint96 price;
-    uint96 stake;
-    uint32 proveWindow;
-    uint16 bountyBps;
-    uint16 abandonBps;
-}
-
-/// @notice A job as the SLA manager stores it: two slots from lock on, a third at commit and a
-///         fourth only when the seed is fixed before the submission. Everything else is in the
-///         request, whose digest is the job id. Rates that decide what a provider can lose are
-///         copied in at lock, so governance changes never reach a locked job. A final
-///         state keeps only the first slot (provider and state: the id can never be reused).
+/// @notice A job as the SLA manager stores it: one slot of terms and a second that holds the
+///         provider and its stake, replaced at commit by a hash that also binds the trace root
+///         and attestation digest ({commitmentOf}); a third holds the seed only when it is fixed
+///         before the submission. Everything else is in the request, whose digest is the job id,
+///         or in calldata checked against the commitment. Rates that decide what a provider can
+///         lose are copied in at lock, so governance changes never reach a locked job. A final
+///         state keeps only `state` (the id can never be reused).
 struct Job {
     // slot 0
-    address provider;
     JobState state;
     /// @dev FLAG_COMMITMENT: the request has a seed commitment; FLAG_SEED: `seed` is fixed.
     uint8 flags;
@@ -39,22 +31,35 @@ struct Job {
     /// @dev Locked: commitBy. Committed: proveBy (0 while the seed waits for the buyer's reveal).
     ///      Proved: the end of the challenge window.
     uint40 deadline;
+    uint32 proveWindow;
+    uint16 bountyBps;
+    uint16 abandonBps;
+    uint96 price;
     // slot 1
-    Terms terms;
-    // slot 2: keccak256(abi.encode(traceRoot, attestationDigest))
-    bytes32 commitment;
-    // slot 3
+    /// @dev Locked and Proved: the provider (high 160 bits) and its stake (low 96 bits).
+    ///      Committed: keccak256(abi.encode(provider, uint256 stake, traceRoot, attestationDigest)).
+    bytes32 holder;
+    // slot 2
     uint256 seed;
+}
+
+/// @notice What a committed job's calldata must open (settlement.md §3): the provider, its
+///         stake and what it committed.
+struct Commitment {
+    address provider;
+    uint96 stake;
+    /// @notice The committed trace root (specs/trace.md §5).
+    uint256 traceRoot;
+    /// @notice The committed attestation digest.
+    bytes32 attestationDigest;
 }
 
 /// @notice One job's proof with everything the manager rebuilds its public inputs from
 ///         (settlement.md §5).
 struct Submission {
     Request request;
-    /// @notice The committed trace root (specs/trace.md §5).
-    uint256 traceRoot;
-    /// @notice The committed attestation digest.
-    bytes32 attestationDigest;
+    /// @notice The job's commitment; its provider must be the caller.
+    Commitment commitment;
     /// @notice The generated tokens, packed ten per word (specs/trace.md §4).
     uint256[] result;
     /// @notice The Groth16 proof of the universal statement (specs/circuit.md §1).

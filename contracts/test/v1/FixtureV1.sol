@@ -11,7 +11,7 @@ import {Groth16Verifier} from "../../src/Groth16Verifier.sol";
 import {SLAManagerV1} from "../../src/SLAManagerV1.sol";
 import {ResultDigest} from "../../src/libraries/ResultDigest.sol";
 import {Request} from "../../src/types/Request.sol";
-import {Job, JobState, Submission, Receipt} from "../../src/types/Settlement.sol";
+import {Job, JobState, Commitment, Submission, Receipt} from "../../src/types/Settlement.sol";
 import {SyntheticGroth16} from "../helpers/SyntheticGroth16.sol";
 
 /// @notice A deployed v1 protocol: token, registries, result hasher, a class whose verifier is
@@ -124,7 +124,33 @@ abstract contract FixtureV1 is Test {
         return keccak256(abi.encode("attestation", jobId));
     }
 
+    /// @dev The stake each job was locked with, recorded before commit hides it in the commitment.
+    mapping(uint256 jobId => uint96) internal stakes;
+
+    /// @notice The stake of a job: recorded at commit, or read while the job is Locked or Proved.
+    function stakeOf(uint256 jobId) internal view returns (uint96) {
+        if (stakes[jobId] != 0) return stakes[jobId];
+        (, uint256 st) = manager.holderOf(jobId);
+        return uint96(st);
+    }
+
+    /// @notice The commitment an honest provider made for a job.
+    function commitmentFor(uint256 jobId) internal view returns (Commitment memory) {
+        return Commitment({
+            provider: provider,
+            stake: stakeOf(jobId),
+            traceRoot: traceRootOf(jobId),
+            attestationDigest: attestationOf(jobId)
+        });
+    }
+
+    function commitmentFor(Request memory r) internal view returns (Commitment memory) {
+        return commitmentFor(manager.jobIdOf(r));
+    }
+
     function commit(uint256 jobId) internal {
+        (, uint256 st) = manager.holderOf(jobId);
+        stakes[jobId] = uint96(st);
         vm.prank(provider);
         manager.commit(jobId, traceRootOf(jobId), attestationOf(jobId));
     }
@@ -159,12 +185,11 @@ abstract contract FixtureV1 is Test {
     function submission(Request memory r) internal view returns (Submission memory s) {
         uint256 jobId = manager.jobIdOf(r);
         s.request = r;
-        s.traceRoot = traceRootOf(jobId);
-        s.attestationDigest = attestationOf(jobId);
+        s.commitment = commitmentFor(jobId);
         s.result = resultFor(jobId, r.newTokens);
         uint256 seed = manager.seedOf(jobId);
         uint256 rd = hasher.resultDigest(r.newTokens, s.result);
-        s.proof = SyntheticGroth16.prove([r.modelRoot, r.jobDigest, s.traceRoot, rd, seed]);
+        s.proof = SyntheticGroth16.prove([r.modelRoot, r.jobDigest, s.commitment.traceRoot, rd, seed]);
     }
 
     /// @notice The receipt a node key signs for an honest submission.
@@ -178,8 +203,8 @@ abstract contract FixtureV1 is Test {
             provider: provider,
             modelRoot: s.request.modelRoot,
             jobDigest: s.request.jobDigest,
-            traceRoot: s.traceRoot,
-            attestationDigest: s.attestationDigest,
+            traceRoot: s.commitment.traceRoot,
+            attestationDigest: s.commitment.attestationDigest,
             seed: seed,
             resultDigest: rd,
             proofHash: keccak256(abi.encodePacked(s.proof))
@@ -191,7 +216,7 @@ abstract contract FixtureV1 is Test {
         s = submission(r);
         uint256 jobId = manager.jobIdOf(r);
         uint256 rd = hasher.resultDigest(r.newTokens, s.result);
-        s.proof = SyntheticGroth16.prove([r.modelRoot, r.jobDigest, s.traceRoot, rd, manager.seedOf(jobId) ^ 1]);
+        s.proof = SyntheticGroth16.prove([r.modelRoot, r.jobDigest, s.commitment.traceRoot, rd, manager.seedOf(jobId) ^ 1]);
     }
 
     function submit(Submission memory s) internal returns (bool) {

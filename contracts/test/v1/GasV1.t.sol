@@ -54,6 +54,7 @@ contract GasV1Test is FixtureV1 {
         Request memory r = request();
         bytes memory sig = signRequest(r);
         uint256 jobId = manager.jobIdOf(r);
+        stakes[jobId] = uint96(manager.requiredStake(r.price, 1));
         vm.prank(provider);
         manager.lockAndCommit(r, sig, traceRootOf(jobId), attestationOf(jobId));
         uint256 total = _record("inUse.lockAndCommit");
@@ -142,6 +143,8 @@ contract GasV1Test is FixtureV1 {
         uint256[] memory roots = new uint256[](n);
         bytes32[] memory atts = new bytes32[](n);
         for (uint256 i = 0; i < n; ++i) {
+            (, uint256 st) = manager.holderOf(ids[i]);
+            stakes[ids[i]] = uint96(st);
             roots[i] = traceRootOf(ids[i]);
             atts[i] = attestationOf(ids[i]);
         }
@@ -166,6 +169,8 @@ contract GasV1Test is FixtureV1 {
     }
 
     function _commit(uint256 jobId, string memory name) internal returns (uint256) {
+        (, uint256 st) = manager.holderOf(jobId);
+        stakes[jobId] = uint96(st);
         uint256 root = traceRootOf(jobId);
         bytes32 att = attestationOf(jobId);
         vm.prank(provider);

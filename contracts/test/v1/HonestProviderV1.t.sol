@@ -7,7 +7,7 @@ import {SLAManagerV1} from "../../src/SLAManagerV1.sol";
 import {ProviderRegistry} from "../../src/ProviderRegistry.sol";
 import {StakeMath} from "../../src/libraries/StakeMath.sol";
 import {Request} from "../../src/types/Request.sol";
-import {Job, JobState, Submission} from "../../src/types/Settlement.sol";
+import {Job, JobState, Commitment, Submission} from "../../src/types/Settlement.sol";
 import {SwitchableFeeToken} from "../mocks/MaliciousTokens.sol";
 
 /// @notice The honest-provider promises (protocol.md §10.2, settlement.md) moved to v1: every
@@ -112,11 +112,12 @@ contract HonestProviderV1Test is FixtureV1 {
         uint256 seedBlock = manager.getJob(jobId).seedBlock;
         uint256 at = seedBlock + bound(blocksAfter, 1, 600);
         vm.roll(at);
+        Commitment memory sc1 = commitmentFor(r);
         vm.prank(keeper);
         if (at <= seedBlock + 256) {
             vm.expectRevert(abi.encodeWithSelector(SLAManagerV1.SeedUnavailable.selector, jobId, seedBlock, at));
         }
-        manager.slash(r);
+        manager.slash(r, sc1);
     }
 
     // ------------------------------------------------------------ what a cheater loses
@@ -135,14 +136,16 @@ contract HonestProviderV1Test is FixtureV1 {
         uint256 buyerBefore = manager.balanceOf(buyer);
         uint256 jobId = lockSigned(r);
         Job memory j = manager.getJob(jobId);
-        assertEq(j.terms.stake, manager.requiredStake(price, 1), "lock reserves the view's amount");
+        uint256 stake = stakeOf(jobId);
+        assertEq(stake, manager.requiredStake(price, 1), "lock reserves the view's amount");
         vm.warp(uint256(j.deadline) + 1);
+        Commitment memory sc2 = commitmentFor(r);
         vm.prank(cheaterAlt);
-        manager.slash(r);
+        manager.slash(r, sc2);
         assertGe(held - _cheaterHoldings(), StakeMath.requiredStake(price, floorBps, 1), "kept part of the bound");
         uint256 bounty = manager.balanceOf(cheaterAlt);
-        assertEq(bounty, uint256(j.terms.stake) * bountyBps / 10_000);
-        assertEq(manager.balanceOf(buyer) - buyerBefore, uint256(price) + j.terms.stake - bounty);
+        assertEq(bounty, stake * bountyBps / 10_000);
+        assertEq(manager.balanceOf(buyer) - buyerBefore, uint256(price) + stake - bounty);
     }
 
     function testFuzz_cheater_ratesFixedAtLock(uint16 bountyAtLock, uint16 bountyLater, uint16 abandonLater) public {
@@ -152,19 +155,21 @@ contract HonestProviderV1Test is FixtureV1 {
         Request memory r = request();
         uint256 jobId = lockSigned(r);
         Job memory j = manager.getJob(jobId);
+        uint256 stakeAtLock = stakeOf(jobId);
         vm.startPrank(gov);
         manager.setBountyBps(uint16(bound(bountyLater, 0, 2_000)));
         manager.setAbandonBps(uint16(bound(abandonLater, 100, 5_000)));
         manager.setDetectionFloorBps(9_000);
         vm.stopPrank();
         Job memory after_ = manager.getJob(jobId);
-        assertEq(after_.terms.bountyBps, bountyAtLock);
-        assertEq(after_.terms.abandonBps, j.terms.abandonBps);
-        assertEq(after_.terms.stake, j.terms.stake);
+        assertEq(after_.bountyBps, bountyAtLock);
+        assertEq(after_.abandonBps, j.abandonBps);
+        assertEq(stakeOf(jobId), stakeAtLock);
         vm.warp(uint256(j.deadline) + 1);
+        Commitment memory sc3 = commitmentFor(r);
         vm.prank(keeper);
-        manager.slash(r);
-        assertEq(manager.balanceOf(keeper), uint256(j.terms.stake) * bountyAtLock / 10_000);
+        manager.slash(r, sc3);
+        assertEq(manager.balanceOf(keeper), stakeAtLock * bountyAtLock / 10_000);
     }
 
     function testFuzz_honest_abandon(uint16 abandonBps, uint32 dt) public {
@@ -174,7 +179,7 @@ contract HonestProviderV1Test is FixtureV1 {
         Request memory r = request();
         r.lockBy = uint64(block.timestamp + EXEC / 2);
         uint256 jobId = lockSigned(r);
-        uint256 stake = manager.getJob(jobId).terms.stake;
+        uint256 stake = stakeOf(jobId);
         uint256 freeBefore = providers.freeStake(provider);
         vm.warp(block.timestamp + bound(dt, 0, EXEC));
         bool reopens = block.timestamp <= r.lockBy;
@@ -230,7 +235,7 @@ contract HonestProviderV1Test is FixtureV1 {
             rs[i] = request();
             ids[i] = lockSigned(rs[i]);
         }
-        uint256 stake = m.getJob(ids[0]).terms.stake;
+        uint256 stake = stakeOf(ids[0]);
         t.setFeeBps(100);
 
         commit(ids[0]);
@@ -239,8 +244,9 @@ contract HonestProviderV1Test is FixtureV1 {
         vm.prank(provider);
         m.abandon(rs[1]);
         vm.warp(uint256(m.getJob(ids[2]).deadline) + 1);
+        Commitment memory sc4 = commitmentFor(ids[2]);
         vm.prank(keeper);
-        m.slash(rs[2]);
+        m.slash(rs[2], sc4);
 
         assertEq(t.balanceOf(address(m)), PRICE * 3, "escrow intact");
         assertEq(m.balanceOf(buyer), PRICE + stake / 10 + stake - stake * 500 / 10_000);

@@ -7,7 +7,7 @@ import {ClassRegistry, ClassStatus} from "../../src/ClassRegistry.sol";
 import {ProviderRegistry} from "../../src/ProviderRegistry.sol";
 import {ResultDigest} from "../../src/libraries/ResultDigest.sol";
 import {Request} from "../../src/types/Request.sol";
-import {Job, JobState, Submission, Receipt} from "../../src/types/Settlement.sol";
+import {Job, JobState, Commitment, Submission, Receipt} from "../../src/types/Settlement.sol";
 import {Vm} from "../utils/Vm.sol";
 
 /// @notice The v1 state machine (specs/settlement.md) with real pairing checks: every path from
@@ -24,7 +24,7 @@ contract SLAManagerV1Test is FixtureV1 {
         vm.prank(provider);
         manager.lock(r);
         assertEq(uint256(state(jobId)), uint256(JobState.Locked));
-        uint256 stake = manager.getJob(jobId).terms.stake;
+        uint256 stake = stakeOf(jobId);
         assertEq(stake, manager.requiredStake(PRICE, 1));
         assertEq(providers.reservedStake(provider), stake);
         commit(jobId);
@@ -158,7 +158,7 @@ contract SLAManagerV1Test is FixtureV1 {
     function test_invalidProof_slashesWithoutBounty() public {
         Request memory r = request();
         uint256 jobId = lockedCommitted(r);
-        uint256 stake = manager.getJob(jobId).terms.stake;
+        uint256 stake = stakeOf(jobId);
         toSeed(jobId);
         assertFalse(submit(badSubmission(r)));
         assertEq(uint256(state(jobId)), uint256(JobState.Slashed));
@@ -226,7 +226,7 @@ contract SLAManagerV1Test is FixtureV1 {
         Submission memory s = submission(r);
 
         Submission memory wrongRoot = submission(r);
-        wrongRoot.traceRoot += 1;
+        wrongRoot.commitment.traceRoot += 1;
         vm.prank(provider);
         vm.expectRevert();
         manager.submit(wrongRoot);
@@ -255,13 +255,15 @@ contract SLAManagerV1Test is FixtureV1 {
     function test_slash_missedCommit_paysBounty() public {
         Request memory r = request();
         uint256 jobId = lockSigned(r);
-        uint256 stake = manager.getJob(jobId).terms.stake;
+        uint256 stake = stakeOf(jobId);
+        Commitment memory sc1 = commitmentFor(r);
         vm.prank(keeper);
         vm.expectRevert();
-        manager.slash(r);
+        manager.slash(r, sc1);
         vm.warp(block.timestamp + EXEC + 1);
+        Commitment memory sc2 = commitmentFor(r);
         vm.prank(keeper);
-        manager.slash(r);
+        manager.slash(r, sc2);
         uint256 bounty = stake * 500 / 10_000;
         assertEq(manager.balanceOf(keeper), bounty);
         assertEq(manager.balanceOf(buyer), PRICE + stake - bounty);
@@ -276,8 +278,9 @@ contract SLAManagerV1Test is FixtureV1 {
         vm.prank(provider);
         vm.expectRevert();
         manager.submit(s);
+        Commitment memory sc3 = commitmentFor(r);
         vm.prank(keeper);
-        manager.slash(r);
+        manager.slash(r, sc3);
         assertEq(uint256(state(jobId)), uint256(JobState.Slashed));
     }
 
@@ -286,12 +289,14 @@ contract SLAManagerV1Test is FixtureV1 {
         uint256 jobId = lockedCommitted(r);
         uint256 seedBlock = manager.getJob(jobId).seedBlock;
         vm.roll(seedBlock + 256);
+        Commitment memory sc4 = commitmentFor(r);
         vm.prank(keeper);
         vm.expectRevert(abi.encodeWithSelector(SLAManagerV1.SeedUnavailable.selector, jobId, seedBlock, seedBlock + 256));
-        manager.slash(r);
+        manager.slash(r, sc4);
         vm.roll(seedBlock + 257);
+        Commitment memory sc5 = commitmentFor(r);
         vm.prank(keeper);
-        manager.slash(r);
+        manager.slash(r, sc5);
         assertEq(uint256(state(jobId)), uint256(JobState.Slashed));
     }
 
@@ -312,7 +317,7 @@ contract SLAManagerV1Test is FixtureV1 {
         Request memory r = request();
         r.lockBy = uint64(block.timestamp + EXEC / 2);
         uint256 jobId = lockSigned(r);
-        uint256 stake = manager.getJob(jobId).terms.stake;
+        uint256 stake = stakeOf(jobId);
         vm.prank(provider);
         manager.abandon(r);
         assertEq(uint256(state(jobId)), uint256(JobState.Open));

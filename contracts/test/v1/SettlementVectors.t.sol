@@ -4,7 +4,7 @@ pragma solidity 0.8.30;
 import {FixtureV1} from "./FixtureV1.sol";
 import {ResultDigest} from "../../src/libraries/ResultDigest.sol";
 import {Request} from "../../src/types/Request.sol";
-import {Receipt} from "../../src/types/Settlement.sol";
+import {Commitment, Receipt} from "../../src/types/Settlement.sol";
 
 /// @notice The manager against testdata/vectors/settlement.json, made by the Go reference
 ///         (package protocol, internal/cmd/genvectors): the job id of each request under the
@@ -60,7 +60,7 @@ contract SettlementVectorsTest is FixtureV1 {
         uint256 rd = _result(i);
         Receipt memory rc = Receipt({
             jobId: jobId,
-            provider: vm.parseJsonAddress(json, _key(i, "receipt.provider")),
+            provider: vm.parseJsonAddress(json, _key(i, "provider")),
             modelRoot: r.modelRoot,
             jobDigest: r.jobDigest,
             traceRoot: vm.parseJsonUint(json, _key(i, "traceRoot")),
@@ -72,12 +72,16 @@ contract SettlementVectorsTest is FixtureV1 {
         assertEq(probe.receiptDigest(rc), vm.parseJsonBytes32(json, _key(i, "receiptDigest")), "receipt digest");
     }
 
-    /// @dev The commitment and the seed formula of settlement.md §4 (the manager's _deriveSeed).
+    /// @dev The commitment (the manager's commitmentOf) and the seed formula of settlement.md §4
+    ///      (its _deriveSeed).
     function _seed(uint256 i, address at, uint256 jobId, bytes32 seedCommitment) internal view returns (uint256 seed) {
-        bytes32 commitment = keccak256(
-            abi.encode(
-                vm.parseJsonUint(json, _key(i, "traceRoot")), vm.parseJsonBytes32(json, _key(i, "attestationDigest"))
-            )
+        bytes32 commitment = SettlementVectorsProbe(at).commitmentOf(
+            Commitment({
+                provider: vm.parseJsonAddress(json, _key(i, "provider")),
+                stake: uint96(vm.parseJsonUint(json, _key(i, "stake"))),
+                traceRoot: vm.parseJsonUint(json, _key(i, "traceRoot")),
+                attestationDigest: vm.parseJsonBytes32(json, _key(i, "attestationDigest"))
+            })
         );
         assertEq(commitment, vm.parseJsonBytes32(json, _key(i, "commitment")), "commitment");
         bytes32 secret = vm.parseJsonBytes32(json, _key(i, "secret"));
@@ -103,4 +107,5 @@ interface SettlementVectorsProbe {
     function domainSeparator() external view returns (bytes32);
     function jobIdOf(Request calldata req) external view returns (uint256);
     function receiptDigest(Receipt calldata receipt) external view returns (bytes32);
+    function commitmentOf(Commitment calldata c) external pure returns (bytes32);
 }

@@ -54,7 +54,9 @@ func settlementVectors() any {
 		jobID := d.JobID(req)
 		traceRoot := new(big.Int).SetBytes(crypto.Keccak256([]byte("trace"), []byte{byte(i)})[:31])
 		att := crypto.Keccak256Hash([]byte("attestation"))
-		com := protocol.Commitment(traceRoot, att)
+		prov := common.BigToAddress(big.NewInt(0xa11ce))
+		stake := new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), 96), big.NewInt(int64(1+i)))
+		com := protocol.Commitment(prov, stake, traceRoot, att)
 		blockHash := crypto.Keccak256Hash([]byte("block"), []byte{byte(i)})
 		seed := protocol.SeedV2(d.ChainID, d.Contract, jobID, com, blockHash, secret)
 		words := must(protocol.PackResult(c.tokens))
@@ -64,7 +66,7 @@ func settlementVectors() any {
 		}
 		rd := commit.ToBig(must(jobs.ResultDigest(toks)))
 		rc := protocol.ReceiptV1{
-			JobID: jobID, Provider: common.BigToAddress(big.NewInt(0xa11ce)), ModelRoot: req.ModelRoot,
+			JobID: jobID, Provider: prov, ModelRoot: req.ModelRoot,
 			JobDigest: req.JobDigest, TraceRoot: traceRoot, AttestationDigest: att, Seed: seed,
 			ResultDigest: rd, ProofHash: crypto.Keccak256Hash([]byte("proof")),
 		}
@@ -84,6 +86,7 @@ func settlementVectors() any {
 				"salt": req.Salt.String(),
 			},
 			"requestHash": hexb(reqHash[:]), "jobId": jobID.String(),
+			"provider": prov.Hex(), "stake": stake.String(),
 			"traceRoot": traceRoot.String(), "attestationDigest": att.Hex(), "commitment": hexb(com[:]),
 			"blockHash": blockHash.Hex(), "secret": hexb(secret[:]), "seed": seed.String(),
 			"tokens": c.tokens, "resultWords": ws, "resultDigest": rd.String(),
@@ -93,7 +96,7 @@ func settlementVectors() any {
 	}
 	return map[string]any{
 		"generatedBy": generatedBy,
-		"description": "v1 settlement (specs/settlement.md): Request hashStruct and job id (its EIP-712 digest, domain version \"1\"), commitment keccak256(abi.encode(traceRoot, attestationDigest)), seed probity/seed/v2 from the block hash and the secret (zero when none), v1 Receipt digest, result words (ten 24-bit tokens per word) and result digest",
+		"description": "v1 settlement (specs/settlement.md): Request hashStruct and job id (its EIP-712 digest, domain version \"1\"), commitment keccak256(abi.encode(provider, stake, traceRoot, attestationDigest)), seed probity/seed/v2 from the block hash and the secret (zero when none), v1 Receipt digest, result words (ten 24-bit tokens per word) and result digest",
 		"requestType": protocol.RequestType,
 		"receiptType": protocol.ReceiptV1Type,
 		"cases":       cases,
