@@ -28,7 +28,7 @@ var (
 
 // Bounds of a request's fields (settlement.md §2).
 const (
-	MaxNewTokens = 1 << 20
+	MaxNewTokens = 4096
 	MaxWindow    = 30 * 24 * 3600
 )
 
@@ -63,7 +63,7 @@ func (r Request) Validate() error {
 		return fmt.Errorf("price: %w: %v is not in [1, 2^96)", ErrOutOfRange, r.Price)
 	}
 	if r.NewTokens == 0 || r.NewTokens > MaxNewTokens {
-		return fmt.Errorf("newTokens: %w: %d is not in [1, 2^20]", ErrOutOfRange, r.NewTokens)
+		return fmt.Errorf("newTokens: %w: %d is not in [1, 4096]", ErrOutOfRange, r.NewTokens)
 	}
 	for _, w := range []struct {
 		name string

@@ -31,9 +31,9 @@ struct ModelEntry {
 /// @notice Governance's catalogue of width classes and their verifiers (one verifier serves
 ///         every model of its class), and an open catalogue of models by root. Retiring a class
 ///         stops new jobs, not jobs in flight: the verifier stays recorded. A model entry is a
-///         claim by its registrant, not a check: the manager refuses a job whose class
-///         contradicts the entry, and providers check that a model fits its class before they
-///         lock (specs/settlement.md §2).
+///         claim by its registrant, not a check, for discovery (which class, where the file
+///         is): the manager does not consult it, providers check that a model fits its class
+///         before they lock, and governance corrects a wrong entry (specs/settlement.md §2).
 contract ClassRegistry is Ownable2Step {
     /// @notice BN254 scalar field order (model roots are field elements).
     uint256 internal constant R = 21888242871839275222246405745257275088548364400416034343698204186575808495617;
@@ -60,7 +60,9 @@ contract ClassRegistry is Ownable2Step {
     error VerifierHasNoCode(address verifier);
     /// @notice The model root is not below the BN254 scalar order.
     error NotFieldElement(uint256 value);
-    /// @notice The model was catalogued before.
+    /// @notice The model is not catalogued.
+    error ModelNotRegistered(uint256 modelRoot);
+    /// @notice The model was catalogued before (governance may correct it).
     error ModelAlreadyRegistered(uint256 modelRoot, bytes32 classId);
 
     /// @param owner_ Governance.
@@ -111,6 +113,22 @@ contract ClassRegistry is Ownable2Step {
         emit ModelRegistered(modelRoot, classId, msg.sender, uri);
     }
 
+    /// @notice Governance corrects a catalogue entry (a squatted or stale claim, or a model whose
+    ///         class was retired and replaced).
+    /// @param modelRoot A catalogued model root.
+    /// @param classId An active class.
+    /// @param uri Where the model file is.
+    function correctModel(uint256 modelRoot, bytes32 classId, string calldata uri) external onlyOwner {
+        Class storage c = _classes[classId];
+        if (c.status != ClassStatus.Active) revert ClassNotActive(classId, c.status);
+        ModelEntry storage m = _models[modelRoot];
+        if (m.classId == bytes32(0)) revert ModelNotRegistered(modelRoot);
+        m.classId = classId;
+        m.registrant = msg.sender;
+        m.uri = uri;
+        emit ModelRegistered(modelRoot, classId, msg.sender, uri);
+    }
+
     /// @notice The class record (status None when unknown).
     /// @param classId The class.
     function classOf(bytes32 classId) external view returns (Class memory) {
@@ -133,14 +151,6 @@ contract ClassRegistry is Ownable2Step {
     /// @param modelRoot The model root.
     function modelClass(uint256 modelRoot) external view returns (bytes32) {
         return _models[modelRoot].classId;
-    }
-
-    /// @notice What the manager checks a job against, in one call: the class record and the
-    ///         class the model catalogue names for the model (zero when not catalogued).
-    /// @param classId The job's class.
-    /// @param modelRoot The job's model root.
-    function jobClass(bytes32 classId, uint256 modelRoot) external view returns (Class memory c, bytes32 modelClassId) {
-        return (_classes[classId], _models[modelRoot].classId);
     }
 
     /// @notice keccak256 of a class name.

@@ -49,7 +49,10 @@ contract SLAManagerV1 is Ownable2Step, ReentrancyGuardTransient, EIP712 {
     /// @notice Upper bound of the governance window minimums and of a challenge window.
     uint32 public constant MAX_WINDOW = 30 days;
     /// @notice The most tokens a job may ask for (specs/trace.md §1.2).
-    uint32 public constant MAX_NEW_TOKENS = 1 << 20;
+    /// @dev Far below trace.md's 2^20: a submission carries the result and hashes it on chain
+    ///      (about 700 gas a token), and a job whose submission cannot fit a transaction would
+    ///      get whoever locks it slashed. 4096 tokens is about 3M gas; classes bound n lower still.
+    uint32 public constant MAX_NEW_TOKENS = 4096;
     /// @notice The most proofs one batch settles.
     uint256 public constant MAX_BATCH = 32;
     /// @notice Gas given to one verifyProof call (about 217k needed).
@@ -164,8 +167,6 @@ contract SLAManagerV1 is Ownable2Step, ReentrancyGuardTransient, EIP712 {
     error NotFieldElement(uint256 value);
     /// @notice The class is not active (unknown or retired).
     error ClassNotActive(bytes32 classId, ClassStatus status);
-    /// @notice The model catalogue files the model under another class.
-    error ModelClassMismatch(uint256 modelRoot, bytes32 classId, bytes32 catalogued);
     /// @notice The stake lock would reserve does not fit 96 bits.
     error StakeTooLarge(uint256 stake);
     /// @notice The deadline of this step has passed.
@@ -605,10 +606,14 @@ contract SLAManagerV1 is Ownable2Step, ReentrancyGuardTransient, EIP712 {
     }
 
     /// @notice The seed a submission would use now: the stored one, else the one derived without
-    ///         the secret (reverts when no seed is derivable now).
+    ///         the secret (reverts when no seed is derivable now). For a Proved job only a stored
+    ///         seed is returned; otherwise read it from JobProved.
     function seedOf(uint256 jobId) external view returns (uint256) {
         Job storage job = _jobs[jobId];
-        if (job.state != JobState.Committed && job.state != JobState.Proved) revert WrongState(jobId, job.state);
+        // A Proved job's holder is the provider again, not the commitment: its seed is only
+        // known if it was stored (else it is in JobProved).
+        if (job.flags & FLAG_SEED != 0 && job.state == JobState.Proved) return job.seed;
+        if (job.state != JobState.Committed) revert WrongState(jobId, job.state);
         if (job.flags & FLAG_SEED != 0) return job.seed;
         return _deriveSeed(jobId, job, bytes32(0));
     }
@@ -645,13 +650,12 @@ contract SLAManagerV1 is Ownable2Step, ReentrancyGuardTransient, EIP712 {
         if (req.jobDigest >= R) revert NotFieldElement(req.jobDigest);
     }
 
-    /// @dev The class must be active and agree with the model catalogue; returns its minSlots.
+    /// @dev The class must be active; returns its minSlots. The model catalogue is not
+    ///      consulted: it is an open claim, and enforcing it would let the first registrant of a
+    ///      root veto every job of the model (settlement.md §2).
     function _activeClass(Request calldata req) private view returns (uint16) {
-        (Class memory c, bytes32 catalogued) = classes.jobClass(req.classId, req.modelRoot);
+        Class memory c = classes.classOf(req.classId);
         if (c.status != ClassStatus.Active) revert ClassNotActive(req.classId, c.status);
-        if (catalogued != bytes32(0) && catalogued != req.classId) {
-            revert ModelClassMismatch(req.modelRoot, req.classId, catalogued);
-        }
         return c.minSlots;
     }
 

@@ -24,7 +24,8 @@ struct Request {
     uint64 lockBy;
     /// @notice Seconds from lock to the commit deadline.
     uint32 execWindow;
-    /// @notice Seconds for the proof, counted from the seed (settlement.md §4).
+    /// @notice Seconds for the proof: from the seed being stored with a seed commitment, from the
+    ///         commit without one (settlement.md §4).
     uint32 proveWindow;
     /// @notice Seconds after the proof before payment; 0 pays at once.
     uint32 challengeWindow;

@@ -365,17 +365,57 @@ contract SLAManagerV1Test is FixtureV1 {
         manager.post(r, "");
     }
 
-    function test_modelCatalogueMustAgree() public {
+    /// @notice The catalogue is a claim for discovery: a squatter's entry blocks no job, and
+    ///         governance corrects it (also after the class it names is retired).
+    function test_modelCatalogueIsAClaimGovernanceCorrects() public {
         vm.prank(gov);
         bytes32 other = classes.registerClass("other-class", address(verifier), 2);
         vm.prank(keeper);
-        classes.registerModel(0x1111, other, "file:///models/x");
+        classes.registerModel(0x1111, other, "file:///junk");
+        post(request());
+        vm.prank(keeper);
+        vm.expectRevert(abi.encodeWithSelector(ClassRegistry.ModelAlreadyRegistered.selector, 0x1111, other));
+        classes.registerModel(0x1111, classId, "file:///models/real");
+        vm.prank(keeper);
+        vm.expectRevert();
+        classes.correctModel(0x1111, classId, "file:///models/real");
+        vm.startPrank(gov);
+        classes.retire(other);
+        classes.correctModel(0x1111, classId, "file:///models/real");
+        vm.stopPrank();
+        assertEq(classes.modelClass(0x1111), classId);
+        vm.prank(gov);
+        vm.expectRevert(abi.encodeWithSelector(ClassRegistry.ModelNotRegistered.selector, 0x2222));
+        classes.correctModel(0x2222, classId, "");
+    }
+
+    /// @notice A job with more tokens than a submission could carry is refused at creation.
+    function test_unsubmittableTokenCountRefused() public {
         Request memory r = request();
+        r.newTokens = manager.MAX_NEW_TOKENS() + 1;
         vm.prank(buyer);
-        vm.expectRevert(abi.encodeWithSelector(SLAManagerV1.ModelClassMismatch.selector, 0x1111, classId, other));
+        vm.expectRevert(abi.encodeWithSelector(SLAManagerV1.BadTerms.selector, PRICE, r.lockBy, r.newTokens));
         manager.post(r, "");
-        r.classId = other;
-        post(r);
+    }
+
+    /// @notice seedOf never returns a wrong seed: a Proved job's holder is no longer the
+    ///         commitment, so without a stored seed it reverts (the seed is in JobProved).
+    function test_seedOfProvedJob() public {
+        Request memory r = request();
+        r.challengeWindow = 1 days;
+        uint256 jobId = lockedCommitted(r);
+        toSeed(jobId);
+        assertTrue(submit(submission(r)));
+        vm.expectRevert(abi.encodeWithSelector(SLAManagerV1.WrongState.selector, jobId, JobState.Proved));
+        manager.seedOf(jobId);
+        Request memory r2 = request();
+        r2.challengeWindow = 1 days;
+        uint256 id2 = lockedCommitted(r2);
+        toSeed(id2);
+        manager.fixSeed(id2);
+        uint256 stored = manager.seedOf(id2);
+        assertTrue(submit(submission(r2)));
+        assertEq(manager.seedOf(id2), stored);
     }
 
     function test_retiredClass_stopsNewJobsNotJobsInFlight() public {
