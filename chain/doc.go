@@ -18,7 +18,11 @@
 // ClassRegistry, ResultHasher; bindings in contracts/bindingsv1), deployed by
 // DeployV1. A buyer signs a request (SignRequest over its job id, the request's
 // EIP-712 digest) and a provider locks, commits and submits it; one proof settles a
-// job, alone or in a batch. Each transaction returns a typed result with its gas and
+// job, alone or in a batch. A commit replaces the job's provider and stake on chain
+// by the hash of a CommitmentV1 (provider, stake, trace root, attestation digest):
+// Commit, CommitMany and LockAndCommit return it from the JobCommitted event, which
+// carries all of it, and the job's submission (NewSubmission) and a slash of it
+// while Committed must open it. Each transaction returns a typed result with its gas and
 // the events it emitted, decoded: the tokens a JobProved carries, the per-member
 // outcome of a batch, a skipped member's reason as a RevertError. The v1 types
 // whose plain names v0 holds here carry a V1 suffix (RequestV1, JobV1, ReceiptV1,

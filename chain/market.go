@@ -147,6 +147,13 @@ func (m *Market) RegisterModel(ctx context.Context, modelRoot *big.Int, classID 
 	return m.transact(ctx, m.d.Classes, m.classes.PackRegisterModel(modelRoot, classID, uri))
 }
 
+// CorrectModel rewrites a catalogued model's entry (governance only): a squatted or
+// stale claim, or a model whose class was retired and replaced. The catalogue is for
+// discovery; the manager does not consult it.
+func (m *Market) CorrectModel(ctx context.Context, modelRoot *big.Int, classID [32]byte, uri string) (*Tx, error) {
+	return m.transact(ctx, m.d.Classes, m.classes.PackCorrectModel(modelRoot, classID, uri))
+}
+
 // DeployVerifier deploys a Groth16Verifier for vk from the client's account (the
 // v0 verifier contract; it also implements verifyBatch).
 func (m *Market) DeployVerifier(ctx context.Context, vk VerifyingKey) (common.Address, error) {
@@ -244,13 +251,16 @@ func (m *Market) RevealSeed(ctx context.Context, req RequestV1, secret [32]byte)
 // ---------------------------------------------------------------- provider
 
 // LockResult is a locked job. Posted is set when the lock created the job (a
-// signed request), Committed by LockAndCommit.
+// signed request), Committed and Commitment by LockAndCommit.
 type LockResult struct {
 	Tx
 	JobID     *big.Int
 	Posted    *JobPostedV1
 	Locked    *JobLockedV1
 	Committed *JobCommittedV1
+	// Commitment is the job's commitment (LockAndCommit only; zero otherwise): keep
+	// it for the submission (NewSubmission builds one from Committed).
+	Commitment CommitmentV1
 }
 
 func (m *Market) lock(ctx context.Context, data []byte, posts, commits bool) (*LockResult, error) {
@@ -272,6 +282,7 @@ func (m *Market) lock(ctx context.Context, data []byte, posts, commits bool) (*L
 		if r.Committed, err = one(tx, tx.Events.Committed); err != nil {
 			return nil, err
 		}
+		r.Commitment = CommitmentFromEvent(r.Committed)
 	}
 	return r, nil
 }
@@ -288,7 +299,7 @@ func (m *Market) LockRequest(ctx context.Context, req RequestV1, signature []byt
 }
 
 // LockAndCommit is LockRequest and Commit in one call, for a provider that ran the
-// job before locking it.
+// job before locking it. The result's Commitment is what its submission opens.
 func (m *Market) LockAndCommit(ctx context.Context, req RequestV1, signature []byte, traceRoot *big.Int, attestationDigest [32]byte) (*LockResult, error) {
 	return m.lock(ctx, m.manager.PackLockAndCommit(req, signature, traceRoot, attestationDigest), true, true)
 }
@@ -343,9 +354,15 @@ func (m *Market) Abandon(ctx context.Context, req RequestV1) (*AbandonResult, er
 type CommitResult struct {
 	Tx
 	Committed *JobCommittedV1
+	// Commitment is what the job's submission (and a slash of it while Committed)
+	// must open; the manager keeps only its hash. It is Committed's, so it can
+	// also be rebuilt from the logs (CommitmentFromEvent).
+	Commitment CommitmentV1
 }
 
 // Commit commits the trace root and attestation digest of a job the client locked.
+// The commitment replaces the job's provider and stake on chain: keep the result's
+// Commitment (or the JobCommitted event) for the submission.
 func (m *Market) Commit(ctx context.Context, jobID, traceRoot *big.Int, attestationDigest [32]byte) (*CommitResult, error) {
 	tx, err := m.transact(ctx, m.d.Manager, m.manager.PackCommit(jobID, traceRoot, attestationDigest))
 	if err != nil {
@@ -355,14 +372,16 @@ func (m *Market) Commit(ctx context.Context, jobID, traceRoot *big.Int, attestat
 	if err != nil {
 		return nil, err
 	}
-	return &CommitResult{Tx: *tx, Committed: ev}, nil
+	return &CommitResult{Tx: *tx, Committed: ev, Commitment: CommitmentFromEvent(ev)}, nil
 }
 
 // CommitManyResult is several jobs committed in one transaction.
 type CommitManyResult struct {
 	Tx
-	// Committed holds the JobCommitted events in the order of the job ids.
-	Committed []*JobCommittedV1
+	// Committed holds the JobCommitted events in the order of the job ids, and
+	// Commitments their commitments, in the same order.
+	Committed   []*JobCommittedV1
+	Commitments []CommitmentV1
 }
 
 // CommitMany commits several of the client's jobs in one transaction; the three
@@ -375,7 +394,14 @@ func (m *Market) CommitMany(ctx context.Context, jobIDs, traceRoots []*big.Int, 
 	if len(tx.Events.Committed) != len(jobIDs) {
 		return nil, fmt.Errorf("%w: %d JobCommitted for %d jobs in transaction %s", ErrWrongEvent, len(tx.Events.Committed), len(jobIDs), tx.Receipt.TxHash)
 	}
-	return &CommitManyResult{Tx: *tx, Committed: tx.Events.Committed}, nil
+	r := &CommitManyResult{Tx: *tx, Committed: tx.Events.Committed}
+	for i, ev := range tx.Events.Committed {
+		if ev.JobId.Cmp(jobIDs[i]) != 0 {
+			return nil, fmt.Errorf("%w: JobCommitted %d is for job %v, want %v (transaction %s)", ErrWrongEvent, i, ev.JobId, jobIDs[i], tx.Receipt.TxHash)
+		}
+		r.Commitments = append(r.Commitments, CommitmentFromEvent(ev))
+	}
+	return r, nil
 }
 
 // SeedResult is a seed fixed and stored before the submission.
@@ -411,11 +437,33 @@ type SubmitResultV1 struct {
 	JobOutcome
 }
 
-// Submit submits one job's proof and result (its provider only). An invalid proof
-// slashes the job and the call succeeds: check Outcome.
+// NewSubmission builds the submission of a committed job from its request, its
+// JobCommitted event (a CommitResult's, a LockResult's from LockAndCommit, or one
+// read from the logs), the result words (PackResultTokens) and the proof. It
+// refuses an event of another job.
+func (m *Market) NewSubmission(req RequestV1, committed *JobCommittedV1, result []*big.Int, proof [8]*big.Int) (SubmissionV1, error) {
+	if committed == nil {
+		return SubmissionV1{}, fmt.Errorf("chain: no JobCommitted event")
+	}
+	id, err := m.JobID(req)
+	if err != nil {
+		return SubmissionV1{}, err
+	}
+	if committed.JobId == nil || committed.JobId.Cmp(id) != 0 {
+		return SubmissionV1{}, fmt.Errorf("chain: JobCommitted is for job %v, the request's is %v", committed.JobId, id)
+	}
+	return SubmissionV1{Request: req, Commitment: CommitmentFromEvent(committed), Result: result, Proof: proof}, nil
+}
+
+// Submit submits one job's proof and result (its provider only, who must be the
+// commitment's). An invalid proof slashes the job and the call succeeds: check
+// Outcome.
 func (m *Market) Submit(ctx context.Context, s SubmissionV1) (*SubmitResultV1, error) {
 	id, err := m.JobID(s.Request)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkCommitment(s.Commitment); err != nil {
 		return nil, err
 	}
 	tx, err := m.transact(ctx, m.d.Manager, m.manager.PackSubmit(s))
@@ -446,6 +494,9 @@ func (m *Market) SubmitBatch(ctx context.Context, subs []SubmissionV1) (*BatchRe
 	for i, s := range subs {
 		id, err := m.JobID(s.Request)
 		if err != nil {
+			return nil, fmt.Errorf("submission %d: %w", i, err)
+		}
+		if err := checkCommitment(s.Commitment); err != nil {
 			return nil, fmt.Errorf("submission %d: %w", i, err)
 		}
 		ids[i], reqs[i] = id, s.Request
@@ -512,9 +563,21 @@ type SlashResult struct {
 }
 
 // Slash slashes a job whose commit or proof deadline passed, or whose seed can no
-// longer be derived; the job's bounty is credited to the client.
-func (m *Market) Slash(ctx context.Context, req RequestV1) (*SlashResult, error) {
-	tx, err := m.transact(ctx, m.d.Manager, m.manager.PackSlash(req))
+// longer be derived; the job's bounty is credited to the client. A Committed job
+// is slashed with its commitment c (from its JobCommitted event:
+// CommitmentFromEvent), which must open the stored one (CommitmentMismatch); for a
+// Locked job the manager ignores c, and a zero CommitmentV1{} will do.
+func (m *Market) Slash(ctx context.Context, req RequestV1, c CommitmentV1) (*SlashResult, error) {
+	if c.Stake == nil {
+		c.Stake = new(big.Int)
+	}
+	if c.TraceRoot == nil {
+		c.TraceRoot = new(big.Int)
+	}
+	if err := checkCommitment(c); err != nil {
+		return nil, err
+	}
+	tx, err := m.transact(ctx, m.d.Manager, m.manager.PackSlash(req, c))
 	if err != nil {
 		return nil, err
 	}
@@ -622,6 +685,34 @@ func (m *Market) GetJob(ctx context.Context, jobID *big.Int) (JobV1, error) {
 	return m.manager.UnpackGetJob(out)
 }
 
+// HolderOf returns the provider and stake of a Locked or Proved job, as the manager
+// unpacks them from the job's holder slot (zero for a job in any other state: a
+// Committed job's are in its commitment and its JobCommitted event).
+func (m *Market) HolderOf(ctx context.Context, jobID *big.Int) (provider common.Address, stake *big.Int, err error) {
+	out, err := m.call(ctx, m.d.Manager, m.manager.PackHolderOf(jobID))
+	if err != nil {
+		return common.Address{}, nil, err
+	}
+	h, err := m.manager.UnpackHolderOf(out)
+	if err != nil {
+		return common.Address{}, nil, err
+	}
+	return h.Provider, h.Stake, nil
+}
+
+// CommitmentOf returns the hash the manager stores for commitment c (its
+// commitmentOf; HashCommitmentV1 computes it locally).
+func (m *Market) CommitmentOf(ctx context.Context, c CommitmentV1) ([32]byte, error) {
+	if err := checkCommitment(c); err != nil {
+		return [32]byte{}, err
+	}
+	out, err := m.call(ctx, m.d.Manager, m.manager.PackCommitmentOf(c))
+	if err != nil {
+		return [32]byte{}, err
+	}
+	return m.manager.UnpackCommitmentOf(out)
+}
+
 // JobState returns a job's state.
 func (m *Market) JobState(ctx context.Context, jobID *big.Int) (JobStateV1, error) {
 	j, err := m.GetJob(ctx, jobID)
@@ -639,6 +730,10 @@ func (m *Market) JobIDOf(ctx context.Context, req RequestV1) (*big.Int, error) {
 
 // SeedOf returns the seed a submission would use now: the stored one, else the one
 // derived without the secret (reverts SeedUnavailable when none is derivable at the head).
+// A derived seed is protocol.SeedV2 over the job's commitment (HashCommitmentV1).
+// A Proved job's seed comes back only when it was stored before the submission (a
+// Proved job's holder slot is its provider and stake again, not the commitment);
+// otherwise it reverts WrongState, and the seed is in the job's JobProved event.
 func (m *Market) SeedOf(ctx context.Context, jobID *big.Int) (*big.Int, error) {
 	out, err := m.call(ctx, m.d.Manager, m.manager.PackSeedOf(jobID))
 	if err != nil {

@@ -236,3 +236,19 @@ func (m *Market) FilterJobSlashedV1(ctx context.Context, r EventRange) ([]*JobSl
 	it, err := bind.FilterEvents(m.d.Manager, &bind.FilterOpts{Context: ctx, Start: r.Start, End: r.End}, m.manager.UnpackJobSlashedEvent)
 	return collect(it, err)
 }
+
+// FilterJobCommittedV1 returns the JobCommitted events in r, of jobIDs only when
+// any are given: each carries the commitment a submission or a committed slash
+// must open (CommitmentFromEvent), for a caller that did not keep it.
+func (m *Market) FilterJobCommittedV1(ctx context.Context, r EventRange, jobIDs ...*big.Int) ([]*JobCommittedV1, error) {
+	var topics [][]any
+	if len(jobIDs) > 0 {
+		ids := make([]any, len(jobIDs))
+		for i, id := range jobIDs {
+			ids[i] = id
+		}
+		topics = append(topics, ids)
+	}
+	it, err := bind.FilterEvents(m.d.Manager, &bind.FilterOpts{Context: ctx, Start: r.Start, End: r.End}, m.manager.UnpackJobCommittedEvent, topics...)
+	return collect(it, err)
+}

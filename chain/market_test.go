@@ -134,26 +134,30 @@ func (e *envV1) toSeed(c *chain.JobCommittedV1) {
 	}
 }
 
-// submission is an honest submission of req (valid) or one whose proof is valid for
-// another seed (invalid): the public inputs are the ones the manager rebuilds.
-func (e *envV1) submission(req chain.RequestV1, valid bool) chain.SubmissionV1 {
+// submission is an honest submission of req, committed as committed says (valid),
+// or one whose proof is valid for another seed (invalid): the public inputs are the
+// ones the manager rebuilds.
+func (e *envV1) submission(req chain.RequestV1, committed *chain.JobCommittedV1, valid bool) chain.SubmissionV1 {
 	seed := must[*big.Int](e.t)(e.provider.SeedOf(e.ctx, e.jobID(req)))
 	if !valid {
 		seed = new(big.Int).Mod(new(big.Int).Add(seed, big.NewInt(1)), protocol.R)
 	}
-	return e.submissionFor(req, seed)
+	return e.submissionFor(req, committed, seed)
 }
 
-// submissionFor is a submission of req whose proof is valid for seed.
-func (e *envV1) submissionFor(req chain.RequestV1, seed *big.Int) chain.SubmissionV1 {
+// submissionFor is a submission of req, built by NewSubmission from its JobCommitted
+// event, whose proof is valid for seed.
+func (e *envV1) submissionFor(req chain.RequestV1, committed *chain.JobCommittedV1, seed *big.Int) chain.SubmissionV1 {
 	t := e.t
 	id := e.jobID(req)
 	words := must[[]*big.Int](t)(chain.PackResultTokens(tokensFor(id, int(req.NewTokens))))
 	rd := must[*big.Int](t)(e.provider.ResultDigest(e.ctx, req.NewTokens, words))
-	return chain.SubmissionV1{
-		Request: req, TraceRoot: traceRootOf(id), AttestationDigest: attestationOf(id), Result: words,
-		Proof: syntheticProof([5]*big.Int{req.ModelRoot, req.JobDigest, traceRootOf(id), rd, seed}),
+	proof := syntheticProof([5]*big.Int{req.ModelRoot, req.JobDigest, committed.TraceRoot, rd, seed})
+	sub := must[chain.SubmissionV1](t)(e.provider.NewSubmission(req, committed, words, proof))
+	if c := sub.Commitment; c.Provider != e.provider.Address() || c.TraceRoot.Cmp(traceRootOf(id)) != 0 || c.AttestationDigest != attestationOf(id) {
+		t.Fatalf("submission's commitment %+v is not the provider's commit of job %v", c, id)
 	}
+	return sub
 }
 
 // lockedCommitted locks a signed request and commits it; returns its id and the commit event.
@@ -162,6 +166,23 @@ func (e *envV1) lockedCommitted(req chain.RequestV1) (*big.Int, *chain.CommitRes
 	locked := must[*chain.LockResult](t)(e.provider.LockRequest(e.ctx, req, e.sign(req)))
 	c := must[*chain.CommitResult](t)(e.provider.Commit(e.ctx, locked.JobID, traceRootOf(locked.JobID), attestationOf(locked.JobID)))
 	return locked.JobID, c
+}
+
+// sameCommitment compares commitments by value (their numbers are *big.Int).
+func sameCommitment(a, b chain.CommitmentV1) bool {
+	return a.Provider == b.Provider && a.Stake.Cmp(b.Stake) == 0 && a.TraceRoot.Cmp(b.TraceRoot) == 0 && a.AttestationDigest == b.AttestationDigest
+}
+
+// must2 is must for a call returning a provider and a stake (HolderOf).
+func must2(t *testing.T) func(common.Address, *big.Int, error) (common.Address, *big.Int) {
+	t.Helper()
+	return func(a common.Address, b *big.Int, err error) (common.Address, *big.Int) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a, b
+	}
 }
 
 func (e *envV1) state(id *big.Int) chain.JobStateV1 {
@@ -200,8 +221,14 @@ func TestV1SignedRequestSettles(t *testing.T) {
 	if c.Committed.ProveBy == 0 || c.Committed.TraceRoot.Cmp(traceRootOf(id)) != 0 {
 		t.Fatalf("committed %+v", c.Committed)
 	}
+	// JobCommitted carries the whole commitment: the locking provider, its stake and
+	// what it committed.
+	wantC := chain.CommitmentV1{Provider: e.provider.Address(), Stake: stake, TraceRoot: traceRootOf(id), AttestationDigest: attestationOf(id)}
+	if !sameCommitment(c.Commitment, wantC) || c.Committed.Provider != wantC.Provider || c.Committed.Stake.Cmp(stake) != 0 {
+		t.Fatalf("commitment %+v (event %+v), want %+v", c.Commitment, c.Committed, wantC)
+	}
 	e.toSeed(c.Committed)
-	sub := e.submission(req, true)
+	sub := e.submission(req, c.Committed, true)
 	res := must[*chain.SubmitResultV1](t)(e.provider.Submit(e.ctx, sub))
 	if res.Outcome != chain.OutcomeProved || res.Settled == nil || res.Settled.Price.Cmp(v1Price) != 0 {
 		t.Fatalf("submit: %+v", res.JobOutcome)
@@ -217,7 +244,7 @@ func TestV1SignedRequestSettles(t *testing.T) {
 	// node key's signature over it checks out.
 	rc := chain.ReceiptV1{
 		JobId: id, Provider: e.provider.Address(), ModelRoot: req.ModelRoot, JobDigest: req.JobDigest,
-		TraceRoot: sub.TraceRoot, AttestationDigest: sub.AttestationDigest, Seed: res.Proved.Seed,
+		TraceRoot: sub.Commitment.TraceRoot, AttestationDigest: sub.Commitment.AttestationDigest, Seed: res.Proved.Seed,
 		ResultDigest: res.Proved.ResultDigest, ProofHash: proofHash(sub.Proof),
 	}
 	digest := must[[32]byte](t)(e.keeper.ReceiptDigest(e.ctx, rc))
@@ -254,7 +281,7 @@ func TestV1InvalidProofSlashes(t *testing.T) {
 	req := e.request()
 	id, c := e.lockedCommitted(req)
 	e.toSeed(c.Committed)
-	res := must[*chain.SubmitResultV1](t)(e.provider.Submit(e.ctx, e.submission(req, false)))
+	res := must[*chain.SubmitResultV1](t)(e.provider.Submit(e.ctx, e.submission(req, c.Committed, false)))
 	if res.Outcome != chain.OutcomeSlashed || res.Rejected == nil || res.Slashed == nil || res.Proved != nil || res.Tokens != nil {
 		t.Fatalf("submit: %+v", res.JobOutcome)
 	}
@@ -289,8 +316,18 @@ func TestV1BatchOfThreeOneInvalid(t *testing.T) {
 		roots[i], atts[i] = traceRootOf(id), attestationOf(id)
 	}
 	committed := must[*chain.CommitManyResult](t)(e.provider.CommitMany(e.ctx, locked.JobIDs, roots, atts))
+	for i, c := range committed.Commitments {
+		want := chain.CommitmentV1{Provider: e.provider.Address(), Stake: locked.Locked[i].Stake, TraceRoot: roots[i], AttestationDigest: atts[i]}
+		if !sameCommitment(c, want) || committed.Committed[i].JobId.Cmp(locked.JobIDs[i]) != 0 {
+			t.Fatalf("commitMany member %d: %+v, want %+v", i, c, want)
+		}
+	}
 	e.toSeed(committed.Committed[2])
-	subs := []chain.SubmissionV1{e.submission(reqs[0], true), e.submission(reqs[1], false), e.submission(reqs[2], true)}
+	subs := []chain.SubmissionV1{
+		e.submission(reqs[0], committed.Committed[0], true),
+		e.submission(reqs[1], committed.Committed[1], false),
+		e.submission(reqs[2], committed.Committed[2], true),
+	}
 	res := must[*chain.BatchResult](t)(e.provider.SubmitBatch(e.ctx, subs))
 	if res.Proved != 2 || res.Slashed != 1 || res.Skipped != 0 {
 		t.Fatalf("batch: %d proved, %d slashed, %d skipped; want 2, 1, 0", res.Proved, res.Slashed, res.Skipped)
@@ -331,14 +368,14 @@ func TestV1BatchAllValid(t *testing.T) {
 	e := setupV1(t)
 	reqs := []chain.RequestV1{e.request(), e.request(), e.request()}
 	var subs []chain.SubmissionV1
-	var last *chain.JobCommittedV1
+	var committed []*chain.JobCommittedV1
 	for _, r := range reqs {
 		_, c := e.lockedCommitted(r)
-		last = c.Committed
+		committed = append(committed, c.Committed)
 	}
-	e.toSeed(last)
-	for _, r := range reqs {
-		subs = append(subs, e.submission(r, true))
+	e.toSeed(committed[len(committed)-1])
+	for i, r := range reqs {
+		subs = append(subs, e.submission(r, committed[i], true))
 	}
 	res := must[*chain.BatchResult](t)(e.provider.SubmitBatch(e.ctx, subs))
 	if res.Proved != 3 {
@@ -359,13 +396,26 @@ func TestV1LockAndCommitThenCollect(t *testing.T) {
 	if e.state(id) != chain.StateV1Committed {
 		t.Fatalf("state %v, want Committed", e.state(id))
 	}
+	want := chain.CommitmentV1{Provider: e.provider.Address(), Stake: lc.Locked.Stake, TraceRoot: traceRootOf(id), AttestationDigest: attestationOf(id)}
+	if !sameCommitment(lc.Commitment, want) {
+		t.Fatalf("lockAndCommit commitment %+v, want %+v", lc.Commitment, want)
+	}
 	e.toSeed(lc.Committed)
-	res := must[*chain.SubmitResultV1](t)(e.provider.Submit(e.ctx, e.submission(req, true)))
+	res := must[*chain.SubmitResultV1](t)(e.provider.Submit(e.ctx, e.submission(req, lc.Committed, true)))
 	if res.Outcome != chain.OutcomeProved || res.Settled != nil || res.Proved.PayableAt == 0 {
 		t.Fatalf("submit: %+v", res.JobOutcome)
 	}
 	if e.state(id) != chain.StateV1Proved {
 		t.Fatalf("state %v, want Proved", e.state(id))
+	}
+	// A Proved job holds its provider and stake again.
+	if p, st := must2(t)(e.keeper.HolderOf(e.ctx, id)); p != e.provider.Address() || st.Cmp(lc.Locked.Stake) != 0 {
+		t.Fatalf("holderOf a proved job: %v, %v", p, st)
+	}
+	// Its seed was never stored, and its holder is no commitment to derive it from:
+	// seedOf refuses, and the seed is JobProved's.
+	if _, err := e.keeper.SeedOf(e.ctx, id); !chain.IsRevert(err, "WrongState") {
+		t.Fatalf("seedOf a proved job without a stored seed: %v, want WrongState", err)
 	}
 	early := must[*chain.SettleResult](t)(e.keeper.Finalize(e.ctx, []*big.Int{id}))
 	if len(early.Settled) != 0 {
@@ -389,13 +439,14 @@ func TestV1DeadlineSlashPaysBounty(t *testing.T) {
 	req := e.request()
 	req.ExecWindow = 60
 	locked := must[*chain.LockResult](t)(e.provider.LockRequest(e.ctx, req, e.sign(req)))
-	if _, err := e.keeper.Slash(e.ctx, req); !chain.IsRevert(err, "DeadlineNotPassed") {
+	if _, err := e.keeper.Slash(e.ctx, req, chain.CommitmentV1{}); !chain.IsRevert(err, "DeadlineNotPassed") {
 		t.Fatalf("early slash: %v, want DeadlineNotPassed", err)
 	}
 	if err := e.sim.AdjustTime(2 * time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	s := must[*chain.SlashResult](t)(e.keeper.Slash(e.ctx, req))
+	// A Locked job's commitment is ignored: a zero one will do.
+	s := must[*chain.SlashResult](t)(e.keeper.Slash(e.ctx, req, chain.CommitmentV1{}))
 	stake := locked.Locked.Stake
 	bounty := new(big.Int).Div(new(big.Int).Mul(stake, big.NewInt(500)), big.NewInt(10_000))
 	if s.Slashed.Bounty.Cmp(bounty) != 0 || s.Slashed.Caller != e.keeper.Address() || s.Slashed.Stake.Cmp(stake) != 0 {
@@ -468,15 +519,37 @@ func TestV1RevertsDecodeByName(t *testing.T) {
 	if _, err := e.provider.SeedOf(e.ctx, posted.JobID); !chain.IsRevert(err, "SeedUnavailable") {
 		t.Fatalf("seed before the seed block: %v, want SeedUnavailable", err)
 	}
-	if _, err := e.provider.Submit(e.ctx, e.submissionFor(req, big.NewInt(1))); !chain.IsRevert(err, "SeedUnavailable") {
+	if _, err := e.provider.Submit(e.ctx, e.submissionFor(req, c.Committed, big.NewInt(1))); !chain.IsRevert(err, "SeedUnavailable") {
 		t.Fatalf("submission before the seed block: %v, want SeedUnavailable", err)
 	}
 	e.toSeed(c.Committed)
-	sub := e.submission(req, true)
-	wrongRoot := sub
-	wrongRoot.TraceRoot = new(big.Int).Add(sub.TraceRoot, big.NewInt(1))
-	if _, err := e.provider.Submit(e.ctx, wrongRoot); !chain.IsRevert(err, "CommitmentMismatch") {
-		t.Fatalf("other trace root: %v, want CommitmentMismatch", err)
+	sub := e.submission(req, c.Committed, true)
+	stored := must[[32]byte](t)(chain.HashCommitmentV1(c.Commitment))
+	// Each field of the commitment is bound: another trace root, attestation or
+	// stake does not open the stored hash.
+	for name, alter := range map[string]func(*chain.CommitmentV1){
+		"trace root":  func(c *chain.CommitmentV1) { c.TraceRoot = new(big.Int).Add(c.TraceRoot, big.NewInt(1)) },
+		"attestation": func(c *chain.CommitmentV1) { c.AttestationDigest[0] ^= 1 },
+		"stake":       func(c *chain.CommitmentV1) { c.Stake = new(big.Int).Sub(c.Stake, big.NewInt(1)) },
+	} {
+		wrong := sub
+		wrong.Commitment = chain.CommitmentFromEvent(c.Committed)
+		alter(&wrong.Commitment)
+		_, err := e.provider.Submit(e.ctx, wrong)
+		if !errors.As(err, &re) || re.Name != "CommitmentMismatch" || re.Args[2].([32]byte) != stored {
+			t.Fatalf("other %s: %v, want CommitmentMismatch(.., .., stored commitment)", name, err)
+		}
+	}
+	// A stranger naming itself as the provider opens nothing either.
+	stranger := sub
+	stranger.Commitment.Provider = e.keeper.Address()
+	if _, err := e.keeper.Submit(e.ctx, stranger); !chain.IsRevert(err, "CommitmentMismatch") {
+		t.Fatalf("stranger's own commitment: %v, want CommitmentMismatch", err)
+	}
+	oversized := sub
+	oversized.Commitment.Stake = new(big.Int).Lsh(big.NewInt(1), 96)
+	if _, err := e.provider.Submit(e.ctx, oversized); err == nil || errors.Is(err, chain.ErrReverted) {
+		t.Fatalf("stake of 2^96: %v, want a local error", err)
 	}
 	// ResultDigest's errors come from the ResultHasher through the manager.
 	short := sub
@@ -508,6 +581,17 @@ func TestV1RegistryAndParams(t *testing.T) {
 	e.ok(e.keeper.RegisterModel(e.ctx, root, e.class, "file:///models/m"))
 	if m := must[chain.ModelEntry](t)(e.keeper.ModelOf(e.ctx, root)); m.ClassId != e.class || m.Registrant != e.keeper.Address() || m.Uri != "file:///models/m" {
 		t.Fatalf("model %+v", m)
+	}
+	// Only governance corrects a claim.
+	if _, err := e.keeper.CorrectModel(e.ctx, root, e.class, "file:///models/squat"); !chain.IsRevert(err, "OwnableUnauthorizedAccount") {
+		t.Fatalf("correction by a stranger: %v, want OwnableUnauthorizedAccount", err)
+	}
+	if _, err := e.gov.CorrectModel(e.ctx, big.NewInt(0x9999), e.class, ""); !chain.IsRevert(err, "ModelNotRegistered") {
+		t.Fatalf("correction of an unknown model: %v, want ModelNotRegistered", err)
+	}
+	e.ok(e.gov.CorrectModel(e.ctx, root, e.class, "file:///models/m2"))
+	if m := must[chain.ModelEntry](t)(e.keeper.ModelOf(e.ctx, root)); m.Registrant != e.gov.Address() || m.Uri != "file:///models/m2" {
+		t.Fatalf("corrected model %+v", m)
 	}
 	e.ok(e.gov.SetBountyBps(e.ctx, 700))
 	e.ok(e.gov.SetMinWindows(e.ctx, 120, 180))
@@ -572,11 +656,11 @@ func TestV1JobIDRefusesUnencodableRequest(t *testing.T) {
 func TestV1BatchNamesAJobTwice(t *testing.T) {
 	e := setupV1(t)
 	a, b := e.request(), e.request()
-	e.lockedCommitted(a)
-	_, c := e.lockedCommitted(b)
-	e.toSeed(c.Committed)
-	sa := e.submission(a, true)
-	res := must[*chain.BatchResult](t)(e.provider.SubmitBatch(e.ctx, []chain.SubmissionV1{sa, e.submission(b, true), sa}))
+	_, ca := e.lockedCommitted(a)
+	_, cb := e.lockedCommitted(b)
+	e.toSeed(cb.Committed)
+	sa := e.submission(a, ca.Committed, true)
+	res := must[*chain.BatchResult](t)(e.provider.SubmitBatch(e.ctx, []chain.SubmissionV1{sa, e.submission(b, cb.Committed, true), sa}))
 	got := []chain.Outcome{res.Jobs[0].Outcome, res.Jobs[1].Outcome, res.Jobs[2].Outcome}
 	if !slices.Equal(got, []chain.Outcome{chain.OutcomeProved, chain.OutcomeProved, chain.OutcomeSkipped}) {
 		t.Fatalf("outcomes %v, want proved, proved, skipped", got)

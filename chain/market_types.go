@@ -23,11 +23,21 @@ type (
 	RequestV1 = bindingsv1.Request
 	// SubmissionV1 is one job's proof and result (settlement.md §5).
 	SubmissionV1 = bindingsv1.Submission
-	// JobV1 is the manager's stored record of a v1 job: two slots from lock on
-	// (settlement.md §3); everything else is in the request.
+	// JobV1 is the manager's stored record of a v1 job (settlement.md §3): a first
+	// slot of state, flags (JobFlagSeedCommitment, JobFlagSeedFixed), seed block,
+	// deadline and the terms fixed at lock (ProveWindow, BountyBps, AbandonBps,
+	// Price); a second, Holder, that is the provider and its stake while the job is
+	// Locked or Proved (JobHolderV1) and the hash of its CommitmentV1 while it is
+	// Committed (JobCommitmentV1); and the seed once it is fixed before the
+	// submission. Everything else is in the request.
 	JobV1 = bindingsv1.Job
-	// TermsV1 is what a locked job pays and can lose, fixed at lock.
-	TermsV1 = bindingsv1.Terms
+	// CommitmentV1 is what a committed job's calldata must open (settlement.md §3):
+	// the provider, its stake (a uint96) and the trace root and attestation digest
+	// it committed. The manager stores only its hash (HashCommitmentV1); the whole
+	// of it is in the job's JobCommitted event (CommitmentFromEvent), and Commit,
+	// CommitMany and LockAndCommit return it. A provider keeps it for its
+	// submission, a keeper needs it to slash a Committed job.
+	CommitmentV1 = bindingsv1.Commitment
 	// ReceiptV1 is the EIP-712 struct a node key signs for a v1 job (settlement.md §6).
 	ReceiptV1 = bindingsv1.Receipt
 	// Class is a ClassRegistry entry: a width class and its verifier.
@@ -67,6 +77,78 @@ type SubmissionSkippedV1 struct {
 	// DeadlinePassed, RevealPending or SeedUnavailable), decoded.
 	Reason *RevertError
 	Event  *bindingsv1.SLAManagerV1SubmissionSkipped
+}
+
+// Flags of JobV1.Flags, as the manager sets them.
+const (
+	// JobFlagSeedCommitment: the request carries a seed commitment, so the seed
+	// waits for the buyer's reveal (or REVEAL_BLOCKS) and the proof clock starts
+	// when it is fixed.
+	JobFlagSeedCommitment uint8 = 1
+	// JobFlagSeedFixed: JobV1.Seed holds the job's seed (revealSeed or fixSeed).
+	JobFlagSeedFixed uint8 = 2
+)
+
+var maxUint96 = new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), 96), big.NewInt(1))
+
+// UnpackHolderV1 splits a holder word as the manager packs it for a Locked or
+// Proved job: the provider in the high 160 bits, its stake in the low 96.
+func UnpackHolderV1(holder [32]byte) (provider common.Address, stake *big.Int) {
+	copy(provider[:], holder[:20])
+	return provider, new(big.Int).SetBytes(holder[20:])
+}
+
+// JobHolderV1 returns the provider and stake of a Locked or Proved job, decoded
+// from its Holder (as Market.HolderOf asks the manager); ok is false in any other
+// state, where Holder is a commitment hash (Committed) or zero.
+func JobHolderV1(j JobV1) (provider common.Address, stake *big.Int, ok bool) {
+	if s := JobStateV1(j.State); s != StateV1Locked && s != StateV1Proved {
+		return common.Address{}, nil, false
+	}
+	provider, stake = UnpackHolderV1(j.Holder)
+	return provider, stake, true
+}
+
+// JobCommitmentV1 returns the commitment hash a Committed job stores in its
+// Holder; ok is false in any other state.
+func JobCommitmentV1(j JobV1) (commitment [32]byte, ok bool) {
+	if JobStateV1(j.State) != StateV1Committed {
+		return [32]byte{}, false
+	}
+	return j.Holder, true
+}
+
+// CommitmentFromEvent is the commitment a JobCommitted event carries: what a
+// submission and a slash of that job must open.
+func CommitmentFromEvent(ev *JobCommittedV1) CommitmentV1 {
+	return CommitmentV1{
+		Provider: ev.Provider, Stake: new(big.Int).Set(ev.Stake),
+		TraceRoot: new(big.Int).Set(ev.TraceRoot), AttestationDigest: ev.AttestationDigest,
+	}
+}
+
+// HashCommitmentV1 is keccak256(abi.encode(provider, uint256 stake, traceRoot,
+// attestationDigest)), the hash a commit stores and the seed is derived over,
+// computed locally as protocol.Commitment does (Market.CommitmentOf asks the
+// manager). It fails for a commitment the ABI cannot encode (a nil, negative or
+// oversized number: the stake is a uint96).
+func HashCommitmentV1(c CommitmentV1) ([32]byte, error) {
+	if err := checkCommitment(c); err != nil {
+		return [32]byte{}, err
+	}
+	return protocol.Commitment(c.Provider, c.Stake, c.TraceRoot, c.AttestationDigest), nil
+}
+
+// checkCommitment refuses what abi.Pack would panic on (nil) or encode into
+// calldata the manager's decoder rejects (a stake past uint96).
+func checkCommitment(c CommitmentV1) error {
+	if c.Stake == nil || c.Stake.Sign() < 0 || c.Stake.Cmp(maxUint96) > 0 {
+		return fmt.Errorf("chain: commitment stake %v is not a uint96", c.Stake)
+	}
+	if c.TraceRoot == nil || c.TraceRoot.Sign() < 0 || c.TraceRoot.BitLen() > 256 {
+		return fmt.Errorf("chain: commitment trace root %v is not a uint256", c.TraceRoot)
+	}
+	return nil
 }
 
 // JobStateV1 mirrors the v1 manager's JobState (settlement.md §3).
