@@ -10,11 +10,11 @@ import {SLAManagerV1} from "../../src/SLAManagerV1.sol";
 import {IResultHasher} from "../../src/interfaces/IResultHasher.sol";
 import {ResultDigest} from "../../src/libraries/ResultDigest.sol";
 import {Request} from "../../src/types/Request.sol";
-import {JobState, Submission} from "../../src/types/Settlement.sol";
+import {Job, JobState, Commitment, Submission} from "../../src/types/Settlement.sol";
 import {SyntheticGroth16} from "../helpers/SyntheticGroth16.sol";
 
 /// @notice The names of SLAHandlerV1.Reached, in its order (reach logs and assertions).
-function reachedNamesV1() pure returns (string[39] memory) {
+function reachedNamesV1() pure returns (string[41] memory) {
     return [
         "calls",
         "posted",
@@ -54,7 +54,9 @@ function reachedNamesV1() pure returns (string[39] memory) {
         "slashRefused",
         "abandonRefused",
         "withdrawRefused",
-        "cancelRefused"
+        "cancelRefused",
+        "badCommitmentSubmitRefused",
+        "badCommitmentSlashRefused"
     ];
 }
 
@@ -66,8 +68,12 @@ function reachedNamesV1() pure returns (string[39] memory) {
 ///
 ///         Beside the contracts it keeps a model (the ghost): every job's state, provider,
 ///         stake (requiredStake at the lock), deadlines and seed, computed from the request and
-///         the moment of each call, never read back from the job the manager stores; and every
-///         account's manager balance and registry credit. The invariants compare the contracts against the model after every call. A
+///         the moment of each call, never read back from the job the manager stores (a committed
+///         job's provider and stake are hidden in its commitment: the model's are what
+///         submissions and slashes open it with, and the commitment and seed it expects are
+///         computed from them by the spec's formulas); and every account's manager balance and
+///         registry credit. The invariants compare the contracts against the model after every
+///         call. A
 ///         job leaves a live state only through a transition the model predicts: in particular
 ///         a slash needs an invalid proof submitted in that call or a deadline the model says
 ///         has passed, so a job its provider drives honestly within its deadlines is never
@@ -199,10 +205,12 @@ contract SLAHandlerV1 is Test {
         SlashRefused,
         AbandonRefused,
         WithdrawRefused,
-        CancelRefused
+        CancelRefused,
+        BadCommitmentSubmitRefused,
+        BadCommitmentSlashRefused
     }
 
-    uint256 internal constant REACHED = 39;
+    uint256 internal constant REACHED = 41;
     uint256[REACHED] internal _reached;
 
     // ---------------------------------------------------------------- picking jobs
@@ -227,6 +235,7 @@ contract SLAHandlerV1 is Test {
     uint8 internal constant P_NOT_READY_OF = 17; // Committed to provider `arg`, not submittable now
     uint8 internal constant P_NOT_CANCELLABLE = 18; // exists, neither open nor pending
     uint8 internal constant P_PENDING_LIVE = 19; // signed, not yet locked, lockBy not passed
+    uint8 internal constant P_SLASHABLE_COMMITTED = 20; // Committed, slashable now
 
     constructor(
         IERC20 token_,
@@ -473,6 +482,27 @@ contract SLAHandlerV1 is Test {
         _count(Reached.SlashedInvalidSingle);
     }
 
+    /// @notice Calldata that does not open a committed job's commitment: a submission (alone,
+    ///         or as one member of a batch beside the honest one) whose commitment has another
+    ///         stake, trace root or attestation digest, names another provider than the caller,
+    ///         or is sent by the other provider in its own name; or a slash of a Committed job
+    ///         past its deadline whose commitment has another stake or provider. Each must revert
+    ///         with the exact CommitmentMismatch or Unauthorized and change nothing; the honest
+    ///         submission (or the slash with the commitment that opens) then goes through.
+    function badCommitment(uint256 seed, uint256 kind) external {
+        _count(Reached.Calls);
+        kind %= 5;
+        bool found;
+        uint256 id;
+        if (kind == 4) {
+            (found, id) = _pick(seed, P_SLASHABLE_COMMITTED, 0);
+            if (found) return _badCommitmentSlash(id, seed >> 8);
+            kind = (seed >> 8) % 4;
+        }
+        (found, id) = _pick(seed, P_READY, 0);
+        if (found) _badCommitmentSubmit(id, kind, seed >> 16);
+    }
+
     /// @notice A provider submits 2 to 9 members in one batch: 2-6 of its submittable jobs,
     ///         valid or invalid, and sometimes a job that already concluded, a job named twice or
     ///         one not submittable now (all three skipped). Valid members proceed, invalid ones
@@ -575,8 +605,9 @@ contract SLAHandlerV1 is Test {
         (found, id) = _pick(seed, P_ANY, 0);
         if (!found) return;
         (, bytes memory want,) = _slashable(id);
+        Commitment memory c = _commitmentOf(id);
         vm.prank(keeper);
-        try manager.slash(_req[id]) {
+        try manager.slash(_req[id], c) {
             _violation("a job was slashed that the model says is not slashable");
         } catch (bytes memory err) {
             _expect(err, want, "slash refused with the wrong error");
@@ -669,15 +700,32 @@ contract SLAHandlerV1 is Test {
     struct JobView {
         uint256 id;
         uint96 price;
+        uint32 proveWindow;
+        /// @dev The request has a seed commitment.
+        bool seedCommitment;
+        /// @dev The job's second slot as the model computes it (see _holderModel).
+        bytes32 holder;
+        /// @dev What the model's provider would open the job's commitment with.
+        Commitment commitment;
         Ghost ghost;
     }
 
-    /// @notice Every job's id, price and model in one call (the invariants read it after every call).
+    /// @notice Every job's id, request terms, model and the second slot and commitment the
+    ///         model computes, in one call (the invariants read it after every call).
     function jobsView() external view returns (JobView[] memory v) {
         v = new JobView[](jobIds.length);
         for (uint256 i = 0; i < v.length; ++i) {
             uint256 id = jobIds[i];
-            v[i] = JobView({id: id, price: _req[id].price, ghost: _ghost[id]});
+            Request storage q = _req[id];
+            v[i] = JobView({
+                id: id,
+                price: q.price,
+                proveWindow: q.proveWindow,
+                seedCommitment: q.seedCommitment != bytes32(0),
+                holder: _holderModel(id),
+                commitment: _commitmentOf(id),
+                ghost: _ghost[id]
+            });
         }
     }
 
@@ -808,14 +856,17 @@ contract SLAHandlerV1 is Test {
         if (providers.freeStake(p) < manager.requiredStake(q.price, minSlots)) return false;
         bool fromBalance = gBal[q.buyer] >= q.price;
         bytes memory sig = _signature(_buyerPk(q.buyer, false), id);
+        vm.recordLogs();
         vm.prank(p);
         uint256 got =
             andCommit ? manager.lockAndCommit(q, sig, traceRootOf(id), attestationOf(id)) : manager.lockRequest(q, sig);
+        Vm.Log[] memory logs = vm.getRecordedLogs();
         if (got != id) _violation("lockRequest returned an id other than the request's EIP-712 digest");
         _escrow(q.buyer, q.price, fromBalance);
         _lockModel(id, p);
         if (andCommit) {
             _commitModel(id);
+            _checkCommitted(logs, id);
             _count(Reached.LockedAndCommitted);
         } else {
             _count(Reached.LockedSigned);
@@ -851,9 +902,12 @@ contract SLAHandlerV1 is Test {
     }
 
     function _commit(uint256 id) internal {
+        vm.recordLogs();
         vm.prank(_ghost[id].provider);
         manager.commit(id, traceRootOf(id), attestationOf(id));
+        Vm.Log[] memory logs = vm.getRecordedLogs();
         _commitModel(id);
+        _checkCommitted(logs, id);
     }
 
     /// @dev commitMany of up to three committable jobs of `first`'s provider.
@@ -875,10 +929,13 @@ contract SLAHandlerV1 is Test {
             roots[k] = traceRootOf(ids[k]);
             atts[k] = attestationOf(ids[k]);
         }
+        vm.recordLogs();
         vm.prank(p);
         manager.commitMany(ids, roots, atts);
+        Vm.Log[] memory logs = vm.getRecordedLogs();
         for (uint256 k = 0; k < m; ++k) {
             _commitModel(ids[k]);
+            _checkCommitted(logs, ids[k]);
         }
         if (m > 1) _count(Reached.CommittedMany);
     }
@@ -922,6 +979,129 @@ contract SLAHandlerV1 is Test {
         if (manager.balanceOf(p) != before + paid) _violation("a valid proof paid other than the price once");
     }
 
+    /// @dev JobCommitted for `id` (in `logs`) carries the model's provider, stake, trace root,
+    ///      attestation digest, seed block and proveBy: what later calls open the commitment with.
+    function _checkCommitted(Vm.Log[] memory logs, uint256 id) internal {
+        Ghost storage g = _ghost[id];
+        for (uint256 i = 0; i < logs.length; ++i) {
+            Vm.Log memory l = logs[i];
+            if (l.topics.length != 3 || l.topics[0] != SLAManagerV1.JobCommitted.selector) continue;
+            if (uint256(l.topics[1]) != id) continue;
+            (uint256 stake, uint256 root, bytes32 att, uint64 sb, uint64 proveBy) =
+                abi.decode(l.data, (uint256, uint256, bytes32, uint64, uint64));
+            if (address(uint160(uint256(l.topics[2]))) != g.provider || stake != g.stake) {
+                _violation("JobCommitted carries another provider or stake than the model's");
+            }
+            if (root != traceRootOf(id) || att != attestationOf(id)) {
+                _violation("JobCommitted carries another trace root or attestation than committed");
+            }
+            if (sb != g.seedBlock || proveBy != g.proveBy) {
+                _violation("JobCommitted carries another seed block or proveBy than the model's");
+            }
+            return;
+        }
+        _violation("a commit emitted no JobCommitted for its job");
+    }
+
+    /// @dev Everything a refused call must leave as it was: the job, the manager balances and
+    ///      registry credits of every actor, both providers' stakes, the contracts' tokens.
+    function _snapshot(uint256 id) internal view returns (bytes32) {
+        Job memory j = manager.getJob(id);
+        bytes memory b = abi.encode(j, token.balanceOf(address(manager)), token.balanceOf(address(providers)));
+        address[5] memory a = [buyers[0], buyers[1], provs[0], provs[1], keeper];
+        for (uint256 i = 0; i < a.length; ++i) {
+            b = abi.encode(b, manager.balanceOf(a[i]), providers.creditOf(a[i]));
+        }
+        for (uint256 i = 0; i < 2; ++i) {
+            b = abi.encode(b, providers.freeStake(provs[i]), providers.reservedStake(provs[i]));
+        }
+        return keccak256(b);
+    }
+
+    /// @dev A submission of a Ready job (honest proof) whose commitment does not open: kind 0
+    ///      another stake, trace root or attestation; 1 another provider than the caller; 2 sent
+    ///      by the other provider in its own name; 3 kind 0 or 1 as a member of the provider's
+    ///      batch, next to the honest submission, which reverts the whole batch.
+    function _badCommitmentSubmit(uint256 id, uint256 kind, uint256 r) internal {
+        Ghost storage g = _ghost[id];
+        address p = g.provider;
+        address other = p == provs[0] ? provs[1] : provs[0];
+        Submission memory s = _submission(id, 0);
+        address caller = p;
+        // A batch is sent by the job's provider (an honest member from another would fail on
+        // its caller first): another stake, root or attestation, or another provider named.
+        uint256 variant = kind == 3 ? r % 2 : kind;
+        if (variant == 0) {
+            uint256 what = (r >> 2) % 3;
+            if (what == 0) s.commitment.stake ^= uint96(1 << ((r >> 4) % 96));
+            else if (what == 1) s.commitment.traceRoot = addmod(s.commitment.traceRoot, 1, R);
+            else s.commitment.attestationDigest ^= bytes32(uint256(1));
+        } else if (variant == 1) {
+            s.commitment.provider = other;
+        } else {
+            caller = other;
+            s.commitment.provider = other;
+        }
+        bytes memory want = variant == 1
+            ? abi.encodeWithSelector(SLAManagerV1.Unauthorized.selector, p, other)
+            : abi.encodeWithSelector(
+                SLAManagerV1.CommitmentMismatch.selector, id, _commitmentHash(s.commitment), _holderModel(id)
+            );
+        bytes32 before = _snapshot(id);
+        bytes memory err;
+        bool accepted;
+        if (kind == 3) {
+            Submission[] memory subs = new Submission[](2);
+            uint256 bad = (r >> 12) & 1;
+            subs[bad] = s;
+            subs[1 - bad] = _submission(id, 0);
+            vm.prank(caller);
+            try manager.submitBatch(subs) {
+                accepted = true;
+            } catch (bytes memory e) {
+                err = e;
+            }
+        } else {
+            vm.prank(caller);
+            try manager.submit(s) {
+                accepted = true;
+            } catch (bytes memory e) {
+                err = e;
+            }
+        }
+        if (accepted) return _violation("a submission that does not open the commitment was accepted");
+        _expect(err, want, "a submission that does not open the commitment refused with the wrong error");
+        if (_snapshot(id) != before) _violation("a refused submission changed the job or a balance");
+        _count(Reached.BadCommitmentSubmitRefused);
+        // Nothing changed: the honest submission that follows goes through as the model says.
+        _submitValid(id);
+    }
+
+    /// @dev A slash of a slashable Committed job whose commitment has another stake or names
+    ///      another provider, by the keeper or the other provider.
+    function _badCommitmentSlash(uint256 id, uint256 r) internal {
+        Ghost storage g = _ghost[id];
+        address other = g.provider == provs[0] ? provs[1] : provs[0];
+        Commitment memory c = _commitmentOf(id);
+        if (r & 1 == 0) c.stake ^= uint96(1 << ((r >> 2) % 96));
+        else c.provider = other;
+        bytes memory want =
+            abi.encodeWithSelector(SLAManagerV1.CommitmentMismatch.selector, id, _commitmentHash(c), _holderModel(id));
+        Request memory q = _req[id];
+        address caller = (r >> 1) & 1 == 0 ? keeper : other;
+        bytes32 before = _snapshot(id);
+        vm.prank(caller);
+        try manager.slash(q, c) {
+            return _violation("a slash whose commitment does not open was accepted");
+        } catch (bytes memory err) {
+            _expect(err, want, "a slash whose commitment does not open refused with the wrong error");
+        }
+        if (_snapshot(id) != before) _violation("a refused slash changed the job or a balance");
+        _count(Reached.BadCommitmentSlashRefused);
+        // Nothing changed: the same caller's slash with the commitment that opens goes through.
+        _slashCall(id, caller);
+    }
+
     /// @dev The model of a valid proof: settled at once with a zero window, else Proved until
     ///      the window ends.
     function _proved(uint256 id, Reached settled, Reached proved) internal {
@@ -957,6 +1137,8 @@ contract SLAHandlerV1 is Test {
         gReserved[p] -= g.stake;
         g.provider = address(0);
         g.stake = 0;
+        g.bountyBps = 0;
+        g.abandonBps = 0;
         g.commitBy = 0;
         if (reopened) {
             _setState(id, JobState.Open);
@@ -979,8 +1161,12 @@ contract SLAHandlerV1 is Test {
         uint256 buyerBefore = manager.balanceOf(q.buyer);
         uint256 callerBefore = manager.balanceOf(caller);
         uint256 reservedBefore = providers.reservedStake(g.provider);
+        // A Locked job's slash ignores the commitment: it gets one that opens nothing.
+        Commitment memory c = g.state == JobState.Committed
+            ? _commitmentOf(id)
+            : Commitment({provider: caller, stake: uint96(id), traceRoot: id % R, attestationDigest: bytes32(id)});
         vm.prank(caller);
-        manager.slash(q);
+        manager.slash(q, c);
         if (manager.balanceOf(q.buyer) != buyerBefore + q.price + g.stake - bounty) {
             _violation("buyer of a slashed job not paid price + stake - bounty");
         }
@@ -1345,7 +1531,7 @@ contract SLAHandlerV1 is Test {
 
     /// @dev settlement.md §4, from the spec's formula and the model's commitment and seed block.
     function _seedNow(uint256 id, bytes32 secret) internal view returns (uint256) {
-        bytes32 commitment = keccak256(abi.encode(traceRootOf(id), attestationOf(id)));
+        bytes32 commitment = _commitmentHash(_commitmentOf(id));
         return uint256(
             keccak256(
             abi.encodePacked(
@@ -1361,8 +1547,7 @@ contract SLAHandlerV1 is Test {
         Request memory q = _req[id];
         Ghost storage g = _ghost[id];
         s.request = q;
-        s.traceRoot = traceRootOf(id);
-        s.attestationDigest = attestationOf(id);
+        s.commitment = _commitmentOf(id);
         uint256[] memory t = new uint256[](q.newTokens);
         for (uint256 i = 0; i < t.length; ++i) {
             t[i] = uint256(keccak256(abi.encode(id, i))) % VOCAB;
@@ -1371,13 +1556,39 @@ contract SLAHandlerV1 is Test {
         uint256 seed = g.seedFixed ? g.seed : _seedNow(id, bytes32(0));
         uint256 rd = hasher.resultDigest(q.newTokens, s.result);
         if (flaw == 1) seed = addmod(seed, 1, R);
-        s.proof = SyntheticGroth16.prove([q.modelRoot, q.jobDigest, s.traceRoot, rd, seed]);
+        s.proof = SyntheticGroth16.prove([q.modelRoot, q.jobDigest, s.commitment.traceRoot, rd, seed]);
         if (flaw == 2) {
             t[0] = (t[0] + 1) % VOCAB;
             s.result = ResultDigest.pack(t);
         } else if (flaw == 3) {
             s.proof[0] ^= 1;
         }
+    }
+
+    /// @dev The commitment of a job as the model knows it: its provider and stake (zero when
+    ///      it has none) and the trace root and attestation digest its provider commits.
+    function _commitmentOf(uint256 id) internal view returns (Commitment memory) {
+        Ghost storage g = _ghost[id];
+        return Commitment({
+            provider: g.provider, stake: g.stake, traceRoot: traceRootOf(id), attestationDigest: attestationOf(id)
+        });
+    }
+
+    /// @dev settlement.md §3: keccak256(abi.encode(provider, uint256 stake, traceRoot, attestationDigest)).
+    function _commitmentHash(Commitment memory c) internal pure returns (bytes32) {
+        return keccak256(abi.encode(c.provider, uint256(c.stake), c.traceRoot, c.attestationDigest));
+    }
+
+    /// @dev The job's second slot per the model: provider << 96 | stake while Locked or
+    ///      Proved, the commitment while Committed, zero otherwise.
+    function _holderModel(uint256 id) internal view returns (bytes32) {
+        Ghost storage g = _ghost[id];
+        JobState s = g.state;
+        if (s == JobState.Locked || s == JobState.Proved) {
+            return bytes32((uint256(uint160(g.provider)) << 96) | g.stake);
+        }
+        if (s == JobState.Committed) return _commitmentHash(_commitmentOf(id));
+        return bytes32(0);
     }
 
     // ---------------------------------------------------------------- picking
@@ -1398,6 +1609,11 @@ contract SLAHandlerV1 is Test {
         JobState s = g.state;
         if (kind == P_PENDING) return s == JobState.None && g.signed;
         if (kind == P_PENDING_LIVE) return s == JobState.None && g.signed && block.timestamp <= _req[id].lockBy;
+        if (kind == P_SLASHABLE_COMMITTED) {
+            if (s != JobState.Committed) return false;
+            (bool ok,,) = _slashable(id);
+            return ok;
+        }
         if (kind == P_OPEN) return s == JobState.Open;
         if (kind == P_OPEN_LOCKABLE) return s == JobState.Open && block.timestamp <= _req[id].lockBy;
         if (kind == P_LOCKED) return s == JobState.Locked;

@@ -53,7 +53,7 @@ abstract contract SLAInvariantV1Base is Test {
     }
 
     function _actions() internal pure returns (bytes4[] memory a) {
-        a = new bytes4[](19);
+        a = new bytes4[](20);
         a[0] = SLAHandlerV1.post.selector;
         a[1] = SLAHandlerV1.sign.selector;
         a[2] = SLAHandlerV1.cancel.selector;
@@ -73,6 +73,7 @@ abstract contract SLAInvariantV1Base is Test {
         a[16] = SLAHandlerV1.withdraw.selector;
         a[17] = SLAHandlerV1.warp.selector;
         a[18] = SLAHandlerV1.drive.selector;
+        a[19] = SLAHandlerV1.badCommitment.selector;
     }
 
     // ================================================================ the invariants
@@ -128,11 +129,11 @@ abstract contract SLAInvariantV1Base is Test {
     }
 
     /// @dev 2 and 4 over every job. Its state is the model's (so final states never change,
-    ///      and no job is slashed, settled or reopened unless the model predicted it); a live
-    ///      job's provider, stake, deadline, seed block and stored seed are the model's; a
-    ///      Slashed job has a cause the model saw (an invalid proof submitted for it, or a
-    ///      deadline the model computed had passed), so an honestly driven job never is; a
-    ///      Settled job was credited exactly once, any other job never.
+    ///      and no job is slashed, settled or reopened unless the model predicted it); every
+    ///      stored field is the model's (_checkFields); a Slashed job has a cause the model saw
+    ///      (an invalid proof submitted for it, or a deadline the model computed had passed), so
+    ///      an honestly driven job never is; a Settled job was credited exactly once, any other
+    ///      job never.
     function _checkJobs(SLAHandlerV1.JobView[] memory v, Job[] memory jobs) internal view {
         address[5] memory a = handler.accounts();
         uint256[2] memory settledPrices;
@@ -140,19 +141,7 @@ abstract contract SLAInvariantV1Base is Test {
             Job memory j = jobs[i];
             SLAHandlerV1.Ghost memory g = v[i].ghost;
             assertEq(uint256(j.state), uint256(g.state), "job state differs from the model");
-            if (j.state == JobState.Locked || j.state == JobState.Committed || j.state == JobState.Proved) {
-                assertEq(j.provider, g.provider, "provider differs from the model");
-                assertEq(j.terms.stake, g.stake, "stake differs from the model");
-                assertEq(j.terms.price, v[i].price, "price differs from the request");
-            }
-            if (j.state == JobState.Locked) assertEq(j.deadline, g.commitBy, "commitBy differs from the model");
-            if (j.state == JobState.Committed) {
-                assertEq(j.seedBlock, g.seedBlock, "seed block differs from the model");
-                assertEq(j.deadline, g.proveBy, "proveBy differs from the model");
-                assertEq(j.flags & 2 != 0, g.seedFixed, "seed fixed differs from the model");
-                if (g.seedFixed) assertEq(j.seed, g.seed, "stored seed differs from settlement.md section 4");
-            }
-            if (j.state == JobState.Proved) assertEq(j.deadline, g.payableAt, "payableAt differs from the model");
+            _checkFields(v[i], j);
             if (j.state == JobState.Slashed) {
                 assertTrue(g.cause != SLAHandlerV1.Cause.None, "a job was slashed without a cause");
                 assertEq(g.cause == SLAHandlerV1.Cause.InvalidProof, g.cheated, "proof slash without an invalid proof");
@@ -174,6 +163,48 @@ abstract contract SLAInvariantV1Base is Test {
             uint256 credited = manager.balanceOf(p) - providers.creditOf(p) + handler.withdrawnInternal(p)
                 - handler.depositedInternal(p);
             assertEq(credited, settledPrices[i], "a provider was credited other than its settled prices");
+        }
+    }
+
+    /// @dev The stored job field by field against the model (settlement.md §3). A live job
+    ///      (Locked, Committed, Proved) keeps the request's price and prove window and the rates
+    ///      the model saw at its lock; its flags say whether the request has a seed commitment
+    ///      and whether the seed is fixed; its deadline is commitBy, proveBy or payableAt, its
+    ///      seed block (from the commit on) and stored seed (once fixed) the model's. Its second
+    ///      slot is provider << 96 | stake while Locked or Proved, which holderOf returns, and
+    ///      while Committed the commitment the model hashes from its provider and stake and the
+    ///      committed trace root and attestation, which commitmentOf also gives. An Open job
+    ///      keeps only its price; an unposted or final one (Settled, Slashed, Cancelled) nothing
+    ///      but its state.
+    function _checkFields(SLAHandlerV1.JobView memory v, Job memory j) internal view {
+        SLAHandlerV1.Ghost memory g = v.ghost;
+        JobState s = j.state;
+        bool live = s == JobState.Locked || s == JobState.Committed || s == JobState.Proved;
+        bool seeded = s == JobState.Committed || s == JobState.Proved;
+        uint256 flags = live ? (v.seedCommitment ? 1 : 0) | (g.seedFixed ? 2 : 0) : 0;
+        assertEq(j.flags, flags, "flags differ from the model");
+        uint256 deadline = s == JobState.Locked
+            ? g.commitBy
+            : (s == JobState.Committed ? g.proveBy : (s == JobState.Proved ? g.payableAt : 0));
+        assertEq(j.deadline, deadline, "deadline differs from the model (commitBy, proveBy, payableAt)");
+        assertEq(j.seedBlock, seeded ? g.seedBlock : 0, "seed block differs from the model");
+        assertEq(j.proveWindow, live ? v.proveWindow : 0, "prove window differs from the request");
+        assertEq(j.bountyBps, live ? g.bountyBps : 0, "bounty rate differs from the one at lock");
+        assertEq(j.abandonBps, live ? g.abandonBps : 0, "abandon rate differs from the one at lock");
+        assertEq(j.price, live || s == JobState.Open ? v.price : 0, "price differs from the request");
+        assertEq(j.seed, seeded && g.seedFixed ? g.seed : 0, "stored seed differs from settlement.md section 4");
+        assertEq(j.holder, v.holder, "second slot differs from the model's holder or commitment");
+        (address provider, uint256 stake) = manager.holderOf(v.id);
+        if (s == JobState.Locked || s == JobState.Proved) {
+            assertEq(provider, g.provider, "provider differs from the model");
+            assertEq(stake, g.stake, "stake differs from the model");
+        } else {
+            assertEq(provider, address(0), "holderOf names a provider outside Locked and Proved");
+            assertEq(stake, 0, "holderOf gives a stake outside Locked and Proved");
+        }
+        if (s == JobState.Committed) {
+            assertEq(v.commitment.provider, g.provider, "model commitment names another provider");
+            assertEq(manager.commitmentOf(v.commitment), j.holder, "commitmentOf differs from the stored commitment");
         }
     }
 
@@ -214,7 +245,7 @@ contract SLAInvariantV1Test is SLAInvariantV1Base {
     ///      fresh state); once the default campaign's runs are done every outcome must have
     ///      been reached.
     function afterInvariant() public {
-        uint256[39] memory run = handler.reachedAll();
+        uint256[41] memory run = handler.reachedAll();
         string memory toml = vm.readFile(string.concat(vm.projectRoot(), "/foundry.toml"));
         if (run[0] >= vm.parseTomlUint(toml, ".invariant.depth")) {
             assertGt(handler.settlements(), 0, "a full run settled no job");
@@ -228,8 +259,8 @@ contract SLAInvariantV1Test is SLAInvariantV1Base {
         vm.setEnv(string.concat(prefix, "last"), digest);
         uint256 runs = vm.envOr(string.concat(prefix, "runs"), uint256(0)) + 1;
         vm.setEnv(string.concat(prefix, "runs"), vm.toString(runs));
-        string[39] memory names = reachedNamesV1();
-        uint256[39] memory total;
+        string[41] memory names = reachedNamesV1();
+        uint256[41] memory total;
         string memory json = string.concat('{"runs": ', vm.toString(runs));
         for (uint256 i = 0; i < names.length; ++i) {
             string memory key = string.concat(prefix, names[i]);
@@ -452,9 +483,31 @@ contract SLAHandlerV1SmokeTest is SLAInvariantV1Base {
         assertEq(_r(SLAHandlerV1.Reached.Driven), 8, "driven");
         _checkAll();
 
+        // Commitments that do not open, each refused with nothing changed and followed by the
+        // honest call: a submission with another stake, naming the other provider, sent by the
+        // other provider in its own name, a batch member; a slash with another stake (by the
+        // keeper) and naming another provider (by the other provider).
+        uint256 settledBefore = _r(SLAHandlerV1.Reached.SettledSingle);
+        for (uint256 k = 0; k < 4; ++k) {
+            w = _committed(quick, false, k % 2);
+            _pass(0, 3);
+            handler.badCommitment(w, k);
+            assertEq(_r(SLAHandlerV1.Reached.BadCommitmentSubmitRefused), k + 1, "bad commitment refused");
+            assertEq(_r(SLAHandlerV1.Reached.SettledSingle), settledBefore + k + 1, "then settled");
+        }
+        uint256 missedBefore = _r(SLAHandlerV1.Reached.SlashedProofMissed);
+        for (uint256 k = 0; k < 2; ++k) {
+            w = _committed(_terms(1 hours, 1 hours, 60, 0), false, k);
+            _pass(61, 3);
+            handler.badCommitment(w | (k << 8) | (k << 9), 4);
+            assertEq(_r(SLAHandlerV1.Reached.BadCommitmentSlashRefused), k + 1, "bad commitment slash refused");
+            assertEq(_r(SLAHandlerV1.Reached.SlashedProofMissed), missedBefore + k + 1, "then slashed");
+        }
+        _checkAll();
+
         // Every counter moved.
-        uint256[39] memory all = handler.reachedAll();
-        string[39] memory names = reachedNamesV1();
+        uint256[41] memory all = handler.reachedAll();
+        string[41] memory names = reachedNamesV1();
         for (uint256 i = 0; i < names.length; ++i) {
             assertGt(all[i], 0, string.concat("never reached: ", names[i]));
         }
