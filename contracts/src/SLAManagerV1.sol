@@ -276,7 +276,7 @@ contract SLAManagerV1 is Ownable2Step, ReentrancyGuardTransient, EIP712 {
     function deposit(uint256 amount) external nonReentrant {
         if (amount == 0) revert ZeroValue();
         _pull(msg.sender, amount);
-        _balances[msg.sender] += amount;
+        _credit(msg.sender, amount);
         emit Deposited(msg.sender, amount);
     }
 
@@ -587,7 +587,7 @@ contract SLAManagerV1 is Ownable2Step, ReentrancyGuardTransient, EIP712 {
     /// @notice What commit stores: keccak256(abi.encode(provider, uint256 stake, traceRoot,
     ///         attestationDigest)).
     function commitmentOf(Commitment calldata c) public pure returns (bytes32) {
-        return keccak256(abi.encode(c.provider, uint256(c.stake), c.traceRoot, c.attestationDigest));
+        return _commitmentHash(c.provider, c.stake, c.traceRoot, c.attestationDigest);
     }
 
     /// @notice What {withdraw} would pay `account`.
@@ -689,7 +689,7 @@ contract SLAManagerV1 is Ownable2Step, ReentrancyGuardTransient, EIP712 {
         job.seedBlock = uint40(seedBlock);
         job.deadline = uint40(proveBy);
         // The holder slot becomes the commitment: no new slot, and later calls open it.
-        job.holder = keccak256(abi.encode(provider, stake, traceRoot, attestationDigest));
+        job.holder = _commitmentHash(provider, stake, traceRoot, attestationDigest);
         emit JobCommitted(jobId, provider, stake, traceRoot, attestationDigest, seedBlock, proveBy);
     }
 
@@ -697,6 +697,15 @@ contract SLAManagerV1 is Ownable2Step, ReentrancyGuardTransient, EIP712 {
     function _openCommitment(uint256 jobId, Job storage job, Commitment calldata c) private view {
         bytes32 given = commitmentOf(c);
         if (given != job.holder) revert CommitmentMismatch(jobId, given, job.holder);
+    }
+
+    /// @dev The one definition of the commitment (settlement.md §3), for commit and commitmentOf.
+    function _commitmentHash(address provider, uint256 stake, uint256 traceRoot, bytes32 attestationDigest)
+        private
+        pure
+        returns (bytes32)
+    {
+        return keccak256(abi.encode(provider, stake, traceRoot, attestationDigest));
     }
 
     function _packHolder(address provider, uint256 stake) private pure returns (bytes32) {
@@ -908,7 +917,7 @@ contract SLAManagerV1 is Ownable2Step, ReentrancyGuardTransient, EIP712 {
         job.state = JobState.Settled;
         _clear(job);
         emit JobSettled(jobId, provider, price);
-        _balances[provider] += price;
+        _credit(provider, price);
         providers.release(provider, jobId, stake);
     }
 
@@ -935,7 +944,7 @@ contract SLAManagerV1 is Ownable2Step, ReentrancyGuardTransient, EIP712 {
         job.state = JobState.Slashed;
         _clear(job);
         emit JobSlashed(jobId, provider, caller, stake, bounty);
-        _balances[buyer] += price;
+        _credit(buyer, price);
         providers.slash(provider, jobId, stake, buyer, caller, bounty);
     }
 

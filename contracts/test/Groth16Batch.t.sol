@@ -4,6 +4,7 @@ pragma solidity 0.8.30;
 import {Test} from "./utils/Test.sol";
 import {Groth16Verifier} from "../src/Groth16Verifier.sol";
 import {SyntheticGroth16} from "./helpers/SyntheticGroth16.sol";
+import {Groth16Vector} from "./helpers/Groth16Vector.sol";
 
 /// @notice TEST ONLY: exposes the batch transcript and the member half of the pairing input
 ///         (which holds the scalars' effect), so the tests can pin both to specs/circuit.md §7.
@@ -517,38 +518,14 @@ contract Groth16BatchRealTest is Groth16BatchBase {
     uint256 internal numProofs;
 
     function setUp() public {
-        json = vm.readFile(string.concat(vm.projectRoot(), "/contracts/test/vectors/groth16_universal_small.json"));
-        uint256[] memory a = vm.parseJsonUintArray(json, ".vkWords.alpha");
-        uint256[] memory b = vm.parseJsonUintArray(json, ".vkWords.beta");
-        uint256[] memory g = vm.parseJsonUintArray(json, ".vkWords.gamma");
-        uint256[] memory d = vm.parseJsonUintArray(json, ".vkWords.delta");
-        uint256[] memory ic = vm.parseJsonUintArray(json, ".vkWords.ic");
-        assertEq(ic.length, 12);
-        uint256[12] memory icw;
-        for (uint256 i = 0; i < 12; ++i) {
-            icw[i] = ic[i];
-        }
-        v = new Groth16Verifier(
-            [a[0], a[1]], [b[0], b[1], b[2], b[3]], [g[0], g[1], g[2], g[3]], [d[0], d[1], d[2], d[3]], icw
-        );
-        while (vm.keyExistsJson(json, string.concat(".proofs[", vm.toString(numProofs), "]"))) {
-            numProofs++;
-        }
+        json = Groth16Vector.read("groth16_universal_small.json");
+        v = Groth16Vector.deployVerifier(json);
+        numProofs = Groth16Vector.count(json);
         assertEq(numProofs, 2, "the vector holds two proofs");
     }
 
     function _case(uint256 i) internal view returns (uint256[8] memory proof, uint256[5] memory input) {
-        string memory p = string.concat(".proofs[", vm.toString(i), "]");
-        uint256[] memory w = vm.parseJsonUintArray(json, string.concat(p, ".proofWords"));
-        uint256[] memory x = vm.parseJsonUintArray(json, string.concat(p, ".publicInputs"));
-        assertEq(w.length, 8);
-        assertEq(x.length, 5);
-        for (uint256 j = 0; j < 8; ++j) {
-            proof[j] = w[j];
-        }
-        for (uint256 j = 0; j < 5; ++j) {
-            input[j] = x[j];
-        }
+        return Groth16Vector.proofAt(json, i);
     }
 
     /// @dev The vector's proofs at the given indices, in order.

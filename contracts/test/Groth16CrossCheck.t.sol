@@ -3,6 +3,7 @@ pragma solidity 0.8.30;
 
 import {Test} from "./utils/Test.sol";
 import {Groth16Verifier} from "../src/Groth16Verifier.sol";
+import {Groth16Vector} from "./helpers/Groth16Vector.sol";
 import {ShapeLibrary} from "../src/types/Shape.sol";
 import {GnarkVerifierTiny} from "./vectors/GnarkVerifierTiny.sol";
 import {GnarkVerifierUniversalSmall} from "./vectors/GnarkVerifierUniversalSmall.sol";
@@ -36,39 +37,16 @@ abstract contract Groth16CrossCheckBase is Test {
     function _gasName() internal pure virtual returns (string memory);
 
     function setUp() public {
-        json = vm.readFile(string.concat(vm.projectRoot(), "/contracts/test/vectors/", _vector()));
-        uint256[] memory a = vm.parseJsonUintArray(json, ".vkWords.alpha");
-        uint256[] memory b = vm.parseJsonUintArray(json, ".vkWords.beta");
-        uint256[] memory g = vm.parseJsonUintArray(json, ".vkWords.gamma");
-        uint256[] memory d = vm.parseJsonUintArray(json, ".vkWords.delta");
-        uint256[] memory ic = vm.parseJsonUintArray(json, ".vkWords.ic");
-        assertEq(ic.length, 12);
-        uint256[12] memory icw;
-        for (uint256 i = 0; i < 12; ++i) {
-            icw[i] = ic[i];
-        }
-        ours = new Groth16Verifier(
-            [a[0], a[1]], [b[0], b[1], b[2], b[3]], [g[0], g[1], g[2], g[3]], [d[0], d[1], d[2], d[3]], icw
-        );
+        json = Groth16Vector.read(_vector());
+        ours = Groth16Vector.deployVerifier(json);
         gnark = _deployGnark();
-        while (vm.keyExistsJson(json, string.concat(".proofs[", vm.toString(numProofs), "]"))) {
-            numProofs++;
-        }
+        numProofs = Groth16Vector.count(json);
         assertGt(numProofs, 0, "no proofs in the vector");
     }
 
     function _case(uint256 i) internal view returns (uint256[8] memory proof, uint256[5] memory input) {
+        (proof, input) = Groth16Vector.proofAt(json, i);
         string memory p = string.concat(".proofs[", vm.toString(i), "]");
-        uint256[] memory w = vm.parseJsonUintArray(json, string.concat(p, ".proofWords"));
-        uint256[] memory x = vm.parseJsonUintArray(json, string.concat(p, ".publicInputs"));
-        assertEq(w.length, 8);
-        assertEq(x.length, 5);
-        for (uint256 j = 0; j < 8; ++j) {
-            proof[j] = w[j];
-        }
-        for (uint256 j = 0; j < 5; ++j) {
-            input[j] = x[j];
-        }
         assertEq(abi.encodePacked(proof), vm.parseJsonBytes(json, string.concat(p, ".proof")), "proof bytes != words");
     }
 
