@@ -73,6 +73,7 @@ func generate() map[string][]byte {
 		"contracts.json":      contractVectors(),
 		"audit.json":          auditVectors(),
 		"settlement.json":     settlementVectors(),
+		"offer.json":          offerVectors(),
 	}
 	out := map[string][]byte{}
 	for name, v := range files {
