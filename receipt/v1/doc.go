@@ -1,0 +1,16 @@
+// Package receiptv1 implements the probity.receipt.v1 document of specs/settlement.md §9: the
+// self-contained record of one generation job settled through the v1 manager (its request and
+// job file, the class, the commitment, the seed and the chain data it came from, the result,
+// the one Groth16 proof, the detection bounds, the attestation record, timings), its canonical
+// JSON encoding, and the EIP-712 digest (settlement.md §6) that the provider's node key signs
+// and that the manager emits in JobProved.
+//
+// Decoding is strict for the reason v0's is (package receipt): an auditor must never accept two
+// spellings of one receipt, so a document must be the canonical encoding (the key order of the
+// Go types, lower-case hex, decimal strings for chainId, jobId, price and stake, no null) up to
+// insignificant whitespace, and every error names the field at fault. The words, decimals,
+// byte strings and field errors are package receipt's.
+//
+// What a receipt claims is checked by package verifier/v1; this package only guarantees that a
+// parsed receipt is well formed.
+package receiptv1
