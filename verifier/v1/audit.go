@@ -1,0 +1,135 @@
+package verifierv1
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	groth16bn254 "github.com/consensys/gnark/backend/groth16/bn254"
+
+	"github.com/probitylabs/probity/circuits/universal"
+	"github.com/probitylabs/probity/jobs"
+	"github.com/probitylabs/probity/model"
+	receiptv1 "github.com/probitylabs/probity/receipt/v1"
+	"github.com/probitylabs/probity/verifier"
+)
+
+// Options are the optional inputs of an audit.
+type Options struct {
+	// Model, when set, is the model file the auditor holds: if its root is the request's, the
+	// job is checked against it and the detection bounds recomputed.
+	Model *model.Model
+	// Keys supplies the verifying key of an accepted class whose policy entry has none; nil
+	// reads the circuits key cache (CacheKey), never running a setup.
+	Keys func(*universal.Class) (*groth16bn254.VerifyingKey, error)
+	// Attestation checks the record's CC evidence; nil means verifier.Records{} (NVIDIA's
+	// pinned root, no RIMs) with a process-wide cache of verified certificate chains.
+	Attestation *verifier.Records
+	// Chain, when set, cross-checks the receipt against the chain.
+	Chain Chain
+}
+
+// AuditFile reads and audits one receipt file.
+func AuditFile(ctx context.Context, path string, policy Policy, opts Options) (*verifier.Report, error) {
+	if policy.IsZero() {
+		return nil, ErrNoPolicy
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	r, err := AuditJSON(ctx, data, policy, opts)
+	if r != nil {
+		r.Source = path
+	}
+	return r, err
+}
+
+// AuditJSON parses (strictly, receiptv1.Parse) and audits one receipt document; a document
+// that does not parse is a report whose schema check failed.
+func AuditJSON(ctx context.Context, data []byte, policy Policy, opts Options) (*verifier.Report, error) {
+	if policy.IsZero() {
+		return nil, ErrNoPolicy
+	}
+	start := time.Now()
+	rc, err := receiptv1.Parse(data)
+	if err != nil {
+		r := report{&verifier.Report{}}
+		r.fail(CheckSchema, verifier.ErrSchema, err)
+		r.Elapsed = time.Since(start)
+		return r.Report, nil
+	}
+	return Audit(ctx, rc, policy, opts)
+}
+
+// Audit runs every check on rc under policy. It returns an error only when it cannot run (no
+// policy, a cancelled context); a failed check is in the Report.
+func Audit(ctx context.Context, rc *receiptv1.Receipt, policy Policy, opts Options) (*verifier.Report, error) {
+	if policy.IsZero() {
+		return nil, ErrNoPolicy
+	}
+	start := time.Now()
+	r := report{&verifier.Report{}}
+	defer func() { r.Elapsed = time.Since(start) }()
+	if rc.ChainID != nil {
+		r.ChainID = rc.ChainID.String()
+	}
+	if rc.JobID != nil {
+		r.JobID = rc.JobID.String()
+	}
+	r.Contract = rc.Manager.Hex()
+	if err := rc.Validate(); err != nil {
+		r.fail(CheckSchema, verifier.ErrSchema, err)
+		return r.Report, nil // the other checks rely on what Validate guarantees
+	}
+	r.pass(CheckSchema, receiptv1.Version)
+
+	a := &audit{rc: rc, policy: policy, opts: opts, r: r}
+	a.replay()
+	a.jobID()
+	a.job()
+	a.class()
+	a.seed()
+	a.result()
+	if err := ctx.Err(); err != nil {
+		return r.Report, err
+	}
+	a.proof()
+	a.detection()
+	a.attestation(ctx)
+	a.signature()
+	a.onChain(ctx)
+	return r.Report, ctx.Err()
+}
+
+type audit struct {
+	rc     *receiptv1.Receipt
+	policy Policy
+	opts   Options
+	r      report
+
+	genJob *jobs.GenJob     // the parsed job file, when it parsed
+	cl     *Class           // the accepted class, when the class check passed
+	m      *model.Model     // the auditor's model, when its root is the request's
+	facts  *verifier.AttestationFacts
+}
+
+var errNoClass = errors.New("no accepted class (see the class check)")
+
+// keyOf returns the accepted class's verifying key.
+func (a *audit) keyOf(c *Class) (*groth16bn254.VerifyingKey, error) {
+	if c.VK != nil {
+		return c.VK, nil
+	}
+	keys := a.opts.Keys
+	if keys == nil {
+		keys = CacheKey
+	}
+	vk, err := keys(c.Class)
+	if err != nil {
+		return nil, fmt.Errorf("%w %s: %w", verifier.ErrNoKey, c.Class, err)
+	}
+	return vk, nil
+}

@@ -1,0 +1,75 @@
+package verifierv1
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/probitylabs/probity/verifier"
+)
+
+// AuditDir audits every *.json file of dir (not recursing) with up to workers goroutines (0:
+// one per CPU), as verifier.AuditDir does for v0. Reports come back in file-name order.
+func AuditDir(ctx context.Context, dir string, policy Policy, opts Options, workers int) (*verifier.Summary, error) {
+	if policy.IsZero() {
+		return nil, ErrNoPolicy
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var paths []string
+	for _, e := range entries {
+		if !e.IsDir() && strings.HasSuffix(e.Name(), ".json") {
+			paths = append(paths, filepath.Join(dir, e.Name()))
+		}
+	}
+	sort.Strings(paths)
+	if len(paths) == 0 {
+		return nil, fmt.Errorf("%s: no *.json receipts", dir)
+	}
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	reports := make([]*verifier.Report, len(paths))
+	errs := make([]error, len(paths))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(workers, len(paths)) {
+		wg.Go(func() {
+			for i := range next {
+				reports[i], errs[i] = AuditFile(ctx, paths[i], policy, opts)
+			}
+		})
+	}
+feed:
+	for i := range paths {
+		select {
+		case next <- i:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s := &verifier.Summary{Reports: reports}
+	for i, r := range reports {
+		if errs[i] != nil {
+			return nil, fmt.Errorf("%s: %w", paths[i], errs[i])
+		}
+		if r.OK() {
+			s.Passed++
+		} else {
+			s.Failed++
+		}
+	}
+	return s, nil
+}

@@ -1,0 +1,20 @@
+// Package verifierv1 audits probity.receipt.v1 documents (specs/settlement.md §9) offline:
+// given a receipt and an explicit Policy it re-derives everything the v1 manager checked, and
+// what only an auditor can check, and reports one named result per check.
+//
+// The checks, in order: the document's schema and version; replay (chain id and manager
+// against the policy); the job id, recomputed from the request under the manager's EIP-712
+// domain; the job file (strict parse, its digest the request's job digest, its model root and
+// token count the request's); the class (the request's classId, a class the policy accepts, by
+// name, with the receipt's slots); the seed, recomputed with SeedV2 from the commitment,
+// block hash and secret (the block hash itself stays unconfirmed offline); the result (its
+// digest and length); the Groth16 proof against the class's verifying key and the five public
+// inputs rebuilt from the fields above, never read from the document; the detection bounds,
+// recomputed when the auditor has the model; the attestation record (digest binding and the
+// policy, with package verifier's record checks); the node key's EIP-712 signature; and, when
+// asked, the chain: the seed block's hash, the JobProved event's receipt digest, and the
+// provider's current node key.
+//
+// Reports are package verifier's Report and Check, so the CLI prints v0 and v1 audits alike.
+// A verifier refuses to run without a policy; PolicyUnsafeAcceptAll is the spelled-out opt-out.
+package verifierv1
