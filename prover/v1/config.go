@@ -1,0 +1,337 @@
+package proverv1
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"math/big"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/probitylabs/probity/chain"
+	"github.com/probitylabs/probity/circuits/universal"
+	"github.com/probitylabs/probity/prover"
+)
+
+// Duration is package prover's: a time.Duration spelled "30s" in JSON.
+type Duration = prover.Duration
+
+// ConfigError is package prover's: the field at fault and where its value came from.
+type ConfigError = prover.ConfigError
+
+// Config is the node's configuration: a JSON file, overridden by environment variables
+// PROBITY_V1_<NAME> and flags --<name> (Settings), with precedence flags > env > file >
+// defaults. The GPU, fetch, RPC, log and safety sections are package prover's.
+type Config struct {
+	// RPCURL is the EVM JSON-RPC endpoint.
+	RPCURL string `json:"rpcUrl"`
+	// Deployment locates the v1 contracts; DeploymentFile names a deployment file instead
+	// (chain.ReadAddressesV1). The two exclude each other.
+	Deployment     chain.AddressesV1 `json:"deployment"`
+	DeploymentFile string            `json:"deploymentFile,omitempty"`
+	// ProviderKeyFile holds the provider account's key (hex); NodeKeyFile the key that signs
+	// receipts, registered as the provider's node key (empty: the provider key).
+	ProviderKeyFile string `json:"providerKeyFile"`
+	NodeKeyFile     string `json:"nodeKeyFile,omitempty"`
+	// DataDir holds the journal (jobs/), the job files and traces (work/), the pending
+	// transactions and the block cursor.
+	DataDir string `json:"dataDir"`
+	// KeysDir is the circuit key cache; empty: the user cache (circuits.DefaultCache).
+	KeysDir string `json:"keysDir,omitempty"`
+	// Classes are the names of the width classes served (universal.Classes: "small", ...).
+	Classes []string `json:"classes"`
+	// Models are the model files the node holds; their roots are computed at start.
+	Models []string `json:"models"`
+	// OrderBooks are the order-book directory URIs offers are read from (settlement.md §8).
+	OrderBooks []string `json:"orderBooks,omitempty"`
+	// MinPrice is the lowest price (token base units, decimal) the node accepts.
+	MinPrice string `json:"minPrice"`
+	// StartBlock is the first block scanned for JobPosted when no cursor exists.
+	StartBlock uint64 `json:"startBlock"`
+	// PollInterval paces event polling, order-book reads and block waits.
+	PollInterval Duration `json:"pollInterval"`
+	// Concurrency is how many jobs execute or prove at once (waiting jobs do not count).
+	Concurrency int `json:"concurrency"`
+	// BatchSize is the most jobs of one class submitted in one submitBatch (1: alone);
+	// BatchMaxWait is how long a proved job waits for others before its batch goes.
+	BatchSize    int      `json:"batchSize"`
+	BatchMaxWait Duration `json:"batchMaxWait"`
+	// Withdraw collects the payment of every settled job to the provider account.
+	Withdraw bool `json:"withdraw"`
+	// PublishReceipts delivers receipts at receipts/<jobId>.json next to the job URI.
+	PublishReceipts bool `json:"publishReceipts"`
+	// Falsify (demonstrations and tests only) makes the node a lazy provider: it corrupts
+	// every activation of its trace after generating and commits that trace, so it cannot
+	// prove and is slashed at its deadline.
+	Falsify bool `json:"falsify,omitempty"`
+
+	Executor prover.ExecutorConfig `json:"executor"`
+	Safety   prover.SafetyConfig   `json:"safety"`
+	GPU      prover.GPUConfig      `json:"gpu"`
+	Fetch    prover.FetchConfig    `json:"fetch"`
+	RPC      prover.RPCConfig      `json:"rpc"`
+	Log      prover.LogConfig      `json:"log"`
+	// MetricsAddr serves Prometheus metrics at http://MetricsAddr/metrics; empty: off.
+	MetricsAddr string `json:"metricsAddr,omitempty"`
+}
+
+// DefaultConfig returns the defaults every other source overrides (package prover's for the
+// shared sections).
+func DefaultConfig() Config {
+	d := prover.DefaultConfig()
+	return Config{
+		DataDir: "probity-prover-v1", Classes: []string{universal.Small().Name}, MinPrice: "0",
+		PollInterval: Duration(2 * time.Second), Concurrency: 1, BatchSize: 1, BatchMaxWait: Duration(10 * time.Second),
+		Withdraw: true, PublishReceipts: true,
+		Executor: d.Executor, Safety: d.Safety, GPU: d.GPU, Fetch: d.Fetch, RPC: d.RPC, Log: d.Log,
+	}
+}
+
+// Setting is one field settable from a flag and an environment variable.
+type Setting struct {
+	Flag, Field, Help string
+	set               func(*Config, string) error
+}
+
+// Env is the setting's environment variable.
+func (s Setting) Env() string {
+	return "PROBITY_V1_" + strings.ToUpper(strings.ReplaceAll(s.Flag, "-", "_"))
+}
+
+func list(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func setInt(p *int, v string) error {
+	n, err := strconv.Atoi(v)
+	if err == nil {
+		*p = n
+	}
+	return err
+}
+
+func setBool(p *bool, v string) error {
+	b, err := strconv.ParseBool(v)
+	if err == nil {
+		*p = b
+	}
+	return err
+}
+
+func setDur(p *Duration, v string) error { return p.UnmarshalText([]byte(v)) }
+
+// Settings lists every flag and environment setting.
+func Settings() []Setting {
+	return []Setting{
+		{"rpc-url", "rpcUrl", "EVM JSON-RPC endpoint", func(c *Config, v string) error { c.RPCURL = v; return nil }},
+		{"deployment-file", "deploymentFile", "v1 deployment file (JSON addresses)", func(c *Config, v string) error { c.DeploymentFile = v; return nil }},
+		{"provider-key-file", "providerKeyFile", "file with the provider account key (hex)", func(c *Config, v string) error { c.ProviderKeyFile = v; return nil }},
+		{"node-key-file", "nodeKeyFile", "file with the receipt-signing node key (default: the provider key)", func(c *Config, v string) error { c.NodeKeyFile = v; return nil }},
+		{"data-dir", "dataDir", "journal, job files, traces and cursor", func(c *Config, v string) error { c.DataDir = v; return nil }},
+		{"keys-dir", "keysDir", "circuit key cache (default: the user cache)", func(c *Config, v string) error { c.KeysDir = v; return nil }},
+		{"classes", "classes", "comma-separated width classes served", func(c *Config, v string) error { c.Classes = list(v); return nil }},
+		{"models", "models", "comma-separated model files held", func(c *Config, v string) error { c.Models = list(v); return nil }},
+		{"order-books", "orderBooks", "comma-separated order-book URIs", func(c *Config, v string) error { c.OrderBooks = list(v); return nil }},
+		{"min-price", "minPrice", "lowest accepted price (token base units)", func(c *Config, v string) error { c.MinPrice = v; return nil }},
+		{"start-block", "startBlock", "first block scanned when no cursor exists", func(c *Config, v string) error {
+			n, err := strconv.ParseUint(v, 10, 64)
+			c.StartBlock = n
+			return err
+		}},
+		{"poll-interval", "pollInterval", "polling period", func(c *Config, v string) error { return setDur(&c.PollInterval, v) }},
+		{"concurrency", "concurrency", "jobs executing or proving at once", func(c *Config, v string) error { return setInt(&c.Concurrency, v) }},
+		{"batch-size", "batchSize", "most jobs of one class in one submitBatch", func(c *Config, v string) error { return setInt(&c.BatchSize, v) }},
+		{"batch-max-wait", "batchMaxWait", "how long a proved job waits for a batch", func(c *Config, v string) error { return setDur(&c.BatchMaxWait, v) }},
+		{"withdraw", "withdraw", "collect payments after settlement", func(c *Config, v string) error { return setBool(&c.Withdraw, v) }},
+		{"publish-receipts", "publishReceipts", "deliver receipts next to the job URI", func(c *Config, v string) error { return setBool(&c.PublishReceipts, v) }},
+		{"falsify", "falsify", "DEMO ONLY: commit a corrupted trace (the node is slashed)", func(c *Config, v string) error { return setBool(&c.Falsify, v) }},
+		{"gpu", "gpu.mode", "attestation source: auto, none or require", func(c *Config, v string) error { c.GPU.Mode = v; return nil }},
+		{"allow-file", "fetch.allowFile", "allow file:// job URIs and order books", func(c *Config, v string) error { return setBool(&c.Fetch.AllowFile, v) }},
+		{"log-format", "log.format", "text or json", func(c *Config, v string) error { c.Log.Format = v; return nil }},
+		{"log-level", "log.level", "debug, info, warn or error", func(c *Config, v string) error { c.Log.Level = v; return nil }},
+		{"metrics-addr", "metricsAddr", "serve /metrics on this address", func(c *Config, v string) error { c.MetricsAddr = v; return nil }},
+	}
+}
+
+// FlagSet binds every Setting to a flag.FlagSet; LoadConfig applies the flags set.
+type FlagSet struct{ vals map[string]*flagVal }
+
+type flagVal struct {
+	v   string
+	set bool
+}
+
+func (f *flagVal) String() string     { return f.v }
+func (f *flagVal) Set(v string) error { f.v, f.set = v, true; return nil }
+
+// BindFlags registers one flag per Setting on fs.
+func BindFlags(fs *flag.FlagSet) *FlagSet {
+	out := &FlagSet{vals: map[string]*flagVal{}}
+	for _, s := range Settings() {
+		v := &flagVal{}
+		out.vals[s.Flag] = v
+		fs.Var(v, s.Flag, s.Help+" (env "+s.Env()+")")
+	}
+	return out
+}
+
+// LoadConfig builds the configuration: defaults, the JSON file at path (if any, unknown fields
+// refused), the environment (environ as os.Environ), the flags set in fs (may be nil), and a
+// deployment file; the result is validated.
+func LoadConfig(path string, environ []string, fs *FlagSet) (Config, error) {
+	c := DefaultConfig()
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return c, &ConfigError{Field: "(file)", Source: path, Err: err}
+		}
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&c); err != nil {
+			return c, &ConfigError{Field: "(file)", Source: path, Err: err}
+		}
+		if dec.More() {
+			return c, &ConfigError{Field: "(file)", Source: path, Err: errors.New("trailing data after the JSON object")}
+		}
+	}
+	env := map[string]string{}
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			env[k] = v
+		}
+	}
+	for _, s := range Settings() {
+		if v, ok := env[s.Env()]; ok {
+			if err := s.set(&c, v); err != nil {
+				return c, &ConfigError{Field: s.Field, Source: "env " + s.Env(), Err: err}
+			}
+		}
+		if fs != nil {
+			if v := fs.vals[s.Flag]; v != nil && v.set {
+				if err := s.set(&c, v.v); err != nil {
+					return c, &ConfigError{Field: s.Field, Source: "flag --" + s.Flag, Err: err}
+				}
+			}
+		}
+	}
+	if c.DeploymentFile != "" {
+		if c.Deployment != (chain.AddressesV1{}) {
+			return c, &ConfigError{Field: "deploymentFile", Err: errors.New("set either deploymentFile or the deployment addresses, not both")}
+		}
+		a, err := chain.ReadAddressesV1(c.DeploymentFile)
+		if err != nil {
+			return c, &ConfigError{Field: "deploymentFile", Err: err}
+		}
+		c.Deployment = a
+	}
+	return c, c.Validate()
+}
+
+// Validate checks every field a node dialing its own endpoint needs.
+func (c Config) Validate() error {
+	if c.RPCURL == "" {
+		return &ConfigError{Field: "rpcUrl", Err: errors.New("required")}
+	}
+	if c.ProviderKeyFile == "" {
+		return &ConfigError{Field: "providerKeyFile", Err: errors.New("required")}
+	}
+	return c.validateRest()
+}
+
+// validateRest checks what a node needs whether it dials an endpoint or is handed a backend.
+func (c Config) validateRest() error {
+	bad := func(field, format string, a ...any) error {
+		return &ConfigError{Field: field, Err: fmt.Errorf(format, a...)}
+	}
+	if err := c.Deployment.Validate(); err != nil {
+		return &ConfigError{Field: "deployment", Err: err}
+	}
+	if c.DataDir == "" {
+		return bad("dataDir", "required")
+	}
+	for _, name := range c.Classes {
+		if classByName(name) == nil {
+			return bad("classes", "unknown class %q (known: %s)", name, strings.Join(classNames(), ", "))
+		}
+	}
+	if _, ok := c.minPrice(); !ok {
+		return bad("minPrice", "%q is not a non-negative decimal integer", c.MinPrice)
+	}
+	if c.PollInterval.D() <= 0 {
+		return bad("pollInterval", "must be positive")
+	}
+	if c.Concurrency < 1 {
+		return bad("concurrency", "must be at least 1")
+	}
+	if c.BatchSize < 1 || c.BatchSize > maxBatch {
+		return bad("batchSize", "%d: must be 1 to %d (the manager's MAX_BATCH)", c.BatchSize, maxBatch)
+	}
+	if c.BatchMaxWait.D() < 0 {
+		return bad("batchMaxWait", "must not be negative")
+	}
+	if c.Safety.WindowFactor < 1 {
+		return bad("safety.windowFactor", "%v: must be at least 1", c.Safety.WindowFactor)
+	}
+	if c.Safety.TxBlocks < 1 {
+		return bad("safety.txBlocks", "must be at least 1")
+	}
+	switch c.GPU.Mode {
+	case "auto", "none", "require":
+	default:
+		return bad("gpu.mode", "%q: want auto, none or require", c.GPU.Mode)
+	}
+	if c.Fetch.MaxFileBytes <= 0 || c.Fetch.MaxManifestBytes <= 0 || c.Fetch.Timeout.D() <= 0 {
+		return bad("fetch", "limits and timeout must be positive")
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		return bad("log.format", "%q: want text or json", c.Log.Format)
+	}
+	for _, u := range c.OrderBooks {
+		if !strings.HasPrefix(u, "file://") && !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
+			return bad("orderBooks", "%q: scheme must be file, http or https", u)
+		}
+	}
+	return nil
+}
+
+// maxBatch is the manager's MAX_BATCH (settlement.md §5).
+const maxBatch = 32
+
+func (c Config) minPrice() (*big.Int, bool) {
+	v, ok := new(big.Int).SetString(c.MinPrice, 10)
+	return v, ok && v.Sign() >= 0
+}
+
+func classByName(name string) *universal.Class {
+	for _, cl := range universal.Classes() {
+		if cl.Name == name {
+			return cl
+		}
+	}
+	return nil
+}
+
+func classNames() []string {
+	var out []string
+	for _, cl := range universal.Classes() {
+		out = append(out, cl.Name)
+	}
+	return out
+}
+
+// zeroAddr is the zero address, named for readability.
+var zeroAddr common.Address

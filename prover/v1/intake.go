@@ -1,0 +1,355 @@
+package proverv1
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/big"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/ethereum/go-ethereum/crypto"
+
+	"github.com/probitylabs/probity/chain"
+	"github.com/probitylabs/probity/commit"
+	"github.com/probitylabs/probity/internal/atomicfile"
+	"github.com/probitylabs/probity/jobs"
+	"github.com/probitylabs/probity/prover"
+	"github.com/probitylabs/probity/protocol"
+)
+
+// Offer is a signed request with its job URI, as an order book lists it (settlement.md §8).
+type Offer struct {
+	Request   chain.RequestV1
+	Signature []byte
+	JobURI    string
+}
+
+// Consider hands the node an offer as if it had read it from an order book: it is checked
+// and, if it passes, executed, locked and committed by the running node.
+func (n *Node) Consider(o Offer) {
+	n.mu.Lock()
+	n.offered = append(n.offered, o)
+	n.mu.Unlock()
+}
+
+// Refusal is why a job was not taken: Reason is a short metric label (class, model, price,
+// windows, ...), Err the detail.
+type Refusal struct {
+	Reason string
+	Err    error
+}
+
+func (r *Refusal) Error() string { return r.Reason + ": " + r.Err.Error() }
+
+func refuse(reason string, format string, a ...any) *Refusal {
+	return &Refusal{Reason: reason, Err: fmt.Errorf(format, a...)}
+}
+
+// admitted is what the checks before a lock established about a job.
+type admitted struct {
+	jobFile []byte
+	stake   *big.Int
+}
+
+func toProtocol(q chain.RequestV1) protocol.Request {
+	return protocol.Request{Buyer: q.Buyer, ClassID: q.ClassId, ModelRoot: q.ModelRoot, JobDigest: q.JobDigest,
+		NewTokens: q.NewTokens, Price: q.Price, LockBy: q.LockBy, ExecWindow: q.ExecWindow, ProveWindow: q.ProveWindow,
+		ChallengeWindow: q.ChallengeWindow, SeedCommitment: q.SeedCommitment, Salt: q.Salt}
+}
+
+// admit runs every check a job must pass before the node spends anything on it (settlement.md
+// §8): the request's terms, the class (served, active on chain, with this node's keys), the
+// model, the price, the lock deadline, the job file (fetched within bounds, its digest, root
+// and length the request's, valid for the model and inside the class), the windows against
+// the node's measured times, and the free stake. A nil *Refusal with a nil error admits it.
+func (n *Node) admit(ctx context.Context, req chain.RequestV1, jobURI string, src Source) (*admitted, *Refusal, error) {
+	if err := toProtocol(req).Validate(); err != nil {
+		return nil, refuse("terms", "%v", err), nil
+	}
+	cl, ok := n.classes[req.ClassId]
+	if !ok {
+		return nil, refuse("class", "class %x is not served", req.ClassId), nil
+	}
+	onChain, err := n.market.ClassOf(ctx, req.ClassId)
+	if err != nil {
+		return nil, nil, err
+	}
+	if chain.ClassStatus(onChain.Status) != chain.ClassStatusActive || onChain.Verifier == zeroAddr {
+		return nil, refuse("class", "class %s is %v on chain", cl.Name, chain.ClassStatus(onChain.Status)), nil
+	}
+	if err := n.checkKeys(ctx, cl); err != nil {
+		if errors.Is(err, ErrKeyMismatch) {
+			return nil, refuse("keys", "%v", err), nil
+		}
+		return nil, nil, err
+	}
+	hm, ok := n.models[word(req.ModelRoot)]
+	if !ok {
+		return nil, refuse("model", "model %s is not held", word(req.ModelRoot)), nil
+	}
+	if req.Price.Cmp(n.minPrice) < 0 {
+		return nil, refuse("price", "price %v is below the minimum %v", req.Price, n.minPrice), nil
+	}
+	now, err := n.chainTime(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	if now > req.LockBy {
+		return nil, refuse("expired", "lock deadline %d passed (chain time %d)", req.LockBy, now), nil
+	}
+	b, err := n.fetch.get(ctx, jobURI, n.cfg.Fetch.MaxFileBytes)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, nil, ctx.Err()
+		}
+		return nil, refuse("fetch", "%v", err), nil
+	}
+	j, err := jobs.ParseJob(b)
+	if err != nil {
+		return nil, refuse("job-file", "%v", err), nil
+	}
+	d, err := j.Digest()
+	if err != nil {
+		return nil, refuse("job-file", "%v", err), nil
+	}
+	if got := commit.ToBig(d); got.Cmp(req.JobDigest) != 0 {
+		return nil, refuse("job-digest", "the job file's digest is %s, the request's %s", word(got), word(req.JobDigest)), nil
+	}
+	if got := commit.ToBig(j.ModelRoot); got.Cmp(req.ModelRoot) != 0 {
+		return nil, refuse("job-mismatch", "the job file's model root is %s, the request's %s", word(got), word(req.ModelRoot)), nil
+	}
+	if uint64(j.New) != uint64(req.NewTokens) {
+		return nil, refuse("job-mismatch", "the job file asks %d tokens, the request %d", j.New, req.NewTokens), nil
+	}
+	if _, err := j.Check(hm.m); err != nil {
+		return nil, refuse("fit", "%v", err), nil
+	}
+	if size, err := j.TraceBytes(hm.m); err != nil || size > prover.MaxTraceBytes {
+		return nil, refuse("fit", "trace of %d bytes, at most %d (%v)", size, prover.MaxTraceBytes, err), nil
+	}
+	if err := cl.Fits(hm.m, j.Rows(), j); err != nil {
+		return nil, refuse("fit", "%v", err), nil
+	}
+	if err := n.checkWindows(ctx, req, cl, j.Rows(), now, src); err != nil {
+		var rf *Refusal
+		if errors.As(err, &rf) {
+			return nil, rf, nil
+		}
+		return nil, nil, err
+	}
+	need, err := n.market.RequiredStake(ctx, req.Price, onChain.MinSlots)
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := n.market.ProviderOf(ctx, n.Address())
+	if err != nil {
+		return nil, nil, err
+	}
+	if p.Free.Cmp(need) < 0 {
+		return nil, refuse("stake", "the lock needs stake %v, %v is free", need, p.Free), nil
+	}
+	return &admitted{jobFile: b, stake: need}, nil, nil
+}
+
+// checkOffer checks what only an offer carries: its buyer's signature over the job id. A
+// buyer with code (ERC-1271) is checked by the manager at lock.
+func (n *Node) checkOffer(ctx context.Context, o Offer, id *big.Int) (*Refusal, error) {
+	if len(o.Signature) == 65 {
+		sig := append([]byte(nil), o.Signature...)
+		if sig[64] >= 27 {
+			sig[64] -= 27
+		}
+		var digest [32]byte
+		id.FillBytes(digest[:])
+		if pub, err := crypto.SigToPub(digest[:], sig); err == nil && crypto.PubkeyToAddress(*pub) == o.Request.Buyer {
+			return nil, nil
+		}
+	}
+	code, err := n.backend.CodeAt(ctx, o.Request.Buyer, nil)
+	if err != nil {
+		return nil, err
+	}
+	if len(code) == 0 {
+		return refuse("signature", "the signature does not recover to buyer %s", o.Request.Buyer), nil
+	}
+	return nil, nil
+}
+
+func (n *Node) refused(id *big.Int, rf *Refusal) {
+	n.metrics.Refused.WithLabelValues(rf.Reason).Inc()
+	n.log.Info("refusing job", "job", id, "reason", rf.Reason, "err", rf.Err)
+}
+
+// accept journals an admitted job (its job file on disk first) and starts it.
+func (n *Node) accept(ctx, jobCtx context.Context, id *big.Int, src Source, req chain.RequestV1, sig []byte, jobURI string, a *admitted) {
+	head, err := n.backend.BlockNumber(ctx)
+	if err != nil {
+		n.log.Warn("reading head", "err", err)
+		return
+	}
+	r := &Record{JobID: id.String(), Step: StepAccepted, Source: src, Request: Request{req}, Signature: sig, JobURI: jobURI,
+		FromBlock: head, JobPath: filepath.Join(n.workDir(&Record{JobID: id.String()}), jobs.JobFile)}
+	if err := os.MkdirAll(filepath.Dir(r.JobPath), 0o755); err != nil {
+		n.log.Error("work dir", "job", id, "err", err)
+		return
+	}
+	if err := atomicfile.Write(r.JobPath, a.jobFile); err != nil {
+		n.log.Error("writing job file", "job", id, "err", err)
+		return
+	}
+	if err := n.save(r); err != nil {
+		n.log.Error("journal", "job", id, "err", err)
+		return
+	}
+	n.metrics.Jobs.WithLabelValues(string(StepAccepted)).Inc()
+	n.metrics.Transitions.WithLabelValues(string(StepAccepted)).Inc()
+	n.log.Info("accepted job", "job", id, "source", src, "price", req.Price, "tokens", req.NewTokens, "stake", a.stake)
+	n.start(ctx, jobCtx, r)
+}
+
+// known reports whether the journal already has the job (taken, refused or done).
+func (n *Node) known(id *big.Int) bool {
+	_, err := n.journal.Load(id.String())
+	return err == nil
+}
+
+// considerPosted decides whether to take a posted job.
+func (n *Node) considerPosted(ctx, jobCtx context.Context, ev *chain.JobPostedV1) error {
+	if n.known(ev.JobId) {
+		return nil
+	}
+	st, err := n.market.JobState(ctx, ev.JobId)
+	if err != nil {
+		return err
+	}
+	if st != chain.StateV1Open {
+		return nil // created by lockRequest, or taken already
+	}
+	a, rf, err := n.admit(ctx, ev.Request, ev.InputURI, FromPosted)
+	if err != nil {
+		return err
+	}
+	if rf != nil {
+		n.refused(ev.JobId, rf)
+		return nil
+	}
+	n.accept(ctx, jobCtx, ev.JobId, FromPosted, ev.Request, nil, ev.InputURI, a)
+	return nil
+}
+
+// considerOffer decides whether to take an offer; it refuses one for another chain's manager
+// by its job id never matching (the id is computed under this node's domain).
+func (n *Node) considerOffer(ctx, jobCtx context.Context, o Offer) error {
+	id, err := n.market.JobID(o.Request)
+	if err != nil {
+		n.refused(big.NewInt(0), refuse("terms", "%v", err))
+		return nil
+	}
+	if n.known(id) {
+		return nil
+	}
+	st, err := n.market.JobState(ctx, id)
+	if err != nil {
+		return err
+	}
+	if st != chain.StateV1None {
+		return nil // locked by someone, or revoked
+	}
+	rf, err := n.checkOffer(ctx, o, id)
+	if err != nil {
+		return err
+	}
+	if rf != nil {
+		n.refused(id, rf)
+		return nil
+	}
+	a, rf, err := n.admit(ctx, o.Request, o.JobURI, FromOffer)
+	if err != nil {
+		return err
+	}
+	if rf != nil {
+		n.refused(id, rf)
+		return nil
+	}
+	n.accept(ctx, jobCtx, id, FromOffer, o.Request, o.Signature, o.JobURI, a)
+	return nil
+}
+
+// cursor is the last block scanned for JobPosted.
+type cursor struct {
+	Block uint64 `json:"block"`
+}
+
+func (n *Node) cursorPath() string { return filepath.Join(n.cfg.DataDir, "cursor.json") }
+
+// maxRange bounds one eth_getLogs query (providers cap ranges).
+const maxRange = 2000
+
+// intake polls JobPosted events from the cursor on and the offers handed to the node, until
+// ctx ends. An error reading the chain is logged and retried at the next poll.
+func (n *Node) intake(ctx, jobCtx context.Context) error {
+	next := n.cfg.StartBlock
+	if b, err := os.ReadFile(n.cursorPath()); err == nil {
+		var c cursor
+		if json.Unmarshal(b, &c) == nil {
+			next = c.Block + 1
+		}
+	}
+	t := time.NewTicker(n.cfg.PollInterval.D())
+	defer t.Stop()
+	for {
+		n.mu.Lock()
+		offers := n.offered
+		n.offered = nil
+		n.mu.Unlock()
+		for i, o := range offers {
+			if err := n.considerOffer(ctx, jobCtx, o); err != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				n.log.Warn("considering offer", "err", err)
+				n.mu.Lock()
+				n.offered = append(n.offered, offers[i:]...) // retried at the next poll
+				n.mu.Unlock()
+				break
+			}
+		}
+		head, err := n.backend.BlockNumber(ctx)
+		if err != nil && ctx.Err() != nil {
+			return ctx.Err()
+		}
+	scan:
+		for err == nil && next <= head {
+			end := min(head, next+maxRange-1)
+			evs, ferr := n.market.FilterJobPostedV1(ctx, chain.EventRange{Start: next, End: &end})
+			if ferr != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				n.log.Warn("scanning JobPosted", "from", next, "to", end, "err", ferr)
+				break
+			}
+			for _, ev := range evs {
+				if cerr := n.considerPosted(ctx, jobCtx, ev); cerr != nil {
+					if ctx.Err() != nil {
+						return ctx.Err()
+					}
+					n.log.Warn("considering posted job", "job", ev.JobId, "err", cerr)
+					break scan // the range is scanned again at the next poll
+				}
+			}
+			if werr := atomicfile.Write(n.cursorPath(), fmt.Appendf(nil, `{"block":%d}`+"\n", end)); werr != nil {
+				n.log.Error("writing cursor", "err", werr)
+			}
+			next = end + 1
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}

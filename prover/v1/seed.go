@@ -1,0 +1,102 @@
+package proverv1
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/probitylabs/probity/chain"
+)
+
+// seedHorizon is SEED_HORIZON: a seed that is not stored is derivable up to seedBlock + 256.
+const seedHorizon = 256
+
+// seed learns the challenge seed once the seed block is mined: the stored one (the buyer's
+// reveal, or anyone's fixSeed), else the one the chain derives. A derived seed is fixed on
+// chain when the proof would otherwise not be mined inside the seed horizon (settlement.md
+// §4); inside a seed commitment's reveal window the node waits for the buyer.
+func (n *Node) seed(ctx context.Context, r *Record, log *slog.Logger) (Step, error) {
+	if err := n.market.WaitForBlock(ctx, r.SeedBlock+1, n.cfg.PollInterval.D()); err != nil {
+		return r.Step, err
+	}
+	for {
+		job, err := n.market.GetJob(ctx, r.ID())
+		if err != nil {
+			return r.Step, err
+		}
+		if st := chain.JobStateV1(job.State); st != chain.StateV1Committed {
+			return r.Step, fmt.Errorf("job is %v while waiting for its seed", st) // reconciled at the retry
+		}
+		if job.Flags&chain.JobFlagSeedFixed != 0 {
+			r.Seed, r.SeedFixed, r.ProveBy = word(job.Seed), true, job.Deadline.Uint64()
+			log.Info("seed fixed on chain", "seed", r.Seed, "proveBy", r.ProveBy)
+			return StepSeeded, nil
+		}
+		seed, err := n.market.SeedOf(ctx, r.ID())
+		if chain.IsRevert(err, "RevealPending") {
+			select {
+			case <-ctx.Done():
+				return r.Step, ctx.Err()
+			case <-time.After(n.cfg.PollInterval.D()):
+			}
+			continue
+		}
+		if err != nil {
+			return r.Step, err
+		}
+		near, err := n.horizonNear(ctx, r)
+		if err != nil {
+			return r.Step, err
+		}
+		if near {
+			if err := n.fixSeed(ctx, r, log); err != nil {
+				continue // fixed by someone else meanwhile: read it back
+			}
+			return StepSeeded, nil
+		}
+		r.Seed, r.SeedFixed, r.ProveBy = word(seed), false, job.Deadline.Uint64()
+		log.Info("seed derived", "seed", r.Seed, "proveBy", r.ProveBy)
+		return StepSeeded, nil
+	}
+}
+
+// fixSeed stores the derived seed on chain (a seed-commitment job's proof clock starts).
+func (n *Node) fixSeed(ctx context.Context, r *Record, log *slog.Logger) error {
+	res, err := n.market.FixSeed(ctx, r.ID())
+	if err != nil {
+		return err
+	}
+	n.gas(r, "fixSeed", &res.Tx)
+	r.Seed, r.SeedFixed, r.ProveBy = word(res.Fixed.Seed), true, res.Fixed.ProveBy
+	log.Info("fixed the seed", "seed", r.Seed, "proveBy", r.ProveBy, "gas", res.GasUsed)
+	return nil
+}
+
+// horizonNear reports whether a submission sent after the remaining work (proving unless
+// proved, the batch wait, the transaction blocks) might be mined past seedBlock + 256.
+func (n *Node) horizonNear(ctx context.Context, r *Record) (bool, error) {
+	head, err := n.backend.BlockNumber(ctx)
+	if err != nil {
+		return false, err
+	}
+	bt, err := n.blockTime(ctx)
+	if err != nil {
+		return false, err
+	}
+	var work time.Duration
+	if r.Step.Before(StepProved) {
+		cl, err := n.class(r)
+		if err != nil {
+			return false, err
+		}
+		n.mu.Lock()
+		if e := n.est[cl.ID()]; e != nil {
+			work = e.Prove
+		}
+		n.mu.Unlock()
+	}
+	need := n.need(work, bt, n.cfg.Safety.TxBlocks) + n.cfg.BatchMaxWait.D()
+	blocks := uint64(need/bt) + 1
+	return head+blocks >= r.SeedBlock+seedHorizon, nil
+}
