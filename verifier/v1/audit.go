@@ -110,9 +110,9 @@ type audit struct {
 	opts   Options
 	r      report
 
-	genJob *jobs.GenJob     // the parsed job file, when it parsed
-	cl     *Class           // the accepted class, when the class check passed
-	m      *model.Model     // the auditor's model, when its root is the request's
+	genJob *jobs.GenJob // the parsed job file, when it parsed
+	cl     *Class       // the accepted class, when the class check passed
+	m      *model.Model // the auditor's model, when its root is the request's
 	facts  *verifier.AttestationFacts
 }
 

@@ -285,5 +285,3 @@ func int32s(ts []uint32) []int32 {
 	}
 	return out
 }
-
-

@@ -33,6 +33,10 @@ func main() {
 	dir := flag.String("dir", "testdata/vectors", "output directory")
 	check := flag.Bool("check", false, "compare with the files in -dir instead of writing them")
 	flag.Parse()
+	if *receiptV1 {
+		writeReceiptV1(*dir)
+		return
+	}
 	failed := false
 	for name, b := range generate() {
 		path := filepath.Join(*dir, name)

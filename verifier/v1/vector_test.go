@@ -1,0 +1,248 @@
+package verifierv1
+
+import (
+	"context"
+	"errors"
+	"math/big"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/probitylabs/probity/model"
+	"github.com/probitylabs/probity/receipt"
+	receiptv1 "github.com/probitylabs/probity/receipt/v1"
+	"github.com/probitylabs/probity/verifier"
+)
+
+var vectors = filepath.Join("..", "..", "testdata", "vectors")
+
+// vector returns the committed v1 receipt vector, the policy beside it (its class and the key
+// that proved it) and the model it ran.
+func vector(t testing.TB) ([]byte, Policy, *model.Model) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(vectors, "receipt-v1.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := LoadPolicy(filepath.Join(vectors, "receipt-v1.policy.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := model.ReadFile(filepath.Join(vectors, "receipt-v1.model.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b, p, m
+}
+
+func statuses(r *verifier.Report) map[string]verifier.Status {
+	out := map[string]verifier.Status{}
+	for _, c := range r.Checks {
+		out[c.Name] = c.Status
+	}
+	return out
+}
+
+// TestVectorPasses: the committed receipt of a real job passes every offline check, with the
+// detection bounds recomputed from its model; only the chain check is skipped.
+func TestVectorPasses(t *testing.T) {
+	b, p, m := vector(t)
+	r, err := AuditJSON(context.Background(), b, p, Options{Model: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.OK() {
+		t.Fatalf("vector fails: %v", r.Err())
+	}
+	st := statuses(r)
+	for _, name := range Checks {
+		want := verifier.Pass
+		if name == CheckOnChain {
+			want = verifier.Skip
+		}
+		if st[name] != want {
+			t.Errorf("check %s: %s, want %s", name, st[name], want)
+		}
+	}
+	if len(r.Checks) != len(Checks) {
+		t.Errorf("%d checks reported, want %d", len(r.Checks), len(Checks))
+	}
+}
+
+// TestDetectionNeedsModel: without the model the bounds are not recomputed; a policy that sets
+// a minimum then fails (never a silent pass), one that does not skips the check.
+func TestDetectionNeedsModel(t *testing.T) {
+	b, p, _ := vector(t)
+	r, err := AuditJSON(context.Background(), b, p, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := r.Check(CheckDetection); c.Status != verifier.Fail || !errors.Is(c.Err, verifier.ErrPolicy) {
+		t.Fatalf("minimum without the model: %+v", c)
+	}
+	p.MinInstance = 0
+	r, err = AuditJSON(context.Background(), b, p, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := r.Check(CheckDetection); c.Status != verifier.Skip || !r.OK() {
+		t.Fatalf("no minimum, no model: %+v (%v)", c, r.Err())
+	}
+	other, err := model.ReadFile(filepath.Join(vectors, "receipt-v1.model.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	other.Ops[1].Bias.Data[0]++ // another model: another root, not used
+	r, err = AuditJSON(context.Background(), b, p, Options{Model: other})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := r.Check(CheckDetection); c.Status != verifier.Skip {
+		t.Fatalf("another model's bounds were used: %+v", c)
+	}
+}
+
+func TestPolicyRefusals(t *testing.T) {
+	b, p, m := vector(t)
+	if _, err := AuditJSON(context.Background(), b, Policy{}, Options{}); !errors.Is(err, ErrNoPolicy) {
+		t.Fatalf("zero policy: %v", err)
+	}
+	for name, c := range map[string]struct {
+		edit  func(*Policy)
+		check string
+	}{
+		"other chain":    {func(p *Policy) { p.ChainID = big.NewInt(1) }, CheckReplay},
+		"other manager":  {func(p *Policy) { a := common.Address{1}; p.Manager = &a }, CheckReplay},
+		"no attestation": {func(p *Policy) { p.AllowNoAttestation = false }, CheckAttestation},
+		"cc":             {func(p *Policy) { p.RequireCC = true }, CheckAttestation},
+		"gpu":            {func(p *Policy) { p.AllowedGPUModels = []string{"NVIDIA H100 80GB HBM3"} }, CheckAttestation},
+		"slots":          {func(p *Policy) { p.MinSlots = 2 }, CheckDetection},
+		"detection":      {func(p *Policy) { p.MinInstance = 0.5 }, CheckDetection},
+		"catalogue only": {func(p *Policy) { p.Classes = nil }, CheckClass},
+		"other key":      {func(p *Policy) { p.Classes[0].VK = otherKey(t) }, CheckProof},
+	} {
+		t.Run(name, func(t *testing.T) {
+			q := p
+			q.Classes = append([]Class(nil), p.Classes...)
+			c.edit(&q)
+			r, err := AuditJSON(context.Background(), b, q, Options{Model: m})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := r.Check(c.check); got == nil || got.Status != verifier.Fail {
+				t.Fatalf("check %s: %+v", c.check, got)
+			}
+		})
+	}
+}
+
+// TestTamperedFields: each field changed alone fails the check that names it (others may fail
+// too: most fields are signed, and several feed the seed or the proof).
+func TestTamperedFields(t *testing.T) {
+	b, p, m := vector(t)
+	word := func(w *receipt.Word) { w[31] ^= 1 }
+	cases := []struct {
+		field  string
+		edit   func(*receiptv1.Receipt)
+		checks []string
+	}{
+		{"chainId", func(r *receiptv1.Receipt) { r.ChainID = receipt.NewUint(big.NewInt(1)) }, []string{CheckReplay, CheckJobID, CheckSignature}},
+		{"manager", func(r *receiptv1.Receipt) { r.Manager[0] ^= 1 }, []string{CheckReplay, CheckJobID, CheckSeed, CheckSignature}},
+		{"jobId", func(r *receiptv1.Receipt) { r.JobID = receipt.NewUint(big.NewInt(7)) }, []string{CheckJobID, CheckSeed, CheckSignature}},
+		{"request.salt", func(r *receiptv1.Receipt) { word(&r.Request.Salt) }, []string{CheckJobID}},
+		{"request.price", func(r *receiptv1.Receipt) { r.Request.Price = receipt.NewUint(big.NewInt(1)) }, []string{CheckJobID}},
+		{"request.buyer", func(r *receiptv1.Receipt) { r.Request.Buyer[0] ^= 1 }, []string{CheckJobID}},
+		{"request.modelRoot", func(r *receiptv1.Receipt) { word(&r.Request.ModelRoot) }, []string{CheckJobID, CheckJob, CheckProof, CheckSignature}},
+		{"request.jobDigest", func(r *receiptv1.Receipt) { word(&r.Request.JobDigest) }, []string{CheckJobID, CheckJob, CheckProof, CheckSignature}},
+		{"request.newTokens", func(r *receiptv1.Receipt) { r.Request.NewTokens++ }, []string{CheckJobID, CheckJob, CheckResult}},
+		{"request.classId", func(r *receiptv1.Receipt) { word(&r.Request.ClassID) }, []string{CheckJobID, CheckClass}},
+		{"request.seedCommitment", func(r *receiptv1.Receipt) { word(&r.Request.SeedCommitment) }, []string{CheckJobID, CheckSeed}},
+		{"job", func(r *receiptv1.Receipt) { r.Job[len(r.Job)-1] ^= 1 }, []string{CheckJob}},
+		{"class.id", func(r *receiptv1.Receipt) { word(&r.Class.ID) }, []string{CheckClass}},
+		{"class.name", func(r *receiptv1.Receipt) { r.Class.Name = "small" }, []string{CheckClass}},
+		{"class.slots", func(r *receiptv1.Receipt) { r.Class.Slots[2]++ }, []string{CheckClass}},
+		{"provider", func(r *receiptv1.Receipt) { r.Provider[0] ^= 1 }, []string{CheckSeed, CheckSignature}},
+		{"nodeKey", func(r *receiptv1.Receipt) { r.NodeKey[0] ^= 1 }, []string{CheckSignature}},
+		{"stake", func(r *receiptv1.Receipt) { r.Stake = receipt.NewUint(big.NewInt(1)) }, []string{CheckSeed}},
+		{"traceRoot", func(r *receiptv1.Receipt) { word(&r.TraceRoot) }, []string{CheckSeed, CheckProof, CheckSignature}},
+		{"attestationDigest", func(r *receiptv1.Receipt) { word(&r.AttestationDigest) }, []string{CheckSeed, CheckAttestation, CheckSignature}},
+		{"seed.blockHash", func(r *receiptv1.Receipt) { word(&r.Seed.BlockHash) }, []string{CheckSeed}},
+		{"seed.secret", func(r *receiptv1.Receipt) { word(&r.Seed.Secret) }, []string{CheckSeed}},
+		{"seed.value", func(r *receiptv1.Receipt) { word(&r.Seed.Value) }, []string{CheckSeed, CheckProof, CheckSignature}},
+		{"result.tokens", func(r *receiptv1.Receipt) { r.Result.Tokens[0] ^= 1 }, []string{CheckResult}},
+		{"result.digest", func(r *receiptv1.Receipt) { word(&r.Result.Digest) }, []string{CheckResult, CheckProof, CheckSignature}},
+		{"proof", func(r *receiptv1.Receipt) { r.Proof[5] ^= 1 }, []string{CheckProof, CheckSignature}},
+		{"proof (other valid point)", func(r *receiptv1.Receipt) { copy(r.Proof[:64], r.Proof[192:256]) }, []string{CheckProof, CheckSignature}},
+		{"detection", func(r *receiptv1.Receipt) { r.Detection[0].Units++ }, []string{CheckDetection}},
+		{"detection.slots", func(r *receiptv1.Receipt) { r.Detection[0].Slots++ }, []string{CheckDetection}},
+		{"attestation", func(r *receiptv1.Receipt) {
+			r.Attestation = []byte(`{"version":"probity.attestation.v0","mode":"nvml"}`)
+		}, []string{CheckAttestation}},
+		{"signature", func(r *receiptv1.Receipt) { r.Signature[10] ^= 1 }, []string{CheckSignature}},
+	}
+	for _, c := range cases {
+		t.Run(c.field, func(t *testing.T) {
+			rc, err := receiptv1.Parse(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.edit(rc)
+			doc, err := rc.MarshalIndent()
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, err := AuditJSON(context.Background(), doc, p, Options{Model: m})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s := r.Check(CheckSchema); s.Status != verifier.Pass {
+				t.Fatalf("tampered document does not parse: %v", s.Err)
+			}
+			for _, name := range c.checks {
+				if got := r.Check(name); got == nil || got.Status != verifier.Fail {
+					t.Errorf("check %s: %+v, want a failure", name, got)
+				}
+			}
+		})
+	}
+	// Unsigned, advisory: timings change nothing.
+	rc, _ := receiptv1.Parse(b)
+	rc.Timings.ProveMs += 1000
+	doc, _ := rc.MarshalIndent()
+	if r, err := AuditJSON(context.Background(), doc, p, Options{Model: m}); err != nil || !r.OK() {
+		t.Fatalf("timings changed the verdict: %v %v", err, r.Err())
+	}
+}
+
+func TestMalformedIsSchemaFailure(t *testing.T) {
+	b, p, _ := vector(t)
+	r, err := AuditJSON(context.Background(), append(b, '{'), p, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := r.Check(CheckSchema); c == nil || c.Status != verifier.Fail || !errors.Is(c.Err, verifier.ErrSchema) {
+		t.Fatalf("schema: %+v", c)
+	}
+}
+
+func TestAuditDir(t *testing.T) {
+	b, p, m := vector(t)
+	dir := t.TempDir()
+	rc, _ := receiptv1.Parse(b)
+	rc.Result.Tokens[0] ^= 1
+	bad, _ := rc.MarshalIndent()
+	for name, data := range map[string][]byte{"a.json": b, "b.json": bad, "notes.txt": []byte("x")} {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := AuditDir(context.Background(), dir, p, Options{Model: m}, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Passed != 1 || s.Failed != 1 || len(s.Reports) != 2 || !s.Reports[0].OK() || s.Reports[1].OK() {
+		t.Fatalf("summary %+v", s)
+	}
+}
