@@ -197,7 +197,7 @@ func recoverSigner(jobID *big.Int, sig []byte) (common.Address, error) {
 // signed it (settlement.md §8): its digest is request.jobDigest, its model root
 // request.modelRoot and its new-token count request.newTokens. It returns the job, still to be
 // checked against the model (GenJob.Check) by whoever holds the model. A mismatch wraps
-// ErrJobFileMismatch; a file that does not parse, ErrJobFile.
+// ErrJobFileMismatch; a file that does not parse, ErrFile.
 func CheckJobFile(req protocol.Request, jobFile []byte) (*GenJob, error) {
 	j, err := ParseJob(jobFile)
 	if err != nil {
