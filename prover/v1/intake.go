@@ -16,8 +16,8 @@ import (
 	"github.com/probitylabs/probity/commit"
 	"github.com/probitylabs/probity/internal/atomicfile"
 	"github.com/probitylabs/probity/jobs"
-	"github.com/probitylabs/probity/prover"
 	"github.com/probitylabs/probity/protocol"
+	"github.com/probitylabs/probity/prover"
 )
 
 // Offer is a signed request with its job URI, as an order book lists it (settlement.md §8).

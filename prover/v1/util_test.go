@@ -1,0 +1,19 @@
+package proverv1_test
+
+import (
+	"math/big"
+	"testing"
+
+	"github.com/ethereum/go-ethereum/crypto"
+)
+
+func mustWord(t testing.TB, s string) *big.Int {
+	t.Helper()
+	v, ok := new(big.Int).SetString(s[2:], 16)
+	if !ok {
+		t.Fatalf("not a word: %q", s)
+	}
+	return v
+}
+
+func keccak(b []byte) []byte { return crypto.Keccak256(b) }

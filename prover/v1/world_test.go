@@ -1,0 +1,307 @@
+package proverv1_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"errors"
+	"io"
+	"log/slog"
+	"math/big"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
+
+	"github.com/probitylabs/probity/chain"
+	"github.com/probitylabs/probity/circuits"
+	"github.com/probitylabs/probity/circuits/universal"
+	"github.com/probitylabs/probity/circuits/universal/universaltest"
+	"github.com/probitylabs/probity/commit"
+	"github.com/probitylabs/probity/jobs"
+	"github.com/probitylabs/probity/model"
+	"github.com/probitylabs/probity/prover"
+	proverv1 "github.com/probitylabs/probity/prover/v1"
+)
+
+// blockEvery is the test chain's block interval: blocks come on their own, as on a real chain,
+// and the node waits for its seed block instead of mining it. Each block advances the chain's
+// clock by a second, so chain deadlines run twenty times faster than the wall.
+const blockEvery = 50 * time.Millisecond
+
+var ether = new(big.Int).Exp(big.NewInt(10), big.NewInt(18), nil)
+
+func tokens(n int64) *big.Int { return new(big.Int).Mul(big.NewInt(n), ether) }
+
+// world is a v1 deployment on the simulated chain with the test class registered from its
+// real verifying key, a funded buyer and registered providers.
+type world struct {
+	sim      *chain.Simulated
+	d        *chain.DeploymentV1
+	cl       *universal.Class
+	keys     *circuits.Keys
+	m        *model.Model
+	root     *big.Int
+	buyerKey *ecdsa.PrivateKey
+	buyer    *chain.Market
+	keeper   *chain.Market
+	provs    []*provider
+	salt     atomic.Int64
+	// estimates is the first node's self-test result, copied into later data directories so
+	// each test node does not measure again.
+	estimates []byte
+}
+
+type provider struct {
+	key, nodeKey *ecdsa.PrivateKey
+	market       *chain.Market
+}
+
+func key(t testing.TB) *ecdsa.PrivateKey {
+	k, err := crypto.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func addr(k *ecdsa.PrivateKey) common.Address { return crypto.PubkeyToAddress(k.PublicKey) }
+
+func newWorld(t testing.TB, ctx context.Context, providers int) *world {
+	t.Helper()
+	cl := universaltest.Class()
+	keys, err := universal.Setup(cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := universaltest.Model(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, err := m.Root()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &world{cl: cl, keys: keys, m: m, root: commit.ToBig(root), buyerKey: key(t)}
+	govK, keeperK := key(t), key(t)
+	funded := []common.Address{addr(govK), addr(w.buyerKey), addr(keeperK)}
+	for range providers {
+		p := &provider{key: key(t), nodeKey: key(t)}
+		w.provs = append(w.provs, p)
+		funded = append(funded, addr(p.key))
+	}
+	w.sim = chain.NewSimulated(chain.SimOptions{Policy: chain.MineOnSend}, funded...)
+	stop, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		tick := time.NewTicker(blockEvery)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				w.sim.Mine(1)
+			}
+		}
+	}()
+	t.Cleanup(func() { close(stop); <-stopped; w.sim.Close() })
+	if w.d, err = chain.DeployV1(ctx, w.sim.Client(), govK, chain.DeployParams{UnbondingDelay: 3600}); err != nil {
+		t.Fatal(err)
+	}
+	market := func(k *ecdsa.PrivateKey) *chain.Market {
+		mk, err := chain.NewMarket(ctx, w.sim.Client(), w.d.AddressesV1, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return mk
+	}
+	gov := market(govK)
+	w.buyer, w.keeper = market(w.buyerKey), market(keeperK)
+	ok := func(_ any, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	vk, err := circuits.VerifyingKeyWords(keys.VK)
+	if err != nil {
+		t.Fatal(err)
+	}
+	verifier, err := gov.DeployVerifier(ctx, chain.VerifyingKey{Alpha: vk.Alpha, Beta: vk.Beta, Gamma: vk.Gamma, Delta: vk.Delta, IC: vk.IC})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok(gov.RegisterClass(ctx, cl.String(), verifier, 1))
+	ok(gov.Mint(ctx, w.buyer.Address(), tokens(1_000_000)))
+	ok(w.buyer.Approve(ctx, w.d.Manager.Address(), tokens(1_000_000)))
+	for _, p := range w.provs {
+		p.market = market(p.key)
+		ok(gov.Mint(ctx, p.market.Address(), tokens(1_000_000)))
+		ok(p.market.Approve(ctx, w.d.Providers.Address(), tokens(1_000_000)))
+		ok(p.market.Register(ctx, addr(p.nodeKey), tokens(100_000)))
+	}
+	return w
+}
+
+// job is a generation job of the world's model published as a job file.
+type job struct {
+	gen    *jobs.GenJob
+	uri    string
+	digest *big.Int
+	// want are the tokens the reference generation gives.
+	want []uint32
+}
+
+func (w *world) job(t testing.TB, prompt []int32, n int) *job {
+	t.Helper()
+	root, _ := w.m.Root()
+	j := &jobs.GenJob{ModelRoot: root, Prompt: prompt, New: n}
+	c, err := j.Check(w.m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, toks, err := c.Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := jobs.EncodeJob(j)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "pub", jobs.JobFile)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d, err := j.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := &job{gen: j, uri: "file://" + path, digest: commit.ToBig(d)}
+	for _, tok := range toks {
+		out.want = append(out.want, uint32(tok))
+	}
+	return out
+}
+
+// request is a request for j in the test class with generous windows (chain seconds).
+func (w *world) request(t testing.TB, ctx context.Context, j *job, price *big.Int, challenge uint32) chain.RequestV1 {
+	t.Helper()
+	head, err := w.sim.Client().HeaderByNumber(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return chain.RequestV1{Buyer: w.buyer.Address(), ClassId: w.cl.ID(), ModelRoot: new(big.Int).Set(w.root), JobDigest: j.digest,
+		NewTokens: uint32(j.gen.New), Price: price, LockBy: head.Time + 3600, ExecWindow: 3600, ProveWindow: 3600,
+		ChallengeWindow: challenge, Salt: big.NewInt(w.salt.Add(1))}
+}
+
+func (w *world) offer(t testing.TB, req chain.RequestV1, uri string) (proverv1.Offer, *big.Int) {
+	t.Helper()
+	id, err := w.buyer.JobID(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig, err := chain.SignRequest(w.buyerKey, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return proverv1.Offer{Request: req, Signature: sig, JobURI: uri}, id
+}
+
+func (w *world) post(t testing.TB, ctx context.Context, req chain.RequestV1, uri string) *big.Int {
+	t.Helper()
+	res, err := w.buyer.Post(ctx, req, uri)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.JobID
+}
+
+func (w *world) head(t testing.TB, ctx context.Context) uint64 {
+	t.Helper()
+	h, err := w.sim.Client().BlockNumber(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+func (w *world) config(t testing.TB, dataDir string, startBlock uint64) proverv1.Config {
+	c := proverv1.DefaultConfig()
+	c.Deployment = w.d.AddressesV1
+	c.DataDir = dataDir
+	c.Classes = nil
+	c.StartBlock = startBlock
+	c.PollInterval = proverv1.Duration(blockEvery)
+	c.Fetch.AllowFile = true
+	c.GPU.Mode = "none"
+	c.Safety.BlockTime = proverv1.Duration(blockEvery)
+	c.Safety.WindowMargin = proverv1.Duration(100 * time.Second)
+	c.RPC.BackoffMin = proverv1.Duration(10 * time.Millisecond)
+	c.RPC.BackoffMax = proverv1.Duration(200 * time.Millisecond)
+	c.RPC.Retries = 50
+	if w.estimates != nil {
+		if err := os.MkdirAll(dataDir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dataDir, "estimates.json"), w.estimates, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return c
+}
+
+func testLogger() *slog.Logger {
+	if testing.Verbose() {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+func (w *world) node(t testing.TB, ctx context.Context, p *provider, cfg proverv1.Config, mod func(*proverv1.Options)) *proverv1.Node {
+	t.Helper()
+	o := proverv1.Options{Config: cfg, Backend: w.sim.Client(), ProviderKey: p.key, NodeKey: p.nodeKey,
+		Classes: []*universal.Class{w.cl}, Models: []*model.Model{w.m}, Logger: testLogger(), Metrics: prover.NewMetrics(),
+		ShutdownGrace: 10 * time.Second}
+	if mod != nil {
+		mod(&o)
+	}
+	n, err := proverv1.New(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// runUntil runs n until the jobs are terminal and returns their records.
+func runUntil(t testing.TB, ctx context.Context, n *proverv1.Node, limit time.Duration, ids ...*big.Int) []*proverv1.Record {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	recs, err := n.RunUntil(ctx, ids...)
+	if err != nil {
+		t.Fatalf("node: %v", err)
+	}
+	return recs
+}
+
+// keepEstimates remembers a node's self-test for the next data directories.
+func (w *world) keepEstimates(t testing.TB, dataDir string) {
+	if w.estimates != nil {
+		return
+	}
+	b, err := os.ReadFile(filepath.Join(dataDir, "estimates.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.estimates = b
+}
+
+var errStop = errors.New("stop")
