@@ -32,8 +32,8 @@ func (rc *Receipt) Commitment() [32]byte {
 // attestation digest, the seed value, the result digest and the proof's hash.
 func (rc *Receipt) EIP712() protocol.ReceiptV1 {
 	return protocol.ReceiptV1{
-		JobID: rc.JobID.Big(), Provider: rc.Provider, ModelRoot: rc.Request.ModelRoot.Big(),
-		JobDigest: rc.Request.JobDigest.Big(), TraceRoot: rc.TraceRoot.Big(), AttestationDigest: rc.AttestationDigest,
+		JobID: rc.JobID.Big(), Provider: rc.Provider, ModelRoot: new(big.Int).Set(rc.Request.ModelRoot),
+		JobDigest: new(big.Int).Set(rc.Request.JobDigest), TraceRoot: rc.TraceRoot.Big(), AttestationDigest: rc.AttestationDigest,
 		Seed: rc.Seed.Value.Big(), ResultDigest: rc.Result.Digest.Big(), ProofHash: rc.ProofHash(),
 	}
 }
@@ -44,7 +44,7 @@ func (rc *Receipt) Digest() common.Hash { return common.Hash(rc.EIP712().Digest(
 // PublicInputs are the proof's five public inputs rebuilt from the receipt's fields, in circuit
 // order (specs/circuit.md §1): model root, job digest, trace root, result digest, seed.
 func (rc *Receipt) PublicInputs() [5]*big.Int {
-	return [5]*big.Int{rc.Request.ModelRoot.Big(), rc.Request.JobDigest.Big(), rc.TraceRoot.Big(),
+	return [5]*big.Int{new(big.Int).Set(rc.Request.ModelRoot), new(big.Int).Set(rc.Request.JobDigest), rc.TraceRoot.Big(),
 		rc.Result.Digest.Big(), rc.Seed.Value.Big()}
 }
 

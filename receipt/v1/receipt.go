@@ -150,7 +150,7 @@ func (rc *Receipt) Validate() error {
 	case rc.JobID == nil:
 		return fieldErr("jobId", "missing")
 	}
-	if err := rc.Request.validate(); err != nil {
+	if err := validateRequest(rc.Request.Request); err != nil {
 		return err
 	}
 	switch {

@@ -31,8 +31,8 @@ func testReceipt(t testing.TB) *Receipt {
 	slots[0], slots[13], slots[14] = 1, 1, 1
 	rc := &Receipt{
 		Version: Version, ChainID: receipt.NewUint(d.ChainID), Manager: d.Contract,
-		JobID: receipt.NewUint(d.JobID(req.Protocol())), Request: req, Job: receipt.Bytes{1, 2, 3},
-		Class:    Class{ID: req.ClassID, Name: "test", Slots: slots},
+		JobID: receipt.NewUint(d.JobID(req.Request)), Request: req, Job: receipt.Bytes{1, 2, 3},
+		Class:    Class{ID: receipt.Word(req.ClassID), Name: "test", Slots: slots},
 		Provider: common.HexToAddress("0x00000000000000000000000000000000000a11ce"), Stake: receipt.NewUint(big.NewInt(5e18)),
 		TraceRoot: receipt.MustWord(big.NewInt(33)), AttestationDigest: receipt.Word(crypto.Keccak256Hash([]byte("att"))),
 		Seed:        Seed{Block: 12, BlockHash: receipt.Word(crypto.Keccak256Hash([]byte("b"))), Value: receipt.MustWord(big.NewInt(44))},

@@ -17,7 +17,6 @@ import (
 // decoded by its type's own strict decoder and the error is given that value's path.
 var objects = map[reflect.Type]bool{
 	reflect.TypeFor[Receipt]():         true,
-	reflect.TypeFor[Request]():         true,
 	reflect.TypeFor[Class]():           true,
 	reflect.TypeFor[Seed]():            true,
 	reflect.TypeFor[Result]():          true,
@@ -52,7 +51,13 @@ func decodeValue(data []byte, v reflect.Value, path string) error {
 		v.Set(s)
 		return nil
 	}
-	if err := json.Unmarshal(data, v.Addr().Interface()); err != nil {
+	// Compact first: a value's own strict decoder (the request's) may refuse the indentation
+	// of the whole document; spelling inside strings is untouched and checkCanonical's.
+	var c bytes.Buffer
+	if err := json.Compact(&c, data); err != nil {
+		return &receipt.FieldError{Field: path, Err: err}
+	}
+	if err := json.Unmarshal(c.Bytes(), v.Addr().Interface()); err != nil {
 		return &receipt.FieldError{Field: path, Err: err}
 	}
 	return nil

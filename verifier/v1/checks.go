@@ -33,7 +33,7 @@ func (a *audit) replay() {
 // jobID recomputes the job id from the request under the manager's domain: a receipt cannot
 // name one job and carry another's request.
 func (a *audit) jobID() {
-	want := a.rc.Domain().JobID(a.rc.Request.Protocol())
+	want := a.rc.Domain().JobID(a.rc.Request.Request)
 	if want.Cmp(a.rc.JobID.Big()) != 0 {
 		a.r.failf(CheckJobID, ErrJobID, "jobId %s, the request's digest under chain %s and manager %s is %s",
 			a.rc.JobID, a.rc.ChainID, a.rc.Manager.Hex(), want)
@@ -47,6 +47,7 @@ func (a *audit) jobID() {
 // the auditor's model it also checks that the model accepts the job.
 func (a *audit) job() {
 	rc := a.rc
+	modelRoot, jobDigest := receipt.MustWord(rc.Request.ModelRoot), receipt.MustWord(rc.Request.JobDigest)
 	j, err := jobs.ParseJob(rc.Job)
 	if err != nil {
 		a.r.fail(CheckJob, ErrJob, err)
@@ -59,11 +60,11 @@ func (a *audit) job() {
 		return
 	}
 	switch {
-	case word(d) != rc.Request.JobDigest:
-		a.r.failf(CheckJob, ErrJob, "job file digests to %s, request.jobDigest is %s", word(d), rc.Request.JobDigest)
+	case word(d) != jobDigest:
+		a.r.failf(CheckJob, ErrJob, "job file digests to %s, request.jobDigest is %s", word(d), jobDigest)
 		return
-	case word(j.ModelRoot) != rc.Request.ModelRoot:
-		a.r.failf(CheckJob, ErrJob, "job file names model %s, request.modelRoot is %s", word(j.ModelRoot), rc.Request.ModelRoot)
+	case word(j.ModelRoot) != modelRoot:
+		a.r.failf(CheckJob, ErrJob, "job file names model %s, request.modelRoot is %s", word(j.ModelRoot), modelRoot)
 		return
 	case j.New != int(rc.Request.NewTokens):
 		a.r.failf(CheckJob, ErrJob, "job file asks for %d tokens, request.newTokens is %d", j.New, rc.Request.NewTokens)
@@ -76,7 +77,7 @@ func (a *audit) job() {
 			a.r.fail(CheckJob, ErrJob, fmt.Errorf("the auditor's model: %w", err))
 			return
 		}
-		if word(root) == rc.Request.ModelRoot {
+		if word(root) == modelRoot {
 			if _, err := j.Check(m); err != nil {
 				a.r.fail(CheckJob, ErrJob, fmt.Errorf("the model refuses the job: %w", err))
 				return
@@ -96,8 +97,8 @@ func (a *audit) class() {
 	rc := a.rc
 	c, ok := a.policy.class(rc.Class.Name)
 	switch {
-	case rc.Class.ID != rc.Request.ClassID:
-		a.r.failf(CheckClass, ErrClass, "class.id %s, request.classId is %s", rc.Class.ID, rc.Request.ClassID)
+	case rc.Class.ID != receipt.Word(rc.Request.ClassID):
+		a.r.failf(CheckClass, ErrClass, "class.id %s, request.classId is %s", rc.Class.ID, receipt.Word(rc.Request.ClassID))
 		return
 	case !ok:
 		a.r.failf(CheckClass, ErrClass, "the policy accepts no class named %q", rc.Class.Name)
@@ -126,11 +127,12 @@ func (a *audit) seed() {
 	rc := a.rc
 	s := rc.Seed
 	var zero receipt.Word
+	seedCommitment := receipt.Word(rc.Request.SeedCommitment)
 	switch {
-	case s.Secret != zero && rc.Request.SeedCommitment == zero:
+	case s.Secret != zero && seedCommitment == zero:
 		a.r.failf(CheckSeed, verifier.ErrSeed, "seed.secret is set but the request has no seed commitment")
 		return
-	case s.Secret != zero && receipt.Word(protocol.SeedCommitment(s.Secret)) != rc.Request.SeedCommitment:
+	case s.Secret != zero && receipt.Word(protocol.SeedCommitment(s.Secret)) != seedCommitment:
 		a.r.failf(CheckSeed, verifier.ErrSeed, "seed.secret does not open request.seedCommitment")
 		return
 	}
@@ -142,7 +144,7 @@ func (a *audit) seed() {
 	}
 	how := "the buyer's revealed secret"
 	switch {
-	case rc.Request.SeedCommitment == zero:
+	case seedCommitment == zero:
 		how = "no seed commitment: only as good as the builder of the seed block"
 	case s.Secret == zero:
 		how = "the buyer did not reveal: fallback seed with a zero secret"
@@ -241,10 +243,10 @@ func (a *audit) detection() {
 	}
 	if a.m == nil || a.genJob == nil {
 		if p.MinInstance > 0 {
-			a.r.failf(CheckDetection, verifier.ErrPolicy, "the policy requires detection >= %v, which needs the model (root %s) to recompute", p.MinInstance, rc.Request.ModelRoot)
+			a.r.failf(CheckDetection, verifier.ErrPolicy, "the policy requires detection >= %v, which needs the model (root %s) to recompute", p.MinInstance, receipt.MustWord(rc.Request.ModelRoot))
 			return
 		}
-		a.r.skip(CheckDetection, fmt.Sprintf("not recomputed: no model whose root is %s (slots match the class)", rc.Request.ModelRoot))
+		a.r.skip(CheckDetection, fmt.Sprintf("not recomputed: no model whose root is %s (slots match the class)", receipt.MustWord(rc.Request.ModelRoot)))
 		return
 	}
 	bounds, err := cl.Bounds(a.m, a.genJob.Rows(), a.genJob.New)
