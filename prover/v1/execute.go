@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/big"
 	"os"
 	"path/filepath"
 	"sync"
@@ -65,12 +66,11 @@ func (n *Node) loadJob(r *Record) (*jobs.Checked, heldModel, error) {
 	return c, hm, nil
 }
 
-// nonce is the CC nonce of a job (protocol.md §9.3): attestation.Nonce with the trace root in
-// place of the v0 outputs digest, so the GPU's report names the trace it vouches for.
+// nonce is the CC nonce of a job (protocol.md §9.3) with the trace root as its one output
+// root, as receiptv1.Receipt.Nonce rebuilds it: the GPU's report names the trace it vouches
+// for, known before the commit that carries the attestation digest.
 func (n *Node) nonce(r *Record, traceRoot fr.Element) [32]byte {
-	var w [32]byte
-	commit.ToBig(traceRoot).FillBytes(w[:])
-	return attestation.Nonce(n.chainID, n.cfg.Deployment.Manager, r.ID(), w)
+	return attestation.Nonce(n.chainID, n.cfg.Deployment.Manager, r.ID(), attestation.NonceOutputsDigest([]*big.Int{commit.ToBig(traceRoot)}))
 }
 
 // execute generates the job while the GPU sampler watches, checks what an external executor

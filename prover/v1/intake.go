@@ -8,28 +8,19 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
-	"github.com/ethereum/go-ethereum/crypto"
-
 	"github.com/probitylabs/probity/chain"
-	"github.com/probitylabs/probity/commit"
 	"github.com/probitylabs/probity/internal/atomicfile"
 	"github.com/probitylabs/probity/jobs"
 	"github.com/probitylabs/probity/protocol"
 	"github.com/probitylabs/probity/prover"
 )
 
-// Offer is a signed request with its job URI, as an order book lists it (settlement.md §8).
-type Offer struct {
-	Request   chain.RequestV1
-	Signature []byte
-	JobURI    string
-}
-
-// Consider hands the node an offer as if it had read it from an order book: it is checked
-// and, if it passes, executed, locked and committed by the running node.
-func (n *Node) Consider(o Offer) {
+// Consider hands the node a signed offer as if it had read it from an order book: it is
+// checked and, if it passes, executed, locked and committed by the running node.
+func (n *Node) Consider(o *jobs.Offer) {
 	n.mu.Lock()
 	n.offered = append(n.offered, o)
 	n.mu.Unlock()
@@ -107,22 +98,12 @@ func (n *Node) admit(ctx context.Context, req chain.RequestV1, jobURI string, sr
 		}
 		return nil, refuse("fetch", "%v", err), nil
 	}
-	j, err := jobs.ParseJob(b)
+	j, err := jobs.CheckJobFile(toProtocol(req), b)
+	if errors.Is(err, jobs.ErrJobFileMismatch) {
+		return nil, refuse("job-mismatch", "%v", err), nil
+	}
 	if err != nil {
 		return nil, refuse("job-file", "%v", err), nil
-	}
-	d, err := j.Digest()
-	if err != nil {
-		return nil, refuse("job-file", "%v", err), nil
-	}
-	if got := commit.ToBig(d); got.Cmp(req.JobDigest) != 0 {
-		return nil, refuse("job-digest", "the job file's digest is %s, the request's %s", word(got), word(req.JobDigest)), nil
-	}
-	if got := commit.ToBig(j.ModelRoot); got.Cmp(req.ModelRoot) != 0 {
-		return nil, refuse("job-mismatch", "the job file's model root is %s, the request's %s", word(got), word(req.ModelRoot)), nil
-	}
-	if uint64(j.New) != uint64(req.NewTokens) {
-		return nil, refuse("job-mismatch", "the job file asks %d tokens, the request %d", j.New, req.NewTokens), nil
 	}
 	if _, err := j.Check(hm.m); err != nil {
 		return nil, refuse("fit", "%v", err), nil
@@ -152,30 +133,6 @@ func (n *Node) admit(ctx context.Context, req chain.RequestV1, jobURI string, sr
 		return nil, refuse("stake", "the lock needs stake %v, %v is free", need, p.Free), nil
 	}
 	return &admitted{jobFile: b, stake: need}, nil, nil
-}
-
-// checkOffer checks what only an offer carries: its buyer's signature over the job id. A
-// buyer with code (ERC-1271) is checked by the manager at lock.
-func (n *Node) checkOffer(ctx context.Context, o Offer, id *big.Int) (*Refusal, error) {
-	if len(o.Signature) == 65 {
-		sig := append([]byte(nil), o.Signature...)
-		if sig[64] >= 27 {
-			sig[64] -= 27
-		}
-		var digest [32]byte
-		id.FillBytes(digest[:])
-		if pub, err := crypto.SigToPub(digest[:], sig); err == nil && crypto.PubkeyToAddress(*pub) == o.Request.Buyer {
-			return nil, nil
-		}
-	}
-	code, err := n.backend.CodeAt(ctx, o.Request.Buyer, nil)
-	if err != nil {
-		return nil, err
-	}
-	if len(code) == 0 {
-		return refuse("signature", "the signature does not recover to buyer %s", o.Request.Buyer), nil
-	}
-	return nil, nil
 }
 
 func (n *Node) refused(id *big.Int, rf *Refusal) {
@@ -240,15 +197,23 @@ func (n *Node) considerPosted(ctx, jobCtx context.Context, ev *chain.JobPostedV1
 	return nil
 }
 
-// considerOffer decides whether to take an offer; it refuses one for another chain's manager
-// by its job id never matching (the id is computed under this node's domain).
-func (n *Node) considerOffer(ctx, jobCtx context.Context, o Offer) error {
-	id, err := n.market.JobID(o.Request)
+// fromProtocol is a protocol request as the chain client takes it.
+func fromProtocol(q protocol.Request) chain.RequestV1 {
+	return chain.RequestV1{Buyer: q.Buyer, ClassId: q.ClassID, ModelRoot: q.ModelRoot, JobDigest: q.JobDigest,
+		NewTokens: q.NewTokens, Price: q.Price, LockBy: q.LockBy, ExecWindow: q.ExecWindow, ProveWindow: q.ProveWindow,
+		ChallengeWindow: q.ChallengeWindow, SeedCommitment: q.SeedCommitment, Salt: q.Salt}
+}
+
+// considerOffer decides whether to take an offer: it must name this node's chain and manager,
+// pass its terms, not be past its lock deadline and carry the buyer's signature (a contract
+// buyer's is left to the manager), and then pass admit.
+func (n *Node) considerOffer(ctx, jobCtx context.Context, o *jobs.Offer) error {
+	id, err := o.JobID()
 	if err != nil {
-		n.refused(big.NewInt(0), refuse("terms", "%v", err))
+		n.refused(big.NewInt(0), refuse("offer", "%v", err))
 		return nil
 	}
-	if n.known(id) {
+	if n.known(id) || n.seen(id) {
 		return nil
 	}
 	st, err := n.market.JobState(ctx, id)
@@ -256,25 +221,88 @@ func (n *Node) considerOffer(ctx, jobCtx context.Context, o Offer) error {
 		return err
 	}
 	if st != chain.StateV1None {
-		return nil // locked by someone, or revoked
+		n.remember(id) // locked by someone, or revoked
+		return nil
 	}
-	rf, err := n.checkOffer(ctx, o, id)
+	now, err := n.chainTime(ctx)
+	if err != nil {
+		return err
+	}
+	if _, err := o.Check(n.chainID, n.cfg.Deployment.Manager, now); err != nil {
+		contract := false
+		if errors.Is(err, jobs.ErrOfferSignature) {
+			code, cerr := n.backend.CodeAt(ctx, o.Request.Buyer, nil)
+			if cerr != nil {
+				return cerr
+			}
+			contract = len(code) > 0 // ERC-1271: the manager checks it at lock
+		}
+		if !contract {
+			n.remember(id)
+			n.refused(id, refuse("offer", "%v", err))
+			return nil
+		}
+	}
+	req := fromProtocol(o.Request)
+	a, rf, err := n.admit(ctx, req, o.JobURI, FromOffer)
 	if err != nil {
 		return err
 	}
 	if rf != nil {
+		n.remember(id)
 		n.refused(id, rf)
 		return nil
 	}
-	a, rf, err := n.admit(ctx, o.Request, o.JobURI, FromOffer)
-	if err != nil {
-		return err
+	n.accept(ctx, jobCtx, id, FromOffer, req, o.Signature, o.JobURI, a)
+	return nil
+}
+
+// seen reports whether a job was refused or passed over before (in memory: a restarted node
+// checks again), so order books read at every poll are not refused again and again.
+func (n *Node) seen(id *big.Int) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.passed[id.String()]
+}
+
+func (n *Node) remember(id *big.Int) {
+	n.mu.Lock()
+	n.passed[id.String()] = true
+	n.mu.Unlock()
+}
+
+// readBooks reads every configured order book and considers its offers; an unreadable book or
+// entry is logged and read again at the next poll.
+func (n *Node) readBooks(ctx, jobCtx context.Context) error {
+	br := &jobs.BookReader{Client: n.fetch.client}
+	for _, book := range n.cfg.OrderBooks {
+		if strings.HasPrefix(book, "file:") && !n.cfg.Fetch.AllowFile {
+			n.log.Warn("file:// order book ignored (fetch.allowFile is off)", "book", book)
+			continue
+		}
+		bctx, cancel := context.WithTimeout(ctx, n.cfg.Fetch.Timeout.D())
+		entries, err := br.ReadAll(bctx, book)
+		cancel()
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			n.log.Warn("reading order book", "book", book, "err", err)
+			continue
+		}
+		for _, e := range entries {
+			if e.Err != nil {
+				n.log.Debug("unreadable offer", "book", book, "entry", e.Name, "err", e.Err)
+				continue
+			}
+			if err := n.considerOffer(ctx, jobCtx, e.Offer); err != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				n.log.Warn("considering offer", "book", book, "entry", e.Name, "err", err)
+			}
+		}
 	}
-	if rf != nil {
-		n.refused(id, rf)
-		return nil
-	}
-	n.accept(ctx, jobCtx, id, FromOffer, o.Request, o.Signature, o.JobURI, a)
 	return nil
 }
 
@@ -316,6 +344,9 @@ func (n *Node) intake(ctx, jobCtx context.Context) error {
 				n.mu.Unlock()
 				break
 			}
+		}
+		if err := n.readBooks(ctx, jobCtx); err != nil {
+			return err
 		}
 		head, err := n.backend.BlockNumber(ctx)
 		if err != nil && ctx.Err() != nil {

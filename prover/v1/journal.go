@@ -116,6 +116,8 @@ type Record struct {
 	ReceiptDigest    common.Hash `json:"receiptDigest,omitempty"`
 	ReceiptSignature hexBytes    `json:"receiptSignature,omitempty"`
 	PayableAt        uint64      `json:"payableAt,omitempty"`
+	// ReceiptPath is the signed receipt document (settlement.md §9) on disk.
+	ReceiptPath string `json:"receiptPath,omitempty"`
 
 	// Transactions and gas by kind, advisory timings in milliseconds.
 	Txs     map[string]common.Hash `json:"txs,omitempty"`

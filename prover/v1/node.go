@@ -21,6 +21,7 @@ import (
 	"github.com/probitylabs/probity/circuits"
 	"github.com/probitylabs/probity/circuits/universal"
 	"github.com/probitylabs/probity/commit"
+	"github.com/probitylabs/probity/jobs"
 	"github.com/probitylabs/probity/model"
 	"github.com/probitylabs/probity/prover"
 	"github.com/probitylabs/probity/prover/gpu"
@@ -64,9 +65,6 @@ type Options struct {
 	Metrics    *prover.Metrics
 	Hook       Hook
 	HTTPClient *http.Client
-	// ReceiptDocument, when set, encodes the receipt document (settlement.md §9) of a
-	// submitted job for publication; nil publishes none (the signed digest is journaled).
-	ReceiptDocument func(*Record) ([]byte, error)
 	// ShutdownGrace is how long a step in progress may run on after shutdown (default 30s).
 	ShutdownGrace time.Duration
 }
@@ -93,7 +91,7 @@ type Node struct {
 	metrics  *prover.Metrics
 	hook     Hook
 	grace    time.Duration
-	receipt  func(*Record) ([]byte, error)
+	raw      chain.Backend // the endpoint under the retrying wrapper (transactions by hash)
 	minPrice *big.Int
 	classes  map[[32]byte]*universal.Class
 	models   map[string]heldModel // by model root, word()
@@ -106,8 +104,9 @@ type Node struct {
 	est     map[[32]byte]*estimate
 	sem     chan struct{}
 	wg      sync.WaitGroup
-	changed chan struct{} // closed and replaced on every journal write (RunUntil waits on it)
-	offered []Offer       // handed over by Consider, taken by intake
+	changed chan struct{}   // closed and replaced on every journal write (RunUntil waits on it)
+	offered []*jobs.Offer   // handed over by Consider, taken by intake
+	passed  map[string]bool // jobs refused or passed over (seen)
 }
 
 // New assembles a node: keys, backend, market client, the models' roots, and the check that
@@ -121,10 +120,10 @@ func New(ctx context.Context, o Options) (*Node, error) {
 	} else if err := cfg.validateRest(); err != nil {
 		return nil, err
 	}
-	n := &Node{cfg: cfg, hook: o.Hook, grace: o.ShutdownGrace, receipt: o.ReceiptDocument,
+	n := &Node{cfg: cfg, hook: o.Hook, grace: o.ShutdownGrace,
 		classes: map[[32]byte]*universal.Class{}, models: map[string]heldModel{}, active: map[string]bool{},
 		keys: map[[32]byte]*circuits.Keys{}, keysOK: map[[32]byte]bool{}, est: map[[32]byte]*estimate{},
-		changed: make(chan struct{})}
+		changed: make(chan struct{}), passed: map[string]bool{}}
 	if n.grace <= 0 {
 		n.grace = 30 * time.Second
 	}
@@ -164,6 +163,7 @@ func New(ctx context.Context, o Options) (*Node, error) {
 		}
 		backend = ec
 	}
+	n.raw = backend
 	pol := prover.RetryPolicy{Retries: cfg.RPC.Retries, Min: cfg.RPC.BackoffMin.D(), Max: cfg.RPC.BackoffMax.D(),
 		OnRetry: func(op string, attempt int, err error) {
 			n.metrics.RPCRetries.WithLabelValues(op).Inc()

@@ -3,6 +3,8 @@ package proverv1_test
 import (
 	"context"
 	"math/big"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -10,7 +12,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/probitylabs/probity/chain"
+	"github.com/probitylabs/probity/jobs"
 	proverv1 "github.com/probitylabs/probity/prover/v1"
+	receiptv1 "github.com/probitylabs/probity/receipt/v1"
 )
 
 // provedEvent returns the job's JobProved event.
@@ -54,6 +58,26 @@ func wantSettled(t *testing.T, ctx context.Context, w *world, r *proverv1.Record
 	if ok, err := w.keeper.VerifyReceipt(ctx, rc, r.ReceiptSignature); err != nil || !ok {
 		t.Fatalf("the manager does not accept the node's receipt signature (%v)", err)
 	}
+	// The receipt document: published next to the job file, strict, signed by the node key,
+	// with the digest JobProved emitted.
+	u, err := jobs.ReceiptURL(r.JobURI, r.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(u.Path)
+	if err != nil {
+		t.Fatalf("receipt not published: %v", err)
+	}
+	doc, err := receiptv1.Parse(b)
+	if err != nil {
+		t.Fatalf("published receipt: %v", err)
+	}
+	if err := doc.VerifySignature(); err != nil {
+		t.Fatal(err)
+	}
+	if doc.Digest() != ev.ReceiptDigest || !slices.Equal(doc.Result.Tokens, want) {
+		t.Fatalf("receipt digest %x tokens %v, JobProved %x %v", doc.Digest(), doc.Result.Tokens, ev.ReceiptDigest, want)
+	}
 	for _, k := range []string{"executeMs", "commitMs", "proveMs", "submitMs"} {
 		if _, ok := r.Timings[k]; !ok {
 			t.Errorf("no %s timing: %v", k, r.Timings)
@@ -61,7 +85,7 @@ func wantSettled(t *testing.T, ctx context.Context, w *world, r *proverv1.Record
 	}
 }
 
-// TestOfferSettled: an offer is executed first, locked and committed in one lockAndCommit
+// TestOfferSettled: an offer read from an order book is executed first, locked and committed in one lockAndCommit
 // under the 500k-gas target, proved, finalized after its challenge window and collected;
 // the tokens in JobProved are the reference generation's and the receipt verifies.
 func TestOfferSettled(t *testing.T) {
@@ -71,13 +95,18 @@ func TestOfferSettled(t *testing.T) {
 	p := w.provs[0]
 	j := w.job(t, []int32{1, 2, 3}, 8)
 	o, id := w.offer(t, w.request(t, ctx, j, tokens(10), 20), j.uri)
+	book := "file://" + filepath.Join(t.TempDir(), "book")
+	if _, err := jobs.WriteOffer(book, o); err != nil {
+		t.Fatal(err)
+	}
 	dir := t.TempDir()
-	n := w.node(t, ctx, p, w.config(t, dir, w.head(t, ctx)), nil)
+	cfg := w.config(t, dir, w.head(t, ctx))
+	cfg.OrderBooks = []string{book}
+	n := w.node(t, ctx, p, cfg, nil)
 	before, err := w.keeper.TokenBalance(ctx, p.market.Address())
 	if err != nil {
 		t.Fatal(err)
 	}
-	n.Consider(o)
 	r := runUntil(t, ctx, n, 2*time.Minute, id)[0]
 	w.keepEstimates(t, dir)
 	wantSettled(t, ctx, w, r, j.want)
@@ -221,8 +250,8 @@ func TestRefusals(t *testing.T) {
 		uri    string
 		posted bool
 	}{
-		{"job-digest", func(r *chain.RequestV1) {}, other.uri, false},
-		{"job-digest", func(r *chain.RequestV1) {}, other.uri, true},
+		{"job-mismatch", func(r *chain.RequestV1) {}, other.uri, false},
+		{"job-mismatch", func(r *chain.RequestV1) {}, other.uri, true},
 		{"model", func(r *chain.RequestV1) { r.ModelRoot = big.NewInt(12345) }, good.uri, false},
 		{"class", func(r *chain.RequestV1) { r.ClassId[0] ^= 1 }, good.uri, false},
 		{"windows", func(r *chain.RequestV1) { r.ProveWindow = 60 }, good.uri, false},

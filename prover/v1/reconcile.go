@@ -113,7 +113,7 @@ func (n *Node) reconcile(ctx context.Context, r *Record) (bool, error) {
 				lost("proved by " + ev.Provider.Hex())
 				break
 			}
-			if err := n.proved(r, ev); err != nil {
+			if err := n.proved(ctx, r, ev, n.log.With("job", r.JobID)); err != nil {
 				return false, err
 			}
 			r.Step = StepSubmitted

@@ -12,6 +12,9 @@ import (
 // seedHorizon is SEED_HORIZON: a seed that is not stored is derivable up to seedBlock + 256.
 const seedHorizon = 256
 
+// horizonReserve is how many blocks before the horizon the node stops relying on a derived seed.
+const horizonReserve = 32
+
 // seed learns the challenge seed once the seed block is mined: the stored one (the buyer's
 // reveal, or anyone's fixSeed), else the one the chain derives. A derived seed is fixed on
 // chain when the proof would otherwise not be mined inside the seed horizon (settlement.md
@@ -96,7 +99,8 @@ func (n *Node) horizonNear(ctx context.Context, r *Record) (bool, error) {
 		}
 		n.mu.Unlock()
 	}
-	need := n.need(work, bt, n.cfg.Safety.TxBlocks) + n.cfg.BatchMaxWait.D()
-	blocks := uint64(need/bt) + 1
+	// Blocks, not the windows' time margin: the transactions' blocks and a fixed reserve.
+	need := time.Duration(float64(work)*n.cfg.Safety.WindowFactor) + n.cfg.BatchMaxWait.D()
+	blocks := uint64(need/bt) + 1 + uint64(n.cfg.Safety.TxBlocks) + horizonReserve
 	return head+blocks >= r.SeedBlock+seedHorizon, nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/big"
+	"os"
 	"time"
 
 	"github.com/probitylabs/probity/chain"
@@ -57,8 +58,8 @@ func (n *Node) settle(ctx context.Context, r *Record, log *slog.Logger) (Step, e
 // finish publishes the receipt document next to the job URI and withdraws the balance, as
 // configured.
 func (n *Node) finish(ctx context.Context, r *Record, log *slog.Logger) (Step, error) {
-	if n.cfg.PublishReceipts && n.receipt != nil {
-		doc, err := n.receipt(r)
+	if n.cfg.PublishReceipts && r.ReceiptPath != "" {
+		doc, err := os.ReadFile(r.ReceiptPath)
 		if err != nil {
 			return r.Step, permanent{fmt.Errorf("receipt document: %w", err)}
 		}

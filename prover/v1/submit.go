@@ -122,7 +122,7 @@ func (n *Node) submit(ctx context.Context, r *Record, log *slog.Logger) (Step, e
 		if !slices.Equal(o.Tokens, tokens) {
 			log.Error("the chain's tokens differ from the generated ones", "chain", o.Tokens, "ours", tokens)
 		}
-		if err := n.proved(r, o.Proved); err != nil {
+		if err := n.proved(ctx, r, o.Proved, log); err != nil {
 			return r.Step, err
 		}
 		log.Info("proved on chain", "tokens", len(o.Tokens), "batch", res.Size, "gas", r.Gas[kind], "payableAt", r.PayableAt)
@@ -163,7 +163,7 @@ func (n *Node) latestSubmit(ctx context.Context, r *Record, now uint64) (time.Ti
 
 // proved records the JobProved event and signs the receipt (settlement.md §6) over what the
 // manager verified, checking that its digest is the one the manager emitted.
-func (n *Node) proved(r *Record, ev *chain.JobProvedV1) error {
+func (n *Node) proved(ctx context.Context, r *Record, ev *chain.JobProvedV1, log *slog.Logger) error {
 	c, err := n.commitment(r)
 	if err != nil {
 		return err
@@ -188,5 +188,9 @@ func (n *Node) proved(r *Record, ev *chain.JobProvedV1) error {
 		return permanent{err}
 	}
 	r.Tokens, r.Seed, r.ReceiptDigest, r.ReceiptSignature, r.PayableAt = tokens, word(ev.Seed), digest, sig, ev.PayableAt
+	if err := n.writeReceipt(ctx, r); err != nil {
+		// The payment does not depend on the document; an auditor does.
+		log.Error("no receipt document", "err", err)
+	}
 	return nil
 }

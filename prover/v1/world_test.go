@@ -23,6 +23,7 @@ import (
 	"github.com/probitylabs/probity/commit"
 	"github.com/probitylabs/probity/jobs"
 	"github.com/probitylabs/probity/model"
+	"github.com/probitylabs/probity/protocol"
 	"github.com/probitylabs/probity/prover"
 	proverv1 "github.com/probitylabs/probity/prover/v1"
 )
@@ -202,17 +203,20 @@ func (w *world) request(t testing.TB, ctx context.Context, j *job, price *big.In
 		ChallengeWindow: challenge, Salt: big.NewInt(w.salt.Add(1))}
 }
 
-func (w *world) offer(t testing.TB, req chain.RequestV1, uri string) (proverv1.Offer, *big.Int) {
+func (w *world) offer(t testing.TB, req chain.RequestV1, uri string) (*jobs.Offer, *big.Int) {
 	t.Helper()
-	id, err := w.buyer.JobID(req)
+	o, err := jobs.SignOffer(w.buyerKey, w.buyer.Sender().ChainID(), w.d.AddressesV1.Manager, protocol.Request{Buyer: req.Buyer,
+		ClassID: req.ClassId, ModelRoot: req.ModelRoot, JobDigest: req.JobDigest, NewTokens: req.NewTokens, Price: req.Price,
+		LockBy: req.LockBy, ExecWindow: req.ExecWindow, ProveWindow: req.ProveWindow, ChallengeWindow: req.ChallengeWindow,
+		SeedCommitment: req.SeedCommitment, Salt: req.Salt}, uri)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sig, err := chain.SignRequest(w.buyerKey, id)
+	id, err := o.JobID()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return proverv1.Offer{Request: req, Signature: sig, JobURI: uri}, id
+	return o, id
 }
 
 func (w *world) post(t testing.TB, ctx context.Context, req chain.RequestV1, uri string) *big.Int {
