@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/probitylabs/probity/jobs"
 	receiptv1 "github.com/probitylabs/probity/receipt/v1"
@@ -66,7 +67,8 @@ func (c *Client) FetchReceipt(ctx context.Context, jobURI string, jobID *big.Int
 // Receipt fetches the job's receipt and authenticates it against the chain: it parses
 // strictly, names this job on this chain and manager, and its EIP-712 digest is the
 // receiptDigest the manager computed from what it verified and emitted in JobProved (else
-// ErrReceiptDigest). Such a receipt carries exactly the proved statement; auditing the rest
+// ErrReceiptDigest), and its request and tokens are the job's and JobProved's. Such a receipt
+// carries exactly the proved statement; auditing the rest
 // (the proof against the class's key, the attestation, the detection bounds) is the
 // verifier's job, under a policy.
 func (c *Client) Receipt(ctx context.Context, job *Job) (*receiptv1.Receipt, error) {
@@ -92,6 +94,14 @@ func (c *Client) Receipt(ctx context.Context, job *Job) (*receiptv1.Receipt, err
 		return nil, fmt.Errorf("%w: the receipt is of job %s, not %s", ErrReceiptDigest, rc.JobID.Big(), job.ID)
 	case rc.Digest() != proved.ReceiptDigest:
 		return nil, fmt.Errorf("%w: job %s: the receipt's digest is %x, JobProved's %x", ErrReceiptDigest, job.ID, rc.Digest(), proved.ReceiptDigest)
+	case rc.Request.Hash() != ProtocolRequest(job.Request).Hash():
+		// Implied by the job id for a valid receipt; checked so a caller never reads terms
+		// that are not its job's.
+		return nil, fmt.Errorf("%w: job %s: the receipt carries another request", ErrReceiptDigest, job.ID)
+	case !slices.Equal(rc.Result.Tokens, proved.Tokens):
+		// The signed digest covers the result digest, not the token list: the tokens must be
+		// the chain's.
+		return nil, fmt.Errorf("%w: job %s: the receipt's tokens are not JobProved's", ErrReceiptDigest, job.ID)
 	}
 	return rc, nil
 }

@@ -22,6 +22,8 @@ import (
 	"github.com/probitylabs/probity/commit"
 	"github.com/probitylabs/probity/jobs"
 	"github.com/probitylabs/probity/model"
+	"github.com/probitylabs/probity/receipt"
+	receiptv1 "github.com/probitylabs/probity/receipt/v1"
 	sdkv1 "github.com/probitylabs/probity/sdk/v1"
 )
 
@@ -56,6 +58,7 @@ type env struct {
 	keeper   *sdkv1.Client
 	provider *chain.Market
 	provKey  *ecdsa.PrivateKey
+	nodeKey  *ecdsa.PrivateKey
 	class    *universal.Class
 	classID  [32]byte
 	model    *model.Model
@@ -83,9 +86,9 @@ func setup(t *testing.T) *env {
 	if e.provider, err = chain.NewMarket(ctx, sim.Chain.Client(), sim.Addresses, e.provKey); err != nil {
 		t.Fatal(err)
 	}
-	nodeKey, _ := crypto.GenerateKey()
+	e.nodeKey, _ = crypto.GenerateKey()
 	e.ok(e.provider.Approve(ctx, sim.Addresses.Providers, tokens(100_000)))
-	e.ok(e.provider.Register(ctx, crypto.PubkeyToAddress(nodeKey.PublicKey), tokens(100_000)))
+	e.ok(e.provider.Register(ctx, crypto.PubkeyToAddress(e.nodeKey.PublicKey), tokens(100_000)))
 	if e.model, err = universaltest.Model(1); err != nil {
 		t.Fatal(err)
 	}
@@ -138,6 +141,8 @@ type executed struct {
 	trace  *model.Trace
 	tokens []int32
 	gen    *jobs.Generated
+	file   []byte
+	proof  []byte // the 256-byte Solidity encoding, once proved
 }
 
 // execute is the provider's intake and execution: fetch the job file from the job URI, check
@@ -168,7 +173,7 @@ func (e *env) execute(req chain.RequestV1, jobURI string) *executed {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	return &executed{job: j, trace: tr, tokens: toks, gen: gen}
+	return &executed{job: j, trace: tr, tokens: toks, gen: gen, file: file}
 }
 
 var attestation = crypto.Keccak256Hash([]byte("no GPU: attestation mode none"))
@@ -203,6 +208,7 @@ func (e *env) proveAndSubmit(req chain.RequestV1, committed *chain.JobCommittedV
 	if err != nil {
 		e.t.Fatal(err)
 	}
+	x.proof = p.Solidity[:]
 	var proof [8]*big.Int
 	for i := range proof {
 		proof[i] = new(big.Int).SetBytes(p.Solidity[32*i : 32*i+32])
@@ -417,6 +423,34 @@ func TestPostedPath(t *testing.T) {
 	if _, err := e.buyer.WaitSettled(e.ctx, job.ID); err != nil {
 		t.Fatal(err)
 	}
+
+	// The provider publishes its receipt next to the job file; the buyer accepts it only as
+	// the one JobProved names.
+	rc := e.receipt(job, committed.Committed, x, seed)
+	e.publish(job, rc)
+	got, err := e.buyer.WaitReceipt(e.ctx, job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Digest() != r.res.ReceiptDigest || !slices.Equal(got.Result.Tokens, r.res.Tokens) {
+		t.Fatal("the accepted receipt is not JobProved's")
+	}
+	for name, edit := range map[string]func(*receiptv1.Receipt){
+		"other trace root": func(rc *receiptv1.Receipt) { rc.TraceRoot[31] ^= 1 },
+		"other tokens":     func(rc *receiptv1.Receipt) { rc.Result.Tokens[0] ^= 1 },
+		"other job":        func(rc *receiptv1.Receipt) { rc.JobID = receipt.NewUint(big.NewInt(1)) },
+	} {
+		bad := e.receipt(job, committed.Committed, x, seed)
+		edit(bad)
+		if err := bad.Sign(e.nodeKey); err != nil {
+			t.Fatal(err)
+		}
+		e.publish(job, bad)
+		if _, err := e.buyer.Receipt(e.ctx, job); !errors.Is(err, sdkv1.ErrReceiptDigest) {
+			t.Errorf("%s: %v, want ErrReceiptDigest", name, err)
+		}
+	}
+
 	var kinds []string
 	for ev := range watch {
 		if we, ok := ev.(sdkv1.WatchError); ok {
@@ -427,6 +461,41 @@ func TestPostedPath(t *testing.T) {
 	if want := []string{"Posted", "Locked", "Committed", "SeedFixed", "Proved", "Settled"}; !slices.Equal(kinds, want) {
 		t.Fatalf("watched %v, want %v", kinds, want)
 	}
+}
+
+// receipt is the provider's receipt document of a proved job (settlement.md §9), signed by its
+// node key: receipttest.Job.Receipt's fields, from the proof already made and the chain's
+// commitment and seed block.
+func (e *env) receipt(job *sdkv1.Job, committed *chain.JobCommittedV1, x *executed, seed *big.Int) *receiptv1.Receipt {
+	e.t.Helper()
+	req, err := receiptv1.NewRequest(sdkv1.ProtocolRequest(job.Request))
+	e.must(err)
+	seedHeader, err := e.sim.Chain.Client().HeaderByNumber(e.ctx, new(big.Int).SetUint64(committed.SeedBlock))
+	e.must(err)
+	bounds, err := e.class.Bounds(e.model, x.job.Rows(), x.job.New)
+	e.must(err)
+	rc := &receiptv1.Receipt{
+		Version: receiptv1.Version, ChainID: receipt.NewUint(e.provider.ChainID()), Manager: e.sim.Addresses.Manager,
+		JobID: receipt.NewUint(job.ID), Request: req, Job: x.file,
+		Class:    receiptv1.ClassOf(e.class),
+		Provider: committed.Provider, Stake: receipt.NewUint(committed.Stake),
+		TraceRoot: receipt.MustWord(committed.TraceRoot), AttestationDigest: receipt.Word(committed.AttestationDigest),
+		Seed: receiptv1.Seed{Block: committed.SeedBlock, BlockHash: receipt.Word(seedHeader.Hash()),
+			Secret: receipt.Word(job.SeedSecret), Value: receipt.MustWord(seed)},
+		Result:      receiptv1.Result{Tokens: u32(x.tokens), Digest: receipt.MustWord(commit.ToBig(x.gen.ResultDigest))},
+		Proof:       x.proof,
+		Detection:   receiptv1.DetectionOf(bounds),
+		Attestation: []byte(`{"version":"probity.attestation.v0","mode":"none"}`),
+	}
+	e.must(rc.Sign(e.nodeKey))
+	return rc
+}
+
+func (e *env) publish(job *sdkv1.Job, rc *receiptv1.Receipt) {
+	e.t.Helper()
+	doc, err := rc.MarshalIndent()
+	e.must(err)
+	e.must(jobs.PublishReceipt(e.ctx, nil, job.JobURI, job.ID, doc))
 }
 
 func typeName(ev sdkv1.Event) string {
