@@ -1,0 +1,113 @@
+package verifierv1
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	groth16bn254 "github.com/consensys/gnark/backend/groth16/bn254"
+	"github.com/ethereum/go-ethereum/crypto"
+
+	"github.com/probitylabs/probity/circuits/universal"
+	"github.com/probitylabs/probity/circuits/universal/universaltest"
+	receiptv1 "github.com/probitylabs/probity/receipt/v1"
+	"github.com/probitylabs/probity/receipt/v1/receipttest"
+	"github.com/probitylabs/probity/verifier"
+)
+
+// TestOnChain settles two real jobs of the test class on the simulated chain (one seeded by
+// the buyer's reveal, one by the seed block alone) and audits their receipts against it: the
+// seed block's hash, JobProved's receipt digest and verifyReceipt all confirm them. A receipt
+// the chain never saw, one with another block hash, and one whose node key is not the
+// provider's fail the on-chain check.
+func TestOnChain(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	keys, err := universal.Setup(universaltest.Class())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := receipttest.NewChain(ctx, keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Sim.Close()
+	m, err := universaltest.Model(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	job, err := receipttest.Run(keys, m, []int32{2, 7}, 6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := universaltest.Class()
+	policy := Policy{Classes: []Class{{Class: cl, VK: keys.VK.(*groth16bn254.VerifyingKey)}}, AllowNoAttestation: true, MinInstance: 0.1}
+	opts := Options{Model: m, Chain: MarketChain{Market: c.Buyer, Headers: c.Sim.Client()}}
+	var receipts []*receiptv1.Receipt
+	for i, reveal := range []bool{true, false} {
+		rc, err := c.Settle(ctx, job, int64(i+1), reveal)
+		if err != nil {
+			t.Fatal(err)
+		}
+		receipts = append(receipts, rc)
+		r, err := Audit(ctx, rc, policy, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !r.OK() || r.Check(CheckOnChain).Status != verifier.Pass {
+			t.Fatalf("settled receipt (reveal %v): %v", reveal, r.Err())
+		}
+		t.Logf("on-chain: %s", r.Check(CheckOnChain).Detail)
+	}
+
+	onChainFails := func(name string, rc *receiptv1.Receipt) {
+		t.Helper()
+		r, err := Audit(ctx, rc, policy, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ch := r.Check(CheckOnChain); ch.Status != verifier.Fail || !errors.Is(ch.Err, verifier.ErrOnChain) {
+			t.Errorf("%s: on-chain %+v", name, ch)
+		} else {
+			t.Logf("%s: %v", name, ch.Err)
+		}
+	}
+	// Re-signed by the right key but with another block hash: the seed check fails offline and
+	// the chain names the block.
+	other := *receipts[0]
+	other.Seed.BlockHash[0] ^= 1
+	onChainFails("block hash", &other)
+	// A receipt of the same job whose proof differs is not the one JobProved emitted.
+	swapped := *receipts[0]
+	swapped.Proof = receipts[1].Proof
+	if err := swapped.Sign(c.NodeKey); err != nil {
+		t.Fatal(err)
+	}
+	onChainFails("another proof", &swapped)
+	// Signed by a key that is not the provider's node key: the offline signature holds, the
+	// chain's verifyReceipt does not.
+	stranger := *receipts[1]
+	key, err := crypto.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := stranger.Sign(key); err != nil {
+		t.Fatal(err)
+	}
+	onChainFails("stranger's key", &stranger)
+	// The vector was never on this chain.
+	b, p, _ := vector(t)
+	rc, err := receiptv1.Parse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.ChainID, p.Manager = nil, nil
+	r, err := Audit(ctx, rc, p, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ch := r.Check(CheckOnChain); ch.Status != verifier.Fail {
+		t.Errorf("vector against another chain: %+v", ch)
+	}
+}
