@@ -33,7 +33,10 @@ func provedEvent(t *testing.T, ctx context.Context, w *world, id *big.Int) *chai
 	return nil
 }
 
-func wantSettled(t *testing.T, ctx context.Context, w *world, r *proverv1.Record, want []uint32) {
+// wantSettled checks a job the node finished: settled on chain, the reference tokens in
+// JobProved and the journal, a receipt the manager and receiptv1 accept, published next to the
+// job file, and the timings named in timings journaled.
+func wantSettled(t *testing.T, ctx context.Context, w *world, r *proverv1.Record, want []uint32, timings ...string) {
 	t.Helper()
 	if r.Step != proverv1.StepDone {
 		t.Fatalf("job %s ended %s: %s", r.JobID, r.Step, r.Reason)
@@ -78,7 +81,7 @@ func wantSettled(t *testing.T, ctx context.Context, w *world, r *proverv1.Record
 	if doc.Digest() != ev.ReceiptDigest || !slices.Equal(doc.Result.Tokens, want) {
 		t.Fatalf("receipt digest %x tokens %v, JobProved %x %v", doc.Digest(), doc.Result.Tokens, ev.ReceiptDigest, want)
 	}
-	for _, k := range []string{"executeMs", "commitMs", "proveMs", "submitMs"} {
+	for _, k := range timings {
 		if _, ok := r.Timings[k]; !ok {
 			t.Errorf("no %s timing: %v", k, r.Timings)
 		}
@@ -109,7 +112,7 @@ func TestOfferSettled(t *testing.T) {
 	}
 	r := runUntil(t, ctx, n, 2*time.Minute, id)[0]
 	w.keepEstimates(t, dir)
-	wantSettled(t, ctx, w, r, j.want)
+	wantSettled(t, ctx, w, r, j.want, allTimings...)
 	if g := r.Gas["lockAndCommit"]; g == 0 || g > 500_000 {
 		t.Fatalf("lockAndCommit gas %d, want (0, 500000]", g)
 	}
@@ -137,7 +140,7 @@ func TestPostedSettled(t *testing.T) {
 	id := w.post(t, ctx, w.request(t, ctx, j, tokens(3), 0), j.uri)
 	n := w.node(t, ctx, w.provs[0], w.config(t, t.TempDir(), start), nil)
 	r := runUntil(t, ctx, n, 2*time.Minute, id)[0]
-	wantSettled(t, ctx, w, r, j.want)
+	wantSettled(t, ctx, w, r, j.want, allTimings...)
 	for _, k := range []string{"lock", "commit", "submit"} {
 		if r.Gas[k] == 0 {
 			t.Fatalf("no %s gas: %v", k, r.Gas)
@@ -169,7 +172,7 @@ func TestBatch(t *testing.T) {
 	n := w.node(t, ctx, w.provs[0], cfg, nil)
 	recs := runUntil(t, ctx, n, 2*time.Minute, ids...)
 	for i, r := range recs {
-		wantSettled(t, ctx, w, r, js[i].want)
+		wantSettled(t, ctx, w, r, js[i].want, allTimings...)
 		if r.BatchSize != 3 || r.Txs["submitBatch"] != recs[0].Txs["submitBatch"] {
 			t.Fatalf("job %d: batch of %d in %x, want all three in one", i, r.BatchSize, r.Txs["submitBatch"])
 		}
@@ -200,7 +203,7 @@ func TestFalsifyingNodeSlashed(t *testing.T) {
 	go func() { done <- runUntil(t, ctx, nh, 2*time.Minute, idh)[0] }()
 	rl := runUntil(t, ctx, nl, 2*time.Minute, idl)[0]
 	rh := <-done
-	wantSettled(t, ctx, w, rh, jh.want)
+	wantSettled(t, ctx, w, rh, jh.want, allTimings...)
 	if rl.Step != proverv1.StepFailed {
 		t.Fatalf("the lazy node's job ended %s (%s), want failed: it cannot prove", rl.Step, rl.Reason)
 	}
@@ -319,3 +322,6 @@ func TestRefusals(t *testing.T) {
 		t.Fatalf("stake reserved: %+v (%v)", prov, err)
 	}
 }
+
+// allTimings are the per-job timings the demo prints.
+var allTimings = []string{"executeMs", "commitMs", "proveMs", "submitMs"}

@@ -246,7 +246,7 @@ func (n *Node) checkWindows(ctx context.Context, req chain.RequestV1, cl *univer
 	} else if uint64(req.ExecWindow) < seconds(exec) {
 		return refuse("windows", "execution window %d s, executing and committing needs %d s", req.ExecWindow, seconds(exec))
 	}
-	prove := n.need(e.Prove, bt, n.cfg.Safety.TxBlocks+2) + n.cfg.BatchMaxWait.D()
+	prove := n.need(e.Prove, bt, n.cfg.Safety.TxBlocks+2) + n.batchWait()
 	if uint64(req.ProveWindow) < seconds(prove) {
 		return refuse("windows", "prove window %d s, proving and submitting needs %d s", req.ProveWindow, seconds(prove))
 	}

@@ -100,7 +100,15 @@ func (n *Node) horizonNear(ctx context.Context, r *Record) (bool, error) {
 		n.mu.Unlock()
 	}
 	// Blocks, not the windows' time margin: the transactions' blocks and a fixed reserve.
-	need := time.Duration(float64(work)*n.cfg.Safety.WindowFactor) + n.cfg.BatchMaxWait.D()
+	need := time.Duration(float64(work)*n.cfg.Safety.WindowFactor) + n.batchWait()
 	blocks := uint64(need/bt) + 1 + uint64(n.cfg.Safety.TxBlocks) + horizonReserve
 	return head+blocks >= r.SeedBlock+seedHorizon, nil
+}
+
+// batchWait is the longest a proved job waits for its batch (none when jobs go alone).
+func (n *Node) batchWait() time.Duration {
+	if n.cfg.BatchSize <= 1 {
+		return 0
+	}
+	return n.cfg.BatchMaxWait.D()
 }
