@@ -1,0 +1,114 @@
+package sdkv1_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/big"
+	"net/url"
+	"os"
+	"path/filepath"
+
+	"github.com/probitylabs/probity/chain"
+	"github.com/probitylabs/probity/circuits/universal"
+	"github.com/probitylabs/probity/circuits/universal/universaltest"
+	"github.com/probitylabs/probity/jobs"
+	sdkv1 "github.com/probitylabs/probity/sdk/v1"
+)
+
+// A buyer asks for six tokens of a model on an in-process chain. Governance first registers
+// the width class with its development keys (a real deployment registers ceremony keys
+// once). The buyer prepares the job (job file, request, seed commitment), offers it in an
+// order book without sending a transaction, revokes it, then posts another, cancels it, and
+// withdraws the refunded escrow.
+func Example() {
+	ctx := context.Background()
+	sim, err := sdkv1.NewSimulated(ctx, sdkv1.SimulatedConfig{})
+	if err != nil {
+		panic(err)
+	}
+	defer sim.Close()
+
+	class := universaltest.Class()
+	keys, err := universal.Setup(class)
+	if err != nil {
+		panic(err)
+	}
+	gov, _ := sim.Client(ctx, sim.Governance)
+	classID, err := gov.RegisterClass(ctx, class, keys.VK)
+	if err != nil {
+		panic(err)
+	}
+
+	dir, _ := os.MkdirTemp("", "probity-example-")
+	defer os.RemoveAll(dir)
+	book := (&url.URL{Scheme: "file", Path: filepath.ToSlash(filepath.Join(dir, "book"))}).String()
+	m, _ := universaltest.Model(1)
+
+	buyer, _ := sim.Client(ctx, sim.Accounts[0])
+	ask := sdkv1.Generation{
+		Model: m, Prompt: []int32{1, 2, 3}, NewTokens: 6,
+		Price: big.NewInt(1e18), ClassID: classID, Class: class,
+		JobDir: filepath.Join(dir, "job"),
+	}
+	job, err := buyer.Prepare(ctx, ask)
+	if err != nil {
+		panic(err)
+	}
+	// The escrow is taken when a provider locks the offer: deposit it first.
+	if err := buyer.Deposit(ctx, job.Request.Price); err != nil {
+		panic(err)
+	}
+	if _, err := buyer.Offer(ctx, job, book); err != nil {
+		panic(err)
+	}
+	var br jobs.BookReader
+	names, _ := br.List(ctx, book)
+	fmt.Println("offers in the book:", len(names))
+	if _, err := buyer.Cancel(ctx, job); err != nil { // revoked: no provider can lock it now
+		panic(err)
+	}
+	names, _ = br.List(ctx, book)
+	fmt.Println("after revoking:", len(names))
+
+	ask.JobDir = filepath.Join(dir, "job2")
+	posted, err := buyer.Prepare(ctx, ask)
+	if err != nil {
+		panic(err)
+	}
+	if _, err := buyer.Post(ctx, posted); err != nil {
+		panic(err)
+	}
+	state, _ := buyer.Market().JobState(ctx, posted.ID)
+	fmt.Println("posted job is", state)
+	if _, err := buyer.Cancel(ctx, posted); err != nil {
+		panic(err)
+	}
+	refund, _ := buyer.Withdraw(ctx)
+	fmt.Println("withdrew", refund)
+	// Output:
+	// offers in the book: 1
+	// after revoking: 0
+	// posted job is Open
+	// withdrew 1000000000000000000
+}
+
+// Contract reverts come back typed, with the custom error's arguments, and still match
+// chain.ErrReverted.
+func ExampleNothingToWithdrawError() {
+	ctx := context.Background()
+	sim, err := sdkv1.NewSimulated(ctx, sdkv1.SimulatedConfig{})
+	if err != nil {
+		panic(err)
+	}
+	defer sim.Close()
+	c, _ := sim.Client(ctx, sim.Accounts[0])
+
+	_, err = c.Withdraw(ctx)
+	var nothing *sdkv1.NothingToWithdrawError
+	if errors.As(err, &nothing) {
+		fmt.Println(nothing.Account == c.Address(), errors.Is(err, chain.ErrReverted))
+	}
+	// Output:
+	// true true
+}
