@@ -257,3 +257,23 @@ func (j *Journal) All() ([]*Record, error) {
 	sort.Slice(out, func(a, b int) bool { return out[a].ID().Cmp(out[b].ID()) < 0 })
 	return out, nil
 }
+
+// Report is what the demo prints of a job: its timings and the gas of its transactions.
+type Report struct {
+	Execute, Commit, Prove, Submit time.Duration
+	// Gas by transaction kind (lock, commit, lockAndCommit, fixSeed, submit, submitBatch,
+	// collect, finalize, withdraw); a batch's gas is shared by its BatchSize members.
+	Gas       map[string]uint64
+	BatchSize int
+}
+
+// Report returns the job's timings and gas as journaled (a step whose journal write a crash
+// lost has none).
+func (r *Record) Report() Report {
+	ms := func(k string) time.Duration { return time.Duration(r.Timings[k]) * time.Millisecond }
+	gas := make(map[string]uint64, len(r.Gas))
+	for k, v := range r.Gas {
+		gas[k] = v
+	}
+	return Report{Execute: ms("executeMs"), Commit: ms("commitMs"), Prove: ms("proveMs"), Submit: ms("submitMs"), Gas: gas, BatchSize: max(r.BatchSize, 1)}
+}

@@ -2,6 +2,7 @@ package proverv1_test
 
 import (
 	"math/big"
+	"os"
 	"testing"
 
 	"github.com/ethereum/go-ethereum/crypto"
@@ -17,3 +18,5 @@ func mustWord(t testing.TB, s string) *big.Int {
 }
 
 func keccak(b []byte) []byte { return crypto.Keccak256(b) }
+
+func readFile(p string) ([]byte, error) { return os.ReadFile(p) }

@@ -3,7 +3,6 @@ package proverv1_test
 import (
 	"context"
 	"crypto/ecdsa"
-	"errors"
 	"io"
 	"log/slog"
 	"math/big"
@@ -307,5 +306,3 @@ func (w *world) keepEstimates(t testing.TB, dataDir string) {
 	}
 	w.estimates = b
 }
-
-var errStop = errors.New("stop")
