@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"math/big"
@@ -26,10 +27,11 @@ func (s *stringList) String() string     { return strings.Join(*s, ",") }
 func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 
 func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("verify", "verify [flags] RECEIPT.json|DIR\n\nExit status: 0 all passed, 1 a receipt failed, 2 usage, 3 could not run.", stderr)
+	fs := newFlags("verify", "verify [flags] RECEIPT.json|DIR\n\nAudits probity.receipt.v0 and probity.receipt.v1 documents (read from their \"version\").\nExit status: 0 all passed, 1 a receipt failed, 2 usage, 3 could not run.", stderr)
 	var (
 		asJSON     = fs.Bool("json", false, "print the reports as JSON")
-		policyFile = fs.String("policy", "", "policy `file` (JSON; flags below override it); default: the default policy")
+		policyFile = fs.String("policy", "", "policy `file` (JSON; flags below override it); default: the default policy. v1: {\"chainId\", \"manager\", \"classes\": [{\"name\", \"vk\"}], \"allowNoAttestation\", \"minSlots\", \"minInstance\", ...}")
+		modelFile  = fs.String("model", "", "v1: the model `file` (safetensors) whose root is the request's: check the job against it and recompute the detection bounds")
 		requireCC  = fs.Bool("require-cc", false, "accept only verified confidential-computing attestation")
 		allowNone  = fs.Bool("allow-no-attestation", false, `accept attestation mode "none" (no GPU evidence)`)
 		unsafeAll  = fs.Bool("unsafe-accept-all", false, "check cryptography and bindings only: any chain, contract, attestation mode, k")
@@ -38,10 +40,10 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		floorBps   = fs.Uint("floor-bps", 0, "the deployment's detection floor, basis points (receipts must state it)")
 		chainID    = fs.String("chain-id", "", "expected chain id (refuse receipts from other chains)")
 		contract   = fs.String("contract", "", "expected SLA manager `address`")
-		vkFile     = fs.String("vk", "", "verifying key `file` (gnark binary) for every layer; default: the circuits key cache")
+		vkFile     = fs.String("vk", "", "verifying key `file` (gnark binary) for every layer (v1: for every accepted class the policy gives no key); default: the circuits key cache")
 		tensors    = fs.String("tensors", "", "job `dir` with input.safetensors, model.safetensors[, out/layer-L.safetensors] (a published job or a provider's work dir): recompute the samples")
 		rpc        = fs.String("rpc", "", "RPC `url`: cross-check the job on chain (needs --deployment)")
-		deployment = fs.String("deployment", "", "deployment addresses `file` (JSON: token, providers, shapes, manager) for --rpc")
+		deployment = fs.String("deployment", "", "deployment addresses `file` for --rpc (JSON: token, providers, shapes, manager; v1: token, providers, classes, hasher, manager)")
 		workers    = fs.Int("workers", 0, "parallel audits in directory mode (0: one per CPU)")
 	)
 	var allowGPU, rims, switchRIMs stringList
@@ -60,6 +62,28 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return usageError{"verify takes one receipt file or directory"}
 	}
 	target := fs.Arg(0)
+
+	records, err := recordsFromFlags(rims, switchRIMs, *topology, verifier.Records{AllowDevTools: *allowDevTools, RequireRIMs: *requireRIMs,
+		AllowUnsignedRIMsUnsafe: *unsignedRIMs, AllowMissingOCSPUnsafe: *noOCSP, Chains: &attest.ChainCache{}})
+	if err != nil {
+		return err
+	}
+	v1, err := sniffV1(target)
+	if err != nil {
+		return err
+	}
+	if v1 {
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		return runVerifyV1(ctx, target, v1Flags{
+			set: set, asJSON: *asJSON, policyFile: *policyFile, modelFile: *modelFile, unsafeAll: *unsafeAll,
+			requireCC: *requireCC, allowNone: *allowNone, allowGPU: allowGPU, chainID: *chainID, manager: *contract,
+			vkFile: *vkFile, rpc: *rpc, deployment: *deployment, workers: *workers, records: records,
+		}, stdout)
+	}
+	if *modelFile != "" {
+		return usageError{"--model is for v1 receipts (the model whose root the request names); v0 receipts take --tensors"}
+	}
 
 	policy := verifier.DefaultPolicy()
 	switch {
@@ -111,30 +135,6 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 
 	opts := verifier.Options{}
-	records := verifier.Records{AllowDevTools: *allowDevTools, RequireRIMs: *requireRIMs, AllowUnsignedRIMsUnsafe: *unsignedRIMs, AllowMissingOCSPUnsafe: *noOCSP, Chains: &attest.ChainCache{}}
-	for _, set := range []struct {
-		flag  string
-		paths stringList
-		dst   *[][]byte
-	}{{"--rim", rims, &records.RIMs}, {"--switch-rim", switchRIMs, &records.SwitchRIMs}} {
-		for _, path := range set.paths {
-			b, err := os.ReadFile(path)
-			if err != nil {
-				return err
-			}
-			if _, err := attest.ParseRIM(b); err != nil {
-				return fmt.Errorf("%s %s: %w", set.flag, path, err)
-			}
-			*set.dst = append(*set.dst, b)
-		}
-	}
-	if *topology != "" {
-		var g, sw int
-		if n, err := fmt.Sscanf(*topology, "%dx%d", &g, &sw); err != nil || n != 2 || g < 1 || sw < 1 || fmt.Sprintf("%dx%d", g, sw) != *topology {
-			return usageError{fmt.Sprintf("--topology %q is not GPUSxSWITCHES, e.g. 8x4", *topology)}
-		}
-		records.Topology = &attest.TopologyPolicy{GPUs: g, Switches: sw}
-	}
 	opts.Attestation = records
 	var keyView verifier.KeyView
 	if *rpc != "" {
@@ -258,4 +258,33 @@ func dialChainView(ctx context.Context, url, deploymentFile string) (verifier.Ch
 		return nil, nil, err
 	}
 	return verifier.NewChainView(ec, c), c, nil
+}
+
+// recordsFromFlags completes the attestation record checks with the RIM files and the
+// topology the flags name; v0 and v1 audits share them.
+func recordsFromFlags(rims, switchRIMs stringList, topology string, records verifier.Records) (verifier.Records, error) {
+	for _, set := range []struct {
+		flag  string
+		paths stringList
+		dst   *[][]byte
+	}{{"--rim", rims, &records.RIMs}, {"--switch-rim", switchRIMs, &records.SwitchRIMs}} {
+		for _, path := range set.paths {
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return records, err
+			}
+			if _, err := attest.ParseRIM(b); err != nil {
+				return records, fmt.Errorf("%s %s: %w", set.flag, path, err)
+			}
+			*set.dst = append(*set.dst, b)
+		}
+	}
+	if topology != "" {
+		var g, sw int
+		if n, err := fmt.Sscanf(topology, "%dx%d", &g, &sw); err != nil || n != 2 || g < 1 || sw < 1 || fmt.Sprintf("%dx%d", g, sw) != topology {
+			return records, usageError{fmt.Sprintf("--topology %q is not GPUSxSWITCHES, e.g. 8x4", topology)}
+		}
+		records.Topology = &attest.TopologyPolicy{GPUs: g, Switches: sw}
+	}
+	return records, nil
 }

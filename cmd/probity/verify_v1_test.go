@@ -1,0 +1,184 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/probitylabs/probity/chain"
+	"github.com/probitylabs/probity/circuits/universal"
+	"github.com/probitylabs/probity/circuits/universal/universaltest"
+	receiptv1 "github.com/probitylabs/probity/receipt/v1"
+	"github.com/probitylabs/probity/receipt/v1/receipttest"
+	verifierv1 "github.com/probitylabs/probity/verifier/v1"
+)
+
+var v1Vectors = filepath.Join("..", "..", "testdata", "vectors")
+
+func v1Vector(name string) string { return filepath.Join(v1Vectors, name) }
+
+// TestVerifyV1 audits the committed v1 receipt vector through the CLI: it passes with its
+// policy and model, fails without the model (the policy's detection minimum), fails tampered,
+// and a directory reports each file; v0-only flags and missing arguments are usage errors.
+func TestVerifyV1(t *testing.T) {
+	policy, mdl, good := v1Vector("receipt-v1.policy.json"), v1Vector("receipt-v1.model.safetensors"), v1Vector("receipt-v1.json")
+	code, out, errs := runCLI(t, "verify", "--policy", policy, "--model", mdl, good)
+	if code != exitOK {
+		t.Fatalf("vector: exit %d\n%s%s", code, out, errs)
+	}
+	for _, want := range []string{"✓ job-id", "✓ job ", "✓ class", "✓ seed", "✓ result", "✓ proof", "✓ detection", "✓ attestation", "✓ signature", "- on-chain", "PASS"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+
+	code, out, _ = runCLI(t, "verify", "--policy", policy, good)
+	if code != exitFailed || !strings.Contains(out, "✗ detection") || !strings.Contains(out, "needs the model") {
+		t.Fatalf("without the model: exit %d\n%s", code, out)
+	}
+
+	code, out, _ = runCLI(t, "verify", "--policy", policy, "--model", mdl, "--json", good)
+	var rep struct {
+		OK     bool `json:"ok"`
+		Checks []struct{ Name, Status string }
+	}
+	if code != exitOK || json.Unmarshal([]byte(out), &rep) != nil || !rep.OK || len(rep.Checks) != len(verifierv1.Checks) {
+		t.Fatalf("--json: exit %d\n%s", code, out)
+	}
+
+	dir := t.TempDir()
+	b, err := os.ReadFile(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := receiptv1.Parse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc.Result.Tokens[0] ^= 1
+	bad, _ := rc.MarshalIndent()
+	for name, data := range map[string][]byte{"a.json": b, "b.json": bad} {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, out, _ = runCLI(t, "verify", "--policy", policy, "--model", mdl, filepath.Join(dir, "b.json"))
+	if code != exitFailed || !strings.Contains(out, "✗ result") {
+		t.Fatalf("tampered tokens: exit %d\n%s", code, out)
+	}
+	code, out, _ = runCLI(t, "verify", "--policy", policy, "--model", mdl, dir)
+	if code != exitFailed || !strings.Contains(out, "1 passed, 1 failed") {
+		t.Fatalf("directory: exit %d\n%s", code, out)
+	}
+	if err := os.Remove(filepath.Join(dir, "b.json")); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errs := runCLI(t, "verify", "--policy", policy, "--model", mdl, dir); code != exitOK || !strings.Contains(out, "1 passed, 0 failed") {
+		t.Fatalf("good directory: exit %d\n%s%s", code, out, errs)
+	}
+
+	// The default policy refuses mode "none"; the chain-id flag overrides the policy's.
+	if code, out, _ := runCLI(t, "verify", "--vk", v1Vector("receipt-v1.vk.bin"), good); code != exitFailed || !strings.Contains(out, "✗ class") {
+		t.Fatalf("default policy (catalogue classes only): exit %d\n%s", code, out)
+	}
+	if code, out, _ := runCLI(t, "verify", "--policy", policy, "--model", mdl, "--chain-id", "1", good); code != exitFailed || !strings.Contains(out, "✗ replay") {
+		t.Fatalf("--chain-id 1: exit %d\n%s", code, out)
+	}
+
+	for _, args := range [][]string{
+		{"--policy", policy, "--min-k", "2", good},
+		{"--policy", policy, "--tensors", dir, good},
+		{"--policy", policy, "--rpc", "http://127.0.0.1:1", good},
+		{"--policy", policy, "--unsafe-accept-all", good},
+		{"--policy", policy, "--chain-id", "x", good},
+	} {
+		if code, out, errs := runCLI(t, append([]string{"verify"}, args...)...); code != exitUsage {
+			t.Errorf("verify %v: exit %d, want %d\n%s%s", args, code, exitUsage, out, errs)
+		}
+	}
+	// --model is refused for a v0 receipt, which keeps the v0 path.
+	v0 := filepath.Join(t.TempDir(), "v0.json")
+	if err := os.WriteFile(v0, []byte(`{"version":"probity.receipt.v0"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errs := runCLI(t, "verify", "--model", mdl, v0); code != exitUsage || !strings.Contains(errs, "v1") {
+		t.Fatalf("--model on v0: exit %d\n%s", code, errs)
+	}
+	if code, _, errs := runCLI(t, "verify", "--policy", filepath.Join(dir, "none.json"), good); code != exitInternal {
+		t.Fatalf("missing policy file: exit %d\n%s", code, errs)
+	}
+	dep := filepath.Join(t.TempDir(), "deployment.json")
+	if err := os.WriteFile(dep, []byte(`{"token":"0x01"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errs := runCLI(t, "verify", "--policy", policy, "--rpc", "http://127.0.0.1:1", "--deployment", dep, good); code != exitInternal {
+		t.Fatalf("bad deployment: exit %d\n%s", code, errs)
+	}
+}
+
+// TestVerifyV1OnChain: `verify --rpc --deployment` cross-checks a receipt of a job settled on
+// the simulated chain (dialV1Chain is pointed at it, as an RPC would be) and refuses the
+// vector, which that chain never saw. Without a key in the policy the class's key is read
+// from the verifier the chain registered.
+func TestVerifyV1OnChain(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	keys, err := universal.Setup(universaltest.Class())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := receipttest.NewChain(ctx, keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Sim.Close()
+	m, err := universaltest.Model(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	job, err := receipttest.Run(keys, m, []int32{5}, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := c.Settle(ctx, job, 9, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	good := filepath.Join(dir, "receipt.json")
+	b, _ := rc.MarshalIndent()
+	if err := os.WriteFile(good, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cl := universaltest.Class()
+	slots, _ := json.Marshal(cl.Slots[1:])
+	policy := filepath.Join(dir, "policy.json")
+	if err := os.WriteFile(policy, []byte(`{"allowNoAttestation": true, "classes": [{"name": "test", "elems": 2, "rowDepth": 4, "opDepth": 5, "paramDepth": 5, "slots": `+string(slots)+`}]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dep := filepath.Join(dir, "deployment.json")
+	addrs, _ := json.Marshal(c.Addresses)
+	if err := os.WriteFile(dep, addrs, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	saved := dialV1Chain
+	defer func() { dialV1Chain = saved }()
+	dialV1Chain = func(_ context.Context, url, file string) (verifierv1.Chain, *chain.Market, error) {
+		if url != "sim" || file != dep {
+			t.Errorf("dialled %s with %s", url, file)
+		}
+		return verifierv1.MarketChain{Market: c.Buyer, Headers: c.Sim.Client()}, c.Buyer, nil
+	}
+	code, out, errs := runCLI(t, "verify", "--policy", policy, "--rpc", "sim", "--deployment", dep, good)
+	if code != exitOK || !strings.Contains(out, "✓ on-chain") || !strings.Contains(out, "✓ proof") {
+		t.Fatalf("settled receipt against its chain: exit %d\n%s%s", code, out, errs)
+	}
+	code, out, _ = runCLI(t, "verify", "--policy", v1Vector("receipt-v1.policy.json"), "--rpc", "sim", "--deployment", dep, v1Vector("receipt-v1.json"))
+	if code != exitFailed || !strings.Contains(out, "✗ on-chain") {
+		t.Fatalf("vector against another chain: exit %d\n%s", code, out)
+	}
+}
