@@ -200,6 +200,16 @@ func (e *env) waitSeed(id *big.Int) *big.Int {
 // proveAndSubmit proves the executed job for seed and submits it.
 func (e *env) proveAndSubmit(req chain.RequestV1, committed *chain.JobCommittedV1, x *executed, seed *big.Int) *chain.SubmitResultV1 {
 	e.t.Helper()
+	res := e.submit(req, committed, x, seed, false)
+	if res.Proved == nil {
+		e.t.Fatalf("the honest proof was not accepted: %+v", res.JobOutcome)
+	}
+	return res
+}
+
+// submit proves the executed job for seed and submits it, with one token changed when cheat.
+func (e *env) submit(req chain.RequestV1, committed *chain.JobCommittedV1, x *executed, seed *big.Int, cheat bool) *chain.SubmitResultV1 {
+	e.t.Helper()
 	s, err := commit.FromBig(seed)
 	if err != nil {
 		e.t.Fatal(err)
@@ -213,7 +223,11 @@ func (e *env) proveAndSubmit(req chain.RequestV1, committed *chain.JobCommittedV
 	for i := range proof {
 		proof[i] = new(big.Int).SetBytes(p.Solidity[32*i : 32*i+32])
 	}
-	words, err := chain.PackResultTokens(u32(x.tokens))
+	sent := u32(x.tokens)
+	if cheat {
+		sent[0] = (sent[0] + 1) % universaltest.Vocab
+	}
+	words, err := chain.PackResultTokens(sent)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -224,9 +238,6 @@ func (e *env) proveAndSubmit(req chain.RequestV1, committed *chain.JobCommittedV
 	res, err := e.provider.Submit(e.ctx, sub)
 	if err != nil {
 		e.t.Fatal(err)
-	}
-	if res.Proved == nil {
-		e.t.Fatalf("the honest proof was not accepted: %+v", res.JobOutcome)
 	}
 	return res
 }
@@ -701,5 +712,81 @@ func TestSecretsPersist(t *testing.T) {
 	}
 	if _, err := restarted.LoadJob(e.ctx, big.NewInt(7)); !errors.Is(err, sdkv1.ErrNoJob) {
 		t.Fatalf("LoadJob of no job: %v", err)
+	}
+}
+
+// TestRevealWindowMissed: a buyer that comes back after the reveal window does not reveal
+// (ErrRevealMissed, no transaction); the provider fixes the fallback seed, proves for it, and
+// the buyer still reads its result.
+func TestRevealWindowMissed(t *testing.T) {
+	e := setup(t)
+	job := e.prepare(e.generation("missed", []int32{7, 8}, 3))
+	if _, err := e.buyer.Post(e.ctx, job); err != nil {
+		t.Fatal(err)
+	}
+	x := e.execute(job.Request, job.JobURI)
+	e.lock(job.Request)
+	committed, err := e.provider.Commit(e.ctx, job.ID, commit.ToBig(x.gen.TraceRoot), attestation)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.provider.FixSeed(e.ctx, job.ID)
+	if !chain.IsRevert(err, "RevealPending") {
+		t.Fatalf("fixSeed inside the reveal window: %v", err)
+	}
+	e.sim.Chain.Mine(int(sdkv1.RevealBlocks) + 3)
+	nonce, _ := e.sim.Chain.Client().PendingNonceAt(e.ctx, e.buyer.Address())
+	if _, err := e.buyer.RevealWhenReady(e.ctx, job); !errors.Is(err, sdkv1.ErrRevealMissed) {
+		t.Fatalf("reveal after the window: %v", err)
+	}
+	if n, _ := e.sim.Chain.Client().PendingNonceAt(e.ctx, e.buyer.Address()); n != nonce {
+		t.Fatal("the buyer sent a reveal after the window")
+	}
+	fixed, err := e.provider.FixSeed(e.ctx, job.ID)
+	if err != nil || fixed.Fixed.Revealed {
+		t.Fatalf("fallback seed: %+v (%v)", fixed, err)
+	}
+	e.proveAndSubmit(job.Request, committed.Committed, x, fixed.Fixed.Seed)
+	r, err := e.buyer.Result(e.ctx, job)
+	if err != nil || !slices.Equal(r.Tokens, u32(x.tokens)) {
+		t.Fatalf("result %+v (%v), generated %v", r, err, x.tokens)
+	}
+}
+
+// TestRejectedProofRefundsBuyer: a provider that submits other tokens than it proved is
+// slashed in its submission; the buyer's Result ends with ErrJobSlashed, never with those
+// tokens, and the buyer withdraws the price and the whole stake (no bounty for a rejection).
+func TestRejectedProofRefundsBuyer(t *testing.T) {
+	e := setup(t)
+	g := e.generation("cheat", []int32{9, 10}, 3)
+	g.NoSeedCommitment = true // the seed is the chain's at the seed block
+	job := e.prepare(g)
+	if job.SeedSecret != ([32]byte{}) || job.Request.SeedCommitment != ([32]byte{}) {
+		t.Fatal("NoSeedCommitment still committed a secret")
+	}
+	if _, err := e.buyer.Post(e.ctx, job); err != nil {
+		t.Fatal(err)
+	}
+	x := e.execute(job.Request, job.JobURI)
+	e.lock(job.Request)
+	committed, err := e.provider.Commit(e.ctx, job.ID, commit.ToBig(x.gen.TraceRoot), attestation)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.sim.Chain.Mine(3)
+	seed, err := e.provider.SeedOf(e.ctx, job.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := e.submit(job.Request, committed.Committed, x, seed, true)
+	if res.Slashed == nil || res.Proved != nil {
+		t.Fatalf("cheating submission: %+v", res.JobOutcome)
+	}
+	if r, err := e.buyer.Result(e.ctx, job); !errors.Is(err, sdkv1.ErrJobSlashed) {
+		t.Fatalf("Result of a rejected proof: %+v %v", r, err)
+	}
+	want := new(big.Int).Add(tokens(100), committed.Committed.Stake)
+	if got, err := e.buyer.Withdraw(e.ctx); err != nil || got.Cmp(want) != 0 {
+		t.Fatalf("withdrew %v (%v), want price + stake %s", got, err, want)
 	}
 }
