@@ -144,11 +144,11 @@ func (c *Client) Prepare(ctx context.Context, g Generation) (*Job, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrGeneration, err)
 	}
-	uri, err := publishJobFile(g, file)
+	req, err := c.terms(ctx, g)
 	if err != nil {
 		return nil, err
 	}
-	req, err := c.terms(ctx, g)
+	uri, err := publishJobFile(g, file)
 	if err != nil {
 		return nil, err
 	}
