@@ -227,6 +227,9 @@ func ParseRecord(b []byte) (*Record, error) {
 	if _, ok := stepOrder[r.Step]; !ok && !r.Step.Terminal() {
 		return nil, fmt.Errorf("%w: unknown step %q", ErrJournal, r.Step)
 	}
+	if q := r.Request.RequestV1; q.ModelRoot == nil || q.JobDigest == nil || q.Price == nil || q.Salt == nil {
+		return nil, fmt.Errorf("%w: no request", ErrJournal)
+	}
 	if r.Source != FromOffer && r.Source != FromPosted {
 		return nil, fmt.Errorf("%w: unknown source %q", ErrJournal, r.Source)
 	}

@@ -72,12 +72,17 @@ func addr(k *ecdsa.PrivateKey) common.Address { return crypto.PubkeyToAddress(k.
 
 func newWorld(t testing.TB, ctx context.Context, providers int) *world {
 	t.Helper()
-	cl := universaltest.Class()
-	keys, err := universal.Setup(cl)
+	m, err := universaltest.Model(1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := universaltest.Model(1)
+	return newWorldFor(t, ctx, providers, universaltest.Class(), m)
+}
+
+// newWorldFor is newWorld for another class and model.
+func newWorldFor(t testing.TB, ctx context.Context, providers int, cl *universal.Class, m *model.Model) *world {
+	t.Helper()
+	keys, err := universal.Setup(cl)
 	if err != nil {
 		t.Fatal(err)
 	}
