@@ -11,6 +11,15 @@
 // insignificant whitespace, and every error names the field at fault. The words, decimals,
 // byte strings and field errors are package receipt's.
 //
+// A provider builds a receipt by filling every field (NewRequest, ClassOf, DetectionOf help)
+// and calling Sign; receipttest.Job.Receipt is the worked example. A buyer authenticates a
+// fetched receipt by comparing Digest with the receipt digest JobProved emitted. EIP712,
+// Digest, Commitment, Nonce and PublicInputs read the fields as they are: call them on a
+// receipt that passed Validate (Parse validates).
+//
+// The CC nonce (Nonce) is protocol.md §9.3's with the trace root as the job's one output root,
+// the v1 reading of "the job's committed roots".
+//
 // What a receipt claims is checked by package verifier/v1; this package only guarantees that a
 // parsed receipt is well formed.
 package receiptv1

@@ -78,6 +78,13 @@ func TestOnChain(t *testing.T) {
 	other := *receipts[0]
 	other.Seed.BlockHash[0] ^= 1
 	onChainFails("block hash", &other)
+	// seed.block is not signed and nothing offline reads it; the chain does.
+	moved := *receipts[0]
+	moved.Seed.Block--
+	if r, err := Audit(ctx, &moved, policy, Options{Model: m}); err != nil || !r.OK() {
+		t.Fatalf("seed.block offline: %v %v", err, r.Err())
+	}
+	onChainFails("seed block", &moved)
 	// A receipt of the same job whose proof differs is not the one JobProved emitted.
 	swapped := *receipts[0]
 	swapped.Proof = receipts[1].Proof
