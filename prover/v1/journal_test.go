@@ -74,7 +74,9 @@ func TestParseRecordStrict(t *testing.T) {
 		"upperHex":  func(m map[string]any) { m["signature"] = "0xAB" },
 		"noRequest": func(m map[string]any) { delete(m, "request") },
 		"price":     func(m map[string]any) { m["request"].(map[string]any)["price"] = "01000" },
-		"classCase": func(m map[string]any) { m["request"].(map[string]any)["classId"] = "0X" + m["request"].(map[string]any)["classId"].(string)[2:] },
+		"classCase": func(m map[string]any) {
+			m["request"].(map[string]any)["classId"] = "0X" + m["request"].(map[string]any)["classId"].(string)[2:]
+		},
 	} {
 		c := map[string]any{}
 		cb, _ := json.Marshal(m)
