@@ -175,7 +175,7 @@ func (n *Node) known(id *big.Int) bool {
 
 // considerPosted decides whether to take a posted job.
 func (n *Node) considerPosted(ctx, jobCtx context.Context, ev *chain.JobPostedV1) error {
-	if n.known(ev.JobId) {
+	if n.known(ev.JobId) || n.seen(ev.JobId) {
 		return nil
 	}
 	st, err := n.market.JobState(ctx, ev.JobId)
@@ -190,6 +190,7 @@ func (n *Node) considerPosted(ctx, jobCtx context.Context, ev *chain.JobPostedV1
 		return err
 	}
 	if rf != nil {
+		n.remember(ev.JobId)
 		n.refused(ev.JobId, rf)
 		return nil
 	}

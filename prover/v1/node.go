@@ -104,9 +104,10 @@ type Node struct {
 	est     map[[32]byte]*estimate
 	sem     chan struct{}
 	wg      sync.WaitGroup
-	changed chan struct{}   // closed and replaced on every journal write (RunUntil waits on it)
-	offered []*jobs.Offer   // handed over by Consider, taken by intake
-	passed  map[string]bool // jobs refused or passed over (seen)
+	changed chan struct{}       // closed and replaced on every journal write (RunUntil waits on it)
+	offered []*jobs.Offer       // handed over by Consider, taken by intake
+	passed  map[string]bool     // jobs refused or passed over (seen)
+	atRisk  map[string]*big.Int // stake held by unsettled jobs
 }
 
 // New assembles a node: keys, backend, market client, the models' roots, and the check that
@@ -123,7 +124,7 @@ func New(ctx context.Context, o Options) (*Node, error) {
 	n := &Node{cfg: cfg, hook: o.Hook, grace: o.ShutdownGrace,
 		classes: map[[32]byte]*universal.Class{}, models: map[string]heldModel{}, active: map[string]bool{},
 		keys: map[[32]byte]*circuits.Keys{}, keysOK: map[[32]byte]bool{}, est: map[[32]byte]*estimate{},
-		changed: make(chan struct{}), passed: map[string]bool{}}
+		changed: make(chan struct{}), passed: map[string]bool{}, atRisk: map[string]*big.Int{}}
 	if n.grace <= 0 {
 		n.grace = 30 * time.Second
 	}
@@ -388,6 +389,7 @@ func (n *Node) run(ctx context.Context) error {
 		"chainId", n.chainID, "manager", n.cfg.Deployment.Manager, "classes", len(n.classes), "models", len(n.models), "journal", len(recs))
 	for _, r := range recs {
 		n.metrics.Jobs.WithLabelValues(string(r.Step)).Inc()
+		n.trackStake(r)
 		if !r.Step.Terminal() {
 			n.log.Info("resuming job", "job", r.JobID, "step", r.Step)
 			n.start(ctx, jobCtx, r)
@@ -506,6 +508,7 @@ func (n *Node) runJob(stop, work context.Context, r *Record) {
 			return
 		}
 		*r = cp
+		n.trackStake(r)
 		if prev != r.Step {
 			n.metrics.Jobs.WithLabelValues(string(prev)).Dec()
 			n.metrics.Jobs.WithLabelValues(string(r.Step)).Inc()
@@ -514,13 +517,40 @@ func (n *Node) runJob(stop, work context.Context, r *Record) {
 			case StepSlashed, StepFailed:
 				log.Error("job step", "step", r.Step, "reason", r.Reason)
 			case StepSettled:
-				n.metrics.Earned.Add(float64(r.Request.Price.Uint64()))
+				n.metrics.Earned.Add(units(r.Request.Price))
 				log.Info("job step", "step", r.Step)
 			default:
 				log.Info("job step", "step", r.Step, "reason", r.Reason)
 			}
 		}
 	}
+}
+
+// units is a token amount as a float for the metrics (which may round).
+func units(v *big.Int) float64 {
+	f, _ := new(big.Float).SetInt(v).Float64()
+	return f
+}
+
+// trackStake keeps the stake-at-risk gauge at the stake the node's jobs hold between lock (or
+// commit) and settlement.
+func (n *Node) trackStake(r *Record) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	stake, ok := new(big.Int).SetString(r.Stake, 10)
+	if !ok {
+		stake, ok = new(big.Int).SetString(r.LockedStake, 10)
+	}
+	if ok && !r.Step.Terminal() && r.Step.Before(StepSettled) {
+		n.atRisk[r.JobID] = stake
+	} else {
+		delete(n.atRisk, r.JobID)
+	}
+	sum := new(big.Int)
+	for _, v := range n.atRisk {
+		sum.Add(sum, v)
+	}
+	n.metrics.StakeAtRisk.Set(units(sum))
 }
 
 // step performs the action that follows r.Step, after reconciling r with the chain, and
