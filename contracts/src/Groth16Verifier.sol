@@ -11,10 +11,14 @@ import {IGroth16Verifier, IGroth16BatchVerifier} from "./interfaces/IGroth16Veri
 /// @dev Checks e(-A, B) * e(alpha, beta) * e(L, gamma) * e(C, delta) == 1 with
 ///      L = IC_0 + sum input_i * IC_{i+1}, through the EIP-196 (ecAdd, ecMul) and EIP-197
 ///      (ecPairing) precompiles. G2 points are in EIP-197 word order: x.a1, x.a0, y.a1, y.a0
-///      (imaginary part first). Every failure path returns false: inputs >= R, coordinates >= P,
-///      points off the curve or outside the subgroup (the precompiles refuse them). Each
-///      precompile call gets exactly its EIP-1108 price in gas, so a refused point burns that
-///      and nothing more, and the caller keeps enough gas to act on the answer.
+///      (imaginary part first). The answer is false only when it is certain: a public input
+///      >= R, a proof coordinate >= P, a proof point off its curve (checked here, before any
+///      precompile), or a pairing product the precompile computed and found != 1. A precompile
+///      that fails anyway (a G2 point on the twist but outside the subgroup, or too little
+///      gas) reverts with PrecompileFailed instead, because a failure cannot tell a bad point
+///      from gas that ran out: the precompiles get all the gas there is rather than their
+///      EIP-1108 prices, so a repricing fork cannot turn a valid proof into a "false" that a
+///      caller would act on (the SLA manager slashes on false and reverts on a revert).
 ///      {verifyBatch} checks up to MAX_BATCH proofs under the same key with one pairing call
 ///      (specs/circuit.md, "Batch verification"); its soundness argument is at the function.
 contract Groth16Verifier is IGroth16BatchVerifier {
@@ -23,15 +27,10 @@ contract Groth16Verifier is IGroth16BatchVerifier {
     /// @notice The BN254 base field order P.
     uint256 internal constant P = 21888242871839275222246405745257275088696311157297823662689037894645226208583;
 
-    uint256 private constant EC_ADD_GAS = 150;
-    uint256 private constant EC_MUL_GAS = 6000;
-    uint256 private constant PAIRING_GAS = 45_000 + 4 * 34_000;
-    uint256 private constant PAIRING_BASE_GAS = 45_000;
-    uint256 private constant PAIRING_PER_PAIR_GAS = 34_000;
 
     /// @notice The most proofs {verifyBatch} takes in one call; a larger batch is refused (false).
-    /// @dev Bounds the memory, the transcript and the pairing allowance (45,000 + 34,000 * 67 =
-    ///      2.32M gas at 64), so one batch fits comfortably in a block.
+    /// @dev Bounds the memory, the transcript and the pairing cost (45,000 + 34,000 * 67 =
+    ///      2.32M gas at 64 under EIP-1108), so one batch fits comfortably in a block.
     uint256 public constant MAX_BATCH = 64;
 
     /// @dev The domain tag that opens every batch transcript (specs/circuit.md).
@@ -46,6 +45,10 @@ contract Groth16Verifier is IGroth16BatchVerifier {
     ///      occurrence, verifyProof's too, as a CODECOPY from data, which cost verifyProof 406 gas.
     uint256 private immutable P_BATCH = P;
     uint256 private immutable R_BATCH = R;
+
+    /// @notice An ecAdd, ecMul or ecPairing call failed: a proof point the precompile refuses,
+    ///         or too little gas. Not an answer about the proof.
+    error PrecompileFailed();
 
     /// @notice A verifying-key coordinate was not below P.
     error VerifyingKeyCoordinateOutOfRange(uint256 index, uint256 value);
@@ -143,18 +146,23 @@ contract Groth16Verifier is IGroth16BatchVerifier {
         for (uint256 i = 0; i < 8; ++i) {
             if (proof[i] >= P) return false;
         }
+        uint256 q;
+        assembly ("memory-safe") {
+            q := proof
+        }
+        if (!_onCurves(q)) return false;
 
         // L = IC_0 + sum input_i * IC_{i+1}
         (bool ok, uint256 lx, uint256 ly) = _mulAdd(IC0_X, IC0_Y, IC1_X, IC1_Y, input[0]);
-        if (!ok) return false;
+        if (!ok) revert PrecompileFailed();
         (ok, lx, ly) = _mulAdd(lx, ly, IC2_X, IC2_Y, input[1]);
-        if (!ok) return false;
+        if (!ok) revert PrecompileFailed();
         (ok, lx, ly) = _mulAdd(lx, ly, IC3_X, IC3_Y, input[2]);
-        if (!ok) return false;
+        if (!ok) revert PrecompileFailed();
         (ok, lx, ly) = _mulAdd(lx, ly, IC4_X, IC4_Y, input[3]);
-        if (!ok) return false;
+        if (!ok) revert PrecompileFailed();
         (ok, lx, ly) = _mulAdd(lx, ly, IC5_X, IC5_Y, input[4]);
-        if (!ok) return false;
+        if (!ok) revert PrecompileFailed();
 
         uint256[24] memory w;
         // -A: negating y; the point at infinity (0, 0) is its own negation.
@@ -186,10 +194,11 @@ contract Groth16Verifier is IGroth16BatchVerifier {
         uint256 result;
         assembly ("memory-safe") {
             let out := mload(0x40)
-            ok := staticcall(PAIRING_GAS, 0x08, w, 768, out, 0x20)
+            ok := staticcall(gas(), 0x08, w, 768, out, 0x20)
             result := mload(out)
         }
-        return ok && result == 1;
+        if (!ok) revert PrecompileFailed();
+        return result == 1;
     }
 
     /// @inheritdoc IGroth16BatchVerifier
@@ -240,6 +249,13 @@ contract Groth16Verifier is IGroth16BatchVerifier {
             inRange := iszero(bad)
         }
         if (!inRange) return false;
+        for (uint256 i = 0; i < n; ++i) {
+            uint256 q;
+            assembly ("memory-safe") {
+                q := add(proofs.offset, mul(i, 0x100))
+            }
+            if (!_onCurves(q)) return false;
+        }
         // A batch of one needs no randomness (r_0 = 1): skip the transcript.
         bytes32 t = n == 1 ? bytes32(0) : _batchTranscript(proofs, inputs);
 
@@ -247,20 +263,19 @@ contract Groth16Verifier is IGroth16BatchVerifier {
         // (sum r_i C_i, delta); acc holds s = sum_i r_i and sum_i r_i x_ij, all mod R.
         uint256[] memory w = new uint256[](6 * (n + 3));
         uint256[6] memory acc;
-        if (!_combineMembers(proofs, inputs, t, w, acc)) return false;
-        if (!_addKeyTerms(w, 6 * n, acc)) return false;
+        if (!_combineMembers(proofs, inputs, t, w, acc)) revert PrecompileFailed();
+        if (!_addKeyTerms(w, 6 * n, acc)) revert PrecompileFailed();
 
         bool ok;
         uint256 result;
-        // n <= MAX_BATCH: the gas and the length are small products, nothing overflows.
-        uint256 pairingGas = PAIRING_BASE_GAS + PAIRING_PER_PAIR_GAS * (n + 3);
-        uint256 len = 192 * (n + 3);
+        uint256 len = 192 * (n + 3); // n <= MAX_BATCH: no overflow
         assembly ("memory-safe") {
             let out := mload(0x40)
-            ok := staticcall(pairingGas, 0x08, add(w, 0x20), len, out, 0x20)
+            ok := staticcall(gas(), 0x08, add(w, 0x20), len, out, 0x20)
             result := mload(out)
         }
-        return ok && result == 1;
+        if (!ok) revert PrecompileFailed();
+        return result == 1;
     }
 
     /// @dev The member part of the pairing input (see _addMembers), A_0 negated.
@@ -329,19 +344,19 @@ contract Groth16Verifier is IGroth16BatchVerifier {
                 default {
                     calldatacopy(m, pr, 0x40)
                     mstore(add(m, 0x40), sub(rr, r)) // 1 <= r < R: R - r is -r mod R, nonzero
-                    if iszero(staticcall(EC_MUL_GAS, 0x07, m, 0x60, o, 0x40)) {
+                    if iszero(staticcall(gas(), 0x07, m, 0x60, o, 0x40)) {
                         ok := 0
                         break
                     }
                     calldatacopy(m, add(pr, 0xc0), 0x40)
                     mstore(add(m, 0x40), r)
-                    if iszero(staticcall(EC_MUL_GAS, 0x07, m, 0x60, add(m, 0x40), 0x40)) {
+                    if iszero(staticcall(gas(), 0x07, m, 0x60, add(m, 0x40), 0x40)) {
                         ok := 0
                         break
                     }
                     mstore(m, mload(cp))
                     mstore(add(m, 0x20), mload(add(cp, 0x20)))
-                    if iszero(staticcall(EC_ADD_GAS, 0x06, m, 0x80, cp, 0x40)) {
+                    if iszero(staticcall(gas(), 0x06, m, 0x80, cp, 0x40)) {
                         ok := 0
                         break
                     }
@@ -389,7 +404,7 @@ contract Groth16Verifier is IGroth16BatchVerifier {
                 mstore(m, px)
                 mstore(add(m, 0x20), py)
                 mstore(add(m, 0x40), s)
-                ok := staticcall(EC_MUL_GAS, 0x07, m, 0x60, at, 0x40)
+                ok := staticcall(gas(), 0x07, m, 0x60, at, 0x40)
             }
         }
     }
@@ -401,11 +416,11 @@ contract Groth16Verifier is IGroth16BatchVerifier {
             mstore(m, px)
             mstore(add(m, 0x20), py)
             mstore(add(m, 0x40), s)
-            ok := staticcall(EC_MUL_GAS, 0x07, m, 0x60, add(m, 0x40), 0x40)
+            ok := staticcall(gas(), 0x07, m, 0x60, add(m, 0x40), 0x40)
             if ok {
                 mstore(m, mload(at))
                 mstore(add(m, 0x20), mload(add(at, 0x20)))
-                ok := staticcall(EC_ADD_GAS, 0x06, m, 0x80, at, 0x40)
+                ok := staticcall(gas(), 0x06, m, 0x80, at, 0x40)
             }
         }
     }
@@ -434,7 +449,43 @@ contract Groth16Verifier is IGroth16BatchVerifier {
         }
     }
 
-    /// @dev (x, y) + s * (px, py), false when a precompile refuses its input.
+    /// @dev Whether the proof at calldata offset q (coordinates already below P) has A and C on
+    ///      y^2 = x^3 + 3 and B on the twist y^2 = x^3 + 3 / (9 + u) over Fp2 (u^2 = -1), each
+    ///      possibly the point at infinity (all zero). What the precompiles would refuse about a
+    ///      point, except G2 subgroup membership, is decided here, so that it reads as false
+    ///      rather than as a failed precompile.
+    function _onCurves(uint256 q) private pure returns (bool ok) {
+        assembly ("memory-safe") {
+            let p := P
+            function g1(x, y, pp) -> r {
+                r := or(and(iszero(x), iszero(y)),
+                    eq(mulmod(y, y, pp), addmod(mulmod(mulmod(x, x, pp), x, pp), 3, pp)))
+            }
+            ok := and(g1(calldataload(q), calldataload(add(q, 0x20)), p),
+                g1(calldataload(add(q, 0xc0)), calldataload(add(q, 0xe0)), p))
+            // B: x = x0 + x1 u, y = y0 + y1 u, words x1, x0, y1, y0
+            let x1 := calldataload(add(q, 0x40))
+            let x0 := calldataload(add(q, 0x60))
+            let y1 := calldataload(add(q, 0x80))
+            let y0 := calldataload(add(q, 0xa0))
+            if iszero(and(and(iszero(x0), iszero(x1)), and(iszero(y0), iszero(y1)))) {
+                // x^2 = (x0^2 - x1^2) + 2 x0 x1 u
+                let a0 := addmod(mulmod(x0, x0, p), sub(p, mulmod(x1, x1, p)), p)
+                let a1 := mulmod(2, mulmod(x0, x1, p), p)
+                // x^3 = (a0 x0 - a1 x1) + (a0 x1 + a1 x0) u
+                let c0 := addmod(mulmod(a0, x0, p), sub(p, mulmod(a1, x1, p)), p)
+                let c1 := addmod(mulmod(a0, x1, p), mulmod(a1, x0, p), p)
+                // y^2 = (y0^2 - y1^2) + 2 y0 y1 u
+                let d0 := addmod(mulmod(y0, y0, p), sub(p, mulmod(y1, y1, p)), p)
+                let d1 := mulmod(2, mulmod(y0, y1, p), p)
+                ok := and(ok, and(
+                    eq(d0, addmod(c0, 19485874751759354771024239261021720505790618469301721065564631296452457478373, p)),
+                    eq(d1, addmod(c1, 266929791119991161246907387137283842545076965332900288569378510910307636690, p))))
+            }
+        }
+    }
+
+    /// @dev (x, y) + s * (px, py), false when a precompile fails.
     function _mulAdd(uint256 x, uint256 y, uint256 px, uint256 py, uint256 s)
         private
         view
@@ -445,11 +496,11 @@ contract Groth16Verifier is IGroth16BatchVerifier {
             mstore(m, px)
             mstore(add(m, 0x20), py)
             mstore(add(m, 0x40), s)
-            ok := staticcall(EC_MUL_GAS, 0x07, m, 0x60, add(m, 0x40), 0x40)
+            ok := staticcall(gas(), 0x07, m, 0x60, add(m, 0x40), 0x40)
             if ok {
                 mstore(m, x)
                 mstore(add(m, 0x20), y)
-                ok := staticcall(EC_ADD_GAS, 0x06, m, 0x80, m, 0x40)
+                ok := staticcall(gas(), 0x06, m, 0x80, m, 0x40)
                 rx := mload(m)
                 ry := mload(add(m, 0x20))
             }

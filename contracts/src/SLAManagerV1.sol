@@ -55,14 +55,6 @@ contract SLAManagerV1 is Ownable2Step, ReentrancyGuardTransient, EIP712 {
     uint32 public constant MAX_NEW_TOKENS = 4096;
     /// @notice The most proofs one batch settles.
     uint256 public constant MAX_BATCH = 32;
-    /// @notice Gas given to one verifyProof call (about 217k needed).
-    /// @dev The manager refuses to call a verifier with less (InsufficientGasForVerification):
-    ///      otherwise eth_estimateGas would find the cheaper slash path, where the verifier runs
-    ///      out of gas and reads as an invalid proof.
-    uint256 public constant VERIFIER_GAS = 300_000;
-    /// @notice Gas given to a verifyBatch call of n proofs: BATCH_GAS_BASE + n * BATCH_GAS_PER_PROOF.
-    uint256 public constant BATCH_GAS_BASE = 300_000;
-    uint256 public constant BATCH_GAS_PER_PROOF = 60_000;
     /// @notice Denominator of basis-point parameters.
     uint16 public constant BPS = 10_000;
 
@@ -185,8 +177,9 @@ contract SLAManagerV1 is Ownable2Step, ReentrancyGuardTransient, EIP712 {
     error RevealClosed(uint256 jobId, uint64 until, uint256 blockNumber);
     /// @notice The trace root and attestation digest do not hash to the commitment.
     error CommitmentMismatch(uint256 jobId, bytes32 given, bytes32 committed);
-    /// @notice Too little gas left to give the verifier its budget.
-    error InsufficientGasForVerification(uint256 gasLeft, uint256 needed);
+    /// @notice The class's verifier reverted (a precompile it calls failed, or it ran out of
+    ///         gas): no answer about the proof, so nothing is concluded.
+    error VerifierFailed(uint256 jobId);
     /// @notice A batch is empty, above MAX_BATCH, or the arrays differ in length.
     error BadBatch(uint256 length);
     /// @notice Batch members must share one class (one verifier).
@@ -434,7 +427,7 @@ contract SLAManagerV1 is Ownable2Step, ReentrancyGuardTransient, EIP712 {
         (uint256 jobId, Job storage job, bytes memory skip) = _load(s.request);
         if (skip.length != 0) _revertWith(skip);
         Prepared memory p = _prepare(jobId, job, s);
-        valid = _verifyOne(IGroth16BatchVerifier(classes.verifierOf(s.request.classId)), s.proof, p.input);
+        valid = _verifyOne(IGroth16BatchVerifier(classes.verifierOf(s.request.classId)), p.jobId, s.proof, p.input);
         _conclude(job, s, p, valid);
     }
 
@@ -843,24 +836,24 @@ contract SLAManagerV1 is Ownable2Step, ReentrancyGuardTransient, EIP712 {
             emit SubmissionSkipped(p.jobId, abi.encodeWithSelector(WrongState.selector, p.jobId, job.state));
             return SKIPPED;
         }
-        bool valid = all || _verifyOne(verifier, s.proof, p.input);
+        bool valid = all || _verifyOne(verifier, p.jobId, s.proof, p.input);
         _conclude(job, s, p, valid);
         return valid ? PROVED : SLASHED;
     }
 
-    /// @dev One verifier call with exactly VERIFIER_GAS; a verifier that reverts or runs out
-    ///      counts as a rejection, too little gas left reverts.
-    function _verifyOne(IGroth16BatchVerifier verifier, uint256[8] calldata proof, uint256[5] memory input)
+    /// @dev One verifier call with all the gas there is. Only its answer counts: false slashes,
+    ///      a revert (a precompile that failed, gas that ran out) reverts the submission, so
+    ///      neither too small a gas limit nor a fork that reprices the precompiles can make a
+    ///      valid proof read as invalid, and eth_estimateGas finds no cheaper slash path.
+    function _verifyOne(IGroth16BatchVerifier verifier, uint256 jobId, uint256[8] calldata proof, uint256[5] memory input)
         private
         view
         returns (bool)
     {
-        uint256 needed = VERIFIER_GAS + VERIFIER_GAS / 63 + 5_000;
-        if (gasleft() < needed) revert InsufficientGasForVerification(gasleft(), needed);
-        try verifier.verifyProof{gas: VERIFIER_GAS}(proof, input) returns (bool ok) {
+        try verifier.verifyProof(proof, input) returns (bool ok) {
             return ok;
         } catch {
-            return false;
+            revert VerifierFailed(jobId);
         }
     }
 
@@ -882,10 +875,8 @@ contract SLAManagerV1 is Ownable2Step, ReentrancyGuardTransient, EIP712 {
             inputs[k] = ps[i].input;
             ++k;
         }
-        uint256 budget = BATCH_GAS_BASE + live * BATCH_GAS_PER_PROOF;
-        uint256 needed = budget + budget / 63 + 5_000;
-        if (gasleft() < needed) revert InsufficientGasForVerification(gasleft(), needed);
-        try verifier.verifyBatch{gas: budget}(proofs, inputs) returns (bool ok) {
+        // A revert is no answer either; the members are then verified one by one.
+        try verifier.verifyBatch(proofs, inputs) returns (bool ok) {
             return ok;
         } catch {
             return false;

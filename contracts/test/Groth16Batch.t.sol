@@ -498,9 +498,10 @@ contract Groth16BatchTest is Groth16BatchBase {
         assertLe(g4, 4 * 97_000, "batch of 4 over 97k per proof");
         assertLe(g8, 8 * 73_000, "batch of 8 over 73k per proof");
         assertLe(g16, 16 * 62_000, "batch of 16 over 62k per proof");
-        // The marginal member: one pair (34,000), two ecMul and an ecAdd (12,150), ~2k of code.
-        assertLe((g16 - g8) / 8, 50_000, "marginal member over 50k");
-        assertLe(g64, 64 * 51_000, "batch of MAX_BATCH over 51k per proof");
+        // The marginal member: one pair (34,000), two ecMul and an ecAdd (12,150), ~3k of code
+        // (the curve checks that keep a bad point a "false" rather than a revert are ~700).
+        assertLe((g16 - g8) / 8, 51_000, "marginal member over 51k");
+        assertLe(g64, 64 * 52_000, "batch of MAX_BATCH over 52k per proof");
         assertLt(g64 / 64, g16 / 16);
         assertLt(g16 / 16, g8 / 8);
         assertLt(g8 / 8, g4 / 4);

@@ -83,17 +83,46 @@ contract Groth16VerifierTest is Test {
         assertFalse(v.verifyProof(bad, input));
     }
 
-    function test_rejectsPointsOffCurveWithoutBurningGas() public {
+    function test_rejectsPointsOffCurveWithoutAPrecompile() public {
         uint256[8] memory proof = SyntheticGroth16.prove(input);
-        proof[2] = 1; // B not on the twist: the pairing precompile fails
+        proof[2] = 1; // B not on the twist
         uint256 g = gasleft();
         assertFalse(v.verifyProof(proof, input));
-        // A refused pairing burns its fixed allowance, not 63/64 of the caller's gas.
-        assertLe(g - gasleft(), 260_000);
+        // Decided by the curve checks before any ecMul or ecPairing.
+        assertLe(g - gasleft(), 10_000);
         proof = SyntheticGroth16.prove(input);
         proof[0] = 1;
         proof[1] = 1; // A off the curve
         assertFalse(v.verifyProof(proof, input));
+        proof = SyntheticGroth16.prove(input);
+        proof[7] = addmod(proof[7], 1, P); // C off the curve
+        assertFalse(v.verifyProof(proof, input));
+    }
+
+    /// A G2 point on the twist but outside the order-R subgroup passes the curve checks and is
+    /// refused by the pairing precompile: no answer, a revert.
+    function test_revertsOnTwistPointOutsideSubgroup() public {
+        uint256[8] memory proof = SyntheticGroth16.prove(input);
+        // x = 2 + u, y = sqrt(x^3 + 3 / (9 + u)) in Fp2 (words x1, x0, y1, y0)
+        proof[2] = 1;
+        proof[3] = 2;
+        proof[4] = 19659275751359636165940301690575149581329631496732780143538578556285923319774;
+        proof[5] = 7292567877523311580221095596750716176434782432868683424513645834767876293070;
+        vm.expectRevert(Groth16Verifier.PrecompileFailed.selector);
+        v.verifyProof(proof, input);
+    }
+
+    /// Too little gas is no answer either: a valid proof never reads as false for lack of gas
+    /// (what a fork that reprices the precompiles would otherwise do to honest providers).
+    function test_tooLittleGasRevertsRatherThanRejects() public {
+        uint256[8] memory proof = SyntheticGroth16.prove(input);
+        for (uint256 gas = 20_000; gas < 220_000; gas += 40_000) {
+            (bool ok, bytes memory ret) =
+                address(v).call{gas: gas}(abi.encodeCall(Groth16Verifier.verifyProof, (proof, input)));
+            assertFalse(ok, "verifyProof returned with too little gas");
+            if (ret.length != 0) assertEq(bytes4(ret), Groth16Verifier.PrecompileFailed.selector);
+        }
+        assertTrue(v.verifyProof(proof, input));
     }
 
     function test_rejectsZeroProof() public view {

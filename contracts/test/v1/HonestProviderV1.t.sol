@@ -77,6 +77,24 @@ contract HonestProviderV1Test is FixtureV1 {
         assertEq(uint256(state(jobId)), uint256(JobState.Settled));
     }
 
+    /// @notice However little gas a submission of a valid proof is given, it never slashes: the
+    ///         verifier's precompiles get all the gas there is and a failure reverts, so the job
+    ///         stays committed and a later submission with enough gas settles it (the promise a
+    ///         fixed precompile allowance broke on a fork that reprices the precompiles).
+    function testFuzz_honest_tooLittleGasNeverSlashes(uint32 gas) public {
+        Request memory r = request();
+        uint256 jobId = lockedCommitted(r);
+        vm.roll(block.number + 3);
+        Submission memory s = submission(r);
+        bytes memory data = abi.encodeCall(manager.submit, (s));
+        vm.prank(provider);
+        (bool ok,) = address(manager).call{gas: bound(gas, 30_000, 400_000)}(data);
+        if (!ok) assertEq(uint256(state(jobId)), uint256(JobState.Committed), "reverted but concluded");
+        else assertEq(uint256(state(jobId)), uint256(JobState.Settled), "concluded other than settled");
+        if (!ok) assertTrue(submit(s));
+        assertEq(uint256(state(jobId)), uint256(JobState.Settled));
+    }
+
     // ------------------------------------------------------------ the seed is one draw
 
     function test_cheater_onlyTheSecretFixesTheSeedDuringTheRevealWindow() public {
