@@ -292,6 +292,14 @@ func (c Config) validateRest() error {
 	default:
 		return bad("gpu.mode", "%q: want auto, none or require", c.GPU.Mode)
 	}
+	if requireOCSP := c.GPU.RequireCC; c.GPU.RequireOCSP != nil {
+		requireOCSP = *c.GPU.RequireOCSP
+		if requireOCSP {
+			return bad("gpu.requireOCSP", "OCSP stapling is not available in the v1 node yet")
+		}
+	} else if requireOCSP {
+		return bad("gpu.requireCC", "a CC record needs OCSP staples, which the v1 node does not fetch yet; set gpu.requireOCSP to false to accept records auditors may fail")
+	}
 	if c.Fetch.MaxFileBytes <= 0 || c.Fetch.MaxManifestBytes <= 0 || c.Fetch.Timeout.D() <= 0 {
 		return bad("fetch", "limits and timeout must be positive")
 	}

@@ -73,6 +73,7 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 		"safety.windowFactor": func(c *Config) { c.Safety.WindowFactor = 0.5 },
 		"gpu.mode":            func(c *Config) { c.GPU.Mode = "maybe" },
 		"orderBooks":          func(c *Config) { c.OrderBooks = []string{"ftp://x"} },
+		"gpu.requireCC":       func(c *Config) { c.GPU.RequireCC = true },
 	} {
 		c := ok
 		mod(&c)
