@@ -140,6 +140,19 @@ func (n *Node) refused(id *big.Int, rf *Refusal) {
 	n.log.Info("refusing job", "job", id, "reason", rf.Reason, "err", rf.Err)
 }
 
+// refuseJob counts and logs a refusal and journals the job as refused, so it is not
+// considered again (after a restart too) and RunUntil sees it final. Nothing was spent.
+func (n *Node) refuseJob(id *big.Int, src Source, req chain.RequestV1, jobURI string, rf *Refusal) {
+	n.remember(id)
+	n.refused(id, rf)
+	r := &Record{JobID: id.String(), Step: StepRefused, Reason: rf.Error(), Source: src, Request: Request{req}, JobURI: jobURI}
+	if err := n.save(r); err != nil {
+		n.log.Error("journal", "job", id, "err", err)
+		return
+	}
+	n.metrics.Jobs.WithLabelValues(string(StepRefused)).Inc()
+}
+
 // accept journals an admitted job (its job file on disk first) and starts it.
 func (n *Node) accept(ctx, jobCtx context.Context, id *big.Int, src Source, req chain.RequestV1, sig []byte, jobURI string, a *admitted) {
 	head, err := n.backend.BlockNumber(ctx)
@@ -190,8 +203,7 @@ func (n *Node) considerPosted(ctx, jobCtx context.Context, ev *chain.JobPostedV1
 		return err
 	}
 	if rf != nil {
-		n.remember(ev.JobId)
-		n.refused(ev.JobId, rf)
+		n.refuseJob(ev.JobId, FromPosted, ev.Request, ev.InputURI, rf)
 		return nil
 	}
 	n.accept(ctx, jobCtx, ev.JobId, FromPosted, ev.Request, nil, ev.InputURI, a)
@@ -239,8 +251,7 @@ func (n *Node) considerOffer(ctx, jobCtx context.Context, o *jobs.Offer) error {
 			contract = len(code) > 0 // ERC-1271: the manager checks it at lock
 		}
 		if !contract {
-			n.remember(id)
-			n.refused(id, refuse("offer", "%v", err))
+			n.refuseJob(id, FromOffer, fromProtocol(o.Request), o.JobURI, refuse("offer", "%v", err))
 			return nil
 		}
 	}
@@ -250,8 +261,7 @@ func (n *Node) considerOffer(ctx, jobCtx context.Context, o *jobs.Offer) error {
 		return err
 	}
 	if rf != nil {
-		n.remember(id)
-		n.refused(id, rf)
+		n.refuseJob(id, FromOffer, req, o.JobURI, rf)
 		return nil
 	}
 	n.accept(ctx, jobCtx, id, FromOffer, req, o.Signature, o.JobURI, a)

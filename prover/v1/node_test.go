@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -238,7 +239,8 @@ func TestFalsifyingNodeSlashed(t *testing.T) {
 	}
 }
 
-// TestRefusals: jobs the node must not take lock nothing and are counted by reason: a job
+// TestRefusals: jobs the node must not take lock nothing, are journaled as refused with the
+// reason and counted by it: a job
 // file that is not the request's, a model the node does not hold, a class it does not serve,
 // windows too short for its measured times, a price below its minimum.
 func TestRefusals(t *testing.T) {
@@ -313,8 +315,9 @@ func TestRefusals(t *testing.T) {
 		if st != chain.StateV1None && st != chain.StateV1Open {
 			t.Fatalf("case %d (%s): job is %v", i, cases[i].reason, st)
 		}
-		if _, err := n.Journal().Load(id.String()); err == nil {
-			t.Fatalf("case %d (%s): journaled", i, cases[i].reason)
+		r, err := n.Journal().Load(id.String())
+		if err != nil || r.Step != proverv1.StepRefused || !strings.HasPrefix(r.Reason, cases[i].reason+":") {
+			t.Fatalf("case %d (%s): journal %+v (%v)", i, cases[i].reason, r, err)
 		}
 	}
 	prov, err := w.keeper.ProviderOf(ctx, w.provs[0].market.Address())
