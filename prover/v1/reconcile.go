@@ -80,8 +80,7 @@ func (n *Node) reconcile(ctx context.Context, r *Record) (bool, error) {
 			return false, err
 		}
 		if h, err := chain.HashCommitmentV1(c); err != nil || h != job.Holder {
-			lost("the chain holds another commitment")
-			break
+			return false, permanent{fmt.Errorf("the chain holds another commitment than the journaled one (%v)", err)}
 		}
 		if job.Flags&chain.JobFlagSeedFixed != 0 {
 			if r.Step == StepCommitted {
