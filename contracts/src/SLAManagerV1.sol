@@ -599,8 +599,9 @@ contract SLAManagerV1 is Ownable2Step, ReentrancyGuardTransient, EIP712 {
     }
 
     /// @notice The seed a submission would use now: the stored one, else the one derived without
-    ///         the secret (reverts when no seed is derivable now). For a Proved job only a stored
-    ///         seed is returned; otherwise read it from JobProved.
+    ///         the secret (reverts when no seed is derivable now, RevealPending while the buyer's
+    ///         reveal may still replace it). For a Proved job only a stored seed is returned;
+    ///         otherwise read it from JobProved.
     function seedOf(uint256 jobId) external view returns (uint256) {
         Job storage job = _jobs[jobId];
         // A Proved job's holder is the provider again, not the commitment: its seed is only
@@ -608,6 +609,13 @@ contract SLAManagerV1 is Ownable2Step, ReentrancyGuardTransient, EIP712 {
         if (job.flags & FLAG_SEED != 0 && job.state == JobState.Proved) return job.seed;
         if (job.state != JobState.Committed) revert WrongState(jobId, job.state);
         if (job.flags & FLAG_SEED != 0) return job.seed;
+        // Inside a seed commitment's reveal window the seed is not known yet: the secret-less
+        // value would be replaced by the buyer's reveal, and a provider proving against it
+        // would be slashed for a valid proof of the wrong seed.
+        if (job.flags & FLAG_COMMITMENT != 0) {
+            uint64 until = uint64(job.seedBlock) + REVEAL_BLOCKS;
+            if (block.number <= until) revert RevealPending(jobId, until, block.number);
+        }
         return _deriveSeed(jobId, job, bytes32(0));
     }
 

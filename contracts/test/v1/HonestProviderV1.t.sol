@@ -114,6 +114,24 @@ contract HonestProviderV1Test is FixtureV1 {
         assertTrue(manager.getJob(jobId).flags & 2 != 0, "fixed without the secret");
     }
 
+    /// @notice While the buyer may still reveal, seedOf names no seed: a provider that proved
+    ///         against the secret-less value would be slashed once the reveal replaced it.
+    function test_honest_seedOfWaitsForTheRevealWindow() public {
+        bytes32 secret = keccak256("s");
+        Request memory r = requestWithSecret(secret);
+        uint256 jobId = lockedCommitted(r);
+        uint64 seedBlock = manager.getJob(jobId).seedBlock;
+        for (uint256 b = seedBlock + 1; b <= seedBlock + 32; b += 7) {
+            vm.roll(b);
+            vm.expectRevert(abi.encodeWithSelector(SLAManagerV1.RevealPending.selector, jobId, seedBlock + 32, b));
+            manager.seedOf(jobId);
+        }
+        manager.revealSeed(r, secret);
+        uint256 revealed = manager.seedOf(jobId);
+        assertEq(revealed, manager.getJob(jobId).seed);
+        assertTrue(submit(submission(r)));
+    }
+
     function testFuzz_cheater_badSecretRefused(bytes32 guess) public {
         bytes32 secret = keccak256("s");
         vm.assume(guess != secret);

@@ -9,6 +9,7 @@ import {ResultDigest} from "../../src/libraries/ResultDigest.sol";
 import {Request} from "../../src/types/Request.sol";
 import {Job, JobState, Commitment, Submission, Receipt} from "../../src/types/Settlement.sol";
 import {Vm} from "../utils/Vm.sol";
+import {SyntheticGroth16} from "../helpers/SyntheticGroth16.sol";
 
 /// @notice The v1 state machine (specs/settlement.md) with real pairing checks: every path from
 ///         request to settlement or slash, what each call refuses, and that the result on chain
@@ -138,7 +139,20 @@ contract SLAManagerV1Test is FixtureV1 {
         Request memory r = requestWithSecret(keccak256("kept"));
         uint256 jobId = lockedCommitted(r);
         toSeed(jobId);
-        Submission memory early = submission(r); // seedOf already gives the fallback value
+        // seedOf names no seed yet (RevealPending): a submission for any seed is refused as early.
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                SLAManagerV1.RevealPending.selector, jobId, uint64(manager.getJob(jobId).seedBlock) + 32, block.number
+            )
+        );
+        manager.seedOf(jobId);
+        Submission memory early;
+        early.request = r;
+        early.commitment = commitmentFor(jobId);
+        early.result = resultFor(jobId, r.newTokens);
+        early.proof = SyntheticGroth16.prove(
+            [r.modelRoot, r.jobDigest, early.commitment.traceRoot, hasher.resultDigest(r.newTokens, early.result), 1]
+        );
         vm.prank(provider);
         vm.expectRevert(
             abi.encodeWithSelector(
