@@ -1,17 +1,19 @@
 // Package demo runs Probity end to end on an in-process chain: the `probity demo` command
 // and its self-check.
 //
-// Run deploys the contracts on a simulated chain, registers a catalogue shape with keys from
-// the circuits key cache, and runs three real prover nodes in process, one after the other so
-// that each job goes to the intended provider:
+// Run deploys the v1 contracts on a simulated chain, registers the small width class with
+// its development keys (circuits key cache) and the shipped model (models.KJV) in the
+// catalogue, and plays the protocol with real prover nodes (prover/v1) and the buyer SDK
+// (sdk/v1):
 //
-//   - an honest node proves its job and is paid after the proofs verify on chain;
-//   - a falsifying node commits corrupted outputs, finds that no proof of its sampled elements
-//     exists, and is slashed when its proof deadline passes;
-//   - a silent node locks a job and never commits, and is slashed at its commit deadline.
+//   - a buyer asks the shipped model for text with a signed offer (it sends no transaction);
+//     the honest node generates the text, locks and commits in one transaction, proves the
+//     job with one universal proof and is paid; the buyer reads the text from the chain;
+//   - a lazy node commits a trace it did not compute, cannot prove it, and is slashed when its
+//     proof deadline passes;
+//   - a silent provider locks a job and never commits, and is slashed at its commit deadline;
+//   - an auditor verifies the honest receipt offline.
 //
-// A watcher (the honest provider) triggers both slashes and earns the bounty; the buyer gets
-// the escrow back plus the slashed stake less the bounty. Finally an auditor verifies the honest
-// receipt offline under a policy pinned to the chain and contract. Any act that does not turn
-// out as the protocol says makes Run fail, so the demo doubles as a self-check.
+// Balances are accounted for and must be conserved. Any act that does not turn out as the
+// protocol says makes Run fail, so the demo doubles as a self-check.
 package demo

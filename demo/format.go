@@ -79,3 +79,11 @@ func amount(v *big.Int) string {
 	}
 	return "1 token"
 }
+
+// abbrev shortens a decimal field element for a line of output.
+func abbrev(s string) string {
+	if len(s) <= 14 {
+		return s
+	}
+	return s[:6] + "…" + s[len(s)-6:]
+}

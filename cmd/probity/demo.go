@@ -11,21 +11,23 @@ import (
 )
 
 func init() {
-	register("demo", "end-to-end demo on an in-process chain: prove, settle, slash a cheater and a silent provider, audit", runDemo)
+	register("demo", "end-to-end demo on an in-process chain: ask a model for text, prove and settle it, slash a lazy and a silent provider, audit", runDemo)
 }
 
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("demo", "demo [flags]\n\n"+
-		"Runs Probity end to end on an in-process chain with three real prover nodes (honest,\n"+
-		"falsifying, silent) and checks that every act turns out as the protocol says.\n\n"+
+		"Runs Probity end to end on an in-process chain: a buyer asks the shipped model for text,\n"+
+		"an honest prover node generates and proves it with one proof and is paid, the buyer reads\n"+
+		"the text from the chain, a lazy and a silent provider are slashed, and an auditor verifies\n"+
+		"the receipt offline. The first run builds the small class's keys (about two minutes).\n\n"+
 		"Exit status: 0 every act as expected, 1 an act did not turn out as expected, 2 usage, 3 could not run.", stderr)
 	var (
 		asJSON  = fs.Bool("json", false, "print the summary as JSON instead of the narration")
-		keep    = fs.String("keep", "", "keep the job files, node data and receipts in `dir`")
+		keep    = fs.String("keep", "", "keep the job files, order books, node data and receipt in `dir`")
 		verbose = fs.Bool("v", false, "show the prover nodes' logs on stderr")
-		shape   = fs.String("shape", "demo-64", "catalogue `shape` of the layers (tiny: one small layer, fastest)")
 		keysDir = fs.String("keys", "", "circuit key cache `dir` (default: the user cache, as for probity setup)")
-		falsify = fs.Float64("falsify", 0.5, "`fraction` of each layer's outputs the cheating node corrupts, in (0, 1]")
+		prompt  = fs.String("prompt", "And God said, ", "the buyer's `text` (the shipped model is byte-level)")
+		n       = fs.Int("tokens", 48, "`n`umber of new tokens to generate (the prompt plus n, less one, must fit 128 rows)")
 	)
 	if done, err := parseFlags(fs, args); done || err != nil {
 		return err
@@ -33,13 +35,10 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := noArgs(fs.Args()); err != nil {
 		return err
 	}
-	if *falsify <= 0 || *falsify > 1 {
-		return usageError{fmt.Sprintf("--falsify %v is not in (0, 1]", *falsify)}
+	if *n < 1 || len(*prompt)+*n-1 > 128 || *prompt == "" {
+		return usageError{fmt.Sprintf("--prompt of %d bytes and --tokens %d: need a prompt and 1 <= tokens, prompt + tokens - 1 <= 128", len(*prompt), *n)}
 	}
-	if _, err := lookupShape("shape", *shape); err != nil {
-		return err
-	}
-	o := demo.Options{Shape: *shape, Falsify: *falsify, Keep: *keep}
+	o := demo.Options{Keep: *keep, Prompt: *prompt, NewTokens: *n}
 	if *keysDir != "" {
 		o.Keys = &circuits.Cache{Dir: *keysDir}
 	}

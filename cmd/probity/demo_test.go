@@ -8,14 +8,17 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestDemoJSON runs the fast variant of `probity demo --json` and reads its summary.
+// TestDemoJSON runs `probity demo --json` (the real demo: the small class's keys, set up once
+// into the user cache) and reads its summary.
 func TestDemoJSON(t *testing.T) {
-	keys := t.TempDir()
-	code, out, errs := runCLI(t, "demo", "--json", "--shape", "tiny", "--falsify", "1", "--keys", keys)
+	if testing.Short() {
+		t.Skip("the demo package's test runs the demo under -short; this one is the CLI's copy")
+	}
+	code, out, errs := runCLI(t, "demo", "--json", "--tokens", "8")
 	require.Equal(t, exitOK, code, errs)
 	var sum struct {
-		Shape string `json:"shape"`
-		Jobs  []struct {
+		Text string `json:"text"`
+		Jobs []struct {
 			Role    string `json:"role"`
 			Outcome string `json:"outcome"`
 		} `json:"jobs"`
@@ -25,25 +28,22 @@ func TestDemoJSON(t *testing.T) {
 		} `json:"audit"`
 	}
 	require.NoError(t, json.Unmarshal([]byte(out), &sum), out)
-	assert.Equal(t, "tiny", sum.Shape)
+	assert.Len(t, sum.Text, 8)
 	outcomes := map[string]string{}
 	for _, j := range sum.Jobs {
 		outcomes[j.Role] = j.Outcome
 	}
-	assert.Equal(t, map[string]string{"honest": "Settled", "falsifying": "Slashed", "silent": "Slashed"}, outcomes)
+	assert.Equal(t, map[string]string{"honest": "Settled", "lazy": "Slashed", "silent": "Slashed"}, outcomes)
 	assert.True(t, sum.Conserved)
 	assert.True(t, sum.Audit.OK)
 	assert.NotContains(t, out, "Act 1", "--json prints the summary only")
 }
 
 func TestDemoUsage(t *testing.T) {
-	for _, args := range [][]string{{"demo", "--bogus"}, {"demo", "extra"}, {"demo", "--falsify", "0"}, {"demo", "--falsify", "1.5"}} {
+	for _, args := range [][]string{{"demo", "--bogus"}, {"demo", "extra"}, {"demo", "--tokens", "0"}, {"demo", "--tokens", "200"}, {"demo", "--prompt", ""}} {
 		code, _, errs := runCLI(t, args...)
 		assert.Equal(t, exitUsage, code, "%v: %s", args, errs)
 	}
-	code, _, errs := runCLI(t, "demo", "--shape", "huge")
-	assert.Equal(t, exitUsage, code)
-	assert.Contains(t, errs, `unknown circuit shape: "huge"`)
 	code, out, _ := runCLI(t, "help")
 	assert.Equal(t, exitOK, code)
 	assert.Contains(t, out, "demo")

@@ -1,0 +1,157 @@
+package demo
+
+import (
+	"context"
+	"fmt"
+	"math/big"
+	"slices"
+
+	groth16bn254 "github.com/consensys/gnark/backend/groth16/bn254"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
+
+	"github.com/probitylabs/probity/contracts/bindingsv1"
+	"github.com/probitylabs/probity/verifier"
+	verifierv1 "github.com/probitylabs/probity/verifier/v1"
+)
+
+// tokenHolders are the accounts whose balances the demo accounts for.
+func (r *run) tokenHolders() ([]string, []common.Address) {
+	names := []string{"buyer", "watcher"}
+	addrs := []common.Address{r.buyer.Address(), r.watcher.Address()}
+	for _, role := range []string{RoleHonest, RoleLazy, RoleSilent} {
+		names = append(names, role+" provider")
+		addrs = append(addrs, crypto.PubkeyToAddress(r.provs[role].key.PublicKey))
+	}
+	names = append(names, "registry (stake)", "SLA manager (escrow)")
+	addrs = append(addrs, r.sim.Addresses.Providers, r.sim.Addresses.Manager)
+	return names, addrs
+}
+
+func (r *run) balances(ctx context.Context) ([]*big.Int, error) {
+	_, addrs := r.tokenHolders()
+	out := make([]*big.Int, len(addrs))
+	for i, a := range addrs {
+		b, err := r.buyer.Market().TokenBalance(ctx, a)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = b
+	}
+	return out, nil
+}
+
+// settleAccounts withdraws the credits, prints the balances and checks where the tokens went.
+func (r *run) settleAccounts(ctx context.Context, before []*big.Int) error {
+	r.printf("\nAct 5: withdrawals and balances (tokens)\n")
+	refund, err := r.buyer.Withdraw(ctx)
+	if err != nil {
+		return fmt.Errorf("demo: buyer withdraw: %w", err)
+	}
+	bounty, err := r.watcher.Withdraw(ctx)
+	if err != nil {
+		return fmt.Errorf("demo: watcher withdraw: %w", err)
+	}
+	r.printf("  buyer withdrew %s (2 escrows back + slashed stakes - bounties); watcher withdrew %s in bounties\n", tokens(refund), tokens(bounty))
+	after, err := r.balances(ctx)
+	if err != nil {
+		return err
+	}
+	names, addrs := r.tokenHolders()
+	sb, sa := new(big.Int), new(big.Int)
+	for i := range names {
+		d := new(big.Int).Sub(after[i], before[i])
+		r.sum.Balances = append(r.sum.Balances, Balance{Name: names[i], Address: addrs[i], Before: before[i].String(),
+			After: after[i].String(), Delta: d.String()})
+		r.printf("  %-22s %14s -> %14s  (%s)\n", names[i], tokens(before[i]), tokens(after[i]), signed(d))
+		sb.Add(sb, before[i])
+		sa.Add(sa, after[i])
+	}
+	r.sum.Conserved = sb.Cmp(sa) == 0
+	if !r.sum.Conserved {
+		return fmt.Errorf("%w: token balances summed to %s before and %s after", ErrUnexpected, sb, sa)
+	}
+	// Where the tokens must have gone (settlement.md §3, protocol.md §10): the buyer paid the
+	// honest price from its deposit and got the other two escrows back plus the slashed stakes
+	// less the bounties; the honest provider's node collected the price; the watcher earned the
+	// bounties; the registry lost exactly the two reserved stakes; the manager holds nothing.
+	price := r.o.Price
+	lazy, silent := r.sum.Job(RoleLazy), r.sum.Job(RoleSilent)
+	gain := func(j *Job) *big.Int { return new(big.Int).Sub(bigOf(j.Stake), bigOf(j.Bounty)) }
+	escrows := new(big.Int).Mul(price, big.NewInt(2))
+	want := []*big.Int{
+		new(big.Int).Add(escrows, new(big.Int).Add(gain(lazy), gain(silent))),
+		new(big.Int).Add(bigOf(lazy.Bounty), bigOf(silent.Bounty)),
+		new(big.Int).Set(price), new(big.Int), new(big.Int),
+		new(big.Int).Neg(new(big.Int).Add(bigOf(lazy.Stake), bigOf(silent.Stake))),
+		new(big.Int).Neg(new(big.Int).Mul(price, big.NewInt(3))),
+	}
+	for i := range want {
+		if d := new(big.Int).Sub(after[i], before[i]); d.Cmp(want[i]) != 0 {
+			return fmt.Errorf("%w: the %s's balance changed by %s, want %s", ErrUnexpected, names[i], d, want[i])
+		}
+	}
+	r.printf("  conserved: the balances sum to %s tokens before and after; each cheater lost its reserved stake\n", tokens(sa))
+	return nil
+}
+
+// jobGas is the gas of every transaction that emitted one of the job's events, by the
+// manager function it called (the honest provider's collect included).
+func (r *run) jobGas(ctx context.Context, id *big.Int) (map[string]uint64, error) {
+	evs, err := r.buyer.Events(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	abi, err := bindingsv1.SLAManagerV1MetaData.ParseABI()
+	if err != nil {
+		return nil, err
+	}
+	backend := r.sim.Chain.Client()
+	gas, seen := map[string]uint64{}, map[common.Hash]bool{}
+	for _, ev := range evs {
+		h := ev.Info().TxHash
+		if seen[h] {
+			continue
+		}
+		seen[h] = true
+		tx, _, err := backend.TransactionByHash(ctx, h)
+		if err != nil {
+			return nil, err
+		}
+		rcpt, err := backend.TransactionReceipt(ctx, h)
+		if err != nil {
+			return nil, err
+		}
+		name := "other"
+		if len(tx.Data()) >= 4 {
+			if m, err := abi.MethodById(tx.Data()[:4]); err == nil {
+				name = m.Name
+			}
+		}
+		gas[name] += rcpt.GasUsed
+	}
+	return gas, nil
+}
+
+func sortedKeys(m map[string]uint64) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return ks
+}
+
+// audit runs the offline verifier on a receipt file under a policy pinned to this chain, this
+// manager and the small class with its verifying key, accepting the "none" attestation mode
+// (no GPU here), with the model for the detection bounds.
+func (r *run) audit(ctx context.Context, path string) (*verifier.Report, error) {
+	vk, ok := r.keys.VK.(*groth16bn254.VerifyingKey)
+	if !ok {
+		return nil, fmt.Errorf("demo: the class's verifying key is a %T", r.keys.VK)
+	}
+	manager := r.sim.Addresses.Manager
+	policy := verifierv1.Policy{ChainID: r.gov.ChainID(), Manager: &manager,
+		Classes: []verifierv1.Class{{Class: r.class, VK: vk}}, AllowNoAttestation: true, MinSlots: 1}
+	return verifierv1.AuditFile(ctx, path, policy, verifierv1.Options{Model: r.model})
+}
