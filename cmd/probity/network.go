@@ -18,12 +18,13 @@ import (
 
 	"github.com/probitylabs/probity/chain"
 	"github.com/probitylabs/probity/prover"
-	"github.com/probitylabs/probity/sdk"
+	sdk "github.com/probitylabs/probity/sdk/v1"
 )
 
-// Shared plumbing of the commands that act on a deployment (deploy, shape, mint, stake,
-// unbond, post, job, slash, withdraw, balance): the --rpc/--key/--deployment flags, token
-// amounts, and the mapping of contract reverts to exit status 1.
+// Shared plumbing of the commands that act on a deployment (deploy, class, catalogue, mint,
+// params, stake, unbond, deposit, withdraw, balance, ask, job, slash): the
+// --rpc/--key/--deployment flags, token amounts, and the mapping of contract reverts to exit
+// status 1.
 
 // keyFileEnv names the environment variable read when --key is not given.
 const keyFileEnv = "PROBITY_KEY_FILE"
@@ -50,7 +51,7 @@ func addNetFlags(fs *flag.FlagSet, withDeployment bool) *netFlags {
 	}
 	if withDeployment {
 		n.deployment = fs.String("deployment", defaultDeployment,
-			"deployment addresses `file` (JSON: token, providers, shapes, manager), as written by `probity deploy`")
+			"deployment addresses `file` (JSON: token, providers, classes, hasher, manager), as written by `probity deploy`")
 	}
 	return n
 }
@@ -85,13 +86,24 @@ func (n *netFlags) signingKey(required bool) (*ecdsa.PrivateKey, error) {
 	return k, nil
 }
 
-// loadDeployment reads a deployment file (chain.ReadAddresses): the JSON object of
-// chain.Addresses, the same as the "deployment" section of the prover's config.
-func loadDeployment(path string) (chain.Addresses, error) {
-	a, err := chain.ReadAddresses(path)
+// readDeployment reads a deployment file (chain.ReadAddressesV1): the JSON object of
+// chain.AddressesV1 `probity deploy` writes, the same as the "deployment" section of the
+// prover's config, which reads the file itself with deploymentFile.
+func readDeployment(path string) (chain.AddressesV1, error) {
+	a, err := chain.ReadAddressesV1(path)
 	if errors.Is(err, iofs.ErrNotExist) {
 		return a, withHint(fmt.Errorf("deployment file: %w", err),
 			"`probity deploy --out FILE` writes one; pass it with --deployment FILE")
+	}
+	return a, err
+}
+
+// loadDeployment reads a protocol v0 deployment file, for `probity verify` of v0 receipts
+// (goes with v0).
+func loadDeployment(path string) (chain.Addresses, error) {
+	a, err := chain.ReadAddresses(path)
+	if errors.Is(err, iofs.ErrNotExist) {
+		return a, withHint(fmt.Errorf("deployment file: %w", err), "pass the v0 deployment file with --deployment FILE")
 	}
 	return a, err
 }
@@ -116,7 +128,7 @@ func (n *netFlags) connect(ctx context.Context, keyRequired bool) (*sdk.Client, 
 	if err != nil {
 		return nil, err
 	}
-	addrs, err := loadDeployment(*n.deployment)
+	addrs, err := readDeployment(*n.deployment)
 	if err != nil {
 		return nil, err
 	}

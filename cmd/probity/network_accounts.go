@@ -10,13 +10,15 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 )
 
-// Account commands: stake and unbond (providers), withdraw credit, read balances.
+// Account commands: stake and unbond (providers), deposit escrow (buyers), withdraw the
+// manager balance, read balances.
 
 func init() {
 	register("stake", "provider: approve and stake tokens (registers the account on first use)", runStake)
 	register("unbond", "provider: move free stake to unbonding, or withdraw it after the delay", runUnbond)
-	register("withdraw", "pay out the account's credit (refunds, payments, slashed stake, bounties)", runWithdraw)
-	register("balance", "an account's token balance, credit and stake", runBalance)
+	register("deposit", "buyer: move tokens into the escrow balance signed offers are paid from", runDeposit)
+	register("withdraw", "pay out the account's manager balance (refunds, payments, slashed stake, bounties)", runWithdraw)
+	register("balance", "an account's token balance, manager balance and stake", runBalance)
 }
 
 func runStake(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -48,16 +50,36 @@ func runStake(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	registered, err := c.Stake(ctx, nk, v)
+	m := c.Market()
+	p, err := m.ProviderOf(ctx, c.Address())
 	if err != nil {
 		return fromChain(err)
 	}
-	st, err := c.ProviderStake(ctx, c.Address())
+	registered := p.NodeKey != (common.Address{})
+	if registered && nk != (common.Address{}) && nk != p.NodeKey {
+		return usageError{fmt.Sprintf("--node-key-address: %s is registered with node key %s already; --node-key-address is for the first stake only",
+			c.Address().Hex(), p.NodeKey.Hex())}
+	}
+	if _, err := m.Approve(ctx, c.Addresses().Providers, v); err != nil {
+		return fromChain(fmt.Errorf("approve the provider registry: %w", err))
+	}
+	if registered {
+		_, err = m.AddStake(ctx, v)
+	} else {
+		if nk == (common.Address{}) {
+			nk = c.Address()
+		}
+		_, err = m.Register(ctx, nk, v)
+	}
+	if err != nil {
+		return fromChain(fmt.Errorf("stake: %w", err))
+	}
+	st, err := m.ProviderOf(ctx, c.Address())
 	if err != nil {
 		return fromChain(err)
 	}
 	what := "added"
-	if registered {
+	if !registered {
 		what = "registered with node key " + st.NodeKey.Hex() + " and staked"
 	}
 	fmt.Fprintf(stdout, "%s %s %s; free stake %s, reserved %s\n", c.Address().Hex(), what, formatAmount(v),
@@ -101,24 +123,25 @@ func runUnbond(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	m := c.Market()
 	if *withdraw {
-		before, err := c.ProviderStake(ctx, c.Address())
+		before, err := m.ProviderOf(ctx, c.Address())
 		if err != nil {
 			return fromChain(err)
 		}
 		if to == nil {
 			to = ptr(c.Address())
 		}
-		if _, err := c.Chain().WithdrawUnbondedTo(ctx, *to); err != nil {
+		if _, err := m.WithdrawUnbondedTo(ctx, *to); err != nil {
 			return fromChain(fmt.Errorf("withdraw unbonded stake: %w", err))
 		}
 		fmt.Fprintf(stdout, "withdrew %s unbonded stake to %s\n", formatAmount(before.Unbonding), to.Hex())
 		return nil
 	}
-	if _, err := c.Chain().RequestUnbond(ctx, v); err != nil {
+	if _, err := m.RequestUnbond(ctx, v); err != nil {
 		return fromChain(fmt.Errorf("unbond: %w", err))
 	}
-	p, err := c.Chain().ProviderOf(ctx, c.Address())
+	p, err := m.ProviderOf(ctx, c.Address())
 	if err != nil {
 		return fromChain(err)
 	}
@@ -127,10 +150,46 @@ func runUnbond(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	return nil
 }
 
+func runDeposit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newCommandFlags("deposit", "deposit --amount X --key FILE [--rpc URL] [--deployment FILE]\n\n"+
+		"Approves the SLA manager and moves X tokens into the account's escrow balance there. A\n"+
+		"signed offer (`probity ask --book`) is escrowed from this balance when a provider locks\n"+
+		"it, so a buyer that deposits ahead sends no transaction per job. `probity withdraw` pays\n"+
+		"back what no job holds.", stderr)
+	n := addNetFlags(fs, true)
+	amount := fs.String("amount", "", amountHelp)
+	done, pos, err := parseInterspersed(fs, args)
+	if done || err != nil {
+		return err
+	}
+	if err := noArgs(pos); err != nil {
+		return err
+	}
+	v, err := parseAmount("amount", *amount)
+	if err != nil {
+		return err
+	}
+	c, err := n.connect(ctx, true)
+	if err != nil {
+		return err
+	}
+	if err := c.Deposit(ctx, v); err != nil {
+		return fromChain(err)
+	}
+	esc, err := c.Market().EscrowBalanceOf(ctx, c.Address())
+	if err != nil {
+		return fromChain(err)
+	}
+	fmt.Fprintf(stdout, "deposited %s; escrow balance %s\n", formatAmount(v), formatAmount(esc))
+	return nil
+}
+
 func runWithdraw(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newCommandFlags("withdraw", "withdraw [--to ADDR] --key FILE [--rpc URL] [--deployment FILE]\n\n"+
-		"Pays out the account's credit at the SLA manager, to the account or to --to: cancelled\n"+
-		"escrow, payments for settled jobs, slashed stake and slashing bounties are credited first.", stderr)
+		"Pays out the account's balance at the SLA manager, to the account or to --to: deposits no\n"+
+		"job holds, cancelled escrow, payments for settled jobs, slashed stake and slashing\n"+
+		"bounties. A proved job with a challenge window pays its provider once it is finalized\n"+
+		"(`probity job finalize ID`, anyone may; the prover node collects its own).", stderr)
 	n := addNetFlags(fs, true)
 	toFlag := fs.String("to", "", "pay to this `address` instead of the account (e.g. a cold wallet)")
 	done, pos, err := parseInterspersed(fs, args)
@@ -181,8 +240,11 @@ func ptr[T any](v T) *T { return &v }
 type balanceReport struct {
 	Account common.Address `json:"account"`
 	Token   string         `json:"token"`
-	Credit  string         `json:"credit"`
-	Stake   *stakeReport   `json:"stake,omitempty"`
+	// Balance is what `probity withdraw` pays now; Escrow the part of it offers are paid from
+	// (the rest is slashed-stake credit, paid out but never escrowed).
+	Balance string       `json:"balance"`
+	Escrow  string       `json:"escrow"`
+	Stake   *stakeReport `json:"stake,omitempty"`
 }
 
 type stakeReport struct {
@@ -195,8 +257,9 @@ type stakeReport struct {
 
 func runBalance(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newCommandFlags("balance", "balance [ADDR] [--json] [--key FILE] [--rpc URL] [--deployment FILE]\n\n"+
-		"Prints ADDR's (default: the --key account's) token balance, credit at the SLA manager\n"+
-		"(collect it with `probity withdraw`) and, for providers, stake. Amounts in token units.", stderr)
+		"Prints ADDR's (default: the --key account's) token balance, its balance at the SLA\n"+
+		"manager (what `probity withdraw` pays; the escrow part pays offers at lock) and, for\n"+
+		"providers, stake. Amounts in token units.", stderr)
 	n := addNetFlags(fs, true)
 	asJSON := fs.Bool("json", false, "print JSON")
 	done, pos, err := parseInterspersed(fs, args)
@@ -219,19 +282,24 @@ func runBalance(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if len(pos) == 0 {
 		who = c.Address()
 	}
-	bal, err := c.Chain().TokenBalance(ctx, who)
+	m := c.Market()
+	bal, err := m.TokenBalance(ctx, who)
 	if err != nil {
 		return fromChain(err)
 	}
-	credit, err := c.Chain().CreditOf(ctx, who)
+	total, err := m.BalanceOf(ctx, who)
 	if err != nil {
 		return fromChain(err)
 	}
-	p, err := c.Chain().ProviderOf(ctx, who)
+	esc, err := m.EscrowBalanceOf(ctx, who)
 	if err != nil {
 		return fromChain(err)
 	}
-	r := balanceReport{Account: who, Token: formatAmount(bal), Credit: formatAmount(credit)}
+	p, err := m.ProviderOf(ctx, who)
+	if err != nil {
+		return fromChain(err)
+	}
+	r := balanceReport{Account: who, Token: formatAmount(bal), Balance: formatAmount(total), Escrow: formatAmount(esc)}
 	if p.NodeKey != (common.Address{}) {
 		r.Stake = &stakeReport{NodeKey: p.NodeKey, Free: formatAmount(p.Free), Reserved: formatAmount(p.Reserved),
 			Unbonding: formatAmount(p.Unbonding), UnbondReadyAt: p.UnbondReadyAt}
@@ -239,7 +307,7 @@ func runBalance(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if *asJSON {
 		return writeJSON(stdout, r)
 	}
-	fmt.Fprintf(stdout, "account   %s\ntoken     %s\ncredit    %s\n", who.Hex(), r.Token, r.Credit)
+	fmt.Fprintf(stdout, "account   %s\ntoken     %s\nbalance   %s at the manager (escrow %s)\n", who.Hex(), r.Token, r.Balance, r.Escrow)
 	if s := r.Stake; s != nil {
 		fmt.Fprintf(stdout, "stake     free %s, reserved %s, unbonding %s (node key %s)\n", s.Free, s.Reserved, s.Unbonding, s.NodeKey.Hex())
 		if p.Unbonding.Sign() > 0 {

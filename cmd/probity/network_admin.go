@@ -2,33 +2,40 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/consensys/gnark/backend/groth16"
+	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/probitylabs/probity/chain"
+	"github.com/probitylabs/probity/circuits"
+	"github.com/probitylabs/probity/circuits/universal"
 	"github.com/probitylabs/probity/verifier"
 )
 
-// Governance commands: deploy a stack, register and retire shapes, mint the dev token.
+// Governance commands: deploy a stack, register, retire and list width classes, mint the
+// dev token.
 
 func init() {
-	register("deploy", "deploy the token, registries and SLA manager; write the deployment file", runDeploy)
-	register("shape", "governance: register a shape with its Groth16 verifier, or retire it", subcommands("shape",
-		map[string]func(context.Context, []string, io.Writer, io.Writer) error{"register": runShapeRegister, "retire": runShapeRetire},
-		"register", "retire"))
+	register("deploy", "deploy the token, registries, result hasher and SLA manager; write the deployment file", runDeploy)
+	register("class", "width classes on chain: register one with its Groth16 verifier, retire it, list them", subcommands("class",
+		map[string]func(context.Context, []string, io.Writer, io.Writer) error{"register": runClassRegister, "retire": runClassRetire, "list": runClassList},
+		"register", "retire", "list"))
 	register("mint", "mint dev tokens on a development deployment (token owner only)", runMint)
 }
 
 func runDeploy(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newCommandFlags("deploy", "deploy --key FILE [--rpc URL] [--out FILE]\n\n"+
-		"Deploys a DevToken (a billion tokens minted to the deployer), the provider and shape\n"+
-		"registries and the SLA manager; the deployer (--key) is governance. Writes the addresses\n"+
-		"as JSON to --out, which must not exist yet. Production deployments use the Foundry script\n"+
-		"(docs/contracts.md).", stderr)
+	fs := newCommandFlags("deploy", "deploy --key FILE [--rpc URL] [--out FILE] [--unbonding-delay D]\n\n"+
+		"Deploys a DevToken (a billion tokens minted to the deployer), the provider and class\n"+
+		"registries, the result hasher and the SLA manager (protocol v1, specs/settlement.md); the\n"+
+		"deployer (--key) is governance. Writes the addresses as JSON to --out, which must not exist\n"+
+		"yet: the file every other command takes as --deployment and the prover as deploymentFile.\n"+
+		"Production deployments use the Foundry script contracts/script/DeployV1.s.sol.", stderr)
 	n := addNetFlags(fs, false)
 	out := fs.String("out", defaultDeployment, "deployment `file` to write (refuses to replace one)")
 	unbonding := fs.Duration("unbonding-delay", 7*24*time.Hour, "how long unbonding stake stays slashable before it can be withdrawn")
@@ -54,28 +61,79 @@ func runDeploy(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	d, err := chain.Deploy(ctx, ec, key, chain.DeployParams{UnbondingDelay: uint64(unbonding.Seconds())})
+	chainID, err := ec.ChainID(ctx)
+	if err != nil {
+		return fmt.Errorf("RPC %s: %w", *n.rpc, err)
+	}
+	d, err := chain.DeployV1(ctx, ec, key, chain.DeployParams{UnbondingDelay: uint64(unbonding.Seconds())})
 	if err != nil {
 		return fromChain(fmt.Errorf("deploy: %w", err))
 	}
-	if _, err := writeNew(*out, true, func(w io.Writer) error { return writeJSON(w, d.Addresses) }); err != nil {
+	a := d.AddressesV1
+	if _, err := writeNew(*out, true, func(w io.Writer) error { return writeJSON(w, a) }); err != nil {
 		return withHint(fmt.Errorf("the contracts are deployed, but writing %s failed: %w", *out, err),
-			fmt.Sprintf("write the addresses by hand: token %s, providers %s, shapes %s, manager %s",
-				d.Addresses.Token.Hex(), d.Addresses.Providers.Hex(), d.Addresses.Shapes.Hex(), d.Addresses.Manager.Hex()))
+			fmt.Sprintf(`write it by hand: {"token": "%s", "providers": "%s", "classes": "%s", "hasher": "%s", "manager": "%s"}`,
+				a.Token.Hex(), a.Providers.Hex(), a.Classes.Hex(), a.Hasher.Hex(), a.Manager.Hex()))
 	}
-	fmt.Fprintf(stdout, "token     %s\nproviders %s\nshapes    %s\nmanager   %s\n", d.Addresses.Token.Hex(),
-		d.Addresses.Providers.Hex(), d.Addresses.Shapes.Hex(), d.Addresses.Manager.Hex())
+	fmt.Fprintf(stdout, "chain     %s\ntoken     %s\nproviders %s\nclasses   %s\nhasher    %s\nmanager   %s\n", chainID,
+		a.Token.Hex(), a.Providers.Hex(), a.Classes.Hex(), a.Hasher.Hex(), a.Manager.Hex())
 	fmt.Fprintf(stdout, "wrote %s; governance and token owner: %s\n", *out, keyAddress(key))
 	return nil
 }
 
-func runShapeRegister(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newCommandFlags("shape register", "shape register --shape NAME [--keys-dir DIR | --vk FILE] --key FILE [--rpc URL] [--deployment FILE]\n\n"+
-		"Deploys a Groth16Verifier holding the shape's verifying key (from the circuits key cache, or\n"+
-		"--vk) and registers the catalogue shape with it. Governance only. Create keys with\n"+
-		"`probity setup` (development) or `probity ceremony finalize --install`.", stderr)
+// lookupClass resolves a universal width class by name; an unknown or missing name is a
+// usage error listing the known ones.
+func lookupClass(flagName, name string) (*universal.Class, error) {
+	var names []string
+	for _, c := range universal.Classes() {
+		if c.Name == name {
+			return c, nil
+		}
+		names = append(names, c.Name)
+	}
+	if name == "" {
+		return nil, usageError{fmt.Sprintf("--%s is required: a width class (%s; see `probity classes`)", flagName, strings.Join(names, ", "))}
+	}
+	return nil, usageError{fmt.Sprintf("--%s %q: unknown width class (known: %s; see `probity classes`)", flagName, name, strings.Join(names, ", "))}
+}
+
+// classByID is the class of this build with the on-chain id, or nil.
+func classByID(id [32]byte) *universal.Class {
+	for _, c := range universal.Classes() {
+		if c.ID() == id {
+			return c
+		}
+	}
+	return nil
+}
+
+// classKey reads a class's verifying key from the key cache (dir, default the user cache).
+func classKey(cl *universal.Class, dir string) (groth16.VerifyingKey, error) {
+	cache, err := keyCache(dir)
+	if err != nil {
+		return nil, err
+	}
+	keys, err := cache.LoadTarget(cl)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return nil, withHint(fmt.Errorf("no keys for class %s in %s", cl.Name, cache.Dir),
+			fmt.Sprintf("`probity setup --shape %s` creates development keys; `probity ceremony finalize --install` installs ceremony keys", cl.Name))
+	case errors.Is(err, circuits.ErrCacheCorrupt):
+		return nil, withHint(err, fmt.Sprintf("`probity setup --shape %s --regenerate` replaces the entry with development keys", cl.Name))
+	case err != nil:
+		return nil, err
+	}
+	return keys.VK, nil
+}
+
+func runClassRegister(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newCommandFlags("class register", "class register --class NAME [--keys-dir DIR | --vk FILE] --key FILE [--rpc URL] [--deployment FILE]\n\n"+
+		"Deploys a Groth16Verifier holding the width class's verifying key (from the circuits key\n"+
+		"cache, or --vk) and registers the class with it and its fewest sample slots. Governance\n"+
+		"only. Create keys with `probity setup --shape NAME` (development) or `probity ceremony\n"+
+		"finalize --install`; provider nodes must prove with the same keys.", stderr)
 	n := addNetFlags(fs, true)
-	shapeName := fs.String("shape", "", "catalogue shape `name` (see `probity shapes`)")
+	className := fs.String("class", "", "width class `name` (see `probity classes`)")
 	dir := fs.String("keys-dir", "", "key cache `dir` (default $XDG_CACHE_HOME/probity/keys)")
 	vkFile := fs.String("vk", "", "verifying key `file` (gnark binary) instead of the cache")
 	done, pos, err := parseInterspersed(fs, args)
@@ -85,7 +143,7 @@ func runShapeRegister(ctx context.Context, args []string, stdout, stderr io.Writ
 	if err := noArgs(pos); err != nil {
 		return err
 	}
-	s, err := lookupShape("shape", *shapeName)
+	cl, err := lookupClass("class", *className)
 	if err != nil {
 		return err
 	}
@@ -97,7 +155,7 @@ func runShapeRegister(ctx context.Context, args []string, stdout, stderr io.Writ
 		if vk, err = verifier.ReadVerifyingKeyFile(*vkFile); err != nil {
 			return err
 		}
-	} else if vk, _, err = verifyingKey(s.Name, "", *dir); err != nil {
+	} else if vk, err = classKey(cl, *dir); err != nil {
 		return err
 	}
 	c, err := n.connect(ctx, true)
@@ -105,42 +163,30 @@ func runShapeRegister(ctx context.Context, args []string, stdout, stderr io.Writ
 		return err
 	}
 	// Check first: registering deploys a verifier before the registry can refuse.
-	if cur, err := c.Chain().Shape(ctx, s.ID()); err != nil {
+	id := cl.ID()
+	if cur, err := c.Market().ClassOf(ctx, id); err != nil {
 		return fromChain(err)
-	} else if cur.Status != 0 {
-		return failedError{fmt.Errorf("%s %s is already registered (ShapeAlreadyRegistered; status %s, verifier %s)",
-			s.Name, s.IDHex(), shapeStatus(cur.Status), cur.Verifier.Hex())}
+	} else if chain.ClassStatus(cur.Status) != chain.ClassStatusNone {
+		return failedError{fmt.Errorf("class %s (%s) is already registered (ClassAlreadyRegistered; status %s, verifier %s)",
+			cl.Name, common.Hash(id).Hex(), chain.ClassStatus(cur.Status), cur.Verifier.Hex())}
 	}
-	id, err := c.RegisterShape(ctx, s, vk)
+	if _, err := c.RegisterClass(ctx, cl, vk); err != nil {
+		return fromChain(err)
+	}
+	cur, err := c.Market().ClassOf(ctx, id)
 	if err != nil {
 		return fromChain(err)
 	}
-	cur, err := c.Chain().Shape(ctx, id)
-	if err != nil {
-		return fromChain(err)
-	}
-	fmt.Fprintf(stdout, "registered %s as %s, verifier %s\n", s, s.IDHex(), cur.Verifier.Hex())
+	fmt.Fprintf(stdout, "registered class %s as %s, verifier %s, min slots %d\n", cl.Name, common.Hash(id).Hex(), cur.Verifier.Hex(), cur.MinSlots)
 	return nil
 }
 
-// shapeStatus names the registry's ShapeStatus enum.
-func shapeStatus(s uint8) string {
-	switch s {
-	case 0:
-		return "None"
-	case 1:
-		return "Active"
-	case 2:
-		return "Retired"
-	}
-	return fmt.Sprintf("ShapeStatus(%d)", s)
-}
-
-func runShapeRetire(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newCommandFlags("shape retire", "shape retire --shape NAME --key FILE [--rpc URL] [--deployment FILE]\n\n"+
-		"Retires a shape for good: no new job may use it (jobs already posted finish). Governance only.", stderr)
+func runClassRetire(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newCommandFlags("class retire", "class retire --class NAME --key FILE [--rpc URL] [--deployment FILE]\n\n"+
+		"Retires a width class for good: no new job may name it (jobs already locked finish).\n"+
+		"Governance only.", stderr)
 	n := addNetFlags(fs, true)
-	shapeName := fs.String("shape", "", "catalogue shape `name`")
+	className := fs.String("class", "", "width class `name`")
 	done, pos, err := parseInterspersed(fs, args)
 	if done || err != nil {
 		return err
@@ -148,7 +194,7 @@ func runShapeRetire(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err := noArgs(pos); err != nil {
 		return err
 	}
-	s, err := lookupShape("shape", *shapeName)
+	cl, err := lookupClass("class", *className)
 	if err != nil {
 		return err
 	}
@@ -156,10 +202,59 @@ func runShapeRetire(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err != nil {
 		return err
 	}
-	if _, err := c.Chain().RetireShape(ctx, s.ID()); err != nil {
-		return fromChain(fmt.Errorf("retire %s: %w", s.Name, err))
+	if _, err := c.Market().RetireClass(ctx, cl.ID()); err != nil {
+		return fromChain(fmt.Errorf("retire %s: %w", cl.Name, err))
 	}
-	fmt.Fprintf(stdout, "retired %s (%s)\n", s.Name, s.IDHex())
+	fmt.Fprintf(stdout, "retired class %s (%s)\n", cl.Name, common.Hash(cl.ID()).Hex())
+	return nil
+}
+
+// classStatusRow is one row of `class list --json`.
+type classStatusRow struct {
+	Name     string         `json:"name"`
+	ID       string         `json:"id"`
+	Status   string         `json:"status"`
+	Verifier common.Address `json:"verifier,omitempty"`
+	MinSlots uint16         `json:"minSlots,omitempty"`
+}
+
+func runClassList(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newCommandFlags("class list", "class list [--json] [--rpc URL] [--deployment FILE]\n\n"+
+		"Prints every width class this build knows with its status on the deployment (None,\n"+
+		"Active, Retired), its verifier and its fewest sample slots (the k of the stake bound).", stderr)
+	n := addNetFlags(fs, true)
+	asJSON := fs.Bool("json", false, "print JSON")
+	done, pos, err := parseInterspersed(fs, args)
+	if done || err != nil {
+		return err
+	}
+	if err := noArgs(pos); err != nil {
+		return err
+	}
+	c, err := n.connect(ctx, false)
+	if err != nil {
+		return err
+	}
+	var rows []classStatusRow
+	for _, cl := range universal.Classes() {
+		cur, err := c.Market().ClassOf(ctx, cl.ID())
+		if err != nil {
+			return fromChain(err)
+		}
+		rows = append(rows, classStatusRow{Name: cl.Name, ID: common.Hash(cl.ID()).Hex(), Status: chain.ClassStatus(cur.Status).String(),
+			Verifier: cur.Verifier, MinSlots: cur.MinSlots})
+	}
+	if *asJSON {
+		return writeJSON(stdout, rows)
+	}
+	fmt.Fprintf(stdout, "%-11s %-8s %-42s %5s  %s\n", "NAME", "STATUS", "VERIFIER", "K", "CLASS ID")
+	for _, r := range rows {
+		v, k := "-", "-"
+		if r.Status != chain.ClassStatusNone.String() {
+			v, k = r.Verifier.Hex(), fmt.Sprint(r.MinSlots)
+		}
+		fmt.Fprintf(stdout, "%-11s %-8s %-42s %5s  %s\n", r.Name, r.Status, v, k, r.ID)
+	}
 	return nil
 }
 
@@ -192,10 +287,10 @@ func runMint(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	if _, err := c.Chain().Mint(ctx, addr, v); err != nil {
+	if _, err := c.Market().Mint(ctx, addr, v); err != nil {
 		return fromChain(fmt.Errorf("mint: %w", err))
 	}
-	bal, err := c.Chain().TokenBalance(ctx, addr)
+	bal, err := c.Market().TokenBalance(ctx, addr)
 	if err != nil {
 		return fromChain(err)
 	}

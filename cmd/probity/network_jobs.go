@@ -2,75 +2,102 @@ package main
 
 import (
 	"context"
-	"encoding/hex"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"math/big"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 
-	"github.com/probitylabs/probity/chain"
-	"github.com/probitylabs/probity/circuits"
-	"github.com/probitylabs/probity/protocol"
-	"github.com/probitylabs/probity/sdk"
-	"github.com/probitylabs/probity/tensor"
+	sdk "github.com/probitylabs/probity/sdk/v1"
 )
 
-// Buyer commands: post a job, follow it, cancel it; and slash (anyone).
+// Buyer commands: ask for a generation (a signed offer, or posted on chain), follow it,
+// read its result and receipt, cancel it; and slash (anyone).
 
 func init() {
-	register("post", "buyer: publish a job's files, escrow the price and post the job", runPost)
-	register("job", "a job's state (status), its receipt (wait), reveal its seed secret, or cancel it", subcommands("job",
-		map[string]func(context.Context, []string, io.Writer, io.Writer) error{"status": runJobStatus, "wait": runJobWait,
-			"reveal": runJobReveal, "cancel": runJobCancel},
-		"status", "wait", "reveal", "cancel"))
-	register("slash", "slash a job whose commit or proof deadline passed (anyone; earns the bounty)", runSlash)
+	register("ask", "buyer: ask for n tokens of a model after a prompt: a signed offer (--book, no gas) or posted on chain", runAsk)
+	register("job", "a job: status, result (its text from the chain), wait, reveal, cancel, receipt, finalize", subcommands("job",
+		map[string]func(context.Context, []string, io.Writer, io.Writer) error{"status": runJobStatus, "result": runJobResult,
+			"wait": runJobWait, "reveal": runJobReveal, "cancel": runJobCancel, "receipt": runJobReceipt, "finalize": runJobFinalize},
+		"status", "result", "wait", "reveal", "cancel", "receipt", "finalize"))
+	register("slash", "slash a job whose provider missed its commit or proof deadline (anyone; earns the bounty)", runSlash)
 }
 
-// postReport is `post --json`.
-type postReport struct {
-	JobID                string `json:"jobId"`
-	SpecHash             string `json:"specHash"`
-	ManifestURI          string `json:"manifestUri"`
-	Price                string `json:"price"`
-	Kmin                 uint16 `json:"kmin"`
-	RequiredStake        string `json:"requiredStake"`
-	DetectionProbability string `json:"detectionProbability"`
-	// SeedSecretFile holds the buyer's seed secret; empty with --no-seed-secret.
-	SeedSecretFile string `json:"seedSecretFile,omitempty"`
+// askReport is `ask --json`.
+type askReport struct {
+	JobID      string `json:"jobId"`
+	ModelRoot  string `json:"modelRoot"`
+	Class      string `json:"classId"`
+	NewTokens  uint32 `json:"newTokens"`
+	Price      string `json:"price"`
+	LockBy     uint64 `json:"lockBy"`
+	JobFile    string `json:"jobFile"`
+	JobURI     string `json:"jobUri"`
+	SeedSecret string `json:"seedSecretFile"`
+	// Offer is the signed offer's file (--book); Posted the block of the JobPosted event.
+	Offer  string `json:"offer,omitempty"`
+	Posted uint64 `json:"postedBlock,omitempty"`
 }
 
-func runPost(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newCommandFlags("post", "post --input X.safetensors --model M.safetensors --shapes S[,S...] --price X\n"+
-		"       (--publish-dir DIR | --manifest-uri URI) [--seed-secret-file FILE | --no-seed-secret]\n"+
-		"       --key FILE [--rpc URL] [--deployment FILE]\n\n"+
-		"Commits the input and every layer's parameters, publishes both files with a manifest\n"+
-		"(--publish-dir: a file:// URI providers with fetch.allowFile read; --manifest-uri: a\n"+
-		"manifest already published, e.g. over https), approves and escrows --price and posts the\n"+
-		"job. Prints the job id, the spec hash, the stake a provider must lock and the chance that\n"+
-		"the sampled proofs catch a provider who falsified the deployment's floor fraction.\n\n"+
-		"The job commits to a random seed secret, written before posting to --seed-secret-file\n"+
-		"(default DIR"+seedSecretSuffix+", beside the published directory: keep it from providers).\n"+
-		"`probity job wait` reveals it once the job is committed, so that nobody, not even the\n"+
-		"producer of the seed block, can choose the challenge seed. --no-seed-secret posts without\n"+
-		"one: the seed then rests on a block hash alone, which its producer can bias.", stderr)
+// seconds reads a window flag as whole seconds (0 keeps the SDK's default).
+func seconds(name string, d time.Duration, max uint64) (uint64, error) {
+	if d < 0 || d%time.Second != 0 || uint64(d/time.Second) > max {
+		return 0, usageError{fmt.Sprintf("--%s %v: a whole number of seconds from 0 (the default) to %v", name, d, time.Duration(max)*time.Second)}
+	}
+	return uint64(d / time.Second), nil
+}
+
+// promptTokens reads --prompt-tokens: comma-separated token ids.
+func promptTokens(s string) ([]int32, error) {
+	var out []int32
+	for i, f := range strings.Split(s, ",") {
+		v, err := strconv.ParseInt(strings.TrimSpace(f), 10, 32)
+		if err != nil || v < 0 {
+			return nil, usageError{fmt.Sprintf("--prompt-tokens: item %d (%q) is not a token id (a non-negative integer)", i+1, f)}
+		}
+		out = append(out, int32(v))
+	}
+	return out, nil
+}
+
+func runAsk(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newCommandFlags("ask", "ask --model FILE (--prompt TEXT | --prompt-tokens 1,2,3) --tokens N --price X [--class NAME]\n"+
+		"      [--book URI] [--job-uri-base URL] [--lock-within D] [--exec-window D] [--prove-window D]\n"+
+		"      [--challenge-window D] [--buyer-dir DIR] [--json] --key FILE [--rpc URL] [--deployment FILE]\n\n"+
+		"Prepares a generation job (specs/trace.md): N new tokens of the model after the prompt\n"+
+		"(--prompt: text for a byte-level model such as models/kjv-gpt2.safetensors), proved by\n"+
+		"--class (default: the class the catalogue gives the model). It writes the job file into\n"+
+		"the buyer directory and the job's random seed secret beside it (0600), then either\n"+
+		"  --book URI  signs the request and writes the offer into that file:// order book: no\n"+
+		"              transaction; the provider that takes it escrows --price from the escrow\n"+
+		"              balance (`probity deposit`) or the allowance when it locks, or\n"+
+		"  (no --book) posts the request on chain, escrowing --price now.\n"+
+		"Prints the job id, the job file and the seed secret's file. `probity job wait ID` reveals\n"+
+		"the secret once the job is committed and prints the text read from the chain.\n"+
+		"Providers fetch the job file at its file:// URI unless --job-uri-base names where the\n"+
+		"buyer directory's jobs/ is served (URL/<jobId>/job.safetensors).", stderr)
 	n := addNetFlags(fs, true)
-	input := fs.String("input", "", "activation `file` (tensor \"x\", int8 [M, K])")
-	model := fs.String("model", "", "model `file` (layers.{l}.weight/bias and epilogue metadata)")
-	shapes := fs.String("shapes", "", "catalogue shape per layer, comma-separated (e.g. demo-64,demo-64)")
+	buyerDir := addBuyerDir(fs)
+	modelFile := fs.String("model", "", "model `file` (specs/model.md)")
+	prompt := fs.String("prompt", "", "prompt `text` (byte-level models: one token per byte)")
+	promptIDs := fs.String("prompt-tokens", "", "prompt as comma-separated token `ids`")
+	newTokens := fs.Int("tokens", 0, "`n`, the number of tokens to generate (1 to 4096)")
 	price := fs.String("price", "", "price: "+amountHelp)
-	publishDir := fs.String("publish-dir", "", "`dir` to publish the files and manifest.json into")
-	manifestURI := fs.String("manifest-uri", "", "`uri` of a manifest published elsewhere")
-	lockWindow := fs.Duration("lock-window", time.Hour, "from now until the last moment a provider may lock")
-	execWindow := fs.Duration("exec-window", time.Hour, "from lock to the commit deadline (at least the deployment's minimum, `probity params show`)")
-	proveWindow := fs.Duration("prove-window", time.Hour, "from the seed being fixed to the proof deadline (at least the deployment's minimum)")
-	secretFile := fs.String("seed-secret-file", "", "`file` to write the job's seed secret to, mode 0600 (default: DIR"+seedSecretSuffix+")")
-	noSecret := fs.Bool("no-seed-secret", false, "post without a seed secret (a weaker seed: the seed block's producer can bias it)")
+	className := fs.String("class", "", "width class `name` that proves the job (default: the model's catalogue entry)")
+	book := fs.String("book", "", "order book `uri` (file://DIR) to write a signed offer into; without it the job is posted on chain")
+	uriBase := fs.String("job-uri-base", "", "`url` at which the buyer directory's jobs/ is served (default: file:// URIs)")
+	lockWithin := fs.Duration("lock-within", 0, "how long from now a provider may lock (default 1h)")
+	execWindow := fs.Duration("exec-window", 0, "lock to commit deadline (default 1h, at least the deployment's minimum: `probity params show`)")
+	proveWindow := fs.Duration("prove-window", 0, "seed fixed to proof deadline (default 1h, at least the deployment's minimum)")
+	challengeWindow := fs.Duration("challenge-window", 0, "proof to payment (default 0: paid with the proof)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	done, pos, err := parseInterspersed(fs, args)
 	if done || err != nil {
@@ -79,485 +106,211 @@ func runPost(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := noArgs(pos); err != nil {
 		return err
 	}
+	g := sdk.Generation{NewTokens: *newTokens}
 	switch {
-	case *input == "":
-		return usageError{"--input is required"}
-	case *model == "":
-		return usageError{"--model is required"}
-	case *shapes == "":
-		return usageError{"--shapes is required: one catalogue shape per layer (see `probity shapes`)"}
-	case (*publishDir == "") == (*manifestURI == ""):
-		return usageError{"give exactly one of --publish-dir DIR and --manifest-uri URI"}
-	case *lockWindow < time.Second || *execWindow < time.Second || *proveWindow < time.Second:
-		return usageError{"--lock-window, --exec-window and --prove-window must be at least 1s"}
-	case *noSecret && *secretFile != "":
-		return usageError{"--seed-secret-file and --no-seed-secret exclude each other"}
-	case !*noSecret && *secretFile == "" && *manifestURI != "":
-		return usageError{"--manifest-uri needs --seed-secret-file FILE (where to keep the job's seed secret), or --no-seed-secret"}
+	case (*prompt == "") == (*promptIDs == ""):
+		return usageError{"give exactly one of --prompt TEXT and --prompt-tokens 1,2,3"}
+	case *promptIDs != "":
+		if g.Prompt, err = promptTokens(*promptIDs); err != nil {
+			return err
+		}
+	default:
+		g.Text = *prompt
 	}
-	if !*noSecret && *secretFile == "" {
-		*secretFile = defaultSeedSecretFile(*publishDir)
+	if *newTokens < 1 || *newTokens > 4096 {
+		return usageError{fmt.Sprintf("--tokens %d: the number of tokens to generate, 1 to 4096", *newTokens)}
 	}
-	layers, err := shapeList(*shapes)
-	if err != nil {
+	if g.Price, err = parseAmount("price", *price); err != nil {
 		return err
 	}
-	names := make([]string, len(layers))
-	for l, s := range layers {
-		names[l] = s.Name
+	var lw, ew, pw, cw uint64
+	if lw, err = seconds("lock-within", *lockWithin, 1<<40); err != nil {
+		return err
 	}
-	p, err := parseAmount("price", *price)
-	if err != nil {
+	if ew, err = seconds("exec-window", *execWindow, 30*86400); err != nil {
+		return err
+	}
+	if pw, err = seconds("prove-window", *proveWindow, 30*86400); err != nil {
+		return err
+	}
+	if cw, err = seconds("challenge-window", *challengeWindow, 30*86400); err != nil {
+		return err
+	}
+	g.LockWithin, g.ExecWindow, g.ProveWindow, g.ChallengeWindow = lw, uint32(ew), uint32(pw), uint32(cw)
+	if *className != "" {
+		if g.Class, err = lookupClass("class", *className); err != nil {
+			return err
+		}
+	}
+	if *book != "" {
+		if u, err := url.Parse(*book); err != nil || u.Scheme != "file" || u.Path == "" {
+			return usageError{fmt.Sprintf("--book %q: an order book is a file:// directory URI (file:///abs/dir)", *book)}
+		}
+	}
+	if *uriBase != "" {
+		if u, err := url.Parse(*uriBase); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return usageError{fmt.Sprintf("--job-uri-base %q: want an http(s) URL", *uriBase)}
+		}
+	}
+	if g.Model, _, err = readModel("model", *modelFile); err != nil {
 		return err
 	}
 	c, err := n.connect(ctx, true)
 	if err != nil {
 		return err
 	}
-	req := sdk.JobRequest{InputFile: *input, ModelFile: *model, PublishDir: *publishDir, ManifestURI: *manifestURI,
-		Shapes: names, Price: p, LockWindow: *lockWindow, ExecWindow: *execWindow, ProveWindow: *proveWindow, NoSeedCommitment: *noSecret}
-	if !*noSecret {
-		// The secret is on disk before the job exists: a post that dies after the transaction
-		// must not lose the only copy.
-		secret, err := sdk.NewSeedSecret()
+	buyerClient(c, *buyerDir)
+	// Prepare writes the job file before the job id is known: into a fresh directory, renamed
+	// to jobs/<jobId> once it is. The request does not carry the URI, so the id stays.
+	if err := os.MkdirAll(filepath.Join(*buyerDir, "jobs"), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp(filepath.Join(*buyerDir, "jobs"), ".new-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp) // gone after the rename; left only on failure
+	g.JobDir = tmp
+	job, err := c.Prepare(ctx, g)
+	switch {
+	case errors.Is(err, sdk.ErrGeneration):
+		// The request is well formed but not one this model, class or deployment takes
+		// (a prompt the model cannot read, a job over the class, a retired class): a "no".
+		// Flattened: the SDK's *ClassNotActiveError from Prepare unwraps to a nil
+		// *chain.RevertError, which errors.As would dereference.
+		return failedError{errors.New(err.Error())}
+	case err != nil:
+		return fromChain(err)
+	}
+	dir := jobDir(*buyerDir, job.ID)
+	if err := os.Rename(tmp, dir); err != nil {
+		return fmt.Errorf("job directory: %w", err)
+	}
+	abs, err := filepath.Abs(filepath.Join(dir, "job.safetensors"))
+	if err != nil {
+		return err
+	}
+	job.JobURI = (&url.URL{Scheme: "file", Path: filepath.ToSlash(abs)}).String()
+	if *uriBase != "" {
+		job.JobURI = strings.TrimRight(*uriBase, "/") + "/" + job.ID.String() + "/job.safetensors"
+	}
+	r := askReport{JobID: job.ID.String(), ModelRoot: job.Request.ModelRoot.String(), Class: common.Hash(job.Request.ClassId).Hex(),
+		NewTokens: job.Request.NewTokens, Price: formatAmount(job.Request.Price), LockBy: job.Request.LockBy, JobFile: abs,
+		JobURI: job.JobURI, SeedSecret: secretPath(*buyerDir, job.ID)}
+	if *book != "" {
+		o, err := c.Offer(ctx, job, *book)
+		var esc *sdk.EscrowError
+		switch {
+		case errors.As(err, &esc):
+			return failedError{withHint(err, fmt.Sprintf("`probity deposit --amount %s` escrows it ahead (no allowance needed)", formatAmount(job.Request.Price)))}
+		case err != nil:
+			return fromChain(err)
+		}
+		u, _ := url.Parse(*book)
+		r.Offer = filepath.Join(filepath.FromSlash(u.Path), job.ID.String()+".json")
+		_ = o
+	} else {
+		p, err := c.Post(ctx, job)
 		if err != nil {
-			return err
+			return fromChain(err)
 		}
-		if err := writeSeedSecret(*secretFile, secret); err != nil {
-			return err
-		}
-		req.SeedSecret = &secret
+		r.Posted = p.BlockNumber
 	}
-	job, err := c.PostJob(ctx, req)
-	if err != nil {
-		if !*noSecret {
-			os.Remove(*secretFile) // nothing committed to it
-		}
-		var short *sdk.WindowTooShortError
-		if errors.As(err, &short) {
-			return failedError{withHint(err, "`probity params show` prints the deployment's minimum windows")}
-		}
-		return fromChain(err)
-	}
-	rec, err := c.Chain().GetJob(ctx, job.ID)
-	if err != nil {
-		return fromChain(err)
-	}
-	stake, err := c.Chain().RequiredStake(ctx, job.Price, rec.Kmin)
-	if err != nil {
-		return fromChain(err)
-	}
-	det, err := c.Chain().DetectionProbability(ctx, rec.Kmin)
-	if err != nil {
-		return fromChain(err)
-	}
-	r := postReport{JobID: job.ID.String(), SpecHash: "0x" + hex.EncodeToString(job.SpecHash[:]), ManifestURI: job.ManifestURI,
-		Price: formatAmount(job.Price), Kmin: rec.Kmin, RequiredStake: formatAmount(stake), DetectionProbability: formatAmount(det)}
-	if !*noSecret {
-		r.SeedSecretFile = *secretFile
+	if err := saveRecord(*buyerDir, job); err != nil {
+		return fmt.Errorf("job %s is out, but its record could not be written: %w", job.ID, err)
 	}
 	if *asJSON {
 		return writeJSON(stdout, r)
 	}
-	fmt.Fprintf(stdout, "job            %s\nspec hash      %s\nmanifest       %s\nprice          %s (escrowed)\n"+
-		"required stake %s (k = %d samples per layer)\ndetection      %s (chance a provider falsifying the floor fraction is caught)\n",
-		r.JobID, r.SpecHash, r.ManifestURI, r.Price, r.RequiredStake, r.Kmin, percent(det))
-	if r.SeedSecretFile != "" {
-		fmt.Fprintf(stdout, "seed secret    %s (keep it from providers; `probity job wait %s --key KEYFILE` reveals it once committed, or `probity job reveal %s --key KEYFILE`)\n", r.SeedSecretFile, r.JobID, r.JobID)
+	row := func(k, v string) { fmt.Fprintf(stdout, "%-12s %s\n", k, v) }
+	row("job", r.JobID)
+	row("model root", r.ModelRoot)
+	row("class", r.Class)
+	row("tokens", fmt.Sprint(r.NewTokens))
+	row("price", r.Price)
+	row("lock by", unixTime(r.LockBy))
+	row("job file", r.JobFile)
+	row("job uri", r.JobURI)
+	row("seed secret", r.SeedSecret+" (keep it from providers; `probity job wait "+r.JobID+"` reveals it)")
+	if r.Offer != "" {
+		row("offer", r.Offer+" (signed, no transaction; escrowed when a provider locks it)")
 	} else {
-		fmt.Fprintln(stdout, "seed secret    none (--no-seed-secret: the seed rests on a block hash alone)")
+		row("posted", fmt.Sprintf("block %d (price escrowed)", r.Posted))
 	}
 	return nil
 }
 
-// percent prints an 18-decimal fixed-point probability as a percentage.
-func percent(p *big.Int) string {
-	bp := new(big.Int).Div(p, big.NewInt(1e12)) // 10^-6 steps
-	return fmt.Sprintf("%d.%04d%%", bp.Int64()/10000, bp.Int64()%10000)
+// jobFlags are the flags of every `job` subcommand.
+type jobFlags struct {
+	net      *netFlags
+	buyerDir *string
 }
 
-// jobReport is `job status --json`: the manager's record plus what the job's events add.
-type jobReport struct {
-	ID        string          `json:"id"`
-	State     string          `json:"state"`
-	Buyer     common.Address  `json:"buyer"`
-	Provider  *common.Address `json:"provider,omitempty"`
-	Price     string          `json:"price"`
-	Stake     string          `json:"stake"`
-	Kmin      uint16          `json:"kmin"`
-	Layers    uint8           `json:"layers"`
-	LockBy    uint64          `json:"lockBy"`
-	CommitBy  uint64          `json:"commitBy,omitempty"`
-	ProveBy   uint64          `json:"proveBy,omitempty"`
-	SeedBlock uint64          `json:"seedBlock,omitempty"`
-	Seed      string          `json:"seed,omitempty"`
-	// SeedCommitment is the buyer's commitment to a seed secret (absent: none); SeedRevealed,
-	// once the seed is fixed, whether with that secret; RevealUntil, while the seed waits for
-	// the reveal, the last block in which only the secret can fix it.
-	SeedCommitment string           `json:"seedCommitment,omitempty"`
-	SeedRevealed   *bool            `json:"seedRevealed,omitempty"`
-	RevealUntil    uint64           `json:"revealUntil,omitempty"`
-	SpecHash       string           `json:"specHash"`
-	InputURI       string           `json:"inputUri,omitempty"`
-	OutputRoots    []string         `json:"outputRoots,omitempty"`
-	ReceiptDigest  string           `json:"receiptDigest,omitempty"`
-	Slashed        *slashReportJSON `json:"slashed,omitempty"`
-}
-
-type slashReportJSON struct {
-	Stake  string         `json:"stake"`
-	Bounty string         `json:"bounty"`
-	Caller common.Address `json:"caller"`
-}
-
-func runJobStatus(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newCommandFlags("job status", "job status ID [--json] [--from-block N] [--rpc URL] [--deployment FILE]\n\n"+
-		"Prints the job's state, buyer, provider, price, locked stake, deadlines (chain time),\n"+
-		"seed, spec hash, manifest URI, committed output roots and the settled receipt digest.", stderr)
-	n := addNetFlags(fs, true)
-	asJSON := fs.Bool("json", false, "print JSON")
-	fromBlock := fs.Uint64("from-block", 0, "first `block` searched for the job's events (at or before the one that posted it)")
+func parseJobCommand(name, synopsis string, args []string, stderr io.Writer, extra func(*jobCmd)) (*jobCmd, error) {
+	fs := newCommandFlags(name, synopsis, stderr)
+	j := &jobCmd{f: jobFlags{net: addNetFlags(fs, true), buyerDir: addBuyerDir(fs)}}
+	j.fromBlock = fs.Uint64("from-block", 0, "first `block` searched for the job's events (at or before the one that created it)")
+	j.fs = fs
+	if extra != nil {
+		extra(j)
+	}
 	done, pos, err := parseInterspersed(fs, args)
 	if done || err != nil {
-		return err
+		return nil, err
 	}
-	id, err := jobIDArg(pos)
-	if err != nil {
-		return err
-	}
-	c, err := n.connect(ctx, false)
-	if err != nil {
-		return err
-	}
-	c.FromBlock = *fromBlock
-	j, err := existingJob(ctx, c, id)
-	if err != nil {
-		return err
-	}
-	evs, err := c.Events(ctx, id)
-	if err != nil {
-		return fromChain(err)
-	}
-	r := jobReport{ID: id.String(), State: chain.JobState(j.State).String(), Buyer: j.Buyer, Price: formatAmount(j.Price),
-		Stake: formatAmount(j.Stake), Kmin: j.Kmin, Layers: j.NumLayers, LockBy: j.LockBy, CommitBy: j.CommitBy,
-		ProveBy: j.ProveBy, SeedBlock: j.SeedBlock, SpecHash: "0x" + hex.EncodeToString(j.SpecHash[:])}
-	if j.Provider != (common.Address{}) {
-		r.Provider = &j.Provider
-	}
-	if j.SeedFixed {
-		r.Seed = j.Seed.String()
-	}
-	if j.SeedCommitment != ([32]byte{}) {
-		r.SeedCommitment = "0x" + hex.EncodeToString(j.SeedCommitment[:])
-	}
-	var head uint64
-	if chain.JobState(j.State) == chain.StateCommitted && !j.SeedFixed {
-		if head, err = c.BlockNumber(ctx); err != nil {
-			return err
-		}
-		if r.SeedCommitment != "" {
-			r.RevealUntil = j.SeedBlock + protocol.RevealBlocks
-		}
-	}
-	for _, ev := range evs {
-		switch e := ev.(type) {
-		case sdk.SeedFixed:
-			r.SeedRevealed = &e.Revealed
-		case sdk.Posted:
-			r.InputURI = e.InputURI
-		case sdk.Committed:
-			for _, root := range e.OutputRoots {
-				r.OutputRoots = append(r.OutputRoots, fmt.Sprintf("0x%064x", root))
-			}
-		case sdk.Settled:
-			r.ReceiptDigest = "0x" + hex.EncodeToString(e.ReceiptDigest[:])
-		case sdk.Slashed:
-			r.Slashed = &slashReportJSON{Stake: formatAmount(e.Stake), Bounty: formatAmount(e.Bounty), Caller: e.Caller}
-		}
-	}
-	if *asJSON {
-		return writeJSON(stdout, r)
-	}
-	row := func(k, v string) { fmt.Fprintf(stdout, "%-14s %s\n", k, v) }
-	row("job", r.ID)
-	row("state", r.State)
-	row("buyer", r.Buyer.Hex())
-	if r.Provider != nil {
-		row("provider", r.Provider.Hex())
-	}
-	row("price", r.Price)
-	row("stake", r.Stake)
-	row("k", fmt.Sprint(r.Kmin))
-	row("layers", fmt.Sprint(r.Layers))
-	row("lock by", unixTime(r.LockBy))
-	row("commit by", unixTime(r.CommitBy))
-	// The proof deadline is set when the seed is fixed, not at commit.
-	if r.ProveBy != 0 {
-		row("prove by", unixTime(r.ProveBy))
-	}
-	if r.SeedBlock != 0 {
-		row("seed block", fmt.Sprint(r.SeedBlock))
-	}
-	switch {
-	case r.Seed != "":
-		row("seed", r.Seed)
-		if r.SeedRevealed != nil {
-			row("seed source", seedSource(*r.SeedRevealed, j.SeedCommitment))
-		}
-	case r.RevealUntil != 0 && head <= r.RevealUntil:
-		row("seed", fmt.Sprintf("waiting for reveal until block %d (now %d)", r.RevealUntil, head))
-	case r.RevealUntil != 0:
-		row("seed", fmt.Sprintf("not revealed by block %d; anyone may now fix it without the secret", r.RevealUntil))
-	case r.SeedBlock != 0 && chain.JobState(j.State) == chain.StateCommitted:
-		row("seed", fmt.Sprintf("not fixed yet (fixable once block %d is mined; posted without a seed secret)", r.SeedBlock))
-	}
-	row("spec hash", r.SpecHash)
-	row("manifest", r.InputURI)
-	for l, root := range r.OutputRoots {
-		row(fmt.Sprintf("output root %d", l), root)
-	}
-	if r.ReceiptDigest != "" {
-		row("receipt", r.ReceiptDigest)
-	}
-	if s := r.Slashed; s != nil {
-		row("slashed", fmt.Sprintf("%s to the buyer, bounty %s to %s", s.Stake, s.Bounty, s.Caller.Hex()))
-	}
-	return nil
-}
-
-// orNone names a looked-at path, or says none was.
-func orNone(path string) string {
-	if path == "" {
-		return "the manifest is not a local file; pass --seed-secret-file"
-	}
-	return "looked at " + path
-}
-
-// existingJob reads a job's record. The manager answers for any id, with an all-zero record
-// (state None) for one never posted; that is the chain's "no" (exit 1), named as such.
-func existingJob(ctx context.Context, c *sdk.Client, id *big.Int) (chain.Job, error) {
-	j, err := c.Chain().GetJob(ctx, id)
-	if err != nil {
-		return j, fromChain(err)
-	}
-	if chain.JobState(j.State) == chain.StateNone {
-		return j, failedError{fmt.Errorf("job %s does not exist on this deployment (manager %s)", id, c.Addresses().Manager.Hex())}
+	if j.id, err = jobIDArg(pos); err != nil {
+		return nil, err
 	}
 	return j, nil
 }
 
-func runJobWait(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newCommandFlags("job wait", "job wait ID [--out FILE] [--seed-secret-file FILE] [--timeout D] [--from-block N] [--key FILE]\n"+
-		"       [--rpc URL] [--deployment FILE]\n\n"+
-		"Waits until the job settles, fetches the provider's receipt from next to the job's manifest\n"+
-		"and authenticates it against the chain (its EIP-712 digest must be the one JobSettled\n"+
-		"carries). Exit 1 when the job ends slashed or cancelled, or the receipt does not match.\n"+
-		"Audit the receipt further with `probity verify`.\n\n"+
-		"With the job's seed secret (--seed-secret-file, or the file `probity post` wrote beside\n"+
-		"the published directory) and --key, it reveals the secret as soon as the job is committed\n"+
-		"and its seed block mined (the same as `probity job reveal`).", stderr)
-	n := addNetFlags(fs, true)
-	secretFile := fs.String("seed-secret-file", "", "`file` with the job's seed secret to reveal (default: beside the job's published directory)")
-	out := fs.String("out", "", "write the receipt to `file`")
-	timeout := fs.Duration("timeout", 0, "give up after this long (0: wait until interrupted)")
-	poll := fs.Duration("poll", time.Second, "how often to poll the chain and the receipt location")
-	fromBlock := fs.Uint64("from-block", 0, "first `block` searched for the job's events (at or before the one that posted it)")
-	done, pos, err := parseInterspersed(fs, args)
-	if done || err != nil {
-		return err
-	}
-	id, err := jobIDArg(pos)
+type jobCmd struct {
+	fs        *flag.FlagSet
+	f         jobFlags
+	fromBlock *uint64
+	id        *big.Int
+	c         *sdk.Client
+}
+
+// client connects and attaches the buyer directory.
+func (j *jobCmd) client(ctx context.Context, keyRequired bool) (*sdk.Client, error) {
+	c, err := j.f.net.connect(ctx, keyRequired)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if *poll <= 0 || *timeout < 0 {
-		return usageError{"--poll must be positive and --timeout not negative"}
+	c.FromBlock = *j.fromBlock
+	buyerClient(c, *j.f.buyerDir)
+	j.c = c
+	return c, nil
+}
+
+// withTimeout bounds ctx by d (0: no bound).
+func withTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	if d > 0 {
+		return context.WithTimeout(ctx, d)
 	}
-	// A key is needed only to reveal; a buyer's key file is usually at hand ($PROBITY_KEY_FILE).
-	haveKey := *n.key != "" || os.Getenv(keyFileEnv) != ""
-	c, err := n.connect(ctx, false)
-	if err != nil {
-		return err
-	}
-	c.PollInterval, c.FromBlock = *poll, *fromBlock
-	// A job that does not exist emits nothing: waiting for it would never end.
-	j, err := existingJob(ctx, c, id)
-	if err != nil {
-		return err
-	}
-	if !j.SeedFixed {
-		secret, found, where, err := jobSecret(ctx, c, id, j, *secretFile)
-		switch {
-		case err != nil:
-			return err
-		case found && haveKey:
-			c.SetSeedSecret(id, secret)
-			fmt.Fprintf(stderr, "probity: revealing the seed secret from %s once job %s is committed\n", where, id)
-		case found:
-			fmt.Fprintf(stderr, "probity: not revealing the seed secret from %s: pass --key FILE to send the reveal\n", where)
-		case j.SeedCommitment != ([32]byte{}):
-			fmt.Fprintf(stderr, "probity: no seed secret for job %s (%s); its seed will be fixed without it %d blocks after the seed block\n",
-				id, orNone(where), protocol.RevealBlocks)
-		}
-	}
-	if *timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, *timeout)
-		defer cancel()
-	}
-	rc, err := c.WaitReceipt(ctx, id)
+	return context.WithCancel(ctx)
+}
+
+// jobEnd maps the SDK's final outcomes to exit 1 and a timeout to a hint.
+func jobEnd(id *big.Int, err error) error {
 	switch {
-	case errors.Is(err, sdk.ErrJobSlashed), errors.Is(err, sdk.ErrJobCancelled), errors.Is(err, sdk.ErrReceiptDigest):
-		return failedError{err}
+	case errors.Is(err, sdk.ErrJobSlashed), errors.Is(err, sdk.ErrJobCancelled), errors.Is(err, sdk.ErrRevealMissed):
+		return failedError{fmt.Errorf("job %s: %w", id, err)}
 	case errors.Is(err, context.DeadlineExceeded):
-		return withHint(fmt.Errorf("job %s: %w", id, err), "`probity job status "+id.String()+"` shows where it stands")
-	case err != nil:
-		return fromChain(err)
+		return withHint(fmt.Errorf("job %s: gave up waiting (--timeout)", id), "`probity job status "+id.String()+"` shows where it stands")
 	}
-	fmt.Fprintf(stdout, "job %s settled; receipt digest %s authenticated (node key %s)\n", id, rc.Digest().Hex(), rc.NodeKey.Hex())
-	if evs, err := c.Events(ctx, id); err == nil {
-		for _, e := range evs {
-			if sf, ok := e.(sdk.SeedFixed); ok {
-				fmt.Fprintf(stdout, "seed: %s\n", seedSource(sf.Revealed, j.SeedCommitment))
-			}
-		}
-	}
-	if *out != "" {
-		doc, err := rc.MarshalIndent()
-		if err != nil {
-			return err
-		}
-		if _, err := writeNew(*out, false, func(w io.Writer) error { _, err := w.Write(doc); return err }); err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "wrote %s; audit it with `probity verify %s`\n", *out, *out)
-	}
-	return nil
+	return fromChain(err)
 }
 
-func runJobCancel(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newCommandFlags("job cancel", "job cancel ID --key FILE [--rpc URL] [--deployment FILE]\n\n"+
-		"Cancels an open job (not locked yet; the buyer only). The escrow is credited back:\n"+
-		"`probity withdraw` pays it out.", stderr)
-	n := addNetFlags(fs, true)
-	done, pos, err := parseInterspersed(fs, args)
-	if done || err != nil {
-		return err
-	}
-	id, err := jobIDArg(pos)
-	if err != nil {
-		return err
-	}
-	c, err := n.connect(ctx, true)
-	if err != nil {
-		return err
-	}
-	if err := c.Cancel(ctx, id); err != nil {
-		return fromChain(err)
-	}
-	credit, err := c.Credit(ctx)
-	if err != nil {
-		return fromChain(err)
-	}
-	fmt.Fprintf(stdout, "cancelled job %s; credit of %s now %s (`probity withdraw` pays it out)\n", id, c.Address().Hex(), formatAmount(credit))
-	return nil
-}
-
-func runSlash(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newCommandFlags("slash", "slash ID --key FILE [--rpc URL] [--deployment FILE]\n\n"+
-		"Slashes a locked job past its commit deadline or a committed one past its proof deadline:\n"+
-		"the provider's locked stake goes to the buyer and the bounty to the caller, as credit.", stderr)
-	n := addNetFlags(fs, true)
-	done, pos, err := parseInterspersed(fs, args)
-	if done || err != nil {
-		return err
-	}
-	id, err := jobIDArg(pos)
-	if err != nil {
-		return err
-	}
-	c, err := n.connect(ctx, true)
-	if err != nil {
-		return err
-	}
-	ev, err := c.Slash(ctx, id)
-	if err != nil {
-		return fromChain(err)
-	}
-	fmt.Fprintf(stdout, "slashed job %s: provider %s lost %s; bounty %s credited to %s\n", id, ev.Provider.Hex(),
-		formatAmount(ev.Stake), formatAmount(ev.Bounty), ev.Caller.Hex())
-	return nil
-}
-
-func init() {
-	register("random-job", "write a random input and model for catalogue shapes (to try a network)", runRandomJob)
-}
-
-func runRandomJob(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newCommandFlags("random-job", "random-job --shapes S[,S...] --out DIR [--rows M] [--seed N]\n\n"+
-		"Writes DIR/input.safetensors (M random int8 rows) and DIR/model.safetensors (random\n"+
-		"weights, calibrated epilogues), one layer per shape, ready for `probity post`.", stderr)
-	shapes := fs.String("shapes", "", "catalogue shape per layer, comma-separated (e.g. demo-64,demo-64)")
-	out := fs.String("out", "", "output `dir`")
-	rows := fs.Int("rows", 0, "input rows M (default: the first shape's 2^D)")
-	seed := fs.Uint64("seed", 1, "random `seed`")
-	done, pos, err := parseInterspersed(fs, args)
-	if done || err != nil {
-		return err
-	}
-	if err := noArgs(pos); err != nil {
-		return err
-	}
-	if *shapes == "" || *out == "" {
-		return usageError{"--shapes and --out are required"}
-	}
-	layers, err := shapeList(*shapes)
-	if err != nil {
-		return err
-	}
-	first := layers[0]
-	dims := []int{int(first.K)}
-	for l, s := range layers {
-		if l > 0 && (s.K != layers[l-1].N || s.D != first.D) {
-			return usageError{fmt.Sprintf("--shapes: layer %d (%s) does not follow layer %d (%s): K must equal the previous N, and D the first layer's",
-				l, s, l-1, layers[l-1])}
+// textOf is tokens as text when every one is a byte (a byte-level model's output).
+func textOf(tokens []uint32) (string, bool) {
+	b := make([]byte, len(tokens))
+	for i, t := range tokens {
+		if t > 255 {
+			return "", false
 		}
-		dims = append(dims, int(s.N))
+		b[i] = byte(t)
 	}
-	m := *rows
-	if m == 0 {
-		m = 1 << first.D
-	}
-	if m < 1 || m > 1<<first.D {
-		return usageError{fmt.Sprintf("--rows %d: shape %s takes 1 to %d rows", m, first.Name, 1<<first.D)}
-	}
-	model, err := tensor.RandomModel(*seed, dims...)
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(*out, 0o755); err != nil {
-		return err
-	}
-	in, mf := filepath.Join(*out, "input.safetensors"), filepath.Join(*out, "model.safetensors")
-	if err := tensor.SaveActivations(in, tensor.RandomInput(*seed, m, dims[0])); err != nil {
-		return err
-	}
-	if err := tensor.SaveModel(mf, model); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "wrote %s (%d x %d) and %s (%d layers)\n", in, m, dims[0], mf, len(dims)-1)
-	return nil
-}
-
-// shapeList reads --shapes, a comma-separated list of catalogue shapes, one per layer.
-func shapeList(list string) ([]circuits.Shape, error) {
-	var out []circuits.Shape
-	for _, name := range strings.Split(list, ",") {
-		s, err := lookupShape("shapes", strings.TrimSpace(name))
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, nil
+	return string(b), true
 }

@@ -2,36 +2,66 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 
 	"github.com/probitylabs/probity/prover"
+	proverv1 "github.com/probitylabs/probity/prover/v1"
 )
 
 func init() {
-	register("prover", "run a provider node: take jobs, execute, commit, prove, get paid", runProver)
+	register("prover", "run a provider node: take offers and posted jobs, generate, commit, prove, get paid", runProver)
 }
 
 func runProver(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("prover", "prover [--config FILE] [flags]\n\n"+
-		"Every setting comes from, in order of precedence: a flag, the environment variable\n"+
-		"named below, the JSON config file, the default (see docs/prover.md).\n"+
-		"SIGINT/SIGTERM stop the node after the current step of each job is journaled.", stderr)
+		"Runs the provider node of protocol v1 (package prover/v1): it reads signed offers from its\n"+
+		"order books and jobs posted on chain, checks each (class, model, price, windows against\n"+
+		"its measured speed, free stake), generates the text, locks and commits, proves the job with\n"+
+		"one universal-circuit proof, submits, publishes the receipt and withdraws its pay.\n\n"+
+		"Every setting comes from, in order of precedence: a flag, the environment variable named\n"+
+		"below, the JSON config file (prover/testdata/config.example.json), the default (see\n"+
+		"docs/prover.md). The provider must be registered first (`probity stake`) with the node\n"+
+		"key's address. SIGINT/SIGTERM stop the node after the current step of each job is\n"+
+		"journaled; started again on the same dataDir it resumes every unfinished job.", stderr)
 	configPath := fs.String("config", "", "JSON config `file`")
 	check := fs.Bool("check-config", false, "print the effective configuration and exit")
-	flags := prover.BindFlags(fs)
+	flags := proverv1.BindFlags(fs)
 	if done, err := parseFlags(fs, args); done || err != nil {
 		return err
 	}
 	if err := noArgs(fs.Args()); err != nil {
 		return err
 	}
-	err := prover.RunCLI(ctx, prover.CLI{ConfigPath: *configPath, Flags: flags, Environ: os.Environ(),
-		Stdout: stdout, Stderr: stderr, CheckConfig: *check})
-	var ce *prover.ConfigError
+	cfg, err := proverv1.LoadConfig(*configPath, os.Environ(), flags)
+	var ce *proverv1.ConfigError
 	if errors.As(err, &ce) {
 		return withHint(usageError{err.Error()}, "see docs/prover.md for every setting; --check-config prints the effective one")
+	}
+	if err != nil {
+		return err
+	}
+	if *check {
+		b, err := json.MarshalIndent(cfg, "", "  ")
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(stdout, "%s\n", b)
+		return err
+	}
+	n, err := proverv1.New(ctx, proverv1.Options{Config: cfg, Logger: prover.NewLogger(cfg.Log, stderr)})
+	if errors.Is(err, proverv1.ErrNotRegistered) {
+		return withHint(err, "`probity stake --amount X --node-key-address NODEKEY` registers the provider account")
+	}
+	if err != nil {
+		return err
+	}
+	err = n.Run(ctx)
+	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+		return nil // SIGINT/SIGTERM: a clean stop
 	}
 	return err
 }
