@@ -16,14 +16,14 @@ import (
 	"github.com/ethereum/go-ethereum/rpc"
 	"github.com/stretchr/testify/require"
 
+	"github.com/probitylabs/probity/chain"
 	"github.com/probitylabs/probity/contracts/bindings"
-	"github.com/probitylabs/probity/sdk"
 )
 
 // miner mines an empty block on anvil every interval while it is on. Anvil runs with
-// automine, so transactions are mined at once; the extra blocks are the ones a node
-// waits for between its commit and the seed block (SEED_DELAY). Turning it off freezes
-// a node that has committed at exactly that step.
+// automine, so transactions are mined at once; the extra blocks are the ones a job waits
+// for between its commit and its seed block. Turning it off freezes a node that has
+// committed at exactly that step.
 type miner struct {
 	rc       *rpc.Client
 	interval time.Duration
@@ -92,17 +92,15 @@ func advancePast(t *testing.T, ctx context.Context, rc *rpc.Client, ec *ethclien
 	require.Greater(t, headTime(t, ctx, ec), ts)
 }
 
-// tokenView reads the token's and the manager's bookkeeping directly, for the final
-// audit of every balance.
+// tokenView reads the token's books directly, for the final audit of every balance.
 type tokenView struct {
 	ec    *ethclient.Client
-	addrs sdk.Addresses
+	addrs chain.AddressesV1
 	token *bindings.DevToken
-	mgr   *bindings.SLAManager
 }
 
-func newTokenView(ec *ethclient.Client, addrs sdk.Addresses) tokenView {
-	return tokenView{ec: ec, addrs: addrs, token: bindings.NewDevToken(), mgr: bindings.NewSLAManager()}
+func newTokenView(ec *ethclient.Client, addrs chain.AddressesV1) tokenView {
+	return tokenView{ec: ec, addrs: addrs, token: bindings.NewDevToken()}
 }
 
 func (v tokenView) call(t *testing.T, ctx context.Context, to common.Address, data []byte) []byte {
@@ -122,34 +120,6 @@ func (v tokenView) balance(t *testing.T, ctx context.Context, a common.Address) 
 func (v tokenView) totalSupply(t *testing.T, ctx context.Context) *big.Int {
 	t.Helper()
 	s, err := v.token.UnpackTotalSupply(v.call(t, ctx, v.addrs.Token, v.token.PackTotalSupply()))
-	require.NoError(t, err)
-	return s
-}
-
-func (v tokenView) totalEscrow(t *testing.T, ctx context.Context) *big.Int {
-	t.Helper()
-	s, err := v.mgr.UnpackTotalEscrow(v.call(t, ctx, v.addrs.Manager, v.mgr.PackTotalEscrow()))
-	require.NoError(t, err)
-	return s
-}
-
-func (v tokenView) totalCredits(t *testing.T, ctx context.Context) *big.Int {
-	t.Helper()
-	s, err := v.mgr.UnpackTotalCredits(v.call(t, ctx, v.addrs.Manager, v.mgr.PackTotalCredits()))
-	require.NoError(t, err)
-	return s
-}
-
-func (v tokenView) credit(t *testing.T, ctx context.Context, a common.Address) *big.Int {
-	t.Helper()
-	s, err := v.mgr.UnpackCreditOf(v.call(t, ctx, v.addrs.Manager, v.mgr.PackCreditOf(a)))
-	require.NoError(t, err)
-	return s
-}
-
-func (v tokenView) bountyBps(t *testing.T, ctx context.Context) uint16 {
-	t.Helper()
-	s, err := v.mgr.UnpackBountyBps(v.call(t, ctx, v.addrs.Manager, v.mgr.PackBountyBps()))
 	require.NoError(t, err)
 	return s
 }

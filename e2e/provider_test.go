@@ -19,7 +19,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/probitylabs/probity/prover"
+	prover "github.com/probitylabs/probity/prover/v1"
 )
 
 // providerProc is one provider node run as `probity prover --config FILE`, a separate
@@ -92,6 +92,10 @@ func (p *providerProc) running() bool {
 	}
 }
 
+// startLimit bounds a node's start: loading the small class's keys and, on a fresh data
+// directory, its self-test (one proof).
+const startLimit = 3 * time.Minute
+
 // start runs the node and waits until it has loaded its keys and is watching the chain.
 func (p *providerProc) start(ctx context.Context) {
 	p.t.Helper()
@@ -115,7 +119,7 @@ func (p *providerProc) start(ctx context.Context) {
 		p.err = cmd.Wait()
 		close(exited)
 	}(p.exited)
-	p.waitLog(ctx, "prover started", 60*time.Second)
+	p.waitLog(ctx, "prover v1 started", startLimit)
 }
 
 // log returns what the current process (since its start) wrote.
@@ -192,7 +196,7 @@ func (p *providerProc) stop() {
 		p.t.Fatalf("%s did not stop within 40s of SIGTERM", p.name)
 	}
 	require.NoError(p.t, p.err, "%s exit status after SIGTERM", p.name)
-	require.Contains(p.t, p.log(), "prover stopped", "%s did not log its shutdown", p.name)
+	require.Contains(p.t, p.log(), "prover v1 stopped", "%s did not log its shutdown", p.name)
 }
 
 // kill ends the node with SIGKILL: no shutdown, no journal write, as a power cut would.
@@ -211,42 +215,4 @@ func (p *providerProc) kill() {
 func writeKey(t *testing.T, path, hexKey string) {
 	t.Helper()
 	require.NoError(t, os.WriteFile(path, []byte("0x"+hexKey+"\n"), 0o600))
-}
-
-// hangOnceScript is a command executor for `sh -c SCRIPT executor PROBITY IN MODEL OUT`:
-// it writes its pid to OUT.pid, and on its first run for a job becomes a long sleep (the
-// node is killed meanwhile); later runs are `probity exec`. The node's own self-tests
-// (PROBITY_SELFTEST=1, at start-up and before a lock) run straight through: hanging one
-// would keep the node from ever locking the job.
-const hangOnceScript = `if [ "$PROBITY_SELFTEST" != 1 ]; then
-echo $$ > "$4.pid.tmp" && mv "$4.pid.tmp" "$4.pid"
-if [ ! -e "$4.hung" ]; then : > "$4.hung"; exec sleep 120; fi
-fi
-exec "$1" exec --input "$2" --model "$3" --out "$4"`
-
-// processAlive reports whether pid is a live process (a zombie waiting to be reaped by
-// whoever inherited it counts as dead).
-func processAlive(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return syscall.Kill(pid, 0) == nil // no procfs: signal 0 probes existence
-	}
-	// The state follows the parenthesised command name: "pid (comm) S ...".
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
-}
-
-// requireProcessGone waits until pid has exited; if it has not within limit, it kills
-// it (it was orphaned by the test's own node) and fails.
-func requireProcessGone(t *testing.T, pid int, limit time.Duration) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for processAlive(pid) {
-		if time.Now().After(deadline) {
-			_ = syscall.Kill(pid, syscall.SIGKILL)
-			t.Fatalf("process %d outlived the node that started it by %v", pid, limit)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }

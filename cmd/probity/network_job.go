@@ -89,8 +89,15 @@ func runJobStatus(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 		for _, ev := range evs {
 			switch e := ev.(type) {
+			case sdk.Locked:
+				if r.Provider == nil {
+					r.Provider, r.Stake = &e.Provider, formatAmount(e.Stake)
+				}
 			case sdk.Committed:
+				// Once committed the job holds the commitment's hash, not the provider: the
+				// event names both.
 				r.TraceRoot = fmt.Sprintf("0x%064x", e.Commitment.TraceRoot)
+				r.Provider, r.Stake = &e.Commitment.Provider, formatAmount(e.Commitment.Stake)
 			case sdk.SeedFixed:
 				r.Seed, r.Revealed = e.Seed.String(), &e.Revealed
 			case sdk.Proved:
