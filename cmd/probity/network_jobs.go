@@ -197,6 +197,9 @@ func runAsk(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	r := askReport{JobID: job.ID.String(), ModelRoot: job.Request.ModelRoot.String(), Class: common.Hash(job.Request.ClassId).Hex(),
 		NewTokens: job.Request.NewTokens, Price: formatAmount(job.Request.Price), LockBy: job.Request.LockBy, JobFile: abs,
 		JobURI: job.JobURI, SeedSecret: secretPath(*buyerDir, job.ID)}
+	if abs, err := filepath.Abs(r.SeedSecret); err == nil {
+		r.SeedSecret = abs
+	}
 	if *book != "" {
 		o, err := c.Offer(ctx, job, *book)
 		var esc *sdk.EscrowError
