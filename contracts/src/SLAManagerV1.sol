@@ -731,6 +731,10 @@ contract SLAManagerV1 is Ownable2Step, ReentrancyGuardTransient, EIP712 {
         if (block.number <= seedBlock || block.number > uint256(seedBlock) + SEED_HORIZON) {
             revert SeedUnavailable(jobId, seedBlock, block.number);
         }
+        // A chain whose blockhash does not name its own recent blocks (zero) would make the seed
+        // a function of the commitment alone, which the provider chose: no seed at all then.
+        bytes32 h = blockhash(seedBlock);
+        if (h == bytes32(0)) revert SeedUnavailable(jobId, seedBlock, block.number);
         return uint256(
             keccak256(
                 abi.encodePacked(
@@ -739,7 +743,7 @@ contract SLAManagerV1 is Ownable2Step, ReentrancyGuardTransient, EIP712 {
                     address(this),
                     jobId,
                     job.holder,
-                    blockhash(seedBlock),
+                    h,
                     secret
                 )
             )

@@ -132,6 +132,28 @@ contract HonestProviderV1Test is FixtureV1 {
         assertTrue(submit(submission(r)));
     }
 
+    /// @notice A chain whose blockhash names no recent block (zero) gives no seed: the value
+    ///         would be a function of the commitment alone, which the provider chose and could
+    ///         grind, so neither the view, the fix nor a submission derives one.
+    function test_cheater_zeroBlockhashGivesNoSeed() public {
+        Request memory r = request();
+        uint256 jobId = lockedCommitted(r);
+        uint64 seedBlock = manager.getJob(jobId).seedBlock;
+        vm.roll(seedBlock + 2);
+        Submission memory s = submission(r);
+        vm.setBlockhash(seedBlock, bytes32(0));
+        bytes memory unavailable =
+            abi.encodeWithSelector(SLAManagerV1.SeedUnavailable.selector, jobId, seedBlock, seedBlock + 2);
+        vm.expectRevert(unavailable);
+        manager.seedOf(jobId);
+        vm.expectRevert(unavailable);
+        manager.fixSeed(jobId);
+        vm.prank(provider);
+        vm.expectRevert(unavailable);
+        manager.submit(s);
+        assertEq(uint256(state(jobId)), uint256(JobState.Committed));
+    }
+
     function testFuzz_cheater_badSecretRefused(bytes32 guess) public {
         bytes32 secret = keccak256("s");
         vm.assume(guess != secret);
