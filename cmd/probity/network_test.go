@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -343,6 +344,34 @@ func TestNetworkUsage(t *testing.T) {
 	assert.Equal(t, exitOK, code)
 }
 
+// Unbonding on a deployment without a delay: requested, then paid out to another address.
+func TestUnbondWithdraw(t *testing.T) {
+	rpc := testenv.StartAnvil(t)
+	dir := t.TempDir()
+	gov, _ := writeKey(t, dir, 0)
+	prov, provAddr := writeKey(t, dir, 1)
+	_, cold := writeKey(t, dir, 2)
+	dep := filepath.Join(dir, "deployment.json")
+	net := func(args ...string) []string { return append(args, "--rpc", rpc, "--deployment", dep) }
+	code, _, errs := runCLI(t, "deploy", "--rpc", rpc, "--key", gov, "--out", dep, "--unbonding-delay", "0s")
+	require.Equal(t, exitOK, code, errs)
+	code, _, errs = runCLI(t, net("mint", "--to", provAddr, "--amount", "10", "--key", gov)...)
+	require.Equal(t, exitOK, code, errs)
+	code, _, errs = runCLI(t, net("stake", "--amount", "10", "--key", prov)...)
+	require.Equal(t, exitOK, code, errs)
+	code, _, errs = runCLI(t, net("unbond", "--amount", "4", "--key", prov)...)
+	require.Equal(t, exitOK, code, errs)
+	code, out, errs := runCLI(t, net("unbond", "--withdraw", "--to", cold, "--key", prov)...)
+	require.Equal(t, exitOK, code, errs)
+	assert.Contains(t, out, "withdrew 4 unbonded stake to "+cold)
+	code, out, errs = runCLI(t, net("balance", cold, "--json")...)
+	require.Equal(t, exitOK, code, errs)
+	var bal balanceReport
+	require.NoError(t, json.Unmarshal([]byte(out), &bal), out)
+	assert.Equal(t, "4", bal.Token)
+	assert.Nil(t, bal.Stake)
+}
+
 func TestAmounts(t *testing.T) {
 	for in, want := range map[string]string{"10": "10", "0.5": "0.5", ".5": "0.5", "1.": "1", "007.250": "7.25",
 		"0.000000000000000001": "0.000000000000000001", "1000000000": "1000000000"} {
@@ -379,4 +408,26 @@ func writeJSONFile(path string, v any) error {
 		return err
 	}
 	return os.WriteFile(path, b, 0o644)
+}
+
+// promptTokens accepts exactly the comma-separated lists of non-negative int32s, and what it
+// accepts prints back to the same ids.
+func FuzzPromptTokens(f *testing.F) {
+	for _, s := range []string{"1,2,3", " 7", "", "1,,2", "-1", "2147483648", "0x10", "1, 2 ,3"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		ids, err := promptTokens(s)
+		if err != nil {
+			return
+		}
+		parts := strings.Split(s, ",")
+		require.Len(t, ids, len(parts))
+		for i, p := range parts {
+			v, err := strconv.ParseInt(strings.TrimSpace(p), 10, 32)
+			require.NoError(t, err, p)
+			require.GreaterOrEqual(t, v, int64(0))
+			require.Equal(t, int32(v), ids[i])
+		}
+	})
 }
