@@ -18,7 +18,7 @@ export CGO_CFLAGS ?= -O2 -g -Wno-deprecated-declarations
 # Written after a successful `npm ci`; newer package files make it stale.
 NODE_STAMP := node_modules/.probity-deps-installed
 
-GO_TEST_TIMEOUT  ?= 15m
+GO_TEST_TIMEOUT  ?= 20m
 HEAVY_TIMEOUT    ?= 90m
 BENCH            ?= .
 GO_FILES = $(shell find . -name '*.go' -not -path './node_modules/*' -not -path './.git/*')

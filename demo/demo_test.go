@@ -28,7 +28,7 @@ func bigOf(t *testing.T, s string) *big.Int {
 // every act against the summary: the honest job settled with the model's text on chain, the
 // lazy and silent providers slashed, every token accounted for, the receipt audited.
 func TestDemo(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 18*time.Minute) // a cold key cache on busy CI cores
 	defer cancel()
 	keep := filepath.Join(t.TempDir(), "kept")
 	var out bytes.Buffer
