@@ -54,8 +54,14 @@ func (e *RevertError) Error() string {
 // Is makes errors.Is(err, ErrReverted) true.
 func (e *RevertError) Is(target error) bool { return target == ErrReverted }
 
-// Unwrap returns the node's error.
-func (e *RevertError) Unwrap() error { return e.Cause }
+// Unwrap returns the node's error. A nil *RevertError unwraps to nothing: a typed error that
+// wraps one it does not have (a nil cause in an interface) must not panic errors.As.
+func (e *RevertError) Unwrap() error {
+	if e == nil {
+		return nil
+	}
+	return e.Cause
+}
 
 // TxFailedError is a transaction that was mined with a failed status.
 type TxFailedError struct {

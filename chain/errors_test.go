@@ -79,3 +79,21 @@ func knownErrorsSample() []byte {
 	}
 	return nil
 }
+
+// wrapsNil wraps a *RevertError it does not have, as a typed error built without a revert does.
+type wrapsNil struct{ cause *RevertError }
+
+func (e *wrapsNil) Error() string { return "no revert" }
+func (e *wrapsNil) Unwrap() error { return e.cause }
+
+func TestNilRevertErrorUnwrapsToNothing(t *testing.T) {
+	var err error = &wrapsNil{}
+	var re *RevertError
+	if !errors.As(err, &re) || re != nil {
+		t.Fatalf("errors.As found %v", re)
+	}
+	var other *TxFailedError
+	if errors.As(err, &other) {
+		t.Fatal("found a TxFailedError in an error without one")
+	}
+}

@@ -40,6 +40,9 @@ func NewMarket(ctx context.Context, backend Backend, addrs AddressesV1, key *ecd
 	if err != nil {
 		return nil, err
 	}
+	if id := s.ChainID(); addrs.ChainID != 0 && (!id.IsUint64() || id.Uint64() != addrs.ChainID) {
+		return nil, fmt.Errorf("chain: the v1 deployment is on chain %d, the endpoint is chain %s", addrs.ChainID, id)
+	}
 	m := &Market{
 		backend:   backend,
 		sender:    s,

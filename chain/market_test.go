@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -667,5 +668,29 @@ func TestV1BatchNamesAJobTwice(t *testing.T) {
 	}
 	if r := res.Jobs[2].Skipped.Reason; r.Name != "WrongState" || chain.JobStateV1(r.Args[1].(uint8)) != chain.StateV1Settled {
 		t.Fatalf("second occurrence skipped with %v, want WrongState(.., Settled)", r)
+	}
+}
+
+// A deployment file names its chain; a client on another chain is refused.
+func TestMarketRefusesAnotherChainsDeployment(t *testing.T) {
+	ctx := context.Background()
+	key, err := crypto.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim := chain.NewSimulated(chain.SimOptions{Policy: chain.MineOnSend}, crypto.PubkeyToAddress(key.PublicKey))
+	defer sim.Close()
+	d, err := chain.DeployV1(ctx, sim.Client(), key, chain.DeployParams{UnbondingDelay: 60})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := d.AddressesV1
+	a.ChainID = 1337
+	if _, err := chain.NewMarket(ctx, sim.Client(), a, key); err != nil {
+		t.Fatalf("its own chain refused: %v", err)
+	}
+	a.ChainID = 1
+	if _, err := chain.NewMarket(ctx, sim.Client(), a, key); err == nil || !strings.Contains(err.Error(), "chain 1, the endpoint is chain 1337") {
+		t.Fatalf("another chain's deployment: %v", err)
 	}
 }

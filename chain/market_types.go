@@ -241,8 +241,11 @@ func JobIDV1(chainID *big.Int, manager common.Address, req RequestV1) (*big.Int,
 	}), nil
 }
 
-// AddressesV1 locates a v1 deployment.
+// AddressesV1 locates a v1 deployment. ChainID, when set (deployment files written by
+// `probity deploy` have it), is the chain the addresses are on: a client on another chain is
+// refused rather than sending transactions to whatever lives at those addresses there.
 type AddressesV1 struct {
+	ChainID   uint64         `json:"chainId,omitempty"`
 	Token     common.Address `json:"token"`
 	Providers common.Address `json:"providers"`
 	Classes   common.Address `json:"classes"`

@@ -70,10 +70,13 @@ func runDeploy(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return fromChain(fmt.Errorf("deploy: %w", err))
 	}
 	a := d.AddressesV1
+	if chainID.IsUint64() {
+		a.ChainID = chainID.Uint64()
+	}
 	if _, err := writeNew(*out, true, func(w io.Writer) error { return writeJSON(w, a) }); err != nil {
 		return withHint(fmt.Errorf("the contracts are deployed, but writing %s failed: %w", *out, err),
-			fmt.Sprintf(`write it by hand: {"token": "%s", "providers": "%s", "classes": "%s", "hasher": "%s", "manager": "%s"}`,
-				a.Token.Hex(), a.Providers.Hex(), a.Classes.Hex(), a.Hasher.Hex(), a.Manager.Hex()))
+			fmt.Sprintf(`write it by hand: {"chainId": %s, "token": "%s", "providers": "%s", "classes": "%s", "hasher": "%s", "manager": "%s"}`,
+				chainID, a.Token.Hex(), a.Providers.Hex(), a.Classes.Hex(), a.Hasher.Hex(), a.Manager.Hex()))
 	}
 	fmt.Fprintf(stdout, "chain     %s\ntoken     %s\nproviders %s\nclasses   %s\nhasher    %s\nmanager   %s\n", chainID,
 		a.Token.Hex(), a.Providers.Hex(), a.Classes.Hex(), a.Hasher.Hex(), a.Manager.Hex())
