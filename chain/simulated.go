@@ -4,6 +4,7 @@ import (
 	"context"
 	"math/big"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -56,7 +57,8 @@ func NewSimulated(opts SimOptions, funded ...common.Address) *Simulated {
 		alloc[a] = types.Account{Balance: new(big.Int).Set(bal)}
 	}
 	s := &Simulated{backend: simulated.NewBackend(alloc, pragueRules)}
-	s.client = &simClient{Client: s.backend.Client(), sim: s, mineOnSend: opts.Policy == MineOnSend}
+	s.client = &simClient{Client: s.backend.Client(), sim: s}
+	s.client.mineOnSend.Store(opts.Policy == MineOnSend)
 	if opts.Policy == MineOnInterval {
 		iv := opts.Interval
 		if iv <= 0 {
@@ -104,6 +106,25 @@ func (s *Simulated) AdjustTime(d time.Duration) error {
 	return nil
 }
 
+// Reorg replaces the chain above parent: parent becomes the head and n new blocks are mined on
+// it (n > the blocks dropped makes the new branch the canonical one). Tests use it to check
+// that a node does not act on a block hash (a seed) that a reorganisation replaced.
+func (s *Simulated) Reorg(parent common.Hash, n int) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.backend.Fork(parent); err != nil {
+		return err
+	}
+	for i := 0; i < n; i++ {
+		s.backend.Commit()
+	}
+	return nil
+}
+
+// SetMineOnSend switches mining after each sent transaction on or off (MineOnSend's policy),
+// so a test can start with instant blocks for its setup and then run like a real chain.
+func (s *Simulated) SetMineOnSend(on bool) { s.client.mineOnSend.Store(on) }
+
 // Close stops the miner and the chain.
 func (s *Simulated) Close() error {
 	if s.stop != nil {
@@ -132,14 +153,14 @@ func (s *Simulated) mineEvery(iv time.Duration) {
 type simClient struct {
 	simulated.Client
 	sim        *Simulated
-	mineOnSend bool
+	mineOnSend atomic.Bool
 }
 
 func (c *simClient) SendTransaction(ctx context.Context, tx *types.Transaction) error {
 	if err := c.Client.SendTransaction(ctx, tx); err != nil {
 		return err
 	}
-	if c.mineOnSend {
+	if c.mineOnSend.Load() {
 		c.sim.Mine(1)
 	}
 	return nil

@@ -33,6 +33,9 @@ type batchResult struct {
 	Tx      *chain.Tx
 	Size    int
 	Err     error
+	// Rejected: the manager's simulation of the submission says it would not verify (the
+	// chain's seed is not the one proved, after a reorganisation), so it was not sent.
+	Rejected bool
 }
 
 func newBatcher(n *Node) *batcher {
@@ -117,13 +120,24 @@ func (b *batcher) flusher(class [32]byte, wake chan struct{}) {
 	}
 }
 
-// send submits members alone or as one batch. A batch that reverts as a whole (a calldata
-// error of one member) is resent member by member, so one bad submission cannot hold the
-// others back.
+// send submits members alone or as one batch, each simulated first (eth_call from the
+// provider): a submission the manager would find invalid slashes the whole stake, so it is
+// not sent but handed back (Rejected) to be proved again for the chain's seed. A batch that
+// would slash a member, or that reverts as a whole (a calldata error of one member), is sent
+// member by member, so one bad submission cannot hold the others back.
 func (b *batcher) send(ms []*member) {
 	ctx := b.ctx
 	mk := b.n.market
 	if len(ms) == 1 {
+		valid, err := b.n.simulateSubmit(ctx, ms[0].sub)
+		if err != nil {
+			ms[0].done <- batchResult{Err: err}
+			return
+		}
+		if !valid {
+			ms[0].done <- batchResult{Rejected: true}
+			return
+		}
 		res, err := mk.Submit(ctx, ms[0].sub)
 		if err != nil {
 			ms[0].done <- batchResult{Err: err}
@@ -135,6 +149,13 @@ func (b *batcher) send(ms []*member) {
 	subs := make([]chain.SubmissionV1, len(ms))
 	for i, m := range ms {
 		subs[i] = m.sub
+	}
+	if slashed, err := b.n.simulateBatch(ctx, subs); err != nil || slashed.Sign() > 0 {
+		b.n.log.Warn("batch would not verify as a whole; submitting its members alone", "size", len(ms), "slashed", slashed, "err", err)
+		for _, m := range ms {
+			b.send([]*member{m})
+		}
+		return
 	}
 	res, err := mk.SubmitBatch(ctx, subs)
 	if err != nil {

@@ -66,6 +66,26 @@ type Config struct {
 	Withdraw bool `json:"withdraw"`
 	// PublishReceipts delivers receipts at receipts/<jobId>.json next to the job URI.
 	PublishReceipts bool `json:"publishReceipts"`
+	// SeedConfirmations is how many blocks past the seed block the node waits before it reads
+	// the seed and proves: a reorganisation of the seed block changes a derived seed, and a
+	// proof of the replaced one is rejected and slashed. Each is a block of the prove window
+	// (checked at admission). 0 (a chain that cannot reorganise, the simulated one) proves at
+	// once; the submission is simulated before it is sent in any case.
+	SeedConfirmations int `json:"seedConfirmations"`
+	// MaxUnlockedOffers caps the offers the node has accepted and executes but has not yet
+	// locked (lockAndCommit), overall and per buyer (MaxUnlockedPerBuyer): their compute is
+	// spent before the chain holds the buyer to anything. Offers over a cap wait.
+	MaxUnlockedOffers   int `json:"maxUnlockedOffers"`
+	MaxUnlockedPerBuyer int `json:"maxUnlockedPerBuyer"`
+	// JobFetchTimeout bounds one job-file or order-book download (at most Fetch.Timeout, which
+	// is sized for model files): a slow buyer's server must not hold the node's intake. Job
+	// files are also bounded in size by the longest prompt a served class takes.
+	JobFetchTimeout Duration `json:"jobFetchTimeout"`
+	// AllowPrivateAddresses lets the node fetch job files and order books from, and publish
+	// receipts to, loopback, private and link-local addresses (a local deployment). Off, the
+	// node dials only public addresses and follows no redirect to another: a buyer picks the
+	// URIs, and must not reach the operator's own network through the node.
+	AllowPrivateAddresses bool `json:"allowPrivateAddresses,omitempty"`
 	// Falsify (demonstrations and tests only) makes the node a lazy provider: it corrupts
 	// every activation of its trace after generating and commits that trace, so it cannot
 	// prove and is slashed at its deadline.
@@ -88,10 +108,15 @@ func DefaultConfig() Config {
 	return Config{
 		DataDir: "probity-prover-v1", Classes: []string{universal.Small().Name}, MinPrice: "0",
 		PollInterval: Duration(2 * time.Second), Concurrency: 1, BatchSize: 1, BatchMaxWait: Duration(10 * time.Second),
-		Withdraw: true, PublishReceipts: true,
+		Withdraw: true, PublishReceipts: true, SeedConfirmations: defaultSeedConfirmations,
+		MaxUnlockedOffers: 4, MaxUnlockedPerBuyer: 1, JobFetchTimeout: Duration(15 * time.Second),
 		Executor: d.Executor, Safety: d.Safety, GPU: d.GPU, Fetch: d.Fetch, RPC: d.RPC, Log: d.Log,
 	}
 }
+
+// defaultSeedConfirmations is deep enough for the reorganisations an Ethereum chain sees in
+// practice (one or two blocks) at one minute of a 12 s chain's prove window.
+const defaultSeedConfirmations = 5
 
 // Setting is one field settable from a flag and an environment variable.
 type Setting struct {
@@ -154,6 +179,11 @@ func Settings() []Setting {
 		{"concurrency", "concurrency", "jobs executing or proving at once", func(c *Config, v string) error { return setInt(&c.Concurrency, v) }},
 		{"batch-size", "batchSize", "most jobs of one class in one submitBatch", func(c *Config, v string) error { return setInt(&c.BatchSize, v) }},
 		{"batch-max-wait", "batchMaxWait", "how long a proved job waits for a batch", func(c *Config, v string) error { return setDur(&c.BatchMaxWait, v) }},
+		{"seed-confirmations", "seedConfirmations", "blocks past the seed block before the seed is used", func(c *Config, v string) error { return setInt(&c.SeedConfirmations, v) }},
+		{"max-unlocked-offers", "maxUnlockedOffers", "offers executing before their lock, overall", func(c *Config, v string) error { return setInt(&c.MaxUnlockedOffers, v) }},
+		{"max-unlocked-per-buyer", "maxUnlockedPerBuyer", "offers executing before their lock, per buyer", func(c *Config, v string) error { return setInt(&c.MaxUnlockedPerBuyer, v) }},
+		{"job-fetch-timeout", "jobFetchTimeout", "timeout of one job-file or order-book download", func(c *Config, v string) error { return setDur(&c.JobFetchTimeout, v) }},
+		{"allow-private-addresses", "allowPrivateAddresses", "fetch from and publish to loopback/private addresses (local deployments)", func(c *Config, v string) error { return setBool(&c.AllowPrivateAddresses, v) }},
 		{"withdraw", "withdraw", "collect payments after settlement", func(c *Config, v string) error { return setBool(&c.Withdraw, v) }},
 		{"publish-receipts", "publishReceipts", "deliver receipts next to the job URI", func(c *Config, v string) error { return setBool(&c.PublishReceipts, v) }},
 		{"falsify", "falsify", "DEMO ONLY: commit a corrupted trace (the node is slashed)", func(c *Config, v string) error { return setBool(&c.Falsify, v) }},
@@ -281,6 +311,12 @@ func (c Config) validateRest() error {
 	if c.BatchMaxWait.D() < 0 {
 		return bad("batchMaxWait", "must not be negative")
 	}
+	if c.SeedConfirmations < 0 || c.SeedConfirmations > seedHorizon-horizonReserve-1 {
+		return bad("seedConfirmations", "%d: must be 0 to %d (inside the seed horizon)", c.SeedConfirmations, seedHorizon-horizonReserve-1)
+	}
+	if c.MaxUnlockedOffers < 1 || c.MaxUnlockedPerBuyer < 1 {
+		return bad("maxUnlockedOffers", "the caps on offers executing before their lock must be at least 1")
+	}
 	if c.Safety.WindowFactor < 1 {
 		return bad("safety.windowFactor", "%v: must be at least 1", c.Safety.WindowFactor)
 	}
@@ -299,6 +335,9 @@ func (c Config) validateRest() error {
 		}
 	} else if requireOCSP {
 		return bad("gpu.requireCC", "a CC record needs OCSP staples, which the v1 node does not fetch yet; set gpu.requireOCSP to false to accept records auditors may fail")
+	}
+	if c.JobFetchTimeout.D() <= 0 {
+		return bad("jobFetchTimeout", "must be positive")
 	}
 	if c.Fetch.MaxFileBytes <= 0 || c.Fetch.MaxManifestBytes <= 0 || c.Fetch.Timeout.D() <= 0 {
 		return bad("fetch", "limits and timeout must be positive")

@@ -89,6 +89,19 @@ func (n *Node) execute(ctx context.Context, r *Record, log *slog.Logger) (Step, 
 		r.Reason = "commit deadline passed before execution"
 		return StepExpired, nil
 	}
+	if r.Source == FromOffer {
+		// Checked again right before the compute is spent: the buyer may have drained the
+		// escrow, or another node locked the job, while this one waited for a slot.
+		rf, err := n.simulateLock(ctx, r.Request.RequestV1, r.Signature)
+		if err != nil {
+			return r.Step, err
+		}
+		if rf != nil {
+			n.metrics.Refused.WithLabelValues(rf.Reason).Inc()
+			r.Reason = rf.Error()
+			return StepRefused, nil
+		}
+	}
 	c, hm, err := n.loadJob(r)
 	if err != nil {
 		return r.Step, err
@@ -105,7 +118,21 @@ func (n *Node) execute(ctx context.Context, r *Record, log *slog.Logger) (Step, 
 	pids := []uint32{uint32(os.Getpid())}
 	var gen *jobs.Generated
 	t0 := time.Now()
-	err = n.heavy(ctx, func() error {
+	deadline := r.CommitBy
+	if r.Source == FromOffer {
+		deadline = r.Request.LockBy
+	}
+	err = n.heavy(ctx, deadline, func() error {
+		if r.Source == FromPosted {
+			// Checked once the slot is ours: the wait for it counts against the deadline.
+			why, err := n.tooLateToExecute(ctx, r, c.Job.Rows())
+			if err != nil {
+				return err
+			}
+			if why != "" {
+				return errTooLate(why)
+			}
+		}
 		if n.exec == nil {
 			tr, tokens, err := c.Generate()
 			if err != nil {
@@ -131,11 +158,15 @@ func (n *Node) execute(ctx context.Context, r *Record, log *slog.Logger) (Step, 
 		summary = s
 	}
 	if err != nil {
-		if ctx.Err() != nil {
+		var late errTooLate
+		switch {
+		case ctx.Err() != nil:
 			return r.Step, err
+		case errors.As(err, &late):
+			return n.abandon(ctx, r, string(late), log)
 		}
 		n.metrics.ExecutorFailures.Inc()
-		return r.Step, err
+		return r.Step, execFailure{err}
 	}
 	if n.cfg.Falsify {
 		if gen, err = falsify(c, gen); err != nil {
@@ -306,3 +337,15 @@ func (n *Node) commit(ctx context.Context, r *Record, log *slog.Logger) (Step, e
 func (n *Node) committed(r *Record, ev *chain.JobCommittedV1) {
 	r.Stake, r.SeedBlock, r.ProveBy = ev.Stake.String(), ev.SeedBlock, ev.ProveBy
 }
+
+// errTooLate: a locked job can no longer be executed and committed before its deadline.
+type errTooLate string
+
+func (e errTooLate) Error() string { return string(e) }
+
+// execFailure is a failed execution (the executor or the generation), counted against
+// Safety.MaxExecAttempts; other failures of the step (the endpoint) are retried without limit.
+type execFailure struct{ err error }
+
+func (e execFailure) Error() string { return "execution failed: " + e.err.Error() }
+func (e execFailure) Unwrap() error { return e.err }

@@ -23,15 +23,12 @@ type fetcher struct {
 	maxBytes  int64
 	timeout   time.Duration
 	allowFile bool
-	client    *http.Client
+	// client is the caller's (Options.HTTPClient), else safeClient: it reaches only public
+	// addresses unless Config.AllowPrivateAddresses.
+	client *http.Client
 }
 
-func (f *fetcher) httpClient() *http.Client {
-	if f.client != nil {
-		return f.client
-	}
-	return http.DefaultClient
-}
+func (f *fetcher) httpClient() *http.Client { return f.client }
 
 // get returns a URI's content, at most limit bytes (one more is an error).
 func (f *fetcher) get(ctx context.Context, uri string, limit int64) ([]byte, error) {
@@ -39,7 +36,7 @@ func (f *fetcher) get(ctx context.Context, uri string, limit int64) ([]byte, err
 	if err != nil {
 		return nil, fmt.Errorf("%w %q: %v", ErrFetch, uri, err)
 	}
-	ctx, cancel := context.WithTimeout(ctx, f.timeout)
+	ctx, cancel := withTimeout(ctx, f.timeout)
 	defer cancel()
 	var r io.ReadCloser
 	switch u.Scheme {
@@ -59,7 +56,7 @@ func (f *fetcher) get(ctx context.Context, uri string, limit int64) ([]byte, err
 		}
 		resp, err := f.httpClient().Do(req)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrFetch, err)
+			return nil, fmt.Errorf("%w: %w", ErrFetch, err)
 		}
 		if resp.StatusCode != http.StatusOK {
 			resp.Body.Close()

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
+
 	"github.com/probitylabs/probity/chain"
 	"github.com/probitylabs/probity/internal/atomicfile"
 	"github.com/probitylabs/probity/jobs"
@@ -43,6 +45,7 @@ func refuse(reason string, format string, a ...any) *Refusal {
 type admitted struct {
 	jobFile []byte
 	stake   *big.Int
+	work    work // the heavy work it adds to the backlog
 }
 
 func toProtocol(q chain.RequestV1) protocol.Request {
@@ -91,10 +94,22 @@ func (n *Node) admit(ctx context.Context, req chain.RequestV1, jobURI string, sr
 	if now > req.LockBy {
 		return nil, refuse("expired", "lock deadline %d passed (chain time %d)", req.LockBy, now), nil
 	}
-	b, err := n.fetch.get(ctx, jobURI, n.cfg.Fetch.MaxFileBytes)
+	// Before the fetch, the windows for the shortest job of the request (its prompt is in
+	// the job file): a job that cannot fit, or not behind the backlog, costs no download.
+	if _, err := n.checkWindows(ctx, req, cl, int(req.NewTokens), now, src); err != nil {
+		var rf *Refusal
+		if errors.As(err, &rf) {
+			return nil, rf, nil
+		}
+		return nil, nil, err
+	}
+	b, err := n.prefetch.get(jobURI, n.fetch.maxBytes)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, nil, ctx.Err()
+		}
+		if errors.Is(err, errFetching) {
+			return nil, nil, fmt.Errorf("%w: %w", errBusy, err)
 		}
 		return nil, refuse("fetch", "%v", err), nil
 	}
@@ -114,7 +129,8 @@ func (n *Node) admit(ctx context.Context, req chain.RequestV1, jobURI string, sr
 	if err := cl.Fits(hm.m, j.Rows(), j); err != nil {
 		return nil, refuse("fit", "%v", err), nil
 	}
-	if err := n.checkWindows(ctx, req, cl, j.Rows(), now, src); err != nil {
+	w, err := n.checkWindows(ctx, req, cl, j.Rows(), now, src)
+	if err != nil {
 		var rf *Refusal
 		if errors.As(err, &rf) {
 			return nil, rf, nil
@@ -132,7 +148,7 @@ func (n *Node) admit(ctx context.Context, req chain.RequestV1, jobURI string, sr
 	if p.Free.Cmp(need) < 0 {
 		return nil, refuse("stake", "the lock needs stake %v, %v is free", need, p.Free), nil
 	}
-	return &admitted{jobFile: b, stake: need}, nil, nil
+	return &admitted{jobFile: b, stake: need, work: w}, nil, nil
 }
 
 func (n *Node) refused(id *big.Int, rf *Refusal) {
@@ -174,6 +190,10 @@ func (n *Node) accept(ctx, jobCtx context.Context, id *big.Int, src Source, req 
 		n.log.Error("journal", "job", id, "err", err)
 		return
 	}
+	n.mu.Lock()
+	n.work[r.JobID] = a.work
+	n.mu.Unlock()
+	n.trackStake(r)
 	n.metrics.Jobs.WithLabelValues(string(StepAccepted)).Inc()
 	n.metrics.Transitions.WithLabelValues(string(StepAccepted)).Inc()
 	n.log.Info("accepted job", "job", id, "source", src, "price", req.Price, "tokens", req.NewTokens, "stake", a.stake)
@@ -256,9 +276,19 @@ func (n *Node) considerOffer(ctx, jobCtx context.Context, o *jobs.Offer) error {
 		}
 	}
 	req := fromProtocol(o.Request)
+	if n.offersFull(req.Buyer) {
+		return errBusy
+	}
 	a, rf, err := n.admit(ctx, req, o.JobURI, FromOffer)
 	if err != nil {
 		return err
+	}
+	if rf == nil {
+		// The manager's own checks, before any compute: an offer it would not let this node
+		// lock (an unfunded buyer, a bad or ERC-1271-refused signature) is not executed.
+		if rf, err = n.simulateLock(ctx, req, o.Signature); err != nil {
+			return err
+		}
 	}
 	if rf != nil {
 		n.refuseJob(id, FromOffer, req, o.JobURI, rf)
@@ -266,6 +296,24 @@ func (n *Node) considerOffer(ctx, jobCtx context.Context, o *jobs.Offer) error {
 	}
 	n.accept(ctx, jobCtx, id, FromOffer, req, o.Signature, o.JobURI, a)
 	return nil
+}
+
+// errBusy: the node takes no more jobs of this kind for now; the job is considered again at
+// a later poll (not refused: nothing is wrong with it).
+var errBusy = errors.New("busy: considered again later")
+
+// offersFull reports whether accepting another offer of buyer would pass the caps on offers
+// executing before their lock (MaxUnlockedOffers overall, MaxUnlockedPerBuyer).
+func (n *Node) offersFull(buyer common.Address) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	mine := 0
+	for _, b := range n.unlocked {
+		if b == buyer {
+			mine++
+		}
+	}
+	return len(n.unlocked) >= n.cfg.MaxUnlockedOffers || mine >= n.cfg.MaxUnlockedPerBuyer
 }
 
 // seen reports whether a job was refused or passed over before (in memory: a restarted node
@@ -291,7 +339,7 @@ func (n *Node) readBooks(ctx, jobCtx context.Context) error {
 			n.log.Warn("file:// order book ignored (fetch.allowFile is off)", "book", book)
 			continue
 		}
-		bctx, cancel := context.WithTimeout(ctx, n.cfg.Fetch.Timeout.D())
+		bctx, cancel := withTimeout(ctx, n.fetch.timeout)
 		entries, err := br.ReadAll(bctx, book)
 		cancel()
 		if err != nil {
@@ -309,6 +357,9 @@ func (n *Node) readBooks(ctx, jobCtx context.Context) error {
 			if err := n.considerOffer(ctx, jobCtx, e.Offer); err != nil {
 				if ctx.Err() != nil {
 					return ctx.Err()
+				}
+				if errors.Is(err, errBusy) {
+					continue // read again at the next poll
 				}
 				n.log.Warn("considering offer", "book", book, "entry", e.Name, "err", err)
 			}
@@ -339,26 +390,52 @@ func (n *Node) intake(ctx, jobCtx context.Context) error {
 	}
 	t := time.NewTicker(n.cfg.PollInterval.D())
 	defer t.Stop()
+	// deferred are posted jobs the node could take but not now (errBusy), considered again
+	// at every poll until taken, refused or gone.
+	var deferred []*chain.JobPostedV1
 	for {
 		n.mu.Lock()
 		offers := n.offered
 		n.offered = nil
 		n.mu.Unlock()
+		var again []*jobs.Offer
 		for i, o := range offers {
 			if err := n.considerOffer(ctx, jobCtx, o); err != nil {
 				if ctx.Err() != nil {
 					return ctx.Err()
 				}
+				if errors.Is(err, errBusy) {
+					again = append(again, o)
+					continue
+				}
 				n.log.Warn("considering offer", "err", err)
-				n.mu.Lock()
-				n.offered = append(n.offered, offers[i:]...) // retried at the next poll
-				n.mu.Unlock()
+				again = append(again, offers[i:]...) // retried at the next poll
 				break
 			}
+		}
+		if len(again) > 0 {
+			n.mu.Lock()
+			n.offered = append(again, n.offered...)
+			n.mu.Unlock()
 		}
 		if err := n.readBooks(ctx, jobCtx); err != nil {
 			return err
 		}
+		// Posted jobs deferred by the load first, in the order they were posted.
+		var still []*chain.JobPostedV1
+		for _, ev := range deferred {
+			err := n.considerPosted(ctx, jobCtx, ev)
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if err != nil {
+				if !errors.Is(err, errBusy) {
+					n.log.Warn("considering posted job", "job", ev.JobId, "err", err)
+				}
+				still = append(still, ev)
+			}
+		}
+		deferred = still
 		head, err := n.backend.BlockNumber(ctx)
 		if err != nil && ctx.Err() != nil {
 			return ctx.Err()
@@ -378,6 +455,11 @@ func (n *Node) intake(ctx, jobCtx context.Context) error {
 				if cerr := n.considerPosted(ctx, jobCtx, ev); cerr != nil {
 					if ctx.Err() != nil {
 						return ctx.Err()
+					}
+					if errors.Is(cerr, errBusy) {
+						n.log.Debug("posted job deferred", "job", ev.JobId, "why", cerr)
+						deferred = append(deferred, ev)
+						continue
 					}
 					n.log.Warn("considering posted job", "job", ev.JobId, "err", cerr)
 					break scan // the range is scanned again at the next poll

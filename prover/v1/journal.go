@@ -43,6 +43,9 @@ const (
 	StepExpired Step = "expired" // a deadline passed before the node could act
 	StepSlashed Step = "slashed" // the job ended slashed
 	StepFailed  Step = "failed"  // unrecoverable (a trace the node cannot prove)
+	// StepAbandoned: a locked job the node could not execute in time was given back (abandon),
+	// its abandonment fee paid instead of the whole stake slashed at the commit deadline.
+	StepAbandoned Step = "abandoned"
 )
 
 var stepOrder = map[Step]int{
@@ -53,11 +56,14 @@ var stepOrder = map[Step]int{
 // Terminal reports whether nothing more happens to a job at this step.
 func (s Step) Terminal() bool {
 	switch s {
-	case StepDone, StepRefused, StepLost, StepExpired, StepSlashed, StepFailed:
+	case StepDone, StepRefused, StepLost, StepExpired, StepSlashed, StepFailed, StepAbandoned:
 		return true
 	}
 	return false
 }
+
+// After reports whether s comes after t in the protocol order.
+func (s Step) After(t Step) bool { return stepOrder[s] > stepOrder[t] }
 
 // Before reports whether s comes before t in the protocol order.
 func (s Step) Before(t Step) bool { return stepOrder[s] < stepOrder[t] }

@@ -84,6 +84,7 @@ type Node struct {
 	nodeKey  *ecdsa.PrivateKey
 	journal  *Journal
 	fetch    *fetcher
+	prefetch *prefetcher
 	exec     prover.Executor
 	keySrc   KeySource
 	gpu      *gpu.Collector
@@ -102,12 +103,16 @@ type Node struct {
 	keys    map[[32]byte]*circuits.Keys
 	keysOK  map[[32]byte]bool
 	est     map[[32]byte]*estimate
-	sem     chan struct{}
+	sched   *scheduler
+	work    map[string]work // heavy work left per unproved job (the admission backlog)
 	wg      sync.WaitGroup
 	changed chan struct{}       // closed and replaced on every journal write (RunUntil waits on it)
 	offered []*jobs.Offer       // handed over by Consider, taken by intake
 	passed  map[string]bool     // jobs refused or passed over (seen)
 	atRisk  map[string]*big.Int // stake held by unsettled jobs
+	// unlocked are the offers accepted and not yet locked, by buyer: their compute is spent
+	// before the chain holds anyone to anything (capped by MaxUnlockedOffers).
+	unlocked map[string]common.Address
 }
 
 // New assembles a node: keys, backend, market client, the models' roots, and the check that
@@ -124,7 +129,8 @@ func New(ctx context.Context, o Options) (*Node, error) {
 	n := &Node{cfg: cfg, hook: o.Hook, grace: o.ShutdownGrace,
 		classes: map[[32]byte]*universal.Class{}, models: map[string]heldModel{}, active: map[string]bool{},
 		keys: map[[32]byte]*circuits.Keys{}, keysOK: map[[32]byte]bool{}, est: map[[32]byte]*estimate{},
-		changed: make(chan struct{}), passed: map[string]bool{}, atRisk: map[string]*big.Int{}}
+		changed: make(chan struct{}), passed: map[string]bool{}, atRisk: map[string]*big.Int{},
+		unlocked: map[string]common.Address{}, work: map[string]work{}}
 	if n.grace <= 0 {
 		n.grace = 30 * time.Second
 	}
@@ -212,7 +218,13 @@ func New(ctx context.Context, o Options) (*Node, error) {
 	if n.journal, err = OpenJournal(filepath.Join(cfg.DataDir, "jobs")); err != nil {
 		return nil, err
 	}
-	n.fetch = &fetcher{maxBytes: cfg.Fetch.MaxFileBytes, timeout: cfg.Fetch.Timeout.D(), allowFile: cfg.Fetch.AllowFile, client: o.HTTPClient}
+	client := o.HTTPClient
+	if client == nil {
+		client = safeClient(cfg.AllowPrivateAddresses)
+	}
+	n.fetch = &fetcher{maxBytes: min(cfg.Fetch.MaxFileBytes, jobFileLimit(n.classes)), timeout: min(cfg.Fetch.Timeout.D(), cfg.JobFetchTimeout.D()),
+		allowFile: cfg.Fetch.AllowFile, client: client}
+	n.prefetch = newPrefetcher(n.fetch)
 	n.exec = o.Executor
 	if n.exec == nil && cfg.Executor.Kind == "command" {
 		n.exec = prover.CommandExecutor{Args: cfg.Executor.Command, Timeout: cfg.Executor.Timeout.D()}
@@ -239,7 +251,7 @@ func New(ctx context.Context, o Options) (*Node, error) {
 			n.gpu = g
 		}
 	}
-	n.sem = make(chan struct{}, cfg.Concurrency)
+	n.sched = newScheduler(cfg.Concurrency)
 	n.batch = newBatcher(n)
 	return n, nil
 }
@@ -366,6 +378,7 @@ func (n *Node) run(ctx context.Context) error {
 		}
 	}()
 	n.batch.ctx = jobCtx
+	n.prefetch.ctx = ctx
 	restored, err := n.backend.Restore(ctx)
 	if err != nil {
 		return fmt.Errorf("restoring pending transactions: %w", err)
@@ -427,14 +440,13 @@ func (n *Node) start(stop, work context.Context, r *Record) {
 }
 
 // heavy runs f holding one of the Concurrency slots: execution and proving share the
-// machine, waiting for blocks and batches does not.
-func (n *Node) heavy(ctx context.Context, f func() error) error {
-	select {
-	case n.sem <- struct{}{}:
-	case <-ctx.Done():
-		return ctx.Err()
+// machine, waiting for blocks and batches does not. Slots go to the earliest deadline (chain
+// seconds) first.
+func (n *Node) heavy(ctx context.Context, deadline uint64, f func() error) error {
+	if err := n.sched.acquire(ctx, deadline); err != nil {
+		return err
 	}
-	defer func() { <-n.sem }()
+	defer n.sched.release()
 	return f()
 }
 
@@ -460,7 +472,7 @@ func (p permanent) Unwrap() error { return p.err }
 // aborts it. A step works on a copy of the record, which is journaled before it replaces r.
 func (n *Node) runJob(stop, work context.Context, r *Record) {
 	log := n.log.With("job", r.JobID)
-	attempt := 0
+	attempt, execFails := 0, 0
 	for !r.Step.Terminal() {
 		if stop.Err() != nil {
 			log.Info("stopping; job journaled", "step", r.Step)
@@ -474,6 +486,22 @@ func (n *Node) runJob(stop, work context.Context, r *Record) {
 			ctx = stop
 		}
 		next, err := n.step(ctx, &cp, log)
+		var ef execFailure
+		if err != nil && errors.As(err, &ef) {
+			execFails++
+		}
+		if err != nil && prev == StepLocked && cp.Step == StepLocked && ctx.Err() == nil {
+			// A locked job that cannot be executed is given back for its abandonment fee
+			// rather than slashed for its whole stake at the commit deadline.
+			var perm permanent
+			if errors.As(err, &perm) || execFails >= n.cfg.Safety.MaxExecAttempts {
+				why := fmt.Sprintf("execution failed %d times: %v", execFails, err)
+				if errors.As(err, &perm) {
+					why = "cannot execute: " + err.Error()
+				}
+				next, err = n.abandon(ctx, &cp, why, log)
+			}
+		}
 		if err != nil {
 			var perm permanent
 			switch {
@@ -533,10 +561,16 @@ func units(v *big.Int) float64 {
 }
 
 // trackStake keeps the stake-at-risk gauge at the stake the node's jobs hold between lock (or
-// commit) and settlement.
+// commit) and settlement, and the set of offers executing before their lock.
 func (n *Node) trackStake(r *Record) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	n.trackWork(r)
+	if r.Source == FromOffer && !r.Step.Terminal() && r.Step.Before(StepCommitted) {
+		n.unlocked[r.JobID] = r.Request.Buyer
+	} else {
+		delete(n.unlocked, r.JobID)
+	}
 	stake, ok := new(big.Int).SetString(r.Stake, 10)
 	if !ok {
 		stake, ok = new(big.Int).SetString(r.LockedStake, 10)

@@ -2,6 +2,7 @@ package proverv1
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 	"github.com/probitylabs/probity/internal/atomicfile"
 	"github.com/probitylabs/probity/jobs"
 	"github.com/probitylabs/probity/model"
+	"github.com/probitylabs/probity/prover"
 )
 
 // estimate is what the self-test measured for a class: the execution time per trace row and
@@ -108,7 +110,7 @@ func (n *Node) preflight(ctx context.Context) error {
 		_ = json.Unmarshal(b, &saved) // a bad file is measured again
 	}
 	for id, cl := range n.classes {
-		key := fmt.Sprintf("%x", id)
+		key := n.estimateKey(id)
 		if e := saved[key]; e != nil && time.Since(e.At) < n.cfg.Safety.SelfTestEvery.D() {
 			n.est[id] = e
 			continue
@@ -131,12 +133,31 @@ func (n *Node) preflight(ctx context.Context) error {
 	return atomicfile.Write(n.estimatesPath(), append(b, '\n'))
 }
 
+// estimateKey names a class's measurement in estimates.json by what it depends on: the
+// class, the host (a data directory copied to another machine measures again) and the
+// executor's configuration (another executor or command, another GPU).
+func (n *Node) estimateKey(class [32]byte) string {
+	host, _ := os.Hostname()
+	kind := "reference"
+	if n.exec != nil {
+		kind = fmt.Sprintf("%T", n.exec)
+	}
+	h := sha256.New()
+	for _, part := range append([]string{host, kind, n.cfg.Executor.Kind, n.cfg.Executor.Timeout.D().String(),
+		fmt.Sprint(n.cfg.GPU.Index)}, n.cfg.Executor.Command...) {
+		fmt.Fprintf(h, "%d:%s;", len(part), part)
+	}
+	return fmt.Sprintf("%x@%x", class, h.Sum(nil)[:8])
+}
+
 // selfTest generates and proves one job of the largest size the class and a held model
-// allow, timing both, and checks the proof against the keys. It returns nil when no held
-// model fits the class.
+// allow, timing both, and checks the proof against the keys. The generation runs on the
+// configured executor (in process when there is none), as the node's jobs do, so the window
+// checks hold the time a real job takes. It returns nil when no held model fits the class.
 func (n *Node) selfTest(ctx context.Context, cl *universal.Class) (*estimate, error) {
 	var m *model.Model
 	var job *jobs.GenJob
+	var held heldModel
 	for _, hm := range n.models {
 		root, err := hm.m.Root()
 		if err != nil {
@@ -148,7 +169,7 @@ func (n *Node) selfTest(ctx context.Context, cl *universal.Class) (*estimate, er
 				continue
 			}
 			if cl.Fits(hm.m, j.Rows(), j) == nil {
-				m, job = hm.m, j
+				m, job, held = hm.m, j, hm
 				break
 			}
 		}
@@ -168,7 +189,7 @@ func (n *Node) selfTest(ctx context.Context, cl *universal.Class) (*estimate, er
 		return nil, err
 	}
 	t0 := time.Now()
-	tr, tokens, err := checked.Generate()
+	tr, tokens, err := n.selfTestGenerate(ctx, checked, held, job)
 	if err != nil {
 		return nil, err
 	}
@@ -181,7 +202,7 @@ func (n *Node) selfTest(ctx context.Context, cl *universal.Class) (*estimate, er
 	}
 	var p *universal.Proof
 	t1 := time.Now()
-	err = n.heavy(ctx, func() (err error) {
+	err = n.heavy(ctx, 0, func() (err error) {
 		p, err = universal.Prove(keys, &universal.Statement{Model: m, Job: job, Trace: tr, Tokens: tokens, Seed: seedFr})
 		return err
 	})
@@ -226,29 +247,84 @@ func seconds(d time.Duration) uint64 { return uint64((d + time.Second - 1) / tim
 // checkWindows refuses a job whose windows do not hold the node's measured times: an offer
 // is executed before its lock, so its lock deadline must leave room for the execution; a
 // posted job's execution window must. The prove window must hold the proof, the batch wait,
-// the two blocks to the seed and the submission.
-func (n *Node) checkWindows(ctx context.Context, req chain.RequestV1, cl *universal.Class, rows int, now uint64, src Source) error {
+// the two blocks to the seed, its confirmations and the submission. A job that fits alone
+// but not behind the heavy work the node's unproved jobs still need (the backlog, over
+// Concurrency slots) is errBusy: considered again later, when the backlog has shrunk.
+func (n *Node) checkWindows(ctx context.Context, req chain.RequestV1, cl *universal.Class, rows int, now uint64, src Source) (work, error) {
+	return n.checkWindowsLoad(ctx, req, cl, rows, now, src, n.backlog())
+}
+
+func (n *Node) checkWindowsLoad(ctx context.Context, req chain.RequestV1, cl *universal.Class, rows int, now uint64, src Source, backlog time.Duration) (work, error) {
+	w, err := n.checkWindowsAlone(ctx, req, cl, rows, now, src, 0)
+	if err != nil || backlog == 0 {
+		return w, err
+	}
+	if _, err := n.checkWindowsAlone(ctx, req, cl, rows, now, src, backlog); err != nil {
+		var rf *Refusal
+		if errors.As(err, &rf) {
+			return w, fmt.Errorf("%w (%v behind a backlog of %v)", errBusy, rf.Err, backlog)
+		}
+		return w, err
+	}
+	return w, nil
+}
+
+// checkWindowsAlone is checkWindows for a job that waits wait before each heavy step.
+func (n *Node) checkWindowsAlone(ctx context.Context, req chain.RequestV1, cl *universal.Class, rows int, now uint64, src Source, wait time.Duration) (work, error) {
 	n.mu.Lock()
 	e := n.est[cl.ID()]
 	n.mu.Unlock()
 	if e == nil {
-		return refuse("windows", "no measured time for class %s (no held model fits it)", cl.Name)
+		return work{}, refuse("windows", "no measured time for class %s (no held model fits it)", cl.Name)
 	}
 	bt, err := n.blockTime(ctx)
 	if err != nil {
-		return err
+		return work{}, err
 	}
-	exec := n.need(e.ExecPerRow*time.Duration(rows), bt, n.cfg.Safety.TxBlocks)
+	exec := n.need(e.ExecPerRow*time.Duration(rows), bt, n.cfg.Safety.TxBlocks) + wait
 	if src == FromOffer {
 		if now+seconds(exec) > req.LockBy {
-			return refuse("windows", "the lock deadline is %d s away, executing and locking needs %d s", req.LockBy-now, seconds(exec))
+			return work{}, refuse("windows", "the lock deadline is %d s away, executing and locking needs %d s", req.LockBy-now, seconds(exec))
 		}
 	} else if uint64(req.ExecWindow) < seconds(exec) {
-		return refuse("windows", "execution window %d s, executing and committing needs %d s", req.ExecWindow, seconds(exec))
+		return work{}, refuse("windows", "execution window %d s, executing and committing needs %d s", req.ExecWindow, seconds(exec))
 	}
-	prove := n.need(e.Prove, bt, n.cfg.Safety.TxBlocks+2) + n.batchWait()
+	prove := n.need(e.Prove, bt, n.cfg.Safety.TxBlocks+2+n.cfg.SeedConfirmations) + n.batchWait() + wait
 	if uint64(req.ProveWindow) < seconds(prove) {
-		return refuse("windows", "prove window %d s, proving and submitting needs %d s", req.ProveWindow, seconds(prove))
+		return work{}, refuse("windows", "prove window %d s, proving and submitting needs %d s", req.ProveWindow, seconds(prove))
 	}
-	return nil
+	return n.workOf(e, rows), nil
+}
+
+// selfTestGenerate runs the self-test job on the node's executor (marked as a self-test),
+// through the same checked generation as a job, or in process without one.
+func (n *Node) selfTestGenerate(ctx context.Context, c *jobs.Checked, hm heldModel, job *jobs.GenJob) (*model.Trace, []int32, error) {
+	if n.exec == nil {
+		return c.Generate()
+	}
+	dir := filepath.Join(n.cfg.DataDir, "selftest")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, nil, err
+	}
+	b, err := jobs.EncodeJob(job)
+	if err != nil {
+		return nil, nil, err
+	}
+	jobPath := filepath.Join(dir, jobs.JobFile)
+	if err := atomicfile.Write(jobPath, b); err != nil {
+		return nil, nil, err
+	}
+	g, err := prover.Generate(ctx, selfTestExecutor{n.exec}, hm.path, jobPath, filepath.Join(dir, "out"))
+	if err != nil {
+		return nil, nil, fmt.Errorf("the executor failed the self-test: %w", err)
+	}
+	return g.Trace, g.Tokens, nil
+}
+
+// selfTestExecutor marks its requests as the node's self-test.
+type selfTestExecutor struct{ prover.Executor }
+
+func (s selfTestExecutor) Execute(ctx context.Context, req prover.ExecRequest) error {
+	req.SelfTest = true
+	return s.Executor.Execute(ctx, req)
 }

@@ -37,7 +37,11 @@ func (n *Node) prove(ctx context.Context, r *Record, log *slog.Logger) (Step, er
 	st := &universal.Statement{Model: c.Model, Job: c.Job, Trace: g.Trace, Tokens: g.Tokens, Seed: seedFr}
 	var p *universal.Proof
 	t0 := time.Now()
-	err = n.heavy(ctx, func() (err error) {
+	deadline := r.ProveBy
+	if deadline == 0 {
+		deadline = ^uint64(0) // the clock has not started (a seed commitment not revealed)
+	}
+	err = n.heavy(ctx, deadline, func() (err error) {
 		p, err = universal.Prove(keys, st)
 		return err
 	})

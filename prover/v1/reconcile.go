@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/ethereum/go-ethereum"
+
 	"github.com/probitylabs/probity/chain"
 )
 
@@ -17,7 +19,7 @@ func (n *Node) reconcile(ctx context.Context, r *Record) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	old := r.Step
+	old, oldSeed, oldBlock := r.Step, r.Seed, r.SeedBlock
 	lost := func(why string) { r.Step, r.Reason = StepLost, why }
 	mine := func() (bool, error) {
 		p, _, err := n.market.HolderOf(ctx, r.ID())
@@ -29,9 +31,37 @@ func (n *Node) reconcile(ctx context.Context, r *Record) (bool, error) {
 			return false, permanent{errors.New("a posted job unknown to the chain")}
 		}
 		if !r.Step.Before(StepCommitted) {
-			return false, permanent{fmt.Errorf("journal says %s but the chain has no such job", r.Step)}
+			// Our lockAndCommit was mined, then a reorganisation dropped its block.
+			switch fate, err := n.ownTx(ctx, r, "lockAndCommit"); {
+			case err != nil:
+				return false, err
+			case fate == txPending:
+				return false, errReorgPending("lockAndCommit")
+			case fate == txGone && !r.Step.After(StepProved):
+				// Dropped for good: nothing is committed, the trace is still ours to commit.
+				n.log.Warn("lockAndCommit dropped by a reorganisation; committing again", "job", r.JobID)
+				r.Step, r.Seed, r.Proof, r.SeedFixed, r.SeedBlock, r.ProveBy = StepExecuted, "", nil, false, 0, 0
+			default:
+				return false, permanent{fmt.Errorf("journal says %s but the chain has no such job", r.Step)}
+			}
 		}
 	case chain.StateV1Open:
+		if !r.Step.Before(StepLocked) && r.Source == FromPosted && r.Step.Before(StepCommitted) {
+			// Our lock was mined, then a reorganisation dropped its block: wait for it to be
+			// mined again, or lock again when it is gone.
+			fate, err := n.ownTx(ctx, r, "lock")
+			if err != nil {
+				return false, err
+			}
+			if fate == txPending {
+				return false, errReorgPending("lock")
+			}
+			if fate == txGone {
+				n.log.Warn("lock dropped by a reorganisation; locking again", "job", r.JobID)
+				r.Step, r.LockedStake, r.CommitBy = StepAccepted, "", 0
+				break
+			}
+		}
 		if !r.Step.Before(StepLocked) || r.Source == FromOffer {
 			lost("the job is Open again")
 		}
@@ -54,6 +84,18 @@ func (n *Node) reconcile(ctx context.Context, r *Record) (bool, error) {
 				return false, err
 			}
 			r.Step, r.LockedStake, r.CommitBy = StepLocked, stake.String(), job.Deadline.Uint64()
+		case !r.Step.Before(StepCommitted) && r.Step.Before(StepSubmitted):
+			// Our commit was mined, then a reorganisation dropped its block.
+			fate, err := n.ownTx(ctx, r, "commit")
+			if err != nil {
+				return false, err
+			}
+			if fate != txGone {
+				// Pending again, or mined in a block this read did not see yet: wait.
+				return false, errReorgPending("commit")
+			}
+			n.log.Warn("commit dropped by a reorganisation; committing again", "job", r.JobID)
+			r.Step, r.Seed, r.Proof, r.SeedFixed, r.SeedBlock, r.ProveBy = StepExecuted, "", nil, false, 0, 0
 		}
 	case chain.StateV1Committed:
 		if r.Step.Before(StepCommitted) {
@@ -82,9 +124,23 @@ func (n *Node) reconcile(ctx context.Context, r *Record) (bool, error) {
 		if h, err := chain.HashCommitmentV1(c); err != nil || h != job.Holder {
 			return false, permanent{fmt.Errorf("the chain holds another commitment than the journaled one (%v)", err)}
 		}
+		if sb := job.SeedBlock.Uint64(); sb != r.SeedBlock && r.Step.Before(StepSubmitted) {
+			// The commit was mined again in another block after a reorganisation: another seed
+			// block, so another seed.
+			n.log.Warn("the seed block moved (reorganisation); waiting for the new seed", "job", r.JobID, "was", r.SeedBlock, "now", sb)
+			n.reseed(r, job)
+			r.Step = StepCommitted
+		}
 		if job.Flags&chain.JobFlagSeedFixed != 0 {
-			if r.Step == StepCommitted {
+			switch {
+			case r.Step == StepCommitted:
 				r.Step, r.Seed = StepSeeded, word(job.Seed)
+			case (r.Step == StepSeeded || r.Step == StepProved) && r.Seed != word(job.Seed):
+				// The stored seed is not the one journaled (a reorganisation replaced the
+				// derived seed before it was fixed): a proof of the journaled one would be
+				// slashed, so prove the stored one.
+				n.log.Warn("the chain's stored seed is not the journaled one; proving again", "job", r.JobID, "journaled", r.Seed, "chain", word(job.Seed))
+				r.Step, r.Seed, r.Proof = StepSeeded, word(job.Seed), nil
 			}
 			r.SeedFixed, r.ProveBy = true, job.Deadline.Uint64()
 		}
@@ -128,7 +184,45 @@ func (n *Node) reconcile(ctx context.Context, r *Record) (bool, error) {
 		}
 		r.Step, r.Reason = StepSlashed, "slashed on chain"
 	}
-	return r.Step != old, nil
+	return r.Step != old || r.Seed != oldSeed || r.SeedBlock != oldBlock, nil
+}
+
+// errReorgPending: the node's own transaction was mined and its block then reorganised away;
+// it waits in the pool to be mined again, and the job waits for it (a retried step) rather
+// than being called lost or failed.
+func errReorgPending(kind string) error {
+	return fmt.Errorf("our %s transaction is pending again after a reorganisation; waiting for it", kind)
+}
+
+// txFate is where the node's own journaled transaction is now.
+type txFate int
+
+const (
+	txMined   txFate = iota // in the canonical chain (or not journaled: nothing to wait for)
+	txPending               // back in the pool after a reorganisation dropped its block
+	txGone                  // unknown to the endpoint: dropped for good
+)
+
+// ownTx reports the fate of the journaled transaction of kind.
+func (n *Node) ownTx(ctx context.Context, r *Record, kind string) (txFate, error) {
+	h, ok := r.Txs[kind]
+	if !ok {
+		return txMined, nil
+	}
+	txs, ok := n.raw.(chain.TxByHash)
+	if !ok {
+		return txMined, nil
+	}
+	_, pending, err := txs.TransactionByHash(ctx, h)
+	switch {
+	case errors.Is(err, ethereum.NotFound):
+		return txGone, nil
+	case err != nil:
+		return txMined, err
+	case pending:
+		return txPending, nil
+	}
+	return txMined, nil
 }
 
 // committedEvent finds the job's JobCommitted event from the block the job was accepted at.

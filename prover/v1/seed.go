@@ -15,12 +15,14 @@ const seedHorizon = 256
 // horizonReserve is how many blocks before the horizon the node stops relying on a derived seed.
 const horizonReserve = 32
 
-// seed learns the challenge seed once the seed block is mined: the stored one (the buyer's
+// seed learns the challenge seed once the seed block is mined and confirmed: the stored one (the buyer's
 // reveal, or anyone's fixSeed), else the one the chain derives. A derived seed is fixed on
 // chain when the proof would otherwise not be mined inside the seed horizon (settlement.md
 // §4); inside a seed commitment's reveal window the node waits for the buyer.
 func (n *Node) seed(ctx context.Context, r *Record, log *slog.Logger) (Step, error) {
-	if err := n.market.WaitForBlock(ctx, r.SeedBlock+1, n.cfg.PollInterval.D()); err != nil {
+	// The seed is a block hash: it is only read once SeedConfirmations blocks are mined on the
+	// seed block, so a shallow reorganisation cannot replace it under the proof.
+	if err := n.market.WaitForBlock(ctx, r.SeedBlock+1+uint64(n.cfg.SeedConfirmations), n.cfg.PollInterval.D()); err != nil {
 		return r.Step, err
 	}
 	for {
@@ -54,7 +56,15 @@ func (n *Node) seed(ctx context.Context, r *Record, log *slog.Logger) (Step, err
 		}
 		if near {
 			if err := n.fixSeed(ctx, r, log); err != nil {
-				continue // fixed by someone else meanwhile: read it back
+				// Fixed by someone else meanwhile (read it back), or the endpoint failed: wait
+				// a poll either way rather than spin on the endpoint.
+				log.Warn("fixing the seed failed; reading it again", "err", err)
+				select {
+				case <-ctx.Done():
+					return r.Step, ctx.Err()
+				case <-time.After(n.cfg.PollInterval.D()):
+				}
+				continue
 			}
 			return StepSeeded, nil
 		}

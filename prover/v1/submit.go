@@ -99,6 +99,9 @@ func (n *Node) submit(ctx context.Context, r *Record, log *slog.Logger) (Step, e
 	if res.Err != nil {
 		return r.Step, res.Err
 	}
+	if res.Rejected {
+		return n.rejected(ctx, r, log)
+	}
 	d := time.Since(t0)
 	n.metrics.StepSeconds.WithLabelValues("submit").Observe(d.Seconds())
 	r.timing("submitMs", d)
@@ -193,4 +196,35 @@ func (n *Node) proved(ctx context.Context, r *Record, ev *chain.JobProvedV1, log
 		log.Error("no receipt document", "err", err)
 	}
 	return nil
+}
+
+// rejected handles a submission the manager's simulation found invalid: a proof that verified
+// locally fails on chain only for another seed than the journaled one (a reorganisation of the
+// seed block, or of the fixSeed transaction). The seed is read again and the job proved again;
+// when the chain's seed is the journaled one the proof cannot land, and the job fails without
+// sending what would be slashed at once.
+func (n *Node) rejected(ctx context.Context, r *Record, log *slog.Logger) (Step, error) {
+	job, err := n.market.GetJob(ctx, r.ID())
+	if err != nil {
+		return r.Step, err
+	}
+	seed, serr := n.market.SeedOf(ctx, r.ID())
+	if serr == nil && word(seed) == r.Seed {
+		return r.Step, permanent{fmt.Errorf("the manager would reject the proof of the chain's seed %s; not submitted", r.Seed)}
+	}
+	log.Warn("the chain's seed is not the proved one (reorganised?); proving again", "journaled", r.Seed, "chain", seed, "err", serr)
+	n.reseed(r, job)
+	return StepCommitted, nil
+}
+
+// reseed forgets the journaled seed and proof, and takes the seed block, the seed's state and
+// the deadline from the chain's job: the job goes back to waiting for its seed.
+func (n *Node) reseed(r *Record, job chain.JobV1) {
+	r.Seed, r.Proof, r.SeedFixed = "", nil, job.Flags&chain.JobFlagSeedFixed != 0
+	if job.SeedBlock != nil && job.SeedBlock.Uint64() != 0 {
+		r.SeedBlock = job.SeedBlock.Uint64()
+	}
+	if r.SeedFixed || job.Deadline != nil && job.Deadline.Uint64() != 0 {
+		r.ProveBy = job.Deadline.Uint64()
+	}
 }

@@ -1,6 +1,7 @@
 package proverv1_test
 
 import (
+	"fmt"
 	"math/big"
 	"os"
 	"testing"
@@ -20,3 +21,6 @@ func mustWord(t testing.TB, s string) *big.Int {
 func keccak(b []byte) []byte { return crypto.Keccak256(b) }
 
 func readFile(p string) ([]byte, error) { return os.ReadFile(p) }
+
+// word spells v as the journal does: 0x and 64 lower-case hex digits.
+func word(v *big.Int) string { return fmt.Sprintf("0x%064x", v) }

@@ -50,6 +50,9 @@ type world struct {
 	keeper   *chain.Market
 	provs    []*provider
 	salt     atomic.Int64
+	gov      *chain.Market
+	// every is the block interval of the world's miner (blockEvery unless a test slows it).
+	every atomic.Int64
 	// estimates is the first node's self-test result, copied into later data directories so
 	// each test node does not measure again.
 	estimates []byte
@@ -99,16 +102,15 @@ func newWorldFor(t testing.TB, ctx context.Context, providers int, cl *universal
 		funded = append(funded, addr(p.key))
 	}
 	w.sim = chain.NewSimulated(chain.SimOptions{Policy: chain.MineOnSend}, funded...)
+	w.every.Store(int64(blockEvery))
 	stop, stopped := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(stopped)
-		tick := time.NewTicker(blockEvery)
-		defer tick.Stop()
 		for {
 			select {
 			case <-stop:
 				return
-			case <-tick.C:
+			case <-time.After(time.Duration(w.every.Load())):
 				w.sim.Mine(1)
 			}
 		}
@@ -125,6 +127,7 @@ func newWorldFor(t testing.TB, ctx context.Context, providers int, cl *universal
 		return mk
 	}
 	gov := market(govK)
+	w.gov = gov
 	w.buyer, w.keeper = market(w.buyerKey), market(keeperK)
 	ok := func(_ any, err error) {
 		t.Helper()
@@ -150,6 +153,13 @@ func newWorldFor(t testing.TB, ctx context.Context, providers int, cl *universal
 		ok(p.market.Register(ctx, addr(p.nodeKey), tokens(100_000)))
 	}
 	return w
+}
+
+// realTime makes the world's chain behave like a real one from here on: a block every d, no
+// block per transaction (chain time follows the blocks).
+func (w *world) realTime(d time.Duration) {
+	w.every.Store(int64(d))
+	w.sim.SetMineOnSend(false)
 }
 
 // job is a generation job of the world's model published as a job file.
