@@ -3,8 +3,6 @@ package verifierv1
 import (
 	"context"
 	"errors"
-	"fmt"
-	"os"
 	"time"
 
 	groth16bn254 "github.com/consensys/gnark/backend/groth16/bn254"
@@ -21,13 +19,16 @@ type Options struct {
 	// Model, when set, is the model file the auditor holds: if its root is the request's, the
 	// job is checked against it and the detection bounds recomputed.
 	Model *model.Model
-	// Keys supplies the verifying key of an accepted class whose policy entry has none; nil
-	// reads the circuits key cache (CacheKey), never running a setup.
+	// Keys supplies the verifying key of an accepted class whose policy entry has none. When
+	// nil, the key is the class's on-chain verifier's (with Chain), or the key cache's when
+	// the policy pins its hash (Class.VKHash); an unpinned key is never read from the cache.
 	Keys func(*universal.Class) (*groth16bn254.VerifyingKey, error)
 	// Attestation checks the record's CC evidence; nil means verifier.Records{} (NVIDIA's
 	// pinned root, no RIMs) with a process-wide cache of verified certificate chains.
 	Attestation *verifier.Records
-	// Chain, when set, cross-checks the receipt against the chain.
+	// Chain, when set, cross-checks the receipt against the chain (and the verifying key
+	// against the class's on-chain verifier). Without it the report is at best unconfirmed
+	// (ErrUnconfirmed), unless the policy allows unconfirmed receipts.
 	Chain Chain
 }
 
@@ -36,7 +37,7 @@ func AuditFile(ctx context.Context, path string, policy Policy, opts Options) (*
 	if policy.IsZero() {
 		return nil, ErrNoPolicy
 	}
-	data, err := os.ReadFile(path)
+	data, err := receiptv1.ReadFile(path) // bounded, regular files only
 	if err != nil {
 		return nil, err
 	}
@@ -96,7 +97,7 @@ func Audit(ctx context.Context, rc *receiptv1.Receipt, policy Policy, opts Optio
 	if err := ctx.Err(); err != nil {
 		return r.Report, err
 	}
-	a.proof()
+	a.proof(ctx)
 	a.detection()
 	a.attestation(ctx)
 	a.signature()
@@ -117,19 +118,3 @@ type audit struct {
 }
 
 var errNoClass = errors.New("no accepted class (see the class check)")
-
-// keyOf returns the accepted class's verifying key.
-func (a *audit) keyOf(c *Class) (*groth16bn254.VerifyingKey, error) {
-	if c.VK != nil {
-		return c.VK, nil
-	}
-	keys := a.opts.Keys
-	if keys == nil {
-		keys = CacheKey
-	}
-	vk, err := keys(c.Class)
-	if err != nil {
-		return nil, fmt.Errorf("%w %s: %w", verifier.ErrNoKey, c.Class, err)
-	}
-	return vk, nil
-}

@@ -1,6 +1,7 @@
 package verifierv1
 
 import (
+	"context"
 	"fmt"
 	"slices"
 
@@ -173,12 +174,12 @@ func (a *audit) result() {
 
 // proof verifies the Groth16 proof against the accepted class's key and the five public inputs
 // rebuilt from the receipt's fields, as the manager rebuilds them from its own state.
-func (a *audit) proof() {
+func (a *audit) proof(ctx context.Context) {
 	if a.cl == nil {
 		a.r.fail(CheckProof, verifier.ErrNoKey, errNoClass)
 		return
 	}
-	vk, err := a.keyOf(a.cl)
+	vk, from, err := a.keyOf(ctx, a.cl)
 	if err != nil {
 		a.r.fail(CheckProof, verifier.ErrNoKey, err)
 		return
@@ -199,7 +200,7 @@ func (a *audit) proof() {
 		a.r.fail(CheckProof, verifier.ErrProof, err)
 		return
 	}
-	a.r.pass(CheckProof, "Groth16 (gnark, BN254) against "+a.cl.Class.Name+"'s key and [modelRoot, jobDigest, traceRoot, result digest, seed]")
+	a.r.pass(CheckProof, "Groth16 (gnark, BN254) against "+a.cl.Class.Name+"'s key ("+from+") and [modelRoot, jobDigest, traceRoot, result digest, seed]")
 }
 
 // familyIndex maps a Bound's family name to its slot family (circuit.md §2).

@@ -7,25 +7,33 @@ import (
 	"math/big"
 	"slices"
 
+	groth16bn254 "github.com/consensys/gnark/backend/groth16/bn254"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
 
 	"github.com/probitylabs/probity/chain"
+	"github.com/probitylabs/probity/circuits"
 	"github.com/probitylabs/probity/protocol"
 	"github.com/probitylabs/probity/receipt"
 	"github.com/probitylabs/probity/verifier"
 )
 
 // Chain is what the on-chain cross-check reads: the deployment it is, a block's hash, the
-// JobProved event of a job, and the manager's verifyReceipt view. MarketChain implements it
-// over any RPC (or the simulated backend).
+// JobCommitted and JobProved events of a job, the manager's verifyReceipt view and the
+// verifying key of a class's registered verifier. MarketChain implements it over any RPC (or
+// the simulated backend).
 type Chain interface {
 	ChainID(ctx context.Context) (*big.Int, error)
 	Manager() common.Address
 	BlockHash(ctx context.Context, number uint64) (common.Hash, error)
+	// JobCommitted returns the job's JobCommitted event, nil when none.
+	JobCommitted(ctx context.Context, jobID *big.Int) (*chain.JobCommittedV1, error)
 	// JobProved returns the job's JobProved event at or after block from, nil when none.
 	JobProved(ctx context.Context, jobID *big.Int, from uint64) (*chain.JobProvedV1, error)
 	VerifyReceipt(ctx context.Context, rc chain.ReceiptV1, signature []byte) (bool, error)
+	// ClassKey returns the verifying key of the verifier the class registry names for
+	// classID; an error when the class is not registered.
+	ClassKey(ctx context.Context, classID [32]byte) (*groth16bn254.VerifyingKey, error)
 }
 
 // HeaderReader is the part of an RPC client MarketChain needs beside the market.
@@ -56,6 +64,44 @@ func (c MarketChain) BlockHash(ctx context.Context, number uint64) (common.Hash,
 	return h.Hash(), nil
 }
 
+// JobCommitted implements Chain.
+func (c MarketChain) JobCommitted(ctx context.Context, jobID *big.Int) (*chain.JobCommittedV1, error) {
+	evs, err := c.Market.FilterJobCommittedV1(ctx, chain.EventRange{}, jobID)
+	if err != nil {
+		return nil, err
+	}
+	for _, ev := range evs {
+		if ev.JobId.Cmp(jobID) == 0 {
+			return ev, nil // a job commits once
+		}
+	}
+	return nil, nil
+}
+
+// ClassKey implements Chain: the key words the class's Groth16Verifier holds, as a gnark key.
+func (c MarketChain) ClassKey(ctx context.Context, classID [32]byte) (*groth16bn254.VerifyingKey, error) {
+	cl, err := c.Market.ClassOf(ctx, classID)
+	if err != nil {
+		return nil, fmt.Errorf("reading class 0x%x from the registry: %w", classID, err)
+	}
+	if cl.Verifier == (common.Address{}) {
+		return nil, fmt.Errorf("class 0x%x is not registered on chain", classID)
+	}
+	w, err := c.Market.VerifierKey(ctx, cl.Verifier)
+	if err != nil {
+		return nil, err
+	}
+	vk, err := circuits.VerifyingKeyFromWords(&circuits.VKWords{Alpha: w.Alpha, Beta: w.Beta, Gamma: w.Gamma, Delta: w.Delta, IC: w.IC})
+	if err != nil {
+		return nil, fmt.Errorf("verifier %s: %w", cl.Verifier, err)
+	}
+	bn, ok := vk.(*groth16bn254.VerifyingKey)
+	if !ok {
+		return nil, fmt.Errorf("verifier %s: not a BN254 key", cl.Verifier)
+	}
+	return bn, nil
+}
+
 // JobProved implements Chain.
 func (c MarketChain) JobProved(ctx context.Context, jobID *big.Int, from uint64) (*chain.JobProvedV1, error) {
 	evs, err := c.Market.FilterJobProvedV1(ctx, chain.EventRange{Start: from})
@@ -75,14 +121,26 @@ func (c MarketChain) VerifyReceipt(ctx context.Context, rc chain.ReceiptV1, sign
 	return c.Market.VerifyReceipt(ctx, rc, signature)
 }
 
-// onChain confirms what only the chain knows (settlement.md §9): that seed.blockHash is the
-// hash of block seed.block, that the manager's JobProved for the job emitted this receipt's
-// EIP-712 digest (with its provider, seed, result digest and tokens), and that the signature
-// is the provider's current node key's (verifyReceipt).
+// onChain confirms what only the chain knows (settlement.md §9): that the job's JobCommitted
+// committed this receipt's commitment (provider, stake, trace root, attestation digest) with
+// seed.block as its seed block, that seed.blockHash is the hash of that block, that the
+// manager's JobProved for the job emitted this receipt's EIP-712 digest (with its provider,
+// seed, result digest and tokens), and that the signature is the provider's current node
+// key's (verifyReceipt). The key the proof was checked with is compared with the class's
+// on-chain verifier in the proof check.
+//
+// Without a chain the seed's block hash is the provider's word, so the seed check and the
+// detection bounds it stands behind are conditional: the check fails with ErrUnconfirmed
+// unless the policy allows unconfirmed receipts, and is skipped (saying so) when it does.
 func (a *audit) onChain(ctx context.Context) {
 	c, rc := a.opts.Chain, a.rc
 	if c == nil {
-		a.r.skip(CheckOnChain, "not asked (no chain given); the seed's block hash is unconfirmed")
+		const why = "no chain given: block %d's hash, the commitment and JobProved are unconfirmed, so the seed check (and what the detection bounds promise) holds only if seed.blockHash is the chain's"
+		if a.policy.AllowUnconfirmed {
+			a.r.skip(CheckOnChain, fmt.Sprintf(why+" (the policy allows unconfirmed receipts)", rc.Seed.Block))
+			return
+		}
+		a.r.failf(CheckOnChain, ErrUnconfirmed, why+"; audit against the chain (--rpc) or allow unconfirmed receipts in the policy", rc.Seed.Block)
 		return
 	}
 	fail := func(err error) { a.r.fail(CheckOnChain, verifier.ErrOnChain, err) }
@@ -96,6 +154,10 @@ func (a *audit) onChain(ctx context.Context) {
 		return
 	case c.Manager() != rc.Manager:
 		fail(fmt.Errorf("the deployment's manager is %s, the receipt's %s", c.Manager().Hex(), rc.Manager.Hex()))
+		return
+	}
+	if err := a.committed(ctx); err != nil {
+		fail(err)
 		return
 	}
 	h, err := c.BlockHash(ctx, rc.Seed.Block)
@@ -149,5 +211,34 @@ func (a *audit) onChain(ctx context.Context) {
 		fail(fmt.Errorf("verifyReceipt: the signature is not provider %s's current node key's", rc.Provider.Hex()))
 		return
 	}
-	a.r.pass(CheckOnChain, fmt.Sprintf("block %d's hash confirmed; JobProved (block %d) emitted this receipt's digest; node key current", rc.Seed.Block, ev.Raw.BlockNumber))
+	a.r.pass(CheckOnChain, fmt.Sprintf("JobCommitted is this commitment; seed block %d's hash confirmed; JobProved (block %d) emitted this receipt's digest; node key current", rc.Seed.Block, ev.Raw.BlockNumber))
+}
+
+// committed checks the receipt's commitment and seed block against the job's JobCommitted
+// event: the stake and the attestation digest are signed by nothing else.
+func (a *audit) committed(ctx context.Context) error {
+	rc := a.rc
+	ev, err := a.opts.Chain.JobCommitted(ctx, rc.JobID.Big())
+	switch {
+	case err != nil:
+		return fmt.Errorf("reading JobCommitted: %w", err)
+	case ev == nil:
+		return fmt.Errorf("job %s never committed on chain", rc.JobID)
+	}
+	onChain := protocol.Commitment(ev.Provider, ev.Stake, ev.TraceRoot, ev.AttestationDigest)
+	switch {
+	case ev.Provider != rc.Provider:
+		return fmt.Errorf("JobCommitted names provider %s, the receipt %s", ev.Provider.Hex(), rc.Provider.Hex())
+	case ev.Stake.Cmp(rc.Stake.Big()) != 0:
+		return fmt.Errorf("JobCommitted locked stake %s, the receipt states %s", ev.Stake, rc.Stake)
+	case ev.TraceRoot.Cmp(rc.TraceRoot.Big()) != 0:
+		return fmt.Errorf("JobCommitted committed trace root %s, the receipt's is %s", receipt.MustWord(ev.TraceRoot), rc.TraceRoot)
+	case receipt.Word(ev.AttestationDigest) != rc.AttestationDigest:
+		return fmt.Errorf("JobCommitted committed attestation digest %s, the receipt's is %s", receipt.Word(ev.AttestationDigest), rc.AttestationDigest)
+	case onChain != rc.Commitment():
+		return fmt.Errorf("the committed commitment hashes to %x, the receipt's to %x", onChain, rc.Commitment())
+	case ev.SeedBlock != rc.Seed.Block:
+		return fmt.Errorf("JobCommitted fixed seed block %d, seed.block is %d", ev.SeedBlock, rc.Seed.Block)
+	}
+	return nil
 }

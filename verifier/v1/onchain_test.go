@@ -3,6 +3,8 @@ package verifierv1
 import (
 	"context"
 	"errors"
+	"math/big"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +13,7 @@ import (
 
 	"github.com/probitylabs/probity/circuits/universal"
 	"github.com/probitylabs/probity/circuits/universal/universaltest"
+	"github.com/probitylabs/probity/receipt"
 	receiptv1 "github.com/probitylabs/probity/receipt/v1"
 	"github.com/probitylabs/probity/receipt/v1/receipttest"
 	"github.com/probitylabs/probity/verifier"
@@ -81,7 +84,9 @@ func TestOnChain(t *testing.T) {
 	// seed.block is not signed and nothing offline reads it; the chain does.
 	moved := *receipts[0]
 	moved.Seed.Block--
-	if r, err := Audit(ctx, &moved, policy, Options{Model: m}); err != nil || !r.OK() {
+	offline := policy
+	offline.AllowUnconfirmed = true
+	if r, err := Audit(ctx, &moved, offline, Options{Model: m}); err != nil || !r.OK() {
 		t.Fatalf("seed.block offline: %v %v", err, r.Err())
 	}
 	onChainFails("seed block", &moved)
@@ -103,6 +108,46 @@ func TestOnChain(t *testing.T) {
 		t.Fatal(err)
 	}
 	onChainFails("stranger's key", &stranger)
+	// The stake is signed by nothing but the commitment JobCommitted holds (and the seed
+	// derived from it): another stake is not the job's commitment.
+	staked := *receipts[0]
+	staked.Stake = receipt.NewUint(big.NewInt(1))
+	onChainFails("another stake", &staked)
+
+	// Keys against the chain: a class the policy gives no key is checked with its on-chain
+	// verifier's; a policy key that is not the on-chain verifier's fails the proof check with
+	// ErrKeyPin before it verifies anything; a pinned hash must be the key's.
+	vk := keys.VK.(*groth16bn254.VerifyingKey)
+	h, err := KeyHash(vk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []struct {
+		name  string
+		class Class
+		pin   bool // fails with ErrKeyPin, else passes
+	}{
+		{"no key: the chain's", Class{Class: cl}, false},
+		{"the chain's by hash", Class{Class: cl, VKHash: h}, false},
+		{"another key", Class{Class: cl, VK: otherKey(t)}, true},
+		{"another hash", Class{Class: cl, VKHash: [32]byte{1}}, true},
+	} {
+		p := policy
+		p.Classes = []Class{k.class}
+		r, err := Audit(ctx, receipts[0], p, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		proof := r.Check(CheckProof)
+		switch {
+		case k.pin && (proof.Status != verifier.Fail || !errors.Is(proof.Err, ErrKeyPin)):
+			t.Errorf("%s: proof %+v, want ErrKeyPin", k.name, proof)
+		case !k.pin && !r.OK():
+			t.Errorf("%s: %v", k.name, r.Err())
+		case !k.pin && !strings.Contains(proof.Detail, "on-chain verifier"):
+			t.Errorf("%s: proof checked with %q", k.name, proof.Detail)
+		}
+	}
 	// The vector was never on this chain.
 	b, p, _ := vector(t)
 	rc, err := receiptv1.Parse(b)

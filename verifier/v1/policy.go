@@ -12,6 +12,7 @@ import (
 
 	groth16bn254 "github.com/consensys/gnark/backend/groth16/bn254"
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
 
 	"github.com/probitylabs/probity/circuits/universal"
 	"github.com/probitylabs/probity/receipt"
@@ -22,10 +23,13 @@ import (
 var ErrNoPolicy = errors.New("verifier: no policy (a policy file, DefaultPolicy, or PolicyUnsafeAcceptAll)")
 
 // Class is a width class the auditor accepts, with the verifying key its proofs are checked
-// against. A nil VK is looked up with Options.Keys (the key cache, by default).
+// against, pinned: the key itself (VK), or its KeyHash (VKHash, then read from Options.Keys,
+// the chain or the key cache and checked), or neither, when the key is the class's on-chain
+// verifier's (Options.Chain) or Options.Keys's. Both set: VK must hash to VKHash.
 type Class struct {
-	Class *universal.Class
-	VK    *groth16bn254.VerifyingKey
+	Class  *universal.Class
+	VK     *groth16bn254.VerifyingKey
+	VKHash [32]byte
 }
 
 // Policy says which receipts an auditor accepts beyond their cryptographic validity. The zero
@@ -35,7 +39,7 @@ type Policy struct {
 	ChainID *big.Int
 	Manager *common.Address
 	// Classes are the accepted width classes, matched by name; empty accepts the catalogue
-	// (universal.Classes) with keys from Options.Keys.
+	// (universal.Classes) with keys from Options.Keys or the chain (never an unpinned cache).
 	Classes []Class
 	// RequireCC accepts only confidential-computing records whose report verifies;
 	// AllowNoAttestation accepts records of mode "none"; AllowedGPUModels, when not empty,
@@ -48,22 +52,30 @@ type Policy struct {
 	// any family is caught. MinInstance needs the model: without it the detection check fails.
 	MinSlots    int
 	MinInstance float64
+	// AllowUnconfirmed accepts a receipt audited without a chain: its seed block's hash,
+	// hence its seed and what the detection bounds promise, are then the provider's word.
+	// Without it such an audit's verdict is unconfirmed (ErrUnconfirmed), not OK.
+	AllowUnconfirmed bool
 
 	unsafeAcceptAll bool
 }
 
-// DefaultPolicy accepts the catalogue's classes with cached keys and a record from a real GPU
-// (mode "none" refused) from any deployment. Pin the deployment whenever it is known.
+// DefaultPolicy accepts the catalogue's classes with their on-chain verifiers' keys (or the
+// caller's, Options.Keys) and a record from a real GPU (mode "none" refused) from any
+// deployment, confirmed on chain. Pin the deployment whenever it is known.
 func DefaultPolicy() Policy { return Policy{MinSlots: 1} }
 
 // PolicyUnsafeAcceptAll accepts any receipt whose cryptography verifies, whatever its chain,
-// manager, attestation mode or detection. For tests and forensics only.
-func PolicyUnsafeAcceptAll() Policy { return Policy{AllowNoAttestation: true, unsafeAcceptAll: true} }
+// manager, attestation mode or detection, and whether or not the chain confirmed it. For
+// tests and forensics only.
+func PolicyUnsafeAcceptAll() Policy {
+	return Policy{AllowNoAttestation: true, AllowUnconfirmed: true, unsafeAcceptAll: true}
+}
 
 // IsZero reports whether p is the zero Policy, which Audit refuses.
 func (p Policy) IsZero() bool {
 	return p.ChainID == nil && p.Manager == nil && len(p.Classes) == 0 && !p.RequireCC && !p.AllowNoAttestation &&
-		len(p.AllowedGPUModels) == 0 && p.MinSlots == 0 && p.MinInstance == 0 && !p.unsafeAcceptAll
+		len(p.AllowedGPUModels) == 0 && p.MinSlots == 0 && p.MinInstance == 0 && !p.AllowUnconfirmed && !p.unsafeAcceptAll
 }
 
 // Unsafe reports whether p is PolicyUnsafeAcceptAll.
@@ -90,7 +102,8 @@ func (p Policy) class(name string) (Class, bool) {
 }
 
 // policyFile is the JSON form of a Policy. A class is a catalogue name alone, or a full class
-// definition; vk is a verifying key file (gnark binary) relative to the policy file.
+// definition; vk is a verifying key file (gnark binary) relative to the policy file, vkHash
+// the key's KeyHash (0x and 64 hex digits).
 type policyFile struct {
 	ChainID            *receipt.Uint   `json:"chainId,omitempty"`
 	Manager            *common.Address `json:"manager,omitempty"`
@@ -100,6 +113,7 @@ type policyFile struct {
 	AllowedGPUModels   []string        `json:"allowedGpuModels,omitempty"`
 	MinSlots           int             `json:"minSlots,omitempty"`
 	MinInstance        float64         `json:"minInstance,omitempty"`
+	AllowUnconfirmed   bool            `json:"allowUnconfirmed,omitempty"`
 }
 
 type classFile struct {
@@ -110,6 +124,7 @@ type classFile struct {
 	ParamDepth int    `json:"paramDepth,omitempty"`
 	Slots      []int  `json:"slots,omitempty"`
 	VK         string `json:"vk,omitempty"`
+	VKHash     string `json:"vkHash,omitempty"`
 }
 
 // ReadPolicy reads a policy from JSON; unknown keys are errors, so a misspelt requirement is
@@ -122,7 +137,7 @@ func ReadPolicy(data []byte, dir string) (Policy, error) {
 		return Policy{}, fmt.Errorf("reading policy: %w", err)
 	}
 	p := Policy{Manager: f.Manager, RequireCC: f.RequireCC, AllowNoAttestation: f.AllowNoAttestation,
-		AllowedGPUModels: f.AllowedGPUModels, MinSlots: f.MinSlots, MinInstance: f.MinInstance}
+		AllowedGPUModels: f.AllowedGPUModels, MinSlots: f.MinSlots, MinInstance: f.MinInstance, AllowUnconfirmed: f.AllowUnconfirmed}
 	if f.ChainID != nil {
 		p.ChainID = f.ChainID.Big()
 	}
@@ -142,6 +157,18 @@ func ReadPolicy(data []byte, dir string) (Policy, error) {
 			}
 			if pc.VK, err = verifier.ReadVerifyingKeyFile(path); err != nil {
 				return Policy{}, fmt.Errorf("reading policy: classes[%d]: %w", i, err)
+			}
+		}
+		if c.VKHash != "" {
+			h, err := hexutil.Decode(c.VKHash)
+			if err != nil || len(h) != 32 {
+				return Policy{}, fmt.Errorf("reading policy: classes[%d]: vkHash %q is not 0x and 64 hex digits", i, c.VKHash)
+			}
+			pc.VKHash = [32]byte(h)
+			if pc.VK != nil {
+				if kh, err := KeyHash(pc.VK); err != nil || kh != pc.VKHash {
+					return Policy{}, fmt.Errorf("reading policy: classes[%d]: %w: the vk file does not hash to vkHash %s", i, ErrKeyPin, c.VKHash)
+				}
 			}
 		}
 		p.Classes = append(p.Classes, pc)

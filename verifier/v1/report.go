@@ -15,7 +15,37 @@ var (
 	ErrJob    = errors.New("job file does not match the request")
 	ErrClass  = errors.New("class not accepted or not the request's")
 	ErrResult = errors.New("result does not match its digest or the request")
+	// ErrUnconfirmed fails the on-chain check of an audit without a chain whose policy does
+	// not allow unconfirmed receipts: nothing in the receipt is wrong, but the seed block's
+	// hash (so the seed, so the detection bounds' promise) is only the provider's word.
+	ErrUnconfirmed = errors.New("receipt unconfirmed: not checked against the chain")
+	// ErrKeyPin fails the proof check when the verifying key is not the one the policy pins
+	// or the class's on-chain verifier holds.
+	ErrKeyPin = errors.New("verifying key is not the pinned one")
 )
+
+// Verdicts of a report (Verdict).
+const (
+	VerdictOK          = "ok"
+	VerdictUnconfirmed = "unconfirmed" // every check passed or was skipped but the chain's
+	VerdictFailed      = "failed"
+)
+
+// Verdict sums a report up: ok, unconfirmed (the only failed check is the on-chain one, for
+// want of a chain: ErrUnconfirmed), or failed. Only "ok" is Report.OK().
+func Verdict(r *verifier.Report) string {
+	verdict := VerdictOK
+	for _, c := range r.Checks {
+		if c.Status != verifier.Fail {
+			continue
+		}
+		if c.Name != CheckOnChain || !errors.Is(c.Err, ErrUnconfirmed) {
+			return VerdictFailed
+		}
+		verdict = VerdictUnconfirmed
+	}
+	return verdict
+}
 
 // Check names, stable for scripts reading --json output. Those shared with v0 have its names.
 const (

@@ -6,6 +6,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -19,8 +20,16 @@ import (
 var vectors = filepath.Join("..", "..", "testdata", "vectors")
 
 // vector returns the committed v1 receipt vector, the policy beside it (its class and the key
-// that proved it) and the model it ran.
+// that proved it) and the model it ran. The vector's chain is gone, so its audits are offline
+// and the policy is given AllowUnconfirmed (TestOfflineIsUnconfirmed audits without it).
 func vector(t testing.TB) ([]byte, Policy, *model.Model) {
+	b, p, m := vectorAsFiled(t)
+	p.AllowUnconfirmed = true
+	return b, p, m
+}
+
+// vectorAsFiled is vector with the policy file as it is.
+func vectorAsFiled(t testing.TB) ([]byte, Policy, *model.Model) {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(vectors, "receipt-v1.json"))
 	if err != nil {
@@ -68,6 +77,42 @@ func TestVectorPasses(t *testing.T) {
 	}
 	if len(r.Checks) != len(Checks) {
 		t.Errorf("%d checks reported, want %d", len(r.Checks), len(Checks))
+	}
+}
+
+// TestOfflineIsUnconfirmed: offline, under a policy that does not allow unconfirmed
+// receipts, the vector passes every check but the on-chain one, which fails with
+// ErrUnconfirmed: its verdict is "unconfirmed", not OK. Allowed, the check is skipped with the
+// caveat and the verdict is OK.
+func TestOfflineIsUnconfirmed(t *testing.T) {
+	b, p, m := vectorAsFiled(t)
+	r, err := AuditJSON(context.Background(), b, p, Options{Model: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := r.Check(CheckOnChain)
+	if r.OK() || c.Status != verifier.Fail || !errors.Is(c.Err, ErrUnconfirmed) || Verdict(r) != VerdictUnconfirmed {
+		t.Fatalf("offline audit: ok %v, verdict %s, on-chain %+v", r.OK(), Verdict(r), c)
+	}
+	for _, name := range Checks[:len(Checks)-1] {
+		if got := r.Check(name); got.Status != verifier.Pass {
+			t.Errorf("check %s: %+v", name, got)
+		}
+	}
+	p.AllowUnconfirmed = true
+	r, err = AuditJSON(context.Background(), b, p, Options{Model: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := r.Check(CheckOnChain); !r.OK() || c.Status != verifier.Skip || Verdict(r) != VerdictOK || !strings.Contains(c.Detail, "unconfirmed") {
+		t.Fatalf("allowed: ok %v, verdict %s, on-chain %+v", r.OK(), Verdict(r), c)
+	}
+	// A receipt that fails a check of its own is failed, not unconfirmed.
+	rc, _ := receiptv1.Parse(b)
+	rc.Result.Tokens[0] ^= 1
+	p.AllowUnconfirmed = false
+	if r, err = Audit(context.Background(), rc, p, Options{Model: m}); err != nil || Verdict(r) != VerdictFailed {
+		t.Fatalf("tampered offline: %v, verdict %s", err, Verdict(r))
 	}
 }
 
