@@ -13,6 +13,7 @@ import (
 	"github.com/ethereum/go-ethereum/ethclient"
 
 	"github.com/probitylabs/probity/chain"
+	"github.com/probitylabs/probity/circuits/universal"
 )
 
 // Addresses locate a v1 deployment (token, provider registry, class registry, result hasher,
@@ -35,6 +36,10 @@ type Client struct {
 	// Secrets holds the seed secrets the client reveals (in memory by default; give it a
 	// directory to keep them across restarts: NewSecrets).
 	Secrets *Secrets
+	// Classes are width classes the client knows by their parameters beyond the catalogue
+	// (universal.Classes): a class the on-chain registry names only by id is used from the
+	// model catalogue (Prepare), and a receipt's class checked (Receipt), only when known.
+	Classes []*universal.Class
 }
 
 // Connect dials an EVM RPC endpoint and acts as key on the deployment at addrs.

@@ -16,6 +16,10 @@
 //	res, _ := buyer.Result(ctx, job)                          // reveals the seed, waits for the proof
 //	fmt.Println(res.Text)
 //
+// Buyers should name the width class (Generation.Class): a class taken from the model
+// catalogue was chosen by whoever catalogued the model first, so Prepare uses it only when the
+// client knows its parameters, the job fits it and it has Generation.MinSlots slots.
+//
 // Prepare checks the job against the model (and, given one, its width class), writes the job
 // file (specs/trace.md §1.1) into JobDir, and builds the request: the model root, the job
 // digest that binds prompt, n and selection, the class, the price and windows, a fresh
@@ -35,7 +39,9 @@
 // JobProved event, which the manager emits only for a valid proof of exactly those tokens.
 // Watch streams a job's events; WaitSettled waits for the payment; Receipt fetches the
 // provider's receipt document (specs/settlement.md §9) from next to the job file and accepts
-// it only when its EIP-712 digest is the one JobProved emitted. A job nobody locked is
+// it only when its EIP-712 digest is the one JobProved emitted and every field the digest
+// does not cover checks against the chain (verifier/v1's audit: job file, commitment, seed,
+// class, proof against the on-chain key, attestation digest, node key). A job nobody locked is
 // cancelled (an offer revoked) with Cancel; a job whose provider missed a deadline is slashed
 // by anyone with Slash, crediting the buyer the price and the stake less a bounty; Withdraw
 // pays out the buyer's balance.

@@ -21,6 +21,10 @@ var (
 	ErrNoReceipt = errors.New("sdk: receipt not available")
 	// ErrReceiptDigest: a fetched receipt is not the one the manager emitted in JobProved.
 	ErrReceiptDigest = errors.New("sdk: receipt does not match the proved digest")
+	// ErrReceiptInvalid: a fetched receipt carries JobProved's digest but a field the digest
+	// does not cover disagrees with the chain or its other fields (its error wraps the
+	// failed checks' verifier errors).
+	ErrReceiptInvalid = errors.New("sdk: receipt fields do not check against the chain")
 	// ErrGeneration: the generation asked for is not a valid job (its error says why).
 	ErrGeneration = errors.New("sdk: invalid generation request")
 	// ErrEscrow: a signed offer could not be escrowed at lock as things stand.

@@ -47,10 +47,19 @@ type Generation struct {
 
 	// ClassID is the width class that proves the job. Zero: Class's id when Class is set, else
 	// the class the registry's model catalogue gives for the model.
+	//
+	// Name the class (Class, or ClassID of a class you know): anyone may catalogue a model
+	// first, under any registered class, so the catalogue's entry is a stranger's choice. One
+	// taken from it is used only when the client knows its parameters (universal.Classes or
+	// Client.Classes), the job fits it, and it has at least MinSlots slots in every family
+	// the job uses.
 	ClassID [32]byte
 	// Class, when set, is checked to fit the model and the job before anything is published
 	// (a job that does not fit its class is refused by every provider).
 	Class *universal.Class
+	// MinSlots is the least number of sample slots the buyer accepts in each family the job
+	// uses (its detection per family grows with them: Class.Bounds); zero accepts any.
+	MinSlots int
 
 	// JobDir is the directory the job file is written to (as jobs.JobFile). JobURI is where
 	// providers fetch it: by default file://<JobDir>/job.safetensors; set it when JobDir is
@@ -74,6 +83,10 @@ type Job struct {
 	// SeedSecret is the secret behind Request.SeedCommitment (zero without one). It is also
 	// in the client's Secrets; it must stay private until the reveal.
 	SeedSecret [32]byte
+	// Class is the request's width class when the client knows its parameters (Prepare's
+	// class; LoadJob's when it is in universal.Classes or Client.Classes): Receipt checks
+	// the receipt's class against it.
+	Class *universal.Class
 	// Offer and Book are set by Offer: the signed offer and the order book it was written to.
 	Offer *jobs.Offer
 	Book  string
@@ -127,14 +140,14 @@ func (c *Client) Prepare(ctx context.Context, g Generation) (*Job, error) {
 	if _, err := gen.Check(m); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrGeneration, err)
 	}
-	if g.Class != nil {
-		if err := g.Class.Fits(m, gen.Rows(), gen); err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrGeneration, err)
-		}
-	}
-	classID, err := c.classFor(ctx, g, commit.ToBig(root))
+	classID, cl, err := c.classFor(ctx, g, commit.ToBig(root))
 	if err != nil {
 		return nil, err
+	}
+	if cl != nil {
+		if err := fitsClass(cl, m, gen, g.MinSlots); err != nil {
+			return nil, err
+		}
 	}
 	file, err := jobs.EncodeJob(gen)
 	if err != nil {
@@ -180,37 +193,76 @@ func (c *Client) Prepare(ctx context.Context, g Generation) (*Job, error) {
 			return nil, err
 		}
 	}
-	return &Job{ID: id, Request: req, JobURI: uri, JobFile: file, Gen: gen, SeedSecret: secret}, nil
+	return &Job{ID: id, Request: req, JobURI: uri, JobFile: file, Gen: gen, SeedSecret: secret, Class: cl}, nil
 }
 
 // classFor picks the request's class: named, the Class's, or the catalogue's; it must be
-// active on the deployment.
-func (c *Client) classFor(ctx context.Context, g Generation, root *big.Int) ([32]byte, error) {
-	id := g.ClassID
-	if id == ([32]byte{}) && g.Class != nil {
-		id = g.Class.ID()
+// active on the deployment. It returns the class's parameters when the client knows them
+// (always for one from the catalogue, which Prepare must then check: a stranger chose it).
+func (c *Client) classFor(ctx context.Context, g Generation, root *big.Int) ([32]byte, *universal.Class, error) {
+	id, cl := g.ClassID, g.Class
+	if id == ([32]byte{}) && cl != nil {
+		id = cl.ID()
 	}
-	if g.Class != nil && id != g.Class.ID() {
-		return id, genErr("ClassID 0x%x is not the id of Class %s", id, g.Class)
+	if cl != nil && id != cl.ID() {
+		return id, nil, genErr("ClassID 0x%x is not the id of Class %s", id, cl)
+	}
+	if cl == nil && id != ([32]byte{}) {
+		cl = c.knownClass(id) // nil for a named class the client does not know: the buyer's choice
 	}
 	if id == ([32]byte{}) {
 		e, err := c.market.ModelOf(ctx, root)
 		if err != nil {
-			return id, wrap("reading the model catalogue", err)
+			return id, nil, wrap("reading the model catalogue", err)
 		}
 		if e.ClassId == ([32]byte{}) {
-			return id, genErr("the model is not in the registry's catalogue: name its class (ClassID or Class)")
+			return id, nil, genErr("the model is not in the registry's catalogue: name its class (ClassID or Class)")
 		}
 		id = e.ClassId
+		if cl = c.knownClass(id); cl == nil {
+			return id, nil, genErr("the model catalogue names class 0x%x, whose parameters the client does not know: name the class (Class), or add it to Client.Classes", id)
+		}
 	}
-	cl, err := c.market.ClassOf(ctx, id)
+	entry, err := c.market.ClassOf(ctx, id)
 	if err != nil {
-		return id, wrap("reading the class registry", err)
+		return id, nil, wrap("reading the class registry", err)
 	}
-	if st := chain.ClassStatus(cl.Status); st != chain.ClassStatusActive {
-		return id, fmt.Errorf("%w: %w", ErrGeneration, &ClassNotActiveError{ClassID: id, Status: st})
+	if st := chain.ClassStatus(entry.Status); st != chain.ClassStatusActive {
+		return id, nil, fmt.Errorf("%w: %w", ErrGeneration, &ClassNotActiveError{ClassID: id, Status: st})
 	}
-	return id, nil
+	return id, cl, nil
+}
+
+// fitsClass checks that the job fits cl (a job that does not is refused by every provider)
+// and that cl has at least minSlots slots in each family the job uses.
+func fitsClass(cl *universal.Class, m *model.Model, gen *jobs.GenJob, minSlots int) error {
+	if err := cl.Fits(m, gen.Rows(), gen); err != nil {
+		return fmt.Errorf("%w: %w", ErrGeneration, err)
+	}
+	if minSlots <= 0 {
+		return nil
+	}
+	bounds, err := cl.Bounds(m, gen.Rows(), gen.New)
+	if err != nil {
+		return fmt.Errorf("%w: class %s: %w", ErrGeneration, cl, err)
+	}
+	for _, b := range bounds {
+		if b.Slots < minSlots {
+			return genErr("class %s samples %s with %d slots, fewer than MinSlots %d", cl, b.Family, b.Slots, minSlots)
+		}
+	}
+	return nil
+}
+
+// knownClass returns the class of that id among Client.Classes and the catalogue
+// (universal.Classes), or nil.
+func (c *Client) knownClass(id [32]byte) *universal.Class {
+	for _, cl := range append(append([]*universal.Class(nil), c.Classes...), universal.Classes()...) {
+		if cl.ID() == id {
+			return cl
+		}
+	}
+	return nil
 }
 
 // terms fills the price, the lock deadline and the windows, refusing windows the deployment
@@ -306,7 +358,7 @@ func (c *Client) LoadJob(ctx context.Context, jobID *big.Int) (*Job, error) {
 	if err != nil {
 		return nil, err
 	}
-	j := &Job{ID: new(big.Int).Set(jobID), Request: req, JobURI: uri}
+	j := &Job{ID: new(big.Int).Set(jobID), Request: req, JobURI: uri, Class: c.knownClass(req.ClassId)}
 	if req.SeedCommitment != ([32]byte{}) {
 		s, ok, err := c.Secrets.Get(jobID)
 		if err != nil {

@@ -8,12 +8,12 @@ import (
 	"io/fs"
 	"math/big"
 	"net/http"
-	"os"
 	"path/filepath"
 	"slices"
 
 	"github.com/probitylabs/probity/jobs"
 	receiptv1 "github.com/probitylabs/probity/receipt/v1"
+	verifierv1 "github.com/probitylabs/probity/verifier/v1"
 )
 
 // FetchReceipt reads the receipt document of jobID published next to its job file
@@ -26,18 +26,14 @@ func (c *Client) FetchReceipt(ctx context.Context, jobURI string, jobID *big.Int
 		return nil, fmt.Errorf("sdk: %w", err)
 	}
 	if u.Scheme == "file" {
-		path := filepath.FromSlash(u.Path)
-		fi, err := os.Stat(path)
+		b, err := receiptv1.ReadFile(filepath.FromSlash(u.Path)) // bounded, regular files only
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("%w: %s", ErrNoReceipt, u)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("sdk: %w", err)
 		}
-		if fi.Size() > receiptv1.MaxSize {
-			return nil, fmt.Errorf("sdk: %s is larger than %d bytes", u, receiptv1.MaxSize)
-		}
-		return os.ReadFile(path)
+		return b, nil
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
@@ -67,10 +63,20 @@ func (c *Client) FetchReceipt(ctx context.Context, jobURI string, jobID *big.Int
 // Receipt fetches the job's receipt and authenticates it against the chain: it parses
 // strictly, names this job on this chain and manager, and its EIP-712 digest is the
 // receiptDigest the manager computed from what it verified and emitted in JobProved (else
-// ErrReceiptDigest), and its request and tokens are the job's and JobProved's. Such a receipt
-// carries exactly the proved statement; auditing the rest
-// (the proof against the class's key, the attestation, the detection bounds) is the
-// verifier's job, under a policy.
+// ErrReceiptDigest), and its request and tokens are the job's and JobProved's.
+//
+// The digest does not cover every field (the job file, the stake, the class's name and
+// slots, the seed's block and block hash, the attestation record, the signature), so the
+// rest is checked with verifier/v1's audit against the chain (else ErrReceiptInvalid): the
+// job file is the request's (jobs.CheckJobFile); the commitment (provider, stake, trace root,
+// attestation digest) and seed block are JobCommitted's; the seed is SeedV2 of the chain's
+// hash of that block and the secret, and JobProved's; the class is the request's classId with
+// the name and slots of the class the client knows by that id (Job.Class, Client.Classes or
+// universal.Classes; else ErrReceiptInvalid: the SDK does not accept what it cannot check);
+// the proof verifies against the class's on-chain verifier key; the attestation record's
+// digest is attestationDigest; and the signature recovers nodeKey, the provider's registered
+// node key (verifyReceipt). What stays the auditor's, under a policy: which attestation
+// modes and GPUs to accept and the detection bounds (which need the model).
 func (c *Client) Receipt(ctx context.Context, job *Job) (*receiptv1.Receipt, error) {
 	if job.JobURI == "" {
 		return nil, fmt.Errorf("sdk: job %s has no job URI to find its receipt by", job.ID)
@@ -103,7 +109,38 @@ func (c *Client) Receipt(ctx context.Context, job *Job) (*receiptv1.Receipt, err
 		// the chain's.
 		return nil, fmt.Errorf("%w: job %s: the receipt's tokens are not JobProved's", ErrReceiptDigest, job.ID)
 	}
+	if _, err := jobs.CheckJobFile(ProtocolRequest(job.Request), rc.Job); err != nil {
+		return nil, fmt.Errorf("%w: job %s: %w", ErrReceiptInvalid, job.ID, err)
+	}
+	if err := c.audit(ctx, job, rc); err != nil {
+		return nil, err
+	}
 	return rc, nil
+}
+
+// audit runs verifier/v1's checks on rc against the client's chain: every one must pass but
+// detection, which without the model is skipped. The policy pins this deployment and the
+// job's class (its key read from the class's on-chain verifier) and accepts any attestation
+// mode: which records to trust is the auditor's policy, not authentication.
+func (c *Client) audit(ctx context.Context, job *Job, rc *receiptv1.Receipt) error {
+	cl := job.Class
+	if cl == nil {
+		cl = c.knownClass(job.Request.ClassId)
+	}
+	if cl == nil || cl.ID() != job.Request.ClassId {
+		return fmt.Errorf("%w: job %s: class 0x%x is not one the client knows (set Job.Class or Client.Classes)", ErrReceiptInvalid, job.ID, job.Request.ClassId)
+	}
+	manager := c.Addresses().Manager
+	policy := verifierv1.Policy{ChainID: c.ChainID(), Manager: &manager, Classes: []verifierv1.Class{{Class: cl}}, AllowNoAttestation: true}
+	opts := verifierv1.Options{Chain: verifierv1.MarketChain{Market: c.market, Headers: c.backend}}
+	r, err := verifierv1.Audit(ctx, rc, policy, opts)
+	if err != nil {
+		return fmt.Errorf("sdk: checking the receipt of job %s: %w", job.ID, err)
+	}
+	if err := r.Err(); err != nil {
+		return fmt.Errorf("%w: job %s: %w", ErrReceiptInvalid, job.ID, err)
+	}
+	return nil
 }
 
 // WaitReceipt polls Receipt until the provider has published the job's receipt (published

@@ -13,8 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 
+	attestationpkg "github.com/probitylabs/probity/attestation"
 	"github.com/probitylabs/probity/chain"
 	"github.com/probitylabs/probity/circuits"
 	"github.com/probitylabs/probity/circuits/universal"
@@ -176,7 +178,22 @@ func (e *env) execute(req chain.RequestV1, jobURI string) *executed {
 	return &executed{job: j, trace: tr, tokens: toks, gen: gen, file: file}
 }
 
-var attestation = crypto.Keccak256Hash([]byte("no GPU: attestation mode none"))
+// attestationRecord is the provider's attestation record (no GPU here: mode "none") and
+// attestation its digest, which the provider commits and Receipt checks the record against.
+var (
+	attestationRecord = []byte(`{"version":"probity.attestation.v0","mode":"none"}`)
+	attestation       = func() common.Hash {
+		r, err := attestationpkg.Parse(attestationRecord)
+		if err != nil {
+			panic(err)
+		}
+		d, err := r.Digest()
+		if err != nil {
+			panic(err)
+		}
+		return d
+	}()
+)
 
 // waitSeed polls until the job's seed is stored (the buyer's reveal) and returns it.
 func (e *env) waitSeed(id *big.Int) *big.Int {
@@ -496,7 +513,7 @@ func (e *env) receipt(job *sdkv1.Job, committed *chain.JobCommittedV1, x *execut
 		Result:      receiptv1.Result{Tokens: u32(x.tokens), Digest: receipt.MustWord(commit.ToBig(x.gen.ResultDigest))},
 		Proof:       x.proof,
 		Detection:   receiptv1.DetectionOf(bounds),
-		Attestation: []byte(`{"version":"probity.attestation.v0","mode":"none"}`),
+		Attestation: attestationRecord,
 	}
 	e.must(rc.Sign(e.nodeKey))
 	return rc
@@ -669,13 +686,33 @@ func TestPrepareRefuses(t *testing.T) {
 			t.Errorf("%s: %v, want ErrGeneration", c.name, err)
 		}
 	}
-	// Once the model is in the catalogue, the class comes from there.
+	// Once the model is in the catalogue, the class comes from there, but only a class the
+	// client knows the parameters of (anyone may catalogue a model first), that the job fits
+	// and that has the slots the buyer asks for (review finding L8).
 	if err := e.buyer.RegisterModel(e.ctx, e.model, e.classID, "https://models.example/bigram"); err != nil {
 		t.Fatal(err)
 	}
 	g := e.generation("catalogue", []int32{1, 2}, 3)
 	g.Class = nil
+	if _, err := e.buyer.Prepare(e.ctx, g); !errors.Is(err, sdkv1.ErrGeneration) {
+		t.Fatalf("catalogue class the client does not know: %v, want ErrGeneration", err)
+	}
+	e.buyer.Classes = []*universal.Class{e.class}
+	for name, edit := range map[string]func(*sdkv1.Generation){
+		"too many tokens for the catalogue's class": func(g *sdkv1.Generation) { g.NewTokens = 20 },
+		"fewer slots than MinSlots":                 func(g *sdkv1.Generation) { g.MinSlots = 1000 },
+	} {
+		bad := g
+		edit(&bad)
+		if _, err := e.buyer.Prepare(e.ctx, bad); !errors.Is(err, sdkv1.ErrGeneration) {
+			t.Errorf("%s: %v, want ErrGeneration", name, err)
+		}
+	}
+	g.MinSlots = 1
 	job := e.prepare(g)
+	if job.Class == nil || job.Class.ID() != e.classID {
+		t.Fatalf("the job's class %v, want the catalogue's", job.Class)
+	}
 	if job.Request.ClassId != e.classID {
 		t.Fatalf("class 0x%x from the catalogue, want 0x%x", job.Request.ClassId, e.classID)
 	}
