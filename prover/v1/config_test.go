@@ -74,12 +74,16 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 		"gpu.mode":            func(c *Config) { c.GPU.Mode = "maybe" },
 		"orderBooks":          func(c *Config) { c.OrderBooks = []string{"ftp://x"} },
 		"gpu.requireCC":       func(c *Config) { c.GPU.RequireCC = true },
+		"seedConfirmations":   func(c *Config) { c.SeedConfirmations = -1 },
+		"seedConfirmations ":  func(c *Config) { c.SeedConfirmations = seedHorizon },
+		"maxUnlockedOffers":   func(c *Config) { c.MaxUnlockedPerBuyer = 0 },
+		"jobFetchTimeout":     func(c *Config) { c.JobFetchTimeout = 0 },
 	} {
 		c := ok
 		mod(&c)
 		err := c.Validate()
 		var ce *ConfigError
-		if !errors.As(err, &ce) || ce.Field != field {
+		if !errors.As(err, &ce) || ce.Field != strings.TrimSpace(field) {
 			t.Errorf("%s: got %v", field, err)
 		}
 	}

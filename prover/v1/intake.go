@@ -8,6 +8,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -458,7 +459,9 @@ func (n *Node) intake(ctx, jobCtx context.Context) error {
 					}
 					if errors.Is(cerr, errBusy) {
 						n.log.Debug("posted job deferred", "job", ev.JobId, "why", cerr)
-						deferred = append(deferred, ev)
+						if !slices.ContainsFunc(deferred, func(d *chain.JobPostedV1) bool { return d.JobId.Cmp(ev.JobId) == 0 }) {
+							deferred = append(deferred, ev) // a range scanned again finds it again
+						}
 						continue
 					}
 					n.log.Warn("considering posted job", "job", ev.JobId, "err", cerr)

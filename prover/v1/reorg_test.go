@@ -130,3 +130,73 @@ func TestReorgThenStoredSeedReproved(t *testing.T) {
 		t.Errorf("%d proofs, want 2 (the journaled seed's, then the stored one's)", proofs)
 	}
 }
+
+// dropBlockOf reorganises away the block that holds the job's event picked by which, leaving
+// its transaction in the pool: the miner pauses for hold, as a chain whose next block is
+// slow to come.
+func (w *world) dropBlockOf(t *testing.T, ctx context.Context, id *big.Int, since uint64, hold time.Duration, which func(chain.EventsV1) uint64) error {
+	evs, err := w.keeper.FilterJobEventsV1(ctx, chain.EventRange{Start: since}, id)
+	if err != nil {
+		return err
+	}
+	b := which(evs)
+	parent, err := w.sim.Client().HeaderByNumber(ctx, new(big.Int).SetUint64(b-1))
+	if err != nil {
+		return err
+	}
+	w.paused.Store(true)
+	w.sim.SetMineOnSend(false)
+	time.AfterFunc(hold, func() { w.sim.SetMineOnSend(true); w.paused.Store(false) })
+	return w.sim.Reorg(parent.Hash(), 0)
+}
+
+// TestDroppedLockIsPending (review H1c): a reorganisation drops the block of the node's lock,
+// so the chain says Open again while the lock waits in the pool. The node waits for its own
+// transaction instead of calling the job lost, and is paid once it is mined again.
+func TestDroppedLockIsPending(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	w := newWorld(t, ctx, 1)
+	j := w.job(t, []int32{7, 2}, 6)
+	start := w.head(t, ctx)
+	id := w.post(t, ctx, w.request(t, ctx, j, tokens(3), 0), j.uri)
+	dropped := false
+	hook := func(jobID *big.Int, step proverv1.Step) error {
+		if step != proverv1.StepLocked || dropped {
+			return nil
+		}
+		dropped = true
+		return w.dropBlockOf(t, ctx, jobID, start, time.Second, func(e chain.EventsV1) uint64 { return e.Locked[0].Raw.BlockNumber })
+	}
+	n := w.node(t, ctx, w.provs[0], w.config(t, t.TempDir(), start), func(o *proverv1.Options) { o.Hook = hook })
+	r := runUntil(t, ctx, n, 2*time.Minute, id)[0]
+	if !dropped || r.Step != proverv1.StepDone {
+		t.Fatalf("job ended %s (%s) (lock dropped: %v); want done", r.Step, r.Reason, dropped)
+	}
+}
+
+// TestDroppedLockAndCommitIsPending (review H1c): the same for an offer's lockAndCommit: the
+// chain knows no such job while the transaction waits in the pool; the node neither fails the
+// job nor calls it lost.
+func TestDroppedLockAndCommitIsPending(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	w := newWorld(t, ctx, 1)
+	j := w.job(t, []int32{7, 3}, 6)
+	start := w.head(t, ctx)
+	o, id := w.offer(t, w.request(t, ctx, j, tokens(3), 0), j.uri)
+	dropped := false
+	hook := func(jobID *big.Int, step proverv1.Step) error {
+		if step != proverv1.StepCommitted || dropped {
+			return nil
+		}
+		dropped = true
+		return w.dropBlockOf(t, ctx, jobID, start, time.Second, func(e chain.EventsV1) uint64 { return e.Committed[0].Raw.BlockNumber })
+	}
+	n := w.node(t, ctx, w.provs[0], w.config(t, t.TempDir(), start), func(o *proverv1.Options) { o.Hook = hook })
+	n.Consider(o)
+	r := runUntil(t, ctx, n, 2*time.Minute, id)[0]
+	if !dropped || r.Step != proverv1.StepDone {
+		t.Fatalf("job ended %s (%s) (lockAndCommit dropped: %v); want done", r.Step, r.Reason, dropped)
+	}
+}

@@ -1,13 +1,19 @@
 package proverv1_test
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"math/big"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/probitylabs/probity/chain"
+	"github.com/probitylabs/probity/contracts/bindingsv1"
 	proverv1 "github.com/probitylabs/probity/prover/v1"
 	receiptv1 "github.com/probitylabs/probity/receipt/v1"
 )
@@ -74,4 +80,59 @@ func readReceipt(t *testing.T, r *proverv1.Record) *receiptv1.Receipt {
 		t.Fatal(err)
 	}
 	return doc
+}
+
+// refusingFixSeed is the world's chain with an endpoint that refuses every fixSeed
+// transaction until open is set, counting them.
+type refusingFixSeed struct {
+	chain.Backend
+	open     atomic.Bool
+	attempts atomic.Int32
+}
+
+var fixSeedSelector = bindingsv1.NewSLAManagerV1().PackFixSeed(big.NewInt(0))[:4]
+
+func (b *refusingFixSeed) SendTransaction(ctx context.Context, tx *types.Transaction) error {
+	if len(tx.Data()) >= 4 && bytes.Equal(tx.Data()[:4], fixSeedSelector) && !b.open.Load() {
+		b.attempts.Add(1)
+		return errors.New("endpoint refuses the transaction")
+	}
+	return b.Backend.SendTransaction(ctx, tx)
+}
+
+// TestFixSeedRetryWaits (review L1): a node that must fix its seed (its proof outlasts the
+// seed horizon) and whose fixSeed keeps failing tries again once a poll, not in
+// a tight loop against the endpoint; once the endpoint takes it, the job is paid.
+func TestFixSeedRetryWaits(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	w := newWorld(t, ctx, 1)
+	j := w.job(t, []int32{8, 8}, 6)
+	start := w.head(t, ctx)
+	id := w.post(t, ctx, w.request(t, ctx, j, tokens(2), 0), j.uri)
+	be := &refusingFixSeed{Backend: w.sim.Client()}
+	cfg := w.config(t, t.TempDir(), start)
+	cfg.PollInterval = proverv1.Duration(200 * time.Millisecond)
+	// A block time of a millisecond puts any proof past the 256-block seed horizon: the node
+	// must fix its seed before proving.
+	cfg.Safety.BlockTime = proverv1.Duration(time.Millisecond)
+	const refuseFor = 2 * time.Second
+	var first atomic.Int64
+	go func() {
+		for ctx.Err() == nil && be.attempts.Load() == 0 {
+			time.Sleep(10 * time.Millisecond)
+		}
+		first.Store(time.Now().UnixNano())
+		time.Sleep(refuseFor)
+		be.open.Store(true)
+	}()
+	n := w.node(t, ctx, w.provs[0], cfg, func(o *proverv1.Options) { o.Backend = be })
+	r := runUntil(t, ctx, n, 2*time.Minute, id)[0]
+	if r.Step != proverv1.StepDone || !r.SeedFixed {
+		t.Fatalf("job ended %s (%s), seed fixed %v; want done with the seed fixed", r.Step, r.Reason, r.SeedFixed)
+	}
+	// One attempt per poll (plus the first), with room for a slow machine.
+	if most := int32(refuseFor/cfg.PollInterval.D()) + 3; be.attempts.Load() > most || first.Load() == 0 {
+		t.Errorf("%d fixSeed attempts in %v of refusals, want at most %d", be.attempts.Load(), refuseFor, most)
+	}
 }

@@ -51,8 +51,10 @@ type world struct {
 	provs    []*provider
 	salt     atomic.Int64
 	gov      *chain.Market
-	// every is the block interval of the world's miner (blockEvery unless a test slows it).
-	every atomic.Int64
+	// every is the block interval of the world's miner (blockEvery unless a test slows it);
+	// paused stops it (a test holding a transaction in the pool).
+	every  atomic.Int64
+	paused atomic.Bool
 	// estimates is the first node's self-test result, copied into later data directories so
 	// each test node does not measure again.
 	estimates []byte
@@ -111,7 +113,9 @@ func newWorldFor(t testing.TB, ctx context.Context, providers int, cl *universal
 			case <-stop:
 				return
 			case <-time.After(time.Duration(w.every.Load())):
-				w.sim.Mine(1)
+				if !w.paused.Load() {
+					w.sim.Mine(1)
+				}
 			}
 		}
 	}()
