@@ -10,11 +10,9 @@ import (
 	"path/filepath"
 
 	groth16bn254 "github.com/consensys/gnark/backend/groth16/bn254"
-	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/probitylabs/probity/chain"
-	"github.com/probitylabs/probity/circuits"
 	"github.com/probitylabs/probity/circuits/universal"
 	"github.com/probitylabs/probity/model"
 	receiptv1 "github.com/probitylabs/probity/receipt/v1"
@@ -97,6 +95,13 @@ var dialV1Chain = func(ctx context.Context, url, deploymentFile string) (verifie
 	return verifierv1.MarketChain{Market: m, Headers: ec}, m, nil
 }
 
+// runVerifyV1 audits v1 receipts and exits 0 only for a receipt whose verdict is OK. An audit
+// without --rpc cannot confirm the seed block's hash (so neither the seed nor what the
+// detection bounds promise): its verdict is "unconfirmed" and it exits 1 (exitFailed) like a
+// failed one, saying so, unless the policy file sets "allowUnconfirmed": true. Verifying keys
+// are pinned: a policy class's "vk" file or "vkHash", --vk, or with --rpc the class's
+// on-chain verifier (which a pinned key must equal); a catalogue class with none of these
+// fails its proof check instead of trusting the local key cache.
 func runVerifyV1(ctx context.Context, target string, f v1Flags, stdout io.Writer) error {
 	for _, name := range v0Only {
 		if f.set[name] {
@@ -142,28 +147,24 @@ func runVerifyV1(ctx context.Context, target string, f v1Flags, stdout io.Writer
 		}
 		opts.Model = m
 	}
-	var market *chain.Market
 	if f.rpc != "" {
 		if f.deployment == "" {
 			return usageError{"--rpc needs --deployment FILE (the v1 deployment's addresses)"}
 		}
-		c, m, err := dialV1Chain(ctx, f.rpc, f.deployment)
+		c, _, err := dialV1Chain(ctx, f.rpc, f.deployment)
 		if err != nil {
 			return withHint(err, "check that the RPC answers and the deployment file matches it")
 		}
-		opts.Chain, market = c, m
+		// Against a chain, a class the policy gives no key is checked with the key of the
+		// verifier the chain registered for it, and a key it gives must be that one.
+		opts.Chain = c
 	}
-	switch {
-	case f.vkFile != "":
+	if f.vkFile != "" {
 		vk, err := verifier.ReadVerifyingKeyFile(f.vkFile)
 		if err != nil {
 			return err
 		}
 		opts.Keys = func(*universal.Class) (*groth16bn254.VerifyingKey, error) { return vk, nil }
-	case market != nil:
-		// Against a chain, a class the policy gives no key is checked with the key of the
-		// verifier the chain registered for it, never with a local cache of another setup.
-		opts.Keys = func(cl *universal.Class) (*groth16bn254.VerifyingKey, error) { return chainKey(ctx, market, cl) }
 	}
 
 	info, err := os.Stat(target)
@@ -181,11 +182,20 @@ func runVerifyV1(ctx context.Context, target string, f v1Flags, stdout io.Writer
 			}
 		} else {
 			for _, r := range s.Reports {
-				printReport(stdout, r)
+				printV1Report(stdout, r)
 			}
 			fmt.Fprintf(stdout, "%d passed, %d failed\n", s.Passed, s.Failed)
 		}
 		if !s.OK() {
+			unconfirmed := 0
+			for _, r := range s.Reports {
+				if verifierv1.Verdict(r) == verifierv1.VerdictUnconfirmed {
+					unconfirmed++
+				}
+			}
+			if unconfirmed > 0 {
+				return failedError{fmt.Errorf("%d of %d receipts failed (%d of them only unconfirmed: %s)", s.Failed, len(s.Reports), unconfirmed, unconfirmedHint)}
+			}
 			return failedError{fmt.Errorf("%d of %d receipts failed", s.Failed, len(s.Reports))}
 		}
 		return nil
@@ -199,34 +209,24 @@ func runVerifyV1(ctx context.Context, target string, f v1Flags, stdout io.Writer
 			return err
 		}
 	} else {
-		printReport(stdout, r)
+		printV1Report(stdout, r)
 	}
-	if !r.OK() {
-		return failedError{fmt.Errorf("%s failed verification", target)}
+	switch verifierv1.Verdict(r) {
+	case verifierv1.VerdictOK:
+		return nil
+	case verifierv1.VerdictUnconfirmed:
+		return failedError{fmt.Errorf("%s is unconfirmed: %s", target, unconfirmedHint)}
 	}
-	return nil
+	return failedError{fmt.Errorf("%s failed verification", target)}
 }
 
-// chainKey reads the verifying key of the verifier the class registry names for cl.
-func chainKey(ctx context.Context, m *chain.Market, cl *universal.Class) (*groth16bn254.VerifyingKey, error) {
-	c, err := m.ClassOf(ctx, cl.ID())
-	if err != nil {
-		return nil, fmt.Errorf("reading class %s from the registry: %w", cl, err)
+const unconfirmedHint = `not checked against the chain; audit with --rpc and --deployment, or set "allowUnconfirmed": true in the policy`
+
+// printV1Report prints a report as printReport does and, for an unconfirmed one, says that
+// only the chain check is missing.
+func printV1Report(w io.Writer, r *verifier.Report) {
+	printReport(w, r)
+	if verifierv1.Verdict(r) == verifierv1.VerdictUnconfirmed {
+		fmt.Fprintln(w, "  UNCONFIRMED: every other check passed; the seed block's hash (so the seed and the detection bounds) is the provider's word until checked against the chain")
 	}
-	if c.Verifier == (common.Address{}) {
-		return nil, fmt.Errorf("class %s is not registered on chain", cl)
-	}
-	w, err := m.VerifierKey(ctx, c.Verifier)
-	if err != nil {
-		return nil, err
-	}
-	vk, err := circuits.VerifyingKeyFromWords(&circuits.VKWords{Alpha: w.Alpha, Beta: w.Beta, Gamma: w.Gamma, Delta: w.Delta, IC: w.IC})
-	if err != nil {
-		return nil, fmt.Errorf("verifier %s: %w", c.Verifier, err)
-	}
-	bn, ok := vk.(*groth16bn254.VerifyingKey)
-	if !ok {
-		return nil, fmt.Errorf("verifier %s: not a BN254 key", c.Verifier)
-	}
-	return bn, nil
 }

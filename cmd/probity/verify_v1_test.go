@@ -21,11 +21,59 @@ var v1Vectors = filepath.Join("..", "..", "testdata", "vectors")
 
 func v1Vector(name string) string { return filepath.Join(v1Vectors, name) }
 
-// TestVerifyV1 audits the committed v1 receipt vector through the CLI: it passes with its
-// policy and model, fails without the model (the policy's detection minimum), fails tampered,
-// and a directory reports each file; v0-only flags and missing arguments are usage errors.
+// offlinePolicy writes the vector's policy with edit applied (its key file made absolute) and
+// returns its path: the vector's chain is gone, so its audits are offline.
+func offlinePolicy(t *testing.T, edit func(doc map[string]any)) string {
+	t.Helper()
+	b, err := os.ReadFile(v1Vector("receipt-v1.policy.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	vk, err := filepath.Abs(v1Vector("receipt-v1.vk.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc["classes"].([]any)[0].(map[string]any)["vk"] = vk
+	edit(doc)
+	out, _ := json.Marshal(doc)
+	path := filepath.Join(t.TempDir(), "policy.json")
+	if err := os.WriteFile(path, out, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestVerifyV1Unconfirmed: offline, under a policy that does not allow unconfirmed receipts
+// (the vector's, as filed), the vector passes every check but the chain's and the CLI says
+// UNCONFIRMED and exits 1; a class whose key nothing pins fails its proof check instead of
+// reading the local key cache.
+func TestVerifyV1Unconfirmed(t *testing.T) {
+	mdl, good := v1Vector("receipt-v1.model.safetensors"), v1Vector("receipt-v1.json")
+	code, out, errs := runCLI(t, "verify", "--policy", v1Vector("receipt-v1.policy.json"), "--model", mdl, good)
+	if code != exitFailed || !strings.Contains(out, "✗ on-chain") || !strings.Contains(out, "UNCONFIRMED") || !strings.Contains(errs, "unconfirmed") || !strings.Contains(out, "✓ proof") {
+		t.Fatalf("offline, not allowed: exit %d\n%s%s", code, out, errs)
+	}
+	unpinned := offlinePolicy(t, func(doc map[string]any) {
+		doc["allowUnconfirmed"] = true
+		delete(doc["classes"].([]any)[0].(map[string]any), "vk")
+	})
+	code, out, errs = runCLI(t, "verify", "--policy", unpinned, "--model", mdl, good)
+	if code != exitFailed || !strings.Contains(out, "✗ proof") || !strings.Contains(out, "pins no key") {
+		t.Fatalf("unpinned key offline: exit %d\n%s%s", code, out, errs)
+	}
+}
+
+// TestVerifyV1 audits the committed v1 receipt vector through the CLI under its policy with
+// unconfirmed receipts allowed: it passes with the model, fails without it (the policy's
+// detection minimum), fails tampered, and a directory reports each file; v0-only flags and
+// missing arguments are usage errors.
 func TestVerifyV1(t *testing.T) {
-	policy, mdl, good := v1Vector("receipt-v1.policy.json"), v1Vector("receipt-v1.model.safetensors"), v1Vector("receipt-v1.json")
+	policy := offlinePolicy(t, func(doc map[string]any) { doc["allowUnconfirmed"] = true })
+	mdl, good := v1Vector("receipt-v1.model.safetensors"), v1Vector("receipt-v1.json")
 	code, out, errs := runCLI(t, "verify", "--policy", policy, "--model", mdl, good)
 	if code != exitOK {
 		t.Fatalf("vector: exit %d\n%s%s", code, out, errs)
