@@ -77,6 +77,9 @@ func TestReceiptUnsignedFields(t *testing.T) {
 		"a fabricated attestation": func(rc *receiptv1.Receipt) {
 			rc.Attestation = []byte(`{"version":"probity.attestation.v0","mode":"cc","gpu":"H100"}`)
 		},
+		"another well-formed record": func(rc *receiptv1.Receipt) {
+			rc.Attestation = []byte(`{"version":"probity.attestation.v0","mode":"none","unsupported":["identity.serial"]}`)
+		},
 		"another stake":      func(rc *receiptv1.Receipt) { rc.Stake = receipt.NewUint(big.NewInt(1)) },
 		"another class name": func(rc *receiptv1.Receipt) { rc.Class.Name = "large" },
 		"other class slots":  func(rc *receiptv1.Receipt) { rc.Class.Slots[0]++ },
