@@ -62,6 +62,20 @@ func TestKeyPinsOffline(t *testing.T) {
 	}
 }
 
+// TestKeyHashVector pins KeyHash of the vector's key (testdata/vectors/receipt-v1.vk.bin):
+// policies name keys by it, so its encoding (keccak256 of the 26 Solidity words) must not
+// drift.
+func TestKeyHashVector(t *testing.T) {
+	_, p, _ := vector(t)
+	h, err := KeyHash(p.Classes[0].VK)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprintf("0x%x", h); got != keyHashVector {
+		t.Fatalf("KeyHash of receipt-v1.vk.bin is %s, pinned %s", got, keyHashVector)
+	}
+}
+
 // TestPolicyVKHash reads a class's vkHash from a policy file: the key's KeyHash pins it,
 // a malformed hash or one that is not the vk file's is refused.
 func TestPolicyVKHash(t *testing.T) {
@@ -118,3 +132,5 @@ func TestAuditFileBounded(t *testing.T) {
 		t.Error("audited a file over MaxSize")
 	}
 }
+
+const keyHashVector = "0xbc8c5354c9d3ada07256cccfa26b42f14e4ac306569a456dfb88914502215a2d"
