@@ -148,6 +148,26 @@ func TestOnChain(t *testing.T) {
 			t.Errorf("%s: proof checked with %q", k.name, proof.Detail)
 		}
 	}
+	// Offline, a pinned hash reads the key cache (where universal.Setup left this class's
+	// key), and the cached key must be the pinned one.
+	for _, k := range []struct {
+		hash [32]byte
+		pin  bool
+	}{{h, false}, {[32]byte{1}, true}} {
+		p := offline
+		p.Classes = []Class{{Class: cl, VKHash: k.hash}}
+		r, err := Audit(ctx, receipts[0], p, Options{Model: m})
+		if err != nil {
+			t.Fatal(err)
+		}
+		proof := r.Check(CheckProof)
+		switch {
+		case k.pin && (proof.Status != verifier.Fail || !errors.Is(proof.Err, ErrKeyPin)):
+			t.Errorf("cached key, another hash: proof %+v, want ErrKeyPin", proof)
+		case !k.pin && (!r.OK() || !strings.Contains(proof.Detail, "cached key")):
+			t.Errorf("cached key of the pinned hash: %v (%q)", r.Err(), proof.Detail)
+		}
+	}
 	// The vector was never on this chain.
 	b, p, _ := vector(t)
 	rc, err := receiptv1.Parse(b)
