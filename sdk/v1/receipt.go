@@ -11,8 +11,11 @@ import (
 	"path/filepath"
 	"slices"
 
+	"github.com/probitylabs/probity/attestation"
 	"github.com/probitylabs/probity/jobs"
+	"github.com/probitylabs/probity/receipt"
 	receiptv1 "github.com/probitylabs/probity/receipt/v1"
+	"github.com/probitylabs/probity/verifier"
 	verifierv1 "github.com/probitylabs/probity/verifier/v1"
 )
 
@@ -73,10 +76,11 @@ func (c *Client) FetchReceipt(ctx context.Context, jobURI string, jobID *big.Int
 // hash of that block and the secret, and JobProved's; the class is the request's classId with
 // the name and slots of the class the client knows by that id (Job.Class, Client.Classes or
 // universal.Classes; else ErrReceiptInvalid: the SDK does not accept what it cannot check);
-// the proof verifies against the class's on-chain verifier key; the attestation record's
-// digest is attestationDigest; and the signature recovers nodeKey, the provider's registered
-// node key (verifyReceipt). What stays the auditor's, under a policy: which attestation
-// modes and GPUs to accept and the detection bounds (which need the model).
+// the proof verifies against the class's on-chain verifier key; the attestation record
+// parses and its digest is attestationDigest; and the signature recovers nodeKey, the
+// provider's registered node key (verifyReceipt). What stays the auditor's, under a policy:
+// the attestation evidence and which modes and GPUs to accept, and the detection bounds
+// (which need the model).
 func (c *Client) Receipt(ctx context.Context, job *Job) (*receiptv1.Receipt, error) {
 	if job.JobURI == "" {
 		return nil, fmt.Errorf("sdk: job %s has no job URI to find its receipt by", job.ID)
@@ -119,9 +123,12 @@ func (c *Client) Receipt(ctx context.Context, job *Job) (*receiptv1.Receipt, err
 }
 
 // audit runs verifier/v1's checks on rc against the client's chain: every one must pass but
-// detection, which without the model is skipped. The policy pins this deployment and the
-// job's class (its key read from the class's on-chain verifier) and accepts any attestation
-// mode: which records to trust is the auditor's policy, not authentication.
+// detection, which without the model is skipped, and the attestation evidence check. The
+// policy pins this deployment and the job's class (its key read from the class's on-chain
+// verifier). Of the attestation record the SDK checks only that it parses and is the record
+// the provider committed (its digest is attestationDigest): whether its evidence is genuine
+// and good enough (mode, GPU, CC report, certificate freshness) is the auditor's policy, not
+// authentication, and must not make an honest receipt unreadable later.
 func (c *Client) audit(ctx context.Context, job *Job, rc *receiptv1.Receipt) error {
 	cl := job.Class
 	if cl == nil {
@@ -137,8 +144,34 @@ func (c *Client) audit(ctx context.Context, job *Job, rc *receiptv1.Receipt) err
 	if err != nil {
 		return fmt.Errorf("sdk: checking the receipt of job %s: %w", job.ID, err)
 	}
-	if err := r.Err(); err != nil {
+	var failed []error
+	for _, ch := range r.Checks {
+		if ch.Status == verifier.Fail && ch.Name != verifierv1.CheckAttestation {
+			failed = append(failed, fmt.Errorf("%s: %w", ch.Name, ch.Err))
+		}
+	}
+	if err := attestationBound(rc); err != nil {
+		failed = append(failed, fmt.Errorf("%s: %w", verifierv1.CheckAttestation, err))
+	}
+	if err := errors.Join(failed...); err != nil {
 		return fmt.Errorf("%w: job %s: %w", ErrReceiptInvalid, job.ID, err)
+	}
+	return nil
+}
+
+// attestationBound checks that the receipt's attestation record parses strictly and digests
+// to the attestation digest the provider committed.
+func attestationBound(rc *receiptv1.Receipt) error {
+	rec, err := attestation.Parse(rc.Attestation)
+	if err != nil {
+		return fmt.Errorf("%w: %w", verifier.ErrAttestation, err)
+	}
+	d, err := rec.Digest()
+	if err != nil {
+		return fmt.Errorf("%w: %w", verifier.ErrAttestation, err)
+	}
+	if receipt.Word(d) != rc.AttestationDigest {
+		return fmt.Errorf("%w: the record digests to %s, attestationDigest is %s", verifier.ErrAttestation, receipt.Word(d), rc.AttestationDigest)
 	}
 	return nil
 }

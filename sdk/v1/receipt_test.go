@@ -1,8 +1,10 @@
 package sdkv1_test
 
 import (
+	"encoding/json"
 	"errors"
 	"math/big"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -67,6 +69,7 @@ func TestReceiptUnsignedFields(t *testing.T) {
 		t.Fatalf("honest receipt: %v", err)
 	}
 	stranger, _ := crypto.GenerateKey()
+	nvml := nvmlRecord(t)
 	for name, edit := range map[string]func(*receiptv1.Receipt){
 		"another job file (prompt)": func(rc *receiptv1.Receipt) {
 			j := *job.Gen
@@ -77,15 +80,13 @@ func TestReceiptUnsignedFields(t *testing.T) {
 		"a fabricated attestation": func(rc *receiptv1.Receipt) {
 			rc.Attestation = []byte(`{"version":"probity.attestation.v0","mode":"cc","gpu":"H100"}`)
 		},
-		"another well-formed record": func(rc *receiptv1.Receipt) {
-			rc.Attestation = []byte(`{"version":"probity.attestation.v0","mode":"none","unsupported":["identity.serial"]}`)
-		},
-		"another stake":      func(rc *receiptv1.Receipt) { rc.Stake = receipt.NewUint(big.NewInt(1)) },
-		"another class name": func(rc *receiptv1.Receipt) { rc.Class.Name = "large" },
-		"other class slots":  func(rc *receiptv1.Receipt) { rc.Class.Slots[0]++ },
-		"forged signature":   func(rc *receiptv1.Receipt) { rc.Signature[5] ^= 1 },
-		"another seed block": func(rc *receiptv1.Receipt) { rc.Seed.Block += 7; rc.Seed.BlockHash[0] ^= 1 },
-		"seed block only":    func(rc *receiptv1.Receipt) { rc.Seed.Block-- },
+		"another well-formed record (nvml)": func(rc *receiptv1.Receipt) { rc.Attestation = nvml },
+		"another stake":                     func(rc *receiptv1.Receipt) { rc.Stake = receipt.NewUint(big.NewInt(1)) },
+		"another class name":                func(rc *receiptv1.Receipt) { rc.Class.Name = "large" },
+		"other class slots":                 func(rc *receiptv1.Receipt) { rc.Class.Slots[0]++ },
+		"forged signature":                  func(rc *receiptv1.Receipt) { rc.Signature[5] ^= 1 },
+		"another seed block":                func(rc *receiptv1.Receipt) { rc.Seed.Block += 7; rc.Seed.BlockHash[0] ^= 1 },
+		"seed block only":                   func(rc *receiptv1.Receipt) { rc.Seed.Block-- },
 		"a stranger's node key": func(rc *receiptv1.Receipt) {
 			if err := rc.Sign(stranger); err != nil {
 				t.Fatal(err)
@@ -120,4 +121,30 @@ func TestReceiptUnsignedFields(t *testing.T) {
 	if _, err := e.buyer.Receipt(e.ctx, loaded); err != nil {
 		t.Errorf("class in Client.Classes: %v", err)
 	}
+}
+
+// nvmlRecord is the "nvml" record of attestation/testdata/vectors.json: a well-formed record
+// that is not the one the provider committed.
+func nvmlRecord(t *testing.T) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "attestation", "testdata", "vectors.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Vectors []struct {
+			Name      string
+			Canonical string
+		}
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range doc.Vectors {
+		if v.Name == "nvml" {
+			return []byte(v.Canonical)
+		}
+	}
+	t.Fatal("no nvml vector")
+	return nil
 }
