@@ -142,12 +142,13 @@ func sortedKeys(m map[string]uint64) []string {
 	return ks
 }
 
-// audit runs the offline verifier on a receipt file under a policy pinned to this chain, this
-// manager and the small class with its verifying key, accepting the "none" attestation mode
-// (no GPU here), with the model for the detection bounds. The auditor is offline, so its
+// audit runs the verifier on a receipt file under a policy pinned to this chain, this manager
+// and the small class with its verifying key, accepting the "none" attestation mode (no GPU
+// here), with the model for the detection bounds: offline (the seed block's hash unconfirmed,
+// which the policy accepts), or cross-checked against the chain. The auditor is offline, so its
 // policy says it accepts an unconfirmed receipt (the seed block's hash taken from the
 // receipt): without AllowUnconfirmed the verdict would be "unconfirmed", not OK.
-func (r *run) audit(ctx context.Context, path string) (*verifier.Report, error) {
+func (r *run) audit(ctx context.Context, path string, onChain bool) (*verifier.Report, error) {
 	vk, ok := r.keys.VK.(*groth16bn254.VerifyingKey)
 	if !ok {
 		return nil, fmt.Errorf("demo: the class's verifying key is a %T", r.keys.VK)
@@ -156,5 +157,12 @@ func (r *run) audit(ctx context.Context, path string) (*verifier.Report, error) 
 	policy := verifierv1.Policy{ChainID: r.gov.ChainID(), Manager: &manager,
 		Classes: []verifierv1.Class{{Class: r.class, VK: vk}}, AllowNoAttestation: true, MinSlots: 1,
 		AllowUnconfirmed: true}
-	return verifierv1.AuditFile(ctx, path, policy, verifierv1.Options{Model: r.model})
+	opts := verifierv1.Options{Model: r.model}
+	if onChain {
+		// The same audit confirmed by the chain: the seed block's hash, JobProved's receipt
+		// digest, the commitment and the provider's node key.
+		policy.AllowUnconfirmed = false
+		opts.Chain = verifierv1.MarketChain{Market: r.watcher.Market(), Headers: r.sim.Chain.Client()}
+	}
+	return verifierv1.AuditFile(ctx, path, policy, opts)
 }

@@ -177,8 +177,13 @@ func (r *run) honestAct(ctx context.Context) (*sdk.Job, error) {
 		return nil, err
 	}
 	for _, ev := range evs {
-		if l, ok := ev.(*sdk.Locked); ok {
-			j.Stake = l.Stake.String()
+		switch e := ev.(type) {
+		case sdk.Locked:
+			j.Stake = e.Stake.String()
+		case sdk.Committed: // lockAndCommit: the stake is in the commitment
+			if e.Commitment.Stake != nil {
+				j.Stake = e.Commitment.Stake.String()
+			}
 		}
 	}
 	rc, err := r.buyer.Receipt(ctx, job)
@@ -319,8 +324,8 @@ func (s *Summary) jobByID(id *big.Int) *Job {
 
 // auditAct verifies the honest receipt offline, as a third party would.
 func (r *run) auditAct(ctx context.Context, honest *sdk.Job) error {
-	r.printf("\nAct 6: an auditor verifies the honest receipt offline\n")
-	rep, err := r.audit(ctx, r.receiptPath(honest))
+	r.printf("\nAct 6: an auditor verifies the honest receipt offline, then against the chain\n")
+	rep, err := r.audit(ctx, r.receiptPath(honest), false)
 	if err != nil {
 		return err
 	}
@@ -334,7 +339,16 @@ func (r *run) auditAct(ctx context.Context, honest *sdk.Job) error {
 	if !rep.OK() {
 		return fmt.Errorf("%w: the honest receipt failed its audit: %w", ErrUnexpected, rep.Err())
 	}
-	r.printf("  %d checks passed in %v (job id, job file, class, seed, result, Groth16 proof, detection, attestation, signature)\n",
+	r.printf("  offline: %d checks passed in %v (job id, job file, class, seed, result, Groth16 proof, detection, attestation, signature); the seed block's hash is unconfirmed without the chain\n",
 		passed, rep.Elapsed.Round(time.Millisecond))
+	onChain, err := r.audit(ctx, r.receiptPath(honest), true)
+	if err != nil {
+		return err
+	}
+	if !onChain.OK() {
+		return fmt.Errorf("%w: the honest receipt failed its on-chain audit: %w", ErrUnexpected, onChain.Err())
+	}
+	r.sum.Audit.OnChain = true
+	r.printf("  with the chain: confirmed (the seed block's hash, JobProved's receipt digest, the commitment, the node key)\n")
 	return nil
 }

@@ -76,9 +76,11 @@ type Balance struct {
 	Delta   string         `json:"delta"`
 }
 
-// Audit is the auditor's verdict on the honest receipt.
+// Audit is the auditor's verdict on the honest receipt: offline (OK, Checks) and whether the
+// same audit cross-checked against the chain passed too.
 type Audit struct {
 	OK      bool             `json:"ok"`
+	OnChain bool             `json:"onChain"`
 	Checks  []verifier.Check `json:"checks"`
 	Elapsed time.Duration    `json:"elapsedNs"`
 }

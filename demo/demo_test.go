@@ -49,6 +49,7 @@ func TestDemo(t *testing.T) {
 	// Honest: one lockAndCommit, the buyer's reveal, one submit; settled; receipt kept.
 	assert.Equal(t, "Settled", honest.Outcome)
 	assert.Equal(t, "done", honest.NodeStep)
+	assert.Positive(t, bigOf(t, honest.Stake).Sign(), "the stake lockAndCommit reserved")
 	assert.Positive(t, honest.ProveMs)
 	for _, tx := range []string{"lockAndCommit", "revealSeed", "submit"} {
 		assert.Positive(t, honest.Gas[tx], tx)
@@ -93,6 +94,7 @@ func TestDemo(t *testing.T) {
 
 	// Audit: every check that needs nothing but the receipt, the policy and the model passed.
 	assert.True(t, sum.Audit.OK)
+	assert.True(t, sum.Audit.OnChain)
 	statuses := map[string]verifier.Status{}
 	for _, c := range sum.Audit.Checks {
 		statuses[c.Name] = c.Status
