@@ -81,8 +81,16 @@ func (n *Node) submit(ctx context.Context, r *Record, log *slog.Logger) (Step, e
 			return r.Step, err
 		}
 		if near {
+			proved := r.Seed
 			if err := n.fixSeed(ctx, r, log); err != nil {
 				return r.Step, err
+			}
+			if r.Seed != proved {
+				// The block hash it stored is not the one proved (a reorganisation since):
+				// prove the stored seed rather than submit a proof the manager would slash.
+				log.Warn("the fixed seed is not the proved one; proving again", "proved", proved, "fixed", r.Seed)
+				r.Proof = nil
+				return StepSeeded, nil
 			}
 		}
 	}
