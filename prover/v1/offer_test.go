@@ -52,6 +52,18 @@ func TestUnfundedOfferNotExecuted(t *testing.T) {
 // not accepted while the first executes unlocked; it is taken once the first is committed,
 // and both are paid.
 func TestOffersCappedPerBuyer(t *testing.T) {
+	testOffersCapped(t, false, func(c *proverv1.Config) { c.MaxUnlockedPerBuyer, c.MaxUnlockedOffers = 1, 4 })
+}
+
+// TestOffersCappedOverall (review H3): with MaxUnlockedOffers 1, two buyers' offers are not
+// executed unlocked at once either.
+func TestOffersCappedOverall(t *testing.T) {
+	testOffersCapped(t, true, func(c *proverv1.Config) { c.MaxUnlockedPerBuyer, c.MaxUnlockedOffers = 2, 1 })
+}
+
+// testOffersCapped offers two jobs (of one buyer, or of two when twoBuyers) to a node with
+// the caps set by caps, and checks that neither was accepted while the other executed unlocked.
+func testOffersCapped(t *testing.T, twoBuyers bool, caps func(*proverv1.Config)) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	w := newWorld(t, ctx, 1)
@@ -59,11 +71,15 @@ func TestOffersCappedPerBuyer(t *testing.T) {
 	var offers []*jobs.Offer
 	for i := range 2 {
 		j := w.job(t, []int32{int32(i + 2), 3}, 6)
-		o, id := w.offer(t, w.request(t, ctx, j, tokens(2), 0), j.uri)
+		req := w.request(t, ctx, j, tokens(2), 0)
+		o, id := w.offer(t, req, j.uri)
+		if twoBuyers && i == 1 {
+			o, id = w.otherBuyerOffer(t, req, j.uri)
+		}
 		offers, ids = append(offers, o), append(ids, id)
 	}
 	cfg := w.config(t, t.TempDir(), w.head(t, ctx))
-	cfg.MaxUnlockedPerBuyer = 1
+	caps(&cfg)
 	var mu sync.Mutex
 	var overlap []string
 	var n *proverv1.Node
@@ -94,6 +110,24 @@ func TestOffersCappedPerBuyer(t *testing.T) {
 		}
 	}
 	if len(overlap) > 0 {
-		t.Errorf("offers of one buyer executed unlocked at once: %v", overlap)
+		t.Errorf("offers executed unlocked at once past the cap: %v", overlap)
 	}
+}
+
+// otherBuyerOffer is req signed by the world's second buyer.
+func (w *world) otherBuyerOffer(t *testing.T, req chain.RequestV1, uri string) (*jobs.Offer, *big.Int) {
+	t.Helper()
+	req.Buyer = addr(w.buyer2Key)
+	o, err := jobs.SignOffer(w.buyer2Key, w.buyer.Sender().ChainID(), w.d.AddressesV1.Manager, protocol.Request{Buyer: req.Buyer,
+		ClassID: req.ClassId, ModelRoot: req.ModelRoot, JobDigest: req.JobDigest, NewTokens: req.NewTokens, Price: req.Price,
+		LockBy: req.LockBy, ExecWindow: req.ExecWindow, ProveWindow: req.ProveWindow, ChallengeWindow: req.ChallengeWindow,
+		SeedCommitment: req.SeedCommitment, Salt: req.Salt}, uri)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := o.JobID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o, id
 }

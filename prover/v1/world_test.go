@@ -47,10 +47,12 @@ type world struct {
 	root     *big.Int
 	buyerKey *ecdsa.PrivateKey
 	buyer    *chain.Market
-	keeper   *chain.Market
-	provs    []*provider
-	salt     atomic.Int64
-	gov      *chain.Market
+	// buyer2 is a second funded buyer (tests of per-buyer limits).
+	buyer2Key *ecdsa.PrivateKey
+	keeper    *chain.Market
+	provs     []*provider
+	salt      atomic.Int64
+	gov       *chain.Market
 	// every is the block interval of the world's miner (blockEvery unless a test slows it);
 	// paused stops it (a test holding a transaction in the pool).
 	every  atomic.Int64
@@ -95,9 +97,9 @@ func newWorldFor(t testing.TB, ctx context.Context, providers int, cl *universal
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &world{cl: cl, keys: keys, m: m, root: commit.ToBig(root), buyerKey: key(t)}
+	w := &world{cl: cl, keys: keys, m: m, root: commit.ToBig(root), buyerKey: key(t), buyer2Key: key(t)}
 	govK, keeperK := key(t), key(t)
-	funded := []common.Address{addr(govK), addr(w.buyerKey), addr(keeperK)}
+	funded := []common.Address{addr(govK), addr(w.buyerKey), addr(keeperK), addr(w.buyer2Key)}
 	for range providers {
 		p := &provider{key: key(t), nodeKey: key(t)}
 		w.provs = append(w.provs, p)
@@ -150,6 +152,9 @@ func newWorldFor(t testing.TB, ctx context.Context, providers int, cl *universal
 	ok(gov.RegisterClass(ctx, cl.String(), verifier, 1))
 	ok(gov.Mint(ctx, w.buyer.Address(), tokens(1_000_000)))
 	ok(w.buyer.Approve(ctx, w.d.Manager.Address(), tokens(1_000_000)))
+	buyer2 := market(w.buyer2Key)
+	ok(gov.Mint(ctx, buyer2.Address(), tokens(1_000_000)))
+	ok(buyer2.Approve(ctx, w.d.Manager.Address(), tokens(1_000_000)))
 	for _, p := range w.provs {
 		p.market = market(p.key)
 		ok(gov.Mint(ctx, p.market.Address(), tokens(1_000_000)))
