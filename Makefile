@@ -39,6 +39,7 @@ help:
 	@echo "make snapshot   forge gas snapshot into contracts/snapshots"
 	@echo "make snapshot-reach  invariant reach counts into contracts/snapshots"
 	@echo "make lint       gofmt check and go vet"
+	@echo "make mutate     delete each circuit constraint in turn and check the tests catch it (slow)"
 
 $(NODE_STAMP): package.json package-lock.json
 	$(call banner,"npm ci (Foundry 1.7.1, solc-js 0.8.30, OpenZeppelin)")
