@@ -105,7 +105,7 @@ var knownErrors = func() map[[4]byte]abi.Error {
 // decodeRevert turns a node error that carries revert data into a *RevertError;
 // other errors are returned wrapped.
 func decodeRevert(err error) error {
-	data, ok := revertData(err)
+	data, ok := RevertData(err)
 	if !ok {
 		return fmt.Errorf("chain: %w", err)
 	}
@@ -130,9 +130,9 @@ func DecodeRevertData(data []byte) *RevertError {
 	return re
 }
 
-// revertData extracts revert bytes from an RPC error (rpc.DataError carries it
-// as a hex string).
-func revertData(err error) ([]byte, bool) {
+// RevertData extracts revert bytes from an RPC error (rpc.DataError carries it
+// as a hex string), for callers that make their own eth_call.
+func RevertData(err error) ([]byte, bool) {
 	var de interface{ ErrorData() any }
 	if !errors.As(err, &de) {
 		return nil, false

@@ -233,12 +233,29 @@ func JobIDV1(chainID *big.Int, manager common.Address, req RequestV1) (*big.Int,
 			return nil, fmt.Errorf("chain: request %s %v is not a uint%d", f.name, f.v, f.bits)
 		}
 	}
-	return protocol.Domain{ChainID: chainID, Contract: manager}.JobID(protocol.Request{
-		Buyer: req.Buyer, ClassID: req.ClassId, ModelRoot: req.ModelRoot, JobDigest: req.JobDigest,
-		NewTokens: req.NewTokens, Price: req.Price, LockBy: req.LockBy, ExecWindow: req.ExecWindow,
-		ProveWindow: req.ProveWindow, ChallengeWindow: req.ChallengeWindow,
-		SeedCommitment: req.SeedCommitment, Salt: req.Salt,
-	}), nil
+	return protocol.Domain{ChainID: chainID, Contract: manager}.JobID(ProtocolRequestV1(req)), nil
+}
+
+// ProtocolRequestV1 is a request of the bindings as protocol.Request, the type of the
+// encodings (job id, offers, receipts); RequestV1From is its inverse. The two types hold the
+// same fields: this is their one conversion.
+func ProtocolRequestV1(r RequestV1) protocol.Request {
+	return protocol.Request{
+		Buyer: r.Buyer, ClassID: r.ClassId, ModelRoot: r.ModelRoot, JobDigest: r.JobDigest,
+		NewTokens: r.NewTokens, Price: r.Price, LockBy: r.LockBy, ExecWindow: r.ExecWindow,
+		ProveWindow: r.ProveWindow, ChallengeWindow: r.ChallengeWindow,
+		SeedCommitment: r.SeedCommitment, Salt: r.Salt,
+	}
+}
+
+// RequestV1From is the inverse of ProtocolRequestV1.
+func RequestV1From(r protocol.Request) RequestV1 {
+	return RequestV1{
+		Buyer: r.Buyer, ClassId: r.ClassID, ModelRoot: r.ModelRoot, JobDigest: r.JobDigest,
+		NewTokens: r.NewTokens, Price: r.Price, LockBy: r.LockBy, ExecWindow: r.ExecWindow,
+		ProveWindow: r.ProveWindow, ChallengeWindow: r.ChallengeWindow,
+		SeedCommitment: r.SeedCommitment, Salt: r.Salt,
+	}
 }
 
 // AddressesV1 locates a v1 deployment. ChainID, when set (deployment files written by

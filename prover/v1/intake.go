@@ -49,19 +49,13 @@ type admitted struct {
 	work    work // the heavy work it adds to the backlog
 }
 
-func toProtocol(q chain.RequestV1) protocol.Request {
-	return protocol.Request{Buyer: q.Buyer, ClassID: q.ClassId, ModelRoot: q.ModelRoot, JobDigest: q.JobDigest,
-		NewTokens: q.NewTokens, Price: q.Price, LockBy: q.LockBy, ExecWindow: q.ExecWindow, ProveWindow: q.ProveWindow,
-		ChallengeWindow: q.ChallengeWindow, SeedCommitment: q.SeedCommitment, Salt: q.Salt}
-}
-
 // admit runs every check a job must pass before the node spends anything on it (settlement.md
 // §8): the request's terms, the class (served, active on chain, with this node's keys), the
 // model, the price, the lock deadline, the job file (fetched within bounds, its digest, root
 // and length the request's, valid for the model and inside the class), the windows against
 // the node's measured times, and the free stake. A nil *Refusal with a nil error admits it.
 func (n *Node) admit(ctx context.Context, req chain.RequestV1, jobURI string, src Source) (*admitted, *Refusal, error) {
-	if err := toProtocol(req).Validate(); err != nil {
+	if err := chain.ProtocolRequestV1(req).Validate(); err != nil {
 		return nil, refuse("terms", "%v", err), nil
 	}
 	cl, ok := n.classes[req.ClassId]
@@ -114,7 +108,7 @@ func (n *Node) admit(ctx context.Context, req chain.RequestV1, jobURI string, sr
 		}
 		return nil, refuse("fetch", "%v", err), nil
 	}
-	j, err := jobs.CheckJobFile(toProtocol(req), b)
+	j, err := jobs.CheckJobFile(chain.ProtocolRequestV1(req), b)
 	if errors.Is(err, jobs.ErrJobFileMismatch) {
 		return nil, refuse("job-mismatch", "%v", err), nil
 	}

@@ -59,7 +59,7 @@ func (n *Node) buildReceipt(ctx context.Context, r *Record) (*receiptv1.Receipt,
 	if err != nil {
 		return nil, err
 	}
-	req, err := receiptv1.NewRequest(toProtocol(r.Request.RequestV1))
+	req, err := receiptv1.NewRequest(chain.ProtocolRequestV1(r.Request.RequestV1))
 	if err != nil {
 		return nil, err
 	}

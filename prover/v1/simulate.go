@@ -2,11 +2,9 @@ package proverv1
 
 import (
 	"context"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"math/big"
-	"strings"
 
 	"github.com/ethereum/go-ethereum"
 	"github.com/ethereum/go-ethereum/crypto"
@@ -28,7 +26,7 @@ func (n *Node) callManager(ctx context.Context, data []byte) ([]byte, error) {
 	to := n.cfg.Deployment.Manager
 	out, err := n.backend.CallContract(ctx, ethereum.CallMsg{From: n.Address(), To: &to, Data: data}, nil)
 	if err != nil {
-		if b, ok := revertData(err); ok {
+		if b, ok := chain.RevertData(err); ok {
 			re := chain.DecodeRevertData(b)
 			re.Cause = err
 			return nil, re
@@ -36,21 +34,6 @@ func (n *Node) callManager(ctx context.Context, data []byte) ([]byte, error) {
 		return nil, err
 	}
 	return out, nil
-}
-
-// revertData extracts the revert bytes an RPC error carries (rpc.DataError, as a hex string).
-// It is package chain's unexported helper, duplicated: the node calls the manager directly.
-func revertData(err error) ([]byte, bool) {
-	var de interface{ ErrorData() any }
-	if !errors.As(err, &de) {
-		return nil, false
-	}
-	s, ok := de.ErrorData().(string)
-	if !ok {
-		return nil, false
-	}
-	b, herr := hex.DecodeString(strings.TrimPrefix(s, "0x"))
-	return b, herr == nil
 }
 
 // simulateSubmit reports whether the manager would verify sub if it were mined on the head:

@@ -330,24 +330,10 @@ func publishJobFile(g Generation, file []byte) (string, error) {
 
 // ProtocolRequest is a chain request as protocol.Request, the type of the encodings (job id,
 // offers, receipts).
-func ProtocolRequest(r chain.RequestV1) protocol.Request {
-	return protocol.Request{
-		Buyer: r.Buyer, ClassID: r.ClassId, ModelRoot: r.ModelRoot, JobDigest: r.JobDigest,
-		NewTokens: r.NewTokens, Price: r.Price, LockBy: r.LockBy, ExecWindow: r.ExecWindow,
-		ProveWindow: r.ProveWindow, ChallengeWindow: r.ChallengeWindow,
-		SeedCommitment: r.SeedCommitment, Salt: r.Salt,
-	}
-}
+func ProtocolRequest(r chain.RequestV1) protocol.Request { return chain.ProtocolRequestV1(r) }
 
 // ChainRequest is the inverse of ProtocolRequest.
-func ChainRequest(r protocol.Request) chain.RequestV1 {
-	return chain.RequestV1{
-		Buyer: r.Buyer, ClassId: r.ClassID, ModelRoot: r.ModelRoot, JobDigest: r.JobDigest,
-		NewTokens: r.NewTokens, Price: r.Price, LockBy: r.LockBy, ExecWindow: r.ExecWindow,
-		ProveWindow: r.ProveWindow, ChallengeWindow: r.ChallengeWindow,
-		SeedCommitment: r.SeedCommitment, Salt: r.Salt,
-	}
-}
+func ChainRequest(r protocol.Request) chain.RequestV1 { return chain.RequestV1From(r) }
 
 // LoadJob rebuilds a job from the chain (its JobPosted event) and the client's Secrets, for a
 // buyer that restarts: everything but the job file and the offer. A job created by a lock of

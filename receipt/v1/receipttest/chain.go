@@ -175,9 +175,5 @@ func (c *Chain) Settle(ctx context.Context, job *Job, salt int64, reveal bool) (
 	return rc, nil
 }
 
-// ToChain converts a protocol request to the bindings' struct.
-func ToChain(r protocol.Request) chain.RequestV1 {
-	return chain.RequestV1{Buyer: r.Buyer, ClassId: r.ClassID, ModelRoot: r.ModelRoot, JobDigest: r.JobDigest, NewTokens: r.NewTokens,
-		Price: r.Price, LockBy: r.LockBy, ExecWindow: r.ExecWindow, ProveWindow: r.ProveWindow, ChallengeWindow: r.ChallengeWindow,
-		SeedCommitment: r.SeedCommitment, Salt: r.Salt}
-}
+// ToChain converts a protocol request to the bindings' struct (chain.RequestV1From).
+func ToChain(r protocol.Request) chain.RequestV1 { return chain.RequestV1From(r) }
