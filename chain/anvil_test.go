@@ -36,7 +36,7 @@ func TestDeployOnAnvil(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := chain.NewClient(ctx, ec, d.Addresses, key)
+	c, err := chain.NewMarket(ctx, ec, d.Addresses, key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,20 +51,11 @@ func TestDeployOnAnvil(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.RegisterShape(ctx, v, 16, 4, 3, 2); err != nil {
+	if _, err := c.RegisterClass(ctx, "anvil-test", v, 1); err != nil {
 		t.Fatal(err)
 	}
-	_, err = c.RegisterShape(ctx, v, 16, 4, 3, 2)
-	if !chain.IsRevert(err, "ShapeAlreadyRegistered") {
-		t.Fatalf("second registration: %v, want ShapeAlreadyRegistered", err)
-	}
-	if _, _, err := c.Cancel(ctx, big.NewInt(1)); !chain.IsRevert(err, "WrongState") {
-		t.Fatalf("cancel of unknown job: %v, want WrongState", err)
-	}
-	ok, err := c.VerifyProof(ctx, v, syntheticProof([5]*big.Int{big.NewInt(1), big.NewInt(2), big.NewInt(3), big.NewInt(4), big.NewInt(5)}),
-		[5]*big.Int{big.NewInt(1), big.NewInt(2), big.NewInt(3), big.NewInt(4), big.NewInt(5)})
-	if err != nil || !ok {
-		t.Fatalf("verifyProof on anvil: %v, %v", ok, err)
+	if _, err := c.RegisterClass(ctx, "anvil-test", v, 1); !chain.IsRevert(err, "ClassAlreadyRegistered") {
+		t.Fatalf("second registration: %v, want ClassAlreadyRegistered", err)
 	}
 	if d.Manager.Address() == (common.Address{}) {
 		t.Fatal("no manager address")

@@ -14,17 +14,15 @@
 // after the commit, so a simulated chain either mines after every transaction,
 // on an interval, or when the caller asks (Simulated.Mine).
 //
-// Market is the client of the v1 settlement (specs/settlement.md: SLAManagerV1,
-// ClassRegistry, ResultHasher; bindings in contracts/bindingsv1), deployed by
-// DeployV1. A buyer signs a request (SignRequest over its job id, the request's
+// Market is the client of the settlement (specs/settlement.md: SLAManager,
+// ClassRegistry, ResultHasher; bindings in contracts/bindings), deployed by
+// Deploy. A buyer signs a request (SignRequest over its job id, the request's
 // EIP-712 digest) and a provider locks, commits and submits it; one proof settles a
 // job, alone or in a batch. A commit replaces the job's provider and stake on chain
-// by the hash of a CommitmentV1 (provider, stake, trace root, attestation digest):
+// by the hash of a Commitment (provider, stake, trace root, attestation digest):
 // Commit, CommitMany and LockAndCommit return it from the JobCommitted event, which
 // carries all of it, and the job's submission (NewSubmission) and a slash of it
 // while Committed must open it. Each transaction returns a typed result with its gas and
 // the events it emitted, decoded: the tokens a JobProved carries, the per-member
-// outcome of a batch, a skipped member's reason as a RevertError. The v1 types
-// whose plain names v0 holds here carry a V1 suffix (RequestV1, JobV1, ReceiptV1,
-// JobPostedV1, ...), which they drop when v0 and Client are deleted.
+// outcome of a batch, a skipped member's reason as a RevertError.
 package chain

@@ -12,7 +12,6 @@ import (
 	"github.com/ethereum/go-ethereum/core/types"
 
 	"github.com/probitylabs/probity/contracts/bindings"
-	"github.com/probitylabs/probity/contracts/bindingsv1"
 )
 
 // ErrReverted matches every failed contract call or transaction.
@@ -22,8 +21,8 @@ var ErrReverted = errors.New("chain: reverted")
 var ErrWrongEvent = errors.New("chain: expected event not in receipt")
 
 // RevertError is a revert with its data decoded against the Probity contracts'
-// custom errors, v0 and v1 (and OpenZeppelin's, which they inherit; and the
-// ResultDigest library's, which SLAManagerV1 passes on from its ResultHasher).
+// custom errors (and OpenZeppelin's, which they inherit; and the
+// ResultDigest library's, which SLAManager passes on from its ResultHasher).
 type RevertError struct {
 	// Name is the custom error's name, e.g. "WrongState"; empty when the data
 	// matched no known error.
@@ -85,9 +84,8 @@ func IsRevert(err error, name string) bool {
 var knownErrors = func() map[[4]byte]abi.Error {
 	m := map[[4]byte]abi.Error{}
 	for _, md := range []*bind.MetaData{
-		&bindings.SLAManagerMetaData, &bindings.ProviderRegistryMetaData, &bindings.ShapeRegistryMetaData,
-		&bindings.Groth16VerifierMetaData, &bindings.DevTokenMetaData,
-		&bindingsv1.SLAManagerV1MetaData, &bindingsv1.ClassRegistryMetaData, &bindingsv1.ResultHasherMetaData,
+		&bindings.SLAManagerMetaData, &bindings.ProviderRegistryMetaData, &bindings.ClassRegistryMetaData,
+		&bindings.Groth16VerifierMetaData, &bindings.DevTokenMetaData, &bindings.ResultHasherMetaData,
 	} {
 		parsed, err := md.ParseABI()
 		if err != nil {

@@ -11,45 +11,44 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/probitylabs/probity/contracts/bindings"
-	"github.com/probitylabs/probity/contracts/bindingsv1"
 )
 
-// Market acts on one v1 deployment (specs/settlement.md) as one account: buyer,
+// Market acts on one deployment (specs/settlement.md) as one account: buyer,
 // provider, keeper or governance, depending on the key. Every transaction returns
 // a typed result embedding Tx (receipt, gas, decoded events); reverts come back
 // as *RevertError naming the contract's custom error, as with Client.
 type Market struct {
 	backend Backend
 	sender  *Sender
-	d       *DeploymentV1
+	d       *Deployment
 	dec     *eventDecoder
 
-	manager   *bindingsv1.SLAManagerV1
-	classes   *bindingsv1.ClassRegistry
-	hasher    *bindingsv1.ResultHasher
+	manager   *bindings.SLAManager
+	classes   *bindings.ClassRegistry
+	hasher    *bindings.ResultHasher
 	providers *bindings.ProviderRegistry
 	token     *bindings.DevToken
 }
 
-// NewMarket returns a v1 client for the deployment at addrs, sending from key.
-func NewMarket(ctx context.Context, backend Backend, addrs AddressesV1, key *ecdsa.PrivateKey) (*Market, error) {
+// NewMarket returns a client for the deployment at addrs, sending from key.
+func NewMarket(ctx context.Context, backend Backend, addrs Addresses, key *ecdsa.PrivateKey) (*Market, error) {
 	if err := addrs.Validate(); err != nil {
-		return nil, fmt.Errorf("chain: v1 deployment: %w", err)
+		return nil, fmt.Errorf("chain: deployment: %w", err)
 	}
 	s, err := NewSender(ctx, backend, key)
 	if err != nil {
 		return nil, err
 	}
 	if id := s.ChainID(); addrs.ChainID != 0 && (!id.IsUint64() || id.Uint64() != addrs.ChainID) {
-		return nil, fmt.Errorf("chain: the v1 deployment is on chain %d, the endpoint is chain %s", addrs.ChainID, id)
+		return nil, fmt.Errorf("chain: the deployment is on chain %d, the endpoint is chain %s", addrs.ChainID, id)
 	}
 	m := &Market{
 		backend:   backend,
 		sender:    s,
-		d:         BindV1(backend, addrs),
-		manager:   bindingsv1.NewSLAManagerV1(),
-		classes:   bindingsv1.NewClassRegistry(),
-		hasher:    bindingsv1.NewResultHasher(),
+		d:         Bind(backend, addrs),
+		manager:   bindings.NewSLAManager(),
+		classes:   bindings.NewClassRegistry(),
+		hasher:    bindings.NewResultHasher(),
 		providers: bindings.NewProviderRegistry(),
 		token:     bindings.NewDevToken(),
 	}
@@ -64,15 +63,15 @@ func (m *Market) Address() common.Address { return m.sender.From() }
 func (m *Market) Sender() *Sender { return m.sender }
 
 // Addresses of the deployment.
-func (m *Market) Addresses() AddressesV1 { return m.d.AddressesV1 }
+func (m *Market) Addresses() Addresses { return m.d.Addresses }
 
-// JobID is the job id of req, computed locally (JobIDV1 with the sender's chain and
+// JobID is the job id of req, computed locally (JobID with the sender's chain and
 // the deployment's manager); it equals JobIDOf without a round trip.
-func (m *Market) JobID(req RequestV1) (*big.Int, error) {
-	return JobIDV1(m.sender.ChainID(), m.d.AddressesV1.Manager, req)
+func (m *Market) JobID(req Request) (*big.Int, error) {
+	return JobID(m.sender.ChainID(), m.d.Addresses.Manager, req)
 }
 
-// SignRequest signs a request's job id (its EIP-712 digest, from JobID, JobIDV1 or
+// SignRequest signs a request's job id (its EIP-712 digest, from JobID, JobID or
 // JobIDOf) with the buyer's key, as lockRequest checks it.
 func SignRequest(key *ecdsa.PrivateKey, jobID *big.Int) ([]byte, error) {
 	if jobID == nil || jobID.Sign() < 0 || jobID.BitLen() > 256 {
@@ -84,11 +83,10 @@ func SignRequest(key *ecdsa.PrivateKey, jobID *big.Int) ([]byte, error) {
 }
 
 // WaitForBlock returns once the head is at least n; a simulated chain mines the
-// blocks (see Client.WaitForBlock). A seed is derivable once the head passes the
+// blocks (waitForBlock). A seed is derivable once the head passes the
 // commit's SeedBlock (settlement.md §4).
 func (m *Market) WaitForBlock(ctx context.Context, n uint64, interval time.Duration) error {
-	// Client's implementation needs nothing but the backend.
-	return (&Client{backend: m.backend}).WaitForBlock(ctx, n, interval)
+	return waitForBlock(ctx, m.backend, n, interval)
 }
 
 func (m *Market) transact(ctx context.Context, bc *bind.BoundContract, data []byte) (*Tx, error) {
@@ -157,8 +155,8 @@ func (m *Market) CorrectModel(ctx context.Context, modelRoot *big.Int, classID [
 	return m.transact(ctx, m.d.Classes, m.classes.PackCorrectModel(modelRoot, classID, uri))
 }
 
-// DeployVerifier deploys a Groth16Verifier for vk from the client's account (the
-// v0 verifier contract; it also implements verifyBatch).
+// DeployVerifier deploys a Groth16Verifier for vk from the client's account (one
+// bytecode for every class; the key goes in as constructor arguments).
 func (m *Market) DeployVerifier(ctx context.Context, vk VerifyingKey) (common.Address, error) {
 	return DeployVerifier(ctx, m.sender, vk)
 }
@@ -187,13 +185,13 @@ func (m *Market) ModelOf(ctx context.Context, modelRoot *big.Int) (ModelEntry, e
 type PostResult struct {
 	Tx
 	JobID  *big.Int
-	Posted *JobPostedV1
+	Posted *JobPosted
 }
 
 // Post posts the client's request for any provider to lock and escrows its price
 // (from the client's manager balance when it covers it, else by transferFrom:
 // approve the manager first).
-func (m *Market) Post(ctx context.Context, req RequestV1, inputURI string) (*PostResult, error) {
+func (m *Market) Post(ctx context.Context, req Request, inputURI string) (*PostResult, error) {
 	tx, err := m.transact(ctx, m.d.Manager, m.manager.PackPost(req, inputURI))
 	if err != nil {
 		return nil, err
@@ -208,12 +206,12 @@ func (m *Market) Post(ctx context.Context, req RequestV1, inputURI string) (*Pos
 // CancelResult is a cancelled job or revoked request.
 type CancelResult struct {
 	Tx
-	Cancelled *JobCancelledV1
+	Cancelled *JobCancelled
 }
 
 // Cancel cancels the client's open job (escrow credited back) or revokes a signed
 // request nobody has locked yet.
-func (m *Market) Cancel(ctx context.Context, req RequestV1) (*CancelResult, error) {
+func (m *Market) Cancel(ctx context.Context, req Request) (*CancelResult, error) {
 	tx, err := m.transact(ctx, m.d.Manager, m.manager.PackCancel(req))
 	if err != nil {
 		return nil, err
@@ -228,7 +226,7 @@ func (m *Market) Cancel(ctx context.Context, req RequestV1) (*CancelResult, erro
 // DepositResult is a deposit to the client's escrow balance.
 type DepositResult struct {
 	Tx
-	Deposited *DepositedV1
+	Deposited *Deposited
 }
 
 // Deposit adds amount to the client's manager balance, from which requests are
@@ -247,7 +245,7 @@ func (m *Market) Deposit(ctx context.Context, amount *big.Int) (*DepositResult, 
 
 // RevealSeed fixes a committed job's seed with the buyer's secret (anyone holding
 // it; settlement.md §4). The proof clock starts now.
-func (m *Market) RevealSeed(ctx context.Context, req RequestV1, secret [32]byte) (*SeedResult, error) {
+func (m *Market) RevealSeed(ctx context.Context, req Request, secret [32]byte) (*SeedResult, error) {
 	return m.seed(ctx, m.manager.PackRevealSeed(req, secret))
 }
 
@@ -258,12 +256,12 @@ func (m *Market) RevealSeed(ctx context.Context, req RequestV1, secret [32]byte)
 type LockResult struct {
 	Tx
 	JobID     *big.Int
-	Posted    *JobPostedV1
-	Locked    *JobLockedV1
-	Committed *JobCommittedV1
+	Posted    *JobPosted
+	Locked    *JobLocked
+	Committed *JobCommitted
 	// Commitment is the job's commitment (LockAndCommit only; zero otherwise): keep
 	// it for the submission (NewSubmission builds one from Committed).
-	Commitment CommitmentV1
+	Commitment Commitment
 }
 
 func (m *Market) lock(ctx context.Context, data []byte, posts, commits bool) (*LockResult, error) {
@@ -291,19 +289,19 @@ func (m *Market) lock(ctx context.Context, data []byte, posts, commits bool) (*L
 }
 
 // Lock locks an open job for the client (a registered provider) and reserves its stake.
-func (m *Market) Lock(ctx context.Context, req RequestV1) (*LockResult, error) {
+func (m *Market) Lock(ctx context.Context, req Request) (*LockResult, error) {
 	return m.lock(ctx, m.manager.PackLock(req), false, false)
 }
 
 // LockRequest creates and locks, in one call, a job from a request its buyer signed
 // off chain (SignRequest); the escrow comes from the buyer.
-func (m *Market) LockRequest(ctx context.Context, req RequestV1, signature []byte) (*LockResult, error) {
+func (m *Market) LockRequest(ctx context.Context, req Request, signature []byte) (*LockResult, error) {
 	return m.lock(ctx, m.manager.PackLockRequest(req, signature), true, false)
 }
 
 // LockAndCommit is LockRequest and Commit in one call, for a provider that ran the
 // job before locking it. The result's Commitment is what its submission opens.
-func (m *Market) LockAndCommit(ctx context.Context, req RequestV1, signature []byte, traceRoot *big.Int, attestationDigest [32]byte) (*LockResult, error) {
+func (m *Market) LockAndCommit(ctx context.Context, req Request, signature []byte, traceRoot *big.Int, attestationDigest [32]byte) (*LockResult, error) {
 	return m.lock(ctx, m.manager.PackLockAndCommit(req, signature, traceRoot, attestationDigest), true, true)
 }
 
@@ -312,11 +310,11 @@ type LockRequestsResult struct {
 	Tx
 	JobIDs []*big.Int
 	// Locked holds the JobLocked events in request order (Tx.Events.Posted the JobPosted ones).
-	Locked []*JobLockedV1
+	Locked []*JobLocked
 }
 
 // LockRequests locks several signed requests in one transaction, all or nothing.
-func (m *Market) LockRequests(ctx context.Context, reqs []RequestV1, signatures [][]byte) (*LockRequestsResult, error) {
+func (m *Market) LockRequests(ctx context.Context, reqs []Request, signatures [][]byte) (*LockRequestsResult, error) {
 	tx, err := m.transact(ctx, m.d.Manager, m.manager.PackLockRequests(reqs, signatures))
 	if err != nil {
 		return nil, err
@@ -335,12 +333,12 @@ func (m *Market) LockRequests(ctx context.Context, reqs []RequestV1, signatures 
 // AbandonResult is a locked job given back.
 type AbandonResult struct {
 	Tx
-	Abandoned *JobAbandonedV1
+	Abandoned *JobAbandoned
 }
 
 // Abandon gives a locked, uncommitted job back (its provider only), paying the
 // job's abandonment fee; the job reopens while its lockBy allows.
-func (m *Market) Abandon(ctx context.Context, req RequestV1) (*AbandonResult, error) {
+func (m *Market) Abandon(ctx context.Context, req Request) (*AbandonResult, error) {
 	tx, err := m.transact(ctx, m.d.Manager, m.manager.PackAbandon(req))
 	if err != nil {
 		return nil, err
@@ -356,11 +354,11 @@ func (m *Market) Abandon(ctx context.Context, req RequestV1) (*AbandonResult, er
 // the sampling; Committed.ProveBy is zero while the seed waits for the buyer's reveal.
 type CommitResult struct {
 	Tx
-	Committed *JobCommittedV1
+	Committed *JobCommitted
 	// Commitment is what the job's submission (and a slash of it while Committed)
 	// must open; the manager keeps only its hash. It is Committed's, so it can
 	// also be rebuilt from the logs (CommitmentFromEvent).
-	Commitment CommitmentV1
+	Commitment Commitment
 }
 
 // Commit commits the trace root and attestation digest of a job the client locked.
@@ -383,8 +381,8 @@ type CommitManyResult struct {
 	Tx
 	// Committed holds the JobCommitted events in the order of the job ids, and
 	// Commitments their commitments, in the same order.
-	Committed   []*JobCommittedV1
-	Commitments []CommitmentV1
+	Committed   []*JobCommitted
+	Commitments []Commitment
 }
 
 // CommitMany commits several of the client's jobs in one transaction; the three
@@ -410,7 +408,7 @@ func (m *Market) CommitMany(ctx context.Context, jobIDs, traceRoots []*big.Int, 
 // SeedResult is a seed fixed and stored before the submission.
 type SeedResult struct {
 	Tx
-	Fixed *SeedFixedV1
+	Fixed *SeedFixed
 }
 
 // FixSeed fixes and stores a committed job's seed without the buyer's secret
@@ -433,9 +431,9 @@ func (m *Market) seed(ctx context.Context, data []byte) (*SeedResult, error) {
 	return &SeedResult{Tx: *tx, Fixed: ev}, nil
 }
 
-// SubmitResultV1 is how a single submission ended: proved (and settled with a zero
+// SubmitResult is how a single submission ended: proved (and settled with a zero
 // challenge window) or slashed. A single submission is never skipped: it reverts.
-type SubmitResultV1 struct {
+type SubmitResult struct {
 	Tx
 	JobOutcome
 }
@@ -444,24 +442,24 @@ type SubmitResultV1 struct {
 // JobCommitted event (a CommitResult's, a LockResult's from LockAndCommit, or one
 // read from the logs), the result words (PackResultTokens) and the proof. It
 // refuses an event of another job.
-func (m *Market) NewSubmission(req RequestV1, committed *JobCommittedV1, result []*big.Int, proof [8]*big.Int) (SubmissionV1, error) {
+func (m *Market) NewSubmission(req Request, committed *JobCommitted, result []*big.Int, proof [8]*big.Int) (Submission, error) {
 	if committed == nil {
-		return SubmissionV1{}, fmt.Errorf("chain: no JobCommitted event")
+		return Submission{}, fmt.Errorf("chain: no JobCommitted event")
 	}
 	id, err := m.JobID(req)
 	if err != nil {
-		return SubmissionV1{}, err
+		return Submission{}, err
 	}
 	if committed.JobId == nil || committed.JobId.Cmp(id) != 0 {
-		return SubmissionV1{}, fmt.Errorf("chain: JobCommitted is for job %v, the request's is %v", committed.JobId, id)
+		return Submission{}, fmt.Errorf("chain: JobCommitted is for job %v, the request's is %v", committed.JobId, id)
 	}
-	return SubmissionV1{Request: req, Commitment: CommitmentFromEvent(committed), Result: result, Proof: proof}, nil
+	return Submission{Request: req, Commitment: CommitmentFromEvent(committed), Result: result, Proof: proof}, nil
 }
 
 // Submit submits one job's proof and result (its provider only, who must be the
 // commitment's). An invalid proof slashes the job and the call succeeds: check
 // Outcome.
-func (m *Market) Submit(ctx context.Context, s SubmissionV1) (*SubmitResultV1, error) {
+func (m *Market) Submit(ctx context.Context, s Submission) (*SubmitResult, error) {
 	id, err := m.JobID(s.Request)
 	if err != nil {
 		return nil, err
@@ -473,11 +471,11 @@ func (m *Market) Submit(ctx context.Context, s SubmissionV1) (*SubmitResultV1, e
 	if err != nil {
 		return nil, err
 	}
-	outs, err := outcomes(tx.Events, []*big.Int{id}, []RequestV1{s.Request})
+	outs, err := outcomes(tx.Events, []*big.Int{id}, []Request{s.Request})
 	if err != nil {
 		return nil, err
 	}
-	return &SubmitResultV1{Tx: *tx, JobOutcome: outs[0]}, nil
+	return &SubmitResult{Tx: *tx, JobOutcome: outs[0]}, nil
 }
 
 // BatchResult is how every member of a batch ended, in submission order.
@@ -491,9 +489,9 @@ type BatchResult struct {
 // with one aggregated pairing check. A member whose job moved on, whose deadline
 // passed or whose seed is not derivable is skipped; an invalid member is slashed
 // without costing the valid ones.
-func (m *Market) SubmitBatch(ctx context.Context, subs []SubmissionV1) (*BatchResult, error) {
+func (m *Market) SubmitBatch(ctx context.Context, subs []Submission) (*BatchResult, error) {
 	ids := make([]*big.Int, len(subs))
-	reqs := make([]RequestV1, len(subs))
+	reqs := make([]Request, len(subs))
 	for i, s := range subs {
 		id, err := m.JobID(s.Request)
 		if err != nil {
@@ -532,9 +530,9 @@ func (m *Market) SubmitBatch(ctx context.Context, subs []SubmissionV1) (*BatchRe
 type SettleResult struct {
 	Tx
 	// Settled holds a JobSettled event per job paid; jobs not yet payable are passed over.
-	Settled []*JobSettledV1
+	Settled []*JobSettled
 	// Withdrawn is the payout of Collect (nil for Finalize).
-	Withdrawn *WithdrawnV1
+	Withdrawn *Withdrawn
 }
 
 // Finalize pays the proved jobs whose challenge window ended (anyone).
@@ -562,15 +560,15 @@ func (m *Market) Collect(ctx context.Context, jobIDs []*big.Int, to common.Addre
 // SlashResult is a deadline slash.
 type SlashResult struct {
 	Tx
-	Slashed *JobSlashedV1
+	Slashed *JobSlashed
 }
 
 // Slash slashes a job whose commit or proof deadline passed, or whose seed can no
 // longer be derived; the job's bounty is credited to the client. A Committed job
 // is slashed with its commitment c (from its JobCommitted event:
 // CommitmentFromEvent), which must open the stored one (CommitmentMismatch); for a
-// Locked job the manager ignores c, and a zero CommitmentV1{} will do.
-func (m *Market) Slash(ctx context.Context, req RequestV1, c CommitmentV1) (*SlashResult, error) {
+// Locked job the manager ignores c, and a zero Commitment{} will do.
+func (m *Market) Slash(ctx context.Context, req Request, c Commitment) (*SlashResult, error) {
 	if c.Stake == nil {
 		c.Stake = new(big.Int)
 	}
@@ -594,7 +592,7 @@ func (m *Market) Slash(ctx context.Context, req RequestV1, c CommitmentV1) (*Sla
 // WithdrawResult is a payout of the client's balance.
 type WithdrawResult struct {
 	Tx
-	Withdrawn *WithdrawnV1
+	Withdrawn *Withdrawn
 }
 
 // Withdraw pays out the client's balance: refunds, payments and slashed-stake credit.
@@ -680,10 +678,10 @@ func (m *Market) Params(ctx context.Context) (Params, error) {
 // ---------------------------------------------------------------- views
 
 // GetJob returns the manager's record of a job (state None when unknown).
-func (m *Market) GetJob(ctx context.Context, jobID *big.Int) (JobV1, error) {
+func (m *Market) GetJob(ctx context.Context, jobID *big.Int) (Job, error) {
 	out, err := m.call(ctx, m.d.Manager, m.manager.PackGetJob(jobID))
 	if err != nil {
-		return JobV1{}, err
+		return Job{}, err
 	}
 	return m.manager.UnpackGetJob(out)
 }
@@ -704,8 +702,8 @@ func (m *Market) HolderOf(ctx context.Context, jobID *big.Int) (provider common.
 }
 
 // CommitmentOf returns the hash the manager stores for commitment c (its
-// commitmentOf; HashCommitmentV1 computes it locally).
-func (m *Market) CommitmentOf(ctx context.Context, c CommitmentV1) ([32]byte, error) {
+// commitmentOf; HashCommitment computes it locally).
+func (m *Market) CommitmentOf(ctx context.Context, c Commitment) ([32]byte, error) {
 	if err := checkCommitment(c); err != nil {
 		return [32]byte{}, err
 	}
@@ -717,13 +715,13 @@ func (m *Market) CommitmentOf(ctx context.Context, c CommitmentV1) ([32]byte, er
 }
 
 // JobState returns a job's state.
-func (m *Market) JobState(ctx context.Context, jobID *big.Int) (JobStateV1, error) {
+func (m *Market) JobState(ctx context.Context, jobID *big.Int) (JobState, error) {
 	j, err := m.GetJob(ctx, jobID)
-	return JobStateV1(j.State), err
+	return JobState(j.State), err
 }
 
 // JobIDOf asks the manager for the job id of req (JobID computes it locally).
-func (m *Market) JobIDOf(ctx context.Context, req RequestV1) (*big.Int, error) {
+func (m *Market) JobIDOf(ctx context.Context, req Request) (*big.Int, error) {
 	out, err := m.call(ctx, m.d.Manager, m.manager.PackJobIdOf(req))
 	if err != nil {
 		return nil, err
@@ -733,7 +731,7 @@ func (m *Market) JobIDOf(ctx context.Context, req RequestV1) (*big.Int, error) {
 
 // SeedOf returns the seed a submission would use now: the stored one, else the one
 // derived without the secret (reverts SeedUnavailable when none is derivable at the head).
-// A derived seed is protocol.SeedV2 over the job's commitment (HashCommitmentV1).
+// A derived seed is protocol.SeedV2 over the job's commitment (HashCommitment).
 // A Proved job's seed comes back only when it was stored before the submission (a
 // Proved job's holder slot is its provider and stake again, not the commitment);
 // otherwise it reverts WrongState, and the seed is in the job's JobProved event.
@@ -776,7 +774,7 @@ func (m *Market) DetectionProbability(ctx context.Context, k uint16) (*big.Int, 
 
 // ReceiptDigest returns the EIP-712 digest a node key signs for rc, as the manager
 // computes it (and emits it in JobProved).
-func (m *Market) ReceiptDigest(ctx context.Context, rc ReceiptV1) ([32]byte, error) {
+func (m *Market) ReceiptDigest(ctx context.Context, rc Receipt) ([32]byte, error) {
 	out, err := m.call(ctx, m.d.Manager, m.manager.PackReceiptDigest(rc))
 	if err != nil {
 		return [32]byte{}, err
@@ -786,7 +784,7 @@ func (m *Market) ReceiptDigest(ctx context.Context, rc ReceiptV1) ([32]byte, err
 
 // VerifyReceipt asks the manager whether signature is the provider's current node
 // key over rc.
-func (m *Market) VerifyReceipt(ctx context.Context, rc ReceiptV1, signature []byte) (bool, error) {
+func (m *Market) VerifyReceipt(ctx context.Context, rc Receipt, signature []byte) (bool, error) {
 	out, err := m.call(ctx, m.d.Manager, m.manager.PackVerifyReceipt(rc, signature))
 	if err != nil {
 		return false, err

@@ -15,16 +15,16 @@ import (
 // What a buyer needs beyond the transactions of market.go: one job's whole history in one log
 // query, and the two amounts that decide whether a signed request can be escrowed at lock.
 
-// FilterJobEventsV1 returns every manager event of jobID in r, decoded by kind, each kind in
+// FilterJobEvents returns every manager event of jobID in r, decoded by kind, each kind in
 // log order (Raw carries block and index). Every job event indexes the job id first, so this
 // is one eth_getLogs over the job's topic, where the per-kind filters are one query each.
-func (m *Market) FilterJobEventsV1(ctx context.Context, r EventRange, jobID *big.Int) (EventsV1, error) {
+func (m *Market) FilterJobEvents(ctx context.Context, r EventRange, jobID *big.Int) (Events, error) {
 	if jobID == nil || jobID.Sign() < 0 || jobID.BitLen() > 256 {
-		return EventsV1{}, fmt.Errorf("chain: job id %v is not a uint256", jobID)
+		return Events{}, fmt.Errorf("chain: job id %v is not a uint256", jobID)
 	}
 	q := ethereum.FilterQuery{
 		FromBlock: new(big.Int).SetUint64(r.Start),
-		Addresses: []common.Address{m.d.AddressesV1.Manager},
+		Addresses: []common.Address{m.d.Addresses.Manager},
 		Topics:    [][]common.Hash{nil, {common.BigToHash(jobID)}},
 	}
 	if r.End != nil {
@@ -32,7 +32,7 @@ func (m *Market) FilterJobEventsV1(ctx context.Context, r EventRange, jobID *big
 	}
 	logs, err := m.backend.FilterLogs(ctx, q)
 	if err != nil {
-		return EventsV1{}, fmt.Errorf("chain: filtering the logs of job %s: %w", jobID, err)
+		return Events{}, fmt.Errorf("chain: filtering the logs of job %s: %w", jobID, err)
 	}
 	ptrs := make([]*types.Log, len(logs))
 	for i := range logs {

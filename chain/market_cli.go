@@ -7,7 +7,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 )
 
-// Provider registry calls the v1 node never makes but a provider's operator does by hand
+// Provider registry calls the node never makes but a provider's operator does by hand
 // (`probity unbond`): move free stake to unbonding, and pay it out after the delay.
 
 // RequestUnbond moves amount of the client's free stake to unbonding, where it stays

@@ -10,13 +10,12 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/probitylabs/probity/contracts/bindings"
-	"github.com/probitylabs/probity/contracts/bindingsv1"
 )
 
-// DeploymentV1 is a deployed, wired v1 stack (specs/settlement.md). The deployer
+// Deployment is a deployed, wired stack (specs/settlement.md). The deployer
 // is governance of the registries and the manager.
-type DeploymentV1 struct {
-	AddressesV1
+type Deployment struct {
+	Addresses
 	Token     *bind.BoundContract
 	Providers *bind.BoundContract
 	Classes   *bind.BoundContract
@@ -27,11 +26,11 @@ type DeploymentV1 struct {
 	GasUsed map[string]uint64
 }
 
-// DeployV1 deploys the token (unless params.Token is set), a ProviderRegistry, the
-// ClassRegistry, the ResultHasher and SLAManagerV1 from the committed bytecode,
+// Deploy deploys the token (unless params.Token is set), a ProviderRegistry, the
+// ClassRegistry, the ResultHasher and SLAManager from the committed bytecode,
 // and points the registry at the manager. The registry is always a new one: its
-// manager is set once, so v0 and v1 cannot share one.
-func DeployV1(ctx context.Context, backend Backend, deployerKey *ecdsa.PrivateKey, params DeployParams) (*DeploymentV1, error) {
+// manager is set once.
+func Deploy(ctx context.Context, backend Backend, deployerKey *ecdsa.PrivateKey, params DeployParams) (*Deployment, error) {
 	s, err := NewSender(ctx, backend, deployerKey)
 	if err != nil {
 		return nil, err
@@ -49,7 +48,7 @@ func DeployV1(ctx context.Context, backend Backend, deployerKey *ecdsa.PrivateKe
 		gas[name] = rcpt.GasUsed
 		return addr, nil
 	}
-	var a AddressesV1
+	var a Addresses
 	if params.Token != (common.Address{}) {
 		a.Token = params.Token
 	} else {
@@ -66,15 +65,15 @@ func DeployV1(ctx context.Context, backend Backend, deployerKey *ecdsa.PrivateKe
 		pr.PackConstructor(a.Token, params.UnbondingDelay, me)); err != nil {
 		return nil, err
 	}
-	if a.Classes, err = deploy("ClassRegistry", &bindingsv1.ClassRegistryMetaData,
-		bindingsv1.NewClassRegistry().PackConstructor(me)); err != nil {
+	if a.Classes, err = deploy("ClassRegistry", &bindings.ClassRegistryMetaData,
+		bindings.NewClassRegistry().PackConstructor(me)); err != nil {
 		return nil, err
 	}
-	if a.Hasher, err = deploy("ResultHasher", &bindingsv1.ResultHasherMetaData, nil); err != nil {
+	if a.Hasher, err = deploy("ResultHasher", &bindings.ResultHasherMetaData, nil); err != nil {
 		return nil, err
 	}
-	if a.Manager, err = deploy("SLAManagerV1", &bindingsv1.SLAManagerV1MetaData,
-		bindingsv1.NewSLAManagerV1().PackConstructor(a.Token, a.Providers, a.Classes, a.Hasher, me)); err != nil {
+	if a.Manager, err = deploy("SLAManager", &bindings.SLAManagerMetaData,
+		bindings.NewSLAManager().PackConstructor(a.Token, a.Providers, a.Classes, a.Hasher, me)); err != nil {
 		return nil, err
 	}
 	rcpt, err := s.Transact(ctx, pr.Instance(backend, a.Providers), pr.PackSetManager(a.Manager))
@@ -82,19 +81,19 @@ func DeployV1(ctx context.Context, backend Backend, deployerKey *ecdsa.PrivateKe
 		return nil, fmt.Errorf("setting the registry's manager: %w", err)
 	}
 	gas["setManager"] = rcpt.GasUsed
-	d := BindV1(backend, a)
+	d := Bind(backend, a)
 	d.GasUsed = gas
 	return d, nil
 }
 
-// BindV1 returns the bound contracts of an existing v1 deployment.
-func BindV1(backend Backend, a AddressesV1) *DeploymentV1 {
-	return &DeploymentV1{
-		AddressesV1: a,
-		Token:       bindings.NewDevToken().Instance(backend, a.Token),
-		Providers:   bindings.NewProviderRegistry().Instance(backend, a.Providers),
-		Classes:     bindingsv1.NewClassRegistry().Instance(backend, a.Classes),
-		Hasher:      bindingsv1.NewResultHasher().Instance(backend, a.Hasher),
-		Manager:     bindingsv1.NewSLAManagerV1().Instance(backend, a.Manager),
+// Bind returns the bound contracts of an existing deployment.
+func Bind(backend Backend, a Addresses) *Deployment {
+	return &Deployment{
+		Addresses: a,
+		Token:     bindings.NewDevToken().Instance(backend, a.Token),
+		Providers: bindings.NewProviderRegistry().Instance(backend, a.Providers),
+		Classes:   bindings.NewClassRegistry().Instance(backend, a.Classes),
+		Hasher:    bindings.NewResultHasher().Instance(backend, a.Hasher),
+		Manager:   bindings.NewSLAManager().Instance(backend, a.Manager),
 	}
 }

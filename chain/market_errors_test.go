@@ -9,13 +9,11 @@ import (
 	"github.com/ethereum/go-ethereum/accounts/abi/bind/v2"
 
 	"github.com/probitylabs/probity/contracts/bindings"
-	"github.com/probitylabs/probity/contracts/bindingsv1"
 )
 
 var allMetaData = []*bind.MetaData{
-	&bindings.SLAManagerMetaData, &bindings.ProviderRegistryMetaData, &bindings.ShapeRegistryMetaData,
-	&bindings.Groth16VerifierMetaData, &bindings.DevTokenMetaData,
-	&bindingsv1.SLAManagerV1MetaData, &bindingsv1.ClassRegistryMetaData, &bindingsv1.ResultHasherMetaData,
+	&bindings.SLAManagerMetaData, &bindings.ProviderRegistryMetaData, &bindings.ClassRegistryMetaData,
+	&bindings.Groth16VerifierMetaData, &bindings.DevTokenMetaData, &bindings.ResultHasherMetaData,
 }
 
 // TestKnownErrorsDistinctSelectors: errors of v0 and v1 share one table keyed by
@@ -41,15 +39,15 @@ func TestKnownErrorsDistinctSelectors(t *testing.T) {
 	}
 }
 
-func TestDecodeRevertDataV1(t *testing.T) {
+func TestDecodeRevertData(t *testing.T) {
 	for _, c := range []struct {
 		md   *bind.MetaData
 		name string
 		args []any
 	}{
-		{&bindingsv1.ResultHasherMetaData, "NonCanonicalResultWord", []any{big.NewInt(3), new(big.Int).Lsh(big.NewInt(1), 240)}},
-		{&bindingsv1.SLAManagerV1MetaData, "RevealPending", []any{big.NewInt(7), uint64(40), big.NewInt(12)}},
-		{&bindingsv1.ClassRegistryMetaData, "ZeroSlots", nil},
+		{&bindings.ResultHasherMetaData, "NonCanonicalResultWord", []any{big.NewInt(3), new(big.Int).Lsh(big.NewInt(1), 240)}},
+		{&bindings.SLAManagerMetaData, "RevealPending", []any{big.NewInt(7), uint64(40), big.NewInt(12)}},
+		{&bindings.ClassRegistryMetaData, "ZeroSlots", nil},
 	} {
 		parsed, err := c.md.ParseABI()
 		if err != nil {

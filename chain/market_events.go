@@ -11,33 +11,33 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
 
-	"github.com/probitylabs/probity/contracts/bindingsv1"
+	"github.com/probitylabs/probity/contracts/bindings"
 )
 
-// Tx is a mined transaction of the v1 client: its receipt, its gas, and every
-// SLAManagerV1 and ClassRegistry event it emitted, decoded in log order.
+// Tx is a mined transaction of the client: its receipt, its gas, and every
+// SLAManager and ClassRegistry event it emitted, decoded in log order.
 type Tx struct {
 	Receipt *types.Receipt
 	// GasUsed is Receipt.GasUsed: what the transaction cost, for reporting gas per job.
 	GasUsed uint64
-	Events  EventsV1
+	Events  Events
 }
 
-// EventsV1 are the v1 events of one transaction, by kind, each kind in log order.
-type EventsV1 struct {
-	Posted    []*JobPostedV1
-	Locked    []*JobLockedV1
-	Committed []*JobCommittedV1
-	SeedFixed []*SeedFixedV1
-	Proved    []*JobProvedV1
-	Rejected  []*ProofRejectedV1
-	Skipped   []*SubmissionSkippedV1
-	Settled   []*JobSettledV1
-	Slashed   []*JobSlashedV1
-	Abandoned []*JobAbandonedV1
-	Cancelled []*JobCancelledV1
-	Deposited []*DepositedV1
-	Withdrawn []*WithdrawnV1
+// Events are the events of one transaction, by kind, each kind in log order.
+type Events struct {
+	Posted    []*JobPosted
+	Locked    []*JobLocked
+	Committed []*JobCommitted
+	SeedFixed []*SeedFixed
+	Proved    []*JobProved
+	Rejected  []*ProofRejected
+	Skipped   []*SubmissionSkipped
+	Settled   []*JobSettled
+	Slashed   []*JobSlashed
+	Abandoned []*JobAbandoned
+	Cancelled []*JobCancelled
+	Deposited []*Deposited
+	Withdrawn []*Withdrawn
 
 	ClassRegistered []*ClassRegistered
 	ClassRetired    []*ClassRetired
@@ -49,8 +49,8 @@ type EventsV1 struct {
 // the first that accepts it wins.
 type eventDecoder struct {
 	manager, classes common.Address
-	m                *bindingsv1.SLAManagerV1
-	c                *bindingsv1.ClassRegistry
+	m                *bindings.SLAManager
+	c                *bindings.ClassRegistry
 }
 
 // try unpacks l with unpack and appends the event to *dst when it matches.
@@ -63,8 +63,8 @@ func try[T any](l *types.Log, unpack func(*types.Log) (*T, error), dst *[]*T) bo
 	return true
 }
 
-func (d *eventDecoder) decode(logs []*types.Log) EventsV1 {
-	var e EventsV1
+func (d *eventDecoder) decode(logs []*types.Log) Events {
+	var e Events
 	for _, l := range logs {
 		switch l.Address {
 		case d.manager:
@@ -90,7 +90,7 @@ func (d *eventDecoder) decode(logs []*types.Log) EventsV1 {
 	return e
 }
 
-func (d *eventDecoder) skipped(l *types.Log, dst *[]*SubmissionSkippedV1) bool {
+func (d *eventDecoder) skipped(l *types.Log, dst *[]*SubmissionSkipped) bool {
 	ev, err := d.m.UnpackSubmissionSkippedEvent(l)
 	if err != nil {
 		return false
@@ -99,8 +99,8 @@ func (d *eventDecoder) skipped(l *types.Log, dst *[]*SubmissionSkippedV1) bool {
 	return true
 }
 
-func newSkipped(ev *bindingsv1.SLAManagerV1SubmissionSkipped) *SubmissionSkippedV1 {
-	return &SubmissionSkippedV1{JobID: ev.JobId, Reason: DecodeRevertData(ev.Reason), Event: ev}
+func newSkipped(ev *bindings.SLAManagerSubmissionSkipped) *SubmissionSkipped {
+	return &SubmissionSkipped{JobID: ev.JobId, Reason: DecodeRevertData(ev.Reason), Event: ev}
 }
 
 func (d *eventDecoder) tx(rcpt *types.Receipt) Tx {
@@ -139,15 +139,15 @@ type JobOutcome struct {
 	Outcome Outcome
 	// Proved is the JobProved event (OutcomeProved), and Tokens its result
 	// unpacked with the request's NewTokens.
-	Proved *JobProvedV1
+	Proved *JobProved
 	Tokens []uint32
 	// Settled is set when a proved job was paid in the same call (a zero challenge window).
-	Settled *JobSettledV1
+	Settled *JobSettled
 	// Rejected and Slashed are set for OutcomeSlashed.
-	Rejected *ProofRejectedV1
-	Slashed  *JobSlashedV1
+	Rejected *ProofRejected
+	Slashed  *JobSlashed
 	// Skipped is set for OutcomeSkipped; Skipped.Reason says why.
-	Skipped *SubmissionSkippedV1
+	Skipped *SubmissionSkipped
 }
 
 // outcomes assigns a submission transaction's events to its submissions, in order.
@@ -155,9 +155,9 @@ type JobOutcome struct {
 // occurrences in the batch: a job named twice concludes at its first occurrence and
 // is skipped at the second, and a job skipped before verification is skipped at
 // every occurrence.
-func outcomes(ev EventsV1, ids []*big.Int, reqs []RequestV1) ([]JobOutcome, error) {
-	settled := byJob(ev.Settled, func(e *JobSettledV1) *big.Int { return e.JobId })
-	slashed := byJob(ev.Slashed, func(e *JobSlashedV1) *big.Int { return e.JobId })
+func outcomes(ev Events, ids []*big.Int, reqs []Request) ([]JobOutcome, error) {
+	settled := byJob(ev.Settled, func(e *JobSettled) *big.Int { return e.JobId })
+	slashed := byJob(ev.Slashed, func(e *JobSlashed) *big.Int { return e.JobId })
 	type conclusion struct {
 		index uint // log index: the order the manager concluded in
 		o     JobOutcome
@@ -218,29 +218,29 @@ func pop[T any](m map[string][]*T, id *big.Int) *T {
 
 // ---------------------------------------------------------------- log queries
 
-// FilterJobPostedV1 returns the JobPosted events in r (every job has one, carrying
+// FilterJobPosted returns the JobPosted events in r (every job has one, carrying
 // its request).
-func (m *Market) FilterJobPostedV1(ctx context.Context, r EventRange) ([]*JobPostedV1, error) {
+func (m *Market) FilterJobPosted(ctx context.Context, r EventRange) ([]*JobPosted, error) {
 	it, err := bind.FilterEvents(m.d.Manager, &bind.FilterOpts{Context: ctx, Start: r.Start, End: r.End}, m.manager.UnpackJobPostedEvent)
 	return collect(it, err)
 }
 
-// FilterJobProvedV1 returns the JobProved events in r: the results on chain.
-func (m *Market) FilterJobProvedV1(ctx context.Context, r EventRange) ([]*JobProvedV1, error) {
+// FilterJobProved returns the JobProved events in r: the results on chain.
+func (m *Market) FilterJobProved(ctx context.Context, r EventRange) ([]*JobProved, error) {
 	it, err := bind.FilterEvents(m.d.Manager, &bind.FilterOpts{Context: ctx, Start: r.Start, End: r.End}, m.manager.UnpackJobProvedEvent)
 	return collect(it, err)
 }
 
-// FilterJobSlashedV1 returns the JobSlashed events in r.
-func (m *Market) FilterJobSlashedV1(ctx context.Context, r EventRange) ([]*JobSlashedV1, error) {
+// FilterJobSlashed returns the JobSlashed events in r.
+func (m *Market) FilterJobSlashed(ctx context.Context, r EventRange) ([]*JobSlashed, error) {
 	it, err := bind.FilterEvents(m.d.Manager, &bind.FilterOpts{Context: ctx, Start: r.Start, End: r.End}, m.manager.UnpackJobSlashedEvent)
 	return collect(it, err)
 }
 
-// FilterJobCommittedV1 returns the JobCommitted events in r, of jobIDs only when
+// FilterJobCommitted returns the JobCommitted events in r, of jobIDs only when
 // any are given: each carries the commitment a submission or a committed slash
 // must open (CommitmentFromEvent), for a caller that did not keep it.
-func (m *Market) FilterJobCommittedV1(ctx context.Context, r EventRange, jobIDs ...*big.Int) ([]*JobCommittedV1, error) {
+func (m *Market) FilterJobCommitted(ctx context.Context, r EventRange, jobIDs ...*big.Int) ([]*JobCommitted, error) {
 	var topics [][]any
 	if len(jobIDs) > 0 {
 		ids := make([]any, len(jobIDs))
@@ -251,4 +251,25 @@ func (m *Market) FilterJobCommittedV1(ctx context.Context, r EventRange, jobIDs 
 	}
 	it, err := bind.FilterEvents(m.d.Manager, &bind.FilterOpts{Context: ctx, Start: r.Start, End: r.End}, m.manager.UnpackJobCommittedEvent, topics...)
 	return collect(it, err)
+}
+
+// EventRange bounds a log query; End nil means the latest block.
+type EventRange struct {
+	Start uint64
+	End   *uint64
+}
+
+func collect[T any](it *bind.EventIterator[T], err error) ([]*T, error) {
+	if err != nil {
+		return nil, fmt.Errorf("chain: filtering logs: %w", err)
+	}
+	defer it.Close()
+	var out []*T
+	for it.Next() {
+		out = append(out, it.Value())
+	}
+	if err := it.Error(); err != nil {
+		return nil, fmt.Errorf("chain: reading logs: %w", err)
+	}
+	return out, nil
 }

@@ -38,11 +38,11 @@ type TxByHash interface {
 // seed. A reveal made through another contract (an internal call) is not found: the caller
 // checks the secret against the seed (protocol.SeedV2) in any case.
 func (m *Market) RevealedSecret(ctx context.Context, txs TxByHash, jobID *big.Int, from uint64) (secret [32]byte, ok bool, err error) {
-	evs, err := m.FilterJobEventsV1(ctx, EventRange{Start: from}, jobID)
+	evs, err := m.FilterJobEvents(ctx, EventRange{Start: from}, jobID)
 	if err != nil {
 		return secret, false, err
 	}
-	zero := RequestV1{ModelRoot: new(big.Int), JobDigest: new(big.Int), Price: new(big.Int), Salt: new(big.Int)}
+	zero := Request{ModelRoot: new(big.Int), JobDigest: new(big.Int), Price: new(big.Int), Salt: new(big.Int)}
 	selector := m.manager.PackRevealSeed(zero, [32]byte{})[:4]
 	for _, f := range evs.SeedFixed {
 		if !f.Revealed {

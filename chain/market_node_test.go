@@ -10,7 +10,7 @@ import (
 
 // TestMarketVerifierKey: the key a class's verifier holds is the one it was deployed with.
 func TestMarketVerifierKey(t *testing.T) {
-	e := setupV1(t)
+	e := setup(t)
 	c, err := e.provider.ClassOf(e.ctx, e.class)
 	if err != nil {
 		t.Fatal(err)
@@ -30,7 +30,7 @@ func TestMarketVerifierKey(t *testing.T) {
 // TestMarketRevealedSecret: the secret of a revealed seed is read back from the reveal
 // transaction; a job whose seed nobody revealed has none.
 func TestMarketRevealedSecret(t *testing.T) {
-	e := setupV1(t)
+	e := setup(t)
 	txs, ok := e.sim.Client().(chain.TxByHash)
 	if !ok {
 		t.Fatal("the simulated client reads no transactions")

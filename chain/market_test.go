@@ -25,12 +25,36 @@ const (
 	v1Class  = "universal-test-class"
 )
 
+var ether = new(big.Int).Exp(big.NewInt(10), big.NewInt(18), nil)
+
+func tokens(n int64) *big.Int { return new(big.Int).Mul(big.NewInt(n), ether) }
+
+func key(t *testing.T) *ecdsa.PrivateKey {
+	k, err := crypto.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func addr(k *ecdsa.PrivateKey) common.Address { return crypto.PubkeyToAddress(k.PublicKey) }
+
+func must[T any](t *testing.T) func(T, error) T {
+	return func(v T, err error) T {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+}
+
 var v1Price = tokens(1000)
 
-// envV1 is a v1 deployment on a simulated chain: a class whose verifier is the real
+// env is a deployment on a simulated chain: a class whose verifier is the real
 // Groth16Verifier under the synthetic key (synthetic_test.go), a funded buyer and a
-// registered, staked provider, as contracts/test/v1/FixtureV1.sol sets them up.
-type envV1 struct {
+// registered, staked provider, as contracts/test/helpers/Fixture.sol sets them up.
+type env struct {
 	t                            *testing.T
 	ctx                          context.Context
 	sim                          *chain.Simulated
@@ -40,26 +64,26 @@ type envV1 struct {
 	salt                         int64
 }
 
-func setupV1(t *testing.T) *envV1 {
+func setup(t *testing.T) *env {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	t.Cleanup(cancel)
 	govK, buyerK, provK, keeperK, nodeK := key(t), key(t), key(t), key(t), key(t)
 	sim := chain.NewSimulated(chain.SimOptions{Policy: chain.MineOnSend}, addr(govK), addr(buyerK), addr(provK), addr(keeperK))
 	t.Cleanup(func() { sim.Close() })
-	d, err := chain.DeployV1(ctx, sim.Client(), govK, chain.DeployParams{UnbondingDelay: 3600})
+	d, err := chain.Deploy(ctx, sim.Client(), govK, chain.DeployParams{UnbondingDelay: 3600})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"DevToken", "ProviderRegistry", "ClassRegistry", "ResultHasher", "SLAManagerV1", "setManager"} {
+	for _, name := range []string{"DevToken", "ProviderRegistry", "ClassRegistry", "ResultHasher", "SLAManager", "setManager"} {
 		if d.GasUsed[name] == 0 {
 			t.Fatalf("no deployment gas for %s: %v", name, d.GasUsed)
 		}
 	}
 	market := func(k *ecdsa.PrivateKey) *chain.Market {
-		return must[*chain.Market](t)(chain.NewMarket(ctx, sim.Client(), d.AddressesV1, k))
+		return must[*chain.Market](t)(chain.NewMarket(ctx, sim.Client(), d.Addresses, k))
 	}
-	e := &envV1{t: t, ctx: ctx, sim: sim, gov: market(govK), buyer: market(buyerK), provider: market(provK), keeper: market(keeperK),
+	e := &env{t: t, ctx: ctx, sim: sim, gov: market(govK), buyer: market(buyerK), provider: market(provK), keeper: market(keeperK),
 		buyerKey: buyerK, nodeKey: nodeK}
 	verifier := must[common.Address](t)(e.gov.DeployVerifier(ctx, syntheticVK()))
 	reg := must[*chain.ClassResult](t)(e.gov.RegisterClass(ctx, v1Class, verifier, 1))
@@ -76,14 +100,14 @@ func setupV1(t *testing.T) *envV1 {
 	return e
 }
 
-func (e *envV1) ok(_ *chain.Tx, err error) {
+func (e *env) ok(_ *chain.Tx, err error) {
 	e.t.Helper()
 	if err != nil {
 		e.t.Fatal(err)
 	}
 }
 
-func (e *envV1) now() uint64 {
+func (e *env) now() uint64 {
 	h, err := e.sim.Client().HeaderByNumber(e.ctx, nil)
 	if err != nil {
 		e.t.Fatal(err)
@@ -92,20 +116,20 @@ func (e *envV1) now() uint64 {
 }
 
 // request is a fresh request of the buyer: no seed commitment, payment at once.
-func (e *envV1) request() chain.RequestV1 {
+func (e *env) request() chain.Request {
 	e.salt++
-	return chain.RequestV1{
+	return chain.Request{
 		Buyer: e.buyer.Address(), ClassId: e.class, ModelRoot: big.NewInt(0x1111), JobDigest: big.NewInt(0x2222 + e.salt),
 		NewTokens: v1Tokens, Price: v1Price, LockBy: e.now() + 86400, ExecWindow: 3600, ProveWindow: 3600,
 		Salt: big.NewInt(e.salt),
 	}
 }
 
-func (e *envV1) jobID(req chain.RequestV1) *big.Int {
+func (e *env) jobID(req chain.Request) *big.Int {
 	return must[*big.Int](e.t)(e.buyer.JobID(req))
 }
 
-func (e *envV1) sign(req chain.RequestV1) []byte {
+func (e *env) sign(req chain.Request) []byte {
 	return must[[]byte](e.t)(chain.SignRequest(e.buyerKey, e.jobID(req)))
 }
 
@@ -129,7 +153,7 @@ func tokensFor(id *big.Int, n int) []uint32 {
 }
 
 // toSeed mines past the job's seed block, so that the head derives its seed.
-func (e *envV1) toSeed(c *chain.JobCommittedV1) {
+func (e *env) toSeed(c *chain.JobCommitted) {
 	if err := e.provider.WaitForBlock(e.ctx, c.SeedBlock+1, 0); err != nil {
 		e.t.Fatal(err)
 	}
@@ -138,7 +162,7 @@ func (e *envV1) toSeed(c *chain.JobCommittedV1) {
 // submission is an honest submission of req, committed as committed says (valid),
 // or one whose proof is valid for another seed (invalid): the public inputs are the
 // ones the manager rebuilds.
-func (e *envV1) submission(req chain.RequestV1, committed *chain.JobCommittedV1, valid bool) chain.SubmissionV1 {
+func (e *env) submission(req chain.Request, committed *chain.JobCommitted, valid bool) chain.Submission {
 	seed := must[*big.Int](e.t)(e.provider.SeedOf(e.ctx, e.jobID(req)))
 	if !valid {
 		seed = new(big.Int).Mod(new(big.Int).Add(seed, big.NewInt(1)), protocol.R)
@@ -148,13 +172,13 @@ func (e *envV1) submission(req chain.RequestV1, committed *chain.JobCommittedV1,
 
 // submissionFor is a submission of req, built by NewSubmission from its JobCommitted
 // event, whose proof is valid for seed.
-func (e *envV1) submissionFor(req chain.RequestV1, committed *chain.JobCommittedV1, seed *big.Int) chain.SubmissionV1 {
+func (e *env) submissionFor(req chain.Request, committed *chain.JobCommitted, seed *big.Int) chain.Submission {
 	t := e.t
 	id := e.jobID(req)
 	words := must[[]*big.Int](t)(chain.PackResultTokens(tokensFor(id, int(req.NewTokens))))
 	rd := must[*big.Int](t)(e.provider.ResultDigest(e.ctx, req.NewTokens, words))
 	proof := syntheticProof([5]*big.Int{req.ModelRoot, req.JobDigest, committed.TraceRoot, rd, seed})
-	sub := must[chain.SubmissionV1](t)(e.provider.NewSubmission(req, committed, words, proof))
+	sub := must[chain.Submission](t)(e.provider.NewSubmission(req, committed, words, proof))
 	if c := sub.Commitment; c.Provider != e.provider.Address() || c.TraceRoot.Cmp(traceRootOf(id)) != 0 || c.AttestationDigest != attestationOf(id) {
 		t.Fatalf("submission's commitment %+v is not the provider's commit of job %v", c, id)
 	}
@@ -162,7 +186,7 @@ func (e *envV1) submissionFor(req chain.RequestV1, committed *chain.JobCommitted
 }
 
 // lockedCommitted locks a signed request and commits it; returns its id and the commit event.
-func (e *envV1) lockedCommitted(req chain.RequestV1) (*big.Int, *chain.CommitResult) {
+func (e *env) lockedCommitted(req chain.Request) (*big.Int, *chain.CommitResult) {
 	t := e.t
 	locked := must[*chain.LockResult](t)(e.provider.LockRequest(e.ctx, req, e.sign(req)))
 	c := must[*chain.CommitResult](t)(e.provider.Commit(e.ctx, locked.JobID, traceRootOf(locked.JobID), attestationOf(locked.JobID)))
@@ -170,7 +194,7 @@ func (e *envV1) lockedCommitted(req chain.RequestV1) (*big.Int, *chain.CommitRes
 }
 
 // sameCommitment compares commitments by value (their numbers are *big.Int).
-func sameCommitment(a, b chain.CommitmentV1) bool {
+func sameCommitment(a, b chain.Commitment) bool {
 	return a.Provider == b.Provider && a.Stake.Cmp(b.Stake) == 0 && a.TraceRoot.Cmp(b.TraceRoot) == 0 && a.AttestationDigest == b.AttestationDigest
 }
 
@@ -186,23 +210,23 @@ func must2(t *testing.T) func(common.Address, *big.Int, error) (common.Address, 
 	}
 }
 
-func (e *envV1) state(id *big.Int) chain.JobStateV1 {
-	return must[chain.JobStateV1](e.t)(e.keeper.JobState(e.ctx, id))
+func (e *env) state(id *big.Int) chain.JobState {
+	return must[chain.JobState](e.t)(e.keeper.JobState(e.ctx, id))
 }
 
-func (e *envV1) balance(a common.Address) *big.Int {
+func (e *env) balance(a common.Address) *big.Int {
 	return must[*big.Int](e.t)(e.keeper.BalanceOf(e.ctx, a))
 }
 
-func TestV1SignedRequestSettles(t *testing.T) {
-	e := setupV1(t)
+func TestSignedRequestSettles(t *testing.T) {
+	e := setup(t)
 	req := e.request()
 	id := e.jobID(req)
 	if onChain := must[*big.Int](t)(e.keeper.JobIDOf(e.ctx, req)); onChain.Cmp(id) != 0 {
 		t.Fatalf("jobIdOf %x, local %x", onChain, id)
 	}
 	sep := must[[32]byte](t)(e.keeper.DomainSeparator(e.ctx))
-	want := protocol.Domain{ChainID: e.keeper.Sender().ChainID(), Contract: e.keeper.Addresses().Manager}.SeparatorV1()
+	want := protocol.Domain{ChainID: e.keeper.Sender().ChainID(), Contract: e.keeper.Addresses().Manager}.Separator()
 	if sep != want {
 		t.Fatalf("domain separator %x, protocol gives %x", sep, want)
 	}
@@ -224,13 +248,13 @@ func TestV1SignedRequestSettles(t *testing.T) {
 	}
 	// JobCommitted carries the whole commitment: the locking provider, its stake and
 	// what it committed.
-	wantC := chain.CommitmentV1{Provider: e.provider.Address(), Stake: stake, TraceRoot: traceRootOf(id), AttestationDigest: attestationOf(id)}
+	wantC := chain.Commitment{Provider: e.provider.Address(), Stake: stake, TraceRoot: traceRootOf(id), AttestationDigest: attestationOf(id)}
 	if !sameCommitment(c.Commitment, wantC) || c.Committed.Provider != wantC.Provider || c.Committed.Stake.Cmp(stake) != 0 {
 		t.Fatalf("commitment %+v (event %+v), want %+v", c.Commitment, c.Committed, wantC)
 	}
 	e.toSeed(c.Committed)
 	sub := e.submission(req, c.Committed, true)
-	res := must[*chain.SubmitResultV1](t)(e.provider.Submit(e.ctx, sub))
+	res := must[*chain.SubmitResult](t)(e.provider.Submit(e.ctx, sub))
 	if res.Outcome != chain.OutcomeProved || res.Settled == nil || res.Settled.Price.Cmp(v1Price) != 0 {
 		t.Fatalf("submit: %+v", res.JobOutcome)
 	}
@@ -243,7 +267,7 @@ func TestV1SignedRequestSettles(t *testing.T) {
 	}
 	// The receipt digest in JobProved is the manager's digest of what it verified, and the
 	// node key's signature over it checks out.
-	rc := chain.ReceiptV1{
+	rc := chain.Receipt{
 		JobId: id, Provider: e.provider.Address(), ModelRoot: req.ModelRoot, JobDigest: req.JobDigest,
 		TraceRoot: sub.Commitment.TraceRoot, AttestationDigest: sub.Commitment.AttestationDigest, Seed: res.Proved.Seed,
 		ResultDigest: res.Proved.ResultDigest, ProofHash: proofHash(sub.Proof),
@@ -256,7 +280,7 @@ func TestV1SignedRequestSettles(t *testing.T) {
 	if !must[bool](t)(e.keeper.VerifyReceipt(e.ctx, rc, sig)) {
 		t.Fatal("node key signature over the receipt does not verify")
 	}
-	if e.state(id) != chain.StateV1Settled {
+	if e.state(id) != chain.StateSettled {
 		t.Fatalf("state %v, want Settled", e.state(id))
 	}
 	before := must[*big.Int](t)(e.keeper.TokenBalance(e.ctx, e.provider.Address()))
@@ -277,19 +301,19 @@ func proofHash(p [8]*big.Int) [32]byte {
 	return crypto.Keccak256Hash(buf)
 }
 
-func TestV1InvalidProofSlashes(t *testing.T) {
-	e := setupV1(t)
+func TestInvalidProofSlashes(t *testing.T) {
+	e := setup(t)
 	req := e.request()
 	id, c := e.lockedCommitted(req)
 	e.toSeed(c.Committed)
-	res := must[*chain.SubmitResultV1](t)(e.provider.Submit(e.ctx, e.submission(req, c.Committed, false)))
+	res := must[*chain.SubmitResult](t)(e.provider.Submit(e.ctx, e.submission(req, c.Committed, false)))
 	if res.Outcome != chain.OutcomeSlashed || res.Rejected == nil || res.Slashed == nil || res.Proved != nil || res.Tokens != nil {
 		t.Fatalf("submit: %+v", res.JobOutcome)
 	}
 	if res.Slashed.Bounty.Sign() != 0 || res.Slashed.Caller != (common.Address{}) {
 		t.Fatalf("bounty %v to %v on an invalid-proof slash", res.Slashed.Bounty, res.Slashed.Caller)
 	}
-	if e.state(id) != chain.StateV1Slashed {
+	if e.state(id) != chain.StateSlashed {
 		t.Fatalf("state %v, want Slashed", e.state(id))
 	}
 	if got, want := e.balance(e.buyer.Address()), new(big.Int).Add(v1Price, res.Slashed.Stake); got.Cmp(want) != 0 {
@@ -301,9 +325,9 @@ func TestV1InvalidProofSlashes(t *testing.T) {
 	t.Logf("gas: submit with an invalid proof (slash) %d", res.GasUsed)
 }
 
-func TestV1BatchOfThreeOneInvalid(t *testing.T) {
-	e := setupV1(t)
-	reqs := []chain.RequestV1{e.request(), e.request(), e.request()}
+func TestBatchOfThreeOneInvalid(t *testing.T) {
+	e := setup(t)
+	reqs := []chain.Request{e.request(), e.request(), e.request()}
 	sigs := [][]byte{e.sign(reqs[0]), e.sign(reqs[1]), e.sign(reqs[2])}
 	locked := must[*chain.LockRequestsResult](t)(e.provider.LockRequests(e.ctx, reqs, sigs))
 	for i, id := range locked.JobIDs {
@@ -318,13 +342,13 @@ func TestV1BatchOfThreeOneInvalid(t *testing.T) {
 	}
 	committed := must[*chain.CommitManyResult](t)(e.provider.CommitMany(e.ctx, locked.JobIDs, roots, atts))
 	for i, c := range committed.Commitments {
-		want := chain.CommitmentV1{Provider: e.provider.Address(), Stake: locked.Locked[i].Stake, TraceRoot: roots[i], AttestationDigest: atts[i]}
+		want := chain.Commitment{Provider: e.provider.Address(), Stake: locked.Locked[i].Stake, TraceRoot: roots[i], AttestationDigest: atts[i]}
 		if !sameCommitment(c, want) || committed.Committed[i].JobId.Cmp(locked.JobIDs[i]) != 0 {
 			t.Fatalf("commitMany member %d: %+v, want %+v", i, c, want)
 		}
 	}
 	e.toSeed(committed.Committed[2])
-	subs := []chain.SubmissionV1{
+	subs := []chain.Submission{
 		e.submission(reqs[0], committed.Committed[0], true),
 		e.submission(reqs[1], committed.Committed[1], false),
 		e.submission(reqs[2], committed.Committed[2], true),
@@ -345,7 +369,7 @@ func TestV1BatchOfThreeOneInvalid(t *testing.T) {
 			t.Fatalf("member %d slashed without its events: %+v", i, o)
 		}
 	}
-	wantStates := []chain.JobStateV1{chain.StateV1Settled, chain.StateV1Slashed, chain.StateV1Settled}
+	wantStates := []chain.JobState{chain.StateSettled, chain.StateSlashed, chain.StateSettled}
 	for i, id := range locked.JobIDs {
 		if s := e.state(id); s != wantStates[i] {
 			t.Fatalf("job %d is %v, want %v", i, s, wantStates[i])
@@ -358,18 +382,18 @@ func TestV1BatchOfThreeOneInvalid(t *testing.T) {
 		t.Fatalf("resubmission: %+v", again.Jobs)
 	}
 	reason := again.Jobs[0].Skipped.Reason
-	if reason.Name != "WrongState" || reason.Args[0].(*big.Int).Cmp(locked.JobIDs[0]) != 0 || chain.JobStateV1(reason.Args[1].(uint8)) != chain.StateV1Settled {
+	if reason.Name != "WrongState" || reason.Args[0].(*big.Int).Cmp(locked.JobIDs[0]) != 0 || chain.JobState(reason.Args[1].(uint8)) != chain.StateSettled {
 		t.Fatalf("skip reason %v, want WrongState(job 0, Settled)", reason)
 	}
 	t.Logf("gas: lockRequests(3) %d (%d a job), commitMany(3) %d (%d a job), submitBatch(3, one invalid) %d (%d a job), submitBatch(1, skipped) %d",
 		locked.GasUsed, locked.GasUsed/3, committed.GasUsed, committed.GasUsed/3, res.GasUsed, res.GasUsed/3, again.GasUsed)
 }
 
-func TestV1BatchAllValid(t *testing.T) {
-	e := setupV1(t)
-	reqs := []chain.RequestV1{e.request(), e.request(), e.request()}
-	var subs []chain.SubmissionV1
-	var committed []*chain.JobCommittedV1
+func TestBatchAllValid(t *testing.T) {
+	e := setup(t)
+	reqs := []chain.Request{e.request(), e.request(), e.request()}
+	var subs []chain.Submission
+	var committed []*chain.JobCommitted
 	for _, r := range reqs {
 		_, c := e.lockedCommitted(r)
 		committed = append(committed, c.Committed)
@@ -385,8 +409,8 @@ func TestV1BatchAllValid(t *testing.T) {
 	t.Logf("gas: submitBatch(3, all valid: one aggregated check) %d (%d a job)", res.GasUsed, res.GasUsed/3)
 }
 
-func TestV1LockAndCommitThenCollect(t *testing.T) {
-	e := setupV1(t)
+func TestLockAndCommitThenCollect(t *testing.T) {
+	e := setup(t)
 	req := e.request()
 	req.ChallengeWindow = 3600
 	id := e.jobID(req)
@@ -394,19 +418,19 @@ func TestV1LockAndCommitThenCollect(t *testing.T) {
 	if lc.JobID.Cmp(id) != 0 || lc.Posted == nil || lc.Locked == nil || lc.Committed == nil || lc.Committed.JobId.Cmp(id) != 0 {
 		t.Fatalf("lockAndCommit: %+v", lc)
 	}
-	if e.state(id) != chain.StateV1Committed {
+	if e.state(id) != chain.StateCommitted {
 		t.Fatalf("state %v, want Committed", e.state(id))
 	}
-	want := chain.CommitmentV1{Provider: e.provider.Address(), Stake: lc.Locked.Stake, TraceRoot: traceRootOf(id), AttestationDigest: attestationOf(id)}
+	want := chain.Commitment{Provider: e.provider.Address(), Stake: lc.Locked.Stake, TraceRoot: traceRootOf(id), AttestationDigest: attestationOf(id)}
 	if !sameCommitment(lc.Commitment, want) {
 		t.Fatalf("lockAndCommit commitment %+v, want %+v", lc.Commitment, want)
 	}
 	e.toSeed(lc.Committed)
-	res := must[*chain.SubmitResultV1](t)(e.provider.Submit(e.ctx, e.submission(req, lc.Committed, true)))
+	res := must[*chain.SubmitResult](t)(e.provider.Submit(e.ctx, e.submission(req, lc.Committed, true)))
 	if res.Outcome != chain.OutcomeProved || res.Settled != nil || res.Proved.PayableAt == 0 {
 		t.Fatalf("submit: %+v", res.JobOutcome)
 	}
-	if e.state(id) != chain.StateV1Proved {
+	if e.state(id) != chain.StateProved {
 		t.Fatalf("state %v, want Proved", e.state(id))
 	}
 	// A Proved job holds its provider and stake again.
@@ -429,25 +453,25 @@ func TestV1LockAndCommitThenCollect(t *testing.T) {
 	if len(col.Settled) != 1 || col.Withdrawn.Amount.Cmp(v1Price) != 0 {
 		t.Fatalf("collect: settled %v, withdrew %v", col.Settled, col.Withdrawn)
 	}
-	if e.state(id) != chain.StateV1Settled {
+	if e.state(id) != chain.StateSettled {
 		t.Fatalf("state %v, want Settled", e.state(id))
 	}
 	t.Logf("gas: lockAndCommit %d, submit (challenge window) %d, collect %d", lc.GasUsed, res.GasUsed, col.GasUsed)
 }
 
-func TestV1DeadlineSlashPaysBounty(t *testing.T) {
-	e := setupV1(t)
+func TestDeadlineSlashPaysBounty(t *testing.T) {
+	e := setup(t)
 	req := e.request()
 	req.ExecWindow = 60
 	locked := must[*chain.LockResult](t)(e.provider.LockRequest(e.ctx, req, e.sign(req)))
-	if _, err := e.keeper.Slash(e.ctx, req, chain.CommitmentV1{}); !chain.IsRevert(err, "DeadlineNotPassed") {
+	if _, err := e.keeper.Slash(e.ctx, req, chain.Commitment{}); !chain.IsRevert(err, "DeadlineNotPassed") {
 		t.Fatalf("early slash: %v, want DeadlineNotPassed", err)
 	}
 	if err := e.sim.AdjustTime(2 * time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	// A Locked job's commitment is ignored: a zero one will do.
-	s := must[*chain.SlashResult](t)(e.keeper.Slash(e.ctx, req, chain.CommitmentV1{}))
+	s := must[*chain.SlashResult](t)(e.keeper.Slash(e.ctx, req, chain.Commitment{}))
 	stake := locked.Locked.Stake
 	bounty := new(big.Int).Div(new(big.Int).Mul(stake, big.NewInt(500)), big.NewInt(10_000))
 	if s.Slashed.Bounty.Cmp(bounty) != 0 || s.Slashed.Caller != e.keeper.Address() || s.Slashed.Stake.Cmp(stake) != 0 {
@@ -467,8 +491,8 @@ func TestV1DeadlineSlashPaysBounty(t *testing.T) {
 	t.Logf("gas: deadline slash %d, keeper withdraw (registry credit) %d", s.GasUsed, w.GasUsed)
 }
 
-func TestV1RevertsDecodeByName(t *testing.T) {
-	e := setupV1(t)
+func TestRevertsDecodeByName(t *testing.T) {
+	e := setup(t)
 	// Escrow from a deposit, a job posted by its buyer, locked by the provider.
 	dep := must[*chain.DepositResult](t)(e.buyer.Deposit(e.ctx, v1Price))
 	if dep.Deposited.Amount.Cmp(v1Price) != 0 {
@@ -476,7 +500,7 @@ func TestV1RevertsDecodeByName(t *testing.T) {
 	}
 	req := e.request()
 	posted := must[*chain.PostResult](t)(e.buyer.Post(e.ctx, req, "file:///jobs/1"))
-	if posted.Posted.InputURI != "file:///jobs/1" || e.state(posted.JobID) != chain.StateV1Open {
+	if posted.Posted.InputURI != "file:///jobs/1" || e.state(posted.JobID) != chain.StateOpen {
 		t.Fatalf("posted %+v", posted.Posted)
 	}
 	if b := e.balance(e.buyer.Address()); b.Sign() != 0 {
@@ -490,7 +514,7 @@ func TestV1RevertsDecodeByName(t *testing.T) {
 	_, err := e.provider.Lock(e.ctx, req)
 	var re *chain.RevertError
 	if !errors.As(err, &re) || re.Name != "WrongState" || re.Args[0].(*big.Int).Cmp(posted.JobID) != 0 ||
-		chain.JobStateV1(re.Args[1].(uint8)) != chain.StateV1Locked || !errors.Is(err, chain.ErrReverted) {
+		chain.JobState(re.Args[1].(uint8)) != chain.StateLocked || !errors.Is(err, chain.ErrReverted) {
 		t.Fatalf("second lock: %v, want WrongState(job, Locked)", err)
 	}
 	// ProviderRegistry's errors come through the manager.
@@ -525,13 +549,13 @@ func TestV1RevertsDecodeByName(t *testing.T) {
 	}
 	e.toSeed(c.Committed)
 	sub := e.submission(req, c.Committed, true)
-	stored := must[[32]byte](t)(chain.HashCommitmentV1(c.Commitment))
+	stored := must[[32]byte](t)(chain.HashCommitment(c.Commitment))
 	// Each field of the commitment is bound: another trace root, attestation or
 	// stake does not open the stored hash.
-	for name, alter := range map[string]func(*chain.CommitmentV1){
-		"trace root":  func(c *chain.CommitmentV1) { c.TraceRoot = new(big.Int).Add(c.TraceRoot, big.NewInt(1)) },
-		"attestation": func(c *chain.CommitmentV1) { c.AttestationDigest[0] ^= 1 },
-		"stake":       func(c *chain.CommitmentV1) { c.Stake = new(big.Int).Sub(c.Stake, big.NewInt(1)) },
+	for name, alter := range map[string]func(*chain.Commitment){
+		"trace root":  func(c *chain.Commitment) { c.TraceRoot = new(big.Int).Add(c.TraceRoot, big.NewInt(1)) },
+		"attestation": func(c *chain.Commitment) { c.AttestationDigest[0] ^= 1 },
+		"stake":       func(c *chain.Commitment) { c.Stake = new(big.Int).Sub(c.Stake, big.NewInt(1)) },
 	} {
 		wrong := sub
 		wrong.Commitment = chain.CommitmentFromEvent(c.Committed)
@@ -562,18 +586,18 @@ func TestV1RevertsDecodeByName(t *testing.T) {
 	if _, err := e.keeper.Submit(e.ctx, sub); !chain.IsRevert(err, "Unauthorized") {
 		t.Fatalf("submission by a stranger: %v, want Unauthorized", err)
 	}
-	if e.state(posted.JobID) != chain.StateV1Committed {
+	if e.state(posted.JobID) != chain.StateCommitted {
 		t.Fatalf("state %v after refused submissions, want Committed", e.state(posted.JobID))
 	}
 	// The sender recovered its nonce after every refused send.
-	if res := must[*chain.SubmitResultV1](t)(e.provider.Submit(e.ctx, sub)); res.Outcome != chain.OutcomeProved {
+	if res := must[*chain.SubmitResult](t)(e.provider.Submit(e.ctx, sub)); res.Outcome != chain.OutcomeProved {
 		t.Fatalf("honest submission: %v", res.Outcome)
 	}
 	t.Logf("gas: deposit %d, post (escrow from the deposit) %d, lock %d, commit %d", dep.GasUsed, posted.GasUsed, lock.GasUsed, c.GasUsed)
 }
 
-func TestV1RegistryAndParams(t *testing.T) {
-	e := setupV1(t)
+func TestRegistryAndParams(t *testing.T) {
+	e := setup(t)
 	cls := must[chain.Class](t)(e.keeper.ClassOf(e.ctx, e.class))
 	if chain.ClassStatus(cls.Status) != chain.ClassStatusActive || cls.MinSlots != 1 {
 		t.Fatalf("class %+v", cls)
@@ -614,8 +638,8 @@ func TestV1RegistryAndParams(t *testing.T) {
 	}
 }
 
-func TestV1AddressesFile(t *testing.T) {
-	a := chain.AddressesV1{
+func TestAddressesFile(t *testing.T) {
+	a := chain.Addresses{
 		Token: common.HexToAddress("0x01"), Providers: common.HexToAddress("0x02"), Classes: common.HexToAddress("0x03"),
 		Hasher: common.HexToAddress("0x04"), Manager: common.HexToAddress("0x05"),
 	}
@@ -627,7 +651,7 @@ func TestV1AddressesFile(t *testing.T) {
 	if err := os.WriteFile(path, raw, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := chain.ReadAddressesV1(path); err != nil || got != a {
+	if got, err := chain.ReadAddresses(path); err != nil || got != a {
 		t.Fatalf("read back %+v, %v", got, err)
 	}
 	a.Hasher = common.Address{}
@@ -635,18 +659,18 @@ func TestV1AddressesFile(t *testing.T) {
 	if err := os.WriteFile(path, raw, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := chain.ReadAddressesV1(path); err == nil {
+	if _, err := chain.ReadAddresses(path); err == nil {
 		t.Fatal("a file without the hasher address was accepted")
 	}
 }
 
-func TestV1JobIDRefusesUnencodableRequest(t *testing.T) {
-	req := chain.RequestV1{ModelRoot: big.NewInt(1), JobDigest: big.NewInt(2), Price: new(big.Int).Lsh(big.NewInt(1), 96), Salt: big.NewInt(3)}
-	if _, err := chain.JobIDV1(big.NewInt(1337), common.Address{}, req); err == nil {
+func TestJobIDRefusesUnencodableRequest(t *testing.T) {
+	req := chain.Request{ModelRoot: big.NewInt(1), JobDigest: big.NewInt(2), Price: new(big.Int).Lsh(big.NewInt(1), 96), Salt: big.NewInt(3)}
+	if _, err := chain.JobID(big.NewInt(1337), common.Address{}, req); err == nil {
 		t.Fatal("a price of 2^96 got a job id")
 	}
 	req.Price, req.Salt = big.NewInt(1), nil
-	if _, err := chain.JobIDV1(big.NewInt(1337), common.Address{}, req); err == nil {
+	if _, err := chain.JobID(big.NewInt(1337), common.Address{}, req); err == nil {
 		t.Fatal("a nil salt got a job id")
 	}
 	if _, err := chain.SignRequest(key(t), big.NewInt(-1)); err == nil {
@@ -654,19 +678,19 @@ func TestV1JobIDRefusesUnencodableRequest(t *testing.T) {
 	}
 }
 
-func TestV1BatchNamesAJobTwice(t *testing.T) {
-	e := setupV1(t)
+func TestBatchNamesAJobTwice(t *testing.T) {
+	e := setup(t)
 	a, b := e.request(), e.request()
 	_, ca := e.lockedCommitted(a)
 	_, cb := e.lockedCommitted(b)
 	e.toSeed(cb.Committed)
 	sa := e.submission(a, ca.Committed, true)
-	res := must[*chain.BatchResult](t)(e.provider.SubmitBatch(e.ctx, []chain.SubmissionV1{sa, e.submission(b, cb.Committed, true), sa}))
+	res := must[*chain.BatchResult](t)(e.provider.SubmitBatch(e.ctx, []chain.Submission{sa, e.submission(b, cb.Committed, true), sa}))
 	got := []chain.Outcome{res.Jobs[0].Outcome, res.Jobs[1].Outcome, res.Jobs[2].Outcome}
 	if !slices.Equal(got, []chain.Outcome{chain.OutcomeProved, chain.OutcomeProved, chain.OutcomeSkipped}) {
 		t.Fatalf("outcomes %v, want proved, proved, skipped", got)
 	}
-	if r := res.Jobs[2].Skipped.Reason; r.Name != "WrongState" || chain.JobStateV1(r.Args[1].(uint8)) != chain.StateV1Settled {
+	if r := res.Jobs[2].Skipped.Reason; r.Name != "WrongState" || chain.JobState(r.Args[1].(uint8)) != chain.StateSettled {
 		t.Fatalf("second occurrence skipped with %v, want WrongState(.., Settled)", r)
 	}
 }
@@ -680,11 +704,11 @@ func TestMarketRefusesAnotherChainsDeployment(t *testing.T) {
 	}
 	sim := chain.NewSimulated(chain.SimOptions{Policy: chain.MineOnSend}, crypto.PubkeyToAddress(key.PublicKey))
 	defer sim.Close()
-	d, err := chain.DeployV1(ctx, sim.Client(), key, chain.DeployParams{UnbondingDelay: 60})
+	d, err := chain.Deploy(ctx, sim.Client(), key, chain.DeployParams{UnbondingDelay: 60})
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := d.AddressesV1
+	a := d.Addresses
 	a.ChainID = 1337
 	if _, err := chain.NewMarket(ctx, sim.Client(), a, key); err != nil {
 		t.Fatalf("its own chain refused: %v", err)

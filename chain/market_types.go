@@ -2,117 +2,117 @@ package chain
 
 import (
 	"bytes"
+	"crypto/ecdsa"
 	"encoding/json"
 	"fmt"
 	"math/big"
 	"os"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
 
-	"github.com/probitylabs/probity/contracts/bindingsv1"
+	"github.com/probitylabs/probity/contracts/bindings"
 	"github.com/probitylabs/probity/protocol"
 )
 
-// The v1 settlement's struct types (specs/settlement.md), re-exported from
-// contracts/bindingsv1. Their plain names are v0's in this package (types.go)
-// until v0 is deleted; then the V1 suffix goes. ClassRegistry's types have no v0
-// twin and take their plain names now.
+// The settlement struct types (specs/settlement.md), re-exported from
+// contracts/bindings.
 type (
-	// RequestV1 is what a buyer asks for (settlement.md §2); its EIP-712 digest is
+	// Request is what a buyer asks for (settlement.md §2); its EIP-712 digest is
 	// the job id.
-	RequestV1 = bindingsv1.Request
-	// SubmissionV1 is one job's proof and result (settlement.md §5).
-	SubmissionV1 = bindingsv1.Submission
-	// JobV1 is the manager's stored record of a v1 job (settlement.md §3): a first
+	Request = bindings.Request
+	// Submission is one job's proof and result (settlement.md §5).
+	Submission = bindings.Submission
+	// Job is the manager's stored record of a job (settlement.md §3): a first
 	// slot of state, flags (JobFlagSeedCommitment, JobFlagSeedFixed), seed block,
 	// deadline and the terms fixed at lock (ProveWindow, BountyBps, AbandonBps,
 	// Price); a second, Holder, that is the provider and its stake while the job is
-	// Locked or Proved (JobHolderV1) and the hash of its CommitmentV1 while it is
-	// Committed (JobCommitmentV1); and the seed once it is fixed before the
+	// Locked or Proved (JobHolder) and the hash of its Commitment while it is
+	// Committed (JobCommitment); and the seed once it is fixed before the
 	// submission. Everything else is in the request.
-	JobV1 = bindingsv1.Job
-	// CommitmentV1 is what a committed job's calldata must open (settlement.md §3):
+	Job = bindings.Job
+	// Commitment is what a committed job's calldata must open (settlement.md §3):
 	// the provider, its stake (a uint96) and the trace root and attestation digest
-	// it committed. The manager stores only its hash (HashCommitmentV1); the whole
+	// it committed. The manager stores only its hash (HashCommitment); the whole
 	// of it is in the job's JobCommitted event (CommitmentFromEvent), and Commit,
 	// CommitMany and LockAndCommit return it. A provider keeps it for its
 	// submission, a keeper needs it to slash a Committed job.
-	CommitmentV1 = bindingsv1.Commitment
-	// ReceiptV1 is the EIP-712 struct a node key signs for a v1 job (settlement.md §6).
-	ReceiptV1 = bindingsv1.Receipt
+	Commitment = bindings.Commitment
+	// Receipt is the EIP-712 struct a node key signs for a job (settlement.md §6).
+	Receipt = bindings.Receipt
 	// Class is a ClassRegistry entry: a width class and its verifier.
-	Class = bindingsv1.Class
+	Class = bindings.Class
 	// ModelEntry is a ClassRegistry model catalogue entry.
-	ModelEntry = bindingsv1.ModelEntry
+	ModelEntry = bindings.ModelEntry
 )
 
-// SLAManagerV1 and ClassRegistry events, re-exported (the V1 suffix as above).
+// SLAManager and ClassRegistry events, re-exported.
 // JobProved and SubmissionSkipped have their own types, with decoding added.
 type (
-	JobPostedV1     = bindingsv1.SLAManagerV1JobPosted
-	JobLockedV1     = bindingsv1.SLAManagerV1JobLocked
-	JobCommittedV1  = bindingsv1.SLAManagerV1JobCommitted
-	SeedFixedV1     = bindingsv1.SLAManagerV1SeedFixed
-	ProofRejectedV1 = bindingsv1.SLAManagerV1ProofRejected
-	JobSettledV1    = bindingsv1.SLAManagerV1JobSettled
-	JobSlashedV1    = bindingsv1.SLAManagerV1JobSlashed
-	JobAbandonedV1  = bindingsv1.SLAManagerV1JobAbandoned
-	JobCancelledV1  = bindingsv1.SLAManagerV1JobCancelled
-	DepositedV1     = bindingsv1.SLAManagerV1Deposited
-	WithdrawnV1     = bindingsv1.SLAManagerV1Withdrawn
-	ClassRegistered = bindingsv1.ClassRegistryClassRegistered
-	ClassRetired    = bindingsv1.ClassRegistryClassRetired
-	ModelRegistered = bindingsv1.ClassRegistryModelRegistered
+	JobPosted       = bindings.SLAManagerJobPosted
+	JobLocked       = bindings.SLAManagerJobLocked
+	JobCommitted    = bindings.SLAManagerJobCommitted
+	SeedFixed       = bindings.SLAManagerSeedFixed
+	ProofRejected   = bindings.SLAManagerProofRejected
+	JobSettled      = bindings.SLAManagerJobSettled
+	JobSlashed      = bindings.SLAManagerJobSlashed
+	JobAbandoned    = bindings.SLAManagerJobAbandoned
+	JobCancelled    = bindings.SLAManagerJobCancelled
+	Deposited       = bindings.SLAManagerDeposited
+	Withdrawn       = bindings.SLAManagerWithdrawn
+	ClassRegistered = bindings.ClassRegistryClassRegistered
+	ClassRetired    = bindings.ClassRegistryClassRetired
+	ModelRegistered = bindings.ClassRegistryModelRegistered
 )
 
-// JobProvedV1 is a JobProved event: the proof verified, and the generated tokens
+// JobProved is a JobProved event: the proof verified, and the generated tokens
 // are on chain in Result, packed ten 24-bit tokens per word (specs/trace.md §4) and
 // bound to the proof through ResultDigest. ResultTokens unpacks them.
-type JobProvedV1 = bindingsv1.SLAManagerV1JobProved
+type JobProved = bindings.SLAManagerJobProved
 
-// SubmissionSkippedV1 is a SubmissionSkipped event: a batch member left as it was.
-type SubmissionSkippedV1 struct {
+// SubmissionSkipped is a SubmissionSkipped event: a batch member left as it was.
+type SubmissionSkipped struct {
 	JobID *big.Int
 	// Reason is the error a single submission would have reverted with (WrongState,
 	// DeadlinePassed, RevealPending or SeedUnavailable), decoded.
 	Reason *RevertError
-	Event  *bindingsv1.SLAManagerV1SubmissionSkipped
+	Event  *bindings.SLAManagerSubmissionSkipped
 }
 
-// Flags of JobV1.Flags, as the manager sets them.
+// Flags of Job.Flags, as the manager sets them.
 const (
 	// JobFlagSeedCommitment: the request carries a seed commitment, so the seed
 	// waits for the buyer's reveal (or REVEAL_BLOCKS) and the proof clock starts
 	// when it is fixed.
 	JobFlagSeedCommitment uint8 = 1
-	// JobFlagSeedFixed: JobV1.Seed holds the job's seed (revealSeed or fixSeed).
+	// JobFlagSeedFixed: Job.Seed holds the job's seed (revealSeed or fixSeed).
 	JobFlagSeedFixed uint8 = 2
 )
 
 var maxUint96 = new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), 96), big.NewInt(1))
 
-// UnpackHolderV1 splits a holder word as the manager packs it for a Locked or
+// UnpackHolder splits a holder word as the manager packs it for a Locked or
 // Proved job: the provider in the high 160 bits, its stake in the low 96.
-func UnpackHolderV1(holder [32]byte) (provider common.Address, stake *big.Int) {
+func UnpackHolder(holder [32]byte) (provider common.Address, stake *big.Int) {
 	copy(provider[:], holder[:20])
 	return provider, new(big.Int).SetBytes(holder[20:])
 }
 
-// JobHolderV1 returns the provider and stake of a Locked or Proved job, decoded
+// JobHolder returns the provider and stake of a Locked or Proved job, decoded
 // from its Holder (as Market.HolderOf asks the manager); ok is false in any other
 // state, where Holder is a commitment hash (Committed) or zero.
-func JobHolderV1(j JobV1) (provider common.Address, stake *big.Int, ok bool) {
-	if s := JobStateV1(j.State); s != StateV1Locked && s != StateV1Proved {
+func JobHolder(j Job) (provider common.Address, stake *big.Int, ok bool) {
+	if s := JobState(j.State); s != StateLocked && s != StateProved {
 		return common.Address{}, nil, false
 	}
-	provider, stake = UnpackHolderV1(j.Holder)
+	provider, stake = UnpackHolder(j.Holder)
 	return provider, stake, true
 }
 
-// JobCommitmentV1 returns the commitment hash a Committed job stores in its
+// JobCommitment returns the commitment hash a Committed job stores in its
 // Holder; ok is false in any other state.
-func JobCommitmentV1(j JobV1) (commitment [32]byte, ok bool) {
-	if JobStateV1(j.State) != StateV1Committed {
+func JobCommitment(j Job) (commitment [32]byte, ok bool) {
+	if JobState(j.State) != StateCommitted {
 		return [32]byte{}, false
 	}
 	return j.Holder, true
@@ -120,19 +120,19 @@ func JobCommitmentV1(j JobV1) (commitment [32]byte, ok bool) {
 
 // CommitmentFromEvent is the commitment a JobCommitted event carries: what a
 // submission and a slash of that job must open.
-func CommitmentFromEvent(ev *JobCommittedV1) CommitmentV1 {
-	return CommitmentV1{
+func CommitmentFromEvent(ev *JobCommitted) Commitment {
+	return Commitment{
 		Provider: ev.Provider, Stake: new(big.Int).Set(ev.Stake),
 		TraceRoot: new(big.Int).Set(ev.TraceRoot), AttestationDigest: ev.AttestationDigest,
 	}
 }
 
-// HashCommitmentV1 is keccak256(abi.encode(provider, uint256 stake, traceRoot,
+// HashCommitment is keccak256(abi.encode(provider, uint256 stake, traceRoot,
 // attestationDigest)), the hash a commit stores and the seed is derived over,
 // computed locally as protocol.Commitment does (Market.CommitmentOf asks the
 // manager). It fails for a commitment the ABI cannot encode (a nil, negative or
 // oversized number: the stake is a uint96).
-func HashCommitmentV1(c CommitmentV1) ([32]byte, error) {
+func HashCommitment(c Commitment) ([32]byte, error) {
 	if err := checkCommitment(c); err != nil {
 		return [32]byte{}, err
 	}
@@ -141,7 +141,7 @@ func HashCommitmentV1(c CommitmentV1) ([32]byte, error) {
 
 // checkCommitment refuses what abi.Pack would panic on (nil) or encode into
 // calldata the manager's decoder rejects (a stake past uint96).
-func checkCommitment(c CommitmentV1) error {
+func checkCommitment(c Commitment) error {
 	if c.Stake == nil || c.Stake.Sign() < 0 || c.Stake.Cmp(maxUint96) > 0 {
 		return fmt.Errorf("chain: commitment stake %v is not a uint96", c.Stake)
 	}
@@ -151,28 +151,28 @@ func checkCommitment(c CommitmentV1) error {
 	return nil
 }
 
-// JobStateV1 mirrors the v1 manager's JobState (settlement.md §3).
-type JobStateV1 uint8
+// JobState mirrors the manager's JobState (settlement.md §3).
+type JobState uint8
 
-// v1 job states, in the contract's order. Settled, Slashed and Cancelled are final.
+// job states, in the contract's order. Settled, Slashed and Cancelled are final.
 const (
-	StateV1None JobStateV1 = iota
-	StateV1Open
-	StateV1Locked
-	StateV1Committed
-	StateV1Proved
-	StateV1Settled
-	StateV1Slashed
-	StateV1Cancelled
+	StateNone JobState = iota
+	StateOpen
+	StateLocked
+	StateCommitted
+	StateProved
+	StateSettled
+	StateSlashed
+	StateCancelled
 )
 
-var stateV1Names = [...]string{"None", "Open", "Locked", "Committed", "Proved", "Settled", "Slashed", "Cancelled"}
+var stateNames = [...]string{"None", "Open", "Locked", "Committed", "Proved", "Settled", "Slashed", "Cancelled"}
 
-func (s JobStateV1) String() string {
-	if int(s) < len(stateV1Names) {
-		return stateV1Names[s]
+func (s JobState) String() string {
+	if int(s) < len(stateNames) {
+		return stateNames[s]
 	}
-	return fmt.Sprintf("JobStateV1(%d)", uint8(s))
+	return fmt.Sprintf("JobState(%d)", uint8(s))
 }
 
 // ClassStatus mirrors ClassRegistry's ClassStatus.
@@ -219,11 +219,11 @@ func PackResultTokens(tokens []uint32) ([]*big.Int, error) {
 	return w, nil
 }
 
-// JobIDV1 is the job id of req under the v1 manager at manager on chainID: the
+// JobID is the job id of req under the manager at manager on chainID: the
 // request's EIP-712 digest (settlement.md §2), computed here as
 // protocol.Domain.JobID does; Market.JobIDOf asks the contract. It fails only for
 // a request the ABI cannot encode (a nil or oversized number).
-func JobIDV1(chainID *big.Int, manager common.Address, req RequestV1) (*big.Int, error) {
+func JobID(chainID *big.Int, manager common.Address, req Request) (*big.Int, error) {
 	for _, f := range []struct {
 		name string
 		v    *big.Int
@@ -233,13 +233,13 @@ func JobIDV1(chainID *big.Int, manager common.Address, req RequestV1) (*big.Int,
 			return nil, fmt.Errorf("chain: request %s %v is not a uint%d", f.name, f.v, f.bits)
 		}
 	}
-	return protocol.Domain{ChainID: chainID, Contract: manager}.JobID(ProtocolRequestV1(req)), nil
+	return protocol.Domain{ChainID: chainID, Contract: manager}.JobID(ProtocolRequest(req)), nil
 }
 
-// ProtocolRequestV1 is a request of the bindings as protocol.Request, the type of the
-// encodings (job id, offers, receipts); RequestV1From is its inverse. The two types hold the
+// ProtocolRequest is a request of the bindings as protocol.Request, the type of the
+// encodings (job id, offers, receipts); RequestFrom is its inverse. The two types hold the
 // same fields: this is their one conversion.
-func ProtocolRequestV1(r RequestV1) protocol.Request {
+func ProtocolRequest(r Request) protocol.Request {
 	return protocol.Request{
 		Buyer: r.Buyer, ClassID: r.ClassId, ModelRoot: r.ModelRoot, JobDigest: r.JobDigest,
 		NewTokens: r.NewTokens, Price: r.Price, LockBy: r.LockBy, ExecWindow: r.ExecWindow,
@@ -248,9 +248,9 @@ func ProtocolRequestV1(r RequestV1) protocol.Request {
 	}
 }
 
-// RequestV1From is the inverse of ProtocolRequestV1.
-func RequestV1From(r protocol.Request) RequestV1 {
-	return RequestV1{
+// RequestFrom is the inverse of ProtocolRequest.
+func RequestFrom(r protocol.Request) Request {
+	return Request{
 		Buyer: r.Buyer, ClassId: r.ClassID, ModelRoot: r.ModelRoot, JobDigest: r.JobDigest,
 		NewTokens: r.NewTokens, Price: r.Price, LockBy: r.LockBy, ExecWindow: r.ExecWindow,
 		ProveWindow: r.ProveWindow, ChallengeWindow: r.ChallengeWindow,
@@ -258,10 +258,10 @@ func RequestV1From(r protocol.Request) RequestV1 {
 	}
 }
 
-// AddressesV1 locates a v1 deployment. ChainID, when set (deployment files written by
+// Addresses locates a deployment. ChainID, when set (deployment files written by
 // `probity deploy` have it), is the chain the addresses are on: a client on another chain is
 // refused rather than sending transactions to whatever lives at those addresses there.
-type AddressesV1 struct {
+type Addresses struct {
 	ChainID   uint64         `json:"chainId,omitempty"`
 	Token     common.Address `json:"token"`
 	Providers common.Address `json:"providers"`
@@ -271,7 +271,7 @@ type AddressesV1 struct {
 }
 
 // Validate names the first address that is missing.
-func (a AddressesV1) Validate() error {
+func (a Addresses) Validate() error {
 	for _, f := range []struct {
 		name string
 		addr common.Address
@@ -283,21 +283,56 @@ func (a AddressesV1) Validate() error {
 	return nil
 }
 
-// ReadAddressesV1 reads a v1 deployment file: the JSON object of AddressesV1, every
+// ReadAddresses reads a deployment file: the JSON object of Addresses, every
 // address present. Unknown fields are errors.
-func ReadAddressesV1(path string) (AddressesV1, error) {
+func ReadAddresses(path string) (Addresses, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
-		return AddressesV1{}, err
+		return Addresses{}, err
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
-	var a AddressesV1
+	var a Addresses
 	if err := dec.Decode(&a); err != nil {
-		return AddressesV1{}, fmt.Errorf("deployment file %s: %w", path, err)
+		return Addresses{}, fmt.Errorf("deployment file %s: %w", path, err)
 	}
 	if err := a.Validate(); err != nil {
-		return AddressesV1{}, fmt.Errorf("deployment file %s: %w", path, err)
+		return Addresses{}, fmt.Errorf("deployment file %s: %w", path, err)
 	}
 	return a, nil
+}
+
+// Provider is a ProviderRegistry account.
+type Provider = bindings.Provider
+
+// Params are the SLA manager's governance parameters (settlement.md §5). BountyBps and
+// AbandonBps apply to jobs locked after a change; the minimum windows to jobs posted after.
+type Params struct {
+	DetectionFloorBps uint16
+	BountyBps         uint16
+	AbandonBps        uint16
+	MinExecWindow     uint32 // seconds
+	MinProveWindow    uint32 // seconds
+}
+
+// DeployParams configures Deploy.
+type DeployParams struct {
+	// UnbondingDelay is the registry's unbonding delay in seconds.
+	UnbondingDelay uint64
+	// Token, when set, is an existing ERC-20 to use; otherwise a DevToken is
+	// deployed with InitialSupply minted to the deployer.
+	Token common.Address
+	// InitialSupply of the DevToken (default 10^27, a billion 18-decimal tokens).
+	InitialSupply *big.Int
+}
+
+// SignDigest signs an EIP-712 digest in the r||s||v form the manager checks
+// (v in {27, 28}; go-ethereum signatures are already low-s).
+func SignDigest(key *ecdsa.PrivateKey, digest [32]byte) ([]byte, error) {
+	sig, err := crypto.Sign(digest[:], key)
+	if err != nil {
+		return nil, fmt.Errorf("chain: signing digest: %w", err)
+	}
+	sig[64] += 27
+	return sig, nil
 }

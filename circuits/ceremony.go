@@ -13,7 +13,7 @@ import (
 	cs "github.com/consensys/gnark/constraint/bn254"
 )
 
-// ErrCeremony reports a ceremony file that is malformed, for another shape or phase, or a
+// ErrCeremony reports a ceremony file that is malformed, for another target or phase, or a
 // contribution that does not verify.
 var ErrCeremony = errors.New("ceremony")
 
@@ -29,15 +29,15 @@ const (
 )
 
 // Ceremony runs gnark's two-phase Groth16 MPC (backend/groth16/bn254/mpcsetup) for one
-// shape. The keys are sound if at least one contributor destroyed its randomness. Every file
-// starts with a header (magic, phase, shape id) so a contribution cannot be fed to the wrong
-// shape or phase. The flow:
+// target (a universal class). The keys are sound if at least one contributor destroyed its
+// randomness. Every file starts with a header (magic, phase, target id) so a contribution
+// cannot be fed to the wrong target or phase. The flow:
 //
 //	Init -> Contribute* (phase 1) -> SealPhase1(beacon) -> Contribute* (phase 2) -> Finalize(beacon)
 //
 // Verify and VerifyPhase1 let anyone check a transcript; Finalize verifies before it derives keys.
 type Ceremony struct {
-	Target Target // a layer shape or a universal class
+	Target Target // a universal class, or a test circuit
 	ccs    *cs.R1CS
 }
 
@@ -75,7 +75,7 @@ func (c *Ceremony) readHeader(r io.Reader) (byte, error) {
 	phase := h[len(ceremonyMagic)]
 	id := c.Target.ID()
 	if !bytes.Equal(h[len(ceremonyMagic)+1:], id[:]) {
-		return 0, fmt.Errorf("%w: file is for shape 0x%x, this ceremony is %s", ErrCeremony, h[len(ceremonyMagic)+1:], c.Target)
+		return 0, fmt.Errorf("%w: file is for target 0x%x, this ceremony is %s", ErrCeremony, h[len(ceremonyMagic)+1:], c.Target)
 	}
 	if phase != Phase1 && phase != Phase2 && phase != PhaseCommons {
 		return 0, fmt.Errorf("%w: unknown phase %d", ErrCeremony, phase)
@@ -222,7 +222,7 @@ func (c *Ceremony) phase2(beacon []byte, commons io.Reader, contribs []io.Reader
 	return newKeys(c.Target, c.ccs, pk, vk), nil
 }
 
-// readCommons reads SRS commons written by SealPhase1 for this shape. The domain size is
+// readCommons reads SRS commons written by SealPhase1 for this target. The domain size is
 // checked before gnark reads the points: it allocates whatever size the file states, and
 // panics on commons of a smaller circuit.
 func (c *Ceremony) readCommons(r io.Reader) (*mpcsetup.SrsCommons, error) {
@@ -239,7 +239,7 @@ func (c *Ceremony) readCommons(r io.Reader) (*mpcsetup.SrsCommons, error) {
 		return nil, fmt.Errorf("%w: commons: %w", ErrCeremony, err)
 	}
 	if n := binary.BigEndian.Uint64(size); n != c.domain() {
-		return nil, fmt.Errorf("%w: commons: domain size %d, this shape's circuit needs %d", ErrCeremony, n, c.domain())
+		return nil, fmt.Errorf("%w: commons: domain size %d, this circuit needs %d", ErrCeremony, n, c.domain())
 	}
 	var srs mpcsetup.SrsCommons
 	if _, err := srs.ReadFrom(br); err != nil {

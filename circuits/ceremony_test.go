@@ -15,14 +15,10 @@ func readers(bs ...[]byte) []io.Reader {
 	return out
 }
 
-// Two contributors per phase on the tiny shape; the resulting keys prove and verify, and a
+// Two contributors per phase on the tiny test target; the resulting keys prove and verify, and a
 // tampered or out-of-order transcript is rejected.
 func TestCeremonyTwoContributors(t *testing.T) {
-	if !heavyTests {
-		// Phase-1 verification over a 2^14 domain takes minutes on two cores.
-		t.Skip("ceremony on tiny takes 2 to 4 min on 2 cores: go test -tags heavy")
-	}
-	c, err := NewCeremony(tinyShape())
+	c, err := NewCeremony(tinyTarget())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,33 +71,28 @@ func TestCeremonyTwoContributors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := tinyInputs(t, 11, 6)
-	p, err := Prove(keys, in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := Verify(keys.VK, p, p.PublicInputs); err != nil {
+	p, pub := proveChain(t, keys, 11)
+	if err := verifyChain(keys.VK, p, pub); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := VerifyingKeyWords(keys.VK); err != nil {
 		t.Fatal(err)
 	}
 	// A proof under the ceremony key does not verify under an unrelated dev key.
-	if err := Verify(testKeys(t).VK, p, p.PublicInputs); !errors.Is(err, ErrProof) {
+	if err := verifyChain(testKeys(t).VK, p, pub); !errors.Is(err, errTestProof) {
 		t.Fatalf("ceremony proof under dev key: %v", err)
 	}
 }
 
 func TestCeremonyRejectsForeignFiles(t *testing.T) {
-	c := &Ceremony{Target: tinyShape()}
-	other, _ := Lookup("demo-64")
-	o := &Ceremony{Target: other}
+	c := &Ceremony{Target: tinyTarget()}
+	o := &Ceremony{Target: otherTarget()}
 	var hdr bytes.Buffer
 	if err := o.writeHeader(&hdr, Phase1); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.Contribute(bytes.NewReader(hdr.Bytes()), io.Discard); !errors.Is(err, ErrCeremony) {
-		t.Fatalf("other shape's file: %v", err)
+		t.Fatalf("other target's file: %v", err)
 	}
 	if err := c.Contribute(bytes.NewReader([]byte("garbage")), io.Discard); !errors.Is(err, ErrCeremony) {
 		t.Fatalf("garbage: %v", err)

@@ -9,18 +9,6 @@ import (
 	"github.com/consensys/gnark/frontend/cs/r1cs"
 )
 
-// Compile compiles the sampled-layer circuit of a shape to R1CS over BN254. The result is
-// checked to carry no Pedersen commitment, so its verifier is the plain pairing check (§7).
-func Compile(s Shape) (constraint.ConstraintSystem, error) {
-	if err := s.Validate(); err != nil {
-		return nil, err
-	}
-	return compileCircuit(NewLayerCircuit(s), s.String())
-}
-
-// Compile is Compile(s): a Shape is a key-cache Target.
-func (s Shape) Compile() (constraint.ConstraintSystem, error) { return Compile(s) }
-
 // CompilePlain compiles any circuit to R1CS over BN254 and checks that it carries no Pedersen
 // commitment, so its verifier is contracts/src/Groth16Verifier.sol's plain pairing check.
 func CompilePlain(c frontend.Circuit, name string) (constraint.ConstraintSystem, error) {

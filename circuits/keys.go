@@ -20,8 +20,8 @@ import (
 // ErrCacheCorrupt reports a key cache entry whose files do not match their checksums.
 var ErrCacheCorrupt = errors.New("key cache entry is corrupt")
 
-// Target is a circuit that the key cache, the ceremony and the verifier export serve: a v0
-// layer Shape or a universal class (package circuits/universal).
+// Target is a circuit that the key cache, the ceremony and the verifier export serve: a
+// universal class (package circuits/universal), or a test circuit.
 type Target interface {
 	ID() [32]byte
 	String() string
@@ -31,21 +31,16 @@ type Target interface {
 // Keys are the compiled circuit and Groth16 keys of one target.
 type Keys struct {
 	Target Target
-	Shape  Shape // the target when it is a layer shape (v0 callers), else zero
 	CCS    constraint.ConstraintSystem
 	PK     groth16.ProvingKey
 	VK     groth16.VerifyingKey
 }
 
 func newKeys(t Target, ccs constraint.ConstraintSystem, pk groth16.ProvingKey, vk groth16.VerifyingKey) *Keys {
-	k := &Keys{Target: t, CCS: ccs, PK: pk, VK: vk}
-	if s, ok := t.(Shape); ok {
-		k.Shape = s
-	}
-	return k
+	return &Keys{Target: t, CCS: ccs, PK: pk, VK: vk}
 }
 
-// Cache is an on-disk key cache: one directory per shape id holding ccs, pk, vk and a
+// Cache is an on-disk key cache: one directory per target id holding ccs, pk, vk and a
 // checksums file. Entries are written to a temporary directory and renamed into place, and
 // a lock file serialises setups, so concurrent processes neither corrupt an entry nor run the
 // same setup twice.
@@ -58,17 +53,6 @@ func DefaultCache() (Cache, error) {
 		return Cache{}, fmt.Errorf("key cache: %w", err)
 	}
 	return Cache{Dir: filepath.Join(d, "probity", "keys")}, nil
-}
-
-// Setup returns development keys for a shape from the default cache, generating them on
-// first use (groth16.Setup: a single party knows the toxic waste, so these keys are for
-// development only; deployments use a Ceremony).
-func Setup(s Shape) (*Keys, error) {
-	c, err := DefaultCache()
-	if err != nil {
-		return nil, err
-	}
-	return c.Setup(s)
 }
 
 // DevSetup compiles the circuit and runs a fresh single-party setup, without any cache.
@@ -90,14 +74,11 @@ func (c Cache) EntryDir(s Target) string {
 	return filepath.Join(c.Dir, hex.EncodeToString(id[:]))
 }
 
-// Setup loads the shape's keys, or generates and stores them when the entry does not exist.
-func (c Cache) Setup(s Shape) (*Keys, error) { return c.SetupTarget(s) }
-
-// SetupTarget loads the target's keys, or generates and stores them when the entry does not
+// Setup loads the target's keys, or generates and stores them when the entry does not
 // exist. A corrupt entry is an error (wrapping ErrCacheCorrupt) rather than silently replaced:
 // Regenerate replaces it.
-func (c Cache) SetupTarget(s Target) (*Keys, error) {
-	if k, err := c.LoadTarget(s); err == nil || !errors.Is(err, os.ErrNotExist) {
+func (c Cache) Setup(s Target) (*Keys, error) {
+	if k, err := c.Load(s); err == nil || !errors.Is(err, os.ErrNotExist) {
 		return k, err
 	}
 	unlock, err := c.lock()
@@ -106,7 +87,7 @@ func (c Cache) SetupTarget(s Target) (*Keys, error) {
 	}
 	defer unlock()
 	// Another process may have finished the setup while we waited for the lock.
-	if k, err := c.LoadTarget(s); err == nil || !errors.Is(err, os.ErrNotExist) {
+	if k, err := c.Load(s); err == nil || !errors.Is(err, os.ErrNotExist) {
 		return k, err
 	}
 	k, err := DevSetup(s)
@@ -130,7 +111,7 @@ func (c Cache) Regenerate(s Target) (*Keys, error) {
 		return nil, fmt.Errorf("key cache: removing %s: %w", c.EntryDir(s), err)
 	}
 	unlock()
-	return c.SetupTarget(s)
+	return c.Setup(s)
 }
 
 // Store writes keys (e.g. from a ceremony) into the cache, replacing any entry.
@@ -206,12 +187,9 @@ func writeFile(path string, wt func(io.Writer) (int64, error)) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), f.Close()
 }
 
-// Load reads and checks a shape's entry.
-func (c Cache) Load(s Shape) (*Keys, error) { return c.LoadTarget(s) }
-
-// LoadTarget reads and checks a target's entry. A missing entry wraps os.ErrNotExist; a file
+// Load reads and checks a target's entry. A missing entry wraps os.ErrNotExist; a file
 // that does not match its checksum wraps ErrCacheCorrupt.
-func (c Cache) LoadTarget(s Target) (*Keys, error) {
+func (c Cache) Load(s Target) (*Keys, error) {
 	dir := c.EntryDir(s)
 	sums, err := os.ReadFile(filepath.Join(dir, "checksums"))
 	if err != nil {

@@ -10,7 +10,7 @@ import (
 
 func TestKeyCache(t *testing.T) {
 	c := Cache{Dir: t.TempDir()}
-	s := tinyShape()
+	s := tinyTarget()
 	if _, err := c.Load(s); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("empty cache: %v", err)
 	}
@@ -27,11 +27,8 @@ func TestKeyCache(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := Prove(k2, tinyInputs(t, 8, 4))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := Verify(k1.VK, p, p.PublicInputs); err != nil {
+	p, pub := proveChain(t, k2, 8)
+	if err := verifyChain(k1.VK, p, pub); err != nil {
 		t.Fatalf("proof from loaded keys under the generated vk: %v", err)
 	}
 
@@ -74,7 +71,7 @@ func TestKeyCache(t *testing.T) {
 // Concurrent first uses produce one consistent entry.
 func TestKeyCacheConcurrent(t *testing.T) {
 	c := Cache{Dir: t.TempDir()}
-	s := tinyShape()
+	s := tinyTarget()
 	var wg sync.WaitGroup
 	errs := make([]error, 3)
 	for i := range errs {

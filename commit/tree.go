@@ -96,9 +96,6 @@ func BiasElement(b int32) fr.Element {
 	return e
 }
 
-// LeafActivations returns the leaf elements of an activation row.
-func LeafActivations(row []int8) []fr.Element { return PackRow(row) }
-
 // LeafLayer returns the leaf elements of output column j: pack(W[j]) || b[j]+2^31.
 func LeafLayer(w []int8, b int32) []fr.Element {
 	n := (len(w) + 30) / 31

@@ -10,9 +10,8 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 
-	"github.com/probitylabs/probity/contracts/bindingsv1"
+	"github.com/probitylabs/probity/contracts/bindings"
 	"github.com/probitylabs/probity/verifier"
-	verifierv1 "github.com/probitylabs/probity/verifier/v1"
 )
 
 // tokenHolders are the accounts whose balances the demo accounts for.
@@ -102,7 +101,7 @@ func (r *run) jobGas(ctx context.Context, id *big.Int) (map[string]uint64, error
 	if err != nil {
 		return nil, err
 	}
-	abi, err := bindingsv1.SLAManagerV1MetaData.ParseABI()
+	abi, err := bindings.SLAManagerMetaData.ParseABI()
 	if err != nil {
 		return nil, err
 	}
@@ -154,15 +153,15 @@ func (r *run) audit(ctx context.Context, path string, onChain bool) (*verifier.R
 		return nil, fmt.Errorf("demo: the class's verifying key is a %T", r.keys.VK)
 	}
 	manager := r.sim.Addresses.Manager
-	policy := verifierv1.Policy{ChainID: r.gov.ChainID(), Manager: &manager,
-		Classes: []verifierv1.Class{{Class: r.class, VK: vk}}, AllowNoAttestation: true, MinSlots: 1,
+	policy := verifier.Policy{ChainID: r.gov.ChainID(), Manager: &manager,
+		Classes: []verifier.Class{{Class: r.class, VK: vk}}, AllowNoAttestation: true, MinSlots: 1,
 		AllowUnconfirmed: true}
-	opts := verifierv1.Options{Model: r.model}
+	opts := verifier.Options{Model: r.model}
 	if onChain {
 		// The same audit confirmed by the chain: the seed block's hash, JobProved's receipt
 		// digest, the commitment and the provider's node key.
 		policy.AllowUnconfirmed = false
-		opts.Chain = verifierv1.MarketChain{Market: r.watcher.Market(), Headers: r.sim.Chain.Client()}
+		opts.Chain = verifier.MarketChain{Market: r.watcher.Market(), Headers: r.sim.Chain.Client()}
 	}
-	return verifierv1.AuditFile(ctx, path, policy, opts)
+	return verifier.AuditFile(ctx, path, policy, opts)
 }

@@ -15,8 +15,7 @@ import (
 	"github.com/probitylabs/probity/jobs"
 	"github.com/probitylabs/probity/model"
 	"github.com/probitylabs/probity/prover"
-	proverv1 "github.com/probitylabs/probity/prover/v1"
-	sdk "github.com/probitylabs/probity/sdk/v1"
+	"github.com/probitylabs/probity/sdk"
 )
 
 // estimatesCache keeps the nodes' self-test measurement (execution and proving time of the
@@ -28,13 +27,13 @@ func (r *run) estimatesCache() string {
 
 // node assembles role's prover node: the shipped model, the small class with the demo's keys,
 // the provider's own order book, no GPU.
-func (r *run) node(ctx context.Context, p *provider, falsify bool) (*proverv1.Node, error) {
-	cfg := proverv1.DefaultConfig()
+func (r *run) node(ctx context.Context, p *provider, falsify bool) (*prover.Node, error) {
+	cfg := prover.DefaultConfig()
 	cfg.Deployment = r.sim.Addresses
 	cfg.DataDir = filepath.Join(r.dir, "nodes", p.role)
 	cfg.KeysDir = r.cache.Dir
 	cfg.OrderBooks = []string{p.book}
-	cfg.PollInterval = proverv1.Duration(20 * time.Millisecond)
+	cfg.PollInterval = prover.Duration(20 * time.Millisecond)
 	cfg.Fetch.AllowFile = true
 	cfg.GPU.Mode = "none"
 	cfg.MinPrice = "1"
@@ -52,9 +51,9 @@ func (r *run) node(ctx context.Context, p *provider, falsify bool) (*proverv1.No
 		if cl.ID() == r.class.ID() {
 			return r.keys, nil
 		}
-		return r.cache.SetupTarget(cl)
+		return r.cache.Setup(cl)
 	}
-	return proverv1.New(ctx, proverv1.Options{Config: cfg, Backend: r.sim.Chain.Client(), ProviderKey: p.key,
+	return prover.New(ctx, prover.Options{Config: cfg, Backend: r.sim.Chain.Client(), ProviderKey: p.key,
 		NodeKey: p.nodeKey, Models: []*model.Model{r.model}, Keys: keys, Logger: r.logger.With("node", p.role)})
 }
 
@@ -86,7 +85,7 @@ func (r *run) prepare(ctx context.Context, role string, n int) (*sdk.Job, error)
 // runNode runs the node until the job is final while fn plays the buyer's side, and returns
 // the node's record of the job. A node that ends the job early (it refused it, say) leaves fn
 // a few seconds and then cancels it, so that the record says what went wrong.
-func (r *run) runNode(ctx context.Context, n *proverv1.Node, job *sdk.Job, fn func(context.Context) error) (*proverv1.Record, error) {
+func (r *run) runNode(ctx context.Context, n *prover.Node, job *sdk.Job, fn func(context.Context) error) (*prover.Record, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()
 	bctx, bcancel := context.WithCancel(ctx)
@@ -230,7 +229,7 @@ func (r *run) lazyAct(ctx context.Context) (*sdk.Job, error) {
 	}
 	j := r.addJob(RoleLazy, job, p)
 	j.NodeStep, j.NodeReason = string(rec.Step), rec.Reason
-	if rec.Step != proverv1.StepFailed {
+	if rec.Step != prover.StepFailed {
 		return nil, fmt.Errorf("%w: the lazy node ended at %s (%s), not unable to prove", ErrUnexpected, rec.Step, rec.Reason)
 	}
 	r.printf("  node: lockAndCommit of the falsified trace root; the buyer revealed its secret and the seed picked the samples\n")

@@ -20,7 +20,7 @@ import (
 	"github.com/probitylabs/probity/circuits/universal"
 	"github.com/probitylabs/probity/model"
 	"github.com/probitylabs/probity/models"
-	sdk "github.com/probitylabs/probity/sdk/v1"
+	"github.com/probitylabs/probity/sdk"
 	"github.com/probitylabs/probity/verifier"
 )
 
@@ -286,12 +286,12 @@ func (r *run) setup(ctx context.Context) error {
 
 	r.class = universal.Small()
 	t := time.Now()
-	r.keys, err = r.cache.LoadTarget(r.class)
+	r.keys, err = r.cache.Load(r.class)
 	r.sum.KeysCached = err == nil
 	if errors.Is(err, os.ErrNotExist) {
 		r.printf("  building the %s class's development keys into %s (once, about two minutes; later runs load them)...\n",
 			r.class.Name, r.cache.Dir)
-		r.keys, err = r.cache.SetupTarget(r.class)
+		r.keys, err = r.cache.Setup(r.class)
 	}
 	if err != nil {
 		return fmt.Errorf("demo: circuit keys: %w", err)

@@ -1,10 +1,10 @@
 // Package demo runs Probity end to end on an in-process chain: the `probity demo` command
 // and its self-check.
 //
-// Run deploys the v1 contracts on a simulated chain, registers the small width class with
+// Run deploys the contracts on a simulated chain, registers the small width class with
 // its development keys (circuits key cache) and the shipped model (models.KJV) in the
-// catalogue, and plays the protocol with real prover nodes (prover/v1) and the buyer SDK
-// (sdk/v1):
+// catalogue, and plays the protocol with real prover nodes (package prover) and the buyer SDK
+// (package sdk):
 //
 //   - a buyer asks the shipped model for text with a signed offer (it sends no transaction);
 //     the honest node generates the text, locks and commits in one transaction, proves the

@@ -95,11 +95,11 @@ func advancePast(t *testing.T, ctx context.Context, rc *rpc.Client, ec *ethclien
 // tokenView reads the token's books directly, for the final audit of every balance.
 type tokenView struct {
 	ec    *ethclient.Client
-	addrs chain.AddressesV1
+	addrs chain.Addresses
 	token *bindings.DevToken
 }
 
-func newTokenView(ec *ethclient.Client, addrs chain.AddressesV1) tokenView {
+func newTokenView(ec *ethclient.Client, addrs chain.Addresses) tokenView {
 	return tokenView{ec: ec, addrs: addrs, token: bindings.NewDevToken()}
 }
 

@@ -29,7 +29,7 @@ import (
 	"github.com/probitylabs/probity/internal/testenv"
 	"github.com/probitylabs/probity/jobs"
 	"github.com/probitylabs/probity/models"
-	prover "github.com/probitylabs/probity/prover/v1"
+	"github.com/probitylabs/probity/prover"
 )
 
 // units reads a decimal token amount as the CLI prints it ("2.5") in base units.
@@ -111,7 +111,7 @@ func (b *background) wait(t *testing.T, limit time.Duration) {
 	}
 }
 
-// TestNetworkV1 runs a small Probity v1 network the way it is deployed: anvil as its own
+// TestNetwork runs a small Probity v1 network the way it is deployed: anvil as its own
 // process, the contracts deployed with `probity deploy`, the small width class and the
 // shipped model registered with `probity class register` and `probity catalogue
 // register`, three provider nodes as separate `probity prover --config FILE` processes of
@@ -134,7 +134,7 @@ func (b *background) wait(t *testing.T, limit time.Duration) {
 // -short the test runs only when they are there already (`make demo` or `probity setup
 // --shape small` puts them there), except under PROBITY_REQUIRE_TOOLS=1 (make test, CI),
 // where it sets them up.
-func TestNetworkV1(t *testing.T) {
+func TestNetwork(t *testing.T) {
 	t0 := time.Now()
 	anvilURL := testenv.StartAnvil(t) // skips without anvil; fails under PROBITY_REQUIRE_TOOLS=1
 	cl := universal.Small()
@@ -178,7 +178,7 @@ func TestNetworkV1(t *testing.T) {
 	// Governance: deploy, register the class (its verifier from the cached keys) and the model.
 	code, out, errs := c.run(ctx, "deploy", "--rpc", anvilURL, "--key", gov.keyFile, "--out", dep)
 	require.Equal(t, 0, code, out+errs)
-	addrs, err := chain.ReadAddressesV1(dep)
+	addrs, err := chain.ReadAddresses(dep)
 	require.NoError(t, err)
 	c.ok(ctx, "class", "register", "--class", "small", "--key", gov.keyFile)
 	c.ok(ctx, "catalogue", "register", "--model", modelFile, "--class", "small", "--uri", "probity:models/kjv-gpt2", "--key", gov.keyFile)

@@ -19,7 +19,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	prover "github.com/probitylabs/probity/prover/v1"
+	"github.com/probitylabs/probity/prover"
 )
 
 // providerProc is one provider node run as `probity prover --config FILE`, a separate
@@ -119,7 +119,7 @@ func (p *providerProc) start(ctx context.Context) {
 		p.err = cmd.Wait()
 		close(exited)
 	}(p.exited)
-	p.waitLog(ctx, "prover v1 started", startLimit)
+	p.waitLog(ctx, "prover started", startLimit)
 }
 
 // log returns what the current process (since its start) wrote.
@@ -196,7 +196,7 @@ func (p *providerProc) stop() {
 		p.t.Fatalf("%s did not stop within 40s of SIGTERM", p.name)
 	}
 	require.NoError(p.t, p.err, "%s exit status after SIGTERM", p.name)
-	require.Contains(p.t, p.log(), "prover v1 stopped", "%s did not log its shutdown", p.name)
+	require.Contains(p.t, p.log(), "prover stopped", "%s did not log its shutdown", p.name)
 }
 
 // kill ends the node with SIGKILL: no shutdown, no journal write, as a power cut would.

@@ -243,7 +243,7 @@ func jsonString(s string) []byte {
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 }
 
-// AppendRequest appends the canonical JSON of a request as offers and v1 receipts spell it
+// AppendRequest appends the canonical JSON of a request as offers and receipts spell it
 // (settlement.md §8): keys in the EIP-712 order, words as 0x and 64 lower-case hex digits,
 // price a decimal string, newTokens, lockBy and the windows JSON numbers, no whitespace. It
 // fails for a number that does not fit its field.
@@ -268,7 +268,7 @@ func AppendRequest(buf []byte, r protocol.Request) ([]byte, error) {
 }
 
 // RequestJSON is a request in the spelling of AppendRequest, for embedding in other documents
-// (the v1 receipt): it marshals canonically and unmarshals strictly (ParseRequest).
+// (the receipt): it marshals canonically and unmarshals strictly (ParseRequest).
 type RequestJSON struct{ protocol.Request }
 
 // MarshalJSON implements json.Marshaler.

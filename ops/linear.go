@@ -24,7 +24,7 @@ func (p LinearParams) Epilogue(j int) protocol.Epilogue {
 
 // Linear is specs/ops.md §2: out[i][j] = epi_j(b[j] + A[i]·W[j]) with W [N, K] and column j's
 // epilogue (m[j], s, z, relu). Parameters are checked before any element is computed; the
-// kernel is tensor's, shared with v0 layers (which are the case of equal multipliers).
+// kernel is tensor's (tensor.Linear is the case of equal multipliers).
 func Linear(a *tensor.Int8, w *tensor.Int8, b *tensor.Int32, p LinearParams) (*tensor.Int8, error) {
 	if w == nil || len(w.Shape) != 2 || w.Check() != nil {
 		return nil, fmt.Errorf("linear: %w: weight must be a matrix", tensor.ErrShape)

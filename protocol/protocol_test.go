@@ -2,8 +2,8 @@ package protocol
 
 import (
 	"bytes"
-	"encoding/hex"
 	"errors"
+	"fmt"
 	"math/big"
 	"testing"
 
@@ -106,60 +106,38 @@ func FuzzEpilogueApply(f *testing.F) {
 	})
 }
 
-func TestShapeID(t *testing.T) {
-	got := ShapeID(16, 4, 3, 2)
-	enc := "70726f626974792f73686170652f7630" + "00000010" + "00000004" + "03" + "0002"
-	b, _ := hex.DecodeString(enc)
-	if want := crypto.Keccak256Hash(b); got != want {
-		t.Fatalf("ShapeID = %x, want %x", got, want)
-	}
-}
-
-func sampleSpec() JobSpec {
-	return JobSpec{
-		InputRoot: big.NewInt(123456789),
-		Rows:      7,
-		Layers: []Layer{
-			{ShapeID: ShapeID(64, 64, 4, 8), WeightsRoot: big.NewInt(42), Epilogue: Epilogue{Multiplier: 1 << 30, Shift: 38, ZeroPoint: -2, ReLU: true}.Word()},
-			{ShapeID: ShapeID(64, 64, 4, 8), WeightsRoot: new(big.Int).Sub(R, big.NewInt(1)), Epilogue: Epilogue{Multiplier: 99, Shift: 9, ZeroPoint: 3}.Word()},
-		},
-	}
-}
-
-// TestEIP712AgainstGeth recomputes the job spec hash, the domain separator and the digest with
-// go-ethereum's independent EIP-712 implementation.
-func TestEIP712AgainstGeth(t *testing.T) {
-	js := sampleSpec()
-	if err := js.Validate(); err != nil {
+// TestRequestEIP712AgainstGeth recomputes a request's struct hash, the manager's domain
+// separator and the job id with go-ethereum's independent EIP-712 implementation.
+func TestRequestEIP712AgainstGeth(t *testing.T) {
+	r := Request{Buyer: common.HexToAddress("0x00000000000000000000000000000000000000b1"), ClassID: crypto.Keccak256Hash([]byte("class")),
+		ModelRoot: big.NewInt(123456789), JobDigest: new(big.Int).Sub(R, big.NewInt(1)), NewTokens: 48, Price: big.NewInt(1e18),
+		LockBy: 1 << 40, ExecWindow: 600, ProveWindow: 900, ChallengeWindow: 60, SeedCommitment: crypto.Keccak256Hash([]byte("secret")), Salt: big.NewInt(7)}
+	if err := r.Validate(); err != nil {
 		t.Fatal(err)
-	}
-	layers := make([]interface{}, len(js.Layers))
-	for i, l := range js.Layers {
-		layers[i] = map[string]interface{}{
-			"shapeId":     hexutil.Encode(l.ShapeID[:]),
-			"weightsRoot": l.WeightsRoot.String(),
-			"epilogue":    l.Epilogue.String(),
-		}
 	}
 	contract := common.HexToAddress("0x5FbDB2315678afecb367f032d93F642f64180aa3")
 	td := apitypes.TypedData{
 		Types: apitypes.Types{
 			"EIP712Domain": {{Name: "name", Type: "string"}, {Name: "version", Type: "string"}, {Name: "chainId", Type: "uint256"}, {Name: "verifyingContract", Type: "address"}},
-			"JobSpec":      {{Name: "inputRoot", Type: "uint256"}, {Name: "rows", Type: "uint32"}, {Name: "layers", Type: "Layer[]"}},
-			"Layer":        {{Name: "shapeId", Type: "bytes32"}, {Name: "weightsRoot", Type: "uint256"}, {Name: "epilogue", Type: "uint256"}},
+			"Request": {{Name: "buyer", Type: "address"}, {Name: "classId", Type: "bytes32"}, {Name: "modelRoot", Type: "uint256"},
+				{Name: "jobDigest", Type: "uint256"}, {Name: "newTokens", Type: "uint32"}, {Name: "price", Type: "uint96"},
+				{Name: "lockBy", Type: "uint64"}, {Name: "execWindow", Type: "uint32"}, {Name: "proveWindow", Type: "uint32"},
+				{Name: "challengeWindow", Type: "uint32"}, {Name: "seedCommitment", Type: "bytes32"}, {Name: "salt", Type: "uint256"}},
 		},
-		PrimaryType: "JobSpec",
-		Domain:      apitypes.TypedDataDomain{Name: "Probity", Version: "0", ChainId: (*gmath.HexOrDecimal256)(big.NewInt(31337)), VerifyingContract: contract.Hex()},
-		Message:     apitypes.TypedDataMessage{"inputRoot": js.InputRoot.String(), "rows": "7", "layers": layers},
+		PrimaryType: "Request",
+		Domain:      apitypes.TypedDataDomain{Name: "Probity", Version: "1", ChainId: (*gmath.HexOrDecimal256)(big.NewInt(31337)), VerifyingContract: contract.Hex()},
+		Message: apitypes.TypedDataMessage{"buyer": r.Buyer.Hex(), "classId": hexutil.Encode(r.ClassID[:]), "modelRoot": r.ModelRoot.String(),
+			"jobDigest": r.JobDigest.String(), "newTokens": "48", "price": r.Price.String(), "lockBy": fmt.Sprint(r.LockBy),
+			"execWindow": "600", "proveWindow": "900", "challengeWindow": "60", "seedCommitment": hexutil.Encode(r.SeedCommitment[:]), "salt": "7"},
 	}
-	if got := string(td.EncodeType("JobSpec")); got != JobSpecType {
-		t.Fatalf("encodeType = %q, want %q", got, JobSpecType)
+	if got := string(td.EncodeType("Request")); got != RequestType {
+		t.Fatalf("encodeType = %q, want %q", got, RequestType)
 	}
-	sh, err := td.HashStruct("JobSpec", td.Message)
+	sh, err := td.HashStruct("Request", td.Message)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if h := js.Hash(); !bytes.Equal(sh, h[:]) {
+	if h := r.Hash(); !bytes.Equal(sh, h[:]) {
 		t.Fatalf("struct hash %x, geth %x", h, sh)
 	}
 	ds, err := td.HashStruct("EIP712Domain", td.Domain.Map())
@@ -174,26 +152,8 @@ func TestEIP712AgainstGeth(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := TypedDigest(dom.Separator(), js.Hash()); !bytes.Equal(digest, d[:]) {
-		t.Fatalf("digest %x, geth %x", d, digest)
-	}
-}
-
-func TestJobSpecValidate(t *testing.T) {
-	js := sampleSpec()
-	js.Layers[1].WeightsRoot = new(big.Int).Set(R)
-	if err := js.Validate(); !errors.Is(err, ErrOutOfRange) {
-		t.Fatalf("root = R: err = %v", err)
-	}
-	js = sampleSpec()
-	js.Layers[0].Epilogue = big.NewInt(0)
-	if err := js.Validate(); !errors.Is(err, ErrEpilogue) {
-		t.Fatalf("bad epilogue: err = %v", err)
-	}
-	js = sampleSpec()
-	js.Layers = nil
-	if err := js.Validate(); err == nil {
-		t.Fatal("empty layers accepted")
+	if id := dom.JobID(r); id.Cmp(new(big.Int).SetBytes(digest)) != 0 {
+		t.Fatalf("job id %x, geth digest %x", id, digest)
 	}
 }
 
@@ -221,31 +181,10 @@ func TestOutputsDigestAgainstABI(t *testing.T) {
 	}
 }
 
-func TestSeedEncoding(t *testing.T) {
-	mgr := common.HexToAddress("0x00000000000000000000000000000000000000aa")
-	od := crypto.Keccak256Hash([]byte("o"))
-	bh := crypto.Keccak256Hash([]byte("b"))
+func TestSeedCommitment(t *testing.T) {
 	secret := crypto.Keccak256Hash([]byte("buyer secret"))
-	packed := append([]byte("probity/seed/v1"), common.LeftPadBytes(big.NewInt(31337).Bytes(), 32)...)
-	packed = append(packed, mgr[:]...)
-	packed = append(packed, common.LeftPadBytes(big.NewInt(9).Bytes(), 32)...)
-	packed = append(packed, od[:]...)
-	packed = append(packed, bh[:]...)
-	want := new(big.Int).Mod(new(big.Int).SetBytes(crypto.Keccak256(packed, secret[:])), R)
-	s := Seed(big.NewInt(31337), mgr, big.NewInt(9), od, bh, secret)
-	if s.Cmp(want) != 0 {
-		t.Fatalf("seed %s, want %s", s, want)
-	}
-	if Seed(big.NewInt(31337), mgr, big.NewInt(9), od, bh, [32]byte{}).Cmp(s) == 0 {
-		t.Fatal("the buyer's secret does not change the seed")
-	}
 	if c := SeedCommitment(secret); c != crypto.Keccak256Hash(secret[:]) {
 		t.Fatalf("seed commitment %x is not keccak256(abi.encode(secret))", c)
-	}
-	ls := LayerSeed(s, 1)
-	wantL := new(big.Int).Mod(new(big.Int).SetBytes(crypto.Keccak256(common.LeftPadBytes(s.Bytes(), 32), []byte{0, 0, 0, 1})), R)
-	if ls.Cmp(wantL) != 0 {
-		t.Fatalf("layer seed %s, want %s", ls, wantL)
 	}
 }
 

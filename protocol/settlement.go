@@ -9,21 +9,18 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 )
 
-// The encodings of v1 settlement (specs/settlement.md), mirrored by contracts/src/SLAManagerV1.sol
+// The encodings of settlement (specs/settlement.md), mirrored by contracts/src/SLAManager.sol
 // and pinned by testdata/vectors/settlement.json.
-
-// DomainVersionV1 is the EIP-712 domain version of the v1 manager (settlement.md §2).
-const DomainVersionV1 = "1"
 
 // EIP-712 type strings of settlement.md §2 and §6.
 const (
-	RequestType   = "Request(address buyer,bytes32 classId,uint256 modelRoot,uint256 jobDigest,uint32 newTokens,uint96 price,uint64 lockBy,uint32 execWindow,uint32 proveWindow,uint32 challengeWindow,bytes32 seedCommitment,uint256 salt)"
-	ReceiptV1Type = "Receipt(uint256 jobId,address provider,uint256 modelRoot,uint256 jobDigest,uint256 traceRoot,bytes32 attestationDigest,uint256 seed,uint256 resultDigest,bytes32 proofHash)"
+	RequestType = "Request(address buyer,bytes32 classId,uint256 modelRoot,uint256 jobDigest,uint32 newTokens,uint96 price,uint64 lockBy,uint32 execWindow,uint32 proveWindow,uint32 challengeWindow,bytes32 seedCommitment,uint256 salt)"
+	ReceiptType = "Receipt(uint256 jobId,address provider,uint256 modelRoot,uint256 jobDigest,uint256 traceRoot,bytes32 attestationDigest,uint256 seed,uint256 resultDigest,bytes32 proofHash)"
 )
 
 var (
-	RequestTypeHash   = crypto.Keccak256Hash([]byte(RequestType))
-	ReceiptV1TypeHash = crypto.Keccak256Hash([]byte(ReceiptV1Type))
+	RequestTypeHash = crypto.Keccak256Hash([]byte(RequestType))
+	ReceiptTypeHash = crypto.Keccak256Hash([]byte(ReceiptType))
 )
 
 // Bounds of a request's fields (settlement.md §2).
@@ -86,23 +83,20 @@ func (r Request) Hash() [32]byte {
 		u(uint64(r.ProveWindow)), u(uint64(r.ChallengeWindow)), r.SeedCommitment[:], word(r.Salt))
 }
 
-// SeparatorV1 returns the EIP-712 domain separator of a v1 manager.
-func (d Domain) SeparatorV1() [32]byte { return d.separator(DomainVersionV1) }
-
-// JobID is the job id of a request under a v1 manager: its EIP-712 digest, what the buyer signs.
+// JobID is the job id of a request under a manager: its EIP-712 digest, what the buyer signs.
 func (d Domain) JobID(r Request) *big.Int {
-	h := TypedDigest(d.SeparatorV1(), r.Hash())
+	h := TypedDigest(d.Separator(), r.Hash())
 	return new(big.Int).SetBytes(h[:])
 }
 
 // Commitment is keccak256(abi.encode(address provider, uint256 stake, uint256 traceRoot, bytes32
-// attestationDigest)), what a v1 commit stores in place of the provider and its stake
+// attestationDigest)), what a commit stores in place of the provider and its stake
 // (settlement.md §3), and what the seed is derived from.
 func Commitment(provider common.Address, stake, traceRoot *big.Int, attestationDigest [32]byte) [32]byte {
 	return crypto.Keccak256Hash(common.LeftPadBytes(provider[:], 32), word(stake), word(traceRoot), attestationDigest[:])
 }
 
-// SeedV2 derives a v1 job's seed (settlement.md §4): keccak256(abi.encodePacked("probity/seed/v2",
+// SeedV2 derives a job's seed (settlement.md §4): keccak256(abi.encodePacked("probity/seed/v2",
 // uint256 chainid, address manager, uint256 jobId, bytes32 commitment, bytes32 blockhash(seedBlock),
 // bytes32 secret)) mod R, with secret zero when the seed is fixed without the buyer's reveal.
 func SeedV2(chainID *big.Int, manager common.Address, jobID *big.Int, commitment, blockHash, secret [32]byte) *big.Int {
@@ -110,8 +104,8 @@ func SeedV2(chainID *big.Int, manager common.Address, jobID *big.Int, commitment
 	return new(big.Int).Mod(new(big.Int).SetBytes(h), R)
 }
 
-// ReceiptV1 is the EIP-712 struct a node key signs for a v1 job (settlement.md §6).
-type ReceiptV1 struct {
+// Receipt is the EIP-712 struct a node key signs for a job (settlement.md §6).
+type Receipt struct {
 	JobID             *big.Int
 	Provider          common.Address
 	ModelRoot         *big.Int
@@ -124,14 +118,14 @@ type ReceiptV1 struct {
 }
 
 // Hash returns hashStruct(Receipt).
-func (rc ReceiptV1) Hash() [32]byte {
-	return crypto.Keccak256Hash(ReceiptV1TypeHash[:], word(rc.JobID), common.LeftPadBytes(rc.Provider[:], 32),
+func (rc Receipt) Hash() [32]byte {
+	return crypto.Keccak256Hash(ReceiptTypeHash[:], word(rc.JobID), common.LeftPadBytes(rc.Provider[:], 32),
 		word(rc.ModelRoot), word(rc.JobDigest), word(rc.TraceRoot), rc.AttestationDigest[:], word(rc.Seed),
 		word(rc.ResultDigest), rc.ProofHash[:])
 }
 
 // Digest is the EIP-712 digest the node key signs under domain d.
-func (rc ReceiptV1) Digest(d Domain) [32]byte { return TypedDigest(d.SeparatorV1(), rc.Hash()) }
+func (rc Receipt) Digest(d Domain) [32]byte { return TypedDigest(d.Separator(), rc.Hash()) }
 
 // Result words (specs/trace.md §4): ten 24-bit tokens per word, little-endian.
 const (

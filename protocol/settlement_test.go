@@ -10,7 +10,7 @@ import (
 )
 
 // TestSettlementVectors re-derives testdata/vectors/settlement.json from each case's inputs;
-// contracts/test/v1/SettlementVectors.t.sol checks the contract against the same file.
+// contracts/test/SettlementVectors.t.sol checks the contract against the same file.
 func TestSettlementVectors(t *testing.T) {
 	var v struct {
 		RequestType string `json:"requestType"`
@@ -33,7 +33,7 @@ func TestSettlementVectors(t *testing.T) {
 		} `json:"cases"`
 	}
 	loadVectors(t, "settlement.json", &v)
-	if v.RequestType != RequestType || v.ReceiptType != ReceiptV1Type {
+	if v.RequestType != RequestType || v.ReceiptType != ReceiptType {
 		t.Fatalf("type strings differ: %q %q", v.RequestType, v.ReceiptType)
 	}
 	if len(v.Cases) == 0 {
@@ -41,7 +41,7 @@ func TestSettlementVectors(t *testing.T) {
 	}
 	for i, c := range v.Cases {
 		d := Domain{ChainID: big.NewInt(c.ChainID), Contract: common.HexToAddress(c.Manager)}
-		if got := d.SeparatorV1(); got != h32(t, c.DomainSep) {
+		if got := d.Separator(); got != h32(t, c.DomainSep) {
 			t.Errorf("case %d: domain separator %x", i, got)
 		}
 		q := c.Request
@@ -87,7 +87,7 @@ func TestSettlementVectors(t *testing.T) {
 		if err != nil || !slices.Equal(back, c.Tokens) {
 			t.Errorf("case %d: unpack %v, %v", i, back, err)
 		}
-		rc := ReceiptV1{
+		rc := Receipt{
 			JobID: jobID, Provider: common.HexToAddress(c.Receipt.Provider), ModelRoot: r.ModelRoot,
 			JobDigest: r.JobDigest, TraceRoot: traceRoot, AttestationDigest: h32(t, c.AttestationDigest),
 			Seed: seed, ResultDigest: bigDec(t, c.ResultDigest), ProofHash: h32(t, c.Receipt.ProofHash),

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 )
 
@@ -38,108 +37,6 @@ func h32(t *testing.T, s string) [32]byte {
 		t.Fatalf("bad bytes32 %q", s)
 	}
 	return [32]byte(b)
-}
-
-func TestJobSpecVectors(t *testing.T) {
-	var v struct {
-		Shapes []struct {
-			K, N    uint32
-			D       uint8
-			Kk      uint16 `json:"k"`
-			ShapeID string `json:"shapeId"`
-		} `json:"shapes"`
-		Types   map[string]string `json:"types"`
-		JobSpec struct {
-			InputRoot string              `json:"inputRoot"`
-			Rows      uint32              `json:"rows"`
-			Layers    []map[string]string `json:"layers"`
-		} `json:"jobSpec"`
-		LayerHashes []string          `json:"layerHashes"`
-		StructHash  string            `json:"structHash"`
-		Domain      map[string]string `json:"domain"`
-		DomainSep   string            `json:"domainSeparator"`
-		Digest      string            `json:"digest"`
-	}
-	loadVectors(t, "jobspec_eip712.json", &v)
-	for _, s := range v.Shapes {
-		if got := ShapeID(s.K, s.N, s.D, s.Kk); got != h32(t, s.ShapeID) {
-			t.Errorf("shape %+v: id %x", s, got)
-		}
-	}
-	if v.Types["JobSpec"] != JobSpecType || v.Types["Layer"] != LayerType || v.Types["EIP712Domain"] != DomainType {
-		t.Errorf("type strings differ: %v", v.Types)
-	}
-	js := JobSpec{InputRoot: bigDec(t, v.JobSpec.InputRoot), Rows: v.JobSpec.Rows}
-	for i, l := range v.JobSpec.Layers {
-		ly := Layer{ShapeID: h32(t, l["shapeId"]), WeightsRoot: bigDec(t, l["weightsRoot"]), Epilogue: bigDec(t, l["epilogue"])}
-		if got := ly.Hash(); got != h32(t, v.LayerHashes[i]) {
-			t.Errorf("layer %d hash %x", i, got)
-		}
-		js.Layers = append(js.Layers, ly)
-	}
-	if err := js.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	if got := js.Hash(); got != h32(t, v.StructHash) {
-		t.Errorf("struct hash %x, vector %s", got, v.StructHash)
-	}
-	d := Domain{ChainID: bigDec(t, v.Domain["chainId"]), Contract: common.HexToAddress(v.Domain["verifyingContract"])}
-	if got := d.Separator(); got != h32(t, v.DomainSep) {
-		t.Errorf("domain separator %x", got)
-	}
-	if got := TypedDigest(d.Separator(), js.Hash()); got != h32(t, v.Digest) {
-		t.Errorf("digest %x", got)
-	}
-}
-
-func TestSeedVectors(t *testing.T) {
-	var v struct {
-		SeedDelay     int `json:"seedDelay"`
-		RevealBlocks  int `json:"revealBlocks"`
-		SeedHorizon   int `json:"seedHorizon"`
-		OutputsDigest []struct {
-			OutputRoots       []string `json:"outputRoots"`
-			AttestationDigest string   `json:"attestationDigest"`
-			Encoded           string   `json:"encoded"`
-			OutputsDigest     string   `json:"outputsDigest"`
-		} `json:"outputsDigest"`
-		Seed []struct {
-			ChainID, Manager, JobID, OutputsDigest, BlockHash, Secret, SeedCommitment, Seed string
-			LayerSeeds                                                                      []string
-		} `json:"seed"`
-	}
-	loadVectors(t, "seed.json", &v)
-	if v.SeedDelay != SeedDelay || v.RevealBlocks != RevealBlocks || v.SeedHorizon != SeedHorizon {
-		t.Errorf("seedDelay %d, revealBlocks %d, seedHorizon %d", v.SeedDelay, v.RevealBlocks, v.SeedHorizon)
-	}
-	for i, c := range v.OutputsDigest {
-		var roots []*big.Int
-		for _, r := range c.OutputRoots {
-			roots = append(roots, bigDec(t, r))
-		}
-		att := h32(t, c.AttestationDigest)
-		if got := hexutil.Encode(EncodeOutputs(roots, att)); got != c.Encoded {
-			t.Errorf("case %d: encoding %s", i, got)
-		}
-		if got := OutputsDigest(roots, att); got != h32(t, c.OutputsDigest) {
-			t.Errorf("case %d: digest %x", i, got)
-		}
-	}
-	for i, c := range v.Seed {
-		secret := h32(t, c.Secret)
-		if got := SeedCommitment(secret); got != h32(t, c.SeedCommitment) {
-			t.Errorf("case %d: seed commitment %x", i, got)
-		}
-		s := Seed(bigDec(t, c.ChainID), common.HexToAddress(c.Manager), bigDec(t, c.JobID), h32(t, c.OutputsDigest), h32(t, c.BlockHash), secret)
-		if s.Cmp(bigDec(t, c.Seed)) != 0 {
-			t.Errorf("case %d: seed %s", i, s)
-		}
-		for l, want := range c.LayerSeeds {
-			if got := LayerSeed(s, uint32(l)); got.Cmp(bigDec(t, want)) != 0 {
-				t.Errorf("case %d layer %d: %s", i, l, got)
-			}
-		}
-	}
 }
 
 func TestStakeVectors(t *testing.T) {

@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -21,16 +20,12 @@ import (
 // ErrExecutor matches every executor failure.
 var ErrExecutor = errors.New("executor failed")
 
-// ExecRequest is one job's computation: the activation file, the model file and the
-// directory the outputs go to, one file per layer (jobs.OutputPath); or, for a generation job
-// (JobPath set), the model file, the job file and the directory that receives the trace and
-// result files (specs/trace.md §7).
+// ExecRequest is one generation job's computation: the model file, the job file and the
+// directory that receives the trace and result files (specs/trace.md §7).
 type ExecRequest struct {
-	InputPath string
 	ModelPath string
-	JobPath   string // a generation job (v1); InputPath and Layers are then unused
+	JobPath   string
 	OutDir    string
-	Layers    int
 	// OnProcess is told the PID of every process the executor starts, for the GPU's
 	// per-process accounting. May be nil.
 	OnProcess func(pid int)
@@ -45,9 +40,9 @@ type Executor interface {
 	Execute(ctx context.Context, req ExecRequest) error
 }
 
-// ReferenceExecutor runs the model in process with the Go int8 kernels of tensor (CPU).
+// ReferenceExecutor runs the model in process with the reference integer kernels (CPU).
 type ReferenceExecutor struct {
-	// Falsify, when above 0, corrupts that fraction of every layer's output elements
+	// Falsify, when above 0, corrupts that fraction of the final output's elements
 	// (demonstrations and tests of cheating detection only).
 	Falsify     float64
 	FalsifySeed uint64
@@ -59,48 +54,7 @@ func (e ReferenceExecutor) Execute(ctx context.Context, req ExecRequest) error {
 	if req.SelfTest {
 		falsify = 0
 	}
-	if req.JobPath != "" {
-		return RunGenerationReference(ctx, req.ModelPath, req.JobPath, req.OutDir, falsify, e.FalsifySeed)
-	}
-	return RunReference(ctx, req.InputPath, req.ModelPath, req.OutDir, falsify, e.FalsifySeed)
-}
-
-// RunReference computes every layer of the model on the input and writes one output
-// file per layer. With falsify > 0 it corrupts that fraction of each layer's outputs
-// before the next layer reads them, as a consistent cheater would.
-func RunReference(ctx context.Context, inputPath, modelPath, outDir string, falsify float64, seed uint64) error {
-	if falsify < 0 || falsify > 1 {
-		return fmt.Errorf("%w: falsify fraction %v is not in [0, 1]", ErrExecutor, falsify)
-	}
-	x, err := tensor.LoadActivations(inputPath)
-	if err != nil {
-		return fmt.Errorf("%w: input: %v", ErrExecutor, err)
-	}
-	m, err := tensor.LoadModel(modelPath)
-	if err != nil {
-		return fmt.Errorf("%w: model: %v", ErrExecutor, err)
-	}
-	if err := os.MkdirAll(outDir, 0o755); err != nil {
-		return fmt.Errorf("%w: %v", ErrExecutor, err)
-	}
-	rng := rand.New(rand.NewPCG(seed, 0x70726f6269747921))
-	for l, layer := range m.Layers {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		y, err := tensor.Linear(x, layer)
-		if err != nil {
-			return fmt.Errorf("%w: layer %d: %v", ErrExecutor, l, err)
-		}
-		if falsify > 0 {
-			Falsify(y, falsify, rng)
-		}
-		if err := jobs.SaveOutput(jobs.OutputPath(outDir, l), y); err != nil {
-			return fmt.Errorf("%w: layer %d: %v", ErrExecutor, l, err)
-		}
-		x = y
-	}
-	return nil
+	return RunGenerationReference(ctx, req.ModelPath, req.JobPath, req.OutDir, falsify, e.FalsifySeed)
 }
 
 // Falsify changes round(fraction * len) distinct elements of y (each by one step, so the
@@ -120,12 +74,11 @@ func Falsify(y *tensor.Int8, fraction float64, rng *rand.Rand) int {
 	return n
 }
 
-// CommandExecutor runs an external program (a PyTorch/CUDA script, `probity exec`, ...).
-// In Args the placeholders {input}, {model}, {job}, {out} and {layers} are replaced; the same
-// values are in the environment as PROBITY_INPUT, PROBITY_MODEL, PROBITY_JOB, PROBITY_OUT and
-// PROBITY_LAYERS, and PROBITY_SELFTEST=1 marks the node's self-test jobs. For a layer job the
-// program writes jobs.OutputPath(out, l) (tensor "y") for every layer; for a generation job
-// out/trace.safetensors and out/result.safetensors (specs/trace.md §7); and exits 0.
+// CommandExecutor runs an external program (a PyTorch/CUDA script, tools/model_ref.py, ...).
+// In Args the placeholders {model}, {job} and {out} are replaced; the same values are in the
+// environment as PROBITY_MODEL, PROBITY_JOB and PROBITY_OUT, and PROBITY_SELFTEST=1 marks the
+// node's self-test jobs. The program writes out/trace.safetensors and out/result.safetensors
+// (specs/trace.md §7) and exits 0.
 type CommandExecutor struct {
 	Args    []string
 	Timeout time.Duration
@@ -164,8 +117,7 @@ func (e CommandExecutor) Execute(ctx context.Context, req ExecRequest) error {
 	if err := os.MkdirAll(req.OutDir, 0o755); err != nil {
 		return fmt.Errorf("%w: %v", ErrExecutor, err)
 	}
-	repl := strings.NewReplacer("{input}", req.InputPath, "{model}", req.ModelPath, "{job}", req.JobPath,
-		"{out}", req.OutDir, "{layers}", strconv.Itoa(req.Layers))
+	repl := strings.NewReplacer("{model}", req.ModelPath, "{job}", req.JobPath, "{out}", req.OutDir)
 	args := make([]string, len(e.Args))
 	for i, a := range e.Args {
 		args[i] = repl.Replace(a)
@@ -177,8 +129,7 @@ func (e CommandExecutor) Execute(ctx context.Context, req ExecRequest) error {
 	}
 	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
 	cmd.Env = append(append(os.Environ(), e.Env...),
-		"PROBITY_INPUT="+req.InputPath, "PROBITY_MODEL="+req.ModelPath, "PROBITY_OUT="+req.OutDir,
-		"PROBITY_LAYERS="+strconv.Itoa(req.Layers), "PROBITY_JOB="+req.JobPath)
+		"PROBITY_MODEL="+req.ModelPath, "PROBITY_JOB="+req.JobPath, "PROBITY_OUT="+req.OutDir)
 	if req.SelfTest {
 		cmd.Env = append(cmd.Env, "PROBITY_SELFTEST=1")
 	}
@@ -209,17 +160,9 @@ func (e CommandExecutor) Execute(ctx context.Context, req ExecRequest) error {
 		}
 		return fmt.Errorf("%w: %s: %v: %s", ErrExecutor, args[0], err, tail.String())
 	}
-	if req.JobPath != "" {
-		for _, f := range []string{jobs.TraceFile, jobs.ResultFile} {
-			if _, err := os.Stat(filepath.Join(req.OutDir, f)); err != nil {
-				return fmt.Errorf("%w: %s exited 0 but wrote no %s: %v", ErrExecutor, args[0], f, err)
-			}
-		}
-		return nil
-	}
-	for l := 0; l < req.Layers; l++ {
-		if _, err := os.Stat(jobs.OutputPath(req.OutDir, l)); err != nil {
-			return fmt.Errorf("%w: %s exited 0 but wrote no output for layer %d: %v", ErrExecutor, args[0], l, err)
+	for _, f := range []string{jobs.TraceFile, jobs.ResultFile} {
+		if _, err := os.Stat(filepath.Join(req.OutDir, f)); err != nil {
+			return fmt.Errorf("%w: %s exited 0 but wrote no %s: %v", ErrExecutor, args[0], f, err)
 		}
 	}
 	return nil

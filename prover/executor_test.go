@@ -1,9 +1,9 @@
-package prover_test
+package prover
 
 import (
 	"context"
 	"errors"
-	"math/big"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -11,61 +11,74 @@ import (
 	"testing"
 	"time"
 
-	"github.com/probitylabs/probity/chain"
 	"github.com/probitylabs/probity/jobs"
-	"github.com/probitylabs/probity/prover"
 	"github.com/probitylabs/probity/tensor"
 )
 
-func reference(t *testing.T, in, mf string) []*tensor.Int8 {
-	t.Helper()
-	x, err := tensor.LoadActivations(in)
-	if err != nil {
-		t.Fatal(err)
+// TestMain lets the test binary stand in for an executor program (helperCommand).
+func TestMain(m *testing.M) {
+	if mode := os.Getenv("PROBITY_TEST_EXEC"); mode != "" {
+		os.Exit(execHelper(mode))
 	}
-	m, err := tensor.LoadModel(mf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	outs, err := m.Run(x)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return outs
+	os.Exit(m.Run())
 }
 
+// execHelper is an executor program: honest, failing, hanging or writing nothing.
+func execHelper(mode string) int {
+	switch mode {
+	case "fail":
+		fmt.Fprintln(os.Stderr, "CUDA error: out of memory (simulated by the test program)")
+		return 3
+	case "sleep":
+		time.Sleep(time.Minute)
+		return 0
+	case "nothing":
+		return 0
+	}
+	if err := RunGenerationReference(context.Background(), os.Getenv("PROBITY_MODEL"), os.Getenv("PROBITY_JOB"), os.Getenv("PROBITY_OUT"), 0, 0); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return 0
+}
+
+// helperCommand runs this test binary as the executor program (see TestMain).
+func helperCommand(mode string, timeout time.Duration) CommandExecutor {
+	return CommandExecutor{Args: []string{os.Args[0], "-test.run=^$", "{model}", "{job}", "{out}"}, Timeout: timeout,
+		Env: []string{"PROBITY_TEST_EXEC=" + mode}}
+}
+
+// The reference executor writes the trace and result the job's own recomputation gives; with
+// Falsify it writes other bytes, and a fraction outside [0, 1] is refused.
 func TestReferenceExecutor(t *testing.T) {
-	dir := t.TempDir()
-	in, mf := writeFiles(t, dir, 3, 7, 16, 8, 4)
-	out := filepath.Join(dir, "out")
-	if err := (prover.ReferenceExecutor{}).Execute(context.Background(), prover.ExecRequest{InputPath: in, ModelPath: mf, OutDir: out, Layers: 2}); err != nil {
+	modelPath, jobPath := genJobFiles(t)
+	ctx := context.Background()
+	out := t.TempDir()
+	g, err := Generate(ctx, ReferenceExecutor{}, modelPath, jobPath, out)
+	if err != nil {
 		t.Fatal(err)
 	}
-	for l, want := range reference(t, in, mf) {
-		got, err := jobs.LoadOutput(jobs.OutputPath(out, l))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !got.Equal(want) {
-			t.Fatalf("layer %d differs from Model.Run", l)
-		}
-	}
-	// Falsified: the first layer differs in exactly round(f * elements) places.
-	if err := prover.RunReference(context.Background(), in, mf, out, 0.25, 9); err != nil {
+	c, err := LoadGeneration(modelPath, jobPath)
+	if err != nil {
 		t.Fatal(err)
 	}
-	got, _ := jobs.LoadOutput(jobs.OutputPath(out, 0))
-	want := reference(t, in, mf)[0]
-	diff := 0
-	for i := range got.Data {
-		if got.Data[i] != want.Data[i] {
-			diff++
-		}
+	_, tokens, err := c.Generate()
+	if err != nil {
+		t.Fatal(err)
 	}
-	if exp := int(0.25*float64(len(want.Data)) + 0.5); diff != exp {
-		t.Fatalf("falsified %d elements, want %d", diff, exp)
+	if fmt.Sprint(g.Tokens) != fmt.Sprint(tokens) {
+		t.Fatalf("tokens %v, the recomputation gives %v", g.Tokens, tokens)
 	}
-	if err := prover.RunReference(context.Background(), in, mf, out, 1.5, 0); !errors.Is(err, prover.ErrExecutor) {
+	honest, _ := os.ReadFile(filepath.Join(out, jobs.TraceFile))
+	bad := t.TempDir()
+	if err := RunGenerationReference(ctx, modelPath, jobPath, bad, 0.25, 9); err != nil {
+		t.Fatal(err)
+	}
+	falsified, _ := os.ReadFile(filepath.Join(bad, jobs.TraceFile))
+	if len(honest) == 0 || string(honest) == string(falsified) {
+		t.Fatal("a falsifying executor wrote the honest trace")
+	}
+	if err := RunGenerationReference(ctx, modelPath, jobPath, bad, 1.5, 0); !errors.Is(err, ErrExecutor) {
 		t.Fatalf("fraction 1.5: %v", err)
 	}
 }
@@ -76,7 +89,7 @@ func TestFalsifyChangesEveryChosenElement(t *testing.T) {
 		y.Data[i] = int8(127 - i%2) // the clamp edge must still change
 	}
 	orig := y.Clone()
-	n := prover.Falsify(y, 1, rand.New(rand.NewPCG(1, 2)))
+	n := Falsify(y, 1, rand.New(rand.NewPCG(1, 2)))
 	if n != len(y.Data) {
 		t.Fatalf("falsified %d", n)
 	}
@@ -87,75 +100,49 @@ func TestFalsifyChangesEveryChosenElement(t *testing.T) {
 	}
 }
 
-// helperCommand runs this test binary as the executor program (see TestMain).
-func helperCommand(mode string, timeout time.Duration) prover.CommandExecutor {
-	return prover.CommandExecutor{Args: []string{os.Args[0], "-test.run=^$", "{input}", "{model}", "{out}"}, Timeout: timeout,
-		Env: []string{"PROBITY_TEST_EXEC=" + mode, "PROBITY_TEST_FALSIFY=1"}}
-}
-
+// A command executor reports its child's PID, passes a failing program's exit status and
+// stderr on, times out, refuses a program that writes nothing, and needs a command.
 func TestCommandExecutor(t *testing.T) {
-	dir := t.TempDir()
-	in, mf := writeFiles(t, dir, 5, 6, 16, 4)
+	modelPath, jobPath := genJobFiles(t)
 	ctx := context.Background()
 	var pid int
-	out := filepath.Join(dir, "out")
-	if err := helperCommand("honest", time.Minute).Execute(ctx, prover.ExecRequest{InputPath: in, ModelPath: mf, OutDir: out, Layers: 1,
-		OnProcess: func(p int) { pid = p }}); err != nil {
+	out := t.TempDir()
+	req := func(out string) ExecRequest { return ExecRequest{ModelPath: modelPath, JobPath: jobPath, OutDir: out} }
+	r := req(out)
+	r.OnProcess = func(p int) { pid = p }
+	if err := helperCommand("honest", time.Minute).Execute(ctx, r); err != nil {
 		t.Fatal(err)
 	}
 	if pid == 0 || pid == os.Getpid() {
 		t.Fatalf("child pid %d not reported", pid)
 	}
-	got, err := jobs.LoadOutput(jobs.OutputPath(out, 0))
-	if err != nil || !got.Equal(reference(t, in, mf)[0]) {
-		t.Fatalf("command output differs: %v", err)
+	ref := t.TempDir()
+	if err := (ReferenceExecutor{}).Execute(ctx, req(ref)); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{jobs.TraceFile, jobs.ResultFile} {
+		a, _ := os.ReadFile(filepath.Join(ref, f))
+		b, _ := os.ReadFile(filepath.Join(out, f))
+		if len(a) == 0 || string(a) != string(b) {
+			t.Fatalf("%s: the command's differs from the reference's", f)
+		}
 	}
 
-	err = helperCommand("fail", time.Minute).Execute(ctx, prover.ExecRequest{InputPath: in, ModelPath: mf, OutDir: filepath.Join(dir, "o2"), Layers: 1})
-	if !errors.Is(err, prover.ErrExecutor) || !strings.Contains(err.Error(), "CUDA error: out of memory") || !strings.Contains(err.Error(), "exit status 3") {
+	dir := t.TempDir()
+	err := helperCommand("fail", time.Minute).Execute(ctx, req(filepath.Join(dir, "o2")))
+	if !errors.Is(err, ErrExecutor) || !strings.Contains(err.Error(), "CUDA error: out of memory") || !strings.Contains(err.Error(), "exit status 3") {
 		t.Fatalf("failing command: %v", err)
 	}
 	t0 := time.Now()
-	err = helperCommand("sleep", 300*time.Millisecond).Execute(ctx, prover.ExecRequest{InputPath: in, ModelPath: mf, OutDir: filepath.Join(dir, "o3"), Layers: 1})
-	if !errors.Is(err, prover.ErrExecutor) || !strings.Contains(err.Error(), "timed out") || time.Since(t0) > 20*time.Second {
+	err = helperCommand("sleep", 300*time.Millisecond).Execute(ctx, req(filepath.Join(dir, "o3")))
+	if !errors.Is(err, ErrExecutor) || !strings.Contains(err.Error(), "timed out") || time.Since(t0) > 20*time.Second {
 		t.Fatalf("slow command: %v after %v", err, time.Since(t0))
 	}
-	err = helperCommand("nothing", time.Minute).Execute(ctx, prover.ExecRequest{InputPath: in, ModelPath: mf, OutDir: filepath.Join(dir, "o4"), Layers: 1})
-	if !errors.Is(err, prover.ErrExecutor) || !strings.Contains(err.Error(), "no output for layer 0") {
+	err = helperCommand("nothing", time.Minute).Execute(ctx, req(filepath.Join(dir, "o4")))
+	if !errors.Is(err, ErrExecutor) || !strings.Contains(err.Error(), "wrote no "+jobs.TraceFile) {
 		t.Fatalf("silent command: %v", err)
 	}
-	if err := (prover.CommandExecutor{}).Execute(ctx, prover.ExecRequest{OutDir: dir}); !errors.Is(err, prover.ErrExecutor) {
+	if err := (CommandExecutor{}).Execute(ctx, ExecRequest{OutDir: dir}); !errors.Is(err, ErrExecutor) {
 		t.Fatalf("empty command: %v", err)
-	}
-}
-
-// TestCheatingProviderIsSlashed: a node whose executor falsifies every output commits
-// them, finds that no proof exists for its own sampled elements, and fails the job; after
-// the proof deadline the buyer slashes the stake.
-func TestCheatingProviderIsSlashed(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	w := newWorld(t, ctx)
-	start := w.head(t, ctx)
-	job := w.post(t, ctx, big.NewInt(1e17))
-	n := w.node(t, ctx, w.config(t.TempDir(), start), func(o *prover.Options) {
-		o.Executor = helperCommand("falsify", time.Minute)
-	})
-	rec := runUntil(t, ctx, n, job.ID, time.Minute)
-	if rec.Step != prover.StepFailed || !strings.Contains(rec.Reason, "fails its sample") {
-		t.Fatalf("cheating job ended at %s: %s", rec.Step, rec.Reason)
-	}
-	if st, _ := w.buyer.JobState(ctx, job.ID); st != chain.StateCommitted {
-		t.Fatalf("chain state %v", st)
-	}
-	if err := w.sim.Chain.AdjustTime(2 * time.Hour); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := w.buyer.Chain().Slash(ctx, job.ID); err != nil {
-		t.Fatal(err)
-	}
-	credit, err := w.buyer.Credit(ctx)
-	if err != nil || credit.Cmp(job.Price) <= 0 {
-		t.Fatalf("buyer credit after slash %v (price %v): %v", credit, job.Price, err)
 	}
 }

@@ -18,6 +18,9 @@ import (
 // With falsify > 0 it corrupts that fraction of the logits after the tokens are chosen, as a
 // cheater who hands over made-up logits would (demonstrations and tests only).
 func RunGenerationReference(ctx context.Context, modelPath, jobPath, outDir string, falsify float64, seed uint64) error {
+	if falsify < 0 || falsify > 1 {
+		return fmt.Errorf("%w: falsify fraction %v is not in [0, 1]", ErrExecutor, falsify)
+	}
 	c, err := LoadGeneration(modelPath, jobPath)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrExecutor, err)

@@ -13,45 +13,44 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 
-	"github.com/probitylabs/probity/chain"
 	"github.com/probitylabs/probity/internal/atomicfile"
 )
 
-// JournalVersion is the version of the journal record format; a node refuses records
-// of another version rather than guess what they mean.
+// JournalVersion is the version of the record format; a node refuses records of another.
 const JournalVersion = 1
 
 // ErrJournal matches malformed or foreign journal files.
 var ErrJournal = errors.New("invalid journal record")
 
-// Step is how far a job has come. The order of the non-terminal steps is the order of
-// the protocol; a record is written when a step is reached, before the next one starts.
+// Step is how far a job has come; a record is written when a step is reached, before the
+// next starts. An offer goes accepted, executed, committed (lockAndCommit); a posted job
+// accepted, locked, executed, committed.
 type Step string
 
 const (
-	StepAccepted  Step = "accepted"  // eligible; nothing fetched yet
-	StepFetched   Step = "fetched"   // files on disk, roots checked
-	StepLocked    Step = "locked"    // lock mined
-	StepExecuted  Step = "executed"  // outputs on disk, roots and attestation record journaled
-	StepCommitted Step = "committed" // commit mined
-	StepSeeded    Step = "seeded"    // seed known
-	StepProved    Step = "proved"    // proofs and signed receipt on disk
+	StepAccepted  Step = "accepted"  // checked before spending anything; job file on disk
+	StepLocked    Step = "locked"    // lock mined (posted jobs)
+	StepExecuted  Step = "executed"  // trace and result on disk, trace root and attestation record journaled
+	StepCommitted Step = "committed" // commitment mined (lockAndCommit or commit)
+	StepSeeded    Step = "seeded"    // seed known (derived or fixed on chain)
+	StepProved    Step = "proved"    // proof journaled
+	StepSubmitted Step = "submitted" // JobProved: tokens on chain, receipt signed
 	StepSettled   Step = "settled"   // JobSettled
-	StepDone      Step = "done"      // receipt published, payment withdrawn (as configured)
+	StepDone      Step = "done"      // receipt published, payment collected (as configured)
 
-	StepRefused Step = "refused" // files did not match the spec, never locked
-	StepLost    Step = "lost"    // another provider locked it, or it was cancelled
-	StepExpired Step = "expired" // a deadline passed before we could act
+	StepRefused Step = "refused" // failed a check before anything was spent
+	StepLost    Step = "lost"    // another provider locked it, or the buyer cancelled
+	StepExpired Step = "expired" // a deadline passed before the node could act
 	StepSlashed Step = "slashed" // the job ended slashed
-	StepFailed  Step = "failed"  // an unrecoverable error (e.g. outputs fail their own proof)
-	// StepAbandoned: given back with abandon() before committing (the executor kept failing),
-	// for the job's abandonment fee instead of the stake.
+	StepFailed  Step = "failed"  // unrecoverable (a trace the node cannot prove)
+	// StepAbandoned: a locked job the node could not execute in time was given back (abandon),
+	// its abandonment fee paid instead of the whole stake slashed at the commit deadline.
 	StepAbandoned Step = "abandoned"
 )
 
 var stepOrder = map[Step]int{
-	StepAccepted: 1, StepFetched: 2, StepLocked: 3, StepExecuted: 4, StepCommitted: 5,
-	StepSeeded: 6, StepProved: 7, StepSettled: 8, StepDone: 9,
+	StepAccepted: 1, StepLocked: 2, StepExecuted: 3, StepCommitted: 4, StepSeeded: 5,
+	StepProved: 6, StepSubmitted: 7, StepSettled: 8, StepDone: 9,
 }
 
 // Terminal reports whether nothing more happens to a job at this step.
@@ -63,17 +62,21 @@ func (s Step) Terminal() bool {
 	return false
 }
 
+// After reports whether s comes after t in the protocol order.
+func (s Step) After(t Step) bool { return stepOrder[s] > stepOrder[t] }
+
 // Before reports whether s comes before t in the protocol order.
 func (s Step) Before(t Step) bool { return stepOrder[s] < stepOrder[t] }
 
-// LayerSpec is one layer of the posted spec, as hex words.
-type LayerSpec struct {
-	ShapeID     common.Hash `json:"shapeId"`
-	WeightsRoot string      `json:"weightsRoot"`
-	Epilogue    string      `json:"epilogue"`
-}
+// Source says where a job came from.
+type Source string
 
-// Record is one job's journal entry: what was posted and everything needed to resume.
+const (
+	FromOffer  Source = "offer"  // a signed offer from an order book
+	FromPosted Source = "posted" // a JobPosted event
+)
+
+// Record is one job's journal entry.
 type Record struct {
 	Version   int       `json:"version"`
 	JobID     string    `json:"jobId"`
@@ -81,84 +84,59 @@ type Record struct {
 	UpdatedAt time.Time `json:"updatedAt"`
 	Reason    string    `json:"reason,omitempty"` // why a terminal step was reached
 
-	// Posted (JobPosted).
-	Buyer       common.Address `json:"buyer"`
-	SpecHash    common.Hash    `json:"specHash"`
-	InputRoot   string         `json:"inputRoot"`
-	Rows        uint32         `json:"rows"`
-	Layers      []LayerSpec    `json:"layers"`
-	Price       string         `json:"price"`
-	LockBy      uint64         `json:"lockBy"`
-	ExecWindow  uint32         `json:"execWindow"`
-	ProveWindow uint32         `json:"proveWindow"`
-	// SeedCommitment is the buyer's seed commitment (zero: none); with one, the seed comes
-	// from the buyer's reveal or, after the reveal window, from fixSeed (spec §6.2).
-	SeedCommitment common.Hash `json:"seedCommitment,omitempty"`
-	InputURI       string      `json:"inputUri"`
-	PostedBlock    uint64      `json:"postedBlock"`
+	Source  Source  `json:"source"`
+	Request Request `json:"request"`
+	// Signature is the buyer's over the job id (offers).
+	Signature hexBytes `json:"signature,omitempty"`
+	JobURI    string   `json:"jobUri"`
+	// FromBlock is the head when the job was accepted: log queries about it start there.
+	FromBlock uint64 `json:"fromBlock"`
+	JobPath   string `json:"jobPath"`
 
-	// Fetched.
-	InputPath string `json:"inputPath,omitempty"`
-	ModelPath string `json:"modelPath,omitempty"`
+	// Locked (posted jobs).
+	LockedStake string `json:"lockedStake,omitempty"`
+	CommitBy    uint64 `json:"commitBy,omitempty"`
 
-	// Locked.
-	Stake    string `json:"stake,omitempty"`
-	CommitBy uint64 `json:"commitBy,omitempty"`
-	// ExecFailures counts failed executions since the lock; past Safety.MaxExecAttempts the
-	// node abandons the job.
-	ExecFailures int `json:"execFailures,omitempty"`
-
-	// Executed.
-	OutputPaths       []string        `json:"outputPaths,omitempty"`
-	OutputRoots       []string        `json:"outputRoots,omitempty"`
+	// Executed: what is committed, journaled before the commit is sent.
+	TracePath         string          `json:"tracePath,omitempty"`
+	ResultPath        string          `json:"resultPath,omitempty"`
+	TraceRoot         string          `json:"traceRoot,omitempty"`
+	ResultDigest      string          `json:"resultDigest,omitempty"`
 	Attestation       json.RawMessage `json:"attestation,omitempty"` // canonical record
 	AttestationDigest common.Hash     `json:"attestationDigest,omitempty"`
 
-	// Committed / seeded. ProveBy is set once the seed is fixed on chain; zero while the
-	// node derived the seed itself and submitProof will fix it.
+	// Committed: the commitment (provider is the node's account) and the seed block.
+	Stake     string `json:"stake,omitempty"`
 	SeedBlock uint64 `json:"seedBlock,omitempty"`
-	ProveBy   uint64 `json:"proveBy,omitempty"`
+
+	// Seeded. ProveBy is the chain's deadline once the seed's clock runs (0: none yet).
 	Seed      string `json:"seed,omitempty"`
+	SeedFixed bool   `json:"seedFixed,omitempty"`
+	ProveBy   uint64 `json:"proveBy,omitempty"`
 
 	// Proved.
-	Proofs      []string `json:"proofs,omitempty"` // 256-byte Solidity proofs, hex
-	ReceiptPath string   `json:"receiptPath,omitempty"`
+	Proof hexBytes `json:"proof,omitempty"`
 
-	// Transactions by step, and advisory timings in milliseconds.
+	// Submitted.
+	Tokens           []uint32    `json:"tokens,omitempty"`
+	ReceiptDigest    common.Hash `json:"receiptDigest,omitempty"`
+	ReceiptSignature hexBytes    `json:"receiptSignature,omitempty"`
+	PayableAt        uint64      `json:"payableAt,omitempty"`
+	// ReceiptPath is the signed receipt document (settlement.md §9) on disk.
+	ReceiptPath string `json:"receiptPath,omitempty"`
+
+	// Transactions and gas by kind, advisory timings in milliseconds.
 	Txs     map[string]common.Hash `json:"txs,omitempty"`
+	Gas     map[string]uint64      `json:"gas,omitempty"`
 	Timings map[string]uint64      `json:"timings,omitempty"`
-	GasUsed uint64                 `json:"gasUsed,omitempty"`
+	// BatchSize is how many jobs the submission carried (its gas is shared among them).
+	BatchSize int `json:"batchSize,omitempty"`
 }
 
 // ID is the job id as an integer.
 func (r *Record) ID() *big.Int {
 	v, _ := new(big.Int).SetString(r.JobID, 10)
 	return v
-}
-
-// Spec rebuilds the posted JobSpec.
-func (r *Record) Spec() chain.JobSpec {
-	s := chain.JobSpec{InputRoot: hexBig(r.InputRoot), Rows: r.Rows}
-	for _, l := range r.Layers {
-		s.Layers = append(s.Layers, chain.Layer{ShapeId: l.ShapeID, WeightsRoot: hexBig(l.WeightsRoot), Epilogue: hexBig(l.Epilogue)})
-	}
-	return s
-}
-
-// Roots returns the journaled output roots.
-func (r *Record) Roots() []*big.Int {
-	out := make([]*big.Int, len(r.OutputRoots))
-	for i, h := range r.OutputRoots {
-		out[i] = hexBig(h)
-	}
-	return out
-}
-
-func (r *Record) tx(step string, h common.Hash) {
-	if r.Txs == nil {
-		r.Txs = map[string]common.Hash{}
-	}
-	r.Txs[step] = h
 }
 
 func (r *Record) timing(name string, d time.Duration) {
@@ -168,20 +146,40 @@ func (r *Record) timing(name string, d time.Duration) {
 	r.Timings[name] += uint64(d.Milliseconds())
 }
 
-func hexBig(s string) *big.Int {
-	v, ok := new(big.Int).SetString(strings.TrimPrefix(s, "0x"), 16)
-	if !ok {
-		return new(big.Int)
+// hexBytes is a byte string spelled "0x..." in JSON, lower case.
+type hexBytes []byte
+
+func (h hexBytes) MarshalText() ([]byte, error) { return []byte(fmt.Sprintf("0x%x", []byte(h))), nil }
+
+func (h *hexBytes) UnmarshalText(b []byte) error {
+	s := string(b)
+	if !strings.HasPrefix(s, "0x") || strings.ToLower(s) != s {
+		return fmt.Errorf("want lower-case 0x hex, got %q", s)
 	}
-	return v
+	v, err := decodeHex(s[2:])
+	if err != nil {
+		return err
+	}
+	*h = v
+	return nil
 }
 
-func bigHex(v *big.Int) string { return fmt.Sprintf("0x%064x", v) }
+// word spells a 256-bit value as 0x and 64 hex digits; unword reads it back strictly.
+func word(v *big.Int) string { return fmt.Sprintf("0x%064x", v) }
+
+func unword(s string) (*big.Int, error) {
+	if len(s) != 66 || !strings.HasPrefix(s, "0x") || strings.ToLower(s) != s {
+		return nil, fmt.Errorf("want 0x and 64 lower-case hex digits, got %q", s)
+	}
+	v, ok := new(big.Int).SetString(s[2:], 16)
+	if !ok {
+		return nil, fmt.Errorf("not hex: %q", s)
+	}
+	return v, nil
+}
 
 // Journal stores one Record per job as DIR/<jobId>.json.
-type Journal struct {
-	Dir string
-}
+type Journal struct{ Dir string }
 
 // OpenJournal creates dir if needed.
 func OpenJournal(dir string) (*Journal, error) {
@@ -193,8 +191,8 @@ func OpenJournal(dir string) (*Journal, error) {
 
 func (j *Journal) path(jobID string) string { return filepath.Join(j.Dir, jobID+".json") }
 
-// Save writes r atomically: a temporary file in the same directory, fsync, rename,
-// fsync of the directory, so a crash leaves either the old record or the new one.
+// Save writes r atomically (temporary file, fsync, rename, fsync of the directory), so a
+// crash leaves either the old record or the new one.
 func (j *Journal) Save(r *Record) error {
 	r.Version = JournalVersion
 	r.UpdatedAt = time.Now().UTC()
@@ -202,7 +200,7 @@ func (j *Journal) Save(r *Record) error {
 	if err != nil {
 		return fmt.Errorf("journal: encoding job %s: %w", r.JobID, err)
 	}
-	return writeAtomic(j.path(r.JobID), append(b, '\n'))
+	return atomicfile.Write(j.path(r.JobID), append(b, '\n'))
 }
 
 // Load reads one job's record; os.ErrNotExist when there is none.
@@ -211,22 +209,35 @@ func (j *Journal) Load(jobID string) (*Record, error) {
 	if err != nil {
 		return nil, err
 	}
-	return parseRecord(b, j.path(jobID))
+	return ParseRecord(b)
 }
 
-func parseRecord(b []byte, name string) (*Record, error) {
+// ParseRecord reads a record strictly: unknown fields, another version, a job id that is not
+// a decimal integer, an unknown step or a request that does not parse are errors.
+func ParseRecord(b []byte) (*Record, error) {
 	var r Record
-	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrJournal, name, err)
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&r); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrJournal, err)
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("%w: trailing data", ErrJournal)
 	}
 	if r.Version != JournalVersion {
-		return nil, fmt.Errorf("%w: %s: version %d, this node reads %d", ErrJournal, name, r.Version, JournalVersion)
+		return nil, fmt.Errorf("%w: version %d, this node reads %d", ErrJournal, r.Version, JournalVersion)
 	}
-	if _, ok := new(big.Int).SetString(r.JobID, 10); !ok {
-		return nil, fmt.Errorf("%w: %s: job id %q", ErrJournal, name, r.JobID)
+	if id, ok := new(big.Int).SetString(r.JobID, 10); !ok || id.Sign() < 0 || id.String() != r.JobID {
+		return nil, fmt.Errorf("%w: job id %q", ErrJournal, r.JobID)
 	}
 	if _, ok := stepOrder[r.Step]; !ok && !r.Step.Terminal() {
-		return nil, fmt.Errorf("%w: %s: unknown step %q", ErrJournal, name, r.Step)
+		return nil, fmt.Errorf("%w: unknown step %q", ErrJournal, r.Step)
+	}
+	if q := r.Request.Request; q.ModelRoot == nil || q.JobDigest == nil || q.Price == nil || q.Salt == nil {
+		return nil, fmt.Errorf("%w: no request", ErrJournal)
+	}
+	if r.Source != FromOffer && r.Source != FromPosted {
+		return nil, fmt.Errorf("%w: unknown source %q", ErrJournal, r.Source)
 	}
 	return &r, nil
 }
@@ -246,9 +257,9 @@ func (j *Journal) All() ([]*Record, error) {
 		if err != nil {
 			return nil, fmt.Errorf("journal: %w", err)
 		}
-		r, err := parseRecord(b, e.Name())
+		r, err := ParseRecord(b)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%s: %w", e.Name(), err)
 		}
 		out = append(out, r)
 	}
@@ -256,5 +267,22 @@ func (j *Journal) All() ([]*Record, error) {
 	return out, nil
 }
 
-// writeAtomic is atomicfile.Write: journal records, cursors and outputs survive crashes whole.
-func writeAtomic(path string, data []byte) error { return atomicfile.Write(path, data) }
+// Report is what the demo prints of a job: its timings and the gas of its transactions.
+type Report struct {
+	Execute, Commit, Prove, Submit time.Duration
+	// Gas by transaction kind (lock, commit, lockAndCommit, fixSeed, submit, submitBatch,
+	// collect, finalize, withdraw); a batch's gas is shared by its BatchSize members.
+	Gas       map[string]uint64
+	BatchSize int
+}
+
+// Report returns the job's timings and gas as journaled (a step whose journal write a crash
+// lost has none).
+func (r *Record) Report() Report {
+	ms := func(k string) time.Duration { return time.Duration(r.Timings[k]) * time.Millisecond }
+	gas := make(map[string]uint64, len(r.Gas))
+	for k, v := range r.Gas {
+		gas[k] = v
+	}
+	return Report{Execute: ms("executeMs"), Commit: ms("commitMs"), Prove: ms("proveMs"), Submit: ms("submitMs"), Gas: gas, BatchSize: max(r.BatchSize, 1)}
+}

@@ -9,8 +9,8 @@ import (
 	"syscall"
 )
 
-// lockDataDir takes an exclusive, non-blocking flock on DATA-DIR/node.lock, so that a second
-// node started on the same data directory stops at once instead of running every job twice.
+// lockDataDir takes an exclusive, non-blocking flock on DATA-DIR/node.lock, so a second node
+// on the same data directory stops at once instead of running every job twice.
 func lockDataDir(dir string) (func(), error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
@@ -25,7 +25,7 @@ func lockDataDir(dir string) (func(), error) {
 		return nil, fmt.Errorf("%w: %s is locked by another process (%v)", ErrDataDirLocked, path, err)
 	}
 	return func() {
-		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
 		f.Close()
 	}, nil
 }

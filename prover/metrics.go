@@ -3,7 +3,6 @@ package prover
 import (
 	"context"
 	"errors"
-	"math/big"
 	"net"
 	"net/http"
 	"time"
@@ -64,11 +63,6 @@ func NewMetrics() *Metrics {
 		m.StakeAtRisk, m.Earned, m.RPCRetries, m.TxReplaced, m.ExecutorFailures, m.SharedKey,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
-}
-
-func tokens(v *big.Int) float64 {
-	f, _ := new(big.Float).SetInt(v).Float64()
-	return f
 }
 
 // Handler serves the metrics in the Prometheus exposition format.

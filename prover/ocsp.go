@@ -16,8 +16,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/probitylabs/probity/internal/atomicfile"
 	"github.com/probitylabs/probity/prover/gpu"
 	"github.com/probitylabs/probity/verifier/attest"
@@ -261,76 +259,4 @@ func (s *OCSPStapler) store(key string, der []byte, now time.Time) {
 	if err != nil {
 		s.o.Log.Warn("OCSP cache write failed", "dir", s.o.Dir, "err", err)
 	}
-}
-
-// nodeOCSP is the node's stapling policy over an OCSPStapler.
-type nodeOCSP struct {
-	stapler *OCSPStapler
-	require bool
-	missing prometheus.Counter
-}
-
-func newNodeOCSP(cfg Config, m *Metrics, client *http.Client, log *slog.Logger) *nodeOCSP {
-	missing := prometheus.NewCounter(prometheus.CounterOpts{Name: "probity_prover_ocsp_missing_total",
-		Help: "GPU certificates left without a stapled OCSP response (responder unreachable, or an unknown, invalid or stale answer)."})
-	if err := m.Registry.Register(missing); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			missing = are.ExistingCollector.(prometheus.Counter) // Metrics shared by two nodes
-		}
-	}
-	return &nodeOCSP{
-		stapler: NewOCSPStapler(OCSPOptions{URL: cfg.GPU.OCSPURL, Timeout: cfg.GPU.OCSPTimeout.D(),
-			Dir: filepath.Join(cfg.DataDir, "ocsp"), Client: client, Log: log}),
-		require: cfg.GPU.requireOCSP(),
-		missing: missing,
-	}
-}
-
-// staples returns the checked responses for a GPU's device chain (every certificate but the
-// leaf, as NVIDIA's verifiers ask), applying gpu.requireOCSP: a revoked or held certificate is
-// always an ErrGPURevoked error; missing responses are an ErrNoStaple error when required and
-// otherwise a warning (the receipt will then fail audits that do not opt out of revocation).
-func (o *nodeOCSP) staples(ctx context.Context, chain []byte, log *slog.Logger) ([][]byte, error) {
-	reqs, err := gpu.StapleRequests(chain, 1, attest.NVIDIADeviceRoot())
-	if err != nil {
-		return nil, fmt.Errorf("OCSP requests for the GPU's chain: %w", err)
-	}
-	good, err := o.stapler.Fetch(ctx, reqs)
-	switch {
-	case err == nil:
-		return good, nil
-	case errors.Is(err, attest.ErrRevoked):
-		log.Error("GPU attestation certificate revoked or on hold: every audit of this GPU's receipts would fail; refusing jobs", "err", err)
-		return nil, fmt.Errorf("%w: %w", ErrGPURevoked, err)
-	}
-	n := len(reqs) - len(good)
-	o.missing.Add(float64(n))
-	if o.require {
-		return nil, fmt.Errorf("gpu.requireOCSP: %d of %d certificates without a good OCSP response: %w", n, len(reqs), err)
-	}
-	log.Warn("stapling the OCSP responses that could be fetched; audits will fail this receipt's revocation check unless they opt out",
-		"missing", n, "of", len(reqs), "err", err)
-	return good, nil
-}
-
-// checkGPURevocation is the preflight of a CC GPU: its chain's responses are fetched (and
-// cached for the record) before the lock, so that a revoked GPU never locks a job.
-func (n *Node) checkGPURevocation(ctx context.Context, log *slog.Logger) error {
-	if n.gpu == nil {
-		return nil
-	}
-	cc, ok, err := n.gpu.CCState()
-	if err != nil {
-		return fmt.Errorf("gpu: %w", err)
-	}
-	if !ok || !cc.Enabled {
-		return nil // no CC report, nothing to staple
-	}
-	chain, err := n.gpu.CertChain()
-	if err != nil {
-		return fmt.Errorf("gpu: %w", err)
-	}
-	_, err = n.ocsp.staples(ctx, chain, log)
-	return err
 }

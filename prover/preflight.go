@@ -2,562 +2,328 @@ package prover
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"math/big"
 	"os"
 	"path/filepath"
-	"slices"
 	"time"
-
-	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/probitylabs/probity/chain"
 	"github.com/probitylabs/probity/circuits"
+	"github.com/probitylabs/probity/circuits/universal"
+	"github.com/probitylabs/probity/commit"
+	"github.com/probitylabs/probity/internal/atomicfile"
 	"github.com/probitylabs/probity/jobs"
-	"github.com/probitylabs/probity/protocol"
-	"github.com/probitylabs/probity/tensor"
+	"github.com/probitylabs/probity/model"
 )
 
-// The checks of this file keep the promise of spec §10 that an honest provider is never
-// slashed: a node locks only jobs it has shown it can compute and prove within their
-// windows, with keys the chain accepts, and it refuses to run beside another node of the
-// same provider account.
-
-// Sentinel errors of the node's preflight checks.
-var (
-	// ErrKeyMismatch: the local verifying key of a served shape is not the one the chain's
-	// verifier holds, so every proof would be rejected and the job slashed.
-	ErrKeyMismatch = errors.New("verifying key differs from the chain's")
-	// ErrSelfTest: the executor or the prover failed on a synthetic job.
-	ErrSelfTest = errors.New("self-test failed")
-	// ErrUncomputable: the job's accumulators leave the int32 range (an invalid job, §10).
-	ErrUncomputable = errors.New("job is not computable")
-	// ErrWindowTooShort: a window is shorter than this node's measured time for the step.
-	ErrWindowTooShort = errors.New("window too short for this node")
-	// ErrSharedKey: another node sends transactions for this provider account.
-	ErrSharedKey = errors.New("provider key shared with another node")
-	// ErrDataDirLocked: another node process holds the data directory.
-	ErrDataDirLocked = errors.New("data directory in use by another node")
-	// ErrNoKeys: the key directory holds no keys for a served shape.
-	ErrNoKeys = errors.New("no keys installed for the shape")
-)
-
-// installedKeys serves a node's keys from its key directory and never generates any.
-type installedKeys struct{ cache circuits.Cache }
-
-func (k installedKeys) Setup(s circuits.Shape) (*circuits.Keys, error) {
-	keys, err := k.cache.Load(s)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("%w: shape %s: nothing at %s; install the keys the shape was registered with "+
-			"(its ceremony output, or the registering machine's cache entry, copied as that directory; see docs/prover.md, Keys)",
-			ErrNoKeys, s.Name, k.cache.EntryDir(s))
-	}
-	return keys, err
+// estimate is what the self-test measured for a class: the execution time per trace row and
+// the proving time, which does not depend on the job (one circuit per class).
+type estimate struct {
+	At         time.Time     `json:"at"`
+	ExecPerRow time.Duration `json:"execPerRow"`
+	Prove      time.Duration `json:"prove"`
 }
 
-// CheckKeys compares, for every served shape registered on chain, the verifying key of the
-// local proving keys with the key of the verifier the chain's ShapeRegistry names for the
-// shape. A node proving with other keys (say from its own `probity setup`) would lock, prove,
-// be rejected and be slashed; it refuses to start instead. A served shape not registered yet
-// is checked before the first job that uses it (preflight).
-func (n *Node) CheckKeys(ctx context.Context) error {
-	for _, s := range n.servedShapes() {
-		err := n.checkShapeKey(ctx, s)
-		if errors.Is(err, errUnregistered) {
-			n.log.Warn("served shape not registered on chain; its key is checked when a job uses it", "shape", s.Name)
-			continue
-		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
+func (n *Node) estimatesPath() string { return filepath.Join(n.cfg.DataDir, "estimates.json") }
 
-var errUnregistered = fmt.Errorf("%w: shape not registered on chain", ErrKeyMismatch)
-
-func (n *Node) checkShapeKey(ctx context.Context, s circuits.Shape) error {
+// keysFor returns a class's keys, loaded once.
+func (n *Node) keysFor(cl *universal.Class) (*circuits.Keys, error) {
 	n.mu.Lock()
-	ok := n.keysOK[s.ID()]
+	k := n.keys[cl.ID()]
+	n.mu.Unlock()
+	if k != nil {
+		return k, nil
+	}
+	k, err := n.keySrc(cl)
+	if err != nil {
+		return nil, fmt.Errorf("keys of class %s: %w", cl.Name, err)
+	}
+	n.mu.Lock()
+	n.keys[cl.ID()] = k
+	n.mu.Unlock()
+	return k, nil
+}
+
+// checkKeys compares the verifying key of the node's keys for cl with the key of the
+// verifier the class registry names: a node proving with other keys would lock, prove, be
+// rejected and slashed. A class not registered yet is checked when a job uses it.
+func (n *Node) checkKeys(ctx context.Context, cl *universal.Class) error {
+	n.mu.Lock()
+	ok := n.keysOK[cl.ID()]
 	n.mu.Unlock()
 	if ok {
 		return nil
 	}
-	sh, err := n.c.Shape(ctx, s.ID())
+	c, err := n.market.ClassOf(ctx, cl.ID())
 	if err != nil {
-		return fmt.Errorf("reading shape %s from the registry: %w", s.Name, err)
+		return err
 	}
-	if sh.Verifier == (common.Address{}) {
-		return errUnregistered
+	if c.Verifier == zeroAddr {
+		return fmt.Errorf("%w: class %s is not registered on chain", ErrKeyMismatch, cl.Name)
 	}
-	onChain, err := n.c.VerifierKey(ctx, sh.Verifier)
+	onChain, err := n.market.VerifierKey(ctx, c.Verifier)
 	if err != nil {
-		return fmt.Errorf("reading the verifying key of shape %s from verifier %s: %w", s.Name, sh.Verifier, err)
+		return err
 	}
-	keys, err := n.keysFor(s)
+	keys, err := n.keysFor(cl)
 	if err != nil {
 		return err
 	}
 	w, err := circuits.VerifyingKeyWords(keys.VK)
 	if err != nil {
-		return fmt.Errorf("shape %s: %w", s.Name, err)
+		return err
 	}
-	local := chain.VerifyingKey{Alpha: w.Alpha, Beta: w.Beta, Gamma: w.Gamma, Delta: w.Delta, IC: w.IC}
-	if !local.Equal(onChain) {
-		return fmt.Errorf("%w: shape %s: the keys in %s are not the ones verifier %s was deployed with; "+
-			"install the keys the shape was registered with (its ceremony output; see docs/prover.md, Keys) instead of keys from `probity setup`",
-			ErrKeyMismatch, s.Name, n.keysDir(), sh.Verifier)
+	if local := (chain.VerifyingKey{Alpha: w.Alpha, Beta: w.Beta, Gamma: w.Gamma, Delta: w.Delta, IC: w.IC}); !local.Equal(onChain) {
+		return fmt.Errorf("%w: class %s: verifier %s was deployed with other keys than the node's", ErrKeyMismatch, cl.Name, c.Verifier)
 	}
 	n.mu.Lock()
-	n.keysOK[s.ID()] = true
+	n.keysOK[cl.ID()] = true
 	n.mu.Unlock()
 	return nil
 }
 
-func (n *Node) keysDir() string {
-	if c, ok := n.keys.(installedKeys); ok {
-		return c.cache.Dir
-	}
-	return "the node's key source"
-}
-
-func (n *Node) servedShapes() []circuits.Shape {
-	out := make([]circuits.Shape, 0, len(n.served))
-	for _, s := range n.served {
-		out = append(out, s)
-	}
-	slices.SortFunc(out, func(a, b circuits.Shape) int { return int(a.K) - int(b.K) })
-	return out
-}
-
-// estimates are what the self-test measured: the executor's time as a fixed part plus a rate
-// per multiply-accumulate, and the proving time of one layer of each served shape (which
-// does not depend on the job: the circuit is fixed per shape).
-type estimates struct {
-	at        time.Time
-	execFixed time.Duration
-	execPerOp float64 // nanoseconds per MAC
-	prove     map[[32]byte]time.Duration
-}
-
-func (e *estimates) exec(macs int64) time.Duration {
-	return e.execFixed + time.Duration(e.execPerOp*float64(macs))
-}
-
-// jobMACs is the multiply-accumulates of a job: what execution time scales with.
-func jobMACs(rows int, shapes []circuits.Shape) int64 {
-	var macs int64
-	for _, s := range shapes {
-		macs += int64(rows) * int64(s.K) * int64(s.N)
-	}
-	return macs
-}
-
-// need is how long a window must be for work that ends in txBlocks transaction blocks:
-// the safety factor times the work, the blocks, and the margin.
-func (sf SafetyConfig) need(work, blockTime time.Duration, txBlocks int) time.Duration {
-	return time.Duration(sf.WindowFactor*float64(work)) + time.Duration(txBlocks)*blockTime + sf.WindowMargin.D()
-}
-
-// SelfTest runs the configured executor on synthetic jobs of each served shape at two sizes,
-// compares every output bit for bit with the reference kernels, proves one layer with the
-// shape's keys and verifies the proof. It records the measured times, which the window check
-// uses, and fails with ErrSelfTest when anything differs or fails: a node that cannot compute
-// or prove must not lock jobs.
-func (n *Node) SelfTest(ctx context.Context) error {
-	return n.selfTest(ctx, true)
-}
-
-// selfTest runs the executor half of the self-test and, with prove, the proving half. The
-// re-test before a lock runs only the executor: proving a layer of a large shape takes long
-// enough that a competitor would lock the job meanwhile, and the proving estimates are kept
-// current by every real proof instead (noteProveTime).
-func (n *Node) selfTest(ctx context.Context, prove bool) error {
-	est := &estimates{prove: map[[32]byte]time.Duration{}}
-	n.mu.Lock()
-	if n.est != nil {
-		for id, d := range n.est.prove {
-			est.prove[id] = d
-		}
-	}
-	n.mu.Unlock()
-	dir := filepath.Join(n.cfg.DataDir, "selftest")
-	defer os.RemoveAll(dir)
-	var fixed time.Duration
-	var perOp float64
-	for i, s := range n.servedShapes() {
-		small, err := n.selfTestExec(ctx, dir, s, 1)
-		if err != nil {
+// preflight checks the keys of every served class registered on chain and measures, per
+// class, the execution and proving time on a job of a held model (reusing a measurement of
+// this data directory younger than Safety.SelfTestEvery).
+func (n *Node) preflight(ctx context.Context) error {
+	for _, cl := range n.classes {
+		err := n.checkKeys(ctx, cl)
+		if err != nil && !errors.Is(err, ErrKeyMismatch) {
 			return err
 		}
-		rows := min(1<<s.D, 256)
-		large, err := n.selfTestExec(ctx, dir, s, rows)
 		if err != nil {
+			c, cerr := n.market.ClassOf(ctx, cl.ID())
+			if cerr == nil && c.Verifier == zeroAddr {
+				n.log.Warn("served class not registered on chain; checked when a job uses it", "class", cl.Name)
+				continue
+			}
 			return err
 		}
-		ops := int64(rows-1) * int64(s.K) * int64(s.N)
-		if i == 0 || small.took > fixed {
-			fixed = small.took
-		}
-		if ops > 0 && large.took > small.took {
-			perOp = max(perOp, float64(large.took-small.took)/float64(ops))
-		}
-		if !prove {
+	}
+	saved := map[string]*estimate{}
+	if b, err := os.ReadFile(n.estimatesPath()); err == nil {
+		_ = json.Unmarshal(b, &saved) // a bad file is measured again
+	}
+	for id, cl := range n.classes {
+		key := n.estimateKey(id)
+		if e := saved[key]; e != nil && time.Since(e.At) < n.cfg.Safety.SelfTestEvery.D() {
+			n.est[id] = e
 			continue
 		}
-		d, err := n.selfTestProve(s, large.inputs)
+		e, err := n.selfTest(ctx, cl)
 		if err != nil {
-			return err
+			return fmt.Errorf("self-test of class %s: %w", cl.Name, err)
 		}
-		est.prove[s.ID()] = d
-		n.log.Info("self-test passed", "shape", s.Name, "executeMs", large.took.Milliseconds(), "proveMs", d.Milliseconds())
-	}
-	est.execFixed, est.execPerOp, est.at = fixed, perOp, time.Now()
-	n.mu.Lock()
-	n.est = est
-	n.execFailed = false
-	n.mu.Unlock()
-	return nil
-}
-
-// noteProveTime keeps a shape's proving estimate at what the last real proof took, so the
-// window check follows the machine (a slower GPU host, a loaded CPU) without re-proving.
-func (n *Node) noteProveTime(s circuits.Shape, d time.Duration) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if n.est == nil {
-		return
-	}
-	// Copy on write: preflights read the estimates they got without holding mu.
-	next := *n.est
-	next.prove = make(map[[32]byte]time.Duration, len(n.est.prove))
-	for id, p := range n.est.prove {
-		next.prove[id] = p
-	}
-	next.prove[s.ID()] = d
-	n.est = &next
-}
-
-type execResult struct {
-	took   time.Duration
-	inputs circuits.Inputs
-}
-
-func (n *Node) selfTestExec(ctx context.Context, dir string, s circuits.Shape, rows int) (execResult, error) {
-	fail := func(format string, a ...any) (execResult, error) {
-		return execResult{}, fmt.Errorf("%w: shape %s, %d rows: %s", ErrSelfTest, s.Name, rows, fmt.Sprintf(format, a...))
-	}
-	m, err := tensor.RandomModel(uint64(rows)<<32|uint64(s.K), int(s.K), int(s.N))
-	if err != nil {
-		return fail("synthetic model: %v", err)
-	}
-	x := tensor.RandomInput(uint64(rows)^0x5e1f, rows, int(s.K))
-	want, err := tensor.Linear(x, m.Layers[0])
-	if err != nil {
-		return fail("reference: %v", err)
-	}
-	job := filepath.Join(dir, fmt.Sprintf("%s-%d", s.Name, rows))
-	in, model, out := filepath.Join(job, "input.safetensors"), filepath.Join(job, "model.safetensors"), filepath.Join(job, "out")
-	if err := os.MkdirAll(job, 0o755); err != nil {
-		return fail("%v", err)
-	}
-	if err := tensor.SaveActivations(in, x); err != nil {
-		return fail("%v", err)
-	}
-	if err := tensor.SaveModel(model, m); err != nil {
-		return fail("%v", err)
-	}
-	t0 := time.Now()
-	if err := n.exec.Execute(ctx, ExecRequest{InputPath: in, ModelPath: model, OutDir: out, Layers: 1, SelfTest: true}); err != nil {
-		return fail("executor: %v", err)
-	}
-	took := time.Since(t0)
-	got, err := jobs.LoadOutput(jobs.OutputPath(out, 0))
-	if err != nil {
-		return fail("executor output: %v", err)
-	}
-	if !slices.Equal(got.Shape, want.Shape) {
-		return fail("executor output shape %v, want %v", got.Shape, want.Shape)
-	}
-	for i := range want.Data {
-		if got.Data[i] != want.Data[i] {
-			return fail("executor output differs from the reference at element %d (row %d, column %d): %d, want %d",
-				i, i/int(s.N), i%int(s.N), got.Data[i], want.Data[i])
+		if e == nil {
+			n.log.Warn("no held model fits the class; its jobs are refused", "class", cl.Name)
+			continue
 		}
+		n.est[id], saved[key] = e, e
+		n.log.Info("self-test", "class", cl.Name, "execPerRow", e.ExecPerRow, "prove", e.Prove)
 	}
-	return execResult{took: took, inputs: circuits.Inputs{Shape: s, Input: x, Layer: m.Layers[0], Output: got, Seed: big.NewInt(int64(rows) + 1)}}, nil
-}
-
-func (n *Node) selfTestProve(s circuits.Shape, in circuits.Inputs) (time.Duration, error) {
-	keys, err := n.keysFor(s)
+	b, err := json.MarshalIndent(saved, "", "  ")
 	if err != nil {
-		return 0, fmt.Errorf("%w: %v", ErrSelfTest, err)
-	}
-	t0 := time.Now()
-	pf, err := circuits.Prove(keys, in)
-	if err != nil {
-		return 0, fmt.Errorf("%w: shape %s: proving: %v", ErrSelfTest, s.Name, err)
-	}
-	d := time.Since(t0)
-	if err := circuits.Verify(keys.VK, pf, pf.PublicInputs); err != nil {
-		return 0, fmt.Errorf("%w: shape %s: the proof does not verify with the local key: %v", ErrSelfTest, s.Name, err)
-	}
-	return d, nil
-}
-
-// preflight runs before every lock: it refuses jobs this node could not finish in time or at
-// all. It re-runs the executor self-test when the last one is stale or an execution failed
-// since, so a broken executor (say a GPU out of memory) is found before the stake is at risk.
-func (n *Node) preflight(ctx context.Context, r *Record, files *JobFiles) error {
-	n.mu.Lock()
-	est, failed := n.est, n.execFailed
-	n.mu.Unlock()
-	if est == nil || failed || time.Since(est.at) > n.cfg.Safety.SelfTestEvery.D() {
-		if err := n.selfTest(ctx, est == nil); err != nil {
-			n.metrics.ExecutorFailures.Inc()
-			return err
-		}
-		n.mu.Lock()
-		est = n.est
-		n.mu.Unlock()
-	}
-	for _, s := range files.Shapes {
-		if err := n.checkShapeKey(ctx, s); err != nil {
-			return err
-		}
-	}
-	if err := n.checkGPURevocation(ctx, n.log.With("job", r.JobID)); err != nil {
 		return err
 	}
-	if err := checkComputable(files); err != nil {
-		return err
-	}
-	return n.checkWindows(ctx, r, files, est)
+	return atomicfile.Write(n.estimatesPath(), append(b, '\n'))
 }
 
-// checkComputable is the computability check of spec §10: a job is valid only if every
-// accumulator of its trace stays in the int32 range. The static bound (CheckNoOverflow)
-// proves it for any input at the cost of one pass over the weights; only a model that fails
-// it is run on the actual input (a dry run as long as the job itself).
-func checkComputable(files *JobFiles) error {
-	static := true
-	for _, l := range files.Model.Layers {
-		if l.CheckNoOverflow() != nil {
-			static = false
+// estimateKey names a class's measurement in estimates.json by what it depends on: the
+// class, the host (a data directory copied to another machine measures again) and the
+// executor's configuration (another executor or command, another GPU).
+func (n *Node) estimateKey(class [32]byte) string {
+	host, _ := os.Hostname()
+	kind := "reference"
+	if n.exec != nil {
+		kind = fmt.Sprintf("%T", n.exec)
+	}
+	h := sha256.New()
+	for _, part := range append([]string{host, kind, n.cfg.Executor.Kind, n.cfg.Executor.Timeout.D().String(),
+		fmt.Sprint(n.cfg.GPU.Index)}, n.cfg.Executor.Command...) {
+		fmt.Fprintf(h, "%d:%s;", len(part), part)
+	}
+	return fmt.Sprintf("%x@%x", class, h.Sum(nil)[:8])
+}
+
+// selfTest generates and proves one job of the largest size the class and a held model
+// allow, timing both, and checks the proof against the keys. The generation runs on the
+// configured executor (in process when there is none), as the node's jobs do, so the window
+// checks hold the time a real job takes. It returns nil when no held model fits the class.
+func (n *Node) selfTest(ctx context.Context, cl *universal.Class) (*estimate, error) {
+	var m *model.Model
+	var job *jobs.GenJob
+	var held heldModel
+	for _, hm := range n.models {
+		root, err := hm.m.Root()
+		if err != nil {
+			return nil, err
+		}
+		for new := cl.MaxRows(); new >= 1; new /= 2 {
+			j := &jobs.GenJob{ModelRoot: root, Prompt: []int32{0}, New: new}
+			if _, err := j.Check(hm.m); err != nil {
+				continue
+			}
+			if cl.Fits(hm.m, j.Rows(), j) == nil {
+				m, job, held = hm.m, j, hm
+				break
+			}
+		}
+		if m != nil {
 			break
 		}
 	}
-	if static {
-		return nil
+	if m == nil {
+		return nil, nil
 	}
-	if _, err := files.Model.Run(files.Input); err != nil {
-		return fmt.Errorf("%w: %v", ErrUncomputable, err)
-	}
-	return nil
-}
-
-// checkWindows refuses a job whose windows are shorter than what this node measured for the
-// step, scaled by the safety factor, plus the blocks a transaction needs and a margin. The
-// proof window runs from the seed being fixed (§10), so it must hold proving and submission.
-func (n *Node) checkWindows(ctx context.Context, r *Record, files *JobFiles, est *estimates) error {
-	macs := jobMACs(files.Input.Rows(), files.Shapes)
-	var prove time.Duration
-	for l, s := range files.Shapes {
-		p, ok := est.prove[s.ID()]
-		if !ok {
-			return fmt.Errorf("%w: layer %d: shape %s has no measured proving time", ErrWindowTooShort, l, s.Name)
-		}
-		prove += p
-	}
-	bt, err := n.blockTime(ctx)
+	keys, err := n.keysFor(cl)
 	if err != nil {
+		return nil, err
+	}
+	checked, err := job.Check(m)
+	if err != nil {
+		return nil, err
+	}
+	t0 := time.Now()
+	tr, tokens, err := n.selfTestGenerate(ctx, checked, held, job)
+	if err != nil {
+		return nil, err
+	}
+	exec := time.Since(t0)
+	var seed [32]byte
+	seed[31] = 7
+	seedFr, err := commit.FromBig(new(big.Int).SetBytes(seed[:]))
+	if err != nil {
+		return nil, err
+	}
+	var p *universal.Proof
+	t1 := time.Now()
+	err = n.heavy(ctx, 0, func() (err error) {
+		p, err = universal.Prove(keys, &universal.Statement{Model: m, Job: job, Trace: tr, Tokens: tokens, Seed: seedFr})
 		return err
+	})
+	if err != nil {
+		return nil, err
 	}
-	sf := n.cfg.Safety
-	needExec, needProve := sf.need(est.exec(macs), bt, sf.TxBlocks), sf.need(prove, bt, sf.TxBlocks)
-	if have := time.Duration(r.ExecWindow) * time.Second; have < needExec {
-		return fmt.Errorf("%w: execWindow %v, this node needs %v (execute about %v, x%g, + %d blocks of %v, + %v)",
-			ErrWindowTooShort, have, needExec.Round(time.Second), est.exec(macs).Round(time.Millisecond), sf.WindowFactor, sf.TxBlocks, bt, sf.WindowMargin.D())
+	prove := time.Since(t1)
+	if err := universal.Verify(keys.VK, p.Groth16, p.Public); err != nil {
+		return nil, fmt.Errorf("the node's own proof does not verify: %w", err)
 	}
-	if have := time.Duration(r.ProveWindow) * time.Second; have < needProve {
-		return fmt.Errorf("%w: proveWindow %v, this node needs %v (prove about %v, x%g, + %d blocks of %v, + %v)",
-			ErrWindowTooShort, have, needProve.Round(time.Second), prove.Round(time.Millisecond), sf.WindowFactor, sf.TxBlocks, bt, sf.WindowMargin.D())
-	}
-	return nil
+	n.metrics.ProveSeconds.WithLabelValues(cl.Name).Observe(prove.Seconds())
+	return &estimate{At: time.Now().UTC(), ExecPerRow: exec / time.Duration(max(job.Rows(), 1)), Prove: prove}, nil
 }
 
-// blockTime is the configured block time, or the mean over the last 32 blocks (a chain that
-// mines on demand measures near zero; the margin covers it).
+// blockTime is Safety.BlockTime, else the mean of the last 32 blocks (at least a second).
 func (n *Node) blockTime(ctx context.Context) (time.Duration, error) {
 	if bt := n.cfg.Safety.BlockTime.D(); bt > 0 {
 		return bt, nil
 	}
 	head, err := n.backend.HeaderByNumber(ctx, nil)
 	if err != nil {
-		return 0, fmt.Errorf("reading the head for the block time: %w", err)
+		return 0, err
 	}
-	const span = 32
-	if head.Number.Uint64() < span {
-		return time.Second, nil
+	if head.Number.Uint64() < 32 {
+		return 12 * time.Second, nil
 	}
-	old, err := n.backend.HeaderByNumber(ctx, new(big.Int).Sub(head.Number, big.NewInt(span)))
+	old, err := n.backend.HeaderByNumber(ctx, new(big.Int).Sub(head.Number, big.NewInt(32)))
 	if err != nil {
-		return 0, fmt.Errorf("reading block %v for the block time: %w", head.Number, err)
+		return 0, err
 	}
-	return time.Duration(head.Time-old.Time) * time.Second / span, nil
+	return max(time.Duration(head.Time-old.Time)*time.Second/32, time.Second), nil
 }
 
-// foreignLock reports a lock by this provider account that this node did not take: a job it
-// never journaled, or one it had decided not to run. Only another node with the same
-// provider key does that (the node journals a job before it locks it). Jobs that have ended
-// are history, not a rival: a node started on a fresh data directory rescans old blocks.
-func (n *Node) foreignLock(ctx context.Context, ev *chain.JobLocked) bool {
-	if ev.Provider != n.c.Address() {
-		return false
-	}
-	if r, err := n.journal.Load(ev.JobId.String()); err == nil && r.Step != StepRefused && r.Step != StepLost {
-		return false
-	}
-	j, err := n.c.GetJob(ctx, ev.JobId)
-	if err != nil {
-		return false // unknown: the next scan of a later lock decides
-	}
-	switch chain.JobState(j.State) {
-	case chain.StateLocked, chain.StateCommitted:
-		return j.Provider == ev.Provider
-	}
-	return false
+// need is the time a step needs: the measured work times the safety factor, plus the
+// transactions' blocks and the margin.
+func (n *Node) need(work, blockTime time.Duration, blocks int) time.Duration {
+	return time.Duration(float64(work)*n.cfg.Safety.WindowFactor) + time.Duration(blocks)*blockTime + n.cfg.Safety.WindowMargin.D()
 }
 
-// noteForeignLock stops the node taking new jobs once another node is seen using its key:
-// two nodes of one key lock the same jobs and replace each other's transactions by nonce.
-func (n *Node) noteForeignLock(ev *chain.JobLocked) {
-	n.mu.Lock()
-	first := n.sharedKey == nil
-	if first {
-		n.sharedKey = fmt.Errorf("%w: job %v was locked by provider %s in transaction %s, which this node did not send",
-			ErrSharedKey, ev.JobId, ev.Provider, ev.Raw.TxHash)
-	}
-	n.mu.Unlock()
-	n.metrics.SharedKey.Set(1)
-	if first {
-		n.log.Error("another node uses this provider key; taking no new jobs (jobs already locked by this node continue)",
-			"job", ev.JobId, "tx", ev.Raw.TxHash,
-			"hint", "run one node per provider key; one node serves several GPUs (concurrency), or register another provider account per node; "+
-				"if this node's data directory was lost while the job was in flight, finish or let that job expire, then restart")
-	}
+func seconds(d time.Duration) uint64 { return uint64((d + time.Second - 1) / time.Second) }
+
+// checkWindows refuses a job whose windows do not hold the node's measured times: an offer
+// is executed before its lock, so its lock deadline must leave room for the execution; a
+// posted job's execution window must. The prove window must hold the proof, the batch wait,
+// the two blocks to the seed, its confirmations and the submission. A job that fits alone
+// but not behind the heavy work the node's unproved jobs still need (the backlog, over
+// Concurrency slots) is errBusy: considered again later, when the backlog has shrunk.
+func (n *Node) checkWindows(ctx context.Context, req chain.Request, cl *universal.Class, rows int, now uint64, src Source) (work, error) {
+	return n.checkWindowsLoad(ctx, req, cl, rows, now, src, n.backlog())
 }
 
-// preflightReason is the refusal metric label of a preflight error.
-func preflightReason(err error) string {
-	switch {
-	case errors.Is(err, ErrWindowTooShort):
-		return "window"
-	case errors.Is(err, ErrUncomputable):
-		return "uncomputable"
-	case errors.Is(err, ErrSelfTest):
-		return "executor"
-	case errors.Is(err, ErrKeyMismatch), errors.Is(err, ErrNoKeys):
-		return "keys"
-	case errors.Is(err, ErrGPURevoked):
-		return "revoked"
-	case errors.Is(err, ErrNoStaple):
-		return "ocsp"
+func (n *Node) checkWindowsLoad(ctx context.Context, req chain.Request, cl *universal.Class, rows int, now uint64, src Source, backlog time.Duration) (work, error) {
+	w, err := n.checkWindowsAlone(ctx, req, cl, rows, now, src, 0)
+	if err != nil || backlog == 0 {
+		return w, err
 	}
-	return "preflight"
-}
-
-// executionFailed handles an executor failure after the lock: it is retried while attempts
-// remain and the commit deadline leaves time for another run; otherwise the job is
-// abandoned, which costs the job's abandonment fee instead of the whole stake.
-func (n *Node) executionFailed(ctx context.Context, r *Record, err error, log interface {
-	Error(string, ...any)
-}) (Step, error) {
-	n.metrics.ExecutorFailures.Inc()
-	n.mu.Lock()
-	n.execFailed = true
-	est := n.est
-	n.mu.Unlock()
-	r.ExecFailures++
-	log.Error("execution failed", "attempt", r.ExecFailures, "of", n.cfg.Safety.MaxExecAttempts, "err", err)
-	timeLeft := true
-	if now, terr := n.chainTime(ctx); terr == nil && est != nil {
-		// The posted spec names the shapes and rows: no need to reload the job's files.
-		shapes := make([]circuits.Shape, 0, len(r.Layers))
-		for _, l := range r.Layers {
-			if s, serr := circuits.ByID(l.ShapeID); serr == nil {
-				shapes = append(shapes, s)
-			}
+	if _, err := n.checkWindowsAlone(ctx, req, cl, rows, now, src, backlog); err != nil {
+		var rf *Refusal
+		if errors.As(err, &rf) {
+			return w, fmt.Errorf("%w (%v behind a backlog of %v)", errBusy, rf.Err, backlog)
 		}
-		// Another run, its commit and, failing that, the abandon must all land by commitBy.
-		bt, _ := n.blockTime(ctx)
-		sf := n.cfg.Safety
-		need := sf.need(est.exec(jobMACs(int(r.Rows), shapes)), bt, 2*sf.TxBlocks)
-		timeLeft = now+uint64(need.Seconds()) < r.CommitBy
+		return w, err
 	}
-	if r.ExecFailures < n.cfg.Safety.MaxExecAttempts && timeLeft {
-		return r.Step, err // retried with backoff by runJob
-	}
-	return n.abandon(ctx, r, fmt.Sprintf("executor failed %d times (last: %v)", r.ExecFailures, err))
+	return w, nil
 }
 
-// abandon gives a locked job back before its commit deadline (SLAManager.abandon).
-func (n *Node) abandon(ctx context.Context, r *Record, why string) (Step, error) {
-	ev, rc, err := n.c.Abandon(ctx, r.ID())
-	if err != nil {
-		if errors.Is(err, chain.ErrReverted) {
-			// Past commitBy: nothing cheaper than the slash is left; sync will see it.
-			r.Reason = why + "; abandon reverted: " + err.Error()
-			return StepExpired, nil
-		}
-		return r.Step, err
-	}
-	n.gas(r, "abandon", rc)
-	r.Reason = fmt.Sprintf("%s; abandoned for a fee of %v", why, ev.Fee)
-	return StepAbandoned, nil
-}
-
-// fixSeedIfHorizonNear fixes, on chain, the seed of a job the node derived itself (cfg.FixSeed
-// false: submitProof would fix it) when proving might not end before the seed horizon: past
-// seedBlock + SeedHorizon the seed can no longer be fixed and the job is slashable. Fixing
-// starts the proof clock, so the job then has its whole proveWindow.
-func (n *Node) fixSeedIfHorizonNear(ctx context.Context, r *Record, files *JobFiles) error {
-	if r.ProveBy != 0 {
-		return nil
-	}
+// checkWindowsAlone is checkWindows for a job that waits wait before each heavy step.
+func (n *Node) checkWindowsAlone(ctx context.Context, req chain.Request, cl *universal.Class, rows int, now uint64, src Source, wait time.Duration) (work, error) {
 	n.mu.Lock()
-	est := n.est
+	e := n.est[cl.ID()]
 	n.mu.Unlock()
-	var prove time.Duration
-	for _, s := range files.Shapes {
-		if est == nil || est.prove[s.ID()] == 0 {
-			prove = time.Duration(math.MaxInt64 / 4) // unknown: fix it
-			break
-		}
-		prove += est.prove[s.ID()]
-	}
-	head, err := n.backend.BlockNumber(ctx)
-	if err != nil {
-		return err
+	if e == nil {
+		return work{}, refuse("windows", "no measured time for class %s (no held model fits it)", cl.Name)
 	}
 	bt, err := n.blockTime(ctx)
 	if err != nil {
-		return err
+		return work{}, err
 	}
-	need := n.cfg.Safety.need(prove, bt, n.cfg.Safety.TxBlocks)
-	horizon := r.SeedBlock + protocol.SeedHorizon
-	if head < horizon && time.Duration(horizon-head)*max(bt, time.Second) > need {
-		return nil
+	exec := n.need(e.ExecPerRow*time.Duration(rows), bt, n.cfg.Safety.TxBlocks) + wait
+	if src == FromOffer {
+		if now+seconds(exec) > req.LockBy {
+			return work{}, refuse("windows", "the lock deadline is %d s away, executing and locking needs %d s", req.LockBy-now, seconds(exec))
+		}
+	} else if uint64(req.ExecWindow) < seconds(exec) {
+		return work{}, refuse("windows", "execution window %d s, executing and committing needs %d s", req.ExecWindow, seconds(exec))
 	}
-	ev, err := n.c.FixSeedWhenReady(ctx, r.ID(), n.cfg.PollInterval.D())
+	prove := n.need(e.Prove, bt, n.cfg.Safety.TxBlocks+2+n.cfg.SeedConfirmations) + n.batchWait() + wait
+	if uint64(req.ProveWindow) < seconds(prove) {
+		return work{}, refuse("windows", "prove window %d s, proving and submitting needs %d s", req.ProveWindow, seconds(prove))
+	}
+	return n.workOf(e, rows), nil
+}
+
+// selfTestGenerate runs the self-test job on the node's executor (marked as a self-test),
+// through the same checked generation as a job, or in process without one.
+func (n *Node) selfTestGenerate(ctx context.Context, c *jobs.Checked, hm heldModel, job *jobs.GenJob) (*model.Trace, []int32, error) {
+	if n.exec == nil {
+		return c.Generate()
+	}
+	dir := filepath.Join(n.cfg.DataDir, "selftest")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, nil, err
+	}
+	b, err := jobs.EncodeJob(job)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	if ev.Seed.Cmp(hexBig(r.Seed)) != 0 {
-		return fmt.Errorf("the seed fixed on chain %v differs from the one this node derived %v", ev.Seed, r.Seed)
+	jobPath := filepath.Join(dir, jobs.JobFile)
+	if err := atomicfile.Write(jobPath, b); err != nil {
+		return nil, nil, err
 	}
-	r.ProveBy = ev.ProveBy
-	return nil
+	g, err := Generate(ctx, selfTestExecutor{n.exec}, hm.path, jobPath, filepath.Join(dir, "out"))
+	if err != nil {
+		return nil, nil, fmt.Errorf("the executor failed the self-test: %w", err)
+	}
+	return g.Trace, g.Tokens, nil
+}
+
+// selfTestExecutor marks its requests as the node's self-test.
+type selfTestExecutor struct{ Executor }
+
+func (s selfTestExecutor) Execute(ctx context.Context, req ExecRequest) error {
+	req.SelfTest = true
+	return s.Executor.Execute(ctx, req)
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/ethereum/go-ethereum/rpc"
 
 	"github.com/probitylabs/probity/chain"
+	"github.com/probitylabs/probity/internal/atomicfile"
 )
 
 // Transient reports whether err is worth retrying: the endpoint could not be reached or
@@ -121,9 +122,8 @@ type ResilientBackend struct {
 	// OnStoreError is told when PendingDir cannot be written. May be nil.
 	OnStoreError func(err error)
 
-	mu      sync.Mutex
-	groups  map[common.Hash]*txGroup
-	chainID *big.Int
+	mu     sync.Mutex
+	groups map[common.Hash]*txGroup
 }
 
 type txGroup struct {
@@ -276,7 +276,7 @@ func (r *ResilientBackend) store(nonce uint64, tx *types.Transaction) {
 		err = os.MkdirAll(r.PendingDir, 0o700)
 	}
 	if err == nil {
-		err = writeAtomic(r.pendingPath(nonce), b)
+		err = atomicfile.Write(r.pendingPath(nonce), b)
 	}
 	if err != nil && r.OnStoreError != nil {
 		r.OnStoreError(fmt.Errorf("recording pending transaction %s: %w", tx.Hash(), err))

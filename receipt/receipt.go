@@ -3,9 +3,10 @@ package receipt
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
+	"math"
+	"reflect"
 
 	"github.com/ethereum/go-ethereum/common"
 
@@ -13,101 +14,123 @@ import (
 )
 
 // Version is the only receipt version this package reads and writes.
-const Version = "probity.receipt.v0"
+const Version = "probity.receipt.v1"
 
-// ProofSize is the length of a Groth16 proof in the Solidity encoding (8 words).
+// ProofSize is the length of the Groth16 proof in the Solidity encoding (8 words).
 const ProofSize = 256
 
-// NumPublicInputs is the number of public inputs of the sampled-layer statement (spec §7):
-// inputRoot, weightsRoot, outputRoot, seed_l, epilogue.
-const NumPublicInputs = 5
+// NumFamilies is the number of sample-slot families of a class (specs/circuit.md §2): op kinds
+// 1..13, then input and select. Class.Slots lists them in that order.
+const NumFamilies = 15
 
-// MaxSize bounds a receipt document; a receipt with many layers and a CC certificate chain
-// stays well below it, and a decoder must not be made to buffer unbounded input.
-const MaxSize = 8 << 20
+// MaxSize bounds a receipt document. The job file dominates: a prompt of the largest class
+// (1024 rows) is 4 KiB of ids and its hex 8 KiB, so 16 MiB leaves room for CC certificate
+// chains of multi-GPU systems while keeping a decoder from buffering unbounded input.
+const MaxSize = 16 << 20
 
-// Receipt is the document of spec §8.1. Field order here is the canonical JSON order.
+// Receipt is the document of settlement.md §9. Field order here is the canonical JSON order.
 type Receipt struct {
 	Version           string          `json:"version"`
 	ChainID           *Uint           `json:"chainId"`
-	Contract          common.Address  `json:"contract"`
+	Manager           common.Address  `json:"manager"`
 	JobID             *Uint           `json:"jobId"`
+	Request           Request         `json:"request"`
+	Job               Bytes           `json:"job"`
+	Class             Class           `json:"class"`
 	Provider          common.Address  `json:"provider"`
 	NodeKey           common.Address  `json:"nodeKey"`
-	Job               Job             `json:"job"`
-	SpecHash          Word            `json:"specHash"`
-	OutputRoots       []Word          `json:"outputRoots"`
+	Stake             *Uint           `json:"stake"`
+	TraceRoot         Word            `json:"traceRoot"`
 	AttestationDigest Word            `json:"attestationDigest"`
-	SeedBlock         uint64          `json:"seedBlock"`
-	Seed              Word            `json:"seed"`
-	K                 uint16          `json:"k"`
-	Detection         Detection       `json:"detection"`
-	Proofs            []Proof         `json:"proofs"`
+	Seed              Seed            `json:"seed"`
+	Result            Result          `json:"result"`
+	Proof             Bytes           `json:"proof"`
+	Detection         []Bound         `json:"detection"`
 	Attestation       json.RawMessage `json:"attestation"`
 	Timings           Timings         `json:"timings"`
 	Signature         Bytes           `json:"signature"`
 }
 
-// Job carries the fields of the JobSpec struct (spec §6.1).
-type Job struct {
-	InputRoot Word    `json:"inputRoot"`
-	Rows      uint32  `json:"rows"`
-	Layers    []Layer `json:"layers"`
+// Class names the width class that proved the job (specs/circuit.md §2): its identifier, its
+// catalogue name and its sample slots per family. An auditor checks all three against the
+// class its policy knows by that name.
+type Class struct {
+	ID    Word   `json:"id"`
+	Name  string `json:"name"`
+	Slots []int  `json:"slots"`
 }
 
-// Layer is one entry of JobSpec.layers.
-type Layer struct {
-	ShapeID     Word `json:"shapeId"`
-	WeightsRoot Word `json:"weightsRoot"`
-	Epilogue    Word `json:"epilogue"`
+// Seed is the job's challenge seed with the chain data it derives from (settlement.md §4):
+// Value = SeedV2(chainId, manager, jobId, commitment, BlockHash, Secret). BlockHash is the hash
+// of block Block, which only the chain confirms; Secret is zero when the buyer's reveal did not
+// fix the seed.
+type Seed struct {
+	Block     uint64 `json:"block"`
+	BlockHash Word   `json:"blockHash"`
+	Secret    Word   `json:"secret"`
+	Value     Word   `json:"value"`
 }
 
-// Detection states the detection bound of spec §11 for this receipt: a provider that falsified
-// at least FloorBps/10000 of a layer's outputs would have been caught with probability at least
-// ProbabilityBps/10000 (rounded down).
-type Detection struct {
-	FloorBps       uint32 `json:"floorBps"`
-	ProbabilityBps uint32 `json:"probabilityBps"`
+// Result is what the buyer paid for: the generated tokens and their result digest
+// (specs/trace.md §4), public input 3 of the proof.
+type Result struct {
+	Tokens []uint32 `json:"tokens"`
+	Digest Word     `json:"digest"`
 }
 
-// Proof is one layer's Groth16 proof with the public inputs it was verified against.
-type Proof struct {
-	Layer        uint32                `json:"layer"`
-	ShapeID      Word                  `json:"shapeId"`
-	Proof        Bytes                 `json:"proof"`
-	PublicInputs [NumPublicInputs]Word `json:"publicInputs"`
+// Bound is the detection bound of one slot family for this job (universal.Bound, circuit.md
+// §3): with Slots slots drawn among Units units, a provider falsifying one whole unit is caught
+// with probability Instance, one element of the smallest result (Elements elements) with
+// probability Element. Not signed: an auditor with the model recomputes it.
+type Bound struct {
+	Family   string  `json:"family"`
+	Slots    int     `json:"slots"`
+	Units    int     `json:"units"`
+	Elements int     `json:"elements"`
+	Instance float64 `json:"instance"`
+	Element  float64 `json:"element"`
 }
 
-// Timings are advisory wall-clock durations measured by the provider; they are not signed.
-type Timings struct {
-	ExecuteMs uint64 `json:"executeMs"`
-	CommitMs  uint64 `json:"commitMs"`
-	ProveMs   uint64 `json:"proveMs"`
-	SubmitMs  uint64 `json:"submitMs"`
+// Parse decodes a receipt from its JSON bytes strictly: the size bound, unknown keys, trailing
+// data, a wrong version, structurally invalid fields and any spelling but the canonical one
+// are errors (ErrMalformed, ErrVersion, ErrNonCanonical; field errors
+// are *FieldError).
+func Parse(data []byte) (*Receipt, error) {
+	if len(data) > MaxSize {
+		return nil, fmt.Errorf("%w: larger than %d bytes", ErrMalformed, MaxSize)
+	}
+	// One JSON value and nothing after it; syntax errors are reported by offset here, so the
+	// field-by-field decoding below only meets well-formed JSON.
+	dec := json.NewDecoder(bytes.NewReader(data))
+	var doc json.RawMessage
+	if err := dec.Decode(&doc); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("%w: trailing data after the receipt", ErrMalformed)
+	}
+	// The version first: a document of another version is named as such, not by the first
+	// field this version's layout misses in it.
+	var head struct {
+		Version *string `json:"version"`
+	}
+	if json.Unmarshal(doc, &head) == nil && head.Version != nil && *head.Version != Version {
+		return nil, fmt.Errorf("%w: %q (want %q)", ErrVersion, *head.Version, Version)
+	}
+	var rc Receipt
+	if err := decodeValue(doc, reflect.ValueOf(&rc).Elem(), ""); err != nil {
+		return nil, err
+	}
+	if err := rc.Validate(); err != nil {
+		return nil, err
+	}
+	if err := checkCanonical(&rc, data); err != nil {
+		return nil, err
+	}
+	return &rc, nil
 }
 
-// Sentinel errors, so callers can tell classes of failure apart with errors.Is.
-var (
-	ErrMalformed = errors.New("malformed receipt")
-	ErrVersion   = errors.New("unsupported receipt version")
-	// ErrNonCanonical wraps ErrMalformed: the receipt decodes but is not spelled canonically
-	// (key order or case, duplicate keys, null, address case, string escapes).
-	ErrNonCanonical = fmt.Errorf("%w: not in canonical form", ErrMalformed)
-)
-
-// FieldError says which field of a receipt is wrong.
-type FieldError struct {
-	Field string
-	Err   error
-}
-
-func (e *FieldError) Error() string { return fmt.Sprintf("receipt field %s: %v", e.Field, e.Err) }
-
-// Unwrap lets errors.Is(err, ErrMalformed) match every field error.
-func (e *FieldError) Unwrap() []error { return []error{ErrMalformed, e.Err} }
-
-// Decode reads one receipt strictly: unknown fields, trailing data, a wrong version and
-// structurally invalid fields are errors.
+// Decode reads one receipt from r; see Parse.
 func Decode(r io.Reader) (*Receipt, error) {
 	data, err := io.ReadAll(io.LimitReader(r, MaxSize+1))
 	if err != nil {
@@ -116,140 +139,101 @@ func Decode(r io.Reader) (*Receipt, error) {
 	return Parse(data)
 }
 
-// Parse decodes a receipt from its JSON bytes; see Decode.
-func Parse(data []byte) (*Receipt, error) {
-	if len(data) > MaxSize {
-		return nil, fmt.Errorf("%w: larger than %d bytes", ErrMalformed, MaxSize)
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	var rc Receipt
-	if err := dec.Decode(&rc); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
-	}
-	if dec.More() {
-		return nil, fmt.Errorf("%w: trailing data after the receipt", ErrMalformed)
-	}
-	if err := rc.Validate(); err != nil {
-		return nil, err
-	}
-	if err := rc.checkCanonical(data); err != nil {
-		return nil, err
-	}
-	return &rc, nil
+func fieldErr(name, format string, args ...any) error {
+	return &FieldError{Field: name, Err: fmt.Errorf(format, args...)}
 }
 
-// checkCanonical requires data to be the canonical encoding up to insignificant whitespace.
-// encoding/json matches keys case-insensitively, keeps the last of duplicate keys, turns null
-// into zero values and accepts any address case; comparing against the re-encoding closes all
-// of those at once, so one receipt has one spelling.
-func (rc *Receipt) checkCanonical(data []byte) error {
-	want, err := rc.MarshalIndent()
-	if err != nil {
-		return err
-	}
-	var got, canon bytes.Buffer
-	if err := json.Compact(&got, data); err != nil {
-		return fmt.Errorf("%w: %v", ErrMalformed, err)
-	}
-	if err := json.Compact(&canon, want); err != nil {
-		return fmt.Errorf("%w: %v", ErrMalformed, err)
-	}
-	g, c := got.Bytes(), canon.Bytes()
-	if bytes.Equal(g, c) {
-		return nil
-	}
-	i := 0
-	for i < len(g) && i < len(c) && g[i] == c[i] {
-		i++
-	}
-	return fmt.Errorf("%w: at byte %d of the compact form: found %q, canonical is %q",
-		ErrNonCanonical, i, snippet(g, i), snippet(c, i))
-}
-
-func snippet(b []byte, i int) string {
-	lo, hi := max(0, i-24), min(len(b), i+24)
-	return string(b[lo:hi])
-}
-
-// Validate checks the structure of a receipt (not its signature, proofs or attestation, which
-// the verifier package checks under a policy).
+// Validate checks the structure of a receipt: presence, ranges, lengths and field elements.
+// What the fields claim (the job id, digests, the proof, the signature) is package verifier's.
 func (rc *Receipt) Validate() error {
 	if rc.Version != Version {
 		return fmt.Errorf("%w: %q (want %q)", ErrVersion, rc.Version, Version)
 	}
 	switch {
 	case rc.ChainID == nil || rc.ChainID.Sign() == 0:
-		return &FieldError{"chainId", errors.New("missing or zero")}
+		return fieldErr("chainId", "missing or zero")
+	case rc.Manager == (common.Address{}):
+		return fieldErr("manager", "zero address")
 	case rc.JobID == nil:
-		return &FieldError{"jobId", errors.New("missing")}
-	case rc.Contract == (common.Address{}):
-		return &FieldError{"contract", errors.New("zero address")}
+		return fieldErr("jobId", "missing")
+	}
+	if err := validateRequest(rc.Request.Request); err != nil {
+		return err
+	}
+	switch {
+	case len(rc.Job) == 0:
+		return fieldErr("job", "empty (the job file, hex)")
+	case rc.Class.Name == "":
+		return fieldErr("class.name", "empty")
+	case len(rc.Class.Slots) != NumFamilies:
+		return fieldErr("class.slots", "%d entries, want one per family (%d)", len(rc.Class.Slots), NumFamilies)
 	case rc.Provider == (common.Address{}):
-		return &FieldError{"provider", errors.New("zero address")}
+		return fieldErr("provider", "zero address")
 	case rc.NodeKey == (common.Address{}):
-		return &FieldError{"nodeKey", errors.New("zero address")}
-	case len(rc.Job.Layers) == 0:
-		return &FieldError{"job.layers", errors.New("a job has at least one layer")}
-	case rc.Job.Rows == 0:
-		return &FieldError{"job.rows", errors.New("zero rows")}
-	case len(rc.OutputRoots) != len(rc.Job.Layers):
-		return &FieldError{"outputRoots", fmt.Errorf("%d roots for %d layers", len(rc.OutputRoots), len(rc.Job.Layers))}
-	case len(rc.Proofs) != len(rc.Job.Layers):
-		return &FieldError{"proofs", fmt.Errorf("%d proofs for %d layers", len(rc.Proofs), len(rc.Job.Layers))}
-	case rc.K == 0:
-		return &FieldError{"k", errors.New("zero samples")}
-	case rc.Detection.FloorBps > 10000 || rc.Detection.ProbabilityBps > 10000:
-		return &FieldError{"detection", errors.New("basis points above 10000")}
+		return fieldErr("nodeKey", "zero address")
+	case rc.Stake == nil:
+		return fieldErr("stake", "missing")
+	}
+	for f, n := range rc.Class.Slots {
+		if n < 0 {
+			return fieldErr(fmt.Sprintf("class.slots[%d]", f), "negative")
+		}
+	}
+	for _, w := range []struct {
+		name string
+		w    Word
+	}{{"traceRoot", rc.TraceRoot}, {"seed.value", rc.Seed.Value}, {"result.digest", rc.Result.Digest}} {
+		if err := checkField(w.name, w.w); err != nil {
+			return err
+		}
+	}
+	switch {
+	case len(rc.Result.Tokens) == 0:
+		return fieldErr("result.tokens", "no tokens")
+	case len(rc.Result.Tokens) > protocol.MaxNewTokens:
+		return fieldErr("result.tokens", "%d tokens, at most %d", len(rc.Result.Tokens), protocol.MaxNewTokens)
+	}
+	for i, t := range rc.Result.Tokens {
+		if t >= 1<<24 {
+			return fieldErr(fmt.Sprintf("result.tokens[%d]", i), "%d is not below 2^24", t)
+		}
+	}
+	if len(rc.Proof) != ProofSize {
+		return fieldErr("proof", "want %d bytes, got %d", ProofSize, len(rc.Proof))
+	}
+	if len(rc.Detection) == 0 {
+		return fieldErr("detection", "no families")
+	}
+	for i, b := range rc.Detection {
+		name := fmt.Sprintf("detection[%d]", i)
+		switch {
+		case b.Family == "":
+			return fieldErr(name+".family", "empty")
+		case b.Slots < 0 || b.Units < 0 || b.Elements < 0:
+			return fieldErr(name, "negative count")
+		case !isProbability(b.Instance):
+			return fieldErr(name+".instance", "%v is not a probability", b.Instance)
+		case !isProbability(b.Element):
+			return fieldErr(name+".element", "%v is not a probability", b.Element)
+		}
+	}
+	switch {
 	case len(rc.Attestation) == 0:
-		return &FieldError{"attestation", errors.New("missing (a receipt without a GPU carries mode \"none\")")}
+		return fieldErr("attestation", `missing (a receipt without a GPU carries mode "none")`)
 	case !isJSONObject(rc.Attestation):
-		return &FieldError{"attestation", errors.New("not a JSON object")}
+		return fieldErr("attestation", "not a JSON object")
 	case len(rc.Signature) != 65:
-		return &FieldError{"signature", fmt.Errorf("want 65 bytes, got %d", len(rc.Signature))}
-	}
-	if err := checkField("job.inputRoot", rc.Job.InputRoot); err != nil {
-		return err
-	}
-	for i, l := range rc.Job.Layers {
-		if err := checkField(fmt.Sprintf("job.layers[%d].weightsRoot", i), l.WeightsRoot); err != nil {
-			return err
-		}
-		if _, err := protocol.ParseEpilogueWord(l.Epilogue.Big()); err != nil {
-			return &FieldError{fmt.Sprintf("job.layers[%d].epilogue", i), err}
-		}
-	}
-	for i, r := range rc.OutputRoots {
-		if err := checkField(fmt.Sprintf("outputRoots[%d]", i), r); err != nil {
-			return err
-		}
-	}
-	if err := checkField("seed", rc.Seed); err != nil {
-		return err
-	}
-	for i, p := range rc.Proofs {
-		if p.Layer != uint32(i) {
-			return &FieldError{fmt.Sprintf("proofs[%d].layer", i), fmt.Errorf("is %d", p.Layer)}
-		}
-		if len(p.Proof) != ProofSize {
-			return &FieldError{fmt.Sprintf("proofs[%d].proof", i), fmt.Errorf("want %d bytes, got %d", ProofSize, len(p.Proof))}
-		}
-		if p.ShapeID != rc.Job.Layers[i].ShapeID {
-			return &FieldError{fmt.Sprintf("proofs[%d].shapeId", i), errors.New("differs from job.layers")}
-		}
-		for j, w := range p.PublicInputs {
-			if err := checkField(fmt.Sprintf("proofs[%d].publicInputs[%d]", i, j), w); err != nil {
-				return err
-			}
-		}
+		return fieldErr("signature", "want 65 bytes, got %d", len(rc.Signature))
 	}
 	return nil
 }
 
-// checkField requires a field element: roots, seeds and public inputs all live in F (spec §1).
+func isProbability(p float64) bool { return !math.IsNaN(p) && p >= 0 && p <= 1 }
+
+// checkField requires a field element: roots, digests and the seed are public inputs.
 func checkField(name string, w Word) error {
 	if w.Big().Cmp(protocol.R) >= 0 {
-		return &FieldError{name, fmt.Errorf("%s is not below the field modulus R", w)}
+		return fieldErr(name, "%s is not below the field modulus R", w)
 	}
 	return nil
 }
@@ -259,30 +243,33 @@ func isJSONObject(b []byte) bool {
 	return len(b) > 0 && b[0] == '{' && json.Valid(b)
 }
 
-// Encode writes the canonical JSON of the receipt: the field order of the Go types, two-space
-// indentation for people, a trailing newline. Parse(Encode(r)) gives r back.
-func (rc *Receipt) Encode(w io.Writer) error {
+// Marshal returns the compact canonical JSON of the receipt.
+func (rc *Receipt) Marshal() ([]byte, error) {
 	b, err := rc.MarshalIndent()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	_, err = w.Write(b)
-	return err
+	var c bytes.Buffer
+	if err := json.Compact(&c, b); err != nil {
+		return nil, err
+	}
+	return c.Bytes(), nil
 }
 
-// MarshalIndent returns the canonical JSON bytes written by Encode.
+// MarshalIndent returns the canonical JSON with two-space indentation and a trailing newline,
+// the form receipts are published in. Parse(MarshalIndent(r)) gives r back.
 func (rc *Receipt) MarshalIndent() ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	enc.SetIndent("", "  ")
-	// The attestation record is embedded verbatim but re-indented, so compact it first to keep
-	// one canonical spelling whatever the indentation it arrived with.
+	// The attestation record is embedded verbatim but re-indented, so compact it first: one
+	// canonical spelling whatever indentation it arrived with.
 	cp := *rc
 	if len(rc.Attestation) > 0 {
 		var c bytes.Buffer
 		if err := json.Compact(&c, rc.Attestation); err != nil {
-			return nil, &FieldError{"attestation", err}
+			return nil, &FieldError{Field: "attestation", Err: err}
 		}
 		cp.Attestation = c.Bytes()
 	}
@@ -290,4 +277,14 @@ func (rc *Receipt) MarshalIndent() ([]byte, error) {
 		return nil, fmt.Errorf("encoding receipt: %w", err)
 	}
 	return buf.Bytes(), nil
+}
+
+// Encode writes MarshalIndent's bytes to w.
+func (rc *Receipt) Encode(w io.Writer) error {
+	b, err := rc.MarshalIndent()
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(b)
+	return err
 }

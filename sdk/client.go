@@ -6,30 +6,40 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"net/http"
 	"time"
 
-	"github.com/consensys/gnark/backend/groth16"
 	"github.com/ethereum/go-ethereum/common"
-	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/ethclient"
 
 	"github.com/probitylabs/probity/chain"
-	"github.com/probitylabs/probity/circuits"
+	"github.com/probitylabs/probity/circuits/universal"
 )
 
-// Addresses locate a deployment (token, provider registry, shape registry, SLA manager).
+// Addresses locate a deployment (token, provider registry, class registry, result hasher,
+// SLA manager).
 type Addresses = chain.Addresses
 
-// Client acts on one deployment as one account.
+// Client acts on one deployment as one account, normally a buyer (any account may also
+// slash a late job and withdraw its balance).
 type Client struct {
-	chain   *chain.Client
+	market  *chain.Market
 	backend chain.Backend
-	// PollInterval paces Watch and WaitReceipt (default 500 ms; 20 ms on a simulated chain).
+	key     *ecdsa.PrivateKey
+	// PollInterval paces Watch and every Wait (default 500 ms; 20 ms on a simulated chain).
 	PollInterval time.Duration
 	// FromBlock is the first block searched for a job's events (default 0). Set it to the
 	// deployment block on long-lived chains.
 	FromBlock uint64
-	secrets   *secretStore // seed secrets to reveal, shared by copies of the client
+	// HTTP fetches receipts over http(s) (http.DefaultClient when nil).
+	HTTP *http.Client
+	// Secrets holds the seed secrets the client reveals (in memory by default; give it a
+	// directory to keep them across restarts: NewSecrets).
+	Secrets *Secrets
+	// Classes are width classes the client knows by their parameters beyond the catalogue
+	// (universal.Classes): a class the on-chain registry names only by id is used from the
+	// model catalogue (Prepare), and a receipt's class checked (Receipt), only when known.
+	Classes []*universal.Class
 }
 
 // Connect dials an EVM RPC endpoint and acts as key on the deployment at addrs.
@@ -41,26 +51,30 @@ func Connect(ctx context.Context, rpcURL string, key *ecdsa.PrivateKey, addrs Ad
 	return NewClient(ctx, ec, key, addrs)
 }
 
-// NewClient acts as key on the deployment at addrs through any chain backend.
+// NewClient acts as key on the deployment at addrs through any chain backend (an RPC client,
+// or a simulated chain's Client()).
 func NewClient(ctx context.Context, backend chain.Backend, key *ecdsa.PrivateKey, addrs Addresses) (*Client, error) {
 	if key == nil {
 		return nil, errors.New("sdk: nil key")
 	}
-	c, err := chain.NewClient(ctx, backend, addrs, key)
+	m, err := chain.NewMarket(ctx, backend, addrs, key)
 	if err != nil {
 		return nil, fmt.Errorf("sdk: %w", err)
 	}
-	return &Client{chain: c, backend: backend, PollInterval: 500 * time.Millisecond, secrets: &secretStore{}}, nil
+	return &Client{market: m, backend: backend, key: key, PollInterval: 500 * time.Millisecond, Secrets: &Secrets{}}, nil
 }
 
 // Address is the client's account.
-func (c *Client) Address() common.Address { return c.chain.Address() }
+func (c *Client) Address() common.Address { return c.market.Address() }
 
-// Chain exposes the lower-level chain client (every contract call, typed).
-func (c *Client) Chain() *chain.Client { return c.chain }
+// Market exposes the lower-level chain client (every contract call, typed results).
+func (c *Client) Market() *chain.Market { return c.market }
 
 // Addresses of the deployment.
-func (c *Client) Addresses() Addresses { return c.chain.Addresses() }
+func (c *Client) Addresses() Addresses { return c.market.Addresses() }
+
+// ChainID of the connected chain.
+func (c *Client) ChainID() *big.Int { return c.market.ChainID() }
 
 // BlockNumber is the number of the chain's latest block.
 func (c *Client) BlockNumber(ctx context.Context) (uint64, error) {
@@ -71,109 +85,101 @@ func (c *Client) BlockNumber(ctx context.Context) (uint64, error) {
 	return n, nil
 }
 
-// ChainID of the connected chain.
-func (c *Client) ChainID(ctx context.Context) (*big.Int, error) { return c.backend.ChainID(ctx) }
-
-// Deploy deploys a fresh Probity stack (a DevToken, the registries and the SLA manager) from
-// key, which becomes governance. Tests and local chains use it; production deployments use the
-// Foundry script.
-func Deploy(ctx context.Context, backend chain.Backend, key *ecdsa.PrivateKey) (Addresses, error) {
-	d, err := chain.Deploy(ctx, backend, key, chain.DeployParams{UnbondingDelay: 7 * 24 * 3600})
+// Now is the latest block's timestamp: the clock every deadline of a job is measured on.
+func (c *Client) Now(ctx context.Context) (uint64, error) {
+	h, err := c.backend.HeaderByNumber(ctx, nil)
 	if err != nil {
-		return Addresses{}, fmt.Errorf("sdk: deploy: %w", decodeError(err))
+		return 0, fmt.Errorf("sdk: latest header: %w", err)
 	}
-	return d.Addresses, nil
+	return h.Time, nil
 }
 
-// RegisterShape deploys a Groth16 verifier for vk and registers the catalogue shape with it.
-// Governance only.
-func (c *Client) RegisterShape(ctx context.Context, s circuits.Shape, vk groth16.VerifyingKey) ([32]byte, error) {
-	words, err := circuits.VerifyingKeyWords(vk)
-	if err != nil {
-		return [32]byte{}, fmt.Errorf("sdk: register shape %s: %w", s.Name, err)
+func (c *Client) httpClient() *http.Client {
+	if c.HTTP != nil {
+		return c.HTTP
 	}
-	addr, err := c.chain.DeployVerifier(ctx, chain.VerifyingKey{Alpha: words.Alpha, Beta: words.Beta, Gamma: words.Gamma, Delta: words.Delta, IC: words.IC})
-	if err != nil {
-		return [32]byte{}, fmt.Errorf("sdk: deploying the verifier of %s: %w", s.Name, decodeError(err))
-	}
-	id, err := c.chain.RegisterShape(ctx, addr, s.K, s.N, s.D, s.Kn)
-	if err != nil {
-		return id, fmt.Errorf("sdk: registering %s: %w", s.Name, decodeError(err))
-	}
-	return id, nil
+	return http.DefaultClient
 }
 
-// Simulated is an in-process chain with a deployed stack and funded accounts.
-type Simulated struct {
-	Chain      *chain.Simulated
-	Addresses  Addresses
-	Governance *ecdsa.PrivateKey   // deployer, owner of the token and the registries
-	Accounts   []*ecdsa.PrivateKey // funded with ether and Tokens each
+func (c *Client) wait(ctx context.Context, what string) error {
+	select {
+	case <-ctx.Done():
+		return fmt.Errorf("sdk: %s: %w", what, ctx.Err())
+	case <-time.After(c.PollInterval):
+		return nil
+	}
 }
 
-// SimulatedConfig configures NewSimulated.
-type SimulatedConfig struct {
-	Accounts int      // funded accounts besides governance (default 3)
-	Tokens   *big.Int // DevTokens minted to each account (default 10^24)
-	// Interval, when set, mines a block every Interval; by default a block is mined after
-	// every transaction.
-	Interval time.Duration
+// ---------------------------------------------------------------- money
+
+// Balance is what Withdraw would pay the client now: its manager balance (refunds, payments,
+// slashed escrow) and its slashed-stake credit.
+func (c *Client) Balance(ctx context.Context) (*big.Int, error) {
+	b, err := c.market.BalanceOf(ctx, c.Address())
+	return b, wrap("balance", err)
 }
 
-// NewSimulated starts an in-process chain, deploys the contracts and funds accounts.
-func NewSimulated(ctx context.Context, cfg SimulatedConfig) (*Simulated, error) {
-	if cfg.Accounts == 0 {
-		cfg.Accounts = 3
-	}
-	if cfg.Tokens == nil {
-		cfg.Tokens = new(big.Int).Exp(big.NewInt(10), big.NewInt(24), nil)
-	}
-	s := &Simulated{}
-	var err error
-	if s.Governance, err = crypto.GenerateKey(); err != nil {
-		return nil, err
-	}
-	funded := []common.Address{crypto.PubkeyToAddress(s.Governance.PublicKey)}
-	for range cfg.Accounts {
-		k, err := crypto.GenerateKey()
-		if err != nil {
-			return nil, err
-		}
-		s.Accounts = append(s.Accounts, k)
-		funded = append(funded, crypto.PubkeyToAddress(k.PublicKey))
-	}
-	opts := chain.SimOptions{Policy: chain.MineOnSend}
-	if cfg.Interval > 0 {
-		opts = chain.SimOptions{Policy: chain.MineOnInterval, Interval: cfg.Interval}
-	}
-	s.Chain = chain.NewSimulated(opts, funded...)
-	if s.Addresses, err = Deploy(ctx, s.Chain.Client(), s.Governance); err != nil {
-		s.Chain.Close()
-		return nil, err
-	}
-	gov, err := s.Client(ctx, s.Governance)
+// Approve lets the manager pull amount tokens from the client (the allowance replaces the
+// previous one). A posted or locked request whose price the escrow balance does not cover is
+// escrowed by transferFrom within this allowance.
+func (c *Client) Approve(ctx context.Context, amount *big.Int) error {
+	_, err := c.market.Approve(ctx, c.Addresses().Manager, amount)
+	return wrap("approving the manager", err)
+}
+
+// Deposit moves amount tokens into the client's escrow balance at the manager (it approves
+// the manager for amount first when the allowance is short). Requests are escrowed from this
+// balance when it covers their price, so a buyer that deposits ahead signs offers that need
+// no allowance.
+func (c *Client) Deposit(ctx context.Context, amount *big.Int) error {
+	allowance, err := c.market.Allowance(ctx, c.Address(), c.Addresses().Manager)
 	if err != nil {
-		s.Chain.Close()
-		return nil, err
+		return wrap("reading the allowance", err)
 	}
-	for _, a := range funded[1:] {
-		if _, err := gov.chain.Mint(ctx, a, cfg.Tokens); err != nil {
-			s.Chain.Close()
-			return nil, fmt.Errorf("sdk: minting: %w", decodeError(err))
+	if allowance.Cmp(amount) < 0 {
+		if err := c.Approve(ctx, amount); err != nil {
+			return err
 		}
 	}
-	return s, nil
+	_, err = c.market.Deposit(ctx, amount)
+	return wrap("depositing", err)
 }
 
-// Client returns a client acting as key on the simulated deployment.
-func (s *Simulated) Client(ctx context.Context, key *ecdsa.PrivateKey) (*Client, error) {
-	c, err := NewClient(ctx, s.Chain.Client(), key, s.Addresses)
+// Withdraw pays out the client's balance and returns the amount. It fails with
+// *NothingToWithdrawError when there is none.
+func (c *Client) Withdraw(ctx context.Context) (*big.Int, error) {
+	return c.WithdrawTo(ctx, c.Address())
+}
+
+// WithdrawTo pays the client's balance to another address.
+func (c *Client) WithdrawTo(ctx context.Context, to common.Address) (*big.Int, error) {
+	r, err := c.market.WithdrawTo(ctx, to)
 	if err != nil {
-		return nil, err
+		return nil, wrap("withdrawing", err)
 	}
-	c.PollInterval = 20 * time.Millisecond
-	return c, nil
+	return r.Withdrawn.Amount, nil
 }
 
-// Close stops the chain.
-func (s *Simulated) Close() error { return s.Chain.Close() }
+// Finalize settles proved jobs whose challenge window ended (anyone may): the provider is paid
+// and the jobs become final. Jobs not yet payable are passed over.
+func (c *Client) Finalize(ctx context.Context, jobIDs ...*big.Int) ([]*chain.JobSettled, error) {
+	r, err := c.market.Finalize(ctx, jobIDs)
+	if err != nil {
+		return nil, wrap("finalizing", err)
+	}
+	return r.Settled, nil
+}
+
+// Collect finalizes jobIDs and pays the client's balance to to in one transaction (a provider
+// collecting its payments; a buyer collecting refunds passes no ids). It returns the amount
+// paid.
+func (c *Client) Collect(ctx context.Context, to common.Address, jobIDs ...*big.Int) (*big.Int, error) {
+	if jobIDs == nil {
+		jobIDs = []*big.Int{}
+	}
+	r, err := c.market.Collect(ctx, jobIDs, to)
+	if err != nil {
+		return nil, wrap("collecting", err)
+	}
+	return r.Withdrawn.Amount, nil
+}

@@ -1,41 +1,57 @@
-// Package sdk is the Go API a dApp uses to buy verifiable inference on Probity
-// (specs/protocol.md): post a job with escrow, follow it through the SLA state machine, and
-// collect a receipt that the buyer can check without trusting anyone.
+// Package sdk is the Go API a dApp uses to buy verifiable text generation on Probity
+// (specs/settlement.md, protocol v1): ask for n tokens of a model after a prompt, get them
+// back from the chain with a proof behind them, and pay only for a valid proof.
 //
-// A session with a deployment starts with Connect (any EVM RPC) or, for tests and demos,
-// NewSimulated (an in-process chain with the contracts deployed and funded accounts):
+// A session starts with Connect (any EVM RPC) or, for tests and demos, NewSimulated (an
+// in-process chain with the contracts deployed and funded accounts):
 //
 //	sim, _ := sdk.NewSimulated(ctx, sdk.SimulatedConfig{})
 //	buyer, _ := sim.Client(ctx, sim.Accounts[0])
-//	job, _ := buyer.PostJob(ctx, sdk.JobRequest{
-//		InputFile: "input.safetensors", ModelFile: "model.safetensors",
-//		PublishDir: "jobs/1", Shapes: []string{"demo-64", "demo-64"},
-//		Price: big.NewInt(1e18),
+//	job, _ := buyer.Prepare(ctx, sdk.Generation{
+//		Model: m, Text: "And God said, ", NewTokens: 24,
+//		Price: big.NewInt(1e18), ClassID: classID, JobDir: "jobs/1",
 //	})
-//	for ev := range buyer.Watch(ctx, job.ID) { fmt.Println(ev) }
-//	rc, _ := buyer.WaitReceipt(ctx, job.ID)
+//	_ = buyer.Deposit(ctx, job.Request.Price)
+//	_, _ = buyer.Offer(ctx, job, "file:///var/probity/book") // or buyer.Post(ctx, job)
+//	res, _ := buyer.Result(ctx, job)                          // reveals the seed, waits for the proof
+//	fmt.Println(res.Text)
 //
-// PostJob commits the input and every layer's parameters (Poseidon2 Merkle roots, spec §4)
-// from the safetensors files, builds the EIP-712 JobSpec, publishes the files with a job
-// manifest, approves and escrows the price and posts the job. A provider locks it, commits its
-// outputs, the chain fixes a random seed, and the provider proves k sampled outputs per layer;
-// the contract pays only when the proofs verify, and slashes the provider's stake to the buyer
-// when they do not or a deadline passes.
+// Buyers should name the width class (Generation.Class): a class taken from the model
+// catalogue was chosen by whoever catalogued the model first, so Prepare uses it only when the
+// client knows its parameters, the job fits it and it has Generation.MinSlots slots.
 //
-// Seed secret (spec §6.2): PostJob draws a random secret and posts its commitment with the job
-// (Job.SeedSecret; persist it if the process may restart). Once the provider has committed
-// and the seed block is mined, WaitReceipt reveals it (or call RevealSeed), so that the seed
-// depends on something neither the provider nor the producer of the seed block knew. A buyer
-// that does not reveal within protocol.RevealBlocks blocks only delays the job: anyone may
-// then fix the seed without the secret. JobRequest.NoSeedCommitment opts out, for a weaker
-// seed.
+// Prepare checks the job against the model (and, given one, its width class), writes the job
+// file (specs/trace.md §1.1) into JobDir, and builds the request: the model root, the job
+// digest that binds prompt, n and selection, the class, the price and windows, a fresh
+// random seed secret's commitment and a random salt. The request's EIP-712 digest is the job
+// id. The job then reaches the chain one of two ways (settlement.md §2, §8):
 //
-// Receipts (spec §8.3): the provider writes the receipt document to receipts/<jobId>.json
-// next to the job manifest. Transport is untrusted: WaitReceipt accepts a document only when
-// its EIP-712 digest equals the receiptDigest that the contract emitted in JobSettled, and the
-// verifier package audits it further under an explicit policy.
+//   - Offer signs the request and writes a signed offer into an order book. The buyer sends
+//     no transaction: a provider that wants the job fetches the job file, checks it against
+//     the signed digest, runs it, and creates, escrows and commits the job in one
+//     lockAndCommit (or locks first with lockRequest). The escrow is taken at lock from the
+//     buyer's manager balance (Deposit) or by transferFrom (Approve), which Offer checks.
+//   - Post posts the request with its job URI; any provider locks it.
+//
+// Then Result follows the job: as soon as the provider has committed and the seed block is
+// mined it reveals the seed secret (settlement.md §4: the seed then depends on something
+// neither the provider nor the seed block's builder knew), and it returns the tokens of the
+// JobProved event, which the manager emits only for a valid proof of exactly those tokens.
+// Watch streams a job's events; WaitSettled waits for the payment; Receipt fetches the
+// provider's receipt document (specs/settlement.md §9) from next to the job file and accepts
+// it only when its EIP-712 digest is the one JobProved emitted and every field the digest
+// does not cover checks against the chain (package verifier's audit: job file, commitment, seed,
+// class, proof against the on-chain key, attestation digest, node key). A job nobody locked is
+// cancelled (an offer revoked) with Cancel; a job whose provider missed a deadline is slashed
+// by anyone with Slash, crediting the buyer the price and the stake less a bounty; Withdraw
+// pays out the buyer's balance.
+//
+// Seed secrets live in the client's Secrets, and in a directory when it has one
+// (NewSecrets), written before the request leaves the client, so a restarted buyer can still
+// reveal (LoadJob rebuilds a job from the chain). A buyer that does not reveal within
+// RevealBlocks blocks only delays its job: the seed is then fixed without the secret.
 //
 // Errors: contract reverts come back as typed errors carrying the custom error's arguments
-// (*WrongStateError, *UnauthorizedError, *DeadlinePassedError, ...); every one also matches
+// (*WrongStateError, *DeadlineNotPassedError, *RevealClosedError, ...); every one also matches
 // errors.As(err, **chain.RevertError) and errors.Is(err, chain.ErrReverted).
 package sdk

@@ -5,17 +5,22 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"net/url"
 	"os"
 	"path/filepath"
 
-	"github.com/probitylabs/probity/circuits"
+	"github.com/probitylabs/probity/chain"
+	"github.com/probitylabs/probity/circuits/universal"
+	"github.com/probitylabs/probity/circuits/universal/universaltest"
+	"github.com/probitylabs/probity/jobs"
 	"github.com/probitylabs/probity/sdk"
-	"github.com/probitylabs/probity/tensor"
 )
 
-// A buyer posts a job on an in-process chain: the SDK commits the files, publishes them with a
-// manifest, escrows the price and posts the spec. Governance first registers the tiny shape
-// with a development key (a real deployment registers ceremony keys once).
+// A buyer asks for six tokens of a model on an in-process chain. Governance first registers
+// the width class with its development keys (a real deployment registers ceremony keys
+// once). The buyer prepares the job (job file, request, seed commitment), offers it in an
+// order book without sending a transaction, revokes it, then posts another, cancels it, and
+// withdraws the refunded escrow.
 func Example() {
 	ctx := context.Background()
 	sim, err := sdk.NewSimulated(ctx, sdk.SimulatedConfig{})
@@ -24,62 +29,86 @@ func Example() {
 	}
 	defer sim.Close()
 
-	tiny, _ := circuits.Lookup("tiny")
-	keys, err := circuits.DevSetup(tiny)
+	class := universaltest.Class()
+	keys, err := universal.Setup(class)
 	if err != nil {
 		panic(err)
 	}
 	gov, _ := sim.Client(ctx, sim.Governance)
-	if _, err := gov.RegisterShape(ctx, tiny, keys.VK); err != nil {
+	classID, err := gov.RegisterClass(ctx, class, keys.VK)
+	if err != nil {
 		panic(err)
 	}
 
 	dir, _ := os.MkdirTemp("", "probity-example-")
 	defer os.RemoveAll(dir)
-	input, model := filepath.Join(dir, "x.safetensors"), filepath.Join(dir, "m.safetensors")
-	_ = tensor.SaveActivations(input, tensor.RandomInput(1, 8, 16)) // 8 rows of 16 int8
-	m, _ := tensor.RandomModel(1, 16, 4)                            // one layer, 16 -> 4
-	_ = tensor.SaveModel(model, m)
+	book := (&url.URL{Scheme: "file", Path: filepath.ToSlash(filepath.Join(dir, "book"))}).String()
+	m, _ := universaltest.Model(1)
 
 	buyer, _ := sim.Client(ctx, sim.Accounts[0])
-	job, err := buyer.PostJob(ctx, sdk.JobRequest{
-		InputFile: input, ModelFile: model,
-		PublishDir: filepath.Join(dir, "job"),
-		Shapes:     []string{"tiny"},
-		Price:      big.NewInt(1e18),
-	})
+	ask := sdk.Generation{
+		Model: m, Prompt: []int32{1, 2, 3}, NewTokens: 6,
+		Price: big.NewInt(1e18), ClassID: classID, Class: class,
+		JobDir: filepath.Join(dir, "job"),
+	}
+	job, err := buyer.Prepare(ctx, ask)
 	if err != nil {
 		panic(err)
 	}
-	state, _ := buyer.JobState(ctx, job.ID)
-	fmt.Println("job", job.ID, "is", state)
+	// The escrow is taken when a provider locks the offer: deposit it first.
+	if err := buyer.Deposit(ctx, job.Request.Price); err != nil {
+		panic(err)
+	}
+	if _, err := buyer.Offer(ctx, job, book); err != nil {
+		panic(err)
+	}
+	var br jobs.BookReader
+	names, _ := br.List(ctx, book)
+	fmt.Println("offers in the book:", len(names))
+	if _, err := buyer.Cancel(ctx, job); err != nil { // revoked: no provider can lock it now
+		panic(err)
+	}
+	names, _ = br.List(ctx, book)
+	fmt.Println("after revoking:", len(names))
 
-	// Until a provider locks it, the buyer may cancel and withdraw the escrow.
-	if err := buyer.Cancel(ctx, job.ID); err != nil {
+	ask.JobDir = filepath.Join(dir, "job2")
+	posted, err := buyer.Prepare(ctx, ask)
+	if err != nil {
+		panic(err)
+	}
+	if _, err := buyer.Post(ctx, posted); err != nil {
+		panic(err)
+	}
+	state, _ := buyer.Market().JobState(ctx, posted.ID)
+	fmt.Println("posted job is", state)
+	if _, err := buyer.Cancel(ctx, posted); err != nil {
 		panic(err)
 	}
 	refund, _ := buyer.Withdraw(ctx)
-	fmt.Println("refunded", refund)
+	fmt.Println("withdrew", refund)
 	// Output:
-	// job 1 is Open
-	// refunded 1000000000000000000
+	// offers in the book: 1
+	// after revoking: 0
+	// posted job is Open
+	// withdrew 1000000000000000000
 }
 
-// Contract reverts come back typed, with the custom error's arguments.
-func ExampleWrongStateError() {
+// Contract reverts come back typed, with the custom error's arguments, and still match
+// chain.ErrReverted.
+func ExampleNothingToWithdrawError() {
 	ctx := context.Background()
 	sim, err := sdk.NewSimulated(ctx, sdk.SimulatedConfig{})
 	if err != nil {
 		panic(err)
 	}
 	defer sim.Close()
-	buyer, _ := sim.Client(ctx, sim.Accounts[0])
+	c, _ := sim.Client(ctx, sim.Accounts[0])
 
-	err = buyer.Cancel(ctx, big.NewInt(42)) // no such job: its state is None
-	var ws *sdk.WrongStateError
-	if errors.As(err, &ws) {
-		fmt.Println("job", ws.JobID, "state", ws.State)
+	_, err = c.Withdraw(ctx)
+	var nothing *sdk.NothingToWithdrawError
+	if errors.As(err, &nothing) {
+		fmt.Println(nothing.Account == c.Address(), errors.Is(err, chain.ErrReverted))
 	}
 	// Output:
-	// job 42 state None
+	// true true
 }

@@ -3,27 +3,41 @@ package sdk
 import (
 	"context"
 	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math/big"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
-	"time"
 
 	"github.com/probitylabs/probity/chain"
+	"github.com/probitylabs/probity/internal/atomicfile"
 	"github.com/probitylabs/probity/protocol"
 )
 
-// The buyer's side of the seed (spec §6.2): a job posted with a seed commitment gets its
-// challenge seed from the seed block's hash mixed with a secret only the buyer knows until it
-// reveals it, after the provider committed and the seed block was mined. Neither the provider
-// nor the producer of the seed block can then choose the seed. If the buyer does not reveal
-// within protocol.RevealBlocks blocks, anyone may fix the seed without the secret, so a buyer
-// that goes away delays the job but never blocks it.
+// The buyer's side of the seed (settlement.md §4). A request carries the commitment
+// keccak256(secret) of a fresh random secret; once the provider has committed its trace root
+// and the seed block (two blocks after the commit) is mined, the buyer reveals the secret and
+// the seed is fixed from the block's hash, the commitment and the secret, which neither the
+// provider nor the seed block's builder knew in advance. Only the reveal can fix the seed for
+// RevealBlocks blocks after the seed block; then anyone fixes it without the secret, so a buyer
+// that goes away delays its job, never blocks it, but leaves the seed to the builder.
 
-// NewSeedSecret draws a seed secret from crypto/rand.
+// RevealBlocks is how many blocks after the seed block only the buyer's reveal can fix the
+// seed (the manager's REVEAL_BLOCKS).
+const RevealBlocks = protocol.RevealBlocks
+
+// ErrRevealMissed: the reveal window closed before the secret was revealed; the seed is
+// fixed without it.
+var ErrRevealMissed = errors.New("sdk: the seed's reveal window closed before the reveal")
+
+// NewSeedSecret draws a nonzero seed secret from crypto/rand (zero means "no secret" to the
+// manager).
 func NewSeedSecret() ([32]byte, error) {
 	var s [32]byte
-	for s == ([32]byte{}) { // zero means "no secret" to the contract
+	for s == ([32]byte{}) {
 		if _, err := rand.Read(s[:]); err != nil {
 			return s, fmt.Errorf("sdk: drawing a seed secret: %w", err)
 		}
@@ -31,105 +45,148 @@ func NewSeedSecret() ([32]byte, error) {
 	return s, nil
 }
 
-// secretStore holds the seed secrets a client will reveal, by job id. It is shared by copies
-// of a Client, so a copy made to change FromBlock reveals too.
-type secretStore struct {
-	mu sync.Mutex
-	m  map[string][32]byte
+// Secrets holds seed secrets by job id: in memory, and under Dir when it is set (one file
+// <jobId>.secret per job, hex, readable by the owner only, written atomically before the
+// request leaves the client), so a buyer that restarts can still reveal. It is safe for
+// concurrent use and shared by copies of a Client.
+type Secrets struct {
+	Dir string
+	mu  sync.Mutex
+	m   map[string][32]byte
 }
 
-// SetSeedSecret gives the client the seed secret of a job (one it posted in an earlier
-// session, say), so that WaitReceipt reveals it.
-func (c *Client) SetSeedSecret(jobID *big.Int, secret [32]byte) {
-	if c.secrets == nil { // a Client not made by NewClient
-		c.secrets = &secretStore{}
+// NewSecrets keeps secrets in memory and under dir ("" for memory only).
+func NewSecrets(dir string) *Secrets { return &Secrets{Dir: dir} }
+
+// Put records the secret of a job.
+func (s *Secrets) Put(jobID *big.Int, secret [32]byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m == nil {
+		s.m = map[string][32]byte{}
 	}
-	c.secrets.mu.Lock()
-	defer c.secrets.mu.Unlock()
-	if c.secrets.m == nil {
-		c.secrets.m = map[string][32]byte{}
+	s.m[jobID.String()] = secret
+	if s.Dir == "" {
+		return nil
 	}
-	c.secrets.m[jobID.String()] = secret
+	if err := os.MkdirAll(s.Dir, 0o700); err != nil {
+		return fmt.Errorf("sdk: seed secrets: %w", err)
+	}
+	// atomicfile's temporary file is created 0600, so the secret is never world-readable.
+	if err := atomicfile.Write(filepath.Join(s.Dir, jobID.String()+".secret"), []byte(hex.EncodeToString(secret[:])+"\n")); err != nil {
+		return fmt.Errorf("sdk: persisting the seed secret of job %s: %w", jobID, err)
+	}
+	return nil
 }
 
-// SeedSecret returns the seed secret the client holds for a job.
-func (c *Client) SeedSecret(jobID *big.Int) ([32]byte, bool) {
-	if c.secrets == nil {
-		return [32]byte{}, false
+// Get returns the secret of a job, from memory or Dir.
+func (s *Secrets) Get(jobID *big.Int) ([32]byte, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if v, ok := s.m[jobID.String()]; ok {
+		return v, true, nil
 	}
-	c.secrets.mu.Lock()
-	defer c.secrets.mu.Unlock()
-	s, ok := c.secrets.m[jobID.String()]
-	return s, ok
-}
-
-// RevealSeed fixes a committed job's seed with the buyer's secret. It needs the seed block
-// mined and at most protocol.RevealBlocks blocks old; it fails with *SeedAlreadyFixedError
-// when the seed is fixed already, *RevealClosedError after the window and *BadRevealError
-// when secret is not the job's. Anyone holding the secret may call it.
-func (c *Client) RevealSeed(ctx context.Context, jobID *big.Int, secret [32]byte) (*SeedFixed, error) {
-	ev, _, err := c.chain.RevealSeed(ctx, jobID, secret)
+	if s.Dir == "" {
+		return [32]byte{}, false, nil
+	}
+	b, err := os.ReadFile(filepath.Join(s.Dir, jobID.String()+".secret"))
+	if errors.Is(err, os.ErrNotExist) {
+		return [32]byte{}, false, nil
+	}
 	if err != nil {
-		return nil, fmt.Errorf("sdk: revealing the seed of job %s: %w", jobID, decodeError(err))
+		return [32]byte{}, false, fmt.Errorf("sdk: seed secret of job %s: %w", jobID, err)
 	}
-	return &SeedFixed{info(jobID, ev.Raw), ev.Seed, ev.ProveBy, ev.Revealed}, nil
+	raw, err := hex.DecodeString(strings.TrimSpace(string(b)))
+	if err != nil || len(raw) != 32 {
+		return [32]byte{}, false, fmt.Errorf("sdk: seed secret file of job %s is not 32 hex bytes", jobID)
+	}
+	var v [32]byte
+	copy(v[:], raw)
+	if s.m == nil {
+		s.m = map[string][32]byte{}
+	}
+	s.m[jobID.String()] = v
+	return v, true, nil
 }
 
-// RevealSeedWhenReady waits until the job is committed and its seed block mined, then reveals
-// secret. It returns the SeedFixed event either way the seed got fixed: by this reveal, or
-// earlier by someone else (Revealed says whether with the secret). It fails with
-// ErrJobSlashed or ErrJobCancelled when the job ends before its seed is fixed.
-func (c *Client) RevealSeedWhenReady(ctx context.Context, jobID *big.Int, secret [32]byte) (*SeedFixed, error) {
+// RevealSeed fixes a committed job's seed with its secret, now. It fails with
+// *SeedUnavailableError before the seed block is mined, *RevealClosedError after the window,
+// *SeedAlreadyFixedError when the seed is fixed already and *BadRevealError for a secret that
+// is not the job's. Anyone holding the secret may call it.
+func (c *Client) RevealSeed(ctx context.Context, job *Job) (*SeedFixed, error) {
+	secret, ok, err := c.secretOf(job)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("sdk: no seed secret for job %s", job.ID)
+	}
+	r, err := c.market.RevealSeed(ctx, job.Request, secret)
+	if err != nil {
+		return nil, wrap("revealing the seed of job "+job.ID.String(), err)
+	}
+	ev := r.Fixed
+	return &SeedFixed{info(job.ID, ev.Raw), ev.Seed, ev.ProveBy, ev.Revealed}, nil
+}
+
+func (c *Client) secretOf(job *Job) ([32]byte, bool, error) {
+	if job.SeedSecret != ([32]byte{}) {
+		return job.SeedSecret, true, nil
+	}
+	return c.Secrets.Get(job.ID)
+}
+
+// RevealWhenReady waits until the job is committed and its seed block mined, then reveals the
+// secret, inside the reveal window only. It returns the job's SeedFixed event however the seed
+// got fixed (Revealed says whether with the secret); ErrRevealMissed when the window closed
+// first; ErrJobSlashed or ErrJobCancelled when the job ended before. A request without a seed
+// commitment has nothing to reveal: *BadRevealError at once.
+func (c *Client) RevealWhenReady(ctx context.Context, job *Job) (*SeedFixed, error) {
+	if job.Request.SeedCommitment == ([32]byte{}) {
+		return nil, &BadRevealError{JobID: job.ID}
+	}
 	for {
-		j, err := c.chain.GetJob(ctx, jobID)
-		if err != nil {
-			return nil, fmt.Errorf("sdk: job %s: %w", jobID, decodeError(err))
+		ev, done, err := c.revealStep(ctx, job)
+		if err != nil || done {
+			return ev, err
 		}
-		st := chain.JobState(j.State)
-		switch {
-		case j.SeedFixed:
-			return c.seedFixed(ctx, jobID)
-		case st == chain.StateSlashed:
-			return nil, fmt.Errorf("%w: job %s, before its seed was fixed", ErrJobSlashed, jobID)
-		case st == chain.StateCancelled:
-			return nil, fmt.Errorf("%w: job %s", ErrJobCancelled, jobID)
-		case st == chain.StateNone:
-			return nil, fmt.Errorf("sdk: job %s does not exist", jobID)
-		case st == chain.StateCommitted:
-			ev, done, err := c.tryReveal(ctx, jobID, j.SeedBlock, secret)
-			if err != nil || ev != nil {
-				return ev, err
-			}
-			if done {
-				continue // fixed or ended meanwhile: the record says which
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("sdk: waiting to reveal the seed of job %s: %w", jobID, ctx.Err())
-		case <-time.After(c.PollInterval):
+		if err := c.wait(ctx, "waiting to reveal the seed of job "+job.ID.String()); err != nil {
+			return nil, err
 		}
 	}
 }
 
-// tryReveal reveals the seed of a job committed with seedBlock if that block is mined. done
-// reports that there is nothing more to reveal: the seed was fixed (ev is this reveal's event,
-// or nil when someone else fixed it first) or the job left Committed. Not done, no error: the
-// seed block is still ahead.
-func (c *Client) tryReveal(ctx context.Context, jobID *big.Int, seedBlock uint64, secret [32]byte) (ev *SeedFixed, done bool, err error) {
+// revealStep looks at the job once and reveals if it is time. done reports that there is
+// nothing more to wait for: ev is the seed's SeedFixed event (nil with ErrRevealMissed or a
+// final state's error).
+func (c *Client) revealStep(ctx context.Context, job *Job) (ev *SeedFixed, done bool, err error) {
+	j, err := c.market.GetJob(ctx, job.ID)
+	if err != nil {
+		return nil, false, wrap("job "+job.ID.String(), err)
+	}
+	switch st := chain.JobState(j.State); {
+	case j.Flags&chain.JobFlagSeedFixed != 0, st == chain.StateProved, st == chain.StateSettled:
+		ev, err := c.seedFixed(ctx, job.ID)
+		return ev, true, err
+	case st == chain.StateSlashed:
+		return nil, true, fmt.Errorf("%w: job %s, before its seed was fixed", ErrJobSlashed, job.ID)
+	case st == chain.StateCancelled:
+		return nil, true, fmt.Errorf("%w: job %s", ErrJobCancelled, job.ID)
+	case st != chain.StateCommitted:
+		return nil, false, nil // not committed yet
+	}
 	head, err := c.BlockNumber(ctx)
 	if err != nil {
 		return nil, false, err
 	}
-	// revealSeed needs block.number > seedBlock, and gas is estimated on the head.
-	if head <= seedBlock {
-		return nil, false, nil
+	seedBlock := j.SeedBlock.Uint64()
+	switch {
+	case head <= seedBlock:
+		return nil, false, nil // revealSeed needs block.number > seedBlock (gas is estimated on the head)
+	case head > seedBlock+RevealBlocks:
+		return nil, true, fmt.Errorf("%w: job %s, seed block %d, now %d", ErrRevealMissed, job.ID, seedBlock, head)
 	}
-	// Past the reveal window only the fallback fixes the seed: wait for it (not done).
-	if head > seedBlock+protocol.RevealBlocks {
-		return nil, false, nil
-	}
-	ev, err = c.RevealSeed(ctx, jobID, secret)
+	ev, err = c.RevealSeed(ctx, job)
 	var fixed *SeedAlreadyFixedError
 	var ws *WrongStateError
 	var closed *RevealClosedError
@@ -137,16 +194,15 @@ func (c *Client) tryReveal(ctx context.Context, jobID *big.Int, seedBlock uint64
 	case err == nil:
 		return ev, true, nil
 	case errors.As(err, &fixed), errors.As(err, &ws):
-		// Another caller (the fallback after RevealBlocks, a submission) fixed the seed, or
-		// the job ended, between the read and the reveal.
-		return nil, true, nil
+		return nil, false, nil // fixed or moved on between the read and the reveal: look again
 	case errors.As(err, &closed):
-		return nil, false, nil // the window closed between the read and the reveal
+		return nil, true, fmt.Errorf("%w: %w", ErrRevealMissed, err)
 	}
 	return nil, false, err
 }
 
-// seedFixed finds the job's SeedFixed event (from FromBlock on).
+// seedFixed returns the job's SeedFixed event; a seed derived inside the submission has none,
+// and then the seed is in Proved.
 func (c *Client) seedFixed(ctx context.Context, jobID *big.Int) (*SeedFixed, error) {
 	evs, err := c.Events(ctx, jobID)
 	if err != nil {
@@ -154,8 +210,11 @@ func (c *Client) seedFixed(ctx context.Context, jobID *big.Int) (*SeedFixed, err
 	}
 	for _, e := range evs {
 		if s, ok := e.(SeedFixed); ok {
+			if !s.Revealed {
+				return &s, fmt.Errorf("%w: job %s's seed was fixed without the secret", ErrRevealMissed, jobID)
+			}
 			return &s, nil
 		}
 	}
-	return nil, fmt.Errorf("sdk: job %s has its seed fixed but no SeedFixed event from block %d", jobID, c.FromBlock)
+	return nil, fmt.Errorf("%w: job %s was proved with a seed derived without the secret", ErrRevealMissed, jobID)
 }

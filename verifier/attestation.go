@@ -13,11 +13,10 @@ import (
 	"github.com/probitylabs/probity/verifier/attest"
 )
 
-// Records is the AttestationVerifier for spec §9 records, and the one Audit uses when
+// Records checks attestation records (specs/protocol.md §9), and Audit uses the zero one when
 // Options.Attestation is nil. It parses the record strictly, checks that its digest is the
-// receipt's attestationDigest (the value the provider signed and committed on chain),
-// recomputes the CC nonce from the receipt's chain id, contract, job id and output roots
-// (never from the record), and in mode nvml+cc verifies the GPU's report: SPDM signature,
+// receipt's attestationDigest (the value the provider signed and committed on chain), and in
+// mode nvml+cc verifies the GPU's report: SPDM signature,
 // certificate chain to NVIDIA's pinned root, the chip identity the chain names (NVML's device
 // name and architecture must agree with it), nonce, FWID, driver and VBIOS against the NVML
 // claims and, when RIMs are given, the measurements.
@@ -56,18 +55,25 @@ type Records struct {
 	Chains *attest.ChainCache
 }
 
-// defaultChains backs the Records that Audit uses when Options.Attestation is nil.
-var defaultChains = &attest.ChainCache{}
+// AttestationFacts is what a verified attestation record establishes, for the policy to judge.
+type AttestationFacts struct {
+	Mode       string   // "none", "nvml" or "cc"
+	GPUModels  []string // device names in the record
+	CCVerified bool     // the hardware report, chain and nonce verified
+	Detail     string
+}
 
-// VerifyRecord implements AttestationVerifier.
-func (v Records) VerifyRecord(ctx context.Context, rc *receipt.Receipt) (AttestationFacts, error) {
+// VerifyRecord checks a receipt's attestation record: it parses strictly, its digest is the
+// receipt's attestationDigest, and in mode nvml+cc its evidence verifies over nonce, the CC
+// nonce the receipt binds (receipt.Receipt.Nonce), never one read from the record.
+func (v Records) VerifyRecord(ctx context.Context, record []byte, digest receipt.Word, nonce [32]byte) (AttestationFacts, error) {
 	if err := ctx.Err(); err != nil {
 		return AttestationFacts{}, err
 	}
-	if len(rc.Attestation) == 0 {
+	if len(record) == 0 {
 		return AttestationFacts{}, errors.New("receipt carries no attestation record")
 	}
-	rec, err := attestation.Parse(rc.Attestation)
+	rec, err := attestation.Parse(record)
 	if err != nil {
 		return AttestationFacts{}, err
 	}
@@ -75,15 +81,10 @@ func (v Records) VerifyRecord(ctx context.Context, rc *receipt.Receipt) (Attesta
 	if err != nil {
 		return AttestationFacts{}, err
 	}
-	if receipt.Word(dig) != rc.AttestationDigest {
+	if receipt.Word(dig) != digest {
 		return AttestationFacts{}, fmt.Errorf("record digest %s differs from the receipt's attestationDigest %s",
-			receipt.Word(dig), rc.AttestationDigest)
+			receipt.Word(dig), digest)
 	}
-	if rc.ChainID == nil || rc.JobID == nil {
-		return AttestationFacts{}, errors.New("receipt has no chain id or job id to bind the nonce to")
-	}
-	nonce := attestation.Nonce(rc.ChainID.Big(), rc.Contract, rc.JobID.Big(),
-		attestation.NonceOutputsDigest(rc.OutputRootsBig()))
 	res, err := attest.VerifyRecord(rec, nonce, &attest.Policy{
 		AllowDevTools: v.AllowDevTools, RIMs: v.RIMs, SwitchRIMs: v.SwitchRIMs, Topology: v.Topology, RequireRIMs: v.RequireRIMs, AllowUnsignedRIMsUnsafe: v.AllowUnsignedRIMsUnsafe,
 		AllowMissingOCSPUnsafe: v.AllowMissingOCSPUnsafe, Roots: v.Roots, At: v.At, ChainCache: v.Chains,

@@ -1,4 +1,4 @@
-package verifier_test
+package verifier
 
 import (
 	"context"
@@ -7,14 +7,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/stretchr/testify/require"
 
 	"github.com/probitylabs/probity/attestation"
+	"github.com/probitylabs/probity/model"
 	"github.com/probitylabs/probity/prover/gpu"
 	"github.com/probitylabs/probity/receipt"
-	. "github.com/probitylabs/probity/verifier"
 	"github.com/probitylabs/probity/verifier/attest"
 )
+
+// vectorNodeKey is the node key that signed the receipt vector (internal/cmd/genvectors).
+var vectorNodeKey, _ = crypto.ToECDSA(crypto.Keccak256([]byte("probity receipt-v1 vector: node key")))
 
 // recordFrom collects an attestation record from a recorded H100 (NVML replayed from the
 // fixture), over nonce when the device has CC on.
@@ -37,75 +41,92 @@ func recordFrom(t testing.TB, fixture string, nonce *[32]byte) *attestation.Reco
 	return rec
 }
 
-// withRecord returns the fixture receipt carrying rec, bound by its digest and re-signed by
-// the node key, as an honest provider with that GPU would have produced it.
-func withRecord(t testing.TB, f fixture, rec *attestation.Record) *receipt.Receipt {
+// withRecord returns the receipt vector carrying rec, bound by its digest and re-signed by the
+// node key, as an honest provider with that GPU would have produced it, with the vector's
+// policy (GPU evidence required) and model.
+func withRecord(t testing.TB, rec *attestation.Record) (*receipt.Receipt, Policy, *model.Model) {
 	t.Helper()
-	rc := f.rc(t)
+	b, p, m := vector(t)
+	p.AllowNoAttestation = false
+	rc, err := receipt.Parse(b)
+	require.NoError(t, err)
 	canon, err := rec.Canonical()
 	require.NoError(t, err)
 	dig, err := rec.Digest()
 	require.NoError(t, err)
 	rc.Attestation, rc.AttestationDigest = canon, receipt.Word(dig)
-	require.NoError(t, rc.Sign(f.NodeKey))
-	return rc
+	require.NoError(t, rc.Sign(vectorNodeKey))
+	return rc, p, m
 }
 
-func TestAttestationNVMLRecord(t *testing.T) {
-	f := getFixture(t)
-	rc := withRecord(t, f, recordFrom(t, "h100-sxm-cc-off.json", nil))
-	pol := f.policy()
-	pol.AllowNoAttestation = false
+func mustAudit(t testing.TB, rc *receipt.Receipt, p Policy, o Options) *Report {
+	t.Helper()
+	r, err := Audit(context.Background(), rc, p, o)
+	require.NoError(t, err)
+	return r
+}
 
-	r := mustAudit(t, rc, pol, f.opts())
-	require.NoError(t, r.Err())
+// attestationErr is the error of the report's attestation check (nil when it passed). A new
+// record changes the commitment, so the seed and with it the proof no longer match the
+// vector's: only the attestation check is asserted.
+func attestationErr(t testing.TB, r *Report) error {
+	t.Helper()
+	c := r.Check(CheckAttestation)
+	require.NotNil(t, c)
+	require.NotEqual(t, Skip, c.Status, c.Detail)
+	return c.Err
+}
+
+// An NVML record binds the GPU's name: the policy's GPU list and CC requirement judge it, and
+// a record edited after signing no longer matches the signed digest.
+func TestAttestationNVMLRecord(t *testing.T) {
+	rc, pol, m := withRecord(t, recordFrom(t, "h100-sxm-cc-off.json", nil))
+	o := Options{Model: m}
+	r := mustAudit(t, rc, pol, o)
+	require.NoError(t, attestationErr(t, r))
 	require.Contains(t, r.Check(CheckAttestation).Detail, "mode nvml")
 	require.Contains(t, r.Check(CheckAttestation).Detail, "NVIDIA H100 80GB HBM3")
 
 	allowed := pol
 	allowed.AllowedGPUModels = []string{"NVIDIA H100 80GB HBM3"}
-	require.NoError(t, mustAudit(t, rc, allowed, f.opts()).Err())
+	require.NoError(t, attestationErr(t, mustAudit(t, rc, allowed, o)))
 
 	other := pol
 	other.AllowedGPUModels = []string{"NVIDIA H200"}
-	require.ErrorIs(t, mustAudit(t, rc, other, f.opts()).Err(), ErrPolicy)
+	require.ErrorIs(t, attestationErr(t, mustAudit(t, rc, other, o)), ErrPolicy)
 
 	cc := pol
 	cc.RequireCC = true
-	require.ErrorIs(t, mustAudit(t, rc, cc, f.opts()).Err(), ErrPolicy)
+	require.ErrorIs(t, attestationErr(t, mustAudit(t, rc, cc, o)), ErrPolicy)
 
-	// A record edited after signing no longer matches the signed digest.
-	edited := withRecord(t, f, recordFrom(t, "h100-sxm-cc-off.json", nil))
+	edited, _, _ := withRecord(t, recordFrom(t, "h100-sxm-cc-off.json", nil))
 	edited.Attestation = []byte(string(edited.Attestation[:len(edited.Attestation)-1]) + `,"unsupported":["identity.serial"]}`)
-	require.ErrorIs(t, mustAudit(t, edited, pol, f.opts()).Err(), ErrAttestation)
+	require.NoError(t, edited.Sign(vectorNodeKey))
+	require.ErrorIs(t, attestationErr(t, mustAudit(t, edited, pol, o)), ErrAttestation)
 }
 
-// TestAttestationCCReportReplay: a genuine H100 CC report (NVIDIA's sample, over NVIDIA's
-// nonce) copied into a receipt is refused, because the nonce the auditor derives from the
-// receipt's chain, contract, job and output roots is not the one the GPU signed. The
+// The recorded H100's CC report was signed over NVIDIA's nonce, not this receipt's: the audit
+// recomputes the nonce from the receipt (never reads it from the record) and fails it. The
 // accepting path of the same evidence under its own nonce is tested in prover/gpu.
 func TestAttestationCCReportReplay(t *testing.T) {
-	f := getFixture(t)
 	b, err := os.ReadFile("../testdata/gpu/h100-sxm-cc-on.json")
 	require.NoError(t, err)
 	fx, err := gpu.ParseFixture(b)
 	require.NoError(t, err)
 	nonce := [32]byte(fx.RecordNonce)
-	rc := withRecord(t, f, recordFrom(t, "h100-sxm-cc-on.json", &nonce))
+	rc, pol, m := withRecord(t, recordFrom(t, "h100-sxm-cc-on.json", &nonce))
+	require.NotEqual(t, nonce, rc.Nonce())
 
 	v := Records{At: time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)}
-	_, err = v.VerifyRecord(context.Background(), rc)
+	_, err = v.VerifyRecord(context.Background(), rc.Attestation, rc.AttestationDigest, rc.Nonce())
 	require.ErrorIs(t, err, attest.ErrNonce)
 
-	opts := f.opts()
-	opts.Attestation = v
-	r := mustAudit(t, rc, f.policy(), opts)
-	require.ErrorIs(t, r.Err(), ErrAttestation)
+	r := mustAudit(t, rc, pol, Options{Model: m, Attestation: &v})
+	require.ErrorIs(t, attestationErr(t, r), ErrAttestation)
 	require.Contains(t, r.Check(CheckAttestation).Err.Error(), "nonce")
 }
 
 func TestAttestationRecordMalformed(t *testing.T) {
-	f := getFixture(t)
 	for name, doc := range map[string]string{
 		"unknown mode":  `{"version":"probity.attestation.v0","mode":"tpm"}`,
 		"wrong version": `{"version":"probity.attestation.v9","mode":"none"}`,
@@ -113,36 +134,38 @@ func TestAttestationRecordMalformed(t *testing.T) {
 		"nvml no id":    `{"version":"probity.attestation.v0","mode":"nvml"}`,
 	} {
 		t.Run(name, func(t *testing.T) {
-			rc := f.rc(t)
+			b, pol, m := vector(t)
+			rc, err := receipt.Parse(b)
+			require.NoError(t, err)
 			rc.Attestation = []byte(doc)
-			require.NoError(t, rc.Sign(f.NodeKey))
-			_, err := Records{}.VerifyRecord(context.Background(), rc)
+			require.NoError(t, rc.Sign(vectorNodeKey))
+			_, err = Records{}.VerifyRecord(context.Background(), rc.Attestation, rc.AttestationDigest, rc.Nonce())
 			require.Error(t, err)
-			require.ErrorIs(t, mustAudit(t, rc, f.policy(), f.opts()).Err(), ErrAttestation)
+			require.ErrorIs(t, attestationErr(t, mustAudit(t, rc, pol, Options{Model: m})), ErrAttestation)
 		})
 	}
 }
 
 // BenchmarkAuditCC audits a receipt carrying a full H100 CC record (report, 5-certificate
-// chain): every check of BenchmarkAudit plus the SPDM parse, the P-384 signature, the chain to
-// the pinned root, FWID, driver and VBIOS; "chain-cache" as an auditor reading many receipts
-// from the same GPU does, with the chain's signatures checked once. The report's nonce is NVIDIA's, so the audit ends in
-// a nonce failure, but every check still runs: the cost is that of an accepted receipt.
+// chain): every check of an audit plus the SPDM parse, the P-384 signature, the chain to the
+// pinned root, FWID, driver and VBIOS; "chain-cache" as an auditor reading many receipts from
+// the same GPU does, with the chain's signatures checked once. The report's nonce is NVIDIA's,
+// so the audit ends in a nonce failure, but every check still runs: the cost is that of an
+// accepted receipt.
 func BenchmarkAuditCC(b *testing.B) {
-	f := getFixture(b)
 	raw, err := os.ReadFile("../testdata/gpu/h100-sxm-cc-on.json")
 	require.NoError(b, err)
 	fx, err := gpu.ParseFixture(raw)
 	require.NoError(b, err)
 	nonce := [32]byte(fx.RecordNonce)
-	rc := withRecord(b, f, recordFrom(b, "h100-sxm-cc-on.json", &nonce))
+	rc, p, m := withRecord(b, recordFrom(b, "h100-sxm-cc-on.json", &nonce))
 	doc, err := rc.MarshalIndent()
 	require.NoError(b, err)
-	o, p := f.opts(), f.policy()
-	o.Attestation = Records{At: time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)}
-	b.Run("uncached", func(b *testing.B) { benchAudit(b, doc, p, o) })
-	o.Attestation = Records{At: time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC), Chains: &attest.ChainCache{}}
-	b.Run("chain-cache", func(b *testing.B) { benchAudit(b, doc, p, o) })
+	at := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
+	b.Run("uncached", func(b *testing.B) { benchAudit(b, doc, p, Options{Model: m, Attestation: &Records{At: at}}) })
+	b.Run("chain-cache", func(b *testing.B) {
+		benchAudit(b, doc, p, Options{Model: m, Attestation: &Records{At: at, Chains: &attest.ChainCache{}}})
+	})
 }
 
 func benchAudit(b *testing.B, doc []byte, p Policy, o Options) {
@@ -160,7 +183,6 @@ func benchAudit(b *testing.B, doc []byte, p Policy, o Options) {
 // verification. NVIDIA's 4 PPCIE H100s (attested over NVIDIA's nonce, so the nonce check fails
 // whatever the policy) fall short of an 8-GPU HGX only when Records requires one.
 func TestAttestationTopologyPolicy(t *testing.T) {
-	f := getFixture(t)
 	b, err := os.ReadFile("../testdata/nvidia/serialized/multi_gpu_hopper.json")
 	require.NoError(t, err)
 	gpus, err := attest.ParseSerializedEvidence(b)
@@ -171,14 +193,14 @@ func TestAttestationTopologyPolicy(t *testing.T) {
 	for _, g := range gpus[1:] {
 		rec.CC.GPUs = append(rec.CC.GPUs, attestation.DeviceEvidence{Report: g.Report, CertChain: g.CertChain})
 	}
-	rc := withRecord(t, f, rec)
+	rc, _, _ := withRecord(t, rec)
 	at := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
-	_, err = Records{At: at, AllowMissingOCSPUnsafe: true}.VerifyRecord(context.Background(), rc)
+	_, err = Records{At: at, AllowMissingOCSPUnsafe: true}.VerifyRecord(context.Background(), rc.Attestation, rc.AttestationDigest, rc.Nonce())
 	require.ErrorIs(t, err, attest.ErrNonce)
 	require.NotErrorIs(t, err, attest.ErrTopology)
 	require.Contains(t, err.Error(), "gpus[2].nonce")
 
-	_, err = Records{At: at, AllowMissingOCSPUnsafe: true, Topology: &attest.TopologyPolicy{}}.VerifyRecord(context.Background(), rc)
+	_, err = Records{At: at, AllowMissingOCSPUnsafe: true, Topology: &attest.TopologyPolicy{}}.VerifyRecord(context.Background(), rc.Attestation, rc.AttestationDigest, rc.Nonce())
 	require.ErrorIs(t, err, attest.ErrTopology)
 	require.Contains(t, err.Error(), "topology.gpus: ")
 	require.Contains(t, err.Error(), "4 GPUs, want 8")

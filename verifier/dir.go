@@ -11,18 +11,8 @@ import (
 	"sync"
 )
 
-// Summary aggregates the reports of a directory audit.
-type Summary struct {
-	Reports []*Report `json:"reports"`
-	Passed  int       `json:"passed"`
-	Failed  int       `json:"failed"`
-}
-
-// OK reports whether every receipt passed.
-func (s *Summary) OK() bool { return s.Failed == 0 }
-
-// AuditDir audits every *.json file of dir (not recursing) with up to workers goroutines
-// (0: one per CPU). Reports come back in file-name order.
+// AuditDir audits every *.json file of dir (not recursing) with up to workers goroutines (0:
+// one per CPU). Reports come back in file-name order.
 func AuditDir(ctx context.Context, dir string, policy Policy, opts Options, workers int) (*Summary, error) {
 	if policy.IsZero() {
 		return nil, ErrNoPolicy
@@ -49,13 +39,11 @@ func AuditDir(ctx context.Context, dir string, policy Policy, opts Options, work
 	next := make(chan int)
 	var wg sync.WaitGroup
 	for range min(workers, len(paths)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for i := range next {
 				reports[i], errs[i] = AuditFile(ctx, paths[i], policy, opts)
 			}
-		}()
+		})
 	}
 feed:
 	for i := range paths {

@@ -2,146 +2,242 @@ package verifier
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/big"
+	"slices"
 
+	groth16bn254 "github.com/consensys/gnark/backend/groth16/bn254"
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
 
 	"github.com/probitylabs/probity/chain"
+	"github.com/probitylabs/probity/circuits"
 	"github.com/probitylabs/probity/protocol"
 	"github.com/probitylabs/probity/receipt"
 )
 
-// ChainView is the read-only chain access of the optional on-chain cross-check.
-type ChainView interface {
+// Chain is what the on-chain cross-check reads: the deployment it is, a block's hash, the
+// JobCommitted and JobProved events of a job, the manager's verifyReceipt view and the
+// verifying key of a class's registered verifier. MarketChain implements it over any RPC (or
+// the simulated backend).
+type Chain interface {
 	ChainID(ctx context.Context) (*big.Int, error)
 	Manager() common.Address
-	GetJob(ctx context.Context, jobID *big.Int) (chain.Job, error)
-	ProviderOf(ctx context.Context, provider common.Address) (chain.Provider, error)
+	BlockHash(ctx context.Context, number uint64) (common.Hash, error)
+	// JobCommitted returns the job's JobCommitted event, nil when none.
+	JobCommitted(ctx context.Context, jobID *big.Int) (*chain.JobCommitted, error)
+	// JobProved returns the job's JobProved event at or after block from, nil when none.
+	JobProved(ctx context.Context, jobID *big.Int, from uint64) (*chain.JobProved, error)
+	VerifyReceipt(ctx context.Context, rc chain.Receipt, signature []byte) (bool, error)
+	// ClassKey returns the verifying key of the verifier the class registry names for
+	// classID; an error when the class is not registered.
+	ClassKey(ctx context.Context, classID [32]byte) (*groth16bn254.VerifyingKey, error)
 }
 
-// SeedView is what a ChainView also offers when the on-chain check can recompute the seed
-// from chain data (spec §6.2); NewChainView's does. Without it the check trusts the seed the
-// manager stored.
-type SeedView interface {
-	// BlockHash is the hash of block n.
-	BlockHash(ctx context.Context, n uint64) ([32]byte, error)
-	// RevealedSecret is the buyer's seed secret of a job whose seed was fixed by revealSeed
-	// at or after block from; revealed is false when it was fixed without one.
-	RevealedSecret(ctx context.Context, jobID *big.Int, from uint64) (secret [32]byte, revealed bool, err error)
+// HeaderReader is the part of an RPC client MarketChain needs beside the market.
+type HeaderReader interface {
+	HeaderByNumber(ctx context.Context, number *big.Int) (*types.Header, error)
+	ChainID(ctx context.Context) (*big.Int, error)
 }
 
-// NewChainView reads through a chain client.
-func NewChainView(backend chain.Backend, c *chain.Client) ChainView {
-	return &clientView{backend, c}
+// MarketChain is the Chain of a deployment read through a chain.Market (whose key never
+// signs here) and the RPC client behind it.
+type MarketChain struct {
+	Market  *chain.Market
+	Headers HeaderReader
 }
 
-type clientView struct {
-	backend chain.Backend
-	*chain.Client
-}
+// ChainID implements Chain.
+func (c MarketChain) ChainID(ctx context.Context) (*big.Int, error) { return c.Headers.ChainID(ctx) }
 
-func (v *clientView) ChainID(ctx context.Context) (*big.Int, error) { return v.backend.ChainID(ctx) }
-func (v *clientView) Manager() common.Address                       { return v.Addresses().Manager }
+// Manager implements Chain.
+func (c MarketChain) Manager() common.Address { return c.Market.Addresses().Manager }
 
-func (v *clientView) BlockHash(ctx context.Context, n uint64) ([32]byte, error) {
-	h, err := v.backend.HeaderByNumber(ctx, new(big.Int).SetUint64(n))
+// BlockHash implements Chain.
+func (c MarketChain) BlockHash(ctx context.Context, number uint64) (common.Hash, error) {
+	h, err := c.Headers.HeaderByNumber(ctx, new(big.Int).SetUint64(number))
 	if err != nil {
-		return [32]byte{}, err
+		return common.Hash{}, err
 	}
 	return h.Hash(), nil
 }
 
-func (v *clientView) RevealedSecret(ctx context.Context, jobID *big.Int, from uint64) ([32]byte, bool, error) {
-	return v.Client.RevealedSecret(ctx, jobID, chain.EventRange{Start: from})
-}
-
-// onChain checks that the job settled on this chain with this receipt's spec, outputs,
-// seed, k, provider and the provider's current node key.
-func (a *audit) onChain(ctx context.Context) {
-	v := a.opts.Chain
-	if v == nil {
-		a.r.skip(CheckOnChain, "no RPC given")
-		return
+// JobCommitted implements Chain.
+func (c MarketChain) JobCommitted(ctx context.Context, jobID *big.Int) (*chain.JobCommitted, error) {
+	evs, err := c.Market.FilterJobCommitted(ctx, chain.EventRange{}, jobID)
+	if err != nil {
+		return nil, err
 	}
-	if err := crossCheck(ctx, v, a.rc); err != nil {
-		a.r.fail(CheckOnChain, ErrOnChain, err)
-		return
-	}
-	how := "seed as the manager stored it"
-	if sv, ok := v.(SeedView); ok {
-		var err error
-		if how, err = recheckSeed(ctx, sv, a.rc); err != nil {
-			a.r.fail(CheckOnChain, ErrOnChain, err)
-			return
+	for _, ev := range evs {
+		if ev.JobId.Cmp(jobID) == 0 {
+			return ev, nil // a job commits once
 		}
 	}
-	a.r.pass(CheckOnChain, "job settled on chain with this receipt's spec, outputs and provider; "+how)
+	return nil, nil
 }
 
-// recheckSeed recomputes the seed from the seed block's hash and the buyer's revealed secret
-// (zero when the seed was fixed without it), so the audit does not take the manager's word
-// for the challenge its samples came from. crossCheck has already matched the receipt's
-// chain, manager, outputs, seed and seed block with the chain's.
-func recheckSeed(ctx context.Context, v SeedView, rc *receipt.Receipt) (string, error) {
-	bh, err := v.BlockHash(ctx, rc.SeedBlock)
+// ClassKey implements Chain: the key words the class's Groth16Verifier holds, as a gnark key.
+func (c MarketChain) ClassKey(ctx context.Context, classID [32]byte) (*groth16bn254.VerifyingKey, error) {
+	cl, err := c.Market.ClassOf(ctx, classID)
 	if err != nil {
-		return "", fmt.Errorf("seed block %d: %w", rc.SeedBlock, err)
+		return nil, fmt.Errorf("reading class 0x%x from the registry: %w", classID, err)
 	}
-	// The SeedFixed event comes after the seed block, which must be mined first.
-	secret, revealed, err := v.RevealedSecret(ctx, rc.JobID.Big(), rc.SeedBlock)
+	if cl.Verifier == (common.Address{}) {
+		return nil, fmt.Errorf("class 0x%x is not registered on chain", classID)
+	}
+	w, err := c.Market.VerifierKey(ctx, cl.Verifier)
 	if err != nil {
-		return "", fmt.Errorf("the buyer's seed secret: %w", err)
+		return nil, err
 	}
-	want := protocol.Seed(rc.ChainID.Big(), rc.Contract, rc.JobID.Big(), rc.OutputsDigest(), bh, secret)
-	if want.Cmp(rc.Seed.Big()) != 0 {
-		return "", fmt.Errorf("seed %s is not derived from block %d's hash and the buyer's secret (revealed: %v): spec §6.2 gives %s",
-			rc.Seed, rc.SeedBlock, revealed, want)
+	vk, err := circuits.VerifyingKeyFromWords(&circuits.VKWords{Alpha: w.Alpha, Beta: w.Beta, Gamma: w.Gamma, Delta: w.Delta, IC: w.IC})
+	if err != nil {
+		return nil, fmt.Errorf("verifier %s: %w", cl.Verifier, err)
 	}
-	if revealed {
-		return fmt.Sprintf("seed derived from block %d's hash and the buyer's revealed secret", rc.SeedBlock), nil
+	bn, ok := vk.(*groth16bn254.VerifyingKey)
+	if !ok {
+		return nil, fmt.Errorf("verifier %s: not a BN254 key", cl.Verifier)
 	}
-	return fmt.Sprintf("seed derived from block %d's hash alone (no buyer secret revealed)", rc.SeedBlock), nil
+	return bn, nil
 }
 
-func crossCheck(ctx context.Context, v ChainView, rc *receipt.Receipt) error {
-	id, err := v.ChainID(ctx)
+// JobProved implements Chain.
+func (c MarketChain) JobProved(ctx context.Context, jobID *big.Int, from uint64) (*chain.JobProved, error) {
+	evs, err := c.Market.FilterJobProved(ctx, chain.EventRange{Start: from})
 	if err != nil {
-		return fmt.Errorf("chain id: %w", err)
+		return nil, err
 	}
-	if id.Cmp(rc.ChainID.Big()) != 0 {
-		return fmt.Errorf("RPC is chain %s, receipt is for chain %s", id, rc.ChainID)
+	for _, ev := range evs {
+		if ev.JobId.Cmp(jobID) == 0 {
+			return ev, nil
+		}
 	}
-	if v.Manager() != rc.Contract {
-		return fmt.Errorf("RPC deployment's manager is %s, receipt names %s", v.Manager().Hex(), rc.Contract.Hex())
+	return nil, nil
+}
+
+// VerifyReceipt implements Chain.
+func (c MarketChain) VerifyReceipt(ctx context.Context, rc chain.Receipt, signature []byte) (bool, error) {
+	return c.Market.VerifyReceipt(ctx, rc, signature)
+}
+
+// onChain confirms what only the chain knows (settlement.md §9): that the job's JobCommitted
+// committed this receipt's commitment (provider, stake, trace root, attestation digest) with
+// seed.block as its seed block, that seed.blockHash is the hash of that block, that the
+// manager's JobProved for the job emitted this receipt's EIP-712 digest (with its provider,
+// seed, result digest and tokens), and that the signature is the provider's current node
+// key's (verifyReceipt). The key the proof was checked with is compared with the class's
+// on-chain verifier in the proof check.
+//
+// Without a chain the seed's block hash is the provider's word, so the seed check and the
+// detection bounds it stands behind are conditional: the check fails with ErrUnconfirmed
+// unless the policy allows unconfirmed receipts, and is skipped (saying so) when it does.
+func (a *audit) onChain(ctx context.Context) {
+	c, rc := a.opts.Chain, a.rc
+	if c == nil {
+		const why = "no chain given: block %d's hash, the commitment and JobProved are unconfirmed, so the seed check (and what the detection bounds promise) holds only if seed.blockHash is the chain's"
+		if a.policy.AllowUnconfirmed {
+			a.r.skip(CheckOnChain, fmt.Sprintf(why+" (the policy allows unconfirmed receipts)", rc.Seed.Block))
+			return
+		}
+		a.r.failf(CheckOnChain, ErrUnconfirmed, why+"; audit against the chain (--rpc) or allow unconfirmed receipts in the policy", rc.Seed.Block)
+		return
 	}
-	job, err := v.GetJob(ctx, rc.JobID.Big())
-	if err != nil {
-		return fmt.Errorf("job %s: %w", rc.JobID, err)
-	}
+	fail := func(err error) { a.r.fail(CheckOnChain, ErrOnChain, err) }
+	id, err := c.ChainID(ctx)
 	switch {
-	case chain.JobState(job.State) != chain.StateSettled:
-		return fmt.Errorf("job %s is %s, not Settled", rc.JobID, chain.JobState(job.State))
-	case job.Provider != rc.Provider:
-		return fmt.Errorf("job locked by %s, receipt names %s", job.Provider.Hex(), rc.Provider.Hex())
-	case receipt.Word(job.SpecHash) != rc.SpecHash:
-		return fmt.Errorf("on-chain specHash 0x%x, receipt %s", job.SpecHash, rc.SpecHash)
-	case receipt.Word(job.OutputsDigest) != rc.OutputsDigest():
-		return fmt.Errorf("on-chain outputsDigest 0x%x, receipt's roots and attestation digest give %s", job.OutputsDigest, rc.OutputsDigest())
-	case job.Seed == nil || job.Seed.Cmp(rc.Seed.Big()) != 0:
-		return fmt.Errorf("on-chain seed %v, receipt %s", job.Seed, rc.Seed)
-	case job.SeedBlock != rc.SeedBlock:
-		return fmt.Errorf("on-chain seed block %d, receipt %d", job.SeedBlock, rc.SeedBlock)
-	case job.Kmin != rc.K:
-		return fmt.Errorf("on-chain k %d, receipt %d", job.Kmin, rc.K)
+	case err != nil:
+		fail(fmt.Errorf("reading the chain id: %w", err))
+		return
+	case id.Cmp(rc.ChainID.Big()) != 0:
+		fail(fmt.Errorf("the RPC serves chain %s, the receipt is for chain %s", id, rc.ChainID))
+		return
+	case c.Manager() != rc.Manager:
+		fail(fmt.Errorf("the deployment's manager is %s, the receipt's %s", c.Manager().Hex(), rc.Manager.Hex()))
+		return
 	}
-	p, err := v.ProviderOf(ctx, rc.Provider)
+	if err := a.committed(ctx); err != nil {
+		fail(err)
+		return
+	}
+	h, err := c.BlockHash(ctx, rc.Seed.Block)
 	if err != nil {
-		return fmt.Errorf("provider %s: %w", rc.Provider.Hex(), err)
+		fail(fmt.Errorf("reading block %d: %w", rc.Seed.Block, err))
+		return
 	}
-	if p.NodeKey != rc.NodeKey {
-		// The contract checked the key current at submission; a later rotation shows here.
-		return fmt.Errorf("provider's node key is %s, receipt signed by %s (rotated since?)", p.NodeKey.Hex(), rc.NodeKey.Hex())
+	if receipt.Word(h) != rc.Seed.BlockHash {
+		fail(fmt.Errorf("block %d's hash is %s, seed.blockHash is %s", rc.Seed.Block, h, rc.Seed.BlockHash))
+		return
+	}
+	ev, err := c.JobProved(ctx, rc.JobID.Big(), rc.Seed.Block)
+	if err != nil {
+		fail(fmt.Errorf("reading JobProved: %w", err))
+		return
+	}
+	if ev == nil {
+		fail(fmt.Errorf("no JobProved for job %s since block %d", rc.JobID, rc.Seed.Block))
+		return
+	}
+	digest := rc.Digest()
+	tokens, err := protocol.UnpackResult(int(rc.Request.NewTokens), ev.Result)
+	switch {
+	case ev.ReceiptDigest != digest:
+		fail(fmt.Errorf("JobProved emitted receipt digest %x, this receipt's is %x", ev.ReceiptDigest, digest))
+		return
+	case ev.Provider != rc.Provider:
+		fail(fmt.Errorf("JobProved names provider %s, the receipt %s", ev.Provider.Hex(), rc.Provider.Hex()))
+		return
+	case ev.Seed.Cmp(rc.Seed.Value.Big()) != 0:
+		fail(fmt.Errorf("JobProved emitted seed %s, seed.value is %s", ev.Seed, rc.Seed.Value))
+		return
+	case ev.ResultDigest.Cmp(rc.Result.Digest.Big()) != 0:
+		fail(fmt.Errorf("JobProved emitted result digest %s, result.digest is %s", ev.ResultDigest, rc.Result.Digest))
+		return
+	case err != nil:
+		fail(fmt.Errorf("JobProved's result: %w", err))
+		return
+	case !slices.Equal(tokens, rc.Result.Tokens):
+		fail(errors.New("JobProved's tokens differ from result.tokens"))
+		return
+	}
+	e := rc.EIP712()
+	ok, err := c.VerifyReceipt(ctx, chain.Receipt{JobId: e.JobID, Provider: e.Provider, ModelRoot: e.ModelRoot, JobDigest: e.JobDigest,
+		TraceRoot: e.TraceRoot, AttestationDigest: e.AttestationDigest, Seed: e.Seed, ResultDigest: e.ResultDigest, ProofHash: e.ProofHash}, rc.Signature)
+	switch {
+	case err != nil:
+		fail(fmt.Errorf("verifyReceipt: %w", err))
+		return
+	case !ok:
+		fail(fmt.Errorf("verifyReceipt: the signature is not provider %s's current node key's", rc.Provider.Hex()))
+		return
+	}
+	a.r.pass(CheckOnChain, fmt.Sprintf("JobCommitted is this commitment; seed block %d's hash confirmed; JobProved (block %d) emitted this receipt's digest; node key current", rc.Seed.Block, ev.Raw.BlockNumber))
+}
+
+// committed checks the receipt's commitment and seed block against the job's JobCommitted
+// event: the stake and the attestation digest are signed by nothing else.
+func (a *audit) committed(ctx context.Context) error {
+	rc := a.rc
+	ev, err := a.opts.Chain.JobCommitted(ctx, rc.JobID.Big())
+	switch {
+	case err != nil:
+		return fmt.Errorf("reading JobCommitted: %w", err)
+	case ev == nil:
+		return fmt.Errorf("job %s never committed on chain", rc.JobID)
+	}
+	onChain := protocol.Commitment(ev.Provider, ev.Stake, ev.TraceRoot, ev.AttestationDigest)
+	switch {
+	case ev.Provider != rc.Provider:
+		return fmt.Errorf("JobCommitted names provider %s, the receipt %s", ev.Provider.Hex(), rc.Provider.Hex())
+	case ev.Stake.Cmp(rc.Stake.Big()) != 0:
+		return fmt.Errorf("JobCommitted locked stake %s, the receipt states %s", ev.Stake, rc.Stake)
+	case ev.TraceRoot.Cmp(rc.TraceRoot.Big()) != 0:
+		return fmt.Errorf("JobCommitted committed trace root %s, the receipt's is %s", receipt.MustWord(ev.TraceRoot), rc.TraceRoot)
+	case receipt.Word(ev.AttestationDigest) != rc.AttestationDigest:
+		return fmt.Errorf("JobCommitted committed attestation digest %s, the receipt's is %s", receipt.Word(ev.AttestationDigest), rc.AttestationDigest)
+	case onChain != rc.Commitment():
+		return fmt.Errorf("the committed commitment hashes to %x, the receipt's to %x", onChain, rc.Commitment())
+	case ev.SeedBlock != rc.Seed.Block:
+		return fmt.Errorf("JobCommitted fixed seed block %d, seed.block is %d", ev.SeedBlock, rc.Seed.Block)
 	}
 	return nil
 }

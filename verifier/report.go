@@ -9,19 +9,27 @@ import (
 
 // Sentinel errors, one per class of check, for errors.Is on a Check's or a Report's error.
 var (
-	ErrSchema       = errors.New("receipt malformed or of an unsupported version")
-	ErrReplay       = errors.New("receipt is for another chain or contract")
-	ErrSignature    = errors.New("receipt signature invalid")
-	ErrSpecHash     = errors.New("spec hash does not match the job")
-	ErrSeed         = errors.New("layer seed inconsistent with the receipt seed")
-	ErrPublicInputs = errors.New("public inputs differ from those rebuilt from the receipt")
-	ErrProof        = errors.New("proof does not verify")
-	ErrNoKey        = errors.New("no verifying key for the shape")
-	ErrDetection    = errors.New("stated detection bound is wrong")
-	ErrPolicy       = errors.New("receipt does not meet the policy")
-	ErrAttestation  = errors.New("attestation record invalid or unbound")
-	ErrTensors      = errors.New("tensor files disagree with the receipt")
-	ErrOnChain      = errors.New("receipt disagrees with the chain")
+	ErrSchema      = errors.New("receipt malformed or of an unsupported version")
+	ErrReplay      = errors.New("receipt is for another chain or contract")
+	ErrJobID       = errors.New("job id is not the request's EIP-712 digest")
+	ErrJob         = errors.New("job file does not match the request")
+	ErrClass       = errors.New("class not accepted or not the request's")
+	ErrSeed        = errors.New("seed inconsistent with the request and the chain data")
+	ErrResult      = errors.New("result does not match its digest or the request")
+	ErrProof       = errors.New("proof does not verify")
+	ErrNoKey       = errors.New("no verifying key for the class")
+	ErrDetection   = errors.New("stated detection bound is wrong")
+	ErrPolicy      = errors.New("receipt does not meet the policy")
+	ErrAttestation = errors.New("attestation record invalid or unbound")
+	ErrSignature   = errors.New("receipt signature invalid")
+	ErrOnChain     = errors.New("receipt disagrees with the chain")
+	// ErrUnconfirmed fails the on-chain check of an audit without a chain whose policy does
+	// not allow unconfirmed receipts: nothing in the receipt is wrong, but the seed block's
+	// hash (so the seed, so the detection bounds' promise) is only the provider's word.
+	ErrUnconfirmed = errors.New("receipt unconfirmed: not checked against the chain")
+	// ErrKeyPin fails the proof check when the verifying key is not the one the policy pins
+	// or the class's on-chain verifier holds.
+	ErrKeyPin = errors.New("verifying key is not the pinned one")
 )
 
 // Status is the outcome of one check.
@@ -36,18 +44,23 @@ const (
 
 // Check names, stable for scripts reading --json output.
 const (
-	CheckSchema       = "schema"
-	CheckReplay       = "replay"
-	CheckSignature    = "signature"
-	CheckSpecHash     = "spec-hash"
-	CheckSeed         = "seed"
-	CheckPublicInputs = "public-inputs"
-	CheckProofs       = "proofs"
-	CheckDetection    = "detection"
-	CheckAttestation  = "attestation"
-	CheckTensors      = "tensors"
-	CheckOnChain      = "on-chain"
+	CheckSchema      = "schema"
+	CheckReplay      = "replay"
+	CheckJobID       = "job-id"
+	CheckJob         = "job"
+	CheckClass       = "class"
+	CheckSeed        = "seed"
+	CheckResult      = "result"
+	CheckProof       = "proof"
+	CheckDetection   = "detection"
+	CheckAttestation = "attestation"
+	CheckSignature   = "signature"
+	CheckOnChain     = "on-chain"
 )
+
+// Checks lists every check in the order an audit reports them.
+var Checks = []string{CheckSchema, CheckReplay, CheckJobID, CheckJob, CheckClass, CheckSeed, CheckResult,
+	CheckProof, CheckDetection, CheckAttestation, CheckSignature, CheckOnChain}
 
 // Check is one named result. Detail says what was checked when it passed or why it was
 // skipped; Err says why it failed.
@@ -120,11 +133,26 @@ func (r *Report) fail(name string, class, err error) {
 	r.Checks = append(r.Checks, Check{name, Fail, "", err})
 }
 
-// MarshalJSON adds the overall verdict.
+func (r *Report) failf(name string, class error, format string, args ...any) {
+	r.fail(name, class, fmt.Errorf(format, args...))
+}
+
+// MarshalJSON adds the overall outcome: ok (Report.OK) and the verdict (Verdict).
 func (r *Report) MarshalJSON() ([]byte, error) {
 	type plain Report
 	return json.Marshal(struct {
-		OK bool `json:"ok"`
+		OK      bool   `json:"ok"`
+		Verdict string `json:"verdict"`
 		*plain
-	}{r.OK(), (*plain)(r)})
+	}{r.OK(), Verdict(r), (*plain)(r)})
 }
+
+// Summary aggregates the reports of a directory audit.
+type Summary struct {
+	Reports []*Report `json:"reports"`
+	Passed  int       `json:"passed"`
+	Failed  int       `json:"failed"`
+}
+
+// OK reports whether every receipt passed.
+func (s *Summary) OK() bool { return s.Failed == 0 }

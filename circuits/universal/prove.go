@@ -33,7 +33,7 @@ func Setup(cl *Class) (*circuits.Keys, error) {
 	if err != nil {
 		return nil, err
 	}
-	return c.SetupTarget(cl)
+	return c.Setup(cl)
 }
 
 // Prove proves a statement with the class's keys. It checks the statement natively first

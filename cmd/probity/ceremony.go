@@ -15,11 +15,11 @@ import (
 )
 
 // `probity ceremony ACTION`: one action per method of circuits.Ceremony. The package does the
-// cryptography and checks every file's header (magic, phase, shape id); this file opens and
+// cryptography and checks every file's header (magic, phase, class id); this file opens and
 // writes files and, when a transcript fails, names the first contribution that breaks it.
 
 func init() {
-	register("ceremony", "multi-party key ceremony for a shape: init, contribute, verify, seal, finalize", runCeremony)
+	register("ceremony", "multi-party key ceremony for a universal class: init, contribute, verify, seal, finalize", runCeremony)
 }
 
 type ceremonyAction struct {
@@ -30,17 +30,17 @@ type ceremonyAction struct {
 // ceremonyActions, in the order a ceremony runs. Contribute serves both phases: the package
 // reads the phase from the file's header.
 var ceremonyActions = []ceremonyAction{
-	{"init", "--shape S --out FILE", "write the initial phase-1 state", ceremonyInit},
-	{"contribute", "--shape S --in FILE --out FILE", "add fresh randomness to the latest state of either phase", ceremonyContribute},
-	{"verify-phase1", "--shape S FILE...", "check the phase-1 contributions, in order", ceremonyVerifyPhase1},
-	{"seal-phase1", "--shape S --beacon HEX --commons-out FILE --out FILE FILE...", "verify phase 1, apply the beacon; write the SRS commons and the initial phase-2 state", ceremonySealPhase1},
-	{"verify", "--shape S --commons FILE FILE...", "check the phase-2 contributions, in order", ceremonyVerify},
-	{"finalize", "--shape S --beacon HEX --commons FILE --out-dir DIR [--install] [--dir DIR] FILE...", "verify phase 2, apply the beacon, write pk and vk (and install them in the key cache)", ceremonyFinalize},
+	{"init", "--class C --out FILE", "write the initial phase-1 state", ceremonyInit},
+	{"contribute", "--class C --in FILE --out FILE", "add fresh randomness to the latest state of either phase", ceremonyContribute},
+	{"verify-phase1", "--class C FILE...", "check the phase-1 contributions, in order", ceremonyVerifyPhase1},
+	{"seal-phase1", "--class C --beacon HEX --commons-out FILE --out FILE FILE...", "verify phase 1, apply the beacon; write the SRS commons and the initial phase-2 state", ceremonySealPhase1},
+	{"verify", "--class C --commons FILE FILE...", "check the phase-2 contributions, in order", ceremonyVerify},
+	{"finalize", "--class C --beacon HEX --commons FILE --out-dir DIR [--install] [--dir DIR] FILE...", "verify phase 2, apply the beacon, write pk and vk (and install them in the key cache)", ceremonyFinalize},
 }
 
 func printCeremonyUsage(w io.Writer) {
 	fmt.Fprintln(w, "Usage: probity ceremony ACTION [flags] [FILE...]\n\n"+
-		"Runs gnark's two-phase Groth16 MPC for one shape. The keys are sound if at least one\n"+
+		"Runs gnark's two-phase Groth16 MPC for one universal class. The keys are sound if at least one\n"+
 		"contributor destroyed their randomness (contribute keeps it only in memory). The flow:\n\n"+
 		"  init -> contribute* -> seal-phase1 -> contribute* -> finalize\n\n"+
 		"FILE... lists the contributions of a phase in order: every contribute output after init\n"+
@@ -80,15 +80,15 @@ func runAction(ctx context.Context, a ceremonyAction, fs *flag.FlagSet, args []s
 	defer func() {
 		if r := recover(); r != nil {
 			err = withHint(fmt.Errorf("ceremony %s: %w: inconsistent input files: %v", a.name, circuits.ErrCeremony, r),
-				"check that every file, --commons included, belongs to this shape's ceremony")
+				"check that every file, --commons included, belongs to this class's ceremony")
 		}
 	}()
 	return a.run(ctx, fs, args, stdout, stderr)
 }
 
-// newCeremony compiles the shape's or class's circuit (fast for the catalogue's small shapes).
-func newCeremony(shape string) (*circuits.Ceremony, error) {
-	s, err := lookupTarget("shape", shape)
+// newCeremony compiles the class's circuit.
+func newCeremony(class string) (*circuits.Ceremony, error) {
+	s, err := lookupClass("class", class)
 	if err != nil {
 		return nil, err
 	}
@@ -209,7 +209,7 @@ func needFiles(fs *flag.FlagSet, phase int) ([]string, error) {
 }
 
 func ceremonyInit(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stderr io.Writer) error {
-	shape := fs.String("shape", "", "catalogue shape or universal class `name`")
+	class := fs.String("class", "", "universal class `name`")
 	out := fs.String("out", "", "output `file` (the initial phase-1 state)")
 	if done, err := parseFlags(fs, args); done || err != nil {
 		return err
@@ -220,7 +220,7 @@ func ceremonyInit(ctx context.Context, fs *flag.FlagSet, args []string, stdout, 
 	case fs.NArg() > 0:
 		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
 	}
-	c, err := newCeremony(*shape)
+	c, err := newCeremony(*class)
 	if err != nil {
 		return err
 	}
@@ -233,7 +233,7 @@ func ceremonyInit(ctx context.Context, fs *flag.FlagSet, args []string, stdout, 
 }
 
 func ceremonyContribute(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stderr io.Writer) error {
-	shape := fs.String("shape", "", "catalogue shape or universal class `name`")
+	class := fs.String("class", "", "universal class `name`")
 	in := fs.String("in", "", "latest state `file` (init, seal-phase1 or contribute output)")
 	out := fs.String("out", "", "output `file` (your contribution; publish its sha256)")
 	if done, err := parseFlags(fs, args); done || err != nil {
@@ -245,7 +245,7 @@ func ceremonyContribute(ctx context.Context, fs *flag.FlagSet, args []string, st
 	case fs.NArg() > 0:
 		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
 	}
-	c, err := newCeremony(*shape)
+	c, err := newCeremony(*class)
 	if err != nil {
 		return err
 	}
@@ -266,7 +266,7 @@ func ceremonyContribute(ctx context.Context, fs *flag.FlagSet, args []string, st
 }
 
 func ceremonyVerifyPhase1(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stderr io.Writer) error {
-	shape := fs.String("shape", "", "catalogue shape or universal class `name`")
+	class := fs.String("class", "", "universal class `name`")
 	if done, err := parseFlags(fs, args); done || err != nil {
 		return err
 	}
@@ -274,7 +274,7 @@ func ceremonyVerifyPhase1(ctx context.Context, fs *flag.FlagSet, args []string, 
 	if err != nil {
 		return err
 	}
-	c, err := newCeremony(*shape)
+	c, err := newCeremony(*class)
 	if err != nil {
 		return err
 	}
@@ -286,7 +286,7 @@ func ceremonyVerifyPhase1(ctx context.Context, fs *flag.FlagSet, args []string, 
 }
 
 func ceremonySealPhase1(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stderr io.Writer) error {
-	shape := fs.String("shape", "", "catalogue shape or universal class `name`")
+	class := fs.String("class", "", "universal class `name`")
 	beaconHex := fs.String("beacon", "", "public random beacon, `hex`")
 	commonsOut := fs.String("commons-out", "", "output `file` for the SRS commons (needed by verify and finalize)")
 	out := fs.String("out", "", "output `file` for the initial phase-2 state")
@@ -304,7 +304,7 @@ func ceremonySealPhase1(ctx context.Context, fs *flag.FlagSet, args []string, st
 	if err != nil {
 		return err
 	}
-	c, err := newCeremony(*shape)
+	c, err := newCeremony(*class)
 	if err != nil {
 		return err
 	}
@@ -340,7 +340,7 @@ func phase2Check(c *circuits.Ceremony, commons string) func([]string) error {
 }
 
 func ceremonyVerify(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stderr io.Writer) error {
-	shape := fs.String("shape", "", "catalogue shape or universal class `name`")
+	class := fs.String("class", "", "universal class `name`")
 	commons := fs.String("commons", "", "SRS commons `file` (from seal-phase1)")
 	if done, err := parseFlags(fs, args); done || err != nil {
 		return err
@@ -352,7 +352,7 @@ func ceremonyVerify(ctx context.Context, fs *flag.FlagSet, args []string, stdout
 	if err != nil {
 		return err
 	}
-	c, err := newCeremony(*shape)
+	c, err := newCeremony(*class)
 	if err != nil {
 		return err
 	}
@@ -367,11 +367,11 @@ func ceremonyVerify(ctx context.Context, fs *flag.FlagSet, args []string, stdout
 }
 
 func ceremonyFinalize(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stderr io.Writer) error {
-	shape := fs.String("shape", "", "catalogue shape or universal class `name`")
+	class := fs.String("class", "", "universal class `name`")
 	beaconHex := fs.String("beacon", "", "public random beacon, `hex`")
 	commons := fs.String("commons", "", "SRS commons `file` (from seal-phase1)")
 	outDir := fs.String("out-dir", "", "output `dir` for pk (gnark raw encoding) and vk (gnark binary, as `probity verify --vk` reads it)")
-	install := fs.Bool("install", false, "also install the keys into the key cache, replacing the shape's entry")
+	install := fs.Bool("install", false, "also install the keys into the key cache, replacing the class's entry")
 	dir := fs.String("dir", "", "key cache `dir` for --install (default $XDG_CACHE_HOME/probity/keys)")
 	if done, err := parseFlags(fs, args); done || err != nil {
 		return err
@@ -392,7 +392,7 @@ func ceremonyFinalize(ctx context.Context, fs *flag.FlagSet, args []string, stdo
 	if err != nil {
 		return err
 	}
-	c, err := newCeremony(*shape)
+	c, err := newCeremony(*class)
 	if err != nil {
 		return err
 	}

@@ -10,8 +10,6 @@ import (
 	"os"
 
 	"github.com/probitylabs/probity/attestation"
-	"github.com/probitylabs/probity/circuits"
-	"github.com/probitylabs/probity/protocol"
 	"github.com/probitylabs/probity/receipt"
 	"github.com/probitylabs/probity/verifier/attest"
 )
@@ -22,7 +20,7 @@ func init() {
 
 func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("inspect", "inspect [--cert-chain FILE] FILE\n\n"+
-		"FILE is a receipt (probity.receipt.v0), an attestation record (JSON; in mode nvml+cc its\n"+
+		"FILE is a receipt (probity.receipt.v1), an attestation record (JSON; in mode nvml+cc its\n"+
 		"report and certificate chain are decoded), a raw NVIDIA attestation report (SPDM\n"+
 		"GET_MEASUREMENTS request and response as NVML returns them, binary or hex), NVIDIA's\n"+
 		"serialized evidence JSON (an array of {arch, nonce, evidence, certificate}, GPUs and\n"+
@@ -128,33 +126,26 @@ func printReceipt(w io.Writer, rc *receipt.Receipt, chain []*x509.Certificate) e
 	if err := rc.VerifySignature(); err != nil {
 		sig = err.Error()
 	}
-	spec := "matches job"
-	if err := rc.CheckSpecHash(); err != nil {
-		spec = err.Error()
-	}
+	q := rc.Request.Request
 	fmt.Fprintf(w, "Receipt %s\n", rc.Version)
-	fmt.Fprintf(w, "  chain %s, SLA manager %s, job %s\n", rc.ChainID, rc.Contract.Hex(), rc.JobID)
-	fmt.Fprintf(w, "  provider   %s\n  node key   %s (signature: %s)\n", rc.Provider.Hex(), rc.NodeKey.Hex(), sig)
-	fmt.Fprintf(w, "  spec hash  %s (%s)\n", rc.SpecHash, spec)
-	fmt.Fprintf(w, "  input      %s (%d rows)\n", rc.Job.InputRoot, rc.Job.Rows)
-	for l, ly := range rc.Job.Layers {
-		name := fmt.Sprintf("%s", ly.ShapeID)
-		if s, err := circuits.ByID(ly.ShapeID); err == nil {
-			name = s.String()
-		}
-		epi := "invalid epilogue"
-		if e, err := protocol.ParseEpilogueWord(ly.Epilogue.Big()); err == nil {
-			epi = fmt.Sprintf("m=%d s=%d z=%d relu=%t", e.Multiplier, e.Shift, e.ZeroPoint, e.ReLU)
-		}
-		fmt.Fprintf(w, "  layer %d    shape %s\n             weights %s\n             epilogue %s\n             output  %s\n",
-			l, name, ly.WeightsRoot, epi, rc.OutputRoots[l])
+	fmt.Fprintf(w, "  chain %s, SLA manager %s, job %s\n", rc.ChainID, rc.Manager.Hex(), rc.JobID)
+	fmt.Fprintf(w, "  buyer      %s\n  provider   %s (stake %s)\n  node key   %s (signature: %s)\n", q.Buyer.Hex(), rc.Provider.Hex(), rc.Stake, rc.NodeKey.Hex(), sig)
+	fmt.Fprintf(w, "  class      %s (%s), slots %v\n", rc.Class.Name, rc.Class.ID, rc.Class.Slots)
+	fmt.Fprintf(w, "  model root %#x\n  job digest %#x (%d job-file bytes)\n", q.ModelRoot, q.JobDigest, len(rc.Job))
+	fmt.Fprintf(w, "  terms      %d new tokens, price %s, windows exec %d s, prove %d s, challenge %d s\n",
+		q.NewTokens, q.Price, q.ExecWindow, q.ProveWindow, q.ChallengeWindow)
+	fmt.Fprintf(w, "  trace root %s\n  attestation digest %s\n", rc.TraceRoot, rc.AttestationDigest)
+	secret := "none (fixed without the buyer's secret)"
+	if rc.Seed.Secret.Big().Sign() != 0 {
+		secret = "revealed by the buyer"
 	}
-	fmt.Fprintf(w, "  outputs digest      %s\n", rc.OutputsDigest())
-	fmt.Fprintf(w, "  attestation digest  %s\n", rc.AttestationDigest)
-	fmt.Fprintf(w, "  seed       %s (block %d)\n", rc.Seed, rc.SeedBlock)
-	fmt.Fprintf(w, "  samples    k = %d: falsifying >= %.2f%% of a layer is caught with p >= %.2f%%\n",
-		rc.K, float64(rc.Detection.FloorBps)/100, float64(rc.Detection.ProbabilityBps)/100)
-	fmt.Fprintf(w, "  proofs     %d x %d bytes, proofsHash %s\n", len(rc.Proofs), receipt.ProofSize, rc.ProofsHash().Hex())
+	fmt.Fprintf(w, "  seed       %s (block %d, hash %s; secret %s)\n", rc.Seed.Value, rc.Seed.Block, rc.Seed.BlockHash, secret)
+	fmt.Fprintf(w, "  result     %d tokens, digest %s\n", len(rc.Result.Tokens), rc.Result.Digest)
+	fmt.Fprintf(w, "  proof      %d bytes, keccak %s\n", len(rc.Proof), rc.ProofHash().Hex())
+	for _, b := range rc.Detection {
+		fmt.Fprintf(w, "  detection  %-10s %d of %d units: a falsified unit caught with p >= %.2f%%, one element with p >= %.2f%%\n",
+			b.Family, b.Slots, b.Units, 100*b.Instance, 100*b.Element)
+	}
 	fmt.Fprintf(w, "  timings    execute %d ms, commit %d ms, prove %d ms, submit %d ms (advisory)\n",
 		rc.Timings.ExecuteMs, rc.Timings.CommitMs, rc.Timings.ProveMs, rc.Timings.SubmitMs)
 	var rec attestation.Record

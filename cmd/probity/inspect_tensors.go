@@ -24,7 +24,7 @@ func looksSafetensors(data []byte) bool {
 }
 
 // printSafetensors describes a Probity model (model/v1), a generation job (job/v1), or any
-// other tensor file (a trace, a result, activations, a v0 model, a float checkpoint): its
+// other tensor file (a trace, a result, activations, a float checkpoint): its
 // tensors with dtype and shape, and its metadata.
 func printSafetensors(w io.Writer, path string, data []byte) error {
 	f, err := tensor.Read(bytes.NewReader(data))

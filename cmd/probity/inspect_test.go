@@ -272,3 +272,26 @@ func FuzzInspectInput(f *testing.F) {
 		}
 	})
 }
+
+// TestInspectReceipt: inspect prints the receipt vector with its signature checked, an
+// attestation record, and names what is wrong with a damaged receipt (exit 3).
+func TestInspectReceipt(t *testing.T) {
+	code, out, errs := runCLI(t, "inspect", v1Vector("receipt-v1.json"))
+	if code != exitOK || !strings.Contains(out, "Receipt probity.receipt.v1") || !strings.Contains(out, "signature: valid") || !strings.Contains(out, "class      test") {
+		t.Fatalf("inspect: exit %d\n%s%s", code, out, errs)
+	}
+	dir := t.TempDir()
+	rec := filepath.Join(dir, "record.json")
+	_ = os.WriteFile(rec, []byte(`{"version":"probity.attestation.v0","mode":"none"}`), 0o644)
+	if code, out, _ = runCLI(t, "inspect", rec); code != exitOK || !strings.Contains(out, `"mode": "none"`) {
+		t.Fatalf("inspect record: exit %d\n%s", code, out)
+	}
+	damaged := filepath.Join(dir, "damaged.json")
+	_ = os.WriteFile(damaged, []byte(`{"version":"probity.receipt.v1","jobId":"x"}`), 0o644)
+	if code, _, errs := runCLI(t, "inspect", damaged); code != exitInternal || !strings.Contains(errs, damaged+": receipt field jobId") {
+		t.Fatalf("inspect damaged receipt: exit %d\n%s", code, errs)
+	}
+	if code, _, _ = runCLI(t, "inspect"); code != exitUsage {
+		t.Fatalf("inspect without file: exit %d", code)
+	}
+}

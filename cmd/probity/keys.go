@@ -22,15 +22,13 @@ import (
 	"github.com/probitylabs/probity/verifier"
 )
 
-// Commands over the circuits package's catalogue and key cache: shapes, setup, vk and
-// export-verifier. Ceremony keys reach the same cache through `probity ceremony finalize
+// Commands over the universal classes' key cache: setup, vk and export-verifier. Ceremony keys reach the same cache through `probity ceremony finalize
 // --install` (ceremony.go).
 
 func init() {
-	register("shapes", "list the circuit shape catalogue and which keys are cached", runShapes)
 	register("setup", "development key setup into the key cache (NOT for production)", runSetup)
-	register("vk", "print a shape's verifying key as Groth16Verifier constructor words", runVK)
-	register("export-verifier", "write gnark's Solidity verifier for a shape's keys", runExportVerifier)
+	register("vk", "print a class's verifying key as Groth16Verifier constructor words", runVK)
+	register("export-verifier", "write gnark's Solidity verifier for a class's keys", runExportVerifier)
 }
 
 // devKeysWarning is printed by every command that creates development keys.
@@ -69,45 +67,6 @@ func keyCache(dir string) (circuits.Cache, error) {
 	return circuits.DefaultCache()
 }
 
-// lookupShape resolves a catalogue name; an unknown name is a usage error listing the known ones.
-func lookupShape(flagName, name string) (circuits.Shape, error) {
-	if name == "" {
-		return circuits.Shape{}, usageError{fmt.Sprintf("--%s is required (see `probity shapes`)", flagName)}
-	}
-	s, err := circuits.Lookup(name)
-	if err != nil {
-		return circuits.Shape{}, usageError{fmt.Sprintf("--%s: %v", flagName, err)}
-	}
-	return s, nil
-}
-
-// lookupTarget resolves a catalogue shape or a universal class (specs/circuit.md §2) by name:
-// the key cache, the ceremony and the verifier export serve both.
-func lookupTarget(flagName, name string) (circuits.Target, error) {
-	for _, c := range universal.Classes() {
-		if c.Name == name {
-			return c, nil
-		}
-	}
-	s, err := lookupShape(flagName, name)
-	if err != nil {
-		names := []string{}
-		for _, c := range universal.Classes() {
-			names = append(names, c.Name)
-		}
-		return nil, usageError{fmt.Sprintf("%v (universal classes: %s)", err, strings.Join(names, ", "))}
-	}
-	return s, nil
-}
-
-// targetName is the name `--shape` takes for t.
-func targetName(t circuits.Target) string {
-	if c, ok := t.(*universal.Class); ok {
-		return c.Name
-	}
-	return t.(circuits.Shape).Name
-}
-
 func idHex(t circuits.Target) string { id := t.ID(); return "0x" + hex.EncodeToString(id[:]) }
 
 // countConstraints compiles a target (--count) and returns its constraint count.
@@ -141,107 +100,33 @@ func cached(c circuits.Cache, s circuits.Target) bool {
 	return err == nil
 }
 
-type shapeRow struct {
-	Name        string `json:"name"`
-	ID          string `json:"id"`
-	K           uint32 `json:"K"`
-	N           uint32 `json:"N"`
-	D           uint8  `json:"D"`
-	Samples     uint16 `json:"k"`
-	Constraints int    `json:"constraints,omitempty"`
-	KeysCached  bool   `json:"keysCached"`
-	KeyDir      string `json:"keyDir"`
-}
-
-func runShapes(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("shapes", "shapes [--shape NAME] [--json] [--count] [--dir DIR]\n\n"+
-		"Lists the circuit catalogue (specs/protocol.md §5): name, shape id, input width K, output\n"+
-		"width N, rows depth D (M <= 2^D), samples k, and whether keys are in the key cache.", stderr)
-	asJSON := fs.Bool("json", false, "print JSON")
-	count := fs.Bool("count", false, "compile every circuit to count its constraints (llm-4096: ~35 s and 3.3 GB)")
+func runSetup(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("setup", "setup --class NAME [--dir DIR] [--regenerate]\n\n"+
+		"Runs a single-party Groth16 setup for a universal class (`small`, `gpt2-small`) whose keys\n"+
+		"are not cached yet and prints the entry's files with their sha256. These are DEVELOPMENT\n"+
+		"keys: this machine knew the setup randomness, so they must never secure real stakes (use\n"+
+		"`probity ceremony`).", stderr)
+	class := fs.String("class", "", "universal class `name`")
 	dir := fs.String("dir", "", "key cache `dir` (default $XDG_CACHE_HOME/probity/keys)")
-	only := fs.String("shape", "", "list only the shape with this `name`")
+	regen := fs.Bool("regenerate", false, "replace an existing (or corrupt) entry with fresh keys")
 	if done, err := parseFlags(fs, args); done || err != nil {
 		return err
 	}
 	if err := noArgs(fs.Args()); err != nil {
 		return err
 	}
-	shapes := circuits.Catalogue()
-	if *only != "" {
-		s, err := lookupShape("shape", *only)
-		if err != nil {
-			return err
-		}
-		shapes = []circuits.Shape{s}
-	}
-	cache, err := keyCache(*dir)
+	c, err := lookupClass("class", *class)
 	if err != nil {
 		return err
 	}
-	var rows []shapeRow
-	for _, s := range shapes {
-		r := shapeRow{Name: s.Name, ID: s.IDHex(), K: s.K, N: s.N, D: s.D, Samples: s.Kn,
-			KeysCached: cached(cache, s), KeyDir: cache.EntryDir(s)}
-		if *count {
-			if r.Constraints, err = countConstraints(ctx, s); err != nil {
-				return err
-			}
-		}
-		rows = append(rows, r)
-	}
-	if *asJSON {
-		return writeJSON(stdout, rows)
-	}
-	fmt.Fprintf(stdout, "%-10s %6s %6s %3s %4s %12s  %-6s  %s\n", "NAME", "K", "N", "D", "k", "CONSTRAINTS", "KEYS", "SHAPE ID")
-	for _, r := range rows {
-		cons, keys := cacheCells(r.Constraints, r.KeysCached)
-		fmt.Fprintf(stdout, "%-10s %6d %6d %3d %4d %12s  %-6s  %s\n", r.Name, r.K, r.N, r.D, r.Samples, cons, keys, r.ID)
-	}
-	fmt.Fprintf(stdout, "key cache: %s\n", cache.Dir)
-	if !*count {
-		fmt.Fprintln(stdout, "constraints: run with --count to compile the circuits")
-	}
-	return nil
-}
-
-func runSetup(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("setup", "setup --shape NAME|--all [--dir DIR] [--regenerate]\n\n"+
-		"Runs a single-party Groth16 setup for each shape or universal class (`small`, `gpt2-small`)\n"+
-		"whose keys are not cached yet and prints\n"+
-		"the entry's files with their sha256. These are DEVELOPMENT keys: this machine knew the\n"+
-		"setup randomness, so they must never secure real stakes (use `probity ceremony`).", stderr)
-	shape := fs.String("shape", "", "catalogue shape or universal class `name`")
-	all := fs.Bool("all", false, "every catalogue shape (llm-4096 needs tens of GB and a long time)")
-	dir := fs.String("dir", "", "key cache `dir` (default $XDG_CACHE_HOME/probity/keys)")
-	regen := fs.Bool("regenerate", false, "replace existing (or corrupt) entries with fresh keys")
-	if done, err := parseFlags(fs, args); done || err != nil {
-		return err
-	}
-	if err := noArgs(fs.Args()); err != nil {
-		return err
-	}
-	var shapes []circuits.Target
-	switch {
-	case *all && *shape != "":
-		return usageError{"--shape and --all exclude each other"}
-	case *all:
-		for _, s := range circuits.Catalogue() {
-			shapes = append(shapes, s)
-		}
-	default:
-		s, err := lookupTarget("shape", *shape)
-		if err != nil {
-			return err
-		}
-		shapes = []circuits.Target{s}
-	}
+	shapes := []circuits.Target{c}
 	cache, err := keyCache(*dir)
 	if err != nil {
 		return err
 	}
 	warned := false
 	for _, s := range shapes {
+		s := s.(*universal.Class)
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -255,10 +140,10 @@ func runSetup(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if *regen {
 			_, err = cache.Regenerate(s)
 		} else {
-			_, err = cache.SetupTarget(s)
+			_, err = cache.Setup(s)
 		}
 		if errors.Is(err, circuits.ErrCacheCorrupt) {
-			return withHint(err, fmt.Sprintf("`probity setup --shape %s --regenerate` replaces the entry", targetName(s)))
+			return withHint(err, fmt.Sprintf("`probity setup --class %s --regenerate` replaces the entry", s.Name))
 		}
 		if err != nil {
 			return err
@@ -292,12 +177,12 @@ func printChecksums(w io.Writer, entry string) error {
 	return nil
 }
 
-// verifyingKey reads --vk FILE, or the shape's key from the cache (whose checksums are
+// verifyingKey reads --vk FILE, or the class's key from the cache (whose checksums are
 // checked). A missing entry is reported with how to create one.
-func verifyingKey(shapeName, vkFile, dir string) (groth16.VerifyingKey, string, error) {
+func verifyingKey(className, vkFile, dir string) (groth16.VerifyingKey, string, error) {
 	if vkFile != "" {
-		if shapeName != "" {
-			return nil, "", usageError{"--shape and --vk exclude each other"}
+		if className != "" {
+			return nil, "", usageError{"--class and --vk exclude each other"}
 		}
 		vk, err := verifier.ReadVerifyingKeyFile(vkFile)
 		if err != nil {
@@ -305,7 +190,7 @@ func verifyingKey(shapeName, vkFile, dir string) (groth16.VerifyingKey, string, 
 		}
 		return vk, vkFile, nil
 	}
-	s, err := lookupTarget("shape", shapeName)
+	s, err := lookupClass("class", className)
 	if err != nil {
 		return nil, "", err
 	}
@@ -313,13 +198,13 @@ func verifyingKey(shapeName, vkFile, dir string) (groth16.VerifyingKey, string, 
 	if err != nil {
 		return nil, "", err
 	}
-	keys, err := cache.LoadTarget(s)
+	keys, err := cache.Load(s)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 		return nil, "", withHint(fmt.Errorf("no keys for %s in %s", s, cache.Dir),
-			fmt.Sprintf("`probity setup --shape %s` creates development keys; `probity ceremony finalize --install` installs ceremony keys", targetName(s)))
+			fmt.Sprintf("`probity setup --class %s` creates development keys; `probity ceremony finalize --install` installs ceremony keys", s.Name))
 	case errors.Is(err, circuits.ErrCacheCorrupt):
-		return nil, "", withHint(err, fmt.Sprintf("`probity setup --shape %s --regenerate` replaces the entry with development keys", targetName(s)))
+		return nil, "", withHint(err, fmt.Sprintf("`probity setup --class %s --regenerate` replaces the entry with development keys", s.Name))
 	case err != nil:
 		return nil, "", err
 	}
@@ -327,11 +212,11 @@ func verifyingKey(shapeName, vkFile, dir string) (groth16.VerifyingKey, string, 
 }
 
 func runVK(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("vk", "vk --shape NAME [--dir DIR] [--json] | --vk FILE\n\n"+
+	fs := newFlags("vk", "vk --class NAME [--dir DIR] [--json] | --vk FILE\n\n"+
 		"Prints the verifying key as the 26 constructor words of contracts/src/Groth16Verifier.sol:\n"+
 		"alpha (x, y), beta, gamma, delta (G2 as x.a1, x.a0, y.a1, y.a0) and IC_0..IC_5, in decimal.\n"+
 		"The last line is the five constructor arguments as forge/cast take them.", stderr)
-	shape := fs.String("shape", "", "catalogue shape or universal class `name` (keys from the key cache)")
+	class := fs.String("class", "", "universal class `name` (keys from the key cache)")
 	vkFile := fs.String("vk", "", "verifying key `file` (gnark binary, e.g. from `probity ceremony finalize`)")
 	dir := fs.String("dir", "", "key cache `dir` (default $XDG_CACHE_HOME/probity/keys)")
 	asJSON := fs.Bool("json", false, "print JSON: {alpha, beta, gamma, delta, ic, flat} as decimal strings")
@@ -341,7 +226,7 @@ func runVK(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := noArgs(fs.Args()); err != nil {
 		return err
 	}
-	vk, from, err := verifyingKey(*shape, *vkFile, *dir)
+	vk, from, err := verifyingKey(*class, *vkFile, *dir)
 	if err != nil {
 		return err
 	}
@@ -378,11 +263,11 @@ func dec(xs []*big.Int) []string {
 }
 
 func runExportVerifier(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("export-verifier", "export-verifier --shape NAME [--dir DIR] | --vk FILE [--out FILE]\n\n"+
+	fs := newFlags("export-verifier", "export-verifier --class NAME [--dir DIR] | --vk FILE [--out FILE]\n\n"+
 		"Writes gnark's Solidity verifier (contract Verifier) with the key compiled in. Probity's\n"+
 		"contracts use Groth16Verifier with the key as constructor words instead (`probity vk`);\n"+
 		"this export is for cross-checking and for deployments that want gnark's contract.", stderr)
-	shape := fs.String("shape", "", "catalogue shape or universal class `name` (keys from the key cache)")
+	class := fs.String("class", "", "universal class `name` (keys from the key cache)")
 	vkFile := fs.String("vk", "", "verifying key `file` (gnark binary)")
 	dir := fs.String("dir", "", "key cache `dir` (default $XDG_CACHE_HOME/probity/keys)")
 	out := fs.String("out", "", "output `file` (default stdout)")
@@ -392,7 +277,7 @@ func runExportVerifier(ctx context.Context, args []string, stdout, stderr io.Wri
 	if err := noArgs(fs.Args()); err != nil {
 		return err
 	}
-	vk, from, err := verifyingKey(*shape, *vkFile, *dir)
+	vk, from, err := verifyingKey(*class, *vkFile, *dir)
 	if err != nil {
 		return err
 	}

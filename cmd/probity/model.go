@@ -57,7 +57,7 @@ func runCheckGeneration(ctx context.Context, args []string, stdout, stderr io.Wr
 	if err != nil {
 		return fmt.Errorf("%s: %w", *jobPath, err)
 	}
-	g, err := sdk.ReceiveGeneration(*modelPath, j, fs.Arg(0))
+	g, err := sdk.CheckDelivery(*modelPath, j, fs.Arg(0))
 	var pe *os.PathError
 	if errors.As(err, &pe) && errors.Is(err, os.ErrNotExist) && filepath.Dir(pe.Path) == filepath.Clean(fs.Arg(0)) {
 		return failedError{fmt.Errorf("the delivery in %s is incomplete: no %s", fs.Arg(0), filepath.Base(pe.Path))}
@@ -74,7 +74,7 @@ func runCheckGeneration(ctx context.Context, args []string, stdout, stderr io.Wr
 	} else {
 		fmt.Fprintf(stdout, "tokens        %v\n", g.Tokens)
 	}
-	fmt.Fprintf(stdout, "trace root    %s\nresult digest %s\n", g.TraceRoot, g.ResultDigest)
+	fmt.Fprintf(stdout, "trace root    %s\nresult digest %s\n", g.TraceRoot.String(), g.ResultDigest.String())
 	return nil
 }
 

@@ -18,7 +18,7 @@ import (
 
 	"github.com/probitylabs/probity/chain"
 	"github.com/probitylabs/probity/prover"
-	sdk "github.com/probitylabs/probity/sdk/v1"
+	"github.com/probitylabs/probity/sdk"
 )
 
 // Shared plumbing of the commands that act on a deployment (deploy, class, catalogue, mint,
@@ -86,24 +86,14 @@ func (n *netFlags) signingKey(required bool) (*ecdsa.PrivateKey, error) {
 	return k, nil
 }
 
-// readDeployment reads a deployment file (chain.ReadAddressesV1): the JSON object of
-// chain.AddressesV1 `probity deploy` writes, the same as the "deployment" section of the
+// readDeployment reads a deployment file (chain.ReadAddresses): the JSON object of
+// chain.Addresses `probity deploy` writes, the same as the "deployment" section of the
 // prover's config, which reads the file itself with deploymentFile.
-func readDeployment(path string) (chain.AddressesV1, error) {
-	a, err := chain.ReadAddressesV1(path)
+func readDeployment(path string) (chain.Addresses, error) {
+	a, err := chain.ReadAddresses(path)
 	if errors.Is(err, iofs.ErrNotExist) {
 		return a, withHint(fmt.Errorf("deployment file: %w", err),
 			"`probity deploy --out FILE` writes one; pass it with --deployment FILE")
-	}
-	return a, err
-}
-
-// loadDeployment reads a protocol v0 deployment file, for `probity verify` of v0 receipts
-// (goes with v0).
-func loadDeployment(path string) (chain.Addresses, error) {
-	a, err := chain.ReadAddresses(path)
-	if errors.Is(err, iofs.ErrNotExist) {
-		return a, withHint(fmt.Errorf("deployment file: %w", err), "pass the v0 deployment file with --deployment FILE")
 	}
 	return a, err
 }

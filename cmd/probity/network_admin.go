@@ -35,7 +35,7 @@ func runDeploy(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		"registries, the result hasher and the SLA manager (protocol v1, specs/settlement.md); the\n"+
 		"deployer (--key) is governance. Writes the addresses as JSON to --out, which must not exist\n"+
 		"yet: the file every other command takes as --deployment and the prover as deploymentFile.\n"+
-		"Production deployments use the Foundry script contracts/script/DeployV1.s.sol.", stderr)
+		"Production deployments use the Foundry script contracts/script/Deploy.s.sol.", stderr)
 	n := addNetFlags(fs, false)
 	out := fs.String("out", defaultDeployment, "deployment `file` to write (refuses to replace one)")
 	unbonding := fs.Duration("unbonding-delay", 7*24*time.Hour, "how long unbonding stake stays slashable before it can be withdrawn")
@@ -65,11 +65,11 @@ func runDeploy(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return fmt.Errorf("RPC %s: %w", *n.rpc, err)
 	}
-	d, err := chain.DeployV1(ctx, ec, key, chain.DeployParams{UnbondingDelay: uint64(unbonding.Seconds())})
+	d, err := chain.Deploy(ctx, ec, key, chain.DeployParams{UnbondingDelay: uint64(unbonding.Seconds())})
 	if err != nil {
 		return fromChain(fmt.Errorf("deploy: %w", err))
 	}
-	a := d.AddressesV1
+	a := d.Addresses
 	if chainID.IsUint64() {
 		a.ChainID = chainID.Uint64()
 	}
@@ -88,7 +88,7 @@ func runDeploy(ctx context.Context, args []string, stdout, stderr io.Writer) err
 // usage error listing the known ones.
 func lookupClass(flagName, name string) (*universal.Class, error) {
 	var names []string
-	for _, c := range universal.Classes() {
+	for _, c := range append(universal.Classes(), testClasses...) {
 		if c.Name == name {
 			return c, nil
 		}
@@ -99,6 +99,9 @@ func lookupClass(flagName, name string) (*universal.Class, error) {
 	}
 	return nil, usageError{fmt.Sprintf("--%s %q: unknown width class (known: %s; see `probity classes`)", flagName, name, strings.Join(names, ", "))}
 }
+
+// testClasses are classes only tests serve (small enough for a ceremony in seconds).
+var testClasses []*universal.Class
 
 // classByID is the class of this build with the on-chain id, or nil.
 func classByID(id [32]byte) *universal.Class {
@@ -116,7 +119,7 @@ func classKey(cl *universal.Class, dir string) (groth16.VerifyingKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	keys, err := cache.LoadTarget(cl)
+	keys, err := cache.Load(cl)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 		return nil, withHint(fmt.Errorf("no keys for class %s in %s", cl.Name, cache.Dir),

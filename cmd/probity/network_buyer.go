@@ -13,7 +13,7 @@ import (
 
 	"github.com/probitylabs/probity/internal/atomicfile"
 	"github.com/probitylabs/probity/jobs"
-	sdk "github.com/probitylabs/probity/sdk/v1"
+	"github.com/probitylabs/probity/sdk"
 )
 
 // The buyer directory: what a buyer keeps of its jobs between commands.

@@ -11,7 +11,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/probitylabs/probity/chain"
-	sdk "github.com/probitylabs/probity/sdk/v1"
+	"github.com/probitylabs/probity/sdk"
 )
 
 // The `job` subcommands and `slash`.
@@ -71,16 +71,16 @@ func runJobStatus(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return fromChain(err)
 	}
-	r := statusReport{ID: j.id.String(), State: chain.JobStateV1(st.State).String(), Buyer: &job.Request.Buyer,
+	r := statusReport{ID: j.id.String(), State: chain.JobState(st.State).String(), Buyer: &job.Request.Buyer,
 		Price: formatAmount(job.Request.Price), JobURI: job.JobURI}
-	if chain.JobStateV1(st.State) == chain.StateV1None {
+	if chain.JobState(st.State) == chain.StateNone {
 		r.Offered, r.Book, r.Deadline = true, job.Book, job.Request.LockBy
 	} else {
 		r.Deadline = st.Deadline.Uint64()
 		if st.SeedBlock != nil && st.SeedBlock.Sign() > 0 {
 			r.SeedBlock = st.SeedBlock.Uint64()
 		}
-		if p, stake, ok := chain.JobHolderV1(st); ok {
+		if p, stake, ok := chain.JobHolder(st); ok {
 			r.Provider, r.Stake = &p, formatAmount(stake)
 		}
 		evs, err := c.Events(ctx, j.id)

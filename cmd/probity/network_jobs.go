@@ -16,7 +16,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 
-	sdk "github.com/probitylabs/probity/sdk/v1"
+	"github.com/probitylabs/probity/sdk"
 )
 
 // Buyer commands: ask for a generation (a signed offer, or posted on chain), follow it,

@@ -7,7 +7,7 @@ import (
 	"io"
 	"time"
 
-	sdk "github.com/probitylabs/probity/sdk/v1"
+	"github.com/probitylabs/probity/sdk"
 )
 
 // The SLA manager's governance parameters (settlement.md §10, §11).

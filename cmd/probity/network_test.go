@@ -402,14 +402,6 @@ func TestPromptTokens(t *testing.T) {
 	assert.False(t, ok)
 }
 
-func writeJSONFile(path string, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(path, b, 0o644)
-}
-
 // promptTokens accepts exactly the comma-separated lists of non-negative int32s, and what it
 // accepts prints back to the same ids.
 func FuzzPromptTokens(f *testing.F) {

@@ -9,7 +9,6 @@ import (
 	"os"
 
 	"github.com/probitylabs/probity/prover"
-	proverv1 "github.com/probitylabs/probity/prover/v1"
 )
 
 func init() {
@@ -18,7 +17,7 @@ func init() {
 
 func runProver(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("prover", "prover [--config FILE] [flags]\n\n"+
-		"Runs the provider node of protocol v1 (package prover/v1): it reads signed offers from its\n"+
+		"Runs the provider node (package prover): it reads signed offers from its\n"+
 		"order books and jobs posted on chain, checks each (class, model, price, windows against\n"+
 		"its measured speed, free stake), generates the text, locks and commits, proves the job with\n"+
 		"one universal-circuit proof, submits, publishes the receipt and withdraws its pay.\n\n"+
@@ -29,15 +28,15 @@ func runProver(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		"journaled; started again on the same dataDir it resumes every unfinished job.", stderr)
 	configPath := fs.String("config", "", "JSON config `file`")
 	check := fs.Bool("check-config", false, "print the effective configuration and exit")
-	flags := proverv1.BindFlags(fs)
+	flags := prover.BindFlags(fs)
 	if done, err := parseFlags(fs, args); done || err != nil {
 		return err
 	}
 	if err := noArgs(fs.Args()); err != nil {
 		return err
 	}
-	cfg, err := proverv1.LoadConfig(*configPath, os.Environ(), flags)
-	var ce *proverv1.ConfigError
+	cfg, err := prover.LoadConfig(*configPath, os.Environ(), flags)
+	var ce *prover.ConfigError
 	if errors.As(err, &ce) {
 		return withHint(usageError{err.Error()}, "see docs/prover.md for every setting; --check-config prints the effective one")
 	}
@@ -52,8 +51,8 @@ func runProver(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		_, err = fmt.Fprintf(stdout, "%s\n", b)
 		return err
 	}
-	n, err := proverv1.New(ctx, proverv1.Options{Config: cfg, Logger: prover.NewLogger(cfg.Log, stderr)})
-	if errors.Is(err, proverv1.ErrNotRegistered) {
+	n, err := prover.New(ctx, prover.Options{Config: cfg, Logger: prover.NewLogger(cfg.Log, stderr)})
+	if errors.Is(err, prover.ErrNotRegistered) {
 		return withHint(err, "`probity stake --amount X --node-key-address NODEKEY` registers the provider account")
 	}
 	if err != nil {

@@ -3,16 +3,18 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"math/big"
 	"os"
 	"strings"
 
+	groth16bn254 "github.com/consensys/gnark/backend/groth16/bn254"
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/probitylabs/probity/chain"
+	"github.com/probitylabs/probity/circuits/universal"
+	"github.com/probitylabs/probity/model"
 	"github.com/probitylabs/probity/verifier"
 	"github.com/probitylabs/probity/verifier/attest"
 )
@@ -26,24 +28,27 @@ type stringList []string
 func (s *stringList) String() string     { return strings.Join(*s, ",") }
 func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 
+// runVerify audits receipts and exits 0 only for a receipt whose verdict is OK. An audit
+// without --rpc cannot confirm the seed block's hash (so neither the seed nor what the
+// detection bounds promise): its verdict is "unconfirmed" and it exits 1 (exitFailed) like a
+// failed one, saying so, unless the policy file sets "allowUnconfirmed": true. Verifying keys
+// are pinned: a policy class's "vk" file or "vkHash", --vk, or with --rpc the class's
+// on-chain verifier (which a pinned key must equal); a catalogue class with none of these
+// fails its proof check instead of trusting the local key cache.
 func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("verify", "verify [flags] RECEIPT.json|DIR\n\nAudits probity.receipt.v0 and probity.receipt.v1 documents (read from their \"version\").\nExit status: 0 all passed, 1 a receipt failed, 2 usage, 3 could not run.", stderr)
+	fs := newFlags("verify", "verify [flags] RECEIPT.json|DIR\n\nAudits probity.receipt.v1 documents (settlement.md §9).\nExit status: 0 all passed, 1 a receipt failed, 2 usage, 3 could not run.", stderr)
 	var (
 		asJSON     = fs.Bool("json", false, "print the reports as JSON")
-		policyFile = fs.String("policy", "", "policy `file` (JSON; flags below override it); default: the default policy. v1: {\"chainId\", \"manager\", \"classes\": [{\"name\", \"vk\"}], \"allowNoAttestation\", \"minSlots\", \"minInstance\", ...}")
-		modelFile  = fs.String("model", "", "v1: the model `file` (safetensors) whose root is the request's: check the job against it and recompute the detection bounds")
+		policyFile = fs.String("policy", "", "policy `file` (JSON; flags below override it); default: the default policy. {\"chainId\", \"manager\", \"classes\": [{\"name\", \"vk\"}], \"allowNoAttestation\", \"allowUnconfirmed\", \"minSlots\", \"minInstance\", ...}")
+		modelFile  = fs.String("model", "", "the model `file` (safetensors) whose root is the request's: check the job against it and recompute the detection bounds")
 		requireCC  = fs.Bool("require-cc", false, "accept only verified confidential-computing attestation")
 		allowNone  = fs.Bool("allow-no-attestation", false, `accept attestation mode "none" (no GPU evidence)`)
-		unsafeAll  = fs.Bool("unsafe-accept-all", false, "check cryptography and bindings only: any chain, contract, attestation mode, k")
-		minK       = fs.Uint("min-k", 0, "least samples per layer")
-		minDet     = fs.Uint("min-detection-bps", 0, "least detection probability, basis points")
-		floorBps   = fs.Uint("floor-bps", 0, "the deployment's detection floor, basis points (receipts must state it)")
+		unsafeAll  = fs.Bool("unsafe-accept-all", false, "check cryptography and bindings only: any chain, contract, attestation mode, detection bound")
 		chainID    = fs.String("chain-id", "", "expected chain id (refuse receipts from other chains)")
 		contract   = fs.String("contract", "", "expected SLA manager `address`")
-		vkFile     = fs.String("vk", "", "verifying key `file` (gnark binary) for every layer (v1: for every accepted class the policy gives no key); default: the circuits key cache")
-		tensors    = fs.String("tensors", "", "job `dir` with input.safetensors, model.safetensors[, out/layer-L.safetensors] (a published job or a provider's work dir): recompute the samples")
+		vkFile     = fs.String("vk", "", "verifying key `file` (gnark binary) for every accepted class the policy gives no key")
 		rpc        = fs.String("rpc", "", "RPC `url`: cross-check the job on chain (needs --deployment)")
-		deployment = fs.String("deployment", "", "deployment addresses `file` for --rpc (JSON: token, providers, shapes, manager; v1: token, providers, classes, hasher, manager)")
+		deployment = fs.String("deployment", "", "deployment addresses `file` for --rpc (JSON: chainId, token, providers, classes, hasher, manager)")
 		workers    = fs.Int("workers", 0, "parallel audits in directory mode (0: one per CPU)")
 	)
 	var allowGPU, rims, switchRIMs stringList
@@ -68,23 +73,6 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	v1, err := sniffV1(target)
-	if err != nil {
-		return err
-	}
-	if v1 {
-		set := map[string]bool{}
-		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-		return runVerifyV1(ctx, target, v1Flags{
-			set: set, asJSON: *asJSON, policyFile: *policyFile, modelFile: *modelFile, unsafeAll: *unsafeAll,
-			requireCC: *requireCC, allowNone: *allowNone, allowGPU: allowGPU, chainID: *chainID, manager: *contract,
-			vkFile: *vkFile, rpc: *rpc, deployment: *deployment, workers: *workers, records: records,
-		}, stdout)
-	}
-	if *modelFile != "" {
-		return usageError{"--model is for v1 receipts (the model whose root the request names); v0 receipts take --tensors"}
-	}
-
 	policy := verifier.DefaultPolicy()
 	switch {
 	case *unsafeAll && *policyFile != "":
@@ -94,79 +82,54 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	case *policyFile != "":
 		p, err := verifier.LoadPolicy(*policyFile)
 		if err != nil {
-			return withHint(err, "a policy file is JSON, e.g. {\"expectedChainId\": 1, \"minK\": 8, \"requireCC\": true}")
+			return withHint(err, `a policy file is JSON, e.g. {"chainId": "1", "manager": "0x...", "classes": [{"name": "small", "vk": "small.vk"}], "minInstance": 0.5}`)
 		}
 		policy = p
 	}
 	policy.RequireCC = policy.RequireCC || *requireCC
 	policy.AllowNoAttestation = policy.AllowNoAttestation || *allowNone
 	policy.AllowedGPUModels = append(policy.AllowedGPUModels, allowGPU...)
-	if *minK > 0 {
-		if *minK > 65535 {
-			return usageError{"--min-k above 65535"}
-		}
-		policy.MinK = uint16(*minK)
-	}
-	if *minDet > 0 {
-		if *minDet > 10000 {
-			return usageError{"--min-detection-bps above 10000"}
-		}
-		policy.MinDetectionBps = uint32(*minDet)
-	}
-	if *floorBps > 0 {
-		if *floorBps >= 10000 {
-			return usageError{"--floor-bps must be below 10000"}
-		}
-		policy.ExpectedFloorBps = uint32(*floorBps)
-	}
 	if *chainID != "" {
 		id, ok := new(big.Int).SetString(*chainID, 10)
 		if !ok || id.Sign() <= 0 {
 			return usageError{fmt.Sprintf("--chain-id %q is not a positive decimal integer", *chainID)}
 		}
-		policy.ExpectedChainID = id
+		policy.ChainID = id
 	}
 	if *contract != "" {
 		a, err := parseAddress("--contract", *contract)
 		if err != nil {
 			return err
 		}
-		policy.ExpectedContract = &a
+		policy.Manager = &a
 	}
 
-	opts := verifier.Options{}
-	opts.Attestation = records
-	var keyView verifier.KeyView
+	opts := verifier.Options{Attestation: &records}
+	if *modelFile != "" {
+		m, err := model.ReadFile(*modelFile)
+		if err != nil {
+			return fmt.Errorf("--model: %w", err)
+		}
+		opts.Model = m
+	}
 	if *rpc != "" {
 		if *deployment == "" {
 			return usageError{"--rpc needs --deployment FILE (the deployment's addresses)"}
 		}
-		view, c, err := dialChainView(ctx, *rpc, *deployment)
+		c, _, err := dialChain(ctx, *rpc, *deployment)
 		if err != nil {
 			return withHint(err, "check that the RPC answers and the deployment file matches it")
 		}
-		opts.Chain, keyView = view, c
+		// Against a chain, a class the policy gives no key is checked with the key of the
+		// verifier the chain registered for it, and a key it gives must be that one.
+		opts.Chain = c
 	}
-	switch {
-	case *vkFile != "":
-		opts.Keys = &verifier.KeyFile{Path: *vkFile}
-	case keyView != nil:
-		// Against a chain, proofs are checked with the key its verifier holds, never with a
-		// local cache that may hold another setup's keys.
-		opts.Keys = &verifier.ChainKeys{Ctx: ctx, View: keyView}
-	default:
-		keys, err := verifier.DefaultCacheKeys()
-		if err != nil {
-			return withHint(err, "pass --vk FILE")
-		}
-		opts.Keys = keys
-	}
-	if *tensors != "" {
-		tf, err := verifier.TensorDir(*tensors)
+	if *vkFile != "" {
+		vk, err := verifier.ReadVerifyingKeyFile(*vkFile)
 		if err != nil {
 			return err
 		}
-		opts.Tensors = tf
+		opts.Keys = func(*universal.Class) (*groth16bn254.VerifyingKey, error) { return vk, nil }
 	}
 
 	info, err := os.Stat(target)
@@ -184,11 +147,20 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			}
 		} else {
 			for _, r := range s.Reports {
-				printReport(stdout, r)
+				printReportVerdict(stdout, r)
 			}
 			fmt.Fprintf(stdout, "%d passed, %d failed\n", s.Passed, s.Failed)
 		}
 		if !s.OK() {
+			unconfirmed := 0
+			for _, r := range s.Reports {
+				if verifier.Verdict(r) == verifier.VerdictUnconfirmed {
+					unconfirmed++
+				}
+			}
+			if unconfirmed > 0 {
+				return failedError{fmt.Errorf("%d of %d receipts failed (%d of them only unconfirmed: %s)", s.Failed, len(s.Reports), unconfirmed, unconfirmedHint)}
+			}
 			return failedError{fmt.Errorf("%d of %d receipts failed", s.Failed, len(s.Reports))}
 		}
 		return nil
@@ -202,12 +174,48 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return err
 		}
 	} else {
-		printReport(stdout, r)
+		printReportVerdict(stdout, r)
 	}
-	if !r.OK() {
-		return failedError{fmt.Errorf("%s failed verification", target)}
+	switch verifier.Verdict(r) {
+	case verifier.VerdictOK:
+		return nil
+	case verifier.VerdictUnconfirmed:
+		return failedError{fmt.Errorf("%s is unconfirmed: %s", target, unconfirmedHint)}
 	}
-	return nil
+	return failedError{fmt.Errorf("%s failed verification", target)}
+}
+
+const unconfirmedHint = `not checked against the chain; audit with --rpc and --deployment, or set "allowUnconfirmed": true in the policy`
+
+// printReportVerdict prints a report as printReport does and, for an unconfirmed one, says that
+// only the chain check is missing.
+func printReportVerdict(w io.Writer, r *verifier.Report) {
+	printReport(w, r)
+	if verifier.Verdict(r) == verifier.VerdictUnconfirmed {
+		fmt.Fprintln(w, "  UNCONFIRMED: every other check passed; the seed block's hash (so the seed and the detection bounds) is the provider's word until checked against the chain")
+	}
+}
+
+// dialChain connects the on-chain cross-check; tests replace it with a simulated chain.
+var dialChain = func(ctx context.Context, url, deploymentFile string) (verifier.Chain, *chain.Market, error) {
+	addrs, err := chain.ReadAddresses(deploymentFile)
+	if err != nil {
+		return nil, nil, withHint(err, "a deployment file is JSON: {\"token\", \"providers\", \"classes\", \"hasher\", \"manager\"}")
+	}
+	ec, err := dial(ctx, url)
+	if err != nil {
+		return nil, nil, err
+	}
+	// Reads only: an ephemeral key satisfies the market's sender and never signs.
+	key, err := crypto.GenerateKey()
+	if err != nil {
+		return nil, nil, err
+	}
+	m, err := chain.NewMarket(ctx, ec, addrs, key)
+	if err != nil {
+		return nil, nil, err
+	}
+	return verifier.MarketChain{Market: m, Headers: ec}, m, nil
 }
 
 func writeJSON(w io.Writer, v any) error {
@@ -239,29 +247,8 @@ func printReport(w io.Writer, r *verifier.Report) {
 	fmt.Fprintf(w, "  %s in %v\n", verdict, r.Elapsed.Round(1000))
 }
 
-func dialChainView(ctx context.Context, url, deploymentFile string) (verifier.ChainView, *chain.Client, error) {
-	addrs, err := loadDeployment(deploymentFile)
-	if err != nil {
-		return nil, nil, err
-	}
-	ec, err := dial(ctx, url)
-	if err != nil {
-		return nil, nil, err
-	}
-	// Reads only: an ephemeral key satisfies the client's sender and never signs.
-	key, err := crypto.GenerateKey()
-	if err != nil {
-		return nil, nil, err
-	}
-	c, err := chain.NewClient(ctx, ec, addrs, key)
-	if err != nil {
-		return nil, nil, err
-	}
-	return verifier.NewChainView(ec, c), c, nil
-}
-
 // recordsFromFlags completes the attestation record checks with the RIM files and the
-// topology the flags name; v0 and v1 audits share them.
+// topology the flags name.
 func recordsFromFlags(rims, switchRIMs stringList, topology string, records verifier.Records) (verifier.Records, error) {
 	for _, set := range []struct {
 		flag  string

@@ -27,42 +27,40 @@ var (
 	_ = abi.ConvertType
 )
 
+// Class is an auto generated low-level Go binding around an user-defined struct.
+type Class struct {
+	Verifier common.Address
+	MinSlots uint16
+	Status   uint8
+}
+
+// Commitment is an auto generated low-level Go binding around an user-defined struct.
+type Commitment struct {
+	Provider          common.Address
+	Stake             *big.Int
+	TraceRoot         *big.Int
+	AttestationDigest [32]byte
+}
+
 // Job is an auto generated low-level Go binding around an user-defined struct.
 type Job struct {
-	Buyer          common.Address
-	State          uint8
-	Kmin           uint16
-	NumLayers      uint8
-	SeedFixed      bool
-	LockBy         uint64
-	Provider       common.Address
-	ExecWindow     uint32
-	ProveWindow    uint32
-	BountyBps      uint16
-	AbandonBps     uint16
-	CommitBy       uint64
-	ProveBy        uint64
-	SeedBlock      uint64
-	Price          *big.Int
-	Stake          *big.Int
-	SpecHash       [32]byte
-	OutputsDigest  [32]byte
-	Seed           *big.Int
-	SeedCommitment [32]byte
+	State       uint8
+	Flags       uint8
+	SeedBlock   *big.Int
+	Deadline    *big.Int
+	ProveWindow uint32
+	BountyBps   uint16
+	AbandonBps  uint16
+	Price       *big.Int
+	Holder      [32]byte
+	Seed        *big.Int
 }
 
-// JobSpec is an auto generated low-level Go binding around an user-defined struct.
-type JobSpec struct {
-	InputRoot *big.Int
-	Rows      uint32
-	Layers    []Layer
-}
-
-// Layer is an auto generated low-level Go binding around an user-defined struct.
-type Layer struct {
-	ShapeId     [32]byte
-	WeightsRoot *big.Int
-	Epilogue    *big.Int
+// ModelEntry is an auto generated low-level Go binding around an user-defined struct.
+type ModelEntry struct {
+	ClassId    [32]byte
+	Registrant common.Address
+	Uri        string
 }
 
 // Provider is an auto generated low-level Go binding around an user-defined struct.
@@ -78,22 +76,1000 @@ type Provider struct {
 type Receipt struct {
 	JobId             *big.Int
 	Provider          common.Address
-	SpecHash          [32]byte
-	OutputRoots       []*big.Int
+	ModelRoot         *big.Int
+	JobDigest         *big.Int
+	TraceRoot         *big.Int
 	AttestationDigest [32]byte
 	Seed              *big.Int
-	K                 uint16
-	ProofsHash        [32]byte
+	ResultDigest      *big.Int
+	ProofHash         [32]byte
 }
 
-// Shape is an auto generated low-level Go binding around an user-defined struct.
-type Shape struct {
+// Request is an auto generated low-level Go binding around an user-defined struct.
+type Request struct {
+	Buyer           common.Address
+	ClassId         [32]byte
+	ModelRoot       *big.Int
+	JobDigest       *big.Int
+	NewTokens       uint32
+	Price           *big.Int
+	LockBy          uint64
+	ExecWindow      uint32
+	ProveWindow     uint32
+	ChallengeWindow uint32
+	SeedCommitment  [32]byte
+	Salt            *big.Int
+}
+
+// Submission is an auto generated low-level Go binding around an user-defined struct.
+type Submission struct {
+	Request    Request
+	Commitment Commitment
+	Result     []*big.Int
+	Proof      [8]*big.Int
+}
+
+// ClassRegistryMetaData contains all meta data concerning the ClassRegistry contract.
+var ClassRegistryMetaData = bind.MetaData{
+	ABI: "[{\"type\":\"constructor\",\"inputs\":[{\"name\":\"owner_\",\"type\":\"address\",\"internalType\":\"address\"}],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"acceptOwnership\",\"inputs\":[],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"classIdOf\",\"inputs\":[{\"name\":\"name\",\"type\":\"string\",\"internalType\":\"string\"}],\"outputs\":[{\"name\":\"\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}],\"stateMutability\":\"pure\"},{\"type\":\"function\",\"name\":\"classOf\",\"inputs\":[{\"name\":\"classId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}],\"outputs\":[{\"name\":\"\",\"type\":\"tuple\",\"internalType\":\"structClass\",\"components\":[{\"name\":\"verifier\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"minSlots\",\"type\":\"uint16\",\"internalType\":\"uint16\"},{\"name\":\"status\",\"type\":\"uint8\",\"internalType\":\"enumClassStatus\"}]}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"correctModel\",\"inputs\":[{\"name\":\"modelRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"classId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"uri\",\"type\":\"string\",\"internalType\":\"string\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"modelClass\",\"inputs\":[{\"name\":\"modelRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"outputs\":[{\"name\":\"\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"modelOf\",\"inputs\":[{\"name\":\"modelRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"outputs\":[{\"name\":\"\",\"type\":\"tuple\",\"internalType\":\"structModelEntry\",\"components\":[{\"name\":\"classId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"registrant\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"uri\",\"type\":\"string\",\"internalType\":\"string\"}]}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"owner\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"address\",\"internalType\":\"address\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"pendingOwner\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"address\",\"internalType\":\"address\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"registerClass\",\"inputs\":[{\"name\":\"name\",\"type\":\"string\",\"internalType\":\"string\"},{\"name\":\"verifier\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"minSlots\",\"type\":\"uint16\",\"internalType\":\"uint16\"}],\"outputs\":[{\"name\":\"classId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"registerModel\",\"inputs\":[{\"name\":\"modelRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"classId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"uri\",\"type\":\"string\",\"internalType\":\"string\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"renounceOwnership\",\"inputs\":[],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"retire\",\"inputs\":[{\"name\":\"classId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"transferOwnership\",\"inputs\":[{\"name\":\"newOwner\",\"type\":\"address\",\"internalType\":\"address\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"verifierOf\",\"inputs\":[{\"name\":\"classId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}],\"outputs\":[{\"name\":\"\",\"type\":\"address\",\"internalType\":\"address\"}],\"stateMutability\":\"view\"},{\"type\":\"event\",\"name\":\"ClassRegistered\",\"inputs\":[{\"name\":\"classId\",\"type\":\"bytes32\",\"indexed\":true,\"internalType\":\"bytes32\"},{\"name\":\"verifier\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"minSlots\",\"type\":\"uint16\",\"indexed\":false,\"internalType\":\"uint16\"},{\"name\":\"name\",\"type\":\"string\",\"indexed\":false,\"internalType\":\"string\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"ClassRetired\",\"inputs\":[{\"name\":\"classId\",\"type\":\"bytes32\",\"indexed\":true,\"internalType\":\"bytes32\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"ModelRegistered\",\"inputs\":[{\"name\":\"modelRoot\",\"type\":\"uint256\",\"indexed\":true,\"internalType\":\"uint256\"},{\"name\":\"classId\",\"type\":\"bytes32\",\"indexed\":true,\"internalType\":\"bytes32\"},{\"name\":\"registrant\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"uri\",\"type\":\"string\",\"indexed\":false,\"internalType\":\"string\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"OwnershipTransferStarted\",\"inputs\":[{\"name\":\"previousOwner\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"newOwner\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"OwnershipTransferred\",\"inputs\":[{\"name\":\"previousOwner\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"newOwner\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"}],\"anonymous\":false},{\"type\":\"error\",\"name\":\"ClassAlreadyRegistered\",\"inputs\":[{\"name\":\"classId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"status\",\"type\":\"uint8\",\"internalType\":\"enumClassStatus\"}]},{\"type\":\"error\",\"name\":\"ClassIdMismatch\",\"inputs\":[{\"name\":\"given\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"expected\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}]},{\"type\":\"error\",\"name\":\"ClassNotActive\",\"inputs\":[{\"name\":\"classId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"status\",\"type\":\"uint8\",\"internalType\":\"enumClassStatus\"}]},{\"type\":\"error\",\"name\":\"ModelAlreadyRegistered\",\"inputs\":[{\"name\":\"modelRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"classId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}]},{\"type\":\"error\",\"name\":\"ModelNotRegistered\",\"inputs\":[{\"name\":\"modelRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"type\":\"error\",\"name\":\"NotFieldElement\",\"inputs\":[{\"name\":\"value\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"type\":\"error\",\"name\":\"OwnableInvalidOwner\",\"inputs\":[{\"name\":\"owner\",\"type\":\"address\",\"internalType\":\"address\"}]},{\"type\":\"error\",\"name\":\"OwnableUnauthorizedAccount\",\"inputs\":[{\"name\":\"account\",\"type\":\"address\",\"internalType\":\"address\"}]},{\"type\":\"error\",\"name\":\"VerifierHasNoCode\",\"inputs\":[{\"name\":\"verifier\",\"type\":\"address\",\"internalType\":\"address\"}]},{\"type\":\"error\",\"name\":\"ZeroSlots\",\"inputs\":[]}]",
+	ID:  "ClassRegistry",
+	Bin: "0x608060405234801561000f575f5ffd5b50604051610eba380380610eba83398101604081905261002e916100d7565b806001600160a01b03811661005c57604051631e4fbdf760e01b81525f600482015260240160405180910390fd5b6100658161006c565b5050610104565b600180546001600160a01b031916905561008581610088565b50565b5f80546001600160a01b038381166001600160a01b0319831681178455604051919092169283917f8be0079c531659141344cd1fd0a4f28419497f9722a3daafe3b4186f6b6457e09190a35050565b5f602082840312156100e7575f5ffd5b81516001600160a01b03811681146100fd575f5ffd5b9392505050565b610da9806101115f395ff3fe608060405234801561000f575f5ffd5b50600436106100e5575f3560e01c8063715018a6116100885780638da5cb5b116100635780638da5cb5b146101ec578063e30c3978146101fc578063edf1f39d1461020d578063f2fde38b1461022d575f5ffd5b8063715018a6146101c957806379ba5097146101d1578063849a510d146101d9575f5ffd5b80633a839552116100c35780633a839552146101565780633ad707c71461018357806357759fc6146101965780635b297f1c146101b6575f5ffd5b806310971f97146100e95780631f2b6f23146100fe5780632916acad14610111575b5f5ffd5b6100fc6100f73660046109bb565b610240565b005b6100fc61010c366004610a0a565b61034e565b61013961011f366004610a0a565b5f908152600260205260409020546001600160a01b031690565b6040516001600160a01b0390911681526020015b60405180910390f35b610175610164366004610a0a565b5f9081526003602052604090205490565b60405190815260200161014d565b610175610191366004610a21565b6103ef565b6101a96101a4366004610a0a565b610410565b60405161014d9190610a60565b6101756101c4366004610ad5565b6104f7565b6100fc6106b5565b6100fc6106c8565b6100fc6101e73660046109bb565b61070c565b5f546001600160a01b0316610139565b6001546001600160a01b0316610139565b61022061021b366004610a0a565b6107e3565b60405161014d9190610b72565b6100fc61023b366004610bab565b610877565b6102486108e7565b5f83815260026020526040902060018154600160b01b900460ff16600281111561027457610274610b3e565b146102ab578054604051631e1f10db60e21b81526102a2918691600160b01b90910460ff1690600401610bcb565b60405180910390fd5b5f85815260036020526040902080546102da576040516339a90c3960e11b8152600481018790526024016102a2565b8481556001810180546001600160a01b0319163317905560028101610300848683610c77565b50336001600160a01b031685877f3d65446824385e8978d97d2df8f5989839a6d2cd6a0647cb7d3a51b760ef8197878760405161033e929190610d59565b60405180910390a4505050505050565b6103566108e7565b5f81815260026020526040902060018154600160b01b900460ff16600281111561038257610382610b3e565b146103b0578054604051631e1f10db60e21b81526102a2918491600160b01b90910460ff1690600401610bcb565b805460ff60b01b1916600160b11b17815560405182907f793e0d47560f3d0e71a023850b2aa0bb76ec55f0580e9adf435457d222438bf5905f90a25050565b5f8282604051610400929190610d74565b6040518091039020905092915050565b60408051606080820183525f80835260208084018290528385018390528582526003815290849020845192830185528054835260018101546001600160a01b03169183019190915260028101805493949293919284019161047090610bf3565b80601f016020809104026020016040519081016040528092919081815260200182805461049c90610bf3565b80156104e75780601f106104be576101008083540402835291602001916104e7565b820191905f5260205f20905b8154815290600101906020018083116104ca57829003601f168201915b5050505050815250509050919050565b5f6105006108e7565b8484604051610510929190610d74565b604051809103902090508161ffff165f0361053e57604051637a88f7a160e11b815260040160405180910390fd5b826001600160a01b03163b5f036105735760405163b3136e4760e01b81526001600160a01b03841660048201526024016102a2565b5f818152600260205260408120908154600160b01b900460ff16600281111561059e5761059e610b3e565b146105cc578054604051637d95b7e960e11b81526102a2918491600160b01b90910460ff1690600401610bcb565b604080516060810182526001600160a01b038616815261ffff85166020820152908101600190525f83815260026020818152604092839020845181549286015161ffff16600160a01b026001600160b01b03199093166001600160a01b0390911617919091178082559284015190929091839160ff60b01b191690600160b01b90849081111561065e5761065e610b3e565b0217905550905050836001600160a01b0316827fdd3a313dde062007d23a02a8c13d1dd62d9b865cd4030e40ea0a2a3ae69965ee8589896040516106a493929190610d83565b60405180910390a350949350505050565b6106bd6108e7565b6106c65f610913565b565b60015433906001600160a01b031681146107005760405163118cdaa760e01b81526001600160a01b03821660048201526024016102a2565b61070981610913565b50565b7f30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000001841061074f5760405163a5808ecf60e01b8152600481018590526024016102a2565b5f83815260026020526040902060018154600160b01b900460ff16600281111561077b5761077b610b3e565b146107a9578054604051631e1f10db60e21b81526102a2918691600160b01b90910460ff1690600401610bcb565b5f8581526003602052604090208054156102da578054604051632e99022760e11b81526102a2918891600401918252602082015260400190565b610803604080516060810182525f80825260208201819052909182015290565b5f82815260026020818152604092839020835160608101855281546001600160a01b0381168252600160a01b810461ffff169382019390935293909290840191600160b01b900460ff169081111561085d5761085d610b3e565b600281111561086e5761086e610b3e565b90525092915050565b61087f6108e7565b600180546001600160a01b0383166001600160a01b031990911681179091556108af5f546001600160a01b031690565b6001600160a01b03167f38d16b8cac22d99fc7c124b9cd0de2d3fa1faef420bfe791d8c362d765e2270060405160405180910390a350565b5f546001600160a01b031633146106c65760405163118cdaa760e01b81523360048201526024016102a2565b600180546001600160a01b0319169055610709815f80546001600160a01b038381166001600160a01b0319831681178455604051919092169283917f8be0079c531659141344cd1fd0a4f28419497f9722a3daafe3b4186f6b6457e09190a35050565b5f5f83601f840112610986575f5ffd5b50813567ffffffffffffffff81111561099d575f5ffd5b6020830191508360208285010111156109b4575f5ffd5b9250929050565b5f5f5f5f606085870312156109ce575f5ffd5b8435935060208501359250604085013567ffffffffffffffff8111156109f2575f5ffd5b6109fe87828801610976565b95989497509550505050565b5f60208284031215610a1a575f5ffd5b5035919050565b5f5f60208385031215610a32575f5ffd5b823567ffffffffffffffff811115610a48575f5ffd5b610a5485828601610976565b90969095509350505050565b602081528151602082015260018060a01b0360208301511660408201525f60408301516060808401528051806080850152806020830160a086015e5f60a0828601015260a0601f19601f8301168501019250505092915050565b80356001600160a01b0381168114610ad0575f5ffd5b919050565b5f5f5f5f60608587031215610ae8575f5ffd5b843567ffffffffffffffff811115610afe575f5ffd5b610b0a87828801610976565b9095509350610b1d905060208601610aba565b9150604085013561ffff81168114610b33575f5ffd5b939692955090935050565b634e487b7160e01b5f52602160045260245ffd5b60038110610b6e57634e487b7160e01b5f52602160045260245ffd5b9052565b81516001600160a01b0316815260208083015161ffff16908201526040808301516060830191610ba490840182610b52565b5092915050565b5f60208284031215610bbb575f5ffd5b610bc482610aba565b9392505050565b82815260408101610bc46020830184610b52565b634e487b7160e01b5f52604160045260245ffd5b600181811c90821680610c0757607f821691505b602082108103610c2557634e487b7160e01b5f52602260045260245ffd5b50919050565b601f821115610c7257805f5260205f20601f840160051c81016020851015610c505750805b601f840160051c820191505b81811015610c6f575f8155600101610c5c565b50505b505050565b67ffffffffffffffff831115610c8f57610c8f610bdf565b610ca383610c9d8354610bf3565b83610c2b565b5f601f841160018114610cd4575f8515610cbd5750838201355b5f19600387901b1c1916600186901b178355610c6f565b5f83815260208120601f198716915b82811015610d035786850135825560209485019460019092019101610ce3565b5086821015610d1f575f1960f88860031b161c19848701351681555b505060018560011b0183555050505050565b81835281816020850137505f828201602090810191909152601f909101601f19169091010190565b602081525f610d6c602083018486610d31565b949350505050565b818382375f9101908152919050565b61ffff84168152604060208201525f610da0604083018486610d31565b9594505050505056",
+}
+
+// ClassRegistry is an auto generated Go binding around an Ethereum contract.
+type ClassRegistry struct {
+	abi abi.ABI
+}
+
+// GetABI returns the ABI associated with this contract binding.
+func (c *ClassRegistry) GetABI() abi.ABI {
+	return c.abi
+}
+
+// NewClassRegistry creates a new instance of ClassRegistry.
+func NewClassRegistry() *ClassRegistry {
+	parsed, err := ClassRegistryMetaData.ParseABI()
+	if err != nil {
+		panic(errors.New("invalid ABI: " + err.Error()))
+	}
+	return &ClassRegistry{abi: *parsed}
+}
+
+// Instance creates a wrapper for a deployed contract instance at the given address.
+// Use this to create the instance object passed to abigen v2 library functions Call, Transact, etc.
+func (c *ClassRegistry) Instance(backend bind.ContractBackend, addr common.Address) *bind.BoundContract {
+	return bind.NewBoundContract(addr, c.abi, backend, backend, backend)
+}
+
+// PackConstructor is the Go binding used to pack the parameters required for
+// contract deployment.
+//
+// Solidity: constructor(address owner_) returns()
+func (classRegistry *ClassRegistry) PackConstructor(owner_ common.Address) []byte {
+	enc, err := classRegistry.abi.Pack("", owner_)
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// PackAcceptOwnership is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x79ba5097.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function acceptOwnership() returns()
+func (classRegistry *ClassRegistry) PackAcceptOwnership() []byte {
+	enc, err := classRegistry.abi.Pack("acceptOwnership")
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackAcceptOwnership is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x79ba5097.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function acceptOwnership() returns()
+func (classRegistry *ClassRegistry) TryPackAcceptOwnership() ([]byte, error) {
+	return classRegistry.abi.Pack("acceptOwnership")
+}
+
+// PackClassIdOf is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x3ad707c7.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function classIdOf(string name) pure returns(bytes32)
+func (classRegistry *ClassRegistry) PackClassIdOf(name string) []byte {
+	enc, err := classRegistry.abi.Pack("classIdOf", name)
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackClassIdOf is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x3ad707c7.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function classIdOf(string name) pure returns(bytes32)
+func (classRegistry *ClassRegistry) TryPackClassIdOf(name string) ([]byte, error) {
+	return classRegistry.abi.Pack("classIdOf", name)
+}
+
+// UnpackClassIdOf is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0x3ad707c7.
+//
+// Solidity: function classIdOf(string name) pure returns(bytes32)
+func (classRegistry *ClassRegistry) UnpackClassIdOf(data []byte) ([32]byte, error) {
+	out, err := classRegistry.abi.Unpack("classIdOf", data)
+	if err != nil {
+		return *new([32]byte), err
+	}
+	out0 := *abi.ConvertType(out[0], new([32]byte)).(*[32]byte)
+	return out0, nil
+}
+
+// PackClassOf is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xedf1f39d.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function classOf(bytes32 classId) view returns((address,uint16,uint8))
+func (classRegistry *ClassRegistry) PackClassOf(classId [32]byte) []byte {
+	enc, err := classRegistry.abi.Pack("classOf", classId)
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackClassOf is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xedf1f39d.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function classOf(bytes32 classId) view returns((address,uint16,uint8))
+func (classRegistry *ClassRegistry) TryPackClassOf(classId [32]byte) ([]byte, error) {
+	return classRegistry.abi.Pack("classOf", classId)
+}
+
+// UnpackClassOf is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0xedf1f39d.
+//
+// Solidity: function classOf(bytes32 classId) view returns((address,uint16,uint8))
+func (classRegistry *ClassRegistry) UnpackClassOf(data []byte) (Class, error) {
+	out, err := classRegistry.abi.Unpack("classOf", data)
+	if err != nil {
+		return *new(Class), err
+	}
+	out0 := *abi.ConvertType(out[0], new(Class)).(*Class)
+	return out0, nil
+}
+
+// PackCorrectModel is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x10971f97.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function correctModel(uint256 modelRoot, bytes32 classId, string uri) returns()
+func (classRegistry *ClassRegistry) PackCorrectModel(modelRoot *big.Int, classId [32]byte, uri string) []byte {
+	enc, err := classRegistry.abi.Pack("correctModel", modelRoot, classId, uri)
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackCorrectModel is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x10971f97.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function correctModel(uint256 modelRoot, bytes32 classId, string uri) returns()
+func (classRegistry *ClassRegistry) TryPackCorrectModel(modelRoot *big.Int, classId [32]byte, uri string) ([]byte, error) {
+	return classRegistry.abi.Pack("correctModel", modelRoot, classId, uri)
+}
+
+// PackModelClass is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x3a839552.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function modelClass(uint256 modelRoot) view returns(bytes32)
+func (classRegistry *ClassRegistry) PackModelClass(modelRoot *big.Int) []byte {
+	enc, err := classRegistry.abi.Pack("modelClass", modelRoot)
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackModelClass is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x3a839552.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function modelClass(uint256 modelRoot) view returns(bytes32)
+func (classRegistry *ClassRegistry) TryPackModelClass(modelRoot *big.Int) ([]byte, error) {
+	return classRegistry.abi.Pack("modelClass", modelRoot)
+}
+
+// UnpackModelClass is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0x3a839552.
+//
+// Solidity: function modelClass(uint256 modelRoot) view returns(bytes32)
+func (classRegistry *ClassRegistry) UnpackModelClass(data []byte) ([32]byte, error) {
+	out, err := classRegistry.abi.Unpack("modelClass", data)
+	if err != nil {
+		return *new([32]byte), err
+	}
+	out0 := *abi.ConvertType(out[0], new([32]byte)).(*[32]byte)
+	return out0, nil
+}
+
+// PackModelOf is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x57759fc6.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function modelOf(uint256 modelRoot) view returns((bytes32,address,string))
+func (classRegistry *ClassRegistry) PackModelOf(modelRoot *big.Int) []byte {
+	enc, err := classRegistry.abi.Pack("modelOf", modelRoot)
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackModelOf is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x57759fc6.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function modelOf(uint256 modelRoot) view returns((bytes32,address,string))
+func (classRegistry *ClassRegistry) TryPackModelOf(modelRoot *big.Int) ([]byte, error) {
+	return classRegistry.abi.Pack("modelOf", modelRoot)
+}
+
+// UnpackModelOf is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0x57759fc6.
+//
+// Solidity: function modelOf(uint256 modelRoot) view returns((bytes32,address,string))
+func (classRegistry *ClassRegistry) UnpackModelOf(data []byte) (ModelEntry, error) {
+	out, err := classRegistry.abi.Unpack("modelOf", data)
+	if err != nil {
+		return *new(ModelEntry), err
+	}
+	out0 := *abi.ConvertType(out[0], new(ModelEntry)).(*ModelEntry)
+	return out0, nil
+}
+
+// PackOwner is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x8da5cb5b.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function owner() view returns(address)
+func (classRegistry *ClassRegistry) PackOwner() []byte {
+	enc, err := classRegistry.abi.Pack("owner")
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackOwner is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x8da5cb5b.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function owner() view returns(address)
+func (classRegistry *ClassRegistry) TryPackOwner() ([]byte, error) {
+	return classRegistry.abi.Pack("owner")
+}
+
+// UnpackOwner is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0x8da5cb5b.
+//
+// Solidity: function owner() view returns(address)
+func (classRegistry *ClassRegistry) UnpackOwner(data []byte) (common.Address, error) {
+	out, err := classRegistry.abi.Unpack("owner", data)
+	if err != nil {
+		return *new(common.Address), err
+	}
+	out0 := *abi.ConvertType(out[0], new(common.Address)).(*common.Address)
+	return out0, nil
+}
+
+// PackPendingOwner is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xe30c3978.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function pendingOwner() view returns(address)
+func (classRegistry *ClassRegistry) PackPendingOwner() []byte {
+	enc, err := classRegistry.abi.Pack("pendingOwner")
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackPendingOwner is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xe30c3978.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function pendingOwner() view returns(address)
+func (classRegistry *ClassRegistry) TryPackPendingOwner() ([]byte, error) {
+	return classRegistry.abi.Pack("pendingOwner")
+}
+
+// UnpackPendingOwner is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0xe30c3978.
+//
+// Solidity: function pendingOwner() view returns(address)
+func (classRegistry *ClassRegistry) UnpackPendingOwner(data []byte) (common.Address, error) {
+	out, err := classRegistry.abi.Unpack("pendingOwner", data)
+	if err != nil {
+		return *new(common.Address), err
+	}
+	out0 := *abi.ConvertType(out[0], new(common.Address)).(*common.Address)
+	return out0, nil
+}
+
+// PackRegisterClass is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x5b297f1c.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function registerClass(string name, address verifier, uint16 minSlots) returns(bytes32 classId)
+func (classRegistry *ClassRegistry) PackRegisterClass(name string, verifier common.Address, minSlots uint16) []byte {
+	enc, err := classRegistry.abi.Pack("registerClass", name, verifier, minSlots)
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackRegisterClass is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x5b297f1c.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function registerClass(string name, address verifier, uint16 minSlots) returns(bytes32 classId)
+func (classRegistry *ClassRegistry) TryPackRegisterClass(name string, verifier common.Address, minSlots uint16) ([]byte, error) {
+	return classRegistry.abi.Pack("registerClass", name, verifier, minSlots)
+}
+
+// UnpackRegisterClass is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0x5b297f1c.
+//
+// Solidity: function registerClass(string name, address verifier, uint16 minSlots) returns(bytes32 classId)
+func (classRegistry *ClassRegistry) UnpackRegisterClass(data []byte) ([32]byte, error) {
+	out, err := classRegistry.abi.Unpack("registerClass", data)
+	if err != nil {
+		return *new([32]byte), err
+	}
+	out0 := *abi.ConvertType(out[0], new([32]byte)).(*[32]byte)
+	return out0, nil
+}
+
+// PackRegisterModel is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x849a510d.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function registerModel(uint256 modelRoot, bytes32 classId, string uri) returns()
+func (classRegistry *ClassRegistry) PackRegisterModel(modelRoot *big.Int, classId [32]byte, uri string) []byte {
+	enc, err := classRegistry.abi.Pack("registerModel", modelRoot, classId, uri)
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackRegisterModel is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x849a510d.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function registerModel(uint256 modelRoot, bytes32 classId, string uri) returns()
+func (classRegistry *ClassRegistry) TryPackRegisterModel(modelRoot *big.Int, classId [32]byte, uri string) ([]byte, error) {
+	return classRegistry.abi.Pack("registerModel", modelRoot, classId, uri)
+}
+
+// PackRenounceOwnership is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x715018a6.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function renounceOwnership() returns()
+func (classRegistry *ClassRegistry) PackRenounceOwnership() []byte {
+	enc, err := classRegistry.abi.Pack("renounceOwnership")
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackRenounceOwnership is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x715018a6.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function renounceOwnership() returns()
+func (classRegistry *ClassRegistry) TryPackRenounceOwnership() ([]byte, error) {
+	return classRegistry.abi.Pack("renounceOwnership")
+}
+
+// PackRetire is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x1f2b6f23.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function retire(bytes32 classId) returns()
+func (classRegistry *ClassRegistry) PackRetire(classId [32]byte) []byte {
+	enc, err := classRegistry.abi.Pack("retire", classId)
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackRetire is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x1f2b6f23.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function retire(bytes32 classId) returns()
+func (classRegistry *ClassRegistry) TryPackRetire(classId [32]byte) ([]byte, error) {
+	return classRegistry.abi.Pack("retire", classId)
+}
+
+// PackTransferOwnership is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xf2fde38b.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function transferOwnership(address newOwner) returns()
+func (classRegistry *ClassRegistry) PackTransferOwnership(newOwner common.Address) []byte {
+	enc, err := classRegistry.abi.Pack("transferOwnership", newOwner)
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackTransferOwnership is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xf2fde38b.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function transferOwnership(address newOwner) returns()
+func (classRegistry *ClassRegistry) TryPackTransferOwnership(newOwner common.Address) ([]byte, error) {
+	return classRegistry.abi.Pack("transferOwnership", newOwner)
+}
+
+// PackVerifierOf is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x2916acad.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function verifierOf(bytes32 classId) view returns(address)
+func (classRegistry *ClassRegistry) PackVerifierOf(classId [32]byte) []byte {
+	enc, err := classRegistry.abi.Pack("verifierOf", classId)
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackVerifierOf is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x2916acad.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function verifierOf(bytes32 classId) view returns(address)
+func (classRegistry *ClassRegistry) TryPackVerifierOf(classId [32]byte) ([]byte, error) {
+	return classRegistry.abi.Pack("verifierOf", classId)
+}
+
+// UnpackVerifierOf is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0x2916acad.
+//
+// Solidity: function verifierOf(bytes32 classId) view returns(address)
+func (classRegistry *ClassRegistry) UnpackVerifierOf(data []byte) (common.Address, error) {
+	out, err := classRegistry.abi.Unpack("verifierOf", data)
+	if err != nil {
+		return *new(common.Address), err
+	}
+	out0 := *abi.ConvertType(out[0], new(common.Address)).(*common.Address)
+	return out0, nil
+}
+
+// ClassRegistryClassRegistered represents a ClassRegistered event raised by the ClassRegistry contract.
+type ClassRegistryClassRegistered struct {
+	ClassId  [32]byte
 	Verifier common.Address
-	K        uint32
-	N        uint32
-	D        uint8
-	K0       uint16
-	Status   uint8
+	MinSlots uint16
+	Name     string
+	Raw      *types.Log // Blockchain specific contextual infos
+}
+
+const ClassRegistryClassRegisteredEventName = "ClassRegistered"
+
+// ContractEventName returns the user-defined event name.
+func (ClassRegistryClassRegistered) ContractEventName() string {
+	return ClassRegistryClassRegisteredEventName
+}
+
+// UnpackClassRegisteredEvent is the Go binding that unpacks the event data emitted
+// by contract.
+//
+// Solidity: event ClassRegistered(bytes32 indexed classId, address indexed verifier, uint16 minSlots, string name)
+func (classRegistry *ClassRegistry) UnpackClassRegisteredEvent(log *types.Log) (*ClassRegistryClassRegistered, error) {
+	event := "ClassRegistered"
+	if len(log.Topics) == 0 {
+		return nil, bind.ErrNoEventSignature
+	}
+	if log.Topics[0] != classRegistry.abi.Events[event].ID {
+		return nil, bind.ErrEventSignatureMismatch
+	}
+	out := new(ClassRegistryClassRegistered)
+	if len(log.Data) > 0 {
+		if err := classRegistry.abi.UnpackIntoInterface(out, event, log.Data); err != nil {
+			return nil, err
+		}
+	}
+	var indexed abi.Arguments
+	for _, arg := range classRegistry.abi.Events[event].Inputs {
+		if arg.Indexed {
+			indexed = append(indexed, arg)
+		}
+	}
+	if err := abi.ParseTopics(out, indexed, log.Topics[1:]); err != nil {
+		return nil, err
+	}
+	out.Raw = log
+	return out, nil
+}
+
+// ClassRegistryClassRetired represents a ClassRetired event raised by the ClassRegistry contract.
+type ClassRegistryClassRetired struct {
+	ClassId [32]byte
+	Raw     *types.Log // Blockchain specific contextual infos
+}
+
+const ClassRegistryClassRetiredEventName = "ClassRetired"
+
+// ContractEventName returns the user-defined event name.
+func (ClassRegistryClassRetired) ContractEventName() string {
+	return ClassRegistryClassRetiredEventName
+}
+
+// UnpackClassRetiredEvent is the Go binding that unpacks the event data emitted
+// by contract.
+//
+// Solidity: event ClassRetired(bytes32 indexed classId)
+func (classRegistry *ClassRegistry) UnpackClassRetiredEvent(log *types.Log) (*ClassRegistryClassRetired, error) {
+	event := "ClassRetired"
+	if len(log.Topics) == 0 {
+		return nil, bind.ErrNoEventSignature
+	}
+	if log.Topics[0] != classRegistry.abi.Events[event].ID {
+		return nil, bind.ErrEventSignatureMismatch
+	}
+	out := new(ClassRegistryClassRetired)
+	if len(log.Data) > 0 {
+		if err := classRegistry.abi.UnpackIntoInterface(out, event, log.Data); err != nil {
+			return nil, err
+		}
+	}
+	var indexed abi.Arguments
+	for _, arg := range classRegistry.abi.Events[event].Inputs {
+		if arg.Indexed {
+			indexed = append(indexed, arg)
+		}
+	}
+	if err := abi.ParseTopics(out, indexed, log.Topics[1:]); err != nil {
+		return nil, err
+	}
+	out.Raw = log
+	return out, nil
+}
+
+// ClassRegistryModelRegistered represents a ModelRegistered event raised by the ClassRegistry contract.
+type ClassRegistryModelRegistered struct {
+	ModelRoot  *big.Int
+	ClassId    [32]byte
+	Registrant common.Address
+	Uri        string
+	Raw        *types.Log // Blockchain specific contextual infos
+}
+
+const ClassRegistryModelRegisteredEventName = "ModelRegistered"
+
+// ContractEventName returns the user-defined event name.
+func (ClassRegistryModelRegistered) ContractEventName() string {
+	return ClassRegistryModelRegisteredEventName
+}
+
+// UnpackModelRegisteredEvent is the Go binding that unpacks the event data emitted
+// by contract.
+//
+// Solidity: event ModelRegistered(uint256 indexed modelRoot, bytes32 indexed classId, address indexed registrant, string uri)
+func (classRegistry *ClassRegistry) UnpackModelRegisteredEvent(log *types.Log) (*ClassRegistryModelRegistered, error) {
+	event := "ModelRegistered"
+	if len(log.Topics) == 0 {
+		return nil, bind.ErrNoEventSignature
+	}
+	if log.Topics[0] != classRegistry.abi.Events[event].ID {
+		return nil, bind.ErrEventSignatureMismatch
+	}
+	out := new(ClassRegistryModelRegistered)
+	if len(log.Data) > 0 {
+		if err := classRegistry.abi.UnpackIntoInterface(out, event, log.Data); err != nil {
+			return nil, err
+		}
+	}
+	var indexed abi.Arguments
+	for _, arg := range classRegistry.abi.Events[event].Inputs {
+		if arg.Indexed {
+			indexed = append(indexed, arg)
+		}
+	}
+	if err := abi.ParseTopics(out, indexed, log.Topics[1:]); err != nil {
+		return nil, err
+	}
+	out.Raw = log
+	return out, nil
+}
+
+// ClassRegistryOwnershipTransferStarted represents a OwnershipTransferStarted event raised by the ClassRegistry contract.
+type ClassRegistryOwnershipTransferStarted struct {
+	PreviousOwner common.Address
+	NewOwner      common.Address
+	Raw           *types.Log // Blockchain specific contextual infos
+}
+
+const ClassRegistryOwnershipTransferStartedEventName = "OwnershipTransferStarted"
+
+// ContractEventName returns the user-defined event name.
+func (ClassRegistryOwnershipTransferStarted) ContractEventName() string {
+	return ClassRegistryOwnershipTransferStartedEventName
+}
+
+// UnpackOwnershipTransferStartedEvent is the Go binding that unpacks the event data emitted
+// by contract.
+//
+// Solidity: event OwnershipTransferStarted(address indexed previousOwner, address indexed newOwner)
+func (classRegistry *ClassRegistry) UnpackOwnershipTransferStartedEvent(log *types.Log) (*ClassRegistryOwnershipTransferStarted, error) {
+	event := "OwnershipTransferStarted"
+	if len(log.Topics) == 0 {
+		return nil, bind.ErrNoEventSignature
+	}
+	if log.Topics[0] != classRegistry.abi.Events[event].ID {
+		return nil, bind.ErrEventSignatureMismatch
+	}
+	out := new(ClassRegistryOwnershipTransferStarted)
+	if len(log.Data) > 0 {
+		if err := classRegistry.abi.UnpackIntoInterface(out, event, log.Data); err != nil {
+			return nil, err
+		}
+	}
+	var indexed abi.Arguments
+	for _, arg := range classRegistry.abi.Events[event].Inputs {
+		if arg.Indexed {
+			indexed = append(indexed, arg)
+		}
+	}
+	if err := abi.ParseTopics(out, indexed, log.Topics[1:]); err != nil {
+		return nil, err
+	}
+	out.Raw = log
+	return out, nil
+}
+
+// ClassRegistryOwnershipTransferred represents a OwnershipTransferred event raised by the ClassRegistry contract.
+type ClassRegistryOwnershipTransferred struct {
+	PreviousOwner common.Address
+	NewOwner      common.Address
+	Raw           *types.Log // Blockchain specific contextual infos
+}
+
+const ClassRegistryOwnershipTransferredEventName = "OwnershipTransferred"
+
+// ContractEventName returns the user-defined event name.
+func (ClassRegistryOwnershipTransferred) ContractEventName() string {
+	return ClassRegistryOwnershipTransferredEventName
+}
+
+// UnpackOwnershipTransferredEvent is the Go binding that unpacks the event data emitted
+// by contract.
+//
+// Solidity: event OwnershipTransferred(address indexed previousOwner, address indexed newOwner)
+func (classRegistry *ClassRegistry) UnpackOwnershipTransferredEvent(log *types.Log) (*ClassRegistryOwnershipTransferred, error) {
+	event := "OwnershipTransferred"
+	if len(log.Topics) == 0 {
+		return nil, bind.ErrNoEventSignature
+	}
+	if log.Topics[0] != classRegistry.abi.Events[event].ID {
+		return nil, bind.ErrEventSignatureMismatch
+	}
+	out := new(ClassRegistryOwnershipTransferred)
+	if len(log.Data) > 0 {
+		if err := classRegistry.abi.UnpackIntoInterface(out, event, log.Data); err != nil {
+			return nil, err
+		}
+	}
+	var indexed abi.Arguments
+	for _, arg := range classRegistry.abi.Events[event].Inputs {
+		if arg.Indexed {
+			indexed = append(indexed, arg)
+		}
+	}
+	if err := abi.ParseTopics(out, indexed, log.Topics[1:]); err != nil {
+		return nil, err
+	}
+	out.Raw = log
+	return out, nil
+}
+
+// UnpackError attempts to decode the provided error data using user-defined
+// error definitions.
+func (classRegistry *ClassRegistry) UnpackError(raw []byte) (any, error) {
+	if bytes.Equal(raw[:4], classRegistry.abi.Errors["ClassAlreadyRegistered"].ID.Bytes()[:4]) {
+		return classRegistry.UnpackClassAlreadyRegisteredError(raw[4:])
+	}
+	if bytes.Equal(raw[:4], classRegistry.abi.Errors["ClassIdMismatch"].ID.Bytes()[:4]) {
+		return classRegistry.UnpackClassIdMismatchError(raw[4:])
+	}
+	if bytes.Equal(raw[:4], classRegistry.abi.Errors["ClassNotActive"].ID.Bytes()[:4]) {
+		return classRegistry.UnpackClassNotActiveError(raw[4:])
+	}
+	if bytes.Equal(raw[:4], classRegistry.abi.Errors["ModelAlreadyRegistered"].ID.Bytes()[:4]) {
+		return classRegistry.UnpackModelAlreadyRegisteredError(raw[4:])
+	}
+	if bytes.Equal(raw[:4], classRegistry.abi.Errors["ModelNotRegistered"].ID.Bytes()[:4]) {
+		return classRegistry.UnpackModelNotRegisteredError(raw[4:])
+	}
+	if bytes.Equal(raw[:4], classRegistry.abi.Errors["NotFieldElement"].ID.Bytes()[:4]) {
+		return classRegistry.UnpackNotFieldElementError(raw[4:])
+	}
+	if bytes.Equal(raw[:4], classRegistry.abi.Errors["OwnableInvalidOwner"].ID.Bytes()[:4]) {
+		return classRegistry.UnpackOwnableInvalidOwnerError(raw[4:])
+	}
+	if bytes.Equal(raw[:4], classRegistry.abi.Errors["OwnableUnauthorizedAccount"].ID.Bytes()[:4]) {
+		return classRegistry.UnpackOwnableUnauthorizedAccountError(raw[4:])
+	}
+	if bytes.Equal(raw[:4], classRegistry.abi.Errors["VerifierHasNoCode"].ID.Bytes()[:4]) {
+		return classRegistry.UnpackVerifierHasNoCodeError(raw[4:])
+	}
+	if bytes.Equal(raw[:4], classRegistry.abi.Errors["ZeroSlots"].ID.Bytes()[:4]) {
+		return classRegistry.UnpackZeroSlotsError(raw[4:])
+	}
+	return nil, errors.New("Unknown error")
+}
+
+// ClassRegistryClassAlreadyRegistered represents a ClassAlreadyRegistered error raised by the ClassRegistry contract.
+type ClassRegistryClassAlreadyRegistered struct {
+	ClassId [32]byte
+	Status  uint8
+}
+
+// ErrorID returns the hash of canonical representation of the error's signature.
+//
+// Solidity: error ClassAlreadyRegistered(bytes32 classId, uint8 status)
+func ClassRegistryClassAlreadyRegisteredErrorID() common.Hash {
+	return common.HexToHash("0xfb2b6fd20194a0f3cac19c29f9c75024a80130cb12c9c2a64b234c34cf211aa9")
+}
+
+// UnpackClassAlreadyRegisteredError is the Go binding used to decode the provided
+// error data into the corresponding Go error struct.
+//
+// Solidity: error ClassAlreadyRegistered(bytes32 classId, uint8 status)
+func (classRegistry *ClassRegistry) UnpackClassAlreadyRegisteredError(raw []byte) (*ClassRegistryClassAlreadyRegistered, error) {
+	out := new(ClassRegistryClassAlreadyRegistered)
+	if err := classRegistry.abi.UnpackIntoInterface(out, "ClassAlreadyRegistered", raw); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ClassRegistryClassIdMismatch represents a ClassIdMismatch error raised by the ClassRegistry contract.
+type ClassRegistryClassIdMismatch struct {
+	Given    [32]byte
+	Expected [32]byte
+}
+
+// ErrorID returns the hash of canonical representation of the error's signature.
+//
+// Solidity: error ClassIdMismatch(bytes32 given, bytes32 expected)
+func ClassRegistryClassIdMismatchErrorID() common.Hash {
+	return common.HexToHash("0x0e54f0175a76b2e9abfc1f77e2b76138366f88923fb3e0eeb54d1cf56b70d6ba")
+}
+
+// UnpackClassIdMismatchError is the Go binding used to decode the provided
+// error data into the corresponding Go error struct.
+//
+// Solidity: error ClassIdMismatch(bytes32 given, bytes32 expected)
+func (classRegistry *ClassRegistry) UnpackClassIdMismatchError(raw []byte) (*ClassRegistryClassIdMismatch, error) {
+	out := new(ClassRegistryClassIdMismatch)
+	if err := classRegistry.abi.UnpackIntoInterface(out, "ClassIdMismatch", raw); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ClassRegistryClassNotActive represents a ClassNotActive error raised by the ClassRegistry contract.
+type ClassRegistryClassNotActive struct {
+	ClassId [32]byte
+	Status  uint8
+}
+
+// ErrorID returns the hash of canonical representation of the error's signature.
+//
+// Solidity: error ClassNotActive(bytes32 classId, uint8 status)
+func ClassRegistryClassNotActiveErrorID() common.Hash {
+	return common.HexToHash("0x787c436ce9c5be75e39246c89082b70f63dd76ce9f44db495f7a9f6a4e43e039")
+}
+
+// UnpackClassNotActiveError is the Go binding used to decode the provided
+// error data into the corresponding Go error struct.
+//
+// Solidity: error ClassNotActive(bytes32 classId, uint8 status)
+func (classRegistry *ClassRegistry) UnpackClassNotActiveError(raw []byte) (*ClassRegistryClassNotActive, error) {
+	out := new(ClassRegistryClassNotActive)
+	if err := classRegistry.abi.UnpackIntoInterface(out, "ClassNotActive", raw); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ClassRegistryModelAlreadyRegistered represents a ModelAlreadyRegistered error raised by the ClassRegistry contract.
+type ClassRegistryModelAlreadyRegistered struct {
+	ModelRoot *big.Int
+	ClassId   [32]byte
+}
+
+// ErrorID returns the hash of canonical representation of the error's signature.
+//
+// Solidity: error ModelAlreadyRegistered(uint256 modelRoot, bytes32 classId)
+func ClassRegistryModelAlreadyRegisteredErrorID() common.Hash {
+	return common.HexToHash("0x5d32044ee5a77e204d76f29f1c8a511e3907984db99bfb920d6c14ae3fb40454")
+}
+
+// UnpackModelAlreadyRegisteredError is the Go binding used to decode the provided
+// error data into the corresponding Go error struct.
+//
+// Solidity: error ModelAlreadyRegistered(uint256 modelRoot, bytes32 classId)
+func (classRegistry *ClassRegistry) UnpackModelAlreadyRegisteredError(raw []byte) (*ClassRegistryModelAlreadyRegistered, error) {
+	out := new(ClassRegistryModelAlreadyRegistered)
+	if err := classRegistry.abi.UnpackIntoInterface(out, "ModelAlreadyRegistered", raw); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ClassRegistryModelNotRegistered represents a ModelNotRegistered error raised by the ClassRegistry contract.
+type ClassRegistryModelNotRegistered struct {
+	ModelRoot *big.Int
+}
+
+// ErrorID returns the hash of canonical representation of the error's signature.
+//
+// Solidity: error ModelNotRegistered(uint256 modelRoot)
+func ClassRegistryModelNotRegisteredErrorID() common.Hash {
+	return common.HexToHash("0x735218729741ff1546838ffa85c9936f7f8631101d133fec4fac20069e3e778c")
+}
+
+// UnpackModelNotRegisteredError is the Go binding used to decode the provided
+// error data into the corresponding Go error struct.
+//
+// Solidity: error ModelNotRegistered(uint256 modelRoot)
+func (classRegistry *ClassRegistry) UnpackModelNotRegisteredError(raw []byte) (*ClassRegistryModelNotRegistered, error) {
+	out := new(ClassRegistryModelNotRegistered)
+	if err := classRegistry.abi.UnpackIntoInterface(out, "ModelNotRegistered", raw); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ClassRegistryNotFieldElement represents a NotFieldElement error raised by the ClassRegistry contract.
+type ClassRegistryNotFieldElement struct {
+	Value *big.Int
+}
+
+// ErrorID returns the hash of canonical representation of the error's signature.
+//
+// Solidity: error NotFieldElement(uint256 value)
+func ClassRegistryNotFieldElementErrorID() common.Hash {
+	return common.HexToHash("0xa5808ecfd9df3e7bfdfdbd4266372484961abd5d64a552cd8930e2f90ac2c3a3")
+}
+
+// UnpackNotFieldElementError is the Go binding used to decode the provided
+// error data into the corresponding Go error struct.
+//
+// Solidity: error NotFieldElement(uint256 value)
+func (classRegistry *ClassRegistry) UnpackNotFieldElementError(raw []byte) (*ClassRegistryNotFieldElement, error) {
+	out := new(ClassRegistryNotFieldElement)
+	if err := classRegistry.abi.UnpackIntoInterface(out, "NotFieldElement", raw); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ClassRegistryOwnableInvalidOwner represents a OwnableInvalidOwner error raised by the ClassRegistry contract.
+type ClassRegistryOwnableInvalidOwner struct {
+	Owner common.Address
+}
+
+// ErrorID returns the hash of canonical representation of the error's signature.
+//
+// Solidity: error OwnableInvalidOwner(address owner)
+func ClassRegistryOwnableInvalidOwnerErrorID() common.Hash {
+	return common.HexToHash("0x1e4fbdf7f3ef8bcaa855599e3abf48b232380f183f08f6f813d9ffa5bd585188")
+}
+
+// UnpackOwnableInvalidOwnerError is the Go binding used to decode the provided
+// error data into the corresponding Go error struct.
+//
+// Solidity: error OwnableInvalidOwner(address owner)
+func (classRegistry *ClassRegistry) UnpackOwnableInvalidOwnerError(raw []byte) (*ClassRegistryOwnableInvalidOwner, error) {
+	out := new(ClassRegistryOwnableInvalidOwner)
+	if err := classRegistry.abi.UnpackIntoInterface(out, "OwnableInvalidOwner", raw); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ClassRegistryOwnableUnauthorizedAccount represents a OwnableUnauthorizedAccount error raised by the ClassRegistry contract.
+type ClassRegistryOwnableUnauthorizedAccount struct {
+	Account common.Address
+}
+
+// ErrorID returns the hash of canonical representation of the error's signature.
+//
+// Solidity: error OwnableUnauthorizedAccount(address account)
+func ClassRegistryOwnableUnauthorizedAccountErrorID() common.Hash {
+	return common.HexToHash("0x118cdaa7a341953d1887a2245fd6665d741c67c8c50581daa59e1d03373fa188")
+}
+
+// UnpackOwnableUnauthorizedAccountError is the Go binding used to decode the provided
+// error data into the corresponding Go error struct.
+//
+// Solidity: error OwnableUnauthorizedAccount(address account)
+func (classRegistry *ClassRegistry) UnpackOwnableUnauthorizedAccountError(raw []byte) (*ClassRegistryOwnableUnauthorizedAccount, error) {
+	out := new(ClassRegistryOwnableUnauthorizedAccount)
+	if err := classRegistry.abi.UnpackIntoInterface(out, "OwnableUnauthorizedAccount", raw); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ClassRegistryVerifierHasNoCode represents a VerifierHasNoCode error raised by the ClassRegistry contract.
+type ClassRegistryVerifierHasNoCode struct {
+	Verifier common.Address
+}
+
+// ErrorID returns the hash of canonical representation of the error's signature.
+//
+// Solidity: error VerifierHasNoCode(address verifier)
+func ClassRegistryVerifierHasNoCodeErrorID() common.Hash {
+	return common.HexToHash("0xb3136e47b488884d7871edd9162260482e3c3098ce1129ef742064342e81091f")
+}
+
+// UnpackVerifierHasNoCodeError is the Go binding used to decode the provided
+// error data into the corresponding Go error struct.
+//
+// Solidity: error VerifierHasNoCode(address verifier)
+func (classRegistry *ClassRegistry) UnpackVerifierHasNoCodeError(raw []byte) (*ClassRegistryVerifierHasNoCode, error) {
+	out := new(ClassRegistryVerifierHasNoCode)
+	if err := classRegistry.abi.UnpackIntoInterface(out, "VerifierHasNoCode", raw); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ClassRegistryZeroSlots represents a ZeroSlots error raised by the ClassRegistry contract.
+type ClassRegistryZeroSlots struct {
+}
+
+// ErrorID returns the hash of canonical representation of the error's signature.
+//
+// Solidity: error ZeroSlots()
+func ClassRegistryZeroSlotsErrorID() common.Hash {
+	return common.HexToHash("0xf511ef42121775a7eb70328a33b59744a23ef40167022eaff6abb8a304c312d4")
+}
+
+// UnpackZeroSlotsError is the Go binding used to decode the provided
+// error data into the corresponding Go error struct.
+//
+// Solidity: error ZeroSlots()
+func (classRegistry *ClassRegistry) UnpackZeroSlotsError(raw []byte) (*ClassRegistryZeroSlots, error) {
+	out := new(ClassRegistryZeroSlots)
+	if err := classRegistry.abi.UnpackIntoInterface(out, "ZeroSlots", raw); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // DevTokenMetaData contains all meta data concerning the DevToken contract.
@@ -3061,11 +4037,255 @@ func (providerRegistry *ProviderRegistry) UnpackZeroAmountError(raw []byte) (*Pr
 	return out, nil
 }
 
+// ResultHasherMetaData contains all meta data concerning the ResultHasher contract.
+var ResultHasherMetaData = bind.MetaData{
+	ABI: "[{\"type\":\"function\",\"name\":\"hash\",\"inputs\":[{\"name\":\"tag\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"xs\",\"type\":\"uint256[]\",\"internalType\":\"uint256[]\"}],\"outputs\":[{\"name\":\"\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"pure\"},{\"type\":\"function\",\"name\":\"resultDigest\",\"inputs\":[{\"name\":\"n\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"words\",\"type\":\"uint256[]\",\"internalType\":\"uint256[]\"}],\"outputs\":[{\"name\":\"\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"pure\"},{\"type\":\"error\",\"name\":\"BadResultLength\",\"inputs\":[{\"name\":\"words\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"n\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"type\":\"error\",\"name\":\"EmptyResult\",\"inputs\":[]},{\"type\":\"error\",\"name\":\"NonCanonicalResultWord\",\"inputs\":[{\"name\":\"index\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"word\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"type\":\"error\",\"name\":\"NotFieldElement\",\"inputs\":[{\"name\":\"value\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"type\":\"error\",\"name\":\"TagOutOfRange\",\"inputs\":[{\"name\":\"tag\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]}]",
+	ID:  "ResultHasher",
+	Bin: "0x6080604052348015600e575f5ffd5b506119148061001c5f395ff3fe608060405234801561000f575f5ffd5b5060043610610034575f3560e01c80636c2ef65d146100385780639a63c37c1461005d575b5f5ffd5b61004b6100463660046117fc565b610070565b60405190815260200160405180910390f35b61004b61006b3660046117fc565b610084565b5f61007c8484846100c1565b949350505050565b5f61007c848484808060200260200160405190810160405280939291908181526020018383602002808284375f920191909152506101a992505050565b5f806100cd85846102dc565b905060605f5f60405192506001840183528760208401528360051b8760408501376001840160051b830160208101604052604084015b8181101561011a5780519390931792602001610103565b5051905061012a6018600a61188a565b82901c1561017c575f5b846101408260016118a1565b101561017a5761016a8986838b8b8681811061015e5761015e6118b4565b90506020020135610332565b610173816118c8565b9050610134565b505b610192888561018c6001826118e0565b84610332565b61019d6022846101a9565b98975050505050505050565b5f6801000000000000000083106101db57604051634d3227e760e11b8152600481018490526024015b60405180910390fd5b8151604084901b81175f80838103610206576101f8835f5f610382565b5095506102d6945050505050565b5f5b848110156102ce5760018101600581901b880151905f9087111561023257506002820160051b8801515b5f5160206118f45f395f51905f5282106102625760405163a5808ecf60e01b8152600481018390526024016101d2565b5f5160206118f45f395f51905f5281106102925760405163a5808ecf60e01b8152600481018290526024016101d2565b6102bd865f5160206118f45f395f51905f528488085f5160206118f45f395f51905f52848808610382565b919750955093505050600201610208565b509093505050505b92915050565b5f825f036102fd5760405163b26c227160e01b815260040160405180910390fd5b506001600a5f19840104018181146102d657604051639c95c0e560e01b815260048101839052602481018490526044016101d2565b5f83836001011061034b5782600a02850360180261034e565b60f05b905081811c1561037b5760405163431eca8960e01b815260048101849052602481018390526044016101d2565b5050505050565b82820181019283017f2ba117aea05b03e08d3e8cdc3441e489710b7eae2127240261f1161a4c375ec301929182017f13d62b66e9d5236b1c4349076bc462097eca577bcd980e3e5262986898001a950191017f2ceb56ddb7d8c8886771c2f12a458edd58886a852e29ea9a157cb6c3ba8201a2015f80805f5160206118f45f395f51905f5280878009818883838409099750508086870981878383840909965050808586098186838384090988880181019889017f0ba9383b6a5ba188031f7377b152f8df895115269e8437f9eccdc767ecaf458f01989788017f188b8a2dd4baa4aeda8cf74c2cb3f5dfa482de9987f03fdeafd832f6c3be19c60197017f2672744cbbe045c930be1dcaae5b38cf4f0b9673514cbe5129908164ef7d7b58019550819050878009818883838409099750508086870981878383840909965050808586098186838384090988880181019889017f1e0365a9b92d37b502579f6a3c3236df558f8417be56e58908897fa5cfbf15bb01989788017f2060426d53c6386a3f2f4e29d886bfc8e1be0ddafbdb50a9fd0be33143d1004a0197017f1b917ac39485d49545e20d21e06735af839b1360e077daa4dfc2938ff91ce4d0019550819050878009818883838409099750508086870981878383840909965050808586098186838384090988880181019889017f2065aa0d75c8773cd397593ca429c21ad2d10c066a09dea04378fed61902178601989788017f04767c771c63b9efcaee16d3463c0457ba7f029dd533e5c7f4b3ccef3677db6b0197017f2b632ce28c5d4908c11b68f4ed9e3da0dd104c018d2376eaa0abd28f9cf8bd76019550819050878009818883838409099750508086870981878383840909965050808586098186838384090988880181019889017f122bd8150e3bf5129ed1f41b201d3881fe41c68ed194ffe6b414de857f03765d019897880197019550819050878009818883838409099750508085878901089687017f23d4440906f4412f8994c3fa4cc08e849c0fbd10dc12518a07c0e8d77562c13f019681818808965081868288010895505080878809818883838409099750508085878901089687017f2c5e99b87c743de13935855afed6cf836d6dd62ce31dfdca21efcfe197c9e32101969586019585019094019380878009818883838409099750508085878901089687017f06fba87a3924cbbb4117b782aa697bbc23900de6bf31a28ecc2f6a9225aebfe401969586019581868083010895505080878809818883838409099750508085878901089687017f0c954d8f108f43ece97439775cfa22e1343a6cacae91604c76601eb6c7e90e1b01969586019585019094019380878009818883838409099750508085878901089687017f20980b82aa1ac356a0a48bc8101468c74f1efd47cd29ea01a852d6af93836a44019681818808965081868288010895505080878809818883838409099750508085878901089687017f07e9df3ac21d190f9281b2ac56bf9dcce410bf95bd7fc196f4cfbb86acb60ec601969586019585019094019380878009818883838409099750508085878901089687017f01e7459f591496f37d759e6eb427fa073eb923d9a67b066271dabe8e793ad79601969586019581868083010895505080878809818883838409099750508085878901089687017f0c1b5194e4c1af42dc01dadde54c73624ce1b8a0302d25ad499b2036f768e6e801969586019585019094019380878009818883838409099750508085878901089687017f0cfd0f94030d285ffb85c8aa9f0675ac7077133b5a329c78b74656932fac8a27019681818808965081868288010895505080878809818883838409099750508085878901089687017f0212ea73cc21625d7f1e361ad3df28c9f9cfd57fec66fb1bf69f1ab7cd11c55c01969586019585019094019380878009818883838409099750508085878901089687017f25fbc0b1fa13ea08b022f853e9b07a5c0fe9d5fb23c26eec54599100e60d57f601969586019581868083010895505080878809818883838409099750508085878901089687017f074521adcc4a9387f4d6feeac681b1115b92f5e98e35d6d591d79b75d61d204c01969586019585019094019380878009818883838409099750508085878901089687017f267f9f5e6eea2a9d8816d7b683ab95d8121adeeaae66990bd24be95b6f0a0cd9019681818808965081868288010895505080878809818883838409099750508085878901089687017f2fdf445c73cde6a7f4f23bef9bf520ceb72f08dabd391b118a253630f2878ade01969586019585019094019380878009818883838409099750508085878901089687017f02645e68b2890d258fa7eaffbc587c5ca8f7099cc4ddf923e23672c6153a8ae701969586019581868083010895505080878809818883838409099750508085878901089687017f0c9e3d4841852fcf02818cdd86c3d86dcae4c1f7c140c3b17edc1f17b265207901969586019585019094019380878009818883838409099750508085878901089687017f0a42e90f71ff44221ec000e0ff81b6f229292b0cb4470ff7c66c1fe06d9e69aa019681818808965081868288010895505080878809818883838409099750508085878901089687017f1fb9a7d91fcf3173a1d80d3749192ed7d8a5b50cfd631571dc15154d0e71d7a201969586019585019094019380878009818883838409099750508085878901089687017f10bff373cf04aca27c90792eaa545000503d6f118f4d9c5a906203aefe316d4201969586019581868083010895505080878809818883838409099750508085878901089687017e956799581ce2c42ed5b55a130fb853683014e7cb9c3f32b9dfa4cf5c53127a01969586019585019094019380878009818883838409099750508085878901089687017f2b0bd2da61cae5f4f442b449cb1e9cc6af7a6d126b02ffd65aa887278741ab07019681818808965081868288010895505080878809818883838409099750508085878901089687017f01c76af7e47ec30b4139081219fd7d173d498ba2e2ca928fb2b26019b16e5c6401969586019585019094019380878009818883838409099750508085878901089687017f2d9e586bd3c8cde82932cd1397db8564cbdebfc4f5c970e28a2d9f559db9d69601969586019581868083010895505080878809818883838409099750508085878901089687017f2c4b2a625ac29f468cc94f6a3ebdb7bb962f245568676073b829b95ace6d1ccc01969586019585019094019380878009818883838409099750508085878901089687017f027299c22883e4d52b8251a0724083c063e7be0a7f0070fba1c8d4d206841e6a019681818808965081868288010895505080878809818883838409099750508085878901089687017f2af17121feea81979d98fa13cfdb5cf7f1f1717168ee7bf2da3709e589c381e701969586019585019094019380878009818883838409099750508085878901089687017f09ad5501e4c9db7fee67f2fda8ce71162e6b2e0fc252f03c3d40470168ed4ea701969586019581868083010895505080878809818883838409099750508085878901089687017f276bf230a40c51dac71697a84d603ac0423e3d8f23cc9330a23306976f7f902d01969586019585019094019380878009818883838409099750508085878901089687017f0b40af0d626b972c04b83a3897031c9bd0b4acc3b138fc505e15fdb6b60ba5f8019681818808965081868288010895505080878809818883838409099750508085878901089687017f15c6033f97a1337ce18e37d0d22cf07f6c80f96af620c4d67c351e7210d688cf01969586019585019094019380878009818883838409099750508085878901089687017f27a5134eeea854449d10ae3dd3e17cbfc0f24c21a4265bb1e99982af48eb396601969586019581868083010895505080878809818883838409099750508085878901089687017f0a3f27bafac251bbc63797868e84434a412400913e2e11616cb18f3bd01eb0d701969586019585019094019380878009818883838409099750508085878901089687017f09409ff82de14430d5f1f16dd157c8175372a4f922b3563550230390c4476c59019681818808965081868288010895505080878809818883838409099750508085878901089687017f1b6b39381a0b663344ee9a8cff259b84c593b709cf543014996ec33c7a00008b01969586019585019094019380878009818883838409099750508085878901089687017f16ac5b58d45468a298e60cbb92055daa665f29dd7194c77cac679c35f6f6455201969586019581868083010895505080878809818883838409099750508085878901089687017f121fb0f41bab603e46a4f4cb110d0a56bceff1f3af5577e7715e3777a5cfe7d801969586019585019094019380878009818883838409099750508085878901089687017f056f262099a9d3e1d0060799732486358ad8b7bd2f515dd8767c2d19917d282d019681818808965081868288010895505080878809818883838409099750508085878901089687017f0626740e4ff0fe7b8df127d56310c0c1fc47a07f630983bd55800ee8e24911d801969586019585019094019380878009818883838409099750508085878901089687017f0b2b0b1213bed0c4b40fe2c938d076c65f22fe21eef4767b507561a63eea287401969586019581868083010895505080878809818883838409099750508085878901089687017f1674784dcc6d6b3ef6467ee673c85311d1375aa39122ecf4b942caba565a698201969586019585019094019380878009818883838409099750508085878901089687017f0690678b4bc42090fdbed7a334b323db5441a24c92b5b234f54ec16cff367db3019681818808965081868288010895505080878809818883838409099750508085878901089687017f186719b1d7d0fb0087396c72ba57f53a5b67dc1077b82caadc62d5cdf7cd8db401969586019585019094019380878009818883838409099750508085878901089687017f0178ed1e5ce3430020a30f0684fb01c60136e731a9a8c6afcbad139af2e8fcf701969586019581868083010895505080878809818883838409099750508085878901089687017f1f31dc123a2384c71b57678dcf5a2fa6294f88a21a333cbec5facbc69424306c01969586019585019094019380878009818883838409099750508085878901089687017f017d928d2e3dbbe3a273f0bec79f881f8b75f4d333002b528fb1ae737cbf13eb019681818808965081868288010895505080878809818883838409099750508085878901089687017f2f4fb0605668c045469510611c0137828be267709c0fa9392c28c2d95f9504bb01969586019585019094019380878009818883838409099750508085878901089687017f2ee2627a181d62b24501da3efccba9b4a9b61e6d9a7cdaa152c39347bdebe48101969586019581868083010895505080878809818883838409099750508085878901089687017f254cd2d79997885ca82e0ec5998aab8de0b09a02d04f54dcbd1a6f8776fd537b01969586019585019094019380878009818883838409099750508085878901089687017f2aa675a61643b83ad60d88b16c574a4695fc1b463dd44f8bbd674d1a1294dbfe019681818808965081868288010895505080878809818883838409099750508085878901089687017f2dbc70b7e86794439ebd7d10cee37147e51769ed7a441187f6e22e644a003a5101969586019585019094019380878009818883838409099750508085878901089687017f19fc425ab24feca173ddab7070ebb4a2eeb9b82bee3a399ebedef2affe3ecd9601969586019581868083010895505080878809818883838409099750508085878901089687017f1b7a37f7ef7ce586df66295e955aba1b9b15052673534d4c13e02c19f02959e201969586019585019094019380878009818883838409099750508085878901089687017f0772f989bc7bc4361340c9887a0225b92a192c14a85dc3ade21f6135b9239341019681818808965081868288010895505080878809818883838409099750508085878901089687017f13f24e0e97fad4c45866626b9a1b9f3cc46f4ab2a018f0bda5bdade2087a07cf01969586019585019094019380878009818883838409099750508085878901089687017f1976c62d2c2c4ba095ff81bef054fe0757d7301950ede83426a34dd6cc12a4a501969586019581868083010895505080878809818883838409099750508085878901089687017f1ea7aeca90530805e5fa1b676a6f12ace24c1c0f5b6cd68bf01558be11bb864a01969586017f070249ba94928b35fe02f56b12590e86f21a8a19e949ec10b62a5fcefea5c2b3019585019094017f02cd4b5f5d87caaac64f78c44a62c408211c2e1d70a69549f9f1d36bd8a46073019380878009818883838409099750508086870981878383840909965050808586098186838384090988880181019889017f07f4c9774540f9f81fa29a73910899ad91d950e8f83a4f52d37ccc35a982f15201989788017f02d8b931d897f634fd9cdae140a7b3f4d4bab1814e009fe84e754c4a23ae23cc0197017f2b9e86726e0cfec43981d9898da6ddb631ae469a473aa73e570274ecd2376899019550819050878009818883838409099750508086870981878383840909965050808586098186838384090988880181019889017f0c96c00773943b1de5a3dfb5959f30975f85adc57cc641bc2cea03783744719101989788017f258a43226d21462808593a8701f2dce2aaa28668f8fe35647a706fa4a81d5d470197017f26688ac841f42286102d1494db773e91760d8cad9cfb1a654284ed630a9bee42019550819050878009818883838409099750508086870981878383840909965050808586098186838384090988880181019889017f0b39f30858ad21e1805c8ced014837777cfdd776fc2d4c07a97b2351f21764b101989788017f0b114bc66867e038d6648a6ab3556243a5f78ea3db7aa997ba139617357923770197017f0c08b1719426f8ff2dee487f9f41ac785ffdb8a7be5fc869754689cb02999e510195508190508780098188838384090997505080868709818783838409099650508085860981868383840909955050848688010181818908975081818808965081818708979896979695505050505050565b5f5f5f6040848603121561180e575f5ffd5b83359250602084013567ffffffffffffffff81111561182b575f5ffd5b8401601f8101861361183b575f5ffd5b803567ffffffffffffffff811115611851575f5ffd5b8660208260051b8401011115611865575f5ffd5b939660209190910195509293505050565b634e487b7160e01b5f52601160045260245ffd5b80820281158282048414176102d6576102d6611876565b808201808211156102d6576102d6611876565b634e487b7160e01b5f52603260045260245ffd5b5f600182016118d9576118d9611876565b5060010190565b818103818111156102d6576102d661187656fe30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000001",
+}
+
+// ResultHasher is an auto generated Go binding around an Ethereum contract.
+type ResultHasher struct {
+	abi abi.ABI
+}
+
+// GetABI returns the ABI associated with this contract binding.
+func (c *ResultHasher) GetABI() abi.ABI {
+	return c.abi
+}
+
+// NewResultHasher creates a new instance of ResultHasher.
+func NewResultHasher() *ResultHasher {
+	parsed, err := ResultHasherMetaData.ParseABI()
+	if err != nil {
+		panic(errors.New("invalid ABI: " + err.Error()))
+	}
+	return &ResultHasher{abi: *parsed}
+}
+
+// Instance creates a wrapper for a deployed contract instance at the given address.
+// Use this to create the instance object passed to abigen v2 library functions Call, Transact, etc.
+func (c *ResultHasher) Instance(backend bind.ContractBackend, addr common.Address) *bind.BoundContract {
+	return bind.NewBoundContract(addr, c.abi, backend, backend, backend)
+}
+
+// PackHash is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x9a63c37c.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function hash(uint256 tag, uint256[] xs) pure returns(uint256)
+func (resultHasher *ResultHasher) PackHash(tag *big.Int, xs []*big.Int) []byte {
+	enc, err := resultHasher.abi.Pack("hash", tag, xs)
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackHash is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x9a63c37c.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function hash(uint256 tag, uint256[] xs) pure returns(uint256)
+func (resultHasher *ResultHasher) TryPackHash(tag *big.Int, xs []*big.Int) ([]byte, error) {
+	return resultHasher.abi.Pack("hash", tag, xs)
+}
+
+// UnpackHash is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0x9a63c37c.
+//
+// Solidity: function hash(uint256 tag, uint256[] xs) pure returns(uint256)
+func (resultHasher *ResultHasher) UnpackHash(data []byte) (*big.Int, error) {
+	out, err := resultHasher.abi.Unpack("hash", data)
+	if err != nil {
+		return new(big.Int), err
+	}
+	out0 := abi.ConvertType(out[0], new(big.Int)).(*big.Int)
+	return out0, nil
+}
+
+// PackResultDigest is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x6c2ef65d.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function resultDigest(uint256 n, uint256[] words) pure returns(uint256)
+func (resultHasher *ResultHasher) PackResultDigest(n *big.Int, words []*big.Int) []byte {
+	enc, err := resultHasher.abi.Pack("resultDigest", n, words)
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackResultDigest is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x6c2ef65d.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function resultDigest(uint256 n, uint256[] words) pure returns(uint256)
+func (resultHasher *ResultHasher) TryPackResultDigest(n *big.Int, words []*big.Int) ([]byte, error) {
+	return resultHasher.abi.Pack("resultDigest", n, words)
+}
+
+// UnpackResultDigest is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0x6c2ef65d.
+//
+// Solidity: function resultDigest(uint256 n, uint256[] words) pure returns(uint256)
+func (resultHasher *ResultHasher) UnpackResultDigest(data []byte) (*big.Int, error) {
+	out, err := resultHasher.abi.Unpack("resultDigest", data)
+	if err != nil {
+		return new(big.Int), err
+	}
+	out0 := abi.ConvertType(out[0], new(big.Int)).(*big.Int)
+	return out0, nil
+}
+
+// UnpackError attempts to decode the provided error data using user-defined
+// error definitions.
+func (resultHasher *ResultHasher) UnpackError(raw []byte) (any, error) {
+	if bytes.Equal(raw[:4], resultHasher.abi.Errors["BadResultLength"].ID.Bytes()[:4]) {
+		return resultHasher.UnpackBadResultLengthError(raw[4:])
+	}
+	if bytes.Equal(raw[:4], resultHasher.abi.Errors["EmptyResult"].ID.Bytes()[:4]) {
+		return resultHasher.UnpackEmptyResultError(raw[4:])
+	}
+	if bytes.Equal(raw[:4], resultHasher.abi.Errors["NonCanonicalResultWord"].ID.Bytes()[:4]) {
+		return resultHasher.UnpackNonCanonicalResultWordError(raw[4:])
+	}
+	if bytes.Equal(raw[:4], resultHasher.abi.Errors["NotFieldElement"].ID.Bytes()[:4]) {
+		return resultHasher.UnpackNotFieldElementError(raw[4:])
+	}
+	if bytes.Equal(raw[:4], resultHasher.abi.Errors["TagOutOfRange"].ID.Bytes()[:4]) {
+		return resultHasher.UnpackTagOutOfRangeError(raw[4:])
+	}
+	return nil, errors.New("Unknown error")
+}
+
+// ResultHasherBadResultLength represents a BadResultLength error raised by the ResultHasher contract.
+type ResultHasherBadResultLength struct {
+	Words *big.Int
+	N     *big.Int
+}
+
+// ErrorID returns the hash of canonical representation of the error's signature.
+//
+// Solidity: error BadResultLength(uint256 words, uint256 n)
+func ResultHasherBadResultLengthErrorID() common.Hash {
+	return common.HexToHash("0x9c95c0e52ca36311073b0200b17c12991ab9f95df611d17845f4ad5116b3d202")
+}
+
+// UnpackBadResultLengthError is the Go binding used to decode the provided
+// error data into the corresponding Go error struct.
+//
+// Solidity: error BadResultLength(uint256 words, uint256 n)
+func (resultHasher *ResultHasher) UnpackBadResultLengthError(raw []byte) (*ResultHasherBadResultLength, error) {
+	out := new(ResultHasherBadResultLength)
+	if err := resultHasher.abi.UnpackIntoInterface(out, "BadResultLength", raw); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ResultHasherEmptyResult represents a EmptyResult error raised by the ResultHasher contract.
+type ResultHasherEmptyResult struct {
+}
+
+// ErrorID returns the hash of canonical representation of the error's signature.
+//
+// Solidity: error EmptyResult()
+func ResultHasherEmptyResultErrorID() common.Hash {
+	return common.HexToHash("0xb26c2271264f96e7c0e2cf41e0ef0dece89706d940df3be1337953e299b22ab6")
+}
+
+// UnpackEmptyResultError is the Go binding used to decode the provided
+// error data into the corresponding Go error struct.
+//
+// Solidity: error EmptyResult()
+func (resultHasher *ResultHasher) UnpackEmptyResultError(raw []byte) (*ResultHasherEmptyResult, error) {
+	out := new(ResultHasherEmptyResult)
+	if err := resultHasher.abi.UnpackIntoInterface(out, "EmptyResult", raw); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ResultHasherNonCanonicalResultWord represents a NonCanonicalResultWord error raised by the ResultHasher contract.
+type ResultHasherNonCanonicalResultWord struct {
+	Index *big.Int
+	Word  *big.Int
+}
+
+// ErrorID returns the hash of canonical representation of the error's signature.
+//
+// Solidity: error NonCanonicalResultWord(uint256 index, uint256 word)
+func ResultHasherNonCanonicalResultWordErrorID() common.Hash {
+	return common.HexToHash("0x431eca891fba6bc9d872c281ceebc0a1daaa6c2a5a0ddd3704706405244ec1a6")
+}
+
+// UnpackNonCanonicalResultWordError is the Go binding used to decode the provided
+// error data into the corresponding Go error struct.
+//
+// Solidity: error NonCanonicalResultWord(uint256 index, uint256 word)
+func (resultHasher *ResultHasher) UnpackNonCanonicalResultWordError(raw []byte) (*ResultHasherNonCanonicalResultWord, error) {
+	out := new(ResultHasherNonCanonicalResultWord)
+	if err := resultHasher.abi.UnpackIntoInterface(out, "NonCanonicalResultWord", raw); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ResultHasherNotFieldElement represents a NotFieldElement error raised by the ResultHasher contract.
+type ResultHasherNotFieldElement struct {
+	Value *big.Int
+}
+
+// ErrorID returns the hash of canonical representation of the error's signature.
+//
+// Solidity: error NotFieldElement(uint256 value)
+func ResultHasherNotFieldElementErrorID() common.Hash {
+	return common.HexToHash("0xa5808ecfd9df3e7bfdfdbd4266372484961abd5d64a552cd8930e2f90ac2c3a3")
+}
+
+// UnpackNotFieldElementError is the Go binding used to decode the provided
+// error data into the corresponding Go error struct.
+//
+// Solidity: error NotFieldElement(uint256 value)
+func (resultHasher *ResultHasher) UnpackNotFieldElementError(raw []byte) (*ResultHasherNotFieldElement, error) {
+	out := new(ResultHasherNotFieldElement)
+	if err := resultHasher.abi.UnpackIntoInterface(out, "NotFieldElement", raw); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ResultHasherTagOutOfRange represents a TagOutOfRange error raised by the ResultHasher contract.
+type ResultHasherTagOutOfRange struct {
+	Tag *big.Int
+}
+
+// ErrorID returns the hash of canonical representation of the error's signature.
+//
+// Solidity: error TagOutOfRange(uint256 tag)
+func ResultHasherTagOutOfRangeErrorID() common.Hash {
+	return common.HexToHash("0x9a644fce25eb8724e9b7a6346eeea697955d31dd5d68460fa98d420a81c172d3")
+}
+
+// UnpackTagOutOfRangeError is the Go binding used to decode the provided
+// error data into the corresponding Go error struct.
+//
+// Solidity: error TagOutOfRange(uint256 tag)
+func (resultHasher *ResultHasher) UnpackTagOutOfRangeError(raw []byte) (*ResultHasherTagOutOfRange, error) {
+	out := new(ResultHasherTagOutOfRange)
+	if err := resultHasher.abi.UnpackIntoInterface(out, "TagOutOfRange", raw); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // SLAManagerMetaData contains all meta data concerning the SLAManager contract.
 var SLAManagerMetaData = bind.MetaData{
-	ABI: "[{\"type\":\"constructor\",\"inputs\":[{\"name\":\"token_\",\"type\":\"address\",\"internalType\":\"contractIERC20\"},{\"name\":\"providers_\",\"type\":\"address\",\"internalType\":\"contractProviderRegistry\"},{\"name\":\"shapes_\",\"type\":\"address\",\"internalType\":\"contractShapeRegistry\"},{\"name\":\"owner_\",\"type\":\"address\",\"internalType\":\"address\"}],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"BPS\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint16\",\"internalType\":\"uint16\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"MAX_ABANDON_BPS\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint16\",\"internalType\":\"uint16\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"MAX_BOUNTY_BPS\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint16\",\"internalType\":\"uint16\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"MAX_LAYERS\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"MAX_MIN_WINDOW\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint32\",\"internalType\":\"uint32\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"MIN_ABANDON_BPS\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint16\",\"internalType\":\"uint16\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"R\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"REVEAL_BLOCKS\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint64\",\"internalType\":\"uint64\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"SEED_DELAY\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint64\",\"internalType\":\"uint64\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"SEED_HORIZON\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint64\",\"internalType\":\"uint64\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"VERIFIER_GAS\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"abandon\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"abandonBps\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint16\",\"internalType\":\"uint16\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"acceptOwnership\",\"inputs\":[],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"bountyBps\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint16\",\"internalType\":\"uint16\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"cancel\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"commit\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"outputRoots\",\"type\":\"uint256[]\",\"internalType\":\"uint256[]\"},{\"name\":\"attestationDigest\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"creditOf\",\"inputs\":[{\"name\":\"account\",\"type\":\"address\",\"internalType\":\"address\"}],\"outputs\":[{\"name\":\"\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"detectionFloorBps\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint16\",\"internalType\":\"uint16\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"detectionProbability\",\"inputs\":[{\"name\":\"k\",\"type\":\"uint16\",\"internalType\":\"uint16\"}],\"outputs\":[{\"name\":\"\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"domainSeparator\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"eip712Domain\",\"inputs\":[],\"outputs\":[{\"name\":\"fields\",\"type\":\"bytes1\",\"internalType\":\"bytes1\"},{\"name\":\"name\",\"type\":\"string\",\"internalType\":\"string\"},{\"name\":\"version\",\"type\":\"string\",\"internalType\":\"string\"},{\"name\":\"chainId\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"verifyingContract\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"salt\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"extensions\",\"type\":\"uint256[]\",\"internalType\":\"uint256[]\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"fixSeed\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"getJob\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"outputs\":[{\"name\":\"\",\"type\":\"tuple\",\"internalType\":\"structJob\",\"components\":[{\"name\":\"buyer\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"state\",\"type\":\"uint8\",\"internalType\":\"enumJobState\"},{\"name\":\"kmin\",\"type\":\"uint16\",\"internalType\":\"uint16\"},{\"name\":\"numLayers\",\"type\":\"uint8\",\"internalType\":\"uint8\"},{\"name\":\"seedFixed\",\"type\":\"bool\",\"internalType\":\"bool\"},{\"name\":\"lockBy\",\"type\":\"uint64\",\"internalType\":\"uint64\"},{\"name\":\"provider\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"execWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"proveWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"bountyBps\",\"type\":\"uint16\",\"internalType\":\"uint16\"},{\"name\":\"abandonBps\",\"type\":\"uint16\",\"internalType\":\"uint16\"},{\"name\":\"commitBy\",\"type\":\"uint64\",\"internalType\":\"uint64\"},{\"name\":\"proveBy\",\"type\":\"uint64\",\"internalType\":\"uint64\"},{\"name\":\"seedBlock\",\"type\":\"uint64\",\"internalType\":\"uint64\"},{\"name\":\"price\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"stake\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"specHash\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"outputsDigest\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"seed\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"seedCommitment\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}]}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"jobCount\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"layerSeed\",\"inputs\":[{\"name\":\"seed\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"layer\",\"type\":\"uint32\",\"internalType\":\"uint32\"}],\"outputs\":[{\"name\":\"\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"pure\"},{\"type\":\"function\",\"name\":\"lock\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"minExecWindow\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint32\",\"internalType\":\"uint32\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"minProveWindow\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint32\",\"internalType\":\"uint32\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"outputsDigestOf\",\"inputs\":[{\"name\":\"outputRoots\",\"type\":\"uint256[]\",\"internalType\":\"uint256[]\"},{\"name\":\"attestationDigest\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}],\"outputs\":[{\"name\":\"\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}],\"stateMutability\":\"pure\"},{\"type\":\"function\",\"name\":\"owner\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"address\",\"internalType\":\"address\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"pendingOwner\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"address\",\"internalType\":\"address\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"postJob\",\"inputs\":[{\"name\":\"spec\",\"type\":\"tuple\",\"internalType\":\"structJobSpec\",\"components\":[{\"name\":\"inputRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"rows\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"layers\",\"type\":\"tuple[]\",\"internalType\":\"structLayer[]\",\"components\":[{\"name\":\"shapeId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"weightsRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"epilogue\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]}]},{\"name\":\"price\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"lockBy\",\"type\":\"uint64\",\"internalType\":\"uint64\"},{\"name\":\"execWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"proveWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"seedCommitment\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"inputURI\",\"type\":\"string\",\"internalType\":\"string\"}],\"outputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"providers\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"address\",\"internalType\":\"contractProviderRegistry\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"receiptDigest\",\"inputs\":[{\"name\":\"receipt\",\"type\":\"tuple\",\"internalType\":\"structReceipt\",\"components\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"provider\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"specHash\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"outputRoots\",\"type\":\"uint256[]\",\"internalType\":\"uint256[]\"},{\"name\":\"attestationDigest\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"seed\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"k\",\"type\":\"uint16\",\"internalType\":\"uint16\"},{\"name\":\"proofsHash\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}]}],\"outputs\":[{\"name\":\"\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"renounceOwnership\",\"inputs\":[],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"requiredStake\",\"inputs\":[{\"name\":\"price\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"k\",\"type\":\"uint16\",\"internalType\":\"uint16\"}],\"outputs\":[{\"name\":\"\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"revealSeed\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"secret\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"setAbandonBps\",\"inputs\":[{\"name\":\"bps\",\"type\":\"uint16\",\"internalType\":\"uint16\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"setBountyBps\",\"inputs\":[{\"name\":\"bps\",\"type\":\"uint16\",\"internalType\":\"uint16\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"setDetectionFloorBps\",\"inputs\":[{\"name\":\"bps\",\"type\":\"uint16\",\"internalType\":\"uint16\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"setMinWindows\",\"inputs\":[{\"name\":\"execWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"proveWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"shapes\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"address\",\"internalType\":\"contractShapeRegistry\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"slash\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"specHashOf\",\"inputs\":[{\"name\":\"spec\",\"type\":\"tuple\",\"internalType\":\"structJobSpec\",\"components\":[{\"name\":\"inputRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"rows\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"layers\",\"type\":\"tuple[]\",\"internalType\":\"structLayer[]\",\"components\":[{\"name\":\"shapeId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"weightsRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"epilogue\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]}]}],\"outputs\":[{\"name\":\"\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}],\"stateMutability\":\"pure\"},{\"type\":\"function\",\"name\":\"submitProof\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"spec\",\"type\":\"tuple\",\"internalType\":\"structJobSpec\",\"components\":[{\"name\":\"inputRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"rows\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"layers\",\"type\":\"tuple[]\",\"internalType\":\"structLayer[]\",\"components\":[{\"name\":\"shapeId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"weightsRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"epilogue\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]}]},{\"name\":\"outputRoots\",\"type\":\"uint256[]\",\"internalType\":\"uint256[]\"},{\"name\":\"attestationDigest\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"proofs\",\"type\":\"uint256[8][]\",\"internalType\":\"uint256[8][]\"},{\"name\":\"signature\",\"type\":\"bytes\",\"internalType\":\"bytes\"}],\"outputs\":[{\"name\":\"settled\",\"type\":\"bool\",\"internalType\":\"bool\"}],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"token\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"address\",\"internalType\":\"contractIERC20\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"totalCredits\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"totalEscrow\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"transferOwnership\",\"inputs\":[{\"name\":\"newOwner\",\"type\":\"address\",\"internalType\":\"address\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"withdraw\",\"inputs\":[],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"withdrawTo\",\"inputs\":[{\"name\":\"to\",\"type\":\"address\",\"internalType\":\"address\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"event\",\"name\":\"AbandonFeeSet\",\"inputs\":[{\"name\":\"bps\",\"type\":\"uint16\",\"indexed\":false,\"internalType\":\"uint16\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"BountySet\",\"inputs\":[{\"name\":\"bps\",\"type\":\"uint16\",\"indexed\":false,\"internalType\":\"uint16\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"Credited\",\"inputs\":[{\"name\":\"account\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"amount\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"DetectionFloorSet\",\"inputs\":[{\"name\":\"bps\",\"type\":\"uint16\",\"indexed\":false,\"internalType\":\"uint16\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"EIP712DomainChanged\",\"inputs\":[],\"anonymous\":false},{\"type\":\"event\",\"name\":\"JobAbandoned\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"indexed\":true,\"internalType\":\"uint256\"},{\"name\":\"provider\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"fee\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"},{\"name\":\"reopened\",\"type\":\"bool\",\"indexed\":false,\"internalType\":\"bool\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"JobCancelled\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"indexed\":true,\"internalType\":\"uint256\"},{\"name\":\"buyer\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"JobCommitted\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"indexed\":true,\"internalType\":\"uint256\"},{\"name\":\"outputRoots\",\"type\":\"uint256[]\",\"indexed\":false,\"internalType\":\"uint256[]\"},{\"name\":\"attestationDigest\",\"type\":\"bytes32\",\"indexed\":false,\"internalType\":\"bytes32\"},{\"name\":\"seedBlock\",\"type\":\"uint64\",\"indexed\":false,\"internalType\":\"uint64\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"JobLocked\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"indexed\":true,\"internalType\":\"uint256\"},{\"name\":\"provider\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"stake\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"},{\"name\":\"commitBy\",\"type\":\"uint64\",\"indexed\":false,\"internalType\":\"uint64\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"JobPosted\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"indexed\":true,\"internalType\":\"uint256\"},{\"name\":\"buyer\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"specHash\",\"type\":\"bytes32\",\"indexed\":true,\"internalType\":\"bytes32\"},{\"name\":\"price\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"},{\"name\":\"lockBy\",\"type\":\"uint64\",\"indexed\":false,\"internalType\":\"uint64\"},{\"name\":\"execWindow\",\"type\":\"uint32\",\"indexed\":false,\"internalType\":\"uint32\"},{\"name\":\"proveWindow\",\"type\":\"uint32\",\"indexed\":false,\"internalType\":\"uint32\"},{\"name\":\"seedCommitment\",\"type\":\"bytes32\",\"indexed\":false,\"internalType\":\"bytes32\"},{\"name\":\"spec\",\"type\":\"tuple\",\"indexed\":false,\"internalType\":\"structJobSpec\",\"components\":[{\"name\":\"inputRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"rows\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"layers\",\"type\":\"tuple[]\",\"internalType\":\"structLayer[]\",\"components\":[{\"name\":\"shapeId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"weightsRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"epilogue\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]}]},{\"name\":\"inputURI\",\"type\":\"string\",\"indexed\":false,\"internalType\":\"string\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"JobSettled\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"indexed\":true,\"internalType\":\"uint256\"},{\"name\":\"provider\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"price\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"},{\"name\":\"receiptDigest\",\"type\":\"bytes32\",\"indexed\":false,\"internalType\":\"bytes32\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"JobSlashed\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"indexed\":true,\"internalType\":\"uint256\"},{\"name\":\"provider\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"caller\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"stake\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"},{\"name\":\"bounty\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"MinWindowsSet\",\"inputs\":[{\"name\":\"execWindow\",\"type\":\"uint32\",\"indexed\":false,\"internalType\":\"uint32\"},{\"name\":\"proveWindow\",\"type\":\"uint32\",\"indexed\":false,\"internalType\":\"uint32\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"OwnershipTransferStarted\",\"inputs\":[{\"name\":\"previousOwner\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"newOwner\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"OwnershipTransferred\",\"inputs\":[{\"name\":\"previousOwner\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"newOwner\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"ProofRejected\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"indexed\":true,\"internalType\":\"uint256\"},{\"name\":\"layer\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"SeedFixed\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"indexed\":true,\"internalType\":\"uint256\"},{\"name\":\"seed\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"},{\"name\":\"proveBy\",\"type\":\"uint64\",\"indexed\":false,\"internalType\":\"uint64\"},{\"name\":\"revealed\",\"type\":\"bool\",\"indexed\":false,\"internalType\":\"bool\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"Withdrawn\",\"inputs\":[{\"name\":\"account\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"to\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"amount\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"}],\"anonymous\":false},{\"type\":\"error\",\"name\":\"BadBps\",\"inputs\":[{\"name\":\"bps\",\"type\":\"uint16\",\"internalType\":\"uint16\"}]},{\"type\":\"error\",\"name\":\"BadEpilogue\",\"inputs\":[{\"name\":\"layer\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"epilogue\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"type\":\"error\",\"name\":\"BadLayerCount\",\"inputs\":[{\"name\":\"count\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"type\":\"error\",\"name\":\"BadReceiptSignature\",\"inputs\":[{\"name\":\"recovered\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"nodeKey\",\"type\":\"address\",\"internalType\":\"address\"}]},{\"type\":\"error\",\"name\":\"BadReveal\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"commitment\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}]},{\"type\":\"error\",\"name\":\"BadRows\",\"inputs\":[{\"name\":\"rows\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"depth\",\"type\":\"uint8\",\"internalType\":\"uint8\"}]},{\"type\":\"error\",\"name\":\"BadTerms\",\"inputs\":[{\"name\":\"price\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"lockBy\",\"type\":\"uint64\",\"internalType\":\"uint64\"}]},{\"type\":\"error\",\"name\":\"BadWindow\",\"inputs\":[{\"name\":\"window\",\"type\":\"uint32\",\"internalType\":\"uint32\"}]},{\"type\":\"error\",\"name\":\"DeadlineNotPassed\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"deadline\",\"type\":\"uint64\",\"internalType\":\"uint64\"}]},{\"type\":\"error\",\"name\":\"DeadlinePassed\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"deadline\",\"type\":\"uint64\",\"internalType\":\"uint64\"}]},{\"type\":\"error\",\"name\":\"DepthMismatch\",\"inputs\":[{\"name\":\"layer\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"depth\",\"type\":\"uint8\",\"internalType\":\"uint8\"},{\"name\":\"expected\",\"type\":\"uint8\",\"internalType\":\"uint8\"}]},{\"type\":\"error\",\"name\":\"DetectionUndefined\",\"inputs\":[{\"name\":\"floorBps\",\"type\":\"uint16\",\"internalType\":\"uint16\"},{\"name\":\"k\",\"type\":\"uint16\",\"internalType\":\"uint16\"}]},{\"type\":\"error\",\"name\":\"InsufficientGasForVerification\",\"inputs\":[{\"name\":\"gasLeft\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"needed\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"type\":\"error\",\"name\":\"InsufficientStake\",\"inputs\":[{\"name\":\"provider\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"free\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"required\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"type\":\"error\",\"name\":\"InvalidShortString\",\"inputs\":[]},{\"type\":\"error\",\"name\":\"LengthMismatch\",\"inputs\":[{\"name\":\"given\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"expected\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"type\":\"error\",\"name\":\"NotFieldElement\",\"inputs\":[{\"name\":\"value\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"type\":\"error\",\"name\":\"NothingToWithdraw\",\"inputs\":[{\"name\":\"account\",\"type\":\"address\",\"internalType\":\"address\"}]},{\"type\":\"error\",\"name\":\"OutputsMismatch\",\"inputs\":[{\"name\":\"given\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"expected\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}]},{\"type\":\"error\",\"name\":\"OwnableInvalidOwner\",\"inputs\":[{\"name\":\"owner\",\"type\":\"address\",\"internalType\":\"address\"}]},{\"type\":\"error\",\"name\":\"OwnableUnauthorizedAccount\",\"inputs\":[{\"name\":\"account\",\"type\":\"address\",\"internalType\":\"address\"}]},{\"type\":\"error\",\"name\":\"ProviderNotRegistered\",\"inputs\":[{\"name\":\"caller\",\"type\":\"address\",\"internalType\":\"address\"}]},{\"type\":\"error\",\"name\":\"ReentrancyGuardReentrantCall\",\"inputs\":[]},{\"type\":\"error\",\"name\":\"RevealClosed\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"until\",\"type\":\"uint64\",\"internalType\":\"uint64\"},{\"name\":\"blockNumber\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"type\":\"error\",\"name\":\"RevealPending\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"until\",\"type\":\"uint64\",\"internalType\":\"uint64\"},{\"name\":\"blockNumber\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"type\":\"error\",\"name\":\"SafeERC20FailedOperation\",\"inputs\":[{\"name\":\"token\",\"type\":\"address\",\"internalType\":\"address\"}]},{\"type\":\"error\",\"name\":\"SeedAlreadyFixed\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"type\":\"error\",\"name\":\"SeedCommitmentReused\",\"inputs\":[{\"name\":\"commitment\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}]},{\"type\":\"error\",\"name\":\"SeedUnavailable\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"seedBlock\",\"type\":\"uint64\",\"internalType\":\"uint64\"},{\"name\":\"blockNumber\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"type\":\"error\",\"name\":\"ShapeNotActive\",\"inputs\":[{\"name\":\"layer\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"shapeId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}]},{\"type\":\"error\",\"name\":\"SpecMismatch\",\"inputs\":[{\"name\":\"given\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"expected\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}]},{\"type\":\"error\",\"name\":\"StringTooLong\",\"inputs\":[{\"name\":\"str\",\"type\":\"string\",\"internalType\":\"string\"}]},{\"type\":\"error\",\"name\":\"TokenMismatch\",\"inputs\":[{\"name\":\"escrowToken\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"stakeToken\",\"type\":\"address\",\"internalType\":\"address\"}]},{\"type\":\"error\",\"name\":\"TransferAmountMismatch\",\"inputs\":[{\"name\":\"expected\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"received\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"type\":\"error\",\"name\":\"Unauthorized\",\"inputs\":[{\"name\":\"caller\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"expected\",\"type\":\"address\",\"internalType\":\"address\"}]},{\"type\":\"error\",\"name\":\"WidthMismatch\",\"inputs\":[{\"name\":\"layer\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"K\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"previousN\",\"type\":\"uint32\",\"internalType\":\"uint32\"}]},{\"type\":\"error\",\"name\":\"WindowTooShort\",\"inputs\":[{\"name\":\"execWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"proveWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"minExecWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"minProveWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"}]},{\"type\":\"error\",\"name\":\"WrongState\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"state\",\"type\":\"uint8\",\"internalType\":\"enumJobState\"}]},{\"type\":\"error\",\"name\":\"ZeroRecipient\",\"inputs\":[]}]",
+	ABI: "[{\"type\":\"constructor\",\"inputs\":[{\"name\":\"token_\",\"type\":\"address\",\"internalType\":\"contractIERC20\"},{\"name\":\"providers_\",\"type\":\"address\",\"internalType\":\"contractProviderRegistry\"},{\"name\":\"classes_\",\"type\":\"address\",\"internalType\":\"contractClassRegistry\"},{\"name\":\"hasher_\",\"type\":\"address\",\"internalType\":\"contractIResultHasher\"},{\"name\":\"owner_\",\"type\":\"address\",\"internalType\":\"address\"}],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"BPS\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint16\",\"internalType\":\"uint16\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"MAX_ABANDON_BPS\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint16\",\"internalType\":\"uint16\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"MAX_BATCH\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"MAX_BOUNTY_BPS\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint16\",\"internalType\":\"uint16\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"MAX_NEW_TOKENS\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint32\",\"internalType\":\"uint32\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"MAX_WINDOW\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint32\",\"internalType\":\"uint32\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"MIN_ABANDON_BPS\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint16\",\"internalType\":\"uint16\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"R\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"REVEAL_BLOCKS\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint64\",\"internalType\":\"uint64\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"SEED_DELAY\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint64\",\"internalType\":\"uint64\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"SEED_HORIZON\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint64\",\"internalType\":\"uint64\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"abandon\",\"inputs\":[{\"name\":\"req\",\"type\":\"tuple\",\"internalType\":\"structRequest\",\"components\":[{\"name\":\"buyer\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"classId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"modelRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"jobDigest\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"newTokens\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"price\",\"type\":\"uint96\",\"internalType\":\"uint96\"},{\"name\":\"lockBy\",\"type\":\"uint64\",\"internalType\":\"uint64\"},{\"name\":\"execWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"proveWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"challengeWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"seedCommitment\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"salt\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"abandonBps\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint16\",\"internalType\":\"uint16\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"acceptOwnership\",\"inputs\":[],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"balanceOf\",\"inputs\":[{\"name\":\"account\",\"type\":\"address\",\"internalType\":\"address\"}],\"outputs\":[{\"name\":\"\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"bountyBps\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint16\",\"internalType\":\"uint16\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"cancel\",\"inputs\":[{\"name\":\"req\",\"type\":\"tuple\",\"internalType\":\"structRequest\",\"components\":[{\"name\":\"buyer\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"classId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"modelRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"jobDigest\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"newTokens\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"price\",\"type\":\"uint96\",\"internalType\":\"uint96\"},{\"name\":\"lockBy\",\"type\":\"uint64\",\"internalType\":\"uint64\"},{\"name\":\"execWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"proveWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"challengeWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"seedCommitment\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"salt\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"classes\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"address\",\"internalType\":\"contractClassRegistry\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"collect\",\"inputs\":[{\"name\":\"jobIds\",\"type\":\"uint256[]\",\"internalType\":\"uint256[]\"},{\"name\":\"to\",\"type\":\"address\",\"internalType\":\"address\"}],\"outputs\":[{\"name\":\"paid\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"commit\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"traceRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"attestationDigest\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"commitMany\",\"inputs\":[{\"name\":\"jobIds\",\"type\":\"uint256[]\",\"internalType\":\"uint256[]\"},{\"name\":\"traceRoots\",\"type\":\"uint256[]\",\"internalType\":\"uint256[]\"},{\"name\":\"attestationDigests\",\"type\":\"bytes32[]\",\"internalType\":\"bytes32[]\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"commitmentOf\",\"inputs\":[{\"name\":\"c\",\"type\":\"tuple\",\"internalType\":\"structCommitment\",\"components\":[{\"name\":\"provider\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"stake\",\"type\":\"uint96\",\"internalType\":\"uint96\"},{\"name\":\"traceRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"attestationDigest\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}]}],\"outputs\":[{\"name\":\"\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}],\"stateMutability\":\"pure\"},{\"type\":\"function\",\"name\":\"deposit\",\"inputs\":[{\"name\":\"amount\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"detectionFloorBps\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint16\",\"internalType\":\"uint16\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"detectionProbability\",\"inputs\":[{\"name\":\"k\",\"type\":\"uint16\",\"internalType\":\"uint16\"}],\"outputs\":[{\"name\":\"\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"domainSeparator\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"eip712Domain\",\"inputs\":[],\"outputs\":[{\"name\":\"fields\",\"type\":\"bytes1\",\"internalType\":\"bytes1\"},{\"name\":\"name\",\"type\":\"string\",\"internalType\":\"string\"},{\"name\":\"version\",\"type\":\"string\",\"internalType\":\"string\"},{\"name\":\"chainId\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"verifyingContract\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"salt\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"extensions\",\"type\":\"uint256[]\",\"internalType\":\"uint256[]\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"finalize\",\"inputs\":[{\"name\":\"jobIds\",\"type\":\"uint256[]\",\"internalType\":\"uint256[]\"}],\"outputs\":[{\"name\":\"paid\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"fixSeed\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"getJob\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"outputs\":[{\"name\":\"\",\"type\":\"tuple\",\"internalType\":\"structJob\",\"components\":[{\"name\":\"state\",\"type\":\"uint8\",\"internalType\":\"enumJobState\"},{\"name\":\"flags\",\"type\":\"uint8\",\"internalType\":\"uint8\"},{\"name\":\"seedBlock\",\"type\":\"uint40\",\"internalType\":\"uint40\"},{\"name\":\"deadline\",\"type\":\"uint40\",\"internalType\":\"uint40\"},{\"name\":\"proveWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"bountyBps\",\"type\":\"uint16\",\"internalType\":\"uint16\"},{\"name\":\"abandonBps\",\"type\":\"uint16\",\"internalType\":\"uint16\"},{\"name\":\"price\",\"type\":\"uint96\",\"internalType\":\"uint96\"},{\"name\":\"holder\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"seed\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"hasher\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"address\",\"internalType\":\"contractIResultHasher\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"holderOf\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"outputs\":[{\"name\":\"provider\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"stake\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"jobIdOf\",\"inputs\":[{\"name\":\"req\",\"type\":\"tuple\",\"internalType\":\"structRequest\",\"components\":[{\"name\":\"buyer\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"classId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"modelRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"jobDigest\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"newTokens\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"price\",\"type\":\"uint96\",\"internalType\":\"uint96\"},{\"name\":\"lockBy\",\"type\":\"uint64\",\"internalType\":\"uint64\"},{\"name\":\"execWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"proveWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"challengeWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"seedCommitment\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"salt\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]}],\"outputs\":[{\"name\":\"\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"lock\",\"inputs\":[{\"name\":\"req\",\"type\":\"tuple\",\"internalType\":\"structRequest\",\"components\":[{\"name\":\"buyer\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"classId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"modelRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"jobDigest\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"newTokens\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"price\",\"type\":\"uint96\",\"internalType\":\"uint96\"},{\"name\":\"lockBy\",\"type\":\"uint64\",\"internalType\":\"uint64\"},{\"name\":\"execWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"proveWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"challengeWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"seedCommitment\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"salt\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"lockAndCommit\",\"inputs\":[{\"name\":\"req\",\"type\":\"tuple\",\"internalType\":\"structRequest\",\"components\":[{\"name\":\"buyer\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"classId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"modelRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"jobDigest\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"newTokens\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"price\",\"type\":\"uint96\",\"internalType\":\"uint96\"},{\"name\":\"lockBy\",\"type\":\"uint64\",\"internalType\":\"uint64\"},{\"name\":\"execWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"proveWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"challengeWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"seedCommitment\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"salt\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"name\":\"signature\",\"type\":\"bytes\",\"internalType\":\"bytes\"},{\"name\":\"traceRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"attestationDigest\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}],\"outputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"lockRequest\",\"inputs\":[{\"name\":\"req\",\"type\":\"tuple\",\"internalType\":\"structRequest\",\"components\":[{\"name\":\"buyer\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"classId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"modelRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"jobDigest\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"newTokens\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"price\",\"type\":\"uint96\",\"internalType\":\"uint96\"},{\"name\":\"lockBy\",\"type\":\"uint64\",\"internalType\":\"uint64\"},{\"name\":\"execWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"proveWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"challengeWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"seedCommitment\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"salt\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"name\":\"signature\",\"type\":\"bytes\",\"internalType\":\"bytes\"}],\"outputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"lockRequests\",\"inputs\":[{\"name\":\"reqs\",\"type\":\"tuple[]\",\"internalType\":\"structRequest[]\",\"components\":[{\"name\":\"buyer\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"classId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"modelRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"jobDigest\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"newTokens\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"price\",\"type\":\"uint96\",\"internalType\":\"uint96\"},{\"name\":\"lockBy\",\"type\":\"uint64\",\"internalType\":\"uint64\"},{\"name\":\"execWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"proveWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"challengeWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"seedCommitment\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"salt\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"name\":\"signatures\",\"type\":\"bytes[]\",\"internalType\":\"bytes[]\"}],\"outputs\":[{\"name\":\"jobIds\",\"type\":\"uint256[]\",\"internalType\":\"uint256[]\"}],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"minExecWindow\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint32\",\"internalType\":\"uint32\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"minProveWindow\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint32\",\"internalType\":\"uint32\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"owner\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"address\",\"internalType\":\"address\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"pendingOwner\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"address\",\"internalType\":\"address\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"post\",\"inputs\":[{\"name\":\"req\",\"type\":\"tuple\",\"internalType\":\"structRequest\",\"components\":[{\"name\":\"buyer\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"classId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"modelRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"jobDigest\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"newTokens\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"price\",\"type\":\"uint96\",\"internalType\":\"uint96\"},{\"name\":\"lockBy\",\"type\":\"uint64\",\"internalType\":\"uint64\"},{\"name\":\"execWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"proveWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"challengeWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"seedCommitment\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"salt\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"name\":\"inputURI\",\"type\":\"string\",\"internalType\":\"string\"}],\"outputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"providers\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"address\",\"internalType\":\"contractProviderRegistry\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"receiptDigest\",\"inputs\":[{\"name\":\"receipt\",\"type\":\"tuple\",\"internalType\":\"structReceipt\",\"components\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"provider\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"modelRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"jobDigest\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"traceRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"attestationDigest\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"seed\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"resultDigest\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"proofHash\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}]}],\"outputs\":[{\"name\":\"\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"renounceOwnership\",\"inputs\":[],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"requiredStake\",\"inputs\":[{\"name\":\"price\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"minSlots\",\"type\":\"uint16\",\"internalType\":\"uint16\"}],\"outputs\":[{\"name\":\"\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"revealSeed\",\"inputs\":[{\"name\":\"req\",\"type\":\"tuple\",\"internalType\":\"structRequest\",\"components\":[{\"name\":\"buyer\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"classId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"modelRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"jobDigest\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"newTokens\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"price\",\"type\":\"uint96\",\"internalType\":\"uint96\"},{\"name\":\"lockBy\",\"type\":\"uint64\",\"internalType\":\"uint64\"},{\"name\":\"execWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"proveWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"challengeWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"seedCommitment\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"salt\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"name\":\"secret\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"seedOf\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"outputs\":[{\"name\":\"\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"setAbandonBps\",\"inputs\":[{\"name\":\"bps\",\"type\":\"uint16\",\"internalType\":\"uint16\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"setBountyBps\",\"inputs\":[{\"name\":\"bps\",\"type\":\"uint16\",\"internalType\":\"uint16\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"setDetectionFloorBps\",\"inputs\":[{\"name\":\"bps\",\"type\":\"uint16\",\"internalType\":\"uint16\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"setMinWindows\",\"inputs\":[{\"name\":\"execWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"proveWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"slash\",\"inputs\":[{\"name\":\"req\",\"type\":\"tuple\",\"internalType\":\"structRequest\",\"components\":[{\"name\":\"buyer\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"classId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"modelRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"jobDigest\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"newTokens\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"price\",\"type\":\"uint96\",\"internalType\":\"uint96\"},{\"name\":\"lockBy\",\"type\":\"uint64\",\"internalType\":\"uint64\"},{\"name\":\"execWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"proveWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"challengeWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"seedCommitment\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"salt\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"name\":\"c\",\"type\":\"tuple\",\"internalType\":\"structCommitment\",\"components\":[{\"name\":\"provider\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"stake\",\"type\":\"uint96\",\"internalType\":\"uint96\"},{\"name\":\"traceRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"attestationDigest\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}]}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"submit\",\"inputs\":[{\"name\":\"s\",\"type\":\"tuple\",\"internalType\":\"structSubmission\",\"components\":[{\"name\":\"request\",\"type\":\"tuple\",\"internalType\":\"structRequest\",\"components\":[{\"name\":\"buyer\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"classId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"modelRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"jobDigest\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"newTokens\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"price\",\"type\":\"uint96\",\"internalType\":\"uint96\"},{\"name\":\"lockBy\",\"type\":\"uint64\",\"internalType\":\"uint64\"},{\"name\":\"execWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"proveWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"challengeWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"seedCommitment\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"salt\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"name\":\"commitment\",\"type\":\"tuple\",\"internalType\":\"structCommitment\",\"components\":[{\"name\":\"provider\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"stake\",\"type\":\"uint96\",\"internalType\":\"uint96\"},{\"name\":\"traceRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"attestationDigest\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}]},{\"name\":\"result\",\"type\":\"uint256[]\",\"internalType\":\"uint256[]\"},{\"name\":\"proof\",\"type\":\"uint256[8]\",\"internalType\":\"uint256[8]\"}]}],\"outputs\":[{\"name\":\"valid\",\"type\":\"bool\",\"internalType\":\"bool\"}],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"submitBatch\",\"inputs\":[{\"name\":\"subs\",\"type\":\"tuple[]\",\"internalType\":\"structSubmission[]\",\"components\":[{\"name\":\"request\",\"type\":\"tuple\",\"internalType\":\"structRequest\",\"components\":[{\"name\":\"buyer\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"classId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"modelRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"jobDigest\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"newTokens\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"price\",\"type\":\"uint96\",\"internalType\":\"uint96\"},{\"name\":\"lockBy\",\"type\":\"uint64\",\"internalType\":\"uint64\"},{\"name\":\"execWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"proveWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"challengeWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"seedCommitment\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"salt\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"name\":\"commitment\",\"type\":\"tuple\",\"internalType\":\"structCommitment\",\"components\":[{\"name\":\"provider\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"stake\",\"type\":\"uint96\",\"internalType\":\"uint96\"},{\"name\":\"traceRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"attestationDigest\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}]},{\"name\":\"result\",\"type\":\"uint256[]\",\"internalType\":\"uint256[]\"},{\"name\":\"proof\",\"type\":\"uint256[8]\",\"internalType\":\"uint256[8]\"}]}],\"outputs\":[{\"name\":\"proved\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"slashed\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"token\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"address\",\"internalType\":\"contractIERC20\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"transferOwnership\",\"inputs\":[{\"name\":\"newOwner\",\"type\":\"address\",\"internalType\":\"address\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"verifyReceipt\",\"inputs\":[{\"name\":\"receipt\",\"type\":\"tuple\",\"internalType\":\"structReceipt\",\"components\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"provider\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"modelRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"jobDigest\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"traceRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"attestationDigest\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"seed\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"resultDigest\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"proofHash\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}]},{\"name\":\"signature\",\"type\":\"bytes\",\"internalType\":\"bytes\"}],\"outputs\":[{\"name\":\"\",\"type\":\"bool\",\"internalType\":\"bool\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"withdraw\",\"inputs\":[],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"withdrawTo\",\"inputs\":[{\"name\":\"to\",\"type\":\"address\",\"internalType\":\"address\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"event\",\"name\":\"AbandonFeeSet\",\"inputs\":[{\"name\":\"bps\",\"type\":\"uint16\",\"indexed\":false,\"internalType\":\"uint16\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"BountySet\",\"inputs\":[{\"name\":\"bps\",\"type\":\"uint16\",\"indexed\":false,\"internalType\":\"uint16\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"Deposited\",\"inputs\":[{\"name\":\"account\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"amount\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"DetectionFloorSet\",\"inputs\":[{\"name\":\"bps\",\"type\":\"uint16\",\"indexed\":false,\"internalType\":\"uint16\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"EIP712DomainChanged\",\"inputs\":[],\"anonymous\":false},{\"type\":\"event\",\"name\":\"JobAbandoned\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"indexed\":true,\"internalType\":\"uint256\"},{\"name\":\"provider\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"fee\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"},{\"name\":\"reopened\",\"type\":\"bool\",\"indexed\":false,\"internalType\":\"bool\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"JobCancelled\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"indexed\":true,\"internalType\":\"uint256\"},{\"name\":\"buyer\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"JobCommitted\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"indexed\":true,\"internalType\":\"uint256\"},{\"name\":\"provider\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"stake\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"},{\"name\":\"traceRoot\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"},{\"name\":\"attestationDigest\",\"type\":\"bytes32\",\"indexed\":false,\"internalType\":\"bytes32\"},{\"name\":\"seedBlock\",\"type\":\"uint64\",\"indexed\":false,\"internalType\":\"uint64\"},{\"name\":\"proveBy\",\"type\":\"uint64\",\"indexed\":false,\"internalType\":\"uint64\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"JobLocked\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"indexed\":true,\"internalType\":\"uint256\"},{\"name\":\"provider\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"stake\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"},{\"name\":\"commitBy\",\"type\":\"uint64\",\"indexed\":false,\"internalType\":\"uint64\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"JobPosted\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"indexed\":true,\"internalType\":\"uint256\"},{\"name\":\"buyer\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"classId\",\"type\":\"bytes32\",\"indexed\":true,\"internalType\":\"bytes32\"},{\"name\":\"request\",\"type\":\"tuple\",\"indexed\":false,\"internalType\":\"structRequest\",\"components\":[{\"name\":\"buyer\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"classId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"modelRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"jobDigest\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"newTokens\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"price\",\"type\":\"uint96\",\"internalType\":\"uint96\"},{\"name\":\"lockBy\",\"type\":\"uint64\",\"internalType\":\"uint64\"},{\"name\":\"execWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"proveWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"challengeWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"seedCommitment\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"salt\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"name\":\"inputURI\",\"type\":\"string\",\"indexed\":false,\"internalType\":\"string\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"JobProved\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"indexed\":true,\"internalType\":\"uint256\"},{\"name\":\"provider\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"seed\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"},{\"name\":\"resultDigest\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"},{\"name\":\"result\",\"type\":\"uint256[]\",\"indexed\":false,\"internalType\":\"uint256[]\"},{\"name\":\"receiptDigest\",\"type\":\"bytes32\",\"indexed\":false,\"internalType\":\"bytes32\"},{\"name\":\"payableAt\",\"type\":\"uint64\",\"indexed\":false,\"internalType\":\"uint64\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"JobSettled\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"indexed\":true,\"internalType\":\"uint256\"},{\"name\":\"provider\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"price\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"JobSlashed\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"indexed\":true,\"internalType\":\"uint256\"},{\"name\":\"provider\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"caller\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"stake\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"},{\"name\":\"bounty\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"MinWindowsSet\",\"inputs\":[{\"name\":\"execWindow\",\"type\":\"uint32\",\"indexed\":false,\"internalType\":\"uint32\"},{\"name\":\"proveWindow\",\"type\":\"uint32\",\"indexed\":false,\"internalType\":\"uint32\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"OwnershipTransferStarted\",\"inputs\":[{\"name\":\"previousOwner\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"newOwner\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"OwnershipTransferred\",\"inputs\":[{\"name\":\"previousOwner\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"newOwner\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"ProofRejected\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"indexed\":true,\"internalType\":\"uint256\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"SeedFixed\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"indexed\":true,\"internalType\":\"uint256\"},{\"name\":\"seed\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"},{\"name\":\"proveBy\",\"type\":\"uint64\",\"indexed\":false,\"internalType\":\"uint64\"},{\"name\":\"revealed\",\"type\":\"bool\",\"indexed\":false,\"internalType\":\"bool\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"SubmissionSkipped\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"indexed\":true,\"internalType\":\"uint256\"},{\"name\":\"reason\",\"type\":\"bytes\",\"indexed\":false,\"internalType\":\"bytes\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"Withdrawn\",\"inputs\":[{\"name\":\"account\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"to\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"amount\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"}],\"anonymous\":false},{\"type\":\"error\",\"name\":\"BadBatch\",\"inputs\":[{\"name\":\"length\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"type\":\"error\",\"name\":\"BadParameter\",\"inputs\":[{\"name\":\"value\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"type\":\"error\",\"name\":\"BadRequestSignature\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"buyer\",\"type\":\"address\",\"internalType\":\"address\"}]},{\"type\":\"error\",\"name\":\"BadReveal\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"commitment\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}]},{\"type\":\"error\",\"name\":\"BadTerms\",\"inputs\":[{\"name\":\"price\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"lockBy\",\"type\":\"uint64\",\"internalType\":\"uint64\"},{\"name\":\"newTokens\",\"type\":\"uint32\",\"internalType\":\"uint32\"}]},{\"type\":\"error\",\"name\":\"BadWindows\",\"inputs\":[{\"name\":\"execWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"proveWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"challengeWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"}]},{\"type\":\"error\",\"name\":\"ClassMismatch\",\"inputs\":[{\"name\":\"index\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"classId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"expected\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}]},{\"type\":\"error\",\"name\":\"ClassNotActive\",\"inputs\":[{\"name\":\"classId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"status\",\"type\":\"uint8\",\"internalType\":\"enumClassStatus\"}]},{\"type\":\"error\",\"name\":\"CommitmentMismatch\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"given\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"committed\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}]},{\"type\":\"error\",\"name\":\"DeadlineNotPassed\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"deadline\",\"type\":\"uint64\",\"internalType\":\"uint64\"}]},{\"type\":\"error\",\"name\":\"DeadlinePassed\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"deadline\",\"type\":\"uint64\",\"internalType\":\"uint64\"}]},{\"type\":\"error\",\"name\":\"DetectionUndefined\",\"inputs\":[{\"name\":\"floorBps\",\"type\":\"uint16\",\"internalType\":\"uint16\"},{\"name\":\"k\",\"type\":\"uint16\",\"internalType\":\"uint16\"}]},{\"type\":\"error\",\"name\":\"InvalidShortString\",\"inputs\":[]},{\"type\":\"error\",\"name\":\"NotFieldElement\",\"inputs\":[{\"name\":\"value\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"type\":\"error\",\"name\":\"NothingToWithdraw\",\"inputs\":[{\"name\":\"account\",\"type\":\"address\",\"internalType\":\"address\"}]},{\"type\":\"error\",\"name\":\"OwnableInvalidOwner\",\"inputs\":[{\"name\":\"owner\",\"type\":\"address\",\"internalType\":\"address\"}]},{\"type\":\"error\",\"name\":\"OwnableUnauthorizedAccount\",\"inputs\":[{\"name\":\"account\",\"type\":\"address\",\"internalType\":\"address\"}]},{\"type\":\"error\",\"name\":\"ReentrancyGuardReentrantCall\",\"inputs\":[]},{\"type\":\"error\",\"name\":\"RevealClosed\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"until\",\"type\":\"uint64\",\"internalType\":\"uint64\"},{\"name\":\"blockNumber\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"type\":\"error\",\"name\":\"RevealPending\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"until\",\"type\":\"uint64\",\"internalType\":\"uint64\"},{\"name\":\"blockNumber\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"type\":\"error\",\"name\":\"SafeERC20FailedOperation\",\"inputs\":[{\"name\":\"token\",\"type\":\"address\",\"internalType\":\"address\"}]},{\"type\":\"error\",\"name\":\"SeedAlreadyFixed\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"type\":\"error\",\"name\":\"SeedUnavailable\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"seedBlock\",\"type\":\"uint64\",\"internalType\":\"uint64\"},{\"name\":\"blockNumber\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"type\":\"error\",\"name\":\"StakeTooLarge\",\"inputs\":[{\"name\":\"stake\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"type\":\"error\",\"name\":\"StringTooLong\",\"inputs\":[{\"name\":\"str\",\"type\":\"string\",\"internalType\":\"string\"}]},{\"type\":\"error\",\"name\":\"TokenMismatch\",\"inputs\":[{\"name\":\"escrowToken\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"stakeToken\",\"type\":\"address\",\"internalType\":\"address\"}]},{\"type\":\"error\",\"name\":\"TransferAmountMismatch\",\"inputs\":[{\"name\":\"expected\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"received\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"type\":\"error\",\"name\":\"Unauthorized\",\"inputs\":[{\"name\":\"caller\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"expected\",\"type\":\"address\",\"internalType\":\"address\"}]},{\"type\":\"error\",\"name\":\"VerifierFailed\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"type\":\"error\",\"name\":\"WrongState\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"state\",\"type\":\"uint8\",\"internalType\":\"enumJobState\"}]},{\"type\":\"error\",\"name\":\"ZeroValue\",\"inputs\":[]}]",
 	ID:  "SLAManager",
-	Bin: "0x6101c0604052600580546001600160701b0319166a3c0000003c03e801f403e817905534801561002d575f5ffd5b506040516153c03803806153c083398101604081905261004c91610331565b604080518082018252600781526650726f6269747960c81b602080830191909152825180840190935260018352600360fc1b9083015290826001600160a01b0381166100b257604051631e4fbdf760e01b81525f60048201526024015b60405180910390fd5b6100bb81610243565b5060016002556100cc82600361025f565b610120526100db81600461025f565b61014052815160208084019190912060e052815190820120610100524660a05261016760e05161010051604080517f8b73c3c69bb8fe3d512ecc4cf759cc79239f7b179b0ffacaa9a75d522b39400f60208201529081019290925260608201524660808201523060a08201525f9060c00160405160208183030381529060405280519060200120905090565b60805250503060c05260408051637e062a3560e11b815290515f916001600160a01b0386169163fc0c546a916004808201926020929091908290030181865afa1580156101b6573d5f5f3e3d5ffd5b505050506040513d601f19601f820116820180604052508101906101da919061038d565b9050846001600160a01b0316816001600160a01b0316146102215760405163f902523f60e01b81526001600160a01b038087166004830152821660248201526044016100a9565b50506001600160a01b039283166101605290821661018052166101a052610559565b600180546001600160a01b031916905561025c81610291565b50565b5f60208351101561027a57610273836102e0565b905061028b565b816102858482610447565b5060ff90505b92915050565b5f80546001600160a01b038381166001600160a01b0319831681178455604051919092169283917f8be0079c531659141344cd1fd0a4f28419497f9722a3daafe3b4186f6b6457e09190a35050565b5f5f829050601f8151111561030a578260405163305a27a960e01b81526004016100a99190610501565b805161031582610536565b179392505050565b6001600160a01b038116811461025c575f5ffd5b5f5f5f5f60808587031215610344575f5ffd5b845161034f8161031d565b60208601519094506103608161031d565b60408601519093506103718161031d565b60608601519092506103828161031d565b939692955090935050565b5f6020828403121561039d575f5ffd5b81516103a88161031d565b9392505050565b634e487b7160e01b5f52604160045260245ffd5b600181811c908216806103d757607f821691505b6020821081036103f557634e487b7160e01b5f52602260045260245ffd5b50919050565b601f82111561044257805f5260205f20601f840160051c810160208510156104205750805b601f840160051c820191505b8181101561043f575f815560010161042c565b50505b505050565b81516001600160401b03811115610460576104606103af565b6104748161046e84546103c3565b846103fb565b6020601f8211600181146104a6575f831561048f5750848201515b5f19600385901b1c1916600184901b17845561043f565b5f84815260208120601f198516915b828110156104d557878501518255602094850194600190920191016104b5565b50848210156104f257868401515f19600387901b60f8161c191681555b50505050600190811b01905550565b602081525f82518060208401528060208501604085015e5f604082850101526040601f19601f83011684010191505092915050565b805160208083015191908110156103f5575f1960209190910360031b1b16919050565b60805160a05160c05160e05161010051610120516101405161016051610180516101a051614d8161063f5f395f818161035601528181612889015261343401525f81816106a401528181610f340152818161109f0152818161116d015281816116fc01528181611a6401528181611b4f01528181611cfc01528181611fbe015281816120280152818161275e015261324601525f81816106de01528181610cae01528181610d2e01528181610d77015261104d01525f612f4d01525f612f2001525f61372501525f6136fd01525f61365801525f61368201525f6136ac0152614d815ff3fe608060405234801561000f575f5ffd5b50600436106102ff575f3560e01c806379f372d411610195578063c829b0e3116100e4578063e6ae3e121161009e578063f698da2511610079578063f698da2514610697578063f8401fe61461069f578063fa77ffeb146106c6578063fc0c546a146106d9575f5ffd5b8063e6ae3e1214610668578063e810b9fe1461067b578063f2fde38b14610684575f5ffd5b8063c829b0e31461060d578063dd46706414610615578063e0d217f214610628578063e30c39781461063b578063e4ccb97a1461064c578063e5a4ffc51461065f575f5ffd5b8063866e09561161014f578063a3d898441161012a578063a3d89844146105d3578063b5bd3eb9146105dc578063b6e2691e146105e5578063bf22c457146105ed575f5ffd5b8063866e09561461058957806386dee14c146105ac5780638da5cb5b146105c3575f5ffd5b806379f372d4146105145780637a807575146105275780637bd414561461053a5780637f78efaf1461054d57806381d16f7e1461056057806384b0196e1461056e575f5ffd5b80634c5d8a0f116102515780636cebe5771161020b578063746c1662116101e6578063746c1662146104de57806375807250146104f1578063793ab7d01461050457806379ba50971461050c575f5ffd5b80636cebe577146104ac578063715018a6146104c357806372b0d90c146104cb575f5ffd5b80634c5d8a0f146104545780635cc8f3e21461045d5780635dbfe41614610466578063607d18d314610479578063658f1c2b1461048c57806367ec4a9b14610496575f5ffd5b80632ef3dbf5116102bc57806340e58ee51161029757806340e58ee514610406578063415307cc1461041957806345bc4d101461042d5780634980e1be14610440575f5ffd5b80632ef3dbf5146103cb5780633ccfd60b146103eb5780633f965bff146103f3575f5ffd5b80630843c1a7146103035780630dd3bd761461032957806317eeb9f61461033e578063184f965414610351578063249d39e9146103905780632e5fbeda146103ac575b5f5ffd5b610316610311366004613e4e565b610700565b6040519081526020015b60405180910390f35b61033c610337366004613e85565b610720565b005b61033c61034c366004613eb6565b610735565b6103787f000000000000000000000000000000000000000000000000000000000000000081565b6040516001600160a01b039091168152602001610320565b61039961271081565b60405161ffff9091168152602001610320565b6103b662278d0081565b60405163ffffffff9091168152602001610320565b6103d3600281565b6040516001600160401b039091168152602001610320565b61033c6107c8565b610316610401366004613eed565b6107d3565b61033c610414366004613e85565b610834565b6005546103999062010000900461ffff1681565b61033c61043b366004613e85565b61095b565b6103165f516020614d615f395f51905f5281565b61031660065481565b6103d361010081565b610316610474366004613f75565b610b0b565b61033c610487366004613eb6565b610e2f565b610316620493e081565b60055461039990640100000000900461ffff1681565b6005546103b690600160501b900463ffffffff1681565b61033c610ec5565b61033c6104d936600461404c565b610ed6565b6103166104ec3660046140a7565b611117565b6103166104ff36600461404c565b61114c565b6103d3602081565b61033c6111fa565b61033c610522366004613eb6565b61123b565b6103166105353660046140ee565b6112be565b61033c61054836600461411f565b6112c8565b61031661055b36600461416d565b611513565b6005546103999061ffff1681565b61057661153e565b60405161032097969594939291906141be565b61059c610597366004614294565b611580565b6040519015158152602001610320565b6005546103b690600160301b900463ffffffff1681565b5f546001600160a01b0316610378565b61031660075481565b61031660085481565b610399606481565b6106006105fb366004613e85565b61179a565b60405161032091906143a1565b610316602081565b61033c610623366004613e85565b6119a7565b61033c610636366004613e85565b611d71565b6001546001600160a01b0316610378565b61031661065a366004613eb6565b6120b5565b6103996107d081565b61033c610676366004614542565b6120c8565b61039961138881565b61033c61069236600461404c565b6121d2565b610316612242565b6103787f000000000000000000000000000000000000000000000000000000000000000081565b61033c6106d436600461456e565b612250565b6103787f000000000000000000000000000000000000000000000000000000000000000081565b5f61071a61071561071084614692565b61233a565b612424565b92915050565b6107328161072d83612450565b6124dc565b50565b61073d61255e565b61ffff81161580610754575061271061ffff821610155b1561077d5760405163f9c3ae8f60e01b815261ffff821660048201526024015b60405180910390fd5b6005805461ffff191661ffff83169081179091556040519081527ff4b5c2f9f644abb947e6aa68cc4a778ec81d3dc1270a6945d1837a96ae9582b9906020015b60405180910390a150565b6107d133610ed6565b565b5f5f516020614d615f395f51905f52838360405160200161080b92919091825260e01b6001600160e01b031916602082015260240190565b604051602081830303815290604052805190602001205f1c61082d919061473e565b9392505050565b61083c61258a565b5f81815260096020526040902060018154600160a01b900460ff1660068111156108685761086861436d565b1461089657805460405163800b061560e01b8152610774918491600160a01b90910460ff1690600401614751565b80546001600160a01b031633146108d457805460405163295a81c160e01b81523360048201526001600160a01b039091166024820152604401610774565b8054600360a11b60ff60a01b1982161782556040516001600160a01b039091169083907ff1ab0865975dad5c69ae8e4baaf13114c875728afa7cc86368534c22a631d0b0905f90a3806003015460075f8282546109319190614779565b909155505080546003820154610950916001600160a01b0316906125b2565b506107326001600255565b61096361258a565b5f81815260096020526040902060028154600160a01b900460ff16600681111561098f5761098f61436d565b036109eb576002810154600160401b90046001600160401b031642116109e657600281015460405163ec63058960e01b815260048101849052600160401b9091046001600160401b03166024820152604401610774565b610b00565b60038154600160a01b900460ff166006811115610a0a57610a0a61436d565b03610ad7578054600160c01b900460ff1615610a72576002810154600160801b90046001600160401b031642116109e657600281015460405163ec63058960e01b815260048101849052600160801b9091046001600160401b03166024820152604401610774565b6002810154610a949061010090600160c01b90046001600160401b031661478c565b43116109e657600281015460405163d857630360e01b815260048101849052600160c01b9091046001600160401b03166024820152436044820152606401610774565b805460405163800b061560e01b8152610774918491600160a01b90910460ff1690600401614751565b610950828233612638565b5f610b1461258a565b871580610b29575042876001600160401b0316105b15610b595760405163579b72cd60e01b8152600481018990526001600160401b0388166024820152604401610774565b60055463ffffffff600160301b90910481169087161080610b8c575060055463ffffffff600160501b9091048116908616105b15610bdc576005546040516320c369d960e01b815263ffffffff80891660048301528088166024830152600160301b830481166044830152600160501b9092049091166064820152608401610774565b5f610be68a6127be565b9050610bf68a8a8a8a8a86612af9565b91508415610c8a57604080513360208201529081018690525f9060600160408051601f1981840301815291815281516020928301205f818152600a90935291205490915060ff1615610c5e5760405163334ff9b760e01b815260048101879052602401610774565b5f908152600a60209081526040808320805460ff19166001179055848352600990915290206008018590555b610c97828b878787612c03565b6040516370a0823160e01b81523060048201525f907f00000000000000000000000000000000000000000000000000000000000000006001600160a01b0316906370a0823190602401602060405180830381865afa158015610cfb573d5f5f3e3d5ffd5b505050506040513d601f19601f82011682018060405250810190610d1f919061479f565b9050610d566001600160a01b037f00000000000000000000000000000000000000000000000000000000000000001633308d612ca0565b6040516370a0823160e01b81523060048201525f9082906001600160a01b037f000000000000000000000000000000000000000000000000000000000000000016906370a0823190602401602060405180830381865afa158015610dbc573d5f5f3e3d5ffd5b505050506040513d601f19601f82011682018060405250810190610de0919061479f565b610dea9190614779565b90508a8114610e1657604051632daa6d9560e21b8152600481018c905260248101829052604401610774565b505050610e236001600255565b98975050505050505050565b610e3761255e565b606461ffff82161080610e4f575061138861ffff8216115b15610e735760405163f9c3ae8f60e01b815261ffff82166004820152602401610774565b6005805465ffff00000000191664010000000061ffff8416908102919091179091556040519081527f059e938863bbad11f096957c5970e1c9d14210e38265313b2f3d602f916dcd88906020016107bd565b610ecd61255e565b6107d15f612d0d565b610ede61258a565b6001600160a01b038116610f055760405163d27b444360e01b815260040160405180910390fd5b335f818152600b6020526040808220549051630758072560e41b81526004810193909352916001600160a01b037f00000000000000000000000000000000000000000000000000000000000000001690637580725090602401602060405180830381865afa158015610f79573d5f5f3e3d5ffd5b505050506040513d601f19601f82011682018060405250810190610f9d919061479f565b905081158015610fab575080155b15610fcb57604051636e34ee0b60e11b8152336004820152602401610774565b335f908152600b6020526040812081905560088054849290610fee908490614779565b90915550506001600160a01b038316337fd1c19fbcd4551a5edfb66d43d2e337c04837afda3482b42bdf569a8fccdae5fb611029848661478c565b60405190815260200160405180910390a38115611074576110746001600160a01b037f0000000000000000000000000000000000000000000000000000000000000000168484612d26565b801561110b5760405163f633149760e01b81523360048201526001600160a01b0384811660248301527f0000000000000000000000000000000000000000000000000000000000000000169063f6331497906044016020604051808303815f875af11580156110e5573d5f5f3e3d5ffd5b505050506040513d601f19601f82011682018060405250810190611109919061479f565b505b50506107326001600255565b5f83838360405160200161112d939291906147e6565b6040516020818303038152906040528051906020012090509392505050565b604051630758072560e41b81526001600160a01b0382811660048301525f917f000000000000000000000000000000000000000000000000000000000000000090911690637580725090602401602060405180830381865afa1580156111b4573d5f5f3e3d5ffd5b505050506040513d601f19601f820116820180604052508101906111d8919061479f565b6001600160a01b0383165f908152600b602052604090205461071a919061478c565b60015433906001600160a01b031681146112325760405163118cdaa760e01b81526001600160a01b0382166004820152602401610774565b61073281612d0d565b61124361255e565b6107d061ffff821611156112705760405163f9c3ae8f60e01b815261ffff82166004820152602401610774565b6005805463ffff000019166201000061ffff8416908102919091179091556040519081527f8e1301407b963add274e76aa85f6e6b9aa9271db2d10af6e3a0ad5f663d0382d906020016107bd565b5f61071a82612d5c565b5f84815260096020526040902060028154600160a01b900460ff1660068111156112f4576112f461436d565b1461132257805460405163800b061560e01b8152610774918791600160a01b90910460ff1690600401614751565b6001810154600160401b90046001600160a01b0316331461137357600181015460405163295a81c160e01b8152336004820152600160401b9091046001600160a01b03166024820152604401610774565b6002810154600160401b90046001600160401b03164211156113c65760028101546040516337851a4160e11b815260048101879052600160401b9091046001600160401b03166024820152604401610774565b8054600160b81b900460ff1683146114065780546040516355c5b3e360e11b815260048101859052600160b81b90910460ff166024820152604401610774565b5f5b83811015611479575f516020614d615f395f51905f5285858381811061143057611430614809565b90506020020135106114715784848281811061144e5761144e614809565b9050602002013560405163a5808ecf60e01b815260040161077491815260200190565b600101611408565b505f61148660024361481d565b825460ff60a01b1916600360a01b17835590506114a4858585611117565b60068301556002820180546001600160c01b0316600160c01b6001600160401b0384160217905560405186907ffad6e93544b948156ef4acb449a2beb280123297e97a8a0aea24444cd3506ea79061150390889088908890879061483c565b60405180910390a2505050505050565b6005545f9061082d9061152c90859061ffff1685612eaf565b60055462010000900461ffff16612efc565b5f6060805f5f5f606061154f612f19565b611557612f46565b604080515f80825260208201909252600f60f81b9b939a50919850469750309650945092509050565b5f61158961258a565b5f6115988b8b8b8b8b8a612f73565b90505f6115b28c838c8c8c6115ad8d8d613157565b61316c565b60018301549091506115d690600160401b90046001600160a01b0316828787613225565b5f5b868110156116665761160a8c8c8c8487600701548d8d888181106115fe576115fe614809565b90506101000201613366565b61165e578c7fbfee9b073f1be2bff2ca24ddad5f690169b822a5629f77c6b932b0ad5fe9d8e18260405161164091815260200190565b60405180910390a26116538d845f612638565b5f9350505050611783565b6001016115d8565b50815460ff60a01b1916600160a21b1782556003820154600780545f9061168e908490614779565b9091555050600182015460038301546040805191825260208201849052600160401b9092046001600160a01b03169182918f917f95ff9ce0e0e767bdd8a54c651fcde71fa1e4f879ccf89e930fb6ffaddd84f9eb910160405180910390a36116fa8184600301546125b2565b7f00000000000000000000000000000000000000000000000000000000000000006001600160a01b031663f297be66828f86600401546040518463ffffffff1660e01b815260040161174e9392919061486f565b5f604051808303815f87803b158015611765575f5ffd5b505af1158015611777573d5f5f3e3d5ffd5b50505050600193505050505b61178d6001600255565b9998505050505050505050565b60408051610280810182525f80825260208201819052918101829052606081018290526080810182905260a0810182905260c0810182905260e08101829052610100810182905261012081018290526101408101829052610160810182905261018081018290526101a081018290526101c081018290526101e081018290526102008101829052610220810182905261024081018290526102608101919091525f828152600960209081526040918290208251610280810190935280546001600160a01b03811684529091830190600160a01b900460ff1660068111156118835761188361436d565b60068111156118945761189461436d565b81528154600160a81b810461ffff9081166020840152600160b81b820460ff9081166040850152600160c01b92839004161515606084015260018401546001600160401b038082166080860152600160401b8083046001600160a01b031660a0870152600160e01b90920463ffffffff90811660c0870152600287015490811660e087015264010000000081048416610100870152600160301b81049093166101208601529082048116610140850152600160801b820481166101608501529190041661018082015260038201546101a082015260048201546101c082015260058201546101e0820152600682015461020082015260078201546102208201526008909101546102409091015292915050565b6119af61258a565b5f81815260096020526040902060018154600160a01b900460ff1660068111156119db576119db61436d565b14611a0957805460405163800b061560e01b8152610774918491600160a01b90910460ff1690600401614751565b60018101546001600160401b0316421115611a4f5760018101546040516337851a4160e11b8152600481018490526001600160401b039091166024820152604401610774565b60405163c3c5a54760e01b81523360048201527f00000000000000000000000000000000000000000000000000000000000000006001600160a01b03169063c3c5a54790602401602060405180830381865afa158015611ab1573d5f5f3e3d5ffd5b505050506040513d601f19601f82011682018060405250810190611ad59190614890565b611af457604051631196593d60e11b8152336004820152602401610774565b6005546003820154825461ffff6201000084048116935f93611b2d93611b27939192821691600160a81b90910416612eaf565b83612efc565b60405163fa6739c160e01b81523360048201529091505f906001600160a01b037f0000000000000000000000000000000000000000000000000000000000000000169063fa6739c190602401602060405180830381865afa158015611b94573d5f5f3e3d5ffd5b505050506040513d601f19601f82011682018060405250810190611bb8919061479f565b905081811015611be15733818360405163936d426d60e01b81526004016107749392919061486f565b60018401545f90611bff90600160e01b900463ffffffff164261481d565b8554909150600290869060ff60a01b1916600160a01b830217905550600185018054600160401b600160e01b03191633600160401b81810292909217909255600487018590556002870180546fffffffffffffffff0000ffff0000000019166001600160401b03851692830265ffff0000000019161764010000000061ffff89811682029290921780845560055467ffff00000000000019909116919004909116600160301b0217905560408051868152602081019290925288917f717351e4c870c282c62ffb091a9bc13513f03387b1a22c6ed1cfb6e24c3bfb89910160405180910390a3604051634f14ee9b60e11b81526001600160a01b037f00000000000000000000000000000000000000000000000000000000000000001690639e29dd3690611d359033908a90889060040161486f565b5f604051808303815f87803b158015611d4c575f5ffd5b505af1158015611d5e573d5f5f3e3d5ffd5b5050505050505050506107326001600255565b611d7961258a565b5f81815260096020526040902060028154600160a01b900460ff166006811115611da557611da561436d565b14611dd357805460405163800b061560e01b8152610774918491600160a01b90910460ff1690600401614751565b6001810154600160401b90046001600160a01b0316338114611e195760405163295a81c160e01b81523360048201526001600160a01b0382166024820152604401610774565b6002820154600160401b90046001600160401b0316421115611e6c5760028201546040516337851a4160e11b815260048101859052600160401b9091046001600160401b03166024820152604401610774565b600482015460028301545f90611e91908390600160301b900461ffff1661271061357f565b8454600186018054600160401b600160e01b031981169091555f60048801556002870180546fffffffffffffffffffffffff00000000191690559192506001600160a01b0316906001600160401b03164211801590611f0057855460ff60a01b1916600160a01b178655611f3c565b855460ff60a01b1916600360a11b1786556003860154600780545f90611f27908490614779565b92505081905550611f3c8287600301546125b2565b6040805184815282151560208201526001600160a01b0387169189917f95e4cad7d88cb16431c78fe44532d5f5a172e963221c7d1ad67a7a9e99220adb910160405180910390a382156120165760405163342ee12f60e11b81526001600160a01b038681166004830152602482018990526044820185905283811660648301527f0000000000000000000000000000000000000000000000000000000000000000169063685dc25e906084015f604051808303815f87803b158015611fff575f5ffd5b505af1158015612011573d5f5f3e3d5ffd5b505050505b828411156120a5576001600160a01b037f00000000000000000000000000000000000000000000000000000000000000001663f297be6686896120598789614779565b6040518463ffffffff1660e01b81526004016120779392919061486f565b5f604051808303815f87803b15801561208e575f5ffd5b505af11580156120a0573d5f5f3e3d5ffd5b505050505b5050505050506107326001600255565b6005545f9061071a9061ffff168361362f565b6120d061255e565b63ffffffff821615806120eb575062278d0063ffffffff8316115b1561211157604051638045cecd60e01b815263ffffffff83166004820152602401610774565b63ffffffff8116158061212c575062278d0063ffffffff8216115b1561215257604051638045cecd60e01b815263ffffffff82166004820152602401610774565b600580546dffffffffffffffff0000000000001916600160301b63ffffffff85811691820263ffffffff60501b191692909217600160501b928516928302179092556040805192835260208301919091527fbb70c17b020097a12d36d0ad2361769461fe2738fd804c0dbc3fd586f8840d4b910160405180910390a15050565b6121da61255e565b600180546001600160a01b0383166001600160a01b0319909116811790915561220a5f546001600160a01b031690565b6001600160a01b03167f38d16b8cac22d99fc7c124b9cd0de2d3fa1faef420bfe791d8c362d765e2270060405160405180910390a350565b5f61224b61364c565b905090565b5f61225a83612450565b60088101549091508015806122975750808360405160200161227e91815260200190565b6040516020818303038152906040528051906020012014155b156122bf57604051634a54875d60e11b81526004810185905260248101829052604401610774565b60028201545f906122e290602090600160c01b90046001600160401b031661481d565b9050806001600160401b0316431115612326576040516322a45f2960e01b8152600481018690526001600160401b0382166024820152436044820152606401610774565b6123338584866001613775565b5050505050565b5f6040518060c0016040528060918152602001614cd06091913980519060200120825f015183602001518460400151856060015160405160200161237e91906148af565b6040516020818303038152906040528051906020012086608001518760a001518860c001518960e001516040516020016124079998979695949392919098895260208901979097526001600160a01b039590951660408801526060870193909352608086019190915260a085015260c084015261ffff1660e08301526101008201526101200190565b604051602081830303815290604052805190602001209050919050565b5f61071a61243061364c565b8360405161190160f01b8152600281019290925260228201526042902090565b5f81815260096020526040902060038154600160a01b900460ff16600681111561247c5761247c61436d565b146124aa57805460405163800b061560e01b8152610774918491600160a01b90910460ff1690600401614751565b8054600160c01b900460ff16156124d75760405163681a98bb60e11b815260048101839052602401610774565b919050565b60088101541561254e5760028101545f9061250990602090600160c01b90046001600160401b031661481d565b9050806001600160401b0316431161254c57604051634a3888f760e01b8152600481018490526001600160401b0382166024820152436044820152606401610774565b505b61255a82825f80613775565b5050565b5f546001600160a01b031633146107d15760405163118cdaa760e01b8152336004820152602401610774565b60028054036125ac57604051633ee5aeb560e01b815260040160405180910390fd5b60028055565b6001600160a01b0382165f908152600b6020526040812080548392906125d990849061478c565b925050819055508060085f8282546125f1919061478c565b90915550506040518181526001600160a01b038316907f9c9e0cdb1670e88302408e5b941dc636f63a3293204694bb68910fcf3d9305f39060200160405180910390a25050565b60048201545f6001600160a01b0383161561267157600284015461266c908390640100000000900461ffff1661271061357f565b612673565b5f5b60018501548554600560a01b60ff60a01b198216178755600387015460078054949550600160401b9093046001600160a01b039081169492169290915f906126bc908490614779565b909155505060408051858152602081018590526001600160a01b0380881692908516918a917fa5d5758502534998e067857abd0e02c68923f724b641eb8b4e1ad05363d59e21910160405180910390a461271a8187600301546125b2565b6040516367d4013d60e01b81526001600160a01b03838116600483015260248201899052604482018690528281166064830152868116608483015260a482018590527f000000000000000000000000000000000000000000000000000000000000000016906367d4013d9060c4015f604051808303815f87803b15801561279f575f5ffd5b505af11580156127b1573d5f5f3e3d5ffd5b5050505050505050505050565b5f806127cd60408401846148e4565b9150508015806127dd5750602081115b156127fe5760405163760f26f360e01b815260048101829052602401610774565b5f516020614d615f395f51905f5283351061282f5760405163a5808ecf60e01b815283356004820152602401610774565b61ffff91505f80805b83811015612af0573661284e60408801886148e4565b8381811061285e5761285e614809565b6040516308744d4d60e21b81526060909102929092018035600484015292505f916001600160a01b037f00000000000000000000000000000000000000000000000000000000000000001691506321d135349060240160c060405180830381865afa1580156128cf573d5f5f3e3d5ffd5b505050506040513d601f19601f820116820180604052508101906128f39190614941565b905060018160a00151600281111561290d5761290d61436d565b1461293557604051630200404b60e51b81526004810184905282356024820152604401610774565b825f036129c457606081015194506129536040890160208a016149cf565b63ffffffff16158061297f5750600160ff86161b61297760408a0160208b016149cf565b63ffffffff16115b156129bf576129946040890160208a016149cf565b604051636ae8036d60e01b815263ffffffff909116600482015260ff86166024820152604401610774565b612a55565b8460ff16816060015160ff1614612a08576060810151604051638d9ce53d60e01b81526004810185905260ff91821660248201529086166044820152606401610774565b8363ffffffff16816020015163ffffffff1614612a55576020810151604051638ee6a9f760e01b81526004810185905263ffffffff91821660248201529085166044820152606401610774565b806040015193505f516020614d615f395f51905f52826020013510612a935760405163a5808ecf60e01b815260208301356004820152602401610774565b612aa0826040013561392d565b612aca5760408051630c820d4f60e31b815260048101859052908301356024820152604401610774565b8661ffff16816080015161ffff161015612ae657806080015196505b5050600101612838565b50505050919050565b5f60065f8154612b08906149ea565b91829055505f818152600960205260409081902080543360ff60a01b19166001600160a81b031990911617600160a01b1761ffff60a81b1916600160a81b61ffff871602178155919250612b5e908901896148e4565b825460ff909116600160b81b0260ff60b81b199091161782555060018101805463ffffffff808816600160e01b0268010000000000000000600160e01b039092166001600160401b038a16179190911790915560028201805491861663ffffffff1990921691909117905560038101879055612bd988612d5c565b81600501819055508660075f828254612bf2919061478c565b909155509198975050505050505050565b5f8581526009602052604090819020600581015481546003830154600184015460028501549551949593946001600160a01b03909316938b937f834f776653fe0880fe5baa887003b54737bd730dbdb7fbcb747124078be4397993612c909390926001600160401b03821692600160e01b90920463ffffffff908116929116908d908f908e908e90614a73565b60405180910390a4505050505050565b6040516001600160a01b038481166024830152838116604483015260648201839052612d079186918216906323b872dd906084015b604051602081830303815290604052915060e01b6020820180516001600160e01b038381831617835250505050613982565b50505050565b600180546001600160a01b0319169055610732816139ee565b6040516001600160a01b03838116602483015260448201839052612d5791859182169063a9059cbb90606401612cd5565b505050565b5f80612d6b60408401846148e4565b905090505f816001600160401b03811115612d8857612d8861458e565b604051908082528060200260200182016040528015612db1578160200160208202803683370190505b5090505f5b82811015612e0e57612de9612dce60408701876148e4565b83818110612dde57612dde614809565b905060600201613a3d565b828281518110612dfb57612dfb614809565b6020908102919091010152600101612db6565b506040518060a0016040528060708152602001614c2560709139805160209182012090853590612e4490604088019088016149cf565b83604051602001612e5591906148af565b60408051601f1981840301815282825280516020918201209083019590955281019290925263ffffffff166060820152608081019190915260a0016040516020818303038152906040528051906020012092505050919050565b5f5f612ebb8484613a8a565b90505f612ed082670de0b6b3a7640000614779565b90505f612ee08784846001613b8c565b9050868111612eef5786612ef1565b805b979650505050505050565b5f61082d83612710612f1261ffff861682614779565b6001613b8c565b606061224b7f00000000000000000000000000000000000000000000000000000000000000006003613bd7565b606061224b7f00000000000000000000000000000000000000000000000000000000000000006004613bd7565b5f86815260096020526040902060038154600160a01b900460ff166006811115612f9f57612f9f61436d565b14612fcd57805460405163800b061560e01b8152610774918991600160a01b90910460ff1690600401614751565b6001810154600160401b90046001600160a01b0316331461301e57600181015460405163295a81c160e01b8152336004820152600160401b9091046001600160a01b03166024820152604401610774565b8054600160c01b900460ff16801561304957506002810154600160801b90046001600160401b031642115b156130855760028101546040516337851a4160e11b815260048101899052600160801b9091046001600160401b03166024820152604401610774565b5f61308f87612d5c565b9050816005015481146130c5576005820154604051631a0917c360e01b8152610774918391600401918252602082015260400190565b5f6130d1878787611117565b90508260060154811461310757600683015460405163e643498360e01b8152610774918391600401918252602082015260400190565b838614613131576040516355c5b3e360e11b81526004810185905260248101879052604401610774565b8254600160c01b900460ff1661314b5761314b89846124dc565b50509695505050505050565b5f610100820260405181858237209392505050565b5f6132186107156040518061010001604052808a81526020018960010160089054906101000a90046001600160a01b03166001600160a01b03168152602001896005015481526020018888808060200260200160405190810160405280939291908181526020018383602002808284375f920191909152505050908252506020810187905260078a015460408201528954600160a81b900461ffff16606082015260800185905261233a565b90505b9695505050505050565b604051634cfb92df60e01b81526001600160a01b0385811660048301525f917f000000000000000000000000000000000000000000000000000000000000000090911690634cfb92df90602401602060405180830381865afa15801561328d573d5f5f3e3d5ffd5b505050506040513d601f19601f820116820180604052508101906132b19190614b50565b90505f5f6132f48686868080601f0160208091040260200160405190810160405280939291908181526020018383808284375f92019190915250613c8092505050565b5090925090505f81600381111561330d5761330d61436d565b14158061332c5750826001600160a01b0316826001600160a01b031614155b1561335d57604051637199036360e11b81526001600160a01b03808416600483015284166024820152604401610774565b50505050505050565b5f3661337560408901896148e4565b8681811061338557613385614809565b90506060020190505f6040518060a00160405280875f146133c85789896133ad60018b614779565b8181106133bc576133bc614809565b905060200201356133cb565b8a355b8152602001836020013581526020018989898181106133ec576133ec614809565b90506020020135815260200161340287896107d3565b815260408085013560209092019190915251632916acad60e01b8152833560048201529091505f906001600160a01b037f00000000000000000000000000000000000000000000000000000000000000001690632916acad90602401602060405180830381865afa158015613479573d5f5f3e3d5ffd5b505050506040513d601f19601f8201168201806040525081019061349d9190614b50565b90505f6134ae603f620493e0614b6b565b6134bb90620493e061478c565b6134c79061138861478c565b9050805a10156134f6575a6040516303bbb5bd60e51b8152600481019190915260248101829052604401610774565b604051631503eccd60e11b81526001600160a01b03831690632a07d99a90620493e090613529908a908890600401614b7e565b6020604051808303818786fa93505050508015613563575060408051601f3d908101601f1916820190925261356091810190614890565b60015b613573575f94505050505061321b565b945061321b9350505050565b5f5f5f61358c8686613cc9565b91509150815f036135b0578381816135a6576135a661472a565b049250505061082d565b8184116135c7576135c76003851502601118613ce5565b5f848688095f868103871696879004966002600389028118808a02820302808a02820302808a02820302808a02820302808a02820302808a02909103029181900381900460010185841190960395909502919093039390930492909217029150509392505050565b5f61363a8383613a8a565b61082d90670de0b6b3a7640000614779565b5f306001600160a01b037f0000000000000000000000000000000000000000000000000000000000000000161480156136a457507f000000000000000000000000000000000000000000000000000000000000000046145b156136ce57507f000000000000000000000000000000000000000000000000000000000000000090565b61224b604080517f8b73c3c69bb8fe3d512ecc4cf759cc79239f7b179b0ffacaa9a75d522b39400f60208201527f0000000000000000000000000000000000000000000000000000000000000000918101919091527f000000000000000000000000000000000000000000000000000000000000000060608201524660808201523060a08201525f9060c00160405160208183030381529060405280519060200120905090565b6002830154600160c01b90046001600160401b031643811015806137ac57506137a96101006001600160401b03831661478c565b43115b156137e25760405163d857630360e01b8152600481018690526001600160401b0382166024820152436044820152606401610774565b60068401546040516e70726f626974792f736565642f763160881b602082015246602f8201526bffffffffffffffffffffffff193060601b16604f8201526063810187905260838101919091526001600160401b0382164060a382015260c381018490525f905f516020614d615f395f51905f529060e301604051602081830303815290604052805190602001205f1c61387c919061473e565b60028601549091505f906138969063ffffffff164261481d565b60078701839055865460ff60c01b1916600160c01b1787556002870180546001600160401b038316600160801b810267ffffffffffffffff60801b19909216919091179091556040805185815260208101929092528615159082015290915087907fd7eeb3c4291dd13c1659b187286afd48107bbf13790a30bcca8f276b351f6c669060600160405180910390a250505050505050565b5f603182901c1561393f57505f919050565b63ffffffff821660ff602084901c1681158015906139605750638000000082105b801561396d575060018110155b801561397a5750603e8111155b949350505050565b5f5f60205f8451602086015f885af1806139a1576040513d5f823e3d81fd5b50505f513d915081156139b85780600114156139c5565b6001600160a01b0384163b155b15612d0757604051635274afe760e01b81526001600160a01b0385166004820152602401610774565b5f80546001600160a01b038381166001600160a01b0319831681178455604051919092169283917f8be0079c531659141344cd1fd0a4f28419497f9722a3daafe3b4186f6b6457e09190a35050565b5f6040518060600160405280603b8152602001614c95603b91398051602091820120604080518084019290925284358282015291840135606082015290830135608082015260a001612407565b5f61ffff83161580613aa257506127108361ffff1610155b80613aaf575061ffff8216155b15613adb57604051637c485dcd60e01b815261ffff808516600483015283166024820152604401610774565b5f613af061ffff8516655af3107a4000614bba565b613b0290670de0b6b3a7640000614779565b670de0b6b3a76400009250905060105b613b1d600182614779565b8461ffff16901c61ffff165f03613b36575f1901613b12565b8015613b84575f1901613b548380670de0b6b3a76400006001613b8c565b9250600161ffff8516821c81169003613b7f57613b7c8383670de0b6b3a76400006001613b8c565b92505b613b36565b505092915050565b5f613bb9613b9983613cf6565b8015613bb457505f8480613baf57613baf61472a565b868809115b151590565b613bc486868661357f565b613bce919061478c565b95945050505050565b606060ff8314613bf157613bea83613d22565b905061071a565b818054613bfd90614bd1565b80601f0160208091040260200160405190810160405280929190818152602001828054613c2990614bd1565b8015613c745780601f10613c4b57610100808354040283529160200191613c74565b820191905f5260205f20905b815481529060010190602001808311613c5757829003601f168201915b5050505050905061071a565b5f5f5f8351604103613cb7576020840151604085015160608601515f1a613ca988828585613d5f565b955095509550505050613cc2565b505081515f91506002905b9250925092565b5f805f1983850993909202808410938190039390930393915050565b634e487b715f52806020526024601cfd5b5f6002826003811115613d0b57613d0b61436d565b613d159190614c03565b60ff166001149050919050565b60605f613d2e83613e27565b6040805160208082528183019092529192505f91906020820181803683375050509182525060208101929092525090565b5f80807f7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0841115613d9857505f91506003905082613e1d565b604080515f808252602082018084528a905260ff891692820192909252606081018790526080810186905260019060a0016020604051602081039080840390855afa158015613de9573d5f5f3e3d5ffd5b5050604051601f1901519150506001600160a01b038116613e1457505f925060019150829050613e1d565b92505f91508190505b9450945094915050565b5f60ff8216601f81111561071a57604051632cd44ac360e21b815260040160405180910390fd5b5f60208284031215613e5e575f5ffd5b81356001600160401b03811115613e73575f5ffd5b8201610100818503121561082d575f5ffd5b5f60208284031215613e95575f5ffd5b5035919050565b61ffff81168114610732575f5ffd5b80356124d781613e9c565b5f60208284031215613ec6575f5ffd5b813561082d81613e9c565b63ffffffff81168114610732575f5ffd5b80356124d781613ed1565b5f5f60408385031215613efe575f5ffd5b823591506020830135613f1081613ed1565b809150509250929050565b5f60608284031215613f2b575f5ffd5b50919050565b5f5f83601f840112613f41575f5ffd5b5081356001600160401b03811115613f57575f5ffd5b602083019150836020828501011115613f6e575f5ffd5b9250929050565b5f5f5f5f5f5f5f5f60e0898b031215613f8c575f5ffd5b88356001600160401b03811115613fa1575f5ffd5b613fad8b828c01613f1b565b9850506020890135965060408901356001600160401b0381168114613fd0575f5ffd5b9550613fde60608a01613ee2565b9450613fec60808a01613ee2565b935060a0890135925060c08901356001600160401b0381111561400d575f5ffd5b6140198b828c01613f31565b999c989b5096995094979396929594505050565b6001600160a01b0381168114610732575f5ffd5b80356124d78161402d565b5f6020828403121561405c575f5ffd5b813561082d8161402d565b5f5f83601f840112614077575f5ffd5b5081356001600160401b0381111561408d575f5ffd5b6020830191508360208260051b8501011115613f6e575f5ffd5b5f5f5f604084860312156140b9575f5ffd5b83356001600160401b038111156140ce575f5ffd5b6140da86828701614067565b909790965060209590950135949350505050565b5f602082840312156140fe575f5ffd5b81356001600160401b03811115614113575f5ffd5b61397a84828501613f1b565b5f5f5f5f60608587031215614132575f5ffd5b8435935060208501356001600160401b0381111561414e575f5ffd5b61415a87828801614067565b9598909750949560400135949350505050565b5f5f6040838503121561417e575f5ffd5b823591506020830135613f1081613e9c565b5f81518084528060208401602086015e5f602082860101526020601f19601f83011685010191505092915050565b60ff60f81b8816815260e060208201525f6141dc60e0830189614190565b82810360408401526141ee8189614190565b606084018890526001600160a01b038716608085015260a0840186905283810360c0850152845180825260208087019350909101905f5b81811015614243578351835260209384019390920191600101614225565b50909b9a5050505050505050505050565b5f5f83601f840112614264575f5ffd5b5081356001600160401b0381111561427a575f5ffd5b6020830191508360208260081b8501011115613f6e575f5ffd5b5f5f5f5f5f5f5f5f5f60c08a8c0312156142ac575f5ffd5b8935985060208a01356001600160401b038111156142c8575f5ffd5b6142d48c828d01613f1b565b98505060408a01356001600160401b038111156142ef575f5ffd5b6142fb8c828d01614067565b90985096505060608a0135945060808a01356001600160401b03811115614320575f5ffd5b61432c8c828d01614254565b90955093505060a08a01356001600160401b0381111561434a575f5ffd5b6143568c828d01613f31565b915080935050809150509295985092959850929598565b634e487b7160e01b5f52602160045260245ffd5b6007811061439d57634e487b7160e01b5f52602160045260245ffd5b9052565b81516001600160a01b03168152610280810160208301516143c56020840182614381565b5060408301516143db604084018261ffff169052565b5060608301516143f0606084018260ff169052565b506080830151614404608084018215159052565b5060a083015161441f60a08401826001600160401b03169052565b5060c083015161443a60c08401826001600160a01b03169052565b5060e083015161445260e084018263ffffffff169052565b5061010083015161446c61010084018263ffffffff169052565b5061012083015161448461012084018261ffff169052565b5061014083015161449c61014084018261ffff169052565b506101608301516144b96101608401826001600160401b03169052565b506101808301516144d66101808401826001600160401b03169052565b506101a08301516144f36101a08401826001600160401b03169052565b506101c08301516101c08301526101e08301516101e083015261020083015161020083015261022083015161022083015261024083015161024083015261026083015161026083015292915050565b5f5f60408385031215614553575f5ffd5b823561455e81613ed1565b91506020830135613f1081613ed1565b5f5f6040838503121561457f575f5ffd5b50508035926020909101359150565b634e487b7160e01b5f52604160045260245ffd5b60405161010081016001600160401b03811182821017156145c5576145c561458e565b60405290565b60405160c081016001600160401b03811182821017156145c5576145c561458e565b604051601f8201601f191681016001600160401b03811182821017156146155761461561458e565b604052919050565b5f82601f83011261462c575f5ffd5b81356001600160401b038111156146455761464561458e565b8060051b614655602082016145ed565b91825260208185018101929081019086841115614670575f5ffd5b6020860192505b8383101561321b578235825260209283019290910190614677565b5f61010082360312156146a3575f5ffd5b6146ab6145a2565b823581526146bb60208401614041565b60208201526040838101359082015260608301356001600160401b038111156146e2575f5ffd5b6146ee3682860161461d565b6060830152506080838101359082015260a0808401359082015261471460c08401613eab565b60c082015260e092830135928101929092525090565b634e487b7160e01b5f52601260045260245ffd5b5f8261474c5761474c61472a565b500690565b8281526040810161082d6020830184614381565b634e487b7160e01b5f52601160045260245ffd5b8181038181111561071a5761071a614765565b8082018082111561071a5761071a614765565b5f602082840312156147af575f5ffd5b5051919050565b8183525f6001600160fb1b038311156147cd575f5ffd5b8260051b80836020870137939093016020019392505050565b604081525f6147f96040830185876147b6565b9050826020830152949350505050565b634e487b7160e01b5f52603260045260245ffd5b6001600160401b03818116838216019081111561071a5761071a614765565b606081525f61484f6060830186886147b6565b90508360208301526001600160401b038316604083015295945050505050565b6001600160a01b039390931683526020830191909152604082015260600190565b5f602082840312156148a0575f5ffd5b8151801515811461082d575f5ffd5b81515f90829060208501835b828110156148d95781518452602093840193909101906001016148bb565b509195945050505050565b5f5f8335601e198436030181126148f9575f5ffd5b8301803591506001600160401b03821115614912575f5ffd5b6020019150606081023603821315613f6e575f5ffd5b80516124d781613e9c565b8051600381106124d7575f5ffd5b5f60c0828403128015614952575f5ffd5b5061495b6145cb565b82516149668161402d565b8152602083015161497681613ed1565b6020820152604083015161498981613ed1565b6040820152606083015160ff811681146149a1575f5ffd5b60608201526149b260808401614928565b60808201526149c360a08401614933565b60a08201529392505050565b5f602082840312156149df575f5ffd5b813561082d81613ed1565b5f600182016149fb576149fb614765565b5060010190565b8183526020830192505f815f5b84811015614a415781358652602080830135908701526040808301359087015260609586019590910190600101614a0f565b5093949350505050565b81835281816020850137505f828201602090810191909152601f909101601f19169091010190565b8881526001600160401b038816602082015263ffffffff8716604082015263ffffffff8616606082015284608082015260e060a08201525f5f853590508060e0840152506020850135614ac581613ed1565b63ffffffff16610100830152604085013536869003601e19018112614ae8575f5ffd5b85016020810190356001600160401b03811115614b03575f5ffd5b606081023603821315614b14575f5ffd5b6060610120850152614b2b61014085018284614a02565b91505082810360c0840152614b41818587614a4b565b9b9a5050505050505050505050565b5f60208284031215614b60575f5ffd5b815161082d8161402d565b5f82614b7957614b7961472a565b500490565b6101a081016101008483376101008201835f5b6005811015614bb0578151835260209283019290910190600101614b91565b5050509392505050565b808202811582820484141761071a5761071a614765565b600181811c90821680614be557607f821691505b602082108103613f2b57634e487b7160e01b5f52602260045260245ffd5b5f60ff831680614c1557614c1561472a565b8060ff8416069150509291505056fe4a6f62537065632875696e7432353620696e707574526f6f742c75696e74333220726f77732c4c617965725b5d206c6179657273294c61796572286279746573333220736861706549642c75696e743235362077656967687473526f6f742c75696e74323536206570696c6f677565294c61796572286279746573333220736861706549642c75696e743235362077656967687473526f6f742c75696e74323536206570696c6f67756529526563656970742875696e74323536206a6f6249642c616464726573732070726f76696465722c627974657333322073706563486173682c75696e743235365b5d206f7574707574526f6f74732c62797465733332206174746573746174696f6e4469676573742c75696e7432353620736565642c75696e743136206b2c627974657333322070726f6f6673486173682930644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000001",
+	Bin: "0x6101e0604052600480546001600160701b0319166a3c0000003c03e801f403e817905534801561002d575f5ffd5b5060405161636038038061636083398101604081905261004c91610332565b604080518082018252600781526650726f6269747960c81b602080830191909152825180840190935260018352603160f81b9083015290826001600160a01b0381166100b257604051631e4fbdf760e01b81525f60048201526024015b60405180910390fd5b6100bb81610244565b506100c7826002610260565b610120526100d6816003610260565b61014052815160208084019190912060e052815190820120610100524660a05261016260e05161010051604080517f8b73c3c69bb8fe3d512ecc4cf759cc79239f7b179b0ffacaa9a75d522b39400f60208201529081019290925260608201524660808201523060a08201525f9060c00160405160208183030381529060405280519060200120905090565b60805250503060c05260408051637e062a3560e11b815290515f916001600160a01b0387169163fc0c546a916004808201926020929091908290030181865afa1580156101b1573d5f5f3e3d5ffd5b505050506040513d601f19601f820116820180604052508101906101d591906103a3565b9050856001600160a01b0316816001600160a01b03161461021c5760405163f902523f60e01b81526001600160a01b038088166004830152821660248201526044016100a9565b50506001600160a01b03938416610160529183166101805282166101a052166101c05261056f565b600180546001600160a01b031916905561025d81610292565b50565b5f60208351101561027b57610274836102e1565b905061028c565b81610286848261045d565b5060ff90505b92915050565b5f80546001600160a01b038381166001600160a01b0319831681178455604051919092169283917f8be0079c531659141344cd1fd0a4f28419497f9722a3daafe3b4186f6b6457e09190a35050565b5f5f829050601f8151111561030b578260405163305a27a960e01b81526004016100a99190610517565b80516103168261054c565b179392505050565b6001600160a01b038116811461025d575f5ffd5b5f5f5f5f5f60a08688031215610346575f5ffd5b85516103518161031e565b60208701519095506103628161031e565b60408701519094506103738161031e565b60608701519093506103848161031e565b60808701519092506103958161031e565b809150509295509295909350565b5f602082840312156103b3575f5ffd5b81516103be8161031e565b9392505050565b634e487b7160e01b5f52604160045260245ffd5b600181811c908216806103ed57607f821691505b60208210810361040b57634e487b7160e01b5f52602260045260245ffd5b50919050565b601f82111561045857805f5260205f20601f840160051c810160208510156104365750805b601f840160051c820191505b81811015610455575f8155600101610442565b50505b505050565b81516001600160401b03811115610476576104766103c5565b61048a8161048484546103d9565b84610411565b6020601f8211600181146104bc575f83156104a55750848201515b5f19600385901b1c1916600184901b178455610455565b5f84815260208120601f198516915b828110156104eb57878501518255602094850194600190920191016104cb565b508482101561050857868401515f19600387901b60f8161c191681555b50505050600190811b01905550565b602081525f82518060208401528060208501604085015e5f604082850101526040601f19601f83011684010191505092915050565b8051602080830151919081101561040b575f1960209190910360031b1b16919050565b60805160a05160c05160e05161010051610120516101405161016051610180516101a0516101c051615d0161065f5f395f8181610800015261370d01525f818161043901528181610fc3015281816116190152613aa001525f818161085501528181610abf01528181610dc701528181610e7b015281816111ca01528181613062015281816131b401528181613d6401528181613f12015261450901525f818161087c0152818161316201528181613f8a0152818161400a015261405301525f6133f301525f6133c601525f61465d01525f61463501525f61459001525f6145ba01525f6145e40152615d015ff3fe608060405234801561000f575f5ffd5b5060043610610393575f3560e01c80638da5cb5b116101df578063deb9663411610109578063e6ae3e12116100a9578063f2fde38b11610079578063f2fde38b14610835578063f698da2514610848578063f8401fe614610850578063fc0c546a14610877575f5ffd5b8063e6ae3e12146107df578063e810b9fe146107f2578063ed33639f146107fb578063f1e7c79714610822575f5ffd5b8063e2fb2c78116100e4578063e2fb2c781461079f578063e30c3978146107b2578063e4ccb97a146107c3578063e5a4ffc5146107d6575f5ffd5b8063deb966341461076f578063e17e082b14610779578063e2543d7c1461078c575f5ffd5b8063b6e2691e1161017f578063c87fc7521161014f578063c87fc75214610704578063d28aa71714610717578063db8c76581461072a578063dbacc2371461073d575f5ffd5b8063b6e2691e146106b6578063b9f772e5146106be578063be42ce86146106d1578063bf22c457146106e4575f5ffd5b8063ad7f9a67116101ba578063ad7f9a671461065d578063af2bbd1114610670578063b4cd0a7914610683578063b6b55f25146106a3575f5ffd5b80638da5cb5b14610632578063928a776d14610642578063950bff9f14610655575f5ffd5b806367ec4a9b116102c0578063793ab7d01161026057806381d16f7e1161023057806381d16f7e146105df57806382829f74146105ed57806384b0196e1461060057806386dee14c1461061b575f5ffd5b8063793ab7d0146105a957806379ba5097146105b157806379f372d4146105b95780637f78efaf146105cc575f5ffd5b8063715018a61161029b578063715018a61461057257806372b0d90c1461057a57806373fcb1c81461058d5780637916886e146105a0575f5ffd5b806367ec4a9b1461051d5780636cebe5771461053357806370a082311461055f575f5ffd5b806339ea29a011610336578063586803351161030657806358680335146104c65780635cc8f3e2146104d95780635d5c5e84146104e2578063607d18d31461050a575f5ffd5b806339ea29a0146104735780633ccfd60b14610496578063415307cc1461049e5780634980e1be146104b2575f5ffd5b80631e8ad231116103715780631e8ad231146103e5578063249d39e9146103f85780632ef3dbf51461041457806331e7785314610434575f5ffd5b80630dd3bd761461039757806317eeb9f6146103ac5780631b702c66146103bf575b5f5ffd5b6103aa6103a5366004614d00565b61089e565b005b6103aa6103ba366004614d26565b610931565b6103d26103cd366004614d95565b6109bf565b6040519081526020015b60405180910390f35b6103d26103f3366004614e09565b6109e1565b61040161271081565b60405161ffff90911681526020016103dc565b61041c600281565b6040516001600160401b0390911681526020016103dc565b61045b7f000000000000000000000000000000000000000000000000000000000000000081565b6040516001600160a01b0390911681526020016103dc565b610486610481366004614e34565b610a20565b60405190151581526020016103dc565b6103aa610b7b565b6004546104019062010000900461ffff1681565b6103d25f516020615c365f395f51905f5281565b6103aa6104d4366004614e85565b610b86565b61041c61010081565b6104f56104f0366004614ee0565b610f20565b604080519283526020830191909152016103dc565b6103aa610518366004614d26565b611113565b60045461040190640100000000900461ffff1681565b60045461054a90600160501b900463ffffffff1681565b60405163ffffffff90911681526020016103dc565b6103d261056d366004614f3d565b6111a9565b6103aa611257565b6103aa610588366004614f3d565b611268565b6103aa61059b366004614f58565b611281565b61054a61100081565b61041c602081565b6103aa611372565b6103aa6105c7366004614d26565b6113b3565b6103d26105da366004614f83565b611436565b6004546104019061ffff1681565b6103d26105fb366004614d00565b611461565b61060861157f565b6040516103dc9796959493929190615019565b60045461054a90600160301b900463ffffffff1681565b5f546001600160a01b031661045b565b610486610650366004615088565b6115c1565b6103d2602081565b6103aa61066b366004614e85565b6116bb565b6103aa61067e3660046150bf565b611797565b6106966106913660046150f4565b6119cd565b6040516103dc919061518d565b6103aa6106b1366004614d00565b611ac6565b610401606481565b6103d26106cc36600461519f565b611b3f565b6103d26106df3660046151ba565b611b55565b6106f76106f2366004614d00565b611b6b565b6040516103dc9190615234565b6103d261071236600461530b565b611c93565b6103d261072536600461530b565b611e25565b6103d2610738366004614e85565b611fb3565b61075061074b366004614d00565b611fc0565b604080516001600160a01b0390931683526020830191909152016103dc565b61054a62278d0081565b6103d2610787366004614ee0565b61202f565b6103aa61079a366004615343565b612116565b6103aa6107ad366004614e85565b612126565b6001546001600160a01b031661045b565b6103d26107d1366004614d26565b612282565b6104016107d081565b6103aa6107ed36600461537f565b612295565b61040161138881565b61045b7f000000000000000000000000000000000000000000000000000000000000000081565b6103aa6108303660046153a7565b61239f565b6103aa610843366004614f3d565b612448565b6103d26124b8565b61045b7f000000000000000000000000000000000000000000000000000000000000000081565b61045b7f000000000000000000000000000000000000000000000000000000000000000081565b5f6108a8826124c6565b80549091506101009004600116156109215780545f906108d79060209062010000900464ffffffffff16615457565b9050806001600160401b0316431161091f57604051634a3888f760e01b8152600481018490526001600160401b03821660248201524360448201526064015b60405180910390fd5b505b61092d82825f8061253e565b5050565b61093961261d565b61ffff81161580610950575061271061ffff821610155b15610974576040516372a4801d60e11b815261ffff82166004820152602401610916565b6004805461ffff191661ffff83169081179091556040519081527ff4b5c2f9f644abb947e6aa68cc4a778ec81d3dc1270a6945d1837a96ae9582b9906020015b60405180910390a150565b5f6109cb868686611c93565b90506109d8818484612649565b95945050505050565b5f610a1a6109f26020840184614f3d565b610a02604085016020860161548c565b6001600160601b03168460400135856060013561285a565b92915050565b5f8080610a80610a45610a40610a3b368a90038a018a6154ee565b6128a7565b612974565b86868080601f0160208091040260200160405190810160405280939291908181526020018383808284375f920191909152506129a092505050565b5090925090505f816003811115610a9957610a9961520c565b148015610aae57506001600160a01b03821615155b8015610b6f57506001600160a01b037f000000000000000000000000000000000000000000000000000000000000000016634cfb92df610af46040890160208a01614f3d565b6040516001600160e01b031960e084901b1681526001600160a01b039091166004820152602401602060405180830381865afa158015610b36573d5f5f3e3d5ffd5b505050506040513d601f19601f82011682018060405250810190610b5a919061556e565b6001600160a01b0316826001600160a01b0316145b925050505b9392505050565b610b8433611268565b565b610b8e6129e9565b5f610b9882611fb3565b5f8181526005602052604090209091506002815460ff166007811115610bc057610bc061520c565b14610be857805460405163800b061560e01b815261091691849160ff90911690600401615589565b6001810154606081901c906001600160601b0316338214610c2d5760405163295a81c160e01b81523360048201526001600160a01b0383166024820152604401610916565b8254600160381b900464ffffffffff16421115610c765782546040516337851a4160e11b815260048101869052600160381b90910464ffffffffff166024820152604401610916565b82545f90610c93908390600160901b900461ffff16612710612a56565b90505f610ca660e0880160c089016155b3565b855473ffffffffffffffffffffffffff0000000000ff0019811687556001600160401b03919091164211159150600160a01b90046001600160601b031681610cef576007610cf2565b60015b8654879060ff19166001836007811115610d0e57610d0e61520c565b021790555081610d1e575f610d20565b805b86546001600160601b0391909116600160a01b026001600160a01b039182161787555f60018801556040519086169088907f95e4cad7d88cb16431c78fe44532d5f5a172e963221c7d1ad67a7a9e99220adb90610d8b90879087909182521515602082015260400190565b60405180910390a381610db757610db7610da860208a018a614f3d565b826001600160601b0316612b06565b8215610e69576001600160a01b037f00000000000000000000000000000000000000000000000000000000000000001663685dc25e868986610dfc60208e018e614f3d565b60405160e086901b6001600160e01b03191681526001600160a01b0394851660048201526024810193909352604483019190915290911660648201526084015f604051808303815f87803b158015610e52575f5ffd5b505af1158015610e64573d5f5f3e3d5ffd5b505050505b82841115610f0e576001600160a01b037f00000000000000000000000000000000000000000000000000000000000000001663f297be668689610eac87896155cc565b6040516001600160e01b031960e086901b1681526001600160a01b039093166004840152602483019190915260448201526064015f604051808303815f87803b158015610ef7575f5ffd5b505af1158015610f09573d5f5f3e3d5ffd5b505050505b50505050505050610f1d612b36565b50565b5f5f610f2a6129e9565b82801580610f385750602081115b15610f5957604051635281ff8360e11b815260048101829052602401610916565b5f85855f818110610f6c57610f6c6155df565b9050602002810190610f7e91906155f3565b6020013590505f80610f91888885612b60565b91509150805f03610fab575f5f9550955050505050611104565b604051632916acad60e01b8152600481018490525f907f00000000000000000000000000000000000000000000000000000000000000006001600160a01b031690632916acad90602401602060405180830381865afa158015611010573d5f5f3e3d5ffd5b505050506040513d601f19601f82011682018060405250810190611034919061556e565b90505f611044828b8b8787612cc5565b90505f5b868110156110fc57848181518110611062576110626155df565b60200260200101515f01515f03156110f4575f6110bd848d8d8581811061108b5761108b6155df565b905060200281019061109d91906155f3565b8885815181106110af576110af6155df565b602002602001015186612eeb565b90505f1960ff8216016110da576110d38a615612565b99506110f2565b60011960ff8216016110f2576110ef89615612565b98505b505b600101611048565b505050505050505b61110c612b36565b9250929050565b61111b61261d565b606461ffff82161080611133575061138861ffff8216115b15611157576040516372a4801d60e11b815261ffff82166004820152602401610916565b6004805465ffff00000000191664010000000061ffff8416908102919091179091556040519081527f059e938863bbad11f096957c5970e1c9d14210e38265313b2f3d602f916dcd88906020016109b4565b604051630758072560e41b81526001600160a01b0382811660048301525f917f000000000000000000000000000000000000000000000000000000000000000090911690637580725090602401602060405180830381865afa158015611211573d5f5f3e3d5ffd5b505050506040513d601f19601f82011682018060405250810190611235919061562a565b6001600160a01b0383165f90815260066020526040902054610a1a9190615641565b61125f61261d565b610b845f612ff3565b6112706129e9565b6112798161300c565b610f1d612b36565b5f61128b83611fb3565b90505f611297826124c6565b90506101408401358015806112d4575080846040516020016112bb91815260200190565b6040516020818303038152906040528051906020012014155b156112fc57604051634a54875d60e11b81526004810184905260248101829052604401610916565b81545f906113199060209062010000900464ffffffffff16615457565b9050806001600160401b031643111561135d576040516322a45f2960e01b8152600481018590526001600160401b0382166024820152436044820152606401610916565b61136a848487600161253e565b505050505050565b60015433906001600160a01b031681146113aa5760405163118cdaa760e01b81526001600160a01b0382166004820152602401610916565b610f1d81612ff3565b6113bb61261d565b6107d061ffff821611156113e8576040516372a4801d60e11b815261ffff82166004820152602401610916565b6004805463ffff000019166201000061ffff8416908102919091179091556040519081527f8e1301407b963add274e76aa85f6e6b9aa9271db2d10af6e3a0ad5f663d0382d906020016109b4565b6004545f90610b749061144f90859061ffff1685613224565b60045462010000900461ffff1661326e565b5f818152600560205260408120805461010090046002161580159061149b57506004815460ff1660078111156114995761149961520c565b145b156114aa576002015492915050565b6003815460ff1660078111156114c2576114c261520c565b146114ea57805460405163800b061560e01b815261091691859160ff90911690600401615589565b8054610100900460021615611503576002015492915050565b80546101009004600116156115745780545f9061152f9060209062010000900464ffffffffff16615457565b9050806001600160401b0316431161157257604051634a3888f760e01b8152600481018590526001600160401b0382166024820152436044820152606401610916565b505b610b7483825f61328b565b5f6060805f5f5f60606115906133bf565b6115986133ec565b604080515f80825260208201909252600f60f81b9b939a50919850469750309650945092509050565b5f6115ca6129e9565b5f80806115d685613419565b92509250925080515f146115ed576115ed8161364b565b5f6115f9848488613653565b604051632916acad60e01b81526020880135600482015290915061169c907f00000000000000000000000000000000000000000000000000000000000000006001600160a01b031690632916acad90602401602060405180830381865afa158015611666573d5f5f3e3d5ffd5b505050506040513d601f19601f8201168201806040525081019061168a919061556e565b825160808401516102208a0190613880565b94506116aa83878388613910565b505050506116b6612b36565b919050565b6116c36129e9565b5f6116cd82611fb3565b5f8181526005602052604090209091506001815460ff1660078111156116f5576116f561520c565b1461171d57805460405163800b061560e01b815261091691849160ff90911690600401615589565b61172d60e0840160c085016155b3565b6001600160401b0316421115611779578161174e60e0850160c086016155b3565b6040516337851a4160e11b815260048101929092526001600160401b03166024820152604401610916565b61178d82828561178887613a7b565b613b57565b5050610f1d612b36565b61179f6129e9565b5f6117a983611fb3565b5f81815260056020526040812080549293509160ff16908060028360078111156117d5576117d561520c565b0361183d578354600160381b900464ffffffffff16421161182257835460405163ec63058960e01b815260048101879052600160381b90910464ffffffffff166024820152604401610916565b50506001820154606081901c906001600160601b03166119a6565b60038360078111156118515761185161520c565b036119895783545f90610100900460021615801561188957508454611886906101009062010000900464ffffffffff16615641565b43115b85549091505f90600160381b900464ffffffffff16158015906118ba57508554600160381b900464ffffffffff1642115b9050811580156118c8575080155b1561194b578554600160381b900464ffffffffff161561191457855460405163ec63058960e01b815260048101899052600160381b90910464ffffffffff166024820152604401610916565b855460405163d857630360e01b8152600481018990526201000090910464ffffffffff166024820152436044820152606401610916565b61195687878a613dcc565b6119636020890189614f3d565b61197360408a0160208b0161548c565b9094506001600160601b031692506119a6915050565b848360405163800b061560e01b8152600401610916929190615589565b6119c085856119b860208b018b614f3d565b858533613e13565b505050505061092d612b36565b6060838015806119dd5750602081115b806119e85750828114155b15611a0957604051635281ff8360e11b815260048101829052602401610916565b806001600160401b03811115611a2157611a216154a5565b604051908082528060200260200182016040528015611a4a578160200160208202803683370190505b5091505f5b81811015611abc57611a97878783818110611a6c57611a6c6155df565b90506101800201868684818110611a8557611a856155df565b90506020028101906107129190615654565b838281518110611aa957611aa96155df565b6020908102919091010152600101611a4f565b5050949350505050565b611ace6129e9565b805f03611aee57604051637c946ed760e01b815260040160405180910390fd5b611af83382613f73565b611b023382612b06565b60405181815233907f2da466a7b24304f47e87fa2e1e5a81b9831ce54fec19055ce277ca2f39ba42c49060200160405180910390a2610f1d612b36565b5f610a1a610a40610a3b368590038501856154ee565b5f611b60848461202f565b9050610b7482611268565b60408051610140810182525f80825260208201819052918101829052606081018290526080810182905260a0810182905260c0810182905260e0810182905261010081018290526101208101919091525f8281526005602052604090819020815161014081019092528054829060ff166007811115611bec57611bec61520c565b6007811115611bfd57611bfd61520c565b8152815461010080820460ff16602084015262010000820464ffffffffff9081166040850152600160381b8304166060840152600160601b820463ffffffff166080840152600160801b820461ffff90811660a0850152600160901b83041660c0840152600160a01b9091046001600160601b031660e08301526001830154908201526002909101546101209091015292915050565b5f611c9c6129e9565b611ca584611fb3565b5f818152600560205260408120919250815460ff166007811115611ccb57611ccb61520c565b14611cf357805460405163800b061560e01b815261091691849160ff90911690600401615589565b611d3d611d036020870187614f3d565b604080516020601f8801819004810282018101909252868152859188908890819084018382808284375f920191909152506140f292505050565b611d7a5781611d4f6020870187614f3d565b60405163abe44ceb60e01b815260048101929092526001600160a01b03166024820152604401610916565b611d8385614162565b5f611d8d86613a7b565b905060208601803590611da09088614f3d565b6001600160a01b0316847f0978c586f74a47cc8430ea363f27e95bb1061f5fc382e33777878e05b50ac8e389604051611dd99190615779565b60405180910390a4611ded83838884613b57565b611e1b611dfd6020880188614f3d565b611e0d60c0890160a08a0161548c565b6001600160601b03166143ef565b5050610b74612b36565b5f611e2e6129e9565b611e3b6020850185614f3d565b6001600160a01b0316336001600160a01b031614611e8d5733611e616020860186614f3d565b60405163295a81c160e01b81526001600160a01b03928316600482015291166024820152604401610916565b611e9684611fb3565b5f818152600560205260408120919250815460ff166007811115611ebc57611ebc61520c565b14611ee457805460405163800b061560e01b815261091691849160ff90911690600401615589565b611eed85614162565b611ef685613a7b565b50805460ff19166001178155611f1260c0860160a0870161548c565b81546001600160601b0391909116600160a01b026001600160a01b0390911617815560208501803590611f459087614f3d565b6001600160a01b0316837f0978c586f74a47cc8430ea363f27e95bb1061f5fc382e33777878e05b50ac8e3888888604051611f829392919061579c565b60405180910390a4611faa611f9a6020870187614f3d565b611e0d60c0880160a0890161548c565b50610b74612b36565b5f610a1a610a4083614437565b5f81815260056020526040812081906002815460ff166007811115611fe757611fe761520c565b148061200857506004815460ff1660078111156120065761200661520c565b145b156120295760010154606081901c946001600160601b039091169350915050565b50915091565b5f6120386129e9565b5f5b8281101561210d575f60055f868685818110612058576120586155df565b9050602002013581526020019081526020015f209050600460078111156120815761208161520c565b815460ff1660078111156120975761209761520c565b1415806120b357508054600160381b900464ffffffffff164211155b156120be5750612105565b6001810154606081901c906001600160601b03166120f68787868181106120e7576120e76155df565b90506020020135848484614469565b6120ff85615612565b94505050505b60010161203a565b50610a1a612b36565b612121838383612649565b505050565b61212e6129e9565b61213b6020820182614f3d565b6001600160a01b0316336001600160a01b0316146121615733611e616020830183614f3d565b5f61216b82611fb3565b5f81815260056020526040902080549192509060ff1660018160078111156121955761219561520c565b141580156121b457505f8160078111156121b1576121b161520c565b14155b156121d657828160405163800b061560e01b8152600401610916929190615589565b815473ffffffffffffffffffffffffffffffffffffff0081166007178355600160a01b90046001600160601b03166122116020860186614f3d565b6001600160a01b0316847ff1ab0865975dad5c69ae8e4baaf13114c875728afa7cc86368534c22a631d0b060405160405180910390a3600182600781111561225b5761225b61520c565b03612276576122766122706020870187614f3d565b82612b06565b50505050610f1d612b36565b6004545f90610a1a9061ffff1683614567565b61229d61261d565b63ffffffff821615806122b8575062278d0063ffffffff8316115b156122de576040516372a4801d60e11b815263ffffffff83166004820152602401610916565b63ffffffff811615806122f9575062278d0063ffffffff8216115b1561231f576040516372a4801d60e11b815263ffffffff82166004820152602401610916565b600480546dffffffffffffffff0000000000001916600160301b63ffffffff85811691820263ffffffff60501b191692909217600160501b928516928302179092556040805192835260208301919091527fbb70c17b020097a12d36d0ad2361769461fe2738fd804c0dbc3fd586f8840d4b910160405180910390a15050565b848015806123ad5750838114155b806123b85750818114155b156123d957604051635281ff8360e11b815260048101829052602401610916565b5f5b8181101561243e576124368888838181106123f8576123f86155df565b90506020020135878784818110612411576124116155df565b9050602002013586868581811061242a5761242a6155df565b90506020020135612649565b6001016123db565b5050505050505050565b61245061261d565b600180546001600160a01b0383166001600160a01b031990911681179091556124805f546001600160a01b031690565b6001600160a01b03167f38d16b8cac22d99fc7c124b9cd0de2d3fa1faef420bfe791d8c362d765e2270060405160405180910390a350565b5f6124c1614584565b905090565b5f8181526005602052604090206003815460ff1660078111156124eb576124eb61520c565b1461251357805460405163800b061560e01b815261091691849160ff90911690600401615589565b80546101009004600216156116b65760405163681a98bb60e11b815260048101839052602401610916565b5f61254a85858561328b565b845490915064ffffffffff600160381b820416906101009004600116156125a557845461258490600160601b900463ffffffff1642615457565b855464ffffffffff60381b1916600160381b64ffffffffff83160217865590505b6002858101839055855461ff001981166101009182900460ff1690921702178555604080518381526001600160401b03831660208201528415159181019190915286907fd7eeb3c4291dd13c1659b187286afd48107bbf13790a30bcca8f276b351f6c669060600160405180910390a2505050505050565b5f546001600160a01b03163314610b845760405163118cdaa760e01b8152336004820152602401610916565b5f8381526005602052604090206002815460ff16600781111561266e5761266e61520c565b1461269657805460405163800b061560e01b815261091691869160ff90911690600401615589565b6001810154606081901c906001600160601b03163382146126db5760405163295a81c160e01b81523360048201526001600160a01b0383166024820152604401610916565b8254600160381b900464ffffffffff164211156127245782546040516337851a4160e11b815260048101889052600160381b90910464ffffffffff166024820152604401610916565b5f516020615c365f395f51905f5285106127545760405163a5808ecf60e01b815260048101869052602401610916565b5f612760600243615457565b84549091505f906101009004600116810361279357845461278e90600160601b900463ffffffff1642615457565b612795565b5f5b85546bffffffffffffffffffff00ff19166201000064ffffffffff8581169190910264ffffffffff60381b191691909117600160381b9183169190910217600317865590506127e68484898961285a565b600186015560408051848152602081018990529081018790526001600160401b038084166060830152821660808201526001600160a01b0385169089907fbd50d72f69718d2241fa11880a9483bc67fad6d885acb26309b4c54a6b92c4aa9060a00160405180910390a35050505050505050565b604080516001600160a01b038616602082015290810184905260608101839052608081018290525f9060a0016040516020818303038152906040528051906020012090505b949350505050565b5f6040518060e0016040528060ab8152602001615c5660ab913980519060200120825f015183602001518460400151856060015186608001518760a001518860c001518960e001518a61010001516040516020016129579a99989796959493929190998a5260208a01989098526001600160a01b039690961660408901526060880194909452608087019290925260a086015260c085015260e08401526101008301526101208201526101400190565b604051602081830303815290604052805190602001209050919050565b5f610a1a612980614584565b8360405161190160f01b8152600281019290925260228201526042902090565b5f5f5f83516041036129d7576020840151604085015160608601515f1a6129c9888285856146ad565b9550955095505050506129e2565b505081515f91506002905b9250925092565b7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005c15612a2957604051633ee5aeb560e01b815260040160405180910390fd5b610b8460017f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005b90614775565b5f5f5f612a63868661477c565b91509150815f03612a8757838181612a7d57612a7d6157dd565b0492505050610b74565b818411612a9e57612a9e6003851502601118614798565b5f848688095f868103871696879004966002600389028118808a02820302808a02820302808a02820302808a02820302808a02820302808a02909103029181900381900460010185841190960395909502919093039390930492909217029150509392505050565b6001600160a01b0382165f9081526006602052604081208054839290612b2d908490615641565b90915550505050565b610b845f7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f00612a50565b60605f836001600160401b03811115612b7b57612b7b6154a5565b604051908082528060200260200182016040528015612bb457816020015b612ba1614c8c565b815260200190600190039081612b995790505b5091505f5b84811015612cbc5736868683818110612bd457612bd46155df565b9050602002810190612be691906155f3565b905060208101358514612c205760405163113fda3560e21b8152600481018390526020820135602482015260448101869052606401610916565b5f8080612c2c84613419565b92509250925080515f14612c7b57827ffdbb9f718c402ad38cfb671e7aac522229dae88e46931590c568a0c310576fd782604051612c6a91906157f1565b60405180910390a250505050612cb4565b612c86838386613653565b878681518110612c9857612c986155df565b602002602001018190525085612cad90615612565b9550505050505b600101612bb9565b50935093915050565b5f81600103612cd557505f6109d8565b5f826001600160401b03811115612cee57612cee6154a5565b604051908082528060200260200182016040528015612d2757816020015b612d14614cc3565b815260200190600190039081612d0c5790505b5090505f836001600160401b03811115612d4357612d436154a5565b604051908082528060200260200182016040528015612d7c57816020015b612d69614ce2565b815260200190600190039081612d615790505b5090505f805b87811015612e6957868181518110612d9c57612d9c6155df565b60200260200101515f01515f0315612e6157888882818110612dc057612dc06155df565b9050602002810190612dd291906155f3565b6040805161010081810190925291610220019060089083908390808284375f9201919091525050855186915084908110612e0e57612e0e6155df565b6020026020010181905250868181518110612e2b57612e2b6155df565b602002602001015160800151838381518110612e4957612e496155df565b602002602001018190525081612e5e90615612565b91505b600101612d82565b5060405163480d700f60e01b81526001600160a01b038a169063480d700f90612e989086908690600401615860565b602060405180830381865afa925050508015612ed1575060408051601f3d908101601f19168201909252612ece918101906158d5565b60015b612ee0575f93505050506109d8565b93506109d892505050565b81515f9081526005602052604081206003815460ff166007811115612f1257612f1261520c565b14612fac57835181546040517ffdbb9f718c402ad38cfb671e7aac522229dae88e46931590c568a0c310576fd79163800b061560e01b91612f5d91859160ff90911690602401615589565b60408051601f198184030181529181526020820180516001600160e01b03166001600160e01b0319909416939093179092529051612f9b91906157f1565b60405180910390a25f91505061289f565b5f8380612fcb5750612fcb87865f015188610220018860800151613880565b9050612fd982878784613910565b80612fe5576002612fe8565b60015b979650505050505050565b600180546001600160a01b0319169055610f1d816147a9565b6001600160a01b03811661303357604051637c946ed760e01b815260040160405180910390fd5b335f81815260066020526040808220549051630758072560e41b81526004810193909352916001600160a01b037f00000000000000000000000000000000000000000000000000000000000000001690637580725090602401602060405180830381865afa1580156130a7573d5f5f3e3d5ffd5b505050506040513d601f19601f820116820180604052508101906130cb919061562a565b9050811580156130d9575080155b156130f957604051636e34ee0b60e11b8152336004820152602401610916565b335f818152600660205260408120556001600160a01b038416907fd1c19fbcd4551a5edfb66d43d2e337c04837afda3482b42bdf569a8fccdae5fb61313e8486615641565b60405190815260200160405180910390a38115613189576131896001600160a01b037f00000000000000000000000000000000000000000000000000000000000000001684846147f8565b80156121215760405163f633149760e01b81523360048201526001600160a01b0384811660248301527f0000000000000000000000000000000000000000000000000000000000000000169063f6331497906044016020604051808303815f875af11580156131fa573d5f5f3e3d5ffd5b505050506040513d601f19601f8201168201806040525081019061321e919061562a565b50505050565b5f5f6132308484614857565b90505f61324582670de0b6b3a76400006155cc565b90505f6132558784846001614959565b90508681116132645786612fe8565b9695505050505050565b5f610b748361271061328461ffff8616826155cc565b6001614959565b81545f9062010000900464ffffffffff1643811015806132be57506132bb6101006001600160401b038316615641565b43115b156132f45760405163d857630360e01b8152600481018690526001600160401b0382166024820152436044820152606401610916565b6001600160401b03811640806133355760405163d857630360e01b8152600481018790526001600160401b0383166024820152436044820152606401610916565b60018501546040516e383937b134ba3c97b9b2b2b217bb1960891b602082015246602f8201526001600160601b03193060601b16604f82015260638101889052608381019190915260a3810182905260c381018590525f516020615c365f395f51905f529060e301604051602081830303815290604052805190602001205f1c610b6f91906158f4565b60606124c17f0000000000000000000000000000000000000000000000000000000000000000600261499b565b60606124c17f0000000000000000000000000000000000000000000000000000000000000000600361499b565b5f5f606061342684611fb3565b5f81815260056020526040902090935091506003825460ff1660078111156134505761345061520c565b146134b75781546040518491849163800b061560e01b9161347991859160ff1690602401615589565b60408051601f198184030181529190526020810180516001600160e01b03166001600160e01b03199093169290921790915291945092509050613644565b815464ffffffffff600160381b82048116916201000081049091169061010090046002165f036135ee57835461010090046001161580159061350c575061350860206001600160401b038316615641565b4311155b1561358a578484634a3888f760e01b82613527602086615457565b60405160248101929092526001600160401b031660448201524360648201526084015b604051602081830303815290604052906001600160e01b0319166020820180516001600160e01b0383818316178352505050509450945094505050613644565b806001600160401b0316431115806135b557506135b26101006001600160401b038316615641565b43115b156135ee57604051602481018690526001600160401b03821660448201524360648201528590859063d857630360e01b9060840161354a565b6001600160401b0382161580159061360e5750816001600160401b031642115b1561364157604051602481018690526001600160401b0383166044820152859085906337851a4160e11b9060640161354a565b50505b9193909250565b805160208201fd5b61365b614c8c565b61018082015f61366f6101a0850183614f3d565b9050336001600160a01b038216146136ab5760405163295a81c160e01b81523360048201526001600160a01b0382166024820152604401610916565b6136b6868684613dcc565b858352836136ca604084016020850161548c565b6001600160601b031660a0850152855461010090046002165f036136f8576136f387875f61328b565b6136fe565b85600201545b60208501526001600160a01b037f000000000000000000000000000000000000000000000000000000000000000016636c2ef65d61374260a0840160808501615907565b613750610200890189615920565b6040518463ffffffff1660e01b815260040161376e93929190615995565b602060405180830381865afa158015613789573d5f5f3e3d5ffd5b505050506040513d601f19601f820116820180604052508101906137ad919061562a565b8460400181815250506040518060a001604052808260400135815260200182606001358152602001846040013581526020018560400151815260200185602001518152508460800181905250613870610a406040518061012001604052808a8152602001856001600160a01b031681526020018460400135815260200184606001358152602001866040013581526020018660600135815260200187602001518152602001876040015181526020016138698961022001614a44565b90526128a7565b6060850152509195945050505050565b604051631503eccd60e11b81525f906001600160a01b03861690632a07d99a906138b090869086906004016159b4565b602060405180830381865afa9250505080156138e9575060408051601f3d908101601f191682019092526138e6918101906158d5565b60015b6139095760405163289b95e960e01b815260048101859052602401610916565b905061289f565b5f6139236101a085016101808601614f3d565b90508161397a5782516040517fc4abe6c685219dade23ca08ea316ea9c38314a8dee5bf0b11af51d4a7b88dd44905f90a2825161397490866139686020880188614f3d565b848760a001515f613e13565b5061321e565b5f61398d61014086016101208701615907565b90505f6139a063ffffffff831642615457565b8551602087015160408801519293506001600160a01b038616927f1a42ff561eb38d0f79135db1b59bd4d3035f35598aa4a2c2b8a1c6d833e45e9f91906139eb6102008c018c615920565b8b6060015188604051613a03969594939291906159cd565b60405180910390a38163ffffffff165f03613a3057613a2b855f015188858860a00151614469565b613a72565b865464ffffffffff8216600160381b026bffffffffff000000000000ff1990911617600417875560a08501516001600160601b0319606085901b161760018801555b50505050505050565b60405163edf1f39d60e01b8152602082013560048201525f9081906001600160a01b037f0000000000000000000000000000000000000000000000000000000000000000169063edf1f39d90602401606060405180830381865afa158015613ae5573d5f5f3e3d5ffd5b505050506040513d601f19601f82011682018060405250810190613b099190615a0e565b9050600181604001516002811115613b2357613b2361520c565b14613b4d5782602001358160400151604051631e1f10db60e21b8152600401610916929190615a8e565b6020015192915050565b60045462010000900461ffff165f613b9b613b95613b7b60c0870160a0880161548c565b6004546001600160601b03919091169061ffff1686613224565b8361326e565b90506001600160601b03811115613bc857604051630421d23b60e11b815260048101829052602401610916565b5f613bda610100860160e08701615907565b613bea9063ffffffff1642615457565b865460ff191660021787559050610140850135613c07575f613c0a565b60015b86546bffffffffff0000000000ff00191661010060ff92909216820264ffffffffff60381b191617600160381b64ffffffffff841602178755613c54906101208701908701615907565b865465ffffffffffff60601b1916600160601b63ffffffff929092169190910261ffff60801b191617600160801b61ffff858116919091029190911780885560045461ffff60901b19909116640100000000909104909116600160901b02178655613cc560c0860160a0870161548c565b86546001600160601b0391909116600160a01b026001600160a01b039091161786553360601b6001600160601b03191682176001870155604080518381526001600160401b0383166020820152339189917f717351e4c870c282c62ffb091a9bc13513f03387b1a22c6ed1cfb6e24c3bfb89910160405180910390a3604051634f14ee9b60e11b815233600482015260248101889052604481018390527f00000000000000000000000000000000000000000000000000000000000000006001600160a01b031690639e29dd36906064015f604051808303815f87803b158015613dad575f5ffd5b505af1158015613dbf573d5f5f3e3d5ffd5b5050505050505050505050565b5f613dd6826109e1565b90508260010154811461321e576001830154604051638a7bc15360e01b815260048101869052602481018390526044810191909152606401610916565b5f6001600160a01b03821615613e43578554613e3e908490600160801b900461ffff16612710612a56565b613e45565b5f5b865460ff1981166006178855909150600160a01b90046001600160601b0316613e6d87614a59565b826001600160a01b0316856001600160a01b0316897fa5d5758502534998e067857abd0e02c68923f724b641eb8b4e1ad05363d59e218786604051613ebc929190918252602082015260400190565b60405180910390a4613ece8682612b06565b6040516367d4013d60e01b81526001600160a01b038681166004830152602482018a9052604482018690528781166064830152848116608483015260a482018490527f000000000000000000000000000000000000000000000000000000000000000016906367d4013d9060c4015f604051808303815f87803b158015613f53575f5ffd5b505af1158015613f65573d5f5f3e3d5ffd5b505050505050505050505050565b6040516370a0823160e01b81523060048201525f907f00000000000000000000000000000000000000000000000000000000000000006001600160a01b0316906370a0823190602401602060405180830381865afa158015613fd7573d5f5f3e3d5ffd5b505050506040513d601f19601f82011682018060405250810190613ffb919061562a565b90506140326001600160a01b037f000000000000000000000000000000000000000000000000000000000000000016843085614a81565b6040516370a0823160e01b81523060048201525f9082906001600160a01b037f000000000000000000000000000000000000000000000000000000000000000016906370a0823190602401602060405180830381865afa158015614098573d5f5f3e3d5ffd5b505050506040513d601f19601f820116820180604052508101906140bc919061562a565b6140c691906155cc565b905082811461321e57604051632daa6d9560e21b81526004810184905260248101829052604401610916565b5f836001600160a01b03163b5f03614150575f5f61411085856129a0565b5090925090505f8160038111156141295761412961520c565b1480156141475750856001600160a01b0316826001600160a01b0316145b92505050610b74565b61415b848484614aba565b9050610b74565b61417260c0820160a0830161548c565b6001600160601b0316158061419e57504261419360e0830160c084016155b3565b6001600160401b0316105b806141bc57506141b460a0820160808301615907565b63ffffffff16155b806141dd57506110006141d560a0830160808401615907565b63ffffffff16115b15614252576141f260c0820160a0830161548c565b61420260e0830160c084016155b3565b61421260a0840160808501615907565b6040516378cb573160e01b81526001600160601b0390931660048401526001600160401b03909116602483015263ffffffff166044820152606401610916565b600454600160301b900463ffffffff16614273610100830160e08401615907565b63ffffffff16108061429d575062278d00614295610100830160e08401615907565b63ffffffff16115b806142cd5750600454600160501b900463ffffffff166142c561012083016101008401615907565b63ffffffff16105b806142f1575062278d006142e961012083016101008401615907565b63ffffffff16115b80614315575062278d0061430d61014083016101208401615907565b63ffffffff16115b156143815761432b610100820160e08301615907565b61433d61012083016101008401615907565b61434f61014084016101208501615907565b6040516301981a7960e11b815263ffffffff938416600482015291831660248301529091166044820152606401610916565b5f516020615c365f395f51905f528160400135106143b8576040805163a5808ecf60e01b8152908201356004820152602401610916565b5f516020615c365f395f51905f52816060013510610f1d5760405163a5808ecf60e01b815260608201356004820152602401610916565b6001600160a01b0382165f9081526006602052604090205481811061442d576001600160a01b03929092165f90815260066020526040902091039055565b6121218383613f73565b5f60405180610100016040528060d68152602001615b6060d69139805160209182012060405161295792859101615ab2565b825460ff1981166005178455600160a01b90046001600160601b031661448e84614a59565b826001600160a01b0316857fe4662c82efbb42a499fe463f763d2d63a9d3661d13d55de77ed66a1c85ed40ce836040516144ca91815260200190565b60405180910390a36144dc8382612b06565b60405163794bdf3360e11b81526001600160a01b03848116600483015260248201879052604482018490527f0000000000000000000000000000000000000000000000000000000000000000169063f297be66906064015f604051808303815f87803b15801561454a575f5ffd5b505af115801561455c573d5f5f3e3d5ffd5b505050505050505050565b5f6145728383614857565b610b7490670de0b6b3a76400006155cc565b5f306001600160a01b037f0000000000000000000000000000000000000000000000000000000000000000161480156145dc57507f000000000000000000000000000000000000000000000000000000000000000046145b1561460657507f000000000000000000000000000000000000000000000000000000000000000090565b6124c1604080517f8b73c3c69bb8fe3d512ecc4cf759cc79239f7b179b0ffacaa9a75d522b39400f60208201527f0000000000000000000000000000000000000000000000000000000000000000918101919091527f000000000000000000000000000000000000000000000000000000000000000060608201524660808201523060a08201525f9060c00160405160208183030381529060405280519060200120905090565b5f80807f7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a08411156146e657505f9150600390508261476b565b604080515f808252602082018084528a905260ff891692820192909252606081018790526080810186905260019060a0016020604051602081039080840390855afa158015614737573d5f5f3e3d5ffd5b5050604051601f1901519150506001600160a01b03811661476257505f92506001915082905061476b565b92505f91508190505b9450945094915050565b80825d5050565b5f805f1983850993909202808410938190039390930393915050565b634e487b715f52806020526024601cfd5b5f80546001600160a01b038381166001600160a01b0319831681178455604051919092169283917f8be0079c531659141344cd1fd0a4f28419497f9722a3daafe3b4186f6b6457e09190a35050565b6040516001600160a01b0383811660248301526044820183905261212191859182169063a9059cbb906064015b604051602081830303815290604052915060e01b6020820180516001600160e01b038381831617835250505050614b90565b5f61ffff8316158061486f57506127108361ffff1610155b8061487c575061ffff8216155b156148a857604051637c485dcd60e01b815261ffff808516600483015283166024820152604401610916565b5f6148bd61ffff8516655af3107a4000615ac7565b6148cf90670de0b6b3a76400006155cc565b670de0b6b3a76400009250905060105b6148ea6001826155cc565b8461ffff16901c61ffff165f03614903575f19016148df565b8015614951575f19016149218380670de0b6b3a76400006001614959565b9250600161ffff8516821c8116900361494c576149498383670de0b6b3a76400006001614959565b92505b614903565b505092915050565b5f61498661496683614bfc565b801561498157505f848061497c5761497c6157dd565b868809115b151590565b614991868686612a56565b6109d89190615641565b606060ff83146149b5576149ae83614c28565b9050610a1a565b8180546149c190615ade565b80601f01602080910402602001604051908101604052809291908181526020018280546149ed90615ade565b8015614a385780601f10614a0f57610100808354040283529160200191614a38565b820191905f5260205f20905b815481529060010190602001808311614a1b57829003601f168201915b50505050509050610a1a565b5f604051610100838237610100902092915050565b805460ff811682555f600183015561010090046002161580159061092d575f60028301555050565b6040516001600160a01b03848116602483015283811660448301526064820183905261321e9186918216906323b872dd90608401614825565b5f5f5f856001600160a01b03168585604051602401614ada929190615b10565b60408051601f198184030181529181526020820180516001600160e01b0316630b135d3f60e11b17905251614b0f9190615b28565b5f60405180830381855afa9150503d805f8114614b47576040519150601f19603f3d011682016040523d82523d5f602084013e614b4c565b606091505b5091509150818015614b6057506020815110155b8015610b6f57508051630b135d3f60e11b90614b85908301602090810190840161562a565b149695505050505050565b5f5f60205f8451602086015f885af180614baf576040513d5f823e3d81fd5b50505f513d91508115614bc6578060011415614bd3565b6001600160a01b0384163b155b1561321e57604051635274afe760e01b81526001600160a01b0385166004820152602401610916565b5f6002826003811115614c1157614c1161520c565b614c1b9190615b3e565b60ff166001149050919050565b60605f614c3483614c65565b6040805160208082528183019092529192505f91906020820181803683375050509182525060208101929092525090565b5f60ff8216601f811115610a1a57604051632cd44ac360e21b815260040160405180910390fd5b6040518060c001604052805f81526020015f81526020015f81526020015f8152602001614cb7614ce2565b81526020015f81525090565b6040518061010001604052806008906020820280368337509192915050565b6040518060a001604052806005906020820280368337509192915050565b5f60208284031215614d10575f5ffd5b5035919050565b61ffff81168114610f1d575f5ffd5b5f60208284031215614d36575f5ffd5b8135610b7481614d17565b5f6101808284031215614d52575f5ffd5b50919050565b5f5f83601f840112614d68575f5ffd5b5081356001600160401b03811115614d7e575f5ffd5b60208301915083602082850101111561110c575f5ffd5b5f5f5f5f5f6101e08688031215614daa575f5ffd5b614db48787614d41565b94506101808601356001600160401b03811115614dcf575f5ffd5b614ddb88828901614d58565b969990985095966101a0810135966101c09091013595509350505050565b5f60808284031215614d52575f5ffd5b5f60808284031215614e19575f5ffd5b610b748383614df9565b5f6101208284031215614d52575f5ffd5b5f5f5f6101408486031215614e47575f5ffd5b614e518585614e23565b92506101208401356001600160401b03811115614e6c575f5ffd5b614e7886828701614d58565b9497909650939450505050565b5f6101808284031215614e96575f5ffd5b610b748383614d41565b5f5f83601f840112614eb0575f5ffd5b5081356001600160401b03811115614ec6575f5ffd5b6020830191508360208260051b850101111561110c575f5ffd5b5f5f60208385031215614ef1575f5ffd5b82356001600160401b03811115614f06575f5ffd5b614f1285828601614ea0565b90969095509350505050565b6001600160a01b0381168114610f1d575f5ffd5b80356116b681614f1e565b5f60208284031215614f4d575f5ffd5b8135610b7481614f1e565b5f5f6101a08385031215614f6a575f5ffd5b614f748484614d41565b94610180939093013593505050565b5f5f60408385031215614f94575f5ffd5b823591506020830135614fa681614d17565b809150509250929050565b5f81518084528060208401602086015e5f602082860101526020601f19601f83011685010191505092915050565b5f8151808452602084019350602083015f5b8281101561500f578151865260209586019590910190600101614ff1565b5093949350505050565b60ff60f81b8816815260e060208201525f61503760e0830189614fb1565b82810360408401526150498189614fb1565b606084018890526001600160a01b038716608085015260a0840186905283810360c0850152905061507a8185614fdf565b9a9950505050505050505050565b5f60208284031215615098575f5ffd5b81356001600160401b038111156150ad575f5ffd5b82016103208185031215610b74575f5ffd5b5f5f61020083850312156150d1575f5ffd5b6150db8484614d41565b91506150eb846101808501614df9565b90509250929050565b5f5f5f5f60408587031215615107575f5ffd5b84356001600160401b0381111561511c575f5ffd5b8501601f8101871361512c575f5ffd5b80356001600160401b03811115615141575f5ffd5b87602061018083028401011115615156575f5ffd5b6020918201955093508501356001600160401b03811115615175575f5ffd5b61518187828801614ea0565b95989497509550505050565b602081525f610b746020830184614fdf565b5f61012082840312156151b0575f5ffd5b610b748383614e23565b5f5f5f604084860312156151cc575f5ffd5b83356001600160401b038111156151e1575f5ffd5b6151ed86828701614ea0565b909450925050602084013561520181614f1e565b809150509250925092565b634e487b7160e01b5f52602160045260245ffd5b600881106152305761523061520c565b9052565b5f61014082019050615247828451615220565b602083015161525b602084018260ff169052565b506040830151615274604084018264ffffffffff169052565b50606083015161528d606084018264ffffffffff169052565b5060808301516152a5608084018263ffffffff169052565b5060a08301516152bb60a084018261ffff169052565b5060c08301516152d160c084018261ffff169052565b5060e08301516152ec60e08401826001600160601b03169052565b5061010083015161010083015261012083015161012083015292915050565b5f5f5f6101a0848603121561531e575f5ffd5b6153288585614d41565b92506101808401356001600160401b03811115614e6c575f5ffd5b5f5f5f60608486031215615355575f5ffd5b505081359360208301359350604090920135919050565b803563ffffffff811681146116b6575f5ffd5b5f5f60408385031215615390575f5ffd5b6153998361536c565b91506150eb6020840161536c565b5f5f5f5f5f5f606087890312156153bc575f5ffd5b86356001600160401b038111156153d1575f5ffd5b6153dd89828a01614ea0565b90975095505060208701356001600160401b038111156153fb575f5ffd5b61540789828a01614ea0565b90955093505060408701356001600160401b03811115615425575f5ffd5b61543189828a01614ea0565b979a9699509497509295939492505050565b634e487b7160e01b5f52601160045260245ffd5b6001600160401b038181168382160190811115610a1a57610a1a615443565b80356001600160601b03811681146116b6575f5ffd5b5f6020828403121561549c575f5ffd5b610b7482615476565b634e487b7160e01b5f52604160045260245ffd5b60405161012081016001600160401b03811182821017156154e857634e487b7160e01b5f52604160045260245ffd5b60405290565b5f610120828403128015615500575f5ffd5b506155096154b9565b8235815261551960208401614f32565b602082015260408381013590820152606080840135908201526080808401359082015260a0808401359082015260c0808401359082015260e08084013590820152610100928301359281019290925250919050565b5f6020828403121561557e575f5ffd5b8151610b7481614f1e565b82815260408101610b746020830184615220565b80356001600160401b03811681146116b6575f5ffd5b5f602082840312156155c3575f5ffd5b610b748261559d565b81810381811115610a1a57610a1a615443565b634e487b7160e01b5f52603260045260245ffd5b5f823561031e19833603018112615608575f5ffd5b9190910192915050565b5f6001820161562357615623615443565b5060010190565b5f6020828403121561563a575f5ffd5b5051919050565b80820180821115610a1a57610a1a615443565b5f5f8335601e19843603018112615669575f5ffd5b8301803591506001600160401b03821115615682575f5ffd5b60200191503681900382131561110c575f5ffd5b6156b0826156a383614f32565b6001600160a01b03169052565b6020818101359083015260408082013590830152606080820135908301526156da6080820161536c565b63ffffffff1660808301526156f160a08201615476565b6001600160601b031660a083015261570b60c0820161559d565b6001600160401b031660c083015261572560e0820161536c565b63ffffffff1660e083015261573d610100820161536c565b63ffffffff16610100830152615756610120820161536c565b63ffffffff16610120830152610140818101359083015261016090810135910152565b6157838183615696565b6101a061018082018190525f908201526101c001919050565b6157a68185615696565b6101a0610180820152816101a082015281836101c08301375f8183016101c090810191909152601f909201601f1916010192915050565b634e487b7160e01b5f52601260045260245ffd5b602081525f610b746020830184614fb1565b805f5b600581101561321e578151845260209384019390910190600101615806565b5f8151808452602084019350602083015f5b8281101561500f5761584a868351615803565b60a0959095019460209190910190600101615837565b604080825283519082018190525f9060208501906060840190835b818110156158c1578351835f5b60088110156158a7578251825260209283019290910190600101615888565b50505060209390930192610100929092019160010161587b565b50508381036020850152610b6f8186615825565b5f602082840312156158e5575f5ffd5b81518015158114610b74575f5ffd5b5f82615902576159026157dd565b500690565b5f60208284031215615917575f5ffd5b610b748261536c565b5f5f8335601e19843603018112615935575f5ffd5b8301803591506001600160401b0382111561594e575f5ffd5b6020019150600581901b360382131561110c575f5ffd5b8183525f6001600160fb1b0383111561597c575f5ffd5b8260051b80836020870137939093016020019392505050565b63ffffffff84168152604060208201525f6109d8604083018486615965565b6101a08101610100848337610b74610100830184615803565b86815285602082015260a060408201525f6159ec60a083018688615965565b90508360608301526001600160401b0383166080830152979650505050505050565b5f6060828403128015615a1f575f5ffd5b50604051606081016001600160401b0381118282101715615a4e57634e487b7160e01b5f52604160045260245ffd5b6040528251615a5c81614f1e565b81526020830151615a6c81614d17565b6020820152604083015160038110615a82575f5ffd5b60408201529392505050565b8281526040810160038310615aa557615aa561520c565b8260208301529392505050565b8281526101a08101610b746020830184615696565b8082028115828204841417610a1a57610a1a615443565b600181811c90821680615af257607f821691505b602082108103614d5257634e487b7160e01b5f52602260045260245ffd5b828152604060208201525f61289f6040830184614fb1565b5f82518060208501845e5f920191825250919050565b5f60ff831680615b5057615b506157dd565b8060ff8416069150509291505056fe5265717565737428616464726573732062757965722c6279746573333220636c61737349642c75696e74323536206d6f64656c526f6f742c75696e74323536206a6f624469676573742c75696e743332206e6577546f6b656e732c75696e7439362070726963652c75696e743634206c6f636b42792c75696e743332206578656357696e646f772c75696e7433322070726f766557696e646f772c75696e743332206368616c6c656e676557696e646f772c627974657333322073656564436f6d6d69746d656e742c75696e743235362073616c742930644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000001526563656970742875696e74323536206a6f6249642c616464726573732070726f76696465722c75696e74323536206d6f64656c526f6f742c75696e74323536206a6f624469676573742c75696e74323536207472616365526f6f742c62797465733332206174746573746174696f6e4469676573742c75696e7432353620736565642c75696e7432353620726573756c744469676573742c627974657333322070726f6f664861736829",
 }
 
 // SLAManager is an auto generated Go binding around an Ethereum contract.
@@ -3096,9 +4316,9 @@ func (c *SLAManager) Instance(backend bind.ContractBackend, addr common.Address)
 // PackConstructor is the Go binding used to pack the parameters required for
 // contract deployment.
 //
-// Solidity: constructor(address token_, address providers_, address shapes_, address owner_) returns()
-func (sLAManager *SLAManager) PackConstructor(token_ common.Address, providers_ common.Address, shapes_ common.Address, owner_ common.Address) []byte {
-	enc, err := sLAManager.abi.Pack("", token_, providers_, shapes_, owner_)
+// Solidity: constructor(address token_, address providers_, address classes_, address hasher_, address owner_) returns()
+func (sLAManager *SLAManager) PackConstructor(token_ common.Address, providers_ common.Address, classes_ common.Address, hasher_ common.Address, owner_ common.Address) []byte {
+	enc, err := sLAManager.abi.Pack("", token_, providers_, classes_, hasher_, owner_)
 	if err != nil {
 		panic(err)
 	}
@@ -3175,6 +4395,41 @@ func (sLAManager *SLAManager) UnpackMAXABANDONBPS(data []byte) (uint16, error) {
 	return out0, nil
 }
 
+// PackMAXBATCH is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x950bff9f.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function MAX_BATCH() view returns(uint256)
+func (sLAManager *SLAManager) PackMAXBATCH() []byte {
+	enc, err := sLAManager.abi.Pack("MAX_BATCH")
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackMAXBATCH is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x950bff9f.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function MAX_BATCH() view returns(uint256)
+func (sLAManager *SLAManager) TryPackMAXBATCH() ([]byte, error) {
+	return sLAManager.abi.Pack("MAX_BATCH")
+}
+
+// UnpackMAXBATCH is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0x950bff9f.
+//
+// Solidity: function MAX_BATCH() view returns(uint256)
+func (sLAManager *SLAManager) UnpackMAXBATCH(data []byte) (*big.Int, error) {
+	out, err := sLAManager.abi.Unpack("MAX_BATCH", data)
+	if err != nil {
+		return new(big.Int), err
+	}
+	out0 := abi.ConvertType(out[0], new(big.Int)).(*big.Int)
+	return out0, nil
+}
+
 // PackMAXBOUNTYBPS is the Go binding used to pack the parameters required for calling
 // the contract method with ID 0xe5a4ffc5.  This method will panic if any
 // invalid/nil inputs are passed.
@@ -3210,69 +4465,69 @@ func (sLAManager *SLAManager) UnpackMAXBOUNTYBPS(data []byte) (uint16, error) {
 	return out0, nil
 }
 
-// PackMAXLAYERS is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0xc829b0e3.  This method will panic if any
+// PackMAXNEWTOKENS is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x7916886e.  This method will panic if any
 // invalid/nil inputs are passed.
 //
-// Solidity: function MAX_LAYERS() view returns(uint256)
-func (sLAManager *SLAManager) PackMAXLAYERS() []byte {
-	enc, err := sLAManager.abi.Pack("MAX_LAYERS")
+// Solidity: function MAX_NEW_TOKENS() view returns(uint32)
+func (sLAManager *SLAManager) PackMAXNEWTOKENS() []byte {
+	enc, err := sLAManager.abi.Pack("MAX_NEW_TOKENS")
 	if err != nil {
 		panic(err)
 	}
 	return enc
 }
 
-// TryPackMAXLAYERS is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0xc829b0e3.  This method will return an error
+// TryPackMAXNEWTOKENS is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x7916886e.  This method will return an error
 // if any inputs are invalid/nil.
 //
-// Solidity: function MAX_LAYERS() view returns(uint256)
-func (sLAManager *SLAManager) TryPackMAXLAYERS() ([]byte, error) {
-	return sLAManager.abi.Pack("MAX_LAYERS")
+// Solidity: function MAX_NEW_TOKENS() view returns(uint32)
+func (sLAManager *SLAManager) TryPackMAXNEWTOKENS() ([]byte, error) {
+	return sLAManager.abi.Pack("MAX_NEW_TOKENS")
 }
 
-// UnpackMAXLAYERS is the Go binding that unpacks the parameters returned
-// from invoking the contract method with ID 0xc829b0e3.
+// UnpackMAXNEWTOKENS is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0x7916886e.
 //
-// Solidity: function MAX_LAYERS() view returns(uint256)
-func (sLAManager *SLAManager) UnpackMAXLAYERS(data []byte) (*big.Int, error) {
-	out, err := sLAManager.abi.Unpack("MAX_LAYERS", data)
+// Solidity: function MAX_NEW_TOKENS() view returns(uint32)
+func (sLAManager *SLAManager) UnpackMAXNEWTOKENS(data []byte) (uint32, error) {
+	out, err := sLAManager.abi.Unpack("MAX_NEW_TOKENS", data)
 	if err != nil {
-		return new(big.Int), err
+		return *new(uint32), err
 	}
-	out0 := abi.ConvertType(out[0], new(big.Int)).(*big.Int)
+	out0 := *abi.ConvertType(out[0], new(uint32)).(*uint32)
 	return out0, nil
 }
 
-// PackMAXMINWINDOW is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0x2e5fbeda.  This method will panic if any
+// PackMAXWINDOW is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xdeb96634.  This method will panic if any
 // invalid/nil inputs are passed.
 //
-// Solidity: function MAX_MIN_WINDOW() view returns(uint32)
-func (sLAManager *SLAManager) PackMAXMINWINDOW() []byte {
-	enc, err := sLAManager.abi.Pack("MAX_MIN_WINDOW")
+// Solidity: function MAX_WINDOW() view returns(uint32)
+func (sLAManager *SLAManager) PackMAXWINDOW() []byte {
+	enc, err := sLAManager.abi.Pack("MAX_WINDOW")
 	if err != nil {
 		panic(err)
 	}
 	return enc
 }
 
-// TryPackMAXMINWINDOW is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0x2e5fbeda.  This method will return an error
+// TryPackMAXWINDOW is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xdeb96634.  This method will return an error
 // if any inputs are invalid/nil.
 //
-// Solidity: function MAX_MIN_WINDOW() view returns(uint32)
-func (sLAManager *SLAManager) TryPackMAXMINWINDOW() ([]byte, error) {
-	return sLAManager.abi.Pack("MAX_MIN_WINDOW")
+// Solidity: function MAX_WINDOW() view returns(uint32)
+func (sLAManager *SLAManager) TryPackMAXWINDOW() ([]byte, error) {
+	return sLAManager.abi.Pack("MAX_WINDOW")
 }
 
-// UnpackMAXMINWINDOW is the Go binding that unpacks the parameters returned
-// from invoking the contract method with ID 0x2e5fbeda.
+// UnpackMAXWINDOW is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0xdeb96634.
 //
-// Solidity: function MAX_MIN_WINDOW() view returns(uint32)
-func (sLAManager *SLAManager) UnpackMAXMINWINDOW(data []byte) (uint32, error) {
-	out, err := sLAManager.abi.Unpack("MAX_MIN_WINDOW", data)
+// Solidity: function MAX_WINDOW() view returns(uint32)
+func (sLAManager *SLAManager) UnpackMAXWINDOW(data []byte) (uint32, error) {
+	out, err := sLAManager.abi.Unpack("MAX_WINDOW", data)
 	if err != nil {
 		return *new(uint32), err
 	}
@@ -3455,48 +4710,13 @@ func (sLAManager *SLAManager) UnpackSEEDHORIZON(data []byte) (uint64, error) {
 	return out0, nil
 }
 
-// PackVERIFIERGAS is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0x658f1c2b.  This method will panic if any
-// invalid/nil inputs are passed.
-//
-// Solidity: function VERIFIER_GAS() view returns(uint256)
-func (sLAManager *SLAManager) PackVERIFIERGAS() []byte {
-	enc, err := sLAManager.abi.Pack("VERIFIER_GAS")
-	if err != nil {
-		panic(err)
-	}
-	return enc
-}
-
-// TryPackVERIFIERGAS is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0x658f1c2b.  This method will return an error
-// if any inputs are invalid/nil.
-//
-// Solidity: function VERIFIER_GAS() view returns(uint256)
-func (sLAManager *SLAManager) TryPackVERIFIERGAS() ([]byte, error) {
-	return sLAManager.abi.Pack("VERIFIER_GAS")
-}
-
-// UnpackVERIFIERGAS is the Go binding that unpacks the parameters returned
-// from invoking the contract method with ID 0x658f1c2b.
-//
-// Solidity: function VERIFIER_GAS() view returns(uint256)
-func (sLAManager *SLAManager) UnpackVERIFIERGAS(data []byte) (*big.Int, error) {
-	out, err := sLAManager.abi.Unpack("VERIFIER_GAS", data)
-	if err != nil {
-		return new(big.Int), err
-	}
-	out0 := abi.ConvertType(out[0], new(big.Int)).(*big.Int)
-	return out0, nil
-}
-
 // PackAbandon is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0xe0d217f2.  This method will panic if any
+// the contract method with ID 0x58680335.  This method will panic if any
 // invalid/nil inputs are passed.
 //
-// Solidity: function abandon(uint256 jobId) returns()
-func (sLAManager *SLAManager) PackAbandon(jobId *big.Int) []byte {
-	enc, err := sLAManager.abi.Pack("abandon", jobId)
+// Solidity: function abandon((address,bytes32,uint256,uint256,uint32,uint96,uint64,uint32,uint32,uint32,bytes32,uint256) req) returns()
+func (sLAManager *SLAManager) PackAbandon(req Request) []byte {
+	enc, err := sLAManager.abi.Pack("abandon", req)
 	if err != nil {
 		panic(err)
 	}
@@ -3504,12 +4724,12 @@ func (sLAManager *SLAManager) PackAbandon(jobId *big.Int) []byte {
 }
 
 // TryPackAbandon is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0xe0d217f2.  This method will return an error
+// the contract method with ID 0x58680335.  This method will return an error
 // if any inputs are invalid/nil.
 //
-// Solidity: function abandon(uint256 jobId) returns()
-func (sLAManager *SLAManager) TryPackAbandon(jobId *big.Int) ([]byte, error) {
-	return sLAManager.abi.Pack("abandon", jobId)
+// Solidity: function abandon((address,bytes32,uint256,uint256,uint32,uint96,uint64,uint32,uint32,uint32,bytes32,uint256) req) returns()
+func (sLAManager *SLAManager) TryPackAbandon(req Request) ([]byte, error) {
+	return sLAManager.abi.Pack("abandon", req)
 }
 
 // PackAbandonBps is the Go binding used to pack the parameters required for calling
@@ -3569,6 +4789,41 @@ func (sLAManager *SLAManager) TryPackAcceptOwnership() ([]byte, error) {
 	return sLAManager.abi.Pack("acceptOwnership")
 }
 
+// PackBalanceOf is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x70a08231.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function balanceOf(address account) view returns(uint256)
+func (sLAManager *SLAManager) PackBalanceOf(account common.Address) []byte {
+	enc, err := sLAManager.abi.Pack("balanceOf", account)
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackBalanceOf is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x70a08231.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function balanceOf(address account) view returns(uint256)
+func (sLAManager *SLAManager) TryPackBalanceOf(account common.Address) ([]byte, error) {
+	return sLAManager.abi.Pack("balanceOf", account)
+}
+
+// UnpackBalanceOf is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0x70a08231.
+//
+// Solidity: function balanceOf(address account) view returns(uint256)
+func (sLAManager *SLAManager) UnpackBalanceOf(data []byte) (*big.Int, error) {
+	out, err := sLAManager.abi.Unpack("balanceOf", data)
+	if err != nil {
+		return new(big.Int), err
+	}
+	out0 := abi.ConvertType(out[0], new(big.Int)).(*big.Int)
+	return out0, nil
+}
+
 // PackBountyBps is the Go binding used to pack the parameters required for calling
 // the contract method with ID 0x415307cc.  This method will panic if any
 // invalid/nil inputs are passed.
@@ -3605,12 +4860,12 @@ func (sLAManager *SLAManager) UnpackBountyBps(data []byte) (uint16, error) {
 }
 
 // PackCancel is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0x40e58ee5.  This method will panic if any
+// the contract method with ID 0xe2fb2c78.  This method will panic if any
 // invalid/nil inputs are passed.
 //
-// Solidity: function cancel(uint256 jobId) returns()
-func (sLAManager *SLAManager) PackCancel(jobId *big.Int) []byte {
-	enc, err := sLAManager.abi.Pack("cancel", jobId)
+// Solidity: function cancel((address,bytes32,uint256,uint256,uint32,uint96,uint64,uint32,uint32,uint32,bytes32,uint256) req) returns()
+func (sLAManager *SLAManager) PackCancel(req Request) []byte {
+	enc, err := sLAManager.abi.Pack("cancel", req)
 	if err != nil {
 		panic(err)
 	}
@@ -3618,21 +4873,91 @@ func (sLAManager *SLAManager) PackCancel(jobId *big.Int) []byte {
 }
 
 // TryPackCancel is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0x40e58ee5.  This method will return an error
+// the contract method with ID 0xe2fb2c78.  This method will return an error
 // if any inputs are invalid/nil.
 //
-// Solidity: function cancel(uint256 jobId) returns()
-func (sLAManager *SLAManager) TryPackCancel(jobId *big.Int) ([]byte, error) {
-	return sLAManager.abi.Pack("cancel", jobId)
+// Solidity: function cancel((address,bytes32,uint256,uint256,uint32,uint96,uint64,uint32,uint32,uint32,bytes32,uint256) req) returns()
+func (sLAManager *SLAManager) TryPackCancel(req Request) ([]byte, error) {
+	return sLAManager.abi.Pack("cancel", req)
+}
+
+// PackClasses is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x31e77853.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function classes() view returns(address)
+func (sLAManager *SLAManager) PackClasses() []byte {
+	enc, err := sLAManager.abi.Pack("classes")
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackClasses is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x31e77853.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function classes() view returns(address)
+func (sLAManager *SLAManager) TryPackClasses() ([]byte, error) {
+	return sLAManager.abi.Pack("classes")
+}
+
+// UnpackClasses is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0x31e77853.
+//
+// Solidity: function classes() view returns(address)
+func (sLAManager *SLAManager) UnpackClasses(data []byte) (common.Address, error) {
+	out, err := sLAManager.abi.Unpack("classes", data)
+	if err != nil {
+		return *new(common.Address), err
+	}
+	out0 := *abi.ConvertType(out[0], new(common.Address)).(*common.Address)
+	return out0, nil
+}
+
+// PackCollect is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xbe42ce86.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function collect(uint256[] jobIds, address to) returns(uint256 paid)
+func (sLAManager *SLAManager) PackCollect(jobIds []*big.Int, to common.Address) []byte {
+	enc, err := sLAManager.abi.Pack("collect", jobIds, to)
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackCollect is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xbe42ce86.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function collect(uint256[] jobIds, address to) returns(uint256 paid)
+func (sLAManager *SLAManager) TryPackCollect(jobIds []*big.Int, to common.Address) ([]byte, error) {
+	return sLAManager.abi.Pack("collect", jobIds, to)
+}
+
+// UnpackCollect is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0xbe42ce86.
+//
+// Solidity: function collect(uint256[] jobIds, address to) returns(uint256 paid)
+func (sLAManager *SLAManager) UnpackCollect(data []byte) (*big.Int, error) {
+	out, err := sLAManager.abi.Unpack("collect", data)
+	if err != nil {
+		return new(big.Int), err
+	}
+	out0 := abi.ConvertType(out[0], new(big.Int)).(*big.Int)
+	return out0, nil
 }
 
 // PackCommit is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0x7bd41456.  This method will panic if any
+// the contract method with ID 0xe2543d7c.  This method will panic if any
 // invalid/nil inputs are passed.
 //
-// Solidity: function commit(uint256 jobId, uint256[] outputRoots, bytes32 attestationDigest) returns()
-func (sLAManager *SLAManager) PackCommit(jobId *big.Int, outputRoots []*big.Int, attestationDigest [32]byte) []byte {
-	enc, err := sLAManager.abi.Pack("commit", jobId, outputRoots, attestationDigest)
+// Solidity: function commit(uint256 jobId, uint256 traceRoot, bytes32 attestationDigest) returns()
+func (sLAManager *SLAManager) PackCommit(jobId *big.Int, traceRoot *big.Int, attestationDigest [32]byte) []byte {
+	enc, err := sLAManager.abi.Pack("commit", jobId, traceRoot, attestationDigest)
 	if err != nil {
 		panic(err)
 	}
@@ -3640,47 +4965,91 @@ func (sLAManager *SLAManager) PackCommit(jobId *big.Int, outputRoots []*big.Int,
 }
 
 // TryPackCommit is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0x7bd41456.  This method will return an error
+// the contract method with ID 0xe2543d7c.  This method will return an error
 // if any inputs are invalid/nil.
 //
-// Solidity: function commit(uint256 jobId, uint256[] outputRoots, bytes32 attestationDigest) returns()
-func (sLAManager *SLAManager) TryPackCommit(jobId *big.Int, outputRoots []*big.Int, attestationDigest [32]byte) ([]byte, error) {
-	return sLAManager.abi.Pack("commit", jobId, outputRoots, attestationDigest)
+// Solidity: function commit(uint256 jobId, uint256 traceRoot, bytes32 attestationDigest) returns()
+func (sLAManager *SLAManager) TryPackCommit(jobId *big.Int, traceRoot *big.Int, attestationDigest [32]byte) ([]byte, error) {
+	return sLAManager.abi.Pack("commit", jobId, traceRoot, attestationDigest)
 }
 
-// PackCreditOf is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0x75807250.  This method will panic if any
+// PackCommitMany is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xf1e7c797.  This method will panic if any
 // invalid/nil inputs are passed.
 //
-// Solidity: function creditOf(address account) view returns(uint256)
-func (sLAManager *SLAManager) PackCreditOf(account common.Address) []byte {
-	enc, err := sLAManager.abi.Pack("creditOf", account)
+// Solidity: function commitMany(uint256[] jobIds, uint256[] traceRoots, bytes32[] attestationDigests) returns()
+func (sLAManager *SLAManager) PackCommitMany(jobIds []*big.Int, traceRoots []*big.Int, attestationDigests [][32]byte) []byte {
+	enc, err := sLAManager.abi.Pack("commitMany", jobIds, traceRoots, attestationDigests)
 	if err != nil {
 		panic(err)
 	}
 	return enc
 }
 
-// TryPackCreditOf is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0x75807250.  This method will return an error
+// TryPackCommitMany is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xf1e7c797.  This method will return an error
 // if any inputs are invalid/nil.
 //
-// Solidity: function creditOf(address account) view returns(uint256)
-func (sLAManager *SLAManager) TryPackCreditOf(account common.Address) ([]byte, error) {
-	return sLAManager.abi.Pack("creditOf", account)
+// Solidity: function commitMany(uint256[] jobIds, uint256[] traceRoots, bytes32[] attestationDigests) returns()
+func (sLAManager *SLAManager) TryPackCommitMany(jobIds []*big.Int, traceRoots []*big.Int, attestationDigests [][32]byte) ([]byte, error) {
+	return sLAManager.abi.Pack("commitMany", jobIds, traceRoots, attestationDigests)
 }
 
-// UnpackCreditOf is the Go binding that unpacks the parameters returned
-// from invoking the contract method with ID 0x75807250.
+// PackCommitmentOf is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x1e8ad231.  This method will panic if any
+// invalid/nil inputs are passed.
 //
-// Solidity: function creditOf(address account) view returns(uint256)
-func (sLAManager *SLAManager) UnpackCreditOf(data []byte) (*big.Int, error) {
-	out, err := sLAManager.abi.Unpack("creditOf", data)
+// Solidity: function commitmentOf((address,uint96,uint256,bytes32) c) pure returns(bytes32)
+func (sLAManager *SLAManager) PackCommitmentOf(c Commitment) []byte {
+	enc, err := sLAManager.abi.Pack("commitmentOf", c)
 	if err != nil {
-		return new(big.Int), err
+		panic(err)
 	}
-	out0 := abi.ConvertType(out[0], new(big.Int)).(*big.Int)
+	return enc
+}
+
+// TryPackCommitmentOf is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x1e8ad231.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function commitmentOf((address,uint96,uint256,bytes32) c) pure returns(bytes32)
+func (sLAManager *SLAManager) TryPackCommitmentOf(c Commitment) ([]byte, error) {
+	return sLAManager.abi.Pack("commitmentOf", c)
+}
+
+// UnpackCommitmentOf is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0x1e8ad231.
+//
+// Solidity: function commitmentOf((address,uint96,uint256,bytes32) c) pure returns(bytes32)
+func (sLAManager *SLAManager) UnpackCommitmentOf(data []byte) ([32]byte, error) {
+	out, err := sLAManager.abi.Unpack("commitmentOf", data)
+	if err != nil {
+		return *new([32]byte), err
+	}
+	out0 := *abi.ConvertType(out[0], new([32]byte)).(*[32]byte)
 	return out0, nil
+}
+
+// PackDeposit is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xb6b55f25.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function deposit(uint256 amount) returns()
+func (sLAManager *SLAManager) PackDeposit(amount *big.Int) []byte {
+	enc, err := sLAManager.abi.Pack("deposit", amount)
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackDeposit is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xb6b55f25.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function deposit(uint256 amount) returns()
+func (sLAManager *SLAManager) TryPackDeposit(amount *big.Int) ([]byte, error) {
+	return sLAManager.abi.Pack("deposit", amount)
 }
 
 // PackDetectionFloorBps is the Go binding used to pack the parameters required for calling
@@ -3842,6 +5211,41 @@ func (sLAManager *SLAManager) UnpackEip712Domain(data []byte) (Eip712DomainOutpu
 	return *outstruct, nil
 }
 
+// PackFinalize is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xe17e082b.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function finalize(uint256[] jobIds) returns(uint256 paid)
+func (sLAManager *SLAManager) PackFinalize(jobIds []*big.Int) []byte {
+	enc, err := sLAManager.abi.Pack("finalize", jobIds)
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackFinalize is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xe17e082b.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function finalize(uint256[] jobIds) returns(uint256 paid)
+func (sLAManager *SLAManager) TryPackFinalize(jobIds []*big.Int) ([]byte, error) {
+	return sLAManager.abi.Pack("finalize", jobIds)
+}
+
+// UnpackFinalize is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0xe17e082b.
+//
+// Solidity: function finalize(uint256[] jobIds) returns(uint256 paid)
+func (sLAManager *SLAManager) UnpackFinalize(data []byte) (*big.Int, error) {
+	out, err := sLAManager.abi.Unpack("finalize", data)
+	if err != nil {
+		return new(big.Int), err
+	}
+	out0 := abi.ConvertType(out[0], new(big.Int)).(*big.Int)
+	return out0, nil
+}
+
 // PackFixSeed is the Go binding used to pack the parameters required for calling
 // the contract method with ID 0x0dd3bd76.  This method will panic if any
 // invalid/nil inputs are passed.
@@ -3868,7 +5272,7 @@ func (sLAManager *SLAManager) TryPackFixSeed(jobId *big.Int) ([]byte, error) {
 // the contract method with ID 0xbf22c457.  This method will panic if any
 // invalid/nil inputs are passed.
 //
-// Solidity: function getJob(uint256 jobId) view returns((address,uint8,uint16,uint8,bool,uint64,address,uint32,uint32,uint16,uint16,uint64,uint64,uint64,uint256,uint256,bytes32,bytes32,uint256,bytes32))
+// Solidity: function getJob(uint256 jobId) view returns((uint8,uint8,uint40,uint40,uint32,uint16,uint16,uint96,bytes32,uint256))
 func (sLAManager *SLAManager) PackGetJob(jobId *big.Int) []byte {
 	enc, err := sLAManager.abi.Pack("getJob", jobId)
 	if err != nil {
@@ -3881,7 +5285,7 @@ func (sLAManager *SLAManager) PackGetJob(jobId *big.Int) []byte {
 // the contract method with ID 0xbf22c457.  This method will return an error
 // if any inputs are invalid/nil.
 //
-// Solidity: function getJob(uint256 jobId) view returns((address,uint8,uint16,uint8,bool,uint64,address,uint32,uint32,uint16,uint16,uint64,uint64,uint64,uint256,uint256,bytes32,bytes32,uint256,bytes32))
+// Solidity: function getJob(uint256 jobId) view returns((uint8,uint8,uint40,uint40,uint32,uint16,uint16,uint96,bytes32,uint256))
 func (sLAManager *SLAManager) TryPackGetJob(jobId *big.Int) ([]byte, error) {
 	return sLAManager.abi.Pack("getJob", jobId)
 }
@@ -3889,7 +5293,7 @@ func (sLAManager *SLAManager) TryPackGetJob(jobId *big.Int) ([]byte, error) {
 // UnpackGetJob is the Go binding that unpacks the parameters returned
 // from invoking the contract method with ID 0xbf22c457.
 //
-// Solidity: function getJob(uint256 jobId) view returns((address,uint8,uint16,uint8,bool,uint64,address,uint32,uint32,uint16,uint16,uint64,uint64,uint64,uint256,uint256,bytes32,bytes32,uint256,bytes32))
+// Solidity: function getJob(uint256 jobId) view returns((uint8,uint8,uint40,uint40,uint32,uint16,uint16,uint96,bytes32,uint256))
 func (sLAManager *SLAManager) UnpackGetJob(data []byte) (Job, error) {
 	out, err := sLAManager.abi.Unpack("getJob", data)
 	if err != nil {
@@ -3899,69 +5303,113 @@ func (sLAManager *SLAManager) UnpackGetJob(data []byte) (Job, error) {
 	return out0, nil
 }
 
-// PackJobCount is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0x4c5d8a0f.  This method will panic if any
+// PackHasher is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xed33639f.  This method will panic if any
 // invalid/nil inputs are passed.
 //
-// Solidity: function jobCount() view returns(uint256)
-func (sLAManager *SLAManager) PackJobCount() []byte {
-	enc, err := sLAManager.abi.Pack("jobCount")
+// Solidity: function hasher() view returns(address)
+func (sLAManager *SLAManager) PackHasher() []byte {
+	enc, err := sLAManager.abi.Pack("hasher")
 	if err != nil {
 		panic(err)
 	}
 	return enc
 }
 
-// TryPackJobCount is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0x4c5d8a0f.  This method will return an error
+// TryPackHasher is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xed33639f.  This method will return an error
 // if any inputs are invalid/nil.
 //
-// Solidity: function jobCount() view returns(uint256)
-func (sLAManager *SLAManager) TryPackJobCount() ([]byte, error) {
-	return sLAManager.abi.Pack("jobCount")
+// Solidity: function hasher() view returns(address)
+func (sLAManager *SLAManager) TryPackHasher() ([]byte, error) {
+	return sLAManager.abi.Pack("hasher")
 }
 
-// UnpackJobCount is the Go binding that unpacks the parameters returned
-// from invoking the contract method with ID 0x4c5d8a0f.
+// UnpackHasher is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0xed33639f.
 //
-// Solidity: function jobCount() view returns(uint256)
-func (sLAManager *SLAManager) UnpackJobCount(data []byte) (*big.Int, error) {
-	out, err := sLAManager.abi.Unpack("jobCount", data)
+// Solidity: function hasher() view returns(address)
+func (sLAManager *SLAManager) UnpackHasher(data []byte) (common.Address, error) {
+	out, err := sLAManager.abi.Unpack("hasher", data)
 	if err != nil {
-		return new(big.Int), err
+		return *new(common.Address), err
 	}
-	out0 := abi.ConvertType(out[0], new(big.Int)).(*big.Int)
+	out0 := *abi.ConvertType(out[0], new(common.Address)).(*common.Address)
 	return out0, nil
 }
 
-// PackLayerSeed is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0x3f965bff.  This method will panic if any
+// PackHolderOf is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xdbacc237.  This method will panic if any
 // invalid/nil inputs are passed.
 //
-// Solidity: function layerSeed(uint256 seed, uint32 layer) pure returns(uint256)
-func (sLAManager *SLAManager) PackLayerSeed(seed *big.Int, layer uint32) []byte {
-	enc, err := sLAManager.abi.Pack("layerSeed", seed, layer)
+// Solidity: function holderOf(uint256 jobId) view returns(address provider, uint256 stake)
+func (sLAManager *SLAManager) PackHolderOf(jobId *big.Int) []byte {
+	enc, err := sLAManager.abi.Pack("holderOf", jobId)
 	if err != nil {
 		panic(err)
 	}
 	return enc
 }
 
-// TryPackLayerSeed is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0x3f965bff.  This method will return an error
+// TryPackHolderOf is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xdbacc237.  This method will return an error
 // if any inputs are invalid/nil.
 //
-// Solidity: function layerSeed(uint256 seed, uint32 layer) pure returns(uint256)
-func (sLAManager *SLAManager) TryPackLayerSeed(seed *big.Int, layer uint32) ([]byte, error) {
-	return sLAManager.abi.Pack("layerSeed", seed, layer)
+// Solidity: function holderOf(uint256 jobId) view returns(address provider, uint256 stake)
+func (sLAManager *SLAManager) TryPackHolderOf(jobId *big.Int) ([]byte, error) {
+	return sLAManager.abi.Pack("holderOf", jobId)
 }
 
-// UnpackLayerSeed is the Go binding that unpacks the parameters returned
-// from invoking the contract method with ID 0x3f965bff.
+// HolderOfOutput serves as a container for the return parameters of contract
+// method HolderOf.
+type HolderOfOutput struct {
+	Provider common.Address
+	Stake    *big.Int
+}
+
+// UnpackHolderOf is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0xdbacc237.
 //
-// Solidity: function layerSeed(uint256 seed, uint32 layer) pure returns(uint256)
-func (sLAManager *SLAManager) UnpackLayerSeed(data []byte) (*big.Int, error) {
-	out, err := sLAManager.abi.Unpack("layerSeed", data)
+// Solidity: function holderOf(uint256 jobId) view returns(address provider, uint256 stake)
+func (sLAManager *SLAManager) UnpackHolderOf(data []byte) (HolderOfOutput, error) {
+	out, err := sLAManager.abi.Unpack("holderOf", data)
+	outstruct := new(HolderOfOutput)
+	if err != nil {
+		return *outstruct, err
+	}
+	outstruct.Provider = *abi.ConvertType(out[0], new(common.Address)).(*common.Address)
+	outstruct.Stake = abi.ConvertType(out[1], new(big.Int)).(*big.Int)
+	return *outstruct, nil
+}
+
+// PackJobIdOf is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xdb8c7658.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function jobIdOf((address,bytes32,uint256,uint256,uint32,uint96,uint64,uint32,uint32,uint32,bytes32,uint256) req) view returns(uint256)
+func (sLAManager *SLAManager) PackJobIdOf(req Request) []byte {
+	enc, err := sLAManager.abi.Pack("jobIdOf", req)
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackJobIdOf is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xdb8c7658.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function jobIdOf((address,bytes32,uint256,uint256,uint32,uint96,uint64,uint32,uint32,uint32,bytes32,uint256) req) view returns(uint256)
+func (sLAManager *SLAManager) TryPackJobIdOf(req Request) ([]byte, error) {
+	return sLAManager.abi.Pack("jobIdOf", req)
+}
+
+// UnpackJobIdOf is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0xdb8c7658.
+//
+// Solidity: function jobIdOf((address,bytes32,uint256,uint256,uint32,uint96,uint64,uint32,uint32,uint32,bytes32,uint256) req) view returns(uint256)
+func (sLAManager *SLAManager) UnpackJobIdOf(data []byte) (*big.Int, error) {
+	out, err := sLAManager.abi.Unpack("jobIdOf", data)
 	if err != nil {
 		return new(big.Int), err
 	}
@@ -3970,12 +5418,12 @@ func (sLAManager *SLAManager) UnpackLayerSeed(data []byte) (*big.Int, error) {
 }
 
 // PackLock is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0xdd467064.  This method will panic if any
+// the contract method with ID 0xad7f9a67.  This method will panic if any
 // invalid/nil inputs are passed.
 //
-// Solidity: function lock(uint256 jobId) returns()
-func (sLAManager *SLAManager) PackLock(jobId *big.Int) []byte {
-	enc, err := sLAManager.abi.Pack("lock", jobId)
+// Solidity: function lock((address,bytes32,uint256,uint256,uint32,uint96,uint64,uint32,uint32,uint32,bytes32,uint256) req) returns()
+func (sLAManager *SLAManager) PackLock(req Request) []byte {
+	enc, err := sLAManager.abi.Pack("lock", req)
 	if err != nil {
 		panic(err)
 	}
@@ -3983,12 +5431,117 @@ func (sLAManager *SLAManager) PackLock(jobId *big.Int) []byte {
 }
 
 // TryPackLock is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0xdd467064.  This method will return an error
+// the contract method with ID 0xad7f9a67.  This method will return an error
 // if any inputs are invalid/nil.
 //
-// Solidity: function lock(uint256 jobId) returns()
-func (sLAManager *SLAManager) TryPackLock(jobId *big.Int) ([]byte, error) {
-	return sLAManager.abi.Pack("lock", jobId)
+// Solidity: function lock((address,bytes32,uint256,uint256,uint32,uint96,uint64,uint32,uint32,uint32,bytes32,uint256) req) returns()
+func (sLAManager *SLAManager) TryPackLock(req Request) ([]byte, error) {
+	return sLAManager.abi.Pack("lock", req)
+}
+
+// PackLockAndCommit is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x1b702c66.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function lockAndCommit((address,bytes32,uint256,uint256,uint32,uint96,uint64,uint32,uint32,uint32,bytes32,uint256) req, bytes signature, uint256 traceRoot, bytes32 attestationDigest) returns(uint256 jobId)
+func (sLAManager *SLAManager) PackLockAndCommit(req Request, signature []byte, traceRoot *big.Int, attestationDigest [32]byte) []byte {
+	enc, err := sLAManager.abi.Pack("lockAndCommit", req, signature, traceRoot, attestationDigest)
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackLockAndCommit is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x1b702c66.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function lockAndCommit((address,bytes32,uint256,uint256,uint32,uint96,uint64,uint32,uint32,uint32,bytes32,uint256) req, bytes signature, uint256 traceRoot, bytes32 attestationDigest) returns(uint256 jobId)
+func (sLAManager *SLAManager) TryPackLockAndCommit(req Request, signature []byte, traceRoot *big.Int, attestationDigest [32]byte) ([]byte, error) {
+	return sLAManager.abi.Pack("lockAndCommit", req, signature, traceRoot, attestationDigest)
+}
+
+// UnpackLockAndCommit is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0x1b702c66.
+//
+// Solidity: function lockAndCommit((address,bytes32,uint256,uint256,uint32,uint96,uint64,uint32,uint32,uint32,bytes32,uint256) req, bytes signature, uint256 traceRoot, bytes32 attestationDigest) returns(uint256 jobId)
+func (sLAManager *SLAManager) UnpackLockAndCommit(data []byte) (*big.Int, error) {
+	out, err := sLAManager.abi.Unpack("lockAndCommit", data)
+	if err != nil {
+		return new(big.Int), err
+	}
+	out0 := abi.ConvertType(out[0], new(big.Int)).(*big.Int)
+	return out0, nil
+}
+
+// PackLockRequest is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xc87fc752.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function lockRequest((address,bytes32,uint256,uint256,uint32,uint96,uint64,uint32,uint32,uint32,bytes32,uint256) req, bytes signature) returns(uint256 jobId)
+func (sLAManager *SLAManager) PackLockRequest(req Request, signature []byte) []byte {
+	enc, err := sLAManager.abi.Pack("lockRequest", req, signature)
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackLockRequest is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xc87fc752.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function lockRequest((address,bytes32,uint256,uint256,uint32,uint96,uint64,uint32,uint32,uint32,bytes32,uint256) req, bytes signature) returns(uint256 jobId)
+func (sLAManager *SLAManager) TryPackLockRequest(req Request, signature []byte) ([]byte, error) {
+	return sLAManager.abi.Pack("lockRequest", req, signature)
+}
+
+// UnpackLockRequest is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0xc87fc752.
+//
+// Solidity: function lockRequest((address,bytes32,uint256,uint256,uint32,uint96,uint64,uint32,uint32,uint32,bytes32,uint256) req, bytes signature) returns(uint256 jobId)
+func (sLAManager *SLAManager) UnpackLockRequest(data []byte) (*big.Int, error) {
+	out, err := sLAManager.abi.Unpack("lockRequest", data)
+	if err != nil {
+		return new(big.Int), err
+	}
+	out0 := abi.ConvertType(out[0], new(big.Int)).(*big.Int)
+	return out0, nil
+}
+
+// PackLockRequests is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xb4cd0a79.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function lockRequests((address,bytes32,uint256,uint256,uint32,uint96,uint64,uint32,uint32,uint32,bytes32,uint256)[] reqs, bytes[] signatures) returns(uint256[] jobIds)
+func (sLAManager *SLAManager) PackLockRequests(reqs []Request, signatures [][]byte) []byte {
+	enc, err := sLAManager.abi.Pack("lockRequests", reqs, signatures)
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackLockRequests is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xb4cd0a79.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function lockRequests((address,bytes32,uint256,uint256,uint32,uint96,uint64,uint32,uint32,uint32,bytes32,uint256)[] reqs, bytes[] signatures) returns(uint256[] jobIds)
+func (sLAManager *SLAManager) TryPackLockRequests(reqs []Request, signatures [][]byte) ([]byte, error) {
+	return sLAManager.abi.Pack("lockRequests", reqs, signatures)
+}
+
+// UnpackLockRequests is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0xb4cd0a79.
+//
+// Solidity: function lockRequests((address,bytes32,uint256,uint256,uint32,uint96,uint64,uint32,uint32,uint32,bytes32,uint256)[] reqs, bytes[] signatures) returns(uint256[] jobIds)
+func (sLAManager *SLAManager) UnpackLockRequests(data []byte) ([]*big.Int, error) {
+	out, err := sLAManager.abi.Unpack("lockRequests", data)
+	if err != nil {
+		return *new([]*big.Int), err
+	}
+	out0 := *abi.ConvertType(out[0], new([]*big.Int)).(*[]*big.Int)
+	return out0, nil
 }
 
 // PackMinExecWindow is the Go binding used to pack the parameters required for calling
@@ -4058,41 +5611,6 @@ func (sLAManager *SLAManager) UnpackMinProveWindow(data []byte) (uint32, error) 
 		return *new(uint32), err
 	}
 	out0 := *abi.ConvertType(out[0], new(uint32)).(*uint32)
-	return out0, nil
-}
-
-// PackOutputsDigestOf is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0x746c1662.  This method will panic if any
-// invalid/nil inputs are passed.
-//
-// Solidity: function outputsDigestOf(uint256[] outputRoots, bytes32 attestationDigest) pure returns(bytes32)
-func (sLAManager *SLAManager) PackOutputsDigestOf(outputRoots []*big.Int, attestationDigest [32]byte) []byte {
-	enc, err := sLAManager.abi.Pack("outputsDigestOf", outputRoots, attestationDigest)
-	if err != nil {
-		panic(err)
-	}
-	return enc
-}
-
-// TryPackOutputsDigestOf is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0x746c1662.  This method will return an error
-// if any inputs are invalid/nil.
-//
-// Solidity: function outputsDigestOf(uint256[] outputRoots, bytes32 attestationDigest) pure returns(bytes32)
-func (sLAManager *SLAManager) TryPackOutputsDigestOf(outputRoots []*big.Int, attestationDigest [32]byte) ([]byte, error) {
-	return sLAManager.abi.Pack("outputsDigestOf", outputRoots, attestationDigest)
-}
-
-// UnpackOutputsDigestOf is the Go binding that unpacks the parameters returned
-// from invoking the contract method with ID 0x746c1662.
-//
-// Solidity: function outputsDigestOf(uint256[] outputRoots, bytes32 attestationDigest) pure returns(bytes32)
-func (sLAManager *SLAManager) UnpackOutputsDigestOf(data []byte) ([32]byte, error) {
-	out, err := sLAManager.abi.Unpack("outputsDigestOf", data)
-	if err != nil {
-		return *new([32]byte), err
-	}
-	out0 := *abi.ConvertType(out[0], new([32]byte)).(*[32]byte)
 	return out0, nil
 }
 
@@ -4166,34 +5684,34 @@ func (sLAManager *SLAManager) UnpackPendingOwner(data []byte) (common.Address, e
 	return out0, nil
 }
 
-// PackPostJob is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0x5dbfe416.  This method will panic if any
+// PackPost is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xd28aa717.  This method will panic if any
 // invalid/nil inputs are passed.
 //
-// Solidity: function postJob((uint256,uint32,(bytes32,uint256,uint256)[]) spec, uint256 price, uint64 lockBy, uint32 execWindow, uint32 proveWindow, bytes32 seedCommitment, string inputURI) returns(uint256 jobId)
-func (sLAManager *SLAManager) PackPostJob(spec JobSpec, price *big.Int, lockBy uint64, execWindow uint32, proveWindow uint32, seedCommitment [32]byte, inputURI string) []byte {
-	enc, err := sLAManager.abi.Pack("postJob", spec, price, lockBy, execWindow, proveWindow, seedCommitment, inputURI)
+// Solidity: function post((address,bytes32,uint256,uint256,uint32,uint96,uint64,uint32,uint32,uint32,bytes32,uint256) req, string inputURI) returns(uint256 jobId)
+func (sLAManager *SLAManager) PackPost(req Request, inputURI string) []byte {
+	enc, err := sLAManager.abi.Pack("post", req, inputURI)
 	if err != nil {
 		panic(err)
 	}
 	return enc
 }
 
-// TryPackPostJob is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0x5dbfe416.  This method will return an error
+// TryPackPost is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xd28aa717.  This method will return an error
 // if any inputs are invalid/nil.
 //
-// Solidity: function postJob((uint256,uint32,(bytes32,uint256,uint256)[]) spec, uint256 price, uint64 lockBy, uint32 execWindow, uint32 proveWindow, bytes32 seedCommitment, string inputURI) returns(uint256 jobId)
-func (sLAManager *SLAManager) TryPackPostJob(spec JobSpec, price *big.Int, lockBy uint64, execWindow uint32, proveWindow uint32, seedCommitment [32]byte, inputURI string) ([]byte, error) {
-	return sLAManager.abi.Pack("postJob", spec, price, lockBy, execWindow, proveWindow, seedCommitment, inputURI)
+// Solidity: function post((address,bytes32,uint256,uint256,uint32,uint96,uint64,uint32,uint32,uint32,bytes32,uint256) req, string inputURI) returns(uint256 jobId)
+func (sLAManager *SLAManager) TryPackPost(req Request, inputURI string) ([]byte, error) {
+	return sLAManager.abi.Pack("post", req, inputURI)
 }
 
-// UnpackPostJob is the Go binding that unpacks the parameters returned
-// from invoking the contract method with ID 0x5dbfe416.
+// UnpackPost is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0xd28aa717.
 //
-// Solidity: function postJob((uint256,uint32,(bytes32,uint256,uint256)[]) spec, uint256 price, uint64 lockBy, uint32 execWindow, uint32 proveWindow, bytes32 seedCommitment, string inputURI) returns(uint256 jobId)
-func (sLAManager *SLAManager) UnpackPostJob(data []byte) (*big.Int, error) {
-	out, err := sLAManager.abi.Unpack("postJob", data)
+// Solidity: function post((address,bytes32,uint256,uint256,uint32,uint96,uint64,uint32,uint32,uint32,bytes32,uint256) req, string inputURI) returns(uint256 jobId)
+func (sLAManager *SLAManager) UnpackPost(data []byte) (*big.Int, error) {
+	out, err := sLAManager.abi.Unpack("post", data)
 	if err != nil {
 		return new(big.Int), err
 	}
@@ -4237,10 +5755,10 @@ func (sLAManager *SLAManager) UnpackProviders(data []byte) (common.Address, erro
 }
 
 // PackReceiptDigest is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0x0843c1a7.  This method will panic if any
+// the contract method with ID 0xb9f772e5.  This method will panic if any
 // invalid/nil inputs are passed.
 //
-// Solidity: function receiptDigest((uint256,address,bytes32,uint256[],bytes32,uint256,uint16,bytes32) receipt) view returns(bytes32)
+// Solidity: function receiptDigest((uint256,address,uint256,uint256,uint256,bytes32,uint256,uint256,bytes32) receipt) view returns(bytes32)
 func (sLAManager *SLAManager) PackReceiptDigest(receipt Receipt) []byte {
 	enc, err := sLAManager.abi.Pack("receiptDigest", receipt)
 	if err != nil {
@@ -4250,18 +5768,18 @@ func (sLAManager *SLAManager) PackReceiptDigest(receipt Receipt) []byte {
 }
 
 // TryPackReceiptDigest is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0x0843c1a7.  This method will return an error
+// the contract method with ID 0xb9f772e5.  This method will return an error
 // if any inputs are invalid/nil.
 //
-// Solidity: function receiptDigest((uint256,address,bytes32,uint256[],bytes32,uint256,uint16,bytes32) receipt) view returns(bytes32)
+// Solidity: function receiptDigest((uint256,address,uint256,uint256,uint256,bytes32,uint256,uint256,bytes32) receipt) view returns(bytes32)
 func (sLAManager *SLAManager) TryPackReceiptDigest(receipt Receipt) ([]byte, error) {
 	return sLAManager.abi.Pack("receiptDigest", receipt)
 }
 
 // UnpackReceiptDigest is the Go binding that unpacks the parameters returned
-// from invoking the contract method with ID 0x0843c1a7.
+// from invoking the contract method with ID 0xb9f772e5.
 //
-// Solidity: function receiptDigest((uint256,address,bytes32,uint256[],bytes32,uint256,uint16,bytes32) receipt) view returns(bytes32)
+// Solidity: function receiptDigest((uint256,address,uint256,uint256,uint256,bytes32,uint256,uint256,bytes32) receipt) view returns(bytes32)
 func (sLAManager *SLAManager) UnpackReceiptDigest(data []byte) ([32]byte, error) {
 	out, err := sLAManager.abi.Unpack("receiptDigest", data)
 	if err != nil {
@@ -4297,9 +5815,9 @@ func (sLAManager *SLAManager) TryPackRenounceOwnership() ([]byte, error) {
 // the contract method with ID 0x7f78efaf.  This method will panic if any
 // invalid/nil inputs are passed.
 //
-// Solidity: function requiredStake(uint256 price, uint16 k) view returns(uint256)
-func (sLAManager *SLAManager) PackRequiredStake(price *big.Int, k uint16) []byte {
-	enc, err := sLAManager.abi.Pack("requiredStake", price, k)
+// Solidity: function requiredStake(uint256 price, uint16 minSlots) view returns(uint256)
+func (sLAManager *SLAManager) PackRequiredStake(price *big.Int, minSlots uint16) []byte {
+	enc, err := sLAManager.abi.Pack("requiredStake", price, minSlots)
 	if err != nil {
 		panic(err)
 	}
@@ -4310,15 +5828,15 @@ func (sLAManager *SLAManager) PackRequiredStake(price *big.Int, k uint16) []byte
 // the contract method with ID 0x7f78efaf.  This method will return an error
 // if any inputs are invalid/nil.
 //
-// Solidity: function requiredStake(uint256 price, uint16 k) view returns(uint256)
-func (sLAManager *SLAManager) TryPackRequiredStake(price *big.Int, k uint16) ([]byte, error) {
-	return sLAManager.abi.Pack("requiredStake", price, k)
+// Solidity: function requiredStake(uint256 price, uint16 minSlots) view returns(uint256)
+func (sLAManager *SLAManager) TryPackRequiredStake(price *big.Int, minSlots uint16) ([]byte, error) {
+	return sLAManager.abi.Pack("requiredStake", price, minSlots)
 }
 
 // UnpackRequiredStake is the Go binding that unpacks the parameters returned
 // from invoking the contract method with ID 0x7f78efaf.
 //
-// Solidity: function requiredStake(uint256 price, uint16 k) view returns(uint256)
+// Solidity: function requiredStake(uint256 price, uint16 minSlots) view returns(uint256)
 func (sLAManager *SLAManager) UnpackRequiredStake(data []byte) (*big.Int, error) {
 	out, err := sLAManager.abi.Unpack("requiredStake", data)
 	if err != nil {
@@ -4329,12 +5847,12 @@ func (sLAManager *SLAManager) UnpackRequiredStake(data []byte) (*big.Int, error)
 }
 
 // PackRevealSeed is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0xfa77ffeb.  This method will panic if any
+// the contract method with ID 0x73fcb1c8.  This method will panic if any
 // invalid/nil inputs are passed.
 //
-// Solidity: function revealSeed(uint256 jobId, bytes32 secret) returns()
-func (sLAManager *SLAManager) PackRevealSeed(jobId *big.Int, secret [32]byte) []byte {
-	enc, err := sLAManager.abi.Pack("revealSeed", jobId, secret)
+// Solidity: function revealSeed((address,bytes32,uint256,uint256,uint32,uint96,uint64,uint32,uint32,uint32,bytes32,uint256) req, bytes32 secret) returns()
+func (sLAManager *SLAManager) PackRevealSeed(req Request, secret [32]byte) []byte {
+	enc, err := sLAManager.abi.Pack("revealSeed", req, secret)
 	if err != nil {
 		panic(err)
 	}
@@ -4342,12 +5860,47 @@ func (sLAManager *SLAManager) PackRevealSeed(jobId *big.Int, secret [32]byte) []
 }
 
 // TryPackRevealSeed is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0xfa77ffeb.  This method will return an error
+// the contract method with ID 0x73fcb1c8.  This method will return an error
 // if any inputs are invalid/nil.
 //
-// Solidity: function revealSeed(uint256 jobId, bytes32 secret) returns()
-func (sLAManager *SLAManager) TryPackRevealSeed(jobId *big.Int, secret [32]byte) ([]byte, error) {
-	return sLAManager.abi.Pack("revealSeed", jobId, secret)
+// Solidity: function revealSeed((address,bytes32,uint256,uint256,uint32,uint96,uint64,uint32,uint32,uint32,bytes32,uint256) req, bytes32 secret) returns()
+func (sLAManager *SLAManager) TryPackRevealSeed(req Request, secret [32]byte) ([]byte, error) {
+	return sLAManager.abi.Pack("revealSeed", req, secret)
+}
+
+// PackSeedOf is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x82829f74.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function seedOf(uint256 jobId) view returns(uint256)
+func (sLAManager *SLAManager) PackSeedOf(jobId *big.Int) []byte {
+	enc, err := sLAManager.abi.Pack("seedOf", jobId)
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackSeedOf is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x82829f74.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function seedOf(uint256 jobId) view returns(uint256)
+func (sLAManager *SLAManager) TryPackSeedOf(jobId *big.Int) ([]byte, error) {
+	return sLAManager.abi.Pack("seedOf", jobId)
+}
+
+// UnpackSeedOf is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0x82829f74.
+//
+// Solidity: function seedOf(uint256 jobId) view returns(uint256)
+func (sLAManager *SLAManager) UnpackSeedOf(data []byte) (*big.Int, error) {
+	out, err := sLAManager.abi.Unpack("seedOf", data)
+	if err != nil {
+		return new(big.Int), err
+	}
+	out0 := abi.ConvertType(out[0], new(big.Int)).(*big.Int)
+	return out0, nil
 }
 
 // PackSetAbandonBps is the Go binding used to pack the parameters required for calling
@@ -4438,48 +5991,13 @@ func (sLAManager *SLAManager) TryPackSetMinWindows(execWindow uint32, proveWindo
 	return sLAManager.abi.Pack("setMinWindows", execWindow, proveWindow)
 }
 
-// PackShapes is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0x184f9654.  This method will panic if any
-// invalid/nil inputs are passed.
-//
-// Solidity: function shapes() view returns(address)
-func (sLAManager *SLAManager) PackShapes() []byte {
-	enc, err := sLAManager.abi.Pack("shapes")
-	if err != nil {
-		panic(err)
-	}
-	return enc
-}
-
-// TryPackShapes is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0x184f9654.  This method will return an error
-// if any inputs are invalid/nil.
-//
-// Solidity: function shapes() view returns(address)
-func (sLAManager *SLAManager) TryPackShapes() ([]byte, error) {
-	return sLAManager.abi.Pack("shapes")
-}
-
-// UnpackShapes is the Go binding that unpacks the parameters returned
-// from invoking the contract method with ID 0x184f9654.
-//
-// Solidity: function shapes() view returns(address)
-func (sLAManager *SLAManager) UnpackShapes(data []byte) (common.Address, error) {
-	out, err := sLAManager.abi.Unpack("shapes", data)
-	if err != nil {
-		return *new(common.Address), err
-	}
-	out0 := *abi.ConvertType(out[0], new(common.Address)).(*common.Address)
-	return out0, nil
-}
-
 // PackSlash is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0x45bc4d10.  This method will panic if any
+// the contract method with ID 0xaf2bbd11.  This method will panic if any
 // invalid/nil inputs are passed.
 //
-// Solidity: function slash(uint256 jobId) returns()
-func (sLAManager *SLAManager) PackSlash(jobId *big.Int) []byte {
-	enc, err := sLAManager.abi.Pack("slash", jobId)
+// Solidity: function slash((address,bytes32,uint256,uint256,uint32,uint96,uint64,uint32,uint32,uint32,bytes32,uint256) req, (address,uint96,uint256,bytes32) c) returns()
+func (sLAManager *SLAManager) PackSlash(req Request, c Commitment) []byte {
+	enc, err := sLAManager.abi.Pack("slash", req, c)
 	if err != nil {
 		panic(err)
 	}
@@ -4487,82 +6005,91 @@ func (sLAManager *SLAManager) PackSlash(jobId *big.Int) []byte {
 }
 
 // TryPackSlash is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0x45bc4d10.  This method will return an error
+// the contract method with ID 0xaf2bbd11.  This method will return an error
 // if any inputs are invalid/nil.
 //
-// Solidity: function slash(uint256 jobId) returns()
-func (sLAManager *SLAManager) TryPackSlash(jobId *big.Int) ([]byte, error) {
-	return sLAManager.abi.Pack("slash", jobId)
+// Solidity: function slash((address,bytes32,uint256,uint256,uint32,uint96,uint64,uint32,uint32,uint32,bytes32,uint256) req, (address,uint96,uint256,bytes32) c) returns()
+func (sLAManager *SLAManager) TryPackSlash(req Request, c Commitment) ([]byte, error) {
+	return sLAManager.abi.Pack("slash", req, c)
 }
 
-// PackSpecHashOf is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0x7a807575.  This method will panic if any
+// PackSubmit is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x928a776d.  This method will panic if any
 // invalid/nil inputs are passed.
 //
-// Solidity: function specHashOf((uint256,uint32,(bytes32,uint256,uint256)[]) spec) pure returns(bytes32)
-func (sLAManager *SLAManager) PackSpecHashOf(spec JobSpec) []byte {
-	enc, err := sLAManager.abi.Pack("specHashOf", spec)
+// Solidity: function submit(((address,bytes32,uint256,uint256,uint32,uint96,uint64,uint32,uint32,uint32,bytes32,uint256),(address,uint96,uint256,bytes32),uint256[],uint256[8]) s) returns(bool valid)
+func (sLAManager *SLAManager) PackSubmit(s Submission) []byte {
+	enc, err := sLAManager.abi.Pack("submit", s)
 	if err != nil {
 		panic(err)
 	}
 	return enc
 }
 
-// TryPackSpecHashOf is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0x7a807575.  This method will return an error
+// TryPackSubmit is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x928a776d.  This method will return an error
 // if any inputs are invalid/nil.
 //
-// Solidity: function specHashOf((uint256,uint32,(bytes32,uint256,uint256)[]) spec) pure returns(bytes32)
-func (sLAManager *SLAManager) TryPackSpecHashOf(spec JobSpec) ([]byte, error) {
-	return sLAManager.abi.Pack("specHashOf", spec)
+// Solidity: function submit(((address,bytes32,uint256,uint256,uint32,uint96,uint64,uint32,uint32,uint32,bytes32,uint256),(address,uint96,uint256,bytes32),uint256[],uint256[8]) s) returns(bool valid)
+func (sLAManager *SLAManager) TryPackSubmit(s Submission) ([]byte, error) {
+	return sLAManager.abi.Pack("submit", s)
 }
 
-// UnpackSpecHashOf is the Go binding that unpacks the parameters returned
-// from invoking the contract method with ID 0x7a807575.
+// UnpackSubmit is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0x928a776d.
 //
-// Solidity: function specHashOf((uint256,uint32,(bytes32,uint256,uint256)[]) spec) pure returns(bytes32)
-func (sLAManager *SLAManager) UnpackSpecHashOf(data []byte) ([32]byte, error) {
-	out, err := sLAManager.abi.Unpack("specHashOf", data)
-	if err != nil {
-		return *new([32]byte), err
-	}
-	out0 := *abi.ConvertType(out[0], new([32]byte)).(*[32]byte)
-	return out0, nil
-}
-
-// PackSubmitProof is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0x866e0956.  This method will panic if any
-// invalid/nil inputs are passed.
-//
-// Solidity: function submitProof(uint256 jobId, (uint256,uint32,(bytes32,uint256,uint256)[]) spec, uint256[] outputRoots, bytes32 attestationDigest, uint256[8][] proofs, bytes signature) returns(bool settled)
-func (sLAManager *SLAManager) PackSubmitProof(jobId *big.Int, spec JobSpec, outputRoots []*big.Int, attestationDigest [32]byte, proofs [][8]*big.Int, signature []byte) []byte {
-	enc, err := sLAManager.abi.Pack("submitProof", jobId, spec, outputRoots, attestationDigest, proofs, signature)
-	if err != nil {
-		panic(err)
-	}
-	return enc
-}
-
-// TryPackSubmitProof is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0x866e0956.  This method will return an error
-// if any inputs are invalid/nil.
-//
-// Solidity: function submitProof(uint256 jobId, (uint256,uint32,(bytes32,uint256,uint256)[]) spec, uint256[] outputRoots, bytes32 attestationDigest, uint256[8][] proofs, bytes signature) returns(bool settled)
-func (sLAManager *SLAManager) TryPackSubmitProof(jobId *big.Int, spec JobSpec, outputRoots []*big.Int, attestationDigest [32]byte, proofs [][8]*big.Int, signature []byte) ([]byte, error) {
-	return sLAManager.abi.Pack("submitProof", jobId, spec, outputRoots, attestationDigest, proofs, signature)
-}
-
-// UnpackSubmitProof is the Go binding that unpacks the parameters returned
-// from invoking the contract method with ID 0x866e0956.
-//
-// Solidity: function submitProof(uint256 jobId, (uint256,uint32,(bytes32,uint256,uint256)[]) spec, uint256[] outputRoots, bytes32 attestationDigest, uint256[8][] proofs, bytes signature) returns(bool settled)
-func (sLAManager *SLAManager) UnpackSubmitProof(data []byte) (bool, error) {
-	out, err := sLAManager.abi.Unpack("submitProof", data)
+// Solidity: function submit(((address,bytes32,uint256,uint256,uint32,uint96,uint64,uint32,uint32,uint32,bytes32,uint256),(address,uint96,uint256,bytes32),uint256[],uint256[8]) s) returns(bool valid)
+func (sLAManager *SLAManager) UnpackSubmit(data []byte) (bool, error) {
+	out, err := sLAManager.abi.Unpack("submit", data)
 	if err != nil {
 		return *new(bool), err
 	}
 	out0 := *abi.ConvertType(out[0], new(bool)).(*bool)
 	return out0, nil
+}
+
+// PackSubmitBatch is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x5d5c5e84.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function submitBatch(((address,bytes32,uint256,uint256,uint32,uint96,uint64,uint32,uint32,uint32,bytes32,uint256),(address,uint96,uint256,bytes32),uint256[],uint256[8])[] subs) returns(uint256 proved, uint256 slashed)
+func (sLAManager *SLAManager) PackSubmitBatch(subs []Submission) []byte {
+	enc, err := sLAManager.abi.Pack("submitBatch", subs)
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackSubmitBatch is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x5d5c5e84.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function submitBatch(((address,bytes32,uint256,uint256,uint32,uint96,uint64,uint32,uint32,uint32,bytes32,uint256),(address,uint96,uint256,bytes32),uint256[],uint256[8])[] subs) returns(uint256 proved, uint256 slashed)
+func (sLAManager *SLAManager) TryPackSubmitBatch(subs []Submission) ([]byte, error) {
+	return sLAManager.abi.Pack("submitBatch", subs)
+}
+
+// SubmitBatchOutput serves as a container for the return parameters of contract
+// method SubmitBatch.
+type SubmitBatchOutput struct {
+	Proved  *big.Int
+	Slashed *big.Int
+}
+
+// UnpackSubmitBatch is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0x5d5c5e84.
+//
+// Solidity: function submitBatch(((address,bytes32,uint256,uint256,uint32,uint96,uint64,uint32,uint32,uint32,bytes32,uint256),(address,uint96,uint256,bytes32),uint256[],uint256[8])[] subs) returns(uint256 proved, uint256 slashed)
+func (sLAManager *SLAManager) UnpackSubmitBatch(data []byte) (SubmitBatchOutput, error) {
+	out, err := sLAManager.abi.Unpack("submitBatch", data)
+	outstruct := new(SubmitBatchOutput)
+	if err != nil {
+		return *outstruct, err
+	}
+	outstruct.Proved = abi.ConvertType(out[0], new(big.Int)).(*big.Int)
+	outstruct.Slashed = abi.ConvertType(out[1], new(big.Int)).(*big.Int)
+	return *outstruct, nil
 }
 
 // PackToken is the Go binding used to pack the parameters required for calling
@@ -4600,76 +6127,6 @@ func (sLAManager *SLAManager) UnpackToken(data []byte) (common.Address, error) {
 	return out0, nil
 }
 
-// PackTotalCredits is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0xb5bd3eb9.  This method will panic if any
-// invalid/nil inputs are passed.
-//
-// Solidity: function totalCredits() view returns(uint256)
-func (sLAManager *SLAManager) PackTotalCredits() []byte {
-	enc, err := sLAManager.abi.Pack("totalCredits")
-	if err != nil {
-		panic(err)
-	}
-	return enc
-}
-
-// TryPackTotalCredits is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0xb5bd3eb9.  This method will return an error
-// if any inputs are invalid/nil.
-//
-// Solidity: function totalCredits() view returns(uint256)
-func (sLAManager *SLAManager) TryPackTotalCredits() ([]byte, error) {
-	return sLAManager.abi.Pack("totalCredits")
-}
-
-// UnpackTotalCredits is the Go binding that unpacks the parameters returned
-// from invoking the contract method with ID 0xb5bd3eb9.
-//
-// Solidity: function totalCredits() view returns(uint256)
-func (sLAManager *SLAManager) UnpackTotalCredits(data []byte) (*big.Int, error) {
-	out, err := sLAManager.abi.Unpack("totalCredits", data)
-	if err != nil {
-		return new(big.Int), err
-	}
-	out0 := abi.ConvertType(out[0], new(big.Int)).(*big.Int)
-	return out0, nil
-}
-
-// PackTotalEscrow is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0xa3d89844.  This method will panic if any
-// invalid/nil inputs are passed.
-//
-// Solidity: function totalEscrow() view returns(uint256)
-func (sLAManager *SLAManager) PackTotalEscrow() []byte {
-	enc, err := sLAManager.abi.Pack("totalEscrow")
-	if err != nil {
-		panic(err)
-	}
-	return enc
-}
-
-// TryPackTotalEscrow is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0xa3d89844.  This method will return an error
-// if any inputs are invalid/nil.
-//
-// Solidity: function totalEscrow() view returns(uint256)
-func (sLAManager *SLAManager) TryPackTotalEscrow() ([]byte, error) {
-	return sLAManager.abi.Pack("totalEscrow")
-}
-
-// UnpackTotalEscrow is the Go binding that unpacks the parameters returned
-// from invoking the contract method with ID 0xa3d89844.
-//
-// Solidity: function totalEscrow() view returns(uint256)
-func (sLAManager *SLAManager) UnpackTotalEscrow(data []byte) (*big.Int, error) {
-	out, err := sLAManager.abi.Unpack("totalEscrow", data)
-	if err != nil {
-		return new(big.Int), err
-	}
-	out0 := abi.ConvertType(out[0], new(big.Int)).(*big.Int)
-	return out0, nil
-}
-
 // PackTransferOwnership is the Go binding used to pack the parameters required for calling
 // the contract method with ID 0xf2fde38b.  This method will panic if any
 // invalid/nil inputs are passed.
@@ -4690,6 +6147,41 @@ func (sLAManager *SLAManager) PackTransferOwnership(newOwner common.Address) []b
 // Solidity: function transferOwnership(address newOwner) returns()
 func (sLAManager *SLAManager) TryPackTransferOwnership(newOwner common.Address) ([]byte, error) {
 	return sLAManager.abi.Pack("transferOwnership", newOwner)
+}
+
+// PackVerifyReceipt is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x39ea29a0.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function verifyReceipt((uint256,address,uint256,uint256,uint256,bytes32,uint256,uint256,bytes32) receipt, bytes signature) view returns(bool)
+func (sLAManager *SLAManager) PackVerifyReceipt(receipt Receipt, signature []byte) []byte {
+	enc, err := sLAManager.abi.Pack("verifyReceipt", receipt, signature)
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackVerifyReceipt is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x39ea29a0.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function verifyReceipt((uint256,address,uint256,uint256,uint256,bytes32,uint256,uint256,bytes32) receipt, bytes signature) view returns(bool)
+func (sLAManager *SLAManager) TryPackVerifyReceipt(receipt Receipt, signature []byte) ([]byte, error) {
+	return sLAManager.abi.Pack("verifyReceipt", receipt, signature)
+}
+
+// UnpackVerifyReceipt is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0x39ea29a0.
+//
+// Solidity: function verifyReceipt((uint256,address,uint256,uint256,uint256,bytes32,uint256,uint256,bytes32) receipt, bytes signature) view returns(bool)
+func (sLAManager *SLAManager) UnpackVerifyReceipt(data []byte) (bool, error) {
+	out, err := sLAManager.abi.Unpack("verifyReceipt", data)
+	if err != nil {
+		return *new(bool), err
+	}
+	out0 := *abi.ConvertType(out[0], new(bool)).(*bool)
+	return out0, nil
 }
 
 // PackWithdraw is the Go binding used to pack the parameters required for calling
@@ -4824,33 +6316,33 @@ func (sLAManager *SLAManager) UnpackBountySetEvent(log *types.Log) (*SLAManagerB
 	return out, nil
 }
 
-// SLAManagerCredited represents a Credited event raised by the SLAManager contract.
-type SLAManagerCredited struct {
+// SLAManagerDeposited represents a Deposited event raised by the SLAManager contract.
+type SLAManagerDeposited struct {
 	Account common.Address
 	Amount  *big.Int
 	Raw     *types.Log // Blockchain specific contextual infos
 }
 
-const SLAManagerCreditedEventName = "Credited"
+const SLAManagerDepositedEventName = "Deposited"
 
 // ContractEventName returns the user-defined event name.
-func (SLAManagerCredited) ContractEventName() string {
-	return SLAManagerCreditedEventName
+func (SLAManagerDeposited) ContractEventName() string {
+	return SLAManagerDepositedEventName
 }
 
-// UnpackCreditedEvent is the Go binding that unpacks the event data emitted
+// UnpackDepositedEvent is the Go binding that unpacks the event data emitted
 // by contract.
 //
-// Solidity: event Credited(address indexed account, uint256 amount)
-func (sLAManager *SLAManager) UnpackCreditedEvent(log *types.Log) (*SLAManagerCredited, error) {
-	event := "Credited"
+// Solidity: event Deposited(address indexed account, uint256 amount)
+func (sLAManager *SLAManager) UnpackDepositedEvent(log *types.Log) (*SLAManagerDeposited, error) {
+	event := "Deposited"
 	if len(log.Topics) == 0 {
 		return nil, bind.ErrNoEventSignature
 	}
 	if log.Topics[0] != sLAManager.abi.Events[event].ID {
 		return nil, bind.ErrEventSignatureMismatch
 	}
-	out := new(SLAManagerCredited)
+	out := new(SLAManagerDeposited)
 	if len(log.Data) > 0 {
 		if err := sLAManager.abi.UnpackIntoInterface(out, event, log.Data); err != nil {
 			return nil, err
@@ -5051,9 +6543,12 @@ func (sLAManager *SLAManager) UnpackJobCancelledEvent(log *types.Log) (*SLAManag
 // SLAManagerJobCommitted represents a JobCommitted event raised by the SLAManager contract.
 type SLAManagerJobCommitted struct {
 	JobId             *big.Int
-	OutputRoots       []*big.Int
+	Provider          common.Address
+	Stake             *big.Int
+	TraceRoot         *big.Int
 	AttestationDigest [32]byte
 	SeedBlock         uint64
+	ProveBy           uint64
 	Raw               *types.Log // Blockchain specific contextual infos
 }
 
@@ -5067,7 +6562,7 @@ func (SLAManagerJobCommitted) ContractEventName() string {
 // UnpackJobCommittedEvent is the Go binding that unpacks the event data emitted
 // by contract.
 //
-// Solidity: event JobCommitted(uint256 indexed jobId, uint256[] outputRoots, bytes32 attestationDigest, uint64 seedBlock)
+// Solidity: event JobCommitted(uint256 indexed jobId, address indexed provider, uint256 stake, uint256 traceRoot, bytes32 attestationDigest, uint64 seedBlock, uint64 proveBy)
 func (sLAManager *SLAManager) UnpackJobCommittedEvent(log *types.Log) (*SLAManagerJobCommitted, error) {
 	event := "JobCommitted"
 	if len(log.Topics) == 0 {
@@ -5144,17 +6639,12 @@ func (sLAManager *SLAManager) UnpackJobLockedEvent(log *types.Log) (*SLAManagerJ
 
 // SLAManagerJobPosted represents a JobPosted event raised by the SLAManager contract.
 type SLAManagerJobPosted struct {
-	JobId          *big.Int
-	Buyer          common.Address
-	SpecHash       [32]byte
-	Price          *big.Int
-	LockBy         uint64
-	ExecWindow     uint32
-	ProveWindow    uint32
-	SeedCommitment [32]byte
-	Spec           JobSpec
-	InputURI       string
-	Raw            *types.Log // Blockchain specific contextual infos
+	JobId    *big.Int
+	Buyer    common.Address
+	ClassId  [32]byte
+	Request  Request
+	InputURI string
+	Raw      *types.Log // Blockchain specific contextual infos
 }
 
 const SLAManagerJobPostedEventName = "JobPosted"
@@ -5167,7 +6657,7 @@ func (SLAManagerJobPosted) ContractEventName() string {
 // UnpackJobPostedEvent is the Go binding that unpacks the event data emitted
 // by contract.
 //
-// Solidity: event JobPosted(uint256 indexed jobId, address indexed buyer, bytes32 indexed specHash, uint256 price, uint64 lockBy, uint32 execWindow, uint32 proveWindow, bytes32 seedCommitment, (uint256,uint32,(bytes32,uint256,uint256)[]) spec, string inputURI)
+// Solidity: event JobPosted(uint256 indexed jobId, address indexed buyer, bytes32 indexed classId, (address,bytes32,uint256,uint256,uint32,uint96,uint64,uint32,uint32,uint32,bytes32,uint256) request, string inputURI)
 func (sLAManager *SLAManager) UnpackJobPostedEvent(log *types.Log) (*SLAManagerJobPosted, error) {
 	event := "JobPosted"
 	if len(log.Topics) == 0 {
@@ -5195,13 +6685,62 @@ func (sLAManager *SLAManager) UnpackJobPostedEvent(log *types.Log) (*SLAManagerJ
 	return out, nil
 }
 
-// SLAManagerJobSettled represents a JobSettled event raised by the SLAManager contract.
-type SLAManagerJobSettled struct {
+// SLAManagerJobProved represents a JobProved event raised by the SLAManager contract.
+type SLAManagerJobProved struct {
 	JobId         *big.Int
 	Provider      common.Address
-	Price         *big.Int
+	Seed          *big.Int
+	ResultDigest  *big.Int
+	Result        []*big.Int
 	ReceiptDigest [32]byte
+	PayableAt     uint64
 	Raw           *types.Log // Blockchain specific contextual infos
+}
+
+const SLAManagerJobProvedEventName = "JobProved"
+
+// ContractEventName returns the user-defined event name.
+func (SLAManagerJobProved) ContractEventName() string {
+	return SLAManagerJobProvedEventName
+}
+
+// UnpackJobProvedEvent is the Go binding that unpacks the event data emitted
+// by contract.
+//
+// Solidity: event JobProved(uint256 indexed jobId, address indexed provider, uint256 seed, uint256 resultDigest, uint256[] result, bytes32 receiptDigest, uint64 payableAt)
+func (sLAManager *SLAManager) UnpackJobProvedEvent(log *types.Log) (*SLAManagerJobProved, error) {
+	event := "JobProved"
+	if len(log.Topics) == 0 {
+		return nil, bind.ErrNoEventSignature
+	}
+	if log.Topics[0] != sLAManager.abi.Events[event].ID {
+		return nil, bind.ErrEventSignatureMismatch
+	}
+	out := new(SLAManagerJobProved)
+	if len(log.Data) > 0 {
+		if err := sLAManager.abi.UnpackIntoInterface(out, event, log.Data); err != nil {
+			return nil, err
+		}
+	}
+	var indexed abi.Arguments
+	for _, arg := range sLAManager.abi.Events[event].Inputs {
+		if arg.Indexed {
+			indexed = append(indexed, arg)
+		}
+	}
+	if err := abi.ParseTopics(out, indexed, log.Topics[1:]); err != nil {
+		return nil, err
+	}
+	out.Raw = log
+	return out, nil
+}
+
+// SLAManagerJobSettled represents a JobSettled event raised by the SLAManager contract.
+type SLAManagerJobSettled struct {
+	JobId    *big.Int
+	Provider common.Address
+	Price    *big.Int
+	Raw      *types.Log // Blockchain specific contextual infos
 }
 
 const SLAManagerJobSettledEventName = "JobSettled"
@@ -5214,7 +6753,7 @@ func (SLAManagerJobSettled) ContractEventName() string {
 // UnpackJobSettledEvent is the Go binding that unpacks the event data emitted
 // by contract.
 //
-// Solidity: event JobSettled(uint256 indexed jobId, address indexed provider, uint256 price, bytes32 receiptDigest)
+// Solidity: event JobSettled(uint256 indexed jobId, address indexed provider, uint256 price)
 func (sLAManager *SLAManager) UnpackJobSettledEvent(log *types.Log) (*SLAManagerJobSettled, error) {
 	event := "JobSettled"
 	if len(log.Topics) == 0 {
@@ -5428,7 +6967,6 @@ func (sLAManager *SLAManager) UnpackOwnershipTransferredEvent(log *types.Log) (*
 // SLAManagerProofRejected represents a ProofRejected event raised by the SLAManager contract.
 type SLAManagerProofRejected struct {
 	JobId *big.Int
-	Layer *big.Int
 	Raw   *types.Log // Blockchain specific contextual infos
 }
 
@@ -5442,7 +6980,7 @@ func (SLAManagerProofRejected) ContractEventName() string {
 // UnpackProofRejectedEvent is the Go binding that unpacks the event data emitted
 // by contract.
 //
-// Solidity: event ProofRejected(uint256 indexed jobId, uint256 layer)
+// Solidity: event ProofRejected(uint256 indexed jobId)
 func (sLAManager *SLAManager) UnpackProofRejectedEvent(log *types.Log) (*SLAManagerProofRejected, error) {
 	event := "ProofRejected"
 	if len(log.Topics) == 0 {
@@ -5517,6 +7055,51 @@ func (sLAManager *SLAManager) UnpackSeedFixedEvent(log *types.Log) (*SLAManagerS
 	return out, nil
 }
 
+// SLAManagerSubmissionSkipped represents a SubmissionSkipped event raised by the SLAManager contract.
+type SLAManagerSubmissionSkipped struct {
+	JobId  *big.Int
+	Reason []byte
+	Raw    *types.Log // Blockchain specific contextual infos
+}
+
+const SLAManagerSubmissionSkippedEventName = "SubmissionSkipped"
+
+// ContractEventName returns the user-defined event name.
+func (SLAManagerSubmissionSkipped) ContractEventName() string {
+	return SLAManagerSubmissionSkippedEventName
+}
+
+// UnpackSubmissionSkippedEvent is the Go binding that unpacks the event data emitted
+// by contract.
+//
+// Solidity: event SubmissionSkipped(uint256 indexed jobId, bytes reason)
+func (sLAManager *SLAManager) UnpackSubmissionSkippedEvent(log *types.Log) (*SLAManagerSubmissionSkipped, error) {
+	event := "SubmissionSkipped"
+	if len(log.Topics) == 0 {
+		return nil, bind.ErrNoEventSignature
+	}
+	if log.Topics[0] != sLAManager.abi.Events[event].ID {
+		return nil, bind.ErrEventSignatureMismatch
+	}
+	out := new(SLAManagerSubmissionSkipped)
+	if len(log.Data) > 0 {
+		if err := sLAManager.abi.UnpackIntoInterface(out, event, log.Data); err != nil {
+			return nil, err
+		}
+	}
+	var indexed abi.Arguments
+	for _, arg := range sLAManager.abi.Events[event].Inputs {
+		if arg.Indexed {
+			indexed = append(indexed, arg)
+		}
+	}
+	if err := abi.ParseTopics(out, indexed, log.Topics[1:]); err != nil {
+		return nil, err
+	}
+	out.Raw = log
+	return out, nil
+}
+
 // SLAManagerWithdrawn represents a Withdrawn event raised by the SLAManager contract.
 type SLAManagerWithdrawn struct {
 	Account common.Address
@@ -5566,29 +7149,32 @@ func (sLAManager *SLAManager) UnpackWithdrawnEvent(log *types.Log) (*SLAManagerW
 // UnpackError attempts to decode the provided error data using user-defined
 // error definitions.
 func (sLAManager *SLAManager) UnpackError(raw []byte) (any, error) {
-	if bytes.Equal(raw[:4], sLAManager.abi.Errors["BadBps"].ID.Bytes()[:4]) {
-		return sLAManager.UnpackBadBpsError(raw[4:])
+	if bytes.Equal(raw[:4], sLAManager.abi.Errors["BadBatch"].ID.Bytes()[:4]) {
+		return sLAManager.UnpackBadBatchError(raw[4:])
 	}
-	if bytes.Equal(raw[:4], sLAManager.abi.Errors["BadEpilogue"].ID.Bytes()[:4]) {
-		return sLAManager.UnpackBadEpilogueError(raw[4:])
+	if bytes.Equal(raw[:4], sLAManager.abi.Errors["BadParameter"].ID.Bytes()[:4]) {
+		return sLAManager.UnpackBadParameterError(raw[4:])
 	}
-	if bytes.Equal(raw[:4], sLAManager.abi.Errors["BadLayerCount"].ID.Bytes()[:4]) {
-		return sLAManager.UnpackBadLayerCountError(raw[4:])
-	}
-	if bytes.Equal(raw[:4], sLAManager.abi.Errors["BadReceiptSignature"].ID.Bytes()[:4]) {
-		return sLAManager.UnpackBadReceiptSignatureError(raw[4:])
+	if bytes.Equal(raw[:4], sLAManager.abi.Errors["BadRequestSignature"].ID.Bytes()[:4]) {
+		return sLAManager.UnpackBadRequestSignatureError(raw[4:])
 	}
 	if bytes.Equal(raw[:4], sLAManager.abi.Errors["BadReveal"].ID.Bytes()[:4]) {
 		return sLAManager.UnpackBadRevealError(raw[4:])
 	}
-	if bytes.Equal(raw[:4], sLAManager.abi.Errors["BadRows"].ID.Bytes()[:4]) {
-		return sLAManager.UnpackBadRowsError(raw[4:])
-	}
 	if bytes.Equal(raw[:4], sLAManager.abi.Errors["BadTerms"].ID.Bytes()[:4]) {
 		return sLAManager.UnpackBadTermsError(raw[4:])
 	}
-	if bytes.Equal(raw[:4], sLAManager.abi.Errors["BadWindow"].ID.Bytes()[:4]) {
-		return sLAManager.UnpackBadWindowError(raw[4:])
+	if bytes.Equal(raw[:4], sLAManager.abi.Errors["BadWindows"].ID.Bytes()[:4]) {
+		return sLAManager.UnpackBadWindowsError(raw[4:])
+	}
+	if bytes.Equal(raw[:4], sLAManager.abi.Errors["ClassMismatch"].ID.Bytes()[:4]) {
+		return sLAManager.UnpackClassMismatchError(raw[4:])
+	}
+	if bytes.Equal(raw[:4], sLAManager.abi.Errors["ClassNotActive"].ID.Bytes()[:4]) {
+		return sLAManager.UnpackClassNotActiveError(raw[4:])
+	}
+	if bytes.Equal(raw[:4], sLAManager.abi.Errors["CommitmentMismatch"].ID.Bytes()[:4]) {
+		return sLAManager.UnpackCommitmentMismatchError(raw[4:])
 	}
 	if bytes.Equal(raw[:4], sLAManager.abi.Errors["DeadlineNotPassed"].ID.Bytes()[:4]) {
 		return sLAManager.UnpackDeadlineNotPassedError(raw[4:])
@@ -5596,23 +7182,11 @@ func (sLAManager *SLAManager) UnpackError(raw []byte) (any, error) {
 	if bytes.Equal(raw[:4], sLAManager.abi.Errors["DeadlinePassed"].ID.Bytes()[:4]) {
 		return sLAManager.UnpackDeadlinePassedError(raw[4:])
 	}
-	if bytes.Equal(raw[:4], sLAManager.abi.Errors["DepthMismatch"].ID.Bytes()[:4]) {
-		return sLAManager.UnpackDepthMismatchError(raw[4:])
-	}
 	if bytes.Equal(raw[:4], sLAManager.abi.Errors["DetectionUndefined"].ID.Bytes()[:4]) {
 		return sLAManager.UnpackDetectionUndefinedError(raw[4:])
 	}
-	if bytes.Equal(raw[:4], sLAManager.abi.Errors["InsufficientGasForVerification"].ID.Bytes()[:4]) {
-		return sLAManager.UnpackInsufficientGasForVerificationError(raw[4:])
-	}
-	if bytes.Equal(raw[:4], sLAManager.abi.Errors["InsufficientStake"].ID.Bytes()[:4]) {
-		return sLAManager.UnpackInsufficientStakeError(raw[4:])
-	}
 	if bytes.Equal(raw[:4], sLAManager.abi.Errors["InvalidShortString"].ID.Bytes()[:4]) {
 		return sLAManager.UnpackInvalidShortStringError(raw[4:])
-	}
-	if bytes.Equal(raw[:4], sLAManager.abi.Errors["LengthMismatch"].ID.Bytes()[:4]) {
-		return sLAManager.UnpackLengthMismatchError(raw[4:])
 	}
 	if bytes.Equal(raw[:4], sLAManager.abi.Errors["NotFieldElement"].ID.Bytes()[:4]) {
 		return sLAManager.UnpackNotFieldElementError(raw[4:])
@@ -5620,17 +7194,11 @@ func (sLAManager *SLAManager) UnpackError(raw []byte) (any, error) {
 	if bytes.Equal(raw[:4], sLAManager.abi.Errors["NothingToWithdraw"].ID.Bytes()[:4]) {
 		return sLAManager.UnpackNothingToWithdrawError(raw[4:])
 	}
-	if bytes.Equal(raw[:4], sLAManager.abi.Errors["OutputsMismatch"].ID.Bytes()[:4]) {
-		return sLAManager.UnpackOutputsMismatchError(raw[4:])
-	}
 	if bytes.Equal(raw[:4], sLAManager.abi.Errors["OwnableInvalidOwner"].ID.Bytes()[:4]) {
 		return sLAManager.UnpackOwnableInvalidOwnerError(raw[4:])
 	}
 	if bytes.Equal(raw[:4], sLAManager.abi.Errors["OwnableUnauthorizedAccount"].ID.Bytes()[:4]) {
 		return sLAManager.UnpackOwnableUnauthorizedAccountError(raw[4:])
-	}
-	if bytes.Equal(raw[:4], sLAManager.abi.Errors["ProviderNotRegistered"].ID.Bytes()[:4]) {
-		return sLAManager.UnpackProviderNotRegisteredError(raw[4:])
 	}
 	if bytes.Equal(raw[:4], sLAManager.abi.Errors["ReentrancyGuardReentrantCall"].ID.Bytes()[:4]) {
 		return sLAManager.UnpackReentrancyGuardReentrantCallError(raw[4:])
@@ -5647,17 +7215,11 @@ func (sLAManager *SLAManager) UnpackError(raw []byte) (any, error) {
 	if bytes.Equal(raw[:4], sLAManager.abi.Errors["SeedAlreadyFixed"].ID.Bytes()[:4]) {
 		return sLAManager.UnpackSeedAlreadyFixedError(raw[4:])
 	}
-	if bytes.Equal(raw[:4], sLAManager.abi.Errors["SeedCommitmentReused"].ID.Bytes()[:4]) {
-		return sLAManager.UnpackSeedCommitmentReusedError(raw[4:])
-	}
 	if bytes.Equal(raw[:4], sLAManager.abi.Errors["SeedUnavailable"].ID.Bytes()[:4]) {
 		return sLAManager.UnpackSeedUnavailableError(raw[4:])
 	}
-	if bytes.Equal(raw[:4], sLAManager.abi.Errors["ShapeNotActive"].ID.Bytes()[:4]) {
-		return sLAManager.UnpackShapeNotActiveError(raw[4:])
-	}
-	if bytes.Equal(raw[:4], sLAManager.abi.Errors["SpecMismatch"].ID.Bytes()[:4]) {
-		return sLAManager.UnpackSpecMismatchError(raw[4:])
+	if bytes.Equal(raw[:4], sLAManager.abi.Errors["StakeTooLarge"].ID.Bytes()[:4]) {
+		return sLAManager.UnpackStakeTooLargeError(raw[4:])
 	}
 	if bytes.Equal(raw[:4], sLAManager.abi.Errors["StringTooLong"].ID.Bytes()[:4]) {
 		return sLAManager.UnpackStringTooLongError(raw[4:])
@@ -5671,114 +7233,86 @@ func (sLAManager *SLAManager) UnpackError(raw []byte) (any, error) {
 	if bytes.Equal(raw[:4], sLAManager.abi.Errors["Unauthorized"].ID.Bytes()[:4]) {
 		return sLAManager.UnpackUnauthorizedError(raw[4:])
 	}
-	if bytes.Equal(raw[:4], sLAManager.abi.Errors["WidthMismatch"].ID.Bytes()[:4]) {
-		return sLAManager.UnpackWidthMismatchError(raw[4:])
-	}
-	if bytes.Equal(raw[:4], sLAManager.abi.Errors["WindowTooShort"].ID.Bytes()[:4]) {
-		return sLAManager.UnpackWindowTooShortError(raw[4:])
+	if bytes.Equal(raw[:4], sLAManager.abi.Errors["VerifierFailed"].ID.Bytes()[:4]) {
+		return sLAManager.UnpackVerifierFailedError(raw[4:])
 	}
 	if bytes.Equal(raw[:4], sLAManager.abi.Errors["WrongState"].ID.Bytes()[:4]) {
 		return sLAManager.UnpackWrongStateError(raw[4:])
 	}
-	if bytes.Equal(raw[:4], sLAManager.abi.Errors["ZeroRecipient"].ID.Bytes()[:4]) {
-		return sLAManager.UnpackZeroRecipientError(raw[4:])
+	if bytes.Equal(raw[:4], sLAManager.abi.Errors["ZeroValue"].ID.Bytes()[:4]) {
+		return sLAManager.UnpackZeroValueError(raw[4:])
 	}
 	return nil, errors.New("Unknown error")
 }
 
-// SLAManagerBadBps represents a BadBps error raised by the SLAManager contract.
-type SLAManagerBadBps struct {
-	Bps uint16
+// SLAManagerBadBatch represents a BadBatch error raised by the SLAManager contract.
+type SLAManagerBadBatch struct {
+	Length *big.Int
 }
 
 // ErrorID returns the hash of canonical representation of the error's signature.
 //
-// Solidity: error BadBps(uint16 bps)
-func SLAManagerBadBpsErrorID() common.Hash {
-	return common.HexToHash("0xf9c3ae8f90421820e72838f2f1f94c9ac2624a7c7c44acc89418b8891a350667")
+// Solidity: error BadBatch(uint256 length)
+func SLAManagerBadBatchErrorID() common.Hash {
+	return common.HexToHash("0xa503ff0614b7e42c12bcbacc51d916cf30d116c1861b1ec0bd3bbff1a1534ef6")
 }
 
-// UnpackBadBpsError is the Go binding used to decode the provided
+// UnpackBadBatchError is the Go binding used to decode the provided
 // error data into the corresponding Go error struct.
 //
-// Solidity: error BadBps(uint16 bps)
-func (sLAManager *SLAManager) UnpackBadBpsError(raw []byte) (*SLAManagerBadBps, error) {
-	out := new(SLAManagerBadBps)
-	if err := sLAManager.abi.UnpackIntoInterface(out, "BadBps", raw); err != nil {
+// Solidity: error BadBatch(uint256 length)
+func (sLAManager *SLAManager) UnpackBadBatchError(raw []byte) (*SLAManagerBadBatch, error) {
+	out := new(SLAManagerBadBatch)
+	if err := sLAManager.abi.UnpackIntoInterface(out, "BadBatch", raw); err != nil {
 		return nil, err
 	}
 	return out, nil
 }
 
-// SLAManagerBadEpilogue represents a BadEpilogue error raised by the SLAManager contract.
-type SLAManagerBadEpilogue struct {
-	Layer    *big.Int
-	Epilogue *big.Int
+// SLAManagerBadParameter represents a BadParameter error raised by the SLAManager contract.
+type SLAManagerBadParameter struct {
+	Value *big.Int
 }
 
 // ErrorID returns the hash of canonical representation of the error's signature.
 //
-// Solidity: error BadEpilogue(uint256 layer, uint256 epilogue)
-func SLAManagerBadEpilogueErrorID() common.Hash {
-	return common.HexToHash("0x64106a7874847aca64571d2b4de696fd8d32d7541a9fb5b703336298dbe42815")
+// Solidity: error BadParameter(uint256 value)
+func SLAManagerBadParameterErrorID() common.Hash {
+	return common.HexToHash("0xe549003a69fa684e9a5299193a97f69cb0d748dd44c50e6b2e379dc63287816c")
 }
 
-// UnpackBadEpilogueError is the Go binding used to decode the provided
+// UnpackBadParameterError is the Go binding used to decode the provided
 // error data into the corresponding Go error struct.
 //
-// Solidity: error BadEpilogue(uint256 layer, uint256 epilogue)
-func (sLAManager *SLAManager) UnpackBadEpilogueError(raw []byte) (*SLAManagerBadEpilogue, error) {
-	out := new(SLAManagerBadEpilogue)
-	if err := sLAManager.abi.UnpackIntoInterface(out, "BadEpilogue", raw); err != nil {
+// Solidity: error BadParameter(uint256 value)
+func (sLAManager *SLAManager) UnpackBadParameterError(raw []byte) (*SLAManagerBadParameter, error) {
+	out := new(SLAManagerBadParameter)
+	if err := sLAManager.abi.UnpackIntoInterface(out, "BadParameter", raw); err != nil {
 		return nil, err
 	}
 	return out, nil
 }
 
-// SLAManagerBadLayerCount represents a BadLayerCount error raised by the SLAManager contract.
-type SLAManagerBadLayerCount struct {
-	Count *big.Int
+// SLAManagerBadRequestSignature represents a BadRequestSignature error raised by the SLAManager contract.
+type SLAManagerBadRequestSignature struct {
+	JobId *big.Int
+	Buyer common.Address
 }
 
 // ErrorID returns the hash of canonical representation of the error's signature.
 //
-// Solidity: error BadLayerCount(uint256 count)
-func SLAManagerBadLayerCountErrorID() common.Hash {
-	return common.HexToHash("0x760f26f3444a0998d7ce10ce23388824e3d42c082c4f543a106f63ed36f42872")
+// Solidity: error BadRequestSignature(uint256 jobId, address buyer)
+func SLAManagerBadRequestSignatureErrorID() common.Hash {
+	return common.HexToHash("0xabe44ceb9504c2a25e23de9d13eca79261303086863c758b40a3ce880393556d")
 }
 
-// UnpackBadLayerCountError is the Go binding used to decode the provided
+// UnpackBadRequestSignatureError is the Go binding used to decode the provided
 // error data into the corresponding Go error struct.
 //
-// Solidity: error BadLayerCount(uint256 count)
-func (sLAManager *SLAManager) UnpackBadLayerCountError(raw []byte) (*SLAManagerBadLayerCount, error) {
-	out := new(SLAManagerBadLayerCount)
-	if err := sLAManager.abi.UnpackIntoInterface(out, "BadLayerCount", raw); err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
-// SLAManagerBadReceiptSignature represents a BadReceiptSignature error raised by the SLAManager contract.
-type SLAManagerBadReceiptSignature struct {
-	Recovered common.Address
-	NodeKey   common.Address
-}
-
-// ErrorID returns the hash of canonical representation of the error's signature.
-//
-// Solidity: error BadReceiptSignature(address recovered, address nodeKey)
-func SLAManagerBadReceiptSignatureErrorID() common.Hash {
-	return common.HexToHash("0xe33206c67f3a5efdf080df79b83142165914c0756d1c77a9ede15acd2a346c76")
-}
-
-// UnpackBadReceiptSignatureError is the Go binding used to decode the provided
-// error data into the corresponding Go error struct.
-//
-// Solidity: error BadReceiptSignature(address recovered, address nodeKey)
-func (sLAManager *SLAManager) UnpackBadReceiptSignatureError(raw []byte) (*SLAManagerBadReceiptSignature, error) {
-	out := new(SLAManagerBadReceiptSignature)
-	if err := sLAManager.abi.UnpackIntoInterface(out, "BadReceiptSignature", raw); err != nil {
+// Solidity: error BadRequestSignature(uint256 jobId, address buyer)
+func (sLAManager *SLAManager) UnpackBadRequestSignatureError(raw []byte) (*SLAManagerBadRequestSignature, error) {
+	out := new(SLAManagerBadRequestSignature)
+	if err := sLAManager.abi.UnpackIntoInterface(out, "BadRequestSignature", raw); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -5809,48 +7343,24 @@ func (sLAManager *SLAManager) UnpackBadRevealError(raw []byte) (*SLAManagerBadRe
 	return out, nil
 }
 
-// SLAManagerBadRows represents a BadRows error raised by the SLAManager contract.
-type SLAManagerBadRows struct {
-	Rows  uint32
-	Depth uint8
-}
-
-// ErrorID returns the hash of canonical representation of the error's signature.
-//
-// Solidity: error BadRows(uint32 rows, uint8 depth)
-func SLAManagerBadRowsErrorID() common.Hash {
-	return common.HexToHash("0x6ae8036dddc6c41f12b25b903fa74eeea48159eef3bf7e2f5df7c83600ee730c")
-}
-
-// UnpackBadRowsError is the Go binding used to decode the provided
-// error data into the corresponding Go error struct.
-//
-// Solidity: error BadRows(uint32 rows, uint8 depth)
-func (sLAManager *SLAManager) UnpackBadRowsError(raw []byte) (*SLAManagerBadRows, error) {
-	out := new(SLAManagerBadRows)
-	if err := sLAManager.abi.UnpackIntoInterface(out, "BadRows", raw); err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
 // SLAManagerBadTerms represents a BadTerms error raised by the SLAManager contract.
 type SLAManagerBadTerms struct {
-	Price  *big.Int
-	LockBy uint64
+	Price     *big.Int
+	LockBy    uint64
+	NewTokens uint32
 }
 
 // ErrorID returns the hash of canonical representation of the error's signature.
 //
-// Solidity: error BadTerms(uint256 price, uint64 lockBy)
+// Solidity: error BadTerms(uint256 price, uint64 lockBy, uint32 newTokens)
 func SLAManagerBadTermsErrorID() common.Hash {
-	return common.HexToHash("0x579b72cdd93c83ee14804385d631f33f6718e64ab2c9a081ade47fbe48bc534b")
+	return common.HexToHash("0x78cb5731909a4672624f5cfe66b769b74d26d5e53b956595a8017908eeb7383f")
 }
 
 // UnpackBadTermsError is the Go binding used to decode the provided
 // error data into the corresponding Go error struct.
 //
-// Solidity: error BadTerms(uint256 price, uint64 lockBy)
+// Solidity: error BadTerms(uint256 price, uint64 lockBy, uint32 newTokens)
 func (sLAManager *SLAManager) UnpackBadTermsError(raw []byte) (*SLAManagerBadTerms, error) {
 	out := new(SLAManagerBadTerms)
 	if err := sLAManager.abi.UnpackIntoInterface(out, "BadTerms", raw); err != nil {
@@ -5859,25 +7369,104 @@ func (sLAManager *SLAManager) UnpackBadTermsError(raw []byte) (*SLAManagerBadTer
 	return out, nil
 }
 
-// SLAManagerBadWindow represents a BadWindow error raised by the SLAManager contract.
-type SLAManagerBadWindow struct {
-	Window uint32
+// SLAManagerBadWindows represents a BadWindows error raised by the SLAManager contract.
+type SLAManagerBadWindows struct {
+	ExecWindow      uint32
+	ProveWindow     uint32
+	ChallengeWindow uint32
 }
 
 // ErrorID returns the hash of canonical representation of the error's signature.
 //
-// Solidity: error BadWindow(uint32 window)
-func SLAManagerBadWindowErrorID() common.Hash {
-	return common.HexToHash("0x8045cecd2f23448e72da579be45a3d9a4080a180e7d2e185ad42d5d37337ce67")
+// Solidity: error BadWindows(uint32 execWindow, uint32 proveWindow, uint32 challengeWindow)
+func SLAManagerBadWindowsErrorID() common.Hash {
+	return common.HexToHash("0x033034f211fd4b70b371772ebeead0c1050752eababb24cdb2d46088ff154d0d")
 }
 
-// UnpackBadWindowError is the Go binding used to decode the provided
+// UnpackBadWindowsError is the Go binding used to decode the provided
 // error data into the corresponding Go error struct.
 //
-// Solidity: error BadWindow(uint32 window)
-func (sLAManager *SLAManager) UnpackBadWindowError(raw []byte) (*SLAManagerBadWindow, error) {
-	out := new(SLAManagerBadWindow)
-	if err := sLAManager.abi.UnpackIntoInterface(out, "BadWindow", raw); err != nil {
+// Solidity: error BadWindows(uint32 execWindow, uint32 proveWindow, uint32 challengeWindow)
+func (sLAManager *SLAManager) UnpackBadWindowsError(raw []byte) (*SLAManagerBadWindows, error) {
+	out := new(SLAManagerBadWindows)
+	if err := sLAManager.abi.UnpackIntoInterface(out, "BadWindows", raw); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// SLAManagerClassMismatch represents a ClassMismatch error raised by the SLAManager contract.
+type SLAManagerClassMismatch struct {
+	Index    *big.Int
+	ClassId  [32]byte
+	Expected [32]byte
+}
+
+// ErrorID returns the hash of canonical representation of the error's signature.
+//
+// Solidity: error ClassMismatch(uint256 index, bytes32 classId, bytes32 expected)
+func SLAManagerClassMismatchErrorID() common.Hash {
+	return common.HexToHash("0x44ff68d48aff5c752087b524d16870a42cae228ab7473f90854769a224dfc087")
+}
+
+// UnpackClassMismatchError is the Go binding used to decode the provided
+// error data into the corresponding Go error struct.
+//
+// Solidity: error ClassMismatch(uint256 index, bytes32 classId, bytes32 expected)
+func (sLAManager *SLAManager) UnpackClassMismatchError(raw []byte) (*SLAManagerClassMismatch, error) {
+	out := new(SLAManagerClassMismatch)
+	if err := sLAManager.abi.UnpackIntoInterface(out, "ClassMismatch", raw); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// SLAManagerClassNotActive represents a ClassNotActive error raised by the SLAManager contract.
+type SLAManagerClassNotActive struct {
+	ClassId [32]byte
+	Status  uint8
+}
+
+// ErrorID returns the hash of canonical representation of the error's signature.
+//
+// Solidity: error ClassNotActive(bytes32 classId, uint8 status)
+func SLAManagerClassNotActiveErrorID() common.Hash {
+	return common.HexToHash("0x787c436ce9c5be75e39246c89082b70f63dd76ce9f44db495f7a9f6a4e43e039")
+}
+
+// UnpackClassNotActiveError is the Go binding used to decode the provided
+// error data into the corresponding Go error struct.
+//
+// Solidity: error ClassNotActive(bytes32 classId, uint8 status)
+func (sLAManager *SLAManager) UnpackClassNotActiveError(raw []byte) (*SLAManagerClassNotActive, error) {
+	out := new(SLAManagerClassNotActive)
+	if err := sLAManager.abi.UnpackIntoInterface(out, "ClassNotActive", raw); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// SLAManagerCommitmentMismatch represents a CommitmentMismatch error raised by the SLAManager contract.
+type SLAManagerCommitmentMismatch struct {
+	JobId     *big.Int
+	Given     [32]byte
+	Committed [32]byte
+}
+
+// ErrorID returns the hash of canonical representation of the error's signature.
+//
+// Solidity: error CommitmentMismatch(uint256 jobId, bytes32 given, bytes32 committed)
+func SLAManagerCommitmentMismatchErrorID() common.Hash {
+	return common.HexToHash("0x8a7bc1532c2989668a4f6a56a740689cbb7324d3eecdd93cec003f0553708af6")
+}
+
+// UnpackCommitmentMismatchError is the Go binding used to decode the provided
+// error data into the corresponding Go error struct.
+//
+// Solidity: error CommitmentMismatch(uint256 jobId, bytes32 given, bytes32 committed)
+func (sLAManager *SLAManager) UnpackCommitmentMismatchError(raw []byte) (*SLAManagerCommitmentMismatch, error) {
+	out := new(SLAManagerCommitmentMismatch)
+	if err := sLAManager.abi.UnpackIntoInterface(out, "CommitmentMismatch", raw); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -5933,32 +7522,6 @@ func (sLAManager *SLAManager) UnpackDeadlinePassedError(raw []byte) (*SLAManager
 	return out, nil
 }
 
-// SLAManagerDepthMismatch represents a DepthMismatch error raised by the SLAManager contract.
-type SLAManagerDepthMismatch struct {
-	Layer    *big.Int
-	Depth    uint8
-	Expected uint8
-}
-
-// ErrorID returns the hash of canonical representation of the error's signature.
-//
-// Solidity: error DepthMismatch(uint256 layer, uint8 depth, uint8 expected)
-func SLAManagerDepthMismatchErrorID() common.Hash {
-	return common.HexToHash("0x8d9ce53dc7c307375cdcd3d601b6225684c4d403fdd3a2096957a5e4bca90167")
-}
-
-// UnpackDepthMismatchError is the Go binding used to decode the provided
-// error data into the corresponding Go error struct.
-//
-// Solidity: error DepthMismatch(uint256 layer, uint8 depth, uint8 expected)
-func (sLAManager *SLAManager) UnpackDepthMismatchError(raw []byte) (*SLAManagerDepthMismatch, error) {
-	out := new(SLAManagerDepthMismatch)
-	if err := sLAManager.abi.UnpackIntoInterface(out, "DepthMismatch", raw); err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
 // SLAManagerDetectionUndefined represents a DetectionUndefined error raised by the SLAManager contract.
 type SLAManagerDetectionUndefined struct {
 	FloorBps uint16
@@ -5984,57 +7547,6 @@ func (sLAManager *SLAManager) UnpackDetectionUndefinedError(raw []byte) (*SLAMan
 	return out, nil
 }
 
-// SLAManagerInsufficientGasForVerification represents a InsufficientGasForVerification error raised by the SLAManager contract.
-type SLAManagerInsufficientGasForVerification struct {
-	GasLeft *big.Int
-	Needed  *big.Int
-}
-
-// ErrorID returns the hash of canonical representation of the error's signature.
-//
-// Solidity: error InsufficientGasForVerification(uint256 gasLeft, uint256 needed)
-func SLAManagerInsufficientGasForVerificationErrorID() common.Hash {
-	return common.HexToHash("0x7776b7a055df8f445390a10a54c1d920505833edfc8db7b066aa1f6107141c36")
-}
-
-// UnpackInsufficientGasForVerificationError is the Go binding used to decode the provided
-// error data into the corresponding Go error struct.
-//
-// Solidity: error InsufficientGasForVerification(uint256 gasLeft, uint256 needed)
-func (sLAManager *SLAManager) UnpackInsufficientGasForVerificationError(raw []byte) (*SLAManagerInsufficientGasForVerification, error) {
-	out := new(SLAManagerInsufficientGasForVerification)
-	if err := sLAManager.abi.UnpackIntoInterface(out, "InsufficientGasForVerification", raw); err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
-// SLAManagerInsufficientStake represents a InsufficientStake error raised by the SLAManager contract.
-type SLAManagerInsufficientStake struct {
-	Provider common.Address
-	Free     *big.Int
-	Required *big.Int
-}
-
-// ErrorID returns the hash of canonical representation of the error's signature.
-//
-// Solidity: error InsufficientStake(address provider, uint256 free, uint256 required)
-func SLAManagerInsufficientStakeErrorID() common.Hash {
-	return common.HexToHash("0x936d426dd74f230ad5a4425fb8e2282c39c20abb35ad8a2da02a9b2239d6c390")
-}
-
-// UnpackInsufficientStakeError is the Go binding used to decode the provided
-// error data into the corresponding Go error struct.
-//
-// Solidity: error InsufficientStake(address provider, uint256 free, uint256 required)
-func (sLAManager *SLAManager) UnpackInsufficientStakeError(raw []byte) (*SLAManagerInsufficientStake, error) {
-	out := new(SLAManagerInsufficientStake)
-	if err := sLAManager.abi.UnpackIntoInterface(out, "InsufficientStake", raw); err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
 // SLAManagerInvalidShortString represents a InvalidShortString error raised by the SLAManager contract.
 type SLAManagerInvalidShortString struct {
 }
@@ -6053,31 +7565,6 @@ func SLAManagerInvalidShortStringErrorID() common.Hash {
 func (sLAManager *SLAManager) UnpackInvalidShortStringError(raw []byte) (*SLAManagerInvalidShortString, error) {
 	out := new(SLAManagerInvalidShortString)
 	if err := sLAManager.abi.UnpackIntoInterface(out, "InvalidShortString", raw); err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
-// SLAManagerLengthMismatch represents a LengthMismatch error raised by the SLAManager contract.
-type SLAManagerLengthMismatch struct {
-	Given    *big.Int
-	Expected *big.Int
-}
-
-// ErrorID returns the hash of canonical representation of the error's signature.
-//
-// Solidity: error LengthMismatch(uint256 given, uint256 expected)
-func SLAManagerLengthMismatchErrorID() common.Hash {
-	return common.HexToHash("0xab8b67c6893c59617ef3ba4b4b942e9791f2572db2fdb32028356532f3b7396a")
-}
-
-// UnpackLengthMismatchError is the Go binding used to decode the provided
-// error data into the corresponding Go error struct.
-//
-// Solidity: error LengthMismatch(uint256 given, uint256 expected)
-func (sLAManager *SLAManager) UnpackLengthMismatchError(raw []byte) (*SLAManagerLengthMismatch, error) {
-	out := new(SLAManagerLengthMismatch)
-	if err := sLAManager.abi.UnpackIntoInterface(out, "LengthMismatch", raw); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -6131,31 +7618,6 @@ func (sLAManager *SLAManager) UnpackNothingToWithdrawError(raw []byte) (*SLAMana
 	return out, nil
 }
 
-// SLAManagerOutputsMismatch represents a OutputsMismatch error raised by the SLAManager contract.
-type SLAManagerOutputsMismatch struct {
-	Given    [32]byte
-	Expected [32]byte
-}
-
-// ErrorID returns the hash of canonical representation of the error's signature.
-//
-// Solidity: error OutputsMismatch(bytes32 given, bytes32 expected)
-func SLAManagerOutputsMismatchErrorID() common.Hash {
-	return common.HexToHash("0xe6434983f30c30f4a6459b1729a12bff0adf37a12a035ffc368a11e1119666d6")
-}
-
-// UnpackOutputsMismatchError is the Go binding used to decode the provided
-// error data into the corresponding Go error struct.
-//
-// Solidity: error OutputsMismatch(bytes32 given, bytes32 expected)
-func (sLAManager *SLAManager) UnpackOutputsMismatchError(raw []byte) (*SLAManagerOutputsMismatch, error) {
-	out := new(SLAManagerOutputsMismatch)
-	if err := sLAManager.abi.UnpackIntoInterface(out, "OutputsMismatch", raw); err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
 // SLAManagerOwnableInvalidOwner represents a OwnableInvalidOwner error raised by the SLAManager contract.
 type SLAManagerOwnableInvalidOwner struct {
 	Owner common.Address
@@ -6199,30 +7661,6 @@ func SLAManagerOwnableUnauthorizedAccountErrorID() common.Hash {
 func (sLAManager *SLAManager) UnpackOwnableUnauthorizedAccountError(raw []byte) (*SLAManagerOwnableUnauthorizedAccount, error) {
 	out := new(SLAManagerOwnableUnauthorizedAccount)
 	if err := sLAManager.abi.UnpackIntoInterface(out, "OwnableUnauthorizedAccount", raw); err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
-// SLAManagerProviderNotRegistered represents a ProviderNotRegistered error raised by the SLAManager contract.
-type SLAManagerProviderNotRegistered struct {
-	Caller common.Address
-}
-
-// ErrorID returns the hash of canonical representation of the error's signature.
-//
-// Solidity: error ProviderNotRegistered(address caller)
-func SLAManagerProviderNotRegisteredErrorID() common.Hash {
-	return common.HexToHash("0x232cb27a4b9e96657e43917628f0b0ddd34885ba8495a2108b78da7512210fb9")
-}
-
-// UnpackProviderNotRegisteredError is the Go binding used to decode the provided
-// error data into the corresponding Go error struct.
-//
-// Solidity: error ProviderNotRegistered(address caller)
-func (sLAManager *SLAManager) UnpackProviderNotRegisteredError(raw []byte) (*SLAManagerProviderNotRegistered, error) {
-	out := new(SLAManagerProviderNotRegistered)
-	if err := sLAManager.abi.UnpackIntoInterface(out, "ProviderNotRegistered", raw); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -6351,30 +7789,6 @@ func (sLAManager *SLAManager) UnpackSeedAlreadyFixedError(raw []byte) (*SLAManag
 	return out, nil
 }
 
-// SLAManagerSeedCommitmentReused represents a SeedCommitmentReused error raised by the SLAManager contract.
-type SLAManagerSeedCommitmentReused struct {
-	Commitment [32]byte
-}
-
-// ErrorID returns the hash of canonical representation of the error's signature.
-//
-// Solidity: error SeedCommitmentReused(bytes32 commitment)
-func SLAManagerSeedCommitmentReusedErrorID() common.Hash {
-	return common.HexToHash("0x334ff9b72fca6b7c7f21c08eae9476de9a1f4018d40629f7b1e88f4813eba0b2")
-}
-
-// UnpackSeedCommitmentReusedError is the Go binding used to decode the provided
-// error data into the corresponding Go error struct.
-//
-// Solidity: error SeedCommitmentReused(bytes32 commitment)
-func (sLAManager *SLAManager) UnpackSeedCommitmentReusedError(raw []byte) (*SLAManagerSeedCommitmentReused, error) {
-	out := new(SLAManagerSeedCommitmentReused)
-	if err := sLAManager.abi.UnpackIntoInterface(out, "SeedCommitmentReused", raw); err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
 // SLAManagerSeedUnavailable represents a SeedUnavailable error raised by the SLAManager contract.
 type SLAManagerSeedUnavailable struct {
 	JobId       *big.Int
@@ -6401,51 +7815,25 @@ func (sLAManager *SLAManager) UnpackSeedUnavailableError(raw []byte) (*SLAManage
 	return out, nil
 }
 
-// SLAManagerShapeNotActive represents a ShapeNotActive error raised by the SLAManager contract.
-type SLAManagerShapeNotActive struct {
-	Layer   *big.Int
-	ShapeId [32]byte
+// SLAManagerStakeTooLarge represents a StakeTooLarge error raised by the SLAManager contract.
+type SLAManagerStakeTooLarge struct {
+	Stake *big.Int
 }
 
 // ErrorID returns the hash of canonical representation of the error's signature.
 //
-// Solidity: error ShapeNotActive(uint256 layer, bytes32 shapeId)
-func SLAManagerShapeNotActiveErrorID() common.Hash {
-	return common.HexToHash("0x400809606c1a91a9e08365787809a9b9f680ba3abb98d9c28faaca510f09492d")
+// Solidity: error StakeTooLarge(uint256 stake)
+func SLAManagerStakeTooLargeErrorID() common.Hash {
+	return common.HexToHash("0x0843a47611e2d919112b3f7193eed10bdc81cc9e30fecf0f4793c184205d2450")
 }
 
-// UnpackShapeNotActiveError is the Go binding used to decode the provided
+// UnpackStakeTooLargeError is the Go binding used to decode the provided
 // error data into the corresponding Go error struct.
 //
-// Solidity: error ShapeNotActive(uint256 layer, bytes32 shapeId)
-func (sLAManager *SLAManager) UnpackShapeNotActiveError(raw []byte) (*SLAManagerShapeNotActive, error) {
-	out := new(SLAManagerShapeNotActive)
-	if err := sLAManager.abi.UnpackIntoInterface(out, "ShapeNotActive", raw); err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
-// SLAManagerSpecMismatch represents a SpecMismatch error raised by the SLAManager contract.
-type SLAManagerSpecMismatch struct {
-	Given    [32]byte
-	Expected [32]byte
-}
-
-// ErrorID returns the hash of canonical representation of the error's signature.
-//
-// Solidity: error SpecMismatch(bytes32 given, bytes32 expected)
-func SLAManagerSpecMismatchErrorID() common.Hash {
-	return common.HexToHash("0x1a0917c3a16d1f9916586ca63280d092908c68e0a3db80794bb3e7b6c890d275")
-}
-
-// UnpackSpecMismatchError is the Go binding used to decode the provided
-// error data into the corresponding Go error struct.
-//
-// Solidity: error SpecMismatch(bytes32 given, bytes32 expected)
-func (sLAManager *SLAManager) UnpackSpecMismatchError(raw []byte) (*SLAManagerSpecMismatch, error) {
-	out := new(SLAManagerSpecMismatch)
-	if err := sLAManager.abi.UnpackIntoInterface(out, "SpecMismatch", raw); err != nil {
+// Solidity: error StakeTooLarge(uint256 stake)
+func (sLAManager *SLAManager) UnpackStakeTooLargeError(raw []byte) (*SLAManagerStakeTooLarge, error) {
+	out := new(SLAManagerStakeTooLarge)
+	if err := sLAManager.abi.UnpackIntoInterface(out, "StakeTooLarge", raw); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -6550,54 +7938,25 @@ func (sLAManager *SLAManager) UnpackUnauthorizedError(raw []byte) (*SLAManagerUn
 	return out, nil
 }
 
-// SLAManagerWidthMismatch represents a WidthMismatch error raised by the SLAManager contract.
-type SLAManagerWidthMismatch struct {
-	Layer     *big.Int
-	K         uint32
-	PreviousN uint32
+// SLAManagerVerifierFailed represents a VerifierFailed error raised by the SLAManager contract.
+type SLAManagerVerifierFailed struct {
+	JobId *big.Int
 }
 
 // ErrorID returns the hash of canonical representation of the error's signature.
 //
-// Solidity: error WidthMismatch(uint256 layer, uint32 K, uint32 previousN)
-func SLAManagerWidthMismatchErrorID() common.Hash {
-	return common.HexToHash("0x8ee6a9f776068709f3920eac12765389cc2e1277e8f0f5822469956d0d36e478")
+// Solidity: error VerifierFailed(uint256 jobId)
+func SLAManagerVerifierFailedErrorID() common.Hash {
+	return common.HexToHash("0x289b95e92f83d4dbcb817c0ade0eae07604fbe3b26e422ad202cbc78d53fd258")
 }
 
-// UnpackWidthMismatchError is the Go binding used to decode the provided
+// UnpackVerifierFailedError is the Go binding used to decode the provided
 // error data into the corresponding Go error struct.
 //
-// Solidity: error WidthMismatch(uint256 layer, uint32 K, uint32 previousN)
-func (sLAManager *SLAManager) UnpackWidthMismatchError(raw []byte) (*SLAManagerWidthMismatch, error) {
-	out := new(SLAManagerWidthMismatch)
-	if err := sLAManager.abi.UnpackIntoInterface(out, "WidthMismatch", raw); err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
-// SLAManagerWindowTooShort represents a WindowTooShort error raised by the SLAManager contract.
-type SLAManagerWindowTooShort struct {
-	ExecWindow     uint32
-	ProveWindow    uint32
-	MinExecWindow  uint32
-	MinProveWindow uint32
-}
-
-// ErrorID returns the hash of canonical representation of the error's signature.
-//
-// Solidity: error WindowTooShort(uint32 execWindow, uint32 proveWindow, uint32 minExecWindow, uint32 minProveWindow)
-func SLAManagerWindowTooShortErrorID() common.Hash {
-	return common.HexToHash("0x20c369d9f3a509494fd82a2f5e0226ffc7e30eafaa7353833df131528c8b72e1")
-}
-
-// UnpackWindowTooShortError is the Go binding used to decode the provided
-// error data into the corresponding Go error struct.
-//
-// Solidity: error WindowTooShort(uint32 execWindow, uint32 proveWindow, uint32 minExecWindow, uint32 minProveWindow)
-func (sLAManager *SLAManager) UnpackWindowTooShortError(raw []byte) (*SLAManagerWindowTooShort, error) {
-	out := new(SLAManagerWindowTooShort)
-	if err := sLAManager.abi.UnpackIntoInterface(out, "WindowTooShort", raw); err != nil {
+// Solidity: error VerifierFailed(uint256 jobId)
+func (sLAManager *SLAManager) UnpackVerifierFailedError(raw []byte) (*SLAManagerVerifierFailed, error) {
+	out := new(SLAManagerVerifierFailed)
+	if err := sLAManager.abi.UnpackIntoInterface(out, "VerifierFailed", raw); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -6628,772 +7987,24 @@ func (sLAManager *SLAManager) UnpackWrongStateError(raw []byte) (*SLAManagerWron
 	return out, nil
 }
 
-// SLAManagerZeroRecipient represents a ZeroRecipient error raised by the SLAManager contract.
-type SLAManagerZeroRecipient struct {
+// SLAManagerZeroValue represents a ZeroValue error raised by the SLAManager contract.
+type SLAManagerZeroValue struct {
 }
 
 // ErrorID returns the hash of canonical representation of the error's signature.
 //
-// Solidity: error ZeroRecipient()
-func SLAManagerZeroRecipientErrorID() common.Hash {
-	return common.HexToHash("0xd27b44434400f41bccba90cdfad4d72c6c290b6d2304333570252b0a1dc90ded")
+// Solidity: error ZeroValue()
+func SLAManagerZeroValueErrorID() common.Hash {
+	return common.HexToHash("0x7c946ed78134c23eac50c0c02964d68f22dd28448c070d39c9f8e8389b217469")
 }
 
-// UnpackZeroRecipientError is the Go binding used to decode the provided
+// UnpackZeroValueError is the Go binding used to decode the provided
 // error data into the corresponding Go error struct.
 //
-// Solidity: error ZeroRecipient()
-func (sLAManager *SLAManager) UnpackZeroRecipientError(raw []byte) (*SLAManagerZeroRecipient, error) {
-	out := new(SLAManagerZeroRecipient)
-	if err := sLAManager.abi.UnpackIntoInterface(out, "ZeroRecipient", raw); err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
-// ShapeRegistryMetaData contains all meta data concerning the ShapeRegistry contract.
-var ShapeRegistryMetaData = bind.MetaData{
-	ABI: "[{\"type\":\"constructor\",\"inputs\":[{\"name\":\"owner_\",\"type\":\"address\",\"internalType\":\"address\"}],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"acceptOwnership\",\"inputs\":[],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"isActive\",\"inputs\":[{\"name\":\"shapeId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}],\"outputs\":[{\"name\":\"\",\"type\":\"bool\",\"internalType\":\"bool\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"owner\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"address\",\"internalType\":\"address\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"pendingOwner\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"address\",\"internalType\":\"address\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"registerShape\",\"inputs\":[{\"name\":\"shapeId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"verifier\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"K\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"N\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"D\",\"type\":\"uint8\",\"internalType\":\"uint8\"},{\"name\":\"k\",\"type\":\"uint16\",\"internalType\":\"uint16\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"renounceOwnership\",\"inputs\":[],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"retire\",\"inputs\":[{\"name\":\"shapeId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"shape\",\"inputs\":[{\"name\":\"shapeId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}],\"outputs\":[{\"name\":\"\",\"type\":\"tuple\",\"internalType\":\"structShape\",\"components\":[{\"name\":\"verifier\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"K\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"N\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"D\",\"type\":\"uint8\",\"internalType\":\"uint8\"},{\"name\":\"k\",\"type\":\"uint16\",\"internalType\":\"uint16\"},{\"name\":\"status\",\"type\":\"uint8\",\"internalType\":\"enumShapeStatus\"}]}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"shapeIdOf\",\"inputs\":[{\"name\":\"K\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"N\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"D\",\"type\":\"uint8\",\"internalType\":\"uint8\"},{\"name\":\"k\",\"type\":\"uint16\",\"internalType\":\"uint16\"}],\"outputs\":[{\"name\":\"\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}],\"stateMutability\":\"pure\"},{\"type\":\"function\",\"name\":\"transferOwnership\",\"inputs\":[{\"name\":\"newOwner\",\"type\":\"address\",\"internalType\":\"address\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"verifierOf\",\"inputs\":[{\"name\":\"shapeId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}],\"outputs\":[{\"name\":\"\",\"type\":\"address\",\"internalType\":\"address\"}],\"stateMutability\":\"view\"},{\"type\":\"event\",\"name\":\"OwnershipTransferStarted\",\"inputs\":[{\"name\":\"previousOwner\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"newOwner\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"OwnershipTransferred\",\"inputs\":[{\"name\":\"previousOwner\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"newOwner\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"ShapeRegistered\",\"inputs\":[{\"name\":\"shapeId\",\"type\":\"bytes32\",\"indexed\":true,\"internalType\":\"bytes32\"},{\"name\":\"verifier\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"K\",\"type\":\"uint32\",\"indexed\":false,\"internalType\":\"uint32\"},{\"name\":\"N\",\"type\":\"uint32\",\"indexed\":false,\"internalType\":\"uint32\"},{\"name\":\"D\",\"type\":\"uint8\",\"indexed\":false,\"internalType\":\"uint8\"},{\"name\":\"k\",\"type\":\"uint16\",\"indexed\":false,\"internalType\":\"uint16\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"ShapeRetired\",\"inputs\":[{\"name\":\"shapeId\",\"type\":\"bytes32\",\"indexed\":true,\"internalType\":\"bytes32\"}],\"anonymous\":false},{\"type\":\"error\",\"name\":\"InvalidShapeParameters\",\"inputs\":[{\"name\":\"K\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"N\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"D\",\"type\":\"uint8\",\"internalType\":\"uint8\"},{\"name\":\"k\",\"type\":\"uint16\",\"internalType\":\"uint16\"}]},{\"type\":\"error\",\"name\":\"OwnableInvalidOwner\",\"inputs\":[{\"name\":\"owner\",\"type\":\"address\",\"internalType\":\"address\"}]},{\"type\":\"error\",\"name\":\"OwnableUnauthorizedAccount\",\"inputs\":[{\"name\":\"account\",\"type\":\"address\",\"internalType\":\"address\"}]},{\"type\":\"error\",\"name\":\"ShapeAlreadyRegistered\",\"inputs\":[{\"name\":\"shapeId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"status\",\"type\":\"uint8\",\"internalType\":\"enumShapeStatus\"}]},{\"type\":\"error\",\"name\":\"ShapeIdMismatch\",\"inputs\":[{\"name\":\"given\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"expected\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}]},{\"type\":\"error\",\"name\":\"ShapeNotActive\",\"inputs\":[{\"name\":\"shapeId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"status\",\"type\":\"uint8\",\"internalType\":\"enumShapeStatus\"}]},{\"type\":\"error\",\"name\":\"VerifierHasNoCode\",\"inputs\":[{\"name\":\"verifier\",\"type\":\"address\",\"internalType\":\"address\"}]}]",
-	ID:  "ShapeRegistry",
-	Bin: "0x608060405234801561000f575f5ffd5b50604051610b50380380610b5083398101604081905261002e916100d7565b806001600160a01b03811661005c57604051631e4fbdf760e01b81525f600482015260240160405180910390fd5b6100658161006c565b5050610104565b600180546001600160a01b031916905561008581610088565b50565b5f80546001600160a01b038381166001600160a01b0319831681178455604051919092169283917f8be0079c531659141344cd1fd0a4f28419497f9722a3daafe3b4186f6b6457e09190a35050565b5f602082840312156100e7575f5ffd5b81516001600160a01b03811681146100fd575f5ffd5b9392505050565b610a3f806101115f395ff3fe608060405234801561000f575f5ffd5b50600436106100a6575f3560e01c8063715018a61161006e578063715018a61461016857806379ba5097146101705780638da5cb5b14610178578063dab077dc14610188578063e30c39781461019b578063f2fde38b146101ac575f5ffd5b806309607770146100aa5780631f2b6f23146100d057806321d13534146100e55780632916acad146101055780635c36901c14610145575b5f5ffd5b6100bd6100b8366004610889565b6101bf565b6040519081526020015b60405180910390f35b6100e36100de3660046108da565b6101d5565b005b6100f86100f33660046108da565b610281565b6040516100c79190610925565b61012d6101133660046108da565b5f908152600260205260409020546001600160a01b031690565b6040516001600160a01b0390911681526020016100c7565b6101586101533660046108da565b61035e565b60405190151581526020016100c7565b6100e3610393565b6100e36103a6565b5f546001600160a01b031661012d565b6100e36101963660046109a2565b6103ea565b6001546001600160a01b031661012d565b6100e36101ba366004610a0b565b6106ce565b5f6101cc8585858561073e565b95945050505050565b6101dd6107c1565b5f81815260026020526040902060018154600160f81b900460ff166002811115610209576102096108f1565b1461024057805460405163f4f8108f60e01b8152610237918491600160f81b90910460ff1690600401610a2b565b60405180910390fd5b80546001600160f81b0316600160f91b17815560405182907f47945ccaf900bb91f1efd2d9b206bb0eba76a7cbfc47c4a31d6cfa034aa57993905f90a25050565b6102b66040805160c0810182525f8082526020820181905291810182905260608101829052608081018290529060a082015290565b5f82815260026020818152604092839020835160c08101855281546001600160a01b038116825263ffffffff600160a01b8204811694830194909452600160c01b81049093169481019490945260ff600160e01b83048116606086015261ffff600160e81b8404166080860152909260a0850192600160f81b900490911690811115610344576103446108f1565b6002811115610355576103556108f1565b90525092915050565b5f60015f83815260026020819052604090912054600160f81b900460ff169081111561038c5761038c6108f1565b1492915050565b61039b6107c1565b6103a45f6107ed565b565b60015433906001600160a01b031681146103de5760405163118cdaa760e01b81526001600160a01b0382166004820152602401610237565b6103e7816107ed565b50565b6103f26107c1565b5f6103ff8585858561073e565b905080871461042b57604051634a3c84a760e11b81526004810188905260248101829052604401610237565b63ffffffff85161580610442575063ffffffff8416155b8061044f575061ffff8216155b8061045d575060208360ff16115b1561049e576040516333239b9360e01b815263ffffffff80871660048301528516602482015260ff8416604482015261ffff83166064820152608401610237565b856001600160a01b03163b5f036104d35760405163b3136e4760e01b81526001600160a01b0387166004820152602401610237565b5f878152600260205260408120908154600160f81b900460ff1660028111156104fe576104fe6108f1565b1461052c5780546040516388ca53d960e01b8152610237918a91600160f81b90910460ff1690600401610a2b565b6040518060c00160405280886001600160a01b031681526020018763ffffffff1681526020018663ffffffff1681526020018560ff1681526020018461ffff16815260200160016002811115610584576105846108f1565b90525f898152600260208181526040928390208451815492860151948601516060870151608088015161ffff16600160e81b0261ffff60e81b1960ff909216600160e01b0260ff60e01b1963ffffffff948516600160c01b021664ffffffffff60c01b1994909916600160a01b026001600160c01b03199097166001600160a01b0390951694909417959095179190911695909517179384168217815560a08501519093909284926001600160f81b03166001600160e81b039092169190911790600160f81b90849081111561065c5761065c6108f1565b0217905550506040805163ffffffff89811682528816602082015260ff87168183015261ffff8616606082015290516001600160a01b038a1692508a917f5e1589878b17c94ef3c4be49d5f532571e10618ffde8f32cef7174fe800fe5d6919081900360800190a35050505050505050565b6106d66107c1565b600180546001600160a01b0383166001600160a01b031990911681179091556107065f546001600160a01b031690565b6001600160a01b03167f38d16b8cac22d99fc7c124b9cd0de2d3fa1faef420bfe791d8c362d765e2270060405160405180910390a350565b604080516f070726f626974792f73686170652f76360841b60208083019190915260e096871b6001600160e01b031990811660308401529590961b909416603485015260f89290921b6001600160f81b031916603884015260f01b6001600160f01b03191660398301528051601b818403018152603b9092019052805191012090565b5f546001600160a01b031633146103a45760405163118cdaa760e01b8152336004820152602401610237565b600180546001600160a01b03191690556103e7815f80546001600160a01b038381166001600160a01b0319831681178455604051919092169283917f8be0079c531659141344cd1fd0a4f28419497f9722a3daafe3b4186f6b6457e09190a35050565b803563ffffffff81168114610863575f5ffd5b919050565b803560ff81168114610863575f5ffd5b803561ffff81168114610863575f5ffd5b5f5f5f5f6080858703121561089c575f5ffd5b6108a585610850565b93506108b360208601610850565b92506108c160408601610868565b91506108cf60608601610878565b905092959194509250565b5f602082840312156108ea575f5ffd5b5035919050565b634e487b7160e01b5f52602160045260245ffd5b6003811061092157634e487b7160e01b5f52602160045260245ffd5b9052565b5f60c08201905060018060a01b03835116825263ffffffff602084015116602083015263ffffffff604084015116604083015260ff606084015116606083015261ffff608084015116608083015260a083015161098560a0840182610905565b5092915050565b80356001600160a01b0381168114610863575f5ffd5b5f5f5f5f5f5f60c087890312156109b7575f5ffd5b863595506109c76020880161098c565b94506109d560408801610850565b93506109e360608801610850565b92506109f160808801610868565b91506109ff60a08801610878565b90509295509295509295565b5f60208284031215610a1b575f5ffd5b610a248261098c565b9392505050565b82815260408101610a24602083018461090556",
-}
-
-// ShapeRegistry is an auto generated Go binding around an Ethereum contract.
-type ShapeRegistry struct {
-	abi abi.ABI
-}
-
-// GetABI returns the ABI associated with this contract binding.
-func (c *ShapeRegistry) GetABI() abi.ABI {
-	return c.abi
-}
-
-// NewShapeRegistry creates a new instance of ShapeRegistry.
-func NewShapeRegistry() *ShapeRegistry {
-	parsed, err := ShapeRegistryMetaData.ParseABI()
-	if err != nil {
-		panic(errors.New("invalid ABI: " + err.Error()))
-	}
-	return &ShapeRegistry{abi: *parsed}
-}
-
-// Instance creates a wrapper for a deployed contract instance at the given address.
-// Use this to create the instance object passed to abigen v2 library functions Call, Transact, etc.
-func (c *ShapeRegistry) Instance(backend bind.ContractBackend, addr common.Address) *bind.BoundContract {
-	return bind.NewBoundContract(addr, c.abi, backend, backend, backend)
-}
-
-// PackConstructor is the Go binding used to pack the parameters required for
-// contract deployment.
-//
-// Solidity: constructor(address owner_) returns()
-func (shapeRegistry *ShapeRegistry) PackConstructor(owner_ common.Address) []byte {
-	enc, err := shapeRegistry.abi.Pack("", owner_)
-	if err != nil {
-		panic(err)
-	}
-	return enc
-}
-
-// PackAcceptOwnership is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0x79ba5097.  This method will panic if any
-// invalid/nil inputs are passed.
-//
-// Solidity: function acceptOwnership() returns()
-func (shapeRegistry *ShapeRegistry) PackAcceptOwnership() []byte {
-	enc, err := shapeRegistry.abi.Pack("acceptOwnership")
-	if err != nil {
-		panic(err)
-	}
-	return enc
-}
-
-// TryPackAcceptOwnership is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0x79ba5097.  This method will return an error
-// if any inputs are invalid/nil.
-//
-// Solidity: function acceptOwnership() returns()
-func (shapeRegistry *ShapeRegistry) TryPackAcceptOwnership() ([]byte, error) {
-	return shapeRegistry.abi.Pack("acceptOwnership")
-}
-
-// PackIsActive is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0x5c36901c.  This method will panic if any
-// invalid/nil inputs are passed.
-//
-// Solidity: function isActive(bytes32 shapeId) view returns(bool)
-func (shapeRegistry *ShapeRegistry) PackIsActive(shapeId [32]byte) []byte {
-	enc, err := shapeRegistry.abi.Pack("isActive", shapeId)
-	if err != nil {
-		panic(err)
-	}
-	return enc
-}
-
-// TryPackIsActive is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0x5c36901c.  This method will return an error
-// if any inputs are invalid/nil.
-//
-// Solidity: function isActive(bytes32 shapeId) view returns(bool)
-func (shapeRegistry *ShapeRegistry) TryPackIsActive(shapeId [32]byte) ([]byte, error) {
-	return shapeRegistry.abi.Pack("isActive", shapeId)
-}
-
-// UnpackIsActive is the Go binding that unpacks the parameters returned
-// from invoking the contract method with ID 0x5c36901c.
-//
-// Solidity: function isActive(bytes32 shapeId) view returns(bool)
-func (shapeRegistry *ShapeRegistry) UnpackIsActive(data []byte) (bool, error) {
-	out, err := shapeRegistry.abi.Unpack("isActive", data)
-	if err != nil {
-		return *new(bool), err
-	}
-	out0 := *abi.ConvertType(out[0], new(bool)).(*bool)
-	return out0, nil
-}
-
-// PackOwner is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0x8da5cb5b.  This method will panic if any
-// invalid/nil inputs are passed.
-//
-// Solidity: function owner() view returns(address)
-func (shapeRegistry *ShapeRegistry) PackOwner() []byte {
-	enc, err := shapeRegistry.abi.Pack("owner")
-	if err != nil {
-		panic(err)
-	}
-	return enc
-}
-
-// TryPackOwner is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0x8da5cb5b.  This method will return an error
-// if any inputs are invalid/nil.
-//
-// Solidity: function owner() view returns(address)
-func (shapeRegistry *ShapeRegistry) TryPackOwner() ([]byte, error) {
-	return shapeRegistry.abi.Pack("owner")
-}
-
-// UnpackOwner is the Go binding that unpacks the parameters returned
-// from invoking the contract method with ID 0x8da5cb5b.
-//
-// Solidity: function owner() view returns(address)
-func (shapeRegistry *ShapeRegistry) UnpackOwner(data []byte) (common.Address, error) {
-	out, err := shapeRegistry.abi.Unpack("owner", data)
-	if err != nil {
-		return *new(common.Address), err
-	}
-	out0 := *abi.ConvertType(out[0], new(common.Address)).(*common.Address)
-	return out0, nil
-}
-
-// PackPendingOwner is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0xe30c3978.  This method will panic if any
-// invalid/nil inputs are passed.
-//
-// Solidity: function pendingOwner() view returns(address)
-func (shapeRegistry *ShapeRegistry) PackPendingOwner() []byte {
-	enc, err := shapeRegistry.abi.Pack("pendingOwner")
-	if err != nil {
-		panic(err)
-	}
-	return enc
-}
-
-// TryPackPendingOwner is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0xe30c3978.  This method will return an error
-// if any inputs are invalid/nil.
-//
-// Solidity: function pendingOwner() view returns(address)
-func (shapeRegistry *ShapeRegistry) TryPackPendingOwner() ([]byte, error) {
-	return shapeRegistry.abi.Pack("pendingOwner")
-}
-
-// UnpackPendingOwner is the Go binding that unpacks the parameters returned
-// from invoking the contract method with ID 0xe30c3978.
-//
-// Solidity: function pendingOwner() view returns(address)
-func (shapeRegistry *ShapeRegistry) UnpackPendingOwner(data []byte) (common.Address, error) {
-	out, err := shapeRegistry.abi.Unpack("pendingOwner", data)
-	if err != nil {
-		return *new(common.Address), err
-	}
-	out0 := *abi.ConvertType(out[0], new(common.Address)).(*common.Address)
-	return out0, nil
-}
-
-// PackRegisterShape is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0xdab077dc.  This method will panic if any
-// invalid/nil inputs are passed.
-//
-// Solidity: function registerShape(bytes32 shapeId, address verifier, uint32 K, uint32 N, uint8 D, uint16 k) returns()
-func (shapeRegistry *ShapeRegistry) PackRegisterShape(shapeId [32]byte, verifier common.Address, k uint32, n uint32, d uint8, k0 uint16) []byte {
-	enc, err := shapeRegistry.abi.Pack("registerShape", shapeId, verifier, k, n, d, k0)
-	if err != nil {
-		panic(err)
-	}
-	return enc
-}
-
-// TryPackRegisterShape is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0xdab077dc.  This method will return an error
-// if any inputs are invalid/nil.
-//
-// Solidity: function registerShape(bytes32 shapeId, address verifier, uint32 K, uint32 N, uint8 D, uint16 k) returns()
-func (shapeRegistry *ShapeRegistry) TryPackRegisterShape(shapeId [32]byte, verifier common.Address, k uint32, n uint32, d uint8, k0 uint16) ([]byte, error) {
-	return shapeRegistry.abi.Pack("registerShape", shapeId, verifier, k, n, d, k0)
-}
-
-// PackRenounceOwnership is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0x715018a6.  This method will panic if any
-// invalid/nil inputs are passed.
-//
-// Solidity: function renounceOwnership() returns()
-func (shapeRegistry *ShapeRegistry) PackRenounceOwnership() []byte {
-	enc, err := shapeRegistry.abi.Pack("renounceOwnership")
-	if err != nil {
-		panic(err)
-	}
-	return enc
-}
-
-// TryPackRenounceOwnership is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0x715018a6.  This method will return an error
-// if any inputs are invalid/nil.
-//
-// Solidity: function renounceOwnership() returns()
-func (shapeRegistry *ShapeRegistry) TryPackRenounceOwnership() ([]byte, error) {
-	return shapeRegistry.abi.Pack("renounceOwnership")
-}
-
-// PackRetire is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0x1f2b6f23.  This method will panic if any
-// invalid/nil inputs are passed.
-//
-// Solidity: function retire(bytes32 shapeId) returns()
-func (shapeRegistry *ShapeRegistry) PackRetire(shapeId [32]byte) []byte {
-	enc, err := shapeRegistry.abi.Pack("retire", shapeId)
-	if err != nil {
-		panic(err)
-	}
-	return enc
-}
-
-// TryPackRetire is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0x1f2b6f23.  This method will return an error
-// if any inputs are invalid/nil.
-//
-// Solidity: function retire(bytes32 shapeId) returns()
-func (shapeRegistry *ShapeRegistry) TryPackRetire(shapeId [32]byte) ([]byte, error) {
-	return shapeRegistry.abi.Pack("retire", shapeId)
-}
-
-// PackShape is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0x21d13534.  This method will panic if any
-// invalid/nil inputs are passed.
-//
-// Solidity: function shape(bytes32 shapeId) view returns((address,uint32,uint32,uint8,uint16,uint8))
-func (shapeRegistry *ShapeRegistry) PackShape(shapeId [32]byte) []byte {
-	enc, err := shapeRegistry.abi.Pack("shape", shapeId)
-	if err != nil {
-		panic(err)
-	}
-	return enc
-}
-
-// TryPackShape is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0x21d13534.  This method will return an error
-// if any inputs are invalid/nil.
-//
-// Solidity: function shape(bytes32 shapeId) view returns((address,uint32,uint32,uint8,uint16,uint8))
-func (shapeRegistry *ShapeRegistry) TryPackShape(shapeId [32]byte) ([]byte, error) {
-	return shapeRegistry.abi.Pack("shape", shapeId)
-}
-
-// UnpackShape is the Go binding that unpacks the parameters returned
-// from invoking the contract method with ID 0x21d13534.
-//
-// Solidity: function shape(bytes32 shapeId) view returns((address,uint32,uint32,uint8,uint16,uint8))
-func (shapeRegistry *ShapeRegistry) UnpackShape(data []byte) (Shape, error) {
-	out, err := shapeRegistry.abi.Unpack("shape", data)
-	if err != nil {
-		return *new(Shape), err
-	}
-	out0 := *abi.ConvertType(out[0], new(Shape)).(*Shape)
-	return out0, nil
-}
-
-// PackShapeIdOf is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0x09607770.  This method will panic if any
-// invalid/nil inputs are passed.
-//
-// Solidity: function shapeIdOf(uint32 K, uint32 N, uint8 D, uint16 k) pure returns(bytes32)
-func (shapeRegistry *ShapeRegistry) PackShapeIdOf(k uint32, n uint32, d uint8, k0 uint16) []byte {
-	enc, err := shapeRegistry.abi.Pack("shapeIdOf", k, n, d, k0)
-	if err != nil {
-		panic(err)
-	}
-	return enc
-}
-
-// TryPackShapeIdOf is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0x09607770.  This method will return an error
-// if any inputs are invalid/nil.
-//
-// Solidity: function shapeIdOf(uint32 K, uint32 N, uint8 D, uint16 k) pure returns(bytes32)
-func (shapeRegistry *ShapeRegistry) TryPackShapeIdOf(k uint32, n uint32, d uint8, k0 uint16) ([]byte, error) {
-	return shapeRegistry.abi.Pack("shapeIdOf", k, n, d, k0)
-}
-
-// UnpackShapeIdOf is the Go binding that unpacks the parameters returned
-// from invoking the contract method with ID 0x09607770.
-//
-// Solidity: function shapeIdOf(uint32 K, uint32 N, uint8 D, uint16 k) pure returns(bytes32)
-func (shapeRegistry *ShapeRegistry) UnpackShapeIdOf(data []byte) ([32]byte, error) {
-	out, err := shapeRegistry.abi.Unpack("shapeIdOf", data)
-	if err != nil {
-		return *new([32]byte), err
-	}
-	out0 := *abi.ConvertType(out[0], new([32]byte)).(*[32]byte)
-	return out0, nil
-}
-
-// PackTransferOwnership is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0xf2fde38b.  This method will panic if any
-// invalid/nil inputs are passed.
-//
-// Solidity: function transferOwnership(address newOwner) returns()
-func (shapeRegistry *ShapeRegistry) PackTransferOwnership(newOwner common.Address) []byte {
-	enc, err := shapeRegistry.abi.Pack("transferOwnership", newOwner)
-	if err != nil {
-		panic(err)
-	}
-	return enc
-}
-
-// TryPackTransferOwnership is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0xf2fde38b.  This method will return an error
-// if any inputs are invalid/nil.
-//
-// Solidity: function transferOwnership(address newOwner) returns()
-func (shapeRegistry *ShapeRegistry) TryPackTransferOwnership(newOwner common.Address) ([]byte, error) {
-	return shapeRegistry.abi.Pack("transferOwnership", newOwner)
-}
-
-// PackVerifierOf is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0x2916acad.  This method will panic if any
-// invalid/nil inputs are passed.
-//
-// Solidity: function verifierOf(bytes32 shapeId) view returns(address)
-func (shapeRegistry *ShapeRegistry) PackVerifierOf(shapeId [32]byte) []byte {
-	enc, err := shapeRegistry.abi.Pack("verifierOf", shapeId)
-	if err != nil {
-		panic(err)
-	}
-	return enc
-}
-
-// TryPackVerifierOf is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0x2916acad.  This method will return an error
-// if any inputs are invalid/nil.
-//
-// Solidity: function verifierOf(bytes32 shapeId) view returns(address)
-func (shapeRegistry *ShapeRegistry) TryPackVerifierOf(shapeId [32]byte) ([]byte, error) {
-	return shapeRegistry.abi.Pack("verifierOf", shapeId)
-}
-
-// UnpackVerifierOf is the Go binding that unpacks the parameters returned
-// from invoking the contract method with ID 0x2916acad.
-//
-// Solidity: function verifierOf(bytes32 shapeId) view returns(address)
-func (shapeRegistry *ShapeRegistry) UnpackVerifierOf(data []byte) (common.Address, error) {
-	out, err := shapeRegistry.abi.Unpack("verifierOf", data)
-	if err != nil {
-		return *new(common.Address), err
-	}
-	out0 := *abi.ConvertType(out[0], new(common.Address)).(*common.Address)
-	return out0, nil
-}
-
-// ShapeRegistryOwnershipTransferStarted represents a OwnershipTransferStarted event raised by the ShapeRegistry contract.
-type ShapeRegistryOwnershipTransferStarted struct {
-	PreviousOwner common.Address
-	NewOwner      common.Address
-	Raw           *types.Log // Blockchain specific contextual infos
-}
-
-const ShapeRegistryOwnershipTransferStartedEventName = "OwnershipTransferStarted"
-
-// ContractEventName returns the user-defined event name.
-func (ShapeRegistryOwnershipTransferStarted) ContractEventName() string {
-	return ShapeRegistryOwnershipTransferStartedEventName
-}
-
-// UnpackOwnershipTransferStartedEvent is the Go binding that unpacks the event data emitted
-// by contract.
-//
-// Solidity: event OwnershipTransferStarted(address indexed previousOwner, address indexed newOwner)
-func (shapeRegistry *ShapeRegistry) UnpackOwnershipTransferStartedEvent(log *types.Log) (*ShapeRegistryOwnershipTransferStarted, error) {
-	event := "OwnershipTransferStarted"
-	if len(log.Topics) == 0 {
-		return nil, bind.ErrNoEventSignature
-	}
-	if log.Topics[0] != shapeRegistry.abi.Events[event].ID {
-		return nil, bind.ErrEventSignatureMismatch
-	}
-	out := new(ShapeRegistryOwnershipTransferStarted)
-	if len(log.Data) > 0 {
-		if err := shapeRegistry.abi.UnpackIntoInterface(out, event, log.Data); err != nil {
-			return nil, err
-		}
-	}
-	var indexed abi.Arguments
-	for _, arg := range shapeRegistry.abi.Events[event].Inputs {
-		if arg.Indexed {
-			indexed = append(indexed, arg)
-		}
-	}
-	if err := abi.ParseTopics(out, indexed, log.Topics[1:]); err != nil {
-		return nil, err
-	}
-	out.Raw = log
-	return out, nil
-}
-
-// ShapeRegistryOwnershipTransferred represents a OwnershipTransferred event raised by the ShapeRegistry contract.
-type ShapeRegistryOwnershipTransferred struct {
-	PreviousOwner common.Address
-	NewOwner      common.Address
-	Raw           *types.Log // Blockchain specific contextual infos
-}
-
-const ShapeRegistryOwnershipTransferredEventName = "OwnershipTransferred"
-
-// ContractEventName returns the user-defined event name.
-func (ShapeRegistryOwnershipTransferred) ContractEventName() string {
-	return ShapeRegistryOwnershipTransferredEventName
-}
-
-// UnpackOwnershipTransferredEvent is the Go binding that unpacks the event data emitted
-// by contract.
-//
-// Solidity: event OwnershipTransferred(address indexed previousOwner, address indexed newOwner)
-func (shapeRegistry *ShapeRegistry) UnpackOwnershipTransferredEvent(log *types.Log) (*ShapeRegistryOwnershipTransferred, error) {
-	event := "OwnershipTransferred"
-	if len(log.Topics) == 0 {
-		return nil, bind.ErrNoEventSignature
-	}
-	if log.Topics[0] != shapeRegistry.abi.Events[event].ID {
-		return nil, bind.ErrEventSignatureMismatch
-	}
-	out := new(ShapeRegistryOwnershipTransferred)
-	if len(log.Data) > 0 {
-		if err := shapeRegistry.abi.UnpackIntoInterface(out, event, log.Data); err != nil {
-			return nil, err
-		}
-	}
-	var indexed abi.Arguments
-	for _, arg := range shapeRegistry.abi.Events[event].Inputs {
-		if arg.Indexed {
-			indexed = append(indexed, arg)
-		}
-	}
-	if err := abi.ParseTopics(out, indexed, log.Topics[1:]); err != nil {
-		return nil, err
-	}
-	out.Raw = log
-	return out, nil
-}
-
-// ShapeRegistryShapeRegistered represents a ShapeRegistered event raised by the ShapeRegistry contract.
-type ShapeRegistryShapeRegistered struct {
-	ShapeId  [32]byte
-	Verifier common.Address
-	K        uint32
-	N        uint32
-	D        uint8
-	K0       uint16
-	Raw      *types.Log // Blockchain specific contextual infos
-}
-
-const ShapeRegistryShapeRegisteredEventName = "ShapeRegistered"
-
-// ContractEventName returns the user-defined event name.
-func (ShapeRegistryShapeRegistered) ContractEventName() string {
-	return ShapeRegistryShapeRegisteredEventName
-}
-
-// UnpackShapeRegisteredEvent is the Go binding that unpacks the event data emitted
-// by contract.
-//
-// Solidity: event ShapeRegistered(bytes32 indexed shapeId, address indexed verifier, uint32 K, uint32 N, uint8 D, uint16 k)
-func (shapeRegistry *ShapeRegistry) UnpackShapeRegisteredEvent(log *types.Log) (*ShapeRegistryShapeRegistered, error) {
-	event := "ShapeRegistered"
-	if len(log.Topics) == 0 {
-		return nil, bind.ErrNoEventSignature
-	}
-	if log.Topics[0] != shapeRegistry.abi.Events[event].ID {
-		return nil, bind.ErrEventSignatureMismatch
-	}
-	out := new(ShapeRegistryShapeRegistered)
-	if len(log.Data) > 0 {
-		if err := shapeRegistry.abi.UnpackIntoInterface(out, event, log.Data); err != nil {
-			return nil, err
-		}
-	}
-	var indexed abi.Arguments
-	for _, arg := range shapeRegistry.abi.Events[event].Inputs {
-		if arg.Indexed {
-			indexed = append(indexed, arg)
-		}
-	}
-	if err := abi.ParseTopics(out, indexed, log.Topics[1:]); err != nil {
-		return nil, err
-	}
-	out.Raw = log
-	return out, nil
-}
-
-// ShapeRegistryShapeRetired represents a ShapeRetired event raised by the ShapeRegistry contract.
-type ShapeRegistryShapeRetired struct {
-	ShapeId [32]byte
-	Raw     *types.Log // Blockchain specific contextual infos
-}
-
-const ShapeRegistryShapeRetiredEventName = "ShapeRetired"
-
-// ContractEventName returns the user-defined event name.
-func (ShapeRegistryShapeRetired) ContractEventName() string {
-	return ShapeRegistryShapeRetiredEventName
-}
-
-// UnpackShapeRetiredEvent is the Go binding that unpacks the event data emitted
-// by contract.
-//
-// Solidity: event ShapeRetired(bytes32 indexed shapeId)
-func (shapeRegistry *ShapeRegistry) UnpackShapeRetiredEvent(log *types.Log) (*ShapeRegistryShapeRetired, error) {
-	event := "ShapeRetired"
-	if len(log.Topics) == 0 {
-		return nil, bind.ErrNoEventSignature
-	}
-	if log.Topics[0] != shapeRegistry.abi.Events[event].ID {
-		return nil, bind.ErrEventSignatureMismatch
-	}
-	out := new(ShapeRegistryShapeRetired)
-	if len(log.Data) > 0 {
-		if err := shapeRegistry.abi.UnpackIntoInterface(out, event, log.Data); err != nil {
-			return nil, err
-		}
-	}
-	var indexed abi.Arguments
-	for _, arg := range shapeRegistry.abi.Events[event].Inputs {
-		if arg.Indexed {
-			indexed = append(indexed, arg)
-		}
-	}
-	if err := abi.ParseTopics(out, indexed, log.Topics[1:]); err != nil {
-		return nil, err
-	}
-	out.Raw = log
-	return out, nil
-}
-
-// UnpackError attempts to decode the provided error data using user-defined
-// error definitions.
-func (shapeRegistry *ShapeRegistry) UnpackError(raw []byte) (any, error) {
-	if bytes.Equal(raw[:4], shapeRegistry.abi.Errors["InvalidShapeParameters"].ID.Bytes()[:4]) {
-		return shapeRegistry.UnpackInvalidShapeParametersError(raw[4:])
-	}
-	if bytes.Equal(raw[:4], shapeRegistry.abi.Errors["OwnableInvalidOwner"].ID.Bytes()[:4]) {
-		return shapeRegistry.UnpackOwnableInvalidOwnerError(raw[4:])
-	}
-	if bytes.Equal(raw[:4], shapeRegistry.abi.Errors["OwnableUnauthorizedAccount"].ID.Bytes()[:4]) {
-		return shapeRegistry.UnpackOwnableUnauthorizedAccountError(raw[4:])
-	}
-	if bytes.Equal(raw[:4], shapeRegistry.abi.Errors["ShapeAlreadyRegistered"].ID.Bytes()[:4]) {
-		return shapeRegistry.UnpackShapeAlreadyRegisteredError(raw[4:])
-	}
-	if bytes.Equal(raw[:4], shapeRegistry.abi.Errors["ShapeIdMismatch"].ID.Bytes()[:4]) {
-		return shapeRegistry.UnpackShapeIdMismatchError(raw[4:])
-	}
-	if bytes.Equal(raw[:4], shapeRegistry.abi.Errors["ShapeNotActive"].ID.Bytes()[:4]) {
-		return shapeRegistry.UnpackShapeNotActiveError(raw[4:])
-	}
-	if bytes.Equal(raw[:4], shapeRegistry.abi.Errors["VerifierHasNoCode"].ID.Bytes()[:4]) {
-		return shapeRegistry.UnpackVerifierHasNoCodeError(raw[4:])
-	}
-	return nil, errors.New("Unknown error")
-}
-
-// ShapeRegistryInvalidShapeParameters represents a InvalidShapeParameters error raised by the ShapeRegistry contract.
-type ShapeRegistryInvalidShapeParameters struct {
-	K  uint32
-	N  uint32
-	D  uint8
-	K0 uint16
-}
-
-// ErrorID returns the hash of canonical representation of the error's signature.
-//
-// Solidity: error InvalidShapeParameters(uint32 K, uint32 N, uint8 D, uint16 k)
-func ShapeRegistryInvalidShapeParametersErrorID() common.Hash {
-	return common.HexToHash("0x33239b931946154aa391f91be49b7dc8e285bde12b0eb76fa75bdc2329683df4")
-}
-
-// UnpackInvalidShapeParametersError is the Go binding used to decode the provided
-// error data into the corresponding Go error struct.
-//
-// Solidity: error InvalidShapeParameters(uint32 K, uint32 N, uint8 D, uint16 k)
-func (shapeRegistry *ShapeRegistry) UnpackInvalidShapeParametersError(raw []byte) (*ShapeRegistryInvalidShapeParameters, error) {
-	out := new(ShapeRegistryInvalidShapeParameters)
-	if err := shapeRegistry.abi.UnpackIntoInterface(out, "InvalidShapeParameters", raw); err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
-// ShapeRegistryOwnableInvalidOwner represents a OwnableInvalidOwner error raised by the ShapeRegistry contract.
-type ShapeRegistryOwnableInvalidOwner struct {
-	Owner common.Address
-}
-
-// ErrorID returns the hash of canonical representation of the error's signature.
-//
-// Solidity: error OwnableInvalidOwner(address owner)
-func ShapeRegistryOwnableInvalidOwnerErrorID() common.Hash {
-	return common.HexToHash("0x1e4fbdf7f3ef8bcaa855599e3abf48b232380f183f08f6f813d9ffa5bd585188")
-}
-
-// UnpackOwnableInvalidOwnerError is the Go binding used to decode the provided
-// error data into the corresponding Go error struct.
-//
-// Solidity: error OwnableInvalidOwner(address owner)
-func (shapeRegistry *ShapeRegistry) UnpackOwnableInvalidOwnerError(raw []byte) (*ShapeRegistryOwnableInvalidOwner, error) {
-	out := new(ShapeRegistryOwnableInvalidOwner)
-	if err := shapeRegistry.abi.UnpackIntoInterface(out, "OwnableInvalidOwner", raw); err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
-// ShapeRegistryOwnableUnauthorizedAccount represents a OwnableUnauthorizedAccount error raised by the ShapeRegistry contract.
-type ShapeRegistryOwnableUnauthorizedAccount struct {
-	Account common.Address
-}
-
-// ErrorID returns the hash of canonical representation of the error's signature.
-//
-// Solidity: error OwnableUnauthorizedAccount(address account)
-func ShapeRegistryOwnableUnauthorizedAccountErrorID() common.Hash {
-	return common.HexToHash("0x118cdaa7a341953d1887a2245fd6665d741c67c8c50581daa59e1d03373fa188")
-}
-
-// UnpackOwnableUnauthorizedAccountError is the Go binding used to decode the provided
-// error data into the corresponding Go error struct.
-//
-// Solidity: error OwnableUnauthorizedAccount(address account)
-func (shapeRegistry *ShapeRegistry) UnpackOwnableUnauthorizedAccountError(raw []byte) (*ShapeRegistryOwnableUnauthorizedAccount, error) {
-	out := new(ShapeRegistryOwnableUnauthorizedAccount)
-	if err := shapeRegistry.abi.UnpackIntoInterface(out, "OwnableUnauthorizedAccount", raw); err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
-// ShapeRegistryShapeAlreadyRegistered represents a ShapeAlreadyRegistered error raised by the ShapeRegistry contract.
-type ShapeRegistryShapeAlreadyRegistered struct {
-	ShapeId [32]byte
-	Status  uint8
-}
-
-// ErrorID returns the hash of canonical representation of the error's signature.
-//
-// Solidity: error ShapeAlreadyRegistered(bytes32 shapeId, uint8 status)
-func ShapeRegistryShapeAlreadyRegisteredErrorID() common.Hash {
-	return common.HexToHash("0x88ca53d9f0aea69ccfd056ee0aab4967a2280cbde758e393a173e4734692a5f4")
-}
-
-// UnpackShapeAlreadyRegisteredError is the Go binding used to decode the provided
-// error data into the corresponding Go error struct.
-//
-// Solidity: error ShapeAlreadyRegistered(bytes32 shapeId, uint8 status)
-func (shapeRegistry *ShapeRegistry) UnpackShapeAlreadyRegisteredError(raw []byte) (*ShapeRegistryShapeAlreadyRegistered, error) {
-	out := new(ShapeRegistryShapeAlreadyRegistered)
-	if err := shapeRegistry.abi.UnpackIntoInterface(out, "ShapeAlreadyRegistered", raw); err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
-// ShapeRegistryShapeIdMismatch represents a ShapeIdMismatch error raised by the ShapeRegistry contract.
-type ShapeRegistryShapeIdMismatch struct {
-	Given    [32]byte
-	Expected [32]byte
-}
-
-// ErrorID returns the hash of canonical representation of the error's signature.
-//
-// Solidity: error ShapeIdMismatch(bytes32 given, bytes32 expected)
-func ShapeRegistryShapeIdMismatchErrorID() common.Hash {
-	return common.HexToHash("0x9479094ece302ac1945e3008cbe81599544c0a4e26f3042ce86a6c86735d87e2")
-}
-
-// UnpackShapeIdMismatchError is the Go binding used to decode the provided
-// error data into the corresponding Go error struct.
-//
-// Solidity: error ShapeIdMismatch(bytes32 given, bytes32 expected)
-func (shapeRegistry *ShapeRegistry) UnpackShapeIdMismatchError(raw []byte) (*ShapeRegistryShapeIdMismatch, error) {
-	out := new(ShapeRegistryShapeIdMismatch)
-	if err := shapeRegistry.abi.UnpackIntoInterface(out, "ShapeIdMismatch", raw); err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
-// ShapeRegistryShapeNotActive represents a ShapeNotActive error raised by the ShapeRegistry contract.
-type ShapeRegistryShapeNotActive struct {
-	ShapeId [32]byte
-	Status  uint8
-}
-
-// ErrorID returns the hash of canonical representation of the error's signature.
-//
-// Solidity: error ShapeNotActive(bytes32 shapeId, uint8 status)
-func ShapeRegistryShapeNotActiveErrorID() common.Hash {
-	return common.HexToHash("0xf4f8108f9b5c4691c1b5f9d17a78576f9d16cf5a354de1a178aaf4bab3618826")
-}
-
-// UnpackShapeNotActiveError is the Go binding used to decode the provided
-// error data into the corresponding Go error struct.
-//
-// Solidity: error ShapeNotActive(bytes32 shapeId, uint8 status)
-func (shapeRegistry *ShapeRegistry) UnpackShapeNotActiveError(raw []byte) (*ShapeRegistryShapeNotActive, error) {
-	out := new(ShapeRegistryShapeNotActive)
-	if err := shapeRegistry.abi.UnpackIntoInterface(out, "ShapeNotActive", raw); err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
-// ShapeRegistryVerifierHasNoCode represents a VerifierHasNoCode error raised by the ShapeRegistry contract.
-type ShapeRegistryVerifierHasNoCode struct {
-	Verifier common.Address
-}
-
-// ErrorID returns the hash of canonical representation of the error's signature.
-//
-// Solidity: error VerifierHasNoCode(address verifier)
-func ShapeRegistryVerifierHasNoCodeErrorID() common.Hash {
-	return common.HexToHash("0xb3136e47b488884d7871edd9162260482e3c3098ce1129ef742064342e81091f")
-}
-
-// UnpackVerifierHasNoCodeError is the Go binding used to decode the provided
-// error data into the corresponding Go error struct.
-//
-// Solidity: error VerifierHasNoCode(address verifier)
-func (shapeRegistry *ShapeRegistry) UnpackVerifierHasNoCodeError(raw []byte) (*ShapeRegistryVerifierHasNoCode, error) {
-	out := new(ShapeRegistryVerifierHasNoCode)
-	if err := shapeRegistry.abi.UnpackIntoInterface(out, "VerifierHasNoCode", raw); err != nil {
+// Solidity: error ZeroValue()
+func (sLAManager *SLAManager) UnpackZeroValueError(raw []byte) (*SLAManagerZeroValue, error) {
+	out := new(SLAManagerZeroValue)
+	if err := sLAManager.abi.UnpackIntoInterface(out, "ZeroValue", raw); err != nil {
 		return nil, err
 	}
 	return out, nil

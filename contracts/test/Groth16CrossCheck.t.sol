@@ -4,14 +4,13 @@ pragma solidity 0.8.30;
 import {Test} from "./utils/Test.sol";
 import {Groth16Verifier} from "../src/Groth16Verifier.sol";
 import {Groth16Vector} from "./helpers/Groth16Vector.sol";
-import {ShapeLibrary} from "../src/types/Shape.sol";
-import {GnarkVerifierTiny} from "./vectors/GnarkVerifierTiny.sol";
 import {GnarkVerifierUniversalSmall} from "./vectors/GnarkVerifierUniversalSmall.sol";
 
 /// @notice Groth16Verifier against gnark's own exported verifier on real proofs (vectors made by
 ///         internal/cmd/genverifier): both accept every good proof, both reject every mangled
-///         one. Each vector gets a subclass: the v0 tiny layer shape, and the universal small
-///         class proving generation jobs of the shipped model (specs/circuit.md).
+///         one. Each vector gets a subclass; today the universal small class proving generation
+///         jobs of the shipped model (specs/circuit.md).
+
 /// @notice The interface of gnark's exported verifier (it reverts on a bad proof).
 interface IGnarkVerifier {
     function verifyProof(bytes calldata proof, uint256[5] calldata input) external view;
@@ -115,32 +114,6 @@ abstract contract Groth16CrossCheckBase is Test {
         assertLe(g, 230_000, "verification gas over target");
         gnark.verifyProof(abi.encodePacked(proof), input);
         vm.snapshotGasLastCall("Groth16Verifier", string.concat("gnarkExported_verifyProof_", _gasName()));
-    }
-}
-
-contract Groth16CrossCheckTest is Groth16CrossCheckBase {
-    function _vector() internal pure override returns (string memory) {
-        return "groth16_tiny.json";
-    }
-
-    function _deployGnark() internal override returns (IGnarkVerifier) {
-        return IGnarkVerifier(address(new GnarkVerifierTiny()));
-    }
-
-    function _gasName() internal pure override returns (string memory) {
-        return "tinyVector";
-    }
-
-    function test_vectorShapeIdMatchesSpec() public view {
-        assertEq(
-            vm.parseJsonBytes32(json, ".shapeId"),
-            ShapeLibrary.id(
-                uint32(vm.parseJsonUint(json, ".K")),
-                uint32(vm.parseJsonUint(json, ".N")),
-                uint8(vm.parseJsonUint(json, ".D")),
-                uint16(vm.parseJsonUint(json, ".k"))
-            )
-        );
     }
 }
 

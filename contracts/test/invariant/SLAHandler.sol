@@ -2,155 +2,165 @@
 pragma solidity 0.8.30;
 
 import {Test} from "../utils/Test.sol";
+import {Vm} from "../utils/Vm.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {ProviderRegistry} from "../../src/ProviderRegistry.sol";
 import {SLAManager} from "../../src/SLAManager.sol";
-import {StakeMath} from "../../src/libraries/StakeMath.sol";
-import {IGroth16Verifier} from "../../src/interfaces/IGroth16Verifier.sol";
-import {Job, JobState} from "../../src/types/Job.sol";
-import {JobSpec} from "../../src/types/JobSpec.sol";
-import {Layer} from "../../src/types/Layer.sol";
-import {Receipt, ReceiptLibrary} from "../../src/types/Receipt.sol";
-import {SwitchableFeeToken} from "../mocks/MaliciousTokens.sol";
+import {IResultHasher} from "../../src/interfaces/IResultHasher.sol";
+import {ResultDigest} from "../../src/libraries/ResultDigest.sol";
+import {Request} from "../../src/types/Request.sol";
+import {Job, JobState, Commitment, Submission} from "../../src/types/Settlement.sol";
+import {SyntheticGroth16} from "../helpers/SyntheticGroth16.sol";
 
-/// @notice The names of SLAHandler.Reached, in its order (reach snapshots and assertions).
-function reachedNamesOf() pure returns (string[34] memory) {
+/// @notice The names of SLAHandler.Reached, in its order (reach logs and assertions).
+function reachedNames() pure returns (string[41] memory) {
     return [
         "calls",
         "posted",
-        "postedMultiLayer",
-        "postedWithCommitment",
-        "windowTooShortRefused",
-        "cancelled",
-        "locked",
+        "signed",
+        "escrowFromBalance",
+        "lockedOpen",
+        "lockedSigned",
+        "lockedAndCommitted",
         "committed",
-        "settled",
-        "settledMultiLayer",
-        "settledHonest",
-        "slashedInvalidProof",
+        "committedMany",
+        "revealed",
+        "seedFixed",
+        "settledSingle",
+        "provedSingle",
+        "settledBatch",
+        "provedBatch",
+        "finalized",
+        "collected",
+        "slashedInvalidSingle",
+        "slashedInvalidBatch",
         "slashedCommitMissed",
-        "slashedProveMissed",
+        "slashedProofMissed",
         "slashedSeedExpired",
-        "selfSlashed",
-        "slashRefused",
+        "skippedBatchMember",
         "abandonedReopened",
         "abandonedRefunded",
-        "revealed",
-        "badRevealRefused",
-        "revealPendingRefused",
-        "seedFallbackFixSeed",
-        "seedFallbackSubmit",
-        "gasCappedReverted",
-        "gasCappedSettled",
-        "keyRotated",
-        "governanceChanged",
+        "cancelled",
+        "revoked",
+        "deposited",
         "withdrawn",
-        "withdrawnTo",
-        "unbondedWithdrawn",
-        "feeSwitched",
-        "endedWhileFeeOn",
-        "feeRefusedDeposit"
+        "horizonPassed",
+        "driven",
+        "lockRefused",
+        "commitRefused",
+        "submitRefused",
+        "seedRefused",
+        "slashRefused",
+        "abandonRefused",
+        "withdrawRefused",
+        "cancelRefused",
+        "badCommitmentSubmitRefused",
+        "badCommitmentSlashRefused"
     ];
 }
 
-/// @notice TEST ONLY. A synthetic verifier that accepts exactly the designated proofs (first word
-///         even), so a handler can submit valid and invalid proofs through one registered
-///         verifier. It burns BURN gas like a real pairing check does, so a submission short of
-///         gas would make it run out and read as a rejection if the manager did not refuse to
-///         call it with less than VERIFIER_GAS.
-contract ParityVerifier is IGroth16Verifier {
-    uint256 public constant BURN = 30_000;
-
-    function verifyProof(uint256[8] calldata proof, uint256[5] calldata) external view returns (bool) {
-        uint256 start = gasleft();
-        // A busy loop: `start - gasleft()` grows with every iteration and cannot underflow.
-        while (start - gasleft() < BURN) {}
-        return proof[0] % 2 == 0;
-    }
-}
-
-/// @notice Drives every SLA action with bounded arguments, picking each action's job from the
-///         state that action needs (per-state job lists), and records ghost accounting and the
-///         outcome of every step for the invariants. Two providers: HONEST follows the protocol's
-///         timing with valid proofs (a node watching the chain: it acts before any time passes),
-///         CHEATER does anything, including slashing itself from a second address it controls.
-///         Time and block steps are bounded by the windows the honest node accepts.
+/// @notice The only fuzz target of the invariant suite (SLAInvariant.t.sol). It owns the
+///         actors (two buyers with signing keys, two staked providers with node keys, a keeper)
+///         and drives every SLAManager call with bounded arguments. Each action picks its job
+///         from the jobs whose state it needs, guards the preconditions of the calls that must
+///         succeed and try/catches the ones that must fail, checking the exact error.
+///
+///         Beside the contracts it keeps a model (the ghost): every job's state, provider,
+///         stake (requiredStake at the lock), deadlines and seed, computed from the request and
+///         the moment of each call, never read back from the job the manager stores (a committed
+///         job's provider and stake are hidden in its commitment: the model's are what
+///         submissions and slashes open it with, and the commitment and seed it expects are
+///         computed from them by the spec's formulas); and every account's manager balance and
+///         registry credit. The invariants compare the contracts against the model after every
+///         call. A
+///         job leaves a live state only through a transition the model predicts: in particular
+///         a slash needs an invalid proof submitted in that call or a deadline the model says
+///         has passed, so a job its provider drives honestly within its deadlines is never
+///         slashed. What the model cannot see afterwards (a balance delta at the moment of a
+///         slash, a batch's return values and skip events) is checked on the spot and recorded
+///         as a violation.
 contract SLAHandler is Test {
     uint256 internal constant R = 21888242871839275222246405745257275088548364400416034343698204186575808495617;
-    uint256 internal constant EPILOGUE = (1 << 30) + (31 << 32) + (128 << 40) + (1 << 48);
-    uint256 internal constant HONEST = 0;
-    uint256 internal constant CHEATER = 1;
-    /// @notice The shortest exec/prove window the honest node locks (its measured times plus a
-    ///         block and a margin); also the longest time step, so the node always gets a turn
-    ///         before a deadline it accepted.
-    uint32 public constant HONEST_WINDOW = 90;
-    /// @notice Longest block step: inside the SEED_HORIZON - REVEAL_BLOCKS - SEED_DELAY blocks
-    ///         during which the honest node can fix a seed without the buyer, so its turn always
-    ///         falls inside them.
-    uint256 public constant MAX_BLOCK_STEP = 200;
-    /// @notice Calls into a run after which the hostile token may start charging (half a run of
-    ///         the default depth).
-    uint256 public constant FEE_AFTER_CALLS = 128;
+    /// @notice Jobs a run creates at most; later creating actions drive an existing job instead.
+    uint256 public constant MAX_JOBS = 48;
+    uint256 public constant MAX_PRICE = 10_000e18;
+    uint256 internal constant MODEL_ROOT = 0x1111;
+    uint256 internal constant VOCAB = 50_257;
+    uint64 internal constant REVEAL_BLOCKS = 32;
+    uint64 internal constant SEED_HORIZON = 256;
+    uint256 internal constant BPS = 10_000;
+    /// @dev settlement.md §2: the request's EIP-712 type and domain, spelled out here rather
+    ///      than taken from the contracts so that the job id is checked against the spec.
+    bytes32 internal constant REQUEST_TYPEHASH = keccak256(
+        "Request(address buyer,bytes32 classId,uint256 modelRoot,uint256 jobDigest,uint32 newTokens,uint96 price,uint64 lockBy,uint32 execWindow,uint32 proveWindow,uint32 challengeWindow,bytes32 seedCommitment,uint256 salt)"
+    );
+    bytes32 internal constant DOMAIN_TYPEHASH =
+        keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
 
     IERC20 public immutable token;
     ProviderRegistry public immutable providers;
     SLAManager public immutable manager;
-    bytes32 public immutable shapeA; // K=16 N=4 D=3 k=2
-    bytes32 public immutable shapeB; // K=4  N=4 D=3 k=3 (chains after A and after itself)
-    address public immutable gov;
-    /// @notice The hostile token when the fee can be switched on, else zero.
-    SwitchableFeeToken public immutable feeToken;
+    IResultHasher public immutable hasher;
+    bytes32 public immutable classId;
+    uint16 public immutable minSlots;
 
-    address[3] public buyers;
+    address[2] public buyers;
+    uint256[2] internal buyerPks;
     address[2] public provs;
-    uint256[2] internal nodePks;
-    uint256 internal keyNonce;
     address public keeper;
-    address public cheaterAlt;
+    /// @notice Where some withdrawals go (not an actor of the protocol).
     address public sink;
 
-    // ---------------------------------------------------------------- jobs by state
+    // ---------------------------------------------------------------- the model
 
-    uint256[] internal openJobs;
-    uint256[] internal lockedJobs;
-    uint256[] internal committedJobs;
-    uint256[] public allJobs;
-    mapping(uint256 => uint256) internal listPos; // index + 1 in its state's list
-    mapping(uint256 => JobState) public listedAs;
-
-    /// @dev What the cheater does with a job it locked, drawn at lock.
-    enum Plan {
-        Silent, // never commits: slashed after commitBy
-        CommitNoProof, // commits, never proves: slashed after proveBy once someone fixes the seed
-        CommitLetSeedExpire, // commits, nobody fixes the seed: slashable at seedBlock + SEED_HORIZON
-        Invalid, // proves with a bad layer: slashed on submission
-        Valid, // proves honestly
-        Abandon // gives the job back before commitBy
+    /// @notice Why the model expects a job to be slashed (None: it must not be).
+    enum Cause {
+        None,
+        InvalidProof,
+        CommitMissed,
+        ProofMissed,
+        SeedExpired
     }
 
     struct Ghost {
-        Plan plan;
-        uint8 layers;
-        uint8 firstShape;
-        uint16 salt;
+        JobState state;
+        /// @dev Created by the buyer's signature (None until a provider locks it).
+        bool signed;
+        /// @dev An invalid proof was submitted for the job.
+        bool cheated;
+        bool seedFixed;
+        /// @dev Times the provider was credited the price.
+        uint8 paid;
+        Cause cause;
+        address provider;
+        uint96 stake;
+        uint16 bountyBps;
+        uint16 abandonBps;
+        uint64 commitBy;
+        uint64 seedBlock;
+        /// @dev 0 while a commitment job waits for its seed.
+        uint64 proveBy;
+        uint64 payableAt;
         bytes32 secret;
-        uint256 netRequired; // the detection bound at lock, before the bounty gross-up
-        JobState finalState;
-        bool seedSeen;
         uint256 seed;
     }
 
-    mapping(uint256 => Ghost) public ghost;
+    uint256[] public jobIds;
+    mapping(uint256 jobId => Request) internal _req;
+    mapping(uint256 jobId => Ghost) internal _ghost;
+    uint256 internal nonce;
 
-    // ---------------------------------------------------------------- ghost money
-
-    uint256 public ghostEscrow;
-    mapping(address => uint256) public deposited;
-    mapping(address => uint256) public withdrawnUnbonded;
-    mapping(address => uint256) public lost;
-    bool public feeOn;
-
-    // ---------------------------------------------------------------- violations seen
+    /// @notice The manager balance (without registry credits) the model expects per account.
+    mapping(address => uint256) public gBal;
+    /// @notice The registry credit (slashed stake, abandonment fees) the model expects.
+    mapping(address => uint256) public gCredit;
+    /// @notice A provider's free + reserved stake, and the reserved part, per the model.
+    mapping(address => uint256) public gStake;
+    mapping(address => uint256) public gReserved;
+    /// @notice Deposited to, and withdrawn from, an account's manager balance (credits apart).
+    mapping(address => uint256) public depositedInternal;
+    mapping(address => uint256) public withdrawnInternal;
 
     string[] internal _violations;
 
@@ -159,513 +169,576 @@ contract SLAHandler is Test {
     enum Reached {
         Calls,
         Posted,
-        PostedMultiLayer,
-        PostedWithCommitment,
-        WindowTooShortRefused,
-        Cancelled,
-        Locked,
+        Signed,
+        EscrowFromBalance,
+        LockedOpen,
+        LockedSigned,
+        LockedAndCommitted,
         Committed,
-        Settled,
-        SettledMultiLayer,
-        SettledHonest,
-        SlashedInvalidProof,
+        CommittedMany,
+        Revealed,
+        SeedFixed,
+        SettledSingle,
+        ProvedSingle,
+        SettledBatch,
+        ProvedBatch,
+        Finalized,
+        Collected,
+        SlashedInvalidSingle,
+        SlashedInvalidBatch,
         SlashedCommitMissed,
-        SlashedProveMissed,
+        SlashedProofMissed,
         SlashedSeedExpired,
-        SelfSlashed,
-        SlashRefused,
+        SkippedBatchMember,
         AbandonedReopened,
         AbandonedRefunded,
-        Revealed,
-        BadRevealRefused,
-        RevealPendingRefused,
-        SeedFallbackFixSeed,
-        SeedFallbackSubmit,
-        GasCappedReverted,
-        GasCappedSettled,
-        KeyRotated,
-        GovernanceChanged,
+        Cancelled,
+        Revoked,
+        Deposited,
         Withdrawn,
-        WithdrawnTo,
-        UnbondedWithdrawn,
-        FeeSwitched,
-        EndedWhileFeeOn,
-        FeeRefusedDeposit
+        HorizonPassed,
+        Driven,
+        LockRefused,
+        CommitRefused,
+        SubmitRefused,
+        SeedRefused,
+        SlashRefused,
+        AbandonRefused,
+        WithdrawRefused,
+        CancelRefused,
+        BadCommitmentSubmitRefused,
+        BadCommitmentSlashRefused
     }
 
-    uint256 internal constant REACHED = 34;
+    uint256 internal constant REACHED = 41;
     uint256[REACHED] internal _reached;
+
+    // ---------------------------------------------------------------- picking jobs
+
+    uint8 internal constant P_PENDING = 0; // signed, not yet locked
+    uint8 internal constant P_OPEN = 1;
+    uint8 internal constant P_OPEN_LOCKABLE = 2;
+    uint8 internal constant P_LOCKED = 3;
+    uint8 internal constant P_LOCKED_LIVE = 4; // now <= commitBy
+    uint8 internal constant P_COMMITTED = 5;
+    uint8 internal constant P_READY = 6; // a submission passes its timing checks now
+    uint8 internal constant P_UNSEEDED = 7;
+    uint8 internal constant P_UNSEEDED_COMMITMENT = 8;
+    uint8 internal constant P_REVEALABLE = 9;
+    uint8 internal constant P_FIXABLE = 10;
+    uint8 internal constant P_PROVED = 11;
+    uint8 internal constant P_SLASHABLE = 12;
+    uint8 internal constant P_CANCELLABLE = 13; // open or pending
+    uint8 internal constant P_FINAL = 14;
+    uint8 internal constant P_ANY = 15;
+    uint8 internal constant P_CONCLUDED_OF = 16; // no longer Committed, locked by provider `arg`
+    uint8 internal constant P_NOT_READY_OF = 17; // Committed to provider `arg`, not submittable now
+    uint8 internal constant P_NOT_CANCELLABLE = 18; // exists, neither open nor pending
+    uint8 internal constant P_PENDING_LIVE = 19; // signed, not yet locked, lockBy not passed
+    uint8 internal constant P_SLASHABLE_COMMITTED = 20; // Committed, slashable now
 
     constructor(
         IERC20 token_,
         ProviderRegistry providers_,
         SLAManager manager_,
-        bytes32 shapeA_,
-        bytes32 shapeB_,
-        address gov_,
-        SwitchableFeeToken feeToken_
+        IResultHasher hasher_,
+        bytes32 classId_,
+        uint16 minSlots_
     ) {
         token = token_;
         providers = providers_;
         manager = manager_;
-        shapeA = shapeA_;
-        shapeB = shapeB_;
-        gov = gov_;
-        feeToken = feeToken_;
-        buyers = [makeAddr("b0"), makeAddr("b1"), makeAddr("b2")];
-        provs = [makeAddr("honest"), makeAddr("cheater")];
-        keeper = makeAddr("keeper");
-        cheaterAlt = makeAddr("cheaterAlt");
-        sink = makeAddr("sink");
+        hasher = hasher_;
+        classId = classId_;
+        minSlots = minSlots_;
         require(uint256(type(Reached).max) + 1 == REACHED, "REACHED out of date");
         for (uint256 i = 0; i < 2; ++i) {
-            (, nodePks[i]) = makeAddrAndKey(string.concat("node", vm.toString(i)));
+            (buyers[i], buyerPks[i]) = makeAddrAndKey(string.concat("v1-buyer-", vm.toString(i)));
+            provs[i] = makeAddr(string.concat("v1-provider-", vm.toString(i)));
         }
+        keeper = makeAddr("v1-keeper");
+        sink = makeAddr("v1-sink");
     }
 
-    /// @dev Called by the test after it has funded the actors.
+    /// @notice Called by the test once it has funded the actors: approvals, and both providers
+    ///         registered with a node key and `stake`.
     function init(uint256 stake) external {
-        for (uint256 i = 0; i < 3; ++i) {
+        for (uint256 i = 0; i < 2; ++i) {
             vm.prank(buyers[i]);
             token.approve(address(manager), type(uint256).max);
-        }
-        for (uint256 i = 0; i < 2; ++i) {
+            (address nodeKey,) = makeAddrAndKey(string.concat("v1-node-", vm.toString(i)));
             vm.startPrank(provs[i]);
             token.approve(address(providers), type(uint256).max);
-            providers.register(vm.addr(nodePks[i]), stake);
+            providers.register(nodeKey, stake);
             vm.stopPrank();
-            deposited[provs[i]] = stake;
+            gStake[provs[i]] = stake;
         }
+        vm.prank(keeper);
+        token.approve(address(manager), type(uint256).max);
     }
 
     // ================================================================ buyer actions
 
-    function postJob(uint256 who, uint256 price, uint256 shapeSeed, uint256 windowSeed, bool commitment) external {
+    /// @notice A buyer posts a new request (escrow from its deposit when it covers the price).
+    function post(uint256 who, uint256 price, uint256 terms, bool commitment) external {
         _count(Reached.Calls);
-        address b = buyers[who % 3];
-        price = bound(price, 1e15, 2_000e18);
-        Ghost memory g;
-        g.layers = uint8(1 + shapeSeed % 3);
-        g.firstShape = uint8((shapeSeed / 3) % 2);
-        g.salt = uint16(shapeSeed >> 8);
-        if (commitment) g.secret = keccak256(abi.encode("secret", manager.jobCount() + 1, shapeSeed));
-        windowSeed = _rand(windowSeed, "windows");
-        (uint32 exec, uint32 prove, bool tooShort) = _windows(windowSeed);
-        uint64 lockBy = uint64(block.timestamp + 30 + (windowSeed >> 40) % 180);
-        bytes32 c = commitment ? keccak256(abi.encode(g.secret)) : bytes32(0);
-        JobSpec memory spec = _spec(g.layers, g.firstShape, g.salt);
-        if (tooShort) {
-            bytes memory want = abi.encodeWithSelector(
-                SLAManager.WindowTooShort.selector, exec, prove, manager.minExecWindow(), manager.minProveWindow()
-            );
-            vm.prank(b);
-            try manager.postJob(spec, price, lockBy, exec, prove, c, "") {
-                _violation("a window below the minimum was accepted");
+        if (jobIds.length >= MAX_JOBS) return _drive(terms);
+        _post(_newRequest(who, price, terms, commitment));
+    }
+
+    /// @notice A buyer signs a request off chain (the job exists once a provider locks it).
+    function sign(uint256 who, uint256 price, uint256 terms, bool commitment) external {
+        _count(Reached.Calls);
+        if (jobIds.length >= MAX_JOBS) return _drive(terms);
+        _newSigned(who, price, terms, commitment);
+    }
+
+    /// @notice The buyer cancels an open job or revokes a signed request; with `probe` it tries
+    ///         a job that is neither and must be refused.
+    function cancel(uint256 seed, bool probe) external {
+        _count(Reached.Calls);
+        if (probe) {
+            (bool any, uint256 jobId) = _pick(seed, P_NOT_CANCELLABLE, 0);
+            if (!any) return;
+            Request memory q = _req[jobId];
+            vm.prank(q.buyer);
+            try manager.cancel(q) {
+                _violation("cancel accepted a job that was neither open nor unposted");
             } catch (bytes memory err) {
-                if (keccak256(err) != keccak256(want)) _violation("short window refused with the wrong error");
-                _count(Reached.WindowTooShortRefused);
+                _expect(err, _wrongState(jobId, _ghost[jobId].state), "cancel refused with the wrong error");
+                _count(Reached.CancelRefused);
             }
             return;
         }
-        if (feeOn) {
-            _expectFeeRefusal(b, spec, price, lockBy, exec, prove, c);
-            return;
-        }
-        vm.prank(b);
-        uint256 jobId = manager.postJob(spec, price, lockBy, exec, prove, c, "");
-        ghost[jobId] = g;
-        allJobs.push(jobId);
-        _push(openJobs, jobId, JobState.Open);
-        ghostEscrow += price;
-        _count(Reached.Posted);
-        if (g.layers > 1) _count(Reached.PostedMultiLayer);
-        if (commitment) _count(Reached.PostedWithCommitment);
+        (bool found, uint256 id) = _pick(seed, P_CANCELLABLE, 0);
+        if (found) _cancel(id);
     }
 
-    /// @dev A buyer takes back an open job nobody locked in time; one in eight times a live one.
-    function cancel(uint256 seed) external {
+    /// @notice A buyer or the keeper adds to its manager balance.
+    function deposit(uint256 who, uint256 amount) external {
         _count(Reached.Calls);
-        uint256 n = openJobs.length;
-        if (n == 0) return;
-        bool any = _rand(seed, "cancel any") % 8 == 0;
-        uint256 jobId;
-        for (uint256 i = 0; i < n; ++i) {
-            jobId = openJobs[(seed % n + i) % n];
-            if (any || block.timestamp > manager.getJob(jobId).lockBy) break;
-            if (i == n - 1) return;
-        }
-        Job memory j = manager.getJob(jobId);
-        uint256 before = manager.creditOf(j.buyer);
-        vm.prank(j.buyer);
-        manager.cancel(jobId);
-        if (manager.creditOf(j.buyer) != before + j.price) _violation("cancel did not refund the price");
-        ghostEscrow -= j.price;
-        _sync(jobId);
-        _count(Reached.Cancelled);
+        address a = who % 3 == 2 ? keeper : buyers[who % 3];
+        amount = bound(amount, 1, 20_000e18);
+        vm.prank(a);
+        manager.deposit(amount);
+        gBal[a] += amount;
+        depositedInternal[a] += amount;
+        _count(Reached.Deposited);
     }
 
-    /// @dev The buyer (or whoever holds the secret) reveals; with `good` false someone guesses.
-    function reveal(uint256 seed, bool good) external {
+    /// @notice Reveals a buyer's secret; tries a wrong secret, an early or a late reveal too.
+    function reveal(uint256 seed, bool wrong) external {
         _count(Reached.Calls);
-        (bool found, uint256 jobId) = _pickCommitted(seed, _REVEALABLE);
+        (bool found, uint256 id) = _pick(seed, wrong ? P_UNSEEDED_COMMITMENT : P_REVEALABLE, 0);
+        if (!found) (found, id) = _pick(seed, P_UNSEEDED_COMMITMENT, 0);
         if (!found) return;
-        Job memory j = manager.getJob(jobId);
-        bytes32 secret = ghost[jobId].secret;
-        if (!good) {
-            bytes32 guess = keccak256(abi.encode(secret, seed));
-            vm.prank(keeper);
-            try manager.revealSeed(jobId, guess) {
-                _violation("a wrong secret fixed the seed");
-            } catch (bytes memory err) {
-                bytes memory want = abi.encodeWithSelector(SLAManager.BadReveal.selector, jobId, j.seedCommitment);
-                if (keccak256(err) != keccak256(want)) _violation("bad reveal refused with the wrong error");
-                _count(Reached.BadRevealRefused);
-            }
-            return;
+        Ghost storage g = _ghost[id];
+        Request memory q = _req[id];
+        uint64 until = g.seedBlock + REVEAL_BLOCKS;
+        bytes memory want;
+        bytes32 secret = g.secret;
+        if (wrong) {
+            secret = keccak256(abi.encode(secret, seed));
+            want = abi.encodeWithSelector(SLAManager.BadReveal.selector, id, q.seedCommitment);
+        } else if (block.number > until) {
+            want = abi.encodeWithSelector(SLAManager.RevealClosed.selector, id, until, block.number);
+        } else if (block.number <= g.seedBlock) {
+            want = abi.encodeWithSelector(SLAManager.SeedUnavailable.selector, id, g.seedBlock, block.number);
+        } else {
+            return _reveal(id);
         }
-        if (block.number > uint256(j.seedBlock) + manager.REVEAL_BLOCKS()) {
-            // Past the reveal window only the fallback fixes the seed: a late reveal must be
-            // refused, or a cheater could choose between two seeds.
-            vm.prank(j.buyer);
-            try manager.revealSeed(jobId, secret) {
-                _violation("a late reveal fixed the seed");
-            } catch (bytes memory err) {
-                uint64 until = j.seedBlock + manager.REVEAL_BLOCKS();
-                bytes memory closed = abi.encodeWithSelector(SLAManager.RevealClosed.selector, jobId, until, block.number);
-                if (keccak256(err) != keccak256(closed)) _violation("late reveal refused with the wrong error");
-            }
-            return;
+        vm.prank(keeper);
+        try manager.revealSeed(q, secret) {
+            _violation("a reveal was accepted that must be refused");
+        } catch (bytes memory err) {
+            _expect(err, want, "reveal refused with the wrong error");
+            _count(Reached.SeedRefused);
         }
-        uint256 want = _seedOf(jobId, j, secret);
-        vm.prank(j.buyer);
-        manager.revealSeed(jobId, secret);
-        _checkFixedSeed(jobId, want);
-        _count(Reached.Revealed);
     }
 
     // ================================================================ provider actions
 
+    /// @notice A provider locks a signed request (one the buyer signed earlier, else a fresh
+    ///         one). One in eight times the signature is the other buyer's and must be refused;
+    ///         a request whose lockBy passed must be refused too.
+    function lockSigned(uint256 seed, uint256 who, uint256 probe) external {
+        _count(Reached.Calls);
+        (bool found, uint256 id) = _pick(seed, P_PENDING_LIVE, 0);
+        // One in eight times a request whose lockBy passed, which must be refused.
+        if (!found && probe % 8 == 2) (found, id) = _pick(seed, P_PENDING, 0);
+        if (!found) {
+            if (jobIds.length >= MAX_JOBS) return _drive(seed);
+            id = _newSigned(seed, seed >> 128, seed >> 16, (seed >> 8) & 1 == 1);
+        }
+        _lockSigned(id, provs[who % 2], probe, false);
+    }
+
+    /// @notice lockAndCommit of a signed request, for a provider that ran the job first.
+    function lockAndCommit(uint256 seed, uint256 who) external {
+        _count(Reached.Calls);
+        (bool found, uint256 id) = _pick(seed, P_PENDING_LIVE, 0);
+        if (!found) {
+            if (jobIds.length >= MAX_JOBS) return _drive(seed);
+            id = _newSigned(seed, seed >> 128, seed >> 16, (seed >> 8) & 1 == 1);
+        }
+        _lockSigned(id, provs[who % 2], 0, true);
+    }
+
+    /// @notice A provider locks an open job; one whose lockBy passed must be refused.
     function lock(uint256 seed, uint256 who) external {
         _count(Reached.Calls);
-        uint256 n = openJobs.length;
-        if (n == 0) return;
+        (bool found, uint256 id) = _pick(seed, P_OPEN_LOCKABLE, 0);
+        if (found) {
+            _lockOpen(id, provs[who % 2]);
+            return;
+        }
+        (found, id) = _pick(seed, P_OPEN, 0);
+        if (!found) return;
+        Request memory q = _req[id];
+        vm.prank(provs[who % 2]);
+        try manager.lock(q) {
+            _violation("a job was locked after its lockBy");
+        } catch (bytes memory err) {
+            _expect(
+                err,
+                abi.encodeWithSelector(SLAManager.DeadlinePassed.selector, id, q.lockBy),
+                "late lock refused with the wrong error"
+            );
+            _count(Reached.LockRefused);
+        }
+    }
+
+    /// @notice The provider commits a locked job (with `many`, up to three of its jobs in one
+    ///         commitMany); past commitBy the commit must be refused.
+    function commit(uint256 seed, bool many) external {
+        _count(Reached.Calls);
+        (bool found, uint256 id) = _pick(seed, P_LOCKED_LIVE, 0);
+        if (!found) {
+            (found, id) = _pick(seed, P_LOCKED, 0);
+            if (!found) return;
+            Ghost storage g = _ghost[id];
+            vm.prank(g.provider);
+            try manager.commit(id, traceRootOf(id), attestationOf(id)) {
+                _violation("a commit past commitBy was accepted");
+            } catch (bytes memory err) {
+                _expect(
+                    err,
+                    abi.encodeWithSelector(SLAManager.DeadlinePassed.selector, id, g.commitBy),
+                    "late commit refused with the wrong error"
+                );
+                _count(Reached.CommitRefused);
+            }
+            return;
+        }
+        if (many) _commitMany(id);
+        else _commit(id);
+    }
+
+    /// @notice The provider submits a valid proof alone; a job that cannot be submitted now
+    ///         (reveal pending, seed not mined or expired, deadline passed) must be refused.
+    function submit(uint256 seed) external {
+        _count(Reached.Calls);
+        (bool found, uint256 id) = _pick(seed, P_READY, 2);
+        if (found) return _submitValid(id);
+        (found, id) = _pick(seed, P_COMMITTED, 0);
+        if (!found) return;
+        Submission memory s = _submission(id, 0);
+        vm.prank(_ghost[id].provider);
+        try manager.submit(s) {
+            _violation("a submission was accepted outside its timing");
+        } catch (bytes memory err) {
+            _expect(err, _timing(id), "untimely submission refused with the wrong error");
+            _count(Reached.SubmitRefused);
+        }
+    }
+
+    /// @notice The provider cheats: an invalid proof (wrong seed, other tokens than proved, a
+    ///         malformed point), which must slash the job in the same call, without bounty.
+    function cheat(uint256 seed, uint256 flaw) external {
+        _count(Reached.Calls);
+        (bool found, uint256 id) = _pick(seed, P_READY, 2);
+        if (!found) return;
+        Ghost storage g = _ghost[id];
+        Request memory q = _req[id];
+        address p = g.provider;
+        Submission memory s = _submission(id, uint8(1 + flaw % 3));
+        uint256 buyerBefore = manager.balanceOf(q.buyer);
+        uint256 reservedBefore = providers.reservedStake(p);
+        uint256 freeBefore = providers.freeStake(p);
+        vm.prank(p);
+        bool ok = manager.submit(s);
+        if (ok) _violation("an invalid proof was accepted");
+        if (manager.getJob(id).state != JobState.Slashed) {
+            _violation("an invalid proof did not slash in the same call");
+        }
+        if (manager.balanceOf(q.buyer) != buyerBefore + q.price + g.stake) {
+            _violation("buyer of a rejected proof not paid price + stake");
+        }
+        if (reservedBefore - providers.reservedStake(p) != g.stake || providers.freeStake(p) != freeBefore) {
+            _violation("a rejected proof took other than the job's stake");
+        }
+        g.cheated = true;
+        _slashModel(id, Cause.InvalidProof, address(0), 0);
+        _count(Reached.SlashedInvalidSingle);
+    }
+
+    /// @notice Calldata that does not open a committed job's commitment: a submission (alone,
+    ///         or as one member of a batch beside the honest one) whose commitment has another
+    ///         stake, trace root or attestation digest, names another provider than the caller,
+    ///         or is sent by the other provider in its own name; or a slash of a Committed job
+    ///         past its deadline whose commitment has another stake or provider. Each must revert
+    ///         with the exact CommitmentMismatch or Unauthorized and change nothing; the honest
+    ///         submission (or the slash with the commitment that opens) then goes through.
+    function badCommitment(uint256 seed, uint256 kind) external {
+        _count(Reached.Calls);
+        kind %= 5;
+        bool found;
+        uint256 id;
+        if (kind == 4) {
+            (found, id) = _pick(seed, P_SLASHABLE_COMMITTED, 0);
+            if (found) return _badCommitmentSlash(id, seed >> 8);
+            kind = (seed >> 8) % 4;
+        }
+        (found, id) = _pick(seed, P_READY, 0);
+        if (found) _badCommitmentSubmit(id, kind, seed >> 16);
+    }
+
+    /// @notice A provider submits 2 to 9 members in one batch: 2-6 of its submittable jobs,
+    ///         valid or invalid, and sometimes a job that already concluded, a job named twice or
+    ///         one not submittable now (all three skipped). Valid members proceed, invalid ones
+    ///         are slashed, skipped ones are left as they were.
+    function submitBatch(uint256 seed, uint256 who, uint256 mask, uint256 extras) external {
+        _count(Reached.Calls);
         uint256 pi = who % 2;
-        address p = provs[pi];
-        for (uint256 i = 0; i < n; ++i) {
-            uint256 jobId = openJobs[(seed % n + i) % n];
-            Job memory j = manager.getJob(jobId);
-            if (block.timestamp > j.lockBy) continue;
-            // The honest node refuses windows below its own measured times (issue 11).
-            if (pi == HONEST && (j.execWindow < HONEST_WINDOW || j.proveWindow < HONEST_WINDOW)) continue;
-            uint256 net = StakeMath.requiredStake(j.price, manager.detectionFloorBps(), j.kmin);
-            uint256 gross = StakeMath.grossStake(net, manager.bountyBps());
-            if (providers.freeStake(p) < gross) return;
-            uint16 bountyNow = manager.bountyBps();
-            uint16 abandonNow = manager.abandonBps();
-            vm.prank(p);
-            manager.lock(jobId);
-            Job memory l = manager.getJob(jobId);
-            if (l.stake != gross || l.bountyBps != bountyNow || l.abandonBps != abandonNow) {
-                _violation("lock did not fix the stake and rates of this moment");
-            }
-            ghost[jobId].netRequired = net;
-            ghost[jobId].plan = _drawPlan(_rand(seed ^ jobId, "plan"));
-            _sync(jobId);
-            _count(Reached.Locked);
-            return;
+        uint256[] memory ids = new uint256[](9);
+        uint8[] memory flaws = new uint8[](9);
+        uint256 m = _gatherReady(seed, provs[pi], 2 + seed % 5, ids);
+        if (m == 0) return;
+        bool allValid = mask % 3 == 0;
+        for (uint256 k = 0; k < m; ++k) {
+            uint256 r = uint256(keccak256(abi.encode(mask, k)));
+            if (!allValid && r % 3 == 0) flaws[k] = uint8(1 + (r >> 8) % 3);
         }
-    }
-
-    /// @dev The cheater commits (the honest node commits on its own turn, see honestAct).
-    function commit(uint256 seed) external {
-        _count(Reached.Calls);
-        uint256 n = lockedJobs.length;
-        for (uint256 i = 0; i < n; ++i) {
-            uint256 jobId = lockedJobs[(seed % n + i) % n];
-            Job memory j = manager.getJob(jobId);
-            if (j.provider != provs[CHEATER] || block.timestamp > j.commitBy) continue;
-            Plan plan = ghost[jobId].plan;
-            if (plan == Plan.Silent || plan == Plan.Abandon) continue;
-            _commit(jobId, j);
-            return;
+        bool found;
+        uint256 x;
+        if (extras & 1 != 0 || m == 1) {
+            (found, x) = _pick(extras >> 8, P_CONCLUDED_OF, pi);
+            if (found) ids[m++] = x;
         }
-    }
-
-    /// @dev The cheater submits what its plan says: valid proofs, or proofs bad at one layer.
-    function submit(uint256 seed, uint256 badLayer) external {
-        _count(Reached.Calls);
-        (bool found, uint256 jobId) = _pickCommitted(seed, _SUBMITTABLE_CHEATER);
-        if (!found) return;
-        _submit(jobId, CHEATER, ghost[jobId].plan == Plan.Valid, badLayer);
-    }
-
-    /// @dev A submission with a gas cap: too little gas must revert (the job unchanged), never
-    ///      slash a valid proof; enough gas decides as usual (the cheater's proofs per its plan).
-    function submitGasCapped(uint256 seed, uint256 gasCap, bool honest) external {
-        _count(Reached.Calls);
-        uint256 pi = honest ? HONEST : CHEATER;
-        (bool found, uint256 jobId) = _pickCommitted(seed, honest ? _SUBMITTABLE_HONEST : _SUBMITTABLE_CHEATER);
-        if (!found) return;
-        Job memory j = manager.getJob(jobId);
-        // From a few tens of thousands (out of gas before the checks) to enough for every layer.
-        gasCap = 30_000 + _rand(gasCap, "gas") % (100_000 + 340_000 * uint256(ghost[jobId].layers));
-        bool valid = pi == HONEST || ghost[jobId].plan == Plan.Valid;
-        Submission memory sub = _prepare(jobId, j, pi, valid, 0);
-        uint256 buyerBefore = manager.creditOf(j.buyer);
-        vm.prank(provs[pi]);
-        try manager.submitProof{gas: gasCap}(jobId, sub.spec, sub.roots, bytes32(jobId), sub.proofs, sub.sig) returns (
-            bool ok
-        ) {
-            if (ok != valid) _violation("a capped submission decided against the proof");
-            if (!j.seedFixed) _checkFixedSeed(jobId, sub.seed);
-            if (ok) {
-                _afterSettled(jobId, j);
-            } else {
-                if (manager.creditOf(j.buyer) != buyerBefore + j.price + j.stake) {
-                    _violation("buyer of a rejected proof not paid price + stake");
-                }
-                _afterSlashed(jobId, j, address(0), 0);
-                _count(Reached.SlashedInvalidProof);
-            }
-            _count(Reached.GasCappedSettled);
-        } catch {
-            Job memory a = manager.getJob(jobId);
-            if (a.state != JobState.Committed || a.seedFixed != j.seedFixed) {
-                _violation("a reverted capped submission changed the job");
-            }
-            _count(Reached.GasCappedReverted);
+        if (extras & 2 != 0 || m == 1) {
+            ids[m] = ids[0];
+            flaws[m] = (extras >> 3) & 1 == 0 ? 0 : 1;
+            ++m;
         }
+        if (extras & 4 != 0) {
+            (found, x) = _pick(extras >> 16, P_NOT_READY_OF, pi);
+            if (found) ids[m++] = x;
+        }
+        // The extras go anywhere in the batch, not only at its end.
+        uint256 j = (extras >> 32) % m;
+        (ids[j], ids[m - 1]) = (ids[m - 1], ids[j]);
+        (flaws[j], flaws[m - 1]) = (flaws[m - 1], flaws[j]);
+        _runBatch(provs[pi], ids, flaws, m);
     }
 
-    /// @dev The cheater gives back the jobs it planned to; one in eight times the honest node
-    ///         gives one back too (its executor failed before the commit).
+    /// @notice The provider gives a locked job back before commitBy (reopened before lockBy,
+    ///         refunded after it); past commitBy it must be refused.
     function abandon(uint256 seed) external {
         _count(Reached.Calls);
-        uint256 n = lockedJobs.length;
-        bool honestToo = _rand(seed, "honest abandons") % 8 == 0;
-        for (uint256 i = 0; i < n; ++i) {
-            uint256 jobId = lockedJobs[(seed % n + i) % n];
-            Job memory j = manager.getJob(jobId);
-            if (block.timestamp > j.commitBy) continue;
-            // Most planned abandonments wait for lockBy to pass, so both ends are seen: a refund
-            // (after lockBy) and a reopened job (before it).
-            bool cheaterPlan = j.provider == provs[CHEATER] && ghost[jobId].plan == Plan.Abandon
-                && (_rand(seed, "abandon now") % 4 == 0 || block.timestamp > j.lockBy);
-            if (!cheaterPlan && !(honestToo && j.provider == provs[HONEST])) continue;
-            _abandon(jobId, j);
-            return;
+        (bool found, uint256 id) = _pick(seed, P_LOCKED_LIVE, 0);
+        if (found) return _abandon(id);
+        (found, id) = _pick(seed, P_LOCKED, 0);
+        if (!found) return;
+        Ghost storage g = _ghost[id];
+        vm.prank(g.provider);
+        try manager.abandon(_req[id]) {
+            _violation("an abandon past commitBy was accepted");
+        } catch (bytes memory err) {
+            _expect(
+                err,
+                abi.encodeWithSelector(SLAManager.DeadlinePassed.selector, id, g.commitBy),
+                "late abandon refused with the wrong error"
+            );
+            _count(Reached.AbandonRefused);
         }
-    }
-
-    function rotateKey(uint256 who) public {
-        _count(Reached.Calls);
-        uint256 pi = who % 2;
-        uint256 pk = uint256(keccak256(abi.encode("rotated key", ++keyNonce))) % SECP256K1_ORDER;
-        vm.prank(provs[pi]);
-        providers.rotateNodeKey(vm.addr(pk));
-        nodePks[pi] = pk;
-        _count(Reached.KeyRotated);
-    }
-
-    function addStake(uint256 who, uint256 amount) public {
-        _count(Reached.Calls);
-        address p = provs[who % 2];
-        amount = bound(amount, 1, 20_000e18);
-        uint256 fee = feeOn ? (amount * feeToken.feeBps()) / 10_000 : 0;
-        vm.prank(p);
-        if (fee != 0) {
-            // The registry refuses stake it would receive short of.
-            bytes memory want =
-                abi.encodeWithSelector(ProviderRegistry.TransferAmountMismatch.selector, amount, amount - fee);
-            try providers.addStake(amount) {
-                _violation("stake accepted short of its amount");
-            } catch (bytes memory err) {
-                if (keccak256(err) != keccak256(want)) _violation("fee stake refused with the wrong error");
-                _count(Reached.FeeRefusedDeposit);
-            }
-            return;
-        }
-        // Without a fee, or one that rounds to zero on this amount, the stake arrives in full.
-        providers.addStake(amount);
-        deposited[p] += amount;
-    }
-
-    /// @dev A provider unbonds part of its free stake, and waits it out before asking again (a
-    ///      new request restarts the delay for the whole unbonding amount).
-    function unbond(uint256 who, uint256 amount) public {
-        _count(Reached.Calls);
-        address p = provs[who % 2];
-        uint256 free = providers.freeStake(p);
-        if (free == 0 || providers.providerOf(p).unbonding != 0) return;
-        vm.prank(p);
-        providers.requestUnbond(bound(amount, 1, free / 10 + 1));
-    }
-
-    function withdrawUnbonded(uint256 who, bool toSink) public {
-        _count(Reached.Calls);
-        address p = provs[who % 2];
-        uint256 amount = providers.providerOf(p).unbonding;
-        if (amount == 0 || block.timestamp < providers.providerOf(p).unbondReadyAt) return;
-        address to = toSink ? sink : p;
-        uint256 before = token.balanceOf(to);
-        vm.prank(p);
-        providers.withdrawUnbondedTo(to);
-        _checkDelivered(to, before, amount);
-        withdrawnUnbonded[p] += amount;
-        _count(Reached.UnbondedWithdrawn);
     }
 
     // ================================================================ anyone
 
-    /// @dev Fixes a seed without the secret once allowed; with `early` it tries during the
-    ///      reveal window instead and must be refused.
-    function fixSeed(uint256 seed, bool early) external {
+    /// @notice Fixes a seed without the secret where allowed; otherwise tries and must be
+    ///         refused (reveal window still open, seed block not mined or expired).
+    function fixSeed(uint256 seed) external {
         _count(Reached.Calls);
-        (bool found, uint256 jobId) = _pickCommitted(seed, early ? _REVEAL_PENDING : _FALLBACK_FIXABLE);
+        (bool found, uint256 id) = _pick(seed, P_FIXABLE, 0);
+        if (found) return _fixSeed(id);
+        (found, id) = _pick(seed, P_UNSEEDED, 0);
         if (!found) return;
-        Job memory j = manager.getJob(jobId);
-        if (early) {
-            uint64 until = j.seedBlock + manager.REVEAL_BLOCKS();
-            bytes memory want = abi.encodeWithSelector(SLAManager.RevealPending.selector, jobId, until, block.number);
-            vm.prank(keeper);
-            try manager.fixSeed(jobId) {
-                _violation("the seed was fixed without the secret during the reveal window");
+        Ghost storage g = _ghost[id];
+        bytes memory want;
+        if (_req[id].seedCommitment != bytes32(0) && block.number <= g.seedBlock + REVEAL_BLOCKS) {
+            want = abi.encodeWithSelector(
+                SLAManager.RevealPending.selector, id, g.seedBlock + REVEAL_BLOCKS, block.number
+            );
+        } else {
+            want = abi.encodeWithSelector(SLAManager.SeedUnavailable.selector, id, g.seedBlock, block.number);
+        }
+        vm.prank(keeper);
+        try manager.fixSeed(id) {
+            _violation("fixSeed accepted where it must be refused");
+        } catch (bytes memory err) {
+            _expect(err, want, "fixSeed refused with the wrong error");
+            _count(Reached.SeedRefused);
+        }
+    }
+
+    /// @notice The keeper (or, with `byProvider`, the provider that does not hold the job: a
+    ///         third party either way) slashes a job past a deadline; when none is slashable it
+    ///         tries any job, which must be refused with the exact error.
+    function slash(uint256 seed, bool byProvider) external {
+        _count(Reached.Calls);
+        (bool found, uint256 id) = _pick(seed, P_SLASHABLE, 0);
+        if (found) {
+            address p = _ghost[id].provider;
+            _slashCall(id, byProvider ? (p == provs[0] ? provs[1] : provs[0]) : keeper);
+            return;
+        }
+        (found, id) = _pick(seed, P_ANY, 0);
+        if (!found) return;
+        (, bytes memory want,) = _slashable(id);
+        Commitment memory c = _commitmentOf(id);
+        vm.prank(keeper);
+        try manager.slash(_req[id], c) {
+            _violation("a job was slashed that the model says is not slashable");
+        } catch (bytes memory err) {
+            _expect(err, want, "slash refused with the wrong error");
+            _count(Reached.SlashRefused);
+        }
+    }
+
+    /// @notice Pays Proved jobs whose window ended: up to four Proved jobs, sometimes one named
+    ///         twice and a job already final, by anyone; with `useCollect` a provider collects
+    ///         (finalize, then its whole balance).
+    function finalize(uint256 seed, uint256 who, bool useCollect) external {
+        _count(Reached.Calls);
+        uint256[] memory ids = new uint256[](6);
+        uint256 m;
+        uint256 n = jobIds.length;
+        for (uint256 i = 0; i < n && m < 4; ++i) {
+            uint256 id = jobIds[(seed % n + i) % n];
+            if (_ghost[id].state == JobState.Proved) ids[m++] = id;
+        }
+        if (m == 0) return;
+        if ((seed >> 128) & 1 == 1) ids[m++] = ids[0];
+        if ((seed >> 129) & 1 == 1) {
+            (bool found, uint256 x) = _pick(seed >> 130, P_FINAL, 0);
+            if (found) ids[m++] = x;
+        }
+        assembly ("memory-safe") {
+            mstore(ids, m)
+        }
+        address caller = _actor(who);
+        _finalize(ids, caller, useCollect && (caller == provs[0] || caller == provs[1]));
+    }
+
+    /// @notice Any actor withdraws its balance and credit (to itself or to the sink); with
+    ///         nothing owed it must be refused.
+    function withdraw(uint256 who, bool toSink) external {
+        _count(Reached.Calls);
+        address a = _actor(who);
+        uint256 owed = manager.balanceOf(a);
+        if (owed == 0) {
+            vm.prank(a);
+            try manager.withdraw() {
+                _violation("an empty withdrawal was accepted");
             } catch (bytes memory err) {
-                if (keccak256(err) != keccak256(want)) _violation("early fixSeed refused with the wrong error");
-                _count(Reached.RevealPendingRefused);
+                _expect(
+                    err,
+                    abi.encodeWithSelector(SLAManager.NothingToWithdraw.selector, a),
+                    "empty withdrawal refused with the wrong error"
+                );
+                _count(Reached.WithdrawRefused);
             }
             return;
         }
-        uint256 want_ = _seedOf(jobId, j, bytes32(0));
-        vm.prank(keeper);
-        manager.fixSeed(jobId);
-        _checkFixedSeed(jobId, want_);
-        _count(Reached.SeedFallbackFixSeed);
+        _withdraw(a, toSink ? sink : a);
     }
 
-    /// @dev A keeper (or, with `byAlt`, the cheater's second address) sweeps: slashes up to four
-    ///      slashable jobs. With `probe` it first tries one live job at random, so early slashes
-    ///      are tried too and must be refused with the exact error.
-    function slash(uint256 seed, bool byAlt, bool probe) external {
+    /// @notice Time and blocks pass: mostly minutes and a few blocks, one in eight times up to
+    ///         two hours, one in sixteen times past the 256-block seed horizon.
+    function warp(uint256 dt, uint256 blocks) external {
         _count(Reached.Calls);
-        address caller = byAlt ? cheaterAlt : keeper;
-        uint256 nl = lockedJobs.length;
-        uint256 n = nl + committedJobs.length;
-        if (n == 0) return;
-        if (probe) {
-            uint256 k = seed % n;
-            uint256 jobId = k < nl ? lockedJobs[k] : committedJobs[k - nl];
-            Job memory j = manager.getJob(jobId);
-            (bool ok, bytes memory want, Reached cause) = _slashable(jobId, j);
-            _slash(jobId, j, caller, ok, want, cause);
+        dt = dt % 8 == 0 ? (dt >> 3) % 2 hours : (dt >> 3) % 10 minutes;
+        if (blocks % 16 == 0) {
+            blocks = SEED_HORIZON + 3 + (blocks >> 4) % 64; // past seedBlock + 256 of a commit now
+            _count(Reached.HorizonPassed);
+        } else {
+            blocks = (blocks >> 4) % 25;
         }
-        uint256[] memory live = new uint256[](lockedJobs.length + committedJobs.length);
-        for (uint256 i = 0; i < lockedJobs.length; ++i) {
-            live[i] = lockedJobs[i];
-        }
-        for (uint256 i = 0; i < committedJobs.length; ++i) {
-            live[lockedJobs.length + i] = committedJobs[i];
-        }
-        uint256 swept;
-        for (uint256 i = 0; i < live.length && swept < 4; ++i) {
-            Job memory j = manager.getJob(live[i]);
-            if (j.state != JobState.Locked && j.state != JobState.Committed) continue;
-            (bool ok, bytes memory want, Reached cause) = _slashable(live[i], j);
-            if (!ok) continue;
-            _slash(live[i], j, caller, ok, want, cause);
-            swept++;
-        }
+        vm.warp(block.timestamp + dt);
+        vm.roll(block.number + blocks);
     }
 
-    /// @dev The rarer actions share one selector, so the job lifecycle gets more of the calls:
-    ///      key rotation, governance, adding stake, unbonding, withdrawing unbonded stake.
-    function admin(uint256 kind, uint256 a, uint256 b) external {
-        uint256 k = kind % 5;
-        if (k == 0) rotateKey(a);
-        else if (k == 1) govern(a, b);
-        else if (k == 2) addStake(a, b);
-        else if (k == 3) unbond(a, b);
-        else withdrawUnbonded(a, b % 2 == 0);
-    }
-
-    function withdraw(uint256 who, bool toSink) external {
+    /// @notice Moves one random job that is not final one honest step forward (lock, commit,
+    ///         wait for the seed block, reveal, submit a valid proof, wait for the window and
+    ///         finalize; a job past its deadline is slashed, an unlockable one cancelled), or
+    ///         posts a job when none is live.
+    function drive(uint256 seed) external {
         _count(Reached.Calls);
-        address[7] memory all = [buyers[0], buyers[1], buyers[2], provs[0], provs[1], keeper, cheaterAlt];
-        address a = all[who % 7];
-        uint256 owed = manager.creditOf(a);
-        if (owed == 0) return;
-        address to = toSink ? sink : a;
-        uint256 before = token.balanceOf(to);
-        vm.prank(a);
-        manager.withdrawTo(to);
-        if (manager.creditOf(a) != 0) _violation("withdraw left a credit");
-        _checkDelivered(to, before, owed);
-        _count(toSink ? Reached.WithdrawnTo : Reached.Withdrawn);
-    }
-
-    /// @dev Governance changes any rate mid-job; locked jobs must keep theirs.
-    function govern(uint256 kind, uint256 value) public {
-        _count(Reached.Calls);
-        vm.startPrank(gov);
-        uint256 k = kind % 4;
-        if (k == 0) manager.setBountyBps(uint16(bound(value, 0, manager.MAX_BOUNTY_BPS())));
-        else if (k == 1) manager.setDetectionFloorBps(uint16(bound(value, 500, 5_000)));
-        else if (k == 2) manager.setAbandonBps(uint16(bound(value, manager.MIN_ABANDON_BPS(), manager.MAX_ABANDON_BPS())));
-        else manager.setMinWindows(uint32(bound(value, 1, 300)), uint32(bound(value >> 32, 1, 300)));
-        vm.stopPrank();
-        _count(Reached.GovernanceChanged);
-    }
-
-    /// @dev The hostile token's fee, switched on (or changed, or, one time in four, off) in the
-    ///      second half of a run, after jobs were posted and locked while the token behaved.
-    function switchFee(uint256 bps) external {
-        _count(Reached.Calls);
-        if (address(feeToken) == address(0) || reached(Reached.Calls) < FEE_AFTER_CALLS) return;
-        uint256 r = _rand(bps, "fee");
-        uint16 fee = r % 4 == 0 ? 0 : uint16(1 + (r >> 8) % 500);
-        feeToken.setFeeBps(fee);
-        feeOn = fee != 0;
-        _count(Reached.FeeSwitched);
-    }
-
-    /// @dev The honest node's turn: commit what it locked, prove what it can.
-    function honestAct() public {
-        _count(Reached.Calls);
-        _honestAct();
-    }
-
-    /// @dev Time passes, never more than the honest node's shortest accepted window, and the node
-    ///      gets its turn first (it watches the chain).
-    function passTime(uint256 dt, uint256 blocks) external {
-        _count(Reached.Calls);
-        _honestAct();
-        vm.warp(block.timestamp + bound(dt, 1, HONEST_WINDOW));
-        // Mostly a few blocks (so reveal windows are seen), one step in four a long stretch.
-        uint256 r = _rand(blocks, "blocks");
-        vm.roll(block.number + 1 + (r % 4 == 0 ? (r >> 8) % MAX_BLOCK_STEP : (r >> 8) % 8));
-    }
-
-    /// @dev The windows postJob derives from `windowSeed` (for the smoke test).
-    function previewWindows(uint256 windowSeed) external view returns (uint32 exec, uint32 prove, bool tooShort) {
-        return _windows(_rand(windowSeed, "windows"));
-    }
-
-    /// @dev For the smoke test only (not a fuzz target): fixes the cheater's plan for a job.
-    function forcePlan(uint256 jobId, Plan plan) external {
-        ghost[jobId].plan = plan;
+        _drive(seed);
     }
 
     // ================================================================ views for the invariants
 
     function jobCount() external view returns (uint256) {
-        return allJobs.length;
+        return jobIds.length;
+    }
+
+    function ghostOf(uint256 jobId) external view returns (Ghost memory) {
+        return _ghost[jobId];
+    }
+
+    struct JobView {
+        uint256 id;
+        uint96 price;
+        uint32 proveWindow;
+        /// @dev The request has a seed commitment.
+        bool seedCommitment;
+        /// @dev The job's second slot as the model computes it (see _holderModel).
+        bytes32 holder;
+        /// @dev What the model's provider would open the job's commitment with.
+        Commitment commitment;
+        Ghost ghost;
+    }
+
+    /// @notice Every job's id, request terms, model and the second slot and commitment the
+    ///         model computes, in one call (the invariants read it after every call).
+    function jobsView() external view returns (JobView[] memory v) {
+        v = new JobView[](jobIds.length);
+        for (uint256 i = 0; i < v.length; ++i) {
+            uint256 id = jobIds[i];
+            Request storage q = _req[id];
+            v[i] = JobView({
+                id: id,
+                price: q.price,
+                proveWindow: q.proveWindow,
+                seedCommitment: q.seedCommitment != bytes32(0),
+                holder: _holderModel(id),
+                commitment: _commitmentOf(id),
+                ghost: _ghost[id]
+            });
+        }
+    }
+
+    /// @notice Every account that can hold a manager balance or a registry credit.
+    function accounts() external view returns (address[5] memory) {
+        return [buyers[0], buyers[1], provs[0], provs[1], keeper];
     }
 
     function violations() external view returns (string[] memory) {
         return _violations;
     }
 
-    function reached(Reached what) public view returns (uint256) {
+    function reached(Reached what) external view returns (uint256) {
         return _reached[uint256(what)];
     }
 
@@ -673,402 +746,945 @@ contract SLAHandler is Test {
         return _reached;
     }
 
-    function reachedNames() external pure returns (string[REACHED] memory) {
-        return reachedNamesOf();
+    function settlements() external view returns (uint256) {
+        return _reached[uint256(Reached.SettledSingle)] + _reached[uint256(Reached.SettledBatch)]
+            + _reached[uint256(Reached.Finalized)];
     }
 
-    function settlements() public view returns (uint256) {
-        return reached(Reached.Settled);
+    function slashes() external view returns (uint256) {
+        return _reached[uint256(Reached.SlashedInvalidSingle)] + _reached[uint256(Reached.SlashedInvalidBatch)]
+            + _reached[uint256(Reached.SlashedCommitMissed)] + _reached[uint256(Reached.SlashedProofMissed)]
+            + _reached[uint256(Reached.SlashedSeedExpired)];
     }
 
-    function slashes() public view returns (uint256) {
-        return reached(Reached.SlashedInvalidProof) + reached(Reached.SlashedCommitMissed)
-            + reached(Reached.SlashedProveMissed) + reached(Reached.SlashedSeedExpired);
+    /// @notice Request terms for the deterministic test, in the layout `_newRequest` decodes:
+    ///         lockIn < 7200 s, 60 <= windows < 3660 s, challenge 0 or 1..1800 s, 1..40 tokens.
+    function encodeTerms(uint256 lockIn, uint256 exec, uint256 prove, uint256 challenge, uint256 tokens)
+        external
+        pure
+        returns (uint256)
+    {
+        require(lockIn < 2 hours && exec >= 60 && exec < 60 + 1 hours && prove >= 60 && prove < 60 + 1 hours);
+        require(challenge <= 30 minutes && tokens >= 1 && tokens <= 40);
+        uint256 c = challenge == 0 ? 0 : 1 | ((challenge - 1) << 1);
+        return lockIn | ((exec - 60) << 16) | ((prove - 60) << 32) | (c << 48) | ((tokens - 1) << 72);
     }
 
-    /// @notice Every account the handler moves tokens to or from.
-    function holders() external view returns (address[8] memory) {
-        return [buyers[0], buyers[1], buyers[2], provs[0], provs[1], keeper, cheaterAlt, sink];
+    /// @notice The commitment a provider makes for a job (a fixed function of the id).
+    function traceRootOf(uint256 jobId) public pure returns (uint256) {
+        return uint256(keccak256(abi.encode("trace", jobId))) % R;
     }
 
-    /// @notice Sum of the stakes of `p`'s live (Locked or Committed) jobs.
-    function liveStakeOf(address p) external view returns (uint256 sum) {
-        for (uint256 i = 0; i < lockedJobs.length; ++i) {
-            Job memory j = manager.getJob(lockedJobs[i]);
-            if (j.provider == p) sum += j.stake;
+    function attestationOf(uint256 jobId) public pure returns (bytes32) {
+        return keccak256(abi.encode("attestation", jobId));
+    }
+
+    // ================================================================ steps
+
+    function _newRequest(uint256 who, uint256 price, uint256 terms, bool commitment) internal returns (uint256 id) {
+        uint256 k = ++nonce;
+        Request memory q;
+        q.buyer = buyers[who % 2];
+        q.classId = classId;
+        q.modelRoot = MODEL_ROOT;
+        q.jobDigest = uint256(keccak256(abi.encode("job", k))) % R;
+        q.newTokens = uint32(1 + ((terms >> 72) & 0xff) % 40);
+        q.price = uint96(bound(price, 1, MAX_PRICE));
+        q.lockBy = uint64(block.timestamp + (terms & 0xffff) % 2 hours);
+        q.execWindow = uint32(60 + ((terms >> 16) & 0xffff) % 1 hours);
+        q.proveWindow = uint32(60 + ((terms >> 32) & 0xffff) % 1 hours);
+        q.challengeWindow = (terms >> 48) & 1 == 0 ? 0 : uint32(1 + ((terms >> 49) & 0xffff) % 30 minutes);
+        bytes32 secret;
+        if (commitment) {
+            secret = keccak256(abi.encode("secret", k));
+            q.seedCommitment = keccak256(abi.encode(secret));
         }
-        for (uint256 i = 0; i < committedJobs.length; ++i) {
-            Job memory j = manager.getJob(committedJobs[i]);
-            if (j.provider == p) sum += j.stake;
+        q.salt = k;
+        id = _jobIdOf(q);
+        _req[id] = q;
+        _ghost[id].secret = secret;
+        jobIds.push(id);
+    }
+
+    function _newSigned(uint256 who, uint256 price, uint256 terms, bool commitment) internal returns (uint256 id) {
+        id = _newRequest(who, price, terms, commitment);
+        _ghost[id].signed = true;
+        _count(Reached.Signed);
+    }
+
+    function _post(uint256 id) internal {
+        Request memory q = _req[id];
+        bool fromBalance = gBal[q.buyer] >= q.price;
+        vm.prank(q.buyer);
+        uint256 got = manager.post(q, "ipfs://job");
+        if (got != id) _violation("post returned an id other than the request's EIP-712 digest");
+        _escrow(q.buyer, q.price, fromBalance);
+        _setState(id, JobState.Open);
+        _count(Reached.Posted);
+    }
+
+    function _cancel(uint256 id) internal {
+        Request memory q = _req[id];
+        JobState s = _ghost[id].state;
+        uint256 before = manager.balanceOf(q.buyer);
+        vm.prank(q.buyer);
+        manager.cancel(q);
+        if (s == JobState.Open) {
+            if (manager.balanceOf(q.buyer) != before + q.price) _violation("cancel did not refund the escrow");
+            gBal[q.buyer] += q.price;
+            _count(Reached.Cancelled);
+        } else {
+            if (manager.balanceOf(q.buyer) != before) _violation("revoking a signed request moved money");
+            _count(Reached.Revoked);
+        }
+        _setState(id, JobState.Cancelled);
+    }
+
+    /// @return acted False only when the provider lacks the free stake (nothing was called).
+    function _lockSigned(uint256 id, address p, uint256 probe, bool andCommit) internal returns (bool acted) {
+        Request memory q = _req[id];
+        bytes memory want;
+        if (probe % 8 == 1) {
+            want = abi.encodeWithSelector(SLAManager.BadRequestSignature.selector, id, q.buyer);
+        } else if (block.timestamp > q.lockBy) {
+            want = abi.encodeWithSelector(SLAManager.BadTerms.selector, q.price, q.lockBy, q.newTokens);
+        }
+        if (want.length != 0) {
+            _lockRefused(id, p, probe % 8 == 1, want);
+            return true;
+        }
+        if (providers.freeStake(p) < manager.requiredStake(q.price, minSlots)) return false;
+        bool fromBalance = gBal[q.buyer] >= q.price;
+        bytes memory sig = _signature(_buyerPk(q.buyer, false), id);
+        vm.recordLogs();
+        vm.prank(p);
+        uint256 got =
+            andCommit ? manager.lockAndCommit(q, sig, traceRootOf(id), attestationOf(id)) : manager.lockRequest(q, sig);
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        if (got != id) _violation("lockRequest returned an id other than the request's EIP-712 digest");
+        _escrow(q.buyer, q.price, fromBalance);
+        _lockModel(id, p);
+        if (andCommit) {
+            _commitModel(id);
+            _checkCommitted(logs, id);
+            _count(Reached.LockedAndCommitted);
+        } else {
+            _count(Reached.LockedSigned);
+        }
+        return true;
+    }
+
+    /// @dev lockRequest with the other buyer's signature (`forged`) or past lockBy: refused.
+    function _lockRefused(uint256 id, address p, bool forged, bytes memory want) internal {
+        Request memory q = _req[id];
+        bytes memory sig = _signature(_buyerPk(q.buyer, forged), id);
+        vm.prank(p);
+        try manager.lockRequest(q, sig) {
+            _violation("lockRequest accepted a forged or expired request");
+        } catch (bytes memory err) {
+            _expect(err, want, "lockRequest refused with the wrong error");
+            _count(Reached.LockRefused);
         }
     }
 
-    // ================================================================ internals: actions
+    function _buyerPk(address buyer, bool other) internal view returns (uint256) {
+        return buyerPks[(buyer == buyers[0]) == other ? 1 : 0];
+    }
 
-    function _honestAct() internal {
-        address h = provs[HONEST];
-        uint256[] memory locked = lockedJobs;
-        for (uint256 i = 0; i < locked.length; ++i) {
-            Job memory j = manager.getJob(locked[i]);
-            if (j.provider != h) continue;
-            if (block.timestamp > j.commitBy) _violation("the honest node missed its commit deadline");
-            else _commit(locked[i], j);
+    function _lockOpen(uint256 id, address p) internal returns (bool) {
+        Request memory q = _req[id];
+        if (providers.freeStake(p) < manager.requiredStake(q.price, minSlots)) return false;
+        vm.prank(p);
+        manager.lock(q);
+        _lockModel(id, p);
+        _count(Reached.LockedOpen);
+        return true;
+    }
+
+    function _commit(uint256 id) internal {
+        vm.recordLogs();
+        vm.prank(_ghost[id].provider);
+        manager.commit(id, traceRootOf(id), attestationOf(id));
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        _commitModel(id);
+        _checkCommitted(logs, id);
+    }
+
+    /// @dev commitMany of up to three committable jobs of `first`'s provider.
+    function _commitMany(uint256 first) internal {
+        address p = _ghost[first].provider;
+        uint256[] memory ids = new uint256[](3);
+        ids[0] = first;
+        uint256 m = 1;
+        for (uint256 i = 0; i < jobIds.length && m < 3; ++i) {
+            uint256 id = jobIds[i];
+            if (id != first && _is(id, P_LOCKED_LIVE, 0) && _ghost[id].provider == p) ids[m++] = id;
         }
-        uint256[] memory committed = committedJobs;
-        for (uint256 i = 0; i < committed.length; ++i) {
-            Job memory j = manager.getJob(committed[i]);
-            if (j.provider != h) continue;
-            if (_can(committed[i], j, _SUBMITTABLE_HONEST)) {
-                _submit(committed[i], HONEST, true, 0);
-            } else if (j.seedFixed || block.number > uint256(j.seedBlock) + manager.SEED_HORIZON()) {
-                _violation("the honest node missed its proof deadline");
+        uint256[] memory roots = new uint256[](m);
+        bytes32[] memory atts = new bytes32[](m);
+        assembly ("memory-safe") {
+            mstore(ids, m)
+        }
+        for (uint256 k = 0; k < m; ++k) {
+            roots[k] = traceRootOf(ids[k]);
+            atts[k] = attestationOf(ids[k]);
+        }
+        vm.recordLogs();
+        vm.prank(p);
+        manager.commitMany(ids, roots, atts);
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        for (uint256 k = 0; k < m; ++k) {
+            _commitModel(ids[k]);
+            _checkCommitted(logs, ids[k]);
+        }
+        if (m > 1) _count(Reached.CommittedMany);
+    }
+
+    function _reveal(uint256 id) internal {
+        Ghost storage g = _ghost[id];
+        Request memory q = _req[id];
+        uint256 want = _seedNow(id, g.secret);
+        vm.prank(q.buyer);
+        manager.revealSeed(q, g.secret);
+        g.seedFixed = true;
+        g.seed = want;
+        g.proveBy = uint64(block.timestamp) + q.proveWindow;
+        _count(Reached.Revealed);
+    }
+
+    function _fixSeed(uint256 id) internal {
+        Ghost storage g = _ghost[id];
+        uint256 want = _seedNow(id, bytes32(0));
+        vm.prank(keeper);
+        manager.fixSeed(id);
+        g.seedFixed = true;
+        g.seed = want;
+        // A commitment job starts its proof clock here; without one it started at the commit.
+        if (_req[id].seedCommitment != bytes32(0)) g.proveBy = uint64(block.timestamp) + _req[id].proveWindow;
+        _count(Reached.SeedFixed);
+    }
+
+    function _submitValid(uint256 id) internal {
+        Ghost storage g = _ghost[id];
+        address p = g.provider;
+        Submission memory s = _submission(id, 0);
+        uint256 modelSeed = g.seedFixed ? g.seed : _seedNow(id, bytes32(0));
+        if (manager.seedOf(id) != modelSeed) _violation("the seed differs from settlement.md section 4");
+        uint256 before = manager.balanceOf(p);
+        vm.prank(p);
+        bool ok = manager.submit(s);
+        if (!ok) _violation("a valid, timely proof was rejected: an honest provider slashed");
+        _proved(id, Reached.SettledSingle, Reached.ProvedSingle);
+        uint256 paid = _req[id].challengeWindow == 0 ? _req[id].price : 0;
+        if (manager.balanceOf(p) != before + paid) _violation("a valid proof paid other than the price once");
+    }
+
+    /// @dev JobCommitted for `id` (in `logs`) carries the model's provider, stake, trace root,
+    ///      attestation digest, seed block and proveBy: what later calls open the commitment with.
+    function _checkCommitted(Vm.Log[] memory logs, uint256 id) internal {
+        Ghost storage g = _ghost[id];
+        for (uint256 i = 0; i < logs.length; ++i) {
+            Vm.Log memory l = logs[i];
+            if (l.topics.length != 3 || l.topics[0] != SLAManager.JobCommitted.selector) continue;
+            if (uint256(l.topics[1]) != id) continue;
+            (uint256 stake, uint256 root, bytes32 att, uint64 sb, uint64 proveBy) =
+                abi.decode(l.data, (uint256, uint256, bytes32, uint64, uint64));
+            if (address(uint160(uint256(l.topics[2]))) != g.provider || stake != g.stake) {
+                _violation("JobCommitted carries another provider or stake than the model's");
+            }
+            if (root != traceRootOf(id) || att != attestationOf(id)) {
+                _violation("JobCommitted carries another trace root or attestation than committed");
+            }
+            if (sb != g.seedBlock || proveBy != g.proveBy) {
+                _violation("JobCommitted carries another seed block or proveBy than the model's");
+            }
+            return;
+        }
+        _violation("a commit emitted no JobCommitted for its job");
+    }
+
+    /// @dev Everything a refused call must leave as it was: the job, the manager balances and
+    ///      registry credits of every actor, both providers' stakes, the contracts' tokens.
+    function _snapshot(uint256 id) internal view returns (bytes32) {
+        Job memory j = manager.getJob(id);
+        bytes memory b = abi.encode(j, token.balanceOf(address(manager)), token.balanceOf(address(providers)));
+        address[5] memory a = [buyers[0], buyers[1], provs[0], provs[1], keeper];
+        for (uint256 i = 0; i < a.length; ++i) {
+            b = abi.encode(b, manager.balanceOf(a[i]), providers.creditOf(a[i]));
+        }
+        for (uint256 i = 0; i < 2; ++i) {
+            b = abi.encode(b, providers.freeStake(provs[i]), providers.reservedStake(provs[i]));
+        }
+        return keccak256(b);
+    }
+
+    /// @dev A submission of a Ready job (honest proof) whose commitment does not open: kind 0
+    ///      another stake, trace root or attestation; 1 another provider than the caller; 2 sent
+    ///      by the other provider in its own name; 3 kind 0 or 1 as a member of the provider's
+    ///      batch, next to the honest submission, which reverts the whole batch.
+    function _badCommitmentSubmit(uint256 id, uint256 kind, uint256 r) internal {
+        Ghost storage g = _ghost[id];
+        address p = g.provider;
+        address other = p == provs[0] ? provs[1] : provs[0];
+        Submission memory s = _submission(id, 0);
+        address caller = p;
+        // A batch is sent by the job's provider (an honest member from another would fail on
+        // its caller first): another stake, root or attestation, or another provider named.
+        uint256 variant = kind == 3 ? r % 2 : kind;
+        if (variant == 0) {
+            uint256 what = (r >> 2) % 3;
+            if (what == 0) s.commitment.stake ^= uint96(1 << ((r >> 4) % 96));
+            else if (what == 1) s.commitment.traceRoot = addmod(s.commitment.traceRoot, 1, R);
+            else s.commitment.attestationDigest ^= bytes32(uint256(1));
+        } else if (variant == 1) {
+            s.commitment.provider = other;
+        } else {
+            caller = other;
+            s.commitment.provider = other;
+        }
+        bytes memory want = variant == 1
+            ? abi.encodeWithSelector(SLAManager.Unauthorized.selector, p, other)
+            : abi.encodeWithSelector(
+                SLAManager.CommitmentMismatch.selector, id, _commitmentHash(s.commitment), _holderModel(id)
+            );
+        bytes32 before = _snapshot(id);
+        bytes memory err;
+        bool accepted;
+        if (kind == 3) {
+            Submission[] memory subs = new Submission[](2);
+            uint256 bad = (r >> 12) & 1;
+            subs[bad] = s;
+            subs[1 - bad] = _submission(id, 0);
+            vm.prank(caller);
+            try manager.submitBatch(subs) {
+                accepted = true;
+            } catch (bytes memory e) {
+                err = e;
+            }
+        } else {
+            vm.prank(caller);
+            try manager.submit(s) {
+                accepted = true;
+            } catch (bytes memory e) {
+                err = e;
+            }
+        }
+        if (accepted) return _violation("a submission that does not open the commitment was accepted");
+        _expect(err, want, "a submission that does not open the commitment refused with the wrong error");
+        if (_snapshot(id) != before) _violation("a refused submission changed the job or a balance");
+        _count(Reached.BadCommitmentSubmitRefused);
+        // Nothing changed: the honest submission that follows goes through as the model says.
+        _submitValid(id);
+    }
+
+    /// @dev A slash of a slashable Committed job whose commitment has another stake or names
+    ///      another provider, by the keeper or the other provider.
+    function _badCommitmentSlash(uint256 id, uint256 r) internal {
+        Ghost storage g = _ghost[id];
+        address other = g.provider == provs[0] ? provs[1] : provs[0];
+        Commitment memory c = _commitmentOf(id);
+        if (r & 1 == 0) c.stake ^= uint96(1 << ((r >> 2) % 96));
+        else c.provider = other;
+        bytes memory want =
+            abi.encodeWithSelector(SLAManager.CommitmentMismatch.selector, id, _commitmentHash(c), _holderModel(id));
+        Request memory q = _req[id];
+        address caller = (r >> 1) & 1 == 0 ? keeper : other;
+        bytes32 before = _snapshot(id);
+        vm.prank(caller);
+        try manager.slash(q, c) {
+            return _violation("a slash whose commitment does not open was accepted");
+        } catch (bytes memory err) {
+            _expect(err, want, "a slash whose commitment does not open refused with the wrong error");
+        }
+        if (_snapshot(id) != before) _violation("a refused slash changed the job or a balance");
+        _count(Reached.BadCommitmentSlashRefused);
+        // Nothing changed: the same caller's slash with the commitment that opens goes through.
+        _slashCall(id, caller);
+    }
+
+    /// @dev The model of a valid proof: settled at once with a zero window, else Proved until
+    ///      the window ends.
+    function _proved(uint256 id, Reached settled, Reached proved) internal {
+        uint32 window = _req[id].challengeWindow;
+        if (window == 0) {
+            _settleModel(id);
+            _count(settled);
+        } else {
+            _ghost[id].payableAt = uint64(block.timestamp) + window;
+            _setState(id, JobState.Proved);
+            _count(proved);
+        }
+    }
+
+    function _abandon(uint256 id) internal {
+        Ghost storage g = _ghost[id];
+        Request memory q = _req[id];
+        address p = g.provider;
+        uint256 fee = Math.mulDiv(g.stake, g.abandonBps, BPS);
+        bool reopened = block.timestamp <= q.lockBy;
+        uint256 buyerBefore = manager.balanceOf(q.buyer);
+        uint256 freeBefore = providers.freeStake(p);
+        vm.prank(p);
+        manager.abandon(q);
+        if (manager.balanceOf(q.buyer) != buyerBefore + fee + (reopened ? 0 : q.price)) {
+            _violation("abandon paid the buyer other than the fee (and the refund)");
+        }
+        if (providers.freeStake(p) != freeBefore + g.stake - fee) {
+            _violation("abandon released other than stake - fee");
+        }
+        gCredit[q.buyer] += fee;
+        gStake[p] -= fee;
+        gReserved[p] -= g.stake;
+        g.provider = address(0);
+        g.stake = 0;
+        g.bountyBps = 0;
+        g.abandonBps = 0;
+        g.commitBy = 0;
+        if (reopened) {
+            _setState(id, JobState.Open);
+            _count(Reached.AbandonedReopened);
+        } else {
+            gBal[q.buyer] += q.price;
+            _setState(id, JobState.Cancelled);
+            _count(Reached.AbandonedRefunded);
+        }
+    }
+
+    /// @dev A deadline slash by a third party, with balance deltas checked at once: the buyer
+    ///      gets price + stake - bounty, the caller the bounty, the provider loses the stake.
+    function _slashCall(uint256 id, address caller) internal {
+        Ghost storage g = _ghost[id];
+        Request memory q = _req[id];
+        (bool ok,, Cause cause) = _slashable(id);
+        if (!ok) _violation("slash step on a job the model says is not slashable");
+        uint256 bounty = Math.mulDiv(g.stake, g.bountyBps, BPS);
+        uint256 buyerBefore = manager.balanceOf(q.buyer);
+        uint256 callerBefore = manager.balanceOf(caller);
+        uint256 reservedBefore = providers.reservedStake(g.provider);
+        // A Locked job's slash ignores the commitment: it gets one that opens nothing.
+        Commitment memory c = g.state == JobState.Committed
+            ? _commitmentOf(id)
+            : Commitment({provider: caller, stake: uint96(id), traceRoot: id % R, attestationDigest: bytes32(id)});
+        vm.prank(caller);
+        manager.slash(q, c);
+        if (manager.balanceOf(q.buyer) != buyerBefore + q.price + g.stake - bounty) {
+            _violation("buyer of a slashed job not paid price + stake - bounty");
+        }
+        if (manager.balanceOf(caller) != callerBefore + bounty) _violation("slasher not paid exactly the bounty");
+        if (reservedBefore - providers.reservedStake(g.provider) != g.stake) {
+            _violation("slash took other than the stake");
+        }
+        _slashModel(id, cause, caller, bounty);
+        if (cause == Cause.CommitMissed) _count(Reached.SlashedCommitMissed);
+        else if (cause == Cause.ProofMissed) _count(Reached.SlashedProofMissed);
+        else _count(Reached.SlashedSeedExpired);
+    }
+
+    function _finalize(uint256[] memory ids, address caller, bool useCollect) internal {
+        uint256 m = ids.length;
+        bool[] memory pays = new bool[](m);
+        uint256 expect;
+        uint256 earned; // what caller is credited by these settlements
+        for (uint256 k = 0; k < m; ++k) {
+            Ghost storage g = _ghost[ids[k]];
+            if (g.state != JobState.Proved || block.timestamp <= g.payableAt) continue;
+            bool dup;
+            for (uint256 i = 0; i < k; ++i) {
+                if (ids[i] == ids[k]) dup = true;
+            }
+            if (dup) continue;
+            pays[k] = true;
+            ++expect;
+            if (g.provider == caller) earned += _req[ids[k]].price;
+        }
+        uint256 owed = manager.balanceOf(caller) + earned;
+        uint256 paid;
+        if (useCollect && owed > 0) {
+            uint256 before = token.balanceOf(caller);
+            uint256 internalOwed = owed - providers.creditOf(caller);
+            vm.prank(caller);
+            paid = manager.collect(ids, caller);
+            if (token.balanceOf(caller) != before + owed) _violation("collect paid other than the balance owed");
+            _settleAll(ids, pays);
+            gBal[caller] = 0;
+            gCredit[caller] = 0;
+            withdrawnInternal[caller] += internalOwed;
+            if (expect > 0) _count(Reached.Collected);
+            _count(Reached.Withdrawn);
+        } else {
+            vm.prank(caller);
+            paid = manager.finalize(ids);
+            _settleAll(ids, pays);
+        }
+        if (paid != expect) _violation("finalize paid another number of jobs than ended their window");
+    }
+
+    function _settleAll(uint256[] memory ids, bool[] memory pays) internal {
+        for (uint256 k = 0; k < ids.length; ++k) {
+            if (!pays[k]) continue;
+            _settleModel(ids[k]);
+            _count(Reached.Finalized);
+        }
+    }
+
+    function _withdraw(address a, address to) internal {
+        uint256 owed = manager.balanceOf(a);
+        uint256 internalOwed = owed - providers.creditOf(a);
+        uint256 before = token.balanceOf(to);
+        vm.prank(a);
+        if (to == a) manager.withdraw();
+        else manager.withdrawTo(to);
+        if (token.balanceOf(to) != before + owed) _violation("withdraw delivered other than the balance owed");
+        if (manager.balanceOf(a) != 0) _violation("withdraw left a balance");
+        gBal[a] = 0;
+        gCredit[a] = 0;
+        withdrawnInternal[a] += internalOwed;
+        _count(Reached.Withdrawn);
+    }
+
+    function _drive(uint256 seed) internal {
+        uint256 n = jobIds.length;
+        for (uint256 i = 0; i < n; ++i) {
+            if (_step(jobIds[(seed % n + i) % n], seed >> 8)) {
+                _count(Reached.Driven);
+                return;
+            }
+        }
+        if (n < MAX_JOBS) {
+            _post(_newRequest(seed, seed >> 128, seed >> 16, (seed >> 1) & 1 == 1));
+            _count(Reached.Driven);
+        }
+    }
+
+    /// @dev One honest step of one job; false when the job needs none (final, or nothing the
+    ///      honest parties would do now).
+    function _step(uint256 id, uint256 r) internal returns (bool) {
+        Ghost storage g = _ghost[id];
+        JobState s = g.state;
+        Request memory q = _req[id];
+        if (s == JobState.None || s == JobState.Open) {
+            if (block.timestamp > q.lockBy) {
+                _cancel(id);
+                return true;
+            }
+            if (s == JobState.Open) return _lockOpen(id, provs[r % 2]);
+            return _lockSigned(id, provs[r % 2], 0, (r >> 1) & 1 == 1);
+        }
+        if (s == JobState.Locked) {
+            if (block.timestamp > g.commitBy) _slashCall(id, keeper);
+            else _commit(id);
+            return true;
+        }
+        if (s == JobState.Committed) {
+            (bool slashable,,) = _slashable(id);
+            if (slashable) {
+                _slashCall(id, keeper);
+            } else if (!g.seedFixed && block.number <= g.seedBlock) {
+                vm.roll(uint256(g.seedBlock) + 1);
+            } else if (!g.seedFixed && q.seedCommitment != bytes32(0) && block.number <= g.seedBlock + REVEAL_BLOCKS) {
+                _reveal(id);
+            } else {
+                _submitValid(id);
+            }
+            return true;
+        }
+        if (s == JobState.Proved) {
+            if (block.timestamp <= g.payableAt) {
+                // Waiting out a long window would push every other job past its deadlines.
+                if (g.payableAt - block.timestamp >= 10 minutes) return false;
+                vm.warp(uint256(g.payableAt) + 1);
+            }
+            uint256[] memory ids = new uint256[](1);
+            ids[0] = id;
+            _finalize(ids, keeper, false);
+            return true;
+        }
+        return false;
+    }
+
+    // ---------------------------------------------------------------- batches
+
+    /// @dev Up to `size` submittable jobs of `p`, from a random start.
+    function _gatherReady(uint256 seed, address p, uint256 size, uint256[] memory ids)
+        internal
+        view
+        returns (uint256 m)
+    {
+        uint256 n = jobIds.length;
+        for (uint256 i = 0; i < n && m < size; ++i) {
+            uint256 id = jobIds[(seed % n + i) % n];
+            if (_ghost[id].provider == p && _is(id, P_READY, 2)) ids[m++] = id;
+        }
+    }
+
+    struct BatchExpect {
+        uint8[] outcome; // 0 skipped, 1 proved, 2 slashed
+        bytes[] skips; // SubmissionSkipped reasons in emission order
+        uint256 nSkips;
+        uint256 proved;
+        uint256 slashed;
+        int256[2] buyerDelta;
+        uint256 providerDelta;
+    }
+
+    function _runBatch(address p, uint256[] memory ids, uint8[] memory flaws, uint256 m) internal {
+        Submission[] memory subs = new Submission[](m);
+        for (uint256 k = 0; k < m; ++k) {
+            subs[k] = _submission(ids[k], flaws[k]);
+        }
+        BatchExpect memory e = _expectBatch(ids, flaws, m);
+        uint256[2] memory buyerBefore = [manager.balanceOf(buyers[0]), manager.balanceOf(buyers[1])];
+        uint256 providerBefore = manager.balanceOf(p);
+        vm.recordLogs();
+        vm.prank(p);
+        (uint256 proved, uint256 slashed) = manager.submitBatch(subs);
+        _checkSkips(vm.getRecordedLogs(), e);
+        if (proved != e.proved || slashed != e.slashed) _violation("submitBatch returned other counts than expected");
+        for (uint256 b = 0; b < 2; ++b) {
+            if (int256(manager.balanceOf(buyers[b])) - int256(buyerBefore[b]) != e.buyerDelta[b]) {
+                _violation("buyers of invalid batch members not paid price + stake each");
+            }
+        }
+        if (manager.balanceOf(p) != providerBefore + e.providerDelta) _violation("a batch paid other than the prices");
+        for (uint256 k = 0; k < m; ++k) {
+            uint256 id = ids[k];
+            JobState actual = manager.getJob(id).state;
+            if (e.outcome[k] == 1) {
+                if (actual == JobState.Slashed) _violation("a valid batch member was slashed");
+                _proved(id, Reached.SettledBatch, Reached.ProvedBatch);
+            } else if (e.outcome[k] == 2) {
+                if (actual != JobState.Slashed) _violation("an invalid batch member was not slashed in the call");
+                _ghost[id].cheated = true;
+                _slashModel(id, Cause.InvalidProof, address(0), 0);
+                _count(Reached.SlashedInvalidBatch);
+            } else {
+                _count(Reached.SkippedBatchMember);
             }
         }
     }
 
-    function _commit(uint256 jobId, Job memory j) internal {
-        vm.prank(j.provider);
-        manager.commit(jobId, _roots(jobId, ghost[jobId].layers), bytes32(jobId));
-        _sync(jobId);
+    /// @dev settlement.md §5 on the model: members failing the timing checks (or not
+    ///      Committed) are skipped while the batch is prepared, a job named twice concludes at
+    ///      its first live occurrence and is skipped after, the rest are decided by their proof.
+    function _expectBatch(uint256[] memory ids, uint8[] memory flaws, uint256 m)
+        internal
+        view
+        returns (BatchExpect memory e)
+    {
+        e.outcome = new uint8[](m);
+        e.skips = new bytes[](m);
+        bool[] memory live = new bool[](m);
+        for (uint256 k = 0; k < m; ++k) {
+            bytes memory reason = _timing(ids[k]);
+            if (reason.length != 0) e.skips[e.nSkips++] = reason;
+            else live[k] = true;
+        }
+        for (uint256 k = 0; k < m; ++k) {
+            if (!live[k]) continue;
+            uint256 first = k;
+            for (uint256 i = 0; i < k; ++i) {
+                if (ids[i] == ids[k] && live[i]) {
+                    first = i;
+                    break;
+                }
+            }
+            if (first != k) {
+                // Skipped at conclusion: the job moved on at its first occurrence.
+                JobState after_ = e.outcome[first] == 2
+                    ? JobState.Slashed
+                    : (_req[ids[k]].challengeWindow == 0 ? JobState.Settled : JobState.Proved);
+                e.skips[e.nSkips++] = _wrongState(ids[k], after_);
+                continue;
+            }
+            Request memory q = _req[ids[k]];
+            uint256 b = q.buyer == buyers[0] ? 0 : 1;
+            if (flaws[k] == 0) {
+                e.outcome[k] = 1;
+                ++e.proved;
+                if (q.challengeWindow == 0) e.providerDelta += q.price;
+            } else {
+                e.outcome[k] = 2;
+                ++e.slashed;
+                e.buyerDelta[b] += int256(uint256(q.price) + _ghost[ids[k]].stake);
+            }
+        }
+    }
+
+    function _checkSkips(Vm.Log[] memory logs, BatchExpect memory e) internal {
+        uint256 seen;
+        for (uint256 i = 0; i < logs.length; ++i) {
+            if (logs[i].topics[0] != SLAManager.SubmissionSkipped.selector) continue;
+            bytes memory reason = abi.decode(logs[i].data, (bytes));
+            if (seen >= e.nSkips || keccak256(reason) != keccak256(e.skips[seen])) {
+                _violation("a batch skipped another member, or for another reason, than expected");
+                return;
+            }
+            ++seen;
+        }
+        if (seen != e.nSkips) _violation("a batch skipped fewer members than expected");
+    }
+
+    // ---------------------------------------------------------------- the model's transitions
+
+    function _escrow(address buyer, uint256 price, bool fromBalance) internal {
+        if (fromBalance) {
+            gBal[buyer] -= price;
+            _count(Reached.EscrowFromBalance);
+        }
+    }
+
+    function _lockModel(uint256 id, address p) internal {
+        Ghost storage g = _ghost[id];
+        Request memory q = _req[id];
+        g.provider = p;
+        g.stake = uint96(manager.requiredStake(q.price, minSlots));
+        g.bountyBps = manager.bountyBps();
+        g.abandonBps = manager.abandonBps();
+        g.commitBy = uint64(block.timestamp) + q.execWindow;
+        gReserved[p] += g.stake;
+        _setState(id, JobState.Locked);
+    }
+
+    function _commitModel(uint256 id) internal {
+        Ghost storage g = _ghost[id];
+        Request memory q = _req[id];
+        g.seedBlock = uint64(block.number) + 2;
+        g.proveBy = q.seedCommitment != bytes32(0) ? 0 : uint64(block.timestamp) + q.proveWindow;
+        _setState(id, JobState.Committed);
         _count(Reached.Committed);
     }
 
-    function _submit(uint256 jobId, uint256 pi, bool valid, uint256 badLayer) internal {
-        Job memory j = manager.getJob(jobId);
-        Submission memory sub = _prepare(jobId, j, pi, valid, badLayer % ghost[jobId].layers);
-        uint256 buyerBefore = manager.creditOf(j.buyer);
-        vm.prank(provs[pi]);
-        bool settled = manager.submitProof(jobId, sub.spec, sub.roots, bytes32(jobId), sub.proofs, sub.sig);
-        if (!j.seedFixed) {
-            _checkFixedSeed(jobId, sub.seed);
-            _count(Reached.SeedFallbackSubmit);
+    function _settleModel(uint256 id) internal {
+        Ghost storage g = _ghost[id];
+        if (g.paid != 0) _violation("the model would pay a job twice");
+        g.paid += 1;
+        gBal[g.provider] += _req[id].price;
+        gReserved[g.provider] -= g.stake;
+        _setState(id, JobState.Settled);
+    }
+
+    function _slashModel(uint256 id, Cause cause, address caller, uint256 bounty) internal {
+        Ghost storage g = _ghost[id];
+        Request memory q = _req[id];
+        g.cause = cause;
+        gBal[q.buyer] += q.price;
+        gCredit[q.buyer] += g.stake - bounty;
+        if (bounty > 0) gCredit[caller] += bounty;
+        gStake[g.provider] -= g.stake;
+        gReserved[g.provider] -= g.stake;
+        _setState(id, JobState.Slashed);
+    }
+
+    /// @dev Settled, Slashed and Cancelled are final: the model never leaves them.
+    function _setState(uint256 id, JobState s) internal {
+        JobState from = _ghost[id].state;
+        if (from == JobState.Settled || from == JobState.Slashed || from == JobState.Cancelled) {
+            _violation("the model left a final state");
         }
-        if (settled != valid) _violation("submission outcome differs from proof validity");
-        if (settled) {
-            _afterSettled(jobId, j);
-        } else {
-            // An invalid proof: no bounty, the buyer gets price + stake.
-            if (manager.creditOf(j.buyer) != buyerBefore + j.price + j.stake) {
-                _violation("buyer of a rejected proof not paid price + stake");
+        _ghost[id].state = s;
+    }
+
+    // ---------------------------------------------------------------- what the model says now
+
+    /// @dev The error a submission of `id` reverts with now ("" when it passes the timing
+    ///      checks), from the model's seed block and deadline.
+    function _timing(uint256 id) internal view returns (bytes memory) {
+        Ghost storage g = _ghost[id];
+        if (g.state != JobState.Committed) return _wrongState(id, g.state);
+        uint64 sb = g.seedBlock;
+        if (!g.seedFixed) {
+            if (_req[id].seedCommitment != bytes32(0) && block.number <= sb + REVEAL_BLOCKS) {
+                return abi.encodeWithSelector(SLAManager.RevealPending.selector, id, sb + REVEAL_BLOCKS, block.number);
             }
-            _afterSlashed(jobId, j, address(0), 0);
-            _count(Reached.SlashedInvalidProof);
-        }
-    }
-
-    struct Submission {
-        JobSpec spec;
-        uint256[] roots;
-        uint256[8][] proofs;
-        bytes sig;
-        uint256 seed;
-    }
-
-    /// @dev What provider `pi` submits: the job's spec and roots, proofs valid or bad at layer
-    ///      `bad`, signed over the seed the job has or the submission will fix.
-    function _prepare(uint256 jobId, Job memory j, uint256 pi, bool valid, uint256 bad)
-        internal
-        view
-        returns (Submission memory sub)
-    {
-        Ghost memory g = ghost[jobId];
-        sub.seed = j.seedFixed ? j.seed : _seedOf(jobId, j, bytes32(0));
-        sub.proofs = _proofs(g.layers, valid, bad);
-        sub.roots = _roots(jobId, g.layers);
-        sub.sig = _sign(jobId, pi, j, sub.roots, sub.seed, sub.proofs);
-        sub.spec = _spec(g.layers, g.firstShape, g.salt);
-    }
-
-    function _afterSettled(uint256 jobId, Job memory j) internal {
-        if (manager.getJob(jobId).state != JobState.Settled) _violation("settled job not in Settled");
-        ghostEscrow -= j.price;
-        _sync(jobId);
-        _count(Reached.Settled);
-        if (ghost[jobId].layers > 1) _count(Reached.SettledMultiLayer);
-        if (j.provider == provs[HONEST]) _count(Reached.SettledHonest);
-        if (feeOn) _count(Reached.EndedWhileFeeOn);
-    }
-
-    function _abandon(uint256 jobId, Job memory j) internal {
-        uint256 fee = (j.stake * j.abandonBps) / manager.BPS();
-        bool reopen = block.timestamp <= j.lockBy;
-        uint256 buyerBefore = manager.creditOf(j.buyer);
-        uint256 freeBefore = providers.freeStake(j.provider);
-        vm.prank(j.provider);
-        manager.abandon(jobId);
-        if (manager.creditOf(j.buyer) != buyerBefore + fee + (reopen ? 0 : j.price)) {
-            _violation("abandon paid the buyer the wrong amount");
-        }
-        if (providers.freeStake(j.provider) != freeBefore + j.stake - fee) _violation("abandon released wrong");
-        lost[j.provider] += fee;
-        if (!reopen) ghostEscrow -= j.price;
-        _sync(jobId);
-        _count(reopen ? Reached.AbandonedReopened : Reached.AbandonedRefunded);
-        if (feeOn) _count(Reached.EndedWhileFeeOn);
-    }
-
-    function _slash(uint256 jobId, Job memory j, address caller, bool ok, bytes memory want, Reached cause) internal {
-        uint256 buyerBefore = manager.creditOf(j.buyer);
-        uint256 callerBefore = manager.creditOf(caller);
-        vm.prank(caller);
-        try manager.slash(jobId) {
-            if (!ok) _violation("slashed before its deadline");
-            uint256 bounty = (j.stake * j.bountyBps) / manager.BPS();
-            if (manager.creditOf(j.buyer) != buyerBefore + j.price + j.stake - bounty) {
-                _violation("buyer of a slashed job not paid price + stake - bounty");
+            if (block.number <= sb || block.number > sb + SEED_HORIZON) {
+                return abi.encodeWithSelector(SLAManager.SeedUnavailable.selector, id, sb, block.number);
             }
-            if (manager.creditOf(caller) != callerBefore + bounty) _violation("slasher not paid the bounty");
-            _afterSlashed(jobId, j, caller, bounty);
-            _count(cause);
-            if (caller == cheaterAlt && j.provider == provs[CHEATER]) _count(Reached.SelfSlashed);
-        } catch (bytes memory err) {
-            if (ok) _violation("a slashable job could not be slashed");
-            else if (keccak256(err) != keccak256(want)) _violation("early slash refused with the wrong error");
-            _count(Reached.SlashRefused);
         }
-    }
-
-    function _afterSlashed(uint256 jobId, Job memory j, address caller, uint256 bounty) internal {
-        if (manager.getJob(jobId).state != JobState.Slashed) _violation("slashed job not in Slashed");
-        ghostEscrow -= j.price;
-        lost[j.provider] += j.stake;
-        if (j.provider == provs[HONEST]) _violation("the honest provider was slashed");
-        if (j.provider == provs[CHEATER]) {
-            // What the cheater gets back of its own slash: the bounty, when it triggered it.
-            uint256 recovered = caller == cheaterAlt || caller == provs[CHEATER] ? bounty : 0;
-            if (j.stake - recovered < ghost[jobId].netRequired) _violation("the cheater kept part of the bound");
+        if (g.proveBy != 0 && block.timestamp > g.proveBy) {
+            return abi.encodeWithSelector(SLAManager.DeadlinePassed.selector, id, g.proveBy);
         }
-        _sync(jobId);
-        if (feeOn) _count(Reached.EndedWhileFeeOn);
+        return "";
     }
 
-    function _expectFeeRefusal(
-        address b,
-        JobSpec memory spec,
-        uint256 price,
-        uint64 lockBy,
-        uint32 exec,
-        uint32 prove,
-        bytes32 c
-    ) internal {
-        uint256 fee = (price * feeToken.feeBps()) / 10_000;
-        bytes memory want = abi.encodeWithSelector(SLAManager.TransferAmountMismatch.selector, price, price - fee);
-        // price >= 1e15 and a fee of at least 1 bps: the fee never rounds to zero here.
-        vm.prank(b);
-        try manager.postJob(spec, price, lockBy, exec, prove, c, "") {
-            _violation("escrow accepted short of its price");
-        } catch (bytes memory err) {
-            if (keccak256(err) != keccak256(want)) _violation("fee escrow refused with the wrong error");
-            _count(Reached.FeeRefusedDeposit);
+    /// @dev Whether a deadline slash is allowed now, and else the error it must revert with.
+    function _slashable(uint256 id) internal view returns (bool, bytes memory, Cause) {
+        Ghost storage g = _ghost[id];
+        if (g.state == JobState.Locked) {
+            if (block.timestamp > g.commitBy) return (true, "", Cause.CommitMissed);
+            return (false, abi.encodeWithSelector(SLAManager.DeadlineNotPassed.selector, id, g.commitBy), Cause.None);
         }
-    }
-
-    // ================================================================ internals: picking jobs
-
-    uint8 internal constant _REVEALABLE = 0;
-    uint8 internal constant _REVEAL_PENDING = 1;
-    uint8 internal constant _FALLBACK_FIXABLE = 2;
-    uint8 internal constant _SUBMITTABLE_CHEATER = 3;
-    uint8 internal constant _SUBMITTABLE_HONEST = 4;
-
-    function _pickCommitted(uint256 seed, uint8 need) internal view returns (bool, uint256) {
-        uint256 n = committedJobs.length;
-        for (uint256 i = 0; i < n; ++i) {
-            uint256 jobId = committedJobs[(seed % n + i) % n];
-            if (_can(jobId, manager.getJob(jobId), need)) return (true, jobId);
+        if (g.state == JobState.Committed) {
+            if (g.proveBy != 0 && block.timestamp > g.proveBy) return (true, "", Cause.ProofMissed);
+            if (!g.seedFixed && block.number > g.seedBlock + SEED_HORIZON) return (true, "", Cause.SeedExpired);
+            if (g.proveBy != 0) {
+                return
+                    (false, abi.encodeWithSelector(SLAManager.DeadlineNotPassed.selector, id, g.proveBy), Cause.None);
+            }
+            return (
+                false,
+                abi.encodeWithSelector(SLAManager.SeedUnavailable.selector, id, g.seedBlock, block.number),
+                Cause.None
+            );
         }
-        return (false, 0);
+        return (false, _wrongState(id, g.state), Cause.None);
     }
 
-    /// @dev What a committed job allows now, from the protocol's rules (spec §6.2, §10).
-    function _can(uint256 jobId, Job memory j, uint8 need) internal view returns (bool) {
-        uint256 b = block.number;
-        bool inHorizon = b > j.seedBlock && b <= uint256(j.seedBlock) + manager.SEED_HORIZON();
-        bool inReveal = b <= uint256(j.seedBlock) + manager.REVEAL_BLOCKS();
-        bool hasCommitment = j.seedCommitment != bytes32(0);
-        if (need == _REVEALABLE) return !j.seedFixed && hasCommitment && inHorizon && !_leftToExpire(jobId, j);
-        if (need == _REVEAL_PENDING) return !j.seedFixed && hasCommitment && inHorizon && inReveal;
-        bool fallbackOk = !j.seedFixed && inHorizon && (!hasCommitment || !inReveal);
-        if (need == _FALLBACK_FIXABLE) return fallbackOk && !_leftToExpire(jobId, j);
-        address p = provs[need == _SUBMITTABLE_HONEST ? HONEST : CHEATER];
-        if (j.provider != p) return false;
-        if (need == _SUBMITTABLE_CHEATER) {
-            Plan plan = ghost[jobId].plan;
-            if (plan != Plan.Valid && plan != Plan.Invalid) return false;
-        }
-        return j.seedFixed ? block.timestamp <= j.proveBy : fallbackOk;
-    }
-
-    /// @dev A cheater job nobody bothers to fix the seed of (the buyer is offline, keepers earn
-    ///      nothing for it): it must become slashable at the seed horizon.
-    function _leftToExpire(uint256 jobId, Job memory j) internal view returns (bool) {
-        return j.provider == provs[CHEATER] && ghost[jobId].plan == Plan.CommitLetSeedExpire;
-    }
-
-    /// @dev Whether `slash` must succeed now, the exact error otherwise, and the cause.
-    function _slashable(uint256 jobId, Job memory j) internal view returns (bool, bytes memory, Reached) {
-        if (j.state == JobState.Locked) {
-            if (block.timestamp > j.commitBy) return (true, "", Reached.SlashedCommitMissed);
-            return
-                (false, abi.encodeWithSelector(SLAManager.DeadlineNotPassed.selector, jobId, j.commitBy), Reached.Calls);
-        }
-        if (j.seedFixed) {
-            if (block.timestamp > j.proveBy) return (true, "", Reached.SlashedProveMissed);
-            return
-                (false, abi.encodeWithSelector(SLAManager.DeadlineNotPassed.selector, jobId, j.proveBy), Reached.Calls);
-        }
-        if (block.number > uint256(j.seedBlock) + manager.SEED_HORIZON()) {
-            return (true, "", Reached.SlashedSeedExpired);
-        }
-        return (
-            false,
-            abi.encodeWithSelector(SLAManager.SeedUnavailable.selector, jobId, j.seedBlock, block.number),
-            Reached.Calls
-        );
-    }
-
-    // ================================================================ internals: bookkeeping
-
-    /// @dev Moves a job to the list of its current state; records final states once.
-    function _sync(uint256 jobId) internal {
-        JobState s = manager.getJob(jobId).state;
-        JobState was = listedAs[jobId];
-        if (s == was) return;
-        if (was == JobState.Open) _remove(openJobs, jobId);
-        else if (was == JobState.Locked) _remove(lockedJobs, jobId);
-        else if (was == JobState.Committed) _remove(committedJobs, jobId);
-        listedAs[jobId] = s;
-        if (s == JobState.Open) _push(openJobs, jobId, s);
-        else if (s == JobState.Locked) _push(lockedJobs, jobId, s);
-        else if (s == JobState.Committed) _push(committedJobs, jobId, s);
-        else ghost[jobId].finalState = s;
-    }
-
-    function _push(uint256[] storage list, uint256 jobId, JobState s) internal {
-        list.push(jobId);
-        listPos[jobId] = list.length;
-        listedAs[jobId] = s;
-    }
-
-    function _remove(uint256[] storage list, uint256 jobId) internal {
-        uint256 i = listPos[jobId] - 1;
-        uint256 last = list[list.length - 1];
-        list[i] = last;
-        listPos[last] = i + 1;
-        list.pop();
-        listPos[jobId] = 0;
-    }
-
-    function _checkFixedSeed(uint256 jobId, uint256 want) internal {
-        Job memory j = manager.getJob(jobId);
-        if (!j.seedFixed || j.seed != want) _violation("seed differs from spec 6.2");
-        if (j.proveBy != block.timestamp + j.proveWindow) _violation("proof deadline not from the seed fixing");
-        ghost[jobId].seedSeen = true;
-        ghost[jobId].seed = j.seed;
-    }
-
-    /// @dev Without a fee the recipient gets exactly `amount`; with one, at most that.
-    function _checkDelivered(address to, uint256 before, uint256 amount) internal {
-        uint256 got = token.balanceOf(to) - before;
-        if (feeOn ? got > amount : got != amount) _violation("payout delivered the wrong amount");
-    }
-
-    /// @dev Weights out of 10: each way to be slashed 2, proving honestly 1, abandoning 1.
-    function _drawPlan(uint256 r) internal pure returns (Plan) {
-        uint256 x = r % 10;
-        if (x < 8) return Plan(x / 2);
-        return x == 8 ? Plan.Valid : Plan.Abandon;
-    }
-
-    function _rand(uint256 x, string memory tag) internal pure returns (uint256) {
-        return uint256(keccak256(abi.encode(tag, x)));
-    }
-
-    function _count(Reached what) internal {
-        _reached[uint256(what)]++;
-    }
-
-    function _violation(string memory what) internal {
-        _violations.push(what);
-    }
-
-    // ================================================================ internals: encodings
-
-    function _windows(uint256 seed) internal view returns (uint32 exec, uint32 prove, bool tooShort) {
-        uint32 minE = manager.minExecWindow();
-        uint32 minP = manager.minProveWindow();
-        // Short windows, so deadlines pass within a run of the campaign.
-        exec = minE + uint32(seed % 120);
-        prove = minP + uint32((seed >> 16) % 120);
-        // One post in 16 offers a window just below the minimum.
-        if ((seed >> 32) % 16 == 0) {
-            tooShort = true;
-            if ((seed >> 36) % 2 == 0) exec = minE - 1;
-            else prove = minP - 1;
-        }
-    }
-
-    /// @dev Layer 0 is shape A or B; later layers are B (K=4 after N=4), so every spec chains.
-    function _spec(uint8 layers, uint8 firstShape, uint16 salt) internal view returns (JobSpec memory spec) {
-        spec.inputRoot = 1 + uint256(salt);
-        spec.rows = 8;
-        spec.layers = new Layer[](layers);
-        for (uint256 l = 0; l < layers; ++l) {
-            bytes32 s = l == 0 && firstShape == 0 ? shapeA : shapeB;
-            spec.layers[l] = Layer({shapeId: s, weightsRoot: 7 + l, epilogue: EPILOGUE});
-        }
-    }
-
-    function _roots(uint256 jobId, uint8 layers) internal pure returns (uint256[] memory roots) {
-        roots = new uint256[](layers);
-        for (uint256 l = 0; l < layers; ++l) {
-            roots[l] = uint256(keccak256(abi.encode(jobId, l))) % R;
-        }
-    }
-
-    function _proofs(uint8 layers, bool valid, uint256 bad) internal pure returns (uint256[8][] memory proofs) {
-        proofs = new uint256[8][](layers);
-        for (uint256 l = 0; l < layers; ++l) {
-            proofs[l][0] = 2 * (l + 1) + (!valid && l == bad ? 1 : 0);
-            proofs[l][1] = l;
-        }
-    }
-
-    /// @dev spec §6.2: the seed _fixSeed derives at this block with `secret`.
-    function _seedOf(uint256 jobId, Job memory j, bytes32 secret) internal view returns (uint256) {
+    /// @dev settlement.md §4, from the spec's formula and the model's commitment and seed block.
+    function _seedNow(uint256 id, bytes32 secret) internal view returns (uint256) {
+        bytes32 commitment = _commitmentHash(_commitmentOf(id));
         return uint256(
             keccak256(
             abi.encodePacked(
-            "probity/seed/v1", block.chainid, address(manager), jobId, j.outputsDigest, blockhash(j.seedBlock), secret
+            "probity/seed/v2", block.chainid, address(manager), id, commitment, blockhash(_ghost[id].seedBlock), secret
         )
         )
         ) % R;
     }
 
-    function _sign(
-        uint256 jobId,
-        uint256 pi,
-        Job memory j,
-        uint256[] memory roots,
-        uint256 seed,
-        uint256[8][] memory proofs
-    ) internal view returns (bytes memory) {
-        bytes memory all;
-        for (uint256 i = 0; i < proofs.length; ++i) {
-            all = bytes.concat(all, abi.encode(proofs[i]));
+    /// @dev The job's submission: honest (flaw 0), or a proof for another seed (1), other tokens
+    ///      than the proof's (2), a malformed proof point (3).
+    function _submission(uint256 id, uint8 flaw) internal view returns (Submission memory s) {
+        Request memory q = _req[id];
+        Ghost storage g = _ghost[id];
+        s.request = q;
+        s.commitment = _commitmentOf(id);
+        uint256[] memory t = new uint256[](q.newTokens);
+        for (uint256 i = 0; i < t.length; ++i) {
+            t[i] = uint256(keccak256(abi.encode(id, i))) % VOCAB;
         }
-        Receipt memory r = Receipt({
-            jobId: jobId,
-            provider: provs[pi],
-            specHash: j.specHash,
-            outputRoots: roots,
-            attestationDigest: bytes32(jobId),
-            seed: seed,
-            k: j.kmin,
-            proofsHash: keccak256(all)
+        s.result = ResultDigest.pack(t);
+        uint256 seed = g.seedFixed ? g.seed : _seedNow(id, bytes32(0));
+        uint256 rd = hasher.resultDigest(q.newTokens, s.result);
+        if (flaw == 1) seed = addmod(seed, 1, R);
+        s.proof = SyntheticGroth16.prove([q.modelRoot, q.jobDigest, s.commitment.traceRoot, rd, seed]);
+        if (flaw == 2) {
+            t[0] = (t[0] + 1) % VOCAB;
+            s.result = ResultDigest.pack(t);
+        } else if (flaw == 3) {
+            s.proof[0] ^= 1;
+        }
+    }
+
+    /// @dev The commitment of a job as the model knows it: its provider and stake (zero when
+    ///      it has none) and the trace root and attestation digest its provider commits.
+    function _commitmentOf(uint256 id) internal view returns (Commitment memory) {
+        Ghost storage g = _ghost[id];
+        return Commitment({
+            provider: g.provider, stake: g.stake, traceRoot: traceRootOf(id), attestationDigest: attestationOf(id)
         });
-        bytes32 digest = keccak256(abi.encodePacked("\x19\x01", manager.domainSeparator(), ReceiptLibrary.hash(r)));
-        (uint8 v, bytes32 rr, bytes32 ss) = vm.sign(nodePks[pi], digest);
-        return abi.encodePacked(rr, ss, v);
+    }
+
+    /// @dev settlement.md §3: keccak256(abi.encode(provider, uint256 stake, traceRoot, attestationDigest)).
+    function _commitmentHash(Commitment memory c) internal pure returns (bytes32) {
+        return keccak256(abi.encode(c.provider, uint256(c.stake), c.traceRoot, c.attestationDigest));
+    }
+
+    /// @dev The job's second slot per the model: provider << 96 | stake while Locked or
+    ///      Proved, the commitment while Committed, zero otherwise.
+    function _holderModel(uint256 id) internal view returns (bytes32) {
+        Ghost storage g = _ghost[id];
+        JobState s = g.state;
+        if (s == JobState.Locked || s == JobState.Proved) {
+            return bytes32((uint256(uint160(g.provider)) << 96) | g.stake);
+        }
+        if (s == JobState.Committed) return _commitmentHash(_commitmentOf(id));
+        return bytes32(0);
+    }
+
+    // ---------------------------------------------------------------- picking
+
+    function _pick(uint256 seed, uint8 kind, uint256 arg) internal view returns (bool, uint256) {
+        uint256 n = jobIds.length;
+        if (n == 0) return (false, 0);
+        uint256 start = seed % n;
+        for (uint256 i = 0; i < n; ++i) {
+            uint256 id = jobIds[(start + i) % n];
+            if (_is(id, kind, arg)) return (true, id);
+        }
+        return (false, 0);
+    }
+
+    function _is(uint256 id, uint8 kind, uint256 arg) internal view returns (bool) {
+        Ghost storage g = _ghost[id];
+        JobState s = g.state;
+        if (kind == P_PENDING) return s == JobState.None && g.signed;
+        if (kind == P_PENDING_LIVE) return s == JobState.None && g.signed && block.timestamp <= _req[id].lockBy;
+        if (kind == P_SLASHABLE_COMMITTED) {
+            if (s != JobState.Committed) return false;
+            (bool ok,,) = _slashable(id);
+            return ok;
+        }
+        if (kind == P_OPEN) return s == JobState.Open;
+        if (kind == P_OPEN_LOCKABLE) return s == JobState.Open && block.timestamp <= _req[id].lockBy;
+        if (kind == P_LOCKED) return s == JobState.Locked;
+        if (kind == P_LOCKED_LIVE) return s == JobState.Locked && block.timestamp <= g.commitBy;
+        if (kind == P_COMMITTED) return s == JobState.Committed;
+        if (kind == P_READY) return s == JobState.Committed && _timing(id).length == 0;
+        if (kind == P_UNSEEDED) return s == JobState.Committed && !g.seedFixed;
+        bool commitment = _req[id].seedCommitment != bytes32(0);
+        if (kind == P_UNSEEDED_COMMITMENT) return s == JobState.Committed && !g.seedFixed && commitment;
+        if (kind == P_REVEALABLE) {
+            return s == JobState.Committed && !g.seedFixed && commitment && block.number > g.seedBlock
+                && block.number <= g.seedBlock + REVEAL_BLOCKS;
+        }
+        if (kind == P_FIXABLE) {
+            return s == JobState.Committed && !g.seedFixed
+                && block.number > g.seedBlock + (commitment ? REVEAL_BLOCKS : 0)
+                && block.number <= g.seedBlock + SEED_HORIZON;
+        }
+        if (kind == P_PROVED) return s == JobState.Proved;
+        if (kind == P_SLASHABLE) {
+            (bool ok,,) = _slashable(id);
+            return ok;
+        }
+        if (kind == P_CANCELLABLE) return s == JobState.Open || (s == JobState.None && g.signed);
+        if (kind == P_FINAL) return s == JobState.Settled || s == JobState.Slashed || s == JobState.Cancelled;
+        if (kind == P_ANY) return true;
+        if (kind == P_CONCLUDED_OF) {
+            return g.provider == provs[arg] && (s == JobState.Proved || s == JobState.Settled || s == JobState.Slashed);
+        }
+        if (kind == P_NOT_READY_OF) {
+            return g.provider == provs[arg] && s == JobState.Committed && _timing(id).length != 0;
+        }
+        if (kind == P_NOT_CANCELLABLE) return s != JobState.None && s != JobState.Open;
+        return false;
+    }
+
+    // ---------------------------------------------------------------- small helpers
+
+    /// @dev The job id as settlement.md §2 defines it: the request's EIP-712 digest.
+    function _jobIdOf(Request memory q) internal view returns (uint256) {
+        bytes32 domain = keccak256(
+            abi.encode(DOMAIN_TYPEHASH, keccak256("Probity"), keccak256("1"), block.chainid, address(manager))
+        );
+        return uint256(keccak256(abi.encodePacked("\x19\x01", domain, keccak256(abi.encode(REQUEST_TYPEHASH, q)))));
+    }
+
+    function _signature(uint256 pk, uint256 id) internal pure returns (bytes memory) {
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(pk, bytes32(id));
+        return abi.encodePacked(r, s, v);
+    }
+
+    function _wrongState(uint256 id, JobState s) internal pure returns (bytes memory) {
+        return abi.encodeWithSelector(SLAManager.WrongState.selector, id, s);
+    }
+
+    function _actor(uint256 who) internal view returns (address) {
+        uint256 k = who % 5;
+        if (k < 2) return buyers[k];
+        if (k < 4) return provs[k - 2];
+        return keeper;
+    }
+
+    function _expect(bytes memory err, bytes memory want, string memory what) internal {
+        if (keccak256(err) != keccak256(want)) _violation(what);
+    }
+
+    function _count(Reached what) internal {
+        ++_reached[uint256(what)];
+    }
+
+    function _violation(string memory what) internal {
+        _violations.push(what);
     }
 }

@@ -2,7 +2,7 @@
 pragma solidity 0.8.30;
 
 import {SLAManager} from "../../src/SLAManager.sol";
-import {JobSpec} from "../../src/types/JobSpec.sol";
+import {Request} from "../../src/types/Request.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 
 /// @notice TEST ONLY. A buyer contract that tries to withdraw twice: it arms the reentrant
@@ -18,12 +18,12 @@ contract ReentrantReceiver {
         token.approve(address(manager), amount);
     }
 
-    function post(JobSpec calldata spec, uint256 price, uint64 lockBy) external returns (uint256) {
-        return manager.postJob(spec, price, lockBy, 100, 100, bytes32(0), "ipfs://x");
+    function post(Request calldata req) external returns (uint256) {
+        return manager.post(req, "ipfs://x");
     }
 
-    function cancel(uint256 jobId) external {
-        manager.cancel(jobId);
+    function cancel(Request calldata req) external {
+        manager.cancel(req);
     }
 
     function withdraw() external {

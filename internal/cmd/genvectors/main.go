@@ -16,7 +16,6 @@ import (
 	"path/filepath"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
-	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/crypto"
 
@@ -34,7 +33,7 @@ func main() {
 	check := flag.Bool("check", false, "compare with the files in -dir instead of writing them")
 	flag.Parse()
 	if *receiptV1 {
-		writeReceiptV1(*dir)
+		writeReceipt(*dir)
 		return
 	}
 	failed := false
@@ -61,23 +60,20 @@ func main() {
 // generate returns every vector file's content by name.
 func generate() map[string][]byte {
 	files := map[string]any{
-		"poseidon2.json":      poseidonVectors(),
-		"commitments.json":    commitmentVectors(),
-		"samples.json":        sampleVectors(),
-		"epilogue.json":       epilogueVectors(),
-		"jobspec_eip712.json": jobSpecVectors(),
-		"seed.json":           seedVectors(),
-		"stake.json":          stakeVectors(),
-		"ops.json":            opsVectors(),
-		"model.json":          modelVectors(),
-		"trace.json":          traceVectors(),
-		"receipt.json":        receiptVectors(),
-		"modelfile.json":      modelFileVectors(),
-		"metadata.json":       metadataVectors(),
-		"contracts.json":      contractVectors(),
-		"audit.json":          auditVectors(),
-		"settlement.json":     settlementVectors(),
-		"offer.json":          offerVectors(),
+		"poseidon2.json":   poseidonVectors(),
+		"commitments.json": commitmentVectors(),
+		"samples.json":     sampleVectors(),
+		"epilogue.json":    epilogueVectors(),
+		"stake.json":       stakeVectors(),
+		"ops.json":         opsVectors(),
+		"model.json":       modelVectors(),
+		"trace.json":       traceVectors(),
+		"modelfile.json":   modelFileVectors(),
+		"metadata.json":    metadataVectors(),
+		"contracts.json":   contractVectors(),
+		"audit.json":       auditVectors(),
+		"settlement.json":  settlementVectors(),
+		"offer.json":       offerVectors(),
 	}
 	out := map[string][]byte{}
 	for name, v := range files {
@@ -259,10 +255,8 @@ type sampleVector struct {
 
 func sampleVectors() any {
 	var vs []sampleVector
-	seed := protocol.Seed(big.NewInt(31337), common.HexToAddress("0x5FbDB2315678afecb367f032d93F642f64180aa3"), big.NewInt(1),
-		crypto.Keccak256Hash([]byte("outputs")), crypto.Keccak256Hash([]byte("block")), common.Hash{})
 	for _, c := range []struct{ l, k, M, N int }{{0, 2, 3, 4}, {1, 8, 16, 64}, {0, 8, 1, 1}, {2, 32, 1000, 4096}} {
-		s := must(commit.FromBig(protocol.LayerSeed(seed, uint32(c.l))))
+		s := must(commit.FromBig(new(big.Int).Mod(new(big.Int).SetBytes(crypto.Keccak256([]byte(fmt.Sprintf("probity samples vector %d", c.l)))), protocol.R)))
 		v := sampleVector{SeedL: dec(s), K: c.k, M: c.M, N: c.N}
 		for n, sm := range commit.Samples(s, c.k, c.M, c.N) {
 			var sn fr.Element
@@ -381,120 +375,7 @@ func epilogueVectors() any {
 	}
 }
 
-// ---- jobspec_eip712.json ----
-
 func hexb(b []byte) string { return hexutil.Encode(b) }
-
-func jobSpecVectors() any {
-	e0 := protocol.Epilogue{Multiplier: 1 << 30, Shift: 38, ZeroPoint: -2, ReLU: true}
-	e1 := protocol.Epilogue{Multiplier: 1234567, Shift: 30, ZeroPoint: 3}
-	sid := protocol.ShapeID(64, 64, 4, 8)
-	js := protocol.JobSpec{
-		InputRoot: new(big.Int).SetBytes(crypto.Keccak256([]byte("input"))[:31]),
-		Rows:      12,
-		Layers: []protocol.Layer{
-			{ShapeID: sid, WeightsRoot: new(big.Int).SetBytes(crypto.Keccak256([]byte("w0"))[:31]), Epilogue: e0.Word()},
-			{ShapeID: sid, WeightsRoot: new(big.Int).Sub(protocol.R, big.NewInt(1)), Epilogue: e1.Word()},
-		},
-	}
-	if err := js.Validate(); err != nil {
-		fatal(err)
-	}
-	dom := protocol.Domain{ChainID: big.NewInt(31337), Contract: common.HexToAddress("0x5FbDB2315678afecb367f032d93F642f64180aa3")}
-	var layers []map[string]string
-	var layerHashes []string
-	for _, l := range js.Layers {
-		layers = append(layers, map[string]string{"shapeId": hexb(l.ShapeID[:]), "weightsRoot": l.WeightsRoot.String(), "epilogue": l.Epilogue.String()})
-		h := l.Hash()
-		layerHashes = append(layerHashes, hexb(h[:]))
-	}
-	sh := js.Hash()
-	sep := dom.Separator()
-	dg := protocol.TypedDigest(sep, sh)
-	var shapes []map[string]any
-	for _, s := range []struct {
-		name string
-		K, N uint32
-		D    uint8
-		k    uint16
-	}{{"tiny", 16, 4, 3, 2}, {"demo-64", 64, 64, 4, 8}, {"mlp-256", 256, 256, 10, 32}, {"llm-4096", 4096, 4096, 12, 32}} {
-		id := protocol.ShapeID(s.K, s.N, s.D, s.k)
-		shapes = append(shapes, map[string]any{"name": s.name, "K": s.K, "N": s.N, "D": s.D, "k": s.k, "shapeId": hexb(id[:])})
-	}
-	return map[string]any{
-		"generatedBy": generatedBy,
-		"description": "shape ids (§5) and the EIP-712 job spec hash, domain separator and typed digest (§6.1, §8.2)",
-		"shapes":      shapes,
-		"types": map[string]string{
-			"EIP712Domain": protocol.DomainType, "Layer": protocol.LayerType, "JobSpec": protocol.JobSpecType,
-			"domainTypeHash": hexb(protocol.DomainTypeHash[:]), "layerTypeHash": hexb(protocol.LayerTypeHash[:]), "jobSpecTypeHash": hexb(protocol.JobSpecTypeHash[:]),
-		},
-		"jobSpec":         map[string]any{"inputRoot": js.InputRoot.String(), "rows": js.Rows, "layers": layers},
-		"layerHashes":     layerHashes,
-		"structHash":      hexb(sh[:]),
-		"domain":          map[string]string{"name": protocol.DomainName, "version": protocol.DomainVersion, "chainId": dom.ChainID.String(), "verifyingContract": dom.Contract.Hex()},
-		"domainSeparator": hexb(sep[:]),
-		"digest":          hexb(dg[:]),
-	}
-}
-
-// ---- seed.json ----
-
-func seedVectors() any {
-	att := crypto.Keccak256Hash([]byte("attestation"))
-	var outs []map[string]any
-	for _, roots := range [][]*big.Int{
-		{},
-		{big.NewInt(7)},
-		{new(big.Int).SetBytes(crypto.Keccak256([]byte("o0"))[:31]), new(big.Int).Sub(protocol.R, big.NewInt(1))},
-	} {
-		rs := make([]string, len(roots))
-		for i, r := range roots {
-			rs[i] = r.String()
-		}
-		d := protocol.OutputsDigest(roots, att)
-		outs = append(outs, map[string]any{"outputRoots": rs, "attestationDigest": att.Hex(),
-			"encoded": hexb(protocol.EncodeOutputs(roots, att)), "outputsDigest": hexb(d[:])})
-	}
-	var seeds []map[string]any
-	for _, c := range []struct {
-		chain  int64
-		mgr    string
-		job    int64
-		secret string // "" for a seed fixed without the buyer's secret
-	}{
-		{31337, "0x5FbDB2315678afecb367f032d93F642f64180aa3", 1, ""},
-		{31337, "0x5FbDB2315678afecb367f032d93F642f64180aa3", 1, "buyer secret"},
-		{1, "0x00000000000000000000000000000000000000ff", 1 << 40, ""},
-	} {
-		od := protocol.OutputsDigest([]*big.Int{big.NewInt(c.job)}, att)
-		bh := crypto.Keccak256Hash([]byte(fmt.Sprint("block", c.job)))
-		var secret common.Hash
-		if c.secret != "" {
-			secret = crypto.Keccak256Hash([]byte(c.secret))
-		}
-		commitment := protocol.SeedCommitment(secret)
-		s := protocol.Seed(big.NewInt(c.chain), common.HexToAddress(c.mgr), big.NewInt(c.job), od, bh, secret)
-		var ls []string
-		for l := range uint32(3) {
-			ls = append(ls, protocol.LayerSeed(s, l).String())
-		}
-		seeds = append(seeds, map[string]any{"chainId": fmt.Sprint(c.chain), "manager": common.HexToAddress(c.mgr).Hex(), "jobId": fmt.Sprint(c.job),
-			"outputsDigest": hexb(od[:]), "blockHash": bh.Hex(), "secret": secret.Hex(), "seedCommitment": hexb(commitment[:]),
-			"seed": s.String(), "layerSeeds": ls})
-	}
-	return map[string]any{
-		"generatedBy":   generatedBy,
-		"description":   "outputsDigest = keccak256(abi.encode(uint256[], bytes32)), seed (secret zero: fixed without the buyer's reveal), seedCommitment = keccak256(abi.encode(bytes32 secret)) and per-layer seeds (§6.2); layerSeeds[l] for l = 0, 1, 2",
-		"revealBlocks":  protocol.RevealBlocks,
-		"seedHorizon":   protocol.SeedHorizon,
-		"seedDelay":     protocol.SeedDelay,
-		"outputsDigest": outs,
-		"seed":          seeds,
-	}
-}
-
-// ---- stake.json ----
 
 func stakeVectors() any {
 	var cases []map[string]any

@@ -119,8 +119,6 @@ func edit(b []byte, f func(md map[string]string, ts map[string]any)) []byte {
 	return buf.Bytes()
 }
 
-func epi() protocol.Epilogue { return protocol.Epilogue{Multiplier: 1 << 30, Shift: 36, ZeroPoint: -3} }
-
 // linEpi is a linear op's shared epilogue (its multipliers are per column, in the tensor).
 func linEpi() protocol.Epilogue { return protocol.Epilogue{Shift: 36, ZeroPoint: -3} }
 

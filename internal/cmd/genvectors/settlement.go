@@ -13,10 +13,10 @@ import (
 
 // ---- settlement.json ----
 
-// settlementVectors pins the encodings of v1 settlement (specs/settlement.md): the request's
+// settlementVectors pins the encodings of settlement (specs/settlement.md): the request's
 // hashStruct and job id under a domain, the commitment, the v2 seed with and without the
-// buyer's secret, the v1 receipt digest, and the packed result words with their digest. The
-// forge test contracts/test/v1/SettlementVectors.t.sol checks the contract against the same file.
+// buyer's secret, the receipt digest, and the packed result words with their digest. The
+// forge test contracts/test/SettlementVectors.t.sol checks the contract against the same file.
 func settlementVectors() any {
 	var cases []map[string]any
 	for i, c := range []struct {
@@ -65,13 +65,13 @@ func settlementVectors() any {
 			toks[k] = int32(t)
 		}
 		rd := commit.ToBig(must(jobs.ResultDigest(toks)))
-		rc := protocol.ReceiptV1{
+		rc := protocol.Receipt{
 			JobID: jobID, Provider: prov, ModelRoot: req.ModelRoot,
 			JobDigest: req.JobDigest, TraceRoot: traceRoot, AttestationDigest: att, Seed: seed,
 			ResultDigest: rd, ProofHash: crypto.Keccak256Hash([]byte("proof")),
 		}
 		rcDigest := rc.Digest(d)
-		sep := d.SeparatorV1()
+		sep := d.Separator()
 		ws := make([]string, len(words))
 		for k, w := range words {
 			ws[k] = w.String()
@@ -96,9 +96,9 @@ func settlementVectors() any {
 	}
 	return map[string]any{
 		"generatedBy": generatedBy,
-		"description": "v1 settlement (specs/settlement.md): Request hashStruct and job id (its EIP-712 digest, domain version \"1\"), commitment keccak256(abi.encode(provider, stake, traceRoot, attestationDigest)), seed probity/seed/v2 from the block hash and the secret (zero when none), v1 Receipt digest, result words (ten 24-bit tokens per word) and result digest",
+		"description": "settlement (specs/settlement.md): Request hashStruct and job id (its EIP-712 digest, domain version \"1\"), commitment keccak256(abi.encode(provider, stake, traceRoot, attestationDigest)), seed probity/seed/v2 from the block hash and the secret (zero when none), Receipt digest, result words (ten 24-bit tokens per word) and result digest",
 		"requestType": protocol.RequestType,
-		"receiptType": protocol.ReceiptV1Type,
+		"receiptType": protocol.ReceiptType,
 		"cases":       cases,
 	}
 }

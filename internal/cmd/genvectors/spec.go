@@ -1,12 +1,11 @@
 package main
 
-// Vectors for the points a second implementation of the v0 spec found unclear (issue 12):
+// Vectors for the points a second implementation of the spec found unclear (issue 12):
 // the Poseidon2 constants, the receipt's detection figure and field spellings, the model-file
 // rules and metadata integers, the contract interface, and the chain data of an offline audit.
 
 import (
 	"bytes"
-	"encoding/binary"
 	"fmt"
 	"math/big"
 	"slices"
@@ -42,49 +41,6 @@ func poseidonConstants() any {
 		"internal":   [][]int{{2, 1, 1}, {1, 2, 1}, {1, 1, 3}},
 		"rounds":     "state = E*state; rounds 0..3 full, 4..59 partial (key and S-box on word 0 only, then I*state), 60..63 full; a full round adds its 3 keys, applies x^5 to every word, then E*state",
 	}
-}
-
-// ---- receipt.json ----
-
-// receiptVectors pins the detection figure of §8.1 and the spelling of every receipt field.
-func receiptVectors() any {
-	var det []map[string]any
-	for _, c := range []struct {
-		k  uint16
-		f0 uint32
-	}{{1, 1000}, {2, 1000}, {8, 1000}, {32, 1000}, {3, 3333}, {5, 1}, {32, 9999}, {65535, 1}, {7, 5000}} {
-		p := must(protocol.DetectionFixed(c.k, c.f0))
-		bps := new(big.Int).Quo(p, big.NewInt(1e14))
-		// The nearest basis point, only so that the vectors show where floor and rounding part.
-		near := new(big.Int).Quo(new(big.Int).Add(p, big.NewInt(5e13)), big.NewInt(1e14))
-		det = append(det, map[string]any{"k": c.k, "floorBps": c.f0, "p": p.String(),
-			"probabilityBps": bps.Uint64(), "nearestBps": near.Uint64()})
-	}
-	return map[string]any{
-		"generatedBy": generatedBy,
-		"description": "receipts (§8.1, §8.3): detection.probabilityBps = floor(p / 10^14) of the 18-decimal p of §11 (nearestBps, the rounded value, is NOT the rule; it shows the cases where the two differ); " +
-			"spelling: the JSON type of every receipt member (paths with [] for array items)",
-		"detection": det,
-		"spelling":  receiptSpelling,
-	}
-}
-
-// receiptSpelling is the encoding class of every member of a receipt (§8.3). word: "0x" and
-// 64 lower-case hex digits; address: "0x" and 40 lower-case hex digits; bytes: "0x" and
-// lower-case hex, two digits a byte; decimal: a JSON string of a decimal uint256; integer: a
-// JSON number; string, object: as JSON.
-var receiptSpelling = map[string]string{
-	"version": "string", "chainId": "decimal", "contract": "address", "jobId": "decimal",
-	"provider": "address", "nodeKey": "address",
-	"job.inputRoot": "word", "job.rows": "integer", "job.layers[].shapeId": "word",
-	"job.layers[].weightsRoot": "word", "job.layers[].epilogue": "word",
-	"specHash": "word", "outputRoots[]": "word", "attestationDigest": "word",
-	"seedBlock": "integer", "seed": "word", "k": "integer",
-	"detection.floorBps": "integer", "detection.probabilityBps": "integer",
-	"proofs[].layer": "integer", "proofs[].shapeId": "word", "proofs[].proof": "bytes",
-	"proofs[].publicInputs[]": "word", "attestation": "object",
-	"timings.executeMs": "integer", "timings.commitMs": "integer", "timings.proveMs": "integer",
-	"timings.submitMs": "integer", "signature": "bytes",
 }
 
 // ---- modelfile.json ----
@@ -215,7 +171,8 @@ func contractVectors() any {
 	}{
 		{"SLAManager", &bindings.SLAManagerMetaData},
 		{"ProviderRegistry", &bindings.ProviderRegistryMetaData},
-		{"ShapeRegistry", &bindings.ShapeRegistryMetaData},
+		{"ClassRegistry", &bindings.ClassRegistryMetaData},
+		{"ResultHasher", &bindings.ResultHasherMetaData},
 		{"Groth16Verifier", &bindings.Groth16VerifierMetaData},
 	} {
 		a := must(c.md.ParseABI())
@@ -243,49 +200,34 @@ func contractVectors() any {
 
 // ---- audit.json ----
 
-// auditVectors pins what an offline auditor recomputes from chain data (§8.5): the outputs
-// digest, the seed from the seed block's hash and the revealed secret (or zero), the layer
-// seeds and the CC nonce of §9.3.
+// auditVectors pins the CC nonce of protocol.md §9.3 that an auditor recomputes from the
+// receipt: over the job's committed roots (a generation job's one root is its trace root,
+// receipt.Receipt.Nonce).
 func auditVectors() any {
 	mgr := common.HexToAddress("0x5FbDB2315678afecb367f032d93F642f64180aa3")
-	att := crypto.Keccak256Hash([]byte("attestation"))
 	var cases []map[string]any
 	for _, c := range []struct {
 		chain, job int64
 		roots      []*big.Int
-		secret     string
 	}{
-		{31337, 1, []*big.Int{big.NewInt(7)}, "buyer secret"},
-		{31337, 2, []*big.Int{big.NewInt(7), new(big.Int).Sub(protocol.R, big.NewInt(1))}, ""},
-		{1, 1 << 40, []*big.Int{new(big.Int).SetBytes(crypto.Keccak256([]byte("o0"))[:31])}, "another secret"},
+		{31337, 1, []*big.Int{big.NewInt(7)}},
+		{31337, 2, []*big.Int{big.NewInt(7), new(big.Int).Sub(protocol.R, big.NewInt(1))}},
+		{1, 1 << 40, []*big.Int{new(big.Int).SetBytes(crypto.Keccak256([]byte("o0"))[:31])}},
 	} {
-		var secret, commitment common.Hash
-		if c.secret != "" {
-			secret = crypto.Keccak256Hash([]byte(c.secret))
-			commitment = protocol.SeedCommitment(secret)
-		}
-		od := protocol.OutputsDigest(c.roots, att)
-		bh := crypto.Keccak256Hash(binary.BigEndian.AppendUint64([]byte("seed block"), uint64(c.job)))
-		seed := protocol.Seed(big.NewInt(c.chain), mgr, big.NewInt(c.job), od, bh, secret)
 		rs := make([]string, len(c.roots))
-		var ls []string
 		for i, r := range c.roots {
 			rs[i] = r.String()
-			ls = append(ls, protocol.LayerSeed(seed, uint32(i)).String())
 		}
 		nod := attestation.NonceOutputsDigest(c.roots)
 		nonce := attestation.Nonce(big.NewInt(c.chain), mgr, big.NewInt(c.job), nod)
 		cases = append(cases, map[string]any{
 			"chainId": fmt.Sprint(c.chain), "manager": strings.ToLower(mgr.Hex()), "jobId": fmt.Sprint(c.job),
-			"outputRoots": rs, "attestationDigest": att.Hex(), "seedBlockHash": bh.Hex(),
-			"seedCommitment": commitment.Hex(), "secret": secret.Hex(), "revealed": c.secret != "",
-			"outputsDigest": hexb(od[:]), "seed": seed.String(), "layerSeeds": ls,
-			"nonceOutputsDigest": hexb(nod[:]), "nonce": hexb(nonce[:]),
+			"outputRoots": rs, "nonceOutputsDigest": hexb(nod[:]), "nonce": hexb(nonce[:]),
 		})
 	}
 	return map[string]any{
 		"generatedBy": generatedBy,
-		"description": "offline audit from chain data (§8.5): outputsDigest (§6.2), seed from seedBlockHash and secret (zero when not revealed), layer seeds, and the CC nonce (§9.3) over nonceOutputsDigest = keccak256(abi.encode(outputRoots, bytes32(0)))",
+		"description": "the CC nonce (protocol.md §9.3) over nonceOutputsDigest = keccak256(abi.encode(outputRoots, bytes32(0))); a generation job's outputRoots is [traceRoot]",
 		"cases":       cases,
 	}
 }

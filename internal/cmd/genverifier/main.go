@@ -1,9 +1,7 @@
 // Command genverifier generates the Groth16 cross-check vectors for the Solidity tests: a
-// development key for the `tiny` shape (or a universal class), honest proofs under it, the key
-// as constructor words of contracts/src/Groth16Verifier.sol, and gnark's own exported verifier
-// for the same key.
+// universal class's development key, honest proofs under it, the key as constructor words of
+// contracts/src/Groth16Verifier.sol, and gnark's own exported verifier for the same key.
 //
-//	go run ./internal/cmd/genverifier -out contracts/test/vectors
 //	go run ./internal/cmd/genverifier -out contracts/test/vectors -class small
 //
 // The class vector proves generation jobs of the shipped model (models.KJV) with the class's
@@ -20,7 +18,6 @@ import (
 	"flag"
 	"fmt"
 	"math/big"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -73,15 +70,10 @@ type vectorFile struct {
 
 func main() {
 	out := flag.String("out", "contracts/test/vectors", "output directory")
-	shapeName := flag.String("shape", "tiny", "catalogue shape")
-	class := flag.String("class", "", "a universal class (e.g. small) instead of a shape")
+	class := flag.String("class", "small", "the universal class")
 	flag.Parse()
 	logger.Disable()
-	run := func() error { return runShape(*out, *shapeName) }
-	if *class != "" {
-		run = func() error { return runClass(*out, *class) }
-	}
-	if err := run(); err != nil {
+	if err := runClass(*out, *class); err != nil {
 		fmt.Fprintf(os.Stderr, "genverifier: error: %v\n", err)
 		os.Exit(1)
 	}
@@ -155,52 +147,6 @@ func write(outDir, label string, vf *vectorFile, src string) error {
 		return err
 	}
 	return os.WriteFile(filepath.Join(outDir, vf.GnarkVerfier), []byte(src), 0o644)
-}
-
-func runShape(outDir, shapeName string) error {
-	s, err := circuits.Lookup(shapeName)
-	if err != nil {
-		return err
-	}
-	keys, err := circuits.DevSetup(s)
-	if err != nil {
-		return err
-	}
-	vf, src, err := header(keys, s.Name, "Groth16 proofs of the sampled-layer statement (specs/protocol.md §7) under a development key;")
-	if err != nil {
-		return err
-	}
-	vf.K, vf.N, vf.D, vf.Samples = s.K, s.N, s.D, s.Kn
-	cases := []struct {
-		name string
-		M    int
-		relu bool
-		seed int64
-	}{
-		{"rows-5-relu", 5, true, 12345},
-		{"rows-8-norelu", 1 << s.D, false, 987654321},
-		{"rows-1", 1, false, 42},
-	}
-	for i, c := range cases {
-		in, err := circuits.RandomInputs(s, c.M, rand.New(rand.NewPCG(uint64(i)+1, 2)), big.NewInt(c.seed), c.relu)
-		if err != nil {
-			return err
-		}
-		p, err := circuits.Prove(keys, in)
-		if err != nil {
-			return fmt.Errorf("case %s: %w", c.name, err)
-		}
-		if err := circuits.VerifySolidity(keys.VK, p.Solidity[:], p.PublicInputs); err != nil {
-			return fmt.Errorf("case %s: %w", c.name, err)
-		}
-		vf.Proofs = append(vf.Proofs, proofVector{
-			Name: c.name, M: c.M,
-			Proof:        "0x" + hex.EncodeToString(p.Solidity[:]),
-			ProofWords:   proofWords(p.Solidity[:]),
-			PublicInputs: dec(p.PublicInputs[:]),
-		})
-	}
-	return write(outDir, s.Name, vf, src)
 }
 
 // runClass proves generation jobs of the shipped model with the class's development key.

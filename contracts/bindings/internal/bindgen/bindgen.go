@@ -16,20 +16,15 @@ import (
 	"github.com/ethereum/go-ethereum/accounts/abi/abigen"
 )
 
-// Contracts lists the contracts of package bindings (protocol v0 and the
-// contracts v1 shares with it), in generation order.
-var Contracts = []string{"DevToken", "Groth16Verifier", "ProviderRegistry", "SLAManager", "ShapeRegistry"}
+// Contracts lists the contracts of package bindings (specs/settlement.md), in
+// generation order.
+var Contracts = []string{"ClassRegistry", "DevToken", "Groth16Verifier", "ProviderRegistry", "ResultHasher", "SLAManager"}
 
-// ContractsV1 lists the contracts of package bindingsv1, the v1 settlement
-// (specs/settlement.md), in generation order. They live in a package of their own
-// because their struct types (Job, Receipt, Eip712DomainOutput) have v0's names;
-// v1 uses package bindings for DevToken, Groth16Verifier and ProviderRegistry.
-var ContractsV1 = []string{"ClassRegistry", "ResultHasher", "SLAManagerV1"}
-
-// SourcesV1 are the files that define ContractsV1, relative to the repository
-// root. Building only them and what they import takes seconds where the whole
-// tree with its tests takes minutes, and gives the same artifacts.
-var SourcesV1 = []string{"contracts/src/ClassRegistry.sol", "contracts/src/ResultHasher.sol", "contracts/src/SLAManagerV1.sol"}
+// Sources are the files that define Contracts, relative to the repository root.
+// Building only them and what they import takes seconds where the whole tree with
+// its tests takes minutes, and gives the same artifacts.
+var Sources = []string{"contracts/src/ClassRegistry.sol", "contracts/src/dev/DevToken.sol", "contracts/src/Groth16Verifier.sol",
+	"contracts/src/ProviderRegistry.sol", "contracts/src/ResultHasher.sol", "contracts/src/SLAManager.sol"}
 
 // ErrNoBytecode reports an artifact without deployable bytecode (an interface or
 // an abstract contract listed by mistake).
@@ -56,7 +51,7 @@ func Build(forge, root, outDir, cacheDir string, sources ...string) error {
 }
 
 // Generate reads <outDir>/<Name>.sol/<Name>.json for every contract in
-// contracts (Contracts or ContractsV1) and returns the Go source of package pkg,
+// contracts (normally Contracts) and returns the Go source of package pkg,
 // to be committed as contracts/<pkg>/bindings.go.
 func Generate(outDir, pkg string, contracts []string) ([]byte, error) {
 	if len(contracts) == 0 {

@@ -1,6 +1,5 @@
 // Command genbindings rebuilds the contracts with the repository's forge and
-// writes the abigen v2 bindings (run by `go generate ./contracts/bindings` and,
-// with -contracts v1, by `go generate ./contracts/bindingsv1`).
+// writes the abigen v2 bindings (run by `go generate ./contracts/bindings`).
 package main
 
 import (
@@ -16,24 +15,15 @@ import (
 func main() {
 	out := flag.String("out", "bindings.go", "output Go file")
 	pkg := flag.String("pkg", "bindings", "Go package name")
-	set := flag.String("contracts", "v0", "which contracts to bind: v0 (bindgen.Contracts) or v1 (bindgen.ContractsV1)")
 	flag.Parse()
-	if err := run(*out, *pkg, *set); err != nil {
+	if err := run(*out, *pkg); err != nil {
 		fmt.Fprintln(os.Stderr, "genbindings:", err)
 		os.Exit(1)
 	}
 }
 
-func run(out, pkg, set string) error {
-	var contracts, sources []string
-	switch set {
-	case "v0":
-		contracts = bindgen.Contracts
-	case "v1":
-		contracts, sources = bindgen.ContractsV1, bindgen.SourcesV1
-	default:
-		return fmt.Errorf("-contracts %q: want v0 or v1", set)
-	}
+func run(out, pkg string) error {
+	contracts, sources := bindgen.Contracts, bindgen.Sources
 	root, err := testenv.RepoRoot()
 	if err != nil {
 		return err

@@ -1,5 +1,0 @@
-//go:build !heavy
-
-package circuits
-
-const heavyTests = false

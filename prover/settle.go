@@ -1,0 +1,88 @@
+package prover
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"os"
+	"time"
+
+	"github.com/probitylabs/probity/chain"
+)
+
+// settle waits for the challenge window of a proved job to end and finalizes it (with
+// Withdraw, collect: finalize and payout in one transaction). A job whose window was zero
+// settled in its submission, which the reconcile at the start of this step sees.
+func (n *Node) settle(ctx context.Context, r *Record, log *slog.Logger) (Step, error) {
+	for {
+		now, err := n.chainTime(ctx)
+		if err != nil {
+			return r.Step, err
+		}
+		if now > r.PayableAt {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return r.Step, ctx.Err()
+		case <-time.After(n.cfg.PollInterval.D()):
+		}
+	}
+	ids := []*big.Int{r.ID()}
+	var res *chain.SettleResult
+	var err error
+	if n.cfg.Withdraw {
+		res, err = n.market.Collect(ctx, ids, n.Address())
+		if err == nil {
+			n.gas(r, "collect", &res.Tx)
+		}
+	} else {
+		res, err = n.market.Finalize(ctx, ids)
+		if err == nil {
+			n.gas(r, "finalize", &res.Tx)
+		}
+	}
+	if err != nil {
+		return r.Step, err
+	}
+	for _, s := range res.Settled {
+		if s.JobId.Cmp(r.ID()) == 0 {
+			log.Info("settled", "price", s.Price)
+			return StepSettled, nil
+		}
+	}
+	return r.Step, fmt.Errorf("finalize passed the job over (not payable yet)")
+}
+
+// finish publishes the receipt document next to the job URI and withdraws the balance, as
+// configured.
+func (n *Node) finish(ctx context.Context, r *Record, log *slog.Logger) (Step, error) {
+	if n.cfg.PublishReceipts && r.ReceiptPath != "" {
+		doc, err := os.ReadFile(r.ReceiptPath)
+		if err != nil {
+			return r.Step, permanent{fmt.Errorf("receipt document: %w", err)}
+		}
+		if err := n.fetch.publishReceipt(ctx, r.JobURI, r.ID(), doc); err != nil {
+			return r.Step, fmt.Errorf("publishing the receipt: %w", err)
+		}
+		log.Info("published the receipt")
+	}
+	if n.cfg.Withdraw {
+		bal, err := n.market.BalanceOf(ctx, n.Address())
+		if err != nil {
+			return r.Step, err
+		}
+		if bal.Sign() > 0 {
+			res, err := n.market.Withdraw(ctx)
+			if err != nil && !chain.IsRevert(err, "NothingToWithdraw") {
+				return r.Step, err
+			}
+			if err == nil {
+				n.gas(r, "withdraw", &res.Tx)
+				log.Info("withdrew", "amount", res.Withdrawn.Amount)
+			}
+		}
+	}
+	return StepDone, nil
+}

@@ -1,0 +1,152 @@
+package sdk
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"fmt"
+	"math/big"
+	"time"
+
+	"github.com/consensys/gnark/backend/groth16"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
+
+	"github.com/probitylabs/probity/chain"
+	"github.com/probitylabs/probity/circuits"
+	"github.com/probitylabs/probity/circuits/universal"
+	"github.com/probitylabs/probity/commit"
+	"github.com/probitylabs/probity/model"
+)
+
+// Deploy deploys a fresh stack (a DevToken, the registries, the result hasher and the SLA
+// manager) from key, which becomes governance. Tests and local chains use it; production
+// deployments use the Foundry script (contracts/script/Deploy.s.sol).
+func Deploy(ctx context.Context, backend chain.Backend, key *ecdsa.PrivateKey) (Addresses, error) {
+	d, err := chain.Deploy(ctx, backend, key, chain.DeployParams{UnbondingDelay: 7 * 24 * 3600})
+	if err != nil {
+		return Addresses{}, wrap("deploying", err)
+	}
+	return d.Addresses, nil
+}
+
+// RegisterClass deploys the class's Groth16 verifier from its verifying key and registers the
+// class (governance only), with minSlots the fewest sample slots of any family the class
+// samples (settlement.md §7). It returns the class id, keccak256 of the class's name.
+func (c *Client) RegisterClass(ctx context.Context, cl *universal.Class, vk groth16.VerifyingKey) ([32]byte, error) {
+	w, err := circuits.VerifyingKeyWords(vk)
+	if err != nil {
+		return [32]byte{}, fmt.Errorf("sdk: class %s: %w", cl.Name, err)
+	}
+	verifier, err := c.market.DeployVerifier(ctx, chain.VerifyingKey{Alpha: w.Alpha, Beta: w.Beta, Gamma: w.Gamma, Delta: w.Delta, IC: w.IC})
+	if err != nil {
+		return [32]byte{}, wrap("deploying the verifier of "+cl.String(), err)
+	}
+	r, err := c.market.RegisterClass(ctx, cl.String(), verifier, MinSlots(cl))
+	if err != nil {
+		return [32]byte{}, wrap("registering "+cl.String(), err)
+	}
+	if r.ClassID != cl.ID() {
+		return r.ClassID, fmt.Errorf("sdk: the registry gave class %s the id 0x%x, the Go class's is 0x%x", cl, r.ClassID, cl.ID())
+	}
+	return r.ClassID, nil
+}
+
+// MinSlots is the k of a class's stake bound: the fewest sample slots of any family it
+// samples (families with no slot are not sampled and do not count).
+func MinSlots(cl *universal.Class) uint16 {
+	k := 0
+	for _, s := range cl.Slots {
+		if s > 0 && (k == 0 || s < k) {
+			k = s
+		}
+	}
+	return uint16(k)
+}
+
+// RegisterModel adds a model to the registry's catalogue under the class its registrant says
+// it fits (anyone, once per root; settlement.md §2): a claim for discovery, which lets a
+// Generation leave its ClassID empty. uri says where the model is (advisory).
+func (c *Client) RegisterModel(ctx context.Context, m *model.Model, classID [32]byte, uri string) error {
+	root, err := m.Root()
+	if err != nil {
+		return fmt.Errorf("sdk: model root: %w", err)
+	}
+	_, err = c.market.RegisterModel(ctx, commit.ToBig(root), classID, uri)
+	return wrap("registering the model", err)
+}
+
+// Simulated is an in-process chain with a deployed stack and funded accounts.
+type Simulated struct {
+	Chain      *chain.Simulated
+	Addresses  Addresses
+	Governance *ecdsa.PrivateKey   // deployer, owner of the token, the registries and the manager
+	Accounts   []*ecdsa.PrivateKey // funded with ether and Tokens each
+}
+
+// SimulatedConfig configures NewSimulated.
+type SimulatedConfig struct {
+	Accounts int      // funded accounts besides governance (default 3)
+	Tokens   *big.Int // DevTokens minted to each account (default 10^24)
+	// Interval, when set, mines a block every Interval; by default a block is mined after
+	// every transaction, and Chain.Mine mines more.
+	Interval time.Duration
+}
+
+// NewSimulated starts an in-process chain, deploys the contracts and funds accounts.
+func NewSimulated(ctx context.Context, cfg SimulatedConfig) (*Simulated, error) {
+	if cfg.Accounts == 0 {
+		cfg.Accounts = 3
+	}
+	if cfg.Tokens == nil {
+		cfg.Tokens = new(big.Int).Exp(big.NewInt(10), big.NewInt(24), nil)
+	}
+	s := &Simulated{}
+	var err error
+	if s.Governance, err = crypto.GenerateKey(); err != nil {
+		return nil, err
+	}
+	funded := []common.Address{crypto.PubkeyToAddress(s.Governance.PublicKey)}
+	for range cfg.Accounts {
+		k, err := crypto.GenerateKey()
+		if err != nil {
+			return nil, err
+		}
+		s.Accounts = append(s.Accounts, k)
+		funded = append(funded, crypto.PubkeyToAddress(k.PublicKey))
+	}
+	opts := chain.SimOptions{Policy: chain.MineOnSend}
+	if cfg.Interval > 0 {
+		opts = chain.SimOptions{Policy: chain.MineOnInterval, Interval: cfg.Interval}
+	}
+	s.Chain = chain.NewSimulated(opts, funded...)
+	fail := func(err error) (*Simulated, error) {
+		s.Chain.Close()
+		return nil, err
+	}
+	if s.Addresses, err = Deploy(ctx, s.Chain.Client(), s.Governance); err != nil {
+		return fail(err)
+	}
+	gov, err := s.Client(ctx, s.Governance)
+	if err != nil {
+		return fail(err)
+	}
+	for _, a := range funded[1:] {
+		if _, err := gov.market.Mint(ctx, a, cfg.Tokens); err != nil {
+			return fail(wrap("minting", err))
+		}
+	}
+	return s, nil
+}
+
+// Client returns a client acting as key on the simulated deployment, polling every 20 ms.
+func (s *Simulated) Client(ctx context.Context, key *ecdsa.PrivateKey) (*Client, error) {
+	c, err := NewClient(ctx, s.Chain.Client(), key, s.Addresses)
+	if err != nil {
+		return nil, err
+	}
+	c.PollInterval = 20 * time.Millisecond
+	return c, nil
+}
+
+// Close stops the chain.
+func (s *Simulated) Close() error { return s.Chain.Close() }
