@@ -288,21 +288,70 @@ func (m *Market) lock(ctx context.Context, data []byte, posts, commits bool) (*L
 	return r, nil
 }
 
+// LockLimits bound what a lock may cost the provider (settlement.md §5): the stake it
+// reserves and the abandonment fee it fixes follow the manager's rates when the lock is
+// mined, and a rate raised in front of the lock reverts it (LockTermsExceeded) instead of
+// binding the provider to worse terms. A nil MaxStake accepts any stake, a zero
+// MaxAbandonBps any fee (AnyTerms).
+type LockLimits struct {
+	MaxStake      *big.Int
+	MaxAbandonBps uint16
+}
+
+// AnyTerms accepts whatever the manager's rates give.
+var AnyTerms = LockLimits{}
+
+var maxUint256 = new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), 256), big.NewInt(1))
+
+// Words returns the limits as the manager takes them (maxStake, maxAbandonBps).
+func (l LockLimits) Words() (*big.Int, uint16) {
+	maxStake, maxFee := l.MaxStake, l.MaxAbandonBps
+	if maxStake == nil {
+		maxStake = maxUint256
+	}
+	if maxFee == 0 {
+		maxFee = 10_000
+	}
+	return maxStake, maxFee
+}
+
+// LockLimitsNow are the limits of a lock on the terms the manager gives now: the stake
+// requiredStake returns for the request and the current abandonment fee. A provider that
+// reads them right before it sends its lock is never locked on terms it did not see.
+func (m *Market) LockLimitsNow(ctx context.Context, req Request) (LockLimits, error) {
+	cl, err := m.ClassOf(ctx, req.ClassId)
+	if err != nil {
+		return LockLimits{}, err
+	}
+	stake, err := m.RequiredStake(ctx, req.Price, cl.MinSlots)
+	if err != nil {
+		return LockLimits{}, err
+	}
+	p, err := m.Params(ctx)
+	if err != nil {
+		return LockLimits{}, err
+	}
+	return LockLimits{MaxStake: stake, MaxAbandonBps: p.AbandonBps}, nil
+}
+
 // Lock locks an open job for the client (a registered provider) and reserves its stake.
-func (m *Market) Lock(ctx context.Context, req Request) (*LockResult, error) {
-	return m.lock(ctx, m.manager.PackLock(req), false, false)
+func (m *Market) Lock(ctx context.Context, req Request, limits LockLimits) (*LockResult, error) {
+	maxStake, maxFee := limits.Words()
+	return m.lock(ctx, m.manager.PackLock(req, maxStake, maxFee), false, false)
 }
 
 // LockRequest creates and locks, in one call, a job from a request its buyer signed
 // off chain (SignRequest); the escrow comes from the buyer.
-func (m *Market) LockRequest(ctx context.Context, req Request, signature []byte) (*LockResult, error) {
-	return m.lock(ctx, m.manager.PackLockRequest(req, signature), true, false)
+func (m *Market) LockRequest(ctx context.Context, req Request, signature []byte, limits LockLimits) (*LockResult, error) {
+	maxStake, maxFee := limits.Words()
+	return m.lock(ctx, m.manager.PackLockRequest(req, signature, maxStake, maxFee), true, false)
 }
 
 // LockAndCommit is LockRequest and Commit in one call, for a provider that ran the
 // job before locking it. The result's Commitment is what its submission opens.
-func (m *Market) LockAndCommit(ctx context.Context, req Request, signature []byte, traceRoot *big.Int, attestationDigest [32]byte) (*LockResult, error) {
-	return m.lock(ctx, m.manager.PackLockAndCommit(req, signature, traceRoot, attestationDigest), true, true)
+func (m *Market) LockAndCommit(ctx context.Context, req Request, signature []byte, traceRoot *big.Int, attestationDigest [32]byte, limits LockLimits) (*LockResult, error) {
+	maxStake, maxFee := limits.Words()
+	return m.lock(ctx, m.manager.PackLockAndCommit(req, signature, traceRoot, attestationDigest, maxStake, maxFee), true, true)
 }
 
 // LockRequestsResult is a batch of signed requests locked in one transaction.
@@ -313,9 +362,24 @@ type LockRequestsResult struct {
 	Locked []*JobLocked
 }
 
-// LockRequests locks several signed requests in one transaction, all or nothing.
-func (m *Market) LockRequests(ctx context.Context, reqs []Request, signatures [][]byte) (*LockRequestsResult, error) {
-	tx, err := m.transact(ctx, m.d.Manager, m.manager.PackLockRequests(reqs, signatures))
+// LockRequests locks several signed requests in one transaction, all or nothing; limits
+// has one entry per request (nil: AnyTerms for each), and the fee bound sent is the
+// lowest of them (the manager takes one for the batch).
+func (m *Market) LockRequests(ctx context.Context, reqs []Request, signatures [][]byte, limits []LockLimits) (*LockRequestsResult, error) {
+	if limits == nil {
+		limits = make([]LockLimits, len(reqs))
+	}
+	if len(limits) != len(reqs) {
+		return nil, fmt.Errorf("chain: %d lock limits for %d requests", len(limits), len(reqs))
+	}
+	maxStakes := make([]*big.Int, len(reqs))
+	maxFee := uint16(10_000)
+	for i, l := range limits {
+		var fee uint16
+		maxStakes[i], fee = l.Words()
+		maxFee = min(maxFee, fee)
+	}
+	tx, err := m.transact(ctx, m.d.Manager, m.manager.PackLockRequests(reqs, signatures, maxStakes, maxFee))
 	if err != nil {
 		return nil, err
 	}

@@ -24,7 +24,7 @@ func TestCommitmentAndSeedMatchProtocol(t *testing.T) {
 	req := e.request()
 	id := e.jobID(req)
 
-	locked := must[*chain.LockResult](t)(e.provider.LockRequest(e.ctx, req, e.sign(req)))
+	locked := must[*chain.LockResult](t)(e.provider.LockRequest(e.ctx, req, e.sign(req), chain.AnyTerms))
 	stake := locked.Locked.Stake
 	j := must[chain.Job](t)(e.keeper.GetJob(e.ctx, id))
 	if chain.JobState(j.State) != chain.StateLocked || j.Flags != 0 || j.Deadline.Uint64() != locked.Locked.CommitBy ||
@@ -96,7 +96,7 @@ func TestCommitmentAndSeedMatchProtocol(t *testing.T) {
 	rq.SeedCommitment = crypto.Keccak256Hash(secret[:])
 	rq.ChallengeWindow = 3600
 	rid := e.jobID(rq)
-	lc := must[*chain.LockResult](t)(e.provider.LockAndCommit(e.ctx, rq, e.sign(rq), traceRootOf(rid), attestationOf(rid)))
+	lc := must[*chain.LockResult](t)(e.provider.LockAndCommit(e.ctx, rq, e.sign(rq), traceRootOf(rid), attestationOf(rid), chain.AnyTerms))
 	rlocal := protocol.Commitment(e.provider.Address(), lc.Locked.Stake, traceRootOf(rid), attestationOf(rid))
 	j = must[chain.Job](t)(e.keeper.GetJob(e.ctx, rid))
 	if j.Flags != chain.JobFlagSeedCommitment || j.Deadline.Sign() != 0 || j.Holder != rlocal || lc.Committed.ProveBy != 0 {

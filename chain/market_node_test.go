@@ -39,7 +39,7 @@ func TestMarketRevealedSecret(t *testing.T) {
 	req := e.request()
 	req.SeedCommitment = crypto.Keccak256Hash(secret[:])
 	id := e.jobID(req)
-	lc, err := e.provider.LockAndCommit(e.ctx, req, e.sign(req), traceRootOf(id), attestationOf(id))
+	lc, err := e.provider.LockAndCommit(e.ctx, req, e.sign(req), traceRootOf(id), attestationOf(id), chain.AnyTerms)
 	if err != nil {
 		t.Fatal(err)
 	}

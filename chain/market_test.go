@@ -188,7 +188,7 @@ func (e *env) submissionFor(req chain.Request, committed *chain.JobCommitted, se
 // lockedCommitted locks a signed request and commits it; returns its id and the commit event.
 func (e *env) lockedCommitted(req chain.Request) (*big.Int, *chain.CommitResult) {
 	t := e.t
-	locked := must[*chain.LockResult](t)(e.provider.LockRequest(e.ctx, req, e.sign(req)))
+	locked := must[*chain.LockResult](t)(e.provider.LockRequest(e.ctx, req, e.sign(req), chain.AnyTerms))
 	c := must[*chain.CommitResult](t)(e.provider.Commit(e.ctx, locked.JobID, traceRootOf(locked.JobID), attestationOf(locked.JobID)))
 	return locked.JobID, c
 }
@@ -231,7 +231,7 @@ func TestSignedRequestSettles(t *testing.T) {
 		t.Fatalf("domain separator %x, protocol gives %x", sep, want)
 	}
 
-	locked := must[*chain.LockResult](t)(e.provider.LockRequest(e.ctx, req, e.sign(req)))
+	locked := must[*chain.LockResult](t)(e.provider.LockRequest(e.ctx, req, e.sign(req), chain.AnyTerms))
 	if locked.JobID.Cmp(id) != 0 || locked.Posted == nil || locked.Posted.Request.Salt.Cmp(req.Salt) != 0 || locked.Posted.Buyer != e.buyer.Address() {
 		t.Fatalf("lockRequest events: %+v", locked)
 	}
@@ -329,7 +329,7 @@ func TestBatchOfThreeOneInvalid(t *testing.T) {
 	e := setup(t)
 	reqs := []chain.Request{e.request(), e.request(), e.request()}
 	sigs := [][]byte{e.sign(reqs[0]), e.sign(reqs[1]), e.sign(reqs[2])}
-	locked := must[*chain.LockRequestsResult](t)(e.provider.LockRequests(e.ctx, reqs, sigs))
+	locked := must[*chain.LockRequestsResult](t)(e.provider.LockRequests(e.ctx, reqs, sigs, nil))
 	for i, id := range locked.JobIDs {
 		if id.Cmp(e.jobID(reqs[i])) != 0 || locked.Events.Posted[i].JobId.Cmp(id) != 0 {
 			t.Fatalf("job %d: locked %v, want %v", i, id, e.jobID(reqs[i]))
@@ -414,7 +414,7 @@ func TestLockAndCommitThenCollect(t *testing.T) {
 	req := e.request()
 	req.ChallengeWindow = 3600
 	id := e.jobID(req)
-	lc := must[*chain.LockResult](t)(e.provider.LockAndCommit(e.ctx, req, e.sign(req), traceRootOf(id), attestationOf(id)))
+	lc := must[*chain.LockResult](t)(e.provider.LockAndCommit(e.ctx, req, e.sign(req), traceRootOf(id), attestationOf(id), chain.AnyTerms))
 	if lc.JobID.Cmp(id) != 0 || lc.Posted == nil || lc.Locked == nil || lc.Committed == nil || lc.Committed.JobId.Cmp(id) != 0 {
 		t.Fatalf("lockAndCommit: %+v", lc)
 	}
@@ -463,7 +463,7 @@ func TestDeadlineSlashPaysBounty(t *testing.T) {
 	e := setup(t)
 	req := e.request()
 	req.ExecWindow = 60
-	locked := must[*chain.LockResult](t)(e.provider.LockRequest(e.ctx, req, e.sign(req)))
+	locked := must[*chain.LockResult](t)(e.provider.LockRequest(e.ctx, req, e.sign(req), chain.AnyTerms))
 	if _, err := e.keeper.Slash(e.ctx, req, chain.Commitment{}); !chain.IsRevert(err, "DeadlineNotPassed") {
 		t.Fatalf("early slash: %v, want DeadlineNotPassed", err)
 	}
@@ -506,12 +506,12 @@ func TestRevertsDecodeByName(t *testing.T) {
 	if b := e.balance(e.buyer.Address()); b.Sign() != 0 {
 		t.Fatalf("deposit not used for escrow: balance %v", b)
 	}
-	lock := must[*chain.LockResult](t)(e.provider.Lock(e.ctx, req))
+	lock := must[*chain.LockResult](t)(e.provider.Lock(e.ctx, req, chain.AnyTerms))
 	if lock.Posted != nil || lock.JobID.Cmp(posted.JobID) != 0 {
 		t.Fatalf("lock: %+v", lock)
 	}
 
-	_, err := e.provider.Lock(e.ctx, req)
+	_, err := e.provider.Lock(e.ctx, req, chain.AnyTerms)
 	var re *chain.RevertError
 	if !errors.As(err, &re) || re.Name != "WrongState" || re.Args[0].(*big.Int).Cmp(posted.JobID) != 0 ||
 		chain.JobState(re.Args[1].(uint8)) != chain.StateLocked || !errors.Is(err, chain.ErrReverted) {
@@ -519,12 +519,12 @@ func TestRevertsDecodeByName(t *testing.T) {
 	}
 	// ProviderRegistry's errors come through the manager.
 	other := e.request()
-	if _, err := e.keeper.LockRequest(e.ctx, other, e.sign(other)); !chain.IsRevert(err, "NotRegistered") {
+	if _, err := e.keeper.LockRequest(e.ctx, other, e.sign(other), chain.AnyTerms); !chain.IsRevert(err, "NotRegistered") {
 		t.Fatalf("lock by a stranger: %v, want NotRegistered", err)
 	}
 	forged := e.sign(other)
 	other.Price = new(big.Int).Mul(v1Price, big.NewInt(2))
-	if _, err := e.provider.LockRequest(e.ctx, other, forged); !chain.IsRevert(err, "BadRequestSignature") {
+	if _, err := e.provider.LockRequest(e.ctx, other, forged, chain.AnyTerms); !chain.IsRevert(err, "BadRequestSignature") {
 		t.Fatalf("altered request: %v, want BadRequestSignature", err)
 	}
 	bad := e.request()
@@ -716,5 +716,33 @@ func TestMarketRefusesAnotherChainsDeployment(t *testing.T) {
 	a.ChainID = 1
 	if _, err := chain.NewMarket(ctx, sim.Client(), a, key); err == nil || !strings.Contains(err.Error(), "chain 1, the endpoint is chain 1337") {
 		t.Fatalf("another chain's deployment: %v", err)
+	}
+}
+
+// TestLockLimitsRefuseRaisedRates (review F5): a provider that read the terms (LockLimitsNow)
+// is not locked on worse ones when governance raises the stake (a lower detection floor) or
+// the abandonment fee before its lock is mined: the lock reverts with LockTermsExceeded, and
+// the terms read again lock.
+func TestLockLimitsRefuseRaisedRates(t *testing.T) {
+	e := setup(t)
+	req := e.request()
+	read := must[chain.LockLimits](t)(e.provider.LockLimitsNow(e.ctx, req))
+	if read.MaxStake.Cmp(must[*big.Int](t)(e.keeper.RequiredStake(e.ctx, req.Price, 1))) != 0 || read.MaxAbandonBps == 0 {
+		t.Fatalf("limits %+v", read)
+	}
+	p := must[chain.Params](t)(e.keeper.Params(e.ctx))
+	e.ok(e.gov.SetDetectionFloorBps(e.ctx, p.DetectionFloorBps/2))
+	if _, err := e.provider.LockRequest(e.ctx, req, e.sign(req), read); !chain.IsRevert(err, "LockTermsExceeded") {
+		t.Fatalf("raised stake: %v, want LockTermsExceeded", err)
+	}
+	again := must[chain.LockLimits](t)(e.provider.LockLimitsNow(e.ctx, req))
+	e.ok(e.gov.SetAbandonBps(e.ctx, p.AbandonBps+100))
+	if _, err := e.provider.LockRequest(e.ctx, req, e.sign(req), again); !chain.IsRevert(err, "LockTermsExceeded") {
+		t.Fatalf("raised fee: %v, want LockTermsExceeded", err)
+	}
+	now := must[chain.LockLimits](t)(e.provider.LockLimitsNow(e.ctx, req))
+	locked := must[*chain.LockResult](t)(e.provider.LockRequest(e.ctx, req, e.sign(req), now))
+	if locked.Locked.Stake.Cmp(now.MaxStake) != 0 {
+		t.Fatalf("locked stake %v, limit %v", locked.Locked.Stake, now.MaxStake)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/probitylabs/probity/chain"
 	"github.com/probitylabs/probity/circuits"
 	"github.com/probitylabs/probity/circuits/universal"
 	"github.com/probitylabs/probity/internal/atomicfile"
@@ -250,7 +251,7 @@ func (r *run) silentAct(ctx context.Context) (*sdk.Job, error) {
 	if err != nil {
 		return nil, fmt.Errorf("demo: reading the silent provider's book: %w", err)
 	}
-	locked, err := p.market.LockRequest(ctx, sdk.ChainRequest(offer.Request), offer.Signature)
+	locked, err := p.market.LockRequest(ctx, sdk.ChainRequest(offer.Request), offer.Signature, chain.AnyTerms)
 	if err != nil {
 		return nil, fmt.Errorf("%w: lockRequest: %w", ErrUnexpected, err)
 	}

@@ -133,7 +133,7 @@ func TestSettlesARealGenerationJob(t *testing.T) {
 			t.Fatal(err)
 		}
 		att := crypto.Keccak256Hash([]byte("no GPU: attestation mode none"))
-		locked, err := provider.LockAndCommit(ctx, req, sig, commit.ToBig(gen.TraceRoot), att)
+		locked, err := provider.LockAndCommit(ctx, req, sig, commit.ToBig(gen.TraceRoot), att, chain.AnyTerms)
 		if err != nil {
 			t.Fatal(err)
 		}

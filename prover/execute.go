@@ -29,7 +29,11 @@ func (n *Node) lock(ctx context.Context, r *Record, log *slog.Logger) (Step, err
 		r.Reason = "lock deadline passed"
 		return StepExpired, nil
 	}
-	res, err := n.market.Lock(ctx, r.Request.Request)
+	limits, err := n.market.LockLimitsNow(ctx, r.Request.Request)
+	if err != nil {
+		return r.Step, err
+	}
+	res, err := n.market.Lock(ctx, r.Request.Request, limits)
 	if err != nil {
 		if st, serr := n.market.JobState(ctx, r.ID()); errors.Is(err, chain.ErrReverted) && serr == nil && st == chain.StateOpen {
 			// Still open, and the manager will not let this node lock it (stake, terms).
@@ -305,7 +309,11 @@ func (n *Node) commit(ctx context.Context, r *Record, log *slog.Logger) (Step, e
 			r.Reason = "lock deadline passed after execution"
 			return StepExpired, nil
 		}
-		res, err := n.market.LockAndCommit(ctx, r.Request.Request, r.Signature, traceRoot, r.AttestationDigest)
+		limits, err := n.market.LockLimitsNow(ctx, r.Request.Request)
+		if err != nil {
+			return r.Step, err
+		}
+		res, err := n.market.LockAndCommit(ctx, r.Request.Request, r.Signature, traceRoot, r.AttestationDigest, limits)
 		if err != nil {
 			if st, serr := n.market.JobState(ctx, r.ID()); errors.Is(err, chain.ErrReverted) && serr == nil && st == chain.StateNone {
 				// Nobody holds it and the manager will not create it (signature, terms, stake).

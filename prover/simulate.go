@@ -80,7 +80,8 @@ var (
 // retired class, too little free stake) is refused instead of executed for nothing. A revert
 // comes back as a *Refusal, an endpoint failure as an error.
 func (n *Node) simulateLock(ctx context.Context, req chain.Request, sig []byte) (*Refusal, error) {
-	data, err := managerABI.TryPackLockAndCommit(req, sig, placeholderRoot, placeholderAttestation)
+	maxStake, maxFee := chain.AnyTerms.Words() // the node's own stake check comes before
+	data, err := managerABI.TryPackLockAndCommit(req, sig, placeholderRoot, placeholderAttestation, maxStake, maxFee)
 	if err != nil {
 		return refuse("offer", "%v", err), nil
 	}

@@ -116,7 +116,7 @@ func (e *env) must(err error) {
 // lock locks an open job for the provider.
 func (e *env) lock(req chain.Request) {
 	e.t.Helper()
-	_, err := e.provider.Lock(e.ctx, req)
+	_, err := e.provider.Lock(e.ctx, req, chain.AnyTerms)
 	e.must(err)
 }
 
@@ -318,7 +318,7 @@ func TestOfferLockAndCommit(t *testing.T) {
 	}
 	req := sdk.ChainRequest(o.Request)
 	x := e.execute(req, o.JobURI)
-	locked, err := e.provider.LockAndCommit(e.ctx, req, o.Signature, commit.ToBig(x.gen.TraceRoot), attestation)
+	locked, err := e.provider.LockAndCommit(e.ctx, req, o.Signature, commit.ToBig(x.gen.TraceRoot), attestation, chain.AnyTerms)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -561,7 +561,7 @@ func TestMissedDeadlineRefundsBuyer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	locked, err := e.provider.LockRequest(e.ctx, sdk.ChainRequest(o.Request), o.Signature)
+	locked, err := e.provider.LockRequest(e.ctx, sdk.ChainRequest(o.Request), o.Signature, chain.AnyTerms)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -626,7 +626,7 @@ func TestCancel(t *testing.T) {
 	if names, err := br.List(e.ctx, e.book); err != nil || len(names) != 0 {
 		t.Fatalf("book after revocation: %v (%v)", names, err)
 	}
-	_, err = e.provider.LockRequest(e.ctx, sdk.ChainRequest(o.Request), o.Signature)
+	_, err = e.provider.LockRequest(e.ctx, sdk.ChainRequest(o.Request), o.Signature, chain.AnyTerms)
 	if !chain.IsRevert(err, "WrongState") {
 		t.Fatalf("lock of a revoked offer: %v", err)
 	}

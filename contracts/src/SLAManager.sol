@@ -161,6 +161,9 @@ contract SLAManager is Ownable2Step, ReentrancyGuardTransient, EIP712 {
     error ClassNotActive(bytes32 classId, ClassStatus status);
     /// @notice The stake lock would reserve does not fit 96 bits.
     error StakeTooLarge(uint256 stake);
+    /// @notice The lock would reserve more stake, or fix a higher abandonment fee, than the
+    ///         provider accepted (governance changed a rate after the provider priced the job).
+    error LockTermsExceeded(uint256 stake, uint256 maxStake, uint16 abandonBps, uint16 maxAbandonBps);
     /// @notice The deadline of this step has passed.
     error DeadlinePassed(uint256 jobId, uint64 deadline);
     /// @notice The deadline that allows this call has not passed.
@@ -277,10 +280,15 @@ contract SLAManager is Ownable2Step, ReentrancyGuardTransient, EIP712 {
 
     /// @notice Locks a request the buyer signed off chain: the job is created, escrowed from the
     ///         buyer (balance, else transferFrom) and locked for the caller in one call.
+    ///         The provider bounds what the lock may cost it: the stake reserved and the
+    ///         abandonment fee follow the governance rates of the moment, so a rate raised in
+    ///         front of the lock transaction reverts it instead of locking on worse terms.
     /// @param req The request.
     /// @param signature The buyer's EIP-712 signature over it (ECDSA, or ERC-1271 for a contract buyer).
+    /// @param maxStake The most stake the provider accepts to reserve (type(uint256).max: any).
+    /// @param maxAbandonBps The highest abandonment fee it accepts (10000: any).
     /// @return jobId The request's digest.
-    function lockRequest(Request calldata req, bytes calldata signature)
+    function lockRequest(Request calldata req, bytes calldata signature, uint256 maxStake, uint16 maxAbandonBps)
         public
         nonReentrant
         returns (uint256 jobId)
@@ -294,22 +302,26 @@ contract SLAManager is Ownable2Step, ReentrancyGuardTransient, EIP712 {
         _checkTerms(req);
         uint16 minSlots = _activeClass(req);
         emit JobPosted(jobId, req.buyer, req.classId, req, "");
-        _lock(jobId, job, req, minSlots);
+        _lock(jobId, job, req, minSlots, maxStake, maxAbandonBps);
         _collect(req.buyer, req.price);
     }
 
     /// @notice {lockRequest} for several signed requests in one transaction (a provider taking a
     ///         batch of jobs). All or nothing: any refused request reverts the call.
+    /// @param maxStakes Each request's maxStake.
+    /// @param maxAbandonBps The highest abandonment fee accepted, for every request.
     /// @return jobIds The requests' digests.
-    function lockRequests(Request[] calldata reqs, bytes[] calldata signatures)
-        external
-        returns (uint256[] memory jobIds)
-    {
+    function lockRequests(
+        Request[] calldata reqs,
+        bytes[] calldata signatures,
+        uint256[] calldata maxStakes,
+        uint16 maxAbandonBps
+    ) external returns (uint256[] memory jobIds) {
         uint256 n = reqs.length;
-        if (n == 0 || n > MAX_BATCH || signatures.length != n) revert BadBatch(n);
+        if (n == 0 || n > MAX_BATCH || signatures.length != n || maxStakes.length != n) revert BadBatch(n);
         jobIds = new uint256[](n);
         for (uint256 i = 0; i < n; ++i) {
-            jobIds[i] = lockRequest(reqs[i], signatures[i]);
+            jobIds[i] = lockRequest(reqs[i], signatures[i], maxStakes[i], maxAbandonBps);
         }
     }
 
@@ -319,24 +331,32 @@ contract SLAManager is Ownable2Step, ReentrancyGuardTransient, EIP712 {
     /// @param signature The buyer's signature over it.
     /// @param traceRoot The trace root.
     /// @param attestationDigest Digest of the attestation record.
+    /// @param maxStake See {lockRequest}.
+    /// @param maxAbandonBps See {lockRequest}.
     /// @return jobId The request's digest.
-    function lockAndCommit(Request calldata req, bytes calldata signature, uint256 traceRoot, bytes32 attestationDigest)
-        external
-        returns (uint256 jobId)
-    {
-        jobId = lockRequest(req, signature);
+    function lockAndCommit(
+        Request calldata req,
+        bytes calldata signature,
+        uint256 traceRoot,
+        bytes32 attestationDigest,
+        uint256 maxStake,
+        uint16 maxAbandonBps
+    ) external returns (uint256 jobId) {
+        jobId = lockRequest(req, signature, maxStake, maxAbandonBps);
         _commit(jobId, traceRoot, attestationDigest);
     }
 
     /// @notice Locks an open job for the caller and reserves its stake; the rates of this
-    ///         moment become the job's.
+    ///         moment become the job's, bounded as {lockRequest} bounds them.
     /// @param req The request.
-    function lock(Request calldata req) external nonReentrant {
+    /// @param maxStake See {lockRequest}.
+    /// @param maxAbandonBps See {lockRequest}.
+    function lock(Request calldata req, uint256 maxStake, uint16 maxAbandonBps) external nonReentrant {
         uint256 jobId = jobIdOf(req);
         Job storage job = _jobs[jobId];
         if (job.state != JobState.Open) revert WrongState(jobId, job.state);
         if (block.timestamp > req.lockBy) revert DeadlinePassed(jobId, req.lockBy);
-        _lock(jobId, job, req, _activeClass(req));
+        _lock(jobId, job, req, _activeClass(req), maxStake, maxAbandonBps);
     }
 
     /// @notice Gives a locked job back before committing: the job's abandonBps share of the
@@ -660,17 +680,28 @@ contract SLAManager is Ownable2Step, ReentrancyGuardTransient, EIP712 {
         return c.minSlots;
     }
 
-    function _lock(uint256 jobId, Job storage job, Request calldata req, uint16 minSlots) private {
+    function _lock(
+        uint256 jobId,
+        Job storage job,
+        Request calldata req,
+        uint16 minSlots,
+        uint256 maxStake,
+        uint16 maxAbandonBps
+    ) private {
         uint16 bounty = bountyBps;
+        uint16 abandon = abandonBps;
         uint256 stake = StakeMath.grossStake(StakeMath.requiredStake(req.price, detectionFloorBps, minSlots), bounty);
         if (stake > type(uint96).max) revert StakeTooLarge(stake);
+        if (stake > maxStake || abandon > maxAbandonBps) {
+            revert LockTermsExceeded(stake, maxStake, abandon, maxAbandonBps);
+        }
         uint64 commitBy = uint64(block.timestamp) + req.execWindow;
         job.state = JobState.Locked;
         job.flags = req.seedCommitment != bytes32(0) ? FLAG_COMMITMENT : 0;
         job.deadline = uint40(commitBy);
         job.proveWindow = req.proveWindow;
         job.bountyBps = bounty;
-        job.abandonBps = abandonBps;
+        job.abandonBps = abandon;
         job.price = req.price;
         job.holder = _packHolder(msg.sender, stake);
         emit JobLocked(jobId, msg.sender, stake, commitBy);

@@ -39,7 +39,7 @@ contract GasTest is Fixture {
         uint256 jobId = manager.post(r, "file:///jobs/1");
         uint256 total = _record("post");
         vm.prank(provider);
-        manager.lock(r);
+        manager.lock(r, ANY_STAKE, ANY_ABANDON);
         total += _record("lock");
         total += _commit(jobId, "commit");
         total += _submit(r, "submit");
@@ -56,7 +56,7 @@ contract GasTest is Fixture {
         uint256 jobId = manager.jobIdOf(r);
         stakes[jobId] = uint96(manager.requiredStake(r.price, 1));
         vm.prank(provider);
-        manager.lockAndCommit(r, sig, traceRootOf(jobId), attestationOf(jobId));
+        manager.lockAndCommit(r, sig, traceRootOf(jobId), attestationOf(jobId), ANY_STAKE, ANY_ABANDON);
         uint256 total = _record("inUse.lockAndCommit");
         total += _submit(r, "inUse.submit");
         vm.snapshotValue(GROUP, "job.inUse.lockAndCommit.total", total);
@@ -78,7 +78,7 @@ contract GasTest is Fixture {
         Request memory r = request();
         bytes memory sig = signRequest(r);
         vm.prank(provider);
-        uint256 jobId = manager.lockRequest(r, sig);
+        uint256 jobId = manager.lockRequest(r, sig, ANY_STAKE, ANY_ABANDON);
         uint256 total = _record("lockRequest");
         total += _commit(jobId, "commit");
         total += _submit(r, "submit.signed");
@@ -95,7 +95,7 @@ contract GasTest is Fixture {
         Request memory r = requestWithSecret(secret);
         bytes memory sig = signRequest(r);
         vm.prank(provider);
-        uint256 jobId = manager.lockRequest(r, sig);
+        uint256 jobId = manager.lockRequest(r, sig, ANY_STAKE, ANY_ABANDON);
         uint256 total = _record("lockRequest.commitment");
         total += _commit(jobId, "commit");
         toSeed(jobId);
@@ -137,7 +137,7 @@ contract GasTest is Fixture {
             sigs[i] = signRequest(rs[i]);
         }
         vm.prank(provider);
-        ids = manager.lockRequests(rs, sigs);
+        ids = manager.lockRequests(rs, sigs, anyStakes(rs.length), ANY_ABANDON);
         string memory tag = string.concat(".", vm.toString(n), variant);
         uint256 locks = _record(string.concat("lockRequests", tag));
         uint256[] memory roots = new uint256[](n);

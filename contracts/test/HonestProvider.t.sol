@@ -37,7 +37,7 @@ contract HonestProviderTest is Fixture {
             vm.expectRevert(abi.encodeWithSelector(SLAManager.BadWindows.selector, r.execWindow, r.proveWindow, 0));
         }
         vm.prank(provider);
-        manager.lockRequest(r, sig);
+        manager.lockRequest(r, sig, ANY_STAKE, ANY_ABANDON);
     }
 
     function test_honest_minWindowChangeKeepsPostedJobs() public {
@@ -46,7 +46,7 @@ contract HonestProviderTest is Fixture {
         vm.prank(gov);
         manager.setMinWindows(2 hours, 2 hours);
         vm.prank(provider);
-        manager.lock(r);
+        manager.lock(r, ANY_STAKE, ANY_ABANDON);
         assertEq(manager.getJob(jobId).deadline, block.timestamp + EXEC, "the posted window, not the new minimum");
     }
 

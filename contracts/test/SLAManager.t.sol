@@ -23,7 +23,7 @@ contract SLAManagerTest is Fixture {
         assertEq(uint256(state(jobId)), uint256(JobState.Open));
         assertEq(token.balanceOf(address(manager)), PRICE);
         vm.prank(provider);
-        manager.lock(r);
+        manager.lock(r, ANY_STAKE, ANY_ABANDON);
         assertEq(uint256(state(jobId)), uint256(JobState.Locked));
         uint256 stake = stakeOf(jobId);
         assertEq(stake, manager.requiredStake(PRICE, 1));
@@ -71,10 +71,10 @@ contract SLAManagerTest is Fixture {
         Request memory r = request();
         bytes memory sig = signRequest(r);
         vm.prank(provider);
-        uint256 jobId = manager.lockRequest(r, sig);
+        uint256 jobId = manager.lockRequest(r, sig, ANY_STAKE, ANY_ABANDON);
         vm.prank(provider);
         vm.expectRevert(abi.encodeWithSelector(SLAManager.WrongState.selector, jobId, JobState.Locked));
-        manager.lockRequest(r, sig);
+        manager.lockRequest(r, sig, ANY_STAKE, ANY_ABANDON);
 
         Request memory other = request();
         uint256 otherId = manager.jobIdOf(other);
@@ -83,8 +83,39 @@ contract SLAManagerTest is Fixture {
         vm.expectRevert(
             abi.encodeWithSelector(SLAManager.BadRequestSignature.selector, manager.jobIdOf(other), buyer)
         );
-        manager.lockRequest(other, sig);
+        manager.lockRequest(other, sig, ANY_STAKE, ANY_ABANDON);
         assertTrue(otherId != manager.jobIdOf(other));
+    }
+
+    /// @dev Review F5: governance raising a rate in front of a pending lock. The provider priced
+    ///      the job at the stake and fee of the moment; the raised floor (more stake) or fee
+    ///      reverts its lock instead of binding it to worse terms, and the terms it accepted
+    ///      still lock, exactly at the bound.
+    function test_lockBoundsRefuseFrontRunRates() public {
+        Request memory r = request();
+        bytes memory sig = signRequest(r);
+        uint256 priced = manager.requiredStake(r.price, 1);
+        uint16 fee = manager.abandonBps();
+
+        uint16 floor = manager.detectionFloorBps() / 2; // a lower floor: more stake
+        vm.prank(gov);
+        manager.setDetectionFloorBps(floor);
+        uint256 raised = manager.requiredStake(r.price, 1);
+        assertGt(raised, priced);
+        vm.prank(provider);
+        vm.expectRevert(abi.encodeWithSelector(SLAManager.LockTermsExceeded.selector, raised, priced, fee, fee));
+        manager.lockRequest(r, sig, priced, fee);
+
+        vm.prank(gov);
+        manager.setAbandonBps(fee + 100);
+        vm.prank(provider);
+        vm.expectRevert(abi.encodeWithSelector(SLAManager.LockTermsExceeded.selector, raised, raised, fee + 100, fee));
+        manager.lockRequest(r, sig, raised, fee);
+
+        vm.prank(provider);
+        uint256 jobId = manager.lockRequest(r, sig, raised, fee + 100);
+        (, uint256 stake) = manager.holderOf(jobId);
+        assertEq(stake, raised, "locked at the bound");
     }
 
     function test_buyerRevokesSignedRequest() public {
@@ -96,7 +127,7 @@ contract SLAManagerTest is Fixture {
         vm.expectRevert(
             abi.encodeWithSelector(SLAManager.WrongState.selector, manager.jobIdOf(r), JobState.Cancelled)
         );
-        manager.lockRequest(r, sig);
+        manager.lockRequest(r, sig, ANY_STAKE, ANY_ABANDON);
     }
 
     function test_challengeWindow_paysAfterIt() public {
@@ -337,7 +368,7 @@ contract SLAManagerTest is Fixture {
         assertEq(uint256(state(jobId)), uint256(JobState.Open));
         assertEq(manager.balanceOf(buyer), stake / 10);
         vm.prank(provider);
-        manager.lock(r);
+        manager.lock(r, ANY_STAKE, ANY_ABANDON);
         vm.warp(r.lockBy + 1);
         vm.prank(provider);
         manager.abandon(r);
@@ -444,7 +475,7 @@ contract SLAManagerTest is Fixture {
         manager.post(request(), "");
         vm.prank(provider);
         vm.expectRevert(abi.encodeWithSelector(SLAManager.ClassNotActive.selector, classId, ClassStatus.Retired));
-        manager.lock(open);
+        manager.lock(open, ANY_STAKE, ANY_ABANDON);
         toSeed(jobId);
         assertTrue(submit(submission(inFlight)));
         vm.prank(buyer);

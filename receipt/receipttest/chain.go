@@ -125,7 +125,7 @@ func (c *Chain) Settle(ctx context.Context, job *Job, salt int64, reveal bool) (
 	if err != nil {
 		return nil, err
 	}
-	locked, err := c.Provider.LockAndCommit(ctx, creq, sig, commit.ToBig(job.Gen.TraceRoot), att)
+	locked, err := c.Provider.LockAndCommit(ctx, creq, sig, commit.ToBig(job.Gen.TraceRoot), att, chain.AnyTerms)
 	if err != nil {
 		return nil, err
 	}

@@ -19,6 +19,17 @@ import {SyntheticGroth16} from "./SyntheticGroth16.sol";
 ///         for any public inputs, so the pairing checks are real), a funded buyer with a signing
 ///         key and a registered, staked provider. Helpers drive a job through its states.
 abstract contract Fixture is Test {
+    /// @dev Lock bounds that accept whatever the manager's rates give.
+    uint256 internal constant ANY_STAKE = type(uint256).max;
+    uint16 internal constant ANY_ABANDON = 10_000;
+
+    function anyStakes(uint256 n) internal pure returns (uint256[] memory out) {
+        out = new uint256[](n);
+        for (uint256 i = 0; i < n; ++i) {
+            out[i] = ANY_STAKE;
+        }
+    }
+
     uint256 internal constant R = 21888242871839275222246405745257275088548364400416034343698204186575808495617;
     uint64 internal constant UNBONDING = 7 days;
     uint32 internal constant EXEC = 1 hours;
@@ -113,7 +124,7 @@ abstract contract Fixture is Test {
     function lockSigned(Request memory r) internal returns (uint256 jobId) {
         bytes memory sig = signRequest(r);
         vm.prank(provider);
-        jobId = manager.lockRequest(r, sig);
+        jobId = manager.lockRequest(r, sig, ANY_STAKE, ANY_ABANDON);
     }
 
     function traceRootOf(uint256 jobId) internal pure returns (uint256) {

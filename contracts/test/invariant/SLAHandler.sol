@@ -81,6 +81,11 @@ function reachedNames() pure returns (string[41] memory) {
 ///         slash, a batch's return values and skip events) is checked on the spot and recorded
 ///         as a violation.
 contract SLAHandler is Test {
+    /// @dev Lock bounds that accept whatever the manager's rates give (the campaign changes
+    ///      rates mid-job on purpose).
+    uint256 internal constant ANY_STAKE = type(uint256).max;
+    uint16 internal constant ANY_ABANDON = 10_000;
+
     uint256 internal constant R = 21888242871839275222246405745257275088548364400416034343698204186575808495617;
     /// @notice Jobs a run creates at most; later creating actions drive an existing job instead.
     uint256 public constant MAX_JOBS = 48;
@@ -396,7 +401,7 @@ contract SLAHandler is Test {
         if (!found) return;
         Request memory q = _req[id];
         vm.prank(provs[who % 2]);
-        try manager.lock(q) {
+        try manager.lock(q, ANY_STAKE, ANY_ABANDON) {
             _violation("a job was locked after its lockBy");
         } catch (bytes memory err) {
             _expect(
@@ -859,7 +864,9 @@ contract SLAHandler is Test {
         vm.recordLogs();
         vm.prank(p);
         uint256 got =
-            andCommit ? manager.lockAndCommit(q, sig, traceRootOf(id), attestationOf(id)) : manager.lockRequest(q, sig);
+            andCommit
+            ? manager.lockAndCommit(q, sig, traceRootOf(id), attestationOf(id), ANY_STAKE, ANY_ABANDON)
+            : manager.lockRequest(q, sig, ANY_STAKE, ANY_ABANDON);
         Vm.Log[] memory logs = vm.getRecordedLogs();
         if (got != id) _violation("lockRequest returned an id other than the request's EIP-712 digest");
         _escrow(q.buyer, q.price, fromBalance);
@@ -879,7 +886,7 @@ contract SLAHandler is Test {
         Request memory q = _req[id];
         bytes memory sig = _signature(_buyerPk(q.buyer, forged), id);
         vm.prank(p);
-        try manager.lockRequest(q, sig) {
+        try manager.lockRequest(q, sig, ANY_STAKE, ANY_ABANDON) {
             _violation("lockRequest accepted a forged or expired request");
         } catch (bytes memory err) {
             _expect(err, want, "lockRequest refused with the wrong error");
@@ -895,7 +902,7 @@ contract SLAHandler is Test {
         Request memory q = _req[id];
         if (providers.freeStake(p) < manager.requiredStake(q.price, minSlots)) return false;
         vm.prank(p);
-        manager.lock(q);
+        manager.lock(q, ANY_STAKE, ANY_ABANDON);
         _lockModel(id, p);
         _count(Reached.LockedOpen);
         return true;

@@ -239,20 +239,17 @@ contract SLAInvariantTest is SLAInvariantBase {
         _checkAll();
     }
 
-    /// @dev forge calls this after every run, on that run's state. A full run (the default
-    ///      depth or deeper; shrinking replays are shorter) must have settled and slashed a
-    ///      job. The totals over the campaign live in the process environment (each run has a
-    ///      fresh state); once the default campaign's runs are done every outcome must have
-    ///      been reached. On request (PROBITY_WRITE_REACH=true, `make snapshot-reach`) each full
+    /// @dev forge calls this after every run, on that run's state. The totals over the
+    ///      campaign live in the process environment (each run has a fresh state); once the
+    ///      default campaign's runs are done every outcome must have been reached, settlements
+    ///      and slashes included. A single run is not held to that: 256 random calls over
+    ///      several jobs can end before any job completes (a changed contract or seed made one
+    ///      such run), and failing it would make the campaign's verdict a matter of its seed. On request (PROBITY_WRITE_REACH=true, `make snapshot-reach`) each full
     ///      default-depth run writes the totals so far to contracts/snapshots/invariant-reach.json,
     ///      so the file ends with the whole campaign's.
     function afterInvariant() public {
         uint256[41] memory run = handler.reachedAll();
         string memory toml = vm.readFile(string.concat(vm.projectRoot(), "/foundry.toml"));
-        if (run[0] >= vm.parseTomlUint(toml, ".invariant.depth")) {
-            assertGt(handler.settlements(), 0, "a full run settled no job");
-            assertGt(handler.slashes(), 0, "a full run slashed no job");
-        }
         string memory prefix = "PROBITY_REACH_";
         // forge replays the last run once more for its traces: the same counts twice in a row
         // are that replay, not a new run.
@@ -282,14 +279,27 @@ contract SLAInvariantTest is SLAInvariantBase {
                 string.concat(file, "\n}\n")
             );
         }
+        uint256 settled = vm.envOr(string.concat(prefix, "settlements"), uint256(0)) + handler.settlements();
+        uint256 slashed = vm.envOr(string.concat(prefix, "slashes"), uint256(0)) + handler.slashes();
+        vm.setEnv(string.concat(prefix, "settlements"), vm.toString(settled));
+        vm.setEnv(string.concat(prefix, "slashes"), vm.toString(slashed));
         if (runs != vm.parseTomlUint(toml, ".invariant.runs")) return;
         for (uint256 i = 0; i < names.length; ++i) {
             assertGt(total[i], 0, string.concat("never reached: ", names[i]));
         }
+        // On average at least one settlement and one slash per run.
+        assertGe(settled, runs, "the campaign settled fewer jobs than it has runs");
+        assertGe(slashed, runs, "the campaign slashed fewer jobs than it has runs");
         // forge shows no logs of a passing invariant test: on request the campaign fails at its
         // end with the totals as the reason (PROBITY_REACH_REPORT=true, with
         // FOUNDRY_INVARIANT_SHRINK_RUN_LIMIT=0 so that forge does not shrink the last run).
-        if (vm.envOr("PROBITY_REACH_REPORT", false)) revert(string.concat("invariant reach: ", json, "}"));
+        if (vm.envOr("PROBITY_REACH_REPORT", false)) {
+            revert(
+                string.concat(
+                    "invariant reach: ", json, ', "settlements": ', vm.toString(settled), ', "slashes": ', vm.toString(slashed), "}"
+                )
+            );
+        }
     }
 }
 
