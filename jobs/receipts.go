@@ -3,6 +3,7 @@ package jobs
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"math/big"
 	"net/http"
@@ -13,26 +14,30 @@ import (
 	"github.com/probitylabs/probity/internal/atomicfile"
 )
 
-// ReceiptURL is where the receipt of jobID is published (spec §8.3): receipts/<jobId>.json
-// resolved against the job's manifest URI, whose scheme must be file, http or https.
-func ReceiptURL(manifestURI string, jobID *big.Int) (*url.URL, error) {
-	base, err := url.Parse(manifestURI)
+// ErrJobURI reports a job URI receipts cannot be delivered next to.
+var ErrJobURI = errors.New("bad job URI")
+
+// ReceiptURL is where the receipt of jobID is published (settlement.md §8):
+// receipts/<jobId>.json resolved against the job's URI, whose scheme must be file, http or
+// https.
+func ReceiptURL(jobURI string, jobID *big.Int) (*url.URL, error) {
+	base, err := url.Parse(jobURI)
 	if err != nil {
-		return nil, fmt.Errorf("%w: manifest URI %q: %v", ErrManifest, manifestURI, err)
+		return nil, fmt.Errorf("%w: %q: %v", ErrJobURI, jobURI, err)
 	}
 	switch base.Scheme {
 	case "file", "http", "https":
 	default:
-		return nil, fmt.Errorf("%w: manifest URI %q: scheme must be file, http or https", ErrManifest, manifestURI)
+		return nil, fmt.Errorf("%w: %q: scheme must be file, http or https", ErrJobURI, jobURI)
 	}
 	return base.ResolveReference(&url.URL{Path: "receipts/" + jobID.String() + ".json"}), nil
 }
 
-// PublishReceipt delivers an encoded receipt at ReceiptURL (spec §8.3): for file:// a file
+// PublishReceipt delivers an encoded receipt at ReceiptURL (settlement.md §8): for file:// a file
 // written atomically (a buyer polling the path never reads half a document), for http(s) a
 // PUT with client (http.DefaultClient when nil).
-func PublishReceipt(ctx context.Context, client *http.Client, manifestURI string, jobID *big.Int, doc []byte) error {
-	u, err := ReceiptURL(manifestURI, jobID)
+func PublishReceipt(ctx context.Context, client *http.Client, jobURI string, jobID *big.Int, doc []byte) error {
+	u, err := ReceiptURL(jobURI, jobID)
 	if err != nil {
 		return err
 	}

@@ -335,7 +335,7 @@ func (c Config) validateRest() error {
 	if c.JobFetchTimeout.D() <= 0 {
 		return bad("jobFetchTimeout", "must be positive")
 	}
-	if c.Fetch.MaxFileBytes <= 0 || c.Fetch.MaxManifestBytes <= 0 || c.Fetch.Timeout.D() <= 0 {
+	if c.Fetch.MaxFileBytes <= 0 || c.Fetch.Timeout.D() <= 0 {
 		return bad("fetch", "limits and timeout must be positive")
 	}
 	switch c.Log.Format {

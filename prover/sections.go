@@ -92,9 +92,8 @@ type GPUConfig struct {
 
 // FetchConfig bounds what a job may make the node download.
 type FetchConfig struct {
-	MaxManifestBytes int64    `json:"maxManifestBytes"`
-	MaxFileBytes     int64    `json:"maxFileBytes"`
-	Timeout          Duration `json:"timeout"`
+	MaxFileBytes int64    `json:"maxFileBytes"`
+	Timeout      Duration `json:"timeout"`
 	// AllowFile permits file:// URIs (local deployments, tests); off for public nodes.
 	AllowFile bool `json:"allowFile"`
 }
@@ -122,7 +121,7 @@ func defaultSections() Config {
 		Safety: SafetyConfig{WindowFactor: 2, WindowMargin: Duration(30 * time.Second), TxBlocks: 3,
 			SelfTestEvery: Duration(10 * time.Minute), MaxExecAttempts: 3},
 		GPU:   GPUConfig{Mode: "auto", Interval: Duration(100 * time.Millisecond), OCSPTimeout: Duration(10 * time.Second)},
-		Fetch: FetchConfig{MaxManifestBytes: 1 << 20, MaxFileBytes: 4 << 30, Timeout: Duration(5 * time.Minute)},
+		Fetch: FetchConfig{MaxFileBytes: 4 << 30, Timeout: Duration(5 * time.Minute)},
 		RPC: RPCConfig{Retries: 8, BackoffMin: Duration(200 * time.Millisecond), BackoffMax: Duration(15 * time.Second),
 			TxStuckAfter: Duration(2 * time.Minute), FeeBumpPercent: 20},
 		Log: LogConfig{Format: "text", Level: "info"},
