@@ -29,7 +29,7 @@ func (n *Node) lock(ctx context.Context, r *Record, log *slog.Logger) (Step, err
 		r.Reason = "lock deadline passed"
 		return StepExpired, nil
 	}
-	limits, err := n.market.LockLimitsNow(ctx, r.Request.Request)
+	limits, err := n.lockLimits(ctx, r)
 	if err != nil {
 		return r.Step, err
 	}
@@ -309,7 +309,7 @@ func (n *Node) commit(ctx context.Context, r *Record, log *slog.Logger) (Step, e
 			r.Reason = "lock deadline passed after execution"
 			return StepExpired, nil
 		}
-		limits, err := n.market.LockLimitsNow(ctx, r.Request.Request)
+		limits, err := n.lockLimits(ctx, r)
 		if err != nil {
 			return r.Step, err
 		}
@@ -356,3 +356,18 @@ type execFailure struct{ err error }
 
 func (e execFailure) Error() string { return "execution failed: " + e.err.Error() }
 func (e execFailure) Unwrap() error { return e.err }
+
+// lockLimits bounds a lock (chain.LockLimits) by the terms the manager gives right before it is
+// sent, and its stake by the one the node admitted the job at: a rate raised after admission
+// (during an offer's execution, say) or in front of the lock reverts the lock instead of
+// reserving stake the node never checked it could spare.
+func (n *Node) lockLimits(ctx context.Context, r *Record) (chain.LockLimits, error) {
+	limits, err := n.market.LockLimitsNow(ctx, r.Request.Request)
+	if err != nil {
+		return limits, err
+	}
+	if admitted, ok := new(big.Int).SetString(r.AdmittedStake, 10); ok && admitted.Cmp(limits.MaxStake) < 0 {
+		limits.MaxStake = admitted
+	}
+	return limits, nil
+}

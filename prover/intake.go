@@ -171,7 +171,7 @@ func (n *Node) accept(ctx, jobCtx context.Context, id *big.Int, src Source, req 
 		return
 	}
 	r := &Record{JobID: id.String(), Step: StepAccepted, Source: src, Request: Request{req}, Signature: sig, JobURI: jobURI,
-		FromBlock: head, JobPath: filepath.Join(n.workDir(&Record{JobID: id.String()}), jobs.JobFile)}
+		FromBlock: head, JobPath: filepath.Join(n.workDir(&Record{JobID: id.String()}), jobs.JobFile), AdmittedStake: a.stake.String()}
 	if err := os.MkdirAll(filepath.Dir(r.JobPath), 0o755); err != nil {
 		n.log.Error("work dir", "job", id, "err", err)
 		return

@@ -92,6 +92,9 @@ type Record struct {
 	// FromBlock is the head when the job was accepted: log queries about it start there.
 	FromBlock uint64 `json:"fromBlock"`
 	JobPath   string `json:"jobPath"`
+	// AdmittedStake is the stake the node checked its free stake against when it took the
+	// job: its lock never reserves more (chain.LockLimits), whatever a later rate change asks.
+	AdmittedStake string `json:"admittedStake,omitempty"`
 
 	// Locked (posted jobs).
 	LockedStake string `json:"lockedStake,omitempty"`

@@ -123,9 +123,9 @@ func classKey(cl *universal.Class, dir string) (groth16.VerifyingKey, error) {
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 		return nil, withHint(fmt.Errorf("no keys for class %s in %s", cl.Name, cache.Dir),
-			fmt.Sprintf("`probity setup --shape %s` creates development keys; `probity ceremony finalize --install` installs ceremony keys", cl.Name))
+			fmt.Sprintf("`probity setup --class %s` creates development keys; `probity ceremony finalize --install` installs ceremony keys", cl.Name))
 	case errors.Is(err, circuits.ErrCacheCorrupt):
-		return nil, withHint(err, fmt.Sprintf("`probity setup --shape %s --regenerate` replaces the entry with development keys", cl.Name))
+		return nil, withHint(err, fmt.Sprintf("`probity setup --class %s --regenerate` replaces the entry with development keys", cl.Name))
 	case err != nil:
 		return nil, err
 	}

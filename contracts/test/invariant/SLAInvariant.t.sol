@@ -287,9 +287,10 @@ contract SLAInvariantTest is SLAInvariantBase {
         for (uint256 i = 0; i < names.length; ++i) {
             assertGt(total[i], 0, string.concat("never reached: ", names[i]));
         }
-        // On average at least one settlement and one slash per run.
-        assertGe(settled, runs, "the campaign settled fewer jobs than it has runs");
-        assertGe(slashed, runs, "the campaign slashed fewer jobs than it has runs");
+        // Near the rates the campaign reaches (6.5 settlements and 13.3 slashes a run at 64 x
+        // 256), with room for a seed's variance: a handler change that starves either fails.
+        assertGe(settled, 3 * runs, "the campaign settled fewer than 3 jobs a run");
+        assertGe(slashed, 6 * runs, "the campaign slashed fewer than 6 jobs a run");
         // forge shows no logs of a passing invariant test: on request the campaign fails at its
         // end with the totals as the reason (PROBITY_REACH_REPORT=true, with
         // FOUNDRY_INVARIANT_SHRINK_RUN_LIMIT=0 so that forge does not shrink the last run).
