@@ -288,7 +288,7 @@ func (m *Market) lock(ctx context.Context, data []byte, posts, commits bool) (*L
 	return r, nil
 }
 
-// LockLimits bound what a lock may cost the provider (settlement.md §5): the stake it
+// LockLimits bound what a lock may cost the provider (settlement.md §2): the stake it
 // reserves and the abandonment fee it fixes follow the manager's rates when the lock is
 // mined, and a rate raised in front of the lock reverts it (LockTermsExceeded) instead of
 // binding the provider to worse terms. A nil MaxStake accepts any stake, a zero

@@ -132,7 +132,7 @@ func (b *background) wait(t *testing.T, limit time.Duration) {
 //
 // The small class's keys are set up in the user's key cache once (about two minutes); under
 // -short the test runs only when they are there already (`make demo` or `probity setup
-// --shape small` puts them there), except under PROBITY_REQUIRE_TOOLS=1 (make test, CI),
+// --class small` puts them there), except under PROBITY_REQUIRE_TOOLS=1 (make test, CI),
 // where it sets them up.
 func TestNetwork(t *testing.T) {
 	t0 := time.Now()
@@ -144,7 +144,7 @@ func TestNetwork(t *testing.T) {
 		// CI (make test sets PROBITY_REQUIRE_TOOLS=1) sets the keys up rather than skip: the
 		// cache's lock makes the demo's test and this one share one setup.
 		if testing.Short() && os.Getenv("PROBITY_REQUIRE_TOOLS") != "1" {
-			t.Skipf("the small class's keys are not in %s (setup about 2 min once: `probity setup --shape small`); run without -short to set them up", cache.Dir)
+			t.Skipf("the small class's keys are not in %s (setup about 2 min once: `probity setup --class small`); run without -short to set them up", cache.Dir)
 		}
 		_, err := universal.Setup(cl)
 		require.NoError(t, err)

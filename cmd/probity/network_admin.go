@@ -136,7 +136,7 @@ func runClassRegister(ctx context.Context, args []string, stdout, stderr io.Writ
 	fs := newCommandFlags("class register", "class register --class NAME [--keys-dir DIR | --vk FILE] --key FILE [--rpc URL] [--deployment FILE]\n\n"+
 		"Deploys a Groth16Verifier holding the width class's verifying key (from the circuits key\n"+
 		"cache, or --vk) and registers the class with it and its fewest sample slots. Governance\n"+
-		"only. Create keys with `probity setup --shape NAME` (development) or `probity ceremony\n"+
+		"only. Create keys with `probity setup --class NAME` (development) or `probity ceremony\n"+
 		"finalize --install`; provider nodes must prove with the same keys.", stderr)
 	n := addNetFlags(fs, true)
 	className := fs.String("class", "", "width class `name` (see `probity classes`)")

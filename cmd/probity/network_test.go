@@ -77,7 +77,7 @@ func TestNetworkByHand(t *testing.T) {
 	// Classes: keys from an empty cache name the way out; a key file registers.
 	code, _, errs = runCLI(t, net("class", "register", "--class", "small", "--keys-dir", filepath.Join(dir, "nokeys"), "--key", gov)...)
 	assert.Equal(t, exitInternal, code)
-	assert.Contains(t, errs, "probity setup --shape small")
+	assert.Contains(t, errs, "probity setup --class small")
 	vk := testVK(t, dir)
 	code, out, errs = runCLI(t, net("class", "register", "--class", "small", "--vk", vk, "--key", buyer)...)
 	assert.Equal(t, exitFailed, code, out)
