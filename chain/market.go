@@ -7,6 +7,8 @@ import (
 	"math/big"
 	"time"
 
+	gmath "github.com/ethereum/go-ethereum/common/math"
+
 	"github.com/ethereum/go-ethereum/accounts/abi/bind/v2"
 	"github.com/ethereum/go-ethereum/common"
 
@@ -301,13 +303,11 @@ type LockLimits struct {
 // AnyTerms accepts whatever the manager's rates give.
 var AnyTerms = LockLimits{}
 
-var maxUint256 = new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), 256), big.NewInt(1))
-
 // Words returns the limits as the manager takes them (maxStake, maxAbandonBps).
 func (l LockLimits) Words() (*big.Int, uint16) {
 	maxStake, maxFee := l.MaxStake, l.MaxAbandonBps
 	if maxStake == nil {
-		maxStake = maxUint256
+		maxStake = gmath.MaxBig256
 	}
 	if maxFee == 0 {
 		maxFee = 10_000
@@ -327,11 +327,15 @@ func (m *Market) LockLimitsNow(ctx context.Context, req Request) (LockLimits, er
 	if err != nil {
 		return LockLimits{}, err
 	}
-	p, err := m.Params(ctx)
+	out, err := m.call(ctx, m.d.Manager, m.manager.PackAbandonBps())
 	if err != nil {
 		return LockLimits{}, err
 	}
-	return LockLimits{MaxStake: stake, MaxAbandonBps: p.AbandonBps}, nil
+	fee, err := m.manager.UnpackAbandonBps(out)
+	if err != nil {
+		return LockLimits{}, err
+	}
+	return LockLimits{MaxStake: stake, MaxAbandonBps: fee}, nil
 }
 
 // Lock locks an open job for the client (a registered provider) and reserves its stake.
