@@ -6,5 +6,7 @@
 // (CheckTrace, Verify) by which a node checks its executor and a buyer or auditor a delivery.
 //
 // Delivery (specs/settlement.md §8): signed offers and order books (Offer, BookReader), and
-// where a job's receipt is published next to its job file (ReceiptURL, PublishReceipt).
+// where a job's receipt and committed trace are published next to its job file (ReceiptURL,
+// PublishReceipt, TraceURL, PublishTrace). Challenges (specs/trace.md §8): the Element a
+// challenge names and FindFault, the check that finds the first element a trace gets wrong.
 package jobs

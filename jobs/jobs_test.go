@@ -54,3 +54,28 @@ func TestPublishReceipt(t *testing.T) {
 		t.Fatalf("refused PUT: %v", err)
 	}
 }
+
+// A trace is published at traces/<root>.safetensors beside the job file, named by its root.
+func TestPublishTrace(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	uri := "file://" + filepath.ToSlash(filepath.Join(dir, "job.safetensors"))
+	root := big.NewInt(0xabc)
+	name := "0x" + strings.Repeat("0", 61) + "abc.safetensors"
+	u, err := jobs.TraceURL(uri, root)
+	if err != nil || !strings.HasSuffix(u.Path, "/traces/"+name) {
+		t.Fatalf("%v, %v", u, err)
+	}
+	if err := jobs.PublishTrace(ctx, nil, uri, root, []byte("trace")); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "traces", name)); err != nil || string(b) != "trace" {
+		t.Fatalf("file trace %q, %v", b, err)
+	}
+	if _, err := jobs.TraceURL(uri, new(big.Int).Lsh(big.NewInt(1), 256)); err == nil {
+		t.Fatal("a root wider than a word accepted")
+	}
+	if err := jobs.PublishTrace(ctx, nil, "ftp://x/job.safetensors", root, nil); !errors.Is(err, jobs.ErrJobURI) {
+		t.Fatalf("ftp scheme: %v", err)
+	}
+}

@@ -206,6 +206,24 @@ func Over(m *Model, tr *Trace) (*Pass, error) {
 // not give.
 var ErrMismatch = errors.New("trace row differs from its recomputation")
 
+// MismatchError is the first element of an op's result that CheckRows found differing from
+// its recomputation (Col 0 for an I32 result); it matches ErrMismatch.
+type MismatchError struct {
+	Op       int
+	Kind     Kind
+	Name     string
+	Row, Col int
+	// Have is the trace's value, Want the recomputed one.
+	Have, Want int32
+}
+
+func (e *MismatchError) Error() string {
+	return fmt.Sprintf("%v: op %d (%s %s) row %d column %d: %d, recomputed %d", ErrMismatch, e.Op, e.Kind, e.Name, e.Row, e.Col, e.Have, e.Want)
+}
+
+// Is makes a MismatchError match ErrMismatch.
+func (e *MismatchError) Is(target error) bool { return target == ErrMismatch }
+
 // CheckRows recomputes rows [lo, hi) of op i's result from the pass's operand tensors with
 // the reference ops and compares them, masked columns included, with the stored rows: the
 // recomputation path by which a node checks an executor and an auditor a trace. Rows of a
@@ -226,7 +244,7 @@ func (p *Pass) CheckRows(i, lo, hi int) error {
 	if b.ids != nil {
 		for r, v := range b.ids {
 			if have.I32.Data[lo+r] != v {
-				return fmt.Errorf("%w: op %d (%s %s) row %d: %d, recomputed %d", ErrMismatch, i, op.Kind, op.Name, lo+r, have.I32.Data[lo+r], v)
+				return &MismatchError{Op: i, Kind: op.Kind, Name: op.Name, Row: lo + r, Have: have.I32.Data[lo+r], Want: v}
 			}
 		}
 		return nil
@@ -236,7 +254,7 @@ func (p *Pass) CheckRows(i, lo, hi int) error {
 	put(want, b.res, 0, b.fill)
 	for k, v := range want.Data {
 		if have.I8.Data[lo*w+k] != v {
-			return fmt.Errorf("%w: op %d (%s %s) row %d column %d: %d, recomputed %d", ErrMismatch, i, op.Kind, op.Name, lo+k/w, k%w, have.I8.Data[lo*w+k], v)
+			return &MismatchError{Op: i, Kind: op.Kind, Name: op.Name, Row: lo + k/w, Col: k % w, Have: int32(have.I8.Data[lo*w+k]), Want: int32(v)}
 		}
 	}
 	return nil
