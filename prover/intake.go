@@ -16,6 +16,7 @@ import (
 
 	"github.com/probitylabs/probity/chain"
 	"github.com/probitylabs/probity/internal/atomicfile"
+	"github.com/probitylabs/probity/internal/fetch"
 	"github.com/probitylabs/probity/jobs"
 	"github.com/probitylabs/probity/protocol"
 )
@@ -97,7 +98,7 @@ func (n *Node) admit(ctx context.Context, req chain.Request, jobURI string, src 
 		}
 		return nil, nil, err
 	}
-	b, err := n.prefetch.get(jobURI, n.fetch.maxBytes)
+	b, err := n.prefetch.get(jobURI, n.fetch.MaxBytes)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, nil, ctx.Err()
@@ -327,13 +328,13 @@ func (n *Node) remember(id *big.Int) {
 // readBooks reads every configured order book and considers its offers; an unreadable book or
 // entry is logged and read again at the next poll.
 func (n *Node) readBooks(ctx, jobCtx context.Context) error {
-	br := &jobs.BookReader{Client: n.fetch.client}
+	br := &jobs.BookReader{Client: n.fetch.Client}
 	for _, book := range n.cfg.OrderBooks {
 		if strings.HasPrefix(book, "file:") && !n.cfg.Fetch.AllowFile {
 			n.log.Warn("file:// order book ignored (fetch.allowFile is off)", "book", book)
 			continue
 		}
-		bctx, cancel := withTimeout(ctx, n.fetch.timeout)
+		bctx, cancel := fetch.WithTimeout(ctx, n.fetch.Timeout)
 		entries, err := br.ReadAll(bctx, book)
 		cancel()
 		if err != nil {

@@ -21,6 +21,7 @@ import (
 	"github.com/probitylabs/probity/circuits"
 	"github.com/probitylabs/probity/circuits/universal"
 	"github.com/probitylabs/probity/commit"
+	"github.com/probitylabs/probity/internal/fetch"
 	"github.com/probitylabs/probity/jobs"
 	"github.com/probitylabs/probity/model"
 	"github.com/probitylabs/probity/prover/gpu"
@@ -85,7 +86,7 @@ type Node struct {
 	chainID  *big.Int
 	nodeKey  *ecdsa.PrivateKey
 	journal  *Journal
-	fetch    *fetcher
+	fetch    *fetch.Fetcher
 	prefetch *prefetcher
 	exec     Executor
 	keySrc   KeySource
@@ -222,10 +223,10 @@ func New(ctx context.Context, o Options) (*Node, error) {
 	}
 	client := o.HTTPClient
 	if client == nil {
-		client = safeClient(cfg.AllowPrivateAddresses)
+		client = fetch.SafeClient(cfg.AllowPrivateAddresses)
 	}
-	n.fetch = &fetcher{maxBytes: min(cfg.Fetch.MaxFileBytes, jobFileLimit(n.classes)), timeout: min(cfg.Fetch.Timeout.D(), cfg.JobFetchTimeout.D()),
-		allowFile: cfg.Fetch.AllowFile, client: client}
+	n.fetch = &fetch.Fetcher{MaxBytes: min(cfg.Fetch.MaxFileBytes, jobFileLimit(n.classes)), Timeout: min(cfg.Fetch.Timeout.D(), cfg.JobFetchTimeout.D()),
+		AllowFile: cfg.Fetch.AllowFile, Client: client}
 	n.prefetch = newPrefetcher(n.fetch)
 	n.exec = o.Executor
 	if n.exec == nil && cfg.Executor.Kind == "command" {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"sync"
 	"time"
+
+	"github.com/probitylabs/probity/internal/fetch"
 )
 
 // Job files are fetched in the background so a slow or silent buyer's server never holds the
@@ -24,7 +26,7 @@ const maxFetches = 8
 const fetchedTTL = 2 * time.Minute
 
 type prefetcher struct {
-	f   *fetcher
+	f   *fetch.Fetcher
 	ctx context.Context // the node's run context: downloads end with it
 
 	mu    sync.Mutex
@@ -38,7 +40,7 @@ type fetched struct {
 	at   time.Time // when it finished
 }
 
-func newPrefetcher(f *fetcher) *prefetcher {
+func newPrefetcher(f *fetch.Fetcher) *prefetcher {
 	return &prefetcher{f: f, ctx: context.Background(), files: map[string]*fetched{}}
 }
 
@@ -73,7 +75,7 @@ func (p *prefetcher) get(uri string, limit int64) ([]byte, error) {
 	e := &fetched{done: make(chan struct{})}
 	p.files[uri] = e
 	go func() {
-		b, err := p.f.get(p.ctx, uri, limit)
+		b, err := p.f.Get(p.ctx, uri, limit)
 		p.mu.Lock()
 		e.b, e.err, e.at = b, err, time.Now()
 		p.mu.Unlock()

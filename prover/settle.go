@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"log/slog"
 	"math/big"
+	"net/http"
 	"os"
 	"time"
 
 	"github.com/probitylabs/probity/chain"
+	"github.com/probitylabs/probity/jobs"
 )
 
 // settle waits for the challenge window of a proved job to end and finalizes it (with
@@ -63,7 +65,9 @@ func (n *Node) finish(ctx context.Context, r *Record, log *slog.Logger) (Step, e
 		if err != nil {
 			return r.Step, permanent{fmt.Errorf("receipt document: %w", err)}
 		}
-		if err := n.fetch.publishReceipt(ctx, r.JobURI, r.ID(), doc); err != nil {
+		if err := n.fetch.Publish(ctx, func(ctx context.Context, c *http.Client) error {
+			return jobs.PublishReceipt(ctx, c, r.JobURI, r.ID(), doc)
+		}); err != nil {
 			return r.Step, fmt.Errorf("publishing the receipt: %w", err)
 		}
 		log.Info("published the receipt")

@@ -1,46 +1,46 @@
-package prover
+// Package fetch downloads what others name by URI (job files, order books, published traces)
+// within size and time limits, with an HTTP client that dials only public addresses unless
+// told otherwise, and publishes documents next to a job URI with the same limits.
+package fetch
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
 	"net/http"
 	"net/url"
 	"os"
 	"time"
-
-	"github.com/probitylabs/probity/jobs"
 )
 
-// ErrFetch matches failures to fetch a job file or an order book.
+// ErrFetch matches failures to fetch a job file, an order book or a trace.
 var ErrFetch = errors.New("fetching")
 
-// fetcher reads job files and order books within a size and a time limit.
-type fetcher struct {
-	maxBytes  int64
-	timeout   time.Duration
-	allowFile bool
-	// client is the caller's (Options.HTTPClient), else safeClient: it reaches only public
-	// addresses unless Config.AllowPrivateAddresses.
-	client *http.Client
+// Fetcher reads URIs that others chose (file://, http, https) within a size and a time limit.
+type Fetcher struct {
+	// MaxBytes bounds what the caller's limits may allow.
+	MaxBytes int64
+	Timeout  time.Duration
+	// AllowFile permits file:// URIs (local deployments and tests).
+	AllowFile bool
+	// Client is the caller's, else SafeClient: it reaches only public addresses unless the
+	// caller allows private ones.
+	Client *http.Client
 }
 
-func (f *fetcher) httpClient() *http.Client { return f.client }
-
-// get returns a URI's content, at most limit bytes (one more is an error).
-func (f *fetcher) get(ctx context.Context, uri string, limit int64) ([]byte, error) {
+// Get returns a URI's content, at most limit bytes (one more is an error).
+func (f *Fetcher) Get(ctx context.Context, uri string, limit int64) ([]byte, error) {
 	u, err := url.Parse(uri)
 	if err != nil {
 		return nil, fmt.Errorf("%w %q: %v", ErrFetch, uri, err)
 	}
-	ctx, cancel := withTimeout(ctx, f.timeout)
+	ctx, cancel := WithTimeout(ctx, f.Timeout)
 	defer cancel()
 	var r io.ReadCloser
 	switch u.Scheme {
 	case "file":
-		if !f.allowFile {
+		if !f.AllowFile {
 			return nil, fmt.Errorf("%w %s: file:// URIs are not allowed (fetch.allowFile)", ErrFetch, u)
 		}
 		fh, err := os.Open(u.Path)
@@ -53,7 +53,7 @@ func (f *fetcher) get(ctx context.Context, uri string, limit int64) ([]byte, err
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrFetch, err)
 		}
-		resp, err := f.httpClient().Do(req)
+		resp, err := f.Client.Do(req)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrFetch, err)
 		}
@@ -80,9 +80,10 @@ func (f *fetcher) get(ctx context.Context, uri string, limit int64) ([]byte, err
 	return b, nil
 }
 
-// publishReceipt delivers an encoded receipt at receipts/<jobId>.json next to the job URI.
-func (f *fetcher) publishReceipt(ctx context.Context, jobURI string, jobID *big.Int, doc []byte) error {
-	ctx, cancel := context.WithTimeout(ctx, f.timeout)
+// Publish delivers a document next to a job URI with the fetcher's client and time limit
+// (jobs.PublishReceipt, jobs.PublishTrace).
+func (f *Fetcher) Publish(ctx context.Context, publish func(ctx context.Context, client *http.Client) error) error {
+	ctx, cancel := WithTimeout(ctx, f.Timeout)
 	defer cancel()
-	return jobs.PublishReceipt(ctx, f.httpClient(), jobURI, jobID, doc)
+	return publish(ctx, f.Client)
 }

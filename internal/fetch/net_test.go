@@ -1,4 +1,4 @@
-package prover
+package fetch
 
 import (
 	"context"
@@ -9,8 +9,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/probitylabs/probity/circuits/universal"
 )
 
 // TestPublicAddresses (review M2): the fetcher's address check refuses every non-public range.
@@ -40,17 +38,17 @@ func TestFetchRefusesPrivate(t *testing.T) {
 	}))
 	defer srv.Close()
 	ctx := context.Background()
-	f := &fetcher{timeout: 5 * time.Second, client: safeClient(false)}
-	if _, err := f.get(ctx, srv.URL+"/job", 100); !errors.Is(err, ErrPrivateAddress) {
+	f := &Fetcher{Timeout: 5 * time.Second, Client: SafeClient(false)}
+	if _, err := f.Get(ctx, srv.URL+"/job", 100); !errors.Is(err, ErrPrivateAddress) {
 		t.Errorf("loopback fetch: %v, want ErrPrivateAddress", err)
 	}
-	f.client = safeClient(true)
-	if b, err := f.get(ctx, srv.URL+"/job", 100); err != nil || string(b) != "job" {
+	f.Client = SafeClient(true)
+	if b, err := f.Get(ctx, srv.URL+"/job", 100); err != nil || string(b) != "job" {
 		t.Errorf("loopback fetch with private addresses allowed: %q, %v", b, err)
 	}
 	// The redirect check: a client that may dial the redirecting server (allowed) but not
 	// follow it to a private address.
-	redir := safeClient(false).CheckRedirect
+	redir := SafeClient(false).CheckRedirect
 	req, _ := http.NewRequest(http.MethodGet, "http://169.254.169.254/latest/meta-data", nil)
 	if err := redir(req, []*http.Request{{}}); !errors.Is(err, ErrPrivateAddress) {
 		t.Errorf("redirect to the metadata address: %v, want ErrPrivateAddress", err)
@@ -61,14 +59,10 @@ func TestFetchRefusesPrivate(t *testing.T) {
 	}
 }
 
-// TestFetchTimeoutAndLimit (review M2): a job file longer than the class allows is refused
-// while it is read, and a server that does not answer is given up after the timeout.
+// TestFetchTimeoutAndLimit (review M2): a file longer than the limit is refused while it is
+// read, and a server that does not answer is given up after the timeout.
 func TestFetchTimeoutAndLimit(t *testing.T) {
-	cl := universal.Small()
-	limit := jobFileLimit(map[[32]byte]*universal.Class{cl.ID(): cl})
-	if limit < 1<<10 || limit > 4<<20 {
-		t.Fatalf("job-file limit %d for class %s, want between 1 KiB and a few MiB", limit, cl.Name)
-	}
+	const limit = 4 << 10
 	hang := make(chan struct{})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/slow" {
@@ -82,12 +76,12 @@ func TestFetchTimeoutAndLimit(t *testing.T) {
 	}))
 	defer srv.Close()
 	defer close(hang)
-	f := &fetcher{timeout: 300 * time.Millisecond, client: safeClient(true)}
-	if _, err := f.get(context.Background(), srv.URL+"/big", limit); !errors.Is(err, ErrFetch) || !strings.Contains(err.Error(), "limit") {
+	f := &Fetcher{Timeout: 300 * time.Millisecond, Client: SafeClient(true)}
+	if _, err := f.Get(context.Background(), srv.URL+"/big", limit); !errors.Is(err, ErrFetch) || !strings.Contains(err.Error(), "limit") {
 		t.Errorf("oversized job file: %v", err)
 	}
 	t0 := time.Now()
-	if _, err := f.get(context.Background(), srv.URL+"/slow", limit); !errors.Is(err, ErrFetch) {
+	if _, err := f.Get(context.Background(), srv.URL+"/slow", limit); !errors.Is(err, ErrFetch) {
 		t.Errorf("hanging server: %v", err)
 	}
 	if d := time.Since(t0); d > 3*time.Second {

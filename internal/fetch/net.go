@@ -1,4 +1,4 @@
-package prover
+package fetch
 
 import (
 	"context"
@@ -9,14 +9,9 @@ import (
 	"net/netip"
 	"syscall"
 	"time"
-
-	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
-
-	"github.com/probitylabs/probity/circuits/universal"
-	"github.com/probitylabs/probity/jobs"
 )
 
-// The node fetches URIs that buyers choose (job files, order books) and publishes receipts
+// A node or watcher fetches URIs that others choose (job files, order books) and publishes receipts
 // next to them: without care, a buyer could point it at the operator's own network (a cloud
 // metadata service, an admin port on localhost). Its HTTP client dials only public addresses,
 // checked on the address actually dialed (after DNS, so a name that resolves or rebinds to a
@@ -69,9 +64,9 @@ var nonPublic = []netip.Prefix{
 	netip.MustParsePrefix("2001:db8::/32"),
 }
 
-// safeClient is the node's HTTP client for buyer-chosen URIs (see above); allowPrivate
+// SafeClient is the node's HTTP client for buyer-chosen URIs (see above); allowPrivate
 // dials any address.
-func safeClient(allowPrivate bool) *http.Client {
+func SafeClient(allowPrivate bool) *http.Client {
 	d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
 	if !allowPrivate {
 		d.Control = publicOnly
@@ -95,26 +90,8 @@ func safeClient(allowPrivate bool) *http.Client {
 	}}
 }
 
-// jobFileLimit is the largest job file a served class can take: the encoding of a job with
-// the longest prompt the class's trace holds and a sampling table, with room for the
-// metadata. Anything longer is refused before it is read (Fetch.MaxFileBytes, meant for
-// model files, is gigabytes).
-func jobFileLimit(classes map[[32]byte]*universal.Class) int64 {
-	var most int64
-	for _, cl := range classes {
-		j := &jobs.GenJob{ModelRoot: *new(fr.Element).SetUint64(1), Prompt: make([]int32, cl.MaxRows()), New: 1,
-			Select: jobs.Selection{Sample: true, K: 1, Seed: 1<<64 - 1}}
-		b, err := jobs.EncodeJob(j)
-		if err != nil {
-			return 1 << 20 // not reached: a job of zero tokens encodes
-		}
-		most = max(most, int64(len(b)))
-	}
-	return most + 16<<10
-}
-
-// withTimeout bounds ctx by d when d is positive.
-func withTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+// WithTimeout bounds ctx by d when d is positive.
+func WithTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
 	if d <= 0 {
 		return context.WithCancel(ctx)
 	}
