@@ -1,25 +1,18 @@
 package prover
 
 import (
-	"bytes"
-	"crypto/ecdsa"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
-	"log/slog"
 	"math/big"
-	"os"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
-	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/probitylabs/probity/chain"
 	"github.com/probitylabs/probity/circuits/universal"
+	"github.com/probitylabs/probity/internal/settings"
 )
 
 // Config is the node's configuration: a JSON file, overridden by environment variables
@@ -115,150 +108,67 @@ func DefaultConfig() Config {
 const defaultSeedConfirmations = 5
 
 // Setting is one field settable from a flag and an environment variable.
-type Setting struct {
-	Flag, Field, Help string
-	set               func(*Config, string) error
-}
+type Setting = settings.Setting[Config]
 
-// Env is the setting's environment variable.
-func (s Setting) Env() string {
-	return "PROBITY_" + strings.ToUpper(strings.ReplaceAll(s.Flag, "-", "_"))
+func setting(flag, field, help string, set func(*Config, string) error) Setting {
+	return Setting{Flag: flag, Field: field, Help: help, Set: set}
 }
-
-func list(v string) []string {
-	var out []string
-	for _, s := range strings.Split(v, ",") {
-		if s = strings.TrimSpace(s); s != "" {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
-func setInt(p *int, v string) error {
-	n, err := strconv.Atoi(v)
-	if err == nil {
-		*p = n
-	}
-	return err
-}
-
-func setBool(p *bool, v string) error {
-	b, err := strconv.ParseBool(v)
-	if err == nil {
-		*p = b
-	}
-	return err
-}
-
-func setDur(p *Duration, v string) error { return p.UnmarshalText([]byte(v)) }
 
 // Settings lists every flag and environment setting.
 func Settings() []Setting {
 	return []Setting{
-		{"rpc-url", "rpcUrl", "EVM JSON-RPC endpoint", func(c *Config, v string) error { c.RPCURL = v; return nil }},
-		{"deployment-file", "deploymentFile", "deployment file (JSON addresses)", func(c *Config, v string) error { c.DeploymentFile = v; return nil }},
-		{"provider-key-file", "providerKeyFile", "file with the provider account key (hex)", func(c *Config, v string) error { c.ProviderKeyFile = v; return nil }},
-		{"node-key-file", "nodeKeyFile", "file with the receipt-signing node key (default: the provider key)", func(c *Config, v string) error { c.NodeKeyFile = v; return nil }},
-		{"data-dir", "dataDir", "journal, job files, traces and cursor", func(c *Config, v string) error { c.DataDir = v; return nil }},
-		{"keys-dir", "keysDir", "circuit key cache (default: the user cache)", func(c *Config, v string) error { c.KeysDir = v; return nil }},
-		{"classes", "classes", "comma-separated width classes served", func(c *Config, v string) error { c.Classes = list(v); return nil }},
-		{"models", "models", "comma-separated model files held", func(c *Config, v string) error { c.Models = list(v); return nil }},
-		{"order-books", "orderBooks", "comma-separated order-book URIs", func(c *Config, v string) error { c.OrderBooks = list(v); return nil }},
-		{"min-price", "minPrice", "lowest accepted price (token base units)", func(c *Config, v string) error { c.MinPrice = v; return nil }},
-		{"start-block", "startBlock", "first block scanned when no cursor exists", func(c *Config, v string) error {
-			n, err := strconv.ParseUint(v, 10, 64)
-			c.StartBlock = n
-			return err
-		}},
-		{"poll-interval", "pollInterval", "polling period", func(c *Config, v string) error { return setDur(&c.PollInterval, v) }},
-		{"concurrency", "concurrency", "jobs executing or proving at once", func(c *Config, v string) error { return setInt(&c.Concurrency, v) }},
-		{"batch-size", "batchSize", "most jobs of one class in one submitBatch", func(c *Config, v string) error { return setInt(&c.BatchSize, v) }},
-		{"batch-max-wait", "batchMaxWait", "how long a proved job waits for a batch", func(c *Config, v string) error { return setDur(&c.BatchMaxWait, v) }},
-		{"seed-confirmations", "seedConfirmations", "blocks past the seed block before the seed is used", func(c *Config, v string) error { return setInt(&c.SeedConfirmations, v) }},
-		{"max-unlocked-offers", "maxUnlockedOffers", "offers executing before their lock, overall", func(c *Config, v string) error { return setInt(&c.MaxUnlockedOffers, v) }},
-		{"max-unlocked-per-buyer", "maxUnlockedPerBuyer", "offers executing before their lock, per buyer", func(c *Config, v string) error { return setInt(&c.MaxUnlockedPerBuyer, v) }},
-		{"job-fetch-timeout", "jobFetchTimeout", "timeout of one job-file or order-book download", func(c *Config, v string) error { return setDur(&c.JobFetchTimeout, v) }},
-		{"allow-private-addresses", "allowPrivateAddresses", "fetch from and publish to loopback/private addresses (local deployments)", func(c *Config, v string) error { return setBool(&c.AllowPrivateAddresses, v) }},
-		{"withdraw", "withdraw", "collect payments after settlement", func(c *Config, v string) error { return setBool(&c.Withdraw, v) }},
-		{"publish-receipts", "publishReceipts", "deliver receipts next to the job URI", func(c *Config, v string) error { return setBool(&c.PublishReceipts, v) }},
-		{"falsify", "falsify", "DEMO ONLY: commit a corrupted trace (the node is slashed)", func(c *Config, v string) error { return setBool(&c.Falsify, v) }},
-		{"gpu", "gpu.mode", "attestation source: auto, none or require", func(c *Config, v string) error { c.GPU.Mode = v; return nil }},
-		{"allow-file", "fetch.allowFile", "allow file:// job URIs and order books", func(c *Config, v string) error { return setBool(&c.Fetch.AllowFile, v) }},
-		{"log-format", "log.format", "text or json", func(c *Config, v string) error { c.Log.Format = v; return nil }},
-		{"log-level", "log.level", "debug, info, warn or error", func(c *Config, v string) error { c.Log.Level = v; return nil }},
-		{"metrics-addr", "metricsAddr", "serve /metrics on this address", func(c *Config, v string) error { c.MetricsAddr = v; return nil }},
+		setting("rpc-url", "rpcUrl", "EVM JSON-RPC endpoint", func(c *Config, v string) error { c.RPCURL = v; return nil }),
+		setting("deployment-file", "deploymentFile", "deployment file (JSON addresses)", func(c *Config, v string) error { c.DeploymentFile = v; return nil }),
+		setting("provider-key-file", "providerKeyFile", "file with the provider account key (hex)", func(c *Config, v string) error { c.ProviderKeyFile = v; return nil }),
+		setting("node-key-file", "nodeKeyFile", "file with the receipt-signing node key (default: the provider key)", func(c *Config, v string) error { c.NodeKeyFile = v; return nil }),
+		setting("data-dir", "dataDir", "journal, job files, traces and cursor", func(c *Config, v string) error { c.DataDir = v; return nil }),
+		setting("keys-dir", "keysDir", "circuit key cache (default: the user cache)", func(c *Config, v string) error { c.KeysDir = v; return nil }),
+		setting("classes", "classes", "comma-separated width classes served", func(c *Config, v string) error { c.Classes = settings.List(v); return nil }),
+		setting("models", "models", "comma-separated model files held", func(c *Config, v string) error { c.Models = settings.List(v); return nil }),
+		setting("order-books", "orderBooks", "comma-separated order-book URIs", func(c *Config, v string) error { c.OrderBooks = settings.List(v); return nil }),
+		setting("min-price", "minPrice", "lowest accepted price (token base units)", func(c *Config, v string) error { c.MinPrice = v; return nil }),
+		setting("start-block", "startBlock", "first block scanned when no cursor exists", func(c *Config, v string) error { return settings.SetUint64(&c.StartBlock, v) }),
+		setting("poll-interval", "pollInterval", "polling period", func(c *Config, v string) error { return settings.SetDuration(&c.PollInterval, v) }),
+		setting("concurrency", "concurrency", "jobs executing or proving at once", func(c *Config, v string) error { return settings.SetInt(&c.Concurrency, v) }),
+		setting("batch-size", "batchSize", "most jobs of one class in one submitBatch", func(c *Config, v string) error { return settings.SetInt(&c.BatchSize, v) }),
+		setting("batch-max-wait", "batchMaxWait", "how long a proved job waits for a batch", func(c *Config, v string) error { return settings.SetDuration(&c.BatchMaxWait, v) }),
+		setting("seed-confirmations", "seedConfirmations", "blocks past the seed block before the seed is used", func(c *Config, v string) error { return settings.SetInt(&c.SeedConfirmations, v) }),
+		setting("max-unlocked-offers", "maxUnlockedOffers", "offers executing before their lock, overall", func(c *Config, v string) error { return settings.SetInt(&c.MaxUnlockedOffers, v) }),
+		setting("max-unlocked-per-buyer", "maxUnlockedPerBuyer", "offers executing before their lock, per buyer", func(c *Config, v string) error { return settings.SetInt(&c.MaxUnlockedPerBuyer, v) }),
+		setting("job-fetch-timeout", "jobFetchTimeout", "timeout of one job-file or order-book download", func(c *Config, v string) error { return settings.SetDuration(&c.JobFetchTimeout, v) }),
+		setting("allow-private-addresses", "allowPrivateAddresses", "fetch from and publish to loopback/private addresses (local deployments)", func(c *Config, v string) error { return settings.SetBool(&c.AllowPrivateAddresses, v) }),
+		setting("withdraw", "withdraw", "collect payments after settlement", func(c *Config, v string) error { return settings.SetBool(&c.Withdraw, v) }),
+		setting("publish-receipts", "publishReceipts", "deliver receipts next to the job URI", func(c *Config, v string) error { return settings.SetBool(&c.PublishReceipts, v) }),
+		setting("falsify", "falsify", "DEMO ONLY: commit a corrupted trace (the node is slashed)", func(c *Config, v string) error { return settings.SetBool(&c.Falsify, v) }),
+		setting("gpu", "gpu.mode", "attestation source: auto, none or require", func(c *Config, v string) error { c.GPU.Mode = v; return nil }),
+		setting("allow-file", "fetch.allowFile", "allow file:// job URIs and order books", func(c *Config, v string) error { return settings.SetBool(&c.Fetch.AllowFile, v) }),
+		setting("log-format", "log.format", "text or json", func(c *Config, v string) error { c.Log.Format = v; return nil }),
+		setting("log-level", "log.level", "debug, info, warn or error", func(c *Config, v string) error { c.Log.Level = v; return nil }),
+		setting("metrics-addr", "metricsAddr", "serve /metrics on this address", func(c *Config, v string) error { c.MetricsAddr = v; return nil }),
 	}
 }
 
 // FlagSet binds every Setting to a flag.FlagSet; LoadConfig applies the flags set.
-type FlagSet struct{ vals map[string]*flagVal }
-
-type flagVal struct {
-	v   string
-	set bool
-}
-
-func (f *flagVal) String() string     { return f.v }
-func (f *flagVal) Set(v string) error { f.v, f.set = v, true; return nil }
+type FlagSet = settings.Flags
 
 // BindFlags registers one flag per Setting on fs.
-func BindFlags(fs *flag.FlagSet) *FlagSet {
-	out := &FlagSet{vals: map[string]*flagVal{}}
-	for _, s := range Settings() {
-		v := &flagVal{}
-		out.vals[s.Flag] = v
-		fs.Var(v, s.Flag, s.Help+" (env "+s.Env()+")")
-	}
-	return out
-}
+func BindFlags(fs *flag.FlagSet) *FlagSet { return settings.Bind(fs, Settings()) }
 
 // LoadConfig builds the configuration: defaults, the JSON file at path (if any, unknown fields
 // refused), the environment (environ as os.Environ), the flags set in fs (may be nil), and a
 // deployment file; the result is validated.
 func LoadConfig(path string, environ []string, fs *FlagSet) (Config, error) {
 	c := DefaultConfig()
-	if path != "" {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return c, &ConfigError{Field: "(file)", Source: path, Err: err}
-		}
-		dec := json.NewDecoder(bytes.NewReader(b))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&c); err != nil {
-			return c, &ConfigError{Field: "(file)", Source: path, Err: err}
-		}
-		if dec.More() {
-			return c, &ConfigError{Field: "(file)", Source: path, Err: errors.New("trailing data after the JSON object")}
-		}
-	}
-	env := map[string]string{}
-	for _, kv := range environ {
-		if k, v, ok := strings.Cut(kv, "="); ok {
-			env[k] = v
-		}
-	}
-	for _, s := range Settings() {
-		if v, ok := env[s.Env()]; ok {
-			if err := s.set(&c, v); err != nil {
-				return c, &ConfigError{Field: s.Field, Source: "env " + s.Env(), Err: err}
-			}
-		}
-		if fs != nil {
-			if v := fs.vals[s.Flag]; v != nil && v.set {
-				if err := s.set(&c, v.v); err != nil {
-					return c, &ConfigError{Field: s.Field, Source: "flag --" + s.Flag, Err: err}
-				}
-			}
-		}
+	if err := settings.Load(&c, path, environ, fs, Settings(), ErrConfig); err != nil {
+		return c, err
 	}
 	if c.DeploymentFile != "" {
 		if c.Deployment != (chain.Addresses{}) {
-			return c, &ConfigError{Field: "deploymentFile", Err: errors.New("set either deploymentFile or the deployment addresses, not both")}
+			return c, &ConfigError{Base: ErrConfig, Field: "deploymentFile", Err: errors.New("set either deploymentFile or the deployment addresses, not both")}
 		}
 		a, err := chain.ReadAddresses(c.DeploymentFile)
 		if err != nil {
-			return c, &ConfigError{Field: "deploymentFile", Err: err}
+			return c, &ConfigError{Base: ErrConfig, Field: "deploymentFile", Err: err}
 		}
 		c.Deployment = a
 	}
@@ -268,10 +178,10 @@ func LoadConfig(path string, environ []string, fs *FlagSet) (Config, error) {
 // Validate checks every field a node dialing its own endpoint needs.
 func (c Config) Validate() error {
 	if c.RPCURL == "" {
-		return &ConfigError{Field: "rpcUrl", Err: errors.New("required")}
+		return &ConfigError{Base: ErrConfig, Field: "rpcUrl", Err: errors.New("required")}
 	}
 	if c.ProviderKeyFile == "" {
-		return &ConfigError{Field: "providerKeyFile", Err: errors.New("required")}
+		return &ConfigError{Base: ErrConfig, Field: "providerKeyFile", Err: errors.New("required")}
 	}
 	return c.validateRest()
 }
@@ -279,10 +189,10 @@ func (c Config) Validate() error {
 // validateRest checks what a node needs whether it dials an endpoint or is handed a backend.
 func (c Config) validateRest() error {
 	bad := func(field, format string, a ...any) error {
-		return &ConfigError{Field: field, Err: fmt.Errorf(format, a...)}
+		return &ConfigError{Base: ErrConfig, Field: field, Err: fmt.Errorf(format, a...)}
 	}
 	if err := c.Deployment.Validate(); err != nil {
-		return &ConfigError{Field: "deployment", Err: err}
+		return &ConfigError{Base: ErrConfig, Field: "deployment", Err: err}
 	}
 	if c.DataDir == "" {
 		return bad("dataDir", "required")
@@ -338,10 +248,8 @@ func (c Config) validateRest() error {
 	if c.Fetch.MaxFileBytes <= 0 || c.Fetch.Timeout.D() <= 0 {
 		return bad("fetch", "limits and timeout must be positive")
 	}
-	switch c.Log.Format {
-	case "text", "json":
-	default:
-		return bad("log.format", "%q: want text or json", c.Log.Format)
+	if err := c.Log.Validate(); err != nil {
+		return bad("log", "%v", err)
 	}
 	for _, u := range c.OrderBooks {
 		if !strings.HasPrefix(u, "file://") && !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
@@ -378,27 +286,3 @@ func classNames() []string {
 
 // zeroAddr is the zero address, named for readability.
 var zeroAddr common.Address
-
-// ReadKeyFile reads a hex secp256k1 key (with or without 0x) from path.
-func ReadKeyFile(path string) (*ecdsa.PrivateKey, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	k, err := crypto.HexToECDSA(strings.TrimPrefix(strings.TrimSpace(string(b)), "0x"))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return k, nil
-}
-
-// NewLogger builds the slog logger a config asks for.
-func NewLogger(c LogConfig, w io.Writer) *slog.Logger {
-	var lvl slog.Level
-	_ = lvl.UnmarshalText([]byte(c.Level))
-	o := &slog.HandlerOptions{Level: lvl}
-	if c.Format == "json" {
-		return slog.New(slog.NewJSONHandler(w, o))
-	}
-	return slog.New(slog.NewTextHandler(w, o))
-}

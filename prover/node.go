@@ -22,6 +22,7 @@ import (
 	"github.com/probitylabs/probity/circuits/universal"
 	"github.com/probitylabs/probity/commit"
 	"github.com/probitylabs/probity/internal/fetch"
+	"github.com/probitylabs/probity/internal/settings"
 	"github.com/probitylabs/probity/jobs"
 	"github.com/probitylabs/probity/model"
 	"github.com/probitylabs/probity/prover/gpu"
@@ -140,7 +141,7 @@ func New(ctx context.Context, o Options) (*Node, error) {
 	n.minPrice, _ = cfg.minPrice()
 	n.log = o.Logger
 	if n.log == nil {
-		n.log = NewLogger(cfg.Log, os.Stderr)
+		n.log = settings.NewLogger(cfg.Log, os.Stderr)
 	}
 	n.metrics = o.Metrics
 	if n.metrics == nil {
@@ -148,7 +149,7 @@ func New(ctx context.Context, o Options) (*Node, error) {
 	}
 	provKey := o.ProviderKey
 	if provKey == nil {
-		k, err := ReadKeyFile(cfg.ProviderKeyFile)
+		k, err := settings.ReadKeyFile(cfg.ProviderKeyFile)
 		if err != nil {
 			return nil, &ConfigError{Field: "providerKeyFile", Err: err}
 		}
@@ -156,7 +157,7 @@ func New(ctx context.Context, o Options) (*Node, error) {
 	}
 	n.nodeKey = o.NodeKey
 	if n.nodeKey == nil && cfg.NodeKeyFile != "" {
-		k, err := ReadKeyFile(cfg.NodeKeyFile)
+		k, err := settings.ReadKeyFile(cfg.NodeKeyFile)
 		if err != nil {
 			return nil, &ConfigError{Field: "nodeKeyFile", Err: err}
 		}

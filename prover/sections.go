@@ -2,45 +2,19 @@ package prover
 
 import (
 	"errors"
-	"fmt"
 	"time"
+
+	"github.com/probitylabs/probity/internal/settings"
 )
 
 // ErrConfig matches every configuration error.
 var ErrConfig = errors.New("invalid prover configuration")
 
 // ConfigError names the configuration field at fault and where its value came from.
-type ConfigError struct {
-	Field  string // the JSON path, e.g. "executor.timeout"
-	Source string // "file", "env PROBITY_...", "flag --...", "" for a combination
-	Err    error
-}
-
-func (e *ConfigError) Error() string {
-	if e.Source != "" {
-		return fmt.Sprintf("config %s (from %s): %v", e.Field, e.Source, e.Err)
-	}
-	return fmt.Sprintf("config %s: %v", e.Field, e.Err)
-}
-
-func (e *ConfigError) Unwrap() []error { return []error{ErrConfig, e.Err} }
+type ConfigError = settings.Error
 
 // Duration is a time.Duration written in JSON as a Go duration string ("30s").
-type Duration time.Duration
-
-// D returns the value as a time.Duration.
-func (d Duration) D() time.Duration { return time.Duration(d) }
-
-func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
-
-func (d *Duration) UnmarshalText(b []byte) error {
-	v, err := time.ParseDuration(string(b))
-	if err != nil {
-		return err
-	}
-	*d = Duration(v)
-	return nil
-}
+type Duration = settings.Duration
 
 // ExecutorConfig chooses how jobs are computed.
 type ExecutorConfig struct {
@@ -109,10 +83,7 @@ type RPCConfig struct {
 }
 
 // LogConfig chooses the log format and level.
-type LogConfig struct {
-	Format string `json:"format"` // "text" or "json"
-	Level  string `json:"level"`  // "debug", "info", "warn", "error"
-}
+type LogConfig = settings.Log
 
 // defaultSections returns the defaults of the sections above.
 func defaultSections() Config {

@@ -17,7 +17,7 @@ import (
 	"github.com/ethereum/go-ethereum/ethclient"
 
 	"github.com/probitylabs/probity/chain"
-	"github.com/probitylabs/probity/prover"
+	"github.com/probitylabs/probity/internal/settings"
 	"github.com/probitylabs/probity/sdk"
 )
 
@@ -74,7 +74,7 @@ func (n *netFlags) signingKey(required bool) (*ecdsa.PrivateKey, error) {
 		}
 		return crypto.GenerateKey()
 	}
-	k, err := prover.ReadKeyFile(path)
+	k, err := settings.ReadKeyFile(path)
 	var unreadable *iofs.PathError
 	switch {
 	case errors.As(err, &unreadable):

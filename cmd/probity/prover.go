@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/probitylabs/probity/internal/settings"
 	"github.com/probitylabs/probity/prover"
 )
 
@@ -51,7 +52,7 @@ func runProver(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		_, err = fmt.Fprintf(stdout, "%s\n", b)
 		return err
 	}
-	n, err := prover.New(ctx, prover.Options{Config: cfg, Logger: prover.NewLogger(cfg.Log, stderr)})
+	n, err := prover.New(ctx, prover.Options{Config: cfg, Logger: settings.NewLogger(cfg.Log, stderr)})
 	if errors.Is(err, prover.ErrNotRegistered) {
 		return withHint(err, "`probity stake --amount X --node-key-address NODEKEY` registers the provider account")
 	}
