@@ -2,11 +2,9 @@ package prover
 
 import (
 	"context"
-	"errors"
-	"net"
 	"net/http"
-	"time"
 
+	"github.com/probitylabs/probity/internal/serve"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -73,23 +71,5 @@ func (m *Metrics) Handler() http.Handler {
 // Serve serves /metrics on addr until ctx ends. It returns the bound address (addr may
 // use port 0) once listening.
 func (m *Metrics) Serve(ctx context.Context, addr string) (string, error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return "", err
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", m.Handler())
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		<-ctx.Done()
-		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(sctx)
-	}()
-	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			_ = err // the node keeps running without metrics; Serve already returned the address
-		}
-	}()
-	return ln.Addr().String(), nil
+	return serve.Metrics(ctx, addr, m.Registry)
 }
