@@ -232,7 +232,7 @@ func TestTargetedNoFalseVacuity(t *testing.T) {
 	T, n, L := st.Trace.T, st.Job.New, len(st.Model.Ops)
 	in := st.Trace.Tensors[0].I32
 	in.Data[T-1] = (in.Data[T-1] + 1) % 6
-	real := []Element{opElement(u, i, j), {Kind: ElementInput, Row: uint32(T - 1)}, {Kind: ElementToken, Row: uint32(last)}}
+	named := []Element{opElement(u, i, j), {Kind: ElementInput, Row: uint32(T - 1)}, {Kind: ElementToken, Row: uint32(last)}}
 	// off is the all-off witness under e's word: op e.Op's descriptor opened for an op element.
 	off := func(t *testing.T, e Element) *Targeted {
 		v := Element{Kind: ElementNone}
@@ -243,7 +243,7 @@ func TestTargetedNoFalseVacuity(t *testing.T) {
 		a.Element = e.Word()
 		return a
 	}
-	for _, e := range real {
+	for _, e := range named {
 		if solveT(t, assignT(t, cl, st, e)) == nil {
 			t.Fatalf("falsified %+v answered", e)
 		}
@@ -279,11 +279,11 @@ func TestTargetedNoFalseVacuity(t *testing.T) {
 		e    Element
 		a, b int
 	}{
-		"op < L":         {real[0], u, L},
-		"row < T":        {real[0], i, T},
-		"column < w":     {real[0], j, 4},
-		"input row < T":  {real[1], T - 1, T},
-		"token step < n": {real[2], last, n},
+		"op < L":         {named[0], u, L},
+		"row < T":        {named[0], i, T},
+		"column < w":     {named[0], j, 4},
+		"input row < T":  {named[1], T - 1, T},
+		"token step < n": {named[2], last, n},
 	} {
 		t.Run("comparison "+name, func(t *testing.T) {
 			a := off(t, c.e)
