@@ -18,8 +18,9 @@ import (
 // ErrProof reports a proof that does not verify.
 var ErrProof = errors.New("universal proof does not verify")
 
-// Proof is one job's proof with its public inputs (circuit order) and its 256-byte Solidity
-// encoding (contracts/src/Groth16Verifier.sol).
+// Proof is one job's proof, sampled (Prove) or targeted (ProveTargeted), with its public
+// inputs (circuit order: the seed or the element word last) and its 256-byte Solidity encoding
+// (contracts/src/Groth16Verifier.sol).
 type Proof struct {
 	Groth16  groth16.Proof
 	Public   [5]fr.Element

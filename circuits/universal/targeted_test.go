@@ -17,7 +17,6 @@ import (
 	"github.com/consensys/gnark/constraint/solver"
 	"github.com/consensys/gnark/frontend"
 	"github.com/consensys/gnark/frontend/cs/r1cs"
-	"github.com/consensys/gnark/test"
 
 	"github.com/ethereum/go-ethereum/crypto"
 
@@ -51,11 +50,6 @@ func assignT(t *testing.T, cl *Class, st *Statement, e Element) *Targeted {
 		t.Fatal(err)
 	}
 	return a
-}
-
-func solveTargeted(t *testing.T, cl *Class, st *Statement, e Element) error {
-	t.Helper()
-	return test.IsSolved(NewTargeted(cl), assignT(t, cl, st, e), ecc.BN254.ScalarField())
 }
 
 func opElement(u, i, j int) Element {
