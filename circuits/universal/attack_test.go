@@ -1167,57 +1167,41 @@ func TestAttackTargeted(t *testing.T) {
 	cl := testClass()
 	st := everyKindStatement(t, 11)
 	m, tr := st.Model, st.Trace
-	jd, err := st.Job.Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
 	const u = 2 // the add x = e + p
 	if m.Ops[u].Kind != model.KindAdd {
 		t.Fatal("unexpected test model")
 	}
-	assign := func(t *testing.T, m *model.Model, tr *model.Trace, ch Challenge) *Targeted {
-		a, err := AssignTargeted(cl, m, tr, jd, ch)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return a
+	with := func(m *model.Model, tr *model.Trace) *Statement {
+		return &Statement{Model: m, Job: st.Job, Trace: tr, Tokens: st.Tokens}
 	}
-	isSolvedT := func(a *Targeted) error { return test.IsSolved(NewTargeted(cl), a, ecc.BN254.ScalarField()) }
-	ch := Challenge{Op: u, Row: 3, Col: 1}
-	if err := isSolvedT(assign(t, m, tr, ch)); err != nil {
+	e := opElement(u, 3, 1)
+	if err := solveT(t, assignT(t, cl, st, e)); err != nil {
 		t.Fatal(err)
 	}
 	t.Run("another model under the named root", func(t *testing.T) {
 		o := everyKindStatement(t, 12) // other random parameters
-		a := assign(t, o.Model, o.Trace, ch)
-		a.ModelRoot = assign(t, m, tr, ch).ModelRoot
-		if isSolvedT(a) == nil {
+		a := assignT(t, cl, &Statement{Model: o.Model, Job: o.Job, Trace: o.Trace, Tokens: o.Tokens}, e)
+		a.ModelRoot = assignT(t, cl, st, e).ModelRoot
+		if solveT(t, a) == nil {
 			t.Fatal("accepted")
 		}
 	})
 	t.Run("another trace under the named root", func(t *testing.T) {
 		o := everyKindStatement(t, 12)
-		a := assign(t, m, tr, ch)
-		a.TraceRoot = jobs.TraceRoot(jd, o.Trace.T, mustRoots(t, o))
-		if isSolvedT(a) == nil {
-			t.Fatal("accepted")
-		}
-	})
-	ccs, err := frontend.Compile(ecc.BN254.ScalarField(), r1cs.NewBuilder, NewTargeted(cl))
-	if err != nil {
-		t.Fatal(err)
-	}
-	solveT := func(a *Targeted, opts ...solver.Option) error {
-		w, err := frontend.NewWitness(a, ecc.BN254.ScalarField())
+		a := assignT(t, cl, st, e)
+		jd, err := st.Job.Digest()
 		if err != nil {
 			t.Fatal(err)
 		}
-		return ccs.IsSolved(w, opts...)
-	}
+		a.TraceRoot = jobs.TraceRoot(jd, o.Trace.T, mustRoots(t, o))
+		if solveT(t, a) == nil {
+			t.Fatal("accepted")
+		}
+	})
 	t.Run("answer about another row", func(t *testing.T) {
-		a := assign(t, m, tr, Challenge{Op: u, Row: 5, Col: ch.Col})
-		a.Row = ch.Row
-		if solveT(a, lyingBits(t, cl.RowDepth, big.NewInt(int64(ch.Row)), big.NewInt(5))) == nil {
+		a := assignT(t, cl, st, opElement(u, 5, int(e.Col)))
+		a.Element = e.Word()
+		if solveT(t, a, lyingBits(t, cl.RowDepth, big.NewInt(int64(e.Row)), big.NewInt(5))) == nil {
 			t.Fatal("accepted")
 		}
 	})
@@ -1232,7 +1216,7 @@ func TestAttackTargeted(t *testing.T) {
 		}
 		y := tr.Tensors[lin+1].I8
 		W := y.Shape[1]
-		row := ch.Row
+		row := int(e.Row)
 		c, c2 := 1, -1
 		for k := range W {
 			if k != c && y.Data[row*W+k] != y.Data[row*W+c] {
@@ -1245,8 +1229,8 @@ func TestAttackTargeted(t *testing.T) {
 		}
 		ft := cloneTrace(tr)
 		ft.Tensors[lin+1].I8.Data[row*W+c] = y.Data[row*W+c2]
-		a := assign(t, m, ft, Challenge{Op: lin, Row: row, Col: c2})
-		a.Col = c
+		a := assignT(t, cl, with(m, ft), opElement(lin, row, c2))
+		a.Element = opElement(lin, row, c).Word()
 		nb := nBits(t)
 		told := false
 		lie := test.WithReplacementHint(solver.GetHintID(nb), func(f *big.Int, in, out []*big.Int) error {
@@ -1257,30 +1241,6 @@ func TestAttackTargeted(t *testing.T) {
 				told = true
 				for i := range out {
 					out[i].SetUint64(uint64(c2>>i) & 1)
-				}
-			}
-			return nil
-		})
-		if test.IsSolved(NewTargeted(cl), a, ecc.BN254.ScalarField(), lie) == nil {
-			t.Fatal("accepted")
-		}
-	})
-	// An answer about column w of the embed result (4 columns), which does not exist: the
-	// comparison j < w's decomposition (of j - w + 2^7, 8 bits) lies, told once as above (zero
-	// points are 8-bit decompositions of 128 too).
-	t.Run("answer about a column past the width", func(t *testing.T) {
-		a := assign(t, m, tr, Challenge{Op: 0, Row: 1, Col: 3})
-		a.Col = 4
-		nb := nBits(t)
-		told := false
-		lie := test.WithReplacementHint(solver.GetHintID(nb), func(f *big.Int, in, out []*big.Int) error {
-			if err := nb(f, in, out); err != nil {
-				return err
-			}
-			if !told && len(out) == bitLen(cl.Width())+2 && in[0].Cmp(big.NewInt(128)) == 0 {
-				told = true
-				for i := range out {
-					out[i].SetUint64(0)
 				}
 			}
 			return nil
@@ -1301,35 +1261,25 @@ func mustRoots(t *testing.T, st *Statement) []jobs.TensorRoots {
 }
 
 // assignTargetedSrc is AssignTargeted for a patched source (the public trace root recomputed
-// with the trace tree's depth d).
-func assignTargetedSrc(t *testing.T, cl *Class, src *source, jd fr.Element, ch Challenge, d int) *Targeted {
+// with the trace tree's depth d) and an op element e that exists.
+func assignTargetedSrc(t *testing.T, cl *Class, st *Statement, src *source, e Element, d int) *Targeted {
 	t.Helper()
+	c := assignT(t, cl, st, e)
+	c.preimages = fillPreimages(cl, st, src)
 	m, tr := src.m, src.tr
-	c := NewTargeted(cl)
-	c.ModelRoot = src.modelRoot
-	c.Op, c.Row, c.Col = ch.Op, ch.Row, ch.Col
-	c.InDType, c.InWidth, c.L = int(m.Input.DType), m.Input.Width, len(m.Ops)
-	c.ModelDepth, c.ModelTree = src.opTree.Depth(), src.opTree.TreeRoot()
-	for q := 1; q <= model.NumKinds; q++ {
-		c.Counts[q-1] = src.counts[q]
-	}
-	c.JobDigest, c.T, c.TraceTree = jd, tr.T, src.tensors.TreeRoot()
+	jd := fe(t, c.JobDigest)
 	u := commit.Uint
 	c.TraceRoot = commit.Hash(jobs.TagTrace, u(jobs.TraceVersion), jd, u(uint64(tr.T)), u(uint64(len(m.Ops)+1)), u(uint64(d)), src.tensors.TreeRoot())
-	c.Target = descAt(cl, src, ch.Op)
-	dummy, err := dummySource(tr.T)
-	if err != nil {
+	k := m.Ops[e.Op].Kind
+	var err error
+	if c.Slots[k-1], err = fillAt(cl, src, k, element{u: int(e.Op), i: int(e.Row), j: int(e.Col), tie: int(e.Row)}); err != nil {
 		t.Fatal(err)
 	}
-	k := m.Ops[ch.Op].Kind
-	for q := 1; q <= model.NumKinds; q++ {
-		from, at := dummy, element{u: dummy.opOfRank(model.Kind(q), 0)}
-		if model.Kind(q) == k {
-			from, at = src, element{u: ch.Op, i: ch.Row, j: ch.Col, tie: ch.Row}
-		}
-		if c.Slots[q-1], err = fillAt(cl, from, model.Kind(q), at); err != nil {
-			t.Fatal(err)
-		}
+	if c.Input, err = inputAt(cl, src, 0); err != nil {
+		t.Fatal(err)
+	}
+	if c.Select, err = selectAt(cl, src, len(st.Job.Prompt), 0); err != nil {
+		t.Fatal(err)
 	}
 	return c
 }
@@ -1352,28 +1302,24 @@ func TestAttackTargetedDepths(t *testing.T) {
 		return ccs.IsSolved(w, opts...)
 	}
 	st := everyKindRows(t, 11, 8) // T = 7, 16 tensors, a position table of 8 rows
-	jd, err := st.Job.Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
 	const pos = 1
 	if st.Model.Ops[pos].Kind != model.KindPosition {
 		t.Fatal("unexpected test model")
 	}
-	ch := Challenge{Op: pos, Row: 2, Col: 1}
+	e := opElement(pos, 2, 1)
 	T := st.Trace.T
 	t.Run("row trees one level deeper", func(t *testing.T) {
 		src, err := newSource(st.Model, st.Trace)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := solveT(assignTargetedSrc(t, cl, src, jd, ch, bitLen(len(src.roots)))); err != nil {
+		if err := solveT(assignTargetedSrc(t, cl, st, src, e, bitLen(len(src.roots)))); err != nil {
 			t.Fatalf("honest refused: %v", err)
 		}
 		deeper := bitLen(T) + 1 // every row tree rebuilt at the deeper depth
 		deepenRows(t, src, deeper)
 		retree(src, bitLen(len(src.roots)))
-		a := assignTargetedSrc(t, cl, src, jd, ch, bitLen(len(src.roots)))
+		a := assignTargetedSrc(t, cl, st, src, e, bitLen(len(src.roots)))
 		if solveT(a, lyingDepth(int64(T), int64(deeper))) == nil {
 			t.Fatal("accepted")
 		}
@@ -1386,7 +1332,7 @@ func TestAttackTargetedDepths(t *testing.T) {
 		n := len(src.roots)
 		d := bitLen(n) + 1
 		retree(src, d)
-		a := assignTargetedSrc(t, cl, src, jd, ch, d)
+		a := assignTargetedSrc(t, cl, st, src, e, d)
 		if solveT(a, lyingDepth(int64(n), int64(d))) == nil {
 			t.Fatal("accepted")
 		}

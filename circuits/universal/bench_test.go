@@ -147,3 +147,34 @@ func BenchmarkGPT2SmallTrace(b *testing.B) {
 	}
 	b.ReportMetric(maxRSSMB(), "peakRSS_MB")
 }
+
+// BenchmarkSmallTargeted proves a targeted element (an op result of the demo job) with the
+// small class's cached targeted development keys (the first run pays the setup) and reports
+// the constraints, prove and verify times and peak RSS.
+func BenchmarkSmallTargeted(b *testing.B) {
+	cl := Small()
+	keys, err := SetupTargeted(cl)
+	if err != nil {
+		b.Fatal(err)
+	}
+	st, _ := demoStatement(b)
+	a, err := AssignTargeted(cl, st.Model, st.Trace, st.Job, st.Tokens, Element{Kind: ElementOp, Op: 3, Row: 10, Col: 7})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var p *Proof
+	b.ResetTimer()
+	for range b.N {
+		if p, err = ProveTargeted(keys, a); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	t0 := time.Now()
+	if err := VerifyTargeted(keys.VK, p.Groth16, p.Public); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(keys.CCS.GetNbConstraints()), "constraints")
+	b.ReportMetric(float64(time.Since(t0).Microseconds())/1000, "verify_ms")
+	b.ReportMetric(maxRSSMB(), "peakRSS_MB")
+}

@@ -27,6 +27,20 @@ type Circuit struct {
 	ResultDigest frontend.Variable `gnark:",public"`
 	Seed         frontend.Variable `gnark:",public"`
 
+	preimages
+
+	Ops     [][]opSlot // by kind, 1..13 (index 0 unused)
+	Inputs  []inputSlot
+	Selects []selectSlot
+
+	class *Class
+}
+
+// preimages are the private preimages of the public model root, job digest, trace root and
+// result digest (circuit.md §1), and the last op's descriptor: the statement both the sampled
+// and the targeted circuit open (§1, §5). Embedded, its fields are walked by gnark in place, so
+// the sampled circuit's witness layout is the one it had before the targeted mode shared them.
+type preimages struct {
 	// model root preimage (model.md §4)
 	InDType, InWidth, L, ModelDepth, ModelTree frontend.Variable
 	Counts                                     []frontend.Variable // n_1..n_13
@@ -40,12 +54,16 @@ type Circuit struct {
 	ResultWords  []frontend.Variable
 	// the last op's descriptor: the logits' width
 	Last descOpen
+}
 
-	Ops     [][]opSlot // by kind, 1..13 (index 0 unused)
-	Inputs  []inputSlot
-	Selects []selectSlot
-
-	class *Class
+func newPreimages(cl *Class) preimages {
+	return preimages{
+		Counts:      make([]frontend.Variable, model.NumKinds),
+		Exp:         make([]frontend.Variable, expWords),
+		PromptWords: make([]frontend.Variable, cl.promptWords()),
+		ResultWords: make([]frontend.Variable, cl.promptWords()),
+		Last:        newDesc(cl),
+	}
 }
 
 // inputSlot opens one row of the input tensor.
@@ -65,26 +83,24 @@ func New(cl *Class) *Circuit {
 	if err := cl.Validate(); err != nil {
 		panic(err)
 	}
-	c := &Circuit{class: cl,
-		Counts:      make([]frontend.Variable, model.NumKinds),
-		Exp:         make([]frontend.Variable, expWords),
-		PromptWords: make([]frontend.Variable, cl.promptWords()),
-		ResultWords: make([]frontend.Variable, cl.promptWords()),
-		Last:        newDesc(cl),
-		Ops:         make([][]opSlot, model.NumKinds+1),
-	}
+	c := &Circuit{class: cl, preimages: newPreimages(cl), Ops: make([][]opSlot, model.NumKinds+1)}
 	for k := 1; k <= model.NumKinds; k++ {
 		for range cl.Slots[k] {
 			c.Ops[k] = append(c.Ops[k], newOpSlot(cl, model.Kind(k)))
 		}
 	}
 	for range cl.Slots[FamilyInput] {
-		c.Inputs = append(c.Inputs, inputSlot{newTensor(cl), newRow(1, cl.RowDepth)})
+		c.Inputs = append(c.Inputs, newInputSlot(cl))
 	}
 	for range cl.Slots[FamilySelect] {
-		c.Selects = append(c.Selects, selectSlot{newTensor(cl), newRow(cl.Elems, cl.RowDepth)})
+		c.Selects = append(c.Selects, newSelectSlot(cl))
 	}
 	return c
+}
+
+func newInputSlot(cl *Class) inputSlot { return inputSlot{newTensor(cl), newRow(1, cl.RowDepth)} }
+func newSelectSlot(cl *Class) selectSlot {
+	return selectSlot{newTensor(cl), newRow(cl.Elems, cl.RowDepth)}
 }
 
 func newTensor(cl *Class) tensorOpen {
@@ -101,40 +117,15 @@ func newDesc(cl *Class) descOpen {
 
 // Define implements frontend.Circuit.
 func (c *Circuit) Define(api frontend.API) error {
-	cl := c.class
-	s, err := newStmt(api, cl, modelVars{c.ModelRoot, c.InDType, c.InWidth, c.L, c.ModelDepth, c.ModelTree, c.Counts},
-		traceVars{c.TraceRoot, c.JobDigest, c.T, c.TraceTree})
+	s, err := c.open(api, c.class, c.ModelRoot, c.JobDigest, c.TraceRoot, c.ResultDigest)
 	if err != nil {
 		return err
 	}
-	sp := s.sp
-	api.AssertIsEqual(c.InDType, 1) // a generation job's input is token ids
-
-	// The job digest binds the prompt, n and the selection (trace.md §1.3). Only argmax jobs
-	// are proved by this version of the circuit (circuit.md §6).
-	prompt, pMask := s.ids(c.PromptWords, c.P)
-	jw := append([]frontend.Variable{jobs.TraceVersion, c.ModelRoot, c.New, c.Sel, c.K, c.SampleSeed}, c.Exp...)
-	jw = append(jw, c.P)
-	jm := ones(len(jw))
-	api.AssertIsEqual(c.JobDigest, sp.VarHash(jobs.TagJob, append(jw, c.PromptWords...), append(jm, pMask...)))
-	api.AssertIsEqual(c.Sel, 0)
-	// The job's rows: T = P + n - 1.
-	api.AssertIsEqual(c.T, api.Sub(api.Add(c.P, c.New), 1))
-
-	// The result: n tokens, canonical (trace.md §4).
-	tokens, rMask := s.ids(c.ResultWords, c.New)
-	api.AssertIsEqual(c.ResultDigest, sp.VarHash(jobs.TagResult, append([]frontend.Variable{c.New}, c.ResultWords...), append(ones(1), rMask...)))
-
-	// The logits are the last op's result; its descriptor gives their width.
-	s.openAnyDesc(c.Last.Index, &c.Last)
-	api.AssertIsEqual(c.Last.Index, api.Sub(c.L, 1))
-	vocab := c.Last.Desc[2]
-
 	for si := range c.Inputs {
-		c.input(s, si, prompt, tokens)
+		c.input(s, si)
 	}
 	for si := range c.Selects {
-		c.selectToken(s, si, tokens, vocab)
+		c.selectToken(s, si)
 	}
 	for k := 1; k <= model.NumKinds; k++ {
 		for si := range c.Ops[k] {
@@ -142,6 +133,39 @@ func (c *Circuit) Define(api frontend.API) error {
 		}
 	}
 	return nil
+}
+
+// open checks the statement of circuit.md §1 against the four public digests and returns the
+// slots' context, with the job's prompt, tokens and vocabulary.
+func (p *preimages) open(api frontend.API, cl *Class, modelRoot, jobDigest, traceRoot, resultDigest frontend.Variable) (*stmt, error) {
+	s, err := newStmt(api, cl, modelVars{modelRoot, p.InDType, p.InWidth, p.L, p.ModelDepth, p.ModelTree, p.Counts},
+		traceVars{traceRoot, jobDigest, p.T, p.TraceTree})
+	if err != nil {
+		return nil, err
+	}
+	sp := s.sp
+	api.AssertIsEqual(p.InDType, 1) // a generation job's input is token ids
+
+	// The job digest binds the prompt, n and the selection (trace.md §1.3). Only argmax jobs
+	// are proved by this version of the circuit (circuit.md §6).
+	prompt, pMask := s.ids(p.PromptWords, p.P)
+	jw := append([]frontend.Variable{jobs.TraceVersion, modelRoot, p.New, p.Sel, p.K, p.SampleSeed}, p.Exp...)
+	jw = append(jw, p.P)
+	jm := ones(len(jw))
+	api.AssertIsEqual(jobDigest, sp.VarHash(jobs.TagJob, append(jw, p.PromptWords...), append(jm, pMask...)))
+	api.AssertIsEqual(p.Sel, 0)
+	// The job's rows: T = P + n - 1.
+	api.AssertIsEqual(p.T, api.Sub(api.Add(p.P, p.New), 1))
+
+	// The result: n tokens, canonical (trace.md §4).
+	tokens, rMask := s.ids(p.ResultWords, p.New)
+	api.AssertIsEqual(resultDigest, sp.VarHash(jobs.TagResult, append([]frontend.Variable{p.New}, p.ResultWords...), append(ones(1), rMask...)))
+
+	// The logits are the last op's result; its descriptor gives their width.
+	s.openAnyDesc(p.Last.Index, &p.Last)
+	api.AssertIsEqual(p.Last.Index, api.Sub(p.L, 1))
+	s.job = jobStmt{P: p.P, n: p.New, L: p.L, vocab: p.Last.Desc[2], prompt: prompt, tokens: tokens}
+	return s, nil
 }
 
 // modelVars is the model root's preimage (model.md §4), traceVars the trace root's (trace.md §5).
@@ -204,32 +228,39 @@ func (s *stmt) slotBits(seed frontend.Variable, f, si int) []frontend.Variable {
 
 func word(b []frontend.Variable, q int) []frontend.Variable { return b[64*q : min(64*q+64, len(b))] }
 
-// input checks row r of the input tensor: a prompt id for r < P, else generated token r - P
-// (trace.md §2).
-func (c *Circuit) input(s *stmt, si int, prompt, tokens []frontend.Variable) {
-	api, cl := s.api, s.cl
-	sl := &c.Inputs[si]
+// input draws the row of input slot si.
+func (c *Circuit) input(s *stmt, si int) {
 	hb := s.slotBits(c.Seed, FamilyInput, si)
-	rb := gadgets.ModVar(api, word(hb, 1), c.T, cl.RowDepth)
-	r := gadgets.FromBits(api, rb)
-	s.openTensor(1, 0, &sl.Input)
-	v := s.openID(1, sl.Input.Row, rb, &sl.Row)
-	inPrompt := less(api, r, c.P, cl.RowDepth+1)
-	want := api.Select(inPrompt, opcheck.Pick(api, prompt, r), opcheck.Pick(api, tokens, api.Select(inPrompt, 0, api.Sub(r, c.P))))
-	api.AssertIsEqual(v, want)
+	rb := gadgets.ModVar(s.api, word(hb, 1), c.T, s.cl.RowDepth)
+	s.checkInput(1, gadgets.FromBits(s.api, rb), rb, &c.Inputs[si])
 }
 
-// selectToken checks generated token q against logits row P - 1 + q (trace.md §3, argmax).
-func (c *Circuit) selectToken(s *stmt, si int, tokens []frontend.Variable, vocab frontend.Variable) {
-	api, cl := s.api, s.cl
-	sl := &c.Selects[si]
+// checkInput checks row r < T (bits rb) of the input tensor when on: a prompt id for r < P,
+// else generated token r - P (trace.md §2).
+func (s *stmt) checkInput(on, r frontend.Variable, rb []frontend.Variable, sl *inputSlot) {
+	api, cl, j := s.api, s.cl, &s.job
+	s.openTensor(on, 0, &sl.Input)
+	v := s.openID(on, sl.Input.Row, rb, &sl.Row)
+	inPrompt := less(api, r, j.P, cl.RowDepth+1)
+	want := api.Select(inPrompt, opcheck.Pick(api, j.prompt, r), opcheck.Pick(api, j.tokens, api.Select(inPrompt, 0, api.Sub(r, j.P))))
+	s.eqOn(on, v, want)
+}
+
+// selectToken draws the step of select slot si.
+func (c *Circuit) selectToken(s *stmt, si int) {
 	hb := s.slotBits(c.Seed, FamilySelect, si)
-	qb := gadgets.ModVar(api, word(hb, 1), c.New, cl.RowDepth)
-	q := gadgets.FromBits(api, qb)
-	row := api.Sub(api.Add(c.P, q), 1)
-	s.openTensor(1, c.L, &sl.Logits)
-	x := s.openRow(1, sl.Logits.Row, toBits(api, row, cl.RowDepth), vocab, &sl.Row)
-	opcheck.Argmax(api, x, opcheck.Pick(api, tokens, q))
+	qb := gadgets.ModVar(s.api, word(hb, 1), c.New, s.cl.RowDepth)
+	s.checkSelect(1, gadgets.FromBits(s.api, qb), &c.Selects[si])
+}
+
+// checkSelect checks generated token q < n against logits row P - 1 + q when on (trace.md §3,
+// argmax). The argmax itself is not gated: an off slot holds a row and token that satisfy it.
+func (s *stmt) checkSelect(on, q frontend.Variable, sl *selectSlot) {
+	api, cl, j := s.api, s.cl, &s.job
+	row := api.Sub(api.Add(j.P, q), 1)
+	s.openTensor(on, j.L, &sl.Logits)
+	x := s.openRow(on, sl.Logits.Row, toBits(api, row, cl.RowDepth), j.vocab, &sl.Row)
+	opcheck.Argmax(api, x, opcheck.Pick(api, j.tokens, q))
 }
 
 func ones(n int) []frontend.Variable {

@@ -53,7 +53,7 @@ func costs(t *testing.T, cl *Class) (base int, per [numFamilies + 1]int) {
 // review (and is recorded with -update). gpt2-small is pinned under -tags heavy only.
 func TestConstraintCounts(t *testing.T) {
 	pinned := map[[2]string]int{}
-	version := ""
+	version, tVersion := "", ""
 	var fileRows [][]string
 	if f, err := os.Open(constraintsCSV); err == nil {
 		rows, err := csv.NewReader(f).ReadAll()
@@ -65,16 +65,21 @@ func TestConstraintCounts(t *testing.T) {
 		for _, r := range rows[1:] {
 			n, _ := strconv.Atoi(r[2])
 			pinned[[2]string{r[0], r[1]}] = n
-			if r[1] == "version" {
+			switch r[1] {
+			case "version":
 				version = r[2]
+			case "targeted version":
+				tVersion = r[2]
 			}
 		}
 	} else if !*update {
 		t.Fatalf("%s missing: run with -update", constraintsCSV)
 	}
-	rows := [][]string{{"class", "part", "constraints"}, {"all", "version", strconv.Itoa(CircuitVersion)}}
+	rows := [][]string{{"class", "part", "constraints"}, {"all", "version", strconv.Itoa(CircuitVersion)},
+		{"all", "targeted version", strconv.Itoa(TargetedVersion)}}
 	sameVersion := version == strconv.Itoa(CircuitVersion)
-	changed := false
+	sameTVersion := tVersion == strconv.Itoa(TargetedVersion)
+	changed, tChanged := false, false
 	for _, cl := range Classes() {
 		if cl.Name != "small" && !heavyTests {
 			for _, r := range fileRows { // keep the heavy class's pinned rows on -update
@@ -91,9 +96,16 @@ func TestConstraintCounts(t *testing.T) {
 			if !ok || p != n {
 				// A class's total follows its slot counts, which are in its id; the job and
 				// slot parts are the circuit's code, whose change needs a new version.
-				changed = changed || part != "total"
+				// The targeted circuit's version is its own (TargetedClass.String).
+				switch part {
+				case "total":
+				case "targeted":
+					tChanged = true
+				default:
+					changed = true
+				}
 				if !*update {
-					t.Errorf("%s %s: %d constraints, pinned %d (bump CircuitVersion, then run go test ./circuits/universal -run TestConstraintCounts -update)", cl.Name, part, n, p)
+					t.Errorf("%s %s: %d constraints, pinned %d (bump CircuitVersion, or TargetedVersion for the targeted row, then run go test ./circuits/universal -run TestConstraintCounts -update)", cl.Name, part, n, p)
 				}
 			}
 			rows = append(rows, []string{cl.Name, part, strconv.Itoa(n)})
@@ -114,9 +126,22 @@ func TestConstraintCounts(t *testing.T) {
 			t.Errorf("%s: %d public variables, want 6", cl.Name, ccs.GetNbPublicVariables())
 		}
 		check("total", total)
+		// The targeted circuit (circuit.md §5): the job level, 13 op slots, one input and one
+		// select slot, whatever the class's slot counts.
+		tcs, err := TargetedClass{cl}.Compile()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tcs.GetNbPublicVariables() != 6 {
+			t.Errorf("%s targeted: %d public variables, want 6", cl.Name, tcs.GetNbPublicVariables())
+		}
+		check("targeted", tcs.GetNbConstraints())
 	}
 	if *update && changed && sameVersion {
 		t.Fatalf("the constraints changed under circuit version %d: bump CircuitVersion (cached and registered keys are for the old circuit)", CircuitVersion)
+	}
+	if *update && tChanged && sameTVersion {
+		t.Fatalf("the targeted constraints changed under targeted version %d: bump TargetedVersion (cached and registered keys are for the old circuit)", TargetedVersion)
 	}
 	if *update {
 		if err := os.MkdirAll("testdata", 0o755); err != nil {

@@ -18,8 +18,9 @@ import (
 // ErrProof reports a proof that does not verify.
 var ErrProof = errors.New("universal proof does not verify")
 
-// Proof is one job's proof with its public inputs (circuit order) and its 256-byte Solidity
-// encoding (contracts/src/Groth16Verifier.sol).
+// Proof is one job's proof, sampled (Prove) or targeted (ProveTargeted), with its public
+// inputs (circuit order: the seed or the element word last) and its 256-byte Solidity encoding
+// (contracts/src/Groth16Verifier.sol).
 type Proof struct {
 	Groth16  groth16.Proof
 	Public   [5]fr.Element
@@ -52,26 +53,40 @@ func Prove(keys *circuits.Keys, st *Statement) (*Proof, error) {
 	if err != nil {
 		return nil, err
 	}
+	return prove(keys, cl, a, [5]frontend.Variable{a.ModelRoot, a.JobDigest, a.TraceRoot, a.ResultDigest, a.Seed})
+}
+
+// prove proves an assignment of either statement with keys and encodes the proof for
+// Solidity; public is the assignment's five public inputs in circuit order.
+func prove(keys *circuits.Keys, name fmt.Stringer, a frontend.Circuit, public [5]frontend.Variable) (*Proof, error) {
 	w, err := frontend.NewWitness(a, ecc.BN254.ScalarField())
 	if err != nil {
-		return nil, fmt.Errorf("prove %s: witness: %w", cl, err)
+		return nil, fmt.Errorf("prove %s: witness: %w", name, err)
 	}
 	pr, err := groth16.Prove(keys.CCS, keys.PK, w)
 	if err != nil {
-		return nil, fmt.Errorf("prove %s: %w", cl, err)
+		return nil, fmt.Errorf("prove %s: %w", name, err)
 	}
 	sol, err := circuits.MarshalSolidity(pr)
 	if err != nil {
 		return nil, err
 	}
-	return &Proof{Groth16: pr, Public: [5]fr.Element{a.ModelRoot.(fr.Element), a.JobDigest.(fr.Element), a.TraceRoot.(fr.Element),
-		a.ResultDigest.(fr.Element), a.Seed.(fr.Element)}, Solidity: sol}, nil
+	p := &Proof{Groth16: pr, Solidity: sol}
+	for q, v := range public {
+		if _, err := p.Public[q].SetInterface(v); err != nil {
+			return nil, fmt.Errorf("prove %s: public input %d: %w", name, q, err)
+		}
+	}
+	return p, nil
 }
 
 // Verify checks a proof against a class's verifying key and the five public inputs: model
 // root, job digest, trace root, result digest, seed.
 func Verify(vk groth16.VerifyingKey, proof groth16.Proof, public [5]fr.Element) error {
-	a := &Circuit{ModelRoot: public[0], JobDigest: public[1], TraceRoot: public[2], ResultDigest: public[3], Seed: public[4]}
+	return verify(vk, proof, &Circuit{ModelRoot: public[0], JobDigest: public[1], TraceRoot: public[2], ResultDigest: public[3], Seed: public[4]})
+}
+
+func verify(vk groth16.VerifyingKey, proof groth16.Proof, a frontend.Circuit) error {
 	pw, err := frontend.NewWitness(a, ecc.BN254.ScalarField(), frontend.PublicOnly())
 	if err != nil {
 		return fmt.Errorf("verify: public witness: %w", err)
@@ -80,6 +95,39 @@ func Verify(vk groth16.VerifyingKey, proof groth16.Proof, public [5]fr.Element) 
 		return fmt.Errorf("%w: %w", ErrProof, err)
 	}
 	return nil
+}
+
+// SetupTargeted returns the development keys of a class's targeted circuit from the default
+// cache (its entry is TargetedClass's id, never the sampled circuit's or an older version's).
+func SetupTargeted(cl *Class) (*circuits.Keys, error) {
+	c, err := circuits.DefaultCache()
+	if err != nil {
+		return nil, err
+	}
+	return c.Setup(TargetedClass{cl})
+}
+
+// ProveTargeted proves a targeted assignment (AssignTargeted) with the keys of its class's
+// targeted circuit. The proof's public inputs are model root, job digest, trace root, result
+// digest and the element word: TargetedInputs of the same values, what the contract rebuilds.
+func ProveTargeted(keys *circuits.Keys, a *Targeted) (*Proof, error) {
+	tc, ok := keys.Target.(TargetedClass)
+	if !ok || a.class == nil || tc.String() != (TargetedClass{a.class}).String() {
+		return nil, fmt.Errorf("prove targeted: keys are for %s, not the targeted circuit of this assignment's class", keys.Target)
+	}
+	return prove(keys, tc, a, [5]frontend.Variable{a.ModelRoot, a.JobDigest, a.TraceRoot, a.ResultDigest, a.Element})
+}
+
+// VerifyTargeted checks a targeted proof against the targeted verifying key and its five
+// public inputs (model root, job digest, trace root, result digest, element word).
+func VerifyTargeted(vk groth16.VerifyingKey, proof groth16.Proof, public [5]fr.Element) error {
+	return verify(vk, proof, &Targeted{ModelRoot: public[0], JobDigest: public[1], TraceRoot: public[2], ResultDigest: public[3], Element: public[4]})
+}
+
+// TargetedInputs returns the targeted verifier's five public inputs, as the integers the
+// Solidity verifier takes: the job's four digests and the element word.
+func TargetedInputs(modelRoot, jobDigest, traceRoot, resultDigest fr.Element, e Element) [5]*big.Int {
+	return [5]*big.Int{commit.ToBig(modelRoot), commit.ToBig(jobDigest), commit.ToBig(traceRoot), commit.ToBig(resultDigest), e.Word()}
 }
 
 // PublicWords returns the public inputs as the integers the Solidity verifier takes.

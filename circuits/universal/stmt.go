@@ -50,12 +50,32 @@ type stmt struct {
 	traceTree, dTr      frontend.Variable // the trace tree's root and depth
 	modelTree, dM       frontend.Variable // the op tree's root and depth
 	colDepth, widthBits int               // capacities: ceil(log2 width) bits
+
+	job jobStmt // set by preimages.open
+}
+
+// jobStmt is what the input and select checks read from the job: its prompt length, tokens
+// generated, ops, vocabulary, and the decoded prompt and result ids.
+type jobStmt struct {
+	P, n, L, vocab frontend.Variable
+	prompt, tokens []frontend.Variable
 }
 
 // eq asserts a = b when on = 1; with on = 0 (a slot of a kind the model lacks) it asserts
 // nothing, so the slot may hold any valid dummy instance.
 func (s *stmt) eq(on, a, b frontend.Variable) {
 	s.api.AssertIsEqual(s.api.Mul(on, s.api.Sub(a, b)), 0)
+}
+
+// eqOn is eq where a sampled slot, always on, asserted a = b directly: the constant on = 1
+// keeps that constraint as it was, so the sampled circuit's constraint system (and the keys
+// set up for it) did not change when the targeted mode came to share its checks.
+func (s *stmt) eqOn(on, a, b frontend.Variable) {
+	if c, ok := s.api.Compiler().ConstantValue(on); ok && c.IsInt64() && c.Int64() == 1 {
+		s.api.AssertIsEqual(a, b)
+		return
+	}
+	s.eq(on, a, b)
 }
 
 // toBits decomposes v into n bits (a range check v < 2^n); n = 0 forces v = 0.

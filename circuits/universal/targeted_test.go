@@ -1,26 +1,68 @@
 package universal
 
 import (
+	"encoding/hex"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"math"
+	"math/big"
+	"os"
+	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/consensys/gnark-crypto/ecc"
-	"github.com/consensys/gnark/test"
+	"github.com/consensys/gnark/constraint"
+	"github.com/consensys/gnark/constraint/solver"
+	"github.com/consensys/gnark/frontend"
+	"github.com/consensys/gnark/frontend/cs/r1cs"
 
-	"github.com/probitylabs/probity/model"
+	"github.com/ethereum/go-ethereum/crypto"
+
+	"github.com/probitylabs/probity/circuits"
 )
 
-func solveTargeted(t *testing.T, cl *Class, st *Statement, ch Challenge) error {
+// targetedCCS is the test class's targeted circuit, compiled once for the tests that override
+// a hint.
+var targetedCCS = sync.OnceValues(func() (constraint.ConstraintSystem, error) {
+	return frontend.Compile(ecc.BN254.ScalarField(), r1cs.NewBuilder, NewTargeted(testClass()))
+})
+
+// solveT solves a test-class targeted assignment against the compiled circuit.
+func solveT(t *testing.T, a *Targeted, opts ...solver.Option) error {
 	t.Helper()
-	jd, err := st.Job.Digest()
+	ccs, err := targetedCCS()
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := AssignTargeted(cl, st.Model, st.Trace, jd, ch)
+	w, err := frontend.NewWitness(a, ecc.BN254.ScalarField())
 	if err != nil {
 		t.Fatal(err)
 	}
-	return test.IsSolved(NewTargeted(cl), a, ecc.BN254.ScalarField())
+	return ccs.IsSolved(w, opts...)
+}
+
+func assignT(t *testing.T, cl *Class, st *Statement, e Element) *Targeted {
+	t.Helper()
+	a, err := AssignTargeted(cl, st.Model, st.Trace, st.Job, st.Tokens, e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+func opElement(u, i, j int) Element {
+	return Element{Kind: ElementOp, Op: uint32(u), Row: uint32(i), Col: uint32(j)}
+}
+
+// bump changes an int8 by one, staying in range.
+func bump(x *int8) {
+	if *x == 127 {
+		*x--
+	} else {
+		*x++
+	}
 }
 
 // A targeted proof exists for an element of every op of a model with every kind, at the
@@ -35,26 +77,21 @@ func TestTargetedEveryOp(t *testing.T) {
 		if v.I8 != nil {
 			cols = v.I8.Shape[1]
 		}
-		for _, e := range [][2]int{{0, 0}, {rows - 1, cols - 1}, {rows / 2, cols / 3}} {
-			ch := Challenge{Op: u, Row: e[0], Col: e[1]}
-			name := fmt.Sprintf("op%d-%s-%d-%d", u, base.Model.Ops[u].Kind, e[0], e[1])
+		for _, c := range [][2]int{{0, 0}, {rows - 1, cols - 1}, {rows / 2, cols / 3}} {
+			e := opElement(u, c[0], c[1])
+			name := fmt.Sprintf("op%d-%s-%d-%d", u, base.Model.Ops[u].Kind, c[0], c[1])
 			t.Run(name, func(t *testing.T) {
 				st := everyKindStatement(t, 11)
-				if err := solveTargeted(t, cl, st, ch); err != nil {
+				if err := solveT(t, assignT(t, cl, st, e)); err != nil {
 					t.Fatalf("honest element refused: %v", err)
 				}
 				v := st.Trace.Tensors[u+1]
 				if v.I32 != nil {
-					v.I32.Data[ch.Row] ^= 1
+					v.I32.Data[c[0]] ^= 1
 				} else {
-					x := &v.I8.Data[ch.Row*cols+ch.Col]
-					if *x == 127 {
-						*x--
-					} else {
-						*x++
-					}
+					bump(&v.I8.Data[c[0]*cols+c[1]])
 				}
-				if err := solveTargeted(t, cl, st, ch); err == nil {
+				if err := solveT(t, assignT(t, cl, st, e)); err == nil {
 					t.Fatal("falsified element answered")
 				}
 			})
@@ -62,32 +99,316 @@ func TestTargetedEveryOp(t *testing.T) {
 	}
 }
 
-// A challenge outside the trace is refused by the witness builder, and the circuit refuses a
-// named element outside the op's result even when the prover tries (row T, column w).
-func TestTargetedOutOfRange(t *testing.T) {
+// Input rows (kind 1): a prompt row and generated rows are answered; a falsified input row
+// (the trace committed with it) is refused, in the prompt and past it.
+func TestTargetedInputRows(t *testing.T) {
+	cl := testClass()
+	base := everyKindStatement(t, 11)
+	P, T := len(base.Job.Prompt), base.Trace.T
+	for _, r := range []int{0, P - 1, P, T - 1} {
+		e := Element{Kind: ElementInput, Row: uint32(r)}
+		t.Run(fmt.Sprintf("row%d", r), func(t *testing.T) {
+			st := everyKindStatement(t, 11)
+			if err := solveT(t, assignT(t, cl, st, e)); err != nil {
+				t.Fatalf("honest input row refused: %v", err)
+			}
+			in := st.Trace.Tensors[0].I32
+			in.Data[r] = (in.Data[r] + 1) % 6
+			if err := solveT(t, assignT(t, cl, st, e)); err == nil {
+				t.Fatal("falsified input row answered")
+			}
+		})
+	}
+}
+
+// Selected tokens (kind 2): every step is answered; a wrong token (the result digest over it,
+// the trace honest) is refused, also the last one, which no tensor holds.
+func TestTargetedTokens(t *testing.T) {
+	cl := testClass()
+	base := everyKindStatement(t, 11)
+	for q := range base.Job.New {
+		e := Element{Kind: ElementToken, Row: uint32(q)}
+		t.Run(fmt.Sprintf("step%d", q), func(t *testing.T) {
+			st := everyKindStatement(t, 11)
+			if err := solveT(t, assignT(t, cl, st, e)); err != nil {
+				t.Fatalf("honest token refused: %v", err)
+			}
+			st.Tokens = append([]int32{}, st.Tokens...)
+			st.Tokens[q] = (st.Tokens[q] + 1) % 6
+			if err := solveT(t, assignT(t, cl, st, e)); err == nil {
+				t.Fatal("wrong token answered")
+			}
+		})
+	}
+}
+
+// vacuousElements are elements that name nothing in the every-kind job (L ops, T rows, n
+// steps; op 0, the embed, has 4 columns), with 32-bit extremes.
+func vacuousElements(st *Statement) map[string]Element {
+	L, T, n := uint32(len(st.Model.Ops)), uint32(st.Trace.T), uint32(st.Job.New)
+	top := uint32(math.MaxUint32)
+	return map[string]Element{
+		"kind 3":                 {Kind: ElementNone},
+		"kind 3 with fields":     {Kind: ElementNone, Op: 1, Row: 2, Col: 3},
+		"kind 3 max":             {Kind: ElementNone, Op: top, Row: top, Col: top},
+		"op L":                   opElement(int(L), 0, 0),
+		"op 2^32-1":              {Kind: ElementOp, Op: top},
+		"op row T":               opElement(0, int(T), 0),
+		"op row 2^32-1":          {Kind: ElementOp, Row: top},
+		"op column w":            opElement(0, 0, 4),
+		"op column 2^32-1":       {Kind: ElementOp, Col: top},
+		"last op column w":       opElement(int(L-1), 1, 6),
+		"input row T":            {Kind: ElementInput, Row: T},
+		"input row 2^32-1":       {Kind: ElementInput, Row: top},
+		"token n":                {Kind: ElementToken, Row: n},
+		"token 2^32-1":           {Kind: ElementToken, Row: top},
+		"non-canonical input":    {Kind: ElementInput, Op: 9, Row: T, Col: 9},
+		"non-canonical token":    {Kind: ElementToken, Op: top, Row: n + 1, Col: 1},
+		"op L, row T, column 2w": {Kind: ElementOp, Op: L, Row: T, Col: 8},
+	}
+}
+
+// Every element that names nothing is answered by the honest provider (every slot off): the
+// contract cannot tell it from a real one, so its challenger must lose. Also for a job whose
+// trace is falsified elsewhere: vacuity needs nothing of the trace.
+func TestTargetedVacuous(t *testing.T) {
 	cl := testClass()
 	st := everyKindStatement(t, 11)
-	jd, _ := st.Job.Digest()
-	for _, ch := range []Challenge{{-1, 0, 0}, {len(st.Model.Ops), 0, 0}, {0, st.Trace.T, 0}, {0, 0, 4}} {
-		if _, err := AssignTargeted(cl, st.Model, st.Trace, jd, ch); err == nil {
-			t.Fatalf("challenge %+v accepted", ch)
+	bad := everyKindStatement(t, 11)
+	bump(&bad.Trace.Tensors[3].I8.Data[0])
+	for name, e := range vacuousElements(st) {
+		t.Run(name, func(t *testing.T) {
+			if err := solveT(t, assignT(t, cl, st, e)); err != nil {
+				t.Fatalf("vacuous element refused: %v", err)
+			}
+			if err := solveT(t, assignT(t, cl, bad, e)); err != nil {
+				t.Fatalf("vacuous element refused for a falsified trace: %v", err)
+			}
+		})
+	}
+}
+
+// A word of 2^98 or more is unprovable: the element's 98-bit decomposition refuses it, even
+// with every slot off and the low 98 bits naming nothing.
+func TestTargetedWordTooLarge(t *testing.T) {
+	st := everyKindStatement(t, 11)
+	for _, w := range []*big.Int{
+		new(big.Int).Lsh(big.NewInt(1), 98),
+		new(big.Int).Add(new(big.Int).Lsh(big.NewInt(1), 98), Element{Kind: ElementNone}.Word()),
+		new(big.Int).Lsh(big.NewInt(7), 96), // kind 7
+	} {
+		a := assignT(t, testClass(), st, Element{Kind: ElementNone})
+		a.Element = w
+		if solveT(t, a) == nil {
+			t.Fatalf("word %s answered", w)
+		}
+		if _, err := ParseElement(w); !errors.Is(err, ErrElement) {
+			t.Fatalf("ParseElement(%s): %v", w, err)
 		}
 	}
-	a, err := AssignTargeted(cl, st.Model, st.Trace, jd, Challenge{Op: 0, Row: 1, Col: 3})
+	if _, err := AssignTargeted(testClass(), st.Model, st.Trace, st.Job, st.Tokens, Element{Kind: 4}); !errors.Is(err, ErrElement) {
+		t.Fatalf("kind 4 assigned: %v", err)
+	}
+}
+
+// A falsified real element cannot be answered as a vacuous one: the witness of every slot off
+// (the assignment of a vacuous element: op u past its rows, or kind 3) under the real
+// element's word is refused, and so is each lie that would make the element look absent: a
+// smaller T, L or n, another width, the kind's bits, or a comparison's bits.
+func TestTargetedNoFalseVacuity(t *testing.T) {
+	cl := testClass()
+	st := everyKindStatement(t, 11)
+	const u, i, j = 2, 6, 2 // the add, last row; i - T, j - w, u - L all differ
+	bump(&st.Trace.Tensors[u+1].I8.Data[i*4+j])
+	st.Tokens = append([]int32{}, st.Tokens...)
+	last := st.Job.New - 1
+	st.Tokens[last] = (st.Tokens[last] + 1) % 6
+	T, n, L := st.Trace.T, st.Job.New, len(st.Model.Ops)
+	in := st.Trace.Tensors[0].I32
+	in.Data[T-1] = (in.Data[T-1] + 1) % 6
+	named := []Element{opElement(u, i, j), {Kind: ElementInput, Row: uint32(T - 1)}, {Kind: ElementToken, Row: uint32(last)}}
+	// off is the all-off witness under e's word: op e.Op's descriptor opened for an op element.
+	off := func(t *testing.T, e Element) *Targeted {
+		v := Element{Kind: ElementNone}
+		if e.Kind == ElementOp {
+			v = Element{Kind: ElementOp, Op: e.Op, Row: uint32(T)}
+		}
+		a := assignT(t, cl, st, v)
+		a.Element = e.Word()
+		return a
+	}
+	for _, e := range named {
+		if solveT(t, assignT(t, cl, st, e)) == nil {
+			t.Fatalf("falsified %+v answered", e)
+		}
+		lies := map[string]func(a *Targeted){
+			"slots off":          func(a *Targeted) {},
+			"T = the row":        func(a *Targeted) { a.T = int(e.Row) },
+			"n = the step":       func(a *Targeted) { a.New, a.T = int(e.Row), int(e.Row)+len(st.Job.Prompt)-1 },
+			"L = the op":         func(a *Targeted) { a.L = u },
+			"width = the column": func(a *Targeted) { a.Target.Desc[2] = j },
+		}
+		for name, lie := range lies {
+			t.Run(fmt.Sprintf("%s/%s", e.Kind, name), func(t *testing.T) {
+				a := off(t, e)
+				lie(a)
+				if solveT(t, a) == nil {
+					t.Fatal("falsified element answered as vacuous")
+				}
+			})
+		}
+		// The kind's bits (the 98-bit decomposition) say kind 3: the word fixes them.
+		t.Run(fmt.Sprintf("%s/kind bits", e.Kind), func(t *testing.T) {
+			w := e.Word()
+			lie := new(big.Int).Or(w, new(big.Int).Lsh(big.NewInt(3), 96))
+			if solveT(t, off(t, e), lyingBits(t, ElementBits, w, lie)) == nil {
+				t.Fatal("lying kind bits accepted")
+			}
+		})
+	}
+	// The comparisons' bits say the element is past its bound: each compares a - b + 2^32 in
+	// 33 bits, a value no other comparison of the witness has; the lie sets the top bit (a >= b).
+	two32 := new(big.Int).Lsh(big.NewInt(1), 32)
+	for name, c := range map[string]struct {
+		e    Element
+		a, b int
+	}{
+		"op < L":         {named[0], u, L},
+		"row < T":        {named[0], i, T},
+		"column < w":     {named[0], j, 4},
+		"input row < T":  {named[1], T - 1, T},
+		"token step < n": {named[2], last, n},
+	} {
+		t.Run("comparison "+name, func(t *testing.T) {
+			a := off(t, c.e)
+			if name == "op < L" {
+				a = off(t, Element{Kind: ElementNone}) // u >= L opens op 0
+				a.Element = c.e.Word()
+			}
+			v := new(big.Int).Add(big.NewInt(int64(c.a-c.b)), two32)
+			if solveT(t, a, lyingBits(t, 33, v, new(big.Int).Add(v, two32))) == nil {
+				t.Fatal("lying comparison accepted")
+			}
+		})
+	}
+}
+
+// An answer about another input row than the one named: a falsified input row a is answered
+// with the opening of row b, which holds what row a should (the row's bits lie, b for a).
+func TestTargetedInputOtherRow(t *testing.T) {
+	cl := testClass()
+	st := everyKindStatement(t, 11)
+	P, T := len(st.Job.Prompt), st.Trace.T
+	in := st.Trace.Tensors[0].I32.Data
+	ra, rb := -1, -1
+	for a := range T {
+		for b := range T {
+			// row a's bits are decomposed once: not 0 (the off op slots' rows) nor P - 1 (the off
+			// select slot's logits row)
+			if a != b && a != 0 && a != P-1 && in[a] == in[b] && ra < 0 {
+				ra, rb = a, b
+			}
+		}
+	}
+	if ra < 0 {
+		t.Fatal("no two input rows agree: pick another seed")
+	}
+	st.Trace.Tensors[0].I32.Data[ra] = (in[ra] + 1) % 6
+	a := assignT(t, cl, st, Element{Kind: ElementInput, Row: uint32(rb)})
+	if err := solveT(t, a); err != nil {
+		t.Fatalf("honest row %d refused: %v", rb, err)
+	}
+	a.Element = Element{Kind: ElementInput, Row: uint32(ra)}.Word()
+	if solveT(t, a, lyingBits(t, cl.RowDepth, big.NewInt(int64(ra)), big.NewInt(int64(rb)))) == nil {
+		t.Fatal("accepted")
+	}
+}
+
+// The element-word vectors (testdata/vectors/element.json): Word, ParseElement and Canonical
+// agree with each case's expectation.
+func TestElementVectors(t *testing.T) {
+	b, err := os.ReadFile("../../testdata/vectors/element.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, bad := range []func(a *Targeted){
-		func(a *Targeted) { a.Col = 4 },          // embed result has 4 columns
-		func(a *Targeted) { a.Row = st.Trace.T }, // T rows
-	} {
-		b := *a
-		bad(&b)
-		if err := test.IsSolved(NewTargeted(cl), &b, ecc.BN254.ScalarField()); err == nil {
-			t.Fatal("element outside the result accepted")
+	var v struct {
+		Cases []struct {
+			Name, Word, Expect string
+			Kind               uint8
+			Op, Row, Col       uint32
 		}
 	}
-	if k := st.Model.Ops[0].Kind; k != model.KindEmbed {
-		t.Fatalf("op 0 is %s", k)
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatal(err)
+	}
+	if len(v.Cases) == 0 {
+		t.Fatal("no cases")
+	}
+	for _, c := range v.Cases {
+		w, ok := new(big.Int).SetString(c.Word, 10)
+		if !ok {
+			t.Fatalf("%s: bad word", c.Name)
+		}
+		e, err := ParseElement(w)
+		if c.Expect == "unparseable" {
+			if !errors.Is(err, ErrElement) {
+				t.Errorf("%s: parsed: %v", c.Name, err)
+			}
+			continue
+		}
+		want := Element{Kind: ElementKind(c.Kind), Op: c.Op, Row: c.Row, Col: c.Col}
+		if err != nil || e != want {
+			t.Errorf("%s: ParseElement = %+v, %v; want %+v", c.Name, e, err, want)
+		}
+		if want.Word().Cmp(w) != 0 {
+			t.Errorf("%s: Word = %s, want %s", c.Name, want.Word(), w)
+		}
+		switch err := e.Canonical(); c.Expect {
+		case "canonical":
+			if err != nil {
+				t.Errorf("%s: %v", c.Name, err)
+			}
+		case "noncanonical":
+			if !errors.Is(err, ErrNonCanonical) {
+				t.Errorf("%s: canonical: %v", c.Name, err)
+			}
+		default:
+			t.Errorf("%s: unknown expect %q", c.Name, c.Expect)
+		}
+	}
+}
+
+// Parse then encode gives the word back, for any word below 2^98.
+func FuzzElementWord(f *testing.F) {
+	f.Add(uint64(0), uint64(0))
+	f.Add(uint64(math.MaxUint64), uint64(math.MaxUint32))
+	f.Fuzz(func(t *testing.T, lo, hi uint64) {
+		w := new(big.Int).Lsh(new(big.Int).SetUint64(hi&(1<<34-1)), 64)
+		w.Or(w, new(big.Int).SetUint64(lo))
+		e, err := ParseElement(w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Word().Cmp(w) != 0 {
+			t.Fatalf("%s -> %+v -> %s", w, e, e.Word())
+		}
+	})
+}
+
+// The targeted circuit's identifier names its version, so the key cache never serves it the
+// keys of version 1 (-targeted) or of the sampled circuit.
+func TestTargetedIdentifier(t *testing.T) {
+	cl := Small()
+	tc := TargetedClass{cl}
+	if got, want := tc.String(), cl.String()+"-targeted-v2"; got != want {
+		t.Fatalf("String %q, want %q", got, want)
+	}
+	if tc.ID() != crypto.Keccak256Hash([]byte(tc.String())) {
+		t.Fatal("ID is not keccak256(String())")
+	}
+	cache := circuits.Cache{Dir: t.TempDir()}
+	v1 := crypto.Keccak256Hash([]byte(cl.String() + "-targeted"))
+	if d := cache.EntryDir(tc); d == cache.EntryDir(cl) || filepath.Base(d) == hex.EncodeToString(v1[:]) {
+		t.Fatalf("the targeted cache entry %s is the sampled circuit's or version 1's", d)
 	}
 }

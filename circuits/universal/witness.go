@@ -178,35 +178,15 @@ func Assign(cl *Class, st *Statement) (*Circuit, error) {
 	}
 	c := New(cl)
 	c.ModelRoot, c.JobDigest, c.TraceRoot, c.ResultDigest, c.Seed = pub[0], pub[1], pub[2], pub[3], pub[4]
-	c.InDType, c.InWidth, c.L = int(m.Input.DType), m.Input.Width, len(m.Ops)
-	c.ModelDepth, c.ModelTree = src.opTree.Depth(), src.opTree.TreeRoot()
-	for k := 1; k <= model.NumKinds; k++ {
-		c.Counts[k-1] = src.counts[k]
-	}
+	c.preimages = fillPreimages(cl, st, src)
 	j := st.Job
-	c.New, c.Sel, c.K, c.SampleSeed, c.P = j.New, 0, 0, 0, len(j.Prompt)
-	for q := range c.Exp {
-		c.Exp[q] = 0
-	}
-	fillWords(c.PromptWords, jobs.IDWords(j.Prompt))
-	fillWords(c.ResultWords, jobs.IDWords(st.Tokens))
-	c.T, c.TraceTree = tr.T, src.tensors.TreeRoot()
-	last := len(m.Ops) - 1
-	c.Last = descAt(cl, src, last)
-
 	for si := range c.Inputs {
-		r := drawRow(st.Seed, FamilyInput, si, tr.T)
-		sl := &c.Inputs[si]
-		sl.Input = tensorAt(cl, src, 0)
-		if sl.Row, err = rowAt(cl, src, 0, r, cl.RowDepth); err != nil {
+		if c.Inputs[si], err = inputAt(cl, src, drawRow(st.Seed, FamilyInput, si, tr.T)); err != nil {
 			return nil, err
 		}
 	}
 	for si := range c.Selects {
-		q := drawRow(st.Seed, FamilySelect, si, j.New)
-		sl := &c.Selects[si]
-		sl.Logits = tensorAt(cl, src, len(m.Ops))
-		if sl.Row, err = rowAt(cl, src, len(m.Ops), len(j.Prompt)-1+q, cl.RowDepth); err != nil {
+		if c.Selects[si], err = selectAt(cl, src, len(j.Prompt), drawRow(st.Seed, FamilySelect, si, j.New)); err != nil {
 			return nil, err
 		}
 	}
@@ -228,6 +208,39 @@ func Assign(cl *Class, st *Statement) (*Circuit, error) {
 		}
 	}
 	return c, nil
+}
+
+// fillPreimages assigns the statement's preimages (circuit.md §1) for a job and its source.
+func fillPreimages(cl *Class, st *Statement, src *source) preimages {
+	m, tr, j := st.Model, st.Trace, st.Job
+	p := newPreimages(cl)
+	p.InDType, p.InWidth, p.L = int(m.Input.DType), m.Input.Width, len(m.Ops)
+	p.ModelDepth, p.ModelTree = src.opTree.Depth(), src.opTree.TreeRoot()
+	for k := 1; k <= model.NumKinds; k++ {
+		p.Counts[k-1] = src.counts[k]
+	}
+	p.New, p.Sel, p.K, p.SampleSeed, p.P = j.New, 0, 0, 0, len(j.Prompt)
+	for q := range p.Exp {
+		p.Exp[q] = 0
+	}
+	fillWords(p.PromptWords, jobs.IDWords(j.Prompt))
+	fillWords(p.ResultWords, jobs.IDWords(st.Tokens))
+	p.T, p.TraceTree = tr.T, src.tensors.TreeRoot()
+	p.Last = descAt(cl, src, len(m.Ops)-1)
+	return p
+}
+
+// inputAt opens row r of the input tensor for an input slot.
+func inputAt(cl *Class, s *source, r int) (inputSlot, error) {
+	row, err := rowAt(cl, s, 0, r, cl.RowDepth)
+	return inputSlot{Input: tensorAt(cl, s, 0), Row: row}, err
+}
+
+// selectAt opens the logits row P - 1 + q of step q for a select slot.
+func selectAt(cl *Class, s *source, P, q int) (selectSlot, error) {
+	L := len(s.m.Ops)
+	row, err := rowAt(cl, s, L, P-1+q, cl.RowDepth)
+	return selectSlot{Logits: tensorAt(cl, s, L), Row: row}, err
 }
 
 func fillWords(dst []frontend.Variable, w []fr.Element) {
