@@ -6,18 +6,16 @@ import (
 	"math/big"
 )
 
-// ElementKind says what an Element of a trace names (specs/trace.md §8).
+// ElementKind says what an element of a job names (specs/trace.md §8, circuit.md §5).
 type ElementKind uint8
 
+// The element kinds. ElementNone names nothing: it is provable by every provider, as is any
+// element past the job's ops, rows, columns or steps.
 const (
-	// ElementOp names op Op's result at (Row, Col); Col is 0 for an I32 result.
-	ElementOp ElementKind = 0
-	// ElementInput names input row Row: the prompt's id there, or a fed-back token.
-	ElementInput ElementKind = 1
-	// ElementToken names generated token Row: the selection over logits row P-1+Row.
-	ElementToken ElementKind = 2
-	// elementKinds bounds the kinds a canonical element may have.
-	elementKinds = 3
+	ElementOp    ElementKind = 0 // op Op's result at (Row, Col)
+	ElementInput ElementKind = 1 // input row Row
+	ElementToken ElementKind = 2 // generated token Row
+	ElementNone  ElementKind = 3
 )
 
 func (k ElementKind) String() string {
@@ -28,25 +26,34 @@ func (k ElementKind) String() string {
 		return "input"
 	case ElementToken:
 		return "token"
+	case ElementNone:
+		return "none"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
 
-// Element names one checkable thing of a job's committed trace and result: what a challenge
-// names and a targeted proof answers (specs/trace.md §8, circuit.md §5). Its word is
-// Kind·2^96 + Op·2^64 + Row·2^32 + Col.
+// ElementBits is the width of an element word: the circuit decomposes the word into exactly
+// these bits, so a word of 2^98 or more is unprovable.
+const ElementBits = 98
+
+var (
+	// ErrElement reports a word that is no element (>= 2^98, or negative).
+	ErrElement = errors.New("not an element word")
+	// ErrNonCanonical reports an element word a challenge must not use (circuit.md §5).
+	ErrNonCanonical = errors.New("non-canonical element")
+)
+
+// Element is one checkable thing of a job's committed trace and result (specs/trace.md §8):
+// op Op's result at (Row, Col) for ElementOp, input row Row for ElementInput, generated token
+// Row for ElementToken. It is what a challenge names, a targeted proof answers
+// (circuit.md §5) and FindFault returns.
 type Element struct {
 	Kind         ElementKind
 	Op, Row, Col uint32
 }
 
-// ErrElement matches an element word or element that is not canonical.
-var ErrElement = errors.New("bad element")
-
-// elementBits is the width of an element word: 2 bits of kind and three 32-bit fields.
-const elementBits = 98
-
-// Word is the element's word, a public input of the targeted proof.
+// Word is the element's public input: kind·2^96 + op·2^64 + row·2^32 + col. A kind above 3
+// gives a word of 2^98 or more, which no proof answers.
 func (e Element) Word() *big.Int {
 	w := new(big.Int).SetUint64(uint64(e.Kind))
 	for _, f := range []uint32{e.Op, e.Row, e.Col} {
@@ -55,30 +62,25 @@ func (e Element) Word() *big.Int {
 	return w
 }
 
-// ParseElement reads an element word and checks it is canonical.
+// ParseElement decodes an element word; it refuses words of 2^98 or more (and negative ones),
+// which the circuit cannot prove. Kind 3 and non-canonical words parse: see Canonical.
 func ParseElement(w *big.Int) (Element, error) {
-	if w == nil || w.Sign() < 0 || w.BitLen() > elementBits {
-		return Element{}, fmt.Errorf("%w: word %v is not below 2^%d", ErrElement, w, elementBits)
+	if w.Sign() < 0 || w.BitLen() > ElementBits {
+		return Element{}, fmt.Errorf("%w: %s", ErrElement, w)
 	}
-	var f [4]uint64
-	x := new(big.Int).Set(w)
-	mask := new(big.Int).SetUint64(1<<32 - 1)
-	for k := 3; k >= 0; k-- {
-		f[k] = new(big.Int).And(x, mask).Uint64()
-		x.Rsh(x, 32)
-	}
-	e := Element{Kind: ElementKind(f[0]), Op: uint32(f[1]), Row: uint32(f[2]), Col: uint32(f[3])}
-	return e, e.Canonical()
+	field := func(q uint) uint32 { return uint32(new(big.Int).Rsh(w, 32*q).Uint64()) }
+	return Element{Kind: ElementKind(field(3)), Op: field(2), Row: field(1), Col: field(0)}, nil
 }
 
-// Canonical checks the rules the SLA contract enforces on a challenged element: a known kind,
-// and Op = Col = 0 for an input row or a token, so every element has one word.
+// Canonical is the contract's rule for a challenged element: kind at most 2, and op = col = 0
+// for an input row or a token (the circuit ignores them there, so two words would name one
+// element).
 func (e Element) Canonical() error {
-	if e.Kind >= elementKinds {
-		return fmt.Errorf("%w: kind %d", ErrElement, e.Kind)
-	}
-	if e.Kind != ElementOp && (e.Op != 0 || e.Col != 0) {
-		return fmt.Errorf("%w: %s row %d names op %d column %d (must be 0)", ErrElement, e.Kind, e.Row, e.Op, e.Col)
+	switch {
+	case e.Kind > ElementToken:
+		return fmt.Errorf("%w: kind %s", ErrNonCanonical, e.Kind)
+	case e.Kind != ElementOp && (e.Op != 0 || e.Col != 0):
+		return fmt.Errorf("%w: %s element with op %d, column %d", ErrNonCanonical, e.Kind, e.Op, e.Col)
 	}
 	return nil
 }

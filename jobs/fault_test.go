@@ -3,7 +3,6 @@ package jobs
 import (
 	"errors"
 	"fmt"
-	"math/big"
 	"testing"
 
 	"github.com/probitylabs/probity/model"
@@ -202,31 +201,6 @@ func repairAfter(t *testing.T, m *model.Model, tr *model.Trace, u int) {
 			} else {
 				v.I8.Data[me.Row*v.I8.Shape[1]+me.Col] = int8(me.Want)
 			}
-		}
-	}
-}
-
-// Element words: the layout, canonical rules and round trip (specs/trace.md §8).
-func TestElementWords(t *testing.T) {
-	for _, e := range []Element{{}, {Kind: ElementOp, Op: 5, Row: 3, Col: 9}, {Kind: ElementInput, Row: 1<<32 - 1}, {Kind: ElementToken, Row: 2}, {Op: 1<<32 - 1, Row: 1<<32 - 1, Col: 1<<32 - 1}} {
-		w := e.Word()
-		back, err := ParseElement(w)
-		if err != nil || back != e {
-			t.Fatalf("%s: word %x parsed as %s, %v", e, w, back, err)
-		}
-	}
-	if got := (Element{Kind: ElementToken, Row: 7}).Word(); got.Cmp(new(big.Int).Add(new(big.Int).Lsh(big.NewInt(2), 96), new(big.Int).Lsh(big.NewInt(7), 32))) != 0 {
-		t.Fatalf("token 7 word %x", got)
-	}
-	for _, w := range []*big.Int{
-		new(big.Int).Lsh(big.NewInt(1), 98),                                                        // too wide
-		new(big.Int).Lsh(big.NewInt(3), 96),                                                        // kind 3
-		new(big.Int).Add(new(big.Int).Lsh(big.NewInt(1), 96), big.NewInt(1)),                       // input with a column
-		new(big.Int).Add(new(big.Int).Lsh(big.NewInt(2), 96), new(big.Int).Lsh(big.NewInt(1), 64)), // token with an op
-		big.NewInt(-1),
-	} {
-		if _, err := ParseElement(w); !errors.Is(err, ErrElement) {
-			t.Fatalf("word %v accepted: %v", w, err)
 		}
 	}
 }

@@ -1262,7 +1262,7 @@ func mustRoots(t *testing.T, st *Statement) []jobs.TensorRoots {
 
 // assignTargetedSrc is AssignTargeted for a patched source (the public trace root recomputed
 // with the trace tree's depth d) and an op element e that exists.
-func assignTargetedSrc(t *testing.T, cl *Class, st *Statement, src *source, e Element, d int) *Targeted {
+func assignTargetedSrc(t *testing.T, cl *Class, st *Statement, src *source, e jobs.Element, d int) *Targeted {
 	t.Helper()
 	c := assignT(t, cl, st, e)
 	c.preimages = fillPreimages(cl, st, src)

@@ -158,7 +158,7 @@ func BenchmarkSmallTargeted(b *testing.B) {
 		b.Fatal(err)
 	}
 	st, _ := demoStatement(b)
-	a, err := AssignTargeted(cl, st.Model, st.Trace, st.Job, st.Tokens, Element{Kind: ElementOp, Op: 3, Row: 10, Col: 7})
+	a, err := AssignTargeted(cl, st.Model, st.Trace, st.Job, st.Tokens, jobs.Element{Kind: jobs.ElementOp, Op: 3, Row: 10, Col: 7})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/probitylabs/probity/circuits"
 	"github.com/probitylabs/probity/commit"
+	"github.com/probitylabs/probity/jobs"
 	"github.com/probitylabs/probity/model"
 )
 
@@ -126,7 +127,7 @@ func VerifyTargeted(vk groth16.VerifyingKey, proof groth16.Proof, public [5]fr.E
 
 // TargetedInputs returns the targeted verifier's five public inputs, as the integers the
 // Solidity verifier takes: the job's four digests and the element word.
-func TargetedInputs(modelRoot, jobDigest, traceRoot, resultDigest fr.Element, e Element) [5]*big.Int {
+func TargetedInputs(modelRoot, jobDigest, traceRoot, resultDigest fr.Element, e jobs.Element) [5]*big.Int {
 	return [5]*big.Int{commit.ToBig(modelRoot), commit.ToBig(jobDigest), commit.ToBig(traceRoot), commit.ToBig(resultDigest), e.Word()}
 }
 

@@ -15,7 +15,7 @@ import (
 
 // Targeted is the targeted mode of a class (specs/circuit.md §5): the answer to a challenge of
 // one named element of a job. Its public inputs are the sampled circuit's model root, job
-// digest, trace root and result digest, then the element word (Element.Word); it opens the
+// digest, trace root and result digest, then the element word (jobs.Element.Word); it opens the
 // same preimages (circuit.md §1) and has one slot per op kind, one input slot and one select
 // slot, of which at most the one the element names is on. An element that names nothing in
 // this job (past its ops, rows, columns or steps, or of kind 3) is provable with every slot
@@ -59,7 +59,7 @@ func (c *Targeted) Define(api frontend.API) error {
 	}
 	// The element word's 98 bits: col, row, op (32 each) and the kind's two bits. The
 	// decomposition is canonical (98 < 254 bits), so the fields are the word's.
-	eb := toBits(api, c.Element, ElementBits)
+	eb := toBits(api, c.Element, jobs.ElementBits)
 	col, row, op := gadgets.FromBits(api, eb[0:32]), gadgets.FromBits(api, eb[32:64]), gadgets.FromBits(api, eb[64:96])
 	k0, k1 := eb[96], eb[97]
 	isOp := api.Mul(api.Sub(1, k0), api.Sub(1, k1))
@@ -136,9 +136,9 @@ func (t TargetedClass) Compile() (constraint.ConstraintSystem, error) {
 // Any element is answered, vacuous ones included (kind 3, or past the job's ops, rows,
 // columns or steps: every slot off); an element the trace falsifies gives an unsatisfiable
 // witness, which ProveTargeted reports.
-func AssignTargeted(cl *Class, m *model.Model, tr *model.Trace, job *jobs.GenJob, tokens []int32, e Element) (*Targeted, error) {
-	if e.Kind > ElementNone {
-		return nil, fmt.Errorf("assign targeted: %w: kind %d", ErrElement, e.Kind)
+func AssignTargeted(cl *Class, m *model.Model, tr *model.Trace, job *jobs.GenJob, tokens []int32, e jobs.Element) (*Targeted, error) {
+	if e.Kind > jobs.ElementNone {
+		return nil, fmt.Errorf("assign targeted: %w: kind %d", jobs.ErrElement, e.Kind)
 	}
 	if err := cl.Fits(m, tr.T, job); err != nil {
 		return nil, err
@@ -164,7 +164,7 @@ func AssignTargeted(cl *Class, m *model.Model, tr *model.Trace, job *jobs.GenJob
 	if u < int64(L) {
 		desc = int(u)
 		w := src.width(int(src.descs[u][2].Uint64()))
-		if e.Kind == ElementOp && i < int64(T) && j < int64(w) {
+		if e.Kind == jobs.ElementOp && i < int64(T) && j < int64(w) {
 			target = int(u)
 		}
 	}
@@ -183,10 +183,10 @@ func AssignTargeted(cl *Class, m *model.Model, tr *model.Trace, job *jobs.GenJob
 		}
 	}
 	r, q := 0, 0 // an off input slot holds row 0, an off select slot step 0: both exist
-	if e.Kind == ElementInput && i < int64(T) {
+	if e.Kind == jobs.ElementInput && i < int64(T) {
 		r = int(i)
 	}
-	if e.Kind == ElementToken && i < int64(job.New) {
+	if e.Kind == jobs.ElementToken && i < int64(job.New) {
 		q = int(i)
 	}
 	if c.Input, err = inputAt(cl, src, r); err != nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/probitylabs/probity/circuits"
 	"github.com/probitylabs/probity/commit"
+	"github.com/probitylabs/probity/jobs"
 )
 
 // A targeted proof end to end on the test class (fresh development keys, not the cache): an
@@ -27,7 +28,7 @@ func TestTargetedProveVerify(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, e := range []Element{opElement(2, 3, 1), {Kind: ElementInput, Row: 4}, {Kind: ElementToken, Row: 1}, {Kind: ElementOp, Op: 99}} {
+	for _, e := range []jobs.Element{opElement(2, 3, 1), {Kind: jobs.ElementInput, Row: 4}, {Kind: jobs.ElementToken, Row: 1}, {Kind: jobs.ElementOp, Op: 99}} {
 		a := assignT(t, cl, st, e)
 		t0 := time.Now()
 		p, err := ProveTargeted(keys, a)
@@ -44,7 +45,7 @@ func TestTargetedProveVerify(t *testing.T) {
 		if err := VerifyTargeted(keys.VK, p.Groth16, p.Public); err != nil {
 			t.Fatal(err)
 		}
-		for q, v := range map[int]Element{4: {Kind: ElementNone}, 3: {}} {
+		for q, v := range map[int]jobs.Element{4: {Kind: jobs.ElementNone}, 3: {}} {
 			bad := p.Public
 			if q == 4 {
 				bad[4].SetBigInt(v.Word())

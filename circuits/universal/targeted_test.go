@@ -2,12 +2,10 @@ package universal
 
 import (
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"math/big"
-	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -21,6 +19,7 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/probitylabs/probity/circuits"
+	"github.com/probitylabs/probity/jobs"
 )
 
 // targetedCCS is the test class's targeted circuit, compiled once for the tests that override
@@ -43,7 +42,7 @@ func solveT(t *testing.T, a *Targeted, opts ...solver.Option) error {
 	return ccs.IsSolved(w, opts...)
 }
 
-func assignT(t *testing.T, cl *Class, st *Statement, e Element) *Targeted {
+func assignT(t *testing.T, cl *Class, st *Statement, e jobs.Element) *Targeted {
 	t.Helper()
 	a, err := AssignTargeted(cl, st.Model, st.Trace, st.Job, st.Tokens, e)
 	if err != nil {
@@ -52,8 +51,8 @@ func assignT(t *testing.T, cl *Class, st *Statement, e Element) *Targeted {
 	return a
 }
 
-func opElement(u, i, j int) Element {
-	return Element{Kind: ElementOp, Op: uint32(u), Row: uint32(i), Col: uint32(j)}
+func opElement(u, i, j int) jobs.Element {
+	return jobs.Element{Kind: jobs.ElementOp, Op: uint32(u), Row: uint32(i), Col: uint32(j)}
 }
 
 // bump changes an int8 by one, staying in range.
@@ -106,7 +105,7 @@ func TestTargetedInputRows(t *testing.T) {
 	base := everyKindStatement(t, 11)
 	P, T := len(base.Job.Prompt), base.Trace.T
 	for _, r := range []int{0, P - 1, P, T - 1} {
-		e := Element{Kind: ElementInput, Row: uint32(r)}
+		e := jobs.Element{Kind: jobs.ElementInput, Row: uint32(r)}
 		t.Run(fmt.Sprintf("row%d", r), func(t *testing.T) {
 			st := everyKindStatement(t, 11)
 			if err := solveT(t, assignT(t, cl, st, e)); err != nil {
@@ -127,7 +126,7 @@ func TestTargetedTokens(t *testing.T) {
 	cl := testClass()
 	base := everyKindStatement(t, 11)
 	for q := range base.Job.New {
-		e := Element{Kind: ElementToken, Row: uint32(q)}
+		e := jobs.Element{Kind: jobs.ElementToken, Row: uint32(q)}
 		t.Run(fmt.Sprintf("step%d", q), func(t *testing.T) {
 			st := everyKindStatement(t, 11)
 			if err := solveT(t, assignT(t, cl, st, e)); err != nil {
@@ -144,27 +143,27 @@ func TestTargetedTokens(t *testing.T) {
 
 // vacuousElements are elements that name nothing in the every-kind job (L ops, T rows, n
 // steps; op 0, the embed, has 4 columns), with 32-bit extremes.
-func vacuousElements(st *Statement) map[string]Element {
+func vacuousElements(st *Statement) map[string]jobs.Element {
 	L, T, n := uint32(len(st.Model.Ops)), uint32(st.Trace.T), uint32(st.Job.New)
 	top := uint32(math.MaxUint32)
-	return map[string]Element{
-		"kind 3":                 {Kind: ElementNone},
-		"kind 3 with fields":     {Kind: ElementNone, Op: 1, Row: 2, Col: 3},
-		"kind 3 max":             {Kind: ElementNone, Op: top, Row: top, Col: top},
+	return map[string]jobs.Element{
+		"kind 3":                 {Kind: jobs.ElementNone},
+		"kind 3 with fields":     {Kind: jobs.ElementNone, Op: 1, Row: 2, Col: 3},
+		"kind 3 max":             {Kind: jobs.ElementNone, Op: top, Row: top, Col: top},
 		"op L":                   opElement(int(L), 0, 0),
-		"op 2^32-1":              {Kind: ElementOp, Op: top},
+		"op 2^32-1":              {Kind: jobs.ElementOp, Op: top},
 		"op row T":               opElement(0, int(T), 0),
-		"op row 2^32-1":          {Kind: ElementOp, Row: top},
+		"op row 2^32-1":          {Kind: jobs.ElementOp, Row: top},
 		"op column w":            opElement(0, 0, 4),
-		"op column 2^32-1":       {Kind: ElementOp, Col: top},
+		"op column 2^32-1":       {Kind: jobs.ElementOp, Col: top},
 		"last op column w":       opElement(int(L-1), 1, 6),
-		"input row T":            {Kind: ElementInput, Row: T},
-		"input row 2^32-1":       {Kind: ElementInput, Row: top},
-		"token n":                {Kind: ElementToken, Row: n},
-		"token 2^32-1":           {Kind: ElementToken, Row: top},
-		"non-canonical input":    {Kind: ElementInput, Op: 9, Row: T, Col: 9},
-		"non-canonical token":    {Kind: ElementToken, Op: top, Row: n + 1, Col: 1},
-		"op L, row T, column 2w": {Kind: ElementOp, Op: L, Row: T, Col: 8},
+		"input row T":            {Kind: jobs.ElementInput, Row: T},
+		"input row 2^32-1":       {Kind: jobs.ElementInput, Row: top},
+		"token n":                {Kind: jobs.ElementToken, Row: n},
+		"token 2^32-1":           {Kind: jobs.ElementToken, Row: top},
+		"non-canonical input":    {Kind: jobs.ElementInput, Op: 9, Row: T, Col: 9},
+		"non-canonical token":    {Kind: jobs.ElementToken, Op: top, Row: n + 1, Col: 1},
+		"op L, row T, column 2w": {Kind: jobs.ElementOp, Op: L, Row: T, Col: 8},
 	}
 }
 
@@ -194,19 +193,19 @@ func TestTargetedWordTooLarge(t *testing.T) {
 	st := everyKindStatement(t, 11)
 	for _, w := range []*big.Int{
 		new(big.Int).Lsh(big.NewInt(1), 98),
-		new(big.Int).Add(new(big.Int).Lsh(big.NewInt(1), 98), Element{Kind: ElementNone}.Word()),
+		new(big.Int).Add(new(big.Int).Lsh(big.NewInt(1), 98), jobs.Element{Kind: jobs.ElementNone}.Word()),
 		new(big.Int).Lsh(big.NewInt(7), 96), // kind 7
 	} {
-		a := assignT(t, testClass(), st, Element{Kind: ElementNone})
+		a := assignT(t, testClass(), st, jobs.Element{Kind: jobs.ElementNone})
 		a.Element = w
 		if solveT(t, a) == nil {
 			t.Fatalf("word %s answered", w)
 		}
-		if _, err := ParseElement(w); !errors.Is(err, ErrElement) {
-			t.Fatalf("ParseElement(%s): %v", w, err)
+		if _, err := jobs.ParseElement(w); !errors.Is(err, jobs.ErrElement) {
+			t.Fatalf("jobs.ParseElement(%s): %v", w, err)
 		}
 	}
-	if _, err := AssignTargeted(testClass(), st.Model, st.Trace, st.Job, st.Tokens, Element{Kind: 4}); !errors.Is(err, ErrElement) {
+	if _, err := AssignTargeted(testClass(), st.Model, st.Trace, st.Job, st.Tokens, jobs.Element{Kind: 4}); !errors.Is(err, jobs.ErrElement) {
 		t.Fatalf("kind 4 assigned: %v", err)
 	}
 }
@@ -226,12 +225,12 @@ func TestTargetedNoFalseVacuity(t *testing.T) {
 	T, n, L := st.Trace.T, st.Job.New, len(st.Model.Ops)
 	in := st.Trace.Tensors[0].I32
 	in.Data[T-1] = (in.Data[T-1] + 1) % 6
-	named := []Element{opElement(u, i, j), {Kind: ElementInput, Row: uint32(T - 1)}, {Kind: ElementToken, Row: uint32(last)}}
+	named := []jobs.Element{opElement(u, i, j), {Kind: jobs.ElementInput, Row: uint32(T - 1)}, {Kind: jobs.ElementToken, Row: uint32(last)}}
 	// off is the all-off witness under e's word: op e.Op's descriptor opened for an op element.
-	off := func(t *testing.T, e Element) *Targeted {
-		v := Element{Kind: ElementNone}
-		if e.Kind == ElementOp {
-			v = Element{Kind: ElementOp, Op: e.Op, Row: uint32(T)}
+	off := func(t *testing.T, e jobs.Element) *Targeted {
+		v := jobs.Element{Kind: jobs.ElementNone}
+		if e.Kind == jobs.ElementOp {
+			v = jobs.Element{Kind: jobs.ElementOp, Op: e.Op, Row: uint32(T)}
 		}
 		a := assignT(t, cl, st, v)
 		a.Element = e.Word()
@@ -261,7 +260,7 @@ func TestTargetedNoFalseVacuity(t *testing.T) {
 		t.Run(fmt.Sprintf("%s/kind bits", e.Kind), func(t *testing.T) {
 			w := e.Word()
 			lie := new(big.Int).Or(w, new(big.Int).Lsh(big.NewInt(3), 96))
-			if solveT(t, off(t, e), lyingBits(t, ElementBits, w, lie)) == nil {
+			if solveT(t, off(t, e), lyingBits(t, jobs.ElementBits, w, lie)) == nil {
 				t.Fatal("lying kind bits accepted")
 			}
 		})
@@ -270,7 +269,7 @@ func TestTargetedNoFalseVacuity(t *testing.T) {
 	// 33 bits, a value no other comparison of the witness has; the lie sets the top bit (a >= b).
 	two32 := new(big.Int).Lsh(big.NewInt(1), 32)
 	for name, c := range map[string]struct {
-		e    Element
+		e    jobs.Element
 		a, b int
 	}{
 		"op < L":         {named[0], u, L},
@@ -282,7 +281,7 @@ func TestTargetedNoFalseVacuity(t *testing.T) {
 		t.Run("comparison "+name, func(t *testing.T) {
 			a := off(t, c.e)
 			if name == "op < L" {
-				a = off(t, Element{Kind: ElementNone}) // u >= L opens op 0
+				a = off(t, jobs.Element{Kind: jobs.ElementNone}) // u >= L opens op 0
 				a.Element = c.e.Word()
 			}
 			v := new(big.Int).Add(big.NewInt(int64(c.a-c.b)), two32)
@@ -314,85 +313,14 @@ func TestTargetedInputOtherRow(t *testing.T) {
 		t.Fatal("no two input rows agree: pick another seed")
 	}
 	st.Trace.Tensors[0].I32.Data[ra] = (in[ra] + 1) % 6
-	a := assignT(t, cl, st, Element{Kind: ElementInput, Row: uint32(rb)})
+	a := assignT(t, cl, st, jobs.Element{Kind: jobs.ElementInput, Row: uint32(rb)})
 	if err := solveT(t, a); err != nil {
 		t.Fatalf("honest row %d refused: %v", rb, err)
 	}
-	a.Element = Element{Kind: ElementInput, Row: uint32(ra)}.Word()
+	a.Element = jobs.Element{Kind: jobs.ElementInput, Row: uint32(ra)}.Word()
 	if solveT(t, a, lyingBits(t, cl.RowDepth, big.NewInt(int64(ra)), big.NewInt(int64(rb)))) == nil {
 		t.Fatal("accepted")
 	}
-}
-
-// The element-word vectors (testdata/vectors/element.json): Word, ParseElement and Canonical
-// agree with each case's expectation.
-func TestElementVectors(t *testing.T) {
-	b, err := os.ReadFile("../../testdata/vectors/element.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var v struct {
-		Cases []struct {
-			Name, Word, Expect string
-			Kind               uint8
-			Op, Row, Col       uint32
-		}
-	}
-	if err := json.Unmarshal(b, &v); err != nil {
-		t.Fatal(err)
-	}
-	if len(v.Cases) == 0 {
-		t.Fatal("no cases")
-	}
-	for _, c := range v.Cases {
-		w, ok := new(big.Int).SetString(c.Word, 10)
-		if !ok {
-			t.Fatalf("%s: bad word", c.Name)
-		}
-		e, err := ParseElement(w)
-		if c.Expect == "unparseable" {
-			if !errors.Is(err, ErrElement) {
-				t.Errorf("%s: parsed: %v", c.Name, err)
-			}
-			continue
-		}
-		want := Element{Kind: ElementKind(c.Kind), Op: c.Op, Row: c.Row, Col: c.Col}
-		if err != nil || e != want {
-			t.Errorf("%s: ParseElement = %+v, %v; want %+v", c.Name, e, err, want)
-		}
-		if want.Word().Cmp(w) != 0 {
-			t.Errorf("%s: Word = %s, want %s", c.Name, want.Word(), w)
-		}
-		switch err := e.Canonical(); c.Expect {
-		case "canonical":
-			if err != nil {
-				t.Errorf("%s: %v", c.Name, err)
-			}
-		case "noncanonical":
-			if !errors.Is(err, ErrNonCanonical) {
-				t.Errorf("%s: canonical: %v", c.Name, err)
-			}
-		default:
-			t.Errorf("%s: unknown expect %q", c.Name, c.Expect)
-		}
-	}
-}
-
-// Parse then encode gives the word back, for any word below 2^98.
-func FuzzElementWord(f *testing.F) {
-	f.Add(uint64(0), uint64(0))
-	f.Add(uint64(math.MaxUint64), uint64(math.MaxUint32))
-	f.Fuzz(func(t *testing.T, lo, hi uint64) {
-		w := new(big.Int).Lsh(new(big.Int).SetUint64(hi&(1<<34-1)), 64)
-		w.Or(w, new(big.Int).SetUint64(lo))
-		e, err := ParseElement(w)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if e.Word().Cmp(w) != 0 {
-			t.Fatalf("%s -> %+v -> %s", w, e, e.Word())
-		}
-	})
 }
 
 // The targeted circuit's identifier names its version, so the key cache never serves it the
