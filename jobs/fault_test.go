@@ -59,7 +59,7 @@ func TestFindFaultNamesTheFalsifiedElement(t *testing.T) {
 	T := honest.T
 	for u := range c.Model.Ops {
 		for _, r := range []int{0, T / 2, T - 1} {
-			tr := cloneTrace(honest)
+			tr := honest.Clone()
 			v := tr.Tensors[u+1]
 			e := Element{Kind: ElementOp, Op: uint32(u), Row: uint32(r)}
 			if v.I32 != nil {
@@ -89,7 +89,7 @@ func TestFindFaultTargetedCheat(t *testing.T) {
 		if v.I8 == nil {
 			continue
 		}
-		tr := cloneTrace(honest)
+		tr := honest.Clone()
 		w := v.I8.Shape[1]
 		col := w - 1
 		bump(&tr.Tensors[u+1].I8.Data[(T-1)*w+col])
@@ -110,7 +110,7 @@ func TestFindFaultTargetedCheat(t *testing.T) {
 
 	// The cheat that pays: the last logits row's element of another token raised to 127, so
 	// the answer changes, and the token with it.
-	tr := cloneTrace(honest)
+	tr := honest.Clone()
 	V, last := c.Vocab, len(m.Ops)-1
 	want := (tokens[len(tokens)-1] + 1) % int32(V)
 	row := tr.Output().I8.Data[(T-1)*V : T*V]
@@ -135,13 +135,13 @@ func TestFindFaultTokensAndInput(t *testing.T) {
 	bad[len(bad)-1] = (bad[len(bad)-1] + 1) % int32(c.Vocab)
 	wantFault(t, c, tr, bad, Element{Kind: ElementToken, Row: uint32(len(bad) - 1)})
 
-	in := cloneTrace(tr)
+	in := tr.Clone()
 	in.Tensors[0].I32.Data[1] ^= 1
 	wantFault(t, c, in, tokens, Element{Kind: ElementInput, Row: 1})
 
 	// Token 0 changed and fed back consistently: the token is the fault, not the input row
 	// after it.
-	fed := cloneTrace(tr)
+	fed := tr.Clone()
 	bad = append([]int32(nil), tokens...)
 	bad[0] = (bad[0] + 1) % int32(c.Vocab)
 	fed.Tensors[0].I32.Data[P] = bad[0]
@@ -154,28 +154,13 @@ func TestFindFaultRefusesOtherShapes(t *testing.T) {
 	if _, err := c.FindFault(tr, tokens[1:]); !errors.Is(err, model.ErrMismatch) {
 		t.Fatalf("short result: %v", err)
 	}
-	short := cloneTrace(tr)
+	short := tr.Clone()
 	short.T--
 	if _, err := c.FindFault(short, tokens); !errors.Is(err, model.ErrMismatch) {
 		t.Fatalf("short trace: %v", err)
 	}
 }
 
-func cloneTrace(tr *model.Trace) *model.Trace {
-	out := &model.Trace{T: tr.T, Tensors: make([]model.Value, len(tr.Tensors))}
-	for id, v := range tr.Tensors {
-		if v.I32 != nil {
-			c := *v.I32
-			c.Data = append([]int32(nil), v.I32.Data...)
-			out.Tensors[id].I32 = &c
-		} else {
-			c := *v.I8
-			c.Data = append([]int8(nil), v.I8.Data...)
-			out.Tensors[id].I8 = &c
-		}
-	}
-	return out
-}
 
 // repairAfter recomputes every op after op u from the trace's own operands, as a cheater
 // that keeps its trace consistent downstream of a falsified element would.

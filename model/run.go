@@ -33,6 +33,20 @@ type Trace struct {
 // Output is the last op's result.
 func (t *Trace) Output() Value { return t.Tensors[len(t.Tensors)-1] }
 
+// Clone returns a deep copy of the trace (tests and cheats change one without the other).
+func (t *Trace) Clone() *Trace {
+	out := &Trace{T: t.T, Tensors: make([]Value, len(t.Tensors))}
+	for id, v := range t.Tensors {
+		if v.I32 != nil {
+			out.Tensors[id].I32 = v.I32.Clone()
+		}
+		if v.I8 != nil {
+			out.Tensors[id].I8 = v.I8.Clone()
+		}
+	}
+	return out
+}
+
 // ErrContext reports a sequence longer than a position table (the model's context length).
 var ErrContext = errors.New("sequence longer than the model's context")
 

@@ -132,6 +132,11 @@ func (t *Int8) Clone() *Int8 {
 	return &Int8{Shape: append([]int(nil), t.Shape...), Data: append([]int8(nil), t.Data...)}
 }
 
+// Clone returns a deep copy.
+func (t *Int32) Clone() *Int32 {
+	return &Int32{Shape: append([]int(nil), t.Shape...), Data: append([]int32(nil), t.Data...)}
+}
+
 // Equal reports whether two tensors have the same shape and data.
 func (t *Int8) Equal(u *Int8) bool {
 	if len(t.Shape) != len(u.Shape) || len(t.Data) != len(u.Data) {

@@ -667,7 +667,7 @@ func TestAttackSlots(t *testing.T) {
 		w := m.Ops[embed].Weight
 		V, W := w.Shape[0], w.Shape[1]
 		lie := (id + 1) % V
-		tr := cloneTrace(base.Trace)
+		tr := base.Trace.Clone()
 		copy(tr.Tensors[embed+1].I8.Data[i*W:(i+1)*W], w.Data[lie*W:(lie+1)*W])
 		st := &Statement{Model: m, Job: base.Job, Trace: tr, Tokens: base.Tokens, Seed: seed}
 		a, err := Assign(cl, st)
@@ -760,7 +760,7 @@ func TestAttackSlots(t *testing.T) {
 			v := j - wa + 64
 			return j >= wa && out.Data[i*W+j] != -128 && !linReads && mi-mj+64 != v && mi-mj2+64 != v
 		})
-		tr := cloneTrace(base.Trace)
+		tr := base.Trace.Clone()
 		tr.Tensors[cc+1].I8.Data[i*W+j] = -128
 		a, err := Assign(cl, &Statement{Model: m, Job: base.Job, Trace: tr, Tokens: base.Tokens, Seed: seed})
 		if err != nil {
@@ -800,7 +800,7 @@ func TestAttackSlots(t *testing.T) {
 		if lie == out.Data[i*W+j] {
 			t.Skip("the unmasked score equals the masked one for this seed")
 		}
-		tr := cloneTrace(base.Trace)
+		tr := base.Trace.Clone()
 		tr.Tensors[u+1].I8.Data[i*W+j] = lie
 		a, err := Assign(cl, &Statement{Model: m, Job: base.Job, Trace: tr, Tokens: base.Tokens, Seed: seed})
 		if err != nil {
@@ -896,19 +896,6 @@ func TestAttackSlots(t *testing.T) {
 	})
 }
 
-// cloneTrace deep-copies a trace's I8 tensors (the I32 ones are shared).
-func cloneTrace(tr *model.Trace) *model.Trace {
-	out := &model.Trace{T: tr.T, Tensors: make([]model.Value, len(tr.Tensors))}
-	for id, v := range tr.Tensors {
-		out.Tensors[id] = v
-		if v.I8 != nil {
-			x := *v.I8
-			x.Data = append([]int8{}, v.I8.Data...)
-			out.Tensors[id] = model.Value{I8: &x}
-		}
-	}
-	return out
-}
 
 // requant64 is protocol.Epilogue.Apply for an accumulator of any size (the reference refuses
 // one past int32): floor((acc·m + 2^(s-1)) / 2^s) + z, clamped to [relu ? z : -128, 127].
@@ -1100,7 +1087,7 @@ func TestAttackTensorEquivocation(t *testing.T) {
 		i, j = mod(x[1], T), mod(x[2], W)
 		return countReaders(cl, honest, seed, id) == 1 // the concat slot alone
 	})
-	tr := cloneTrace(base.Trace)
+	tr := base.Trace.Clone()
 	y := &tr.Tensors[id].I8.Data[i*W+j]
 	if *y == 127 {
 		*y--
@@ -1227,7 +1214,7 @@ func TestAttackTargeted(t *testing.T) {
 		if c2 < 0 {
 			t.Fatal("a constant logits row")
 		}
-		ft := cloneTrace(tr)
+		ft := tr.Clone()
 		ft.Tensors[lin+1].I8.Data[row*W+c] = y.Data[row*W+c2]
 		a := assignT(t, cl, with(m, ft), opElement(lin, row, c2))
 		a.Element = opElement(lin, row, c).Word()
