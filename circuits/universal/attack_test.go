@@ -896,7 +896,6 @@ func TestAttackSlots(t *testing.T) {
 	})
 }
 
-
 // requant64 is protocol.Epilogue.Apply for an accumulator of any size (the reference refuses
 // one past int32): floor((acc·m + 2^(s-1)) / 2^s) + z, clamped to [relu ? z : -128, 127].
 func requant64(e protocol.Epilogue, acc int64) int8 {

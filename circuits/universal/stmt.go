@@ -50,8 +50,22 @@ type stmt struct {
 	traceTree, dTr      frontend.Variable // the trace tree's root and depth
 	modelTree, dM       frontend.Variable // the op tree's root and depth
 	colDepth, widthBits int               // capacities: ceil(log2 width) bits
+	// gateOff opens an off slot's op and tensors at index 0 of the job's trees (the
+	// targeted circuit): an off slot's openings are not bound, but VarMerkleRoot still asks
+	// its index to fit the tree's depth, which the dummy op's index need not in a small
+	// model. The sampled circuit of version 2 does not (Class.Fits refuses what it cannot
+	// prove instead), so its constraint system stays the one its keys were made for.
+	gateOff bool
 
 	job jobStmt // set by preimages.open
+}
+
+// index is the tree index a slot opens: id, or 0 for an off slot when gateOff.
+func (s *stmt) index(on, id frontend.Variable) frontend.Variable {
+	if !s.gateOff {
+		return id
+	}
+	return s.api.Select(on, id, 0)
 }
 
 // jobStmt is what the input and select checks read from the job: its prompt length, tokens
@@ -123,7 +137,7 @@ func (s *stmt) width(code frontend.Variable) frontend.Variable {
 // openTensor checks tensor id's leaf against the trace tree.
 func (s *stmt) openTensor(on, id frontend.Variable, o *tensorOpen) {
 	leaf := s.sp.Hash(jobs.TagTraceTensor, id, o.Row, o.Col)
-	idBits := toBits(s.api, id, s.cl.OpDepth)
+	idBits := toBits(s.api, s.index(on, id), s.cl.OpDepth)
 	s.eq(on, s.traceTree, gadgets.VarMerkleRoot(s.api, s.sp, leaf, idBits, o.Path, s.dTr))
 }
 
@@ -198,7 +212,7 @@ func (s *stmt) openID(on, root frontend.Variable, iBits []frontend.Variable, o *
 // rank r.
 func (s *stmt) openDesc(on frontend.Variable, k int, r frontend.Variable, o *descOpen) {
 	leaf := s.sp.Hash(tagModelOp, o.Desc...)
-	ib := toBits(s.api, o.Index, s.cl.OpDepth)
+	ib := toBits(s.api, s.index(on, o.Index), s.cl.OpDepth)
 	s.eq(on, s.modelTree, gadgets.VarMerkleRoot(s.api, s.sp, leaf, ib, o.Path, s.dM))
 	s.eq(on, o.Desc[0], k)
 	s.eq(on, o.Desc[len(o.Desc)-1], r)

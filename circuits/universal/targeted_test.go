@@ -328,7 +328,7 @@ func TestTargetedInputOtherRow(t *testing.T) {
 func TestTargetedIdentifier(t *testing.T) {
 	cl := Small()
 	tc := TargetedClass{cl}
-	if got, want := tc.String(), cl.String()+"-targeted-v2"; got != want {
+	if got, want := tc.String(), cl.String()+"-targeted-v3"; got != want {
 		t.Fatalf("String %q, want %q", got, want)
 	}
 	if tc.ID() != crypto.Keccak256Hash([]byte(tc.String())) {

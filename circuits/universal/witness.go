@@ -81,9 +81,20 @@ func (cl *Class) fitsModel(m *model.Model, T int) error {
 		}
 	}
 	counts := m.KindCounts()
+	// A kind the class samples and the model lacks has its slots off, each holding the dummy
+	// model's op of that kind (dummy.go). The sampled circuit of version 2 opens that op and
+	// its result against the job's op and trace trees, so their depths must reach the dummy
+	// op's index: a smaller model is not provable there, and is refused here before anything
+	// is locked (circuit.md §6).
+	dummy := dummyModel(max(T, 1))
+	dOp, dTr := commit.LayerDepth(len(m.Ops)), commit.LayerDepth(len(m.Ops)+1)
 	for k := 1; k <= model.NumKinds; k++ {
 		if counts[k] > 0 && cl.Slots[k] == 0 {
 			return fmt.Errorf("%w: the model has %d %s ops and %s no %s slot to check them", ErrClass, counts[k], model.Kind(k), cl.Name, model.Kind(k))
+		}
+		if u := dummy.OpOfRank(model.Kind(k), 0); counts[k] == 0 && cl.Slots[k] > 0 && (u >= 1<<dOp || u+1 >= 1<<dTr) {
+			return fmt.Errorf("%w: the model has no %s op and %d ops in all; %s samples %s, and its off slot needs a model of at least %d ops (circuit.md §6)",
+				ErrClass, model.Kind(k), len(m.Ops), cl.Name, model.Kind(k), minOpsFor(u))
 		}
 	}
 	for i := range m.Ops {
@@ -95,6 +106,16 @@ func (cl *Class) fitsModel(m *model.Model, T int) error {
 		}
 	}
 	return nil
+}
+
+// minOpsFor is the fewest ops whose op tree reaches index u and whose trace tree reaches
+// tensor u + 1.
+func minOpsFor(u int) int {
+	L := 1
+	for u >= 1<<commit.LayerDepth(L) || u+1 >= 1<<commit.LayerDepth(L+1) {
+		L++
+	}
+	return L
 }
 
 // source is one model and trace with every tree a slot opens, built once.
