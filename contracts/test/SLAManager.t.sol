@@ -414,7 +414,7 @@ contract SLAManagerTest is Fixture {
     ///         governance corrects it (also after the class it names is retired).
     function test_modelCatalogueIsAClaimGovernanceCorrects() public {
         vm.prank(gov);
-        bytes32 other = classes.registerClass("other-class", address(verifier), 2);
+        bytes32 other = classes.registerClass("other-class", address(verifier), address(targetedVerifier), 2);
         vm.prank(keeper);
         classes.registerModel(0x1111, other, "file:///junk");
         post(request());
@@ -534,7 +534,7 @@ contract SLAManagerTest is Fixture {
 
     function test_batch_refusesMixedClassesAndBadSizes() public {
         vm.prank(gov);
-        bytes32 other = classes.registerClass("other-class", address(verifier), 1);
+        bytes32 other = classes.registerClass("other-class", address(verifier), address(targetedVerifier), 1);
         Request memory a = request();
         Request memory b = request();
         b.classId = other;

@@ -38,7 +38,9 @@ abstract contract SLAInvariantBase is Test {
         manager = new SLAManager(IERC20(address(token)), providers, classes, hasher, gov);
         vm.startPrank(gov);
         providers.setManager(address(manager));
-        bytes32 classId = classes.registerClass("universal-v1-invariant", address(SyntheticGroth16.deploy()), MIN_SLOTS);
+        bytes32 classId = classes.registerClass(
+            "universal-v1-invariant", address(SyntheticGroth16.deploy()), address(SyntheticGroth16.deployTargeted()), MIN_SLOTS
+        );
         handler = new SLAHandler(IERC20(address(token)), providers, manager, hasher, classId, MIN_SLOTS);
         address[5] memory a = handler.accounts();
         for (uint256 i = 0; i < a.length; ++i) {
