@@ -86,7 +86,8 @@ func setup(t *testing.T) *env {
 	e := &env{t: t, ctx: ctx, sim: sim, gov: market(govK), buyer: market(buyerK), provider: market(provK), keeper: market(keeperK),
 		buyerKey: buyerK, nodeKey: nodeK}
 	verifier := must[common.Address](t)(e.gov.DeployVerifier(ctx, syntheticVK()))
-	reg := must[*chain.ClassResult](t)(e.gov.RegisterClass(ctx, v1Class, verifier, 1))
+	targeted := must[common.Address](t)(e.gov.DeployVerifier(ctx, syntheticTargetedVK()))
+	reg := must[*chain.ClassResult](t)(e.gov.RegisterClass(ctx, v1Class, verifier, targeted, 1))
 	if reg.ClassID != crypto.Keccak256Hash([]byte(v1Class)) || reg.Registered.Name != v1Class {
 		t.Fatalf("class id %x (event %+v), want keccak256(%q)", reg.ClassID, reg.Registered, v1Class)
 	}
@@ -533,7 +534,7 @@ func TestRevertsDecodeByName(t *testing.T) {
 		t.Fatalf("zero price: %v, want BadTerms", err)
 	}
 	// ClassRegistry's.
-	if _, err := e.gov.RegisterClass(e.ctx, v1Class, e.gov.Addresses().Hasher, 1); !chain.IsRevert(err, "ClassAlreadyRegistered") {
+	if _, err := e.gov.RegisterClass(e.ctx, v1Class, e.gov.Addresses().Hasher, e.gov.Addresses().Hasher, 1); !chain.IsRevert(err, "ClassAlreadyRegistered") {
 		t.Fatalf("class registered twice: %v, want ClassAlreadyRegistered", err)
 	}
 	if _, err := e.keeper.RetireClass(e.ctx, e.class); !chain.IsRevert(err, "OwnableUnauthorizedAccount") {

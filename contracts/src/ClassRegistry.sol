@@ -15,13 +15,14 @@ enum ClassStatus {
 ///         verifier of its targeted statement (the answers to challenges, specs/settlement.md).
 struct Class {
     address verifier;
-    /// @notice Verifies answers to targeted challenges: public inputs
-    ///         [modelRoot, jobDigest, traceRoot, resultDigest, element].
-    address targetedVerifier;
     /// @notice The fewest sample slots of any family in the class: the k of the stake bound
     ///         (specs/settlement.md §7).
     uint16 minSlots;
     ClassStatus status;
+    /// @notice Verifies answers to targeted challenges: public inputs
+    ///         [modelRoot, jobDigest, traceRoot, resultDigest, element]. In a second slot, so
+    ///         that a lock reads one ({termsOf}).
+    address targetedVerifier;
 }
 
 /// @notice A model a registrant catalogued under a class, and where its files are.
@@ -93,7 +94,7 @@ contract ClassRegistry is Ownable2Step {
         Class storage c = _classes[classId];
         if (c.status != ClassStatus.None) revert ClassAlreadyRegistered(classId, c.status);
         _classes[classId] = Class({
-            verifier: verifier, targetedVerifier: targetedVerifier, minSlots: minSlots, status: ClassStatus.Active
+            verifier: verifier, minSlots: minSlots, status: ClassStatus.Active, targetedVerifier: targetedVerifier
         });
         emit ClassRegistered(classId, verifier, targetedVerifier, minSlots, name);
     }
@@ -144,6 +145,13 @@ contract ClassRegistry is Ownable2Step {
     /// @param classId The class.
     function classOf(bytes32 classId) external view returns (Class memory) {
         return _classes[classId];
+    }
+
+    /// @notice What a lock needs of a class, from its first storage slot: its status and minSlots.
+    /// @param classId The class.
+    function termsOf(bytes32 classId) external view returns (ClassStatus status, uint16 minSlots) {
+        Class storage c = _classes[classId];
+        return (c.status, c.minSlots);
     }
 
     /// @notice The verifier recorded for a class, active or retired (zero when unknown).

@@ -11,7 +11,7 @@ import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/Signa
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 
 import {IGroth16BatchVerifier} from "./interfaces/IGroth16Verifier.sol";
-import {ClassRegistry, Class, ClassStatus} from "./ClassRegistry.sol";
+import {ClassRegistry, ClassStatus} from "./ClassRegistry.sol";
 import {ProviderRegistry} from "./ProviderRegistry.sol";
 import {ChallengeManager} from "./ChallengeManager.sol";
 import {StakeMath} from "./libraries/StakeMath.sol";
@@ -696,9 +696,9 @@ contract SLAManager is Ownable2Step, ReentrancyGuardTransient, EIP712 {
     ///      consulted: it is an open claim, and enforcing it would let the first registrant of a
     ///      root veto every job of the model (settlement.md §2).
     function _activeClass(Request calldata req) private view returns (uint16) {
-        Class memory c = classes.classOf(req.classId);
-        if (c.status != ClassStatus.Active) revert ClassNotActive(req.classId, c.status);
-        return c.minSlots;
+        (ClassStatus status, uint16 minSlots) = classes.termsOf(req.classId);
+        if (status != ClassStatus.Active) revert ClassNotActive(req.classId, status);
+        return minSlots;
     }
 
     function _lock(

@@ -1572,6 +1572,23 @@ contract SLAHandler is Test {
         }
     }
 
+    /// @dev What a challenger opens a proved job's anchor with: the committed trace root and
+    ///      the digest of the honest result (a job proved with a window was proved honestly).
+    function openingOf(uint256 id) public view returns (uint256 traceRoot, uint256 resultDigest) {
+        Request memory q = _req[id];
+        uint256[] memory t = new uint256[](q.newTokens);
+        for (uint256 i = 0; i < t.length; ++i) {
+            t[i] = uint256(keccak256(abi.encode(id, i))) % VOCAB;
+        }
+        return (traceRootOf(id), hasher.resultDigest(q.newTokens, ResultDigest.pack(t)));
+    }
+
+    /// @notice A Proved job's anchor per the model: keccak256(abi.encode(traceRoot, resultDigest)).
+    function anchorModel(uint256 id) public view returns (bytes32) {
+        (uint256 tr, uint256 rd) = openingOf(id);
+        return keccak256(abi.encode(tr, rd));
+    }
+
     /// @dev The commitment of a job as the model knows it: its provider and stake (zero when
     ///      it has none) and the trace root and attestation digest its provider commits.
     function _commitmentOf(uint256 id) internal view returns (Commitment memory) {

@@ -183,7 +183,8 @@ abstract contract SLAInvariantBase is Test {
         JobState s = j.state;
         bool live = s == JobState.Locked || s == JobState.Committed || s == JobState.Proved;
         bool seeded = s == JobState.Committed || s == JobState.Proved;
-        uint256 flags = live ? (v.seedCommitment ? 1 : 0) | (g.seedFixed ? 2 : 0) : 0;
+        // A Proved job's flags say only that its third slot holds the challenge anchor.
+        uint256 flags = s == JobState.Proved ? 2 : (live ? (v.seedCommitment ? 1 : 0) | (g.seedFixed ? 2 : 0) : 0);
         assertEq(j.flags, flags, "flags differ from the model");
         uint256 deadline = s == JobState.Locked
             ? g.commitBy
@@ -194,7 +195,11 @@ abstract contract SLAInvariantBase is Test {
         assertEq(j.bountyBps, live ? g.bountyBps : 0, "bounty rate differs from the one at lock");
         assertEq(j.abandonBps, live ? g.abandonBps : 0, "abandon rate differs from the one at lock");
         assertEq(j.price, live || s == JobState.Open ? v.price : 0, "price differs from the request");
-        assertEq(j.seed, seeded && g.seedFixed ? g.seed : 0, "stored seed differs from settlement.md section 4");
+        if (s == JobState.Proved) {
+            assertEq(bytes32(j.seed), handler.anchorModel(v.id), "a proved job's anchor differs from the model");
+        } else {
+            assertEq(j.seed, seeded && g.seedFixed ? g.seed : 0, "stored seed differs from settlement.md section 4");
+        }
         assertEq(j.holder, v.holder, "second slot differs from the model's holder or commitment");
         (address provider, uint256 stake) = manager.holderOf(v.id);
         if (s == JobState.Locked || s == JobState.Proved) {
