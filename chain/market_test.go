@@ -59,7 +59,7 @@ type env struct {
 	ctx                          context.Context
 	sim                          *chain.Simulated
 	gov, buyer, provider, keeper *chain.Market
-	buyerKey, nodeKey            *ecdsa.PrivateKey
+	buyerKey, nodeKey, keeperKey *ecdsa.PrivateKey
 	class                        [32]byte
 	salt                         int64
 }
@@ -84,7 +84,7 @@ func setup(t *testing.T) *env {
 		return must[*chain.Market](t)(chain.NewMarket(ctx, sim.Client(), d.Addresses, k))
 	}
 	e := &env{t: t, ctx: ctx, sim: sim, gov: market(govK), buyer: market(buyerK), provider: market(provK), keeper: market(keeperK),
-		buyerKey: buyerK, nodeKey: nodeK}
+		buyerKey: buyerK, nodeKey: nodeK, keeperKey: keeperK}
 	verifier := must[common.Address](t)(e.gov.DeployVerifier(ctx, syntheticVK()))
 	targeted := must[common.Address](t)(e.gov.DeployVerifier(ctx, syntheticTargetedVK()))
 	reg := must[*chain.ClassResult](t)(e.gov.RegisterClass(ctx, v1Class, verifier, targeted, 1))
