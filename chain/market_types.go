@@ -28,8 +28,9 @@ type (
 	// deadline and the terms fixed at lock (ProveWindow, BountyBps, AbandonBps,
 	// Price); a second, Holder, that is the provider and its stake while the job is
 	// Locked or Proved (JobHolder) and the hash of its Commitment while it is
-	// Committed (JobCommitment); and the seed once it is fixed before the
-	// submission. Everything else is in the request.
+	// Committed (JobCommitment); and a third, Seed, that holds the seed once it is
+	// fixed before the submission and, while the job is Proved, its challenge anchor
+	// (Anchor; Flags is then JobFlagSeedFixed alone). Everything else is in the request.
 	Job = bindings.Job
 	// Commitment is what a committed job's calldata must open (settlement.md §3):
 	// the provider, its stake (a uint96) and the trace root and attestation digest
