@@ -38,6 +38,9 @@ contract ClassRegistryTest is Test {
         assertEq(reg.verifierOf(id), v);
         assertEq(c.targetedVerifier, tv);
         assertEq(reg.targetedVerifierOf(id), tv);
+        (ClassStatus st, uint16 k) = reg.termsOf(id);
+        assertEq(uint8(st), uint8(ClassStatus.Active));
+        assertEq(k, 3);
         assertEq(uint8(reg.classOf(keccak256("unknown")).status), uint8(ClassStatus.None));
     }
 
