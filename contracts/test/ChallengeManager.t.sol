@@ -2,6 +2,9 @@
 pragma solidity 0.8.30;
 
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {SwitchableFeeToken, ReentrantToken} from "./mocks/MaliciousTokens.sol";
 import {Fixture} from "./helpers/Fixture.sol";
 import {SyntheticGroth16} from "./helpers/SyntheticGroth16.sol";
 import {SLAManager} from "../src/SLAManager.sol";
@@ -560,5 +563,69 @@ contract ChallengeManagerTest is Fixture {
         vm.prank(next);
         cm.acceptOwnership();
         assertEq(cm.owner(), next);
+    }
+
+    // ------------------------------------------------------------ hostile tokens
+
+    /// @dev The fixture's stack again on token `t` (minted by the caller), with the provider
+    ///      registered and the challenger approved: the fixture's helpers then run against it.
+    function _stackOn(IERC20 t) internal {
+        ProviderRegistry reg = new ProviderRegistry(t, UNBONDING, gov);
+        SLAManager m = new SLAManager(t, reg, classes, hasher, gov);
+        vm.prank(gov);
+        reg.setManager(address(m));
+        manager = m;
+        providers = reg;
+        cm = m.challenges();
+        vm.prank(buyer);
+        t.approve(address(m), type(uint256).max);
+        vm.startPrank(provider);
+        t.approve(address(reg), type(uint256).max);
+        reg.register(nodeKey, 1_000_000e18);
+        vm.stopPrank();
+        vm.prank(challenger);
+        t.approve(address(cm), type(uint256).max);
+    }
+
+    /// @notice A bond token that delivers less than it was asked to is refused: the
+    ///         ChallengeManager never credits more than it holds.
+    function test_challenge_rejectsFeeOnTransfer() public {
+        SwitchableFeeToken t = new SwitchableFeeToken();
+        t.mint(buyer, 10_000e18);
+        t.mint(provider, 1_000_000e18);
+        t.mint(challenger, 1_000e18);
+        _stackOn(IERC20(address(t)));
+        Proved memory p = _proved();
+        t.setFeeBps(100);
+        vm.prank(challenger);
+        vm.expectRevert(
+            abi.encodeWithSelector(ChallengeManager.TransferAmountMismatch.selector, bond, uint256(bond) * 99 / 100)
+        );
+        cm.challenge(p.r, p.traceRoot, p.resultDigest, 1);
+        assertEq(t.balanceOf(address(cm)), 0);
+        assertEq(cm.openCount(p.jobId), 0);
+    }
+
+    /// @notice A token that calls back into the ChallengeManager while it pays a withdrawal
+    ///         cannot withdraw twice.
+    function test_withdraw_reentrancyBlocked() public {
+        ReentrantToken t = new ReentrantToken();
+        t.mint(buyer, 10_000e18);
+        t.mint(provider, 1_000_000e18);
+        t.mint(challenger, 1_000e18);
+        _stackOn(IERC20(address(t)));
+        Proved memory p = _proved();
+        _challenge(p, challenger, 1);
+        _challenge(p, challenger, 2);
+        _answer(p, 1);
+        t.arm(address(cm), abi.encodeCall(ChallengeManager.withdraw, ()));
+        uint256 before = t.balanceOf(provider);
+        vm.prank(provider);
+        cm.withdraw();
+        assertEq(t.attempts(), 1);
+        assertFalse(t.lastCallSucceeded());
+        assertEq(t.lastRevertData(), abi.encodeWithSelector(ReentrancyGuardTransient.ReentrancyGuardReentrantCall.selector));
+        assertEq(t.balanceOf(provider), before + bond);
+        assertEq(t.balanceOf(address(cm)), bond, "the open bond stays");
     }
 }
