@@ -781,9 +781,9 @@ contract SLAHandler is Test {
             return;
         }
         if (!_open(id, a, element)) return;
-        // Mode 1 on a falsified job: a second watcher piles on another element a second later
-        // (left open when the first is upheld, then reclaimed).
-        if (mode == 1 && element == falseElement(id) && block.timestamp < _ghost[id].payableAt) {
+        // Modes 1 and 2 on a falsified job: a second watcher piles on another element a second
+        // later (left open when the first is upheld, then reclaimed).
+        if ((mode == 1 || mode == 2) && element == falseElement(id) && block.timestamp < _ghost[id].payableAt) {
             _warpTo(block.timestamp + 1);
             uint256 other = _elementFrom(seed >> 16);
             if (other != element) _open(id, keeper, other);
@@ -847,7 +847,9 @@ contract SLAHandler is Test {
     ///         an honest provider answers in time); before it, it must be refused.
     function enforce(uint256 seed) external {
         _count(Reached.Calls);
-        (bool found, ChallengeRef memory c) = _pickChallenge(seed, true);
+        // A watcher enforces what is due; with nothing due it tries one that is not.
+        (bool found, ChallengeRef memory c) = _pickDue(seed);
+        if (!found) (found, c) = _pickChallenge(seed, true);
         if (!found) return;
         GChallenge storage gc = _gch[c.id][c.element];
         if (block.timestamp <= gc.respondBy) {
@@ -1943,6 +1945,20 @@ contract SLAHandler is Test {
             ChallengeRef memory c = _challenged[(seed % n + i) % n];
             if (_gch[c.id][c.element].state != ChallengeState.Open) continue;
             if ((_ghost[c.id].state == JobState.Proved) == proved) return (true, c);
+        }
+        ChallengeRef memory none;
+        return (false, none);
+    }
+
+    /// @dev An Open challenge of a Proved job past its respondBy, from `seed` on.
+    function _pickDue(uint256 seed) internal view returns (bool, ChallengeRef memory) {
+        uint256 n = _challenged.length;
+        for (uint256 i = 0; i < n; ++i) {
+            ChallengeRef memory c = _challenged[(seed % n + i) % n];
+            GChallenge storage gc = _gch[c.id][c.element];
+            if (gc.state == ChallengeState.Open && _ghost[c.id].state == JobState.Proved && block.timestamp > gc.respondBy) {
+                return (true, c);
+            }
         }
         ChallengeRef memory none;
         return (false, none);

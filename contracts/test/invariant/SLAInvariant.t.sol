@@ -594,7 +594,7 @@ contract SLAHandlerSmokeTest is SLAInvariantBase {
         // forged answer is refused; past the first respondBy (not the second) the provider has
         // answered neither, the false one is upheld (the job slashed) and the other reclaimed.
         ch = _provedWindowed(windowed, true);
-        handler.challenge(ch, 0, 2);
+        handler.challenge(ch, 0, 3);
         _pass(60, 1);
         handler.challenge(ch, 4, 5);
         assertEq(_r(SLAHandler.Reached.ChallengeOpened), 3, "both challenges opened");
