@@ -78,7 +78,7 @@ func runDeploy(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			fmt.Sprintf(`write it by hand: {"chainId": %s, "token": "%s", "providers": "%s", "classes": "%s", "hasher": "%s", "manager": "%s", "challenges": "%s"}`,
 				chainID, a.Token.Hex(), a.Providers.Hex(), a.Classes.Hex(), a.Hasher.Hex(), a.Manager.Hex(), a.Challenges.Hex()))
 	}
-	fmt.Fprintf(stdout, "chain      %s\ntoken      %s\nproviders  %s\nclasses    %s\nhasher     %s\nmanager    %s\nchallenges %s\n", chainID,
+	fmt.Fprintf(stdout, "chain     %s\ntoken     %s\nproviders %s\nclasses   %s\nhasher    %s\nmanager   %s\nchallenges %s\n", chainID,
 		a.Token.Hex(), a.Providers.Hex(), a.Classes.Hex(), a.Hasher.Hex(), a.Manager.Hex(), a.Challenges.Hex())
 	fmt.Fprintf(stdout, "wrote %s; governance and token owner: %s\n", *out, keyAddress(key))
 	return nil
