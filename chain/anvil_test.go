@@ -51,10 +51,14 @@ func TestDeployOnAnvil(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.RegisterClass(ctx, "anvil-test", v, 1); err != nil {
+	tv, err := c.DeployVerifier(ctx, syntheticTargetedVK())
+	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.RegisterClass(ctx, "anvil-test", v, 1); !chain.IsRevert(err, "ClassAlreadyRegistered") {
+	if _, err := c.RegisterClass(ctx, "anvil-test", v, tv, 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.RegisterClass(ctx, "anvil-test", v, tv, 1); !chain.IsRevert(err, "ClassAlreadyRegistered") {
 		t.Fatalf("second registration: %v, want ClassAlreadyRegistered", err)
 	}
 	if d.Manager.Address() == (common.Address{}) {

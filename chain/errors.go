@@ -86,6 +86,7 @@ var knownErrors = func() map[[4]byte]abi.Error {
 	for _, md := range []*bind.MetaData{
 		&bindings.SLAManagerMetaData, &bindings.ProviderRegistryMetaData, &bindings.ClassRegistryMetaData,
 		&bindings.Groth16VerifierMetaData, &bindings.DevTokenMetaData, &bindings.ResultHasherMetaData,
+		&bindings.ChallengeManagerMetaData,
 	} {
 		parsed, err := md.ParseABI()
 		if err != nil {

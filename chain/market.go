@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"fmt"
 	"math/big"
+	"sync"
 	"time"
 
 	gmath "github.com/ethereum/go-ethereum/common/math"
@@ -30,6 +31,12 @@ type Market struct {
 	hasher    *bindings.ResultHasher
 	providers *bindings.ProviderRegistry
 	token     *bindings.DevToken
+	cm        *bindings.ChallengeManager
+
+	// cmOnce resolves d.Challenges from the manager when the deployment file
+	// did not name it (challengeContract).
+	cmOnce sync.Once
+	cmErr  error
 }
 
 // NewMarket returns a client for the deployment at addrs, sending from key.
@@ -53,8 +60,10 @@ func NewMarket(ctx context.Context, backend Backend, addrs Addresses, key *ecdsa
 		hasher:    bindings.NewResultHasher(),
 		providers: bindings.NewProviderRegistry(),
 		token:     bindings.NewDevToken(),
+		cm:        bindings.NewChallengeManager(),
 	}
-	m.dec = &eventDecoder{manager: addrs.Manager, classes: addrs.Classes, m: m.manager, c: m.classes}
+	m.dec = &eventDecoder{manager: addrs.Manager, classes: addrs.Classes, challenges: addrs.Challenges,
+		m: m.manager, c: m.classes, cm: m.cm}
 	return m, nil
 }
 
@@ -126,10 +135,12 @@ type ClassResult struct {
 	Registered *ClassRegistered
 }
 
-// RegisterClass registers a width class and its verifier (governance only) and
-// returns its id, keccak256(name); minSlots is the k of the stake bound.
-func (m *Market) RegisterClass(ctx context.Context, name string, verifier common.Address, minSlots uint16) (*ClassResult, error) {
-	tx, err := m.transact(ctx, m.d.Classes, m.classes.PackRegisterClass(name, verifier, minSlots))
+// RegisterClass registers a width class, its verifier and the verifier of its
+// targeted statement (answers to challenges; both deployed with DeployVerifier
+// from the class's keys) (governance only) and returns its id,
+// keccak256(name); minSlots is the k of the stake bound.
+func (m *Market) RegisterClass(ctx context.Context, name string, verifier, targetedVerifier common.Address, minSlots uint16) (*ClassResult, error) {
+	tx, err := m.transact(ctx, m.d.Classes, m.classes.PackRegisterClass(name, verifier, targetedVerifier, minSlots))
 	if err != nil {
 		return nil, err
 	}

@@ -126,13 +126,17 @@ func TestCommitmentAndSeedMatchProtocol(t *testing.T) {
 	if res.Outcome != chain.OutcomeProved || res.Proved.Seed.Cmp(rwant) != 0 {
 		t.Fatalf("submission with the Go seed: %+v", res.JobOutcome)
 	}
-	// Proved, the job holds its provider and stake again; its stored seed stays readable.
+	// Proved, the job holds its provider and stake again, and its seed slot the challenge
+	// anchor: seedOf refuses (the seed is JobProved's).
 	j = must[chain.Job](t)(e.keeper.GetJob(e.ctx, rid))
 	if p, st, ok := chain.JobHolder(j); !ok || p != e.provider.Address() || st.Cmp(lc.Locked.Stake) != 0 {
 		t.Fatalf("proved job's holder %v %v %v", p, st, ok)
 	}
-	if got := must[*big.Int](t)(e.keeper.SeedOf(e.ctx, rid)); got.Cmp(rwant) != 0 {
-		t.Fatalf("seedOf a proved job with a stored seed: %v, want %v", got, rwant)
+	if common.BigToHash(j.Seed) != chain.Anchor(lc.Committed.TraceRoot, res.Proved.ResultDigest) {
+		t.Fatalf("proved job's third slot %x is not its anchor", j.Seed)
+	}
+	if _, err := e.keeper.SeedOf(e.ctx, rid); !chain.IsRevert(err, "WrongState") {
+		t.Fatalf("seedOf a proved job: %v, want WrongState", err)
 	}
 }
 

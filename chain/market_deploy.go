@@ -21,14 +21,17 @@ type Deployment struct {
 	Classes   *bind.BoundContract
 	Hasher    *bind.BoundContract
 	Manager   *bind.BoundContract
+	// Challenges is the ChallengeManager the manager deployed.
+	Challenges *bind.BoundContract
 	// GasUsed is the gas of each deployment transaction, by contract name (and
 	// "setManager" for the registry's wiring).
 	GasUsed map[string]uint64
 }
 
 // Deploy deploys the token (unless params.Token is set), a ProviderRegistry, the
-// ClassRegistry, the ResultHasher and SLAManager from the committed bytecode,
-// and points the registry at the manager. The registry is always a new one: its
+// ClassRegistry, the ResultHasher and SLAManager from the committed bytecode
+// (the manager's constructor deploys its ChallengeManager, whose address it
+// reads back), and points the registry at the manager. The registry is always a new one: its
 // manager is set once.
 func Deploy(ctx context.Context, backend Backend, deployerKey *ecdsa.PrivateKey, params DeployParams) (*Deployment, error) {
 	s, err := NewSender(ctx, backend, deployerKey)
@@ -76,6 +79,9 @@ func Deploy(ctx context.Context, backend Backend, deployerKey *ecdsa.PrivateKey,
 		bindings.NewSLAManager().PackConstructor(a.Token, a.Providers, a.Classes, a.Hasher, me)); err != nil {
 		return nil, err
 	}
+	if a.Challenges, err = challengesOf(ctx, backend, a.Manager); err != nil {
+		return nil, err
+	}
 	rcpt, err := s.Transact(ctx, pr.Instance(backend, a.Providers), pr.PackSetManager(a.Manager))
 	if err != nil {
 		return nil, fmt.Errorf("setting the registry's manager: %w", err)
@@ -89,11 +95,26 @@ func Deploy(ctx context.Context, backend Backend, deployerKey *ecdsa.PrivateKey,
 // Bind returns the bound contracts of an existing deployment.
 func Bind(backend Backend, a Addresses) *Deployment {
 	return &Deployment{
-		Addresses: a,
-		Token:     bindings.NewDevToken().Instance(backend, a.Token),
-		Providers: bindings.NewProviderRegistry().Instance(backend, a.Providers),
-		Classes:   bindings.NewClassRegistry().Instance(backend, a.Classes),
-		Hasher:    bindings.NewResultHasher().Instance(backend, a.Hasher),
-		Manager:   bindings.NewSLAManager().Instance(backend, a.Manager),
+		Addresses:  a,
+		Token:      bindings.NewDevToken().Instance(backend, a.Token),
+		Providers:  bindings.NewProviderRegistry().Instance(backend, a.Providers),
+		Classes:    bindings.NewClassRegistry().Instance(backend, a.Classes),
+		Hasher:     bindings.NewResultHasher().Instance(backend, a.Hasher),
+		Manager:    bindings.NewSLAManager().Instance(backend, a.Manager),
+		Challenges: bindings.NewChallengeManager().Instance(backend, a.Challenges),
 	}
+}
+
+// challengesOf reads the ChallengeManager address the manager deployed.
+func challengesOf(ctx context.Context, backend Backend, manager common.Address) (common.Address, error) {
+	sm := bindings.NewSLAManager()
+	out, err := sm.Instance(backend, manager).CallRaw(&bind.CallOpts{Context: ctx}, sm.PackChallenges())
+	if err != nil {
+		return common.Address{}, fmt.Errorf("reading the manager's ChallengeManager: %w", decodeRevert(err))
+	}
+	addr, err := sm.UnpackChallenges(out)
+	if err != nil {
+		return common.Address{}, fmt.Errorf("reading the manager's ChallengeManager: %w", err)
+	}
+	return addr, nil
 }

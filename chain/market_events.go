@@ -15,7 +15,8 @@ import (
 )
 
 // Tx is a mined transaction of the client: its receipt, its gas, and every
-// SLAManager and ClassRegistry event it emitted, decoded in log order.
+// SLAManager, ClassRegistry and ChallengeManager event it emitted, decoded in
+// log order.
 type Tx struct {
 	Receipt *types.Receipt
 	// GasUsed is Receipt.GasUsed: what the transaction cost, for reporting gas per job.
@@ -42,15 +43,23 @@ type Events struct {
 	ClassRegistered []*ClassRegistered
 	ClassRetired    []*ClassRetired
 	ModelRegistered []*ModelRegistered
+
+	ChallengeOpened   []*ChallengeOpened
+	ChallengeAnswered []*ChallengeAnswered
+	ChallengeUpheld   []*ChallengeUpheld
+	ChallengeVoided   []*ChallengeVoided
+	BondSet           []*BondSet
+	BondsWithdrawn    []*BondsWithdrawn
 }
 
 // eventDecoder decodes the logs of one deployment. Each bindings unpacker checks
 // the log's topic against its event id, so a log is tried against each in turn;
 // the first that accepts it wins.
 type eventDecoder struct {
-	manager, classes common.Address
-	m                *bindings.SLAManager
-	c                *bindings.ClassRegistry
+	manager, classes, challenges common.Address
+	m                            *bindings.SLAManager
+	c                            *bindings.ClassRegistry
+	cm                           *bindings.ChallengeManager
 }
 
 // try unpacks l with unpack and appends the event to *dst when it matches.
@@ -85,6 +94,13 @@ func (d *eventDecoder) decode(logs []*types.Log) Events {
 			_ = try(l, d.c.UnpackClassRegisteredEvent, &e.ClassRegistered) ||
 				try(l, d.c.UnpackClassRetiredEvent, &e.ClassRetired) ||
 				try(l, d.c.UnpackModelRegisteredEvent, &e.ModelRegistered)
+		case d.challenges:
+			_ = try(l, d.cm.UnpackChallengeOpenedEvent, &e.ChallengeOpened) ||
+				try(l, d.cm.UnpackChallengeAnsweredEvent, &e.ChallengeAnswered) ||
+				try(l, d.cm.UnpackChallengeUpheldEvent, &e.ChallengeUpheld) ||
+				try(l, d.cm.UnpackChallengeVoidedEvent, &e.ChallengeVoided) ||
+				try(l, d.cm.UnpackBondSetEvent, &e.BondSet) ||
+				try(l, d.cm.UnpackWithdrawnEvent, &e.BondsWithdrawn)
 		}
 	}
 	return e

@@ -59,7 +59,7 @@ type env struct {
 	ctx                          context.Context
 	sim                          *chain.Simulated
 	gov, buyer, provider, keeper *chain.Market
-	buyerKey, nodeKey            *ecdsa.PrivateKey
+	buyerKey, nodeKey, keeperKey *ecdsa.PrivateKey
 	class                        [32]byte
 	salt                         int64
 }
@@ -84,9 +84,10 @@ func setup(t *testing.T) *env {
 		return must[*chain.Market](t)(chain.NewMarket(ctx, sim.Client(), d.Addresses, k))
 	}
 	e := &env{t: t, ctx: ctx, sim: sim, gov: market(govK), buyer: market(buyerK), provider: market(provK), keeper: market(keeperK),
-		buyerKey: buyerK, nodeKey: nodeK}
+		buyerKey: buyerK, nodeKey: nodeK, keeperKey: keeperK}
 	verifier := must[common.Address](t)(e.gov.DeployVerifier(ctx, syntheticVK()))
-	reg := must[*chain.ClassResult](t)(e.gov.RegisterClass(ctx, v1Class, verifier, 1))
+	targeted := must[common.Address](t)(e.gov.DeployVerifier(ctx, syntheticTargetedVK()))
+	reg := must[*chain.ClassResult](t)(e.gov.RegisterClass(ctx, v1Class, verifier, targeted, 1))
 	if reg.ClassID != crypto.Keccak256Hash([]byte(v1Class)) || reg.Registered.Name != v1Class {
 		t.Fatalf("class id %x (event %+v), want keccak256(%q)", reg.ClassID, reg.Registered, v1Class)
 	}
@@ -533,7 +534,7 @@ func TestRevertsDecodeByName(t *testing.T) {
 		t.Fatalf("zero price: %v, want BadTerms", err)
 	}
 	// ClassRegistry's.
-	if _, err := e.gov.RegisterClass(e.ctx, v1Class, e.gov.Addresses().Hasher, 1); !chain.IsRevert(err, "ClassAlreadyRegistered") {
+	if _, err := e.gov.RegisterClass(e.ctx, v1Class, e.gov.Addresses().Hasher, e.gov.Addresses().Hasher, 1); !chain.IsRevert(err, "ClassAlreadyRegistered") {
 		t.Fatalf("class registered twice: %v, want ClassAlreadyRegistered", err)
 	}
 	if _, err := e.keeper.RetireClass(e.ctx, e.class); !chain.IsRevert(err, "OwnableUnauthorizedAccount") {

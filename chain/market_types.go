@@ -28,8 +28,9 @@ type (
 	// deadline and the terms fixed at lock (ProveWindow, BountyBps, AbandonBps,
 	// Price); a second, Holder, that is the provider and its stake while the job is
 	// Locked or Proved (JobHolder) and the hash of its Commitment while it is
-	// Committed (JobCommitment); and the seed once it is fixed before the
-	// submission. Everything else is in the request.
+	// Committed (JobCommitment); and a third, Seed, that holds the seed once it is
+	// fixed before the submission and, while the job is Proved, its challenge anchor
+	// (Anchor; Flags is then JobFlagSeedFixed alone). Everything else is in the request.
 	Job = bindings.Job
 	// Commitment is what a committed job's calldata must open (settlement.md §3):
 	// the provider, its stake (a uint96) and the trace root and attestation digest
@@ -40,8 +41,12 @@ type (
 	Commitment = bindings.Commitment
 	// Receipt is the EIP-712 struct a node key signs for a job (settlement.md §6).
 	Receipt = bindings.Receipt
-	// Class is a ClassRegistry entry: a width class and its verifier.
+	// Class is a ClassRegistry entry: a width class, its verifier and the
+	// verifier of its targeted statement (the answers to challenges).
 	Class = bindings.Class
+	// Challenge is a ChallengeManager record of one challenged element of a
+	// proved job: challenger, bond, respondBy and state (ChallengeState).
+	Challenge = bindings.Challenge
 	// ModelEntry is a ClassRegistry model catalogue entry.
 	ModelEntry = bindings.ModelEntry
 )
@@ -63,6 +68,14 @@ type (
 	ClassRegistered = bindings.ClassRegistryClassRegistered
 	ClassRetired    = bindings.ClassRegistryClassRetired
 	ModelRegistered = bindings.ClassRegistryModelRegistered
+
+	ChallengeOpened   = bindings.ChallengeManagerChallengeOpened
+	ChallengeAnswered = bindings.ChallengeManagerChallengeAnswered
+	ChallengeUpheld   = bindings.ChallengeManagerChallengeUpheld
+	ChallengeVoided   = bindings.ChallengeManagerChallengeVoided
+	BondSet           = bindings.ChallengeManagerBondSet
+	// BondsWithdrawn is ChallengeManager's Withdrawn: bonds paid out.
+	BondsWithdrawn = bindings.ChallengeManagerWithdrawn
 )
 
 // JobProved is a JobProved event: the proof verified, and the generated tokens
@@ -268,6 +281,10 @@ type Addresses struct {
 	Classes   common.Address `json:"classes"`
 	Hasher    common.Address `json:"hasher"`
 	Manager   common.Address `json:"manager"`
+	// Challenges is the manager's ChallengeManager (SLAManager.challenges). Deploy
+	// sets it; a file without it is still valid, and a Market reads it from the
+	// manager on first use.
+	Challenges common.Address `json:"challenges,omitempty"`
 }
 
 // Validate names the first address that is missing.

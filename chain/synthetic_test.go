@@ -21,7 +21,9 @@ const (
 	synthC     = 11
 )
 
-func synthIC(i int) int64 { return 101 + 7*int64(i) }
+// synthIC is the scalar of IC[i] under key tag (0 the universal statement's, 1
+// the targeted statement's, so a proof of one never verifies under the other).
+func synthIC(tag, i int) int64 { return 101 + 1000*int64(tag) + 7*int64(i) }
 
 func g1Mul(s *big.Int) bn254.G1Affine {
 	_, _, g1, _ := bn254.Generators()
@@ -42,21 +44,31 @@ func g2Words() [4]*big.Int {
 	}
 }
 
-func syntheticVK() chain.VerifyingKey {
+func syntheticVK() chain.VerifyingKey { return syntheticVKTag(0) }
+
+// syntheticTargetedVK is the synthetic key of the targeted statement.
+func syntheticTargetedVK() chain.VerifyingKey { return syntheticVKTag(1) }
+
+func syntheticVKTag(tag int) chain.VerifyingKey {
 	var vk chain.VerifyingKey
 	vk.Alpha[0], vk.Alpha[1] = g1Words(g1Mul(big.NewInt(synthAlpha)))
 	vk.Beta, vk.Gamma, vk.Delta = g2Words(), g2Words(), g2Words()
 	for i := 0; i < 6; i++ {
-		vk.IC[2*i], vk.IC[2*i+1] = g1Words(g1Mul(big.NewInt(synthIC(i))))
+		vk.IC[2*i], vk.IC[2*i+1] = g1Words(g1Mul(big.NewInt(synthIC(tag, i))))
 	}
 	return vk
 }
 
-func syntheticProof(inputs [5]*big.Int) chain.Proof {
+func syntheticProof(inputs [5]*big.Int) chain.Proof { return syntheticProofTag(0, inputs) }
+
+// syntheticTargetedProof answers a challenge under syntheticTargetedVK.
+func syntheticTargetedProof(inputs [5]*big.Int) chain.Proof { return syntheticProofTag(1, inputs) }
+
+func syntheticProofTag(tag int, inputs [5]*big.Int) chain.Proof {
 	r := fr.Modulus()
-	a := big.NewInt(synthAlpha + synthC + synthIC(0))
+	a := big.NewInt(synthAlpha + synthC + synthIC(tag, 0))
 	for i, x := range inputs {
-		t := new(big.Int).Mul(x, big.NewInt(synthIC(i+1)))
+		t := new(big.Int).Mul(x, big.NewInt(synthIC(tag, i+1)))
 		a.Add(a, t)
 	}
 	a.Mod(a, r)

@@ -297,7 +297,15 @@ func (r *run) setup(ctx context.Context) error {
 		return fmt.Errorf("demo: circuit keys: %w", err)
 	}
 	r.sum.KeysMs = uint64(time.Since(t).Milliseconds())
-	if r.classID, err = r.gov.RegisterClass(ctx, r.class, r.keys.VK); err != nil {
+	targeted, err := r.cache.Load(universal.TargetedClass{Class: r.class})
+	if errors.Is(err, os.ErrNotExist) {
+		r.printf("  building the %s class's targeted (challenge) keys into %s (once)...\n", r.class.Name, r.cache.Dir)
+		targeted, err = r.cache.Setup(universal.TargetedClass{Class: r.class})
+	}
+	if err != nil {
+		return fmt.Errorf("demo: targeted circuit keys: %w", err)
+	}
+	if r.classID, err = r.gov.RegisterClass(ctx, r.class, r.keys.VK, targeted.VK); err != nil {
 		return fmt.Errorf("demo: registering the class: %w", err)
 	}
 	how := "loaded"

@@ -85,7 +85,7 @@ func TestSettlesARealGenerationJob(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	class, err := gov.RegisterClass(ctx, cl.String(), verifier, 1)
+	class, err := gov.RegisterClass(ctx, cl.String(), verifier, targetedVerifier(t, ctx, gov, cl), 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,4 +197,27 @@ func TestSettlesARealGenerationJob(t *testing.T) {
 	}
 	run("And God said, ", 24, 1, false)
 	run("In the beginning", 8, 2, true)
+}
+
+// targetedVerifier deploys the verifier of the class's targeted statement from its keys in
+// the default key cache (set up there on first use).
+func targetedVerifier(t testing.TB, ctx context.Context, gov *chain.Market, cl *universal.Class) common.Address {
+	t.Helper()
+	cache, err := circuits.DefaultCache()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tk, err := cache.Setup(universal.TargetedClass{Class: cl})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := circuits.VerifyingKeyWords(tk.VK)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr, err := gov.DeployVerifier(ctx, chain.VerifyingKey{Alpha: w.Alpha, Beta: w.Beta, Gamma: w.Gamma, Delta: w.Delta, IC: w.IC})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return addr
 }

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 
 	"github.com/probitylabs/probity/chain"
+	"github.com/probitylabs/probity/circuits"
 	"github.com/probitylabs/probity/circuits/universal"
 	"github.com/probitylabs/probity/circuits/universal/universaltest"
 	"github.com/probitylabs/probity/jobs"
@@ -34,8 +35,16 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
+	cache, err := circuits.DefaultCache()
+	if err != nil {
+		panic(err)
+	}
+	targeted, err := cache.Setup(universal.TargetedClass{Class: class})
+	if err != nil {
+		panic(err)
+	}
 	gov, _ := sim.Client(ctx, sim.Governance)
-	classID, err := gov.RegisterClass(ctx, class, keys.VK)
+	classID, err := gov.RegisterClass(ctx, class, keys.VK, targeted.VK)
 	if err != nil {
 		panic(err)
 	}

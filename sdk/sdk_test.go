@@ -51,6 +51,29 @@ func classKeys(t testing.TB) *circuits.Keys {
 	return keys
 }
 
+var (
+	targetedOnce sync.Once
+	targetedKeys *circuits.Keys
+	targetedErr  error
+)
+
+// targetedClassKeys are the keys of the test class's targeted statement.
+func targetedClassKeys(t testing.TB) *circuits.Keys {
+	t.Helper()
+	targetedOnce.Do(func() {
+		cache, err := circuits.DefaultCache()
+		if err != nil {
+			targetedErr = err
+			return
+		}
+		targetedKeys, targetedErr = cache.Setup(universal.TargetedClass{Class: universaltest.Class()})
+	})
+	if targetedErr != nil {
+		t.Fatal(targetedErr)
+	}
+	return targetedKeys
+}
+
 type env struct {
 	t        *testing.T
 	ctx      context.Context
@@ -79,7 +102,7 @@ func setup(t *testing.T) *env {
 	e := &env{t: t, ctx: ctx, sim: sim, class: universaltest.Class(), dir: t.TempDir()}
 	e.book = (&url.URL{Scheme: "file", Path: filepath.ToSlash(filepath.Join(e.dir, "book"))}).String()
 	gov := e.client(sim.Governance)
-	if e.classID, err = gov.RegisterClass(ctx, e.class, classKeys(t).VK); err != nil {
+	if e.classID, err = gov.RegisterClass(ctx, e.class, classKeys(t).VK, targetedClassKeys(t).VK); err != nil {
 		t.Fatal(err)
 	}
 	e.buyer, e.keeper = e.client(sim.Accounts[0]), e.client(sim.Accounts[2])

@@ -29,19 +29,34 @@ func Deploy(ctx context.Context, backend chain.Backend, key *ecdsa.PrivateKey) (
 	return d.Addresses, nil
 }
 
-// RegisterClass deploys the class's Groth16 verifier from its verifying key and registers the
-// class (governance only), with minSlots the fewest sample slots of any family the class
-// samples (settlement.md §7). It returns the class id, keccak256 of the class's name.
-func (c *Client) RegisterClass(ctx context.Context, cl *universal.Class, vk groth16.VerifyingKey) ([32]byte, error) {
+// deployVerifier deploys a Groth16Verifier holding vk, the key of target (named in errors).
+func (c *Client) deployVerifier(ctx context.Context, target string, vk groth16.VerifyingKey) (common.Address, error) {
 	w, err := circuits.VerifyingKeyWords(vk)
 	if err != nil {
-		return [32]byte{}, fmt.Errorf("sdk: class %s: %w", cl.Name, err)
+		return common.Address{}, fmt.Errorf("sdk: %s: %w", target, err)
 	}
-	verifier, err := c.market.DeployVerifier(ctx, chain.VerifyingKey{Alpha: w.Alpha, Beta: w.Beta, Gamma: w.Gamma, Delta: w.Delta, IC: w.IC})
+	addr, err := c.market.DeployVerifier(ctx, chain.VerifyingKey{Alpha: w.Alpha, Beta: w.Beta, Gamma: w.Gamma, Delta: w.Delta, IC: w.IC})
 	if err != nil {
-		return [32]byte{}, wrap("deploying the verifier of "+cl.String(), err)
+		return common.Address{}, wrap("deploying the verifier of "+target, err)
 	}
-	r, err := c.market.RegisterClass(ctx, cl.String(), verifier, MinSlots(cl))
+	return addr, nil
+}
+
+// RegisterClass deploys the class's two Groth16 verifiers, from its verifying key and from
+// the verifying key of its targeted statement (universal.TargetedClass, which answers
+// challenges), and registers the class (governance only), with minSlots the fewest sample
+// slots of any family the class samples (settlement.md §7). It returns the class id,
+// keccak256 of the class's name.
+func (c *Client) RegisterClass(ctx context.Context, cl *universal.Class, vk, targetedVK groth16.VerifyingKey) ([32]byte, error) {
+	verifier, err := c.deployVerifier(ctx, cl.String(), vk)
+	if err != nil {
+		return [32]byte{}, err
+	}
+	targeted, err := c.deployVerifier(ctx, universal.TargetedClass{Class: cl}.String(), targetedVK)
+	if err != nil {
+		return [32]byte{}, err
+	}
+	r, err := c.market.RegisterClass(ctx, cl.String(), verifier, targeted, MinSlots(cl))
 	if err != nil {
 		return [32]byte{}, wrap("registering "+cl.String(), err)
 	}

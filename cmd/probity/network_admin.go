@@ -75,11 +75,11 @@ func runDeploy(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	if _, err := writeNew(*out, true, func(w io.Writer) error { return writeJSON(w, a) }); err != nil {
 		return withHint(fmt.Errorf("the contracts are deployed, but writing %s failed: %w", *out, err),
-			fmt.Sprintf(`write it by hand: {"chainId": %s, "token": "%s", "providers": "%s", "classes": "%s", "hasher": "%s", "manager": "%s"}`,
-				chainID, a.Token.Hex(), a.Providers.Hex(), a.Classes.Hex(), a.Hasher.Hex(), a.Manager.Hex()))
+			fmt.Sprintf(`write it by hand: {"chainId": %s, "token": "%s", "providers": "%s", "classes": "%s", "hasher": "%s", "manager": "%s", "challenges": "%s"}`,
+				chainID, a.Token.Hex(), a.Providers.Hex(), a.Classes.Hex(), a.Hasher.Hex(), a.Manager.Hex(), a.Challenges.Hex()))
 	}
-	fmt.Fprintf(stdout, "chain     %s\ntoken     %s\nproviders %s\nclasses   %s\nhasher    %s\nmanager   %s\n", chainID,
-		a.Token.Hex(), a.Providers.Hex(), a.Classes.Hex(), a.Hasher.Hex(), a.Manager.Hex())
+	fmt.Fprintf(stdout, "chain     %s\ntoken     %s\nproviders %s\nclasses   %s\nhasher    %s\nmanager   %s\nchallenges %s\n", chainID,
+		a.Token.Hex(), a.Providers.Hex(), a.Classes.Hex(), a.Hasher.Hex(), a.Manager.Hex(), a.Challenges.Hex())
 	fmt.Fprintf(stdout, "wrote %s; governance and token owner: %s\n", *out, keyAddress(key))
 	return nil
 }
@@ -113,16 +113,17 @@ func classByID(id [32]byte) *universal.Class {
 	return nil
 }
 
-// classKey reads a class's verifying key from the key cache (dir, default the user cache).
-func classKey(cl *universal.Class, dir string) (groth16.VerifyingKey, error) {
+// classKey reads the verifying key of a class, or of its targeted statement
+// (universal.TargetedClass), from the key cache (dir, default the user cache).
+func classKey(cl *universal.Class, target circuits.Target, dir string) (groth16.VerifyingKey, error) {
 	cache, err := keyCache(dir)
 	if err != nil {
 		return nil, err
 	}
-	keys, err := cache.Load(cl)
+	keys, err := cache.Load(target)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
-		return nil, withHint(fmt.Errorf("no keys for class %s in %s", cl.Name, cache.Dir),
+		return nil, withHint(fmt.Errorf("no keys for %s in %s", target, cache.Dir),
 			fmt.Sprintf("`probity setup --class %s` creates development keys; `probity ceremony finalize --install` installs ceremony keys", cl.Name))
 	case errors.Is(err, circuits.ErrCacheCorrupt):
 		return nil, withHint(err, fmt.Sprintf("`probity setup --class %s --regenerate` replaces the entry with development keys", cl.Name))
@@ -133,15 +134,17 @@ func classKey(cl *universal.Class, dir string) (groth16.VerifyingKey, error) {
 }
 
 func runClassRegister(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newCommandFlags("class register", "class register --class NAME [--keys-dir DIR | --vk FILE] --key FILE [--rpc URL] [--deployment FILE]\n\n"+
-		"Deploys a Groth16Verifier holding the width class's verifying key (from the circuits key\n"+
-		"cache, or --vk) and registers the class with it and its fewest sample slots. Governance\n"+
+	fs := newCommandFlags("class register", "class register --class NAME [--keys-dir DIR | --vk FILE --targeted-vk FILE] --key FILE [--rpc URL] [--deployment FILE]\n\n"+
+		"Deploys the Groth16Verifiers of the width class's verifying key and of its targeted\n"+
+		"statement's (from the circuits key cache, or --vk and --targeted-vk) and registers the\n"+
+		"class with them and its fewest sample slots. Governance\n"+
 		"only. Create keys with `probity setup --class NAME` (development) or `probity ceremony\n"+
 		"finalize --install`; provider nodes must prove with the same keys.", stderr)
 	n := addNetFlags(fs, true)
 	className := fs.String("class", "", "width class `name` (see `probity classes`)")
 	dir := fs.String("keys-dir", "", "key cache `dir` (default $XDG_CACHE_HOME/probity/keys)")
 	vkFile := fs.String("vk", "", "verifying key `file` (gnark binary) instead of the cache")
+	tvkFile := fs.String("targeted-vk", "", "verifying key `file` of the class's targeted statement (with --vk)")
 	done, pos, err := parseInterspersed(fs, args)
 	if done || err != nil {
 		return err
@@ -153,16 +156,27 @@ func runClassRegister(ctx context.Context, args []string, stdout, stderr io.Writ
 	if err != nil {
 		return err
 	}
-	var vk groth16.VerifyingKey
-	if *vkFile != "" {
+	var vk, tvk groth16.VerifyingKey
+	if *vkFile != "" || *tvkFile != "" {
 		if *dir != "" {
 			return usageError{"--keys-dir and --vk exclude each other"}
+		}
+		if *vkFile == "" || *tvkFile == "" {
+			return usageError{"--vk and --targeted-vk go together"}
 		}
 		if vk, err = verifier.ReadVerifyingKeyFile(*vkFile); err != nil {
 			return err
 		}
-	} else if vk, err = classKey(cl, *dir); err != nil {
-		return err
+		if tvk, err = verifier.ReadVerifyingKeyFile(*tvkFile); err != nil {
+			return err
+		}
+	} else {
+		if vk, err = classKey(cl, cl, *dir); err != nil {
+			return err
+		}
+		if tvk, err = classKey(cl, universal.TargetedClass{Class: cl}, *dir); err != nil {
+			return err
+		}
 	}
 	c, err := n.connect(ctx, true)
 	if err != nil {
@@ -176,7 +190,7 @@ func runClassRegister(ctx context.Context, args []string, stdout, stderr io.Writ
 		return failedError{fmt.Errorf("class %s (%s) is already registered (ClassAlreadyRegistered; status %s, verifier %s)",
 			cl.Name, common.Hash(id).Hex(), chain.ClassStatus(cur.Status), cur.Verifier.Hex())}
 	}
-	if _, err := c.RegisterClass(ctx, cl, vk); err != nil {
+	if _, err := c.RegisterClass(ctx, cl, vk, tvk); err != nil {
 		return fromChain(err)
 	}
 	cur, err := c.Market().ClassOf(ctx, id)

@@ -30,7 +30,7 @@ func writeKey(t *testing.T, dir string, i int) (string, string) {
 // shippedModel is the shipped model file, from this package's directory.
 const shippedModel = "../../models/kjv-gpt2.safetensors"
 
-// testVK writes a verifying key file for `class register --vk`: the universaltest class's
+// testVK writes a verifying key file for `class register --vk` (and --targeted-vk): the universaltest class's
 // (its setup takes seconds, the small class's minutes), which is all a registration that
 // never verifies a proof needs.
 func testVK(t *testing.T, dir string) string {
@@ -79,13 +79,13 @@ func TestNetworkByHand(t *testing.T) {
 	assert.Equal(t, exitInternal, code)
 	assert.Contains(t, errs, "probity setup --class small")
 	vk := testVK(t, dir)
-	code, out, errs = runCLI(t, net("class", "register", "--class", "small", "--vk", vk, "--key", buyer)...)
+	code, out, errs = runCLI(t, net("class", "register", "--class", "small", "--vk", vk, "--targeted-vk", vk, "--key", buyer)...)
 	assert.Equal(t, exitFailed, code, out)
 	assert.Contains(t, errs, "OwnableUnauthorizedAccount", "governance only")
-	code, out, errs = runCLI(t, net("class", "register", "--class", "small", "--vk", vk, "--key", gov)...)
+	code, out, errs = runCLI(t, net("class", "register", "--class", "small", "--vk", vk, "--targeted-vk", vk, "--key", gov)...)
 	require.Equal(t, exitOK, code, errs)
 	assert.Contains(t, out, "registered class small")
-	code, _, errs = runCLI(t, net("class", "register", "--class", "small", "--vk", vk, "--key", gov)...)
+	code, _, errs = runCLI(t, net("class", "register", "--class", "small", "--vk", vk, "--targeted-vk", vk, "--key", gov)...)
 	assert.Equal(t, exitFailed, code)
 	assert.Contains(t, errs, "ClassAlreadyRegistered")
 	code, out, errs = runCLI(t, net("class", "list", "--json")...)

@@ -27,11 +27,20 @@ var (
 	_ = abi.ConvertType
 )
 
+// Challenge is an auto generated low-level Go binding around an user-defined struct.
+type Challenge struct {
+	Challenger common.Address
+	Bond       *big.Int
+	RespondBy  uint64
+	State      uint8
+}
+
 // Class is an auto generated low-level Go binding around an user-defined struct.
 type Class struct {
-	Verifier common.Address
-	MinSlots uint16
-	Status   uint8
+	Verifier         common.Address
+	MinSlots         uint16
+	Status           uint8
+	TargetedVerifier common.Address
 }
 
 // Commitment is an auto generated low-level Go binding around an user-defined struct.
@@ -109,11 +118,1649 @@ type Submission struct {
 	Proof      [8]*big.Int
 }
 
+// ChallengeManagerMetaData contains all meta data concerning the ChallengeManager contract.
+var ChallengeManagerMetaData = bind.MetaData{
+	ABI: "[{\"type\":\"constructor\",\"inputs\":[{\"name\":\"token_\",\"type\":\"address\",\"internalType\":\"contractIERC20\"},{\"name\":\"classes_\",\"type\":\"address\",\"internalType\":\"contractClassRegistry\"},{\"name\":\"owner_\",\"type\":\"address\",\"internalType\":\"address\"}],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"ELEMENT_BOUND\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"INITIAL_BOND\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint96\",\"internalType\":\"uint96\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"MAX_KIND\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"acceptOwnership\",\"inputs\":[],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"anchorOf\",\"inputs\":[{\"name\":\"traceRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"resultDigest\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"outputs\":[{\"name\":\"\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}],\"stateMutability\":\"pure\"},{\"type\":\"function\",\"name\":\"answer\",\"inputs\":[{\"name\":\"req\",\"type\":\"tuple\",\"internalType\":\"structRequest\",\"components\":[{\"name\":\"buyer\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"classId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"modelRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"jobDigest\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"newTokens\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"price\",\"type\":\"uint96\",\"internalType\":\"uint96\"},{\"name\":\"lockBy\",\"type\":\"uint64\",\"internalType\":\"uint64\"},{\"name\":\"execWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"proveWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"challengeWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"seedCommitment\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"salt\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"name\":\"traceRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"resultDigest\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"element\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"proof\",\"type\":\"uint256[8]\",\"internalType\":\"uint256[8]\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"balanceOf\",\"inputs\":[{\"name\":\"account\",\"type\":\"address\",\"internalType\":\"address\"}],\"outputs\":[{\"name\":\"\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"bond\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint96\",\"internalType\":\"uint96\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"challenge\",\"inputs\":[{\"name\":\"req\",\"type\":\"tuple\",\"internalType\":\"structRequest\",\"components\":[{\"name\":\"buyer\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"classId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"modelRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"jobDigest\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"newTokens\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"price\",\"type\":\"uint96\",\"internalType\":\"uint96\"},{\"name\":\"lockBy\",\"type\":\"uint64\",\"internalType\":\"uint64\"},{\"name\":\"execWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"proveWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"challengeWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"seedCommitment\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"salt\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"name\":\"traceRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"resultDigest\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"element\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"challengeOf\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"element\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"outputs\":[{\"name\":\"\",\"type\":\"tuple\",\"internalType\":\"structChallenge\",\"components\":[{\"name\":\"challenger\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"bond\",\"type\":\"uint96\",\"internalType\":\"uint96\"},{\"name\":\"respondBy\",\"type\":\"uint64\",\"internalType\":\"uint64\"},{\"name\":\"state\",\"type\":\"uint8\",\"internalType\":\"enumChallengeState\"}]}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"checkElement\",\"inputs\":[{\"name\":\"element\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"outputs\":[],\"stateMutability\":\"pure\"},{\"type\":\"function\",\"name\":\"classes\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"address\",\"internalType\":\"contractClassRegistry\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"enforce\",\"inputs\":[{\"name\":\"req\",\"type\":\"tuple\",\"internalType\":\"structRequest\",\"components\":[{\"name\":\"buyer\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"classId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"modelRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"jobDigest\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"newTokens\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"price\",\"type\":\"uint96\",\"internalType\":\"uint96\"},{\"name\":\"lockBy\",\"type\":\"uint64\",\"internalType\":\"uint64\"},{\"name\":\"execWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"proveWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"challengeWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"seedCommitment\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"salt\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"name\":\"element\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"manager\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"address\",\"internalType\":\"contractIChallengeTarget\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"openCount\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"outputs\":[{\"name\":\"\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"owner\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"address\",\"internalType\":\"address\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"pendingOwner\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"address\",\"internalType\":\"address\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"reclaim\",\"inputs\":[{\"name\":\"req\",\"type\":\"tuple\",\"internalType\":\"structRequest\",\"components\":[{\"name\":\"buyer\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"classId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"modelRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"jobDigest\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"newTokens\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"price\",\"type\":\"uint96\",\"internalType\":\"uint96\"},{\"name\":\"lockBy\",\"type\":\"uint64\",\"internalType\":\"uint64\"},{\"name\":\"execWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"proveWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"challengeWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"seedCommitment\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"salt\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"name\":\"element\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"renounceOwnership\",\"inputs\":[],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"setBond\",\"inputs\":[{\"name\":\"bond_\",\"type\":\"uint96\",\"internalType\":\"uint96\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"token\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"address\",\"internalType\":\"contractIERC20\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"transferOwnership\",\"inputs\":[{\"name\":\"newOwner\",\"type\":\"address\",\"internalType\":\"address\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"withdraw\",\"inputs\":[],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"withdrawTo\",\"inputs\":[{\"name\":\"to\",\"type\":\"address\",\"internalType\":\"address\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"event\",\"name\":\"BondSet\",\"inputs\":[{\"name\":\"bond\",\"type\":\"uint96\",\"indexed\":false,\"internalType\":\"uint96\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"ChallengeAnswered\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"indexed\":true,\"internalType\":\"uint256\"},{\"name\":\"element\",\"type\":\"uint256\",\"indexed\":true,\"internalType\":\"uint256\"},{\"name\":\"provider\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"bond\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"ChallengeOpened\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"indexed\":true,\"internalType\":\"uint256\"},{\"name\":\"element\",\"type\":\"uint256\",\"indexed\":true,\"internalType\":\"uint256\"},{\"name\":\"challenger\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"bond\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"},{\"name\":\"respondBy\",\"type\":\"uint64\",\"indexed\":false,\"internalType\":\"uint64\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"ChallengeUpheld\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"indexed\":true,\"internalType\":\"uint256\"},{\"name\":\"element\",\"type\":\"uint256\",\"indexed\":true,\"internalType\":\"uint256\"},{\"name\":\"challenger\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"bond\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"ChallengeVoided\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"indexed\":true,\"internalType\":\"uint256\"},{\"name\":\"element\",\"type\":\"uint256\",\"indexed\":true,\"internalType\":\"uint256\"},{\"name\":\"challenger\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"bond\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"OwnershipTransferStarted\",\"inputs\":[{\"name\":\"previousOwner\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"newOwner\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"OwnershipTransferred\",\"inputs\":[{\"name\":\"previousOwner\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"newOwner\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"Withdrawn\",\"inputs\":[{\"name\":\"account\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"to\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"amount\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"}],\"anonymous\":false},{\"type\":\"error\",\"name\":\"AlreadyChallenged\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"element\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"type\":\"error\",\"name\":\"AnchorMismatch\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"given\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"anchor\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}]},{\"type\":\"error\",\"name\":\"BadElement\",\"inputs\":[{\"name\":\"element\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"type\":\"error\",\"name\":\"BadParameter\",\"inputs\":[{\"name\":\"value\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"type\":\"error\",\"name\":\"ChallengeClosed\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"payableAt\",\"type\":\"uint64\",\"internalType\":\"uint64\"}]},{\"type\":\"error\",\"name\":\"ChallengeNotOpen\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"element\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"state\",\"type\":\"uint8\",\"internalType\":\"enumChallengeState\"}]},{\"type\":\"error\",\"name\":\"DeadlineNotPassed\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"respondBy\",\"type\":\"uint64\",\"internalType\":\"uint64\"}]},{\"type\":\"error\",\"name\":\"DeadlinePassed\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"respondBy\",\"type\":\"uint64\",\"internalType\":\"uint64\"}]},{\"type\":\"error\",\"name\":\"InvalidAnswer\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"element\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"type\":\"error\",\"name\":\"JobStillProved\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"type\":\"error\",\"name\":\"NothingToWithdraw\",\"inputs\":[{\"name\":\"account\",\"type\":\"address\",\"internalType\":\"address\"}]},{\"type\":\"error\",\"name\":\"OwnableInvalidOwner\",\"inputs\":[{\"name\":\"owner\",\"type\":\"address\",\"internalType\":\"address\"}]},{\"type\":\"error\",\"name\":\"OwnableUnauthorizedAccount\",\"inputs\":[{\"name\":\"account\",\"type\":\"address\",\"internalType\":\"address\"}]},{\"type\":\"error\",\"name\":\"ReentrancyGuardReentrantCall\",\"inputs\":[]},{\"type\":\"error\",\"name\":\"SafeERC20FailedOperation\",\"inputs\":[{\"name\":\"token\",\"type\":\"address\",\"internalType\":\"address\"}]},{\"type\":\"error\",\"name\":\"TransferAmountMismatch\",\"inputs\":[{\"name\":\"expected\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"received\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"type\":\"error\",\"name\":\"VerifierFailed\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"type\":\"error\",\"name\":\"WrongState\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"state\",\"type\":\"uint8\",\"internalType\":\"enumJobState\"}]},{\"type\":\"error\",\"name\":\"ZeroValue\",\"inputs\":[]}]",
+	ID:  "ChallengeManager",
+	Bin: "0x60e0604052600180546001600160a01b0316651158e460913d60b31b179055348015610029575f5ffd5b50604051611e4a380380611e4a8339810160408190526100489161011b565b806001600160a01b03811661007657604051631e4fbdf760e01b81525f600482015260240160405180910390fd5b61007f8161009c565b5050336080526001600160a01b0391821660a0521660c052610165565b600180546001600160a01b03191690556100b5816100b8565b50565b5f80546001600160a01b038381166001600160a01b0319831681178455604051919092169283917f8be0079c531659141344cd1fd0a4f28419497f9722a3daafe3b4186f6b6457e09190a35050565b6001600160a01b03811681146100b5575f5ffd5b5f5f5f6060848603121561012d575f5ffd5b835161013881610107565b602085015190935061014981610107565b604085015190925061015a81610107565b809150509250925092565b60805160a05160c051611c756101d55f395f81816101840152610b7201525f818161039d01528181610e7a015281816112eb0152818161136b01526113b401525f818161020a015281816106f20152818161078901528181610a3c015281816110f401526111810152611c755ff3fe608060405234801561000f575f5ffd5b5060043610610153575f3560e01c8063715018a6116100bf578063be1a76c911610079578063be1a76c914610310578063c681194f1461032f578063d81cca1a1461033a578063e30c397814610374578063f2fde38b14610385578063fc0c546a14610398575f5ffd5b8063715018a6146102b557806372b0d90c146102bd57806379ba5097146102d05780638bf6e759146102d85780638c24dadc146102f85780638da5cb5b14610300575f5ffd5b8063481c6a7511610110578063481c6a75146102055780635c785f9e1461022c5780635d9fe3551461023f57806364c9ec6f146102525780636a0413891461026c57806370a082311461027f575f5ffd5b80630987dfc414610157578063285b54961461016c57806331e778531461017f578063368fae38146101c35780633ccfd60b146101ea578063449b7bc2146101f2575b5f5ffd5b61016a6101653660046116b9565b6103bf565b005b61016a61017a366004611718565b61059c565b6101a67f000000000000000000000000000000000000000000000000000000000000000081565b6040516001600160a01b0390911681526020015b60405180910390f35b6101d2678ac7230489e8000081565b6040516001600160601b0390911681526020016101ba565b61016a610634565b61016a61020036600461173a565b61063f565b6101a67f000000000000000000000000000000000000000000000000000000000000000081565b61016a61023a366004611751565b6106d1565b61016a61024d366004611751565b610908565b6001546101d290600160a01b90046001600160601b031681565b61016a61027a36600461177c565b610ade565b6102a761028d3660046117f2565b6001600160a01b03165f9081526004602052604090205490565b6040519081526020016101ba565b61016a610da4565b61016a6102cb3660046117f2565b610db5565b61016a610ead565b6102eb6102e636600461180d565b610eee565b6040516101ba9190611855565b6102a7600281565b5f546001600160a01b03166101a6565b6102a761031e36600461173a565b5f9081526003602052604090205490565b6102a7600160621b81565b6102a761034836600461180d565b604080516020808201949094528082019290925280518083038201815260609092019052805191012090565b6001546001600160a01b03166101a6565b61016a6103933660046117f2565b610fb1565b6101a67f000000000000000000000000000000000000000000000000000000000000000081565b6103c7611021565b5f5f6103d28661108e565b91509150806060015164ffffffffff1642111561041d5760608101516040516358f5c28760e01b81526004810184905264ffffffffff90911660248201526044015b60405180910390fd5b61042982828787611231565b6104328361063f565b5f8281526002602090815260408083208684529091528120906001820154600160401b900460ff16600481111561046b5761046b61182d565b146104935760405163237860d560e01b81526004810184905260248101859052604401610414565b600154600160a01b90046001600160601b03165f6104b96101208a016101008b016118c3565b6104c99063ffffffff16426118f2565b33600160a01b6001600160601b03851602178455600184018054600160401b68ffffffffffffffffff1990911667ffffffffffffffff8416171790555f86815260036020526040812080549293509161052190611912565b90915550604080516001600160601b038416815267ffffffffffffffff831660208201523391889188917fe6a80af4b757a1875bd856390d4426ec50f0dc5ccd393724c4d49f362a59ba7d910160405180910390a461058933836001600160601b0316611296565b5050505050610596611458565b50505050565b6105a4611482565b806001600160601b03165f036105d8576040516372a4801d60e11b81526001600160601b0382166004820152602401610414565b600180546001600160a01b0316600160a01b6001600160601b038416908102919091179091556040519081527fed8e4b75daf8196b8d00f5a6448092fe31b19d79bfa129c11ddacb8cb83e75559060200160405180910390a150565b61063d33610db5565b565b600160621b8110610666576040516341ca863f60e11b815260048101829052602401610414565b606081901c6002811115610690576040516341ca863f60e11b815260048101839052602401610414565b80158015906106ac57506bffffffff00000000ffffffff821615155b156106cd576040516341ca863f60e11b815260048101839052602401610414565b5050565b6106d9611021565b604051631b718ecb60e31b81525f906001600160a01b037f0000000000000000000000000000000000000000000000000000000000000000169063db8c765890610727908690600401611941565b602060405180830381865afa158015610742573d5f5f3e3d5ffd5b505050506040513d601f19601f820116820180604052508101906107669190611a30565b60405163bf22c45760e01b8152600481018290529091505f906001600160a01b037f0000000000000000000000000000000000000000000000000000000000000000169063bf22c4579060240161014060405180830381865afa1580156107cf573d5f5f3e3d5ffd5b505050506040513d601f19601f820116820180604052508101906107f39190611ad6565b519050600481600781111561080a5761080a61182d565b0361082b5760405163a7b3e1c360e01b815260048101839052602401610414565b5f61083683856114ae565b805460018201805460ff60401b1916680400000000000000001790559091506001600160a01b03811690600160a01b90046001600160601b031661087985611519565b6040516001600160601b03821681526001600160a01b03831690879087907feacfe7e0b61374e5f8b252b745876ced031cc1dfd1e196fbd6a59c86b3798f8c9060200160405180910390a46001600160a01b0382165f90815260046020526040812080546001600160601b03841692906108f4908490611b92565b9250508190555050505050506106cd611458565b610910611021565b5f61091a8361108e565b5090505f61092882846114ae565b600181015490915067ffffffffffffffff16421161097257600181015460405163ec63058960e01b81526004810184905267ffffffffffffffff9091166024820152604401610414565b805460018201805460ff60401b1916680300000000000000001790556001600160a01b03811690600160a01b90046001600160601b03166109b284611519565b6040516001600160601b03821681526001600160a01b03831690869086907f972862c8064b668a1a0974fe920cdaae11a78d6b900d3990b70ca39535f153b39060200160405180910390a46001600160a01b0382165f90815260046020526040812080546001600160601b0384169290610a2d908490611b92565b90915550506001600160a01b037f00000000000000000000000000000000000000000000000000000000000000001663bf2b2ffe85610a6f60208a018a6117f2565b6040516001600160e01b031960e085901b16815260048101929092526001600160a01b039081166024830152851660448201526064015f604051808303815f87803b158015610abc575f5ffd5b505af1158015610ace573d5f5f3e3d5ffd5b50505050505050506106cd611458565b610ae6611021565b5f5f610af18761108e565b91509150610b0182828888611231565b5f610b0c83866114ae565b600181015490915067ffffffffffffffff16421115610b575760018101546040516337851a4160e11b81526004810185905267ffffffffffffffff9091166024820152604401610414565b60405163f24d35f160e01b8152602089013560048201525f907f00000000000000000000000000000000000000000000000000000000000000006001600160a01b03169063f24d35f190602401602060405180830381865afa158015610bbf573d5f5f3e3d5ffd5b505050506040513d601f19601f82011682018060405250810190610be39190611ba5565b90505f6040518060a001604052808b6040013581526020018b6060013581526020018a81526020018981526020018881525090505f826001600160a01b0316632a07d99a88846040518363ffffffff1660e01b8152600401610c46929190611bc0565b602060405180830381865afa925050508015610c7f575060408051601f3d908101601f19168201909252610c7c91810190611bfc565b60015b610c9f5760405163289b95e960e01b815260048101879052602401610414565b905080610cc9576040516351e1983760e11b81526004810187905260248101899052604401610414565b610100850151845460018601805460ff60401b19166802000000000000000017905560609190911c90600160a01b90046001600160601b0316610d0b88611519565b6040516001600160601b03821681526001600160a01b038316908b908a907f105eb555b0de592e39d0df06da76830d000d7dbb4d25619b5e0100bf648128b89060200160405180910390a46001600160a01b0382165f90815260046020526040812080546001600160601b0384169290610d86908490611b92565b925050819055505050505050505050610d9d611458565b5050505050565b610dac611482565b61063d5f61152f565b610dbd611021565b6001600160a01b038116610de457604051637c946ed760e01b815260040160405180910390fd5b335f9081526004602052604081205490819003610e1657604051636e34ee0b60e11b8152336004820152602401610414565b335f8181526004602052604080822091909155516001600160a01b03841691907fd1c19fbcd4551a5edfb66d43d2e337c04837afda3482b42bdf569a8fccdae5fb90610e659085815260200190565b60405180910390a3610ea16001600160a01b037f0000000000000000000000000000000000000000000000000000000000000000168383611548565b50610eaa611458565b50565b60015433906001600160a01b03168114610ee55760405163118cdaa760e01b81526001600160a01b0382166004820152602401610414565b610eaa8161152f565b610f15604080516080810182525f8082526020820181905291810182905290606082015290565b5f838152600260209081526040808320858452825291829020825160808101845281546001600160a01b0381168252600160a01b90046001600160601b031692810192909252600181015467ffffffffffffffff81169383019390935290916060830190600160401b900460ff166004811115610f9457610f9461182d565b6004811115610fa557610fa561182d565b90525090505b92915050565b610fb9611482565b600180546001600160a01b0383166001600160a01b03199091168117909155610fe95f546001600160a01b031690565b6001600160a01b03167f38d16b8cac22d99fc7c124b9cd0de2d3fa1faef420bfe791d8c362d765e2270060405160405180910390a350565b7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005c1561106157604051633ee5aeb560e01b815260040160405180910390fd5b61063d60017f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005b906115a7565b60408051610140810182525f80825260208201819052918101829052606081018290526080810182905260a0810182905260c0810182905260e0810182905261010081018290526101208101829052604051631b718ecb60e31b81526001600160a01b037f0000000000000000000000000000000000000000000000000000000000000000169063db8c765890611129908690600401611941565b602060405180830381865afa158015611144573d5f5f3e3d5ffd5b505050506040513d601f19601f820116820180604052508101906111689190611a30565b60405163bf22c45760e01b8152600481018290529092507f00000000000000000000000000000000000000000000000000000000000000006001600160a01b03169063bf22c4579060240161014060405180830381865afa1580156111cf573d5f5f3e3d5ffd5b505050506040513d601f19601f820116820180604052508101906111f39190611ad6565b905060048151600781111561120a5761120a61182d565b1461122c57805160405163800b061560e01b8152610414918491600401611c1b565b915091565b604080516020808201859052818301849052825180830384018152606090920190925280519101206101208401518114610d9d57610120840151604051632b6a086560e01b815260048101879052602481018390526044810191909152606401610414565b6001600160a01b0382165f908152600460205260409020548181106112d4576001600160a01b03929092165f90815260046020526040902091039055565b6040516370a0823160e01b81523060048201525f907f00000000000000000000000000000000000000000000000000000000000000006001600160a01b0316906370a0823190602401602060405180830381865afa158015611338573d5f5f3e3d5ffd5b505050506040513d601f19601f8201168201806040525081019061135c9190611a30565b90506113936001600160a01b037f0000000000000000000000000000000000000000000000000000000000000000168530866115ae565b6040516370a0823160e01b81523060048201525f9082906001600160a01b037f000000000000000000000000000000000000000000000000000000000000000016906370a0823190602401602060405180830381865afa1580156113f9573d5f5f3e3d5ffd5b505050506040513d601f19601f8201168201806040525081019061141d9190611a30565b6114279190611c3f565b9050838114610d9d57604051632daa6d9560e21b81526004810185905260248101829052604401610414565b505050565b61063d5f7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f00611088565b5f546001600160a01b0316331461063d5760405163118cdaa760e01b8152336004820152602401610414565b5f8281526002602090815260408083208484529091529020600180820154600160401b900460ff1660048111156114e7576114e761182d565b14610fab57600181015460405163277eaca560e21b81526104149185918591600160401b900460ff1690600401611c52565b5f90815260036020526040902080545f19019055565b600180546001600160a01b0319169055610eaa816115e7565b6040516001600160a01b0383811660248301526044820183905261145391859182169063a9059cbb906064015b604051602081830303815290604052915060e01b6020820180516001600160e01b038381831617835250505050611636565b80825d5050565b6040516001600160a01b0384811660248301528381166044830152606482018390526105969186918216906323b872dd90608401611575565b5f80546001600160a01b038381166001600160a01b0319831681178455604051919092169283917f8be0079c531659141344cd1fd0a4f28419497f9722a3daafe3b4186f6b6457e09190a35050565b5f5f60205f8451602086015f885af180611655576040513d5f823e3d81fd5b50505f513d9150811561166c578060011415611679565b6001600160a01b0384163b155b1561059657604051635274afe760e01b81526001600160a01b0385166004820152602401610414565b5f61018082840312156116b3575f5ffd5b50919050565b5f5f5f5f6101e085870312156116cd575f5ffd5b6116d786866116a2565b9661018086013596506101a0860135956101c00135945092505050565b6001600160601b0381168114610eaa575f5ffd5b8035611713816116f4565b919050565b5f60208284031215611728575f5ffd5b8135611733816116f4565b9392505050565b5f6020828403121561174a575f5ffd5b5035919050565b5f5f6101a08385031215611763575f5ffd5b61176d84846116a2565b94610180939093013593505050565b5f5f5f5f5f6102e08688031215611791575f5ffd5b61179b87876116a2565b945061018086013593506101a086013592506101c086013591506102e086018710156117c5575f5ffd5b509295919450926101e00190565b6001600160a01b0381168114610eaa575f5ffd5b8035611713816117d3565b5f60208284031215611802575f5ffd5b8135611733816117d3565b5f5f6040838503121561181e575f5ffd5b50508035926020909101359150565b634e487b7160e01b5f52602160045260245ffd5b600581106118515761185161182d565b9052565b81516001600160a01b031681526020808301516001600160601b03169082015260408083015167ffffffffffffffff169082015260608083015160808301916118a090840182611841565b5092915050565b63ffffffff81168114610eaa575f5ffd5b8035611713816118a7565b5f602082840312156118d3575f5ffd5b8135611733816118a7565b634e487b7160e01b5f52601160045260245ffd5b67ffffffffffffffff8181168382160190811115610fab57610fab6118de565b5f60018201611923576119236118de565b5060010190565b803567ffffffffffffffff81168114611713575f5ffd5b610180810161196082611953856117e7565b6001600160a01b03169052565b60208381013590830152604080840135908301526060808401359083015261198a608084016118b8565b63ffffffff1660808301526119a160a08401611708565b6001600160601b031660a08301526119bb60c0840161192a565b67ffffffffffffffff1660c08301526119d660e084016118b8565b63ffffffff1660e08301526119ee61010084016118b8565b63ffffffff16610100830152611a0761012084016118b8565b63ffffffff16610120830152610140838101359083015261016092830135929091019190915290565b5f60208284031215611a40575f5ffd5b5051919050565b604051610140810167ffffffffffffffff81118282101715611a7757634e487b7160e01b5f52604160045260245ffd5b60405290565b805160088110611713575f5ffd5b805160ff81168114611713575f5ffd5b805164ffffffffff81168114611713575f5ffd5b8051611713816118a7565b805161ffff81168114611713575f5ffd5b8051611713816116f4565b5f610140828403128015611ae8575f5ffd5b50611af1611a47565b611afa83611a7d565b8152611b0860208401611a8b565b6020820152611b1960408401611a9b565b6040820152611b2a60608401611a9b565b6060820152611b3b60808401611aaf565b6080820152611b4c60a08401611aba565b60a0820152611b5d60c08401611aba565b60c0820152611b6e60e08401611acb565b60e08201526101008381015190820152610120928301519281019290925250919050565b80820180821115610fab57610fab6118de565b5f60208284031215611bb5575f5ffd5b8151611733816117d3565b6101a081016101008483376101008201835f5b6005811015611bf2578151835260209283019290910190600101611bd3565b5050509392505050565b5f60208284031215611c0c575f5ffd5b81518015158114611733575f5ffd5b8281526040810160088310611c3257611c3261182d565b8260208301529392505050565b81810381811115610fab57610fab6118de565b8381526020810183905260608101611c6d6040830184611841565b94935050505056",
+}
+
+// ChallengeManager is an auto generated Go binding around an Ethereum contract.
+type ChallengeManager struct {
+	abi abi.ABI
+}
+
+// GetABI returns the ABI associated with this contract binding.
+func (c *ChallengeManager) GetABI() abi.ABI {
+	return c.abi
+}
+
+// NewChallengeManager creates a new instance of ChallengeManager.
+func NewChallengeManager() *ChallengeManager {
+	parsed, err := ChallengeManagerMetaData.ParseABI()
+	if err != nil {
+		panic(errors.New("invalid ABI: " + err.Error()))
+	}
+	return &ChallengeManager{abi: *parsed}
+}
+
+// Instance creates a wrapper for a deployed contract instance at the given address.
+// Use this to create the instance object passed to abigen v2 library functions Call, Transact, etc.
+func (c *ChallengeManager) Instance(backend bind.ContractBackend, addr common.Address) *bind.BoundContract {
+	return bind.NewBoundContract(addr, c.abi, backend, backend, backend)
+}
+
+// PackConstructor is the Go binding used to pack the parameters required for
+// contract deployment.
+//
+// Solidity: constructor(address token_, address classes_, address owner_) returns()
+func (challengeManager *ChallengeManager) PackConstructor(token_ common.Address, classes_ common.Address, owner_ common.Address) []byte {
+	enc, err := challengeManager.abi.Pack("", token_, classes_, owner_)
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// PackELEMENTBOUND is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xc681194f.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function ELEMENT_BOUND() view returns(uint256)
+func (challengeManager *ChallengeManager) PackELEMENTBOUND() []byte {
+	enc, err := challengeManager.abi.Pack("ELEMENT_BOUND")
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackELEMENTBOUND is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xc681194f.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function ELEMENT_BOUND() view returns(uint256)
+func (challengeManager *ChallengeManager) TryPackELEMENTBOUND() ([]byte, error) {
+	return challengeManager.abi.Pack("ELEMENT_BOUND")
+}
+
+// UnpackELEMENTBOUND is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0xc681194f.
+//
+// Solidity: function ELEMENT_BOUND() view returns(uint256)
+func (challengeManager *ChallengeManager) UnpackELEMENTBOUND(data []byte) (*big.Int, error) {
+	out, err := challengeManager.abi.Unpack("ELEMENT_BOUND", data)
+	if err != nil {
+		return new(big.Int), err
+	}
+	out0 := abi.ConvertType(out[0], new(big.Int)).(*big.Int)
+	return out0, nil
+}
+
+// PackINITIALBOND is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x368fae38.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function INITIAL_BOND() view returns(uint96)
+func (challengeManager *ChallengeManager) PackINITIALBOND() []byte {
+	enc, err := challengeManager.abi.Pack("INITIAL_BOND")
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackINITIALBOND is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x368fae38.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function INITIAL_BOND() view returns(uint96)
+func (challengeManager *ChallengeManager) TryPackINITIALBOND() ([]byte, error) {
+	return challengeManager.abi.Pack("INITIAL_BOND")
+}
+
+// UnpackINITIALBOND is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0x368fae38.
+//
+// Solidity: function INITIAL_BOND() view returns(uint96)
+func (challengeManager *ChallengeManager) UnpackINITIALBOND(data []byte) (*big.Int, error) {
+	out, err := challengeManager.abi.Unpack("INITIAL_BOND", data)
+	if err != nil {
+		return new(big.Int), err
+	}
+	out0 := abi.ConvertType(out[0], new(big.Int)).(*big.Int)
+	return out0, nil
+}
+
+// PackMAXKIND is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x8c24dadc.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function MAX_KIND() view returns(uint256)
+func (challengeManager *ChallengeManager) PackMAXKIND() []byte {
+	enc, err := challengeManager.abi.Pack("MAX_KIND")
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackMAXKIND is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x8c24dadc.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function MAX_KIND() view returns(uint256)
+func (challengeManager *ChallengeManager) TryPackMAXKIND() ([]byte, error) {
+	return challengeManager.abi.Pack("MAX_KIND")
+}
+
+// UnpackMAXKIND is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0x8c24dadc.
+//
+// Solidity: function MAX_KIND() view returns(uint256)
+func (challengeManager *ChallengeManager) UnpackMAXKIND(data []byte) (*big.Int, error) {
+	out, err := challengeManager.abi.Unpack("MAX_KIND", data)
+	if err != nil {
+		return new(big.Int), err
+	}
+	out0 := abi.ConvertType(out[0], new(big.Int)).(*big.Int)
+	return out0, nil
+}
+
+// PackAcceptOwnership is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x79ba5097.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function acceptOwnership() returns()
+func (challengeManager *ChallengeManager) PackAcceptOwnership() []byte {
+	enc, err := challengeManager.abi.Pack("acceptOwnership")
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackAcceptOwnership is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x79ba5097.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function acceptOwnership() returns()
+func (challengeManager *ChallengeManager) TryPackAcceptOwnership() ([]byte, error) {
+	return challengeManager.abi.Pack("acceptOwnership")
+}
+
+// PackAnchorOf is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xd81cca1a.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function anchorOf(uint256 traceRoot, uint256 resultDigest) pure returns(bytes32)
+func (challengeManager *ChallengeManager) PackAnchorOf(traceRoot *big.Int, resultDigest *big.Int) []byte {
+	enc, err := challengeManager.abi.Pack("anchorOf", traceRoot, resultDigest)
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackAnchorOf is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xd81cca1a.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function anchorOf(uint256 traceRoot, uint256 resultDigest) pure returns(bytes32)
+func (challengeManager *ChallengeManager) TryPackAnchorOf(traceRoot *big.Int, resultDigest *big.Int) ([]byte, error) {
+	return challengeManager.abi.Pack("anchorOf", traceRoot, resultDigest)
+}
+
+// UnpackAnchorOf is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0xd81cca1a.
+//
+// Solidity: function anchorOf(uint256 traceRoot, uint256 resultDigest) pure returns(bytes32)
+func (challengeManager *ChallengeManager) UnpackAnchorOf(data []byte) ([32]byte, error) {
+	out, err := challengeManager.abi.Unpack("anchorOf", data)
+	if err != nil {
+		return *new([32]byte), err
+	}
+	out0 := *abi.ConvertType(out[0], new([32]byte)).(*[32]byte)
+	return out0, nil
+}
+
+// PackAnswer is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x6a041389.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function answer((address,bytes32,uint256,uint256,uint32,uint96,uint64,uint32,uint32,uint32,bytes32,uint256) req, uint256 traceRoot, uint256 resultDigest, uint256 element, uint256[8] proof) returns()
+func (challengeManager *ChallengeManager) PackAnswer(req Request, traceRoot *big.Int, resultDigest *big.Int, element *big.Int, proof [8]*big.Int) []byte {
+	enc, err := challengeManager.abi.Pack("answer", req, traceRoot, resultDigest, element, proof)
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackAnswer is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x6a041389.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function answer((address,bytes32,uint256,uint256,uint32,uint96,uint64,uint32,uint32,uint32,bytes32,uint256) req, uint256 traceRoot, uint256 resultDigest, uint256 element, uint256[8] proof) returns()
+func (challengeManager *ChallengeManager) TryPackAnswer(req Request, traceRoot *big.Int, resultDigest *big.Int, element *big.Int, proof [8]*big.Int) ([]byte, error) {
+	return challengeManager.abi.Pack("answer", req, traceRoot, resultDigest, element, proof)
+}
+
+// PackBalanceOf is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x70a08231.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function balanceOf(address account) view returns(uint256)
+func (challengeManager *ChallengeManager) PackBalanceOf(account common.Address) []byte {
+	enc, err := challengeManager.abi.Pack("balanceOf", account)
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackBalanceOf is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x70a08231.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function balanceOf(address account) view returns(uint256)
+func (challengeManager *ChallengeManager) TryPackBalanceOf(account common.Address) ([]byte, error) {
+	return challengeManager.abi.Pack("balanceOf", account)
+}
+
+// UnpackBalanceOf is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0x70a08231.
+//
+// Solidity: function balanceOf(address account) view returns(uint256)
+func (challengeManager *ChallengeManager) UnpackBalanceOf(data []byte) (*big.Int, error) {
+	out, err := challengeManager.abi.Unpack("balanceOf", data)
+	if err != nil {
+		return new(big.Int), err
+	}
+	out0 := abi.ConvertType(out[0], new(big.Int)).(*big.Int)
+	return out0, nil
+}
+
+// PackBond is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x64c9ec6f.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function bond() view returns(uint96)
+func (challengeManager *ChallengeManager) PackBond() []byte {
+	enc, err := challengeManager.abi.Pack("bond")
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackBond is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x64c9ec6f.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function bond() view returns(uint96)
+func (challengeManager *ChallengeManager) TryPackBond() ([]byte, error) {
+	return challengeManager.abi.Pack("bond")
+}
+
+// UnpackBond is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0x64c9ec6f.
+//
+// Solidity: function bond() view returns(uint96)
+func (challengeManager *ChallengeManager) UnpackBond(data []byte) (*big.Int, error) {
+	out, err := challengeManager.abi.Unpack("bond", data)
+	if err != nil {
+		return new(big.Int), err
+	}
+	out0 := abi.ConvertType(out[0], new(big.Int)).(*big.Int)
+	return out0, nil
+}
+
+// PackChallenge is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x0987dfc4.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function challenge((address,bytes32,uint256,uint256,uint32,uint96,uint64,uint32,uint32,uint32,bytes32,uint256) req, uint256 traceRoot, uint256 resultDigest, uint256 element) returns()
+func (challengeManager *ChallengeManager) PackChallenge(req Request, traceRoot *big.Int, resultDigest *big.Int, element *big.Int) []byte {
+	enc, err := challengeManager.abi.Pack("challenge", req, traceRoot, resultDigest, element)
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackChallenge is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x0987dfc4.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function challenge((address,bytes32,uint256,uint256,uint32,uint96,uint64,uint32,uint32,uint32,bytes32,uint256) req, uint256 traceRoot, uint256 resultDigest, uint256 element) returns()
+func (challengeManager *ChallengeManager) TryPackChallenge(req Request, traceRoot *big.Int, resultDigest *big.Int, element *big.Int) ([]byte, error) {
+	return challengeManager.abi.Pack("challenge", req, traceRoot, resultDigest, element)
+}
+
+// PackChallengeOf is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x8bf6e759.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function challengeOf(uint256 jobId, uint256 element) view returns((address,uint96,uint64,uint8))
+func (challengeManager *ChallengeManager) PackChallengeOf(jobId *big.Int, element *big.Int) []byte {
+	enc, err := challengeManager.abi.Pack("challengeOf", jobId, element)
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackChallengeOf is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x8bf6e759.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function challengeOf(uint256 jobId, uint256 element) view returns((address,uint96,uint64,uint8))
+func (challengeManager *ChallengeManager) TryPackChallengeOf(jobId *big.Int, element *big.Int) ([]byte, error) {
+	return challengeManager.abi.Pack("challengeOf", jobId, element)
+}
+
+// UnpackChallengeOf is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0x8bf6e759.
+//
+// Solidity: function challengeOf(uint256 jobId, uint256 element) view returns((address,uint96,uint64,uint8))
+func (challengeManager *ChallengeManager) UnpackChallengeOf(data []byte) (Challenge, error) {
+	out, err := challengeManager.abi.Unpack("challengeOf", data)
+	if err != nil {
+		return *new(Challenge), err
+	}
+	out0 := *abi.ConvertType(out[0], new(Challenge)).(*Challenge)
+	return out0, nil
+}
+
+// PackCheckElement is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x449b7bc2.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function checkElement(uint256 element) pure returns()
+func (challengeManager *ChallengeManager) PackCheckElement(element *big.Int) []byte {
+	enc, err := challengeManager.abi.Pack("checkElement", element)
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackCheckElement is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x449b7bc2.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function checkElement(uint256 element) pure returns()
+func (challengeManager *ChallengeManager) TryPackCheckElement(element *big.Int) ([]byte, error) {
+	return challengeManager.abi.Pack("checkElement", element)
+}
+
+// PackClasses is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x31e77853.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function classes() view returns(address)
+func (challengeManager *ChallengeManager) PackClasses() []byte {
+	enc, err := challengeManager.abi.Pack("classes")
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackClasses is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x31e77853.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function classes() view returns(address)
+func (challengeManager *ChallengeManager) TryPackClasses() ([]byte, error) {
+	return challengeManager.abi.Pack("classes")
+}
+
+// UnpackClasses is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0x31e77853.
+//
+// Solidity: function classes() view returns(address)
+func (challengeManager *ChallengeManager) UnpackClasses(data []byte) (common.Address, error) {
+	out, err := challengeManager.abi.Unpack("classes", data)
+	if err != nil {
+		return *new(common.Address), err
+	}
+	out0 := *abi.ConvertType(out[0], new(common.Address)).(*common.Address)
+	return out0, nil
+}
+
+// PackEnforce is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x5d9fe355.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function enforce((address,bytes32,uint256,uint256,uint32,uint96,uint64,uint32,uint32,uint32,bytes32,uint256) req, uint256 element) returns()
+func (challengeManager *ChallengeManager) PackEnforce(req Request, element *big.Int) []byte {
+	enc, err := challengeManager.abi.Pack("enforce", req, element)
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackEnforce is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x5d9fe355.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function enforce((address,bytes32,uint256,uint256,uint32,uint96,uint64,uint32,uint32,uint32,bytes32,uint256) req, uint256 element) returns()
+func (challengeManager *ChallengeManager) TryPackEnforce(req Request, element *big.Int) ([]byte, error) {
+	return challengeManager.abi.Pack("enforce", req, element)
+}
+
+// PackManager is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x481c6a75.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function manager() view returns(address)
+func (challengeManager *ChallengeManager) PackManager() []byte {
+	enc, err := challengeManager.abi.Pack("manager")
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackManager is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x481c6a75.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function manager() view returns(address)
+func (challengeManager *ChallengeManager) TryPackManager() ([]byte, error) {
+	return challengeManager.abi.Pack("manager")
+}
+
+// UnpackManager is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0x481c6a75.
+//
+// Solidity: function manager() view returns(address)
+func (challengeManager *ChallengeManager) UnpackManager(data []byte) (common.Address, error) {
+	out, err := challengeManager.abi.Unpack("manager", data)
+	if err != nil {
+		return *new(common.Address), err
+	}
+	out0 := *abi.ConvertType(out[0], new(common.Address)).(*common.Address)
+	return out0, nil
+}
+
+// PackOpenCount is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xbe1a76c9.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function openCount(uint256 jobId) view returns(uint256)
+func (challengeManager *ChallengeManager) PackOpenCount(jobId *big.Int) []byte {
+	enc, err := challengeManager.abi.Pack("openCount", jobId)
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackOpenCount is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xbe1a76c9.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function openCount(uint256 jobId) view returns(uint256)
+func (challengeManager *ChallengeManager) TryPackOpenCount(jobId *big.Int) ([]byte, error) {
+	return challengeManager.abi.Pack("openCount", jobId)
+}
+
+// UnpackOpenCount is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0xbe1a76c9.
+//
+// Solidity: function openCount(uint256 jobId) view returns(uint256)
+func (challengeManager *ChallengeManager) UnpackOpenCount(data []byte) (*big.Int, error) {
+	out, err := challengeManager.abi.Unpack("openCount", data)
+	if err != nil {
+		return new(big.Int), err
+	}
+	out0 := abi.ConvertType(out[0], new(big.Int)).(*big.Int)
+	return out0, nil
+}
+
+// PackOwner is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x8da5cb5b.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function owner() view returns(address)
+func (challengeManager *ChallengeManager) PackOwner() []byte {
+	enc, err := challengeManager.abi.Pack("owner")
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackOwner is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x8da5cb5b.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function owner() view returns(address)
+func (challengeManager *ChallengeManager) TryPackOwner() ([]byte, error) {
+	return challengeManager.abi.Pack("owner")
+}
+
+// UnpackOwner is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0x8da5cb5b.
+//
+// Solidity: function owner() view returns(address)
+func (challengeManager *ChallengeManager) UnpackOwner(data []byte) (common.Address, error) {
+	out, err := challengeManager.abi.Unpack("owner", data)
+	if err != nil {
+		return *new(common.Address), err
+	}
+	out0 := *abi.ConvertType(out[0], new(common.Address)).(*common.Address)
+	return out0, nil
+}
+
+// PackPendingOwner is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xe30c3978.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function pendingOwner() view returns(address)
+func (challengeManager *ChallengeManager) PackPendingOwner() []byte {
+	enc, err := challengeManager.abi.Pack("pendingOwner")
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackPendingOwner is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xe30c3978.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function pendingOwner() view returns(address)
+func (challengeManager *ChallengeManager) TryPackPendingOwner() ([]byte, error) {
+	return challengeManager.abi.Pack("pendingOwner")
+}
+
+// UnpackPendingOwner is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0xe30c3978.
+//
+// Solidity: function pendingOwner() view returns(address)
+func (challengeManager *ChallengeManager) UnpackPendingOwner(data []byte) (common.Address, error) {
+	out, err := challengeManager.abi.Unpack("pendingOwner", data)
+	if err != nil {
+		return *new(common.Address), err
+	}
+	out0 := *abi.ConvertType(out[0], new(common.Address)).(*common.Address)
+	return out0, nil
+}
+
+// PackReclaim is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x5c785f9e.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function reclaim((address,bytes32,uint256,uint256,uint32,uint96,uint64,uint32,uint32,uint32,bytes32,uint256) req, uint256 element) returns()
+func (challengeManager *ChallengeManager) PackReclaim(req Request, element *big.Int) []byte {
+	enc, err := challengeManager.abi.Pack("reclaim", req, element)
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackReclaim is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x5c785f9e.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function reclaim((address,bytes32,uint256,uint256,uint32,uint96,uint64,uint32,uint32,uint32,bytes32,uint256) req, uint256 element) returns()
+func (challengeManager *ChallengeManager) TryPackReclaim(req Request, element *big.Int) ([]byte, error) {
+	return challengeManager.abi.Pack("reclaim", req, element)
+}
+
+// PackRenounceOwnership is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x715018a6.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function renounceOwnership() returns()
+func (challengeManager *ChallengeManager) PackRenounceOwnership() []byte {
+	enc, err := challengeManager.abi.Pack("renounceOwnership")
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackRenounceOwnership is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x715018a6.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function renounceOwnership() returns()
+func (challengeManager *ChallengeManager) TryPackRenounceOwnership() ([]byte, error) {
+	return challengeManager.abi.Pack("renounceOwnership")
+}
+
+// PackSetBond is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x285b5496.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function setBond(uint96 bond_) returns()
+func (challengeManager *ChallengeManager) PackSetBond(bond *big.Int) []byte {
+	enc, err := challengeManager.abi.Pack("setBond", bond)
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackSetBond is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x285b5496.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function setBond(uint96 bond_) returns()
+func (challengeManager *ChallengeManager) TryPackSetBond(bond *big.Int) ([]byte, error) {
+	return challengeManager.abi.Pack("setBond", bond)
+}
+
+// PackToken is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xfc0c546a.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function token() view returns(address)
+func (challengeManager *ChallengeManager) PackToken() []byte {
+	enc, err := challengeManager.abi.Pack("token")
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackToken is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xfc0c546a.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function token() view returns(address)
+func (challengeManager *ChallengeManager) TryPackToken() ([]byte, error) {
+	return challengeManager.abi.Pack("token")
+}
+
+// UnpackToken is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0xfc0c546a.
+//
+// Solidity: function token() view returns(address)
+func (challengeManager *ChallengeManager) UnpackToken(data []byte) (common.Address, error) {
+	out, err := challengeManager.abi.Unpack("token", data)
+	if err != nil {
+		return *new(common.Address), err
+	}
+	out0 := *abi.ConvertType(out[0], new(common.Address)).(*common.Address)
+	return out0, nil
+}
+
+// PackTransferOwnership is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xf2fde38b.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function transferOwnership(address newOwner) returns()
+func (challengeManager *ChallengeManager) PackTransferOwnership(newOwner common.Address) []byte {
+	enc, err := challengeManager.abi.Pack("transferOwnership", newOwner)
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackTransferOwnership is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xf2fde38b.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function transferOwnership(address newOwner) returns()
+func (challengeManager *ChallengeManager) TryPackTransferOwnership(newOwner common.Address) ([]byte, error) {
+	return challengeManager.abi.Pack("transferOwnership", newOwner)
+}
+
+// PackWithdraw is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x3ccfd60b.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function withdraw() returns()
+func (challengeManager *ChallengeManager) PackWithdraw() []byte {
+	enc, err := challengeManager.abi.Pack("withdraw")
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackWithdraw is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x3ccfd60b.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function withdraw() returns()
+func (challengeManager *ChallengeManager) TryPackWithdraw() ([]byte, error) {
+	return challengeManager.abi.Pack("withdraw")
+}
+
+// PackWithdrawTo is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x72b0d90c.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function withdrawTo(address to) returns()
+func (challengeManager *ChallengeManager) PackWithdrawTo(to common.Address) []byte {
+	enc, err := challengeManager.abi.Pack("withdrawTo", to)
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackWithdrawTo is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x72b0d90c.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function withdrawTo(address to) returns()
+func (challengeManager *ChallengeManager) TryPackWithdrawTo(to common.Address) ([]byte, error) {
+	return challengeManager.abi.Pack("withdrawTo", to)
+}
+
+// ChallengeManagerBondSet represents a BondSet event raised by the ChallengeManager contract.
+type ChallengeManagerBondSet struct {
+	Bond *big.Int
+	Raw  *types.Log // Blockchain specific contextual infos
+}
+
+const ChallengeManagerBondSetEventName = "BondSet"
+
+// ContractEventName returns the user-defined event name.
+func (ChallengeManagerBondSet) ContractEventName() string {
+	return ChallengeManagerBondSetEventName
+}
+
+// UnpackBondSetEvent is the Go binding that unpacks the event data emitted
+// by contract.
+//
+// Solidity: event BondSet(uint96 bond)
+func (challengeManager *ChallengeManager) UnpackBondSetEvent(log *types.Log) (*ChallengeManagerBondSet, error) {
+	event := "BondSet"
+	if len(log.Topics) == 0 {
+		return nil, bind.ErrNoEventSignature
+	}
+	if log.Topics[0] != challengeManager.abi.Events[event].ID {
+		return nil, bind.ErrEventSignatureMismatch
+	}
+	out := new(ChallengeManagerBondSet)
+	if len(log.Data) > 0 {
+		if err := challengeManager.abi.UnpackIntoInterface(out, event, log.Data); err != nil {
+			return nil, err
+		}
+	}
+	var indexed abi.Arguments
+	for _, arg := range challengeManager.abi.Events[event].Inputs {
+		if arg.Indexed {
+			indexed = append(indexed, arg)
+		}
+	}
+	if err := abi.ParseTopics(out, indexed, log.Topics[1:]); err != nil {
+		return nil, err
+	}
+	out.Raw = log
+	return out, nil
+}
+
+// ChallengeManagerChallengeAnswered represents a ChallengeAnswered event raised by the ChallengeManager contract.
+type ChallengeManagerChallengeAnswered struct {
+	JobId    *big.Int
+	Element  *big.Int
+	Provider common.Address
+	Bond     *big.Int
+	Raw      *types.Log // Blockchain specific contextual infos
+}
+
+const ChallengeManagerChallengeAnsweredEventName = "ChallengeAnswered"
+
+// ContractEventName returns the user-defined event name.
+func (ChallengeManagerChallengeAnswered) ContractEventName() string {
+	return ChallengeManagerChallengeAnsweredEventName
+}
+
+// UnpackChallengeAnsweredEvent is the Go binding that unpacks the event data emitted
+// by contract.
+//
+// Solidity: event ChallengeAnswered(uint256 indexed jobId, uint256 indexed element, address indexed provider, uint256 bond)
+func (challengeManager *ChallengeManager) UnpackChallengeAnsweredEvent(log *types.Log) (*ChallengeManagerChallengeAnswered, error) {
+	event := "ChallengeAnswered"
+	if len(log.Topics) == 0 {
+		return nil, bind.ErrNoEventSignature
+	}
+	if log.Topics[0] != challengeManager.abi.Events[event].ID {
+		return nil, bind.ErrEventSignatureMismatch
+	}
+	out := new(ChallengeManagerChallengeAnswered)
+	if len(log.Data) > 0 {
+		if err := challengeManager.abi.UnpackIntoInterface(out, event, log.Data); err != nil {
+			return nil, err
+		}
+	}
+	var indexed abi.Arguments
+	for _, arg := range challengeManager.abi.Events[event].Inputs {
+		if arg.Indexed {
+			indexed = append(indexed, arg)
+		}
+	}
+	if err := abi.ParseTopics(out, indexed, log.Topics[1:]); err != nil {
+		return nil, err
+	}
+	out.Raw = log
+	return out, nil
+}
+
+// ChallengeManagerChallengeOpened represents a ChallengeOpened event raised by the ChallengeManager contract.
+type ChallengeManagerChallengeOpened struct {
+	JobId      *big.Int
+	Element    *big.Int
+	Challenger common.Address
+	Bond       *big.Int
+	RespondBy  uint64
+	Raw        *types.Log // Blockchain specific contextual infos
+}
+
+const ChallengeManagerChallengeOpenedEventName = "ChallengeOpened"
+
+// ContractEventName returns the user-defined event name.
+func (ChallengeManagerChallengeOpened) ContractEventName() string {
+	return ChallengeManagerChallengeOpenedEventName
+}
+
+// UnpackChallengeOpenedEvent is the Go binding that unpacks the event data emitted
+// by contract.
+//
+// Solidity: event ChallengeOpened(uint256 indexed jobId, uint256 indexed element, address indexed challenger, uint256 bond, uint64 respondBy)
+func (challengeManager *ChallengeManager) UnpackChallengeOpenedEvent(log *types.Log) (*ChallengeManagerChallengeOpened, error) {
+	event := "ChallengeOpened"
+	if len(log.Topics) == 0 {
+		return nil, bind.ErrNoEventSignature
+	}
+	if log.Topics[0] != challengeManager.abi.Events[event].ID {
+		return nil, bind.ErrEventSignatureMismatch
+	}
+	out := new(ChallengeManagerChallengeOpened)
+	if len(log.Data) > 0 {
+		if err := challengeManager.abi.UnpackIntoInterface(out, event, log.Data); err != nil {
+			return nil, err
+		}
+	}
+	var indexed abi.Arguments
+	for _, arg := range challengeManager.abi.Events[event].Inputs {
+		if arg.Indexed {
+			indexed = append(indexed, arg)
+		}
+	}
+	if err := abi.ParseTopics(out, indexed, log.Topics[1:]); err != nil {
+		return nil, err
+	}
+	out.Raw = log
+	return out, nil
+}
+
+// ChallengeManagerChallengeUpheld represents a ChallengeUpheld event raised by the ChallengeManager contract.
+type ChallengeManagerChallengeUpheld struct {
+	JobId      *big.Int
+	Element    *big.Int
+	Challenger common.Address
+	Bond       *big.Int
+	Raw        *types.Log // Blockchain specific contextual infos
+}
+
+const ChallengeManagerChallengeUpheldEventName = "ChallengeUpheld"
+
+// ContractEventName returns the user-defined event name.
+func (ChallengeManagerChallengeUpheld) ContractEventName() string {
+	return ChallengeManagerChallengeUpheldEventName
+}
+
+// UnpackChallengeUpheldEvent is the Go binding that unpacks the event data emitted
+// by contract.
+//
+// Solidity: event ChallengeUpheld(uint256 indexed jobId, uint256 indexed element, address indexed challenger, uint256 bond)
+func (challengeManager *ChallengeManager) UnpackChallengeUpheldEvent(log *types.Log) (*ChallengeManagerChallengeUpheld, error) {
+	event := "ChallengeUpheld"
+	if len(log.Topics) == 0 {
+		return nil, bind.ErrNoEventSignature
+	}
+	if log.Topics[0] != challengeManager.abi.Events[event].ID {
+		return nil, bind.ErrEventSignatureMismatch
+	}
+	out := new(ChallengeManagerChallengeUpheld)
+	if len(log.Data) > 0 {
+		if err := challengeManager.abi.UnpackIntoInterface(out, event, log.Data); err != nil {
+			return nil, err
+		}
+	}
+	var indexed abi.Arguments
+	for _, arg := range challengeManager.abi.Events[event].Inputs {
+		if arg.Indexed {
+			indexed = append(indexed, arg)
+		}
+	}
+	if err := abi.ParseTopics(out, indexed, log.Topics[1:]); err != nil {
+		return nil, err
+	}
+	out.Raw = log
+	return out, nil
+}
+
+// ChallengeManagerChallengeVoided represents a ChallengeVoided event raised by the ChallengeManager contract.
+type ChallengeManagerChallengeVoided struct {
+	JobId      *big.Int
+	Element    *big.Int
+	Challenger common.Address
+	Bond       *big.Int
+	Raw        *types.Log // Blockchain specific contextual infos
+}
+
+const ChallengeManagerChallengeVoidedEventName = "ChallengeVoided"
+
+// ContractEventName returns the user-defined event name.
+func (ChallengeManagerChallengeVoided) ContractEventName() string {
+	return ChallengeManagerChallengeVoidedEventName
+}
+
+// UnpackChallengeVoidedEvent is the Go binding that unpacks the event data emitted
+// by contract.
+//
+// Solidity: event ChallengeVoided(uint256 indexed jobId, uint256 indexed element, address indexed challenger, uint256 bond)
+func (challengeManager *ChallengeManager) UnpackChallengeVoidedEvent(log *types.Log) (*ChallengeManagerChallengeVoided, error) {
+	event := "ChallengeVoided"
+	if len(log.Topics) == 0 {
+		return nil, bind.ErrNoEventSignature
+	}
+	if log.Topics[0] != challengeManager.abi.Events[event].ID {
+		return nil, bind.ErrEventSignatureMismatch
+	}
+	out := new(ChallengeManagerChallengeVoided)
+	if len(log.Data) > 0 {
+		if err := challengeManager.abi.UnpackIntoInterface(out, event, log.Data); err != nil {
+			return nil, err
+		}
+	}
+	var indexed abi.Arguments
+	for _, arg := range challengeManager.abi.Events[event].Inputs {
+		if arg.Indexed {
+			indexed = append(indexed, arg)
+		}
+	}
+	if err := abi.ParseTopics(out, indexed, log.Topics[1:]); err != nil {
+		return nil, err
+	}
+	out.Raw = log
+	return out, nil
+}
+
+// ChallengeManagerOwnershipTransferStarted represents a OwnershipTransferStarted event raised by the ChallengeManager contract.
+type ChallengeManagerOwnershipTransferStarted struct {
+	PreviousOwner common.Address
+	NewOwner      common.Address
+	Raw           *types.Log // Blockchain specific contextual infos
+}
+
+const ChallengeManagerOwnershipTransferStartedEventName = "OwnershipTransferStarted"
+
+// ContractEventName returns the user-defined event name.
+func (ChallengeManagerOwnershipTransferStarted) ContractEventName() string {
+	return ChallengeManagerOwnershipTransferStartedEventName
+}
+
+// UnpackOwnershipTransferStartedEvent is the Go binding that unpacks the event data emitted
+// by contract.
+//
+// Solidity: event OwnershipTransferStarted(address indexed previousOwner, address indexed newOwner)
+func (challengeManager *ChallengeManager) UnpackOwnershipTransferStartedEvent(log *types.Log) (*ChallengeManagerOwnershipTransferStarted, error) {
+	event := "OwnershipTransferStarted"
+	if len(log.Topics) == 0 {
+		return nil, bind.ErrNoEventSignature
+	}
+	if log.Topics[0] != challengeManager.abi.Events[event].ID {
+		return nil, bind.ErrEventSignatureMismatch
+	}
+	out := new(ChallengeManagerOwnershipTransferStarted)
+	if len(log.Data) > 0 {
+		if err := challengeManager.abi.UnpackIntoInterface(out, event, log.Data); err != nil {
+			return nil, err
+		}
+	}
+	var indexed abi.Arguments
+	for _, arg := range challengeManager.abi.Events[event].Inputs {
+		if arg.Indexed {
+			indexed = append(indexed, arg)
+		}
+	}
+	if err := abi.ParseTopics(out, indexed, log.Topics[1:]); err != nil {
+		return nil, err
+	}
+	out.Raw = log
+	return out, nil
+}
+
+// ChallengeManagerOwnershipTransferred represents a OwnershipTransferred event raised by the ChallengeManager contract.
+type ChallengeManagerOwnershipTransferred struct {
+	PreviousOwner common.Address
+	NewOwner      common.Address
+	Raw           *types.Log // Blockchain specific contextual infos
+}
+
+const ChallengeManagerOwnershipTransferredEventName = "OwnershipTransferred"
+
+// ContractEventName returns the user-defined event name.
+func (ChallengeManagerOwnershipTransferred) ContractEventName() string {
+	return ChallengeManagerOwnershipTransferredEventName
+}
+
+// UnpackOwnershipTransferredEvent is the Go binding that unpacks the event data emitted
+// by contract.
+//
+// Solidity: event OwnershipTransferred(address indexed previousOwner, address indexed newOwner)
+func (challengeManager *ChallengeManager) UnpackOwnershipTransferredEvent(log *types.Log) (*ChallengeManagerOwnershipTransferred, error) {
+	event := "OwnershipTransferred"
+	if len(log.Topics) == 0 {
+		return nil, bind.ErrNoEventSignature
+	}
+	if log.Topics[0] != challengeManager.abi.Events[event].ID {
+		return nil, bind.ErrEventSignatureMismatch
+	}
+	out := new(ChallengeManagerOwnershipTransferred)
+	if len(log.Data) > 0 {
+		if err := challengeManager.abi.UnpackIntoInterface(out, event, log.Data); err != nil {
+			return nil, err
+		}
+	}
+	var indexed abi.Arguments
+	for _, arg := range challengeManager.abi.Events[event].Inputs {
+		if arg.Indexed {
+			indexed = append(indexed, arg)
+		}
+	}
+	if err := abi.ParseTopics(out, indexed, log.Topics[1:]); err != nil {
+		return nil, err
+	}
+	out.Raw = log
+	return out, nil
+}
+
+// ChallengeManagerWithdrawn represents a Withdrawn event raised by the ChallengeManager contract.
+type ChallengeManagerWithdrawn struct {
+	Account common.Address
+	To      common.Address
+	Amount  *big.Int
+	Raw     *types.Log // Blockchain specific contextual infos
+}
+
+const ChallengeManagerWithdrawnEventName = "Withdrawn"
+
+// ContractEventName returns the user-defined event name.
+func (ChallengeManagerWithdrawn) ContractEventName() string {
+	return ChallengeManagerWithdrawnEventName
+}
+
+// UnpackWithdrawnEvent is the Go binding that unpacks the event data emitted
+// by contract.
+//
+// Solidity: event Withdrawn(address indexed account, address indexed to, uint256 amount)
+func (challengeManager *ChallengeManager) UnpackWithdrawnEvent(log *types.Log) (*ChallengeManagerWithdrawn, error) {
+	event := "Withdrawn"
+	if len(log.Topics) == 0 {
+		return nil, bind.ErrNoEventSignature
+	}
+	if log.Topics[0] != challengeManager.abi.Events[event].ID {
+		return nil, bind.ErrEventSignatureMismatch
+	}
+	out := new(ChallengeManagerWithdrawn)
+	if len(log.Data) > 0 {
+		if err := challengeManager.abi.UnpackIntoInterface(out, event, log.Data); err != nil {
+			return nil, err
+		}
+	}
+	var indexed abi.Arguments
+	for _, arg := range challengeManager.abi.Events[event].Inputs {
+		if arg.Indexed {
+			indexed = append(indexed, arg)
+		}
+	}
+	if err := abi.ParseTopics(out, indexed, log.Topics[1:]); err != nil {
+		return nil, err
+	}
+	out.Raw = log
+	return out, nil
+}
+
+// UnpackError attempts to decode the provided error data using user-defined
+// error definitions.
+func (challengeManager *ChallengeManager) UnpackError(raw []byte) (any, error) {
+	if bytes.Equal(raw[:4], challengeManager.abi.Errors["AlreadyChallenged"].ID.Bytes()[:4]) {
+		return challengeManager.UnpackAlreadyChallengedError(raw[4:])
+	}
+	if bytes.Equal(raw[:4], challengeManager.abi.Errors["AnchorMismatch"].ID.Bytes()[:4]) {
+		return challengeManager.UnpackAnchorMismatchError(raw[4:])
+	}
+	if bytes.Equal(raw[:4], challengeManager.abi.Errors["BadElement"].ID.Bytes()[:4]) {
+		return challengeManager.UnpackBadElementError(raw[4:])
+	}
+	if bytes.Equal(raw[:4], challengeManager.abi.Errors["BadParameter"].ID.Bytes()[:4]) {
+		return challengeManager.UnpackBadParameterError(raw[4:])
+	}
+	if bytes.Equal(raw[:4], challengeManager.abi.Errors["ChallengeClosed"].ID.Bytes()[:4]) {
+		return challengeManager.UnpackChallengeClosedError(raw[4:])
+	}
+	if bytes.Equal(raw[:4], challengeManager.abi.Errors["ChallengeNotOpen"].ID.Bytes()[:4]) {
+		return challengeManager.UnpackChallengeNotOpenError(raw[4:])
+	}
+	if bytes.Equal(raw[:4], challengeManager.abi.Errors["DeadlineNotPassed"].ID.Bytes()[:4]) {
+		return challengeManager.UnpackDeadlineNotPassedError(raw[4:])
+	}
+	if bytes.Equal(raw[:4], challengeManager.abi.Errors["DeadlinePassed"].ID.Bytes()[:4]) {
+		return challengeManager.UnpackDeadlinePassedError(raw[4:])
+	}
+	if bytes.Equal(raw[:4], challengeManager.abi.Errors["InvalidAnswer"].ID.Bytes()[:4]) {
+		return challengeManager.UnpackInvalidAnswerError(raw[4:])
+	}
+	if bytes.Equal(raw[:4], challengeManager.abi.Errors["JobStillProved"].ID.Bytes()[:4]) {
+		return challengeManager.UnpackJobStillProvedError(raw[4:])
+	}
+	if bytes.Equal(raw[:4], challengeManager.abi.Errors["NothingToWithdraw"].ID.Bytes()[:4]) {
+		return challengeManager.UnpackNothingToWithdrawError(raw[4:])
+	}
+	if bytes.Equal(raw[:4], challengeManager.abi.Errors["OwnableInvalidOwner"].ID.Bytes()[:4]) {
+		return challengeManager.UnpackOwnableInvalidOwnerError(raw[4:])
+	}
+	if bytes.Equal(raw[:4], challengeManager.abi.Errors["OwnableUnauthorizedAccount"].ID.Bytes()[:4]) {
+		return challengeManager.UnpackOwnableUnauthorizedAccountError(raw[4:])
+	}
+	if bytes.Equal(raw[:4], challengeManager.abi.Errors["ReentrancyGuardReentrantCall"].ID.Bytes()[:4]) {
+		return challengeManager.UnpackReentrancyGuardReentrantCallError(raw[4:])
+	}
+	if bytes.Equal(raw[:4], challengeManager.abi.Errors["SafeERC20FailedOperation"].ID.Bytes()[:4]) {
+		return challengeManager.UnpackSafeERC20FailedOperationError(raw[4:])
+	}
+	if bytes.Equal(raw[:4], challengeManager.abi.Errors["TransferAmountMismatch"].ID.Bytes()[:4]) {
+		return challengeManager.UnpackTransferAmountMismatchError(raw[4:])
+	}
+	if bytes.Equal(raw[:4], challengeManager.abi.Errors["VerifierFailed"].ID.Bytes()[:4]) {
+		return challengeManager.UnpackVerifierFailedError(raw[4:])
+	}
+	if bytes.Equal(raw[:4], challengeManager.abi.Errors["WrongState"].ID.Bytes()[:4]) {
+		return challengeManager.UnpackWrongStateError(raw[4:])
+	}
+	if bytes.Equal(raw[:4], challengeManager.abi.Errors["ZeroValue"].ID.Bytes()[:4]) {
+		return challengeManager.UnpackZeroValueError(raw[4:])
+	}
+	return nil, errors.New("Unknown error")
+}
+
+// ChallengeManagerAlreadyChallenged represents a AlreadyChallenged error raised by the ChallengeManager contract.
+type ChallengeManagerAlreadyChallenged struct {
+	JobId   *big.Int
+	Element *big.Int
+}
+
+// ErrorID returns the hash of canonical representation of the error's signature.
+//
+// Solidity: error AlreadyChallenged(uint256 jobId, uint256 element)
+func ChallengeManagerAlreadyChallengedErrorID() common.Hash {
+	return common.HexToHash("0x237860d5c0173f961b2a6fc340d291f92a2067f5401c1a30757c66981e463941")
+}
+
+// UnpackAlreadyChallengedError is the Go binding used to decode the provided
+// error data into the corresponding Go error struct.
+//
+// Solidity: error AlreadyChallenged(uint256 jobId, uint256 element)
+func (challengeManager *ChallengeManager) UnpackAlreadyChallengedError(raw []byte) (*ChallengeManagerAlreadyChallenged, error) {
+	out := new(ChallengeManagerAlreadyChallenged)
+	if err := challengeManager.abi.UnpackIntoInterface(out, "AlreadyChallenged", raw); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ChallengeManagerAnchorMismatch represents a AnchorMismatch error raised by the ChallengeManager contract.
+type ChallengeManagerAnchorMismatch struct {
+	JobId  *big.Int
+	Given  [32]byte
+	Anchor [32]byte
+}
+
+// ErrorID returns the hash of canonical representation of the error's signature.
+//
+// Solidity: error AnchorMismatch(uint256 jobId, bytes32 given, bytes32 anchor)
+func ChallengeManagerAnchorMismatchErrorID() common.Hash {
+	return common.HexToHash("0x2b6a08656c46bcc7c3b673389d10f3513231654ad9b952eef56d97ce0769675d")
+}
+
+// UnpackAnchorMismatchError is the Go binding used to decode the provided
+// error data into the corresponding Go error struct.
+//
+// Solidity: error AnchorMismatch(uint256 jobId, bytes32 given, bytes32 anchor)
+func (challengeManager *ChallengeManager) UnpackAnchorMismatchError(raw []byte) (*ChallengeManagerAnchorMismatch, error) {
+	out := new(ChallengeManagerAnchorMismatch)
+	if err := challengeManager.abi.UnpackIntoInterface(out, "AnchorMismatch", raw); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ChallengeManagerBadElement represents a BadElement error raised by the ChallengeManager contract.
+type ChallengeManagerBadElement struct {
+	Element *big.Int
+}
+
+// ErrorID returns the hash of canonical representation of the error's signature.
+//
+// Solidity: error BadElement(uint256 element)
+func ChallengeManagerBadElementErrorID() common.Hash {
+	return common.HexToHash("0x83950c7e0bb89f8096723d671025f3186b299f4041eff675e7a7f3d7e67ecf37")
+}
+
+// UnpackBadElementError is the Go binding used to decode the provided
+// error data into the corresponding Go error struct.
+//
+// Solidity: error BadElement(uint256 element)
+func (challengeManager *ChallengeManager) UnpackBadElementError(raw []byte) (*ChallengeManagerBadElement, error) {
+	out := new(ChallengeManagerBadElement)
+	if err := challengeManager.abi.UnpackIntoInterface(out, "BadElement", raw); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ChallengeManagerBadParameter represents a BadParameter error raised by the ChallengeManager contract.
+type ChallengeManagerBadParameter struct {
+	Value *big.Int
+}
+
+// ErrorID returns the hash of canonical representation of the error's signature.
+//
+// Solidity: error BadParameter(uint256 value)
+func ChallengeManagerBadParameterErrorID() common.Hash {
+	return common.HexToHash("0xe549003a69fa684e9a5299193a97f69cb0d748dd44c50e6b2e379dc63287816c")
+}
+
+// UnpackBadParameterError is the Go binding used to decode the provided
+// error data into the corresponding Go error struct.
+//
+// Solidity: error BadParameter(uint256 value)
+func (challengeManager *ChallengeManager) UnpackBadParameterError(raw []byte) (*ChallengeManagerBadParameter, error) {
+	out := new(ChallengeManagerBadParameter)
+	if err := challengeManager.abi.UnpackIntoInterface(out, "BadParameter", raw); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ChallengeManagerChallengeClosed represents a ChallengeClosed error raised by the ChallengeManager contract.
+type ChallengeManagerChallengeClosed struct {
+	JobId     *big.Int
+	PayableAt uint64
+}
+
+// ErrorID returns the hash of canonical representation of the error's signature.
+//
+// Solidity: error ChallengeClosed(uint256 jobId, uint64 payableAt)
+func ChallengeManagerChallengeClosedErrorID() common.Hash {
+	return common.HexToHash("0x58f5c2875000cf8aab70cdd261371ee9e487964b86a0435fb41d98f289df5514")
+}
+
+// UnpackChallengeClosedError is the Go binding used to decode the provided
+// error data into the corresponding Go error struct.
+//
+// Solidity: error ChallengeClosed(uint256 jobId, uint64 payableAt)
+func (challengeManager *ChallengeManager) UnpackChallengeClosedError(raw []byte) (*ChallengeManagerChallengeClosed, error) {
+	out := new(ChallengeManagerChallengeClosed)
+	if err := challengeManager.abi.UnpackIntoInterface(out, "ChallengeClosed", raw); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ChallengeManagerChallengeNotOpen represents a ChallengeNotOpen error raised by the ChallengeManager contract.
+type ChallengeManagerChallengeNotOpen struct {
+	JobId   *big.Int
+	Element *big.Int
+	State   uint8
+}
+
+// ErrorID returns the hash of canonical representation of the error's signature.
+//
+// Solidity: error ChallengeNotOpen(uint256 jobId, uint256 element, uint8 state)
+func ChallengeManagerChallengeNotOpenErrorID() common.Hash {
+	return common.HexToHash("0x9dfab2941a00303107d744a203c27a635025e185cc1a8525a06261b3d5286a63")
+}
+
+// UnpackChallengeNotOpenError is the Go binding used to decode the provided
+// error data into the corresponding Go error struct.
+//
+// Solidity: error ChallengeNotOpen(uint256 jobId, uint256 element, uint8 state)
+func (challengeManager *ChallengeManager) UnpackChallengeNotOpenError(raw []byte) (*ChallengeManagerChallengeNotOpen, error) {
+	out := new(ChallengeManagerChallengeNotOpen)
+	if err := challengeManager.abi.UnpackIntoInterface(out, "ChallengeNotOpen", raw); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ChallengeManagerDeadlineNotPassed represents a DeadlineNotPassed error raised by the ChallengeManager contract.
+type ChallengeManagerDeadlineNotPassed struct {
+	JobId     *big.Int
+	RespondBy uint64
+}
+
+// ErrorID returns the hash of canonical representation of the error's signature.
+//
+// Solidity: error DeadlineNotPassed(uint256 jobId, uint64 respondBy)
+func ChallengeManagerDeadlineNotPassedErrorID() common.Hash {
+	return common.HexToHash("0xec630589a1c3f69fda3aa249b33ac448a11f7b73951520572dac9ea8d25ec817")
+}
+
+// UnpackDeadlineNotPassedError is the Go binding used to decode the provided
+// error data into the corresponding Go error struct.
+//
+// Solidity: error DeadlineNotPassed(uint256 jobId, uint64 respondBy)
+func (challengeManager *ChallengeManager) UnpackDeadlineNotPassedError(raw []byte) (*ChallengeManagerDeadlineNotPassed, error) {
+	out := new(ChallengeManagerDeadlineNotPassed)
+	if err := challengeManager.abi.UnpackIntoInterface(out, "DeadlineNotPassed", raw); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ChallengeManagerDeadlinePassed represents a DeadlinePassed error raised by the ChallengeManager contract.
+type ChallengeManagerDeadlinePassed struct {
+	JobId     *big.Int
+	RespondBy uint64
+}
+
+// ErrorID returns the hash of canonical representation of the error's signature.
+//
+// Solidity: error DeadlinePassed(uint256 jobId, uint64 respondBy)
+func ChallengeManagerDeadlinePassedErrorID() common.Hash {
+	return common.HexToHash("0x6f0a34828df90908cf3774b174f2452672331db746c88a2ea16ec99853e591b9")
+}
+
+// UnpackDeadlinePassedError is the Go binding used to decode the provided
+// error data into the corresponding Go error struct.
+//
+// Solidity: error DeadlinePassed(uint256 jobId, uint64 respondBy)
+func (challengeManager *ChallengeManager) UnpackDeadlinePassedError(raw []byte) (*ChallengeManagerDeadlinePassed, error) {
+	out := new(ChallengeManagerDeadlinePassed)
+	if err := challengeManager.abi.UnpackIntoInterface(out, "DeadlinePassed", raw); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ChallengeManagerInvalidAnswer represents a InvalidAnswer error raised by the ChallengeManager contract.
+type ChallengeManagerInvalidAnswer struct {
+	JobId   *big.Int
+	Element *big.Int
+}
+
+// ErrorID returns the hash of canonical representation of the error's signature.
+//
+// Solidity: error InvalidAnswer(uint256 jobId, uint256 element)
+func ChallengeManagerInvalidAnswerErrorID() common.Hash {
+	return common.HexToHash("0xa3c3306e71f791aeea7dea4fbfc184afb91ea5def5a5f69740f5b7fcf342a72e")
+}
+
+// UnpackInvalidAnswerError is the Go binding used to decode the provided
+// error data into the corresponding Go error struct.
+//
+// Solidity: error InvalidAnswer(uint256 jobId, uint256 element)
+func (challengeManager *ChallengeManager) UnpackInvalidAnswerError(raw []byte) (*ChallengeManagerInvalidAnswer, error) {
+	out := new(ChallengeManagerInvalidAnswer)
+	if err := challengeManager.abi.UnpackIntoInterface(out, "InvalidAnswer", raw); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ChallengeManagerJobStillProved represents a JobStillProved error raised by the ChallengeManager contract.
+type ChallengeManagerJobStillProved struct {
+	JobId *big.Int
+}
+
+// ErrorID returns the hash of canonical representation of the error's signature.
+//
+// Solidity: error JobStillProved(uint256 jobId)
+func ChallengeManagerJobStillProvedErrorID() common.Hash {
+	return common.HexToHash("0xa7b3e1c3e917f6ec32b212be8726a25400bb6627114c8f94428ef02c8ef14c6a")
+}
+
+// UnpackJobStillProvedError is the Go binding used to decode the provided
+// error data into the corresponding Go error struct.
+//
+// Solidity: error JobStillProved(uint256 jobId)
+func (challengeManager *ChallengeManager) UnpackJobStillProvedError(raw []byte) (*ChallengeManagerJobStillProved, error) {
+	out := new(ChallengeManagerJobStillProved)
+	if err := challengeManager.abi.UnpackIntoInterface(out, "JobStillProved", raw); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ChallengeManagerNothingToWithdraw represents a NothingToWithdraw error raised by the ChallengeManager contract.
+type ChallengeManagerNothingToWithdraw struct {
+	Account common.Address
+}
+
+// ErrorID returns the hash of canonical representation of the error's signature.
+//
+// Solidity: error NothingToWithdraw(address account)
+func ChallengeManagerNothingToWithdrawErrorID() common.Hash {
+	return common.HexToHash("0xdc69dc16e4a8405b44139edda9a06ee66b303337358b6f4633533d65de15b7f4")
+}
+
+// UnpackNothingToWithdrawError is the Go binding used to decode the provided
+// error data into the corresponding Go error struct.
+//
+// Solidity: error NothingToWithdraw(address account)
+func (challengeManager *ChallengeManager) UnpackNothingToWithdrawError(raw []byte) (*ChallengeManagerNothingToWithdraw, error) {
+	out := new(ChallengeManagerNothingToWithdraw)
+	if err := challengeManager.abi.UnpackIntoInterface(out, "NothingToWithdraw", raw); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ChallengeManagerOwnableInvalidOwner represents a OwnableInvalidOwner error raised by the ChallengeManager contract.
+type ChallengeManagerOwnableInvalidOwner struct {
+	Owner common.Address
+}
+
+// ErrorID returns the hash of canonical representation of the error's signature.
+//
+// Solidity: error OwnableInvalidOwner(address owner)
+func ChallengeManagerOwnableInvalidOwnerErrorID() common.Hash {
+	return common.HexToHash("0x1e4fbdf7f3ef8bcaa855599e3abf48b232380f183f08f6f813d9ffa5bd585188")
+}
+
+// UnpackOwnableInvalidOwnerError is the Go binding used to decode the provided
+// error data into the corresponding Go error struct.
+//
+// Solidity: error OwnableInvalidOwner(address owner)
+func (challengeManager *ChallengeManager) UnpackOwnableInvalidOwnerError(raw []byte) (*ChallengeManagerOwnableInvalidOwner, error) {
+	out := new(ChallengeManagerOwnableInvalidOwner)
+	if err := challengeManager.abi.UnpackIntoInterface(out, "OwnableInvalidOwner", raw); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ChallengeManagerOwnableUnauthorizedAccount represents a OwnableUnauthorizedAccount error raised by the ChallengeManager contract.
+type ChallengeManagerOwnableUnauthorizedAccount struct {
+	Account common.Address
+}
+
+// ErrorID returns the hash of canonical representation of the error's signature.
+//
+// Solidity: error OwnableUnauthorizedAccount(address account)
+func ChallengeManagerOwnableUnauthorizedAccountErrorID() common.Hash {
+	return common.HexToHash("0x118cdaa7a341953d1887a2245fd6665d741c67c8c50581daa59e1d03373fa188")
+}
+
+// UnpackOwnableUnauthorizedAccountError is the Go binding used to decode the provided
+// error data into the corresponding Go error struct.
+//
+// Solidity: error OwnableUnauthorizedAccount(address account)
+func (challengeManager *ChallengeManager) UnpackOwnableUnauthorizedAccountError(raw []byte) (*ChallengeManagerOwnableUnauthorizedAccount, error) {
+	out := new(ChallengeManagerOwnableUnauthorizedAccount)
+	if err := challengeManager.abi.UnpackIntoInterface(out, "OwnableUnauthorizedAccount", raw); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ChallengeManagerReentrancyGuardReentrantCall represents a ReentrancyGuardReentrantCall error raised by the ChallengeManager contract.
+type ChallengeManagerReentrancyGuardReentrantCall struct {
+}
+
+// ErrorID returns the hash of canonical representation of the error's signature.
+//
+// Solidity: error ReentrancyGuardReentrantCall()
+func ChallengeManagerReentrancyGuardReentrantCallErrorID() common.Hash {
+	return common.HexToHash("0x3ee5aeb571de7fc460830b4d0017439a1ca56fb0bc39062227ade4fe4a24c1ca")
+}
+
+// UnpackReentrancyGuardReentrantCallError is the Go binding used to decode the provided
+// error data into the corresponding Go error struct.
+//
+// Solidity: error ReentrancyGuardReentrantCall()
+func (challengeManager *ChallengeManager) UnpackReentrancyGuardReentrantCallError(raw []byte) (*ChallengeManagerReentrancyGuardReentrantCall, error) {
+	out := new(ChallengeManagerReentrancyGuardReentrantCall)
+	if err := challengeManager.abi.UnpackIntoInterface(out, "ReentrancyGuardReentrantCall", raw); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ChallengeManagerSafeERC20FailedOperation represents a SafeERC20FailedOperation error raised by the ChallengeManager contract.
+type ChallengeManagerSafeERC20FailedOperation struct {
+	Token common.Address
+}
+
+// ErrorID returns the hash of canonical representation of the error's signature.
+//
+// Solidity: error SafeERC20FailedOperation(address token)
+func ChallengeManagerSafeERC20FailedOperationErrorID() common.Hash {
+	return common.HexToHash("0x5274afe73c98b4749fc91ffae6b7b574e7842cb2144a159e9377a5f20b32edf9")
+}
+
+// UnpackSafeERC20FailedOperationError is the Go binding used to decode the provided
+// error data into the corresponding Go error struct.
+//
+// Solidity: error SafeERC20FailedOperation(address token)
+func (challengeManager *ChallengeManager) UnpackSafeERC20FailedOperationError(raw []byte) (*ChallengeManagerSafeERC20FailedOperation, error) {
+	out := new(ChallengeManagerSafeERC20FailedOperation)
+	if err := challengeManager.abi.UnpackIntoInterface(out, "SafeERC20FailedOperation", raw); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ChallengeManagerTransferAmountMismatch represents a TransferAmountMismatch error raised by the ChallengeManager contract.
+type ChallengeManagerTransferAmountMismatch struct {
+	Expected *big.Int
+	Received *big.Int
+}
+
+// ErrorID returns the hash of canonical representation of the error's signature.
+//
+// Solidity: error TransferAmountMismatch(uint256 expected, uint256 received)
+func ChallengeManagerTransferAmountMismatchErrorID() common.Hash {
+	return common.HexToHash("0xb6a9b654dee4927456f6162146bc13897422fded910bff5982bab9b0139eaa6c")
+}
+
+// UnpackTransferAmountMismatchError is the Go binding used to decode the provided
+// error data into the corresponding Go error struct.
+//
+// Solidity: error TransferAmountMismatch(uint256 expected, uint256 received)
+func (challengeManager *ChallengeManager) UnpackTransferAmountMismatchError(raw []byte) (*ChallengeManagerTransferAmountMismatch, error) {
+	out := new(ChallengeManagerTransferAmountMismatch)
+	if err := challengeManager.abi.UnpackIntoInterface(out, "TransferAmountMismatch", raw); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ChallengeManagerVerifierFailed represents a VerifierFailed error raised by the ChallengeManager contract.
+type ChallengeManagerVerifierFailed struct {
+	JobId *big.Int
+}
+
+// ErrorID returns the hash of canonical representation of the error's signature.
+//
+// Solidity: error VerifierFailed(uint256 jobId)
+func ChallengeManagerVerifierFailedErrorID() common.Hash {
+	return common.HexToHash("0x289b95e92f83d4dbcb817c0ade0eae07604fbe3b26e422ad202cbc78d53fd258")
+}
+
+// UnpackVerifierFailedError is the Go binding used to decode the provided
+// error data into the corresponding Go error struct.
+//
+// Solidity: error VerifierFailed(uint256 jobId)
+func (challengeManager *ChallengeManager) UnpackVerifierFailedError(raw []byte) (*ChallengeManagerVerifierFailed, error) {
+	out := new(ChallengeManagerVerifierFailed)
+	if err := challengeManager.abi.UnpackIntoInterface(out, "VerifierFailed", raw); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ChallengeManagerWrongState represents a WrongState error raised by the ChallengeManager contract.
+type ChallengeManagerWrongState struct {
+	JobId *big.Int
+	State uint8
+}
+
+// ErrorID returns the hash of canonical representation of the error's signature.
+//
+// Solidity: error WrongState(uint256 jobId, uint8 state)
+func ChallengeManagerWrongStateErrorID() common.Hash {
+	return common.HexToHash("0x800b061518cbf2095c1b1778c2e3202c0e88a5711a68b4d0ca85bbcbf3523260")
+}
+
+// UnpackWrongStateError is the Go binding used to decode the provided
+// error data into the corresponding Go error struct.
+//
+// Solidity: error WrongState(uint256 jobId, uint8 state)
+func (challengeManager *ChallengeManager) UnpackWrongStateError(raw []byte) (*ChallengeManagerWrongState, error) {
+	out := new(ChallengeManagerWrongState)
+	if err := challengeManager.abi.UnpackIntoInterface(out, "WrongState", raw); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ChallengeManagerZeroValue represents a ZeroValue error raised by the ChallengeManager contract.
+type ChallengeManagerZeroValue struct {
+}
+
+// ErrorID returns the hash of canonical representation of the error's signature.
+//
+// Solidity: error ZeroValue()
+func ChallengeManagerZeroValueErrorID() common.Hash {
+	return common.HexToHash("0x7c946ed78134c23eac50c0c02964d68f22dd28448c070d39c9f8e8389b217469")
+}
+
+// UnpackZeroValueError is the Go binding used to decode the provided
+// error data into the corresponding Go error struct.
+//
+// Solidity: error ZeroValue()
+func (challengeManager *ChallengeManager) UnpackZeroValueError(raw []byte) (*ChallengeManagerZeroValue, error) {
+	out := new(ChallengeManagerZeroValue)
+	if err := challengeManager.abi.UnpackIntoInterface(out, "ZeroValue", raw); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ClassRegistryMetaData contains all meta data concerning the ClassRegistry contract.
 var ClassRegistryMetaData = bind.MetaData{
-	ABI: "[{\"type\":\"constructor\",\"inputs\":[{\"name\":\"owner_\",\"type\":\"address\",\"internalType\":\"address\"}],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"acceptOwnership\",\"inputs\":[],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"classIdOf\",\"inputs\":[{\"name\":\"name\",\"type\":\"string\",\"internalType\":\"string\"}],\"outputs\":[{\"name\":\"\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}],\"stateMutability\":\"pure\"},{\"type\":\"function\",\"name\":\"classOf\",\"inputs\":[{\"name\":\"classId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}],\"outputs\":[{\"name\":\"\",\"type\":\"tuple\",\"internalType\":\"structClass\",\"components\":[{\"name\":\"verifier\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"minSlots\",\"type\":\"uint16\",\"internalType\":\"uint16\"},{\"name\":\"status\",\"type\":\"uint8\",\"internalType\":\"enumClassStatus\"}]}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"correctModel\",\"inputs\":[{\"name\":\"modelRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"classId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"uri\",\"type\":\"string\",\"internalType\":\"string\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"modelClass\",\"inputs\":[{\"name\":\"modelRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"outputs\":[{\"name\":\"\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"modelOf\",\"inputs\":[{\"name\":\"modelRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"outputs\":[{\"name\":\"\",\"type\":\"tuple\",\"internalType\":\"structModelEntry\",\"components\":[{\"name\":\"classId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"registrant\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"uri\",\"type\":\"string\",\"internalType\":\"string\"}]}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"owner\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"address\",\"internalType\":\"address\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"pendingOwner\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"address\",\"internalType\":\"address\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"registerClass\",\"inputs\":[{\"name\":\"name\",\"type\":\"string\",\"internalType\":\"string\"},{\"name\":\"verifier\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"minSlots\",\"type\":\"uint16\",\"internalType\":\"uint16\"}],\"outputs\":[{\"name\":\"classId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"registerModel\",\"inputs\":[{\"name\":\"modelRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"classId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"uri\",\"type\":\"string\",\"internalType\":\"string\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"renounceOwnership\",\"inputs\":[],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"retire\",\"inputs\":[{\"name\":\"classId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"transferOwnership\",\"inputs\":[{\"name\":\"newOwner\",\"type\":\"address\",\"internalType\":\"address\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"verifierOf\",\"inputs\":[{\"name\":\"classId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}],\"outputs\":[{\"name\":\"\",\"type\":\"address\",\"internalType\":\"address\"}],\"stateMutability\":\"view\"},{\"type\":\"event\",\"name\":\"ClassRegistered\",\"inputs\":[{\"name\":\"classId\",\"type\":\"bytes32\",\"indexed\":true,\"internalType\":\"bytes32\"},{\"name\":\"verifier\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"minSlots\",\"type\":\"uint16\",\"indexed\":false,\"internalType\":\"uint16\"},{\"name\":\"name\",\"type\":\"string\",\"indexed\":false,\"internalType\":\"string\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"ClassRetired\",\"inputs\":[{\"name\":\"classId\",\"type\":\"bytes32\",\"indexed\":true,\"internalType\":\"bytes32\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"ModelRegistered\",\"inputs\":[{\"name\":\"modelRoot\",\"type\":\"uint256\",\"indexed\":true,\"internalType\":\"uint256\"},{\"name\":\"classId\",\"type\":\"bytes32\",\"indexed\":true,\"internalType\":\"bytes32\"},{\"name\":\"registrant\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"uri\",\"type\":\"string\",\"indexed\":false,\"internalType\":\"string\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"OwnershipTransferStarted\",\"inputs\":[{\"name\":\"previousOwner\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"newOwner\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"OwnershipTransferred\",\"inputs\":[{\"name\":\"previousOwner\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"newOwner\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"}],\"anonymous\":false},{\"type\":\"error\",\"name\":\"ClassAlreadyRegistered\",\"inputs\":[{\"name\":\"classId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"status\",\"type\":\"uint8\",\"internalType\":\"enumClassStatus\"}]},{\"type\":\"error\",\"name\":\"ClassIdMismatch\",\"inputs\":[{\"name\":\"given\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"expected\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}]},{\"type\":\"error\",\"name\":\"ClassNotActive\",\"inputs\":[{\"name\":\"classId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"status\",\"type\":\"uint8\",\"internalType\":\"enumClassStatus\"}]},{\"type\":\"error\",\"name\":\"ModelAlreadyRegistered\",\"inputs\":[{\"name\":\"modelRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"classId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}]},{\"type\":\"error\",\"name\":\"ModelNotRegistered\",\"inputs\":[{\"name\":\"modelRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"type\":\"error\",\"name\":\"NotFieldElement\",\"inputs\":[{\"name\":\"value\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"type\":\"error\",\"name\":\"OwnableInvalidOwner\",\"inputs\":[{\"name\":\"owner\",\"type\":\"address\",\"internalType\":\"address\"}]},{\"type\":\"error\",\"name\":\"OwnableUnauthorizedAccount\",\"inputs\":[{\"name\":\"account\",\"type\":\"address\",\"internalType\":\"address\"}]},{\"type\":\"error\",\"name\":\"VerifierHasNoCode\",\"inputs\":[{\"name\":\"verifier\",\"type\":\"address\",\"internalType\":\"address\"}]},{\"type\":\"error\",\"name\":\"ZeroSlots\",\"inputs\":[]}]",
+	ABI: "[{\"type\":\"constructor\",\"inputs\":[{\"name\":\"owner_\",\"type\":\"address\",\"internalType\":\"address\"}],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"acceptOwnership\",\"inputs\":[],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"classIdOf\",\"inputs\":[{\"name\":\"name\",\"type\":\"string\",\"internalType\":\"string\"}],\"outputs\":[{\"name\":\"\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}],\"stateMutability\":\"pure\"},{\"type\":\"function\",\"name\":\"classOf\",\"inputs\":[{\"name\":\"classId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}],\"outputs\":[{\"name\":\"\",\"type\":\"tuple\",\"internalType\":\"structClass\",\"components\":[{\"name\":\"verifier\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"minSlots\",\"type\":\"uint16\",\"internalType\":\"uint16\"},{\"name\":\"status\",\"type\":\"uint8\",\"internalType\":\"enumClassStatus\"},{\"name\":\"targetedVerifier\",\"type\":\"address\",\"internalType\":\"address\"}]}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"correctModel\",\"inputs\":[{\"name\":\"modelRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"classId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"uri\",\"type\":\"string\",\"internalType\":\"string\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"modelClass\",\"inputs\":[{\"name\":\"modelRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"outputs\":[{\"name\":\"\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"modelOf\",\"inputs\":[{\"name\":\"modelRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"outputs\":[{\"name\":\"\",\"type\":\"tuple\",\"internalType\":\"structModelEntry\",\"components\":[{\"name\":\"classId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"registrant\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"uri\",\"type\":\"string\",\"internalType\":\"string\"}]}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"owner\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"address\",\"internalType\":\"address\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"pendingOwner\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"address\",\"internalType\":\"address\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"registerClass\",\"inputs\":[{\"name\":\"name\",\"type\":\"string\",\"internalType\":\"string\"},{\"name\":\"verifier\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"targetedVerifier\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"minSlots\",\"type\":\"uint16\",\"internalType\":\"uint16\"}],\"outputs\":[{\"name\":\"classId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"registerModel\",\"inputs\":[{\"name\":\"modelRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"classId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"uri\",\"type\":\"string\",\"internalType\":\"string\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"renounceOwnership\",\"inputs\":[],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"retire\",\"inputs\":[{\"name\":\"classId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"targetedVerifierOf\",\"inputs\":[{\"name\":\"classId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}],\"outputs\":[{\"name\":\"\",\"type\":\"address\",\"internalType\":\"address\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"termsOf\",\"inputs\":[{\"name\":\"classId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}],\"outputs\":[{\"name\":\"status\",\"type\":\"uint8\",\"internalType\":\"enumClassStatus\"},{\"name\":\"minSlots\",\"type\":\"uint16\",\"internalType\":\"uint16\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"transferOwnership\",\"inputs\":[{\"name\":\"newOwner\",\"type\":\"address\",\"internalType\":\"address\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"verifierOf\",\"inputs\":[{\"name\":\"classId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}],\"outputs\":[{\"name\":\"\",\"type\":\"address\",\"internalType\":\"address\"}],\"stateMutability\":\"view\"},{\"type\":\"event\",\"name\":\"ClassRegistered\",\"inputs\":[{\"name\":\"classId\",\"type\":\"bytes32\",\"indexed\":true,\"internalType\":\"bytes32\"},{\"name\":\"verifier\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"targetedVerifier\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"minSlots\",\"type\":\"uint16\",\"indexed\":false,\"internalType\":\"uint16\"},{\"name\":\"name\",\"type\":\"string\",\"indexed\":false,\"internalType\":\"string\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"ClassRetired\",\"inputs\":[{\"name\":\"classId\",\"type\":\"bytes32\",\"indexed\":true,\"internalType\":\"bytes32\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"ModelRegistered\",\"inputs\":[{\"name\":\"modelRoot\",\"type\":\"uint256\",\"indexed\":true,\"internalType\":\"uint256\"},{\"name\":\"classId\",\"type\":\"bytes32\",\"indexed\":true,\"internalType\":\"bytes32\"},{\"name\":\"registrant\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"uri\",\"type\":\"string\",\"indexed\":false,\"internalType\":\"string\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"OwnershipTransferStarted\",\"inputs\":[{\"name\":\"previousOwner\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"newOwner\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"OwnershipTransferred\",\"inputs\":[{\"name\":\"previousOwner\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"newOwner\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"}],\"anonymous\":false},{\"type\":\"error\",\"name\":\"ClassAlreadyRegistered\",\"inputs\":[{\"name\":\"classId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"status\",\"type\":\"uint8\",\"internalType\":\"enumClassStatus\"}]},{\"type\":\"error\",\"name\":\"ClassIdMismatch\",\"inputs\":[{\"name\":\"given\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"expected\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}]},{\"type\":\"error\",\"name\":\"ClassNotActive\",\"inputs\":[{\"name\":\"classId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"status\",\"type\":\"uint8\",\"internalType\":\"enumClassStatus\"}]},{\"type\":\"error\",\"name\":\"ModelAlreadyRegistered\",\"inputs\":[{\"name\":\"modelRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"classId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}]},{\"type\":\"error\",\"name\":\"ModelNotRegistered\",\"inputs\":[{\"name\":\"modelRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"type\":\"error\",\"name\":\"NotFieldElement\",\"inputs\":[{\"name\":\"value\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"type\":\"error\",\"name\":\"OwnableInvalidOwner\",\"inputs\":[{\"name\":\"owner\",\"type\":\"address\",\"internalType\":\"address\"}]},{\"type\":\"error\",\"name\":\"OwnableUnauthorizedAccount\",\"inputs\":[{\"name\":\"account\",\"type\":\"address\",\"internalType\":\"address\"}]},{\"type\":\"error\",\"name\":\"VerifierHasNoCode\",\"inputs\":[{\"name\":\"verifier\",\"type\":\"address\",\"internalType\":\"address\"}]},{\"type\":\"error\",\"name\":\"ZeroSlots\",\"inputs\":[]}]",
 	ID:  "ClassRegistry",
-	Bin: "0x608060405234801561000f575f5ffd5b50604051610eba380380610eba83398101604081905261002e916100d7565b806001600160a01b03811661005c57604051631e4fbdf760e01b81525f600482015260240160405180910390fd5b6100658161006c565b5050610104565b600180546001600160a01b031916905561008581610088565b50565b5f80546001600160a01b038381166001600160a01b0319831681178455604051919092169283917f8be0079c531659141344cd1fd0a4f28419497f9722a3daafe3b4186f6b6457e09190a35050565b5f602082840312156100e7575f5ffd5b81516001600160a01b03811681146100fd575f5ffd5b9392505050565b610da9806101115f395ff3fe608060405234801561000f575f5ffd5b50600436106100e5575f3560e01c8063715018a6116100885780638da5cb5b116100635780638da5cb5b146101ec578063e30c3978146101fc578063edf1f39d1461020d578063f2fde38b1461022d575f5ffd5b8063715018a6146101c957806379ba5097146101d1578063849a510d146101d9575f5ffd5b80633a839552116100c35780633a839552146101565780633ad707c71461018357806357759fc6146101965780635b297f1c146101b6575f5ffd5b806310971f97146100e95780631f2b6f23146100fe5780632916acad14610111575b5f5ffd5b6100fc6100f73660046109bb565b610240565b005b6100fc61010c366004610a0a565b61034e565b61013961011f366004610a0a565b5f908152600260205260409020546001600160a01b031690565b6040516001600160a01b0390911681526020015b60405180910390f35b610175610164366004610a0a565b5f9081526003602052604090205490565b60405190815260200161014d565b610175610191366004610a21565b6103ef565b6101a96101a4366004610a0a565b610410565b60405161014d9190610a60565b6101756101c4366004610ad5565b6104f7565b6100fc6106b5565b6100fc6106c8565b6100fc6101e73660046109bb565b61070c565b5f546001600160a01b0316610139565b6001546001600160a01b0316610139565b61022061021b366004610a0a565b6107e3565b60405161014d9190610b72565b6100fc61023b366004610bab565b610877565b6102486108e7565b5f83815260026020526040902060018154600160b01b900460ff16600281111561027457610274610b3e565b146102ab578054604051631e1f10db60e21b81526102a2918691600160b01b90910460ff1690600401610bcb565b60405180910390fd5b5f85815260036020526040902080546102da576040516339a90c3960e11b8152600481018790526024016102a2565b8481556001810180546001600160a01b0319163317905560028101610300848683610c77565b50336001600160a01b031685877f3d65446824385e8978d97d2df8f5989839a6d2cd6a0647cb7d3a51b760ef8197878760405161033e929190610d59565b60405180910390a4505050505050565b6103566108e7565b5f81815260026020526040902060018154600160b01b900460ff16600281111561038257610382610b3e565b146103b0578054604051631e1f10db60e21b81526102a2918491600160b01b90910460ff1690600401610bcb565b805460ff60b01b1916600160b11b17815560405182907f793e0d47560f3d0e71a023850b2aa0bb76ec55f0580e9adf435457d222438bf5905f90a25050565b5f8282604051610400929190610d74565b6040518091039020905092915050565b60408051606080820183525f80835260208084018290528385018390528582526003815290849020845192830185528054835260018101546001600160a01b03169183019190915260028101805493949293919284019161047090610bf3565b80601f016020809104026020016040519081016040528092919081815260200182805461049c90610bf3565b80156104e75780601f106104be576101008083540402835291602001916104e7565b820191905f5260205f20905b8154815290600101906020018083116104ca57829003601f168201915b5050505050815250509050919050565b5f6105006108e7565b8484604051610510929190610d74565b604051809103902090508161ffff165f0361053e57604051637a88f7a160e11b815260040160405180910390fd5b826001600160a01b03163b5f036105735760405163b3136e4760e01b81526001600160a01b03841660048201526024016102a2565b5f818152600260205260408120908154600160b01b900460ff16600281111561059e5761059e610b3e565b146105cc578054604051637d95b7e960e11b81526102a2918491600160b01b90910460ff1690600401610bcb565b604080516060810182526001600160a01b038616815261ffff85166020820152908101600190525f83815260026020818152604092839020845181549286015161ffff16600160a01b026001600160b01b03199093166001600160a01b0390911617919091178082559284015190929091839160ff60b01b191690600160b01b90849081111561065e5761065e610b3e565b0217905550905050836001600160a01b0316827fdd3a313dde062007d23a02a8c13d1dd62d9b865cd4030e40ea0a2a3ae69965ee8589896040516106a493929190610d83565b60405180910390a350949350505050565b6106bd6108e7565b6106c65f610913565b565b60015433906001600160a01b031681146107005760405163118cdaa760e01b81526001600160a01b03821660048201526024016102a2565b61070981610913565b50565b7f30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000001841061074f5760405163a5808ecf60e01b8152600481018590526024016102a2565b5f83815260026020526040902060018154600160b01b900460ff16600281111561077b5761077b610b3e565b146107a9578054604051631e1f10db60e21b81526102a2918691600160b01b90910460ff1690600401610bcb565b5f8581526003602052604090208054156102da578054604051632e99022760e11b81526102a2918891600401918252602082015260400190565b610803604080516060810182525f80825260208201819052909182015290565b5f82815260026020818152604092839020835160608101855281546001600160a01b0381168252600160a01b810461ffff169382019390935293909290840191600160b01b900460ff169081111561085d5761085d610b3e565b600281111561086e5761086e610b3e565b90525092915050565b61087f6108e7565b600180546001600160a01b0383166001600160a01b031990911681179091556108af5f546001600160a01b031690565b6001600160a01b03167f38d16b8cac22d99fc7c124b9cd0de2d3fa1faef420bfe791d8c362d765e2270060405160405180910390a350565b5f546001600160a01b031633146106c65760405163118cdaa760e01b81523360048201526024016102a2565b600180546001600160a01b0319169055610709815f80546001600160a01b038381166001600160a01b0319831681178455604051919092169283917f8be0079c531659141344cd1fd0a4f28419497f9722a3daafe3b4186f6b6457e09190a35050565b5f5f83601f840112610986575f5ffd5b50813567ffffffffffffffff81111561099d575f5ffd5b6020830191508360208285010111156109b4575f5ffd5b9250929050565b5f5f5f5f606085870312156109ce575f5ffd5b8435935060208501359250604085013567ffffffffffffffff8111156109f2575f5ffd5b6109fe87828801610976565b95989497509550505050565b5f60208284031215610a1a575f5ffd5b5035919050565b5f5f60208385031215610a32575f5ffd5b823567ffffffffffffffff811115610a48575f5ffd5b610a5485828601610976565b90969095509350505050565b602081528151602082015260018060a01b0360208301511660408201525f60408301516060808401528051806080850152806020830160a086015e5f60a0828601015260a0601f19601f8301168501019250505092915050565b80356001600160a01b0381168114610ad0575f5ffd5b919050565b5f5f5f5f60608587031215610ae8575f5ffd5b843567ffffffffffffffff811115610afe575f5ffd5b610b0a87828801610976565b9095509350610b1d905060208601610aba565b9150604085013561ffff81168114610b33575f5ffd5b939692955090935050565b634e487b7160e01b5f52602160045260245ffd5b60038110610b6e57634e487b7160e01b5f52602160045260245ffd5b9052565b81516001600160a01b0316815260208083015161ffff16908201526040808301516060830191610ba490840182610b52565b5092915050565b5f60208284031215610bbb575f5ffd5b610bc482610aba565b9392505050565b82815260408101610bc46020830184610b52565b634e487b7160e01b5f52604160045260245ffd5b600181811c90821680610c0757607f821691505b602082108103610c2557634e487b7160e01b5f52602260045260245ffd5b50919050565b601f821115610c7257805f5260205f20601f840160051c81016020851015610c505750805b601f840160051c820191505b81811015610c6f575f8155600101610c5c565b50505b505050565b67ffffffffffffffff831115610c8f57610c8f610bdf565b610ca383610c9d8354610bf3565b83610c2b565b5f601f841160018114610cd4575f8515610cbd5750838201355b5f19600387901b1c1916600186901b178355610c6f565b5f83815260208120601f198716915b82811015610d035786850135825560209485019460019092019101610ce3565b5086821015610d1f575f1960f88860031b161c19848701351681555b505060018560011b0183555050505050565b81835281816020850137505f828201602090810191909152601f909101601f19169091010190565b602081525f610d6c602083018486610d31565b949350505050565b818382375f9101908152919050565b61ffff84168152604060208201525f610da0604083018486610d31565b9594505050505056",
+	Bin: "0x608060405234801561000f575f5ffd5b50604051610ff8380380610ff883398101604081905261002e916100d7565b806001600160a01b03811661005c57604051631e4fbdf760e01b81525f600482015260240160405180910390fd5b6100658161006c565b5050610104565b600180546001600160a01b031916905561008581610088565b50565b5f80546001600160a01b038381166001600160a01b0319831681178455604051919092169283917f8be0079c531659141344cd1fd0a4f28419497f9722a3daafe3b4186f6b6457e09190a35050565b5f602082840312156100e7575f5ffd5b81516001600160a01b03811681146100fd575f5ffd5b9392505050565b610ee7806101115f395ff3fe608060405234801561000f575f5ffd5b50600436106100fb575f3560e01c8063849a510d11610093578063e30c397811610063578063e30c397814610256578063edf1f39d14610267578063f24d35f114610287578063f2fde38b146102b2575f5ffd5b8063849a510d146101dc5780638da5cb5b146101ef578063b6037080146101ff578063be5170c014610212575f5ffd5b80633ad707c7116100ce5780633ad707c71461019957806357759fc6146101ac578063715018a6146101cc57806379ba5097146101d4575f5ffd5b806310971f97146100ff5780631f2b6f23146101145780632916acad146101275780633a8395521461016c575b5f5ffd5b61011261010d366004610ab7565b6102c5565b005b610112610122366004610b06565b6103d3565b61014f610135366004610b06565b5f908152600260205260409020546001600160a01b031690565b6040516001600160a01b0390911681526020015b60405180910390f35b61018b61017a366004610b06565b5f9081526003602052604090205490565b604051908152602001610163565b61018b6101a7366004610b1d565b610474565b6101bf6101ba366004610b06565b610495565b6040516101639190610b5c565b61011261057c565b61011261058f565b6101126101ea366004610ab7565b6105d3565b5f546001600160a01b031661014f565b61018b61020d366004610bd1565b6106aa565b610248610220366004610b06565b5f90815260026020526040902054600160b01b810460ff1691600160a01b90910461ffff1690565b604051610163929190610c80565b6001546001600160a01b031661014f565b61027a610275366004610b06565b6108c7565b6040516101639190610c9f565b61014f610295366004610b06565b5f908152600260205260409020600101546001600160a01b031690565b6101126102c0366004610ce9565b610973565b6102cd6109e3565b5f83815260026020526040902060018154600160b01b900460ff1660028111156102f9576102f9610c4c565b14610330578054604051631e1f10db60e21b8152610327918691600160b01b90910460ff1690600401610d09565b60405180910390fd5b5f858152600360205260409020805461035f576040516339a90c3960e11b815260048101879052602401610327565b8481556001810180546001600160a01b0319163317905560028101610385848683610db5565b50336001600160a01b031685877f3d65446824385e8978d97d2df8f5989839a6d2cd6a0647cb7d3a51b760ef819787876040516103c3929190610e97565b60405180910390a4505050505050565b6103db6109e3565b5f81815260026020526040902060018154600160b01b900460ff16600281111561040757610407610c4c565b14610435578054604051631e1f10db60e21b8152610327918491600160b01b90910460ff1690600401610d09565b805460ff60b01b1916600160b11b17815560405182907f793e0d47560f3d0e71a023850b2aa0bb76ec55f0580e9adf435457d222438bf5905f90a25050565b5f8282604051610485929190610eb2565b6040518091039020905092915050565b60408051606080820183525f80835260208084018290528385018390528582526003815290849020845192830185528054835260018101546001600160a01b0316918301919091526002810180549394929391928401916104f590610d31565b80601f016020809104026020016040519081016040528092919081815260200182805461052190610d31565b801561056c5780601f106105435761010080835404028352916020019161056c565b820191905f5260205f20905b81548152906001019060200180831161054f57829003601f168201915b5050505050815250509050919050565b6105846109e3565b61058d5f610a0f565b565b60015433906001600160a01b031681146105c75760405163118cdaa760e01b81526001600160a01b0382166004820152602401610327565b6105d081610a0f565b50565b7f30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f000000184106106165760405163a5808ecf60e01b815260048101859052602401610327565b5f83815260026020526040902060018154600160b01b900460ff16600281111561064257610642610c4c565b14610670578054604051631e1f10db60e21b8152610327918691600160b01b90910460ff1690600401610d09565b5f85815260036020526040902080541561035f578054604051632e99022760e11b8152610327918891600401918252602082015260400190565b5f6106b36109e3565b85856040516106c3929190610eb2565b604051809103902090508161ffff165f036106f157604051637a88f7a160e11b815260040160405180910390fd5b836001600160a01b03163b5f036107265760405163b3136e4760e01b81526001600160a01b0385166004820152602401610327565b826001600160a01b03163b5f0361075b5760405163b3136e4760e01b81526001600160a01b0384166004820152602401610327565b5f818152600260205260408120908154600160b01b900460ff16600281111561078657610786610c4c565b146107b4578054604051637d95b7e960e11b8152610327918491600160b01b90910460ff1690600401610d09565b604080516080810182526001600160a01b038716815261ffff85166020820152908101600181526001600160a01b038087166020928301525f8581526002808452604091829020855181549587015161ffff16600160a01b026001600160b01b031990961694169390931793909317808355908401519192839160ff60b01b191690600160b01b90849081111561084d5761084d610c4c565b021790555060609190910151600190910180546001600160a01b0319166001600160a01b039283161790556040518582169187169084907ffe05e631b5b57c48aeeae6092e9fed0d99994587c9e665e7657377fc66bbedac906108b59088908d908d90610ec1565b60405180910390a45095945050505050565b604080516080810182525f8082526020820181905291810182905260608101919091525f82815260026020818152604092839020835160808101855281546001600160a01b0381168252600160a01b810461ffff169382019390935293909290840191600160b01b900460ff169081111561094457610944610c4c565b600281111561095557610955610c4c565b8152600191909101546001600160a01b031660209091015292915050565b61097b6109e3565b600180546001600160a01b0383166001600160a01b031990911681179091556109ab5f546001600160a01b031690565b6001600160a01b03167f38d16b8cac22d99fc7c124b9cd0de2d3fa1faef420bfe791d8c362d765e2270060405160405180910390a350565b5f546001600160a01b0316331461058d5760405163118cdaa760e01b8152336004820152602401610327565b600180546001600160a01b03191690556105d0815f80546001600160a01b038381166001600160a01b0319831681178455604051919092169283917f8be0079c531659141344cd1fd0a4f28419497f9722a3daafe3b4186f6b6457e09190a35050565b5f5f83601f840112610a82575f5ffd5b50813567ffffffffffffffff811115610a99575f5ffd5b602083019150836020828501011115610ab0575f5ffd5b9250929050565b5f5f5f5f60608587031215610aca575f5ffd5b8435935060208501359250604085013567ffffffffffffffff811115610aee575f5ffd5b610afa87828801610a72565b95989497509550505050565b5f60208284031215610b16575f5ffd5b5035919050565b5f5f60208385031215610b2e575f5ffd5b823567ffffffffffffffff811115610b44575f5ffd5b610b5085828601610a72565b90969095509350505050565b602081528151602082015260018060a01b0360208301511660408201525f60408301516060808401528051806080850152806020830160a086015e5f60a0828601015260a0601f19601f8301168501019250505092915050565b80356001600160a01b0381168114610bcc575f5ffd5b919050565b5f5f5f5f5f60808688031215610be5575f5ffd5b853567ffffffffffffffff811115610bfb575f5ffd5b610c0788828901610a72565b9096509450610c1a905060208701610bb6565b9250610c2860408701610bb6565b9150606086013561ffff81168114610c3e575f5ffd5b809150509295509295909350565b634e487b7160e01b5f52602160045260245ffd5b60038110610c7c57634e487b7160e01b5f52602160045260245ffd5b9052565b60408101610c8e8285610c60565b61ffff831660208301529392505050565b81516001600160a01b0316815260208083015161ffff16908201526040808301516080830191610cd190840182610c60565b506060928301516001600160a01b0316919092015290565b5f60208284031215610cf9575f5ffd5b610d0282610bb6565b9392505050565b82815260408101610d026020830184610c60565b634e487b7160e01b5f52604160045260245ffd5b600181811c90821680610d4557607f821691505b602082108103610d6357634e487b7160e01b5f52602260045260245ffd5b50919050565b601f821115610db057805f5260205f20601f840160051c81016020851015610d8e5750805b601f840160051c820191505b81811015610dad575f8155600101610d9a565b50505b505050565b67ffffffffffffffff831115610dcd57610dcd610d1d565b610de183610ddb8354610d31565b83610d69565b5f601f841160018114610e12575f8515610dfb5750838201355b5f19600387901b1c1916600186901b178355610dad565b5f83815260208120601f198716915b82811015610e415786850135825560209485019460019092019101610e21565b5086821015610e5d575f1960f88860031b161c19848701351681555b505060018560011b0183555050505050565b81835281816020850137505f828201602090810191909152601f909101601f19169091010190565b602081525f610eaa602083018486610e6f565b949350505050565b818382375f9101908152919050565b61ffff84168152604060208201525f610ede604083018486610e6f565b9594505050505056",
 }
 
 // ClassRegistry is an auto generated Go binding around an Ethereum contract.
@@ -214,7 +1861,7 @@ func (classRegistry *ClassRegistry) UnpackClassIdOf(data []byte) ([32]byte, erro
 // the contract method with ID 0xedf1f39d.  This method will panic if any
 // invalid/nil inputs are passed.
 //
-// Solidity: function classOf(bytes32 classId) view returns((address,uint16,uint8))
+// Solidity: function classOf(bytes32 classId) view returns((address,uint16,uint8,address))
 func (classRegistry *ClassRegistry) PackClassOf(classId [32]byte) []byte {
 	enc, err := classRegistry.abi.Pack("classOf", classId)
 	if err != nil {
@@ -227,7 +1874,7 @@ func (classRegistry *ClassRegistry) PackClassOf(classId [32]byte) []byte {
 // the contract method with ID 0xedf1f39d.  This method will return an error
 // if any inputs are invalid/nil.
 //
-// Solidity: function classOf(bytes32 classId) view returns((address,uint16,uint8))
+// Solidity: function classOf(bytes32 classId) view returns((address,uint16,uint8,address))
 func (classRegistry *ClassRegistry) TryPackClassOf(classId [32]byte) ([]byte, error) {
 	return classRegistry.abi.Pack("classOf", classId)
 }
@@ -235,7 +1882,7 @@ func (classRegistry *ClassRegistry) TryPackClassOf(classId [32]byte) ([]byte, er
 // UnpackClassOf is the Go binding that unpacks the parameters returned
 // from invoking the contract method with ID 0xedf1f39d.
 //
-// Solidity: function classOf(bytes32 classId) view returns((address,uint16,uint8))
+// Solidity: function classOf(bytes32 classId) view returns((address,uint16,uint8,address))
 func (classRegistry *ClassRegistry) UnpackClassOf(data []byte) (Class, error) {
 	out, err := classRegistry.abi.Unpack("classOf", data)
 	if err != nil {
@@ -408,12 +2055,12 @@ func (classRegistry *ClassRegistry) UnpackPendingOwner(data []byte) (common.Addr
 }
 
 // PackRegisterClass is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0x5b297f1c.  This method will panic if any
+// the contract method with ID 0xb6037080.  This method will panic if any
 // invalid/nil inputs are passed.
 //
-// Solidity: function registerClass(string name, address verifier, uint16 minSlots) returns(bytes32 classId)
-func (classRegistry *ClassRegistry) PackRegisterClass(name string, verifier common.Address, minSlots uint16) []byte {
-	enc, err := classRegistry.abi.Pack("registerClass", name, verifier, minSlots)
+// Solidity: function registerClass(string name, address verifier, address targetedVerifier, uint16 minSlots) returns(bytes32 classId)
+func (classRegistry *ClassRegistry) PackRegisterClass(name string, verifier common.Address, targetedVerifier common.Address, minSlots uint16) []byte {
+	enc, err := classRegistry.abi.Pack("registerClass", name, verifier, targetedVerifier, minSlots)
 	if err != nil {
 		panic(err)
 	}
@@ -421,18 +2068,18 @@ func (classRegistry *ClassRegistry) PackRegisterClass(name string, verifier comm
 }
 
 // TryPackRegisterClass is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0x5b297f1c.  This method will return an error
+// the contract method with ID 0xb6037080.  This method will return an error
 // if any inputs are invalid/nil.
 //
-// Solidity: function registerClass(string name, address verifier, uint16 minSlots) returns(bytes32 classId)
-func (classRegistry *ClassRegistry) TryPackRegisterClass(name string, verifier common.Address, minSlots uint16) ([]byte, error) {
-	return classRegistry.abi.Pack("registerClass", name, verifier, minSlots)
+// Solidity: function registerClass(string name, address verifier, address targetedVerifier, uint16 minSlots) returns(bytes32 classId)
+func (classRegistry *ClassRegistry) TryPackRegisterClass(name string, verifier common.Address, targetedVerifier common.Address, minSlots uint16) ([]byte, error) {
+	return classRegistry.abi.Pack("registerClass", name, verifier, targetedVerifier, minSlots)
 }
 
 // UnpackRegisterClass is the Go binding that unpacks the parameters returned
-// from invoking the contract method with ID 0x5b297f1c.
+// from invoking the contract method with ID 0xb6037080.
 //
-// Solidity: function registerClass(string name, address verifier, uint16 minSlots) returns(bytes32 classId)
+// Solidity: function registerClass(string name, address verifier, address targetedVerifier, uint16 minSlots) returns(bytes32 classId)
 func (classRegistry *ClassRegistry) UnpackRegisterClass(data []byte) ([32]byte, error) {
 	out, err := classRegistry.abi.Unpack("registerClass", data)
 	if err != nil {
@@ -508,6 +2155,85 @@ func (classRegistry *ClassRegistry) TryPackRetire(classId [32]byte) ([]byte, err
 	return classRegistry.abi.Pack("retire", classId)
 }
 
+// PackTargetedVerifierOf is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xf24d35f1.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function targetedVerifierOf(bytes32 classId) view returns(address)
+func (classRegistry *ClassRegistry) PackTargetedVerifierOf(classId [32]byte) []byte {
+	enc, err := classRegistry.abi.Pack("targetedVerifierOf", classId)
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackTargetedVerifierOf is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xf24d35f1.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function targetedVerifierOf(bytes32 classId) view returns(address)
+func (classRegistry *ClassRegistry) TryPackTargetedVerifierOf(classId [32]byte) ([]byte, error) {
+	return classRegistry.abi.Pack("targetedVerifierOf", classId)
+}
+
+// UnpackTargetedVerifierOf is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0xf24d35f1.
+//
+// Solidity: function targetedVerifierOf(bytes32 classId) view returns(address)
+func (classRegistry *ClassRegistry) UnpackTargetedVerifierOf(data []byte) (common.Address, error) {
+	out, err := classRegistry.abi.Unpack("targetedVerifierOf", data)
+	if err != nil {
+		return *new(common.Address), err
+	}
+	out0 := *abi.ConvertType(out[0], new(common.Address)).(*common.Address)
+	return out0, nil
+}
+
+// PackTermsOf is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xbe5170c0.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function termsOf(bytes32 classId) view returns(uint8 status, uint16 minSlots)
+func (classRegistry *ClassRegistry) PackTermsOf(classId [32]byte) []byte {
+	enc, err := classRegistry.abi.Pack("termsOf", classId)
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackTermsOf is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xbe5170c0.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function termsOf(bytes32 classId) view returns(uint8 status, uint16 minSlots)
+func (classRegistry *ClassRegistry) TryPackTermsOf(classId [32]byte) ([]byte, error) {
+	return classRegistry.abi.Pack("termsOf", classId)
+}
+
+// TermsOfOutput serves as a container for the return parameters of contract
+// method TermsOf.
+type TermsOfOutput struct {
+	Status   uint8
+	MinSlots uint16
+}
+
+// UnpackTermsOf is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0xbe5170c0.
+//
+// Solidity: function termsOf(bytes32 classId) view returns(uint8 status, uint16 minSlots)
+func (classRegistry *ClassRegistry) UnpackTermsOf(data []byte) (TermsOfOutput, error) {
+	out, err := classRegistry.abi.Unpack("termsOf", data)
+	outstruct := new(TermsOfOutput)
+	if err != nil {
+		return *outstruct, err
+	}
+	outstruct.Status = *abi.ConvertType(out[0], new(uint8)).(*uint8)
+	outstruct.MinSlots = *abi.ConvertType(out[1], new(uint16)).(*uint16)
+	return *outstruct, nil
+}
+
 // PackTransferOwnership is the Go binding used to pack the parameters required for calling
 // the contract method with ID 0xf2fde38b.  This method will panic if any
 // invalid/nil inputs are passed.
@@ -567,11 +2293,12 @@ func (classRegistry *ClassRegistry) UnpackVerifierOf(data []byte) (common.Addres
 
 // ClassRegistryClassRegistered represents a ClassRegistered event raised by the ClassRegistry contract.
 type ClassRegistryClassRegistered struct {
-	ClassId  [32]byte
-	Verifier common.Address
-	MinSlots uint16
-	Name     string
-	Raw      *types.Log // Blockchain specific contextual infos
+	ClassId          [32]byte
+	Verifier         common.Address
+	TargetedVerifier common.Address
+	MinSlots         uint16
+	Name             string
+	Raw              *types.Log // Blockchain specific contextual infos
 }
 
 const ClassRegistryClassRegisteredEventName = "ClassRegistered"
@@ -584,7 +2311,7 @@ func (ClassRegistryClassRegistered) ContractEventName() string {
 // UnpackClassRegisteredEvent is the Go binding that unpacks the event data emitted
 // by contract.
 //
-// Solidity: event ClassRegistered(bytes32 indexed classId, address indexed verifier, uint16 minSlots, string name)
+// Solidity: event ClassRegistered(bytes32 indexed classId, address indexed verifier, address indexed targetedVerifier, uint16 minSlots, string name)
 func (classRegistry *ClassRegistry) UnpackClassRegisteredEvent(log *types.Log) (*ClassRegistryClassRegistered, error) {
 	event := "ClassRegistered"
 	if len(log.Topics) == 0 {
@@ -4283,9 +6010,9 @@ func (resultHasher *ResultHasher) UnpackTagOutOfRangeError(raw []byte) (*ResultH
 
 // SLAManagerMetaData contains all meta data concerning the SLAManager contract.
 var SLAManagerMetaData = bind.MetaData{
-	ABI: "[{\"type\":\"constructor\",\"inputs\":[{\"name\":\"token_\",\"type\":\"address\",\"internalType\":\"contractIERC20\"},{\"name\":\"providers_\",\"type\":\"address\",\"internalType\":\"contractProviderRegistry\"},{\"name\":\"classes_\",\"type\":\"address\",\"internalType\":\"contractClassRegistry\"},{\"name\":\"hasher_\",\"type\":\"address\",\"internalType\":\"contractIResultHasher\"},{\"name\":\"owner_\",\"type\":\"address\",\"internalType\":\"address\"}],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"BPS\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint16\",\"internalType\":\"uint16\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"MAX_ABANDON_BPS\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint16\",\"internalType\":\"uint16\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"MAX_BATCH\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"MAX_BOUNTY_BPS\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint16\",\"internalType\":\"uint16\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"MAX_NEW_TOKENS\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint32\",\"internalType\":\"uint32\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"MAX_WINDOW\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint32\",\"internalType\":\"uint32\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"MIN_ABANDON_BPS\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint16\",\"internalType\":\"uint16\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"R\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"REVEAL_BLOCKS\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint64\",\"internalType\":\"uint64\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"SEED_DELAY\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint64\",\"internalType\":\"uint64\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"SEED_HORIZON\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint64\",\"internalType\":\"uint64\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"abandon\",\"inputs\":[{\"name\":\"req\",\"type\":\"tuple\",\"internalType\":\"structRequest\",\"components\":[{\"name\":\"buyer\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"classId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"modelRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"jobDigest\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"newTokens\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"price\",\"type\":\"uint96\",\"internalType\":\"uint96\"},{\"name\":\"lockBy\",\"type\":\"uint64\",\"internalType\":\"uint64\"},{\"name\":\"execWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"proveWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"challengeWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"seedCommitment\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"salt\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"abandonBps\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint16\",\"internalType\":\"uint16\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"acceptOwnership\",\"inputs\":[],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"balanceOf\",\"inputs\":[{\"name\":\"account\",\"type\":\"address\",\"internalType\":\"address\"}],\"outputs\":[{\"name\":\"\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"bountyBps\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint16\",\"internalType\":\"uint16\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"cancel\",\"inputs\":[{\"name\":\"req\",\"type\":\"tuple\",\"internalType\":\"structRequest\",\"components\":[{\"name\":\"buyer\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"classId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"modelRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"jobDigest\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"newTokens\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"price\",\"type\":\"uint96\",\"internalType\":\"uint96\"},{\"name\":\"lockBy\",\"type\":\"uint64\",\"internalType\":\"uint64\"},{\"name\":\"execWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"proveWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"challengeWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"seedCommitment\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"salt\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"classes\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"address\",\"internalType\":\"contractClassRegistry\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"collect\",\"inputs\":[{\"name\":\"jobIds\",\"type\":\"uint256[]\",\"internalType\":\"uint256[]\"},{\"name\":\"to\",\"type\":\"address\",\"internalType\":\"address\"}],\"outputs\":[{\"name\":\"paid\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"commit\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"traceRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"attestationDigest\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"commitMany\",\"inputs\":[{\"name\":\"jobIds\",\"type\":\"uint256[]\",\"internalType\":\"uint256[]\"},{\"name\":\"traceRoots\",\"type\":\"uint256[]\",\"internalType\":\"uint256[]\"},{\"name\":\"attestationDigests\",\"type\":\"bytes32[]\",\"internalType\":\"bytes32[]\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"commitmentOf\",\"inputs\":[{\"name\":\"c\",\"type\":\"tuple\",\"internalType\":\"structCommitment\",\"components\":[{\"name\":\"provider\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"stake\",\"type\":\"uint96\",\"internalType\":\"uint96\"},{\"name\":\"traceRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"attestationDigest\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}]}],\"outputs\":[{\"name\":\"\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}],\"stateMutability\":\"pure\"},{\"type\":\"function\",\"name\":\"deposit\",\"inputs\":[{\"name\":\"amount\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"detectionFloorBps\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint16\",\"internalType\":\"uint16\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"detectionProbability\",\"inputs\":[{\"name\":\"k\",\"type\":\"uint16\",\"internalType\":\"uint16\"}],\"outputs\":[{\"name\":\"\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"domainSeparator\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"eip712Domain\",\"inputs\":[],\"outputs\":[{\"name\":\"fields\",\"type\":\"bytes1\",\"internalType\":\"bytes1\"},{\"name\":\"name\",\"type\":\"string\",\"internalType\":\"string\"},{\"name\":\"version\",\"type\":\"string\",\"internalType\":\"string\"},{\"name\":\"chainId\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"verifyingContract\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"salt\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"extensions\",\"type\":\"uint256[]\",\"internalType\":\"uint256[]\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"finalize\",\"inputs\":[{\"name\":\"jobIds\",\"type\":\"uint256[]\",\"internalType\":\"uint256[]\"}],\"outputs\":[{\"name\":\"paid\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"fixSeed\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"getJob\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"outputs\":[{\"name\":\"\",\"type\":\"tuple\",\"internalType\":\"structJob\",\"components\":[{\"name\":\"state\",\"type\":\"uint8\",\"internalType\":\"enumJobState\"},{\"name\":\"flags\",\"type\":\"uint8\",\"internalType\":\"uint8\"},{\"name\":\"seedBlock\",\"type\":\"uint40\",\"internalType\":\"uint40\"},{\"name\":\"deadline\",\"type\":\"uint40\",\"internalType\":\"uint40\"},{\"name\":\"proveWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"bountyBps\",\"type\":\"uint16\",\"internalType\":\"uint16\"},{\"name\":\"abandonBps\",\"type\":\"uint16\",\"internalType\":\"uint16\"},{\"name\":\"price\",\"type\":\"uint96\",\"internalType\":\"uint96\"},{\"name\":\"holder\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"seed\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"hasher\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"address\",\"internalType\":\"contractIResultHasher\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"holderOf\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"outputs\":[{\"name\":\"provider\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"stake\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"jobIdOf\",\"inputs\":[{\"name\":\"req\",\"type\":\"tuple\",\"internalType\":\"structRequest\",\"components\":[{\"name\":\"buyer\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"classId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"modelRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"jobDigest\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"newTokens\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"price\",\"type\":\"uint96\",\"internalType\":\"uint96\"},{\"name\":\"lockBy\",\"type\":\"uint64\",\"internalType\":\"uint64\"},{\"name\":\"execWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"proveWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"challengeWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"seedCommitment\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"salt\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]}],\"outputs\":[{\"name\":\"\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"lock\",\"inputs\":[{\"name\":\"req\",\"type\":\"tuple\",\"internalType\":\"structRequest\",\"components\":[{\"name\":\"buyer\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"classId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"modelRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"jobDigest\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"newTokens\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"price\",\"type\":\"uint96\",\"internalType\":\"uint96\"},{\"name\":\"lockBy\",\"type\":\"uint64\",\"internalType\":\"uint64\"},{\"name\":\"execWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"proveWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"challengeWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"seedCommitment\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"salt\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"name\":\"maxStake\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"maxAbandonBps\",\"type\":\"uint16\",\"internalType\":\"uint16\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"lockAndCommit\",\"inputs\":[{\"name\":\"req\",\"type\":\"tuple\",\"internalType\":\"structRequest\",\"components\":[{\"name\":\"buyer\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"classId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"modelRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"jobDigest\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"newTokens\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"price\",\"type\":\"uint96\",\"internalType\":\"uint96\"},{\"name\":\"lockBy\",\"type\":\"uint64\",\"internalType\":\"uint64\"},{\"name\":\"execWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"proveWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"challengeWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"seedCommitment\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"salt\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"name\":\"signature\",\"type\":\"bytes\",\"internalType\":\"bytes\"},{\"name\":\"traceRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"attestationDigest\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"maxStake\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"maxAbandonBps\",\"type\":\"uint16\",\"internalType\":\"uint16\"}],\"outputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"lockRequest\",\"inputs\":[{\"name\":\"req\",\"type\":\"tuple\",\"internalType\":\"structRequest\",\"components\":[{\"name\":\"buyer\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"classId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"modelRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"jobDigest\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"newTokens\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"price\",\"type\":\"uint96\",\"internalType\":\"uint96\"},{\"name\":\"lockBy\",\"type\":\"uint64\",\"internalType\":\"uint64\"},{\"name\":\"execWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"proveWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"challengeWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"seedCommitment\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"salt\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"name\":\"signature\",\"type\":\"bytes\",\"internalType\":\"bytes\"},{\"name\":\"maxStake\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"maxAbandonBps\",\"type\":\"uint16\",\"internalType\":\"uint16\"}],\"outputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"lockRequests\",\"inputs\":[{\"name\":\"reqs\",\"type\":\"tuple[]\",\"internalType\":\"structRequest[]\",\"components\":[{\"name\":\"buyer\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"classId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"modelRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"jobDigest\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"newTokens\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"price\",\"type\":\"uint96\",\"internalType\":\"uint96\"},{\"name\":\"lockBy\",\"type\":\"uint64\",\"internalType\":\"uint64\"},{\"name\":\"execWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"proveWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"challengeWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"seedCommitment\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"salt\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"name\":\"signatures\",\"type\":\"bytes[]\",\"internalType\":\"bytes[]\"},{\"name\":\"maxStakes\",\"type\":\"uint256[]\",\"internalType\":\"uint256[]\"},{\"name\":\"maxAbandonBps\",\"type\":\"uint16\",\"internalType\":\"uint16\"}],\"outputs\":[{\"name\":\"jobIds\",\"type\":\"uint256[]\",\"internalType\":\"uint256[]\"}],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"minExecWindow\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint32\",\"internalType\":\"uint32\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"minProveWindow\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint32\",\"internalType\":\"uint32\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"owner\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"address\",\"internalType\":\"address\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"pendingOwner\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"address\",\"internalType\":\"address\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"post\",\"inputs\":[{\"name\":\"req\",\"type\":\"tuple\",\"internalType\":\"structRequest\",\"components\":[{\"name\":\"buyer\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"classId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"modelRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"jobDigest\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"newTokens\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"price\",\"type\":\"uint96\",\"internalType\":\"uint96\"},{\"name\":\"lockBy\",\"type\":\"uint64\",\"internalType\":\"uint64\"},{\"name\":\"execWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"proveWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"challengeWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"seedCommitment\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"salt\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"name\":\"inputURI\",\"type\":\"string\",\"internalType\":\"string\"}],\"outputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"providers\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"address\",\"internalType\":\"contractProviderRegistry\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"receiptDigest\",\"inputs\":[{\"name\":\"receipt\",\"type\":\"tuple\",\"internalType\":\"structReceipt\",\"components\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"provider\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"modelRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"jobDigest\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"traceRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"attestationDigest\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"seed\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"resultDigest\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"proofHash\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}]}],\"outputs\":[{\"name\":\"\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"renounceOwnership\",\"inputs\":[],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"requiredStake\",\"inputs\":[{\"name\":\"price\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"minSlots\",\"type\":\"uint16\",\"internalType\":\"uint16\"}],\"outputs\":[{\"name\":\"\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"revealSeed\",\"inputs\":[{\"name\":\"req\",\"type\":\"tuple\",\"internalType\":\"structRequest\",\"components\":[{\"name\":\"buyer\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"classId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"modelRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"jobDigest\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"newTokens\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"price\",\"type\":\"uint96\",\"internalType\":\"uint96\"},{\"name\":\"lockBy\",\"type\":\"uint64\",\"internalType\":\"uint64\"},{\"name\":\"execWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"proveWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"challengeWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"seedCommitment\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"salt\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"name\":\"secret\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"seedOf\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"outputs\":[{\"name\":\"\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"setAbandonBps\",\"inputs\":[{\"name\":\"bps\",\"type\":\"uint16\",\"internalType\":\"uint16\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"setBountyBps\",\"inputs\":[{\"name\":\"bps\",\"type\":\"uint16\",\"internalType\":\"uint16\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"setDetectionFloorBps\",\"inputs\":[{\"name\":\"bps\",\"type\":\"uint16\",\"internalType\":\"uint16\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"setMinWindows\",\"inputs\":[{\"name\":\"execWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"proveWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"slash\",\"inputs\":[{\"name\":\"req\",\"type\":\"tuple\",\"internalType\":\"structRequest\",\"components\":[{\"name\":\"buyer\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"classId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"modelRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"jobDigest\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"newTokens\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"price\",\"type\":\"uint96\",\"internalType\":\"uint96\"},{\"name\":\"lockBy\",\"type\":\"uint64\",\"internalType\":\"uint64\"},{\"name\":\"execWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"proveWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"challengeWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"seedCommitment\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"salt\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"name\":\"c\",\"type\":\"tuple\",\"internalType\":\"structCommitment\",\"components\":[{\"name\":\"provider\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"stake\",\"type\":\"uint96\",\"internalType\":\"uint96\"},{\"name\":\"traceRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"attestationDigest\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}]}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"submit\",\"inputs\":[{\"name\":\"s\",\"type\":\"tuple\",\"internalType\":\"structSubmission\",\"components\":[{\"name\":\"request\",\"type\":\"tuple\",\"internalType\":\"structRequest\",\"components\":[{\"name\":\"buyer\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"classId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"modelRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"jobDigest\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"newTokens\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"price\",\"type\":\"uint96\",\"internalType\":\"uint96\"},{\"name\":\"lockBy\",\"type\":\"uint64\",\"internalType\":\"uint64\"},{\"name\":\"execWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"proveWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"challengeWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"seedCommitment\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"salt\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"name\":\"commitment\",\"type\":\"tuple\",\"internalType\":\"structCommitment\",\"components\":[{\"name\":\"provider\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"stake\",\"type\":\"uint96\",\"internalType\":\"uint96\"},{\"name\":\"traceRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"attestationDigest\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}]},{\"name\":\"result\",\"type\":\"uint256[]\",\"internalType\":\"uint256[]\"},{\"name\":\"proof\",\"type\":\"uint256[8]\",\"internalType\":\"uint256[8]\"}]}],\"outputs\":[{\"name\":\"valid\",\"type\":\"bool\",\"internalType\":\"bool\"}],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"submitBatch\",\"inputs\":[{\"name\":\"subs\",\"type\":\"tuple[]\",\"internalType\":\"structSubmission[]\",\"components\":[{\"name\":\"request\",\"type\":\"tuple\",\"internalType\":\"structRequest\",\"components\":[{\"name\":\"buyer\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"classId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"modelRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"jobDigest\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"newTokens\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"price\",\"type\":\"uint96\",\"internalType\":\"uint96\"},{\"name\":\"lockBy\",\"type\":\"uint64\",\"internalType\":\"uint64\"},{\"name\":\"execWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"proveWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"challengeWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"seedCommitment\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"salt\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"name\":\"commitment\",\"type\":\"tuple\",\"internalType\":\"structCommitment\",\"components\":[{\"name\":\"provider\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"stake\",\"type\":\"uint96\",\"internalType\":\"uint96\"},{\"name\":\"traceRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"attestationDigest\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}]},{\"name\":\"result\",\"type\":\"uint256[]\",\"internalType\":\"uint256[]\"},{\"name\":\"proof\",\"type\":\"uint256[8]\",\"internalType\":\"uint256[8]\"}]}],\"outputs\":[{\"name\":\"proved\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"slashed\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"token\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"address\",\"internalType\":\"contractIERC20\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"transferOwnership\",\"inputs\":[{\"name\":\"newOwner\",\"type\":\"address\",\"internalType\":\"address\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"verifyReceipt\",\"inputs\":[{\"name\":\"receipt\",\"type\":\"tuple\",\"internalType\":\"structReceipt\",\"components\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"provider\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"modelRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"jobDigest\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"traceRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"attestationDigest\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"seed\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"resultDigest\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"proofHash\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}]},{\"name\":\"signature\",\"type\":\"bytes\",\"internalType\":\"bytes\"}],\"outputs\":[{\"name\":\"\",\"type\":\"bool\",\"internalType\":\"bool\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"withdraw\",\"inputs\":[],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"withdrawTo\",\"inputs\":[{\"name\":\"to\",\"type\":\"address\",\"internalType\":\"address\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"event\",\"name\":\"AbandonFeeSet\",\"inputs\":[{\"name\":\"bps\",\"type\":\"uint16\",\"indexed\":false,\"internalType\":\"uint16\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"BountySet\",\"inputs\":[{\"name\":\"bps\",\"type\":\"uint16\",\"indexed\":false,\"internalType\":\"uint16\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"Deposited\",\"inputs\":[{\"name\":\"account\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"amount\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"DetectionFloorSet\",\"inputs\":[{\"name\":\"bps\",\"type\":\"uint16\",\"indexed\":false,\"internalType\":\"uint16\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"EIP712DomainChanged\",\"inputs\":[],\"anonymous\":false},{\"type\":\"event\",\"name\":\"JobAbandoned\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"indexed\":true,\"internalType\":\"uint256\"},{\"name\":\"provider\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"fee\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"},{\"name\":\"reopened\",\"type\":\"bool\",\"indexed\":false,\"internalType\":\"bool\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"JobCancelled\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"indexed\":true,\"internalType\":\"uint256\"},{\"name\":\"buyer\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"JobCommitted\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"indexed\":true,\"internalType\":\"uint256\"},{\"name\":\"provider\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"stake\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"},{\"name\":\"traceRoot\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"},{\"name\":\"attestationDigest\",\"type\":\"bytes32\",\"indexed\":false,\"internalType\":\"bytes32\"},{\"name\":\"seedBlock\",\"type\":\"uint64\",\"indexed\":false,\"internalType\":\"uint64\"},{\"name\":\"proveBy\",\"type\":\"uint64\",\"indexed\":false,\"internalType\":\"uint64\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"JobLocked\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"indexed\":true,\"internalType\":\"uint256\"},{\"name\":\"provider\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"stake\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"},{\"name\":\"commitBy\",\"type\":\"uint64\",\"indexed\":false,\"internalType\":\"uint64\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"JobPosted\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"indexed\":true,\"internalType\":\"uint256\"},{\"name\":\"buyer\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"classId\",\"type\":\"bytes32\",\"indexed\":true,\"internalType\":\"bytes32\"},{\"name\":\"request\",\"type\":\"tuple\",\"indexed\":false,\"internalType\":\"structRequest\",\"components\":[{\"name\":\"buyer\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"classId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"modelRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"jobDigest\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"newTokens\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"price\",\"type\":\"uint96\",\"internalType\":\"uint96\"},{\"name\":\"lockBy\",\"type\":\"uint64\",\"internalType\":\"uint64\"},{\"name\":\"execWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"proveWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"challengeWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"seedCommitment\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"salt\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"name\":\"inputURI\",\"type\":\"string\",\"indexed\":false,\"internalType\":\"string\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"JobProved\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"indexed\":true,\"internalType\":\"uint256\"},{\"name\":\"provider\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"seed\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"},{\"name\":\"resultDigest\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"},{\"name\":\"result\",\"type\":\"uint256[]\",\"indexed\":false,\"internalType\":\"uint256[]\"},{\"name\":\"receiptDigest\",\"type\":\"bytes32\",\"indexed\":false,\"internalType\":\"bytes32\"},{\"name\":\"payableAt\",\"type\":\"uint64\",\"indexed\":false,\"internalType\":\"uint64\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"JobSettled\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"indexed\":true,\"internalType\":\"uint256\"},{\"name\":\"provider\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"price\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"JobSlashed\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"indexed\":true,\"internalType\":\"uint256\"},{\"name\":\"provider\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"caller\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"stake\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"},{\"name\":\"bounty\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"MinWindowsSet\",\"inputs\":[{\"name\":\"execWindow\",\"type\":\"uint32\",\"indexed\":false,\"internalType\":\"uint32\"},{\"name\":\"proveWindow\",\"type\":\"uint32\",\"indexed\":false,\"internalType\":\"uint32\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"OwnershipTransferStarted\",\"inputs\":[{\"name\":\"previousOwner\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"newOwner\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"OwnershipTransferred\",\"inputs\":[{\"name\":\"previousOwner\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"newOwner\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"ProofRejected\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"indexed\":true,\"internalType\":\"uint256\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"SeedFixed\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"indexed\":true,\"internalType\":\"uint256\"},{\"name\":\"seed\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"},{\"name\":\"proveBy\",\"type\":\"uint64\",\"indexed\":false,\"internalType\":\"uint64\"},{\"name\":\"revealed\",\"type\":\"bool\",\"indexed\":false,\"internalType\":\"bool\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"SubmissionSkipped\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"indexed\":true,\"internalType\":\"uint256\"},{\"name\":\"reason\",\"type\":\"bytes\",\"indexed\":false,\"internalType\":\"bytes\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"Withdrawn\",\"inputs\":[{\"name\":\"account\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"to\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"amount\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"}],\"anonymous\":false},{\"type\":\"error\",\"name\":\"BadBatch\",\"inputs\":[{\"name\":\"length\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"type\":\"error\",\"name\":\"BadParameter\",\"inputs\":[{\"name\":\"value\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"type\":\"error\",\"name\":\"BadRequestSignature\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"buyer\",\"type\":\"address\",\"internalType\":\"address\"}]},{\"type\":\"error\",\"name\":\"BadReveal\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"commitment\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}]},{\"type\":\"error\",\"name\":\"BadTerms\",\"inputs\":[{\"name\":\"price\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"lockBy\",\"type\":\"uint64\",\"internalType\":\"uint64\"},{\"name\":\"newTokens\",\"type\":\"uint32\",\"internalType\":\"uint32\"}]},{\"type\":\"error\",\"name\":\"BadWindows\",\"inputs\":[{\"name\":\"execWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"proveWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"challengeWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"}]},{\"type\":\"error\",\"name\":\"ClassMismatch\",\"inputs\":[{\"name\":\"index\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"classId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"expected\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}]},{\"type\":\"error\",\"name\":\"ClassNotActive\",\"inputs\":[{\"name\":\"classId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"status\",\"type\":\"uint8\",\"internalType\":\"enumClassStatus\"}]},{\"type\":\"error\",\"name\":\"CommitmentMismatch\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"given\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"committed\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}]},{\"type\":\"error\",\"name\":\"DeadlineNotPassed\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"deadline\",\"type\":\"uint64\",\"internalType\":\"uint64\"}]},{\"type\":\"error\",\"name\":\"DeadlinePassed\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"deadline\",\"type\":\"uint64\",\"internalType\":\"uint64\"}]},{\"type\":\"error\",\"name\":\"DetectionUndefined\",\"inputs\":[{\"name\":\"floorBps\",\"type\":\"uint16\",\"internalType\":\"uint16\"},{\"name\":\"k\",\"type\":\"uint16\",\"internalType\":\"uint16\"}]},{\"type\":\"error\",\"name\":\"InvalidShortString\",\"inputs\":[]},{\"type\":\"error\",\"name\":\"LockTermsExceeded\",\"inputs\":[{\"name\":\"stake\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"maxStake\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"abandonBps\",\"type\":\"uint16\",\"internalType\":\"uint16\"},{\"name\":\"maxAbandonBps\",\"type\":\"uint16\",\"internalType\":\"uint16\"}]},{\"type\":\"error\",\"name\":\"NotFieldElement\",\"inputs\":[{\"name\":\"value\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"type\":\"error\",\"name\":\"NothingToWithdraw\",\"inputs\":[{\"name\":\"account\",\"type\":\"address\",\"internalType\":\"address\"}]},{\"type\":\"error\",\"name\":\"OwnableInvalidOwner\",\"inputs\":[{\"name\":\"owner\",\"type\":\"address\",\"internalType\":\"address\"}]},{\"type\":\"error\",\"name\":\"OwnableUnauthorizedAccount\",\"inputs\":[{\"name\":\"account\",\"type\":\"address\",\"internalType\":\"address\"}]},{\"type\":\"error\",\"name\":\"ReentrancyGuardReentrantCall\",\"inputs\":[]},{\"type\":\"error\",\"name\":\"RevealClosed\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"until\",\"type\":\"uint64\",\"internalType\":\"uint64\"},{\"name\":\"blockNumber\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"type\":\"error\",\"name\":\"RevealPending\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"until\",\"type\":\"uint64\",\"internalType\":\"uint64\"},{\"name\":\"blockNumber\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"type\":\"error\",\"name\":\"SafeERC20FailedOperation\",\"inputs\":[{\"name\":\"token\",\"type\":\"address\",\"internalType\":\"address\"}]},{\"type\":\"error\",\"name\":\"SeedAlreadyFixed\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"type\":\"error\",\"name\":\"SeedUnavailable\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"seedBlock\",\"type\":\"uint64\",\"internalType\":\"uint64\"},{\"name\":\"blockNumber\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"type\":\"error\",\"name\":\"StakeTooLarge\",\"inputs\":[{\"name\":\"stake\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"type\":\"error\",\"name\":\"StringTooLong\",\"inputs\":[{\"name\":\"str\",\"type\":\"string\",\"internalType\":\"string\"}]},{\"type\":\"error\",\"name\":\"TokenMismatch\",\"inputs\":[{\"name\":\"escrowToken\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"stakeToken\",\"type\":\"address\",\"internalType\":\"address\"}]},{\"type\":\"error\",\"name\":\"TransferAmountMismatch\",\"inputs\":[{\"name\":\"expected\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"received\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"type\":\"error\",\"name\":\"Unauthorized\",\"inputs\":[{\"name\":\"caller\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"expected\",\"type\":\"address\",\"internalType\":\"address\"}]},{\"type\":\"error\",\"name\":\"VerifierFailed\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"type\":\"error\",\"name\":\"WrongState\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"state\",\"type\":\"uint8\",\"internalType\":\"enumJobState\"}]},{\"type\":\"error\",\"name\":\"ZeroValue\",\"inputs\":[]}]",
+	ABI: "[{\"type\":\"constructor\",\"inputs\":[{\"name\":\"token_\",\"type\":\"address\",\"internalType\":\"contractIERC20\"},{\"name\":\"providers_\",\"type\":\"address\",\"internalType\":\"contractProviderRegistry\"},{\"name\":\"classes_\",\"type\":\"address\",\"internalType\":\"contractClassRegistry\"},{\"name\":\"hasher_\",\"type\":\"address\",\"internalType\":\"contractIResultHasher\"},{\"name\":\"owner_\",\"type\":\"address\",\"internalType\":\"address\"}],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"MAX_BOUNTY_BPS\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint16\",\"internalType\":\"uint16\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"MAX_NEW_TOKENS\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint32\",\"internalType\":\"uint32\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"abandon\",\"inputs\":[{\"name\":\"req\",\"type\":\"tuple\",\"internalType\":\"structRequest\",\"components\":[{\"name\":\"buyer\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"classId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"modelRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"jobDigest\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"newTokens\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"price\",\"type\":\"uint96\",\"internalType\":\"uint96\"},{\"name\":\"lockBy\",\"type\":\"uint64\",\"internalType\":\"uint64\"},{\"name\":\"execWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"proveWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"challengeWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"seedCommitment\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"salt\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"abandonBps\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint16\",\"internalType\":\"uint16\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"acceptOwnership\",\"inputs\":[],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"balanceOf\",\"inputs\":[{\"name\":\"account\",\"type\":\"address\",\"internalType\":\"address\"}],\"outputs\":[{\"name\":\"\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"bountyBps\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint16\",\"internalType\":\"uint16\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"cancel\",\"inputs\":[{\"name\":\"req\",\"type\":\"tuple\",\"internalType\":\"structRequest\",\"components\":[{\"name\":\"buyer\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"classId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"modelRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"jobDigest\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"newTokens\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"price\",\"type\":\"uint96\",\"internalType\":\"uint96\"},{\"name\":\"lockBy\",\"type\":\"uint64\",\"internalType\":\"uint64\"},{\"name\":\"execWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"proveWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"challengeWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"seedCommitment\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"salt\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"challenges\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"address\",\"internalType\":\"contractChallengeManager\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"classes\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"address\",\"internalType\":\"contractClassRegistry\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"collect\",\"inputs\":[{\"name\":\"jobIds\",\"type\":\"uint256[]\",\"internalType\":\"uint256[]\"},{\"name\":\"to\",\"type\":\"address\",\"internalType\":\"address\"}],\"outputs\":[{\"name\":\"paid\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"commit\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"traceRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"attestationDigest\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"commitMany\",\"inputs\":[{\"name\":\"jobIds\",\"type\":\"uint256[]\",\"internalType\":\"uint256[]\"},{\"name\":\"traceRoots\",\"type\":\"uint256[]\",\"internalType\":\"uint256[]\"},{\"name\":\"attestationDigests\",\"type\":\"bytes32[]\",\"internalType\":\"bytes32[]\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"commitmentOf\",\"inputs\":[{\"name\":\"c\",\"type\":\"tuple\",\"internalType\":\"structCommitment\",\"components\":[{\"name\":\"provider\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"stake\",\"type\":\"uint96\",\"internalType\":\"uint96\"},{\"name\":\"traceRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"attestationDigest\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}]}],\"outputs\":[{\"name\":\"\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}],\"stateMutability\":\"pure\"},{\"type\":\"function\",\"name\":\"deposit\",\"inputs\":[{\"name\":\"amount\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"detectionFloorBps\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint16\",\"internalType\":\"uint16\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"detectionProbability\",\"inputs\":[{\"name\":\"k\",\"type\":\"uint16\",\"internalType\":\"uint16\"}],\"outputs\":[{\"name\":\"\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"domainSeparator\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"eip712Domain\",\"inputs\":[],\"outputs\":[{\"name\":\"fields\",\"type\":\"bytes1\",\"internalType\":\"bytes1\"},{\"name\":\"name\",\"type\":\"string\",\"internalType\":\"string\"},{\"name\":\"version\",\"type\":\"string\",\"internalType\":\"string\"},{\"name\":\"chainId\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"verifyingContract\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"salt\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"extensions\",\"type\":\"uint256[]\",\"internalType\":\"uint256[]\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"finalize\",\"inputs\":[{\"name\":\"jobIds\",\"type\":\"uint256[]\",\"internalType\":\"uint256[]\"}],\"outputs\":[{\"name\":\"paid\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"fixSeed\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"getJob\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"outputs\":[{\"name\":\"\",\"type\":\"tuple\",\"internalType\":\"structJob\",\"components\":[{\"name\":\"state\",\"type\":\"uint8\",\"internalType\":\"enumJobState\"},{\"name\":\"flags\",\"type\":\"uint8\",\"internalType\":\"uint8\"},{\"name\":\"seedBlock\",\"type\":\"uint40\",\"internalType\":\"uint40\"},{\"name\":\"deadline\",\"type\":\"uint40\",\"internalType\":\"uint40\"},{\"name\":\"proveWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"bountyBps\",\"type\":\"uint16\",\"internalType\":\"uint16\"},{\"name\":\"abandonBps\",\"type\":\"uint16\",\"internalType\":\"uint16\"},{\"name\":\"price\",\"type\":\"uint96\",\"internalType\":\"uint96\"},{\"name\":\"holder\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"seed\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"hasher\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"address\",\"internalType\":\"contractIResultHasher\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"holderOf\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"outputs\":[{\"name\":\"provider\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"stake\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"jobIdOf\",\"inputs\":[{\"name\":\"req\",\"type\":\"tuple\",\"internalType\":\"structRequest\",\"components\":[{\"name\":\"buyer\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"classId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"modelRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"jobDigest\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"newTokens\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"price\",\"type\":\"uint96\",\"internalType\":\"uint96\"},{\"name\":\"lockBy\",\"type\":\"uint64\",\"internalType\":\"uint64\"},{\"name\":\"execWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"proveWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"challengeWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"seedCommitment\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"salt\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]}],\"outputs\":[{\"name\":\"\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"lock\",\"inputs\":[{\"name\":\"req\",\"type\":\"tuple\",\"internalType\":\"structRequest\",\"components\":[{\"name\":\"buyer\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"classId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"modelRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"jobDigest\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"newTokens\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"price\",\"type\":\"uint96\",\"internalType\":\"uint96\"},{\"name\":\"lockBy\",\"type\":\"uint64\",\"internalType\":\"uint64\"},{\"name\":\"execWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"proveWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"challengeWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"seedCommitment\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"salt\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"name\":\"maxStake\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"maxAbandonBps\",\"type\":\"uint16\",\"internalType\":\"uint16\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"lockAndCommit\",\"inputs\":[{\"name\":\"req\",\"type\":\"tuple\",\"internalType\":\"structRequest\",\"components\":[{\"name\":\"buyer\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"classId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"modelRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"jobDigest\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"newTokens\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"price\",\"type\":\"uint96\",\"internalType\":\"uint96\"},{\"name\":\"lockBy\",\"type\":\"uint64\",\"internalType\":\"uint64\"},{\"name\":\"execWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"proveWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"challengeWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"seedCommitment\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"salt\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"name\":\"signature\",\"type\":\"bytes\",\"internalType\":\"bytes\"},{\"name\":\"traceRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"attestationDigest\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"maxStake\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"maxAbandonBps\",\"type\":\"uint16\",\"internalType\":\"uint16\"}],\"outputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"lockRequest\",\"inputs\":[{\"name\":\"req\",\"type\":\"tuple\",\"internalType\":\"structRequest\",\"components\":[{\"name\":\"buyer\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"classId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"modelRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"jobDigest\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"newTokens\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"price\",\"type\":\"uint96\",\"internalType\":\"uint96\"},{\"name\":\"lockBy\",\"type\":\"uint64\",\"internalType\":\"uint64\"},{\"name\":\"execWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"proveWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"challengeWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"seedCommitment\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"salt\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"name\":\"signature\",\"type\":\"bytes\",\"internalType\":\"bytes\"},{\"name\":\"maxStake\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"maxAbandonBps\",\"type\":\"uint16\",\"internalType\":\"uint16\"}],\"outputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"lockRequests\",\"inputs\":[{\"name\":\"reqs\",\"type\":\"tuple[]\",\"internalType\":\"structRequest[]\",\"components\":[{\"name\":\"buyer\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"classId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"modelRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"jobDigest\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"newTokens\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"price\",\"type\":\"uint96\",\"internalType\":\"uint96\"},{\"name\":\"lockBy\",\"type\":\"uint64\",\"internalType\":\"uint64\"},{\"name\":\"execWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"proveWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"challengeWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"seedCommitment\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"salt\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"name\":\"signatures\",\"type\":\"bytes[]\",\"internalType\":\"bytes[]\"},{\"name\":\"maxStakes\",\"type\":\"uint256[]\",\"internalType\":\"uint256[]\"},{\"name\":\"maxAbandonBps\",\"type\":\"uint16\",\"internalType\":\"uint16\"}],\"outputs\":[{\"name\":\"jobIds\",\"type\":\"uint256[]\",\"internalType\":\"uint256[]\"}],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"minExecWindow\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint32\",\"internalType\":\"uint32\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"minProveWindow\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"uint32\",\"internalType\":\"uint32\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"owner\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"address\",\"internalType\":\"address\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"pendingOwner\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"address\",\"internalType\":\"address\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"post\",\"inputs\":[{\"name\":\"req\",\"type\":\"tuple\",\"internalType\":\"structRequest\",\"components\":[{\"name\":\"buyer\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"classId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"modelRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"jobDigest\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"newTokens\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"price\",\"type\":\"uint96\",\"internalType\":\"uint96\"},{\"name\":\"lockBy\",\"type\":\"uint64\",\"internalType\":\"uint64\"},{\"name\":\"execWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"proveWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"challengeWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"seedCommitment\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"salt\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"name\":\"inputURI\",\"type\":\"string\",\"internalType\":\"string\"}],\"outputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"providers\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"address\",\"internalType\":\"contractProviderRegistry\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"receiptDigest\",\"inputs\":[{\"name\":\"receipt\",\"type\":\"tuple\",\"internalType\":\"structReceipt\",\"components\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"provider\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"modelRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"jobDigest\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"traceRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"attestationDigest\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"seed\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"resultDigest\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"proofHash\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}]}],\"outputs\":[{\"name\":\"\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"renounceOwnership\",\"inputs\":[],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"requiredStake\",\"inputs\":[{\"name\":\"price\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"minSlots\",\"type\":\"uint16\",\"internalType\":\"uint16\"}],\"outputs\":[{\"name\":\"\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"revealSeed\",\"inputs\":[{\"name\":\"req\",\"type\":\"tuple\",\"internalType\":\"structRequest\",\"components\":[{\"name\":\"buyer\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"classId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"modelRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"jobDigest\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"newTokens\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"price\",\"type\":\"uint96\",\"internalType\":\"uint96\"},{\"name\":\"lockBy\",\"type\":\"uint64\",\"internalType\":\"uint64\"},{\"name\":\"execWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"proveWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"challengeWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"seedCommitment\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"salt\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"name\":\"secret\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"seedOf\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"outputs\":[{\"name\":\"\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"setAbandonBps\",\"inputs\":[{\"name\":\"bps\",\"type\":\"uint16\",\"internalType\":\"uint16\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"setBountyBps\",\"inputs\":[{\"name\":\"bps\",\"type\":\"uint16\",\"internalType\":\"uint16\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"setDetectionFloorBps\",\"inputs\":[{\"name\":\"bps\",\"type\":\"uint16\",\"internalType\":\"uint16\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"setMinWindows\",\"inputs\":[{\"name\":\"execWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"proveWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"slash\",\"inputs\":[{\"name\":\"req\",\"type\":\"tuple\",\"internalType\":\"structRequest\",\"components\":[{\"name\":\"buyer\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"classId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"modelRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"jobDigest\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"newTokens\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"price\",\"type\":\"uint96\",\"internalType\":\"uint96\"},{\"name\":\"lockBy\",\"type\":\"uint64\",\"internalType\":\"uint64\"},{\"name\":\"execWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"proveWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"challengeWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"seedCommitment\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"salt\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"name\":\"c\",\"type\":\"tuple\",\"internalType\":\"structCommitment\",\"components\":[{\"name\":\"provider\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"stake\",\"type\":\"uint96\",\"internalType\":\"uint96\"},{\"name\":\"traceRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"attestationDigest\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}]}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"slashChallenged\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"buyer\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"challenger\",\"type\":\"address\",\"internalType\":\"address\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"submit\",\"inputs\":[{\"name\":\"s\",\"type\":\"tuple\",\"internalType\":\"structSubmission\",\"components\":[{\"name\":\"request\",\"type\":\"tuple\",\"internalType\":\"structRequest\",\"components\":[{\"name\":\"buyer\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"classId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"modelRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"jobDigest\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"newTokens\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"price\",\"type\":\"uint96\",\"internalType\":\"uint96\"},{\"name\":\"lockBy\",\"type\":\"uint64\",\"internalType\":\"uint64\"},{\"name\":\"execWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"proveWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"challengeWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"seedCommitment\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"salt\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"name\":\"commitment\",\"type\":\"tuple\",\"internalType\":\"structCommitment\",\"components\":[{\"name\":\"provider\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"stake\",\"type\":\"uint96\",\"internalType\":\"uint96\"},{\"name\":\"traceRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"attestationDigest\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}]},{\"name\":\"result\",\"type\":\"uint256[]\",\"internalType\":\"uint256[]\"},{\"name\":\"proof\",\"type\":\"uint256[8]\",\"internalType\":\"uint256[8]\"}]}],\"outputs\":[{\"name\":\"valid\",\"type\":\"bool\",\"internalType\":\"bool\"}],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"submitBatch\",\"inputs\":[{\"name\":\"subs\",\"type\":\"tuple[]\",\"internalType\":\"structSubmission[]\",\"components\":[{\"name\":\"request\",\"type\":\"tuple\",\"internalType\":\"structRequest\",\"components\":[{\"name\":\"buyer\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"classId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"modelRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"jobDigest\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"newTokens\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"price\",\"type\":\"uint96\",\"internalType\":\"uint96\"},{\"name\":\"lockBy\",\"type\":\"uint64\",\"internalType\":\"uint64\"},{\"name\":\"execWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"proveWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"challengeWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"seedCommitment\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"salt\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"name\":\"commitment\",\"type\":\"tuple\",\"internalType\":\"structCommitment\",\"components\":[{\"name\":\"provider\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"stake\",\"type\":\"uint96\",\"internalType\":\"uint96\"},{\"name\":\"traceRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"attestationDigest\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}]},{\"name\":\"result\",\"type\":\"uint256[]\",\"internalType\":\"uint256[]\"},{\"name\":\"proof\",\"type\":\"uint256[8]\",\"internalType\":\"uint256[8]\"}]}],\"outputs\":[{\"name\":\"proved\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"slashed\",\"type\":\"uint256\",\"internalType\":\"uint256\"}],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"token\",\"inputs\":[],\"outputs\":[{\"name\":\"\",\"type\":\"address\",\"internalType\":\"contractIERC20\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"transferOwnership\",\"inputs\":[{\"name\":\"newOwner\",\"type\":\"address\",\"internalType\":\"address\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"verifyReceipt\",\"inputs\":[{\"name\":\"receipt\",\"type\":\"tuple\",\"internalType\":\"structReceipt\",\"components\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"provider\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"modelRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"jobDigest\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"traceRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"attestationDigest\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"seed\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"resultDigest\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"proofHash\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}]},{\"name\":\"signature\",\"type\":\"bytes\",\"internalType\":\"bytes\"}],\"outputs\":[{\"name\":\"\",\"type\":\"bool\",\"internalType\":\"bool\"}],\"stateMutability\":\"view\"},{\"type\":\"function\",\"name\":\"withdraw\",\"inputs\":[],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"function\",\"name\":\"withdrawTo\",\"inputs\":[{\"name\":\"to\",\"type\":\"address\",\"internalType\":\"address\"}],\"outputs\":[],\"stateMutability\":\"nonpayable\"},{\"type\":\"event\",\"name\":\"AbandonFeeSet\",\"inputs\":[{\"name\":\"bps\",\"type\":\"uint16\",\"indexed\":false,\"internalType\":\"uint16\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"BountySet\",\"inputs\":[{\"name\":\"bps\",\"type\":\"uint16\",\"indexed\":false,\"internalType\":\"uint16\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"Deposited\",\"inputs\":[{\"name\":\"account\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"amount\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"DetectionFloorSet\",\"inputs\":[{\"name\":\"bps\",\"type\":\"uint16\",\"indexed\":false,\"internalType\":\"uint16\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"EIP712DomainChanged\",\"inputs\":[],\"anonymous\":false},{\"type\":\"event\",\"name\":\"JobAbandoned\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"indexed\":true,\"internalType\":\"uint256\"},{\"name\":\"provider\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"fee\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"},{\"name\":\"reopened\",\"type\":\"bool\",\"indexed\":false,\"internalType\":\"bool\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"JobCancelled\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"indexed\":true,\"internalType\":\"uint256\"},{\"name\":\"buyer\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"JobCommitted\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"indexed\":true,\"internalType\":\"uint256\"},{\"name\":\"provider\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"stake\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"},{\"name\":\"traceRoot\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"},{\"name\":\"attestationDigest\",\"type\":\"bytes32\",\"indexed\":false,\"internalType\":\"bytes32\"},{\"name\":\"seedBlock\",\"type\":\"uint64\",\"indexed\":false,\"internalType\":\"uint64\"},{\"name\":\"proveBy\",\"type\":\"uint64\",\"indexed\":false,\"internalType\":\"uint64\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"JobLocked\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"indexed\":true,\"internalType\":\"uint256\"},{\"name\":\"provider\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"stake\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"},{\"name\":\"commitBy\",\"type\":\"uint64\",\"indexed\":false,\"internalType\":\"uint64\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"JobPosted\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"indexed\":true,\"internalType\":\"uint256\"},{\"name\":\"buyer\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"classId\",\"type\":\"bytes32\",\"indexed\":true,\"internalType\":\"bytes32\"},{\"name\":\"request\",\"type\":\"tuple\",\"indexed\":false,\"internalType\":\"structRequest\",\"components\":[{\"name\":\"buyer\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"classId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"modelRoot\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"jobDigest\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"newTokens\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"price\",\"type\":\"uint96\",\"internalType\":\"uint96\"},{\"name\":\"lockBy\",\"type\":\"uint64\",\"internalType\":\"uint64\"},{\"name\":\"execWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"proveWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"challengeWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"seedCommitment\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"salt\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"name\":\"inputURI\",\"type\":\"string\",\"indexed\":false,\"internalType\":\"string\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"JobProved\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"indexed\":true,\"internalType\":\"uint256\"},{\"name\":\"provider\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"seed\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"},{\"name\":\"resultDigest\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"},{\"name\":\"result\",\"type\":\"uint256[]\",\"indexed\":false,\"internalType\":\"uint256[]\"},{\"name\":\"receiptDigest\",\"type\":\"bytes32\",\"indexed\":false,\"internalType\":\"bytes32\"},{\"name\":\"payableAt\",\"type\":\"uint64\",\"indexed\":false,\"internalType\":\"uint64\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"JobSettled\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"indexed\":true,\"internalType\":\"uint256\"},{\"name\":\"provider\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"price\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"JobSlashed\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"indexed\":true,\"internalType\":\"uint256\"},{\"name\":\"provider\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"caller\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"stake\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"},{\"name\":\"bounty\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"MinWindowsSet\",\"inputs\":[{\"name\":\"execWindow\",\"type\":\"uint32\",\"indexed\":false,\"internalType\":\"uint32\"},{\"name\":\"proveWindow\",\"type\":\"uint32\",\"indexed\":false,\"internalType\":\"uint32\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"OwnershipTransferStarted\",\"inputs\":[{\"name\":\"previousOwner\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"newOwner\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"OwnershipTransferred\",\"inputs\":[{\"name\":\"previousOwner\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"newOwner\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"ProofRejected\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"indexed\":true,\"internalType\":\"uint256\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"SeedFixed\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"indexed\":true,\"internalType\":\"uint256\"},{\"name\":\"seed\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"},{\"name\":\"proveBy\",\"type\":\"uint64\",\"indexed\":false,\"internalType\":\"uint64\"},{\"name\":\"revealed\",\"type\":\"bool\",\"indexed\":false,\"internalType\":\"bool\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"SubmissionSkipped\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"indexed\":true,\"internalType\":\"uint256\"},{\"name\":\"reason\",\"type\":\"bytes\",\"indexed\":false,\"internalType\":\"bytes\"}],\"anonymous\":false},{\"type\":\"event\",\"name\":\"Withdrawn\",\"inputs\":[{\"name\":\"account\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"to\",\"type\":\"address\",\"indexed\":true,\"internalType\":\"address\"},{\"name\":\"amount\",\"type\":\"uint256\",\"indexed\":false,\"internalType\":\"uint256\"}],\"anonymous\":false},{\"type\":\"error\",\"name\":\"BadBatch\",\"inputs\":[{\"name\":\"length\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"type\":\"error\",\"name\":\"BadParameter\",\"inputs\":[{\"name\":\"value\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"type\":\"error\",\"name\":\"BadRequestSignature\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"buyer\",\"type\":\"address\",\"internalType\":\"address\"}]},{\"type\":\"error\",\"name\":\"BadReveal\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"commitment\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}]},{\"type\":\"error\",\"name\":\"BadTerms\",\"inputs\":[{\"name\":\"price\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"lockBy\",\"type\":\"uint64\",\"internalType\":\"uint64\"},{\"name\":\"newTokens\",\"type\":\"uint32\",\"internalType\":\"uint32\"}]},{\"type\":\"error\",\"name\":\"BadWindows\",\"inputs\":[{\"name\":\"execWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"proveWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"},{\"name\":\"challengeWindow\",\"type\":\"uint32\",\"internalType\":\"uint32\"}]},{\"type\":\"error\",\"name\":\"ClassMismatch\",\"inputs\":[{\"name\":\"index\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"classId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"expected\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}]},{\"type\":\"error\",\"name\":\"ClassNotActive\",\"inputs\":[{\"name\":\"classId\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"status\",\"type\":\"uint8\",\"internalType\":\"enumClassStatus\"}]},{\"type\":\"error\",\"name\":\"CommitmentMismatch\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"given\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"},{\"name\":\"committed\",\"type\":\"bytes32\",\"internalType\":\"bytes32\"}]},{\"type\":\"error\",\"name\":\"DeadlineNotPassed\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"deadline\",\"type\":\"uint64\",\"internalType\":\"uint64\"}]},{\"type\":\"error\",\"name\":\"DeadlinePassed\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"deadline\",\"type\":\"uint64\",\"internalType\":\"uint64\"}]},{\"type\":\"error\",\"name\":\"DetectionUndefined\",\"inputs\":[{\"name\":\"floorBps\",\"type\":\"uint16\",\"internalType\":\"uint16\"},{\"name\":\"k\",\"type\":\"uint16\",\"internalType\":\"uint16\"}]},{\"type\":\"error\",\"name\":\"InvalidShortString\",\"inputs\":[]},{\"type\":\"error\",\"name\":\"LockTermsExceeded\",\"inputs\":[{\"name\":\"stake\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"maxStake\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"abandonBps\",\"type\":\"uint16\",\"internalType\":\"uint16\"},{\"name\":\"maxAbandonBps\",\"type\":\"uint16\",\"internalType\":\"uint16\"}]},{\"type\":\"error\",\"name\":\"NotFieldElement\",\"inputs\":[{\"name\":\"value\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"type\":\"error\",\"name\":\"NothingToWithdraw\",\"inputs\":[{\"name\":\"account\",\"type\":\"address\",\"internalType\":\"address\"}]},{\"type\":\"error\",\"name\":\"OwnableInvalidOwner\",\"inputs\":[{\"name\":\"owner\",\"type\":\"address\",\"internalType\":\"address\"}]},{\"type\":\"error\",\"name\":\"OwnableUnauthorizedAccount\",\"inputs\":[{\"name\":\"account\",\"type\":\"address\",\"internalType\":\"address\"}]},{\"type\":\"error\",\"name\":\"ReentrancyGuardReentrantCall\",\"inputs\":[]},{\"type\":\"error\",\"name\":\"RevealClosed\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"until\",\"type\":\"uint64\",\"internalType\":\"uint64\"},{\"name\":\"blockNumber\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"type\":\"error\",\"name\":\"RevealPending\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"until\",\"type\":\"uint64\",\"internalType\":\"uint64\"},{\"name\":\"blockNumber\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"type\":\"error\",\"name\":\"SafeERC20FailedOperation\",\"inputs\":[{\"name\":\"token\",\"type\":\"address\",\"internalType\":\"address\"}]},{\"type\":\"error\",\"name\":\"SeedAlreadyFixed\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"type\":\"error\",\"name\":\"SeedUnavailable\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"seedBlock\",\"type\":\"uint64\",\"internalType\":\"uint64\"},{\"name\":\"blockNumber\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"type\":\"error\",\"name\":\"StakeTooLarge\",\"inputs\":[{\"name\":\"stake\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"type\":\"error\",\"name\":\"StringTooLong\",\"inputs\":[{\"name\":\"str\",\"type\":\"string\",\"internalType\":\"string\"}]},{\"type\":\"error\",\"name\":\"TokenMismatch\",\"inputs\":[{\"name\":\"escrowToken\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"stakeToken\",\"type\":\"address\",\"internalType\":\"address\"}]},{\"type\":\"error\",\"name\":\"TransferAmountMismatch\",\"inputs\":[{\"name\":\"expected\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"received\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"type\":\"error\",\"name\":\"Unauthorized\",\"inputs\":[{\"name\":\"caller\",\"type\":\"address\",\"internalType\":\"address\"},{\"name\":\"expected\",\"type\":\"address\",\"internalType\":\"address\"}]},{\"type\":\"error\",\"name\":\"VerifierFailed\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"}]},{\"type\":\"error\",\"name\":\"WrongState\",\"inputs\":[{\"name\":\"jobId\",\"type\":\"uint256\",\"internalType\":\"uint256\"},{\"name\":\"state\",\"type\":\"uint8\",\"internalType\":\"enumJobState\"}]},{\"type\":\"error\",\"name\":\"ZeroValue\",\"inputs\":[]}]",
 	ID:  "SLAManager",
-	Bin: "0x6101e0604052600480546001600160701b0319166a3c0000003c03e801f403e817905534801561002d575f5ffd5b5060405161650138038061650183398101604081905261004c91610332565b604080518082018252600781526650726f6269747960c81b602080830191909152825180840190935260018352603160f81b9083015290826001600160a01b0381166100b257604051631e4fbdf760e01b81525f60048201526024015b60405180910390fd5b6100bb81610244565b506100c7826002610260565b610120526100d6816003610260565b61014052815160208084019190912060e052815190820120610100524660a05261016260e05161010051604080517f8b73c3c69bb8fe3d512ecc4cf759cc79239f7b179b0ffacaa9a75d522b39400f60208201529081019290925260608201524660808201523060a08201525f9060c00160405160208183030381529060405280519060200120905090565b60805250503060c05260408051637e062a3560e11b815290515f916001600160a01b0387169163fc0c546a916004808201926020929091908290030181865afa1580156101b1573d5f5f3e3d5ffd5b505050506040513d601f19601f820116820180604052508101906101d591906103a3565b9050856001600160a01b0316816001600160a01b03161461021c5760405163f902523f60e01b81526001600160a01b038088166004830152821660248201526044016100a9565b50506001600160a01b03938416610160529183166101805282166101a052166101c05261056f565b600180546001600160a01b031916905561025d81610292565b50565b5f60208351101561027b57610274836102e1565b905061028c565b81610286848261045d565b5060ff90505b92915050565b5f80546001600160a01b038381166001600160a01b0319831681178455604051919092169283917f8be0079c531659141344cd1fd0a4f28419497f9722a3daafe3b4186f6b6457e09190a35050565b5f5f829050601f8151111561030b578260405163305a27a960e01b81526004016100a99190610517565b80516103168261054c565b179392505050565b6001600160a01b038116811461025d575f5ffd5b5f5f5f5f5f60a08688031215610346575f5ffd5b85516103518161031e565b60208701519095506103628161031e565b60408701519094506103738161031e565b60608701519093506103848161031e565b60808701519092506103958161031e565b809150509295509295909350565b5f602082840312156103b3575f5ffd5b81516103be8161031e565b9392505050565b634e487b7160e01b5f52604160045260245ffd5b600181811c908216806103ed57607f821691505b60208210810361040b57634e487b7160e01b5f52602260045260245ffd5b50919050565b601f82111561045857805f5260205f20601f840160051c810160208510156104365750805b601f840160051c820191505b81811015610455575f8155600101610442565b50505b505050565b81516001600160401b03811115610476576104766103c5565b61048a8161048484546103d9565b84610411565b6020601f8211600181146104bc575f83156104a55750848201515b5f19600385901b1c1916600184901b178455610455565b5f84815260208120601f198516915b828110156104eb57878501518255602094850194600190920191016104cb565b508482101561050857868401515f19600387901b60f8161c191681555b50505050600190811b01905550565b602081525f82518060208401528060208501604085015e5f604082850101526040601f19601f83011684010191505092915050565b8051602080830151919081101561040b575f1960209190910360031b1b16919050565b60805160a05160c05160e05161010051610120516101405161016051610180516101a0516101c051615ea261065f5f395f8181610800015261374a01525f818161042601528181610fc7015281816117430152613dda01525f818161085501528181610a9d01528181610dcb01528181610e7f015281816111ce0152818161309f015281816131f1015281816140ea015281816142e3015261459501525f818161087c0152818161319f0152818161435b015281816143db015261442401525f61343001525f61340301525f6146e901525f6146c101525f61461c01525f61464601525f6146700152615ea25ff3fe608060405234801561000f575f5ffd5b5060043610610393575f3560e01c806386dee14c116101df578063deb9663411610109578063e6ae3e12116100a9578063f2fde38b11610079578063f2fde38b14610835578063f698da2514610848578063f8401fe614610850578063fc0c546a14610877575f5ffd5b8063e6ae3e12146107df578063e810b9fe146107f2578063ed33639f146107fb578063f1e7c79714610822575f5ffd5b8063e2fb2c78116100e4578063e2fb2c781461079f578063e30c3978146107b2578063e4ccb97a146107c3578063e5a4ffc5146107d6575f5ffd5b8063deb966341461076f578063e17e082b14610779578063e2543d7c1461078c575f5ffd5b8063b6e2691e1161017f578063d28aa7171161014f578063d28aa71714610704578063db8c765814610717578063dbacc2371461072a578063dd78af581461075c575f5ffd5b8063b6e2691e146106b6578063b9f772e5146106be578063be42ce86146106d1578063bf22c457146106e4575f5ffd5b8063950bff9f116101ba578063950bff9f14610675578063a1f1b7f31461067d578063af2bbd1114610690578063b6b55f25146106a3575f5ffd5b806386dee14c1461063b5780638da5cb5b14610652578063928a776d14610662575f5ffd5b806367ec4a9b116102c05780637916886e116102605780637f78efaf116102305780637f78efaf146105ec57806381d16f7e146105ff57806382829f741461060d57806384b0196e14610620575f5ffd5b80637916886e146105c0578063793ab7d0146105c957806379ba5097146105d157806379f372d4146105d9575f5ffd5b8063715018a61161029b578063715018a61461057257806372b0d90c1461057a57806373fcb1c81461058d578063787f7f54146105a0575f5ffd5b806367ec4a9b1461051d5780636cebe5771461053357806370a082311461055f575f5ffd5b80633ccfd60b11610336578063586803351161030657806358680335146104c65780635cc8f3e2146104d95780635d5c5e84146104e2578063607d18d31461050a575f5ffd5b80633ccfd60b14610483578063415307cc1461048b5780634980e1be1461049f5780635492eaaa146104b3575f5ffd5b8063249d39e911610371578063249d39e9146103e55780632ef3dbf51461040157806331e778531461042157806339ea29a014610460575f5ffd5b80630dd3bd761461039757806317eeb9f6146103ac5780631e8ad231146103bf575b5f5ffd5b6103aa6103a5366004614d8c565b61089e565b005b6103aa6103ba366004614dbd565b610931565b6103d26103cd366004614dee565b6109bf565b6040519081526020015b60405180910390f35b6103ee61271081565b60405161ffff90911681526020016103dc565b610409600281565b6040516001600160401b0390911681526020016103dc565b6104487f000000000000000000000000000000000000000000000000000000000000000081565b6040516001600160a01b0390911681526020016103dc565b61047361046e366004614e56565b6109fe565b60405190151581526020016103dc565b6103aa610b59565b6004546103ee9062010000900461ffff1681565b6103d25f516020615dd75f395f51905f5281565b6103d26104c1366004614eb8565b610b64565b6103aa6104d4366004614f3d565b610b8a565b61040961010081565b6104f56104f0366004614f98565b610f24565b604080519283526020830191909152016103dc565b6103aa610518366004614dbd565b611117565b6004546103ee90640100000000900461ffff1681565b60045461054a90600160501b900463ffffffff1681565b60405163ffffffff90911681526020016103dc565b6103d261056d366004614ff5565b6111ad565b6103aa61125b565b6103aa610588366004614ff5565b61126c565b6103aa61059b366004615010565b611285565b6105b36105ae36600461503b565b611376565b6040516103dc9190615150565b61054a61100081565b610409602081565b6103aa61149c565b6103aa6105e7366004614dbd565b6114dd565b6103d26105fa366004615162565b611560565b6004546103ee9061ffff1681565b6103d261061b366004614d8c565b61158b565b6106286116a9565b6040516103dc97969594939291906151be565b60045461054a90600160301b900463ffffffff1681565b5f546001600160a01b0316610448565b61047361067036600461522d565b6116eb565b6103d2602081565b6103d261068b366004615264565b6117e5565b6103aa61069e3660046152d5565b611982565b6103aa6106b1366004614d8c565b611bb8565b6103ee606481565b6103d26106cc36600461530a565b611c31565b6103d26106df366004615325565b611c47565b6106f76106f2366004614d8c565b611c5d565b6040516103dc919061539f565b6103d2610712366004615476565b611d85565b6103d2610725366004614f3d565b611f13565b61073d610738366004614d8c565b611f20565b604080516001600160a01b0390931683526020830191909152016103dc565b6103aa61076a3660046154ae565b611f8f565b61054a62278d0081565b6103d2610787366004614f98565b612072565b6103aa61079a3660046154e4565b612159565b6103aa6107ad366004614f3d565b612164565b6001546001600160a01b0316610448565b6103d26107d1366004614dbd565b6122c0565b6103ee6107d081565b6103aa6107ed366004615520565b6122d3565b6103ee61138881565b6104487f000000000000000000000000000000000000000000000000000000000000000081565b6103aa610830366004615548565b6123dd565b6103aa610843366004614ff5565b612486565b6103d26124f6565b6104487f000000000000000000000000000000000000000000000000000000000000000081565b6104487f000000000000000000000000000000000000000000000000000000000000000081565b5f6108a882612504565b80549091506101009004600116156109215780545f906108d79060209062010000900464ffffffffff166155f8565b9050806001600160401b0316431161091f57604051634a3888f760e01b8152600481018490526001600160401b03821660248201524360448201526064015b60405180910390fd5b505b61092d82825f8061257c565b5050565b61093961265b565b61ffff81161580610950575061271061ffff821610155b15610974576040516372a4801d60e11b815261ffff82166004820152602401610916565b6004805461ffff191661ffff83169081179091556040519081527ff4b5c2f9f644abb947e6aa68cc4a778ec81d3dc1270a6945d1837a96ae9582b9906020015b60405180910390a150565b5f6109f86109d06020840184614ff5565b6109e0604085016020860161562d565b6001600160601b031684604001358560600135612687565b92915050565b5f8080610a5e610a23610a1e610a19368a90038a018a61568f565b6126d4565b6127a1565b86868080601f0160208091040260200160405190810160405280939291908181526020018383808284375f920191909152506127cd92505050565b5090925090505f816003811115610a7757610a77615377565b148015610a8c57506001600160a01b03821615155b8015610b4d57506001600160a01b037f000000000000000000000000000000000000000000000000000000000000000016634cfb92df610ad26040890160208a01614ff5565b6040516001600160e01b031960e084901b1681526001600160a01b039091166004820152602401602060405180830381865afa158015610b14573d5f5f3e3d5ffd5b505050506040513d601f19601f82011682018060405250810190610b38919061570f565b6001600160a01b0316826001600160a01b0316145b925050505b9392505050565b610b623361126c565b565b5f610b7288888886866117e5565b9050610b7f818686612816565b979650505050505050565b610b92612a27565b5f610b9c82611f13565b5f8181526005602052604090209091506002815460ff166007811115610bc457610bc4615377565b14610bec57805460405163800b061560e01b815261091691849160ff9091169060040161572a565b6001810154606081901c906001600160601b0316338214610c315760405163295a81c160e01b81523360048201526001600160a01b0383166024820152604401610916565b8254600160381b900464ffffffffff16421115610c7a5782546040516337851a4160e11b815260048101869052600160381b90910464ffffffffff166024820152604401610916565b82545f90610c97908390600160901b900461ffff16612710612a94565b90505f610caa60e0880160c08901615754565b855473ffffffffffffffffffffffffff0000000000ff0019811687556001600160401b03919091164211159150600160a01b90046001600160601b031681610cf3576007610cf6565b60015b8654879060ff19166001836007811115610d1257610d12615377565b021790555081610d22575f610d24565b805b86546001600160601b0391909116600160a01b026001600160a01b039182161787555f60018801556040519086169088907f95e4cad7d88cb16431c78fe44532d5f5a172e963221c7d1ad67a7a9e99220adb90610d8f90879087909182521515602082015260400190565b60405180910390a381610dbb57610dbb610dac60208a018a614ff5565b826001600160601b0316612b44565b8215610e6d576001600160a01b037f00000000000000000000000000000000000000000000000000000000000000001663685dc25e868986610e0060208e018e614ff5565b60405160e086901b6001600160e01b03191681526001600160a01b0394851660048201526024810193909352604483019190915290911660648201526084015f604051808303815f87803b158015610e56575f5ffd5b505af1158015610e68573d5f5f3e3d5ffd5b505050505b82841115610f12576001600160a01b037f00000000000000000000000000000000000000000000000000000000000000001663f297be668689610eb0878961576d565b6040516001600160e01b031960e086901b1681526001600160a01b039093166004840152602483019190915260448201526064015f604051808303815f87803b158015610efb575f5ffd5b505af1158015610f0d573d5f5f3e3d5ffd5b505050505b50505050505050610f21612b74565b50565b5f5f610f2e612a27565b82801580610f3c5750602081115b15610f5d57604051635281ff8360e11b815260048101829052602401610916565b5f85855f818110610f7057610f70615780565b9050602002810190610f829190615794565b6020013590505f80610f95888885612b9e565b91509150805f03610faf575f5f9550955050505050611108565b604051632916acad60e01b8152600481018490525f907f00000000000000000000000000000000000000000000000000000000000000006001600160a01b031690632916acad90602401602060405180830381865afa158015611014573d5f5f3e3d5ffd5b505050506040513d601f19601f82011682018060405250810190611038919061570f565b90505f611048828b8b8787612d03565b90505f5b868110156111005784818151811061106657611066615780565b60200260200101515f01515f03156110f8575f6110c1848d8d8581811061108f5761108f615780565b90506020028101906110a19190615794565b8885815181106110b3576110b3615780565b602002602001015186612f29565b90505f1960ff8216016110de576110d78a6157b3565b99506110f6565b60011960ff8216016110f6576110f3896157b3565b98505b505b60010161104c565b505050505050505b611110612b74565b9250929050565b61111f61265b565b606461ffff82161080611137575061138861ffff8216115b1561115b576040516372a4801d60e11b815261ffff82166004820152602401610916565b6004805465ffff00000000191664010000000061ffff8416908102919091179091556040519081527f059e938863bbad11f096957c5970e1c9d14210e38265313b2f3d602f916dcd88906020016109b4565b604051630758072560e41b81526001600160a01b0382811660048301525f917f000000000000000000000000000000000000000000000000000000000000000090911690637580725090602401602060405180830381865afa158015611215573d5f5f3e3d5ffd5b505050506040513d601f19601f8201168201806040525081019061123991906157cb565b6001600160a01b0383165f908152600660205260409020546109f891906157e2565b61126361265b565b610b625f613030565b611274612a27565b61127d81613049565b610f21612b74565b5f61128f83611f13565b90505f61129b82612504565b90506101408401358015806112d8575080846040516020016112bf91815260200190565b6040516020818303038152906040528051906020012014155b1561130057604051634a54875d60e11b81526004810184905260248101829052604401610916565b81545f9061131d9060209062010000900464ffffffffff166155f8565b9050806001600160401b0316431115611361576040516322a45f2960e01b8152600481018590526001600160401b0382166024820152436044820152606401610916565b61136e848487600161257c565b505050505050565b6060868015806113865750602081115b806113915750858114155b8061139c5750838114155b156113bd57604051635281ff8360e11b815260048101829052602401610916565b806001600160401b038111156113d5576113d5615646565b6040519080825280602002602001820160405280156113fe578160200160208202803683370190505b5091505f5b8181101561148f5761146a8a8a8381811061142057611420615780565b9050610180020189898481811061143957611439615780565b905060200281019061144b91906157f5565b89898681811061145d5761145d615780565b90506020020135886117e5565b83828151811061147c5761147c615780565b6020908102919091010152600101611403565b5050979650505050505050565b60015433906001600160a01b031681146114d45760405163118cdaa760e01b81526001600160a01b0382166004820152602401610916565b610f2181613030565b6114e561265b565b6107d061ffff82161115611512576040516372a4801d60e11b815261ffff82166004820152602401610916565b6004805463ffff000019166201000061ffff8416908102919091179091556040519081527f8e1301407b963add274e76aa85f6e6b9aa9271db2d10af6e3a0ad5f663d0382d906020016109b4565b6004545f90610b529061157990859061ffff1685613261565b60045462010000900461ffff166132ab565b5f81815260056020526040812080546101009004600216158015906115c557506004815460ff1660078111156115c3576115c3615377565b145b156115d4576002015492915050565b6003815460ff1660078111156115ec576115ec615377565b1461161457805460405163800b061560e01b815261091691859160ff9091169060040161572a565b805461010090046002161561162d576002015492915050565b805461010090046001161561169e5780545f906116599060209062010000900464ffffffffff166155f8565b9050806001600160401b0316431161169c57604051634a3888f760e01b8152600481018590526001600160401b0382166024820152436044820152606401610916565b505b610b5283825f6132c8565b5f6060805f5f5f60606116ba6133fc565b6116c2613429565b604080515f80825260208201909252600f60f81b9b939a50919850469750309650945092509050565b5f6116f4612a27565b5f808061170085613456565b92509250925080515f146117175761171781613688565b5f611723848488613690565b604051632916acad60e01b8152602088013560048201529091506117c6907f00000000000000000000000000000000000000000000000000000000000000006001600160a01b031690632916acad90602401602060405180830381865afa158015611790573d5f5f3e3d5ffd5b505050506040513d601f19601f820116820180604052508101906117b4919061570f565b825160808401516102208a01906138bd565b94506117d48387838861394d565b505050506117e0612b74565b919050565b5f6117ee612a27565b6117f786611f13565b5f818152600560205260408120919250815460ff16600781111561181d5761181d615377565b1461184557805460405163800b061560e01b815261091691849160ff9091169060040161572a565b61188f6118556020890189614ff5565b604080516020601f8a0181900481028201810190925288815285918a908a90819084018382808284375f92019190915250613ab892505050565b6118cc57816118a16020890189614ff5565b60405163abe44ceb60e01b815260048101929092526001600160a01b03166024820152604401610916565b6118d587613b28565b5f6118df88613db5565b9050602088018035906118f2908a614ff5565b6001600160a01b0316847f0978c586f74a47cc8430ea363f27e95bb1061f5fc382e33777878e05b50ac8e38b60405161192b919061591a565b60405180910390a461194183838a848989613e91565b61196f61195160208a018a614ff5565b61196160c08b0160a08c0161562d565b6001600160601b0316614155565b5050611979612b74565b95945050505050565b61198a612a27565b5f61199483611f13565b5f81815260056020526040812080549293509160ff16908060028360078111156119c0576119c0615377565b03611a28578354600160381b900464ffffffffff164211611a0d57835460405163ec63058960e01b815260048101879052600160381b90910464ffffffffff166024820152604401610916565b50506001820154606081901c906001600160601b0316611b91565b6003836007811115611a3c57611a3c615377565b03611b745783545f906101009004600216158015611a7457508454611a71906101009062010000900464ffffffffff166157e2565b43115b85549091505f90600160381b900464ffffffffff1615801590611aa557508554600160381b900464ffffffffff1642115b905081158015611ab3575080155b15611b36578554600160381b900464ffffffffff1615611aff57855460405163ec63058960e01b815260048101899052600160381b90910464ffffffffff166024820152604401610916565b855460405163d857630360e01b8152600481018990526201000090910464ffffffffff166024820152436044820152606401610916565b611b4187878a61419d565b611b4e6020890189614ff5565b611b5e60408a0160208b0161562d565b9094506001600160601b03169250611b91915050565b848360405163800b061560e01b815260040161091692919061572a565b611bab8585611ba360208b018b614ff5565b8585336141e4565b505050505061092d612b74565b611bc0612a27565b805f03611be057604051637c946ed760e01b815260040160405180910390fd5b611bea3382614344565b611bf43382612b44565b60405181815233907f2da466a7b24304f47e87fa2e1e5a81b9831ce54fec19055ce277ca2f39ba42c49060200160405180910390a2610f21612b74565b5f6109f8610a1e610a193685900385018561568f565b5f611c528484612072565b9050610b528261126c565b60408051610140810182525f80825260208201819052918101829052606081018290526080810182905260a0810182905260c0810182905260e0810182905261010081018290526101208101919091525f8281526005602052604090819020815161014081019092528054829060ff166007811115611cde57611cde615377565b6007811115611cef57611cef615377565b8152815461010080820460ff16602084015262010000820464ffffffffff9081166040850152600160381b8304166060840152600160601b820463ffffffff166080840152600160801b820461ffff90811660a0850152600160901b83041660c0840152600160a01b9091046001600160601b031660e08301526001830154908201526002909101546101209091015292915050565b5f611d8e612a27565b611d9b6020850185614ff5565b6001600160a01b0316336001600160a01b031614611ded5733611dc16020860186614ff5565b60405163295a81c160e01b81526001600160a01b03928316600482015291166024820152604401610916565b611df684611f13565b5f818152600560205260408120919250815460ff166007811115611e1c57611e1c615377565b14611e4457805460405163800b061560e01b815261091691849160ff9091169060040161572a565b611e4d85613b28565b611e5685613db5565b50805460ff19166001178155611e7260c0860160a0870161562d565b81546001600160601b0391909116600160a01b026001600160a01b0390911617815560208501803590611ea59087614ff5565b6001600160a01b0316837f0978c586f74a47cc8430ea363f27e95bb1061f5fc382e33777878e05b50ac8e3888888604051611ee29392919061593d565b60405180910390a4611f0a611efa6020870187614ff5565b61196160c0880160a0890161562d565b50610b52612b74565b5f6109f8610a1e836144c3565b5f81815260056020526040812081906002815460ff166007811115611f4757611f47615377565b1480611f6857506004815460ff166007811115611f6657611f66615377565b145b15611f895760010154606081901c946001600160601b039091169350915050565b50915091565b611f97612a27565b5f611fa184611f13565b5f8181526005602052604090209091506001815460ff166007811115611fc957611fc9615377565b14611ff157805460405163800b061560e01b815261091691849160ff9091169060040161572a565b61200160e0860160c08701615754565b6001600160401b031642111561204d578161202260e0870160c08801615754565b6040516337851a4160e11b815260048101929092526001600160401b03166024820152604401610916565b61206382828761205c89613db5565b8888613e91565b505061206d612b74565b505050565b5f61207b612a27565b5f5b82811015612150575f60055f86868581811061209b5761209b615780565b9050602002013581526020019081526020015f209050600460078111156120c4576120c4615377565b815460ff1660078111156120da576120da615377565b1415806120f657508054600160381b900464ffffffffff164211155b156121015750612148565b6001810154606081901c906001600160601b031661213987878681811061212a5761212a615780565b905060200201358484846144f5565b612142856157b3565b94505050505b60010161207d565b506109f8612b74565b61206d838383612816565b61216c612a27565b6121796020820182614ff5565b6001600160a01b0316336001600160a01b03161461219f5733611dc16020830183614ff5565b5f6121a982611f13565b5f81815260056020526040902080549192509060ff1660018160078111156121d3576121d3615377565b141580156121f257505f8160078111156121ef576121ef615377565b14155b1561221457828160405163800b061560e01b815260040161091692919061572a565b815473ffffffffffffffffffffffffffffffffffffff0081166007178355600160a01b90046001600160601b031661224f6020860186614ff5565b6001600160a01b0316847ff1ab0865975dad5c69ae8e4baaf13114c875728afa7cc86368534c22a631d0b060405160405180910390a3600182600781111561229957612299615377565b036122b4576122b46122ae6020870187614ff5565b82612b44565b50505050610f21612b74565b6004545f906109f89061ffff16836145f3565b6122db61265b565b63ffffffff821615806122f6575062278d0063ffffffff8316115b1561231c576040516372a4801d60e11b815263ffffffff83166004820152602401610916565b63ffffffff81161580612337575062278d0063ffffffff8216115b1561235d576040516372a4801d60e11b815263ffffffff82166004820152602401610916565b600480546dffffffffffffffff0000000000001916600160301b63ffffffff85811691820263ffffffff60501b191692909217600160501b928516928302179092556040805192835260208301919091527fbb70c17b020097a12d36d0ad2361769461fe2738fd804c0dbc3fd586f8840d4b910160405180910390a15050565b848015806123eb5750838114155b806123f65750818114155b1561241757604051635281ff8360e11b815260048101829052602401610916565b5f5b8181101561247c5761247488888381811061243657612436615780565b9050602002013587878481811061244f5761244f615780565b9050602002013586868581811061246857612468615780565b90506020020135612816565b600101612419565b5050505050505050565b61248e61265b565b600180546001600160a01b0383166001600160a01b031990911681179091556124be5f546001600160a01b031690565b6001600160a01b03167f38d16b8cac22d99fc7c124b9cd0de2d3fa1faef420bfe791d8c362d765e2270060405160405180910390a350565b5f6124ff614610565b905090565b5f8181526005602052604090206003815460ff16600781111561252957612529615377565b1461255157805460405163800b061560e01b815261091691849160ff9091169060040161572a565b80546101009004600216156117e05760405163681a98bb60e11b815260048101839052602401610916565b5f6125888585856132c8565b845490915064ffffffffff600160381b820416906101009004600116156125e35784546125c290600160601b900463ffffffff16426155f8565b855464ffffffffff60381b1916600160381b64ffffffffff83160217865590505b6002858101839055855461ff001981166101009182900460ff1690921702178555604080518381526001600160401b03831660208201528415159181019190915286907fd7eeb3c4291dd13c1659b187286afd48107bbf13790a30bcca8f276b351f6c669060600160405180910390a2505050505050565b5f546001600160a01b03163314610b625760405163118cdaa760e01b8152336004820152602401610916565b604080516001600160a01b038616602082015290810184905260608101839052608081018290525f9060a0016040516020818303038152906040528051906020012090505b949350505050565b5f6040518060e0016040528060ab8152602001615df760ab913980519060200120825f015183602001518460400151856060015186608001518760a001518860c001518960e001518a61010001516040516020016127849a99989796959493929190998a5260208a01989098526001600160a01b039690961660408901526060880194909452608087019290925260a086015260c085015260e08401526101008301526101208201526101400190565b604051602081830303815290604052805190602001209050919050565b5f6109f86127ad614610565b8360405161190160f01b8152600281019290925260228201526042902090565b5f5f5f8351604103612804576020840151604085015160608601515f1a6127f688828585614739565b95509550955050505061280f565b505081515f91506002905b9250925092565b5f8381526005602052604090206002815460ff16600781111561283b5761283b615377565b1461286357805460405163800b061560e01b815261091691869160ff9091169060040161572a565b6001810154606081901c906001600160601b03163382146128a85760405163295a81c160e01b81523360048201526001600160a01b0383166024820152604401610916565b8254600160381b900464ffffffffff164211156128f15782546040516337851a4160e11b815260048101889052600160381b90910464ffffffffff166024820152604401610916565b5f516020615dd75f395f51905f5285106129215760405163a5808ecf60e01b815260048101869052602401610916565b5f61292d6002436155f8565b84549091505f906101009004600116810361296057845461295b90600160601b900463ffffffff16426155f8565b612962565b5f5b85546bffffffffffffffffffff00ff19166201000064ffffffffff8581169190910264ffffffffff60381b191691909117600160381b9183169190910217600317865590506129b384848989612687565b600186015560408051848152602081018990529081018790526001600160401b038084166060830152821660808201526001600160a01b0385169089907fbd50d72f69718d2241fa11880a9483bc67fad6d885acb26309b4c54a6b92c4aa9060a00160405180910390a35050505050505050565b7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005c15612a6757604051633ee5aeb560e01b815260040160405180910390fd5b610b6260017f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005b90614801565b5f5f5f612aa18686614808565b91509150815f03612ac557838181612abb57612abb61597e565b0492505050610b52565b818411612adc57612adc6003851502601118614824565b5f848688095f868103871696879004966002600389028118808a02820302808a02820302808a02820302808a02820302808a02820302808a02909103029181900381900460010185841190960395909502919093039390930492909217029150509392505050565b6001600160a01b0382165f9081526006602052604081208054839290612b6b9084906157e2565b90915550505050565b610b625f7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f00612a8e565b60605f836001600160401b03811115612bb957612bb9615646565b604051908082528060200260200182016040528015612bf257816020015b612bdf614d18565b815260200190600190039081612bd75790505b5091505f5b84811015612cfa5736868683818110612c1257612c12615780565b9050602002810190612c249190615794565b905060208101358514612c5e5760405163113fda3560e21b8152600481018390526020820135602482015260448101869052606401610916565b5f8080612c6a84613456565b92509250925080515f14612cb957827ffdbb9f718c402ad38cfb671e7aac522229dae88e46931590c568a0c310576fd782604051612ca89190615992565b60405180910390a250505050612cf2565b612cc4838386613690565b878681518110612cd657612cd6615780565b602002602001018190525085612ceb906157b3565b9550505050505b600101612bf7565b50935093915050565b5f81600103612d1357505f611979565b5f826001600160401b03811115612d2c57612d2c615646565b604051908082528060200260200182016040528015612d6557816020015b612d52614d4f565b815260200190600190039081612d4a5790505b5090505f836001600160401b03811115612d8157612d81615646565b604051908082528060200260200182016040528015612dba57816020015b612da7614d6e565b815260200190600190039081612d9f5790505b5090505f805b87811015612ea757868181518110612dda57612dda615780565b60200260200101515f01515f0315612e9f57888882818110612dfe57612dfe615780565b9050602002810190612e109190615794565b6040805161010081810190925291610220019060089083908390808284375f9201919091525050855186915084908110612e4c57612e4c615780565b6020026020010181905250868181518110612e6957612e69615780565b602002602001015160800151838381518110612e8757612e87615780565b602002602001018190525081612e9c906157b3565b91505b600101612dc0565b5060405163480d700f60e01b81526001600160a01b038a169063480d700f90612ed69086908690600401615a01565b602060405180830381865afa925050508015612f0f575060408051601f3d908101601f19168201909252612f0c91810190615a76565b60015b612f1e575f9350505050611979565b935061197992505050565b81515f9081526005602052604081206003815460ff166007811115612f5057612f50615377565b14612fea57835181546040517ffdbb9f718c402ad38cfb671e7aac522229dae88e46931590c568a0c310576fd79163800b061560e01b91612f9b91859160ff9091169060240161572a565b60408051601f198184030181529181526020820180516001600160e01b03166001600160e01b0319909416939093179092529051612fd99190615992565b60405180910390a25f9150506126cc565b5f8380613009575061300987865f0151886102200188608001516138bd565b90506130178287878461394d565b80613023576002610b7f565b6001979650505050505050565b600180546001600160a01b0319169055610f2181614835565b6001600160a01b03811661307057604051637c946ed760e01b815260040160405180910390fd5b335f81815260066020526040808220549051630758072560e41b81526004810193909352916001600160a01b037f00000000000000000000000000000000000000000000000000000000000000001690637580725090602401602060405180830381865afa1580156130e4573d5f5f3e3d5ffd5b505050506040513d601f19601f8201168201806040525081019061310891906157cb565b905081158015613116575080155b1561313657604051636e34ee0b60e11b8152336004820152602401610916565b335f818152600660205260408120556001600160a01b038416907fd1c19fbcd4551a5edfb66d43d2e337c04837afda3482b42bdf569a8fccdae5fb61317b84866157e2565b60405190815260200160405180910390a381156131c6576131c66001600160a01b037f0000000000000000000000000000000000000000000000000000000000000000168484614884565b801561206d5760405163f633149760e01b81523360048201526001600160a01b0384811660248301527f0000000000000000000000000000000000000000000000000000000000000000169063f6331497906044016020604051808303815f875af1158015613237573d5f5f3e3d5ffd5b505050506040513d601f19601f8201168201806040525081019061325b91906157cb565b50505050565b5f5f61326d84846148e3565b90505f61328282670de0b6b3a764000061576d565b90505f61329287848460016149e5565b90508681116132a15786610b7f565b9695505050505050565b5f610b52836127106132c161ffff86168261576d565b60016149e5565b81545f9062010000900464ffffffffff1643811015806132fb57506132f86101006001600160401b0383166157e2565b43115b156133315760405163d857630360e01b8152600481018690526001600160401b0382166024820152436044820152606401610916565b6001600160401b03811640806133725760405163d857630360e01b8152600481018790526001600160401b0383166024820152436044820152606401610916565b60018501546040516e383937b134ba3c97b9b2b2b217bb1960891b602082015246602f8201526001600160601b03193060601b16604f82015260638101889052608381019190915260a3810182905260c381018590525f516020615dd75f395f51905f529060e301604051602081830303815290604052805190602001205f1c610b4d9190615a95565b60606124ff7f00000000000000000000000000000000000000000000000000000000000000006002614a27565b60606124ff7f00000000000000000000000000000000000000000000000000000000000000006003614a27565b5f5f606061346384611f13565b5f81815260056020526040902090935091506003825460ff16600781111561348d5761348d615377565b146134f45781546040518491849163800b061560e01b916134b691859160ff169060240161572a565b60408051601f198184030181529190526020810180516001600160e01b03166001600160e01b03199093169290921790915291945092509050613681565b815464ffffffffff600160381b82048116916201000081049091169061010090046002165f0361362b578354610100900460011615801590613549575061354560206001600160401b0383166157e2565b4311155b156135c7578484634a3888f760e01b826135646020866155f8565b60405160248101929092526001600160401b031660448201524360648201526084015b604051602081830303815290604052906001600160e01b0319166020820180516001600160e01b0383818316178352505050509450945094505050613681565b806001600160401b0316431115806135f257506135ef6101006001600160401b0383166157e2565b43115b1561362b57604051602481018690526001600160401b03821660448201524360648201528590859063d857630360e01b90608401613587565b6001600160401b0382161580159061364b5750816001600160401b031642115b1561367e57604051602481018690526001600160401b0383166044820152859085906337851a4160e11b90606401613587565b50505b9193909250565b805160208201fd5b613698614d18565b61018082015f6136ac6101a0850183614ff5565b9050336001600160a01b038216146136e85760405163295a81c160e01b81523360048201526001600160a01b0382166024820152604401610916565b6136f386868461419d565b85835283613707604084016020850161562d565b6001600160601b031660a0850152855461010090046002165f036137355761373087875f6132c8565b61373b565b85600201545b60208501526001600160a01b037f000000000000000000000000000000000000000000000000000000000000000016636c2ef65d61377f60a0840160808501615aa8565b61378d610200890189615ac1565b6040518463ffffffff1660e01b81526004016137ab93929190615b36565b602060405180830381865afa1580156137c6573d5f5f3e3d5ffd5b505050506040513d601f19601f820116820180604052508101906137ea91906157cb565b8460400181815250506040518060a0016040528082604001358152602001826060013581526020018460400135815260200185604001518152602001856020015181525084608001819052506138ad610a1e6040518061012001604052808a8152602001856001600160a01b031681526020018460400135815260200184606001358152602001866040013581526020018660600135815260200187602001518152602001876040015181526020016138a68961022001614ad0565b90526126d4565b6060850152509195945050505050565b604051631503eccd60e11b81525f906001600160a01b03861690632a07d99a906138ed9086908690600401615b55565b602060405180830381865afa925050508015613926575060408051601f3d908101601f1916820190925261392391810190615a76565b60015b6139465760405163289b95e960e01b815260048101859052602401610916565b90506126cc565b5f6139606101a085016101808601614ff5565b9050816139b75782516040517fc4abe6c685219dade23ca08ea316ea9c38314a8dee5bf0b11af51d4a7b88dd44905f90a282516139b190866139a56020880188614ff5565b848760a001515f6141e4565b5061325b565b5f6139ca61014086016101208701615aa8565b90505f6139dd63ffffffff8316426155f8565b8551602087015160408801519293506001600160a01b038616927f1a42ff561eb38d0f79135db1b59bd4d3035f35598aa4a2c2b8a1c6d833e45e9f9190613a286102008c018c615ac1565b8b6060015188604051613a4096959493929190615b6e565b60405180910390a38163ffffffff165f03613a6d57613a68855f015188858860a001516144f5565b613aaf565b865464ffffffffff8216600160381b026bffffffffff000000000000ff1990911617600417875560a08501516001600160601b0319606085901b161760018801555b50505050505050565b5f836001600160a01b03163b5f03613b16575f5f613ad685856127cd565b5090925090505f816003811115613aef57613aef615377565b148015613b0d5750856001600160a01b0316826001600160a01b0316145b92505050610b52565b613b21848484614ae5565b9050610b52565b613b3860c0820160a0830161562d565b6001600160601b03161580613b64575042613b5960e0830160c08401615754565b6001600160401b0316105b80613b825750613b7a60a0820160808301615aa8565b63ffffffff16155b80613ba35750611000613b9b60a0830160808401615aa8565b63ffffffff16115b15613c1857613bb860c0820160a0830161562d565b613bc860e0830160c08401615754565b613bd860a0840160808501615aa8565b6040516378cb573160e01b81526001600160601b0390931660048401526001600160401b03909116602483015263ffffffff166044820152606401610916565b600454600160301b900463ffffffff16613c39610100830160e08401615aa8565b63ffffffff161080613c63575062278d00613c5b610100830160e08401615aa8565b63ffffffff16115b80613c935750600454600160501b900463ffffffff16613c8b61012083016101008401615aa8565b63ffffffff16105b80613cb7575062278d00613caf61012083016101008401615aa8565b63ffffffff16115b80613cdb575062278d00613cd361014083016101208401615aa8565b63ffffffff16115b15613d4757613cf1610100820160e08301615aa8565b613d0361012083016101008401615aa8565b613d1561014084016101208501615aa8565b6040516301981a7960e11b815263ffffffff938416600482015291831660248301529091166044820152606401610916565b5f516020615dd75f395f51905f52816040013510613d7e576040805163a5808ecf60e01b8152908201356004820152602401610916565b5f516020615dd75f395f51905f52816060013510610f215760405163a5808ecf60e01b815260608201356004820152602401610916565b60405163edf1f39d60e01b8152602082013560048201525f9081906001600160a01b037f0000000000000000000000000000000000000000000000000000000000000000169063edf1f39d90602401606060405180830381865afa158015613e1f573d5f5f3e3d5ffd5b505050506040513d601f19601f82011682018060405250810190613e439190615baf565b9050600181604001516002811115613e5d57613e5d615377565b14613e875782602001358160400151604051631e1f10db60e21b8152600401610916929190615c2f565b6020015192915050565b60045461ffff6201000082048116916401000000009004165f613ee0613eda613ec060c08a0160a08b0161562d565b6004546001600160601b03919091169061ffff1689613261565b846132ab565b90506001600160601b03811115613f0d57604051630421d23b60e11b815260048101829052602401610916565b84811180613f2257508361ffff168261ffff16115b15613f5c57604051633546510160e11b8152600481018290526024810186905261ffff808416604483015285166064820152608401610916565b5f613f6e610100890160e08a01615aa8565b613f7e9063ffffffff16426155f8565b895460ff19166002178a559050610140880135613f9b575f613f9e565b60015b89546bffffffffff0000000000ff00191661010060ff92909216820264ffffffffff60381b191617600160381b64ffffffffff841602178a55613fe8906101208a01908a01615aa8565b895465ffffffffffff60601b1916600160601b63ffffffff929092169190910261ffff60801b191617600160801b61ffff868116919091029190911761ffff60901b1916600160901b9185169190910217895561404b60c0890160a08a0161562d565b89546001600160601b0391909116600160a01b026001600160a01b039091161789553360601b6001600160601b031916821760018a0155604080518381526001600160401b038316602082015233918c917f717351e4c870c282c62ffb091a9bc13513f03387b1a22c6ed1cfb6e24c3bfb89910160405180910390a3604051634f14ee9b60e11b8152336004820152602481018b9052604481018390527f00000000000000000000000000000000000000000000000000000000000000006001600160a01b031690639e29dd36906064015f604051808303815f87803b158015614133575f5ffd5b505af1158015614145573d5f5f3e3d5ffd5b5050505050505050505050505050565b6001600160a01b0382165f90815260066020526040902054818110614193576001600160a01b03929092165f90815260066020526040902091039055565b61206d8383614344565b5f6141a7826109bf565b90508260010154811461325b576001830154604051638a7bc15360e01b815260048101869052602481018390526044810191909152606401610916565b5f6001600160a01b0382161561421457855461420f908490600160801b900461ffff16612710612a94565b614216565b5f5b865460ff1981166006178855909150600160a01b90046001600160601b031661423e87614bbb565b826001600160a01b0316856001600160a01b0316897fa5d5758502534998e067857abd0e02c68923f724b641eb8b4e1ad05363d59e21878660405161428d929190918252602082015260400190565b60405180910390a461429f8682612b44565b6040516367d4013d60e01b81526001600160a01b038681166004830152602482018a9052604482018690528781166064830152848116608483015260a482018490527f000000000000000000000000000000000000000000000000000000000000000016906367d4013d9060c4015f604051808303815f87803b158015614324575f5ffd5b505af1158015614336573d5f5f3e3d5ffd5b505050505050505050505050565b6040516370a0823160e01b81523060048201525f907f00000000000000000000000000000000000000000000000000000000000000006001600160a01b0316906370a0823190602401602060405180830381865afa1580156143a8573d5f5f3e3d5ffd5b505050506040513d601f19601f820116820180604052508101906143cc91906157cb565b90506144036001600160a01b037f000000000000000000000000000000000000000000000000000000000000000016843085614be3565b6040516370a0823160e01b81523060048201525f9082906001600160a01b037f000000000000000000000000000000000000000000000000000000000000000016906370a0823190602401602060405180830381865afa158015614469573d5f5f3e3d5ffd5b505050506040513d601f19601f8201168201806040525081019061448d91906157cb565b614497919061576d565b905082811461325b57604051632daa6d9560e21b81526004810184905260248101829052604401610916565b5f60405180610100016040528060d68152602001615d0160d69139805160209182012060405161278492859101615c53565b825460ff1981166005178455600160a01b90046001600160601b031661451a84614bbb565b826001600160a01b0316857fe4662c82efbb42a499fe463f763d2d63a9d3661d13d55de77ed66a1c85ed40ce8360405161455691815260200190565b60405180910390a36145688382612b44565b60405163794bdf3360e11b81526001600160a01b03848116600483015260248201879052604482018490527f0000000000000000000000000000000000000000000000000000000000000000169063f297be66906064015f604051808303815f87803b1580156145d6575f5ffd5b505af11580156145e8573d5f5f3e3d5ffd5b505050505050505050565b5f6145fe83836148e3565b610b5290670de0b6b3a764000061576d565b5f306001600160a01b037f00000000000000000000000000000000000000000000000000000000000000001614801561466857507f000000000000000000000000000000000000000000000000000000000000000046145b1561469257507f000000000000000000000000000000000000000000000000000000000000000090565b6124ff604080517f8b73c3c69bb8fe3d512ecc4cf759cc79239f7b179b0ffacaa9a75d522b39400f60208201527f0000000000000000000000000000000000000000000000000000000000000000918101919091527f000000000000000000000000000000000000000000000000000000000000000060608201524660808201523060a08201525f9060c00160405160208183030381529060405280519060200120905090565b5f80807f7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a084111561477257505f915060039050826147f7565b604080515f808252602082018084528a905260ff891692820192909252606081018790526080810186905260019060a0016020604051602081039080840390855afa1580156147c3573d5f5f3e3d5ffd5b5050604051601f1901519150506001600160a01b0381166147ee57505f9250600191508290506147f7565b92505f91508190505b9450945094915050565b80825d5050565b5f805f1983850993909202808410938190039390930393915050565b634e487b715f52806020526024601cfd5b5f80546001600160a01b038381166001600160a01b0319831681178455604051919092169283917f8be0079c531659141344cd1fd0a4f28419497f9722a3daafe3b4186f6b6457e09190a35050565b6040516001600160a01b0383811660248301526044820183905261206d91859182169063a9059cbb906064015b604051602081830303815290604052915060e01b6020820180516001600160e01b038381831617835250505050614c1c565b5f61ffff831615806148fb57506127108361ffff1610155b80614908575061ffff8216155b1561493457604051637c485dcd60e01b815261ffff808516600483015283166024820152604401610916565b5f61494961ffff8516655af3107a4000615c68565b61495b90670de0b6b3a764000061576d565b670de0b6b3a76400009250905060105b61497660018261576d565b8461ffff16901c61ffff165f0361498f575f190161496b565b80156149dd575f19016149ad8380670de0b6b3a764000060016149e5565b9250600161ffff8516821c811690036149d8576149d58383670de0b6b3a764000060016149e5565b92505b61498f565b505092915050565b5f614a126149f283614c88565b8015614a0d57505f8480614a0857614a0861597e565b868809115b151590565b614a1d868686612a94565b61197991906157e2565b606060ff8314614a4157614a3a83614cb4565b90506109f8565b818054614a4d90615c7f565b80601f0160208091040260200160405190810160405280929190818152602001828054614a7990615c7f565b8015614ac45780601f10614a9b57610100808354040283529160200191614ac4565b820191905f5260205f20905b815481529060010190602001808311614aa757829003601f168201915b505050505090506109f8565b5f604051610100838237610100902092915050565b5f5f5f856001600160a01b03168585604051602401614b05929190615cb1565b60408051601f198184030181529181526020820180516001600160e01b0316630b135d3f60e11b17905251614b3a9190615cc9565b5f60405180830381855afa9150503d805f8114614b72576040519150601f19603f3d011682016040523d82523d5f602084013e614b77565b606091505b5091509150818015614b8b57506020815110155b8015610b4d57508051630b135d3f60e11b90614bb090830160209081019084016157cb565b149695505050505050565b805460ff811682555f600183015561010090046002161580159061092d575f60028301555050565b6040516001600160a01b03848116602483015283811660448301526064820183905261325b9186918216906323b872dd906084016148b1565b5f5f60205f8451602086015f885af180614c3b576040513d5f823e3d81fd5b50505f513d91508115614c52578060011415614c5f565b6001600160a01b0384163b155b1561325b57604051635274afe760e01b81526001600160a01b0385166004820152602401610916565b5f6002826003811115614c9d57614c9d615377565b614ca79190615cdf565b60ff166001149050919050565b60605f614cc083614cf1565b6040805160208082528183019092529192505f91906020820181803683375050509182525060208101929092525090565b5f60ff8216601f8111156109f857604051632cd44ac360e21b815260040160405180910390fd5b6040518060c001604052805f81526020015f81526020015f81526020015f8152602001614d43614d6e565b81526020015f81525090565b6040518061010001604052806008906020820280368337509192915050565b6040518060a001604052806005906020820280368337509192915050565b5f60208284031215614d9c575f5ffd5b5035919050565b61ffff81168114610f21575f5ffd5b80356117e081614da3565b5f60208284031215614dcd575f5ffd5b8135610b5281614da3565b5f60808284031215614de8575f5ffd5b50919050565b5f60808284031215614dfe575f5ffd5b610b528383614dd8565b5f6101208284031215614de8575f5ffd5b5f5f83601f840112614e29575f5ffd5b5081356001600160401b03811115614e3f575f5ffd5b602083019150836020828501011115611110575f5ffd5b5f5f5f6101408486031215614e69575f5ffd5b614e738585614e08565b92506101208401356001600160401b03811115614e8e575f5ffd5b614e9a86828701614e19565b9497909650939450505050565b5f6101808284031215614de8575f5ffd5b5f5f5f5f5f5f5f610220888a031215614ecf575f5ffd5b614ed98989614ea7565b96506101808801356001600160401b03811115614ef4575f5ffd5b614f008a828b01614e19565b9097509550506101a088013593506101c088013592506101e08801359150610200880135614f2d81614da3565b8091505092959891949750929550565b5f6101808284031215614f4e575f5ffd5b610b528383614ea7565b5f5f83601f840112614f68575f5ffd5b5081356001600160401b03811115614f7e575f5ffd5b6020830191508360208260051b8501011115611110575f5ffd5b5f5f60208385031215614fa9575f5ffd5b82356001600160401b03811115614fbe575f5ffd5b614fca85828601614f58565b90969095509350505050565b6001600160a01b0381168114610f21575f5ffd5b80356117e081614fd6565b5f60208284031215615005575f5ffd5b8135610b5281614fd6565b5f5f6101a08385031215615022575f5ffd5b61502c8484614ea7565b94610180939093013593505050565b5f5f5f5f5f5f5f6080888a031215615051575f5ffd5b87356001600160401b03811115615066575f5ffd5b8801601f81018a13615076575f5ffd5b80356001600160401b0381111561508b575f5ffd5b8a6020610180830284010111156150a0575f5ffd5b6020918201985096508801356001600160401b038111156150bf575f5ffd5b6150cb8a828b01614f58565b90965094505060408801356001600160401b038111156150e9575f5ffd5b6150f58a828b01614f58565b9094509250615108905060608901614db2565b905092959891949750929550565b5f8151808452602084019350602083015f5b82811015615146578151865260209586019590910190600101615128565b5093949350505050565b602081525f610b526020830184615116565b5f5f60408385031215615173575f5ffd5b82359150602083013561518581614da3565b809150509250929050565b5f81518084528060208401602086015e5f602082860101526020601f19601f83011685010191505092915050565b60ff60f81b8816815260e060208201525f6151dc60e0830189615190565b82810360408401526151ee8189615190565b606084018890526001600160a01b038716608085015260a0840186905283810360c0850152905061521f8185615116565b9a9950505050505050505050565b5f6020828403121561523d575f5ffd5b81356001600160401b03811115615252575f5ffd5b82016103208185031215610b52575f5ffd5b5f5f5f5f5f6101e08688031215615279575f5ffd5b6152838787614ea7565b94506101808601356001600160401b0381111561529e575f5ffd5b6152aa88828901614e19565b9095509350506101a086013591506101c08601356152c781614da3565b809150509295509295909350565b5f5f61020083850312156152e7575f5ffd5b6152f18484614ea7565b9150615301846101808501614dd8565b90509250929050565b5f610120828403121561531b575f5ffd5b610b528383614e08565b5f5f5f60408486031215615337575f5ffd5b83356001600160401b0381111561534c575f5ffd5b61535886828701614f58565b909450925050602084013561536c81614fd6565b809150509250925092565b634e487b7160e01b5f52602160045260245ffd5b6008811061539b5761539b615377565b9052565b5f610140820190506153b282845161538b565b60208301516153c6602084018260ff169052565b5060408301516153df604084018264ffffffffff169052565b5060608301516153f8606084018264ffffffffff169052565b506080830151615410608084018263ffffffff169052565b5060a083015161542660a084018261ffff169052565b5060c083015161543c60c084018261ffff169052565b5060e083015161545760e08401826001600160601b03169052565b5061010083015161010083015261012083015161012083015292915050565b5f5f5f6101a08486031215615489575f5ffd5b6154938585614ea7565b92506101808401356001600160401b03811115614e8e575f5ffd5b5f5f5f6101c084860312156154c1575f5ffd5b6154cb8585614ea7565b925061018084013591506101a084013561536c81614da3565b5f5f5f606084860312156154f6575f5ffd5b505081359360208301359350604090920135919050565b803563ffffffff811681146117e0575f5ffd5b5f5f60408385031215615531575f5ffd5b61553a8361550d565b91506153016020840161550d565b5f5f5f5f5f5f6060878903121561555d575f5ffd5b86356001600160401b03811115615572575f5ffd5b61557e89828a01614f58565b90975095505060208701356001600160401b0381111561559c575f5ffd5b6155a889828a01614f58565b90955093505060408701356001600160401b038111156155c6575f5ffd5b6155d289828a01614f58565b979a9699509497509295939492505050565b634e487b7160e01b5f52601160045260245ffd5b6001600160401b0381811683821601908111156109f8576109f86155e4565b80356001600160601b03811681146117e0575f5ffd5b5f6020828403121561563d575f5ffd5b610b5282615617565b634e487b7160e01b5f52604160045260245ffd5b60405161012081016001600160401b038111828210171561568957634e487b7160e01b5f52604160045260245ffd5b60405290565b5f6101208284031280156156a1575f5ffd5b506156aa61565a565b823581526156ba60208401614fea565b602082015260408381013590820152606080840135908201526080808401359082015260a0808401359082015260c0808401359082015260e08084013590820152610100928301359281019290925250919050565b5f6020828403121561571f575f5ffd5b8151610b5281614fd6565b82815260408101610b52602083018461538b565b80356001600160401b03811681146117e0575f5ffd5b5f60208284031215615764575f5ffd5b610b528261573e565b818103818111156109f8576109f86155e4565b634e487b7160e01b5f52603260045260245ffd5b5f823561031e198336030181126157a9575f5ffd5b9190910192915050565b5f600182016157c4576157c46155e4565b5060010190565b5f602082840312156157db575f5ffd5b5051919050565b808201808211156109f8576109f86155e4565b5f5f8335601e1984360301811261580a575f5ffd5b8301803591506001600160401b03821115615823575f5ffd5b602001915036819003821315611110575f5ffd5b6158518261584483614fea565b6001600160a01b03169052565b60208181013590830152604080820135908301526060808201359083015261587b6080820161550d565b63ffffffff16608083015261589260a08201615617565b6001600160601b031660a08301526158ac60c0820161573e565b6001600160401b031660c08301526158c660e0820161550d565b63ffffffff1660e08301526158de610100820161550d565b63ffffffff166101008301526158f7610120820161550d565b63ffffffff16610120830152610140818101359083015261016090810135910152565b6159248183615837565b6101a061018082018190525f908201526101c001919050565b6159478185615837565b6101a0610180820152816101a082015281836101c08301375f8183016101c090810191909152601f909201601f1916010192915050565b634e487b7160e01b5f52601260045260245ffd5b602081525f610b526020830184615190565b805f5b600581101561325b5781518452602093840193909101906001016159a7565b5f8151808452602084019350602083015f5b82811015615146576159eb8683516159a4565b60a09590950194602091909101906001016159d8565b604080825283519082018190525f9060208501906060840190835b81811015615a62578351835f5b6008811015615a48578251825260209283019290910190600101615a29565b505050602093909301926101009290920191600101615a1c565b50508381036020850152610b4d81866159c6565b5f60208284031215615a86575f5ffd5b81518015158114610b52575f5ffd5b5f82615aa357615aa361597e565b500690565b5f60208284031215615ab8575f5ffd5b610b528261550d565b5f5f8335601e19843603018112615ad6575f5ffd5b8301803591506001600160401b03821115615aef575f5ffd5b6020019150600581901b3603821315611110575f5ffd5b8183525f6001600160fb1b03831115615b1d575f5ffd5b8260051b80836020870137939093016020019392505050565b63ffffffff84168152604060208201525f611979604083018486615b06565b6101a08101610100848337610b526101008301846159a4565b86815285602082015260a060408201525f615b8d60a083018688615b06565b90508360608301526001600160401b0383166080830152979650505050505050565b5f6060828403128015615bc0575f5ffd5b50604051606081016001600160401b0381118282101715615bef57634e487b7160e01b5f52604160045260245ffd5b6040528251615bfd81614fd6565b81526020830151615c0d81614da3565b6020820152604083015160038110615c23575f5ffd5b60408201529392505050565b8281526040810160038310615c4657615c46615377565b8260208301529392505050565b8281526101a08101610b526020830184615837565b80820281158282048414176109f8576109f86155e4565b600181811c90821680615c9357607f821691505b602082108103614de857634e487b7160e01b5f52602260045260245ffd5b828152604060208201525f6126cc6040830184615190565b5f82518060208501845e5f920191825250919050565b5f60ff831680615cf157615cf161597e565b8060ff8416069150509291505056fe5265717565737428616464726573732062757965722c6279746573333220636c61737349642c75696e74323536206d6f64656c526f6f742c75696e74323536206a6f624469676573742c75696e743332206e6577546f6b656e732c75696e7439362070726963652c75696e743634206c6f636b42792c75696e743332206578656357696e646f772c75696e7433322070726f766557696e646f772c75696e743332206368616c6c656e676557696e646f772c627974657333322073656564436f6d6d69746d656e742c75696e743235362073616c742930644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000001526563656970742875696e74323536206a6f6249642c616464726573732070726f76696465722c75696e74323536206d6f64656c526f6f742c75696e74323536206a6f624469676573742c75696e74323536207472616365526f6f742c62797465733332206174746573746174696f6e4469676573742c75696e7432353620736565642c75696e7432353620726573756c744469676573742c627974657333322070726f6f664861736829",
+	Bin: "0x610200604052600480546001600160701b0319166a3c0000003c03e801f403e817905534801561002d575f5ffd5b5060405161847338038061847383398101604081905261004c9161039f565b604080518082018252600781526650726f6269747960c81b602080830191909152825180840190935260018352603160f81b9083015290826001600160a01b0381166100b257604051631e4fbdf760e01b81525f60048201526024015b60405180910390fd5b6100bb816102a4565b506100c78260026102c0565b610120526100d68160036102c0565b61014052815160208084019190912060e052815190820120610100524660a05261016260e05161010051604080517f8b73c3c69bb8fe3d512ecc4cf759cc79239f7b179b0ffacaa9a75d522b39400f60208201529081019290925260608201524660808201523060a08201525f9060c00160405160208183030381529060405280519060200120905090565b60805250503060c05260408051637e062a3560e11b815290515f916001600160a01b0387169163fc0c546a916004808201926020929091908290030181865afa1580156101b1573d5f5f3e3d5ffd5b505050506040513d601f19601f820116820180604052508101906101d59190610410565b9050856001600160a01b0316816001600160a01b03161461021c5760405163f902523f60e01b81526001600160a01b038088166004830152821660248201526044016100a9565b6001600160a01b0380871661016052858116610180528481166101a05283166101c0526040518690859084906102519061037e565b6001600160a01b03938416815291831660208301529091166040820152606001604051809103905ff08015801561028a573d5f5f3e3d5ffd5b506001600160a01b03166101e052506105dc945050505050565b600180546001600160a01b03191690556102bd816102f2565b50565b5f6020835110156102db576102d483610341565b90506102ec565b816102e684826104ca565b5060ff90505b92915050565b5f80546001600160a01b038381166001600160a01b0319831681178455604051919092169283917f8be0079c531659141344cd1fd0a4f28419497f9722a3daafe3b4186f6b6457e09190a35050565b5f5f829050601f8151111561036b578260405163305a27a960e01b81526004016100a99190610584565b8051610376826105b9565b179392505050565b611e4a8061662983390190565b6001600160a01b03811681146102bd575f5ffd5b5f5f5f5f5f60a086880312156103b3575f5ffd5b85516103be8161038b565b60208701519095506103cf8161038b565b60408701519094506103e08161038b565b60608701519093506103f18161038b565b60808701519092506104028161038b565b809150509295509295909350565b5f60208284031215610420575f5ffd5b815161042b8161038b565b9392505050565b634e487b7160e01b5f52604160045260245ffd5b600181811c9082168061045a57607f821691505b60208210810361047857634e487b7160e01b5f52602260045260245ffd5b50919050565b601f8211156104c557805f5260205f20601f840160051c810160208510156104a35750805b601f840160051c820191505b818110156104c2575f81556001016104af565b50505b505050565b81516001600160401b038111156104e3576104e3610432565b6104f7816104f18454610446565b8461047e565b6020601f821160018114610529575f83156105125750848201515b5f19600385901b1c1916600184901b1784556104c2565b5f84815260208120601f198516915b828110156105585787850151825560209485019460019092019101610538565b508482101561057557868401515f19600387901b60f8161c191681555b50505050600190811b01905550565b602081525f82518060208401528060208501604085015e5f604082850101526040601f19601f83011684010191505092915050565b80516020808301519190811015610478575f1960209190910360031b1b16919050565b60805160a05160c05160e05161010051610120516101405161016051610180516101a0516101c0516101e051615f456106e45f395f818161032201528181611c9a01526120e901525f818161074f01526137e001525f81816103af01528181610f16015281816116560152613ea901525f81816107a4015281816109ec01528181610d1a01528181610dce0152818161111d0152818161313501528181613287015281816141a9015281816143a2015261465401525f81816107cb015281816132350152818161441a0152818161449a01526144e301525f6134c601525f61349901525f6147a801525f61478001525f6146db01525f61470501525f61472f0152615f455ff3fe608060405234801561000f575f5ffd5b5060043610610319575f3560e01c806386dee14c116101af578063dd78af58116100fe578063e6ae3e121161009e578063f2fde38b11610079578063f2fde38b14610784578063f698da2514610797578063f8401fe61461079f578063fc0c546a146107c6575f5ffd5b8063e6ae3e1214610737578063ed33639f1461074a578063f1e7c79714610771575f5ffd5b8063e2fb2c78116100d9578063e2fb2c78146106f7578063e30c39781461070a578063e4ccb97a1461071b578063e5a4ffc51461072e575f5ffd5b8063dd78af58146106be578063e17e082b146106d1578063e2543d7c146106e4575f5ffd5b8063b9f772e511610169578063bf2b2ffe11610144578063bf2b2ffe14610653578063d28aa71714610666578063db8c765814610679578063dbacc2371461068c575f5ffd5b8063b9f772e51461060d578063be42ce8614610620578063bf22c45714610633575f5ffd5b806386dee14c1461059a5780638da5cb5b146105b1578063928a776d146105c1578063a1f1b7f3146105d4578063af2bbd11146105e7578063b6b55f25146105fa575f5ffd5b80636cebe5771161026b5780637916886e116102255780637f78efaf116102005780637f78efaf1461054b57806381d16f7e1461055e57806382829f741461056c57806384b0196e1461057f575f5ffd5b80637916886e1461052757806379ba50971461053057806379f372d414610538575f5ffd5b80636cebe5771461049a57806370a08231146104c6578063715018a6146104d957806372b0d90c146104e157806373fcb1c8146104f4578063787f7f5414610507575f5ffd5b80633ccfd60b116102d657806358680335116102b157806358680335146104365780635d5c5e8414610449578063607d18d31461047157806367ec4a9b14610484575f5ffd5b80633ccfd60b146103f4578063415307cc146103fc5780635492eaaa14610423575f5ffd5b806309af4fe61461031d5780630dd3bd761461036157806317eeb9f6146103765780631e8ad2311461038957806331e77853146103aa57806339ea29a0146103d1575b5f5ffd5b6103447f000000000000000000000000000000000000000000000000000000000000000081565b6040516001600160a01b0390911681526020015b60405180910390f35b61037461036f366004614e4b565b6107ed565b005b610374610384366004614e7c565b610880565b61039c610397366004614ead565b61090e565b604051908152602001610358565b6103447f000000000000000000000000000000000000000000000000000000000000000081565b6103e46103df366004614f15565b61094d565b6040519015158152602001610358565b610374610aa8565b6004546104109062010000900461ffff1681565b60405161ffff9091168152602001610358565b61039c610431366004614f77565b610ab3565b610374610444366004614ffc565b610ad9565b61045c610457366004615057565b610e73565b60408051928352602083019190915201610358565b61037461047f366004614e7c565b611066565b60045461041090640100000000900461ffff1681565b6004546104b190600160501b900463ffffffff1681565b60405163ffffffff9091168152602001610358565b61039c6104d43660046150b4565b6110fc565b6103746111aa565b6103746104ef3660046150b4565b6111bb565b6103746105023660046150cf565b6111d4565b61051a6105153660046150fa565b6112c5565b604051610358919061520f565b6104b161100081565b6103746113eb565b610374610546366004614e7c565b61142c565b61039c610559366004615221565b6114af565b6004546104109061ffff1681565b61039c61057a366004614e4b565b6114da565b6105876115bc565b604051610358979695949392919061527d565b6004546104b190600160301b900463ffffffff1681565b5f546001600160a01b0316610344565b6103e46105cf3660046152ec565b6115fe565b61039c6105e2366004615323565b6116f8565b6103746105f5366004615394565b611895565b610374610608366004614e4b565b611acb565b61039c61061b3660046153c9565b611b44565b61039c61062e3660046153e4565b611b5a565b610646610641366004614e4b565b611b70565b604051610358919061545e565b610374610661366004615535565b611c98565b61039c610674366004615569565b611d6b565b61039c610687366004614ffc565b611ef9565b61069f61069a366004614e4b565b611f06565b604080516001600160a01b039093168352602083019190915201610358565b6103746106cc3660046155a1565b611f75565b61039c6106df366004615057565b612058565b6103746106f23660046155d7565b6121ef565b610374610705366004614ffc565b6121fa565b6001546001600160a01b0316610344565b61039c610729366004614e7c565b612356565b6104106107d081565b610374610745366004615613565b612369565b6103447f000000000000000000000000000000000000000000000000000000000000000081565b61037461077f36600461563b565b612473565b6103746107923660046150b4565b61251c565b61039c61258c565b6103447f000000000000000000000000000000000000000000000000000000000000000081565b6103447f000000000000000000000000000000000000000000000000000000000000000081565b5f6107f78261259a565b80549091506101009004600116156108705780545f906108269060209062010000900464ffffffffff166156eb565b9050806001600160401b0316431161086e57604051634a3888f760e01b8152600481018490526001600160401b03821660248201524360448201526064015b60405180910390fd5b505b61087c82825f80612612565b5050565b6108886126f1565b61ffff8116158061089f575061271061ffff821610155b156108c3576040516372a4801d60e11b815261ffff82166004820152602401610865565b6004805461ffff191661ffff83169081179091556040519081527ff4b5c2f9f644abb947e6aa68cc4a778ec81d3dc1270a6945d1837a96ae9582b9906020015b60405180910390a150565b5f61094761091f60208401846150b4565b61092f6040850160208601615720565b6001600160601b03168460400135856060013561271d565b92915050565b5f80806109ad61097261096d610968368a90038a018a615782565b61276a565b612837565b86868080601f0160208091040260200160405190810160405280939291908181526020018383808284375f9201919091525061286392505050565b5090925090505f8160038111156109c6576109c6615436565b1480156109db57506001600160a01b03821615155b8015610a9c57506001600160a01b037f000000000000000000000000000000000000000000000000000000000000000016634cfb92df610a216040890160208a016150b4565b6040516001600160e01b031960e084901b1681526001600160a01b039091166004820152602401602060405180830381865afa158015610a63573d5f5f3e3d5ffd5b505050506040513d601f19601f82011682018060405250810190610a879190615802565b6001600160a01b0316826001600160a01b0316145b925050505b9392505050565b610ab1336111bb565b565b5f610ac188888886866116f8565b9050610ace8186866128ac565b979650505050505050565b610ae1612abd565b5f610aeb82611ef9565b5f8181526005602052604090209091506002815460ff166007811115610b1357610b13615436565b14610b3b57805460405163800b061560e01b815261086591849160ff9091169060040161581d565b6001810154606081901c906001600160601b0316338214610b805760405163295a81c160e01b81523360048201526001600160a01b0383166024820152604401610865565b8254600160381b900464ffffffffff16421115610bc95782546040516337851a4160e11b815260048101869052600160381b90910464ffffffffff166024820152604401610865565b82545f90610be6908390600160901b900461ffff16612710612b2a565b90505f610bf960e0880160c08901615847565b855473ffffffffffffffffffffffffff0000000000ff0019811687556001600160401b03919091164211159150600160a01b90046001600160601b031681610c42576007610c45565b60015b8654879060ff19166001836007811115610c6157610c61615436565b021790555081610c71575f610c73565b805b86546001600160601b0391909116600160a01b026001600160a01b039182161787555f60018801556040519086169088907f95e4cad7d88cb16431c78fe44532d5f5a172e963221c7d1ad67a7a9e99220adb90610cde90879087909182521515602082015260400190565b60405180910390a381610d0a57610d0a610cfb60208a018a6150b4565b826001600160601b0316612bda565b8215610dbc576001600160a01b037f00000000000000000000000000000000000000000000000000000000000000001663685dc25e868986610d4f60208e018e6150b4565b60405160e086901b6001600160e01b03191681526001600160a01b0394851660048201526024810193909352604483019190915290911660648201526084015f604051808303815f87803b158015610da5575f5ffd5b505af1158015610db7573d5f5f3e3d5ffd5b505050505b82841115610e61576001600160a01b037f00000000000000000000000000000000000000000000000000000000000000001663f297be668689610dff8789615860565b6040516001600160e01b031960e086901b1681526001600160a01b039093166004840152602483019190915260448201526064015f604051808303815f87803b158015610e4a575f5ffd5b505af1158015610e5c573d5f5f3e3d5ffd5b505050505b50505050505050610e70612c0a565b50565b5f5f610e7d612abd565b82801580610e8b5750602081115b15610eac57604051635281ff8360e11b815260048101829052602401610865565b5f85855f818110610ebf57610ebf615873565b9050602002810190610ed19190615887565b6020013590505f80610ee4888885612c34565b91509150805f03610efe575f5f9550955050505050611057565b604051632916acad60e01b8152600481018490525f907f00000000000000000000000000000000000000000000000000000000000000006001600160a01b031690632916acad90602401602060405180830381865afa158015610f63573d5f5f3e3d5ffd5b505050506040513d601f19601f82011682018060405250810190610f879190615802565b90505f610f97828b8b8787612d99565b90505f5b8681101561104f57848181518110610fb557610fb5615873565b60200260200101515f01515f0315611047575f611010848d8d85818110610fde57610fde615873565b9050602002810190610ff09190615887565b88858151811061100257611002615873565b602002602001015186612fbf565b90505f1960ff82160161102d576110268a6158a6565b9950611045565b60011960ff82160161104557611042896158a6565b98505b505b600101610f9b565b505050505050505b61105f612c0a565b9250929050565b61106e6126f1565b606461ffff82161080611086575061138861ffff8216115b156110aa576040516372a4801d60e11b815261ffff82166004820152602401610865565b6004805465ffff00000000191664010000000061ffff8416908102919091179091556040519081527f059e938863bbad11f096957c5970e1c9d14210e38265313b2f3d602f916dcd8890602001610903565b604051630758072560e41b81526001600160a01b0382811660048301525f917f000000000000000000000000000000000000000000000000000000000000000090911690637580725090602401602060405180830381865afa158015611164573d5f5f3e3d5ffd5b505050506040513d601f19601f8201168201806040525081019061118891906158be565b6001600160a01b0383165f9081526006602052604090205461094791906158d5565b6111b26126f1565b610ab15f6130c6565b6111c3612abd565b6111cc816130df565b610e70612c0a565b5f6111de83611ef9565b90505f6111ea8261259a565b90506101408401358015806112275750808460405160200161120e91815260200190565b6040516020818303038152906040528051906020012014155b1561124f57604051634a54875d60e11b81526004810184905260248101829052604401610865565b81545f9061126c9060209062010000900464ffffffffff166156eb565b9050806001600160401b03164311156112b0576040516322a45f2960e01b8152600481018590526001600160401b0382166024820152436044820152606401610865565b6112bd8484876001612612565b505050505050565b6060868015806112d55750602081115b806112e05750858114155b806112eb5750838114155b1561130c57604051635281ff8360e11b815260048101829052602401610865565b806001600160401b0381111561132457611324615739565b60405190808252806020026020018201604052801561134d578160200160208202803683370190505b5091505f5b818110156113de576113b98a8a8381811061136f5761136f615873565b9050610180020189898481811061138857611388615873565b905060200281019061139a91906158e8565b8989868181106113ac576113ac615873565b90506020020135886116f8565b8382815181106113cb576113cb615873565b6020908102919091010152600101611352565b5050979650505050505050565b60015433906001600160a01b031681146114235760405163118cdaa760e01b81526001600160a01b0382166004820152602401610865565b610e70816130c6565b6114346126f1565b6107d061ffff82161115611461576040516372a4801d60e11b815261ffff82166004820152602401610865565b6004805463ffff000019166201000061ffff8416908102919091179091556040519081527f8e1301407b963add274e76aa85f6e6b9aa9271db2d10af6e3a0ad5f663d0382d90602001610903565b6004545f90610aa1906114c890859061ffff16856132f7565b60045462010000900461ffff16613341565b5f8181526005602052604081206003815460ff1660078111156114ff576114ff615436565b1461152757805460405163800b061560e01b815261086591859160ff9091169060040161581d565b8054610100900460021615611540576002015492915050565b80546101009004600116156115b15780545f9061156c9060209062010000900464ffffffffff166156eb565b9050806001600160401b031643116115af57604051634a3888f760e01b8152600481018590526001600160401b0382166024820152436044820152606401610865565b505b610aa183825f61335e565b5f6060805f5f5f60606115cd613492565b6115d56134bf565b604080515f80825260208201909252600f60f81b9b939a50919850469750309650945092509050565b5f611607612abd565b5f8080611613856134ec565b92509250925080515f1461162a5761162a8161371e565b5f611636848488613726565b604051632916acad60e01b8152602088013560048201529091506116d9907f00000000000000000000000000000000000000000000000000000000000000006001600160a01b031690632916acad90602401602060405180830381865afa1580156116a3573d5f5f3e3d5ffd5b505050506040513d601f19601f820116820180604052508101906116c79190615802565b825160808401516102208a0190613953565b94506116e7838783886139e3565b505050506116f3612c0a565b919050565b5f611701612abd565b61170a86611ef9565b5f818152600560205260408120919250815460ff16600781111561173057611730615436565b1461175857805460405163800b061560e01b815261086591849160ff9091169060040161581d565b6117a261176860208901896150b4565b604080516020601f8a0181900481028201810190925288815285918a908a90819084018382808284375f92019190915250613b8592505050565b6117df57816117b460208901896150b4565b60405163abe44ceb60e01b815260048101929092526001600160a01b03166024820152604401610865565b6117e887613bf5565b5f6117f288613e82565b905060208801803590611805908a6150b4565b6001600160a01b0316847f0978c586f74a47cc8430ea363f27e95bb1061f5fc382e33777878e05b50ac8e38b60405161183e9190615a0d565b60405180910390a461185483838a848989613f50565b61188261186460208a018a6150b4565b61187460c08b0160a08c01615720565b6001600160601b0316614214565b505061188c612c0a565b95945050505050565b61189d612abd565b5f6118a783611ef9565b5f81815260056020526040812080549293509160ff16908060028360078111156118d3576118d3615436565b0361193b578354600160381b900464ffffffffff16421161192057835460405163ec63058960e01b815260048101879052600160381b90910464ffffffffff166024820152604401610865565b50506001820154606081901c906001600160601b0316611aa4565b600383600781111561194f5761194f615436565b03611a875783545f90610100900460021615801561198757508454611984906101009062010000900464ffffffffff166158d5565b43115b85549091505f90600160381b900464ffffffffff16158015906119b857508554600160381b900464ffffffffff1642115b9050811580156119c6575080155b15611a49578554600160381b900464ffffffffff1615611a1257855460405163ec63058960e01b815260048101899052600160381b90910464ffffffffff166024820152604401610865565b855460405163d857630360e01b8152600481018990526201000090910464ffffffffff166024820152436044820152606401610865565b611a5487878a61425c565b611a6160208901896150b4565b611a7160408a0160208b01615720565b9094506001600160601b03169250611aa4915050565b848360405163800b061560e01b815260040161086592919061581d565b611abe8585611ab660208b018b6150b4565b8585336142a3565b505050505061087c612c0a565b611ad3612abd565b805f03611af357604051637c946ed760e01b815260040160405180910390fd5b611afd3382614403565b611b073382612bda565b60405181815233907f2da466a7b24304f47e87fa2e1e5a81b9831ce54fec19055ce277ca2f39ba42c49060200160405180910390a2610e70612c0a565b5f61094761096d61096836859003850185615782565b5f611b658484612058565b9050610aa1826111bb565b60408051610140810182525f80825260208201819052918101829052606081018290526080810182905260a0810182905260c0810182905260e0810182905261010081018290526101208101919091525f8281526005602052604090819020815161014081019092528054829060ff166007811115611bf157611bf1615436565b6007811115611c0257611c02615436565b8152815461010080820460ff16602084015262010000820464ffffffffff9081166040850152600160381b8304166060840152600160601b820463ffffffff166080840152600160801b820461ffff90811660a0850152600160901b83041660c0840152600160a01b9091046001600160601b031660e08301526001830154908201526002909101546101209091015292915050565b7f0000000000000000000000000000000000000000000000000000000000000000336001600160a01b03821614611cf35760405163295a81c160e01b81523360048201526001600160a01b0382166024820152604401610865565b5f8481526005602052604090206004815460ff166007811115611d1857611d18615436565b14611d4057805460405163800b061560e01b815261086591879160ff9091169060040161581d565b6001810154606081901c906001600160601b0316611d6287848885858a6142a3565b50505050505050565b5f611d74612abd565b611d8160208501856150b4565b6001600160a01b0316336001600160a01b031614611dd35733611da760208601866150b4565b60405163295a81c160e01b81526001600160a01b03928316600482015291166024820152604401610865565b611ddc84611ef9565b5f818152600560205260408120919250815460ff166007811115611e0257611e02615436565b14611e2a57805460405163800b061560e01b815261086591849160ff9091169060040161581d565b611e3385613bf5565b611e3c85613e82565b50805460ff19166001178155611e5860c0860160a08701615720565b81546001600160601b0391909116600160a01b026001600160a01b0390911617815560208501803590611e8b90876150b4565b6001600160a01b0316837f0978c586f74a47cc8430ea363f27e95bb1061f5fc382e33777878e05b50ac8e3888888604051611ec893929190615a30565b60405180910390a4611ef0611ee060208701876150b4565b61187460c0880160a08901615720565b50610aa1612c0a565b5f61094761096d83614582565b5f81815260056020526040812081906002815460ff166007811115611f2d57611f2d615436565b1480611f4e57506004815460ff166007811115611f4c57611f4c615436565b145b15611f6f5760010154606081901c946001600160601b039091169350915050565b50915091565b611f7d612abd565b5f611f8784611ef9565b5f8181526005602052604090209091506001815460ff166007811115611faf57611faf615436565b14611fd757805460405163800b061560e01b815261086591849160ff9091169060040161581d565b611fe760e0860160c08701615847565b6001600160401b0316421115612033578161200860e0870160c08801615847565b6040516337851a4160e11b815260048101929092526001600160401b03166024820152604401610865565b61204982828761204289613e82565b8888613f50565b5050612053612c0a565b505050565b5f612061612abd565b5f5b828110156121e6575f60055f86868581811061208157612081615873565b9050602002013581526020019081526020015f209050600460078111156120aa576120aa615436565b815460ff1660078111156120c0576120c0615436565b1415806120dc57508054600160381b900464ffffffffff164211155b156120e757506121de565b7f00000000000000000000000000000000000000000000000000000000000000006001600160a01b031663be1a76c986868581811061212857612128615873565b905060200201356040518263ffffffff1660e01b815260040161214d91815260200190565b602060405180830381865afa158015612168573d5f5f3e3d5ffd5b505050506040513d601f19601f8201168201806040525081019061218c91906158be565b1561219757506121de565b6001810154606081901c906001600160601b03166121cf8787868181106121c0576121c0615873565b905060200201358484846145b4565b6121d8856158a6565b94505050505b600101612063565b50610947612c0a565b6120538383836128ac565b612202612abd565b61220f60208201826150b4565b6001600160a01b0316336001600160a01b0316146122355733611da760208301836150b4565b5f61223f82611ef9565b5f81815260056020526040902080549192509060ff16600181600781111561226957612269615436565b1415801561228857505f81600781111561228557612285615436565b14155b156122aa57828160405163800b061560e01b815260040161086592919061581d565b815473ffffffffffffffffffffffffffffffffffffff0081166007178355600160a01b90046001600160601b03166122e560208601866150b4565b6001600160a01b0316847ff1ab0865975dad5c69ae8e4baaf13114c875728afa7cc86368534c22a631d0b060405160405180910390a3600182600781111561232f5761232f615436565b0361234a5761234a61234460208701876150b4565b82612bda565b50505050610e70612c0a565b6004545f906109479061ffff16836146b2565b6123716126f1565b63ffffffff8216158061238c575062278d0063ffffffff8316115b156123b2576040516372a4801d60e11b815263ffffffff83166004820152602401610865565b63ffffffff811615806123cd575062278d0063ffffffff8216115b156123f3576040516372a4801d60e11b815263ffffffff82166004820152602401610865565b600480546dffffffffffffffff0000000000001916600160301b63ffffffff85811691820263ffffffff60501b191692909217600160501b928516928302179092556040805192835260208301919091527fbb70c17b020097a12d36d0ad2361769461fe2738fd804c0dbc3fd586f8840d4b910160405180910390a15050565b848015806124815750838114155b8061248c5750818114155b156124ad57604051635281ff8360e11b815260048101829052602401610865565b5f5b818110156125125761250a8888838181106124cc576124cc615873565b905060200201358787848181106124e5576124e5615873565b905060200201358686858181106124fe576124fe615873565b905060200201356128ac565b6001016124af565b5050505050505050565b6125246126f1565b600180546001600160a01b0383166001600160a01b031990911681179091556125545f546001600160a01b031690565b6001600160a01b03167f38d16b8cac22d99fc7c124b9cd0de2d3fa1faef420bfe791d8c362d765e2270060405160405180910390a350565b5f6125956146cf565b905090565b5f8181526005602052604090206003815460ff1660078111156125bf576125bf615436565b146125e757805460405163800b061560e01b815261086591849160ff9091169060040161581d565b80546101009004600216156116f35760405163681a98bb60e11b815260048101839052602401610865565b5f61261e85858561335e565b845490915064ffffffffff600160381b8204169061010090046001161561267957845461265890600160601b900463ffffffff16426156eb565b855464ffffffffff60381b1916600160381b64ffffffffff83160217865590505b6002858101839055855461ff001981166101009182900460ff1690921702178555604080518381526001600160401b03831660208201528415159181019190915286907fd7eeb3c4291dd13c1659b187286afd48107bbf13790a30bcca8f276b351f6c669060600160405180910390a2505050505050565b5f546001600160a01b03163314610ab15760405163118cdaa760e01b8152336004820152602401610865565b604080516001600160a01b038616602082015290810184905260608101839052608081018290525f9060a0016040516020818303038152906040528051906020012090505b949350505050565b5f6040518060e0016040528060ab8152602001615e9a60ab913980519060200120825f015183602001518460400151856060015186608001518760a001518860c001518960e001518a610100015160405160200161281a9a99989796959493929190998a5260208a01989098526001600160a01b039690961660408901526060880194909452608087019290925260a086015260c085015260e08401526101008301526101208201526101400190565b604051602081830303815290604052805190602001209050919050565b5f6109476128436146cf565b8360405161190160f01b8152600281019290925260228201526042902090565b5f5f5f835160410361289a576020840151604085015160608601515f1a61288c888285856147f8565b9550955095505050506128a5565b505081515f91506002905b9250925092565b5f8381526005602052604090206002815460ff1660078111156128d1576128d1615436565b146128f957805460405163800b061560e01b815261086591869160ff9091169060040161581d565b6001810154606081901c906001600160601b031633821461293e5760405163295a81c160e01b81523360048201526001600160a01b0383166024820152604401610865565b8254600160381b900464ffffffffff164211156129875782546040516337851a4160e11b815260048101889052600160381b90910464ffffffffff166024820152604401610865565b5f516020615e7a5f395f51905f5285106129b75760405163a5808ecf60e01b815260048101869052602401610865565b5f6129c36002436156eb565b84549091505f90610100900460011681036129f65784546129f190600160601b900463ffffffff16426156eb565b6129f8565b5f5b85546bffffffffffffffffffff00ff19166201000064ffffffffff8581169190910264ffffffffff60381b191691909117600160381b918316919091021760031786559050612a498484898961271d565b600186015560408051848152602081018990529081018790526001600160401b038084166060830152821660808201526001600160a01b0385169089907fbd50d72f69718d2241fa11880a9483bc67fad6d885acb26309b4c54a6b92c4aa9060a00160405180910390a35050505050505050565b7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005c15612afd57604051633ee5aeb560e01b815260040160405180910390fd5b610ab160017f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005b906148c0565b5f5f5f612b3786866148c7565b91509150815f03612b5b57838181612b5157612b51615a71565b0492505050610aa1565b818411612b7257612b7260038515026011186148e3565b5f848688095f868103871696879004966002600389028118808a02820302808a02820302808a02820302808a02820302808a02820302808a02909103029181900381900460010185841190960395909502919093039390930492909217029150509392505050565b6001600160a01b0382165f9081526006602052604081208054839290612c019084906158d5565b90915550505050565b610ab15f7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f00612b24565b60605f836001600160401b03811115612c4f57612c4f615739565b604051908082528060200260200182016040528015612c8857816020015b612c75614dd7565b815260200190600190039081612c6d5790505b5091505f5b84811015612d905736868683818110612ca857612ca8615873565b9050602002810190612cba9190615887565b905060208101358514612cf45760405163113fda3560e21b8152600481018390526020820135602482015260448101869052606401610865565b5f8080612d00846134ec565b92509250925080515f14612d4f57827ffdbb9f718c402ad38cfb671e7aac522229dae88e46931590c568a0c310576fd782604051612d3e9190615a85565b60405180910390a250505050612d88565b612d5a838386613726565b878681518110612d6c57612d6c615873565b602002602001018190525085612d81906158a6565b9550505050505b600101612c8d565b50935093915050565b5f81600103612da957505f61188c565b5f826001600160401b03811115612dc257612dc2615739565b604051908082528060200260200182016040528015612dfb57816020015b612de8614e0e565b815260200190600190039081612de05790505b5090505f836001600160401b03811115612e1757612e17615739565b604051908082528060200260200182016040528015612e5057816020015b612e3d614e2d565b815260200190600190039081612e355790505b5090505f805b87811015612f3d57868181518110612e7057612e70615873565b60200260200101515f01515f0315612f3557888882818110612e9457612e94615873565b9050602002810190612ea69190615887565b6040805161010081810190925291610220019060089083908390808284375f9201919091525050855186915084908110612ee257612ee2615873565b6020026020010181905250868181518110612eff57612eff615873565b602002602001015160800151838381518110612f1d57612f1d615873565b602002602001018190525081612f32906158a6565b91505b600101612e56565b5060405163480d700f60e01b81526001600160a01b038a169063480d700f90612f6c9086908690600401615af4565b602060405180830381865afa925050508015612fa5575060408051601f3d908101601f19168201909252612fa291810190615b69565b60015b612fb4575f935050505061188c565b935061188c92505050565b81515f9081526005602052604081206003815460ff166007811115612fe657612fe6615436565b1461308057835181546040517ffdbb9f718c402ad38cfb671e7aac522229dae88e46931590c568a0c310576fd79163800b061560e01b9161303191859160ff9091169060240161581d565b60408051601f198184030181529181526020820180516001600160e01b03166001600160e01b031990941693909317909252905161306f9190615a85565b60405180910390a25f915050612762565b5f838061309f575061309f87865f015188610220018860800151613953565b90506130ad828787846139e3565b806130b9576002610ace565b6001979650505050505050565b600180546001600160a01b0319169055610e70816148f4565b6001600160a01b03811661310657604051637c946ed760e01b815260040160405180910390fd5b335f81815260066020526040808220549051630758072560e41b81526004810193909352916001600160a01b037f00000000000000000000000000000000000000000000000000000000000000001690637580725090602401602060405180830381865afa15801561317a573d5f5f3e3d5ffd5b505050506040513d601f19601f8201168201806040525081019061319e91906158be565b9050811580156131ac575080155b156131cc57604051636e34ee0b60e11b8152336004820152602401610865565b335f818152600660205260408120556001600160a01b038416907fd1c19fbcd4551a5edfb66d43d2e337c04837afda3482b42bdf569a8fccdae5fb61321184866158d5565b60405190815260200160405180910390a3811561325c5761325c6001600160a01b037f0000000000000000000000000000000000000000000000000000000000000000168484614943565b80156120535760405163f633149760e01b81523360048201526001600160a01b0384811660248301527f0000000000000000000000000000000000000000000000000000000000000000169063f6331497906044016020604051808303815f875af11580156132cd573d5f5f3e3d5ffd5b505050506040513d601f19601f820116820180604052508101906132f191906158be565b50505050565b5f5f61330384846149a2565b90505f61331882670de0b6b3a7640000615860565b90505f6133288784846001614aa4565b90508681116133375786610ace565b9695505050505050565b5f610aa18361271061335761ffff861682615860565b6001614aa4565b81545f9062010000900464ffffffffff164381101580613391575061338e6101006001600160401b0383166158d5565b43115b156133c75760405163d857630360e01b8152600481018690526001600160401b0382166024820152436044820152606401610865565b6001600160401b03811640806134085760405163d857630360e01b8152600481018790526001600160401b0383166024820152436044820152606401610865565b60018501546040516e383937b134ba3c97b9b2b2b217bb1960891b602082015246602f8201526001600160601b03193060601b16604f82015260638101889052608381019190915260a3810182905260c381018590525f516020615e7a5f395f51905f529060e301604051602081830303815290604052805190602001205f1c610a9c9190615b88565b60606125957f00000000000000000000000000000000000000000000000000000000000000006002614ae6565b60606125957f00000000000000000000000000000000000000000000000000000000000000006003614ae6565b5f5f60606134f984611ef9565b5f81815260056020526040902090935091506003825460ff16600781111561352357613523615436565b1461358a5781546040518491849163800b061560e01b9161354c91859160ff169060240161581d565b60408051601f198184030181529190526020810180516001600160e01b03166001600160e01b03199093169290921790915291945092509050613717565b815464ffffffffff600160381b82048116916201000081049091169061010090046002165f036136c15783546101009004600116158015906135df57506135db60206001600160401b0383166158d5565b4311155b1561365d578484634a3888f760e01b826135fa6020866156eb565b60405160248101929092526001600160401b031660448201524360648201526084015b604051602081830303815290604052906001600160e01b0319166020820180516001600160e01b0383818316178352505050509450945094505050613717565b806001600160401b03164311158061368857506136856101006001600160401b0383166158d5565b43115b156136c157604051602481018690526001600160401b03821660448201524360648201528590859063d857630360e01b9060840161361d565b6001600160401b038216158015906136e15750816001600160401b031642115b1561371457604051602481018690526001600160401b0383166044820152859085906337851a4160e11b9060640161361d565b50505b9193909250565b805160208201fd5b61372e614dd7565b61018082015f6137426101a08501836150b4565b9050336001600160a01b0382161461377e5760405163295a81c160e01b81523360048201526001600160a01b0382166024820152604401610865565b61378986868461425c565b8583528361379d6040840160208501615720565b6001600160601b031660a0850152855461010090046002165f036137cb576137c687875f61335e565b6137d1565b85600201545b60208501526001600160a01b037f000000000000000000000000000000000000000000000000000000000000000016636c2ef65d61381560a0840160808501615b9b565b613823610200890189615bb4565b6040518463ffffffff1660e01b815260040161384193929190615c29565b602060405180830381865afa15801561385c573d5f5f3e3d5ffd5b505050506040513d601f19601f8201168201806040525081019061388091906158be565b8460400181815250506040518060a00160405280826040013581526020018260600135815260200184604001358152602001856040015181526020018560200151815250846080018190525061394361096d6040518061012001604052808a8152602001856001600160a01b0316815260200184604001358152602001846060013581526020018660400135815260200186606001358152602001876020015181526020018760400151815260200161393c8961022001614b8f565b905261276a565b6060850152509195945050505050565b604051631503eccd60e11b81525f906001600160a01b03861690632a07d99a906139839086908690600401615c48565b602060405180830381865afa9250505080156139bc575060408051601f3d908101601f191682019092526139b991810190615b69565b60015b6139dc5760405163289b95e960e01b815260048101859052602401610865565b9050612762565b5f6139f66101a0850161018086016150b4565b905081613a4d5782516040517fc4abe6c685219dade23ca08ea316ea9c38314a8dee5bf0b11af51d4a7b88dd44905f90a28251613a479086613a3b60208801886150b4565b848760a001515f6142a3565b506132f1565b5f613a6061014086016101208701615b9b565b90505f613a7363ffffffff8316426156eb565b8551602087015160408801519293506001600160a01b038616927f1a42ff561eb38d0f79135db1b59bd4d3035f35598aa4a2c2b8a1c6d833e45e9f9190613abe6102008c018c615bb4565b8b6060015188604051613ad696959493929190615c61565b60405180910390a38163ffffffff165f03613b0357613afe855f015188858860a001516145b4565b611d62565b86546102046bffffffffff0000000000ffff19909116600160381b64ffffffffff8416021717875560a08501516001600160601b0319606085901b1617600188015560408581015181516101c089013560208201529182015260600160408051601f198184030181529190528051602090910120600288015550505050505050565b5f836001600160a01b03163b5f03613be3575f5f613ba38585612863565b5090925090505f816003811115613bbc57613bbc615436565b148015613bda5750856001600160a01b0316826001600160a01b0316145b92505050610aa1565b613bee848484614ba4565b9050610aa1565b613c0560c0820160a08301615720565b6001600160601b03161580613c31575042613c2660e0830160c08401615847565b6001600160401b0316105b80613c4f5750613c4760a0820160808301615b9b565b63ffffffff16155b80613c705750611000613c6860a0830160808401615b9b565b63ffffffff16115b15613ce557613c8560c0820160a08301615720565b613c9560e0830160c08401615847565b613ca560a0840160808501615b9b565b6040516378cb573160e01b81526001600160601b0390931660048401526001600160401b03909116602483015263ffffffff166044820152606401610865565b600454600160301b900463ffffffff16613d06610100830160e08401615b9b565b63ffffffff161080613d30575062278d00613d28610100830160e08401615b9b565b63ffffffff16115b80613d605750600454600160501b900463ffffffff16613d5861012083016101008401615b9b565b63ffffffff16105b80613d84575062278d00613d7c61012083016101008401615b9b565b63ffffffff16115b80613da8575062278d00613da061014083016101208401615b9b565b63ffffffff16115b15613e1457613dbe610100820160e08301615b9b565b613dd061012083016101008401615b9b565b613de261014084016101208501615b9b565b6040516301981a7960e11b815263ffffffff938416600482015291831660248301529091166044820152606401610865565b5f516020615e7a5f395f51905f52816040013510613e4b576040805163a5808ecf60e01b8152908201356004820152602401610865565b5f516020615e7a5f395f51905f52816060013510610e705760405163a5808ecf60e01b815260608201356004820152602401610865565b6040516302f945c360e61b8152602082013560048201525f90819081906001600160a01b037f0000000000000000000000000000000000000000000000000000000000000000169063be5170c0906024016040805180830381865afa158015613eed573d5f5f3e3d5ffd5b505050506040513d601f19601f82011682018060405250810190613f119190615ca2565b90925090506001826002811115613f2a57613f2a615436565b14610aa157836020013582604051631e1f10db60e21b8152600401610865929190615cd2565b60045461ffff6201000082048116916401000000009004165f613f9f613f99613f7f60c08a0160a08b01615720565b6004546001600160601b03919091169061ffff16896132f7565b84613341565b90506001600160601b03811115613fcc57604051630421d23b60e11b815260048101829052602401610865565b84811180613fe157508361ffff168261ffff16115b1561401b57604051633546510160e11b8152600481018290526024810186905261ffff808416604483015285166064820152608401610865565b5f61402d610100890160e08a01615b9b565b61403d9063ffffffff16426156eb565b895460ff19166002178a55905061014088013561405a575f61405d565b60015b89546bffffffffff0000000000ff00191661010060ff92909216820264ffffffffff60381b191617600160381b64ffffffffff841602178a556140a7906101208a01908a01615b9b565b895465ffffffffffff60601b1916600160601b63ffffffff929092169190910261ffff60801b191617600160801b61ffff868116919091029190911761ffff60901b1916600160901b9185169190910217895561410a60c0890160a08a01615720565b89546001600160601b0391909116600160a01b026001600160a01b039091161789553360601b6001600160601b031916821760018a0155604080518381526001600160401b038316602082015233918c917f717351e4c870c282c62ffb091a9bc13513f03387b1a22c6ed1cfb6e24c3bfb89910160405180910390a3604051634f14ee9b60e11b8152336004820152602481018b9052604481018390527f00000000000000000000000000000000000000000000000000000000000000006001600160a01b031690639e29dd36906064015f604051808303815f87803b1580156141f2575f5ffd5b505af1158015614204573d5f5f3e3d5ffd5b5050505050505050505050505050565b6001600160a01b0382165f90815260066020526040902054818110614252576001600160a01b03929092165f90815260066020526040902091039055565b6120538383614403565b5f6142668261090e565b9050826001015481146132f1576001830154604051638a7bc15360e01b815260048101869052602481018390526044810191909152606401610865565b5f6001600160a01b038216156142d35785546142ce908490600160801b900461ffff16612710612b2a565b6142d5565b5f5b865460ff1981166006178855909150600160a01b90046001600160601b03166142fd87614c7a565b826001600160a01b0316856001600160a01b0316897fa5d5758502534998e067857abd0e02c68923f724b641eb8b4e1ad05363d59e21878660405161434c929190918252602082015260400190565b60405180910390a461435e8682612bda565b6040516367d4013d60e01b81526001600160a01b038681166004830152602482018a9052604482018690528781166064830152848116608483015260a482018490527f000000000000000000000000000000000000000000000000000000000000000016906367d4013d9060c4015f604051808303815f87803b1580156143e3575f5ffd5b505af11580156143f5573d5f5f3e3d5ffd5b505050505050505050505050565b6040516370a0823160e01b81523060048201525f907f00000000000000000000000000000000000000000000000000000000000000006001600160a01b0316906370a0823190602401602060405180830381865afa158015614467573d5f5f3e3d5ffd5b505050506040513d601f19601f8201168201806040525081019061448b91906158be565b90506144c26001600160a01b037f000000000000000000000000000000000000000000000000000000000000000016843085614ca2565b6040516370a0823160e01b81523060048201525f9082906001600160a01b037f000000000000000000000000000000000000000000000000000000000000000016906370a0823190602401602060405180830381865afa158015614528573d5f5f3e3d5ffd5b505050506040513d601f19601f8201168201806040525081019061454c91906158be565b6145569190615860565b90508281146132f157604051632daa6d9560e21b81526004810184905260248101829052604401610865565b5f60405180610100016040528060d68152602001615da460d69139805160209182012060405161281a92859101615cf6565b825460ff1981166005178455600160a01b90046001600160601b03166145d984614c7a565b826001600160a01b0316857fe4662c82efbb42a499fe463f763d2d63a9d3661d13d55de77ed66a1c85ed40ce8360405161461591815260200190565b60405180910390a36146278382612bda565b60405163794bdf3360e11b81526001600160a01b03848116600483015260248201879052604482018490527f0000000000000000000000000000000000000000000000000000000000000000169063f297be66906064015f604051808303815f87803b158015614695575f5ffd5b505af11580156146a7573d5f5f3e3d5ffd5b505050505050505050565b5f6146bd83836149a2565b610aa190670de0b6b3a7640000615860565b5f306001600160a01b037f00000000000000000000000000000000000000000000000000000000000000001614801561472757507f000000000000000000000000000000000000000000000000000000000000000046145b1561475157507f000000000000000000000000000000000000000000000000000000000000000090565b612595604080517f8b73c3c69bb8fe3d512ecc4cf759cc79239f7b179b0ffacaa9a75d522b39400f60208201527f0000000000000000000000000000000000000000000000000000000000000000918101919091527f000000000000000000000000000000000000000000000000000000000000000060608201524660808201523060a08201525f9060c00160405160208183030381529060405280519060200120905090565b5f80807f7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a084111561483157505f915060039050826148b6565b604080515f808252602082018084528a905260ff891692820192909252606081018790526080810186905260019060a0016020604051602081039080840390855afa158015614882573d5f5f3e3d5ffd5b5050604051601f1901519150506001600160a01b0381166148ad57505f9250600191508290506148b6565b92505f91508190505b9450945094915050565b80825d5050565b5f805f1983850993909202808410938190039390930393915050565b634e487b715f52806020526024601cfd5b5f80546001600160a01b038381166001600160a01b0319831681178455604051919092169283917f8be0079c531659141344cd1fd0a4f28419497f9722a3daafe3b4186f6b6457e09190a35050565b6040516001600160a01b0383811660248301526044820183905261205391859182169063a9059cbb906064015b604051602081830303815290604052915060e01b6020820180516001600160e01b038381831617835250505050614cdb565b5f61ffff831615806149ba57506127108361ffff1610155b806149c7575061ffff8216155b156149f357604051637c485dcd60e01b815261ffff808516600483015283166024820152604401610865565b5f614a0861ffff8516655af3107a4000615d0b565b614a1a90670de0b6b3a7640000615860565b670de0b6b3a76400009250905060105b614a35600182615860565b8461ffff16901c61ffff165f03614a4e575f1901614a2a565b8015614a9c575f1901614a6c8380670de0b6b3a76400006001614aa4565b9250600161ffff8516821c81169003614a9757614a948383670de0b6b3a76400006001614aa4565b92505b614a4e565b505092915050565b5f614ad1614ab183614d47565b8015614acc57505f8480614ac757614ac7615a71565b868809115b151590565b614adc868686612b2a565b61188c91906158d5565b606060ff8314614b0057614af983614d73565b9050610947565b818054614b0c90615d22565b80601f0160208091040260200160405190810160405280929190818152602001828054614b3890615d22565b8015614b835780601f10614b5a57610100808354040283529160200191614b83565b820191905f5260205f20905b815481529060010190602001808311614b6657829003601f168201915b50505050509050610947565b5f604051610100838237610100902092915050565b5f5f5f856001600160a01b03168585604051602401614bc4929190615d54565b60408051601f198184030181529181526020820180516001600160e01b0316630b135d3f60e11b17905251614bf99190615d6c565b5f60405180830381855afa9150503d805f8114614c31576040519150601f19603f3d011682016040523d82523d5f602084013e614c36565b606091505b5091509150818015614c4a57506020815110155b8015610a9c57508051630b135d3f60e11b90614c6f90830160209081019084016158be565b149695505050505050565b805460ff811682555f600183015561010090046002161580159061087c575f60028301555050565b6040516001600160a01b0384811660248301528381166044830152606482018390526132f19186918216906323b872dd90608401614970565b5f5f60205f8451602086015f885af180614cfa576040513d5f823e3d81fd5b50505f513d91508115614d11578060011415614d1e565b6001600160a01b0384163b155b156132f157604051635274afe760e01b81526001600160a01b0385166004820152602401610865565b5f6002826003811115614d5c57614d5c615436565b614d669190615d82565b60ff166001149050919050565b60605f614d7f83614db0565b6040805160208082528183019092529192505f91906020820181803683375050509182525060208101929092525090565b5f60ff8216601f81111561094757604051632cd44ac360e21b815260040160405180910390fd5b6040518060c001604052805f81526020015f81526020015f81526020015f8152602001614e02614e2d565b81526020015f81525090565b6040518061010001604052806008906020820280368337509192915050565b6040518060a001604052806005906020820280368337509192915050565b5f60208284031215614e5b575f5ffd5b5035919050565b61ffff81168114610e70575f5ffd5b80356116f381614e62565b5f60208284031215614e8c575f5ffd5b8135610aa181614e62565b5f60808284031215614ea7575f5ffd5b50919050565b5f60808284031215614ebd575f5ffd5b610aa18383614e97565b5f6101208284031215614ea7575f5ffd5b5f5f83601f840112614ee8575f5ffd5b5081356001600160401b03811115614efe575f5ffd5b60208301915083602082850101111561105f575f5ffd5b5f5f5f6101408486031215614f28575f5ffd5b614f328585614ec7565b92506101208401356001600160401b03811115614f4d575f5ffd5b614f5986828701614ed8565b9497909650939450505050565b5f6101808284031215614ea7575f5ffd5b5f5f5f5f5f5f5f610220888a031215614f8e575f5ffd5b614f988989614f66565b96506101808801356001600160401b03811115614fb3575f5ffd5b614fbf8a828b01614ed8565b9097509550506101a088013593506101c088013592506101e08801359150610200880135614fec81614e62565b8091505092959891949750929550565b5f610180828403121561500d575f5ffd5b610aa18383614f66565b5f5f83601f840112615027575f5ffd5b5081356001600160401b0381111561503d575f5ffd5b6020830191508360208260051b850101111561105f575f5ffd5b5f5f60208385031215615068575f5ffd5b82356001600160401b0381111561507d575f5ffd5b61508985828601615017565b90969095509350505050565b6001600160a01b0381168114610e70575f5ffd5b80356116f381615095565b5f602082840312156150c4575f5ffd5b8135610aa181615095565b5f5f6101a083850312156150e1575f5ffd5b6150eb8484614f66565b94610180939093013593505050565b5f5f5f5f5f5f5f6080888a031215615110575f5ffd5b87356001600160401b03811115615125575f5ffd5b8801601f81018a13615135575f5ffd5b80356001600160401b0381111561514a575f5ffd5b8a60206101808302840101111561515f575f5ffd5b6020918201985096508801356001600160401b0381111561517e575f5ffd5b61518a8a828b01615017565b90965094505060408801356001600160401b038111156151a8575f5ffd5b6151b48a828b01615017565b90945092506151c7905060608901614e71565b905092959891949750929550565b5f8151808452602084019350602083015f5b828110156152055781518652602095860195909101906001016151e7565b5093949350505050565b602081525f610aa160208301846151d5565b5f5f60408385031215615232575f5ffd5b82359150602083013561524481614e62565b809150509250929050565b5f81518084528060208401602086015e5f602082860101526020601f19601f83011685010191505092915050565b60ff60f81b8816815260e060208201525f61529b60e083018961524f565b82810360408401526152ad818961524f565b606084018890526001600160a01b038716608085015260a0840186905283810360c085015290506152de81856151d5565b9a9950505050505050505050565b5f602082840312156152fc575f5ffd5b81356001600160401b03811115615311575f5ffd5b82016103208185031215610aa1575f5ffd5b5f5f5f5f5f6101e08688031215615338575f5ffd5b6153428787614f66565b94506101808601356001600160401b0381111561535d575f5ffd5b61536988828901614ed8565b9095509350506101a086013591506101c086013561538681614e62565b809150509295509295909350565b5f5f61020083850312156153a6575f5ffd5b6153b08484614f66565b91506153c0846101808501614e97565b90509250929050565b5f61012082840312156153da575f5ffd5b610aa18383614ec7565b5f5f5f604084860312156153f6575f5ffd5b83356001600160401b0381111561540b575f5ffd5b61541786828701615017565b909450925050602084013561542b81615095565b809150509250925092565b634e487b7160e01b5f52602160045260245ffd5b6008811061545a5761545a615436565b9052565b5f6101408201905061547182845161544a565b6020830151615485602084018260ff169052565b50604083015161549e604084018264ffffffffff169052565b5060608301516154b7606084018264ffffffffff169052565b5060808301516154cf608084018263ffffffff169052565b5060a08301516154e560a084018261ffff169052565b5060c08301516154fb60c084018261ffff169052565b5060e083015161551660e08401826001600160601b03169052565b5061010083015161010083015261012083015161012083015292915050565b5f5f5f60608486031215615547575f5ffd5b83359250602084013561555981615095565b9150604084013561542b81615095565b5f5f5f6101a0848603121561557c575f5ffd5b6155868585614f66565b92506101808401356001600160401b03811115614f4d575f5ffd5b5f5f5f6101c084860312156155b4575f5ffd5b6155be8585614f66565b925061018084013591506101a084013561542b81614e62565b5f5f5f606084860312156155e9575f5ffd5b505081359360208301359350604090920135919050565b803563ffffffff811681146116f3575f5ffd5b5f5f60408385031215615624575f5ffd5b61562d83615600565b91506153c060208401615600565b5f5f5f5f5f5f60608789031215615650575f5ffd5b86356001600160401b03811115615665575f5ffd5b61567189828a01615017565b90975095505060208701356001600160401b0381111561568f575f5ffd5b61569b89828a01615017565b90955093505060408701356001600160401b038111156156b9575f5ffd5b6156c589828a01615017565b979a9699509497509295939492505050565b634e487b7160e01b5f52601160045260245ffd5b6001600160401b038181168382160190811115610947576109476156d7565b80356001600160601b03811681146116f3575f5ffd5b5f60208284031215615730575f5ffd5b610aa18261570a565b634e487b7160e01b5f52604160045260245ffd5b60405161012081016001600160401b038111828210171561577c57634e487b7160e01b5f52604160045260245ffd5b60405290565b5f610120828403128015615794575f5ffd5b5061579d61574d565b823581526157ad602084016150a9565b602082015260408381013590820152606080840135908201526080808401359082015260a0808401359082015260c0808401359082015260e08084013590820152610100928301359281019290925250919050565b5f60208284031215615812575f5ffd5b8151610aa181615095565b82815260408101610aa1602083018461544a565b80356001600160401b03811681146116f3575f5ffd5b5f60208284031215615857575f5ffd5b610aa182615831565b81810381811115610947576109476156d7565b634e487b7160e01b5f52603260045260245ffd5b5f823561031e1983360301811261589c575f5ffd5b9190910192915050565b5f600182016158b7576158b76156d7565b5060010190565b5f602082840312156158ce575f5ffd5b5051919050565b80820180821115610947576109476156d7565b5f5f8335601e198436030181126158fd575f5ffd5b8301803591506001600160401b03821115615916575f5ffd5b60200191503681900382131561105f575f5ffd5b61594482615937836150a9565b6001600160a01b03169052565b60208181013590830152604080820135908301526060808201359083015261596e60808201615600565b63ffffffff16608083015261598560a0820161570a565b6001600160601b031660a083015261599f60c08201615831565b6001600160401b031660c08301526159b960e08201615600565b63ffffffff1660e08301526159d16101008201615600565b63ffffffff166101008301526159ea6101208201615600565b63ffffffff16610120830152610140818101359083015261016090810135910152565b615a17818361592a565b6101a061018082018190525f908201526101c001919050565b615a3a818561592a565b6101a0610180820152816101a082015281836101c08301375f8183016101c090810191909152601f909201601f1916010192915050565b634e487b7160e01b5f52601260045260245ffd5b602081525f610aa1602083018461524f565b805f5b60058110156132f1578151845260209384019390910190600101615a9a565b5f8151808452602084019350602083015f5b8281101561520557615ade868351615a97565b60a0959095019460209190910190600101615acb565b604080825283519082018190525f9060208501906060840190835b81811015615b55578351835f5b6008811015615b3b578251825260209283019290910190600101615b1c565b505050602093909301926101009290920191600101615b0f565b50508381036020850152610a9c8186615ab9565b5f60208284031215615b79575f5ffd5b81518015158114610aa1575f5ffd5b5f82615b9657615b96615a71565b500690565b5f60208284031215615bab575f5ffd5b610aa182615600565b5f5f8335601e19843603018112615bc9575f5ffd5b8301803591506001600160401b03821115615be2575f5ffd5b6020019150600581901b360382131561105f575f5ffd5b8183525f6001600160fb1b03831115615c10575f5ffd5b8260051b80836020870137939093016020019392505050565b63ffffffff84168152604060208201525f61188c604083018486615bf9565b6101a08101610100848337610aa1610100830184615a97565b86815285602082015260a060408201525f615c8060a083018688615bf9565b90508360608301526001600160401b0383166080830152979650505050505050565b5f5f60408385031215615cb3575f5ffd5b825160038110615cc1575f5ffd5b602084015190925061524481614e62565b8281526040810160038310615ce957615ce9615436565b8260208301529392505050565b8281526101a08101610aa1602083018461592a565b8082028115828204841417610947576109476156d7565b600181811c90821680615d3657607f821691505b602082108103614ea757634e487b7160e01b5f52602260045260245ffd5b828152604060208201525f612762604083018461524f565b5f82518060208501845e5f920191825250919050565b5f60ff831680615d9457615d94615a71565b8060ff8416069150509291505056fe5265717565737428616464726573732062757965722c6279746573333220636c61737349642c75696e74323536206d6f64656c526f6f742c75696e74323536206a6f624469676573742c75696e743332206e6577546f6b656e732c75696e7439362070726963652c75696e743634206c6f636b42792c75696e743332206578656357696e646f772c75696e7433322070726f766557696e646f772c75696e743332206368616c6c656e676557696e646f772c627974657333322073656564436f6d6d69746d656e742c75696e743235362073616c742930644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000001526563656970742875696e74323536206a6f6249642c616464726573732070726f76696465722c75696e74323536206d6f64656c526f6f742c75696e74323536206a6f624469676573742c75696e74323536207472616365526f6f742c62797465733332206174746573746174696f6e4469676573742c75696e7432353620736565642c75696e7432353620726573756c744469676573742c627974657333322070726f6f66486173682960e0604052600180546001600160a01b0316651158e460913d60b31b179055348015610029575f5ffd5b50604051611e4a380380611e4a8339810160408190526100489161011b565b806001600160a01b03811661007657604051631e4fbdf760e01b81525f600482015260240160405180910390fd5b61007f8161009c565b5050336080526001600160a01b0391821660a0521660c052610165565b600180546001600160a01b03191690556100b5816100b8565b50565b5f80546001600160a01b038381166001600160a01b0319831681178455604051919092169283917f8be0079c531659141344cd1fd0a4f28419497f9722a3daafe3b4186f6b6457e09190a35050565b6001600160a01b03811681146100b5575f5ffd5b5f5f5f6060848603121561012d575f5ffd5b835161013881610107565b602085015190935061014981610107565b604085015190925061015a81610107565b809150509250925092565b60805160a05160c051611c756101d55f395f81816101840152610b7201525f818161039d01528181610e7a015281816112eb0152818161136b01526113b401525f818161020a015281816106f20152818161078901528181610a3c015281816110f401526111810152611c755ff3fe608060405234801561000f575f5ffd5b5060043610610153575f3560e01c8063715018a6116100bf578063be1a76c911610079578063be1a76c914610310578063c681194f1461032f578063d81cca1a1461033a578063e30c397814610374578063f2fde38b14610385578063fc0c546a14610398575f5ffd5b8063715018a6146102b557806372b0d90c146102bd57806379ba5097146102d05780638bf6e759146102d85780638c24dadc146102f85780638da5cb5b14610300575f5ffd5b8063481c6a7511610110578063481c6a75146102055780635c785f9e1461022c5780635d9fe3551461023f57806364c9ec6f146102525780636a0413891461026c57806370a082311461027f575f5ffd5b80630987dfc414610157578063285b54961461016c57806331e778531461017f578063368fae38146101c35780633ccfd60b146101ea578063449b7bc2146101f2575b5f5ffd5b61016a6101653660046116b9565b6103bf565b005b61016a61017a366004611718565b61059c565b6101a67f000000000000000000000000000000000000000000000000000000000000000081565b6040516001600160a01b0390911681526020015b60405180910390f35b6101d2678ac7230489e8000081565b6040516001600160601b0390911681526020016101ba565b61016a610634565b61016a61020036600461173a565b61063f565b6101a67f000000000000000000000000000000000000000000000000000000000000000081565b61016a61023a366004611751565b6106d1565b61016a61024d366004611751565b610908565b6001546101d290600160a01b90046001600160601b031681565b61016a61027a36600461177c565b610ade565b6102a761028d3660046117f2565b6001600160a01b03165f9081526004602052604090205490565b6040519081526020016101ba565b61016a610da4565b61016a6102cb3660046117f2565b610db5565b61016a610ead565b6102eb6102e636600461180d565b610eee565b6040516101ba9190611855565b6102a7600281565b5f546001600160a01b03166101a6565b6102a761031e36600461173a565b5f9081526003602052604090205490565b6102a7600160621b81565b6102a761034836600461180d565b604080516020808201949094528082019290925280518083038201815260609092019052805191012090565b6001546001600160a01b03166101a6565b61016a6103933660046117f2565b610fb1565b6101a67f000000000000000000000000000000000000000000000000000000000000000081565b6103c7611021565b5f5f6103d28661108e565b91509150806060015164ffffffffff1642111561041d5760608101516040516358f5c28760e01b81526004810184905264ffffffffff90911660248201526044015b60405180910390fd5b61042982828787611231565b6104328361063f565b5f8281526002602090815260408083208684529091528120906001820154600160401b900460ff16600481111561046b5761046b61182d565b146104935760405163237860d560e01b81526004810184905260248101859052604401610414565b600154600160a01b90046001600160601b03165f6104b96101208a016101008b016118c3565b6104c99063ffffffff16426118f2565b33600160a01b6001600160601b03851602178455600184018054600160401b68ffffffffffffffffff1990911667ffffffffffffffff8416171790555f86815260036020526040812080549293509161052190611912565b90915550604080516001600160601b038416815267ffffffffffffffff831660208201523391889188917fe6a80af4b757a1875bd856390d4426ec50f0dc5ccd393724c4d49f362a59ba7d910160405180910390a461058933836001600160601b0316611296565b5050505050610596611458565b50505050565b6105a4611482565b806001600160601b03165f036105d8576040516372a4801d60e11b81526001600160601b0382166004820152602401610414565b600180546001600160a01b0316600160a01b6001600160601b038416908102919091179091556040519081527fed8e4b75daf8196b8d00f5a6448092fe31b19d79bfa129c11ddacb8cb83e75559060200160405180910390a150565b61063d33610db5565b565b600160621b8110610666576040516341ca863f60e11b815260048101829052602401610414565b606081901c6002811115610690576040516341ca863f60e11b815260048101839052602401610414565b80158015906106ac57506bffffffff00000000ffffffff821615155b156106cd576040516341ca863f60e11b815260048101839052602401610414565b5050565b6106d9611021565b604051631b718ecb60e31b81525f906001600160a01b037f0000000000000000000000000000000000000000000000000000000000000000169063db8c765890610727908690600401611941565b602060405180830381865afa158015610742573d5f5f3e3d5ffd5b505050506040513d601f19601f820116820180604052508101906107669190611a30565b60405163bf22c45760e01b8152600481018290529091505f906001600160a01b037f0000000000000000000000000000000000000000000000000000000000000000169063bf22c4579060240161014060405180830381865afa1580156107cf573d5f5f3e3d5ffd5b505050506040513d601f19601f820116820180604052508101906107f39190611ad6565b519050600481600781111561080a5761080a61182d565b0361082b5760405163a7b3e1c360e01b815260048101839052602401610414565b5f61083683856114ae565b805460018201805460ff60401b1916680400000000000000001790559091506001600160a01b03811690600160a01b90046001600160601b031661087985611519565b6040516001600160601b03821681526001600160a01b03831690879087907feacfe7e0b61374e5f8b252b745876ced031cc1dfd1e196fbd6a59c86b3798f8c9060200160405180910390a46001600160a01b0382165f90815260046020526040812080546001600160601b03841692906108f4908490611b92565b9250508190555050505050506106cd611458565b610910611021565b5f61091a8361108e565b5090505f61092882846114ae565b600181015490915067ffffffffffffffff16421161097257600181015460405163ec63058960e01b81526004810184905267ffffffffffffffff9091166024820152604401610414565b805460018201805460ff60401b1916680300000000000000001790556001600160a01b03811690600160a01b90046001600160601b03166109b284611519565b6040516001600160601b03821681526001600160a01b03831690869086907f972862c8064b668a1a0974fe920cdaae11a78d6b900d3990b70ca39535f153b39060200160405180910390a46001600160a01b0382165f90815260046020526040812080546001600160601b0384169290610a2d908490611b92565b90915550506001600160a01b037f00000000000000000000000000000000000000000000000000000000000000001663bf2b2ffe85610a6f60208a018a6117f2565b6040516001600160e01b031960e085901b16815260048101929092526001600160a01b039081166024830152851660448201526064015f604051808303815f87803b158015610abc575f5ffd5b505af1158015610ace573d5f5f3e3d5ffd5b50505050505050506106cd611458565b610ae6611021565b5f5f610af18761108e565b91509150610b0182828888611231565b5f610b0c83866114ae565b600181015490915067ffffffffffffffff16421115610b575760018101546040516337851a4160e11b81526004810185905267ffffffffffffffff9091166024820152604401610414565b60405163f24d35f160e01b8152602089013560048201525f907f00000000000000000000000000000000000000000000000000000000000000006001600160a01b03169063f24d35f190602401602060405180830381865afa158015610bbf573d5f5f3e3d5ffd5b505050506040513d601f19601f82011682018060405250810190610be39190611ba5565b90505f6040518060a001604052808b6040013581526020018b6060013581526020018a81526020018981526020018881525090505f826001600160a01b0316632a07d99a88846040518363ffffffff1660e01b8152600401610c46929190611bc0565b602060405180830381865afa925050508015610c7f575060408051601f3d908101601f19168201909252610c7c91810190611bfc565b60015b610c9f5760405163289b95e960e01b815260048101879052602401610414565b905080610cc9576040516351e1983760e11b81526004810187905260248101899052604401610414565b610100850151845460018601805460ff60401b19166802000000000000000017905560609190911c90600160a01b90046001600160601b0316610d0b88611519565b6040516001600160601b03821681526001600160a01b038316908b908a907f105eb555b0de592e39d0df06da76830d000d7dbb4d25619b5e0100bf648128b89060200160405180910390a46001600160a01b0382165f90815260046020526040812080546001600160601b0384169290610d86908490611b92565b925050819055505050505050505050610d9d611458565b5050505050565b610dac611482565b61063d5f61152f565b610dbd611021565b6001600160a01b038116610de457604051637c946ed760e01b815260040160405180910390fd5b335f9081526004602052604081205490819003610e1657604051636e34ee0b60e11b8152336004820152602401610414565b335f8181526004602052604080822091909155516001600160a01b03841691907fd1c19fbcd4551a5edfb66d43d2e337c04837afda3482b42bdf569a8fccdae5fb90610e659085815260200190565b60405180910390a3610ea16001600160a01b037f0000000000000000000000000000000000000000000000000000000000000000168383611548565b50610eaa611458565b50565b60015433906001600160a01b03168114610ee55760405163118cdaa760e01b81526001600160a01b0382166004820152602401610414565b610eaa8161152f565b610f15604080516080810182525f8082526020820181905291810182905290606082015290565b5f838152600260209081526040808320858452825291829020825160808101845281546001600160a01b0381168252600160a01b90046001600160601b031692810192909252600181015467ffffffffffffffff81169383019390935290916060830190600160401b900460ff166004811115610f9457610f9461182d565b6004811115610fa557610fa561182d565b90525090505b92915050565b610fb9611482565b600180546001600160a01b0383166001600160a01b03199091168117909155610fe95f546001600160a01b031690565b6001600160a01b03167f38d16b8cac22d99fc7c124b9cd0de2d3fa1faef420bfe791d8c362d765e2270060405160405180910390a350565b7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005c1561106157604051633ee5aeb560e01b815260040160405180910390fd5b61063d60017f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005b906115a7565b60408051610140810182525f80825260208201819052918101829052606081018290526080810182905260a0810182905260c0810182905260e0810182905261010081018290526101208101829052604051631b718ecb60e31b81526001600160a01b037f0000000000000000000000000000000000000000000000000000000000000000169063db8c765890611129908690600401611941565b602060405180830381865afa158015611144573d5f5f3e3d5ffd5b505050506040513d601f19601f820116820180604052508101906111689190611a30565b60405163bf22c45760e01b8152600481018290529092507f00000000000000000000000000000000000000000000000000000000000000006001600160a01b03169063bf22c4579060240161014060405180830381865afa1580156111cf573d5f5f3e3d5ffd5b505050506040513d601f19601f820116820180604052508101906111f39190611ad6565b905060048151600781111561120a5761120a61182d565b1461122c57805160405163800b061560e01b8152610414918491600401611c1b565b915091565b604080516020808201859052818301849052825180830384018152606090920190925280519101206101208401518114610d9d57610120840151604051632b6a086560e01b815260048101879052602481018390526044810191909152606401610414565b6001600160a01b0382165f908152600460205260409020548181106112d4576001600160a01b03929092165f90815260046020526040902091039055565b6040516370a0823160e01b81523060048201525f907f00000000000000000000000000000000000000000000000000000000000000006001600160a01b0316906370a0823190602401602060405180830381865afa158015611338573d5f5f3e3d5ffd5b505050506040513d601f19601f8201168201806040525081019061135c9190611a30565b90506113936001600160a01b037f0000000000000000000000000000000000000000000000000000000000000000168530866115ae565b6040516370a0823160e01b81523060048201525f9082906001600160a01b037f000000000000000000000000000000000000000000000000000000000000000016906370a0823190602401602060405180830381865afa1580156113f9573d5f5f3e3d5ffd5b505050506040513d601f19601f8201168201806040525081019061141d9190611a30565b6114279190611c3f565b9050838114610d9d57604051632daa6d9560e21b81526004810185905260248101829052604401610414565b505050565b61063d5f7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f00611088565b5f546001600160a01b0316331461063d5760405163118cdaa760e01b8152336004820152602401610414565b5f8281526002602090815260408083208484529091529020600180820154600160401b900460ff1660048111156114e7576114e761182d565b14610fab57600181015460405163277eaca560e21b81526104149185918591600160401b900460ff1690600401611c52565b5f90815260036020526040902080545f19019055565b600180546001600160a01b0319169055610eaa816115e7565b6040516001600160a01b0383811660248301526044820183905261145391859182169063a9059cbb906064015b604051602081830303815290604052915060e01b6020820180516001600160e01b038381831617835250505050611636565b80825d5050565b6040516001600160a01b0384811660248301528381166044830152606482018390526105969186918216906323b872dd90608401611575565b5f80546001600160a01b038381166001600160a01b0319831681178455604051919092169283917f8be0079c531659141344cd1fd0a4f28419497f9722a3daafe3b4186f6b6457e09190a35050565b5f5f60205f8451602086015f885af180611655576040513d5f823e3d81fd5b50505f513d9150811561166c578060011415611679565b6001600160a01b0384163b155b1561059657604051635274afe760e01b81526001600160a01b0385166004820152602401610414565b5f61018082840312156116b3575f5ffd5b50919050565b5f5f5f5f6101e085870312156116cd575f5ffd5b6116d786866116a2565b9661018086013596506101a0860135956101c00135945092505050565b6001600160601b0381168114610eaa575f5ffd5b8035611713816116f4565b919050565b5f60208284031215611728575f5ffd5b8135611733816116f4565b9392505050565b5f6020828403121561174a575f5ffd5b5035919050565b5f5f6101a08385031215611763575f5ffd5b61176d84846116a2565b94610180939093013593505050565b5f5f5f5f5f6102e08688031215611791575f5ffd5b61179b87876116a2565b945061018086013593506101a086013592506101c086013591506102e086018710156117c5575f5ffd5b509295919450926101e00190565b6001600160a01b0381168114610eaa575f5ffd5b8035611713816117d3565b5f60208284031215611802575f5ffd5b8135611733816117d3565b5f5f6040838503121561181e575f5ffd5b50508035926020909101359150565b634e487b7160e01b5f52602160045260245ffd5b600581106118515761185161182d565b9052565b81516001600160a01b031681526020808301516001600160601b03169082015260408083015167ffffffffffffffff169082015260608083015160808301916118a090840182611841565b5092915050565b63ffffffff81168114610eaa575f5ffd5b8035611713816118a7565b5f602082840312156118d3575f5ffd5b8135611733816118a7565b634e487b7160e01b5f52601160045260245ffd5b67ffffffffffffffff8181168382160190811115610fab57610fab6118de565b5f60018201611923576119236118de565b5060010190565b803567ffffffffffffffff81168114611713575f5ffd5b610180810161196082611953856117e7565b6001600160a01b03169052565b60208381013590830152604080840135908301526060808401359083015261198a608084016118b8565b63ffffffff1660808301526119a160a08401611708565b6001600160601b031660a08301526119bb60c0840161192a565b67ffffffffffffffff1660c08301526119d660e084016118b8565b63ffffffff1660e08301526119ee61010084016118b8565b63ffffffff16610100830152611a0761012084016118b8565b63ffffffff16610120830152610140838101359083015261016092830135929091019190915290565b5f60208284031215611a40575f5ffd5b5051919050565b604051610140810167ffffffffffffffff81118282101715611a7757634e487b7160e01b5f52604160045260245ffd5b60405290565b805160088110611713575f5ffd5b805160ff81168114611713575f5ffd5b805164ffffffffff81168114611713575f5ffd5b8051611713816118a7565b805161ffff81168114611713575f5ffd5b8051611713816116f4565b5f610140828403128015611ae8575f5ffd5b50611af1611a47565b611afa83611a7d565b8152611b0860208401611a8b565b6020820152611b1960408401611a9b565b6040820152611b2a60608401611a9b565b6060820152611b3b60808401611aaf565b6080820152611b4c60a08401611aba565b60a0820152611b5d60c08401611aba565b60c0820152611b6e60e08401611acb565b60e08201526101008381015190820152610120928301519281019290925250919050565b80820180821115610fab57610fab6118de565b5f60208284031215611bb5575f5ffd5b8151611733816117d3565b6101a081016101008483376101008201835f5b6005811015611bf2578151835260209283019290910190600101611bd3565b5050509392505050565b5f60208284031215611c0c575f5ffd5b81518015158114611733575f5ffd5b8281526040810160088310611c3257611c3261182d565b8260208301529392505050565b81810381811115610fab57610fab6118de565b8381526020810183905260608101611c6d6040830184611841565b94935050505056",
 }
 
 // SLAManager is an auto generated Go binding around an Ethereum contract.
@@ -4323,111 +6050,6 @@ func (sLAManager *SLAManager) PackConstructor(token_ common.Address, providers_ 
 		panic(err)
 	}
 	return enc
-}
-
-// PackBPS is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0x249d39e9.  This method will panic if any
-// invalid/nil inputs are passed.
-//
-// Solidity: function BPS() view returns(uint16)
-func (sLAManager *SLAManager) PackBPS() []byte {
-	enc, err := sLAManager.abi.Pack("BPS")
-	if err != nil {
-		panic(err)
-	}
-	return enc
-}
-
-// TryPackBPS is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0x249d39e9.  This method will return an error
-// if any inputs are invalid/nil.
-//
-// Solidity: function BPS() view returns(uint16)
-func (sLAManager *SLAManager) TryPackBPS() ([]byte, error) {
-	return sLAManager.abi.Pack("BPS")
-}
-
-// UnpackBPS is the Go binding that unpacks the parameters returned
-// from invoking the contract method with ID 0x249d39e9.
-//
-// Solidity: function BPS() view returns(uint16)
-func (sLAManager *SLAManager) UnpackBPS(data []byte) (uint16, error) {
-	out, err := sLAManager.abi.Unpack("BPS", data)
-	if err != nil {
-		return *new(uint16), err
-	}
-	out0 := *abi.ConvertType(out[0], new(uint16)).(*uint16)
-	return out0, nil
-}
-
-// PackMAXABANDONBPS is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0xe810b9fe.  This method will panic if any
-// invalid/nil inputs are passed.
-//
-// Solidity: function MAX_ABANDON_BPS() view returns(uint16)
-func (sLAManager *SLAManager) PackMAXABANDONBPS() []byte {
-	enc, err := sLAManager.abi.Pack("MAX_ABANDON_BPS")
-	if err != nil {
-		panic(err)
-	}
-	return enc
-}
-
-// TryPackMAXABANDONBPS is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0xe810b9fe.  This method will return an error
-// if any inputs are invalid/nil.
-//
-// Solidity: function MAX_ABANDON_BPS() view returns(uint16)
-func (sLAManager *SLAManager) TryPackMAXABANDONBPS() ([]byte, error) {
-	return sLAManager.abi.Pack("MAX_ABANDON_BPS")
-}
-
-// UnpackMAXABANDONBPS is the Go binding that unpacks the parameters returned
-// from invoking the contract method with ID 0xe810b9fe.
-//
-// Solidity: function MAX_ABANDON_BPS() view returns(uint16)
-func (sLAManager *SLAManager) UnpackMAXABANDONBPS(data []byte) (uint16, error) {
-	out, err := sLAManager.abi.Unpack("MAX_ABANDON_BPS", data)
-	if err != nil {
-		return *new(uint16), err
-	}
-	out0 := *abi.ConvertType(out[0], new(uint16)).(*uint16)
-	return out0, nil
-}
-
-// PackMAXBATCH is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0x950bff9f.  This method will panic if any
-// invalid/nil inputs are passed.
-//
-// Solidity: function MAX_BATCH() view returns(uint256)
-func (sLAManager *SLAManager) PackMAXBATCH() []byte {
-	enc, err := sLAManager.abi.Pack("MAX_BATCH")
-	if err != nil {
-		panic(err)
-	}
-	return enc
-}
-
-// TryPackMAXBATCH is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0x950bff9f.  This method will return an error
-// if any inputs are invalid/nil.
-//
-// Solidity: function MAX_BATCH() view returns(uint256)
-func (sLAManager *SLAManager) TryPackMAXBATCH() ([]byte, error) {
-	return sLAManager.abi.Pack("MAX_BATCH")
-}
-
-// UnpackMAXBATCH is the Go binding that unpacks the parameters returned
-// from invoking the contract method with ID 0x950bff9f.
-//
-// Solidity: function MAX_BATCH() view returns(uint256)
-func (sLAManager *SLAManager) UnpackMAXBATCH(data []byte) (*big.Int, error) {
-	out, err := sLAManager.abi.Unpack("MAX_BATCH", data)
-	if err != nil {
-		return new(big.Int), err
-	}
-	out0 := abi.ConvertType(out[0], new(big.Int)).(*big.Int)
-	return out0, nil
 }
 
 // PackMAXBOUNTYBPS is the Go binding used to pack the parameters required for calling
@@ -4497,216 +6119,6 @@ func (sLAManager *SLAManager) UnpackMAXNEWTOKENS(data []byte) (uint32, error) {
 		return *new(uint32), err
 	}
 	out0 := *abi.ConvertType(out[0], new(uint32)).(*uint32)
-	return out0, nil
-}
-
-// PackMAXWINDOW is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0xdeb96634.  This method will panic if any
-// invalid/nil inputs are passed.
-//
-// Solidity: function MAX_WINDOW() view returns(uint32)
-func (sLAManager *SLAManager) PackMAXWINDOW() []byte {
-	enc, err := sLAManager.abi.Pack("MAX_WINDOW")
-	if err != nil {
-		panic(err)
-	}
-	return enc
-}
-
-// TryPackMAXWINDOW is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0xdeb96634.  This method will return an error
-// if any inputs are invalid/nil.
-//
-// Solidity: function MAX_WINDOW() view returns(uint32)
-func (sLAManager *SLAManager) TryPackMAXWINDOW() ([]byte, error) {
-	return sLAManager.abi.Pack("MAX_WINDOW")
-}
-
-// UnpackMAXWINDOW is the Go binding that unpacks the parameters returned
-// from invoking the contract method with ID 0xdeb96634.
-//
-// Solidity: function MAX_WINDOW() view returns(uint32)
-func (sLAManager *SLAManager) UnpackMAXWINDOW(data []byte) (uint32, error) {
-	out, err := sLAManager.abi.Unpack("MAX_WINDOW", data)
-	if err != nil {
-		return *new(uint32), err
-	}
-	out0 := *abi.ConvertType(out[0], new(uint32)).(*uint32)
-	return out0, nil
-}
-
-// PackMINABANDONBPS is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0xb6e2691e.  This method will panic if any
-// invalid/nil inputs are passed.
-//
-// Solidity: function MIN_ABANDON_BPS() view returns(uint16)
-func (sLAManager *SLAManager) PackMINABANDONBPS() []byte {
-	enc, err := sLAManager.abi.Pack("MIN_ABANDON_BPS")
-	if err != nil {
-		panic(err)
-	}
-	return enc
-}
-
-// TryPackMINABANDONBPS is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0xb6e2691e.  This method will return an error
-// if any inputs are invalid/nil.
-//
-// Solidity: function MIN_ABANDON_BPS() view returns(uint16)
-func (sLAManager *SLAManager) TryPackMINABANDONBPS() ([]byte, error) {
-	return sLAManager.abi.Pack("MIN_ABANDON_BPS")
-}
-
-// UnpackMINABANDONBPS is the Go binding that unpacks the parameters returned
-// from invoking the contract method with ID 0xb6e2691e.
-//
-// Solidity: function MIN_ABANDON_BPS() view returns(uint16)
-func (sLAManager *SLAManager) UnpackMINABANDONBPS(data []byte) (uint16, error) {
-	out, err := sLAManager.abi.Unpack("MIN_ABANDON_BPS", data)
-	if err != nil {
-		return *new(uint16), err
-	}
-	out0 := *abi.ConvertType(out[0], new(uint16)).(*uint16)
-	return out0, nil
-}
-
-// PackR is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0x4980e1be.  This method will panic if any
-// invalid/nil inputs are passed.
-//
-// Solidity: function R() view returns(uint256)
-func (sLAManager *SLAManager) PackR() []byte {
-	enc, err := sLAManager.abi.Pack("R")
-	if err != nil {
-		panic(err)
-	}
-	return enc
-}
-
-// TryPackR is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0x4980e1be.  This method will return an error
-// if any inputs are invalid/nil.
-//
-// Solidity: function R() view returns(uint256)
-func (sLAManager *SLAManager) TryPackR() ([]byte, error) {
-	return sLAManager.abi.Pack("R")
-}
-
-// UnpackR is the Go binding that unpacks the parameters returned
-// from invoking the contract method with ID 0x4980e1be.
-//
-// Solidity: function R() view returns(uint256)
-func (sLAManager *SLAManager) UnpackR(data []byte) (*big.Int, error) {
-	out, err := sLAManager.abi.Unpack("R", data)
-	if err != nil {
-		return new(big.Int), err
-	}
-	out0 := abi.ConvertType(out[0], new(big.Int)).(*big.Int)
-	return out0, nil
-}
-
-// PackREVEALBLOCKS is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0x793ab7d0.  This method will panic if any
-// invalid/nil inputs are passed.
-//
-// Solidity: function REVEAL_BLOCKS() view returns(uint64)
-func (sLAManager *SLAManager) PackREVEALBLOCKS() []byte {
-	enc, err := sLAManager.abi.Pack("REVEAL_BLOCKS")
-	if err != nil {
-		panic(err)
-	}
-	return enc
-}
-
-// TryPackREVEALBLOCKS is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0x793ab7d0.  This method will return an error
-// if any inputs are invalid/nil.
-//
-// Solidity: function REVEAL_BLOCKS() view returns(uint64)
-func (sLAManager *SLAManager) TryPackREVEALBLOCKS() ([]byte, error) {
-	return sLAManager.abi.Pack("REVEAL_BLOCKS")
-}
-
-// UnpackREVEALBLOCKS is the Go binding that unpacks the parameters returned
-// from invoking the contract method with ID 0x793ab7d0.
-//
-// Solidity: function REVEAL_BLOCKS() view returns(uint64)
-func (sLAManager *SLAManager) UnpackREVEALBLOCKS(data []byte) (uint64, error) {
-	out, err := sLAManager.abi.Unpack("REVEAL_BLOCKS", data)
-	if err != nil {
-		return *new(uint64), err
-	}
-	out0 := *abi.ConvertType(out[0], new(uint64)).(*uint64)
-	return out0, nil
-}
-
-// PackSEEDDELAY is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0x2ef3dbf5.  This method will panic if any
-// invalid/nil inputs are passed.
-//
-// Solidity: function SEED_DELAY() view returns(uint64)
-func (sLAManager *SLAManager) PackSEEDDELAY() []byte {
-	enc, err := sLAManager.abi.Pack("SEED_DELAY")
-	if err != nil {
-		panic(err)
-	}
-	return enc
-}
-
-// TryPackSEEDDELAY is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0x2ef3dbf5.  This method will return an error
-// if any inputs are invalid/nil.
-//
-// Solidity: function SEED_DELAY() view returns(uint64)
-func (sLAManager *SLAManager) TryPackSEEDDELAY() ([]byte, error) {
-	return sLAManager.abi.Pack("SEED_DELAY")
-}
-
-// UnpackSEEDDELAY is the Go binding that unpacks the parameters returned
-// from invoking the contract method with ID 0x2ef3dbf5.
-//
-// Solidity: function SEED_DELAY() view returns(uint64)
-func (sLAManager *SLAManager) UnpackSEEDDELAY(data []byte) (uint64, error) {
-	out, err := sLAManager.abi.Unpack("SEED_DELAY", data)
-	if err != nil {
-		return *new(uint64), err
-	}
-	out0 := *abi.ConvertType(out[0], new(uint64)).(*uint64)
-	return out0, nil
-}
-
-// PackSEEDHORIZON is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0x5cc8f3e2.  This method will panic if any
-// invalid/nil inputs are passed.
-//
-// Solidity: function SEED_HORIZON() view returns(uint64)
-func (sLAManager *SLAManager) PackSEEDHORIZON() []byte {
-	enc, err := sLAManager.abi.Pack("SEED_HORIZON")
-	if err != nil {
-		panic(err)
-	}
-	return enc
-}
-
-// TryPackSEEDHORIZON is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0x5cc8f3e2.  This method will return an error
-// if any inputs are invalid/nil.
-//
-// Solidity: function SEED_HORIZON() view returns(uint64)
-func (sLAManager *SLAManager) TryPackSEEDHORIZON() ([]byte, error) {
-	return sLAManager.abi.Pack("SEED_HORIZON")
-}
-
-// UnpackSEEDHORIZON is the Go binding that unpacks the parameters returned
-// from invoking the contract method with ID 0x5cc8f3e2.
-//
-// Solidity: function SEED_HORIZON() view returns(uint64)
-func (sLAManager *SLAManager) UnpackSEEDHORIZON(data []byte) (uint64, error) {
-	out, err := sLAManager.abi.Unpack("SEED_HORIZON", data)
-	if err != nil {
-		return *new(uint64), err
-	}
-	out0 := *abi.ConvertType(out[0], new(uint64)).(*uint64)
 	return out0, nil
 }
 
@@ -4879,6 +6291,41 @@ func (sLAManager *SLAManager) PackCancel(req Request) []byte {
 // Solidity: function cancel((address,bytes32,uint256,uint256,uint32,uint96,uint64,uint32,uint32,uint32,bytes32,uint256) req) returns()
 func (sLAManager *SLAManager) TryPackCancel(req Request) ([]byte, error) {
 	return sLAManager.abi.Pack("cancel", req)
+}
+
+// PackChallenges is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x09af4fe6.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function challenges() view returns(address)
+func (sLAManager *SLAManager) PackChallenges() []byte {
+	enc, err := sLAManager.abi.Pack("challenges")
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackChallenges is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x09af4fe6.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function challenges() view returns(address)
+func (sLAManager *SLAManager) TryPackChallenges() ([]byte, error) {
+	return sLAManager.abi.Pack("challenges")
+}
+
+// UnpackChallenges is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0x09af4fe6.
+//
+// Solidity: function challenges() view returns(address)
+func (sLAManager *SLAManager) UnpackChallenges(data []byte) (common.Address, error) {
+	out, err := sLAManager.abi.Unpack("challenges", data)
+	if err != nil {
+		return *new(common.Address), err
+	}
+	out0 := *abi.ConvertType(out[0], new(common.Address)).(*common.Address)
+	return out0, nil
 }
 
 // PackClasses is the Go binding used to pack the parameters required for calling
@@ -6011,6 +7458,28 @@ func (sLAManager *SLAManager) PackSlash(req Request, c Commitment) []byte {
 // Solidity: function slash((address,bytes32,uint256,uint256,uint32,uint96,uint64,uint32,uint32,uint32,bytes32,uint256) req, (address,uint96,uint256,bytes32) c) returns()
 func (sLAManager *SLAManager) TryPackSlash(req Request, c Commitment) ([]byte, error) {
 	return sLAManager.abi.Pack("slash", req, c)
+}
+
+// PackSlashChallenged is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xbf2b2ffe.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function slashChallenged(uint256 jobId, address buyer, address challenger) returns()
+func (sLAManager *SLAManager) PackSlashChallenged(jobId *big.Int, buyer common.Address, challenger common.Address) []byte {
+	enc, err := sLAManager.abi.Pack("slashChallenged", jobId, buyer, challenger)
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackSlashChallenged is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xbf2b2ffe.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function slashChallenged(uint256 jobId, address buyer, address challenger) returns()
+func (sLAManager *SLAManager) TryPackSlashChallenged(jobId *big.Int, buyer common.Address, challenger common.Address) ([]byte, error) {
+	return sLAManager.abi.Pack("slashChallenged", jobId, buyer, challenger)
 }
 
 // PackSubmit is the Go binding used to pack the parameters required for calling

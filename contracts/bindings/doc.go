@@ -1,5 +1,5 @@
 // Package bindings holds the abigen v2 Go bindings of the Probity contracts
-// (ClassRegistry, DevToken, Groth16Verifier, ProviderRegistry, ResultHasher,
+// (ChallengeManager, ClassRegistry, DevToken, Groth16Verifier, ProviderRegistry, ResultHasher,
 // SLAManager; specs/settlement.md), generated from forge's build artifacts and
 // committed, bytecode included, so that Go code deploys and calls the contracts
 // with no Solidity compiler at run time. Only package chain imports it;

@@ -20,8 +20,8 @@ interface ScriptVm {
 /// @title Deploy
 /// @notice Deploys a settlement stack (specs/settlement.md): the token (an existing one, or a
 ///         DevToken with its initial supply to the deployer), the provider registry, the class
-///         registry, the result hasher and the SLA manager, wired together; the deployer is
-///         governance. Classes are registered separately (`ClassRegistry.registerClass`) once
+///         registry, the result hasher and the SLA manager (whose constructor deploys its
+///         ChallengeManager), wired together; the deployer is governance of all of them. Classes are registered separately (`ClassRegistry.registerClass`) once
 ///         their verifier is deployed from the class's verifying key.
 /// @dev npx forge script contracts/script/Deploy.s.sol --rpc-url http://127.0.0.1:8545 --broadcast
 ///      Environment: PRIVATE_KEY (default: anvil's first account), TOKEN (an existing ERC-20;
@@ -34,7 +34,14 @@ contract Deploy {
     /// @notice Runs the deployment and returns the addresses (forge prints them).
     function run()
         external
-        returns (address token, address providers, address classes, address hasher, address manager)
+        returns (
+            address token,
+            address providers,
+            address classes,
+            address hasher,
+            address manager,
+            address challenges
+        )
     {
         uint256 pk = vm.envOr("PRIVATE_KEY", ANVIL_KEY_0);
         token = address(uint160(vm.envOr("TOKEN", uint256(0))));
@@ -48,6 +55,6 @@ contract Deploy {
         SLAManager m = new SLAManager(IERC20(token), p, c, IResultHasher(address(h)), deployer);
         p.setManager(address(m));
         vm.stopBroadcast();
-        return (token, address(p), address(c), address(h), address(m));
+        return (token, address(p), address(c), address(h), address(m), address(m.challenges()));
     }
 }

@@ -11,13 +11,18 @@ enum ClassStatus {
     Retired
 }
 
-/// @notice A width class (specs/circuit.md §2) and the Groth16 verifier of its one setup.
+/// @notice A width class (specs/circuit.md §2), the Groth16 verifier of its one setup and the
+///         verifier of its targeted statement (the answers to challenges, specs/settlement.md).
 struct Class {
     address verifier;
     /// @notice The fewest sample slots of any family in the class: the k of the stake bound
     ///         (specs/settlement.md §7).
     uint16 minSlots;
     ClassStatus status;
+    /// @notice Verifies answers to targeted challenges: public inputs
+    ///         [modelRoot, jobDigest, traceRoot, resultDigest, element]. In a second slot, so
+    ///         that a lock reads one ({termsOf}).
+    address targetedVerifier;
 }
 
 /// @notice A model a registrant catalogued under a class, and where its files are.
@@ -42,7 +47,9 @@ contract ClassRegistry is Ownable2Step {
     mapping(uint256 modelRoot => ModelEntry) private _models;
 
     /// @notice A class and its verifier were registered.
-    event ClassRegistered(bytes32 indexed classId, address indexed verifier, uint16 minSlots, string name);
+    event ClassRegistered(
+        bytes32 indexed classId, address indexed verifier, address indexed targetedVerifier, uint16 minSlots, string name
+    );
     /// @notice A class was retired (tombstoned).
     event ClassRetired(bytes32 indexed classId);
     /// @notice A model was catalogued under a class.
@@ -68,12 +75,14 @@ contract ClassRegistry is Ownable2Step {
     /// @param owner_ Governance.
     constructor(address owner_) Ownable(owner_) {}
 
-    /// @notice Registers a class and its verifier.
+    /// @notice Registers a class and its two verifiers.
     /// @param name The class string (`universal.Class.String()`, e.g. "universal-small-e9-..."):
     ///        its keccak256 is the id, so the name in the event is the one the id commits to.
-    /// @param verifier A contract implementing IGroth16Verifier for the class's verifying key.
+    /// @param verifier A contract implementing IGroth16BatchVerifier for the class's verifying key.
+    /// @param targetedVerifier A contract implementing IGroth16Verifier for the verifying key of
+    ///        the class's targeted statement (`universal.TargetedClass`).
     /// @param minSlots The fewest sample slots of any family of the class.
-    function registerClass(string calldata name, address verifier, uint16 minSlots)
+    function registerClass(string calldata name, address verifier, address targetedVerifier, uint16 minSlots)
         external
         onlyOwner
         returns (bytes32 classId)
@@ -81,10 +90,13 @@ contract ClassRegistry is Ownable2Step {
         classId = keccak256(bytes(name));
         if (minSlots == 0) revert ZeroSlots();
         if (verifier.code.length == 0) revert VerifierHasNoCode(verifier);
+        if (targetedVerifier.code.length == 0) revert VerifierHasNoCode(targetedVerifier);
         Class storage c = _classes[classId];
         if (c.status != ClassStatus.None) revert ClassAlreadyRegistered(classId, c.status);
-        _classes[classId] = Class({verifier: verifier, minSlots: minSlots, status: ClassStatus.Active});
-        emit ClassRegistered(classId, verifier, minSlots, name);
+        _classes[classId] = Class({
+            verifier: verifier, minSlots: minSlots, status: ClassStatus.Active, targetedVerifier: targetedVerifier
+        });
+        emit ClassRegistered(classId, verifier, targetedVerifier, minSlots, name);
     }
 
     /// @notice Retires a class: no new job may use it, and the id can never be registered again.
@@ -135,10 +147,23 @@ contract ClassRegistry is Ownable2Step {
         return _classes[classId];
     }
 
+    /// @notice What a lock needs of a class, from its first storage slot: its status and minSlots.
+    /// @param classId The class.
+    function termsOf(bytes32 classId) external view returns (ClassStatus status, uint16 minSlots) {
+        Class storage c = _classes[classId];
+        return (c.status, c.minSlots);
+    }
+
     /// @notice The verifier recorded for a class, active or retired (zero when unknown).
     /// @param classId The class.
     function verifierOf(bytes32 classId) external view returns (address) {
         return _classes[classId].verifier;
+    }
+
+    /// @notice The targeted verifier recorded for a class, active or retired (zero when unknown).
+    /// @param classId The class.
+    function targetedVerifierOf(bytes32 classId) external view returns (address) {
+        return _classes[classId].targetedVerifier;
     }
 
     /// @notice The catalogue entry of a model (class zero when not catalogued).

@@ -11,8 +11,9 @@ import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/Signa
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 
 import {IGroth16BatchVerifier} from "./interfaces/IGroth16Verifier.sol";
-import {ClassRegistry, Class, ClassStatus} from "./ClassRegistry.sol";
+import {ClassRegistry, ClassStatus} from "./ClassRegistry.sol";
 import {ProviderRegistry} from "./ProviderRegistry.sol";
+import {ChallengeManager} from "./ChallengeManager.sol";
 import {StakeMath} from "./libraries/StakeMath.sol";
 import {IResultHasher} from "./interfaces/IResultHasher.sol";
 import {Request, RequestLibrary} from "./types/Request.sol";
@@ -32,31 +33,32 @@ contract SLAManager is Ownable2Step, ReentrancyGuardTransient, EIP712 {
     using SafeERC20 for IERC20;
 
     /// @notice BN254 scalar field order: every public input is below it.
-    uint256 public constant R = 21888242871839275222246405745257275088548364400416034343698204186575808495617;
+    /// @dev Internal (no getter) to keep the runtime code under EIP-170.
+    uint256 internal constant R = 21888242871839275222246405745257275088548364400416034343698204186575808495617;
     /// @notice Blocks between commit and the block whose hash seeds the sampling.
-    uint64 public constant SEED_DELAY = 2;
+    uint64 internal constant SEED_DELAY = 2;
     /// @notice Blocks after the seed block during which only the buyer's reveal can fix the seed
     ///         of a request with a seed commitment.
-    uint64 public constant REVEAL_BLOCKS = 32;
+    uint64 internal constant REVEAL_BLOCKS = 32;
     /// @notice blockhash reaches back 256 blocks: a seed not derivable by seedBlock + SEED_HORIZON
     ///         never will be.
-    uint64 public constant SEED_HORIZON = 256;
+    uint64 internal constant SEED_HORIZON = 256;
     /// @notice Upper bound of bountyBps (the bounty is paid out of the stake).
     uint16 public constant MAX_BOUNTY_BPS = 2_000;
     /// @notice Bounds of abandonBps: giving a locked job back must cost something.
-    uint16 public constant MIN_ABANDON_BPS = 100;
-    uint16 public constant MAX_ABANDON_BPS = 5_000;
+    uint16 internal constant MIN_ABANDON_BPS = 100;
+    uint16 internal constant MAX_ABANDON_BPS = 5_000;
     /// @notice Upper bound of the governance window minimums and of a challenge window.
-    uint32 public constant MAX_WINDOW = 30 days;
+    uint32 internal constant MAX_WINDOW = 30 days;
     /// @notice The most tokens a job may ask for (specs/trace.md §1.2).
     /// @dev Far below trace.md's 2^20: a submission carries the result and hashes it on chain
     ///      (about 700 gas a token), and a job whose submission cannot fit a transaction would
     ///      get whoever locks it slashed. 4096 tokens is about 3M gas; classes bound n lower still.
     uint32 public constant MAX_NEW_TOKENS = 4096;
     /// @notice The most proofs one batch settles.
-    uint256 public constant MAX_BATCH = 32;
+    uint256 internal constant MAX_BATCH = 32;
     /// @notice Denominator of basis-point parameters.
-    uint16 public constant BPS = 10_000;
+    uint16 internal constant BPS = 10_000;
 
     uint8 internal constant FLAG_COMMITMENT = 1;
     uint8 internal constant FLAG_SEED = 2;
@@ -73,6 +75,8 @@ contract SLAManager is Ownable2Step, ReentrancyGuardTransient, EIP712 {
     ClassRegistry public immutable classes;
     /// @notice The result digest (Poseidon2) of submitted tokens.
     IResultHasher public immutable hasher;
+    /// @notice The targeted-challenge game of proved jobs, deployed by this contract.
+    ChallengeManager public immutable challenges;
 
     /// @notice Detection floor f0 in basis points (settlement.md §7).
     uint16 public detectionFloorBps = 1000;
@@ -229,6 +233,7 @@ contract SLAManager is Ownable2Step, ReentrancyGuardTransient, EIP712 {
         providers = providers_;
         classes = classes_;
         hasher = hasher_;
+        challenges = new ChallengeManager(token_, classes_, owner_);
     }
 
     // ---------------------------------------------------------------- buyer
@@ -480,13 +485,15 @@ contract SLAManager is Ownable2Step, ReentrancyGuardTransient, EIP712 {
 
     // ---------------------------------------------------------------- anyone
 
-    /// @notice Pays the jobs whose challenge window has ended (others are passed over).
+    /// @notice Pays the jobs whose challenge window has ended and which have no open challenge
+    ///         (others are passed over).
     /// @param jobIds Jobs in state Proved.
     /// @return paid How many were paid.
     function finalize(uint256[] calldata jobIds) public nonReentrant returns (uint256 paid) {
         for (uint256 i = 0; i < jobIds.length; ++i) {
             Job storage job = _jobs[jobIds[i]];
             if (job.state != JobState.Proved || block.timestamp <= job.deadline) continue;
+            if (challenges.openCount(jobIds[i]) != 0) continue;
             (address provider, uint256 stake) = _unpackHolder(job.holder);
             _settle(jobIds[i], job, provider, stake);
             ++paid;
@@ -521,6 +528,23 @@ contract SLAManager is Ownable2Step, ReentrancyGuardTransient, EIP712 {
             revert WrongState(jobId, state);
         }
         _slash(jobId, job, req.buyer, provider, stake, msg.sender);
+    }
+
+    /// @notice Slashes a Proved job whose challenge went unanswered: the job's bounty share of
+    ///         the stake to the challenger, the rest and the escrow to the buyer. Only the
+    ///         ChallengeManager calls it, with the buyer of the request it hashed to `jobId`.
+    /// @param jobId The job.
+    /// @param buyer The job's buyer.
+    /// @param challenger Who opened the unanswered challenge.
+    function slashChallenged(uint256 jobId, address buyer, address challenger) external {
+        // No reentrancy guard: the caller is the ChallengeManager (itself guarded), and _slash
+        // calls only the registry.
+        address cm = address(challenges);
+        if (msg.sender != cm) revert Unauthorized(msg.sender, cm);
+        Job storage job = _jobs[jobId];
+        if (job.state != JobState.Proved) revert WrongState(jobId, job.state);
+        (address provider, uint256 stake) = _unpackHolder(job.holder);
+        _slash(jobId, job, buyer, provider, stake, challenger);
     }
 
     /// @notice Pays out the caller's balance (refunds, payments, slashed-stake shares).
@@ -620,13 +644,10 @@ contract SLAManager is Ownable2Step, ReentrancyGuardTransient, EIP712 {
 
     /// @notice The seed a submission would use now: the stored one, else the one derived without
     ///         the secret (reverts when no seed is derivable now, RevealPending while the buyer's
-    ///         reveal may still replace it). For a Proved job only a stored seed is returned;
-    ///         otherwise read it from JobProved.
+    ///         reveal may still replace it). Only a Committed job has one here; a proved job's
+    ///         seed is in JobProved (its seed slot holds the challenge anchor).
     function seedOf(uint256 jobId) external view returns (uint256) {
         Job storage job = _jobs[jobId];
-        // A Proved job's holder is the provider again, not the commitment: its seed is only
-        // known if it was stored (else it is in JobProved).
-        if (job.flags & FLAG_SEED != 0 && job.state == JobState.Proved) return job.seed;
         if (job.state != JobState.Committed) revert WrongState(jobId, job.state);
         if (job.flags & FLAG_SEED != 0) return job.seed;
         // Inside a seed commitment's reveal window the seed is not known yet: the secret-less
@@ -675,9 +696,9 @@ contract SLAManager is Ownable2Step, ReentrancyGuardTransient, EIP712 {
     ///      consulted: it is an open claim, and enforcing it would let the first registrant of a
     ///      root veto every job of the model (settlement.md §2).
     function _activeClass(Request calldata req) private view returns (uint16) {
-        Class memory c = classes.classOf(req.classId);
-        if (c.status != ClassStatus.Active) revert ClassNotActive(req.classId, c.status);
-        return c.minSlots;
+        (ClassStatus status, uint16 minSlots) = classes.termsOf(req.classId);
+        if (status != ClassStatus.Active) revert ClassNotActive(req.classId, status);
+        return minSlots;
     }
 
     function _lock(
@@ -941,8 +962,11 @@ contract SLAManager is Ownable2Step, ReentrancyGuardTransient, EIP712 {
             _settle(p.jobId, job, provider, p.stake);
         } else {
             job.state = JobState.Proved;
+            // FLAG_SEED now says that slot 2 holds the anchor (cleared at the final state).
+            job.flags = FLAG_SEED;
             job.deadline = uint40(payableAt);
             job.holder = _packHolder(provider, p.stake);
+            job.seed = uint256(keccak256(abi.encode(s.commitment.traceRoot, p.resultDigest)));
         }
     }
 

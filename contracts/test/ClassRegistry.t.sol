@@ -13,11 +13,13 @@ contract ClassRegistryTest is Test {
     address internal gov = makeAddr("gov");
     ClassRegistry internal reg;
     address internal v;
+    address internal tv;
     bytes32 internal id = keccak256(bytes(NAME));
 
     function setUp() public {
         reg = new ClassRegistry(gov);
         v = address(SyntheticGroth16.deploy());
+        tv = address(SyntheticGroth16.deployTargeted());
     }
 
     function test_classId_isTheNameHash() public view {
@@ -26,28 +28,35 @@ contract ClassRegistryTest is Test {
 
     function test_register_andViews() public {
         vm.expectEmit(address(reg));
-        emit ClassRegistry.ClassRegistered(id, v, 3, NAME);
+        emit ClassRegistry.ClassRegistered(id, v, tv, 3, NAME);
         vm.prank(gov);
-        assertEq(reg.registerClass(NAME, v, 3), id);
+        assertEq(reg.registerClass(NAME, v, tv, 3), id);
         Class memory c = reg.classOf(id);
         assertEq(c.verifier, v);
         assertEq(c.minSlots, 3);
         assertEq(uint8(c.status), uint8(ClassStatus.Active));
         assertEq(reg.verifierOf(id), v);
+        assertEq(c.targetedVerifier, tv);
+        assertEq(reg.targetedVerifierOf(id), tv);
+        (ClassStatus st, uint16 k) = reg.termsOf(id);
+        assertEq(uint8(st), uint8(ClassStatus.Active));
+        assertEq(k, 3);
         assertEq(uint8(reg.classOf(keccak256("unknown")).status), uint8(ClassStatus.None));
     }
 
     function test_register_reverts() public {
         vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, address(this)));
-        reg.registerClass(NAME, v, 3);
+        reg.registerClass(NAME, v, tv, 3);
         vm.startPrank(gov);
         vm.expectRevert(abi.encodeWithSelector(ClassRegistry.ZeroSlots.selector));
-        reg.registerClass(NAME, v, 0);
+        reg.registerClass(NAME, v, tv, 0);
         vm.expectRevert(abi.encodeWithSelector(ClassRegistry.VerifierHasNoCode.selector, address(1234)));
-        reg.registerClass(NAME, address(1234), 3);
-        reg.registerClass(NAME, v, 3);
+        reg.registerClass(NAME, address(1234), tv, 3);
+        vm.expectRevert(abi.encodeWithSelector(ClassRegistry.VerifierHasNoCode.selector, address(4321)));
+        reg.registerClass(NAME, v, address(4321), 3);
+        reg.registerClass(NAME, v, tv, 3);
         vm.expectRevert(abi.encodeWithSelector(ClassRegistry.ClassAlreadyRegistered.selector, id, ClassStatus.Active));
-        reg.registerClass(NAME, v, 3);
+        reg.registerClass(NAME, v, tv, 3);
         vm.stopPrank();
     }
 
@@ -57,7 +66,7 @@ contract ClassRegistryTest is Test {
         vm.startPrank(gov);
         vm.expectRevert(abi.encodeWithSelector(ClassRegistry.ClassNotActive.selector, id, ClassStatus.None));
         reg.retire(id);
-        reg.registerClass(NAME, v, 3);
+        reg.registerClass(NAME, v, tv, 3);
         vm.expectEmit(address(reg));
         emit ClassRegistry.ClassRetired(id);
         reg.retire(id);
@@ -67,7 +76,7 @@ contract ClassRegistryTest is Test {
         reg.retire(id);
         address other = address(SyntheticGroth16.deploy());
         vm.expectRevert(abi.encodeWithSelector(ClassRegistry.ClassAlreadyRegistered.selector, id, ClassStatus.Retired));
-        reg.registerClass(NAME, other, 3);
+        reg.registerClass(NAME, other, tv, 3);
         vm.stopPrank();
     }
 

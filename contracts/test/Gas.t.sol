@@ -5,6 +5,8 @@ import {Fixture} from "./helpers/Fixture.sol";
 import {SLAManager} from "../src/SLAManager.sol";
 import {Request} from "../src/types/Request.sol";
 import {JobState, Submission} from "../src/types/Settlement.sol";
+import {ChallengeManager} from "../src/ChallengeManager.sol";
+import {SyntheticGroth16} from "./helpers/SyntheticGroth16.sol";
 
 /// @notice Gas of jobs against the targets of specs/settlement.md §1, per transaction as a
 ///         chain charges it. Run isolated, every call is its own transaction (intrinsic gas and
@@ -184,5 +186,63 @@ contract GasTest is Fixture {
         vm.prank(provider);
         manager.submit(s);
         return _record(name);
+    }
+
+    /// @dev A windowed job of a deployment in use, proved: what a challenger sees of it.
+    function _provedWindowed(string memory submitName)
+        internal
+        returns (Request memory r, uint256 jobId, uint256 traceRoot, uint256 rd, ChallengeManager cm)
+    {
+        _inUse();
+        r = request();
+        r.challengeWindow = 1 days;
+        jobId = lockedCommitted(r);
+        toSeed(jobId);
+        Submission memory s = submission(r);
+        vm.prank(provider);
+        manager.submit(s);
+        _record(submitName);
+        traceRoot = s.commitment.traceRoot;
+        rd = hasher.resultDigest(r.newTokens, s.result);
+        cm = manager.challenges();
+        address challenger = makeAddr("challenger");
+        vm.prank(gov);
+        token.mint(challenger, 1_000e18);
+        vm.prank(challenger);
+        token.approve(address(cm), type(uint256).max);
+    }
+
+    /// @notice A windowed job challenged once and answered, then paid: submit (stores the
+    ///         anchor), challenge, answer, finalize.
+    function test_gas_challengeAnswered() public {
+        (Request memory r, uint256 jobId, uint256 traceRoot, uint256 rd, ChallengeManager cm) =
+            _provedWindowed("inUse.submit.windowed");
+        uint256 element = (uint256(2) << 96) | (uint256(7) << 32);
+        vm.prank(makeAddr("challenger"));
+        cm.challenge(r, traceRoot, rd, element);
+        _record("challenge");
+        uint256[8] memory proof = SyntheticGroth16.proveTargeted([r.modelRoot, r.jobDigest, traceRoot, rd, element]);
+        vm.prank(provider);
+        cm.answer(r, traceRoot, rd, element, proof);
+        _record("challenge.answer");
+        vm.warp(block.timestamp + 1 days + 1);
+        uint256[] memory ids = new uint256[](1);
+        ids[0] = jobId;
+        manager.finalize(ids);
+        _record("finalize.windowed");
+        assertEq(uint256(state(jobId)), uint256(JobState.Settled));
+    }
+
+    /// @notice A windowed job challenged and left unanswered: enforce slashes it.
+    function test_gas_challengeEnforced() public {
+        (Request memory r, uint256 jobId, uint256 traceRoot, uint256 rd, ChallengeManager cm) =
+            _provedWindowed("inUse.submit.windowed");
+        vm.prank(makeAddr("challenger"));
+        cm.challenge(r, traceRoot, rd, 5);
+        vm.warp(block.timestamp + r.proveWindow + 1);
+        vm.prank(keeper);
+        cm.enforce(r, 5);
+        _record("challenge.enforce");
+        assertEq(uint256(state(jobId)), uint256(JobState.Slashed));
     }
 }

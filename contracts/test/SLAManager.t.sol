@@ -414,7 +414,7 @@ contract SLAManagerTest is Fixture {
     ///         governance corrects it (also after the class it names is retired).
     function test_modelCatalogueIsAClaimGovernanceCorrects() public {
         vm.prank(gov);
-        bytes32 other = classes.registerClass("other-class", address(verifier), 2);
+        bytes32 other = classes.registerClass("other-class", address(verifier), address(targetedVerifier), 2);
         vm.prank(keeper);
         classes.registerModel(0x1111, other, "file:///junk");
         post(request());
@@ -443,8 +443,9 @@ contract SLAManagerTest is Fixture {
         manager.post(r, "");
     }
 
-    /// @notice seedOf never returns a wrong seed: a Proved job's holder is no longer the
-    ///         commitment, so without a stored seed it reverts (the seed is in JobProved).
+    /// @notice seedOf never returns a wrong seed: a Proved job's seed slot holds its challenge
+    ///         anchor, so seedOf reverts for it whether or not the seed was stored (the seed is
+    ///         in JobProved).
     function test_seedOfProvedJob() public {
         Request memory r = request();
         r.challengeWindow = 1 days;
@@ -458,9 +459,10 @@ contract SLAManagerTest is Fixture {
         uint256 id2 = lockedCommitted(r2);
         toSeed(id2);
         manager.fixSeed(id2);
-        uint256 stored = manager.seedOf(id2);
+        manager.seedOf(id2);
         assertTrue(submit(submission(r2)));
-        assertEq(manager.seedOf(id2), stored);
+        vm.expectRevert(abi.encodeWithSelector(SLAManager.WrongState.selector, id2, JobState.Proved));
+        manager.seedOf(id2);
     }
 
     function test_retiredClass_stopsNewJobsNotJobsInFlight() public {
@@ -534,7 +536,7 @@ contract SLAManagerTest is Fixture {
 
     function test_batch_refusesMixedClassesAndBadSizes() public {
         vm.prank(gov);
-        bytes32 other = classes.registerClass("other-class", address(verifier), 1);
+        bytes32 other = classes.registerClass("other-class", address(verifier), address(targetedVerifier), 1);
         Request memory a = request();
         Request memory b = request();
         b.classId = other;

@@ -34,7 +34,7 @@ contract MaliciousTokenTest is Test {
         manager = new SLAManager(token, providers, classes, new ResultHasher(), gov);
         vm.startPrank(gov);
         providers.setManager(address(manager));
-        classId = classes.registerClass("universal-test-class", address(SyntheticGroth16.deploy()), 1);
+        classId = classes.registerClass("universal-test-class", address(SyntheticGroth16.deploy()), address(SyntheticGroth16.deployTargeted()), 1);
         vm.stopPrank();
     }
 

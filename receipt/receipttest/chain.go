@@ -11,6 +11,7 @@ import (
 
 	"github.com/probitylabs/probity/chain"
 	"github.com/probitylabs/probity/circuits"
+	"github.com/probitylabs/probity/circuits/universal"
 	"github.com/probitylabs/probity/commit"
 	"github.com/probitylabs/probity/protocol"
 	"github.com/probitylabs/probity/receipt"
@@ -70,7 +71,11 @@ func setup(ctx context.Context, sim *chain.Simulated, govK, buyerK, provK, nodeK
 	if err != nil {
 		return nil, err
 	}
-	class, err := c.Gov.RegisterClass(ctx, keys.Target.String(), verifier, 1)
+	targeted, err := targetedVerifier(ctx, c.Gov, keys)
+	if err != nil {
+		return nil, err
+	}
+	class, err := c.Gov.RegisterClass(ctx, keys.Target.String(), verifier, targeted, 1)
 	if err != nil {
 		return nil, err
 	}
@@ -177,3 +182,25 @@ func (c *Chain) Settle(ctx context.Context, job *Job, salt int64, reveal bool) (
 
 // ToChain converts a protocol request to the bindings' struct (chain.RequestFrom).
 func ToChain(r protocol.Request) chain.Request { return chain.RequestFrom(r) }
+
+// targetedVerifier deploys the verifier of the targeted statement of the keys' class, from
+// the targeted keys in the default key cache (set up there on first use).
+func targetedVerifier(ctx context.Context, gov *chain.Market, keys *circuits.Keys) (common.Address, error) {
+	cl, ok := keys.Target.(*universal.Class)
+	if !ok {
+		return common.Address{}, fmt.Errorf("receipttest: keys are for %s, not a universal class", keys.Target)
+	}
+	cache, err := circuits.DefaultCache()
+	if err != nil {
+		return common.Address{}, err
+	}
+	tk, err := cache.Setup(universal.TargetedClass{Class: cl})
+	if err != nil {
+		return common.Address{}, fmt.Errorf("receipttest: targeted keys of %s: %w", cl, err)
+	}
+	w, err := circuits.VerifyingKeyWords(tk.VK)
+	if err != nil {
+		return common.Address{}, err
+	}
+	return gov.DeployVerifier(ctx, chain.VerifyingKey{Alpha: w.Alpha, Beta: w.Beta, Gamma: w.Gamma, Delta: w.Delta, IC: w.IC})
+}

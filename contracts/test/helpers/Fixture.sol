@@ -53,6 +53,7 @@ abstract contract Fixture is Test {
     ClassRegistry internal classes;
     ResultHasher internal hasher;
     Groth16Verifier internal verifier;
+    Groth16Verifier internal targetedVerifier;
     SLAManager internal manager;
     bytes32 internal classId;
     uint256 internal salt;
@@ -67,10 +68,11 @@ abstract contract Fixture is Test {
         classes = new ClassRegistry(gov);
         hasher = new ResultHasher();
         verifier = SyntheticGroth16.deploy();
+        targetedVerifier = SyntheticGroth16.deployTargeted();
         manager = new SLAManager(IERC20(address(token)), providers, classes, hasher, gov);
         vm.startPrank(gov);
         providers.setManager(address(manager));
-        classId = classes.registerClass(CLASS, address(verifier), 1);
+        classId = classes.registerClass(CLASS, address(verifier), address(targetedVerifier), 1);
         token.mint(buyer, 10_000_000e18);
         token.mint(provider, 10_000_000e18);
         vm.stopPrank();

@@ -32,26 +32,51 @@ library SyntheticGroth16 {
         return (out[0], out[1]);
     }
 
+    /// @notice The scalar of IC[i] under the key of tag `tag` (0: the universal statement's
+    ///         synthetic key; 1: the targeted statement's, so a proof of one never verifies
+    ///         under the other).
+    function icScalar(uint256 tag, uint256 i) internal pure returns (uint256) {
+        return 101 + 1000 * tag + 7 * i;
+    }
+
     function icScalar(uint256 i) internal pure returns (uint256) {
-        return 101 + 7 * i;
+        return icScalar(0, i);
     }
 
     function deploy() internal returns (Groth16Verifier) {
+        return deploy(0);
+    }
+
+    /// @notice The synthetic key of the targeted statement.
+    function deployTargeted() internal returns (Groth16Verifier) {
+        return deploy(1);
+    }
+
+    function deploy(uint256 tag) internal returns (Groth16Verifier) {
         uint256[2] memory alpha;
         (alpha[0], alpha[1]) = g1Mul(ALPHA);
         uint256[4] memory g2 = [G2_X1, G2_X0, G2_Y1, G2_Y0];
         uint256[12] memory ic;
         for (uint256 i = 0; i < 6; ++i) {
-            (ic[2 * i], ic[2 * i + 1]) = g1Mul(icScalar(i));
+            (ic[2 * i], ic[2 * i + 1]) = g1Mul(icScalar(tag, i));
         }
         return new Groth16Verifier(alpha, g2, g2, g2, ic);
     }
 
     /// @notice A proof that verifies for `input` under the key of {deploy}.
     function prove(uint256[5] memory input) internal view returns (uint256[8] memory proof) {
-        uint256 l = icScalar(0);
+        return prove(0, input);
+    }
+
+    /// @notice A proof that verifies for `input` under the key of {deployTargeted}.
+    function proveTargeted(uint256[5] memory input) internal view returns (uint256[8] memory proof) {
+        return prove(1, input);
+    }
+
+    function prove(uint256 tag, uint256[5] memory input) internal view returns (uint256[8] memory proof) {
+        uint256 l = icScalar(tag, 0);
         for (uint256 i = 0; i < 5; ++i) {
-            l = addmod(l, mulmod(input[i] % R, icScalar(i + 1), R), R);
+            l = addmod(l, mulmod(input[i] % R, icScalar(tag, i + 1), R), R);
         }
         uint256 a = addmod(addmod(ALPHA, l, R), C_SCALAR, R);
         (proof[0], proof[1]) = g1Mul(a);

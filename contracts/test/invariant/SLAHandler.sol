@@ -7,6 +7,7 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {ProviderRegistry} from "../../src/ProviderRegistry.sol";
 import {SLAManager} from "../../src/SLAManager.sol";
+import {ChallengeManager, ChallengeState} from "../../src/ChallengeManager.sol";
 import {IResultHasher} from "../../src/interfaces/IResultHasher.sol";
 import {ResultDigest} from "../../src/libraries/ResultDigest.sol";
 import {Request} from "../../src/types/Request.sol";
@@ -14,7 +15,7 @@ import {Job, JobState, Commitment, Submission} from "../../src/types/Settlement.
 import {SyntheticGroth16} from "../helpers/SyntheticGroth16.sol";
 
 /// @notice The names of SLAHandler.Reached, in its order (reach logs and assertions).
-function reachedNames() pure returns (string[41] memory) {
+function reachedNames() pure returns (string[48] memory) {
     return [
         "calls",
         "posted",
@@ -56,7 +57,14 @@ function reachedNames() pure returns (string[41] memory) {
         "withdrawRefused",
         "cancelRefused",
         "badCommitmentSubmitRefused",
-        "badCommitmentSlashRefused"
+        "badCommitmentSlashRefused",
+        "challengeOpened",
+        "challengeAnswered",
+        "challengeUpheld",
+        "challengeVoided",
+        "falseAnswerRefused",
+        "challengeRefused",
+        "bondsWithdrawn"
     ];
 }
 
@@ -125,7 +133,9 @@ contract SLAHandler is Test {
         InvalidProof,
         CommitMissed,
         ProofMissed,
-        SeedExpired
+        SeedExpired,
+        /// @dev An unanswered challenge of the job's falsified element.
+        Challenged
     }
 
     struct Ghost {
@@ -168,6 +178,35 @@ contract SLAHandler is Test {
     mapping(address => uint256) public withdrawnInternal;
 
     string[] internal _violations;
+
+    // ---------------------------------------------------------------- the challenge model
+
+    /// @notice The manager's ChallengeManager.
+    ChallengeManager public immutable challenges;
+    /// @notice Challenges a run opens at most (the honest provider's answers loop over them).
+    uint256 public constant MAX_CHALLENGES = 96;
+
+    /// @dev One challenge as the model sees it.
+    struct GChallenge {
+        address challenger;
+        uint96 bond;
+        uint64 respondBy;
+        ChallengeState state;
+    }
+
+    struct ChallengeRef {
+        uint256 id;
+        uint256 element;
+    }
+
+    mapping(uint256 jobId => mapping(uint256 element => GChallenge)) internal _gch;
+    ChallengeRef[] internal _challenged;
+    /// @notice Open challenges per job, per the model.
+    mapping(uint256 jobId => uint256) public gOpen;
+    /// @notice An account's ChallengeManager balance per the model.
+    mapping(address => uint256) public gBond;
+    /// @notice The bonds of open challenges, per the model.
+    uint256 public gOpenBonds;
 
     // ---------------------------------------------------------------- reach
 
@@ -212,10 +251,17 @@ contract SLAHandler is Test {
         WithdrawRefused,
         CancelRefused,
         BadCommitmentSubmitRefused,
-        BadCommitmentSlashRefused
+        BadCommitmentSlashRefused,
+        ChallengeOpened,
+        ChallengeAnswered,
+        ChallengeUpheld,
+        ChallengeVoided,
+        FalseAnswerRefused,
+        ChallengeRefused,
+        BondsWithdrawn
     }
 
-    uint256 internal constant REACHED = 41;
+    uint256 internal constant REACHED = 48;
     uint256[REACHED] internal _reached;
 
     // ---------------------------------------------------------------- picking jobs
@@ -256,6 +302,7 @@ contract SLAHandler is Test {
         hasher = hasher_;
         classId = classId_;
         minSlots = minSlots_;
+        challenges = manager_.challenges();
         require(uint256(type(Reached).max) + 1 == REACHED, "REACHED out of date");
         for (uint256 i = 0; i < 2; ++i) {
             (buyers[i], buyerPks[i]) = makeAddrAndKey(string.concat("v1-buyer-", vm.toString(i)));
@@ -280,6 +327,10 @@ contract SLAHandler is Test {
         }
         vm.prank(keeper);
         token.approve(address(manager), type(uint256).max);
+        for (uint256 i = 0; i < 5; ++i) {
+            vm.prank(_actor(i));
+            token.approve(address(challenges), type(uint256).max);
+        }
     }
 
     // ================================================================ buyer actions
@@ -679,7 +730,7 @@ contract SLAHandler is Test {
         } else {
             blocks = (blocks >> 4) % 25;
         }
-        vm.warp(block.timestamp + dt);
+        _warpTo(block.timestamp + dt);
         vm.roll(block.number + blocks);
     }
 
@@ -690,6 +741,206 @@ contract SLAHandler is Test {
     function drive(uint256 seed) external {
         _count(Reached.Calls);
         _drive(seed);
+    }
+
+    // ================================================================ challenge actions
+
+    /// @notice Anyone challenges an element of a Proved job (settlement.md, "Challenges"): its
+    ///         falsified element when it has one (an honest watcher's), a random canonical one,
+    ///         or (mode 0) a non-canonical one that must be refused; a closed window and a
+    ///         duplicate element must be refused too.
+    function challenge(uint256 seed, uint256 who, uint8 mode) external {
+        _count(Reached.Calls);
+        (bool found, uint256 id) = _pick(seed, P_PROVED, 0);
+        if (!found) return;
+        address a = _actor(who);
+        (uint256 tr, uint256 rd) = openingOf(id);
+        Request memory q = _req[id];
+        mode %= 8;
+        // A watcher challenges a falsified job's false element first, then others.
+        bool lieOpen = falsified(id) && _gch[id][falseElement(id)].state == ChallengeState.None;
+        uint256 element = mode <= 3 && lieOpen ? falseElement(id) : _elementFrom(seed >> 8);
+        bytes memory want;
+        if (mode == 0) {
+            element = (uint256(3) << 96) | (seed >> 200);
+            want = abi.encodeWithSelector(ChallengeManager.BadElement.selector, element);
+        }
+        if (block.timestamp > _ghost[id].payableAt) {
+            want = abi.encodeWithSelector(ChallengeManager.ChallengeClosed.selector, id, _ghost[id].payableAt);
+        } else if (want.length == 0 && _gch[id][element].state != ChallengeState.None) {
+            want = abi.encodeWithSelector(ChallengeManager.AlreadyChallenged.selector, id, element);
+        }
+        if (want.length != 0) {
+            vm.prank(a);
+            try challenges.challenge(q, tr, rd, element) {
+                _violation("a challenge the contract must refuse was opened");
+            } catch (bytes memory err) {
+                _expect(err, want, "a challenge refused with the wrong error");
+                _count(Reached.ChallengeRefused);
+            }
+            return;
+        }
+        if (!_open(id, a, element)) return;
+        // Modes 1 and 2 on a falsified job: a second watcher piles on another element a second
+        // later (left open when the first is upheld, then reclaimed).
+        if ((mode == 1 || mode == 2) && element == falseElement(id) && block.timestamp < _ghost[id].payableAt) {
+            _warpTo(block.timestamp + 1);
+            uint256 other = _elementFrom(seed >> 16);
+            if (other != element) _open(id, keeper, other);
+        }
+    }
+
+    /// @dev Opens a challenge the model says must succeed (false when the run's cap or the
+    ///      challenger's funds do not allow it).
+    function _open(uint256 id, address a, uint256 element) internal returns (bool) {
+        (uint256 tr, uint256 rd) = openingOf(id);
+        Request memory q = _req[id];
+        uint96 b = challenges.bond();
+        if (_challenged.length >= MAX_CHALLENGES || (gBond[a] < b && token.balanceOf(a) < b)) return false;
+        uint256 before = token.balanceOf(a);
+        vm.prank(a);
+        challenges.challenge(q, tr, rd, element);
+        if (gBond[a] >= b) {
+            gBond[a] -= b;
+            if (token.balanceOf(a) != before) _violation("a bond covered by the balance was pulled");
+        } else if (token.balanceOf(a) != before - b) {
+            _violation("a challenge pulled other than the bond");
+        }
+        _gch[id][element] = GChallenge({
+            challenger: a, bond: b, respondBy: uint64(block.timestamp) + q.proveWindow, state: ChallengeState.Open
+        });
+        _challenged.push(ChallengeRef(id, element));
+        ++gOpen[id];
+        gOpenBonds += b;
+        _count(Reached.ChallengeOpened);
+        return true;
+    }
+
+    /// @notice The provider answers an open challenge of a Proved job: with the targeted proof
+    ///         of the honest trace, or for its falsified element with the best it can produce (a
+    ///         proof of another statement), which must be refused and change nothing.
+    function answer(uint256 seed) external {
+        _count(Reached.Calls);
+        (bool found, ChallengeRef memory c) = _pickChallenge(seed, true);
+        if (!found) return;
+        GChallenge storage gc = _gch[c.id][c.element];
+        (uint256 tr, uint256 rd) = openingOf(c.id);
+        Request memory q = _req[c.id];
+        bool lying = falsified(c.id) && c.element == falseElement(c.id);
+        if (!lying && block.timestamp <= gc.respondBy) return _answerHonest(c.id, c.element);
+        // A falsified element: the provider cannot prove it, and forges the nearest thing.
+        uint256[8] memory forged =
+            SyntheticGroth16.proveTargeted([q.modelRoot, q.jobDigest, tr, rd, c.element ^ 1]);
+        bytes memory want = block.timestamp > gc.respondBy
+            ? abi.encodeWithSelector(ChallengeManager.DeadlinePassed.selector, c.id, gc.respondBy)
+            : abi.encodeWithSelector(ChallengeManager.InvalidAnswer.selector, c.id, c.element);
+        vm.prank(_ghost[c.id].provider);
+        try challenges.answer(q, tr, rd, c.element, forged) {
+            _violation("a forged answer was accepted: a falsified element answered");
+        } catch (bytes memory err) {
+            _expect(err, want, "a forged or late answer refused with the wrong error");
+            _count(block.timestamp > gc.respondBy ? Reached.ChallengeRefused : Reached.FalseAnswerRefused);
+        }
+    }
+
+    /// @notice Anyone upholds an open challenge past its respondBy (only a cheater's can be:
+    ///         an honest provider answers in time); before it, it must be refused.
+    function enforce(uint256 seed) external {
+        _count(Reached.Calls);
+        // A watcher enforces what is due; with nothing due it tries one that is not.
+        (bool found, ChallengeRef memory c) = _pickDue(seed);
+        if (!found) (found, c) = _pickChallenge(seed, true);
+        if (!found) return;
+        GChallenge storage gc = _gch[c.id][c.element];
+        if (block.timestamp <= gc.respondBy) {
+            vm.prank(keeper);
+            try challenges.enforce(_req[c.id], c.element) {
+                _violation("a challenge was upheld before its respondBy");
+            } catch (bytes memory err) {
+                _expect(
+                    err,
+                    abi.encodeWithSelector(ChallengeManager.DeadlineNotPassed.selector, c.id, gc.respondBy),
+                    "an early enforce refused with the wrong error"
+                );
+                _count(Reached.ChallengeRefused);
+            }
+            return;
+        }
+        _enforce(c.id, c.element);
+    }
+
+    /// @notice Anyone reclaims the bond of an open challenge whose job was slashed by another;
+    ///         while the job is Proved it must be refused.
+    function reclaim(uint256 seed) external {
+        _count(Reached.Calls);
+        (bool found, ChallengeRef memory c) = _pickChallenge(seed, false);
+        if (!found) return;
+        if (_ghost[c.id].state == JobState.Proved) {
+            try challenges.reclaim(_req[c.id], c.element) {
+                _violation("a challenge of a Proved job was voided");
+            } catch (bytes memory err) {
+                _expect(
+                    err,
+                    abi.encodeWithSelector(ChallengeManager.JobStillProved.selector, c.id),
+                    "a reclaim refused with the wrong error"
+                );
+                _count(Reached.ChallengeRefused);
+            }
+            return;
+        }
+        GChallenge storage gc = _gch[c.id][c.element];
+        vm.prank(keeper);
+        challenges.reclaim(_req[c.id], c.element);
+        _closeModel(c.id, c.element, ChallengeState.Voided, gc.challenger);
+        _count(Reached.ChallengeVoided);
+    }
+
+    /// @notice Any actor withdraws its ChallengeManager balance (refused when empty).
+    function withdrawBonds(uint256 who) external {
+        _count(Reached.Calls);
+        address a = _actor(who);
+        uint256 owed = gBond[a];
+        if (owed == 0) {
+            vm.prank(a);
+            try challenges.withdraw() {
+                _violation("an empty bond withdrawal was accepted");
+            } catch (bytes memory err) {
+                _expect(
+                    err,
+                    abi.encodeWithSelector(ChallengeManager.NothingToWithdraw.selector, a),
+                    "an empty bond withdrawal refused with the wrong error"
+                );
+                _count(Reached.ChallengeRefused);
+            }
+            return;
+        }
+        uint256 before = token.balanceOf(a);
+        vm.prank(a);
+        challenges.withdraw();
+        if (token.balanceOf(a) != before + owed) _violation("a bond withdrawal paid other than the balance");
+        gBond[a] = 0;
+        _count(Reached.BondsWithdrawn);
+    }
+
+    /// @notice Whether the model's trace of a job is falsified at one element (a cheater whose
+    ///         proof passed the sampling): about one windowed job in three.
+    function falsified(uint256 id) public pure returns (bool) {
+        return uint256(keccak256(abi.encode("falsified", id))) % 3 == 0;
+    }
+
+    /// @notice The element a falsified job's trace gets wrong.
+    function falseElement(uint256 id) public pure returns (uint256) {
+        return _elementFrom(uint256(keccak256(abi.encode("false element", id))));
+    }
+
+    function challengeCount() external view returns (uint256) {
+        return _challenged.length;
+    }
+
+    /// @notice The model's challenge `i` (in opening order).
+    function challengeAt(uint256 i) external view returns (uint256 id, uint256 element, GChallenge memory c) {
+        ChallengeRef memory r = _challenged[i];
+        return (r.id, r.element, _gch[r.id][r.element]);
     }
 
     // ================================================================ views for the invariants
@@ -1194,7 +1445,7 @@ contract SLAHandler is Test {
         uint256 earned; // what caller is credited by these settlements
         for (uint256 k = 0; k < m; ++k) {
             Ghost storage g = _ghost[ids[k]];
-            if (g.state != JobState.Proved || block.timestamp <= g.payableAt) continue;
+            if (g.state != JobState.Proved || block.timestamp <= g.payableAt || gOpen[ids[k]] != 0) continue;
             bool dup;
             for (uint256 i = 0; i < k; ++i) {
                 if (ids[i] == ids[k]) dup = true;
@@ -1296,10 +1547,11 @@ contract SLAHandler is Test {
             return true;
         }
         if (s == JobState.Proved) {
+            if (gOpen[id] != 0) return _resolveOne(id);
             if (block.timestamp <= g.payableAt) {
                 // Waiting out a long window would push every other job past its deadlines.
                 if (g.payableAt - block.timestamp >= 10 minutes) return false;
-                vm.warp(uint256(g.payableAt) + 1);
+                _warpTo(uint256(g.payableAt) + 1);
             }
             uint256[] memory ids = new uint256[](1);
             ids[0] = id;
@@ -1572,6 +1824,23 @@ contract SLAHandler is Test {
         }
     }
 
+    /// @dev What a challenger opens a proved job's anchor with: the committed trace root and
+    ///      the digest of the honest result (a job proved with a window was proved honestly).
+    function openingOf(uint256 id) public view returns (uint256 traceRoot, uint256 resultDigest) {
+        Request memory q = _req[id];
+        uint256[] memory t = new uint256[](q.newTokens);
+        for (uint256 i = 0; i < t.length; ++i) {
+            t[i] = uint256(keccak256(abi.encode(id, i))) % VOCAB;
+        }
+        return (traceRootOf(id), hasher.resultDigest(q.newTokens, ResultDigest.pack(t)));
+    }
+
+    /// @notice A Proved job's anchor per the model: keccak256(abi.encode(traceRoot, resultDigest)).
+    function anchorModel(uint256 id) public view returns (bytes32) {
+        (uint256 tr, uint256 rd) = openingOf(id);
+        return keccak256(abi.encode(tr, rd));
+    }
+
     /// @dev The commitment of a job as the model knows it: its provider and stake (zero when
     ///      it has none) and the trace root and attestation digest its provider commits.
     function _commitmentOf(uint256 id) internal view returns (Commitment memory) {
@@ -1655,6 +1924,131 @@ contract SLAHandler is Test {
         }
         if (kind == P_NOT_CANCELLABLE) return s != JobState.None && s != JobState.Open;
         return false;
+    }
+
+    // ---------------------------------------------------------------- challenge helpers
+
+    /// @dev A canonical element from random bits: kind 0 (op, row, col), 1 or 2 (row only);
+    ///      rows and columns far out of range too (the targeted circuit answers them).
+    function _elementFrom(uint256 r) internal pure returns (uint256) {
+        uint256 kind = r % 3;
+        uint256 row = (r >> 8) % 4 == 0 ? uint32(r >> 16) : (r >> 16) % 64;
+        if (kind != 0) return (kind << 96) | (row << 32);
+        return ((r >> 48) % 8 << 64) | (row << 32) | ((r >> 56) % 64);
+    }
+
+    /// @dev An Open challenge (of a Proved job when `proved`, of a job no longer Proved
+    ///      otherwise), from `seed` on.
+    function _pickChallenge(uint256 seed, bool proved) internal view returns (bool, ChallengeRef memory) {
+        uint256 n = _challenged.length;
+        for (uint256 i = 0; i < n; ++i) {
+            ChallengeRef memory c = _challenged[(seed % n + i) % n];
+            if (_gch[c.id][c.element].state != ChallengeState.Open) continue;
+            if ((_ghost[c.id].state == JobState.Proved) == proved) return (true, c);
+        }
+        ChallengeRef memory none;
+        return (false, none);
+    }
+
+    /// @dev An Open challenge of a Proved job past its respondBy, from `seed` on.
+    function _pickDue(uint256 seed) internal view returns (bool, ChallengeRef memory) {
+        uint256 n = _challenged.length;
+        for (uint256 i = 0; i < n; ++i) {
+            ChallengeRef memory c = _challenged[(seed % n + i) % n];
+            GChallenge storage gc = _gch[c.id][c.element];
+            if (gc.state == ChallengeState.Open && _ghost[c.id].state == JobState.Proved && block.timestamp > gc.respondBy) {
+                return (true, c);
+            }
+        }
+        ChallengeRef memory none;
+        return (false, none);
+    }
+
+    function _answerHonest(uint256 id, uint256 element) internal {
+        (uint256 tr, uint256 rd) = openingOf(id);
+        Request memory q = _req[id];
+        uint256[8] memory proof = SyntheticGroth16.proveTargeted([q.modelRoot, q.jobDigest, tr, rd, element]);
+        address p = _ghost[id].provider;
+        vm.prank(p);
+        challenges.answer(q, tr, rd, element, proof);
+        _closeModel(id, element, ChallengeState.Answered, p);
+        _count(Reached.ChallengeAnswered);
+    }
+
+    function _enforce(uint256 id, uint256 element) internal {
+        GChallenge storage gc = _gch[id][element];
+        if (!falsified(id)) _violation("an honest provider's challenge went unanswered");
+        Ghost storage g = _ghost[id];
+        uint256 bounty = Math.mulDiv(g.stake, g.bountyBps, BPS);
+        address ch = gc.challenger;
+        uint256 buyerBefore = manager.balanceOf(_req[id].buyer);
+        uint256 chBefore = manager.balanceOf(ch);
+        vm.prank(keeper);
+        challenges.enforce(_req[id], element);
+        if (ch != _req[id].buyer && manager.balanceOf(ch) != chBefore + bounty) {
+            _violation("an upheld challenge paid the challenger other than the bounty");
+        }
+        if (ch != _req[id].buyer && manager.balanceOf(_req[id].buyer) != buyerBefore + _req[id].price + g.stake - bounty) {
+            _violation("an upheld challenge paid the buyer other than price + stake - bounty");
+        }
+        _closeModel(id, element, ChallengeState.Upheld, ch);
+        _slashModel(id, Cause.Challenged, ch, bounty);
+        _count(Reached.ChallengeUpheld);
+    }
+
+    /// @dev A challenge closes: its bond credited to `to`.
+    function _closeModel(uint256 id, uint256 element, ChallengeState st, address to) internal {
+        GChallenge storage gc = _gch[id][element];
+        gc.state = st;
+        --gOpen[id];
+        gOpenBonds -= gc.bond;
+        gBond[to] += gc.bond;
+    }
+
+    /// @dev One step on a Proved job with open challenges: the provider answers an honest one,
+    ///      a falsified one is upheld once its respondBy passed (waited out when it is near).
+    function _resolveOne(uint256 id) internal returns (bool) {
+        uint256 n = _challenged.length;
+        if (falsified(id) && _gch[id][falseElement(id)].state == ChallengeState.Open) {
+            uint64 due = _gch[id][falseElement(id)].respondBy;
+            if (block.timestamp <= due) {
+                if (due - block.timestamp >= 10 minutes) return false;
+                _warpTo(uint256(due) + 1);
+            }
+            _enforce(id, falseElement(id));
+            return true;
+        }
+        for (uint256 i = 0; i < n; ++i) {
+            ChallengeRef memory c = _challenged[i];
+            if (c.id != id || _gch[id][c.element].state != ChallengeState.Open) continue;
+            if (!falsified(id) || c.element != falseElement(id)) {
+                _answerHonest(id, c.element);
+                return true;
+            }
+            uint64 due = _gch[id][c.element].respondBy;
+            if (block.timestamp <= due) {
+                if (due - block.timestamp >= 10 minutes) return false;
+                _warpTo(uint256(due) + 1);
+            }
+            _enforce(id, c.element);
+            return true;
+        }
+        return false;
+    }
+
+    /// @dev Time passes; an honest provider answers, before, every open challenge of its jobs
+    ///      that would fall due (it watches the chain).
+    function _warpTo(uint256 t) internal {
+        uint256 n = _challenged.length;
+        for (uint256 i = 0; i < n; ++i) {
+            ChallengeRef memory c = _challenged[i];
+            GChallenge storage gc = _gch[c.id][c.element];
+            if (gc.state != ChallengeState.Open || _ghost[c.id].state != JobState.Proved) continue;
+            // A cheater answers only when it pleases (the answer action); it cannot save the job.
+            if (falsified(c.id)) continue;
+            if (gc.respondBy < t) _answerHonest(c.id, c.element);
+        }
+        vm.warp(t);
     }
 
     // ---------------------------------------------------------------- small helpers

@@ -7,6 +7,7 @@ import {DevToken} from "../../src/dev/DevToken.sol";
 import {ProviderRegistry} from "../../src/ProviderRegistry.sol";
 import {ClassRegistry} from "../../src/ClassRegistry.sol";
 import {ResultHasher} from "../../src/ResultHasher.sol";
+import {ChallengeManager} from "../../src/ChallengeManager.sol";
 import {SLAManager} from "../../src/SLAManager.sol";
 import {Job, JobState} from "../../src/types/Settlement.sol";
 import {SyntheticGroth16} from "../helpers/SyntheticGroth16.sol";
@@ -24,6 +25,7 @@ abstract contract SLAInvariantBase is Test {
     ProviderRegistry internal providers;
     ClassRegistry internal classes;
     SLAManager internal manager;
+    ChallengeManager internal challenges;
     SLAHandler internal handler;
     uint256 internal supply;
 
@@ -36,9 +38,12 @@ abstract contract SLAInvariantBase is Test {
         classes = new ClassRegistry(gov);
         ResultHasher hasher = new ResultHasher();
         manager = new SLAManager(IERC20(address(token)), providers, classes, hasher, gov);
+        challenges = manager.challenges();
         vm.startPrank(gov);
         providers.setManager(address(manager));
-        bytes32 classId = classes.registerClass("universal-v1-invariant", address(SyntheticGroth16.deploy()), MIN_SLOTS);
+        bytes32 classId = classes.registerClass(
+            "universal-v1-invariant", address(SyntheticGroth16.deploy()), address(SyntheticGroth16.deployTargeted()), MIN_SLOTS
+        );
         handler = new SLAHandler(IERC20(address(token)), providers, manager, hasher, classId, MIN_SLOTS);
         address[5] memory a = handler.accounts();
         for (uint256 i = 0; i < a.length; ++i) {
@@ -53,7 +58,7 @@ abstract contract SLAInvariantBase is Test {
     }
 
     function _actions() internal pure returns (bytes4[] memory a) {
-        a = new bytes4[](20);
+        a = new bytes4[](25);
         a[0] = SLAHandler.post.selector;
         a[1] = SLAHandler.sign.selector;
         a[2] = SLAHandler.cancel.selector;
@@ -74,6 +79,11 @@ abstract contract SLAInvariantBase is Test {
         a[17] = SLAHandler.warp.selector;
         a[18] = SLAHandler.drive.selector;
         a[19] = SLAHandler.badCommitment.selector;
+        a[20] = SLAHandler.challenge.selector;
+        a[21] = SLAHandler.answer.selector;
+        a[22] = SLAHandler.enforce.selector;
+        a[23] = SLAHandler.reclaim.selector;
+        a[24] = SLAHandler.withdrawBonds.selector;
     }
 
     // ================================================================ the invariants
@@ -109,9 +119,19 @@ abstract contract SLAInvariantBase is Test {
             "registry balance != stake + credits"
         );
         assertEq(credits, providers.totalCredits(), "registry credits not all owned by actors");
+        // The ChallengeManager holds exactly the open bonds and its accounts' balances.
+        uint256 bonds;
+        for (uint256 i = 0; i < a.length; ++i) {
+            assertEq(challenges.balanceOf(a[i]), handler.gBond(a[i]), "a bond balance differs from the model");
+            bonds += handler.gBond(a[i]);
+        }
+        assertEq(
+            token.balanceOf(address(challenges)), handler.gOpenBonds() + bonds, "challenge balance != open bonds + balances"
+        );
         assertEq(token.totalSupply(), supply, "supply changed");
         uint256 held =
-            token.balanceOf(address(manager)) + token.balanceOf(address(providers)) + token.balanceOf(handler.sink());
+            token.balanceOf(address(manager)) + token.balanceOf(address(providers)) + token.balanceOf(handler.sink())
+                + token.balanceOf(address(challenges));
         for (uint256 i = 0; i < a.length; ++i) {
             held += token.balanceOf(a[i]);
         }
@@ -142,8 +162,13 @@ abstract contract SLAInvariantBase is Test {
             SLAHandler.Ghost memory g = v[i].ghost;
             assertEq(uint256(j.state), uint256(g.state), "job state differs from the model");
             _checkFields(v[i], j);
+            assertEq(challenges.openCount(v[i].id), handler.gOpen(v[i].id), "open challenges differ from the model");
             if (j.state == JobState.Slashed) {
                 assertTrue(g.cause != SLAHandler.Cause.None, "a job was slashed without a cause");
+                // An honest provider never loses to a challenge: only a falsified trace does.
+                if (g.cause == SLAHandler.Cause.Challenged) {
+                    assertTrue(handler.falsified(v[i].id), "a challenge slashed an honest trace");
+                }
                 assertEq(g.cause == SLAHandler.Cause.InvalidProof, g.cheated, "proof slash without an invalid proof");
             } else {
                 assertTrue(g.cause == SLAHandler.Cause.None, "a cause recorded for a job not slashed");
@@ -181,7 +206,8 @@ abstract contract SLAInvariantBase is Test {
         JobState s = j.state;
         bool live = s == JobState.Locked || s == JobState.Committed || s == JobState.Proved;
         bool seeded = s == JobState.Committed || s == JobState.Proved;
-        uint256 flags = live ? (v.seedCommitment ? 1 : 0) | (g.seedFixed ? 2 : 0) : 0;
+        // A Proved job's flags say only that its third slot holds the challenge anchor.
+        uint256 flags = s == JobState.Proved ? 2 : (live ? (v.seedCommitment ? 1 : 0) | (g.seedFixed ? 2 : 0) : 0);
         assertEq(j.flags, flags, "flags differ from the model");
         uint256 deadline = s == JobState.Locked
             ? g.commitBy
@@ -192,7 +218,11 @@ abstract contract SLAInvariantBase is Test {
         assertEq(j.bountyBps, live ? g.bountyBps : 0, "bounty rate differs from the one at lock");
         assertEq(j.abandonBps, live ? g.abandonBps : 0, "abandon rate differs from the one at lock");
         assertEq(j.price, live || s == JobState.Open ? v.price : 0, "price differs from the request");
-        assertEq(j.seed, seeded && g.seedFixed ? g.seed : 0, "stored seed differs from settlement.md section 4");
+        if (s == JobState.Proved) {
+            assertEq(bytes32(j.seed), handler.anchorModel(v.id), "a proved job's anchor differs from the model");
+        } else {
+            assertEq(j.seed, seeded && g.seedFixed ? g.seed : 0, "stored seed differs from settlement.md section 4");
+        }
         assertEq(j.holder, v.holder, "second slot differs from the model's holder or commitment");
         (address provider, uint256 stake) = manager.holderOf(v.id);
         if (s == JobState.Locked || s == JobState.Proved) {
@@ -248,7 +278,7 @@ contract SLAInvariantTest is SLAInvariantBase {
     ///      default-depth run writes the totals so far to contracts/snapshots/invariant-reach.json,
     ///      so the file ends with the whole campaign's.
     function afterInvariant() public {
-        uint256[41] memory run = handler.reachedAll();
+        uint256[48] memory run = handler.reachedAll();
         string memory toml = vm.readFile(string.concat(vm.projectRoot(), "/foundry.toml"));
         string memory prefix = "PROBITY_REACH_";
         // forge replays the last run once more for its traces: the same counts twice in a row
@@ -258,8 +288,8 @@ contract SLAInvariantTest is SLAInvariantBase {
         vm.setEnv(string.concat(prefix, "last"), digest);
         uint256 runs = vm.envOr(string.concat(prefix, "runs"), uint256(0)) + 1;
         vm.setEnv(string.concat(prefix, "runs"), vm.toString(runs));
-        string[41] memory names = reachedNames();
-        uint256[41] memory total;
+        string[48] memory names = reachedNames();
+        uint256[48] memory total;
         string memory json = string.concat('{"runs": ', vm.toString(runs));
         string memory file = string.concat('{\n  "runs": ', vm.toString(runs));
         for (uint256 i = 0; i < names.length; ++i) {
@@ -333,6 +363,19 @@ contract SLAHandlerSmokeTest is SLAInvariantBase {
     /// @dev handler.warp's encoding: `secs` seconds (below two hours) and `blocks` (below 25).
     function _pass(uint256 secs, uint256 blocks) internal {
         handler.warp(secs < 10 minutes ? (secs << 3) | 1 : secs << 3, (blocks << 4) | 1);
+    }
+
+    /// @dev A windowed job proved by provider 0 whose model trace is falsified (`lying`) or not;
+    ///      jobs of the other kind are paid out of the way.
+    function _provedWindowed(uint256 terms, bool lying) internal returns (uint256 i) {
+        for (;;) {
+            i = _committed(terms, false, P0);
+            _pass(0, 3);
+            handler.submit(i);
+            if (handler.falsified(handler.jobIds(i)) == lying) return i;
+            _pass(10 minutes + 1, 1);
+            handler.finalize(i, 0, false);
+        }
     }
 
     function test_handlerReachesEveryOutcome() public {
@@ -530,9 +573,48 @@ contract SLAHandlerSmokeTest is SLAInvariantBase {
         }
         _checkAll();
 
+        // Challenges. An honest job: a challenge is opened, a non-canonical one refused, an
+        // early enforce refused; the provider answers and withdraws the bond (twice: the second
+        // refused); the job is paid after its window.
+        uint256 ch = _provedWindowed(windowed, false);
+        handler.challenge(ch, 0, 4);
+        assertEq(_r(SLAHandler.Reached.ChallengeOpened), 1, "challenge opened");
+        handler.challenge(ch, 0, 0);
+        handler.enforce(0);
+        assertEq(_r(SLAHandler.Reached.ChallengeRefused), 2, "bad element and early enforce refused");
+        handler.answer(0);
+        assertEq(_r(SLAHandler.Reached.ChallengeAnswered), 1, "challenge answered");
+        handler.withdrawBonds(2);
+        assertEq(_r(SLAHandler.Reached.BondsWithdrawn), 1, "bonds withdrawn");
+        _pass(10 minutes + 1, 1);
+        handler.finalize(ch, 0, false);
+        assertEq(uint256(manager.getJob(handler.jobIds(ch)).state), uint256(JobState.Settled), "paid after answering");
+        _checkAll();
+        // A falsified job: its false element is challenged and an honest one a minute later; the
+        // forged answer is refused; past the first respondBy (not the second) the provider has
+        // answered neither, the false one is upheld (the job slashed) and the other reclaimed.
+        ch = _provedWindowed(windowed, true);
+        handler.challenge(ch, 0, 3);
+        _pass(60, 1);
+        handler.challenge(ch, 4, 5);
+        assertEq(_r(SLAHandler.Reached.ChallengeOpened), 3, "both challenges opened");
+        for (uint256 k = 0; _r(SLAHandler.Reached.FalseAnswerRefused) == 0 && k < 4; ++k) {
+            handler.answer(k);
+        }
+        assertEq(_r(SLAHandler.Reached.FalseAnswerRefused), 1, "a falsified element cannot be answered");
+        _pass(1 hours - 30, 1);
+        for (uint256 k = 0; _r(SLAHandler.Reached.ChallengeUpheld) == 0 && k < 4; ++k) {
+            handler.enforce(k);
+        }
+        assertEq(_r(SLAHandler.Reached.ChallengeUpheld), 1, "challenge upheld");
+        assertEq(uint256(manager.getJob(handler.jobIds(ch)).state), uint256(JobState.Slashed), "slashed by the challenge");
+        handler.reclaim(0);
+        assertEq(_r(SLAHandler.Reached.ChallengeVoided), 1, "challenge voided");
+        _checkAll();
+
         // Every counter moved.
-        uint256[41] memory all = handler.reachedAll();
-        string[41] memory names = reachedNames();
+        uint256[48] memory all = handler.reachedAll();
+        string[48] memory names = reachedNames();
         for (uint256 i = 0; i < names.length; ++i) {
             assertGt(all[i], 0, string.concat("never reached: ", names[i]));
         }

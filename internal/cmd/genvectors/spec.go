@@ -174,6 +174,7 @@ func contractVectors() any {
 		{"ClassRegistry", &bindings.ClassRegistryMetaData},
 		{"ResultHasher", &bindings.ResultHasherMetaData},
 		{"Groth16Verifier", &bindings.Groth16VerifierMetaData},
+		{"ChallengeManager", &bindings.ChallengeManagerMetaData},
 	} {
 		a := must(c.md.ParseABI())
 		fns, evs, errs := []abiEntry{}, []abiEntry{}, []abiEntry{}

@@ -166,7 +166,7 @@ type abiFile struct {
 func TestContractSelectors(t *testing.T) {
 	var v abiFile
 	readVector(t, "contracts.json", &v)
-	for _, name := range []string{"SLAManager", "ProviderRegistry", "ClassRegistry", "ResultHasher", "Groth16Verifier"} {
+	for _, name := range []string{"SLAManager", "ProviderRegistry", "ClassRegistry", "ResultHasher", "Groth16Verifier", "ChallengeManager"} {
 		if len(v.Contracts[name]["functions"]) == 0 {
 			t.Fatalf("%s: no functions", name)
 		}

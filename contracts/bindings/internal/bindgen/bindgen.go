@@ -18,12 +18,12 @@ import (
 
 // Contracts lists the contracts of package bindings (specs/settlement.md), in
 // generation order.
-var Contracts = []string{"ClassRegistry", "DevToken", "Groth16Verifier", "ProviderRegistry", "ResultHasher", "SLAManager"}
+var Contracts = []string{"ChallengeManager", "ClassRegistry", "DevToken", "Groth16Verifier", "ProviderRegistry", "ResultHasher", "SLAManager"}
 
 // Sources are the files that define Contracts, relative to the repository root.
 // Building only them and what they import takes seconds where the whole tree with
 // its tests takes minutes, and gives the same artifacts.
-var Sources = []string{"contracts/src/ClassRegistry.sol", "contracts/src/dev/DevToken.sol", "contracts/src/Groth16Verifier.sol",
+var Sources = []string{"contracts/src/ChallengeManager.sol", "contracts/src/ClassRegistry.sol", "contracts/src/dev/DevToken.sol", "contracts/src/Groth16Verifier.sol",
 	"contracts/src/ProviderRegistry.sol", "contracts/src/ResultHasher.sol", "contracts/src/SLAManager.sol"}
 
 // ErrNoBytecode reports an artifact without deployable bytecode (an interface or
