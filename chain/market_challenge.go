@@ -2,7 +2,6 @@ package chain
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/big"
 
@@ -37,32 +36,6 @@ func (s ChallengeState) String() string {
 		return challengeStateNames[s]
 	}
 	return fmt.Sprintf("ChallengeState(%d)", uint8(s))
-}
-
-// Element kinds (settlement.md, "Challenges").
-const (
-	// ElementOpResult names the result at (row, col) of op.
-	ElementOpResult = 0
-	// ElementInputRow names an input row (op and col zero).
-	ElementInputRow = 1
-	// ElementSelectedToken names the token selected at a row (op and col zero).
-	ElementSelectedToken = 2
-)
-
-// ErrBadElement reports an element that is not canonical (the contract's BadElement).
-var ErrBadElement = errors.New("chain: element is not canonical")
-
-// Element is kind·2^96 + op·2^64 + row·2^32 + col, the challenged element's
-// public input. It refuses what the contract refuses (ErrBadElement): a kind
-// above 2, or a nonzero op or col for kinds 1 and 2.
-func Element(kind uint8, op, row, col uint32) (*big.Int, error) {
-	if kind > ElementSelectedToken || kind != ElementOpResult && (op != 0 || col != 0) {
-		return nil, fmt.Errorf("%w: kind %d, op %d, row %d, col %d", ErrBadElement, kind, op, row, col)
-	}
-	e := new(big.Int).Lsh(big.NewInt(int64(kind)), 96)
-	e.Or(e, new(big.Int).Lsh(big.NewInt(int64(op)), 64))
-	e.Or(e, new(big.Int).Lsh(big.NewInt(int64(row)), 32))
-	return e.Or(e, big.NewInt(int64(col))), nil
 }
 
 // Anchor is what the manager stores for a proved job with a challenge window:

@@ -1,7 +1,6 @@
 package chain_test
 
 import (
-	"errors"
 	"math/big"
 	"testing"
 	"time"
@@ -9,6 +8,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/probitylabs/probity/chain"
+	"github.com/probitylabs/probity/jobs"
 )
 
 // provedWindowed is a job with a one-hour challenge window, proved honestly: its
@@ -30,23 +30,6 @@ func (e *env) targetedProof(req chain.Request, traceRoot, rd, element *big.Int) 
 	return syntheticTargetedProof([5]*big.Int{req.ModelRoot, req.JobDigest, traceRoot, rd, element})
 }
 
-func TestElementEncoding(t *testing.T) {
-	e := must[*big.Int](t)(chain.Element(chain.ElementOpResult, 3, 2, 1))
-	want := new(big.Int).Add(new(big.Int).Lsh(big.NewInt(3), 64), new(big.Int).Add(new(big.Int).Lsh(big.NewInt(2), 32), big.NewInt(1)))
-	if e.Cmp(want) != 0 {
-		t.Fatalf("element %x, want %x", e, want)
-	}
-	tok := must[*big.Int](t)(chain.Element(chain.ElementSelectedToken, 0, 7, 0))
-	if tok.Cmp(new(big.Int).Add(new(big.Int).Lsh(big.NewInt(2), 96), new(big.Int).Lsh(big.NewInt(7), 32))) != 0 {
-		t.Fatalf("selected-token element %x", tok)
-	}
-	for _, bad := range [][4]uint32{{3, 0, 0, 0}, {1, 1, 0, 0}, {2, 0, 0, 1}} {
-		if _, err := chain.Element(uint8(bad[0]), bad[1], bad[2], bad[3]); !errors.Is(err, chain.ErrBadElement) {
-			t.Fatalf("Element%v: %v, want ErrBadElement", bad, err)
-		}
-	}
-}
-
 // TestChallengeAnsweredThenPaid: a watcher challenges an honest job; the provider
 // answers with a targeted proof, collects the bond, and is paid after the window.
 func TestChallengeAnsweredThenPaid(t *testing.T) {
@@ -62,7 +45,7 @@ func TestChallengeAnsweredThenPaid(t *testing.T) {
 	bond := must[*big.Int](t)(e.keeper.Bond(e.ctx))
 	e.ok(e.gov.Mint(e.ctx, e.keeper.Address(), tokens(1000)))
 	e.ok(e.keeper.Approve(e.ctx, cmAddr, tokens(1000)))
-	element := must[*big.Int](t)(chain.Element(chain.ElementSelectedToken, 0, 5, 0))
+	element := jobs.Element{Kind: jobs.ElementToken, Row: 5}.Word()
 	opened := must[*chain.ChallengeResult](t)(e.keeper.Challenge(e.ctx, req, tr, rd, element))
 	if opened.Opened.JobId.Cmp(id) != 0 || opened.Opened.Element.Cmp(element) != 0 || opened.Opened.Challenger != e.keeper.Address() || opened.Opened.Bond.Cmp(bond) != 0 {
 		t.Fatalf("ChallengeOpened %+v", opened.Opened)

@@ -18,12 +18,12 @@ import (
 func (r *run) tokenHolders() ([]string, []common.Address) {
 	names := []string{"buyer", "watcher"}
 	addrs := []common.Address{r.buyer.Address(), r.watcher.Address()}
-	for _, role := range []string{RoleHonest, RoleLazy, RoleSilent} {
+	for _, role := range roles {
 		names = append(names, role+" provider")
 		addrs = append(addrs, crypto.PubkeyToAddress(r.provs[role].key.PublicKey))
 	}
-	names = append(names, "registry (stake)", "SLA manager (escrow)")
-	addrs = append(addrs, r.sim.Addresses.Providers, r.sim.Addresses.Manager)
+	names = append(names, "registry (stake)", "SLA manager (escrow)", "challenges (bonds)")
+	addrs = append(addrs, r.sim.Addresses.Providers, r.sim.Addresses.Manager, r.sim.Addresses.Challenges)
 	return names, addrs
 }
 
@@ -42,7 +42,7 @@ func (r *run) balances(ctx context.Context) ([]*big.Int, error) {
 
 // settleAccounts withdraws the credits, prints the balances and checks where the tokens went.
 func (r *run) settleAccounts(ctx context.Context, before []*big.Int) error {
-	r.printf("\nAct 5: withdrawals and balances (tokens)\n")
+	r.printf("\nAct 6: withdrawals and balances (tokens)\n")
 	refund, err := r.buyer.Withdraw(ctx)
 	if err != nil {
 		return fmt.Errorf("demo: buyer withdraw: %w", err)
@@ -51,7 +51,7 @@ func (r *run) settleAccounts(ctx context.Context, before []*big.Int) error {
 	if err != nil {
 		return fmt.Errorf("demo: watcher withdraw: %w", err)
 	}
-	r.printf("  buyer withdrew %s (2 escrows back + slashed stakes - bounties); watcher withdrew %s in bounties\n", tokens(refund), tokens(bounty))
+	r.printf("  buyer withdrew %s (3 escrows back + slashed stakes - bounties); watcher withdrew %s in bounties\n", tokens(refund), tokens(bounty))
 	after, err := r.balances(ctx)
 	if err != nil {
 		return err
@@ -70,20 +70,26 @@ func (r *run) settleAccounts(ctx context.Context, before []*big.Int) error {
 	if !r.sum.Conserved {
 		return fmt.Errorf("%w: token balances summed to %s before and %s after", ErrUnexpected, sb, sa)
 	}
-	// Where the tokens must have gone (settlement.md §3, protocol.md §10): the buyer paid the
-	// honest price from its deposit and got the other two escrows back plus the slashed stakes
-	// less the bounties; the honest provider's node collected the price; the watcher earned the
-	// bounties; the registry lost exactly the two reserved stakes; the manager holds nothing.
+	// Where the tokens must have gone (settlement.md §3, §10, protocol.md §10): the buyer paid
+	// the honest price from its deposit and got the other three escrows back plus the slashed
+	// stakes less the bounties; the honest provider's node collected the price; the watcher
+	// earned the bounties (its bond came back); the registry lost exactly the three reserved
+	// stakes; the manager and the challenge contract hold nothing.
 	price := r.o.Price
-	lazy, silent := r.sum.Job(RoleLazy), r.sum.Job(RoleSilent)
-	gain := func(j *Job) *big.Int { return new(big.Int).Sub(bigOf(j.Stake), bigOf(j.Bounty)) }
-	escrows := new(big.Int).Mul(price, big.NewInt(2))
+	slashed := []*Job{r.sum.Job(RoleLazy), r.sum.Job(RoleSilent), r.sum.Job(RoleTargeted)}
+	gains, bounties, stakes := new(big.Int), new(big.Int), new(big.Int)
+	for _, j := range slashed {
+		gains.Add(gains, new(big.Int).Sub(bigOf(j.Stake), bigOf(j.Bounty)))
+		bounties.Add(bounties, bigOf(j.Bounty))
+		stakes.Add(stakes, bigOf(j.Stake))
+	}
+	escrows := new(big.Int).Mul(price, big.NewInt(int64(len(slashed))))
 	want := []*big.Int{
-		new(big.Int).Add(escrows, new(big.Int).Add(gain(lazy), gain(silent))),
-		new(big.Int).Add(bigOf(lazy.Bounty), bigOf(silent.Bounty)),
-		new(big.Int).Set(price), new(big.Int), new(big.Int),
-		new(big.Int).Neg(new(big.Int).Add(bigOf(lazy.Stake), bigOf(silent.Stake))),
-		new(big.Int).Neg(new(big.Int).Mul(price, big.NewInt(3))),
+		new(big.Int).Add(escrows, gains), bounties,
+		new(big.Int).Set(price), new(big.Int), new(big.Int), new(big.Int),
+		new(big.Int).Neg(stakes),
+		new(big.Int).Neg(new(big.Int).Mul(price, big.NewInt(int64(len(roles))))),
+		new(big.Int),
 	}
 	for i := range want {
 		if d := new(big.Int).Sub(after[i], before[i]); d.Cmp(want[i]) != 0 {
@@ -102,6 +108,10 @@ func (r *run) jobGas(ctx context.Context, id *big.Int) (map[string]uint64, error
 		return nil, err
 	}
 	abi, err := bindings.SLAManagerMetaData.ParseABI()
+	if err != nil {
+		return nil, err
+	}
+	cabi, err := bindings.ChallengeManagerMetaData.ParseABI()
 	if err != nil {
 		return nil, err
 	}
@@ -124,6 +134,8 @@ func (r *run) jobGas(ctx context.Context, id *big.Int) (map[string]uint64, error
 		name := "other"
 		if len(tx.Data()) >= 4 {
 			if m, err := abi.MethodById(tx.Data()[:4]); err == nil {
+				name = m.Name
+			} else if m, err := cabi.MethodById(tx.Data()[:4]); err == nil {
 				name = m.Name
 			}
 		}

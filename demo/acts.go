@@ -11,7 +11,6 @@ import (
 
 	"github.com/probitylabs/probity/chain"
 	"github.com/probitylabs/probity/circuits"
-	"github.com/probitylabs/probity/circuits/universal"
 	"github.com/probitylabs/probity/internal/atomicfile"
 	"github.com/probitylabs/probity/jobs"
 	"github.com/probitylabs/probity/model"
@@ -28,7 +27,7 @@ func (r *run) estimatesCache() string {
 
 // node assembles role's prover node: the shipped model, the small class with the demo's keys,
 // the provider's own order book, no GPU.
-func (r *run) node(ctx context.Context, p *provider, falsify bool) (*prover.Node, error) {
+func (r *run) node(ctx context.Context, p *provider, falsify string) (*prover.Node, error) {
 	cfg := prover.DefaultConfig()
 	cfg.Deployment = r.sim.Addresses
 	cfg.DataDir = filepath.Join(r.dir, "nodes", p.role)
@@ -48,11 +47,11 @@ func (r *run) node(ctx context.Context, p *provider, falsify bool) (*prover.Node
 			return nil, err
 		}
 	}
-	keys := func(cl *universal.Class) (*circuits.Keys, error) {
-		if cl.ID() == r.class.ID() {
+	keys := func(t circuits.Target) (*circuits.Keys, error) {
+		if t.ID() == r.class.ID() {
 			return r.keys, nil
 		}
-		return r.cache.Setup(cl)
+		return r.cache.Setup(t)
 	}
 	return prover.New(ctx, prover.Options{Config: cfg, Backend: r.sim.Chain.Client(), ProviderKey: p.key,
 		NodeKey: p.nodeKey, Models: []*model.Model{r.model}, Keys: keys, Logger: r.logger.With("node", p.role)})
@@ -132,7 +131,7 @@ func (r *run) honestAct(ctx context.Context) (*sdk.Job, error) {
 	}
 	r.printf("  buyer: prompt %q, %d new tokens (argmax), price %s; a signed offer in the provider's order book (no transaction)\n",
 		r.o.Prompt, r.o.NewTokens, amount(r.o.Price))
-	n, err := r.node(ctx, p, false)
+	n, err := r.node(ctx, p, "")
 	if err != nil {
 		return nil, fmt.Errorf("demo: honest node: %w", err)
 	}
@@ -217,7 +216,7 @@ func (r *run) lazyAct(ctx context.Context) (*sdk.Job, error) {
 	if err != nil {
 		return nil, err
 	}
-	n, err := r.node(ctx, p, true)
+	n, err := r.node(ctx, p, prover.FalsifyLazy)
 	if err != nil {
 		return nil, fmt.Errorf("demo: lazy node: %w", err)
 	}
@@ -266,7 +265,7 @@ func (r *run) silentAct(ctx context.Context) (*sdk.Job, error) {
 
 // slashAct moves the chain clock past both deadlines and has a watcher slash both jobs.
 func (r *run) slashAct(ctx context.Context, lazy, silent *sdk.Job) error {
-	r.printf("\nAct 4: deadlines pass; a watcher slashes\n")
+	r.printf("\nAct 5: deadlines pass; a watcher slashes\n")
 	dt := 2*window*time.Second + time.Minute
 	if err := r.sim.Chain.AdjustTime(dt); err != nil {
 		return err
@@ -324,7 +323,7 @@ func (s *Summary) jobByID(id *big.Int) *Job {
 
 // auditAct verifies the honest receipt offline, as a third party would.
 func (r *run) auditAct(ctx context.Context, honest *sdk.Job) error {
-	r.printf("\nAct 6: an auditor verifies the honest receipt offline, then against the chain\n")
+	r.printf("\nAct 7: an auditor verifies the honest receipt offline, then against the chain\n")
 	rep, err := r.audit(ctx, r.receiptPath(honest), false)
 	if err != nil {
 		return err

@@ -48,7 +48,7 @@ type Options struct {
 // Job is what happened to one job.
 type Job struct {
 	ID       string         `json:"id"`
-	Role     string         `json:"role"` // "honest", "lazy" or "silent"
+	Role     string         `json:"role"` // "honest", "lazy", "silent" or "targeted"
 	Provider common.Address `json:"provider"`
 	Outcome  string         `json:"outcome"` // the final on-chain state: "Settled" or "Slashed"
 	// NodeStep and NodeReason are where the provider's node left the job (its journal).
@@ -102,9 +102,9 @@ type Summary struct {
 	// Prompt is the buyer's question and Text the answer it read from the chain.
 	Prompt string `json:"prompt"`
 	Text   string `json:"text"`
-	Jobs   []Job  `json:"jobs"` // honest, lazy, silent
-	// Balances: buyer, watcher, the three providers, and the two contracts holding stake and
-	// escrow; Conserved says that they sum to the same before and after.
+	Jobs   []Job  `json:"jobs"` // honest, lazy, silent, targeted
+	// Balances: buyer, watcher, the four providers, and the three contracts holding stake,
+	// escrow and bonds; Conserved says that they sum to the same before and after.
 	Balances  []Balance `json:"balances"`
 	Conserved bool      `json:"conserved"`
 	Audit     Audit     `json:"audit"`
@@ -124,10 +124,14 @@ func (s *Summary) Job(role string) *Job {
 
 // Roles of the three providers.
 const (
-	RoleHonest = "honest"
-	RoleLazy   = "lazy"
-	RoleSilent = "silent"
+	RoleHonest   = "honest"
+	RoleLazy     = "lazy"
+	RoleSilent   = "silent"
+	RoleTargeted = "targeted"
 )
+
+// roles are the providers, in account order.
+var roles = []string{RoleHonest, RoleLazy, RoleSilent, RoleTargeted}
 
 // The windows of every job: an hour to lock, an hour from lock to commit and from seed to
 // proof, no challenge window (paid at once).
@@ -158,6 +162,8 @@ type run struct {
 	keys    *circuits.Keys
 	model   *model.Model
 	provs   map[string]*provider
+	// watchFrom is the next block the watcher scans.
+	watchFrom uint64
 
 	stopMiner func()
 }
@@ -253,10 +259,14 @@ func (r *run) play(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	targeted, err := r.targetedAct(ctx)
+	if err != nil {
+		return err
+	}
 	if err := r.slashAct(ctx, lazy, silent); err != nil {
 		return err
 	}
-	if err := r.gasAct(ctx, []*sdk.Job{honest, lazy, silent}); err != nil {
+	if err := r.gasAct(ctx, []*sdk.Job{honest, lazy, silent, targeted}); err != nil {
 		return err
 	}
 	if err := r.settleAccounts(ctx, before); err != nil {
@@ -271,7 +281,7 @@ func (r *run) setup(ctx context.Context) error {
 	var err error
 	// Blocks come every 20 ms as well as after every transaction: the seed is fixed from the
 	// block after the commit, as on a real chain.
-	r.sim, err = sdk.NewSimulated(ctx, sdk.SimulatedConfig{Accounts: 5})
+	r.sim, err = sdk.NewSimulated(ctx, sdk.SimulatedConfig{Accounts: 6})
 	if err != nil {
 		return fmt.Errorf("demo: starting the simulated chain: %w", err)
 	}
@@ -331,7 +341,7 @@ func (r *run) setup(ctx context.Context) error {
 	if r.buyer, err = r.sim.Client(ctx, r.sim.Accounts[0]); err != nil {
 		return err
 	}
-	r.watcher, err = r.sim.Client(ctx, r.sim.Accounts[4])
+	r.watcher, err = r.sim.Client(ctx, r.sim.Accounts[5])
 	return err
 }
 
@@ -345,7 +355,7 @@ func (r *run) stake(ctx context.Context) error {
 		return err
 	}
 	stake := new(big.Int).Mul(need, big.NewInt(2))
-	for i, role := range []string{RoleHonest, RoleLazy, RoleSilent} {
+	for i, role := range roles {
 		p := &provider{role: role, key: r.sim.Accounts[i+1], book: "file://" + filepath.Join(r.dir, "books", role)}
 		var err error
 		if p.nodeKey, err = crypto.GenerateKey(); err != nil {
@@ -362,11 +372,11 @@ func (r *run) stake(ctx context.Context) error {
 		}
 		r.provs[role] = p
 	}
-	if err := r.buyer.Deposit(ctx, new(big.Int).Mul(r.o.Price, big.NewInt(3))); err != nil {
+	if err := r.buyer.Deposit(ctx, new(big.Int).Mul(r.o.Price, big.NewInt(int64(len(roles))))); err != nil {
 		return fmt.Errorf("demo: buyer deposit: %w", err)
 	}
-	r.printf("  3 providers staked %s each with a node key; the buyer deposited %s of escrow\n",
-		amount(stake), amount(new(big.Int).Mul(r.o.Price, big.NewInt(3))))
+	r.printf("  %d providers staked %s each with a node key; the buyer deposited %s of escrow\n",
+		len(roles), amount(stake), amount(new(big.Int).Mul(r.o.Price, big.NewInt(int64(len(roles))))))
 	return nil
 }
 

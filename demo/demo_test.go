@@ -38,13 +38,14 @@ func TestDemo(t *testing.T) {
 	assert.Contains(t, sum.Class, "universal-v2-small")
 	assert.Equal(t, "kjv-gpt2", sum.Model)
 	assert.Len(t, sum.Text, 16, "a byte-level model: one byte per token")
-	require.Len(t, sum.Jobs, 3)
+	require.Len(t, sum.Jobs, 4)
 
-	honest, lazy, silent := sum.Job(demo.RoleHonest), sum.Job(demo.RoleLazy), sum.Job(demo.RoleSilent)
+	honest, lazy, silent, targeted := sum.Job(demo.RoleHonest), sum.Job(demo.RoleLazy), sum.Job(demo.RoleSilent), sum.Job(demo.RoleTargeted)
 	require.NotNil(t, honest)
 	require.NotNil(t, lazy)
 	require.NotNil(t, silent)
-	assert.Len(t, map[string]bool{honest.Provider.Hex(): true, lazy.Provider.Hex(): true, silent.Provider.Hex(): true}, 3)
+	require.NotNil(t, targeted)
+	assert.Len(t, map[string]bool{honest.Provider.Hex(): true, lazy.Provider.Hex(): true, silent.Provider.Hex(): true, targeted.Provider.Hex(): true}, 4)
 
 	// Honest: one lockAndCommit, the buyer's reveal, one submit; settled; receipt kept.
 	assert.Equal(t, "Settled", honest.Outcome)
@@ -71,8 +72,15 @@ func TestDemo(t *testing.T) {
 	assert.Positive(t, silent.Gas["slash"])
 	assert.Len(t, silent.Gas, 2)
 
+	// Targeted: proved (the sampled proof passed), challenged by the watcher, could not answer,
+	// slashed when the watcher enforced the challenge.
+	assert.Equal(t, "Slashed", targeted.Outcome)
+	for _, tx := range []string{"lockAndCommit", "submit", "enforce"} {
+		assert.Positive(t, targeted.Gas[tx], tx)
+	}
+
 	// Money: conserved, and the slashed stakes (less the bounties) went to the buyer.
-	require.Len(t, sum.Balances, 7)
+	require.Len(t, sum.Balances, 9)
 	before, after := new(big.Int), new(big.Int)
 	delta := map[string]*big.Int{}
 	for _, b := range sum.Balances {
@@ -84,10 +92,11 @@ func TestDemo(t *testing.T) {
 	assert.Equal(t, before.String(), after.String(), "tokens appeared or vanished")
 	price := big.NewInt(1e18)
 	gain := func(j *demo.Job) *big.Int { return new(big.Int).Sub(bigOf(t, j.Stake), bigOf(t, j.Bounty)) }
-	wantBuyer := new(big.Int).Add(new(big.Int).Mul(price, big.NewInt(2)), new(big.Int).Add(gain(lazy), gain(silent)))
+	wantBuyer := new(big.Int).Add(new(big.Int).Mul(price, big.NewInt(3)), new(big.Int).Add(gain(lazy), new(big.Int).Add(gain(silent), gain(targeted))))
 	assert.Equal(t, wantBuyer.String(), delta["buyer"].String())
 	assert.Equal(t, price.String(), delta["honest provider"].String())
-	for _, j := range []*demo.Job{lazy, silent} {
+	assert.Equal(t, "0", delta["challenges (bonds)"].String(), "the watcher's bond came back")
+	for _, j := range []*demo.Job{lazy, silent, targeted} {
 		assert.GreaterOrEqual(t, bigOf(t, j.Stake).Cmp(price), 0, "%s stake covers the price", j.Role)
 		assert.Positive(t, bigOf(t, j.Bounty).Sign())
 	}
@@ -103,7 +112,7 @@ func TestDemo(t *testing.T) {
 		assert.Equal(t, verifier.Pass, statuses[name], name)
 	}
 
-	for _, act := range []string{"Act 1", "Act 2", "Act 3", "Act 4", "Act 5", "Act 6", "reads the answer from JobProved", "All acts turned out"} {
+	for _, act := range []string{"Act 1", "Act 2", "Act 3", "Act 4", "Act 5", "Act 6", "Act 7", "watcher: fetched the published trace", "reads the answer from JobProved", "All acts turned out"} {
 		assert.Contains(t, out.String(), act)
 	}
 	b, err := json.Marshal(sum)

@@ -30,6 +30,7 @@ import (
 	"github.com/probitylabs/probity/jobs"
 	"github.com/probitylabs/probity/models"
 	"github.com/probitylabs/probity/prover"
+	watcherpkg "github.com/probitylabs/probity/watcher"
 )
 
 // units reads a decimal token amount as the CLI prints it ("2.5") in base units.
@@ -122,6 +123,10 @@ func (b *background) wait(t *testing.T, limit time.Duration) {
 //     the node publishes the receipt (authenticated by `job receipt`) and withdraws its pay.
 //   - lazy (falsify): commits a corrupted trace, cannot prove it, and is slashed at its proof
 //     deadline by a watcher (`probity slash`), who earns the bounty.
+//   - targeted (falsify answer): changes one element of its trace, and so the answer; its
+//     sampled proof passes; a `probity watch` process recomputes the published trace,
+//     challenges the element, the node cannot answer, and after the response window the
+//     watcher enforces the challenge: the node is slashed, the watcher earns the bounty.
 //   - crashy: SIGKILLed right after its lockAndCommit is mined and journaled (block production
 //     is paused, so it is provably stuck there), restarted on the same data directory; it
 //     resumes, proves what it committed and is paid, never slashed.
@@ -140,14 +145,16 @@ func TestNetwork(t *testing.T) {
 	cl := universal.Small()
 	cache, err := circuits.DefaultCache()
 	require.NoError(t, err)
-	if _, err := os.Stat(filepath.Join(cache.EntryDir(cl), "checksums")); err != nil {
-		// CI (make test sets PROBITY_REQUIRE_TOOLS=1) sets the keys up rather than skip: the
-		// cache's lock makes the demo's test and this one share one setup.
-		if testing.Short() && os.Getenv("PROBITY_REQUIRE_TOOLS") != "1" {
-			t.Skipf("the small class's keys are not in %s (setup about 2 min once: `probity setup --class small`); run without -short to set them up", cache.Dir)
+	for _, target := range []circuits.Target{cl, universal.TargetedClass{Class: cl}} {
+		if _, err := os.Stat(filepath.Join(cache.EntryDir(target), "checksums")); err != nil {
+			// CI (make test sets PROBITY_REQUIRE_TOOLS=1) sets the keys up rather than skip: the
+			// cache's lock makes the demo's test and this one share one setup.
+			if testing.Short() && os.Getenv("PROBITY_REQUIRE_TOOLS") != "1" {
+				t.Skipf("the keys of %s are not in %s (setup about 2 min once: `probity setup --class small`); run without -short to set them up", target, cache.Dir)
+			}
+			_, err := cache.Setup(target)
+			require.NoError(t, err)
 		}
-		_, err := universal.Setup(cl)
-		require.NoError(t, err)
 	}
 	bin := probityBinary(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
@@ -169,7 +176,7 @@ func TestNetwork(t *testing.T) {
 		return account{name: name, keyFile: path, addr: crypto.PubkeyToAddress(k.PublicKey)}
 	}
 	gov, buyer, watcher := acct("gov", 0), acct("buyer", 1), acct("watcher", 2)
-	honest, lazy, crashy := acct("honest", 3), acct("lazy", 4), acct("crashy", 5)
+	honest, lazy, crashy, targeted := acct("honest", 3), acct("lazy", 4), acct("crashy", 5), acct("targeted", 6)
 	dep := filepath.Join(dir, "deployment.json")
 	c := cli{t: t, bin: bin, net: []string{"--rpc", anvilURL, "--deployment", dep}}
 	modelFile, err := filepath.Abs("../models/kjv-gpt2.safetensors")
@@ -182,12 +189,13 @@ func TestNetwork(t *testing.T) {
 	require.NoError(t, err)
 	c.ok(ctx, "class", "register", "--class", "small", "--key", gov.keyFile)
 	c.ok(ctx, "catalogue", "register", "--model", modelFile, "--class", "small", "--uri", "probity:models/kjv-gpt2", "--key", gov.keyFile)
-	for _, a := range []account{buyer, honest, lazy, crashy} {
+	for _, a := range []account{buyer, watcher, honest, lazy, crashy, targeted} {
 		c.ok(ctx, "mint", "--to", a.addr.Hex(), "--amount", "10000", "--key", gov.keyFile)
 	}
 	view := newTokenView(ec, addrs)
-	everyone := []account{gov, buyer, watcher, honest, lazy, crashy,
-		{name: "provider registry", addr: addrs.Providers}, {name: "SLA manager", addr: addrs.Manager}}
+	everyone := []account{gov, buyer, watcher, honest, lazy, crashy, targeted,
+		{name: "provider registry", addr: addrs.Providers}, {name: "SLA manager", addr: addrs.Manager},
+		{name: "challenges", addr: addrs.Challenges}}
 	before := map[string]*big.Int{}
 	for _, a := range everyone {
 		before[a.name] = view.balance(t, ctx, a.addr)
@@ -200,16 +208,16 @@ func TestNetwork(t *testing.T) {
 	need, err := ro.RequiredStake(ctx, tokens(price), 1)
 	require.NoError(t, err)
 	require.LessOrEqual(t, need.Cmp(tokens(stake)), 0, "a stake of %d tokens must cover a job of price %d (needs %s)", stake, price, need)
-	for _, p := range []account{honest, lazy, crashy} {
+	for _, p := range []account{honest, lazy, crashy, targeted} {
 		c.ok(ctx, "stake", "--amount", "1000", "--key", p.keyFile)
 	}
-	c.ok(ctx, "deposit", "--amount", "3", "--key", buyer.keyFile)
+	c.ok(ctx, "deposit", "--amount", "4", "--key", buyer.keyFile)
 
 	// The nodes: the honest one measures the class first (its self-test proves one job); the
 	// others reuse that measurement of this machine rather than each proving one more.
 	nodes := map[string]*providerProc{}
 	books := map[string]string{}
-	for _, p := range []account{honest, lazy, crashy} {
+	for _, p := range []account{honest, lazy, crashy, targeted} {
 		pdir := filepath.Join(dir, p.name)
 		books[p.name] = filepath.Join(pdir, "book")
 		require.NoError(t, os.MkdirAll(books[p.name], 0o755))
@@ -218,7 +226,13 @@ func TestNetwork(t *testing.T) {
 		cfg.DataDir, cfg.Classes, cfg.Models = filepath.Join(pdir, "data"), []string{"small"}, []string{modelFile}
 		cfg.OrderBooks, cfg.MinPrice = []string{"file://" + books[p.name]}, "1"
 		cfg.PollInterval = prover.Duration(200 * time.Millisecond)
-		cfg.Withdraw, cfg.PublishReceipts, cfg.Falsify = true, true, p.name == "lazy"
+		cfg.Withdraw, cfg.PublishReceipts = true, true
+		switch p.name {
+		case "lazy":
+			cfg.Falsify = prover.FalsifyLazy
+		case "targeted":
+			cfg.Falsify = prover.FalsifyAnswer
+		}
 		cfg.GPU.Mode, cfg.Fetch.AllowFile, cfg.Log.Format = "none", true, "text"
 		require.NoError(t, os.MkdirAll(cfg.DataDir, 0o755))
 		nodes[p.name] = newProvider(t, bin, p.name, pdir, cfg)
@@ -226,18 +240,29 @@ func TestNetwork(t *testing.T) {
 	nodes["honest"].start(ctx)
 	est, err := os.ReadFile(filepath.Join(nodes["honest"].dataDir, "estimates.json"))
 	require.NoError(t, err)
-	for _, name := range []string{"lazy", "crashy"} {
+	for _, name := range []string{"lazy", "crashy", "targeted"} {
 		require.NoError(t, os.WriteFile(filepath.Join(nodes[name].dataDir, "estimates.json"), est, 0o644))
 		nodes[name].start(ctx)
 	}
+	// The watcher reads every order book (the chain does not carry an offer's job URI).
+	wcfg := watcherpkg.DefaultConfig()
+	wcfg.RPCURL, wcfg.DeploymentFile, wcfg.KeyFile = anvilURL, dep, watcher.keyFile
+	wcfg.DataDir, wcfg.Models = filepath.Join(dir, "watcher", "data"), []string{modelFile}
+	for _, b := range books {
+		wcfg.OrderBooks = append(wcfg.OrderBooks, "file://"+b)
+	}
+	wcfg.PollInterval, wcfg.ChallengeMargin, wcfg.AllowFile = prover.Duration(200*time.Millisecond), 0, true
+	require.NoError(t, os.MkdirAll(wcfg.DataDir, 0o755))
+	watch := newWatcher(t, bin, filepath.Join(dir, "watcher"), wcfg)
+	watch.start(ctx)
 	t.Logf("network up in %v", time.Since(t0).Round(time.Second))
 
 	buyerDir := filepath.Join(dir, "buyer")
-	ask := func(to, prompt string) asked {
+	ask := func(to, prompt string, extra ...string) asked {
 		t.Helper()
 		var a asked
-		c.json(ctx, &a, "ask", "--model", modelFile, "--prompt", prompt, "--tokens", "8", "--price", "1",
-			"--book", "file://"+books[to], "--buyer-dir", buyerDir, "--key", buyer.keyFile)
+		c.json(ctx, &a, append([]string{"ask", "--model", modelFile, "--prompt", prompt, "--tokens", "8", "--price", "1",
+			"--book", "file://" + books[to], "--buyer-dir", buyerDir, "--key", buyer.keyFile}, extra...)...)
 		require.FileExists(t, a.Offer)
 		return a
 	}
@@ -308,6 +333,30 @@ func TestNetwork(t *testing.T) {
 	assert.Nil(t, cs.Slashed, "the restarted node is never slashed")
 	t.Logf("crashy job settled after the restart at %v", time.Since(t0).Round(time.Second))
 
+	// Targeted: the node changes one logits element (and so the last token); its sampled
+	// proof passes; the watcher recomputes the published trace, challenges the element, the
+	// node cannot answer, and after the response window the watcher enforces: slashed.
+	const targetedPrompt = "And the LORD "
+	tJob := ask("targeted", targetedPrompt, "--challenge-window", "1h")
+	tWait := wait(tJob.JobID)
+	tID := jobID(t, tJob.JobID)
+	tr := watch.waitStatus(ctx, tID, watcherpkg.StatusChallenged, 3*time.Minute)
+	e, err := tr.Fault()
+	require.NoError(t, err)
+	t.Logf("watcher challenged %s of the targeted job (%s) at %v", e, tr.Reason, time.Since(t0).Round(time.Second))
+	assert.NotEqual(t, reference(t, targetedPrompt, 8)+"\n", c.ok(ctx, "job", "result", tJob.JobID), "the targeted provider changed the answer")
+	nodes["targeted"].waitStep(ctx, tID, prover.StepFailed, 2*time.Minute)
+	advancePast(t, ctx, rc, ec, tr.RespondBy)
+	watch.waitStatus(ctx, tID, watcherpkg.StatusUpheld, time.Minute)
+	var ts status
+	c.json(ctx, &ts, "job", "status", tJob.JobID)
+	require.Equal(t, "Slashed", ts.State)
+	require.NotNil(t, ts.Slashed)
+	assert.Equal(t, watcher.addr, ts.Slashed.Caller)
+	targetedStake, targetedBounty := units(t, ts.Slashed.Stake), units(t, ts.Slashed.Bounty)
+	tWait.wait(t, 30*time.Second)
+	watch.stop() // it has withdrawn its bond and bounty; the CLI uses its key next
+
 	// The lazy job's proof deadline passes; the watcher slashes it for the bounty.
 	c.json(ctx, &ls, "job", "status", lJob.JobID)
 	advancePast(t, ctx, rc, ec, ls.Deadline)
@@ -328,7 +377,7 @@ func TestNetwork(t *testing.T) {
 	// Everyone collects; the nodes stop cleanly.
 	c.ok(ctx, "withdraw", "--key", buyer.keyFile)
 	c.ok(ctx, "withdraw", "--key", watcher.keyFile)
-	for _, name := range []string{"honest", "lazy", "crashy"} {
+	for _, name := range []string{"honest", "lazy", "crashy", "targeted"} {
 		nodes[name].stop()
 	}
 
@@ -348,16 +397,19 @@ func TestNetwork(t *testing.T) {
 		return r
 	}
 	want3 := map[string]*big.Int{
-		// Three prices out; the slashed one back with the lazy stake less the bounty.
-		"buyer":   add(sub(before["buyer"], p, p, p), p, sub(lazyStake, bounty)),
-		"watcher": add(before["watcher"], bounty),
-		"gov":     before["gov"],
-		"honest":  add(sub(before["honest"], s), p),
-		"crashy":  add(sub(before["crashy"], s), p),
-		"lazy":    sub(before["lazy"], s),
-		// The three stakes, less the slashed reservation; the manager holds nothing.
-		"provider registry": sub(add(before["provider registry"], s, s, s), lazyStake),
+		// Four prices out; the slashed ones back with the stakes less the bounties.
+		"buyer":    add(sub(before["buyer"], p, p, p, p), p, sub(lazyStake, bounty), p, sub(targetedStake, targetedBounty)),
+		"watcher":  add(before["watcher"], bounty, targetedBounty),
+		"gov":      before["gov"],
+		"honest":   add(sub(before["honest"], s), p),
+		"crashy":   add(sub(before["crashy"], s), p),
+		"lazy":     sub(before["lazy"], s),
+		"targeted": sub(before["targeted"], s),
+		// The four stakes, less the slashed reservations; the manager and the challenge
+		// contract hold nothing (the watcher's bond came back).
+		"provider registry": sub(add(before["provider registry"], s, s, s, s), lazyStake, targetedStake),
 		"SLA manager":       before["SLA manager"],
+		"challenges":        before["challenges"],
 	}
 	total := new(big.Int)
 	for _, a := range everyone {

@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/probitylabs/probity/prover"
+	"github.com/probitylabs/probity/watcher"
 )
 
 // providerProc is one provider node run as `probity prover --config FILE`, a separate
@@ -27,12 +28,15 @@ import (
 // the log is printed when the test fails. It can be stopped, killed and started again
 // with the same config and data directory.
 type providerProc struct {
-	t       *testing.T
-	name    string
-	bin     string
-	cfgPath string
-	dataDir string
-	logPath string
+	t    *testing.T
+	name string
+	bin  string
+	// sub is the probity command ("prover", or "watch" for a watcher) and ready the log line
+	// it writes once it follows the chain.
+	sub, ready string
+	cfgPath    string
+	dataDir    string
+	logPath    string
 
 	cmd    *exec.Cmd
 	logF   *os.File
@@ -46,8 +50,19 @@ type providerProc struct {
 // process that runs it. Nothing is started yet.
 func newProvider(t *testing.T, bin, name, dir string, cfg prover.Config) *providerProc {
 	t.Helper()
-	p := &providerProc{t: t, name: name, bin: bin, cfgPath: filepath.Join(dir, "prover.json"),
-		dataDir: cfg.DataDir, logPath: filepath.Join(dir, name+".log")}
+	return newProc(t, bin, name, dir, "prover", "prover started", cfg.DataDir, cfg)
+}
+
+// newWatcher is newProvider for `probity watch --config FILE`.
+func newWatcher(t *testing.T, bin, dir string, cfg watcher.Config) *providerProc {
+	t.Helper()
+	return newProc(t, bin, "watcher", dir, "watch", "watching", cfg.DataDir, cfg)
+}
+
+func newProc(t *testing.T, bin, name, dir, sub, ready, dataDir string, cfg any) *providerProc {
+	t.Helper()
+	p := &providerProc{t: t, name: name, bin: bin, sub: sub, ready: ready, cfgPath: filepath.Join(dir, sub+".json"),
+		dataDir: dataDir, logPath: filepath.Join(dir, name+".log")}
 	b, err := json.MarshalIndent(cfg, "", "  ")
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(p.cfgPath, b, 0o644))
@@ -106,11 +121,11 @@ func (p *providerProc) start(ctx context.Context) {
 		p.logF = f
 	}
 	p.starts++
-	fmt.Fprintf(p.logF, "==== start %d of %s: %s prover --config %s ====\n", p.starts, p.name, p.bin, p.cfgPath)
+	fmt.Fprintf(p.logF, "==== start %d of %s: %s %s --config %s ====\n", p.starts, p.name, p.bin, p.sub, p.cfgPath)
 	fi, err := p.logF.Stat()
 	require.NoError(p.t, err)
 	p.logOff = fi.Size()
-	cmd := exec.Command(p.bin, "prover", "--config", p.cfgPath)
+	cmd := exec.Command(p.bin, p.sub, "--config", p.cfgPath)
 	cmd.Env = childEnv()
 	cmd.Stdout, cmd.Stderr = p.logF, p.logF
 	require.NoError(p.t, cmd.Start(), "starting %s", p.name)
@@ -119,7 +134,7 @@ func (p *providerProc) start(ctx context.Context) {
 		p.err = cmd.Wait()
 		close(exited)
 	}(p.exited)
-	p.waitLog(ctx, "prover started", startLimit)
+	p.waitLog(ctx, p.ready, startLimit)
 }
 
 // log returns what the current process (since its start) wrote.
@@ -196,7 +211,7 @@ func (p *providerProc) stop() {
 		p.t.Fatalf("%s did not stop within 40s of SIGTERM", p.name)
 	}
 	require.NoError(p.t, p.err, "%s exit status after SIGTERM", p.name)
-	require.Contains(p.t, p.log(), "prover stopped", "%s did not log its shutdown", p.name)
+	require.Contains(p.t, p.log(), p.sub+" stopped", "%s did not log its shutdown", p.name)
 }
 
 // kill ends the node with SIGKILL: no shutdown, no journal write, as a power cut would.
@@ -215,4 +230,28 @@ func (p *providerProc) kill() {
 func writeKey(t *testing.T, path, hexKey string) {
 	t.Helper()
 	require.NoError(t, os.WriteFile(path, []byte("0x"+hexKey+"\n"), 0o600))
+}
+
+// watchRecord reads the watcher's journal record of a job (nil before there is one).
+func (p *providerProc) watchRecord(jobID *big.Int) *watcher.Record {
+	p.t.Helper()
+	j, err := watcher.OpenJournal(p.dataDir)
+	require.NoError(p.t, err)
+	r, ok, err := j.Get(jobID)
+	require.NoError(p.t, err)
+	if !ok {
+		return nil
+	}
+	return r
+}
+
+// waitStatus waits until the watcher's record of a job has the status.
+func (p *providerProc) waitStatus(ctx context.Context, jobID *big.Int, s watcher.Status, limit time.Duration) *watcher.Record {
+	p.t.Helper()
+	var r *watcher.Record
+	p.waitFor(ctx, limit, fmt.Sprintf("job %s watched to %s", jobID, s), func() bool {
+		r = p.watchRecord(jobID)
+		return r != nil && r.Status == s
+	})
+	return r
 }

@@ -161,7 +161,6 @@ func TestFindFaultRefusesOtherShapes(t *testing.T) {
 	}
 }
 
-
 // repairAfter recomputes every op after op u from the trace's own operands, as a cheater
 // that keeps its trace consistent downstream of a falsified element would.
 func repairAfter(t *testing.T, m *model.Model, tr *model.Trace, u int) {

@@ -76,10 +76,11 @@ type Config struct {
 	// node dials only public addresses and follows no redirect to another: a buyer picks the
 	// URIs, and must not reach the operator's own network through the node.
 	AllowPrivateAddresses bool `json:"allowPrivateAddresses,omitempty"`
-	// Falsify (demonstrations and tests only) makes the node a lazy provider: it corrupts
-	// every activation of its trace after generating and commits that trace, so it cannot
-	// prove and is slashed at its deadline.
-	Falsify bool `json:"falsify,omitempty"`
+	// Falsify (demonstrations and tests only) makes the node cheat: FalsifyLazy corrupts
+	// every activation of its trace (it cannot prove and is slashed at its deadline);
+	// FalsifyAnswer changes one element of the last logits row and so the answer's last token
+	// (the sampled proof passes; a watcher's challenge slashes it). Empty: honest.
+	Falsify string `json:"falsify,omitempty"`
 
 	Executor ExecutorConfig `json:"executor"`
 	Safety   SafetyConfig   `json:"safety"`
@@ -90,6 +91,12 @@ type Config struct {
 	// MetricsAddr serves Prometheus metrics at http://MetricsAddr/metrics; empty: off.
 	MetricsAddr string `json:"metricsAddr,omitempty"`
 }
+
+// The cheats of Config.Falsify.
+const (
+	FalsifyLazy   = "lazy"
+	FalsifyAnswer = "answer"
+)
 
 // DefaultConfig returns the defaults every other source overrides.
 func DefaultConfig() Config {
@@ -139,7 +146,7 @@ func Settings() []Setting {
 		setting("allow-private-addresses", "allowPrivateAddresses", "fetch from and publish to loopback/private addresses (local deployments)", func(c *Config, v string) error { return settings.SetBool(&c.AllowPrivateAddresses, v) }),
 		setting("withdraw", "withdraw", "collect payments after settlement", func(c *Config, v string) error { return settings.SetBool(&c.Withdraw, v) }),
 		setting("publish-receipts", "publishReceipts", "deliver receipts next to the job URI", func(c *Config, v string) error { return settings.SetBool(&c.PublishReceipts, v) }),
-		setting("falsify", "falsify", "DEMO ONLY: commit a corrupted trace (the node is slashed)", func(c *Config, v string) error { return settings.SetBool(&c.Falsify, v) }),
+		setting("falsify", "falsify", "DEMO ONLY: cheat, lazy (corrupt the whole trace) or answer (change one element and the answer)", func(c *Config, v string) error { c.Falsify = v; return nil }),
 		setting("gpu", "gpu.mode", "attestation source: auto, none or require", func(c *Config, v string) error { c.GPU.Mode = v; return nil }),
 		setting("allow-file", "fetch.allowFile", "allow file:// job URIs and order books", func(c *Config, v string) error { return settings.SetBool(&c.Fetch.AllowFile, v) }),
 		setting("log-format", "log.format", "text or json", func(c *Config, v string) error { c.Log.Format = v; return nil }),
@@ -241,6 +248,11 @@ func (c Config) validateRest() error {
 		}
 	} else if requireOCSP {
 		return bad("gpu.requireCC", "a CC record needs OCSP staples, which the node does not fetch yet; set gpu.requireOCSP to false to accept records auditors may fail")
+	}
+	switch c.Falsify {
+	case "", FalsifyLazy, FalsifyAnswer:
+	default:
+		return bad("falsify", "%q: want %q, %q or empty", c.Falsify, FalsifyLazy, FalsifyAnswer)
 	}
 	if c.JobFetchTimeout.D() <= 0 {
 		return bad("jobFetchTimeout", "must be positive")

@@ -35,14 +35,14 @@ func TestLoadConfigPrecedence(t *testing.T) {
 	}
 	fs := flag.NewFlagSet("x", flag.ContinueOnError)
 	fl := BindFlags(fs)
-	if err := fs.Parse([]string{"--batch-size", "8", "--falsify", "true"}); err != nil {
+	if err := fs.Parse([]string{"--batch-size", "8", "--falsify", "lazy"}); err != nil {
 		t.Fatal(err)
 	}
 	c, err := LoadConfig(file, []string{"PROBITY_RPC_URL=http://env", "PROBITY_BATCH_SIZE=6", "PROBITY_POLL_INTERVAL=3s"}, fl)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.RPCURL != "http://env" || c.BatchSize != 8 || c.MinPrice != "5" || !c.Falsify || c.PollInterval.D() != 3*time.Second {
+	if c.RPCURL != "http://env" || c.BatchSize != 8 || c.MinPrice != "5" || c.Falsify != FalsifyLazy || c.PollInterval.D() != 3*time.Second {
 		t.Fatalf("precedence: %+v", c)
 	}
 	if c.Deployment != testAddrs() {

@@ -171,8 +171,8 @@ func (n *Node) execute(ctx context.Context, r *Record, log *slog.Logger) (Step, 
 		n.metrics.ExecutorFailures.Inc()
 		return r.Step, execFailure{err}
 	}
-	if n.cfg.Falsify {
-		if gen, err = falsify(c, gen); err != nil {
+	if n.cfg.Falsify != "" {
+		if gen, err = falsify(c, gen, n.cfg.Falsify); err != nil {
 			return r.Step, permanent{err}
 		}
 	}
@@ -204,7 +204,7 @@ func (n *Node) execute(ctx context.Context, r *Record, log *slog.Logger) (Step, 
 	r.TracePath, r.ResultPath = filepath.Join(out, jobs.TraceFile), filepath.Join(out, jobs.ResultFile)
 	r.TraceRoot, r.ResultDigest = word(commit.ToBig(gen.TraceRoot)), word(commit.ToBig(gen.ResultDigest))
 	r.Attestation, r.AttestationDigest = canon, common.Hash(dig)
-	log.Info("executed", "ms", d.Milliseconds(), "tokens", len(gen.Tokens), "traceRoot", r.TraceRoot, "attestation", rec.Mode, "falsified", n.cfg.Falsify)
+	log.Info("executed", "ms", d.Milliseconds(), "tokens", len(gen.Tokens), "traceRoot", r.TraceRoot, "attestation", rec.Mode, "falsified", n.cfg.Falsify != "")
 	return StepExecuted, nil
 }
 
@@ -219,18 +219,53 @@ func (p pidExecutor) Execute(ctx context.Context, req ExecRequest) error {
 	return p.Executor.Execute(ctx, req)
 }
 
-// falsify is the lazy provider of Config.Falsify: every activation of the trace (each I8
-// tensor after the input) is changed by one step, as a provider that did not run the model
-// and made its trace up; the tokens are kept, so the trace root commits to a trace no proof
-// can open.
-func falsify(c *jobs.Checked, g *jobs.Generated) (*jobs.Generated, error) {
-	for _, v := range g.Trace.Tensors[1:] {
-		if v.I8 == nil {
-			continue
+// falsify is the cheating provider of Config.Falsify (demonstrations and tests only).
+//
+// FalsifyLazy changes every activation of the trace (each I8 tensor after the input) by one
+// step, as a provider that did not run the model and made its trace up; the tokens are kept,
+// so the trace root commits to a trace no proof can open.
+//
+// FalsifyAnswer is the targeted cheat: it changes the answer's last token by raising one
+// element of the last logits row above the row's maximum (two when the maximum is 127 at
+// column 0) and reports the token that row now selects, so the trace is consistent
+// everywhere else. Sampling misses it with probability close to 1; a watcher's
+// recomputation finds it (specs/trace.md §8).
+func falsify(c *jobs.Checked, g *jobs.Generated, mode string) (*jobs.Generated, error) {
+	switch mode {
+	case FalsifyLazy:
+		for _, v := range g.Trace.Tensors[1:] {
+			if v.I8 == nil {
+				continue
+			}
+			for i := range v.I8.Data {
+				v.I8.Data[i] ^= 1
+			}
 		}
-		for i := range v.I8.Data {
-			v.I8.Data[i] ^= 1
+	case FalsifyAnswer:
+		if c.Job.Select.Sample {
+			return nil, fmt.Errorf("falsify %q: only argmax jobs", mode)
 		}
+		V, T, n := c.Vocab, g.Trace.T, len(g.Tokens)
+		row := g.Trace.Output().I8.Data[(T-1)*V : T*V]
+		if V < 2 {
+			return nil, fmt.Errorf("falsify %q: a vocabulary of one token has no other answer", mode)
+		}
+		honest := g.Tokens[n-1]
+		other := int32(0)
+		if honest == 0 {
+			other = 1
+		}
+		if top := row[honest]; top < 127 {
+			row[other] = top + 1
+		} else {
+			row[other] = 127
+			if other > honest { // a tie keeps the first maximum: lower it
+				row[honest] = 126
+			}
+		}
+		g.Tokens[n-1] = other
+	default:
+		return nil, fmt.Errorf("falsify %q: want %q or %q", mode, FalsifyLazy, FalsifyAnswer)
 	}
 	return c.Commit(g.Trace, g.Tokens)
 }

@@ -117,8 +117,10 @@ type Record struct {
 	SeedFixed bool   `json:"seedFixed,omitempty"`
 	ProveBy   uint64 `json:"proveBy,omitempty"`
 
-	// Proved.
-	Proof hexBytes `json:"proof,omitempty"`
+	// Proved. TracePublished: the committed trace is published for watchers (a job with a
+	// challenge window, specs/trace.md §8).
+	Proof          hexBytes `json:"proof,omitempty"`
+	TracePublished bool     `json:"tracePublished,omitempty"`
 
 	// Submitted.
 	Tokens           []uint32    `json:"tokens,omitempty"`

@@ -45,8 +45,9 @@ var ErrKeyMismatch = errors.New("proving keys do not match the class's verifier"
 // records it. A non-nil error stops the job there.
 type Hook func(jobID *big.Int, step Step) error
 
-// KeySource returns a class's proving keys.
-type KeySource func(cl *universal.Class) (*circuits.Keys, error)
+// KeySource returns the keys of a circuit the node proves: a class's sampled circuit, or its
+// targeted one (universal.TargetedClass), which answers challenges.
+type KeySource func(t circuits.Target) (*circuits.Keys, error)
 
 // Options assemble a Node. Only Config is required when it names an endpoint, key files and
 // model files; the rest override what the config would build.
@@ -59,8 +60,8 @@ type Options struct {
 	Classes []*universal.Class
 	// Models are held beside Config.Models (written to DATA-DIR/models for an executor).
 	Models []*model.Model
-	// Keys gives a class's keys; nil: the key cache at Config.KeysDir (set up on first use,
-	// then checked against the class's verifier before any job).
+	// Keys gives a circuit's keys; nil: the key cache at Config.KeysDir (set up on first use,
+	// then checked against the class's verifiers before any job).
 	Keys KeySource
 	// Executor runs a job; nil: Config.Executor ("reference": in process).
 	Executor   Executor
@@ -241,7 +242,7 @@ func New(ctx context.Context, o Options) (*Node, error) {
 				return nil, err
 			}
 		}
-		n.keySrc = func(cl *universal.Class) (*circuits.Keys, error) { return cache.Setup(cl) }
+		n.keySrc = cache.Setup
 	}
 	n.gpu = o.GPU
 	if n.gpu == nil && cfg.GPU.Mode != "none" {

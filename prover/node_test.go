@@ -196,7 +196,7 @@ func TestFalsifyingNodeSlashed(t *testing.T) {
 	start := w.head(t, ctx)
 	nh := w.node(t, ctx, honest, w.config(t, t.TempDir(), start), nil)
 	cfgL := w.config(t, t.TempDir(), start)
-	cfgL.Falsify = true
+	cfgL.Falsify = prover.FalsifyLazy
 	nl := w.node(t, ctx, lazy, cfgL, nil)
 	nh.Consider(oh)
 	nl.Consider(ol)

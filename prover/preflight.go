@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/probitylabs/probity/chain"
 	"github.com/probitylabs/probity/circuits"
 	"github.com/probitylabs/probity/circuits/universal"
@@ -30,27 +31,29 @@ type estimate struct {
 
 func (n *Node) estimatesPath() string { return filepath.Join(n.cfg.DataDir, "estimates.json") }
 
-// keysFor returns a class's keys, loaded once.
-func (n *Node) keysFor(cl *universal.Class) (*circuits.Keys, error) {
+// keysFor returns a circuit's keys, loaded once.
+func (n *Node) keysFor(t circuits.Target) (*circuits.Keys, error) {
 	n.mu.Lock()
-	k := n.keys[cl.ID()]
+	k := n.keys[t.ID()]
 	n.mu.Unlock()
 	if k != nil {
 		return k, nil
 	}
-	k, err := n.keySrc(cl)
+	k, err := n.keySrc(t)
 	if err != nil {
-		return nil, fmt.Errorf("keys of class %s: %w", cl.Name, err)
+		return nil, fmt.Errorf("keys of %s: %w", t, err)
 	}
 	n.mu.Lock()
-	n.keys[cl.ID()] = k
+	n.keys[t.ID()] = k
 	n.mu.Unlock()
 	return k, nil
 }
 
-// checkKeys compares the verifying key of the node's keys for cl with the key of the
-// verifier the class registry names: a node proving with other keys would lock, prove, be
-// rejected and slashed. A class not registered yet is checked when a job uses it.
+// checkKeys compares the verifying keys of the node's keys for cl, sampled and targeted, with
+// the keys of the two verifiers the class registry names: a node proving with other keys would
+// lock, prove, be rejected and slashed, and one without the targeted keys could not answer a
+// challenge (and would be slashed for an honest job). A class not registered yet is checked
+// when a job uses it.
 func (n *Node) checkKeys(ctx context.Context, cl *universal.Class) error {
 	n.mu.Lock()
 	ok := n.keysOK[cl.ID()]
@@ -65,20 +68,25 @@ func (n *Node) checkKeys(ctx context.Context, cl *universal.Class) error {
 	if c.Verifier == zeroAddr {
 		return fmt.Errorf("%w: class %s is not registered on chain", ErrKeyMismatch, cl.Name)
 	}
-	onChain, err := n.market.VerifierKey(ctx, c.Verifier)
-	if err != nil {
-		return err
-	}
-	keys, err := n.keysFor(cl)
-	if err != nil {
-		return err
-	}
-	w, err := circuits.VerifyingKeyWords(keys.VK)
-	if err != nil {
-		return err
-	}
-	if local := (chain.VerifyingKey{Alpha: w.Alpha, Beta: w.Beta, Gamma: w.Gamma, Delta: w.Delta, IC: w.IC}); !local.Equal(onChain) {
-		return fmt.Errorf("%w: class %s: verifier %s was deployed with other keys than the node's", ErrKeyMismatch, cl.Name, c.Verifier)
+	for _, v := range []struct {
+		target   circuits.Target
+		verifier common.Address
+	}{{cl, c.Verifier}, {universal.TargetedClass{Class: cl}, c.TargetedVerifier}} {
+		onChain, err := n.market.VerifierKey(ctx, v.verifier)
+		if err != nil {
+			return err
+		}
+		keys, err := n.keysFor(v.target)
+		if err != nil {
+			return err
+		}
+		w, err := circuits.VerifyingKeyWords(keys.VK)
+		if err != nil {
+			return err
+		}
+		if local := (chain.VerifyingKey{Alpha: w.Alpha, Beta: w.Beta, Gamma: w.Gamma, Delta: w.Delta, IC: w.IC}); !local.Equal(onChain) {
+			return fmt.Errorf("%w: %s: verifier %s was deployed with other keys than the node's", ErrKeyMismatch, v.target, v.verifier)
+		}
 	}
 	n.mu.Lock()
 	n.keysOK[cl.ID()] = true

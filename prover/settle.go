@@ -13,16 +13,30 @@ import (
 	"github.com/probitylabs/probity/jobs"
 )
 
-// settle waits for the challenge window of a proved job to end and finalizes it (with
-// Withdraw, collect: finalize and payout in one transaction). A job whose window was zero
-// settled in its submission, which the reconcile at the start of this step sees.
+// settle waits for the challenge window of a proved job to end, answering every challenge
+// opened meanwhile (answerChallenges), and finalizes it once the window is over and no
+// challenge is open (with Withdraw, collect: finalize and payout in one transaction). A job
+// whose window was zero settled in its submission, which the reconcile at the start of this
+// step sees; one slashed by an unanswered challenge is reconciled the same way.
 func (n *Node) settle(ctx context.Context, r *Record, log *slog.Logger) (Step, error) {
 	for {
+		open := 0
+		if r.Request.ChallengeWindow > 0 {
+			var err error
+			if open, err = n.answerChallenges(ctx, r, log); err != nil {
+				return r.Step, err
+			}
+			if st, err := n.market.JobState(ctx, r.ID()); err != nil {
+				return r.Step, err
+			} else if st != chain.StateProved {
+				return r.Step, fmt.Errorf("the job left Proved (%v)", st) // reconciled next
+			}
+		}
 		now, err := n.chainTime(ctx)
 		if err != nil {
 			return r.Step, err
 		}
-		if now > r.PayableAt {
+		if now > r.PayableAt && open == 0 {
 			break
 		}
 		select {

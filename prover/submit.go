@@ -56,11 +56,16 @@ func (n *Node) submission(r *Record) (chain.Submission, []uint32, error) {
 	if len(r.Proof) != circuits.ProofSize {
 		return chain.Submission{}, nil, permanent{fmt.Errorf("journaled proof has %d bytes", len(r.Proof))}
 	}
+	return chain.Submission{Request: r.Request.Request, Commitment: c, Result: words, Proof: proofWords(r.Proof)}, tokens, nil
+}
+
+// proofWords splits a 256-byte Solidity proof encoding into the verifier's eight words.
+func proofWords(b []byte) [8]*big.Int {
 	var proof [8]*big.Int
 	for i := range proof {
-		proof[i] = new(big.Int).SetBytes(r.Proof[32*i : 32*i+32])
+		proof[i] = new(big.Int).SetBytes(b[32*i : 32*i+32])
 	}
-	return chain.Submission{Request: r.Request.Request, Commitment: c, Result: words, Proof: proof}, tokens, nil
+	return proof
 }
 
 // submit hands the proof to the batcher and records the outcome: proved (tokens on chain,
@@ -94,6 +99,7 @@ func (n *Node) submit(ctx context.Context, r *Record, log *slog.Logger) (Step, e
 			}
 		}
 	}
+	n.publishTrace(ctx, r, log)
 	sub, tokens, err := n.submission(r)
 	if err != nil {
 		return r.Step, err

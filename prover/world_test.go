@@ -48,10 +48,12 @@ type world struct {
 	buyer    *chain.Market
 	// buyer2 is a second funded buyer (tests of per-buyer limits).
 	buyer2Key *ecdsa.PrivateKey
-	keeper    *chain.Market
-	provs     []*provider
-	salt      atomic.Int64
-	gov       *chain.Market
+	// watcherKey is a funded account for a watcher (challenges).
+	watcherKey *ecdsa.PrivateKey
+	keeper     *chain.Market
+	provs      []*provider
+	salt       atomic.Int64
+	gov        *chain.Market
 	// every is the block interval of the world's miner (blockEvery unless a test slows it);
 	// paused stops it (a test holding a transaction in the pool).
 	every  atomic.Int64
@@ -96,9 +98,9 @@ func newWorldFor(t testing.TB, ctx context.Context, providers int, cl *universal
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &world{cl: cl, keys: keys, m: m, root: commit.ToBig(root), buyerKey: key(t), buyer2Key: key(t)}
+	w := &world{cl: cl, keys: keys, m: m, root: commit.ToBig(root), buyerKey: key(t), buyer2Key: key(t), watcherKey: key(t)}
 	govK, keeperK := key(t), key(t)
-	funded := []common.Address{addr(govK), addr(w.buyerKey), addr(keeperK), addr(w.buyer2Key)}
+	funded := []common.Address{addr(govK), addr(w.buyerKey), addr(keeperK), addr(w.buyer2Key), addr(w.watcherKey)}
 	for range providers {
 		p := &provider{key: key(t), nodeKey: key(t)}
 		w.provs = append(w.provs, p)

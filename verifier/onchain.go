@@ -13,6 +13,7 @@ import (
 
 	"github.com/probitylabs/probity/chain"
 	"github.com/probitylabs/probity/circuits"
+	"github.com/probitylabs/probity/jobs"
 	"github.com/probitylabs/probity/protocol"
 	"github.com/probitylabs/probity/receipt"
 )
@@ -33,6 +34,15 @@ type Chain interface {
 	// ClassKey returns the verifying key of the verifier the class registry names for
 	// classID; an error when the class is not registered.
 	ClassKey(ctx context.Context, classID [32]byte) (*groth16bn254.VerifyingKey, error)
+	// Window returns the job's state and its challenges (settlement.md §10): whether its
+	// challenge window passed unchallenged, or with every challenge answered.
+	Window(ctx context.Context, jobID *big.Int) (chain.JobState, []Challenged, error)
+}
+
+// Challenged is one challenge of a job: the element word and what became of it.
+type Challenged struct {
+	Element *big.Int
+	State   chain.ChallengeState
 }
 
 // HeaderReader is the part of an RPC client MarketChain needs beside the market.
@@ -118,6 +128,27 @@ func (c MarketChain) JobProved(ctx context.Context, jobID *big.Int, from uint64)
 // VerifyReceipt implements Chain.
 func (c MarketChain) VerifyReceipt(ctx context.Context, rc chain.Receipt, signature []byte) (bool, error) {
 	return c.Market.VerifyReceipt(ctx, rc, signature)
+}
+
+// Window implements Chain.
+func (c MarketChain) Window(ctx context.Context, jobID *big.Int) (chain.JobState, []Challenged, error) {
+	st, err := c.Market.JobState(ctx, jobID)
+	if err != nil {
+		return 0, nil, err
+	}
+	evs, err := c.Market.FilterChallengeOpened(ctx, chain.EventRange{}, jobID)
+	if err != nil {
+		return 0, nil, err
+	}
+	out := make([]Challenged, 0, len(evs))
+	for _, ev := range evs {
+		ch, err := c.Market.ChallengeOf(ctx, jobID, ev.Element)
+		if err != nil {
+			return 0, nil, err
+		}
+		out = append(out, Challenged{Element: ev.Element, State: chain.ChallengeState(ch.State)})
+	}
+	return st, out, nil
 }
 
 // onChain confirms what only the chain knows (settlement.md §9): that the job's JobCommitted
@@ -210,7 +241,58 @@ func (a *audit) onChain(ctx context.Context) {
 		fail(fmt.Errorf("verifyReceipt: the signature is not provider %s's current node key's", rc.Provider.Hex()))
 		return
 	}
-	a.r.pass(CheckOnChain, fmt.Sprintf("JobCommitted is this commitment; seed block %d's hash confirmed; JobProved (block %d) emitted this receipt's digest; node key current", rc.Seed.Block, ev.Raw.BlockNumber))
+	window, err := a.window(ctx, ev)
+	if err != nil {
+		return // failed
+	}
+	a.r.pass(CheckOnChain, fmt.Sprintf("JobCommitted is this commitment; seed block %d's hash confirmed; JobProved (block %d) emitted this receipt's digest; node key current; %s", rc.Seed.Block, ev.Raw.BlockNumber, window))
+}
+
+// window says whether the job's challenge window passed unchallenged (settlement.md §10): a
+// job still Proved may yet be slashed by an upheld challenge, so its receipt is unconfirmed
+// until the window closes with no challenge open; a job slashed after its proof fails.
+func (a *audit) window(ctx context.Context, ev *chain.JobProved) (string, error) {
+	rc := a.rc
+	if rc.Request.ChallengeWindow == 0 {
+		return "no challenge window (paid with the proof)", nil
+	}
+	st, chs, err := a.opts.Chain.Window(ctx, rc.JobID.Big())
+	if err != nil {
+		a.r.fail(CheckOnChain, ErrOnChain, fmt.Errorf("reading the challenge window: %w", err))
+		return "", err
+	}
+	var answered, open, upheld int
+	var lost *big.Int
+	for _, c := range chs {
+		switch c.State {
+		case chain.ChallengeStateAnswered:
+			answered++
+		case chain.ChallengeStateOpen:
+			open++
+		case chain.ChallengeStateUpheld:
+			upheld++
+			lost = c.Element
+		}
+	}
+	switch st {
+	case chain.StateSettled:
+		if len(chs) == 0 {
+			return "the challenge window passed unchallenged", nil
+		}
+		return fmt.Sprintf("the challenge window passed with %d challenges, every one answered", answered), nil
+	case chain.StateSlashed:
+		why := errors.New("the job was slashed after its proof")
+		if lost != nil {
+			e, _ := jobs.ParseElement(lost)
+			why = fmt.Errorf("the job was slashed after its proof: the challenge of %s was not answered", e)
+		}
+		a.r.fail(CheckOnChain, ErrOnChain, why)
+		return "", why
+	default:
+		err := fmt.Errorf("%w: the challenge window is open until %d (%d challenges open, %d answered): an upheld challenge may still slash the job", ErrUnconfirmed, ev.PayableAt, open, answered)
+		a.r.fail(CheckOnChain, ErrUnconfirmed, err)
+		return "", err
+	}
 }
 
 // committed checks the receipt's commitment and seed block against the job's JobCommitted

@@ -1,0 +1,122 @@
+package prover
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/probitylabs/probity/chain"
+	"github.com/probitylabs/probity/circuits/universal"
+	"github.com/probitylabs/probity/jobs"
+)
+
+// publishTrace delivers the committed trace next to the job URI (specs/trace.md §8) before
+// the proof is submitted: a job with a challenge window can be challenged only by a watcher
+// that has it, and a provider that withholds it risks what settlement.md says of withheld
+// data. Published once; a failure is logged and retried at the next attempt, never a reason
+// to miss the prove deadline.
+func (n *Node) publishTrace(ctx context.Context, r *Record, log *slog.Logger) {
+	if r.Request.ChallengeWindow == 0 || r.TracePublished {
+		return
+	}
+	b, err := os.ReadFile(r.TracePath)
+	if err == nil {
+		var root *big.Int
+		if root, err = unword(r.TraceRoot); err == nil {
+			err = n.fetch.Publish(ctx, func(ctx context.Context, c *http.Client) error {
+				return jobs.PublishTrace(ctx, c, r.JobURI, root, b)
+			})
+		}
+	}
+	if err != nil {
+		log.Error("publishing the committed trace failed; watchers cannot check the job", "err", err)
+		return
+	}
+	r.TracePublished = true
+	log.Info("published the committed trace", "bytes", len(b))
+}
+
+// answerChallenges answers every open challenge of a proved job with a targeted proof of its
+// element (specs/circuit.md §5): the honest trace has one for every canonical element, the
+// ones that name nothing included, so an honest node never loses a challenge it answers in
+// time. It returns how many of the job's challenges are still open on chain.
+func (n *Node) answerChallenges(ctx context.Context, r *Record, log *slog.Logger) (int, error) {
+	evs, err := n.market.FilterChallengeOpened(ctx, chain.EventRange{Start: r.FromBlock}, r.ID())
+	if err != nil {
+		return 0, err
+	}
+	open := 0
+	for _, ev := range evs {
+		c, err := n.market.ChallengeOf(ctx, r.ID(), ev.Element)
+		if err != nil {
+			return 0, err
+		}
+		if chain.ChallengeState(c.State) != chain.ChallengeStateOpen {
+			continue
+		}
+		open++
+		e, err := jobs.ParseElement(ev.Element)
+		if err != nil {
+			return 0, permanent{fmt.Errorf("a challenge the manager accepted: %w", err)} // not reached
+		}
+		clog := log.With("element", e.String(), "challenger", ev.Challenger, "respondBy", c.RespondBy)
+		clog.Warn("challenged; answering")
+		if err := n.answer(ctx, r, e, c.RespondBy, clog); err != nil {
+			return 0, err
+		}
+		open--
+	}
+	return open, nil
+}
+
+// answer proves one element and sends the answer.
+func (n *Node) answer(ctx context.Context, r *Record, e jobs.Element, respondBy uint64, log *slog.Logger) error {
+	cl, err := n.class(r)
+	if err != nil {
+		return err
+	}
+	keys, err := n.keysFor(universal.TargetedClass{Class: cl})
+	if err != nil {
+		return err
+	}
+	c, g, err := n.loadGenerated(r)
+	if err != nil {
+		return permanent{fmt.Errorf("the committed trace cannot be read back to answer a challenge: %w", err)}
+	}
+	var p *universal.Proof
+	t0 := time.Now()
+	err = n.heavy(ctx, respondBy, func() error {
+		a, err := universal.AssignTargeted(cl, c.Model, g.Trace, c.Job, g.Tokens, e)
+		if err == nil {
+			p, err = universal.ProveTargeted(keys, a)
+		}
+		return err
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			return err
+		}
+		return permanent{fmt.Errorf("cannot prove challenged element %s of the committed trace: %w", e, err)}
+	}
+	d := time.Since(t0)
+	n.metrics.StepSeconds.WithLabelValues("answer").Observe(d.Seconds())
+	traceRoot, err := unword(r.TraceRoot)
+	if err != nil {
+		return permanent{err}
+	}
+	resultDigest, err := unword(r.ResultDigest)
+	if err != nil {
+		return permanent{err}
+	}
+	res, err := n.market.Answer(ctx, r.Request.Request, traceRoot, resultDigest, e.Word(), proofWords(p.Solidity[:]))
+	if err != nil {
+		return err
+	}
+	n.gas(r, "answer", &res.Tx)
+	log.Info("answered the challenge", "proveMs", d.Milliseconds(), "bond", res.Answered.Bond)
+	return nil
+}

@@ -1,0 +1,246 @@
+package prover_test
+
+import (
+	"context"
+	"math/big"
+	"testing"
+	"time"
+
+	"github.com/probitylabs/probity/chain"
+	"github.com/probitylabs/probity/jobs"
+	"github.com/probitylabs/probity/model"
+	"github.com/probitylabs/probity/prover"
+	"github.com/probitylabs/probity/watcher"
+)
+
+// challengeWindow is the test jobs' challenge window, in chain seconds (a block each).
+const challengeWindow = 600
+
+// watch builds a watcher for the world's model, funded with tokens for bonds, reading the
+// order book the test's offers are written to.
+func (w *world) watch(t *testing.T, ctx context.Context, start uint64, book string) *watcher.Watcher {
+	t.Helper()
+	k := w.watcherKey
+	if _, err := w.gov.Mint(ctx, addr(k), tokens(1_000)); err != nil {
+		t.Fatal(err)
+	}
+	cfg := watcher.DefaultConfig()
+	cfg.Deployment, cfg.DataDir, cfg.StartBlock = w.d.Addresses, t.TempDir(), start
+	cfg.AllowFile, cfg.ChallengeMargin, cfg.OrderBooks = true, 0, []string{book}
+	wt, err := watcher.New(ctx, watcher.Options{Config: cfg, Backend: w.sim.Client(), Key: k, Models: []*model.Model{w.m}, Logger: testLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return wt
+}
+
+// pollUntil polls the watcher until the job's record has the status, or fails after limit.
+func pollUntil(t *testing.T, ctx context.Context, wt *watcher.Watcher, next *uint64, id *big.Int, want watcher.Status, limit time.Duration) *watcher.Record {
+	t.Helper()
+	end := time.Now().Add(limit)
+	for time.Now().Before(end) {
+		n, err := wt.Poll(ctx, *next)
+		if err != nil {
+			t.Logf("poll: %v", err)
+		}
+		*next = n
+		if r, ok, err := wt.Journal().Get(id); err != nil {
+			t.Fatal(err)
+		} else if ok && r.Status == want {
+			return r
+		} else if ok && r.Status.Terminal() {
+			t.Fatalf("job %s: watcher concluded %s (%s), want %s", id, r.Status, r.Reason, want)
+		}
+		time.Sleep(blockEvery)
+	}
+	t.Fatalf("job %s: watcher did not reach %s in %v", id, want, limit)
+	return nil
+}
+
+// waitState waits until the job reaches one of the states on chain.
+func (w *world) waitState(t *testing.T, ctx context.Context, id *big.Int, limit time.Duration, states ...chain.JobState) chain.JobState {
+	t.Helper()
+	end := time.Now().Add(limit)
+	for time.Now().Before(end) {
+		st, err := w.buyer.JobState(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range states {
+			if st == s {
+				return st
+			}
+		}
+		time.Sleep(blockEvery)
+	}
+	t.Fatalf("job %s did not reach %v in %v", id, states, limit)
+	return 0
+}
+
+// TestWatcherCatchesTargetedCheat is issue 15's scenario on the simulated chain: a provider
+// that changes one element of its last logits row (and so the answer's last token) proves its
+// job (sampling misses the element), the watcher recomputes the published trace, challenges
+// that element, the provider cannot answer, and the challenge is upheld: the provider is
+// slashed, the watcher gets its bond back and the bounty, the buyer its price and the stake.
+func TestWatcherCatchesTargetedCheat(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real proofs: run without -short")
+	}
+	ctx := context.Background()
+	w := newWorld(t, ctx, 1)
+	start := w.head(t, ctx)
+	cfg := w.config(t, t.TempDir(), start)
+	cfg.Falsify = prover.FalsifyAnswer
+	n := w.node(t, ctx, w.provs[0], cfg, nil)
+	nctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- n.Run(nctx) }()
+	defer func() { stop(); <-done }()
+	book := "file://" + t.TempDir()
+	wt := w.watch(t, ctx, start, book)
+	next := start
+
+	// Sampling could draw the one falsified element (about one chance in a few hundred per
+	// job here); a job it catches fails to prove and is slashed at its deadline instead, and
+	// the next one is tried.
+	var id *big.Int
+	var j *job
+	for try := 0; try < 3 && id == nil; try++ {
+		j = w.job(t, []int32{3, 1, 4, 1, 5}, 4)
+		o, oid := w.offer(t, w.request(t, ctx, j, tokens(10), challengeWindow), j.uri)
+		if _, err := jobs.WriteOffer(book, o); err != nil {
+			t.Fatal(err)
+		}
+		n.Consider(o)
+		end := time.Now().Add(3 * time.Minute)
+		for id == nil {
+			st, err := w.buyer.JobState(ctx, oid)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st == chain.StateProved {
+				id = oid
+				break
+			}
+			if r, err := n.Journal().Load(oid.String()); err == nil && r.Step == prover.StepFailed {
+				t.Logf("try %d: sampling caught the falsified element: %s", try, r.Reason)
+				break
+			}
+			if time.Now().After(end) {
+				t.Fatalf("job %s neither proved nor failed", oid)
+			}
+			time.Sleep(blockEvery)
+		}
+	}
+	if id == nil {
+		t.Fatal("sampling caught the falsified element three times")
+	}
+	rec := pollUntil(t, ctx, wt, &next, id, watcher.StatusChallenged, time.Minute)
+	e, err := rec.Fault()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Kind != jobs.ElementOp || int(e.Op) != len(w.m.Ops)-1 || int(e.Row) != len(j.gen.Prompt)+j.gen.New-2 {
+		t.Fatalf("challenged %s, want the last op's last row", e)
+	}
+	// The provider cannot answer; past its deadline the watcher enforces.
+	if err := w.sim.AdjustTime(3601 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	pollUntil(t, ctx, wt, &next, id, watcher.StatusUpheld, time.Minute)
+	if st := w.waitState(t, ctx, id, 10*time.Second, chain.StateSlashed); st != chain.StateSlashed {
+		t.Fatalf("job %v", st)
+	}
+	evs, err := w.buyer.FilterJobEvents(ctx, chain.EventRange{Start: start}, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs.Slashed) != 1 || evs.Slashed[0].Caller != wt.Address() || evs.Slashed[0].Bounty.Sign() <= 0 {
+		t.Fatalf("slash events %+v, want one with a bounty to the watcher %s", evs.Slashed, wt.Address())
+	}
+	if got := wt.Metrics(); got == nil {
+		t.Fatal("no metrics")
+	}
+}
+
+// TestHonestProviderAnswersChallenges: a wrong challenge of an honest job (a real element,
+// and one that names nothing) is answered by the node with a targeted proof, the challenger's
+// bond goes to the provider, and the job is paid after its window.
+func TestHonestProviderAnswersChallenges(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real proofs: run without -short")
+	}
+	ctx := context.Background()
+	w := newWorld(t, ctx, 1)
+	start := w.head(t, ctx)
+	n := w.node(t, ctx, w.provs[0], w.config(t, t.TempDir(), start), nil)
+	j := w.job(t, []int32{2, 7, 1, 8}, 3)
+	req := w.request(t, ctx, j, tokens(10), challengeWindow)
+	o, id := w.offer(t, req, j.uri)
+	book := "file://" + t.TempDir()
+	if _, err := jobs.WriteOffer(book, o); err != nil {
+		t.Fatal(err)
+	}
+	n.Consider(o)
+	nctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- n.Run(nctx) }()
+	defer func() { stop(); <-done }()
+	w.waitState(t, ctx, id, 3*time.Minute, chain.StateProved)
+
+	// The watcher finds nothing wrong.
+	wt := w.watch(t, ctx, start, book)
+	next := start
+	pollUntil(t, ctx, wt, &next, id, watcher.StatusHonest, time.Minute)
+
+	evs, err := w.buyer.FilterJobEvents(ctx, chain.EventRange{Start: start}, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	traceRoot, resultDigest := evs.Committed[0].TraceRoot, evs.Proved[0].ResultDigest
+	griefer := w.keeper
+	if _, err := w.gov.Mint(ctx, griefer.Address(), tokens(1_000)); err != nil {
+		t.Fatal(err)
+	}
+	bond, err := griefer.Bond(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := griefer.Approve(ctx, w.d.Addresses.Challenges, new(big.Int).Mul(bond, big.NewInt(2))); err != nil {
+		t.Fatal(err)
+	}
+	elements := []jobs.Element{{Kind: jobs.ElementOp, Op: 2, Row: 1, Col: 0}, {Kind: jobs.ElementOp, Op: 1 << 31}}
+	for _, e := range elements {
+		if _, err := griefer.Challenge(ctx, req, traceRoot, resultDigest, e.Word()); err != nil {
+			t.Fatalf("challenge %s: %v", e, err)
+		}
+	}
+	// The node answers both; then the window ends and it collects.
+	for _, e := range elements {
+		end := time.Now().Add(2 * time.Minute)
+		for {
+			c, err := griefer.ChallengeOf(ctx, id, e.Word())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if chain.ChallengeState(c.State) == chain.ChallengeStateAnswered {
+				break
+			}
+			if time.Now().After(end) {
+				t.Fatalf("challenge %s not answered (state %d)", e, c.State)
+			}
+			time.Sleep(blockEvery)
+		}
+	}
+	if err := w.sim.AdjustTime(challengeWindow * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	w.waitState(t, ctx, id, time.Minute, chain.StateSettled)
+	bonds, err := w.provs[0].market.BondBalanceOf(ctx, w.provs[0].market.Address())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := new(big.Int).Mul(bond, big.NewInt(2)); bonds.Cmp(want) != 0 {
+		t.Fatalf("provider's bond balance %s, want the two bonds %s", bonds, want)
+	}
+}
