@@ -345,9 +345,10 @@ func TestNetwork(t *testing.T) {
 	require.NoError(t, err)
 	t.Logf("watcher challenged %s of the targeted job (%s) at %v", e, tr.Reason, time.Since(t0).Round(time.Second))
 	assert.NotEqual(t, reference(t, targetedPrompt, 8)+"\n", c.ok(ctx, "job", "result", tJob.JobID), "the targeted provider changed the answer")
-	nodes["targeted"].waitStep(ctx, tID, prover.StepFailed, 2*time.Minute)
+	nodes["targeted"].waitLog(ctx, "could not answer the challenge", 2*time.Minute)
 	advancePast(t, ctx, rc, ec, tr.RespondBy)
 	watch.waitStatus(ctx, tID, watcherpkg.StatusUpheld, time.Minute)
+	nodes["targeted"].waitStep(ctx, tID, prover.StepSlashed, time.Minute)
 	var ts status
 	c.json(ctx, &ts, "job", "status", tJob.JobID)
 	require.Equal(t, "Slashed", ts.State)

@@ -40,17 +40,43 @@ func (n *Node) publishTrace(ctx context.Context, r *Record, log *slog.Logger) {
 	log.Info("published the committed trace", "bytes", len(b))
 }
 
+// challengeScan is what settle keeps between polls about a proved job's challenges: the
+// next block to scan for ChallengeOpened (in ranges an RPC accepts), the challenges seen, and
+// when a failed answer may be tried again.
+type challengeScan struct {
+	next  uint64
+	seen  []*chain.ChallengeOpened
+	retry map[string]time.Time
+	tries map[string]int
+}
+
+func newChallengeScan(from uint64) *challengeScan {
+	return &challengeScan{next: from, retry: map[string]time.Time{}, tries: map[string]int{}}
+}
+
 // answerChallenges answers every open challenge of a proved job with a targeted proof of its
-// element (specs/circuit.md §5): the honest trace has one for every canonical element, the
-// ones that name nothing included, so an honest node never loses a challenge it answers in
-// time. It returns how many of the job's challenges are still open on chain.
-func (n *Node) answerChallenges(ctx context.Context, r *Record, log *slog.Logger) (int, error) {
-	evs, err := n.market.FilterChallengeOpened(ctx, chain.EventRange{Start: r.FromBlock}, r.ID())
+// element (specs/circuit.md §5), in the order they were opened, which is their deadlines'
+// (settlement.md §10: one proveWindow apart). The honest trace has a proof for every
+// canonical element, those that name nothing included, so an honest node never loses a
+// challenge it answers in time. A failed answer never fails the job: it is logged, the other
+// challenges are still answered, and it is tried again with backoff until its deadline. It
+// returns how many of the job's challenges are still open on chain.
+func (n *Node) answerChallenges(ctx context.Context, r *Record, sc *challengeScan, log *slog.Logger) (int, error) {
+	head, err := n.backend.BlockNumber(ctx)
 	if err != nil {
 		return 0, err
 	}
+	for sc.next <= head {
+		end := min(head, sc.next+maxRange-1)
+		evs, err := n.market.FilterChallengeOpened(ctx, chain.EventRange{Start: sc.next, End: &end}, r.ID())
+		if err != nil {
+			return 0, err
+		}
+		sc.seen = append(sc.seen, evs...)
+		sc.next = end + 1
+	}
 	open := 0
-	for _, ev := range evs {
+	for _, ev := range sc.seen {
 		c, err := n.market.ChallengeOf(ctx, r.ID(), ev.Element)
 		if err != nil {
 			return 0, err
@@ -59,15 +85,28 @@ func (n *Node) answerChallenges(ctx context.Context, r *Record, log *slog.Logger
 			continue
 		}
 		open++
+		key := ev.Element.String()
+		if time.Now().Before(sc.retry[key]) {
+			continue
+		}
 		e, err := jobs.ParseElement(ev.Element)
 		if err != nil {
-			return 0, permanent{fmt.Errorf("a challenge the manager accepted: %w", err)} // not reached
+			return 0, fmt.Errorf("a challenge the manager accepted: %w", err) // not reached
 		}
 		clog := log.With("element", e.String(), "challenger", ev.Challenger, "respondBy", c.RespondBy)
 		clog.Warn("challenged; answering")
 		if err := n.answer(ctx, r, e, c.RespondBy, clog); err != nil {
-			return 0, err
+			if ctx.Err() != nil {
+				return 0, err
+			}
+			sc.tries[key]++
+			wait := min(time.Second<<min(sc.tries[key], 6), time.Minute)
+			sc.retry[key] = time.Now().Add(wait)
+			n.metrics.Answers.WithLabelValues("failed").Inc()
+			clog.Error("could not answer the challenge; trying again", "err", err, "in", wait, "tries", sc.tries[key])
+			continue
 		}
+		n.metrics.Answers.WithLabelValues("answered").Inc()
 		open--
 	}
 	return open, nil
@@ -85,7 +124,7 @@ func (n *Node) answer(ctx context.Context, r *Record, e jobs.Element, respondBy 
 	}
 	c, g, err := n.loadGenerated(r)
 	if err != nil {
-		return permanent{fmt.Errorf("the committed trace cannot be read back to answer a challenge: %w", err)}
+		return fmt.Errorf("the committed trace cannot be read back to answer a challenge: %w", err)
 	}
 	var p *universal.Proof
 	t0 := time.Now()
@@ -97,20 +136,17 @@ func (n *Node) answer(ctx context.Context, r *Record, e jobs.Element, respondBy 
 		return err
 	})
 	if err != nil {
-		if ctx.Err() != nil {
-			return err
-		}
-		return permanent{fmt.Errorf("cannot prove challenged element %s of the committed trace: %w", e, err)}
+		return fmt.Errorf("cannot prove challenged element %s of the committed trace: %w", e, err)
 	}
 	d := time.Since(t0)
 	n.metrics.StepSeconds.WithLabelValues("answer").Observe(d.Seconds())
 	traceRoot, err := unword(r.TraceRoot)
 	if err != nil {
-		return permanent{err}
+		return err
 	}
 	resultDigest, err := unword(r.ResultDigest)
 	if err != nil {
-		return permanent{err}
+		return err
 	}
 	res, err := n.market.Answer(ctx, r.Request.Request, traceRoot, resultDigest, e.Word(), proofWords(p.Solidity[:]))
 	if err != nil {

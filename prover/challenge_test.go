@@ -2,14 +2,19 @@ package prover_test
 
 import (
 	"context"
+	"strings"
+
 	"math/big"
 	"testing"
 	"time"
+
+	groth16bn254 "github.com/consensys/gnark/backend/groth16/bn254"
 
 	"github.com/probitylabs/probity/chain"
 	"github.com/probitylabs/probity/jobs"
 	"github.com/probitylabs/probity/model"
 	"github.com/probitylabs/probity/prover"
+	"github.com/probitylabs/probity/verifier"
 	"github.com/probitylabs/probity/watcher"
 )
 
@@ -236,6 +241,26 @@ func TestHonestProviderAnswersChallenges(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.waitState(t, ctx, id, time.Minute, chain.StateSettled)
+
+	// An audit against the chain says how the window ended.
+	var rec *prover.Record
+	end := time.Now().Add(time.Minute)
+	for rec == nil || rec.ReceiptPath == "" {
+		if time.Now().After(end) {
+			t.Fatal("no receipt document")
+		}
+		rec, _ = n.Journal().Load(id.String())
+		time.Sleep(blockEvery)
+	}
+	policy := verifier.Policy{Classes: []verifier.Class{{Class: w.cl, VK: w.keys.VK.(*groth16bn254.VerifyingKey)}}, AllowNoAttestation: true, MinInstance: 0.1}
+	rep, err := verifier.AuditFile(ctx, rec.ReceiptPath, policy, verifier.Options{Model: w.m, Chain: verifier.MarketChain{Market: w.buyer, Headers: w.sim.Client()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := rep.Check(verifier.CheckOnChain); !rep.OK() || !strings.Contains(c.Detail, "passed with 2 challenges, every one answered") {
+		t.Fatalf("audit: %v; on-chain check %+v", rep.Err(), c)
+	}
+
 	bonds, err := w.provs[0].market.BondBalanceOf(ctx, w.provs[0].market.Address())
 	if err != nil {
 		t.Fatal(err)

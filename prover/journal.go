@@ -127,6 +127,8 @@ type Record struct {
 	ReceiptDigest    common.Hash `json:"receiptDigest,omitempty"`
 	ReceiptSignature hexBytes    `json:"receiptSignature,omitempty"`
 	PayableAt        uint64      `json:"payableAt,omitempty"`
+	// ProvedBlock is JobProved's block: challenges of the job are opened after it.
+	ProvedBlock uint64 `json:"provedBlock,omitempty"`
 	// ReceiptPath is the signed receipt document (settlement.md §9) on disk.
 	ReceiptPath string `json:"receiptPath,omitempty"`
 

@@ -28,6 +28,8 @@ type Metrics struct {
 	ExecutorFailures prometheus.Counter
 	// SharedKey is 1 once another node was seen locking jobs with this provider key.
 	SharedKey prometheus.Gauge
+	// Answers counts the answers to challenges, sent or failed (and tried again).
+	Answers *prometheus.CounterVec
 }
 
 // NewMetrics registers the node's metrics on a fresh registry.
@@ -56,9 +58,11 @@ func NewMetrics() *Metrics {
 			Help: "Failed executions of locked jobs and failed executor self-tests."}),
 		SharedKey: prometheus.NewGauge(prometheus.GaugeOpts{Name: "probity_prover_shared_provider_key",
 			Help: "1 when another node locks jobs with this provider key (the node then takes no new jobs)."}),
+		Answers: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "probity_prover_challenge_answers_total",
+			Help: "Answers to challenges of the node's jobs: answered, or failed (tried again until the deadline)."}, []string{"outcome"}),
 	}
 	m.Registry.MustRegister(m.Jobs, m.Transitions, m.Refused, m.StepSeconds, m.ProveSeconds, m.GasUsed, m.GasSpentWei,
-		m.StakeAtRisk, m.Earned, m.RPCRetries, m.TxReplaced, m.ExecutorFailures, m.SharedKey,
+		m.StakeAtRisk, m.Earned, m.RPCRetries, m.TxReplaced, m.ExecutorFailures, m.SharedKey, m.Answers,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
 }

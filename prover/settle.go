@@ -19,11 +19,12 @@ import (
 // whose window was zero settled in its submission, which the reconcile at the start of this
 // step sees; one slashed by an unanswered challenge is reconciled the same way.
 func (n *Node) settle(ctx context.Context, r *Record, log *slog.Logger) (Step, error) {
+	sc := newChallengeScan(r.ProvedBlock)
 	for {
 		open := 0
 		if r.Request.ChallengeWindow > 0 {
 			var err error
-			if open, err = n.answerChallenges(ctx, r, log); err != nil {
+			if open, err = n.answerChallenges(ctx, r, sc, log); err != nil {
 				return r.Step, err
 			}
 			if st, err := n.market.JobState(ctx, r.ID()); err != nil {
@@ -87,6 +88,19 @@ func (n *Node) finish(ctx context.Context, r *Record, log *slog.Logger) (Step, e
 		log.Info("published the receipt")
 	}
 	if n.cfg.Withdraw {
+		// Bonds of challenges the node answered are paid by the ChallengeManager.
+		if bonds, err := n.market.BondBalanceOf(ctx, n.Address()); err != nil {
+			return r.Step, err
+		} else if bonds.Sign() > 0 {
+			res, err := n.market.WithdrawBonds(ctx)
+			if err != nil && !chain.IsRevert(err, "NothingToWithdraw") {
+				return r.Step, err
+			}
+			if err == nil {
+				n.gas(r, "withdrawBonds", &res.Tx)
+				log.Info("withdrew bonds", "amount", res.Withdrawn.Amount)
+			}
+		}
 		bal, err := n.market.BalanceOf(ctx, n.Address())
 		if err != nil {
 			return r.Step, err

@@ -205,6 +205,7 @@ func (n *Node) proved(ctx context.Context, r *Record, ev *chain.JobProved, log *
 		return permanent{err}
 	}
 	r.Tokens, r.Seed, r.ReceiptDigest, r.ReceiptSignature, r.PayableAt = tokens, word(ev.Seed), digest, sig, ev.PayableAt
+	r.ProvedBlock = ev.Raw.BlockNumber
 	if err := n.writeReceipt(ctx, r); err != nil {
 		// The payment does not depend on the document; an auditor does.
 		log.Error("no receipt document", "err", err)

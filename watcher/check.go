@@ -32,6 +32,9 @@ type Verdict struct {
 	Fault  *jobs.Fault
 	// Elements is how many elements were recomputed.
 	Elements int64
+	// Retry says the verdict may change if asked again (a download failed, or the trace does
+	// not open the commitment yet): the watcher asks again until the window closes.
+	Retry bool
 }
 
 // maxJobFileBytes bounds a job file: the longest prompt any class takes encodes in far less.
@@ -61,7 +64,7 @@ func (c *checker) check(ctx context.Context, p *Proved) (Verdict, error) {
 		if errors.Is(err, context.Canceled) {
 			return Verdict{}, err
 		}
-		return skip("job file: %v", err)
+		return Verdict{Status: StatusSkipped, Reason: fmt.Sprintf("job file: %v", err), Retry: true}, nil
 	}
 	job, err := jobs.ParseJob(b)
 	if err != nil {
@@ -85,7 +88,7 @@ func (c *checker) check(ctx context.Context, p *Proved) (Verdict, error) {
 	}
 	limit := min(c.maxTraceBytes, data+int64(len(m.Ops)+1)*256+4096)
 	withheld := func(format string, a ...any) (Verdict, error) {
-		return Verdict{Status: StatusWithheld, Reason: fmt.Sprintf(format, a...)}, nil
+		return Verdict{Status: StatusWithheld, Reason: fmt.Sprintf(format, a...), Retry: true}, nil
 	}
 	u, err := jobs.TraceURL(p.JobURI, p.TraceRoot)
 	if err != nil {

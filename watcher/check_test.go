@@ -118,7 +118,7 @@ func TestCheckVerdicts(t *testing.T) {
 	// The chain names a root no published file opens.
 	pr := p.proved(p.honest)
 	pr.TraceRoot = commit.ToBig(p.honest.ResultDigest)
-	if v, err := ck.check(ctx, pr); err != nil || v.Status != StatusWithheld || !strings.Contains(v.Reason, "trace") {
+	if v, err := ck.check(ctx, pr); err != nil || v.Status != StatusWithheld || !v.Retry || !strings.Contains(v.Reason, "trace") {
 		t.Fatalf("missing trace: %+v, %v", v, err)
 	}
 	// A file published under the committed root that opens another.
@@ -126,7 +126,7 @@ func TestCheckVerdicts(t *testing.T) {
 	if err := jobs.PublishTrace(ctx, nil, p.uri, pr.TraceRoot, honestFile); err != nil {
 		t.Fatal(err)
 	}
-	if v, err := ck.check(ctx, pr); err != nil || v.Status != StatusWithheld || !strings.Contains(v.Reason, "opens root") {
+	if v, err := ck.check(ctx, pr); err != nil || v.Status != StatusWithheld || !v.Retry || !strings.Contains(v.Reason, "opens root") {
 		t.Fatalf("foreign trace: %+v, %v", v, err)
 	}
 	// Another model, another job file.

@@ -42,12 +42,23 @@ const (
 	// reclaimed.
 	StatusVoided Status = "voided"
 	// StatusOthers: someone else challenged the element first; nothing of the watcher's is at
-	// stake.
+	// stake, and it enforces that challenge when it is due (anyone may).
 	StatusOthers Status = "others"
+	// StatusClosed: another's challenge of the fault was resolved.
+	StatusClosed Status = "closed"
+	// StatusPending: not decided yet (the chain could not be read, a download failed, the
+	// trace is not published yet); decided again at a later poll until the window closes.
+	StatusPending Status = "pending"
 )
 
 // Terminal reports whether nothing more happens to a job at this status.
-func (s Status) Terminal() bool { return s != StatusChallenging && s != StatusChallenged }
+func (s Status) Terminal() bool {
+	switch s {
+	case StatusChallenging, StatusChallenged, StatusOthers, StatusPending:
+		return false
+	}
+	return true
+}
 
 // Record is one proved job's journal entry.
 type Record struct {
@@ -143,8 +154,8 @@ func parseRecord(b []byte) (*Record, error) {
 		return nil, fmt.Errorf("%w: job id %q", ErrJournal, r.JobID)
 	}
 	switch r.Status {
-	case StatusHonest, StatusSkipped, StatusWithheld, StatusLate, StatusUpheld, StatusAnswered, StatusVoided, StatusOthers:
-	case StatusChallenging, StatusChallenged:
+	case StatusHonest, StatusSkipped, StatusWithheld, StatusLate, StatusUpheld, StatusAnswered, StatusVoided, StatusClosed, StatusPending:
+	case StatusChallenging, StatusChallenged, StatusOthers:
 		if _, err := r.Fault(); err != nil {
 			return nil, err
 		}

@@ -52,6 +52,8 @@ type Watcher struct {
 	maxBond *big.Int
 	// offers are the job URIs of offers read from the order books, by job id.
 	offers map[string]string
+	// tried is when each pending job was last decided.
+	tried map[string]time.Time
 }
 
 // New builds a watcher: it dials the endpoint (unless given a backend), loads its key and
@@ -61,7 +63,7 @@ func New(ctx context.Context, o Options) (*Watcher, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	w := &Watcher{cfg: cfg, log: o.Logger, metrics: NewMetrics(), offers: map[string]string{}}
+	w := &Watcher{cfg: cfg, log: o.Logger, metrics: NewMetrics(), offers: map[string]string{}, tried: map[string]time.Time{}}
 	if w.log == nil {
 		w.log = settings.NewLogger(cfg.Log, os.Stderr)
 	}
@@ -196,9 +198,10 @@ func (w *Watcher) Poll(ctx context.Context, next uint64) (uint64, error) {
 			return next, err
 		}
 		for _, ev := range evs {
+			// Only the journal's own failures (or shutdown) stop the scan; the range is then
+			// scanned again.
 			if err := w.consider(ctx, ev); err != nil {
-				w.metrics.Errors.WithLabelValues("check").Inc()
-				return next, fmt.Errorf("job %s: %w", ev.JobId, err) // the range is scanned again
+				return next, fmt.Errorf("job %s: %w", ev.JobId, err)
 			}
 		}
 		if err := atomicfile.Write(w.cursorPath(), fmt.Appendf(nil, `{"block":%d}`+"\n", end)); err != nil {
@@ -225,47 +228,84 @@ func (w *Watcher) Poll(ctx context.Context, next uint64) (uint64, error) {
 
 func (w *Watcher) cursorPath() string { return filepath.Join(w.cfg.DataDir, "cursor.json") }
 
-// consider decides a job the first time its JobProved is seen (a job already journaled is
-// left to follow).
+// consider journals a job the first time its JobProved is seen and decides it; a job already
+// journaled is left to follow. Nothing about one job stops the scan: what cannot be decided
+// now (the chain could not be read, a download failed) is journaled pending and decided again
+// at a later poll.
 func (w *Watcher) consider(ctx context.Context, ev *chain.JobProved) error {
 	if _, ok, err := w.journal.Get(ev.JobId); err != nil || ok {
 		return err
 	}
-	log := w.log.With("job", ev.JobId)
-	r := &Record{JobID: ev.JobId.String(), ProvedBlock: ev.Raw.BlockNumber, PayableAt: ev.PayableAt}
-	evs, err := w.market.FilterJobEvents(ctx, chain.EventRange{}, ev.JobId)
-	if err != nil {
-		return err
+	r := &Record{JobID: ev.JobId.String(), ProvedBlock: ev.Raw.BlockNumber, PayableAt: ev.PayableAt, Status: StatusPending}
+	return w.decide(ctx, r, w.log.With("job", ev.JobId))
+}
+
+// recheckEvery paces the decisions of pending jobs.
+func (w *Watcher) recheckEvery() time.Duration { return max(w.cfg.PollInterval.D(), 5*time.Second) }
+
+// decide reads the job's events, checks its published trace and challenges the first wrong
+// element; a job it cannot decide yet stays pending (journaled with the reason) until its
+// window's last moment.
+func (w *Watcher) decide(ctx context.Context, r *Record, log *slog.Logger) error {
+	w.tried[r.JobID] = time.Now()
+	pending := func(err error) error {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		now, terr := w.chainTime(ctx)
+		if terr == nil && now+uint64(w.cfg.ChallengeMargin.D()/time.Second) > r.PayableAt {
+			return w.conclude(r, StatusSkipped, fmt.Sprintf("undecided when the window closed: %v", err), log)
+		}
+		w.metrics.Errors.WithLabelValues("check").Inc()
+		log.Warn("job not decided yet; trying again", "err", err)
+		r.Status, r.Reason = StatusPending, err.Error()
+		return w.journal.Put(r)
 	}
-	if len(evs.Posted) == 0 || len(evs.Committed) == 0 {
-		return fmt.Errorf("no JobPosted or JobCommitted event for a proved job")
+	evs, err := w.market.FilterJobEvents(ctx, chain.EventRange{}, r.ID())
+	if err != nil {
+		return pending(err)
+	}
+	if len(evs.Posted) == 0 || len(evs.Committed) == 0 || len(evs.Proved) == 0 {
+		return pending(fmt.Errorf("no JobPosted, JobCommitted or JobProved event for a proved job (a reorganisation?)"))
 	}
 	posted, committed := evs.Posted[0], evs.Committed[len(evs.Committed)-1]
 	req := posted.Request
 	if req.ChallengeWindow == 0 {
 		return w.conclude(r, StatusSkipped, "no challenge window: the job was paid with its proof", log)
 	}
-	p, err := proved(ev, posted, committed)
+	p, err := proved(evs.Proved[len(evs.Proved)-1], posted, committed)
 	if err != nil {
 		return w.conclude(r, StatusSkipped, err.Error(), log)
 	}
 	if p.JobURI == "" {
-		if p.JobURI, err = w.offerURI(ctx, ev.JobId); err != nil {
-			return err
+		if p.JobURI, err = w.offerURI(ctx, r.ID()); err != nil {
+			return pending(err)
 		}
 		if p.JobURI == "" {
-			return w.conclude(r, StatusSkipped, "a job from a signed offer in no order book the watcher reads: its job URI is unknown", log)
+			return pending(errors.New("a job from a signed offer in no order book the watcher reads: its job URI is unknown"))
 		}
 	}
 	t0 := time.Now()
 	v, err := w.check.check(ctx, p)
 	if err != nil {
-		return err
+		return pending(err)
 	}
 	w.metrics.CheckSeconds.Observe(time.Since(t0).Seconds())
 	w.metrics.Elements.Add(float64(v.Elements))
 	r.Elements = v.Elements
-	if v.Status != StatusChallenging {
+	switch {
+	case v.Retry:
+		// A download failed or the trace does not open the commitment yet: the provider may
+		// still publish it. Withheld only when the window closes without it.
+		now, err := w.chainTime(ctx)
+		if err != nil {
+			return pending(err)
+		}
+		if now+uint64(w.cfg.ChallengeMargin.D()/time.Second) > r.PayableAt {
+			return w.conclude(r, v.Status, v.Reason, log)
+		}
+		return pending(errors.New(v.Reason))
+	case v.Status != StatusChallenging:
 		return w.conclude(r, v.Status, v.Reason, log)
 	}
 	r.Element, r.Reason = v.Fault.Element.Word().String(), v.Reason
@@ -330,7 +370,9 @@ func (w *Watcher) challenge(ctx context.Context, r *Record, req chain.Request, p
 	if c, err := w.market.ChallengeOf(ctx, p.JobID, element); err != nil {
 		return err
 	} else if c.State != uint8(chain.ChallengeStateNone) && c.Challenger != w.Address() {
-		return w.conclude(r, StatusOthers, fmt.Sprintf("element already challenged by %s", c.Challenger), log)
+		// Followed, not concluded: the watcher enforces it when it is due.
+		r.Status, r.Reason = StatusOthers, fmt.Sprintf("element already challenged by %s", c.Challenger)
+		return w.journal.Put(r)
 	}
 	if err := w.fundBond(ctx, bond); err != nil {
 		return err
@@ -367,38 +409,39 @@ func (w *Watcher) fundBond(ctx context.Context, bond *big.Int) error {
 	return err
 }
 
-// follow moves an open record on: a challenge being sent is found on chain or sent again;
-// an open one is enforced after its deadline; a closed one is concluded.
+// follow moves an open record on: a pending job is decided again (paced); a challenge being
+// sent, or one a reorganisation dropped, is found on chain or sent again; an open one is
+// enforced after its deadline, the watcher's or another's (anyone may, and the job's buyer
+// and provider wait for it); a closed one is concluded.
 func (w *Watcher) follow(ctx context.Context, r *Record) error {
 	log := w.log.With("job", r.JobID, "element", r.Element)
+	if r.Status == StatusPending {
+		if time.Since(w.tried[r.JobID]) < w.recheckEvery() {
+			return nil
+		}
+		return w.decide(ctx, r, w.log.With("job", r.JobID))
+	}
 	element, _ := new(big.Int).SetString(r.Element, 10)
 	c, err := w.market.ChallengeOf(ctx, r.ID(), element)
 	if err != nil {
 		return err
 	}
+	mine := c.Challenger == w.Address()
 	switch chain.ChallengeState(c.State) {
 	case chain.ChallengeStateNone:
-		if r.Status == StatusChallenged {
-			return fmt.Errorf("the journal says challenged, the chain has no challenge (a reorganisation?)")
-		}
-		// The challenge was never mined: decide again (the window may have closed since).
-		evs, err := w.market.FilterJobEvents(ctx, chain.EventRange{}, r.ID())
-		if err != nil {
-			return err
-		}
-		if len(evs.Posted) == 0 || len(evs.Committed) == 0 || len(evs.Proved) == 0 {
-			return fmt.Errorf("the job's events are gone (a reorganisation?)")
-		}
-		p, err := proved(evs.Proved[len(evs.Proved)-1], evs.Posted[0], evs.Committed[len(evs.Committed)-1])
-		if err != nil {
-			return err
-		}
-		return w.challenge(ctx, r, evs.Posted[0].Request, p, log)
+		// Never mined, or dropped by a reorganisation: decide again (the window may have
+		// closed since, which decide concludes as late).
+		log.Warn("the challenge is not on chain; deciding again", "status", r.Status)
+		r.Status = StatusPending
+		return w.decide(ctx, r, log)
 	case chain.ChallengeStateOpen:
-		if c.Challenger != w.Address() {
-			return w.conclude(r, StatusOthers, fmt.Sprintf("element challenged by %s", c.Challenger), log)
-		}
-		if r.Status == StatusChallenging {
+		switch {
+		case !mine && r.Status != StatusOthers:
+			r.Status, r.Reason = StatusOthers, fmt.Sprintf("element challenged by %s", c.Challenger)
+			if err := w.journal.Put(r); err != nil {
+				return err
+			}
+		case mine && r.Status == StatusChallenging:
 			r.Status, r.RespondBy = StatusChallenged, c.RespondBy
 			w.metrics.Challenges.WithLabelValues("opened").Inc()
 			if err := w.journal.Put(r); err != nil {
@@ -424,6 +467,9 @@ func (w *Watcher) follow(ctx context.Context, r *Record) error {
 			}
 			r.gas("reclaim", res.GasUsed)
 			log.Info("job ended another way; bond reclaimed", "state", state, "tx", res.Receipt.TxHash)
+			if !mine {
+				return w.conclude(r, StatusClosed, "another's challenge, voided", log)
+			}
 			w.metrics.Challenges.WithLabelValues("voided").Inc()
 			return w.withdrawAnd(ctx, r, StatusVoided, "the job ended before the challenge was enforced", log)
 		}
@@ -432,6 +478,10 @@ func (w *Watcher) follow(ctx context.Context, r *Record) error {
 			return err
 		}
 		r.gas("enforce", res.GasUsed)
+		if !mine {
+			log.Warn("enforced another's unanswered challenge: the provider was slashed", "challenger", c.Challenger, "tx", res.Receipt.TxHash)
+			return w.conclude(r, StatusClosed, fmt.Sprintf("%s's challenge, enforced", c.Challenger), log)
+		}
 		if res.Slashed != nil && res.Slashed.Bounty != nil {
 			w.metrics.Bounties.Add(float64FromBig(res.Slashed.Bounty))
 		}
@@ -439,13 +489,22 @@ func (w *Watcher) follow(ctx context.Context, r *Record) error {
 		log.Warn("challenge upheld: the provider did not answer and was slashed", "tx", res.Receipt.TxHash)
 		return w.withdrawAnd(ctx, r, StatusUpheld, "unanswered by the deadline", log)
 	case chain.ChallengeStateAnswered:
+		if !mine {
+			return w.conclude(r, StatusClosed, "another's challenge, answered", log)
+		}
 		w.metrics.Challenges.WithLabelValues("answered").Inc()
 		log.Error("challenge answered: the provider proved the element the recomputation refused (report this)", "challenger", c.Challenger)
 		return w.conclude(r, StatusAnswered, "the provider proved the element", log)
 	case chain.ChallengeStateUpheld:
+		if !mine {
+			return w.conclude(r, StatusClosed, "another's challenge, upheld", log)
+		}
 		w.metrics.Challenges.WithLabelValues("upheld").Inc()
 		return w.withdrawAnd(ctx, r, StatusUpheld, "upheld", log)
 	case chain.ChallengeStateVoided:
+		if !mine {
+			return w.conclude(r, StatusClosed, "another's challenge, voided", log)
+		}
 		w.metrics.Challenges.WithLabelValues("voided").Inc()
 		return w.withdrawAnd(ctx, r, StatusVoided, "voided", log)
 	}

@@ -37,6 +37,12 @@ struct Challenge {
     ChallengeState state;
 }
 
+/// @notice A job's challenge bookkeeping: its open challenges and the latest response deadline.
+struct JobChallenges {
+    uint128 open;
+    uint64 lastRespondBy;
+}
+
 /// @title ChallengeManager
 /// @notice Targeted challenges of proved jobs (specs/settlement.md, "Challenges"). While a job
 ///         with a nonzero challenge window is Proved and its window is open, anyone may
@@ -70,7 +76,10 @@ contract ChallengeManager is Ownable2Step, ReentrancyGuardTransient {
     uint96 public bond = INITIAL_BOND;
 
     mapping(uint256 jobId => mapping(uint256 element => Challenge)) private _challenges;
-    mapping(uint256 jobId => uint256) private _open;
+    /// @dev Per job: the open challenges, and the latest response deadline given (answers are
+    ///      due one proveWindow apart, so a flood of challenges delays a job, never outruns its
+    ///      provider).
+    mapping(uint256 jobId => JobChallenges) private _jobs;
     mapping(address account => uint256) private _balances;
 
     /// @notice `challenger` challenged `element` of a proved job; an answer is due by `respondBy`.
@@ -149,12 +158,18 @@ contract ChallengeManager is Ownable2Step, ReentrancyGuardTransient {
         Challenge storage c = _challenges[jobId][element];
         if (c.state != ChallengeState.None) revert AlreadyChallenged(jobId, element);
         uint96 b = bond;
-        uint64 respondBy = uint64(block.timestamp) + req.proveWindow;
+        // Each answer gets a whole proveWindow after the previous challenge's deadline: the
+        // provider agreed it can prove in one, and N challenges at once would otherwise ask N
+        // proofs in one window and slash an honest provider that cannot keep up.
+        JobChallenges storage jc = _jobs[jobId];
+        uint64 start = jc.lastRespondBy > block.timestamp ? jc.lastRespondBy : uint64(block.timestamp);
+        uint64 respondBy = start + req.proveWindow;
+        jc.lastRespondBy = respondBy;
+        ++jc.open;
         c.challenger = msg.sender;
         c.bond = b;
         c.respondBy = respondBy;
         c.state = ChallengeState.Open;
-        ++_open[jobId];
         emit ChallengeOpened(jobId, element, msg.sender, b, respondBy);
         _collect(msg.sender, b);
     }
@@ -271,7 +286,7 @@ contract ChallengeManager is Ownable2Step, ReentrancyGuardTransient {
     /// @notice How many challenges of the job are open; the manager pays no job with any.
     /// @param jobId The job.
     function openCount(uint256 jobId) external view returns (uint256) {
-        return _open[jobId];
+        return _jobs[jobId].open;
     }
 
     /// @notice What {withdraw} would pay `account`.
@@ -318,7 +333,7 @@ contract ChallengeManager is Ownable2Step, ReentrancyGuardTransient {
     function _closeOne(uint256 jobId) private {
         // An open challenge was counted when it opened, and each closes once.
         unchecked {
-            --_open[jobId];
+            --_jobs[jobId].open;
         }
     }
 

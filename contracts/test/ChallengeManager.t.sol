@@ -431,6 +431,39 @@ contract ChallengeManagerTest is Fixture {
 
     // ------------------------------------------------------------ reclaim
 
+    /// @notice A flood of challenges opened in one block gets deadlines one proveWindow apart:
+    ///         a provider answering in deadline order proves one element per window and loses
+    ///         nothing, however many arrive at once (review finding: N deadlines in one window
+    ///         would slash an honest provider that cannot prove N times that fast).
+    function test_flood_answersDueOneProveWindowApart() public {
+        Proved memory p = _proved();
+        uint64 t0 = uint64(block.timestamp);
+        uint256 n = 5;
+        for (uint256 k = 0; k < n; ++k) {
+            _challenge(p, challenger, k + 1);
+            assertEq(cm.challengeOf(p.jobId, k + 1).respondBy, t0 + uint64(k + 1) * p.r.proveWindow);
+        }
+        for (uint256 k = 0; k < n; ++k) {
+            uint64 due = cm.challengeOf(p.jobId, k + 1).respondBy;
+            // Nobody may enforce the next one while the provider still has its window for it.
+            if (k + 1 < n) {
+                uint64 next = cm.challengeOf(p.jobId, k + 2).respondBy;
+                vm.expectRevert(abi.encodeWithSelector(ChallengeManager.DeadlineNotPassed.selector, p.jobId, next));
+                cm.enforce(p.r, k + 2);
+            }
+            vm.warp(due); // the provider answers at the last moment of each window
+            _answer(p, k + 1);
+        }
+        assertEq(cm.openCount(p.jobId), 0);
+        assertEq(cm.balanceOf(provider), n * uint256(bond));
+        // A challenge opened later starts after the last deadline given, not before it.
+        vm.warp(p.payableAt);
+        uint64 last = t0 + uint64(n) * p.r.proveWindow;
+        _challenge(p, watcher, 99);
+        uint64 start = last > uint64(block.timestamp) ? last : uint64(block.timestamp);
+        assertEq(cm.challengeOf(p.jobId, 99).respondBy, start + p.r.proveWindow);
+    }
+
     /// @notice Several challenges on one job: one upheld while others are open; the others
     ///         reclaim their bonds, and nothing can answer or enforce them any more.
     function test_oneUpheld_othersReclaim() public {

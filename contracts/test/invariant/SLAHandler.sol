@@ -200,6 +200,8 @@ contract SLAHandler is Test {
     }
 
     mapping(uint256 jobId => mapping(uint256 element => GChallenge)) internal _gch;
+    /// @dev The latest response deadline the model gave a job's challenges.
+    mapping(uint256 jobId => uint64) internal gLastRespondBy;
     ChallengeRef[] internal _challenged;
     /// @notice Open challenges per job, per the model.
     mapping(uint256 jobId => uint256) public gOpen;
@@ -786,7 +788,7 @@ contract SLAHandler is Test {
         if ((mode == 1 || mode == 2) && element == falseElement(id) && block.timestamp < _ghost[id].payableAt) {
             _warpTo(block.timestamp + 1);
             uint256 other = _elementFrom(seed >> 16);
-            if (other != element) _open(id, keeper, other);
+            if (other != element && _gch[id][other].state == ChallengeState.None) _open(id, keeper, other);
         }
     }
 
@@ -806,9 +808,14 @@ contract SLAHandler is Test {
         } else if (token.balanceOf(a) != before - b) {
             _violation("a challenge pulled other than the bond");
         }
-        _gch[id][element] = GChallenge({
-            challenger: a, bond: b, respondBy: uint64(block.timestamp) + q.proveWindow, state: ChallengeState.Open
-        });
+        // Answers are due one proveWindow after the job's previous deadline (settlement.md §10).
+        uint64 start = gLastRespondBy[id] > block.timestamp ? gLastRespondBy[id] : uint64(block.timestamp);
+        uint64 respondBy = start + q.proveWindow;
+        gLastRespondBy[id] = respondBy;
+        if (challenges.challengeOf(id, element).respondBy != respondBy) {
+            _violation("a challenge's deadline is not one proveWindow after the job's previous one");
+        }
+        _gch[id][element] = GChallenge({challenger: a, bond: b, respondBy: respondBy, state: ChallengeState.Open});
         _challenged.push(ChallengeRef(id, element));
         ++gOpen[id];
         gOpenBonds += b;
