@@ -39,6 +39,11 @@ func (w *world) watch(t *testing.T, ctx context.Context, start uint64, book stri
 	return wt
 }
 
+// policy accepts the world's class with its key and receipts without attestation.
+func (w *world) policy() verifier.Policy {
+	return verifier.Policy{Classes: []verifier.Class{{Class: w.cl, VK: w.keys.VK.(*groth16bn254.VerifyingKey)}}, AllowNoAttestation: true, MinInstance: 0.1}
+}
+
 // pollUntil polls the watcher until the job's record has the status, or fails after limit.
 func pollUntil(t *testing.T, ctx context.Context, wt *watcher.Watcher, next *uint64, id *big.Int, want watcher.Status, limit time.Duration) *watcher.Record {
 	t.Helper()
@@ -163,6 +168,18 @@ func TestWatcherCatchesTargetedCheat(t *testing.T) {
 	if len(evs.Slashed) != 1 || evs.Slashed[0].Caller != wt.Address() || evs.Slashed[0].Bounty.Sign() <= 0 {
 		t.Fatalf("slash events %+v, want one with a bounty to the watcher %s", evs.Slashed, wt.Address())
 	}
+	// The cheater's receipt (signed when the job was proved) fails an audit against the chain.
+	nrec, err := n.Journal().Load(id.String())
+	if err != nil || nrec.ReceiptPath == "" {
+		t.Fatalf("the cheater's receipt: %+v, %v", nrec, err)
+	}
+	rep, err := verifier.AuditFile(ctx, nrec.ReceiptPath, w.policy(), verifier.Options{Model: w.m, Chain: verifier.MarketChain{Market: w.buyer, Headers: w.sim.Client()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := rep.Check(verifier.CheckOnChain); c.Status != verifier.Fail || !strings.Contains(c.Err.Error(), "was not answered") {
+		t.Fatalf("the cheater's receipt: on-chain check %+v", c)
+	}
 	if got := wt.Metrics(); got == nil {
 		t.Fatal("no metrics")
 	}
@@ -178,6 +195,10 @@ func TestHonestProviderAnswersChallenges(t *testing.T) {
 	ctx := context.Background()
 	w := newWorld(t, ctx, 1)
 	start := w.head(t, ctx)
+	paidBefore, err := w.provs[0].market.TokenBalance(ctx, w.provs[0].market.Address())
+	if err != nil {
+		t.Fatal(err)
+	}
 	n := w.node(t, ctx, w.provs[0], w.config(t, t.TempDir(), start), nil)
 	j := w.job(t, []int32{2, 7, 1, 8}, 3)
 	req := w.request(t, ctx, j, tokens(10), challengeWindow)
@@ -252,8 +273,7 @@ func TestHonestProviderAnswersChallenges(t *testing.T) {
 		rec, _ = n.Journal().Load(id.String())
 		time.Sleep(blockEvery)
 	}
-	policy := verifier.Policy{Classes: []verifier.Class{{Class: w.cl, VK: w.keys.VK.(*groth16bn254.VerifyingKey)}}, AllowNoAttestation: true, MinInstance: 0.1}
-	rep, err := verifier.AuditFile(ctx, rec.ReceiptPath, policy, verifier.Options{Model: w.m, Chain: verifier.MarketChain{Market: w.buyer, Headers: w.sim.Client()}})
+	rep, err := verifier.AuditFile(ctx, rec.ReceiptPath, w.policy(), verifier.Options{Model: w.m, Chain: verifier.MarketChain{Market: w.buyer, Headers: w.sim.Client()}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -261,11 +281,21 @@ func TestHonestProviderAnswersChallenges(t *testing.T) {
 		t.Fatalf("audit: %v; on-chain check %+v", rep.Err(), c)
 	}
 
-	bonds, err := w.provs[0].market.BondBalanceOf(ctx, w.provs[0].market.Address())
+	// The node withdrew the price and the two bonds its answers won.
+	for end := time.Now().Add(time.Minute); ; time.Sleep(blockEvery) {
+		if r, err := n.Journal().Load(id.String()); err == nil && r.Step == prover.StepDone {
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatal("the node did not finish the job")
+		}
+	}
+	paid, err := w.provs[0].market.TokenBalance(ctx, w.provs[0].market.Address())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := new(big.Int).Mul(bond, big.NewInt(2)); bonds.Cmp(want) != 0 {
-		t.Fatalf("provider's bond balance %s, want the two bonds %s", bonds, want)
+	want := new(big.Int).Add(req.Price, new(big.Int).Mul(bond, big.NewInt(2)))
+	if got := new(big.Int).Sub(paid, paidBefore); got.Cmp(want) != 0 {
+		t.Fatalf("the provider was paid %s, want the price and the two bonds %s", got, want)
 	}
 }
