@@ -261,14 +261,6 @@ func (m *Market) FilterChallengeOpened(ctx context.Context, r EventRange, jobIDs
 	if _, err := m.challengeContract(ctx); err != nil {
 		return nil, err
 	}
-	var topics [][]any
-	if len(jobIDs) > 0 {
-		ids := make([]any, len(jobIDs))
-		for i, id := range jobIDs {
-			ids[i] = id
-		}
-		topics = append(topics, ids)
-	}
-	it, err := bind.FilterEvents(m.d.Challenges, &bind.FilterOpts{Context: ctx, Start: r.Start, End: r.End}, m.cm.UnpackChallengeOpenedEvent, topics...)
+	it, err := bind.FilterEvents(m.d.Challenges, &bind.FilterOpts{Context: ctx, Start: r.Start, End: r.End}, m.cm.UnpackChallengeOpenedEvent, jobTopics(jobIDs)...)
 	return collect(it, err)
 }

@@ -257,16 +257,21 @@ func (m *Market) FilterJobSlashed(ctx context.Context, r EventRange) ([]*JobSlas
 // any are given: each carries the commitment a submission or a committed slash
 // must open (CommitmentFromEvent), for a caller that did not keep it.
 func (m *Market) FilterJobCommitted(ctx context.Context, r EventRange, jobIDs ...*big.Int) ([]*JobCommitted, error) {
-	var topics [][]any
-	if len(jobIDs) > 0 {
-		ids := make([]any, len(jobIDs))
-		for i, id := range jobIDs {
-			ids[i] = id
-		}
-		topics = append(topics, ids)
-	}
-	it, err := bind.FilterEvents(m.d.Manager, &bind.FilterOpts{Context: ctx, Start: r.Start, End: r.End}, m.manager.UnpackJobCommittedEvent, topics...)
+	it, err := bind.FilterEvents(m.d.Manager, &bind.FilterOpts{Context: ctx, Start: r.Start, End: r.End}, m.manager.UnpackJobCommittedEvent, jobTopics(jobIDs)...)
 	return collect(it, err)
+}
+
+// jobTopics filters an event whose first indexed topic is the job id to jobIDs (any job when
+// none are given).
+func jobTopics(jobIDs []*big.Int) [][]any {
+	if len(jobIDs) == 0 {
+		return nil
+	}
+	ids := make([]any, len(jobIDs))
+	for i, id := range jobIDs {
+		ids[i] = id
+	}
+	return [][]any{ids}
 }
 
 // EventRange bounds a log query; End nil means the latest block.

@@ -12,11 +12,11 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/probitylabs/probity/chain"
-	"github.com/probitylabs/probity/circuits"
 	"github.com/probitylabs/probity/circuits/universal"
 	"github.com/probitylabs/probity/commit"
 	"github.com/probitylabs/probity/jobs"
 	"github.com/probitylabs/probity/models"
+	"github.com/probitylabs/probity/receipt/receipttest"
 )
 
 // TestSettlesARealGenerationJob runs one generation job of the shipped model through the v1
@@ -77,15 +77,7 @@ func TestSettlesARealGenerationJob(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	w, err := circuits.VerifyingKeyWords(keys.VK)
-	if err != nil {
-		t.Fatal(err)
-	}
-	verifier, err := gov.DeployVerifier(ctx, chain.VerifyingKey{Alpha: w.Alpha, Beta: w.Beta, Gamma: w.Gamma, Delta: w.Delta, IC: w.IC})
-	if err != nil {
-		t.Fatal(err)
-	}
-	class, err := gov.RegisterClass(ctx, cl.String(), verifier, targetedVerifier(t, ctx, gov, cl), 1)
+	class, err := receipttest.RegisterClass(ctx, gov, keys)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,27 +189,4 @@ func TestSettlesARealGenerationJob(t *testing.T) {
 	}
 	run("And God said, ", 24, 1, false)
 	run("In the beginning", 8, 2, true)
-}
-
-// targetedVerifier deploys the verifier of the class's targeted statement from its keys in
-// the default key cache (set up there on first use).
-func targetedVerifier(t testing.TB, ctx context.Context, gov *chain.Market, cl *universal.Class) common.Address {
-	t.Helper()
-	cache, err := circuits.DefaultCache()
-	if err != nil {
-		t.Fatal(err)
-	}
-	tk, err := cache.Setup(universal.TargetedClass{Class: cl})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := circuits.VerifyingKeyWords(tk.VK)
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr, err := gov.DeployVerifier(ctx, chain.VerifyingKey{Alpha: w.Alpha, Beta: w.Beta, Gamma: w.Gamma, Delta: w.Delta, IC: w.IC})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return addr
 }

@@ -39,6 +39,14 @@ func (w *world) watch(t *testing.T, ctx context.Context, start uint64, book stri
 	return wt
 }
 
+// runInBackground runs the node until the returned function stops it.
+func runInBackground(ctx context.Context, n *prover.Node) (stop func()) {
+	nctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- n.Run(nctx) }()
+	return func() { cancel(); <-done }
+}
+
 // policy accepts the world's class with its key and receipts without attestation.
 func (w *world) policy() verifier.Policy {
 	return verifier.Policy{Classes: []verifier.Class{{Class: w.cl, VK: w.keys.VK.(*groth16bn254.VerifyingKey)}}, AllowNoAttestation: true, MinInstance: 0.1}
@@ -102,10 +110,7 @@ func TestWatcherCatchesTargetedCheat(t *testing.T) {
 	cfg := w.config(t, t.TempDir(), start)
 	cfg.Falsify = prover.FalsifyAnswer
 	n := w.node(t, ctx, w.provs[0], cfg, nil)
-	nctx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- n.Run(nctx) }()
-	defer func() { stop(); <-done }()
+	defer runInBackground(ctx, n)()
 	book := "file://" + t.TempDir()
 	wt := w.watch(t, ctx, start, book)
 	next := start
@@ -208,10 +213,7 @@ func TestHonestProviderAnswersChallenges(t *testing.T) {
 		t.Fatal(err)
 	}
 	n.Consider(o)
-	nctx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- n.Run(nctx) }()
-	defer func() { stop(); <-done }()
+	defer runInBackground(ctx, n)()
 	w.waitState(t, ctx, id, 3*time.Minute, chain.StateProved)
 
 	// The watcher finds nothing wrong.

@@ -117,9 +117,7 @@ const defaultSeedConfirmations = 5
 // Setting is one field settable from a flag and an environment variable.
 type Setting = settings.Setting[Config]
 
-func setting(flag, field, help string, set func(*Config, string) error) Setting {
-	return Setting{Flag: flag, Field: field, Help: help, Set: set}
-}
+var setting = settings.S[Config]
 
 // Settings lists every flag and environment setting.
 func Settings() []Setting {

@@ -24,6 +24,7 @@ import (
 	"github.com/probitylabs/probity/model"
 	"github.com/probitylabs/probity/protocol"
 	"github.com/probitylabs/probity/prover"
+	"github.com/probitylabs/probity/receipt/receipttest"
 )
 
 // blockEvery is the test chain's block interval: blocks come on their own, as on a real chain,
@@ -142,15 +143,7 @@ func newWorldFor(t testing.TB, ctx context.Context, providers int, cl *universal
 			t.Fatal(err)
 		}
 	}
-	vk, err := circuits.VerifyingKeyWords(keys.VK)
-	if err != nil {
-		t.Fatal(err)
-	}
-	verifier, err := gov.DeployVerifier(ctx, chain.VerifyingKey{Alpha: vk.Alpha, Beta: vk.Beta, Gamma: vk.Gamma, Delta: vk.Delta, IC: vk.IC})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ok(gov.RegisterClass(ctx, cl.String(), verifier, targetedVerifier(t, ctx, gov, cl), 1))
+	ok(receipttest.RegisterClass(ctx, gov, keys))
 	ok(gov.Mint(ctx, w.buyer.Address(), tokens(1_000_000)))
 	ok(w.buyer.Approve(ctx, w.d.Manager.Address(), tokens(1_000_000)))
 	buyer2 := market(w.buyer2Key)
@@ -330,27 +323,4 @@ func (w *world) keepEstimates(t testing.TB, dataDir string) {
 		t.Fatal(err)
 	}
 	w.estimates = b
-}
-
-// targetedVerifier deploys the verifier of the class's targeted statement from its keys in
-// the default key cache (set up there on first use).
-func targetedVerifier(t testing.TB, ctx context.Context, gov *chain.Market, cl *universal.Class) common.Address {
-	t.Helper()
-	cache, err := circuits.DefaultCache()
-	if err != nil {
-		t.Fatal(err)
-	}
-	tk, err := cache.Setup(universal.TargetedClass{Class: cl})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := circuits.VerifyingKeyWords(tk.VK)
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr, err := gov.DeployVerifier(ctx, chain.VerifyingKey{Alpha: w.Alpha, Beta: w.Beta, Gamma: w.Gamma, Delta: w.Delta, IC: w.IC})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return addr
 }

@@ -45,12 +45,7 @@ func runProver(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	if *check {
-		b, err := json.MarshalIndent(cfg, "", "  ")
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprintf(stdout, "%s\n", b)
-		return err
+		return printConfig(stdout, cfg)
 	}
 	n, err := prover.New(ctx, prover.Options{Config: cfg, Logger: settings.NewLogger(cfg.Log, stderr)})
 	if errors.Is(err, prover.ErrNotRegistered) {
@@ -59,9 +54,24 @@ func runProver(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	err = n.Run(ctx)
+	return cleanStop(ctx, n.Run(ctx))
+}
+
+// printConfig prints a long-running command's effective configuration (--check-config).
+func printConfig(stdout io.Writer, cfg any) error {
+	b, err := json.MarshalIndent(cfg, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(stdout, "%s\n", b)
+	return err
+}
+
+// cleanStop is a long-running command's exit: the cancellation SIGINT or SIGTERM caused is a
+// clean stop, not an error.
+func cleanStop(ctx context.Context, err error) error {
 	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
-		return nil // SIGINT/SIGTERM: a clean stop
+		return nil
 	}
 	return err
 }

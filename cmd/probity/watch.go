@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 
@@ -46,20 +44,11 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	if *check {
-		b, err := json.MarshalIndent(cfg, "", "  ")
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprintf(stdout, "%s\n", b)
-		return err
+		return printConfig(stdout, cfg)
 	}
 	w, err := watcher.New(ctx, watcher.Options{Config: cfg, Logger: settings.NewLogger(cfg.Log, stderr)})
 	if err != nil {
 		return err
 	}
-	err = w.Run(ctx)
-	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
-		return nil // SIGINT/SIGTERM: a clean stop
-	}
-	return err
+	return cleanStop(ctx, w.Run(ctx))
 }

@@ -51,6 +51,11 @@ type Setting[C any] struct {
 	Set               func(*C, string) error
 }
 
+// S is a Setting (a constructor, so lists of settings need no field names).
+func S[C any](flag, field, help string, set func(*C, string) error) Setting[C] {
+	return Setting[C]{Flag: flag, Field: field, Help: help, Set: set}
+}
+
 // Env is the setting's environment variable.
 func (s Setting[C]) Env() string {
 	return "PROBITY_" + strings.ToUpper(strings.ReplaceAll(s.Flag, "-", "_"))

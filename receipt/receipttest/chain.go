@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/big"
 
+	"github.com/consensys/gnark/backend/groth16"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 
@@ -63,19 +64,7 @@ func setup(ctx context.Context, sim *chain.Simulated, govK, buyerK, provK, nodeK
 			return nil, err
 		}
 	}
-	w, err := circuits.VerifyingKeyWords(keys.VK)
-	if err != nil {
-		return nil, err
-	}
-	verifier, err := c.Gov.DeployVerifier(ctx, chain.VerifyingKey{Alpha: w.Alpha, Beta: w.Beta, Gamma: w.Gamma, Delta: w.Delta, IC: w.IC})
-	if err != nil {
-		return nil, err
-	}
-	targeted, err := targetedVerifier(ctx, c.Gov, keys)
-	if err != nil {
-		return nil, err
-	}
-	class, err := c.Gov.RegisterClass(ctx, keys.Target.String(), verifier, targeted, 1)
+	class, err := RegisterClass(ctx, c.Gov, keys)
 	if err != nil {
 		return nil, err
 	}
@@ -183,24 +172,31 @@ func (c *Chain) Settle(ctx context.Context, job *Job, salt int64, reveal bool) (
 // ToChain converts a protocol request to the bindings' struct (chain.RequestFrom).
 func ToChain(r protocol.Request) chain.Request { return chain.RequestFrom(r) }
 
-// targetedVerifier deploys the verifier of the targeted statement of the keys' class, from
-// the targeted keys in the default key cache (set up there on first use).
-func targetedVerifier(ctx context.Context, gov *chain.Market, keys *circuits.Keys) (common.Address, error) {
+// RegisterClass registers the class of keys (governance's market) with its two verifiers:
+// the sampled circuit's from keys, the targeted circuit's from the default key cache (set up
+// there on first use). minSlots is 1.
+func RegisterClass(ctx context.Context, gov *chain.Market, keys *circuits.Keys) (*chain.ClassResult, error) {
 	cl, ok := keys.Target.(*universal.Class)
 	if !ok {
-		return common.Address{}, fmt.Errorf("receipttest: keys are for %s, not a universal class", keys.Target)
+		return nil, fmt.Errorf("receipttest: keys are for %s, not a universal class", keys.Target)
 	}
 	cache, err := circuits.DefaultCache()
 	if err != nil {
-		return common.Address{}, err
+		return nil, err
 	}
 	tk, err := cache.Setup(universal.TargetedClass{Class: cl})
 	if err != nil {
-		return common.Address{}, fmt.Errorf("receipttest: targeted keys of %s: %w", cl, err)
+		return nil, fmt.Errorf("receipttest: targeted keys of %s: %w", cl, err)
 	}
-	w, err := circuits.VerifyingKeyWords(tk.VK)
-	if err != nil {
-		return common.Address{}, err
+	var addrs [2]common.Address
+	for i, vk := range []groth16.VerifyingKey{keys.VK, tk.VK} {
+		w, err := circuits.VerifyingKeyWords(vk)
+		if err != nil {
+			return nil, err
+		}
+		if addrs[i], err = gov.DeployVerifier(ctx, chain.VerifyingKey{Alpha: w.Alpha, Beta: w.Beta, Gamma: w.Gamma, Delta: w.Delta, IC: w.IC}); err != nil {
+			return nil, err
+		}
 	}
-	return gov.DeployVerifier(ctx, chain.VerifyingKey{Alpha: w.Alpha, Beta: w.Beta, Gamma: w.Gamma, Delta: w.Delta, IC: w.IC})
+	return gov.RegisterClass(ctx, cl.String(), addrs[0], addrs[1], 1)
 }
