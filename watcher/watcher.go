@@ -261,7 +261,7 @@ func (w *Watcher) decide(ctx context.Context, r *Record, log *slog.Logger) error
 		r.Status, r.Reason = StatusPending, err.Error()
 		return w.journal.Put(r)
 	}
-	evs, err := w.market.FilterJobEvents(ctx, chain.EventRange{}, r.ID())
+	evs, err := w.jobEvents(ctx, r.ID(), r.ProvedBlock)
 	if err != nil {
 		return pending(err)
 	}
@@ -564,8 +564,38 @@ func (w *Watcher) offerURI(ctx context.Context, id *big.Int) (string, error) {
 	return w.offers[id.String()], nil
 }
 
+// jobEvents reads a proved job's events in ranges an RPC accepts: back from the proof's
+// block until its JobPosted (its first event) is found, then the proof's block itself.
+func (w *Watcher) jobEvents(ctx context.Context, id *big.Int, provedBlock uint64) (chain.Events, error) {
+	var all chain.Events
+	end := provedBlock
+	for {
+		start := end - min(end, maxRange-1)
+		evs, err := w.market.FilterJobEvents(ctx, chain.EventRange{Start: start, End: &end}, id)
+		if err != nil {
+			return chain.Events{}, err
+		}
+		// Earlier ranges come later: keep each kind in chain order.
+		all.Posted = append(evs.Posted, all.Posted...)
+		all.Committed = append(evs.Committed, all.Committed...)
+		all.Proved = append(evs.Proved, all.Proved...)
+		if len(all.Posted) > 0 || start == 0 {
+			return all, nil
+		}
+		end = start - 1
+	}
+}
+
 func (w *Watcher) request(ctx context.Context, id *big.Int) (chain.Request, error) {
-	evs, err := w.market.FilterJobEvents(ctx, chain.EventRange{}, id)
+	r, ok, err := w.journal.Get(id)
+	if err != nil {
+		return chain.Request{}, err
+	}
+	var proved uint64
+	if ok {
+		proved = r.ProvedBlock
+	}
+	evs, err := w.jobEvents(ctx, id, proved)
 	if err != nil {
 		return chain.Request{}, err
 	}
