@@ -25,12 +25,18 @@ const challengeWindow = 600
 // order book the test's offers are written to.
 func (w *world) watch(t *testing.T, ctx context.Context, start uint64, book string) *watcher.Watcher {
 	t.Helper()
-	k := w.watcherKey
-	if _, err := w.gov.Mint(ctx, addr(k), tokens(1_000)); err != nil {
+	if _, err := w.gov.Mint(ctx, addr(w.watcherKey), tokens(1_000)); err != nil {
 		t.Fatal(err)
 	}
+	return w.watchOn(t, ctx, start, book, t.TempDir())
+}
+
+// watchOn is a watcher on dataDir (a restart when another used it before).
+func (w *world) watchOn(t *testing.T, ctx context.Context, start uint64, book, dataDir string) *watcher.Watcher {
+	t.Helper()
+	k := w.watcherKey
 	cfg := watcher.DefaultConfig()
-	cfg.Deployment, cfg.DataDir, cfg.StartBlock = w.d.Addresses, t.TempDir(), start
+	cfg.Deployment, cfg.DataDir, cfg.StartBlock = w.d.Addresses, dataDir, start
 	cfg.AllowFile, cfg.ChallengeMargin, cfg.OrderBooks = true, 0, []string{book}
 	wt, err := watcher.New(ctx, watcher.Options{Config: cfg, Backend: w.sim.Client(), Key: k, Models: []*model.Model{w.m}, Logger: testLogger()})
 	if err != nil {
@@ -158,7 +164,10 @@ func TestWatcherCatchesTargetedCheat(t *testing.T) {
 	if e.Kind != jobs.ElementOp || int(e.Op) != len(w.m.Ops)-1 || int(e.Row) != len(j.gen.Prompt)+j.gen.New-2 {
 		t.Fatalf("challenged %s, want the last op's last row", e)
 	}
-	// The provider cannot answer; past its deadline the watcher enforces.
+	// The watcher restarts on its data directory (a crash after the challenge was mined): the
+	// new process resumes the open challenge from its journal. The provider cannot answer;
+	// past its deadline the new watcher enforces.
+	wt = w.watchOn(t, ctx, start, book, wt.DataDir())
 	if err := w.sim.AdjustTime(3601 * time.Second); err != nil {
 		t.Fatal(err)
 	}

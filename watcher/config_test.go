@@ -1,6 +1,7 @@
 package watcher
 
 import (
+	"encoding/json"
 	"errors"
 	"flag"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/probitylabs/probity/internal/settings"
+	"github.com/probitylabs/probity/jobs"
 )
 
 // The shipped example parses, and flags beat the environment, which beats the file.
@@ -56,4 +58,37 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 	if _, err := LoadConfig("", nil, nil); err == nil || !strings.Contains(err.Error(), "rpcUrl") {
 		t.Errorf("no endpoint: %v", err)
 	}
+}
+
+// A journal record parses strictly: a foreign version, job id or status, or an open
+// challenge without an element word, is refused; what parses writes back the same.
+func FuzzParseRecord(f *testing.F) {
+	f.Add([]byte(`{"version":1,"jobId":"7","status":"honest","provedBlock":3,"payableAt":9}`))
+	f.Add([]byte(`{"version":1,"jobId":"7","status":"challenged","element":"79228162514264337593543950335","respondBy":5}`))
+	f.Add([]byte(`{"version":2,"jobId":"7","status":"honest"}`))
+	f.Add([]byte(`{"version":1,"jobId":"-1","status":"pending"}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := parseRecord(b)
+		if err != nil {
+			if !errors.Is(err, ErrJournal) && !errors.Is(err, jobs.ErrElement) {
+				t.Fatalf("error %v matches neither ErrJournal nor jobs.ErrElement", err)
+			}
+			return
+		}
+		if r.ID() == nil || r.ID().Sign() <= 0 {
+			t.Fatalf("job id %q accepted", r.JobID)
+		}
+		if !r.Status.Terminal() && r.Status != StatusPending {
+			if _, err := r.Fault(); err != nil {
+				t.Fatalf("open status %s without an element: %v", r.Status, err)
+			}
+		}
+		b2, err := json.Marshal(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r2, err := parseRecord(b2); err != nil || r2.JobID != r.JobID || r2.Status != r.Status {
+			t.Fatalf("round trip: %+v, %v", r2, err)
+		}
+	})
 }

@@ -134,6 +134,9 @@ func (w *Watcher) Address() common.Address { return w.market.Address() }
 // Metrics returns the watcher's metrics.
 func (w *Watcher) Metrics() *Metrics { return w.metrics }
 
+// DataDir is the watcher's data directory (journal and cursor).
+func (w *Watcher) DataDir() string { return w.cfg.DataDir }
+
 // Journal returns the watcher's journal.
 func (w *Watcher) Journal() *Journal { return w.journal }
 
