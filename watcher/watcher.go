@@ -313,7 +313,12 @@ func (w *Watcher) decide(ctx context.Context, r *Record, log *slog.Logger) error
 	}
 	r.Element, r.Reason = v.Fault.Element.Word().String(), v.Reason
 	log.Warn("fault found", "element", v.Fault.Element.String(), "reason", v.Reason)
-	return w.challenge(ctx, r, req, p, log)
+	if err := w.challenge(ctx, r, req, p, log); err != nil {
+		// Out of bond tokens, a transaction that failed: decided (and challenged) again at a
+		// later poll, without stalling the scan.
+		return pending(fmt.Errorf("challenging %s: %w", v.Fault.Element, err))
+	}
+	return nil
 }
 
 // proved assembles what the chain says about a proved job from its three events.
@@ -372,9 +377,13 @@ func (w *Watcher) challenge(ctx context.Context, r *Record, req chain.Request, p
 	element, _ := new(big.Int).SetString(r.Element, 10)
 	if c, err := w.market.ChallengeOf(ctx, p.JobID, element); err != nil {
 		return err
-	} else if c.State != uint8(chain.ChallengeStateNone) && c.Challenger != w.Address() {
-		// Followed, not concluded: the watcher enforces it when it is due.
+	} else if c.State != uint8(chain.ChallengeStateNone) {
+		// Followed, not concluded: the watcher enforces it when it is due. Its own (a
+		// transaction mined while its receipt was lost) is adopted.
 		r.Status, r.Reason = StatusOthers, fmt.Sprintf("element already challenged by %s", c.Challenger)
+		if c.Challenger == w.Address() {
+			r.Status, r.RespondBy, r.Bond = StatusChallenged, c.RespondBy, c.Bond.String()
+		}
 		return w.journal.Put(r)
 	}
 	if err := w.fundBond(ctx, bond); err != nil {
