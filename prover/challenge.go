@@ -138,6 +138,10 @@ func (n *Node) answer(ctx context.Context, r *Record, e jobs.Element, respondBy 
 	if err != nil {
 		return fmt.Errorf("cannot prove challenged element %s of the committed trace: %w", e, err)
 	}
+	// A proof the contract would refuse costs an answer's gas and saves nothing.
+	if err := universal.VerifyTargeted(keys.VK, p.Groth16, p.Public); err != nil {
+		return fmt.Errorf("the targeted proof of %s does not verify: %w", e, err)
+	}
 	d := time.Since(t0)
 	n.metrics.StepSeconds.WithLabelValues("answer").Observe(d.Seconds())
 	traceRoot, err := unword(r.TraceRoot)
