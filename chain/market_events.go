@@ -274,6 +274,10 @@ func jobTopics(jobIDs []*big.Int) [][]any {
 	return [][]any{ids}
 }
 
+// MaxLogRange is the most blocks one eth_getLogs query spans: RPC providers cap ranges, so
+// long-running readers scan in ranges of at most this many blocks.
+const MaxLogRange = 2000
+
 // EventRange bounds a log query; End nil means the latest block.
 type EventRange struct {
 	Start uint64

@@ -655,6 +655,16 @@ func TestAddressesFile(t *testing.T) {
 	if got, err := chain.ReadAddresses(path); err != nil || got != a {
 		t.Fatalf("read back %+v, %v", got, err)
 	}
+	// A configuration names its deployment inline or by file, never both.
+	if got, err := chain.ResolveAddresses(chain.Addresses{}, path); err != nil || got != a {
+		t.Fatalf("resolved from the file %+v, %v", got, err)
+	}
+	if got, err := chain.ResolveAddresses(a, ""); err != nil || got != a {
+		t.Fatalf("resolved inline %+v, %v", got, err)
+	}
+	if _, err := chain.ResolveAddresses(a, path); err == nil || err.Error() != "set either deploymentFile or the deployment addresses, not both" {
+		t.Fatalf("both: %v", err)
+	}
 	a.Hasher = common.Address{}
 	raw, _ = json.Marshal(a)
 	if err := os.WriteFile(path, raw, 0o644); err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/ecdsa"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/big"
 	"os"
@@ -317,6 +318,18 @@ func ReadAddresses(path string) (Addresses, error) {
 		return Addresses{}, fmt.Errorf("deployment file %s: %w", path, err)
 	}
 	return a, nil
+}
+
+// ResolveAddresses is a configuration's deployment: the addresses given inline, or those of the
+// deployment file when one is named (never both, since either could silently win).
+func ResolveAddresses(inline Addresses, file string) (Addresses, error) {
+	if file == "" {
+		return inline, nil
+	}
+	if inline != (Addresses{}) {
+		return Addresses{}, errors.New("set either deploymentFile or the deployment addresses, not both")
+	}
+	return ReadAddresses(file)
 }
 
 // Provider is a ProviderRegistry account.

@@ -67,7 +67,7 @@ func (n *Node) answerChallenges(ctx context.Context, r *Record, sc *challengeSca
 		return 0, err
 	}
 	for sc.next <= head {
-		end := min(head, sc.next+maxRange-1)
+		end := min(head, sc.next+chain.MaxLogRange-1)
 		evs, err := n.market.FilterChallengeOpened(ctx, chain.EventRange{Start: sc.next, End: &end}, r.ID())
 		if err != nil {
 			return 0, err

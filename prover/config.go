@@ -167,16 +167,11 @@ func LoadConfig(path string, environ []string, fs *FlagSet) (Config, error) {
 	if err := settings.Load(&c, path, environ, fs, Settings(), ErrConfig); err != nil {
 		return c, err
 	}
-	if c.DeploymentFile != "" {
-		if c.Deployment != (chain.Addresses{}) {
-			return c, &ConfigError{Base: ErrConfig, Field: "deploymentFile", Err: errors.New("set either deploymentFile or the deployment addresses, not both")}
-		}
-		a, err := chain.ReadAddresses(c.DeploymentFile)
-		if err != nil {
-			return c, &ConfigError{Base: ErrConfig, Field: "deploymentFile", Err: err}
-		}
-		c.Deployment = a
+	a, err := chain.ResolveAddresses(c.Deployment, c.DeploymentFile)
+	if err != nil {
+		return c, &ConfigError{Base: ErrConfig, Field: "deploymentFile", Err: err}
 	}
+	c.Deployment = a
 	return c, c.Validate()
 }
 

@@ -370,8 +370,6 @@ type cursor struct {
 
 func (n *Node) cursorPath() string { return filepath.Join(n.cfg.DataDir, "cursor.json") }
 
-// maxRange bounds one eth_getLogs query (providers cap ranges).
-const maxRange = 2000
 
 // intake polls JobPosted events from the cursor on and the offers handed to the node, until
 // ctx ends. An error reading the chain is logged and retried at the next poll.
@@ -437,7 +435,7 @@ func (n *Node) intake(ctx, jobCtx context.Context) error {
 		}
 	scan:
 		for err == nil && next <= head {
-			end := min(head, next+maxRange-1)
+			end := min(head, next+chain.MaxLogRange-1)
 			evs, ferr := n.market.FilterJobPosted(ctx, chain.EventRange{Start: next, End: &end})
 			if ferr != nil {
 				if ctx.Err() != nil {

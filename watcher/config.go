@@ -104,16 +104,11 @@ func LoadConfig(path string, environ []string, fs *settings.Flags) (Config, erro
 	if err := settings.Load(&c, path, environ, fs, Settings(), ErrConfig); err != nil {
 		return c, err
 	}
-	if c.DeploymentFile != "" {
-		if c.Deployment != (chain.Addresses{}) {
-			return c, c.bad("deploymentFile", "set either deploymentFile or the deployment addresses, not both")
-		}
-		a, err := chain.ReadAddresses(c.DeploymentFile)
-		if err != nil {
-			return c, &settings.Error{Field: "deploymentFile", Err: err, Base: ErrConfig}
-		}
-		c.Deployment = a
+	a, err := chain.ResolveAddresses(c.Deployment, c.DeploymentFile)
+	if err != nil {
+		return c, &settings.Error{Field: "deploymentFile", Err: err, Base: ErrConfig}
 	}
+	c.Deployment = a
 	if c.RPCURL == "" {
 		return c, c.bad("rpcUrl", "required")
 	}

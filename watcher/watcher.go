@@ -183,8 +183,6 @@ func (w *Watcher) Run(ctx context.Context) error {
 	}
 }
 
-// maxRange bounds one eth_getLogs query (providers cap ranges).
-const maxRange = 2000
 
 // Poll scans blocks [next, head] for JobProved and decides each new job, then follows the
 // open challenges; it returns the next block to scan. Tests drive the watcher with it.
@@ -195,7 +193,7 @@ func (w *Watcher) Poll(ctx context.Context, next uint64) (uint64, error) {
 	}
 	w.metrics.Head.Set(float64(head))
 	for next <= head {
-		end := min(head, next+maxRange-1)
+		end := min(head, next+chain.MaxLogRange-1)
 		evs, err := w.market.FilterJobProved(ctx, chain.EventRange{Start: next, End: &end})
 		if err != nil {
 			return next, err
@@ -582,7 +580,7 @@ func (w *Watcher) jobEvents(ctx context.Context, id *big.Int, provedBlock uint64
 	var all chain.Events
 	end := provedBlock
 	for {
-		start := end - min(end, maxRange-1)
+		start := end - min(end, chain.MaxLogRange-1)
 		evs, err := w.market.FilterJobEvents(ctx, chain.EventRange{Start: start, End: &end}, id)
 		if err != nil {
 			return chain.Events{}, err
