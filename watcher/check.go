@@ -10,6 +10,7 @@ import (
 	"github.com/probitylabs/probity/internal/fetch"
 	"github.com/probitylabs/probity/jobs"
 	"github.com/probitylabs/probity/model"
+	"github.com/probitylabs/probity/protocol"
 )
 
 // Proved is what the chain says about a proved job: its request and job URI (JobPosted),
@@ -66,16 +67,9 @@ func (c *checker) check(ctx context.Context, p *Proved) (Verdict, error) {
 		}
 		return Verdict{Status: StatusSkipped, Reason: fmt.Sprintf("job file: %v", err), Retry: true}, nil
 	}
-	job, err := jobs.ParseJob(b)
+	job, err := jobs.CheckJobFile(protocol.Request{ModelRoot: p.ModelRoot, JobDigest: p.JobDigest, NewTokens: p.NewTokens}, b)
 	if err != nil {
-		return skip("job file: %v", err)
-	}
-	jd, err := job.Digest()
-	if err != nil {
-		return skip("job file: %v", err)
-	}
-	if commit.ToBig(jd).Cmp(p.JobDigest) != 0 {
-		return skip("the job file at %s is not the request's (digest %#x, want %#x)", p.JobURI, commit.ToBig(jd), p.JobDigest)
+		return skip("the job file at %s is not the request's: %v", p.JobURI, err)
 	}
 	ck, err := job.Check(m)
 	if err != nil {

@@ -241,6 +241,16 @@ func (w *Watcher) consider(ctx context.Context, ev *chain.JobProved) error {
 	return w.decide(ctx, r, w.log.With("job", ev.JobId))
 }
 
+// closing reports whether the job's challenge window ends within ChallengeMargin: a challenge
+// sent now may not be mined before it does.
+func (w *Watcher) closing(ctx context.Context, r *Record) (bool, error) {
+	now, err := w.chainTime(ctx)
+	if err != nil {
+		return false, err
+	}
+	return now+uint64(w.cfg.ChallengeMargin.D()/time.Second) > r.PayableAt, nil
+}
+
 // recheckEvery paces the decisions of pending jobs.
 func (w *Watcher) recheckEvery() time.Duration { return max(w.cfg.PollInterval.D(), 5*time.Second) }
 
@@ -249,18 +259,22 @@ func (w *Watcher) recheckEvery() time.Duration { return max(w.cfg.PollInterval.D
 // window's last moment.
 func (w *Watcher) decide(ctx context.Context, r *Record, log *slog.Logger) error {
 	w.tried[r.JobID] = time.Now()
-	pending := func(err error) error {
+	// retry journals the job pending for err, or concludes it as final once its window is
+	// closing (nothing the watcher sends then is mined in time).
+	retry := func(final Status, finalReason string, err error) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		now, terr := w.chainTime(ctx)
-		if terr == nil && now+uint64(w.cfg.ChallengeMargin.D()/time.Second) > r.PayableAt {
-			return w.conclude(r, StatusSkipped, fmt.Sprintf("undecided when the window closed: %v", err), log)
+		if closing, cerr := w.closing(ctx, r); cerr == nil && closing {
+			return w.conclude(r, final, finalReason, log)
 		}
 		w.metrics.Errors.WithLabelValues("check").Inc()
 		log.Warn("job not decided yet; trying again", "err", err)
 		r.Status, r.Reason = StatusPending, err.Error()
 		return w.journal.Put(r)
+	}
+	pending := func(err error) error {
+		return retry(StatusSkipped, fmt.Sprintf("undecided when the window closed: %v", err), err)
 	}
 	evs, err := w.jobEvents(ctx, r.ID(), r.ProvedBlock)
 	if err != nil {
@@ -298,14 +312,7 @@ func (w *Watcher) decide(ctx context.Context, r *Record, log *slog.Logger) error
 	case v.Retry:
 		// A download failed or the trace does not open the commitment yet: the provider may
 		// still publish it. Withheld only when the window closes without it.
-		now, err := w.chainTime(ctx)
-		if err != nil {
-			return pending(err)
-		}
-		if now+uint64(w.cfg.ChallengeMargin.D()/time.Second) > r.PayableAt {
-			return w.conclude(r, v.Status, v.Reason, log)
-		}
-		return pending(errors.New(v.Reason))
+		return retry(v.Status, v.Reason, errors.New(v.Reason))
 	case v.Status != StatusChallenging:
 		return w.conclude(r, v.Status, v.Reason, log)
 	}
@@ -358,12 +365,10 @@ func (w *Watcher) conclude(r *Record, s Status, reason string, log *slog.Logger)
 
 // challenge posts the bond and challenges the record's element, if the window still allows.
 func (w *Watcher) challenge(ctx context.Context, r *Record, req chain.Request, p *Proved, log *slog.Logger) error {
-	now, err := w.chainTime(ctx)
-	if err != nil {
+	if closing, err := w.closing(ctx, r); err != nil {
 		return err
-	}
-	if now+uint64(w.cfg.ChallengeMargin.D()/time.Second) > r.PayableAt {
-		return w.conclude(r, StatusLate, fmt.Sprintf("fault %s found at %d, the window closes at %d", r.Element, now, r.PayableAt), log)
+	} else if closing {
+		return w.conclude(r, StatusLate, fmt.Sprintf("fault %s found within challengeMargin of the window's end (%d)", r.Element, r.PayableAt), log)
 	}
 	bond, err := w.market.Bond(ctx)
 	if err != nil {
@@ -462,7 +467,7 @@ func (w *Watcher) follow(ctx context.Context, r *Record) error {
 		if err != nil || now <= c.RespondBy {
 			return err
 		}
-		req, err := w.request(ctx, r.ID())
+		req, err := w.request(ctx, r)
 		if err != nil {
 			return err
 		}
@@ -596,16 +601,8 @@ func (w *Watcher) jobEvents(ctx context.Context, id *big.Int, provedBlock uint64
 	}
 }
 
-func (w *Watcher) request(ctx context.Context, id *big.Int) (chain.Request, error) {
-	r, ok, err := w.journal.Get(id)
-	if err != nil {
-		return chain.Request{}, err
-	}
-	var proved uint64
-	if ok {
-		proved = r.ProvedBlock
-	}
-	evs, err := w.jobEvents(ctx, id, proved)
+func (w *Watcher) request(ctx context.Context, r *Record) (chain.Request, error) {
+	evs, err := w.jobEvents(ctx, r.ID(), r.ProvedBlock)
 	if err != nil {
 		return chain.Request{}, err
 	}
