@@ -48,6 +48,22 @@ type challengeScan struct {
 	seen  []*chain.ChallengeOpened
 	retry map[string]time.Time
 	tries map[string]int
+	// checked and gen are the committed trace read back once (loadGenerated re-reads and
+	// recommits every tensor), shared by every answer of the job.
+	checked *jobs.Checked
+	gen     *jobs.Generated
+}
+
+// generated reads the committed trace back on the first answer and keeps it.
+func (sc *challengeScan) generated(n *Node, r *Record) (*jobs.Checked, *jobs.Generated, error) {
+	if sc.gen == nil {
+		c, g, err := n.loadGenerated(r)
+		if err != nil {
+			return nil, nil, fmt.Errorf("the committed trace cannot be read back to answer a challenge: %w", err)
+		}
+		sc.checked, sc.gen = c, g
+	}
+	return sc.checked, sc.gen, nil
 }
 
 func newChallengeScan(from uint64) *challengeScan {
@@ -95,7 +111,7 @@ func (n *Node) answerChallenges(ctx context.Context, r *Record, sc *challengeSca
 		}
 		clog := log.With("element", e.String(), "challenger", ev.Challenger, "respondBy", c.RespondBy)
 		clog.Warn("challenged; answering")
-		if err := n.answer(ctx, r, e, c.RespondBy, clog); err != nil {
+		if err := n.answer(ctx, r, sc, e, c.RespondBy, clog); err != nil {
 			if ctx.Err() != nil {
 				return 0, err
 			}
@@ -113,7 +129,7 @@ func (n *Node) answerChallenges(ctx context.Context, r *Record, sc *challengeSca
 }
 
 // answer proves one element and sends the answer.
-func (n *Node) answer(ctx context.Context, r *Record, e jobs.Element, respondBy uint64, log *slog.Logger) error {
+func (n *Node) answer(ctx context.Context, r *Record, sc *challengeScan, e jobs.Element, respondBy uint64, log *slog.Logger) error {
 	cl, err := n.class(r)
 	if err != nil {
 		return err
@@ -122,9 +138,9 @@ func (n *Node) answer(ctx context.Context, r *Record, e jobs.Element, respondBy 
 	if err != nil {
 		return err
 	}
-	c, g, err := n.loadGenerated(r)
+	c, g, err := sc.generated(n, r)
 	if err != nil {
-		return fmt.Errorf("the committed trace cannot be read back to answer a challenge: %w", err)
+		return err
 	}
 	var p *universal.Proof
 	t0 := time.Now()
