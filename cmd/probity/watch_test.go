@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -17,10 +16,7 @@ import (
 // names it.
 func TestWatchExampleConfig(t *testing.T) {
 	dir := t.TempDir()
-	dep := filepath.Join(dir, "deployment.json")
-	require.NoError(t, os.WriteFile(dep, []byte(`{"token": "0x5fbdb2315678afecb367f032d93f642f64180aa3",
-		"providers": "0xe7f1725e7734ce288f8367e1bb143e90bb3f0512", "classes": "0x9fe46736679d2d9a65f0992f2272de9f3c7fa6e0",
-		"hasher": "0xcf7ed3acca5a467e9e704c703e8d87f634fb0fc9", "manager": "0xdc64a140aa3e981100a9beca4e685f962f0cf6c9"}`), 0o644))
+	dep := writeDeployment(t, dir)
 	example := "../../watcher/testdata/config.example.json"
 	code, out, errs := runCLI(t, "watch", "--config", example, "--deployment-file", dep, "--max-bond", "5", "--check-config")
 	require.Equal(t, exitOK, code, errs)
