@@ -26,7 +26,7 @@ type Fault struct {
 // An error means the trace cannot be checked at all (its shape is not the job's, or a
 // recomputation fails before any fault), which no challenge of a single element resolves.
 func (c *Checked) FindFault(tr *model.Trace, tokens []int32) (*Fault, error) {
-	m, j, V := c.Model, c.Job, c.Vocab
+	m, j := c.Model, c.Job
 	P, T := len(j.Prompt), j.Rows()
 	if tr.T != T || len(tokens) != j.New {
 		return nil, fmt.Errorf("%w: a trace of %d rows and %d tokens, the job has %d rows and %d tokens", model.ErrMismatch, tr.T, len(tokens), T, j.New)
@@ -38,11 +38,7 @@ func (c *Checked) FindFault(tr *model.Trace, tokens []int32) (*Fault, error) {
 	ids := tr.Tensors[0].I32.Data
 	logits := tr.Output().I8
 	for r := range T {
-		want := j.Prompt[min(r, P-1)]
-		if r >= P {
-			want = tokens[r-P]
-		}
-		if ids[r] != want {
+		if want := j.inputID(r, tokens); ids[r] != want {
 			return &Fault{Element{Kind: ElementInput, Row: uint32(r)},
 				fmt.Sprintf("input row %d is %d, the prompt and tokens give %d", r, ids[r], want)}, nil
 		}
@@ -57,7 +53,7 @@ func (c *Checked) FindFault(tr *model.Trace, tokens []int32) (*Fault, error) {
 			}
 		}
 		if q := r - (P - 1); q >= 0 {
-			g, err := j.selectRow(logits.Data[r*V:(r+1)*V], q)
+			g, err := c.selected(logits, q)
 			if err != nil {
 				return nil, err
 			}

@@ -191,13 +191,29 @@ func ResultDigest(tokens []int32) (fr.Element, error) {
 	return commit.Hash(TagResult, words...), nil
 }
 
+// inputID is row r of the trace's input (trace.md §2): the prompt's id there, or the token
+// generated r - P steps before.
+func (j *GenJob) inputID(r int, tokens []int32) int32 {
+	if P := len(j.Prompt); r >= P {
+		return tokens[r-P]
+	}
+	return j.Prompt[r]
+}
+
+// selected is generated token q as the job's selection picks it over logits row P - 1 + q
+// (trace.md §3).
+func (c *Checked) selected(logits *tensor.Int8, q int) (int32, error) {
+	r, V := len(c.Job.Prompt)-1+q, c.Vocab
+	return c.Job.selectRow(logits.Data[r*V:(r+1)*V], q)
+}
+
 // CheckTrace is the node's and the auditor's check of a trace another implementation
 // computed (specs/trace.md §7): the shapes, the input (the prompt followed by the tokens), the
 // tokens (the selection over the logits rows), and the rows of every op at the rows chosen by
 // pick (recomputed from the trace's own operands with the reference ops). pick(i, T) returns
 // the rows to recheck for op i; nil rechecks every row.
 func (c *Checked) CheckTrace(tr *model.Trace, tokens []int32, pick func(op, T int) []int) error {
-	m, j, V := c.Model, c.Job, c.Vocab
+	m, j := c.Model, c.Job
 	P, T := len(j.Prompt), j.Rows()
 	if tr.T != T {
 		return fmt.Errorf("%w: the trace has %d rows, the job %d (a delivery for another job?)", model.ErrMismatch, tr.T, T)
@@ -211,18 +227,14 @@ func (c *Checked) CheckTrace(tr *model.Trace, tokens []int32, pick func(op, T in
 	}
 	ids := tr.Tensors[0].I32.Data
 	for t := range T {
-		want := j.Prompt[min(t, P-1)]
-		if t >= P {
-			want = tokens[t-P]
-		}
-		if ids[t] != want {
+		if want := j.inputID(t, tokens); ids[t] != want {
 			return fmt.Errorf("%w: input row %d is %d, the prompt and tokens give %d (a delivery for another job?)", model.ErrMismatch, t, ids[t], want)
 		}
 	}
 	logits := tr.Output().I8
 	for s := range j.New {
 		r := P - 1 + s
-		g, err := j.selectRow(logits.Data[r*V:(r+1)*V], s)
+		g, err := c.selected(logits, s)
 		if err != nil {
 			return err
 		}
