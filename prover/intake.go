@@ -370,7 +370,6 @@ type cursor struct {
 
 func (n *Node) cursorPath() string { return filepath.Join(n.cfg.DataDir, "cursor.json") }
 
-
 // intake polls JobPosted events from the cursor on and the offers handed to the node, until
 // ctx ends. An error reading the chain is logged and retried at the next poll.
 func (n *Node) intake(ctx, jobCtx context.Context) error {

@@ -183,7 +183,6 @@ func (w *Watcher) Run(ctx context.Context) error {
 	}
 }
 
-
 // Poll scans blocks [next, head] for JobProved and decides each new job, then follows the
 // open challenges; it returns the next block to scan. Tests drive the watcher with it.
 func (w *Watcher) Poll(ctx context.Context, next uint64) (uint64, error) {
