@@ -101,6 +101,39 @@ func (w *world) waitState(t *testing.T, ctx context.Context, id *big.Int, limit 
 	return 0
 }
 
+// provedCheat offers jobs to the cheating node n until one is proved. Sampling could draw
+// the one falsified element (about one chance in a few hundred per job here); a job it
+// catches fails to prove and is slashed at its deadline instead, and the next one is tried.
+func (w *world) provedCheat(t *testing.T, ctx context.Context, n *prover.Node, book string) (*big.Int, *job) {
+	t.Helper()
+	for try := 0; try < 3; try++ {
+		j := w.job(t, []int32{3, 1, 4, 1, 5}, 4)
+		o, oid := w.offer(t, w.request(t, ctx, j, tokens(10), challengeWindow), j.uri)
+		if _, err := jobs.WriteOffer(book, o); err != nil {
+			t.Fatal(err)
+		}
+		n.Consider(o)
+		for end := time.Now().Add(3 * time.Minute); ; time.Sleep(blockEvery) {
+			st, err := w.buyer.JobState(ctx, oid)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st == chain.StateProved {
+				return oid, j
+			}
+			if r, err := n.Journal().Load(oid.String()); err == nil && r.Step == prover.StepFailed {
+				t.Logf("try %d: sampling caught the falsified element: %s", try, r.Reason)
+				break
+			}
+			if time.Now().After(end) {
+				t.Fatalf("job %s neither proved nor failed", oid)
+			}
+		}
+	}
+	t.Fatal("sampling caught the falsified element three times")
+	return nil, nil
+}
+
 // TestWatcherCatchesTargetedCheat is issue 15's scenario on the simulated chain: a provider
 // that changes one element of its last logits row (and so the answer's last token) proves its
 // job (sampling misses the element), the watcher recomputes the published trace, challenges
@@ -121,41 +154,7 @@ func TestWatcherCatchesTargetedCheat(t *testing.T) {
 	wt := w.watch(t, ctx, start, book)
 	next := start
 
-	// Sampling could draw the one falsified element (about one chance in a few hundred per
-	// job here); a job it catches fails to prove and is slashed at its deadline instead, and
-	// the next one is tried.
-	var id *big.Int
-	var j *job
-	for try := 0; try < 3 && id == nil; try++ {
-		j = w.job(t, []int32{3, 1, 4, 1, 5}, 4)
-		o, oid := w.offer(t, w.request(t, ctx, j, tokens(10), challengeWindow), j.uri)
-		if _, err := jobs.WriteOffer(book, o); err != nil {
-			t.Fatal(err)
-		}
-		n.Consider(o)
-		end := time.Now().Add(3 * time.Minute)
-		for id == nil {
-			st, err := w.buyer.JobState(ctx, oid)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if st == chain.StateProved {
-				id = oid
-				break
-			}
-			if r, err := n.Journal().Load(oid.String()); err == nil && r.Step == prover.StepFailed {
-				t.Logf("try %d: sampling caught the falsified element: %s", try, r.Reason)
-				break
-			}
-			if time.Now().After(end) {
-				t.Fatalf("job %s neither proved nor failed", oid)
-			}
-			time.Sleep(blockEvery)
-		}
-	}
-	if id == nil {
-		t.Fatal("sampling caught the falsified element three times")
-	}
+	id, j := w.provedCheat(t, ctx, n, book)
 	rec := pollUntil(t, ctx, wt, &next, id, watcher.StatusChallenged, time.Minute)
 	e, err := rec.Fault()
 	if err != nil {
@@ -218,24 +217,7 @@ func TestWatcherSearchesWithheldTrace(t *testing.T) {
 	book := "file://" + t.TempDir()
 	wt := w.watch(t, ctx, start, book)
 	next := start
-	var id *big.Int
-	var j *job
-	for try := 0; try < 3 && id == nil; try++ {
-		j = w.job(t, []int32{3, 1, 4, 1, 5}, 4)
-		o, oid := w.offer(t, w.request(t, ctx, j, tokens(10), challengeWindow), j.uri)
-		if _, err := jobs.WriteOffer(book, o); err != nil {
-			t.Fatal(err)
-		}
-		n.Consider(o)
-		if st := w.waitState(t, ctx, oid, 3*time.Minute, chain.StateProved, chain.StateSlashed); st == chain.StateProved {
-			id = oid
-		} else {
-			t.Logf("try %d: sampling caught the falsified element", try)
-		}
-	}
-	if id == nil {
-		t.Fatal("sampling caught the falsified element three times")
-	}
+	id, j := w.provedCheat(t, ctx, n, book)
 	pollUntil(t, ctx, wt, &next, id, watcher.StatusSearching, time.Minute)
 	// A crash during the search: the new process decides the job again and carries on from
 	// the openings on chain.
