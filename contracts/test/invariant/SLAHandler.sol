@@ -787,9 +787,10 @@ contract SLAHandler is Test {
         mode %= 8;
         // A watcher challenges a falsified job's false element first, then others.
         bool lieOpen = falsified(id) && _gch[id][falseElement(id)].state == ChallengeState.None;
+        // A watcher that finds a falsified job's trace withheld (mode 4) opens a node of it.
         uint256 element = mode <= 3 && lieOpen
             ? falseElement(id)
-            : (mode >= 6 ? _dataElementFrom(seed >> 8) : _elementFrom(seed >> 8));
+            : (mode >= 6 || (mode == 4 && falsified(id)) ? _dataElementFrom(seed >> 8) : _elementFrom(seed >> 8));
         bytes memory want;
         if (mode == 0) {
             element = (uint256(3) << 96) | (seed >> 200);
@@ -2112,19 +2113,15 @@ contract SLAHandler is Test {
         gBond[to] += gc.bond;
     }
 
-    /// @dev One step on a Proved job with open challenges: the provider answers an honest one,
-    ///      a falsified one is upheld once its respondBy passed (waited out when it is near).
+    /// @dev One step on a Proved job with open challenges: the provider answers one it can;
+    ///      when it can answer none (a falsified element, or a data element of a withheld
+    ///      trace), the one due first is upheld once its respondBy passed (waited out when it
+    ///      is near).
     function _resolveOne(uint256 id) internal returns (bool) {
         uint256 n = _challenged.length;
-        if (falsified(id) && _gch[id][falseElement(id)].state == ChallengeState.Open) {
-            uint64 due = _gch[id][falseElement(id)].respondBy;
-            if (block.timestamp <= due) {
-                if (due - block.timestamp >= 10 minutes) return false;
-                _warpTo(uint256(due) + 1);
-            }
-            _enforce(id, falseElement(id));
-            return true;
-        }
+        bool found;
+        uint256 element;
+        uint64 due = type(uint64).max;
         for (uint256 i = 0; i < n; ++i) {
             ChallengeRef memory c = _challenged[i];
             if (c.id != id || _gch[id][c.element].state != ChallengeState.Open) continue;
@@ -2132,15 +2129,17 @@ contract SLAHandler is Test {
                 _answerHonest(id, c.element);
                 return true;
             }
-            uint64 due = _gch[id][c.element].respondBy;
-            if (block.timestamp <= due) {
-                if (due - block.timestamp >= 10 minutes) return false;
-                _warpTo(uint256(due) + 1);
+            if (_gch[id][c.element].respondBy < due) {
+                (found, element, due) = (true, c.element, _gch[id][c.element].respondBy);
             }
-            _enforce(id, c.element);
-            return true;
         }
-        return false;
+        if (!found) return false;
+        if (block.timestamp <= due) {
+            if (due - block.timestamp >= 10 minutes) return false;
+            _warpTo(uint256(due) + 1);
+        }
+        _enforce(id, element);
+        return true;
     }
 
     /// @dev Time passes; an honest provider answers, before, every open challenge of its jobs
