@@ -104,9 +104,9 @@ contract DataChallengeTest is Fixture {
 
     function _copy(TraceOpening memory o) internal pure returns (TraceOpening memory c) {
         (c.rows, c.tensors, c.depth, c.tensorRoot, c.rowRoot, c.colRoot) =
-            (o.rows, o.tensors, o.depth, o.tensorRoot, o.rowRoot, o.colRoot);
+        (o.rows, o.tensors, o.depth, o.tensorRoot, o.rowRoot, o.colRoot);
         (c.treeKind, c.treeRows, c.treeCols, c.treeDepth, c.treeRoot) =
-            (o.treeKind, o.treeRows, o.treeCols, o.treeDepth, o.treeRoot);
+        (o.treeKind, o.treeRows, o.treeCols, o.treeDepth, o.treeRoot);
         c.tensorPath = new uint256[](o.tensorPath.length);
         for (uint256 i = 0; i < o.tensorPath.length; ++i) {
             c.tensorPath[i] = o.tensorPath[i];
@@ -421,7 +421,9 @@ contract DataChallengeTest is Fixture {
         uint256 el = _el(4, 2, 0, 0);
         TraceOpening memory o = p.trace.open(el);
         vm.prank(keeper);
-        vm.expectRevert(abi.encodeWithSelector(ChallengeManager.ChallengeNotOpen.selector, p.jobId, el, ChallengeState.None));
+        vm.expectRevert(
+            abi.encodeWithSelector(ChallengeManager.ChallengeNotOpen.selector, p.jobId, el, ChallengeState.None)
+        );
         cm.answerData(p.r, p.traceRoot, p.resultDigest, el, o);
         _challenge(p, el);
         vm.prank(keeper);
@@ -600,7 +602,9 @@ contract DataChallengeTest is Fixture {
         _challenge(p, _el(4, 2, 0, 0));
         assertEq(t.attempts(), 1);
         assertFalse(t.lastCallSucceeded());
-        assertEq(t.lastRevertData(), abi.encodeWithSelector(ReentrancyGuardTransient.ReentrancyGuardReentrantCall.selector));
+        assertEq(
+            t.lastRevertData(), abi.encodeWithSelector(ReentrancyGuardTransient.ReentrancyGuardReentrantCall.selector)
+        );
         assertEq(uint256(cm.challengeOf(p.jobId, el).state), uint256(ChallengeState.Open));
         _answerData(p, el, o);
         assertEq(cm.balanceOf(provider), bond);

@@ -30,7 +30,9 @@ library TraceOpeningVectors {
     function named(string memory json, string memory name) internal view returns (Case memory c) {
         uint256 n = count(json);
         for (uint256 i = 0; i < n; ++i) {
-            if (keccak256(bytes(vm.parseJsonString(json, _key(i, "name")))) == keccak256(bytes(name))) return at(json, i);
+            if (keccak256(bytes(vm.parseJsonString(json, _key(i, "name")))) == keccak256(bytes(name))) {
+                return at(json, i);
+            }
         }
         revert(string.concat("no trace_opening case ", name));
     }
