@@ -2113,10 +2113,10 @@ contract SLAHandler is Test {
         gBond[to] += gc.bond;
     }
 
-    /// @dev One step on a Proved job with open challenges: the provider answers one it can;
-    ///      when it can answer none (a falsified element, or a data element of a withheld
-    ///      trace), the one due first is upheld once its respondBy passed (waited out when it
-    ///      is near).
+    /// @dev One step on a Proved job with open challenges: the provider answers one it can
+    ///      in time; when it can answer none (a falsified element, a data element of a
+    ///      withheld trace, or one a cheater let lapse), the one due first is upheld once its
+    ///      respondBy passed (waited out when it is near).
     function _resolveOne(uint256 id) internal returns (bool) {
         uint256 n = _challenged.length;
         bool found;
@@ -2125,7 +2125,9 @@ contract SLAHandler is Test {
         for (uint256 i = 0; i < n; ++i) {
             ChallengeRef memory c = _challenged[i];
             if (c.id != id || _gch[id][c.element].state != ChallengeState.Open) continue;
-            if (!_unanswerable(id, c.element)) {
+            // A cheater answers what it can in time; what it let lapse is upheld like the rest
+            // (an honest provider's never lapse: _warpTo answers them first).
+            if (!_unanswerable(id, c.element) && block.timestamp <= _gch[id][c.element].respondBy) {
                 _answerHonest(id, c.element);
                 return true;
             }
