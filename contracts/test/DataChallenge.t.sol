@@ -7,6 +7,7 @@ import {ReentrantToken} from "./mocks/MaliciousTokens.sol";
 import {Fixture} from "./helpers/Fixture.sol";
 import {SyntheticGroth16} from "./helpers/SyntheticGroth16.sol";
 import {TraceTree} from "./helpers/TraceTree.sol";
+import {TraceOpeningVectors} from "./helpers/TraceOpeningVectors.sol";
 import {SLAManager} from "../src/SLAManager.sol";
 import {ProviderRegistry} from "../src/ProviderRegistry.sol";
 import {ChallengeManager, Challenge, ChallengeState} from "../src/ChallengeManager.sol";
@@ -103,9 +104,9 @@ contract DataChallengeTest is Fixture {
 
     function _copy(TraceOpening memory o) internal pure returns (TraceOpening memory c) {
         (c.rows, c.tensors, c.depth, c.tensorRoot, c.rowRoot, c.colRoot) =
-            (o.rows, o.tensors, o.depth, o.tensorRoot, o.rowRoot, o.colRoot);
+        (o.rows, o.tensors, o.depth, o.tensorRoot, o.rowRoot, o.colRoot);
         (c.treeKind, c.treeRows, c.treeCols, c.treeDepth, c.treeRoot) =
-            (o.treeKind, o.treeRows, o.treeCols, o.treeDepth, o.treeRoot);
+        (o.treeKind, o.treeRows, o.treeCols, o.treeDepth, o.treeRoot);
         c.tensorPath = new uint256[](o.tensorPath.length);
         for (uint256 i = 0; i < o.tensorPath.length; ++i) {
             c.tensorPath[i] = o.tensorPath[i];
@@ -366,7 +367,7 @@ contract DataChallengeTest is Fixture {
         Proved memory p = _proved();
         uint256 el = _el(5, 1, 1, 0);
         _challenge(p, el);
-        TraceOpening memory o = p.trace.open(el);
+        TraceOpening memory o = _copy(p.trace.open(el));
         o.leaf[0] = R;
         vm.prank(keeper);
         vm.expectRevert(abi.encodeWithSelector(Poseidon2.NotFieldElement.selector, R));
@@ -420,7 +421,9 @@ contract DataChallengeTest is Fixture {
         uint256 el = _el(4, 2, 0, 0);
         TraceOpening memory o = p.trace.open(el);
         vm.prank(keeper);
-        vm.expectRevert(abi.encodeWithSelector(ChallengeManager.ChallengeNotOpen.selector, p.jobId, el, ChallengeState.None));
+        vm.expectRevert(
+            abi.encodeWithSelector(ChallengeManager.ChallengeNotOpen.selector, p.jobId, el, ChallengeState.None)
+        );
         cm.answerData(p.r, p.traceRoot, p.resultDigest, el, o);
         _challenge(p, el);
         vm.prank(keeper);
@@ -599,7 +602,9 @@ contract DataChallengeTest is Fixture {
         _challenge(p, _el(4, 2, 0, 0));
         assertEq(t.attempts(), 1);
         assertFalse(t.lastCallSucceeded());
-        assertEq(t.lastRevertData(), abi.encodeWithSelector(ReentrancyGuardTransient.ReentrancyGuardReentrantCall.selector));
+        assertEq(
+            t.lastRevertData(), abi.encodeWithSelector(ReentrancyGuardTransient.ReentrancyGuardReentrantCall.selector)
+        );
         assertEq(uint256(cm.challengeOf(p.jobId, el).state), uint256(ChallengeState.Open));
         _answerData(p, el, o);
         assertEq(cm.balanceOf(provider), bond);
@@ -610,15 +615,13 @@ contract DataChallengeTest is Fixture {
     /// @notice Every case of testdata/vectors/trace_opening.json (the Go reference's openings
     ///         of a real job's trace, valid and tampered) gets the verdict the vector gives.
     function test_vectors_traceOpening() public view {
-        string memory json = vm.readFile(string.concat(vm.projectRoot(), "/testdata/vectors/trace_opening.json"));
-        uint256 n;
+        string memory json = TraceOpeningVectors.load();
+        uint256 n = TraceOpeningVectors.count(json);
         uint256 valid;
-        while (vm.keyExistsJson(json, string.concat(".cases[", vm.toString(n), "]"))) {
-            (uint256 jobDigest, uint256 root, uint256 el, TraceOpening memory o, bool want) = _case(json, n);
-            bool got = cm.isOpening(jobDigest, root, el, o);
-            assertEq(got, want, vm.parseJsonString(json, _key(n, "name")));
-            if (want) ++valid;
-            ++n;
+        for (uint256 i = 0; i < n; ++i) {
+            TraceOpeningVectors.Case memory c = TraceOpeningVectors.at(json, i);
+            assertEq(cm.isOpening(c.jobDigest, c.traceRoot, c.element, c.opening), c.valid, c.name);
+            if (c.valid) ++valid;
         }
         assertGt(n, 10);
         assertGt(valid, 5);
@@ -627,63 +630,27 @@ contract DataChallengeTest is Fixture {
     /// @notice The vectors' valid openings answer data challenges of a job with the vectors'
     ///         job digest and trace root, end to end.
     function test_vectors_answerOnChain() public {
-        string memory json = vm.readFile(string.concat(vm.projectRoot(), "/testdata/vectors/trace_opening.json"));
-        (uint256 jobDigest, uint256 root,,,) = _case(json, 0);
+        string memory json = TraceOpeningVectors.load();
+        TraceOpeningVectors.Case memory first = TraceOpeningVectors.at(json, 0);
         Request memory r = request();
         r.challengeWindow = WINDOW;
-        r.jobDigest = jobDigest;
-        (uint256 jobId, uint256 rd,) = _proveWith(r, root);
+        r.jobDigest = first.jobDigest;
+        (uint256 jobId, uint256 rd,) = _proveWith(r, first.traceRoot);
         uint256 answered;
-        for (uint256 i = 0; vm.keyExistsJson(json, string.concat(".cases[", vm.toString(i), "]")); ++i) {
-            (uint256 jd, uint256 tr, uint256 el, TraceOpening memory o, bool want) = _case(json, i);
-            if (!want || jd != jobDigest || tr != root) continue;
-            if (cm.challengeOf(jobId, el).state != ChallengeState.None) continue;
+        uint256 n = TraceOpeningVectors.count(json);
+        for (uint256 i = 0; i < n; ++i) {
+            TraceOpeningVectors.Case memory c = TraceOpeningVectors.at(json, i);
+            if (!c.valid || c.jobDigest != first.jobDigest || c.traceRoot != first.traceRoot) continue;
+            if (cm.challengeOf(jobId, c.element).state != ChallengeState.None) continue;
             vm.prank(challenger);
-            cm.challenge(r, root, rd, el);
+            cm.challenge(r, c.traceRoot, rd, c.element);
+            vm.expectEmit(address(cm));
+            emit ChallengeManager.TraceOpened(jobId, c.element, c.opening);
             vm.prank(keeper);
-            cm.answerData(r, root, rd, el, o);
+            cm.answerData(r, c.traceRoot, rd, c.element, c.opening);
             ++answered;
         }
         assertGt(answered, 5);
         assertEq(cm.balanceOf(provider), answered * uint256(bond));
-    }
-
-    function _key(uint256 i, string memory field) internal pure returns (string memory) {
-        return string.concat(".cases[", vm.toString(i), "].", field);
-    }
-
-    function _case(string memory json, uint256 i)
-        internal
-        view
-        returns (uint256 jobDigest, uint256 root, uint256 el, TraceOpening memory o, bool valid)
-    {
-        jobDigest = vm.parseJsonUint(json, _key(i, "jobDigest"));
-        root = vm.parseJsonUint(json, _key(i, "traceRoot"));
-        el = vm.parseJsonUint(json, _key(i, "element"));
-        valid = vm.parseJsonBool(json, _key(i, "valid"));
-        o.rows = uint32(vm.parseJsonUint(json, _key(i, "opening.rows")));
-        o.tensors = uint32(vm.parseJsonUint(json, _key(i, "opening.tensors")));
-        o.depth = uint8(vm.parseJsonUint(json, _key(i, "opening.depth")));
-        o.tensorRoot = vm.parseJsonUint(json, _key(i, "opening.tensorRoot"));
-        o.rowRoot = vm.parseJsonUint(json, _key(i, "opening.rowRoot"));
-        o.colRoot = vm.parseJsonUint(json, _key(i, "opening.colRoot"));
-        o.tensorPath = _uints(json, _key(i, "opening.tensorPath"));
-        o.treeKind = uint8(vm.parseJsonUint(json, _key(i, "opening.treeKind")));
-        o.treeRows = uint32(vm.parseJsonUint(json, _key(i, "opening.treeRows")));
-        o.treeCols = uint32(vm.parseJsonUint(json, _key(i, "opening.treeCols")));
-        o.treeDepth = uint8(vm.parseJsonUint(json, _key(i, "opening.treeDepth")));
-        o.treeRoot = vm.parseJsonUint(json, _key(i, "opening.treeRoot"));
-        o.leaf = _uints(json, _key(i, "opening.leaf"));
-        o.path = _uints(json, _key(i, "opening.path"));
-    }
-
-    /// @dev A JSON array of 0x-hex strings (parseJsonUintArray refuses an empty one).
-    function _uints(string memory json, string memory key) internal view returns (uint256[] memory out) {
-        uint256 n;
-        while (vm.keyExistsJson(json, string.concat(key, "[", vm.toString(n), "]"))) ++n;
-        out = new uint256[](n);
-        for (uint256 k = 0; k < n; ++k) {
-            out[k] = vm.parseJsonUint(json, string.concat(key, "[", vm.toString(k), "]"));
-        }
     }
 }

@@ -53,7 +53,11 @@ library TraceTree {
         return Poseidon2.hash(NODE, xs);
     }
 
-    function shapeRoot(uint8 kind, uint32 rows, uint32 cols, uint8 depth, uint256 root) internal pure returns (uint256) {
+    function shapeRoot(uint8 kind, uint32 rows, uint32 cols, uint8 depth, uint256 root)
+        internal
+        pure
+        returns (uint256)
+    {
         uint256[] memory xs = new uint256[](5);
         (xs[0], xs[1], xs[2], xs[3], xs[4]) = (kind, rows, cols, depth, root);
         return Poseidon2.hash(ROOT, xs);
@@ -178,14 +182,19 @@ library TraceTree {
     ///         word a leaf), every other an I8 [rows, 2] tensor (kind 1, two words a leaf), and
     ///         tensor `colTensor` (when < n) also committed by columns (a [2, rows] tree, `rows`
     ///         words a leaf).
-    function sample(uint256 jobDigest, uint32 rows, uint32 n, uint256 colTensor) internal pure returns (Trace memory tr) {
+    function sample(uint256 jobDigest, uint32 rows, uint32 n, uint256 colTensor)
+        internal
+        pure
+        returns (Trace memory tr)
+    {
         tr.jobDigest = jobDigest;
         tr.rows = rows;
         tr.depth = depthFor(n);
         tr.tensors = new Tensor[](n);
         for (uint256 t = 0; t < n; ++t) {
-            tr.tensors[t].rowTree =
-                t == 0 ? randomTree(6, rows, 1, 1, t) : randomTree(1, rows, 2, 2, uint256(keccak256(abi.encode("row", t))));
+            tr.tensors[t].rowTree = t == 0
+                ? randomTree(6, rows, 1, 1, t)
+                : randomTree(1, rows, 2, 2, uint256(keccak256(abi.encode("row", t))));
             if (t == colTensor) {
                 tr.tensors[t].hasCols = true;
                 tr.tensors[t].colTree = randomTree(1, 2, rows, rows, uint256(keccak256(abi.encode("col", t))));
