@@ -2113,34 +2113,38 @@ contract SLAHandler is Test {
         gBond[to] += gc.bond;
     }
 
-    /// @dev One step on a Proved job with open challenges: the provider answers one it can
-    ///      in time; when it can answer none (a falsified element, a data element of a
-    ///      withheld trace, or one a cheater let lapse), the one due first is upheld once its
-    ///      respondBy passed (waited out when it is near).
+    /// @dev One step on a Proved job with open challenges. One the provider cannot answer (a
+    ///      falsified element, a data element of a withheld trace, or one a cheater let lapse)
+    ///      is upheld first, the one due first, once its respondBy passed (waited out when it
+    ///      is near; the others are then reclaimed); with none, the provider answers one.
     function _resolveOne(uint256 id) internal returns (bool) {
         uint256 n = _challenged.length;
         bool found;
         uint256 element;
         uint64 due = type(uint64).max;
+        bool answerable;
+        uint256 next;
         for (uint256 i = 0; i < n; ++i) {
             ChallengeRef memory c = _challenged[i];
-            if (c.id != id || _gch[id][c.element].state != ChallengeState.Open) continue;
-            // A cheater answers what it can in time; what it let lapse is upheld like the rest
-            // (an honest provider's never lapse: _warpTo answers them first).
-            if (!_unanswerable(id, c.element) && block.timestamp <= _gch[id][c.element].respondBy) {
-                _answerHonest(id, c.element);
-                return true;
-            }
-            if (_gch[id][c.element].respondBy < due) {
-                (found, element, due) = (true, c.element, _gch[id][c.element].respondBy);
+            GChallenge storage gc = _gch[id][c.element];
+            if (c.id != id || gc.state != ChallengeState.Open) continue;
+            // An honest provider's never lapse: _warpTo answers them first.
+            if (_unanswerable(id, c.element) || block.timestamp > gc.respondBy) {
+                if (gc.respondBy < due) (found, element, due) = (true, c.element, gc.respondBy);
+            } else if (!answerable) {
+                (answerable, next) = (true, c.element);
             }
         }
-        if (!found) return false;
-        if (block.timestamp <= due) {
-            if (due - block.timestamp >= 10 minutes) return false;
-            _warpTo(uint256(due) + 1);
+        if (found) {
+            if (block.timestamp <= due) {
+                if (due - block.timestamp >= 10 minutes) return false;
+                _warpTo(uint256(due) + 1);
+            }
+            _enforce(id, element);
+            return true;
         }
-        _enforce(id, element);
+        if (!answerable) return false;
+        _answerHonest(id, next);
         return true;
     }
 
