@@ -163,9 +163,11 @@ func (o *TraceOpening) Verify(traceRoot, jobDigest fr.Element, e Element) (vacuo
 }
 
 // walk climbs from a leaf hash to the root of a tree of the given depth along path; index bit
-// h set means the node at height h is a right child.
+// h set means the node at height h is a right child. An index of 2^depth or more has no leaf
+// (a malformed shape claiming more rows than its depth holds would otherwise alias it to
+// index mod 2^depth), as the contract rules.
 func walk(cur fr.Element, index uint64, path []fr.Element, depth int) (fr.Element, bool) {
-	if len(path) != depth {
+	if len(path) != depth || index>>depth != 0 {
 		return cur, false
 	}
 	for h, s := range path {
