@@ -234,13 +234,11 @@ func (c Config) validateRest() error {
 	default:
 		return bad("gpu.mode", "%q: want auto, none or require", c.GPU.Mode)
 	}
-	if requireOCSP := c.GPU.RequireCC; c.GPU.RequireOCSP != nil {
-		requireOCSP = *c.GPU.RequireOCSP
-		if requireOCSP {
-			return bad("gpu.requireOCSP", "OCSP stapling is not available in the node yet")
-		}
-	} else if requireOCSP {
-		return bad("gpu.requireCC", "a CC record needs OCSP staples, which the node does not fetch yet; set gpu.requireOCSP to false to accept records auditors may fail")
+	if u := c.GPU.OCSPURL; u != "" && !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
+		return bad("gpu.ocspUrl", "%q: OCSP is asked over HTTP (RFC 6960 appendix A), want an http:// or https:// URL", u)
+	}
+	if c.GPU.OCSPTimeout.D() < 0 {
+		return bad("gpu.ocspTimeout", "must not be negative")
 	}
 	switch c.Falsify {
 	case "", FalsifyLazy, FalsifyAnswer:

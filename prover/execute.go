@@ -187,8 +187,20 @@ func (n *Node) execute(ctx context.Context, r *Record, log *slog.Logger) (Step, 
 	if n.gpu != nil {
 		nonce := n.nonce(r, gen.TraceRoot)
 		pidMu.Lock()
-		rec, err = n.gpu.BuildRecord(gpu.RecordOptions{Telemetry: summary, PIDs: pids, Nonce: &nonce, RequireCC: n.cfg.GPU.RequireCC})
+		rec, err = n.gpu.BuildRecord(gpu.RecordOptions{Telemetry: summary, PIDs: pids, Nonce: &nonce, RequireCC: n.cfg.GPU.RequireCC,
+			Staple: func(chain []byte) ([][]byte, error) { return n.ocsp.staples(ctx, chain, log) }})
 		pidMu.Unlock()
+		if rf := revocationRefusal(err); rf != nil {
+			// Found after the admission (a hold placed since, or a cached answer expired):
+			// a record that every audit fails is never committed. An offer is not locked
+			// yet and is refused; a locked job is given back.
+			if r.Source == FromOffer {
+				n.metrics.Refused.WithLabelValues(rf.Reason).Inc()
+				r.Reason = rf.Error()
+				return StepRefused, nil
+			}
+			return n.abandon(ctx, r, rf.Error(), log)
+		}
 		if err != nil {
 			return r.Step, fmt.Errorf("attestation record: %w", err)
 		}

@@ -51,7 +51,7 @@ type admitted struct {
 
 // admit runs every check a job must pass before the node spends anything on it (settlement.md
 // §8): the request's terms, the class (served, active on chain, with this node's keys), the
-// model, the price, the lock deadline, the job file (fetched within bounds, its digest, root
+// model, the price, the GPU's revocation state (CC mode), the lock deadline, the job file (fetched within bounds, its digest, root
 // and length the request's, valid for the model and inside the class), the windows against
 // the node's measured times, and the free stake. A nil *Refusal with a nil error admits it.
 func (n *Node) admit(ctx context.Context, req chain.Request, jobURI string, src Source) (*admitted, *Refusal, error) {
@@ -81,6 +81,12 @@ func (n *Node) admit(ctx context.Context, req chain.Request, jobURI string, src 
 	}
 	if req.Price.Cmp(n.minPrice) < 0 {
 		return nil, refuse("price", "price %v is below the minimum %v", req.Price, n.minPrice), nil
+	}
+	// A GPU whose chain a responder says revoked or on hold would fail every audit of the
+	// job's receipt: refused before the job costs a download (the answer is cached for the
+	// record, so this is one request per certificate until its nextUpdate).
+	if rf, err := n.checkGPURevocation(ctx); rf != nil || err != nil {
+		return nil, rf, err
 	}
 	now, err := n.chainTime(ctx)
 	if err != nil {

@@ -93,6 +93,7 @@ type Node struct {
 	exec     Executor
 	keySrc   KeySource
 	gpu      *gpu.Collector
+	ocsp     *nodeOCSP // staples for the GPU's chain (spec §9.4 step 4)
 	log      *slog.Logger
 	metrics  *Metrics
 	hook     Hook
@@ -256,6 +257,7 @@ func New(ctx context.Context, o Options) (*Node, error) {
 			n.gpu = g
 		}
 	}
+	n.ocsp = newNodeOCSP(cfg, n.metrics, n.log)
 	n.sched = newScheduler(cfg.Concurrency)
 	n.batch = newBatcher(n)
 	return n, nil

@@ -64,6 +64,14 @@ type GPUConfig struct {
 	OCSPTimeout Duration `json:"ocspTimeout"`
 }
 
+// requireOCSP is gpu.requireOCSP, defaulting to gpu.requireCC.
+func (g GPUConfig) requireOCSP() bool {
+	if g.RequireOCSP != nil {
+		return *g.RequireOCSP
+	}
+	return g.RequireCC
+}
+
 // FetchConfig bounds what a job may make the node download.
 type FetchConfig struct {
 	MaxFileBytes int64    `json:"maxFileBytes"`

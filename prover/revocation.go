@@ -1,0 +1,105 @@
+package prover
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+
+	"github.com/probitylabs/probity/prover/gpu"
+	"github.com/probitylabs/probity/verifier/attest"
+)
+
+// nodeOCSP is the node's stapling policy over an OCSPStapler (spec §9.4 step 4): the GPU's
+// device chain is asked about before a job is taken, so that a revoked or held GPU never
+// spends a buyer's time or a lock, and again, from the cache, for the chain that signed the
+// record's report.
+type nodeOCSP struct {
+	stapler *OCSPStapler
+	require bool
+	metrics *Metrics
+}
+
+// newNodeOCSP builds the node's stapler. Its client is not the job fetcher's: the responders
+// are named by NVIDIA's signed certificates or by the operator (gpu.ocspUrl, often a cache on
+// the operator's network), never by a buyer, so the fetcher's refusal of private addresses
+// would only stop the operator's own cache.
+func newNodeOCSP(cfg Config, m *Metrics, log *slog.Logger) *nodeOCSP {
+	return &nodeOCSP{
+		stapler: NewOCSPStapler(OCSPOptions{URL: cfg.GPU.OCSPURL, Timeout: cfg.GPU.OCSPTimeout.D(),
+			Dir: filepath.Join(cfg.DataDir, "ocsp"), Client: &http.Client{}, Log: log}),
+		require: cfg.GPU.requireOCSP(),
+		metrics: m,
+	}
+}
+
+// staples returns the checked responses for a GPU's device chain (every certificate but the
+// leaf, as NVIDIA's verifiers ask), applying gpu.requireOCSP: a revoked or held certificate is
+// always an ErrGPURevoked error; missing responses are an ErrNoStaple error when required and
+// otherwise a warning (auditors then fail the receipt's revocation check unless they opt out).
+func (o *nodeOCSP) staples(ctx context.Context, chain []byte, log *slog.Logger) ([][]byte, error) {
+	reqs, err := gpu.StapleRequests(chain, 1, attest.NVIDIADeviceRoot())
+	if err != nil {
+		return nil, fmt.Errorf("OCSP requests for the GPU's chain: %w", err)
+	}
+	good, err := o.stapler.Fetch(ctx, reqs)
+	switch {
+	case err == nil:
+		return good, nil
+	case errors.Is(err, attest.ErrRevoked):
+		log.Error("GPU attestation certificate revoked or on hold: every audit of this GPU's receipts would fail; refusing jobs", "err", err)
+		return nil, fmt.Errorf("%w: %w", ErrGPURevoked, err)
+	case ctx.Err() != nil:
+		return nil, ctx.Err()
+	}
+	missing := len(reqs) - len(good)
+	o.metrics.OCSPMissing.Add(float64(missing))
+	if o.require {
+		return nil, fmt.Errorf("gpu.requireOCSP: %d of %d certificates without a good OCSP response: %w", missing, len(reqs), err)
+	}
+	log.Warn("stapling the OCSP responses that could be fetched; audits will fail this receipt's revocation check unless they opt out",
+		"missing", missing, "of", len(reqs), "err", err)
+	return good, nil
+}
+
+// revocationRefusal is the refusal of a job for the GPU's revocation state ("revoked": a
+// responder said revoked or on hold; "ocsp": gpu.requireOCSP and no good response), nil for
+// any other error.
+func revocationRefusal(err error) *Refusal {
+	switch {
+	case errors.Is(err, ErrGPURevoked):
+		return &Refusal{Reason: "revoked", Err: err}
+	case errors.Is(err, ErrNoStaple):
+		return &Refusal{Reason: "ocsp", Err: err}
+	}
+	return nil
+}
+
+// checkGPURevocation runs before a job is taken on a GPU in CC mode: its chain's responses
+// are fetched (and cached for the record), so that a revoked GPU never locks or executes a
+// job, and a node that requires staples does not take one it could not commit.
+func (n *Node) checkGPURevocation(ctx context.Context) (*Refusal, error) {
+	if n.gpu == nil {
+		return nil, nil
+	}
+	cc, ok, err := n.gpu.CCState()
+	if err != nil {
+		return nil, fmt.Errorf("gpu: %w", err)
+	}
+	if !ok || !cc.Enabled {
+		return nil, nil // no CC report, nothing to staple
+	}
+	chain, err := n.gpu.CertChain()
+	if err != nil {
+		return nil, fmt.Errorf("gpu: %w", err)
+	}
+	if _, err := n.ocsp.staples(ctx, chain, n.log); err != nil {
+		if rf := revocationRefusal(err); rf != nil {
+			return rf, nil
+		}
+		return nil, err
+	}
+	return nil, nil
+}
