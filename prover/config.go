@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"math/big"
+	"slices"
 	"strings"
 	"time"
 
@@ -236,6 +237,11 @@ func (c Config) validateRest() error {
 	}
 	if u := c.GPU.OCSPURL; u != "" && !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
 		return bad("gpu.ocspUrl", "%q: OCSP is asked over HTTP (RFC 6960 appendix A), want an http:// or https:// URL", u)
+	}
+	for i, p := range c.GPU.Peers {
+		if p < 0 || p == c.GPU.Index || slices.Contains(c.GPU.Peers[:i], p) {
+			return bad("gpu.peers", "%v: NVML indices of the other GPUs, each once, not gpu.index (%d)", c.GPU.Peers, c.GPU.Index)
+		}
 	}
 	if c.GPU.OCSPTimeout.D() < 0 {
 		return bad("gpu.ocspTimeout", "must not be negative")

@@ -80,6 +80,7 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 		"orderBooks":          func(c *Config) { c.OrderBooks = []string{"ftp://x"} },
 		"gpu.ocspUrl":         func(c *Config) { c.GPU.OCSPURL = "ldap://x" },
 		"gpu.ocspTimeout":     func(c *Config) { c.GPU.OCSPTimeout = -1 },
+		"gpu.peers":           func(c *Config) { c.GPU.Peers = []int{1, 0} },
 		"seedConfirmations":   func(c *Config) { c.SeedConfirmations = -1 },
 		"seedConfirmations ":  func(c *Config) { c.SeedConfirmations = seedHorizon },
 		"maxUnlockedOffers":   func(c *Config) { c.MaxUnlockedPerBuyer = 0 },

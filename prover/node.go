@@ -254,6 +254,9 @@ func New(ctx context.Context, o Options) (*Node, error) {
 		case err != nil:
 			return nil, fmt.Errorf("gpu: %w", err)
 		default:
+			if err := g.AddPeers(cfg.GPU.Peers...); err != nil {
+				return nil, &ConfigError{Field: "gpu.peers", Err: err}
+			}
 			n.gpu = g
 		}
 	}

@@ -77,8 +77,8 @@ func revocationRefusal(err error) *Refusal {
 	return nil
 }
 
-// checkGPURevocation runs before a job is taken on a GPU in CC mode: its chain's responses
-// are fetched (and cached for the record), so that a revoked GPU never locks or executes a
+// checkGPURevocation runs before a job is taken on a GPU in CC mode: the responses for its
+// chain and its peers' (gpu.peers) are fetched (and cached for the record), so that a revoked GPU never locks or executes a
 // job, and a node that requires staples does not take one it could not commit.
 func (n *Node) checkGPURevocation(ctx context.Context) (*Refusal, error) {
 	if n.gpu == nil {
@@ -91,15 +91,17 @@ func (n *Node) checkGPURevocation(ctx context.Context) (*Refusal, error) {
 	if !ok || !cc.Enabled {
 		return nil, nil // no CC report, nothing to staple
 	}
-	chain, err := n.gpu.CertChain()
+	chains, err := n.gpu.CertChains() // the record's GPU and its peers
 	if err != nil {
 		return nil, fmt.Errorf("gpu: %w", err)
 	}
-	if _, err := n.ocsp.staples(ctx, chain, n.log); err != nil {
-		if rf := revocationRefusal(err); rf != nil {
-			return rf, nil
+	for _, chain := range chains {
+		if _, err := n.ocsp.staples(ctx, chain, n.log); err != nil {
+			if rf := revocationRefusal(err); rf != nil {
+				return rf, nil
+			}
+			return nil, err
 		}
-		return nil, err
 	}
 	return nil, nil
 }

@@ -49,6 +49,9 @@ type GPUConfig struct {
 	Mode string `json:"mode"`
 	// Index is the NVML device index.
 	Index int `json:"index"`
+	// Peers are the NVML indices of the other GPUs a job runs on (a multi-GPU system): in CC
+	// mode each signs a report over the job's nonce, carried in the record's cc.gpus.
+	Peers []int `json:"peers,omitempty"`
 	// Interval is the telemetry sampling period.
 	Interval Duration `json:"interval"`
 	// RequireCC refuses to commit without a GPU-signed CC report.
