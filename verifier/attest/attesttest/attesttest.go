@@ -5,7 +5,8 @@
 // built here; the verifier's and the provider's tests share one implementation so that what
 // the provider staples is exactly what the verifier is tested to accept.
 //
-// It must not import verifier/attest: that package's internal tests import this one.
+// It must not import verifier/attest (whose internal tests import it), only its xmldsig
+// package, which in turn must not import this one.
 package attesttest
 
 import (
