@@ -187,8 +187,11 @@ func (n *Node) execute(ctx context.Context, r *Record, log *slog.Logger) (Step, 
 	if n.gpu != nil {
 		nonce := n.nonce(r, gen.TraceRoot)
 		pidMu.Lock()
-		rec, err = n.gpu.BuildRecord(gpu.RecordOptions{Telemetry: summary, PIDs: pids, Nonce: &nonce, RequireCC: n.cfg.GPU.RequireCC,
-			Staple: func(chain []byte) ([][]byte, error) { return n.ocsp.staples(ctx, chain, log) }})
+		var rimOCSP [][]byte
+		if rimOCSP, err = n.ocsp.rimStaples(ctx, log); err == nil {
+			rec, err = n.gpu.BuildRecord(gpu.RecordOptions{Telemetry: summary, PIDs: pids, Nonce: &nonce, RequireCC: n.cfg.GPU.RequireCC,
+				OCSP: rimOCSP, Staple: func(chain []byte) ([][]byte, error) { return n.ocsp.staples(ctx, chain, log) }})
+		}
 		pidMu.Unlock()
 		if rf := revocationRefusal(err); rf != nil {
 			// Found after the admission (a hold placed since, or a cached answer expired):

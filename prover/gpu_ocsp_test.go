@@ -3,6 +3,8 @@ package prover_test
 import (
 	"context"
 	"crypto/x509"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -30,6 +32,33 @@ func ccReplay(t *testing.T, gpus int) (*gpu.Collector, *gputest.System, *attestt
 	return sys.Collector(t), sys, resp
 }
 
+// testRIMs are NVIDIA's hopper-2023 driver and VBIOS RIMs re-signed under a test RIM signer
+// whose chain names resp, stating the versions the replayed H100 runs (550.90.07,
+// 96.00.9F.00.01), written to files for gpu.rims. Their golden values stay hopper-2023's: they
+// exercise the stapling of the RIM signers' chains, not a measurement comparison.
+func testRIMs(t *testing.T, resp *attesttest.Responder) ([]string, *attesttest.RIMSigner) {
+	t.Helper()
+	s := attesttest.NewRIMSigner(t, resp.URL)
+	resp.AddIssuers(s.Root, s.ICA)
+	dir := t.TempDir()
+	var paths []string
+	for _, r := range []struct{ file, from, to string }{
+		{"Driver_RIM_test_no_gpu.swidtag", `colloquialVersion="545.00"`, `colloquialVersion="550.90.07"`},
+		{"1010_0200_882_96005E0001_test_no_gpu.swidtag", `colloquialVersion="96.00.5E.00.01"`, `colloquialVersion="96.00.9F.00.01"`},
+	} {
+		b, err := os.ReadFile(filepath.Join("..", "testdata", "nvidia", "rims", r.file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, r.file)
+		if err := os.WriteFile(p, s.Resign(t, b, r.from, r.to), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, p)
+	}
+	return paths, s
+}
+
 // TestStapledCCGPU runs CC jobs on replayed H100 systems with gpu.requireCC (gpu.requireOCSP
 // follows). Four GPUs whose responder answers good: the offer's record carries the evidence of
 // all four (cc.report and three cc.gpus), the node asks about each certificate once, at the
@@ -42,18 +71,21 @@ func TestStapledCCGPU(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	w := newWorld(t, ctx, 1)
-	newNode := func(t *testing.T, col *gpu.Collector) *prover.Node {
+	newNode := func(t *testing.T, col *gpu.Collector, resp *attesttest.Responder) (*prover.Node, []string, *attesttest.RIMSigner) {
 		cfg := w.config(t, t.TempDir(), w.head(t, ctx))
 		cfg.GPU.Mode, cfg.GPU.RequireCC, cfg.GPU.Interval = "require", true, prover.Duration(time.Millisecond)
 		cfg.GPU.OCSPTimeout = prover.Duration(2 * time.Second)
+		rims, signer := testRIMs(t, resp)
+		cfg.GPU.RIMs = rims
 		return w.node(t, ctx, w.provs[0], cfg, func(o *prover.Options) {
 			o.GPU = col
 			o.Executor = prover.ReferenceExecutor{}
-		})
+			o.RIMRoots = []*x509.Certificate{signer.Root.Cert}
+		}), rims, signer
 	}
 	t.Run("good", func(t *testing.T) {
 		col, sys, resp := ccReplay(t, 4)
-		n := newNode(t, col)
+		n, rims, signer := newNode(t, col, resp)
 		j := w.job(t, []int32{5, 6}, 6)
 		o, id := w.offer(t, w.request(t, ctx, j, tokens(1), 0), j.uri)
 		n.Consider(o)
@@ -65,16 +97,18 @@ func TestStapledCCGPU(t *testing.T) {
 				t.Errorf("responder asked %d times about GPU %d's BROM certificate, want once", resp.Requests(d.BROM.Cert), i)
 			}
 		}
-		if resp.Requests(sys.Devices[0].ICA.Cert) != 1 || resp.Total() != 5 {
-			t.Errorf("responder asked %d times about the ICA, %d in all; want 1 and 5", resp.Requests(sys.Devices[0].ICA.Cert), resp.Total())
+		// And once each about the RIM signer and its CA (both RIMs have one signer).
+		if resp.Requests(sys.Devices[0].ICA.Cert) != 1 || resp.Requests(signer.Leaf.Cert) != 1 || resp.Total() != 7 {
+			t.Errorf("responder asked %d times about the ICA, %d about the RIM signer, %d in all; want 1, 1 and 7",
+				resp.Requests(sys.Devices[0].ICA.Cert), resp.Requests(signer.Leaf.Cert), resp.Total())
 		}
 		doc := readReceipt(t, r)
 		att, err := attestation.Parse(doc.Attestation)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if att.Mode != attestation.ModeNVMLCC || len(att.CC.GPUs) != 3 || len(att.CC.OCSP) != 5 {
-			t.Fatalf("mode %s with %d peer GPUs and %d staples, want nvml+cc with 3 and 5", att.Mode, len(att.CC.GPUs), len(att.CC.OCSP))
+		if att.Mode != attestation.ModeNVMLCC || len(att.CC.GPUs) != 3 || len(att.CC.OCSP) != 7 {
+			t.Fatalf("mode %s with %d peer GPUs and %d staples, want nvml+cc with 3 and 7", att.Mode, len(att.CC.GPUs), len(att.CC.OCSP))
 		}
 		pol := w.policy()
 		pol.AllowNoAttestation, pol.RequireCC = false, true
@@ -86,29 +120,46 @@ func TestStapledCCGPU(t *testing.T) {
 		if c := rep.Check(verifier.CheckAttestation); c.Status != verifier.Pass {
 			t.Fatalf("attestation check %s: %v", c.Status, c.Err)
 		}
-		// The staples are what the auditor's revocation check passes on, for every GPU.
-		staples := make([][]byte, len(att.CC.OCSP))
-		for i, s := range att.CC.OCSP {
-			staples[i] = s
+		// An auditor holding the node's RIMs passes their signers' revocation from the
+		// staples, for every GPU (the golden values are hopper-2023's, so the measurements
+		// do not match this GPU, as they must not).
+		var policyRIMs [][]byte
+		for _, p := range rims {
+			b, _ := os.ReadFile(p)
+			policyRIMs = append(policyRIMs, b)
 		}
-		for i, chain := range append([]attestation.Hex{att.CC.CertChain}, att.CC.GPUs[0].CertChain, att.CC.GPUs[2].CertChain) {
-			certs, _ := attest.ParseCertChain(chain)
-			if err := attest.CheckRevocation(certs, 1, nil, staples, time.Now()); err != nil {
-				t.Fatalf("chain %d: %v", i, err)
+		res, err := attest.VerifyRecord(att, doc.Nonce(), &attest.Policy{RequireCC: true, RIMs: policyRIMs,
+			Roots: []*x509.Certificate{sys.Devices[0].Root.Cert}, RIMRoots: []*x509.Certificate{signer.Root.Cert}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range []string{attest.CheckDeviceRevocation, "rim.driver.revocation", "rim.vbios.revocation",
+			"gpus[2]." + attest.CheckDeviceRevocation, "gpus[2].rim.vbios.revocation"} {
+			if c, ok := res.Get(name); !ok || c.Status != attest.Passed {
+				t.Errorf("%s: %+v", name, c)
 			}
+		}
+		if c, _ := res.Get(attest.CheckMeasurements); c.Status != attest.Failed {
+			t.Errorf("measurements against another GPU's golden values: %+v", c)
 		}
 	})
 	for _, c := range []struct {
 		name, reason, detail string
-		spoil                func(*attesttest.Device, *attesttest.Responder)
+		spoil                func(*gputest.System, *attesttest.RIMSigner, *attesttest.Responder)
 	}{
-		{"held", "revoked", "on hold", func(d *attesttest.Device, r *attesttest.Responder) { r.Hold(d.BROM.Cert) }},
-		{"unreachable", "ocsp", "no usable OCSP response", func(_ *attesttest.Device, r *attesttest.Responder) { r.Close() }},
+		{"held", "revoked", "on hold", func(s *gputest.System, _ *attesttest.RIMSigner, r *attesttest.Responder) {
+			r.Hold(s.Devices[0].BROM.Cert)
+		}},
+		{"peer held", "revoked", "on hold", func(s *gputest.System, _ *attesttest.RIMSigner, r *attesttest.Responder) {
+			r.Hold(s.Devices[1].BROM.Cert)
+		}},
+		{"RIM signer held", "revoked", "on hold", func(_ *gputest.System, s *attesttest.RIMSigner, r *attesttest.Responder) { r.Hold(s.Leaf.Cert) }},
+		{"unreachable", "ocsp", "no usable OCSP response", func(_ *gputest.System, _ *attesttest.RIMSigner, r *attesttest.Responder) { r.Close() }},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			col, sys, resp := ccReplay(t, 1)
-			c.spoil(sys.Devices[0], resp)
-			n := newNode(t, col)
+			col, sys, resp := ccReplay(t, 2)
+			n, _, signer := newNode(t, col, resp)
+			c.spoil(sys, signer, resp)
 			j := w.job(t, []int32{5, 6}, 6)
 			r := runUntil(t, ctx, n, time.Minute, w.post(t, ctx, w.request(t, ctx, j, tokens(1), 0), j.uri))[0]
 			if r.Step != prover.StepRefused || !strings.Contains(r.Reason, c.detail) {

@@ -3,6 +3,7 @@ package prover
 import (
 	"context"
 	"crypto/ecdsa"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -70,6 +71,8 @@ type Options struct {
 	Metrics    *Metrics
 	Hook       Hook
 	HTTPClient *http.Client
+	// RIMRoots replace NVIDIA's pinned RIM root for Config.GPU.RIMs (tests only).
+	RIMRoots []*x509.Certificate
 	// ShutdownGrace is how long a step in progress may run on after shutdown (default 30s).
 	ShutdownGrace time.Duration
 }
@@ -261,6 +264,18 @@ func New(ctx context.Context, o Options) (*Node, error) {
 		}
 	}
 	n.ocsp = newNodeOCSP(cfg, n.metrics, n.log)
+	if len(cfg.GPU.RIMs) > 0 {
+		if n.gpu == nil {
+			return nil, &ConfigError{Field: "gpu.rims", Err: errors.New("RIMs are for a GPU's records, and the node has none")}
+		}
+		id, _, err := n.gpu.Identity()
+		if err != nil {
+			return nil, fmt.Errorf("gpu: %w", err)
+		}
+		if n.ocsp.rims, err = loadRIMs(cfg.GPU.RIMs, id, o.RIMRoots, time.Now()); err != nil {
+			return nil, &ConfigError{Field: "gpu.rims", Err: err}
+		}
+	}
 	n.sched = newScheduler(cfg.Concurrency)
 	n.batch = newBatcher(n)
 	return n, nil

@@ -20,6 +20,8 @@ type nodeOCSP struct {
 	stapler *OCSPStapler
 	require bool
 	metrics *Metrics
+	// rims are the requests for the RIM signers' chains (gpu.rims; loadRIMs).
+	rims []gpu.StapleRequest
 }
 
 // newNodeOCSP builds the node's stapler. Its client is not the job fetcher's: the responders
@@ -36,20 +38,33 @@ func newNodeOCSP(cfg Config, m *Metrics, log *slog.Logger) *nodeOCSP {
 }
 
 // staples returns the checked responses for a GPU's device chain (every certificate but the
-// leaf, as NVIDIA's verifiers ask), applying gpu.requireOCSP: a revoked or held certificate is
-// always an ErrGPURevoked error; missing responses are an ErrNoStaple error when required and
-// otherwise a warning (auditors then fail the receipt's revocation check unless they opt out).
+// leaf, as NVIDIA's verifiers ask).
 func (o *nodeOCSP) staples(ctx context.Context, chain []byte, log *slog.Logger) ([][]byte, error) {
 	reqs, err := gpu.StapleRequests(chain, 1, attest.NVIDIADeviceRoot())
 	if err != nil {
 		return nil, fmt.Errorf("OCSP requests for the GPU's chain: %w", err)
 	}
+	return o.fetch(ctx, reqs, "GPU attestation", log)
+}
+
+// rimStaples returns the checked responses for the RIM signers' chains (none without gpu.rims).
+func (o *nodeOCSP) rimStaples(ctx context.Context, log *slog.Logger) ([][]byte, error) {
+	if len(o.rims) == 0 {
+		return nil, nil
+	}
+	return o.fetch(ctx, o.rims, "RIM signing", log)
+}
+
+// fetch applies gpu.requireOCSP to the stapler's answers: a revoked or held certificate is
+// always an ErrGPURevoked error; missing responses are an ErrNoStaple error when required and
+// otherwise a warning (auditors then fail the receipt's revocation check unless they opt out).
+func (o *nodeOCSP) fetch(ctx context.Context, reqs []gpu.StapleRequest, what string, log *slog.Logger) ([][]byte, error) {
 	good, err := o.stapler.Fetch(ctx, reqs)
 	switch {
 	case err == nil:
 		return good, nil
 	case errors.Is(err, attest.ErrRevoked):
-		log.Error("GPU attestation certificate revoked or on hold: every audit of this GPU's receipts would fail; refusing jobs", "err", err)
+		log.Error(what+" certificate revoked or on hold: every audit of this GPU's receipts would fail; refusing jobs", "err", err)
 		return nil, fmt.Errorf("%w: %w", ErrGPURevoked, err)
 	case ctx.Err() != nil:
 		return nil, ctx.Err()
@@ -57,10 +72,10 @@ func (o *nodeOCSP) staples(ctx context.Context, chain []byte, log *slog.Logger) 
 	missing := len(reqs) - len(good)
 	o.metrics.OCSPMissing.Add(float64(missing))
 	if o.require {
-		return nil, fmt.Errorf("gpu.requireOCSP: %d of %d certificates without a good OCSP response: %w", missing, len(reqs), err)
+		return nil, fmt.Errorf("gpu.requireOCSP: %d of %d %s certificates without a good OCSP response: %w", missing, len(reqs), what, err)
 	}
 	log.Warn("stapling the OCSP responses that could be fetched; audits will fail this receipt's revocation check unless they opt out",
-		"missing", missing, "of", len(reqs), "err", err)
+		"certificates", what, "missing", missing, "of", len(reqs), "err", err)
 	return good, nil
 }
 
@@ -102,6 +117,12 @@ func (n *Node) checkGPURevocation(ctx context.Context) (*Refusal, error) {
 			}
 			return nil, err
 		}
+	}
+	if _, err := n.ocsp.rimStaples(ctx, n.log); err != nil {
+		if rf := revocationRefusal(err); rf != nil {
+			return rf, nil
+		}
+		return nil, err
 	}
 	return nil, nil
 }

@@ -65,6 +65,9 @@ type GPUConfig struct {
 	RequireOCSP *bool `json:"requireOCSP,omitempty"`
 	// OCSPTimeout bounds one OCSP request.
 	OCSPTimeout Duration `json:"ocspTimeout"`
+	// RIMs are NVIDIA's signed driver and VBIOS RIM files for the versions the GPU runs: the
+	// node checks them at start and staples OCSP responses for their signers' chains.
+	RIMs []string `json:"rims,omitempty"`
 }
 
 // requireOCSP is gpu.requireOCSP, defaulting to gpu.requireCC.
