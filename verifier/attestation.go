@@ -45,6 +45,11 @@ type Records struct {
 	AllowMissingOCSPUnsafe bool
 	// AllowDevTools accepts CC reports from GPUs in devtools mode (not confidential).
 	AllowDevTools bool
+	// AllowedChips and AllowedBoards restrict the GPUs by what they signed: the chip their
+	// certificate chain names ("GH100") and the board their report's opaque data names
+	// (attest.Report.Board, "1010_0200_882"), for every GPU of the record; empty: any. Only a
+	// verified CC record can satisfy them.
+	AllowedChips, AllowedBoards []string
 	// Roots replaces NVIDIA's pinned Device Identity CA (tests only).
 	Roots []*x509.Certificate
 	// At is when certificates must be valid; zero means now.
@@ -86,7 +91,7 @@ func (v Records) VerifyRecord(ctx context.Context, record []byte, digest receipt
 			receipt.Word(dig), digest)
 	}
 	res, err := attest.VerifyRecord(rec, nonce, &attest.Policy{
-		AllowDevTools: v.AllowDevTools, RIMs: v.RIMs, SwitchRIMs: v.SwitchRIMs, Topology: v.Topology, RequireRIMs: v.RequireRIMs, AllowUnsignedRIMsUnsafe: v.AllowUnsignedRIMsUnsafe,
+		AllowDevTools: v.AllowDevTools, AllowedChips: v.AllowedChips, AllowedBoards: v.AllowedBoards, RIMs: v.RIMs, SwitchRIMs: v.SwitchRIMs, Topology: v.Topology, RequireRIMs: v.RequireRIMs, AllowUnsignedRIMsUnsafe: v.AllowUnsignedRIMsUnsafe,
 		AllowMissingOCSPUnsafe: v.AllowMissingOCSPUnsafe, Roots: v.Roots, At: v.At, ChainCache: v.Chains,
 	})
 	if err != nil {

@@ -47,6 +47,7 @@ func TestInspectNvidiaReports(t *testing.T) {
 		assert.Contains(t, out, "VBIOS     "+s.vbios, s.report)
 		assert.Contains(t, out, "64 blocks", s.report)
 		assert.Contains(t, out, "PROJECT                \"1010\"", s.report)
+		assert.Contains(t, out, "board     1010_02", s.report)
 		assert.NotContains(t, out, "signature under", "no chain, no signature check")
 
 		// The same bytes as a binary file read the same.
