@@ -193,10 +193,14 @@ func (n *Node) execute(ctx context.Context, r *Record, log *slog.Logger) (Step, 
 				OCSP: rimOCSP, Staple: func(chain []byte) ([][]byte, error) { return n.ocsp.staples(ctx, chain, log) }})
 		}
 		pidMu.Unlock()
-		if rf := revocationRefusal(err); rf != nil {
-			// Found after the admission (a hold placed since, or a cached answer expired):
-			// a record that every audit fails is never committed. An offer is not locked
-			// yet and is refused; a locked job is given back.
+		if err == nil {
+			err = checkMeasurements(rec, n.rims)
+		}
+		if rf := attestationRefusal(err); rf != nil {
+			// A record that every audit fails is never committed: a hold placed since the
+			// admission (or a cached answer expired), or a report only now seen not to match
+			// the node's RIMs. An offer is not locked yet and is refused; a locked job is
+			// given back.
 			if r.Source == FromOffer {
 				n.metrics.Refused.WithLabelValues(rf.Reason).Inc()
 				r.Reason = rf.Error()

@@ -3,8 +3,11 @@ package prover_test
 import (
 	"context"
 	"crypto/x509"
+	"encoding/hex"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -20,12 +23,14 @@ import (
 	"github.com/probitylabs/probity/verifier/attest/attesttest"
 )
 
+const ccFixture = "../testdata/gpu/h100-sxm-cc-on.json"
+
 // ccReplay replays the recorded H100 in CC mode as gpus GPUs (gputest) whose chains name a
 // local OCSP responder; the node's collector has the others as peers.
 func ccReplay(t *testing.T, gpus int) (*gpu.Collector, *gputest.System, *attesttest.Responder) {
 	t.Helper()
 	resp := attesttest.NewResponder(t)
-	sys := gputest.ReplayCC(t, "../testdata/gpu/h100-sxm-cc-on.json", gpus, resp.URL)
+	sys := gputest.ReplayCC(t, ccFixture, gpus, resp.URL)
 	for _, d := range sys.Devices {
 		resp.AddIssuers(d.Root, d.ICA, d.BROM)
 	}
@@ -34,24 +39,45 @@ func ccReplay(t *testing.T, gpus int) (*gpu.Collector, *gputest.System, *attestt
 
 // testRIMs are NVIDIA's hopper-2023 driver and VBIOS RIMs re-signed under a test RIM signer
 // whose chain names resp, stating the versions the replayed H100 runs (550.90.07,
-// 96.00.9F.00.01), written to files for gpu.rims. Their golden values stay hopper-2023's: they
-// exercise the stapling of the RIM signers' chains, not a measurement comparison.
-func testRIMs(t *testing.T, resp *attesttest.Responder) ([]string, *attesttest.RIMSigner) {
+// 96.00.9F.00.01), written to files for gpu.rims. With own, each active golden value is the
+// replayed report's measurement (NVIDIA publishes no RIMs for that report's driver); without,
+// the golden values stay hopper-2023's, which the report does not match.
+func testRIMs(t *testing.T, resp *attesttest.Responder, own bool) ([]string, *attesttest.RIMSigner) {
 	t.Helper()
 	s := attesttest.NewRIMSigner(t, resp.URL)
 	resp.AddIssuers(s.Root, s.ICA)
+	b, err := os.ReadFile(ccFixture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := gpu.ParseFixture(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := attest.ParseReport(f.AttestationReport.Value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	active := regexp.MustCompile(`index="(\d+)" active="True" alternatives="\d+" ns2:Hash0="([0-9a-f]+)"`)
 	dir := t.TempDir()
 	var paths []string
 	for _, r := range []struct{ file, from, to string }{
 		{"Driver_RIM_test_no_gpu.swidtag", `colloquialVersion="545.00"`, `colloquialVersion="550.90.07"`},
 		{"1010_0200_882_96005E0001_test_no_gpu.swidtag", `colloquialVersion="96.00.5E.00.01"`, `colloquialVersion="96.00.9F.00.01"`},
 	} {
-		b, err := os.ReadFile(filepath.Join("..", "testdata", "nvidia", "rims", r.file))
+		doc, err := os.ReadFile(filepath.Join("..", "testdata", "nvidia", "rims", r.file))
 		if err != nil {
 			t.Fatal(err)
 		}
+		edits := []string{r.from, r.to}
+		for _, m := range active.FindAllStringSubmatch(string(doc), -1) {
+			idx, _ := strconv.Atoi(m[1])
+			if blk, ok := rep.Block(idx + 1); ok && own {
+				edits = append(edits, m[0], strings.Replace(m[0], m[2], hex.EncodeToString(blk.Value), 1))
+			}
+		}
 		p := filepath.Join(dir, r.file)
-		if err := os.WriteFile(p, s.Resign(t, b, r.from, r.to), 0o644); err != nil {
+		if err := os.WriteFile(p, s.Resign(t, doc, edits...), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		paths = append(paths, p)
@@ -71,11 +97,11 @@ func TestStapledCCGPU(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	w := newWorld(t, ctx, 1)
-	newNode := func(t *testing.T, col *gpu.Collector, resp *attesttest.Responder) (*prover.Node, []string, *attesttest.RIMSigner) {
+	newNode := func(t *testing.T, col *gpu.Collector, resp *attesttest.Responder, ownRIMs bool) (*prover.Node, []string, *attesttest.RIMSigner) {
 		cfg := w.config(t, t.TempDir(), w.head(t, ctx))
 		cfg.GPU.Mode, cfg.GPU.RequireCC, cfg.GPU.Interval = "require", true, prover.Duration(time.Millisecond)
 		cfg.GPU.OCSPTimeout = prover.Duration(2 * time.Second)
-		rims, signer := testRIMs(t, resp)
+		rims, signer := testRIMs(t, resp, ownRIMs)
 		cfg.GPU.RIMs = rims
 		return w.node(t, ctx, w.provs[0], cfg, func(o *prover.Options) {
 			o.GPU = col
@@ -85,7 +111,7 @@ func TestStapledCCGPU(t *testing.T) {
 	}
 	t.Run("good", func(t *testing.T) {
 		col, sys, resp := ccReplay(t, 4)
-		n, rims, signer := newNode(t, col, resp)
+		n, rims, signer := newNode(t, col, resp, true)
 		j := w.job(t, []int32{5, 6}, 6)
 		o, id := w.offer(t, w.request(t, ctx, j, tokens(1), 0), j.uri)
 		n.Consider(o)
@@ -120,27 +146,45 @@ func TestStapledCCGPU(t *testing.T) {
 		if c := rep.Check(verifier.CheckAttestation); c.Status != verifier.Pass {
 			t.Fatalf("attestation check %s: %v", c.Status, c.Err)
 		}
-		// An auditor holding the node's RIMs passes their signers' revocation from the
-		// staples, for every GPU (the golden values are hopper-2023's, so the measurements
-		// do not match this GPU, as they must not).
+		// An auditor holding the node's RIMs passes the whole record with them: every GPU's
+		// measurements, and the RIM signers' revocation from the staples.
 		var policyRIMs [][]byte
 		for _, p := range rims {
 			b, _ := os.ReadFile(p)
 			policyRIMs = append(policyRIMs, b)
 		}
-		res, err := attest.VerifyRecord(att, doc.Nonce(), &attest.Policy{RequireCC: true, RIMs: policyRIMs,
+		res, err := attest.VerifyRecord(att, doc.Nonce(), &attest.Policy{RequireCC: true, RequireRIMs: true, RIMs: policyRIMs,
 			Roots: []*x509.Certificate{sys.Devices[0].Root.Cert}, RIMRoots: []*x509.Certificate{signer.Root.Cert}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, name := range []string{attest.CheckDeviceRevocation, "rim.driver.revocation", "rim.vbios.revocation",
-			"gpus[2]." + attest.CheckDeviceRevocation, "gpus[2].rim.vbios.revocation"} {
+		if !res.OK() {
+			t.Fatal(res.Err())
+		}
+		for _, name := range []string{attest.CheckDeviceRevocation, "rim.driver.revocation", "rim.vbios.revocation", attest.CheckMeasurements,
+			"gpus[2]." + attest.CheckDeviceRevocation, "gpus[2].rim.vbios.revocation", "gpus[2]." + attest.CheckMeasurements} {
 			if c, ok := res.Get(name); !ok || c.Status != attest.Passed {
 				t.Errorf("%s: %+v", name, c)
 			}
 		}
-		if c, _ := res.Get(attest.CheckMeasurements); c.Status != attest.Failed {
-			t.Errorf("measurements against another GPU's golden values: %+v", c)
+	})
+	// RIMs whose golden values the GPU does not match: the node does not commit a record every
+	// audit with those RIMs would fail; the offer, not locked yet, is refused.
+	t.Run("measurements", func(t *testing.T) {
+		col, _, resp := ccReplay(t, 1)
+		n, _, _ := newNode(t, col, resp, false)
+		j := w.job(t, []int32{5, 6}, 6)
+		o, id := w.offer(t, w.request(t, ctx, j, tokens(1), 0), j.uri)
+		n.Consider(o)
+		r := runUntil(t, ctx, n, time.Minute, id)[0]
+		if r.Step != prover.StepRefused || !strings.Contains(r.Reason, "does not match the RIM") {
+			t.Fatalf("job ended %s: %s; want refused for its measurements", r.Step, r.Reason)
+		}
+		if _, locked := r.Txs["lock"]; locked {
+			t.Fatal("the job was locked")
+		}
+		if v := testutil.ToFloat64(n.Metrics().Refused.WithLabelValues("measurements")); v != 1 {
+			t.Fatalf("refused{reason=measurements} = %v", v)
 		}
 	})
 	for _, c := range []struct {
@@ -158,7 +202,7 @@ func TestStapledCCGPU(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			col, sys, resp := ccReplay(t, 2)
-			n, _, signer := newNode(t, col, resp)
+			n, _, signer := newNode(t, col, resp, true)
 			c.spoil(sys, signer, resp)
 			j := w.job(t, []int32{5, 6}, 6)
 			r := runUntil(t, ctx, n, time.Minute, w.post(t, ctx, w.request(t, ctx, j, tokens(1), 0), j.uri))[0]

@@ -27,6 +27,7 @@ import (
 	"github.com/probitylabs/probity/jobs"
 	"github.com/probitylabs/probity/model"
 	"github.com/probitylabs/probity/prover/gpu"
+	"github.com/probitylabs/probity/verifier/attest"
 )
 
 // ErrDataDirLocked: another node holds the data directory (lockDataDir).
@@ -96,7 +97,8 @@ type Node struct {
 	exec     Executor
 	keySrc   KeySource
 	gpu      *gpu.Collector
-	ocsp     *nodeOCSP // staples for the GPU's chain (spec §9.4 step 4)
+	ocsp     *nodeOCSP     // staples for the GPU's chain (spec §9.4 step 4)
+	rims     []*attest.RIM // gpu.rims, verified: every record's reports must match them
 	log      *slog.Logger
 	metrics  *Metrics
 	hook     Hook
@@ -272,7 +274,7 @@ func New(ctx context.Context, o Options) (*Node, error) {
 		if err != nil {
 			return nil, fmt.Errorf("gpu: %w", err)
 		}
-		if n.ocsp.rims, err = loadRIMs(cfg.GPU.RIMs, id, o.RIMRoots, time.Now()); err != nil {
+		if n.ocsp.rims, n.rims, err = loadRIMs(cfg.GPU.RIMs, id, o.RIMRoots, time.Now()); err != nil {
 			return nil, &ConfigError{Field: "gpu.rims", Err: err}
 		}
 	}

@@ -79,15 +79,17 @@ func (o *nodeOCSP) fetch(ctx context.Context, reqs []gpu.StapleRequest, what str
 	return good, nil
 }
 
-// revocationRefusal is the refusal of a job for the GPU's revocation state ("revoked": a
-// responder said revoked or on hold; "ocsp": gpu.requireOCSP and no good response), nil for
-// any other error.
-func revocationRefusal(err error) *Refusal {
+// attestationRefusal is the refusal of a job for what its record would show every auditor
+// ("revoked": a responder said revoked or on hold; "ocsp": gpu.requireOCSP and no good
+// response; "measurements": a report that does not match gpu.rims), nil for any other error.
+func attestationRefusal(err error) *Refusal {
 	switch {
 	case errors.Is(err, ErrGPURevoked):
 		return &Refusal{Reason: "revoked", Err: err}
 	case errors.Is(err, ErrNoStaple):
 		return &Refusal{Reason: "ocsp", Err: err}
+	case errors.Is(err, attest.ErrMeasurement):
+		return &Refusal{Reason: "measurements", Err: err}
 	}
 	return nil
 }
@@ -112,14 +114,14 @@ func (n *Node) checkGPURevocation(ctx context.Context) (*Refusal, error) {
 	}
 	for _, chain := range chains {
 		if _, err := n.ocsp.staples(ctx, chain, n.log); err != nil {
-			if rf := revocationRefusal(err); rf != nil {
+			if rf := attestationRefusal(err); rf != nil {
 				return rf, nil
 			}
 			return nil, err
 		}
 	}
 	if _, err := n.ocsp.rimStaples(ctx, n.log); err != nil {
-		if rf := revocationRefusal(err); rf != nil {
+		if rf := attestationRefusal(err); rf != nil {
 			return rf, nil
 		}
 		return nil, err

@@ -19,31 +19,33 @@ import (
 // driver and VBIOS RIMs (gpu.rims, NVIDIA's signed XML for exactly the versions it runs) asks
 // about their signers' chains too. They are checked when the node starts, as an auditor checks
 // them: a RIM whose signature or chain does not verify, a second RIM of one kind, or a version
-// the GPU does not run would only make every receipt's audit fail.
+// the GPU does not run would only make every receipt's audit fail; and every record's reports
+// are compared with their golden values before the record is committed, for the same reason.
 
 // loadRIMs reads and checks the node's RIM files against the GPU's NVML identity and returns
-// the OCSP requests for their signers' chains (every certificate but the root).
-func loadRIMs(paths []string, id attestation.Identity, roots []*x509.Certificate, now time.Time) ([]gpu.StapleRequest, error) {
+// them with the OCSP requests for their signers' chains (every certificate but the root).
+func loadRIMs(paths []string, id attestation.Identity, roots []*x509.Certificate, now time.Time) ([]gpu.StapleRequest, []*attest.RIM, error) {
 	if len(roots) == 0 {
 		roots = []*x509.Certificate{attest.NVIDIARIMRoot()}
 	}
 	var reqs []gpu.StapleRequest
+	var rims []*attest.RIM
 	seen := map[attest.RIMKind]string{}
 	for _, p := range paths {
 		b, err := readBounded(p, attest.MaxRIMSize)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		r, err := attest.VerifyRIM(b)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", p, err)
+			return nil, nil, fmt.Errorf("%s: %w", p, err)
 		}
 		if err := attest.VerifyChain(r.Certificates, roots, now); err != nil {
-			return nil, fmt.Errorf("%s: %w: %w", p, attest.ErrRIMChain, err)
+			return nil, nil, fmt.Errorf("%s: %w: %w", p, attest.ErrRIMChain, err)
 		}
 		k := r.Kind()
 		if other, dup := seen[k]; dup {
-			return nil, fmt.Errorf("%s: a second %s RIM (the first is %s): an auditor needs one of each", p, k, other)
+			return nil, nil, fmt.Errorf("%s: a second %s RIM (the first is %s): an auditor needs one of each", p, k, other)
 		}
 		seen[k] = p
 		want := id.DriverVersion
@@ -51,15 +53,42 @@ func loadRIMs(paths []string, id attestation.Identity, roots []*x509.Certificate
 			want = id.VBIOSVersion
 		}
 		if !strings.EqualFold(r.Version, want) {
-			return nil, fmt.Errorf("%s: %w: %s RIM %s, the GPU runs %q", p, attest.ErrRIMVersion, k, r.Version, want)
+			return nil, nil, fmt.Errorf("%s: %w: %s RIM %s, the GPU runs %q", p, attest.ErrRIMVersion, k, r.Version, want)
 		}
 		rq, err := gpu.CertStapleRequests(r.Certificates, 0, roots...)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", p, err)
+			return nil, nil, fmt.Errorf("%s: %w", p, err)
 		}
-		reqs = append(reqs, rq...)
+		reqs, rims = append(reqs, rq...), append(rims, r)
 	}
-	return reqs, nil
+	return reqs, rims, nil
+}
+
+// checkMeasurements compares every GPU report of a CC record (cc.report and cc.gpus) with the
+// golden values of the node's RIMs, as an auditor holding them does (spec §9.4 step 11): a GPU
+// whose firmware is not the one NVIDIA signed for would fail every such audit.
+func checkMeasurements(rec *attestation.Record, rims []*attest.RIM) error {
+	if len(rims) == 0 || rec.CC == nil || len(rec.CC.Report) == 0 {
+		return nil
+	}
+	reports := []attestation.Hex{rec.CC.Report}
+	for _, g := range rec.CC.GPUs {
+		reports = append(reports, g.Report)
+	}
+	for i, b := range reports {
+		rep, err := attest.ParseReport(b)
+		if err == nil {
+			err = attest.CompareMeasurements(rep, rims)
+		}
+		if err != nil {
+			name := "cc.report"
+			if i > 0 {
+				name = fmt.Sprintf("cc.gpus[%d]", i-1)
+			}
+			return fmt.Errorf("%s against gpu.rims: %w", name, err)
+		}
+	}
+	return nil
 }
 
 func readBounded(path string, limit int64) ([]byte, error) {

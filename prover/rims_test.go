@@ -21,7 +21,7 @@ func TestLoadRIMs(t *testing.T) {
 	const good = "rims-signed/NV_GPU_DRIVER_GH100_550.144.03.xml"
 	id := attestation.Identity{DriverVersion: "550.144.03", VBIOSVersion: "96.00.5e.00.01"}
 	at := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
-	reqs, err := loadRIMs([]string{nv(good)}, id, nil, at)
+	reqs, _, err := loadRIMs([]string{nv(good)}, id, nil, at)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +44,7 @@ func TestLoadRIMs(t *testing.T) {
 		for _, f := range c.files {
 			files = append(files, nv(f))
 		}
-		_, err := loadRIMs(files, c.id, nil, at)
+		_, _, err := loadRIMs(files, c.id, nil, at)
 		if err == nil || (c.want != nil && !errors.Is(err, c.want)) || !strings.Contains(err.Error(), filepath.Base(c.files[len(c.files)-1])) {
 			t.Errorf("%s: %v, want %v naming the file", name, err, c.want)
 		}
