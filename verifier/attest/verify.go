@@ -132,6 +132,8 @@ type Policy struct {
 	// PROJECT_PROJECTSKU_CHIPSKU (Report.Board: "1010_0200_882"); empty: any. Like
 	// AllowedChips it needs signed evidence, and it applies to every GPU of a multi-GPU record.
 	AllowedBoards []string
+	// MinMemoryBytes, when set, is the least GPU memory NVML must report (check memory).
+	MinMemoryBytes uint64
 	// AllowDevTools accepts CC reports from GPUs in devtools mode (not confidential).
 	AllowDevTools bool
 	// RIMs are NVIDIA's signed SWID RIM files, one driver and one VBIOS RIM, whose golden
@@ -241,6 +243,7 @@ func VerifyRecord(rec *attestation.Record, nonce [32]byte, p *Policy) (*Result, 
 // identity (nil without verified CC evidence); with it, the NVML name is trusted only because
 // model.claims tied it to the signed chip.
 func checkModelPolicy(res *Result, id *attestation.Identity, dev *DeviceIdentity, p *Policy) {
+	checkMemory(res, id, p)
 	if len(p.AllowedModels) == 0 && !p.restrictsSignedHardware() {
 		res.skip(CheckModel, "policy allows any model")
 		return
