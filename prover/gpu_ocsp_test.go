@@ -46,15 +46,7 @@ func testRIMs(t *testing.T, resp *attesttest.Responder, own bool) ([]string, *at
 	t.Helper()
 	s := attesttest.NewRIMSigner(t, resp.URL)
 	resp.AddIssuers(s.Root, s.ICA)
-	b, err := os.ReadFile(ccFixture)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := gpu.ParseFixture(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rep, err := attest.ParseReport(f.AttestationReport.Value)
+	rep, err := attest.ParseReport(mustFixtureReport(t))
 	if err != nil {
 		t.Fatal(err)
 	}

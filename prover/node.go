@@ -18,6 +18,7 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/ethclient"
 
+	"github.com/probitylabs/probity/attestation"
 	"github.com/probitylabs/probity/chain"
 	"github.com/probitylabs/probity/circuits"
 	"github.com/probitylabs/probity/circuits/universal"
@@ -72,8 +73,9 @@ type Options struct {
 	Metrics    *Metrics
 	Hook       Hook
 	HTTPClient *http.Client
-	// RIMRoots replace NVIDIA's pinned RIM root for Config.GPU.RIMs (tests only).
-	RIMRoots []*x509.Certificate
+	// RIMRoots replace NVIDIA's pinned RIM root for Config.GPU.RIMs, and DeviceRoots its Device
+	// Identity CA in the check of a job's hardware requirement (tests only).
+	RIMRoots, DeviceRoots []*x509.Certificate
 	// ShutdownGrace is how long a step in progress may run on after shutdown (default 30s).
 	ShutdownGrace time.Duration
 }
@@ -99,15 +101,17 @@ type Node struct {
 	gpu      *gpu.Collector
 	ocsp     *nodeOCSP     // staples for the GPU's chain (spec §9.4 step 4)
 	rims     []*attest.RIM // gpu.rims, verified: every record's reports must match them
-	log      *slog.Logger
-	metrics  *Metrics
-	hook     Hook
-	grace    time.Duration
-	raw      chain.Backend // the endpoint under the retrying wrapper (transactions by hash)
-	minPrice *big.Int
-	classes  map[[32]byte]*universal.Class
-	models   map[string]heldModel // by model root, word()
-	batch    *batcher
+	// deviceRoots replace NVIDIA's Device Identity CA in the hardware check (tests only).
+	deviceRoots []*x509.Certificate
+	log         *slog.Logger
+	metrics     *Metrics
+	hook        Hook
+	grace       time.Duration
+	raw         chain.Backend // the endpoint under the retrying wrapper (transactions by hash)
+	minPrice    *big.Int
+	classes     map[[32]byte]*universal.Class
+	models      map[string]heldModel // by model root, word()
+	batch       *batcher
 
 	mu      sync.Mutex
 	active  map[string]bool
@@ -124,6 +128,10 @@ type Node struct {
 	// unlocked are the offers accepted and not yet locked, by buyer: their compute is spent
 	// before the chain holds anyone to anything (capped by MaxUnlockedOffers).
 	unlocked map[string]common.Address
+	// hwRecord is the record of the GPUs a job's hardware requirement is judged on, over
+	// hwNonce (hardware.go); collected once, under mu.
+	hwRecord *attestation.Record
+	hwNonce  [32]byte
 }
 
 // New assembles a node: keys, backend, market client, the models' roots, and the check that
@@ -265,7 +273,7 @@ func New(ctx context.Context, o Options) (*Node, error) {
 			n.gpu = g
 		}
 	}
-	n.ocsp = newNodeOCSP(cfg, n.metrics, n.log)
+	n.ocsp, n.deviceRoots = newNodeOCSP(cfg, n.metrics, n.log), o.DeviceRoots
 	if len(cfg.GPU.RIMs) > 0 {
 		if n.gpu == nil {
 			return nil, &ConfigError{Field: "gpu.rims", Err: errors.New("RIMs are for a GPU's records, and the node has none")}
