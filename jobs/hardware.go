@@ -125,10 +125,10 @@ func (h *Hardware) Salt(nonce [32]byte) (*big.Int, error) {
 }
 
 // Normalize sorts and de-duplicates the lists, so that a requirement built by hand is canonical.
+// The lists are replaced, never edited in place: a copy of a caller's Hardware shares them.
 func (h *Hardware) Normalize() {
 	for _, l := range []*[]string{&h.Models, &h.Chips, &h.Boards} {
-		slices.Sort(*l)
-		*l = slices.Compact(*l)
+		*l = slices.Compact(slices.Sorted(slices.Values(*l)))
 		if len(*l) == 0 {
 			*l = nil
 		}

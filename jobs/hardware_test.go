@@ -62,10 +62,11 @@ func TestParseHardwareRefuses(t *testing.T) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
-	h := &Hardware{Chips: []string{"GH100", "GB100", "GH100", ""}}
+	chips := []string{"GH100", "GB100", "GH100", ""}
+	h := &Hardware{Chips: chips}
 	h.Normalize()
-	if strings.Join(h.Chips, ",") != ",GB100,GH100" {
-		t.Fatalf("normalized %v", h.Chips)
+	if strings.Join(h.Chips, ",") != ",GB100,GH100" || strings.Join(chips, ",") != "GH100,GB100,GH100," {
+		t.Fatalf("normalized %v, the caller's list now %v", h.Chips, chips)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -700,6 +701,8 @@ func TestPrepareRefuses(t *testing.T) {
 		{"nowhere to publish", func(g *sdk.Generation) { g.JobDir = "" }},
 		{"not in the catalogue", func(g *sdk.Generation) { g.Class = nil }},
 		{"class not registered", func(g *sdk.Generation) { g.Class, g.ClassID = nil, [32]byte{1} }},
+		{"hardware requiring nothing", func(g *sdk.Generation) { g.Hardware = &jobs.Hardware{} }},
+		{"hardware name not ASCII", func(g *sdk.Generation) { g.Hardware = &jobs.Hardware{Models: []string{"NVIDIA H100 ✓"}} }},
 	}
 	for _, c := range cases {
 		g := e.generation("refused", []int32{1, 2}, 3)
@@ -743,6 +746,31 @@ func TestPrepareRefuses(t *testing.T) {
 	var ee *sdk.EscrowError
 	if !errors.As(err, &ee) || !errors.Is(err, sdk.ErrEscrow) || ee.Price.Cmp(tokens(100)) != 0 {
 		t.Fatalf("offer without escrow: %v", err)
+	}
+}
+
+// TestPrepareHardware: a generation's hardware requirement is put in the job file in canonical
+// form (lists sorted, duplicates dropped) and the request's salt commits to it, so the file
+// passes a provider's check against the request; two jobs with one requirement still get
+// different salts (the nonce).
+func TestPrepareHardware(t *testing.T) {
+	e := setup(t)
+	g := e.generation("hardware", []int32{1, 2}, 3)
+	g.Hardware = &jobs.Hardware{RequireCC: true, Boards: []string{"G520_0200_885", "1010_0200_882", "G520_0200_885"}}
+	job := e.prepare(g)
+	j, err := jobs.CheckJobFile(sdk.ProtocolRequest(job.Request), job.JobFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j.Hardware == nil || !j.Hardware.RequireCC || strings.Join(j.Hardware.Boards, ",") != "1010_0200_882,G520_0200_885" {
+		t.Fatalf("job file requirement %+v", j.Hardware)
+	}
+	if len(g.Hardware.Boards) != 3 {
+		t.Fatal("Prepare changed the caller's requirement")
+	}
+	g.JobDir = filepath.Join(e.dir, "hardware2")
+	if again := e.prepare(g); again.Request.Salt.Cmp(job.Request.Salt) == 0 {
+		t.Fatal("two jobs with one requirement share a salt")
 	}
 }
 
