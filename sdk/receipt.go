@@ -139,12 +139,17 @@ func (c *Client) audit(ctx context.Context, job *Job, rc *receipt.Receipt) error
 	manager := c.Addresses().Manager
 	policy := verifier.Policy{ChainID: c.ChainID(), Manager: &manager, Classes: []verifier.Class{{Class: cl}}, AllowNoAttestation: true}
 	opts := verifier.Options{Chain: verifier.MarketChain{Market: c.market, Headers: c.backend}}
+	// A job that required hardware asked for evidence: its attestation check must pass, against
+	// the requirement the buyer wrote, not one read from the receipt (whose job file a provider
+	// could have stripped of it: the job digest does not cover it).
+	required := job.Gen != nil && job.Gen.Hardware != nil
+	if required {
+		opts.Attestation = &verifier.Records{Hardware: job.Gen.Hardware}
+	}
 	r, err := verifier.Audit(ctx, rc, policy, opts)
 	if err != nil {
 		return fmt.Errorf("sdk: checking the receipt of job %s: %w", job.ID, err)
 	}
-	// A job that required hardware asked for evidence: its attestation check must pass.
-	required := job.Gen != nil && job.Gen.Hardware != nil
 	var failed []error
 	for _, ch := range r.Checks {
 		if ch.Status == verifier.Fail && (ch.Name != verifier.CheckAttestation || required) {

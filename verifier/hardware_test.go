@@ -73,6 +73,14 @@ func TestAuditHardwareRequirement(t *testing.T) {
 		require.Equal(t, Fail, r.Check(CheckJob).Status)
 		require.Contains(t, r.Check(CheckJob).Err.Error(), "does not commit")
 	})
+	t.Run("buyer's requirement, stripped from the receipt", func(t *testing.T) {
+		// The job digest does not cover the requirement, so a provider may deliver the job
+		// file without it; the buyer (sdk.Client.Receipt) audits with its own requirement.
+		rc, pol, m := nvml(t)
+		r := mustAudit(t, rc, pol, Options{Model: m, Attestation: &Records{Hardware: &jobs.Hardware{RequireCC: true}}})
+		require.Equal(t, Pass, r.Check(CheckJob).Status)
+		require.ErrorContains(t, attestationErr(t, r), "confidential")
+	})
 	t.Run("signed board", func(t *testing.T) {
 		b, _, _ := vector(t)
 		rc0, err := receipt.Parse(b)
