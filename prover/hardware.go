@@ -45,8 +45,8 @@ func (n *Node) checkHardware(h *jobs.Hardware) (*Refusal, error) {
 // hardwareRecord is the record checkHardware judges, collected at the first job that states a
 // requirement and kept: what the GPUs are does not change while the node runs.
 func (n *Node) hardwareRecord() (*attestation.Record, [32]byte, error) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
+	n.hwMu.Lock() // not n.mu: collecting asks the GPUs for reports
+	defer n.hwMu.Unlock()
 	if n.hwRecord != nil {
 		return n.hwRecord, n.hwNonce, nil
 	}

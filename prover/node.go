@@ -129,7 +129,8 @@ type Node struct {
 	// before the chain holds anyone to anything (capped by MaxUnlockedOffers).
 	unlocked map[string]common.Address
 	// hwRecord is the record of the GPUs a job's hardware requirement is judged on, over
-	// hwNonce (hardware.go); collected once, under mu.
+	// hwNonce (hardware.go); collected once, under hwMu.
+	hwMu     sync.Mutex
 	hwRecord *attestation.Record
 	hwNonce  [32]byte
 }
