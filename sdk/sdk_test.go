@@ -877,3 +877,48 @@ func TestRejectedProofRefundsBuyer(t *testing.T) {
 		t.Fatalf("withdrew %v (%v), want price + stake %s", got, err, want)
 	}
 }
+
+// TestReceiptHardware: a job that required CC gets a receipt whose record attests no GPU
+// (mode none): the buyer refuses it, naming the attestation, both as delivered and with the
+// requirement stripped from the receipt's job file (the job digest does not cover it, so only
+// the buyer's own requirement catches that). The same receipt of a job without a requirement
+// is accepted (TestPostedPath).
+func TestReceiptHardware(t *testing.T) {
+	e := setup(t)
+	g := e.generation("hardware-receipt", []int32{1, 2}, 3)
+	g.Hardware = &jobs.Hardware{RequireCC: true}
+	job := e.prepare(g)
+	if _, err := e.buyer.Post(e.ctx, job); err != nil {
+		t.Fatal(err)
+	}
+	result := e.resultAsync(job)
+	x := e.execute(job.Request, job.JobURI)
+	e.lock(job.Request)
+	committed, err := e.provider.Commit(e.ctx, job.ID, commit.ToBig(x.gen.TraceRoot), attestation)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.sim.Chain.Mine(3)
+	seed := e.waitSeed(job.ID)
+	e.proveAndSubmit(job.Request, committed.Committed, x, seed)
+	if r := <-result; r.err != nil {
+		t.Fatal(r.err)
+	}
+	stripped := *x.job
+	stripped.Hardware = nil
+	plain, err := jobs.EncodeJob(&stripped)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, file := range map[string][]byte{"as delivered": x.file, "requirement stripped": plain} {
+		rc := e.receipt(job, committed.Committed, x, seed)
+		rc.Job = file
+		e.must(rc.Sign(e.nodeKey))
+		e.publish(job, rc)
+		_, err := e.buyer.Receipt(e.ctx, job)
+		if !errors.Is(err, sdk.ErrReceiptInvalid) || !strings.Contains(err.Error(), "attestation") || !strings.Contains(err.Error(), "confidential") {
+			t.Errorf("%s: %v, want ErrReceiptInvalid for the attestation", name, err)
+		}
+		t.Logf("%s: %v", name, err)
+	}
+}
