@@ -99,19 +99,22 @@ type Node struct {
 	exec     Executor
 	keySrc   KeySource
 	gpu      *gpu.Collector
-	ocsp     *nodeOCSP     // staples for the GPU's chain (spec §9.4 step 4)
-	rims     []*attest.RIM // gpu.rims, verified: every record's reports must match them
-	// deviceRoots replace NVIDIA's Device Identity CA in the hardware check (tests only).
+	log      *slog.Logger
+	metrics  *Metrics
+	hook     Hook
+	grace    time.Duration
+	raw      chain.Backend // the endpoint under the retrying wrapper (transactions by hash)
+	minPrice *big.Int
+	classes  map[[32]byte]*universal.Class
+	models   map[string]heldModel // by model root, word()
+	batch    *batcher
+
+	// What the records must show every auditor (revocation.go, rims.go, hardware.go): the
+	// stapler for the GPUs' chains, the verified gpu.rims every report must match, and the
+	// roots that replace NVIDIA's Device Identity CA in the hardware check (tests only).
+	ocsp        *nodeOCSP
+	rims        []*attest.RIM
 	deviceRoots []*x509.Certificate
-	log         *slog.Logger
-	metrics     *Metrics
-	hook        Hook
-	grace       time.Duration
-	raw         chain.Backend // the endpoint under the retrying wrapper (transactions by hash)
-	minPrice    *big.Int
-	classes     map[[32]byte]*universal.Class
-	models      map[string]heldModel // by model root, word()
-	batch       *batcher
 
 	mu      sync.Mutex
 	active  map[string]bool
