@@ -339,9 +339,9 @@ type RecordOptions struct {
 	OCSP [][]byte
 	// Staple, when set, is called in mode nvml+cc with the certificate chain the GPU returned
 	// with its report, and with each peer GPU's (AddPeers); the responses it returns are
-	// stapled with OCSP. It fetches (or takes
-	// from a cache) the responses for exactly the chain that signed the report, and its error
-	// (a revoked certificate, or none fetched where they are required) fails the record.
+	// stapled with OCSP. It fetches (or takes from a cache) the responses for exactly the
+	// chain that signed the report, and its error (a revoked certificate, or none fetched
+	// where they are required) fails the record.
 	Staple func(certChain []byte) ([][]byte, error)
 }
 
