@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/hex"
+	"math/big"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/probitylabs/probity/attestation"
@@ -80,16 +82,18 @@ func testRIMs(t *testing.T, resp *attesttest.Responder, own bool) ([]string, *at
 // TestStapledCCGPU runs CC jobs on replayed H100 systems with gpu.requireCC (gpu.requireOCSP
 // follows). Four GPUs whose responder answers good: the offer's record carries the evidence of
 // all four (cc.report and three cc.gpus), the node asks about each certificate once, at the
-// admission (four BROM certificates and the provisioner CA they share), staples the cached
-// answers at record time, and an auditor passes the receipt's attestation with no
-// AllowMissingOCSPUnsafe opt-out. A BROM certificate on hold, the record's GPU's or a peer's:
+// admission (four BROM certificates, the provisioner CA they share, the RIM signer and its CA),
+// staples the cached answers at record time, and an auditor holding the node's RIMs passes the
+// record with no AllowMissingOCSPUnsafe opt-out. A BROM certificate on hold, the record's
+// GPU's or a peer's, or the RIM signer's:
 // the posted job is refused before anything is spent (no lock), reason "revoked". A responder
-// that cannot be reached: refused, reason "ocsp".
+// that cannot be reached: refused, reason "ocsp". A hold found only at record time abandons a
+// locked job; RIMs the GPU does not match refuse an offer (reason "measurements").
 func TestStapledCCGPU(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	w := newWorld(t, ctx, 1)
-	newNode := func(t *testing.T, col *gpu.Collector, resp *attesttest.Responder, ownRIMs bool) (*prover.Node, []string, *attesttest.RIMSigner) {
+	newNode := func(t *testing.T, col *gpu.Collector, resp *attesttest.Responder, ownRIMs bool, mods ...func(*prover.Options)) (*prover.Node, []string, *attesttest.RIMSigner) {
 		cfg := w.config(t, t.TempDir(), w.head(t, ctx))
 		cfg.GPU.Mode, cfg.GPU.RequireCC, cfg.GPU.Interval = "require", true, prover.Duration(time.Millisecond)
 		cfg.GPU.OCSPTimeout = prover.Duration(2 * time.Second)
@@ -99,6 +103,9 @@ func TestStapledCCGPU(t *testing.T) {
 			o.GPU = col
 			o.Executor = prover.ReferenceExecutor{}
 			o.RIMRoots = []*x509.Certificate{signer.Root.Cert}
+			for _, m := range mods {
+				m(o)
+			}
 		}), rims, signer
 	}
 	t.Run("good", func(t *testing.T) {
@@ -158,6 +165,33 @@ func TestStapledCCGPU(t *testing.T) {
 			if c, ok := res.Get(name); !ok || c.Status != attest.Passed {
 				t.Errorf("%s: %+v", name, c)
 			}
+		}
+	})
+	// A hold placed after the lock, once the cached answer has expired (the responder's answers
+	// here are reused for 2 s: nextUpdate 5 min 2 s after now, less the 5 min margin): the
+	// record's staples are fetched again, say on hold, and the locked job is given back
+	// instead of committing a record every audit fails.
+	t.Run("held after the lock", func(t *testing.T) {
+		col, sys, resp := ccReplay(t, 1)
+		resp.Age, resp.Validity = time.Hour, time.Hour+5*time.Minute+2*time.Second
+		held := false
+		n, _, _ := newNode(t, col, resp, true, func(o *prover.Options) {
+			o.Hook = func(_ *big.Int, step prover.Step) error {
+				if step == prover.StepLocked && !held {
+					held = true
+					resp.Hold(sys.Devices[0].BROM.Cert)
+					time.Sleep(3 * time.Second)
+				}
+				return nil
+			}
+		})
+		j := w.job(t, []int32{5, 6}, 6)
+		r := runUntil(t, ctx, n, 2*time.Minute, w.post(t, ctx, w.request(t, ctx, j, tokens(1), 0), j.uri))[0]
+		if r.Step != prover.StepAbandoned || !strings.Contains(r.Reason, "on hold") {
+			t.Fatalf("job ended %s: %s; want abandoned for the hold", r.Step, r.Reason)
+		}
+		if _, ok := r.Txs["abandon"]; !ok || r.AttestationDigest != (common.Hash{}) {
+			t.Fatalf("abandon tx %v, journaled attestation digest %x", r.Txs, r.AttestationDigest)
 		}
 	})
 	// RIMs whose golden values the GPU does not match: the node does not commit a record every
