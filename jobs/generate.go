@@ -31,6 +31,10 @@ type GenJob struct {
 	Prompt    []int32
 	New       int
 	Select    Selection
+	// Hardware, when set, is what the job requires of the GPUs that run it, committed to by
+	// the request's salt under HardwareNonce (hardware.go); not part of the job digest.
+	Hardware      *Hardware
+	HardwareNonce [32]byte
 }
 
 // ErrInvalidJob reports a generation job that breaks a rule of specs/trace.md §1: it is

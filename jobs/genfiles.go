@@ -57,6 +57,13 @@ func EncodeJob(j *GenJob) ([]byte, error) {
 		md["sample.seed"] = strconv.FormatUint(j.Select.Seed, 10)
 		ts["sample.table"] = &tensor.Int32{Shape: []int{256}, Data: j.Select.Table[:]}
 	}
+	if j.Hardware != nil {
+		canon, err := j.Hardware.Canonical()
+		if err != nil {
+			return nil, err
+		}
+		md["hardware"], md["hardware.nonce"] = string(canon), fmt.Sprintf("0x%x", j.HardwareNonce)
+	}
 	return encode(ts, md)
 }
 
@@ -96,6 +103,10 @@ func ParseJob(b []byte) (*GenJob, error) {
 		names = append(names, "sample.table")
 	default:
 		return nil, fileErr("job: select %q is neither argmax nor sample", md["select"])
+	}
+	_, hw := md["hardware"]
+	if _, nonce := md["hardware.nonce"]; hw || nonce {
+		keys = append(keys, "hardware", "hardware.nonce") // both or neither
 	}
 	for k := range md {
 		if !slices.Contains(keys, k) {
@@ -140,6 +151,14 @@ func ParseJob(b []byte) (*GenJob, error) {
 			return nil, fileErr("job: sample.table must be I32 [256] (%v)", err)
 		}
 		copy(j.Select.Table[:], t.Data)
+	}
+	if hw {
+		if j.Hardware, err = ParseHardware([]byte(md["hardware"])); err != nil {
+			return nil, fileErr("job: hardware: %v", err)
+		}
+		if j.HardwareNonce, err = parseNonce(md["hardware.nonce"]); err != nil {
+			return nil, err
+		}
 	}
 	canon, err := EncodeJob(j)
 	if err != nil {

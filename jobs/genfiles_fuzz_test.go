@@ -13,8 +13,20 @@ import (
 // FuzzParseJob: any bytes either parse into a job whose canonical encoding is exactly those
 // bytes, or fail with ErrFile; never a panic.
 func FuzzParseJob(f *testing.F) {
-	for _, c := range loadTraceVectors(f) {
+	for i, c := range loadTraceVectors(f) {
 		f.Add(hexutil.MustDecode(c.Job))
+		if i == 0 { // and one stating a hardware requirement (§1.4)
+			j, err := ParseJob(hexutil.MustDecode(c.Job))
+			if err != nil {
+				f.Fatal(err)
+			}
+			j.Hardware, j.HardwareNonce = testHardware(), [32]byte{9}
+			b, err := EncodeJob(j)
+			if err != nil {
+				f.Fatal(err)
+			}
+			f.Add(b)
+		}
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		j, err := ParseJob(b)

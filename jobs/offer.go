@@ -195,7 +195,8 @@ func recoverSigner(jobID *big.Int, sig []byte) (common.Address, error) {
 
 // CheckJobFile parses a fetched job file strictly and checks it against the request that
 // signed it (settlement.md §8): its digest is request.jobDigest, its model root
-// request.modelRoot and its new-token count request.newTokens. It returns the job, still to be
+// request.modelRoot, its new-token count request.newTokens, and its hardware requirement, when
+// it states one, the one request.salt commits to. It returns the job, still to be
 // checked against the model (GenJob.Check) by whoever holds the model. A mismatch wraps
 // ErrJobFileMismatch; a file that does not parse, ErrFile.
 func CheckJobFile(req protocol.Request, jobFile []byte) (*GenJob, error) {
@@ -215,6 +216,16 @@ func CheckJobFile(req protocol.Request, jobFile []byte) (*GenJob, error) {
 	}
 	if uint64(j.New) != uint64(req.NewTokens) {
 		return nil, fmt.Errorf("%w: newTokens: the file's is %d, the request's %d", ErrJobFileMismatch, j.New, req.NewTokens)
+	}
+	if j.Hardware != nil {
+		// The job digest does not cover the requirement; the request's salt commits to it.
+		salt, err := j.Hardware.Salt(j.HardwareNonce)
+		if err != nil {
+			return nil, err
+		}
+		if req.Salt == nil || salt.Cmp(req.Salt) != 0 {
+			return nil, fmt.Errorf("%w: hardware: the request's salt %s does not commit to the file's requirement (%s)", ErrJobFileMismatch, hexWordBig(req.Salt), hexWordBig(salt))
+		}
 	}
 	return j, nil
 }

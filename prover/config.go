@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"math/big"
+	"slices"
 	"strings"
 	"time"
 
@@ -237,13 +238,16 @@ func (c Config) validateRest() error {
 	default:
 		return bad("gpu.mode", "%q: want auto, none or require", c.GPU.Mode)
 	}
-	if requireOCSP := c.GPU.RequireCC; c.GPU.RequireOCSP != nil {
-		requireOCSP = *c.GPU.RequireOCSP
-		if requireOCSP {
-			return bad("gpu.requireOCSP", "OCSP stapling is not available in the node yet")
+	if u := c.GPU.OCSPURL; u != "" && !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
+		return bad("gpu.ocspUrl", "%q: OCSP is asked over HTTP (RFC 6960 appendix A), want an http:// or https:// URL", u)
+	}
+	for i, p := range c.GPU.Peers {
+		if p < 0 || p == c.GPU.Index || slices.Contains(c.GPU.Peers[:i], p) {
+			return bad("gpu.peers", "%v: NVML indices of the other GPUs, each once, not gpu.index (%d)", c.GPU.Peers, c.GPU.Index)
 		}
-	} else if requireOCSP {
-		return bad("gpu.requireCC", "a CC record needs OCSP staples, which the node does not fetch yet; set gpu.requireOCSP to false to accept records auditors may fail")
+	}
+	if c.GPU.OCSPTimeout.D() < 0 {
+		return bad("gpu.ocspTimeout", "must not be negative")
 	}
 	switch c.Falsify {
 	case "", FalsifyLazy, FalsifyAnswer, FalsifyWithhold:

@@ -60,6 +60,12 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 	if err := ok.Validate(); err != nil {
 		t.Fatal(err)
 	}
+	// The node staples OCSP responses itself, so a CC-only node needs no opt-out.
+	cc := ok
+	cc.GPU.RequireCC, cc.GPU.OCSPURL = true, "http://ocsp.ndis.nvidia.com"
+	if err := cc.Validate(); err != nil {
+		t.Fatalf("gpu.requireCC: %v", err)
+	}
 	for field, mod := range map[string]func(*Config){
 		"rpcUrl":              func(c *Config) { c.RPCURL = "" },
 		"providerKeyFile":     func(c *Config) { c.ProviderKeyFile = "" },
@@ -72,7 +78,9 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 		"safety.windowFactor": func(c *Config) { c.Safety.WindowFactor = 0.5 },
 		"gpu.mode":            func(c *Config) { c.GPU.Mode = "maybe" },
 		"orderBooks":          func(c *Config) { c.OrderBooks = []string{"ftp://x"} },
-		"gpu.requireCC":       func(c *Config) { c.GPU.RequireCC = true },
+		"gpu.ocspUrl":         func(c *Config) { c.GPU.OCSPURL = "ldap://x" },
+		"gpu.ocspTimeout":     func(c *Config) { c.GPU.OCSPTimeout = -1 },
+		"gpu.peers":           func(c *Config) { c.GPU.Peers = []int{1, 0} },
 		"seedConfirmations":   func(c *Config) { c.SeedConfirmations = -1 },
 		"seedConfirmations ":  func(c *Config) { c.SeedConfirmations = seedHorizon },
 		"maxUnlockedOffers":   func(c *Config) { c.MaxUnlockedPerBuyer = 0 },

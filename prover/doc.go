@@ -53,6 +53,6 @@
 //
 // Around the node: the retrying, fee-bumping Backend wrapper (rpc.go), the executor interface
 // and checked generation (executor.go, Generate), the metrics, the GPU collector (prover/gpu),
-// an OCSP stapler for the GPU's certificate chain (ocsp.go, not wired into the node yet) and
+// the OCSP stapler for the GPU's certificate chain (ocsp.go, revocation.go) and
 // the GPU, fetch, RPC, log and safety configuration (sections.go).
 package prover

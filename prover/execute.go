@@ -187,8 +187,27 @@ func (n *Node) execute(ctx context.Context, r *Record, log *slog.Logger) (Step, 
 	if n.gpu != nil {
 		nonce := n.nonce(r, gen.TraceRoot)
 		pidMu.Lock()
-		rec, err = n.gpu.BuildRecord(gpu.RecordOptions{Telemetry: summary, PIDs: pids, Nonce: &nonce, RequireCC: n.cfg.GPU.RequireCC})
+		var rimOCSP [][]byte
+		if rimOCSP, err = n.ocsp.rimStaples(ctx, log); err == nil {
+			rec, err = n.gpu.BuildRecord(gpu.RecordOptions{Telemetry: summary, PIDs: pids, Nonce: &nonce, RequireCC: n.cfg.GPU.RequireCC,
+				OCSP: rimOCSP, Staple: func(chain []byte) ([][]byte, error) { return n.ocsp.staples(ctx, chain, log) }})
+		}
 		pidMu.Unlock()
+		if err == nil {
+			err = checkMeasurements(rec, n.rims)
+		}
+		if rf := attestationRefusal(err); rf != nil {
+			// A record that every audit fails is never committed: a hold placed since the
+			// admission (or a cached answer expired), or a report only now seen not to match
+			// the node's RIMs. An offer is not locked yet and is refused; a locked job is
+			// given back.
+			if r.Source == FromOffer {
+				n.metrics.Refused.WithLabelValues(rf.Reason).Inc()
+				r.Reason = rf.Error()
+				return StepRefused, nil
+			}
+			return n.abandon(ctx, r, rf.Error(), log)
+		}
 		if err != nil {
 			return r.Step, fmt.Errorf("attestation record: %w", err)
 		}

@@ -51,8 +51,9 @@ type admitted struct {
 
 // admit runs every check a job must pass before the node spends anything on it (settlement.md
 // §8): the request's terms, the class (served, active on chain, with this node's keys), the
-// model, the price, the lock deadline, the job file (fetched within bounds, its digest, root
-// and length the request's, valid for the model and inside the class), the windows against
+// model, the price, the GPU's revocation state (CC mode), the lock deadline, the job file
+// (fetched within bounds, its digest, root and length the request's, its hardware requirement
+// one the node's GPUs meet, valid for the model and inside the class), the windows against
 // the node's measured times, and the free stake. A nil *Refusal with a nil error admits it.
 func (n *Node) admit(ctx context.Context, req chain.Request, jobURI string, src Source) (*admitted, *Refusal, error) {
 	if err := chain.ProtocolRequest(req).Validate(); err != nil {
@@ -81,6 +82,12 @@ func (n *Node) admit(ctx context.Context, req chain.Request, jobURI string, src 
 	}
 	if req.Price.Cmp(n.minPrice) < 0 {
 		return nil, refuse("price", "price %v is below the minimum %v", req.Price, n.minPrice), nil
+	}
+	// A GPU whose chain a responder says revoked or on hold would fail every audit of the
+	// job's receipt: refused before the job costs a download (the answer is cached for the
+	// record, so this is one request per certificate until its nextUpdate).
+	if rf, err := n.checkGPURevocation(ctx); rf != nil || err != nil {
+		return nil, rf, err
 	}
 	now, err := n.chainTime(ctx)
 	if err != nil {
@@ -114,6 +121,9 @@ func (n *Node) admit(ctx context.Context, req chain.Request, jobURI string, src 
 	}
 	if err != nil {
 		return nil, refuse("job-file", "%v", err), nil
+	}
+	if rf, err := n.checkHardware(j.Hardware); rf != nil || err != nil {
+		return nil, rf, err
 	}
 	if _, err := j.Check(hm.m); err != nil {
 		return nil, refuse("fit", "%v", err), nil

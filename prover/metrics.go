@@ -30,6 +30,8 @@ type Metrics struct {
 	SharedKey prometheus.Gauge
 	// Answers counts the answers to challenges, sent or failed (and tried again).
 	Answers *prometheus.CounterVec
+	// OCSPMissing counts GPU certificates left without a stapled OCSP response.
+	OCSPMissing prometheus.Counter
 }
 
 // NewMetrics registers the node's metrics on a fresh registry.
@@ -60,9 +62,11 @@ func NewMetrics() *Metrics {
 			Help: "1 when another node locks jobs with this provider key (the node then takes no new jobs)."}),
 		Answers: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "probity_prover_challenge_answers_total",
 			Help: "Answers to challenges of the node's jobs: answered, or failed (tried again until the deadline)."}, []string{"outcome"}),
+		OCSPMissing: prometheus.NewCounter(prometheus.CounterOpts{Name: "probity_prover_ocsp_missing_total",
+			Help: "GPU certificates left without a stapled OCSP response (responder unreachable, or an unknown, invalid or stale answer)."}),
 	}
 	m.Registry.MustRegister(m.Jobs, m.Transitions, m.Refused, m.StepSeconds, m.ProveSeconds, m.GasUsed, m.GasSpentWei,
-		m.StakeAtRisk, m.Earned, m.RPCRetries, m.TxReplaced, m.ExecutorFailures, m.SharedKey, m.Answers,
+		m.StakeAtRisk, m.Earned, m.RPCRetries, m.TxReplaced, m.ExecutorFailures, m.SharedKey, m.Answers, m.OCSPMissing,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
 }

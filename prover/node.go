@@ -3,6 +3,7 @@ package prover
 import (
 	"context"
 	"crypto/ecdsa"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -17,6 +18,7 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/ethclient"
 
+	"github.com/probitylabs/probity/attestation"
 	"github.com/probitylabs/probity/chain"
 	"github.com/probitylabs/probity/circuits"
 	"github.com/probitylabs/probity/circuits/universal"
@@ -26,6 +28,7 @@ import (
 	"github.com/probitylabs/probity/jobs"
 	"github.com/probitylabs/probity/model"
 	"github.com/probitylabs/probity/prover/gpu"
+	"github.com/probitylabs/probity/verifier/attest"
 )
 
 // ErrDataDirLocked: another node holds the data directory (lockDataDir).
@@ -70,6 +73,9 @@ type Options struct {
 	Metrics    *Metrics
 	Hook       Hook
 	HTTPClient *http.Client
+	// RIMRoots replace NVIDIA's pinned RIM root for Config.GPU.RIMs, and DeviceRoots its Device
+	// Identity CA in the check of a job's hardware requirement (tests only).
+	RIMRoots, DeviceRoots []*x509.Certificate
 	// ShutdownGrace is how long a step in progress may run on after shutdown (default 30s).
 	ShutdownGrace time.Duration
 }
@@ -103,6 +109,13 @@ type Node struct {
 	models   map[string]heldModel // by model root, word()
 	batch    *batcher
 
+	// What the records must show every auditor (revocation.go, rims.go, hardware.go): the
+	// stapler for the GPUs' chains, the verified gpu.rims every report must match, and the
+	// roots that replace NVIDIA's Device Identity CA in the hardware check (tests only).
+	ocsp        *nodeOCSP
+	rims        []*attest.RIM
+	deviceRoots []*x509.Certificate
+
 	mu      sync.Mutex
 	active  map[string]bool
 	keys    map[[32]byte]*circuits.Keys
@@ -118,6 +131,11 @@ type Node struct {
 	// unlocked are the offers accepted and not yet locked, by buyer: their compute is spent
 	// before the chain holds anyone to anything (capped by MaxUnlockedOffers).
 	unlocked map[string]common.Address
+	// hwRecord is the record of the GPUs a job's hardware requirement is judged on, over
+	// hwNonce (hardware.go); collected once, under hwMu.
+	hwMu     sync.Mutex
+	hwRecord *attestation.Record
+	hwNonce  [32]byte
 }
 
 // New assembles a node: keys, backend, market client, the models' roots, and the check that
@@ -253,7 +271,23 @@ func New(ctx context.Context, o Options) (*Node, error) {
 		case err != nil:
 			return nil, fmt.Errorf("gpu: %w", err)
 		default:
+			if err := g.AddPeers(cfg.GPU.Peers...); err != nil {
+				return nil, &ConfigError{Field: "gpu.peers", Err: err}
+			}
 			n.gpu = g
+		}
+	}
+	n.ocsp, n.deviceRoots = newNodeOCSP(cfg, n.metrics, n.log), o.DeviceRoots
+	if len(cfg.GPU.RIMs) > 0 {
+		if n.gpu == nil {
+			return nil, &ConfigError{Field: "gpu.rims", Err: errors.New("RIMs are for a GPU's records, and the node has none")}
+		}
+		id, _, err := n.gpu.Identity()
+		if err != nil {
+			return nil, fmt.Errorf("gpu: %w", err)
+		}
+		if n.ocsp.rims, n.rims, err = loadRIMs(cfg.GPU.RIMs, id, o.RIMRoots, time.Now()); err != nil {
+			return nil, &ConfigError{Field: "gpu.rims", Err: err}
 		}
 	}
 	n.sched = newScheduler(cfg.Concurrency)

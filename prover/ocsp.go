@@ -31,9 +31,10 @@ import (
 
 // Errors of OCSP stapling.
 var (
-	// ErrGPURevoked: a certificate of the GPU's chain is revoked or on hold; every audit of a
-	// receipt from this GPU would fail, so the node refuses to lock or commit.
-	ErrGPURevoked = errors.New("a certificate of the GPU's attestation chain is revoked")
+	// ErrGPURevoked: a certificate of the GPU's chain, or of a signer's chain of its RIMs, is
+	// revoked or on hold; every audit of a receipt from this GPU would fail, so the node
+	// refuses to lock or commit.
+	ErrGPURevoked = errors.New("a certificate of the GPU's attestation or RIM chains is revoked")
 	// ErrNoStaple: no usable OCSP response could be had for a certificate (the responder is
 	// unreachable, or answered unknown, badly signed, stale or not at all).
 	ErrNoStaple = errors.New("no usable OCSP response")

@@ -49,6 +49,9 @@ type GPUConfig struct {
 	Mode string `json:"mode"`
 	// Index is the NVML device index.
 	Index int `json:"index"`
+	// Peers are the NVML indices of the other GPUs a job runs on (a multi-GPU system): in CC
+	// mode each signs a report over the job's nonce, carried in the record's cc.gpus.
+	Peers []int `json:"peers,omitempty"`
 	// Interval is the telemetry sampling period.
 	Interval Duration `json:"interval"`
 	// RequireCC refuses to commit without a GPU-signed CC report.
@@ -62,6 +65,17 @@ type GPUConfig struct {
 	RequireOCSP *bool `json:"requireOCSP,omitempty"`
 	// OCSPTimeout bounds one OCSP request.
 	OCSPTimeout Duration `json:"ocspTimeout"`
+	// RIMs are NVIDIA's signed driver and VBIOS RIM files for the versions the GPU runs: the
+	// node checks them at start and staples OCSP responses for their signers' chains.
+	RIMs []string `json:"rims,omitempty"`
+}
+
+// requireOCSP is gpu.requireOCSP, defaulting to gpu.requireCC.
+func (g GPUConfig) requireOCSP() bool {
+	if g.RequireOCSP != nil {
+		return *g.RequireOCSP
+	}
+	return g.RequireCC
 }
 
 // FetchConfig bounds what a job may make the node download.

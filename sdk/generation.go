@@ -67,6 +67,12 @@ type Generation struct {
 	JobDir string
 	JobURI string
 
+	// Hardware, when set, is what the job requires of the GPUs that run it (jobs.Hardware:
+	// CC, NVML models, signed chips and boards, memory). It goes into the job file and the
+	// request's salt commits to it (specs/trace.md §1.4): providers whose GPUs do not meet it
+	// refuse the job, and Receipt requires the record's evidence to meet it.
+	Hardware *jobs.Hardware
+
 	// NoSeedCommitment posts the request without a seed commitment: the seed is then the
 	// seed block builder's to grind (settlement.md §4). Only for tests and trusted chains.
 	NoSeedCommitment bool
@@ -104,7 +110,8 @@ const (
 
 // Prepare checks a generation against its model (and class), writes the job file, and builds
 // the request: the model root and job digest, the class, the terms, a fresh seed secret's
-// commitment (kept in Secrets before Prepare returns) and a random salt. Nothing is sent: the
+// commitment (kept in Secrets before Prepare returns) and a random salt (or, for a job that
+// requires hardware, the salt committing to the requirement). Nothing is sent: the
 // job goes on chain through Offer (signed, for a provider to lock) or Post.
 func (c *Client) Prepare(ctx context.Context, g Generation) (*Job, error) {
 	m := g.Model
@@ -139,6 +146,17 @@ func (c *Client) Prepare(ctx context.Context, g Generation) (*Job, error) {
 	gen := &jobs.GenJob{ModelRoot: root, Prompt: prompt, New: g.NewTokens, Select: g.Select}
 	if _, err := gen.Check(m); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrGeneration, err)
+	}
+	if g.Hardware != nil {
+		h := *g.Hardware
+		h.Normalize()
+		if err := h.Validate(); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrGeneration, err)
+		}
+		gen.Hardware = &h
+		if _, err := rand.Read(gen.HardwareNonce[:]); err != nil {
+			return nil, fmt.Errorf("sdk: drawing the hardware nonce: %w", err)
+		}
 	}
 	classID, cl, err := c.classFor(ctx, g, commit.ToBig(root))
 	if err != nil {
@@ -179,6 +197,12 @@ func (c *Client) Prepare(ctx context.Context, g Generation) (*Job, error) {
 		return nil, fmt.Errorf("sdk: drawing a salt: %w", err)
 	}
 	req.Salt = new(big.Int).SetBytes(salt)
+	if gen.Hardware != nil {
+		// The salt commits to the requirement (the nonce keeps it unique).
+		if req.Salt, err = gen.Hardware.Salt(gen.HardwareNonce); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrGeneration, err)
+		}
+	}
 	if err := ProtocolRequest(req).Validate(); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrGeneration, err)
 	}

@@ -126,7 +126,8 @@ func (c *Client) Receipt(ctx context.Context, job *Job) (*receipt.Receipt, error
 // verifier). Of the attestation record the SDK checks only that it parses and is the record
 // the provider committed (its digest is attestationDigest): whether its evidence is genuine
 // and good enough (mode, GPU, CC report, certificate freshness) is the auditor's policy, not
-// authentication, and must not make an honest receipt unreadable later.
+// authentication, and must not make an honest receipt unreadable later; unless the job stated a
+// hardware requirement (Generation.Hardware), which the evidence must then meet.
 func (c *Client) audit(ctx context.Context, job *Job, rc *receipt.Receipt) error {
 	cl := job.Class
 	if cl == nil {
@@ -138,13 +139,20 @@ func (c *Client) audit(ctx context.Context, job *Job, rc *receipt.Receipt) error
 	manager := c.Addresses().Manager
 	policy := verifier.Policy{ChainID: c.ChainID(), Manager: &manager, Classes: []verifier.Class{{Class: cl}}, AllowNoAttestation: true}
 	opts := verifier.Options{Chain: verifier.MarketChain{Market: c.market, Headers: c.backend}}
+	// A job that required hardware asked for evidence: its attestation check must pass, against
+	// the requirement the buyer wrote, not one read from the receipt (whose job file a provider
+	// could have stripped of it: the job digest does not cover it).
+	required := job.Gen != nil && job.Gen.Hardware != nil
+	if required {
+		opts.Attestation = &verifier.Records{Hardware: job.Gen.Hardware}
+	}
 	r, err := verifier.Audit(ctx, rc, policy, opts)
 	if err != nil {
 		return fmt.Errorf("sdk: checking the receipt of job %s: %w", job.ID, err)
 	}
 	var failed []error
 	for _, ch := range r.Checks {
-		if ch.Status == verifier.Fail && ch.Name != verifier.CheckAttestation {
+		if ch.Status == verifier.Fail && (ch.Name != verifier.CheckAttestation || required) {
 			failed = append(failed, fmt.Errorf("%s: %w", ch.Name, ch.Err))
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -700,6 +701,8 @@ func TestPrepareRefuses(t *testing.T) {
 		{"nowhere to publish", func(g *sdk.Generation) { g.JobDir = "" }},
 		{"not in the catalogue", func(g *sdk.Generation) { g.Class = nil }},
 		{"class not registered", func(g *sdk.Generation) { g.Class, g.ClassID = nil, [32]byte{1} }},
+		{"hardware requiring nothing", func(g *sdk.Generation) { g.Hardware = &jobs.Hardware{} }},
+		{"hardware name not ASCII", func(g *sdk.Generation) { g.Hardware = &jobs.Hardware{Models: []string{"NVIDIA H100 ✓"}} }},
 	}
 	for _, c := range cases {
 		g := e.generation("refused", []int32{1, 2}, 3)
@@ -743,6 +746,31 @@ func TestPrepareRefuses(t *testing.T) {
 	var ee *sdk.EscrowError
 	if !errors.As(err, &ee) || !errors.Is(err, sdk.ErrEscrow) || ee.Price.Cmp(tokens(100)) != 0 {
 		t.Fatalf("offer without escrow: %v", err)
+	}
+}
+
+// TestPrepareHardware: a generation's hardware requirement is put in the job file in canonical
+// form (lists sorted, duplicates dropped) and the request's salt commits to it, so the file
+// passes a provider's check against the request; two jobs with one requirement still get
+// different salts (the nonce).
+func TestPrepareHardware(t *testing.T) {
+	e := setup(t)
+	g := e.generation("hardware", []int32{1, 2}, 3)
+	g.Hardware = &jobs.Hardware{RequireCC: true, Boards: []string{"G520_0200_885", "1010_0200_882", "G520_0200_885"}}
+	job := e.prepare(g)
+	j, err := jobs.CheckJobFile(sdk.ProtocolRequest(job.Request), job.JobFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j.Hardware == nil || !j.Hardware.RequireCC || strings.Join(j.Hardware.Boards, ",") != "1010_0200_882,G520_0200_885" {
+		t.Fatalf("job file requirement %+v", j.Hardware)
+	}
+	if len(g.Hardware.Boards) != 3 {
+		t.Fatal("Prepare changed the caller's requirement")
+	}
+	g.JobDir = filepath.Join(e.dir, "hardware2")
+	if again := e.prepare(g); again.Request.Salt.Cmp(job.Request.Salt) == 0 {
+		t.Fatal("two jobs with one requirement share a salt")
 	}
 }
 
@@ -847,5 +875,50 @@ func TestRejectedProofRefundsBuyer(t *testing.T) {
 	want := new(big.Int).Add(tokens(100), committed.Committed.Stake)
 	if got, err := e.buyer.Withdraw(e.ctx); err != nil || got.Cmp(want) != 0 {
 		t.Fatalf("withdrew %v (%v), want price + stake %s", got, err, want)
+	}
+}
+
+// TestReceiptHardware: a job that required CC gets a receipt whose record attests no GPU
+// (mode none): the buyer refuses it, naming the attestation, both as delivered and with the
+// requirement stripped from the receipt's job file (the job digest does not cover it, so only
+// the buyer's own requirement catches that). The same receipt of a job without a requirement
+// is accepted (TestPostedPath).
+func TestReceiptHardware(t *testing.T) {
+	e := setup(t)
+	g := e.generation("hardware-receipt", []int32{1, 2}, 3)
+	g.Hardware = &jobs.Hardware{RequireCC: true}
+	job := e.prepare(g)
+	if _, err := e.buyer.Post(e.ctx, job); err != nil {
+		t.Fatal(err)
+	}
+	result := e.resultAsync(job)
+	x := e.execute(job.Request, job.JobURI)
+	e.lock(job.Request)
+	committed, err := e.provider.Commit(e.ctx, job.ID, commit.ToBig(x.gen.TraceRoot), attestation)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.sim.Chain.Mine(3)
+	seed := e.waitSeed(job.ID)
+	e.proveAndSubmit(job.Request, committed.Committed, x, seed)
+	if r := <-result; r.err != nil {
+		t.Fatal(r.err)
+	}
+	stripped := *x.job
+	stripped.Hardware = nil
+	plain, err := jobs.EncodeJob(&stripped)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, file := range map[string][]byte{"as delivered": x.file, "requirement stripped": plain} {
+		rc := e.receipt(job, committed.Committed, x, seed)
+		rc.Job = file
+		e.must(rc.Sign(e.nodeKey))
+		e.publish(job, rc)
+		_, err := e.buyer.Receipt(e.ctx, job)
+		if !errors.Is(err, sdk.ErrReceiptInvalid) || !strings.Contains(err.Error(), "attestation") || !strings.Contains(err.Error(), "confidential") {
+			t.Errorf("%s: %v, want ErrReceiptInvalid for the attestation", name, err)
+		}
+		t.Logf("%s: %v", name, err)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/probitylabs/probity/attestation"
+	"github.com/probitylabs/probity/jobs"
 	"github.com/probitylabs/probity/receipt"
 	"github.com/probitylabs/probity/verifier/attest"
 )
@@ -45,6 +46,15 @@ type Records struct {
 	AllowMissingOCSPUnsafe bool
 	// AllowDevTools accepts CC reports from GPUs in devtools mode (not confidential).
 	AllowDevTools bool
+	// AllowedChips and AllowedBoards restrict the GPUs by what they signed: the chip their
+	// certificate chain names ("GH100") and the board their report's opaque data names
+	// (attest.Report.Board, "1010_0200_882"), for every GPU of the record; empty: any. Only a
+	// verified CC record can satisfy them.
+	AllowedChips, AllowedBoards []string
+	// Hardware is the job's own requirement (jobs.Hardware, from the receipt's job file,
+	// committed to by its request): its CC mode, models, chips, boards and memory are
+	// required on top of the above. Audit sets it from the receipt.
+	Hardware *jobs.Hardware
 	// Roots replaces NVIDIA's pinned Device Identity CA (tests only).
 	Roots []*x509.Certificate
 	// At is when certificates must be valid; zero means now.
@@ -85,10 +95,10 @@ func (v Records) VerifyRecord(ctx context.Context, record []byte, digest receipt
 		return AttestationFacts{}, fmt.Errorf("record digest %s differs from the receipt's attestationDigest %s",
 			receipt.Word(dig), digest)
 	}
-	res, err := attest.VerifyRecord(rec, nonce, &attest.Policy{
-		AllowDevTools: v.AllowDevTools, RIMs: v.RIMs, SwitchRIMs: v.SwitchRIMs, Topology: v.Topology, RequireRIMs: v.RequireRIMs, AllowUnsignedRIMsUnsafe: v.AllowUnsignedRIMsUnsafe,
+	res, err := attest.VerifyRecord(rec, nonce, attest.Policy{
+		AllowDevTools: v.AllowDevTools, AllowedChips: v.AllowedChips, AllowedBoards: v.AllowedBoards, RIMs: v.RIMs, SwitchRIMs: v.SwitchRIMs, Topology: v.Topology, RequireRIMs: v.RequireRIMs, AllowUnsignedRIMsUnsafe: v.AllowUnsignedRIMsUnsafe,
 		AllowMissingOCSPUnsafe: v.AllowMissingOCSPUnsafe, Roots: v.Roots, At: v.At, ChainCache: v.Chains,
-	})
+	}.WithHardware(v.Hardware))
 	if err != nil {
 		return AttestationFacts{}, err
 	}

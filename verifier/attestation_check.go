@@ -18,6 +18,10 @@ func (a *audit) attestation(ctx context.Context) {
 	if a.opts.Attestation != nil {
 		v = *a.opts.Attestation
 	}
+	if a.genJob != nil && a.genJob.Hardware != nil {
+		// The buyer's requirement, which the job check bound to the signed request.
+		v.Hardware = a.genJob.Hardware
+	}
 	facts, err := v.VerifyRecord(ctx, rc.Attestation, rc.AttestationDigest, rc.Nonce())
 	if err != nil {
 		a.r.fail(CheckAttestation, ErrAttestation, err)

@@ -2,6 +2,7 @@ package verifier
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"os"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/probitylabs/probity/attestation"
 	"github.com/probitylabs/probity/model"
 	"github.com/probitylabs/probity/prover/gpu"
+	"github.com/probitylabs/probity/prover/gpu/gputest"
 	"github.com/probitylabs/probity/receipt"
 	"github.com/probitylabs/probity/verifier/attest"
 )
@@ -204,4 +206,37 @@ func TestAttestationTopologyPolicy(t *testing.T) {
 	require.ErrorIs(t, err, attest.ErrTopology)
 	require.Contains(t, err.Error(), "topology.gpus: ")
 	require.Contains(t, err.Error(), "4 GPUs, want 8")
+}
+
+// Records.AllowedChips and AllowedBoards judge what the GPU signed: a CC record from a
+// replayed H100 (gputest: its report signed over this receipt's nonce by a test device chain)
+// passes for its own chip and board and fails for another board, and an NVML record, whose
+// name only the provider vouches for, cannot satisfy either.
+func TestAttestationSignedHardware(t *testing.T) {
+	b, _, _ := vector(t)
+	rc0, err := receipt.Parse(b)
+	require.NoError(t, err)
+	nonce := rc0.Nonce()
+	sys := gputest.ReplayCC(t, "../testdata/gpu/h100-sxm-cc-on.json", 1, "")
+	col := sys.Collector(t)
+	rec, err := col.BuildRecord(gpu.RecordOptions{Nonce: &nonce, RequireCC: true})
+	require.NoError(t, err)
+	rc, _, _ := withRecord(t, rec)
+	require.Equal(t, nonce, rc.Nonce())
+	rep, err := attest.ParseReport(rec.CC.Report)
+	require.NoError(t, err)
+	board, ok := rep.Board()
+	require.True(t, ok)
+	v := Records{Roots: []*x509.Certificate{sys.Devices[0].Root.Cert}, AllowMissingOCSPUnsafe: true,
+		AllowedChips: []string{"GH100"}, AllowedBoards: []string{board}}
+	_, err = v.VerifyRecord(context.Background(), rc.Attestation, rc.AttestationDigest, nonce)
+	require.NoError(t, err)
+	v.AllowedBoards = []string{"1010_0205_862"}
+	_, err = v.VerifyRecord(context.Background(), rc.Attestation, rc.AttestationDigest, nonce)
+	require.ErrorIs(t, err, attest.ErrModelNotAllowed)
+
+	nv, _, _ := withRecord(t, recordFrom(t, "h100-sxm-cc-off.json", nil))
+	v.AllowedBoards = []string{board}
+	_, err = v.VerifyRecord(context.Background(), nv.Attestation, nv.AttestationDigest, nv.Nonce())
+	require.ErrorIs(t, err, attest.ErrModelNotAllowed)
 }

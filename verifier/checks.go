@@ -3,6 +3,7 @@ package verifier
 import (
 	"context"
 	"fmt"
+	"math/big"
 	"slices"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
@@ -67,6 +68,9 @@ func (a *audit) job() {
 		return
 	case j.New != int(rc.Request.NewTokens):
 		a.r.failf(CheckJob, ErrJob, "job file asks for %d tokens, request.newTokens is %d", j.New, rc.Request.NewTokens)
+		return
+	case j.Hardware != nil && !saltCommits(j, rc.Request.Salt):
+		a.r.failf(CheckJob, ErrJob, "job file requires hardware %s that request.salt %s does not commit to", hardwareJSON(j.Hardware), rc.Request.Salt)
 		return
 	}
 	detail := fmt.Sprintf("%d prompt tokens + %d new, digest is request.jobDigest", len(j.Prompt), j.New)
@@ -285,4 +289,16 @@ func int32s(ts []uint32) []int32 {
 		out[i] = int32(t) // Validate bounds tokens below 2^24
 	}
 	return out
+}
+
+// saltCommits says whether the request's salt commits to the job file's hardware requirement
+// (jobs.Hardware.Salt); a provider cannot swap the buyer's requirement for one it meets.
+func saltCommits(j *jobs.GenJob, salt *big.Int) bool {
+	want, err := j.Hardware.Salt(j.HardwareNonce)
+	return err == nil && salt != nil && want.Cmp(salt) == 0
+}
+
+func hardwareJSON(h *jobs.Hardware) string {
+	b, _ := h.Canonical()
+	return string(b)
 }

@@ -142,6 +142,9 @@ func printSPDMReport(w io.Writer, indent string, r *attest.Report, chain []*x509
 	if v, ok := r.BIOSVersion(kind); ok {
 		p("  VBIOS     %s", v)
 	}
+	if v, ok := r.Board(); ok {
+		p("  board     %s (PROJECT_PROJECTSKU_CHIPSKU, signed; --allow-board)", v)
+	}
 	p("  measurement blocks (index, DMTF value type, value)")
 	var zero []int
 	for _, b := range s.Blocks {

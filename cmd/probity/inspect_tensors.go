@@ -58,6 +58,17 @@ func printSafetensors(w io.Writer, path string, data []byte) error {
 		} else {
 			fmt.Fprintln(w, "  select     argmax")
 		}
+		if h := j.Hardware; h != nil {
+			canon, err := h.Canonical()
+			if err != nil {
+				return fmt.Errorf("%s: %w", path, err)
+			}
+			salt, err := h.Salt(j.HardwareNonce)
+			if err != nil {
+				return fmt.Errorf("%s: %w", path, err)
+			}
+			fmt.Fprintf(w, "  hardware   %s\n             nonce 0x%x; the request's salt must be 0x%064x\n", canon, j.HardwareNonce, salt)
+		}
 		return nil
 	}
 	fmt.Fprintf(w, "Tensor file %s (%d bytes, %d tensors)\n", path, len(data), len(f.Tensors))

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/probitylabs/probity/attestation"
+	"github.com/probitylabs/probity/jobs"
 	"github.com/probitylabs/probity/verifier/attest"
 )
 
@@ -47,6 +48,7 @@ func TestInspectNvidiaReports(t *testing.T) {
 		assert.Contains(t, out, "VBIOS     "+s.vbios, s.report)
 		assert.Contains(t, out, "64 blocks", s.report)
 		assert.Contains(t, out, "PROJECT                \"1010\"", s.report)
+		assert.Contains(t, out, "board     1010_02", s.report)
 		assert.NotContains(t, out, "signature under", "no chain, no signature check")
 
 		// The same bytes as a binary file read the same.
@@ -294,4 +296,22 @@ func TestInspectReceipt(t *testing.T) {
 	if code, _, _ = runCLI(t, "inspect"); code != exitUsage {
 		t.Fatalf("inspect without file: exit %d", code)
 	}
+}
+
+// TestInspectJobHardware: inspect names a job file's hardware requirement, its nonce and the
+// salt a request must carry to commit to it (specs/trace.md §1.4).
+func TestInspectJobHardware(t *testing.T) {
+	h := &jobs.Hardware{RequireCC: true, Boards: []string{"1010_0200_882"}}
+	j := &jobs.GenJob{Prompt: []int32{1, 2}, New: 1, Hardware: h, HardwareNonce: [32]byte{5}}
+	b, err := jobs.EncodeJob(j)
+	require.NoError(t, err)
+	path := filepath.Join(t.TempDir(), jobs.JobFile)
+	require.NoError(t, os.WriteFile(path, b, 0o644))
+	code, out, errs := runCLI(t, "inspect", path)
+	require.Equal(t, exitOK, code, errs)
+	salt, err := h.Salt(j.HardwareNonce)
+	require.NoError(t, err)
+	assert.Contains(t, out, `hardware   {"cc":true,"boards":["1010_0200_882"]}`)
+	assert.Contains(t, out, "nonce 0x05")
+	assert.Contains(t, out, salt.Text(16))
 }

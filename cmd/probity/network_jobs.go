@@ -71,7 +71,8 @@ func promptTokens(s string) ([]int32, error) {
 func runAsk(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newCommandFlags("ask", "ask --model FILE (--prompt TEXT | --prompt-tokens 1,2,3) --tokens N --price X [--class NAME]\n"+
 		"      [--book URI] [--job-uri-base URL] [--lock-within D] [--exec-window D] [--prove-window D]\n"+
-		"      [--challenge-window D] [--buyer-dir DIR] [--json] --key FILE [--rpc URL] [--deployment FILE]\n\n"+
+		"      [--challenge-window D] [--buyer-dir DIR] [--json] --key FILE [--rpc URL] [--deployment FILE]\n"+
+		"      "+hardwareSynopsis+"\n\n"+
 		"Prepares a generation job (specs/trace.md): N new tokens of the model after the prompt\n"+
 		"(--prompt: text for a byte-level model such as models/kjv-gpt2.safetensors), proved by\n"+
 		"--class (default: the class the catalogue gives the model). It writes the job file into\n"+
@@ -99,6 +100,7 @@ func runAsk(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	proveWindow := fs.Duration("prove-window", 0, "seed fixed to proof deadline (default 1h, at least the deployment's minimum)")
 	challengeWindow := fs.Duration("challenge-window", 0, "proof to payment (default 0: paid with the proof)")
 	asJSON := fs.Bool("json", false, "print JSON")
+	hardware := addHardwareFlags(fs)
 	done, pos, err := parseInterspersed(fs, args)
 	if done || err != nil {
 		return err
@@ -107,6 +109,9 @@ func runAsk(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	g := sdk.Generation{NewTokens: *newTokens}
+	if g.Hardware, err = hardware.requirement(); err != nil {
+		return err
+	}
 	switch {
 	case (*prompt == "") == (*promptIDs == ""):
 		return usageError{"give exactly one of --prompt TEXT and --prompt-tokens 1,2,3"}

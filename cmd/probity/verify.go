@@ -51,8 +51,10 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		deployment = fs.String("deployment", "", "deployment addresses `file` for --rpc (JSON: chainId, token, providers, classes, hasher, manager)")
 		workers    = fs.Int("workers", 0, "parallel audits in directory mode (0: one per CPU)")
 	)
-	var allowGPU, rims, switchRIMs stringList
+	var allowGPU, allowChip, allowBoard, rims, switchRIMs stringList
 	fs.Var(&allowGPU, "allow-gpu", "accepted GPU `name` (repeatable)")
+	fs.Var(&allowChip, "allow-chip", "accepted GPU `chip` as its signed certificate chain names it, e.g. GH100 (repeatable; needs CC evidence, checked on every GPU)")
+	fs.Var(&allowBoard, "allow-board", "accepted GPU `board` as its signed report names it, PROJECT_PROJECTSKU_CHIPSKU, e.g. 1010_0200_882 (repeatable; needs CC evidence, checked on every GPU)")
 	fs.Var(&rims, "rim", "NVIDIA RIM `file` (one driver and one VBIOS RIM): its signature and chain to NVIDIA's RIM root are verified, its version bound to the report, and CC measurements must match its golden values")
 	fs.Var(&switchRIMs, "switch-rim", "NVIDIA NVSwitch BIOS RIM `file` for the switches of multi-GPU records (repeatable), checked as --rim is")
 	requireRIMs := fs.Bool("require-rims", false, "fail CC records unless --rim gives their driver and VBIOS RIMs (and --switch-rim the switches')")
@@ -68,7 +70,7 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	target := fs.Arg(0)
 
-	records, err := recordsFromFlags(rims, switchRIMs, *topology, verifier.Records{AllowDevTools: *allowDevTools, RequireRIMs: *requireRIMs,
+	records, err := recordsFromFlags(rims, switchRIMs, *topology, verifier.Records{AllowDevTools: *allowDevTools, AllowedChips: allowChip, AllowedBoards: allowBoard, RequireRIMs: *requireRIMs,
 		AllowUnsignedRIMsUnsafe: *unsignedRIMs, AllowMissingOCSPUnsafe: *noOCSP, Chains: &attest.ChainCache{}})
 	if err != nil {
 		return err

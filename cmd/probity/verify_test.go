@@ -179,6 +179,12 @@ func TestVerify(t *testing.T) {
 	if code, out, _ := runCLI(t, "verify", "--policy", policy, "--model", mdl, "--topology", "8x4", good); code != exitFailed || !strings.Contains(out, "✗ attestation") {
 		t.Fatalf("--topology on a receipt without a system: exit %d\n%s", code, out)
 	}
+	// --allow-chip and --allow-board need signed evidence: a receipt attesting no GPU fails.
+	for _, flag := range []string{"--allow-chip=GH100", "--allow-board=1010_0200_882"} {
+		if code, out, _ := runCLI(t, "verify", "--policy", policy, "--model", mdl, flag, good); code != exitFailed || !strings.Contains(out, "✗ attestation") {
+			t.Errorf("%s on a receipt without CC evidence: exit %d\n%s", flag, code, out)
+		}
+	}
 	for _, topo := range []string{"8", "8x0", "08x4"} {
 		if code, _, errs := runCLI(t, "verify", "--policy", policy, "--topology", topo, good); code != exitUsage || !strings.Contains(errs, "--topology") {
 			t.Errorf("--topology %s: exit %d, want %d\n%s", topo, code, exitUsage, errs)

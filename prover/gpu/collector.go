@@ -84,6 +84,9 @@ type Collector struct {
 	lib   Lib
 	dev   nvml.Device
 	index int
+	// peers are the other GPUs of a multi-GPU job (AddPeers), by NVML index peerIdx.
+	peers   []nvml.Device
+	peerIdx []int
 }
 
 // Open initialises the system's NVML and opens device index. Without a driver it returns
@@ -256,9 +259,13 @@ func (c *Collector) CCState() (cc attestation.CC, ok bool, err error) {
 // CCEvidence asks the GPU for an attestation report over nonce and for its attestation
 // certificate chain.
 func (c *Collector) CCEvidence(nonce [32]byte) (report, certChain []byte, err error) {
+	return ccEvidence(c.dev, nonce)
+}
+
+func ccEvidence(dev nvml.Device, nonce [32]byte) (report, chain []byte, err error) {
 	var rep nvml.ConfComputeGpuAttestationReport
 	rep.Nonce = nonce
-	if ret := c.dev.GetConfComputeGpuAttestationReport(&rep); ret != nvml.SUCCESS {
+	if ret := dev.GetConfComputeGpuAttestationReport(&rep); ret != nvml.SUCCESS {
 		if unsupported(ret) {
 			return nil, nil, fmt.Errorf("%w: %w", ErrCCOff, &NVMLError{"GetConfComputeGpuAttestationReport", ret})
 		}
@@ -267,8 +274,7 @@ func (c *Collector) CCEvidence(nonce [32]byte) (report, certChain []byte, err er
 	if rep.AttestationReportSize == 0 || int(rep.AttestationReportSize) > len(rep.AttestationReport) {
 		return nil, nil, fmt.Errorf("gpu: attestation report size %d out of range", rep.AttestationReportSize)
 	}
-	chain, err := c.CertChain()
-	if err != nil {
+	if chain, err = certChain(dev); err != nil {
 		return nil, nil, err
 	}
 	return append([]byte(nil), rep.AttestationReport[:rep.AttestationReportSize]...), chain, nil
@@ -276,8 +282,10 @@ func (c *Collector) CCEvidence(nonce [32]byte) (report, certChain []byte, err er
 
 // CertChain reads the GPU's attestation certificate chain without asking for a report: the
 // provider checks its revocation before it locks a job (a revoked GPU would fail every audit).
-func (c *Collector) CertChain() ([]byte, error) {
-	cert, ret := c.dev.GetConfComputeGpuCertificate()
+func (c *Collector) CertChain() ([]byte, error) { return certChain(c.dev) }
+
+func certChain(dev nvml.Device) ([]byte, error) {
+	cert, ret := dev.GetConfComputeGpuCertificate()
 	if ret != nvml.SUCCESS {
 		if unsupported(ret) {
 			return nil, fmt.Errorf("%w: %w", ErrCCOff, &NVMLError{"GetConfComputeGpuCertificate", ret})
@@ -330,9 +338,10 @@ type RecordOptions struct {
 	// stapled into cc.ocsp so that auditors check revocation offline. Ignored otherwise.
 	OCSP [][]byte
 	// Staple, when set, is called in mode nvml+cc with the certificate chain the GPU returned
-	// with its report; the responses it returns are stapled with OCSP. It fetches (or takes
-	// from a cache) the responses for exactly the chain that signed the report, and its error
-	// (a revoked certificate, or none fetched where they are required) fails the record.
+	// with its report, and with each peer GPU's (AddPeers); the responses it returns are
+	// stapled with OCSP. It fetches (or takes from a cache) the responses for exactly the
+	// chain that signed the report, and its error (a revoked certificate, or none fetched
+	// where they are required) fails the record.
 	Staple func(certChain []byte) ([][]byte, error)
 }
 
@@ -382,14 +391,19 @@ func (c *Collector) BuildRecord(o RecordOptions) (*attestation.Record, error) {
 		}
 		rec.Mode = attestation.ModeNVMLCC
 		rec.CC.Nonce, rec.CC.Report, rec.CC.CertChain = append([]byte(nil), o.Nonce[:]...), report, chain
-		responses := o.OCSP
+		responses := slices.Clone(o.OCSP)
 		if o.Staple != nil {
 			fetched, err := o.Staple(chain)
 			if err != nil {
 				return nil, err
 			}
-			responses = append(slices.Clone(responses), fetched...)
+			responses = append(responses, fetched...)
 		}
+		peers, fetched, err := c.peerEvidence(*o.Nonce, o.Staple)
+		if err != nil {
+			return nil, err
+		}
+		rec.CC.GPUs, responses = peers, append(responses, fetched...)
 		if err := staple(rec, responses); err != nil {
 			return nil, err
 		}

@@ -77,8 +77,8 @@ func staple(rec *attestation.Record, responses [][]byte) error {
 	}
 	slices.SortFunc(list, func(a, b attestation.Hex) int { return bytes.Compare(a, b) })
 	list = slices.CompactFunc(list, func(a, b attestation.Hex) bool { return bytes.Equal(a, b) })
-	if len(list) > attestation.MaxOCSPResponses {
-		return fmt.Errorf("gpu: %d OCSP responses, a record holds at most %d", len(list), attestation.MaxOCSPResponses)
+	if max := rec.CC.MaxOCSP(); len(list) > max {
+		return fmt.Errorf("gpu: %d OCSP responses, this record holds at most %d", len(list), max)
 	}
 	rec.CC.OCSP = list
 	return nil

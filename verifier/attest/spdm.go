@@ -244,6 +244,23 @@ func (r *Report) DriverVersion() (string, bool) {
 	return strings.TrimRight(string(v), "\x00"), true
 }
 
+// Board is the board the GPU's signed opaque data names, spelled as NVIDIA's VBIOS RIM
+// identifiers begin: PROJECT_PROJECTSKU_CHIPSKU ("1010_0200_882" for the H100 of NVIDIA's
+// samples). Products built on one chip (H100 and H200 on GH100) differ here, not in the
+// certificate chain. ok is false when a field is missing or empty.
+func (r *Report) Board() (string, bool) {
+	var parts []string
+	for _, t := range []uint16{OpaqueProject, OpaqueProjectSKU, OpaqueChipSKU} {
+		v, ok := r.Opaque(t)
+		s := strings.TrimRight(string(v), "\x00")
+		if !ok || s == "" {
+			return "", false
+		}
+		parts = append(parts, s)
+	}
+	return strings.Join(parts, "_"), true
+}
+
 // VBIOSVersion is the opaque VBIOS version in NVML's xx.xx.xx.xx.xx spelling (lower-case):
 // the field read as a little-endian integer, its hex halves swapped, the low byte of the upper
 // half appended, as nvtrust formats it.

@@ -91,6 +91,10 @@ func verifySystem(res *Result, cc *attestation.CC, nonce [32]byte, staples [][]b
 		for i, d := range l.entries {
 			sub := &Result{}
 			verifyDevice(sub, l.kind, Evidence{Report: d.Report, CertChain: d.CertChain, Nonce: nonce, OCSP: staples}, p, l.rims)
+			if l.kind == KindGPU && p.restrictsSignedHardware() {
+				// A buyer who asked for a chip or board asked for it on every GPU of the job.
+				sub.check(CheckModel, signedHardwareErr(sub.Device, sub.Report, p))
+			}
 			res.merge(fmt.Sprintf("%s[%d].", l.prefix, i), sub)
 			res.System = append(res.System, SystemDevice{Kind: l.kind, Index: i, Report: sub.Report, Device: sub.Device, Features: sub.Features})
 		}

@@ -128,6 +128,12 @@ type Policy struct {
 	// AllowedChips lists accepted chips as NVIDIA's certificates name them ("GH100");
 	// empty: any. Only signed evidence can satisfy it, so it fails outside mode nvml+cc.
 	AllowedChips []string
+	// AllowedBoards lists accepted GPU boards as the signed opaque data names them,
+	// PROJECT_PROJECTSKU_CHIPSKU (Report.Board: "1010_0200_882"); empty: any. Like
+	// AllowedChips it needs signed evidence, and it applies to every GPU of a multi-GPU record.
+	AllowedBoards []string
+	// MinMemoryBytes, when set, is the least GPU memory NVML must report (check memory).
+	MinMemoryBytes uint64
 	// AllowDevTools accepts CC reports from GPUs in devtools mode (not confidential).
 	AllowDevTools bool
 	// RIMs are NVIDIA's signed SWID RIM files, one driver and one VBIOS RIM, whose golden
@@ -233,23 +239,18 @@ func VerifyRecord(rec *attestation.Record, nonce [32]byte, p *Policy) (*Result, 
 	return res, nil
 }
 
-// checkModelPolicy applies AllowedModels and AllowedChips. dev is the signed identity (nil
-// without verified CC evidence); with it, the NVML name is trusted only because model.claims
-// tied it to the signed chip.
+// checkModelPolicy applies AllowedModels, AllowedChips and AllowedBoards. dev is the signed
+// identity (nil without verified CC evidence); with it, the NVML name is trusted only because
+// model.claims tied it to the signed chip.
 func checkModelPolicy(res *Result, id *attestation.Identity, dev *DeviceIdentity, p *Policy) {
-	if len(p.AllowedModels) == 0 && len(p.AllowedChips) == 0 {
+	checkMemory(res, id, p)
+	if len(p.AllowedModels) == 0 && !p.restrictsSignedHardware() {
 		res.skip(CheckModel, "policy allows any model")
 		return
 	}
-	if len(p.AllowedChips) > 0 {
-		if dev == nil {
-			res.fail(CheckModel, fmt.Errorf("%w: policy allows chips %v, and no verified CC evidence names the chip", ErrModelNotAllowed, p.AllowedChips))
-			return
-		}
-		if !slices.Contains(p.AllowedChips, dev.Chip.Name) {
-			res.fail(CheckModel, fmt.Errorf("%w: signed chip %s, policy allows %v", ErrModelNotAllowed, dev.Chip.Name, p.AllowedChips))
-			return
-		}
+	if err := signedHardwareErr(dev, res.Report, p); err != nil {
+		res.fail(CheckModel, err)
+		return
 	}
 	if len(p.AllowedModels) > 0 {
 		if c, ok := res.Get(CheckModelClaims); ok && c.Status == Failed {
@@ -266,6 +267,35 @@ func checkModelPolicy(res *Result, id *attestation.Identity, dev *DeviceIdentity
 		}
 	}
 	res.pass(CheckModel)
+}
+
+func (p *Policy) restrictsSignedHardware() bool {
+	return len(p.AllowedChips) > 0 || len(p.AllowedBoards) > 0
+}
+
+// signedHardwareErr applies AllowedChips and AllowedBoards to one GPU's evidence: dev is the
+// chip its verified chain names and rep its report (read only with dev, so only when the
+// chain verified; its signature is a check of its own).
+func signedHardwareErr(dev *DeviceIdentity, rep *Report, p *Policy) error {
+	if !p.restrictsSignedHardware() {
+		return nil
+	}
+	if dev == nil || rep == nil {
+		return fmt.Errorf("%w: policy allows chips %v and boards %v, and no verified CC evidence names them", ErrModelNotAllowed, p.AllowedChips, p.AllowedBoards)
+	}
+	if len(p.AllowedChips) > 0 && !slices.Contains(p.AllowedChips, dev.Chip.Name) {
+		return fmt.Errorf("%w: signed chip %s, policy allows %v", ErrModelNotAllowed, dev.Chip.Name, p.AllowedChips)
+	}
+	if len(p.AllowedBoards) > 0 {
+		board, ok := rep.Board()
+		if !ok {
+			return fmt.Errorf("%w: the report names no board (PROJECT, PROJECT_SKU, CHIP_SKU), policy allows %v", ErrModelNotAllowed, p.AllowedBoards)
+		}
+		if !slices.ContainsFunc(p.AllowedBoards, func(b string) bool { return strings.EqualFold(b, board) }) {
+			return fmt.Errorf("%w: signed board %s, policy allows %v", ErrModelNotAllowed, board, p.AllowedBoards)
+		}
+	}
+	return nil
 }
 
 // VerifyReport checks a CC report and certificate chain on their own.

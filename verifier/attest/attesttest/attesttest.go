@@ -5,7 +5,8 @@
 // built here; the verifier's and the provider's tests share one implementation so that what
 // the provider staples is exactly what the verifier is tested to accept.
 //
-// It must not import verifier/attest: that package's internal tests import this one.
+// It must not import verifier/attest (whose internal tests import it), only its xmldsig
+// package, which in turn must not import this one.
 package attesttest
 
 import (
@@ -126,6 +127,7 @@ func DeviceNameSAN(t testing.TB, name string) []byte {
 type Device struct {
 	Root, ICA, BROM, Leaf *Cert
 	Chain                 []byte // PEM, leaf first, root last (as NVML returns it)
+	ocspURL               string
 }
 
 // DeviceUEID is the UEID a Device's leaf names.
@@ -140,15 +142,29 @@ var OIDTCBInfo = asn1.ObjectIdentifier{2, 23, 133, 5, 4, 1}
 // fwid (48 bytes), the leaf carries it as Hopper leaves do, for reports whose opaque data
 // names an FWID.
 func NewDevice(t testing.TB, ocspURL string, fwid ...byte) *Device {
-	aia := func(c *x509.Certificate) {
-		if ocspURL != "" {
-			c.OCSPServer = []string{ocspURL}
-		}
-	}
-	d := &Device{}
+	d := &Device{ocspURL: ocspURL}
 	d.Root = Issue(t, "Probity Test Device Identity CA", nil, true, nil)
-	d.ICA = Issue(t, "NVIDIA GH100 Provisioner ICA 1", d.Root, true, aia)
-	d.BROM = Issue(t, "GH100 A01 GSP BROM", d.ICA, true, aia)
+	d.ICA = Issue(t, "NVIDIA GH100 Provisioner ICA 1", d.Root, true, d.aia)
+	d.issueDevice(t, fwid)
+	return d
+}
+
+// Sibling is another GPU of the same provisioning as d (one root and provisioner CA, as the
+// GPUs of one HGX board have): its own BROM certificate and leaf.
+func (d *Device) Sibling(t testing.TB, fwid ...byte) *Device {
+	s := &Device{Root: d.Root, ICA: d.ICA, ocspURL: d.ocspURL}
+	s.issueDevice(t, fwid)
+	return s
+}
+
+func (d *Device) aia(c *x509.Certificate) {
+	if d.ocspURL != "" {
+		c.OCSPServer = []string{d.ocspURL}
+	}
+}
+
+func (d *Device) issueDevice(t testing.TB, fwid []byte) {
+	d.BROM = Issue(t, "GH100 A01 GSP BROM", d.ICA, true, d.aia)
 	d.Leaf = Issue(t, "GH100 A01 GSP FMC LF", d.BROM, false, func(c *x509.Certificate) {
 		c.ExtraExtensions = []pkix.Extension{{Id: asn1.ObjectIdentifier{2, 5, 29, 17}, Value: DeviceNameSAN(t, "NVIDIA:GH100:"+DeviceUEID)}}
 		if len(fwid) > 0 {
@@ -162,7 +178,6 @@ func NewDevice(t testing.TB, ocspURL string, fwid ...byte) *Device {
 	for _, c := range []*Cert{d.Leaf, d.BROM, d.ICA, d.Root} {
 		d.Chain = append(d.Chain, c.PEM()...)
 	}
-	return d
 }
 
 // SPDM layout of a report, as NVML returns it: the 37-byte GET_MEASUREMENTS request carries
