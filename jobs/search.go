@@ -195,8 +195,15 @@ func (st *step) run() *Fault {
 			}
 		}
 	}
+	// The first tensor whose commitment differs where a proof reads it: every tensor before it
+	// is the job's, so the op that wrote it (or the input rule) is the fault, in a few
+	// openings, however the cheat was recomputed after it.
+	if f := st.scan(); f != nil || len(st.asks) > 0 || st.err != nil {
+		return f
+	}
 	if q0 >= 0 {
-		// The first wrong token: its selection reads logits row P-1+q0.
+		// Every tensor is right where a proof reads it, so logits row P-1+q0 is the job's and
+		// selects another token than the result's.
 		eq, known := st.rowEqual(L, P-1+q0)
 		if !known {
 			return nil
@@ -206,8 +213,16 @@ func (st *step) run() *Fault {
 		}
 		return st.back(L, P-1+q0)
 	}
-	// The tokens are right: look for the first tensor whose commitment differs where a proof
-	// reads it.
+	return nil
+}
+
+// scan looks for the first tensor whose committed leaf differs from the job's, descending the
+// trace tree, then for its first wrong row (or, for the values of a P·V, its first wrong
+// column). A difference no proof reads (a column root of a tensor read by rows only, padding
+// past the real leaves) is passed over.
+func (st *step) scan() *Fault {
+	s := st.Search
+	T, L := s.honest.Trace.T, len(s.c.Model.Ops)
 	for lo := 0; lo <= L; {
 		t, found := st.firstDiff(0, axisTensors, lo, L+1)
 		if !found {
@@ -219,8 +234,7 @@ func (st *step) run() *Fault {
 			return nil
 		}
 		h := s.honest.Roots[t]
-		switch {
-		case !r.Row.Equal(&h.Row):
+		if !r.Row.Equal(&h.Row) {
 			i, found := st.firstDiff(t, axisRows, 0, T)
 			if found {
 				return st.back(t, i)
@@ -228,12 +242,12 @@ func (st *step) run() *Fault {
 			if len(st.asks) > 0 || st.err != nil {
 				return nil
 			}
-		case !r.Col.Equal(&h.Col) && !h.Col.IsZero():
+		}
+		if !h.Col.IsZero() && !r.Col.Equal(&h.Col) {
 			if r.Col.IsZero() {
 				return st.tensorFault(t, axisCols, fmt.Sprintf("tensor %d is committed without its column tree", t))
 			}
-			w := s.trees[t].Col.Rows()
-			j, found := st.firstDiff(t, axisCols, 0, w)
+			j, found := st.firstDiff(t, axisCols, 0, s.trees[t].Col.Rows())
 			if found {
 				return st.columnFault(st.columnReader(t), t, j, T-1)
 			}
@@ -241,8 +255,6 @@ func (st *step) run() *Fault {
 				return nil
 			}
 		}
-		// A difference no proof reads (a column root of a tensor read by rows only, or
-		// padding past the real leaves): look further right.
 		lo = t + 1
 	}
 	return nil
@@ -291,10 +303,23 @@ func (st *step) back(t, i int) *Fault {
 		if malformed {
 			return opFault(u, i, 0, fmt.Sprintf("op %d's result row %d is not a valid packing", u, i))
 		}
+		// Along the op's first operands (the residual stream of a transformer) the row is
+		// often wrong for many tensors in a row: bisect that chain for a wrong tensor whose
+		// first operand is right, in a logarithmic number of openings, before reading operands.
+		if c, ok := st.bisect(t, i); !ok {
+			return nil
+		} else if c != t {
+			t = c
+			continue
+		}
 		next, at := -1, 0
 		unknown := false
 		for _, rd := range st.reads(u, i, j) {
 			if rd.col {
+				if r, ok := st.leaves[rd.t]; ok && r.Col.IsZero() && !st.honest.Roots[rd.t].Col.IsZero() {
+					// No column tree committed: every proof of this P·V element must open one.
+					return opFault(u, i, j, fmt.Sprintf("op %d reads tensor %d by columns, committed without a column tree", u, rd.t))
+				}
 				eq, tp, known := st.columnEqual(rd.t, j, i)
 				if !known {
 					unknown = true
@@ -310,7 +335,8 @@ func (st *step) back(t, i int) *Fault {
 				unknown = true
 				continue
 			}
-			if !eq && next < 0 {
+			// The earliest wrong operand: the walk goes furthest back.
+			if !eq && (next < 0 || rd.t < next) {
 				next, at = rd.t, rd.i
 			}
 		}
@@ -325,6 +351,49 @@ func (st *step) back(t, i int) *Fault {
 	}
 	st.err = fmt.Errorf("jobs: search: the walk back from a wrong row did not end") // not reached
 	return nil
+}
+
+// bisect returns a tensor c on the chain of first operands below tensor t (op t-1's In[0],
+// that op's In[0], ...) whose row i is wrong while the next one down is right, or t itself
+// when the first one down is right; ok is false while it waits for openings. The chain's
+// rows are probed by bisection: wrong at one end (t), assumed right past the other.
+func (st *step) bisect(t, i int) (c int, ok bool) {
+	var chain []int
+	for x := t; x > 0; {
+		x = st.c.Model.Ops[x-1].In[0]
+		chain = append(chain, x)
+	}
+	lo, hi := -1, len(chain) // chain[lo] (t at -1) is wrong; chain[hi] right or past the end
+	for hi-lo > 1 {
+		mid := (lo + hi) / 2
+		eq, known := st.rowEqual(chain[mid], i)
+		if !known {
+			return 0, false
+		}
+		if eq {
+			hi = mid
+		} else {
+			lo = mid
+		}
+	}
+	if lo < 0 {
+		return t, true
+	}
+	return chain[lo], true
+}
+
+// tensorEqual reports a tensor whose committed leaf is known to be the job's: from its own
+// opening or a subtree of the trace tree on another tensor's path.
+func (st *step) tensorEqual(t int) bool {
+	for h := 0; h <= st.tensor.Depth(); h++ {
+		if n, ok := st.nodes[nodeKey{t: 0, axis: axisTensors, h: h, i: t >> h}]; ok {
+			want := st.tensor.NodeAt(h, t>>h)
+			if n.Equal(&want) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // columnFault handles tensor b's column j, committed wrong at or before position upto: the
@@ -403,7 +472,7 @@ func (st *step) honestTree(t, axis int) *commit.Tree {
 // rowEqual says whether tensor t's committed row i is the honest one, when known: from the
 // tensor's row root, an opened leaf, or a subtree on a path.
 func (st *step) rowEqual(t, i int) (eq, known bool) {
-	if r, ok := st.leaves[t]; ok && r.Row.Equal(&st.honest.Roots[t].Row) {
+	if r, ok := st.leaves[t]; (ok && r.Row.Equal(&st.honest.Roots[t].Row)) || st.tensorEqual(t) {
 		return true, true
 	}
 	tree := st.trees[t].Row
@@ -425,7 +494,7 @@ func (st *step) rowEqual(t, i int) (eq, known bool) {
 // columnEqual says whether tensor b's committed column j is the honest one at positions
 // 0..upto; if not, p is the first wrong position.
 func (st *step) columnEqual(b, j, upto int) (eq bool, p int, known bool) {
-	if r, ok := st.leaves[b]; ok && r.Col.Equal(&st.honest.Roots[b].Col) {
+	if r, ok := st.leaves[b]; (ok && r.Col.Equal(&st.honest.Roots[b].Col)) || st.tensorEqual(b) {
 		return true, 0, true
 	}
 	leaf, ok := st.data[nodeKey{t: b, axis: axisCols, i: j}]

@@ -4,8 +4,11 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+
 	"github.com/probitylabs/probity/commit"
 	"github.com/probitylabs/probity/model"
+	"github.com/probitylabs/probity/model/modeltest"
 )
 
 // cheat is a provider's committed generation: it answers openings from its own trees.
@@ -319,4 +322,136 @@ func TestSearchFindsEveryFalsifiedOp(t *testing.T) {
 		}
 	}
 	t.Logf("at most %d openings", most)
+}
+
+// A 12-block decoder whose provider falsifies one element of an early op at the prefill's last
+// row and recomputes everything after it consistently, the changed token fed back included:
+// the search still names a refuted fault, in a few dozen openings at most (the first-operand
+// chain is bisected instead of walked op by op).
+func TestSearchDeepConsistentCheat(t *testing.T) {
+	m, err := modeltest.Decoder(model.DecoderConfig{Vocab: 40, Context: 24, Width: 16, Heads: 2, Blocks: 12}, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := mustCheck(t, m, testJob(t, m, false))
+	htr, htokens, err := c.Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	honest, err := c.Commit(htr, htokens)
+	if err != nil {
+		t.Fatal(err)
+	}
+	P, L := len(c.Job.Prompt), len(m.Ops)
+	tried := 0
+	for _, u := range []int{2, L / 3, 2 * L / 3} {
+		for u < L && htr.Tensors[u+1].I8 == nil {
+			u++
+		}
+		tr, tokens, ok := falsifiedAt(t, c, u, P-1)
+		if !ok {
+			continue // no edit of op u's row changed the first token
+		}
+		tried++
+		ch := newCheat(t, "deep", c, tr, tokens)
+		f, rounds, opened := search(t, c, honest, ch)
+		if f == nil {
+			t.Fatalf("op %d: no fault found", u)
+		}
+		refuted(t, c, ch, f.Element)
+		if opened > 60 {
+			t.Errorf("op %d of %d: %d openings", u, L, opened)
+		}
+		t.Logf("L = %d, op %d (%s) falsified at row %d, consistent after: %d rounds, %d openings, %s", L, u, m.Ops[u].Kind, P-1, rounds, opened, f.Element)
+	}
+	if tried == 0 {
+		t.Skip("no falsification changed the first token: pick another seed")
+	}
+}
+
+// falsifiedAt generates the job with op u's result at row r (a prefill row) edited until the
+// first token changes, every later op and row recomputed from it, the tokens fed back.
+func falsifiedAt(t *testing.T, c *Checked, u, r int) (*model.Trace, []int32, bool) {
+	t.Helper()
+	m, j, V := c.Model, c.Job, c.Vocab
+	P, T, L := len(j.Prompt), j.Rows(), len(m.Ops)
+	for try := 0; try < 8; try++ {
+		p, err := model.NewPass(m, T)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids := p.Input().I32.Data
+		copy(ids, j.Prompt)
+		if err := p.Extend(P); err != nil {
+			t.Fatal(err)
+		}
+		y := p.Tensor(u + 1).I8
+		w := y.Shape[1]
+		for k := range w {
+			y.Data[r*w+k] = []int8{127, -128, 90, -90, 60, -60, 30, -30}[(try+k)%8]
+		}
+		for k := u + 1; k < L; k++ {
+			if err := p.Recompute(k, r, P); err != nil {
+				t.Fatal(err)
+			}
+		}
+		logits := p.Tensor(L).I8
+		tokens := make([]int32, j.New)
+		for s := range j.New {
+			if s > 0 {
+				if err := p.Extend(P + s); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if tokens[s], err = j.selectRow(logits.Data[(P-1+s)*V:(P+s)*V], s); err != nil {
+				t.Fatal(err)
+			}
+			if s+1 < j.New {
+				ids[P+s] = tokens[s]
+			}
+		}
+		_, honest, err := c.Generate()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tokens[0] != honest[0] {
+			return p.Trace(), tokens, true
+		}
+	}
+	return nil, nil, false
+}
+
+// A values tensor committed without its column tree (column root 0, an opening of any of its
+// columns then vacuous) makes every proof of its P·V's elements impossible: the search names
+// one instead of asking for the column again and again.
+func TestSearchFindsAMissingColumnTree(t *testing.T) {
+	c, htr, htokens := generated(t, false)
+	honest, err := c.Commit(htr, htokens)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := newCheat(t, "no column tree", c, htr, htokens)
+	b := -1
+	for id, tt := range ch.opener.trees {
+		if tt.Col != nil {
+			b = id
+			break
+		}
+	}
+	if b < 0 {
+		t.Skip("the test model has no P·V matmul")
+	}
+	ch.opener.trees[b].Col, ch.opener.trees[b].Roots.Col = nil, fr.Element{}
+	roots := make([]TensorRoots, len(ch.opener.trees))
+	for id, tt := range ch.opener.trees {
+		roots[id] = tt.Roots
+	}
+	fake := *ch.gen
+	fake.Roots, fake.TraceRoot = roots, TraceRoot(fake.JobDigest, htr.T, roots)
+	ch.gen, ch.opener.gen = &fake, &fake
+	f, _, opened := search(t, c, honest, ch)
+	if f == nil || f.Element.Kind != ElementOp || c.Model.Ops[f.Element.Op].Kind != model.KindMatmul || c.Model.Ops[f.Element.Op].In[1] != b {
+		t.Fatalf("fault %v, want an element of the P·V reading tensor %d", f, b)
+	}
+	t.Logf("%d openings: %s (%s)", opened, f.Element, f.Reason)
 }

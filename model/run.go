@@ -177,17 +177,27 @@ func (p *Pass) Extend(hi int) error {
 		return nil
 	}
 	for i := range p.m.Ops {
-		b, err := p.compute(i, lo, hi)
-		if err != nil {
-			return fmt.Errorf("run: op %d (%s %s): %w", i, p.m.Ops[i].Kind, p.m.Ops[i].Name, err)
-		}
-		if b.ids != nil {
-			copy(p.tensors[i+1].I32.Data[lo:hi], b.ids)
-		} else {
-			put(p.tensors[i+1].I8, b.res, lo, b.fill)
+		if err := p.Recompute(i, lo, hi); err != nil {
+			return err
 		}
 	}
 	p.rows = hi
+	return nil
+}
+
+// Recompute computes rows [lo, hi) of op i's result from the pass's operand tensors as they
+// are and stores them. Extend runs it op by op; a test that edits a tensor's rows calls it on
+// the later ops to make a trace consistent with the edit (a cheat that recomputed after it).
+func (p *Pass) Recompute(i, lo, hi int) error {
+	b, err := p.compute(i, lo, hi)
+	if err != nil {
+		return fmt.Errorf("run: op %d (%s %s): %w", i, p.m.Ops[i].Kind, p.m.Ops[i].Name, err)
+	}
+	if b.ids != nil {
+		copy(p.tensors[i+1].I32.Data[lo:hi], b.ids)
+	} else {
+		put(p.tensors[i+1].I8, b.res, lo, b.fill)
+	}
 	return nil
 }
 

@@ -20,6 +20,8 @@ type searchJob struct {
 	req  chain.Request
 	p    *Proved
 	next uint64
+	// seen are the data elements whose openings were read from the logs.
+	seen map[string]bool
 }
 
 // searchStep moves a search on by one round: it adds the openings the chain has logged (the
@@ -117,6 +119,11 @@ func (w *Watcher) searchStep(ctx context.Context, r *Record, sj *searchJob, log 
 	}
 	for _, e := range asks {
 		word := e.Word()
+		if sj.seen[word.String()] {
+			// The search has this opening: asking again would wait out the window for nothing.
+			delete(w.searches, r.JobID)
+			return w.conclude(r, StatusSkipped, fmt.Sprintf("the search asked again for %s, which the chain has opened (a watcher bug: report it)", e), log)
+		}
 		c, err := w.market.ChallengeOf(ctx, r.ID(), word)
 		if err != nil {
 			return err
@@ -171,7 +178,9 @@ func (w *Watcher) readOpenings(ctx context.Context, sj *searchJob, log *slog.Log
 			}
 			if err != nil {
 				log.Error("an opening the contract accepted does not verify (report this)", "element", ev.Element, "err", err)
+				continue
 			}
+			sj.seen[ev.Element.String()] = true
 		}
 		sj.next = end + 1
 	}

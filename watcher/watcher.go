@@ -316,7 +316,7 @@ func (w *Watcher) decide(ctx context.Context, r *Record, log *slog.Logger) error
 		// still publish it. Withheld only when the window closes without it.
 		return retry(v.Status, v.Reason, errors.New(v.Reason))
 	case v.Status == StatusSearching:
-		sj := &searchJob{s: v.Search, req: req, p: p, next: r.ProvedBlock}
+		sj := &searchJob{s: v.Search, req: req, p: p, next: r.ProvedBlock, seen: map[string]bool{}}
 		w.searches[r.JobID] = sj
 		if r.Status != StatusSearching {
 			log.Warn("trace withheld and its root is not the job's: searching it with data challenges", "reason", v.Reason)
