@@ -243,7 +243,11 @@ func TestWatcherSearchesWithheldTrace(t *testing.T) {
 	}
 	t.Logf("%d data challenges, then %s", len(rec.Data), e)
 	// The element's answer is due a proveWindow after the last data challenge's deadline.
-	if err := w.sim.AdjustTime(3 * 3601 * time.Second); err != nil {
+	head, err := w.sim.Client().HeaderByNumber(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.sim.AdjustTime(time.Duration(rec.RespondBy-head.Time+1) * time.Second); err != nil {
 		t.Fatal(err)
 	}
 	pollUntil(t, ctx, wt, &next, id, watcher.StatusUpheld, time.Minute)
