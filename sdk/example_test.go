@@ -116,7 +116,7 @@ func ExampleNothingToWithdrawError() {
 	_, err = c.Withdraw(ctx)
 	var nothing *sdk.NothingToWithdrawError
 	if errors.As(err, &nothing) {
-		fmt.Println(nothing.Account == c.Address(), errors.Is(err, chain.ErrReverted))
+		fmt.Println(nothing.Args.Account == c.Address(), errors.Is(err, chain.ErrReverted))
 	}
 	// Output:
 	// true true

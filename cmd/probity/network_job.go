@@ -258,7 +258,13 @@ func runJobWait(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	watched := make(chan struct{})
 	go func() {
 		defer close(watched)
-		for ev := range c.Watch(ctx, j.id) {
+		for ev, err := range c.Watch(ctx, j.id) {
+			if err != nil {
+				if ctx.Err() == nil { // not the end of the wait itself
+					fmt.Fprintf(stderr, "probity: job %s: cannot follow its events: %v\n", j.id, err)
+				}
+				return
+			}
 			fmt.Fprintf(stderr, "probity: job %s: %s\n", j.id, describe(ev))
 		}
 	}()
@@ -302,8 +308,6 @@ func describe(ev sdk.Event) string {
 		return fmt.Sprintf("abandoned by %s (fee %s; reopened %v) (block %d)", e.Provider.Hex(), formatAmount(e.Fee), e.Reopened, b)
 	case sdk.Cancelled:
 		return fmt.Sprintf("cancelled (block %d)", b)
-	case sdk.WatchError:
-		return fmt.Sprintf("cannot read the chain: %v", e.Err)
 	}
 	return fmt.Sprintf("%T (block %d)", ev, b)
 }
