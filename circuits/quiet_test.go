@@ -5,9 +5,9 @@ import (
 	"testing"
 
 	"github.com/consensys/gnark-crypto/ecc"
-	gnarklog "github.com/consensys/gnark/logger"
 	"github.com/consensys/gnark/frontend"
 	"github.com/consensys/gnark/frontend/cs/r1cs"
+	gnarklog "github.com/consensys/gnark/logger"
 	"github.com/rs/zerolog"
 )
 

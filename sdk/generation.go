@@ -10,9 +10,9 @@ import (
 	"path/filepath"
 
 	"github.com/probitylabs/probity/chain"
-	"github.com/probitylabs/probity/contracts/bindings"
 	"github.com/probitylabs/probity/circuits/universal"
 	"github.com/probitylabs/probity/commit"
+	"github.com/probitylabs/probity/contracts/bindings"
 	"github.com/probitylabs/probity/internal/atomicfile"
 	"github.com/probitylabs/probity/jobs"
 	"github.com/probitylabs/probity/model"

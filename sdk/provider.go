@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/big"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -32,8 +30,8 @@ type ProviderConfig struct {
 	Stake *big.Int
 	// Logger receives the node's log (default: discarded).
 	Logger *slog.Logger
-	// DataDir holds the node's journal, job files and traces (default: a temporary directory
-	// removed by Close).
+	// DataDir holds the node's journal, job files and traces (default: a directory of the
+	// simulated chain's, Simulated.Dir).
 	DataDir string
 }
 
@@ -45,9 +43,8 @@ type Provider struct {
 	// Node is the running node (its journal and metrics).
 	Node *prover.Node
 
-	cancel  context.CancelFunc
-	done    chan error
-	tempDir string
+	cancel context.CancelFunc
+	done   chan error
 }
 
 // StartProvider stakes a provider on the simulated chain and runs a prover node for it, for
@@ -81,10 +78,7 @@ func (s *Simulated) StartProvider(ctx context.Context, cfg ProviderConfig) (*Pro
 	p := &Provider{Address: crypto.PubkeyToAddress(key.PublicKey), NodeKey: nodeKey, done: make(chan error, 1)}
 	dataDir := cfg.DataDir
 	if dataDir == "" {
-		if p.tempDir, err = os.MkdirTemp("", "probity-provider-"); err != nil {
-			return nil, err
-		}
-		dataDir = filepath.Join(p.tempDir, "node")
+		dataDir = s.Dir("provider-" + p.Address.Hex())
 	}
 	pc := prover.DefaultConfig()
 	pc.Deployment = s.Addresses
@@ -106,7 +100,6 @@ func (s *Simulated) StartProvider(ctx context.Context, cfg ProviderConfig) (*Pro
 	p.Node, err = prover.New(ctx, prover.Options{Config: pc, Backend: s.Chain, ProviderKey: key, NodeKey: nodeKey,
 		Classes: classes, Models: cfg.Models, Logger: logger})
 	if err != nil {
-		p.removeTemp()
 		return nil, fmt.Errorf("sdk: StartProvider: %w", err)
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -140,15 +133,8 @@ func (s *Simulated) register(ctx context.Context, key *ecdsa.PrivateKey, nodeKey
 func (p *Provider) Close() error {
 	p.cancel()
 	err := <-p.done
-	p.removeTemp()
 	if errors.Is(err, context.Canceled) {
 		return nil
 	}
 	return err
-}
-
-func (p *Provider) removeTemp() {
-	if p.tempDir != "" {
-		os.RemoveAll(p.tempDir)
-	}
 }

@@ -5,6 +5,8 @@ import (
 	"crypto/ecdsa"
 	"fmt"
 	"math/big"
+	"os"
+	"path/filepath"
 	"slices"
 	"time"
 
@@ -103,7 +105,8 @@ type Simulated struct {
 	// Classes are the registered width classes (SimulatedConfig.Classes), by id.
 	Classes map[[32]byte]*universal.Class
 
-	nextProvider int // the next of Providers StartProvider takes
+	nextProvider int    // the next of Providers StartProvider takes
+	dir          string // Dir's parent, removed by Close
 }
 
 // SimulatedConfig configures NewSimulated. The zero value is a working chain: three buyer
@@ -154,9 +157,12 @@ func NewSimulated(ctx context.Context, cfg SimulatedConfig) (*Simulated, error) 
 		funded = append(funded, crypto.PubkeyToAddress(k.PublicKey))
 	}
 	opts := chain.SimOptions{Policy: chain.MineOnSend, Interval: max(cfg.Interval, 0)}
+	if s.dir, err = os.MkdirTemp("", "probity-sim-"); err != nil {
+		return nil, err
+	}
 	s.Chain = chain.NewSimulated(opts, funded...)
 	fail := func(err error) (*Simulated, error) {
-		s.Chain.Close()
+		s.Close()
 		return nil, err
 	}
 	if s.Addresses, err = Deploy(ctx, s.Chain, s.Governance); err != nil {
@@ -220,5 +226,14 @@ func (s *Simulated) Client(ctx context.Context, key *ecdsa.PrivateKey) (*Client,
 	return c, nil
 }
 
-// Close stops the chain.
-func (s *Simulated) Close() error { return s.Chain.Close() }
+// Dir is a directory for name (a job's JobDir, an order book) in the simulated chain's own
+// temporary directory, which Close removes with everything in it. It is created by whoever
+// writes into it first (Prepare, Offer).
+func (s *Simulated) Dir(name string) string { return filepath.Join(s.dir, name) }
+
+// Close stops the chain and removes its directory.
+func (s *Simulated) Close() error {
+	err := s.Chain.Close()
+	os.RemoveAll(s.dir)
+	return err
+}
