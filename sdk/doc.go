@@ -40,8 +40,8 @@
 // mined it reveals the seed secret (settlement.md §4: the seed then depends on something
 // neither the provider nor the seed block's builder knew), and it returns the tokens of the
 // JobProved event, which the manager emits only for a valid proof of exactly those tokens.
-// Watch yields a job's events (a range loop, errors included); WaitSettled waits for the payment; Receipt fetches the
-// provider's receipt document (specs/settlement.md §9) from next to the job file and accepts
+// Watch yields a job's events (a range loop, errors included); WaitSettled waits for the
+// payment; Receipt fetches the provider's receipt document (specs/settlement.md §9) from next to the job file and accepts
 // it only when its EIP-712 digest is the one JobProved emitted and every field the digest
 // does not cover checks against the chain (package verifier's audit: job file, commitment, seed,
 // class, proof against the on-chain key, attestation digest, node key). A job nobody locked is
