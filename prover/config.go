@@ -122,10 +122,10 @@ var setting = settings.S[Config]
 // Settings lists every flag and environment setting.
 func Settings() []Setting {
 	return []Setting{
-		setting("rpc-url", "rpcUrl", "EVM JSON-RPC endpoint", func(c *Config, v string) error { c.RPCURL = v; return nil }),
-		setting("deployment-file", "deploymentFile", "deployment file (JSON addresses)", func(c *Config, v string) error { c.DeploymentFile = v; return nil }),
-		setting("provider-key-file", "providerKeyFile", "file with the provider account key (hex)", func(c *Config, v string) error { c.ProviderKeyFile = v; return nil }),
-		setting("node-key-file", "nodeKeyFile", "file with the receipt-signing node key (default: the provider key)", func(c *Config, v string) error { c.NodeKeyFile = v; return nil }),
+		setting("rpc", "rpcUrl", "EVM JSON-RPC endpoint", func(c *Config, v string) error { c.RPCURL = v; return nil }),
+		setting("deployment", "deploymentFile", "deployment file (JSON addresses)", func(c *Config, v string) error { c.DeploymentFile = v; return nil }),
+		setting("key", "providerKeyFile", "file with the provider account key (hex)", func(c *Config, v string) error { c.ProviderKeyFile = v; return nil }),
+		setting("node-key", "nodeKeyFile", "file with the receipt-signing node key (default: the provider key)", func(c *Config, v string) error { c.NodeKeyFile = v; return nil }),
 		setting("data-dir", "dataDir", "journal, job files, traces and cursor", func(c *Config, v string) error { c.DataDir = v; return nil }),
 		setting("keys-dir", "keysDir", "circuit key cache (default: the user cache)", func(c *Config, v string) error { c.KeysDir = v; return nil }),
 		setting("classes", "classes", "comma-separated width classes served", func(c *Config, v string) error { c.Classes = settings.List(v); return nil }),

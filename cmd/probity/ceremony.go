@@ -35,7 +35,7 @@ var ceremonyActions = []ceremonyAction{
 	{"verify-phase1", "--class C FILE...", "check the phase-1 contributions, in order", ceremonyVerifyPhase1},
 	{"seal-phase1", "--class C --beacon HEX --commons-out FILE --out FILE FILE...", "verify phase 1, apply the beacon; write the SRS commons and the initial phase-2 state", ceremonySealPhase1},
 	{"verify", "--class C --commons FILE FILE...", "check the phase-2 contributions, in order", ceremonyVerify},
-	{"finalize", "--class C --beacon HEX --commons FILE --out-dir DIR [--install] [--dir DIR] FILE...", "verify phase 2, apply the beacon, write pk and vk (and install them in the key cache)", ceremonyFinalize},
+	{"finalize", "--class C --beacon HEX --commons FILE --out-dir DIR [--install] [--keys-dir DIR] FILE...", "verify phase 2, apply the beacon, write pk and vk (and install them in the key cache)", ceremonyFinalize},
 }
 
 func printCeremonyUsage(w io.Writer) {
@@ -372,7 +372,7 @@ func ceremonyFinalize(ctx context.Context, fs *flag.FlagSet, args []string, stdo
 	commons := fs.String("commons", "", "SRS commons `file` (from seal-phase1)")
 	outDir := fs.String("out-dir", "", "output `dir` for pk (gnark raw encoding) and vk (gnark binary, as `probity verify --vk` reads it)")
 	install := fs.Bool("install", false, "also install the keys into the key cache, replacing the class's entry")
-	dir := fs.String("dir", "", "key cache `dir` for --install (default $XDG_CACHE_HOME/probity/keys)")
+	dir := keysDirFlag(fs, "dir") // where --install puts the keys
 	if done, err := parseFlags(fs, args); done || err != nil {
 		return err
 	}
@@ -385,8 +385,8 @@ func ceremonyFinalize(ctx context.Context, fs *flag.FlagSet, args []string, stdo
 		return usageError{"--commons is required"}
 	case *outDir == "":
 		return usageError{"--out-dir is required"}
-	case *dir != "" && !*install:
-		return usageError{"--dir names the key cache for --install"}
+	case given(fs, "keys-dir", "dir") && !*install:
+		return usageError{"--keys-dir names the key cache for --install"}
 	}
 	files, err := needFiles(fs, 2)
 	if err != nil {

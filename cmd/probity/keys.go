@@ -36,18 +36,6 @@ const devKeysWarning = "probity: warning: development keys: the machine that ran
 	"(the toxic waste), so whoever had it can forge proofs. Never use them in production: deployments " +
 	"run `probity ceremony` and install its keys."
 
-// newFlags returns the flag set of `probity name`, whose -h (and a flag error) prints
-// "Usage: probity " and usage (the synopsis, then what the command does), then the flags.
-func newFlags(name, usage string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: probity %s\n\nFlags:\n", usage)
-		fs.PrintDefaults()
-	}
-	return fs
-}
-
 // parseFlags parses args and turns flag errors into usage errors; done is true after -h.
 func parseFlags(fs *flag.FlagSet, args []string) (done bool, err error) {
 	if err := fs.Parse(args); err != nil {
@@ -101,13 +89,13 @@ func cached(c circuits.Cache, s circuits.Target) bool {
 }
 
 func runSetup(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("setup", "setup --class NAME [--dir DIR] [--regenerate]\n\n"+
+	fs := newFlags("setup", "setup --class NAME [--keys-dir DIR] [--regenerate]\n\n"+
 		"Runs a single-party Groth16 setup for a universal class (`small`, `gpt2-small`) whose keys\n"+
 		"are not cached yet and prints the entry's files with their sha256. These are DEVELOPMENT\n"+
 		"keys: this machine knew the setup randomness, so they must never secure real stakes (use\n"+
 		"`probity ceremony`).", stderr)
 	class := fs.String("class", "", "universal class `name`")
-	dir := fs.String("dir", "", "key cache `dir` (default $XDG_CACHE_HOME/probity/keys)")
+	dir := keysDirFlag(fs, "dir")
 	regen := fs.Bool("regenerate", false, "replace an existing (or corrupt) entry with fresh keys")
 	if done, err := parseFlags(fs, args); done || err != nil {
 		return err
@@ -212,13 +200,13 @@ func verifyingKey(className, vkFile, dir string) (groth16.VerifyingKey, string, 
 }
 
 func runVK(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("vk", "vk --class NAME [--dir DIR] [--json] | --vk FILE\n\n"+
+	fs := newFlags("vk", "vk --class NAME [--keys-dir DIR] [--json] | --vk FILE\n\n"+
 		"Prints the verifying key as the 26 constructor words of contracts/src/Groth16Verifier.sol:\n"+
 		"alpha (x, y), beta, gamma, delta (G2 as x.a1, x.a0, y.a1, y.a0) and IC_0..IC_5, in decimal.\n"+
 		"The last line is the five constructor arguments as forge/cast take them.", stderr)
 	class := fs.String("class", "", "universal class `name` (keys from the key cache)")
 	vkFile := fs.String("vk", "", "verifying key `file` (gnark binary, e.g. from `probity ceremony finalize`)")
-	dir := fs.String("dir", "", "key cache `dir` (default $XDG_CACHE_HOME/probity/keys)")
+	dir := keysDirFlag(fs, "dir")
 	asJSON := fs.Bool("json", false, "print JSON: {alpha, beta, gamma, delta, ic, flat} as decimal strings")
 	if done, err := parseFlags(fs, args); done || err != nil {
 		return err
@@ -263,13 +251,13 @@ func dec(xs []*big.Int) []string {
 }
 
 func runExportVerifier(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("export-verifier", "export-verifier --class NAME [--dir DIR] | --vk FILE [--out FILE]\n\n"+
+	fs := newFlags("export-verifier", "export-verifier --class NAME [--keys-dir DIR] | --vk FILE [--out FILE]\n\n"+
 		"Writes gnark's Solidity verifier (contract Verifier) with the key compiled in. Probity's\n"+
 		"contracts use Groth16Verifier with the key as constructor words instead (`probity vk`);\n"+
 		"this export is for cross-checking and for deployments that want gnark's contract.", stderr)
 	class := fs.String("class", "", "universal class `name` (keys from the key cache)")
 	vkFile := fs.String("vk", "", "verifying key `file` (gnark binary)")
-	dir := fs.String("dir", "", "key cache `dir` (default $XDG_CACHE_HOME/probity/keys)")
+	dir := keysDirFlag(fs, "dir")
 	out := fs.String("out", "", "output `file` (default stdout)")
 	if done, err := parseFlags(fs, args); done || err != nil {
 		return err

@@ -26,9 +26,6 @@ import (
 // --rpc/--key/--deployment flags, token amounts, and the mapping of contract reverts to exit
 // status 1.
 
-// keyFileEnv names the environment variable read when --key is not given.
-const keyFileEnv = "PROBITY_KEY_FILE"
-
 const (
 	defaultRPC        = "http://127.0.0.1:8545"
 	defaultDeployment = "deployment.json"
@@ -46,12 +43,14 @@ type netFlags struct {
 
 func addNetFlags(fs *flag.FlagSet, withDeployment bool) *netFlags {
 	n := &netFlags{
-		rpc: fs.String("rpc", defaultRPC, "EVM JSON-RPC `url`"),
-		key: fs.String("key", "", "`file` with the account's secp256k1 key, hex (default $"+keyFileEnv+")"),
+		rpc: fs.String("rpc", envOr(envRPC, defaultRPC), "EVM JSON-RPC `url` (env "+envRPC+")"),
+		key: fs.String("key", os.Getenv(envKey), "`file` with the account's secp256k1 key, hex (env "+envKey+")"),
 	}
+	alias(fs, "rpc-url", "rpc")
 	if withDeployment {
-		n.deployment = fs.String("deployment", defaultDeployment,
-			"deployment addresses `file` (JSON: token, providers, classes, hasher, manager), as written by `probity deploy`")
+		n.deployment = fs.String("deployment", envOr(envDeployment, defaultDeployment),
+			"deployment addresses `file` (JSON: token, providers, classes, hasher, manager), as written by `probity deploy` (env "+envDeployment+")")
+		alias(fs, "deployment-file", "deployment")
 	}
 	return n
 }
@@ -61,16 +60,13 @@ func newCommandFlags(name, synopsis string, stderr io.Writer) *flag.FlagSet {
 	return newFlags(name, synopsis+"\n\nExit status: 0 done, 1 the chain refused (a revert, named), 2 usage, 3 could not run.", stderr)
 }
 
-// signingKey reads --key (or $PROBITY_KEY_FILE). Commands that only read the chain pass
+// signingKey reads --key (or $PROBITY_KEY). Commands that only read the chain pass
 // required=false and get an ephemeral key that never signs.
 func (n *netFlags) signingKey(required bool) (*ecdsa.PrivateKey, error) {
 	path := *n.key
 	if path == "" {
-		path = os.Getenv(keyFileEnv)
-	}
-	if path == "" {
 		if required {
-			return nil, usageError{"--key FILE (or $" + keyFileEnv + ") is required: the account that sends the transactions"}
+			return nil, usageError{"--key FILE (or $" + envKey + ") is required: the account that sends the transactions"}
 		}
 		return crypto.GenerateKey()
 	}

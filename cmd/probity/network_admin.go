@@ -142,7 +142,7 @@ func runClassRegister(ctx context.Context, args []string, stdout, stderr io.Writ
 		"finalize --install`; provider nodes must prove with the same keys.", stderr)
 	n := addNetFlags(fs, true)
 	className := fs.String("class", "", "width class `name` (see `probity classes`)")
-	dir := fs.String("keys-dir", "", "key cache `dir` (default $XDG_CACHE_HOME/probity/keys)")
+	dir := keysDirFlag(fs)
 	vkFile := fs.String("vk", "", "verifying key `file` (gnark binary) instead of the cache")
 	tvkFile := fs.String("targeted-vk", "", "verifying key `file` of the class's targeted statement (with --vk)")
 	done, pos, err := parseInterspersed(fs, args)

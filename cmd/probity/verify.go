@@ -47,8 +47,8 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		chainID    = fs.String("chain-id", "", "expected chain id (refuse receipts from other chains)")
 		contract   = fs.String("contract", "", "expected SLA manager `address`")
 		vkFile     = fs.String("vk", "", "verifying key `file` (gnark binary) for every accepted class the policy gives no key")
-		rpc        = fs.String("rpc", "", "RPC `url`: cross-check the job on chain (needs --deployment)")
-		deployment = fs.String("deployment", "", "deployment addresses `file` for --rpc (JSON: chainId, token, providers, classes, hasher, manager)")
+		rpc        = fs.String("rpc", os.Getenv(envRPC), "RPC `url`: cross-check the job on chain (needs --deployment; env "+envRPC+")")
+		deployment = fs.String("deployment", os.Getenv(envDeployment), "deployment addresses `file` for --rpc (JSON: chainId, token, providers, classes, hasher, manager; env "+envDeployment+")")
 		workers    = fs.Int("workers", 0, "parallel audits in directory mode (0: one per CPU)")
 	)
 	var allowGPU, rims, switchRIMs stringList
