@@ -23,8 +23,8 @@ import (
 )
 
 func init() {
-	register("model", "import a Hugging Face GPT-2 checkpoint as an integer model (and report its agreement)", subcommands("model",
-		map[string]func(context.Context, []string, io.Writer, io.Writer) error{"import": runModelImport}, "import"))
+	registerGroup("model", "import a Hugging Face GPT-2 checkpoint as an integer model (and report its agreement)",
+		sub{"import", "convert a GPT-2 checkpoint to an integer model file and measure its agreement", runModelImport})
 	register("generate", "run a generation job locally (reference or command executor), check it and print the text", runGenerate)
 	register("check-generation", "audit a delivered generation (trace and result) against your model and job, by full recomputation", runCheckGeneration)
 }

@@ -235,24 +235,50 @@ func noArgs(pos []string) error {
 	return nil
 }
 
-// subcommands dispatches `probity NAME SUB ...` to the sub's function.
-func subcommands(name string, subs map[string]func(ctx context.Context, args []string, stdout, stderr io.Writer) error, order ...string) func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+// runFunc is a command's (or subcommand's) body.
+type runFunc func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+
+// sub is one subcommand of a command group.
+type sub struct {
+	name, summary string
+	run           runFunc
+}
+
+// registerGroup registers `probity NAME SUB ...`, which dispatches to the sub's function; its
+// -h lists the subs with their summaries.
+func registerGroup(name, summary string, subs ...sub) {
 	subcommandNames[name] = map[string]bool{}
-	for s := range subs {
-		subcommandNames[name][s] = true
+	names := make([]string, len(subs))
+	for i, s := range subs {
+		subcommandNames[name][s.name] = true
+		names[i] = s.name
 	}
-	return func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	usage := func(w io.Writer) {
+		fmt.Fprintf(w, "Usage: probity %s SUB [flags]\n\n%s.\n\nSubcommands (`probity %s SUB -h` for each):\n", name, upperFirst(summary), name)
+		for _, s := range subs {
+			fmt.Fprintf(w, "  %-10s %s\n", s.name, s.summary)
+		}
+	}
+	register(name, summary, func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-			fmt.Fprintf(stderr, "Usage: probity %s {%s} [flags]; `probity %s SUB -h` for each\n", name, strings.Join(order, "|"), name)
+			usage(stderr)
 			if len(args) == 0 {
-				return usageError{fmt.Sprintf("%s needs a subcommand: %s", name, strings.Join(order, ", "))}
+				return usageError{fmt.Sprintf("%s needs a subcommand: %s", name, strings.Join(names, ", "))}
 			}
 			return nil
 		}
-		run, ok := subs[args[0]]
-		if !ok {
-			return usageError{fmt.Sprintf("unknown %s subcommand %q (known: %s)", name, args[0], strings.Join(order, ", "))}
+		for _, s := range subs {
+			if s.name == args[0] {
+				return s.run(ctx, args[1:], stdout, stderr)
+			}
 		}
-		return run(ctx, args[1:], stdout, stderr)
+		return usageError{fmt.Sprintf("unknown %s subcommand %q (known: %s)", name, args[0], strings.Join(names, ", "))}
+	})
+}
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
 	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }

@@ -24,10 +24,14 @@ import (
 
 func init() {
 	register("ask", "buyer: ask for n tokens of a model after a prompt: a signed offer (--book, no gas) or posted on chain", runAsk)
-	register("job", "a job: status, result (its text from the chain), wait, reveal, cancel, receipt, finalize", subcommands("job",
-		map[string]func(context.Context, []string, io.Writer, io.Writer) error{"status": runJobStatus, "result": runJobResult,
-			"wait": runJobWait, "reveal": runJobReveal, "cancel": runJobCancel, "receipt": runJobReceipt, "finalize": runJobFinalize},
-		"status", "result", "wait", "reveal", "cancel", "receipt", "finalize"))
+	registerGroup("job", "a job: status, result (its text from the chain), wait, reveal, cancel, receipt, finalize",
+		sub{"status", "the job's state, parties, deadline, seed and commitment", runJobStatus},
+		sub{"result", "the generated tokens and text from JobProved", runJobResult},
+		sub{"wait", "follow the job, reveal the seed secret, print the result once proved", runJobWait},
+		sub{"reveal", "reveal the job's seed secret from the buyer directory", runJobReveal},
+		sub{"cancel", "cancel an open job (escrow credited) or revoke an offer", runJobCancel},
+		sub{"receipt", "fetch the provider's receipt, accepted only as the one JobProved names", runJobReceipt},
+		sub{"finalize", "settle a proved job whose challenge window ended (anyone)", runJobFinalize})
 	register("slash", "slash a job whose provider missed its commit or proof deadline (anyone; earns the bounty)", runSlash)
 }
 
@@ -254,6 +258,7 @@ func parseJobCommand(name, synopsis string, args []string, stderr io.Writer, ext
 	j := &jobCmd{f: jobFlags{net: addNetFlags(fs, true), buyerDir: addBuyerDir(fs)}}
 	j.fromBlock = fs.Uint64("from-block", 0, "first `block` searched for the job's events (at or before the one that created it)")
 	j.fs = fs
+	j.json = jsonFlag(fs)
 	if extra != nil {
 		extra(j)
 	}
@@ -271,6 +276,7 @@ type jobCmd struct {
 	fs        *flag.FlagSet
 	f         jobFlags
 	fromBlock *uint64
+	json      *bool
 	id        *big.Int
 	c         *sdk.Client
 }
