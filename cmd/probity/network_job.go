@@ -54,7 +54,7 @@ func runJobStatus(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		"Prints the job's state, buyer, provider and stake, the current deadline (chain time), the\n"+
 		"seed, the committed trace root, and once proved the tokens' count and the receipt digest.\n"+
 		"A signed offer nobody has locked is shown from the buyer directory. Exit 1: no such job.", args, stderr,
-nil)
+		nil)
 	if j == nil || err != nil {
 		return err
 	}
@@ -193,7 +193,7 @@ func runJobResult(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		"byte-level) read from the job's JobProved event: the manager emits it only with a valid\n"+
 		"proof of exactly these tokens, so no document from the provider is needed to trust it.\n"+
 		"Exit 1 when the job is not proved (yet, or ever: slashed, cancelled).", args, stderr,
-nil)
+		nil)
 	if j == nil || err != nil {
 		return err
 	}
