@@ -430,5 +430,10 @@ func ceremonyFinalize(ctx context.Context, fs *flag.FlagSet, args []string, stdo
 		return err
 	}
 	fmt.Fprintf(stdout, "installed in the key cache:\n")
-	return printChecksums(stdout, cache.EntryDir(c.Target))
+	installed, err := entryChecksums(cache.EntryDir(c.Target))
+	if err != nil {
+		return err
+	}
+	printChecksums(stdout, installed)
+	return nil
 }

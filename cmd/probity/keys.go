@@ -97,6 +97,7 @@ func runSetup(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	class := fs.String("class", "", "universal class `name`")
 	dir := keysDirFlag(fs, "dir")
 	regen := fs.Bool("regenerate", false, "replace an existing (or corrupt) entry with fresh keys")
+	asJSON := jsonFlag(fs)
 	if done, err := parseFlags(fs, args); done || err != nil {
 		return err
 	}
@@ -113,6 +114,7 @@ func runSetup(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	warned := false
+	var reports []setupReport
 	for _, s := range shapes {
 		s := s.(*universal.Class)
 		if err := ctx.Err(); err != nil {
@@ -136,33 +138,67 @@ func runSetup(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err != nil {
 			return err
 		}
-		how := "already cached (checksums verified)"
-		if fresh {
-			how = fmt.Sprintf("generated in %v", time.Since(start).Round(time.Millisecond))
-		}
-		fmt.Fprintf(stdout, "%s %s: %s\n", s, idHex(s), how)
-		if err := printChecksums(stdout, cache.EntryDir(s)); err != nil {
+		files, err := entryChecksums(cache.EntryDir(s))
+		if err != nil {
 			return err
 		}
+		r := setupReport{Circuit: s.String(), ID: idHex(s), Generated: fresh, Files: files}
+		if fresh {
+			r.Seconds = time.Since(start).Seconds()
+		}
+		reports = append(reports, r)
+		if !*asJSON {
+			how := "already cached (checksums verified)"
+			if fresh {
+				how = fmt.Sprintf("generated in %v", time.Since(start).Round(time.Millisecond))
+			}
+			fmt.Fprintf(stdout, "%s %s: %s\n", s, idHex(s), how)
+			printChecksums(stdout, files)
+		}
+	}
+	if *asJSON {
+		return writeJSON(stdout, reports)
 	}
 	return nil
 }
 
-// printChecksums prints a cache entry's files with the sha256 its checksums file records
+// setupReport is one circuit of `setup --json`.
+type setupReport struct {
+	Circuit   string      `json:"circuit"`
+	ID        string      `json:"id"`
+	Generated bool        `json:"generated"` // false: already cached, checksums verified
+	Seconds   float64     `json:"seconds,omitempty"`
+	Files     []entryFile `json:"files"`
+}
+
+// entryFile is a cache entry's file and the sha256 its checksums file records.
+type entryFile struct {
+	SHA256 string `json:"sha256"`
+	Path   string `json:"path"`
+}
+
+// entryChecksums reads a cache entry's files with the sha256 its checksums file records
 // (Cache.Setup has just verified them against the files).
-func printChecksums(w io.Writer, entry string) error {
+func entryChecksums(entry string) ([]entryFile, error) {
 	b, err := os.ReadFile(filepath.Join(entry, "checksums"))
 	if err != nil {
-		return err
+		return nil, err
 	}
+	var files []entryFile
 	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
 		f := strings.Fields(line)
 		if len(f) != 2 {
-			return fmt.Errorf("%s: malformed line %q", filepath.Join(entry, "checksums"), line)
+			return nil, fmt.Errorf("%s: malformed line %q", filepath.Join(entry, "checksums"), line)
 		}
-		fmt.Fprintf(w, "  sha256 %s  %s\n", f[0], filepath.Join(entry, f[1]))
+		files = append(files, entryFile{SHA256: f[0], Path: filepath.Join(entry, f[1])})
 	}
-	return nil
+	return files, nil
+}
+
+func printChecksums(w io.Writer, files []entryFile) {
+	for _, f := range files {
+		fmt.Fprintf(w, "  sha256 %s  %s\n", f.SHA256, f.Path)
+	}
 }
 
 // verifyingKey reads --vk FILE, or the class's key from the cache (whose checksums are
@@ -259,6 +295,7 @@ func runExportVerifier(ctx context.Context, args []string, stdout, stderr io.Wri
 	vkFile := fs.String("vk", "", "verifying key `file` (gnark binary)")
 	dir := keysDirFlag(fs, "dir")
 	out := fs.String("out", "", "output `file` (default stdout)")
+	asJSON := jsonFlag(fs)
 	if done, err := parseFlags(fs, args); done || err != nil {
 		return err
 	}
@@ -270,14 +307,21 @@ func runExportVerifier(ctx context.Context, args []string, stdout, stderr io.Wri
 		return err
 	}
 	if *out == "" {
+		if *asJSON {
+			return usageError{"--json reports the file written: give --out FILE"}
+		}
 		return circuits.ExportSolidity(vk, stdout)
 	}
 	sum, err := writeNew(*out, false, func(w io.Writer) error { return circuits.ExportSolidity(vk, w) })
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "wrote %s (sha256 %s) from %s\n", *out, sum, from)
-	return nil
+	r := struct {
+		File   string `json:"file"`
+		SHA256 string `json:"sha256"`
+		From   string `json:"from"`
+	}{*out, sum, from}
+	return emit(stdout, *asJSON, r, "wrote %s (sha256 %s) from %s", r.File, r.SHA256, r.From)
 }
 
 // writeNew writes a file through a temporary file in the same directory renamed into place,
