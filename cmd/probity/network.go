@@ -96,6 +96,9 @@ func readDeployment(path string) (chain.Addresses, error) {
 
 // dial connects to the RPC and checks that it answers.
 func dial(ctx context.Context, url string) (*ethclient.Client, error) {
+	if err := checkRPC(url); err != nil {
+		return nil, err
+	}
 	ec, err := ethclient.DialContext(ctx, url)
 	if err == nil {
 		_, err = ec.ChainID(ctx)
@@ -106,10 +109,22 @@ func dial(ctx context.Context, url string) (*ethclient.Client, error) {
 	return ec, nil
 }
 
+// checkRPC refuses an --rpc without a scheme before go-ethereum reads "127.0.0.1:8545" as a
+// URL whose "first path segment cannot contain colon". An IPC socket is a path (geth.ipc).
+func checkRPC(url string) error {
+	if strings.Contains(url, "://") || strings.HasSuffix(url, ".ipc") {
+		return nil
+	}
+	return usageError{fmt.Sprintf("--rpc %q has no scheme: write http://%s (or https://, ws://, wss://; an IPC socket ends in .ipc)", url, url)}
+}
+
 // connect acts on the deployment as the --key account (an ephemeral one when !keyRequired).
 // It checks that the manager has code, so a deployment file from another chain (or from an
 // anvil since restarted) is reported as such rather than as undecodable call results.
 func (n *netFlags) connect(ctx context.Context, keyRequired bool) (*sdk.Client, error) {
+	if err := checkRPC(*n.rpc); err != nil { // a usage error before any file is read
+		return nil, err
+	}
 	key, err := n.signingKey(keyRequired)
 	if err != nil {
 		return nil, err

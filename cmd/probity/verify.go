@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/big"
@@ -152,16 +153,22 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			fmt.Fprintf(stdout, "%d passed, %d failed\n", s.Passed, s.Failed)
 		}
 		if !s.OK() {
+			var failed []string
 			unconfirmed := 0
 			for _, r := range s.Reports {
-				if verifier.Verdict(r) == verifier.VerdictUnconfirmed {
+				switch verifier.Verdict(r) {
+				case verifier.VerdictOK:
+					continue
+				case verifier.VerdictUnconfirmed:
 					unconfirmed++
 				}
+				failed = append(failed, r.Source)
 			}
+			list := strings.Join(failed, ", ")
 			if unconfirmed > 0 {
-				return failedError{fmt.Errorf("%d of %d receipts failed (%d of them only unconfirmed: %s)", s.Failed, len(s.Reports), unconfirmed, unconfirmedHint)}
+				return failedError{fmt.Errorf("%d of %d receipts failed: %s (%d of them only unconfirmed: %s)", s.Failed, len(s.Reports), list, unconfirmed, unconfirmedHint)}
 			}
-			return failedError{fmt.Errorf("%d of %d receipts failed", s.Failed, len(s.Reports))}
+			return attestationHint(s.Reports, failedError{fmt.Errorf("%d of %d receipts failed: %s", s.Failed, len(s.Reports), list)})
 		}
 		return nil
 	}
@@ -182,7 +189,22 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	case verifier.VerdictUnconfirmed:
 		return failedError{fmt.Errorf("%s is unconfirmed: %s", target, unconfirmedHint)}
 	}
-	return failedError{fmt.Errorf("%s failed verification", target)}
+	return attestationHint([]*verifier.Report{r}, failedError{fmt.Errorf("%s failed verification", target)})
+}
+
+// attestationHint adds to err, when a report failed only because the receipt carries no GPU
+// evidence (attestation mode none: every development network, the demo, a node with
+// gpu.mode none) and the policy requires it, the flag that accepts that.
+func attestationHint(reports []*verifier.Report, err error) error {
+	for _, r := range reports {
+		for _, c := range r.Checks {
+			if c.Status == verifier.Fail && errors.Is(c.Err, verifier.ErrNoAttestation) {
+				return withHint(err, "the provider attached no GPU evidence (attestation mode none, as on development networks and `probity demo`): "+
+					"--allow-no-attestation (or \"allowNoAttestation\": true in the policy) accepts that")
+			}
+		}
+	}
+	return err
 }
 
 const unconfirmedHint = `not checked against the chain; audit with --rpc and --deployment, or set "allowUnconfirmed": true in the policy`
