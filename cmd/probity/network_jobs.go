@@ -180,16 +180,24 @@ func runAsk(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	case errors.Is(err, sdk.ErrGeneration):
 		// The request is well formed but not one this model, class or deployment takes
 		// (a prompt the model cannot read, a job over the class, a retired class): a "no".
-		// Flattened: the SDK's *ClassNotActiveError from Prepare unwraps to a nil
-		// *chain.RevertError, which errors.As would dereference.
-		return failedError{errors.New(err.Error())}
+		return failedError{err}
 	case err != nil:
 		return fromChain(err)
 	}
+	// Each job has its own directory, named by its id (the request's digest, which a fresh
+	// salt makes unique): no job's files ever replace another's. One the chain refused is
+	// removed again with its secret, so that the buyer directory lists only real jobs.
 	dir := jobDir(*buyerDir, job.ID)
 	if err := os.Rename(tmp, dir); err != nil {
 		return fmt.Errorf("job directory: %w", err)
 	}
+	sent := false
+	defer func() {
+		if !sent {
+			os.RemoveAll(dir)
+			os.Remove(secretPath(*buyerDir, job.ID))
+		}
+	}()
 	abs, err := filepath.Abs(filepath.Join(dir, "job.safetensors"))
 	if err != nil {
 		return err
@@ -223,6 +231,7 @@ func runAsk(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		r.Posted = p.BlockNumber
 	}
+	sent = true
 	if err := saveRecord(*buyerDir, job); err != nil {
 		return fmt.Errorf("job %s is out, but its record could not be written: %w", job.ID, err)
 	}
