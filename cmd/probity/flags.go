@@ -115,7 +115,7 @@ var deprecatedEnv = map[string]string{
 }
 
 // applyDeprecatedEnv sets every current variable whose deprecated name is set (unless the
-// current one is set too), warning once per variable on stderr, before a command reads the
+// current one is set too; empty counts as unset), warning once per variable on stderr, before a command reads the
 // environment: the commands, and the prover's and watcher's settings, read only the current
 // names.
 func applyDeprecatedEnv(stderr io.Writer) {
@@ -125,13 +125,13 @@ func applyDeprecatedEnv(stderr io.Writer) {
 	}
 	sort.Strings(olds)
 	for _, old := range olds {
-		v, ok := os.LookupEnv(old)
-		if !ok {
+		v := os.Getenv(old)
+		if v == "" { // unset or empty, as the commands treat every variable
 			continue
 		}
 		cur := deprecatedEnv[old]
 		fmt.Fprintf(stderr, "probity: warning: $%s is deprecated; use $%s\n", old, cur)
-		if _, set := os.LookupEnv(cur); !set {
+		if os.Getenv(cur) == "" {
 			os.Setenv(cur, v)
 		}
 	}
