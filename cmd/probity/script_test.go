@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,6 +22,7 @@ import (
 // --json output. In a script:
 //
 //	exits N probity ARGS...   runs probity and fails unless its exit status is N
+//	jsonget VAR FIELD         sets $VAR to FIELD of the JSON object the last command printed
 //	$REPO                     the repository root (models/, testdata/vectors/)
 //	$RPC, $GOV, $BUYER, $PROV anvil's URL and three of its development keys (script-chain)
 //
@@ -70,7 +73,7 @@ func scriptParams(t *testing.T, dir string, setup func(*testscript.Env) error) t
 			}
 			return nil
 		},
-		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){"exits": exits},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){"exits": exits, "jsonget": jsonget},
 	}
 }
 
@@ -94,4 +97,20 @@ func exits(ts *testscript.TestScript, neg bool, args []string) {
 	if got != want {
 		ts.Fatalf("%s exited with status %d, want %d", args[1], got, want)
 	}
+}
+
+// jsonget VAR FIELD sets VAR to the string or number FIELD of the last stdout's JSON object.
+func jsonget(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: jsonget VAR FIELD")
+	}
+	var doc map[string]any
+	if err := json.Unmarshal([]byte(ts.ReadFile("stdout")), &doc); err != nil {
+		ts.Fatalf("jsonget: stdout is not a JSON object: %v", err)
+	}
+	v, ok := doc[args[1]]
+	if !ok {
+		ts.Fatalf("jsonget: no field %q", args[1])
+	}
+	ts.Setenv(args[0], fmt.Sprint(v))
 }
