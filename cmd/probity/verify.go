@@ -37,7 +37,11 @@ func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 // on-chain verifier (which a pinned key must equal); a catalogue class with none of these
 // fails its proof check instead of trusting the local key cache.
 func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("verify", "verify [flags] RECEIPT.json|DIR\n\nAudits probity.receipt.v1 documents (settlement.md §9).\nExit status: 0 all passed, 1 a receipt failed, 2 usage, 3 could not run.", stderr)
+	fs := newFlags("verify", "verify [flags] RECEIPT.json|DIR\n\n"+
+		"Audits probity.receipt.v1 documents (settlement.md §9) under a policy: a file, or every\n"+
+		"*.json in DIR and its subdirectories (a buyer directory), naming the ones that fail.\n"+
+		"Receipts of development networks carry no GPU evidence: --allow-no-attestation.\n"+
+		"Exit status: 0 all passed, 1 a receipt failed, 2 usage, 3 could not run.", stderr)
 	var (
 		asJSON     = fs.Bool("json", false, "print the reports as JSON")
 		policyFile = fs.String("policy", "", "policy `file` (JSON; flags below override it); default: the default policy. {\"chainId\", \"manager\", \"classes\": [{\"name\", \"vk\"}], \"allowNoAttestation\", \"allowUnconfirmed\", \"minSlots\", \"minInstance\", ...}")
