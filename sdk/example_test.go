@@ -175,3 +175,40 @@ func ExampleNothingToWithdrawError() {
 	// Output:
 	// true true
 }
+
+// Watch is a range loop over a job's events, ending at its final one; an error (the chain
+// unreadable, ctx ended first) comes once, with a nil event.
+func ExampleClient_Watch() {
+	ctx := context.Background()
+	class := universaltest.Class()
+	sim, err := sdk.NewSimulated(ctx, sdk.SimulatedConfig{Classes: []*universal.Class{class}})
+	if err != nil {
+		panic(err)
+	}
+	defer sim.Close()
+	m, _ := universaltest.Model(1)
+	buyer, _ := sim.Client(ctx, sim.Accounts[0])
+	job, err := buyer.Prepare(ctx, sdk.Generation{Model: m, Prompt: []int32{1, 2, 3}, NewTokens: 6,
+		Price: big.NewInt(1e18), Class: class, JobDir: sim.Dir("job")})
+	if err != nil {
+		panic(err)
+	}
+	if err := buyer.Deposit(ctx, job.Request.Price); err != nil {
+		panic(err)
+	}
+	if _, err := buyer.Post(ctx, job); err != nil {
+		panic(err)
+	}
+	if _, err := buyer.Cancel(ctx, job); err != nil { // nobody locked it: the escrow is credited back
+		panic(err)
+	}
+	for ev, err := range buyer.Watch(ctx, job.ID) {
+		if err != nil {
+			panic(err)
+		}
+		fmt.Printf("%T\n", ev)
+	}
+	// Output:
+	// sdk.Posted
+	// sdk.Cancelled
+}
