@@ -29,9 +29,9 @@ import (
 // The key cache is the user's ($XDG_CACHE_HOME/probity/keys), where keys are built once.
 
 func TestMain(m *testing.M) {
-	os.Exit(testscript.RunMain(m, map[string]func() int{
-		"probity": func() int { return run(context.Background(), os.Args[1:], os.Stdout, os.Stderr) },
-	}))
+	testscript.Main(m, map[string]func(){
+		"probity": func() { os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr)) },
+	})
 }
 
 func TestScripts(t *testing.T) {
