@@ -1,5 +1,7 @@
 package chain
 
+//go:generate go run ../internal/cmd/generrors ../contracts/bindings/bindings.go errors_table.go
+
 import (
 	"fmt"
 

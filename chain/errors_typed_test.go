@@ -31,7 +31,7 @@ func TestEveryContractErrorIsTyped(t *testing.T) {
 			data := append(append([]byte{}, e.ID[:4]...), make([]byte, 32*(len(e.Inputs)+1))...)
 			got := decodeRevert(dataErr{fmt.Sprintf("0x%x", data)})
 			if typeName := fmt.Sprintf("%T", got); !strings.HasPrefix(typeName, "*chain.ContractError[") || !strings.HasSuffix(typeName, name+"]") {
-				t.Errorf("%s decodes to %s: add it to typedErrors (errors_table.go)", e.Sig, typeName)
+				t.Errorf("%s decodes to %s: run `go generate ./chain` (errors_table.go)", e.Sig, typeName)
 				continue
 			}
 			if !errors.Is(got, ErrReverted) || !IsRevert(got, name) {
