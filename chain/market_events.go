@@ -48,6 +48,7 @@ type Events struct {
 	ChallengeAnswered []*ChallengeAnswered
 	ChallengeUpheld   []*ChallengeUpheld
 	ChallengeVoided   []*ChallengeVoided
+	TraceOpened       []*TraceOpened
 	BondSet           []*BondSet
 	BondsWithdrawn    []*BondsWithdrawn
 }
@@ -99,6 +100,7 @@ func (d *eventDecoder) decode(logs []*types.Log) Events {
 				try(l, d.cm.UnpackChallengeAnsweredEvent, &e.ChallengeAnswered) ||
 				try(l, d.cm.UnpackChallengeUpheldEvent, &e.ChallengeUpheld) ||
 				try(l, d.cm.UnpackChallengeVoidedEvent, &e.ChallengeVoided) ||
+				try(l, d.cm.UnpackTraceOpenedEvent, &e.TraceOpened) ||
 				try(l, d.cm.UnpackBondSetEvent, &e.BondSet) ||
 				try(l, d.cm.UnpackWithdrawnEvent, &e.BondsWithdrawn)
 		}

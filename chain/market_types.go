@@ -48,6 +48,9 @@ type (
 	// Challenge is a ChallengeManager record of one challenged element of a
 	// proved job: challenger, bond, respondBy and state (ChallengeState).
 	Challenge = bindings.Challenge
+	// TraceOpening answers a data challenge: one node of a committed trace with its path
+	// (specs/settlement.md §10; jobs.TraceOpening is its field form).
+	TraceOpening = bindings.TraceOpening
 	// ModelEntry is a ClassRegistry model catalogue entry.
 	ModelEntry = bindings.ModelEntry
 )
@@ -74,6 +77,7 @@ type (
 	ChallengeAnswered = bindings.ChallengeManagerChallengeAnswered
 	ChallengeUpheld   = bindings.ChallengeManagerChallengeUpheld
 	ChallengeVoided   = bindings.ChallengeManagerChallengeVoided
+	TraceOpened       = bindings.ChallengeManagerTraceOpened
 	BondSet           = bindings.ChallengeManagerBondSet
 	// BondsWithdrawn is ChallengeManager's Withdrawn: bonds paid out.
 	BondsWithdrawn = bindings.ChallengeManagerWithdrawn

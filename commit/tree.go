@@ -232,6 +232,15 @@ func (t *Tree) Siblings(i int) []fr.Element {
 	return sib
 }
 
+// NodeAt returns the node at height h and index i: a stored node, or the all-padding subtree
+// that stands right of the real rows.
+func (t *Tree) NodeAt(h, i int) fr.Element {
+	if h < len(t.levels) && i < len(t.levels[h]) {
+		return t.levels[h][i]
+	}
+	return zeros[h]
+}
+
 // build computes the inner levels from the leaves; a missing right sibling is a padding subtree.
 func (t *Tree) build(leaves []fr.Element) {
 	t.levels = make([][]fr.Element, t.depth+1)

@@ -123,10 +123,12 @@ func (b *background) wait(t *testing.T, limit time.Duration) {
 //     the node publishes the receipt (authenticated by `job receipt`) and withdraws its pay.
 //   - lazy (falsify): commits a corrupted trace, cannot prove it, and is slashed at its proof
 //     deadline by a watcher (`probity slash`), who earns the bounty.
-//   - targeted (falsify answer): changes one element of its trace, and so the answer; its
-//     sampled proof passes; a `probity watch` process recomputes the published trace,
-//     challenges the element, the node cannot answer, and after the response window the
-//     watcher enforces the challenge: the node is slashed, the watcher earns the bounty.
+//   - targeted (falsify withhold): changes one element of its trace, and so the answer, and
+//     does not publish the trace; its sampled proof passes; a `probity watch` process
+//     recomputes the job, sees the committed root is not the job's, opens the nodes it needs
+//     with data challenges (which the node answers with openings), names the element,
+//     challenges it, the node cannot answer, and after the response window the watcher
+//     enforces the challenge: the node is slashed, the watcher earns the bounty.
 //   - crashy: SIGKILLed right after its lockAndCommit is mined and journaled (block production
 //     is paused, so it is provably stuck there), restarted on the same data directory; it
 //     resumes, proves what it committed and is paid, never slashed.
@@ -231,7 +233,7 @@ func TestNetwork(t *testing.T) {
 		case "lazy":
 			cfg.Falsify = prover.FalsifyLazy
 		case "targeted":
-			cfg.Falsify = prover.FalsifyAnswer
+			cfg.Falsify = prover.FalsifyWithhold
 		}
 		cfg.GPU.Mode, cfg.Fetch.AllowFile, cfg.Log.Format = "none", true, "text"
 		require.NoError(t, os.MkdirAll(cfg.DataDir, 0o755))
@@ -333,9 +335,10 @@ func TestNetwork(t *testing.T) {
 	assert.Nil(t, cs.Slashed, "the restarted node is never slashed")
 	t.Logf("crashy job settled after the restart at %v", time.Since(t0).Round(time.Second))
 
-	// Targeted: the node changes one logits element (and so the last token); its sampled
-	// proof passes; the watcher recomputes the published trace, challenges the element, the
-	// node cannot answer, and after the response window the watcher enforces: slashed.
+	// Targeted: the node changes one logits element (and so the last token) and withholds its
+	// trace; its sampled proof passes; the watcher searches the commitment with data
+	// challenges, challenges the element, the node cannot answer, and after the response
+	// window the watcher enforces: slashed.
 	const targetedPrompt = "And the LORD "
 	tJob := ask("targeted", targetedPrompt, "--challenge-window", "1h")
 	tWait := wait(tJob.JobID)
@@ -343,7 +346,8 @@ func TestNetwork(t *testing.T) {
 	tr := watch.waitStatus(ctx, tID, watcherpkg.StatusChallenged, 3*time.Minute)
 	e, err := tr.Fault()
 	require.NoError(t, err)
-	t.Logf("watcher challenged %s of the targeted job (%s) at %v", e, tr.Reason, time.Since(t0).Round(time.Second))
+	require.NotEmpty(t, tr.Data, "the withheld trace was searched with data challenges")
+	t.Logf("watcher challenged %s of the targeted job (%s) after %d data challenges at %v", e, tr.Reason, len(tr.Data), time.Since(t0).Round(time.Second))
 	assert.NotEqual(t, reference(t, targetedPrompt, 8)+"\n", c.ok(ctx, "job", "result", tJob.JobID), "the targeted provider changed the answer")
 	nodes["targeted"].waitLog(ctx, "could not answer the challenge", 2*time.Minute)
 	advancePast(t, ctx, rc, ec, tr.RespondBy)
@@ -382,6 +386,9 @@ func TestNetwork(t *testing.T) {
 		nodes[name].stop()
 	}
 
+	bond, err := ro.Bond(ctx)
+	require.NoError(t, err)
+	dataBonds := new(big.Int).Mul(bond, big.NewInt(int64(len(tr.Data))))
 	p, s := tokens(price), tokens(stake)
 	sub := func(a *big.Int, bs ...*big.Int) *big.Int {
 		r := new(big.Int).Set(a)
@@ -399,18 +406,20 @@ func TestNetwork(t *testing.T) {
 	}
 	want3 := map[string]*big.Int{
 		// Four prices out; the slashed ones back with the stakes less the bounties.
-		"buyer":    add(sub(before["buyer"], p, p, p, p), p, sub(lazyStake, bounty), p, sub(targetedStake, targetedBounty)),
-		"watcher":  add(before["watcher"], bounty, targetedBounty),
+		"buyer": add(sub(before["buyer"], p, p, p, p), p, sub(lazyStake, bounty), p, sub(targetedStake, targetedBounty)),
+		// The data challenges' bonds went to the targeted node, which was slashed before it
+		// withdrew them: they stay with the challenge contract.
+		"watcher":  sub(add(before["watcher"], bounty, targetedBounty), dataBonds),
 		"gov":      before["gov"],
 		"honest":   add(sub(before["honest"], s), p),
 		"crashy":   add(sub(before["crashy"], s), p),
 		"lazy":     sub(before["lazy"], s),
 		"targeted": sub(before["targeted"], s),
-		// The four stakes, less the slashed reservations; the manager and the challenge
-		// contract hold nothing (the watcher's bond came back).
+		// The four stakes, less the slashed reservations; the manager holds nothing (the
+		// watcher's element bond came back).
 		"provider registry": sub(add(before["provider registry"], s, s, s, s), lazyStake, targetedStake),
 		"SLA manager":       before["SLA manager"],
-		"challenges":        before["challenges"],
+		"challenges":        add(before["challenges"], dataBonds),
 	}
 	total := new(big.Int)
 	for _, a := range everyone {

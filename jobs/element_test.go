@@ -63,12 +63,12 @@ func TestElementVectors(t *testing.T) {
 	}
 }
 
-// Parse then encode gives the word back, for any word below 2^98.
+// Parse then encode gives the word back, for any word below 2^99.
 func FuzzElementWord(f *testing.F) {
 	f.Add(uint64(0), uint64(0))
 	f.Add(uint64(math.MaxUint64), uint64(math.MaxUint32))
 	f.Fuzz(func(t *testing.T, lo, hi uint64) {
-		w := new(big.Int).Lsh(new(big.Int).SetUint64(hi&(1<<34-1)), 64)
+		w := new(big.Int).Lsh(new(big.Int).SetUint64(hi&(1<<35-1)), 64)
 		w.Or(w, new(big.Int).SetUint64(lo))
 		e, err := ParseElement(w)
 		if err != nil {

@@ -9,8 +9,11 @@ import (
 	"os"
 	"time"
 
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+
 	"github.com/probitylabs/probity/chain"
 	"github.com/probitylabs/probity/circuits/universal"
+	"github.com/probitylabs/probity/commit"
 	"github.com/probitylabs/probity/jobs"
 )
 
@@ -21,6 +24,10 @@ import (
 // to miss the prove deadline.
 func (n *Node) publishTrace(ctx context.Context, r *Record, log *slog.Logger) {
 	if r.Request.ChallengeWindow == 0 || r.TracePublished {
+		return
+	}
+	if n.cfg.Falsify == FalsifyWithhold {
+		log.Warn("DEMO ONLY: withholding the committed trace")
 		return
 	}
 	b, err := os.ReadFile(r.TracePath)
@@ -52,6 +59,7 @@ type challengeScan struct {
 	// recommits every tensor), shared by every answer of the job.
 	checked *jobs.Checked
 	gen     *jobs.Generated
+	opener  *jobs.Opener // the committed trees, for data challenges
 }
 
 // generated reads the committed trace back on the first answer and keeps it.
@@ -64,6 +72,20 @@ func (sc *challengeScan) generated(n *Node, r *Record) (*jobs.Checked, *jobs.Gen
 		sc.checked, sc.gen = c, g
 	}
 	return sc.checked, sc.gen, nil
+}
+
+// openerFor builds the committed trace's trees on the first data challenge and keeps them.
+func (sc *challengeScan) openerFor(n *Node, r *Record) (*jobs.Opener, error) {
+	if sc.opener == nil {
+		c, g, err := sc.generated(n, r)
+		if err != nil {
+			return nil, err
+		}
+		if sc.opener, err = jobs.NewOpener(c.Model, g); err != nil {
+			return nil, fmt.Errorf("committing the trace's trees to open them: %w", err)
+		}
+	}
+	return sc.opener, nil
 }
 
 func newChallengeScan(from uint64) *challengeScan {
@@ -128,8 +150,11 @@ func (n *Node) answerChallenges(ctx context.Context, r *Record, sc *challengeSca
 	return open, nil
 }
 
-// answer proves one element and sends the answer.
+// answer proves one element, or opens one data element, and sends the answer.
 func (n *Node) answer(ctx context.Context, r *Record, sc *challengeScan, e jobs.Element, respondBy uint64, log *slog.Logger) error {
+	if e.IsData() {
+		return n.answerData(ctx, r, sc, e, log)
+	}
 	cl, err := n.class(r)
 	if err != nil {
 		return err
@@ -175,4 +200,48 @@ func (n *Node) answer(ctx context.Context, r *Record, sc *challengeScan, e jobs.
 	n.gas(r, "answer", &res.Tx)
 	log.Info("answered the challenge", "proveMs", d.Milliseconds(), "bond", res.Answered.Bond)
 	return nil
+}
+
+// answerData answers a data challenge (settlement.md §10) with the opening of the named node
+// of the committed trace: no proof, only hashes the contract recomputes. An honest node has an
+// opening for every canonical data element, one that names nothing included.
+func (n *Node) answerData(ctx context.Context, r *Record, sc *challengeScan, e jobs.Element, log *slog.Logger) error {
+	op, err := sc.openerFor(n, r)
+	if err != nil {
+		return err
+	}
+	o, err := op.Open(e)
+	if err != nil {
+		return fmt.Errorf("cannot open %s of the committed trace: %w", e, err)
+	}
+	_, g, err := sc.generated(n, r)
+	if err != nil {
+		return err
+	}
+	// An opening the contract would refuse costs an answer's gas and saves nothing.
+	if _, err := o.Verify(g.TraceRoot, g.JobDigest, e); err != nil {
+		return err
+	}
+	res, err := n.market.AnswerData(ctx, r.Request.Request, commit.ToBig(g.TraceRoot), commit.ToBig(g.ResultDigest), e.Word(), openingWords(o))
+	if err != nil {
+		return err
+	}
+	n.gas(r, "answerData", &res.Tx)
+	log.Info("opened the committed trace for a data challenge", "bond", res.Answered.Bond, "leafWords", len(o.Leaf))
+	return nil
+}
+
+// openingWords is an opening in the contract's form.
+func openingWords(o *jobs.TraceOpening) chain.TraceOpening {
+	words := func(es []fr.Element) []*big.Int {
+		out := make([]*big.Int, len(es))
+		for i, e := range es {
+			out[i] = commit.ToBig(e)
+		}
+		return out
+	}
+	return chain.TraceOpening{Rows: o.Rows, Tensors: o.Tensors, Depth: o.Depth, TensorRoot: commit.ToBig(o.TensorRoot),
+		RowRoot: commit.ToBig(o.RowRoot), ColRoot: commit.ToBig(o.ColRoot), TensorPath: words(o.TensorPath),
+		TreeKind: o.TreeKind, TreeRows: o.TreeRows, TreeCols: o.TreeCols, TreeDepth: o.TreeDepth,
+		TreeRoot: commit.ToBig(o.TreeRoot), Leaf: words(o.Leaf), Path: words(o.Path)}
 }

@@ -101,6 +101,39 @@ func (w *world) waitState(t *testing.T, ctx context.Context, id *big.Int, limit 
 	return 0
 }
 
+// provedCheat offers jobs to the cheating node n until one is proved. Sampling could draw
+// the one falsified element (about one chance in a few hundred per job here); a job it
+// catches fails to prove and is slashed at its deadline instead, and the next one is tried.
+func (w *world) provedCheat(t *testing.T, ctx context.Context, n *prover.Node, book string) (*big.Int, *job) {
+	t.Helper()
+	for try := 0; try < 3; try++ {
+		j := w.job(t, []int32{3, 1, 4, 1, 5}, 4)
+		o, oid := w.offer(t, w.request(t, ctx, j, tokens(10), challengeWindow), j.uri)
+		if _, err := jobs.WriteOffer(book, o); err != nil {
+			t.Fatal(err)
+		}
+		n.Consider(o)
+		for end := time.Now().Add(3 * time.Minute); ; time.Sleep(blockEvery) {
+			st, err := w.buyer.JobState(ctx, oid)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st == chain.StateProved {
+				return oid, j
+			}
+			if r, err := n.Journal().Load(oid.String()); err == nil && r.Step == prover.StepFailed {
+				t.Logf("try %d: sampling caught the falsified element: %s", try, r.Reason)
+				break
+			}
+			if time.Now().After(end) {
+				t.Fatalf("job %s neither proved nor failed", oid)
+			}
+		}
+	}
+	t.Fatal("sampling caught the falsified element three times")
+	return nil, nil
+}
+
 // TestWatcherCatchesTargetedCheat is issue 15's scenario on the simulated chain: a provider
 // that changes one element of its last logits row (and so the answer's last token) proves its
 // job (sampling misses the element), the watcher recomputes the published trace, challenges
@@ -121,41 +154,7 @@ func TestWatcherCatchesTargetedCheat(t *testing.T) {
 	wt := w.watch(t, ctx, start, book)
 	next := start
 
-	// Sampling could draw the one falsified element (about one chance in a few hundred per
-	// job here); a job it catches fails to prove and is slashed at its deadline instead, and
-	// the next one is tried.
-	var id *big.Int
-	var j *job
-	for try := 0; try < 3 && id == nil; try++ {
-		j = w.job(t, []int32{3, 1, 4, 1, 5}, 4)
-		o, oid := w.offer(t, w.request(t, ctx, j, tokens(10), challengeWindow), j.uri)
-		if _, err := jobs.WriteOffer(book, o); err != nil {
-			t.Fatal(err)
-		}
-		n.Consider(o)
-		end := time.Now().Add(3 * time.Minute)
-		for id == nil {
-			st, err := w.buyer.JobState(ctx, oid)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if st == chain.StateProved {
-				id = oid
-				break
-			}
-			if r, err := n.Journal().Load(oid.String()); err == nil && r.Step == prover.StepFailed {
-				t.Logf("try %d: sampling caught the falsified element: %s", try, r.Reason)
-				break
-			}
-			if time.Now().After(end) {
-				t.Fatalf("job %s neither proved nor failed", oid)
-			}
-			time.Sleep(blockEvery)
-		}
-	}
-	if id == nil {
-		t.Fatal("sampling caught the falsified element three times")
-	}
+	id, j := w.provedCheat(t, ctx, n, book)
 	rec := pollUntil(t, ctx, wt, &next, id, watcher.StatusChallenged, time.Minute)
 	e, err := rec.Fault()
 	if err != nil {
@@ -196,6 +195,60 @@ func TestWatcherCatchesTargetedCheat(t *testing.T) {
 	}
 	if got := wt.Metrics(); got == nil {
 		t.Fatal("no metrics")
+	}
+}
+
+// TestWatcherSearchesWithheldTrace is the targeted cheat by a provider that withholds its
+// trace: the watcher recomputes the job, sees that the committed root is not the job's,
+// opens the nodes it needs with data challenges (which the cheater answers: its commitment is
+// all it has), names the falsified element from the openings, challenges it, and the provider
+// cannot answer: it is slashed. A restart in the middle rebuilds the search from the chain.
+func TestWatcherSearchesWithheldTrace(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real proofs: run without -short")
+	}
+	ctx := context.Background()
+	w := newWorld(t, ctx, 1)
+	start := w.head(t, ctx)
+	cfg := w.config(t, t.TempDir(), start)
+	cfg.Falsify = prover.FalsifyWithhold
+	n := w.node(t, ctx, w.provs[0], cfg, nil)
+	defer runInBackground(ctx, n)()
+	book := "file://" + t.TempDir()
+	wt := w.watch(t, ctx, start, book)
+	next := start
+	id, j := w.provedCheat(t, ctx, n, book)
+	pollUntil(t, ctx, wt, &next, id, watcher.StatusSearching, time.Minute)
+	// A crash during the search: the new process decides the job again and carries on from
+	// the openings on chain.
+	wt = w.watchOn(t, ctx, start, book, wt.DataDir())
+	next = start
+	rec := pollUntil(t, ctx, wt, &next, id, watcher.StatusChallenged, 2*time.Minute)
+	e, err := rec.Fault()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Kind != jobs.ElementOp || int(e.Op) != len(w.m.Ops)-1 || int(e.Row) != len(j.gen.Prompt)+j.gen.New-2 {
+		t.Fatalf("challenged %s, want the last op's last row", e)
+	}
+	if len(rec.Data) == 0 {
+		t.Fatal("no data challenge journaled")
+	}
+	for _, word := range rec.Data {
+		d, _ := new(big.Int).SetString(word, 10)
+		c, err := w.buyer.ChallengeOf(ctx, id, d)
+		if err != nil || chain.ChallengeState(c.State) != chain.ChallengeStateAnswered {
+			t.Fatalf("data challenge %s: state %d, %v; want answered", word, c.State, err)
+		}
+	}
+	t.Logf("%d data challenges, then %s", len(rec.Data), e)
+	// The element's answer is due a proveWindow after the last data challenge's deadline.
+	if err := w.sim.AdjustTime(3 * 3601 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	pollUntil(t, ctx, wt, &next, id, watcher.StatusUpheld, time.Minute)
+	if st := w.waitState(t, ctx, id, 10*time.Second, chain.StateSlashed); st != chain.StateSlashed {
+		t.Fatalf("job %v", st)
 	}
 }
 
@@ -243,10 +296,14 @@ func TestHonestProviderAnswersChallenges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := griefer.Approve(ctx, w.d.Addresses.Challenges, new(big.Int).Mul(bond, big.NewInt(2))); err != nil {
+	// Two elements (a real one and one that names nothing) and three data elements (a row, a
+	// column of a tensor without a column tree, a tensor past the trace): proofs and openings.
+	elements := []jobs.Element{{Kind: jobs.ElementOp, Op: 2, Row: 1, Col: 0}, {Kind: jobs.ElementOp, Op: 1 << 31},
+		{Kind: jobs.ElementRow, Op: 3, Row: 2}, {Kind: jobs.ElementColumn, Op: 1, Col: 1},
+		{Kind: jobs.ElementTensor, Op: 1 << 20}}
+	if _, err := griefer.Approve(ctx, w.d.Addresses.Challenges, new(big.Int).Mul(bond, big.NewInt(int64(len(elements))))); err != nil {
 		t.Fatal(err)
 	}
-	elements := []jobs.Element{{Kind: jobs.ElementOp, Op: 2, Row: 1, Col: 0}, {Kind: jobs.ElementOp, Op: 1 << 31}}
 	for _, e := range elements {
 		if _, err := griefer.Challenge(ctx, req, traceRoot, resultDigest, e.Word()); err != nil {
 			t.Fatalf("challenge %s: %v", e, err)
@@ -269,7 +326,18 @@ func TestHonestProviderAnswersChallenges(t *testing.T) {
 			time.Sleep(blockEvery)
 		}
 	}
+	// The data answers kept the window open a proveWindow (3600 s) after the last.
 	if err := w.sim.AdjustTime(challengeWindow * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if until, err := griefer.DataUntil(ctx, id); err != nil || until == 0 {
+		t.Fatalf("dataUntil %d, %v", until, err)
+	}
+	time.Sleep(5 * blockEvery)
+	if st, err := w.buyer.JobState(ctx, id); err != nil || st != chain.StateProved {
+		t.Fatalf("the job was paid before its data answers' window ended: %v, %v", st, err)
+	}
+	if err := w.sim.AdjustTime(3601 * time.Second); err != nil {
 		t.Fatal(err)
 	}
 	w.waitState(t, ctx, id, time.Minute, chain.StateSettled)
@@ -288,11 +356,11 @@ func TestHonestProviderAnswersChallenges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c := rep.Check(verifier.CheckOnChain); !rep.OK() || !strings.Contains(c.Detail, "passed with 2 challenges, every one answered") {
+	if c := rep.Check(verifier.CheckOnChain); !rep.OK() || !strings.Contains(c.Detail, "passed with 5 challenges, every one answered") {
 		t.Fatalf("audit: %v; on-chain check %+v", rep.Err(), c)
 	}
 
-	// The node withdrew the price and the two bonds its answers won.
+	// The node withdrew the price and the five bonds its answers won.
 	for end := time.Now().Add(time.Minute); ; time.Sleep(blockEvery) {
 		if r, err := n.Journal().Load(id.String()); err == nil && r.Step == prover.StepDone {
 			break
@@ -305,8 +373,8 @@ func TestHonestProviderAnswersChallenges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := new(big.Int).Add(req.Price, new(big.Int).Mul(bond, big.NewInt(2)))
+	want := new(big.Int).Add(req.Price, new(big.Int).Mul(bond, big.NewInt(int64(len(elements)))))
 	if got := new(big.Int).Sub(paid, paidBefore); got.Cmp(want) != 0 {
-		t.Fatalf("the provider was paid %s, want the price and the two bonds %s", got, want)
+		t.Fatalf("the provider was paid %s, want the price and the bonds %s", got, want)
 	}
 }

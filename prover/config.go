@@ -79,7 +79,9 @@ type Config struct {
 	// Falsify (demonstrations and tests only) makes the node cheat: FalsifyLazy corrupts
 	// every activation of its trace (it cannot prove and is slashed at its deadline);
 	// FalsifyAnswer changes one element of the last logits row and so the answer's last token
-	// (the sampled proof passes; a watcher's challenge slashes it). Empty: honest.
+	// (the sampled proof passes; a watcher's challenge slashes it); FalsifyWithhold is that
+	// cheat with the trace withheld (a watcher's data challenges find the element anyway).
+	// Empty: honest.
 	Falsify string `json:"falsify,omitempty"`
 
 	Executor ExecutorConfig `json:"executor"`
@@ -94,8 +96,9 @@ type Config struct {
 
 // The cheats of Config.Falsify.
 const (
-	FalsifyLazy   = "lazy"
-	FalsifyAnswer = "answer"
+	FalsifyLazy     = "lazy"
+	FalsifyAnswer   = "answer"
+	FalsifyWithhold = "withhold"
 )
 
 // DefaultConfig returns the defaults every other source overrides.
@@ -144,7 +147,7 @@ func Settings() []Setting {
 		setting("allow-private-addresses", "allowPrivateAddresses", "fetch from and publish to loopback/private addresses (local deployments)", func(c *Config, v string) error { return settings.SetBool(&c.AllowPrivateAddresses, v) }),
 		setting("withdraw", "withdraw", "collect payments after settlement", func(c *Config, v string) error { return settings.SetBool(&c.Withdraw, v) }),
 		setting("publish-receipts", "publishReceipts", "deliver receipts next to the job URI", func(c *Config, v string) error { return settings.SetBool(&c.PublishReceipts, v) }),
-		setting("falsify", "falsify", "DEMO ONLY: cheat, lazy (corrupt the whole trace) or answer (change one element and the answer)", func(c *Config, v string) error { c.Falsify = v; return nil }),
+		setting("falsify", "falsify", "DEMO ONLY: cheat, lazy (corrupt the whole trace), answer (change one element and the answer) or withhold (answer, and do not publish the trace)", func(c *Config, v string) error { c.Falsify = v; return nil }),
 		setting("gpu", "gpu.mode", "attestation source: auto, none or require", func(c *Config, v string) error { c.GPU.Mode = v; return nil }),
 		setting("allow-file", "fetch.allowFile", "allow file:// job URIs and order books", func(c *Config, v string) error { return settings.SetBool(&c.Fetch.AllowFile, v) }),
 		setting("log-format", "log.format", "text or json", func(c *Config, v string) error { c.Log.Format = v; return nil }),
@@ -243,9 +246,9 @@ func (c Config) validateRest() error {
 		return bad("gpu.requireCC", "a CC record needs OCSP staples, which the node does not fetch yet; set gpu.requireOCSP to false to accept records auditors may fail")
 	}
 	switch c.Falsify {
-	case "", FalsifyLazy, FalsifyAnswer:
+	case "", FalsifyLazy, FalsifyAnswer, FalsifyWithhold:
 	default:
-		return bad("falsify", "%q: want %q, %q or empty", c.Falsify, FalsifyLazy, FalsifyAnswer)
+		return bad("falsify", "%q: want %q, %q, %q or empty", c.Falsify, FalsifyLazy, FalsifyAnswer, FalsifyWithhold)
 	}
 	if c.JobFetchTimeout.D() <= 0 {
 		return bad("jobFetchTimeout", "must be positive")

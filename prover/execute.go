@@ -229,7 +229,8 @@ func (p pidExecutor) Execute(ctx context.Context, req ExecRequest) error {
 // element of the last logits row above the row's maximum (two when the maximum is 127 at
 // column 0) and reports the token that row now selects, so the trace is consistent
 // everywhere else. Sampling misses it with probability close to 1; a watcher's
-// recomputation finds it (specs/trace.md §8).
+// recomputation finds it (specs/trace.md §8). FalsifyWithhold is the same cheat by a node that
+// does not publish its trace (publishTrace): a watcher finds the element from data challenges.
 func falsify(c *jobs.Checked, g *jobs.Generated, mode string) (*jobs.Generated, error) {
 	switch mode {
 	case FalsifyLazy:
@@ -241,7 +242,7 @@ func falsify(c *jobs.Checked, g *jobs.Generated, mode string) (*jobs.Generated, 
 				v.I8.Data[i] ^= 1
 			}
 		}
-	case FalsifyAnswer:
+	case FalsifyAnswer, FalsifyWithhold:
 		if c.Job.Select.Sample {
 			return nil, fmt.Errorf("falsify %q: only argmax jobs", mode)
 		}
@@ -265,7 +266,7 @@ func falsify(c *jobs.Checked, g *jobs.Generated, mode string) (*jobs.Generated, 
 		}
 		g.Tokens[n-1] = other
 	default:
-		return nil, fmt.Errorf("falsify %q: want %q or %q", mode, FalsifyLazy, FalsifyAnswer)
+		return nil, fmt.Errorf("falsify %q: want %q, %q or %q", mode, FalsifyLazy, FalsifyAnswer, FalsifyWithhold)
 	}
 	return c.Commit(g.Trace, g.Tokens)
 }

@@ -14,17 +14,21 @@ import (
 )
 
 // settle waits for the challenge window of a proved job to end, answering every challenge
-// opened meanwhile (answerChallenges), and finalizes it once the window is over and no
-// challenge is open (with Withdraw, collect: finalize and payout in one transaction). A job
+// opened meanwhile (answerChallenges), and finalizes it once the window is over (extended by
+// data answers) and no challenge is open (with Withdraw, collect: finalize and payout in one transaction). A job
 // whose window was zero settled in its submission, which the reconcile at the start of this
 // step sees; one slashed by an unanswered challenge is reconciled the same way.
 func (n *Node) settle(ctx context.Context, r *Record, log *slog.Logger) (Step, error) {
 	sc := newChallengeScan(r.ProvedBlock)
 	for {
 		open := 0
+		var dataUntil uint64 // data answers keep the window open (settlement.md §10)
 		if r.Request.ChallengeWindow > 0 {
 			var err error
 			if open, err = n.answerChallenges(ctx, r, sc, log); err != nil {
+				return r.Step, err
+			}
+			if dataUntil, err = n.market.DataUntil(ctx, r.ID()); err != nil {
 				return r.Step, err
 			}
 			if st, err := n.market.JobState(ctx, r.ID()); err != nil {
@@ -37,7 +41,7 @@ func (n *Node) settle(ctx context.Context, r *Record, log *slog.Logger) (Step, e
 		if err != nil {
 			return r.Step, err
 		}
-		if now > r.PayableAt && open == 0 {
+		if now > max(r.PayableAt, dataUntil) && open == 0 {
 			break
 		}
 		select {

@@ -28,9 +28,12 @@ type Proved struct {
 
 // Verdict is what checking a proved job found.
 type Verdict struct {
-	Status Status // StatusHonest, StatusSkipped, StatusWithheld, or StatusChallenging with Fault
+	// Status is StatusHonest, StatusSkipped, StatusWithheld, StatusChallenging with Fault, or
+	// StatusSearching with Search.
+	Status Status
 	Reason string
 	Fault  *jobs.Fault
+	Search *jobs.Search
 	// Elements is how many elements were recomputed.
 	Elements int64
 	// Retry says the verdict may change if asked again (a download failed, or the trace does
@@ -46,11 +49,14 @@ type checker struct {
 	fetch         *fetch.Fetcher
 	models        map[string]*model.Model // by model root, decimal
 	maxTraceBytes int64
+	// search: a withheld trace is searched with data challenges (else reported withheld).
+	search bool
 }
 
 // check decides one proved job (specs/trace.md §8): the job file must be the one the request
 // names and its model one the watcher holds (else skipped), the published trace must open the
-// committed trace root (else withheld), and then FindFault names the first wrong element.
+// committed trace root (else it is withheld: see withheld), and then FindFault names the first
+// wrong element.
 // An error is transient (the chain or a download failed for a reason worth retrying).
 func (c *checker) check(ctx context.Context, p *Proved) (Verdict, error) {
 	skip := func(format string, a ...any) (Verdict, error) {
@@ -82,7 +88,7 @@ func (c *checker) check(ctx context.Context, p *Proved) (Verdict, error) {
 	}
 	limit := min(c.maxTraceBytes, data+int64(len(m.Ops)+1)*256+4096)
 	withheld := func(format string, a ...any) (Verdict, error) {
-		return Verdict{Status: StatusWithheld, Reason: fmt.Sprintf(format, a...), Retry: true}, nil
+		return c.withheld(ck, p, fmt.Sprintf(format, a...))
 	}
 	u, err := jobs.TraceURL(p.JobURI, p.TraceRoot)
 	if err != nil {
@@ -122,6 +128,45 @@ func (c *checker) check(ctx context.Context, p *Proved) (Verdict, error) {
 		return Verdict{Status: StatusHonest, Elements: n}, nil
 	}
 	return Verdict{Status: StatusChallenging, Fault: f, Reason: f.Reason, Elements: n}, nil
+}
+
+// withheld decides a job whose trace is not published (or does not open its root) from the
+// honest recomputation: a committed root that is the job's own means the committed trace is
+// the honest one, checked without the file (only the tokens can be wrong); any other root is
+// searched with data challenges (settlement.md §10), unless searching is off, when the job is
+// withheld and asked again (the provider may still publish).
+func (c *checker) withheld(ck *jobs.Checked, p *Proved, why string) (Verdict, error) {
+	tr, tokens, err := ck.Generate()
+	if err != nil {
+		return Verdict{Status: StatusSkipped, Reason: fmt.Sprintf("recomputation: %v", err)}, nil
+	}
+	g, err := ck.Commit(tr, tokens)
+	if err != nil {
+		return Verdict{Status: StatusSkipped, Reason: fmt.Sprintf("recomputation: %v", err)}, nil
+	}
+	n := elements(tr, p.Tokens)
+	if commit.ToBig(g.TraceRoot).Cmp(p.TraceRoot) == 0 {
+		f, err := ck.FindFault(tr, p.Tokens)
+		switch {
+		case err != nil:
+			return Verdict{Status: StatusSkipped, Reason: fmt.Sprintf("recomputation: %v", err), Elements: n}, nil
+		case f != nil:
+			return Verdict{Status: StatusChallenging, Fault: f, Reason: f.Reason, Elements: n}, nil
+		}
+		return Verdict{Status: StatusHonest, Reason: why + "; the committed root is the job's own", Elements: n}, nil
+	}
+	if !c.search {
+		return Verdict{Status: StatusWithheld, Reason: why, Retry: true}, nil
+	}
+	root, err := commit.FromBig(p.TraceRoot)
+	if err != nil {
+		return Verdict{Status: StatusSkipped, Reason: fmt.Sprintf("trace root: %v", err)}, nil
+	}
+	s, err := ck.NewSearch(g, root, p.Tokens)
+	if err != nil {
+		return Verdict{Status: StatusSkipped, Reason: fmt.Sprintf("search: %v", err)}, nil
+	}
+	return Verdict{Status: StatusSearching, Search: s, Reason: why + "; its root is not the job's", Elements: n}, nil
 }
 
 // elements counts what FindFault recomputes: every input row, op result element and token.

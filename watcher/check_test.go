@@ -141,3 +141,44 @@ func TestCheckVerdicts(t *testing.T) {
 		t.Fatalf("other job: %+v", v)
 	}
 }
+
+// A withheld trace is decided from the watcher's own recomputation: the committed root of the
+// honest trace needs no data (its tokens are still checked); any other root is searched with
+// data challenges, unless searching is off.
+func TestCheckWithheldTraces(t *testing.T) {
+	ctx := context.Background()
+	ck, p := publish(t)
+	ck.search = true
+	// Nothing published: the honest root.
+	if v, err := ck.check(ctx, p.proved(p.honest)); err != nil || v.Status != StatusHonest || !strings.Contains(v.Reason, "the job's own") {
+		t.Fatalf("withheld honest trace: %+v, %v", v, err)
+	}
+	// The honest trace with a wrong token: the token is the fault, found without data.
+	tokens := append([]int32(nil), p.honest.Tokens...)
+	tokens[0] = (tokens[0] + 1) % int32(p.c.Vocab)
+	g, err := p.c.Commit(p.honest.Trace, tokens)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err := ck.check(ctx, p.proved(g)); err != nil || v.Status != StatusChallenging || v.Fault.Element != (jobs.Element{Kind: jobs.ElementToken}) {
+		t.Fatalf("withheld trace, wrong token: %+v, %v", v, err)
+	}
+	// Another trace, not published: searched; its first step asks for an opening.
+	tr := p.honest.Trace.Clone()
+	tr.Output().I8.Data[0] ^= 1
+	g, err = p.c.Commit(tr, p.honest.Tokens)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := ck.check(ctx, p.proved(g))
+	if err != nil || v.Status != StatusSearching || v.Search == nil {
+		t.Fatalf("withheld foreign trace: %+v, %v", v, err)
+	}
+	if f, asks, err := v.Search.Next(); f != nil || len(asks) != 1 || !asks[0].IsData() || err != nil {
+		t.Fatalf("first step: fault %v, asks %v, %v", f, asks, err)
+	}
+	ck.search = false
+	if v, err := ck.check(ctx, p.proved(g)); err != nil || v.Status != StatusWithheld || !v.Retry {
+		t.Fatalf("searching off: %+v, %v", v, err)
+	}
+}

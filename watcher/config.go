@@ -42,6 +42,10 @@ type Config struct {
 	// MaxBond is the largest bond (token base units, decimal) the watcher posts; a higher
 	// governance bond makes it skip challenges (and say so) instead of paying it.
 	MaxBond string `json:"maxBond"`
+	// MaxDataChallenges bounds the data challenges (each a bond) the watcher opens to search
+	// one withheld trace whose root is not the job's (settlement.md §10); 0: it reports such
+	// a job as withheld and challenges nothing.
+	MaxDataChallenges int `json:"maxDataChallenges"`
 	// FetchTimeout bounds one job-file or trace download; MaxTraceBytes any trace.
 	FetchTimeout  settings.Duration `json:"fetchTimeout"`
 	MaxTraceBytes int64             `json:"maxTraceBytes"`
@@ -60,7 +64,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		DataDir: "probity-watcher", PollInterval: settings.Duration(2 * time.Second),
-		ChallengeMargin: settings.Duration(30 * time.Second), MaxBond: "1000000000000000000000",
+		ChallengeMargin: settings.Duration(30 * time.Second), MaxBond: "1000000000000000000000", MaxDataChallenges: 32,
 		FetchTimeout: settings.Duration(2 * time.Minute), MaxTraceBytes: 4 << 30, Withdraw: true,
 		Log: settings.Log{Format: "text", Level: "info"},
 	}
@@ -84,6 +88,7 @@ func Settings() []Setting {
 		setting("poll-interval", "pollInterval", "polling period", func(c *Config, v string) error { return settings.SetDuration(&c.PollInterval, v) }),
 		setting("challenge-margin", "challengeMargin", "stop challenging this long before a window ends", func(c *Config, v string) error { return settings.SetDuration(&c.ChallengeMargin, v) }),
 		setting("max-bond", "maxBond", "largest bond posted (token base units)", func(c *Config, v string) error { c.MaxBond = v; return nil }),
+		setting("max-data-challenges", "maxDataChallenges", "most data challenges to search one withheld trace (0: none)", func(c *Config, v string) error { return settings.SetInt(&c.MaxDataChallenges, v) }),
 		setting("fetch-timeout", "fetchTimeout", "timeout of one job-file or trace download", func(c *Config, v string) error { return settings.SetDuration(&c.FetchTimeout, v) }),
 		setting("allow-file", "allowFile", "allow file:// job URIs", func(c *Config, v string) error { return settings.SetBool(&c.AllowFile, v) }),
 		setting("allow-private-addresses", "allowPrivateAddresses", "fetch from loopback/private addresses (local deployments)", func(c *Config, v string) error { return settings.SetBool(&c.AllowPrivateAddresses, v) }),
@@ -138,6 +143,9 @@ func (c Config) Validate() error {
 	}
 	if _, ok := c.maxBond(); !ok {
 		return c.bad("maxBond", "%q is not a positive decimal integer", c.MaxBond)
+	}
+	if c.MaxDataChallenges < 0 {
+		return c.bad("maxDataChallenges", "must not be negative")
 	}
 	if c.FetchTimeout.D() <= 0 || c.MaxTraceBytes <= 0 {
 		return c.bad("fetch", "the timeout and maxTraceBytes must be positive")

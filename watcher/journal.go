@@ -23,8 +23,13 @@ const (
 	// StatusSkipped: the watcher cannot check the job (no challenge window, a model it does
 	// not hold, a job file that is gone or does not match); Reason says which.
 	StatusSkipped Status = "skipped"
-	// StatusWithheld: the provider's trace is missing or does not open the committed root.
+	// StatusWithheld: the provider's trace is missing or does not open the committed root,
+	// and the watcher did not search it with data challenges (maxDataChallenges 0, or the
+	// search budget ran out).
 	StatusWithheld Status = "withheld"
+	// StatusSearching: the trace is withheld and its root is not the job's: the watcher opens
+	// its nodes with data challenges (Data) until it names a fault (settlement.md §10).
+	StatusSearching Status = "searching"
 	// StatusLate: a fault was found after the last moment a challenge could be mined.
 	StatusLate Status = "late"
 	// StatusChallenging: a fault was found and the challenge is being sent (journaled first,
@@ -54,7 +59,7 @@ const (
 // Terminal reports whether nothing more happens to a job at this status.
 func (s Status) Terminal() bool {
 	switch s {
-	case StatusChallenging, StatusChallenged, StatusOthers, StatusPending:
+	case StatusChallenging, StatusChallenged, StatusOthers, StatusPending, StatusSearching:
 		return false
 	}
 	return true
@@ -78,6 +83,9 @@ type Record struct {
 	// (challenge, enforce, reclaim) by kind.
 	Elements int64             `json:"elements,omitempty"`
 	Gas      map[string]uint64 `json:"gas,omitempty"`
+	// Data are the data elements (words, decimal) the watcher challenged to search a
+	// withheld trace, each journaled before its transaction.
+	Data []string `json:"data,omitempty"`
 }
 
 // journalVersion is the version of the record format; the watcher refuses records of another.
@@ -154,7 +162,7 @@ func parseRecord(b []byte) (*Record, error) {
 		return nil, fmt.Errorf("%w: job id %q", ErrJournal, r.JobID)
 	}
 	switch r.Status {
-	case StatusHonest, StatusSkipped, StatusWithheld, StatusLate, StatusUpheld, StatusAnswered, StatusVoided, StatusClosed, StatusPending:
+	case StatusHonest, StatusSkipped, StatusWithheld, StatusLate, StatusUpheld, StatusAnswered, StatusVoided, StatusClosed, StatusPending, StatusSearching:
 	case StatusChallenging, StatusChallenged, StatusOthers:
 		if _, err := r.Fault(); err != nil {
 			return nil, err

@@ -54,6 +54,9 @@ type Watcher struct {
 	offers map[string]string
 	// tried is when each pending job was last decided.
 	tried map[string]time.Time
+	// searches are the searches of withheld traces in progress, by job id (rebuilt by
+	// deciding the job again after a restart).
+	searches map[string]*searchJob
 }
 
 // New builds a watcher: it dials the endpoint (unless given a backend), loads its key and
@@ -63,7 +66,7 @@ func New(ctx context.Context, o Options) (*Watcher, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	w := &Watcher{cfg: cfg, log: o.Logger, metrics: NewMetrics(), offers: map[string]string{}, tried: map[string]time.Time{}}
+	w := &Watcher{cfg: cfg, log: o.Logger, metrics: NewMetrics(), offers: map[string]string{}, tried: map[string]time.Time{}, searches: map[string]*searchJob{}}
 	if w.log == nil {
 		w.log = settings.NewLogger(cfg.Log, os.Stderr)
 	}
@@ -116,7 +119,7 @@ func New(ctx context.Context, o Options) (*Watcher, error) {
 	if len(models) == 0 {
 		return nil, &settings.Error{Field: "models", Err: errors.New("at least one model: the watcher recomputes jobs of the models it holds"), Base: ErrConfig}
 	}
-	w.check = &checker{models: models, maxTraceBytes: cfg.MaxTraceBytes, fetch: &fetch.Fetcher{
+	w.check = &checker{models: models, maxTraceBytes: cfg.MaxTraceBytes, search: cfg.MaxDataChallenges > 0, fetch: &fetch.Fetcher{
 		MaxBytes: cfg.MaxTraceBytes, Timeout: cfg.FetchTimeout.D(), AllowFile: cfg.AllowFile,
 		Client: o.HTTPClient}}
 	if w.check.fetch.Client == nil {
@@ -312,6 +315,17 @@ func (w *Watcher) decide(ctx context.Context, r *Record, log *slog.Logger) error
 		// A download failed or the trace does not open the commitment yet: the provider may
 		// still publish it. Withheld only when the window closes without it.
 		return retry(v.Status, v.Reason, errors.New(v.Reason))
+	case v.Status == StatusSearching:
+		sj := &searchJob{s: v.Search, req: req, p: p, next: r.ProvedBlock}
+		w.searches[r.JobID] = sj
+		if r.Status != StatusSearching {
+			log.Warn("trace withheld and its root is not the job's: searching it with data challenges", "reason", v.Reason)
+			r.Status, r.Reason = StatusSearching, v.Reason
+			if err := w.journal.Put(r); err != nil {
+				return err
+			}
+		}
+		return w.searchStep(ctx, r, sj, log)
 	case v.Status != StatusChallenging:
 		return w.conclude(r, v.Status, v.Reason, log)
 	}
@@ -434,6 +448,13 @@ func (w *Watcher) follow(ctx context.Context, r *Record) error {
 			return nil
 		}
 		return w.decide(ctx, r, w.log.With("job", r.JobID))
+	}
+	if r.Status == StatusSearching {
+		sj := w.searches[r.JobID]
+		if sj == nil { // a restart: the search is rebuilt from the job and the chain's logs
+			return w.decide(ctx, r, w.log.With("job", r.JobID))
+		}
+		return w.searchStep(ctx, r, sj, w.log.With("job", r.JobID))
 	}
 	element, _ := new(big.Int).SetString(r.Element, 10)
 	c, err := w.market.ChallengeOf(ctx, r.ID(), element)

@@ -10,6 +10,8 @@ import {IGroth16Verifier} from "./interfaces/IGroth16Verifier.sol";
 import {ClassRegistry} from "./ClassRegistry.sol";
 import {Request} from "./types/Request.sol";
 import {Job, JobState} from "./types/Settlement.sol";
+import {TraceOpening} from "./types/TraceOpening.sol";
+import {Poseidon2} from "./libraries/Poseidon2.sol";
 
 /// @notice What the challenge game needs of the SLA manager.
 interface IChallengeTarget {
@@ -37,31 +39,51 @@ struct Challenge {
     ChallengeState state;
 }
 
-/// @notice A job's challenge bookkeeping: its open challenges and the latest response deadline.
+/// @notice A job's challenge bookkeeping: its open challenges, the latest response deadline,
+///         and how long answered data challenges keep its window open.
 struct JobChallenges {
     uint128 open;
     uint64 lastRespondBy;
+    /// @notice The latest `answerData time + proveWindow`: challenges stay open until then
+    ///         (and the job unpaid) however early the window ended, so a watcher's search of a
+    ///         withheld trace (one opening after another) never runs out of window.
+    uint64 dataUntil;
 }
 
 /// @title ChallengeManager
 /// @notice Targeted challenges of proved jobs (specs/settlement.md, "Challenges"). While a job
 ///         with a nonzero challenge window is Proved and its window is open, anyone may
 ///         challenge one element of its committed trace with a bond; the job cannot be paid
-///         while a challenge is open. The provider (or anyone) answers with a Groth16 proof of
-///         the class's targeted statement, whose public inputs
-///         [modelRoot, jobDigest, traceRoot, resultDigest, element] are rebuilt here from the
-///         request and the job's anchor, never taken from the caller: the bond then goes to
-///         the provider. A challenge left unanswered past `respondBy` (the job's proveWindow
-///         after it was opened) slashes the job, its bounty share of the stake and the bond to
-///         the challenger. Deployed by the SLA manager, which it alone may ask to slash.
-///         Bonds and payouts are pulled with {withdraw}.
+///         while a challenge is open. The provider (or anyone) answers an element challenge
+///         (kinds 0-2) with a Groth16 proof of the class's targeted statement, whose public
+///         inputs [modelRoot, jobDigest, traceRoot, resultDigest, element] are rebuilt here
+///         from the request and the job's anchor, never taken from the caller, and a data
+///         challenge (kinds 4-6: a tensor's leaf, a row or a column of the committed trace
+///         tree) with the node's opening to the trace root ({answerData}), which is emitted so
+///         the data of a withheld trace comes on chain: the bond then goes to the provider. A
+///         challenge left unanswered past `respondBy` (the job's proveWindow after it was
+///         opened) slashes the job, its bounty share of the stake and the bond to the
+///         challenger. Deployed by the SLA manager, which it alone may ask to slash. Bonds and
+///         payouts are pulled with {withdraw}.
 contract ChallengeManager is Ownable2Step, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
-    /// @notice Elements are below 2^98: kind (2 bits) · 2^96 + op · 2^64 + row · 2^32 + col.
-    uint256 public constant ELEMENT_BOUND = 1 << 98;
-    /// @notice The largest element kind (0 op result, 1 input row, 2 selected token).
-    uint256 public constant MAX_KIND = 2;
+    /// @notice Elements are below 2^99: kind (3 bits) · 2^96 + op · 2^64 + row · 2^32 + col.
+    uint256 public constant ELEMENT_BOUND = 1 << 99;
+    /// @notice The largest element kind: 0 op result, 1 input row, 2 selected token (element
+    ///         kinds, answered with a proof); 4 tensor, 5 row, 6 column (data kinds, answered
+    ///         with an opening); 3 is none.
+    uint256 public constant MAX_KIND = 6;
+    /// @notice The smallest data kind: kinds from it on are answered by {answerData}.
+    uint256 public constant FIRST_DATA_KIND = 4;
+    /// @dev Sponge tags (protocol.md §4.1, trace.md §5): leaf, node, shape root, tensor leaf,
+    ///      trace root; and the trace root's version.
+    uint256 private constant TAG_LEAF = 1;
+    uint256 private constant TAG_NODE = 2;
+    uint256 private constant TAG_ROOT = 3;
+    uint256 private constant TAG_TRACE_TENSOR = 32;
+    uint256 private constant TAG_TRACE = 33;
+    uint256 private constant TRACE_VERSION = 1;
     /// @notice The bond of a new deployment, until governance sets another.
     uint96 public constant INITIAL_BOND = 10e18;
 
@@ -86,13 +108,17 @@ contract ChallengeManager is Ownable2Step, ReentrancyGuardTransient {
     event ChallengeOpened(
         uint256 indexed jobId, uint256 indexed element, address indexed challenger, uint256 bond, uint64 respondBy
     );
-    /// @notice A valid targeted proof answered the challenge: the bond was credited to the provider.
+    /// @notice A valid targeted proof or trace opening answered the challenge: the bond was
+    ///         credited to the provider.
     event ChallengeAnswered(uint256 indexed jobId, uint256 indexed element, address indexed provider, uint256 bond);
     /// @notice An unanswered challenge slashed the job: the bond was credited back to the challenger.
     event ChallengeUpheld(uint256 indexed jobId, uint256 indexed element, address indexed challenger, uint256 bond);
     /// @notice The job left Proved another way (another challenge slashed it): the bond was
     ///         credited back to the challenger.
     event ChallengeVoided(uint256 indexed jobId, uint256 indexed element, address indexed challenger, uint256 bond);
+    /// @notice The opening that answered the data challenge of `element`: the watcher's copy of
+    ///         the committed node.
+    event TraceOpened(uint256 indexed jobId, uint256 indexed element, TraceOpening opening);
     /// @notice An account withdrew its balance to `to`.
     event Withdrawn(address indexed account, address indexed to, uint256 amount);
     /// @notice Governance set the bond of new challenges.
@@ -100,8 +126,9 @@ contract ChallengeManager is Ownable2Step, ReentrancyGuardTransient {
 
     /// @notice The job is not in the state the call needs.
     error WrongState(uint256 jobId, JobState state);
-    /// @notice The job's challenge window ended at `payableAt`.
-    error ChallengeClosed(uint256 jobId, uint64 payableAt);
+    /// @notice The job's challenge window ended at `closesAt` (the later of its payableAt and
+    ///         its data challenges' dataUntil).
+    error ChallengeClosed(uint256 jobId, uint64 closesAt);
     /// @notice The trace root and result digest do not hash to the job's anchor.
     error AnchorMismatch(uint256 jobId, bytes32 given, bytes32 anchor);
     /// @notice The element is not canonical.
@@ -118,6 +145,11 @@ contract ChallengeManager is Ownable2Step, ReentrancyGuardTransient {
     error VerifierFailed(uint256 jobId);
     /// @notice The answer's proof does not verify; nothing changed.
     error InvalidAnswer(uint256 jobId, uint256 element);
+    /// @notice The opening does not open the challenged node from the trace root; nothing changed.
+    error InvalidOpening(uint256 jobId, uint256 element);
+    /// @notice The element is answered the other way: a data kind by {answerData}, an element
+    ///         kind by {answer}.
+    error WrongAnswerKind(uint256 element);
     /// @notice The job is still Proved: its challenges are answered or upheld, not voided.
     error JobStillProved(uint256 jobId);
     /// @notice A parameter is out of range.
@@ -140,19 +172,25 @@ contract ChallengeManager is Ownable2Step, ReentrancyGuardTransient {
 
     // ---------------------------------------------------------------- challenge game
 
-    /// @notice Challenges one element of a proved job's trace with the current bond (from the
-    ///         caller's balance here when it covers it, else by transferFrom). The answer is
-    ///         due within the job's proveWindow: the time its provider agreed it can prove in.
+    /// @notice Challenges one element of a proved job's trace, or one node of its committed
+    ///         trace tree (a data kind), with the current bond (from the caller's balance here
+    ///         when it covers it, else by transferFrom). The answer is due within the job's
+    ///         proveWindow: the time its provider agreed it can prove in. Open until the job's
+    ///         payableAt, or its dataUntil when later.
     /// @param req The job's request.
     /// @param traceRoot The committed trace root (JobCommitted).
     /// @param resultDigest The result digest (JobProved).
-    /// @param element The element (kind · 2^96 + op · 2^64 + row · 2^32 + col), canonical.
+    /// @param element The element (kind · 2^96 + op · 2^64 + row · 2^32 + col), canonical
+    ///        ({checkElement}).
     function challenge(Request calldata req, uint256 traceRoot, uint256 resultDigest, uint256 element)
         external
         nonReentrant
     {
         (uint256 jobId, Job memory job) = _proved(req);
-        if (block.timestamp > job.deadline) revert ChallengeClosed(jobId, uint64(job.deadline));
+        JobChallenges storage jc = _jobs[jobId];
+        // The window: payableAt, or later while answered data challenges keep it open.
+        uint64 closesAt = jc.dataUntil > job.deadline ? jc.dataUntil : uint64(job.deadline);
+        if (block.timestamp > closesAt) revert ChallengeClosed(jobId, closesAt);
         _openAnchor(jobId, job, traceRoot, resultDigest);
         checkElement(element);
         Challenge storage c = _challenges[jobId][element];
@@ -161,7 +199,6 @@ contract ChallengeManager is Ownable2Step, ReentrancyGuardTransient {
         // Each answer gets a whole proveWindow after the previous challenge's deadline: the
         // provider agreed it can prove in one, and N challenges at once would otherwise ask N
         // proofs in one window and slash an honest provider that cannot keep up.
-        JobChallenges storage jc = _jobs[jobId];
         uint64 start = jc.lastRespondBy > block.timestamp ? jc.lastRespondBy : uint64(block.timestamp);
         uint64 respondBy = start + req.proveWindow;
         jc.lastRespondBy = respondBy;
@@ -189,6 +226,7 @@ contract ChallengeManager is Ownable2Step, ReentrancyGuardTransient {
         uint256 element,
         uint256[8] calldata proof
     ) external nonReentrant {
+        if (element >> 96 >= FIRST_DATA_KIND) revert WrongAnswerKind(element);
         (uint256 jobId, Job memory job) = _proved(req);
         _openAnchor(jobId, job, traceRoot, resultDigest);
         Challenge storage c = _openChallenge(jobId, element);
@@ -208,6 +246,42 @@ contract ChallengeManager is Ownable2Step, ReentrancyGuardTransient {
         c.state = ChallengeState.Answered;
         _closeOne(jobId);
         emit ChallengeAnswered(jobId, element, provider, b);
+        _balances[provider] += b;
+    }
+
+    /// @notice Answers an open data challenge (kinds 4-6) with the opening of the challenged
+    ///         node of the job's committed trace tree ({isOpening}). Anyone may send it: the
+    ///         opening is what counts. The bond is credited to the job's provider, the opening
+    ///         emitted (TraceOpened), and the job's window kept open one proveWindow from now
+    ///         (dataUntil), so the watcher can challenge what the opening shows. An opening that
+    ///         does not check reverts and changes nothing.
+    /// @param req The job's request.
+    /// @param traceRoot The committed trace root.
+    /// @param resultDigest The result digest.
+    /// @param element The challenged data element.
+    /// @param o The opening.
+    function answerData(
+        Request calldata req,
+        uint256 traceRoot,
+        uint256 resultDigest,
+        uint256 element,
+        TraceOpening calldata o
+    ) external nonReentrant {
+        if (element >> 96 < FIRST_DATA_KIND) revert WrongAnswerKind(element);
+        (uint256 jobId, Job memory job) = _proved(req);
+        _openAnchor(jobId, job, traceRoot, resultDigest);
+        Challenge storage c = _openChallenge(jobId, element);
+        if (block.timestamp > c.respondBy) revert DeadlinePassed(jobId, c.respondBy);
+        if (!isOpening(req.jobDigest, traceRoot, element, o)) revert InvalidOpening(jobId, element);
+        address provider = address(uint160(uint256(job.holder) >> 96));
+        uint96 b = c.bond;
+        c.state = ChallengeState.Answered;
+        _closeOne(jobId);
+        JobChallenges storage jc = _jobs[jobId];
+        uint64 until = uint64(block.timestamp) + req.proveWindow;
+        if (until > jc.dataUntil) jc.dataUntil = until;
+        emit ChallengeAnswered(jobId, element, provider, b);
+        emit TraceOpened(jobId, element, o);
         _balances[provider] += b;
     }
 
@@ -283,10 +357,25 @@ contract ChallengeManager is Ownable2Step, ReentrancyGuardTransient {
         return _challenges[jobId][element];
     }
 
-    /// @notice How many challenges of the job are open; the manager pays no job with any.
+    /// @notice How many challenges of the job are open.
     /// @param jobId The job.
     function openCount(uint256 jobId) external view returns (uint256) {
         return _jobs[jobId].open;
+    }
+
+    /// @notice Until when answered data challenges keep the job's window open (0: none answered).
+    /// @param jobId The job.
+    function dataUntilOf(uint256 jobId) external view returns (uint64) {
+        return _jobs[jobId].dataUntil;
+    }
+
+    /// @notice Whether the challenge game holds the job's payment: a challenge is open, or an
+    ///         answered data challenge keeps its window open (now <= dataUntil). The manager
+    ///         pays no job it holds.
+    /// @param jobId The job.
+    function holds(uint256 jobId) external view returns (bool) {
+        JobChallenges memory jc = _jobs[jobId];
+        return jc.open != 0 || block.timestamp <= jc.dataUntil;
     }
 
     /// @notice What {withdraw} would pay `account`.
@@ -301,18 +390,108 @@ contract ChallengeManager is Ownable2Step, ReentrancyGuardTransient {
         return keccak256(abi.encode(traceRoot, resultDigest));
     }
 
-    /// @notice Reverts with BadElement unless `element` is canonical: below 2^98, kind at most
-    ///         2, and op = col = 0 for kinds 1 (input row) and 2 (selected token).
+    /// @notice Reverts with BadElement unless `element` is canonical: below 2^99, and kind 0
+    ///         (op result at (row, col) of op), 1 (input row) or 2 (selected token) with op =
+    ///         col = 0 for kinds 1 and 2, or a data kind: 4 (tensor op's leaf, row = col = 0),
+    ///         5 (row `row` of tensor op's row tree, col = 0) or 6 (leaf `col` of tensor op's
+    ///         column tree, row = 0). Kinds 3 and 7 are none.
     /// @param element The element.
     function checkElement(uint256 element) public pure {
         if (element >= ELEMENT_BOUND) revert BadElement(element);
         uint256 kind = element >> 96;
-        if (kind > MAX_KIND) revert BadElement(element);
-        // Kinds 1 and 2 name a row only: the op (bits 64..95) and col (bits 0..31) are zero.
-        if (kind != 0 && element & 0xffffffff_00000000_ffffffff != 0) revert BadElement(element);
+        // The fields a kind leaves unused, which must be zero: op (bits 64..95), row
+        // (bits 32..63), col (bits 0..31).
+        uint256 unused;
+        if (kind == 0) return;
+        else if (kind <= 2) unused = 0xffffffff_00000000_ffffffff;
+        else if (kind == 4) unused = 0xffffffff_ffffffff;
+        else if (kind == 5) unused = 0xffffffff;
+        else if (kind == 6) unused = 0xffffffff_00000000;
+        else revert BadElement(element);
+        if (element & unused != 0) revert BadElement(element);
+    }
+
+    /// @notice Whether `o` opens the node the data element names from the trace root of a job
+    ///         with job digest `jobDigest` (specs/trace.md §5; S(tag; xs) the Poseidon2 sponge,
+    ///         node(l, r) = S(NODE; l, r)): (a) S(TRACE; 1, jobDigest, rows, tensors, depth,
+    ///         tensorRoot) is the trace root; (b) a tensor t = op >= tensors is nothing and
+    ///         needs only (a); (c) else the d-sibling tensorPath walks S(TRACE_TENSOR; t,
+    ///         rowRoot, colRoot) up to tensorRoot by the bits of t, which answers kind 4;
+    ///         (d) kind 5 (6) opens the row (column) tree: a column root of 0 is no tree;
+    ///         else S(ROOT; treeKind, treeRows, treeCols, treeDepth, treeRoot) is the tree's
+    ///         root, an index (row, col) >= treeRows is nothing, and else the treeDepth-sibling
+    ///         path walks S(LEAF; leaf...) up to treeRoot by the index's bits. A walk needs a
+    ///         path of exactly the depth and an index below 2^depth. A word that is no field
+    ///         element reverts (Poseidon2.NotFieldElement).
+    /// @param jobDigest The job digest (the request's).
+    /// @param traceRoot The committed trace root.
+    /// @param element A canonical data element (else BadElement or WrongAnswerKind).
+    /// @param o The opening.
+    function isOpening(uint256 jobDigest, uint256 traceRoot, uint256 element, TraceOpening calldata o)
+        public
+        pure
+        returns (bool)
+    {
+        checkElement(element);
+        uint256 kind = element >> 96;
+        if (kind < FIRST_DATA_KIND) revert WrongAnswerKind(element);
+        uint256[] memory xs = new uint256[](6);
+        xs[0] = TRACE_VERSION;
+        xs[1] = jobDigest;
+        xs[2] = o.rows;
+        xs[3] = o.tensors;
+        xs[4] = o.depth;
+        xs[5] = o.tensorRoot;
+        if (Poseidon2.hash(TAG_TRACE, xs) != traceRoot) return false;
+        uint256 t = uint32(element >> 64);
+        if (t >= o.tensors) return true;
+        assembly ("memory-safe") {
+            mstore(xs, 3) // xs := (t, rowRoot, colRoot)
+        }
+        xs[0] = t;
+        xs[1] = o.rowRoot;
+        xs[2] = o.colRoot;
+        if (!_walk(Poseidon2.hash(TAG_TRACE_TENSOR, xs), t, o.depth, o.tensorPath, o.tensorRoot)) return false;
+        if (kind == FIRST_DATA_KIND) return true;
+        uint256 root = o.rowRoot;
+        uint256 index = uint32(element >> 32);
+        if (kind == 6) {
+            root = o.colRoot;
+            index = uint32(element);
+            if (root == 0) return true;
+        }
+        assembly ("memory-safe") {
+            mstore(xs, 5) // xs := (treeKind, treeRows, treeCols, treeDepth, treeRoot)
+        }
+        xs[0] = o.treeKind;
+        xs[1] = o.treeRows;
+        xs[2] = o.treeCols;
+        xs[3] = o.treeDepth;
+        xs[4] = o.treeRoot;
+        if (Poseidon2.hash(TAG_ROOT, xs) != root) return false;
+        if (index >= o.treeRows) return true;
+        return _walk(Poseidon2.hash(TAG_LEAF, o.leaf), index, o.treeDepth, o.path, o.treeRoot);
     }
 
     // ---------------------------------------------------------------- internal
+
+    /// @dev Whether the siblings walk `cur` (the leaf at `index`) up a tree of `depth` to
+    ///      `root`: at height h the node is node(sibling, cur) when bit h of index is 1, else
+    ///      node(cur, sibling).
+    function _walk(uint256 cur, uint256 index, uint256 depth, uint256[] calldata siblings, uint256 root)
+        private
+        pure
+        returns (bool)
+    {
+        if (siblings.length != depth || index >> depth != 0) return false;
+        uint256[] memory pair = new uint256[](2);
+        for (uint256 h; h < depth; ++h) {
+            if ((index >> h) & 1 == 1) (pair[0], pair[1]) = (siblings[h], cur);
+            else (pair[0], pair[1]) = (cur, siblings[h]);
+            cur = Poseidon2.hash(TAG_NODE, pair);
+        }
+        return cur == root;
+    }
 
     function _proved(Request calldata req) private view returns (uint256 jobId, Job memory job) {
         jobId = manager.jobIdOf(req);

@@ -485,15 +485,16 @@ contract SLAManager is Ownable2Step, ReentrancyGuardTransient, EIP712 {
 
     // ---------------------------------------------------------------- anyone
 
-    /// @notice Pays the jobs whose challenge window has ended and which have no open challenge
-    ///         (others are passed over).
+    /// @notice Pays the jobs whose challenge window has ended and which the challenge game does
+    ///         not hold (ChallengeManager.holds: no open challenge, no data challenge's window
+    ///         running); others are passed over.
     /// @param jobIds Jobs in state Proved.
     /// @return paid How many were paid.
     function finalize(uint256[] calldata jobIds) public nonReentrant returns (uint256 paid) {
         for (uint256 i = 0; i < jobIds.length; ++i) {
             Job storage job = _jobs[jobIds[i]];
             if (job.state != JobState.Proved || block.timestamp <= job.deadline) continue;
-            if (challenges.openCount(jobIds[i]) != 0) continue;
+            if (challenges.holds(jobIds[i])) continue;
             (address provider, uint256 stake) = _unpackHolder(job.holder);
             _settle(jobIds[i], job, provider, stake);
             ++paid;

@@ -180,7 +180,7 @@ contract ChallengeManagerTest is Fixture {
         );
         cm.challenge(p.r, p.traceRoot, p.resultDigest ^ 1, 0);
         uint256[5] memory bad = [
-            uint256(1) << 98,
+            uint256(1) << 99,
             uint256(3) << 96,
             _element(1, 1, 0, 0),
             _element(2, 0, 5, 1),
@@ -213,14 +213,28 @@ contract ChallengeManagerTest is Fixture {
 
     function testFuzz_checkElement(uint256 element) public view {
         uint256 kind = element >> 96;
-        bool canonical = element < (1 << 98) && kind <= 2
-            && (kind == 0 || (((element >> 64) & type(uint32).max) == 0 && (element & type(uint32).max) == 0));
+        bool opZero = ((element >> 64) & type(uint32).max) == 0;
+        bool rowZero = ((element >> 32) & type(uint32).max) == 0;
+        bool colZero = (element & type(uint32).max) == 0;
+        // Element kinds 0-2 (1 and 2 name a row only), data kinds 4 (a tensor), 5 (a row of
+        // it), 6 (a column of it); 3 and 7 are none.
+        bool canonical = element < (1 << 99)
+            && (kind == 0 || (kind <= 2 && opZero && colZero) || (kind == 4 && rowZero && colZero)
+                || (kind == 5 && colZero) || (kind == 6 && rowZero));
         try cm.checkElement(element) {
             assertTrue(canonical, "a non-canonical element passed");
         } catch (bytes memory reason) {
             assertFalse(canonical, "a canonical element was refused");
             assertEq(reason, abi.encodeWithSelector(ChallengeManager.BadElement.selector, element));
         }
+    }
+
+    /// @dev The same check over structured words: every kind 0-7, fields zeroed at random.
+    function testFuzz_checkElement_fields(uint8 kind, uint32 op, uint32 row, uint32 col, uint8 zero) public view {
+        if (zero & 1 != 0) op = 0;
+        if (zero & 2 != 0) row = 0;
+        if (zero & 4 != 0) col = 0;
+        testFuzz_checkElement(_element(kind % 8, op, row, col));
     }
 
     // ------------------------------------------------------------ answer

@@ -7,6 +7,7 @@ import {Request} from "../src/types/Request.sol";
 import {JobState, Submission} from "../src/types/Settlement.sol";
 import {ChallengeManager} from "../src/ChallengeManager.sol";
 import {SyntheticGroth16} from "./helpers/SyntheticGroth16.sol";
+import {TraceOpeningVectors} from "./helpers/TraceOpeningVectors.sol";
 
 /// @notice Gas of jobs against the targets of specs/settlement.md §1, per transaction as a
 ///         chain charges it. Run isolated, every call is its own transaction (intrinsic gas and
@@ -244,5 +245,50 @@ contract GasTest is Fixture {
         cm.enforce(r, 5);
         _record("challenge.enforce");
         assertEq(uint256(state(jobId)), uint256(JobState.Slashed));
+    }
+
+    /// @notice A windowed job of a deployment in use whose committed trace is the Go
+    ///         reference's (testdata/vectors/trace_opening.json: the argmax job of trace.json,
+    ///         T = 6, 28 tensors, trace depth 5, row depth 3), data-challenged twice and answered
+    ///         with the vectors' openings: a tensor's leaf (the logits: 5 siblings) and a row
+    ///         (the logits' last row: 5 + 3 siblings, a one-word leaf).
+    function test_gas_dataChallengeAnswered() public {
+        string memory json = TraceOpeningVectors.load();
+        TraceOpeningVectors.Case memory row = TraceOpeningVectors.named(json, "the last row of the logits");
+        TraceOpeningVectors.Case memory tensor = TraceOpeningVectors.named(json, "the last tensor (the logits)");
+        _inUse();
+        Request memory r = request();
+        r.challengeWindow = 1 days;
+        r.jobDigest = row.jobDigest;
+        uint256 jobId = lockSigned(r);
+        (, uint256 st) = manager.holderOf(jobId);
+        stakes[jobId] = uint96(st);
+        vm.prank(provider);
+        manager.commit(jobId, row.traceRoot, attestationOf(jobId));
+        toSeed(jobId);
+        Submission memory s = submission(r);
+        s.commitment.traceRoot = row.traceRoot;
+        uint256 rd = hasher.resultDigest(r.newTokens, s.result);
+        s.proof = SyntheticGroth16.prove([r.modelRoot, r.jobDigest, row.traceRoot, rd, manager.seedOf(jobId)]);
+        vm.prank(provider);
+        manager.submit(s);
+        ChallengeManager cm = manager.challenges();
+        address challenger = makeAddr("challenger");
+        vm.prank(gov);
+        token.mint(challenger, 1_000e18);
+        vm.prank(challenger);
+        token.approve(address(cm), type(uint256).max);
+        vm.prank(challenger);
+        cm.challenge(r, row.traceRoot, rd, tensor.element);
+        vm.prank(challenger);
+        cm.challenge(r, row.traceRoot, rd, row.element);
+        vm.prank(provider);
+        cm.answerData(r, row.traceRoot, rd, tensor.element, tensor.opening);
+        _record("challenge.answerData.tensor");
+        vm.prank(provider);
+        cm.answerData(r, row.traceRoot, rd, row.element, row.opening);
+        _record("challenge.answerData.row");
+        assertEq(cm.openCount(jobId), 0);
+        assertEq(uint256(state(jobId)), uint256(JobState.Proved));
     }
 }

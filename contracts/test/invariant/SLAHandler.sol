@@ -13,9 +13,11 @@ import {ResultDigest} from "../../src/libraries/ResultDigest.sol";
 import {Request} from "../../src/types/Request.sol";
 import {Job, JobState, Commitment, Submission} from "../../src/types/Settlement.sol";
 import {SyntheticGroth16} from "../helpers/SyntheticGroth16.sol";
+import {TraceTree} from "../helpers/TraceTree.sol";
+import {TraceOpening} from "../../src/types/TraceOpening.sol";
 
 /// @notice The names of SLAHandler.Reached, in its order (reach logs and assertions).
-function reachedNames() pure returns (string[48] memory) {
+function reachedNames() pure returns (string[51] memory) {
     return [
         "calls",
         "posted",
@@ -64,7 +66,10 @@ function reachedNames() pure returns (string[48] memory) {
         "challengeVoided",
         "falseAnswerRefused",
         "challengeRefused",
-        "bondsWithdrawn"
+        "bondsWithdrawn",
+        "dataChallengeOpened",
+        "dataChallengeAnswered",
+        "dataChallengeUpheld"
     ];
 }
 
@@ -209,6 +214,21 @@ contract SLAHandler is Test {
     mapping(address => uint256) public gBond;
     /// @notice The bonds of open challenges, per the model.
     uint256 public gOpenBonds;
+    /// @notice Per job, until when answered data challenges keep its window open, per the model
+    ///         (the latest answerData time + proveWindow).
+    mapping(uint256 jobId => uint64) public gDataUntil;
+
+    // ---------------------------------------------------------------- the committed trace
+
+    /// @dev Every job commits a trace of this shape (TraceTree.sample): T rows, N tensors,
+    ///      tensor COL_TENSOR committed by columns too. Only the trace root depends on the job
+    ///      (its job digest), so the tensor root is computed once and each job's root at its
+    ///      request; an opening rebuilds the job's trace.
+    uint32 internal constant TRACE_ROWS = 3;
+    uint32 internal constant TRACE_TENSORS = 3;
+    uint256 internal constant COL_TENSOR = 2;
+    uint256 internal immutable _tensorRoot;
+    mapping(uint256 jobId => uint256) internal _traceRoot;
 
     // ---------------------------------------------------------------- reach
 
@@ -260,10 +280,13 @@ contract SLAHandler is Test {
         ChallengeVoided,
         FalseAnswerRefused,
         ChallengeRefused,
-        BondsWithdrawn
+        BondsWithdrawn,
+        DataChallengeOpened,
+        DataChallengeAnswered,
+        DataChallengeUpheld
     }
 
-    uint256 internal constant REACHED = 48;
+    uint256 internal constant REACHED = 51;
     uint256[REACHED] internal _reached;
 
     // ---------------------------------------------------------------- picking jobs
@@ -312,6 +335,7 @@ contract SLAHandler is Test {
         }
         keeper = makeAddr("v1-keeper");
         sink = makeAddr("v1-sink");
+        _tensorRoot = TraceTree.tensorRootOf(TraceTree.sample(0, TRACE_ROWS, TRACE_TENSORS, COL_TENSOR));
     }
 
     /// @notice Called by the test once it has funded the actors: approvals, and both providers
@@ -749,8 +773,10 @@ contract SLAHandler is Test {
 
     /// @notice Anyone challenges an element of a Proved job (settlement.md, "Challenges"): its
     ///         falsified element when it has one (an honest watcher's), a random canonical one,
-    ///         or (mode 0) a non-canonical one that must be refused; a closed window and a
-    ///         duplicate element must be refused too.
+    ///         (modes 6 and 7) a random data element (a tensor, row or column of its committed
+    ///         trace), or (mode 0) a non-canonical one that must be refused; a closed window
+    ///         (after payableAt and the job's dataUntil) and a duplicate element must be refused
+    ///         too.
     function challenge(uint256 seed, uint256 who, uint8 mode) external {
         _count(Reached.Calls);
         (bool found, uint256 id) = _pick(seed, P_PROVED, 0);
@@ -761,14 +787,17 @@ contract SLAHandler is Test {
         mode %= 8;
         // A watcher challenges a falsified job's false element first, then others.
         bool lieOpen = falsified(id) && _gch[id][falseElement(id)].state == ChallengeState.None;
-        uint256 element = mode <= 3 && lieOpen ? falseElement(id) : _elementFrom(seed >> 8);
+        // A watcher that finds a falsified job's trace withheld (mode 4) opens a node of it.
+        uint256 element = mode <= 3 && lieOpen
+            ? falseElement(id)
+            : (mode >= 6 || (mode == 4 && falsified(id)) ? _dataElementFrom(seed >> 8) : _elementFrom(seed >> 8));
         bytes memory want;
         if (mode == 0) {
             element = (uint256(3) << 96) | (seed >> 200);
             want = abi.encodeWithSelector(ChallengeManager.BadElement.selector, element);
         }
-        if (block.timestamp > _ghost[id].payableAt) {
-            want = abi.encodeWithSelector(ChallengeManager.ChallengeClosed.selector, id, _ghost[id].payableAt);
+        if (block.timestamp > _closesAt(id)) {
+            want = abi.encodeWithSelector(ChallengeManager.ChallengeClosed.selector, id, _closesAt(id));
         } else if (want.length == 0 && _gch[id][element].state != ChallengeState.None) {
             want = abi.encodeWithSelector(ChallengeManager.AlreadyChallenged.selector, id, element);
         }
@@ -785,7 +814,7 @@ contract SLAHandler is Test {
         if (!_open(id, a, element)) return;
         // Modes 1 and 2 on a falsified job: a second watcher piles on another element a second
         // later (left open when the first is upheld, then reclaimed).
-        if ((mode == 1 || mode == 2) && element == falseElement(id) && block.timestamp < _ghost[id].payableAt) {
+        if ((mode == 1 || mode == 2) && element == falseElement(id) && block.timestamp < _closesAt(id)) {
             _warpTo(block.timestamp + 1);
             uint256 other = _elementFrom(seed >> 16);
             if (other != element && _gch[id][other].state == ChallengeState.None) _open(id, keeper, other);
@@ -820,12 +849,15 @@ contract SLAHandler is Test {
         ++gOpen[id];
         gOpenBonds += b;
         _count(Reached.ChallengeOpened);
+        if (_isData(element)) _count(Reached.DataChallengeOpened);
         return true;
     }
 
     /// @notice The provider answers an open challenge of a Proved job: with the targeted proof
-    ///         of the honest trace, or for its falsified element with the best it can produce (a
-    ///         proof of another statement), which must be refused and change nothing.
+    ///         or the opening of the honest trace, or for its falsified element (or, having
+    ///         withheld its trace, a data element) with the best it can produce (a proof of
+    ///         another statement, an opening of another trace root), which must be refused and
+    ///         change nothing.
     function answer(uint256 seed) external {
         _count(Reached.Calls);
         (bool found, ChallengeRef memory c) = _pickChallenge(seed, true);
@@ -833,8 +865,9 @@ contract SLAHandler is Test {
         GChallenge storage gc = _gch[c.id][c.element];
         (uint256 tr, uint256 rd) = openingOf(c.id);
         Request memory q = _req[c.id];
-        bool lying = falsified(c.id) && c.element == falseElement(c.id);
+        bool lying = _unanswerable(c.id, c.element);
         if (!lying && block.timestamp <= gc.respondBy) return _answerHonest(c.id, c.element);
+        if (_isData(c.element)) return _answerForged(c.id, c.element);
         // A falsified element: the provider cannot prove it, and forges the nearest thing.
         uint256[8] memory forged =
             SyntheticGroth16.proveTargeted([q.modelRoot, q.jobDigest, tr, rd, c.element ^ 1]);
@@ -846,6 +879,24 @@ contract SLAHandler is Test {
             _violation("a forged answer was accepted: a falsified element answered");
         } catch (bytes memory err) {
             _expect(err, want, "a forged or late answer refused with the wrong error");
+            _count(block.timestamp > gc.respondBy ? Reached.ChallengeRefused : Reached.FalseAnswerRefused);
+        }
+    }
+
+    /// @dev A data challenge answered with an opening that is not the committed one: refused.
+    function _answerForged(uint256 id, uint256 element) internal {
+        GChallenge storage gc = _gch[id][element];
+        (uint256 tr, uint256 rd) = openingOf(id);
+        TraceOpening memory o = openingFor(id, element);
+        o.tensorRoot ^= 1;
+        bytes memory want = block.timestamp > gc.respondBy
+            ? abi.encodeWithSelector(ChallengeManager.DeadlinePassed.selector, id, gc.respondBy)
+            : abi.encodeWithSelector(ChallengeManager.InvalidOpening.selector, id, element);
+        vm.prank(_ghost[id].provider);
+        try challenges.answerData(_req[id], tr, rd, element, o) {
+            _violation("a forged opening was accepted");
+        } catch (bytes memory err) {
+            _expect(err, want, "a forged or late opening refused with the wrong error");
             _count(block.timestamp > gc.respondBy ? Reached.ChallengeRefused : Reached.FalseAnswerRefused);
         }
     }
@@ -1033,9 +1084,17 @@ contract SLAHandler is Test {
         return lockIn | ((exec - 60) << 16) | ((prove - 60) << 32) | (c << 48) | ((tokens - 1) << 72);
     }
 
-    /// @notice The commitment a provider makes for a job (a fixed function of the id).
-    function traceRootOf(uint256 jobId) public pure returns (uint256) {
-        return uint256(keccak256(abi.encode("trace", jobId))) % R;
+    /// @notice The trace root a provider commits for a job: that of the handler's trace shape
+    ///         over the job's digest (trace.md §5), so data challenges get real openings.
+    function traceRootOf(uint256 jobId) public view returns (uint256) {
+        return _traceRoot[jobId];
+    }
+
+    /// @notice The honest opening of data element `element` of a job's committed trace.
+    function openingFor(uint256 jobId, uint256 element) public view returns (TraceOpening memory) {
+        return TraceTree.open(
+            TraceTree.sample(_req[jobId].jobDigest, TRACE_ROWS, TRACE_TENSORS, COL_TENSOR), element
+        );
     }
 
     function attestationOf(uint256 jobId) public pure returns (bytes32) {
@@ -1065,6 +1124,8 @@ contract SLAHandler is Test {
         q.salt = k;
         id = _jobIdOf(q);
         _req[id] = q;
+        _traceRoot[id] =
+            TraceTree.traceRoot(q.jobDigest, TRACE_ROWS, TRACE_TENSORS, TraceTree.depthFor(TRACE_TENSORS), _tensorRoot);
         _ghost[id].secret = secret;
         jobIds.push(id);
     }
@@ -1452,7 +1513,8 @@ contract SLAHandler is Test {
         uint256 earned; // what caller is credited by these settlements
         for (uint256 k = 0; k < m; ++k) {
             Ghost storage g = _ghost[ids[k]];
-            if (g.state != JobState.Proved || block.timestamp <= g.payableAt || gOpen[ids[k]] != 0) continue;
+            // Paid past the window, with no challenge open and no data answer holding it.
+            if (g.state != JobState.Proved || block.timestamp <= _closesAt(ids[k]) || gOpen[ids[k]] != 0) continue;
             bool dup;
             for (uint256 i = 0; i < k; ++i) {
                 if (ids[i] == ids[k]) dup = true;
@@ -1555,10 +1617,11 @@ contract SLAHandler is Test {
         }
         if (s == JobState.Proved) {
             if (gOpen[id] != 0) return _resolveOne(id);
-            if (block.timestamp <= g.payableAt) {
+            uint64 closesAt = _closesAt(id);
+            if (block.timestamp <= closesAt) {
                 // Waiting out a long window would push every other job past its deadlines.
-                if (g.payableAt - block.timestamp >= 10 minutes) return false;
-                _warpTo(uint256(g.payableAt) + 1);
+                if (closesAt - block.timestamp >= 10 minutes) return false;
+                _warpTo(uint256(closesAt) + 1);
             }
             uint256[] memory ids = new uint256[](1);
             ids[0] = id;
@@ -1944,6 +2007,33 @@ contract SLAHandler is Test {
         return ((r >> 48) % 8 << 64) | (row << 32) | ((r >> 56) % 64);
     }
 
+    /// @dev A canonical data element from random bits: kind 4 (a tensor), 5 (a row of it) or
+    ///      6 (a column of it), with tensors, rows and columns past the trace's (vacuous) too.
+    function _dataElementFrom(uint256 r) internal pure returns (uint256) {
+        uint256 kind = 4 + r % 3;
+        uint256 t = (r >> 8) % 8 == 0 ? uint32(r >> 32) : (r >> 16) % (TRACE_TENSORS + 2);
+        uint256 index = (r >> 24) % (TRACE_ROWS + 2);
+        if (kind == 4) return (kind << 96) | (t << 64);
+        if (kind == 5) return (kind << 96) | (t << 64) | (index << 32);
+        return (kind << 96) | (t << 64) | index;
+    }
+
+    function _isData(uint256 element) internal pure returns (bool) {
+        return element >> 96 >= 4;
+    }
+
+    /// @dev Whether the provider cannot answer the challenge: the falsified element of a
+    ///      falsified job, or any data element of one (a cheater withholds its trace).
+    function _unanswerable(uint256 id, uint256 element) internal pure returns (bool) {
+        return falsified(id) && (element == falseElement(id) || _isData(element));
+    }
+
+    /// @dev The end of a job's challenge window: its payableAt, or its dataUntil when later.
+    function _closesAt(uint256 id) internal view returns (uint64) {
+        uint64 p = _ghost[id].payableAt;
+        return gDataUntil[id] > p ? gDataUntil[id] : p;
+    }
+
     /// @dev An Open challenge (of a Proved job when `proved`, of a job no longer Proved
     ///      otherwise), from `seed` on.
     function _pickChallenge(uint256 seed, bool proved) internal view returns (bool, ChallengeRef memory) {
@@ -1974,10 +2064,20 @@ contract SLAHandler is Test {
     function _answerHonest(uint256 id, uint256 element) internal {
         (uint256 tr, uint256 rd) = openingOf(id);
         Request memory q = _req[id];
-        uint256[8] memory proof = SyntheticGroth16.proveTargeted([q.modelRoot, q.jobDigest, tr, rd, element]);
         address p = _ghost[id].provider;
-        vm.prank(p);
-        challenges.answer(q, tr, rd, element, proof);
+        if (_isData(element)) {
+            TraceOpening memory o = openingFor(id, element);
+            vm.prank(p);
+            challenges.answerData(q, tr, rd, element, o);
+            // The window stays open one proveWindow after the answer (never shortened).
+            uint64 until = uint64(block.timestamp) + q.proveWindow;
+            if (until > gDataUntil[id]) gDataUntil[id] = until;
+            _count(Reached.DataChallengeAnswered);
+        } else {
+            uint256[8] memory proof = SyntheticGroth16.proveTargeted([q.modelRoot, q.jobDigest, tr, rd, element]);
+            vm.prank(p);
+            challenges.answer(q, tr, rd, element, proof);
+        }
         _closeModel(id, element, ChallengeState.Answered, p);
         _count(Reached.ChallengeAnswered);
     }
@@ -2001,6 +2101,7 @@ contract SLAHandler is Test {
         _closeModel(id, element, ChallengeState.Upheld, ch);
         _slashModel(id, Cause.Challenged, ch, bounty);
         _count(Reached.ChallengeUpheld);
+        if (_isData(element)) _count(Reached.DataChallengeUpheld);
     }
 
     /// @dev A challenge closes: its bond credited to `to`.
@@ -2012,35 +2113,39 @@ contract SLAHandler is Test {
         gBond[to] += gc.bond;
     }
 
-    /// @dev One step on a Proved job with open challenges: the provider answers an honest one,
-    ///      a falsified one is upheld once its respondBy passed (waited out when it is near).
+    /// @dev One step on a Proved job with open challenges. One the provider cannot answer (a
+    ///      falsified element, a data element of a withheld trace, or one a cheater let lapse)
+    ///      is upheld first, the one due first, once its respondBy passed (waited out when it
+    ///      is near; the others are then reclaimed); with none, the provider answers one.
     function _resolveOne(uint256 id) internal returns (bool) {
         uint256 n = _challenged.length;
-        if (falsified(id) && _gch[id][falseElement(id)].state == ChallengeState.Open) {
-            uint64 due = _gch[id][falseElement(id)].respondBy;
-            if (block.timestamp <= due) {
-                if (due - block.timestamp >= 10 minutes) return false;
-                _warpTo(uint256(due) + 1);
-            }
-            _enforce(id, falseElement(id));
-            return true;
-        }
+        bool found;
+        uint256 element;
+        uint64 due = type(uint64).max;
+        bool answerable;
+        uint256 next;
         for (uint256 i = 0; i < n; ++i) {
             ChallengeRef memory c = _challenged[i];
-            if (c.id != id || _gch[id][c.element].state != ChallengeState.Open) continue;
-            if (!falsified(id) || c.element != falseElement(id)) {
-                _answerHonest(id, c.element);
-                return true;
+            GChallenge storage gc = _gch[id][c.element];
+            if (c.id != id || gc.state != ChallengeState.Open) continue;
+            // An honest provider's never lapse: _warpTo answers them first.
+            if (_unanswerable(id, c.element) || block.timestamp > gc.respondBy) {
+                if (gc.respondBy < due) (found, element, due) = (true, c.element, gc.respondBy);
+            } else if (!answerable) {
+                (answerable, next) = (true, c.element);
             }
-            uint64 due = _gch[id][c.element].respondBy;
+        }
+        if (found) {
             if (block.timestamp <= due) {
                 if (due - block.timestamp >= 10 minutes) return false;
                 _warpTo(uint256(due) + 1);
             }
-            _enforce(id, c.element);
+            _enforce(id, element);
             return true;
         }
-        return false;
+        if (!answerable) return false;
+        _answerHonest(id, next);
+        return true;
     }
 
     /// @dev Time passes; an honest provider answers, before, every open challenge of its jobs

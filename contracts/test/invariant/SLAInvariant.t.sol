@@ -163,6 +163,12 @@ abstract contract SLAInvariantBase is Test {
             assertEq(uint256(j.state), uint256(g.state), "job state differs from the model");
             _checkFields(v[i], j);
             assertEq(challenges.openCount(v[i].id), handler.gOpen(v[i].id), "open challenges differ from the model");
+            assertEq(challenges.dataUntilOf(v[i].id), handler.gDataUntil(v[i].id), "dataUntil differs from the model");
+            assertEq(
+                challenges.holds(v[i].id),
+                handler.gOpen(v[i].id) != 0 || block.timestamp <= handler.gDataUntil(v[i].id),
+                "holds differs from the model (open challenges, or now <= dataUntil)"
+            );
             if (j.state == JobState.Slashed) {
                 assertTrue(g.cause != SLAHandler.Cause.None, "a job was slashed without a cause");
                 // An honest provider never loses to a challenge: only a falsified trace does.
@@ -278,7 +284,7 @@ contract SLAInvariantTest is SLAInvariantBase {
     ///      default-depth run writes the totals so far to contracts/snapshots/invariant-reach.json,
     ///      so the file ends with the whole campaign's.
     function afterInvariant() public {
-        uint256[48] memory run = handler.reachedAll();
+        uint256[51] memory run = handler.reachedAll();
         string memory toml = vm.readFile(string.concat(vm.projectRoot(), "/foundry.toml"));
         string memory prefix = "PROBITY_REACH_";
         // forge replays the last run once more for its traces: the same counts twice in a row
@@ -288,8 +294,8 @@ contract SLAInvariantTest is SLAInvariantBase {
         vm.setEnv(string.concat(prefix, "last"), digest);
         uint256 runs = vm.envOr(string.concat(prefix, "runs"), uint256(0)) + 1;
         vm.setEnv(string.concat(prefix, "runs"), vm.toString(runs));
-        string[48] memory names = reachedNames();
-        uint256[48] memory total;
+        string[51] memory names = reachedNames();
+        uint256[51] memory total;
         string memory json = string.concat('{"runs": ', vm.toString(runs));
         string memory file = string.concat('{\n  "runs": ', vm.toString(runs));
         for (uint256 i = 0; i < names.length; ++i) {
@@ -612,9 +618,48 @@ contract SLAHandlerSmokeTest is SLAInvariantBase {
         assertEq(_r(SLAHandler.Reached.ChallengeVoided), 1, "challenge voided");
         _checkAll();
 
+        // Data challenges. An honest job: a data element is challenged and answered with the
+        // opening of the committed trace, which holds the window one proveWindow (1 hour) past
+        // its 10 minutes: finalize waits, and a second data challenge after payableAt is
+        // accepted and answered; once dataUntil passes the job is paid.
+        uint256 dc = _provedWindowed(windowed, false);
+        handler.challenge(dc, 0, 6);
+        assertEq(_r(SLAHandler.Reached.DataChallengeOpened), 1, "data challenge opened");
+        handler.answer(0);
+        assertEq(_r(SLAHandler.Reached.DataChallengeAnswered), 1, "data challenge answered");
+        uint256 dcId = handler.jobIds(dc);
+        assertEq(challenges.dataUntilOf(dcId), block.timestamp + 1 hours, "dataUntil one proveWindow on");
+        _pass(10 minutes + 1, 1);
+        handler.finalize(dc, 0, false);
+        assertEq(uint256(manager.getJob(dcId).state), uint256(JobState.Proved), "held by dataUntil");
+        uint256 n = handler.jobCount();
+        for (uint256 k = 1; _r(SLAHandler.Reached.DataChallengeOpened) == 1 && k < 8; ++k) {
+            handler.challenge(dc + k * 256 * n, 0, 7);
+        }
+        assertEq(_r(SLAHandler.Reached.DataChallengeOpened), 2, "a data challenge after payableAt");
+        handler.answer(0);
+        assertEq(_r(SLAHandler.Reached.DataChallengeAnswered), 2, "answered after payableAt");
+        _pass(1 hours + 1, 1);
+        handler.finalize(dc, 0, false);
+        assertEq(uint256(manager.getJob(dcId).state), uint256(JobState.Settled), "paid once dataUntil passed");
+        _checkAll();
+        // A falsified job withholds its trace: a data challenge gets only a forged opening
+        // (refused) and is upheld past its respondBy, slashing the job.
+        uint256 refusedBefore = _r(SLAHandler.Reached.FalseAnswerRefused);
+        uint256 fc = _provedWindowed(windowed, true);
+        handler.challenge(fc, 0, 6);
+        assertEq(_r(SLAHandler.Reached.DataChallengeOpened), 3, "data challenge of a withheld trace");
+        handler.answer(0);
+        assertEq(_r(SLAHandler.Reached.FalseAnswerRefused), refusedBefore + 1, "a forged opening refused");
+        _pass(1 hours + 1, 1);
+        handler.enforce(0);
+        assertEq(_r(SLAHandler.Reached.DataChallengeUpheld), 1, "data challenge upheld");
+        assertEq(uint256(manager.getJob(handler.jobIds(fc)).state), uint256(JobState.Slashed), "slashed by it");
+        _checkAll();
+
         // Every counter moved.
-        uint256[48] memory all = handler.reachedAll();
-        string[48] memory names = reachedNames();
+        uint256[51] memory all = handler.reachedAll();
+        string[51] memory names = reachedNames();
         for (uint256 i = 0; i < names.length; ++i) {
             assertGt(all[i], 0, string.concat("never reached: ", names[i]));
         }

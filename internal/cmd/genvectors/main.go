@@ -60,20 +60,21 @@ func main() {
 // generate returns every vector file's content by name.
 func generate() map[string][]byte {
 	files := map[string]any{
-		"poseidon2.json":   poseidonVectors(),
-		"commitments.json": commitmentVectors(),
-		"samples.json":     sampleVectors(),
-		"epilogue.json":    epilogueVectors(),
-		"stake.json":       stakeVectors(),
-		"ops.json":         opsVectors(),
-		"model.json":       modelVectors(),
-		"trace.json":       traceVectors(),
-		"modelfile.json":   modelFileVectors(),
-		"metadata.json":    metadataVectors(),
-		"contracts.json":   contractVectors(),
-		"audit.json":       auditVectors(),
-		"settlement.json":  settlementVectors(),
-		"offer.json":       offerVectors(),
+		"poseidon2.json":     poseidonVectors(),
+		"commitments.json":   commitmentVectors(),
+		"samples.json":       sampleVectors(),
+		"epilogue.json":      epilogueVectors(),
+		"stake.json":         stakeVectors(),
+		"ops.json":           opsVectors(),
+		"model.json":         modelVectors(),
+		"trace.json":         traceVectors(),
+		"modelfile.json":     modelFileVectors(),
+		"metadata.json":      metadataVectors(),
+		"contracts.json":     contractVectors(),
+		"audit.json":         auditVectors(),
+		"settlement.json":    settlementVectors(),
+		"offer.json":         offerVectors(),
+		"trace_opening.json": openingVectors(),
 	}
 	out := map[string][]byte{}
 	for name, v := range files {
