@@ -23,3 +23,9 @@ func emit(w io.Writer, asJSON bool, v any, format string, args ...any) error {
 	_, err := fmt.Fprintf(w, format+"\n", args...)
 	return err
 }
+
+// wantJSON reports whether fs's --json flag (jsonFlag) was set.
+func wantJSON(fs *flag.FlagSet) bool {
+	f := fs.Lookup("json")
+	return f != nil && f.Value.String() == "true"
+}
