@@ -160,7 +160,9 @@ func Settings() []Setting {
 type FlagSet = settings.Flags
 
 // BindFlags registers one flag per Setting on fs.
-func BindFlags(fs *flag.FlagSet) *FlagSet { return settings.BindDefaults(fs, Settings(), DefaultConfig()) }
+func BindFlags(fs *flag.FlagSet) *FlagSet {
+	return settings.BindDefaults(fs, Settings(), DefaultConfig())
+}
 
 // LoadConfig builds the configuration: defaults, the JSON file at path (if any, unknown fields
 // refused), the environment (environ as os.Environ), the flags set in fs (may be nil), and a

@@ -100,7 +100,9 @@ func Settings() []Setting {
 }
 
 // BindFlags registers one flag per Setting on fs.
-func BindFlags(fs *flag.FlagSet) *settings.Flags { return settings.BindDefaults(fs, Settings(), DefaultConfig()) }
+func BindFlags(fs *flag.FlagSet) *settings.Flags {
+	return settings.BindDefaults(fs, Settings(), DefaultConfig())
+}
 
 // LoadConfig builds the configuration: defaults, the JSON file at path (if any), the
 // environment, the flags set in fs (may be nil) and a deployment file; it is validated.
