@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/big"
+	"sync"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -43,8 +44,10 @@ type Provider struct {
 	// Node is the running node (its journal and metrics).
 	Node *prover.Node
 
-	cancel context.CancelFunc
-	done   chan error
+	cancel   context.CancelFunc
+	done     chan error
+	stopOnce sync.Once
+	stopErr  error
 }
 
 // StartProvider stakes a provider on the simulated chain and runs a prover node for it, for
@@ -129,12 +132,13 @@ func (s *Simulated) register(ctx context.Context, key *ecdsa.PrivateKey, nodeKey
 }
 
 // Close stops the node, letting the step in progress finish, and returns the error it
-// stopped with, if any but its shutdown.
+// stopped with, if any but its shutdown; later calls return the same.
 func (p *Provider) Close() error {
-	p.cancel()
-	err := <-p.done
-	if errors.Is(err, context.Canceled) {
-		return nil
-	}
-	return err
+	p.stopOnce.Do(func() {
+		p.cancel()
+		if err := <-p.done; !errors.Is(err, context.Canceled) {
+			p.stopErr = err
+		}
+	})
+	return p.stopErr
 }

@@ -6,6 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ethereum/go-ethereum/crypto"
+
+	"github.com/probitylabs/probity/circuits/universal"
 	"github.com/probitylabs/probity/circuits/universal/universaltest"
 	"github.com/probitylabs/probity/model"
 	"github.com/probitylabs/probity/sdk"
@@ -53,5 +56,39 @@ func TestStartProviderRefuses(t *testing.T) {
 		if _, err := sim.StartProvider(ctx, *cfg); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("StartProvider(%+v): %v, want %q", *cfg, err, want)
 		}
+	}
+}
+
+// A provider stops on Close, once; a second Close says the same, and the provider account is
+// registered with the node key that signs its receipts.
+func TestStartProviderClose(t *testing.T) {
+	ctx := context.Background()
+	class := universaltest.Class()
+	sim, err := sdk.NewSimulated(ctx, sdk.SimulatedConfig{Classes: []*universal.Class{class}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	m, err := universaltest.Model(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := sim.StartProvider(ctx, sdk.ProviderConfig{Models: []*model.Model{m}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := sim.Client(ctx, sim.Governance)
+	st, err := c.Market().ProviderOf(ctx, p.Address)
+	if err != nil || st.NodeKey != crypto.PubkeyToAddress(p.NodeKey.PublicKey) {
+		t.Fatalf("provider %s: %+v (%v)", p.Address.Hex(), st, err)
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	if _, err := sim.StartProvider(ctx, sdk.ProviderConfig{Models: []*model.Model{m}}); err == nil || !strings.Contains(err.Error(), "all 1 provider accounts are taken") {
+		t.Fatalf("a second provider without a key: %v", err)
 	}
 }
