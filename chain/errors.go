@@ -23,6 +23,8 @@ var ErrWrongEvent = errors.New("chain: expected event not in receipt")
 // RevertError is a revert with its data decoded against the Probity contracts'
 // custom errors (and OpenZeppelin's, which they inherit; and the
 // ResultDigest library's, which SLAManager passes on from its ResultHasher).
+// Calls return a known custom error as its typed *ContractError, which unwraps
+// to this; Name and Args serve logs and errors no binding declares.
 type RevertError struct {
 	// Name is the custom error's name, e.g. "WrongState"; empty when the data
 	// matched no known error.
@@ -110,7 +112,7 @@ func decodeRevert(err error) error {
 	}
 	re := DecodeRevertData(data)
 	re.Cause = err
-	return re
+	return re.Typed()
 }
 
 // DecodeRevertData decodes revert data (a selector and ABI-encoded arguments) against

@@ -132,7 +132,7 @@ func (s *Sender) Wait(ctx context.Context, tx *types.Transaction) (*types.Receip
 			}
 			return rcpt, nil
 		}
-		if err != nil && !errors.Is(err, ethereum.NotFound) {
+		if err != nil && !errors.Is(err, ethereum.NotFound) && !indexing(err) {
 			return nil, fmt.Errorf("chain: receipt of %s: %w", tx.Hash(), err)
 		}
 		select {
@@ -141,4 +141,16 @@ func (s *Sender) Wait(ctx context.Context, tx *types.Transaction) (*types.Receip
 		case <-t.C:
 		}
 	}
+}
+
+// indexing reports go-ethereum's "transaction indexing is in progress": the node has not
+// indexed the block holding the transaction yet (a simulated chain mining on a timer, a node
+// catching up), so the receipt is not known yet rather than missing.
+func indexing(err error) bool {
+	var de interface{ ErrorData() any }
+	if !errors.As(err, &de) {
+		return false
+	}
+	s, _ := de.ErrorData().(string)
+	return s == "transaction indexing is in progress"
 }

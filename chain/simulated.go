@@ -28,8 +28,11 @@ const (
 
 // SimOptions configures NewSimulated.
 type SimOptions struct {
-	Policy   MinePolicy
-	Interval time.Duration // for MineOnInterval; default 100ms
+	Policy MinePolicy
+	// Interval paces MineOnInterval (default 100ms). With MineOnSend a non-zero Interval also
+	// mines a block every Interval, so that blocks keep coming when nobody sends: the seed
+	// of a committed job is the hash of a block mined after the commit.
+	Interval time.Duration
 	// Balance given to every funded account (default 10^24 wei).
 	Balance *big.Int
 }
@@ -38,6 +41,9 @@ type SimOptions struct {
 // matter to Probity beyond inclusion: the challenge seed is the hash of a block
 // mined after the commit, so tests and demos must keep the chain moving.
 type Simulated struct {
+	// Backend is the chain's client (Client()): a *Simulated is itself a Backend, so it can be
+	// passed wherever one is wanted (prover.Options.Backend, sdk.NewClient).
+	Backend
 	backend *simulated.Backend
 	client  *simClient
 
@@ -58,8 +64,9 @@ func NewSimulated(opts SimOptions, funded ...common.Address) *Simulated {
 	}
 	s := &Simulated{backend: simulated.NewBackend(alloc, pragueRules)}
 	s.client = &simClient{Client: s.backend.Client(), sim: s}
+	s.Backend = s.client
 	s.client.mineOnSend.Store(opts.Policy == MineOnSend)
-	if opts.Policy == MineOnInterval {
+	if opts.Policy == MineOnInterval || opts.Policy == MineOnSend && opts.Interval > 0 {
 		iv := opts.Interval
 		if iv <= 0 {
 			iv = 100 * time.Millisecond

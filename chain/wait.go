@@ -49,3 +49,6 @@ func (c *simClient) mineTo(ctx context.Context, n uint64) error {
 	}
 	return nil
 }
+
+// mineTo makes a *Simulated passed as a Backend mine on demand as its Client() does.
+func (s *Simulated) mineTo(ctx context.Context, n uint64) error { return s.client.mineTo(ctx, n) }

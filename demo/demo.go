@@ -281,7 +281,7 @@ func (r *run) setup(ctx context.Context) error {
 	var err error
 	// Blocks come every 20 ms as well as after every transaction: the seed is fixed from the
 	// block after the commit, as on a real chain.
-	r.sim, err = sdk.NewSimulated(ctx, sdk.SimulatedConfig{Accounts: 6})
+	r.sim, err = sdk.NewSimulated(ctx, sdk.SimulatedConfig{Accounts: 6, Interval: -1}) // the acts mine themselves (r.mine)
 	if err != nil {
 		return fmt.Errorf("demo: starting the simulated chain: %w", err)
 	}

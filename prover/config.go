@@ -126,10 +126,10 @@ var setting = settings.S[Config]
 // Settings lists every flag and environment setting.
 func Settings() []Setting {
 	return []Setting{
-		setting("rpc-url", "rpcUrl", "EVM JSON-RPC endpoint", func(c *Config, v string) error { c.RPCURL = v; return nil }),
-		setting("deployment-file", "deploymentFile", "deployment file (JSON addresses)", func(c *Config, v string) error { c.DeploymentFile = v; return nil }),
-		setting("provider-key-file", "providerKeyFile", "file with the provider account key (hex)", func(c *Config, v string) error { c.ProviderKeyFile = v; return nil }),
-		setting("node-key-file", "nodeKeyFile", "file with the receipt-signing node key (default: the provider key)", func(c *Config, v string) error { c.NodeKeyFile = v; return nil }),
+		setting("rpc", "rpcUrl", "EVM JSON-RPC endpoint", func(c *Config, v string) error { c.RPCURL = v; return nil }),
+		setting("deployment", "deploymentFile", "deployment file (JSON addresses)", func(c *Config, v string) error { c.DeploymentFile = v; return nil }),
+		setting("key", "providerKeyFile", "file with the provider account key (hex)", func(c *Config, v string) error { c.ProviderKeyFile = v; return nil }),
+		setting("node-key", "nodeKeyFile", "file with the receipt-signing node key (default: the provider key)", func(c *Config, v string) error { c.NodeKeyFile = v; return nil }),
 		setting("data-dir", "dataDir", "journal, job files, traces and cursor", func(c *Config, v string) error { c.DataDir = v; return nil }),
 		setting("keys-dir", "keysDir", "circuit key cache (default: the user cache)", func(c *Config, v string) error { c.KeysDir = v; return nil }),
 		setting("classes", "classes", "comma-separated width classes served", func(c *Config, v string) error { c.Classes = settings.List(v); return nil }),
@@ -161,7 +161,9 @@ func Settings() []Setting {
 type FlagSet = settings.Flags
 
 // BindFlags registers one flag per Setting on fs.
-func BindFlags(fs *flag.FlagSet) *FlagSet { return settings.Bind(fs, Settings()) }
+func BindFlags(fs *flag.FlagSet) *FlagSet {
+	return settings.BindDefaults(fs, Settings(), DefaultConfig())
+}
 
 // LoadConfig builds the configuration: defaults, the JSON file at path (if any, unknown fields
 // refused), the environment (environ as os.Environ), the flags set in fs (may be nil), and a

@@ -38,7 +38,7 @@ func TestLoadConfigPrecedence(t *testing.T) {
 	if err := fs.Parse([]string{"--batch-size", "8", "--falsify", "lazy"}); err != nil {
 		t.Fatal(err)
 	}
-	c, err := LoadConfig(file, []string{"PROBITY_RPC_URL=http://env", "PROBITY_BATCH_SIZE=6", "PROBITY_POLL_INTERVAL=3s"}, fl)
+	c, err := LoadConfig(file, []string{"PROBITY_RPC=http://env", "PROBITY_BATCH_SIZE=6", "PROBITY_POLL_INTERVAL=3s"}, fl)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,18 +3,21 @@
 // back from the chain with a proof behind them, and pay only for a valid proof.
 //
 // A session starts with Connect (any EVM RPC) or, for tests and demos, NewSimulated (an
-// in-process chain with the contracts deployed and funded accounts):
+// in-process chain with the contracts deployed, funded accounts and registered width
+// classes), where StartProvider runs a provider node in process:
 //
-//	sim, _ := sdk.NewSimulated(ctx, sdk.SimulatedConfig{})
+//	sim, _ := sdk.NewSimulated(ctx, sdk.SimulatedConfig{Classes: []*universal.Class{class}})
+//	provider, _ := sim.StartProvider(ctx, sdk.ProviderConfig{Models: []*model.Model{m}})
 //	buyer, _ := sim.Client(ctx, sim.Accounts[0])
 //	job, _ := buyer.Prepare(ctx, sdk.Generation{
 //		Model: m, Text: "And God said, ", NewTokens: 24,
-//		Price: big.NewInt(1e18), ClassID: classID, JobDir: "jobs/1",
+//		Price: big.NewInt(1e18), Class: class, JobDir: sim.Dir("job"),
 //	})
 //	_ = buyer.Deposit(ctx, job.Request.Price)
-//	_, _ = buyer.Offer(ctx, job, "file:///var/probity/book") // or buyer.Post(ctx, job)
-//	res, _ := buyer.Result(ctx, job)                          // reveals the seed, waits for the proof
+//	_, _ = buyer.Post(ctx, job) // or buyer.Offer(ctx, job, "file:///var/probity/book")
+//	res, _ := buyer.Result(ctx, job) // reveals the seed, waits for the proof
 //	fmt.Println(res.Text)
+//	_ = provider.Close()
 //
 // Buyers should name the width class (Generation.Class): a class taken from the model
 // catalogue was chosen by whoever catalogued the model first, so Prepare uses it only when the
@@ -37,8 +40,8 @@
 // mined it reveals the seed secret (settlement.md §4: the seed then depends on something
 // neither the provider nor the seed block's builder knew), and it returns the tokens of the
 // JobProved event, which the manager emits only for a valid proof of exactly those tokens.
-// Watch streams a job's events; WaitSettled waits for the payment; Receipt fetches the
-// provider's receipt document (specs/settlement.md §9) from next to the job file and accepts
+// Watch yields a job's events (a range loop, errors included); WaitSettled waits for the
+// payment; Receipt fetches the provider's receipt document (specs/settlement.md §9) from next to the job file and accepts
 // it only when its EIP-712 digest is the one JobProved emitted and every field the digest
 // does not cover checks against the chain (package verifier's audit: job file, commitment, seed,
 // class, proof against the on-chain key, attestation digest, node key). A job nobody locked is
@@ -51,7 +54,12 @@
 // reveal (LoadJob rebuilds a job from the chain). A buyer that does not reveal within
 // RevealBlocks blocks only delays its job: the seed is then fixed without the secret.
 //
-// Errors: contract reverts come back as typed errors carrying the custom error's arguments
-// (*WrongStateError, *DeadlineNotPassedError, *RevealClosedError, ...); every one also matches
-// errors.As(err, **chain.RevertError) and errors.Is(err, chain.ErrReverted).
+// Errors: contract reverts come back typed, as *chain.ContractError of the struct abigen
+// generated for the custom error, its arguments in Args (*WrongStateError,
+// *DeadlineNotPassedError, *RevealClosedError, ... name the ones a buyer meets); match them
+// with errors.As. Every one also matches errors.As(err, **chain.RevertError) and
+// errors.Is(err, chain.ErrReverted).
+//
+// Importing the package silences gnark's global logger (package circuits), which otherwise
+// prints every proof and verification to the program's stdout.
 package sdk

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"iter"
 	"math/big"
 	"slices"
 
@@ -115,12 +116,6 @@ type Slashed struct {
 // Cancelled: the buyer cancelled the open job (escrow credited) or revoked its signed request.
 type Cancelled struct{ EventInfo }
 
-// WatchError ends a watch that could not read the chain.
-type WatchError struct {
-	EventInfo
-	Err error
-}
-
 // final reports whether e ends its job.
 func final(e Event) bool {
 	switch e := e.(type) {
@@ -209,50 +204,45 @@ func (c *Client) request(ctx context.Context, jobID *big.Int) (chain.Request, st
 	return ev.Posted[0].Request, ev.Posted[0].InputURI, nil
 }
 
-// Watch streams the job's events in chain order, from FromBlock on, until a final one
-// (Settled, Slashed, Cancelled, or an Abandoned that did not reopen), a WatchError, or ctx
-// ends; then the channel closes. It polls logs, so it works over plain HTTP RPC as well as on
-// a simulated chain. Watch only reads: Result also reveals the seed.
-func (c *Client) Watch(ctx context.Context, jobID *big.Int) <-chan Event {
-	out := make(chan Event, 16)
-	go func() {
-		defer close(out)
-		send := func(e Event) bool {
-			select {
-			case out <- e:
-				return true
-			case <-ctx.Done():
-				return false
-			}
-		}
+// Watch yields the job's events in chain order, from FromBlock on, until a final one
+// (Settled, Slashed, Cancelled, or an Abandoned that did not reopen):
+//
+//	for ev, err := range buyer.Watch(ctx, job.ID) {
+//		if err != nil {
+//			return err // the chain could not be read, or ctx ended before a final event
+//		}
+//		fmt.Printf("%T in block %d\n", ev, ev.Info().BlockNumber)
+//	}
+//
+// An error is yielded once, with a nil event, and ends the watch. Watch polls logs every
+// PollInterval, so it works over plain HTTP RPC as well as on a simulated chain; it only
+// reads (Result also reveals the seed).
+func (c *Client) Watch(ctx context.Context, jobID *big.Int) iter.Seq2[Event, error] {
+	return func(yield func(Event, error) bool) {
 		from := c.FromBlock
 		for {
 			head, err := c.backend.BlockNumber(ctx)
 			if err != nil {
-				if ctx.Err() == nil {
-					send(WatchError{EventInfo{JobID: jobID}, fmt.Errorf("sdk: watch: %w", err)})
-				}
+				yield(nil, fmt.Errorf("sdk: watching job %s: %w", jobID, err))
 				return
 			}
 			if head >= from {
 				evs, err := c.events(ctx, jobID, chain.EventRange{Start: from, End: &head})
 				if err != nil {
-					if ctx.Err() == nil {
-						send(WatchError{EventInfo{JobID: jobID}, err})
-					}
+					yield(nil, err)
 					return
 				}
 				for _, e := range evs {
-					if !send(e) || final(e) {
+					if !yield(e, nil) || final(e) {
 						return
 					}
 				}
 				from = head + 1
 			}
-			if c.wait(ctx, "watching") != nil {
+			if err := c.wait(ctx, "watching job "+jobID.String()); err != nil {
+				yield(nil, err)
 				return
 			}
 		}
-	}()
-	return out
+	}
 }

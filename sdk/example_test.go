@@ -14,8 +14,62 @@ import (
 	"github.com/probitylabs/probity/circuits/universal"
 	"github.com/probitylabs/probity/circuits/universal/universaltest"
 	"github.com/probitylabs/probity/jobs"
+	"github.com/probitylabs/probity/model"
 	"github.com/probitylabs/probity/sdk"
+	"github.com/probitylabs/probity/verifier"
 )
+
+// The whole round trip on an in-process chain: a simulated chain with the test width class
+// registered, a provider node running in process, and a buyer that posts a prompt, reads the
+// generated tokens from the chain and audits the provider's receipt.
+func Example_postAndAudit() {
+	ctx := context.Background()
+	class := universaltest.Class() // a tiny width class; the shipped model needs universal.Small()
+	sim, err := sdk.NewSimulated(ctx, sdk.SimulatedConfig{Classes: []*universal.Class{class}})
+	if err != nil {
+		panic(err)
+	}
+	defer sim.Close()
+	m, _ := universaltest.Model(1)
+	provider, err := sim.StartProvider(ctx, sdk.ProviderConfig{Models: []*model.Model{m}})
+	if err != nil {
+		panic(err)
+	}
+	defer provider.Close()
+
+	buyer, _ := sim.Client(ctx, sim.Accounts[0])
+	job, err := buyer.Prepare(ctx, sdk.Generation{Model: m, Prompt: []int32{1, 2, 3}, NewTokens: 6,
+		Price: big.NewInt(1e18), Class: class, JobDir: sim.Dir("job")})
+	if err != nil {
+		panic(err)
+	}
+	if err := buyer.Deposit(ctx, job.Request.Price); err != nil { // the escrow
+		panic(err)
+	}
+	if _, err := buyer.Post(ctx, job); err != nil {
+		panic(err)
+	}
+	res, err := buyer.Result(ctx, job) // reveals the seed secret, waits for JobProved
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println("tokens:", res.Tokens)
+
+	rc, err := buyer.WaitReceipt(ctx, job) // authenticated: JobProved's digest, checked against the chain
+	if err != nil {
+		panic(err)
+	}
+	rep, err := verifier.Audit(ctx, rc, verifier.Policy{ChainID: buyer.ChainID(), Manager: &sim.Addresses.Manager,
+		Classes: []verifier.Class{{Class: class}}, AllowNoAttestation: true}, // no GPU evidence here
+		verifier.Options{Model: m, Chain: verifier.MarketChain{Market: buyer.Market(), Headers: sim.Chain}})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println("audit passed:", rep.OK())
+	// Output:
+	// tokens: [3 3 3 3 3 3]
+	// audit passed: true
+}
 
 // A buyer asks for six tokens of a model on an in-process chain. Governance first registers
 // the width class with its development keys (a real deployment registers ceremony keys
@@ -116,8 +170,45 @@ func ExampleNothingToWithdrawError() {
 	_, err = c.Withdraw(ctx)
 	var nothing *sdk.NothingToWithdrawError
 	if errors.As(err, &nothing) {
-		fmt.Println(nothing.Account == c.Address(), errors.Is(err, chain.ErrReverted))
+		fmt.Println(nothing.Args.Account == c.Address(), errors.Is(err, chain.ErrReverted))
 	}
 	// Output:
 	// true true
+}
+
+// Watch is a range loop over a job's events, ending at its final one; an error (the chain
+// unreadable, ctx ended first) comes once, with a nil event.
+func ExampleClient_Watch() {
+	ctx := context.Background()
+	class := universaltest.Class()
+	sim, err := sdk.NewSimulated(ctx, sdk.SimulatedConfig{Classes: []*universal.Class{class}})
+	if err != nil {
+		panic(err)
+	}
+	defer sim.Close()
+	m, _ := universaltest.Model(1)
+	buyer, _ := sim.Client(ctx, sim.Accounts[0])
+	job, err := buyer.Prepare(ctx, sdk.Generation{Model: m, Prompt: []int32{1, 2, 3}, NewTokens: 6,
+		Price: big.NewInt(1e18), Class: class, JobDir: sim.Dir("job")})
+	if err != nil {
+		panic(err)
+	}
+	if err := buyer.Deposit(ctx, job.Request.Price); err != nil {
+		panic(err)
+	}
+	if _, err := buyer.Post(ctx, job); err != nil {
+		panic(err)
+	}
+	if _, err := buyer.Cancel(ctx, job); err != nil { // nobody locked it: the escrow is credited back
+		panic(err)
+	}
+	for ev, err := range buyer.Watch(ctx, job.ID) {
+		if err != nil {
+			panic(err)
+		}
+		fmt.Printf("%T\n", ev)
+	}
+	// Output:
+	// sdk.Posted
+	// sdk.Cancelled
 }

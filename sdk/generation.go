@@ -12,6 +12,7 @@ import (
 	"github.com/probitylabs/probity/chain"
 	"github.com/probitylabs/probity/circuits/universal"
 	"github.com/probitylabs/probity/commit"
+	"github.com/probitylabs/probity/contracts/bindings"
 	"github.com/probitylabs/probity/internal/atomicfile"
 	"github.com/probitylabs/probity/jobs"
 	"github.com/probitylabs/probity/model"
@@ -252,7 +253,7 @@ func (c *Client) classFor(ctx context.Context, g Generation, root *big.Int) ([32
 		return id, nil, wrap("reading the class registry", err)
 	}
 	if st := chain.ClassStatus(entry.Status); st != chain.ClassStatusActive {
-		return id, nil, fmt.Errorf("%w: %w", ErrGeneration, &ClassNotActiveError{ClassID: id, Status: st})
+		return id, nil, fmt.Errorf("%w: %w", ErrGeneration, &ClassNotActiveError{Args: bindings.SLAManagerClassNotActive{ClassId: id, Status: uint8(st)}})
 	}
 	return id, cl, nil
 }
@@ -307,7 +308,7 @@ func (c *Client) terms(ctx context.Context, g Generation) (chain.Request, error)
 		prove = max(DefaultWindow, p.MinProveWindow)
 	}
 	if exec < p.MinExecWindow || prove < p.MinProveWindow {
-		return chain.Request{}, fmt.Errorf("%w: %w", ErrGeneration, &BadWindowsError{ExecWindow: exec, ProveWindow: prove, ChallengeWindow: g.ChallengeWindow})
+		return chain.Request{}, fmt.Errorf("%w: %w", ErrGeneration, &BadWindowsError{Args: bindings.SLAManagerBadWindows{ExecWindow: exec, ProveWindow: prove, ChallengeWindow: g.ChallengeWindow}})
 	}
 	now, err := c.Now(ctx)
 	if err != nil {

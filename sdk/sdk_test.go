@@ -432,7 +432,19 @@ func TestPostedPath(t *testing.T) {
 	if _, err := e.buyer.Post(e.ctx, job); err != nil {
 		t.Fatal(err)
 	}
-	watch := e.buyer.Watch(e.ctx, job.ID)
+	// Watch is a range loop: the events are collected while the job runs.
+	watched := make(chan []string, 1)
+	go func() {
+		var kinds []string
+		for ev, err := range e.buyer.Watch(e.ctx, job.ID) {
+			if err != nil {
+				t.Error(err)
+				break
+			}
+			kinds = append(kinds, typeName(ev))
+		}
+		watched <- kinds
+	}()
 	result := e.resultAsync(job)
 
 	posted, err := e.provider.FilterJobPosted(e.ctx, chain.EventRange{})
@@ -502,13 +514,7 @@ func TestPostedPath(t *testing.T) {
 		}
 	}
 
-	var kinds []string
-	for ev := range watch {
-		if we, ok := ev.(sdk.WatchError); ok {
-			t.Fatal(we.Err)
-		}
-		kinds = append(kinds, typeName(ev))
-	}
+	kinds := <-watched
 	if want := []string{"Posted", "Locked", "Committed", "SeedFixed", "Proved", "Settled"}; !slices.Equal(kinds, want) {
 		t.Fatalf("watched %v, want %v", kinds, want)
 	}
@@ -595,7 +601,7 @@ func TestMissedDeadlineRefundsBuyer(t *testing.T) {
 
 	_, err = e.keeper.Slash(e.ctx, job.ID)
 	var early *sdk.DeadlineNotPassedError
-	if !errors.As(err, &early) || early.JobID.Cmp(job.ID) != 0 || !errors.Is(err, chain.ErrReverted) {
+	if !errors.As(err, &early) || early.Args.JobId.Cmp(job.ID) != 0 || !errors.Is(err, chain.ErrReverted) {
 		t.Fatalf("slash before the deadline: %v", err)
 	}
 	if err := e.sim.Chain.AdjustTime(time.Duration(job.Request.ExecWindow+1) * time.Second); err != nil {
@@ -679,7 +685,7 @@ func TestCancel(t *testing.T) {
 	e.lock(locked.Request)
 	_, err = e.buyer.Cancel(e.ctx, locked)
 	var ws *sdk.WrongStateError
-	if !errors.As(err, &ws) || ws.State != chain.StateLocked || ws.JobID.Cmp(locked.ID) != 0 {
+	if !errors.As(err, &ws) || chain.JobState(ws.Args.State) != chain.StateLocked || ws.Args.JobId.Cmp(locked.ID) != 0 {
 		t.Fatalf("cancel of a locked job: %v", err)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"sync"
 
 	"github.com/probitylabs/probity/chain"
+	"github.com/probitylabs/probity/contracts/bindings"
 	"github.com/probitylabs/probity/internal/atomicfile"
 	"github.com/probitylabs/probity/protocol"
 )
@@ -143,7 +144,7 @@ func (c *Client) secretOf(job *Job) ([32]byte, bool, error) {
 // commitment has nothing to reveal: *BadRevealError at once.
 func (c *Client) RevealWhenReady(ctx context.Context, job *Job) (*SeedFixed, error) {
 	if job.Request.SeedCommitment == ([32]byte{}) {
-		return nil, &BadRevealError{JobID: job.ID}
+		return nil, &BadRevealError{Args: bindings.SLAManagerBadReveal{JobId: job.ID}}
 	}
 	for {
 		ev, done, err := c.revealStep(ctx, job)

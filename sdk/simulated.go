@@ -5,6 +5,9 @@ import (
 	"crypto/ecdsa"
 	"fmt"
 	"math/big"
+	"os"
+	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/consensys/gnark/backend/groth16"
@@ -90,55 +93,79 @@ func (c *Client) RegisterModel(ctx context.Context, m *model.Model, classID [32]
 	return wrap("registering the model", err)
 }
 
-// Simulated is an in-process chain with a deployed stack and funded accounts.
+// Simulated is an in-process chain with a deployed stack, funded accounts and registered
+// width classes.
 type Simulated struct {
 	Chain      *chain.Simulated
 	Addresses  Addresses
 	Governance *ecdsa.PrivateKey   // deployer, owner of the token, the registries and the manager
-	Accounts   []*ecdsa.PrivateKey // funded with ether and Tokens each
+	Accounts   []*ecdsa.PrivateKey // buyers: funded with ether and Tokens each
+	// Providers are funded like Accounts, for StartProvider.
+	Providers []*ecdsa.PrivateKey
+	// Classes are the registered width classes (SimulatedConfig.Classes), by id.
+	Classes map[[32]byte]*universal.Class
+
+	nextProvider int    // the next of Providers StartProvider takes
+	dir          string // Dir's parent, removed by Close
 }
 
-// SimulatedConfig configures NewSimulated.
+// SimulatedConfig configures NewSimulated. The zero value is a working chain: three buyer
+// accounts, one provider account, blocks every 100 ms, no class registered.
 type SimulatedConfig struct {
-	Accounts int      // funded accounts besides governance (default 3)
-	Tokens   *big.Int // DevTokens minted to each account (default 10^24)
-	// Interval, when set, mines a block every Interval; by default a block is mined after
-	// every transaction, and Chain.Mine mines more.
+	Accounts  int      // funded buyer accounts besides governance (default 3)
+	Providers int      // funded provider accounts (default 1)
+	Tokens    *big.Int // DevTokens minted to each account (default 10^24: a million tokens)
+	// Interval: a block is mined after every transaction and, so that the chain moves on
+	// when nobody sends (a job's seed is the hash of a block mined after its commit), every
+	// Interval (default 100 ms). Negative: blocks only after transactions and on Chain.Mine,
+	// for tests that count blocks.
 	Interval time.Duration
+	// Classes are registered with their development keys (universal.Setup and
+	// SetupTargeted: built into the key cache on first use, loaded after), so jobs of them
+	// can be posted at once. universaltest.Class() is the small one tests use.
+	Classes []*universal.Class
 }
 
-// NewSimulated starts an in-process chain, deploys the contracts and funds accounts.
+// NewSimulated starts an in-process chain, deploys the contracts, funds accounts and
+// registers the configured classes.
 func NewSimulated(ctx context.Context, cfg SimulatedConfig) (*Simulated, error) {
 	if cfg.Accounts == 0 {
 		cfg.Accounts = 3
 	}
+	if cfg.Providers == 0 {
+		cfg.Providers = 1
+	}
 	if cfg.Tokens == nil {
 		cfg.Tokens = new(big.Int).Exp(big.NewInt(10), big.NewInt(24), nil)
 	}
-	s := &Simulated{}
+	if cfg.Interval == 0 {
+		cfg.Interval = 100 * time.Millisecond
+	}
+	s := &Simulated{Classes: map[[32]byte]*universal.Class{}}
 	var err error
 	if s.Governance, err = crypto.GenerateKey(); err != nil {
 		return nil, err
 	}
-	funded := []common.Address{crypto.PubkeyToAddress(s.Governance.PublicKey)}
-	for range cfg.Accounts {
-		k, err := crypto.GenerateKey()
-		if err != nil {
-			return nil, err
-		}
-		s.Accounts = append(s.Accounts, k)
+	if s.Accounts, err = newKeys(cfg.Accounts); err != nil {
+		return nil, err
+	}
+	if s.Providers, err = newKeys(cfg.Providers); err != nil {
+		return nil, err
+	}
+	var funded []common.Address
+	for _, k := range slices.Concat([]*ecdsa.PrivateKey{s.Governance}, s.Accounts, s.Providers) {
 		funded = append(funded, crypto.PubkeyToAddress(k.PublicKey))
 	}
-	opts := chain.SimOptions{Policy: chain.MineOnSend}
-	if cfg.Interval > 0 {
-		opts = chain.SimOptions{Policy: chain.MineOnInterval, Interval: cfg.Interval}
+	opts := chain.SimOptions{Policy: chain.MineOnSend, Interval: max(cfg.Interval, 0)}
+	if s.dir, err = os.MkdirTemp("", "probity-sim-"); err != nil {
+		return nil, err
 	}
 	s.Chain = chain.NewSimulated(opts, funded...)
 	fail := func(err error) (*Simulated, error) {
-		s.Chain.Close()
+		s.Close()
 		return nil, err
 	}
-	if s.Addresses, err = Deploy(ctx, s.Chain.Client(), s.Governance); err != nil {
+	if s.Addresses, err = Deploy(ctx, s.Chain, s.Governance); err != nil {
 		return fail(err)
 	}
 	gov, err := s.Client(ctx, s.Governance)
@@ -150,12 +177,48 @@ func NewSimulated(ctx context.Context, cfg SimulatedConfig) (*Simulated, error) 
 			return fail(wrap("minting", err))
 		}
 	}
+	for _, cl := range cfg.Classes {
+		if err := s.registerClass(ctx, gov, cl); err != nil {
+			return fail(err)
+		}
+	}
 	return s, nil
+}
+
+func newKeys(n int) ([]*ecdsa.PrivateKey, error) {
+	keys := make([]*ecdsa.PrivateKey, n)
+	for i := range keys {
+		k, err := crypto.GenerateKey()
+		if err != nil {
+			return nil, err
+		}
+		keys[i] = k
+	}
+	return keys, nil
+}
+
+// registerClass registers cl with its development keys from the default key cache, the
+// cache a provider started by StartProvider proves with.
+func (s *Simulated) registerClass(ctx context.Context, gov *Client, cl *universal.Class) error {
+	keys, err := universal.Setup(cl)
+	if err != nil {
+		return fmt.Errorf("sdk: keys of %s: %w", cl, err)
+	}
+	targeted, err := universal.SetupTargeted(cl)
+	if err != nil {
+		return fmt.Errorf("sdk: targeted keys of %s: %w", cl, err)
+	}
+	id, err := gov.RegisterClass(ctx, cl, keys.VK, targeted.VK)
+	if err != nil {
+		return err
+	}
+	s.Classes[id] = cl
+	return nil
 }
 
 // Client returns a client acting as key on the simulated deployment, polling every 20 ms.
 func (s *Simulated) Client(ctx context.Context, key *ecdsa.PrivateKey) (*Client, error) {
-	c, err := NewClient(ctx, s.Chain.Client(), key, s.Addresses)
+	c, err := NewClient(ctx, s.Chain, key, s.Addresses)
 	if err != nil {
 		return nil, err
 	}
@@ -163,5 +226,14 @@ func (s *Simulated) Client(ctx context.Context, key *ecdsa.PrivateKey) (*Client,
 	return c, nil
 }
 
-// Close stops the chain.
-func (s *Simulated) Close() error { return s.Chain.Close() }
+// Dir is a directory for name (a job's JobDir, an order book) in the simulated chain's own
+// temporary directory, which Close removes with everything in it. It is created by whoever
+// writes into it first (Prepare, Offer).
+func (s *Simulated) Dir(name string) string { return filepath.Join(s.dir, name) }
+
+// Close stops the chain and removes its directory.
+func (s *Simulated) Close() error {
+	err := s.Chain.Close()
+	os.RemoveAll(s.dir)
+	return err
+}

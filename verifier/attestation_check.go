@@ -29,7 +29,7 @@ func (a *audit) attestation(ctx context.Context) {
 	}
 	switch {
 	case facts.Mode == "none" && !p.AllowNoAttestation:
-		a.r.fail(CheckAttestation, ErrPolicy, errors.New(`attestation mode "none" (no GPU evidence); policy does not allow it`))
+		a.r.fail(CheckAttestation, ErrPolicy, fmt.Errorf("%w; policy does not allow it", ErrNoAttestation))
 		return
 	case p.RequireCC && (facts.Mode != "cc" || !facts.CCVerified):
 		a.r.failf(CheckAttestation, ErrPolicy, "policy requires a verified confidential-computing report, record has mode %q", facts.Mode)

@@ -3,7 +3,7 @@ package verifier
 import (
 	"context"
 	"fmt"
-	"os"
+	"io/fs"
 	"path/filepath"
 	"runtime"
 	"sort"
@@ -11,25 +11,29 @@ import (
 	"sync"
 )
 
-// AuditDir audits every *.json file of dir (not recursing) with up to workers goroutines (0:
-// one per CPU). Reports come back in file-name order.
+// AuditDir audits every *.json file under dir, in its subdirectories too (a buyer directory
+// keeps each job's receipts in its own receipts/), with up to workers goroutines (0: one per
+// CPU). Reports come back in path order.
 func AuditDir(ctx context.Context, dir string, policy Policy, opts Options, workers int) (*Summary, error) {
 	if policy.IsZero() {
 		return nil, ErrNoPolicy
 	}
-	entries, err := os.ReadDir(dir)
+	var paths []string
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() && strings.HasSuffix(d.Name(), ".json") {
+			paths = append(paths, path)
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	var paths []string
-	for _, e := range entries {
-		if !e.IsDir() && strings.HasSuffix(e.Name(), ".json") {
-			paths = append(paths, filepath.Join(dir, e.Name()))
-		}
-	}
 	sort.Strings(paths)
 	if len(paths) == 0 {
-		return nil, fmt.Errorf("%s: no *.json receipts", dir)
+		return nil, fmt.Errorf("%s: no *.json receipts in it or below", dir)
 	}
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)

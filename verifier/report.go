@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/probitylabs/probity/receipt"
 )
 
 // Sentinel errors, one per class of check, for errors.Is on a Check's or a Report's error.
@@ -21,8 +23,13 @@ var (
 	ErrDetection   = errors.New("stated detection bound is wrong")
 	ErrPolicy      = errors.New("receipt does not meet the policy")
 	ErrAttestation = errors.New("attestation record invalid or unbound")
-	ErrSignature   = errors.New("receipt signature invalid")
-	ErrOnChain     = errors.New("receipt disagrees with the chain")
+	// ErrNoAttestation fails the attestation check (with ErrPolicy) of a receipt without GPU
+	// evidence, attestation mode "none", when the policy does not allow it.
+	ErrNoAttestation = errors.New(`attestation mode "none" (no GPU evidence)`)
+	// ErrSignature is the receipt package's: its own check's error then reads once, not as
+	// "receipt signature invalid: receipt signature invalid: ...".
+	ErrSignature = receipt.ErrSignature
+	ErrOnChain   = errors.New("receipt disagrees with the chain")
 	// ErrUnconfirmed fails the on-chain check of an audit without a chain whose policy does
 	// not allow unconfirmed receipts: nothing in the receipt is wrong, but the seed block's
 	// hash (so the seed, so the detection bounds' promise) is only the provider's word.

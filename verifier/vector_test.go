@@ -244,8 +244,17 @@ func TestTamperedFields(t *testing.T) {
 				t.Fatalf("tampered document does not parse: %v", s.Err)
 			}
 			for _, name := range c.checks {
-				if got := r.Check(name); got == nil || got.Status != Fail {
+				got := r.Check(name)
+				if got == nil || got.Status != Fail {
 					t.Errorf("check %s: %+v, want a failure", name, got)
+					continue
+				}
+				// Each cause is said once: no "receipt signature invalid: receipt signature invalid".
+				parts := strings.Split(got.Err.Error(), ": ")
+				for i := 1; i < len(parts); i++ {
+					if parts[i] == parts[i-1] {
+						t.Errorf("check %s: doubled %q in %q", name, parts[i], got.Err)
+					}
 				}
 			}
 		})
@@ -276,8 +285,13 @@ func TestAuditDir(t *testing.T) {
 	rc, _ := receipt.Parse(b)
 	rc.Result.Tokens[0] ^= 1
 	bad, _ := rc.MarshalIndent()
-	for name, data := range map[string][]byte{"a.json": b, "b.json": bad, "notes.txt": []byte("x")} {
-		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+	// Receipts below the directory count too (a buyer directory's <jobId>/receipts/).
+	for name, data := range map[string][]byte{"a.json": b, "job/receipts/b.json": bad, "notes.txt": []byte("x")} {
+		path := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, data, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -287,5 +301,8 @@ func TestAuditDir(t *testing.T) {
 	}
 	if s.Passed != 1 || s.Failed != 1 || len(s.Reports) != 2 || !s.Reports[0].OK() || s.Reports[1].OK() {
 		t.Fatalf("summary %+v", s)
+	}
+	if got := s.Reports[1].Source; got != filepath.Join(dir, "job", "receipts", "b.json") {
+		t.Fatalf("second report's source %q", got)
 	}
 }

@@ -78,9 +78,9 @@ var setting = settings.S[Config]
 // Settings lists every flag and environment setting.
 func Settings() []Setting {
 	return []Setting{
-		setting("rpc-url", "rpcUrl", "EVM JSON-RPC endpoint", func(c *Config, v string) error { c.RPCURL = v; return nil }),
-		setting("deployment-file", "deploymentFile", "deployment file (JSON addresses)", func(c *Config, v string) error { c.DeploymentFile = v; return nil }),
-		setting("key-file", "keyFile", "file with the watcher account key (hex): pays bonds, receives bounties", func(c *Config, v string) error { c.KeyFile = v; return nil }),
+		setting("rpc", "rpcUrl", "EVM JSON-RPC endpoint", func(c *Config, v string) error { c.RPCURL = v; return nil }),
+		setting("deployment", "deploymentFile", "deployment file (JSON addresses)", func(c *Config, v string) error { c.DeploymentFile = v; return nil }),
+		setting("key", "keyFile", "file with the watcher account key (hex): pays bonds, receives bounties", func(c *Config, v string) error { c.KeyFile = v; return nil }),
 		setting("data-dir", "dataDir", "journal and cursor", func(c *Config, v string) error { c.DataDir = v; return nil }),
 		setting("models", "models", "comma-separated model files the watcher recomputes", func(c *Config, v string) error { c.Models = settings.List(v); return nil }),
 		setting("order-books", "orderBooks", "comma-separated order-book URIs (job URIs of offers)", func(c *Config, v string) error { c.OrderBooks = settings.List(v); return nil }),
@@ -100,7 +100,9 @@ func Settings() []Setting {
 }
 
 // BindFlags registers one flag per Setting on fs.
-func BindFlags(fs *flag.FlagSet) *settings.Flags { return settings.Bind(fs, Settings()) }
+func BindFlags(fs *flag.FlagSet) *settings.Flags {
+	return settings.BindDefaults(fs, Settings(), DefaultConfig())
+}
 
 // LoadConfig builds the configuration: defaults, the JSON file at path (if any), the
 // environment, the flags set in fs (may be nil) and a deployment file; it is validated.

@@ -21,7 +21,7 @@ func TestConfigExample(t *testing.T) {
 	}
 	fs := flag.NewFlagSet("watch", flag.ContinueOnError)
 	flags := BindFlags(fs)
-	if err := fs.Parse([]string{"--deployment-file", dep, "--poll-interval", "5s"}); err != nil {
+	if err := fs.Parse([]string{"--deployment", dep, "--poll-interval", "5s"}); err != nil {
 		t.Fatal(err)
 	}
 	c, err := LoadConfig("testdata/config.example.json", []string{"PROBITY_POLL_INTERVAL=9s", "PROBITY_MAX_BOND=7"}, flags)

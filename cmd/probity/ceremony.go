@@ -35,7 +35,7 @@ var ceremonyActions = []ceremonyAction{
 	{"verify-phase1", "--class C FILE...", "check the phase-1 contributions, in order", ceremonyVerifyPhase1},
 	{"seal-phase1", "--class C --beacon HEX --commons-out FILE --out FILE FILE...", "verify phase 1, apply the beacon; write the SRS commons and the initial phase-2 state", ceremonySealPhase1},
 	{"verify", "--class C --commons FILE FILE...", "check the phase-2 contributions, in order", ceremonyVerify},
-	{"finalize", "--class C --beacon HEX --commons FILE --out-dir DIR [--install] [--dir DIR] FILE...", "verify phase 2, apply the beacon, write pk and vk (and install them in the key cache)", ceremonyFinalize},
+	{"finalize", "--class C --beacon HEX --commons FILE --out-dir DIR [--install] [--keys-dir DIR] FILE...", "verify phase 2, apply the beacon, write pk and vk (and install them in the key cache)", ceremonyFinalize},
 }
 
 func printCeremonyUsage(w io.Writer) {
@@ -64,6 +64,7 @@ func runCeremony(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			continue
 		}
 		fs := newFlags("ceremony "+a.name, fmt.Sprintf("ceremony %s %s\n\n%s.", a.name, a.args, a.summary), stderr)
+		jsonFlag(fs) // read by each action through report
 		return runAction(ctx, a, fs, args[1:], stdout, stderr)
 	}
 	names := make([]string, len(ceremonyActions))
@@ -228,8 +229,8 @@ func ceremonyInit(ctx context.Context, fs *flag.FlagSet, args []string, stdout, 
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%s: initial phase-1 state for %s\n  sha256 %s\n", *out, c.Target, sum)
-	return nil
+	return report(fs, stdout, ceremonyReport{Circuit: c.Target.String(), Files: []entryFile{{sum, *out}}},
+		"%s: initial phase-1 state for %s\n  sha256 %s", *out, c.Target, sum)
 }
 
 func ceremonyContribute(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stderr io.Writer) error {
@@ -261,8 +262,8 @@ func ceremonyContribute(ctx context.Context, fs *flag.FlagSet, args []string, st
 		}
 		return err
 	}
-	fmt.Fprintf(stdout, "%s: contribution to %s (the randomness was discarded with this process)\n  sha256 %s\n", *out, c.Target, sum)
-	return nil
+	return report(fs, stdout, ceremonyReport{Circuit: c.Target.String(), Files: []entryFile{{sum, *out}}},
+		"%s: contribution to %s (the randomness was discarded with this process)\n  sha256 %s", *out, c.Target, sum)
 }
 
 func ceremonyVerifyPhase1(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stderr io.Writer) error {
@@ -281,8 +282,8 @@ func ceremonyVerifyPhase1(ctx context.Context, fs *flag.FlagSet, args []string, 
 	if err := verifyTranscript(files, phase1Check(c)); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "phase 1 of %s: %d contributions verify\n", c.Target, len(files))
-	return nil
+	return report(fs, stdout, ceremonyReport{Circuit: c.Target.String(), Contributions: len(files)},
+		"phase 1 of %s: %d contributions verify", c.Target, len(files))
 }
 
 func ceremonySealPhase1(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stderr io.Writer) error {
@@ -325,9 +326,10 @@ func ceremonySealPhase1(ctx context.Context, fs *flag.FlagSet, args []string, st
 	if err != nil {
 		return blame(files, err, false, phase1Check(c))
 	}
-	fmt.Fprintf(stdout, "phase 1 of %s sealed with beacon 0x%x after %d contributions\n  %s (SRS commons)  sha256 %s\n  %s (initial phase-2 state)  sha256 %s\n",
+	return report(fs, stdout, ceremonyReport{Circuit: c.Target.String(), Contributions: len(files), Beacon: fmt.Sprintf("0x%x", beacon),
+		Files: []entryFile{{commonsSum, *commonsOut}, {phase2Sum, *out}}},
+		"phase 1 of %s sealed with beacon 0x%x after %d contributions\n  %s (SRS commons)  sha256 %s\n  %s (initial phase-2 state)  sha256 %s",
 		c.Target, beacon, len(files), *commonsOut, commonsSum, *out, phase2Sum)
-	return nil
 }
 
 // phase2Check verifies a phase-2 transcript prefix against the commons.
@@ -362,8 +364,8 @@ func ceremonyVerify(ctx context.Context, fs *flag.FlagSet, args []string, stdout
 	if err := verifyTranscript(files, phase2Check(c, *commons)); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "phase 2 of %s: %d contributions verify\n", c.Target, len(files))
-	return nil
+	return report(fs, stdout, ceremonyReport{Circuit: c.Target.String(), Contributions: len(files)},
+		"phase 2 of %s: %d contributions verify", c.Target, len(files))
 }
 
 func ceremonyFinalize(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stderr io.Writer) error {
@@ -372,7 +374,7 @@ func ceremonyFinalize(ctx context.Context, fs *flag.FlagSet, args []string, stdo
 	commons := fs.String("commons", "", "SRS commons `file` (from seal-phase1)")
 	outDir := fs.String("out-dir", "", "output `dir` for pk (gnark raw encoding) and vk (gnark binary, as `probity verify --vk` reads it)")
 	install := fs.Bool("install", false, "also install the keys into the key cache, replacing the class's entry")
-	dir := fs.String("dir", "", "key cache `dir` for --install (default $XDG_CACHE_HOME/probity/keys)")
+	dir := keysDirFlag(fs, "dir") // where --install puts the keys
 	if done, err := parseFlags(fs, args); done || err != nil {
 		return err
 	}
@@ -385,8 +387,8 @@ func ceremonyFinalize(ctx context.Context, fs *flag.FlagSet, args []string, stdo
 		return usageError{"--commons is required"}
 	case *outDir == "":
 		return usageError{"--out-dir is required"}
-	case *dir != "" && !*install:
-		return usageError{"--dir names the key cache for --install"}
+	case given(fs, "keys-dir", "dir") && !*install:
+		return usageError{"--keys-dir names the key cache for --install"}
 	}
 	files, err := needFiles(fs, 2)
 	if err != nil {
@@ -417,18 +419,43 @@ func ceremonyFinalize(ctx context.Context, fs *flag.FlagSet, args []string, stdo
 	if err != nil {
 		return err
 	}
+	r := ceremonyReport{Circuit: c.Target.String(), Contributions: len(files), Beacon: fmt.Sprintf("0x%x", beacon),
+		Files: []entryFile{{pkSum, pkPath}, {vkSum, vkPath}}}
+	if *install {
+		cache, err := keyCache(*dir)
+		if err != nil {
+			return err
+		}
+		if err := cache.Store(keys); err != nil {
+			return err
+		}
+		if r.Installed, err = entryChecksums(cache.EntryDir(c.Target)); err != nil {
+			return err
+		}
+	}
+	if wantJSON(fs) {
+		return writeJSON(stdout, r)
+	}
 	fmt.Fprintf(stdout, "keys for %s from %d phase-2 contributions, beacon 0x%x\n  sha256 %s  %s\n  sha256 %s  %s\n",
 		c.Target, len(files), beacon, pkSum, pkPath, vkSum, vkPath)
-	if !*install {
-		return nil
+	if r.Installed != nil {
+		fmt.Fprintf(stdout, "installed in the key cache:\n")
+		printChecksums(stdout, r.Installed)
 	}
-	cache, err := keyCache(*dir)
-	if err != nil {
-		return err
-	}
-	if err := cache.Store(keys); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "installed in the key cache:\n")
-	return printChecksums(stdout, cache.EntryDir(c.Target))
+	return nil
+}
+
+// ceremonyReport is every ceremony action's --json: the files it wrote with their sha256 (what
+// a participant publishes), the contributions it verified, the beacon it applied.
+type ceremonyReport struct {
+	Circuit       string      `json:"circuit"`
+	Contributions int         `json:"contributions,omitempty"`
+	Beacon        string      `json:"beacon,omitempty"`
+	Files         []entryFile `json:"files,omitempty"`
+	Installed     []entryFile `json:"installed,omitempty"` // finalize --install: the key cache entry
+}
+
+// report prints r as JSON when the action's --json is set, else the text.
+func report(fs *flag.FlagSet, w io.Writer, r ceremonyReport, format string, args ...any) error {
+	return emit(w, wantJSON(fs), r, format, args...)
 }

@@ -98,7 +98,7 @@ func TestCeremonyErrors(t *testing.T) {
 		{"ceremony", "seal-phase1", "--class", "test", "--beacon", "01", "--out", "o", p10},
 		{"ceremony", "verify", "--class", "test", p10},
 		{"ceremony", "finalize", "--class", "test", "--beacon", "01", "--commons", "c", p10},
-		{"ceremony", "finalize", "--class", "test", "--beacon", "01", "--commons", "c", "--out-dir", dir, "--dir", dir, p10},
+		{"ceremony", "finalize", "--class", "test", "--beacon", "01", "--commons", "c", "--out-dir", dir, "--keys-dir", dir, p10},
 	} {
 		code, _, errs := runCLI(t, args...)
 		assert.Equal(t, exitUsage, code, "%v: %s", args, errs)
@@ -155,7 +155,7 @@ func TestCeremonyThroughCLI(t *testing.T) {
 	cli("contribute", "--class", "test", "--in", f("p2.0"), "--out", f("p2.1"))
 	cache := circuits.Cache{Dir: f("cache")}
 	out = cli("finalize", "--class", "test", "--beacon", "0xbeac0202", "--commons", f("commons"), "--out-dir", f("keys"),
-		"--install", "--dir", cache.Dir, f("p2.1"))
+		"--install", "--keys-dir", cache.Dir, f("p2.1"))
 	assert.Contains(t, out, "from 1 phase-2 contributions")
 	assert.Contains(t, out, "installed in the key cache")
 

@@ -27,14 +27,14 @@ type classRow struct {
 }
 
 func runClasses(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("classes", "classes [--json] [--count] [--dir DIR]\n\n"+
+	fs := newFlags("classes", "classes [--json] [--count] [--keys-dir DIR]\n\n"+
 		"Lists the universal circuit's width classes (specs/circuit.md §2): the widest row, the\n"+
 		"longest trace, the most ops and parameter rows one circuit takes, its sample slots per\n"+
 		"family (op kinds 1..13, input, select), and whether keys are in the key cache. A class's\n"+
 		"name is what `probity setup`, `vk`, `export-verifier` and `ceremony` take as --class.", stderr)
 	asJSON := fs.Bool("json", false, "print JSON")
 	count := fs.Bool("count", false, "compile every class to count its constraints (gpt2-small: minutes and GBs)")
-	dir := fs.String("dir", "", "key cache `dir` (default $XDG_CACHE_HOME/probity/keys)")
+	dir := keysDirFlag(fs, "dir")
 	if done, err := parseFlags(fs, args); done || err != nil {
 		return err
 	}

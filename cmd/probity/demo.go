@@ -25,7 +25,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		asJSON  = fs.Bool("json", false, "print the summary as JSON instead of the narration")
 		keep    = fs.String("keep", "", "keep the job files, order books, node data and receipt in `dir`")
 		verbose = fs.Bool("v", false, "show the prover nodes' logs on stderr")
-		keysDir = fs.String("keys", "", "circuit key cache `dir` (default: the user cache, as for probity setup)")
+		keysDir = keysDirFlag(fs, "keys")
 		prompt  = fs.String("prompt", "And God said, ", "the buyer's `text` (the shipped model is byte-level)")
 		n       = fs.Int("tokens", 48, "`n`umber of new tokens to generate (the prompt plus n, less one, must fit 128 rows)")
 	)

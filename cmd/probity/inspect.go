@@ -19,14 +19,17 @@ func init() {
 }
 
 func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("inspect", "inspect [--cert-chain FILE] FILE\n\n"+
+	fs := newFlags("inspect", "inspect [--cert-chain FILE] [--json] FILE\n\n"+
 		"FILE is a receipt (probity.receipt.v1), an attestation record (JSON; in mode nvml+cc its\n"+
 		"report and certificate chain are decoded), a raw NVIDIA attestation report (SPDM\n"+
 		"GET_MEASUREMENTS request and response as NVML returns them, binary or hex), NVIDIA's\n"+
 		"serialized evidence JSON (an array of {arch, nonce, evidence, certificate}, GPUs and\n"+
 		"NVSwitches), a PEM certificate chain, or a safetensors file: an integer model (model/v1),\n"+
-		"a generation job (job/v1), or any tensor file (trace, result, activations, checkpoint).", stderr)
+		"a generation job (job/v1), or any tensor file (trace, result, activations, checkpoint).\n"+
+		"--json prints Probity's own files (receipts, records, JSON documents, tensor files) as one\n"+
+		"object with its \"kind\"; NVIDIA's formats print as text only.", stderr)
 	chainFile := fs.String("cert-chain", "", "certificate chain `file` (PEM or DER, leaf first): print its subjects and check the report's signature under its leaf key")
+	asJSON := jsonFlag(fs)
 	if done, err := parseFlags(fs, args); done || err != nil {
 		return err
 	}
@@ -49,7 +52,19 @@ func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	if looksSafetensors(data) {
+		if *asJSON {
+			return inspectJSON(stdout, path, data, true, "")
+		}
 		return printSafetensors(stdout, path, data)
+	}
+	if *asJSON {
+		var head struct {
+			Version string `json:"version"`
+		}
+		if json.Unmarshal(data, &head) != nil {
+			return usageError{fmt.Sprintf("--json: %s is not one of Probity's files (a JSON document or a tensor file); NVIDIA's reports, evidence and chains print as text", path)}
+		}
+		return inspectJSON(stdout, path, data, false, head.Version)
 	}
 	if raw, ok, err := rawReport(data); ok {
 		r, perr := attest.ParseReport(raw)

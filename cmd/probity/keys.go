@@ -36,18 +36,6 @@ const devKeysWarning = "probity: warning: development keys: the machine that ran
 	"(the toxic waste), so whoever had it can forge proofs. Never use them in production: deployments " +
 	"run `probity ceremony` and install its keys."
 
-// newFlags returns the flag set of `probity name`, whose -h (and a flag error) prints
-// "Usage: probity " and usage (the synopsis, then what the command does), then the flags.
-func newFlags(name, usage string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: probity %s\n\nFlags:\n", usage)
-		fs.PrintDefaults()
-	}
-	return fs
-}
-
 // parseFlags parses args and turns flag errors into usage errors; done is true after -h.
 func parseFlags(fs *flag.FlagSet, args []string) (done bool, err error) {
 	if err := fs.Parse(args); err != nil {
@@ -101,14 +89,15 @@ func cached(c circuits.Cache, s circuits.Target) bool {
 }
 
 func runSetup(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("setup", "setup --class NAME [--dir DIR] [--regenerate]\n\n"+
+	fs := newFlags("setup", "setup --class NAME [--keys-dir DIR] [--regenerate]\n\n"+
 		"Runs a single-party Groth16 setup for a universal class (`small`, `gpt2-small`) whose keys\n"+
 		"are not cached yet and prints the entry's files with their sha256. These are DEVELOPMENT\n"+
 		"keys: this machine knew the setup randomness, so they must never secure real stakes (use\n"+
 		"`probity ceremony`).", stderr)
 	class := fs.String("class", "", "universal class `name`")
-	dir := fs.String("dir", "", "key cache `dir` (default $XDG_CACHE_HOME/probity/keys)")
+	dir := keysDirFlag(fs, "dir")
 	regen := fs.Bool("regenerate", false, "replace an existing (or corrupt) entry with fresh keys")
+	asJSON := jsonFlag(fs)
 	if done, err := parseFlags(fs, args); done || err != nil {
 		return err
 	}
@@ -125,6 +114,7 @@ func runSetup(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	warned := false
+	var reports []setupReport
 	for _, s := range shapes {
 		s := s.(*universal.Class)
 		if err := ctx.Err(); err != nil {
@@ -148,33 +138,67 @@ func runSetup(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err != nil {
 			return err
 		}
-		how := "already cached (checksums verified)"
-		if fresh {
-			how = fmt.Sprintf("generated in %v", time.Since(start).Round(time.Millisecond))
-		}
-		fmt.Fprintf(stdout, "%s %s: %s\n", s, idHex(s), how)
-		if err := printChecksums(stdout, cache.EntryDir(s)); err != nil {
+		files, err := entryChecksums(cache.EntryDir(s))
+		if err != nil {
 			return err
 		}
+		r := setupReport{Circuit: s.String(), ID: idHex(s), Generated: fresh, Files: files}
+		if fresh {
+			r.Seconds = time.Since(start).Seconds()
+		}
+		reports = append(reports, r)
+		if !*asJSON {
+			how := "already cached (checksums verified)"
+			if fresh {
+				how = fmt.Sprintf("generated in %v", time.Since(start).Round(time.Millisecond))
+			}
+			fmt.Fprintf(stdout, "%s %s: %s\n", s, idHex(s), how)
+			printChecksums(stdout, files)
+		}
+	}
+	if *asJSON {
+		return writeJSON(stdout, reports)
 	}
 	return nil
 }
 
-// printChecksums prints a cache entry's files with the sha256 its checksums file records
+// setupReport is one circuit of `setup --json`.
+type setupReport struct {
+	Circuit   string      `json:"circuit"`
+	ID        string      `json:"id"`
+	Generated bool        `json:"generated"` // false: already cached, checksums verified
+	Seconds   float64     `json:"seconds,omitempty"`
+	Files     []entryFile `json:"files"`
+}
+
+// entryFile is a cache entry's file and the sha256 its checksums file records.
+type entryFile struct {
+	SHA256 string `json:"sha256"`
+	Path   string `json:"path"`
+}
+
+// entryChecksums reads a cache entry's files with the sha256 its checksums file records
 // (Cache.Setup has just verified them against the files).
-func printChecksums(w io.Writer, entry string) error {
+func entryChecksums(entry string) ([]entryFile, error) {
 	b, err := os.ReadFile(filepath.Join(entry, "checksums"))
 	if err != nil {
-		return err
+		return nil, err
 	}
+	var files []entryFile
 	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
 		f := strings.Fields(line)
 		if len(f) != 2 {
-			return fmt.Errorf("%s: malformed line %q", filepath.Join(entry, "checksums"), line)
+			return nil, fmt.Errorf("%s: malformed line %q", filepath.Join(entry, "checksums"), line)
 		}
-		fmt.Fprintf(w, "  sha256 %s  %s\n", f[0], filepath.Join(entry, f[1]))
+		files = append(files, entryFile{SHA256: f[0], Path: filepath.Join(entry, f[1])})
 	}
-	return nil
+	return files, nil
+}
+
+func printChecksums(w io.Writer, files []entryFile) {
+	for _, f := range files {
+		fmt.Fprintf(w, "  sha256 %s  %s\n", f.SHA256, f.Path)
+	}
 }
 
 // verifyingKey reads --vk FILE, or the class's key from the cache (whose checksums are
@@ -212,13 +236,13 @@ func verifyingKey(className, vkFile, dir string) (groth16.VerifyingKey, string, 
 }
 
 func runVK(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("vk", "vk --class NAME [--dir DIR] [--json] | --vk FILE\n\n"+
+	fs := newFlags("vk", "vk --class NAME [--keys-dir DIR] [--json] | --vk FILE\n\n"+
 		"Prints the verifying key as the 26 constructor words of contracts/src/Groth16Verifier.sol:\n"+
 		"alpha (x, y), beta, gamma, delta (G2 as x.a1, x.a0, y.a1, y.a0) and IC_0..IC_5, in decimal.\n"+
 		"The last line is the five constructor arguments as forge/cast take them.", stderr)
 	class := fs.String("class", "", "universal class `name` (keys from the key cache)")
 	vkFile := fs.String("vk", "", "verifying key `file` (gnark binary, e.g. from `probity ceremony finalize`)")
-	dir := fs.String("dir", "", "key cache `dir` (default $XDG_CACHE_HOME/probity/keys)")
+	dir := keysDirFlag(fs, "dir")
 	asJSON := fs.Bool("json", false, "print JSON: {alpha, beta, gamma, delta, ic, flat} as decimal strings")
 	if done, err := parseFlags(fs, args); done || err != nil {
 		return err
@@ -263,14 +287,15 @@ func dec(xs []*big.Int) []string {
 }
 
 func runExportVerifier(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("export-verifier", "export-verifier --class NAME [--dir DIR] | --vk FILE [--out FILE]\n\n"+
+	fs := newFlags("export-verifier", "export-verifier --class NAME [--keys-dir DIR] | --vk FILE [--out FILE]\n\n"+
 		"Writes gnark's Solidity verifier (contract Verifier) with the key compiled in. Probity's\n"+
 		"contracts use Groth16Verifier with the key as constructor words instead (`probity vk`);\n"+
 		"this export is for cross-checking and for deployments that want gnark's contract.", stderr)
 	class := fs.String("class", "", "universal class `name` (keys from the key cache)")
 	vkFile := fs.String("vk", "", "verifying key `file` (gnark binary)")
-	dir := fs.String("dir", "", "key cache `dir` (default $XDG_CACHE_HOME/probity/keys)")
+	dir := keysDirFlag(fs, "dir")
 	out := fs.String("out", "", "output `file` (default stdout)")
+	asJSON := jsonFlag(fs)
 	if done, err := parseFlags(fs, args); done || err != nil {
 		return err
 	}
@@ -282,14 +307,21 @@ func runExportVerifier(ctx context.Context, args []string, stdout, stderr io.Wri
 		return err
 	}
 	if *out == "" {
+		if *asJSON {
+			return usageError{"--json reports the file written: give --out FILE"}
+		}
 		return circuits.ExportSolidity(vk, stdout)
 	}
 	sum, err := writeNew(*out, false, func(w io.Writer) error { return circuits.ExportSolidity(vk, w) })
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "wrote %s (sha256 %s) from %s\n", *out, sum, from)
-	return nil
+	r := struct {
+		File   string `json:"file"`
+		SHA256 string `json:"sha256"`
+		From   string `json:"from"`
+	}{*out, sum, from}
+	return emit(stdout, *asJSON, r, "wrote %s (sha256 %s) from %s", r.File, r.SHA256, r.From)
 }
 
 // writeNew writes a file through a temporary file in the same directory renamed into place,

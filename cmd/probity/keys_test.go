@@ -20,7 +20,7 @@ import (
 // export-verifier, a corrupt entry and its regeneration.
 func TestSetupVKExportVerifier(t *testing.T) {
 	dir := t.TempDir()
-	code, out, errs := runCLI(t, "setup", "--class", "test", "--dir", dir)
+	code, out, errs := runCLI(t, "setup", "--class", "test", "--keys-dir", dir)
 	require.Equal(t, exitOK, code, errs)
 	assert.Contains(t, errs, "development keys")
 	assert.Contains(t, errs, "toxic waste")
@@ -37,7 +37,7 @@ func TestSetupVKExportVerifier(t *testing.T) {
 	}
 
 	// A second run loads the entry, so no new development keys and no warning.
-	code, out, errs = runCLI(t, "setup", "--class", "test", "--dir", dir)
+	code, out, errs = runCLI(t, "setup", "--class", "test", "--keys-dir", dir)
 	require.Equal(t, exitOK, code, errs)
 	assert.Contains(t, out, "already cached")
 	assert.Empty(t, errs)
@@ -46,13 +46,13 @@ func TestSetupVKExportVerifier(t *testing.T) {
 	require.NoError(t, err)
 	words, err := circuits.VerifyingKeyWords(keys.VK)
 	require.NoError(t, err)
-	code, out, errs = runCLI(t, "vk", "--class", "test", "--dir", dir, "--json")
+	code, out, errs = runCLI(t, "vk", "--class", "test", "--keys-dir", dir, "--json")
 	require.Equal(t, exitOK, code, errs)
 	var got map[string][]string
 	require.NoError(t, json.Unmarshal([]byte(out), &got))
 	assert.Equal(t, dec(words.Flat()), got["flat"])
 	assert.Equal(t, dec(words.IC[:]), got["ic"])
-	code, out, errs = runCLI(t, "vk", "--class", "test", "--dir", dir)
+	code, out, errs = runCLI(t, "vk", "--class", "test", "--keys-dir", dir)
 	require.Equal(t, exitOK, code, errs)
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	require.Len(t, lines, 1+26+1)
@@ -68,7 +68,7 @@ func TestSetupVKExportVerifier(t *testing.T) {
 	assert.Equal(t, strings.Join(lines[1:], "\n"), strings.Join(strings.Split(strings.TrimSpace(out2), "\n")[1:], "\n"))
 
 	// Solidity: to stdout (nothing but the source), and to a file.
-	code, out, errs = runCLI(t, "export-verifier", "--class", "test", "--dir", dir)
+	code, out, errs = runCLI(t, "export-verifier", "--class", "test", "--keys-dir", dir)
 	require.Equal(t, exitOK, code, errs)
 	assert.Contains(t, out, "pragma solidity")
 	assert.Contains(t, out, "contract Verifier")
@@ -83,7 +83,7 @@ func TestSetupVKExportVerifier(t *testing.T) {
 
 	// Missing and corrupt entries name the problem and the way out.
 	empty := t.TempDir()
-	code, _, errs = runCLI(t, "vk", "--class", "test", "--dir", empty)
+	code, _, errs = runCLI(t, "vk", "--class", "test", "--keys-dir", empty)
 	assert.Equal(t, exitInternal, code)
 	assert.Contains(t, errs, "no keys for universal-v2-test")
 	assert.Contains(t, errs, "probity setup --class test")
@@ -91,18 +91,18 @@ func TestSetupVKExportVerifier(t *testing.T) {
 	require.NoError(t, err)
 	vkBytes[len(vkBytes)/2] ^= 1
 	require.NoError(t, os.WriteFile(vkFile, vkBytes, 0o644))
-	code, _, errs = runCLI(t, "export-verifier", "--class", "test", "--dir", dir)
+	code, _, errs = runCLI(t, "export-verifier", "--class", "test", "--keys-dir", dir)
 	assert.Equal(t, exitInternal, code)
 	assert.Contains(t, errs, "key cache entry is corrupt")
 	assert.Contains(t, errs, "vk: sha256")
 	assert.Contains(t, errs, "--regenerate")
-	code, _, errs = runCLI(t, "setup", "--class", "test", "--dir", dir)
+	code, _, errs = runCLI(t, "setup", "--class", "test", "--keys-dir", dir)
 	assert.Equal(t, exitInternal, code)
 	assert.Contains(t, errs, "--regenerate")
-	code, _, errs = runCLI(t, "setup", "--class", "test", "--dir", dir, "--regenerate")
+	code, _, errs = runCLI(t, "setup", "--class", "test", "--keys-dir", dir, "--regenerate")
 	require.Equal(t, exitOK, code, errs)
 	assert.Contains(t, errs, "development keys")
-	code, _, errs = runCLI(t, "vk", "--class", "test", "--dir", dir)
+	code, _, errs = runCLI(t, "vk", "--class", "test", "--keys-dir", dir)
 	assert.Equal(t, exitOK, code, errs)
 
 	for _, args := range [][]string{

@@ -72,11 +72,21 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	applyDeprecatedEnv(stderr)
+	switch {
+	case len(args) == 0:
+		printUsage(stderr)
+		return exitUsage
+	case args[0] == "-h" || args[0] == "--help":
 		printUsage(stdout)
-		if len(args) == 0 {
-			return exitUsage
+		return exitOK
+	case args[0] == "help":
+		return help(ctx, args[1:], stdout, stderr)
+	case args[0] == "__complete": // the completion scripts' helper (help.go)
+		if len(args) > 1 && args[1] == "--" {
+			args = args[1:]
 		}
+		complete(ctx, args[1:], stdout)
 		return exitOK
 	}
 	cmd, ok := commands[args[0]]
@@ -119,7 +129,7 @@ func subcommandOf(name, sub string) bool {
 var subcommandNames = map[string]map[string]bool{}
 
 func printUsage(w io.Writer) {
-	fmt.Fprintln(w, "Probity: verifiable GPU compute.\n\nUsage: probity <command> [flags]\n\nCommands:")
+	fmt.Fprintln(w, "Probity: verifiable GPU compute.\n\nUsage: probity <command> [flags]; `probity help <command>` (or `probity <command> -h`) for each\n\nCommands:")
 	names := make([]string, 0, len(commands))
 	for n := range commands {
 		names = append(names, n)

@@ -23,8 +23,8 @@ import (
 )
 
 func init() {
-	register("model", "import a Hugging Face GPT-2 checkpoint as an integer model (and report its agreement)", subcommands("model",
-		map[string]func(context.Context, []string, io.Writer, io.Writer) error{"import": runModelImport}, "import"))
+	registerGroup("model", "import a Hugging Face GPT-2 checkpoint as an integer model (and report its agreement)",
+		sub{"import", "convert a GPT-2 checkpoint to an integer model file and measure its agreement", runModelImport})
 	register("generate", "run a generation job locally (reference or command executor), check it and print the text", runGenerate)
 	register("check-generation", "audit a delivered generation (trace and result) against your model and job, by full recomputation", runCheckGeneration)
 }
@@ -38,6 +38,7 @@ func runCheckGeneration(ctx context.Context, args []string, stdout, stderr io.Wr
 		"Exit status: 0 the delivery checks, 1 it does not, 2 usage, 3 could not run.", stderr)
 	modelPath := fs.String("model", "", "your integer model `file`")
 	jobPath := fs.String("job", "", "your generation job `file`")
+	asJSON := jsonFlag(fs)
 	if done, err := parseFlags(fs, args); done || err != nil {
 		return err
 	}
@@ -68,8 +69,16 @@ func runCheckGeneration(ctx context.Context, args []string, stdout, stderr io.Wr
 	if err != nil {
 		return err
 	}
+	text, textOK := jobs.ByteText(append(append([]int32(nil), j.Prompt...), g.Tokens...))
+	if *asJSON {
+		r := generationReport{Tokens: g.Tokens, TraceRoot: g.TraceRoot.String(), ResultDigest: g.ResultDigest.String()}
+		if textOK {
+			r.Text = &text
+		}
+		return writeJSON(stdout, r)
+	}
 	fmt.Fprintf(stdout, "ok: %d tokens, every row of every op recomputed\n", len(g.Tokens))
-	if text, ok := jobs.ByteText(append(append([]int32(nil), j.Prompt...), g.Tokens...)); ok && plainText(text) {
+	if textOK && plainText(text) {
 		fmt.Fprintf(stdout, "text          %s\n", text)
 	} else {
 		fmt.Fprintf(stdout, "tokens        %v\n", g.Tokens)
@@ -215,6 +224,7 @@ func runGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	seed := fs.Uint64("seed", 1, "sampling `seed` (the buyer's; part of the job)")
 	logitScale := fs.Float64("logit-scale", 0, "the model's logit `scale`, as `probity model import` prints it (needed with --temperature)")
 	execCmd := fs.String("exec-command", "", "executor `command` (split on spaces; model, job and output dir are appended)")
+	asJSON := jsonFlag(fs)
 	if done, err := parseFlags(fs, args); done || err != nil {
 		return err
 	}
@@ -300,6 +310,14 @@ func runGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	el := time.Since(start)
+	if *asJSON {
+		r := generationReport{Tokens: g.Tokens, TraceRoot: g.TraceRoot.String(), ResultDigest: g.ResultDigest.String(),
+			Rows: g.Trace.T, Seconds: el.Seconds()}
+		if text, ok := jobs.ByteText(append(append([]int32(nil), j.Prompt...), g.Tokens...)); ok && c.Vocab == 256 {
+			r.Text = &text
+		}
+		return writeJSON(stdout, r)
+	}
 	if text, ok := jobs.ByteText(append(append([]int32(nil), j.Prompt...), g.Tokens...)); c.Vocab == 256 && ok && plainText(text) {
 		fmt.Fprintf(stdout, "%s\n", text) // the prompt and its continuation
 	} else if c.Vocab == 256 {
@@ -312,6 +330,17 @@ func runGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fmt.Fprintf(stdout, "generated     %d tokens in %v (%.1f tokens/s, executor and checks; the node rechecks %d rows of every op, `probity check-generation` all of them)\n",
 		len(g.Tokens), el.Round(time.Millisecond), float64(len(g.Tokens))/el.Seconds(), prover.GenerationChecks)
 	return nil
+}
+
+// generationReport is `generate --json` and `check-generation --json`: Text (the prompt and
+// its continuation) only for a byte-level model.
+type generationReport struct {
+	Tokens       []int32 `json:"tokens"`
+	Text         *string `json:"text,omitempty"`
+	TraceRoot    string  `json:"traceRoot"`
+	ResultDigest string  `json:"resultDigest"`
+	Rows         int     `json:"rows,omitempty"`
+	Seconds      float64 `json:"seconds,omitempty"`
 }
 
 // plainText is true for text without control characters other than newline and tab, so it is

@@ -26,9 +26,6 @@ import (
 // --rpc/--key/--deployment flags, token amounts, and the mapping of contract reverts to exit
 // status 1.
 
-// keyFileEnv names the environment variable read when --key is not given.
-const keyFileEnv = "PROBITY_KEY_FILE"
-
 const (
 	defaultRPC        = "http://127.0.0.1:8545"
 	defaultDeployment = "deployment.json"
@@ -46,12 +43,14 @@ type netFlags struct {
 
 func addNetFlags(fs *flag.FlagSet, withDeployment bool) *netFlags {
 	n := &netFlags{
-		rpc: fs.String("rpc", defaultRPC, "EVM JSON-RPC `url`"),
-		key: fs.String("key", "", "`file` with the account's secp256k1 key, hex (default $"+keyFileEnv+")"),
+		rpc: fs.String("rpc", envOr(envRPC, defaultRPC), "EVM JSON-RPC `url` (env "+envRPC+")"),
+		key: fs.String("key", os.Getenv(envKey), "`file` with the account's secp256k1 key, hex (env "+envKey+")"),
 	}
+	alias(fs, "rpc-url", "rpc")
 	if withDeployment {
-		n.deployment = fs.String("deployment", defaultDeployment,
-			"deployment addresses `file` (JSON: token, providers, classes, hasher, manager), as written by `probity deploy`")
+		n.deployment = fs.String("deployment", envOr(envDeployment, defaultDeployment),
+			"deployment addresses `file` (JSON: token, providers, classes, hasher, manager), as written by `probity deploy` (env "+envDeployment+")")
+		alias(fs, "deployment-file", "deployment")
 	}
 	return n
 }
@@ -61,16 +60,13 @@ func newCommandFlags(name, synopsis string, stderr io.Writer) *flag.FlagSet {
 	return newFlags(name, synopsis+"\n\nExit status: 0 done, 1 the chain refused (a revert, named), 2 usage, 3 could not run.", stderr)
 }
 
-// signingKey reads --key (or $PROBITY_KEY_FILE). Commands that only read the chain pass
+// signingKey reads --key (or $PROBITY_KEY). Commands that only read the chain pass
 // required=false and get an ephemeral key that never signs.
 func (n *netFlags) signingKey(required bool) (*ecdsa.PrivateKey, error) {
 	path := *n.key
 	if path == "" {
-		path = os.Getenv(keyFileEnv)
-	}
-	if path == "" {
 		if required {
-			return nil, usageError{"--key FILE (or $" + keyFileEnv + ") is required: the account that sends the transactions"}
+			return nil, usageError{"--key FILE (or $" + envKey + ") is required: the account that sends the transactions"}
 		}
 		return crypto.GenerateKey()
 	}
@@ -100,6 +96,9 @@ func readDeployment(path string) (chain.Addresses, error) {
 
 // dial connects to the RPC and checks that it answers.
 func dial(ctx context.Context, url string) (*ethclient.Client, error) {
+	if err := checkRPC(url); err != nil {
+		return nil, err
+	}
 	ec, err := ethclient.DialContext(ctx, url)
 	if err == nil {
 		_, err = ec.ChainID(ctx)
@@ -110,10 +109,22 @@ func dial(ctx context.Context, url string) (*ethclient.Client, error) {
 	return ec, nil
 }
 
+// checkRPC refuses an --rpc without a scheme before go-ethereum reads "127.0.0.1:8545" as a
+// URL whose "first path segment cannot contain colon". An IPC socket is a path (geth.ipc).
+func checkRPC(url string) error {
+	if strings.Contains(url, "://") || strings.HasSuffix(url, ".ipc") {
+		return nil
+	}
+	return usageError{fmt.Sprintf("--rpc %q has no scheme: write http://%s (or https://, ws://, wss://; an IPC socket ends in .ipc)", url, url)}
+}
+
 // connect acts on the deployment as the --key account (an ephemeral one when !keyRequired).
 // It checks that the manager has code, so a deployment file from another chain (or from an
 // anvil since restarted) is reported as such rather than as undecodable call results.
 func (n *netFlags) connect(ctx context.Context, keyRequired bool) (*sdk.Client, error) {
+	if err := checkRPC(*n.rpc); err != nil { // a usage error before any file is read
+		return nil, err
+	}
 	key, err := n.signingKey(keyRequired)
 	if err != nil {
 		return nil, err
@@ -239,24 +250,50 @@ func noArgs(pos []string) error {
 	return nil
 }
 
-// subcommands dispatches `probity NAME SUB ...` to the sub's function.
-func subcommands(name string, subs map[string]func(ctx context.Context, args []string, stdout, stderr io.Writer) error, order ...string) func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+// runFunc is a command's (or subcommand's) body.
+type runFunc func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+
+// sub is one subcommand of a command group.
+type sub struct {
+	name, summary string
+	run           runFunc
+}
+
+// registerGroup registers `probity NAME SUB ...`, which dispatches to the sub's function; its
+// -h lists the subs with their summaries.
+func registerGroup(name, summary string, subs ...sub) {
 	subcommandNames[name] = map[string]bool{}
-	for s := range subs {
-		subcommandNames[name][s] = true
+	names := make([]string, len(subs))
+	for i, s := range subs {
+		subcommandNames[name][s.name] = true
+		names[i] = s.name
 	}
-	return func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	usage := func(w io.Writer) {
+		fmt.Fprintf(w, "Usage: probity %s SUB [flags]\n\n%s.\n\nSubcommands (`probity %s SUB -h` for each):\n", name, upperFirst(summary), name)
+		for _, s := range subs {
+			fmt.Fprintf(w, "  %-10s %s\n", s.name, s.summary)
+		}
+	}
+	register(name, summary, func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-			fmt.Fprintf(stderr, "Usage: probity %s {%s} [flags]; `probity %s SUB -h` for each\n", name, strings.Join(order, "|"), name)
+			usage(stderr)
 			if len(args) == 0 {
-				return usageError{fmt.Sprintf("%s needs a subcommand: %s", name, strings.Join(order, ", "))}
+				return usageError{fmt.Sprintf("%s needs a subcommand: %s", name, strings.Join(names, ", "))}
 			}
 			return nil
 		}
-		run, ok := subs[args[0]]
-		if !ok {
-			return usageError{fmt.Sprintf("unknown %s subcommand %q (known: %s)", name, args[0], strings.Join(order, ", "))}
+		for _, s := range subs {
+			if s.name == args[0] {
+				return s.run(ctx, args[1:], stdout, stderr)
+			}
 		}
-		return run(ctx, args[1:], stdout, stderr)
+		return usageError{fmt.Sprintf("unknown %s subcommand %q (known: %s)", name, args[0], strings.Join(names, ", "))}
+	})
+}
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
 	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }

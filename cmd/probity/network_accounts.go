@@ -29,6 +29,7 @@ func runStake(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	n := addNetFlags(fs, true)
 	amount := fs.String("amount", "", amountHelp)
 	nodeKey := fs.String("node-key-address", "", "`address` of the key that signs receipts (registration only)")
+	asJSON := jsonFlag(fs)
 	done, pos, err := parseInterspersed(fs, args)
 	if done || err != nil {
 		return err
@@ -82,9 +83,19 @@ func runStake(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if !registered {
 		what = "registered with node key " + st.NodeKey.Hex() + " and staked"
 	}
-	fmt.Fprintf(stdout, "%s %s %s; free stake %s, reserved %s\n", c.Address().Hex(), what, formatAmount(v),
-		formatAmount(st.Free), formatAmount(st.Reserved))
-	return nil
+	r := stakedReport{Account: c.Address(), Registered: !registered, NodeKey: st.NodeKey, Staked: formatAmount(v),
+		Free: formatAmount(st.Free), Reserved: formatAmount(st.Reserved)}
+	return emit(stdout, *asJSON, r, "%s %s %s; free stake %s, reserved %s", r.Account.Hex(), what, r.Staked, r.Free, r.Reserved)
+}
+
+// stakedReport is `stake --json`; Registered: this stake registered the provider.
+type stakedReport struct {
+	Account    common.Address `json:"account"`
+	Registered bool           `json:"registered"`
+	NodeKey    common.Address `json:"nodeKey"`
+	Staked     string         `json:"staked"`
+	Free       string         `json:"free"`
+	Reserved   string         `json:"reserved"`
 }
 
 func runUnbond(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -96,6 +107,7 @@ func runUnbond(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	amount := fs.String("amount", "", amountHelp)
 	withdraw := fs.Bool("withdraw", false, "pay out the unbonded stake (after the delay)")
 	toFlag := fs.String("to", "", "with --withdraw: pay to this `address` instead of the account (e.g. a cold wallet)")
+	asJSON := jsonFlag(fs)
 	done, pos, err := parseInterspersed(fs, args)
 	if done || err != nil {
 		return err
@@ -135,8 +147,8 @@ func runUnbond(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if _, err := m.WithdrawUnbondedTo(ctx, *to); err != nil {
 			return fromChain(fmt.Errorf("withdraw unbonded stake: %w", err))
 		}
-		fmt.Fprintf(stdout, "withdrew %s unbonded stake to %s\n", formatAmount(before.Unbonding), to.Hex())
-		return nil
+		r := unbondReport{Withdrawn: formatAmount(before.Unbonding), To: to}
+		return emit(stdout, *asJSON, r, "withdrew %s unbonded stake to %s", r.Withdrawn, to.Hex())
 	}
 	if _, err := m.RequestUnbond(ctx, v); err != nil {
 		return fromChain(fmt.Errorf("unbond: %w", err))
@@ -145,9 +157,17 @@ func runUnbond(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return fromChain(err)
 	}
-	fmt.Fprintf(stdout, "unbonding %s (free %s); `probity unbond --withdraw` after %s\n", formatAmount(p.Unbonding),
-		formatAmount(p.Free), unixTime(p.UnbondReadyAt))
-	return nil
+	r := unbondReport{Unbonding: formatAmount(p.Unbonding), Free: formatAmount(p.Free), ReadyAt: p.UnbondReadyAt}
+	return emit(stdout, *asJSON, r, "unbonding %s (free %s); `probity unbond --withdraw` after %s", r.Unbonding, r.Free, unixTime(r.ReadyAt))
+}
+
+// unbondReport is `unbond --json`: Withdrawn and To after --withdraw, the rest after --amount.
+type unbondReport struct {
+	Unbonding string          `json:"unbonding,omitempty"`
+	Free      string          `json:"free,omitempty"`
+	ReadyAt   uint64          `json:"readyAt,omitempty"` // unix time the unbonded stake can be withdrawn
+	Withdrawn string          `json:"withdrawn,omitempty"`
+	To        *common.Address `json:"to,omitempty"`
 }
 
 func runDeposit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -158,6 +178,7 @@ func runDeposit(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		"back what no job holds.", stderr)
 	n := addNetFlags(fs, true)
 	amount := fs.String("amount", "", amountHelp)
+	asJSON := jsonFlag(fs)
 	done, pos, err := parseInterspersed(fs, args)
 	if done || err != nil {
 		return err
@@ -180,8 +201,11 @@ func runDeposit(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return fromChain(err)
 	}
-	fmt.Fprintf(stdout, "deposited %s; escrow balance %s\n", formatAmount(v), formatAmount(esc))
-	return nil
+	r := struct {
+		Deposited string `json:"deposited"`
+		Escrow    string `json:"escrow"`
+	}{formatAmount(v), formatAmount(esc)}
+	return emit(stdout, *asJSON, r, "deposited %s; escrow balance %s", r.Deposited, r.Escrow)
 }
 
 func runWithdraw(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -192,6 +216,7 @@ func runWithdraw(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		"(`probity job finalize ID`, anyone may; the prover node collects its own).", stderr)
 	n := addNetFlags(fs, true)
 	toFlag := fs.String("to", "", "pay to this `address` instead of the account (e.g. a cold wallet)")
+	asJSON := jsonFlag(fs)
 	done, pos, err := parseInterspersed(fs, args)
 	if done || err != nil {
 		return err
@@ -214,8 +239,11 @@ func runWithdraw(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return fromChain(err)
 	}
-	fmt.Fprintf(stdout, "withdrew %s to %s\n", formatAmount(v), to.Hex())
-	return nil
+	r := struct {
+		Withdrawn string         `json:"withdrawn"`
+		To        common.Address `json:"to"`
+	}{formatAmount(v), *to}
+	return emit(stdout, *asJSON, r, "withdrew %s to %s", r.Withdrawn, to.Hex())
 }
 
 // recipient reads --to: nil when not given. The zero address is refused here, as the

@@ -23,9 +23,10 @@ import (
 
 func init() {
 	register("deploy", "deploy the token, registries, result hasher and SLA manager; write the deployment file", runDeploy)
-	register("class", "width classes on chain: register one with its Groth16 verifier, retire it, list them", subcommands("class",
-		map[string]func(context.Context, []string, io.Writer, io.Writer) error{"register": runClassRegister, "retire": runClassRetire, "list": runClassList},
-		"register", "retire", "list"))
+	registerGroup("class", "width classes on chain: register one with its Groth16 verifier, retire it, list them",
+		sub{"register", "deploy a class's verifiers from its keys and register it (governance)", runClassRegister},
+		sub{"retire", "retire a class for good: no new job may name it (governance)", runClassRetire},
+		sub{"list", "the known classes with their status, verifier and fewest sample slots", runClassList})
 	register("mint", "mint dev tokens on a development deployment (token owner only)", runMint)
 }
 
@@ -39,6 +40,7 @@ func runDeploy(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	n := addNetFlags(fs, false)
 	out := fs.String("out", defaultDeployment, "deployment `file` to write (refuses to replace one)")
 	unbonding := fs.Duration("unbonding-delay", 7*24*time.Hour, "how long unbonding stake stays slashable before it can be withdrawn")
+	asJSON := jsonFlag(fs)
 	done, pos, err := parseInterspersed(fs, args)
 	if done || err != nil {
 		return err
@@ -77,6 +79,13 @@ func runDeploy(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return withHint(fmt.Errorf("the contracts are deployed, but writing %s failed: %w", *out, err),
 			fmt.Sprintf(`write it by hand: {"chainId": %s, "token": "%s", "providers": "%s", "classes": "%s", "hasher": "%s", "manager": "%s", "challenges": "%s"}`,
 				chainID, a.Token.Hex(), a.Providers.Hex(), a.Classes.Hex(), a.Hasher.Hex(), a.Manager.Hex(), a.Challenges.Hex()))
+	}
+	if *asJSON {
+		return writeJSON(stdout, struct {
+			chain.Addresses
+			File       string `json:"file"`
+			Governance string `json:"governance"`
+		}{a, *out, keyAddress(key)})
 	}
 	fmt.Fprintf(stdout, "chain     %s\ntoken     %s\nproviders %s\nclasses   %s\nhasher    %s\nmanager   %s\nchallenges %s\n", chainID,
 		a.Token.Hex(), a.Providers.Hex(), a.Classes.Hex(), a.Hasher.Hex(), a.Manager.Hex(), a.Challenges.Hex())
@@ -142,9 +151,10 @@ func runClassRegister(ctx context.Context, args []string, stdout, stderr io.Writ
 		"finalize --install`; provider nodes must prove with the same keys.", stderr)
 	n := addNetFlags(fs, true)
 	className := fs.String("class", "", "width class `name` (see `probity classes`)")
-	dir := fs.String("keys-dir", "", "key cache `dir` (default $XDG_CACHE_HOME/probity/keys)")
+	dir := keysDirFlag(fs)
 	vkFile := fs.String("vk", "", "verifying key `file` (gnark binary) instead of the cache")
 	tvkFile := fs.String("targeted-vk", "", "verifying key `file` of the class's targeted statement (with --vk)")
+	asJSON := jsonFlag(fs)
 	done, pos, err := parseInterspersed(fs, args)
 	if done || err != nil {
 		return err
@@ -158,7 +168,7 @@ func runClassRegister(ctx context.Context, args []string, stdout, stderr io.Writ
 	}
 	var vk, tvk groth16.VerifyingKey
 	if *vkFile != "" || *tvkFile != "" {
-		if *dir != "" {
+		if given(fs, "keys-dir") {
 			return usageError{"--keys-dir and --vk exclude each other"}
 		}
 		if *vkFile == "" || *tvkFile == "" {
@@ -197,8 +207,17 @@ func runClassRegister(ctx context.Context, args []string, stdout, stderr io.Writ
 	if err != nil {
 		return fromChain(err)
 	}
-	fmt.Fprintf(stdout, "registered class %s as %s, verifier %s, min slots %d\n", cl.Name, common.Hash(id).Hex(), cur.Verifier.Hex(), cur.MinSlots)
-	return nil
+	r := classRegistered{Name: cl.Name, ID: common.Hash(id).Hex(), Verifier: cur.Verifier, MinSlots: cur.MinSlots}
+	return emit(stdout, *asJSON, r, "registered class %s as %s, verifier %s, min slots %d", r.Name, r.ID, r.Verifier.Hex(), r.MinSlots)
+}
+
+// classRegistered is `class register --json` (and `class retire --json`, without verifier and
+// slots).
+type classRegistered struct {
+	Name     string         `json:"name"`
+	ID       string         `json:"classId"`
+	Verifier common.Address `json:"verifier,omitzero"`
+	MinSlots uint16         `json:"minSlots,omitempty"`
 }
 
 func runClassRetire(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -207,6 +226,7 @@ func runClassRetire(ctx context.Context, args []string, stdout, stderr io.Writer
 		"Governance only.", stderr)
 	n := addNetFlags(fs, true)
 	className := fs.String("class", "", "width class `name`")
+	asJSON := jsonFlag(fs)
 	done, pos, err := parseInterspersed(fs, args)
 	if done || err != nil {
 		return err
@@ -225,8 +245,8 @@ func runClassRetire(ctx context.Context, args []string, stdout, stderr io.Writer
 	if _, err := c.Market().RetireClass(ctx, cl.ID()); err != nil {
 		return fromChain(fmt.Errorf("retire %s: %w", cl.Name, err))
 	}
-	fmt.Fprintf(stdout, "retired class %s (%s)\n", cl.Name, common.Hash(cl.ID()).Hex())
-	return nil
+	r := classRegistered{Name: cl.Name, ID: common.Hash(cl.ID()).Hex()}
+	return emit(stdout, *asJSON, r, "retired class %s (%s)", r.Name, r.ID)
 }
 
 // classStatusRow is one row of `class list --json`.
@@ -285,6 +305,7 @@ func runMint(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	n := addNetFlags(fs, true)
 	to := fs.String("to", "", "recipient `address`")
 	amount := fs.String("amount", "", amountHelp)
+	asJSON := jsonFlag(fs)
 	done, pos, err := parseInterspersed(fs, args)
 	if done || err != nil {
 		return err
@@ -314,6 +335,10 @@ func runMint(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return fromChain(err)
 	}
-	fmt.Fprintf(stdout, "minted %s to %s; balance %s\n", formatAmount(v), addr.Hex(), formatAmount(bal))
-	return nil
+	r := struct {
+		Minted  string         `json:"minted"`
+		To      common.Address `json:"to"`
+		Balance string         `json:"balance"`
+	}{formatAmount(v), addr, formatAmount(bal)}
+	return emit(stdout, *asJSON, r, "minted %s to %s; balance %s", r.Minted, addr.Hex(), r.Balance)
 }

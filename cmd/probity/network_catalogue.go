@@ -18,9 +18,9 @@ import (
 // command because `probity model` already is the model file's (import).
 
 func init() {
-	register("catalogue", "the model catalogue on chain: register a model file under its width class, or show an entry", subcommands("catalogue",
-		map[string]func(context.Context, []string, io.Writer, io.Writer) error{"register": runCatalogueRegister, "show": runCatalogueShow},
-		"register", "show"))
+	registerGroup("catalogue", "the model catalogue on chain: register a model file under its width class, or show an entry",
+		sub{"register", "register a model file's root under a width class (anyone, once per root)", runCatalogueRegister},
+		sub{"show", "a model's catalogue entry", runCatalogueShow})
 }
 
 // readModel reads a model file (specs/model.md) and its root, naming the file in errors.
@@ -52,6 +52,7 @@ func runCatalogueRegister(ctx context.Context, args []string, stdout, stderr io.
 	modelFile := fs.String("model", "", "model `file`")
 	className := fs.String("class", "", "width class `name` that proves the model")
 	uri := fs.String("uri", "", "where the model can be had (advisory `uri`)")
+	asJSON := jsonFlag(fs)
 	done, pos, err := parseInterspersed(fs, args)
 	if done || err != nil {
 		return err
@@ -74,8 +75,12 @@ func runCatalogueRegister(ctx context.Context, args []string, stdout, stderr io.
 	if err := c.RegisterModel(ctx, m, cl.ID(), *uri); err != nil {
 		return fromChain(err)
 	}
-	fmt.Fprintf(stdout, "registered model %s (root %s) under class %s\n", *modelFile, root, cl.Name)
-	return nil
+	r := struct {
+		Model string `json:"model"`
+		Root  string `json:"root"`
+		Class string `json:"class"`
+	}{*modelFile, root.String(), cl.Name}
+	return emit(stdout, *asJSON, r, "registered model %s (root %s) under class %s", r.Model, r.Root, r.Class)
 }
 
 // catalogueEntry is `catalogue show --json`.

@@ -50,12 +50,11 @@ type slashed struct {
 }
 
 func runJobStatus(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var asJSON *bool
 	j, err := parseJobCommand("job status", "job status ID [--json]"+jobSynopsisTail+"\n\n"+
 		"Prints the job's state, buyer, provider and stake, the current deadline (chain time), the\n"+
 		"seed, the committed trace root, and once proved the tokens' count and the receipt digest.\n"+
 		"A signed offer nobody has locked is shown from the buyer directory. Exit 1: no such job.", args, stderr,
-		func(j *jobCmd) { asJSON = j.fs.Bool("json", false, "print JSON") })
+		nil)
 	if j == nil || err != nil {
 		return err
 	}
@@ -110,7 +109,7 @@ func runJobStatus(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			}
 		}
 	}
-	if *asJSON {
+	if *j.json {
 		return writeJSON(stdout, r)
 	}
 	row := func(k, v string) { fmt.Fprintf(stdout, "%-14s %s\n", k, v) }
@@ -189,13 +188,12 @@ func printResult(w io.Writer, asJSON bool, id string, p sdk.Proved) error {
 }
 
 func runJobResult(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var asJSON *bool
 	j, err := parseJobCommand("job result", "job result ID [--json]"+jobSynopsisTail+"\n\n"+
 		"Prints the generated text (token ids, comma-separated, for a model that is not\n"+
 		"byte-level) read from the job's JobProved event: the manager emits it only with a valid\n"+
 		"proof of exactly these tokens, so no document from the provider is needed to trust it.\n"+
 		"Exit 1 when the job is not proved (yet, or ever: slashed, cancelled).", args, stderr,
-		func(j *jobCmd) { asJSON = j.fs.Bool("json", false, "print JSON (tokens, text, seed, receipt digest)") })
+		nil)
 	if j == nil || err != nil {
 		return err
 	}
@@ -210,7 +208,7 @@ func runJobResult(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	for _, ev := range evs {
 		switch e := ev.(type) {
 		case sdk.Proved:
-			return printResult(stdout, *asJSON, j.id.String(), e)
+			return printResult(stdout, *j.json, j.id.String(), e)
 		case sdk.Slashed:
 			return failedError{fmt.Errorf("job %s was slashed without a result", j.id)}
 		case sdk.Cancelled:
@@ -225,7 +223,6 @@ func runJobResult(ctx context.Context, args []string, stdout, stderr io.Writer) 
 }
 
 func runJobWait(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var asJSON *bool
 	var timeout *time.Duration
 	j, err := parseJobCommand("job wait", "job wait ID [--timeout D] [--json] --key FILE"+jobSynopsisTail+"\n\n"+
 		"Follows the job's events (printed to stderr) until its proof is on chain, revealing the\n"+
@@ -233,7 +230,6 @@ func runJobWait(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		"block mined, then prints the text as `job result` does. Exit 1 when the job ends slashed\n"+
 		"or cancelled (the buyer is credited: `probity withdraw`).", args, stderr,
 		func(j *jobCmd) {
-			asJSON = j.fs.Bool("json", false, "print JSON")
 			timeout = j.fs.Duration("timeout", 0, "give up after this long (0: wait until interrupted)")
 		})
 	if j == nil || err != nil {
@@ -258,7 +254,13 @@ func runJobWait(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	watched := make(chan struct{})
 	go func() {
 		defer close(watched)
-		for ev := range c.Watch(ctx, j.id) {
+		for ev, err := range c.Watch(ctx, j.id) {
+			if err != nil {
+				if ctx.Err() == nil { // not the end of the wait itself
+					fmt.Fprintf(stderr, "probity: job %s: cannot follow its events: %v\n", j.id, err)
+				}
+				return
+			}
 			fmt.Fprintf(stderr, "probity: job %s: %s\n", j.id, describe(ev))
 		}
 	}()
@@ -268,7 +270,7 @@ func runJobWait(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return jobEnd(j.id, err)
 	}
-	return printResult(stdout, *asJSON, j.id.String(), res.Proved)
+	return printResult(stdout, *j.json, j.id.String(), res.Proved)
 }
 
 // describe is one line about an event.
@@ -302,8 +304,6 @@ func describe(ev sdk.Event) string {
 		return fmt.Sprintf("abandoned by %s (fee %s; reopened %v) (block %d)", e.Provider.Hex(), formatAmount(e.Fee), e.Reopened, b)
 	case sdk.Cancelled:
 		return fmt.Sprintf("cancelled (block %d)", b)
-	case sdk.WatchError:
-		return fmt.Sprintf("cannot read the chain: %v", e.Err)
 	}
 	return fmt.Sprintf("%T (block %d)", ev, b)
 }
@@ -347,8 +347,13 @@ func runJobReveal(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if !ev.Revealed {
 		return failedError{fmt.Errorf("the seed of job %s was fixed without the secret at block %d", j.id, ev.BlockNumber)}
 	}
-	fmt.Fprintf(stdout, "seed of job %s revealed at block %d: %s; proof due by %s\n", j.id, ev.BlockNumber, ev.Seed, unixTime(ev.ProveBy))
-	return nil
+	r := struct {
+		JobID   string `json:"jobId"`
+		Block   uint64 `json:"block"`
+		Seed    string `json:"seed"`
+		ProveBy uint64 `json:"proveBy"`
+	}{j.id.String(), ev.BlockNumber, ev.Seed.String(), ev.ProveBy}
+	return emit(stdout, *j.json, r, "seed of job %s revealed at block %d: %s; proof due by %s", r.JobID, r.Block, r.Seed, unixTime(r.ProveBy))
 }
 
 func runJobCancel(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -371,8 +376,11 @@ func runJobCancel(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return fromChain(err)
 	}
-	fmt.Fprintf(stdout, "cancelled job %s at block %d\n", j.id, ev.BlockNumber)
-	return nil
+	r := struct {
+		JobID string `json:"jobId"`
+		Block uint64 `json:"block"`
+	}{j.id.String(), ev.BlockNumber}
+	return emit(stdout, *j.json, r, "cancelled job %s at block %d", r.JobID, r.Block)
 }
 
 func runJobReceipt(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -421,15 +429,18 @@ func runJobReceipt(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err != nil {
 		return err
 	}
-	if *out == "" {
+	if *out == "" { // the receipt itself, a JSON document, with or without --json
 		_, err = stdout.Write(b)
 		return err
 	}
 	if _, err := writeNew(*out, true, func(w io.Writer) error { _, err := w.Write(b); return err }); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "wrote the receipt of job %s to %s (authenticated against JobProved)\n", j.id, *out)
-	return nil
+	r := struct {
+		JobID string `json:"jobId"`
+		File  string `json:"file"`
+	}{j.id.String(), *out}
+	return emit(stdout, *j.json, r, "wrote the receipt of job %s to %s (authenticated against JobProved)", r.JobID, r.File)
 }
 
 func runJobFinalize(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -454,8 +465,12 @@ func runJobFinalize(ctx context.Context, args []string, stdout, stderr io.Writer
 		}
 		return failedError{fmt.Errorf("job %s is not payable now (state %s)", j.id, st)}
 	}
-	fmt.Fprintf(stdout, "settled job %s: %s credited %s\n", j.id, evs[0].Provider.Hex(), formatAmount(evs[0].Price))
-	return nil
+	r := struct {
+		JobID    string         `json:"jobId"`
+		Provider common.Address `json:"provider"`
+		Price    string         `json:"price"`
+	}{j.id.String(), evs[0].Provider, formatAmount(evs[0].Price)}
+	return emit(stdout, *j.json, r, "settled job %s: %s credited %s", r.JobID, r.Provider.Hex(), r.Price)
 }
 
 func runSlash(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -475,7 +490,13 @@ func runSlash(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return fromChain(err)
 	}
-	fmt.Fprintf(stdout, "slashed job %s (provider %s): stake %s to the buyer, bounty %s to %s\n", j.id, ev.Provider.Hex(),
-		formatAmount(ev.Stake), formatAmount(ev.Bounty), ev.Caller.Hex())
-	return nil
+	r := struct {
+		JobID    string         `json:"jobId"`
+		Provider common.Address `json:"provider"`
+		Stake    string         `json:"stake"`
+		Bounty   string         `json:"bounty"`
+		Caller   common.Address `json:"caller"`
+	}{j.id.String(), ev.Provider, formatAmount(ev.Stake), formatAmount(ev.Bounty), ev.Caller}
+	return emit(stdout, *j.json, r, "slashed job %s (provider %s): stake %s to the buyer, bounty %s to %s", r.JobID,
+		r.Provider.Hex(), r.Stake, r.Bounty, r.Caller.Hex())
 }

@@ -24,10 +24,14 @@ import (
 
 func init() {
 	register("ask", "buyer: ask for n tokens of a model after a prompt: a signed offer (--book, no gas) or posted on chain", runAsk)
-	register("job", "a job: status, result (its text from the chain), wait, reveal, cancel, receipt, finalize", subcommands("job",
-		map[string]func(context.Context, []string, io.Writer, io.Writer) error{"status": runJobStatus, "result": runJobResult,
-			"wait": runJobWait, "reveal": runJobReveal, "cancel": runJobCancel, "receipt": runJobReceipt, "finalize": runJobFinalize},
-		"status", "result", "wait", "reveal", "cancel", "receipt", "finalize"))
+	registerGroup("job", "a job: status, result (its text from the chain), wait, reveal, cancel, receipt, finalize",
+		sub{"status", "the job's state, parties, deadline, seed and commitment", runJobStatus},
+		sub{"result", "the generated tokens and text from JobProved", runJobResult},
+		sub{"wait", "follow the job, reveal the seed secret, print the result once proved", runJobWait},
+		sub{"reveal", "reveal the job's seed secret from the buyer directory", runJobReveal},
+		sub{"cancel", "cancel an open job (escrow credited) or revoke an offer", runJobCancel},
+		sub{"receipt", "fetch the provider's receipt, accepted only as the one JobProved names", runJobReceipt},
+		sub{"finalize", "settle a proved job whose challenge window ended (anyone)", runJobFinalize})
 	register("slash", "slash a job whose provider missed its commit or proof deadline (anyone; earns the bounty)", runSlash)
 }
 
@@ -181,16 +185,24 @@ func runAsk(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	case errors.Is(err, sdk.ErrGeneration):
 		// The request is well formed but not one this model, class or deployment takes
 		// (a prompt the model cannot read, a job over the class, a retired class): a "no".
-		// Flattened: the SDK's *ClassNotActiveError from Prepare unwraps to a nil
-		// *chain.RevertError, which errors.As would dereference.
-		return failedError{errors.New(err.Error())}
+		return failedError{err}
 	case err != nil:
 		return fromChain(err)
 	}
+	// Each job has its own directory, named by its id (the request's digest, which a fresh
+	// salt makes unique): no job's files ever replace another's. One the chain refused is
+	// removed again with its secret, so that the buyer directory lists only real jobs.
 	dir := jobDir(*buyerDir, job.ID)
 	if err := os.Rename(tmp, dir); err != nil {
 		return fmt.Errorf("job directory: %w", err)
 	}
+	sent := false
+	defer func() {
+		if !sent {
+			os.RemoveAll(dir)
+			os.Remove(secretPath(*buyerDir, job.ID))
+		}
+	}()
 	abs, err := filepath.Abs(filepath.Join(dir, "job.safetensors"))
 	if err != nil {
 		return err
@@ -224,6 +236,7 @@ func runAsk(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		r.Posted = p.BlockNumber
 	}
+	sent = true
 	if err := saveRecord(*buyerDir, job); err != nil {
 		return fmt.Errorf("job %s is out, but its record could not be written: %w", job.ID, err)
 	}
@@ -259,6 +272,7 @@ func parseJobCommand(name, synopsis string, args []string, stderr io.Writer, ext
 	j := &jobCmd{f: jobFlags{net: addNetFlags(fs, true), buyerDir: addBuyerDir(fs)}}
 	j.fromBlock = fs.Uint64("from-block", 0, "first `block` searched for the job's events (at or before the one that created it)")
 	j.fs = fs
+	j.json = jsonFlag(fs)
 	if extra != nil {
 		extra(j)
 	}
@@ -276,6 +290,7 @@ type jobCmd struct {
 	fs        *flag.FlagSet
 	f         jobFlags
 	fromBlock *uint64
+	json      *bool
 	id        *big.Int
 	c         *sdk.Client
 }

@@ -13,9 +13,9 @@ import (
 // The SLA manager's governance parameters (settlement.md §10, §11).
 
 func init() {
-	register("params", "the SLA manager's governance parameters: show them, or set them (governance)", subcommands("params",
-		map[string]func(context.Context, []string, io.Writer, io.Writer) error{"show": runParamsShow, "set": runParamsSet},
-		"show", "set"))
+	registerGroup("params", "the SLA manager's governance parameters: show them, or set them (governance)",
+		sub{"show", "the current parameters", runParamsShow},
+		sub{"set", "change parameters (governance)", runParamsSet})
 }
 
 // paramsReport is `params show --json`.
@@ -79,6 +79,7 @@ func runParamsSet(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	abandon := fs.Int("abandon-bps", -1, "abandonment fee, basis points of the stake")
 	bounty := fs.Int("bounty-bps", -1, "slashing bounty, basis points of the stake")
 	floor := fs.Int("detection-floor-bps", -1, "detection floor f0, basis points")
+	asJSON := jsonFlag(fs)
 	done, pos, err := parseInterspersed(fs, args)
 	if done || err != nil {
 		return err
@@ -138,5 +139,5 @@ func runParamsSet(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			return fromChain(fmt.Errorf("set detection floor: %w", err))
 		}
 	}
-	return showParams(ctx, c, false, stdout)
+	return showParams(ctx, c, *asJSON, stdout)
 }

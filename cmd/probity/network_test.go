@@ -127,7 +127,7 @@ func TestNetworkByHand(t *testing.T) {
 	code, out, errs = runCLI(t, net("stake", "--amount", "100", "--key", prov)...)
 	require.Equal(t, exitOK, code, errs)
 	assert.Contains(t, out, "registered with node key "+provAddr)
-	t.Setenv(keyFileEnv, prov) // the key from the environment
+	t.Setenv(envKey, prov) // the key from the environment
 	code, out, errs = runCLI(t, net("stake", "--amount", "0.25")...)
 	require.Equal(t, exitOK, code, errs)
 	assert.Contains(t, out, "added 0.25; free stake 100.25")
@@ -150,7 +150,7 @@ func TestNetworkByHand(t *testing.T) {
 	assert.Equal(t, balanceReport{Account: bal.Account, Token: "899.75", Balance: "0", Escrow: "0", Stake: &stakeReport{
 		NodeKey: bal.Account, Free: "100", Reserved: "0", Unbonding: "0.25", UnbondReadyAt: bal.Stake.UnbondReadyAt}}, bal)
 	assert.Equal(t, provAddr, bal.Account.Hex())
-	t.Setenv(keyFileEnv, "")
+	t.Setenv(envKey, "")
 
 	// A signed offer: refused without escrow, then written after a deposit; no job on chain.
 	book := "file://" + filepath.Join(dir, "book")
@@ -161,6 +161,10 @@ func TestNetworkByHand(t *testing.T) {
 	code, _, errs = runCLI(t, ask("--book", book)...)
 	assert.Equal(t, exitFailed, code)
 	assert.Contains(t, errs, "probity deposit --amount 2.5")
+	left, _ := os.ReadDir(filepath.Join(buyerDir, "jobs"))
+	assert.Empty(t, left, "a refused ask leaves no job directory behind")
+	left, _ = os.ReadDir(filepath.Join(buyerDir, "secrets"))
+	assert.Empty(t, left, "nor its seed secret")
 	code, out, errs = runCLI(t, net("deposit", "--amount", "2.5", "--key", buyer)...)
 	require.Equal(t, exitOK, code, errs)
 	assert.Contains(t, out, "escrow balance 2.5")

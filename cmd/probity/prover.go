@@ -30,6 +30,7 @@ func runProver(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	configPath := fs.String("config", "", "JSON config `file`")
 	check := fs.Bool("check-config", false, "print the effective configuration and exit")
 	flags := prover.BindFlags(fs)
+	aliasSettings(fs)
 	if done, err := parseFlags(fs, args); done || err != nil {
 		return err
 	}

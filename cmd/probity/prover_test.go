@@ -17,7 +17,7 @@ import (
 func TestProverExampleConfig(t *testing.T) {
 	dir := t.TempDir()
 	dep := writeDeployment(t, dir)
-	code, out, errs := runCLI(t, "prover", "--config", "../../prover/testdata/config.example.json", "--deployment-file", dep,
+	code, out, errs := runCLI(t, "prover", "--config", "../../prover/testdata/config.example.json", "--deployment", dep,
 		"--min-price", "7", "--check-config")
 	require.Equal(t, exitOK, code, errs)
 	var cfg prover.Config

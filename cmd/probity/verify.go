@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/big"
@@ -36,7 +37,11 @@ func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 // on-chain verifier (which a pinned key must equal); a catalogue class with none of these
 // fails its proof check instead of trusting the local key cache.
 func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("verify", "verify [flags] RECEIPT.json|DIR\n\nAudits probity.receipt.v1 documents (settlement.md §9).\nExit status: 0 all passed, 1 a receipt failed, 2 usage, 3 could not run.", stderr)
+	fs := newFlags("verify", "verify [flags] RECEIPT.json|DIR\n\n"+
+		"Audits probity.receipt.v1 documents (settlement.md §9) under a policy: a file, or every\n"+
+		"*.json in DIR and its subdirectories (a buyer directory), naming the ones that fail.\n"+
+		"Receipts of development networks carry no GPU evidence: --allow-no-attestation.\n"+
+		"Exit status: 0 all passed, 1 a receipt failed, 2 usage, 3 could not run.", stderr)
 	var (
 		asJSON     = fs.Bool("json", false, "print the reports as JSON")
 		policyFile = fs.String("policy", "", "policy `file` (JSON; flags below override it); default: the default policy. {\"chainId\", \"manager\", \"classes\": [{\"name\", \"vk\"}], \"allowNoAttestation\", \"allowUnconfirmed\", \"minSlots\", \"minInstance\", ...}")
@@ -47,8 +52,8 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		chainID    = fs.String("chain-id", "", "expected chain id (refuse receipts from other chains)")
 		contract   = fs.String("contract", "", "expected SLA manager `address`")
 		vkFile     = fs.String("vk", "", "verifying key `file` (gnark binary) for every accepted class the policy gives no key")
-		rpc        = fs.String("rpc", "", "RPC `url`: cross-check the job on chain (needs --deployment)")
-		deployment = fs.String("deployment", "", "deployment addresses `file` for --rpc (JSON: chainId, token, providers, classes, hasher, manager)")
+		rpc        = fs.String("rpc", os.Getenv(envRPC), "RPC `url`: cross-check the job on chain (needs --deployment; env "+envRPC+")")
+		deployment = fs.String("deployment", os.Getenv(envDeployment), "deployment addresses `file` for --rpc (JSON: chainId, token, providers, classes, hasher, manager; env "+envDeployment+")")
 		workers    = fs.Int("workers", 0, "parallel audits in directory mode (0: one per CPU)")
 	)
 	var allowGPU, allowChip, allowBoard, rims, switchRIMs stringList
@@ -154,16 +159,22 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			fmt.Fprintf(stdout, "%d passed, %d failed\n", s.Passed, s.Failed)
 		}
 		if !s.OK() {
+			var failed []string
 			unconfirmed := 0
 			for _, r := range s.Reports {
-				if verifier.Verdict(r) == verifier.VerdictUnconfirmed {
+				switch verifier.Verdict(r) {
+				case verifier.VerdictOK:
+					continue
+				case verifier.VerdictUnconfirmed:
 					unconfirmed++
 				}
+				failed = append(failed, r.Source)
 			}
+			list := strings.Join(failed, ", ")
 			if unconfirmed > 0 {
-				return failedError{fmt.Errorf("%d of %d receipts failed (%d of them only unconfirmed: %s)", s.Failed, len(s.Reports), unconfirmed, unconfirmedHint)}
+				return failedError{fmt.Errorf("%d of %d receipts failed: %s (%d of them only unconfirmed: %s)", s.Failed, len(s.Reports), list, unconfirmed, unconfirmedHint)}
 			}
-			return failedError{fmt.Errorf("%d of %d receipts failed", s.Failed, len(s.Reports))}
+			return attestationHint(s.Reports, failedError{fmt.Errorf("%d of %d receipts failed: %s", s.Failed, len(s.Reports), list)})
 		}
 		return nil
 	}
@@ -184,7 +195,22 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	case verifier.VerdictUnconfirmed:
 		return failedError{fmt.Errorf("%s is unconfirmed: %s", target, unconfirmedHint)}
 	}
-	return failedError{fmt.Errorf("%s failed verification", target)}
+	return attestationHint([]*verifier.Report{r}, failedError{fmt.Errorf("%s failed verification", target)})
+}
+
+// attestationHint adds to err, when a report failed only because the receipt carries no GPU
+// evidence (attestation mode none: every development network, the demo, a node with
+// gpu.mode none) and the policy requires it, the flag that accepts that.
+func attestationHint(reports []*verifier.Report, err error) error {
+	for _, r := range reports {
+		for _, c := range r.Checks {
+			if c.Status == verifier.Fail && errors.Is(c.Err, verifier.ErrNoAttestation) {
+				return withHint(err, "the provider attached no GPU evidence (attestation mode none, as on development networks and `probity demo`): "+
+					"--allow-no-attestation (or \"allowNoAttestation\": true in the policy) accepts that")
+			}
+		}
+	}
+	return err
 }
 
 const unconfirmedHint = `not checked against the chain; audit with --rpc and --deployment, or set "allowUnconfirmed": true in the policy`

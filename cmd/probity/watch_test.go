@@ -18,14 +18,14 @@ func TestWatchExampleConfig(t *testing.T) {
 	dir := t.TempDir()
 	dep := writeDeployment(t, dir)
 	example := "../../watcher/testdata/config.example.json"
-	code, out, errs := runCLI(t, "watch", "--config", example, "--deployment-file", dep, "--max-bond", "5", "--check-config")
+	code, out, errs := runCLI(t, "watch", "--config", example, "--deployment", dep, "--max-bond", "5", "--check-config")
 	require.Equal(t, exitOK, code, errs)
 	var cfg watcher.Config
 	require.NoError(t, json.Unmarshal([]byte(out), &cfg), out)
 	assert.Equal(t, "5", cfg.MaxBond, "a flag overrides the file")
 	assert.Equal(t, "0xDc64a140Aa3E981100a9becA4E685f962f0cF6C9", cfg.Deployment.Manager.Hex())
 
-	code, _, errs = runCLI(t, "watch", "--config", example, "--deployment-file", dep, "--max-bond", "lots", "--check-config")
+	code, _, errs = runCLI(t, "watch", "--config", example, "--deployment", dep, "--max-bond", "lots", "--check-config")
 	assert.Equal(t, exitUsage, code)
 	assert.Contains(t, errs, "maxBond")
 	code, _, errs = runCLI(t, "watch", "--config", filepath.Join(dir, "none.json"))

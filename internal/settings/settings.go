@@ -83,6 +83,58 @@ func Bind[C any](fs *flag.FlagSet, list []Setting[C]) *Flags {
 	return out
 }
 
+// BindDefaults is Bind with each flag's default taken from defaults (the process's default
+// configuration, as its JSON encodes the setting's field), so that -h shows it.
+func BindDefaults[C any](fs *flag.FlagSet, list []Setting[C], defaults C) *Flags {
+	out := Bind(fs, list)
+	def, err := fieldStrings(defaults)
+	if err != nil {
+		return out // a configuration type without a JSON form: -h shows no defaults
+	}
+	for _, s := range list {
+		if d := def[s.Field]; d != "" {
+			fs.Lookup(s.Flag).DefValue = d
+		}
+	}
+	return out
+}
+
+// fieldStrings flattens v's JSON into "a.b" paths and their values as a flag would take
+// them: strings as is, lists comma-separated.
+func fieldStrings(v any) (map[string]string, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	var doc map[string]any
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if err := dec.Decode(&doc); err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	var walk func(prefix string, v any)
+	walk = func(prefix string, v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			for k, x := range v {
+				walk(strings.TrimPrefix(prefix+"."+k, "."), x)
+			}
+		case []any:
+			parts := make([]string, len(v))
+			for i, x := range v {
+				parts[i] = fmt.Sprint(x)
+			}
+			out[prefix] = strings.Join(parts, ",")
+		case nil:
+		default:
+			out[prefix] = fmt.Sprint(v)
+		}
+	}
+	walk("", doc)
+	return out, nil
+}
+
 // Load applies, over the defaults in c, the JSON file at path (if any), the environment
 // (environ as os.Environ) and the flags set in fs (may be nil). base is the error kind every
 // returned *Error matches.

@@ -71,3 +71,20 @@ func TestLoadErrors(t *testing.T) {
 		t.Fatal("log level loud accepted")
 	}
 }
+
+// -h shows each setting's default from the default configuration.
+func TestBindDefaults(t *testing.T) {
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	BindDefaults(fs, list(), conf{Name: "node", Count: 3, Every: Duration(2e9)})
+	for flagName, want := range map[string]string{"name": "node", "count": "3", "every": "2s"} {
+		if got := fs.Lookup(flagName).DefValue; got != want {
+			t.Errorf("--%s default %q, want %q", flagName, got, want)
+		}
+	}
+	var help strings.Builder
+	fs.SetOutput(&help)
+	fs.PrintDefaults()
+	if !strings.Contains(help.String(), "(default 2s)") {
+		t.Fatalf("-h without the default:\n%s", help.String())
+	}
+}
