@@ -83,6 +83,7 @@ var typedErrors = newErrorTable(func(add func(id [4]byte, d decoder)) {
 	add(selector(bindings.ChallengeManagerInvalidOpeningErrorID()), typed(challenges.UnpackInvalidOpeningError))
 	add(selector(bindings.ChallengeManagerJobStillProvedErrorID()), typed(challenges.UnpackJobStillProvedError))
 	add(selector(bindings.ChallengeManagerNotFieldElementErrorID()), typed(challenges.UnpackNotFieldElementError))
+	add(selector(bindings.ChallengeManagerNotReleasableErrorID()), typed(challenges.UnpackNotReleasableError))
 	add(selector(bindings.ChallengeManagerNothingToWithdrawErrorID()), typed(challenges.UnpackNothingToWithdrawError))
 	add(selector(bindings.ChallengeManagerOwnableInvalidOwnerErrorID()), typed(challenges.UnpackOwnableInvalidOwnerError))
 	add(selector(bindings.ChallengeManagerOwnableUnauthorizedAccountErrorID()), typed(challenges.UnpackOwnableUnauthorizedAccountError))

@@ -20,16 +20,19 @@ import (
 // ChallengeState mirrors ChallengeManager's ChallengeState.
 type ChallengeState uint8
 
-// Challenge states, in the contract's order. Answered, Upheld and Voided are final.
+// Challenge states, in the contract's order. Upheld, Voided and Released are final; so is
+// Answered, except that a data challenge's held bond moves once more (Released).
 const (
 	ChallengeStateNone ChallengeState = iota
 	ChallengeStateOpen
 	ChallengeStateAnswered
 	ChallengeStateUpheld
 	ChallengeStateVoided
+	// ChallengeStateReleased: an answered data challenge whose held bond moved (Release).
+	ChallengeStateReleased
 )
 
-var challengeStateNames = [...]string{"None", "Open", "Answered", "Upheld", "Voided"}
+var challengeStateNames = [...]string{"None", "Open", "Answered", "Upheld", "Voided", "Released"}
 
 func (s ChallengeState) String() string {
 	if int(s) < len(challengeStateNames) {

@@ -66,3 +66,29 @@ func (m *Market) FilterTraceOpened(ctx context.Context, r EventRange, jobIDs ...
 	it, err := bind.FilterEvents(m.d.Challenges, &bind.FilterOpts{Context: ctx, Start: r.Start, End: r.End}, m.cm.UnpackTraceOpenedEvent, jobTopics(jobIDs)...)
 	return collect(it, err)
 }
+
+// DataReleaseResult is the held bond of an answered data challenge, released.
+type DataReleaseResult struct {
+	Tx
+	Released *DataBondReleased
+}
+
+// Release moves the bond of an answered data challenge, held until the job's fate
+// is known: to the job's provider once it was paid, back to the challenger once it
+// was slashed (anyone may call; each moves once). While the job is Proved it
+// reverts JobStillProved.
+func (m *Market) Release(ctx context.Context, req Request, element *big.Int) (*DataReleaseResult, error) {
+	cm, err := m.challengeContract(ctx)
+	if err != nil {
+		return nil, err
+	}
+	tx, err := m.transact(ctx, cm, m.cm.PackRelease(req, element))
+	if err != nil {
+		return nil, err
+	}
+	ev, err := one(tx, tx.Events.DataBondReleased)
+	if err != nil {
+		return nil, err
+	}
+	return &DataReleaseResult{Tx: *tx, Released: ev}, nil
+}

@@ -49,6 +49,7 @@ type Events struct {
 	ChallengeUpheld   []*ChallengeUpheld
 	ChallengeVoided   []*ChallengeVoided
 	TraceOpened       []*TraceOpened
+	DataBondReleased  []*DataBondReleased
 	BondSet           []*BondSet
 	BondsWithdrawn    []*BondsWithdrawn
 }
@@ -101,6 +102,7 @@ func (d *eventDecoder) decode(logs []*types.Log) Events {
 				try(l, d.cm.UnpackChallengeUpheldEvent, &e.ChallengeUpheld) ||
 				try(l, d.cm.UnpackChallengeVoidedEvent, &e.ChallengeVoided) ||
 				try(l, d.cm.UnpackTraceOpenedEvent, &e.TraceOpened) ||
+				try(l, d.cm.UnpackDataBondReleasedEvent, &e.DataBondReleased) ||
 				try(l, d.cm.UnpackBondSetEvent, &e.BondSet) ||
 				try(l, d.cm.UnpackWithdrawnEvent, &e.BondsWithdrawn)
 		}

@@ -78,6 +78,7 @@ type (
 	ChallengeUpheld   = bindings.ChallengeManagerChallengeUpheld
 	ChallengeVoided   = bindings.ChallengeManagerChallengeVoided
 	TraceOpened       = bindings.ChallengeManagerTraceOpened
+	DataBondReleased  = bindings.ChallengeManagerDataBondReleased
 	BondSet           = bindings.ChallengeManagerBondSet
 	// BondsWithdrawn is ChallengeManager's Withdrawn: bonds paid out.
 	BondsWithdrawn = bindings.ChallengeManagerWithdrawn

@@ -386,9 +386,6 @@ func TestNetwork(t *testing.T) {
 		nodes[name].stop()
 	}
 
-	bond, err := ro.Bond(ctx)
-	require.NoError(t, err)
-	dataBonds := new(big.Int).Mul(bond, big.NewInt(int64(len(tr.Data))))
 	p, s := tokens(price), tokens(stake)
 	sub := func(a *big.Int, bs ...*big.Int) *big.Int {
 		r := new(big.Int).Set(a)
@@ -407,19 +404,19 @@ func TestNetwork(t *testing.T) {
 	want3 := map[string]*big.Int{
 		// Four prices out; the slashed ones back with the stakes less the bounties.
 		"buyer": add(sub(before["buyer"], p, p, p, p), p, sub(lazyStake, bounty), p, sub(targetedStake, targetedBounty)),
-		// The data challenges' bonds went to the targeted node, which was slashed before it
-		// withdrew them: they stay with the challenge contract.
-		"watcher":  sub(add(before["watcher"], bounty, targetedBounty), dataBonds),
+		// The data challenges' bonds were held until the targeted job was slashed, then
+		// released back to the watcher.
+		"watcher":  add(before["watcher"], bounty, targetedBounty),
 		"gov":      before["gov"],
 		"honest":   add(sub(before["honest"], s), p),
 		"crashy":   add(sub(before["crashy"], s), p),
 		"lazy":     sub(before["lazy"], s),
 		"targeted": sub(before["targeted"], s),
-		// The four stakes, less the slashed reservations; the manager holds nothing (the
-		// watcher's element bond came back).
+		// The four stakes, less the slashed reservations; the manager and the challenge
+		// contract hold nothing (the watcher's bonds came back).
 		"provider registry": sub(add(before["provider registry"], s, s, s, s), lazyStake, targetedStake),
 		"SLA manager":       before["SLA manager"],
-		"challenges":        add(before["challenges"], dataBonds),
+		"challenges":        before["challenges"],
 	}
 	total := new(big.Int)
 	for _, a := range everyone {

@@ -91,6 +91,9 @@ func (n *Node) finish(ctx context.Context, r *Record, log *slog.Logger) (Step, e
 		}
 		log.Info("published the receipt")
 	}
+	if err := n.releaseDataBonds(ctx, r, log); err != nil {
+		return r.Step, err
+	}
 	if n.cfg.Withdraw {
 		// Bonds of challenges the node answered are paid by the ChallengeManager.
 		if bonds, err := n.market.BondBalanceOf(ctx, n.Address()); err != nil {
@@ -121,4 +124,44 @@ func (n *Node) finish(ctx context.Context, r *Record, log *slog.Logger) (Step, e
 		}
 	}
 	return StepDone, nil
+}
+
+// releaseDataBonds moves to the node's balance the bonds of the data challenges it answered on
+// a paid job: the ChallengeManager holds them until the job's fate is known (settlement.md
+// §10), so that a cheater that answers a watcher's search never keeps them.
+func (n *Node) releaseDataBonds(ctx context.Context, r *Record, log *slog.Logger) error {
+	if r.Request.ChallengeWindow == 0 {
+		return nil
+	}
+	head, err := n.backend.BlockNumber(ctx)
+	if err != nil {
+		return err
+	}
+	for from := r.ProvedBlock; from <= head; {
+		end := min(head, from+chain.MaxLogRange-1)
+		evs, err := n.market.FilterChallengeOpened(ctx, chain.EventRange{Start: from, End: &end}, r.ID())
+		if err != nil {
+			return err
+		}
+		for _, ev := range evs {
+			if e, err := jobs.ParseElement(ev.Element); err != nil || !e.IsData() {
+				continue
+			}
+			c, err := n.market.ChallengeOf(ctx, r.ID(), ev.Element)
+			if err != nil {
+				return err
+			}
+			if chain.ChallengeState(c.State) != chain.ChallengeStateAnswered {
+				continue
+			}
+			res, err := n.market.Release(ctx, r.Request.Request, ev.Element)
+			if err != nil {
+				return err
+			}
+			n.gas(r, "release", &res.Tx)
+			log.Info("released a data challenge's bond", "bond", res.Released.Bond)
+		}
+		from = end + 1
+	}
+	return nil
 }

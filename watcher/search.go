@@ -210,3 +210,36 @@ func openingOf(o chain.TraceOpening) (*jobs.TraceOpening, error) {
 		TreeRoot: el(o.TreeRoot), Leaf: els(o.Leaf), Path: els(o.Path)}
 	return out, err
 }
+
+// releaseData takes back the held bonds of the watcher's answered data challenges once their
+// job has left Proved (a slashed job's come back to the watcher; a paid job's go to its
+// provider, whoever releases them).
+func (w *Watcher) releaseData(ctx context.Context, r *Record, log *slog.Logger) error {
+	if len(r.Data) == 0 {
+		return nil
+	}
+	if st, err := w.market.JobState(ctx, r.ID()); err != nil || st == chain.StateProved {
+		return err
+	}
+	req, err := w.request(ctx, r)
+	if err != nil {
+		return err
+	}
+	for _, word := range r.Data {
+		element, _ := new(big.Int).SetString(word, 10)
+		c, err := w.market.ChallengeOf(ctx, r.ID(), element)
+		if err != nil {
+			return err
+		}
+		if chain.ChallengeState(c.State) != chain.ChallengeStateAnswered {
+			continue
+		}
+		res, err := w.market.Release(ctx, req, element)
+		if err != nil {
+			return err
+		}
+		r.gas("release", res.GasUsed)
+		log.Info("data challenge bond released", "to", res.Released.To, "bond", res.Released.Bond)
+	}
+	return nil
+}

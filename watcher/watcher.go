@@ -549,6 +549,9 @@ func (w *Watcher) follow(ctx context.Context, r *Record) error {
 // withdrawAnd pays out what the watcher was credited (bond, bounty) when configured, then
 // concludes the record.
 func (w *Watcher) withdrawAnd(ctx context.Context, r *Record, s Status, reason string, log *slog.Logger) error {
+	if err := w.releaseData(ctx, r, log); err != nil {
+		return err
+	}
 	if w.cfg.Withdraw {
 		if bal, err := w.market.BondBalanceOf(ctx, w.Address()); err != nil {
 			return err

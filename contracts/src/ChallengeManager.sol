@@ -20,13 +20,16 @@ interface IChallengeTarget {
     function slashChallenged(uint256 jobId, address buyer, address challenger) external;
 }
 
-/// @notice Lifecycle of one challenge. Answered, Upheld and Voided are final.
+/// @notice Lifecycle of one challenge. Upheld, Voided and Released are final, and so is Answered
+///         for an element challenge (kinds 0-2); an answered data challenge (kinds 4-6) holds
+///         its bond until {ChallengeManager.release} moves it to Released.
 enum ChallengeState {
     None,
     Open,
     Answered,
     Upheld,
-    Voided
+    Voided,
+    Released
 }
 
 /// @notice One challenge of one element of a proved job's trace.
@@ -37,6 +40,9 @@ struct Challenge {
     /// @notice The last timestamp at which an answer is accepted.
     uint64 respondBy;
     ChallengeState state;
+    /// @notice The job's provider, recorded when a data challenge is answered: who its held
+    ///         bond is released to when the job is paid (a Settled job no longer names it).
+    address provider;
 }
 
 /// @notice A job's challenge bookkeeping: its open challenges, the latest response deadline,
@@ -60,7 +66,10 @@ struct JobChallenges {
 ///         from the request and the job's anchor, never taken from the caller, and a data
 ///         challenge (kinds 4-6: a tensor's leaf, a row or a column of the committed trace
 ///         tree) with the node's opening to the trace root ({answerData}), which is emitted so
-///         the data of a withheld trace comes on chain: the bond then goes to the provider. A
+///         the data of a withheld trace comes on chain: the bond is then held until the job's fate
+///         is known ({release}: to the provider once the job is Settled, back to the
+///         challenger once it is Slashed), so a watcher's search of a withheld trace costs it
+///         nothing when it ends in a slash. A
 ///         challenge left unanswered past `respondBy` (the job's proveWindow after it was
 ///         opened) slashes the job, its bounty share of the stake and the bond to the
 ///         challenger. Deployed by the SLA manager, which it alone may ask to slash. Bonds and
@@ -109,7 +118,8 @@ contract ChallengeManager is Ownable2Step, ReentrancyGuardTransient {
         uint256 indexed jobId, uint256 indexed element, address indexed challenger, uint256 bond, uint64 respondBy
     );
     /// @notice A valid targeted proof or trace opening answered the challenge: the bond was
-    ///         credited to the provider.
+    ///         credited to the provider (an element challenge), or is held until {release} (a
+    ///         data challenge).
     event ChallengeAnswered(uint256 indexed jobId, uint256 indexed element, address indexed provider, uint256 bond);
     /// @notice An unanswered challenge slashed the job: the bond was credited back to the challenger.
     event ChallengeUpheld(uint256 indexed jobId, uint256 indexed element, address indexed challenger, uint256 bond);
@@ -119,6 +129,9 @@ contract ChallengeManager is Ownable2Step, ReentrancyGuardTransient {
     /// @notice The opening that answered the data challenge of `element`: the watcher's copy of
     ///         the committed node.
     event TraceOpened(uint256 indexed jobId, uint256 indexed element, TraceOpening opening);
+    /// @notice The held bond of an answered data challenge was credited to `to`: the provider
+    ///         of a Settled job, the challenger of a Slashed one.
+    event DataBondReleased(uint256 indexed jobId, uint256 indexed element, address indexed to, uint256 bond);
     /// @notice An account withdrew its balance to `to`.
     event Withdrawn(address indexed account, address indexed to, uint256 amount);
     /// @notice Governance set the bond of new challenges.
@@ -152,6 +165,9 @@ contract ChallengeManager is Ownable2Step, ReentrancyGuardTransient {
     error WrongAnswerKind(uint256 element);
     /// @notice The job is still Proved: its challenges are answered or upheld, not voided.
     error JobStillProved(uint256 jobId);
+    /// @notice The challenge holds no bond to release: it is no answered data challenge (or
+    ///         its bond was released).
+    error NotReleasable(uint256 jobId, uint256 element, ChallengeState state);
     /// @notice A parameter is out of range.
     error BadParameter(uint256 value);
     /// @notice Nothing to withdraw.
@@ -251,8 +267,8 @@ contract ChallengeManager is Ownable2Step, ReentrancyGuardTransient {
 
     /// @notice Answers an open data challenge (kinds 4-6) with the opening of the challenged
     ///         node of the job's committed trace tree ({isOpening}). Anyone may send it: the
-    ///         opening is what counts. The bond is credited to the job's provider, the opening
-    ///         emitted (TraceOpened), and the job's window kept open one proveWindow from now
+    ///         opening is what counts. The bond is held until the job's fate is known
+    ///         ({release}), the provider recorded for it, the opening emitted (TraceOpened), and the job's window kept open one proveWindow from now
     ///         (dataUntil), so the watcher can challenge what the opening shows. An opening that
     ///         does not check reverts and changes nothing.
     /// @param req The job's request.
@@ -274,15 +290,16 @@ contract ChallengeManager is Ownable2Step, ReentrancyGuardTransient {
         if (block.timestamp > c.respondBy) revert DeadlinePassed(jobId, c.respondBy);
         if (!isOpening(req.jobDigest, traceRoot, element, o)) revert InvalidOpening(jobId, element);
         address provider = address(uint160(uint256(job.holder) >> 96));
-        uint96 b = c.bond;
         c.state = ChallengeState.Answered;
+        // The bond stays here: paying it now would let a cheater that withholds its trace
+        // collect the bond of every step of the watcher's search.
+        c.provider = provider;
         _closeOne(jobId);
         JobChallenges storage jc = _jobs[jobId];
         uint64 until = uint64(block.timestamp) + req.proveWindow;
         if (until > jc.dataUntil) jc.dataUntil = until;
-        emit ChallengeAnswered(jobId, element, provider, b);
+        emit ChallengeAnswered(jobId, element, provider, c.bond);
         emit TraceOpened(jobId, element, o);
-        _balances[provider] += b;
     }
 
     /// @notice Upholds a challenge left unanswered past its respondBy: the job is slashed, its
@@ -318,6 +335,29 @@ contract ChallengeManager is Ownable2Step, ReentrancyGuardTransient {
         _closeOne(jobId);
         emit ChallengeVoided(jobId, element, challenger, b);
         _balances[challenger] += b;
+    }
+
+    /// @notice Credits the held bond of an answered data challenge once the job's fate is
+    ///         known: to the provider that answered when the job is Settled (it was paid), back
+    ///         to the challenger when it is Slashed (by any challenge or deadline). Anyone may
+    ///         call.
+    /// @param req The job's request.
+    /// @param element The answered data element.
+    function release(Request calldata req, uint256 element) external nonReentrant {
+        uint256 jobId = manager.jobIdOf(req);
+        JobState s = manager.getJob(jobId).state;
+        if (s == JobState.Proved) revert JobStillProved(jobId);
+        if (s != JobState.Settled && s != JobState.Slashed) revert WrongState(jobId, s);
+        Challenge storage c = _challenges[jobId][element];
+        ChallengeState cs = c.state;
+        if (cs != ChallengeState.Answered || element >> 96 < FIRST_DATA_KIND) {
+            revert NotReleasable(jobId, element, cs);
+        }
+        address to = s == JobState.Settled ? c.provider : c.challenger;
+        uint96 b = c.bond;
+        c.state = ChallengeState.Released;
+        emit DataBondReleased(jobId, element, to, b);
+        _balances[to] += b;
     }
 
     // ---------------------------------------------------------------- balances

@@ -251,7 +251,10 @@ contract DataChallengeTest is Fixture {
             vm.warp(block.timestamp + 1);
         }
         assertEq(cm.openCount(p.jobId), 0);
-        assertEq(cm.balanceOf(provider), els.length * uint256(bond));
+        // The bonds are held until the job's fate is known (release).
+        assertEq(cm.balanceOf(provider), 0);
+        assertEq(token.balanceOf(address(cm)), els.length * uint256(bond));
+        assertEq(cm.challengeOf(p.jobId, els[0]).provider, provider);
         vm.prank(keeper);
         vm.expectRevert(
             abi.encodeWithSelector(ChallengeManager.ChallengeNotOpen.selector, p.jobId, els[0], ChallengeState.Answered)
@@ -493,6 +496,148 @@ contract DataChallengeTest is Fixture {
         assertFalse(cm.holds(p.jobId));
     }
 
+    // ------------------------------------------------------------ release
+
+    /// @dev Past the job's window: its payableAt and its dataUntil.
+    function _pastWindow(Proved memory p) internal {
+        uint64 until = cm.dataUntilOf(p.jobId);
+        vm.warp((until > p.payableAt ? until : p.payableAt) + 1);
+    }
+
+    /// @dev A proved job with the data challenge `el` answered.
+    function _answered(uint256 el) internal returns (Proved memory p) {
+        p = _proved();
+        _challenge(p, el);
+        _answerData(p, el, p.trace.open(el));
+    }
+
+    /// @notice An answered data challenge's bond is held: release reverts while the job is
+    ///         Proved, and goes to the provider once the job is Settled (whose holder no longer
+    ///         names it: the challenge recorded it), once.
+    function test_release_afterSettlementToProvider() public {
+        uint256 el = _el(5, 1, 0, 0);
+        Proved memory p = _answered(el);
+        assertEq(cm.balanceOf(provider), 0);
+        assertEq(cm.balanceOf(challenger), 0);
+        assertEq(token.balanceOf(address(cm)), bond);
+        vm.expectRevert(abi.encodeWithSelector(ChallengeManager.JobStillProved.selector, p.jobId));
+        cm.release(p.r, el);
+        _pastWindow(p);
+        assertEq(manager.finalize(_ids(p.jobId)), 1);
+        assertEq(manager.getJob(p.jobId).holder, bytes32(0), "a Settled job's holder is cleared");
+        vm.expectEmit(address(cm));
+        emit ChallengeManager.DataBondReleased(p.jobId, el, provider, bond);
+        vm.prank(keeper);
+        cm.release(p.r, el);
+        assertEq(uint256(cm.challengeOf(p.jobId, el).state), uint256(ChallengeState.Released));
+        assertEq(cm.balanceOf(provider), bond);
+        assertEq(cm.balanceOf(keeper), 0);
+        vm.expectRevert(
+            abi.encodeWithSelector(ChallengeManager.NotReleasable.selector, p.jobId, el, ChallengeState.Released)
+        );
+        cm.release(p.r, el);
+        vm.prank(provider);
+        cm.withdraw();
+        assertEq(token.balanceOf(address(cm)), 0);
+    }
+
+    /// @notice A job slashed by an upheld element challenge gives the answered data bonds back
+    ///         to their challengers: the watcher's search costs it nothing.
+    function test_release_afterElementSlashToChallenger() public {
+        uint256 el = _el(4, 2, 0, 0);
+        Proved memory p = _answered(el);
+        address other = makeAddr("other watcher");
+        vm.prank(gov);
+        token.mint(other, bond);
+        vm.prank(other);
+        token.approve(address(cm), bond);
+        uint256 el2 = _el(6, COLS, 0, 1);
+        vm.prank(other);
+        cm.challenge(p.r, p.traceRoot, p.resultDigest, el2);
+        _answerData(p, el2, p.trace.open(el2));
+        uint256 e = _el(0, 1, 2, 0);
+        _challenge(p, e);
+        vm.warp(cm.challengeOf(p.jobId, e).respondBy + 1);
+        cm.enforce(p.r, e);
+        assertEq(uint256(state(p.jobId)), uint256(JobState.Slashed));
+        assertEq(cm.balanceOf(challenger), bond, "the upheld bond");
+        vm.expectEmit(address(cm));
+        emit ChallengeManager.DataBondReleased(p.jobId, el, challenger, bond);
+        cm.release(p.r, el);
+        vm.expectEmit(address(cm));
+        emit ChallengeManager.DataBondReleased(p.jobId, el2, other, bond);
+        cm.release(p.r, el2);
+        assertEq(cm.balanceOf(challenger), 2 * uint256(bond));
+        assertEq(cm.balanceOf(other), bond);
+        assertEq(cm.balanceOf(provider), 0);
+        // The upheld element challenge holds nothing to release.
+        vm.expectRevert(
+            abi.encodeWithSelector(ChallengeManager.NotReleasable.selector, p.jobId, e, ChallengeState.Upheld)
+        );
+        cm.release(p.r, e);
+    }
+
+    /// @notice A job slashed by an unanswered data challenge (the withheld step of the search)
+    ///         gives the answered ones' bonds back to the challenger too.
+    function test_release_afterDataSlashToChallenger() public {
+        uint256 el = _el(4, 1, 0, 0);
+        Proved memory p = _answered(el);
+        uint256 withheld = _el(5, 1, 3, 0);
+        _challenge(p, withheld);
+        vm.warp(cm.challengeOf(p.jobId, withheld).respondBy + 1);
+        cm.enforce(p.r, withheld);
+        assertEq(uint256(state(p.jobId)), uint256(JobState.Slashed));
+        cm.release(p.r, el);
+        assertEq(cm.balanceOf(challenger), 2 * uint256(bond));
+        assertEq(cm.balanceOf(provider), 0);
+        vm.prank(challenger);
+        cm.withdraw();
+        assertEq(token.balanceOf(address(cm)), 0);
+    }
+
+    /// @notice Only an answered data challenge has a bond to release: an answered element
+    ///         challenge (credited at once), an open, never made or reclaimed one does not; a
+    ///         job never proved is in no state to release.
+    function test_release_refusesOthers() public {
+        Proved memory p = _proved();
+        uint256 e = _el(0, 0, 3, 1);
+        _challenge(p, e);
+        vm.prank(provider);
+        cm.answer(
+            p.r,
+            p.traceRoot,
+            p.resultDigest,
+            e,
+            SyntheticGroth16.proveTargeted([p.r.modelRoot, p.r.jobDigest, p.traceRoot, p.resultDigest, e])
+        );
+        assertEq(cm.balanceOf(provider), bond);
+        uint256 d = _el(4, 0, 0, 0);
+        _challenge(p, d);
+        uint256 open = _el(4, 3, 0, 0);
+        _challenge(p, open);
+        vm.warp(cm.challengeOf(p.jobId, d).respondBy + 1);
+        cm.enforce(p.r, d);
+        vm.expectRevert(
+            abi.encodeWithSelector(ChallengeManager.NotReleasable.selector, p.jobId, e, ChallengeState.Answered)
+        );
+        cm.release(p.r, e);
+        vm.expectRevert(abi.encodeWithSelector(ChallengeManager.NotReleasable.selector, p.jobId, open, ChallengeState.Open));
+        cm.release(p.r, open);
+        cm.reclaim(p.r, open);
+        vm.expectRevert(
+            abi.encodeWithSelector(ChallengeManager.NotReleasable.selector, p.jobId, open, ChallengeState.Voided)
+        );
+        cm.release(p.r, open);
+        uint256 none = _el(5, 0, 0, 0);
+        vm.expectRevert(abi.encodeWithSelector(ChallengeManager.NotReleasable.selector, p.jobId, none, ChallengeState.None));
+        cm.release(p.r, none);
+        Request memory r = request();
+        r.jobDigest = 12345;
+        uint256 id = manager.jobIdOf(r);
+        vm.expectRevert(abi.encodeWithSelector(ChallengeManager.WrongState.selector, id, JobState.None));
+        cm.release(r, none);
+    }
+
     // ------------------------------------------------------------ the window
 
     /// @notice An answered data challenge keeps the window open one proveWindow from the
@@ -547,6 +692,11 @@ contract DataChallengeTest is Fixture {
         assertEq(uint256(state(p.jobId)), uint256(JobState.Settled));
         assertEq(manager.balanceOf(provider), PRICE);
         assertEq(providers.providerOf(provider).free, free + stakeOf(p.jobId));
+        // The element answer's bond was credited at once; the three data bonds on release.
+        assertEq(cm.balanceOf(provider), bond);
+        cm.release(p.r, _el(4, 1, 0, 0));
+        cm.release(p.r, _el(5, 1, 3, 0));
+        cm.release(p.r, _el(6, COLS, 0, 0));
         assertEq(cm.balanceOf(provider), 4 * uint256(bond));
     }
 
@@ -574,8 +724,9 @@ contract DataChallengeTest is Fixture {
 
     /// @notice A bond token that calls back into answerData while a challenge pulls its bond
     ///         is refused by the guard; the answer then goes through on its own.
-    function test_answerData_reentrancyBlocked() public {
-        ReentrantToken t = new ReentrantToken();
+    /// @dev A deployment whose bond token calls back (once armed) on each transfer.
+    function _reentrantDeployment() internal returns (ReentrantToken t) {
+        t = new ReentrantToken();
         t.mint(buyer, 10_000e18);
         t.mint(provider, 1_000_000e18);
         t.mint(challenger, 1_000e18);
@@ -594,6 +745,10 @@ contract DataChallengeTest is Fixture {
         vm.stopPrank();
         vm.prank(challenger);
         t.approve(address(cm), type(uint256).max);
+    }
+
+    function test_answerData_reentrancyBlocked() public {
+        ReentrantToken t = _reentrantDeployment();
         Proved memory p = _proved();
         uint256 el = _el(5, 2, 1, 0);
         _challenge(p, el);
@@ -607,7 +762,40 @@ contract DataChallengeTest is Fixture {
         );
         assertEq(uint256(cm.challengeOf(p.jobId, el).state), uint256(ChallengeState.Open));
         _answerData(p, el, o);
+        assertEq(cm.balanceOf(provider), 0);
+    }
+
+    /// @notice A bond token that calls back into release while a withdrawal pays out is refused
+    ///         by the guard: the bond is released once, by the direct call.
+    function test_release_reentrancyBlocked() public {
+        ReentrantToken t = _reentrantDeployment();
+        uint256 el = _el(5, 2, 1, 0);
+        Proved memory p = _answered(el);
+        // A bond to withdraw, credited at once: an answered element challenge.
+        uint256 e = _el(0, 0, 3, 1);
+        _challenge(p, e);
+        cm.answer(
+            p.r,
+            p.traceRoot,
+            p.resultDigest,
+            e,
+            SyntheticGroth16.proveTargeted([p.r.modelRoot, p.r.jobDigest, p.traceRoot, p.resultDigest, e])
+        );
+        _pastWindow(p);
+        assertEq(manager.finalize(_ids(p.jobId)), 1);
+        t.arm(address(cm), abi.encodeCall(ChallengeManager.release, (p.r, el)));
+        vm.prank(provider);
+        cm.withdraw();
+        assertEq(t.attempts(), 1);
+        assertFalse(t.lastCallSucceeded());
+        assertEq(
+            t.lastRevertData(), abi.encodeWithSelector(ReentrancyGuardTransient.ReentrancyGuardReentrantCall.selector)
+        );
+        assertEq(uint256(cm.challengeOf(p.jobId, el).state), uint256(ChallengeState.Answered));
+        assertEq(cm.balanceOf(provider), 0);
+        cm.release(p.r, el);
         assertEq(cm.balanceOf(provider), bond);
+        assertEq(t.balanceOf(address(cm)), bond);
     }
 
     // ------------------------------------------------------------ the Go reference's openings
@@ -651,6 +839,7 @@ contract DataChallengeTest is Fixture {
             ++answered;
         }
         assertGt(answered, 5);
-        assertEq(cm.balanceOf(provider), answered * uint256(bond));
+        assertEq(cm.balanceOf(provider), 0);
+        assertEq(token.balanceOf(address(cm)), answered * uint256(bond));
     }
 }

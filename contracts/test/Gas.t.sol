@@ -251,7 +251,8 @@ contract GasTest is Fixture {
     ///         reference's (testdata/vectors/trace_opening.json: the argmax job of trace.json,
     ///         T = 6, 28 tensors, trace depth 5, row depth 3), data-challenged twice and answered
     ///         with the vectors' openings: a tensor's leaf (the logits: 5 siblings) and a row
-    ///         (the logits' last row: 5 + 3 siblings, a one-word leaf).
+    ///         (the logits' last row: 5 + 3 siblings, a one-word leaf); once it is paid, the
+    ///         tensor challenge's held bond is released to the provider.
     function test_gas_dataChallengeAnswered() public {
         string memory json = TraceOpeningVectors.load();
         TraceOpeningVectors.Case memory row = TraceOpeningVectors.named(json, "the last row of the logits");
@@ -290,5 +291,17 @@ contract GasTest is Fixture {
         _record("challenge.answerData.row");
         assertEq(cm.openCount(jobId), 0);
         assertEq(uint256(state(jobId)), uint256(JobState.Proved));
+        // Paid once the window the answers hold ends; the held bonds then go to the provider.
+        uint256 end = cm.dataUntilOf(jobId);
+        if (manager.getJob(jobId).deadline > end) end = manager.getJob(jobId).deadline;
+        vm.warp(end + 1);
+        uint256[] memory ids = new uint256[](1);
+        ids[0] = jobId;
+        manager.finalize(ids);
+        assertEq(uint256(state(jobId)), uint256(JobState.Settled));
+        vm.prank(keeper);
+        cm.release(r, tensor.element);
+        _record("challenge.release");
+        assertEq(cm.balanceOf(provider), cm.bond());
     }
 }

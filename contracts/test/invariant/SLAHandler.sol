@@ -17,7 +17,7 @@ import {TraceTree} from "../helpers/TraceTree.sol";
 import {TraceOpening} from "../../src/types/TraceOpening.sol";
 
 /// @notice The names of SLAHandler.Reached, in its order (reach logs and assertions).
-function reachedNames() pure returns (string[51] memory) {
+function reachedNames() pure returns (string[53] memory) {
     return [
         "calls",
         "posted",
@@ -69,7 +69,9 @@ function reachedNames() pure returns (string[51] memory) {
         "bondsWithdrawn",
         "dataChallengeOpened",
         "dataChallengeAnswered",
-        "dataChallengeUpheld"
+        "dataChallengeUpheld",
+        "dataBondReleasedToProvider",
+        "dataBondRefunded"
     ];
 }
 
@@ -214,6 +216,11 @@ contract SLAHandler is Test {
     mapping(address => uint256) public gBond;
     /// @notice The bonds of open challenges, per the model.
     uint256 public gOpenBonds;
+    /// @notice The bonds of answered data challenges not released yet, per the model: held by
+    ///         the ChallengeManager until the job's fate is known.
+    uint256 public gHeldBonds;
+    /// @notice Who a released data challenge's bond was credited to, per the model.
+    mapping(uint256 jobId => mapping(uint256 element => address)) public gReleasedTo;
     /// @notice Per job, until when answered data challenges keep its window open, per the model
     ///         (the latest answerData time + proveWindow).
     mapping(uint256 jobId => uint64) public gDataUntil;
@@ -283,10 +290,12 @@ contract SLAHandler is Test {
         BondsWithdrawn,
         DataChallengeOpened,
         DataChallengeAnswered,
-        DataChallengeUpheld
+        DataChallengeUpheld,
+        DataBondReleasedToProvider,
+        DataBondRefunded
     }
 
-    uint256 internal constant REACHED = 51;
+    uint256 internal constant REACHED = 53;
     uint256[REACHED] internal _reached;
 
     // ---------------------------------------------------------------- picking jobs
@@ -978,6 +987,57 @@ contract SLAHandler is Test {
         if (token.balanceOf(a) != before + owed) _violation("a bond withdrawal paid other than the balance");
         gBond[a] = 0;
         _count(Reached.BondsWithdrawn);
+    }
+
+    /// @notice Anyone releases the held bond of an answered data challenge: refused while the
+    ///         job is Proved; once it is Settled the bond goes to the provider, once it is
+    ///         Slashed back to the challenger (only a cheater's job can be: an honest provider's
+    ///         answered data bonds end with it). A second release is refused.
+    function release(uint256 seed) external {
+        _count(Reached.Calls);
+        (bool found, ChallengeRef memory c) = _pickHeld(seed, false);
+        if (!found) (found, c) = _pickHeld(seed, true);
+        if (!found) return;
+        GChallenge storage gc = _gch[c.id][c.element];
+        JobState s = _ghost[c.id].state;
+        if (s == JobState.Proved) {
+            try challenges.release(_req[c.id], c.element) {
+                _violation("a data bond of a Proved job was released");
+            } catch (bytes memory err) {
+                _expect(
+                    err,
+                    abi.encodeWithSelector(ChallengeManager.JobStillProved.selector, c.id),
+                    "an early release refused with the wrong error"
+                );
+                _count(Reached.ChallengeRefused);
+            }
+            return;
+        }
+        bool paid = s == JobState.Settled;
+        if (!paid && !falsified(c.id)) _violation("an honest provider's job with answered data challenges was slashed");
+        address to = paid ? _ghost[c.id].provider : gc.challenger;
+        uint256 before = challenges.balanceOf(to);
+        vm.prank(keeper);
+        challenges.release(_req[c.id], c.element);
+        if (challenges.balanceOf(to) != before + gc.bond) _violation("a release credited other than the bond");
+        gc.state = ChallengeState.Released;
+        gHeldBonds -= gc.bond;
+        gBond[to] += gc.bond;
+        gReleasedTo[c.id][c.element] = to;
+        _count(paid ? Reached.DataBondReleasedToProvider : Reached.DataBondRefunded);
+        if (seed & 1 == 0) return;
+        try challenges.release(_req[c.id], c.element) {
+            _violation("a data bond was released twice");
+        } catch (bytes memory err) {
+            _expect(
+                err,
+                abi.encodeWithSelector(
+                    ChallengeManager.NotReleasable.selector, c.id, c.element, ChallengeState.Released
+                ),
+                "a second release refused with the wrong error"
+            );
+            _count(Reached.ChallengeRefused);
+        }
     }
 
     /// @notice Whether the model's trace of a job is falsified at one element (a cheater whose
@@ -2022,10 +2082,30 @@ contract SLAHandler is Test {
         return element >> 96 >= 4;
     }
 
+    /// @notice Whether a falsified job's cheater withholds its trace (about one in two): it
+    ///         cannot answer a data challenge. The others answer them (when they please: the
+    ///         answer action) and are slashed by their false element all the same.
+    function withholds(uint256 id) public pure returns (bool) {
+        return falsified(id) && uint256(keccak256(abi.encode("withholds", id))) % 2 == 0;
+    }
+
     /// @dev Whether the provider cannot answer the challenge: the falsified element of a
-    ///      falsified job, or any data element of one (a cheater withholds its trace).
+    ///      falsified job, or any data element of one that withholds its trace.
     function _unanswerable(uint256 id, uint256 element) internal pure returns (bool) {
-        return falsified(id) && (element == falseElement(id) || _isData(element));
+        return falsified(id) && (element == falseElement(id) || (_isData(element) && withholds(id)));
+    }
+
+    /// @dev An answered data challenge whose bond is held (of a Proved job when `proved`, of a
+    ///      job no longer Proved otherwise), from `seed` on.
+    function _pickHeld(uint256 seed, bool proved) internal view returns (bool, ChallengeRef memory) {
+        uint256 n = _challenged.length;
+        for (uint256 i = 0; i < n; ++i) {
+            ChallengeRef memory c = _challenged[(seed % n + i) % n];
+            if (_gch[c.id][c.element].state != ChallengeState.Answered || !_isData(c.element)) continue;
+            if ((_ghost[c.id].state == JobState.Proved) == proved) return (true, c);
+        }
+        ChallengeRef memory none;
+        return (false, none);
     }
 
     /// @dev The end of a job's challenge window: its payableAt, or its dataUntil when later.
@@ -2072,13 +2152,20 @@ contract SLAHandler is Test {
             // The window stays open one proveWindow after the answer (never shortened).
             uint64 until = uint64(block.timestamp) + q.proveWindow;
             if (until > gDataUntil[id]) gDataUntil[id] = until;
+            if (challenges.challengeOf(id, element).provider != p) _violation("a data answer recorded another provider");
+            // The bond is held until the job's fate is known (release), not credited.
+            GChallenge storage gc = _gch[id][element];
+            gc.state = ChallengeState.Answered;
+            --gOpen[id];
+            gOpenBonds -= gc.bond;
+            gHeldBonds += gc.bond;
             _count(Reached.DataChallengeAnswered);
         } else {
             uint256[8] memory proof = SyntheticGroth16.proveTargeted([q.modelRoot, q.jobDigest, tr, rd, element]);
             vm.prank(p);
             challenges.answer(q, tr, rd, element, proof);
+            _closeModel(id, element, ChallengeState.Answered, p);
         }
-        _closeModel(id, element, ChallengeState.Answered, p);
         _count(Reached.ChallengeAnswered);
     }
 
