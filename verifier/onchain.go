@@ -265,7 +265,7 @@ func (a *audit) window(ctx context.Context, ev *chain.JobProved) (string, error)
 	var lost *big.Int
 	for _, c := range chs {
 		switch c.State {
-		case chain.ChallengeStateAnswered:
+		case chain.ChallengeStateAnswered, chain.ChallengeStateReleased: // a data answer's bond, released after payment
 			answered++
 		case chain.ChallengeStateOpen:
 			open++
